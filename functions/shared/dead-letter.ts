@@ -1,0 +1,60 @@
+import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
+
+/**
+ * Why a message is in the DLQ, carried as SQS message attributes next to the untouched original body, so an
+ * operator (or `zuora-limio-sync dlq list`) can read the DLQ without digging through logs.
+ *
+ * - `terminal`: Limio refused this subscription (a 4xx other than 401/429): retrying cannot help.
+ * - `poison`: the message itself is unreadable (not JSON, unknown version, invalid subscription id).
+ * - `exhausted`: a retryable failure that kept failing until the retry budget was spent.
+ */
+export const FAILURE_CLASSES = ['terminal', 'poison', 'exhausted'] as const;
+export type FailureClass = (typeof FAILURE_CLASSES)[number];
+
+export const DEAD_LETTER_ATTRIBUTE_NAMES = ['failureClass', 'httpStatus', 'error', 'failedAt', 'attempts'] as const;
+
+export interface DeadLetterReason {
+  readonly failureClass: FailureClass;
+  /** Limio's HTTP status, when there was an answer. */
+  readonly httpStatus?: number;
+  /** One line saying what went wrong; never a token, secret or header. */
+  readonly error: string;
+  readonly failedAt: string;
+  readonly attempts: number;
+}
+
+/** SQS allows 256 KiB per message in all; an error line this long is already unreadable. */
+export const MAX_ERROR_LENGTH = 1000;
+
+export function deadLetterAttributes(reason: DeadLetterReason): Record<string, MessageAttributeValue> {
+  const attributes: Record<string, MessageAttributeValue> = {
+    failureClass: { DataType: 'String', StringValue: reason.failureClass },
+    error: { DataType: 'String', StringValue: clipError(reason.error) },
+    failedAt: { DataType: 'String', StringValue: reason.failedAt },
+    attempts: { DataType: 'Number', StringValue: String(reason.attempts) },
+  };
+  if (reason.httpStatus !== undefined) {
+    attributes.httpStatus = { DataType: 'Number', StringValue: String(reason.httpStatus) };
+  }
+  return attributes;
+}
+
+/** Reads the attributes back; a message put in the DLQ by SQS's own redrive carries none of them. */
+export function readDeadLetterReason(attributes: Record<string, MessageAttributeValue> | undefined): Partial<DeadLetterReason> {
+  const text = (name: string) => attributes?.[name]?.StringValue;
+  const failureClass = text('failureClass');
+  const httpStatus = Number(text('httpStatus'));
+  const attempts = Number(text('attempts'));
+  return {
+    ...((FAILURE_CLASSES as readonly string[]).includes(failureClass ?? '') && { failureClass: failureClass as FailureClass }),
+    ...(Number.isInteger(httpStatus) && text('httpStatus') !== undefined && { httpStatus }),
+    ...(text('error') !== undefined && { error: text('error') }),
+    ...(text('failedAt') !== undefined && { failedAt: text('failedAt') }),
+    ...(Number.isInteger(attempts) && text('attempts') !== undefined && { attempts }),
+  };
+}
+
+function clipError(error: string): string {
+  const oneLine = error.replace(/\s+/g, ' ').trim() || 'unknown error';
+  return oneLine.length > MAX_ERROR_LENGTH ? `${oneLine.slice(0, MAX_ERROR_LENGTH - 1)}…` : oneLine;
+}

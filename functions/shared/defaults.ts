@@ -1,0 +1,41 @@
+/**
+ * Defaults shared by the Lambdas, the CDK construct and the local runtime, so the queue topology and the
+ * retry budget are the same wherever the bridge runs. Each can be overridden (environment / construct props).
+ */
+export const DEFAULTS = {
+  /** Distinct subscriptions synced at once by one sync Lambda invocation. */
+  syncConcurrency: 5,
+  /** Receives a message may take before the sync Lambda dead-letters it itself. */
+  maxAttempts: 8,
+  /** Limio request timeout; far below the sync function timeout so a hung call cannot eat the invocation. */
+  limioTimeoutMs: 8_000,
+  /** Sync Lambda timeout. The main queue's visibility timeout is 6x this, as AWS recommends. */
+  syncFunctionTimeoutSeconds: 30,
+  /** SQS event source: messages per batch and how long to gather them. */
+  syncBatchSize: 10,
+  syncBatchingWindowSeconds: 1,
+  /** Backoff between retries of one message (ChangeMessageVisibility), exponential with full jitter. */
+  backoffBaseSeconds: 10,
+  backoffMaxSeconds: 900,
+  /** Refresh the cached Limio token this long before it expires. */
+  tokenExpiryMarginSeconds: 60,
+  /** Callout limits. */
+  calloutMaxIds: 100,
+  calloutMaxBodyBytes: 256 * 1024,
+  calloutDelaySeconds: 0,
+  /** Queue names of the local runtime; the CDK stack lets CloudFormation name them. */
+  mainQueueName: 'zuora-limio-sync',
+  deadLetterQueueName: 'zuora-limio-sync-dlq',
+  /** 14 days: the SQS maximum, so nothing expires while an outage or an operator is dealt with. */
+  retentionSeconds: 14 * 24 * 60 * 60,
+} as const;
+
+/** The main queue's visibility timeout must outlast any invocation that holds a batch. */
+export function mainQueueVisibilityTimeoutSeconds(syncFunctionTimeoutSeconds: number): number {
+  return syncFunctionTimeoutSeconds * 6;
+}
+
+/** SQS's own redrive is a safety net one receive beyond the sync Lambda's own last attempt. */
+export function redriveMaxReceiveCount(maxAttempts: number): number {
+  return maxAttempts + 1;
+}

@@ -1,0 +1,93 @@
+import { checkSubscriptionId, DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from './subscription-id';
+
+/**
+ * The one message that travels on the main queue and the DLQ, written by every producer (callout Lambda,
+ * CLI backfill and replay) and read by the sync Lambda. Versioned so that a consumer can refuse what it
+ * does not understand instead of guessing.
+ */
+export const SYNC_REQUEST_VERSION = 1;
+
+export const MESSAGE_SOURCES = ['notification', 'workflow', 'callout', 'backfill', 'replay', 'test'] as const;
+export type MessageSource = (typeof MESSAGE_SOURCES)[number];
+
+export interface SyncRequest {
+  readonly v: typeof SYNC_REQUEST_VERSION;
+  readonly subscriptionId: string;
+  readonly source: MessageSource;
+  /** ISO-8601 time the bridge first accepted this request; retry budgets are measured from it. */
+  readonly receivedAt: string;
+  readonly zuoraRequestId?: string;
+  readonly zuoraNotificationId?: string;
+  /** How many times an operator has put this request back from the DLQ. */
+  readonly replayCount?: number;
+}
+
+export type SyncRequestInput = Omit<SyncRequest, 'v' | 'receivedAt'> & { receivedAt?: string | Date };
+
+export type ParsedSyncRequest = { ok: true; request: SyncRequest } | { ok: false; reason: string };
+
+/** Largest header value we copy into a message; Zuora's ids are far shorter. */
+const MAX_CORRELATION_ID_LENGTH = 128;
+
+export function createSyncRequest(input: SyncRequestInput, rule: SubscriptionIdRule = DEFAULT_SUBSCRIPTION_ID_RULE): SyncRequest {
+  const received = input.receivedAt ?? new Date();
+  const candidate = {
+    ...input,
+    v: SYNC_REQUEST_VERSION,
+    receivedAt: received instanceof Date ? received.toISOString() : received,
+  };
+  const parsed = validateSyncRequest(candidate, rule);
+  if (!parsed.ok) throw new Error(`invalid sync request: ${parsed.reason}`);
+  return parsed.request;
+}
+
+export function serializeSyncRequest(request: SyncRequest): string {
+  return JSON.stringify(request);
+}
+
+export function parseSyncRequest(body: string, rule: SubscriptionIdRule = DEFAULT_SUBSCRIPTION_ID_RULE): ParsedSyncRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return { ok: false, reason: 'message body is not JSON' };
+  }
+  return validateSyncRequest(value, rule);
+}
+
+function validateSyncRequest(value: unknown, rule: SubscriptionIdRule): ParsedSyncRequest {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, reason: 'message body is not a JSON object' };
+  }
+  const record = value as Record<string, unknown>;
+  if (record.v !== SYNC_REQUEST_VERSION) {
+    return { ok: false, reason: `unsupported message version ${JSON.stringify(record.v)} (expected ${SYNC_REQUEST_VERSION})` };
+  }
+  const id = checkSubscriptionId(record.subscriptionId, rule);
+  if (!id.ok) return { ok: false, reason: `invalid subscriptionId: ${id.reason}` };
+  if (typeof record.source !== 'string' || !(MESSAGE_SOURCES as readonly string[]).includes(record.source)) {
+    return { ok: false, reason: `invalid source ${JSON.stringify(record.source)}; expected one of ${MESSAGE_SOURCES.join(', ')}` };
+  }
+  if (typeof record.receivedAt !== 'string' || Number.isNaN(Date.parse(record.receivedAt))) {
+    return { ok: false, reason: 'receivedAt is missing or not an ISO-8601 time' };
+  }
+  for (const field of ['zuoraRequestId', 'zuoraNotificationId'] as const) {
+    const fieldValue = record[field];
+    if (fieldValue !== undefined && (typeof fieldValue !== 'string' || fieldValue.length > MAX_CORRELATION_ID_LENGTH)) {
+      return { ok: false, reason: `${field} must be a string of at most ${MAX_CORRELATION_ID_LENGTH} characters` };
+    }
+  }
+  if (record.replayCount !== undefined && !(Number.isInteger(record.replayCount) && (record.replayCount as number) >= 0)) {
+    return { ok: false, reason: 'replayCount must be a non-negative whole number' };
+  }
+  const request: SyncRequest = {
+    v: SYNC_REQUEST_VERSION,
+    subscriptionId: id.id,
+    source: record.source as MessageSource,
+    receivedAt: record.receivedAt,
+    ...(record.zuoraRequestId !== undefined && { zuoraRequestId: record.zuoraRequestId as string }),
+    ...(record.zuoraNotificationId !== undefined && { zuoraNotificationId: record.zuoraNotificationId as string }),
+    ...(record.replayCount !== undefined && { replayCount: record.replayCount as number }),
+  };
+  return { ok: true, request };
+}

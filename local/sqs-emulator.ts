@@ -1,0 +1,107 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import * as path from 'node:path';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DEFAULTS, mainQueueVisibilityTimeoutSeconds, redriveMaxReceiveCount } from '../functions/shared/defaults';
+
+export interface SqsEmulator {
+  /** http://127.0.0.1:PORT, the value for AWS_ENDPOINT_URL_SQS. */
+  readonly endpoint: string;
+  readonly port: number;
+  /** An SQS client bound to the emulator (dummy credentials, us-east-1). */
+  client(): SQSClient;
+  stop(): Promise<void>;
+}
+
+/** Credentials the emulator accepts; SDK clients need some, the emulator checks none. */
+export const EMULATOR_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+export const EMULATOR_REGION = 'us-east-1';
+
+/** Starts fauxqs in a child process on 127.0.0.1 (port 0 = any free port). */
+export async function startSqsEmulator(options: { port?: number } = {}): Promise<SqsEmulator> {
+  const script = path.join(__dirname, 'sqs-emulator-server.mjs');
+  const child: ChildProcess = spawn(process.execPath, [script], {
+    env: { ...process.env, FAUXQS_PORT: String(options.port ?? 0) },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const exited = once(child, 'exit').then(() => {
+    throw new Error(`SQS emulator exited before it was ready: ${stderr.trim() || 'no output'}`);
+  });
+  const ready = (async () => {
+    for await (const line of lines) return JSON.parse(line) as { port: number };
+    throw new Error(`SQS emulator closed its output: ${stderr.trim()}`);
+  })();
+  const { port } = await Promise.race([ready, exited]);
+  exited.catch(() => undefined);
+  lines.close();
+  child.stdout!.resume();
+
+  const endpoint = `http://127.0.0.1:${port}`;
+  const clients: SQSClient[] = [];
+  return {
+    endpoint,
+    port,
+    client() {
+      const client = new SQSClient({ endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+      clients.push(client);
+      return client;
+    },
+    async stop() {
+      for (const client of clients) client.destroy();
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = once(child, 'exit');
+      child.stdin!.end();
+      child.kill('SIGTERM');
+      await gone;
+    },
+  };
+}
+
+export interface QueuePair {
+  readonly mainQueueUrl: string;
+  readonly deadLetterQueueUrl: string;
+}
+
+export interface QueueTopology {
+  mainQueueName?: string;
+  deadLetterQueueName?: string;
+  visibilityTimeoutSeconds?: number;
+  maxReceiveCount?: number;
+}
+
+/** Creates the main queue and its DLQ with the same redrive policy the CDK stack deploys. */
+export async function createQueuePair(client: SQSClient, topology: QueueTopology = {}): Promise<QueuePair> {
+  const mainQueueName = topology.mainQueueName ?? DEFAULTS.mainQueueName;
+  const deadLetterQueueName = topology.deadLetterQueueName ?? DEFAULTS.deadLetterQueueName;
+  const dlq = await client.send(
+    new CreateQueueCommand({
+      QueueName: deadLetterQueueName,
+      Attributes: { MessageRetentionPeriod: String(DEFAULTS.retentionSeconds) },
+    }),
+  );
+  const dlqAttributes = await client.send(
+    new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl!, AttributeNames: ['QueueArn'] }),
+  );
+  const main = await client.send(
+    new CreateQueueCommand({
+      QueueName: mainQueueName,
+      Attributes: {
+        MessageRetentionPeriod: String(DEFAULTS.retentionSeconds),
+        VisibilityTimeout: String(
+          topology.visibilityTimeoutSeconds ?? mainQueueVisibilityTimeoutSeconds(DEFAULTS.syncFunctionTimeoutSeconds),
+        ),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlqAttributes.Attributes!.QueueArn,
+          maxReceiveCount: topology.maxReceiveCount ?? redriveMaxReceiveCount(DEFAULTS.maxAttempts),
+        }),
+      },
+    }),
+  );
+  return { mainQueueUrl: main.QueueUrl!, deadLetterQueueUrl: dlq.QueueUrl! };
+}

@@ -1,0 +1,56 @@
+import { createSyncRequest, parseSyncRequest, serializeSyncRequest } from '../../functions/shared/queue-message';
+
+describe('sync request message', () => {
+  it('round-trips through its JSON form', () => {
+    const request = createSyncRequest({
+      subscriptionId: 'A-S00000271',
+      source: 'notification',
+      receivedAt: new Date('2026-11-24T10:00:00Z'),
+      zuoraRequestId: 'req-1',
+      zuoraNotificationId: 'notif-1',
+    });
+    const body = serializeSyncRequest(request);
+    expect(JSON.parse(body)).toEqual({
+      v: 1,
+      subscriptionId: 'A-S00000271',
+      source: 'notification',
+      receivedAt: '2026-11-24T10:00:00.000Z',
+      zuoraRequestId: 'req-1',
+      zuoraNotificationId: 'notif-1',
+    });
+    expect(parseSyncRequest(body)).toEqual({ ok: true, request });
+  });
+
+  it('stamps receivedAt when the producer does not', () => {
+    const before = Date.now();
+    const request = createSyncRequest({ subscriptionId: 'A-S1', source: 'backfill' });
+    expect(Date.parse(request.receivedAt)).toBeGreaterThanOrEqual(before);
+  });
+
+  it('drops unknown fields instead of passing them on', () => {
+    const parsed = parseSyncRequest(
+      JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z', extra: 'x' }),
+    );
+    expect(parsed.ok && 'extra' in parsed.request).toBe(false);
+  });
+
+  it.each([
+    ['not json', /not JSON/],
+    ['[]', /not a JSON object/],
+    ['null', /not a JSON object/],
+    [JSON.stringify({ v: 2, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z' }), /version 2/],
+    [JSON.stringify({ v: 1, subscriptionId: '../x', source: 'test', receivedAt: '2026-01-01T00:00:00Z' }), /invalid subscriptionId/],
+    [JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'email', receivedAt: '2026-01-01T00:00:00Z' }), /invalid source/],
+    [JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: 'yesterday' }), /receivedAt/],
+    [JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z', replayCount: -1 }), /replayCount/],
+    [JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z', zuoraRequestId: 7 }), /zuoraRequestId/],
+  ])('refuses %s', (body, reason) => {
+    const parsed = parseSyncRequest(body);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.reason).toMatch(reason);
+  });
+
+  it('createSyncRequest throws on an invalid id rather than queue it', () => {
+    expect(() => createSyncRequest({ subscriptionId: 'A-S1/../x', source: 'backfill' })).toThrow(/invalid subscriptionId/);
+  });
+});
