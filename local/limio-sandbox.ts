@@ -1,0 +1,310 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+/**
+ * A stand-in for a Limio tenant, faithful to limio-zuora-sync.openapi.json and Limio's OAuth facts: the
+ * client-credentials token endpoint at the host root and the Zuora sync endpoint under /api. Used by the tests,
+ * `npm start`, the benchmarks and the chaos runs; it counts what it sees so they can check the bridge's manners
+ * (token reuse, concurrency) at the server rather than trusting the client.
+ */
+
+export interface LimioFaults {
+  /** Added to every sync call (default 0). */
+  latencyMs?: number;
+  /** 0..1 share of sync calls answered 502 {"message": ...}. */
+  rate502?: number;
+  /** 0..1 share answered 429 with Retry-After: retryAfterSeconds. */
+  rate429?: number;
+  /** Default 1. */
+  retryAfterSeconds?: number;
+  /** 0..1 share that never answer (until the client gives up or the sandbox stops). */
+  hangRate?: number;
+  /** expires_in of issued tokens (default 3600). */
+  tokenTtlSeconds?: number;
+}
+
+export interface LimioSandboxOptions extends LimioFaults {
+  /** 0 / undefined = ephemeral. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Generated when absent. */
+  clientId?: string;
+  clientSecret?: string;
+  /** Injectable for deterministic tests (default Math.random). */
+  random?: () => number;
+}
+
+export interface LimioSandboxStats {
+  tokenRequests: number;
+  syncCalls: number;
+  syncCallsById: Map<string, number>;
+  inFlight: number;
+  maxInFlight: number;
+  synced: Set<string>;
+}
+
+export interface LimioSandbox {
+  /** http://127.0.0.1:PORT (token at /oauth2/token, sync at /api/plugins/zuora/sync/subscription/{id}). */
+  readonly baseUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly stats: LimioSandboxStats;
+  setFaults(faults: LimioFaults): void;
+  /** Every later sync of this subscription gets this answer (default body: Limio's own shape for the status). */
+  respondWith(subscriptionId: string, status: number, body?: unknown): void;
+  /** Every issued token answers 401 from now on. */
+  revokeTokens(): void;
+  onSync?: (event: { subscriptionId: string; status: number }) => void;
+  /** Closes every connection, hanging ones included. */
+  stop(): Promise<void>;
+}
+
+export const TOKEN_PATH = '/oauth2/token';
+export const SYNC_PATH_PREFIX = '/api/plugins/zuora/sync/subscription/';
+
+/** A form or JSON body larger than this is not a token request. */
+const MAX_REQUEST_BODY_BYTES = 64 * 1024;
+
+interface CannedAnswer {
+  status: number;
+  body?: unknown;
+}
+
+export async function startLimioSandbox(options: LimioSandboxOptions = {}): Promise<LimioSandbox> {
+  const host = options.host ?? '127.0.0.1';
+  const clientId = options.clientId ?? `sandbox-client-${randomBytes(6).toString('hex')}`;
+  const clientSecret = options.clientSecret ?? randomBytes(24).toString('base64url');
+  const random = options.random ?? Math.random;
+  let faults: Required<LimioFaults> = withFaultDefaults(options);
+
+  /** Token -> expiry (ms since epoch). Revoking clears it, so every earlier token is unknown from then on. */
+  const tokens = new Map<string, number>();
+  const cannedAnswers = new Map<string, CannedAnswer>();
+  const sockets = new Set<Socket>();
+  const pendingTimers = new Set<NodeJS.Timeout>();
+  const stats: LimioSandboxStats = {
+    tokenRequests: 0,
+    syncCalls: 0,
+    syncCallsById: new Map(),
+    inFlight: 0,
+    maxInFlight: 0,
+    synced: new Set(),
+  };
+
+  const sandbox: { -readonly [K in keyof LimioSandbox]: LimioSandbox[K] } = {
+    baseUrl: '',
+    clientId,
+    clientSecret,
+    stats,
+    setFaults(next) {
+      faults = withFaultDefaults({ ...faults, ...next });
+    },
+    respondWith(subscriptionId, status, body) {
+      cannedAnswers.set(subscriptionId, { status, body });
+    },
+    revokeTokens() {
+      tokens.clear();
+    },
+    onSync: undefined,
+    stop: async () => undefined,
+  };
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) send(response, 500, { message: `sandbox error: ${(error as Error).message}` });
+    });
+  });
+  // The client's keep-alive connections must not hold stop() open.
+  server.keepAliveTimeout = 5_000;
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = new URL(request.url ?? '/', 'http://sandbox').pathname;
+    if (path === TOKEN_PATH) return handleToken(request, response);
+    if (path.startsWith(SYNC_PATH_PREFIX)) return handleSync(request, response, path.slice(SYNC_PATH_PREFIX.length));
+    request.resume();
+    send(response, 404, { message: `no route for ${request.method} ${path}` });
+  }
+
+  async function handleToken(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    stats.tokenRequests += 1;
+    const body = await readBody(request);
+    if (request.method !== 'POST') return send(response, 405, { message: 'use POST' });
+    if (!(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+      return send(response, 400, { error: 'invalid_request', error_description: 'expected application/x-www-form-urlencoded' });
+    }
+    const form = new URLSearchParams(body);
+    if (form.get('grant_type') !== 'client_credentials') {
+      return send(response, 400, { error: 'unsupported_grant_type' });
+    }
+    if (form.get('client_id') !== clientId || form.get('client_secret') !== clientSecret) {
+      return send(response, 401, { error: 'invalid_client' });
+    }
+    const accessToken = randomBytes(32).toString('base64url');
+    tokens.set(accessToken, Date.now() + faults.tokenTtlSeconds * 1000);
+    send(response, 200, {
+      access_token: accessToken,
+      id_token: randomBytes(32).toString('base64url'),
+      token_type: 'Bearer',
+      expires_in: faults.tokenTtlSeconds,
+    });
+  }
+
+  async function handleSync(request: IncomingMessage, response: ServerResponse, encodedId: string): Promise<void> {
+    stats.syncCalls += 1;
+    stats.inFlight += 1;
+    stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
+    // 'close' fires once whether we answered or the client gave up, so in-flight never drifts.
+    response.once('close', () => {
+      stats.inFlight -= 1;
+    });
+    let subscriptionId: string;
+    try {
+      subscriptionId = decodeURIComponent(encodedId);
+    } catch {
+      subscriptionId = encodedId;
+    }
+    stats.syncCallsById.set(subscriptionId, (stats.syncCallsById.get(subscriptionId) ?? 0) + 1);
+    await readBody(request);
+
+    const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      if (status === 200 && isRecord(body) && body.success === true) stats.synced.add(subscriptionId);
+      send(response, status, body, headers);
+      sandbox.onSync?.({ subscriptionId, status });
+    };
+
+    if (request.method !== 'POST') return answer(405, { message: 'use POST' });
+    if (!isAuthorised(request.headers.authorization)) {
+      return answer(401, { message: 'Unauthorized: the bearer token is missing, invalid or expired' });
+    }
+
+    // A canned answer is deterministic: random faults do not apply to that subscription.
+    const canned = cannedAnswers.get(subscriptionId);
+    const draw = canned ? 1 : random();
+    if (draw < faults.hangRate) return; // never answered: the client's timeout or stop() ends it
+    if (faults.latencyMs > 0) await sleep(faults.latencyMs);
+    if (response.destroyed) return;
+
+    if (canned) {
+      const headers: Record<string, string> = canned.status === 429 ? { 'retry-after': String(faults.retryAfterSeconds) } : {};
+      return answer(canned.status, canned.body ?? defaultBody(canned.status, subscriptionId), headers);
+    }
+    if (draw < faults.hangRate + faults.rate429) {
+      return answer(429, { message: 'Too Many Requests' }, { 'retry-after': String(faults.retryAfterSeconds) });
+    }
+    if (draw < faults.hangRate + faults.rate429 + faults.rate502) {
+      return answer(502, { message: 'Bad Gateway: the upstream Zuora call failed (injected by the sandbox)' });
+    }
+    answer(200, defaultBody(200, subscriptionId));
+  }
+
+  function isAuthorised(header: string | undefined): boolean {
+    const match = /^Bearer (\S+)$/.exec(header ?? '');
+    if (!match) return false;
+    const expiresAt = tokens.get(match[1]);
+    return expiresAt !== undefined && expiresAt > Date.now();
+  }
+
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        pendingTimers.delete(timer);
+        resolve();
+      }, ms);
+      pendingTimers.add(timer);
+    });
+  }
+
+  server.listen(options.port ?? 0, host);
+  await once(server, 'listening');
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('Limio sandbox did not get a TCP port');
+  sandbox.baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+
+  sandbox.stop = async () => {
+    for (const timer of pendingTimers) clearTimeout(timer);
+    pendingTimers.clear();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of sockets) socket.destroy();
+    await closed;
+  };
+  return sandbox;
+}
+
+function withFaultDefaults(faults: LimioFaults): Required<LimioFaults> {
+  const share = (name: string, value: number | undefined) => {
+    const share = value ?? 0;
+    if (!(share >= 0 && share <= 1)) throw new RangeError(`${name} must be between 0 and 1, got ${share}`);
+    return share;
+  };
+  const result = {
+    latencyMs: Math.max(0, faults.latencyMs ?? 0),
+    rate502: share('rate502', faults.rate502),
+    rate429: share('rate429', faults.rate429),
+    retryAfterSeconds: faults.retryAfterSeconds ?? 1,
+    hangRate: share('hangRate', faults.hangRate),
+    tokenTtlSeconds: faults.tokenTtlSeconds ?? 3600,
+  };
+  if (result.rate502 + result.rate429 + result.hangRate > 1) {
+    throw new RangeError('rate502 + rate429 + hangRate must not exceed 1');
+  }
+  return result;
+}
+
+/** Limio's answer shapes: 200 {success, id, owner} with ids stable per subscription, errors {message}. */
+function defaultBody(status: number, subscriptionId: string): unknown {
+  if (status === 200) {
+    const digest = createHash('sha256').update(subscriptionId).digest('hex');
+    return { success: true, id: `sub-${digest.slice(0, 20)}`, owner: `identity-${digest.slice(20, 40)}` };
+  }
+  return { message: `Limio sandbox answered ${status} for ${subscriptionId}` };
+}
+
+function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (response.destroyed || response.headersSent) return;
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  response.end(text);
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size <= MAX_REQUEST_BODY_BYTES) chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+/** `tsx local/limio-sandbox.ts` runs a sandbox on its own (port LIMIO_SANDBOX_PORT or 4010). */
+if (require.main === module) {
+  const port = Number(process.env.LIMIO_SANDBOX_PORT ?? 4010);
+  startLimioSandbox({ port, clientId: process.env.LIMIO_CLIENT_ID, clientSecret: process.env.LIMIO_CLIENT_SECRET })
+    .then((sandbox) => {
+      process.stdout.write(
+        `Limio sandbox at ${sandbox.baseUrl} (LIMIO_CLIENT_ID=${sandbox.clientId}; the client secret is the one you set or was generated)\n`,
+      );
+      const stop = () => void sandbox.stop().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    })
+    .catch((error: unknown) => {
+      process.stderr.write(`${(error as Error).message}\n`);
+      process.exit(1);
+    });
+}
