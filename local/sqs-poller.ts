@@ -1,0 +1,297 @@
+import { createHash } from 'node:crypto';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Context, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import { DEFAULTS } from '../functions/shared/defaults';
+import { createLambdaContext } from './lambda-context';
+
+/**
+ * Plays Lambda's SQS event source mapping for the local runtime: long-polls the queue, gathers a batch
+ * (batch size, batching window), invokes the handler with a real SQSEvent and, with ReportBatchItemFailures,
+ * deletes exactly the records the handler did not report as failed. Failed records are left alone, so they
+ * reappear when their visibility timeout (or the one the handler set) runs out, and SQS's redrive policy
+ * applies as in AWS. A handler that throws, times out or answers something Lambda would not accept fails the
+ * whole batch: nothing is deleted.
+ */
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<unknown>;
+
+export interface SqsPollerOptions {
+  client: SQSClient;
+  queueUrl: string;
+  handler: SqsHandler;
+  /** Records per invocation (Lambda allows up to 10,000 with a batching window). */
+  batchSize?: number;
+  /** How long to keep gathering after the first record arrives, like MaximumBatchingWindowInSeconds. */
+  batchingWindowSeconds?: number;
+  /** Poll loops running side by side, each with at most one invocation at a time. */
+  concurrency?: number;
+  /** Long-poll wait per ReceiveMessage; Lambda's pollers use 20. */
+  waitTimeSeconds?: number;
+  /** The function timeout: an invocation still running past it counts as failed. */
+  functionTimeoutSeconds?: number;
+  functionName?: string;
+  /** Told about each finished invocation (for the runtime's output and tests). */
+  onBatch?: (outcome: BatchOutcome) => void;
+  /** Told about receive/delete errors and failed invocations; the poller keeps going. */
+  onError?: (error: unknown) => void;
+}
+
+export interface BatchOutcome {
+  readonly records: number;
+  readonly deleted: number;
+  /** Records left on the queue: reported failures, or all of them after an invocation error. */
+  readonly retained: number;
+  readonly invocationError?: unknown;
+}
+
+export interface SqsPollerStats {
+  invocations: number;
+  recordsReceived: number;
+  recordsDeleted: number;
+  recordsRetained: number;
+  invocationErrors: number;
+}
+
+export interface SqsPoller {
+  readonly paused: boolean;
+  readonly stats: Readonly<SqsPollerStats>;
+  /** No new receives until resume(); an invocation already under way finishes. */
+  pause(): void;
+  resume(): void;
+  /** Aborts waiting long polls, lets running invocations finish, and resolves when every loop has ended. */
+  stop(): Promise<void>;
+}
+
+/** SQS answers at most this many messages per ReceiveMessage and deletes at most this many per batch call. */
+const SQS_MAX_MESSAGES_PER_CALL = 10;
+/** Pause between short polls while a batching window is still open but the queue is momentarily empty. */
+const WINDOW_POLL_INTERVAL_MS = 50;
+/** Back off this long after a receive error, so a dead endpoint is not hammered. */
+const RECEIVE_ERROR_BACKOFF_MS = 1_000;
+
+export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoller> {
+  const batchSize = options.batchSize ?? DEFAULTS.syncBatchSize;
+  const batchingWindowMs = (options.batchingWindowSeconds ?? DEFAULTS.syncBatchingWindowSeconds) * 1000;
+  const concurrency = options.concurrency ?? 1;
+  const waitTimeSeconds = options.waitTimeSeconds ?? 20;
+  const functionTimeoutMs = (options.functionTimeoutSeconds ?? DEFAULTS.syncFunctionTimeoutSeconds) * 1000;
+  const functionName = options.functionName ?? 'sync';
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new RangeError('batchSize must be 1..10000');
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError('concurrency must be a positive whole number');
+
+  const { client, queueUrl } = options;
+  const arnAnswer = await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+  const eventSourceARN = arnAnswer.Attributes?.QueueArn ?? queueUrl;
+  const awsRegion = eventSourceARN.split(':')[3] || (process.env.AWS_REGION ?? 'us-east-1');
+
+  const stats: SqsPollerStats = { invocations: 0, recordsReceived: 0, recordsDeleted: 0, recordsRetained: 0, invocationErrors: 0 };
+  const stopping = new AbortController();
+  let paused = false;
+  let wakeUp: Array<() => void> = [];
+  const waitWhilePaused = async () => {
+    while (paused && !stopping.signal.aborted) await new Promise<void>((resolve) => wakeUp.push(resolve));
+  };
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (stopping.signal.aborted) return resolve();
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        stopping.signal.removeEventListener('abort', done);
+        resolve();
+      }
+      stopping.signal.addEventListener('abort', done, { once: true });
+    });
+
+  const receive = async (max: number, waitSeconds: number): Promise<Message[]> => {
+    const answer = await client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: Math.min(SQS_MAX_MESSAGES_PER_CALL, max),
+        WaitTimeSeconds: waitSeconds,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+      { abortSignal: stopping.signal },
+    );
+    return answer.Messages ?? [];
+  };
+
+  /** Waits for a first message, then keeps gathering until the batch is full or the window closes. */
+  const gatherBatch = async (): Promise<Message[]> => {
+    const batch = await receive(batchSize, waitTimeSeconds);
+    if (batch.length === 0) return batch;
+    const windowEnds = Date.now() + batchingWindowMs;
+    while (batch.length < batchSize && !stopping.signal.aborted) {
+      const remainingMs = windowEnds - Date.now();
+      if (remainingMs <= 0) break;
+      // Long-poll only for whole seconds that fit in the window, so the window is never overrun.
+      const more = await receive(batchSize - batch.length, Math.floor(remainingMs / 1000));
+      batch.push(...more);
+      if (more.length === 0 && remainingMs < 1000) await sleep(Math.min(WINDOW_POLL_INTERVAL_MS, remainingMs));
+    }
+    return batch;
+  };
+
+  const invoke = async (event: SQSEvent): Promise<unknown> => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        options.handler(event, createLambdaContext(functionName, functionTimeoutMs)),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`sync handler timed out after ${functionTimeoutMs} ms`)), functionTimeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  const deleteRecords = async (records: SQSRecord[]): Promise<number> => {
+    let deleted = 0;
+    for (let start = 0; start < records.length; start += SQS_MAX_MESSAGES_PER_CALL) {
+      const chunk = records.slice(start, start + SQS_MAX_MESSAGES_PER_CALL);
+      try {
+        const answer = await client.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: chunk.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
+          }),
+        );
+        deleted += answer.Successful?.length ?? 0;
+        for (const failure of answer.Failed ?? []) {
+          options.onError?.(new Error(`could not delete a processed message: ${failure.Code ?? ''} ${failure.Message ?? ''}`.trim()));
+        }
+      } catch (error) {
+        options.onError?.(error);
+      }
+    }
+    return deleted;
+  };
+
+  const processBatch = async (messages: Message[]) => {
+    const records = messages.map((message) => toSqsRecord(message, eventSourceARN, awsRegion));
+    stats.invocations += 1;
+    stats.recordsReceived += records.length;
+    let invocationError: unknown;
+    let failedIds: Set<string> | undefined;
+    try {
+      failedIds = failedItemIdentifiers(await invoke({ Records: records }), records);
+    } catch (error) {
+      invocationError = error;
+    }
+    if (failedIds === undefined) {
+      invocationError ??= new Error('the handler answered an invalid batchItemFailures list; the whole batch is retried');
+      stats.invocationErrors += 1;
+      stats.recordsRetained += records.length;
+      options.onError?.(invocationError);
+      options.onBatch?.({ records: records.length, deleted: 0, retained: records.length, invocationError });
+      return;
+    }
+    const succeeded = records.filter((record) => !failedIds!.has(record.messageId));
+    const deleted = await deleteRecords(succeeded);
+    stats.recordsDeleted += deleted;
+    stats.recordsRetained += records.length - succeeded.length;
+    options.onBatch?.({ records: records.length, deleted, retained: records.length - succeeded.length });
+  };
+
+  const loop = async () => {
+    while (!stopping.signal.aborted) {
+      await waitWhilePaused();
+      if (stopping.signal.aborted) break;
+      let batch: Message[];
+      try {
+        batch = await gatherBatch();
+      } catch (error) {
+        if (stopping.signal.aborted) break;
+        options.onError?.(error);
+        await sleep(RECEIVE_ERROR_BACKOFF_MS);
+        continue;
+      }
+      if (batch.length > 0) await processBatch(batch);
+    }
+  };
+
+  const loops = Array.from({ length: concurrency }, () => loop());
+  return {
+    get paused() {
+      return paused;
+    },
+    stats,
+    pause() {
+      paused = true;
+    },
+    resume() {
+      paused = false;
+      const waiting = wakeUp;
+      wakeUp = [];
+      for (const wake of waiting) wake();
+    },
+    async stop() {
+      stopping.abort();
+      const waiting = wakeUp;
+      wakeUp = [];
+      for (const wake of waiting) wake();
+      await Promise.all(loops);
+    },
+  };
+}
+
+/**
+ * The set of failed message ids from a handler's answer, or undefined when Lambda would fail the whole batch:
+ * an item identifier that is empty or names no record of the batch.
+ */
+export function failedItemIdentifiers(result: unknown, records: readonly SQSRecord[]): Set<string> | undefined {
+  if (result === undefined || result === null) return new Set();
+  if (typeof result !== 'object') return new Set();
+  const failures = (result as { batchItemFailures?: unknown }).batchItemFailures;
+  if (failures === undefined || failures === null) return new Set();
+  if (!Array.isArray(failures)) return undefined;
+  const ids = new Set(records.map((record) => record.messageId));
+  const failed = new Set<string>();
+  for (const failure of failures) {
+    const id = (failure as { itemIdentifier?: unknown } | null)?.itemIdentifier;
+    if (typeof id !== 'string' || !ids.has(id)) return undefined;
+    failed.add(id);
+  }
+  return failed;
+}
+
+/** One received message in the shape Lambda puts in SQSEvent.Records. */
+export function toSqsRecord(message: Message, eventSourceARN: string, awsRegion: string): SQSRecord {
+  const system = message.Attributes ?? {};
+  const body = message.Body ?? '';
+  const messageAttributes: SQSMessageAttributes = {};
+  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
+    messageAttributes[name] = {
+      ...(value.StringValue !== undefined && { stringValue: value.StringValue }),
+      ...(value.BinaryValue !== undefined && { binaryValue: Buffer.from(value.BinaryValue).toString('base64') }),
+      stringListValues: value.StringListValues ?? [],
+      binaryListValues: (value.BinaryListValues ?? []).map((binary) => Buffer.from(binary).toString('base64')),
+      dataType: value.DataType ?? 'String',
+    };
+  }
+  return {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body,
+    attributes: {
+      ...system,
+      ApproximateReceiveCount: system.ApproximateReceiveCount ?? '1',
+      SentTimestamp: system.SentTimestamp ?? String(Date.now()),
+      SenderId: system.SenderId ?? 'AIDALOCAL',
+      ApproximateFirstReceiveTimestamp: system.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes,
+    md5OfBody: message.MD5OfBody ?? createHash('md5').update(body).digest('hex'),
+    ...(message.MD5OfMessageAttributes !== undefined && { md5OfMessageAttributes: message.MD5OfMessageAttributes }),
+    eventSource: 'aws:sqs',
+    eventSourceARN,
+    awsRegion,
+  };
+}

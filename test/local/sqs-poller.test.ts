@@ -1,0 +1,242 @@
+import { GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { createQueuePair, startSqsEmulator, type QueuePair, type SqsEmulator } from '../../local/sqs-emulator';
+import { failedItemIdentifiers, startSqsPoller, type BatchOutcome, type SqsPoller } from '../../local/sqs-poller';
+
+// The poller against the real emulator, with a plain function as the handler.
+describe('SQS poller (Lambda event source mapping)', () => {
+  let emulator: SqsEmulator;
+  let sqs: SQSClient;
+  let poller: SqsPoller | undefined;
+  let queueNumber = 0;
+
+  beforeAll(async () => {
+    emulator = await startSqsEmulator();
+    sqs = emulator.client();
+  });
+  afterEach(async () => {
+    await poller?.stop();
+    poller = undefined;
+  });
+  afterAll(async () => {
+    await emulator.stop();
+  });
+
+  async function freshQueues(visibilityTimeoutSeconds = 1): Promise<QueuePair> {
+    queueNumber += 1;
+    return createQueuePair(sqs, {
+      mainQueueName: `poller-${queueNumber}`,
+      deadLetterQueueName: `poller-${queueNumber}-dlq`,
+      visibilityTimeoutSeconds,
+      maxReceiveCount: 5,
+    });
+  }
+
+  async function queueDepth(queueUrl: string): Promise<{ visible: number; inFlight: number }> {
+    const answer = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    return {
+      visible: Number(answer.Attributes!.ApproximateNumberOfMessages),
+      inFlight: Number(answer.Attributes!.ApproximateNumberOfMessagesNotVisible),
+    };
+  }
+
+  /** Resolves once `count` batches have finished. */
+  function batchesSeen(count: number): { outcomes: BatchOutcome[]; done: Promise<void>; onBatch: (o: BatchOutcome) => void } {
+    const outcomes: BatchOutcome[] = [];
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    return {
+      outcomes,
+      done,
+      onBatch: (outcome) => {
+        outcomes.push(outcome);
+        if (outcomes.length === count) resolve();
+      },
+    };
+  }
+
+  it('hands the handler a Lambda-shaped SQSEvent', async () => {
+    const queues = await freshQueues();
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queues.mainQueueUrl,
+        MessageBody: '{"hello":"world"}',
+        MessageAttributes: { source: { DataType: 'String', StringValue: 'test' }, attempts: { DataType: 'Number', StringValue: '3' } },
+      }),
+    );
+    const events: SQSEvent[] = [];
+    const seen = batchesSeen(1);
+    poller = await startSqsPoller({
+      client: sqs,
+      queueUrl: queues.mainQueueUrl,
+      batchingWindowSeconds: 0,
+      handler: async (event) => {
+        events.push(event);
+      },
+      onBatch: seen.onBatch,
+    });
+    await seen.done;
+    const record = events[0].Records[0];
+    expect(record.body).toBe('{"hello":"world"}');
+    expect(record.eventSource).toBe('aws:sqs');
+    expect(record.eventSourceARN).toMatch(/^arn:aws:sqs:[a-z0-9-]+:\d+:poller-\d+$/);
+    expect(record.attributes.ApproximateReceiveCount).toBe('1');
+    expect(Number(record.attributes.SentTimestamp)).toBeGreaterThan(0);
+    expect(record.messageAttributes.source).toEqual({ stringValue: 'test', stringListValues: [], binaryListValues: [], dataType: 'String' });
+    expect(record.messageAttributes.attempts.dataType).toBe('Number');
+    expect(record.md5OfBody).toMatch(/^[0-9a-f]{32}$/);
+    expect(seen.outcomes[0]).toEqual({ records: 1, deleted: 1, retained: 0 });
+  });
+
+  it('deletes exactly the records not in batchItemFailures; the failed one comes back with a higher receive count', async () => {
+    const queues = await freshQueues(2);
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queues.mainQueueUrl,
+        Entries: ['ok-1', 'fail', 'ok-2'].map((body, index) => ({ Id: String(index), MessageBody: body })),
+      }),
+    );
+    const received: SQSRecord[] = [];
+    const seen = batchesSeen(2);
+    poller = await startSqsPoller({
+      client: sqs,
+      queueUrl: queues.mainQueueUrl,
+      batchingWindowSeconds: 0,
+      handler: async (event) => {
+        received.push(...event.Records);
+        // Fail "fail" once; the second time it succeeds.
+        const failing = event.Records.filter((r) => r.body === 'fail' && r.attributes.ApproximateReceiveCount === '1');
+        return { batchItemFailures: failing.map((r) => ({ itemIdentifier: r.messageId })) };
+      },
+      onBatch: seen.onBatch,
+    });
+    await seen.done;
+    expect(seen.outcomes[0]).toEqual({ records: 3, deleted: 2, retained: 1 });
+    expect(seen.outcomes[1]).toEqual({ records: 1, deleted: 1, retained: 0 });
+    expect(received.map((r) => [r.body, r.attributes.ApproximateReceiveCount])).toEqual([
+      ['ok-1', '1'],
+      ['fail', '1'],
+      ['ok-2', '1'],
+      ['fail', '2'],
+    ]);
+    expect(await queueDepth(queues.mainQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  it('deletes nothing when the handler throws, so the whole batch reappears', async () => {
+    const queues = await freshQueues(2);
+    await sqs.send(
+      new SendMessageBatchCommand({ QueueUrl: queues.mainQueueUrl, Entries: ['a', 'b'].map((body) => ({ Id: body, MessageBody: body })) }),
+    );
+    const errors: unknown[] = [];
+    const receiveCounts: string[] = [];
+    const seen = batchesSeen(2);
+    poller = await startSqsPoller({
+      client: sqs,
+      queueUrl: queues.mainQueueUrl,
+      batchingWindowSeconds: 0,
+      handler: async (event) => {
+        receiveCounts.push(...event.Records.map((r) => r.attributes.ApproximateReceiveCount));
+        if (event.Records[0].attributes.ApproximateReceiveCount === '1') throw new Error('handler failed');
+      },
+      onBatch: seen.onBatch,
+      onError: (error) => errors.push(error),
+    });
+    await seen.done;
+    expect(seen.outcomes[0]).toMatchObject({ records: 2, deleted: 0, retained: 2 });
+    expect(seen.outcomes[1]).toEqual({ records: 2, deleted: 2, retained: 0 });
+    expect(receiveCounts).toEqual(['1', '1', '2', '2']);
+    expect(errors).toHaveLength(1);
+    expect(poller.stats.invocationErrors).toBe(1);
+  });
+
+  it('gathers messages sent within the batching window into one invocation', async () => {
+    const queues = await freshQueues(30);
+    const sizes: number[] = [];
+    const seen = batchesSeen(1);
+    poller = await startSqsPoller({
+      client: sqs,
+      queueUrl: queues.mainQueueUrl,
+      batchingWindowSeconds: 2,
+      waitTimeSeconds: 5,
+      handler: async (event) => {
+        sizes.push(event.Records.length);
+      },
+      onBatch: seen.onBatch,
+    });
+    for (let i = 0; i < 4; i++) {
+      await sqs.send(new SendMessageCommand({ QueueUrl: queues.mainQueueUrl, MessageBody: `m${i}` }));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await seen.done;
+    expect(sizes).toEqual([4]);
+  });
+
+  it('receives nothing while paused and picks up again on resume', async () => {
+    const queues = await freshQueues();
+    let calls = 0;
+    const seen = batchesSeen(1);
+    poller = await startSqsPoller({
+      client: sqs,
+      queueUrl: queues.mainQueueUrl,
+      batchingWindowSeconds: 0,
+      waitTimeSeconds: 1,
+      handler: async () => {
+        calls += 1;
+      },
+      onBatch: seen.onBatch,
+    });
+    poller.pause();
+    expect(poller.paused).toBe(true);
+    // Let the long poll that was already waiting run out: pausing does not cut it (that would lose its messages).
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await sqs.send(new SendMessageCommand({ QueueUrl: queues.mainQueueUrl, MessageBody: 'held' }));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(calls).toBe(0);
+    expect(await queueDepth(queues.mainQueueUrl)).toEqual({ visible: 1, inFlight: 0 });
+    poller.resume();
+    await seen.done;
+    expect(calls).toBe(1);
+  });
+
+  it('stops promptly while a long poll is waiting', async () => {
+    const queues = await freshQueues();
+    poller = await startSqsPoller({ client: sqs, queueUrl: queues.mainQueueUrl, waitTimeSeconds: 20, concurrency: 3, handler: async () => undefined });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const stopping = poller.stop();
+    poller = undefined;
+    // Half the long poll's 20 s: a stop that waited for the poll to run out would lose this race.
+    let timer: NodeJS.Timeout | undefined;
+    const winner = await Promise.race([
+      stopping.then(() => 'stopped'),
+      new Promise((resolve) => (timer = setTimeout(() => resolve('still waiting'), 10_000))),
+    ]);
+    clearTimeout(timer);
+    expect(winner).toBe('stopped');
+  });
+});
+
+describe('failedItemIdentifiers (Lambda ReportBatchItemFailures rules)', () => {
+  const records = [{ messageId: 'm1' }, { messageId: 'm2' }] as SQSRecord[];
+  it.each([
+    ['no answer', undefined, []],
+    ['null', null, []],
+    ['an empty list', { batchItemFailures: [] }, []],
+    ['a null list', { batchItemFailures: null }, []],
+    ['one failure', { batchItemFailures: [{ itemIdentifier: 'm2' }] }, ['m2']],
+  ])('treats %s as the listed failures', (_, answer, failed) => {
+    expect([...failedItemIdentifiers(answer, records)!]).toEqual(failed);
+  });
+  it.each([
+    ['an unknown id', { batchItemFailures: [{ itemIdentifier: 'other' }] }],
+    ['an empty id', { batchItemFailures: [{ itemIdentifier: '' }] }],
+    ['a missing id', { batchItemFailures: [{ id: 'm1' }] }],
+    ['a non-list', { batchItemFailures: 'm1' }],
+  ])('fails the whole batch on %s', (_, answer) => {
+    expect(failedItemIdentifiers(answer, records)).toBeUndefined();
+  });
+});
