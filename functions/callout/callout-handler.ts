@@ -1,0 +1,230 @@
+import type { APIGatewayProxyResult, Context } from 'aws-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { createSyncRequest, type MessageSource, type SyncRequest } from '../shared/queue-message';
+import { createAuthProvider, type AuthProvider } from './auth-provider';
+import type { CalloutConfig } from './config';
+import { enqueueSyncRequests, type SqsSender } from './enqueue';
+import { extractSubscriptionIds, type ExtractionRefusal } from './extract-ids';
+import { normaliseEvent, type CalloutEvent, type CalloutRequest } from './request';
+import { acceptedResponse, basicChallenge, refusedResponse } from './responses';
+import { verifyCallout } from './verify';
+
+export type RefusalReason =
+  | 'method-not-allowed'
+  | 'body-too-large'
+  | 'auth-missing'
+  | 'auth-invalid'
+  | 'auth-unavailable'
+  | ExtractionRefusal
+  | 'queue-unavailable'
+  | 'internal-error';
+
+export interface AcceptedCallout {
+  readonly requestId: string;
+  readonly ids: readonly string[];
+  readonly source: MessageSource;
+  readonly zuoraRequestId?: string;
+  readonly zuoraNotificationId?: string;
+}
+
+export interface RefusedCallout {
+  readonly requestId: string;
+  readonly status: number;
+  readonly reason: RefusalReason;
+  readonly message: string;
+}
+
+/** Lets the local runtime show what happened to each callout; never given credentials or bodies. */
+export interface CalloutObserver {
+  onAccepted?(callout: AcceptedCallout): void;
+  onRefused?(callout: RefusedCallout): void;
+}
+
+export interface CalloutDeps {
+  readonly sqs?: SqsSender;
+  readonly secretsManager?: Pick<SecretsManagerClient, 'send'>;
+  readonly now?: () => Date;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly observer?: CalloutObserver;
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  /** Time allowed for queueing before answering 503; Zuora and API Gateway (29 s) must get an answer first. */
+  readonly enqueueBudgetMs?: number;
+}
+
+export type CalloutHandler = (event: CalloutEvent, context?: Context) => Promise<APIGatewayProxyResult>;
+
+export const ALLOWED_METHODS = ['GET', 'POST'] as const;
+const DEFAULT_ENQUEUE_BUDGET_MS = 8_000;
+/** Zuora's correlation headers are short tokens; anything else is not copied into messages or logs. */
+const CORRELATION_ID = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * The callout Lambda: authenticate, extract the subscription ids, queue them, answer. The same function runs
+ * in AWS (handler.ts), in the local runtime and in the tests; only the dependencies differ.
+ */
+export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = {}): CalloutHandler {
+  const now = deps.now ?? (() => new Date());
+  const logger = deps.logger ?? new Logger({ serviceName: 'zuora-limio-callout' });
+  const metrics =
+    deps.metrics ??
+    new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'ZuoraLimioSync', serviceName: 'zuora-limio-callout' });
+  const sqs = deps.sqs ?? defaultSqsClient();
+  const authProvider: AuthProvider = createAuthProvider(config.auth, {
+    now,
+    secretsManager: deps.secretsManager ?? (config.auth.kind === 'secret' ? new SecretsManagerClient({}) : undefined),
+  });
+  const budgetMs = deps.enqueueBudgetMs ?? DEFAULT_ENQUEUE_BUDGET_MS;
+
+  const refuse = (
+    request: Pick<CalloutRequest, 'requestId'>,
+    status: number,
+    reason: RefusalReason,
+    message: string,
+    headers: Record<string, string> = {},
+  ): APIGatewayProxyResult => {
+    const log = status >= 500 ? logger.error.bind(logger) : logger.warn.bind(logger);
+    log('callout refused', { requestId: request.requestId, status, reason, detail: message });
+    const single = metrics.singleMetric();
+    single.addDimension('reason', reason);
+    single.addMetric('CalloutRefused', MetricUnit.Count, 1);
+    deps.observer?.onRefused?.({ requestId: request.requestId, status, reason, message });
+    return refusedResponse(status, publicMessage(status, reason, message), request.requestId, headers);
+  };
+
+  const handle = async (request: CalloutRequest): Promise<APIGatewayProxyResult> => {
+    if (!(ALLOWED_METHODS as readonly string[]).includes(request.method)) {
+      return refuse(request, 405, 'method-not-allowed', `method ${request.method.slice(0, 16)} is not allowed`, { Allow: ALLOWED_METHODS.join(', ') });
+    }
+    if (request.body.length > config.maxBodyBytes) {
+      return refuse(request, 413, 'body-too-large', `body of ${request.body.length} bytes exceeds ${config.maxBodyBytes} (CALLOUT_MAX_BODY_BYTES)`);
+    }
+
+    let auth;
+    try {
+      auth = await authProvider();
+    } catch (error) {
+      // The callout may be genuine: 503 makes Zuora try again once the secret is readable.
+      return refuse(request, 503, 'auth-unavailable', `callout credentials could not be read: ${errorSummary(error)}`);
+    }
+    const verdict = verifyCallout(request, auth, now());
+    if (!verdict.ok) {
+      if (verdict.kind === 'missing') {
+        return refuse(request, 401, 'auth-missing', verdict.reason, auth.mode === 'basic' ? basicChallenge(config.realm) : {});
+      }
+      return refuse(request, 403, 'auth-invalid', verdict.reason);
+    }
+
+    const extraction = extractSubscriptionIds(request, { idField: config.idField, maxIds: config.maxIds, rule: config.idRule });
+    if (!extraction.ok) return refuse(request, extraction.status, extraction.refusal, extraction.message);
+
+    const zuoraRequestId = correlationId(request.headers['zuora-request-id']);
+    const zuoraNotificationId = correlationId(request.headers['zuora-notification-id']);
+    const source: MessageSource = request.headers['zuora-notification-id'] !== undefined ? 'notification' : 'workflow';
+    const receivedAt = now();
+    const messages: SyncRequest[] = extraction.ids.map((subscriptionId) =>
+      createSyncRequest(
+        {
+          subscriptionId,
+          source,
+          receivedAt,
+          ...(zuoraRequestId !== undefined && { zuoraRequestId }),
+          ...(zuoraNotificationId !== undefined && { zuoraNotificationId }),
+        },
+        config.idRule,
+      ),
+    );
+
+    const started = Date.now();
+    const queued = await enqueueSyncRequests(sqs, messages, {
+      queueUrl: config.queueUrl,
+      delaySeconds: config.delaySeconds,
+      deadline: started + budgetMs,
+      ...(deps.sleep && { sleep: deps.sleep }),
+    });
+    if (!queued.ok) {
+      return refuse(
+        request,
+        503,
+        'queue-unavailable',
+        `${queued.notQueued.length} of ${messages.length} subscription ids not queued after ${queued.calls} SendMessageBatch calls: ${queued.error}`,
+      );
+    }
+
+    logger.info('callout accepted', {
+      requestId: request.requestId,
+      source,
+      ids: extraction.ids,
+      idCount: extraction.ids.length,
+      ...(zuoraRequestId !== undefined && { zuoraRequestId }),
+      ...(zuoraNotificationId !== undefined && { zuoraNotificationId }),
+      delaySeconds: config.delaySeconds,
+      sendMessageBatchCalls: queued.calls,
+    });
+    metrics.addMetric('CalloutAccepted', MetricUnit.Count, 1);
+    metrics.addMetric('SubscriptionIdsQueued', MetricUnit.Count, extraction.ids.length);
+    metrics.addMetric('IdsPerCallout', MetricUnit.Count, extraction.ids.length);
+    deps.observer?.onAccepted?.({
+      requestId: request.requestId,
+      ids: extraction.ids,
+      source,
+      ...(zuoraRequestId !== undefined && { zuoraRequestId }),
+      ...(zuoraNotificationId !== undefined && { zuoraNotificationId }),
+    });
+    return acceptedResponse(extraction.ids, request.requestId);
+  };
+
+  return async (event, context) => {
+    if (context) logger.addContext(context);
+    let request: CalloutRequest | undefined;
+    try {
+      request = normaliseEvent(event);
+      return await handle(request);
+    } catch (error) {
+      // A bug, not an input: say so in the log (without the request) and let Zuora retry.
+      logger.error('callout handler failed', { error: errorSummary(error) });
+      return refuse(request ?? { requestId: '' }, 500, 'internal-error', 'internal error');
+    } finally {
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    }
+  };
+}
+
+/** Refusals tell Zuora's notification history enough to fix a template, never why a credential failed. */
+function publicMessage(status: number, reason: RefusalReason, message: string): string {
+  switch (reason) {
+    case 'auth-missing':
+      return 'authentication required';
+    case 'auth-invalid':
+      return 'authentication failed';
+    case 'auth-unavailable':
+    case 'queue-unavailable':
+      return 'temporarily unable to accept callouts; retry later';
+    case 'internal-error':
+      return 'internal error';
+    default:
+      return status < 500 ? message : 'error';
+  }
+}
+
+function correlationId(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  return CORRELATION_ID.test(trimmed) ? trimmed : undefined;
+}
+
+function errorSummary(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 300);
+  return String(error).slice(0, 300);
+}
+
+/**
+ * Endpoint and region come from the standard AWS SDK environment (AWS_ENDPOINT_URL_SQS reaches the local
+ * emulator). Short timeouts so an unreachable SQS becomes a 503 while Zuora is still waiting.
+ */
+function defaultSqsClient(): SQSClient {
+  return new SQSClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_500 } });
+}

@@ -1,0 +1,68 @@
+import { ConfigError } from '../shared/config-error';
+import { DEFAULTS } from '../shared/defaults';
+import { integer, optionalString, requiredString, type Env } from '../shared/env';
+import { subscriptionIdRuleFrom, type SubscriptionIdRule } from '../shared/subscription-id';
+import { calloutAuthFromEnv, hasEnvAuth, type CalloutAuth } from './auth-config';
+
+/** Where the callout credentials live: a Secrets Manager secret (AWS) or the environment (local use). */
+export type AuthSource =
+  | { readonly kind: 'secret'; readonly secretId: string }
+  | { readonly kind: 'static'; readonly auth: CalloutAuth };
+
+export interface CalloutConfig {
+  readonly queueUrl: string;
+  readonly auth: AuthSource;
+  /** The realm named in the Basic challenge. */
+  readonly realm: string;
+  /** SQS DelaySeconds: a burst of callouts for one subscription reaches the sync Lambda together and is coalesced. */
+  readonly delaySeconds: number;
+  readonly maxIds: number;
+  readonly maxBodyBytes: number;
+  readonly idField?: string;
+  readonly idRule: SubscriptionIdRule;
+}
+
+export const DEFAULT_REALM = 'zuora-limio-sync';
+/** API Gateway's own payload limit. */
+const MAX_BODY_BYTES_LIMIT = 10 * 1024 * 1024;
+
+/**
+ * Reads and checks the callout Lambda's environment once, at cold start. Without callout authentication the
+ * function refuses to start: an open endpoint would let anyone make the bridge hammer Limio.
+ */
+export function loadCalloutConfig(env: Env): CalloutConfig {
+  const queueUrl = requiredString(env, 'QUEUE_URL');
+  const secretId = optionalString(env, 'CALLOUT_AUTH_SECRET_ID');
+  if (secretId !== undefined && hasEnvAuth(env)) {
+    throw new ConfigError(
+      'CALLOUT_AUTH_MODE',
+      'is set together with CALLOUT_AUTH_SECRET_ID; use the secret in AWS, or CALLOUT_AUTH_MODE and its CALLOUT_* settings locally, not both',
+    );
+  }
+  if (secretId === undefined && !hasEnvAuth(env)) {
+    throw new ConfigError(
+      'CALLOUT_AUTH_SECRET_ID',
+      'callout authentication is required: set CALLOUT_AUTH_SECRET_ID to a Secrets Manager secret, or for local use CALLOUT_AUTH_MODE=basic|header|hmac with its CALLOUT_* settings',
+    );
+  }
+  const auth: AuthSource = secretId !== undefined ? { kind: 'secret', secretId } : { kind: 'static', auth: calloutAuthFromEnv(env) };
+
+  const realm = optionalString(env, 'CALLOUT_REALM') ?? DEFAULT_REALM;
+  if (!/^[\x20-\x7e]+$/.test(realm) || /["\\]/.test(realm)) {
+    throw new ConfigError('CALLOUT_REALM', 'must be printable ASCII without quotes or backslashes');
+  }
+  const idField = optionalString(env, 'CALLOUT_ID_FIELD');
+  if (idField !== undefined && !/^[^.\s]+(\.[^.\s]+)*$/.test(idField)) {
+    throw new ConfigError('CALLOUT_ID_FIELD', `must be a field name or a dot path such as Data.Subscription.Name, got "${idField}"`);
+  }
+  return {
+    queueUrl,
+    auth,
+    realm,
+    delaySeconds: integer(env, 'CALLOUT_DELAY_SECONDS', DEFAULTS.calloutDelaySeconds, { min: 0, max: 900 }),
+    maxIds: integer(env, 'CALLOUT_MAX_IDS', DEFAULTS.calloutMaxIds, { min: 1, max: 1000 }),
+    maxBodyBytes: integer(env, 'CALLOUT_MAX_BODY_BYTES', DEFAULTS.calloutMaxBodyBytes, { min: 1024, max: MAX_BODY_BYTES_LIMIT }),
+    ...(idField !== undefined && { idField }),
+    idRule: subscriptionIdRuleFrom(optionalString(env, 'SUBSCRIPTION_ID_PATTERN')),
+  };
+}

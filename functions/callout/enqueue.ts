@@ -1,0 +1,98 @@
+import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
+import { serializeSyncRequest, type SyncRequest } from '../shared/queue-message';
+
+/** SQS's limit per SendMessageBatch call. */
+export const SQS_BATCH_LIMIT = 10;
+
+export type SqsSender = Pick<SQSClient, 'send'>;
+
+export interface EnqueueOptions {
+  readonly queueUrl: string;
+  readonly delaySeconds: number;
+  /** Calls per chunk, the first included (the SDK's own retries of a failed call come on top). */
+  readonly maxAttempts?: number;
+  readonly baseBackoffMs?: number;
+  /** No new attempt starts after this time (ms since epoch): Zuora must get an answer before its timeout. */
+  readonly deadline?: number;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+}
+
+export type EnqueueResult =
+  | { readonly ok: true; readonly calls: number }
+  | { readonly ok: false; readonly calls: number; readonly notQueued: readonly string[]; readonly error: string };
+
+export const ENQUEUE_DEFAULTS = { maxAttempts: 3, baseBackoffMs: 100 } as const;
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Puts every request on the queue in batches of ten. Entries a batch call reports as failed (SQS can fail some
+ * entries of a batch and take the rest) are sent again after a short backoff, as are whole calls that threw.
+ * Succeeds only when every request is on the queue; the caller answers Zuora 503 otherwise.
+ */
+export async function enqueueSyncRequests(sqs: SqsSender, requests: readonly SyncRequest[], options: EnqueueOptions): Promise<EnqueueResult> {
+  const chunks: SyncRequest[][] = [];
+  for (let start = 0; start < requests.length; start += SQS_BATCH_LIMIT) chunks.push(requests.slice(start, start + SQS_BATCH_LIMIT));
+  const results = await Promise.all(chunks.map((chunk) => enqueueChunk(sqs, chunk, options)));
+  const calls = results.reduce((sum, result) => sum + result.calls, 0);
+  const failed = results.filter((result): result is Extract<EnqueueResult, { ok: false }> => !result.ok);
+  if (failed.length === 0) return { ok: true, calls };
+  return { ok: false, calls, notQueued: failed.flatMap((result) => result.notQueued), error: failed[0]!.error };
+}
+
+async function enqueueChunk(sqs: SqsSender, chunk: readonly SyncRequest[], options: EnqueueOptions): Promise<EnqueueResult> {
+  const maxAttempts = options.maxAttempts ?? ENQUEUE_DEFAULTS.maxAttempts;
+  const baseBackoffMs = options.baseBackoffMs ?? ENQUEUE_DEFAULTS.baseBackoffMs;
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+
+  // Entry ids are positions in the chunk: unique within a call, which is all SQS asks.
+  let pending = new Map<string, SyncRequest>(chunk.map((request, index) => [`m${index}`, request]));
+  const permanentlyFailed: string[] = [];
+  let lastError = '';
+  let calls = 0;
+
+  for (let attempt = 1; attempt <= maxAttempts && pending.size > 0; attempt++) {
+    if (attempt > 1) {
+      // Exponential backoff with jitter, so concurrent callouts do not retry in step.
+      const backoff = baseBackoffMs * 2 ** (attempt - 2) * (0.5 + random() / 2);
+      if (options.deadline !== undefined && now() + backoff >= options.deadline) break;
+      await sleep(backoff);
+    }
+    const entries: SendMessageBatchRequestEntry[] = [...pending].map(([id, request]) => ({
+      Id: id,
+      MessageBody: serializeSyncRequest(request),
+      ...(options.delaySeconds > 0 && { DelaySeconds: options.delaySeconds }),
+    }));
+    calls++;
+    try {
+      const output = await sqs.send(new SendMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: entries }));
+      const next = new Map<string, SyncRequest>();
+      for (const failure of output.Failed ?? []) {
+        const request = failure.Id === undefined ? undefined : pending.get(failure.Id);
+        if (request === undefined) continue;
+        lastError = `SendMessageBatch entry failed: ${failure.Code ?? 'unknown'}${failure.Message ? ` (${failure.Message})` : ''}`;
+        // A sender fault (e.g. a message SQS will never take) cannot succeed by asking again.
+        if (failure.SenderFault) permanentlyFailed.push(request.subscriptionId);
+        else next.set(failure.Id!, request);
+      }
+      const answered = new Set([...(output.Successful ?? []).map((entry) => entry.Id), ...(output.Failed ?? []).map((entry) => entry.Id)]);
+      // An entry SQS neither confirmed nor refused is not known to be queued: send it again.
+      for (const [id, request] of pending) if (!answered.has(id)) next.set(id, request);
+      pending = next;
+    } catch (error) {
+      lastError = describeError(error);
+    }
+  }
+  const notQueued = [...permanentlyFailed, ...[...pending.values()].map((request) => request.subscriptionId)];
+  return notQueued.length === 0 ? { ok: true, calls } : { ok: false, calls, notQueued, error: lastError };
+}
+
+/** The error's name and message only: SDK errors carry no credentials there, unlike their request metadata. */
+function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 300);
+  return String(error).slice(0, 300);
+}
