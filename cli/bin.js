@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// The `zuora-limio-sync` command: runs the TypeScript CLI through tsx's CommonJS hook, so a clone needs no build.
+'use strict';
+require('tsx/cjs/api').register();
+const { runCli } = require('./main.ts');
+
+runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env }).then(
+  (code) => {
+    process.exitCode = code;
+  },
+);

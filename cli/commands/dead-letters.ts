@@ -1,0 +1,100 @@
+import {
+  ChangeMessageVisibilityBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { readDeadLetterReason, type DeadLetterReason } from '../../functions/shared/dead-letter';
+import { parseSyncRequest, type SyncRequest } from '../../functions/shared/queue-message';
+import { DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../../functions/shared/subscription-id';
+
+/** One DLQ message as the operator sees it: the original request (when readable) and why it died. */
+export interface DeadLetter {
+  readonly messageId: string;
+  readonly receiptHandle: string;
+  readonly body: string;
+  /** The request, when the body is a valid sync request. */
+  readonly request?: SyncRequest;
+  /** Why the body is not a valid sync request. */
+  readonly bodyProblem?: string;
+  /** Empty when the message was moved here by SQS's own redrive (maxReceiveCount), which adds no attributes. */
+  readonly reason: Partial<DeadLetterReason>;
+  /** When the message was first sent (SQS SentTimestamp; a redrive keeps the original time). */
+  readonly sentAt?: string;
+}
+
+export function readDeadLetter(message: Message, rule: SubscriptionIdRule = DEFAULT_SUBSCRIPTION_ID_RULE): DeadLetter {
+  const body = message.Body ?? '';
+  const parsed = parseSyncRequest(body, rule);
+  const sentTimestamp = Number(message.Attributes?.SentTimestamp);
+  return {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body,
+    ...(parsed.ok ? { request: parsed.request } : { bodyProblem: parsed.reason }),
+    reason: readDeadLetterReason(message.MessageAttributes),
+    ...(Number.isFinite(sentTimestamp) && sentTimestamp > 0 && { sentAt: new Date(sentTimestamp).toISOString() }),
+  };
+}
+
+/** When the message failed: its failedAt attribute, or for SQS-redriven messages the time it was first sent. */
+export function failedAtOf(letter: DeadLetter): string | undefined {
+  return letter.reason.failedAt ?? letter.sentAt;
+}
+
+export interface ReceiveOptions {
+  readonly queueUrl: string;
+  /** How long received messages stay hidden while this command holds them (restored at the end in any case). */
+  readonly visibilityTimeoutSeconds: number;
+  /** Long-poll wait per receive; with real SQS 1 s makes an empty answer trustworthy. */
+  readonly waitTimeSeconds: number;
+  readonly maxMessages?: number;
+}
+
+export async function receivePage(sqs: SQSClient, options: ReceiveOptions): Promise<Message[]> {
+  const result = await sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: options.queueUrl,
+      MaxNumberOfMessages: Math.min(10, Math.max(1, options.maxMessages ?? 10)),
+      VisibilityTimeout: options.visibilityTimeoutSeconds,
+      WaitTimeSeconds: options.waitTimeSeconds,
+      MessageAttributeNames: ['All'],
+      MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
+    }),
+  );
+  return result.Messages ?? [];
+}
+
+/**
+ * Makes held messages visible again at once (visibility timeout 0) instead of when their timeout runs out.
+ * Returns how many could not be restored: those reappear by themselves when their visibility timeout expires.
+ */
+export async function restoreVisibility(sqs: SQSClient, queueUrl: string, receiptHandles: readonly string[]): Promise<number> {
+  let notRestored = 0;
+  for (let start = 0; start < receiptHandles.length; start += 10) {
+    const chunk = receiptHandles.slice(start, start + 10);
+    try {
+      const result = await sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: chunk.map((receiptHandle, index) => ({ Id: String(index), ReceiptHandle: receiptHandle, VisibilityTimeout: 0 })),
+        }),
+      );
+      notRestored += result.Failed?.length ?? 0;
+    } catch {
+      notRestored += chunk.length;
+    }
+  }
+  return notRestored;
+}
+
+export async function approximateDepth(sqs: SQSClient, queueUrl: string): Promise<number | undefined> {
+  try {
+    const result = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    const depth = Number(result.Attributes?.ApproximateNumberOfMessages);
+    return Number.isFinite(depth) ? depth : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,96 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { FailureClass } from '../../functions/shared/dead-letter';
+import type { SubscriptionIdRule } from '../../functions/shared/subscription-id';
+import { approximateDepth, failedAtOf, readDeadLetter, receivePage, restoreVisibility, type DeadLetter } from './dead-letters';
+
+export interface ListOptions {
+  readonly deadLetterQueueUrl: string;
+  /** Stop after this many messages. */
+  readonly limit: number;
+  readonly rule?: SubscriptionIdRule;
+  readonly visibilityTimeoutSeconds?: number;
+  readonly waitTimeSeconds?: number;
+  readonly onProgress?: (done: number, total?: number) => void;
+}
+
+/** A DLQ row, flat for tables and `--json`. */
+export interface DeadLetterRow {
+  readonly messageId: string;
+  readonly subscriptionId?: string;
+  readonly source?: string;
+  readonly replayCount: number;
+  /** `unknown` when SQS's own redrive put the message there (no reason attributes). */
+  readonly failureClass: FailureClass | 'unknown';
+  readonly httpStatus?: number;
+  readonly error?: string;
+  readonly attempts?: number;
+  readonly failedAt?: string;
+  /** Set when the body is not a readable sync request: such a message cannot be replayed. */
+  readonly bodyProblem?: string;
+  readonly body?: string;
+}
+
+export interface ListResult {
+  readonly deadLetters: DeadLetterRow[];
+  /** True when --limit stopped the listing before the DLQ was exhausted. */
+  readonly truncated: boolean;
+  /** Messages whose visibility could not be restored; they reappear when their visibility timeout ends. */
+  readonly notRestored: number;
+}
+
+export function deadLetterRow(letter: DeadLetter): DeadLetterRow {
+  return {
+    messageId: letter.messageId,
+    subscriptionId: letter.request?.subscriptionId,
+    source: letter.request?.source,
+    replayCount: letter.request?.replayCount ?? 0,
+    failureClass: letter.reason.failureClass ?? 'unknown',
+    httpStatus: letter.reason.httpStatus,
+    error: letter.reason.error ?? (letter.reason.failureClass === undefined ? 'no reason attributes (moved by SQS redrive after maxReceiveCount)' : undefined),
+    attempts: letter.reason.attempts,
+    failedAt: failedAtOf(letter),
+    ...(letter.bodyProblem !== undefined && { bodyProblem: letter.bodyProblem, body: letter.body.slice(0, 200) }),
+  };
+}
+
+/**
+ * Reads the DLQ without consuming it: every message is received (hidden, so one pass sees each once) and made
+ * visible again at the end, whatever happens in between.
+ */
+export async function listDeadLetters(sqs: SQSClient, options: ListOptions): Promise<ListResult> {
+  const total = await approximateDepth(sqs, options.deadLetterQueueUrl);
+  const rows: DeadLetterRow[] = [];
+  const seen = new Set<string>();
+  const held: string[] = [];
+  let truncated = false;
+  let notRestored = 0;
+  try {
+    for (;;) {
+      const page = await receivePage(sqs, {
+        queueUrl: options.deadLetterQueueUrl,
+        visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 120,
+        waitTimeSeconds: options.waitTimeSeconds ?? 1,
+      });
+      if (page.length === 0) break;
+      let fresh = 0;
+      for (const message of page) {
+        held.push(message.ReceiptHandle ?? '');
+        const letter = readDeadLetter(message, options.rule);
+        if (seen.has(letter.messageId)) continue;
+        seen.add(letter.messageId);
+        if (rows.length >= options.limit) {
+          truncated = true;
+          continue;
+        }
+        rows.push(deadLetterRow(letter));
+        fresh++;
+      }
+      options.onProgress?.(rows.length, total === undefined ? undefined : Math.min(total, options.limit));
+      // A page of messages already seen means their visibility ran out and the queue wrapped around.
+      if (fresh === 0 || truncated) break;
+    }
+  } finally {
+    notRestored = await restoreVisibility(sqs, options.deadLetterQueueUrl, held.filter(Boolean));
+  }
+  return { deadLetters: rows, truncated, notRestored };
+}

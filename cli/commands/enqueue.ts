@@ -1,0 +1,150 @@
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { createSyncRequest, serializeSyncRequest } from '../../functions/shared/queue-message';
+import { checkSubscriptionId, DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../../functions/shared/subscription-id';
+import { UsageError } from '../usage-error';
+
+/** One candidate subscription id and where it came from, for messages such as "line 7" or "argument 2". */
+export interface Candidate {
+  readonly where: string;
+  readonly value: string;
+}
+
+export interface Refusal {
+  readonly where: string;
+  readonly value: string;
+  readonly reason: string;
+}
+
+/** Header names, best first, that hold the subscription in a CSV export (compared without case or punctuation). */
+const SUBSCRIPTION_COLUMNS = ['subscriptionnumber', 'subscriptionname', 'subscription', 'subscriptionid'];
+
+/**
+ * Reads a backfill list: one subscription per line, or a CSV whose header has a subscription column
+ * (`subscriptionNumber`, `Subscription.Name`, `subscription`, …). Blank lines and `#` comments are ignored.
+ * Line numbers are those of the file, header included.
+ */
+export function readCandidates(text: string, input: string): { candidates: Candidate[]; refused: Refusal[] } {
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const candidates: Candidate[] = [];
+  const refused: Refusal[] = [];
+  let column: number | undefined;
+  let headerSeen = false;
+  lines.forEach((line, index) => {
+    const where = `line ${index + 1}`;
+    if (line.trim() === '' || line.trimStart().startsWith('#')) return;
+    if (!headerSeen) {
+      headerSeen = true;
+      const header = csvCells(line).map((cell) => cell.toLowerCase().replace(/[^a-z]/g, ''));
+      const isHeader = line.includes(',') || header[0].includes('subscription');
+      if (isHeader) {
+        const best = SUBSCRIPTION_COLUMNS.map((name) => header.indexOf(name)).find((found) => found >= 0);
+        column = best ?? header.findIndex((name) => name.includes('subscription'));
+        if (column < 0) throw new UsageError(input, `line 1 looks like a CSV header but has no subscription column (columns: ${csvCells(line).join(', ')})`);
+        return;
+      }
+    }
+    if (column === undefined) {
+      candidates.push({ where, value: line.trim() });
+      return;
+    }
+    const cells = csvCells(line);
+    if (cells.length <= column) refused.push({ where, value: line.trim(), reason: `has no column ${column + 1} (the subscription column)` });
+    else candidates.push({ where, value: cells[column].trim() });
+  });
+  return { candidates, refused };
+}
+
+/** Cells of one CSV line; quoted cells may hold commas and doubled quotes. */
+function csvCells(line: string): string[] {
+  const cells: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const char = line[i];
+    if (quoted) {
+      if (char === '"' && line[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (char === '"') quoted = false;
+      else cell += char;
+    } else if (char === '"' && cell.trim() === '') {
+      quoted = true;
+      cell = '';
+    } else if (char === ',') {
+      cells.push(cell.trim());
+      cell = '';
+    } else cell += char;
+  }
+  cells.push(cell.trim());
+  return cells;
+}
+
+export interface EnqueueOptions {
+  readonly queueUrl: string;
+  readonly candidates: readonly Candidate[];
+  /** Refusals found while reading the input (e.g. a CSV line without the column), reported with the rest. */
+  readonly refused?: readonly Refusal[];
+  readonly rule?: SubscriptionIdRule;
+  readonly dryRun?: boolean;
+  readonly now?: () => Date;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface EnqueueResult {
+  readonly dryRun: boolean;
+  readonly accepted: { where: string; subscriptionId: string; messageId?: string }[];
+  readonly refused: Refusal[];
+  /** The same subscription again; queued once, as a second sync would do nothing new. */
+  readonly duplicates: { where: string; subscriptionId: string; firstAt: string }[];
+  /** Valid, but SQS did not take the message. */
+  readonly failed: { where: string; subscriptionId: string; error: string }[];
+}
+
+/** Validates each candidate with the callouts' own rule and queues the valid ones as `backfill` sync requests. */
+export async function enqueueSubscriptions(sqs: SQSClient, options: EnqueueOptions): Promise<EnqueueResult> {
+  const rule = options.rule ?? DEFAULT_SUBSCRIPTION_ID_RULE;
+  const refused: Refusal[] = [...(options.refused ?? [])];
+  const duplicates: EnqueueResult['duplicates'] = [];
+  const firstSeen = new Map<string, string>();
+  const valid: { where: string; subscriptionId: string }[] = [];
+  for (const candidate of options.candidates) {
+    const check = checkSubscriptionId(candidate.value, rule);
+    if (!check.ok) refused.push({ ...candidate, reason: check.reason });
+    else if (firstSeen.has(check.id)) duplicates.push({ where: candidate.where, subscriptionId: check.id, firstAt: firstSeen.get(check.id)! });
+    else {
+      firstSeen.set(check.id, candidate.where);
+      valid.push({ where: candidate.where, subscriptionId: check.id });
+    }
+  }
+  refused.sort((a, b) => lineOrder(a.where) - lineOrder(b.where));
+
+  const accepted: EnqueueResult['accepted'] = [];
+  const failed: EnqueueResult['failed'] = [];
+  if (options.dryRun) return { dryRun: true, accepted: valid, refused, duplicates, failed };
+
+  const receivedAt = (options.now ?? (() => new Date()))();
+  for (let start = 0; start < valid.length; start += 10) {
+    const batch = valid.slice(start, start + 10);
+    try {
+      const result = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: options.queueUrl,
+          Entries: batch.map((entry, index) => ({
+            Id: String(index),
+            MessageBody: serializeSyncRequest(createSyncRequest({ subscriptionId: entry.subscriptionId, source: 'backfill', receivedAt }, rule)),
+          })),
+        }),
+      );
+      for (const success of result.Successful ?? []) accepted.push({ ...batch[Number(success.Id)], messageId: success.MessageId });
+      for (const failure of result.Failed ?? []) failed.push({ ...batch[Number(failure.Id)], error: `${failure.Code} ${failure.Message ?? ''}`.trim() });
+    } catch (error) {
+      for (const entry of batch) failed.push({ ...entry, error: (error as Error).message });
+    }
+    options.onProgress?.(Math.min(start + 10, valid.length), valid.length);
+  }
+  return { dryRun: false, accepted, refused, duplicates, failed };
+}
+
+function lineOrder(where: string): number {
+  return Number(/\d+/.exec(where)?.[0] ?? 0);
+}

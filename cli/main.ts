@@ -1,0 +1,413 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError } from '../functions/shared/config-error';
+import { FAILURE_CLASSES, type FailureClass } from '../functions/shared/dead-letter';
+import { subscriptionIdRuleFrom, type SubscriptionIdRule } from '../functions/shared/subscription-id';
+import { listDeadLetters } from './commands/dlq-list';
+import { isUnfiltered, replayDeadLetters, type ReplayFilter } from './commands/dlq-replay';
+import { enqueueSubscriptions, readCandidates, type Candidate, type Refusal } from './commands/enqueue';
+import { queueStatus } from './commands/status';
+import { clip, progressBar, renderTable, type CliIo } from './output';
+import { resolveTargets, type TargetDependencies, type TargetFlags, type TargetNeeds, type Targets } from './targets';
+import { UsageError } from './usage-error';
+import { formatDuration, parseDuration, parseHttpStatus, parsePositiveInteger, parseRate, splitList } from './values';
+
+export const EXIT = { ok: 0, partlyFailed: 1, usage: 2 } as const;
+
+export type CliDependencies = TargetDependencies;
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+interface Command {
+  readonly name: string;
+  readonly summary: string;
+  readonly usage: string;
+  readonly options: Options;
+  readonly positionals?: boolean;
+  /** Flag lines for --help, beyond the target flags. */
+  readonly flags: string;
+  readonly examples: string;
+  readonly needs?: TargetNeeds;
+  run(context: RunContext): Promise<number>;
+}
+
+interface RunContext {
+  readonly values: Values;
+  readonly positionals: string[];
+  readonly io: CliIo;
+  readonly json: boolean;
+  readonly rule: SubscriptionIdRule;
+  /** Resolves (once) the queues/URL the command acts on. */
+  targets(): Promise<Targets>;
+}
+
+const TARGET_OPTIONS: Options = {
+  local: { type: 'boolean' },
+  stack: { type: 'string' },
+  'queue-url': { type: 'string' },
+  'dlq-url': { type: 'string' },
+};
+const COMMON_OPTIONS: Options = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
+
+const TARGET_HELP = `Target (pick one):
+  --local               the \`npm start\` runtime (SQS emulator on 127.0.0.1:\${SQS_PORT:-9324})
+  --stack NAME          a deployed stack, queue URLs read from its CloudFormation outputs
+  --queue-url URL       the main queue (or env ZLS_QUEUE_URL)
+  --dlq-url URL         the dead-letter queue (or env ZLS_DLQ_URL)
+  AWS credentials and region come from the usual AWS environment/profile; AWS_ENDPOINT_URL_SQS is honoured.`;
+
+const FAILURE_CLASS_CHOICES = [...FAILURE_CLASSES, 'unknown'] as const;
+
+const COMMANDS: readonly Command[] = [
+  {
+    name: 'dlq list',
+    summary: 'show what is in the dead-letter queue and why (consumes nothing)',
+    usage: 'zuora-limio-sync dlq list [target] [--limit N] [--json]',
+    options: { ...TARGET_OPTIONS, limit: { type: 'string' } },
+    needs: { deadLetterQueue: true },
+    flags: `  --limit N             list at most N messages (default 1000)
+  --json                one JSON document on stdout instead of a table`,
+    examples: `  zuora-limio-sync dlq list --stack ZuoraLimioSync
+  zuora-limio-sync dlq list --local --json | jq '.deadLetters[] | select(.httpStatus == 404)'`,
+    async run({ values, io, json, rule, targets }) {
+      const limit = values.limit === undefined ? 1000 : parsePositiveInteger('--limit', String(values.limit));
+      const { sqs, deadLetterQueueUrl } = await targets();
+      const progress = progressBar(io, 'reading DLQ');
+      const result = await listDeadLetters(sqs, { deadLetterQueueUrl: deadLetterQueueUrl!, limit, rule, onProgress: progress.update });
+      progress.finish();
+      if (json) {
+        io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      } else if (result.deadLetters.length === 0) {
+        io.stdout.write('The dead-letter queue is empty.\n');
+      } else {
+        io.stdout.write(
+          renderTable(
+            ['subscription', 'failure class', 'http status', 'attempts', 'failed at', 'replays', 'error'],
+            result.deadLetters.map((row) => [
+              row.subscriptionId ?? '(unreadable body)',
+              row.failureClass,
+              row.httpStatus,
+              row.attempts,
+              row.failedAt,
+              row.replayCount || undefined,
+              clip(row.bodyProblem ? `${row.error ?? ''} [body: ${row.bodyProblem}]`.trim() : row.error ?? '', 100),
+            ]),
+          ),
+        );
+        io.stdout.write(`\n${result.deadLetters.length} dead letter(s)${result.truncated ? ` (stopped at --limit ${limit}; more remain)` : ''}; nothing was consumed.\n`);
+      }
+      if (result.notRestored > 0) io.stderr.write(`warning: ${result.notRestored} message(s) could not be made visible again at once; they reappear when their visibility timeout ends.\n`);
+      return EXIT.ok;
+    },
+  },
+  {
+    name: 'dlq replay',
+    summary: 'move dead letters back to the main queue (all, or filtered)',
+    usage: 'zuora-limio-sync dlq replay [target] [filters] [--dry-run] [--rate N/s] [--limit N] [--json]',
+    options: {
+      ...TARGET_OPTIONS,
+      subscription: { type: 'string', multiple: true },
+      'failure-class': { type: 'string', multiple: true },
+      status: { type: 'string', multiple: true },
+      'older-than': { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      rate: { type: 'string' },
+      limit: { type: 'string' },
+      native: { type: 'boolean' },
+    },
+    needs: { mainQueue: true, deadLetterQueue: true },
+    flags: `  --subscription ID     only this subscription (repeatable, or comma-separated)
+  --failure-class C     only terminal | poison | exhausted | unknown (unknown = moved by SQS redrive, no reason)
+  --status CODE         only messages whose last Limio answer was this HTTP status (repeatable)
+  --older-than AGE      only messages that failed at least AGE ago: 90s, 30m, 2h, 1d
+  --dry-run             show what would be replayed; change nothing
+  --rate N/s            send at most N messages per second (spare Limio right after an outage)
+  --limit N             replay at most N messages
+  --native              unfiltered replay of everything via SQS StartMessageMoveTask (moves bodies untouched,
+                        so no replayCount); falls back to message-by-message where unsupported
+  --json                one JSON document on stdout
+Each message is sent to the main queue first and deleted from the DLQ only after that send succeeded; it keeps
+its fields and its replayCount goes up by one. Messages that do not match stay in the DLQ.`,
+    examples: `  zuora-limio-sync dlq replay --stack ZuoraLimioSync --failure-class exhausted --rate 5/s
+  zuora-limio-sync dlq replay --local --status 502 --older-than 30m --dry-run`,
+    async run({ values, io, json, rule, targets }) {
+      const filter: ReplayFilter = {
+        subscriptions: splitList(values.subscription as string[] | undefined),
+        failureClasses: splitList(values['failure-class'] as string[] | undefined).map((value) => {
+          if (!(FAILURE_CLASS_CHOICES as readonly string[]).includes(value)) {
+            throw new UsageError('--failure-class', `expected one of ${FAILURE_CLASS_CHOICES.join(', ')}, got "${value}"`);
+          }
+          return value as FailureClass | 'unknown';
+        }),
+        httpStatuses: splitList(values.status as string[] | undefined).map((value) => parseHttpStatus('--status', value)),
+        ...(values['older-than'] !== undefined && { olderThanMs: parseDuration('--older-than', String(values['older-than'])) }),
+      };
+      const ratePerSecond = values.rate === undefined ? undefined : parseRate('--rate', String(values.rate));
+      const limit = values.limit === undefined ? undefined : parsePositiveInteger('--limit', String(values.limit));
+      const dryRun = values['dry-run'] === true;
+      if (values.native && !isUnfiltered(filter)) throw new UsageError('--native', 'moves everything; it cannot be combined with a filter');
+      if (values.native && limit !== undefined) throw new UsageError('--native', 'moves everything; it cannot be combined with --limit');
+      if (values.native && dryRun) throw new UsageError('--native', 'cannot be combined with --dry-run');
+      const { sqs, mainQueueUrl, deadLetterQueueUrl } = await targets();
+      const progress = progressBar(io, dryRun ? 'checking' : 'replaying');
+      const result = await replayDeadLetters(sqs, {
+        mainQueueUrl: mainQueueUrl!,
+        deadLetterQueueUrl: deadLetterQueueUrl!,
+        filter,
+        dryRun,
+        ratePerSecond,
+        limit,
+        native: values.native === true,
+        rule,
+        onProgress: progress.update,
+      });
+      progress.finish();
+      const partlyFailed = result.failed.length > 0 || result.skipped.length > 0 || result.stoppedEarly !== undefined;
+      if (json) {
+        io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        return partlyFailed ? EXIT.partlyFailed : EXIT.ok;
+      }
+      if (result.fallbackReason) io.stderr.write(`note: ${result.fallbackReason}\n`);
+      if (result.mode === 'message-move-task') {
+        io.stdout.write(`SQS moved ${result.moved ?? 0} message(s) from the DLQ to the main queue (native redrive).\n`);
+      } else {
+        if (result.replayed.length > 0) {
+          io.stdout.write(renderTable(['subscription', 'replay count', 'message id'], result.replayed.map((r) => [r.subscriptionId, r.replayCount, r.messageId])));
+          io.stdout.write('\n');
+        }
+        const lines = [
+          `${dryRun ? 'would replay' : 'replayed'}: ${result.replayed.length}`,
+          `not matching the filter (left in the DLQ): ${result.notMatched}`,
+          ...(result.skipped.length ? [`matching but unreadable (left in the DLQ): ${result.skipped.length}`] : []),
+          ...(result.failed.length ? [`failed: ${result.failed.length}`] : []),
+        ];
+        io.stdout.write(`${lines.join('\n')}\n`);
+        if (dryRun) io.stdout.write('Dry run: nothing was sent or deleted.\n');
+      }
+      for (const skipped of result.skipped) io.stderr.write(`skipped ${skipped.messageId}: ${skipped.reason}\n`);
+      for (const failure of result.failed) {
+        io.stderr.write(`failed ${failure.subscriptionId ?? failure.messageId} (${failure.stage}): ${failure.error}${failure.stage === 'send' ? '; still in the DLQ' : ''}\n`);
+      }
+      if (result.stoppedEarly) io.stderr.write(`stopped early: ${result.stoppedEarly}\n`);
+      if (result.notRestored > 0) io.stderr.write(`warning: ${result.notRestored} message(s) could not be made visible again at once; they reappear when their visibility timeout ends.\n`);
+      return partlyFailed ? EXIT.partlyFailed : EXIT.ok;
+    },
+  },
+  {
+    name: 'enqueue',
+    summary: 'backfill: queue subscriptions for a sync (arguments, a file, or stdin)',
+    usage: 'zuora-limio-sync enqueue [target] [ID ...] [--file PATH|-] [--dry-run] [--json]',
+    options: { ...TARGET_OPTIONS, file: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+    positionals: true,
+    needs: { mainQueue: true },
+    flags: `  ID ...                subscription numbers (A-S00000271) or 32-hex Zuora ids; "-" reads stdin
+  --file PATH           one id per line, or a CSV whose header has a subscription column
+                        (subscriptionNumber, Subscription.Name, subscription, ...); "-" = stdin
+  --dry-run             validate and report; queue nothing
+  --json                one JSON document on stdout
+Ids are checked with the callouts' own rule (SUBSCRIPTION_ID_PATTERN is honoured); refused lines are reported
+with their line numbers and the rest is queued in batches of 10 as source "backfill".`,
+    examples: `  zuora-limio-sync enqueue --local A-S00000271 A-S00000272
+  zuora-limio-sync enqueue --stack ZuoraLimioSync --file subscriptions.csv
+  cut -d, -f1 export.csv | zuora-limio-sync enqueue --queue-url "$QUEUE_URL" -`,
+    async run({ values, positionals, io, json, rule, targets }) {
+      const candidates: Candidate[] = [];
+      const refused: Refusal[] = [];
+      const sources = [...positionals.filter((value) => value === '-').map(() => '-'), ...(values.file === undefined ? [] : [String(values.file)])];
+      if (sources.filter((source) => source === '-').length > 1) throw new UsageError('-', 'stdin can be read only once');
+      positionals.forEach((value, index) => {
+        if (value !== '-') candidates.push({ where: `argument ${index + 1}`, value });
+      });
+      for (const source of sources) {
+        const input = source === '-' ? 'stdin' : `--file ${source}`;
+        const text = source === '-' ? await readAll(io.stdin) : await readFile(source, 'utf8').catch((error: NodeJS.ErrnoException) => {
+          throw new UsageError('--file', `cannot read ${source}: ${error.code ?? error.message}`);
+        });
+        const read = readCandidates(text, input);
+        const label = (where: string) => (sources.length + candidates.length > 1 || positionals.length > 0 ? `${input} ${where}` : where);
+        candidates.push(...read.candidates.map((c) => ({ ...c, where: label(c.where) })));
+        refused.push(...read.refused.map((r) => ({ ...r, where: label(r.where) })));
+      }
+      if (candidates.length === 0 && refused.length === 0) {
+        throw new UsageError(sources.length ? sources[0] === '-' ? 'stdin' : '--file' : 'enqueue', sources.length ? 'holds no subscription id' : 'give subscription ids, --file PATH, or - for stdin');
+      }
+      const dryRun = values['dry-run'] === true;
+      const { sqs, mainQueueUrl } = dryRun ? { sqs: undefined, mainQueueUrl: '' } : await targets();
+      const progress = progressBar(io, 'queueing');
+      const result = await enqueueSubscriptions(sqs!, { queueUrl: mainQueueUrl!, candidates, refused, rule, dryRun, onProgress: progress.update });
+      progress.finish();
+      const partlyFailed = result.refused.length > 0 || result.failed.length > 0;
+      if (json) {
+        io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        return partlyFailed ? EXIT.partlyFailed : EXIT.ok;
+      }
+      for (const refusal of result.refused) io.stdout.write(`refused ${refusal.where}: ${refusal.reason}\n`);
+      for (const failure of result.failed) io.stdout.write(`not queued ${failure.where} (${failure.subscriptionId}): ${failure.error}\n`);
+      io.stdout.write(
+        `${dryRun ? 'valid (dry run, nothing queued)' : 'queued'}: ${result.accepted.length}, refused: ${result.refused.length}` +
+          `${result.duplicates.length ? `, duplicates skipped: ${result.duplicates.length}` : ''}${result.failed.length ? `, failed: ${result.failed.length}` : ''}\n`,
+      );
+      return partlyFailed ? EXIT.partlyFailed : EXIT.ok;
+    },
+  },
+  {
+    name: 'status',
+    summary: 'queue depth (visible, in flight, delayed) of the main queue and the DLQ, and oldest message age',
+    usage: 'zuora-limio-sync status [target] [--peek-main] [--json]',
+    options: { ...TARGET_OPTIONS, 'peek-main': { type: 'boolean' } },
+    needs: { mainQueue: true, deadLetterQueue: true },
+    flags: `  --peek-main           also sample the main queue for the oldest message age (a peek counts as a receive,
+                        i.e. one attempt, for the messages it sees); the DLQ is always sampled
+  --json                one JSON document on stdout
+Ages come from a sample of up to 10 messages (SentTimestamp), so they are a lower bound; the exact figure is
+CloudWatch's ApproximateAgeOfOldestMessage.`,
+    examples: `  zuora-limio-sync status --stack ZuoraLimioSync
+  watch -n 10 zuora-limio-sync status --local`,
+    async run({ values, io, json, targets }) {
+      const { sqs, mainQueueUrl, deadLetterQueueUrl } = await targets();
+      const queues = await queueStatus(sqs, { mainQueueUrl: mainQueueUrl!, deadLetterQueueUrl: deadLetterQueueUrl!, peekMain: values['peek-main'] === true });
+      if (json) {
+        io.stdout.write(`${JSON.stringify({ queues }, null, 2)}\n`);
+        return EXIT.ok;
+      }
+      io.stdout.write(
+        renderTable(
+          ['queue', 'visible', 'in flight', 'delayed', 'oldest', 'how the age was found'],
+          queues.map((q) => [q.queue, q.visible, q.inFlight, q.delayed, q.oldestAgeMs === undefined ? 'n/a' : `≥ ${formatDuration(q.oldestAgeMs)}`, q.ageNote]),
+        ),
+      );
+      return EXIT.ok;
+    },
+  },
+];
+
+const ALL_COMMANDS: readonly Command[] = COMMANDS;
+
+function topLevelHelp(): string {
+  const width = Math.max(...ALL_COMMANDS.map((c) => c.name.length));
+  return `zuora-limio-sync: operator commands for the Zuora -> Limio bridge
+
+Usage: zuora-limio-sync <command> [flags]   (zuora-limio-sync <command> --help for its flags)
+
+Commands:
+${ALL_COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Exit codes: 0 ok, 1 partly failed (some messages or lines were not handled), 2 usage error.
+
+Example:
+  zuora-limio-sync status --local
+`;
+}
+
+function commandHelp(command: Command): string {
+  const usesQueues = command.needs?.mainQueue || command.needs?.deadLetterQueue;
+  return `zuora-limio-sync ${command.name}: ${command.summary}
+
+Usage: ${command.usage}
+
+${command.flags}
+${usesQueues ? `\n${TARGET_HELP}\n` : ''}
+Exit codes: 0 ok, 1 partly failed, 2 usage error.
+
+Examples:
+${command.examples}
+`;
+}
+
+/** Runs one command line; returns the exit code. Never calls process.exit, so tests can run it in-process. */
+export async function runCli(argv: readonly string[], io: CliIo, dependencies: CliDependencies = {}): Promise<number> {
+  let targets: Targets | undefined;
+  try {
+    if (argv.length === 0) {
+      io.stderr.write(topLevelHelp());
+      return EXIT.usage;
+    }
+    if (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+      const about = argv[0] === 'help' ? findCommand(argv.slice(1)) : undefined;
+      io.stdout.write(about ? commandHelp(about.command) : topLevelHelp());
+      return EXIT.ok;
+    }
+    const found = findCommand(argv);
+    if (!found) {
+      const word = argv[0] === 'dlq' ? `dlq ${argv[1] ?? ''}`.trim() : argv[0];
+      throw new UsageError(word, `unknown command; commands: ${ALL_COMMANDS.map((c) => c.name).join(', ')}`);
+    }
+    const { command, rest } = found;
+    const parsed = parseCommandLine(command, rest);
+    if (parsed.values.help) {
+      io.stdout.write(commandHelp(command));
+      return EXIT.ok;
+    }
+    if (!command.positionals && parsed.positionals.length > 0) {
+      throw new UsageError(parsed.positionals[0], `unexpected argument to "${command.name}"`);
+    }
+    const rule = subscriptionIdRuleFrom(io.env.SUBSCRIPTION_ID_PATTERN);
+    const flags: TargetFlags = {
+      local: parsed.values.local === true,
+      stack: parsed.values.stack as string | undefined,
+      queueUrl: parsed.values['queue-url'] as string | undefined,
+      dlqUrl: parsed.values['dlq-url'] as string | undefined,
+      url: parsed.values.url as string | undefined,
+    };
+    return await command.run({
+      values: parsed.values,
+      positionals: parsed.positionals,
+      io,
+      json: parsed.values.json === true,
+      rule,
+      async targets() {
+        targets ??= await resolveTargets(flags, io.env, command.needs ?? {}, dependencies);
+        return targets;
+      },
+    });
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      io.stderr.write(`error: ${error.message}\n(see: zuora-limio-sync ${findCommand(argv)?.command.name ?? ''} --help)\n`.replace('  --help', ' --help'));
+      return EXIT.usage;
+    }
+    io.stderr.write(`error: ${describe(error)}\n`);
+    return EXIT.partlyFailed;
+  } finally {
+    targets?.sqs.destroy();
+  }
+}
+
+function findCommand(argv: readonly string[]): { command: Command; rest: string[] } | undefined {
+  for (const command of ALL_COMMANDS) {
+    const words = command.name.split(' ');
+    if (words.every((word, index) => argv[index] === word)) return { command, rest: argv.slice(words.length) };
+  }
+  return undefined;
+}
+
+function parseCommandLine(command: Command, args: string[]): { values: Values; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args, options: { ...command.options, ...COMMON_OPTIONS }, allowPositionals: true, strict: true });
+    return { values: values as Values, positionals };
+  } catch (error) {
+    const message = (error as Error).message;
+    const flag = /'(-{1,2}[^' ]+)/.exec(message)?.[1] ?? command.name;
+    throw new UsageError(flag, message.split('. ')[0].replace(/^Option '[^']*' /, ''));
+  }
+}
+
+function describe(error: unknown): string {
+  const name = (error as { name?: string }).name;
+  const message = (error as Error).message ?? String(error);
+  return name && name !== 'Error' && !message.startsWith(name) ? `${name}: ${message}` : message;
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+  );
+}

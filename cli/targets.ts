@@ -1,0 +1,190 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DEFAULTS } from '../functions/shared/defaults';
+import { LOCAL_DEFAULTS } from '../local/defaults';
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from '../local/sqs-emulator';
+import { UsageError } from './usage-error';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Where a command acts: chosen by exactly one of --local, --stack NAME, or explicit URLs (flags or env). */
+export interface TargetFlags {
+  local?: boolean;
+  stack?: string;
+  queueUrl?: string;
+  dlqUrl?: string;
+  url?: string;
+}
+
+export interface Targets {
+  readonly sqs: SQSClient;
+  readonly mainQueueUrl?: string;
+  readonly deadLetterQueueUrl?: string;
+  readonly calloutUrl?: string;
+  /** One line for the operator: which deployment this is about. */
+  readonly description: string;
+}
+
+export interface TargetNeeds {
+  mainQueue?: boolean;
+  deadLetterQueue?: boolean;
+  callout?: boolean;
+}
+
+/** The CloudFormation outputs of the deployed stack (see the infra construct). */
+export const STACK_OUTPUTS = {
+  mainQueueUrl: 'MainQueueUrl',
+  deadLetterQueueUrl: 'DeadLetterQueueUrl',
+  calloutUrl: 'CalloutUrl',
+} as const;
+
+export interface TargetDependencies {
+  /** Reads a stack's outputs; defaults to CloudFormation DescribeStacks. */
+  readStackOutputs?: (stackName: string) => Promise<Record<string, string>>;
+}
+
+export async function resolveTargets(
+  flags: TargetFlags,
+  env: Env,
+  needs: TargetNeeds,
+  dependencies: TargetDependencies = {},
+): Promise<Targets> {
+  const explicitFlag = flags.queueUrl !== undefined ? '--queue-url' : flags.dlqUrl !== undefined ? '--dlq-url' : flags.url !== undefined ? '--url' : undefined;
+  if (flags.local && flags.stack !== undefined) throw new UsageError('--stack', 'cannot be combined with --local; pick one target');
+  if (explicitFlag && (flags.local || flags.stack !== undefined)) {
+    throw new UsageError(explicitFlag, `cannot be combined with ${flags.local ? '--local' : '--stack'}; pick one target`);
+  }
+
+  if (flags.local) return localTargets(env, needs);
+
+  if (flags.stack !== undefined) {
+    const stackName = flags.stack.trim();
+    if (stackName === '') throw new UsageError('--stack', 'needs the CloudFormation stack name');
+    const readOutputs = dependencies.readStackOutputs ?? ((name: string) => describeStackOutputs(name, env));
+    const outputs = await readOutputs(stackName);
+    const output = (name: string, needed: boolean | undefined) => {
+      const value = outputs[name];
+      if (needed && !value) throw new UsageError('--stack', `stack "${stackName}" has no output ${name} (found: ${Object.keys(outputs).join(', ') || 'none'})`);
+      return value;
+    };
+    const mainQueueUrl = output(STACK_OUTPUTS.mainQueueUrl, needs.mainQueue);
+    const deadLetterQueueUrl = output(STACK_OUTPUTS.deadLetterQueueUrl, needs.deadLetterQueue);
+    return {
+      sqs: awsSqsClient(env, mainQueueUrl ?? deadLetterQueueUrl),
+      mainQueueUrl,
+      deadLetterQueueUrl,
+      calloutUrl: output(STACK_OUTPUTS.calloutUrl, needs.callout),
+      description: `stack ${stackName}`,
+    };
+  }
+
+  const mainQueueUrl = urlFrom('--queue-url', flags.queueUrl) ?? urlFrom('ZLS_QUEUE_URL', env.ZLS_QUEUE_URL);
+  const deadLetterQueueUrl = urlFrom('--dlq-url', flags.dlqUrl) ?? urlFrom('ZLS_DLQ_URL', env.ZLS_DLQ_URL);
+  const calloutUrl = urlFrom('--url', flags.url);
+  const missing = [
+    needs.mainQueue && !mainQueueUrl && '--queue-url (or ZLS_QUEUE_URL)',
+    needs.deadLetterQueue && !deadLetterQueueUrl && '--dlq-url (or ZLS_DLQ_URL)',
+    needs.callout && !calloutUrl && '--url',
+  ].filter(Boolean);
+  if (missing.length > 0) {
+    throw new UsageError(String(missing[0]).split(' ')[0], `no target given: use --local, --stack NAME, or ${missing.join(' and ')}`);
+  }
+  return {
+    sqs: awsSqsClient(env, mainQueueUrl ?? deadLetterQueueUrl),
+    mainQueueUrl,
+    deadLetterQueueUrl,
+    calloutUrl,
+    description: 'queues given explicitly',
+  };
+}
+
+/** The `npm start` runtime: the SQS emulator on SQS_PORT and the callout endpoint on PORT, queues by name. */
+async function localTargets(env: Env, needs: TargetNeeds): Promise<Targets> {
+  const sqsPort = port(env, 'SQS_PORT', LOCAL_DEFAULTS.sqsPort);
+  const calloutPort = port(env, 'PORT', LOCAL_DEFAULTS.calloutPort);
+  const endpoint = `http://${LOCAL_DEFAULTS.host}:${sqsPort}`;
+  // The emulator checks no credentials; fixed dummy ones keep real AWS credentials from ever being sent to it.
+  const sqs = new SQSClient({ endpoint, region: env.AWS_REGION ?? EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+  const queueUrl = async (name: string) => {
+    try {
+      return (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
+    } catch (error) {
+      sqs.destroy();
+      const problem = (error as Error).name === 'QueueDoesNotExist' ? `queue "${name}" does not exist` : (error as Error).message;
+      throw new UsageError('--local', `cannot reach the local runtime's SQS emulator at ${endpoint} (${problem}); is \`npm start\` running? (SQS_PORT moves it)`);
+    }
+  };
+  return {
+    sqs,
+    mainQueueUrl: needs.mainQueue ? await queueUrl(DEFAULTS.mainQueueName) : undefined,
+    deadLetterQueueUrl: needs.deadLetterQueue ? await queueUrl(DEFAULTS.deadLetterQueueName) : undefined,
+    calloutUrl: `http://${LOCAL_DEFAULTS.host}:${calloutPort}${LOCAL_DEFAULTS.calloutPath}`,
+    description: `local runtime (SQS ${endpoint})`,
+  };
+}
+
+/**
+ * A client for real SQS, or whatever AWS_ENDPOINT_URL_SQS points at. The endpoint is passed explicitly because
+ * without a configured endpoint the SQS client sends each call to the host named in the queue URL. Without AWS_REGION, the region is read from
+ * the queue URL (https://sqs.eu-west-1.amazonaws.com/...), so a copied URL is all an operator needs.
+ */
+export function awsSqsClient(env: Env, queueUrl: string | undefined): SQSClient {
+  const endpoint = env.AWS_ENDPOINT_URL_SQS ?? env.AWS_ENDPOINT_URL;
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? regionOfQueueUrl(queueUrl);
+  return new SQSClient({ ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
+}
+
+/**
+ * Keys given in the CLI's environment are used as given; otherwise the SDK's default chain (profiles, SSO,
+ * instance roles) applies.
+ */
+function credentialsFrom(env: Env) {
+  if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) return {};
+  return {
+    credentials: {
+      accessKeyId: env.AWS_ACCESS_KEY_ID,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+      ...(env.AWS_SESSION_TOKEN && { sessionToken: env.AWS_SESSION_TOKEN }),
+    },
+  };
+}
+
+export function regionOfQueueUrl(queueUrl: string | undefined): string | undefined {
+  return queueUrl ? /^https:\/\/sqs[.-]([a-z0-9-]+)\.amazonaws\.com/.exec(queueUrl)?.[1] : undefined;
+}
+
+async function describeStackOutputs(stackName: string, env: Env): Promise<Record<string, string>> {
+  const endpoint = env.AWS_ENDPOINT_URL_CLOUDFORMATION ?? env.AWS_ENDPOINT_URL;
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const client = new CloudFormationClient({ ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
+  try {
+    const result = await client.send(new DescribeStacksCommand({ StackName: stackName }));
+    const stack = result.Stacks?.[0];
+    if (!stack) throw new UsageError('--stack', `stack "${stackName}" not found`);
+    return Object.fromEntries((stack.Outputs ?? []).filter((o) => o.OutputKey && o.OutputValue).map((o) => [o.OutputKey!, o.OutputValue!]));
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError('--stack', `cannot read the outputs of stack "${stackName}": ${(error as Error).message}`);
+  } finally {
+    client.destroy();
+  }
+}
+
+function urlFrom(input: string, raw: string | undefined): string | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new UsageError(input, `expected an absolute URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(input, `expected an http(s) URL, got "${raw}"`);
+  return raw.trim();
+}
+
+function port(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || Number(raw) > 65535) throw new UsageError(name, `expected a port from 1 to 65535, got "${raw}"`);
+  return Number(raw);
+}

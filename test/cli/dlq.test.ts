@@ -1,0 +1,176 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { listDeadLetters } from '../../cli/commands/dlq-list';
+import { replayDeadLetters } from '../../cli/commands/dlq-replay';
+import { startSqsEmulator, type QueuePair, type SqsEmulator } from '../../local/sqs-emulator';
+import { bodies, depth, freshQueues, putDeadLetter, reason, takeAll } from './queues';
+
+// Listing and replaying dead letters against the same SQS emulator `npm start` uses.
+describe('dlq list and dlq replay', () => {
+  let emulator: SqsEmulator;
+  let sqs: SQSClient;
+  let queues: QueuePair;
+  beforeAll(async () => {
+    emulator = await startSqsEmulator();
+    sqs = emulator.client();
+  });
+  afterAll(async () => {
+    await emulator.stop();
+  });
+  beforeEach(async () => {
+    queues = await freshQueues(sqs, 'dlq');
+  });
+
+  const hourAgo = new Date(Date.now() - 60 * 60 * 1000);
+
+  /** A DLQ with every kind of dead letter the bridge produces. */
+  async function mixedDeadLetters() {
+    const dlq = queues.deadLetterQueueUrl;
+    await putDeadLetter(sqs, dlq, {
+      request: { subscriptionId: 'A-S00000001', source: 'notification', receivedAt: '2026-11-24T10:00:00.000Z', zuoraRequestId: 'req-1', zuoraNotificationId: 'note-1' },
+      reason: reason('exhausted', 502, hourAgo),
+    });
+    await putDeadLetter(sqs, dlq, { request: { subscriptionId: 'A-S00000002', source: 'workflow' }, reason: reason('terminal', 404) });
+    await putDeadLetter(sqs, dlq, { request: { subscriptionId: 'A-S00000003', source: 'callout', replayCount: 2 }, reason: reason('exhausted', 502) });
+    // Moved by SQS's own redrive (maxReceiveCount): no reason attributes at all.
+    await putDeadLetter(sqs, dlq, { request: { subscriptionId: 'A-S00000004', source: 'notification' } });
+    await putDeadLetter(sqs, dlq, { body: 'this is not json', reason: reason('poison', undefined) });
+  }
+
+  it('lists every dead letter with its reason and consumes nothing', async () => {
+    await mixedDeadLetters();
+    const result = await listDeadLetters(sqs, { deadLetterQueueUrl: queues.deadLetterQueueUrl, limit: 100, waitTimeSeconds: 0 });
+
+    const bySubscription = Object.fromEntries(result.deadLetters.map((row) => [row.subscriptionId ?? 'unreadable', row]));
+    expect(Object.keys(bySubscription).sort()).toEqual(['A-S00000001', 'A-S00000002', 'A-S00000003', 'A-S00000004', 'unreadable']);
+    expect(bySubscription['A-S00000001']).toMatchObject({ failureClass: 'exhausted', httpStatus: 502, attempts: 8, failedAt: hourAgo.toISOString(), source: 'notification' });
+    expect(bySubscription['A-S00000002']).toMatchObject({ failureClass: 'terminal', httpStatus: 404, error: 'Limio answered 404' });
+    expect(bySubscription['A-S00000003']).toMatchObject({ replayCount: 2 });
+    expect(bySubscription['A-S00000004'].failureClass).toBe('unknown');
+    expect(bySubscription['A-S00000004'].error).toMatch(/SQS redrive/);
+    expect(bySubscription['A-S00000004'].failedAt).toEqual(expect.any(String));
+    expect(bySubscription.unreadable).toMatchObject({ failureClass: 'poison', bodyProblem: 'message body is not JSON', body: 'this is not json' });
+    expect(result).toMatchObject({ truncated: false, notRestored: 0 });
+
+    // Visible again at once, not after a visibility timeout.
+    expect(await depth(sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 5, inFlight: 0 });
+    expect(await takeAll(sqs, queues.deadLetterQueueUrl)).toHaveLength(5);
+  });
+
+  it('stops at --limit and says so, still consuming nothing', async () => {
+    await mixedDeadLetters();
+    const result = await listDeadLetters(sqs, { deadLetterQueueUrl: queues.deadLetterQueueUrl, limit: 2, waitTimeSeconds: 0 });
+    expect(result.deadLetters).toHaveLength(2);
+    expect(result.truncated).toBe(true);
+    expect(await depth(sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 5, inFlight: 0 });
+  });
+
+  it('replays exactly the filtered set, keeping each message\'s fields and adding one to replayCount', async () => {
+    await mixedDeadLetters();
+    const result = await replayDeadLetters(sqs, {
+      ...queues,
+      filter: { failureClasses: ['exhausted'], httpStatuses: [502] },
+      waitTimeSeconds: 0,
+    });
+
+    expect(result.replayed.map((r) => r.subscriptionId).sort()).toEqual(['A-S00000001', 'A-S00000003']);
+    expect(result).toMatchObject({ notMatched: 3, failed: [], skipped: [], notRestored: 0 });
+    const onMain = bodies(await takeAll(sqs, queues.mainQueueUrl)).sort((a, b) => String(a.subscriptionId).localeCompare(String(b.subscriptionId)));
+    expect(onMain).toEqual([
+      { v: 1, subscriptionId: 'A-S00000001', source: 'notification', receivedAt: '2026-11-24T10:00:00.000Z', zuoraRequestId: 'req-1', zuoraNotificationId: 'note-1', replayCount: 1 },
+      expect.objectContaining({ subscriptionId: 'A-S00000003', source: 'callout', replayCount: 3 }),
+    ]);
+    // The rest is back in the DLQ and visible at once, untouched.
+    expect(await depth(sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 3, inFlight: 0 });
+    const left = await takeAll(sqs, queues.deadLetterQueueUrl);
+    expect(left.map((m) => m.Body).filter((b) => b !== 'this is not json').map((b) => JSON.parse(b!).subscriptionId).sort()).toEqual(['A-S00000002', 'A-S00000004']);
+    expect(left.find((m) => m.Body !== 'this is not json' && JSON.parse(m.Body!).subscriptionId === 'A-S00000002')!.MessageAttributes?.failureClass?.StringValue).toBe('terminal');
+  });
+
+  it('filters by subscription, by age and by "unknown" (SQS-redriven) failure class', async () => {
+    await mixedDeadLetters();
+    const bySubscription = await replayDeadLetters(sqs, { ...queues, filter: { subscriptions: ['A-S00000002', 'A-S00000404'] }, waitTimeSeconds: 0 });
+    expect(bySubscription.replayed.map((r) => r.subscriptionId)).toEqual(['A-S00000002']);
+
+    const byAge = await replayDeadLetters(sqs, { ...queues, filter: { olderThanMs: 30 * 60 * 1000 }, waitTimeSeconds: 0 });
+    expect(byAge.replayed.map((r) => r.subscriptionId)).toEqual(['A-S00000001']);
+
+    const unknown = await replayDeadLetters(sqs, { ...queues, filter: { failureClasses: ['unknown'] }, waitTimeSeconds: 0 });
+    expect(unknown.replayed.map((r) => r.subscriptionId)).toEqual(['A-S00000004']);
+
+    expect(bodies(await takeAll(sqs, queues.mainQueueUrl)).map((b) => b.subscriptionId).sort()).toEqual(['A-S00000001', 'A-S00000002', 'A-S00000004']);
+    expect(await depth(sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 2, inFlight: 0 });
+  });
+
+  it('leaves an unreadable body in the DLQ and reports it, even when it matches', async () => {
+    await mixedDeadLetters();
+    const result = await replayDeadLetters(sqs, { ...queues, filter: { failureClasses: ['poison'] }, waitTimeSeconds: 0 });
+    expect(result.replayed).toEqual([]);
+    expect(result.skipped).toEqual([{ messageId: expect.any(String), reason: 'not replayable: message body is not JSON' }]);
+    expect(await depth(sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 5, inFlight: 0 });
+    expect(await depth(sqs, queues.mainQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  it('replays at most --limit messages', async () => {
+    for (let i = 1; i <= 13; i++) await putDeadLetter(sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: `A-S${i}`, source: 'notification' }, reason: reason('exhausted', 503) });
+    const result = await replayDeadLetters(sqs, { ...queues, limit: 4, waitTimeSeconds: 0 });
+    expect(result.replayed).toHaveLength(4);
+    expect(await depth(sqs, queues.mainQueueUrl)).toEqual({ visible: 4, inFlight: 0 });
+    expect(await depth(sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 9, inFlight: 0 });
+  });
+
+  it('changes nothing in a dry run, yet says what it would replay', async () => {
+    await mixedDeadLetters();
+    const result = await replayDeadLetters(sqs, { ...queues, dryRun: true, filter: { failureClasses: ['exhausted'] }, waitTimeSeconds: 0 });
+    expect(result.dryRun).toBe(true);
+    expect(result.replayed.map((r) => [r.subscriptionId, r.replayCount]).sort()).toEqual([
+      ['A-S00000001', 1],
+      ['A-S00000003', 3],
+    ]);
+    expect(await depth(sqs, queues.mainQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
+    expect(await depth(sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 5, inFlight: 0 });
+    const bodiesAfter = (await takeAll(sqs, queues.deadLetterQueueUrl)).map((m) => m.Body);
+    expect(bodiesAfter.filter((b) => b !== 'this is not json').map((b) => JSON.parse(b!).replayCount ?? 0).sort()).toEqual([0, 0, 0, 2]);
+  });
+
+  it('deletes nothing when the send to the main queue fails, and stops', async () => {
+    for (let i = 1; i <= 12; i++) await putDeadLetter(sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: `A-S${i}`, source: 'notification' }, reason: reason('exhausted', 502) });
+    const missingMainQueue = queues.mainQueueUrl.replace(/[^/]+$/, 'no-such-queue');
+    const result = await replayDeadLetters(sqs, { mainQueueUrl: missingMainQueue, deadLetterQueueUrl: queues.deadLetterQueueUrl, waitTimeSeconds: 0 });
+
+    expect(result.replayed).toEqual([]);
+    expect(result.failed.length).toBeGreaterThan(0);
+    expect(result.failed.every((f) => f.stage === 'send' && /does not exist/.test(f.error))).toBe(true);
+    expect(result.stoppedEarly).toMatch(/send to the main queue failed/);
+    expect(await depth(sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 12, inFlight: 0 });
+  });
+
+  it('falls back to receive -> send -> delete where StartMessageMoveTask is unsupported (fauxqs 1.9)', async () => {
+    await mixedDeadLetters();
+    const result = await replayDeadLetters(sqs, { ...queues, native: true, waitTimeSeconds: 0 });
+    expect(result.mode).toBe('receive-send-delete');
+    expect(result.fallbackReason).toMatch(/StartMessageMoveTask is not supported/);
+    expect(result.replayed.map((r) => r.subscriptionId).sort()).toEqual(['A-S00000001', 'A-S00000002', 'A-S00000003', 'A-S00000004']);
+    expect(bodies(await takeAll(sqs, queues.mainQueueUrl)).every((b) => Number(b.replayCount) >= 1)).toBe(true);
+    // Only the unreadable one stays.
+    expect((await takeAll(sqs, queues.deadLetterQueueUrl)).map((m) => m.Body)).toEqual(['this is not json']);
+  });
+
+  it('paces sends to --rate (checked on an injected clock, not a real one)', async () => {
+    for (let i = 1; i <= 5; i++) await putDeadLetter(sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: `A-S${i}`, source: 'notification' }, reason: reason('exhausted', 502) });
+    let clock = 1_000_000;
+    const sleeps: number[] = [];
+    const result = await replayDeadLetters(sqs, {
+      ...queues,
+      ratePerSecond: 2,
+      waitTimeSeconds: 0,
+      now: () => clock,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        clock += ms;
+      },
+    });
+    expect(result.replayed).toHaveLength(5);
+    // 2 per second in chunks of 2: sends at t=0, 1 s, 2 s.
+    expect(sleeps).toEqual([1000, 1000]);
+  });
+});
