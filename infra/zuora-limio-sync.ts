@@ -1,0 +1,614 @@
+import * as path from 'node:path';
+import { Annotations, Duration, Names, RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct, type IConstruct } from 'constructs';
+import { DEFAULTS, mainQueueVisibilityTimeoutSeconds, redriveMaxReceiveCount } from '../functions/shared/defaults';
+import {
+  EXAMPLE_LIMIO_BASE_URL,
+  INFRA_DEFAULTS,
+  resolveBridgeSettings,
+  type BridgeSettings,
+  type BridgeSettingsInput,
+  type CalloutAuthMode,
+} from './settings';
+
+export type { CalloutApiKind, CalloutAuthMode } from './settings';
+
+/** The path Zuora calls (POST and GET), on either kind of API. */
+export const CALLOUT_PATH = 'zuora/callout';
+
+const PROJECT_ROOT = path.join(__dirname, '..');
+
+export interface ZuoraLimioSyncProps extends BridgeSettingsInput {
+  /**
+   * Complete ARN (with its 6-character suffix) of an existing secret holding `{"clientId","clientSecret"}`.
+   * @default a new secret with placeholder values to fill in before the first sync
+   */
+  readonly limioSecretArn?: string;
+  /**
+   * Complete ARN of an existing callout auth secret (JSON as in the README); its `mode` must match
+   * `calloutAuthMode`, which shapes the API.
+   * @default a new secret for `calloutAuthMode` with a generated password / header value / HMAC key
+   */
+  readonly calloutAuthSecretArn?: string;
+  /**
+   * Customer managed key for both queues. The functions get exactly the key use their queue work needs.
+   * @default SQS-managed server-side encryption (SSE-SQS)
+   */
+  readonly queueEncryptionKey?: kms.IKey;
+  /** Topic the alarms notify (alarm and OK). Takes precedence over `alarmEmail`. */
+  readonly alarmTopic?: sns.ITopic;
+  /** Creates a topic with this email subscription when no `alarmTopic` is given. @default no notifications */
+  readonly alarmEmail?: string;
+  /**
+   * REST API only: create the account-wide role API Gateway needs to write logs (one per region and account;
+   * set false when the account already has one, e.g. from another stack).
+   * @default true
+   */
+  readonly createApiGatewayCloudWatchRole?: boolean;
+}
+
+/** The alarms, by what they watch. */
+export interface ZuoraLimioSyncAlarms {
+  readonly deadLetters: cloudwatch.Alarm;
+  readonly oldestMessageAge: cloudwatch.Alarm;
+  readonly syncErrors: cloudwatch.Alarm;
+  readonly syncThrottles: cloudwatch.Alarm;
+  readonly api5xx: cloudwatch.Alarm;
+}
+
+/**
+ * The whole Zuora → Limio bridge: callout API, callout Lambda, SQS main queue and DLQ, sync Lambda, secrets,
+ * alarms and a dashboard, with secure defaults. Drop it into any stack:
+ *
+ * ```ts
+ * new ZuoraLimioSync(this, 'Bridge', { limioBaseUrl: 'https://acme.prod.limio.com' });
+ * ```
+ *
+ * The sync function and its event source mapping are public so that additions (e.g. a circuit breaker that
+ * pauses the mapping while Limio is down) can be attached without changing this construct.
+ */
+export class ZuoraLimioSync extends Construct {
+  /** The resolved settings (defaults applied), for code that builds on this construct. */
+  readonly settings: BridgeSettings;
+  readonly mainQueue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly limioSecret: secretsmanager.ISecret;
+  readonly calloutAuthSecret: secretsmanager.ISecret;
+  readonly calloutFunction: nodejs.NodejsFunction;
+  readonly syncFunction: nodejs.NodejsFunction;
+  /** The SQS → sync Lambda mapping; `eventSourceMappingId` is the UUID Lambda's UpdateEventSourceMapping takes. */
+  readonly syncEventSourceMapping: lambda.EventSourceMapping;
+  /** Set when `apiKind` is `rest`. */
+  readonly restApi?: apigw.RestApi;
+  /** Set when `apiKind` is `http`. */
+  readonly httpApi?: apigwv2.HttpApi;
+  /** The full URL to give Zuora. */
+  readonly calloutUrl: string;
+  readonly alarmTopic?: sns.ITopic;
+  readonly alarms: ZuoraLimioSyncAlarms;
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: ZuoraLimioSyncProps) {
+    super(scope, id);
+    const settings = resolveBridgeSettings(props);
+    this.settings = settings;
+    if (settings.limioBaseUrl === EXAMPLE_LIMIO_BASE_URL) {
+      Annotations.of(this).addWarningV2(
+        'zuora-limio-sync:exampleLimioUrl',
+        `limioBaseUrl is still the example ${EXAMPLE_LIMIO_BASE_URL}: set your tenant's URL (cdk.json or -c limioBaseUrl=...) before deploying`,
+      );
+    }
+    if (settings.apiKind === 'http' && settings.calloutAuthMode === 'basic') {
+      Annotations.of(this).addWarningV2(
+        'zuora-limio-sync:httpApiBasic',
+        'an HTTP API cannot send the 401 Basic challenge Zuora waits for: enable "Preemptive Authentication" on every Zuora callout, or use apiKind "rest"',
+      );
+    }
+
+    ({ mainQueue: this.mainQueue, deadLetterQueue: this.deadLetterQueue } = this.createQueues(settings, props.queueEncryptionKey));
+    this.limioSecret = this.limioSecretFor(props.limioSecretArn);
+    this.calloutAuthSecret = this.calloutAuthSecretFor(props.calloutAuthSecretArn, settings.calloutAuthMode);
+
+    this.calloutFunction = this.createFunction('Callout', {
+      entry: path.join(PROJECT_ROOT, 'functions', 'callout', 'handler.ts'),
+      description: 'zuora-limio-sync: authenticates Zuora callouts and queues their subscription ids',
+      timeout: Duration.seconds(INFRA_DEFAULTS.calloutTimeoutSeconds),
+      environment: {
+        QUEUE_URL: this.mainQueue.queueUrl,
+        CALLOUT_AUTH_SECRET_ID: this.calloutAuthSecret.secretArn,
+        CALLOUT_REALM: settings.calloutRealm,
+        CALLOUT_DELAY_SECONDS: String(settings.calloutDelaySeconds),
+        CALLOUT_MAX_IDS: String(settings.calloutMaxIds),
+        CALLOUT_MAX_BODY_BYTES: String(settings.calloutMaxBodyBytes),
+        ...(settings.calloutIdField === undefined ? {} : { CALLOUT_ID_FIELD: settings.calloutIdField }),
+        ...this.sharedEnvironment(settings),
+      },
+    }, settings);
+    this.syncFunction = this.createFunction('Sync', {
+      entry: path.join(PROJECT_ROOT, 'functions', 'sync', 'handler.ts'),
+      description: 'zuora-limio-sync: asks Limio to sync each queued subscription; retries via SQS, dead-letters with the reason',
+      timeout: Duration.seconds(settings.syncTimeoutSeconds),
+      environment: {
+        QUEUE_URL: this.mainQueue.queueUrl,
+        DLQ_URL: this.deadLetterQueue.queueUrl,
+        LIMIO_BASE_URL: settings.limioBaseUrl,
+        LIMIO_SECRET_ID: this.limioSecret.secretArn,
+        SYNC_CONCURRENCY: String(settings.syncConcurrency),
+        MAX_ATTEMPTS: String(settings.maxAttempts),
+        LIMIO_TIMEOUT_MS: String(settings.limioTimeoutMs),
+        BACKOFF_BASE_SECONDS: String(settings.backoffBaseSeconds),
+        BACKOFF_MAX_SECONDS: String(settings.backoffMaxSeconds),
+        ...this.sharedEnvironment(settings),
+      },
+    }, settings);
+    this.grantLeastPrivilege(props.queueEncryptionKey);
+
+    this.syncEventSourceMapping = new lambda.EventSourceMapping(this, 'SyncEventSource', {
+      target: this.syncFunction,
+      eventSourceArn: this.mainQueue.queueArn,
+      batchSize: settings.batchSize,
+      maxBatchingWindow: Duration.seconds(settings.batchingWindowSeconds),
+      reportBatchItemFailures: true,
+      // The Limio protection cap: at most maxConcurrency x SYNC_CONCURRENCY calls reach Limio at once.
+      maxConcurrency: settings.syncInvocationConcurrency,
+    });
+    // Lambda checks the role's SQS permissions when the mapping is created: create the policy first.
+    this.syncEventSourceMapping.node.addDependency(this.syncFunction.role!);
+
+    if (settings.apiKind === 'rest') {
+      this.restApi = this.createRestApi(settings, props.createApiGatewayCloudWatchRole ?? true);
+      this.calloutUrl = `${this.restApi.url}${CALLOUT_PATH}`;
+    } else {
+      const { api, stage } = this.createHttpApi(settings);
+      this.httpApi = api;
+      this.calloutUrl = `${stage.url}${CALLOUT_PATH}`;
+    }
+
+    this.alarmTopic = props.alarmTopic ?? this.alarmTopicFor(props.alarmEmail);
+    this.alarms = this.createAlarms(settings);
+    this.dashboard = this.createDashboard();
+    this.acknowledgeAcceptedFindings(settings);
+  }
+
+  private createQueues(settings: BridgeSettings, key: kms.IKey | undefined) {
+    const encryption = key === undefined
+      ? { encryption: sqs.QueueEncryption.SQS_MANAGED }
+      : { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key };
+    const retentionPeriod = Duration.seconds(DEFAULTS.retentionSeconds);
+    const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', { ...encryption, enforceSSL: true, retentionPeriod });
+    const mainQueue = new sqs.Queue(this, 'MainQueue', {
+      ...encryption,
+      enforceSSL: true,
+      retentionPeriod,
+      visibilityTimeout: Duration.seconds(mainQueueVisibilityTimeoutSeconds(settings.syncTimeoutSeconds)),
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: redriveMaxReceiveCount(settings.maxAttempts) },
+    });
+    return { mainQueue, deadLetterQueue };
+  }
+
+  private limioSecretFor(arn: string | undefined): secretsmanager.ISecret {
+    if (arn !== undefined) return secretsmanager.Secret.fromSecretCompleteArn(this, 'LimioSecret', arn);
+    // Limio issues these credentials, so nothing can be generated: placeholders until the operator fills them in.
+    return new secretsmanager.Secret(this, 'LimioSecret', {
+      description: 'zuora-limio-sync: Limio OAuth client credentials {"clientId","clientSecret"}; replace the placeholders',
+      secretObjectValue: {
+        clientId: SecretValue.unsafePlainText('REPLACE_WITH_LIMIO_CLIENT_ID'),
+        clientSecret: SecretValue.unsafePlainText('REPLACE_WITH_LIMIO_CLIENT_SECRET'),
+      },
+    });
+  }
+
+  private calloutAuthSecretFor(arn: string | undefined, mode: CalloutAuthMode): secretsmanager.ISecret {
+    if (arn !== undefined) return secretsmanager.Secret.fromSecretCompleteArn(this, 'CalloutAuthSecret', arn);
+    // The shared secret is ours to choose: generate it strong, the operator copies it into Zuora.
+    // Field names and HMAC defaults are those of functions/callout/auth-config.ts and hmac.ts.
+    const templates: Record<CalloutAuthMode, { template: object; generated: string }> = {
+      basic: { template: { mode: 'basic', username: 'zuora' }, generated: 'password' },
+      header: { template: { mode: 'header', headerName: 'X-Callout-Token' }, generated: 'value' },
+      hmac: {
+        template: { mode: 'hmac', headerName: 'X-Zuora-Signature', algorithm: 'sha256', signedData: '{body}\\n' },
+        generated: 'key',
+      },
+    };
+    const { template, generated } = templates[mode];
+    return new secretsmanager.Secret(this, 'CalloutAuthSecret', {
+      description: `zuora-limio-sync: how Zuora callouts authenticate (mode ${mode}); copy the generated "${generated}" into Zuora`,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify(template),
+        generateStringKey: generated,
+        // Letters and digits only: survives Zuora's UI, Basic's user:password split and header quoting.
+        excludePunctuation: true,
+        passwordLength: 48,
+      },
+    });
+  }
+
+  private sharedEnvironment(settings: BridgeSettings): Record<string, string> {
+    return {
+      ...(settings.subscriptionIdPattern === undefined ? {} : { SUBSCRIPTION_ID_PATTERN: settings.subscriptionIdPattern }),
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: settings.serviceName,
+      POWERTOOLS_METRICS_NAMESPACE: settings.metricsNamespace,
+    };
+  }
+
+  private createFunction(
+    name: 'Callout' | 'Sync',
+    options: { entry: string; description: string; timeout: Duration; environment: Record<string, string> },
+    settings: BridgeSettings,
+  ): nodejs.NodejsFunction {
+    const logGroup = new logs.LogGroup(this, `${name}Logs`, {
+      retention: settings.logRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // An own role instead of AWSLambdaBasicExecutionRole: it may write to its own log group and nothing else
+    // until the grants below add exactly what the function needs.
+    const role = new iam.Role(this, `${name}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `zuora-limio-sync ${name.toLowerCase()} function`,
+    });
+    role.addToPolicy(new iam.PolicyStatement({
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    }));
+    return new nodejs.NodejsFunction(this, `${name}Function`, {
+      entry: options.entry,
+      handler: 'handler',
+      description: options.description,
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: options.timeout,
+      role,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      environment: options.environment,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      bundling: {
+        // The project's own esbuild: synth needs neither Docker nor network.
+        forceDockerBundling: false,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        target: 'node24',
+        format: nodejs.OutputFormat.CJS,
+        // The Lambda runtime ships AWS SDK v3: leaving it out keeps the bundle, and so the cold start, small.
+        externalModules: ['@aws-sdk/*'],
+      },
+    });
+  }
+
+  private grantLeastPrivilege(key: kms.IKey | undefined): void {
+    const calloutRole = this.calloutFunction.role!;
+    const syncRole = this.syncFunction.role!;
+    calloutRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'QueueSubscriptionIds',
+      actions: ['sqs:SendMessage'],
+      resources: [this.mainQueue.queueArn],
+    }));
+    calloutRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReadCalloutAuthSecret',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [this.calloutAuthSecret.secretArn],
+    }));
+    syncRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ConsumeMainQueue',
+      // Receive/Delete/GetQueueAttributes for the event source mapping; ChangeMessageVisibility for backoff.
+      actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+      resources: [this.mainQueue.queueArn],
+    }));
+    syncRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'DeadLetter',
+      actions: ['sqs:SendMessage'],
+      resources: [this.deadLetterQueue.queueArn],
+    }));
+    syncRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReadLimioSecret',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [this.limioSecret.secretArn],
+    }));
+    if (key !== undefined) {
+      // SSE-KMS: sending needs a data key, receiving needs to decrypt it.
+      key.grant(calloutRole, 'kms:GenerateDataKey', 'kms:Decrypt');
+      key.grant(syncRole, 'kms:GenerateDataKey', 'kms:Decrypt');
+    }
+  }
+
+  private createRestApi(settings: BridgeSettings, createCloudWatchRole: boolean): apigw.RestApi {
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
+      retention: settings.logRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const api = new apigw.RestApi(this, 'CalloutApi', {
+      // Unique per bridge: REST API metrics (and so the 5xx alarm) are keyed by the API's name.
+      restApiName: Names.uniqueResourceName(this, { separator: '-', maxLength: 64 }) + '-callout',
+      description: 'zuora-limio-sync: Zuora callout endpoint',
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      cloudWatchRole: createCloudWatchRole,
+      policy: settings.allowedIpRanges.length > 0 ? ipAllowlistPolicy(settings.allowedIpRanges) : undefined,
+      deployOptions: {
+        stageName: 'live',
+        throttlingRateLimit: settings.throttleRateLimit,
+        throttlingBurstLimit: settings.throttleBurstLimit,
+        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigw.AccessLogFormat.custom(REST_ACCESS_LOG_FORMAT),
+        // Execution logs for errors only, and never request/response data (it would hold the Authorization header).
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+      },
+    });
+    const resource = api.root.resourceForPath(CALLOUT_PATH);
+    const integration = new apigw.LambdaIntegration(this.calloutFunction, { proxy: true, allowTestInvoke: false });
+    const methodOptions = settings.calloutAuthMode === 'basic' ? this.basicChallenge(api, settings.calloutRealm) : {};
+    for (const method of ['POST', 'GET']) resource.addMethod(method, integration, methodOptions);
+    return api;
+  }
+
+  /**
+   * Zuora's default Basic auth is not preemptive: it sends credentials only after a 401 carrying
+   * `WWW-Authenticate`. API Gateway renames that header when a Lambda returns it, so the challenge must come
+   * from API Gateway itself: the method requires an Authorization header, and the gateway response for a
+   * missing required parameter becomes that 401. Requests that carry credentials reach the Lambda, which
+   * verifies them (a request validator rather than a Lambda authorizer: no second function, no authorizer
+   * cache, and the one credential check is the callout handler's own, the same code the local runtime runs).
+   */
+  private basicChallenge(api: apigw.RestApi, realm: string): apigw.MethodOptions {
+    const validator = api.addRequestValidator('RequireAuthorizationHeader', {
+      requestValidatorName: 'require-authorization-header',
+      validateRequestParameters: true,
+      validateRequestBody: false,
+    });
+    api.addGatewayResponse('BasicChallenge', {
+      type: apigw.ResponseType.BAD_REQUEST_PARAMETERS,
+      statusCode: '401',
+      responseHeaders: { 'WWW-Authenticate': `'Basic realm="${realm}"'` },
+      templates: { 'application/json': '{"success":false,"message":"authentication required"}' },
+    });
+    return {
+      requestValidator: validator,
+      requestParameters: { 'method.request.header.Authorization': true },
+    };
+  }
+
+  private createHttpApi(settings: BridgeSettings): { api: apigwv2.HttpApi; stage: apigwv2.HttpStage } {
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
+      retention: settings.logRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const api = new apigwv2.HttpApi(this, 'CalloutHttpApi', {
+      apiName: Names.uniqueResourceName(this, { separator: '-', maxLength: 64 }) + '-callout',
+      description: 'zuora-limio-sync: Zuora callout endpoint',
+      createDefaultStage: false,
+    });
+    const stage = new apigwv2.HttpStage(this, 'CalloutHttpStage', {
+      httpApi: api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: settings.throttleRateLimit, burstLimit: settings.throttleBurstLimit },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(accessLogs),
+        format: apigw.AccessLogFormat.custom(HTTP_ACCESS_LOG_FORMAT),
+      },
+    });
+    api.addRoutes({
+      path: `/${CALLOUT_PATH}`,
+      methods: [apigwv2.HttpMethod.POST, apigwv2.HttpMethod.GET],
+      integration: new HttpLambdaIntegration('CalloutIntegration', this.calloutFunction, {
+        payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+      }),
+    });
+    return { api, stage };
+  }
+
+  private alarmTopicFor(email: string | undefined): sns.ITopic | undefined {
+    if (email === undefined || email.trim() === '') return undefined;
+    const topic = new sns.Topic(this, 'AlarmTopic', { displayName: 'zuora-limio-sync alarms', enforceSSL: true });
+    topic.addSubscription(new subscriptions.EmailSubscription(email.trim()));
+    return topic;
+  }
+
+  private apiServerErrors(): cloudwatch.Metric {
+    const options = { period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM };
+    return this.restApi !== undefined ? this.restApi.metricServerError(options) : this.httpApi!.metricServerError(options);
+  }
+
+  private createAlarms(settings: BridgeSettings): ZuoraLimioSyncAlarms {
+    const oneMinute = Duration.minutes(1);
+    const fiveMinutes = Duration.minutes(5);
+    const alarm = (id: string, description: string, props: Omit<cloudwatch.AlarmProps, 'alarmDescription' | 'evaluationPeriods' | 'treatMissingData'>) => {
+      const created = new cloudwatch.Alarm(this, id, {
+        alarmDescription: description,
+        evaluationPeriods: 1,
+        // No data means nothing happened (no messages, no invocations): that is healthy.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        ...props,
+      });
+      if (this.alarmTopic !== undefined) {
+        created.addAlarmAction(new SnsAction(this.alarmTopic));
+        created.addOkAction(new SnsAction(this.alarmTopic));
+      }
+      return created;
+    };
+    return {
+      deadLetters: alarm('DeadLettersAlarm', 'Subscriptions are in the dead-letter queue: they were not synced to Limio. List and replay them with the CLI.', {
+        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: oneMinute, statistic: cloudwatch.Stats.MAXIMUM }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      }),
+      oldestMessageAge: alarm('OldestMessageAgeAlarm', `A subscription has waited more than ${settings.oldestMessageAgeAlarmSeconds} s on the main queue: the sync is not keeping up, is paused, or Limio keeps failing.`, {
+        metric: this.mainQueue.metricApproximateAgeOfOldestMessage({ period: oneMinute, statistic: cloudwatch.Stats.MAXIMUM }),
+        threshold: settings.oldestMessageAgeAlarmSeconds,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      }),
+      syncErrors: alarm('SyncErrorsAlarm', 'The sync Lambda failed whole invocations (configuration, secret, crash or timeout), not single subscriptions: check its logs.', {
+        metric: this.syncFunction.metricErrors({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      }),
+      syncThrottles: alarm('SyncThrottlesAlarm', 'The sync Lambda was throttled: the account or regional concurrency limit is reached.', {
+        metric: this.syncFunction.metricThrottles({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      }),
+      api5xx: alarm('Api5xxAlarm', 'The callout API answered 5xx: Zuora callouts were refused (callout Lambda failing or queue unreachable) and Zuora will retry only a few times.', {
+        metric: this.apiServerErrors(),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      }),
+    };
+  }
+
+  private createDashboard(): cloudwatch.Dashboard {
+    const period = Duration.minutes(5);
+    const sum = { period, statistic: cloudwatch.Stats.SUM };
+    const max = { period, statistic: cloudwatch.Stats.MAXIMUM };
+    const apiMetrics = this.restApi !== undefined
+      ? [this.restApi.metricCount(sum), this.restApi.metricClientError(sum), this.restApi.metricServerError(sum)]
+      : [this.httpApi!.metricCount(sum), this.httpApi!.metricClientError(sum), this.httpApi!.metricServerError(sum)];
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      defaultInterval: Duration.hours(12),
+    });
+    dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24, height: 3 }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'Callout API requests', left: apiMetrics, width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Callout Lambda',
+        left: [this.calloutFunction.metricInvocations(sum), this.calloutFunction.metricErrors(sum)],
+        right: [this.calloutFunction.metricDuration({ period, statistic: cloudwatch.Stats.p(99) })],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Queues',
+        left: [
+          this.mainQueue.metricApproximateNumberOfMessagesVisible(max),
+          this.mainQueue.metricApproximateNumberOfMessagesNotVisible(max),
+          this.deadLetterQueue.metricApproximateNumberOfMessagesVisible(max),
+        ],
+        right: [this.mainQueue.metricApproximateAgeOfOldestMessage(max)],
+        width: 8,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Sync Lambda',
+        left: [this.syncFunction.metricInvocations(sum), this.syncFunction.metricErrors(sum), this.syncFunction.metricThrottles(sum)],
+        right: [this.syncFunction.metricDuration({ period, statistic: cloudwatch.Stats.p(99) })],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Sync concurrency (Limio protection cap)',
+        left: [this.syncFunction.metric('ConcurrentExecutions', max)],
+        leftAnnotations: [{ value: this.settings.syncInvocationConcurrency, label: 'maxConcurrency' }],
+        width: 12,
+      }),
+    );
+    return dashboard;
+  }
+
+  /**
+   * cdk-nag (AwsSolutions) findings that do not fit this workload, acknowledged on the resource they concern,
+   * each with the reason. Acknowledgements are plain construct metadata: the construct needs no cdk-nag.
+   */
+  private acknowledgeAcceptedFindings(settings: BridgeSettings): void {
+    const accept = (scope: IConstruct, id: string, reason: string) => Validations.of(scope).acknowledge({ id, reason });
+    for (const secret of [this.limioSecret, this.calloutAuthSecret]) {
+      if (secret instanceof secretsmanager.Secret) {
+        accept(secret, 'AwsSolutions-SMG4', 'Both secrets are shared with a third party (Limio issues the client credentials; the callout secret is typed into Zuora): rotation has to happen there, in step, so automatic rotation would break the integration.');
+      }
+    }
+    if (this.alarmTopic instanceof sns.Topic) {
+      accept(this.alarmTopic, 'AwsSolutions-SNS2', 'Alarm notifications carry alarm names and states only; CloudWatch cannot publish to a topic encrypted with the AWS managed SNS key, and a customer managed key would add cost without protecting anything sensitive.');
+    }
+    const api: IConstruct = this.restApi ?? this.httpApi!;
+    accept(api, 'AwsSolutions-APIG4', 'Zuora cannot present IAM or Cognito credentials: callouts authenticate with Basic, a header secret or HMAC, which the callout Lambda verifies on every request.');
+    if (this.restApi !== undefined) {
+      accept(this.restApi, 'AwsSolutions-COG4', 'Zuora callouts cannot present Cognito tokens; see AwsSolutions-APIG4.');
+      accept(this.restApi, 'AwsSolutions-APIG3', 'Stage throttling, authentication in the callout Lambda and the optional IP allowlist (resource policy) protect the endpoint; operators who need WAF can associate a web ACL with the stage.');
+      accept(this.restApi, 'AwsSolutions-APIG2', settings.calloutAuthMode === 'basic'
+        ? 'Request parameters are validated (the Authorization header is required, which gives Zuora its Basic challenge); callout bodies are free-form (JSON, form or XML per Zuora template), so there is no body model to validate.'
+        : 'Header-secret and HMAC callouts are verified by the callout Lambda (the header name lives in the secret), and callout bodies are free-form (JSON, form or XML per Zuora template): there is no model to validate.');
+      const cloudWatchRole = this.restApi.node.tryFindChild('CloudWatchRole');
+      if (cloudWatchRole !== undefined) {
+        accept(cloudWatchRole, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]', 'The AWS managed policy documented for API Gateway\'s account-wide logging role, which REST API access and execution logs need.');
+      }
+    }
+  }
+}
+
+/** Every source IP may call only if it is in the list; authentication still applies to listed ones. */
+function ipAllowlistPolicy(ranges: readonly string[]): iam.PolicyDocument {
+  return new iam.PolicyDocument({
+    statements: [
+      new iam.PolicyStatement({
+        effect: iam.Effect.ALLOW,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: ['execute-api:/*'],
+      }),
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: ['execute-api:/*'],
+        conditions: { NotIpAddress: { 'aws:SourceIp': [...ranges] } },
+      }),
+    ],
+  });
+}
+
+/**
+ * Access log lines as JSON. Only $context fields, never headers: the Authorization header (and any signature
+ * header) must not reach a log.
+ */
+const REST_ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: '$context.requestId',
+  extendedRequestId: '$context.extendedRequestId',
+  requestTime: '$context.requestTime',
+  sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  httpMethod: '$context.httpMethod',
+  resourcePath: '$context.resourcePath',
+  protocol: '$context.protocol',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationStatus: '$context.integration.status',
+  integrationLatency: '$context.integration.latency',
+  errorMessage: '$context.error.message',
+  errorResponseType: '$context.error.responseType',
+});
+
+const HTTP_ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  httpMethod: '$context.httpMethod',
+  routeKey: '$context.routeKey',
+  protocol: '$context.protocol',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationStatus: '$context.integrationStatus',
+  integrationLatency: '$context.integrationLatency',
+  errorMessage: '$context.error.message',
+  integrationErrorMessage: '$context.integrationErrorMessage',
+});

@@ -1,0 +1,103 @@
+import { ConfigError } from '../../functions/shared/config-error';
+import { DEFAULTS } from '../../functions/shared/defaults';
+import { bridgeSettingsFromContext } from '../../infra/context';
+import { INFRA_DEFAULTS, resolveBridgeSettings } from '../../infra/settings';
+
+const limioBaseUrl = 'https://acme.prod.limio.com';
+
+function configErrorOf(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('resolveBridgeSettings', () => {
+  it('fills every unset setting from the shared defaults', () => {
+    const settings = resolveBridgeSettings({ limioBaseUrl: `${limioBaseUrl}/` });
+    expect(settings).toMatchObject({
+      limioBaseUrl,
+      calloutAuthMode: 'basic',
+      apiKind: 'rest',
+      calloutRealm: INFRA_DEFAULTS.calloutRealm,
+      syncConcurrency: DEFAULTS.syncConcurrency,
+      maxAttempts: DEFAULTS.maxAttempts,
+      batchSize: DEFAULTS.syncBatchSize,
+      batchingWindowSeconds: DEFAULTS.syncBatchingWindowSeconds,
+      syncTimeoutSeconds: DEFAULTS.syncFunctionTimeoutSeconds,
+      limioTimeoutMs: DEFAULTS.limioTimeoutMs,
+      calloutDelaySeconds: DEFAULTS.calloutDelaySeconds,
+      syncInvocationConcurrency: 2,
+      allowedIpRanges: [],
+    });
+    expect(settings.subscriptionIdPattern).toBeUndefined();
+    expect(settings.calloutIdField).toBeUndefined();
+  });
+
+  it.each([
+    ['limioBaseUrl', { limioBaseUrl: 'http://acme.prod.limio.com' }],
+    ['limioBaseUrl', { limioBaseUrl: 'https://user:pw@acme.prod.limio.com' }],
+    ['limioBaseUrl', { limioBaseUrl: 'not a url' }],
+    ['calloutAuthMode', { calloutAuthMode: 'none' as never }],
+    ['apiKind', { apiKind: 'websocket' as never }],
+    ['syncInvocationConcurrency', { syncInvocationConcurrency: 1 }],
+    ['syncConcurrency', { syncConcurrency: 2.5 }],
+    ['batchingWindowSeconds', { batchSize: 50, batchingWindowSeconds: 0 }],
+    ['limioTimeoutMs', { syncTimeoutSeconds: 10, limioTimeoutMs: 10_000 }],
+    ['backoffMaxSeconds', { backoffBaseSeconds: 60, backoffMaxSeconds: 30 }],
+    ['calloutDelaySeconds', { calloutDelaySeconds: 901 }],
+    ['calloutRealm', { calloutRealm: 'x" , Basic realm="y' }],
+    ['logRetentionDays', { logRetentionDays: 31 }],
+    ['subscriptionIdPattern', { subscriptionIdPattern: '([' }],
+    ['allowedIpRanges', { allowedIpRanges: ['300.1.1.1/24'] }],
+    ['allowedIpRanges', { allowedIpRanges: ['203.0.113.0/24'], apiKind: 'http' as const }],
+  ])('refuses a bad %s, naming it', (name, overrides) => {
+    const error = configErrorOf(() => resolveBridgeSettings({ limioBaseUrl, ...overrides }));
+    expect(error.variable).toBe(name);
+  });
+
+  it('accepts IPv4 and IPv6 allowlist entries on a REST API', () => {
+    const ranges = ['203.0.113.0/24', '198.51.100.7', '2001:db8::/32'];
+    expect(resolveBridgeSettings({ limioBaseUrl, allowedIpRanges: ranges }).allowedIpRanges).toEqual(ranges);
+  });
+});
+
+describe('bridgeSettingsFromContext', () => {
+  const contextOf = (values: Record<string, unknown>) => (key: string) => values[key];
+
+  it('reads typed cdk.json values and the strings -c gives', () => {
+    const fromJson = bridgeSettingsFromContext(contextOf({
+      limioBaseUrl, syncConcurrency: 7, allowedIpRanges: ['203.0.113.0/24'], createApiGatewayCloudWatchRole: false,
+    }));
+    const fromCommandLine = bridgeSettingsFromContext(contextOf({
+      limioBaseUrl, syncConcurrency: '7', allowedIpRanges: '203.0.113.0/24', createApiGatewayCloudWatchRole: 'false',
+    }));
+    expect(fromCommandLine).toEqual(fromJson);
+    expect(fromJson).toEqual({
+      limioBaseUrl, syncConcurrency: 7, allowedIpRanges: ['203.0.113.0/24'], createApiGatewayCloudWatchRole: false,
+    });
+  });
+
+  it('leaves unset and empty keys to the construct defaults', () => {
+    expect(bridgeSettingsFromContext(contextOf({ limioBaseUrl, alarmEmail: '', batchSize: '' }))).toEqual({ limioBaseUrl });
+  });
+
+  it('splits a comma-separated list and parses a JSON one', () => {
+    expect(bridgeSettingsFromContext(contextOf({ limioBaseUrl, allowedIpRanges: '203.0.113.0/24, 198.51.100.7' })).allowedIpRanges)
+      .toEqual(['203.0.113.0/24', '198.51.100.7']);
+    expect(bridgeSettingsFromContext(contextOf({ limioBaseUrl, allowedIpRanges: '["198.51.100.7"]' })).allowedIpRanges)
+      .toEqual(['198.51.100.7']);
+  });
+
+  it.each([
+    ['limioBaseUrl', {}],
+    ['syncConcurrency', { limioBaseUrl, syncConcurrency: 'five' }],
+    ['calloutAuthMode', { limioBaseUrl, calloutAuthMode: 3 }],
+    ['createApiGatewayCloudWatchRole', { limioBaseUrl, createApiGatewayCloudWatchRole: 'no' }],
+  ])('names the context key %s when it is missing or mistyped', (name, values) => {
+    expect(configErrorOf(() => bridgeSettingsFromContext(contextOf(values))).variable).toBe(name);
+  });
+});
