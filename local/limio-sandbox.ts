@@ -57,6 +57,8 @@ export interface LimioSandbox {
   respondWith(subscriptionId: string, status: number, body?: unknown): void;
   /** Every issued token answers 401 from now on. */
   revokeTokens(): void;
+  /** Every access token issued so far (beyond the shared contract: lets tests prove no token reaches a log). */
+  issuedTokens(): string[];
   onSync?: (event: { subscriptionId: string; status: number }) => void;
   /** Closes every connection, hanging ones included. */
   stop(): Promise<void>;
@@ -82,6 +84,7 @@ export async function startLimioSandbox(options: LimioSandboxOptions = {}): Prom
 
   /** Token -> expiry (ms since epoch). Revoking clears it, so every earlier token is unknown from then on. */
   const tokens = new Map<string, number>();
+  const issued: string[] = [];
   const cannedAnswers = new Map<string, CannedAnswer>();
   const sockets = new Set<Socket>();
   const pendingTimers = new Set<NodeJS.Timeout>();
@@ -107,6 +110,9 @@ export async function startLimioSandbox(options: LimioSandboxOptions = {}): Prom
     },
     revokeTokens() {
       tokens.clear();
+    },
+    issuedTokens() {
+      return [...issued];
     },
     onSync: undefined,
     stop: async () => undefined,
@@ -148,6 +154,7 @@ export async function startLimioSandbox(options: LimioSandboxOptions = {}): Prom
     }
     const accessToken = randomBytes(32).toString('base64url');
     tokens.set(accessToken, Date.now() + faults.tokenTtlSeconds * 1000);
+    issued.push(accessToken);
     send(response, 200, {
       access_token: accessToken,
       id_token: randomBytes(32).toString('base64url'),

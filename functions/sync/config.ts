@@ -1,0 +1,71 @@
+import { ConfigError } from '../shared/config-error';
+import { DEFAULTS } from '../shared/defaults';
+import { baseUrl, integer, optionalString, requiredString, type Env } from '../shared/env';
+import { subscriptionIdRuleFrom, type SubscriptionIdRule } from '../shared/subscription-id';
+
+/** Where the Limio client id and secret come from: Secrets Manager in AWS, plain variables only locally. */
+export type LimioCredentialsConfig =
+  | { readonly source: 'secrets-manager'; readonly secretId: string }
+  | { readonly source: 'environment'; readonly clientId: string; readonly clientSecret: string };
+
+export interface SyncConfig {
+  /** Main queue: ChangeMessageVisibility for backoff. */
+  readonly queueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  /** Tenant root, no trailing slash: the token endpoint is at the root, the sync API under /api. */
+  readonly limioBaseUrl: string;
+  readonly credentials: LimioCredentialsConfig;
+  readonly syncConcurrency: number;
+  readonly maxAttempts: number;
+  readonly limioTimeoutMs: number;
+  readonly backoffBaseSeconds: number;
+  readonly backoffMaxSeconds: number;
+  readonly tokenExpiryMarginSeconds: number;
+  readonly subscriptionIdRule: SubscriptionIdRule;
+}
+
+/** SQS refuses a visibility timeout above 12 hours. */
+export const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
+
+/** Reads and checks the sync Lambda's environment once, at cold start; every error names its variable. */
+export function loadSyncConfig(env: Env): SyncConfig {
+  const backoffBaseSeconds = integer(env, 'BACKOFF_BASE_SECONDS', DEFAULTS.backoffBaseSeconds, { min: 1, max: MAX_VISIBILITY_SECONDS });
+  const backoffMaxSeconds = integer(env, 'BACKOFF_MAX_SECONDS', DEFAULTS.backoffMaxSeconds, { min: 1, max: MAX_VISIBILITY_SECONDS });
+  if (backoffMaxSeconds < backoffBaseSeconds) {
+    throw new ConfigError('BACKOFF_MAX_SECONDS', `must be at least BACKOFF_BASE_SECONDS (${backoffBaseSeconds}), got ${backoffMaxSeconds}`);
+  }
+  return {
+    queueUrl: requiredString(env, 'QUEUE_URL'),
+    deadLetterQueueUrl: requiredString(env, 'DLQ_URL'),
+    limioBaseUrl: baseUrl(env, 'LIMIO_BASE_URL'),
+    credentials: limioCredentials(env),
+    syncConcurrency: integer(env, 'SYNC_CONCURRENCY', DEFAULTS.syncConcurrency, { min: 1, max: 100 }),
+    maxAttempts: integer(env, 'MAX_ATTEMPTS', DEFAULTS.maxAttempts, { min: 1, max: 999 }),
+    limioTimeoutMs: integer(env, 'LIMIO_TIMEOUT_MS', DEFAULTS.limioTimeoutMs, { min: 100, max: 120_000 }),
+    backoffBaseSeconds,
+    backoffMaxSeconds,
+    tokenExpiryMarginSeconds: DEFAULTS.tokenExpiryMarginSeconds,
+    subscriptionIdRule: subscriptionIdRuleFrom(optionalString(env, 'SUBSCRIPTION_ID_PATTERN')),
+  };
+}
+
+function limioCredentials(env: Env): LimioCredentialsConfig {
+  const secretId = optionalString(env, 'LIMIO_SECRET_ID');
+  const clientId = optionalString(env, 'LIMIO_CLIENT_ID');
+  const clientSecret = optionalString(env, 'LIMIO_CLIENT_SECRET');
+  if (secretId !== undefined) {
+    // Two sources would leave it to chance which one is used after a rotation.
+    if (clientId !== undefined || clientSecret !== undefined) {
+      throw new ConfigError('LIMIO_SECRET_ID', 'is set together with LIMIO_CLIENT_ID/LIMIO_CLIENT_SECRET; set only one of the two');
+    }
+    return { source: 'secrets-manager', secretId };
+  }
+  if (clientId === undefined && clientSecret === undefined) {
+    throw new ConfigError('LIMIO_SECRET_ID', 'is required (or, for local use only, LIMIO_CLIENT_ID and LIMIO_CLIENT_SECRET)');
+  }
+  return {
+    source: 'environment',
+    clientId: requiredString(env, 'LIMIO_CLIENT_ID'),
+    clientSecret: requiredString(env, 'LIMIO_CLIENT_SECRET'),
+  };
+}

@@ -1,0 +1,350 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { FailureClass } from '../shared/dead-letter';
+import { parseSyncRequest, type SyncRequest } from '../shared/queue-message';
+import type { SyncOutcome } from './classify-outcome';
+import { createLimiter } from './concurrency';
+import type { SyncConfig } from './config';
+import { credentialsSourceFor } from './credentials';
+import { LimioClient, type SyncResult } from './limio-client';
+import { LimioTokenCache } from './limio-token';
+import { decideRetry } from './retry-decision';
+import { delayRedelivery, sendToDeadLetterQueue } from './sqs-actions';
+import { createSyncLogger, createSyncMetrics, SYNC_METRICS } from './telemetry';
+
+/** What became of the messages of one subscription in one batch (or of one poison message). */
+export interface SyncOutcomeEvent {
+  /** Absent only for a message so broken that it names no subscription. */
+  readonly subscriptionId?: string;
+  readonly messageIds: readonly string[];
+  readonly outcome: 'synced' | 'retry' | 'dead-lettered';
+  readonly failureClass?: FailureClass;
+  readonly httpStatus?: number;
+  readonly limioId?: string;
+  readonly owner?: string;
+  readonly error?: string;
+  /** Duration of the Limio sync (0 for poison, which never reaches Limio). */
+  readonly latencyMs: number;
+  /** Highest ApproximateReceiveCount among these messages. */
+  readonly attempt: number;
+  /** For `retry`: seconds until the messages come back, when the backoff could be set. */
+  readonly visibilitySeconds?: number;
+}
+
+/** Lets the local runtime print one line per sync; the deployed handler has none. */
+export interface SyncObserver {
+  onSyncOutcome(event: SyncOutcomeEvent): void;
+}
+
+export interface SyncHandlerDependencies {
+  /** Default: a client from the standard AWS environment (AWS_REGION, AWS_ENDPOINT_URL_SQS). */
+  readonly sqs?: SQSClient;
+  /** Used only with LIMIO_SECRET_ID. */
+  readonly secretsManager?: SecretsManagerClient;
+  readonly now?: () => number;
+  /** Backoff jitter. */
+  readonly random?: () => number;
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  readonly observer?: SyncObserver;
+}
+
+export type SyncHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
+
+/** A message's fate after this invocation: handled (deleted by Lambda) or reported as a batch item failure. */
+type Verdict = { readonly handled: true } | { readonly handled: false; readonly reason: string };
+
+interface QueuedMessage {
+  readonly record: SQSRecord;
+  readonly receiveCount: number;
+  readonly request: SyncRequest;
+}
+
+/** Thrown inside the record handler so that Powertools reports the message in batchItemFailures. */
+class MessageNotDone extends Error {
+  override readonly name = 'MessageNotDone';
+}
+
+/**
+ * Builds the sync Lambda's handler. Everything that must outlive one invocation (token cache, secret cache,
+ * SQS client, keep-alive connections) lives here, once per container.
+ */
+export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerDependencies = {}): SyncHandler {
+  const now = dependencies.now ?? Date.now;
+  const random = dependencies.random ?? Math.random;
+  const logger = dependencies.logger ?? createSyncLogger();
+  const metrics = dependencies.metrics ?? createSyncMetrics();
+  const sqs = dependencies.sqs ?? new SQSClient({});
+  const observer = dependencies.observer && guarded(dependencies.observer, logger);
+  const tokens = new LimioTokenCache({
+    baseUrl: config.limioBaseUrl,
+    credentials: credentialsSourceFor(config.credentials, dependencies.secretsManager),
+    timeoutMs: config.limioTimeoutMs,
+    expiryMarginSeconds: config.tokenExpiryMarginSeconds,
+    now,
+    onTokenFetch: () => metrics.addMetric(SYNC_METRICS.tokenFetches, MetricUnit.Count, 1),
+  });
+  const limio = new LimioClient({ baseUrl: config.limioBaseUrl, tokens, timeoutMs: config.limioTimeoutMs, now });
+  // Shared by concurrent invocations too (the local runtime may run several), so Limio sees at most this many.
+  const limitLimioCalls = createLimiter(config.syncConcurrency);
+
+  async function deadLetter(
+    message: { record: SQSRecord; receiveCount: number },
+    failureClass: FailureClass,
+    error: string,
+    httpStatus?: number,
+  ): Promise<Verdict> {
+    try {
+      await sendToDeadLetterQueue(sqs, config.deadLetterQueueUrl, message.record.body, {
+        failureClass,
+        error,
+        httpStatus,
+        failedAt: new Date(now()).toISOString(),
+        attempts: message.receiveCount,
+      });
+      metrics.addMetric(SYNC_METRICS.deadLettered, MetricUnit.Count, 1);
+      return { handled: true };
+    } catch (sendError) {
+      // Not on the DLQ, so it must stay on the main queue: SQS redelivers it and its redrive is the backstop.
+      logger.error('could not send the message to the DLQ; leaving it on the queue', {
+        messageId: message.record.messageId,
+        failureClass,
+        error: (sendError as Error).message,
+      });
+      return { handled: false, reason: `dead-lettering failed: ${(sendError as Error).message}` };
+    }
+  }
+
+  async function handlePoison(record: SQSRecord, reason: string): Promise<Verdict> {
+    const receiveCount = receiveCountOf(record);
+    const subscriptionId = looseSubscriptionId(record.body);
+    logger.error('poison message: sent to the DLQ without a sync', { messageId: record.messageId, subscriptionId, error: reason });
+    const verdict = await deadLetter({ record, receiveCount }, 'poison', reason);
+    observer?.onSyncOutcome({
+      ...(subscriptionId !== undefined && { subscriptionId }),
+      messageIds: [record.messageId],
+      ...(verdict.handled
+        ? { outcome: 'dead-lettered', failureClass: 'poison', error: reason }
+        : { outcome: 'retry', error: verdict.reason }),
+      latencyMs: 0,
+      attempt: receiveCount,
+    });
+    return verdict;
+  }
+
+  /** One Limio call for every message of one subscription in the batch; each message then meets its fate. */
+  async function syncSubscription(subscriptionId: string, messages: readonly QueuedMessage[]): Promise<Map<string, Verdict>> {
+    const result = await limitLimioCalls(() => limio.sync(subscriptionId));
+    const { outcome, latencyMs } = result;
+    metrics.addMetric(SYNC_METRICS.syncLatency, MetricUnit.Milliseconds, latencyMs);
+    const verdicts = new Map<string, Verdict>();
+    const report = new OutcomeReport(subscriptionId, result);
+
+    switch (outcome.class) {
+      case 'synced':
+        metrics.addMetric(SYNC_METRICS.synced, MetricUnit.Count, 1);
+        for (const message of messages) {
+          logger.info('subscription synced', { ...logKeys(message), limioId: outcome.limioId, owner: outcome.owner, latencyMs });
+          verdicts.set(message.record.messageId, { handled: true });
+          report.add('synced', message);
+        }
+        break;
+      case 'terminal':
+        metrics.addMetric(SYNC_METRICS.terminal, MetricUnit.Count, 1);
+        for (const message of messages) {
+          logger.error('Limio refused the subscription: sent to the DLQ', { ...logKeys(message), httpStatus: outcome.httpStatus, error: outcome.error });
+          const verdict = await deadLetter(message, 'terminal', outcome.error, outcome.httpStatus);
+          verdicts.set(message.record.messageId, verdict);
+          report.add(verdict.handled ? 'dead-lettered' : 'retry', message, verdict.handled ? 'terminal' : undefined);
+        }
+        break;
+      case 'retryable':
+      case 'refresh':
+        metrics.addMetric(SYNC_METRICS.retryable, MetricUnit.Count, 1);
+        for (const message of messages) {
+          const verdict = await handleRetryable(message, outcome, report);
+          verdicts.set(message.record.messageId, verdict);
+        }
+        break;
+    }
+    report.emit(observer);
+    return verdicts;
+  }
+
+  async function handleRetryable(
+    message: QueuedMessage,
+    outcome: Extract<SyncOutcome, { class: 'retryable' | 'refresh' }>,
+    report: OutcomeReport,
+  ): Promise<Verdict> {
+    const decision = decideRetry(
+      {
+        receiveCount: message.receiveCount,
+        maxAttempts: config.maxAttempts,
+        receivedAt: new Date(message.request.receivedAt),
+        now: new Date(now()),
+        ...('retryAfterSeconds' in outcome && outcome.retryAfterSeconds !== undefined && { retryAfterSeconds: outcome.retryAfterSeconds }),
+      },
+      { baseSeconds: config.backoffBaseSeconds, maxSeconds: config.backoffMaxSeconds },
+      random,
+    );
+    if (decision.action === 'dead-letter') {
+      logger.error('retries exhausted: sent to the DLQ', { ...logKeys(message), httpStatus: outcome.httpStatus, error: outcome.error });
+      const verdict = await deadLetter(message, 'exhausted', outcome.error, outcome.httpStatus);
+      report.add(verdict.handled ? 'dead-lettered' : 'retry', message, verdict.handled ? 'exhausted' : undefined);
+      return verdict;
+    }
+    let visibilitySeconds: number | undefined = decision.visibilitySeconds;
+    try {
+      await delayRedelivery(sqs, config.queueUrl, message.record.receiptHandle, decision.visibilitySeconds);
+    } catch (error) {
+      // The message still comes back, after the queue's own visibility timeout instead of the backoff.
+      visibilitySeconds = undefined;
+      logger.warn('could not set the backoff visibility', { ...logKeys(message), error: (error as Error).message });
+    }
+    logger.warn('sync failed, will retry', {
+      ...logKeys(message),
+      httpStatus: outcome.httpStatus,
+      error: outcome.error,
+      visibilitySeconds,
+    });
+    report.add('retry', message, undefined, visibilitySeconds);
+    return { handled: false, reason: outcome.error };
+  }
+
+  return async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
+    if (context) logger.addContext(context);
+    const { poison, bySubscription, subscriptionByMessage } = planBatch(event.Records, config);
+    const pendingSyncs = new Map<string, Promise<Map<string, Verdict>>>();
+    const verdictFor = (subscriptionId: string, messageId: string): Promise<Verdict> => {
+      let pending = pendingSyncs.get(subscriptionId);
+      if (!pending) {
+        pending = syncSubscription(subscriptionId, bySubscription.get(subscriptionId)!);
+        pendingSyncs.set(subscriptionId, pending);
+      }
+      return pending.then((verdicts) => verdicts.get(messageId)!);
+    };
+
+    const recordHandler = async (record: SQSRecord): Promise<void> => {
+      const poisonReason = poison.get(record.messageId);
+      const verdict =
+        poisonReason !== undefined
+          ? await handlePoison(record, poisonReason)
+          : await verdictFor(subscriptionByMessage.get(record.messageId)!, record.messageId);
+      if (!verdict.handled) throw new MessageNotDone(verdict.reason);
+    };
+
+    try {
+      return await processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), {
+        context,
+        // A batch that failed as a whole is still answered message by message: each already has its backoff set.
+        throwOnFullBatchFailure: false,
+      });
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+/** Splits a batch into poison messages and, per subscription, the messages that ask for it. */
+function planBatch(records: readonly SQSRecord[], config: SyncConfig) {
+  const poison = new Map<string, string>();
+  const bySubscription = new Map<string, QueuedMessage[]>();
+  const subscriptionByMessage = new Map<string, string>();
+  for (const record of records) {
+    const parsed = parseSyncRequest(record.body, config.subscriptionIdRule);
+    if (!parsed.ok) {
+      poison.set(record.messageId, parsed.reason);
+      continue;
+    }
+    const message: QueuedMessage = { record, receiveCount: receiveCountOf(record), request: parsed.request };
+    subscriptionByMessage.set(record.messageId, parsed.request.subscriptionId);
+    const group = bySubscription.get(parsed.request.subscriptionId);
+    if (group) group.push(message);
+    else bySubscription.set(parsed.request.subscriptionId, [message]);
+  }
+  return { poison, bySubscription, subscriptionByMessage };
+}
+
+/** The observer is a convenience for the local runtime: its failure must not change any message's fate. */
+function guarded(observer: SyncObserver, logger: Logger): SyncObserver {
+  return {
+    onSyncOutcome(event) {
+      try {
+        observer.onSyncOutcome(event);
+      } catch (error) {
+        logger.warn('sync observer failed', { error: (error as Error).message });
+      }
+    },
+  };
+}
+
+function receiveCountOf(record: SQSRecord): number {
+  const count = Number(record.attributes?.ApproximateReceiveCount);
+  return Number.isInteger(count) && count >= 1 ? count : 1;
+}
+
+function logKeys(message: QueuedMessage) {
+  return {
+    subscriptionId: message.request.subscriptionId,
+    messageId: message.record.messageId,
+    attempt: message.receiveCount,
+    ...(message.request.zuoraRequestId !== undefined && { zuoraRequestId: message.request.zuoraRequestId }),
+    ...(message.request.zuoraNotificationId !== undefined && { zuoraNotificationId: message.request.zuoraNotificationId }),
+  };
+}
+
+/** For the log and the observer only: whatever subscriptionId a poison message claims, if it is a string. */
+function looseSubscriptionId(body: string): string | undefined {
+  try {
+    const value = (JSON.parse(body) as { subscriptionId?: unknown }).subscriptionId;
+    return typeof value === 'string' ? value.slice(0, 80) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Gathers the messages of one sync by what became of them, for one observer event per fate. */
+class OutcomeReport {
+  private readonly groups = new Map<
+    string,
+    { outcome: SyncOutcomeEvent['outcome']; failureClass?: FailureClass; messageIds: string[]; attempt: number; visibilitySeconds?: number }
+  >();
+
+  constructor(
+    private readonly subscriptionId: string,
+    private readonly result: SyncResult,
+  ) {}
+
+  add(outcome: SyncOutcomeEvent['outcome'], message: QueuedMessage, failureClass?: FailureClass, visibilitySeconds?: number): void {
+    const key = `${outcome}/${failureClass ?? ''}`;
+    const group = this.groups.get(key) ?? { outcome, failureClass, messageIds: [], attempt: 0 };
+    group.messageIds.push(message.record.messageId);
+    group.attempt = Math.max(group.attempt, message.receiveCount);
+    if (visibilitySeconds !== undefined) group.visibilitySeconds = Math.max(group.visibilitySeconds ?? 0, visibilitySeconds);
+    this.groups.set(key, group);
+  }
+
+  emit(observer: SyncObserver | undefined): void {
+    if (!observer) return;
+    const { outcome, latencyMs } = this.result;
+    for (const group of this.groups.values()) {
+      observer.onSyncOutcome({
+        subscriptionId: this.subscriptionId,
+        messageIds: group.messageIds,
+        outcome: group.outcome,
+        ...(group.failureClass !== undefined && { failureClass: group.failureClass }),
+        ...(outcome.httpStatus !== undefined && { httpStatus: outcome.httpStatus }),
+        ...(outcome.class === 'synced' && outcome.limioId !== undefined && { limioId: outcome.limioId }),
+        ...(outcome.class === 'synced' && outcome.owner !== undefined && { owner: outcome.owner }),
+        ...(outcome.class !== 'synced' && { error: outcome.error }),
+        latencyMs,
+        attempt: group.attempt,
+        ...(group.visibilitySeconds !== undefined && { visibilitySeconds: group.visibilitySeconds }),
+      });
+    }
+  }
+}

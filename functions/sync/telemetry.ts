@@ -1,0 +1,30 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+
+/** CloudWatch namespace and service dimension of the sync Lambda's metrics (the dashboard reads these). */
+export const METRICS_NAMESPACE = 'ZuoraLimioSync';
+export const SYNC_SERVICE_NAME = 'sync';
+
+/** Metric names, emitted in CloudWatch's embedded metric format. */
+export const SYNC_METRICS = {
+  /** Limio syncs that succeeded (one per distinct subscription, however many messages asked). */
+  synced: 'synced',
+  /** Limio syncs that failed in a retryable way. */
+  retryable: 'retryable',
+  /** Limio syncs refused for good (4xx). */
+  terminal: 'terminal',
+  /** Messages this Lambda put on the DLQ: poison, terminal and exhausted. */
+  deadLettered: 'deadLettered',
+  /** Requests to Limio's token endpoint. */
+  tokenFetches: 'tokenFetches',
+  /** Milliseconds per Limio sync, token and 401 retry included. */
+  syncLatency: 'syncLatency',
+} as const;
+
+export function createSyncLogger(): Logger {
+  return new Logger({ serviceName: SYNC_SERVICE_NAME });
+}
+
+export function createSyncMetrics(): Metrics {
+  return new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SYNC_SERVICE_NAME });
+}

@@ -1,0 +1,93 @@
+import { ConfigError } from '../../functions/shared/config-error';
+import { DEFAULTS } from '../../functions/shared/defaults';
+import { loadSyncConfig } from '../../functions/sync/config';
+
+const minimal = {
+  QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123/zuora-limio-sync',
+  DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123/zuora-limio-sync-dlq',
+  LIMIO_BASE_URL: 'https://acme.prod.limio.com/',
+  LIMIO_SECRET_ID: 'zuora-limio-sync/limio',
+};
+
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadSyncConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadSyncConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadSyncConfig(minimal);
+    expect(config).toMatchObject({
+      queueUrl: minimal.QUEUE_URL,
+      deadLetterQueueUrl: minimal.DLQ_URL,
+      limioBaseUrl: 'https://acme.prod.limio.com',
+      credentials: { source: 'secrets-manager', secretId: 'zuora-limio-sync/limio' },
+      syncConcurrency: DEFAULTS.syncConcurrency,
+      maxAttempts: DEFAULTS.maxAttempts,
+      limioTimeoutMs: DEFAULTS.limioTimeoutMs,
+      backoffBaseSeconds: DEFAULTS.backoffBaseSeconds,
+      backoffMaxSeconds: DEFAULTS.backoffMaxSeconds,
+    });
+    expect(config.subscriptionIdRule.numberPattern.test('A-S00000271')).toBe(true);
+  });
+
+  it('reads every setting', () => {
+    const config = loadSyncConfig({
+      ...minimal,
+      LIMIO_SECRET_ID: undefined,
+      LIMIO_CLIENT_ID: 'local-id',
+      LIMIO_CLIENT_SECRET: 'local-secret',
+      LIMIO_BASE_URL: 'http://127.0.0.1:4010',
+      SYNC_CONCURRENCY: '3',
+      MAX_ATTEMPTS: '4',
+      LIMIO_TIMEOUT_MS: '2500',
+      BACKOFF_BASE_SECONDS: '2',
+      BACKOFF_MAX_SECONDS: '60',
+      SUBSCRIPTION_ID_PATTERN: 'SUB[0-9]+',
+    });
+    expect(config).toMatchObject({
+      credentials: { source: 'environment', clientId: 'local-id', clientSecret: 'local-secret' },
+      limioBaseUrl: 'http://127.0.0.1:4010',
+      syncConcurrency: 3,
+      maxAttempts: 4,
+      limioTimeoutMs: 2500,
+      backoffBaseSeconds: 2,
+      backoffMaxSeconds: 60,
+    });
+    expect(config.subscriptionIdRule.numberPattern.test('SUB42')).toBe(true);
+    expect(config.subscriptionIdRule.numberPattern.test('A-S00000271')).toBe(false);
+  });
+
+  it.each([
+    ['QUEUE_URL', { QUEUE_URL: undefined }],
+    ['DLQ_URL', { DLQ_URL: ' ' }],
+    ['LIMIO_BASE_URL', { LIMIO_BASE_URL: undefined }],
+    ['LIMIO_BASE_URL', { LIMIO_BASE_URL: 'http://acme.prod.limio.com' }],
+    ['LIMIO_SECRET_ID', { LIMIO_SECRET_ID: undefined }],
+    ['LIMIO_SECRET_ID', { LIMIO_CLIENT_ID: 'also-set' }],
+    ['LIMIO_CLIENT_SECRET', { LIMIO_SECRET_ID: undefined, LIMIO_CLIENT_ID: 'only-the-id' }],
+    ['LIMIO_CLIENT_ID', { LIMIO_SECRET_ID: undefined, LIMIO_CLIENT_SECRET: 'only-the-secret' }],
+    ['SYNC_CONCURRENCY', { SYNC_CONCURRENCY: '0' }],
+    ['SYNC_CONCURRENCY', { SYNC_CONCURRENCY: 'five' }],
+    ['MAX_ATTEMPTS', { MAX_ATTEMPTS: '1000' }],
+    ['LIMIO_TIMEOUT_MS', { LIMIO_TIMEOUT_MS: '8s' }],
+    ['BACKOFF_BASE_SECONDS', { BACKOFF_BASE_SECONDS: '0' }],
+    ['BACKOFF_MAX_SECONDS', { BACKOFF_MAX_SECONDS: '50000' }],
+    ['BACKOFF_MAX_SECONDS', { BACKOFF_BASE_SECONDS: '100', BACKOFF_MAX_SECONDS: '10' }],
+    ['SUBSCRIPTION_ID_PATTERN', { SUBSCRIPTION_ID_PATTERN: '([' }],
+  ])('names %s when it is missing or malformed', (variable, change) => {
+    const error = configError({ ...minimal, ...change });
+    expect(error.variable).toBe(variable);
+    expect(error.message).toMatch(new RegExp(`^${variable}: `));
+  });
+
+  it('never echoes a client secret in its errors', () => {
+    const error = configError({ ...minimal, LIMIO_SECRET_ID: undefined, LIMIO_CLIENT_SECRET: 'hunter2-secret' });
+    expect(error.message).not.toContain('hunter2-secret');
+  });
+});
