@@ -30,7 +30,7 @@ describe('enqueueSyncRequests', () => {
   });
 
   it('omits DelaySeconds when there is no delay, so the queue default applies', async () => {
-    sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [{ Id: 'm0' }], Failed: [] });
+    sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [{ Id: 'm0' }], Failed: [] } as never);
     await enqueueSyncRequests(sqs, requests(1), { queueUrl: 'q', delaySeconds: 0, sleep: noSleep });
     expect(sqsMock.commandCalls(SendMessageBatchCommand)[0]!.args[0].input.Entries![0]).not.toHaveProperty('DelaySeconds');
   });

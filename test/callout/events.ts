@@ -46,8 +46,8 @@ export function httpApiEvent(shape: CalloutShape = {}): APIGatewayProxyEventV2 {
       time: '25/Nov/2026:10:00:00 +0000',
       timeEpoch: 1795600000000,
     },
-    ...(body !== undefined && { body: asText ? body.toString('utf8') : body.toString('base64'), isBase64Encoded: !asText }),
-    ...(body === undefined && { isBase64Encoded: false }),
+    ...(body !== undefined && { body: asText ? body.toString('utf8') : body.toString('base64') }),
+    isBase64Encoded: body !== undefined && !asText,
   };
 }
 
