@@ -1,0 +1,163 @@
+/**
+ * `npm start`: the whole pipeline on this machine. Human output by default; `--json` prints the handlers'
+ * structured logs instead (and the runtime's own lines as JSON). Exit codes: 0 after Ctrl-C/SIGTERM, 2 for a
+ * configuration the user must change (malformed variable, port in use, unreachable Limio tenant), 1 otherwise.
+ */
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { ConfigError } from '../functions/shared/config-error';
+import { loadRuntimeConfig, type RuntimeConfig } from './config';
+import { PortInUseError } from './listen';
+import {
+  calloutAcceptedLine,
+  calloutRefusedLine,
+  countSync,
+  describeStart,
+  emptyTally,
+  readyLine,
+  sampleCurl,
+  summaryLine,
+  syncLine,
+  type Tally,
+} from './output';
+import { LimioUnreachableError, startRuntime, type Runtime } from './runtime';
+
+const USAGE = `usage: npm start [-- --json]
+
+Runs the callout endpoint, an SQS emulator with the DLQ, the sync worker and (unless LIMIO_BASE_URL is set) a
+Limio sandbox on 127.0.0.1. Configuration is by environment variable; see "Running locally" in README.md.`;
+
+interface Output {
+  info(line: string, fields?: Record<string, unknown>): void;
+  error(line: string, fields?: Record<string, unknown>): void;
+}
+
+function humanOutput(): Output {
+  return {
+    info: (line) => process.stdout.write(`${line}\n`),
+    error: (line) => process.stderr.write(`${line}\n`),
+  };
+}
+
+/** The runtime's own lines in the shape of the handlers' structured logs, so one parser reads both. */
+function jsonOutput(): Output {
+  const write = (level: string, message: string, fields: Record<string, unknown> = {}) =>
+    process.stdout.write(`${JSON.stringify({ level, message, service: 'local-runtime', timestamp: new Date().toISOString(), ...fields })}\n`);
+  return { info: (line, fields) => write('INFO', line, fields), error: (line, fields) => write('ERROR', line, fields) };
+}
+
+async function queueDepths(runtime: Runtime): Promise<{ waiting: number; deadLetters: number } | undefined> {
+  try {
+    const depth = async (queueUrl: string) => {
+      const answer = await runtime.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+        }),
+      );
+      const attributes = answer.Attributes ?? {};
+      return (
+        Number(attributes.ApproximateNumberOfMessages ?? 0) +
+        Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
+        Number(attributes.ApproximateNumberOfMessagesDelayed ?? 0)
+      );
+    };
+    return { waiting: await depth(runtime.queues.mainQueueUrl), deadLetters: await depth(runtime.queues.deadLetterQueueUrl) };
+  } catch {
+    return undefined;
+  }
+}
+
+function isUserFixable(error: unknown): error is Error {
+  return error instanceof ConfigError || error instanceof PortInUseError || error instanceof LimioUnreachableError;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const unknown = argv.filter((arg) => arg !== '--json');
+  if (unknown.length > 0) {
+    process.stderr.write(`${unknown.includes('--help') || unknown.includes('-h') ? '' : `unknown argument ${unknown[0]}\n`}${USAGE}\n`);
+    return unknown.includes('--help') || unknown.includes('-h') ? 0 : 2;
+  }
+  const json = argv.includes('--json');
+  const out = json ? jsonOutput() : humanOutput();
+
+  let config: RuntimeConfig;
+  try {
+    config = loadRuntimeConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      out.error(`Configuration error: ${error.message}`, { variable: error.variable });
+      return 2;
+    }
+    throw error;
+  }
+
+  const tally: Tally = emptyTally();
+  let runtime: Runtime;
+  try {
+    runtime = await startRuntime({
+      config,
+      quiet: !json,
+      observers: {
+        sync: {
+          onSyncOutcome(event) {
+            countSync(tally, event);
+            if (!json) out.info(syncLine(event));
+          },
+        },
+        callout: {
+          onAccepted(callout) {
+            tally.calloutsAccepted += 1;
+            tally.idsQueued += callout.ids.length;
+            if (!json) out.info(calloutAcceptedLine(callout));
+          },
+          onRefused(callout) {
+            tally.calloutsRefused += 1;
+            if (!json) out.info(calloutRefusedLine(callout));
+          },
+        },
+        onError(error) {
+          out.error(`worker error: ${(error as Error).message ?? String(error)}`);
+        },
+      },
+    });
+  } catch (error) {
+    if (isUserFixable(error)) {
+      out.error(`Cannot start: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+
+  const curl = sampleCurl(runtime.calloutUrl, config.callout);
+  if (json) {
+    out.info('ready', { calloutUrl: runtime.calloutUrl, sqsEndpoint: runtime.sqsEndpoint, limioBaseUrl: runtime.limioBaseUrl, curl });
+  } else {
+    for (const line of describeStart({ calloutUrl: runtime.calloutUrl, sqsEndpoint: runtime.sqsEndpoint, limioBaseUrl: runtime.limioBaseUrl, config })) {
+      out.info(line);
+    }
+    out.info(readyLine(runtime.calloutUrl));
+  }
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  // A second Ctrl-C while stopping means "now".
+  process.once('SIGINT', () => process.exit(130));
+  if (!json) process.stdout.write('\n');
+  const depths = await queueDepths(runtime);
+  await runtime.stop();
+  if (json) out.info('stopped', { signal, ...tally, ...(depths && { mainQueueMessages: depths.waiting, deadLetters: depths.deadLetters }) });
+  else out.info(summaryLine(tally, depths));
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`npm start failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,135 @@
+import type { AcceptedCallout, RefusedCallout } from '../functions/callout/callout-handler';
+import type { SyncOutcomeEvent } from '../functions/sync/sync-handler';
+import type { CalloutCredentials, RuntimeConfig } from './config';
+
+/**
+ * What `npm start` prints for a person: the curl to try, one ready line, then one line per callout, sync and
+ * dead letter, and a summary at the end. Pure formatting, so it is tested without a terminal. Credentials
+ * appear only when the runtime generated them; the user's own are shown as the variable that holds them.
+ */
+export const SAMPLE_SUBSCRIPTION = 'A-S00000271';
+export const SAMPLE_BODY = JSON.stringify({ subscriptionNumber: SAMPLE_SUBSCRIPTION });
+
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A curl that sends one JSON callout with the configured authentication (Basic is sent preemptively). */
+export function sampleCurl(calloutUrl: string, credentials: CalloutCredentials): string {
+  const parts = ['curl', '-sS'];
+  switch (credentials.mode) {
+    case 'basic':
+      parts.push('-u', credentials.generated ? shellQuote(`${credentials.username}:${credentials.password}`) : `'${credentials.username}:<CALLOUT_PASSWORD>'`);
+      break;
+    case 'header':
+      parts.push('-H', shellQuote(`${credentials.headerName}: <CALLOUT_HEADER_VALUE>`));
+      break;
+    case 'hmac':
+      parts.push('-H', shellQuote('<CALLOUT_HMAC_HEADER>: <signature over CALLOUT_HMAC_SIGNED_DATA with CALLOUT_HMAC_KEY>'));
+      break;
+  }
+  parts.push('-H', shellQuote('Content-Type: application/json'), '-d', shellQuote(SAMPLE_BODY), calloutUrl);
+  return parts.join(' ');
+}
+
+export interface StartBanner {
+  readonly calloutUrl: string;
+  readonly sqsEndpoint: string;
+  readonly limioBaseUrl: string;
+  readonly config: RuntimeConfig;
+}
+
+export function describeStart(banner: StartBanner): string[] {
+  const { config } = banner;
+  const faults =
+    config.limio.kind === 'sandbox'
+      ? Object.entries(config.limio.faults)
+          .filter(([name, value]) => value !== undefined && value !== 0 && !(name === 'tokenTtlSeconds' && value === 3600) && name !== 'retryAfterSeconds')
+          .map(([name, value]) => `${name}=${value}`)
+          .join(', ') || 'no faults'
+      : '';
+  const limio = config.limio.kind === 'sandbox' ? `Limio sandbox ${banner.limioBaseUrl} (${faults})` : `Limio tenant ${banner.limioBaseUrl}`;
+  const auth = config.callout;
+  const authLine =
+    auth.mode === 'basic'
+      ? auth.generated
+        ? `Basic, generated credentials ${auth.username} / ${auth.password} (set CALLOUT_USERNAME and CALLOUT_PASSWORD to choose them)`
+        : `Basic, user ${auth.username}`
+      : auth.mode === 'header'
+        ? `custom header ${auth.headerName}`
+        : 'HMAC signature';
+  const frontDoor =
+    config.apiKind === 'rest'
+      ? 'REST API (payload 1.0; Basic challenge answered by the gateway)'
+      : 'HTTP API (payload 2.0; no Basic challenge: Zuora needs preemptive authentication)';
+  return [
+    `${limio}`,
+    `SQS emulator ${banner.sqsEndpoint}, sync worker: batch ${config.poller.batchSize}, window ${config.poller.batchingWindowSeconds} s, ${config.poller.concurrency} poller(s)`,
+    `Callout front door: ${frontDoor}; auth: ${authLine}`,
+    '',
+    'Try it:',
+    `  ${sampleCurl(banner.calloutUrl, auth)}`,
+    '',
+  ];
+}
+
+export function readyLine(calloutUrl: string): string {
+  return `Ready: callouts to ${calloutUrl} (Ctrl-C to stop)`;
+}
+
+function latency(ms: number): string {
+  return `${Math.round(ms)} ms`;
+}
+
+/** One line for one sync outcome or dead letter. */
+export function syncLine(event: SyncOutcomeEvent): string {
+  const subscription = event.subscriptionId ?? '(unreadable message)';
+  const messages = event.messageIds.length > 1 ? ` (${event.messageIds.length} messages)` : '';
+  const status = event.httpStatus !== undefined ? `${event.httpStatus} ` : '';
+  switch (event.outcome) {
+    case 'synced':
+      return `synced        ${subscription}  Limio id ${event.limioId ?? '?'}, owner ${event.owner ?? '?'}  ${latency(event.latencyMs)}${messages}`;
+    case 'retry': {
+      const back = event.visibilitySeconds !== undefined ? `, retry in ${event.visibilitySeconds} s` : '';
+      return `retrying      ${subscription}  ${status}${event.error ?? ''}  attempt ${event.attempt}${back}  ${latency(event.latencyMs)}${messages}`;
+    }
+    case 'dead-lettered':
+      return `dead letter   ${subscription}  ${event.failureClass ?? ''}: ${status}${event.error ?? ''}  attempt ${event.attempt}  ${latency(event.latencyMs)}${messages}`;
+  }
+}
+
+export function calloutAcceptedLine(callout: AcceptedCallout): string {
+  return `callout       ${callout.ids.join(', ')} queued (${callout.source})`;
+}
+
+export function calloutRefusedLine(callout: RefusedCallout): string {
+  return `callout       refused ${callout.status} ${callout.reason}: ${callout.message}`;
+}
+
+export interface Tally {
+  calloutsAccepted: number;
+  calloutsRefused: number;
+  idsQueued: number;
+  synced: number;
+  retries: number;
+  deadLettered: number;
+}
+
+export function emptyTally(): Tally {
+  return { calloutsAccepted: 0, calloutsRefused: 0, idsQueued: 0, synced: 0, retries: 0, deadLettered: 0 };
+}
+
+export function countSync(tally: Tally, event: SyncOutcomeEvent): void {
+  const messages = event.messageIds.length;
+  if (event.outcome === 'synced') tally.synced += messages;
+  else if (event.outcome === 'retry') tally.retries += messages;
+  else tally.deadLettered += messages;
+}
+
+export function summaryLine(tally: Tally, queues?: { waiting: number; deadLetters: number }): string {
+  const queueText = queues ? `; left on the main queue ${queues.waiting}, in the DLQ ${queues.deadLetters}` : '';
+  return (
+    `Stopped. Callouts: ${tally.calloutsAccepted} accepted (${tally.idsQueued} ids), ${tally.calloutsRefused} refused; ` +
+    `messages: ${tally.synced} synced, ${tally.retries} retries, ${tally.deadLettered} dead-lettered${queueText}.`
+  );
+}

@@ -1,0 +1,224 @@
+import { createServer, type Server } from 'node:http';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
+import { createCalloutHandler, type CalloutObserver } from '../functions/callout/callout-handler';
+import { loadCalloutConfig } from '../functions/callout/config';
+import { loadSyncConfig } from '../functions/sync/config';
+import { environmentCredentials } from '../functions/sync/credentials';
+import { LimioTokenCache } from '../functions/sync/limio-token';
+import { createSyncHandler, type SyncObserver } from '../functions/sync/sync-handler';
+import { DEFAULTS } from '../functions/shared/defaults';
+import { createApiGatewayListener, type ProxyHandler } from './api-gateway-adapter';
+import type { RuntimeConfig } from './config';
+import { LOCAL_DEFAULTS } from './defaults';
+import { startLimioSandbox, type LimioSandbox } from './limio-sandbox';
+import { closeServer, listen, PortInUseError } from './listen';
+import { createQueuePair, EMULATOR_CREDENTIALS, EMULATOR_REGION, startSqsEmulator, type QueuePair, type SqsEmulator } from './sqs-emulator';
+import { startSqsPoller, type BatchOutcome, type SqsPoller } from './sqs-poller';
+
+/**
+ * The whole pipeline on one machine, as `npm start` and the end-to-end tests run it: the SQS emulator with the
+ * stack's queue pair, the Limio sandbox (or a real tenant), the production callout handler behind the API
+ * Gateway adapter, and the production sync handler behind the SQS poller. The handlers are built by the same
+ * factories and config loaders as their Lambda entry points; only the observers are added.
+ */
+export interface RuntimeObservers {
+  readonly sync?: SyncObserver;
+  readonly callout?: CalloutObserver;
+  readonly onBatch?: (outcome: BatchOutcome) => void;
+  /** Poller receive/delete errors, failed invocations and callout integration errors. */
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface StartRuntimeOptions {
+  readonly config: RuntimeConfig;
+  /** Silence the handlers' JSON logs and metrics (the human output of `npm start`, and the tests). */
+  readonly quiet?: boolean;
+  readonly observers?: RuntimeObservers;
+}
+
+export interface Runtime {
+  readonly calloutUrl: string;
+  readonly sqsEndpoint: string;
+  readonly queues: QueuePair;
+  readonly limioBaseUrl: string;
+  /** Present unless LIMIO_BASE_URL pointed at a real tenant. */
+  readonly limioSandbox?: LimioSandbox;
+  /** A client bound to the emulator, for tests and tools. */
+  readonly sqs: SQSClient;
+  readonly poller: SqsPoller;
+  /** Closes the HTTP server, the poller, the sandbox and the emulator, and restores process.env. */
+  stop(): Promise<void>;
+}
+
+/** A Limio tenant that cannot issue a token: the message says what to change. */
+export class LimioUnreachableError extends Error {
+  constructor(baseUrl: string, cause: string) {
+    super(`LIMIO_BASE_URL ${baseUrl}: ${cause}; check LIMIO_BASE_URL, LIMIO_CLIENT_ID and LIMIO_CLIENT_SECRET, or unset LIMIO_BASE_URL to use the local sandbox`);
+    this.name = 'LimioUnreachableError';
+  }
+}
+
+const PREFLIGHT_TIMEOUT_MS = 5_000;
+
+/** Asks the tenant's token endpoint for a token, with the production token client, before anything starts. */
+export async function checkLimioTenant(baseUrl: string, clientId: string, clientSecret: string): Promise<void> {
+  const tokens = new LimioTokenCache({
+    baseUrl,
+    credentials: environmentCredentials(clientId, clientSecret),
+    timeoutMs: PREFLIGHT_TIMEOUT_MS,
+    expiryMarginSeconds: DEFAULTS.tokenExpiryMarginSeconds,
+  });
+  try {
+    await tokens.token();
+  } catch (error) {
+    throw new LimioUnreachableError(baseUrl, (error as Error).message);
+  }
+}
+
+/** process.env values the runtime sets for the handlers and the AWS SDK, put back on stop. */
+function setProcessEnv(values: Record<string, string>): () => void {
+  const previous = new Map<string, string | undefined>();
+  for (const [name, value] of Object.entries(values)) {
+    previous.set(name, process.env[name]);
+    process.env[name] = value;
+  }
+  return () => {
+    for (const [name, value] of previous) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
+
+export async function startRuntime(options: StartRuntimeOptions): Promise<Runtime> {
+  const { config, observers = {} } = options;
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const stopAll = async () => {
+    // Reverse order: stop taking callouts first, the emulator last.
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        observers.onError?.(error);
+      }
+    }
+  };
+
+  try {
+    if (config.limio.kind === 'tenant') {
+      await checkLimioTenant(config.limio.baseUrl, config.limio.clientId, config.limio.clientSecret);
+    }
+
+    const emulator: SqsEmulator = await startSqsEmulator({ port: config.sqsPort }).catch((error: Error) => {
+      throw /EADDRINUSE/.test(error.message) ? new PortInUseError(config.sqsPort, 'SQS_PORT') : error;
+    });
+    cleanups.push(() => emulator.stop());
+    const sqs = emulator.client();
+    const queues = await createQueuePair(sqs, { maxReceiveCount: config.maxReceiveCount });
+
+    let limioSandbox: LimioSandbox | undefined;
+    let limio: { baseUrl: string; clientId: string; clientSecret: string };
+    if (config.limio.kind === 'sandbox') {
+      const target = config.limio;
+      const sandbox = await startLimioSandbox({
+        port: target.port,
+        host: config.host,
+        ...target.faults,
+        ...(target.clientId !== undefined && { clientId: target.clientId, clientSecret: target.clientSecret }),
+      }).catch((error: NodeJS.ErrnoException) => {
+        throw error.code === 'EADDRINUSE' || /EADDRINUSE/.test(error.message) ? new PortInUseError(target.port, 'LIMIO_SANDBOX_PORT') : error;
+      });
+      limioSandbox = sandbox;
+      cleanups.push(() => sandbox.stop());
+      limio = { baseUrl: sandbox.baseUrl, clientId: sandbox.clientId, clientSecret: sandbox.clientSecret };
+    } else {
+      limio = config.limio;
+    }
+
+    const handlerEnv: Record<string, string> = {
+      ...config.handlerEnv,
+      QUEUE_URL: queues.mainQueueUrl,
+      DLQ_URL: queues.deadLetterQueueUrl,
+      LIMIO_BASE_URL: limio.baseUrl,
+      LIMIO_CLIENT_ID: limio.clientId,
+      LIMIO_CLIENT_SECRET: limio.clientSecret,
+    };
+    // The handlers build their own SQS clients from the standard AWS environment, as in Lambda.
+    const restoreEnv = setProcessEnv({
+      AWS_ENDPOINT_URL_SQS: emulator.endpoint,
+      AWS_REGION: EMULATOR_REGION,
+      AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
+      ...(options.quiet && { POWERTOOLS_METRICS_DISABLED: 'true' }),
+    });
+    cleanups.push(restoreEnv);
+    const quietLogger = (serviceName: string) => (options.quiet ? { logger: new Logger({ serviceName, logLevel: 'SILENT' }) } : {});
+
+    // fauxqs names its queues http://sqs.<region>.127.0.0.1:<port>/..., which is not a valid URL. An SDK client
+    // whose endpoint comes from AWS_ENDPOINT_URL_SQS tries to use the queue URL's host as its endpoint and warns
+    // with a stack trace on every call; these clients keep the endpoint from the environment and skip that.
+    const handlerSqsClient = (settings: SQSClientConfig = {}) => {
+      const client = new SQSClient({ ...settings, useQueueUrlAsEndpoint: false });
+      cleanups.push(() => client.destroy());
+      return client;
+    };
+    const calloutConfig = loadCalloutConfig(handlerEnv);
+    const calloutHandler = createCalloutHandler(calloutConfig, {
+      // The callout handler's own default settings: an unreachable queue becomes a 503 while Zuora waits.
+      sqs: handlerSqsClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_500 } }),
+      ...quietLogger('zuora-limio-callout'),
+      ...(observers.callout && { observer: observers.callout }),
+    });
+    const syncHandler = createSyncHandler(loadSyncConfig(handlerEnv), {
+      sqs: handlerSqsClient(),
+      ...quietLogger('sync'),
+      ...(observers.sync && { observer: observers.sync }),
+    });
+
+    const basicAuth = calloutConfig.auth.kind === 'static' && calloutConfig.auth.auth.mode === 'basic';
+    const server: Server = createServer(
+      createApiGatewayListener({
+        kind: config.apiKind,
+        handler: calloutHandler as ProxyHandler,
+        path: LOCAL_DEFAULTS.calloutPath,
+        // The deployed REST API challenges credential-less requests itself; an HTTP API cannot.
+        ...(config.apiKind === 'rest' && basicAuth && { basicChallengeRealm: calloutConfig.realm }),
+        functionName: 'callout',
+        ...(observers.onError && { onIntegrationError: observers.onError }),
+      }),
+    );
+    const port = await listen(server, config.port, config.host, 'PORT');
+    cleanups.push(() => closeServer(server));
+
+    const poller = await startSqsPoller({
+      client: sqs,
+      queueUrl: queues.mainQueueUrl,
+      handler: syncHandler,
+      batchSize: config.poller.batchSize,
+      batchingWindowSeconds: config.poller.batchingWindowSeconds,
+      concurrency: config.poller.concurrency,
+      functionTimeoutSeconds: DEFAULTS.syncFunctionTimeoutSeconds,
+      functionName: 'sync',
+      ...(observers.onBatch && { onBatch: observers.onBatch }),
+      ...(observers.onError && { onError: observers.onError }),
+    });
+    // Stopped after the server (no new callouts) and before the sandbox and the emulator: no invocation outlives them.
+    cleanups.splice(cleanups.length - 1, 0, () => poller.stop());
+
+    let stopped: Promise<void> | undefined;
+    return {
+      calloutUrl: `http://${config.host}:${port}${LOCAL_DEFAULTS.calloutPath}`,
+      sqsEndpoint: emulator.endpoint,
+      queues,
+      limioBaseUrl: limio.baseUrl,
+      ...(limioSandbox && { limioSandbox }),
+      sqs,
+      poller,
+      stop: () => (stopped ??= stopAll()),
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
