@@ -219,13 +219,15 @@ with their line numbers and the rest is queued in batches of 10 as source "backf
       positionals.forEach((value, index) => {
         if (value !== '-') candidates.push({ where: `argument ${index + 1}`, value });
       });
+      // Line numbers need the input's name only when ids come from more than one place.
+      const mixedInputs = sources.length + (candidates.length > 0 ? 1 : 0) > 1;
       for (const source of sources) {
         const input = source === '-' ? 'stdin' : `--file ${source}`;
         const text = source === '-' ? await readAll(io.stdin) : await readFile(source, 'utf8').catch((error: NodeJS.ErrnoException) => {
           throw new UsageError('--file', `cannot read ${source}: ${error.code ?? error.message}`);
         });
         const read = readCandidates(text, input);
-        const label = (where: string) => (sources.length + candidates.length > 1 || positionals.length > 0 ? `${input} ${where}` : where);
+        const label = (where: string) => (mixedInputs ? `${input} ${where}` : where);
         candidates.push(...read.candidates.map((c) => ({ ...c, where: label(c.where) })));
         refused.push(...read.refused.map((r) => ({ ...r, where: label(r.where) })));
       }

@@ -172,13 +172,9 @@ async function describeStackOutputs(stackName: string, env: Env): Promise<Record
 
 function urlFrom(input: string, raw: string | undefined): string | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw.trim());
-  } catch {
-    throw new UsageError(input, `expected an absolute URL, got "${raw}"`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(input, `expected an http(s) URL, got "${raw}"`);
+  // Not new URL(): emulator queue URLs such as http://sqs.us-east-1.127.0.0.1:9324/000000000000/q are valid for
+  // SQS but not for the WHATWG parser (a host ending in a number must be an IPv4 address).
+  if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(raw.trim())) throw new UsageError(input, `expected an http(s) URL, got "${raw}"`);
   return raw.trim();
 }
 

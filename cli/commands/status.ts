@@ -1,4 +1,5 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { restoreVisibility } from './dead-letters';
 
 export interface QueueStatus {
   readonly queue: 'main' | 'dlq';
@@ -55,10 +56,12 @@ async function oneQueue(sqs: SQSClient, queue: 'main' | 'dlq', url: string, peek
   };
   if (!peek) return { queue, url, ...depth, sampled: 0, ageNote: CLOUDWATCH_NOTE };
   if (depth.visible === 0) return { queue, url, ...depth, sampled: 0, ageNote: depth.inFlight + depth.delayed > 0 ? 'no visible message to peek at' : 'empty' };
-  // Visibility timeout 0: the peeked messages never leave the queue.
+  // Made visible again right away. (A receive with VisibilityTimeout 0 would do in AWS, but the emulator takes
+  // 0 as "use the queue's default", so the explicit restore keeps both right.)
   const peeked = await sqs.send(
-    new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['SentTimestamp'] }),
+    new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 30, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['SentTimestamp'] }),
   );
+  await restoreVisibility(sqs, url, (peeked.Messages ?? []).map((message) => message.ReceiptHandle ?? '').filter(Boolean));
   const sent = (peeked.Messages ?? []).map((message) => Number(message.Attributes?.SentTimestamp)).filter((time) => time > 0);
   if (sent.length === 0) return { queue, url, ...depth, sampled: 0, ageNote: 'peek returned no message' };
   return {

@@ -1,0 +1,118 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { enqueueSubscriptions, readCandidates } from '../../cli/commands/enqueue';
+import { runCli } from '../../cli/main';
+import { UsageError } from '../../cli/usage-error';
+import { subscriptionIdRuleFrom } from '../../functions/shared/subscription-id';
+import { startSqsEmulator, type QueuePair, type SqsEmulator } from '../../local/sqs-emulator';
+import { bodies, captureIo, depth, freshQueues, takeAll } from './queues';
+
+describe('reading a backfill list', () => {
+  it('takes one id per line, skipping blank lines and # comments, numbering lines as in the file', () => {
+    const { candidates, refused } = readCandidates('# backfill for ticket 42\nA-S00000001\n\n  A-S00000002  \r\nnot valid\n', 'stdin');
+    expect(candidates).toEqual([
+      { where: 'line 2', value: 'A-S00000001' },
+      { where: 'line 4', value: 'A-S00000002' },
+      { where: 'line 5', value: 'not valid' },
+    ]);
+    expect(refused).toEqual([]);
+  });
+
+  it('finds the subscription column of a CSV export by its header, quoted cells included', () => {
+    const csv = 'Account.Number,"Subscription.Name",Status\nA001,A-S00000001,Active\n"A,002","A-S00000002",Cancelled\nA003\n';
+    const { candidates, refused } = readCandidates(csv, '--file export.csv');
+    expect(candidates).toEqual([
+      { where: 'line 2', value: 'A-S00000001' },
+      { where: 'line 3', value: 'A-S00000002' },
+    ]);
+    expect(refused).toEqual([{ where: 'line 4', value: 'A003', reason: 'has no column 2 (the subscription column)' }]);
+  });
+
+  it('prefers the subscription number over the object id when both columns exist', () => {
+    const csv = 'subscriptionId,subscriptionNumber\n8a8082c45a1b2c3d4e5f60718293a4b5,A-S00000009\n';
+    expect(readCandidates(csv, 'stdin').candidates).toEqual([{ where: 'line 2', value: 'A-S00000009' }]);
+  });
+
+  it('accepts a one-column CSV with a header', () => {
+    expect(readCandidates('subscription\nA-S1\n', 'stdin').candidates).toEqual([{ where: 'line 2', value: 'A-S1' }]);
+  });
+
+  it('refuses a CSV without a subscription column, naming the input', () => {
+    expect(() => readCandidates('account,status\nA1,Active\n', '--file accounts.csv')).toThrow(
+      new UsageError('--file accounts.csv', 'line 1 looks like a CSV header but has no subscription column (columns: account, status)'),
+    );
+  });
+});
+
+describe('enqueue against the SQS emulator', () => {
+  let emulator: SqsEmulator;
+  let sqs: SQSClient;
+  let queues: QueuePair;
+  beforeAll(async () => {
+    emulator = await startSqsEmulator();
+    sqs = emulator.client();
+  });
+  afterAll(async () => {
+    await emulator.stop();
+  });
+  beforeEach(async () => {
+    queues = await freshQueues(sqs, 'enqueue');
+  });
+
+  it('refuses bad lines with their numbers and queues the rest as backfill requests, in batches', async () => {
+    const good = Array.from({ length: 23 }, (_, i) => `A-S${String(i + 1).padStart(8, '0')}`);
+    const lines = [...good.slice(0, 2), 'A-S/../../oauth2', ...good.slice(2, 10), '', 'drop table', ...good.slice(10), 'A-S00000001', '8a8082c45a1b2c3d4e5f60718293a4b5'];
+    const { candidates, refused } = readCandidates(lines.join('\n'), 'stdin');
+    const receivedAt = new Date('2026-11-25T09:00:00.000Z');
+
+    const result = await enqueueSubscriptions(sqs, { queueUrl: queues.mainQueueUrl, candidates, refused, now: () => receivedAt });
+
+    expect(result.refused.map((r) => [r.where, r.value])).toEqual([
+      ['line 3', 'A-S/../../oauth2'],
+      ['line 13', 'drop table'],
+    ]);
+    expect(result.refused[0].reason).toMatch(/characters other than letters, digits/);
+    expect(result.duplicates).toEqual([{ where: 'line 27', subscriptionId: 'A-S00000001', firstAt: 'line 1' }]);
+    expect(result.failed).toEqual([]);
+    expect(result.accepted).toHaveLength(24);
+
+    const queued = bodies(await takeAll(sqs, queues.mainQueueUrl));
+    expect(queued.map((b) => b.subscriptionId).sort()).toEqual([...good, '8a8082c45a1b2c3d4e5f60718293a4b5'].sort());
+    expect(queued.every((b) => b.v === 1 && b.source === 'backfill' && b.receivedAt === receivedAt.toISOString())).toBe(true);
+  });
+
+  it('honours SUBSCRIPTION_ID_PATTERN, the callouts\' own rule', async () => {
+    const rule = subscriptionIdRuleFrom('^SUB-[0-9]{6}$');
+    const result = await enqueueSubscriptions(sqs, {
+      queueUrl: queues.mainQueueUrl,
+      candidates: [
+        { where: 'argument 1', value: 'SUB-000123' },
+        { where: 'argument 2', value: 'A-S00000001' },
+      ],
+      rule,
+    });
+    expect(result.accepted.map((a) => a.subscriptionId)).toEqual(['SUB-000123']);
+    expect(result.refused.map((r) => r.where)).toEqual(['argument 2']);
+  });
+
+  it('queues nothing in a dry run', async () => {
+    const result = await enqueueSubscriptions(sqs, { queueUrl: queues.mainQueueUrl, candidates: [{ where: 'argument 1', value: 'A-S1' }], dryRun: true });
+    expect(result.accepted).toEqual([{ where: 'argument 1', subscriptionId: 'A-S1' }]);
+    expect(await depth(sqs, queues.mainQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  it('reads stdin through the command line and exits 1 when a line was refused', async () => {
+    const captured = captureIo({ ZLS_QUEUE_URL: queues.mainQueueUrl, AWS_ENDPOINT_URL_SQS: emulator.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' }, 'A-S00000001\nbad id\nA-S00000002\n');
+    const code = await runCli(['enqueue', '-'], captured.io);
+    expect(captured.stdout()).toContain('refused line 2: subscription id "bad id" has characters other than letters');
+    expect(captured.stdout()).toContain('queued: 2, refused: 1');
+    expect(code).toBe(1);
+    expect(bodies(await takeAll(sqs, queues.mainQueueUrl)).map((b) => b.subscriptionId).sort()).toEqual(['A-S00000001', 'A-S00000002']);
+  });
+
+  it('exits 0 with --json when every id was queued', async () => {
+    const captured = captureIo({ ZLS_QUEUE_URL: queues.mainQueueUrl, AWS_ENDPOINT_URL_SQS: emulator.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+    const code = await runCli(['enqueue', 'A-S00000007', '--json'], captured.io);
+    expect(code).toBe(0);
+    expect(JSON.parse(captured.stdout())).toMatchObject({ dryRun: false, accepted: [{ where: 'argument 1', subscriptionId: 'A-S00000007' }], refused: [] });
+  });
+});
