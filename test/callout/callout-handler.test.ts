@@ -1,0 +1,291 @@
+import { createServer } from 'node:net';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createCalloutHandler, type AcceptedCallout, type CalloutDeps, type RefusedCallout } from '../../functions/callout/callout-handler';
+import { loadCalloutConfig } from '../../functions/callout/config';
+import { computeSignature } from '../../functions/callout/hmac';
+import { parseSyncRequest, type SyncRequest } from '../../functions/shared/queue-message';
+import { createQueuePair, EMULATOR_CREDENTIALS, EMULATOR_REGION, startSqsEmulator, type SqsEmulator } from '../../local/sqs-emulator';
+import { captureOutput, type CapturedOutput } from './capture-output';
+import { basicAuthorization, httpApiEvent, restApiEvent, type CalloutShape } from './events';
+import { drainQueue, failEntriesOfFirstBatch } from './queue-reader';
+
+// Secrets and markers that must never appear in any log line.
+const PASSWORD = 'pw-S3cr3t-Marker-4711';
+const HEADER_TOKEN = 'hdr-T0ken-Marker-0815';
+const HMAC_KEY = 'hmac-K3y-Marker-1234';
+const BODY_MARKER = 'BodyMarker-d41d8cd9';
+const NOW = new Date('2026-11-25T10:00:00.000Z');
+
+describe('callout handler against the SQS emulator', () => {
+  let emulator: SqsEmulator;
+  let sqs: SQSClient;
+  let queueCounter = 0;
+  let output: CapturedOutput | undefined;
+  let logs = '';
+
+  beforeAll(async () => {
+    emulator = await startSqsEmulator();
+    sqs = emulator.client();
+  });
+  afterAll(async () => {
+    await emulator.stop();
+  });
+  beforeEach(() => {
+    output = captureOutput();
+  });
+  afterEach(() => {
+    logs += output!.text();
+    output!.restore();
+  });
+
+  async function newQueue(): Promise<string> {
+    queueCounter++;
+    const pair = await createQueuePair(sqs, { mainQueueName: `callout-${queueCounter}`, deadLetterQueueName: `callout-${queueCounter}-dlq` });
+    return pair.mainQueueUrl;
+  }
+
+  const basicEnv = { CALLOUT_AUTH_MODE: 'basic', CALLOUT_USERNAME: 'zuora', CALLOUT_PASSWORD: PASSWORD, CALLOUT_REALM: 'Zuora callouts' };
+  const basic = { authorization: basicAuthorization('zuora', PASSWORD) };
+
+  async function setup(env: Record<string, string> = basicEnv, deps: CalloutDeps = {}) {
+    const queueUrl = await newQueue();
+    const accepted: AcceptedCallout[] = [];
+    const refused: RefusedCallout[] = [];
+    const handler = createCalloutHandler(loadCalloutConfig({ QUEUE_URL: queueUrl, ...env }), {
+      sqs,
+      now: () => NOW,
+      observer: { onAccepted: (callout) => accepted.push(callout), onRefused: (callout) => refused.push(callout) },
+      ...deps,
+    });
+    const queued = async (): Promise<SyncRequest[]> =>
+      (await drainQueue(sqs, queueUrl)).map((body) => {
+        const parsed = parseSyncRequest(body);
+        if (!parsed.ok) throw new Error(`invalid message on the queue: ${parsed.reason}`);
+        return parsed.request;
+      });
+    const post = (shape: CalloutShape) => handler(httpApiEvent(shape));
+    return { handler, queueUrl, accepted, refused, queued, post };
+  }
+
+  const jsonCallout = (body: unknown, headers: Record<string, string> = basic): CalloutShape => ({
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+
+  it('queues exactly the ids of a notification callout, with its Zuora correlation ids', async () => {
+    const { post, queued, accepted } = await setup();
+    const response = await post(
+      jsonCallout(
+        { subscriptions: [{ subscriptionNumber: 'A-S00000271' }, { subscriptionNumber: 'A-S00000272' }, { subscriptionNumber: 'A-S00000271' }], eventType: BODY_MARKER },
+        { ...basic, 'Zuora-Request-Id': 'zr-1', 'Zuora-Notification-Id': 'zn-1' },
+      ),
+    );
+    expect(response.statusCode).toBe(200);
+    expect(response.headers).toMatchObject({ 'Content-Type': 'application/json' });
+    expect(JSON.parse(response.body)).toEqual({ success: true, accepted: ['A-S00000271', 'A-S00000272'], requestId: 'req-1' });
+    const messages = await queued();
+    expect(messages.sort((a, b) => a.subscriptionId.localeCompare(b.subscriptionId))).toEqual([
+      { v: 1, subscriptionId: 'A-S00000271', source: 'notification', receivedAt: NOW.toISOString(), zuoraRequestId: 'zr-1', zuoraNotificationId: 'zn-1' },
+      { v: 1, subscriptionId: 'A-S00000272', source: 'notification', receivedAt: NOW.toISOString(), zuoraRequestId: 'zr-1', zuoraNotificationId: 'zn-1' },
+    ]);
+    expect(accepted).toEqual([{ requestId: 'req-1', ids: ['A-S00000271', 'A-S00000272'], source: 'notification', zuoraRequestId: 'zr-1', zuoraNotificationId: 'zn-1' }]);
+  });
+
+  it('queues a workflow form callout delivered by a REST API (payload 1.0)', async () => {
+    const { handler, queued } = await setup();
+    const response = await handler(
+      restApiEvent({ headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: basic.authorization }, body: 'subscriptionNumber=A-S00000271&eventType=OrderProcessed' }),
+    );
+    expect(response.statusCode).toBe(200);
+    expect((await queued()).map((message) => [message.subscriptionId, message.source])).toEqual([['A-S00000271', 'workflow']]);
+  });
+
+  it('queues a GET callout whose ids are in the query string', async () => {
+    const { post, queued } = await setup();
+    expect((await post({ method: 'GET', headers: basic, query: 'subscriptionNumber=A-S1&subscriptionNumber=A-S2' })).statusCode).toBe(200);
+    expect((await queued()).map((message) => message.subscriptionId).sort()).toEqual(['A-S1', 'A-S2']);
+  });
+
+  it('queues every id of a large callout, in several batches', async () => {
+    const { post, queued } = await setup();
+    const ids = Array.from({ length: 25 }, (_, index) => `A-S${String(index).padStart(8, '0')}`);
+    expect((await post(jsonCallout({ subscriptionNumbers: ids }))).statusCode).toBe(200);
+    expect((await queued()).map((message) => message.subscriptionId).sort()).toEqual(ids);
+  });
+
+  it("challenges Zuora's first, credential-less Basic request, then accepts the retry with credentials", async () => {
+    const { post, queued, refused } = await setup();
+    const first = await post(jsonCallout({ subscriptionNumber: 'A-S00000271' }, {}));
+    expect(first.statusCode).toBe(401);
+    expect(first.headers).toMatchObject({ 'WWW-Authenticate': 'Basic realm="Zuora callouts", charset="UTF-8"' });
+    expect(JSON.parse(first.body)).toMatchObject({ success: false });
+    expect(await queued()).toEqual([]);
+    expect(refused).toEqual([{ requestId: 'req-1', status: 401, reason: 'auth-missing', message: 'no Authorization header' }]);
+    const second = await post(jsonCallout({ subscriptionNumber: 'A-S00000271' }));
+    expect(second.statusCode).toBe(200);
+    expect((await queued()).map((message) => message.subscriptionId)).toEqual(['A-S00000271']);
+  });
+
+  it('refuses wrong Basic credentials with 403, without a challenge, and queues nothing', async () => {
+    const { post, queued } = await setup();
+    const response = await post(jsonCallout({ subscriptionNumber: 'A-S00000271' }, { authorization: basicAuthorization('zuora', `${PASSWORD}x`) }));
+    expect(response.statusCode).toBe(403);
+    expect(response.headers).not.toHaveProperty('WWW-Authenticate');
+    expect(JSON.parse(response.body)).toEqual({ success: false, error: 'authentication failed', requestId: 'req-1' });
+    expect(await queued()).toEqual([]);
+  });
+
+  it('authenticates with a header secret: 401 (no challenge) without it, 403 when wrong, 200 when right', async () => {
+    const { post, queued } = await setup({ CALLOUT_AUTH_MODE: 'header', CALLOUT_HEADER_NAME: 'X-Callout-Token', CALLOUT_HEADER_VALUE: HEADER_TOKEN });
+    const missing = await post(jsonCallout({ subscriptionNumber: 'A-S1' }, {}));
+    expect(missing.statusCode).toBe(401);
+    expect(missing.headers).not.toHaveProperty('WWW-Authenticate');
+    expect((await post(jsonCallout({ subscriptionNumber: 'A-S1' }, { 'X-Callout-Token': `${HEADER_TOKEN}-nope` }))).statusCode).toBe(403);
+    expect(await queued()).toEqual([]);
+    expect((await post(jsonCallout({ subscriptionNumber: 'A-S1' }, { 'X-Callout-Token': HEADER_TOKEN }))).statusCode).toBe(200);
+    expect((await queued()).map((message) => message.subscriptionId)).toEqual(['A-S1']);
+  });
+
+  it('authenticates with an HMAC signature over a signed timestamp and the body, within the tolerance', async () => {
+    const { post, queued } = await setup({
+      CALLOUT_AUTH_MODE: 'hmac',
+      CALLOUT_HMAC_KEY: HMAC_KEY,
+      CALLOUT_HMAC_HEADER: 'X-Signature',
+      CALLOUT_HMAC_PREFIX: 'v1=',
+      CALLOUT_HMAC_SIGNED_DATA: '{timestamp:X-Timestamp}\\n{body}\\n',
+      CALLOUT_HMAC_TOLERANCE_SECONDS: '120',
+    });
+    const body = JSON.stringify({ subscriptionNumber: 'A-S00000271', eventType: BODY_MARKER });
+    const signedAt = (seconds: number) => {
+      const timestamp = String(seconds);
+      return { 'X-Timestamp': timestamp, 'X-Signature': `v1=${computeSignature('sha256', HMAC_KEY, `${timestamp}\n${body}\n`, 'base64')}` };
+    };
+    const nowSeconds = NOW.getTime() / 1000;
+    const stale = await post({ headers: { 'content-type': 'application/json', ...signedAt(nowSeconds - 121) }, body });
+    expect(stale.statusCode).toBe(403);
+    expect(await queued()).toEqual([]);
+    const fresh = await post({ headers: { 'content-type': 'application/json', ...signedAt(nowSeconds - 30) }, body });
+    expect(fresh.statusCode).toBe(200);
+    expect((await queued()).map((message) => message.subscriptionId)).toEqual(['A-S00000271']);
+  });
+
+  it('answers 405, 413, 415 and 400 for callouts it cannot take, naming the fields it looked at, and queues nothing', async () => {
+    const { post, queued, refused } = await setup({ ...basicEnv, CALLOUT_MAX_BODY_BYTES: '2048', CALLOUT_MAX_IDS: '3' });
+    const deleted = await post({ method: 'DELETE', headers: basic });
+    expect(deleted.statusCode).toBe(405);
+    expect(deleted.headers).toMatchObject({ Allow: 'GET, POST' });
+    expect((await post(jsonCallout({ subscriptionNumber: 'A-S1', padding: 'x'.repeat(2100) }))).statusCode).toBe(413);
+    expect((await post(jsonCallout({ subscriptionNumbers: ['A-S1', 'A-S2', 'A-S3', 'A-S4'] }))).statusCode).toBe(413);
+    expect((await post({ headers: { ...basic, 'content-type': 'application/pdf' }, body: Buffer.from('%PDF') })).statusCode).toBe(415);
+    const none = await post(jsonCallout({ eventType: BODY_MARKER }));
+    expect(none.statusCode).toBe(400);
+    expect(JSON.parse(none.body).error).toMatch(/looked at .*subscriptionNumber/);
+    const invalid = await post(jsonCallout({ subscriptionNumbers: ['A-S1', '../../admin'] }));
+    expect(invalid.statusCode).toBe(400);
+    expect(refused.map((callout) => callout.reason)).toEqual(['method-not-allowed', 'body-too-large', 'too-many-ids', 'unsupported-media-type', 'no-ids', 'invalid-id']);
+    expect(await queued()).toEqual([]);
+  });
+
+  it('leaves correlation headers that are not short tokens out of the message', async () => {
+    const { post, queued } = await setup();
+    expect((await post(jsonCallout({ subscriptionNumber: 'A-S1' }, { ...basic, 'Zuora-Request-Id': 'x'.repeat(200), 'Zuora-Notification-Id': 'zn-9' }))).statusCode).toBe(200);
+    expect(await queued()).toEqual([{ v: 1, subscriptionId: 'A-S1', source: 'notification', receivedAt: NOW.toISOString(), zuoraNotificationId: 'zn-9' }]);
+  });
+
+  it('reads credentials from Secrets Manager; answers 503 while the secret cannot be read', async () => {
+    // Secrets Manager has no local emulator: mocked, as the team rules allow.
+    const secretsMock = mockClient(SecretsManagerClient);
+    const secretsManager = new SecretsManagerClient({ region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+    try {
+      secretsMock
+        .on(GetSecretValueCommand, { SecretId: 'callout-auth' })
+        .rejectsOnce(new Error('Rate exceeded'))
+        .resolves({ SecretString: JSON.stringify({ mode: 'header', headerName: 'X-Callout-Token', value: HEADER_TOKEN }) });
+      const { post, queued } = await setup({ CALLOUT_AUTH_SECRET_ID: 'callout-auth' }, { secretsManager });
+      const unavailable = await post(jsonCallout({ subscriptionNumber: 'A-S1' }, { 'X-Callout-Token': HEADER_TOKEN }));
+      expect(unavailable.statusCode).toBe(503);
+      expect(await queued()).toEqual([]);
+      expect((await post(jsonCallout({ subscriptionNumber: 'A-S1' }, { 'X-Callout-Token': HEADER_TOKEN }))).statusCode).toBe(200);
+      expect((await post(jsonCallout({ subscriptionNumber: 'A-S2' }, { 'X-Callout-Token': HEADER_TOKEN }))).statusCode).toBe(200);
+      expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+      expect((await queued()).map((message) => message.subscriptionId).sort()).toEqual(['A-S1', 'A-S2']);
+    } finally {
+      secretsMock.restore();
+      secretsManager.destroy();
+    }
+  });
+
+  it('delays delivery by CALLOUT_DELAY_SECONDS', async () => {
+    const { post, queueUrl } = await setup({ ...basicEnv, CALLOUT_DELAY_SECONDS: '3' });
+    expect((await post(jsonCallout({ subscriptionNumber: 'A-S1' }))).statusCode).toBe(200);
+    expect(await drainQueue(sqs, queueUrl)).toEqual([]);
+    const later = await drainQueue(sqs, queueUrl, 10);
+    expect(later.map((body) => JSON.parse(body).subscriptionId)).toEqual(['A-S1']);
+  });
+
+  it('sends again the entries of a batch that SQS failed, and puts each id on the queue once', async () => {
+    const failing = new Set(['A-S00000002', 'A-S00000007']);
+    const decorated = failEntriesOfFirstBatch(sqs, (body) => failing.has(JSON.parse(body).subscriptionId));
+    const { post, queued } = await setup(basicEnv, { sqs: decorated, sleep: async () => undefined });
+    const ids = Array.from({ length: 9 }, (_, index) => `A-S${String(index).padStart(8, '0')}`);
+    const response = await post(jsonCallout({ subscriptionNumbers: ids }));
+    expect(response.statusCode).toBe(200);
+    expect(decorated.batchCalls).toBe(2);
+    expect((await queued()).map((message) => message.subscriptionId).sort()).toEqual(ids);
+  });
+
+  it('answers 503 when SQS is unreachable, so Zuora retries', async () => {
+    const port = await closedPort();
+    const unreachable = new SQSClient({
+      endpoint: `http://127.0.0.1:${port}`,
+      region: EMULATOR_REGION,
+      credentials: EMULATOR_CREDENTIALS,
+      maxAttempts: 1,
+    });
+    try {
+      const { post, refused } = await setup(basicEnv, { sqs: unreachable, sleep: async () => undefined });
+      const response = await post(jsonCallout({ subscriptionNumber: 'A-S1' }));
+      expect(response.statusCode).toBe(503);
+      expect(JSON.parse(response.body)).toMatchObject({ success: false, error: expect.stringContaining('retry') });
+      expect(refused[0]).toMatchObject({ status: 503, reason: 'queue-unavailable', message: expect.stringContaining('1 of 1 subscription ids not queued') });
+    } finally {
+      unreachable.destroy();
+    }
+  });
+
+  it('answers 503 when the emulator has been stopped', async () => {
+    const stopped = await startSqsEmulator();
+    const client = stopped.client();
+    const { mainQueueUrl } = await createQueuePair(client, { mainQueueName: 'soon-gone', deadLetterQueueName: 'soon-gone-dlq' });
+    const handler = createCalloutHandler(loadCalloutConfig({ QUEUE_URL: mainQueueUrl, ...basicEnv }), { sqs: client, sleep: async () => undefined });
+    await stopped.stop();
+    const fresh = new SQSClient({ endpoint: stopped.endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS, maxAttempts: 1 });
+    try {
+      const viaFreshClient = createCalloutHandler(loadCalloutConfig({ QUEUE_URL: mainQueueUrl, ...basicEnv }), { sqs: fresh, sleep: async () => undefined });
+      expect((await viaFreshClient(httpApiEvent(jsonCallout({ subscriptionNumber: 'A-S1' })))).statusCode).toBe(503);
+      expect((await handler(httpApiEvent(jsonCallout({ subscriptionNumber: 'A-S1' })))).statusCode).toBe(503);
+    } finally {
+      fresh.destroy();
+    }
+  });
+
+  // Runs last: everything the tests above logged, checked for what must never be logged.
+  it('never logged a credential, a signature or a body', () => {
+    expect(logs).toContain('callout accepted');
+    expect(logs).toContain('callout refused');
+    for (const secret of [PASSWORD, HEADER_TOKEN, HMAC_KEY, BODY_MARKER, basic.authorization, Buffer.from(`zuora:${PASSWORD}`).toString('base64'), 'v1=', 'padding']) {
+      expect(logs).not.toContain(secret);
+    }
+  });
+});
+
+/** A port nothing listens on: bound, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
