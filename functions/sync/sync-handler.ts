@@ -64,6 +64,9 @@ interface QueuedMessage {
   readonly request: SyncRequest;
 }
 
+/** Time kept back after a Limio call for its ChangeMessageVisibility / DLQ calls and the batch response. */
+const SQS_ACTIONS_RESERVE_MS = 2_000;
+
 /** Thrown inside the record handler so that Powertools reports the message in batchItemFailures. */
 class MessageNotDone extends Error {
   override readonly name = 'MessageNotDone';
@@ -137,8 +140,14 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
   }
 
   /** One Limio call for every message of one subscription in the batch; each message then meets its fate. */
-  async function syncSubscription(subscriptionId: string, messages: readonly QueuedMessage[]): Promise<Map<string, Verdict>> {
-    const result = await limitLimioCalls(() => limio.sync(subscriptionId));
+  async function syncSubscription(
+    subscriptionId: string,
+    messages: readonly QueuedMessage[],
+    context: Context | undefined,
+  ): Promise<Map<string, Verdict>> {
+    // Checked once a slot is free: waiting for it is what can use up the invocation.
+    const result = await limitLimioCalls(async () => (runningOutOfTime(context) ? undefined : limio.sync(subscriptionId)));
+    if (result === undefined) return postpone(subscriptionId, messages);
     const { outcome, latencyMs } = result;
     metrics.addMetric(SYNC_METRICS.syncLatency, MetricUnit.Milliseconds, latencyMs);
     const verdicts = new Map<string, Verdict>();
@@ -172,6 +181,38 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
         break;
     }
     report.emit(observer);
+    return verdicts;
+  }
+
+  /** Whether a sync started now might outlive the invocation (timeout plus time for the SQS calls after it). */
+  function runningOutOfTime(context: Context | undefined): boolean {
+    if (typeof context?.getRemainingTimeInMillis !== 'function') return false;
+    return context.getRemainingTimeInMillis() < config.limioTimeoutMs + SQS_ACTIONS_RESERVE_MS;
+  }
+
+  /**
+   * Not attempted: a Lambda timeout would put back the whole batch, synced messages included, after the full
+   * visibility timeout. These come back in a second instead, in another invocation.
+   */
+  async function postpone(subscriptionId: string, messages: readonly QueuedMessage[]): Promise<Map<string, Verdict>> {
+    const error = 'not attempted: the invocation was running out of time';
+    const verdicts = new Map<string, Verdict>();
+    for (const message of messages) {
+      logger.warn('sync postponed', { ...logKeys(message), error });
+      await delayRedelivery(sqs, config.queueUrl, message.record.receiptHandle, 1).catch((cause: Error) =>
+        logger.warn('could not shorten the visibility of a postponed message', { ...logKeys(message), error: cause.message }),
+      );
+      verdicts.set(message.record.messageId, { handled: false, reason: error });
+    }
+    observer?.onSyncOutcome({
+      subscriptionId,
+      messageIds: messages.map((message) => message.record.messageId),
+      outcome: 'retry',
+      error,
+      latencyMs: 0,
+      attempt: Math.max(...messages.map((message) => message.receiveCount)),
+      visibilitySeconds: 1,
+    });
     return verdicts;
   }
 
@@ -222,7 +263,7 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     const verdictFor = (subscriptionId: string, messageId: string): Promise<Verdict> => {
       let pending = pendingSyncs.get(subscriptionId);
       if (!pending) {
-        pending = syncSubscription(subscriptionId, bySubscription.get(subscriptionId)!);
+        pending = syncSubscription(subscriptionId, bySubscription.get(subscriptionId)!, context);
         pendingSyncs.set(subscriptionId, pending);
       }
       return pending.then((verdicts) => verdicts.get(messageId)!);

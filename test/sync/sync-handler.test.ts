@@ -1,6 +1,6 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSEvent } from 'aws-lambda';
+import type { Context, SQSEvent } from 'aws-lambda';
 import { createSyncHandler, type SyncOutcomeEvent } from '../../functions/sync/sync-handler';
 import { startLimioSandbox, type LimioSandbox } from '../../local/limio-sandbox';
 import { startSqsEmulator, type QueuePair, type SqsEmulator } from '../../local/sqs-emulator';
@@ -8,6 +8,23 @@ import { body, captureOutput, deliver, drain, LIMIO_SECRET_ID, mockLimioSecret, 
 
 // The sync handler end to end on real local parts: the Limio sandbox over HTTP (counting token requests and
 // in-flight calls at the server), real queues on the SQS emulator; only Secrets Manager is mocked.
+
+function lambdaContext(remainingMs: () => number): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'zuora-limio-sync-sync',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:zuora-limio-sync-sync',
+    memoryLimitInMB: '256',
+    awsRequestId: 'test-request',
+    logGroupName: '/aws/lambda/zuora-limio-sync-sync',
+    logStreamName: 'test',
+    getRemainingTimeInMillis: remainingMs,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
 
 const failedIds = (response: { batchItemFailures: Array<{ itemIdentifier: string }> }) =>
   response.batchItemFailures.map((failure) => failure.itemIdentifier).sort();
@@ -258,6 +275,20 @@ describe('sync handler', () => {
     expect(sandbox.stats.synced.has('A-S1')).toBe(true);
     expect(events.filter((e) => e.outcome === 'retry')).toHaveLength(2);
     expect(output.entries().some((entry) => entry.message === 'could not send the message to the DLQ; leaving it on the queue')).toBe(true);
+  });
+
+  it('postpones the syncs that could outlive the invocation instead of letting Lambda time out', async () => {
+    const remaining = [60_000, 60_000, 1_000, 1_000];
+    const context = lambdaContext(() => remaining.shift() ?? 1_000);
+    const handler = handlerWith({ SYNC_CONCURRENCY: '1', LIMIO_TIMEOUT_MS: '5000' });
+    const event = await deliver(sqs, queues.mainQueueUrl, [body('A-S1'), body('A-S2'), body('A-S3'), body('A-S4')]);
+    expect(failedIds(await handler(event, context))).toEqual(ids(event, [2, 3]));
+    expect([...sandbox.stats.synced].sort()).toEqual(['A-S1', 'A-S2']);
+    expect(sandbox.stats.syncCalls).toBe(2);
+    expect(events.filter((e) => e.outcome === 'retry').map((e) => e.error)).toEqual([
+      'not attempted: the invocation was running out of time',
+      'not attempted: the invocation was running out of time',
+    ]);
   });
 
   it('logs JSON with subscriptionId, messageId and the Zuora request id, emits EMF metrics, and never a token or secret', async () => {
