@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { classifySyncOutcome, parseRetryAfter, type LimioAnswer } from '../../functions/sync/classify-outcome';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
@@ -94,5 +95,21 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('-5', NOW)).toBeUndefined();
     expect(parseRetryAfter('1.5', NOW)).toBeUndefined();
     expect(parseRetryAfter('soon', NOW)).toBeUndefined();
+  });
+});
+
+describe('classifySyncOutcome: properties', () => {
+  it('classifies every status and any body without throwing, by the table', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 100, max: 599 }), fc.jsonValue(), fc.boolean(), (status, anyBody, refreshed) => {
+        const outcome = classify(response(status, anyBody), refreshed);
+        if (status >= 500 || [408, 425, 429].includes(status)) return outcome.class === 'retryable';
+        if (status === 401) return outcome.class === (refreshed ? 'retryable' : 'refresh');
+        if (status >= 400) return outcome.class === 'terminal';
+        const success = typeof anyBody === 'object' && anyBody !== null && !Array.isArray(anyBody) && anyBody.success === true;
+        if (status >= 200 && status < 300 && success) return outcome.class === 'synced';
+        return outcome.class === 'retryable';
+      }),
+    );
   });
 });
