@@ -125,7 +125,7 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
   async function handlePoison(record: SQSRecord, reason: string): Promise<Verdict> {
     const receiveCount = receiveCountOf(record);
     const subscriptionId = looseSubscriptionId(record.body);
-    logger.error('poison message: sent to the DLQ without a sync', { messageId: record.messageId, subscriptionId, error: reason });
+    logger.error('poison message: dead-lettering it without a sync', { messageId: record.messageId, subscriptionId, error: reason });
     const verdict = await deadLetter({ record, receiveCount }, 'poison', reason);
     observer?.onSyncOutcome({
       ...(subscriptionId !== undefined && { subscriptionId }),
@@ -165,7 +165,7 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
       case 'terminal':
         metrics.addMetric(SYNC_METRICS.terminal, MetricUnit.Count, 1);
         for (const message of messages) {
-          logger.error('Limio refused the subscription: sent to the DLQ', { ...logKeys(message), httpStatus: outcome.httpStatus, error: outcome.error });
+          logger.error('Limio refused the subscription: dead-lettering it', { ...logKeys(message), httpStatus: outcome.httpStatus, error: outcome.error });
           const verdict = await deadLetter(message, 'terminal', outcome.error, outcome.httpStatus);
           verdicts.set(message.record.messageId, verdict);
           report.add(verdict.handled ? 'dead-lettered' : 'retry', message, verdict.handled ? 'terminal' : undefined);
@@ -233,7 +233,7 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
       random,
     );
     if (decision.action === 'dead-letter') {
-      logger.error('retries exhausted: sent to the DLQ', { ...logKeys(message), httpStatus: outcome.httpStatus, error: outcome.error });
+      logger.error('retries exhausted: dead-lettering it', { ...logKeys(message), httpStatus: outcome.httpStatus, error: outcome.error });
       const verdict = await deadLetter(message, 'exhausted', outcome.error, outcome.httpStatus);
       report.add(verdict.handled ? 'dead-lettered' : 'retry', message, verdict.handled ? 'exhausted' : undefined);
       return verdict;

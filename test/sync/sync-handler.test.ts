@@ -4,7 +4,7 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { createSyncHandler, type SyncOutcomeEvent } from '../../functions/sync/sync-handler';
 import { startLimioSandbox, type LimioSandbox } from '../../local/limio-sandbox';
 import { startSqsEmulator, type QueuePair, type SqsEmulator } from '../../local/sqs-emulator';
-import { body, captureOutput, deliver, drain, LIMIO_SECRET_ID, mockLimioSecret, newQueuePair, syncConfig } from './harness';
+import { body, captureOutput, deliver, drain, LIMIO_SECRET_ID, mockLimioSecret, newQueuePair, syncConfig, toRecord } from './harness';
 
 // The sync handler end to end on real local parts: the Limio sandbox over HTTP (counting token requests and
 // in-flight calls at the server), real queues on the SQS emulator; only Secrets Manager is mocked.
@@ -264,6 +264,39 @@ describe('sync handler', () => {
     );
     expect(again.Messages?.[0]?.Body).toBe(event.Records[0].body);
     expect(again.Messages?.[0]?.Attributes?.ApproximateReceiveCount).toBe('2');
+  });
+
+  it('dead-letters a message on its MAX_ATTEMPTS-th receive, through real redeliveries', async () => {
+    sandbox.respondWith('A-S502', 502, { message: 'upstream failed' });
+    const handler = handlerWith({ MAX_ATTEMPTS: '2', BACKOFF_BASE_SECONDS: '1', BACKOFF_MAX_SECONDS: '1' });
+    const event = await deliver(sqs, queues.mainQueueUrl, [body('A-S502')]);
+    expect(failedIds(await handler(event))).toEqual(ids(event, [0]));
+    const again = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queues.mainQueueUrl, WaitTimeSeconds: 5, MessageSystemAttributeNames: ['All'] }),
+    );
+    const redelivered = toRecord(again.Messages![0], queues.mainQueueUrl);
+    expect(redelivered.attributes.ApproximateReceiveCount).toBe('2');
+    expect(await handler({ Records: [redelivered] })).toEqual({ batchItemFailures: [] });
+    expect(await drain(sqs, queues.deadLetterQueueUrl, 1)).toEqual([
+      {
+        body: event.Records[0].body,
+        reason: { failureClass: 'exhausted', httpStatus: 502, error: 'Limio answered 502: upstream failed', failedAt: expect.any(String), attempts: 2 },
+      },
+    ]);
+    expect(sandbox.stats.syncCallsById.get('A-S502')).toBe(2);
+  });
+
+  it("waits as long as Limio's Retry-After asks, within BACKOFF_MAX_SECONDS", async () => {
+    sandbox.setFaults({ retryAfterSeconds: 7 });
+    sandbox.respondWith('A-S429', 429);
+    const handler = handlerWith({ BACKOFF_BASE_SECONDS: '1', BACKOFF_MAX_SECONDS: '5' });
+    await handler(await deliver(sqs, queues.mainQueueUrl, [body('A-S429')]));
+    sandbox.setFaults({ retryAfterSeconds: 3 });
+    await handler(await deliver(sqs, queues.mainQueueUrl, [body('A-S429')]));
+    expect(events.map((e) => [e.outcome, e.httpStatus, e.visibilitySeconds])).toEqual([
+      ['retry', 429, 5],
+      ['retry', 429, 3],
+    ]);
   });
 
   it('reports a message as failed, never lost, when the DLQ cannot take it', async () => {
