@@ -1,0 +1,607 @@
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { ConfigError } from '../../functions/shared/config-error';
+import { DEFAULTS, mainQueueVisibilityTimeoutSeconds, redriveMaxReceiveCount } from '../../functions/shared/defaults';
+import { ZuoraLimioSync, type ZuoraLimioSyncProps } from '../../infra/zuora-limio-sync';
+import { STACK_OUTPUTS, ZuoraLimioSyncStack, type BridgeStackSettings } from '../../infra/zuora-limio-sync-stack';
+
+/**
+ * Template tests of the construct and stack. Bundling is stubbed (no stack listed in aws:cdk:bundling-stacks)
+ * so these stay fast; test/infra/bundling.test.ts bundles for real.
+ */
+const limioBaseUrl = 'https://acme.prod.limio.com';
+const region = 'eu-west-1';
+const account = '123456789012';
+const limioSecretArn = `arn:aws:secretsmanager:${region}:${account}:secret:limio-client-AbCdEf`;
+const calloutAuthSecretArn = `arn:aws:secretsmanager:${region}:${account}:secret:zuora-callout-GhIjKl`;
+const alarmTopicArn = `arn:aws:sns:${region}:${account}:ops-alarms`;
+
+function unbundledApp(): App {
+  return new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+}
+
+function stackWith(bridge: BridgeStackSettings): ZuoraLimioSyncStack {
+  return new ZuoraLimioSyncStack(unbundledApp(), 'Bridge', { bridge });
+}
+
+/** A user's own stack with the construct dropped in (for props the stack does not take, e.g. a KMS key). */
+function constructInOwnStack(
+  props: Omit<ZuoraLimioSyncProps, 'limioBaseUrl' | 'alarmTopic'> & { limioBaseUrl?: string; alarmTopic?: (stack: Stack) => sns.ITopic },
+) {
+  const stack = new Stack(unbundledApp(), 'Own', { env: { account, region } });
+  const key = new kms.Key(stack, 'QueueKey', { enableKeyRotation: true });
+  const bridge = new ZuoraLimioSync(stack, 'Bridge', { limioBaseUrl, ...props, queueEncryptionKey: key, alarmTopic: props.alarmTopic?.(stack) });
+  return { stack, bridge, key, template: Template.fromStack(stack) };
+}
+
+/** Each fixture stack is built once and shared by the template tests and the cdk-nag checks. */
+function once<T>(build: () => T): () => T {
+  let built: { value: T } | undefined;
+  return () => (built ??= { value: build() }).value;
+}
+
+const defaultBridge = once(() => stackWith({ limioBaseUrl, alarmEmail: 'ops@example.com' }));
+const httpBridge = once(() => stackWith({ limioBaseUrl, apiKind: 'http', throttleRateLimit: 20, throttleBurstLimit: 40, alarmTopicArn }));
+const customisedRestBridge = once(() => stackWith({
+  limioBaseUrl, calloutAuthMode: 'header', allowedIpRanges: ['203.0.113.0/24', '198.51.100.7'], limioSecretArn, calloutAuthSecretArn,
+  syncTimeoutSeconds: 60, maxAttempts: 4, batchSize: 25, batchingWindowSeconds: 5, syncInvocationConcurrency: 3, syncConcurrency: 2,
+  calloutDelaySeconds: 30, subscriptionIdPattern: '^SUB-[0-9]+$', calloutIdField: 'Data.Subscription.Name',
+}));
+let ownTopic: sns.Topic | undefined;
+const ownStackBridge = once(() => constructInOwnStack({
+  calloutAuthMode: 'hmac',
+  alarmEmail: 'ignored@example.com',
+  limioBaseUrl: 'https://your-tenant.prod.limio.com',
+  alarmTopic: (stack) => (ownTopic = new sns.Topic(stack, 'Ops', { enforceSSL: true })),
+}));
+
+type Resources = Record<string, { Type: string; Properties: Record<string, any>; DependsOn?: string[] }>;
+
+function onlyResource(template: Template, type: string, props: object = {}): { id: string; resource: Resources[string] } {
+  const found = Object.entries(template.findResources(type, props ? { Properties: props } : undefined)) as [string, Resources[string]][];
+  expect(found).toHaveLength(1);
+  return { id: found[0][0], resource: found[0][1] };
+}
+
+function functionNamed(template: Template, describing: string) {
+  return onlyResource(template, 'AWS::Lambda::Function', { Description: Match.stringLikeRegexp(describing) });
+}
+
+/** All statements of every inline policy attached to the function's role. */
+function roleStatements(template: Template, functionResource: Resources[string]): any[] {
+  const roleId = functionResource.Properties.Role['Fn::GetAtt'][0];
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Resources[string][];
+  return policies
+    .filter((policy) => policy.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId))
+    .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+}
+
+function logicalIdOf(template: Template, type: string, description: RegExp): string {
+  const entries = Object.entries(template.findResources(type)) as [string, Resources[string]][];
+  const match = entries.filter(([, resource]) => description.test(JSON.stringify(resource.Properties)));
+  expect(match).toHaveLength(1);
+  return match[0][0];
+}
+
+describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
+  let stack: ZuoraLimioSyncStack;
+  let template: Template;
+  let mainQueueId: string;
+  let deadLetterQueueId: string;
+
+  beforeAll(() => {
+    stack = defaultBridge();
+    template = Template.fromStack(stack);
+    deadLetterQueueId = stack.getLogicalId(stack.bridge.deadLetterQueue.node.defaultChild as never);
+    mainQueueId = stack.getLogicalId(stack.bridge.mainQueue.node.defaultChild as never);
+  });
+
+  describe('Lambdas', () => {
+    it('run Node.js 24 on arm64 with tight timeouts and JSON logs in their own retained log groups', () => {
+      for (const [describing, timeout] of [['authenticates Zuora callouts', 10], ['asks Limio to sync', DEFAULTS.syncFunctionTimeoutSeconds]] as const) {
+        const { resource } = functionNamed(template, describing);
+        expect(resource.Properties).toMatchObject({
+          Runtime: 'nodejs24.x',
+          Architectures: ['arm64'],
+          Timeout: timeout,
+          Handler: 'index.handler',
+          LoggingConfig: { LogFormat: 'JSON' },
+        });
+        const logGroupId = resource.Properties.LoggingConfig.LogGroup.Ref;
+        expect(template.toJSON().Resources[logGroupId].Properties.RetentionInDays).toBe(90);
+      }
+    });
+
+    it('give the callout Lambda exactly the contract variables, secrets by id only', () => {
+      const { resource } = functionNamed(template, 'authenticates Zuora callouts');
+      const variables = resource.Properties.Environment.Variables;
+      expect(variables).toEqual({
+        QUEUE_URL: { Ref: mainQueueId },
+        CALLOUT_AUTH_SECRET_ID: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', /how Zuora callouts authenticate/) },
+        CALLOUT_REALM: 'zuora-limio-sync',
+        CALLOUT_DELAY_SECONDS: '0',
+        CALLOUT_MAX_IDS: String(DEFAULTS.calloutMaxIds),
+        CALLOUT_MAX_BODY_BYTES: String(DEFAULTS.calloutMaxBodyBytes),
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'zuora-limio-sync',
+        POWERTOOLS_METRICS_NAMESPACE: 'ZuoraLimioSync',
+      });
+    });
+
+    it('give the sync Lambda exactly the contract variables, secrets by id only', () => {
+      const { resource } = functionNamed(template, 'asks Limio to sync');
+      expect(resource.Properties.Environment.Variables).toEqual({
+        QUEUE_URL: { Ref: mainQueueId },
+        DLQ_URL: { Ref: deadLetterQueueId },
+        LIMIO_BASE_URL: limioBaseUrl,
+        LIMIO_SECRET_ID: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', /Limio OAuth client credentials/) },
+        SYNC_CONCURRENCY: String(DEFAULTS.syncConcurrency),
+        MAX_ATTEMPTS: String(DEFAULTS.maxAttempts),
+        LIMIO_TIMEOUT_MS: String(DEFAULTS.limioTimeoutMs),
+        BACKOFF_BASE_SECONDS: String(DEFAULTS.backoffBaseSeconds),
+        BACKOFF_MAX_SECONDS: String(DEFAULTS.backoffMaxSeconds),
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'zuora-limio-sync',
+        POWERTOOLS_METRICS_NAMESPACE: 'ZuoraLimioSync',
+      });
+    });
+  });
+
+  describe('queues', () => {
+    it('encrypt both queues (SSE-SQS) and keep messages 14 days', () => {
+      for (const id of [mainQueueId, deadLetterQueueId]) {
+        expect(template.toJSON().Resources[id].Properties).toMatchObject({
+          SqsManagedSseEnabled: true,
+          MessageRetentionPeriod: 14 * 24 * 60 * 60,
+        });
+      }
+    });
+
+    it('refuse any request without TLS on both queues', () => {
+      for (const id of [mainQueueId, deadLetterQueueId]) {
+        template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+          Queues: [{ Ref: id }],
+          PolicyDocument: {
+            Statement: Match.arrayWith([Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+              Resource: { 'Fn::GetAtt': [id, 'Arn'] },
+            })]),
+          },
+        });
+      }
+    });
+
+    it('give the main queue a visibility timeout of 6x the sync timeout and redrive one receive after MAX_ATTEMPTS', () => {
+      expect(template.toJSON().Resources[mainQueueId].Properties).toMatchObject({
+        VisibilityTimeout: mainQueueVisibilityTimeoutSeconds(DEFAULTS.syncFunctionTimeoutSeconds),
+        RedrivePolicy: {
+          deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterQueueId, 'Arn'] },
+          maxReceiveCount: redriveMaxReceiveCount(DEFAULTS.maxAttempts),
+        },
+      });
+      expect(mainQueueVisibilityTimeoutSeconds(DEFAULTS.syncFunctionTimeoutSeconds)).toBe(180);
+      expect(redriveMaxReceiveCount(DEFAULTS.maxAttempts)).toBe(9);
+    });
+  });
+
+  describe('event source', () => {
+    it('batches, reports item failures and caps concurrent invocations', () => {
+      const { resource } = onlyResource(template, 'AWS::Lambda::EventSourceMapping');
+      expect(resource.Properties).toMatchObject({
+        EventSourceArn: { 'Fn::GetAtt': [mainQueueId, 'Arn'] },
+        FunctionName: { Ref: stack.getLogicalId(stack.bridge.syncFunction.node.defaultChild as never) },
+        BatchSize: DEFAULTS.syncBatchSize,
+        MaximumBatchingWindowInSeconds: DEFAULTS.syncBatchingWindowSeconds,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: 2 },
+      });
+    });
+
+    it('is created only after the sync role may read the queue (Lambda checks it at creation)', () => {
+      const { resource } = onlyResource(template, 'AWS::Lambda::EventSourceMapping');
+      const syncPolicyId = Object.entries(template.findResources('AWS::IAM::Policy'))
+        .find(([, policy]) => JSON.stringify(policy).includes('ConsumeMainQueue'))![0];
+      expect(resource.DependsOn).toContain(syncPolicyId);
+    });
+
+    it('is exposed, with the sync function, for additions such as a circuit breaker', () => {
+      expect(stack.resolve(stack.bridge.syncEventSourceMapping.eventSourceMappingId)).toEqual({
+        Ref: onlyResource(template, 'AWS::Lambda::EventSourceMapping').id,
+      });
+      expect(stack.bridge.syncFunction.functionName).toBeDefined();
+    });
+  });
+
+  describe('least privilege', () => {
+    it('lets the callout Lambda only send to the main queue, read its auth secret and write its own logs', () => {
+      const { resource } = functionNamed(template, 'authenticates Zuora callouts');
+      const logGroupId = resource.Properties.LoggingConfig.LogGroup.Ref;
+      expect(roleStatements(template, resource)).toEqual([
+        { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] } },
+        { Sid: 'QueueSubscriptionIds', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [mainQueueId, 'Arn'] } },
+        { Sid: 'ReadCalloutAuthSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: resource.Properties.Environment.Variables.CALLOUT_AUTH_SECRET_ID },
+      ]);
+    });
+
+    it('lets the sync Lambda only consume the main queue, send to the DLQ, read the Limio secret and write its own logs', () => {
+      const { resource } = functionNamed(template, 'asks Limio to sync');
+      const logGroupId = resource.Properties.LoggingConfig.LogGroup.Ref;
+      expect(roleStatements(template, resource)).toEqual([
+        { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] } },
+        {
+          Sid: 'ConsumeMainQueue',
+          Effect: 'Allow',
+          Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+          Resource: { 'Fn::GetAtt': [mainQueueId, 'Arn'] },
+        },
+        { Sid: 'DeadLetter', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [deadLetterQueueId, 'Arn'] } },
+        { Sid: 'ReadLimioSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: resource.Properties.Environment.Variables.LIMIO_SECRET_ID },
+      ]);
+    });
+
+    it('attaches no managed policy to either function role', () => {
+      for (const describing of ['authenticates Zuora callouts', 'asks Limio to sync']) {
+        const roleId = functionNamed(template, describing).resource.Properties.Role['Fn::GetAtt'][0];
+        expect(template.toJSON().Resources[roleId].Properties.ManagedPolicyArns).toBeUndefined();
+      }
+    });
+  });
+
+  describe('secrets', () => {
+    it('creates the Limio secret with placeholders only', () => {
+      template.hasResourceProperties('AWS::SecretsManager::Secret', {
+        Description: Match.stringLikeRegexp('Limio OAuth client credentials'),
+        SecretString: JSON.stringify({ clientId: 'REPLACE_WITH_LIMIO_CLIENT_ID', clientSecret: 'REPLACE_WITH_LIMIO_CLIENT_SECRET' }),
+      });
+    });
+
+    it('generates the Basic password at deploy time, never in the template', () => {
+      template.hasResourceProperties('AWS::SecretsManager::Secret', {
+        GenerateSecretString: {
+          SecretStringTemplate: JSON.stringify({ mode: 'basic', username: 'zuora' }),
+          GenerateStringKey: 'password',
+          ExcludePunctuation: true,
+          PasswordLength: 48,
+        },
+      });
+    });
+  });
+
+  describe('REST API front door', () => {
+    it('routes POST and GET /zuora/callout to the callout Lambda (proxy integration)', () => {
+      const calloutFunctionId = functionNamed(template, 'authenticates Zuora callouts').id;
+      for (const method of ['POST', 'GET']) {
+        template.hasResourceProperties('AWS::ApiGateway::Method', {
+          HttpMethod: method,
+          Integration: {
+            Type: 'AWS_PROXY',
+            IntegrationHttpMethod: 'POST',
+            Uri: { 'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [calloutFunctionId, 'Arn'] }])] },
+          },
+        });
+      }
+      template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'callout' });
+      template.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] } });
+      expect(template.findResources('AWS::ApiGateway::RestApi', { Properties: { Policy: Match.anyValue() } })).toEqual({});
+    });
+
+    it('answers a request without credentials with the Basic challenge from API Gateway itself', () => {
+      // The method requires the Authorization header, so a credential-less request never reaches the Lambda...
+      const validatorId = onlyResource(template, 'AWS::ApiGateway::RequestValidator', {
+        ValidateRequestParameters: true,
+        ValidateRequestBody: false,
+      }).id;
+      for (const method of ['POST', 'GET']) {
+        template.hasResourceProperties('AWS::ApiGateway::Method', {
+          HttpMethod: method,
+          RequestParameters: { 'method.request.header.Authorization': true },
+          RequestValidatorId: { Ref: validatorId },
+        });
+      }
+      // ...and the gateway response for a missing required parameter is the 401 Zuora waits for.
+      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: 'BAD_REQUEST_PARAMETERS',
+        StatusCode: '401',
+        ResponseParameters: { 'gatewayresponse.header.WWW-Authenticate': '\'Basic realm="zuora-limio-sync"\'' },
+      });
+    });
+
+    it('throttles the stage and keeps execution logs to errors without request data', () => {
+      template.hasResourceProperties('AWS::ApiGateway::Stage', {
+        MethodSettings: [Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: 50,
+          ThrottlingBurstLimit: 100,
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+        })],
+      });
+    });
+
+    it('writes JSON access logs with no header in them (so never the Authorization header)', () => {
+      const { resource } = onlyResource(template, 'AWS::ApiGateway::Stage');
+      const { DestinationArn, Format } = resource.Properties.AccessLogSetting;
+      expect(DestinationArn['Fn::GetAtt'][1]).toBe('Arn');
+      const fields = JSON.parse(Format) as Record<string, string>;
+      expect(fields).toMatchObject({ requestId: '$context.requestId', status: '$context.status', sourceIp: '$context.identity.sourceIp' });
+      expect(Format).not.toMatch(/header|authorization|authorizer/i);
+    });
+  });
+
+  describe('observability', () => {
+    const alarmOn = (metricName: string, namespace: string) =>
+      onlyResource(template, 'AWS::CloudWatch::Alarm', { MetricName: metricName, Namespace: namespace }).resource.Properties;
+
+    it('alarms on any dead letter', () => {
+      expect(alarmOn('ApproximateNumberOfMessagesVisible', 'AWS/SQS')).toMatchObject({
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [deadLetterQueueId, 'QueueName'] } }],
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+        Statistic: 'Maximum',
+        TreatMissingData: 'notBreaching',
+      });
+    });
+
+    it('alarms when the oldest message on the main queue is older than the threshold', () => {
+      expect(alarmOn('ApproximateAgeOfOldestMessage', 'AWS/SQS')).toMatchObject({
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [mainQueueId, 'QueueName'] } }],
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 3600,
+      });
+    });
+
+    it('alarms on sync Lambda errors and throttles', () => {
+      const syncFunctionId = functionNamed(template, 'asks Limio to sync').id;
+      for (const metric of ['Errors', 'Throttles']) {
+        expect(alarmOn(metric, 'AWS/Lambda')).toMatchObject({
+          Dimensions: [{ Name: 'FunctionName', Value: { Ref: syncFunctionId } }],
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          Threshold: 1,
+          Statistic: 'Sum',
+        });
+      }
+    });
+
+    it('alarms on API 5xx answers of this API', () => {
+      const apiName = onlyResource(template, 'AWS::ApiGateway::RestApi').resource.Properties.Name;
+      expect(alarmOn('5XXError', 'AWS/ApiGateway')).toMatchObject({
+        Dimensions: [{ Name: 'ApiName', Value: apiName }],
+        Threshold: 1,
+        Statistic: 'Sum',
+      });
+    });
+
+    it('notifies the email subscription of a created topic on alarm and on recovery', () => {
+      const topicId = onlyResource(template, 'AWS::SNS::Topic').id;
+      template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: topicId } });
+      const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resources[string][];
+      expect(alarms).toHaveLength(5);
+      for (const alarm of alarms) {
+        expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+        expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId }]);
+      }
+    });
+
+    it('has a dashboard showing every alarm, the API, the queues and both functions', () => {
+      const body = onlyResource(template, 'AWS::CloudWatch::Dashboard').resource.Properties.DashboardBody;
+      const tokenText = (part: unknown) => typeof part === 'string' ? part : `TOKEN(${JSON.stringify(part).replace(/"/g, "'")})`;
+      const dashboard = JSON.parse((body['Fn::Join'][1] as unknown[]).map(tokenText).join('')) as {
+        widgets: { type: string; properties: { alarms?: string[]; metrics?: unknown[][] } }[];
+      };
+      const alarmWidget = dashboard.widgets.find((widget) => widget.type === 'alarm')!;
+      expect(alarmWidget.properties.alarms).toHaveLength(5);
+      const metricNames = dashboard.widgets.flatMap((widget) => (widget.properties.metrics ?? []).map((metric) => `${metric[0]}/${metric[1]}`));
+      expect(metricNames).toEqual(expect.arrayContaining([
+        'AWS/ApiGateway/5XXError', 'AWS/SQS/ApproximateAgeOfOldestMessage', 'AWS/SQS/ApproximateNumberOfMessagesVisible',
+        'AWS/Lambda/Errors', 'AWS/Lambda/Throttles', 'AWS/Lambda/ConcurrentExecutions',
+      ]));
+    });
+
+    it('outputs exactly the names the operator CLI reads', () => {
+      const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+      for (const name of STACK_OUTPUTS) expect(outputs[name]).toBeDefined();
+      expect(outputs.MainQueueUrl.Value).toEqual({ Ref: mainQueueId });
+      expect(outputs.DeadLetterQueueUrl.Value).toEqual({ Ref: deadLetterQueueId });
+      expect(outputs.DashboardName.Value).toEqual({ Ref: onlyResource(template, 'AWS::CloudWatch::Dashboard').id });
+      expect(JSON.stringify(outputs.CalloutUrl.Value)).toMatch(/"\/zuora\/callout"\]\]/);
+    });
+  });
+});
+
+describe('HTTP API bridge (preemptive Basic, existing alarm topic)', () => {
+  let template: Template;
+  let stack: ZuoraLimioSyncStack;
+
+  beforeAll(() => {
+    stack = httpBridge();
+    template = Template.fromStack(stack);
+  });
+
+  it('routes POST and GET /zuora/callout with payload 2.0', () => {
+    const api = onlyResource(template, 'AWS::ApiGatewayV2::Api').id;
+    for (const routeKey of ['POST /zuora/callout', 'GET /zuora/callout']) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { ApiId: { Ref: api }, RouteKey: routeKey });
+    }
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+    expect(template.findResources('AWS::ApiGateway::RestApi')).toEqual({});
+  });
+
+  it('throttles the stage and writes header-free JSON access logs', () => {
+    const { resource } = onlyResource(template, 'AWS::ApiGatewayV2::Stage');
+    expect(resource.Properties).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+    });
+    const format = resource.Properties.AccessLogSettings.Format as string;
+    expect(JSON.parse(format)).toMatchObject({ requestId: '$context.requestId', routeKey: '$context.routeKey' });
+    expect(format).not.toMatch(/header|authorization|authorizer/i);
+  });
+
+  it('has no Basic challenge pieces, and warns that Zuora must send Basic preemptively', () => {
+    expect(template.findResources('AWS::ApiGateway::GatewayResponse')).toEqual({});
+    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('Preemptive Authentication'));
+  });
+
+  it('alarms on the HTTP API\'s 5xx and notifies the existing topic, creating none', () => {
+    const api = onlyResource(template, 'AWS::ApiGatewayV2::Api').id;
+    const alarm = onlyResource(template, 'AWS::CloudWatch::Alarm', { MetricName: '5xx' }).resource.Properties;
+    expect(alarm).toMatchObject({ Namespace: 'AWS/ApiGateway', Dimensions: [{ Name: 'ApiId', Value: { Ref: api } }] });
+    expect(alarm.AlarmActions).toEqual([alarmTopicArn]);
+    expect(template.findResources('AWS::SNS::Topic')).toEqual({});
+  });
+
+  it('outputs the callout URL on the $default stage', () => {
+    const apiId = onlyResource(template, 'AWS::ApiGatewayV2::Api').id;
+    expect(template.toJSON().Outputs.CalloutUrl.Value).toEqual({
+      'Fn::Join': ['', ['https://', { Ref: apiId }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/zuora/callout']],
+    });
+  });
+});
+
+describe('REST API with header auth, allowlist, existing secrets and custom sizing', () => {
+  let template: Template;
+  let stack: ZuoraLimioSyncStack;
+
+  beforeAll(() => {
+    stack = customisedRestBridge();
+    template = Template.fromStack(stack);
+  });
+
+  it('sizes queue timing, redrive, batching and concurrency from the settings', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 360, RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }) });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 25, MaximumBatchingWindowInSeconds: 5, ScalingConfig: { MaximumConcurrency: 3 },
+    });
+    expect(functionNamed(template, 'asks Limio to sync').resource.Properties).toMatchObject({
+      Timeout: 60,
+      Environment: { Variables: { MAX_ATTEMPTS: '4', SYNC_CONCURRENCY: '2', SUBSCRIPTION_ID_PATTERN: '^SUB-[0-9]+$' } },
+    });
+    expect(functionNamed(template, 'authenticates Zuora callouts').resource.Properties.Environment.Variables).toMatchObject({
+      CALLOUT_DELAY_SECONDS: '30', CALLOUT_ID_FIELD: 'Data.Subscription.Name', SUBSCRIPTION_ID_PATTERN: '^SUB-[0-9]+$',
+    });
+  });
+
+  it('uses the existing secrets by ARN, creating none, and grants read on exactly those', () => {
+    expect(template.findResources('AWS::SecretsManager::Secret')).toEqual({});
+    const sync = functionNamed(template, 'asks Limio to sync').resource;
+    const callout = functionNamed(template, 'authenticates Zuora callouts').resource;
+    expect(sync.Properties.Environment.Variables.LIMIO_SECRET_ID).toBe(limioSecretArn);
+    expect(callout.Properties.Environment.Variables.CALLOUT_AUTH_SECRET_ID).toBe(calloutAuthSecretArn);
+    expect(roleStatements(template, sync)).toContainEqual({ Sid: 'ReadLimioSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: limioSecretArn });
+    expect(roleStatements(template, callout)).toContainEqual({ Sid: 'ReadCalloutAuthSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: calloutAuthSecretArn });
+    expect(template.toJSON().Outputs.LimioSecretArn.Value).toBe(limioSecretArn);
+    expect(template.toJSON().Outputs.CalloutAuthSecretArn.Value).toBe(calloutAuthSecretArn);
+  });
+
+  it('neither requires an Authorization header nor sends a Basic challenge', () => {
+    expect(template.findResources('AWS::ApiGateway::GatewayResponse')).toEqual({});
+    expect(template.findResources('AWS::ApiGateway::RequestValidator')).toEqual({});
+    template.allResourcesProperties('AWS::ApiGateway::Method', { RequestParameters: Match.absent() });
+  });
+
+  it('restricts the REST API to the allowlisted source addresses with a resource policy', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      Policy: {
+        Statement: [
+          { Effect: 'Allow', Principal: { AWS: '*' }, Action: 'execute-api:Invoke', Resource: 'execute-api:/*' },
+          {
+            Effect: 'Deny', Principal: { AWS: '*' }, Action: 'execute-api:Invoke', Resource: 'execute-api:/*',
+            Condition: { NotIpAddress: { 'aws:SourceIp': ['203.0.113.0/24', '198.51.100.7'] } },
+          },
+        ],
+      },
+    });
+  });
+
+  it('does not warn about the example Limio URL once a real one is set', () => {
+    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('limioBaseUrl'));
+  });
+});
+
+describe('the construct in a user\'s own stack (KMS key, own topic, HMAC)', () => {
+  let own: ReturnType<typeof constructInOwnStack>;
+
+  beforeAll(() => {
+    own = ownStackBridge();
+  });
+
+  it('encrypts both queues with the customer managed key and grants each function exactly its use of it', () => {
+    const { stack, template, key } = own;
+    const keyArn = stack.resolve(key.keyArn);
+    const keyId = stack.getLogicalId(key.node.defaultChild as never);
+    const queues = Object.values(template.findResources('AWS::SQS::Queue')) as Resources[string][];
+    expect(queues).toHaveLength(2);
+    for (const queue of queues) expect(queue.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    for (const describing of ['authenticates Zuora callouts', 'asks Limio to sync']) {
+      const statements = roleStatements(template, functionNamed(template, describing).resource);
+      expect(statements).toContainEqual({ Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: keyArn });
+    }
+  });
+
+  it('generates an HMAC key with the callout handler\'s default header, algorithm and signed data', () => {
+    own.template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({
+        SecretStringTemplate: JSON.stringify({ mode: 'hmac', headerName: 'X-Zuora-Signature', algorithm: 'sha256', signedData: '{body}\\n' }),
+        GenerateStringKey: 'key',
+      }),
+    });
+  });
+
+  it('notifies the topic given as a prop instead of creating one for the email', () => {
+    expect(own.bridge.alarmTopic).toBe(ownTopic);
+    expect(Object.keys(own.template.findResources('AWS::SNS::Topic'))).toHaveLength(1);
+    expect(own.template.findResources('AWS::SNS::Subscription')).toEqual({});
+  });
+
+  it('warns while limioBaseUrl is still the cdk.json example', () => {
+    Annotations.fromStack(own.stack).hasWarning('*', Match.stringLikeRegexp('limioBaseUrl is still the example'));
+  });
+
+  it('refuses settings that cannot work, naming the setting', () => {
+    const stack = new Stack(unbundledApp(), 'Refused');
+    expect(() => new ZuoraLimioSync(stack, 'Http', { limioBaseUrl, apiKind: 'http', allowedIpRanges: ['203.0.113.0/24'] })).toThrow(ConfigError);
+    expect(() => new ZuoraLimioSync(stack, 'Lone', { limioBaseUrl, syncInvocationConcurrency: 1 })).toThrow(/syncInvocationConcurrency/);
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  const variants: [string, () => Stack][] = [
+    ['REST + Basic + new secrets + alarm email', defaultBridge],
+    ['REST + header + allowlist + existing secrets', customisedRestBridge],
+    ['HTTP + existing topic', httpBridge],
+    ['own stack + KMS + own topic + HMAC', () => ownStackBridge().stack],
+  ];
+
+  it.each(variants)('finds nothing unacknowledged: %s', (_name, build) => {
+    const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(build());
+    expect(report.violations.map((violation) => `${violation.ruleName}: ${violation.description}`)).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  it('reports what is not acknowledged (so the checks above really run)', () => {
+    const stack = new Stack(unbundledApp(), 'Careless');
+    new sqs.Queue(stack, 'CarelessQueue', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    const report = new AwsSolutionsChecks(undefined, { verbose: false }).validateScope(stack);
+    expect(report.violations.map((violation) => violation.ruleName).sort()).toEqual(['AwsSolutions-SQS2', 'AwsSolutions-SQS3', 'AwsSolutions-SQS4']);
+  });
+
+  it('gives every acknowledgement a reason', () => {
+    const stack = defaultBridge();
+    const acknowledgements = stack.node.findAll().flatMap((node) => node.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) => Object.entries(entry.data as Record<string, string>)));
+    expect(acknowledgements.length).toBeGreaterThanOrEqual(7);
+    for (const [id, reason] of acknowledgements) {
+      expect(id).toMatch(/AwsSolutions-/);
+      expect(reason.length).toBeGreaterThan(40);
+    }
+  });
+});
