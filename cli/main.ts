@@ -92,7 +92,7 @@ const COMMANDS: readonly Command[] = [
               row.failureClass,
               row.httpStatus,
               row.attempts,
-              row.failedAt,
+              row.failedAt ?? (row.sentAt && `${row.sentAt} (sent)`),
               row.replayCount || undefined,
               clip(row.bodyProblem ? `${row.error ?? ''} [body: ${row.bodyProblem}]`.trim() : row.error ?? '', 100),
             ]),

@@ -1,7 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { FailureClass } from '../../functions/shared/dead-letter';
 import type { SubscriptionIdRule } from '../../functions/shared/subscription-id';
-import { approximateDepth, failedAtOf, readDeadLetter, receivePage, restoreVisibility, type DeadLetter } from './dead-letters';
+import { approximateDepth, readDeadLetter, receivePage, restoreVisibility, type DeadLetter } from './dead-letters';
 
 export interface ListOptions {
   readonly deadLetterQueueUrl: string;
@@ -24,7 +24,10 @@ export interface DeadLetterRow {
   readonly httpStatus?: number;
   readonly error?: string;
   readonly attempts?: number;
+  /** From the failedAt attribute; absent for messages SQS's own redrive moved. */
   readonly failedAt?: string;
+  /** When the message was first sent to the main queue (SQS SentTimestamp, kept by a redrive). */
+  readonly sentAt?: string;
   /** Set when the body is not a readable sync request: such a message cannot be replayed. */
   readonly bodyProblem?: string;
   readonly body?: string;
@@ -48,7 +51,8 @@ export function deadLetterRow(letter: DeadLetter): DeadLetterRow {
     httpStatus: letter.reason.httpStatus,
     error: letter.reason.error ?? (letter.reason.failureClass === undefined ? 'no reason attributes (moved by SQS redrive after maxReceiveCount)' : undefined),
     attempts: letter.reason.attempts,
-    failedAt: failedAtOf(letter),
+    failedAt: letter.reason.failedAt,
+    sentAt: letter.sentAt,
     ...(letter.bodyProblem !== undefined && { bodyProblem: letter.bodyProblem, body: letter.body.slice(0, 200) }),
   };
 }

@@ -109,6 +109,20 @@ describe('enqueue against the SQS emulator', () => {
     expect(bodies(await takeAll(sqs, queues.mainQueueUrl)).map((b) => b.subscriptionId).sort()).toEqual(['A-S00000001', 'A-S00000002']);
   });
 
+  it('draws a progress bar on stderr only when stderr is a terminal', async () => {
+    const env = { ZLS_QUEUE_URL: queues.mainQueueUrl, AWS_ENDPOINT_URL_SQS: emulator.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
+    const ids = Array.from({ length: 12 }, (_, i) => `A-S${i + 1}`).join('\n');
+    const terminal = captureIo(env, ids, true);
+    expect(await runCli(['enqueue', '-'], terminal.io)).toBe(0);
+    expect(terminal.stderr()).toMatch(/\rqueueing \[#+\.*\] \d+\/12/);
+    expect(terminal.stderr()).toContain('12/12');
+    expect(terminal.stdout()).not.toContain('\r');
+
+    const piped = captureIo(env, ids, false);
+    expect(await runCli(['enqueue', '-'], piped.io)).toBe(0);
+    expect(piped.stderr()).toBe('');
+  });
+
   it('exits 0 with --json when every id was queued', async () => {
     const captured = captureIo({ ZLS_QUEUE_URL: queues.mainQueueUrl, AWS_ENDPOINT_URL_SQS: emulator.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
     const code = await runCli(['enqueue', 'A-S00000007', '--json'], captured.io);

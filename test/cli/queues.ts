@@ -64,14 +64,14 @@ export function bodies(messages: readonly Message[]): Record<string, unknown>[] 
 }
 
 /** Captures what the CLI writes. */
-export function captureIo(env: Record<string, string | undefined> = {}, stdinText = '') {
+export function captureIo(env: Record<string, string | undefined> = {}, stdinText = '', stderrIsTerminal = false) {
   const out: string[] = [];
   const err: string[] = [];
   const { Readable } = require('node:stream') as typeof import('node:stream');
   return {
     io: {
       stdout: { write: (text: string) => out.push(text) },
-      stderr: { write: (text: string) => err.push(text), isTTY: false },
+      stderr: { write: (text: string) => err.push(text), isTTY: stderrIsTerminal },
       stdin: Readable.from([stdinText]),
       env,
     },
