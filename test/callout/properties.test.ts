@@ -1,0 +1,181 @@
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import fc from 'fast-check';
+import { createCalloutHandler, type CalloutHandler } from '../../functions/callout/callout-handler';
+import { loadCalloutConfig } from '../../functions/callout/config';
+import type { SqsSender } from '../../functions/callout/enqueue';
+import { parseSyncRequest } from '../../functions/shared/queue-message';
+import { isValidSubscriptionId } from '../../functions/shared/subscription-id';
+import { createQueuePair, startSqsEmulator, type SqsEmulator } from '../../local/sqs-emulator';
+import { captureOutput, type CapturedOutput } from './capture-output';
+import { basicAuthorization, httpApiEvent, restApiEvent, type CalloutShape } from './events';
+import { drainQueue } from './queue-reader';
+
+const PASSWORD = 'prop-Pa55word-Marker';
+const AUTHORIZATION = basicAuthorization('zuora', PASSWORD);
+
+/** Records every SendMessageBatch entry on its way to the real emulator. */
+function recording(real: SQSClient): SqsSender & { bodies: string[] } {
+  const recorder = {
+    bodies: [] as string[],
+    send(command: unknown) {
+      if (command instanceof SendMessageBatchCommand) for (const entry of command.input.Entries ?? []) recorder.bodies.push(entry.MessageBody!);
+      return real.send(command as never);
+    },
+  };
+  return recorder as unknown as SqsSender & { bodies: string[] };
+}
+
+const validId = fc.oneof(fc.stringMatching(/^[A-Z]{1,3}-S[0-9]{1,8}$/), fc.stringMatching(/^[0-9a-f]{32}$/));
+const hostileId = fc.constantFrom('../admin', 'A-S1/../x', 'A-S1%2F', '%2e%2e', 'A S1', 'A-S1\u0000', 'A-S1?x', 'A-S1#', '..', '', ' ', 'é-S1', 'A-S1\r\nX-Injected: 1');
+const idLike = fc.oneof(validId, hostileId, fc.string({ maxLength: 40 }), fc.integer(), fc.constant(null));
+const fieldName = fc.oneof(
+  fc.constantFrom('subscriptionNumber', 'SubscriptionNumber', 'subscriptionNumbers', 'subscriptionName', 'subscriptionId', 'subscription', 'subscriptions', 'Subscription.Name', 'eventType'),
+  fc.string({ maxLength: 12 }),
+);
+const jsonBody = fc.oneof(
+  fc.json(),
+  fc.dictionary(fieldName, fc.oneof(idLike, fc.array(idLike, { maxLength: 5 }), fc.dictionary(fc.constantFrom('Name', 'name', 'id', 'number'), idLike))).map((value) => JSON.stringify(value)),
+  fc.array(fc.oneof(idLike, fc.record({ subscriptionNumber: idLike })), { maxLength: 5 }).map((value) => JSON.stringify(value)),
+);
+const formBody = fc.array(fc.tuple(fieldName, fc.oneof(idLike.map(String), fc.string())), { maxLength: 5 }).map((pairs) => new URLSearchParams(pairs).toString());
+const xmlBody = fc.oneof(
+  fc.array(fc.tuple(fieldName, idLike.map(String)), { maxLength: 4 }).map(
+    (pairs) => `<callout>${pairs.map(([name, value]) => `<parameter name="${escapeXml(name)}">${escapeXml(value)}</parameter>`).join('')}</callout>`,
+  ),
+  fc.string().map((text) => `<${text}>`),
+);
+/** Bodies as a working template sends them, with their content type, so a good share of the runs is queued. */
+const plausiblePayload: fc.Arbitrary<[string | undefined, string | Buffer | undefined]> = fc.oneof(
+  fc.array(validId, { minLength: 1, maxLength: 12 }).map((ids): [string, string] => ['application/json', JSON.stringify({ subscriptions: ids.map((id) => ({ subscriptionNumber: id })) })]),
+  validId.map((id): [string, string] => ['application/json; charset=utf-8', JSON.stringify({ subscriptionNumber: id, eventType: 'SubscriptionCreated' })]),
+  validId.map((id): [string, string] => ['application/x-www-form-urlencoded', `subscriptionNumber=${id}&eventType=OrderProcessed`]),
+  validId.map((id): [string, string] => ['application/xml', `<callout><parameter name="SubscriptionNumber">${id}</parameter></callout>`]),
+  validId.map((id): [undefined, string] => [undefined, JSON.stringify({ Data: { Subscription: { Name: id } } })]),
+);
+const anyBody = fc.oneof(jsonBody, formBody, xmlBody, fc.string(), fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes)));
+const anyContentType = fc.oneof(
+  fc.constantFrom('application/json', 'application/x-www-form-urlencoded', 'application/xml', 'text/plain', 'text/xml', 'multipart/form-data', 'application/vnd.api+json'),
+  fc.string({ maxLength: 20 }),
+);
+const payload = fc.oneof(
+  { arbitrary: plausiblePayload, weight: 2 },
+  { arbitrary: fc.tuple(fc.option(anyContentType, { nil: undefined }), fc.option(anyBody, { nil: undefined })), weight: 3 },
+);
+
+type GeneratedCallout = CalloutShape & { authorization: 'valid' | 'wrong' | 'none'; restApi: boolean };
+
+const calloutShape: fc.Arbitrary<GeneratedCallout> = fc.record({
+  method: fc.constantFrom('POST', 'POST', 'POST', 'GET', 'PUT', 'DELETE', 'OPTIONS'),
+  authorization: fc.constantFrom('valid', 'valid', 'valid', 'wrong', 'none'),
+  payload,
+  query: fc.option(fc.array(fc.tuple(fieldName, fc.oneof(idLike.map(String), fc.string())), { maxLength: 3 }).map((pairs) => new URLSearchParams(pairs).toString()), { nil: undefined }),
+  requestIdHeader: fc.option(fc.string({ maxLength: 200 }), { nil: undefined }),
+  notificationIdHeader: fc.option(fc.string({ maxLength: 200 }), { nil: undefined }),
+  restApi: fc.boolean(),
+}).map(({ payload: [contentType, body], requestIdHeader, notificationIdHeader, authorization, restApi, ...shape }) => ({
+  ...shape,
+  ...(body !== undefined && { body }),
+  authorization,
+  restApi,
+  headers: {
+    ...(contentType !== undefined && { 'content-type': contentType }),
+    ...(authorization === 'valid' && { authorization: AUTHORIZATION }),
+    ...(authorization === 'wrong' && { authorization: basicAuthorization('zuora', 'not-it') }),
+    ...(requestIdHeader !== undefined && { 'zuora-request-id': requestIdHeader }),
+    ...(notificationIdHeader !== undefined && { 'zuora-notification-id': notificationIdHeader }),
+  },
+}));
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+describe('callout handler properties (SQS emulator)', () => {
+  let emulator: SqsEmulator;
+  let sqs: SQSClient;
+  let output: CapturedOutput;
+
+  beforeAll(async () => {
+    emulator = await startSqsEmulator();
+    sqs = emulator.client();
+  });
+
+  /** Each property gets its own queue, so what one leaves behind cannot blur what the other reads. */
+  async function setup(queueName: string, maxIds: number) {
+    const queueUrl = (await createQueuePair(sqs, { mainQueueName: queueName, deadLetterQueueName: `${queueName}-dlq` })).mainQueueUrl;
+    const recorder = recording(sqs);
+    const handler: CalloutHandler = createCalloutHandler(
+      loadCalloutConfig({ QUEUE_URL: queueUrl, CALLOUT_AUTH_MODE: 'basic', CALLOUT_USERNAME: 'zuora', CALLOUT_PASSWORD: PASSWORD, CALLOUT_MAX_IDS: String(maxIds) }),
+      { sqs: recorder },
+    );
+    return { queueUrl, recorder, handler };
+  }
+  afterAll(async () => {
+    await emulator.stop();
+  });
+  beforeEach(() => {
+    output = captureOutput();
+  });
+  afterEach(() => output.restore());
+
+  it('never throws, never answers 5xx while SQS works, never queues an invalid id, and accepts only what it queued', async () => {
+    const statuses = new Map<number, number>();
+    const { queueUrl, recorder, handler } = await setup('properties-any', 8);
+    await fc.assert(
+      fc.asyncProperty(calloutShape, async (shape) => {
+        const before = recorder.bodies.length;
+        const event = shape.restApi ? restApiEvent(shape) : httpApiEvent(shape);
+        const response = await handler(event);
+        statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1);
+        expect([200, 400, 401, 403, 405, 413, 415]).toContain(response.statusCode);
+        const sent = recorder.bodies.slice(before).map((body) => parseSyncRequest(body));
+        for (const message of sent) expect(message.ok).toBe(true);
+        const body = JSON.parse(response.body);
+        if (response.statusCode === 200) {
+          expect(body.success).toBe(true);
+          expect(body.accepted.every((id: unknown) => isValidSubscriptionId(id))).toBe(true);
+          expect(sent.map((message) => message.ok && message.request.subscriptionId)).toEqual(body.accepted);
+          expect(shape.authorization).toBe('valid');
+        } else {
+          expect(body.success).toBe(false);
+          expect(sent).toEqual([]);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    // The generators must reach both sides: callouts that are queued and callouts that are refused.
+    expect(statuses.get(200) ?? 0).toBeGreaterThan(10);
+    expect([400, 401, 403, 413, 415].every((status) => (statuses.get(status) ?? 0) > 0)).toBe(true);
+    const onQueue = await drainQueue(sqs, queueUrl);
+    expect(onQueue.length).toBe(recorder.bodies.length);
+    for (const body of onQueue) expect(parseSyncRequest(body).ok).toBe(true);
+    expect(output.text()).not.toContain(PASSWORD);
+    expect(output.text()).not.toContain(AUTHORIZATION.slice('Basic '.length));
+  });
+
+  it('queues exactly the ids a callout names, however it names them', async () => {
+    const encodings = ['json', 'jsonObjects', 'form', 'query', 'xml'] as const;
+    const { queueUrl, handler } = await setup('properties-exact', 20);
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(validId, { minLength: 1, maxLength: 20 }), fc.constantFrom(...encodings), fc.boolean(), async (ids, encoding, restApi) => {
+        const headers = { authorization: AUTHORIZATION };
+        const shape: CalloutShape = {
+          json: { headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ subscriptionNumbers: ids }) },
+          jsonObjects: { headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ subscriptions: ids.map((id) => ({ subscriptionNumber: id })) }) },
+          form: { headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(ids.map((id): [string, string] => ['subscriptionNumber', id])).toString() },
+          query: { method: 'GET', headers, query: new URLSearchParams(ids.map((id): [string, string] => ['subscriptionNumber', id])).toString() },
+          xml: {
+            headers: { ...headers, 'content-type': 'application/xml' },
+            body: `<callout>${ids.map((id) => `<parameter name="SubscriptionNumber">${id}</parameter>`).join('')}</callout>`,
+          },
+        }[encoding];
+        const response = await handler(restApi ? restApiEvent(shape) : httpApiEvent(shape));
+        expect(response.statusCode).toBe(200);
+        expect(JSON.parse(response.body).accepted).toEqual(ids);
+        const queued = (await drainQueue(sqs, queueUrl)).map((body) => JSON.parse(body).subscriptionId);
+        expect(queued.sort()).toEqual([...ids].sort());
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
