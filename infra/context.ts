@@ -34,7 +34,7 @@ export type ContextReader = (key: string) => unknown;
 
 const STRING_KEYS = [
   'limioBaseUrl', 'limioSecretArn', 'calloutAuthMode', 'calloutAuthSecretArn', 'calloutRealm', 'apiKind',
-  'calloutIdField', 'subscriptionIdPattern', 'alarmEmail', 'alarmTopicArn', 'serviceName', 'metricsNamespace',
+  'calloutIdField', 'subscriptionIdPattern', 'alarmEmail', 'alarmTopicArn',
 ] as const;
 const NUMBER_KEYS = [
   'throttleRateLimit', 'throttleBurstLimit', 'syncConcurrency', 'syncInvocationConcurrency', 'maxAttempts',

@@ -31,6 +31,7 @@ export const INFRA_DEFAULTS = {
   /** A message older than this on the main queue means the sync is not keeping up (or is paused). */
   oldestMessageAgeAlarmSeconds: 3600,
   serviceName: 'zuora-limio-sync',
+  /** The namespace both functions publish their custom metrics to (functions/sync/telemetry.ts). */
   metricsNamespace: 'ZuoraLimioSync',
 } as const;
 
@@ -81,10 +82,6 @@ export interface BridgeSettingsInput {
   readonly logRetentionDays?: number;
   /** Age-of-oldest-message alarm threshold, seconds. */
   readonly oldestMessageAgeAlarmSeconds?: number;
-  /** POWERTOOLS_SERVICE_NAME. */
-  readonly serviceName?: string;
-  /** POWERTOOLS_METRICS_NAMESPACE. */
-  readonly metricsNamespace?: string;
 }
 
 export type BridgeSettings = Required<Omit<BridgeSettingsInput, 'calloutIdField' | 'subscriptionIdPattern'>> &
@@ -189,7 +186,7 @@ export function resolveBridgeSettings(input: BridgeSettingsInput): BridgeSetting
     allowedIpRanges: ipRanges(input.allowedIpRanges, apiKind),
     syncConcurrency: wholeNumber('syncConcurrency', input.syncConcurrency, DEFAULTS.syncConcurrency, 1, 100),
     syncInvocationConcurrency: wholeNumber('syncInvocationConcurrency', input.syncInvocationConcurrency, INFRA_DEFAULTS.syncInvocationConcurrency, 2, 1000),
-    maxAttempts: wholeNumber('maxAttempts', input.maxAttempts, DEFAULTS.maxAttempts, 1, 100),
+    maxAttempts: wholeNumber('maxAttempts', input.maxAttempts, DEFAULTS.maxAttempts, 1, 999),
     batchSize,
     batchingWindowSeconds,
     syncTimeoutSeconds,
@@ -210,7 +207,5 @@ export function resolveBridgeSettings(input: BridgeSettingsInput): BridgeSetting
     }),
     logRetentionDays,
     oldestMessageAgeAlarmSeconds: wholeNumber('oldestMessageAgeAlarmSeconds', input.oldestMessageAgeAlarmSeconds, INFRA_DEFAULTS.oldestMessageAgeAlarmSeconds, 60, DEFAULTS.retentionSeconds),
-    serviceName: optionalText(input.serviceName) ?? INFRA_DEFAULTS.serviceName,
-    metricsNamespace: optionalText(input.metricsNamespace) ?? INFRA_DEFAULTS.metricsNamespace,
   };
 }

@@ -27,6 +27,10 @@ import {
 
 export type { CalloutApiKind, CalloutAuthMode } from './settings';
 
+/** The `service` dimension of each function's custom metrics (set in the handlers, not from the environment). */
+const SYNC_METRICS_SERVICE = 'sync';
+const CALLOUT_METRICS_SERVICE = 'zuora-limio-callout';
+
 /** The path Zuora calls (POST and GET), on either kind of API. */
 export const CALLOUT_PATH = 'zuora/callout';
 
@@ -241,8 +245,8 @@ export class ZuoraLimioSync extends Construct {
     return {
       ...(settings.subscriptionIdPattern === undefined ? {} : { SUBSCRIPTION_ID_PATTERN: settings.subscriptionIdPattern }),
       NODE_OPTIONS: '--enable-source-maps',
-      POWERTOOLS_SERVICE_NAME: settings.serviceName,
-      POWERTOOLS_METRICS_NAMESPACE: settings.metricsNamespace,
+      POWERTOOLS_SERVICE_NAME: INFRA_DEFAULTS.serviceName,
+      POWERTOOLS_METRICS_NAMESPACE: INFRA_DEFAULTS.metricsNamespace,
     };
   }
 
@@ -504,6 +508,26 @@ export class ZuoraLimioSync extends Construct {
         ],
         right: [this.mainQueue.metricApproximateAgeOfOldestMessage(max)],
         width: 8,
+      }),
+    );
+    // Custom metrics (embedded metric format): names and service dimensions as in functions/sync/telemetry.ts
+    // and functions/callout/callout-handler.ts.
+    const custom = (metricName: string, service: string) =>
+      new cloudwatch.Metric({ namespace: INFRA_DEFAULTS.metricsNamespace, metricName, dimensionsMap: { service }, ...sum });
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Callouts',
+        left: [custom('CalloutAccepted', CALLOUT_METRICS_SERVICE), custom('CalloutRefused', CALLOUT_METRICS_SERVICE), custom('SubscriptionIdsQueued', CALLOUT_METRICS_SERVICE)],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Limio syncs',
+        left: ['synced', 'retryable', 'terminal', 'deadLettered', 'tokenFetches'].map((name) => custom(name, SYNC_METRICS_SERVICE)),
+        right: [new cloudwatch.Metric({
+          namespace: INFRA_DEFAULTS.metricsNamespace, metricName: 'syncLatency', dimensionsMap: { service: SYNC_METRICS_SERVICE },
+          period, statistic: cloudwatch.Stats.p(99),
+        })],
+        width: 12,
       }),
     );
     dashboard.addWidgets(

@@ -5,6 +5,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError } from '../../functions/shared/config-error';
+import { METRICS_NAMESPACE, SYNC_METRICS, SYNC_SERVICE_NAME } from '../../functions/sync/telemetry';
 import { DEFAULTS, mainQueueVisibilityTimeoutSeconds, redriveMaxReceiveCount } from '../../functions/shared/defaults';
 import { ZuoraLimioSync, type ZuoraLimioSyncProps } from '../../infra/zuora-limio-sync';
 import { STACK_OUTPUTS, ZuoraLimioSyncStack, type BridgeStackSettings } from '../../infra/zuora-limio-sync-stack';
@@ -402,6 +403,11 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
         'AWS/ApiGateway/5XXError', 'AWS/SQS/ApproximateAgeOfOldestMessage', 'AWS/SQS/ApproximateNumberOfMessagesVisible',
         'AWS/Lambda/Errors', 'AWS/Lambda/Throttles', 'AWS/Lambda/ConcurrentExecutions',
       ]));
+      // The sync Lambda's own metrics, by the names and dimension it really emits.
+      const syncMetrics = dashboard.widgets.flatMap((widget) => widget.properties.metrics ?? [])
+        .filter((metric) => metric[0] === METRICS_NAMESPACE && metric[2] === 'service' && metric[3] === SYNC_SERVICE_NAME)
+        .map((metric) => metric[1]);
+      expect(syncMetrics.sort()).toEqual(Object.values(SYNC_METRICS).sort());
     });
 
     it('outputs exactly the names the operator CLI reads', () => {
