@@ -123,14 +123,15 @@ const COMMANDS: readonly Command[] = [
     flags: `  --subscription ID     only this subscription (repeatable, or comma-separated)
   --failure-class C     only terminal | poison | exhausted | unknown (unknown = moved by SQS redrive, no reason)
   --status CODE         only messages whose last Limio answer was this HTTP status (repeatable)
-  --older-than AGE      only messages that failed at least AGE ago: 90s, 30m, 2h, 1d
+  --older-than AGE      only messages that failed at least AGE ago: 90s, 30m, 2h, 1d (for messages SQS's
+                        redrive moved, which carry no failedAt: first sent at least AGE ago)
   --dry-run             show what would be replayed; change nothing
   --rate N/s            send at most N messages per second (spare Limio right after an outage)
   --limit N             replay at most N messages
   --native              unfiltered replay of everything via SQS StartMessageMoveTask (moves bodies untouched,
                         so no replayCount); falls back to message-by-message where unsupported
   --json                one JSON document on stdout
-Each message is sent to the main queue first and deleted from the DLQ only after that send succeeded; it keeps
+Different filters must all match; repeated values of one filter are alternatives. Each message is sent to the main queue first and deleted from the DLQ only after that send succeeded; it keeps
 its fields and its replayCount goes up by one. Messages that do not match stay in the DLQ.`,
     examples: `  zuora-limio-sync dlq replay --stack ZuoraLimioSync --failure-class exhausted --rate 5/s
   zuora-limio-sync dlq replay --local --status 502 --older-than 30m --dry-run`,
