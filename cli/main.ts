@@ -462,7 +462,8 @@ export async function runCli(argv: readonly string[], io: CliIo, dependencies: C
     });
   } catch (error) {
     if (error instanceof UsageError || error instanceof ConfigError) {
-      io.stderr.write(`error: ${error.message}\n(see: zuora-limio-sync ${findCommand(argv)?.command.name ?? ''} --help)\n`.replace('  --help', ' --help'));
+      const helpFor = findCommand(argv)?.command.name;
+      io.stderr.write(`error: ${error.message}\n(see: zuora-limio-sync ${helpFor ? `${helpFor} ` : ''}--help)\n`);
       return EXIT.usage;
     }
     io.stderr.write(`error: ${describe(error)}\n`);

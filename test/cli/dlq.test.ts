@@ -2,7 +2,8 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { listDeadLetters } from '../../cli/commands/dlq-list';
 import { replayDeadLetters } from '../../cli/commands/dlq-replay';
 import { startSqsEmulator, type QueuePair, type SqsEmulator } from '../../local/sqs-emulator';
-import { bodies, depth, freshQueues, putDeadLetter, reason, takeAll } from './queues';
+import { runCli } from '../../cli/main';
+import { bodies, captureIo, depth, freshQueues, putDeadLetter, reason, takeAll } from './queues';
 
 // Listing and replaying dead letters against the same SQS emulator `npm start` uses.
 describe('dlq list and dlq replay', () => {
@@ -144,6 +145,23 @@ describe('dlq list and dlq replay', () => {
     expect(result.failed.every((f) => f.stage === 'send' && /does not exist/.test(f.error))).toBe(true);
     expect(result.stoppedEarly).toMatch(/send to the main queue failed/);
     expect(await depth(sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 12, inFlight: 0 });
+  });
+
+  it('says so on stderr and exits 1 when the command line replay could not send', async () => {
+    await mixedDeadLetters();
+    const captured = captureIo({
+      ZLS_QUEUE_URL: queues.mainQueueUrl.replace(/[^/]+$/, 'deleted-queue'),
+      ZLS_DLQ_URL: queues.deadLetterQueueUrl,
+      AWS_ENDPOINT_URL_SQS: emulator.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+    });
+    expect(await runCli(['dlq', 'replay', '--failure-class', 'exhausted'], captured.io)).toBe(1);
+    expect(captured.stdout()).toContain('replayed: 0');
+    expect(captured.stderr()).toMatch(/failed A-S0000000[13] \(send\): .*does not exist.*; still in the DLQ/);
+    expect(captured.stderr()).toContain('stopped early: send to the main queue failed');
+    expect(await depth(sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 5, inFlight: 0 });
   });
 
   it('falls back to receive -> send -> delete where StartMessageMoveTask is unsupported (fauxqs 1.9)', async () => {
