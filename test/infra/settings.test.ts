@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfigError } from '../../functions/shared/config-error';
 import { DEFAULTS } from '../../functions/shared/defaults';
 import { bridgeSettingsFromContext } from '../../infra/context';
-import { INFRA_DEFAULTS, resolveBridgeSettings } from '../../infra/settings';
+import { EXAMPLE_LIMIO_BASE_URL, INFRA_DEFAULTS, resolveBridgeSettings } from '../../infra/settings';
 
 const limioBaseUrl = 'https://acme.prod.limio.com';
 
@@ -99,5 +101,22 @@ describe('bridgeSettingsFromContext', () => {
     ['createApiGatewayCloudWatchRole', { limioBaseUrl, createApiGatewayCloudWatchRole: 'no' }],
   ])('names the context key %s when it is missing or mistyped', (name, values) => {
     expect(configErrorOf(() => bridgeSettingsFromContext(contextOf(values))).variable).toBe(name);
+  });
+});
+
+describe('cdk.json', () => {
+  const cdkJson = JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as {
+    app: string;
+    context: Record<string, unknown>;
+  };
+
+  it('runs the TypeScript app through tsx', () => {
+    expect(cdkJson.app).toBe('npx tsx infra/app.ts');
+  });
+
+  it('carries example context that is valid and spells out the defaults', () => {
+    const fromCdkJson = resolveBridgeSettings(bridgeSettingsFromContext((key) => cdkJson.context[key]));
+    expect(fromCdkJson).toEqual(resolveBridgeSettings({ limioBaseUrl: EXAMPLE_LIMIO_BASE_URL }));
+    expect(fromCdkJson.limioBaseUrl).toBe(EXAMPLE_LIMIO_BASE_URL);
   });
 });
