@@ -14,8 +14,9 @@ export interface LimioProbeOptions {
 
 /**
  * The probe: the token endpoint is the cheapest request that exercises Limio's front door and its identity
- * service. A token endpoint that answers but refuses the credentials (400/401/403) means Limio is up: that is
- * a configuration problem for an operator, not an outage, and keeping the breaker open would hide it.
+ * service. Every failure keeps the breaker open, refused credentials included: with them no sync can succeed,
+ * and an open breaker keeps every message safe in the queue (no dead letters) and the alarm firing until an
+ * operator fixes the secret; the token client re-reads a rotated secret on refusal, so the next probe sees it.
  */
 export function createLimioProbe({ requestToken, syncProbeSubscription }: LimioProbeOptions): LimioProbe {
   return async (): Promise<ProbeOutcome> => {
@@ -24,11 +25,10 @@ export function createLimioProbe({ requestToken, syncProbeSubscription }: LimioP
       await requestToken();
     } catch (error) {
       const status = httpStatusOf(error);
-      const message = error instanceof Error ? error.message : String(error);
-      if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
-        return { result: 'healthy', detail: `token endpoint answered ${status} (credentials refused; Limio is up)` };
+      if (status === 400 || status === 401 || status === 403) {
+        return { result: 'unhealthy', detail: `token endpoint refused the client credentials (${status}): check the Limio secret` };
       }
-      return { result: 'unhealthy', detail: `token request failed: ${message}` };
+      return { result: 'unhealthy', detail: `token request failed: ${error instanceof Error ? error.message : String(error)}` };
     }
     const tokenMs = Date.now() - started;
     if (!syncProbeSubscription) return { result: 'healthy', detail: `token in ${tokenMs} ms` };

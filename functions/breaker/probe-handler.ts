@@ -5,6 +5,7 @@ import { breakerGauge, pollingFor, type BreakerState, type ProbeResult } from '.
 import type { BreakerStore, StoredBreaker } from './breaker-store';
 import type { PollingChange, SyncPollingController } from './polling-controller';
 import type { BreakerSettings } from './settings';
+import { METRICS_NAMESPACE } from '../sync/telemetry';
 
 /** One cheap question to Limio: can we get a token (and, if configured, sync one known subscription)? */
 export type LimioProbe = () => Promise<ProbeOutcome>;
@@ -37,8 +38,6 @@ export interface ProbeRunReport {
 }
 
 export type Announcement = 'opened' | 'half-open' | 'closed';
-
-export const METRICS_NAMESPACE = 'ZuoraLimioSync';
 
 /**
  * The scheduled probe (EventBridge, every minute; a timer locally). Each run:

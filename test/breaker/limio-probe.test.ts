@@ -78,11 +78,11 @@ describe('the Limio probe', () => {
     expect(outcome.result).toBe('unhealthy');
   });
 
-  it('counts refused credentials as Limio being up (an operator problem, not an outage)', async () => {
+  it('keeps the breaker open on refused credentials, saying what to fix', async () => {
     answer = { status: 401, body: '{"message":"invalid client"}' };
     await expect(createLimioProbe({ requestToken })()).resolves.toEqual({
-      result: 'healthy',
-      detail: 'token endpoint answered 401 (credentials refused; Limio is up)',
+      result: 'unhealthy',
+      detail: 'token endpoint refused the client credentials (401): check the Limio secret',
     });
   });
 
@@ -113,7 +113,7 @@ describe('loadProbeConfig', () => {
       eventSourceMappingId: '14e0db71-5d35-4eb5-b481-8945cf9d10c2',
       fullConcurrency: 20,
       limioBaseUrl: 'https://acme.prod.limio.com',
-      limioSecretId: 'limio/credentials',
+      credentials: { source: 'secrets-manager', secretId: 'limio/credentials' },
       limioTimeoutMs: 8000,
       probeSubscriptionId: 'A-S00000001',
       settings: { halfOpenMaxConcurrency: 3 },
@@ -125,7 +125,12 @@ describe('loadProbeConfig', () => {
     expect(() => loadProbeConfig({ ...env, SYNC_MAX_CONCURRENCY: undefined })).toThrow('SYNC_MAX_CONCURRENCY: is required but not set');
     expect(() => loadProbeConfig({ ...env, SYNC_MAX_CONCURRENCY: '1' })).toThrow(/SYNC_MAX_CONCURRENCY: must be between 2 and 1000/);
     expect(() => loadProbeConfig({ ...env, LIMIO_SECRET_ID: undefined })).toThrow(/LIMIO_SECRET_ID: is required/);
-    expect(loadProbeConfig({ ...env, LIMIO_SECRET_ID: undefined, LIMIO_CLIENT_ID: 'id', LIMIO_CLIENT_SECRET: 's' }).limioSecretId).toBeUndefined();
+    expect(loadProbeConfig({ ...env, LIMIO_SECRET_ID: undefined, LIMIO_CLIENT_ID: 'id', LIMIO_CLIENT_SECRET: 's' }).credentials).toEqual({
+      source: 'environment',
+      clientId: 'id',
+      clientSecret: 's',
+    });
+    expect(() => loadProbeConfig({ ...env, LIMIO_CLIENT_ID: 'id' })).toThrow(/LIMIO_SECRET_ID: is set together/);
     expect(() => loadProbeConfig({ ...env, PROBE_SUBSCRIPTION_ID: '../admin' })).toThrow(/^PROBE_SUBSCRIPTION_ID: /);
   });
 });

@@ -1,0 +1,34 @@
+import { breakerOutcomeOf, syncFailureOf } from '../../functions/breaker/sync-outcome';
+import { classifySyncOutcome, type LimioAnswer } from '../../functions/sync/classify-outcome';
+
+const context = { tokenRefreshed: false, nowMs: Date.parse('2026-11-24T10:00:00.000Z') };
+const response = (status: number, body: unknown = {}, retryAfter?: string): LimioAnswer => ({ kind: 'response', status, body, ...(retryAfter && { retryAfter }) });
+
+describe('the retry table in the breaker terms', () => {
+  it.each([
+    ['200 success', response(200, { success: true, id: 'x', owner: 'y' }), 'synced'],
+    ['200 without success', response(200, { success: false }), 'limio-failure'],
+    ['401 (refresh)', response(401), 'limio-failure'],
+    ['429', response(429, {}, '30'), 'limio-failure'],
+    ['500', response(500), 'limio-failure'],
+    ['502', response(502), 'limio-failure'],
+    ['503', response(503), 'limio-failure'],
+    ['504', response(504), 'limio-failure'],
+    ['timeout', { kind: 'timeout', timeoutMs: 8000 } as LimioAnswer, 'limio-failure'],
+    ['network error', { kind: 'network-error', message: 'ECONNRESET' } as LimioAnswer, 'limio-failure'],
+    ['400', response(400), 'refused'],
+    ['404', response(404), 'refused'],
+    ['422', response(422), 'refused'],
+  ])('%s -> %s', (_, answer, expected) => {
+    expect(breakerOutcomeOf(classifySyncOutcome(answer, context))).toBe(expected);
+  });
+
+  it('carries Retry-After and the error into the retry decision; a refusal is terminal', () => {
+    const throttled = classifySyncOutcome(response(429, { message: 'slow down' }, '30'), context);
+    if (throttled.class === 'synced') throw new Error('expected a failure');
+    expect(syncFailureOf(throttled)).toEqual({ kind: 'limio', retryAfterSeconds: 30, error: 'Limio answered 429: slow down' });
+    const missing = classifySyncOutcome(response(404, { message: 'no such subscription' }), context);
+    if (missing.class === 'synced') throw new Error('expected a failure');
+    expect(syncFailureOf(missing)).toEqual({ kind: 'terminal', error: 'Limio answered 404: no such subscription' });
+  });
+});
