@@ -1,6 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { checkSubscriptionId, DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../shared/subscription-id';
-import { mediaType, type CalloutRequest } from './request';
+import { emptyRecord, mediaType, type CalloutRequest } from './request';
 
 /**
  * Finds the subscription identifiers a callout names, wherever Zuora's template put them: a JSON body, a
@@ -164,7 +164,7 @@ function collectFromBody(request: CalloutRequest, idField: string | undefined, c
 }
 
 function parseForm(text: string): Record<string, string[]> {
-  const result: Record<string, string[]> = {};
+  const result = emptyRecord<string[]>();
   for (const [name, value] of new URLSearchParams(text)) (result[name] ??= []).push(value);
   return result;
 }
@@ -241,7 +241,7 @@ function valuesAtPath(value: unknown, path: readonly string[], depth = 0): unkno
   const [head, ...rest] = path;
   const record = value as Record<string, unknown>;
   const key =
-    head! in record ? head! : Object.keys(record).find((candidate) => normaliseName(candidate) === normaliseName(head!));
+    Object.hasOwn(record, head!) ? head! : Object.keys(record).find((candidate) => normaliseName(candidate) === normaliseName(head!));
   return key === undefined ? [] : valuesAtPath(record[key], rest, depth + 1);
 }
 
@@ -283,9 +283,11 @@ function namedParameters(node: unknown, depth: number): unknown {
   if (typeof name === 'string') {
     const { ['@_name']: _ignored, ...rest } = record;
     const inner = rest['#text'] ?? namedParameters(rest, depth + 1);
-    return { [name]: inner };
+    const parameter = emptyRecord<unknown>();
+    parameter[name] = inner;
+    return parameter;
   }
-  const result: Record<string, unknown> = {};
+  const result = emptyRecord<unknown>();
   for (const [key, child] of Object.entries(record)) {
     if (key.startsWith('@_')) continue;
     result[key] = namedParameters(child, depth + 1);

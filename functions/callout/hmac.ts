@@ -65,7 +65,7 @@ export function parseSignedDataTemplate(template: string): TemplatePart[] {
       text += plain;
     } else if (escaped !== undefined) {
       const escapes: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\', '{': '{', '}': '}' };
-      if (!(escaped in escapes)) throw new SignedDataError(`unknown escape "\\${escaped}" in the signed-data template`);
+      if (!Object.hasOwn(escapes, escaped)) throw new SignedDataError(`unknown escape "\\${escaped}" in the signed-data template`);
       text += escapes[escaped];
     } else if (placeholder !== undefined) {
       flushText();
@@ -113,7 +113,7 @@ export function renderSignedData(template: string, request: SignableRequest): Bu
         return Buffer.from(value, 'utf8');
       }
       case 'query': {
-        const values = request.query[part.name];
+        const values = Object.hasOwn(request.query, part.name) ? request.query[part.name] : undefined;
         if (values === undefined || values.length === 0) throw new SignedDataError(`signed query parameter ${part.name} is missing`);
         return Buffer.from(values.join(','), 'utf8');
       }
@@ -205,7 +205,7 @@ export function parseTimestamp(value: string): number | undefined {
 
 function headerValue(headers: Readonly<Record<string, string>>, name: string): string | undefined {
   const lower = name.toLowerCase();
-  if (lower in headers) return headers[lower];
+  if (Object.hasOwn(headers, lower)) return headers[lower];
   for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === lower) return value;
   return undefined;
 }

@@ -45,11 +45,11 @@ function fromHttpApi(event: APIGatewayProxyEventV2): CalloutRequest {
 }
 
 function fromRestApi(event: APIGatewayProxyEvent): CalloutRequest {
-  const headers: Record<string, string> = lowerCaseHeaders(event.headers ?? {});
+  const headers = lowerCaseHeaders(event.headers ?? {});
   for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) {
     if (values && values.length > 0) headers[name.toLowerCase()] = values.join(',');
   }
-  const query: Record<string, string[]> = fromSingleValues(event.queryStringParameters ?? {});
+  const query = fromSingleValues(event.queryStringParameters ?? {});
   for (const [name, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
     if (values && values.length > 0) query[name] = [...values];
   }
@@ -63,18 +63,26 @@ function fromRestApi(event: APIGatewayProxyEvent): CalloutRequest {
   };
 }
 
+/**
+ * Records keyed by what the caller sent have no prototype: a header or parameter called "constructor" or
+ * "toString" is then just a name.
+ */
+export function emptyRecord<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 function lowerCaseHeaders(headers: Record<string, string | undefined>): Record<string, string> {
-  const result: Record<string, string> = {};
+  const result = emptyRecord<string>();
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
     const key = name.toLowerCase();
-    result[key] = key in result ? `${result[key]},${value}` : value;
+    result[key] = Object.hasOwn(result, key) ? `${result[key]},${value}` : value;
   }
   return result;
 }
 
 function fromSingleValues(parameters: Record<string, string | undefined>): Record<string, string[]> {
-  const result: Record<string, string[]> = {};
+  const result = emptyRecord<string[]>();
   for (const [name, value] of Object.entries(parameters)) {
     if (value !== undefined) result[name] = [value];
   }
@@ -82,7 +90,7 @@ function fromSingleValues(parameters: Record<string, string | undefined>): Recor
 }
 
 export function parseQueryString(raw: string): Record<string, string[]> {
-  const result: Record<string, string[]> = {};
+  const result = emptyRecord<string[]>();
   for (const [name, value] of new URLSearchParams(raw)) {
     (result[name] ??= []).push(value);
   }

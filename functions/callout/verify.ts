@@ -18,7 +18,8 @@ export function verifyCallout(request: CalloutRequest, auth: CalloutAuth, now: D
     case 'basic':
       return verifyBasic(request.headers.authorization, auth.username, auth.password);
     case 'header': {
-      const provided = request.headers[auth.headerName.toLowerCase()];
+      const name = auth.headerName.toLowerCase();
+      const provided = Object.hasOwn(request.headers, name) ? request.headers[name] : undefined;
       if (provided === undefined) return { ok: false, kind: 'missing', reason: `header ${auth.headerName} is missing` };
       return sameSecret(provided, auth.value) ? { ok: true } : { ok: false, kind: 'invalid', reason: `header ${auth.headerName} does not match` };
     }

@@ -23,9 +23,10 @@ export function httpApiEvent(shape: CalloutShape = {}): APIGatewayProxyEventV2 {
   const body = shape.body === undefined ? undefined : Buffer.isBuffer(shape.body) ? shape.body : Buffer.from(shape.body, 'utf8');
   const asText = body !== undefined && httpApiSendsAsText(headers) && !Buffer.isBuffer(shape.body);
   const query = shape.query ?? '';
-  const queryStringParameters: Record<string, string> = {};
+  // No prototype: a parameter called "toString" is just a name (API Gateway's own maps behave so).
+  const queryStringParameters: Record<string, string> = Object.create(null);
   for (const [name, value] of new URLSearchParams(query)) {
-    queryStringParameters[name] = name in queryStringParameters ? `${queryStringParameters[name]},${value}` : value;
+    queryStringParameters[name] = Object.hasOwn(queryStringParameters, name) ? `${queryStringParameters[name]},${value}` : value;
   }
   return {
     version: '2.0',
@@ -55,8 +56,8 @@ export function httpApiEvent(shape: CalloutShape = {}): APIGatewayProxyEventV2 {
 export function restApiEvent(shape: CalloutShape = {}, options: { binary?: boolean } = {}): APIGatewayProxyEvent {
   const headers = shape.headers ?? {};
   const multiValueHeaders = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, [value]]));
-  const multiValueQueryStringParameters: Record<string, string[]> = {};
-  const queryStringParameters: Record<string, string> = {};
+  const multiValueQueryStringParameters: Record<string, string[]> = Object.create(null);
+  const queryStringParameters: Record<string, string> = Object.create(null);
   for (const [name, value] of new URLSearchParams(shape.query ?? '')) {
     (multiValueQueryStringParameters[name] ??= []).push(value);
     queryStringParameters[name] = value;

@@ -150,6 +150,13 @@ describe('extractSubscriptionIds: form, query and XML', () => {
     expect(ids(extract({ headers: { 'content-type': 'application/octet-stream' }, query: 'subscriptionNumber=A-S1' }))).toEqual(['A-S1']);
   });
 
+  it('treats parameter names an object prototype has (toString, __proto__, constructor) as plain names', () => {
+    expect(extract({ method: 'POST', query: 'toString=&__proto__=x&constructor=y' })).toMatchObject({ ok: false, refusal: 'no-ids' });
+    expect(ids(extract({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'toString=1&subscriptionNumber=A-S1&__proto__=2' }))).toEqual(['A-S1']);
+    expect(ids(extract({ headers: { 'content-type': 'application/xml' }, body: '<c><parameter name="__proto__">x</parameter><parameter name="SubscriptionNumber">A-S1</parameter></c>' }))).toEqual(['A-S1']);
+    expect(extract({ headers: { 'content-type': 'application/json' }, body: '{"a":1}' }, { idField: 'constructor' })).toMatchObject({ ok: false, refusal: 'no-ids' });
+  });
+
   it('ignores a GET body', () => {
     expect(extract({ method: 'GET', headers: { 'content-type': 'application/json' }, body: '{"subscriptionNumber":"A-S1"}' })).toMatchObject({ ok: false, refusal: 'no-ids' });
   });

@@ -34,6 +34,14 @@ describe('normaliseEvent', () => {
     expect(request.path).toBe('/zuora/callout');
   });
 
+  it('keeps headers and parameters named like prototype members as plain values', () => {
+    const request = normaliseEvent(httpApiEvent({ headers: { constructor: 'c', toString: 't' }, query: 'toString=x&__proto__=y' }));
+    expect(request.headers.constructor).toBe('c');
+    expect(request.headers.tostring).toBe('t');
+    expect(request.query.toString).toEqual(['x']);
+    expect(request.query['__proto__']).toEqual(['y']);
+  });
+
   it('decodes a REST API body listed as a binary media type', () => {
     const request = normaliseEvent(restApiEvent({ body: 'subscriptionNumber=A-S1' }, { binary: true }));
     expect(request.body.toString('utf8')).toBe('subscriptionNumber=A-S1');
