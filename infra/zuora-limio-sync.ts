@@ -83,7 +83,19 @@ export interface ZuoraLimioSyncAlarms {
  * ```
  *
  * The sync function and its event source mapping are public so that additions (e.g. a circuit breaker that
- * pauses the mapping while Limio is down) can be attached without changing this construct.
+ * pauses the mapping while Limio is down) can be attached without changing this construct:
+ *
+ * ```ts
+ * bridge.syncFunction.addEnvironment('BREAKER_TABLE', table.tableName);
+ * table.grantReadData(bridge.syncFunction);
+ * probe.addToRolePolicy(new iam.PolicyStatement({
+ *   actions: ['lambda:UpdateEventSourceMapping', 'lambda:GetEventSourceMapping'],
+ *   resources: [bridge.syncEventSourceMapping.eventSourceMappingArn],
+ * }));
+ * probe.addEnvironment('EVENT_SOURCE_MAPPING_ID', bridge.syncEventSourceMapping.eventSourceMappingId);
+ * ```
+ * The template leaves the mapping's `Enabled` unset. A deployment that changes the mapping itself may still
+ * reset a pause made at run time, so a breaker should re-assert the state it wants on every probe.
  */
 export class ZuoraLimioSync extends Construct {
   /** The resolved settings (defaults applied), for code that builds on this construct. */
