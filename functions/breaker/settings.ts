@@ -68,6 +68,8 @@ export interface BreakerSettings {
   readonly bucketTtlSeconds: number;
   readonly openIntervalRetentionSeconds: number;
   readonly maxOpenIntervals: number;
+  /** The probe's period: the EventBridge rate in AWS (whole minutes), the timer locally. */
+  readonly probeIntervalSeconds: number;
 }
 
 const DAY = 24 * 60 * 60;
@@ -99,6 +101,7 @@ export function loadBreakerSettings(env: Env): BreakerSettings {
     bucketTtlSeconds: BREAKER_DEFAULTS.bucketTtlSeconds,
     openIntervalRetentionSeconds: BREAKER_DEFAULTS.openIntervalRetentionSeconds,
     maxOpenIntervals: BREAKER_DEFAULTS.maxOpenIntervals,
+    probeIntervalSeconds: integer(env, 'BREAKER_PROBE_INTERVAL_SECONDS', BREAKER_DEFAULTS.probeIntervalSeconds, { min: 1, max: 60 * 60 }),
   };
 }
 
