@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Annotations, Duration, Names, RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Names, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -200,6 +200,14 @@ export class ZuoraLimioSync extends Construct {
     this.acknowledgeAcceptedFindings(settings);
   }
 
+  /**
+   * Stack name, construct path and a hash: names operators recognise (alarm emails, API metrics) and unique per
+   * bridge in an account and region (alarm names must be; the path alone would repeat in a second stack).
+   */
+  private namePrefix(): string {
+    return `${Stack.of(this).stackName}-${Names.uniqueResourceName(this, { separator: '-', maxLength: 64 })}`;
+  }
+
   private createQueues(settings: BridgeSettings, key: kms.IKey | undefined) {
     const encryption = key === undefined
       ? { encryption: sqs.QueueEncryption.SQS_MANAGED }
@@ -352,7 +360,7 @@ export class ZuoraLimioSync extends Construct {
     });
     const api = new apigw.RestApi(this, 'CalloutApi', {
       // Unique per bridge: REST API metrics (and so the 5xx alarm) are keyed by the API's name.
-      restApiName: Names.uniqueResourceName(this, { separator: '-', maxLength: 64 }) + '-callout',
+      restApiName: `${this.namePrefix()}-callout`,
       description: 'zuora-limio-sync: Zuora callout endpoint',
       endpointTypes: [apigw.EndpointType.REGIONAL],
       cloudWatchRole: createCloudWatchRole,
@@ -408,7 +416,7 @@ export class ZuoraLimioSync extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const api = new apigwv2.HttpApi(this, 'CalloutHttpApi', {
-      apiName: Names.uniqueResourceName(this, { separator: '-', maxLength: 64 }) + '-callout',
+      apiName: `${this.namePrefix()}-callout`,
       description: 'zuora-limio-sync: Zuora callout endpoint',
       createDefaultStage: false,
     });
@@ -449,6 +457,7 @@ export class ZuoraLimioSync extends Construct {
     const fiveMinutes = Duration.minutes(5);
     const alarm = (id: string, description: string, props: Omit<cloudwatch.AlarmProps, 'alarmDescription' | 'evaluationPeriods' | 'treatMissingData'>) => {
       const created = new cloudwatch.Alarm(this, id, {
+        alarmName: `${this.namePrefix()}-${id}`,
         alarmDescription: description,
         evaluationPeriods: 1,
         // No data means nothing happened (no messages, no invocations): that is healthy.
