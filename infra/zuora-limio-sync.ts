@@ -227,6 +227,7 @@ export class ZuoraLimioSync extends Construct {
   private limioSecretFor(arn: string | undefined): secretsmanager.ISecret {
     if (arn !== undefined) return secretsmanager.Secret.fromSecretCompleteArn(this, 'LimioSecret', arn);
     // Limio issues these credentials, so nothing can be generated: placeholders until the operator fills them in.
+    // Keep the placeholders as they are: a changed SecretString would overwrite the filled-in values on deploy.
     return new secretsmanager.Secret(this, 'LimioSecret', {
       description: 'zuora-limio-sync: Limio OAuth client credentials {"clientId","clientSecret"}; replace the placeholders',
       secretObjectValue: {
@@ -239,7 +240,8 @@ export class ZuoraLimioSync extends Construct {
   private calloutAuthSecretFor(arn: string | undefined, mode: CalloutAuthMode): secretsmanager.ISecret {
     if (arn !== undefined) return secretsmanager.Secret.fromSecretCompleteArn(this, 'CalloutAuthSecret', arn);
     // The shared secret is ours to choose: generate it strong, the operator copies it into Zuora.
-    // Field names and HMAC defaults are those of functions/callout/auth-config.ts and hmac.ts.
+    // Field names and HMAC defaults are those of functions/callout/auth-config.ts and hmac.ts. Changing a
+    // template below regenerates the secret on the next deploy, breaking the copy in Zuora: don't, lightly.
     const templates: Record<CalloutAuthMode, { template: object; generated: string }> = {
       basic: { template: { mode: 'basic', username: 'zuora' }, generated: 'password' },
       header: { template: { mode: 'header', headerName: 'X-Callout-Token' }, generated: 'value' },
