@@ -51,14 +51,17 @@ export interface CalloutDeps {
   readonly observer?: CalloutObserver;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
-  /** Time allowed for queueing before answering 503; Zuora and API Gateway (29 s) must get an answer first. */
+  /**
+   * Time allowed for queueing before answering 503. It must end well inside the function timeout (10 s in the
+   * CDK construct) and API Gateway's 29 s, so Zuora gets a 503 it can retry rather than a timeout.
+   */
   readonly enqueueBudgetMs?: number;
 }
 
 export type CalloutHandler = (event: CalloutEvent, context?: Context) => Promise<APIGatewayProxyResult>;
 
 export const ALLOWED_METHODS = ['GET', 'POST'] as const;
-const DEFAULT_ENQUEUE_BUDGET_MS = 8_000;
+const DEFAULT_ENQUEUE_BUDGET_MS = 6_000;
 /** Zuora's correlation headers are short tokens; anything else is not copied into messages or logs. */
 const CORRELATION_ID = /^[\x21-\x7e]{1,128}$/;
 

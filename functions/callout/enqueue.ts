@@ -69,7 +69,10 @@ async function enqueueChunk(sqs: SqsSender, chunk: readonly SyncRequest[], optio
     }));
     calls++;
     try {
-      const output = await sqs.send(new SendMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: entries }));
+      // The call itself is cut off at the deadline too, so a hanging SQS cannot outlast the function timeout.
+      const abortSignal = options.deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, options.deadline - now()));
+      const command = new SendMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: entries });
+      const output = await (abortSignal === undefined ? sqs.send(command) : sqs.send(command, { abortSignal }));
       const next = new Map<string, SyncRequest>();
       for (const failure of output.Failed ?? []) {
         const request = failure.Id === undefined ? undefined : pending.get(failure.Id);

@@ -255,6 +255,28 @@ describe('callout handler against the SQS emulator', () => {
     }
   });
 
+  it('answers 503 within its queueing budget when SQS accepts connections but never answers', async () => {
+    const sockets = new Set<import('node:net').Socket>();
+    const silent = createServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    // No SDK timeouts at all: only the handler's own budget can end this call.
+    const hanging = new SQSClient({
+      endpoint: `http://127.0.0.1:${(silent.address() as { port: number }).port}`,
+      region: EMULATOR_REGION,
+      credentials: EMULATOR_CREDENTIALS,
+      maxAttempts: 1,
+    });
+    try {
+      const { post, refused } = await setup(basicEnv, { sqs: hanging, enqueueBudgetMs: 300 });
+      expect((await post(jsonCallout({ subscriptionNumber: 'A-S1' }))).statusCode).toBe(503);
+      expect(refused[0]).toMatchObject({ reason: 'queue-unavailable' });
+    } finally {
+      hanging.destroy();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
   it('answers 503 when the emulator has been stopped', async () => {
     const stopped = await startSqsEmulator();
     const client = stopped.client();
