@@ -45,7 +45,7 @@ export interface OutcomeWindow {
   readonly successes: number;
   /** Failures that are Limio's, not the subscription's: 5xx, 429, timeout, network, 200 without success. */
   readonly limioFailures: number;
-  /** Token requests that failed with 5xx, a network error or a timeout (not a refusal of the credentials). */
+  /** Batches whose token request failed (endpoint down, slow, or refusing the credentials). */
   readonly tokenFailures: number;
   /** Distinct subscriptions among the Limio-side failures (estimated from hashed slots; never over-counted). */
   readonly failingSubscriptions: number;

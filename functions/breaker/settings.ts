@@ -25,7 +25,10 @@ export const BREAKER_DEFAULTS = {
   failureThresholdPercent: 80,
   /** Failures must come from this many distinct subscriptions, so one bad subscription can never trip it. */
   minDistinctSubscriptions: 3,
-  /** Token endpoint failures (5xx, network, timeout) in the window that trip it on their own. */
+  /**
+   * Batches that found no token (endpoint down, slow, or refusing the credentials) in the window that trip it on
+   * their own. Refused credentials count too: nothing could sync, and holding the messages beats exhausting them.
+   */
   tokenFailures: 3,
   /** Half-open closes after this many successful syncs... */
   halfOpenSuccesses: 5,

@@ -15,7 +15,7 @@ export type SyncOutcomeForBreaker =
 export interface BatchOutcomes {
   /** One entry per Limio sync call (per distinct subscription of the batch, not per message). */
   readonly syncs: readonly { readonly subscriptionId: string; readonly outcome: SyncOutcomeForBreaker }[];
-  /** Token requests in this batch that failed with 5xx, a network error or a timeout. */
+  /** 1 when this batch's syncs found no token (see batchOutcomesOf), else 0. */
   readonly tokenFailures: number;
 }
 

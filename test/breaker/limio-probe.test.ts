@@ -30,12 +30,12 @@ beforeEach(() => {
 });
 
 /** A client-credentials token request that rejects like the sync Lambda's token client (httpStatus on answers). */
-async function requestToken(): Promise<string> {
+async function requestToken(timeoutMs = 5000): Promise<string> {
   const response = await fetch(`${baseUrl}/oauth2/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: 'grant_type=client_credentials&client_id=probe&client_secret=not-a-real-secret',
-    signal: AbortSignal.timeout(300),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const body = (await response.json().catch(() => ({}))) as { access_token?: string };
   if (response.status !== 200 || !body.access_token) {
@@ -66,7 +66,7 @@ describe('the Limio probe', () => {
 
   it('is unhealthy when the token endpoint does not answer in time', async () => {
     answer = { status: 200, body: '{}', hang: true };
-    const outcome = await createLimioProbe({ requestToken })();
+    const outcome = await createLimioProbe({ requestToken: () => requestToken(300) })();
     expect(outcome.result).toBe('unhealthy');
     expect(outcome.detail).toMatch(/^token request failed: .*(timeout|aborted)/i);
   });

@@ -1,4 +1,4 @@
-import { breakerOutcomeOf, syncFailureOf } from '../../functions/breaker/sync-outcome';
+import { batchOutcomesOf, breakerOutcomeOf, syncFailureOf } from '../../functions/breaker/sync-outcome';
 import { classifySyncOutcome, type LimioAnswer } from '../../functions/sync/classify-outcome';
 
 const context = { tokenRefreshed: false, nowMs: Date.parse('2026-11-24T10:00:00.000Z') };
@@ -30,5 +30,26 @@ describe('the retry table in the breaker terms', () => {
     const missing = classifySyncOutcome(response(404, { message: 'no such subscription' }), context);
     if (missing.class === 'synced') throw new Error('expected a failure');
     expect(syncFailureOf(missing)).toEqual({ kind: 'terminal', error: 'Limio answered 404: no such subscription' });
+  });
+});
+
+describe('batchOutcomesOf', () => {
+  it('makes one entry per sync and one token failure per batch that found no token', () => {
+    const noToken = { class: 'retryable', error: 'no Limio token: no answer within 8000 ms', tokenUnavailable: true } as const;
+    expect(
+      batchOutcomesOf([
+        { subscriptionId: 'A-S1', outcome: noToken },
+        { subscriptionId: 'A-S2', outcome: noToken },
+        { subscriptionId: 'A-S3', outcome: classifySyncOutcome(response(404), context) },
+      ]),
+    ).toEqual({
+      syncs: [
+        { subscriptionId: 'A-S1', outcome: 'limio-failure' },
+        { subscriptionId: 'A-S2', outcome: 'limio-failure' },
+        { subscriptionId: 'A-S3', outcome: 'refused' },
+      ],
+      tokenFailures: 1,
+    });
+    expect(batchOutcomesOf([{ subscriptionId: 'A-S1', outcome: classifySyncOutcome(response(502), context) }]).tokenFailures).toBe(0);
   });
 });
