@@ -44,6 +44,8 @@ export interface LimioSandboxStats {
   inFlight: number;
   maxInFlight: number;
   synced: Set<string>;
+  /** TCP connections accepted (beyond the shared contract: shows whether clients keep connections alive). */
+  connections: number;
 }
 
 export interface LimioSandbox {
@@ -95,6 +97,7 @@ export async function startLimioSandbox(options: LimioSandboxOptions = {}): Prom
     inFlight: 0,
     maxInFlight: 0,
     synced: new Set(),
+    connections: 0,
   };
 
   const sandbox: { -readonly [K in keyof LimioSandbox]: LimioSandbox[K] } = {
@@ -126,6 +129,7 @@ export async function startLimioSandbox(options: LimioSandboxOptions = {}): Prom
   // The client's keep-alive connections must not hold stop() open.
   server.keepAliveTimeout = 5_000;
   server.on('connection', (socket: Socket) => {
+    stats.connections += 1;
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });

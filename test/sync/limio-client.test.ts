@@ -70,6 +70,15 @@ describe('Limio client', () => {
     expect(sandbox.stats.syncCallsById.get('id with/slash')).toBe(1);
   });
 
+  it('keeps connections alive: eleven requests in a row need at most two TCP connections', async () => {
+    const { client } = clientFor(sandbox.baseUrl, environmentCredentials(sandbox.clientId, sandbox.clientSecret));
+    for (let n = 0; n < 10; n++) expect((await client.sync(`A-S${n}`)).outcome.class).toBe('synced');
+    expect(sandbox.stats.tokenRequests + sandbox.stats.syncCalls).toBe(11);
+    // undici hands a socket back to its pool a tick after the body is read, so a request sent at once may open a
+    // second connection; without keep-alive it would be one per request.
+    expect(sandbox.stats.connections).toBeLessThanOrEqual(2);
+  });
+
   it('refreshes a token at half its life when the life is shorter than twice the margin', async () => {
     let now = Date.now();
     sandbox.setFaults({ tokenTtlSeconds: 60 });

@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     };
     await Promise.all(Array.from({ length: pollers }, poll));
 
-    const { tokenRequests, syncCalls, synced, maxInFlight } = sandbox.stats;
+    const { tokenRequests, syncCalls, synced, maxInFlight, connections } = sandbox.stats;
     process.stdout.write(
       `${JSON.stringify(
         {
@@ -91,6 +91,7 @@ async function main(): Promise<void> {
           tokenRequests,
           tokenRequestsPer1000Syncs: Number(((tokenRequests / Math.max(synced.size, 1)) * 1000).toFixed(2)),
           maxInFlightAtLimio: maxInFlight,
+          tcpConnectionsToLimio: connections,
           seconds: (Date.now() - started) / 1000,
         },
         null,
