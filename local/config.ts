@@ -43,8 +43,8 @@ export interface RuntimeConfig {
   readonly handlerEnv: Readonly<Record<string, string>>;
 }
 
+/** Sandbox settings that would silently do nothing against a real tenant (LIMIO_SANDBOX_PORT is merely unused). */
 const SANDBOX_FAULT_VARIABLES = [
-  'LIMIO_SANDBOX_PORT',
   'LIMIO_SANDBOX_502_RATE',
   'LIMIO_SANDBOX_429_RATE',
   'LIMIO_SANDBOX_HANG_RATE',

@@ -38,6 +38,8 @@ export interface StartRuntimeOptions {
 }
 
 export interface Runtime {
+  /** The configuration it was started with, generated callout credentials included. */
+  readonly config: RuntimeConfig;
   readonly calloutUrl: string;
   readonly sqsEndpoint: string;
   readonly queues: QueuePair;
@@ -208,6 +210,7 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
 
     let stopped: Promise<void> | undefined;
     return {
+      config,
       calloutUrl: `http://${config.host}:${port}${LOCAL_DEFAULTS.calloutPath}`,
       sqsEndpoint: emulator.endpoint,
       queues,
