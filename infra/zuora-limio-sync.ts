@@ -16,6 +16,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { DEFAULTS, mainQueueVisibilityTimeoutSeconds, redriveMaxReceiveCount } from '../functions/shared/defaults';
+import { CALLOUT_AUTH_SECRET_TEMPLATES, GENERATED_SECRET_LENGTH, LIMIO_SECRET_PLACEHOLDER } from './secret-templates';
 import {
   EXAMPLE_LIMIO_BASE_URL,
   INFRA_DEFAULTS,
@@ -226,39 +227,28 @@ export class ZuoraLimioSync extends Construct {
 
   private limioSecretFor(arn: string | undefined): secretsmanager.ISecret {
     if (arn !== undefined) return secretsmanager.Secret.fromSecretCompleteArn(this, 'LimioSecret', arn);
-    // Limio issues these credentials, so nothing can be generated: placeholders until the operator fills them in.
-    // Keep the placeholders as they are: a changed SecretString would overwrite the filled-in values on deploy.
     return new secretsmanager.Secret(this, 'LimioSecret', {
       description: 'zuora-limio-sync: Limio OAuth client credentials {"clientId","clientSecret"}; replace the placeholders',
+      // Placeholders, not secrets: the real values are put by the operator, outside the template.
       secretObjectValue: {
-        clientId: SecretValue.unsafePlainText('REPLACE_WITH_LIMIO_CLIENT_ID'),
-        clientSecret: SecretValue.unsafePlainText('REPLACE_WITH_LIMIO_CLIENT_SECRET'),
+        clientId: SecretValue.unsafePlainText(LIMIO_SECRET_PLACEHOLDER.clientId),
+        clientSecret: SecretValue.unsafePlainText(LIMIO_SECRET_PLACEHOLDER.clientSecret),
       },
     });
   }
 
   private calloutAuthSecretFor(arn: string | undefined, mode: CalloutAuthMode): secretsmanager.ISecret {
     if (arn !== undefined) return secretsmanager.Secret.fromSecretCompleteArn(this, 'CalloutAuthSecret', arn);
-    // The shared secret is ours to choose: generate it strong, the operator copies it into Zuora.
-    // Field names and HMAC defaults are those of functions/callout/auth-config.ts and hmac.ts. Changing a
-    // template below regenerates the secret on the next deploy, breaking the copy in Zuora: don't, lightly.
-    const templates: Record<CalloutAuthMode, { template: object; generated: string }> = {
-      basic: { template: { mode: 'basic', username: 'zuora' }, generated: 'password' },
-      header: { template: { mode: 'header', headerName: 'X-Callout-Token' }, generated: 'value' },
-      hmac: {
-        template: { mode: 'hmac', headerName: 'X-Zuora-Signature', algorithm: 'sha256', signedData: '{body}\\n' },
-        generated: 'key',
-      },
-    };
-    const { template, generated } = templates[mode];
+    // The shared secret is ours to choose: generated strong at deploy time, never in the template.
+    const { fields, generatedField } = CALLOUT_AUTH_SECRET_TEMPLATES[mode];
     return new secretsmanager.Secret(this, 'CalloutAuthSecret', {
-      description: `zuora-limio-sync: how Zuora callouts authenticate (mode ${mode}); copy the generated "${generated}" into Zuora`,
+      description: `zuora-limio-sync: how Zuora callouts authenticate (mode ${mode}); copy the generated "${generatedField}" into Zuora`,
       generateSecretString: {
-        secretStringTemplate: JSON.stringify(template),
-        generateStringKey: generated,
+        secretStringTemplate: JSON.stringify(fields),
+        generateStringKey: generatedField,
         // Letters and digits only: survives Zuora's UI, Basic's user:password split and header quoting.
         excludePunctuation: true,
-        passwordLength: 48,
+        passwordLength: GENERATED_SECRET_LENGTH,
       },
     });
   }
