@@ -24,15 +24,26 @@ export interface SyncBreakerDependencies {
   readonly onTransition?: BreakerGateOptions['onTransition'];
 }
 
-/**
- * Without a table (a sync Lambda deployed without the breaker, unit tests of the sync handler) syncing works
- * exactly as before, with the time budget and no open intervals: the breaker is an addition, never a new way
- * to fail.
- */
-export function loadSyncBreaker(env: Env, dependencies: SyncBreakerDependencies = {}): SyncBreaker {
-  const settings = loadBreakerSettings(env);
-  const retry = loadRetrySettings(env);
+/** The sync Lambda's outage-mode settings; read by loadSyncConfig (phase 2) into `SyncConfig.breaker`. */
+export interface SyncBreakerConfig {
+  /** BREAKER_TABLE_NAME; absent, the breaker is off. */
+  readonly tableName?: string;
+  readonly settings: BreakerSettings;
+  readonly retry: RetrySettings;
+}
+
+export function loadSyncBreakerConfig(env: Env): SyncBreakerConfig {
   const tableName = optionalString(env, 'BREAKER_TABLE_NAME');
+  return { ...(tableName !== undefined && { tableName }), settings: loadBreakerSettings(env), retry: loadRetrySettings(env) };
+}
+
+/**
+ * Once per container. Without a store or table (a sync Lambda deployed without the breaker, unit tests of the
+ * sync handler) syncing works exactly as before, with the time budget and no open intervals: the breaker is an
+ * addition, never a new way to fail.
+ */
+export function createSyncBreaker(config: SyncBreakerConfig, dependencies: SyncBreakerDependencies = {}): SyncBreaker {
+  const { settings, retry, tableName } = config;
   const store = dependencies.store ?? (tableName ? new DynamoDbBreakerStore(dependencies.dynamo ?? new DynamoDBClient({}), tableName) : undefined);
   if (!store) return { gate: alwaysClosed, retry, settings, shared: false };
   return {
@@ -47,6 +58,10 @@ export function loadSyncBreaker(env: Env, dependencies: SyncBreakerDependencies 
     settings,
     shared: true,
   };
+}
+
+export function loadSyncBreaker(env: Env, dependencies: SyncBreakerDependencies = {}): SyncBreaker {
+  return createSyncBreaker(loadSyncBreakerConfig(env), dependencies);
 }
 
 const alwaysClosed: BreakerGate = {

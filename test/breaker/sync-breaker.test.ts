@@ -1,7 +1,7 @@
 import { DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { InMemoryBreakerStore } from '../../functions/breaker/breaker-store';
-import { loadSyncBreaker } from '../../functions/breaker/sync-breaker';
+import { loadSyncBreaker, loadSyncBreakerConfig } from '../../functions/breaker/sync-breaker';
 
 const failingBatch = {
   syncs: Array.from({ length: 10 }, (_, i) => ({ subscriptionId: `A-S0000070${i}`, outcome: 'limio-failure' as const })),
@@ -39,6 +39,15 @@ describe('loadSyncBreaker', () => {
     } finally {
       dynamo.restore();
     }
+  });
+
+  it('reads its configuration once, for SyncConfig', () => {
+    expect(loadSyncBreakerConfig({ BREAKER_TABLE_NAME: 'zls-breaker', MAX_ATTEMPTS: '300' })).toMatchObject({
+      tableName: 'zls-breaker',
+      retry: { maxAttempts: 300, retryBudgetSeconds: 86_400 },
+      settings: { minCalls: 10 },
+    });
+    expect(loadSyncBreakerConfig({}).tableName).toBeUndefined();
   });
 
   it('names a bad setting', () => {
