@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Annotations, Duration, Names, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Names, RemovalPolicy, SecretValue, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -15,6 +15,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
+import { ConfigError } from '../functions/shared/config-error';
 import { DEFAULTS, mainQueueVisibilityTimeoutSeconds, redriveMaxReceiveCount } from '../functions/shared/defaults';
 import { CALLOUT_AUTH_SECRET_TEMPLATES, GENERATED_SECRET_LENGTH, LIMIO_SECRET_PLACEHOLDER } from './secret-templates';
 import {
@@ -226,7 +227,7 @@ export class ZuoraLimioSync extends Construct {
   }
 
   private limioSecretFor(arn: string | undefined): secretsmanager.ISecret {
-    if (arn !== undefined) return secretsmanager.Secret.fromSecretCompleteArn(this, 'LimioSecret', arn);
+    if (arn !== undefined) return secretsmanager.Secret.fromSecretCompleteArn(this, 'LimioSecret', completeSecretArn('limioSecretArn', arn));
     return new secretsmanager.Secret(this, 'LimioSecret', {
       description: 'zuora-limio-sync: Limio OAuth client credentials {"clientId","clientSecret"}; replace the placeholders',
       // Placeholders, not secrets: the real values are put by the operator, outside the template.
@@ -238,7 +239,9 @@ export class ZuoraLimioSync extends Construct {
   }
 
   private calloutAuthSecretFor(arn: string | undefined, mode: CalloutAuthMode): secretsmanager.ISecret {
-    if (arn !== undefined) return secretsmanager.Secret.fromSecretCompleteArn(this, 'CalloutAuthSecret', arn);
+    if (arn !== undefined) {
+      return secretsmanager.Secret.fromSecretCompleteArn(this, 'CalloutAuthSecret', completeSecretArn('calloutAuthSecretArn', arn));
+    }
     // The shared secret is ours to choose: generated strong at deploy time, never in the template.
     const { fields, generatedField } = CALLOUT_AUTH_SECRET_TEMPLATES[mode];
     return new secretsmanager.Secret(this, 'CalloutAuthSecret', {
@@ -588,6 +591,18 @@ export class ZuoraLimioSync extends Construct {
       }
     }
   }
+}
+
+/**
+ * The functions are granted GetSecretValue on exactly this ARN, so it must be the complete one (with the
+ * 6-character suffix Secrets Manager appends): a name-only ARN would deploy and then be denied at run time.
+ */
+function completeSecretArn(prop: string, arn: string): string {
+  if (Token.isUnresolved(arn)) return arn;
+  if (!/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(arn)) {
+    throw new ConfigError(prop, `must be a secret's complete ARN, ending in its 6-character suffix (as the console shows it), got "${arn}"`);
+  }
+  return arn;
 }
 
 /** Every source IP may call only if it is in the list; authentication still applies to listed ones. */

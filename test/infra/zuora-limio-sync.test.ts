@@ -577,6 +577,10 @@ describe('the construct in a user\'s own stack (KMS key, own topic, HMAC)', () =
     const stack = new Stack(unbundledApp(), 'Refused');
     expect(() => new ZuoraLimioSync(stack, 'Http', { limioBaseUrl, apiKind: 'http', allowedIpRanges: ['203.0.113.0/24'] })).toThrow(ConfigError);
     expect(() => new ZuoraLimioSync(stack, 'Lone', { limioBaseUrl, syncInvocationConcurrency: 1 })).toThrow(/syncInvocationConcurrency/);
+    // A name-only ARN would deploy, then be denied at run time: the grant is on the exact ARN.
+    const nameOnly = `arn:aws:secretsmanager:${region}:${account}:secret:zuora/limio`;
+    expect(() => new ZuoraLimioSync(stack, 'Partial', { limioBaseUrl, limioSecretArn: nameOnly })).toThrow(/limioSecretArn/);
+    expect(() => new ZuoraLimioSync(stack, 'PartialCallout', { limioBaseUrl, calloutAuthSecretArn: nameOnly })).toThrow(/calloutAuthSecretArn/);
   });
 });
 
