@@ -92,6 +92,9 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   const tally: Tally = emptyTally();
+  // A Ctrl-C in a terminal reaches the whole process group, the SQS emulator's process included, which may go
+  // before the worker does: errors from then on are the shutdown itself, not news.
+  let stopping = false;
   let runtime: Runtime;
   try {
     runtime = await startRuntime({
@@ -116,13 +119,13 @@ async function main(argv: readonly string[]): Promise<number> {
           },
         },
         onError(error) {
-          out.error(`worker error: ${(error as Error).message ?? String(error)}`);
+          if (!stopping) out.error(`worker error: ${(error as Error).message ?? String(error)}`);
         },
       },
     });
   } catch (error) {
     if (isUserFixable(error)) {
-      out.error(`Cannot start: ${error.message}`);
+      out.error(`${error instanceof ConfigError ? 'Configuration error' : 'Cannot start'}: ${error.message}`);
       return 2;
     }
     throw error;
@@ -139,8 +142,14 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
+    const onSignal = (received: NodeJS.Signals) => {
+      stopping = true;
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(received);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
   // A second Ctrl-C while stopping means "now".
   process.once('SIGINT', () => process.exit(130));

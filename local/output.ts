@@ -127,6 +127,7 @@ export function countSync(tally: Tally, event: SyncOutcomeEvent): void {
 }
 
 export function summaryLine(tally: Tally, queues?: { waiting: number; deadLetters: number }): string {
+  // The queues are in memory: what is left on them is gone once the emulator stops.
   const queueText = queues ? `; left on the main queue ${queues.waiting}, in the DLQ ${queues.deadLetters}` : '';
   return (
     `Stopped. Callouts: ${tally.calloutsAccepted} accepted (${tally.idsQueued} ids), ${tally.calloutsRefused} refused; ` +

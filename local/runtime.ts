@@ -78,6 +78,19 @@ export async function checkLimioTenant(baseUrl: string, clientId: string, client
   }
 }
 
+/** Runs the handlers' config loaders with stand-ins for the values the runtime fills in once it runs. */
+function checkHandlerSettings(config: RuntimeConfig): void {
+  const placeholders = {
+    QUEUE_URL: 'http://127.0.0.1/000000000000/pending',
+    DLQ_URL: 'http://127.0.0.1/000000000000/pending-dlq',
+    LIMIO_BASE_URL: config.limio.kind === 'tenant' ? config.limio.baseUrl : 'http://127.0.0.1',
+    LIMIO_CLIENT_ID: 'pending',
+    LIMIO_CLIENT_SECRET: 'pending',
+  };
+  loadCalloutConfig({ ...config.handlerEnv, ...placeholders });
+  loadSyncConfig({ ...config.handlerEnv, ...placeholders });
+}
+
 /** process.env values the runtime sets for the handlers and the AWS SDK, put back on stop. */
 function setProcessEnv(values: Record<string, string>): () => void {
   const previous = new Map<string, string | undefined>();
@@ -108,6 +121,8 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
   };
 
   try {
+    // The handlers' own settings are checked before anything starts, so a bad variable fails at once.
+    checkHandlerSettings(config);
     if (config.limio.kind === 'tenant') {
       await checkLimioTenant(config.limio.baseUrl, config.limio.clientId, config.limio.clientSecret);
     }
