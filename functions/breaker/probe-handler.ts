@@ -4,8 +4,8 @@ import { applyBreakerEvent } from './apply-event';
 import { breakerGauge, pollingFor, type BreakerState, type ProbeResult } from './breaker-state';
 import type { BreakerStore, StoredBreaker } from './breaker-store';
 import type { PollingChange, SyncPollingController } from './polling-controller';
-import type { BreakerSettings } from './settings';
 import { METRICS_NAMESPACE } from '../sync/telemetry';
+import type { BreakerSettings } from './settings';
 
 /** One cheap question to Limio: can we get a token (and, if configured, sync one known subscription)? */
 export type LimioProbe = () => Promise<ProbeOutcome>;
@@ -95,7 +95,6 @@ export function createProbeHandler(dependencies: ProbeHandlerDependencies): () =
 
   /** Logs and counts a phase not announced yet; returns what is announced now. */
   async function announce(last: StoredBreaker['announced'], current: BreakerState, into: Announcement[]): Promise<StoredBreaker['announced']> {
-    const now = { state: current.state, since: current.since };
     if (last && last.state === current.state && last.since === current.since) return last;
     // The very first run of a fresh deployment has nothing to announce.
     if (last || current.state !== 'closed') {
@@ -114,7 +113,7 @@ export function createProbeHandler(dependencies: ProbeHandlerDependencies): () =
       }
     }
     await store.markAnnounced(current.state, current.since);
-    return now;
+    return { state: current.state, since: current.since };
   }
 
   function publishGauge(state: BreakerState): void {
