@@ -1,0 +1,106 @@
+import type { SyncOutcomeEvent } from '../../functions/sync/sync-handler';
+import { loadRuntimeConfig } from '../../local/config';
+import { emptyTally, countSync, sampleCurl, summaryLine, syncLine } from '../../local/output';
+
+describe('loadRuntimeConfig', () => {
+  it('defaults to the documented ports, a REST front door and the stack\'s batching', () => {
+    const config = loadRuntimeConfig({});
+    expect(config).toMatchObject({ port: 3000, sqsPort: 9324, apiKind: 'rest', maxReceiveCount: 9 });
+    expect(config.limio).toMatchObject({ kind: 'sandbox', port: 4010 });
+    expect(config.poller).toEqual({ batchSize: 10, batchingWindowSeconds: 1, concurrency: 2 });
+  });
+
+  it('generates Basic credentials when no callout auth is set, and hands them to the callout handler', () => {
+    const first = loadRuntimeConfig({});
+    const second = loadRuntimeConfig({});
+    expect(first.callout).toMatchObject({ mode: 'basic', username: 'zuora', generated: true });
+    if (first.callout.mode !== 'basic' || second.callout.mode !== 'basic') throw new Error('expected Basic');
+    expect(first.callout.password).not.toBe(second.callout.password);
+    expect(first.callout.password.length).toBeGreaterThanOrEqual(16);
+    expect(first.handlerEnv).toMatchObject({ CALLOUT_AUTH_MODE: 'basic', CALLOUT_USERNAME: 'zuora', CALLOUT_PASSWORD: first.callout.password });
+  });
+
+  it('takes the user\'s own Basic credentials without a mode, and passes every other variable to the handlers', () => {
+    const config = loadRuntimeConfig({ CALLOUT_USERNAME: 'me', CALLOUT_PASSWORD: 'mine', BACKOFF_BASE_SECONDS: '2' });
+    expect(config.callout).toEqual({ mode: 'basic', username: 'me', password: 'mine', generated: false });
+    expect(config.handlerEnv).toMatchObject({ CALLOUT_AUTH_MODE: 'basic', BACKOFF_BASE_SECONDS: '2' });
+  });
+
+  it('reads sandbox faults', () => {
+    const config = loadRuntimeConfig({
+      LIMIO_SANDBOX_502_RATE: '0.2',
+      LIMIO_SANDBOX_429_RATE: '.1',
+      LIMIO_SANDBOX_LATENCY_MS: '50',
+      LIMIO_SANDBOX_TOKEN_TTL_SECONDS: '5',
+    });
+    expect(config.limio).toMatchObject({ kind: 'sandbox', faults: { rate502: 0.2, rate429: 0.1, latencyMs: 50, tokenTtlSeconds: 5, hangRate: 0 } });
+  });
+
+  it('points at a tenant with its client credentials', () => {
+    const config = loadRuntimeConfig({ LIMIO_BASE_URL: 'https://acme.prod.limio.com/', LIMIO_CLIENT_ID: 'id', LIMIO_CLIENT_SECRET: 'secret' });
+    expect(config.limio).toEqual({ kind: 'tenant', baseUrl: 'https://acme.prod.limio.com', clientId: 'id', clientSecret: 'secret' });
+  });
+
+  it.each([
+    [{ PORT: '70000' }, 'PORT'],
+    [{ SQS_PORT: 'x' }, 'SQS_PORT'],
+    [{ API_KIND: 'websocket' }, 'API_KIND'],
+    [{ LIMIO_SANDBOX_HANG_RATE: '-0.1' }, 'LIMIO_SANDBOX_HANG_RATE'],
+    [{ LIMIO_SANDBOX_502_RATE: '0.6', LIMIO_SANDBOX_429_RATE: '0.6' }, 'LIMIO_SANDBOX_502_RATE'],
+    [{ LIMIO_BASE_URL: 'https://acme.prod.limio.com' }, 'LIMIO_CLIENT_ID'],
+    [{ LIMIO_CLIENT_ID: 'id' }, 'LIMIO_CLIENT_SECRET'],
+    [{ LIMIO_BASE_URL: 'https://acme.prod.limio.com', LIMIO_CLIENT_ID: 'a', LIMIO_CLIENT_SECRET: 'b', LIMIO_SANDBOX_502_RATE: '0.1' }, 'LIMIO_SANDBOX_502_RATE'],
+    [{ LIMIO_SECRET_ID: 'arn:aws:secretsmanager:x' }, 'LIMIO_SECRET_ID'],
+    [{ CALLOUT_AUTH_SECRET_ID: 'arn:aws:secretsmanager:x' }, 'CALLOUT_AUTH_SECRET_ID'],
+    [{ SYNC_BATCH_SIZE: '0' }, 'SYNC_BATCH_SIZE'],
+    [{ MAX_ATTEMPTS: 'many' }, 'MAX_ATTEMPTS'],
+  ])('refuses %j naming %s', (env, variable) => {
+    expect(() => loadRuntimeConfig(env)).toThrow(expect.objectContaining({ name: 'ConfigError', variable }));
+  });
+});
+
+describe('output', () => {
+  const url = 'http://127.0.0.1:3000/zuora/callout';
+
+  it('prints generated Basic credentials in a curl that sends them preemptively', () => {
+    const curl = sampleCurl(url, { mode: 'basic', username: 'zuora', password: "it's", generated: true });
+    expect(curl).toBe(
+      `curl -sS -u 'zuora:it'\\''s' -H 'Content-Type: application/json' -d '{"subscriptionNumber":"A-S00000271"}' ${url}`,
+    );
+  });
+
+  it('never prints the user\'s own secrets', () => {
+    const basic = sampleCurl(url, { mode: 'basic', username: 'me', password: 'my-secret', generated: false });
+    const header = sampleCurl(url, { mode: 'header', headerName: 'X-Callout-Token', value: 'header-secret' });
+    expect(basic).not.toContain('my-secret');
+    expect(basic).toContain("'me:<CALLOUT_PASSWORD>'");
+    expect(header).not.toContain('header-secret');
+    expect(header).toContain("'X-Callout-Token: <CALLOUT_HEADER_VALUE>'");
+  });
+
+  const base: SyncOutcomeEvent = { subscriptionId: 'A-S1', messageIds: ['m1'], outcome: 'synced', latencyMs: 12.4, attempt: 1 };
+
+  it('writes one line per sync outcome with what a person needs', () => {
+    expect(syncLine({ ...base, limioId: 'sub-1', owner: 'identity-1', messageIds: ['m1', 'm2'] })).toBe(
+      'synced        A-S1  Limio id sub-1, owner identity-1  12 ms (2 messages)',
+    );
+    expect(syncLine({ ...base, outcome: 'retry', httpStatus: 502, error: 'Bad Gateway', attempt: 2, visibilitySeconds: 4 })).toBe(
+      'retrying      A-S1  502 Bad Gateway  attempt 2, retry in 4 s  12 ms',
+    );
+    expect(syncLine({ ...base, outcome: 'dead-lettered', failureClass: 'terminal', httpStatus: 404, error: 'Not Found' })).toBe(
+      'dead letter   A-S1  terminal: 404 Not Found  attempt 1  12 ms',
+    );
+  });
+
+  it('sums messages by outcome for the summary', () => {
+    const tally = emptyTally();
+    countSync(tally, { ...base, messageIds: ['a', 'b'] });
+    countSync(tally, { ...base, outcome: 'retry' });
+    countSync(tally, { ...base, outcome: 'dead-lettered' });
+    tally.calloutsAccepted = 3;
+    tally.idsQueued = 4;
+    expect(summaryLine(tally, { waiting: 1, deadLetters: 1 })).toBe(
+      'Stopped. Callouts: 3 accepted (4 ids), 0 refused; messages: 2 synced, 1 retries, 1 dead-lettered; left on the main queue 1, in the DLQ 1.',
+    );
+  });
+});
