@@ -141,7 +141,8 @@ function toRestEvent(request: IncomingRequest, options: { path: string; stage?: 
     queryStringParameters[name] = value;
     (multiValueQueryStringParameters[name] ??= []).push(value);
   }
-  const stage = options.stage ?? 'local';
+  // The stage the CDK construct deploys the REST API to.
+  const stage = options.stage ?? 'live';
   const userAgent = headers[Object.keys(headers).find((name) => name.toLowerCase() === 'user-agent') ?? ''] ?? null;
   return {
     resource: options.path,
@@ -348,8 +349,12 @@ export async function answer(options: ApiGatewayAdapterOptions, request: Incomin
     return kind === 'rest' ? jsonResponse(403, { message: 'Missing Authentication Token' }) : jsonResponse(404, { message: 'Not Found' });
   }
   if (kind === 'rest' && options.basicChallengeRealm !== undefined && !hasHeader(request.rawHeaders, 'authorization')) {
-    // The deployed REST API's gateway response: the Lambda is not called.
-    return jsonResponse(401, { message: 'Unauthorized' }, { 'WWW-Authenticate': `Basic realm="${options.basicChallengeRealm}"` });
+    // The deployed REST API's BasicChallenge gateway response (infra/zuora-limio-sync.ts): the Lambda is not called.
+    return jsonResponse(
+      401,
+      { success: false, message: 'authentication required' },
+      { 'WWW-Authenticate': `Basic realm="${options.basicChallengeRealm}"` },
+    );
   }
   const event = toApiGatewayEvent(kind, request, { path: options.path, stage: options.stage });
   const timeoutMs = options.functionTimeoutMs ?? 30_000;

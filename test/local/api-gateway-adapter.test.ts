@@ -127,7 +127,7 @@ describe('API Gateway adapter over HTTP', () => {
     const challenged = await fetch(`${base}${PATH}`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
     expect(challenged.status).toBe(401);
     expect(challenged.headers.get('www-authenticate')).toBe('Basic realm="zuora-callout"');
-    await challenged.arrayBuffer();
+    expect(await challenged.json()).toEqual({ success: false, message: 'authentication required' });
     expect(events).toHaveLength(0);
 
     const authorization = `Basic ${Buffer.from('zuora:secret').toString('base64')}`;
