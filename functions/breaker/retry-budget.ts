@@ -102,8 +102,8 @@ export interface RetryInput {
 
 /**
  * Full-jitter exponential backoff (AWS Architecture Blog, "Exponential Backoff and Jitter"): uniform in
- * [1, min(cap, base * 2^(receiveCount-1))], as functions/sync/backoff.ts. Full jitter spreads a burst of failures
- * the most.
+ * [1, min(cap, base * 2^(receiveCount-1))]; the sync Lambda's only backoff. Full jitter spreads a burst of
+ * failures the most.
  */
 export function backoffSeconds(receiveCount: number, settings: Pick<RetrySettings, 'backoffBaseSeconds' | 'backoffMaxSeconds'>, random: () => number = Math.random): number {
   const exponent = Math.min(Math.max(receiveCount, 1) - 1, 30);

@@ -13,7 +13,14 @@ export type SyncOutcome =
   | { readonly class: 'synced'; readonly httpStatus: number; readonly limioId?: string; readonly owner?: string }
   /** 401 on a token not yet refreshed: fetch a new token and try once more at once. */
   | { readonly class: 'refresh'; readonly httpStatus: 401; readonly error: string }
-  | { readonly class: 'retryable'; readonly httpStatus?: number; readonly error: string; readonly retryAfterSeconds?: number }
+  | {
+      readonly class: 'retryable';
+      readonly httpStatus?: number;
+      readonly error: string;
+      readonly retryAfterSeconds?: number;
+      /** No token could be had (token endpoint down, slow or refusing the credentials): the breaker counts these apart. */
+      readonly tokenUnavailable?: boolean;
+    }
   | { readonly class: 'terminal'; readonly httpStatus: number; readonly error: string };
 
 export interface ClassifyContext {

@@ -2,6 +2,7 @@ import { ConfigError } from '../shared/config-error';
 import { DEFAULTS } from '../shared/defaults';
 import { baseUrl, integer, optionalString, requiredString, type Env } from '../shared/env';
 import { subscriptionIdRuleFrom, type SubscriptionIdRule } from '../shared/subscription-id';
+import { loadSyncBreakerConfig, type SyncBreakerConfig } from '../breaker/sync-breaker';
 
 /** Where the Limio client id and secret come from: Secrets Manager in AWS, plain variables only locally. */
 export type LimioCredentialsConfig =
@@ -16,12 +17,15 @@ export interface SyncConfig {
   readonly limioBaseUrl: string;
   readonly credentials: LimioCredentialsConfig;
   readonly syncConcurrency: number;
-  readonly maxAttempts: number;
   readonly limioTimeoutMs: number;
-  readonly backoffBaseSeconds: number;
-  readonly backoffMaxSeconds: number;
   readonly tokenExpiryMarginSeconds: number;
   readonly subscriptionIdRule: SubscriptionIdRule;
+  /**
+   * Outage mode: the retry budget by time (RETRY_BUDGET_SECONDS, MAX_ATTEMPTS as a safety net, BACKOFF_*,
+   * BREAKER_HOLD_SECONDS) in `breaker.retry`, and the circuit breaker (BREAKER_TABLE_NAME, BREAKER_*). Without
+   * BREAKER_TABLE_NAME (or a store given to the handler) the breaker is off and only the time budget applies.
+   */
+  readonly breaker: SyncBreakerConfig;
 }
 
 /** SQS refuses a visibility timeout above 12 hours. */
@@ -34,18 +38,18 @@ export function loadSyncConfig(env: Env): SyncConfig {
   if (backoffMaxSeconds < backoffBaseSeconds) {
     throw new ConfigError('BACKOFF_MAX_SECONDS', `must be at least BACKOFF_BASE_SECONDS (${backoffBaseSeconds}), got ${backoffMaxSeconds}`);
   }
+  // Checked above first so that each error names the variable an operator must change; read again there.
+  const breaker = loadSyncBreakerConfig(env);
   return {
     queueUrl: requiredString(env, 'QUEUE_URL'),
     deadLetterQueueUrl: requiredString(env, 'DLQ_URL'),
     limioBaseUrl: baseUrl(env, 'LIMIO_BASE_URL'),
     credentials: limioCredentials(env),
     syncConcurrency: integer(env, 'SYNC_CONCURRENCY', DEFAULTS.syncConcurrency, { min: 1, max: 100 }),
-    maxAttempts: integer(env, 'MAX_ATTEMPTS', DEFAULTS.maxAttempts, { min: 1, max: 999 }),
     limioTimeoutMs: integer(env, 'LIMIO_TIMEOUT_MS', DEFAULTS.limioTimeoutMs, { min: 100, max: 120_000 }),
-    backoffBaseSeconds,
-    backoffMaxSeconds,
     tokenExpiryMarginSeconds: DEFAULTS.tokenExpiryMarginSeconds,
     subscriptionIdRule: subscriptionIdRuleFrom(optionalString(env, 'SUBSCRIPTION_ID_PATTERN')),
+    breaker,
   };
 }
 

@@ -41,7 +41,7 @@ export class LimioClient {
     try {
       token = await this.options.tokens.token(signal);
     } catch (error) {
-      return { class: 'retryable', error: `no Limio token: ${describeFetchError(error, this.options.timeoutMs)}` };
+      return { class: 'retryable', error: `no Limio token: ${describeFetchError(error, this.options.timeoutMs)}`, tokenUnavailable: true };
     }
     const answer = await this.post(subscriptionId, token, signal);
     const outcome = classifySyncOutcome(answer, { tokenRefreshed, nowMs: this.now() });

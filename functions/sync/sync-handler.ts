@@ -1,9 +1,15 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { BreakerState } from '../breaker/breaker-state';
+import type { BreakerStore } from '../breaker/breaker-store';
+import { budgetStart, decideRetry, holdVisibilitySeconds } from '../breaker/retry-budget';
+import { createSyncBreaker } from '../breaker/sync-breaker';
+import { batchOutcomesOf, syncFailureOf } from '../breaker/sync-outcome';
 import type { FailureClass } from '../shared/dead-letter';
 import { parseSyncRequest, type SyncRequest } from '../shared/queue-message';
 import type { SyncOutcome } from './classify-outcome';
@@ -12,7 +18,6 @@ import type { SyncConfig } from './config';
 import { credentialsSourceFor } from './credentials';
 import { LimioClient, type SyncResult } from './limio-client';
 import { LimioTokenCache } from './limio-token';
-import { decideRetry } from './retry-decision';
 import { delayRedelivery, sendToDeadLetterQueue } from './sqs-actions';
 import { createSyncLogger, createSyncMetrics, SYNC_METRICS } from './telemetry';
 
@@ -51,6 +56,15 @@ export interface SyncHandlerDependencies {
   readonly logger?: Logger;
   readonly metrics?: Metrics;
   readonly observer?: SyncObserver;
+  /**
+   * Where the circuit breaker lives. The local runtime passes its in-memory store; in AWS, BREAKER_TABLE_NAME
+   * names the DynamoDB table. With neither, the breaker is off and only the time budget applies.
+   */
+  readonly breakerStore?: BreakerStore;
+  /** Used only with BREAKER_TABLE_NAME. */
+  readonly dynamo?: DynamoDBClient;
+  /** This instance moved the breaker (the local runtime then runs its probe at once, to pause the poller). */
+  readonly onBreakerTransition?: (before: BreakerState, after: BreakerState) => void;
 }
 
 export type SyncHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
@@ -63,6 +77,9 @@ interface QueuedMessage {
   readonly receiveCount: number;
   readonly request: SyncRequest;
 }
+
+/** One invocation's Limio calls, reported to the breaker once the batch is done. */
+type MadeSyncs = Array<{ readonly subscriptionId: string; readonly outcome: SyncOutcome }>;
 
 /** Time kept back after a Limio call for its ChangeMessageVisibility / DLQ calls and the batch response. */
 const SQS_ACTIONS_RESERVE_MS = 2_000;
@@ -94,6 +111,20 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
   const limio = new LimioClient({ baseUrl: config.limioBaseUrl, tokens, timeoutMs: config.limioTimeoutMs, now });
   // Shared by concurrent invocations too (the local runtime may run several), so Limio sees at most this many.
   const limitLimioCalls = createLimiter(config.syncConcurrency);
+  // Once per container, so the cached breaker state is shared by its invocations.
+  const breaker = createSyncBreaker(config.breaker, {
+    ...(dependencies.breakerStore && { store: dependencies.breakerStore }),
+    ...(dependencies.dynamo && { dynamo: dependencies.dynamo }),
+    now,
+    // Fails open: without the shared state the instance syncs as if the breaker were closed.
+    onError: (error, during) => logger.warn('breaker state unavailable; syncing as if closed', { during, error: (error as Error)?.message ?? String(error) }),
+    onTransition: (before, after) => {
+      const context = { from: before.state, to: after.state, reason: after.reason, since: new Date(after.since).toISOString() };
+      if (after.state === 'open') logger.warn('breaker opened by this instance: Limio judged down, messages are held in the queue', context);
+      else logger.info('breaker moved by this instance', context);
+      dependencies.onBreakerTransition?.(before, after);
+    },
+  });
 
   async function deadLetter(
     message: { record: SQSRecord; receiveCount: number },
@@ -144,11 +175,20 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     subscriptionId: string,
     messages: readonly QueuedMessage[],
     context: Context | undefined,
+    made: MadeSyncs,
   ): Promise<Map<string, Verdict>> {
-    // Checked once a slot is free: waiting for it is what can use up the invocation.
-    const result = await limitLimioCalls(async () => (runningOutOfTime(context) ? undefined : limio.sync(subscriptionId)));
-    if (result === undefined) return postpone(subscriptionId, messages);
+    // Both checked once a slot is free: waiting for it is what can use up the invocation, and a batch under way
+    // must stop calling Limio once the breaker opens (the state is cached for BREAKER_STATE_CACHE_SECONDS).
+    const result = await limitLimioCalls(async () => {
+      if (runningOutOfTime(context)) return 'postpone' as const;
+      const breakerState = await breaker.gate.current();
+      if (breakerState.state === 'open') return breakerState;
+      return limio.sync(subscriptionId);
+    });
+    if (result === 'postpone') return postpone(subscriptionId, messages);
+    if (!('outcome' in result)) return hold(subscriptionId, messages, result);
     const { outcome, latencyMs } = result;
+    made.push({ subscriptionId, outcome });
     metrics.addMetric(SYNC_METRICS.syncLatency, MetricUnit.Milliseconds, latencyMs);
     const verdicts = new Map<string, Verdict>();
     const report = new OutcomeReport(subscriptionId, result);
@@ -216,26 +256,59 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     return verdicts;
   }
 
+  /**
+   * The breaker is open: the messages go back untried, for BREAKER_HOLD_SECONDS (jittered), without a Limio call.
+   * Nothing is dead-lettered here, whatever the budget: the open time does not count against it. In AWS this
+   * happens only in the minute before the probe disables the event source mapping; locally the poller pauses.
+   */
+  async function hold(subscriptionId: string, messages: readonly QueuedMessage[], breakerState: BreakerState): Promise<Map<string, Verdict>> {
+    const error = `held: the circuit breaker is open (${breakerState.reason})`;
+    const verdicts = new Map<string, Verdict>();
+    let longest: number | undefined;
+    for (const message of messages) {
+      const visibilitySeconds = holdVisibilitySeconds(breaker.retry, random);
+      try {
+        await delayRedelivery(sqs, config.queueUrl, message.record.receiptHandle, visibilitySeconds);
+        longest = Math.max(longest ?? 0, visibilitySeconds);
+      } catch (cause) {
+        logger.warn('could not set the hold visibility', { ...logKeys(message), error: (cause as Error).message });
+      }
+      logger.info('sync held: breaker open', { ...logKeys(message), visibilitySeconds });
+      metrics.addMetric(SYNC_METRICS.held, MetricUnit.Count, 1);
+      verdicts.set(message.record.messageId, { handled: false, reason: error });
+    }
+    observer?.onSyncOutcome({
+      subscriptionId,
+      messageIds: messages.map((message) => message.record.messageId),
+      outcome: 'retry',
+      error,
+      latencyMs: 0,
+      attempt: Math.max(...messages.map((message) => message.receiveCount)),
+      ...(longest !== undefined && { visibilitySeconds: longest }),
+    });
+    return verdicts;
+  }
+
   async function handleRetryable(
     message: QueuedMessage,
     outcome: Extract<SyncOutcome, { class: 'retryable' | 'refresh' }>,
     report: OutcomeReport,
   ): Promise<Verdict> {
-    const decision = decideRetry(
-      {
-        receiveCount: message.receiveCount,
-        maxAttempts: config.maxAttempts,
-        receivedAt: new Date(message.request.receivedAt),
-        now: new Date(now()),
-        ...('retryAfterSeconds' in outcome && outcome.retryAfterSeconds !== undefined && { retryAfterSeconds: outcome.retryAfterSeconds }),
-      },
-      { baseSeconds: config.backoffBaseSeconds, maxSeconds: config.backoffMaxSeconds },
+    // The breaker's open intervals (cached) are what the budget does not count.
+    const breakerState = await breaker.gate.current();
+    const decision = decideRetry({
+      failure: syncFailureOf(outcome),
+      receiveCount: message.receiveCount,
+      receivedAt: budgetStart(message.request, Number(message.record.attributes?.SentTimestamp)),
+      now: now(),
+      openIntervals: breakerState.openIntervals,
+      settings: breaker.retry,
       random,
-    );
+    });
     if (decision.action === 'dead-letter') {
-      logger.error('retries exhausted: dead-lettering it', { ...logKeys(message), httpStatus: outcome.httpStatus, error: outcome.error });
-      const verdict = await deadLetter(message, 'exhausted', outcome.error, outcome.httpStatus);
-      report.add(verdict.handled ? 'dead-lettered' : 'retry', message, verdict.handled ? 'exhausted' : undefined);
+      logger.error('retry budget spent: dead-lettering it', { ...logKeys(message), httpStatus: outcome.httpStatus, error: decision.reason });
+      const verdict = await deadLetter(message, decision.failureClass, decision.reason, outcome.httpStatus);
+      report.add(verdict.handled ? 'dead-lettered' : 'retry', message, verdict.handled ? decision.failureClass : undefined);
       return verdict;
     }
     let visibilitySeconds: number | undefined = decision.visibilitySeconds;
@@ -251,6 +324,7 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
       httpStatus: outcome.httpStatus,
       error: outcome.error,
       visibilitySeconds,
+      remainingBudgetSeconds: Math.round(decision.remainingBudgetSeconds),
     });
     report.add('retry', message, undefined, visibilitySeconds);
     return { handled: false, reason: outcome.error };
@@ -259,11 +333,18 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
   return async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
     if (context) logger.addContext(context);
     const { poison, bySubscription, subscriptionByMessage } = planBatch(event.Records, config);
+    // Open: no Limio call at all in this batch; the messages are held (poison still goes to the DLQ).
+    const breakerAtStart = await breaker.gate.current();
+    const made: MadeSyncs = [];
     const pendingSyncs = new Map<string, Promise<Map<string, Verdict>>>();
     const verdictFor = (subscriptionId: string, messageId: string): Promise<Verdict> => {
       let pending = pendingSyncs.get(subscriptionId);
       if (!pending) {
-        pending = syncSubscription(subscriptionId, bySubscription.get(subscriptionId)!, context);
+        const messages = bySubscription.get(subscriptionId)!;
+        pending =
+          breakerAtStart.state === 'open'
+            ? hold(subscriptionId, messages, breakerAtStart)
+            : syncSubscription(subscriptionId, messages, context, made);
         pendingSyncs.set(subscriptionId, pending);
       }
       return pending.then((verdicts) => verdicts.get(messageId)!);
@@ -279,11 +360,14 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     };
 
     try {
-      return await processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), {
+      const response = await processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), {
         context,
         // A batch that failed as a whole is still answered message by message: each already has its backoff set.
         throwOnFullBatchFailure: false,
       });
+      // One write per batch, with one entry per Limio call made; never throws (the breaker fails open).
+      await breaker.gate.record(batchOutcomesOf(made));
+      return response;
     } finally {
       metrics.publishStoredMetrics();
     }

@@ -15,6 +15,8 @@ export const SYNC_METRICS = {
   terminal: 'terminal',
   /** Messages this Lambda put on the DLQ: poison, terminal and exhausted. */
   deadLettered: 'deadLettered',
+  /** Messages put back untried because the circuit breaker was open (outage mode): no Limio call, no budget spent. */
+  held: 'held',
   /** Requests to Limio's token endpoint. */
   tokenFetches: 'tokenFetches',
   /** Milliseconds per Limio sync, token and 401 retry included. */

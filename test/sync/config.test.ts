@@ -28,11 +28,18 @@ describe('loadSyncConfig', () => {
       limioBaseUrl: 'https://acme.prod.limio.com',
       credentials: { source: 'secrets-manager', secretId: 'zuora-limio-sync/limio' },
       syncConcurrency: DEFAULTS.syncConcurrency,
-      maxAttempts: DEFAULTS.maxAttempts,
       limioTimeoutMs: DEFAULTS.limioTimeoutMs,
-      backoffBaseSeconds: DEFAULTS.backoffBaseSeconds,
-      backoffMaxSeconds: DEFAULTS.backoffMaxSeconds,
+      breaker: {
+        retry: {
+          retryBudgetSeconds: 24 * 60 * 60,
+          maxAttempts: 400,
+          backoffBaseSeconds: DEFAULTS.backoffBaseSeconds,
+          backoffMaxSeconds: DEFAULTS.backoffMaxSeconds,
+        },
+      },
     });
+    // No table: the breaker is off and only the time budget applies.
+    expect(config.breaker.tableName).toBeUndefined();
     expect(config.subscriptionIdRule.numberPattern.test('A-S00000271')).toBe(true);
   });
 
@@ -49,15 +56,22 @@ describe('loadSyncConfig', () => {
       BACKOFF_BASE_SECONDS: '2',
       BACKOFF_MAX_SECONDS: '60',
       SUBSCRIPTION_ID_PATTERN: 'SUB[0-9]+',
+      RETRY_BUDGET_SECONDS: '3600',
+      BREAKER_TABLE_NAME: 'zuora-limio-sync-breaker',
+      BREAKER_HOLD_SECONDS: '30',
+      BREAKER_MIN_CALLS: '4',
+      BREAKER_STATE_CACHE_SECONDS: '0',
     });
     expect(config).toMatchObject({
       credentials: { source: 'environment', clientId: 'local-id', clientSecret: 'local-secret' },
       limioBaseUrl: 'http://127.0.0.1:4010',
       syncConcurrency: 3,
-      maxAttempts: 4,
       limioTimeoutMs: 2500,
-      backoffBaseSeconds: 2,
-      backoffMaxSeconds: 60,
+      breaker: {
+        tableName: 'zuora-limio-sync-breaker',
+        retry: { retryBudgetSeconds: 3600, maxAttempts: 4, backoffBaseSeconds: 2, backoffMaxSeconds: 60, holdSeconds: 30 },
+        settings: { minCalls: 4, stateCacheSeconds: 0 },
+      },
     });
     expect(config.subscriptionIdRule.numberPattern.test('SUB42')).toBe(true);
     expect(config.subscriptionIdRule.numberPattern.test('A-S00000271')).toBe(false);
@@ -80,6 +94,11 @@ describe('loadSyncConfig', () => {
     ['BACKOFF_MAX_SECONDS', { BACKOFF_MAX_SECONDS: '50000' }],
     ['BACKOFF_MAX_SECONDS', { BACKOFF_BASE_SECONDS: '100', BACKOFF_MAX_SECONDS: '10' }],
     ['SUBSCRIPTION_ID_PATTERN', { SUBSCRIPTION_ID_PATTERN: '([' }],
+    ['RETRY_BUDGET_SECONDS', { RETRY_BUDGET_SECONDS: '0' }],
+    ['RETRY_BUDGET_SECONDS', { RETRY_BUDGET_SECONDS: String(15 * 24 * 60 * 60) }],
+    ['BREAKER_HOLD_SECONDS', { BREAKER_HOLD_SECONDS: 'a minute' }],
+    ['BREAKER_FAILURE_THRESHOLD_PERCENT', { BREAKER_FAILURE_THRESHOLD_PERCENT: '101' }],
+    ['BREAKER_MIN_DISTINCT_SUBSCRIPTIONS', { BREAKER_MIN_DISTINCT_SUBSCRIPTIONS: '1' }],
   ])('names %s when it is missing or malformed', (variable, change) => {
     const error = configError({ ...minimal, ...change });
     expect(error.variable).toBe(variable);

@@ -107,7 +107,7 @@ describe('Limio client', () => {
   it('with environment credentials, a refusal is not retried against the same credentials', async () => {
     const { client, fetches } = clientFor(sandbox.baseUrl, environmentCredentials(sandbox.clientId, 'wrong'));
     const result = await client.sync('A-S1');
-    expect(result.outcome).toEqual({ class: 'retryable', error: 'no Limio token: the Limio token endpoint refused the client credentials (401)' });
+    expect(result.outcome).toEqual({ class: 'retryable', error: 'no Limio token: the Limio token endpoint refused the client credentials (401)', tokenUnavailable: true });
     expect(fetches()).toBe(1);
     expect(sandbox.stats.syncCalls).toBe(0);
   });
@@ -125,7 +125,7 @@ describe('Limio client', () => {
     try {
       const { client } = clientFor(hung.baseUrl, environmentCredentials('id', 'secret'), { timeoutMs: 200 });
       const result = await client.sync('A-S1');
-      expect(result.outcome).toEqual({ class: 'retryable', error: 'no Limio token: no answer within 200 ms' });
+      expect(result.outcome).toEqual({ class: 'retryable', error: 'no Limio token: no answer within 200 ms', tokenUnavailable: true });
     } finally {
       await hung.stop();
     }
@@ -138,7 +138,7 @@ describe('Limio client', () => {
     const endpoint = await startTokenEndpoint((respond) => respond(status, answerBody));
     try {
       const { client } = clientFor(endpoint.baseUrl, environmentCredentials('id', 'secret'));
-      expect((await client.sync('A-S1')).outcome).toEqual({ class: 'retryable', error: `no Limio token: ${error}` });
+      expect((await client.sync('A-S1')).outcome).toEqual({ class: 'retryable', error: `no Limio token: ${error}`, tokenUnavailable: true });
     } finally {
       await endpoint.stop();
     }

@@ -230,7 +230,13 @@ describe('sync handler', () => {
       { failureClass: 'terminal', httpStatus: 404, error: 'Limio answered 404: Subscription not found in Zuora', failedAt: expect.any(String), attempts: 1 },
     ]);
     expect(byBody(bodies[3])).toEqual([
-      { failureClass: 'exhausted', httpStatus: 502, error: 'Limio answered 502: upstream failed', failedAt: expect.any(String), attempts: 5 },
+      {
+        failureClass: 'exhausted',
+        httpStatus: 502,
+        error: 'received 5 times (MAX_ATTEMPTS 5): Limio answered 502: upstream failed',
+        failedAt: expect.any(String),
+        attempts: 5,
+      },
     ]);
     expect(byBody(bodies[4])).toEqual([expect.objectContaining({ failureClass: 'poison', error: 'message body is not JSON', attempts: 1 })]);
     expect(byBody(bodies[5])).toEqual([expect.objectContaining({ failureClass: 'poison', error: expect.stringContaining('invalid subscriptionId') })]);
@@ -266,7 +272,8 @@ describe('sync handler', () => {
     expect(again.Messages?.[0]?.Attributes?.ApproximateReceiveCount).toBe('2');
   });
 
-  it('dead-letters a message on its MAX_ATTEMPTS-th receive, through real redeliveries', async () => {
+  // The time budget decides (see outage-mode.test.ts); MAX_ATTEMPTS stays as a safety net on receives.
+  it('dead-letters a message on its MAX_ATTEMPTS-th receive, through real redeliveries, well inside its time budget', async () => {
     sandbox.respondWith('A-S502', 502, { message: 'upstream failed' });
     const handler = handlerWith({ MAX_ATTEMPTS: '2', BACKOFF_BASE_SECONDS: '1', BACKOFF_MAX_SECONDS: '1' });
     const event = await deliver(sqs, queues.mainQueueUrl, [body('A-S502')]);
@@ -280,7 +287,13 @@ describe('sync handler', () => {
     expect(await drain(sqs, queues.deadLetterQueueUrl, 1)).toEqual([
       {
         body: event.Records[0].body,
-        reason: { failureClass: 'exhausted', httpStatus: 502, error: 'Limio answered 502: upstream failed', failedAt: expect.any(String), attempts: 2 },
+        reason: {
+          failureClass: 'exhausted',
+          httpStatus: 502,
+          error: 'received 2 times (MAX_ATTEMPTS 2): Limio answered 502: upstream failed',
+          failedAt: expect.any(String),
+          attempts: 2,
+        },
       },
     ]);
     expect(sandbox.stats.syncCallsById.get('A-S502')).toBe(2);
