@@ -24,6 +24,9 @@ export async function startSqsEmulator(options: { port?: number } = {}): Promise
   const child: ChildProcess = spawn(process.execPath, [script], {
     env: { ...process.env, FAUXQS_PORT: String(options.port ?? 0) },
     stdio: ['pipe', 'pipe', 'pipe'],
+    // Its own process group: a terminal's Ctrl-C goes to the runtime, which stops the emulator last, after
+    // reading the final queue counts. The child still exits when our stdin pipe closes, however we end.
+    detached: true,
   });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
