@@ -91,9 +91,11 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
   ): APIGatewayProxyResult => {
     const log = status >= 500 ? logger.error.bind(logger) : logger.warn.bind(logger);
     log('callout refused', { requestId: request.requestId, status, reason, detail: message });
-    const single = metrics.singleMetric();
-    single.addDimension('reason', reason);
-    single.addMetric('CalloutRefused', MetricUnit.Count, 1);
+    // Once by service (the dashboard's total) and once by service and reason (what to fix).
+    metrics.addMetric('CalloutRefused', MetricUnit.Count, 1);
+    const byReason = metrics.singleMetric();
+    byReason.addDimension('reason', reason);
+    byReason.addMetric('CalloutRefused', MetricUnit.Count, 1);
     deps.observer?.onRefused?.({ requestId: request.requestId, status, reason, message });
     return refusedResponse(status, publicMessage(status, reason, message), request.requestId, headers);
   };

@@ -24,6 +24,7 @@ describe('callout handler against the SQS emulator', () => {
   let queueCounter = 0;
   let output: CapturedOutput | undefined;
   let logs = '';
+  const signaturesSent: string[] = [];
 
   beforeAll(async () => {
     emulator = await startSqsEmulator();
@@ -160,7 +161,9 @@ describe('callout handler against the SQS emulator', () => {
     const body = JSON.stringify({ subscriptionNumber: 'A-S00000271', eventType: BODY_MARKER });
     const signedAt = (seconds: number) => {
       const timestamp = String(seconds);
-      return { 'X-Timestamp': timestamp, 'X-Signature': `v1=${computeSignature('sha256', HMAC_KEY, `${timestamp}\n${body}\n`, 'base64')}` };
+      const signature = computeSignature('sha256', HMAC_KEY, `${timestamp}\n${body}\n`, 'base64');
+      signaturesSent.push(signature);
+      return { 'X-Timestamp': timestamp, 'X-Signature': `v1=${signature}` };
     };
     const nowSeconds = NOW.getTime() / 1000;
     const stale = await post({ headers: { 'content-type': 'application/json', ...signedAt(nowSeconds - 121) }, body });
@@ -293,13 +296,28 @@ describe('callout handler against the SQS emulator', () => {
     }
   });
 
-  // Runs last: everything the tests above logged, checked for what must never be logged.
+  // These run last: everything the tests above wrote, checked for what must and must never be there.
   it('never logged a credential, a signature or a body', () => {
     expect(logs).toContain('callout accepted');
     expect(logs).toContain('callout refused');
-    for (const secret of [PASSWORD, HEADER_TOKEN, HMAC_KEY, BODY_MARKER, basic.authorization, Buffer.from(`zuora:${PASSWORD}`).toString('base64'), 'v1=', 'padding']) {
+    expect(signaturesSent.length).toBeGreaterThan(0);
+    for (const secret of [PASSWORD, HEADER_TOKEN, HMAC_KEY, BODY_MARKER, basic.authorization, Buffer.from(`zuora:${PASSWORD}`).toString('base64'), ...signaturesSent, 'padding']) {
       expect(logs).not.toContain(secret);
     }
+  });
+
+  it('published EMF metrics: accepted, ids queued, and refusals in total and by reason', () => {
+    const emf = logs
+      .split('\n')
+      .filter((line) => line.startsWith('{"_aws"'))
+      .map((line) => JSON.parse(line) as { _aws: { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] }; reason?: string });
+    const published = (name: string, dimensions: string[]) =>
+      emf.filter((entry) => entry._aws.CloudWatchMetrics.some((set) => set.Metrics.some((metric) => metric.Name === name) && set.Dimensions.some((d) => d.join() === dimensions.join())));
+    expect(published('CalloutAccepted', ['service']).length).toBeGreaterThan(0);
+    expect(published('SubscriptionIdsQueued', ['service']).length).toBeGreaterThan(0);
+    expect(published('CalloutRefused', ['service']).length).toBeGreaterThan(0);
+    const reasons = new Set(published('CalloutRefused', ['service', 'reason']).map((entry) => entry.reason));
+    expect([...reasons]).toEqual(expect.arrayContaining(['auth-missing', 'auth-invalid', 'no-ids', 'queue-unavailable']));
   });
 });
 
