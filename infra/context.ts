@@ -18,7 +18,8 @@ import type { BridgeStackSettings } from './zuora-limio-sync-stack';
  * | allowedIpRanges | IP allowlist (REST only): JSON array or comma-separated CIDRs; default none |
  * | syncConcurrency | subscriptions synced at once per invocation |
  * | syncInvocationConcurrency | sync invocations at once (event source maxConcurrency, >= 2) |
- * | maxAttempts | attempts before a subscription is dead-lettered |
+ * | retryBudgetSeconds | how long a Limio-side failure is retried (open-breaker time not counted); default 86400 |
+ * | maxAttempts | safety net on receives of one message (the time budget decides); default 400 |
  * | batchSize, batchingWindowSeconds | SQS event source batching |
  * | syncTimeoutSeconds, limioTimeoutMs | sync function and Limio request timeouts |
  * | backoffBaseSeconds, backoffMaxSeconds | retry backoff |
@@ -37,7 +38,7 @@ const STRING_KEYS = [
   'calloutIdField', 'subscriptionIdPattern', 'alarmEmail', 'alarmTopicArn',
 ] as const;
 const NUMBER_KEYS = [
-  'throttleRateLimit', 'throttleBurstLimit', 'syncConcurrency', 'syncInvocationConcurrency', 'maxAttempts',
+  'throttleRateLimit', 'throttleBurstLimit', 'syncConcurrency', 'syncInvocationConcurrency', 'maxAttempts', 'retryBudgetSeconds',
   'batchSize', 'batchingWindowSeconds', 'syncTimeoutSeconds', 'limioTimeoutMs', 'backoffBaseSeconds',
   'backoffMaxSeconds', 'calloutDelaySeconds', 'calloutMaxIds', 'calloutMaxBodyBytes', 'logRetentionDays',
   'oldestMessageAgeAlarmSeconds',

@@ -1,4 +1,5 @@
 import { ConfigError } from '../functions/shared/config-error';
+import { BREAKER_DEFAULTS } from '../functions/breaker/settings';
 import { DEFAULTS } from '../functions/shared/defaults';
 
 /**
@@ -55,7 +56,12 @@ export interface BridgeSettingsInput {
   readonly syncConcurrency?: number;
   /** Event source maxConcurrency: sync invocations at once. Limio sees at most this x syncConcurrency calls. */
   readonly syncInvocationConcurrency?: number;
-  /** Receives before the sync Lambda dead-letters a message itself (MAX_ATTEMPTS). */
+  /**
+   * Seconds a Limio-side failure is retried, from when the callout was accepted, not counting the time the
+   * circuit breaker was open (RETRY_BUDGET_SECONDS). At most 14 days, the queue's retention.
+   */
+  readonly retryBudgetSeconds?: number;
+  /** Safety net on receives of one message (MAX_ATTEMPTS); the time budget decides. The redrive is one above. */
   readonly maxAttempts?: number;
   /** SQS event source batch size. */
   readonly batchSize?: number;
@@ -186,6 +192,7 @@ export function resolveBridgeSettings(input: BridgeSettingsInput): BridgeSetting
     allowedIpRanges: ipRanges(input.allowedIpRanges, apiKind),
     syncConcurrency: wholeNumber('syncConcurrency', input.syncConcurrency, DEFAULTS.syncConcurrency, 1, 100),
     syncInvocationConcurrency: wholeNumber('syncInvocationConcurrency', input.syncInvocationConcurrency, INFRA_DEFAULTS.syncInvocationConcurrency, 2, 1000),
+    retryBudgetSeconds: wholeNumber('retryBudgetSeconds', input.retryBudgetSeconds, BREAKER_DEFAULTS.retryBudgetSeconds, 60, DEFAULTS.retentionSeconds),
     maxAttempts: wholeNumber('maxAttempts', input.maxAttempts, DEFAULTS.maxAttempts, 1, 999),
     batchSize,
     batchingWindowSeconds,

@@ -23,6 +23,7 @@ export const STACK_OUTPUTS = [
   'LimioSecretArn',
   'CalloutAuthSecretArn',
   'DashboardName',
+  'BreakerTableName',
 ] as const;
 
 /** A stack holding one bridge and the outputs operators and the CLI need. */
@@ -43,6 +44,7 @@ export class ZuoraLimioSyncStack extends Stack {
       LimioSecretArn: { value: bridge.limioSecret.secretArn, description: 'Fill with {"clientId","clientSecret"} from Limio' },
       CalloutAuthSecretArn: { value: bridge.calloutAuthSecret.secretArn, description: 'Callout credentials to copy into Zuora' },
       DashboardName: { value: bridge.dashboard.dashboardName, description: 'CloudWatch dashboard of the bridge' },
+      BreakerTableName: { value: bridge.breakerTable.tableName, description: 'Circuit breaker state (outage mode): the CLI reads and overrides it (status, breaker open/close)' },
     };
     for (const [key, output] of Object.entries(outputs)) new CfnOutput(this, key, output);
   }

@@ -5,6 +5,9 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -15,6 +18,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
+import { breakerGauge } from '../functions/breaker/breaker-state';
+import { BREAKER_DEFAULTS } from '../functions/breaker/settings';
 import { ConfigError } from '../functions/shared/config-error';
 import { DEFAULTS, mainQueueVisibilityTimeoutSeconds, redriveMaxReceiveCount } from '../functions/shared/defaults';
 import { CALLOUT_AUTH_SECRET_TEMPLATES, GENERATED_SECRET_LENGTH, LIMIO_SECRET_PLACEHOLDER } from './secret-templates';
@@ -32,6 +37,12 @@ export type { CalloutApiKind, CalloutAuthMode } from './settings';
 /** The `service` dimension of each function's custom metrics (set in the handlers, not from the environment). */
 const SYNC_METRICS_SERVICE = 'sync';
 const CALLOUT_METRICS_SERVICE = 'zuora-limio-callout';
+/** The probe's (functions/breaker/probe-lambda.ts): BreakerState, BreakerOpened, BreakerClosed. */
+const BREAKER_METRICS_SERVICE = 'breaker';
+
+/** The probe makes one token request (and optionally one sync) per run, well inside its schedule's minute. */
+const PROBE_TIMEOUT_SECONDS = 30;
+const PROBE_LIMIO_TIMEOUT_MS = 10_000;
 
 /** The path Zuora calls (POST and GET), on either kind of API. */
 export const CALLOUT_PATH = 'zuora/callout';
@@ -74,6 +85,10 @@ export interface ZuoraLimioSyncAlarms {
   readonly syncErrors: cloudwatch.Alarm;
   readonly syncThrottles: cloudwatch.Alarm;
   readonly api5xx: cloudwatch.Alarm;
+  /** In ALARM while the circuit breaker is open or half-open; its OK notification says the breaker closed. */
+  readonly breakerOpen: cloudwatch.Alarm;
+  /** The probe keeps failing: the breaker cannot close by itself, nor the event source follow it. */
+  readonly probeErrors: cloudwatch.Alarm;
 }
 
 /**
@@ -84,20 +99,11 @@ export interface ZuoraLimioSyncAlarms {
  * new ZuoraLimioSync(this, 'Bridge', { limioBaseUrl: 'https://acme.prod.limio.com' });
  * ```
  *
- * The sync function and its event source mapping are public so that additions (e.g. a circuit breaker that
- * pauses the mapping while Limio is down) can be attached without changing this construct:
- *
- * ```ts
- * bridge.syncFunction.addEnvironment('BREAKER_TABLE', table.tableName);
- * table.grantReadData(bridge.syncFunction);
- * probe.addToRolePolicy(new iam.PolicyStatement({
- *   actions: ['lambda:UpdateEventSourceMapping', 'lambda:GetEventSourceMapping'],
- *   resources: [bridge.syncEventSourceMapping.eventSourceMappingArn],
- * }));
- * probe.addEnvironment('EVENT_SOURCE_MAPPING_ID', bridge.syncEventSourceMapping.eventSourceMappingId);
- * ```
- * The template leaves the mapping's `Enabled` unset. A deployment that changes the mapping itself may still
- * reset a pause made at run time, so a breaker should re-assert the state it wants on every probe.
+ * Outage mode (README "When Limio is down") is built in: a small DynamoDB table holds the circuit breaker
+ * shared by every sync instance; sync instances trip it; a probe Lambda on a schedule probes Limio while it is
+ * open, closes it through half-open, and is the only thing allowed to disable, cap and re-enable the sync event
+ * source mapping. The template leaves the mapping's `Enabled` unset; a deployment that changes the mapping may
+ * reset a pause made at run time, which the probe re-asserts on its next run (within a minute).
  */
 export class ZuoraLimioSync extends Construct {
   /** The resolved settings (defaults applied), for code that builds on this construct. */
@@ -110,6 +116,11 @@ export class ZuoraLimioSync extends Construct {
   readonly syncFunction: nodejs.NodejsFunction;
   /** The SQS → sync Lambda mapping; `eventSourceMappingId` is the UUID Lambda's UpdateEventSourceMapping takes. */
   readonly syncEventSourceMapping: lambda.EventSourceMapping;
+  /** The circuit breaker's state and outcome windows (partition key `pk`, TTL `expiresAt`). */
+  readonly breakerTable: dynamodb.Table;
+  /** Probes Limio while the breaker is open and makes the sync event source follow the breaker. */
+  readonly probeFunction: nodejs.NodejsFunction;
+  readonly probeSchedule: events.Rule;
   /** Set when `apiKind` is `rest`. */
   readonly restApi?: apigw.RestApi;
   /** Set when `apiKind` is `http`. */
@@ -140,6 +151,7 @@ export class ZuoraLimioSync extends Construct {
     ({ mainQueue: this.mainQueue, deadLetterQueue: this.deadLetterQueue } = this.createQueues(settings, props.queueEncryptionKey));
     this.limioSecret = this.limioSecretFor(props.limioSecretArn);
     this.calloutAuthSecret = this.calloutAuthSecretFor(props.calloutAuthSecretArn, settings.calloutAuthMode);
+    this.breakerTable = this.createBreakerTable();
 
     this.calloutFunction = this.createFunction('Callout', {
       entry: path.join(PROJECT_ROOT, 'functions', 'callout', 'handler.ts'),
@@ -166,6 +178,8 @@ export class ZuoraLimioSync extends Construct {
         LIMIO_BASE_URL: settings.limioBaseUrl,
         LIMIO_SECRET_ID: this.limioSecret.secretArn,
         SYNC_CONCURRENCY: String(settings.syncConcurrency),
+        BREAKER_TABLE_NAME: this.breakerTable.tableName,
+        RETRY_BUDGET_SECONDS: String(settings.retryBudgetSeconds),
         MAX_ATTEMPTS: String(settings.maxAttempts),
         LIMIO_TIMEOUT_MS: String(settings.limioTimeoutMs),
         BACKOFF_BASE_SECONDS: String(settings.backoffBaseSeconds),
@@ -186,6 +200,7 @@ export class ZuoraLimioSync extends Construct {
     });
     // Lambda checks the role's SQS permissions when the mapping is created: create the policy first.
     this.syncEventSourceMapping.node.addDependency(this.syncFunction.role!);
+    ({ probeFunction: this.probeFunction, probeSchedule: this.probeSchedule } = this.createProbe(settings));
 
     if (settings.apiKind === 'rest') {
       this.restApi = this.createRestApi(settings, props.createApiGatewayCloudWatchRole ?? true);
@@ -224,6 +239,71 @@ export class ZuoraLimioSync extends Construct {
       deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: redriveMaxReceiveCount(settings.maxAttempts) },
     });
     return { mainQueue, deadLetterQueue };
+  }
+
+  /**
+   * One state item and short-lived outcome buckets (expired by TTL): a few writes per sync batch, so on-demand
+   * billing costs next to nothing. The state is worth nothing once the stack is gone.
+   */
+  private createBreakerTable(): dynamodb.Table {
+    return new dynamodb.Table(this, 'BreakerTable', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      // Billed by table size, which stays a few kilobytes: cheap insurance against a mistaken write.
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+  }
+
+  /**
+   * The probe Lambda on an EventBridge schedule (every minute). It reuses the sync Lambda's token and sync
+   * clients and the Limio secret; only it may touch the sync event source mapping (the sync instances write the
+   * breaker, the probe applies it), which also keeps the mapping out of the sync function's own dependencies.
+   */
+  private createProbe(settings: BridgeSettings): { probeFunction: nodejs.NodejsFunction; probeSchedule: events.Rule } {
+    const probeFunction = this.createFunction('Probe', {
+      entry: path.join(PROJECT_ROOT, 'functions', 'breaker', 'handler.ts'),
+      description: 'zuora-limio-sync: circuit breaker probe; checks Limio while the breaker is open and pauses or resumes the sync event source',
+      timeout: Duration.seconds(PROBE_TIMEOUT_SECONDS),
+      environment: {
+        BREAKER_TABLE_NAME: this.breakerTable.tableName,
+        SYNC_EVENT_SOURCE_MAPPING_ID: this.syncEventSourceMapping.eventSourceMappingId,
+        // Restored when the breaker closes (half-open runs at the smallest cap Lambda allows, 2).
+        SYNC_MAX_CONCURRENCY: String(settings.syncInvocationConcurrency),
+        LIMIO_BASE_URL: settings.limioBaseUrl,
+        LIMIO_SECRET_ID: this.limioSecret.secretArn,
+        LIMIO_TIMEOUT_MS: String(Math.min(settings.limioTimeoutMs, PROBE_LIMIO_TIMEOUT_MS)),
+        ...this.sharedEnvironment(settings),
+      },
+    }, settings);
+    const role = probeFunction.role!;
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReadWriteBreakerState',
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      resources: [this.breakerTable.tableArn],
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'PauseResumeSyncEventSource',
+      // This one mapping, nothing else of Lambda's.
+      actions: ['lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping'],
+      resources: [this.syncEventSourceMapping.eventSourceMappingArn],
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReadLimioSecret',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [this.limioSecret.secretArn],
+    }));
+    const probeSchedule = new events.Rule(this, 'ProbeSchedule', {
+      description: 'zuora-limio-sync: runs the circuit breaker probe every minute',
+      schedule: events.Schedule.rate(Duration.seconds(BREAKER_DEFAULTS.probeIntervalSeconds)),
+      targets: [new targets.LambdaFunction(probeFunction, {
+        // The next run is a minute away: a stale or retried run would only repeat it.
+        retryAttempts: 0,
+        maxEventAge: Duration.minutes(1),
+      })],
+    });
+    return { probeFunction, probeSchedule };
   }
 
   private limioSecretFor(arn: string | undefined): secretsmanager.ISecret {
@@ -266,7 +346,7 @@ export class ZuoraLimioSync extends Construct {
   }
 
   private createFunction(
-    name: 'Callout' | 'Sync',
+    name: 'Callout' | 'Sync' | 'Probe',
     options: { entry: string; description: string; timeout: Duration; environment: Record<string, string> },
     settings: BridgeSettings,
   ): nodejs.NodejsFunction {
@@ -340,6 +420,12 @@ export class ZuoraLimioSync extends Construct {
       sid: 'ReadLimioSecret',
       actions: ['secretsmanager:GetSecretValue'],
       resources: [this.limioSecret.secretArn],
+    }));
+    syncRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReadWriteBreakerState',
+      // Read the breaker before a batch; one atomic counter update per batch, and the conditional write that trips it.
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      resources: [this.breakerTable.tableArn],
     }));
     if (key !== undefined) {
       // SSE-KMS: sending needs a data key, receiving needs to decrypt it.
@@ -450,7 +536,7 @@ export class ZuoraLimioSync extends Construct {
   private createAlarms(settings: BridgeSettings): ZuoraLimioSyncAlarms {
     const oneMinute = Duration.minutes(1);
     const fiveMinutes = Duration.minutes(5);
-    const alarm = (id: string, description: string, props: Omit<cloudwatch.AlarmProps, 'alarmDescription' | 'evaluationPeriods' | 'treatMissingData'>) => {
+    const alarm = (id: string, description: string, props: Omit<cloudwatch.AlarmProps, 'alarmDescription' | 'evaluationPeriods'>) => {
       const created = new cloudwatch.Alarm(this, id, {
         alarmName: `${this.namePrefix()}-${id}`,
         alarmDescription: description,
@@ -489,6 +575,25 @@ export class ZuoraLimioSync extends Construct {
       api5xx: alarm('Api5xxAlarm', 'The callout API answered 5xx: Zuora callouts were refused (callout Lambda failing or queue unreachable) and Zuora will retry only a few times.', {
         metric: this.apiServerErrors(),
         threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      }),
+      breakerOpen: alarm('BreakerOpenAlarm', 'Outage mode: Limio is judged down and the circuit breaker is open (or half-open, letting a small batch through). Sync polling is paused and callouts wait safely in the queue; nothing is dead-lettered meanwhile. The OK notification means the breaker closed and the backlog is draining. Check status with the CLI; see the README "When Limio is down".', {
+        // The probe publishes the gauge every minute: 0 closed, 1 half-open, 2 open.
+        metric: new cloudwatch.Metric({
+          namespace: INFRA_DEFAULTS.metricsNamespace,
+          metricName: 'BreakerState',
+          dimensionsMap: { service: BREAKER_METRICS_SERVICE },
+          period: oneMinute,
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        threshold: breakerGauge('half-open'),
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        // A gap in the gauge (a probe run lost) must neither raise nor clear the alarm.
+        treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      }),
+      probeErrors: alarm('ProbeErrorsAlarm', 'The circuit breaker probe failed in most of its runs over 5 minutes (DynamoDB, the Lambda API or its configuration): the breaker cannot close by itself and the sync event source may not follow it. Check the probe\'s logs.', {
+        metric: this.probeFunction.metricErrors({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
+        threshold: 3,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       }),
     };
@@ -557,6 +662,29 @@ export class ZuoraLimioSync extends Construct {
         title: 'Sync concurrency (Limio protection cap)',
         left: [this.syncFunction.metric('ConcurrentExecutions', max)],
         leftAnnotations: [{ value: this.settings.syncInvocationConcurrency, label: 'maxConcurrency' }],
+        width: 12,
+      }),
+    );
+    const breakerGaugeMetric = new cloudwatch.Metric({
+      namespace: INFRA_DEFAULTS.metricsNamespace, metricName: 'BreakerState', dimensionsMap: { service: BREAKER_METRICS_SERVICE },
+      period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM,
+    });
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Circuit breaker (0 closed, 1 half-open, 2 open)',
+        left: [breakerGaugeMetric],
+        leftYAxis: { min: 0, max: 2 },
+        leftAnnotations: [
+          { value: breakerGauge('half-open'), label: 'half-open' },
+          { value: breakerGauge('open'), label: 'open' },
+        ],
+        right: [custom('BreakerOpened', BREAKER_METRICS_SERVICE), custom('BreakerClosed', BREAKER_METRICS_SERVICE), custom('held', SYNC_METRICS_SERVICE)],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Breaker probe',
+        left: [this.probeFunction.metricInvocations(sum), this.probeFunction.metricErrors(sum)],
+        right: [this.probeFunction.metricDuration({ period, statistic: cloudwatch.Stats.p(99) })],
         width: 12,
       }),
     );

@@ -12,9 +12,9 @@ export const BREAKER_DEFAULTS = {
    * Hard cap on receives, a safety net for bugs only: the time budget decides. Full-jitter backoff at the
    * 15-minute cap averages 450 s between receives, so a 24 h budget takes about 192 receives plus the ramp;
    * 400 leaves room for receives while the breaker flips (held messages) without ever cutting a budget short.
-   * SQS's redrive maxReceiveCount is one above (401, within SQS's limit of 1000).
+   * SQS's redrive maxReceiveCount is one above (401, within SQS's limit of 1000). Shared with the queue topology.
    */
-  maxAttempts: 400,
+  maxAttempts: DEFAULTS.maxAttempts,
   backoffBaseSeconds: DEFAULTS.backoffBaseSeconds,
   backoffMaxSeconds: DEFAULTS.backoffMaxSeconds,
   /** Width of one outcome bucket; the rule looks at the current and the previous bucket (one to two widths). */

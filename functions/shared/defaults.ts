@@ -5,8 +5,13 @@
 export const DEFAULTS = {
   /** Distinct subscriptions synced at once by one sync Lambda invocation. */
   syncConcurrency: 5,
-  /** Receives a message may take before the sync Lambda dead-letters it itself. */
-  maxAttempts: 8,
+  /**
+   * Hard cap on receives of one message, a safety net only: the retry budget by time (24 h, outage time not
+   * counted; functions/breaker/settings.ts) decides when a Limio-side failure is dead-lettered. Full-jitter
+   * backoff at the 15-minute cap takes about 200 receives to spend 24 h; 400 leaves room for the receives while
+   * the breaker flips, and SQS's redrive (401) stays within its limit of 1000.
+   */
+  maxAttempts: 400,
   /** Limio request timeout; far below the sync function timeout so a hung call cannot eat the invocation. */
   limioTimeoutMs: 8_000,
   /** Sync Lambda timeout. The main queue's visibility timeout is 6x this, as AWS recommends. */

@@ -10,9 +10,9 @@ import { ZuoraLimioSyncStack } from '../../infra/zuora-limio-sync-stack';
  * node_modules providing the AWS SDK, as the Lambda runtime does.
  */
 const repositoryRoot = path.join(__dirname, '..', '..');
-const entries = { callout: 'functions/callout/handler.ts', sync: 'functions/sync/handler.ts' } as const;
+const entries = { callout: 'functions/callout/handler.ts', sync: 'functions/sync/handler.ts', probe: 'functions/breaker/handler.ts' } as const;
 
-describe('synth bundles both functions with local esbuild', () => {
+describe('synth bundles every function with local esbuild', () => {
   let outdir: string;
   let bundles: Record<keyof typeof entries, string>;
   const savedDocker = process.env.CDK_DOCKER;
@@ -31,7 +31,7 @@ describe('synth bundles both functions with local esbuild', () => {
       const fn = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::Lambda::Function' && describing.test(resource.Properties.Description ?? ''))!;
       return path.join(outdir, `asset.${fn.Properties.Code!.S3Key.replace(/\.zip$/, '')}`);
     };
-    bundles = { callout: assetDirOf(/authenticates Zuora callouts/), sync: assetDirOf(/asks Limio to sync/) };
+    bundles = { callout: assetDirOf(/authenticates Zuora callouts/), sync: assetDirOf(/asks Limio to sync/), probe: assetDirOf(/circuit breaker probe/) };
   });
 
   afterAll(() => {
@@ -45,7 +45,7 @@ describe('synth bundles both functions with local esbuild', () => {
     const code = fs.readFileSync(path.join(bundles[name], 'index.js'), 'utf8');
     expect(code.split('\n').length).toBeLessThan(40);
     expect(code.trimEnd()).toMatch(/\/\/# sourceMappingURL=index\.js\.map$/);
-    expect(code).toMatch(/require\("@aws-sdk\/client-s(qs|ecrets-manager)"\)/);
+    expect(code).toMatch(/require\("@aws-sdk\/client-(sqs|secrets-manager|dynamodb)"\)/);
     const map = JSON.parse(fs.readFileSync(path.join(bundles[name], 'index.js.map'), 'utf8')) as { sources: string[]; sourcesContent?: unknown };
     expect(map.sources.some((source) => source.endsWith(entries[name]))).toBe(true);
     expect(map.sourcesContent).toBeUndefined();
@@ -84,5 +84,21 @@ describe('synth bundles both functions with local esbuild', () => {
     expect(typeof loadBundle('sync', env)).toBe('function');
     const { LIMIO_SECRET_ID: _omitted, ...withoutSecret } = env;
     expect(() => loadBundle('sync', withoutSecret)).toThrow(/LIMIO_SECRET_ID/);
+    // With the deployed breaker table too (outage mode on).
+    expect(typeof loadBundle('sync', { ...env, BREAKER_TABLE_NAME: 'Bundled-BreakerTable', RETRY_BUDGET_SECONDS: '86400' })).toBe('function');
+  });
+
+  it('probe bundle is the real handler: loads with the deployed variables, refuses without them', () => {
+    const env = {
+      AWS_REGION: 'eu-west-1',
+      BREAKER_TABLE_NAME: 'Bundled-BreakerTable',
+      SYNC_EVENT_SOURCE_MAPPING_ID: '2f6c6d0a-1b2c-4d5e-8f90-1a2b3c4d5e6f',
+      SYNC_MAX_CONCURRENCY: '2',
+      LIMIO_BASE_URL: 'https://acme.prod.limio.com',
+      LIMIO_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:limio-AbCdEf',
+    };
+    expect(typeof loadBundle('probe', env)).toBe('function');
+    const { SYNC_EVENT_SOURCE_MAPPING_ID: _omitted, ...withoutMapping } = env;
+    expect(() => loadBundle('probe', withoutMapping)).toThrow(/SYNC_EVENT_SOURCE_MAPPING_ID/);
   });
 });

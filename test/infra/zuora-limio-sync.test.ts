@@ -49,7 +49,7 @@ const defaultBridge = once(() => stackWith({ limioBaseUrl, alarmEmail: 'ops@exam
 const httpBridge = once(() => stackWith({ limioBaseUrl, apiKind: 'http', throttleRateLimit: 20, throttleBurstLimit: 40, alarmTopicArn }));
 const customisedRestBridge = once(() => stackWith({
   limioBaseUrl, calloutAuthMode: 'header', allowedIpRanges: ['203.0.113.0/24', '198.51.100.7'], limioSecretArn, calloutAuthSecretArn,
-  syncTimeoutSeconds: 60, maxAttempts: 4, batchSize: 25, batchingWindowSeconds: 5, syncInvocationConcurrency: 3, syncConcurrency: 2,
+  syncTimeoutSeconds: 60, maxAttempts: 4, retryBudgetSeconds: 7200, batchSize: 25, batchingWindowSeconds: 5, syncInvocationConcurrency: 3, syncConcurrency: 2,
   calloutDelaySeconds: 30, subscriptionIdPattern: '^SUB-[0-9]+$', calloutIdField: 'Data.Subscription.Name',
 }));
 let ownTopic: sns.Topic | undefined;
@@ -141,6 +141,8 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
         LIMIO_BASE_URL: limioBaseUrl,
         LIMIO_SECRET_ID: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', /Limio OAuth client credentials/) },
         SYNC_CONCURRENCY: String(DEFAULTS.syncConcurrency),
+        BREAKER_TABLE_NAME: { Ref: onlyResource(template, 'AWS::DynamoDB::Table').id },
+        RETRY_BUDGET_SECONDS: String(24 * 60 * 60),
         MAX_ATTEMPTS: String(DEFAULTS.maxAttempts),
         LIMIO_TIMEOUT_MS: String(DEFAULTS.limioTimeoutMs),
         BACKOFF_BASE_SECONDS: String(DEFAULTS.backoffBaseSeconds),
@@ -178,7 +180,7 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       }
     });
 
-    it('give the main queue a visibility timeout of 6x the sync timeout and redrive one receive after MAX_ATTEMPTS', () => {
+    it('give the main queue a visibility timeout of 6x the sync timeout and redrive one receive after the MAX_ATTEMPTS safety net', () => {
       expect(template.toJSON().Resources[mainQueueId].Properties).toMatchObject({
         VisibilityTimeout: mainQueueVisibilityTimeoutSeconds(DEFAULTS.syncFunctionTimeoutSeconds),
         RedrivePolicy: {
@@ -187,7 +189,8 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
         },
       });
       expect(mainQueueVisibilityTimeoutSeconds(DEFAULTS.syncFunctionTimeoutSeconds)).toBe(180);
-      expect(redriveMaxReceiveCount(DEFAULTS.maxAttempts)).toBe(9);
+      // The time budget decides; SQS's own redrive only backs up the sync Lambda's hard cap of 400 receives.
+      expect(redriveMaxReceiveCount(DEFAULTS.maxAttempts)).toBe(401);
     });
   });
 
@@ -230,7 +233,7 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       ]);
     });
 
-    it('lets the sync Lambda only consume the main queue, send to the DLQ, read the Limio secret and write its own logs', () => {
+    it('lets the sync Lambda only consume the main queue, send to the DLQ, read the Limio secret, read and write the breaker and write its own logs', () => {
       const { resource } = functionNamed(template, 'asks Limio to sync');
       const logGroupId = resource.Properties.LoggingConfig.LogGroup.Ref;
       expect(roleStatements(template, resource)).toEqual([
@@ -243,11 +246,17 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
         },
         { Sid: 'DeadLetter', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [deadLetterQueueId, 'Arn'] } },
         { Sid: 'ReadLimioSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: resource.Properties.Environment.Variables.LIMIO_SECRET_ID },
+        {
+          Sid: 'ReadWriteBreakerState',
+          Effect: 'Allow',
+          Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+          Resource: { 'Fn::GetAtt': [onlyResource(template, 'AWS::DynamoDB::Table').id, 'Arn'] },
+        },
       ]);
     });
 
-    it('attaches no managed policy to either function role', () => {
-      for (const describing of ['authenticates Zuora callouts', 'asks Limio to sync']) {
+    it('attaches no managed policy to any function role', () => {
+      for (const describing of ['authenticates Zuora callouts', 'asks Limio to sync', 'circuit breaker probe']) {
         const roleId = functionNamed(template, describing).resource.Properties.Role['Fn::GetAtt'][0];
         expect(template.toJSON().Resources[roleId].Properties.ManagedPolicyArns).toBeUndefined();
       }
@@ -360,8 +369,9 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
 
     it('alarms on sync Lambda errors and throttles', () => {
       const syncFunctionId = functionNamed(template, 'asks Limio to sync').id;
+      const syncDimension = { Dimensions: [{ Name: 'FunctionName', Value: { Ref: syncFunctionId } }] };
       for (const metric of ['Errors', 'Throttles']) {
-        expect(alarmOn(metric, 'AWS/Lambda')).toMatchObject({
+        expect(onlyResource(template, 'AWS::CloudWatch::Alarm', { MetricName: metric, Namespace: 'AWS/Lambda', ...syncDimension }).resource.Properties).toMatchObject({
           Dimensions: [{ Name: 'FunctionName', Value: { Ref: syncFunctionId } }],
           ComparisonOperator: 'GreaterThanOrEqualToThreshold',
           Threshold: 1,
@@ -384,7 +394,7 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: topicId } });
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resources[string][];
       expect(alarms.map((alarm) => alarm.Properties.AlarmName.replace(/^Bridge-Bridge-[0-9A-F]{8}-/, '')).sort()).toEqual(
-        ['Api5xxAlarm', 'DeadLettersAlarm', 'OldestMessageAgeAlarm', 'SyncErrorsAlarm', 'SyncThrottlesAlarm'],
+        ['Api5xxAlarm', 'BreakerOpenAlarm', 'DeadLettersAlarm', 'OldestMessageAgeAlarm', 'ProbeErrorsAlarm', 'SyncErrorsAlarm', 'SyncThrottlesAlarm'],
       );
       for (const alarm of alarms) {
         expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
@@ -399,7 +409,7 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
         widgets: { type: string; properties: { alarms?: string[]; metrics?: unknown[][] } }[];
       };
       const alarmWidget = dashboard.widgets.find((widget) => widget.type === 'alarm')!;
-      expect(alarmWidget.properties.alarms).toHaveLength(5);
+      expect(alarmWidget.properties.alarms).toHaveLength(7);
       const metricNames = dashboard.widgets.flatMap((widget) => (widget.properties.metrics ?? []).map((metric) => `${metric[0]}/${metric[1]}`));
       expect(metricNames).toEqual(expect.arrayContaining([
         'AWS/ApiGateway/5XXError', 'AWS/SQS/ApproximateAgeOfOldestMessage', 'AWS/SQS/ApproximateNumberOfMessagesVisible',
@@ -419,6 +429,113 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       expect(outputs.DeadLetterQueueUrl.Value).toEqual({ Ref: deadLetterQueueId });
       expect(outputs.DashboardName.Value).toEqual({ Ref: onlyResource(template, 'AWS::CloudWatch::Dashboard').id });
       expect(JSON.stringify(outputs.CalloutUrl.Value)).toMatch(/"\/zuora\/callout"\]\]/);
+      expect(outputs.BreakerTableName.Value).toEqual({ Ref: onlyResource(template, 'AWS::DynamoDB::Table').id });
+    });
+  });
+
+  describe('outage mode (circuit breaker)', () => {
+    const probe = () => functionNamed(template, 'circuit breaker probe');
+    const tableId = () => onlyResource(template, 'AWS::DynamoDB::Table').id;
+
+    it('keeps the breaker in one on-demand table keyed by pk, with TTL on expiresAt and point-in-time recovery', () => {
+      expect(onlyResource(template, 'AWS::DynamoDB::Table').resource.Properties).toEqual({
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      });
+    });
+
+    it('runs the probe Lambda every minute, never retrying a stale run', () => {
+      const { id: probeId, resource } = probe();
+      expect(resource.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Timeout: 30, LoggingConfig: { LogFormat: 'JSON' } });
+      expect(onlyResource(template, 'AWS::Events::Rule').resource.Properties).toMatchObject({
+        ScheduleExpression: 'rate(1 minute)',
+        State: 'ENABLED',
+        Targets: [{ Arn: { 'Fn::GetAtt': [probeId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } }],
+      });
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        Principal: 'events.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [probeId, 'Arn'] },
+        SourceArn: { 'Fn::GetAtt': [onlyResource(template, 'AWS::Events::Rule').id, 'Arn'] },
+      });
+    });
+
+    it('gives the probe exactly what its config reads: the table, the mapping, the full-speed cap, Limio and its secret', () => {
+      expect(probe().resource.Properties.Environment.Variables).toEqual({
+        BREAKER_TABLE_NAME: { Ref: tableId() },
+        SYNC_EVENT_SOURCE_MAPPING_ID: { Ref: onlyResource(template, 'AWS::Lambda::EventSourceMapping').id },
+        SYNC_MAX_CONCURRENCY: '2',
+        LIMIO_BASE_URL: limioBaseUrl,
+        LIMIO_SECRET_ID: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', /Limio OAuth client credentials/) },
+        LIMIO_TIMEOUT_MS: String(DEFAULTS.limioTimeoutMs),
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'zuora-limio-sync',
+        POWERTOOLS_METRICS_NAMESPACE: 'ZuoraLimioSync',
+      });
+    });
+
+    it('lets the probe touch only the breaker table, the one sync event source mapping and the Limio secret', () => {
+      const { resource } = probe();
+      const logGroupId = resource.Properties.LoggingConfig.LogGroup.Ref;
+      const mappingId = onlyResource(template, 'AWS::Lambda::EventSourceMapping').id;
+      const statements = roleStatements(template, resource);
+      expect(statements).toEqual([
+        { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] } },
+        { Sid: 'ReadWriteBreakerState', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: { 'Fn::GetAtt': [tableId(), 'Arn'] } },
+        {
+          Sid: 'PauseResumeSyncEventSource',
+          Effect: 'Allow',
+          Action: ['lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping'],
+          Resource: stack.resolve(stack.bridge.syncEventSourceMapping.eventSourceMappingArn),
+        },
+        { Sid: 'ReadLimioSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: resource.Properties.Environment.Variables.LIMIO_SECRET_ID },
+      ]);
+      // The mapping's own ARN (…:event-source-mapping:<its UUID>), never a wildcard over Lambda.
+      const mappingArn = JSON.stringify(statements[2].Resource);
+      expect(mappingArn).toContain(':event-source-mapping:');
+      expect(mappingArn).toContain(`{"Ref":"${mappingId}"}`);
+      expect(JSON.stringify(statements)).not.toContain('*');
+    });
+
+    it('alarms while the breaker is not closed, and its OK notification says it closed', () => {
+      const topicId = onlyResource(template, 'AWS::SNS::Topic').id;
+      const alarm = onlyResource(template, 'AWS::CloudWatch::Alarm', { MetricName: 'BreakerState' }).resource.Properties;
+      expect(alarm).toMatchObject({
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: [{ Name: 'service', Value: 'breaker' }],
+        Statistic: 'Maximum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'ignore',
+        AlarmActions: [{ Ref: topicId }],
+        OKActions: [{ Ref: topicId }],
+      });
+      expect(alarm.AlarmDescription).toMatch(/circuit breaker is open/);
+      expect(alarm.AlarmDescription).toMatch(/OK notification means the breaker closed/);
+    });
+
+    it('alarms when the probe fails most of its runs', () => {
+      const probeDimension = { Dimensions: [{ Name: 'FunctionName', Value: { Ref: probe().id } }] };
+      expect(onlyResource(template, 'AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda', ...probeDimension }).resource.Properties).toMatchObject({
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 3,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+    });
+
+    it('shows the breaker gauge, its transitions, held messages and the probe on the dashboard', () => {
+      const body = JSON.stringify(onlyResource(template, 'AWS::CloudWatch::Dashboard').resource.Properties.DashboardBody);
+      for (const metric of ['BreakerState', 'BreakerOpened', 'BreakerClosed']) {
+        expect(body).toContain(`[\\"${METRICS_NAMESPACE}\\",\\"${metric}\\",\\"service\\",\\"breaker\\"`);
+      }
+      expect(body).toContain(`[\\"${METRICS_NAMESPACE}\\",\\"held\\",\\"service\\",\\"sync\\"`);
+      expect(body).toContain('Breaker probe');
     });
   });
 });
@@ -490,7 +607,11 @@ describe('REST API with header auth, allowlist, existing secrets and custom sizi
     });
     expect(functionNamed(template, 'asks Limio to sync').resource.Properties).toMatchObject({
       Timeout: 60,
-      Environment: { Variables: { MAX_ATTEMPTS: '4', SYNC_CONCURRENCY: '2', SUBSCRIPTION_ID_PATTERN: '^SUB-[0-9]+$' } },
+      Environment: { Variables: { MAX_ATTEMPTS: '4', RETRY_BUDGET_SECONDS: '7200', SYNC_CONCURRENCY: '2', SUBSCRIPTION_ID_PATTERN: '^SUB-[0-9]+$' } },
+    });
+    // Closing the breaker restores this bridge's own cap, and the probe validates ids by the same pattern.
+    expect(functionNamed(template, 'circuit breaker probe').resource.Properties.Environment.Variables).toMatchObject({
+      SYNC_MAX_CONCURRENCY: '3', SUBSCRIPTION_ID_PATTERN: '^SUB-[0-9]+$',
     });
     expect(functionNamed(template, 'authenticates Zuora callouts').resource.Properties.Environment.Variables).toMatchObject({
       CALLOUT_DELAY_SECONDS: '30', CALLOUT_ID_FIELD: 'Data.Subscription.Name', SUBSCRIPTION_ID_PATTERN: '^SUB-[0-9]+$',

@@ -5,7 +5,7 @@ import { emptyTally, countSync, sampleCurl, summaryLine, syncLine } from '../../
 describe('loadRuntimeConfig', () => {
   it('defaults to the documented ports, a REST front door and the stack\'s batching', () => {
     const config = loadRuntimeConfig({});
-    expect(config).toMatchObject({ port: 3000, sqsPort: 9324, apiKind: 'rest', maxReceiveCount: 9 });
+    expect(config).toMatchObject({ port: 3000, sqsPort: 9324, apiKind: 'rest', maxReceiveCount: 401 });
     expect(config.limio).toMatchObject({ kind: 'sandbox', port: 4010 });
     expect(config.poller).toEqual({ batchSize: 10, batchingWindowSeconds: 1, concurrency: 2 });
   });
