@@ -6,7 +6,14 @@ import type { AuthSource } from './config';
 /** How long a read of the auth secret is trusted; a rotated secret is picked up within this time. */
 export const AUTH_SECRET_CACHE_SECONDS = 300;
 
-export type AuthProvider = () => Promise<CalloutAuth>;
+/**
+ * `staleAfterRotation`: the caller just saw credentials that did not match. If the cached copy is older than
+ * REFRESH_AFTER_FAILURE_SECONDS it is read again, so a rotated secret is picked up at the first callout that
+ * uses it, not after the cache period; a flood of bad callouts still causes at most one read per that time.
+ */
+export type AuthProvider = (options?: { staleAfterRotation?: boolean }) => Promise<CalloutAuth>;
+
+export const REFRESH_AFTER_FAILURE_SECONDS = 30;
 
 export interface AuthProviderDeps {
   /** Needed only for a secret source. */
@@ -40,8 +47,10 @@ export function createAuthProvider(source: AuthSource, deps: AuthProviderDeps): 
     return auth;
   };
 
-  return () => {
-    if (cached !== undefined && deps.now().getTime() - cached.readAt < cacheMs) return Promise.resolve(cached.auth);
+  return (options = {}) => {
+    const age = cached === undefined ? Infinity : deps.now().getTime() - cached.readAt;
+    const maxAge = options.staleAfterRotation ? Math.min(cacheMs, REFRESH_AFTER_FAILURE_SECONDS * 1000) : cacheMs;
+    if (cached !== undefined && age < maxAge) return Promise.resolve(cached.auth);
     inFlight ??= read().finally(() => {
       inFlight = undefined;
     });

@@ -5,12 +5,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createSyncRequest, type MessageSource, type SyncRequest } from '../shared/queue-message';
 import { createAuthProvider, type AuthProvider } from './auth-provider';
+import type { CalloutAuth } from './auth-config';
 import type { CalloutConfig } from './config';
 import { enqueueSyncRequests, type SqsSender } from './enqueue';
 import { extractSubscriptionIds, type ExtractionRefusal } from './extract-ids';
 import { normaliseEvent, type CalloutEvent, type CalloutRequest } from './request';
 import { acceptedResponse, basicChallenge, refusedResponse } from './responses';
-import { verifyCallout } from './verify';
+import { verifyCallout, type AuthVerdict } from './verify';
 
 export type RefusalReason =
   | 'method-not-allowed'
@@ -108,14 +109,26 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
       return refuse(request, 413, 'body-too-large', `body of ${request.body.length} bytes exceeds ${config.maxBodyBytes} (CALLOUT_MAX_BODY_BYTES)`);
     }
 
-    let auth;
-    try {
-      auth = await authProvider();
-    } catch (error) {
-      // The callout may be genuine: 503 makes Zuora try again once the secret is readable.
-      return refuse(request, 503, 'auth-unavailable', `callout credentials could not be read: ${errorSummary(error)}`);
+    const readAuth = async (options?: { staleAfterRotation?: boolean }): Promise<CalloutAuth | APIGatewayProxyResult> => {
+      try {
+        return await authProvider(options);
+      } catch (error) {
+        // The callout may be genuine: 503 makes Zuora try again once the secret is readable.
+        return refuse(request, 503, 'auth-unavailable', `callout credentials could not be read: ${errorSummary(error)}`);
+      }
+    };
+    let auth = await readAuth();
+    if (isResponse(auth)) return auth;
+    let verdict: AuthVerdict = verifyCallout(request, auth, now());
+    if (!verdict.ok && verdict.kind === 'invalid' && config.auth.kind === 'secret') {
+      // Perhaps the secret was rotated since it was cached: check once more against a fresh read.
+      const fresh = await readAuth({ staleAfterRotation: true });
+      if (isResponse(fresh)) return fresh;
+      if (fresh !== auth) {
+        auth = fresh;
+        verdict = verifyCallout(request, auth, now());
+      }
     }
-    const verdict = verifyCallout(request, auth, now());
     if (!verdict.ok) {
       if (verdict.kind === 'missing') {
         return refuse(request, 401, 'auth-missing', verdict.reason, auth.mode === 'basic' ? basicChallenge(config.realm) : {});
@@ -213,6 +226,10 @@ function publicMessage(status: number, reason: RefusalReason, message: string): 
     default:
       return status < 500 ? message : 'error';
   }
+}
+
+function isResponse(value: CalloutAuth | APIGatewayProxyResult): value is APIGatewayProxyResult {
+  return 'statusCode' in value;
 }
 
 function correlationId(value: string | undefined): string | undefined {

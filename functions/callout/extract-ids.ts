@@ -176,7 +176,7 @@ function collectParameters(parameters: Readonly<Record<string, readonly string[]
     const split = values.flatMap((value) => value.split(','));
     const key = normaliseName(name);
     if (configured !== undefined && (name === idField || key === configured)) candidates.add('configured', split);
-    else if (NUMBER_FIELDS.has(key) || key === 'subscriptionname') candidates.add('number', split);
+    else if (NUMBER_FIELDS.has(key) || CONTAINER_FIELDS.has(key)) candidates.add('number', split);
     else if (OBJECT_ID_FIELDS.has(key)) candidates.add('objectId', split);
   }
 }

@@ -25,6 +25,19 @@ describe('createAuthProvider', () => {
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
   });
 
+  it('reads again after a credential mismatch only when the cached copy is older than 30 s', async () => {
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: '{"mode":"header","headerName":"X-T","value":"v"}' });
+    let clock = 0;
+    const provider = createAuthProvider({ kind: 'secret', secretId: 'callout-auth' }, { secretsManager: client, now: () => new Date(clock), cacheSeconds: 300 });
+    await provider();
+    clock = 29_000;
+    await provider({ staleAfterRotation: true });
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    clock = 30_000;
+    await provider({ staleAfterRotation: true });
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+  });
+
   it('does not cache a failed read', async () => {
     secretsManager.on(GetSecretValueCommand).rejectsOnce(new Error('throttled')).resolves({ SecretString: '{"mode":"header","headerName":"X-T","value":"v"}' });
     const provider = createAuthProvider({ kind: 'secret', secretId: 'callout-auth' }, { secretsManager: client, now: () => new Date(0) });

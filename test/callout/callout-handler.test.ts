@@ -220,6 +220,32 @@ describe('callout handler against the SQS emulator', () => {
     }
   });
 
+  it('picks up a rotated callout secret at the first callout that uses the new credentials', async () => {
+    const secretsMock = mockClient(SecretsManagerClient);
+    const secretsManager = new SecretsManagerClient({ region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+    const secretWith = (password: string) => ({ SecretString: JSON.stringify({ mode: 'basic', username: 'zuora', password }) });
+    try {
+      secretsMock.on(GetSecretValueCommand).resolves(secretWith(PASSWORD));
+      let clock = NOW.getTime();
+      const { post, queued } = await setup({ CALLOUT_AUTH_SECRET_ID: 'callout-auth' }, { secretsManager, now: () => new Date(clock) });
+      expect((await post(jsonCallout({ subscriptionNumber: 'A-S1' }))).statusCode).toBe(200);
+
+      secretsMock.on(GetSecretValueCommand).resolves(secretWith(`${PASSWORD}-rotated`));
+      clock += 60_000;
+      const rotated = { authorization: basicAuthorization('zuora', `${PASSWORD}-rotated`) };
+      expect((await post(jsonCallout({ subscriptionNumber: 'A-S2' }, rotated))).statusCode).toBe(200);
+      expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+      // The old credentials are now refused, and a stream of them does not hammer Secrets Manager.
+      expect((await post(jsonCallout({ subscriptionNumber: 'A-S3' }))).statusCode).toBe(403);
+      expect((await post(jsonCallout({ subscriptionNumber: 'A-S3' }))).statusCode).toBe(403);
+      expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+      expect((await queued()).map((message) => message.subscriptionId).sort()).toEqual(['A-S1', 'A-S2']);
+    } finally {
+      secretsMock.restore();
+      secretsManager.destroy();
+    }
+  });
+
   it('delays delivery by CALLOUT_DELAY_SECONDS', async () => {
     const { post, queueUrl } = await setup({ ...basicEnv, CALLOUT_DELAY_SECONDS: '3' });
     expect((await post(jsonCallout({ subscriptionNumber: 'A-S1' }))).statusCode).toBe(200);
