@@ -1,0 +1,145 @@
+import type { SyncOutcomeEvent } from '../functions/sync/sync-handler';
+import { loadRuntimeConfig } from '../local/config';
+import { startRuntime } from '../local/runtime';
+import { percentile } from './figures';
+import { authorizationFor, burstOf, sendCallouts, subscriptionNumbers, waitUntil, type SentCallout } from './pipeline';
+
+/**
+ * A burst of callouts through the local runtime (`npm start`'s pipeline: API Gateway adapter, callout handler,
+ * SQS emulator, poller, sync handler, Limio sandbox), timed from the first callout sent until every accepted
+ * callout's message was synced.
+ */
+export interface EndToEndOptions {
+  readonly callouts: number;
+  readonly subscriptions: number;
+  /** Callouts in flight at once. */
+  readonly parallel?: number;
+  /** Extra environment for the runtime (SYNC_BATCH_SIZE, SYNC_POLLERS, LIMIO_SANDBOX_LATENCY_MS, ...). */
+  readonly env?: Record<string, string>;
+  readonly timeoutMs?: number;
+  /**
+   * `interleaved` (default): the burst shuffled, a subscription's callouts spread over the whole burst (the
+   * worst case for coalescing). `together`: each subscription's callouts back to back, as when one Zuora
+   * change fires several notifications.
+   */
+  readonly order?: 'interleaved' | 'together';
+}
+
+export interface EndToEndResult {
+  readonly callouts: number;
+  readonly accepted: number;
+  readonly subscriptions: number;
+  /** First callout sent to last accepted callout answered. */
+  readonly acceptSeconds: number;
+  /** First callout sent until every accepted callout's message was synced. */
+  readonly drainSeconds: number;
+  readonly allSynced: boolean;
+  readonly deadLettered: number;
+  /** Callout sent to the sync that covered its message, ms. */
+  readonly latencyP50Ms: number;
+  readonly latencyP99Ms: number;
+  /** Callout sent to its 200 answer, ms: what Zuora waits for. */
+  readonly answerP50Ms: number;
+  readonly answerP99Ms: number;
+  readonly limioCalls: number;
+  readonly limioCallsPerSubscription: number;
+  readonly maxInFlight: number;
+  readonly syncConcurrencyCap: number;
+  readonly tokenRequests: number;
+}
+
+interface SyncSeen {
+  readonly at: number;
+  readonly messages: number;
+}
+
+export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndResult> {
+  const synced = new Map<string, SyncSeen[]>();
+  let syncedMessages = 0;
+  let deadLettered = 0;
+  const env: Record<string, string> = { PORT: '0', SQS_PORT: '0', LIMIO_SANDBOX_PORT: '0', ...options.env };
+  const config = loadRuntimeConfig(env);
+  const runtime = await startRuntime({
+    config,
+    quiet: true,
+    observers: {
+      sync: {
+        onSyncOutcome(event: SyncOutcomeEvent) {
+          if (event.subscriptionId === undefined) return;
+          if (event.outcome === 'synced') {
+            const seen = synced.get(event.subscriptionId) ?? [];
+            seen.push({ at: performance.now(), messages: event.messageIds.length });
+            synced.set(event.subscriptionId, seen);
+            syncedMessages += event.messageIds.length;
+          } else if (event.outcome === 'dead-lettered') {
+            deadLettered += event.messageIds.length;
+          }
+        },
+      },
+    },
+  });
+  try {
+    const perSubscription = Math.ceil(options.callouts / options.subscriptions);
+    const ids = (
+      options.order === 'together'
+        ? subscriptionNumbers(options.subscriptions).flatMap((id) => Array.from({ length: perSubscription }, () => id))
+        : burstOf(subscriptionNumbers(options.subscriptions), perSubscription)
+    ).slice(0, options.callouts);
+    const started = performance.now();
+    const sent = await sendCallouts(runtime.calloutUrl, authorizationFor(runtime.config.callout), ids, { parallel: options.parallel ?? 32 });
+    const acceptedCallouts = sent.filter((callout) => callout.status === 200);
+    const acceptSeconds = (Math.max(...sent.map((callout) => callout.answeredAt)) - started) / 1000;
+    const allSynced = await waitUntil(() => syncedMessages + deadLettered >= acceptedCallouts.length, options.timeoutMs ?? 150_000);
+    const lastSync = Math.max(...[...synced.values()].flatMap((seen) => seen.map((sync) => sync.at)));
+    const latencies = matchLatencies(acceptedCallouts, synced);
+    const stats = runtime.limioSandbox!.stats;
+    const distinct = new Set(acceptedCallouts.map((callout) => callout.subscriptionId)).size;
+    return {
+      callouts: sent.length,
+      accepted: acceptedCallouts.length,
+      subscriptions: distinct,
+      acceptSeconds,
+      drainSeconds: (lastSync - started) / 1000,
+      allSynced: allSynced && deadLettered === 0,
+      deadLettered,
+      latencyP50Ms: percentile(latencies, 50),
+      latencyP99Ms: percentile(latencies, 99),
+      answerP50Ms: percentile(acceptedCallouts.map((callout) => callout.answeredAt - callout.sentAt), 50),
+      answerP99Ms: percentile(acceptedCallouts.map((callout) => callout.answeredAt - callout.sentAt), 99),
+      limioCalls: stats.syncCalls,
+      limioCallsPerSubscription: stats.syncCalls / distinct,
+      maxInFlight: stats.maxInFlight,
+      syncConcurrencyCap: Number(env.SYNC_CONCURRENCY ?? 5),
+      tokenRequests: stats.tokenRequests,
+    };
+  } finally {
+    await runtime.stop();
+  }
+}
+
+/**
+ * Pairs each accepted callout with the sync that covered its message. The sync handler reports which message
+ * ids each sync covered, not which callout sent them, so per subscription the callouts (in the order they were
+ * sent) are matched to the syncs (in the order they happened), each sync taking as many callouts as it covered
+ * messages. The sum of the latencies is exact whatever the pairing; a percentile can only shift by the gap
+ * between two syncs of one subscription.
+ */
+export function matchLatencies(accepted: readonly SentCallout[], synced: ReadonlyMap<string, readonly SyncSeen[]>): number[] {
+  const bySubscription = new Map<string, SentCallout[]>();
+  for (const callout of accepted) {
+    const list = bySubscription.get(callout.subscriptionId) ?? [];
+    list.push(callout);
+    bySubscription.set(callout.subscriptionId, list);
+  }
+  const latencies: number[] = [];
+  for (const [subscriptionId, callouts] of bySubscription) {
+    callouts.sort((a, b) => a.sentAt - b.sentAt);
+    let next = 0;
+    for (const sync of synced.get(subscriptionId) ?? []) {
+      for (let covered = 0; covered < sync.messages && next < callouts.length; covered++, next++) {
+        latencies.push(sync.at - callouts[next]!.sentAt);
+      }
+    }
+  }
+  return latencies;
+}

@@ -1,0 +1,189 @@
+/**
+ * `npm run bench` (add `-- --quick`, or BENCH_QUICK=1, for a scaled-down run): every figure next to the
+ * baseline or limit it is measured against in the same run. Prints a Markdown table (the README's
+ * "Performance" section is this output) and exits 1 if a run was not correct (a callout refused, a sync
+ * missing, Limio over its concurrency cap): a fast wrong answer is not a figure.
+ */
+import { measureCalloutHotPath } from './callout-hot-path';
+import { measureBundles } from './bundles';
+import { runEndToEnd, type EndToEndResult } from './end-to-end';
+import { formatBytes, formatNumber, renderTable, type Figure } from './figures';
+import { describeMachine } from './machine';
+import { runSyncs } from './sync-runs';
+
+/** AWS Lambda's limit on a function's unzipped deployment package. */
+const LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024;
+
+export interface BenchScale {
+  readonly hotPathCallouts: number;
+  readonly loadRuns: number;
+  readonly throughputSyncs: number;
+  readonly throughputLatencyMs: number;
+  readonly throughputConcurrency: number;
+  readonly tokenSyncs: number;
+  readonly endToEndCallouts: number;
+  readonly endToEndSubscriptions: number;
+}
+
+export const FULL: BenchScale = {
+  hotPathCallouts: 20_000,
+  loadRuns: 7,
+  throughputSyncs: 1_000,
+  throughputLatencyMs: 50,
+  throughputConcurrency: 5,
+  tokenSyncs: 10_000,
+  endToEndCallouts: 10_000,
+  endToEndSubscriptions: 1_000,
+};
+
+export const QUICK: BenchScale = {
+  hotPathCallouts: 3_000,
+  loadRuns: 3,
+  throughputSyncs: 200,
+  throughputLatencyMs: 50,
+  throughputConcurrency: 5,
+  tokenSyncs: 2_000,
+  endToEndCallouts: 1_000,
+  endToEndSubscriptions: 100,
+};
+
+const s = (seconds: number) => `${seconds.toFixed(1)} s`;
+const ms = (milliseconds: number) => `${formatNumber(milliseconds)} ms`;
+
+export async function runBench(scale: BenchScale, progress: (line: string) => void): Promise<{ figures: Figure[]; failures: string[] }> {
+  const figures: Figure[] = [];
+  const failures: string[] = [];
+
+  progress(`callout hot path: ${formatNumber(scale.hotPathCallouts)} callouts`);
+  const hot = await measureCalloutHotPath({ callouts: scale.hotPathCallouts });
+  if (hot.accepted !== hot.callouts || hot.messagesBuilt !== hot.callouts) failures.push(`hot path accepted ${hot.accepted} and built ${hot.messagesBuilt} messages of ${hot.callouts}`);
+  figures.push({
+    measure: 'callout hot path (auth + extract + validate + build messages; no-op SQS)',
+    value: `${formatNumber(hot.calloutsPerSecond)} callouts/s`,
+    baseline: `bare JSON.parse of the same bodies: ${formatNumber(hot.jsonParsePerSecond)}/s`,
+    ratio: hot.ratio,
+    note: `${formatNumber(hot.callouts)} REST (payload 1.0) events, Basic auth, one id each; one core`,
+  });
+
+  progress(`bundles: esbuild as CDK, ${scale.loadRuns} fresh-process loads each`);
+  for (const bundle of await measureBundles({ runs: scale.loadRuns })) {
+    figures.push({
+      measure: `${bundle.name} bundle size (minified, @aws-sdk/* external)`,
+      value: formatBytes(bundle.bytes),
+      baseline: `Lambda unzipped package limit: ${formatBytes(LAMBDA_UNZIPPED_LIMIT_BYTES)}`,
+      ratio: bundle.bytes / LAMBDA_UNZIPPED_LIMIT_BYTES,
+      note: `+ ${formatBytes(bundle.sourceMapBytes)} source map`,
+    });
+    figures.push({
+      measure: `${bundle.name} module load, fresh node process (median of ${scale.loadRuns})`,
+      value: ms(bundle.loadMs),
+      baseline: `node -e "": ${ms(bundle.emptyNodeMs)}`,
+      ratio: bundle.loadMs / bundle.emptyNodeMs,
+      note: `load adds ${ms(bundle.loadMs - bundle.emptyNodeMs)}, the AWS SDK clients it requires included`,
+    });
+  }
+
+  const { throughputLatencyMs: latency, throughputConcurrency: cap } = scale;
+  progress(`sync throughput: ${formatNumber(scale.throughputSyncs)} syncs, Limio latency ${latency} ms, SYNC_CONCURRENCY ${cap}`);
+  const throughput = await runSyncs({ syncs: scale.throughputSyncs, syncConcurrency: cap, faults: { latencyMs: latency } });
+  if (throughput.synced !== throughput.syncs || throughput.failedItems > 0) failures.push(`throughput run synced ${throughput.synced} of ${throughput.syncs}`);
+  if (throughput.maxInFlight > cap) failures.push(`throughput run had ${throughput.maxInFlight} Limio calls in flight, cap ${cap}`);
+  const limit = (cap * 1000) / latency;
+  figures.push({
+    measure: `sync throughput, one container (L = ${latency} ms, C = ${cap})`,
+    value: `${formatNumber(throughput.syncsPerSecond, 1)} syncs/s`,
+    baseline: `limit C ÷ L: ${formatNumber(limit)} syncs/s`,
+    ratio: throughput.syncsPerSecond / limit,
+    note: `${formatNumber(throughput.syncs)} distinct subscriptions, 4 overlapping invocations of 10; max ${throughput.maxInFlight} in flight at Limio`,
+  });
+
+  progress(`token and secret reads: ${formatNumber(scale.tokenSyncs)} syncs`);
+  const tokens = await runSyncs({ syncs: scale.tokenSyncs, syncConcurrency: 5 });
+  if (tokens.synced !== tokens.syncs) failures.push(`token run synced ${tokens.synced} of ${tokens.syncs}`);
+  const perRun = (count: number) => `${formatNumber(count)} per ${formatNumber(tokens.syncs)} syncs`;
+  figures.push({
+    measure: 'Limio token requests per 10,000 syncs',
+    value: perRun(tokens.tokenRequests),
+    baseline: `one per sync (no cache): ${formatNumber(tokens.syncs)}`,
+    ratio: tokens.tokenRequests / tokens.syncs,
+    note: 'counted at the sandbox; one warm container, token TTL 3,600 s',
+  });
+  figures.push({
+    measure: 'Secrets Manager reads per 10,000 syncs',
+    value: perRun(tokens.secretReads),
+    baseline: `one per sync (no cache): ${formatNumber(tokens.syncs)}`,
+    ratio: tokens.secretReads / tokens.syncs,
+    note: 'GetSecretValue calls counted by aws-sdk-client-mock',
+  });
+
+  progress(`end to end: ${formatNumber(scale.endToEndCallouts)} callouts over ${formatNumber(scale.endToEndSubscriptions)} subscriptions through the local runtime`);
+  const e2e = await runEndToEnd({ callouts: scale.endToEndCallouts, subscriptions: scale.endToEndSubscriptions });
+  figures.push(...endToEndFigures(e2e, 'interleaved'));
+  checkEndToEnd(e2e, failures);
+
+  return { figures, failures };
+}
+
+function endToEndFigures(e2e: EndToEndResult, order: string): Figure[] {
+  const burst = `${formatNumber(e2e.callouts)} callouts / ${formatNumber(e2e.subscriptions)} subscriptions, ${order}`;
+  return [
+    {
+      measure: `end to end: time until all synced (${burst})`,
+      value: s(e2e.drainSeconds),
+      baseline: `time until all callouts answered: ${s(e2e.acceptSeconds)}`,
+      ratio: e2e.drainSeconds / e2e.acceptSeconds,
+      note: `${formatNumber(e2e.accepted)} accepted, ${e2e.deadLettered} dead-lettered`,
+    },
+    {
+      measure: 'end to end: callout-to-sync latency p50',
+      value: ms(e2e.latencyP50Ms),
+      baseline: `callout answer p50: ${ms(e2e.answerP50Ms)}`,
+      ratio: e2e.latencyP50Ms / e2e.answerP50Ms,
+    },
+    {
+      measure: 'end to end: callout-to-sync latency p99',
+      value: ms(e2e.latencyP99Ms),
+      baseline: `callout answer p99: ${ms(e2e.answerP99Ms)}`,
+      ratio: e2e.latencyP99Ms / e2e.answerP99Ms,
+    },
+    {
+      measure: 'end to end: Limio calls per distinct subscription',
+      value: formatNumber(e2e.limioCallsPerSubscription, 2),
+      baseline: `callouts per subscription: ${formatNumber(e2e.callouts / e2e.subscriptions, 2)}`,
+      ratio: e2e.limioCallsPerSubscription / (e2e.callouts / e2e.subscriptions),
+      note: `${formatNumber(e2e.limioCalls)} Limio calls, ${e2e.tokenRequests} token request(s)`,
+    },
+    {
+      measure: 'end to end: most Limio calls in flight',
+      value: String(e2e.maxInFlight),
+      baseline: `SYNC_CONCURRENCY: ${e2e.syncConcurrencyCap}`,
+      ratio: e2e.maxInFlight / e2e.syncConcurrencyCap,
+    },
+  ];
+}
+
+function checkEndToEnd(e2e: EndToEndResult, failures: string[]): void {
+  if (e2e.accepted !== e2e.callouts) failures.push(`end to end: ${e2e.callouts - e2e.accepted} callouts refused`);
+  if (!e2e.allSynced) failures.push('end to end: not every accepted callout was synced');
+  if (e2e.maxInFlight > e2e.syncConcurrencyCap) failures.push(`end to end: ${e2e.maxInFlight} Limio calls in flight, cap ${e2e.syncConcurrencyCap}`);
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+  const command = quick ? 'npm run bench -- --quick' : 'npm run bench';
+  process.stdout.write(`${describeMachine(command)}\n\n`);
+  const started = Date.now();
+  const { figures, failures } = await runBench(quick ? QUICK : FULL, (line) => process.stderr.write(`… ${line}\n`));
+  process.stdout.write(`${renderTable(figures)}\n\nbench took ${s((Date.now() - started) / 1000)}\n`);
+  if (failures.length > 0) {
+    process.stdout.write(`\nINCORRECT RUN:\n${failures.map((failure) => `- ${failure}`).join('\n')}\n`);
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,72 @@
+/**
+ * The local sync worker on its own, in a process the chaos run can kill with SIGKILL in the middle of a batch:
+ * the production sync handler (createSyncHandler + loadSyncConfig, as in functions/sync/handler.ts) behind the
+ * local runtime's SQS poller, wired as local/runtime.ts wires them. Settings come from the environment (the
+ * sync Lambda's own variables, plus the AWS SDK's for the emulator); one JSON line per sync outcome goes to
+ * stdout so the parent can tally retries without trusting the worker for the verdict.
+ *
+ *   SYNC_POLLERS, SYNC_BATCH_SIZE, SYNC_BATCHING_WINDOW_SECONDS, SYNC_FUNCTION_TIMEOUT_SECONDS: the poller.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { loadSyncConfig } from '../functions/sync/config';
+import { createSyncHandler } from '../functions/sync/sync-handler';
+import { integer } from '../functions/shared/env';
+import { DEFAULTS } from '../functions/shared/defaults';
+import { startSqsPoller } from '../local/sqs-poller';
+
+export interface WorkerLine {
+  readonly kind: 'ready' | 'outcome' | 'error';
+  readonly outcome?: string;
+  readonly subscriptionId?: string;
+  readonly httpStatus?: number;
+  readonly failureClass?: string;
+  readonly error?: string;
+}
+
+function emit(line: WorkerLine): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const config = loadSyncConfig(env);
+  // As in local/runtime.ts: fauxqs queue URLs are not valid endpoints, so the endpoint comes from the environment.
+  const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+  const handler = createSyncHandler(config, {
+    sqs,
+    logger: new Logger({ serviceName: 'sync', logLevel: 'SILENT' }),
+    observer: {
+      onSyncOutcome: (event) =>
+        emit({
+          kind: 'outcome',
+          outcome: event.outcome,
+          ...(event.subscriptionId !== undefined && { subscriptionId: event.subscriptionId }),
+          ...(event.httpStatus !== undefined && { httpStatus: event.httpStatus }),
+          ...(event.failureClass !== undefined && { failureClass: event.failureClass }),
+          ...(event.error !== undefined && { error: event.error.slice(0, 120) }),
+        }),
+    },
+  });
+  const poller = await startSqsPoller({
+    client: sqs,
+    queueUrl: config.queueUrl,
+    handler,
+    batchSize: integer(env, 'SYNC_BATCH_SIZE', DEFAULTS.syncBatchSize, { min: 1, max: 10_000 }),
+    batchingWindowSeconds: integer(env, 'SYNC_BATCHING_WINDOW_SECONDS', DEFAULTS.syncBatchingWindowSeconds, { min: 0, max: 300 }),
+    concurrency: integer(env, 'SYNC_POLLERS', 2, { min: 1, max: 50 }),
+    waitTimeSeconds: 1,
+    functionTimeoutSeconds: integer(env, 'SYNC_FUNCTION_TIMEOUT_SECONDS', DEFAULTS.syncFunctionTimeoutSeconds, { min: 1, max: 900 }),
+    functionName: 'sync',
+    onError: (error) => emit({ kind: 'error', error: (error as Error).message?.slice(0, 200) ?? String(error) }),
+  });
+  emit({ kind: 'ready' });
+  const stop = () => void poller.stop().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`sync worker: ${(error as Error).message}\n`);
+  process.exit(1);
+});
