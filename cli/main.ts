@@ -1,23 +1,30 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { BreakerStore } from '../functions/breaker/breaker-store';
+import { DynamoDbBreakerStore } from '../functions/breaker/dynamodb-store';
+import type { QueueBacklog } from '../functions/breaker/operator';
 import { ConfigError } from '../functions/shared/config-error';
 import { FAILURE_CLASSES, type FailureClass } from '../functions/shared/dead-letter';
 import { subscriptionIdRuleFrom, type SubscriptionIdRule } from '../functions/shared/subscription-id';
 import { calloutAuthFromEnv, type CalloutAuth } from '../functions/callout/auth-config';
 import { SignedDataError } from '../functions/callout/hmac';
+import { describeBreaker, localBreakerControl, storeBreakerControl, type BreakerControl } from './commands/breaker';
 import { sendTestCallout, type CalloutResult } from './commands/callout';
 import { listDeadLetters } from './commands/dlq-list';
 import { isUnfiltered, replayDeadLetters, type ReplayFilter } from './commands/dlq-replay';
 import { enqueueSubscriptions, readCandidates, type Candidate, type Refusal } from './commands/enqueue';
 import { queueStatus } from './commands/status';
 import { clip, progressBar, renderTable, type CliIo } from './output';
-import { resolveTargets, type TargetDependencies, type TargetFlags, type TargetNeeds, type Targets } from './targets';
+import { awsDynamoClient, resolveTargets, type TargetDependencies, type TargetFlags, type TargetNeeds, type Targets } from './targets';
 import { UsageError } from './usage-error';
 import { formatDuration, parseDuration, parseHttpStatus, parsePositiveInteger, parseRate, splitList } from './values';
 
 export const EXIT = { ok: 0, partlyFailed: 1, usage: 2 } as const;
 
-export type CliDependencies = TargetDependencies;
+export type CliDependencies = TargetDependencies & {
+  /** The breaker store of a table; defaults to DynamoDB (tests give a store of their own). */
+  breakerStore?: (tableName: string) => BreakerStore;
+};
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -43,6 +50,8 @@ interface RunContext {
   readonly rule: SubscriptionIdRule;
   /** Resolves (once) the queues/URL the command acts on. */
   targets(): Promise<Targets>;
+  /** The circuit breaker of the target, or why there is none (commands that asked for `needs.breaker`). */
+  breaker(): Promise<{ control: BreakerControl } | { unavailable: string }>;
 }
 
 const TARGET_OPTIONS: Options = {
@@ -52,6 +61,8 @@ const TARGET_OPTIONS: Options = {
   'dlq-url': { type: 'string' },
 };
 const COMMON_OPTIONS: Options = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
+const BREAKER_TABLE_OPTION: Options = { 'breaker-table': { type: 'string' } };
+const BREAKER_TARGET_OPTIONS: Options = { local: { type: 'boolean' }, stack: { type: 'string' }, ...BREAKER_TABLE_OPTION };
 
 const TARGET_HELP = `Target (pick one):
   --local               the \`npm start\` runtime (SQS emulator on 127.0.0.1:\${SQS_PORT:-9324})
@@ -59,6 +70,12 @@ const TARGET_HELP = `Target (pick one):
   --queue-url URL       the main queue (or env ZLS_QUEUE_URL)
   --dlq-url URL         the dead-letter queue (or env ZLS_DLQ_URL)
   AWS credentials and region come from the usual AWS environment/profile; AWS_ENDPOINT_URL_SQS is honoured.`;
+
+const BREAKER_TARGET_HELP = `Target (pick one):
+  --local               the \`npm start\` runtime (its breaker, at http://127.0.0.1:\${PORT:-3000}/_local/breaker)
+  --stack NAME          a deployed stack, breaker table read from its BreakerTableName output
+  --breaker-table NAME  the breaker's DynamoDB table (or env ZLS_BREAKER_TABLE)
+  AWS credentials and region come from the usual AWS environment/profile; AWS_ENDPOINT_URL_DYNAMODB is honoured.`;
 
 const FAILURE_CLASS_CHOICES = [...FAILURE_CLASSES, 'unknown'] as const;
 
@@ -259,30 +276,88 @@ with their line numbers and the rest is queued in batches of 10 as source "backf
   },
   {
     name: 'status',
-    summary: 'queue depth (visible, in flight, delayed) of the main queue and the DLQ, and oldest message age',
-    usage: 'zuora-limio-sync status [target] [--peek-main] [--json]',
-    options: { ...TARGET_OPTIONS, 'peek-main': { type: 'boolean' } },
-    needs: { mainQueue: true, deadLetterQueue: true },
-    flags: `  --peek-main           also sample the main queue for the oldest message age (a peek counts as a receive,
+    summary: 'circuit breaker state, since when and the backlog; queue depth of the main queue and the DLQ, oldest message age',
+    usage: 'zuora-limio-sync status [target] [--breaker-table NAME] [--peek-main] [--json]',
+    options: { ...TARGET_OPTIONS, ...BREAKER_TABLE_OPTION, 'peek-main': { type: 'boolean' } },
+    needs: { mainQueue: true, deadLetterQueue: true, breaker: 'optional' },
+    flags: `  --breaker-table NAME  with --queue-url/--dlq-url: the breaker's DynamoDB table (or ZLS_BREAKER_TABLE);
+                        --stack and --local find it themselves
+  --peek-main           also sample the main queue for the oldest message age (a peek counts as a receive,
                         i.e. one attempt, for the messages it sees); the DLQ is always sampled
   --json                one JSON document on stdout
 Ages come from a sample of up to 10 messages (SentTimestamp), so they are a lower bound; the exact figure is
-CloudWatch's ApproximateAgeOfOldestMessage.`,
+CloudWatch's ApproximateAgeOfOldestMessage. The backlog is the main queue's waiting + in flight + delayed.`,
     examples: `  zuora-limio-sync status --stack ZuoraLimioSync
   watch -n 10 zuora-limio-sync status --local`,
-    async run({ values, io, json, targets }) {
+    async run({ values, io, json, targets, breaker }) {
       const { sqs, mainQueueUrl, deadLetterQueueUrl } = await targets();
-      const queues = await queueStatus(sqs, { mainQueueUrl: mainQueueUrl!, deadLetterQueueUrl: deadLetterQueueUrl!, peekMain: values['peek-main'] === true });
+      const [queues, found] = await Promise.all([
+        queueStatus(sqs, { mainQueueUrl: mainQueueUrl!, deadLetterQueueUrl: deadLetterQueueUrl!, peekMain: values['peek-main'] === true }),
+        breaker(),
+      ]);
+      const main = queues[0];
+      const backlog: QueueBacklog = { waiting: main.visible, inFlight: main.inFlight, delayed: main.delayed };
+      // The queues are worth showing even when the breaker cannot be read (an old stack, no runtime endpoint).
+      const breakerView = 'control' in found
+        ? await found.control.status().then(
+          (status) => ({ available: true as const, ...status, backlog }),
+          (error: Error) => ({ available: false as const, reason: error.message }),
+        )
+        : { available: false as const, reason: found.unavailable };
       if (json) {
-        io.stdout.write(`${JSON.stringify({ queues }, null, 2)}\n`);
+        io.stdout.write(`${JSON.stringify({ breaker: breakerView, queues }, null, 2)}\n`);
         return EXIT.ok;
       }
+      io.stdout.write(breakerView.available ? describeBreaker(breakerView, backlog) : `breaker: unavailable: ${breakerView.reason}\n`);
+      io.stdout.write('\n');
       io.stdout.write(
         renderTable(
           ['queue', 'visible', 'in flight', 'delayed', 'oldest', 'how the age was found'],
           queues.map((q) => [q.queue, q.visible, q.inFlight, q.delayed, q.oldestAgeMs === undefined ? 'n/a' : `≥ ${formatDuration(q.oldestAgeMs)}`, q.ageNote]),
         ),
       );
+      return EXIT.ok;
+    },
+  },
+  {
+    name: 'breaker open',
+    summary: 'hold the circuit breaker open by hand (a Limio maintenance window): syncing pauses, messages wait',
+    usage: 'zuora-limio-sync breaker open --reason TEXT [target] [--json]',
+    options: { ...BREAKER_TARGET_OPTIONS, reason: { type: 'string' } },
+    needs: { breaker: 'required' },
+    flags: `  --reason TEXT         why (shown by status and in the logs); required
+  --json                the breaker's status as one JSON document on stdout
+Probes do not close a breaker opened by hand; \`breaker close\` does. Nothing is dead-lettered while it is open:
+the time it stays open does not count against any message's retry budget.`,
+    examples: `  zuora-limio-sync breaker open --stack ZuoraLimioSync --reason "Limio maintenance 22:00-23:00 UTC"
+  zuora-limio-sync breaker open --local --reason "trying outage mode"`,
+    async run({ values, io, json, breaker }) {
+      const reason = typeof values.reason === 'string' ? values.reason.trim() : '';
+      if (reason === '') throw new UsageError('--reason', 'say why the breaker is opened by hand (status and the logs show it)');
+      const control = await requireBreaker(breaker);
+      const status = await control.open(reason);
+      if (json) io.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      else io.stdout.write(`${describeBreaker(status)}Opened; ${control.takesEffect}.\n`);
+      return EXIT.ok;
+    },
+  },
+  {
+    name: 'breaker close',
+    summary: 'close the circuit breaker by hand: syncing resumes at full speed',
+    usage: 'zuora-limio-sync breaker close [target] [--reason TEXT] [--json]',
+    options: { ...BREAKER_TARGET_OPTIONS, reason: { type: 'string' } },
+    needs: { breaker: 'required' },
+    flags: `  --reason TEXT         optional, shown by status and in the logs
+  --json                the breaker's status as one JSON document on stdout
+Closes it whoever opened it. If Limio is still failing, the sync Lambdas open it again by themselves.`,
+    examples: `  zuora-limio-sync breaker close --stack ZuoraLimioSync
+  zuora-limio-sync breaker close --local --reason "maintenance over"`,
+    async run({ values, io, json, breaker }) {
+      const reason = typeof values.reason === 'string' && values.reason.trim() !== '' ? values.reason.trim() : undefined;
+      const control = await requireBreaker(breaker);
+      const status = await control.close(reason);
+      if (json) io.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      else io.stdout.write(`${describeBreaker(status)}Closed; ${control.takesEffect}.\n`);
       return EXIT.ok;
     },
   },
@@ -401,12 +476,13 @@ Example:
 
 function commandHelp(command: Command): string {
   const usesQueues = command.needs?.mainQueue || command.needs?.deadLetterQueue;
+  const targetHelp = usesQueues ? TARGET_HELP : command.needs?.breaker ? BREAKER_TARGET_HELP : undefined;
   return `zuora-limio-sync ${command.name}: ${command.summary}
 
 Usage: ${command.usage}
 
 ${command.flags}
-${usesQueues ? `\n${TARGET_HELP}\n` : ''}
+${targetHelp ? `\n${targetHelp}\n` : ''}
 Exit codes: 0 ok, 1 partly failed, 2 usage error.
 
 Examples:
@@ -417,6 +493,7 @@ ${command.examples}
 /** Runs one command line; returns the exit code. Never calls process.exit, so tests can run it in-process. */
 export async function runCli(argv: readonly string[], io: CliIo, dependencies: CliDependencies = {}): Promise<number> {
   let targets: Targets | undefined;
+  const disposers: Array<() => void> = [];
   try {
     if (argv.length === 0) {
       io.stderr.write(topLevelHelp());
@@ -429,7 +506,7 @@ export async function runCli(argv: readonly string[], io: CliIo, dependencies: C
     }
     const found = findCommand(argv);
     if (!found) {
-      const word = argv[0] === 'dlq' ? `dlq ${argv[1] ?? ''}`.trim() : argv[0];
+      const word = argv[0] === 'dlq' || argv[0] === 'breaker' ? `${argv[0]} ${argv[1] ?? ''}`.trim() : argv[0];
       throw new UsageError(word, `unknown command; commands: ${ALL_COMMANDS.map((c) => c.name).join(', ')}`);
     }
     const { command, rest } = found;
@@ -448,16 +525,25 @@ export async function runCli(argv: readonly string[], io: CliIo, dependencies: C
       queueUrl: parsed.values['queue-url'] as string | undefined,
       dlqUrl: parsed.values['dlq-url'] as string | undefined,
       url: parsed.values.url as string | undefined,
+      breakerTable: parsed.values['breaker-table'] as string | undefined,
     };
+    const resolveOnce = async () => (targets ??= await resolveTargets(flags, io.env, command.needs ?? {}, dependencies));
     return await command.run({
       values: parsed.values,
       positionals: parsed.positionals,
       io,
       json: parsed.values.json === true,
       rule,
-      async targets() {
-        targets ??= await resolveTargets(flags, io.env, command.needs ?? {}, dependencies);
-        return targets;
+      targets: resolveOnce,
+      async breaker() {
+        const { breaker, mainQueueUrl } = await resolveOnce();
+        if (breaker === undefined) return { unavailable: 'this command does not use the breaker' };
+        if (breaker.kind === 'unavailable') return { unavailable: breaker.reason };
+        if (breaker.kind === 'local') return { control: localBreakerControl(breaker.baseUrl) };
+        if (dependencies.breakerStore) return { control: storeBreakerControl(dependencies.breakerStore(breaker.tableName)) };
+        const dynamo = awsDynamoClient(io.env, mainQueueUrl);
+        disposers.push(() => dynamo.destroy());
+        return { control: storeBreakerControl(new DynamoDbBreakerStore(dynamo, breaker.tableName)) };
       },
     });
   } catch (error) {
@@ -470,7 +556,14 @@ export async function runCli(argv: readonly string[], io: CliIo, dependencies: C
     return EXIT.partlyFailed;
   } finally {
     targets?.sqs.destroy();
+    for (const dispose of disposers) dispose();
   }
+}
+
+async function requireBreaker(breaker: RunContext['breaker']): Promise<BreakerControl> {
+  const found = await breaker();
+  if ('unavailable' in found) throw new UsageError('breaker', found.unavailable);
+  return found.control;
 }
 
 function findCommand(argv: readonly string[]): { command: Command; rest: string[] } | undefined {

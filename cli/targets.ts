@@ -1,4 +1,5 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULTS } from '../functions/shared/defaults';
 import { LOCAL_DEFAULTS } from '../local/defaults';
@@ -14,13 +15,24 @@ export interface TargetFlags {
   queueUrl?: string;
   dlqUrl?: string;
   url?: string;
+  /** The circuit breaker's DynamoDB table (or env ZLS_BREAKER_TABLE). */
+  breakerTable?: string;
 }
+
+/** Where the circuit breaker lives. */
+export type BreakerTarget =
+  | { readonly kind: 'table'; readonly tableName: string }
+  /** The `npm start` runtime's in-memory breaker, at this base URL's /_local/breaker. */
+  | { readonly kind: 'local'; readonly baseUrl: string }
+  | { readonly kind: 'unavailable'; readonly reason: string };
 
 export interface Targets {
   readonly sqs: SQSClient;
   readonly mainQueueUrl?: string;
   readonly deadLetterQueueUrl?: string;
   readonly calloutUrl?: string;
+  /** Set when the command asked for the breaker. */
+  readonly breaker?: BreakerTarget;
   /** One line for the operator: which deployment this is about. */
   readonly description: string;
 }
@@ -29,6 +41,8 @@ export interface TargetNeeds {
   mainQueue?: boolean;
   deadLetterQueue?: boolean;
   callout?: boolean;
+  /** `required`: refuse to run without it; `optional`: say why it is unavailable (status). */
+  breaker?: 'required' | 'optional';
 }
 
 /** The CloudFormation outputs of the deployed stack (see the infra construct). */
@@ -36,6 +50,7 @@ export const STACK_OUTPUTS = {
   mainQueueUrl: 'MainQueueUrl',
   deadLetterQueueUrl: 'DeadLetterQueueUrl',
   calloutUrl: 'CalloutUrl',
+  breakerTableName: 'BreakerTableName',
 } as const;
 
 export interface TargetDependencies {
@@ -49,7 +64,12 @@ export async function resolveTargets(
   needs: TargetNeeds,
   dependencies: TargetDependencies = {},
 ): Promise<Targets> {
-  const explicitFlag = flags.queueUrl !== undefined ? '--queue-url' : flags.dlqUrl !== undefined ? '--dlq-url' : flags.url !== undefined ? '--url' : undefined;
+  const explicitFlag =
+    flags.queueUrl !== undefined ? '--queue-url'
+    : flags.dlqUrl !== undefined ? '--dlq-url'
+    : flags.url !== undefined ? '--url'
+    : flags.breakerTable !== undefined ? '--breaker-table'
+    : undefined;
   if (flags.local && flags.stack !== undefined) throw new UsageError('--stack', 'cannot be combined with --local; pick one target');
   if (explicitFlag && (flags.local || flags.stack !== undefined)) {
     throw new UsageError(explicitFlag, `cannot be combined with ${flags.local ? '--local' : '--stack'}; pick one target`);
@@ -69,11 +89,17 @@ export async function resolveTargets(
     };
     const mainQueueUrl = output(STACK_OUTPUTS.mainQueueUrl, needs.mainQueue);
     const deadLetterQueueUrl = output(STACK_OUTPUTS.deadLetterQueueUrl, needs.deadLetterQueue);
+    const breakerTableName = output(STACK_OUTPUTS.breakerTableName, needs.breaker === 'required');
     return {
       sqs: awsSqsClient(env, mainQueueUrl ?? deadLetterQueueUrl),
       mainQueueUrl,
       deadLetterQueueUrl,
       calloutUrl: output(STACK_OUTPUTS.calloutUrl, needs.callout),
+      ...(needs.breaker && {
+        breaker: breakerTableName
+          ? { kind: 'table', tableName: breakerTableName }
+          : { kind: 'unavailable', reason: `stack "${stackName}" has no ${STACK_OUTPUTS.breakerTableName} output (deployed before outage mode; redeploy)` },
+      }),
       description: `stack ${stackName}`,
     };
   }
@@ -81,10 +107,12 @@ export async function resolveTargets(
   const mainQueueUrl = urlFrom('--queue-url', flags.queueUrl) ?? urlFrom('ZLS_QUEUE_URL', env.ZLS_QUEUE_URL);
   const deadLetterQueueUrl = urlFrom('--dlq-url', flags.dlqUrl) ?? urlFrom('ZLS_DLQ_URL', env.ZLS_DLQ_URL);
   const calloutUrl = urlFrom('--url', flags.url);
+  const breakerTableName = tableNameFrom('--breaker-table', flags.breakerTable) ?? tableNameFrom('ZLS_BREAKER_TABLE', env.ZLS_BREAKER_TABLE);
   const missing = [
     needs.mainQueue && !mainQueueUrl && '--queue-url (or ZLS_QUEUE_URL)',
     needs.deadLetterQueue && !deadLetterQueueUrl && '--dlq-url (or ZLS_DLQ_URL)',
     needs.callout && !calloutUrl && '--url',
+    needs.breaker === 'required' && !breakerTableName && '--breaker-table (or ZLS_BREAKER_TABLE)',
   ].filter(Boolean);
   if (missing.length > 0) {
     throw new UsageError(String(missing[0]).split(' ')[0], `no target given: use --local, --stack NAME, or ${missing.join(' and ')}`);
@@ -94,6 +122,11 @@ export async function resolveTargets(
     mainQueueUrl,
     deadLetterQueueUrl,
     calloutUrl,
+    ...(needs.breaker && {
+      breaker: breakerTableName
+        ? { kind: 'table', tableName: breakerTableName }
+        : { kind: 'unavailable', reason: 'give --breaker-table NAME (or ZLS_BREAKER_TABLE): the stack output BreakerTableName' },
+    }),
     description: 'queues given explicitly',
   };
 }
@@ -119,6 +152,8 @@ async function localTargets(env: Env, needs: TargetNeeds): Promise<Targets> {
     mainQueueUrl: needs.mainQueue ? await queueUrl(DEFAULTS.mainQueueName) : undefined,
     deadLetterQueueUrl: needs.deadLetterQueue ? await queueUrl(DEFAULTS.deadLetterQueueName) : undefined,
     calloutUrl: `http://${LOCAL_DEFAULTS.host}:${calloutPort}${LOCAL_DEFAULTS.calloutPath}`,
+    // The runtime keeps its breaker in memory and serves it on its own HTTP server (local/breaker-control.ts).
+    ...(needs.breaker && { breaker: { kind: 'local', baseUrl: `http://${LOCAL_DEFAULTS.host}:${calloutPort}` } }),
     description: `local runtime (SQS ${endpoint})`,
   };
 }
@@ -132,6 +167,13 @@ export function awsSqsClient(env: Env, queueUrl: string | undefined): SQSClient 
   const endpoint = env.AWS_ENDPOINT_URL_SQS ?? env.AWS_ENDPOINT_URL;
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? regionOfQueueUrl(queueUrl);
   return new SQSClient({ ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
+}
+
+/** A client for the breaker's table in real DynamoDB, or whatever AWS_ENDPOINT_URL_DYNAMODB points at. */
+export function awsDynamoClient(env: Env, queueUrl: string | undefined): DynamoDBClient {
+  const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL;
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? regionOfQueueUrl(queueUrl);
+  return new DynamoDBClient({ ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
 }
 
 /**
@@ -175,6 +217,13 @@ function urlFrom(input: string, raw: string | undefined): string | undefined {
   // Not new URL(): emulator queue URLs such as http://sqs.us-east-1.127.0.0.1:9324/000000000000/q are valid for
   // SQS but not for the WHATWG parser (a host ending in a number must be an IPv4 address).
   if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(raw.trim())) throw new UsageError(input, `expected an http(s) URL, got "${raw}"`);
+  return raw.trim();
+}
+
+/** DynamoDB table names: 3-255 of letters, digits, "_", "-", ".". */
+function tableNameFrom(input: string, raw: string | undefined): string | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(raw.trim())) throw new UsageError(input, `expected a DynamoDB table name, got "${raw}"`);
   return raw.trim();
 }
 
