@@ -31,9 +31,9 @@ export interface ChaosOptions {
   readonly backoffBaseSeconds: number;
   readonly backoffMaxSeconds: number;
   readonly maxAttempts: number;
-  /** Share of subscriptions synced when the tokens are revoked, and when the worker is killed. */
-  readonly revokeAt: number;
-  readonly killAt: number;
+  /** Share of subscriptions synced when the tokens are revoked, and when the worker is killed; undefined = never. */
+  readonly revokeAt: number | undefined;
+  readonly killAt: number | undefined;
   /** Give up waiting for the backlog to drain after this long. */
   readonly drainTimeoutMs: number;
   /** Called with progress lines. */
@@ -199,24 +199,26 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
 
     // The two faults that are events rather than rates, each at its share of the work done.
     const events = (async () => {
-      await waitUntil(() => sandbox.stats.synced.size >= options.subscriptions * options.revokeAt, options.drainTimeoutMs, 20);
-      sandbox.revokeTokens();
-      tokensRevoked = true;
-      log(`tokens revoked after ${sandbox.stats.synced.size} subscriptions synced`);
-      // Mid-batch: a Limio call is in flight, so the worker holds received, unfinished messages.
-      await waitUntil(
-        () => sandbox.stats.synced.size >= options.subscriptions * options.killAt && sandbox.stats.inFlight > 0,
-        options.drainTimeoutMs,
-        5,
-      );
-      const inFlight = sandbox.stats.inFlight;
-      worker.child.kill('SIGKILL');
-      await worker.exited;
-      workerKills++;
-      log(`worker killed with SIGKILL mid-batch (${inFlight} Limio calls in flight, ${sandbox.stats.synced.size} synced); restarting`);
-      await sleep(500);
-      worker = await startWorker();
-      log(`worker restarted (pid ${worker.child.pid})`);
+      if (options.revokeAt !== undefined) {
+        const revokeAt = options.revokeAt;
+        await waitUntil(() => sandbox.stats.synced.size >= options.subscriptions * revokeAt, options.drainTimeoutMs, 20);
+        sandbox.revokeTokens();
+        tokensRevoked = true;
+        log(`tokens revoked after ${sandbox.stats.synced.size} subscriptions synced`);
+      }
+      if (options.killAt !== undefined) {
+        const killAt = options.killAt;
+        // Mid-batch: a Limio call is in flight, so the worker holds received, unfinished messages.
+        await waitUntil(() => sandbox.stats.synced.size >= options.subscriptions * killAt && sandbox.stats.inFlight > 0, options.drainTimeoutMs, 5);
+        const inFlight = sandbox.stats.inFlight;
+        worker.child.kill('SIGKILL');
+        await worker.exited;
+        workerKills++;
+        log(`worker killed with SIGKILL mid-batch (${inFlight} Limio calls in flight, ${sandbox.stats.synced.size} synced); restarting`);
+        await sleep(500);
+        worker = await startWorker();
+        log(`worker restarted (pid ${worker.child.pid})`);
+      }
     })();
 
     const sent = await sending;

@@ -1,0 +1,161 @@
+/**
+ * `npm run chaos` (add `-- --quick`, or CHAOS_QUICK=1, for 100 subscriptions instead of 1,000): the local
+ * pipeline under faults, checked from the outside. Runs the same burst twice in one go, first without faults
+ * (the baseline) and then with 30 % 502s, 5 % 429s, 2 % of calls hanging past LIMIO_TIMEOUT_MS, every token
+ * revoked part-way and the sync worker killed with SIGKILL mid-batch and restarted, with the backoff and the
+ * visibility timeout compressed to seconds. Exits 1 if a check fails.
+ */
+import { runChaos, CHAOS_DEFAULTS, type ChaosOptions, type ChaosResult } from './chaos-run';
+import { formatNumber, renderTable, type Figure } from './figures';
+import { describeMachine } from './machine';
+
+export interface Check {
+  readonly name: string;
+  readonly passed: boolean;
+  readonly detail: string;
+}
+
+/** What must hold after a fault run; also proves the faults really happened, or the run proves nothing. */
+export function checkChaos(result: ChaosResult): Check[] {
+  const { options } = result;
+  const answered = (status: number) => result.answersByStatus[status] ?? 0;
+  const classes = Object.entries(result.deadLettersByClass).map(([name, count]) => `${name} ${count}`).join(', ') || 'none';
+  const checks: Check[] = [
+    {
+      name: 'every accepted callout was answered 200',
+      passed: result.calloutsRefused === 0,
+      detail: `${formatNumber(result.calloutsAccepted)} of ${formatNumber(result.callouts)}`,
+    },
+    {
+      name: 'nothing lost: every accepted subscription synced or on the DLQ with a reason',
+      passed: result.lost.length === 0,
+      detail: `${formatNumber(result.acceptedSubscriptions)} accepted = ${formatNumber(result.synced)} synced + ${formatNumber(result.deadLettered)} dead-lettered; lost ${result.lost.length}${result.lost.length > 0 ? ` (${result.lost.slice(0, 5).join(', ')})` : ''}`,
+    },
+    {
+      name: 'every dead letter carries its reason',
+      passed: result.deadLettersWithoutReason === 0,
+      detail: `dead letters by class: ${classes}; without reason ${result.deadLettersWithoutReason}`,
+    },
+    {
+      name: 'Limio concurrency never over the cap',
+      passed: result.maxInFlight <= result.concurrencyCap,
+      detail: `max in flight at the sandbox ${result.maxInFlight}, cap SYNC_CONCURRENCY ${result.concurrencyCap} (one worker, ${options.pollers} pollers sharing its handler; ${result.deployedConcurrencyBound} if each poller were its own container)`,
+    },
+    {
+      name: 'backlog drained',
+      passed: result.drained,
+      detail: `main queue empty ${result.drainSeconds.toFixed(1)} s after the first callout (gave up at ${options.drainTimeoutMs / 1000} s)`,
+    },
+  ];
+  if (options.rate502 > 0 || options.rate429 > 0 || options.hangRate > 0 || options.revokeAt !== undefined || options.killAt !== undefined) {
+    checks.push({
+      name: 'the faults happened',
+      passed:
+        (options.rate502 === 0 || answered(502) > 0) &&
+        (options.rate429 === 0 || answered(429) > 0) &&
+        (options.hangRate === 0 || result.unanswered > 0) &&
+        (options.revokeAt === undefined || (result.tokensRevoked && answered(401) > 0)) &&
+        (options.killAt === undefined || result.workerKills === 1),
+      detail: `502 × ${answered(502)}, 429 × ${answered(429)}, hung × ${result.unanswered}, 401 after revocation × ${answered(401)}, worker killed ${result.workerKills}× and started ${result.workerStarts}×`,
+    });
+  }
+  return checks;
+}
+
+export function chaosFigures(baseline: ChaosResult, faulty: ChaosResult): Figure[] {
+  const perSubscription = (result: ChaosResult) => result.limioCalls / result.acceptedSubscriptions;
+  return [
+    {
+      measure: 'drain time under faults',
+      value: `${faulty.drainSeconds.toFixed(1)} s`,
+      baseline: `same burst without faults: ${baseline.drainSeconds.toFixed(1)} s`,
+      ratio: faulty.drainSeconds / baseline.drainSeconds,
+      note: `${formatNumber(faulty.callouts)} callouts over ${formatNumber(faulty.acceptedSubscriptions)} subscriptions`,
+    },
+    {
+      measure: 'subscriptions lost',
+      value: String(faulty.lost.length),
+      baseline: `accepted subscriptions: ${formatNumber(faulty.acceptedSubscriptions)}`,
+      ratio: faulty.lost.length / faulty.acceptedSubscriptions,
+      note: `${formatNumber(faulty.synced)} synced, ${formatNumber(faulty.deadLettered)} on the DLQ with a reason`,
+    },
+    {
+      measure: 'most Limio calls in flight under faults',
+      value: String(faulty.maxInFlight),
+      baseline: `cap SYNC_CONCURRENCY: ${faulty.concurrencyCap}`,
+      ratio: faulty.maxInFlight / faulty.concurrencyCap,
+      note: `without faults: ${baseline.maxInFlight}`,
+    },
+    {
+      measure: 'Limio calls per subscription under faults',
+      value: formatNumber(perSubscription(faulty), 2),
+      baseline: `without faults: ${formatNumber(perSubscription(baseline), 2)}`,
+      ratio: perSubscription(faulty) / perSubscription(baseline),
+      note: `answers ${Object.entries(faulty.answersByStatus).map(([status, count]) => `${status} × ${count}`).join(', ')}; ${faulty.unanswered} hung`,
+    },
+    {
+      measure: 'Limio token requests under faults',
+      value: String(faulty.tokenRequests),
+      baseline: `without faults: ${baseline.tokenRequests}`,
+      ratio: faulty.tokenRequests / baseline.tokenRequests,
+      note: 'one revocation, one worker restart (a new container fetches its own token)',
+    },
+  ];
+}
+
+/**
+ * Issue #9's outage mode belongs here once functions/breaker drives the local runtime's poller: Limio down
+ * for longer than the attempt budget (expect no dead letters and no Limio calls while the breaker is open,
+ * everything synced after it recovers), and one subscription answered 404 among healthy ones (expect exactly
+ * that one on the DLQ as terminal, and the breaker never opened by it).
+ */
+export function outageScenarios(): { readonly name: string; readonly skipped: string }[] {
+  const reason = 'not run: functions/breaker is not wired into local/runtime.ts yet';
+  return [
+    { name: 'outage: Limio down longer than the attempt budget', skipped: reason },
+    { name: 'outage: one 404 subscription among healthy ones', skipped: reason },
+  ];
+}
+
+function printChecks(title: string, checks: readonly Check[]): void {
+  process.stdout.write(`\n${title}\n`);
+  for (const check of checks) process.stdout.write(`${check.passed ? 'PASS' : 'FAIL'}  ${check.name}: ${check.detail}\n`);
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick') || process.env.CHAOS_QUICK === '1';
+  const command = quick ? 'npm run chaos -- --quick' : 'npm run chaos';
+  process.stdout.write(`${describeMachine(command)}\n`);
+  const scale: Partial<ChaosOptions> = quick ? { subscriptions: 100 } : {};
+  const log = (line: string) => process.stderr.write(`… ${line}\n`);
+  const settings = { ...CHAOS_DEFAULTS, ...scale };
+  process.stdout.write(
+    `settings: ${settings.subscriptions} subscriptions × ${settings.calloutsPerSubscription} callouts; SYNC_CONCURRENCY=${settings.syncConcurrency}, ` +
+      `${settings.pollers} pollers, MAX_ATTEMPTS=${settings.maxAttempts}, LIMIO_TIMEOUT_MS=${settings.limioTimeoutMs}, ` +
+      `BACKOFF_BASE_SECONDS=${settings.backoffBaseSeconds}, BACKOFF_MAX_SECONDS=${settings.backoffMaxSeconds}, ` +
+      `visibility timeout ${settings.visibilityTimeoutSeconds} s, function timeout ${settings.functionTimeoutSeconds} s\n`,
+  );
+
+  log('baseline: the same burst without faults');
+  const baseline = await runChaos({ ...scale, rate502: 0, rate429: 0, hangRate: 0, revokeAt: undefined, killAt: undefined, log });
+  log(`faults: ${settings.rate502 * 100} % 502, ${settings.rate429 * 100} % 429, ${settings.hangRate * 100} % hang, token revocation at ${settings.revokeAt! * 100} % synced, worker SIGKILL at ${settings.killAt! * 100} % synced`);
+  const faulty = await runChaos({ ...scale, log });
+
+  const baselineChecks = checkChaos(baseline);
+  const faultChecks = checkChaos(faulty);
+  process.stdout.write(`\n${renderTable(chaosFigures(baseline, faulty))}\n`);
+  printChecks('baseline run (no faults):', baselineChecks);
+  printChecks('fault run:', faultChecks);
+  for (const scenario of outageScenarios()) process.stdout.write(`SKIP  ${scenario.name}: ${scenario.skipped}\n`);
+  if ([...baselineChecks, ...faultChecks].some((check) => !check.passed)) {
+    process.stdout.write('\nCHAOS RUN FAILED\n');
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`chaos failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  });
+}
