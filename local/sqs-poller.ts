@@ -63,6 +63,13 @@ export interface SqsPoller {
   /** No new receives until resume(); an invocation already under way finishes. */
   pause(): void;
   resume(): void;
+  /**
+   * At most this many invocations at once from now on, like an event source mapping's MaximumConcurrency (the
+   * circuit breaker's half-open cap, then full speed): loops beyond it idle after their current invocation, and
+   * new loops start when it grows.
+   */
+  setMaxConcurrency(maxConcurrency: number): void;
+  readonly maxConcurrency: number;
   /** Aborts waiting long polls, lets running invocations finish, and resolves when every loop has ended. */
   stop(): Promise<void>;
 }
@@ -92,9 +99,15 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
   const stats: SqsPollerStats = { invocations: 0, recordsReceived: 0, recordsDeleted: 0, recordsRetained: 0, invocationErrors: 0 };
   const stopping = new AbortController();
   let paused = false;
+  let maxConcurrency = concurrency;
   let wakeUp: Array<() => void> = [];
-  const waitWhilePaused = async () => {
-    while (paused && !stopping.signal.aborted) await new Promise<void>((resolve) => wakeUp.push(resolve));
+  const wakeAll = () => {
+    const waiting = wakeUp;
+    wakeUp = [];
+    for (const wake of waiting) wake();
+  };
+  const waitWhileIdle = async (loopIndex: number) => {
+    while ((paused || loopIndex >= maxConcurrency) && !stopping.signal.aborted) await new Promise<void>((resolve) => wakeUp.push(resolve));
   };
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -200,9 +213,9 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
     options.onBatch?.({ records: records.length, deleted, retained: records.length - succeeded.length });
   };
 
-  const loop = async () => {
+  const loop = async (loopIndex: number) => {
     while (!stopping.signal.aborted) {
-      await waitWhilePaused();
+      await waitWhileIdle(loopIndex);
       if (stopping.signal.aborted) break;
       let batch: Message[];
       try {
@@ -217,10 +230,13 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
     }
   };
 
-  const loops = Array.from({ length: concurrency }, () => loop());
+  const loops = Array.from({ length: concurrency }, (_, index) => loop(index));
   return {
     get paused() {
       return paused;
+    },
+    get maxConcurrency() {
+      return maxConcurrency;
     },
     stats,
     pause() {
@@ -228,15 +244,17 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
     },
     resume() {
       paused = false;
-      const waiting = wakeUp;
-      wakeUp = [];
-      for (const wake of waiting) wake();
+      wakeAll();
+    },
+    setMaxConcurrency(next) {
+      if (!Number.isInteger(next) || next < 1) throw new RangeError('maxConcurrency must be a positive whole number');
+      maxConcurrency = next;
+      while (loops.length < next && !stopping.signal.aborted) loops.push(loop(loops.length));
+      wakeAll();
     },
     async stop() {
       stopping.abort();
-      const waiting = wakeUp;
-      wakeUp = [];
-      for (const wake of waiting) wake();
+      wakeAll();
       await Promise.all(loops);
     },
   };

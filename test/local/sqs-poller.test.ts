@@ -203,6 +203,48 @@ describe('SQS poller (Lambda event source mapping)', () => {
     expect(calls).toBe(1);
   });
 
+  it('caps concurrent invocations with setMaxConcurrency, down to one and up beyond the loops it started with', async () => {
+    const queues = await freshQueues(30);
+    let running = 0;
+    let mostAtOnce = 0;
+    let releaseAll!: () => void;
+    const allFourRunning = new Promise<void>((resolve) => (releaseAll = resolve));
+    const seen = batchesSeen(7);
+    poller = await startSqsPoller({
+      client: sqs,
+      queueUrl: queues.mainQueueUrl,
+      batchSize: 1,
+      batchingWindowSeconds: 0,
+      waitTimeSeconds: 1,
+      concurrency: 3,
+      handler: async (event) => {
+        running += 1;
+        mostAtOnce = Math.max(mostAtOnce, running);
+        if (event.Records[0].body.startsWith('wide')) {
+          if (running === 4) releaseAll();
+          // Held until four run side by side (or, failing that, long enough for the assertion to fail).
+          await Promise.race([allFourRunning, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+        } else {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        running -= 1;
+      },
+      onBatch: seen.onBatch,
+    });
+    poller.setMaxConcurrency(1);
+    expect(poller.maxConcurrency).toBe(1);
+    // Long polls already waiting run out first (a cap, like a pause, never cuts a receive short).
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await sqs.send(new SendMessageBatchCommand({ QueueUrl: queues.mainQueueUrl, Entries: [1, 2, 3].map((n) => ({ Id: `n${n}`, MessageBody: `narrow-${n}` })) }));
+    while (poller.stats.invocations < 3) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(mostAtOnce).toBe(1);
+
+    poller.setMaxConcurrency(4);
+    await sqs.send(new SendMessageBatchCommand({ QueueUrl: queues.mainQueueUrl, Entries: [1, 2, 3, 4].map((n) => ({ Id: `w${n}`, MessageBody: `wide-${n}` })) }));
+    await seen.done;
+    expect(mostAtOnce).toBe(4);
+  });
+
   it('stops promptly while a long poll is waiting', async () => {
     const queues = await freshQueues();
     poller = await startSqsPoller({ client: sqs, queueUrl: queues.mainQueueUrl, waitTimeSeconds: 20, concurrency: 3, handler: async () => undefined });
