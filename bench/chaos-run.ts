@@ -23,6 +23,8 @@ export interface ChaosOptions {
   readonly rate502: number;
   readonly rate429: number;
   readonly hangRate: number;
+  /** Limio's own answer time, so calls overlap as they do against a real tenant. */
+  readonly latencyMs: number;
   readonly syncConcurrency: number;
   readonly pollers: number;
   readonly limioTimeoutMs: number;
@@ -46,6 +48,7 @@ export const CHAOS_DEFAULTS: ChaosOptions = {
   rate502: 0.3,
   rate429: 0.05,
   hangRate: 0.02,
+  latencyMs: 20,
   syncConcurrency: 5,
   pollers: 2,
   limioTimeoutMs: 500,
@@ -86,6 +89,8 @@ export interface ChaosResult {
   readonly unanswered: number;
   readonly retries: number;
   readonly workerKills: number;
+  /** A Limio call was in flight when the worker was killed. */
+  readonly killedMidBatch: boolean;
   readonly workerStarts: number;
   readonly tokensRevoked: boolean;
 }
@@ -114,6 +119,7 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
     LIMIO_SANDBOX_502_RATE: String(options.rate502),
     LIMIO_SANDBOX_429_RATE: String(options.rate429),
     LIMIO_SANDBOX_HANG_RATE: String(options.hangRate),
+    LIMIO_SANDBOX_LATENCY_MS: String(options.latencyMs),
     LIMIO_SANDBOX_RETRY_AFTER_SECONDS: '1',
   };
   const runtime: Runtime = await startRuntime({ config: loadRuntimeConfig(env), quiet: true });
@@ -123,6 +129,7 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
   let workerStarts = 0;
   let workerKills = 0;
   let tokensRevoked = false;
+  let killedMidBatch = false;
   try {
     // The runtime's in-process poller cannot be killed mid-batch; the worker process takes its place.
     await runtime.poller.stop();
@@ -208,13 +215,16 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
       }
       if (options.killAt !== undefined) {
         const killAt = options.killAt;
-        // Mid-batch: a Limio call is in flight, so the worker holds received, unfinished messages.
-        await waitUntil(() => sandbox.stats.synced.size >= options.subscriptions * killAt && sandbox.stats.inFlight > 0, options.drainTimeoutMs, 5);
+        await waitUntil(() => sandbox.stats.synced.size >= options.subscriptions * killAt, options.drainTimeoutMs, 20);
+        // Mid-batch: a Limio call is in flight, so the worker holds received, unfinished messages. A run with
+        // nothing left in flight (a tiny one) is killed anyway rather than never.
+        await waitUntil(() => sandbox.stats.inFlight > 0, 10_000, 2);
         const inFlight = sandbox.stats.inFlight;
         worker.child.kill('SIGKILL');
         await worker.exited;
         workerKills++;
-        log(`worker killed with SIGKILL mid-batch (${inFlight} Limio calls in flight, ${sandbox.stats.synced.size} synced); restarting`);
+        killedMidBatch = inFlight > 0;
+        log(`worker killed with SIGKILL ${killedMidBatch ? `mid-batch (${inFlight} Limio calls in flight` : '(between batches'}, ${sandbox.stats.synced.size} synced); restarting`);
         await sleep(500);
         worker = await startWorker();
         log(`worker restarted (pid ${worker.child.pid})`);
@@ -260,6 +270,7 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
       unanswered: sandbox.stats.syncCalls - Object.values(answersByStatus).reduce((sum, count) => sum + count, 0),
       retries,
       workerKills,
+      killedMidBatch,
       workerStarts,
       tokensRevoked,
     };

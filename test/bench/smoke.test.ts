@@ -1,0 +1,108 @@
+import { measureBundles } from '../../bench/bundles';
+import { measureCalloutHotPath } from '../../bench/callout-hot-path';
+import { checkChaos } from '../../bench/chaos';
+import { runChaos, type ChaosResult } from '../../bench/chaos-run';
+import { runEndToEnd } from '../../bench/end-to-end';
+import { runSyncs } from '../../bench/sync-runs';
+
+// `npm run bench` and `npm run chaos` at a few seconds' scale: the same code paths, asserting that each run was
+// correct (everything accepted, synced, within the cap, faults really injected). Speed is never asserted here.
+
+describe('bench, scaled down', () => {
+  it('callout hot path: every callout accepted and one message built per id', async () => {
+    const result = await measureCalloutHotPath({ callouts: 300 });
+    expect(result.accepted).toBe(300);
+    expect(result.messagesBuilt).toBe(300);
+    expect(result.calloutsPerSecond).toBeGreaterThan(0);
+    expect(result.jsonParsePerSecond).toBeGreaterThan(0);
+  });
+
+  it('bundles: both Lambdas bundle as CDK bundles them and load in a fresh node with a handler export', async () => {
+    const figures = await measureBundles({ runs: 1 });
+    expect(figures.map((figure) => figure.name)).toEqual(['callout', 'sync']);
+    for (const figure of figures) {
+      expect(figure.bytes).toBeGreaterThan(10_000);
+      expect(figure.sourceMapBytes).toBeGreaterThan(0);
+      expect(figure.loadRuns).toHaveLength(1);
+    }
+  });
+
+  it('sync runs: every subscription synced, Limio never over the cap, one token and one secret read', async () => {
+    const result = await runSyncs({ syncs: 120, syncConcurrency: 3, faults: { latencyMs: 5 } });
+    expect(result.synced).toBe(120);
+    expect(result.failedItems).toBe(0);
+    expect(result.limioCalls).toBe(120);
+    expect(result.maxInFlight).toBeGreaterThan(1);
+    expect(result.maxInFlight).toBeLessThanOrEqual(3);
+    expect(result.tokenRequests).toBe(1);
+    expect(result.secretReads).toBe(1);
+    expect(result.sqsCalls).toBe(0);
+  });
+
+  it('end to end through the local runtime: every callout accepted and synced, each latency after its callout', async () => {
+    const result = await runEndToEnd({ callouts: 60, subscriptions: 20, parallel: 8 });
+    expect(result.accepted).toBe(60);
+    expect(result.subscriptions).toBe(20);
+    expect(result.allSynced).toBe(true);
+    expect(result.deadLettered).toBe(0);
+    expect(result.limioCalls).toBeGreaterThanOrEqual(20);
+    expect(result.limioCalls).toBeLessThanOrEqual(60);
+    expect(result.maxInFlight).toBeLessThanOrEqual(result.syncConcurrencyCap);
+    expect(result.latencyP50Ms).toBeGreaterThan(0);
+    expect(result.latencyP99Ms).toBeGreaterThanOrEqual(result.latencyP50Ms);
+    expect(result.drainSeconds).toBeGreaterThan(0);
+  });
+});
+
+describe('chaos, scaled down', () => {
+  it('loses nothing under 502s, 429s, hangs, a token revocation and a worker killed mid-batch', async () => {
+    const result = await runChaos({
+      subscriptions: 40,
+      calloutsPerSubscription: 2,
+      // Higher rates than the full run, so that even 40 subscriptions meet every fault.
+      rate502: 0.3,
+      rate429: 0.1,
+      hangRate: 0.15,
+      // Messages held by the killed worker come back sooner; invocations stay far shorter than this.
+      visibilityTimeoutSeconds: 4,
+      functionTimeoutSeconds: 3,
+      drainTimeoutMs: 90_000,
+    });
+    const failed = checkChaos(result).filter((check) => !check.passed);
+    expect(failed).toEqual([]);
+    expect(result.acceptedSubscriptions).toBe(40);
+    expect(result.synced + result.deadLettered).toBe(40);
+    expect(result.workerStarts).toBe(2);
+  }, 120_000);
+});
+
+describe('chaos checks', () => {
+  const clean: ChaosResult = {
+    options: {
+      subscriptions: 2, calloutsPerSubscription: 1, rate502: 0.3, rate429: 0, hangRate: 0, latencyMs: 0, syncConcurrency: 5, pollers: 2,
+      limioTimeoutMs: 500, visibilityTimeoutSeconds: 8, functionTimeoutSeconds: 4, backoffBaseSeconds: 1, backoffMaxSeconds: 2, maxAttempts: 8,
+      revokeAt: undefined, killAt: undefined, drainTimeoutMs: 1000,
+    },
+    callouts: 2, calloutsAccepted: 2, calloutsRefused: 0, acceptedSubscriptions: 2, synced: 1, deadLettered: 1,
+    deadLettersByClass: { exhausted: 1 }, deadLettersWithoutReason: 0, lost: [], drained: true, drainSeconds: 1, limioCalls: 9,
+    tokenRequests: 1, maxInFlight: 5, concurrencyCap: 5, deployedConcurrencyBound: 10, answersByStatus: { 200: 1, 502: 8 }, unanswered: 0,
+    retries: 7, workerKills: 0, killedMidBatch: false, workerStarts: 1, tokensRevoked: false,
+  };
+  const failedNames = (result: ChaosResult) => checkChaos(result).filter((check) => !check.passed).map((check) => check.name);
+
+  it('passes a run where each subscription is synced or dead-lettered with a reason', () => {
+    expect(failedNames(clean)).toEqual([]);
+  });
+
+  it('fails a lost subscription, a dead letter without reason, a breach of the cap, an undrained queue', () => {
+    expect(failedNames({ ...clean, lost: ['A-S1'] })).toEqual(['nothing lost: every accepted subscription synced or on the DLQ with a reason']);
+    expect(failedNames({ ...clean, deadLettersWithoutReason: 1 })).toEqual(['every dead letter carries its reason']);
+    expect(failedNames({ ...clean, maxInFlight: 6 })).toEqual(['Limio concurrency never over the cap']);
+    expect(failedNames({ ...clean, drained: false })).toEqual(['backlog drained']);
+  });
+
+  it('fails a run whose faults never happened', () => {
+    expect(failedNames({ ...clean, answersByStatus: { 200: 2 } })).toEqual(['the faults happened']);
+    expect(failedNames({ ...clean, options: { ...clean.options, killAt: 0.5 } })).toEqual(['the faults happened']);
+  });
+});
