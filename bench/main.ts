@@ -6,6 +6,7 @@
  */
 import { measureCalloutHotPath } from './callout-hot-path';
 import { measureBundles } from './bundles';
+import { measureEmulatorSends } from './emulator-baseline';
 import { runEndToEnd, type EndToEndResult } from './end-to-end';
 import { formatBytes, formatNumber, renderTable, type Figure } from './figures';
 import { describeMachine } from './machine';
@@ -23,6 +24,9 @@ export interface BenchScale {
   readonly tokenSyncs: number;
   readonly endToEndCallouts: number;
   readonly endToEndSubscriptions: number;
+  /** Also run the burst with each subscription's callouts back to back (shows coalescing). */
+  readonly endToEndTogether: boolean;
+  readonly emulatorSends: number;
 }
 
 export const FULL: BenchScale = {
@@ -34,6 +38,8 @@ export const FULL: BenchScale = {
   tokenSyncs: 10_000,
   endToEndCallouts: 10_000,
   endToEndSubscriptions: 1_000,
+  endToEndTogether: true,
+  emulatorSends: 3_000,
 };
 
 export const QUICK: BenchScale = {
@@ -45,6 +51,8 @@ export const QUICK: BenchScale = {
   tokenSyncs: 2_000,
   endToEndCallouts: 1_000,
   endToEndSubscriptions: 100,
+  endToEndTogether: true,
+  emulatorSends: 500,
 };
 
 const s = (seconds: number) => `${seconds.toFixed(1)} s`;
@@ -102,14 +110,14 @@ export async function runBench(scale: BenchScale, progress: (line: string) => vo
   if (tokens.synced !== tokens.syncs) failures.push(`token run synced ${tokens.synced} of ${tokens.syncs}`);
   const perRun = (count: number) => `${formatNumber(count)} per ${formatNumber(tokens.syncs)} syncs`;
   figures.push({
-    measure: 'Limio token requests per 10,000 syncs',
+    measure: `Limio token requests per ${formatNumber(tokens.syncs)} syncs`,
     value: perRun(tokens.tokenRequests),
     baseline: `one per sync (no cache): ${formatNumber(tokens.syncs)}`,
     ratio: tokens.tokenRequests / tokens.syncs,
     note: 'counted at the sandbox; one warm container, token TTL 3,600 s',
   });
   figures.push({
-    measure: 'Secrets Manager reads per 10,000 syncs',
+    measure: `Secrets Manager reads per ${formatNumber(tokens.syncs)} syncs`,
     value: perRun(tokens.secretReads),
     baseline: `one per sync (no cache): ${formatNumber(tokens.syncs)}`,
     ratio: tokens.secretReads / tokens.syncs,
@@ -117,44 +125,59 @@ export async function runBench(scale: BenchScale, progress: (line: string) => vo
   });
 
   progress(`end to end: ${formatNumber(scale.endToEndCallouts)} callouts over ${formatNumber(scale.endToEndSubscriptions)} subscriptions through the local runtime`);
-  const e2e = await runEndToEnd({ callouts: scale.endToEndCallouts, subscriptions: scale.endToEndSubscriptions });
+  const parallel = 32;
+  const emulator = await measureEmulatorSends({ sends: scale.emulatorSends, parallel });
+  const e2e = await runEndToEnd({ callouts: scale.endToEndCallouts, subscriptions: scale.endToEndSubscriptions, parallel });
+  figures.push({
+    measure: 'end to end: callouts accepted per second (HTTP, 32 at a time)',
+    value: `${formatNumber(e2e.accepted / e2e.acceptSeconds)} callouts/s`,
+    baseline: `SQS emulator alone, one-message SendMessageBatch: ${formatNumber(emulator.sendsPerSecond)}/s`,
+    ratio: e2e.accepted / e2e.acceptSeconds / emulator.sendsPerSecond,
+    note: 'the sync worker runs in the same process meanwhile',
+  });
   figures.push(...endToEndFigures(e2e, 'interleaved'));
   checkEndToEnd(e2e, failures);
+  if (scale.endToEndTogether) {
+    progress('end to end again, each subscription\'s callouts back to back');
+    const together = await runEndToEnd({ callouts: scale.endToEndCallouts, subscriptions: scale.endToEndSubscriptions, parallel, order: 'together' });
+    figures.push(...endToEndFigures(together, 'back to back').filter((figure) => !figure.measure.includes('in flight')));
+    checkEndToEnd(together, failures);
+  }
 
   return { figures, failures };
 }
 
 function endToEndFigures(e2e: EndToEndResult, order: string): Figure[] {
-  const burst = `${formatNumber(e2e.callouts)} callouts / ${formatNumber(e2e.subscriptions)} subscriptions, ${order}`;
+  const burst = `${formatNumber(e2e.callouts)} callouts / ${formatNumber(e2e.subscriptions)} subscriptions`;
   return [
     {
-      measure: `end to end: time until all synced (${burst})`,
+      measure: `end to end (${order}): time until all synced, ${burst}`,
       value: s(e2e.drainSeconds),
       baseline: `time until all callouts answered: ${s(e2e.acceptSeconds)}`,
       ratio: e2e.drainSeconds / e2e.acceptSeconds,
       note: `${formatNumber(e2e.accepted)} accepted, ${e2e.deadLettered} dead-lettered`,
     },
     {
-      measure: 'end to end: callout-to-sync latency p50',
+      measure: `end to end (${order}): callout-to-sync latency p50`,
       value: ms(e2e.latencyP50Ms),
       baseline: `callout answer p50: ${ms(e2e.answerP50Ms)}`,
       ratio: e2e.latencyP50Ms / e2e.answerP50Ms,
     },
     {
-      measure: 'end to end: callout-to-sync latency p99',
+      measure: `end to end (${order}): callout-to-sync latency p99`,
       value: ms(e2e.latencyP99Ms),
       baseline: `callout answer p99: ${ms(e2e.answerP99Ms)}`,
       ratio: e2e.latencyP99Ms / e2e.answerP99Ms,
     },
     {
-      measure: 'end to end: Limio calls per distinct subscription',
+      measure: `end to end (${order}): Limio calls per distinct subscription`,
       value: formatNumber(e2e.limioCallsPerSubscription, 2),
       baseline: `callouts per subscription: ${formatNumber(e2e.callouts / e2e.subscriptions, 2)}`,
       ratio: e2e.limioCallsPerSubscription / (e2e.callouts / e2e.subscriptions),
       note: `${formatNumber(e2e.limioCalls)} Limio calls, ${e2e.tokenRequests} token request(s)`,
     },
     {
-      measure: 'end to end: most Limio calls in flight',
+      measure: `end to end (${order}): most Limio calls in flight`,
       value: String(e2e.maxInFlight),
       baseline: `SYNC_CONCURRENCY: ${e2e.syncConcurrencyCap}`,
       ratio: e2e.maxInFlight / e2e.syncConcurrencyCap,
