@@ -4,10 +4,13 @@
  * configuration the user must change (malformed variable, port in use, unreachable Limio tenant), 1 otherwise.
  */
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import type { BreakerPhase } from '../functions/breaker/breaker-state';
+import type { Announcement } from '../functions/breaker/probe-handler';
 import { ConfigError } from '../functions/shared/config-error';
 import { loadRuntimeConfig, type RuntimeConfig } from './config';
 import { PortInUseError } from './listen';
 import {
+  breakerLine,
   calloutAcceptedLine,
   calloutRefusedLine,
   countSync,
@@ -67,6 +70,10 @@ async function queueDepths(runtime: Runtime): Promise<{ waiting: number; deadLet
   }
 }
 
+function phaseOf(announcement: Announcement): BreakerPhase {
+  return announcement === 'opened' ? 'open' : announcement;
+}
+
 function isUserFixable(error: unknown): error is Error {
   return error instanceof ConfigError || error instanceof PortInUseError || error instanceof LimioUnreachableError;
 }
@@ -120,6 +127,14 @@ async function main(argv: readonly string[]): Promise<number> {
         },
         onError(error) {
           if (!stopping) out.error(`worker error: ${(error as Error).message ?? String(error)}`);
+        },
+        onProbe(report) {
+          for (const announcement of report.announced) {
+            // A run may announce the phase it found (entered by a sync instance) and then the one it moved to.
+            const state = phaseOf(announcement) === report.after.state ? report.after : report.before;
+            if (json) out.info(`breaker ${announcement}`, { breaker: state.state, reason: state.reason, since: new Date(state.since).toISOString() });
+            else out.info(breakerLine(announcement, state));
+          }
         },
       },
     });

@@ -1,3 +1,5 @@
+import type { BreakerState } from '../functions/breaker/breaker-state';
+import type { Announcement } from '../functions/breaker/probe-handler';
 import type { AcceptedCallout, RefusedCallout } from '../functions/callout/callout-handler';
 import type { SyncOutcomeEvent } from '../functions/sync/sync-handler';
 import type { CalloutCredentials, RuntimeConfig } from './config';
@@ -95,6 +97,18 @@ export function syncLine(event: SyncOutcomeEvent): string {
     }
     case 'dead-lettered':
       return `dead letter   ${subscription}  ${event.failureClass ?? ''}: ${status}${event.error ?? ''}  attempt ${event.attempt}  ${latency(event.latencyMs)}${messages}`;
+  }
+}
+
+/** One line per phase the breaker enters, as the probe announces it (the alarm and its OK notification in AWS). */
+export function breakerLine(announcement: Announcement, state: BreakerState): string {
+  switch (announcement) {
+    case 'opened':
+      return `breaker OPEN: ${state.reason}; sync polling paused, messages wait in the queue (zuora-limio-sync breaker close --local resumes)`;
+    case 'half-open':
+      return `breaker HALF-OPEN: ${state.reason}; letting a small batch through`;
+    case 'closed':
+      return `breaker CLOSED: ${state.reason}; syncing at full speed`;
   }
 }
 

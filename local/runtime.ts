@@ -1,5 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { BreakerState } from '../functions/breaker/breaker-state';
+import { InMemoryBreakerStore } from '../functions/breaker/breaker-store';
+import { PollerController } from '../functions/breaker/polling-controller';
+import { createProbeHandler, type ProbeRunReport } from '../functions/breaker/probe-handler';
+import { limioProbeFor } from '../functions/breaker/probe-lambda';
+import { startProbeLoop, type ProbeLoop } from '../functions/breaker/probe-loop';
+import { checkSubscriptionId } from '../functions/shared/subscription-id';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { createCalloutHandler, type CalloutObserver } from '../functions/callout/callout-handler';
 import { loadCalloutConfig } from '../functions/callout/config';
@@ -7,8 +14,10 @@ import { loadSyncConfig } from '../functions/sync/config';
 import { environmentCredentials } from '../functions/sync/credentials';
 import { LimioTokenCache } from '../functions/sync/limio-token';
 import { createSyncHandler, type SyncObserver } from '../functions/sync/sync-handler';
+import { ConfigError } from '../functions/shared/config-error';
 import { DEFAULTS } from '../functions/shared/defaults';
 import { createApiGatewayListener, type ProxyHandler } from './api-gateway-adapter';
+import { handleLocalBreakerRequest } from './breaker-control';
 import type { RuntimeConfig } from './config';
 import { LOCAL_DEFAULTS } from './defaults';
 import { startLimioSandbox, type LimioSandbox } from './limio-sandbox';
@@ -26,8 +35,12 @@ export interface RuntimeObservers {
   readonly sync?: SyncObserver;
   readonly callout?: CalloutObserver;
   readonly onBatch?: (outcome: BatchOutcome) => void;
-  /** Poller receive/delete errors, failed invocations and callout integration errors. */
+  /** Poller receive/delete errors, failed invocations, callout integration errors and failed probe runs. */
   readonly onError?: (error: unknown) => void;
+  /** A sync invocation moved the circuit breaker (it trips it; the probe then pauses the poller). */
+  readonly onBreakerTransition?: (before: BreakerState, after: BreakerState) => void;
+  /** Every probe run; `announced` lists the phases it announced (opened, half-open, closed). */
+  readonly onProbe?: (report: ProbeRunReport) => void;
 }
 
 export interface StartRuntimeOptions {
@@ -49,6 +62,8 @@ export interface Runtime {
   /** A client bound to the emulator, for tests and tools. */
   readonly sqs: SQSClient;
   readonly poller: SqsPoller;
+  /** Outage mode: the circuit breaker's in-memory store and the probe loop that drives the poller. */
+  readonly breaker: { readonly store: InMemoryBreakerStore; readonly probe: ProbeLoop };
   /** Closes the HTTP server, the poller, the sandbox and the emulator, and restores process.env. */
   stop(): Promise<void>;
 }
@@ -89,6 +104,19 @@ function checkHandlerSettings(config: RuntimeConfig): void {
   };
   loadCalloutConfig({ ...config.handlerEnv, ...placeholders });
   loadSyncConfig({ ...config.handlerEnv, ...placeholders });
+}
+
+/**
+ * PROBE_SUBSCRIPTION_ID, as the probe Lambda reads it: a subscription the probe syncs besides asking for a token.
+ * The sandbox's injected faults (LIMIO_SANDBOX_502_RATE, ...) hit syncs only, never its token endpoint, so only
+ * this lets the probe see such an outage.
+ */
+function probeSubscription(env: Record<string, string>, syncConfig: ReturnType<typeof loadSyncConfig>): { probeSubscriptionId?: string } {
+  const raw = env.PROBE_SUBSCRIPTION_ID?.trim();
+  if (!raw) return {};
+  const checked = checkSubscriptionId(raw, syncConfig.subscriptionIdRule);
+  if (!checked.ok) throw new ConfigError('PROBE_SUBSCRIPTION_ID', checked.reason);
+  return { probeSubscriptionId: checked.id };
 }
 
 /** process.env values the runtime sets for the handlers and the AWS SDK, put back on stop. */
@@ -154,6 +182,8 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
     }
 
     const handlerEnv: Record<string, string> = {
+      // One process, one breaker: no need to cache its state (set it to see how instances lag in AWS).
+      BREAKER_STATE_CACHE_SECONDS: '0',
       ...config.handlerEnv,
       QUEUE_URL: queues.mainQueueUrl,
       DLQ_URL: queues.deadLetterQueueUrl,
@@ -187,24 +217,38 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       ...quietLogger('zuora-limio-callout'),
       ...(observers.callout && { observer: observers.callout }),
     });
-    const syncHandler = createSyncHandler(loadSyncConfig(handlerEnv), {
+    const syncConfig = loadSyncConfig(handlerEnv);
+    // Outage mode as in AWS, with the DynamoDB table replaced by memory and the schedule by a timer. The probe
+    // loop exists once the poller does; a transition before then has nothing to pause yet.
+    const breakerStore = new InMemoryBreakerStore();
+    let probeLoop: ProbeLoop | undefined;
+    const syncHandler = createSyncHandler(syncConfig, {
       sqs: handlerSqsClient(),
       ...quietLogger('sync'),
       ...(observers.sync && { observer: observers.sync }),
+      breakerStore,
+      onBreakerTransition: (before, after) => {
+        observers.onBreakerTransition?.(before, after);
+        // The probe run that follows announces the change and pauses (or caps) the poller at once.
+        void probeLoop?.trigger();
+      },
     });
 
     const basicAuth = calloutConfig.auth.kind === 'static' && calloutConfig.auth.auth.mode === 'basic';
-    const server: Server = createServer(
-      createApiGatewayListener({
-        kind: config.apiKind,
-        handler: calloutHandler as ProxyHandler,
-        path: LOCAL_DEFAULTS.calloutPath,
-        // The deployed REST API challenges credential-less requests itself; an HTTP API cannot.
-        ...(config.apiKind === 'rest' && basicAuth && { basicChallengeRealm: calloutConfig.realm }),
-        functionName: 'callout',
-        ...(observers.onError && { onIntegrationError: observers.onError }),
-      }),
-    );
+    const calloutListener = createApiGatewayListener({
+      kind: config.apiKind,
+      handler: calloutHandler as ProxyHandler,
+      path: LOCAL_DEFAULTS.calloutPath,
+      // The deployed REST API challenges credential-less requests itself; an HTTP API cannot.
+      ...(config.apiKind === 'rest' && basicAuth && { basicChallengeRealm: calloutConfig.realm }),
+      functionName: 'callout',
+      ...(observers.onError && { onIntegrationError: observers.onError }),
+    });
+    // The CLI's `status --local` and `breaker open|close --local` reach the in-memory breaker here.
+    const breakerControl = { store: breakerStore, settings: syncConfig.breaker.settings, onChange: () => probeLoop?.trigger() };
+    const server: Server = createServer((request, response) => {
+      if (!handleLocalBreakerRequest(request, response, breakerControl)) void calloutListener(request, response);
+    });
     const port = await listen(server, config.port, config.host, 'PORT');
     cleanups.push(() => closeServer(server));
 
@@ -223,6 +267,36 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
     // Stopped after the server (no new callouts) and before the sandbox and the emulator: no invocation outlives them.
     cleanups.splice(cleanups.length - 1, 0, () => poller.stop());
 
+    const fullConcurrency = config.poller.concurrency;
+    const runProbe = createProbeHandler({
+      store: breakerStore,
+      controller: new PollerController(poller),
+      probe: limioProbeFor({
+        limioBaseUrl: limio.baseUrl,
+        credentials: { source: 'environment', clientId: limio.clientId, clientSecret: limio.clientSecret },
+        limioTimeoutMs: syncConfig.limioTimeoutMs,
+        ...probeSubscription(handlerEnv, syncConfig),
+      }),
+      // Half-open lets a small batch through: never more pollers than full speed has.
+      settings: { ...syncConfig.breaker.settings, halfOpenMaxConcurrency: Math.min(syncConfig.breaker.settings.halfOpenMaxConcurrency, fullConcurrency) },
+      fullConcurrency,
+      ...quietLogger('breaker'),
+    });
+    const loop = startProbeLoop({
+      intervalSeconds: syncConfig.breaker.settings.probeIntervalSeconds,
+      run: async () => {
+        const report = await runProbe();
+        // What DynamoDB's TTL does in AWS: old outcome buckets go.
+        breakerStore.expireBuckets(Date.now() / 1000);
+        observers.onProbe?.(report);
+        return report;
+      },
+      ...(observers.onError && { onError: observers.onError }),
+    });
+    probeLoop = loop;
+    // Stopped before the poller, so no probe run resumes a poller that is stopping.
+    cleanups.splice(cleanups.length - 1, 0, () => loop.stop());
+
     let stopped: Promise<void> | undefined;
     return {
       config,
@@ -233,6 +307,7 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       ...(limioSandbox && { limioSandbox }),
       sqs,
       poller,
+      breaker: { store: breakerStore, probe: loop },
       stop: () => (stopped ??= stopAll()),
     };
   } catch (error) {

@@ -1,6 +1,6 @@
 import type { SyncOutcomeEvent } from '../../functions/sync/sync-handler';
 import { loadRuntimeConfig } from '../../local/config';
-import { emptyTally, countSync, sampleCurl, summaryLine, syncLine } from '../../local/output';
+import { breakerLine, emptyTally, countSync, sampleCurl, summaryLine, syncLine } from '../../local/output';
 
 describe('loadRuntimeConfig', () => {
   it('defaults to the documented ports, a REST front door and the stack\'s batching', () => {
@@ -90,6 +90,17 @@ describe('output', () => {
     expect(syncLine({ ...base, outcome: 'dead-lettered', failureClass: 'terminal', httpStatus: 404, error: 'Not Found' })).toBe(
       'dead letter   A-S1  terminal: 404 Not Found  attempt 1  12 ms',
     );
+  });
+
+  it('writes one line per breaker phase, saying what happens to syncing', () => {
+    const state = { state: 'open', since: 0, reason: "9 of 10 syncs failed on Limio's side, for 9 subscriptions", openedBy: 'auto', openIntervals: [], healthyProbes: 0, version: 1 } as const;
+    expect(breakerLine('opened', state)).toBe(
+      "breaker OPEN: 9 of 10 syncs failed on Limio's side, for 9 subscriptions; sync polling paused, messages wait in the queue (zuora-limio-sync breaker close --local resumes)",
+    );
+    expect(breakerLine('half-open', { ...state, state: 'half-open', reason: 'probe healthy (token in 3 ms)' })).toBe(
+      'breaker HALF-OPEN: probe healthy (token in 3 ms); letting a small batch through',
+    );
+    expect(breakerLine('closed', { ...state, state: 'closed', reason: 'closed by hand' })).toBe('breaker CLOSED: closed by hand; syncing at full speed');
   });
 
   it('sums messages by outcome for the summary', () => {
