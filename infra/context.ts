@@ -20,6 +20,7 @@ import type { BridgeStackSettings } from './zuora-limio-sync-stack';
  * | syncInvocationConcurrency | sync invocations at once (event source maxConcurrency, >= 2) |
  * | retryBudgetSeconds | how long a Limio-side failure is retried (open-breaker time not counted); default 86400 |
  * | maxAttempts | safety net on receives of one message (the time budget decides); default 400 |
+ * | probeSubscriptionId | a subscription the breaker probe syncs too (default: token only) |
  * | batchSize, batchingWindowSeconds | SQS event source batching |
  * | syncTimeoutSeconds, limioTimeoutMs | sync function and Limio request timeouts |
  * | backoffBaseSeconds, backoffMaxSeconds | retry backoff |
@@ -35,7 +36,7 @@ export type ContextReader = (key: string) => unknown;
 
 const STRING_KEYS = [
   'limioBaseUrl', 'limioSecretArn', 'calloutAuthMode', 'calloutAuthSecretArn', 'calloutRealm', 'apiKind',
-  'calloutIdField', 'subscriptionIdPattern', 'alarmEmail', 'alarmTopicArn',
+  'calloutIdField', 'subscriptionIdPattern', 'probeSubscriptionId', 'alarmEmail', 'alarmTopicArn',
 ] as const;
 const NUMBER_KEYS = [
   'throttleRateLimit', 'throttleBurstLimit', 'syncConcurrency', 'syncInvocationConcurrency', 'maxAttempts', 'retryBudgetSeconds',

@@ -1,6 +1,7 @@
 import { ConfigError } from '../functions/shared/config-error';
 import { BREAKER_DEFAULTS } from '../functions/breaker/settings';
 import { DEFAULTS } from '../functions/shared/defaults';
+import { checkSubscriptionId, subscriptionIdRuleFrom } from '../functions/shared/subscription-id';
 
 /**
  * The tunable settings of the bridge, validated once, shared by the construct (props) and the app (cdk.json
@@ -84,14 +85,19 @@ export interface BridgeSettingsInput {
   readonly calloutIdField?: string;
   /** Tenant-specific subscription number pattern (SUBSCRIPTION_ID_PATTERN); default: the shared rule. */
   readonly subscriptionIdPattern?: string;
+  /**
+   * A subscription the breaker probe syncs besides asking for a token (PROBE_SUBSCRIPTION_ID), so an outage of
+   * Limio's sync API behind a healthy token endpoint keeps the breaker open. Default: token only.
+   */
+  readonly probeSubscriptionId?: string;
   /** CloudWatch Logs retention for both functions and the API access log, in days. */
   readonly logRetentionDays?: number;
   /** Age-of-oldest-message alarm threshold, seconds. */
   readonly oldestMessageAgeAlarmSeconds?: number;
 }
 
-export type BridgeSettings = Required<Omit<BridgeSettingsInput, 'calloutIdField' | 'subscriptionIdPattern'>> &
-  Pick<BridgeSettingsInput, 'calloutIdField' | 'subscriptionIdPattern'>;
+export type BridgeSettings = Required<Omit<BridgeSettingsInput, 'calloutIdField' | 'subscriptionIdPattern' | 'probeSubscriptionId'>> &
+  Pick<BridgeSettingsInput, 'calloutIdField' | 'subscriptionIdPattern' | 'probeSubscriptionId'>;
 
 /** CloudWatch Logs accepts only these retention periods. */
 const LOG_RETENTION_DAYS = [
@@ -157,6 +163,18 @@ function optionalText(value: string | undefined, check?: (text: string) => void)
 }
 
 export function resolveBridgeSettings(input: BridgeSettingsInput): BridgeSettings {
+  const subscriptionIdPattern = optionalText(input.subscriptionIdPattern, (pattern) => {
+    try {
+      new RegExp(pattern);
+    } catch (error) {
+      throw new ConfigError('subscriptionIdPattern', `is not a valid regular expression: ${(error as Error).message}`);
+    }
+  });
+  // The probe Lambda checks it at cold start with the same rule; a bad one should fail the synth instead.
+  const probeSubscriptionId = optionalText(input.probeSubscriptionId, (id) => {
+    const checked = checkSubscriptionId(id, subscriptionIdRuleFrom(subscriptionIdPattern));
+    if (!checked.ok) throw new ConfigError('probeSubscriptionId', checked.reason);
+  });
   const apiKind = chosen('apiKind', input.apiKind, CALLOUT_API_KINDS, INFRA_DEFAULTS.apiKind);
   const syncTimeoutSeconds = wholeNumber('syncTimeoutSeconds', input.syncTimeoutSeconds, DEFAULTS.syncFunctionTimeoutSeconds, 5, 900);
   const batchSize = wholeNumber('batchSize', input.batchSize, DEFAULTS.syncBatchSize, 1, 100);
@@ -205,13 +223,8 @@ export function resolveBridgeSettings(input: BridgeSettingsInput): BridgeSetting
     // API Gateway itself refuses payloads above 10 MB.
     calloutMaxBodyBytes: wholeNumber('calloutMaxBodyBytes', input.calloutMaxBodyBytes, DEFAULTS.calloutMaxBodyBytes, 1024, 10 * 1024 * 1024),
     calloutIdField: optionalText(input.calloutIdField),
-    subscriptionIdPattern: optionalText(input.subscriptionIdPattern, (pattern) => {
-      try {
-        new RegExp(pattern);
-      } catch (error) {
-        throw new ConfigError('subscriptionIdPattern', `is not a valid regular expression: ${(error as Error).message}`);
-      }
-    }),
+    subscriptionIdPattern,
+    probeSubscriptionId,
     logRetentionDays,
     oldestMessageAgeAlarmSeconds: wholeNumber('oldestMessageAgeAlarmSeconds', input.oldestMessageAgeAlarmSeconds, INFRA_DEFAULTS.oldestMessageAgeAlarmSeconds, 60, DEFAULTS.retentionSeconds),
   };

@@ -274,6 +274,7 @@ export class ZuoraLimioSync extends Construct {
         LIMIO_BASE_URL: settings.limioBaseUrl,
         LIMIO_SECRET_ID: this.limioSecret.secretArn,
         LIMIO_TIMEOUT_MS: String(Math.min(settings.limioTimeoutMs, PROBE_LIMIO_TIMEOUT_MS)),
+        ...(settings.probeSubscriptionId === undefined ? {} : { PROBE_SUBSCRIPTION_ID: settings.probeSubscriptionId }),
         ...this.sharedEnvironment(settings),
       },
     }, settings);

@@ -54,6 +54,8 @@ describe('resolveBridgeSettings', () => {
     ['calloutDelaySeconds', { calloutDelaySeconds: 901 }],
     ['retryBudgetSeconds', { retryBudgetSeconds: 15 * 24 * 60 * 60 }],
     ['retryBudgetSeconds', { retryBudgetSeconds: 30 }],
+    ['probeSubscriptionId', { probeSubscriptionId: '../admin' }],
+    ['probeSubscriptionId', { subscriptionIdPattern: '^SUB-[0-9]+$', probeSubscriptionId: 'A-S00000271' }],
     ['calloutRealm', { calloutRealm: 'x" , Basic realm="y' }],
     ['logRetentionDays', { logRetentionDays: 31 }],
     ['subscriptionIdPattern', { subscriptionIdPattern: '([' }],

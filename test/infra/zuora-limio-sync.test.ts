@@ -50,7 +50,7 @@ const httpBridge = once(() => stackWith({ limioBaseUrl, apiKind: 'http', throttl
 const customisedRestBridge = once(() => stackWith({
   limioBaseUrl, calloutAuthMode: 'header', allowedIpRanges: ['203.0.113.0/24', '198.51.100.7'], limioSecretArn, calloutAuthSecretArn,
   syncTimeoutSeconds: 60, maxAttempts: 4, retryBudgetSeconds: 7200, batchSize: 25, batchingWindowSeconds: 5, syncInvocationConcurrency: 3, syncConcurrency: 2,
-  calloutDelaySeconds: 30, subscriptionIdPattern: '^SUB-[0-9]+$', calloutIdField: 'Data.Subscription.Name',
+  calloutDelaySeconds: 30, subscriptionIdPattern: '^SUB-[0-9]+$', calloutIdField: 'Data.Subscription.Name', probeSubscriptionId: 'SUB-42',
 }));
 let ownTopic: sns.Topic | undefined;
 const ownStackBridge = once(() => constructInOwnStack({
@@ -611,7 +611,7 @@ describe('REST API with header auth, allowlist, existing secrets and custom sizi
     });
     // Closing the breaker restores this bridge's own cap, and the probe validates ids by the same pattern.
     expect(functionNamed(template, 'circuit breaker probe').resource.Properties.Environment.Variables).toMatchObject({
-      SYNC_MAX_CONCURRENCY: '3', SUBSCRIPTION_ID_PATTERN: '^SUB-[0-9]+$',
+      SYNC_MAX_CONCURRENCY: '3', SUBSCRIPTION_ID_PATTERN: '^SUB-[0-9]+$', PROBE_SUBSCRIPTION_ID: 'SUB-42',
     });
     expect(functionNamed(template, 'authenticates Zuora callouts').resource.Properties.Environment.Variables).toMatchObject({
       CALLOUT_DELAY_SECONDS: '30', CALLOUT_ID_FIELD: 'Data.Subscription.Name', SUBSCRIPTION_ID_PATTERN: '^SUB-[0-9]+$',
