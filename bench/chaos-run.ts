@@ -85,6 +85,8 @@ export interface ChaosResult {
   /** What Lambda would allow if every poller were its own container: SYNC_CONCURRENCY × pollers. */
   readonly deployedConcurrencyBound: number;
   readonly answersByStatus: Record<string, number>;
+  /** Stretches of time the sandbox had more than SYNC_CONCURRENCY calls open (see watchOverCap). */
+  readonly overCap: OverCap;
   /** Limio calls the sandbox never answered: the injected hangs, cut off by LIMIO_TIMEOUT_MS or the kill. */
   readonly unanswered: number;
   readonly retries: number;
@@ -141,6 +143,7 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
       }),
     );
     const sandbox = runtime.limioSandbox!;
+    const overCap = watchOverCap(sandbox.stats, options.syncConcurrency);
     const lastSyncedAt = new Map<string, number>();
     sandbox.onSync = ({ subscriptionId, status }) => {
       answersByStatus[status] = (answersByStatus[status] ?? 0) + 1;
@@ -267,6 +270,7 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
       concurrencyCap: options.syncConcurrency,
       deployedConcurrencyBound: options.syncConcurrency * options.pollers,
       answersByStatus,
+      overCap: overCap.snapshot(),
       unanswered: sandbox.stats.syncCalls - Object.values(answersByStatus).reduce((sum, count) => sum + count, 0),
       retries,
       workerKills,
@@ -283,4 +287,45 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
     }
     await runtime.stop();
   }
+}
+
+export interface OverCap {
+  readonly episodes: number;
+  readonly totalMs: number;
+  readonly longestMs: number;
+}
+
+/**
+ * Times every stretch during which the sandbox had more sync calls open than the cap. The sandbox counts a
+ * call until its connection closes; a call the client abandoned at LIMIO_TIMEOUT_MS is still counted until
+ * the client's close reaches the server, which can come after the client's next call on another connection.
+ * The stretches' length tells such a hand-over apart from a limiter that lets too many through.
+ */
+export function watchOverCap(stats: { inFlight: number }, cap: number): { snapshot(): OverCap } {
+  let current = stats.inFlight;
+  let overSince = 0;
+  let episodes = 0;
+  let totalMs = 0;
+  let longestMs = 0;
+  Object.defineProperty(stats, 'inFlight', {
+    configurable: true,
+    enumerable: true,
+    get: () => current,
+    set: (next: number) => {
+      if (next > cap && current <= cap) overSince = performance.now();
+      if (next <= cap && current > cap) {
+        const lasted = performance.now() - overSince;
+        episodes++;
+        totalMs += lasted;
+        longestMs = Math.max(longestMs, lasted);
+      }
+      current = next;
+    },
+  });
+  return {
+    snapshot: () => {
+      const ongoing = current > cap ? performance.now() - overSince : 0;
+      return { episodes: episodes + (ongoing > 0 ? 1 : 0), totalMs: totalMs + ongoing, longestMs: Math.max(longestMs, ongoing) };
+    },
+  };
 }
