@@ -6,6 +6,7 @@
  * visibility timeout compressed to seconds. Exits 1 if a check fails.
  */
 import { runChaos, CHAOS_DEFAULTS, type ChaosOptions, type ChaosResult } from './chaos-run';
+import { runBadSubscription, runOutage, type BadSubscriptionResult, type OutageResult } from './outage-run';
 import { formatNumber, renderTable, type Figure } from './figures';
 import { describeMachine } from './machine';
 
@@ -76,6 +77,11 @@ export function checkChaos(result: ChaosResult): Check[] {
   return checks;
 }
 
+function deadLetterSummary(result: ChaosResult): string {
+  const classes = Object.entries(result.deadLettersByClass);
+  return classes.length === 0 ? 'none' : classes.map(([name, count]) => `${name} × ${count}`).join(', ');
+}
+
 export function chaosFigures(baseline: ChaosResult, faulty: ChaosResult): Figure[] {
   const perSubscription = (result: ChaosResult) => result.limioCalls / result.acceptedSubscriptions;
   return [
@@ -91,7 +97,7 @@ export function chaosFigures(baseline: ChaosResult, faulty: ChaosResult): Figure
       value: String(faulty.lost.length),
       baseline: `accepted subscriptions: ${formatNumber(faulty.acceptedSubscriptions)}`,
       ratio: faulty.lost.length / faulty.acceptedSubscriptions,
-      note: `${formatNumber(faulty.synced)} synced, ${formatNumber(faulty.deadLettered)} on the DLQ with a reason`,
+      note: `${formatNumber(faulty.synced)} synced, ${formatNumber(faulty.deadLettered)} only on the DLQ with a reason; dead letters ${deadLetterSummary(faulty)}`,
     },
     {
       measure: 'most Limio calls in flight under faults',
@@ -128,16 +134,93 @@ export function chaosFigures(baseline: ChaosResult, faulty: ChaosResult): Figure
 }
 
 /**
- * Issue #9's outage mode belongs here once functions/breaker drives the local runtime's poller: Limio down
- * for longer than the attempt budget (expect no dead letters and no Limio calls while the breaker is open,
- * everything synced after it recovers), and one subscription answered 404 among healthy ones (expect exactly
- * that one on the DLQ as terminal, and the breaker never opened by it).
+ * Issue #9's outage mode, on the local runtime's own poller with its in-memory breaker and probe loop: Limio
+ * down for longer than the retry budget while callouts keep coming (no dead letter, Limio left alone while the
+ * breaker is open, everything synced after), and one subscription answered 404 among healthy ones (exactly its
+ * messages on the DLQ as terminal, and the breaker never opened by it).
  */
-export function outageScenarios(): { readonly name: string; readonly skipped: string }[] {
-  const reason = 'not run: functions/breaker is not wired into local/runtime.ts yet';
+export function checkOutage(outage: OutageResult): Check[] {
   return [
-    { name: 'outage: Limio down longer than the attempt budget', skipped: reason },
-    { name: 'outage: one 404 subscription among healthy ones', skipped: reason },
+    {
+      name: 'outage: no dead letter although the outage outlasted the retry budget',
+      passed: outage.deadLetters === 0 && outage.outageSeconds > outage.retryBudgetSeconds,
+      detail: `${outage.deadLetters} dead letters; outage ${outage.outageSeconds.toFixed(1)} s, RETRY_BUDGET_SECONDS ${outage.retryBudgetSeconds}`,
+    },
+    {
+      name: 'outage: every callout accepted during the outage synced after it',
+      passed: outage.drained && outage.synced === outage.accepted,
+      detail: `${outage.synced} of ${outage.accepted} synced ${outage.drainAfterRecoverySeconds.toFixed(1)} s after Limio came back`,
+    },
+    {
+      name: 'outage: the breaker opened, and closed once Limio was back',
+      passed: outage.breakerOpened && outage.breakerClosedAtEnd,
+      detail: `opened after ${outage.failedSyncsBeforeTrip} failed syncs; closed at the end: ${outage.breakerClosedAtEnd}`,
+    },
+    {
+      name: 'outage: Limio left alone while the breaker was open',
+      passed: outage.syncsWhileOpen <= outage.syncCap,
+      detail: `${outage.syncsWhileOpen} syncs while open (probe excluded), at most the ${outage.syncCap} already in flight at the trip`,
+    },
+  ];
+}
+
+export function checkBadSubscription(result: BadSubscriptionResult): Check[] {
+  const letters = result.deadLetters;
+  return [
+    {
+      name: 'one 404 subscription: every healthy subscription synced',
+      passed: result.healthySynced === result.subscriptions,
+      detail: `${result.healthySynced} of ${result.subscriptions}`,
+    },
+    {
+      name: 'one 404 subscription: the DLQ holds its messages only, as terminal 404',
+      passed:
+        letters.length === result.badCalloutsAccepted &&
+        letters.every((letter) => letter.subscriptionId === result.badSubscription && letter.reason.failureClass === 'terminal' && letter.reason.httpStatus === 404),
+      detail: `${letters.length} dead letters: ${[...new Set(letters.map((letter) => `${letter.subscriptionId} ${letter.reason.failureClass} ${letter.reason.httpStatus}`))].join('; ')}`,
+    },
+    {
+      name: 'one 404 subscription: the breaker never opened',
+      passed: !result.breakerOpened,
+      detail: result.breakerOpened ? 'it opened' : 'stayed closed',
+    },
+  ];
+}
+
+export function outageFigures(outage: OutageResult, bad: BadSubscriptionResult): Figure[] {
+  return [
+    {
+      measure: 'outage: length',
+      value: `${outage.outageSeconds.toFixed(1)} s`,
+      baseline: `RETRY_BUDGET_SECONDS: ${outage.retryBudgetSeconds} s`,
+      ratio: outage.outageSeconds / outage.retryBudgetSeconds,
+    },
+    {
+      measure: 'outage: dead letters',
+      value: String(outage.deadLetters),
+      baseline: `callouts accepted during the outage: ${outage.accepted}`,
+      ratio: outage.deadLetters / outage.accepted,
+    },
+    {
+      measure: 'outage: Limio syncs while the breaker was open',
+      value: String(outage.syncsWhileOpen),
+      baseline: `SYNC_CONCURRENCY × pollers: ${outage.syncCap}`,
+      ratio: outage.syncsWhileOpen / outage.syncCap,
+      note: `${outage.failedSyncsBeforeTrip} failed syncs before it tripped; probe syncs not counted`,
+    },
+    {
+      measure: 'outage: backlog synced after Limio came back',
+      value: `${outage.drainAfterRecoverySeconds.toFixed(1)} s`,
+      baseline: `outage: ${outage.outageSeconds.toFixed(1)} s`,
+      ratio: outage.drainAfterRecoverySeconds / outage.outageSeconds,
+    },
+    {
+      measure: 'one 404 subscription: dead letters, all terminal 404',
+      value: String(bad.deadLetters.length),
+      baseline: `its accepted callouts: ${bad.badCalloutsAccepted}`,
+      ratio: bad.deadLetters.length / bad.badCalloutsAccepted,
+      note: `healthy subscriptions synced ${bad.healthySynced} of ${bad.subscriptions}; breaker ${bad.breakerOpened ? 'OPENED' : 'never opened'}`,
+    },
   ];
 }
 
@@ -165,13 +248,19 @@ async function main(): Promise<void> {
   log(`faults: ${settings.rate502 * 100} % 502, ${settings.rate429 * 100} % 429, ${settings.hangRate * 100} % hang, token revocation at ${settings.revokeAt! * 100} % synced, worker SIGKILL at ${settings.killAt! * 100} % synced`);
   const faulty = await runChaos({ ...scale, log });
 
+  log('outage: Limio answers every sync 502 for longer than the retry budget, callouts keep coming (local runtime, breaker and probe loop)');
+  const outage = await runOutage({ outageSeconds: 12, calloutsPerSecond: quick ? 4 : 8 });
+  log('one 404 subscription among healthy ones');
+  const bad = await runBadSubscription({ subscriptions: quick ? 50 : 200, badCallouts: 5 });
+
   const baselineChecks = checkChaos(baseline);
   const faultChecks = checkChaos(faulty);
-  process.stdout.write(`\n${renderTable(chaosFigures(baseline, faulty))}\n`);
+  const outageChecks = [...checkOutage(outage), ...checkBadSubscription(bad)];
+  process.stdout.write(`\n${renderTable([...chaosFigures(baseline, faulty), ...outageFigures(outage, bad)])}\n`);
   printChecks('baseline run (no faults):', baselineChecks);
   printChecks('fault run:', faultChecks);
-  for (const scenario of outageScenarios()) process.stdout.write(`SKIP  ${scenario.name}: ${scenario.skipped}\n`);
-  if ([...baselineChecks, ...faultChecks].some((check) => !check.passed)) {
+  printChecks('outage mode (RETRY_BUDGET_SECONDS=6, breaker window 5 s, probe every 1 s):', outageChecks);
+  if ([...baselineChecks, ...faultChecks, ...outageChecks].some((check) => !check.passed)) {
     process.stdout.write('\nCHAOS RUN FAILED\n');
     process.exitCode = 1;
   }
