@@ -369,7 +369,9 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
       await breaker.gate.record(batchOutcomesOf(made));
       return response;
     } finally {
-      metrics.publishStoredMetrics();
+      // Overlapping invocations of one container (the local runtime runs several) share the metrics, and the
+      // first to finish publishes them all: the other would only warn that it had nothing left.
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
   };
 }
