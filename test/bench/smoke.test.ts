@@ -1,6 +1,7 @@
 import { measureBundles } from '../../bench/bundles';
 import { measureCalloutHotPath } from '../../bench/callout-hot-path';
-import { checkChaos, PER_CONTAINER_CHECK } from '../../bench/chaos';
+import { checkBadSubscription, checkChaos, checkOutage, PER_CONTAINER_CHECK } from '../../bench/chaos';
+import { runBadSubscription, type OutageResult } from '../../bench/outage-run';
 import { runChaos, type ChaosResult } from '../../bench/chaos-run';
 import { runEndToEnd } from '../../bench/end-to-end';
 import { runSyncs } from '../../bench/sync-runs';
@@ -113,5 +114,41 @@ describe('chaos checks', () => {
   it('fails a run whose faults never happened', () => {
     expect(failedNames({ ...clean, answersByStatus: { 200: 2 } })).toEqual(['the faults happened']);
     expect(failedNames({ ...clean, options: { ...clean.options, killAt: 0.5 } })).toEqual(['the faults happened']);
+  });
+});
+
+describe('outage mode under the chaos run, scaled down', () => {
+  // The long outage itself is covered by test/local/outage-mode.test.ts; the 404 scenario takes seconds.
+  it('dead-letters only the 404 subscription, as terminal, and never opens the breaker', async () => {
+    const result = await runBadSubscription({ subscriptions: 30, badCallouts: 3 });
+    expect(checkBadSubscription(result).filter((check) => !check.passed)).toEqual([]);
+    expect(result.badCalloutsAccepted).toBe(3);
+    expect(result.deadLetters).toHaveLength(3);
+  });
+
+  const outage: OutageResult = {
+    outageSeconds: 12, retryBudgetSeconds: 6, accepted: 40, synced: 40, deadLetters: 0, breakerOpened: true, breakerClosedAtEnd: true,
+    syncsWhileOpen: 2, syncCap: 10, failedSyncsBeforeTrip: 5, drainAfterRecoverySeconds: 1, drained: true,
+  };
+  const failedNames = (result: OutageResult) => checkOutage(result).filter((check) => !check.passed).map((check) => check.name);
+
+  it('passes an outage ridden out, and fails each way it can go wrong', () => {
+    expect(failedNames(outage)).toEqual([]);
+    expect(failedNames({ ...outage, deadLetters: 1 })).toEqual(['outage: no dead letter although the outage outlasted the retry budget']);
+    // An outage shorter than the budget proves nothing about the budget.
+    expect(failedNames({ ...outage, outageSeconds: 5 })).toEqual(['outage: no dead letter although the outage outlasted the retry budget']);
+    expect(failedNames({ ...outage, synced: 39 })).toEqual(['outage: every callout accepted during the outage synced after it']);
+    expect(failedNames({ ...outage, breakerOpened: false })).toEqual(['outage: the breaker opened, and closed once Limio was back']);
+    expect(failedNames({ ...outage, syncsWhileOpen: 11 })).toEqual(['outage: Limio left alone while the breaker was open']);
+  });
+
+  it('fails a 404 run with a healthy subscription dead-lettered or the breaker opened', () => {
+    const letter = (subscriptionId: string) => ({ subscriptionId, reason: { failureClass: 'terminal' as const, httpStatus: 404 } });
+    const bad = { subscriptions: 2, badSubscription: 'A-B1', badCalloutsAccepted: 1, healthySynced: 2, deadLetters: [letter('A-B1')], breakerOpened: false };
+    expect(checkBadSubscription(bad).every((check) => check.passed)).toBe(true);
+    expect(checkBadSubscription({ ...bad, deadLetters: [letter('A-B1'), letter('A-S1')], badCalloutsAccepted: 2 }).filter((check) => !check.passed)).toHaveLength(1);
+    expect(checkBadSubscription({ ...bad, breakerOpened: true }).filter((check) => !check.passed).map((check) => check.name)).toEqual([
+      'one 404 subscription: the breaker never opened',
+    ]);
   });
 });
