@@ -80,6 +80,8 @@ export interface ChaosResult {
   readonly limioCalls: number;
   readonly tokenRequests: number;
   readonly maxInFlight: number;
+  /** The most Limio sync requests one worker process was waiting for at once, counted in the worker. */
+  readonly clientMaxInFlight: number;
   /** One worker process (one container) at a time, its pollers sharing one handler: SYNC_CONCURRENCY. */
   readonly concurrencyCap: number;
   /** What Lambda would allow if every poller were its own container: SYNC_CONCURRENCY × pollers. */
@@ -132,6 +134,7 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
   let workerKills = 0;
   let tokensRevoked = false;
   let killedMidBatch = false;
+  let clientMaxInFlight = 0;
   try {
     // The runtime's in-process poller cannot be killed mid-batch; the worker process takes its place.
     await runtime.poller.stop();
@@ -184,6 +187,7 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
           }
           if (line.kind === 'ready') resolve();
           if (line.kind === 'outcome' && line.outcome === 'retry') retries++;
+          if (line.kind === 'in-flight') clientMaxInFlight = Math.max(clientMaxInFlight, line.maxInFlight ?? 0);
         });
         exited.then(() => reject(new Error(`sync worker exited before it was ready: ${stderr.trim().slice(0, 500)}`)), reject);
       });
@@ -267,6 +271,7 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
       limioCalls: sandbox.stats.syncCalls,
       tokenRequests: sandbox.stats.tokenRequests,
       maxInFlight: sandbox.stats.maxInFlight,
+      clientMaxInFlight,
       concurrencyCap: options.syncConcurrency,
       deployedConcurrencyBound: options.syncConcurrency * options.pollers,
       answersByStatus,
@@ -299,7 +304,7 @@ export interface OverCap {
  * Times every stretch during which the sandbox had more sync calls open than the cap. The sandbox counts a
  * call until its connection closes; a call the client abandoned at LIMIO_TIMEOUT_MS is still counted until
  * the client's close reaches the server, which can come after the client's next call on another connection.
- * The stretches' length tells such a hand-over apart from a limiter that lets too many through.
+ * Reported, not judged: the worker's own count (clientMaxInFlight) says whether the limiter held.
  */
 export function watchOverCap(stats: { inFlight: number }, cap: number): { snapshot(): OverCap } {
   let current = stats.inFlight;

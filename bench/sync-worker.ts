@@ -13,10 +13,13 @@ import { loadSyncConfig } from '../functions/sync/config';
 import { createSyncHandler } from '../functions/sync/sync-handler';
 import { integer } from '../functions/shared/env';
 import { DEFAULTS } from '../functions/shared/defaults';
+import { SYNC_PATH } from '../functions/sync/limio-client';
 import { startSqsPoller } from '../local/sqs-poller';
 
 export interface WorkerLine {
-  readonly kind: 'ready' | 'outcome' | 'error';
+  readonly kind: 'ready' | 'outcome' | 'error' | 'in-flight';
+  /** For `in-flight`: the most Limio sync requests this process has had open at once so far. */
+  readonly maxInFlight?: number;
   readonly outcome?: string;
   readonly subscriptionId?: string;
   readonly httpStatus?: number;
@@ -28,7 +31,33 @@ function emit(line: WorkerLine): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
+/**
+ * Counts the Limio sync requests this process is waiting for, as the client sees them: the sandbox counts a
+ * request until its connection closes, which for a request abandoned at LIMIO_TIMEOUT_MS can be after the
+ * client's next request has arrived. Wraps fetch only to count; every call goes through unchanged.
+ */
+function countLimioRequests(): void {
+  const realFetch = globalThis.fetch;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  globalThis.fetch = async (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (!url.includes(SYNC_PATH)) return realFetch(input, init);
+    inFlight++;
+    if (inFlight > maxInFlight) {
+      maxInFlight = inFlight;
+      emit({ kind: 'in-flight', maxInFlight });
+    }
+    try {
+      return await realFetch(input, init);
+    } finally {
+      inFlight--;
+    }
+  };
+}
+
 async function main(): Promise<void> {
+  countLimioRequests();
   const env = process.env;
   const config = loadSyncConfig(env);
   // As in local/runtime.ts: fauxqs queue URLs are not valid endpoints, so the endpoint comes from the environment.

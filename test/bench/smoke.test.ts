@@ -69,9 +69,9 @@ describe('chaos, scaled down', () => {
       functionTimeoutSeconds: 3,
       drainTimeoutMs: 90_000,
     });
-    // The per-container check compares durations; timing is for `npm run chaos`, not for tests.
-    const failed = checkChaos(result).filter((check) => !check.passed && check.name !== PER_CONTAINER_CHECK);
+    const failed = checkChaos(result).filter((check) => !check.passed);
     expect(failed).toEqual([]);
+    expect(result.clientMaxInFlight).toBeGreaterThan(0);
     expect(result.maxInFlight).toBeLessThanOrEqual(result.deployedConcurrencyBound);
     expect(result.acceptedSubscriptions).toBe(40);
     expect(result.synced + result.deadLettered).toBe(40);
@@ -88,7 +88,7 @@ describe('chaos checks', () => {
     },
     callouts: 2, calloutsAccepted: 2, calloutsRefused: 0, acceptedSubscriptions: 2, synced: 1, deadLettered: 1,
     deadLettersByClass: { exhausted: 1 }, deadLettersWithoutReason: 0, lost: [], drained: true, drainSeconds: 1, limioCalls: 9,
-    tokenRequests: 1, maxInFlight: 5, concurrencyCap: 5, deployedConcurrencyBound: 10, answersByStatus: { 200: 1, 502: 8 }, unanswered: 0,
+    tokenRequests: 1, maxInFlight: 5, clientMaxInFlight: 5, concurrencyCap: 5, deployedConcurrencyBound: 10, answersByStatus: { 200: 1, 502: 8 }, unanswered: 0,
     overCap: { episodes: 0, totalMs: 0, longestMs: 0 },
     retries: 7, workerKills: 0, killedMidBatch: false, workerStarts: 1, tokensRevoked: false,
   };
@@ -102,13 +102,10 @@ describe('chaos checks', () => {
     expect(failedNames({ ...clean, lost: ['A-S1'] })).toEqual(['nothing lost: every accepted subscription synced or on the DLQ with a reason']);
     expect(failedNames({ ...clean, deadLettersWithoutReason: 1 })).toEqual(['every dead letter carries its reason']);
     expect(failedNames({ ...clean, maxInFlight: 11 })).toEqual(['Limio concurrency never over the cap']);
-    // Over SYNC_CONCURRENCY in one container without any hung call: a limiter fault, not a closing connection.
-    expect(failedNames({ ...clean, maxInFlight: 6, overCap: { episodes: 1, totalMs: 0.2, longestMs: 0.2 } })).toEqual([PER_CONTAINER_CHECK]);
-    // With hangs, a stretch as long as a whole Limio answer is still a second call let through.
-    const withHangs = { ...clean, options: { ...clean.options, hangRate: 0.1, latencyMs: 20 }, unanswered: 1 };
-    expect(failedNames({ ...withHangs, maxInFlight: 6, overCap: { episodes: 1, totalMs: 25, longestMs: 25 } })).toEqual([PER_CONTAINER_CHECK]);
-    expect(failedNames({ ...withHangs, maxInFlight: 6, overCap: { episodes: 3, totalMs: 1.5, longestMs: 0.8 } })).toEqual([]);
-    expect(failedNames({ ...clean, drained: false })).toEqual(['backlog drained']);
+    // The worker itself waited on more than SYNC_CONCURRENCY: the limiter failed, whatever the sandbox saw.
+    expect(failedNames({ ...clean, clientMaxInFlight: 6 })).toEqual([PER_CONTAINER_CHECK]);
+    // The sandbox above SYNC_CONCURRENCY while the worker stayed within it: abandoned calls closing, reported only.
+    expect(failedNames({ ...clean, maxInFlight: 6, overCap: { episodes: 3, totalMs: 1.5, longestMs: 0.8 } })).toEqual([]);
   });
 
   it('fails a run whose faults never happened', () => {
