@@ -24,6 +24,10 @@ import {
 } from './output';
 import { LimioUnreachableError, startRuntime, type Runtime } from './runtime';
 
+// The AWS SDK warns on Node 20 that its 2027 releases will need Node 22: true, but nothing a person trying the
+// pipeline can act on here (the deployed Lambdas run Node 24). Set the variable to "false" to see it.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const USAGE = `usage: npm start [-- --json]
 
 Runs the callout endpoint, an SQS emulator with the DLQ, the sync worker and (unless LIMIO_BASE_URL is set) a
