@@ -68,7 +68,7 @@ export function checkChaos(result: ChaosResult): Check[] {
         (options.hangRate === 0 || result.unanswered > 0) &&
         (options.revokeAt === undefined || (result.tokensRevoked && answered(401) > 0)) &&
         (options.killAt === undefined || (result.workerKills === 1 && result.killedMidBatch)),
-      detail: `502 × ${answered(502)}, 429 × ${answered(429)}, hung × ${result.unanswered}, 401 after revocation × ${answered(401)}, worker killed ${result.workerKills}×${result.killedMidBatch ? ' mid-batch' : ''} and started ${result.workerStarts}×`,
+      detail: `502 × ${answered(502)}, 429 × ${answered(429)}, hung × ${result.unanswered}, 401 after revocation × ${answered(401)}, worker killed ${result.workerKills}×${result.killedMidBatch ? ' mid-batch' : ''} and started ${result.workerStarts}×; ${result.retries} retries reported by the worker`,
     });
   }
   return checks;
