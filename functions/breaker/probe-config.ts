@@ -2,7 +2,7 @@ import { DEFAULTS } from '../shared/defaults';
 import { baseUrl, integer, optionalString, requiredString, type Env } from '../shared/env';
 import { checkSubscriptionId, subscriptionIdRuleFrom } from '../shared/subscription-id';
 import { ConfigError } from '../shared/config-error';
-import type { LimioCredentialsConfig } from '../sync/config';
+import { loadLimioCredentials, type LimioCredentialsConfig } from '../sync/config';
 import { loadBreakerSettings, type BreakerSettings } from './settings';
 
 /** The probe Lambda's environment, validated once at cold start. */
@@ -37,7 +37,7 @@ export function loadProbeConfig(env: Env): ProbeConfig {
     // Required: without it, closing the breaker could not undo the half-open cap of 2.
     fullConcurrency: requiredInteger(env, 'SYNC_MAX_CONCURRENCY', { min: 2, max: 1000 }),
     limioBaseUrl: baseUrl(env, 'LIMIO_BASE_URL'),
-    credentials: limioCredentials(env),
+    credentials: loadLimioCredentials(env),
     limioTimeoutMs: integer(env, 'LIMIO_TIMEOUT_MS', DEFAULTS.limioTimeoutMs, { min: 100, max: 60_000 }),
     ...(probeSubscriptionId !== undefined && { probeSubscriptionId }),
     settings: loadBreakerSettings(env),
@@ -48,21 +48,4 @@ export function loadProbeConfig(env: Env): ProbeConfig {
 function requiredInteger(env: Env, name: string, bounds: { min: number; max: number }): number {
   requiredString(env, name);
   return integer(env, name, bounds.min, bounds);
-}
-
-/** The same rule as the sync Lambda's: Secrets Manager in AWS, plain variables only locally, never both. */
-function limioCredentials(env: Env): LimioCredentialsConfig {
-  const secretId = optionalString(env, 'LIMIO_SECRET_ID');
-  const clientId = optionalString(env, 'LIMIO_CLIENT_ID');
-  const clientSecret = optionalString(env, 'LIMIO_CLIENT_SECRET');
-  if (secretId !== undefined) {
-    if (clientId !== undefined || clientSecret !== undefined) {
-      throw new ConfigError('LIMIO_SECRET_ID', 'is set together with LIMIO_CLIENT_ID/LIMIO_CLIENT_SECRET; set only one of the two');
-    }
-    return { source: 'secrets-manager', secretId };
-  }
-  if (clientId === undefined && clientSecret === undefined) {
-    throw new ConfigError('LIMIO_SECRET_ID', 'is required (or, for local use only, LIMIO_CLIENT_ID and LIMIO_CLIENT_SECRET)');
-  }
-  return { source: 'environment', clientId: requiredString(env, 'LIMIO_CLIENT_ID'), clientSecret: requiredString(env, 'LIMIO_CLIENT_SECRET') };
 }

@@ -44,7 +44,7 @@ export function loadSyncConfig(env: Env): SyncConfig {
     queueUrl: requiredString(env, 'QUEUE_URL'),
     deadLetterQueueUrl: requiredString(env, 'DLQ_URL'),
     limioBaseUrl: baseUrl(env, 'LIMIO_BASE_URL'),
-    credentials: limioCredentials(env),
+    credentials: loadLimioCredentials(env),
     syncConcurrency: integer(env, 'SYNC_CONCURRENCY', DEFAULTS.syncConcurrency, { min: 1, max: 100 }),
     limioTimeoutMs: integer(env, 'LIMIO_TIMEOUT_MS', DEFAULTS.limioTimeoutMs, { min: 100, max: 120_000 }),
     tokenExpiryMarginSeconds: DEFAULTS.tokenExpiryMarginSeconds,
@@ -53,7 +53,11 @@ export function loadSyncConfig(env: Env): SyncConfig {
   };
 }
 
-function limioCredentials(env: Env): LimioCredentialsConfig {
+/**
+ * LIMIO_SECRET_ID (Secrets Manager, in AWS) or, for local use only, LIMIO_CLIENT_ID + LIMIO_CLIENT_SECRET; never
+ * both. The sync Lambda and the breaker probe read their Limio credentials by this one rule.
+ */
+export function loadLimioCredentials(env: Env): LimioCredentialsConfig {
   const secretId = optionalString(env, 'LIMIO_SECRET_ID');
   const clientId = optionalString(env, 'LIMIO_CLIENT_ID');
   const clientSecret = optionalString(env, 'LIMIO_CLIENT_SECRET');
