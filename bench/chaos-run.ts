@@ -5,9 +5,10 @@ import { createInterface } from 'node:readline';
 import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { loadRuntimeConfig } from '../local/config';
 import { startRuntime, type Runtime } from '../local/runtime';
+import { queueDepth } from '../local/queue-depth';
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from '../local/sqs-emulator';
 import { sleep } from './figures';
-import { authorizationFor, burstOf, queueDepth, readDeadLetters, sendCallouts, subscriptionNumbers, waitUntil, type DeadLetter } from './pipeline';
+import { authorizationFor, burstOf, readDeadLetters, sendCallouts, subscriptionNumbers, waitUntil, type DeadLetter } from './pipeline';
 import type { WorkerLine } from './sync-worker';
 
 /**

@@ -1,4 +1,4 @@
-import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { readDeadLetterReason, type DeadLetterReason } from '../functions/shared/dead-letter';
 import { parseSyncRequest } from '../functions/shared/queue-message';
 import type { CalloutCredentials } from '../local/config';
@@ -77,22 +77,6 @@ export async function sendCallouts(
     options.onAnswer?.(callout);
   });
   return sent;
-}
-
-/** Messages on the queue in any state: waiting, in flight or delayed. */
-export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number> {
-  const answer = await sqs.send(
-    new GetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-    }),
-  );
-  const attributes = answer.Attributes ?? {};
-  return (
-    Number(attributes.ApproximateNumberOfMessages ?? 0) +
-    Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
-    Number(attributes.ApproximateNumberOfMessagesDelayed ?? 0)
-  );
 }
 
 export interface DeadLetter {

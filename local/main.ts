@@ -3,12 +3,12 @@
  * structured logs instead (and the runtime's own lines as JSON). Exit codes: 0 after Ctrl-C/SIGTERM, 2 for a
  * configuration the user must change (malformed variable, port in use, unreachable Limio tenant), 1 otherwise.
  */
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { BreakerPhase } from '../functions/breaker/breaker-state';
 import type { Announcement } from '../functions/breaker/probe-handler';
 import { ConfigError } from '../functions/shared/config-error';
 import { loadRuntimeConfig, type RuntimeConfig } from './config';
 import { PortInUseError } from './listen';
+import { queueDepth } from './queue-depth';
 import {
   breakerLine,
   calloutAcceptedLine,
@@ -54,20 +54,7 @@ function jsonOutput(): Output {
 
 async function queueDepths(runtime: Runtime): Promise<{ waiting: number; deadLetters: number } | undefined> {
   try {
-    const depth = async (queueUrl: string) => {
-      const answer = await runtime.sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: queueUrl,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-        }),
-      );
-      const attributes = answer.Attributes ?? {};
-      return (
-        Number(attributes.ApproximateNumberOfMessages ?? 0) +
-        Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0) +
-        Number(attributes.ApproximateNumberOfMessagesDelayed ?? 0)
-      );
-    };
+    const depth = (queueUrl: string) => queueDepth(runtime.sqs, queueUrl);
     return { waiting: await depth(runtime.queues.mainQueueUrl), deadLetters: await depth(runtime.queues.deadLetterQueueUrl) };
   } catch {
     return undefined;
