@@ -244,15 +244,7 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
       );
       verdicts.set(message.record.messageId, { handled: false, reason: error });
     }
-    observer?.onSyncOutcome({
-      subscriptionId,
-      messageIds: messages.map((message) => message.record.messageId),
-      outcome: 'retry',
-      error,
-      latencyMs: 0,
-      attempt: Math.max(...messages.map((message) => message.receiveCount)),
-      visibilitySeconds: 1,
-    });
+    reportUntried(subscriptionId, messages, error, 1);
     return verdicts;
   }
 
@@ -277,6 +269,12 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
       metrics.addMetric(SYNC_METRICS.held, MetricUnit.Count, 1);
       verdicts.set(message.record.messageId, { handled: false, reason: error });
     }
+    reportUntried(subscriptionId, messages, error, longest);
+    return verdicts;
+  }
+
+  /** Postponed or held: one retry event for the subscription's messages, none of which reached Limio. */
+  function reportUntried(subscriptionId: string, messages: readonly QueuedMessage[], error: string, visibilitySeconds: number | undefined): void {
     observer?.onSyncOutcome({
       subscriptionId,
       messageIds: messages.map((message) => message.record.messageId),
@@ -284,9 +282,8 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
       error,
       latencyMs: 0,
       attempt: Math.max(...messages.map((message) => message.receiveCount)),
-      ...(longest !== undefined && { visibilitySeconds: longest }),
+      ...(visibilitySeconds !== undefined && { visibilitySeconds }),
     });
-    return verdicts;
   }
 
   async function handleRetryable(
