@@ -60,8 +60,8 @@ async function main(): Promise<void> {
   countLimioRequests();
   const env = process.env;
   const config = loadSyncConfig(env);
-  // As in local/runtime.ts: fauxqs queue URLs are not valid endpoints, so the endpoint comes from the environment.
-  const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+  // The sync handler's production client (endpoint from AWS_ENDPOINT_URL_SQS), shared with the poller.
+  const sqs = new SQSClient({});
   const handler = createSyncHandler(config, {
     sqs,
     logger: new Logger({ serviceName: 'sync', logLevel: 'SILENT' }),

@@ -7,7 +7,7 @@ import { createProbeHandler, type ProbeRunReport } from '../functions/breaker/pr
 import { limioProbeFor } from '../functions/breaker/probe-lambda';
 import { startProbeLoop, type ProbeLoop } from '../functions/breaker/probe-loop';
 import { checkSubscriptionId } from '../functions/shared/subscription-id';
-import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createCalloutHandler, type CalloutObserver } from '../functions/callout/callout-handler';
 import { loadCalloutConfig } from '../functions/callout/config';
 import { loadSyncConfig } from '../functions/sync/config';
@@ -191,7 +191,8 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       LIMIO_CLIENT_ID: limio.clientId,
       LIMIO_CLIENT_SECRET: limio.clientSecret,
     };
-    // The handlers build their own SQS clients from the standard AWS environment, as in Lambda.
+    // The handlers build their own SQS clients, with their production settings, from the standard AWS
+    // environment, as in Lambda.
     const restoreEnv = setProcessEnv({
       AWS_ENDPOINT_URL_SQS: emulator.endpoint,
       AWS_REGION: EMULATOR_REGION,
@@ -202,18 +203,8 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
     cleanups.push(restoreEnv);
     const quietLogger = (serviceName: string) => (options.quiet ? { logger: new Logger({ serviceName, logLevel: 'SILENT' }) } : {});
 
-    // fauxqs names its queues http://sqs.<region>.127.0.0.1:<port>/..., which is not a valid URL. An SDK client
-    // whose endpoint comes from AWS_ENDPOINT_URL_SQS tries to use the queue URL's host as its endpoint and warns
-    // with a stack trace on every call; these clients keep the endpoint from the environment and skip that.
-    const handlerSqsClient = (settings: SQSClientConfig = {}) => {
-      const client = new SQSClient({ ...settings, useQueueUrlAsEndpoint: false });
-      cleanups.push(() => client.destroy());
-      return client;
-    };
     const calloutConfig = loadCalloutConfig(handlerEnv);
     const calloutHandler = createCalloutHandler(calloutConfig, {
-      // The callout handler's own default settings: an unreachable queue becomes a 503 while Zuora waits.
-      sqs: handlerSqsClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_500 } }),
       ...quietLogger('zuora-limio-callout'),
       ...(observers.callout && { observer: observers.callout }),
     });
@@ -223,7 +214,6 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
     const breakerStore = new InMemoryBreakerStore();
     let probeLoop: ProbeLoop | undefined;
     const syncHandler = createSyncHandler(syncConfig, {
-      sqs: handlerSqsClient(),
       ...quietLogger('sync'),
       ...(observers.sync && { observer: observers.sync }),
       breakerStore,
