@@ -8,7 +8,7 @@ import { createProbeHandler } from '../../functions/breaker/probe-handler';
 import { DEFAULT_BREAKER_SETTINGS } from '../../functions/breaker/settings';
 import { createQueuePair, startSqsEmulator, type SqsEmulator } from '../../local/sqs-emulator';
 import { startSqsPoller, type SqsPoller } from '../../local/sqs-poller';
-import { captureJsonLines } from './output';
+import { captureOutput } from '../support/capture-output';
 
 // The breaker driving the local runtime's real poller against the SQS emulator, as `npm start` will.
 describe('the breaker and the local poller', () => {
@@ -43,7 +43,7 @@ describe('the breaker and the local poller', () => {
       },
     });
     const store = new InMemoryBreakerStore();
-    const output = captureJsonLines();
+    const output = captureOutput();
     try {
       const runProbe = createProbeHandler({
         store,

@@ -6,7 +6,7 @@ import { createProbeHandler } from '../../functions/breaker/probe-handler';
 import { decideRetry, holdVisibilitySeconds } from '../../functions/breaker/retry-budget';
 import { DEFAULT_BREAKER_SETTINGS, DEFAULT_RETRY_SETTINGS, type RetrySettings } from '../../functions/breaker/settings';
 import { createBreakerGate, type BreakerGate, type SyncOutcomeForBreaker } from '../../functions/breaker/sync-gate';
-import { captureJsonLines } from './output';
+import { captureOutput } from '../support/capture-output';
 
 /**
  * A discrete-time run of the whole outage-mode core: a queue with visibility timeouts, an event source that
@@ -149,9 +149,9 @@ async function simulate(options: {
 }
 
 describe('outage mode, simulated: Limio down for longer than the retry budget', () => {
-  let output: ReturnType<typeof captureJsonLines>;
+  let output: ReturnType<typeof captureOutput>;
   beforeEach(() => {
-    output = captureJsonLines();
+    output = captureOutput();
   });
   afterEach(() => output.restore());
 

@@ -7,7 +7,7 @@ import type { PollingChange, SyncPollingController } from '../../functions/break
 import { createProbeHandler, type ProbeOutcome } from '../../functions/breaker/probe-handler';
 import { DEFAULT_BREAKER_SETTINGS } from '../../functions/breaker/settings';
 import { createBreakerGate } from '../../functions/breaker/sync-gate';
-import { captureJsonLines, metricValues, type CapturedLines } from './output';
+import { captureOutput, metricValues, type CapturedOutput } from '../support/capture-output';
 
 const settings = DEFAULT_BREAKER_SETTINGS;
 const T0 = Math.floor(Date.parse('2026-11-24T10:00:00.000Z') / 60_000) * 60_000;
@@ -29,9 +29,9 @@ class RecordingController implements SyncPollingController {
   }
 }
 
-let output: CapturedLines;
+let output: CapturedOutput;
 beforeEach(() => {
-  output = captureJsonLines();
+  output = captureOutput();
 });
 afterEach(() => output.restore());
 

@@ -6,7 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { loadProbeConfig } from '../../functions/breaker/probe-config';
 import { createProbeLambda, limioProbeFor } from '../../functions/breaker/probe-lambda';
 import { startLimioSandbox, type LimioSandbox } from '../../local/limio-sandbox';
-import { captureJsonLines } from './output';
+import { captureOutput } from '../support/capture-output';
 
 let sandbox: LimioSandbox;
 
@@ -91,7 +91,7 @@ describe('createProbeLambda: the deployed wiring (DynamoDB and Lambda mocked, Li
     dynamo.on(UpdateItemCommand).resolves({});
     lambda.on(GetEventSourceMappingCommand).resolves({ State: 'Disabled', ScalingConfig: { MaximumConcurrency: 20 } });
     lambda.on(UpdateEventSourceMappingCommand).resolves({});
-    const output = captureJsonLines();
+    const output = captureOutput();
     try {
       const run = createProbeLambda(probeConfig(), {
         dynamo: new DynamoDBClient({ region: 'eu-west-1' }),

@@ -7,7 +7,7 @@ import { loadCalloutConfig } from '../../functions/callout/config';
 import { computeSignature } from '../../functions/callout/hmac';
 import { parseSyncRequest, type SyncRequest } from '../../functions/shared/queue-message';
 import { createQueuePair, EMULATOR_CREDENTIALS, EMULATOR_REGION, startSqsEmulator, type SqsEmulator } from '../../local/sqs-emulator';
-import { captureOutput, type CapturedOutput } from './capture-output';
+import { captureOutput, type CapturedOutput } from '../support/capture-output';
 import { basicAuthorization, httpApiEvent, restApiEvent, type CalloutShape } from './events';
 import { drainQueue, failEntriesOfFirstBatch } from './queue-reader';
 

@@ -6,7 +6,7 @@ import type { SqsSender } from '../../functions/callout/enqueue';
 import { parseSyncRequest } from '../../functions/shared/queue-message';
 import { isValidSubscriptionId } from '../../functions/shared/subscription-id';
 import { createQueuePair, startSqsEmulator, type SqsEmulator } from '../../local/sqs-emulator';
-import { captureOutput, type CapturedOutput } from './capture-output';
+import { captureOutput, type CapturedOutput } from '../support/capture-output';
 import { basicAuthorization, httpApiEvent, restApiEvent, type CalloutShape } from './events';
 import { drainQueue } from './queue-reader';
 

@@ -116,23 +116,3 @@ export async function drain(sqs: SQSClient, queueUrl: string, expected: number, 
   }
   return letters;
 }
-
-/** Captures what Powertools writes (JSON logs: INFO to stdout, WARN/ERROR to stderr; EMF metrics to stdout). */
-export function captureOutput() {
-  const chunks: string[] = [];
-  const capture = (chunk: string | Uint8Array) => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  };
-  const spies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
-  return {
-    text: () => chunks.join(''),
-    entries: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter((line) => line.trim().startsWith('{'))
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
-    restore: () => spies.forEach((spy) => spy.mockRestore()),
-  };
-}

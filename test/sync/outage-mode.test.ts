@@ -8,7 +8,8 @@ import { createSyncRequest, serializeSyncRequest } from '../../functions/shared/
 import { createSyncHandler, type SyncOutcomeEvent } from '../../functions/sync/sync-handler';
 import { startLimioSandbox, type LimioSandbox } from '../../local/limio-sandbox';
 import { startSqsEmulator, type QueuePair, type SqsEmulator } from '../../local/sqs-emulator';
-import { body, captureOutput, deliver, drain, LIMIO_SECRET_ID, mockLimioSecret, newQueuePair, syncConfig } from './harness';
+import { body, deliver, drain, LIMIO_SECRET_ID, mockLimioSecret, newQueuePair, syncConfig } from './harness';
+import { captureOutput } from '../support/capture-output';
 
 // Outage mode in the sync handler (#9), end to end on the real Limio sandbox and real queues on the SQS
 // emulator: the time budget, the breaker gate before and during a batch, and what the handler reports to the
@@ -132,7 +133,7 @@ describe('sync handler in outage mode', () => {
       const { breaker } = await store.read();
       expect(breaker).toMatchObject({ state: 'open', openedBy: 'auto', reason: "10 of 10 syncs failed on Limio's side, for 10 subscriptions" });
       expect(transitions).toEqual([['closed', 'open']]);
-      expect(output.entries()).toContainEqual(
+      expect(output.lines()).toContainEqual(
         expect.objectContaining({ level: 'WARN', message: 'breaker opened by this instance: Limio judged down, messages are held in the queue', to: 'open' }),
       );
 
@@ -221,7 +222,7 @@ describe('sync handler in outage mode', () => {
           },
         },
       ]);
-      expect(output.entries()).toContainEqual(expect.objectContaining({ level: 'ERROR', message: 'retry budget spent: dead-lettering it', subscriptionId: 'A-S502' }));
+      expect(output.lines()).toContainEqual(expect.objectContaining({ level: 'ERROR', message: 'retry budget spent: dead-lettering it', subscriptionId: 'A-S502' }));
     });
 
     it('does not count the time the breaker was open', async () => {

@@ -4,7 +4,8 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { createSyncHandler, type SyncOutcomeEvent } from '../../functions/sync/sync-handler';
 import { startLimioSandbox, type LimioSandbox } from '../../local/limio-sandbox';
 import { startSqsEmulator, type QueuePair, type SqsEmulator } from '../../local/sqs-emulator';
-import { body, captureOutput, deliver, drain, LIMIO_SECRET_ID, mockLimioSecret, newQueuePair, syncConfig, toRecord } from './harness';
+import { body, deliver, drain, LIMIO_SECRET_ID, mockLimioSecret, newQueuePair, syncConfig, toRecord } from './harness';
+import { captureOutput } from '../support/capture-output';
 
 // The sync handler end to end on real local parts: the Limio sandbox over HTTP (counting token requests and
 // in-flight calls at the server), real queues on the SQS emulator; only Secrets Manager is mocked.
@@ -320,7 +321,7 @@ describe('sync handler', () => {
     expect(failedIds(await handler(event))).toEqual(ids(event, [0, 1]));
     expect(sandbox.stats.synced.has('A-S1')).toBe(true);
     expect(events.filter((e) => e.outcome === 'retry')).toHaveLength(2);
-    expect(output.entries().some((entry) => entry.message === 'could not send the message to the DLQ; leaving it on the queue')).toBe(true);
+    expect(output.lines().some((entry) => entry.message === 'could not send the message to the DLQ; leaving it on the queue')).toBe(true);
   });
 
   it('postpones the syncs that could outlive the invocation instead of letting Lambda time out', async () => {
@@ -345,7 +346,7 @@ describe('sync handler', () => {
     const event = await deliver(sqs, queues.mainQueueUrl, [body('A-S2'), body('A-S404')]);
     await handler(event);
 
-    const entries = output.entries();
+    const entries = output.lines();
     expect(entries).toContainEqual(
       expect.objectContaining({ level: 'INFO', message: 'subscription synced', subscriptionId: 'A-S1', zuoraRequestId: 'zuora-req-42', messageId: expect.any(String) }),
     );

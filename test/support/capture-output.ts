@@ -1,17 +1,21 @@
 /**
- * Captures what Powertools' Logger and Metrics write to stdout/stderr, parsed as the JSON lines they are.
+ * Captures everything written to stdout and stderr while a handler runs (Powertools' JSON logs: INFO to stdout,
+ * WARN/ERROR to stderr; EMF metrics to stdout), so a test can assert what the logs and metrics do and do not
+ * contain. Call restore() in afterEach.
  */
-export interface CapturedLines {
-  lines(): Record<string, unknown>[];
+export interface CapturedOutput {
   text(): string;
+  /** The JSON lines among what was written, parsed. */
+  lines(): Record<string, unknown>[];
   restore(): void;
 }
 
-export function captureJsonLines(): CapturedLines {
+export function captureOutput(): CapturedOutput {
   const chunks: string[] = [];
   const originals = { stdout: process.stdout.write, stderr: process.stderr.write };
   const capture = (chunk: unknown, ...rest: unknown[]): boolean => {
     chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
+    // A writer waiting for its write callback would otherwise wait for ever.
     (rest.find((item) => typeof item === 'function') as (() => void) | undefined)?.();
     return true;
   };
