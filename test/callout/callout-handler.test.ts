@@ -6,7 +6,8 @@ import { createCalloutHandler, type AcceptedCallout, type CalloutDeps, type Refu
 import { loadCalloutConfig } from '../../functions/callout/config';
 import { computeSignature } from '../../functions/callout/hmac';
 import { parseSyncRequest, type SyncRequest } from '../../functions/shared/queue-message';
-import { createQueuePair, EMULATOR_CREDENTIALS, EMULATOR_REGION, startSqsEmulator, type SqsEmulator } from '../../local/sqs-emulator';
+import { createQueuePair, EMULATOR_CREDENTIALS, EMULATOR_REGION, startSqsEmulator } from '../../local/sqs-emulator';
+import { useSqsEmulator } from '../support/sqs-emulator';
 import { captureOutput, type CapturedOutput } from '../support/capture-output';
 import { basicAuthorization, httpApiEvent, restApiEvent, type CalloutShape } from './events';
 import { drainQueue, failEntriesOfFirstBatch } from './queue-reader';
@@ -19,20 +20,12 @@ const BODY_MARKER = 'BodyMarker-d41d8cd9';
 const NOW = new Date('2026-11-25T10:00:00.000Z');
 
 describe('callout handler against the SQS emulator', () => {
-  let emulator: SqsEmulator;
-  let sqs: SQSClient;
+  const emulator = useSqsEmulator();
   let queueCounter = 0;
   let output: CapturedOutput | undefined;
   let logs = '';
   const signaturesSent: string[] = [];
 
-  beforeAll(async () => {
-    emulator = await startSqsEmulator();
-    sqs = emulator.client();
-  });
-  afterAll(async () => {
-    await emulator.stop();
-  });
   beforeEach(() => {
     output = captureOutput();
   });
@@ -43,7 +36,7 @@ describe('callout handler against the SQS emulator', () => {
 
   async function newQueue(): Promise<string> {
     queueCounter++;
-    const pair = await createQueuePair(sqs, { mainQueueName: `callout-${queueCounter}`, deadLetterQueueName: `callout-${queueCounter}-dlq` });
+    const pair = await createQueuePair(emulator.sqs, { mainQueueName: `callout-${queueCounter}`, deadLetterQueueName: `callout-${queueCounter}-dlq` });
     return pair.mainQueueUrl;
   }
 
@@ -55,13 +48,13 @@ describe('callout handler against the SQS emulator', () => {
     const accepted: AcceptedCallout[] = [];
     const refused: RefusedCallout[] = [];
     const handler = createCalloutHandler(loadCalloutConfig({ QUEUE_URL: queueUrl, ...env }), {
-      sqs,
+      sqs: emulator.sqs,
       now: () => NOW,
       observer: { onAccepted: (callout) => accepted.push(callout), onRefused: (callout) => refused.push(callout) },
       ...deps,
     });
     const queued = async (): Promise<SyncRequest[]> =>
-      (await drainQueue(sqs, queueUrl)).map((body) => {
+      (await drainQueue(emulator.sqs, queueUrl)).map((body) => {
         const parsed = parseSyncRequest(body);
         if (!parsed.ok) throw new Error(`invalid message on the queue: ${parsed.reason}`);
         return parsed.request;
@@ -249,14 +242,14 @@ describe('callout handler against the SQS emulator', () => {
   it('delays delivery by CALLOUT_DELAY_SECONDS', async () => {
     const { post, queueUrl } = await setup({ ...basicEnv, CALLOUT_DELAY_SECONDS: '3' });
     expect((await post(jsonCallout({ subscriptionNumber: 'A-S1' }))).statusCode).toBe(200);
-    expect(await drainQueue(sqs, queueUrl)).toEqual([]);
-    const later = await drainQueue(sqs, queueUrl, 10);
+    expect(await drainQueue(emulator.sqs, queueUrl)).toEqual([]);
+    const later = await drainQueue(emulator.sqs, queueUrl, 10);
     expect(later.map((body) => JSON.parse(body).subscriptionId)).toEqual(['A-S1']);
   });
 
   it('sends again the entries of a batch that SQS failed, and puts each id on the queue once', async () => {
     const failing = new Set(['A-S00000002', 'A-S00000007']);
-    const decorated = failEntriesOfFirstBatch(sqs, (body) => failing.has(JSON.parse(body).subscriptionId));
+    const decorated = failEntriesOfFirstBatch(emulator.sqs, (body) => failing.has(JSON.parse(body).subscriptionId));
     const { post, queued } = await setup(basicEnv, { sqs: decorated, sleep: async () => undefined });
     const ids = Array.from({ length: 9 }, (_, index) => `A-S${String(index).padStart(8, '0')}`);
     const response = await post(jsonCallout({ subscriptionNumbers: ids }));

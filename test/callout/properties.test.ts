@@ -5,7 +5,8 @@ import { loadCalloutConfig } from '../../functions/callout/config';
 import type { SqsSender } from '../../functions/callout/enqueue';
 import { parseSyncRequest } from '../../functions/shared/queue-message';
 import { isValidSubscriptionId } from '../../functions/shared/subscription-id';
-import { createQueuePair, startSqsEmulator, type SqsEmulator } from '../../local/sqs-emulator';
+import { createQueuePair } from '../../local/sqs-emulator';
+import { useSqsEmulator } from '../support/sqs-emulator';
 import { captureOutput, type CapturedOutput } from '../support/capture-output';
 import { basicAuthorization, httpApiEvent, restApiEvent, type CalloutShape } from './events';
 import { drainQueue } from './queue-reader';
@@ -93,28 +94,19 @@ function escapeXml(text: string): string {
 }
 
 describe('callout handler properties (SQS emulator)', () => {
-  let emulator: SqsEmulator;
-  let sqs: SQSClient;
+  const emulator = useSqsEmulator();
   let output: CapturedOutput;
-
-  beforeAll(async () => {
-    emulator = await startSqsEmulator();
-    sqs = emulator.client();
-  });
 
   /** Each property gets its own queue, so what one leaves behind cannot blur what the other reads. */
   async function setup(queueName: string, maxIds: number) {
-    const queueUrl = (await createQueuePair(sqs, { mainQueueName: queueName, deadLetterQueueName: `${queueName}-dlq` })).mainQueueUrl;
-    const recorder = recording(sqs);
+    const queueUrl = (await createQueuePair(emulator.sqs, { mainQueueName: queueName, deadLetterQueueName: `${queueName}-dlq` })).mainQueueUrl;
+    const recorder = recording(emulator.sqs);
     const handler: CalloutHandler = createCalloutHandler(
       loadCalloutConfig({ QUEUE_URL: queueUrl, CALLOUT_AUTH_MODE: 'basic', CALLOUT_USERNAME: 'zuora', CALLOUT_PASSWORD: PASSWORD, CALLOUT_MAX_IDS: String(maxIds) }),
       { sqs: recorder },
     );
     return { queueUrl, recorder, handler };
   }
-  afterAll(async () => {
-    await emulator.stop();
-  });
   beforeEach(() => {
     output = captureOutput();
   });
@@ -150,7 +142,7 @@ describe('callout handler properties (SQS emulator)', () => {
     const refusedCount = [...statuses].filter(([status]) => status !== 200).reduce((sum, [, count]) => sum + count, 0);
     expect(statuses.get(200) ?? 0).toBeGreaterThan(10);
     expect(refusedCount).toBeGreaterThan(10);
-    const onQueue = await drainQueue(sqs, queueUrl);
+    const onQueue = await drainQueue(emulator.sqs, queueUrl);
     expect(onQueue.length).toBe(recorder.bodies.length);
     for (const body of onQueue) expect(parseSyncRequest(body).ok).toBe(true);
     expect(output.text()).not.toContain(PASSWORD);
@@ -176,7 +168,7 @@ describe('callout handler properties (SQS emulator)', () => {
         const response = await handler(restApi ? restApiEvent(shape) : httpApiEvent(shape));
         expect(response.statusCode).toBe(200);
         expect(JSON.parse(response.body).accepted).toEqual(ids);
-        const queued = (await drainQueue(sqs, queueUrl)).map((body) => JSON.parse(body).subscriptionId);
+        const queued = (await drainQueue(emulator.sqs, queueUrl)).map((body) => JSON.parse(body).subscriptionId);
         expect(queued.sort()).toEqual([...ids].sort());
       }),
       { numRuns: 60 },

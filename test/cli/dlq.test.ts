@@ -1,24 +1,16 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import { listDeadLetters } from '../../cli/commands/dlq-list';
 import { replayDeadLetters } from '../../cli/commands/dlq-replay';
-import { startSqsEmulator, type QueuePair, type SqsEmulator } from '../../local/sqs-emulator';
+import type { QueuePair } from '../../local/sqs-emulator';
+import { useSqsEmulator } from '../support/sqs-emulator';
 import { runCli } from '../../cli/main';
 import { bodies, captureIo, depth, freshQueues, putDeadLetter, reason, takeAll } from './queues';
 
 // Listing and replaying dead letters against the same SQS emulator `npm start` uses.
 describe('dlq list and dlq replay', () => {
-  let emulator: SqsEmulator;
-  let sqs: SQSClient;
+  const emulator = useSqsEmulator();
   let queues: QueuePair;
-  beforeAll(async () => {
-    emulator = await startSqsEmulator();
-    sqs = emulator.client();
-  });
-  afterAll(async () => {
-    await emulator.stop();
-  });
   beforeEach(async () => {
-    queues = await freshQueues(sqs, 'dlq');
+    queues = await freshQueues(emulator.sqs, 'dlq');
   });
 
   const hourAgo = new Date(Date.now() - 60 * 60 * 1000);
@@ -26,20 +18,20 @@ describe('dlq list and dlq replay', () => {
   /** A DLQ with every kind of dead letter the bridge produces. */
   async function mixedDeadLetters() {
     const dlq = queues.deadLetterQueueUrl;
-    await putDeadLetter(sqs, dlq, {
+    await putDeadLetter(emulator.sqs, dlq, {
       request: { subscriptionId: 'A-S00000001', source: 'notification', receivedAt: '2026-11-24T10:00:00.000Z', zuoraRequestId: 'req-1', zuoraNotificationId: 'note-1' },
       reason: reason('exhausted', 502, hourAgo),
     });
-    await putDeadLetter(sqs, dlq, { request: { subscriptionId: 'A-S00000002', source: 'workflow' }, reason: reason('terminal', 404) });
-    await putDeadLetter(sqs, dlq, { request: { subscriptionId: 'A-S00000003', source: 'callout', replayCount: 2 }, reason: reason('exhausted', 502) });
+    await putDeadLetter(emulator.sqs, dlq, { request: { subscriptionId: 'A-S00000002', source: 'workflow' }, reason: reason('terminal', 404) });
+    await putDeadLetter(emulator.sqs, dlq, { request: { subscriptionId: 'A-S00000003', source: 'callout', replayCount: 2 }, reason: reason('exhausted', 502) });
     // Moved by SQS's own redrive (maxReceiveCount): no reason attributes at all.
-    await putDeadLetter(sqs, dlq, { request: { subscriptionId: 'A-S00000004', source: 'notification' } });
-    await putDeadLetter(sqs, dlq, { body: 'this is not json', reason: reason('poison', undefined) });
+    await putDeadLetter(emulator.sqs, dlq, { request: { subscriptionId: 'A-S00000004', source: 'notification' } });
+    await putDeadLetter(emulator.sqs, dlq, { body: 'this is not json', reason: reason('poison', undefined) });
   }
 
   it('lists every dead letter with its reason and consumes nothing', async () => {
     await mixedDeadLetters();
-    const result = await listDeadLetters(sqs, { deadLetterQueueUrl: queues.deadLetterQueueUrl, limit: 100, waitTimeSeconds: 0 });
+    const result = await listDeadLetters(emulator.sqs, { deadLetterQueueUrl: queues.deadLetterQueueUrl, limit: 100, waitTimeSeconds: 0 });
 
     const bySubscription = Object.fromEntries(result.deadLetters.map((row) => [row.subscriptionId ?? 'unreadable', row]));
     expect(Object.keys(bySubscription).sort()).toEqual(['A-S00000001', 'A-S00000002', 'A-S00000003', 'A-S00000004', 'unreadable']);
@@ -55,21 +47,21 @@ describe('dlq list and dlq replay', () => {
     expect(result).toMatchObject({ truncated: false, notRestored: 0 });
 
     // Visible again at once, not after a visibility timeout.
-    expect(await depth(sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 5, inFlight: 0 });
-    expect(await takeAll(sqs, queues.deadLetterQueueUrl)).toHaveLength(5);
+    expect(await depth(emulator.sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 5, inFlight: 0 });
+    expect(await takeAll(emulator.sqs, queues.deadLetterQueueUrl)).toHaveLength(5);
   });
 
   it('stops at --limit and says so, still consuming nothing', async () => {
     await mixedDeadLetters();
-    const result = await listDeadLetters(sqs, { deadLetterQueueUrl: queues.deadLetterQueueUrl, limit: 2, waitTimeSeconds: 0 });
+    const result = await listDeadLetters(emulator.sqs, { deadLetterQueueUrl: queues.deadLetterQueueUrl, limit: 2, waitTimeSeconds: 0 });
     expect(result.deadLetters).toHaveLength(2);
     expect(result.truncated).toBe(true);
-    expect(await depth(sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 5, inFlight: 0 });
+    expect(await depth(emulator.sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 5, inFlight: 0 });
   });
 
   it('replays exactly the filtered set, keeping each message\'s fields and adding one to replayCount', async () => {
     await mixedDeadLetters();
-    const result = await replayDeadLetters(sqs, {
+    const result = await replayDeadLetters(emulator.sqs, {
       ...queues,
       filter: { failureClasses: ['exhausted'], httpStatuses: [502] },
       waitTimeSeconds: 0,
@@ -77,74 +69,74 @@ describe('dlq list and dlq replay', () => {
 
     expect(result.replayed.map((r) => r.subscriptionId).sort()).toEqual(['A-S00000001', 'A-S00000003']);
     expect(result).toMatchObject({ notMatched: 3, failed: [], skipped: [], notRestored: 0 });
-    const onMain = bodies(await takeAll(sqs, queues.mainQueueUrl)).sort((a, b) => String(a.subscriptionId).localeCompare(String(b.subscriptionId)));
+    const onMain = bodies(await takeAll(emulator.sqs, queues.mainQueueUrl)).sort((a, b) => String(a.subscriptionId).localeCompare(String(b.subscriptionId)));
     expect(onMain).toEqual([
       { v: 1, subscriptionId: 'A-S00000001', source: 'notification', receivedAt: '2026-11-24T10:00:00.000Z', zuoraRequestId: 'req-1', zuoraNotificationId: 'note-1', replayCount: 1 },
       expect.objectContaining({ subscriptionId: 'A-S00000003', source: 'callout', replayCount: 3 }),
     ]);
     // The rest is back in the DLQ and visible at once, untouched.
-    expect(await depth(sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 3, inFlight: 0 });
-    const left = await takeAll(sqs, queues.deadLetterQueueUrl);
+    expect(await depth(emulator.sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 3, inFlight: 0 });
+    const left = await takeAll(emulator.sqs, queues.deadLetterQueueUrl);
     expect(left.map((m) => m.Body).filter((b) => b !== 'this is not json').map((b) => JSON.parse(b!).subscriptionId).sort()).toEqual(['A-S00000002', 'A-S00000004']);
     expect(left.find((m) => m.Body !== 'this is not json' && JSON.parse(m.Body!).subscriptionId === 'A-S00000002')!.MessageAttributes?.failureClass?.StringValue).toBe('terminal');
   });
 
   it('filters by subscription, by age and by "unknown" (SQS-redriven) failure class', async () => {
     await mixedDeadLetters();
-    const bySubscription = await replayDeadLetters(sqs, { ...queues, filter: { subscriptions: ['A-S00000002', 'A-S00000404'] }, waitTimeSeconds: 0 });
+    const bySubscription = await replayDeadLetters(emulator.sqs, { ...queues, filter: { subscriptions: ['A-S00000002', 'A-S00000404'] }, waitTimeSeconds: 0 });
     expect(bySubscription.replayed.map((r) => r.subscriptionId)).toEqual(['A-S00000002']);
 
-    const byAge = await replayDeadLetters(sqs, { ...queues, filter: { olderThanMs: 30 * 60 * 1000 }, waitTimeSeconds: 0 });
+    const byAge = await replayDeadLetters(emulator.sqs, { ...queues, filter: { olderThanMs: 30 * 60 * 1000 }, waitTimeSeconds: 0 });
     expect(byAge.replayed.map((r) => r.subscriptionId)).toEqual(['A-S00000001']);
 
-    const unknown = await replayDeadLetters(sqs, { ...queues, filter: { failureClasses: ['unknown'] }, waitTimeSeconds: 0 });
+    const unknown = await replayDeadLetters(emulator.sqs, { ...queues, filter: { failureClasses: ['unknown'] }, waitTimeSeconds: 0 });
     expect(unknown.replayed.map((r) => r.subscriptionId)).toEqual(['A-S00000004']);
 
-    expect(bodies(await takeAll(sqs, queues.mainQueueUrl)).map((b) => b.subscriptionId).sort()).toEqual(['A-S00000001', 'A-S00000002', 'A-S00000004']);
-    expect(await depth(sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 2, inFlight: 0 });
+    expect(bodies(await takeAll(emulator.sqs, queues.mainQueueUrl)).map((b) => b.subscriptionId).sort()).toEqual(['A-S00000001', 'A-S00000002', 'A-S00000004']);
+    expect(await depth(emulator.sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 2, inFlight: 0 });
   });
 
   it('leaves an unreadable body in the DLQ and reports it, even when it matches', async () => {
     await mixedDeadLetters();
-    const result = await replayDeadLetters(sqs, { ...queues, filter: { failureClasses: ['poison'] }, waitTimeSeconds: 0 });
+    const result = await replayDeadLetters(emulator.sqs, { ...queues, filter: { failureClasses: ['poison'] }, waitTimeSeconds: 0 });
     expect(result.replayed).toEqual([]);
     expect(result.skipped).toEqual([{ messageId: expect.any(String), reason: 'not replayable: message body is not JSON' }]);
-    expect(await depth(sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 5, inFlight: 0 });
-    expect(await depth(sqs, queues.mainQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
+    expect(await depth(emulator.sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 5, inFlight: 0 });
+    expect(await depth(emulator.sqs, queues.mainQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
   });
 
   it('replays at most --limit messages', async () => {
-    for (let i = 1; i <= 13; i++) await putDeadLetter(sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: `A-S${i}`, source: 'notification' }, reason: reason('exhausted', 503) });
-    const result = await replayDeadLetters(sqs, { ...queues, limit: 4, waitTimeSeconds: 0 });
+    for (let i = 1; i <= 13; i++) await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: `A-S${i}`, source: 'notification' }, reason: reason('exhausted', 503) });
+    const result = await replayDeadLetters(emulator.sqs, { ...queues, limit: 4, waitTimeSeconds: 0 });
     expect(result.replayed).toHaveLength(4);
-    expect(await depth(sqs, queues.mainQueueUrl)).toEqual({ visible: 4, inFlight: 0 });
-    expect(await depth(sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 9, inFlight: 0 });
+    expect(await depth(emulator.sqs, queues.mainQueueUrl)).toEqual({ visible: 4, inFlight: 0 });
+    expect(await depth(emulator.sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 9, inFlight: 0 });
   });
 
   it('changes nothing in a dry run, yet says what it would replay', async () => {
     await mixedDeadLetters();
-    const result = await replayDeadLetters(sqs, { ...queues, dryRun: true, filter: { failureClasses: ['exhausted'] }, waitTimeSeconds: 0 });
+    const result = await replayDeadLetters(emulator.sqs, { ...queues, dryRun: true, filter: { failureClasses: ['exhausted'] }, waitTimeSeconds: 0 });
     expect(result.dryRun).toBe(true);
     expect(result.replayed.map((r) => [r.subscriptionId, r.replayCount]).sort()).toEqual([
       ['A-S00000001', 1],
       ['A-S00000003', 3],
     ]);
-    expect(await depth(sqs, queues.mainQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
-    expect(await depth(sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 5, inFlight: 0 });
-    const bodiesAfter = (await takeAll(sqs, queues.deadLetterQueueUrl)).map((m) => m.Body);
+    expect(await depth(emulator.sqs, queues.mainQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
+    expect(await depth(emulator.sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 5, inFlight: 0 });
+    const bodiesAfter = (await takeAll(emulator.sqs, queues.deadLetterQueueUrl)).map((m) => m.Body);
     expect(bodiesAfter.filter((b) => b !== 'this is not json').map((b) => JSON.parse(b!).replayCount ?? 0).sort()).toEqual([0, 0, 0, 2]);
   });
 
   it('deletes nothing when the send to the main queue fails, and stops', async () => {
-    for (let i = 1; i <= 12; i++) await putDeadLetter(sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: `A-S${i}`, source: 'notification' }, reason: reason('exhausted', 502) });
+    for (let i = 1; i <= 12; i++) await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: `A-S${i}`, source: 'notification' }, reason: reason('exhausted', 502) });
     const missingMainQueue = queues.mainQueueUrl.replace(/[^/]+$/, 'no-such-queue');
-    const result = await replayDeadLetters(sqs, { mainQueueUrl: missingMainQueue, deadLetterQueueUrl: queues.deadLetterQueueUrl, waitTimeSeconds: 0 });
+    const result = await replayDeadLetters(emulator.sqs, { mainQueueUrl: missingMainQueue, deadLetterQueueUrl: queues.deadLetterQueueUrl, waitTimeSeconds: 0 });
 
     expect(result.replayed).toEqual([]);
     expect(result.failed.length).toBeGreaterThan(0);
     expect(result.failed.every((f) => f.stage === 'send' && /does not exist/.test(f.error))).toBe(true);
     expect(result.stoppedEarly).toMatch(/send to the main queue failed/);
-    expect(await depth(sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 12, inFlight: 0 });
+    expect(await depth(emulator.sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 12, inFlight: 0 });
   });
 
   it('says so on stderr and exits 1 when the command line replay could not send', async () => {
@@ -161,25 +153,25 @@ describe('dlq list and dlq replay', () => {
     expect(captured.stdout()).toContain('replayed: 0');
     expect(captured.stderr()).toMatch(/failed A-S0000000[13] \(send\): .*does not exist.*; still in the DLQ/);
     expect(captured.stderr()).toContain('stopped early: send to the main queue failed');
-    expect(await depth(sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 5, inFlight: 0 });
+    expect(await depth(emulator.sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 5, inFlight: 0 });
   });
 
   it('falls back to receive -> send -> delete where StartMessageMoveTask is unsupported (fauxqs 1.9)', async () => {
     await mixedDeadLetters();
-    const result = await replayDeadLetters(sqs, { ...queues, native: true, waitTimeSeconds: 0 });
+    const result = await replayDeadLetters(emulator.sqs, { ...queues, native: true, waitTimeSeconds: 0 });
     expect(result.mode).toBe('receive-send-delete');
     expect(result.fallbackReason).toMatch(/StartMessageMoveTask is not supported/);
     expect(result.replayed.map((r) => r.subscriptionId).sort()).toEqual(['A-S00000001', 'A-S00000002', 'A-S00000003', 'A-S00000004']);
-    expect(bodies(await takeAll(sqs, queues.mainQueueUrl)).every((b) => Number(b.replayCount) >= 1)).toBe(true);
+    expect(bodies(await takeAll(emulator.sqs, queues.mainQueueUrl)).every((b) => Number(b.replayCount) >= 1)).toBe(true);
     // Only the unreadable one stays.
-    expect((await takeAll(sqs, queues.deadLetterQueueUrl)).map((m) => m.Body)).toEqual(['this is not json']);
+    expect((await takeAll(emulator.sqs, queues.deadLetterQueueUrl)).map((m) => m.Body)).toEqual(['this is not json']);
   });
 
   it('paces sends to --rate (checked on an injected clock, not a real one)', async () => {
-    for (let i = 1; i <= 5; i++) await putDeadLetter(sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: `A-S${i}`, source: 'notification' }, reason: reason('exhausted', 502) });
+    for (let i = 1; i <= 5; i++) await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: `A-S${i}`, source: 'notification' }, reason: reason('exhausted', 502) });
     let clock = 1_000_000;
     const sleeps: number[] = [];
-    const result = await replayDeadLetters(sqs, {
+    const result = await replayDeadLetters(emulator.sqs, {
       ...queues,
       ratePerSecond: 2,
       waitTimeSeconds: 0,

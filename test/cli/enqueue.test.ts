@@ -1,9 +1,9 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import { enqueueSubscriptions, readCandidates } from '../../cli/commands/enqueue';
 import { runCli } from '../../cli/main';
 import { UsageError } from '../../cli/usage-error';
 import { subscriptionIdRuleFrom } from '../../functions/shared/subscription-id';
-import { startSqsEmulator, type QueuePair, type SqsEmulator } from '../../local/sqs-emulator';
+import type { QueuePair } from '../../local/sqs-emulator';
+import { useSqsEmulator } from '../support/sqs-emulator';
 import { bodies, captureIo, depth, freshQueues, takeAll } from './queues';
 
 describe('reading a backfill list', () => {
@@ -44,18 +44,10 @@ describe('reading a backfill list', () => {
 });
 
 describe('enqueue against the SQS emulator', () => {
-  let emulator: SqsEmulator;
-  let sqs: SQSClient;
+  const emulator = useSqsEmulator();
   let queues: QueuePair;
-  beforeAll(async () => {
-    emulator = await startSqsEmulator();
-    sqs = emulator.client();
-  });
-  afterAll(async () => {
-    await emulator.stop();
-  });
   beforeEach(async () => {
-    queues = await freshQueues(sqs, 'enqueue');
+    queues = await freshQueues(emulator.sqs, 'enqueue');
   });
 
   it('refuses bad lines with their numbers and queues the rest as backfill requests, in batches', async () => {
@@ -64,7 +56,7 @@ describe('enqueue against the SQS emulator', () => {
     const { candidates, refused } = readCandidates(lines.join('\n'), 'stdin');
     const receivedAt = new Date('2026-11-25T09:00:00.000Z');
 
-    const result = await enqueueSubscriptions(sqs, { queueUrl: queues.mainQueueUrl, candidates, refused, now: () => receivedAt });
+    const result = await enqueueSubscriptions(emulator.sqs, { queueUrl: queues.mainQueueUrl, candidates, refused, now: () => receivedAt });
 
     expect(result.refused.map((r) => [r.where, r.value])).toEqual([
       ['line 3', 'A-S/../../oauth2'],
@@ -75,14 +67,14 @@ describe('enqueue against the SQS emulator', () => {
     expect(result.failed).toEqual([]);
     expect(result.accepted).toHaveLength(24);
 
-    const queued = bodies(await takeAll(sqs, queues.mainQueueUrl));
+    const queued = bodies(await takeAll(emulator.sqs, queues.mainQueueUrl));
     expect(queued.map((b) => b.subscriptionId).sort()).toEqual([...good, '8a8082c45a1b2c3d4e5f60718293a4b5'].sort());
     expect(queued.every((b) => b.v === 1 && b.source === 'backfill' && b.receivedAt === receivedAt.toISOString())).toBe(true);
   });
 
   it('honours SUBSCRIPTION_ID_PATTERN, the callouts\' own rule', async () => {
     const rule = subscriptionIdRuleFrom('^SUB-[0-9]{6}$');
-    const result = await enqueueSubscriptions(sqs, {
+    const result = await enqueueSubscriptions(emulator.sqs, {
       queueUrl: queues.mainQueueUrl,
       candidates: [
         { where: 'argument 1', value: 'SUB-000123' },
@@ -95,9 +87,9 @@ describe('enqueue against the SQS emulator', () => {
   });
 
   it('queues nothing in a dry run', async () => {
-    const result = await enqueueSubscriptions(sqs, { queueUrl: queues.mainQueueUrl, candidates: [{ where: 'argument 1', value: 'A-S1' }], dryRun: true });
+    const result = await enqueueSubscriptions(emulator.sqs, { queueUrl: queues.mainQueueUrl, candidates: [{ where: 'argument 1', value: 'A-S1' }], dryRun: true });
     expect(result.accepted).toEqual([{ where: 'argument 1', subscriptionId: 'A-S1' }]);
-    expect(await depth(sqs, queues.mainQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
+    expect(await depth(emulator.sqs, queues.mainQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
   });
 
   it('reads stdin through the command line and exits 1 when a line was refused', async () => {
@@ -106,7 +98,7 @@ describe('enqueue against the SQS emulator', () => {
     expect(captured.stdout()).toContain('refused line 2: subscription id "bad id" has characters other than letters');
     expect(captured.stdout()).toContain('queued: 2, refused: 1');
     expect(code).toBe(1);
-    expect(bodies(await takeAll(sqs, queues.mainQueueUrl)).map((b) => b.subscriptionId).sort()).toEqual(['A-S00000001', 'A-S00000002']);
+    expect(bodies(await takeAll(emulator.sqs, queues.mainQueueUrl)).map((b) => b.subscriptionId).sort()).toEqual(['A-S00000001', 'A-S00000002']);
   });
 
   it('draws a progress bar on stderr only when stderr is a terminal', async () => {

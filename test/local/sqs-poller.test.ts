@@ -1,30 +1,23 @@
-import { GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { createQueuePair, startSqsEmulator, type QueuePair, type SqsEmulator } from '../../local/sqs-emulator';
+import { createQueuePair, type QueuePair } from '../../local/sqs-emulator';
+import { useSqsEmulator } from '../support/sqs-emulator';
 import { failedItemIdentifiers, startSqsPoller, type BatchOutcome, type SqsPoller } from '../../local/sqs-poller';
 
 // The poller against the real emulator, with a plain function as the handler.
 describe('SQS poller (Lambda event source mapping)', () => {
-  let emulator: SqsEmulator;
-  let sqs: SQSClient;
+  const emulator = useSqsEmulator();
   let poller: SqsPoller | undefined;
   let queueNumber = 0;
 
-  beforeAll(async () => {
-    emulator = await startSqsEmulator();
-    sqs = emulator.client();
-  });
   afterEach(async () => {
     await poller?.stop();
     poller = undefined;
   });
-  afterAll(async () => {
-    await emulator.stop();
-  });
 
   async function freshQueues(visibilityTimeoutSeconds = 1): Promise<QueuePair> {
     queueNumber += 1;
-    return createQueuePair(sqs, {
+    return createQueuePair(emulator.sqs, {
       mainQueueName: `poller-${queueNumber}`,
       deadLetterQueueName: `poller-${queueNumber}-dlq`,
       visibilityTimeoutSeconds,
@@ -33,7 +26,7 @@ describe('SQS poller (Lambda event source mapping)', () => {
   }
 
   async function queueDepth(queueUrl: string): Promise<{ visible: number; inFlight: number }> {
-    const answer = await sqs.send(
+    const answer = await emulator.sqs.send(
       new GetQueueAttributesCommand({
         QueueUrl: queueUrl,
         AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
@@ -62,7 +55,7 @@ describe('SQS poller (Lambda event source mapping)', () => {
 
   it('hands the handler a Lambda-shaped SQSEvent', async () => {
     const queues = await freshQueues();
-    await sqs.send(
+    await emulator.sqs.send(
       new SendMessageCommand({
         QueueUrl: queues.mainQueueUrl,
         MessageBody: '{"hello":"world"}',
@@ -72,7 +65,7 @@ describe('SQS poller (Lambda event source mapping)', () => {
     const events: SQSEvent[] = [];
     const seen = batchesSeen(1);
     poller = await startSqsPoller({
-      client: sqs,
+      client: emulator.sqs,
       queueUrl: queues.mainQueueUrl,
       batchingWindowSeconds: 0,
       handler: async (event) => {
@@ -95,7 +88,7 @@ describe('SQS poller (Lambda event source mapping)', () => {
 
   it('deletes exactly the records not in batchItemFailures; the failed one comes back with a higher receive count', async () => {
     const queues = await freshQueues(2);
-    await sqs.send(
+    await emulator.sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: queues.mainQueueUrl,
         Entries: ['ok-1', 'fail', 'ok-2'].map((body, index) => ({ Id: String(index), MessageBody: body })),
@@ -104,7 +97,7 @@ describe('SQS poller (Lambda event source mapping)', () => {
     const received: SQSRecord[] = [];
     const seen = batchesSeen(2);
     poller = await startSqsPoller({
-      client: sqs,
+      client: emulator.sqs,
       queueUrl: queues.mainQueueUrl,
       batchingWindowSeconds: 0,
       handler: async (event) => {
@@ -129,14 +122,14 @@ describe('SQS poller (Lambda event source mapping)', () => {
 
   it('deletes nothing when the handler throws, so the whole batch reappears', async () => {
     const queues = await freshQueues(2);
-    await sqs.send(
+    await emulator.sqs.send(
       new SendMessageBatchCommand({ QueueUrl: queues.mainQueueUrl, Entries: ['a', 'b'].map((body) => ({ Id: body, MessageBody: body })) }),
     );
     const errors: unknown[] = [];
     const receiveCounts: string[] = [];
     const seen = batchesSeen(2);
     poller = await startSqsPoller({
-      client: sqs,
+      client: emulator.sqs,
       queueUrl: queues.mainQueueUrl,
       batchingWindowSeconds: 0,
       handler: async (event) => {
@@ -159,7 +152,7 @@ describe('SQS poller (Lambda event source mapping)', () => {
     const sizes: number[] = [];
     const seen = batchesSeen(1);
     poller = await startSqsPoller({
-      client: sqs,
+      client: emulator.sqs,
       queueUrl: queues.mainQueueUrl,
       batchingWindowSeconds: 2,
       waitTimeSeconds: 5,
@@ -169,7 +162,7 @@ describe('SQS poller (Lambda event source mapping)', () => {
       onBatch: seen.onBatch,
     });
     for (let i = 0; i < 4; i++) {
-      await sqs.send(new SendMessageCommand({ QueueUrl: queues.mainQueueUrl, MessageBody: `m${i}` }));
+      await emulator.sqs.send(new SendMessageCommand({ QueueUrl: queues.mainQueueUrl, MessageBody: `m${i}` }));
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await seen.done;
@@ -181,7 +174,7 @@ describe('SQS poller (Lambda event source mapping)', () => {
     let calls = 0;
     const seen = batchesSeen(1);
     poller = await startSqsPoller({
-      client: sqs,
+      client: emulator.sqs,
       queueUrl: queues.mainQueueUrl,
       batchingWindowSeconds: 0,
       waitTimeSeconds: 1,
@@ -194,7 +187,7 @@ describe('SQS poller (Lambda event source mapping)', () => {
     expect(poller.paused).toBe(true);
     // Let the long poll that was already waiting run out: pausing does not cut it (that would lose its messages).
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    await sqs.send(new SendMessageCommand({ QueueUrl: queues.mainQueueUrl, MessageBody: 'held' }));
+    await emulator.sqs.send(new SendMessageCommand({ QueueUrl: queues.mainQueueUrl, MessageBody: 'held' }));
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(calls).toBe(0);
     expect(await queueDepth(queues.mainQueueUrl)).toEqual({ visible: 1, inFlight: 0 });
@@ -211,7 +204,7 @@ describe('SQS poller (Lambda event source mapping)', () => {
     const allFourRunning = new Promise<void>((resolve) => (releaseAll = resolve));
     const seen = batchesSeen(7);
     poller = await startSqsPoller({
-      client: sqs,
+      client: emulator.sqs,
       queueUrl: queues.mainQueueUrl,
       batchSize: 1,
       batchingWindowSeconds: 0,
@@ -235,19 +228,19 @@ describe('SQS poller (Lambda event source mapping)', () => {
     expect(poller.maxConcurrency).toBe(1);
     // Long polls already waiting run out first (a cap, like a pause, never cuts a receive short).
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    await sqs.send(new SendMessageBatchCommand({ QueueUrl: queues.mainQueueUrl, Entries: [1, 2, 3].map((n) => ({ Id: `n${n}`, MessageBody: `narrow-${n}` })) }));
+    await emulator.sqs.send(new SendMessageBatchCommand({ QueueUrl: queues.mainQueueUrl, Entries: [1, 2, 3].map((n) => ({ Id: `n${n}`, MessageBody: `narrow-${n}` })) }));
     while (poller.stats.invocations < 3) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(mostAtOnce).toBe(1);
 
     poller.setMaxConcurrency(4);
-    await sqs.send(new SendMessageBatchCommand({ QueueUrl: queues.mainQueueUrl, Entries: [1, 2, 3, 4].map((n) => ({ Id: `w${n}`, MessageBody: `wide-${n}` })) }));
+    await emulator.sqs.send(new SendMessageBatchCommand({ QueueUrl: queues.mainQueueUrl, Entries: [1, 2, 3, 4].map((n) => ({ Id: `w${n}`, MessageBody: `wide-${n}` })) }));
     await seen.done;
     expect(mostAtOnce).toBe(4);
   });
 
   it('stops promptly while a long poll is waiting', async () => {
     const queues = await freshQueues();
-    poller = await startSqsPoller({ client: sqs, queueUrl: queues.mainQueueUrl, waitTimeSeconds: 20, concurrency: 3, handler: async () => undefined });
+    poller = await startSqsPoller({ client: emulator.sqs, queueUrl: queues.mainQueueUrl, waitTimeSeconds: 20, concurrency: 3, handler: async () => undefined });
     await new Promise((resolve) => setTimeout(resolve, 200));
     const stopping = poller.stop();
     poller = undefined;

@@ -1,5 +1,5 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import type { BreakerState } from '../../functions/breaker/breaker-state';
 import { InMemoryBreakerStore } from '../../functions/breaker/breaker-store';
@@ -7,7 +7,8 @@ import { openBreaker } from '../../functions/breaker/operator';
 import { createSyncRequest, serializeSyncRequest } from '../../functions/shared/queue-message';
 import { createSyncHandler, type SyncOutcomeEvent } from '../../functions/sync/sync-handler';
 import { startLimioSandbox, type LimioSandbox } from '../../local/limio-sandbox';
-import { startSqsEmulator, type QueuePair, type SqsEmulator } from '../../local/sqs-emulator';
+import type { QueuePair } from '../../local/sqs-emulator';
+import { useSqsEmulator } from '../support/sqs-emulator';
 import { body, deliver, drain, LIMIO_SECRET_ID, mockLimioSecret, newQueuePair, syncConfig } from './harness';
 import { captureOutput } from '../support/capture-output';
 
@@ -22,8 +23,7 @@ const ids = (event: SQSEvent, indexes: number[]) => indexes.map((index) => event
 const MINUTE = 60_000;
 
 describe('sync handler in outage mode', () => {
-  let emulator: SqsEmulator;
-  let sqs: SQSClient;
+  const emulator = useSqsEmulator();
   let sandbox: LimioSandbox;
   let queues: QueuePair;
   let secret: ReturnType<typeof mockLimioSecret>;
@@ -31,17 +31,10 @@ describe('sync handler in outage mode', () => {
   let events: SyncOutcomeEvent[];
   let transitions: Array<[string, string]>;
 
-  beforeAll(async () => {
-    emulator = await startSqsEmulator();
-    sqs = emulator.client();
-  });
-  afterAll(async () => {
-    await emulator.stop();
-  });
   beforeEach(async () => {
     output = captureOutput();
     sandbox = await startLimioSandbox();
-    queues = await newQueuePair(sqs);
+    queues = await newQueuePair(emulator.sqs);
     secret = mockLimioSecret(sandbox);
     events = [];
     transitions = [];
@@ -54,7 +47,7 @@ describe('sync handler in outage mode', () => {
 
   function handlerWith(store: InMemoryBreakerStore | undefined, env: Record<string, string> = {}, now?: () => number) {
     return createSyncHandler(syncConfig(sandbox, queues, env), {
-      sqs,
+      sqs: emulator.sqs,
       secretsManager: secret.client,
       random: () => 0.5,
       ...(now && { now }),
@@ -79,12 +72,12 @@ describe('sync handler in outage mode', () => {
       // A one-minute budget spent long ago: only the breaker keeps these messages from the DLQ.
       const handler = handlerWith(store, { BREAKER_HOLD_SECONDS: '1', RETRY_BUDGET_SECONDS: '60' });
       const bodies = [bodyAcceptedAt('A-S1', acceptedAt), bodyAcceptedAt('A-S2', acceptedAt), bodyAcceptedAt('A-S1', acceptedAt), 'poison'];
-      const event = await deliver(sqs, queues.mainQueueUrl, bodies);
+      const event = await deliver(emulator.sqs, queues.mainQueueUrl, bodies);
 
       expect(failedIds(await handler(event))).toEqual(ids(event, [0, 1, 2]));
       expect(sandbox.stats.syncCalls).toBe(0);
       expect(sandbox.stats.tokenRequests).toBe(0);
-      expect(await drain(sqs, queues.deadLetterQueueUrl, 1)).toEqual([
+      expect(await drain(emulator.sqs, queues.deadLetterQueueUrl, 1)).toEqual([
         { body: 'poison', reason: expect.objectContaining({ failureClass: 'poison' }) },
       ]);
       // Held messages of distinct subscriptions are settled concurrently: compare them in a fixed order.
@@ -98,7 +91,7 @@ describe('sync handler in outage mode', () => {
       // Held, not lost: the three come back after the hold (1 s), not after the queue's 180 s default.
       const back = new Set<string>();
       for (let round = 0; round < 5 && back.size < 3; round++) {
-        const answer = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.mainQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2 }));
+        const answer = await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.mainQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2 }));
         for (const message of answer.Messages ?? []) back.add(message.MessageId!);
       }
       expect([...back].sort()).toEqual(ids(event, [0, 1, 2]));
@@ -109,7 +102,7 @@ describe('sync handler in outage mode', () => {
       // One call at a time, and no cached state: the slot after the first sync sees the breaker opened meanwhile.
       const handler = handlerWith(store, { SYNC_CONCURRENCY: '1', BREAKER_STATE_CACHE_SECONDS: '0' });
       sandbox.onSync = () => void openBreaker(store, 'opened while a batch was running');
-      const event = await deliver(sqs, queues.mainQueueUrl, [body('A-S1'), body('A-S2'), body('A-S3'), body('A-S4')]);
+      const event = await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S1'), body('A-S2'), body('A-S3'), body('A-S4')]);
 
       expect(failedIds(await handler(event))).toEqual(ids(event, [1, 2, 3]));
       expect(sandbox.stats.syncCalls).toBe(1);
@@ -117,7 +110,7 @@ describe('sync handler in outage mode', () => {
       expect(events.filter((e) => e.outcome === 'retry').map((e) => e.error)).toEqual(
         Array(3).fill('held: the circuit breaker is open (opened by hand: opened while a batch was running)'),
       );
-      expect(await drain(sqs, queues.deadLetterQueueUrl, 0)).toEqual([]);
+      expect(await drain(emulator.sqs, queues.deadLetterQueueUrl, 0)).toEqual([]);
     });
   });
 
@@ -126,7 +119,7 @@ describe('sync handler in outage mode', () => {
       sandbox.setFaults({ rate502: 1 });
       const store = new InMemoryBreakerStore();
       const handler = handlerWith(store, { SYNC_CONCURRENCY: '10' });
-      const first = await deliver(sqs, queues.mainQueueUrl, Array.from({ length: 10 }, (_, n) => body(`A-S${n}`)));
+      const first = await deliver(emulator.sqs, queues.mainQueueUrl, Array.from({ length: 10 }, (_, n) => body(`A-S${n}`)));
       expect(failedIds(await handler(first))).toEqual(ids(first, [...Array(10).keys()]));
       expect(sandbox.stats.syncCalls).toBe(10);
 
@@ -137,10 +130,10 @@ describe('sync handler in outage mode', () => {
         expect.objectContaining({ level: 'WARN', message: 'breaker opened by this instance: Limio judged down, messages are held in the queue', to: 'open' }),
       );
 
-      const second = await deliver(sqs, queues.mainQueueUrl, Array.from({ length: 5 }, (_, n) => body(`B-S${n}`)));
+      const second = await deliver(emulator.sqs, queues.mainQueueUrl, Array.from({ length: 5 }, (_, n) => body(`B-S${n}`)));
       expect(failedIds(await handler(second))).toEqual(ids(second, [...Array(5).keys()]));
       expect(sandbox.stats.syncCalls).toBe(10);
-      expect(await drain(sqs, queues.deadLetterQueueUrl, 0)).toEqual([]);
+      expect(await drain(emulator.sqs, queues.deadLetterQueueUrl, 0)).toEqual([]);
     });
 
     it('never opens for one subscription: a 404 dead-letters at once, a subscription Limio always fails for only retries', async () => {
@@ -150,16 +143,16 @@ describe('sync handler in outage mode', () => {
       // The most sensitive rule there is: a single call in the window is enough to judge.
       const handler = handlerWith(store, { BREAKER_MIN_CALLS: '1', BREAKER_STATE_CACHE_SECONDS: '0' });
       for (let round = 0; round < 4; round++) {
-        const event = await deliver(sqs, queues.mainQueueUrl, [body('A-S404'), body(`A-S${round}1`), body(`A-S${round}2`), body('A-S502')]);
+        const event = await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S404'), body(`A-S${round}1`), body(`A-S${round}2`), body('A-S502')]);
         expect(failedIds(await handler(event))).toEqual(ids(event, [3]));
         // The bad one alone in a batch: every call in the window failed, still one subscription.
-        const alone = await deliver(sqs, queues.mainQueueUrl, [body('A-S502')]);
+        const alone = await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S502')]);
         expect(failedIds(await handler(alone))).toEqual(ids(alone, [0]));
       }
       expect((await store.read()).breaker.state).toBe('closed');
       expect(transitions).toEqual([]);
       expect(sandbox.stats.syncCallsById.get('A-S502')).toBe(8);
-      const dead = await drain(sqs, queues.deadLetterQueueUrl, 4);
+      const dead = await drain(emulator.sqs, queues.deadLetterQueueUrl, 4);
       expect(dead.map((letter) => [JSON.parse(letter.body).subscriptionId, letter.reason.failureClass, letter.reason.attempts])).toEqual(
         Array(4).fill(['A-S404', 'terminal', 1]),
       );
@@ -172,12 +165,12 @@ describe('sync handler in outage mode', () => {
       const store = new InMemoryBreakerStore();
       const handler = handlerWith(store, { BREAKER_STATE_CACHE_SECONDS: '0' });
       for (let batch = 0; batch < 3; batch++) {
-        const event = await deliver(sqs, queues.mainQueueUrl, [body(`A-S${batch}`)]);
+        const event = await deliver(emulator.sqs, queues.mainQueueUrl, [body(`A-S${batch}`)]);
         expect(failedIds(await handler(event))).toEqual(ids(event, [0]));
       }
       expect((await store.read()).breaker).toMatchObject({ state: 'open', reason: 'token endpoint failed 3 times in the window' });
       const tokenRequests = sandbox.stats.tokenRequests;
-      await handler(await deliver(sqs, queues.mainQueueUrl, [body('A-S9')]));
+      await handler(await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S9')]));
       expect(sandbox.stats.tokenRequests).toBe(tokenRequests);
       expect(sandbox.stats.syncCalls).toBe(0);
       expect(output.text()).not.toContain('revoked-by-limio');
@@ -195,22 +188,22 @@ describe('sync handler in outage mode', () => {
       const message = bodyAcceptedAt('A-S502', acceptedAt);
 
       // 50 receives is far beyond the old budget of 8 attempts: the time budget decides now.
-      const early = await deliver(sqs, queues.mainQueueUrl, [message], { 0: 50 });
+      const early = await deliver(emulator.sqs, queues.mainQueueUrl, [message], { 0: 50 });
       expect(failedIds(await handler(early))).toEqual(ids(early, [0]));
       // Full jitter at the 15-minute cap with a draw of 0.5 would be 450 s; the 600 s budget still allows it.
       expect(events.at(-1)).toMatchObject({ outcome: 'retry', visibilitySeconds: 450 });
 
       now = acceptedAt + 590_000;
-      const late = await deliver(sqs, queues.mainQueueUrl, [message], { 0: 51 });
+      const late = await deliver(emulator.sqs, queues.mainQueueUrl, [message], { 0: 51 });
       expect(failedIds(await handler(late))).toEqual(ids(late, [0]));
       // The last retry lands when the budget ends, not a whole backoff step beyond it.
       expect(events.at(-1)).toMatchObject({ outcome: 'retry', visibilitySeconds: 10 });
-      expect(await drain(sqs, queues.deadLetterQueueUrl, 0)).toEqual([]);
+      expect(await drain(emulator.sqs, queues.deadLetterQueueUrl, 0)).toEqual([]);
 
       now = acceptedAt + 600_000;
-      const spent = await deliver(sqs, queues.mainQueueUrl, [message], { 0: 52 });
+      const spent = await deliver(emulator.sqs, queues.mainQueueUrl, [message], { 0: 52 });
       expect(await handler(spent)).toEqual({ batchItemFailures: [] });
-      expect(await drain(sqs, queues.deadLetterQueueUrl, 1)).toEqual([
+      expect(await drain(emulator.sqs, queues.deadLetterQueueUrl, 1)).toEqual([
         {
           body: message,
           reason: {
@@ -241,24 +234,24 @@ describe('sync handler in outage mode', () => {
       const now = acceptedAt + 10 * MINUTE + 1_000;
       const handler = handlerWith(store, { RETRY_BUDGET_SECONDS: '600' }, () => now);
       const message = bodyAcceptedAt('A-S502', acceptedAt);
-      const event = await deliver(sqs, queues.mainQueueUrl, [message], { 0: 30 });
+      const event = await deliver(emulator.sqs, queues.mainQueueUrl, [message], { 0: 30 });
 
       // 601 s of wall clock, of which 300 s open: 299 s of budget left, and so the backoff is cut to it.
       expect(failedIds(await handler(event))).toEqual(ids(event, [0]));
       expect(events).toEqual([expect.objectContaining({ outcome: 'retry', visibilitySeconds: 299 })]);
-      expect(await drain(sqs, queues.deadLetterQueueUrl, 0)).toEqual([]);
+      expect(await drain(emulator.sqs, queues.deadLetterQueueUrl, 0)).toEqual([]);
     });
 
     it('gives a message replayed from the DLQ a fresh budget from when it was sent again', async () => {
       limioDown();
       const handler = handlerWith(undefined, { RETRY_BUDGET_SECONDS: '600' });
       const twoDaysAgo = Date.now() - 2 * 24 * 60 * MINUTE;
-      const replayed = await deliver(sqs, queues.mainQueueUrl, [bodyAcceptedAt('A-S502', twoDaysAgo, 1)]);
+      const replayed = await deliver(emulator.sqs, queues.mainQueueUrl, [bodyAcceptedAt('A-S502', twoDaysAgo, 1)]);
       expect(failedIds(await handler(replayed))).toEqual(ids(replayed, [0]));
       // The same request never replayed: its budget is long spent.
-      const original = await deliver(sqs, queues.mainQueueUrl, [bodyAcceptedAt('A-S502', twoDaysAgo)]);
+      const original = await deliver(emulator.sqs, queues.mainQueueUrl, [bodyAcceptedAt('A-S502', twoDaysAgo)]);
       expect(await handler(original)).toEqual({ batchItemFailures: [] });
-      const dead = await drain(sqs, queues.deadLetterQueueUrl, 1);
+      const dead = await drain(emulator.sqs, queues.deadLetterQueueUrl, 1);
       expect(dead.map((letter) => [JSON.parse(letter.body).replayCount, letter.reason.failureClass])).toEqual([[undefined, 'exhausted']]);
     });
   });

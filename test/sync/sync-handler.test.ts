@@ -1,9 +1,10 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { createSyncHandler, type SyncOutcomeEvent } from '../../functions/sync/sync-handler';
 import { startLimioSandbox, type LimioSandbox } from '../../local/limio-sandbox';
-import { startSqsEmulator, type QueuePair, type SqsEmulator } from '../../local/sqs-emulator';
+import type { QueuePair } from '../../local/sqs-emulator';
+import { useSqsEmulator } from '../support/sqs-emulator';
 import { body, deliver, drain, LIMIO_SECRET_ID, mockLimioSecret, newQueuePair, syncConfig, toRecord } from './harness';
 import { captureOutput } from '../support/capture-output';
 
@@ -32,25 +33,17 @@ const failedIds = (response: { batchItemFailures: Array<{ itemIdentifier: string
 const ids = (event: SQSEvent, indexes: number[]) => indexes.map((index) => event.Records[index].messageId).sort();
 
 describe('sync handler', () => {
-  let emulator: SqsEmulator;
-  let sqs: SQSClient;
+  const emulator = useSqsEmulator();
   let sandbox: LimioSandbox;
   let queues: QueuePair;
   let secret: ReturnType<typeof mockLimioSecret>;
   let output: ReturnType<typeof captureOutput>;
   let events: SyncOutcomeEvent[];
 
-  beforeAll(async () => {
-    emulator = await startSqsEmulator();
-    sqs = emulator.client();
-  });
-  afterAll(async () => {
-    await emulator.stop();
-  });
   beforeEach(async () => {
     output = captureOutput();
     sandbox = await startLimioSandbox();
-    queues = await newQueuePair(sqs);
+    queues = await newQueuePair(emulator.sqs);
     secret = mockLimioSecret(sandbox);
     events = [];
   });
@@ -63,7 +56,7 @@ describe('sync handler', () => {
   function handlerWith(env: Record<string, string> = {}, extra: { now?: () => number; random?: () => number; dlqUrl?: string } = {}) {
     const config = syncConfig(sandbox, queues, env);
     return createSyncHandler(extra.dlqUrl ? { ...config, deadLetterQueueUrl: extra.dlqUrl } : config, {
-      sqs,
+      sqs: emulator.sqs,
       secretsManager: secret.client,
       now: extra.now,
       random: extra.random ?? (() => 0.5),
@@ -73,7 +66,7 @@ describe('sync handler', () => {
 
   it('syncs a batch: every message handled, one token, one secret read, Limio id and owner reported', async () => {
     const handler = handlerWith();
-    const event = await deliver(sqs, queues.mainQueueUrl, [body('A-S1'), body('A-S2'), body('A-S3')]);
+    const event = await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S1'), body('A-S2'), body('A-S3')]);
     expect(await handler(event)).toEqual({ batchItemFailures: [] });
     expect([...sandbox.stats.synced].sort()).toEqual(['A-S1', 'A-S2', 'A-S3']);
     expect(sandbox.stats.tokenRequests).toBe(1);
@@ -94,7 +87,7 @@ describe('sync handler', () => {
   it('reuses the token and the secret across invocations', async () => {
     const handler = handlerWith();
     for (const id of ['A-S1', 'A-S2', 'A-S3']) {
-      expect(await handler(await deliver(sqs, queues.mainQueueUrl, [body(id)]))).toEqual({ batchItemFailures: [] });
+      expect(await handler(await deliver(emulator.sqs, queues.mainQueueUrl, [body(id)]))).toEqual({ batchItemFailures: [] });
     }
     expect(sandbox.stats.syncCalls).toBe(3);
     expect(sandbox.stats.tokenRequests).toBe(1);
@@ -104,7 +97,7 @@ describe('sync handler', () => {
   it('makes one token request when a cold batch syncs many subscriptions at once', async () => {
     const handler = handlerWith({ SYNC_CONCURRENCY: '10' });
     const subscriptions = Array.from({ length: 10 }, (_, n) => `A-S${100 + n}`);
-    expect(await handler(await deliver(sqs, queues.mainQueueUrl, subscriptions.map((id) => body(id))))).toEqual({ batchItemFailures: [] });
+    expect(await handler(await deliver(emulator.sqs, queues.mainQueueUrl, subscriptions.map((id) => body(id))))).toEqual({ batchItemFailures: [] });
     expect(sandbox.stats.synced.size).toBe(10);
     expect(sandbox.stats.tokenRequests).toBe(1);
   });
@@ -112,21 +105,21 @@ describe('sync handler', () => {
   it('fetches a new token when the cached one is about to expire', async () => {
     let now = Date.now();
     const handler = handlerWith({}, { now: () => now });
-    await handler(await deliver(sqs, queues.mainQueueUrl, [body('A-S1')]));
+    await handler(await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S1')]));
     now += (3600 - 61) * 1000; // still outside the 60 s margin
-    await handler(await deliver(sqs, queues.mainQueueUrl, [body('A-S2')]));
+    await handler(await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S2')]));
     expect(sandbox.stats.tokenRequests).toBe(1);
     now += 2 * 1000; // inside it
-    expect(await handler(await deliver(sqs, queues.mainQueueUrl, [body('A-S3')]))).toEqual({ batchItemFailures: [] });
+    expect(await handler(await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S3')]))).toEqual({ batchItemFailures: [] });
     expect(sandbox.stats.tokenRequests).toBe(2);
     expect(secret.reads()).toBe(1);
   });
 
   it('on a 401 fetches a new token and retries once at once', async () => {
     const handler = handlerWith();
-    await handler(await deliver(sqs, queues.mainQueueUrl, [body('A-S1')]));
+    await handler(await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S1')]));
     sandbox.revokeTokens();
-    const event = await deliver(sqs, queues.mainQueueUrl, [body('A-S2'), body('A-S3')]);
+    const event = await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S2'), body('A-S3')]);
     expect(await handler(event)).toEqual({ batchItemFailures: [] });
     expect(sandbox.stats.tokenRequests).toBe(2);
     expect(sandbox.stats.syncCallsById.get('A-S2')).toBe(2);
@@ -137,7 +130,7 @@ describe('sync handler', () => {
   it('treats a second 401, with a fresh token, as retryable', async () => {
     sandbox.respondWith('A-S1', 401, { message: 'token not valid for this tenant' });
     const handler = handlerWith();
-    const event = await deliver(sqs, queues.mainQueueUrl, [body('A-S1')]);
+    const event = await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S1')]);
     expect(failedIds(await handler(event))).toEqual(ids(event, [0]));
     expect(sandbox.stats.syncCallsById.get('A-S1')).toBe(2);
     expect(sandbox.stats.tokenRequests).toBe(2);
@@ -150,8 +143,8 @@ describe('sync handler', () => {
       .resolvesOnce({ SecretString: JSON.stringify({ clientId: sandbox.clientId, clientSecret: 'before-rotation' }) })
       .resolves({ SecretString: JSON.stringify({ clientId: sandbox.clientId, clientSecret: sandbox.clientSecret }) });
     const handler = handlerWith();
-    expect(await handler(await deliver(sqs, queues.mainQueueUrl, [body('A-S1')]))).toEqual({ batchItemFailures: [] });
-    expect(await handler(await deliver(sqs, queues.mainQueueUrl, [body('A-S2')]))).toEqual({ batchItemFailures: [] });
+    expect(await handler(await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S1')]))).toEqual({ batchItemFailures: [] });
+    expect(await handler(await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S2')]))).toEqual({ batchItemFailures: [] });
     expect(secret.reads()).toBe(2);
     expect(sandbox.stats.tokenRequests).toBe(2);
     expect(output.text()).not.toContain('before-rotation');
@@ -162,7 +155,7 @@ describe('sync handler', () => {
       .on(GetSecretValueCommand, { SecretId: LIMIO_SECRET_ID })
       .resolves({ SecretString: JSON.stringify({ clientId: sandbox.clientId, clientSecret: 'revoked-by-limio' }) });
     const handler = handlerWith();
-    const event = await deliver(sqs, queues.mainQueueUrl, [body('A-S1'), body('A-S2')]);
+    const event = await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S1'), body('A-S2')]);
     expect(failedIds(await handler(event))).toEqual(ids(event, [0, 1]));
     expect(sandbox.stats.syncCalls).toBe(0);
     expect(secret.reads()).toBe(2);
@@ -176,7 +169,7 @@ describe('sync handler', () => {
   it('calls Limio once per subscription however many messages ask for it, and all share the outcome', async () => {
     sandbox.respondWith('A-S9', 502, { message: 'Zuora timed out' });
     const handler = handlerWith();
-    const event = await deliver(sqs, queues.mainQueueUrl, [body('A-S1'), body('A-S9'), body('A-S1'), body('A-S9'), body('A-S1')]);
+    const event = await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S1'), body('A-S9'), body('A-S1'), body('A-S9'), body('A-S1')]);
     expect(failedIds(await handler(event))).toEqual(ids(event, [1, 3]));
     expect(Object.fromEntries(sandbox.stats.syncCallsById)).toEqual({ 'A-S1': 1, 'A-S9': 1 });
     expect(events.find((e) => e.subscriptionId === 'A-S1')?.messageIds.slice().sort()).toEqual(ids(event, [0, 2, 4]));
@@ -185,8 +178,8 @@ describe('sync handler', () => {
   it('never has more than SYNC_CONCURRENCY calls in flight at Limio, even across concurrent invocations', async () => {
     sandbox.setFaults({ latencyMs: 100 });
     const handler = handlerWith({ SYNC_CONCURRENCY: '3' });
-    const first = await deliver(sqs, queues.mainQueueUrl, Array.from({ length: 8 }, (_, n) => body(`A-S${n}`)));
-    const second = await deliver(sqs, queues.mainQueueUrl, Array.from({ length: 8 }, (_, n) => body(`B-S${n}`)));
+    const first = await deliver(emulator.sqs, queues.mainQueueUrl, Array.from({ length: 8 }, (_, n) => body(`A-S${n}`)));
+    const second = await deliver(emulator.sqs, queues.mainQueueUrl, Array.from({ length: 8 }, (_, n) => body(`B-S${n}`)));
     const responses = await Promise.all([handler(first), handler(second)]);
     expect(responses).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
     expect(sandbox.stats.synced.size).toBe(16);
@@ -196,7 +189,7 @@ describe('sync handler', () => {
   it('gives up on a hung Limio after LIMIO_TIMEOUT_MS and keeps the messages for retry', async () => {
     sandbox.setFaults({ hangRate: 1 });
     const handler = handlerWith({ LIMIO_TIMEOUT_MS: '300', SYNC_CONCURRENCY: '1' });
-    const event = await deliver(sqs, queues.mainQueueUrl, [body('A-S1'), body('A-S2')]);
+    const event = await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S1'), body('A-S2')]);
     expect(failedIds(await handler(event))).toEqual(ids(event, [0, 1]));
     expect(events.map((e) => e.error)).toEqual(['Limio did not answer within 300 ms', 'Limio did not answer within 300 ms']);
     expect(sandbox.stats.syncCalls).toBe(2);
@@ -221,10 +214,10 @@ describe('sync handler', () => {
       body('A-S429'), // 8 429 -> retry
       body('A-S1'), // 9 duplicate of 0 -> synced
     ];
-    const event = await deliver(sqs, queues.mainQueueUrl, bodies, { 3: 5 });
+    const event = await deliver(emulator.sqs, queues.mainQueueUrl, bodies, { 3: 5 });
     expect(failedIds(await handler(event))).toEqual(ids(event, [2, 7, 8]));
 
-    const dead = await drain(sqs, queues.deadLetterQueueUrl, 5);
+    const dead = await drain(emulator.sqs, queues.deadLetterQueueUrl, 5);
     const byBody = (text: string) => dead.filter((letter) => letter.body === text).map((letter) => letter.reason);
     expect(dead).toHaveLength(5);
     expect(byBody(bodies[1])).toEqual([
@@ -260,13 +253,13 @@ describe('sync handler', () => {
 
   it('sets the backoff with ChangeMessageVisibility, so the message comes back after it and not after the queue default', async () => {
     // The queue's own visibility timeout is 3 minutes: only the handler's backoff can bring the message back sooner.
-    queues = await newQueuePair(sqs, 180);
+    queues = await newQueuePair(emulator.sqs, 180);
     sandbox.respondWith('A-S502', 502);
     const handler = handlerWith({ BACKOFF_BASE_SECONDS: '1', BACKOFF_MAX_SECONDS: '1' });
-    const event = await deliver(sqs, queues.mainQueueUrl, [body('A-S502')]);
+    const event = await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S502')]);
     expect(failedIds(await handler(event))).toEqual(ids(event, [0]));
     expect(events).toEqual([expect.objectContaining({ outcome: 'retry', visibilitySeconds: 1 })]);
-    const again = await sqs.send(
+    const again = await emulator.sqs.send(
       new ReceiveMessageCommand({ QueueUrl: queues.mainQueueUrl, WaitTimeSeconds: 5, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }),
     );
     expect(again.Messages?.[0]?.Body).toBe(event.Records[0].body);
@@ -277,15 +270,15 @@ describe('sync handler', () => {
   it('dead-letters a message on its MAX_ATTEMPTS-th receive, through real redeliveries, well inside its time budget', async () => {
     sandbox.respondWith('A-S502', 502, { message: 'upstream failed' });
     const handler = handlerWith({ MAX_ATTEMPTS: '2', BACKOFF_BASE_SECONDS: '1', BACKOFF_MAX_SECONDS: '1' });
-    const event = await deliver(sqs, queues.mainQueueUrl, [body('A-S502')]);
+    const event = await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S502')]);
     expect(failedIds(await handler(event))).toEqual(ids(event, [0]));
-    const again = await sqs.send(
+    const again = await emulator.sqs.send(
       new ReceiveMessageCommand({ QueueUrl: queues.mainQueueUrl, WaitTimeSeconds: 5, MessageSystemAttributeNames: ['All'] }),
     );
     const redelivered = toRecord(again.Messages![0], queues.mainQueueUrl);
     expect(redelivered.attributes.ApproximateReceiveCount).toBe('2');
     expect(await handler({ Records: [redelivered] })).toEqual({ batchItemFailures: [] });
-    expect(await drain(sqs, queues.deadLetterQueueUrl, 1)).toEqual([
+    expect(await drain(emulator.sqs, queues.deadLetterQueueUrl, 1)).toEqual([
       {
         body: event.Records[0].body,
         reason: {
@@ -304,9 +297,9 @@ describe('sync handler', () => {
     sandbox.setFaults({ retryAfterSeconds: 7 });
     sandbox.respondWith('A-S429', 429);
     const handler = handlerWith({ BACKOFF_BASE_SECONDS: '1', BACKOFF_MAX_SECONDS: '5' });
-    await handler(await deliver(sqs, queues.mainQueueUrl, [body('A-S429')]));
+    await handler(await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S429')]));
     sandbox.setFaults({ retryAfterSeconds: 3 });
-    await handler(await deliver(sqs, queues.mainQueueUrl, [body('A-S429')]));
+    await handler(await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S429')]));
     expect(events.map((e) => [e.outcome, e.httpStatus, e.visibilitySeconds])).toEqual([
       ['retry', 429, 5],
       ['retry', 429, 3],
@@ -317,7 +310,7 @@ describe('sync handler', () => {
     sandbox.respondWith('A-S404', 404);
     const missingDlq = `${emulator.endpoint}/000000000000/no-such-queue`;
     const handler = handlerWith({}, { dlqUrl: missingDlq });
-    const event = await deliver(sqs, queues.mainQueueUrl, [body('A-S404'), 'poison', body('A-S1')]);
+    const event = await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S404'), 'poison', body('A-S1')]);
     expect(failedIds(await handler(event))).toEqual(ids(event, [0, 1]));
     expect(sandbox.stats.synced.has('A-S1')).toBe(true);
     expect(events.filter((e) => e.outcome === 'retry')).toHaveLength(2);
@@ -328,7 +321,7 @@ describe('sync handler', () => {
     const remaining = [60_000, 60_000, 1_000, 1_000];
     const context = lambdaContext(() => remaining.shift() ?? 1_000);
     const handler = handlerWith({ SYNC_CONCURRENCY: '1', LIMIO_TIMEOUT_MS: '5000' });
-    const event = await deliver(sqs, queues.mainQueueUrl, [body('A-S1'), body('A-S2'), body('A-S3'), body('A-S4')]);
+    const event = await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S1'), body('A-S2'), body('A-S3'), body('A-S4')]);
     expect(failedIds(await handler(event, context))).toEqual(ids(event, [2, 3]));
     expect([...sandbox.stats.synced].sort()).toEqual(['A-S1', 'A-S2']);
     expect(sandbox.stats.syncCalls).toBe(2);
@@ -341,9 +334,9 @@ describe('sync handler', () => {
   it('logs JSON with subscriptionId, messageId and the Zuora request id, emits EMF metrics, and never a token or secret', async () => {
     sandbox.respondWith('A-S404', 404);
     const handler = handlerWith();
-    await handler(await deliver(sqs, queues.mainQueueUrl, [body('A-S1', { zuoraRequestId: 'zuora-req-42' })]));
+    await handler(await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S1', { zuoraRequestId: 'zuora-req-42' })]));
     sandbox.revokeTokens();
-    const event = await deliver(sqs, queues.mainQueueUrl, [body('A-S2'), body('A-S404')]);
+    const event = await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S2'), body('A-S404')]);
     await handler(event);
 
     const entries = output.lines();
