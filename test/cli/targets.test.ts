@@ -1,6 +1,7 @@
 import { resolveTargets, regionOfQueueUrl } from '../../cli/targets';
 import { UsageError } from '../../cli/usage-error';
-import { startSqsEmulator, createQueuePair, type SqsEmulator } from '../../local/sqs-emulator';
+import { createQueuePair } from '../../local/sqs-emulator';
+import { useSqsEmulator } from '../support/sqs-emulator';
 import { startCloudFormation } from './cloudformation';
 
 const AWS_ENV = { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
@@ -61,13 +62,7 @@ describe('choosing the target', () => {
   });
 
   describe('--local', () => {
-    let emulator: SqsEmulator;
-    beforeAll(async () => {
-      emulator = await startSqsEmulator();
-    });
-    afterAll(async () => {
-      await emulator.stop();
-    });
+    const emulator = useSqsEmulator();
 
     it('says to start the local runtime when its queues are not there', async () => {
       await expect(resolveTargets({ local: true }, { SQS_PORT: String(emulator.port) }, { mainQueue: true })).rejects.toThrow(
@@ -76,7 +71,7 @@ describe('choosing the target', () => {
     });
 
     it('finds the npm start queues by name on SQS_PORT and the callout endpoint on PORT', async () => {
-      const created = await createQueuePair(emulator.client());
+      const created = await createQueuePair(emulator.sqs);
       const targets = await resolveTargets({ local: true }, { SQS_PORT: String(emulator.port), PORT: '3999' }, { mainQueue: true, deadLetterQueue: true });
       expect(targets.mainQueueUrl).toBe(created.mainQueueUrl);
       expect(targets.deadLetterQueueUrl).toBe(created.deadLetterQueueUrl);
