@@ -145,8 +145,11 @@ const COMMANDS: readonly Command[] = [
   --dry-run             show what would be replayed; change nothing
   --rate N/s            send at most N messages per second (spare Limio right after an outage)
   --limit N             replay at most N messages
-  --native              unfiltered replay of everything via SQS StartMessageMoveTask (moves bodies untouched,
-                        so no replayCount); falls back to message-by-message where unsupported
+  --native              unfiltered replay of everything via SQS StartMessageMoveTask; falls back to
+                        message-by-message where unsupported. It moves bodies untouched: no replayCount, so a
+                        moved message keeps its original receivedAt and gets NO fresh retry budget (one more
+                        Limio failure dead-letters it again as exhausted). After an outage use the default
+                        path, which adds replayCount and so a fresh budget.
   --json                one JSON document on stdout
 Different filters must all match; repeated values of one filter are alternatives. Each message is sent to the main queue first and deleted from the DLQ only after that send succeeded; it keeps
 its fields and its replayCount goes up by one. Messages that do not match stay in the DLQ.`,

@@ -31,7 +31,8 @@ export interface ReplayOptions {
   readonly limit?: number;
   /**
    * Use SQS's native redrive (StartMessageMoveTask) for an unfiltered replay of everything. Faster on a huge DLQ,
-   * but it moves bodies untouched (no replayCount). Falls back to receive -> send -> delete where unsupported.
+   * but it moves bodies untouched (no replayCount), so the sync Lambda grants the moved messages no fresh retry
+   * budget. Falls back to receive -> send -> delete where unsupported.
    */
   readonly native?: boolean;
   readonly rule?: SubscriptionIdRule;

@@ -52,6 +52,11 @@ describe('the zuora-limio-sync executable', () => {
       expect(help.stdout).toContain(`zuora-limio-sync ${commands[index].join(' ')}:`);
       expect(help.stdout).toMatch(/Examples:\n  .*zuora-limio-sync /);
     });
+    // A natively moved message has no replayCount, so the sync Lambda grants it no fresh retry budget: the
+    // operator must learn that before choosing --native after an outage.
+    const replayHelp = helps[1].stdout.replace(/\s+/g, ' ');
+    expect(replayHelp).toContain('no replayCount, so a moved message keeps its original receivedAt and gets NO fresh retry budget');
+    expect(replayHelp).toContain('use the default path, which adds replayCount and so a fresh budget');
   });
 
   it('exits 2 on a usage error and names the flag or input at fault', async () => {
