@@ -76,9 +76,9 @@ export function budgetStart(request: { readonly receivedAt: string; readonly rep
 
 /** Why one sync failed, as far as retrying is concerned. */
 export type SyncFailure =
-  /** Limio's fault (5xx, 429, timeout, network, token endpoint down, 200 without success): retry in budget. */
+  /** Limio's fault (5xx, 403/408/409/423/425/429, timeout, network, token endpoint down, 200 without success): retry in budget. */
   | { readonly kind: 'limio'; readonly retryAfterSeconds?: number; readonly error?: string }
-  /** Limio refused this subscription (a 4xx other than 401/429): retrying cannot help. */
+  /** Limio refused this subscription (a 4xx other than 401, 403, 408, 409, 423, 425, 429): retrying cannot help. */
   | { readonly kind: 'terminal'; readonly error?: string }
   /** The message itself is unreadable. */
   | { readonly kind: 'poison'; readonly error?: string };

@@ -4,7 +4,7 @@ import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
  * Why a message is in the DLQ, carried as SQS message attributes next to the untouched original body, so an
  * operator (or `zuora-limio-sync dlq list`) can read the DLQ without digging through logs.
  *
- * - `terminal`: Limio refused this subscription (a 4xx other than 401/429): retrying cannot help.
+ * - `terminal`: Limio refused this subscription (a 4xx other than 401, 403, 408, 409, 423, 425, 429): retrying cannot help.
  * - `poison`: the message itself is unreadable (not JSON, unknown version, invalid subscription id).
  * - `exhausted`: a retryable failure that kept failing until the retry budget was spent.
  */

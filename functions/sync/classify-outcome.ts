@@ -30,8 +30,14 @@ export interface ClassifyContext {
   readonly nowMs: number;
 }
 
-/** Statuses that say "not now" rather than "never": the request can succeed unchanged later. */
-const RETRYABLE_CLIENT_STATUSES = new Set([408, 425, 429]);
+/**
+ * 4xx statuses retried as Limio-side failures rather than dead-lettered. 408/425/429 say "not now": the request
+ * can succeed unchanged later. 403/409/423 are more likely Limio's side than one subscription's (a permission
+ * taken from the API client, a WAF rule, a lock or conflict on Limio's side): if every sync gets one, retrying
+ * makes them count toward the breaker, which opens and holds the messages, instead of dead-lettering them all.
+ * A 403/409/423 that really belongs to one subscription is dead-lettered as exhausted once its budget is spent.
+ */
+const RETRYABLE_CLIENT_STATUSES = new Set([403, 408, 409, 423, 425, 429]);
 
 export function classifySyncOutcome(answer: LimioAnswer, context: ClassifyContext): SyncOutcome {
   if (answer.kind === 'timeout') return { class: 'retryable', error: `Limio did not answer within ${answer.timeoutMs} ms` };

@@ -58,7 +58,7 @@ describe('classifySyncOutcome: the retry table', () => {
     expect(classify({ kind: 'timeout', timeoutMs: 8000 })).toEqual({ class: 'retryable', error: 'Limio did not answer within 8000 ms' });
   });
 
-  it.each([400, 403, 404, 405, 409, 410, 422, 451])('%i is terminal, with Limio message', (status) => {
+  it.each([400, 404, 405, 410, 422, 451])('%i is terminal, with Limio message', (status) => {
     expect(classify(response(status, { message: 'Subscription not found' }))).toEqual({
       class: 'terminal',
       httpStatus: status,
@@ -68,6 +68,17 @@ describe('classifySyncOutcome: the retry table', () => {
 
   it.each([408, 425])('%i (try later) is retryable, not terminal', (status) => {
     expect(classify(response(status, {}))).toMatchObject({ class: 'retryable', httpStatus: status });
+  });
+
+  // Refusals that say more about Limio's side (a permission removed from the API client, a WAF, a lock) than about
+  // one subscription: if every sync gets one, retrying lets the breaker open instead of dead-lettering them all.
+  it.each([403, 409, 423])('%i (Limio-side refusal) is retryable, with Limio message and Retry-After', (status) => {
+    expect(classify(response(status, { message: 'Forbidden by policy' }, '60'))).toEqual({
+      class: 'retryable',
+      httpStatus: status,
+      error: `Limio answered ${status}: Forbidden by policy`,
+      retryAfterSeconds: 60,
+    });
   });
 
   it('a redirect is not followed and is retryable', () => {
@@ -103,7 +114,7 @@ describe('classifySyncOutcome: properties', () => {
     fc.assert(
       fc.property(fc.integer({ min: 100, max: 599 }), fc.jsonValue(), fc.boolean(), (status, anyBody, refreshed) => {
         const outcome = classify(response(status, anyBody), refreshed);
-        if (status >= 500 || [408, 425, 429].includes(status)) return outcome.class === 'retryable';
+        if (status >= 500 || [403, 408, 409, 423, 425, 429].includes(status)) return outcome.class === 'retryable';
         if (status === 401) return outcome.class === (refreshed ? 'retryable' : 'refresh');
         if (status >= 400) return outcome.class === 'terminal';
         const success = typeof anyBody === 'object' && anyBody !== null && !Array.isArray(anyBody) && anyBody.success === true;
