@@ -40,6 +40,20 @@ const CALLOUT_METRICS_SERVICE = 'zuora-limio-callout';
 /** The probe's (functions/breaker/probe-lambda.ts): BreakerState, BreakerOpened, BreakerClosed. */
 const BREAKER_METRICS_SERVICE = 'breaker';
 
+/**
+ * A callout is all or nothing, and a 4xx tells Zuora that retrying will not help: without this alarm a refused
+ * callout is lost silently. The reasons are those of functions/callout/callout-handler.ts (RefusalReason).
+ */
+const CALLOUT_REFUSED_ALARM_DESCRIPTION =
+  'The callout Lambda refused Zuora callouts: none of their subscription ids were queued, and a 4xx means Zuora\'s retries get the same answer. ' +
+  'Read the "callout refused" lines in the callout Lambda\'s logs (status, reason, detail): ' +
+  'auth-invalid or auth-missing = the callout credentials were rotated on one side only (Zuora or the callout auth secret); ' +
+  'no-ids, malformed-body or unsupported-media-type = a Zuora template changed; ' +
+  'invalid-id = an id that does not match SUBSCRIPTION_ID_PATTERN; ' +
+  'too-many-ids or body-too-large = more ids than calloutMaxIds / calloutMaxBodyBytes allow; ' +
+  '5xx reasons (auth-unavailable, queue-unavailable, internal-error) also raise Api5xxAlarm. ' +
+  'Fix the cause, then backfill the refused subscriptions with "zuora-limio-sync enqueue". See the README runbook "A callout was refused".';
+
 /** The probe makes one token request (and optionally one sync) per run, well inside its schedule's minute. */
 const PROBE_TIMEOUT_SECONDS = 30;
 const PROBE_LIMIO_TIMEOUT_MS = 10_000;
@@ -85,6 +99,8 @@ export interface ZuoraLimioSyncAlarms {
   readonly syncErrors: cloudwatch.Alarm;
   readonly syncThrottles: cloudwatch.Alarm;
   readonly api5xx: cloudwatch.Alarm;
+  /** The callout Lambda refused a callout: none of its ids were queued, and Zuora's retries of a 4xx fail alike. */
+  readonly calloutRefused: cloudwatch.Alarm;
   /** In ALARM while the circuit breaker is open or half-open; its OK notification says the breaker closed. */
   readonly breakerOpen: cloudwatch.Alarm;
   /** The probe keeps failing: the breaker cannot close by itself, nor the event source follow it. */
@@ -575,6 +591,19 @@ export class ZuoraLimioSync extends Construct {
       }),
       api5xx: alarm('Api5xxAlarm', 'The callout API answered 5xx: Zuora callouts were refused (callout Lambda failing or queue unreachable) and Zuora will retry only a few times.', {
         metric: this.apiServerErrors(),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      }),
+      calloutRefused: alarm('CalloutRefusedAlarm', CALLOUT_REFUSED_ALARM_DESCRIPTION, {
+        // The per-service total the callout handler publishes with every refusal (the per-reason copy adds a
+        // `reason` dimension, a different metric to CloudWatch).
+        metric: new cloudwatch.Metric({
+          namespace: INFRA_DEFAULTS.metricsNamespace,
+          metricName: 'CalloutRefused',
+          dimensionsMap: { service: CALLOUT_METRICS_SERVICE },
+          period: fiveMinutes,
+          statistic: cloudwatch.Stats.SUM,
+        }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       }),

@@ -4,11 +4,16 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { createCalloutHandler } from '../../functions/callout/callout-handler';
+import { loadCalloutConfig } from '../../functions/callout/config';
 import { ConfigError } from '../../functions/shared/config-error';
 import { METRICS_NAMESPACE, SYNC_METRICS, SYNC_SERVICE_NAME } from '../../functions/sync/telemetry';
 import { DEFAULTS, mainQueueVisibilityTimeoutSeconds, redriveMaxReceiveCount } from '../../functions/shared/defaults';
 import { ZuoraLimioSync, type ZuoraLimioSyncProps } from '../../infra/zuora-limio-sync';
 import { STACK_OUTPUTS, ZuoraLimioSyncStack, type BridgeStackSettings } from '../../infra/zuora-limio-sync-stack';
+import { basicAuthorization, restApiEvent } from '../callout/events';
+import { captureOutput } from '../support/capture-output';
 
 /**
  * Template tests of the construct and stack. Bundling is stubbed (no stack listed in aws:cdk:bundling-stacks)
@@ -389,12 +394,78 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       });
     });
 
+    it('alarms on any refused callout and says what to do about each kind of refusal', () => {
+      const topicId = onlyResource(template, 'AWS::SNS::Topic').id;
+      const alarm = alarmOn('CalloutRefused', METRICS_NAMESPACE);
+      expect(alarm).toMatchObject({
+        Dimensions: [{ Name: 'service', Value: 'zuora-limio-callout' }],
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: topicId }],
+        OKActions: [{ Ref: topicId }],
+      });
+      const description = alarm.AlarmDescription as string;
+      // CloudFormation refuses a longer AlarmDescription.
+      expect(description.length).toBeLessThanOrEqual(1024);
+      expect(description).toMatch(/callout Lambda's logs/);
+      expect(description).toMatch(/rotated on one side only/);
+      expect(description).toMatch(/template changed/);
+      expect(description).toMatch(/SUBSCRIPTION_ID_PATTERN/);
+      expect(description).toMatch(/too-many-ids/);
+      expect(description).toMatch(/zuora-limio-sync enqueue/);
+    });
+
+    it('alarms on the very metric the deployed callout Lambda publishes when it refuses a callout', async () => {
+      const alarm = alarmOn('CalloutRefused', METRICS_NAMESPACE);
+      const calloutEnvironment = functionNamed(template, 'authenticates Zuora callouts').resource.Properties.Environment.Variables as Record<string, unknown>;
+      const deployedMetricsEnvironment = {
+        POWERTOOLS_METRICS_NAMESPACE: calloutEnvironment.POWERTOOLS_METRICS_NAMESPACE as string,
+        POWERTOOLS_SERVICE_NAME: calloutEnvironment.POWERTOOLS_SERVICE_NAME as string,
+      };
+      const saved = Object.fromEntries(Object.keys(deployedMetricsEnvironment).map((name) => [name, process.env[name]]));
+      Object.assign(process.env, deployedMetricsEnvironment);
+      // Refused before any queue call: the client only has to exist.
+      const sqs = new SQSClient({ region, endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+      const output = captureOutput();
+      try {
+        const handler = createCalloutHandler(
+          loadCalloutConfig({ QUEUE_URL: 'http://127.0.0.1:9/000000000000/main', CALLOUT_AUTH_MODE: 'basic', CALLOUT_USERNAME: 'zuora', CALLOUT_PASSWORD: 'callout-password' }),
+          { sqs },
+        );
+        const answer = await handler(restApiEvent({
+          headers: { 'Content-Type': 'application/json', Authorization: basicAuthorization('zuora', 'callout-password') },
+          body: JSON.stringify({ subscriptionNumber: 'not a subscription id' }),
+        }));
+        expect(answer.statusCode).toBe(400);
+      } finally {
+        output.restore();
+        sqs.destroy();
+        for (const [name, value] of Object.entries(saved)) {
+          if (value === undefined) delete process.env[name];
+          else process.env[name] = value;
+        }
+      }
+      type Emf = { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } } & Record<string, unknown>;
+      const refusals = output.lines()
+        .filter((line): line is Emf => '_aws' in line && 'CalloutRefused' in line)
+        .flatMap((line) => line._aws.CloudWatchMetrics.flatMap((set) => set.Dimensions.map((dimensions) => ({
+          namespace: set.Namespace,
+          dimensions: Object.fromEntries(dimensions.map((name) => [name, line[name]])),
+        }))));
+      const alarmDimensions = Object.fromEntries((alarm.Dimensions as { Name: string; Value: string }[]).map(({ Name, Value }) => [Name, Value]));
+      expect(refusals).toContainEqual({ namespace: alarm.Namespace, dimensions: alarmDimensions });
+    });
+
     it('notifies the email subscription of a created topic on alarm and on recovery', () => {
       const topicId = onlyResource(template, 'AWS::SNS::Topic').id;
       template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: topicId } });
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resources[string][];
       expect(alarms.map((alarm) => alarm.Properties.AlarmName.replace(/^Bridge-Bridge-[0-9A-F]{8}-/, '')).sort()).toEqual(
-        ['Api5xxAlarm', 'BreakerOpenAlarm', 'DeadLettersAlarm', 'OldestMessageAgeAlarm', 'ProbeErrorsAlarm', 'SyncErrorsAlarm', 'SyncThrottlesAlarm'],
+        ['Api5xxAlarm', 'BreakerOpenAlarm', 'CalloutRefusedAlarm', 'DeadLettersAlarm', 'OldestMessageAgeAlarm', 'ProbeErrorsAlarm', 'SyncErrorsAlarm', 'SyncThrottlesAlarm'],
       );
       for (const alarm of alarms) {
         expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
@@ -409,7 +480,7 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
         widgets: { type: string; properties: { alarms?: string[]; metrics?: unknown[][] } }[];
       };
       const alarmWidget = dashboard.widgets.find((widget) => widget.type === 'alarm')!;
-      expect(alarmWidget.properties.alarms).toHaveLength(7);
+      expect(alarmWidget.properties.alarms).toHaveLength(8);
       const metricNames = dashboard.widgets.flatMap((widget) => (widget.properties.metrics ?? []).map((metric) => `${metric[0]}/${metric[1]}`));
       expect(metricNames).toEqual(expect.arrayContaining([
         'AWS/ApiGateway/5XXError', 'AWS/SQS/ApproximateAgeOfOldestMessage', 'AWS/SQS/ApproximateNumberOfMessagesVisible',
