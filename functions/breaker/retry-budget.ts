@@ -154,6 +154,16 @@ export function holdVisibilitySeconds(settings: Pick<RetrySettings, 'holdSeconds
   return settings.holdSeconds + Math.floor(random() * (settings.holdSeconds / 4 + 1));
 }
 
+/**
+ * Visibility for a message that should have gone to the DLQ but the send failed: it stays on the main queue and
+ * comes back, and a terminal one calls Limio again each time. Spread over [3/4 x cap, cap] of the backoff, so
+ * it returns rarely (not after the queue's visibility timeout) and a burst of them does not return as one wave.
+ */
+export function deadLetterRetrySeconds(settings: Pick<RetrySettings, 'backoffMaxSeconds'>, random: () => number = Math.random): number {
+  const cap = settings.backoffMaxSeconds;
+  return clamp(cap - Math.floor(random() * (cap / 4)), 1, cap);
+}
+
 function clamp(value: number, min: number, max: number): number {
   return Math.min(Math.max(value, min), max);
 }

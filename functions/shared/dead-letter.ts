@@ -36,7 +36,22 @@ export function deadLetterAttributes(reason: DeadLetterReason): Record<string, M
   if (reason.httpStatus !== undefined) {
     attributes.httpStatus = { DataType: 'Number', StringValue: String(reason.httpStatus) };
   }
+  // Every value, not only the error: one refused character makes SQS refuse the whole send, and the message
+  // would then stay on the main queue instead of reaching the DLQ.
+  for (const attribute of Object.values(attributes)) attribute.StringValue = sqsAttributeText(attribute.StringValue ?? '');
   return attributes;
+}
+
+/**
+ * Characters SQS refuses in a message attribute value (the message-body set allows only #x9 | #xA | #xD |
+ * #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF). With the `u` flag an unpaired surrogate is one code point in
+ * #xD800-#xDFFF, so it is caught too.
+ */
+const OUTSIDE_SQS_CHARACTERS = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/** Replaces each character SQS would refuse with U+FFFD, so the text (Limio's, say) can never fail a send. */
+export function sqsAttributeText(text: string): string {
+  return text.replace(OUTSIDE_SQS_CHARACTERS, '\uFFFD');
 }
 
 /** Reads the attributes back; a message put in the DLQ by SQS's own redrive carries none of them. */
@@ -56,5 +71,6 @@ export function readDeadLetterReason(attributes: Record<string, MessageAttribute
 
 function clipError(error: string): string {
   const oneLine = error.replace(/\s+/g, ' ').trim() || 'unknown error';
+  // Clipping may split a surrogate pair; the sanitising that follows turns the half left into U+FFFD.
   return oneLine.length > MAX_ERROR_LENGTH ? `${oneLine.slice(0, MAX_ERROR_LENGTH - 1)}…` : oneLine;
 }

@@ -7,7 +7,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { BreakerState } from '../breaker/breaker-state';
 import type { BreakerStore } from '../breaker/breaker-store';
-import { budgetStart, decideRetry, holdVisibilitySeconds } from '../breaker/retry-budget';
+import { budgetStart, deadLetterRetrySeconds, decideRetry, holdVisibilitySeconds } from '../breaker/retry-budget';
 import { createSyncBreaker } from '../breaker/sync-breaker';
 import { batchOutcomesOf, syncFailureOf } from '../breaker/sync-outcome';
 import type { FailureClass } from '../shared/dead-letter';
@@ -70,7 +70,10 @@ export interface SyncHandlerDependencies {
 export type SyncHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
 
 /** A message's fate after this invocation: handled (deleted by Lambda) or reported as a batch item failure. */
-type Verdict = { readonly handled: true } | { readonly handled: false; readonly reason: string };
+type Verdict =
+  | { readonly handled: true }
+  /** `visibilitySeconds`: the backoff set before the message comes back, when one could be set. */
+  | { readonly handled: false; readonly reason: string; readonly visibilitySeconds?: number };
 
 interface QueuedMessage {
   readonly record: SQSRecord;
@@ -143,13 +146,23 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
       metrics.addMetric(SYNC_METRICS.deadLettered, MetricUnit.Count, 1);
       return { handled: true };
     } catch (sendError) {
-      // Not on the DLQ, so it must stay on the main queue: SQS redelivers it and its redrive is the backstop.
+      // Not on the DLQ, so it must stay on the main queue: SQS redelivers it and its redrive is the backstop. A
+      // long backoff keeps it from coming back after the queue's visibility timeout to call Limio again.
+      const visibilitySeconds = deadLetterRetrySeconds(breaker.retry, random);
+      let backoffSet = true;
+      try {
+        await delayRedelivery(sqs, config.queueUrl, message.record.receiptHandle, visibilitySeconds);
+      } catch (visibilityError) {
+        backoffSet = false;
+        logger.warn('could not set the backoff visibility', { messageId: message.record.messageId, error: (visibilityError as Error).message });
+      }
       logger.error('could not send the message to the DLQ; leaving it on the queue', {
         messageId: message.record.messageId,
         failureClass,
         error: (sendError as Error).message,
+        ...(backoffSet && { visibilitySeconds }),
       });
-      return { handled: false, reason: `dead-lettering failed: ${(sendError as Error).message}` };
+      return { handled: false, reason: `dead-lettering failed: ${(sendError as Error).message}`, ...(backoffSet && { visibilitySeconds }) };
     }
   }
 
@@ -163,7 +176,7 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
       messageIds: [record.messageId],
       ...(verdict.handled
         ? { outcome: 'dead-lettered', failureClass: 'poison', error: reason }
-        : { outcome: 'retry', error: verdict.reason }),
+        : { outcome: 'retry', error: verdict.reason, ...(verdict.visibilitySeconds !== undefined && { visibilitySeconds: verdict.visibilitySeconds }) }),
       latencyMs: 0,
       attempt: receiveCount,
     });
@@ -208,7 +221,7 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
           logger.error('Limio refused the subscription: dead-lettering it', { ...logKeys(message), httpStatus: outcome.httpStatus, error: outcome.error });
           const verdict = await deadLetter(message, 'terminal', outcome.error, outcome.httpStatus);
           verdicts.set(message.record.messageId, verdict);
-          report.add(verdict.handled ? 'dead-lettered' : 'retry', message, verdict.handled ? 'terminal' : undefined);
+          report.add(verdict.handled ? 'dead-lettered' : 'retry', message, verdict.handled ? 'terminal' : undefined, visibilityOf(verdict));
         }
         break;
       case 'retryable':
@@ -305,7 +318,7 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     if (decision.action === 'dead-letter') {
       logger.error('retry budget spent: dead-lettering it', { ...logKeys(message), httpStatus: outcome.httpStatus, error: decision.reason });
       const verdict = await deadLetter(message, decision.failureClass, decision.reason, outcome.httpStatus);
-      report.add(verdict.handled ? 'dead-lettered' : 'retry', message, verdict.handled ? decision.failureClass : undefined);
+      report.add(verdict.handled ? 'dead-lettered' : 'retry', message, verdict.handled ? decision.failureClass : undefined, visibilityOf(verdict));
       return verdict;
     }
     let visibilitySeconds: number | undefined = decision.visibilitySeconds;
@@ -404,6 +417,10 @@ function guarded(observer: SyncObserver, logger: Logger): SyncObserver {
       }
     },
   };
+}
+
+function visibilityOf(verdict: Verdict): number | undefined {
+  return verdict.handled ? undefined : verdict.visibilitySeconds;
 }
 
 function receiveCountOf(record: SQSRecord): number {

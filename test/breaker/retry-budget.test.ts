@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import {
   backoffSeconds,
   budgetStart,
+  deadLetterRetrySeconds,
   decideRetry,
   holdVisibilitySeconds,
   openTimeWithin,
@@ -220,6 +221,14 @@ describe('holdVisibilitySeconds', () => {
   it('holds a message received while open for [hold, 1.25 x hold] seconds', () => {
     expect(holdVisibilitySeconds({ holdSeconds: 60 }, () => 0)).toBe(60);
     expect(holdVisibilitySeconds({ holdSeconds: 60 }, () => 0.999_999)).toBe(75);
+  });
+});
+
+describe('deadLetterRetrySeconds', () => {
+  it('keeps a message the DLQ refused away for [3/4 x cap, cap] of the backoff', () => {
+    expect(deadLetterRetrySeconds({ backoffMaxSeconds: 900 }, () => 0)).toBe(900);
+    expect(deadLetterRetrySeconds({ backoffMaxSeconds: 900 }, () => 0.999_999)).toBe(676);
+    expect(deadLetterRetrySeconds({ backoffMaxSeconds: 1 }, () => 0.999_999)).toBe(1);
   });
 });
 

@@ -317,6 +317,24 @@ describe('sync handler', () => {
     expect(output.lines().some((entry) => entry.message === 'could not send the message to the DLQ; leaving it on the queue')).toBe(true);
   });
 
+  it('backs off a message the DLQ could not take, so it does not come back after the queue default and call Limio again', async () => {
+    // The queue's own visibility timeout is 1 s: without a backoff the message would be back at once.
+    queues = await newQueuePair(emulator.sqs, 1);
+    sandbox.respondWith('A-S404', 404);
+    const missingDlq = `${emulator.endpoint}/000000000000/no-such-queue`;
+    const handler = handlerWith({ BACKOFF_BASE_SECONDS: '1', BACKOFF_MAX_SECONDS: '30' }, { dlqUrl: missingDlq });
+    const event = await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S404'), 'poison']);
+    expect(failedIds(await handler(event))).toEqual(ids(event, [0, 1]));
+    // Between 3/4 of BACKOFF_MAX_SECONDS and all of it; random() is 0.5 here.
+    expect(events.map((e) => [e.outcome, e.visibilitySeconds])).toEqual([
+      ['retry', 27],
+      ['retry', 27],
+    ]);
+    const again = await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.mainQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 3 }));
+    expect(again.Messages ?? []).toEqual([]);
+    expect(sandbox.stats.syncCallsById.get('A-S404')).toBe(1);
+  });
+
   it('postpones the syncs that could outlive the invocation instead of letting Lambda time out', async () => {
     const remaining = [60_000, 60_000, 1_000, 1_000];
     const context = lambdaContext(() => remaining.shift() ?? 1_000);
