@@ -152,7 +152,8 @@ const COMMANDS: readonly Command[] = [
                         path, which adds replayCount and so a fresh budget.
   --json                one JSON document on stdout
 Different filters must all match; repeated values of one filter are alternatives. Each message is sent to the main queue first and deleted from the DLQ only after that send succeeded; it keeps
-its fields and its replayCount goes up by one. Messages that do not match stay in the DLQ.`,
+its fields and its replayCount goes up by one. Messages that do not match stay in the DLQ. The scan ends when the DLQ
+answers empty; if it had to end before seeing every message, the summary says so and the command exits 1.`,
     examples: `  zuora-limio-sync dlq replay --stack ZuoraLimioSync --failure-class exhausted --rate 5/s
   zuora-limio-sync dlq replay --local --status 502 --older-than 30m --dry-run`,
     async run({ values, io, json, rule, targets }) {
@@ -205,6 +206,7 @@ its fields and its replayCount goes up by one. Messages that do not match stay i
           `not matching the filter (left in the DLQ): ${result.notMatched}`,
           ...(result.skipped.length ? [`matching but unreadable (left in the DLQ): ${result.skipped.length}`] : []),
           ...(result.failed.length ? [`failed: ${result.failed.length}`] : []),
+          ...(result.scanEnded === 'only-seen-messages' ? ['scan: ended before seeing the whole DLQ; matching messages may remain (run it again)'] : []),
         ];
         io.stdout.write(`${lines.join('\n')}\n`);
         if (dryRun) io.stdout.write('Dry run: nothing was sent or deleted.\n');

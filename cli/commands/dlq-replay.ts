@@ -70,11 +70,41 @@ export interface ReplayResult {
   readonly failed: ReplayFailure[];
   /** Why the replay stopped before the DLQ was exhausted, if it did. */
   readonly stoppedEarly?: string;
+  /**
+   * How the message-by-message scan ended. Only `dlq-exhausted` (an empty receive) means every message was seen;
+   * `only-seen-messages` means pages kept returning messages already seen, so matching ones may remain.
+   */
+  readonly scanEnded?: ScanEnd;
   /** Why native redrive was not used although asked for. */
   readonly fallbackReason?: string;
   /** Messages moved by a native move task. */
   readonly moved?: number;
   readonly notRestored: number;
+}
+
+export type ScanEnd = 'dlq-exhausted' | 'limit-reached' | 'only-seen-messages' | 'send-failed';
+
+/**
+ * Consecutive pages holding only messages already seen after which the scan gives up. Seen messages come back
+ * when their hold ran out (a run slower than planned); a few such pages in a row mean the scan is going round in
+ * circles, one alone does not mean the DLQ is done.
+ */
+export const MAX_CONSECUTIVE_SEEN_PAGES = 5;
+
+/** Upper bound on the time one scanned page costs (receive, and send + delete of its matches), real SQS included. */
+const SECONDS_PER_PAGE = 1;
+
+/**
+ * How long scanned messages stay hidden: for the whole run, so that none comes back and is counted twice or ends
+ * the scan. The run scans every message of the DLQ (its depth, not --limit: matches may be anywhere) and sends at
+ * most `limit` of them at `ratePerSecond`; half as much again plus a minute for slack, 5 minutes at least, 12
+ * hours (SQS's maximum) at most.
+ */
+export function scanHoldSeconds({ depth, limit, ratePerSecond }: { depth?: number; limit?: number; ratePerSecond?: number }): number {
+  const messages = depth ?? 0;
+  const scanSeconds = Math.ceil(messages / 10) * SECONDS_PER_PAGE;
+  const sendSeconds = ratePerSecond ? Math.ceil(Math.min(messages, limit ?? Infinity) / ratePerSecond) : 0;
+  return Math.min(43_200, Math.max(300, Math.ceil((scanSeconds + sendSeconds) * 1.5) + 60));
 }
 
 export function matchesFilter(letter: DeadLetter, filter: ReplayFilter, nowMs: number): boolean {
@@ -102,8 +132,9 @@ export function replayBody(letter: DeadLetter, rule: SubscriptionIdRule = DEFAUL
 /**
  * Moves dead letters back to the main queue. Each message is sent to the main queue first and deleted from the
  * DLQ only once that send succeeded, so a failure can duplicate a sync (harmless: Limio pulls current state)
- * but never lose one. Messages that do not match stay hidden while the DLQ is scanned, so the scan sees every
- * message once and terminates, and are made visible again as soon as it ends.
+ * but never lose one. Messages that do not match stay hidden while the DLQ is scanned (for a hold sized from the
+ * DLQ's depth), so the scan sees every message once, and are made visible again as soon as it ends. The scan ends
+ * on an empty receive; should held messages come back anyway, it says so rather than claim it saw everything.
  */
 export async function replayDeadLetters(sqs: SQSClient, options: ReplayOptions): Promise<ReplayResult> {
   let fallbackReason: string | undefined;
@@ -126,9 +157,7 @@ async function receiveSendDelete(sqs: SQSClient, options: ReplayOptions): Promis
   const limit = options.limit ?? Infinity;
   const depth = await approximateDepth(sqs, options.deadLetterQueueUrl);
   const total = depth === undefined ? undefined : Math.min(depth, limit);
-  // Held messages must stay hidden for the whole run, paced sends included; SQS allows up to 12 hours.
-  const expectedSeconds = options.ratePerSecond && depth ? Math.ceil(Math.min(depth, limit) / options.ratePerSecond) : 0;
-  const visibilityTimeoutSeconds = Math.min(43_200, Math.max(300, Math.ceil(expectedSeconds * 1.5) + 60));
+  const visibilityTimeoutSeconds = scanHoldSeconds({ depth, limit: options.limit, ratePerSecond: options.ratePerSecond });
   const sendChunk = options.ratePerSecond ? Math.min(10, Math.max(1, Math.floor(options.ratePerSecond))) : 10;
   const pace = pacer(options.ratePerSecond, now, sleep);
 
@@ -136,9 +165,13 @@ async function receiveSendDelete(sqs: SQSClient, options: ReplayOptions): Promis
   const skipped: { messageId: string; reason: string }[] = [];
   const failed: ReplayFailure[] = [];
   const seen = new Set<string>();
-  const held: string[] = [];
+  // By message id: a message received again has a new receipt handle, and only the latest one can restore it.
+  const held = new Map<string, string>();
+  const hold = (letter: DeadLetter) => held.set(letter.messageId, letter.receiptHandle);
   let notMatched = 0;
   let stoppedEarly: string | undefined;
+  let scanEnded: ScanEnd = 'limit-reached';
+  let consecutiveSeenPages = 0;
   let notRestored = 0;
 
   try {
@@ -148,44 +181,57 @@ async function receiveSendDelete(sqs: SQSClient, options: ReplayOptions): Promis
         visibilityTimeoutSeconds,
         waitTimeSeconds: options.waitTimeSeconds ?? 1,
       });
-      if (page.length === 0) break;
+      if (page.length === 0) {
+        scanEnded = 'dlq-exhausted';
+        break;
+      }
       const selected: DeadLetter[] = [];
       let fresh = 0;
       for (const message of page) {
         const letter = readDeadLetter(message, rule);
         if (seen.has(letter.messageId) || replayed.length + selected.length >= limit) {
-          held.push(letter.receiptHandle);
+          hold(letter);
           continue;
         }
         seen.add(letter.messageId);
         fresh++;
         if (!matchesFilter(letter, filter, now())) {
           notMatched++;
-          held.push(letter.receiptHandle);
+          hold(letter);
         } else if (!letter.request) {
           skipped.push({ messageId: letter.messageId, reason: `not replayable: ${letter.bodyProblem}` });
-          held.push(letter.receiptHandle);
+          hold(letter);
         } else {
           selected.push(letter);
         }
       }
-      if (fresh === 0) break;
+      if (fresh === 0 && replayed.length < limit) {
+        // Held again (above) with a fresh hold, so the next pages reach messages not seen yet, if there are any.
+        if (++consecutiveSeenPages < MAX_CONSECUTIVE_SEEN_PAGES) continue;
+        scanEnded = 'only-seen-messages';
+        stoppedEarly =
+          `the scan ended before seeing the whole DLQ (${MAX_CONSECUTIVE_SEEN_PAGES} pages in a row held only messages already seen, ` +
+          `whose ${visibilityTimeoutSeconds} s hold had run out): matching messages may remain; run the replay again`;
+        break;
+      }
+      consecutiveSeenPages = 0;
 
       for (let start = 0; start < selected.length; start += sendChunk) {
         const chunk = selected.slice(start, start + sendChunk);
         if (options.dryRun) {
           for (const letter of chunk) {
-            held.push(letter.receiptHandle);
+            hold(letter);
             replayed.push({ messageId: letter.messageId, subscriptionId: letter.request!.subscriptionId, replayCount: replayBody(letter, rule).replayCount });
           }
           continue;
         }
         await pace(chunk.length);
-        const sendFailure = await sendThenDelete(sqs, options, chunk, rule, replayed, failed, held);
+        const sendFailure = await sendThenDelete(sqs, options, chunk, rule, replayed, failed, hold);
         options.onProgress?.(replayed.length, total);
         if (sendFailure) {
           // A send failure is almost always the main queue itself (gone, no permission): stop rather than fail every message.
-          for (const letter of selected.slice(start + sendChunk)) held.push(letter.receiptHandle);
+          for (const letter of selected.slice(start + sendChunk)) hold(letter);
+          scanEnded = 'send-failed';
           stoppedEarly = `send to the main queue failed: ${sendFailure}`;
           break scan;
         }
@@ -193,9 +239,9 @@ async function receiveSendDelete(sqs: SQSClient, options: ReplayOptions): Promis
       options.onProgress?.(replayed.length, total);
     }
   } finally {
-    notRestored = await restoreVisibility(sqs, options.deadLetterQueueUrl, held.filter(Boolean));
+    notRestored = await restoreVisibility(sqs, options.deadLetterQueueUrl, [...held.values()].filter(Boolean));
   }
-  return { mode: 'receive-send-delete', dryRun: options.dryRun ?? false, replayed, skipped, notMatched, failed, stoppedEarly, notRestored };
+  return { mode: 'receive-send-delete', dryRun: options.dryRun ?? false, replayed, skipped, notMatched, failed, stoppedEarly, scanEnded, notRestored };
 }
 
 /** Sends one chunk, deletes what was sent; returns the first send error, if any. */
@@ -206,7 +252,7 @@ async function sendThenDelete(
   rule: SubscriptionIdRule,
   replayed: ReplayedMessage[],
   failed: ReplayFailure[],
-  held: string[],
+  hold: (letter: DeadLetter) => void,
 ): Promise<string | undefined> {
   const bodies = chunk.map((letter) => replayBody(letter, rule));
   let sentIndexes: number[];
@@ -223,13 +269,13 @@ async function sendThenDelete(
       const letter = chunk[Number(failure.Id)];
       firstError ??= `${failure.Code}: ${failure.Message ?? ''}`.trim();
       failed.push({ messageId: letter.messageId, subscriptionId: letter.request?.subscriptionId, stage: 'send', error: `${failure.Code} ${failure.Message ?? ''}`.trim() });
-      held.push(letter.receiptHandle);
+      hold(letter);
     }
   } catch (error) {
     firstError = describeError(error);
     for (const letter of chunk) {
       failed.push({ messageId: letter.messageId, subscriptionId: letter.request?.subscriptionId, stage: 'send', error: firstError });
-      held.push(letter.receiptHandle);
+      hold(letter);
     }
     return firstError;
   }

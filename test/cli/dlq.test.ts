@@ -1,6 +1,7 @@
+import { ChangeMessageVisibilityBatchCommand, SQSClient, type ReceiveMessageCommandOutput } from '@aws-sdk/client-sqs';
 import { listDeadLetters } from '../../cli/commands/dlq-list';
-import { replayDeadLetters } from '../../cli/commands/dlq-replay';
-import type { QueuePair } from '../../local/sqs-emulator';
+import { MAX_CONSECUTIVE_SEEN_PAGES, replayDeadLetters, scanHoldSeconds } from '../../cli/commands/dlq-replay';
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION, type QueuePair } from '../../local/sqs-emulator';
 import { useSqsEmulator } from '../support/sqs-emulator';
 import { runCli } from '../../cli/main';
 import { bodies, captureIo, depth, freshQueues, putDeadLetter, reason, takeAll } from './queues';
@@ -184,5 +185,110 @@ describe('dlq list and dlq replay', () => {
     expect(result.replayed).toHaveLength(5);
     // 2 per second in chunks of 2: sends at t=0, 1 s, 2 s.
     expect(sleeps).toEqual([1000, 1000]);
+  });
+
+  describe('on a DLQ larger than one page whose scanned messages come back', () => {
+    /**
+     * An SQS client for the emulator on which the replay's hold of a page runs out at once on the receives
+     * `holdRunsOut` picks, as on a DLQ too big for the hold: those messages come back and are seen again. The
+     * emulator's clock cannot be hurried, so a client middleware makes them visible again; `afterReceive` lets a
+     * test act between receives. Records each page's message ids and the hold each receive asked for.
+     */
+    function clientWhoseHoldRunsOut(holdRunsOut: (receiveNumber: number) => boolean, afterReceive: (receiveNumber: number) => Promise<void> = async () => {}) {
+      const client = new SQSClient({ endpoint: emulator.endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+      const pages: string[][] = [];
+      const visibilityTimeouts: number[] = [];
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const result = await next(args);
+          if (context.commandName !== 'ReceiveMessageCommand') return result;
+          visibilityTimeouts.push(Number((args.input as { VisibilityTimeout?: number }).VisibilityTimeout));
+          const messages = (result.output as ReceiveMessageCommandOutput).Messages ?? [];
+          pages.push(messages.map((m) => m.MessageId!));
+          if (messages.length > 0 && holdRunsOut(pages.length)) {
+            await emulator.sqs.send(
+              new ChangeMessageVisibilityBatchCommand({
+                QueueUrl: queues.deadLetterQueueUrl,
+                Entries: messages.map((m, index) => ({ Id: String(index), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })),
+              }),
+            );
+          }
+          await afterReceive(pages.length);
+          return result;
+        },
+        { step: 'initialize', name: 'holdRunsOut' },
+      );
+      return { client, pages, visibilityTimeouts };
+    }
+
+    const notMatching = async (count: number) => {
+      for (let i = 1; i <= count; i++) await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: `A-S${100 + i}`, source: 'notification' }, reason: reason('terminal', 404) });
+    };
+    const isAllSeen = (pages: string[][], index: number) => {
+      const seenBefore = new Set(pages.slice(0, index).flat());
+      return pages[index].length > 0 && pages[index].every((id) => seenBefore.has(id));
+    };
+
+    it('keeps scanning past a page of messages already seen and replays every match', async () => {
+      await notMatching(20);
+      // SQS promises no order; the emulator serves the oldest visible message first and puts one made visible
+      // again last. So the matches go in behind the first page's returning messages, as letters the sync Lambda
+      // dead-letters during the replay would: the third page then holds only messages seen before.
+      const { client, pages, visibilityTimeouts } = clientWhoseHoldRunsOut(
+        (receive) => receive === 1,
+        async (receive) => {
+          if (receive !== 2) return;
+          for (let i = 1; i <= 5; i++) await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: `A-S${200 + i}`, source: 'notification' }, reason: reason('exhausted', 502) });
+        },
+      );
+      try {
+        const result = await replayDeadLetters(client, { ...queues, filter: { failureClasses: ['exhausted'] }, waitTimeSeconds: 0 });
+
+        // The case under test happened: a page of seen messages came before the matches (the old scan ended there).
+        expect(isAllSeen(pages, 2)).toBe(true);
+        expect(result.replayed.map((r) => r.subscriptionId).sort()).toEqual(['A-S201', 'A-S202', 'A-S203', 'A-S204', 'A-S205']);
+        expect(result).toMatchObject({ scanEnded: 'dlq-exhausted', notMatched: 20, failed: [], notRestored: 0 });
+        expect(result.stoppedEarly).toBeUndefined();
+        // The hold asked for is the one sized from the depth found at the start.
+        expect(new Set(visibilityTimeouts)).toEqual(new Set([scanHoldSeconds({ depth: 20 })]));
+        expect(await depth(emulator.sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 20, inFlight: 0 });
+        expect(await depth(emulator.sqs, queues.mainQueueUrl)).toEqual({ visible: 5, inFlight: 0 });
+      } finally {
+        client.destroy();
+      }
+    });
+
+    it('says the scan ended before seeing the whole DLQ when only seen messages keep coming back', async () => {
+      await notMatching(25);
+      const { client, pages } = clientWhoseHoldRunsOut(() => true);
+      try {
+        const result = await replayDeadLetters(client, { ...queues, filter: { failureClasses: ['exhausted'] }, waitTimeSeconds: 0 });
+
+        // It went on past single pages of seen messages, and gave up after a run of them (never on an empty receive).
+        const lastPages = pages.map((_, index) => index).slice(-MAX_CONSECUTIVE_SEEN_PAGES);
+        expect(lastPages.every((index) => isAllSeen(pages, index))).toBe(true);
+        expect(isAllSeen(pages, pages.length - MAX_CONSECUTIVE_SEEN_PAGES - 1)).toBe(false);
+        expect(pages.every((page) => page.length > 0)).toBe(true);
+        expect(result).toMatchObject({ scanEnded: 'only-seen-messages', replayed: [], notMatched: 25 });
+        // stoppedEarly makes the command print it and exit 1.
+        expect(result.stoppedEarly).toMatch(/ended before seeing the whole DLQ.*matching messages may remain/);
+        expect(await depth(emulator.sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 25, inFlight: 0 });
+      } finally {
+        client.destroy();
+      }
+    });
+  });
+
+  it('holds scanned messages for longer the deeper the DLQ and the slower the --rate', () => {
+    expect(scanHoldSeconds({ depth: undefined })).toBe(300);
+    expect(scanHoldSeconds({ depth: 25 })).toBe(300);
+    // 20,000 messages = 2,000 pages: longer than the 5-minute floor.
+    const deep = scanHoldSeconds({ depth: 20_000 });
+    expect(deep).toBeGreaterThan(2_000);
+    // --limit bounds the sends, not the scan: matches can be anywhere in the DLQ.
+    expect(scanHoldSeconds({ depth: 20_000, limit: 10 })).toBe(deep);
+    expect(scanHoldSeconds({ depth: 20_000, ratePerSecond: 5 })).toBeGreaterThan(deep + 4_000);
+    expect(scanHoldSeconds({ depth: 20_000, limit: 10, ratePerSecond: 5 })).toBeLessThan(deep + 10);
+    expect(scanHoldSeconds({ depth: 10_000_000 })).toBe(43_200);
   });
 });
