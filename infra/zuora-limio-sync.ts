@@ -54,6 +54,19 @@ const CALLOUT_REFUSED_ALARM_DESCRIPTION =
   '5xx reasons (auth-unavailable, queue-unavailable, internal-error) also raise Api5xxAlarm. ' +
   'Fix the cause, then backfill the refused subscriptions with "zuora-limio-sync enqueue". See the README runbook "A callout was refused".';
 
+/**
+ * Not "nothing to do": a Limio secret that is unreadable or refused fails every token request, which keeps the
+ * breaker open on purpose (nothing could sync) until an operator fixes the secret.
+ */
+const BREAKER_OPEN_ALARM_DESCRIPTION =
+  'Outage mode: the circuit breaker is open (or half-open, letting a small batch through); sync polling is paused and messages wait in the main queue. ' +
+  'The OK notification means the breaker closed and the backlog is draining. Run "zuora-limio-sync status" for the reason. ' +
+  'If the reason is about the token (token endpoint failed, or refused the client credentials), read the probe Lambda\'s "Limio probed" log lines: ' +
+  '"refused the client credentials" or "cannot read the Limio credentials secret" means the Limio secret is wrong or unreadable, not that Limio is down; ' +
+  'the breaker stays open on purpose until you fix the secret (the next probe reads it again). ' +
+  'Otherwise Limio is down: the breaker closes by itself when it is back. ' +
+  'A message held close to the queue\'s 14-day retention is dead-lettered as exhausted. See the README "When Limio is down".';
+
 /** The probe makes one token request (and optionally one sync) per run, well inside its schedule's minute. */
 const PROBE_TIMEOUT_SECONDS = 30;
 const PROBE_LIMIO_TIMEOUT_MS = 10_000;
@@ -579,7 +592,7 @@ export class ZuoraLimioSync extends Construct {
         threshold: settings.oldestMessageAgeAlarmSeconds,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       }),
-      syncErrors: alarm('SyncErrorsAlarm', 'The sync Lambda failed whole invocations (configuration, secret, crash or timeout), not single subscriptions: check its logs.', {
+      syncErrors: alarm('SyncErrorsAlarm', 'The sync Lambda failed whole invocations (configuration, crash or timeout), not single subscriptions: check its logs. An unreadable or refused Limio secret does not show here: it fails each sync as retryable and opens the circuit breaker (BreakerOpenAlarm).', {
         metric: this.syncFunction.metricErrors({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -607,7 +620,7 @@ export class ZuoraLimioSync extends Construct {
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       }),
-      breakerOpen: alarm('BreakerOpenAlarm', 'Outage mode: Limio is judged down and the circuit breaker is open (or half-open, letting a small batch through). Sync polling is paused and callouts wait safely in the queue; nothing is dead-lettered meanwhile. The OK notification means the breaker closed and the backlog is draining. Check status with the CLI; see the README "When Limio is down".', {
+      breakerOpen: alarm('BreakerOpenAlarm', BREAKER_OPEN_ALARM_DESCRIPTION, {
         // The probe publishes the gauge every minute: 0 closed, 1 half-open, 2 open.
         metric: new cloudwatch.Metric({
           namespace: INFRA_DEFAULTS.metricsNamespace,

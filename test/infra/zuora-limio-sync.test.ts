@@ -588,6 +588,18 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       });
       expect(alarm.AlarmDescription).toMatch(/circuit breaker is open/);
       expect(alarm.AlarmDescription).toMatch(/OK notification means the breaker closed/);
+      // A refused or unreadable Limio secret keeps the breaker open on purpose: the text must send the operator to it.
+      expect(alarm.AlarmDescription).toMatch(/the Limio secret is wrong or unreadable/);
+      expect(alarm.AlarmDescription).not.toMatch(/nothing to do/i);
+      expect(alarm.AlarmDescription.length).toBeLessThanOrEqual(1024);
+    });
+
+    it('does not send operators to the sync errors alarm for a Limio secret problem', () => {
+      const syncFunctionId = functionNamed(template, 'asks Limio to sync').id;
+      const alarm = onlyResource(template, 'AWS::CloudWatch::Alarm', {
+        MetricName: 'Errors', Namespace: 'AWS/Lambda', Dimensions: [{ Name: 'FunctionName', Value: { Ref: syncFunctionId } }],
+      }).resource.Properties;
+      expect(alarm.AlarmDescription).toMatch(/Limio secret does not show here/);
     });
 
     it('alarms when the probe fails most of its runs', () => {
