@@ -56,6 +56,8 @@ export const STACK_OUTPUTS = {
 export interface TargetDependencies {
   /** Reads a stack's outputs; defaults to CloudFormation DescribeStacks. */
   readStackOutputs?: (stackName: string) => Promise<Record<string, string>>;
+  /** Makes the SQS client for a stack or explicit queue URLs; defaults to awsSqsClient (tests wrap it). */
+  sqsClient?: (env: Env, queueUrl: string | undefined) => SQSClient;
 }
 
 export async function resolveTargets(
@@ -91,7 +93,7 @@ export async function resolveTargets(
     const deadLetterQueueUrl = output(STACK_OUTPUTS.deadLetterQueueUrl, needs.deadLetterQueue);
     const breakerTableName = output(STACK_OUTPUTS.breakerTableName, needs.breaker === 'required');
     return {
-      sqs: awsSqsClient(env, mainQueueUrl ?? deadLetterQueueUrl),
+      sqs: (dependencies.sqsClient ?? awsSqsClient)(env, mainQueueUrl ?? deadLetterQueueUrl),
       mainQueueUrl,
       deadLetterQueueUrl,
       calloutUrl: output(STACK_OUTPUTS.calloutUrl, needs.callout),
@@ -118,7 +120,7 @@ export async function resolveTargets(
     throw new UsageError(String(missing[0]).split(' ')[0], `no target given: use --local, --stack NAME, or ${missing.join(' and ')}`);
   }
   return {
-    sqs: awsSqsClient(env, mainQueueUrl ?? deadLetterQueueUrl),
+    sqs: (dependencies.sqsClient ?? awsSqsClient)(env, mainQueueUrl ?? deadLetterQueueUrl),
     mainQueueUrl,
     deadLetterQueueUrl,
     calloutUrl,

@@ -100,6 +100,9 @@ export interface EnqueueResult {
   readonly failed: { where: string; subscriptionId: string; error: string }[];
 }
 
+/** Tries for one batch entry SQS leaves out of its answer. */
+const MAX_SEND_ATTEMPTS = 2;
+
 /** Validates each candidate with the callouts' own rule and queues the valid ones as `backfill` sync requests. */
 export async function enqueueSubscriptions(sqs: SQSClient, options: EnqueueOptions): Promise<EnqueueResult> {
   const rule = options.rule ?? DEFAULT_SUBSCRIPTION_ID_RULE;
@@ -124,24 +127,43 @@ export async function enqueueSubscriptions(sqs: SQSClient, options: EnqueueOptio
 
   const receivedAt = (options.now ?? (() => new Date()))();
   for (let start = 0; start < valid.length; start += 10) {
-    const batch = valid.slice(start, start + 10);
-    try {
-      const result = await sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: options.queueUrl,
-          Entries: batch.map((entry, index) => ({
-            Id: String(index),
-            MessageBody: serializeSyncRequest(createSyncRequest({ subscriptionId: entry.subscriptionId, source: 'backfill', receivedAt }, rule)),
-          })),
-        }),
-      );
-      for (const success of result.Successful ?? []) accepted.push({ ...batch[Number(success.Id)], messageId: success.MessageId });
-      for (const failure of result.Failed ?? []) failed.push({ ...batch[Number(failure.Id)], error: `${failure.Code} ${failure.Message ?? ''}`.trim() });
-    } catch (error) {
-      for (const entry of batch) failed.push({ ...entry, error: (error as Error).message });
+    let pending = valid.slice(start, start + 10);
+    // An entry SQS lists neither as sent nor as failed may or may not be queued: it is sent again (a second sync
+    // of one subscription is harmless, Limio pulls its current state), and counted as failed if that happens twice.
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      try {
+        const result = await sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: options.queueUrl,
+            Entries: pending.map((entry, index) => ({
+              Id: String(index),
+              MessageBody: serializeSyncRequest(createSyncRequest({ subscriptionId: entry.subscriptionId, source: 'backfill', receivedAt }, rule)),
+            })),
+          }),
+        );
+        const listed = new Set<number>();
+        for (const success of result.Successful ?? []) {
+          listed.add(Number(success.Id));
+          accepted.push({ ...pending[Number(success.Id)], messageId: success.MessageId });
+        }
+        for (const failure of result.Failed ?? []) {
+          listed.add(Number(failure.Id));
+          failed.push({ ...pending[Number(failure.Id)], error: `${failure.Code} ${failure.Message ?? ''}`.trim() });
+        }
+        const unlisted = pending.filter((_, index) => !listed.has(index));
+        if (unlisted.length > 0 && attempt >= MAX_SEND_ATTEMPTS) {
+          for (const entry of unlisted) failed.push({ ...entry, error: `SQS reported it neither sent nor failed (${attempt} tries); it may or may not be queued` });
+          break;
+        }
+        pending = unlisted;
+      } catch (error) {
+        for (const entry of pending) failed.push({ ...entry, error: (error as Error).message });
+        break;
+      }
     }
     options.onProgress?.(Math.min(start + 10, valid.length), valid.length);
   }
+  failed.sort((a, b) => lineOrder(a.where) - lineOrder(b.where));
   return { dryRun: false, accepted, refused, duplicates, failed };
 }
 

@@ -1,8 +1,9 @@
+import { SQSClient, type SendMessageBatchCommandInput, type SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
 import { enqueueSubscriptions, readCandidates } from '../../cli/commands/enqueue';
 import { runCli } from '../../cli/main';
 import { UsageError } from '../../cli/usage-error';
 import { subscriptionIdRuleFrom } from '../../functions/shared/subscription-id';
-import type { QueuePair } from '../../local/sqs-emulator';
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION, type QueuePair } from '../../local/sqs-emulator';
 import { useSqsEmulator } from '../support/sqs-emulator';
 import { bodies, captureIo, depth, freshQueues, takeAll } from './queues';
 
@@ -120,5 +121,69 @@ describe('enqueue against the SQS emulator', () => {
     const code = await runCli(['enqueue', 'A-S00000007', '--json'], captured.io);
     expect(code).toBe(0);
     expect(JSON.parse(captured.stdout())).toMatchObject({ dryRun: false, accepted: [{ where: 'argument 1', subscriptionId: 'A-S00000007' }], refused: [] });
+  });
+
+  describe('when SQS leaves an entry out of its answer', () => {
+    /**
+     * SendMessageBatch answers with Successful and Failed lists, and nothing in the API stops an entry from being
+     * in neither. The emulator never does that, so a client middleware drops `subscriptionId`'s entry from the
+     * answer on the sends `drops` picks (the message itself is queued). Counts the sends naming it.
+     */
+    function clientDroppingFromAnswer(subscriptionId: string, drops: (send: number) => boolean) {
+      const client = new SQSClient({ endpoint: emulator.endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+      let sends = 0;
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const result = await next(args);
+          if (context.commandName !== 'SendMessageBatchCommand') return result;
+          const entry = (args.input as SendMessageBatchCommandInput).Entries?.find((e) => JSON.parse(e.MessageBody!).subscriptionId === subscriptionId);
+          if (entry === undefined) return result;
+          sends++;
+          if (!drops(sends)) return result;
+          const output = result.output as SendMessageBatchCommandOutput;
+          output.Successful = output.Successful?.filter((success) => success.Id !== entry.Id);
+          return result;
+        },
+        { step: 'initialize', name: 'dropFromAnswer' },
+      );
+      return { client, sends: () => sends };
+    }
+    const lines = Array.from({ length: 12 }, (_, i) => `A-S${String(i + 1).padStart(8, '0')}`).join('\n');
+
+    it('sends it again, and counts it queued when SQS then lists it', async () => {
+      const { client, sends } = clientDroppingFromAnswer('A-S00000011', (send) => send === 1);
+      try {
+        const result = await enqueueSubscriptions(client, { queueUrl: queues.mainQueueUrl, ...readCandidates(lines, 'stdin') });
+        expect(sends()).toBe(2);
+        expect(result.failed).toEqual([]);
+        expect(result.accepted.map((a) => a.subscriptionId).sort()).toEqual(lines.split('\n').sort());
+        expect(result.accepted.find((a) => a.subscriptionId === 'A-S00000011')).toMatchObject({ where: 'line 11', messageId: expect.any(String) });
+      } finally {
+        client.destroy();
+      }
+    });
+
+    it('reports it failed with its line number when SQS leaves it out again', async () => {
+      const { client, sends } = clientDroppingFromAnswer('A-S00000011', () => true);
+      try {
+        const result = await enqueueSubscriptions(client, { queueUrl: queues.mainQueueUrl, ...readCandidates(lines, 'stdin') });
+        expect(sends()).toBe(2);
+        expect(result.failed).toEqual([{ where: 'line 11', subscriptionId: 'A-S00000011', error: expect.stringMatching(/neither sent nor failed.*may or may not be queued/) }]);
+        expect(result.accepted).toHaveLength(11);
+        expect(result.accepted.map((a) => a.subscriptionId)).not.toContain('A-S00000011');
+      } finally {
+        client.destroy();
+      }
+    });
+
+    it('makes the command name the line and exit 1', async () => {
+      const { client } = clientDroppingFromAnswer('A-S00000011', () => true);
+      const captured = captureIo({ ZLS_QUEUE_URL: queues.mainQueueUrl }, lines);
+      const code = await runCli(['enqueue', '-'], captured.io, { sqsClient: () => client });
+      expect(captured.stdout()).toMatch(/not queued line 11 \(A-S00000011\): SQS reported it neither sent nor failed/);
+      expect(captured.stdout()).toContain('queued: 11');
+      expect(captured.stdout()).toContain('failed: 1');
+      expect(code).toBe(1);
+    });
   });
 });
