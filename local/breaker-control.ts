@@ -10,6 +10,12 @@ import type { BreakerSettings } from '../functions/breaker/settings';
  *   POST /_local/breaker/open  {"reason": "…"} -> held open by hand, then the status
  *   POST /_local/breaker/close {"reason"?: "…"} -> closed, then the status
  * The same operator functions as the CLI's AWS path (functions/breaker/operator.ts) do the work.
+ *
+ * It has no authentication (it listens on 127.0.0.1 only), so it must not be reachable from a web page open in a
+ * browser on the same machine (cross-site request forgery): a browser names the page's site in an Origin header
+ * on every cross-origin request, and cannot send `Content-Type: application/json` cross-origin without a CORS
+ * preflight this server never grants. So a request with an Origin header is refused, and so is a POST of any
+ * other content type. The CLI sends neither an Origin nor anything but JSON.
  */
 export const LOCAL_BREAKER_PATH = '/_local/breaker';
 
@@ -34,8 +40,14 @@ export function handleLocalBreakerRequest(request: IncomingMessage, response: Se
 
 async function answer(request: IncomingMessage, response: ServerResponse, action: string, options: LocalBreakerControlOptions): Promise<void> {
   const { store, settings } = options;
+  if (request.headers.origin !== undefined) {
+    return send(response, 403, { message: 'refused: requests from a web page (with an Origin header) cannot control the local breaker' });
+  }
   if (action === '' && request.method === 'GET') return send(response, 200, await breakerStatus(store));
   if ((action === '/open' || action === '/close') && request.method === 'POST') {
+    if (!isJsonContentType(request.headers['content-type'])) {
+      return send(response, 415, { message: 'expected Content-Type: application/json' });
+    }
     const body = await readJson(request);
     if (body === undefined) return send(response, 400, { message: `expected a JSON object of at most ${MAX_BODY_BYTES} bytes` });
     const reason = typeof body.reason === 'string' ? body.reason : undefined;
@@ -49,6 +61,11 @@ async function answer(request: IncomingMessage, response: ServerResponse, action
     return send(response, 200, await breakerStatus(store));
   }
   send(response, action === '' || action === '/open' || action === '/close' ? 405 : 404, { message: `use GET ${LOCAL_BREAKER_PATH}, POST ${LOCAL_BREAKER_PATH}/open or POST ${LOCAL_BREAKER_PATH}/close` });
+}
+
+/** `application/json`, parameters such as `; charset=utf-8` allowed. */
+function isJsonContentType(header: string | undefined): boolean {
+  return header?.split(';')[0].trim().toLowerCase() === 'application/json';
 }
 
 async function readJson(request: IncomingMessage): Promise<Record<string, unknown> | undefined> {

@@ -117,12 +117,34 @@ describe('breaker commands and status, --local', () => {
 
   it('the control endpoint refuses what it does not know', async () => {
     const base = `http://127.0.0.1:${runtime.port}${LOCAL_BREAKER_PATH}`;
-    expect((await fetch(`${base}/open`, { method: 'POST', body: '{"reason": "  "}' })).status).toBe(400);
-    expect((await fetch(`${base}/open`, { method: 'POST', body: 'not json' })).status).toBe(400);
+    const json = { 'content-type': 'application/json' };
+    expect((await fetch(`${base}/open`, { method: 'POST', headers: json, body: '{"reason": "  "}' })).status).toBe(400);
+    expect((await fetch(`${base}/open`, { method: 'POST', headers: json, body: 'not json' })).status).toBe(400);
     expect((await fetch(`${base}/open`)).status).toBe(405);
     expect((await fetch(`${base}/reset`, { method: 'POST' })).status).toBe(404);
     expect((await store.read()).breaker.version).toBe(0);
     expect(await (await fetch(base)).json()).toMatchObject({ state: 'closed', reason: 'never opened', openSecondsLast24h: 0 });
+  });
+
+  it('the control endpoint refuses what a web page in a browser could send (cross-site request forgery)', async () => {
+    const base = `http://127.0.0.1:${runtime.port}${LOCAL_BREAKER_PATH}`;
+    const validOpen = '{"reason": "from a web page"}';
+    // A cross-site form or a no-CORS fetch can only send "simple" content types, JSON in the body or not.
+    for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+      const response = await fetch(`${base}/open`, { method: 'POST', headers: { 'content-type': contentType }, body: validOpen });
+      expect(response.status).toBe(415);
+      expect(await response.json()).toEqual({ message: 'expected Content-Type: application/json' });
+    }
+    // Any request a browser makes cross-origin names the page's site; the CLI never sends an Origin.
+    const fromPage = await fetch(`${base}/open`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example' }, body: validOpen });
+    expect(fromPage.status).toBe(403);
+    expect((await fetch(base, { headers: { origin: 'https://evil.example' } })).status).toBe(403);
+    expect((await store.read()).breaker.version).toBe(0);
+
+    // The same request without the Origin header, as the CLI sends it, does open it: the refusals above were not about anything else.
+    const fromCli = await fetch(`${base}/open`, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: validOpen });
+    expect(fromCli.status).toBe(200);
+    expect(await fromCli.json()).toMatchObject({ state: 'open', reason: expect.stringContaining('from a web page') });
   });
 });
 
