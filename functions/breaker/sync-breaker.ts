@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BATCH_AWS_CLIENT_OPTIONS } from '../shared/aws-client-options';
 import { optionalString, type Env } from '../shared/env';
 import { INITIAL_BREAKER_STATE, type BreakerState } from './breaker-state';
 import type { BreakerStore } from './breaker-store';
@@ -44,7 +45,7 @@ export function loadSyncBreakerConfig(env: Env): SyncBreakerConfig {
  */
 export function createSyncBreaker(config: SyncBreakerConfig, dependencies: SyncBreakerDependencies = {}): SyncBreaker {
   const { settings, retry, tableName } = config;
-  const store = dependencies.store ?? (tableName ? new DynamoDbBreakerStore(dependencies.dynamo ?? new DynamoDBClient({}), tableName) : undefined);
+  const store = dependencies.store ?? (tableName ? new DynamoDbBreakerStore(dependencies.dynamo ?? new DynamoDBClient(BATCH_AWS_CLIENT_OPTIONS), tableName) : undefined);
   if (!store) return { gate: alwaysClosed, retry, settings, shared: false };
   return {
     gate: createBreakerGate({

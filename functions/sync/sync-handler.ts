@@ -10,6 +10,7 @@ import type { BreakerStore } from '../breaker/breaker-store';
 import { budgetStart, deadLetterRetrySeconds, decideRetry, holdVisibilitySeconds } from '../breaker/retry-budget';
 import { createSyncBreaker } from '../breaker/sync-breaker';
 import { batchOutcomesOf, syncFailureOf } from '../breaker/sync-outcome';
+import { BATCH_AWS_CLIENT_OPTIONS } from '../shared/aws-client-options';
 import type { FailureClass } from '../shared/dead-letter';
 import { parseSyncRequest, type SyncRequest } from '../shared/queue-message';
 import type { SyncOutcome } from './classify-outcome';
@@ -46,7 +47,7 @@ export interface SyncObserver {
 }
 
 export interface SyncHandlerDependencies {
-  /** Default: a client from the standard AWS environment (AWS_REGION, AWS_ENDPOINT_URL_SQS). */
+  /** Default: a client from the standard AWS environment (AWS_REGION, AWS_ENDPOINT_URL_SQS), with request timeouts. */
   readonly sqs?: SQSClient;
   /** Used only with LIMIO_SECRET_ID. */
   readonly secretsManager?: SecretsManagerClient;
@@ -101,7 +102,7 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
   const random = dependencies.random ?? Math.random;
   const logger = dependencies.logger ?? createSyncLogger();
   const metrics = dependencies.metrics ?? createSyncMetrics();
-  const sqs = dependencies.sqs ?? new SQSClient({});
+  const sqs = dependencies.sqs ?? new SQSClient(BATCH_AWS_CLIENT_OPTIONS);
   const observer = dependencies.observer && guarded(dependencies.observer, logger);
   const tokens = new LimioTokenCache({
     baseUrl: config.limioBaseUrl,

@@ -1,0 +1,104 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { SQSRecord } from 'aws-lambda';
+import { createSyncHandler } from '../../functions/sync/sync-handler';
+import { startLimioSandbox, type LimioSandbox } from '../../local/limio-sandbox';
+import { captureOutput } from '../support/capture-output';
+import { body, mockLimioSecret, syncConfig } from './harness';
+
+// The sync Lambda's own SQS and DynamoDB clients (the ones it builds when none is given) against a server that
+// accepts connections and never answers: without request timeouts a stalled call would hold the invocation,
+// and the whole batch, until Lambda kills it. Each test here would then hang until jest gives up.
+
+/** Accepts TCP connections and reads requests, but never answers. */
+async function startStalledServer(): Promise<{ url: string; requests: () => number; stop: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let requests = 0;
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('data', (chunk: Buffer) => {
+      if (/^(POST|GET|PUT) /.test(chunk.toString('latin1'))) requests += 1;
+    });
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests: () => requests,
+    stop: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function record(messageBody: string): SQSRecord {
+  const now = String(Date.now());
+  return {
+    messageId: 'message-1',
+    receiptHandle: 'receipt-1',
+    body: messageBody,
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: now, SenderId: 'test', ApproximateFirstReceiveTimestamp: now },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:zuora-limio-sync',
+    awsRegion: 'us-east-1',
+  };
+}
+
+const AWS_ENV = ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_SQS', 'AWS_ENDPOINT_URL_DYNAMODB'] as const;
+
+describe("sync Lambda's AWS clients time out", () => {
+  let stalled: Awaited<ReturnType<typeof startStalledServer>>;
+  let sandbox: LimioSandbox;
+  let secret: ReturnType<typeof mockLimioSecret>;
+  let output: ReturnType<typeof captureOutput>;
+  const saved: Partial<Record<(typeof AWS_ENV)[number], string>> = {};
+
+  beforeEach(async () => {
+    for (const name of AWS_ENV) saved[name] = process.env[name];
+    stalled = await startStalledServer();
+    sandbox = await startLimioSandbox();
+    secret = mockLimioSecret(sandbox);
+    output = captureOutput();
+    Object.assign(process.env, {
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_ENDPOINT_URL_SQS: stalled.url,
+      AWS_ENDPOINT_URL_DYNAMODB: stalled.url,
+    });
+  });
+  afterEach(async () => {
+    for (const name of AWS_ENV) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+    output.restore();
+    secret.mock.restore();
+    await sandbox.stop();
+    await stalled.stop();
+  });
+
+  // Both queues on the stalled server, so the queue URL cannot route the calls elsewhere.
+  const stalledQueues = () => ({ mainQueueUrl: `${stalled.url}/000000000000/main`, deadLetterQueueUrl: `${stalled.url}/000000000000/dlq` });
+
+  it('a stalled breaker table: the breaker fails open and the batch syncs instead of waiting for the Lambda timeout', async () => {
+    const handler = createSyncHandler(syncConfig(sandbox, stalledQueues(), { BREAKER_TABLE_NAME: 'zls-breaker' }), { secretsManager: secret.client });
+    expect(await handler({ Records: [record(body('A-S1'))] })).toEqual({ batchItemFailures: [] });
+    expect(sandbox.stats.synced.has('A-S1')).toBe(true);
+    expect(output.lines().filter((entry) => entry.message === 'breaker state unavailable; syncing as if closed').length).toBeGreaterThan(0);
+    // Two attempts per call at most.
+    expect(stalled.requests() % 2).toBe(0);
+  }, 25_000);
+
+  it('a stalled SQS: a message the DLQ cannot take is reported failed, not left to the Lambda timeout', async () => {
+    sandbox.respondWith('A-S404', 404);
+    const handler = createSyncHandler(syncConfig(sandbox, stalledQueues()), { secretsManager: secret.client });
+    const response = await handler({ Records: [record(body('A-S404'))] });
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'message-1' }] });
+    // SendMessage then ChangeMessageVisibility, each tried twice.
+    expect(stalled.requests()).toBe(4);
+  }, 25_000);
+});
