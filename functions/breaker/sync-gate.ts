@@ -59,13 +59,27 @@ export function createBreakerGate({ store, settings, now = Date.now, onError, on
   // A bucket that has ended changes only by stragglers; reading it once per instance is enough.
   let previousBucket: { id: string; totals: BucketTotals | undefined } | undefined;
 
-  async function refresh(): Promise<BreakerState> {
+  let reading: Promise<BreakerState> | undefined;
+
+  /**
+   * One read at a time, shared by the callers that wait for it (the Limio slots of a batch ask together). A
+   * failed read is trusted like a good one for BREAKER_STATE_CACHE_SECONDS: a stalled table then costs one
+   * request timeout per period, not one per caller, and the invocation keeps its time for syncing.
+   */
+  function refresh(): Promise<BreakerState> {
+    reading ??= readState().finally(() => {
+      reading = undefined;
+    });
+    return reading;
+  }
+
+  async function readState(): Promise<BreakerState> {
     try {
       cached = (await store.read()).breaker;
-      cachedAt = now();
     } catch (error) {
       onError?.(error, 'read');
     }
+    cachedAt = now();
     return cached;
   }
 

@@ -150,6 +150,26 @@ describe('the gate fails open', () => {
     });
     expect((await gate.current()).state).toBe('closed');
     await expect(gate.record(batch('limio-failure', ids('0', 10)))).resolves.toMatchObject({ state: 'closed' });
-    expect(errors).toEqual(['read: AccessDeniedException', 'read: AccessDeniedException', 'record: AccessDeniedException']);
+    expect(errors).toEqual(['read: AccessDeniedException', 'record: AccessDeniedException']);
+  });
+
+  it('does not read a failing table again until BREAKER_STATE_CACHE_SECONDS have passed (a stalled read costs its timeout once)', async () => {
+    dynamo.reset();
+    dynamo.on(GetItemCommand).rejects(new Error('TimeoutError'));
+    let now = T0;
+    const gate = createBreakerGate({
+      store: new DynamoDbBreakerStore(new DynamoDBClient({ region: 'eu-west-1' }), 'zls-breaker'),
+      settings,
+      now: () => now,
+      onError: () => undefined,
+    });
+    await Promise.all([gate.current(), gate.current()]);
+    const concurrentReads = dynamo.commandCalls(GetItemCommand).length;
+    await gate.current();
+    await gate.current();
+    expect(dynamo.commandCalls(GetItemCommand)).toHaveLength(concurrentReads);
+    now += settings.stateCacheSeconds * 1000;
+    await gate.current();
+    expect(dynamo.commandCalls(GetItemCommand)).toHaveLength(concurrentReads + 1);
   });
 });
