@@ -50,6 +50,10 @@ export interface BatchOutcome {
 }
 
 export interface SqsPollerStats {
+  /** ReceiveMessage calls finished (empty answers and errors included). */
+  receives: number;
+  /** Messages those receives returned. */
+  messagesReceived: number;
   invocations: number;
   recordsReceived: number;
   recordsDeleted: number;
@@ -70,6 +74,15 @@ export interface SqsPoller {
    */
   setMaxConcurrency(maxConcurrency: number): void;
   readonly maxConcurrency: number;
+  /** ReceiveMessage calls under way right now. */
+  readonly receivesInFlight: number;
+  /**
+   * Resolves when every ReceiveMessage under way at the call has finished (at once if none is): after pause() or
+   * a lower cap, the point from which no loop beyond it can take a message.
+   */
+  receivesUnderWayFinished(): Promise<void>;
+  /** Resolves when the next ReceiveMessage to finish has finished (stats already counting it). */
+  nextReceiveFinished(): Promise<void>;
   /** Aborts waiting long polls, lets running invocations finish, and resolves when every loop has ended. */
   stop(): Promise<void>;
 }
@@ -96,7 +109,7 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
   const eventSourceARN = arnAnswer.Attributes?.QueueArn ?? queueUrl;
   const awsRegion = eventSourceARN.split(':')[3] || (process.env.AWS_REGION ?? 'us-east-1');
 
-  const stats: SqsPollerStats = { invocations: 0, recordsReceived: 0, recordsDeleted: 0, recordsRetained: 0, invocationErrors: 0 };
+  const stats: SqsPollerStats = { receives: 0, messagesReceived: 0, invocations: 0, recordsReceived: 0, recordsDeleted: 0, recordsRetained: 0, invocationErrors: 0 };
   const stopping = new AbortController();
   let paused = false;
   let maxConcurrency = concurrency;
@@ -106,9 +119,8 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
     wakeUp = [];
     for (const wake of waiting) wake();
   };
-  const waitWhileIdle = async (loopIndex: number) => {
-    while ((paused || loopIndex >= maxConcurrency) && !stopping.signal.aborted) await new Promise<void>((resolve) => wakeUp.push(resolve));
-  };
+  const isIdle = (loopIndex: number) => paused || loopIndex >= maxConcurrency;
+  const wokenUp = () => new Promise<void>((resolve) => wakeUp.push(resolve));
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       if (stopping.signal.aborted) return resolve();
@@ -121,8 +133,11 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
       stopping.signal.addEventListener('abort', done, { once: true });
     });
 
+  // Observers of receives, so tests and the runtime wait on events rather than on guesses of how long a poll takes.
+  const receivesUnderWay = new Set<Promise<void>>();
+  let receiveWaiters: Array<() => void> = [];
   const receive = async (max: number, waitSeconds: number): Promise<Message[]> => {
-    const answer = await client.send(
+    const answer = client.send(
       new ReceiveMessageCommand({
         QueueUrl: queueUrl,
         MaxNumberOfMessages: Math.min(SQS_MAX_MESSAGES_PER_CALL, max),
@@ -132,7 +147,22 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
       }),
       { abortSignal: stopping.signal },
     );
-    return answer.Messages ?? [];
+    const underWay = answer.then(
+      () => undefined,
+      () => undefined,
+    );
+    receivesUnderWay.add(underWay);
+    try {
+      const messages = (await answer).Messages ?? [];
+      stats.messagesReceived += messages.length;
+      return messages;
+    } finally {
+      stats.receives += 1;
+      receivesUnderWay.delete(underWay);
+      const waiting = receiveWaiters;
+      receiveWaiters = [];
+      for (const wake of waiting) wake();
+    }
   };
 
   /** Waits for a first message, then keeps gathering until the batch is full or the window closes. */
@@ -143,8 +173,9 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
     while (batch.length < batchSize && !stopping.signal.aborted) {
       const remainingMs = windowEnds - Date.now();
       if (remainingMs <= 0) break;
-      // Long-poll only for whole seconds that fit in the window, so the window is never overrun.
-      const more = await receive(batchSize - batch.length, Math.floor(remainingMs / 1000));
+      // Long-poll only for whole seconds that fit in the window, so the window is never overrun (and within
+      // SQS's 20 s limit, as a window may be up to 300 s).
+      const more = await receive(batchSize - batch.length, Math.min(waitTimeSeconds, Math.floor(remainingMs / 1000)));
       batch.push(...more);
       if (more.length === 0 && remainingMs < 1000) await sleep(Math.min(WINDOW_POLL_INTERVAL_MS, remainingMs));
     }
@@ -215,8 +246,11 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
 
   const loop = async (loopIndex: number) => {
     while (!stopping.signal.aborted) {
-      await waitWhileIdle(loopIndex);
-      if (stopping.signal.aborted) break;
+      // Checked in the same synchronous run that starts the receive, so a pause or a lower cap is never missed.
+      if (isIdle(loopIndex)) {
+        await wokenUp();
+        continue;
+      }
       let batch: Message[];
       try {
         batch = await gatherBatch();
@@ -238,6 +272,15 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
     get maxConcurrency() {
       return maxConcurrency;
     },
+    get receivesInFlight() {
+      return receivesUnderWay.size;
+    },
+    async receivesUnderWayFinished() {
+      await Promise.all([...receivesUnderWay]);
+    },
+    nextReceiveFinished() {
+      return new Promise<void>((resolve) => receiveWaiters.push(resolve));
+    },
     stats,
     pause() {
       paused = true;
@@ -256,6 +299,7 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
       stopping.abort();
       wakeAll();
       await Promise.all(loops);
+      for (const wake of receiveWaiters.splice(0)) wake();
     },
   };
 }

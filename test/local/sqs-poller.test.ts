@@ -147,24 +147,26 @@ describe('SQS poller (Lambda event source mapping)', () => {
     expect(poller.stats.invocationErrors).toBe(1);
   });
 
-  it('gathers messages sent within the batching window into one invocation', async () => {
+  it('gathers messages that arrive within the batching window into one invocation', async () => {
     const queues = await freshQueues(30);
     const sizes: number[] = [];
     const seen = batchesSeen(1);
     poller = await startSqsPoller({
       client: emulator.sqs,
       queueUrl: queues.mainQueueUrl,
-      batchingWindowSeconds: 2,
+      batchSize: 4,
+      // Far longer than the test needs: the batch ends when full, and a slow machine cannot close it early.
+      batchingWindowSeconds: 20,
       waitTimeSeconds: 5,
       handler: async (event) => {
         sizes.push(event.Records.length);
       },
       onBatch: seen.onBatch,
     });
-    for (let i = 0; i < 4; i++) {
-      await emulator.sqs.send(new SendMessageCommand({ QueueUrl: queues.mainQueueUrl, MessageBody: `m${i}` }));
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await emulator.sqs.send(new SendMessageCommand({ QueueUrl: queues.mainQueueUrl, MessageBody: 'm0' }));
+    // The window opens when a receive hands the poller its first message; the rest arrive after that.
+    while (poller.stats.messagesReceived === 0) await poller.nextReceiveFinished();
+    await emulator.sqs.send(new SendMessageBatchCommand({ QueueUrl: queues.mainQueueUrl, Entries: [1, 2, 3].map((n) => ({ Id: `m${n}`, MessageBody: `m${n}` })) }));
     await seen.done;
     expect(sizes).toEqual([4]);
   });
@@ -178,6 +180,7 @@ describe('SQS poller (Lambda event source mapping)', () => {
       queueUrl: queues.mainQueueUrl,
       batchingWindowSeconds: 0,
       waitTimeSeconds: 1,
+      concurrency: 2,
       handler: async () => {
         calls += 1;
       },
@@ -185,15 +188,21 @@ describe('SQS poller (Lambda event source mapping)', () => {
     });
     poller.pause();
     expect(poller.paused).toBe(true);
-    // Let the long poll that was already waiting run out: pausing does not cut it (that would lose its messages).
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Let the long polls already waiting run out: pausing does not cut them (that would lose their messages).
+    await poller.receivesUnderWayFinished();
+    const receivesBefore = poller.stats.receives;
     await emulator.sqs.send(new SendMessageCommand({ QueueUrl: queues.mainQueueUrl, MessageBody: 'held' }));
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Give the loops every chance to act on the event loop (an I/O turn, not a guess at a duration).
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(poller.receivesInFlight).toBe(0);
+    expect(poller.stats.receives).toBe(receivesBefore);
     expect(calls).toBe(0);
     expect(await queueDepth(queues.mainQueueUrl)).toEqual({ visible: 1, inFlight: 0 });
+    expect(poller.receivesInFlight).toBe(0);
     poller.resume();
     await seen.done;
     expect(calls).toBe(1);
+    expect(poller.stats.receives).toBeGreaterThan(receivesBefore);
   });
 
   it('caps concurrent invocations with setMaxConcurrency, down to one and up beyond the loops it started with', async () => {
@@ -203,6 +212,8 @@ describe('SQS poller (Lambda event source mapping)', () => {
     let releaseAll!: () => void;
     const allFourRunning = new Promise<void>((resolve) => (releaseAll = resolve));
     const seen = batchesSeen(7);
+    let narrowDone!: () => void;
+    const threeNarrowDone = new Promise<void>((resolve) => (narrowDone = resolve));
     poller = await startSqsPoller({
       client: emulator.sqs,
       queueUrl: queues.mainQueueUrl,
@@ -218,19 +229,25 @@ describe('SQS poller (Lambda event source mapping)', () => {
           // Held until four run side by side (or, failing that, long enough for the assertion to fail).
           await Promise.race([allFourRunning, new Promise((resolve) => setTimeout(resolve, 5_000))]);
         } else {
+          // Long enough for invocations to overlap, were the cap not kept.
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
         running -= 1;
       },
-      onBatch: seen.onBatch,
+      onBatch: (outcome) => {
+        seen.onBatch(outcome);
+        if (seen.outcomes.length === 3) narrowDone();
+      },
     });
     poller.setMaxConcurrency(1);
     expect(poller.maxConcurrency).toBe(1);
-    // Long polls already waiting run out first (a cap, like a pause, never cuts a receive short).
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Long polls already waiting run out first (a cap, like a pause, never cuts a receive short); after that
+    // only the first loop receives.
+    await poller.receivesUnderWayFinished();
     await emulator.sqs.send(new SendMessageBatchCommand({ QueueUrl: queues.mainQueueUrl, Entries: [1, 2, 3].map((n) => ({ Id: `n${n}`, MessageBody: `narrow-${n}` })) }));
-    while (poller.stats.invocations < 3) await new Promise((resolve) => setTimeout(resolve, 50));
+    await threeNarrowDone;
     expect(mostAtOnce).toBe(1);
+    expect(poller.receivesInFlight).toBeLessThanOrEqual(1);
 
     poller.setMaxConcurrency(4);
     await emulator.sqs.send(new SendMessageBatchCommand({ QueueUrl: queues.mainQueueUrl, Entries: [1, 2, 3, 4].map((n) => ({ Id: `w${n}`, MessageBody: `wide-${n}` })) }));
