@@ -145,13 +145,35 @@ export function decideRetry({ failure, receiveCount, receivedAt, now, openInterv
   return { action: 'retry', visibilitySeconds, remainingBudgetSeconds: remaining };
 }
 
+/** SQS's longest visibility timeout. */
+export const MAX_HOLD_SECONDS = 12 * 60 * 60;
+
+export interface HoldInput {
+  readonly settings: Pick<RetrySettings, 'holdSeconds'>;
+  /** SQS ApproximateReceiveCount of this receive (1 on the first). */
+  readonly receiveCount: number;
+  /** How long the breaker has been open (since its `since`). */
+  readonly openForSeconds: number;
+  /** A number in [0, 1); Math.random in production, fixed in tests. */
+  readonly random?: () => number;
+}
+
 /**
- * Visibility for a message received while the breaker is open (in the moments before the event source mapping
- * is disabled, or from an instance whose cached state is seconds old): it goes back untried, spread over
- * [hold, 1.25 x hold] so the backlog does not return as one wave. Untried, so nothing is dead-lettered here.
+ * Visibility for a message received while the breaker is open: it goes back untried, so nothing is
+ * dead-lettered here. Normally this happens only in the moments before the probe disables the event source
+ * mapping; but if the probe cannot disable it, every hold is one more receive, and SQS's redrive moves the
+ * message to the DLQ with no reason at MAX_ATTEMPTS + 1 receives. So the hold doubles with each receive
+ * (BREAKER_HOLD_SECONDS x 2^(receives-1)), up to SQS's 12 h limit: 14 days open then cost about 40 receives.
+ * It is also never longer than the breaker has been open (at least one BREAKER_HOLD_SECONDS), so a message
+ * with many earlier retries, held in the minute the breaker opens, comes back soon after a quick recovery.
+ * Spread over [hold, 1.25 x hold] so the backlog does not return as one wave.
  */
-export function holdVisibilitySeconds(settings: Pick<RetrySettings, 'holdSeconds'>, random: () => number = Math.random): number {
-  return settings.holdSeconds + Math.floor(random() * (settings.holdSeconds / 4 + 1));
+export function holdVisibilitySeconds({ settings, receiveCount, openForSeconds, random = Math.random }: HoldInput): number {
+  const exponent = Math.min(Math.max(receiveCount, 1) - 1, 30);
+  const byReceives = settings.holdSeconds * 2 ** exponent;
+  const byOpenTime = Math.max(settings.holdSeconds, Math.floor(openForSeconds));
+  const hold = Math.min(byReceives, byOpenTime, MAX_HOLD_SECONDS);
+  return Math.min(hold + Math.floor(random() * (hold / 4 + 1)), MAX_HOLD_SECONDS);
 }
 
 /**

@@ -38,7 +38,7 @@ export const BREAKER_DEFAULTS = {
   halfOpenMaxConcurrency: 2,
   /** How long a sync Lambda instance trusts the state it read. */
   stateCacheSeconds: 5,
-  /** Visibility given to a message received while the breaker is open (before the mapping is disabled). */
+  /** First hold of a message received while the breaker is open; it doubles with each receive, up to 12 h. */
   holdSeconds: 60,
   /** The probe's schedule (EventBridge rate in AWS, a timer locally). */
   probeIntervalSeconds: 60,

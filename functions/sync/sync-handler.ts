@@ -263,16 +263,18 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
   }
 
   /**
-   * The breaker is open: the messages go back untried, for BREAKER_HOLD_SECONDS (jittered), without a Limio call.
-   * Nothing is dead-lettered here, whatever the budget: the open time does not count against it. In AWS this
-   * happens only in the minute before the probe disables the event source mapping; locally the poller pauses.
+   * The breaker is open: the messages go back untried, without a Limio call, for a hold that starts at
+   * BREAKER_HOLD_SECONDS and doubles with each receive (see holdVisibilitySeconds). Nothing is dead-lettered here,
+   * whatever the budget: the open time does not count against it. In AWS this happens only in the minute before
+   * the probe disables the event source mapping (or for as long as it fails to); locally the poller pauses.
    */
   async function hold(subscriptionId: string, messages: readonly QueuedMessage[], breakerState: BreakerState): Promise<Map<string, Verdict>> {
     const error = `held: the circuit breaker is open (${breakerState.reason})`;
+    const openForSeconds = Math.max(0, (now() - breakerState.since) / 1000);
     const verdicts = new Map<string, Verdict>();
     let longest: number | undefined;
     for (const message of messages) {
-      const visibilitySeconds = holdVisibilitySeconds(breaker.retry, random);
+      const visibilitySeconds = holdVisibilitySeconds({ settings: breaker.retry, receiveCount: message.receiveCount, openForSeconds, random });
       try {
         await delayRedelivery(sqs, config.queueUrl, message.record.receiptHandle, visibilitySeconds);
         longest = Math.max(longest ?? 0, visibilitySeconds);

@@ -112,7 +112,8 @@ async function simulate(options: {
         message.receiveCount += 1;
         figures.maxReceives = Math.max(figures.maxReceives, message.receiveCount);
         if (state.state === 'open') {
-          message.visibleAt = clock.now + holdVisibilitySeconds(retry, random) * 1000;
+          const openForSeconds = (clock.now - state.since) / 1000;
+          message.visibleAt = clock.now + holdVisibilitySeconds({ settings: retry, receiveCount: message.receiveCount, openForSeconds, random }) * 1000;
           continue;
         }
         if (limioDown() || message.subscriptionId === options.badSubscription) {

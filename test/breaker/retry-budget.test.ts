@@ -218,9 +218,59 @@ describe('decideRetry', () => {
 });
 
 describe('holdVisibilitySeconds', () => {
-  it('holds a message received while open for [hold, 1.25 x hold] seconds', () => {
-    expect(holdVisibilitySeconds({ holdSeconds: 60 }, () => 0)).toBe(60);
-    expect(holdVisibilitySeconds({ holdSeconds: 60 }, () => 0.999_999)).toBe(75);
+  const settings = { holdSeconds: 60 };
+  const DAY_MS = 86_400_000;
+
+  it('holds a fresh message received while open for [hold, 1.25 x hold] seconds, so a quick recovery stays quick', () => {
+    expect(holdVisibilitySeconds({ settings, receiveCount: 1, openForSeconds: 3 * DAY_SECONDS, random: () => 0 })).toBe(60);
+    expect(holdVisibilitySeconds({ settings, receiveCount: 1, openForSeconds: 3 * DAY_SECONDS, random: () => 0.999_999 })).toBe(75);
+  });
+
+  it('doubles the hold with each receive, up to 12 hours', () => {
+    const holds = Array.from({ length: 12 }, (_, n) =>
+      holdVisibilitySeconds({ settings, receiveCount: n + 1, openForSeconds: 3 * DAY_SECONDS, random: () => 0 }),
+    );
+    expect(holds).toEqual([60, 120, 240, 480, 960, 1920, 3840, 7680, 15_360, 30_720, 43_200, 43_200]);
+    expect(holdVisibilitySeconds({ settings, receiveCount: 11, openForSeconds: 3 * DAY_SECONDS, random: () => 0.999_999 })).toBe(43_200);
+  });
+
+  it('holds a message with many earlier receives no longer than the breaker has been open (at least one hold)', () => {
+    expect(holdVisibilitySeconds({ settings, receiveCount: 150, openForSeconds: 20, random: () => 0 })).toBe(60);
+    expect(holdVisibilitySeconds({ settings, receiveCount: 150, openForSeconds: 1800, random: () => 0 })).toBe(1800);
+  });
+
+  it('stays within [1 s, 12 h] (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 43_200 }),
+        fc.integer({ min: 1, max: 1000 }),
+        fc.integer({ min: -60, max: 30 * DAY_SECONDS }),
+        fc.double({ min: 0, max: 0.999_999, noNaN: true }),
+        (holdSeconds, receiveCount, openForSeconds, r) => {
+          const seconds = holdVisibilitySeconds({ settings: { holdSeconds }, receiveCount, openForSeconds, random: () => r });
+          expect(Number.isInteger(seconds)).toBe(true);
+          expect(seconds).toBeGreaterThanOrEqual(Math.min(holdSeconds, 43_200));
+          expect(seconds).toBeLessThanOrEqual(43_200);
+        },
+      ),
+    );
+  });
+
+  // The probe failed to disable the event source mapping: every held message is received again the moment its
+  // hold ends, for as long as the queue keeps it. SQS's own redrive (MAX_ATTEMPTS + 1 = 401 receives) would move
+  // it to the DLQ with no reason; the growing hold keeps it far from that. Shortest holds (random 0) are the worst.
+  it.each([1, 200])('keeps a message first held at receive %i far below 401 receives in 14 days open', (firstReceive) => {
+    const openedAt = T0;
+    let now = openedAt;
+    let receiveCount = firstReceive;
+    while (now < openedAt + 14 * DAY_MS) {
+      const hold = holdVisibilitySeconds({ settings, receiveCount, openForSeconds: (now - openedAt) / 1000, random: () => 0 });
+      now += hold * 1000;
+      receiveCount += 1;
+    }
+    const receivesWhileOpen = receiveCount - firstReceive;
+    expect(receivesWhileOpen).toBeLessThan(45);
+    expect(receiveCount).toBeLessThan(401);
   });
 });
 

@@ -97,6 +97,24 @@ describe('sync handler in outage mode', () => {
       expect([...back].sort()).toEqual(ids(event, [0, 1, 2]));
     });
 
+    it('holds longer with each receive once the breaker has been open a while, so an enabled event source spends few receives', async () => {
+      const store = new InMemoryBreakerStore();
+      await openBreaker(store, 'Limio down');
+      // The breaker has been open a day; the second message has been received (held) three times before.
+      const aDayLater = Date.now() + 24 * 60 * MINUTE;
+      const handler = handlerWith(store, { BREAKER_HOLD_SECONDS: '10' }, () => aDayLater);
+      const event = await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S1'), body('A-S2')], { 1: 4 });
+
+      expect(failedIds(await handler(event))).toEqual(ids(event, [0, 1]));
+      expect(sandbox.stats.syncCalls).toBe(0);
+      const held = events.filter((e) => e.outcome === 'retry').sort((a, b) => String(a.subscriptionId).localeCompare(String(b.subscriptionId)));
+      // 10 s x 2^(receives - 1), plus a quarter of it at most as jitter (random() is 0.5 here).
+      expect(held.map((e) => [e.subscriptionId, e.attempt, e.visibilitySeconds])).toEqual([
+        ['A-S1', 1, 11],
+        ['A-S2', 4, 90],
+      ]);
+    });
+
     it('stops a batch under way from calling Limio once the breaker opens', async () => {
       const store = new InMemoryBreakerStore();
       // One call at a time, and no cached state: the slot after the first sync sees the breaker opened meanwhile.
