@@ -1,6 +1,6 @@
 import { ConfigError } from '../functions/shared/config-error';
 import { BREAKER_DEFAULTS } from '../functions/breaker/settings';
-import { DEFAULTS } from '../functions/shared/defaults';
+import { DEFAULTS, maxRetryBudgetSeconds } from '../functions/shared/defaults';
 import { checkSubscriptionId, subscriptionIdRuleFrom } from '../functions/shared/subscription-id';
 
 /**
@@ -59,7 +59,8 @@ export interface BridgeSettingsInput {
   readonly syncInvocationConcurrency?: number;
   /**
    * Seconds a Limio-side failure is retried, from when the callout was accepted, not counting the time the
-   * circuit breaker was open (RETRY_BUDGET_SECONDS). At most 14 days, the queue's retention.
+   * circuit breaker was open (RETRY_BUDGET_SECONDS). At most the queue's 14-day retention minus (backoffMaxSeconds
+   * + 1 day): 1 122 300 s with the default 900 s backoff cap.
    */
   readonly retryBudgetSeconds?: number;
   /** Safety net on receives of one message (MAX_ATTEMPTS); the time budget decides. The redrive is one above. */
@@ -210,7 +211,8 @@ export function resolveBridgeSettings(input: BridgeSettingsInput): BridgeSetting
     allowedIpRanges: ipRanges(input.allowedIpRanges, apiKind),
     syncConcurrency: wholeNumber('syncConcurrency', input.syncConcurrency, DEFAULTS.syncConcurrency, 1, 100),
     syncInvocationConcurrency: wholeNumber('syncInvocationConcurrency', input.syncInvocationConcurrency, INFRA_DEFAULTS.syncInvocationConcurrency, 2, 1000),
-    retryBudgetSeconds: wholeNumber('retryBudgetSeconds', input.retryBudgetSeconds, BREAKER_DEFAULTS.retryBudgetSeconds, 60, DEFAULTS.retentionSeconds),
+    // Up to the 14-day retention minus (backoffMaxSeconds + 1 day): the last retry is dead-lettered, not expired.
+    retryBudgetSeconds: wholeNumber('retryBudgetSeconds', input.retryBudgetSeconds, BREAKER_DEFAULTS.retryBudgetSeconds, 60, maxRetryBudgetSeconds(backoffMaxSeconds)),
     maxAttempts: wholeNumber('maxAttempts', input.maxAttempts, DEFAULTS.maxAttempts, 1, 999),
     batchSize,
     batchingWindowSeconds,

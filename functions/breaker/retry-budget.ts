@@ -1,4 +1,5 @@
 import type { FailureClass } from '../shared/dead-letter';
+import { DEFAULTS } from '../shared/defaults';
 import type { RetrySettings } from './settings';
 
 /**
@@ -74,6 +75,19 @@ export function budgetStart(request: { readonly receivedAt: string; readonly rep
   return receivedAt;
 }
 
+/**
+ * Whether a message is within DEFAULTS.retentionMarginSeconds (1 day) of the end of the queue's retention,
+ * counted from its SentTimestamp: a reason to dead-letter it, or undefined. A message an operator replayed from
+ * the DLQ is a new send with a new SentTimestamp, so its retention starts afresh, like its budget (budgetStart).
+ */
+export function queueRetentionNear(sentTimestampMs: number | undefined, now: Instant): string | undefined {
+  if (sentTimestampMs === undefined || !Number.isFinite(sentTimestampMs)) return undefined;
+  const ageSeconds = (toEpochMs(now) - sentTimestampMs) / 1000;
+  if (ageSeconds < DEFAULTS.retentionSeconds - DEFAULTS.retentionMarginSeconds) return undefined;
+  const days = (seconds: number) => seconds / 86_400;
+  return `the queue's ${days(DEFAULTS.retentionSeconds)}-day retention is near (sent ${days(ageSeconds).toFixed(1)} days ago): dead-lettered before SQS deletes it`;
+}
+
 /** Why one sync failed, as far as retrying is concerned. */
 export type SyncFailure =
   /** Limio's fault (5xx, 403/408/409/423/425/429, timeout, network, token endpoint down, 200 without success): retry in budget. */
@@ -93,6 +107,8 @@ export interface RetryInput {
   readonly receiveCount: number;
   /** When the budget started: the request's receivedAt, or see budgetStart(). */
   readonly receivedAt: Instant;
+  /** SQS SentTimestamp (epoch ms), from which the queue's retention counts; without it that check is skipped. */
+  readonly sentAt?: number;
   readonly now: Instant;
   readonly openIntervals: readonly OpenInterval[];
   readonly settings: RetrySettings;
@@ -118,7 +134,7 @@ export function retryAfterWithinBounds(retryAfterSeconds: number, settings: Pick
   return clamp(Math.ceil(retryAfterSeconds), 1, settings.backoffMaxSeconds);
 }
 
-export function decideRetry({ failure, receiveCount, receivedAt, now, openIntervals, settings, random = Math.random }: RetryInput): RetryDecision {
+export function decideRetry({ failure, receiveCount, receivedAt, sentAt, now, openIntervals, settings, random = Math.random }: RetryInput): RetryDecision {
   if (failure.kind === 'poison') {
     return { action: 'dead-letter', failureClass: 'poison', reason: failure.error ?? 'unreadable message' };
   }
@@ -133,6 +149,11 @@ export function decideRetry({ failure, receiveCount, receivedAt, now, openInterv
       failureClass: 'exhausted',
       reason: `retry budget of ${settings.retryBudgetSeconds} s spent${lastError}`,
     };
+  }
+  // Open time stretches the budget, but not the queue's retention: dead-letter before SQS deletes it unseen.
+  const retentionNear = queueRetentionNear(sentAt, now);
+  if (retentionNear !== undefined) {
+    return { action: 'dead-letter', failureClass: 'exhausted', reason: `${retentionNear}${lastError}` };
   }
   if (receiveCount >= settings.maxAttempts) {
     return { action: 'dead-letter', failureClass: 'exhausted', reason: `received ${receiveCount} times (MAX_ATTEMPTS ${settings.maxAttempts})${lastError}` };

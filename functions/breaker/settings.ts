@@ -1,4 +1,4 @@
-import { DEFAULTS } from '../shared/defaults';
+import { DEFAULTS, maxRetryBudgetSeconds } from '../shared/defaults';
 import { integer, type Env } from '../shared/env';
 
 /**
@@ -75,14 +75,13 @@ export interface BreakerSettings {
   readonly probeIntervalSeconds: number;
 }
 
-const DAY = 24 * 60 * 60;
 
 /** Read by the sync Lambda (phase 2) next to its own settings; MAX_ATTEMPTS and BACKOFF_* are shared names. */
 export function loadRetrySettings(env: Env): RetrySettings {
   const backoffMaxSeconds = integer(env, 'BACKOFF_MAX_SECONDS', BREAKER_DEFAULTS.backoffMaxSeconds, { min: 1, max: 12 * 60 * 60 });
   return {
     // SQS keeps a message 14 days at most; a longer budget would be a promise the queue cannot keep.
-    retryBudgetSeconds: integer(env, 'RETRY_BUDGET_SECONDS', BREAKER_DEFAULTS.retryBudgetSeconds, { min: 1, max: 14 * DAY }),
+    retryBudgetSeconds: integer(env, 'RETRY_BUDGET_SECONDS', BREAKER_DEFAULTS.retryBudgetSeconds, { min: 1, max: maxRetryBudgetSeconds(backoffMaxSeconds) }),
     maxAttempts: integer(env, 'MAX_ATTEMPTS', BREAKER_DEFAULTS.maxAttempts, { min: 1, max: 999 }),
     backoffBaseSeconds: integer(env, 'BACKOFF_BASE_SECONDS', BREAKER_DEFAULTS.backoffBaseSeconds, { min: 1, max: backoffMaxSeconds }),
     backoffMaxSeconds,

@@ -33,7 +33,21 @@ export const DEFAULTS = {
   deadLetterQueueName: 'zuora-limio-sync-dlq',
   /** 14 days: the SQS maximum, so nothing expires while an outage or an operator is dealt with. */
   retentionSeconds: 14 * 24 * 60 * 60,
+  /**
+   * A message this close to the end of its retention (by its SQS SentTimestamp) is dead-lettered as exhausted
+   * when next received, whatever its budget, rather than left to be deleted by SQS. More than the longest hold
+   * or backoff (12 h), so it is received at least once inside this margin.
+   */
+  retentionMarginSeconds: 24 * 60 * 60,
 } as const;
+
+/**
+ * The longest retry budget the queue can keep: its last retry comes back (up to BACKOFF_MAX_SECONDS later) and
+ * is dead-lettered before the retention margin begins. Shared by the sync Lambda and the CDK settings.
+ */
+export function maxRetryBudgetSeconds(backoffMaxSeconds: number): number {
+  return DEFAULTS.retentionSeconds - DEFAULTS.retentionMarginSeconds - backoffMaxSeconds;
+}
 
 /** The main queue's visibility timeout must outlast any invocation that holds a batch. */
 export function mainQueueVisibilityTimeoutSeconds(syncFunctionTimeoutSeconds: number): number {

@@ -7,7 +7,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { BreakerState } from '../breaker/breaker-state';
 import type { BreakerStore } from '../breaker/breaker-store';
-import { budgetStart, deadLetterRetrySeconds, decideRetry, holdVisibilitySeconds } from '../breaker/retry-budget';
+import { budgetStart, deadLetterRetrySeconds, decideRetry, holdVisibilitySeconds, queueRetentionNear } from '../breaker/retry-budget';
 import { createSyncBreaker } from '../breaker/sync-breaker';
 import { batchOutcomesOf, syncFailureOf } from '../breaker/sync-outcome';
 import { BATCH_AWS_CLIENT_OPTIONS } from '../shared/aws-client-options';
@@ -273,7 +273,27 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     const openForSeconds = Math.max(0, (now() - breakerState.since) / 1000);
     const verdicts = new Map<string, Verdict>();
     let longest: number | undefined;
+    const held: QueuedMessage[] = [];
     for (const message of messages) {
+      // Open time does not spend the budget but does not stop SQS's retention either: dead-letter it in time.
+      const retentionNear = queueRetentionNear(sentTimestampOf(message.record), now());
+      if (retentionNear !== undefined) {
+        const reason = `${retentionNear}; ${error}`;
+        logger.error('queue retention near: dead-lettering a held message', { ...logKeys(message), error: reason });
+        const verdict = await deadLetter(message, 'exhausted', reason);
+        verdicts.set(message.record.messageId, verdict);
+        observer?.onSyncOutcome({
+          subscriptionId,
+          messageIds: [message.record.messageId],
+          ...(verdict.handled
+            ? { outcome: 'dead-lettered', failureClass: 'exhausted', error: reason }
+            : { outcome: 'retry', error: verdict.reason, ...(verdict.visibilitySeconds !== undefined && { visibilitySeconds: verdict.visibilitySeconds }) }),
+          latencyMs: 0,
+          attempt: message.receiveCount,
+        });
+        continue;
+      }
+      held.push(message);
       const visibilitySeconds = holdVisibilitySeconds({ settings: breaker.retry, receiveCount: message.receiveCount, openForSeconds, random });
       try {
         await delayRedelivery(sqs, config.queueUrl, message.record.receiptHandle, visibilitySeconds);
@@ -285,7 +305,7 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
       metrics.addMetric(SYNC_METRICS.held, MetricUnit.Count, 1);
       verdicts.set(message.record.messageId, { handled: false, reason: error });
     }
-    reportUntried(subscriptionId, messages, error, longest);
+    if (held.length > 0) reportUntried(subscriptionId, held, error, longest);
     return verdicts;
   }
 
@@ -312,7 +332,8 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     const decision = decideRetry({
       failure: syncFailureOf(outcome),
       receiveCount: message.receiveCount,
-      receivedAt: budgetStart(message.request, Number(message.record.attributes?.SentTimestamp)),
+      receivedAt: budgetStart(message.request, sentTimestampOf(message.record)),
+      sentAt: sentTimestampOf(message.record),
       now: now(),
       openIntervals: breakerState.openIntervals,
       settings: breaker.retry,
@@ -420,6 +441,12 @@ function guarded(observer: SyncObserver, logger: Logger): SyncObserver {
       }
     },
   };
+}
+
+/** SQS SentTimestamp (epoch ms), when the record carries a readable one. */
+function sentTimestampOf(record: SQSRecord): number | undefined {
+  const sentAt = Number(record.attributes?.SentTimestamp);
+  return Number.isFinite(sentAt) && sentAt > 0 ? sentAt : undefined;
 }
 
 function visibilityOf(verdict: Verdict): number | undefined {

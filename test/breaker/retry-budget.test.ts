@@ -6,6 +6,7 @@ import {
   decideRetry,
   holdVisibilitySeconds,
   openTimeWithin,
+  queueRetentionNear,
   retryBudget,
   type OpenInterval,
 } from '../../functions/breaker/retry-budget';
@@ -274,6 +275,60 @@ describe('holdVisibilitySeconds', () => {
   });
 });
 
+describe('RETRY_BUDGET_SECONDS is capped below the queue retention', () => {
+  // 14 days minus BACKOFF_MAX_SECONDS minus one day: the last retry comes back, and is dead-lettered, before SQS
+  // deletes the message.
+  it('at 13 days minus BACKOFF_MAX_SECONDS, naming the variable', () => {
+    expect(loadRetrySettings({ RETRY_BUDGET_SECONDS: '1122300' }).retryBudgetSeconds).toBe(1_122_300);
+    expect(() => loadRetrySettings({ RETRY_BUDGET_SECONDS: '1122301' })).toThrow(/^RETRY_BUDGET_SECONDS: .*1122300/);
+    expect(() => loadRetrySettings({ RETRY_BUDGET_SECONDS: '1209600' })).toThrow(/RETRY_BUDGET_SECONDS/);
+    expect(() => loadRetrySettings({ RETRY_BUDGET_SECONDS: '1122300', BACKOFF_MAX_SECONDS: '43200' })).toThrow(/^RETRY_BUDGET_SECONDS: .*1080000/);
+  });
+});
+
+describe('decideRetry near the queue retention', () => {
+  const settings: RetrySettings = { ...DEFAULT_RETRY_SETTINGS };
+  const DAY_MS = 86_400_000;
+  // The breaker was open for almost all of it, so the 24 h budget is far from spent.
+  const openIntervals = [{ from: T0, to: T0 + 13 * DAY_MS }];
+  const at = (now: number) =>
+    decideRetry({ failure: { kind: 'limio', error: 'Limio answered 502' }, receiveCount: 40, receivedAt: T0, sentAt: T0, now, openIntervals, settings, random: () => 0.5 });
+
+  it('dead-letters as exhausted a message sent a day short of the 14-day retention, whatever the open time', () => {
+    expect(at(T0 + 13 * DAY_MS + hours(1))).toEqual({
+      action: 'dead-letter',
+      failureClass: 'exhausted',
+      reason: "the queue's 14-day retention is near (sent 13.0 days ago): dead-lettered before SQS deletes it: Limio answered 502",
+    });
+  });
+
+  it('retries it a little younger than that', () => {
+    expect(at(T0 + 13 * DAY_MS - hours(1))).toMatchObject({ action: 'retry' });
+  });
+
+  it('counts the retention from when SQS got the message, not from the callout: a replayed message starts afresh', () => {
+    const replayedAt = T0 + 20 * DAY_MS;
+    const receivedAt = budgetStart({ receivedAt: new Date(T0).toISOString(), replayCount: 1 }, replayedAt);
+    const decision = decideRetry({ failure: { kind: 'limio' }, receiveCount: 2, receivedAt, sentAt: replayedAt, now: replayedAt + hours(1), openIntervals: [], settings });
+    expect(decision).toMatchObject({ action: 'retry', remainingBudgetSeconds: DAY_SECONDS - 3600 });
+  });
+
+  it('never dead-letters for retention without a SentTimestamp', () => {
+    const decision = decideRetry({ failure: { kind: 'limio' }, receiveCount: 40, receivedAt: T0, now: T0 + 13 * DAY_MS + hours(1), openIntervals, settings });
+    expect(decision).toMatchObject({ action: 'retry' });
+  });
+});
+
+describe('queueRetentionNear', () => {
+  it('says so from one day short of the retention on, and not before', () => {
+    const DAY_MS = 86_400_000;
+    expect(queueRetentionNear(T0, T0 + 13 * DAY_MS - 1000)).toBeUndefined();
+    expect(queueRetentionNear(T0, T0 + 13 * DAY_MS)).toMatch(/retention is near \(sent 13.0 days ago\)/);
+    expect(queueRetentionNear(undefined, T0 + 20 * DAY_MS)).toBeUndefined();
+    expect(queueRetentionNear(Number.NaN, T0 + 20 * DAY_MS)).toBeUndefined();
+  });
+});
+
 describe('deadLetterRetrySeconds', () => {
   it('keeps a message the DLQ refused away for [3/4 x cap, cap] of the backoff', () => {
     expect(deadLetterRetrySeconds({ backoffMaxSeconds: 900 }, () => 0)).toBe(900);
@@ -293,7 +348,7 @@ describe('loadRetrySettings', () => {
       backoffBaseSeconds: 1,
       backoffMaxSeconds: 2,
     });
-    expect(() => loadRetrySettings({ RETRY_BUDGET_SECONDS: '2000000' })).toThrow(/RETRY_BUDGET_SECONDS: must be between 1 and 1209600/);
+    expect(() => loadRetrySettings({ RETRY_BUDGET_SECONDS: '2000000' })).toThrow(/RETRY_BUDGET_SECONDS/);
     expect(() => loadRetrySettings({ MAX_ATTEMPTS: '1000' })).toThrow(/MAX_ATTEMPTS/);
     expect(() => loadRetrySettings({ BACKOFF_BASE_SECONDS: '30', BACKOFF_MAX_SECONDS: '20' })).toThrow(/BACKOFF_BASE_SECONDS/);
   });

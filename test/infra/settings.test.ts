@@ -18,6 +18,12 @@ function configErrorOf(run: () => unknown): ConfigError {
 }
 
 describe('resolveBridgeSettings', () => {
+  it('accepts a retry budget up to the queue retention minus backoffMaxSeconds and one day', () => {
+    expect(resolveBridgeSettings({ limioBaseUrl, retryBudgetSeconds: 13 * 24 * 60 * 60 - 900 }).retryBudgetSeconds).toBe(1_122_300);
+    expect(resolveBridgeSettings({ limioBaseUrl, backoffMaxSeconds: 43_200, retryBudgetSeconds: 12.5 * 24 * 60 * 60 }).retryBudgetSeconds).toBe(1_080_000);
+  });
+
+
   it('fills every unset setting from the shared defaults', () => {
     const settings = resolveBridgeSettings({ limioBaseUrl: `${limioBaseUrl}/` });
     expect(settings).toMatchObject({
@@ -53,6 +59,10 @@ describe('resolveBridgeSettings', () => {
     ['backoffMaxSeconds', { backoffBaseSeconds: 60, backoffMaxSeconds: 30 }],
     ['calloutDelaySeconds', { calloutDelaySeconds: 901 }],
     ['retryBudgetSeconds', { retryBudgetSeconds: 15 * 24 * 60 * 60 }],
+    // Beyond the 14-day retention minus (backoffMaxSeconds + 1 day): the message could expire instead of being dead-lettered.
+    ['retryBudgetSeconds', { retryBudgetSeconds: 14 * 24 * 60 * 60 }],
+    ['retryBudgetSeconds', { retryBudgetSeconds: 13 * 24 * 60 * 60 - 900 + 1 }],
+    ['retryBudgetSeconds', { backoffMaxSeconds: 43_200, retryBudgetSeconds: 13 * 24 * 60 * 60 - 900 }],
     ['retryBudgetSeconds', { retryBudgetSeconds: 30 }],
     ['probeSubscriptionId', { probeSubscriptionId: '../admin' }],
     ['probeSubscriptionId', { subscriptionIdPattern: '^SUB-[0-9]+$', probeSubscriptionId: 'A-S00000271' }],

@@ -115,6 +115,27 @@ describe('sync handler in outage mode', () => {
       ]);
     });
 
+    it('dead-letters, instead of holding, a message a day short of the queue retention, so it never expires unseen', async () => {
+      const store = new InMemoryBreakerStore();
+      await openBreaker(store, 'token endpoint refused the client credentials (401): check the Limio secret');
+      const handler = handlerWith(store, {}, () => Date.now() + 13 * 24 * 60 * MINUTE + MINUTE);
+      const event = await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S1')]);
+
+      expect(await handler(event)).toEqual({ batchItemFailures: [] });
+      expect(sandbox.stats.syncCalls).toBe(0);
+      expect(await drain(emulator.sqs, queues.deadLetterQueueUrl, 1)).toEqual([
+        {
+          body: event.Records[0].body,
+          reason: expect.objectContaining({
+            failureClass: 'exhausted',
+            error:
+              "the queue's 14-day retention is near (sent 13.0 days ago): dead-lettered before SQS deletes it; held: the circuit breaker is open (opened by hand: token endpoint refused the client credentials (401): check the Limio secret)",
+          }),
+        },
+      ]);
+      expect(events).toEqual([expect.objectContaining({ subscriptionId: 'A-S1', outcome: 'dead-lettered', failureClass: 'exhausted' })]);
+    });
+
     it('stops a batch under way from calling Limio once the breaker opens', async () => {
       const store = new InMemoryBreakerStore();
       // One call at a time, and no cached state: the slot after the first sync sees the breaker opened meanwhile.
@@ -257,6 +278,45 @@ describe('sync handler in outage mode', () => {
       // 601 s of wall clock, of which 300 s open: 299 s of budget left, and so the backoff is cut to it.
       expect(failedIds(await handler(event))).toEqual(ids(event, [0]));
       expect(events).toEqual([expect.objectContaining({ outcome: 'retry', visibilitySeconds: 299 })]);
+      expect(await drain(emulator.sqs, queues.deadLetterQueueUrl, 0)).toEqual([]);
+    });
+
+    it('dead-letters a failing message a day short of the queue retention, though open time left its budget unspent', async () => {
+      limioDown();
+      const sentAround = Date.now();
+      // The breaker was open for 13 days of the message's life: the 24 h budget has barely been touched.
+      const store = new InMemoryBreakerStore({
+        state: 'closed',
+        since: sentAround + 13 * 24 * 60 * MINUTE,
+        reason: 'half-open batch succeeded',
+        openedBy: 'auto',
+        openIntervals: [{ from: sentAround - MINUTE, to: sentAround + 13 * 24 * 60 * MINUTE }],
+        healthyProbes: 0,
+        version: 7,
+      });
+      const handler = handlerWith(store, {}, () => sentAround + 13 * 24 * 60 * MINUTE + 60 * MINUTE);
+      const event = await deliver(emulator.sqs, queues.mainQueueUrl, [bodyAcceptedAt('A-S502', sentAround)], { 0: 40 });
+
+      expect(await handler(event)).toEqual({ batchItemFailures: [] });
+      expect(await drain(emulator.sqs, queues.deadLetterQueueUrl, 1)).toEqual([
+        {
+          body: event.Records[0].body,
+          reason: expect.objectContaining({
+            failureClass: 'exhausted',
+            httpStatus: 502,
+            error: "the queue's 14-day retention is near (sent 13.0 days ago): dead-lettered before SQS deletes it: Limio answered 502: upstream failed",
+          }),
+        },
+      ]);
+    });
+
+    it('counts the retention of a replayed message from its new SentTimestamp, as its fresh budget', async () => {
+      limioDown();
+      const handler = handlerWith(undefined, {});
+      const twentyDaysAgo = Date.now() - 20 * 24 * 60 * MINUTE;
+      const replayed = await deliver(emulator.sqs, queues.mainQueueUrl, [bodyAcceptedAt('A-S502', twentyDaysAgo, 1)]);
+      expect(failedIds(await handler(replayed))).toEqual(ids(replayed, [0]));
+      expect(events).toEqual([expect.objectContaining({ outcome: 'retry' })]);
       expect(await drain(emulator.sqs, queues.deadLetterQueueUrl, 0)).toEqual([]);
     });
 
