@@ -3,6 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { BATCH_AWS_CLIENT_OPTIONS } from '../shared/aws-client-options';
 import { DEFAULTS } from '../shared/defaults';
 import { credentialsSourceFor } from '../sync/credentials';
 import { LimioClient } from '../sync/limio-client';
@@ -61,8 +62,8 @@ export interface ProbeLambdaDependencies {
 /** The deployed probe Lambda, from its validated configuration; every part can be replaced for tests. */
 export function createProbeLambda(config: ProbeConfig, dependencies: ProbeLambdaDependencies = {}): () => Promise<ProbeRunReport> {
   return createProbeHandler({
-    store: dependencies.store ?? new DynamoDbBreakerStore(dependencies.dynamo ?? new DynamoDBClient({}), config.tableName),
-    controller: dependencies.controller ?? new LambdaEventSourceController(dependencies.lambda ?? new LambdaClient({}), config.eventSourceMappingId),
+    store: dependencies.store ?? new DynamoDbBreakerStore(dependencies.dynamo ?? new DynamoDBClient(BATCH_AWS_CLIENT_OPTIONS), config.tableName),
+    controller: dependencies.controller ?? new LambdaEventSourceController(dependencies.lambda ?? new LambdaClient(BATCH_AWS_CLIENT_OPTIONS), config.eventSourceMappingId),
     probe: dependencies.probe ?? limioProbeFor(config, dependencies.secretsManager),
     settings: config.settings,
     fullConcurrency: config.fullConcurrency,

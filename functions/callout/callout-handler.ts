@@ -248,5 +248,6 @@ function errorSummary(error: unknown): string {
  * emulator). Short timeouts so an unreachable SQS becomes a 503 while Zuora is still waiting.
  */
 function defaultSqsClient(): SQSClient {
-  return new SQSClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_500 } });
+  // throwOnRequestTimeout: without it the SDK only logs a warning when requestTimeout passes and waits on.
+  return new SQSClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_500, throwOnRequestTimeout: true } });
 }
