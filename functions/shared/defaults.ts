@@ -18,7 +18,11 @@ export const DEFAULTS = {
   syncFunctionTimeoutSeconds: 30,
   /** SQS event source: messages per batch and how long to gather them. */
   syncBatchSize: 10,
-  syncBatchingWindowSeconds: 1,
+  /**
+   * 0: Lambda invokes as soon as messages arrive (near real time; a burst that is already queued still comes in
+   * batches of up to syncBatchSize). CALLOUT_DELAY_SECONDS is the debounce for bursts that arrive over time.
+   */
+  syncBatchingWindowSeconds: 0,
   /** Backoff between retries of one message (ChangeMessageVisibility), exponential with full jitter. */
   backoffBaseSeconds: 10,
   backoffMaxSeconds: 900,

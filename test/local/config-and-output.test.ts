@@ -7,7 +7,7 @@ describe('loadRuntimeConfig', () => {
     const config = loadRuntimeConfig({});
     expect(config).toMatchObject({ port: 3000, sqsPort: 9324, apiKind: 'rest', maxReceiveCount: 401 });
     expect(config.limio).toMatchObject({ kind: 'sandbox', port: 4010 });
-    expect(config.poller).toEqual({ batchSize: 10, batchingWindowSeconds: 1, concurrency: 2 });
+    expect(config.poller).toEqual({ batchSize: 10, batchingWindowSeconds: 0, concurrency: 2 });
   });
 
   it('generates Basic credentials when no callout auth is set, and hands them to the callout handler', () => {
