@@ -172,16 +172,29 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     const subscriptionId = looseSubscriptionId(record.body);
     logger.error('poison message: dead-lettering it without a sync', { messageId: record.messageId, subscriptionId, error: reason });
     const verdict = await deadLetter({ record, receiveCount }, 'poison', reason);
+    reportDeadLetterAttempt(subscriptionId, record, receiveCount, verdict, 'poison', reason);
+    return verdict;
+  }
+
+  /** One message sent to the DLQ without a Limio call: dead-lettered, or back on the queue if the DLQ refused it. */
+  function reportDeadLetterAttempt(
+    subscriptionId: string | undefined,
+    record: SQSRecord,
+    receiveCount: number,
+    verdict: Verdict,
+    failureClass: FailureClass,
+    reason: string,
+  ): void {
+    const visibilitySeconds = visibilityOf(verdict);
     observer?.onSyncOutcome({
       ...(subscriptionId !== undefined && { subscriptionId }),
       messageIds: [record.messageId],
       ...(verdict.handled
-        ? { outcome: 'dead-lettered', failureClass: 'poison', error: reason }
-        : { outcome: 'retry', error: verdict.reason, ...(verdict.visibilitySeconds !== undefined && { visibilitySeconds: verdict.visibilitySeconds }) }),
+        ? { outcome: 'dead-lettered', failureClass, error: reason }
+        : { outcome: 'retry', error: verdict.reason, ...(visibilitySeconds !== undefined && { visibilitySeconds }) }),
       latencyMs: 0,
       attempt: receiveCount,
     });
-    return verdict;
   }
 
   /** One Limio call for every message of one subscription in the batch; each message then meets its fate. */
@@ -282,15 +295,7 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
         logger.error('queue retention near: dead-lettering a held message', { ...logKeys(message), error: reason });
         const verdict = await deadLetter(message, 'exhausted', reason);
         verdicts.set(message.record.messageId, verdict);
-        observer?.onSyncOutcome({
-          subscriptionId,
-          messageIds: [message.record.messageId],
-          ...(verdict.handled
-            ? { outcome: 'dead-lettered', failureClass: 'exhausted', error: reason }
-            : { outcome: 'retry', error: verdict.reason, ...(verdict.visibilitySeconds !== undefined && { visibilitySeconds: verdict.visibilitySeconds }) }),
-          latencyMs: 0,
-          attempt: message.receiveCount,
-        });
+        reportDeadLetterAttempt(subscriptionId, message.record, message.receiveCount, verdict, 'exhausted', reason);
         continue;
       }
       held.push(message);
