@@ -223,7 +223,7 @@ export function resolveBridgeSettings(input: BridgeSettingsInput): BridgeSetting
     calloutDelaySeconds: wholeNumber('calloutDelaySeconds', input.calloutDelaySeconds, DEFAULTS.calloutDelaySeconds, 0, 900),
     calloutMaxIds: wholeNumber('calloutMaxIds', input.calloutMaxIds, DEFAULTS.calloutMaxIds, 1, 1000),
     // API Gateway itself refuses payloads above 10 MB.
-    calloutMaxBodyBytes: wholeNumber('calloutMaxBodyBytes', input.calloutMaxBodyBytes, DEFAULTS.calloutMaxBodyBytes, 1024, 10 * 1024 * 1024),
+    calloutMaxBodyBytes: wholeNumber('calloutMaxBodyBytes', input.calloutMaxBodyBytes, DEFAULTS.calloutMaxBodyBytes, 1024, DEFAULTS.calloutMaxBodyBytesLimit),
     calloutIdField: optionalText(input.calloutIdField),
     subscriptionIdPattern,
     probeSubscriptionId,

@@ -23,8 +23,6 @@ export interface CalloutConfig {
 }
 
 export const DEFAULT_REALM = 'zuora-limio-sync';
-/** API Gateway's own payload limit. */
-const MAX_BODY_BYTES_LIMIT = 10 * 1024 * 1024;
 
 /**
  * Reads and checks the callout Lambda's environment once, at cold start. Without callout authentication the
@@ -61,7 +59,7 @@ export function loadCalloutConfig(env: Env): CalloutConfig {
     realm,
     delaySeconds: integer(env, 'CALLOUT_DELAY_SECONDS', DEFAULTS.calloutDelaySeconds, { min: 0, max: 900 }),
     maxIds: integer(env, 'CALLOUT_MAX_IDS', DEFAULTS.calloutMaxIds, { min: 1, max: 1000 }),
-    maxBodyBytes: integer(env, 'CALLOUT_MAX_BODY_BYTES', DEFAULTS.calloutMaxBodyBytes, { min: 1024, max: MAX_BODY_BYTES_LIMIT }),
+    maxBodyBytes: integer(env, 'CALLOUT_MAX_BODY_BYTES', DEFAULTS.calloutMaxBodyBytes, { min: 1024, max: DEFAULTS.calloutMaxBodyBytesLimit }),
     ...(idField !== undefined && { idField }),
     idRule: subscriptionIdRuleFrom(optionalString(env, 'SUBSCRIPTION_ID_PATTERN')),
   };

@@ -31,6 +31,13 @@ export const DEFAULTS = {
   /** Callout limits. */
   calloutMaxIds: 100,
   calloutMaxBodyBytes: 256 * 1024,
+  /**
+   * Upper bound of CALLOUT_MAX_BODY_BYTES. A synchronous Lambda invocation takes at most 6 MiB of event, and an
+   * HTTP API hands a form body to the Lambda base64-encoded (4/3 of its size) beside the headers: 4 MiB of body
+   * is 5.33 MiB encoded, which leaves room for the rest of the event. A larger body would make API Gateway
+   * answer 5xx (Zuora retries it uselessly) instead of the callout's own 413.
+   */
+  calloutMaxBodyBytesLimit: 4 * 1024 * 1024,
   calloutDelaySeconds: 0,
   /** Queue names of the local runtime; the CDK stack lets CloudFormation name them. */
   mainQueueName: 'zuora-limio-sync',

@@ -53,6 +53,8 @@ describe('loadCalloutConfig', () => {
     ['CALLOUT_DELAY_SECONDS', '901'],
     ['CALLOUT_MAX_IDS', '0'],
     ['CALLOUT_MAX_BODY_BYTES', 'lots'],
+    // Above what a synchronous Lambda invocation takes once an HTTP API has base64-encoded the body.
+    ['CALLOUT_MAX_BODY_BYTES', String(4 * 1024 * 1024 + 1)],
     ['CALLOUT_REALM', 'say "hi"'],
     ['CALLOUT_ID_FIELD', 'Data..Name'],
     ['SUBSCRIPTION_ID_PATTERN', '(['],

@@ -58,6 +58,8 @@ describe('resolveBridgeSettings', () => {
     ['limioTimeoutMs', { syncTimeoutSeconds: 10, limioTimeoutMs: 10_000 }],
     ['backoffMaxSeconds', { backoffBaseSeconds: 60, backoffMaxSeconds: 30 }],
     ['calloutDelaySeconds', { calloutDelaySeconds: 901 }],
+    // A body the synchronous Lambda invocation cannot take would get API Gateway's 5xx, not the callout's 413.
+    ['calloutMaxBodyBytes', { calloutMaxBodyBytes: 4 * 1024 * 1024 + 1 }],
     ['retryBudgetSeconds', { retryBudgetSeconds: 15 * 24 * 60 * 60 }],
     // Beyond the 14-day retention minus (backoffMaxSeconds + 1 day): the message could expire instead of being dead-lettered.
     ['retryBudgetSeconds', { retryBudgetSeconds: 14 * 24 * 60 * 60 }],
