@@ -116,6 +116,23 @@ function queryPairs(rawQuery: string): Array<[string, string]> {
   return rawQuery === '' ? [] : [...new URLSearchParams(rawQuery).entries()];
 }
 
+/**
+ * A map keyed by names the client chose: without a prototype, a header or parameter called "constructor",
+ * "toString" or "__proto__" is a key like any other instead of an inherited function or a prototype setter.
+ */
+function namedByClient<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/**
+ * The event as the Lambda runtime hands it to the handler: JSON.parse of what API Gateway sent. That turns the
+ * prototype-less maps into ordinary objects in which every name the client sent, "__proto__" included, is an
+ * own property, exactly as in AWS.
+ */
+function asDeliveredToLambda<T>(event: T): T {
+  return JSON.parse(JSON.stringify(event)) as T;
+}
+
 /** API Gateway's $context.requestTime format: 25/Nov/2026:18:12:45 +0000. */
 export function gatewayTime(date: Date): string {
   const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -128,15 +145,15 @@ export function gatewayTime(date: Date): string {
 
 function toRestEvent(request: IncomingRequest, options: { path: string; stage?: string }): APIGatewayProxyEvent {
   const { path, rawQuery } = splitUrl(request.url);
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  const headers = namedByClient<string>();
+  const multiValueHeaders = namedByClient<string[]>();
   for (const [name, value] of headerPairs(request.rawHeaders)) {
     headers[name] = value;
     (multiValueHeaders[name] ??= []).push(value);
   }
   const query = queryPairs(rawQuery);
-  const queryStringParameters: Record<string, string> = {};
-  const multiValueQueryStringParameters: Record<string, string[]> = {};
+  const queryStringParameters = namedByClient<string>();
+  const multiValueQueryStringParameters = namedByClient<string[]>();
   for (const [name, value] of query) {
     queryStringParameters[name] = value;
     (multiValueQueryStringParameters[name] ??= []).push(value);
@@ -144,7 +161,7 @@ function toRestEvent(request: IncomingRequest, options: { path: string; stage?: 
   // The stage the CDK construct deploys the REST API to.
   const stage = options.stage ?? 'live';
   const userAgent = headers[Object.keys(headers).find((name) => name.toLowerCase() === 'user-agent') ?? ''] ?? null;
-  return {
+  return asDeliveredToLambda<APIGatewayProxyEvent>({
     resource: options.path,
     path,
     httpMethod: request.method,
@@ -191,12 +208,12 @@ function toRestEvent(request: IncomingRequest, options: { path: string; stage?: 
       resourcePath: options.path,
       stage,
     },
-  };
+  });
 }
 
 function toHttpApiEvent(request: IncomingRequest, options: { path: string; stage?: string }): APIGatewayProxyEventV2 {
   const { path, rawQuery } = splitUrl(request.url);
-  const headers: Record<string, string> = {};
+  const headers = namedByClient<string>();
   const cookies: string[] = [];
   for (const [rawName, value] of headerPairs(request.rawHeaders)) {
     const name = rawName.toLowerCase();
@@ -206,14 +223,14 @@ function toHttpApiEvent(request: IncomingRequest, options: { path: string; stage
     }
     headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
   }
-  const queryStringParameters: Record<string, string> = {};
+  const queryStringParameters = namedByClient<string>();
   for (const [name, value] of queryPairs(rawQuery)) {
     queryStringParameters[name] = queryStringParameters[name] === undefined ? value : `${queryStringParameters[name]},${value}`;
   }
   const routeKey = `${request.method} ${options.path}`;
   const hasBody = request.body.length > 0;
   const asText = isTextContentType(headers['content-type']);
-  return {
+  return asDeliveredToLambda<APIGatewayProxyEventV2>({
     version: '2.0',
     routeKey,
     rawPath: path,
@@ -241,7 +258,7 @@ function toHttpApiEvent(request: IncomingRequest, options: { path: string; stage
     },
     ...(hasBody && { body: asText ? request.body.toString('utf8') : request.body.toString('base64') }),
     isBase64Encoded: hasBody && !asText,
-  };
+  });
 }
 
 function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): GatewayResponse {
@@ -288,7 +305,7 @@ export function fromLambdaResult(kind: ApiKind, result: unknown): GatewayRespons
   };
   if (typeof structured.statusCode !== 'number' || !Number.isInteger(structured.statusCode)) return undefined;
   if (structured.body !== undefined && structured.body !== null && typeof structured.body !== 'string') return undefined;
-  const headers: Record<string, string[]> = {};
+  const headers = namedByClient<string[]>();
   const add = (name: string, value: HeaderValue) => {
     const lower = name.toLowerCase();
     const finalName = REMAPPED_RESPONSE_HEADERS.has(lower) ? `x-amzn-Remapped-${name}` : name;
@@ -312,7 +329,7 @@ export function fromLambdaResult(kind: ApiKind, result: unknown): GatewayRespons
   }
   const text = typeof structured.body === 'string' ? structured.body : '';
   const body = structured.isBase64Encoded === true ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
-  const flattened: Record<string, string | string[]> = {};
+  const flattened = namedByClient<string | string[]>();
   for (const [name, values] of Object.entries(headers)) flattened[name] = values.length === 1 ? values[0] : values;
   return { statusCode: structured.statusCode, headers: flattened, body };
 }

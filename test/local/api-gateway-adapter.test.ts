@@ -80,6 +80,41 @@ describe('API Gateway events', () => {
     expect(event.routeKey).toBe(`POST ${PATH}`);
   });
 
+  // Names that are inherited members of a plain object. API Gateway sends them as JSON keys and the Lambda runtime
+  // parses them into own properties, so the handler must see them as ordinary input.
+  const INHERITED_NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty'] as const;
+  const inheritedNameRequest = () =>
+    incoming({
+      url: `${PATH}?${INHERITED_NAMES.map((name, i) => `${name}=q${i}`).join('&')}&constructor=again`,
+      rawHeaders: INHERITED_NAMES.flatMap((name, i) => [name, `h${i}`]),
+    });
+  const ownValue = (record: unknown, name: string): unknown =>
+    Object.getOwnPropertyDescriptor(record as object, name)?.value;
+
+  it('REST passes query parameters and headers named constructor, __proto__, toString and hasOwnProperty as own properties', () => {
+    const event = toApiGatewayEvent('rest', inheritedNameRequest(), { path: PATH }) as APIGatewayProxyEvent;
+    INHERITED_NAMES.forEach((name, i) => {
+      expect(ownValue(event.headers, name)).toBe(`h${i}`);
+      expect(ownValue(event.multiValueHeaders, name)).toEqual([`h${i}`]);
+      expect(ownValue(event.queryStringParameters, name)).toBe(name === 'constructor' ? 'again' : `q${i}`);
+      expect(ownValue(event.multiValueQueryStringParameters, name)).toEqual(name === 'constructor' ? ['q0', 'again'] : [`q${i}`]);
+    });
+    // Ordinary objects, as JSON.parse in the Lambda runtime makes them.
+    for (const map of [event.headers, event.multiValueHeaders, event.queryStringParameters, event.multiValueQueryStringParameters]) {
+      expect(Object.getPrototypeOf(map)).toBe(Object.prototype);
+    }
+  });
+
+  it('HTTP API passes query parameters and headers named constructor, __proto__, toString and hasOwnProperty as own properties', () => {
+    const event = toApiGatewayEvent('http', inheritedNameRequest(), { path: PATH }) as APIGatewayProxyEventV2;
+    INHERITED_NAMES.forEach((name, i) => {
+      expect(ownValue(event.headers, name.toLowerCase())).toBe(`h${i}`);
+      expect(ownValue(event.queryStringParameters, name)).toBe(name === 'constructor' ? 'q0,again' : `q${i}`);
+    });
+    expect(Object.getPrototypeOf(event.headers)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(event.queryStringParameters)).toBe(Object.prototype);
+  });
+
   it.each([
     ['application/x-www-form-urlencoded', true],
     [undefined, true],
@@ -190,6 +225,36 @@ describe('API Gateway adapter over HTTP', () => {
       expect(response.status).toBe(status);
     }
     expect(errors).toHaveLength(2);
+  });
+
+  it.each(['rest', 'http'] as const)('%s calls the Lambda for a request with headers and parameters named after Object members', async (kind) => {
+    const events: ApiGatewayEvent[] = [];
+    const base = await serve({
+      kind,
+      handler: async (event) => {
+        events.push(event);
+        return { statusCode: 200, headers: { 'Content-Type': 'text/plain' }, body: 'ok' };
+      },
+    });
+    // node:http with raw header pairs: fetch's Headers drops a header named __proto__.
+    const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(
+        `${base}${PATH}?constructor=1&toString=2&hasOwnProperty=3&__proto__=4`,
+        { method: 'POST', headers: ['Host', '127.0.0.1', 'constructor', 'a', 'toString', 'b', 'hasOwnProperty', 'c', '__proto__', 'd'] },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(response).toEqual({ status: 200, body: 'ok' });
+    expect(events).toHaveLength(1);
+    const headerNames = Object.keys(events[0].headers).map((name) => name.toLowerCase());
+    expect(headerNames).toEqual(expect.arrayContaining(['constructor', 'tostring', 'hasownproperty', '__proto__']));
+    expect(Object.keys(events[0].queryStringParameters ?? {})).toEqual(['constructor', 'toString', 'hasOwnProperty', '__proto__']);
   });
 
   it.each([

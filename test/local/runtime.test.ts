@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { AcceptedCallout, RefusedCallout } from '../../functions/callout/callout-handler';
 import type { SyncOutcomeEvent } from '../../functions/sync/sync-handler';
@@ -154,6 +154,37 @@ describe('local runtime, end to end (REST front door, Basic auth, sandbox)', () 
     const synced = await rec.waitFor(id, 'synced');
     expect(synced.messageIds).toHaveLength(6);
     expect(runtime.limioSandbox!.stats.syncCallsById.get(id)).toBe(1);
+  });
+
+  it('takes query parameters and headers named constructor, __proto__, toString and hasOwnProperty as ordinary input', async () => {
+    const id = 'A-S00000313';
+    const body = JSON.stringify({ subscriptionNumber: id });
+    // node:http with raw header pairs: fetch's Headers drops a header named __proto__.
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        `${runtime.calloutUrl}?constructor=1&__proto__=2&toString=3&hasOwnProperty=4`,
+        {
+          method: 'POST',
+          headers: [
+            'Host', new URL(runtime.calloutUrl).host,
+            'Authorization', authorization,
+            'Content-Type', 'application/json',
+            'constructor', 'a',
+            '__proto__', 'b',
+            'toString', 'c',
+            'hasOwnProperty', 'd',
+          ],
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(status).toBe(200);
+    await rec.waitFor(id, 'synced');
   });
 
   it('reports no worker errors', () => {
