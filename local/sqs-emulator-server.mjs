@@ -20,6 +20,9 @@ sqsStore.host = '';
 
 const port = Number(process.env.FAUXQS_PORT ?? 0);
 const app = buildApp({ logger: false, stores: { sqsStore, snsStore: new SnsStore(), s3Store: new S3Store() } });
+// Real SQS refuses a visibility beyond 12 h from the receive; fauxqs does not, so the guard refuses it here.
+const { registerVisibilityCeiling, visibilityCeilingSecondsFromEnv } = await import('./sqs-visibility-ceiling.mjs');
+registerVisibilityCeiling(app, { ceilingSeconds: visibilityCeilingSecondsFromEnv(process.env) });
 const address = await app.listen({ port, host: '127.0.0.1' });
 process.stdout.write(`${JSON.stringify({ port: Number(new URL(address).port) })}\n`);
 
