@@ -79,6 +79,9 @@ const BREAKER_TARGET_HELP = `Target (pick one):
 
 const FAILURE_CLASS_CHOICES = [...FAILURE_CLASSES, 'unknown'] as const;
 
+/** `dlq replay --watch` keeps the letters it sees hidden from others while it waits: keep that short. */
+const MAX_WATCH_MS = 15 * 60_000;
+
 const COMMANDS: readonly Command[] = [
   {
     name: 'dlq list',
@@ -96,10 +99,13 @@ const COMMANDS: readonly Command[] = [
       const progress = progressBar(io, 'reading DLQ');
       const result = await listDeadLetters(sqs, { deadLetterQueueUrl: deadLetterQueueUrl!, limit, rule, onProgress: progress.update });
       progress.finish();
+      const hiddenNote = result.hidden
+        ? `${result.hidden} more letter(s) are hidden (in flight): a \`dlq replay\` under way, another \`dlq list\` or another reader received them, so they are not listed. Run again once it has finished (a replay makes them visible again when it ends).`
+        : undefined;
       if (json) {
         io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       } else if (result.deadLetters.length === 0) {
-        io.stdout.write('The dead-letter queue is empty.\n');
+        io.stdout.write(hiddenNote ? 'No dead letter is visible right now, but the dead-letter queue is NOT empty.\n' : 'The dead-letter queue is empty.\n');
       } else {
         io.stdout.write(
           renderTable(
@@ -117,6 +123,7 @@ const COMMANDS: readonly Command[] = [
         );
         io.stdout.write(`\n${result.deadLetters.length} dead letter(s)${result.truncated ? ` (stopped at --limit ${limit}; more remain)` : ''}; nothing was consumed.\n`);
       }
+      if (hiddenNote) io.stderr.write(`note: ${hiddenNote}\n`);
       if (result.notRestored > 0) io.stderr.write(`warning: ${result.notRestored} message(s) could not be made visible again at once; they reappear when their visibility timeout ends.\n`);
       return EXIT.ok;
     },
@@ -124,7 +131,7 @@ const COMMANDS: readonly Command[] = [
   {
     name: 'dlq replay',
     summary: 'move dead letters back to the main queue (all, or filtered)',
-    usage: 'zuora-limio-sync dlq replay [target] [filters] [--dry-run] [--rate N/s] [--limit N] [--json]',
+    usage: 'zuora-limio-sync dlq replay [target] [filters] [--dry-run] [--rate N/s] [--limit N] [--watch AGE] [--json]',
     options: {
       ...TARGET_OPTIONS,
       subscription: { type: 'string', multiple: true },
@@ -135,6 +142,7 @@ const COMMANDS: readonly Command[] = [
       rate: { type: 'string' },
       limit: { type: 'string' },
       native: { type: 'boolean' },
+      watch: { type: 'string' },
     },
     needs: { mainQueue: true, deadLetterQueue: true },
     flags: `  --subscription ID     only this subscription (repeatable, or comma-separated)
@@ -150,12 +158,19 @@ const COMMANDS: readonly Command[] = [
                         moved message keeps its original receivedAt and gets NO fresh retry budget (one more
                         Limio failure dead-letters it again as exhausted). After an outage use the default
                         path, which adds replayCount and so a fresh budget.
+  --watch AGE           after sending, wait up to AGE (30s, 2m) for replayed letters that fail again and list
+                        them with their reasons (ends early once all are back); exit 1 if any did
   --json                one JSON document on stdout
-Different filters must all match; repeated values of one filter are alternatives. Each message is sent to the main queue first and deleted from the DLQ only after that send succeeded; it keeps
-its fields and its replayCount goes up by one. Messages that do not match stay in the DLQ. The scan ends when the DLQ
-answers empty; if it had to end before seeing every message, the summary says so and the command exits 1.`,
+Different filters must all match; repeated values of one filter are alternatives. A run works from what was on
+the DLQ when it started: it reads (and holds) the whole DLQ first, then sends what matched, so each letter is
+replayed at most once per run and a letter that fails again (back in the DLQ as a new message) is never replayed
+again by the same run. Each message is sent to the main queue first and deleted from the DLQ only after that send
+succeeded; it keeps its fields, its replayCount goes up by one and it carries the run's id (replayRunId, shown by
+\`dlq list --json\`). Messages that do not match stay in the DLQ. The scan ends when the DLQ answers empty; if it
+had to end before seeing every message, the summary says so and the command exits 1.`,
     examples: `  zuora-limio-sync dlq replay --stack ZuoraLimioSync --failure-class exhausted --rate 5/s
-  zuora-limio-sync dlq replay --local --status 502 --older-than 30m --dry-run`,
+  zuora-limio-sync dlq replay --local --status 502 --older-than 30m --dry-run
+  zuora-limio-sync dlq replay --stack ZuoraLimioSync --subscription A-S00000271 --watch 1m`,
     async run({ values, io, json, rule, targets }) {
       const filter: ReplayFilter = {
         subscriptions: splitList(values.subscription as string[] | undefined),
@@ -174,6 +189,9 @@ answers empty; if it had to end before seeing every message, the summary says so
       if (values.native && !isUnfiltered(filter)) throw new UsageError('--native', 'moves everything; it cannot be combined with a filter');
       if (values.native && limit !== undefined) throw new UsageError('--native', 'moves everything; it cannot be combined with --limit');
       if (values.native && dryRun) throw new UsageError('--native', 'cannot be combined with --dry-run');
+      const watchMs = values.watch === undefined ? undefined : parseDuration('--watch', String(values.watch));
+      if (watchMs !== undefined && watchMs > MAX_WATCH_MS) throw new UsageError('--watch', `at most ${formatDuration(MAX_WATCH_MS)}; look later with \`dlq list\``);
+      if (watchMs !== undefined && (dryRun || values.native)) throw new UsageError('--watch', `cannot be combined with ${dryRun ? '--dry-run' : '--native'}`);
       const { sqs, mainQueueUrl, deadLetterQueueUrl } = await targets();
       const progress = progressBar(io, dryRun ? 'checking' : 'replaying');
       const result = await replayDeadLetters(sqs, {
@@ -185,10 +203,11 @@ answers empty; if it had to end before seeing every message, the summary says so
         limit,
         native: values.native === true,
         rule,
+        ...(watchMs !== undefined && { watchSeconds: watchMs / 1000 }),
         onProgress: progress.update,
       });
       progress.finish();
-      const partlyFailed = result.failed.length > 0 || result.skipped.length > 0 || result.stoppedEarly !== undefined;
+      const partlyFailed = result.failed.length > 0 || result.skipped.length > 0 || result.failedAgain.length > 0 || result.stoppedEarly !== undefined;
       if (json) {
         io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         return partlyFailed ? EXIT.partlyFailed : EXIT.ok;
@@ -207,8 +226,19 @@ answers empty; if it had to end before seeing every message, the summary says so
           ...(result.skipped.length ? [`matching but unreadable (left in the DLQ): ${result.skipped.length}`] : []),
           ...(result.failed.length ? [`failed: ${result.failed.length}`] : []),
           ...(result.scanEnded === 'only-seen-messages' ? ['scan: ended before seeing the whole DLQ; matching messages may remain (run it again)'] : []),
+          ...(result.watchedSeconds !== undefined ? [`failed again (back in the DLQ, not replayed again): ${result.failedAgain.length}`] : []),
+          ...(result.runId && !dryRun ? [`run id: ${result.runId} (letters that fail again carry it as replayRunId in \`dlq list --json\`)`] : []),
         ];
         io.stdout.write(`${lines.join('\n')}\n`);
+        if (result.failedAgain.length > 0) {
+          io.stdout.write('\nFailed again (left in the DLQ with their new reason; investigate before replaying them again):\n');
+          io.stdout.write(
+            renderTable(
+              ['subscription', 'failure class', 'http status', 'replay count', 'error'],
+              result.failedAgain.map((letter) => [letter.subscriptionId, letter.failureClass, letter.httpStatus, letter.replayCount, clip(letter.error ?? '', 100)]),
+            ),
+          );
+        }
         if (dryRun) io.stdout.write('Dry run: nothing was sent or deleted.\n');
       }
       for (const skipped of result.skipped) io.stderr.write(`skipped ${skipped.messageId}: ${skipped.reason}\n`);
@@ -216,6 +246,9 @@ answers empty; if it had to end before seeing every message, the summary says so
         io.stderr.write(`failed ${failure.subscriptionId ?? failure.messageId} (${failure.stage}): ${failure.error}${failure.stage === 'send' ? '; still in the DLQ' : ''}\n`);
       }
       if (result.stoppedEarly) io.stderr.write(`stopped early: ${result.stoppedEarly}\n`);
+      if (result.hiddenAtStart) {
+        io.stderr.write(`note: ${result.hiddenAtStart} letter(s) were hidden (in flight) when the run began, held by another replay, a \`dlq list\` or another reader: they were not seen and not replayed; run again once that reader has finished.\n`);
+      }
       if (result.notRestored > 0) io.stderr.write(`warning: ${result.notRestored} message(s) could not be made visible again at once; they reappear when their visibility timeout ends.\n`);
       return partlyFailed ? EXIT.partlyFailed : EXIT.ok;
     },

@@ -89,12 +89,25 @@ export async function restoreVisibility(sqs: SQSClient, queueUrl: string, receip
   return notRestored;
 }
 
-export async function approximateDepth(sqs: SQSClient, queueUrl: string): Promise<number | undefined> {
+export interface QueueCounts {
+  /** ApproximateNumberOfMessages. */
+  readonly visible?: number;
+  /** ApproximateNumberOfMessagesNotVisible: received by someone (a replay, a list, another reader) and hidden. */
+  readonly hidden?: number;
+}
+
+/** SQS's approximate counts; what cannot be read is left undefined rather than failing the command. */
+export async function approximateCounts(sqs: SQSClient, queueUrl: string): Promise<QueueCounts> {
   try {
-    const result = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
-    const depth = Number(result.Attributes?.ApproximateNumberOfMessages);
-    return Number.isFinite(depth) ? depth : undefined;
+    const result = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    );
+    const count = (name: 'ApproximateNumberOfMessages' | 'ApproximateNumberOfMessagesNotVisible') => {
+      const value = Number(result.Attributes?.[name]);
+      return result.Attributes?.[name] !== undefined && Number.isFinite(value) ? value : undefined;
+    };
+    return { visible: count('ApproximateNumberOfMessages'), hidden: count('ApproximateNumberOfMessagesNotVisible') };
   } catch {
-    return undefined;
+    return {};
   }
 }

@@ -1,7 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { FailureClass } from '../../functions/shared/dead-letter';
 import type { SubscriptionIdRule } from '../../functions/shared/subscription-id';
-import { approximateDepth, readDeadLetter, receivePage, restoreVisibility, type DeadLetter } from './dead-letters';
+import { approximateCounts, readDeadLetter, receivePage, restoreVisibility, type DeadLetter } from './dead-letters';
 
 export interface ListOptions {
   readonly deadLetterQueueUrl: string;
@@ -19,6 +19,8 @@ export interface DeadLetterRow {
   readonly subscriptionId?: string;
   readonly source?: string;
   readonly replayCount: number;
+  /** The `dlq replay` run that last put it back (a letter with this run's id failed again after that replay). */
+  readonly replayRunId?: string;
   /** `unknown` when SQS's own redrive put the message there (no reason attributes). */
   readonly failureClass: FailureClass | 'unknown';
   readonly httpStatus?: number;
@@ -39,6 +41,11 @@ export interface ListResult {
   readonly truncated: boolean;
   /** Messages whose visibility could not be restored; they reappear when their visibility timeout ends. */
   readonly notRestored: number;
+  /**
+   * Letters already hidden (in flight) when the listing began: received by a `dlq replay` under way, another
+   * listing or another reader. They are in the DLQ but could not be listed.
+   */
+  readonly hidden?: number;
 }
 
 export function deadLetterRow(letter: DeadLetter): DeadLetterRow {
@@ -47,6 +54,7 @@ export function deadLetterRow(letter: DeadLetter): DeadLetterRow {
     subscriptionId: letter.request?.subscriptionId,
     source: letter.request?.source,
     replayCount: letter.request?.replayCount ?? 0,
+    ...(letter.request?.replayRunId !== undefined && { replayRunId: letter.request.replayRunId }),
     failureClass: letter.reason.failureClass ?? 'unknown',
     httpStatus: letter.reason.httpStatus,
     error: letter.reason.error ?? (letter.reason.failureClass === undefined ? 'no reason attributes (moved by SQS redrive after maxReceiveCount)' : undefined),
@@ -62,7 +70,8 @@ export function deadLetterRow(letter: DeadLetter): DeadLetterRow {
  * visible again at the end, whatever happens in between.
  */
 export async function listDeadLetters(sqs: SQSClient, options: ListOptions): Promise<ListResult> {
-  const total = await approximateDepth(sqs, options.deadLetterQueueUrl);
+  // Counted before this listing hides anything itself, so that what is hidden is someone else's doing.
+  const { visible: total, hidden } = await approximateCounts(sqs, options.deadLetterQueueUrl);
   const rows: DeadLetterRow[] = [];
   const seen = new Set<string>();
   const held: string[] = [];
@@ -96,5 +105,5 @@ export async function listDeadLetters(sqs: SQSClient, options: ListOptions): Pro
   } finally {
     notRestored = await restoreVisibility(sqs, options.deadLetterQueueUrl, held.filter(Boolean));
   }
-  return { deadLetters: rows, truncated, notRestored };
+  return { deadLetters: rows, truncated, notRestored, ...(hidden !== undefined && { hidden }) };
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
@@ -9,7 +10,7 @@ import {
 import type { FailureClass } from '../../functions/shared/dead-letter';
 import { createSyncRequest, serializeSyncRequest } from '../../functions/shared/queue-message';
 import { DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../../functions/shared/subscription-id';
-import { approximateDepth, failedAtOf, readDeadLetter, receivePage, restoreVisibility, type DeadLetter } from './dead-letters';
+import { approximateCounts, failedAtOf, readDeadLetter, receivePage, restoreVisibility, type DeadLetter } from './dead-letters';
 
 export interface ReplayFilter {
   readonly subscriptions?: readonly string[];
@@ -42,6 +43,25 @@ export interface ReplayOptions {
   readonly onProgress?: (done: number, total?: number) => void;
   /** How often to poll a native move task's progress. */
   readonly movePollIntervalMs?: number;
+  /** Stamped on every body this run sends; a fresh one (newReplayRunId) by default. */
+  readonly runId?: string;
+  /**
+   * After sending, watch the DLQ this long for the letters this run sent that fail again, and report them
+   * (ends early once every letter sent is back). 0 (default): do not wait.
+   */
+  readonly watchSeconds?: number;
+}
+
+/** A letter this run sent that failed again and is back in the DLQ (seen while watching). */
+export interface FailedAgain {
+  /** The new DLQ message. */
+  readonly messageId: string;
+  readonly subscriptionId: string;
+  /** Counting this run's replay. */
+  readonly replayCount: number;
+  readonly failureClass: FailureClass | 'unknown';
+  readonly httpStatus?: number;
+  readonly error?: string;
 }
 
 export interface ReplayedMessage {
@@ -62,12 +82,23 @@ export interface ReplayFailure {
 export interface ReplayResult {
   readonly mode: 'receive-send-delete' | 'message-move-task';
   readonly dryRun: boolean;
+  /** Stamped on every body sent (replayRunId); a letter carrying it failed again after this run. */
+  readonly runId?: string;
   /** Replayed (or, in a dry run, would be). */
   readonly replayed: ReplayedMessage[];
   /** Matched the filter but cannot be replayed (unreadable body): left in the DLQ. */
   readonly skipped: { messageId: string; reason: string }[];
   readonly notMatched: number;
   readonly failed: ReplayFailure[];
+  /** Letters this run sent that were back in the DLQ before it ended (with --watch); they stay there. */
+  readonly failedAgain: FailedAgain[];
+  /** How long it watched for letters failing again. */
+  readonly watchedSeconds?: number;
+  /**
+   * Letters hidden (in flight) when the run began: held by another replay, a listing or another reader. This
+   * run could not see them, so they were not replayed.
+   */
+  readonly hiddenAtStart?: number;
   /** Why the replay stopped before the DLQ was exhausted, if it did. */
   readonly stoppedEarly?: string;
   /**
@@ -91,6 +122,9 @@ export type ScanEnd = 'dlq-exhausted' | 'limit-reached' | 'only-seen-messages' |
  */
 export const MAX_CONSECUTIVE_SEEN_PAGES = 5;
 
+/** SQS's longest visibility timeout (12 hours). */
+const MAX_VISIBILITY_SECONDS = 43_200;
+
 /** Upper bound on the time one scanned page costs (receive, and send + delete of its matches), real SQS included. */
 const SECONDS_PER_PAGE = 1;
 
@@ -104,7 +138,7 @@ export function scanHoldSeconds({ depth, limit, ratePerSecond }: { depth?: numbe
   const messages = depth ?? 0;
   const scanSeconds = Math.ceil(messages / 10) * SECONDS_PER_PAGE;
   const sendSeconds = ratePerSecond ? Math.ceil(Math.min(messages, limit ?? Infinity) / ratePerSecond) : 0;
-  return Math.min(43_200, Math.max(300, Math.ceil((scanSeconds + sendSeconds) * 1.5) + 60));
+  return Math.min(MAX_VISIBILITY_SECONDS, Math.max(300, Math.ceil((scanSeconds + sendSeconds) * 1.5) + 60));
 }
 
 export function matchesFilter(letter: DeadLetter, filter: ReplayFilter, nowMs: number): boolean {
@@ -122,11 +156,14 @@ export function isUnfiltered(filter: ReplayFilter | undefined): boolean {
   return !filter || (!filter.subscriptions?.length && !filter.failureClasses?.length && !filter.httpStatuses?.length && filter.olderThanMs === undefined);
 }
 
-/** The body put back on the main queue: the same request, every field kept, replayCount one higher. */
-export function replayBody(letter: DeadLetter, rule: SubscriptionIdRule = DEFAULT_SUBSCRIPTION_ID_RULE): { body: string; replayCount: number } {
+/**
+ * The body put back on the main queue: the same request, every field kept, replayCount one higher and stamped
+ * with the run's id (the sync Lambda dead-letters bodies untouched, so a letter that fails again carries both).
+ */
+export function replayBody(letter: DeadLetter, rule: SubscriptionIdRule, runId: string): { body: string; replayCount: number } {
   if (!letter.request) throw new Error(`message ${letter.messageId} has no readable sync request`);
   const replayCount = (letter.request.replayCount ?? 0) + 1;
-  return { body: serializeSyncRequest(createSyncRequest({ ...letter.request, replayCount }, rule)), replayCount };
+  return { body: serializeSyncRequest(createSyncRequest({ ...letter.request, replayCount, replayRunId: runId }, rule)), replayCount };
 }
 
 /**
@@ -155,19 +192,26 @@ async function receiveSendDelete(sqs: SQSClient, options: ReplayOptions): Promis
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const filter = options.filter ?? {};
   const limit = options.limit ?? Infinity;
-  const depth = await approximateDepth(sqs, options.deadLetterQueueUrl);
-  const total = depth === undefined ? undefined : Math.min(depth, limit);
-  const visibilityTimeoutSeconds = scanHoldSeconds({ depth, limit: options.limit, ratePerSecond: options.ratePerSecond });
+  const runId = options.runId ?? newReplayRunId(now());
+  const watchSeconds = options.dryRun ? 0 : Math.max(0, options.watchSeconds ?? 0);
+  const { visible: depth, hidden: hiddenAtStart } = await approximateCounts(sqs, options.deadLetterQueueUrl);
+  const visibilityTimeoutSeconds = Math.min(
+    MAX_VISIBILITY_SECONDS,
+    scanHoldSeconds({ depth, limit: options.limit, ratePerSecond: options.ratePerSecond }) + Math.ceil(watchSeconds),
+  );
   const sendChunk = options.ratePerSecond ? Math.min(10, Math.max(1, Math.floor(options.ratePerSecond))) : 10;
   const pace = pacer(options.ratePerSecond, now, sleep);
 
   const replayed: ReplayedMessage[] = [];
   const skipped: { messageId: string; reason: string }[] = [];
   const failed: ReplayFailure[] = [];
+  const failedAgain: FailedAgain[] = [];
   const seen = new Set<string>();
   // By message id: a message received again has a new receipt handle, and only the latest one can restore it.
+  // Everything received stays here until it is deleted, and is made visible again at the end.
   const held = new Map<string, string>();
   const hold = (letter: DeadLetter) => held.set(letter.messageId, letter.receiptHandle);
+  const selected: DeadLetter[] = [];
   let notMatched = 0;
   let stoppedEarly: string | undefined;
   let scanEnded: ScanEnd = 'limit-reached';
@@ -175,7 +219,10 @@ async function receiveSendDelete(sqs: SQSClient, options: ReplayOptions): Promis
   let notRestored = 0;
 
   try {
-    scan: while (replayed.length < limit) {
+    // 1. The snapshot: every letter on the DLQ when the run began is received and held before anything is sent,
+    //    so a letter this run sends that fails again (a new message, the sync Lambda's copy) cannot be received
+    //    by this scan and replayed again. Each letter is replayed at most once per run.
+    while (selected.length < limit) {
       const page = await receivePage(sqs, {
         queueUrl: options.deadLetterQueueUrl,
         visibilityTimeoutSeconds,
@@ -185,27 +232,26 @@ async function receiveSendDelete(sqs: SQSClient, options: ReplayOptions): Promis
         scanEnded = 'dlq-exhausted';
         break;
       }
-      const selected: DeadLetter[] = [];
       let fresh = 0;
       for (const message of page) {
         const letter = readDeadLetter(message, rule);
-        if (seen.has(letter.messageId) || replayed.length + selected.length >= limit) {
-          hold(letter);
-          continue;
-        }
+        hold(letter);
+        if (seen.has(letter.messageId)) continue;
         seen.add(letter.messageId);
         fresh++;
+        if (selected.length >= limit) continue;
         if (!matchesFilter(letter, filter, now())) {
           notMatched++;
-          hold(letter);
         } else if (!letter.request) {
           skipped.push({ messageId: letter.messageId, reason: `not replayable: ${letter.bodyProblem}` });
-          hold(letter);
+        } else if (letter.request.replayRunId === runId) {
+          // Only with a run id given again (a resumed run): this run replayed it already, and it failed again.
+          failedAgain.push(failedAgainOf(letter));
         } else {
           selected.push(letter);
         }
       }
-      if (fresh === 0 && replayed.length < limit) {
+      if (fresh === 0) {
         // Held again (above) with a fresh hold, so the next pages reach messages not seen yet, if there are any.
         if (++consecutiveSeenPages < MAX_CONSECUTIVE_SEEN_PAGES) continue;
         scanEnded = 'only-seen-messages';
@@ -215,33 +261,102 @@ async function receiveSendDelete(sqs: SQSClient, options: ReplayOptions): Promis
         break;
       }
       consecutiveSeenPages = 0;
+    }
 
-      for (let start = 0; start < selected.length; start += sendChunk) {
-        const chunk = selected.slice(start, start + sendChunk);
-        if (options.dryRun) {
-          for (const letter of chunk) {
-            hold(letter);
-            replayed.push({ messageId: letter.messageId, subscriptionId: letter.request!.subscriptionId, replayCount: replayBody(letter, rule).replayCount });
-          }
-          continue;
-        }
-        await pace(chunk.length);
-        const sendFailure = await sendThenDelete(sqs, options, chunk, rule, replayed, failed, hold);
-        options.onProgress?.(replayed.length, total);
-        if (sendFailure) {
-          // A send failure is almost always the main queue itself (gone, no permission): stop rather than fail every message.
-          for (const letter of selected.slice(start + sendChunk)) hold(letter);
-          scanEnded = 'send-failed';
-          stoppedEarly = `send to the main queue failed: ${sendFailure}`;
-          break scan;
-        }
+    // 2. Send what the snapshot selected, paced; nothing more is received meanwhile.
+    for (let start = 0; start < selected.length; start += sendChunk) {
+      const chunk = selected.slice(start, start + sendChunk);
+      if (options.dryRun) {
+        for (const letter of chunk) replayed.push({ messageId: letter.messageId, subscriptionId: letter.request!.subscriptionId, replayCount: replayBody(letter, rule, runId).replayCount });
+        continue;
       }
-      options.onProgress?.(replayed.length, total);
+      await pace(chunk.length);
+      const sendFailure = await sendThenDelete(sqs, options, chunk, rule, runId, replayed, failed, (letter) => held.delete(letter.messageId));
+      options.onProgress?.(replayed.length, selected.length);
+      if (sendFailure) {
+        // A send failure is almost always the main queue itself (gone, no permission): stop rather than fail every message.
+        scanEnded = 'send-failed';
+        stoppedEarly = `send to the main queue failed: ${sendFailure}`;
+        break;
+      }
+    }
+
+    // 3. Optionally wait for the letters this run sent to fail again, and report them: they carry its run id.
+    if (watchSeconds > 0 && replayed.length > 0) {
+      await watchForReturns(sqs, options, { runId, rule, now, watchSeconds, expected: replayed.length, seen, held, failedAgain });
     }
   } finally {
     notRestored = await restoreVisibility(sqs, options.deadLetterQueueUrl, [...held.values()].filter(Boolean));
   }
-  return { mode: 'receive-send-delete', dryRun: options.dryRun ?? false, replayed, skipped, notMatched, failed, stoppedEarly, scanEnded, notRestored };
+  return {
+    mode: 'receive-send-delete',
+    dryRun: options.dryRun ?? false,
+    runId,
+    replayed,
+    skipped,
+    notMatched,
+    failed,
+    failedAgain,
+    ...(watchSeconds > 0 && { watchedSeconds: watchSeconds }),
+    ...(hiddenAtStart !== undefined && hiddenAtStart > 0 && { hiddenAtStart }),
+    stoppedEarly,
+    scanEnded,
+    notRestored,
+  };
+}
+
+/**
+ * Receives from the DLQ until `watchSeconds` have passed or every letter sent has come back, noting the letters
+ * stamped with this run's id. Whatever it receives stays held until the run restores it, so each is seen once.
+ */
+async function watchForReturns(
+  sqs: SQSClient,
+  options: ReplayOptions,
+  watch: {
+    runId: string;
+    rule: SubscriptionIdRule;
+    now: () => number;
+    watchSeconds: number;
+    expected: number;
+    seen: Set<string>;
+    held: Map<string, string>;
+    failedAgain: FailedAgain[];
+  },
+): Promise<void> {
+  const deadline = watch.now() + watch.watchSeconds * 1000;
+  for (;;) {
+    const remainingSeconds = (deadline - watch.now()) / 1000;
+    if (remainingSeconds < 1 || watch.failedAgain.length >= watch.expected) return;
+    const page = await receivePage(sqs, {
+      queueUrl: options.deadLetterQueueUrl,
+      visibilityTimeoutSeconds: Math.min(MAX_VISIBILITY_SECONDS, Math.ceil(remainingSeconds) + 60),
+      waitTimeSeconds: Math.min(20, Math.floor(remainingSeconds)),
+    });
+    for (const message of page) {
+      const letter = readDeadLetter(message, watch.rule);
+      watch.held.set(letter.messageId, letter.receiptHandle);
+      if (watch.seen.has(letter.messageId)) continue;
+      watch.seen.add(letter.messageId);
+      if (letter.request?.replayRunId === watch.runId) watch.failedAgain.push(failedAgainOf(letter));
+    }
+  }
+}
+
+function failedAgainOf(letter: DeadLetter): FailedAgain {
+  return {
+    messageId: letter.messageId,
+    subscriptionId: letter.request!.subscriptionId,
+    replayCount: letter.request!.replayCount ?? 0,
+    failureClass: letter.reason.failureClass ?? 'unknown',
+    ...(letter.reason.httpStatus !== undefined && { httpStatus: letter.reason.httpStatus }),
+    ...(letter.reason.error !== undefined && { error: letter.reason.error }),
+  };
+}
+
+/** Sortable by time and unique enough for one operator's runs: r-20261130T041500Z-1a2b3c. */
+export function newReplayRunId(nowMs: number): string {
+  const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `r-${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
 /** Sends one chunk, deletes what was sent; returns the first send error, if any. */
@@ -250,11 +365,12 @@ async function sendThenDelete(
   options: ReplayOptions,
   chunk: readonly DeadLetter[],
   rule: SubscriptionIdRule,
+  runId: string,
   replayed: ReplayedMessage[],
   failed: ReplayFailure[],
-  hold: (letter: DeadLetter) => void,
+  deleted: (letter: DeadLetter) => void,
 ): Promise<string | undefined> {
-  const bodies = chunk.map((letter) => replayBody(letter, rule));
+  const bodies = chunk.map((letter) => replayBody(letter, rule, runId));
   let sentIndexes: number[];
   let firstError: string | undefined;
   try {
@@ -269,13 +385,11 @@ async function sendThenDelete(
       const letter = chunk[Number(failure.Id)];
       firstError ??= `${failure.Code}: ${failure.Message ?? ''}`.trim();
       failed.push({ messageId: letter.messageId, subscriptionId: letter.request?.subscriptionId, stage: 'send', error: `${failure.Code} ${failure.Message ?? ''}`.trim() });
-      hold(letter);
     }
   } catch (error) {
     firstError = describeError(error);
     for (const letter of chunk) {
       failed.push({ messageId: letter.messageId, subscriptionId: letter.request?.subscriptionId, stage: 'send', error: firstError });
-      hold(letter);
     }
     return firstError;
   }
@@ -297,7 +411,8 @@ async function sendThenDelete(
     const letter = chunk[index];
     replayed.push({ messageId: letter.messageId, subscriptionId: letter.request!.subscriptionId, replayCount: bodies[index].replayCount });
     const deleteError = deleteFailures.get(index);
-    if (deleteError !== undefined) {
+    if (deleteError === undefined) deleted(letter);
+    else {
       failed.push({ messageId: letter.messageId, subscriptionId: letter.request!.subscriptionId, stage: 'delete', error: `sent to the main queue but still in the DLQ: ${deleteError}` });
     }
   }
@@ -324,7 +439,7 @@ async function nativeMove(sqs: SQSClient, options: ReplayOptions): Promise<Repla
     options.onProgress?.(moved, task?.ApproximateNumberOfMessagesToMove);
     if (!task || task.Status === 'COMPLETED' || task.Status === 'FAILED' || task.Status === 'CANCELLED') {
       const problem = task?.Status === 'COMPLETED' || !task ? undefined : `move task ${task.Status}${task.FailureReason ? `: ${task.FailureReason}` : ''}`;
-      return { mode: 'message-move-task', dryRun: false, replayed: [], skipped: [], notMatched: 0, failed: [], moved, notRestored: 0, ...(problem && { stoppedEarly: problem }) };
+      return { mode: 'message-move-task', dryRun: false, replayed: [], skipped: [], notMatched: 0, failed: [], failedAgain: [], moved, notRestored: 0, ...(problem && { stoppedEarly: problem }) };
     }
     await sleep(options.movePollIntervalMs ?? 2000);
   }

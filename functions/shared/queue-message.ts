@@ -20,6 +20,11 @@ export interface SyncRequest {
   readonly zuoraNotificationId?: string;
   /** How many times an operator has put this request back from the DLQ. */
   readonly replayCount?: number;
+  /**
+   * The `dlq replay` run that last put it back. The sync Lambda dead-letters the body untouched, so a replay can
+   * tell a letter it sent that failed again from one that was on the DLQ before it started.
+   */
+  readonly replayRunId?: string;
 }
 
 export type SyncRequestInput = Omit<SyncRequest, 'v' | 'receivedAt'> & { receivedAt?: string | Date };
@@ -28,6 +33,8 @@ export type ParsedSyncRequest = { ok: true; request: SyncRequest } | { ok: false
 
 /** Largest header value we copy into a message; Zuora's ids are far shorter. */
 const MAX_CORRELATION_ID_LENGTH = 128;
+
+const REPLAY_RUN_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export function createSyncRequest(input: SyncRequestInput, rule: SubscriptionIdRule = DEFAULT_SUBSCRIPTION_ID_RULE): SyncRequest {
   const received = input.receivedAt ?? new Date();
@@ -80,6 +87,9 @@ function validateSyncRequest(value: unknown, rule: SubscriptionIdRule): ParsedSy
   if (record.replayCount !== undefined && !(Number.isInteger(record.replayCount) && (record.replayCount as number) >= 0)) {
     return { ok: false, reason: 'replayCount must be a non-negative whole number' };
   }
+  if (record.replayRunId !== undefined && !(typeof record.replayRunId === 'string' && REPLAY_RUN_ID.test(record.replayRunId))) {
+    return { ok: false, reason: 'replayRunId must be 1 to 64 letters, digits, ".", "_", ":" or "-"' };
+  }
   const request: SyncRequest = {
     v: SYNC_REQUEST_VERSION,
     subscriptionId: id.id,
@@ -88,6 +98,7 @@ function validateSyncRequest(value: unknown, rule: SubscriptionIdRule): ParsedSy
     ...(record.zuoraRequestId !== undefined && { zuoraRequestId: record.zuoraRequestId as string }),
     ...(record.zuoraNotificationId !== undefined && { zuoraNotificationId: record.zuoraNotificationId as string }),
     ...(record.replayCount !== undefined && { replayCount: record.replayCount as number }),
+    ...(record.replayRunId !== undefined && { replayRunId: record.replayRunId as string }),
   };
   return { ok: true, request };
 }

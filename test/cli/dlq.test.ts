@@ -72,7 +72,7 @@ describe('dlq list and dlq replay', () => {
     expect(result).toMatchObject({ notMatched: 3, failed: [], skipped: [], notRestored: 0 });
     const onMain = bodies(await takeAll(emulator.sqs, queues.mainQueueUrl)).sort((a, b) => String(a.subscriptionId).localeCompare(String(b.subscriptionId)));
     expect(onMain).toEqual([
-      { v: 1, subscriptionId: 'A-S00000001', source: 'notification', receivedAt: '2026-11-24T10:00:00.000Z', zuoraRequestId: 'req-1', zuoraNotificationId: 'note-1', replayCount: 1 },
+      { v: 1, subscriptionId: 'A-S00000001', source: 'notification', receivedAt: '2026-11-24T10:00:00.000Z', zuoraRequestId: 'req-1', zuoraNotificationId: 'note-1', replayCount: 1, replayRunId: result.runId },
       expect.objectContaining({ subscriptionId: 'A-S00000003', source: 'callout', replayCount: 3 }),
     ]);
     // The rest is back in the DLQ and visible at once, untouched.
@@ -185,6 +185,93 @@ describe('dlq list and dlq replay', () => {
     expect(result.replayed).toHaveLength(5);
     // 2 per second in chunks of 2: sends at t=0, 1 s, 2 s.
     expect(sleeps).toEqual([1000, 1000]);
+  });
+
+  describe('letters that fail again during the run (issue #12 item 1)', () => {
+    /**
+     * An SQS client on which every message the replay sends to the main queue fails again at once: a copy of its
+     * body comes back to the DLQ with a terminal 404, as the sync Lambda would put it there, before the replay's
+     * next call. Counts the messages sent to the main queue.
+     */
+    function clientWhoseLettersFailAgain() {
+      const client = new SQSClient({ endpoint: emulator.endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+      const sent: string[] = [];
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const result = await next(args);
+          const input = args.input as { QueueUrl?: string; Entries?: { MessageBody?: string }[] };
+          if (context.commandName === 'SendMessageBatchCommand' && input.QueueUrl === queues.mainQueueUrl) {
+            for (const entry of input.Entries ?? []) {
+              sent.push(entry.MessageBody!);
+              await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { body: entry.MessageBody!, reason: reason('terminal', 404) });
+            }
+          }
+          return result;
+        },
+        { step: 'initialize', name: 'failsAgain' },
+      );
+      return { client, sent };
+    }
+
+    it('replays each letter once per run, whatever comes back to the DLQ meanwhile, and leaves the returns there', async () => {
+      for (let i = 1; i <= 23; i++) await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: `A-S${i}`, source: 'notification' }, reason: reason('terminal', 404) });
+      const { client, sent } = clientWhoseLettersFailAgain();
+      try {
+        const result = await replayDeadLetters(client, { ...queues, waitTimeSeconds: 0 });
+
+        expect(result.replayed).toHaveLength(23);
+        expect(sent).toHaveLength(23);
+        expect(new Set(bodies(sent.map((body) => ({ Body: body }))).map((b) => b.subscriptionId)).size).toBe(23);
+        expect(result).toMatchObject({ scanEnded: 'dlq-exhausted', failed: [], notRestored: 0 });
+        // The 23 copies that came back are in the DLQ, visible, with replayCount 1 and the run's id.
+        expect(await depth(emulator.sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 23, inFlight: 0 });
+        const back = bodies(await takeAll(emulator.sqs, queues.deadLetterQueueUrl));
+        expect(back.every((b) => b.replayCount === 1 && b.replayRunId === result.runId)).toBe(true);
+      } finally {
+        client.destroy();
+      }
+    });
+
+    it('with watchSeconds, reports the letters that came back with their reason, and ends once all are back', async () => {
+      await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: 'A-S1', source: 'notification', replayCount: 1 }, reason: reason('terminal', 404) });
+      await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: 'A-S2', source: 'notification' }, reason: reason('terminal', 404) });
+      const { client } = clientWhoseLettersFailAgain();
+      try {
+        const started = Date.now();
+        const result = await replayDeadLetters(client, { ...queues, waitTimeSeconds: 0, watchSeconds: 30 });
+        expect(Date.now() - started).toBeLessThan(10_000);
+        expect(result.failedAgain.map(({ messageId, ...rest }) => rest).sort((a, b) => a.subscriptionId.localeCompare(b.subscriptionId))).toEqual([
+          { subscriptionId: 'A-S1', replayCount: 2, failureClass: 'terminal', httpStatus: 404, error: 'Limio answered 404' },
+          { subscriptionId: 'A-S2', replayCount: 1, failureClass: 'terminal', httpStatus: 404, error: 'Limio answered 404' },
+        ]);
+        expect(await depth(emulator.sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 2, inFlight: 0 });
+      } finally {
+        client.destroy();
+      }
+    });
+
+    it('says how many letters another reader was hiding when it began', async () => {
+      await mixedDeadLetters();
+      await takeAll(emulator.sqs, queues.deadLetterQueueUrl);
+      await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: 'A-S9', source: 'notification' }, reason: reason('exhausted', 502) });
+      const result = await replayDeadLetters(emulator.sqs, { ...queues, waitTimeSeconds: 0 });
+      expect(result.replayed.map((r) => r.subscriptionId)).toEqual(['A-S9']);
+      expect(result.hiddenAtStart).toBe(5);
+    });
+  });
+
+  it('dlq list does not call a DLQ empty whose letters another reader is hiding', async () => {
+    await mixedDeadLetters();
+    // Another reader (a replay under way) holds every letter.
+    await takeAll(emulator.sqs, queues.deadLetterQueueUrl);
+    const result = await listDeadLetters(emulator.sqs, { deadLetterQueueUrl: queues.deadLetterQueueUrl, limit: 100, waitTimeSeconds: 0 });
+    expect(result).toMatchObject({ deadLetters: [], hidden: 5 });
+
+    const captured = captureIo({ ZLS_DLQ_URL: queues.deadLetterQueueUrl, AWS_ENDPOINT_URL_SQS: emulator.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+    expect(await runCli(['dlq', 'list'], captured.io)).toBe(0);
+    expect(captured.stdout()).toContain('No dead letter is visible right now, but the dead-letter queue is NOT empty.');
+    expect(captured.stdout()).not.toContain('The dead-letter queue is empty.');
+    expect(captured.stderr()).toMatch(/5 more letter\(s\) are hidden \(in flight\): a `dlq replay` under way/);
   });
 
   describe('on a DLQ larger than one page whose scanned messages come back', () => {
