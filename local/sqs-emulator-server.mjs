@@ -10,6 +10,7 @@
 //   code with a plain `new SQSClient({})` works unchanged. The stores are not exported by the package, so
 //   they are loaded from beside its entry point (fauxqs is pinned to ~1.9.2 in package.json).
 import { buildApp } from 'fauxqs';
+import { refuseWhatTheBridgeDoesNotSend } from './sqs-emulator-guard.mjs';
 
 const dist = import.meta.resolve('fauxqs');
 const { SqsStore } = await import(new URL('./sqs/sqsStore.js', dist).href);
@@ -20,6 +21,8 @@ sqsStore.host = '';
 
 const port = Number(process.env.FAUXQS_PORT ?? 0);
 const app = buildApp({ logger: false, stores: { sqsStore, snsStore: new SnsStore(), s3Store: new S3Store() } });
+// Before anything else sees a request: only the bridge's own SQS calls get through (sqs-emulator-guard.mjs).
+refuseWhatTheBridgeDoesNotSend(app);
 // Real SQS refuses a visibility beyond 12 h from the receive; fauxqs does not, so the guard refuses it here.
 const { registerVisibilityCeiling, visibilityCeilingSecondsFromEnv } = await import('./sqs-visibility-ceiling.mjs');
 registerVisibilityCeiling(app, { ceilingSeconds: visibilityCeilingSecondsFromEnv(process.env) });
