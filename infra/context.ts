@@ -16,6 +16,11 @@ import type { BridgeStackSettings } from './zuora-limio-sync-stack';
  * | apiKind | rest (default) / http |
  * | throttleRateLimit, throttleBurstLimit | API stage throttling |
  * | allowedIpRanges | IP allowlist (REST only): JSON array or comma-separated CIDRs; default none |
+ * | wafRateLimitPerIp, wafExemptIpRanges | optional WAF per-IP rate rule (REST only) and the addresses it exempts |
+ * | apiSecurityPolicy | REST API TLS security policy; default TLS 1.3 + 1.2 only |
+ * | expectedZuoraTenantId | refuse callouts from another Zuora tenant; default not checked |
+ * | retainStatefulResources | keep queues, created secrets and breaker table when the stack goes; default true |
+ * | secretsKmsKeyArn | customer managed key of the secrets, granted for decryption through Secrets Manager |
  * | syncConcurrency | subscriptions synced at once per invocation |
  * | syncInvocationConcurrency | sync invocations at once (event source maxConcurrency, >= 2) |
  * | retryBudgetSeconds | how long a Limio-side failure is retried (open-breaker time not counted); default 86400 |
@@ -37,12 +42,13 @@ export type ContextReader = (key: string) => unknown;
 const STRING_KEYS = [
   'limioBaseUrl', 'limioSecretArn', 'calloutAuthMode', 'calloutAuthSecretArn', 'calloutRealm', 'apiKind',
   'calloutIdField', 'subscriptionIdPattern', 'probeSubscriptionId', 'alarmEmail', 'alarmTopicArn',
+  'apiSecurityPolicy', 'expectedZuoraTenantId', 'secretsKmsKeyArn',
 ] as const;
 const NUMBER_KEYS = [
   'throttleRateLimit', 'throttleBurstLimit', 'syncConcurrency', 'syncInvocationConcurrency', 'maxAttempts', 'retryBudgetSeconds',
   'batchSize', 'batchingWindowSeconds', 'syncTimeoutSeconds', 'limioTimeoutMs', 'backoffBaseSeconds',
   'backoffMaxSeconds', 'calloutDelaySeconds', 'calloutMaxIds', 'calloutMaxBodyBytes', 'logRetentionDays',
-  'oldestMessageAgeAlarmSeconds',
+  'oldestMessageAgeAlarmSeconds', 'wafRateLimitPerIp',
 ] as const;
 
 function text(key: string, value: unknown): string | undefined {
@@ -80,8 +86,8 @@ export function bridgeSettingsFromContext(read: ContextReader): BridgeStackSetti
   const settings: Record<string, unknown> = {};
   for (const key of STRING_KEYS) settings[key] = text(key, read(key));
   for (const key of NUMBER_KEYS) settings[key] = numberFrom(key, read(key));
-  settings.allowedIpRanges = listFrom('allowedIpRanges', read('allowedIpRanges'));
-  settings.createApiGatewayCloudWatchRole = booleanFrom('createApiGatewayCloudWatchRole', read('createApiGatewayCloudWatchRole'));
+  for (const key of ['allowedIpRanges', 'wafExemptIpRanges']) settings[key] = listFrom(key, read(key));
+  for (const key of ['createApiGatewayCloudWatchRole', 'retainStatefulResources']) settings[key] = booleanFrom(key, read(key));
   const defined = Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
   if (typeof defined.limioBaseUrl !== 'string') {
     throw new ConfigError('limioBaseUrl', 'is required: set it in cdk.json "context" or pass -c limioBaseUrl=https://acme.prod.limio.com');

@@ -25,9 +25,16 @@ export const INFRA_DEFAULTS = {
   calloutRealm: 'zuora-limio-sync',
   /** Lambda invocations the SQS event source runs at once (its maxConcurrency); AWS's minimum is 2. */
   syncInvocationConcurrency: 2,
-  /** Requests per second (steady) and burst the API stage accepts before answering 429. */
-  throttleRateLimit: 50,
-  throttleBurstLimit: 100,
+  /**
+   * Requests per second (steady) and burst the API stage accepts before answering 429. Sized for a bill run's
+   * peak with room, not for an average: a bill run can send thousands of callouts within minutes, a throttled
+   * callout gets 429 and Zuora gives up after its few retries. The callout Lambda (a few ms per callout) and
+   * SQS absorb thousands per second, so the stage limit is the first thing that would refuse a burst. 500/1000
+   * stays a small share of the account's regional 10,000 requests/s, which every API of the account shares;
+   * callers other than Zuora are kept out by allowedIpRanges or the WAF option, not by a low throttle.
+   */
+  throttleRateLimit: 500,
+  throttleBurstLimit: 1000,
   calloutTimeoutSeconds: 10,
   logRetentionDays: 90,
   /** A message older than this on the main queue means the sync is not keeping up (or is paused). */
@@ -35,7 +42,18 @@ export const INFRA_DEFAULTS = {
   serviceName: 'zuora-limio-sync',
   /** The namespace both functions publish their custom metrics to (functions/sync/telemetry.ts). */
   metricsNamespace: 'ZuoraLimioSync',
+  /**
+   * TLS of the REST API's own endpoint: TLS 1.3 and 1.2 only (a regional REST API defaults to TLS_1_0). An
+   * enhanced policy (SecurityPolicy_…) also takes an endpoint access mode; STRICT refuses requests whose SNI
+   * host is not this API's, which Zuora's calls to the execute-api URL always match.
+   */
+  apiSecurityPolicy: 'SecurityPolicy_TLS13_1_2_PQ_2025_09',
+  /** Stateful resources (queues, created secrets, breaker table) outlive the stack unless told otherwise. */
+  retainStatefulResources: true,
 } as const;
+
+/** WAF's rate-based rules count over 5 minutes by default; this is the smallest limit the bridge accepts. */
+export const WAF_MIN_RATE_LIMIT_PER_IP = 100;
 
 /** Everything the construct needs besides CDK objects (secret ARNs, KMS key, SNS topic). */
 export interface BridgeSettingsInput {
@@ -51,8 +69,43 @@ export interface BridgeSettingsInput {
   readonly throttleRateLimit?: number;
   /** Stage throttling: burst. */
   readonly throttleBurstLimit?: number;
-  /** Optional source IP allowlist (CIDRs or addresses), REST API only. Default: none (authentication still applies). */
+  /**
+   * Optional source IP allowlist (CIDRs or addresses), REST API only: Zuora's published callout addresses of
+   * the data centre(s) your tenant uses, chosen by you (the list changes over time, so none is built in).
+   * Default: none (authentication still applies).
+   */
   readonly allowedIpRanges?: readonly string[];
+  /**
+   * REST API only: creates a WAF web ACL on the stage whose rate-based rule blocks (403) a source address that
+   * sends more than this many requests in 5 minutes, so one caller cannot use up the stage throttle. Zuora's
+   * addresses (`wafExemptIpRanges`, else `allowedIpRanges`) are exempt and must be given: a bill run comes
+   * from a few addresses. Default: no WAF (it costs a monthly fee per web ACL and rule, plus per request).
+   */
+  readonly wafRateLimitPerIp?: number;
+  /** Addresses the WAF rate rule never limits (Zuora's). Default: `allowedIpRanges`. */
+  readonly wafExemptIpRanges?: readonly string[];
+  /**
+   * REST API security policy (TLS versions and ciphers): `TLS_1_2` or an enhanced `SecurityPolicy_TLS13_…`
+   * policy for regional endpoints (taken with endpoint access mode STRICT). TLS 1.0 is refused. HTTP APIs need
+   * nothing: API Gateway enforces TLS_1_2 on every HTTP API endpoint.
+   */
+  readonly apiSecurityPolicy?: string;
+  /**
+   * The Zuora tenant id callouts must carry (CALLOUT_EXPECTED_TENANT_ID): a callout naming another tenant (a
+   * sandbox pointed at production) is refused. Default: not checked.
+   */
+  readonly expectedZuoraTenantId?: string;
+  /**
+   * Keep the main queue, the DLQ, the secrets the construct creates and the breaker table when the stack is
+   * deleted or a resource replaced (DeletionPolicy and UpdateReplacePolicy Retain). Default true.
+   */
+  readonly retainStatefulResources?: boolean;
+  /**
+   * ARN of the customer managed KMS key that encrypts the secrets (existing ones given by ARN, and the ones the
+   * construct creates). Each function reading a secret gets kms:Decrypt on this key, only through Secrets
+   * Manager and only for its own secret. Default: the AWS managed key aws/secretsmanager.
+   */
+  readonly secretsKmsKeyArn?: string;
   /** Distinct subscriptions one sync invocation syncs at once (SYNC_CONCURRENCY). */
   readonly syncConcurrency?: number;
   /** Event source maxConcurrency: sync invocations at once. Limio sees at most this x syncConcurrency calls. */
@@ -97,8 +150,9 @@ export interface BridgeSettingsInput {
   readonly oldestMessageAgeAlarmSeconds?: number;
 }
 
-export type BridgeSettings = Required<Omit<BridgeSettingsInput, 'calloutIdField' | 'subscriptionIdPattern' | 'probeSubscriptionId'>> &
-  Pick<BridgeSettingsInput, 'calloutIdField' | 'subscriptionIdPattern' | 'probeSubscriptionId'>;
+type OptionalSetting = 'calloutIdField' | 'subscriptionIdPattern' | 'probeSubscriptionId' | 'wafRateLimitPerIp' | 'expectedZuoraTenantId' | 'secretsKmsKeyArn';
+
+export type BridgeSettings = Required<Omit<BridgeSettingsInput, OptionalSetting>> & Pick<BridgeSettingsInput, OptionalSetting>;
 
 /** CloudWatch Logs accepts only these retention periods. */
 const LOG_RETENTION_DAYS = [
@@ -143,18 +197,62 @@ function limioUrl(raw: string | undefined): string {
 const IPV4_CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(\/(3[0-2]|[12]?\d))?$/;
 const IPV6_CIDR = /^[0-9A-Fa-f:]*:[0-9A-Fa-f:]*(\/(12[0-8]|1[01]\d|[1-9]?\d))?$/;
 
-function ipRanges(ranges: readonly string[] | undefined, apiKind: CalloutApiKind): string[] {
+function ipRanges(name: string, ranges: readonly string[] | undefined, apiKind: CalloutApiKind): string[] {
   const list = (ranges ?? []).map((range) => range.trim()).filter((range) => range !== '');
   for (const range of list) {
     if (!IPV4_CIDR.test(range) && !IPV6_CIDR.test(range)) {
-      throw new ConfigError('allowedIpRanges', `"${range}" is not an IPv4/IPv6 address or CIDR`);
+      throw new ConfigError(name, `"${range}" is not an IPv4/IPv6 address or CIDR`);
     }
   }
   // HTTP APIs have no resource policy (and no WAF): an allowlist there would silently do nothing.
   if (list.length > 0 && apiKind !== 'rest') {
-    throw new ConfigError('allowedIpRanges', 'needs apiKind "rest" (HTTP APIs have no resource policy)');
+    throw new ConfigError(name, 'needs apiKind "rest" (HTTP APIs have no resource policy)');
   }
   return list;
+}
+
+export function isIpv6Range(range: string): boolean {
+  return range.includes(':');
+}
+
+/** A WAF IP set takes CIDRs only: a lone address becomes its /32 (or /128). */
+export function asCidr(range: string): string {
+  if (range.includes('/')) return range;
+  return `${range}/${isIpv6Range(range) ? 128 : 32}`;
+}
+
+function wafRateLimit(value: number | undefined, apiKind: CalloutApiKind, exempt: readonly string[]): number | undefined {
+  if (value === undefined) return undefined;
+  // WAF cannot be associated with an HTTP API: refusing beats a synth that silently protects nothing.
+  if (apiKind !== 'rest') throw new ConfigError('wafRateLimitPerIp', 'needs apiKind "rest" (WAF cannot be associated with an HTTP API)');
+  const limit = wholeNumber('wafRateLimitPerIp', value, value, WAF_MIN_RATE_LIMIT_PER_IP, 2_000_000_000);
+  if (exempt.length === 0) {
+    throw new ConfigError('wafRateLimitPerIp', 'needs Zuora\'s addresses exempt (wafExemptIpRanges or allowedIpRanges): a bill run comes from a few Zuora addresses and would be blocked');
+  }
+  return limit;
+}
+
+function apiSecurityPolicy(value: string | undefined): string {
+  const policy = value?.trim() || INFRA_DEFAULTS.apiSecurityPolicy;
+  // TLS_1_2 (legacy) or an enhanced policy of a regional endpoint; never TLS_1_0, never an edge-only policy.
+  if ((policy !== 'TLS_1_2' && !/^SecurityPolicy_TLS13_[A-Z0-9_]+$/.test(policy)) || policy.endsWith('_EDGE')) {
+    throw new ConfigError('apiSecurityPolicy', `must be TLS_1_2 or a regional SecurityPolicy_TLS13_… policy, got "${policy}"`);
+  }
+  return policy;
+}
+
+export function isEnhancedSecurityPolicy(policy: string): boolean {
+  return policy.startsWith('SecurityPolicy_');
+}
+
+function kmsKeyArn(value: string | undefined): string | undefined {
+  const arn = optionalText(value);
+  if (arn === undefined) return undefined;
+  // IAM matches a grant against the key's own ARN: an alias ARN would deploy and then be denied at run time.
+  if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(arn)) {
+    throw new ConfigError('secretsKmsKeyArn', `must be a KMS key's ARN (arn:aws:kms:<region>:<account>:key/<key id>, not an alias), got "${arn}"`);
+  }
+  return arn;
 }
 
 function optionalText(value: string | undefined, check?: (text: string) => void): string | undefined {
@@ -201,6 +299,13 @@ export function resolveBridgeSettings(input: BridgeSettingsInput): BridgeSetting
   }
   const throttleRateLimit = wholeNumber('throttleRateLimit', input.throttleRateLimit, INFRA_DEFAULTS.throttleRateLimit, 1, 10_000);
   const throttleBurstLimit = wholeNumber('throttleBurstLimit', input.throttleBurstLimit, INFRA_DEFAULTS.throttleBurstLimit, 1, 5_000);
+  const allowedIpRanges = ipRanges('allowedIpRanges', input.allowedIpRanges, apiKind);
+  const wafExemptIpRanges = input.wafExemptIpRanges === undefined ? allowedIpRanges : ipRanges('wafExemptIpRanges', input.wafExemptIpRanges, apiKind);
+  const expectedZuoraTenantId = optionalText(input.expectedZuoraTenantId, (id) => {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
+      throw new ConfigError('expectedZuoraTenantId', `must be a Zuora tenant id (letters, digits, "-" and "_", at most 64), got "${id}"`);
+    }
+  });
   return {
     limioBaseUrl: limioUrl(input.limioBaseUrl),
     calloutAuthMode: chosen('calloutAuthMode', input.calloutAuthMode, CALLOUT_AUTH_MODES, INFRA_DEFAULTS.calloutAuthMode),
@@ -208,7 +313,13 @@ export function resolveBridgeSettings(input: BridgeSettingsInput): BridgeSetting
     calloutRealm,
     throttleRateLimit,
     throttleBurstLimit,
-    allowedIpRanges: ipRanges(input.allowedIpRanges, apiKind),
+    allowedIpRanges,
+    wafRateLimitPerIp: wafRateLimit(input.wafRateLimitPerIp, apiKind, wafExemptIpRanges),
+    wafExemptIpRanges,
+    apiSecurityPolicy: apiSecurityPolicy(input.apiSecurityPolicy),
+    expectedZuoraTenantId,
+    retainStatefulResources: input.retainStatefulResources ?? INFRA_DEFAULTS.retainStatefulResources,
+    secretsKmsKeyArn: kmsKeyArn(input.secretsKmsKeyArn),
     syncConcurrency: wholeNumber('syncConcurrency', input.syncConcurrency, DEFAULTS.syncConcurrency, 1, 100),
     syncInvocationConcurrency: wholeNumber('syncInvocationConcurrency', input.syncInvocationConcurrency, INFRA_DEFAULTS.syncInvocationConcurrency, 2, 1000),
     // Up to the 14-day retention minus (backoffMaxSeconds + 1 day): the last retry is dead-lettered, not expired.

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Annotations, Duration, Names, RemovalPolicy, SecretValue, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -9,7 +9,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -17,15 +17,20 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct, type IConstruct } from 'constructs';
 import { breakerGauge } from '../functions/breaker/breaker-state';
 import { BREAKER_DEFAULTS } from '../functions/breaker/settings';
 import { ConfigError } from '../functions/shared/config-error';
+import { SYNC_METRICS } from '../functions/sync/telemetry';
 import { DEFAULTS, mainQueueVisibilityTimeoutSeconds, redriveMaxReceiveCount } from '../functions/shared/defaults';
 import { CALLOUT_AUTH_SECRET_TEMPLATES, GENERATED_SECRET_LENGTH, LIMIO_SECRET_PLACEHOLDER } from './secret-templates';
 import {
+  asCidr,
   EXAMPLE_LIMIO_BASE_URL,
   INFRA_DEFAULTS,
+  isEnhancedSecurityPolicy,
+  isIpv6Range,
   resolveBridgeSettings,
   type BridgeSettings,
   type BridgeSettingsInput,
@@ -44,6 +49,12 @@ const BREAKER_METRICS_SERVICE = 'breaker';
  * A callout is all or nothing, and a 4xx tells Zuora that retrying will not help: without this alarm a refused
  * callout is lost silently. The reasons are those of functions/callout/callout-handler.ts (RefusalReason).
  */
+const CALLOUT_THROTTLED_ALARM_DESCRIPTION =
+  'API Gateway answered 429 to callouts: the stage throttle (throttleRateLimit / throttleBurstLimit) was used up, by a bill run\'s peak or by other callers. ' +
+  'A throttled callout never reaches the callout Lambda, and Zuora retries it only a few times, slowly: its subscriptions may not be queued. ' +
+  'The API access log\'s status-429 lines name the sourceIp: if it is not Zuora, set allowedIpRanges or wafRateLimitPerIp; if it is Zuora, raise the throttle. ' +
+  'Then backfill what changed meanwhile with "zuora-limio-sync enqueue". See the README "Deploy to AWS" (the public endpoint).';
+
 const CALLOUT_REFUSED_ALARM_DESCRIPTION =
   'The callout Lambda refused Zuora callouts: none of their subscription ids were queued, and a 4xx means Zuora\'s retries get the same answer. ' +
   'Read the "callout refused" lines in the callout Lambda\'s logs (status, reason, detail): ' +
@@ -70,6 +81,17 @@ const BREAKER_OPEN_ALARM_DESCRIPTION =
 /** The probe makes one token request (and optionally one sync) per run, well inside its schedule's minute. */
 const PROBE_TIMEOUT_SECONDS = 30;
 const PROBE_LIMIO_TIMEOUT_MS = 10_000;
+
+/**
+ * How the Limio secret is created: a placeholder clientId and a generated stand-in clientSecret. Never change it:
+ * CloudFormation generates a new value (over the operator's real credentials) whenever this block changes.
+ */
+export const LIMIO_SECRET_GENERATION: secretsmanager.SecretStringGenerator = {
+  secretStringTemplate: JSON.stringify({ clientId: LIMIO_SECRET_PLACEHOLDER.clientId }),
+  generateStringKey: 'clientSecret',
+  excludePunctuation: true,
+  passwordLength: 32,
+};
 
 /** The path Zuora calls (POST and GET), on either kind of API. */
 export const CALLOUT_PATH = 'zuora/callout';
@@ -114,6 +136,8 @@ export interface ZuoraLimioSyncAlarms {
   readonly api5xx: cloudwatch.Alarm;
   /** The callout Lambda refused a callout: none of its ids were queued, and Zuora's retries of a 4xx fail alike. */
   readonly calloutRefused: cloudwatch.Alarm;
+  /** API Gateway answered 429 (stage throttle): the callout never reached the Lambda and Zuora retries it only a few times. */
+  readonly calloutThrottled: cloudwatch.Alarm;
   /** In ALARM while the circuit breaker is open or half-open; its OK notification says the breaker closed. */
   readonly breakerOpen: cloudwatch.Alarm;
   /** The probe keeps failing: the breaker cannot close by itself, nor the event source follow it. */
@@ -154,11 +178,17 @@ export class ZuoraLimioSync extends Construct {
   readonly restApi?: apigw.RestApi;
   /** Set when `apiKind` is `http`. */
   readonly httpApi?: apigwv2.HttpApi;
+  /** The API's JSON access log; its status-429 lines feed the CalloutThrottled metric. */
+  readonly apiAccessLogs: logs.LogGroup;
+  /** Set when `wafRateLimitPerIp` is: the web ACL on the REST API stage. */
+  readonly webAcl?: wafv2.CfnWebACL;
   /** The full URL to give Zuora. */
   readonly calloutUrl: string;
   readonly alarmTopic?: sns.ITopic;
   readonly alarms: ZuoraLimioSyncAlarms;
   readonly dashboard: cloudwatch.Dashboard;
+  /** The secrets' customer managed key (`secretsKmsKeyArn`), when there is one. */
+  private readonly secretsKey?: kms.IKey;
 
   constructor(scope: Construct, id: string, props: ZuoraLimioSyncProps) {
     super(scope, id);
@@ -177,10 +207,12 @@ export class ZuoraLimioSync extends Construct {
       );
     }
 
-    ({ mainQueue: this.mainQueue, deadLetterQueue: this.deadLetterQueue } = this.createQueues(settings, props.queueEncryptionKey));
-    this.limioSecret = this.limioSecretFor(props.limioSecretArn);
-    this.calloutAuthSecret = this.calloutAuthSecretFor(props.calloutAuthSecretArn, settings.calloutAuthMode);
-    this.breakerTable = this.createBreakerTable();
+    const statefulRemoval = settings.retainStatefulResources ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    this.secretsKey = settings.secretsKmsKeyArn === undefined ? undefined : kms.Key.fromKeyArn(this, 'SecretsKey', settings.secretsKmsKeyArn);
+    ({ mainQueue: this.mainQueue, deadLetterQueue: this.deadLetterQueue } = this.createQueues(settings, props.queueEncryptionKey, statefulRemoval));
+    this.limioSecret = this.limioSecretFor(props.limioSecretArn, statefulRemoval);
+    this.calloutAuthSecret = this.calloutAuthSecretFor(props.calloutAuthSecretArn, settings.calloutAuthMode, statefulRemoval);
+    this.breakerTable = this.createBreakerTable(statefulRemoval);
 
     this.calloutFunction = this.createFunction('Callout', {
       entry: path.join(PROJECT_ROOT, 'functions', 'callout', 'handler.ts'),
@@ -194,6 +226,7 @@ export class ZuoraLimioSync extends Construct {
         CALLOUT_MAX_IDS: String(settings.calloutMaxIds),
         CALLOUT_MAX_BODY_BYTES: String(settings.calloutMaxBodyBytes),
         ...(settings.calloutIdField === undefined ? {} : { CALLOUT_ID_FIELD: settings.calloutIdField }),
+        ...(settings.expectedZuoraTenantId === undefined ? {} : { CALLOUT_EXPECTED_TENANT_ID: settings.expectedZuoraTenantId }),
         ...this.sharedEnvironment(settings),
       },
     }, settings);
@@ -232,13 +265,16 @@ export class ZuoraLimioSync extends Construct {
     ({ probeFunction: this.probeFunction, probeSchedule: this.probeSchedule } = this.createProbe(settings));
 
     if (settings.apiKind === 'rest') {
-      this.restApi = this.createRestApi(settings, props.createApiGatewayCloudWatchRole ?? true);
+      ({ api: this.restApi, accessLogs: this.apiAccessLogs } = this.createRestApi(settings, props.createApiGatewayCloudWatchRole ?? true));
       this.calloutUrl = `${this.restApi.url}${CALLOUT_PATH}`;
+      if (settings.wafRateLimitPerIp !== undefined) this.webAcl = this.createWebAcl(this.restApi.deploymentStage, settings.wafRateLimitPerIp, settings.wafExemptIpRanges);
     } else {
-      const { api, stage } = this.createHttpApi(settings);
+      const { api, stage, accessLogs } = this.createHttpApi(settings);
       this.httpApi = api;
+      this.apiAccessLogs = accessLogs;
       this.calloutUrl = `${stage.url}${CALLOUT_PATH}`;
     }
+    this.countThrottledCallouts(this.apiAccessLogs);
 
     this.alarmTopic = props.alarmTopic ?? this.alarmTopicFor(props.alarmEmail);
     this.alarms = this.createAlarms(settings);
@@ -254,16 +290,18 @@ export class ZuoraLimioSync extends Construct {
     return `${Stack.of(this).stackName}-${Names.uniqueResourceName(this, { separator: '-', maxLength: 64 })}`;
   }
 
-  private createQueues(settings: BridgeSettings, key: kms.IKey | undefined) {
+  private createQueues(settings: BridgeSettings, key: kms.IKey | undefined, removalPolicy: RemovalPolicy) {
     const encryption = key === undefined
       ? { encryption: sqs.QueueEncryption.SQS_MANAGED }
       : { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key };
     const retentionPeriod = Duration.seconds(DEFAULTS.retentionSeconds);
-    const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', { ...encryption, enforceSSL: true, retentionPeriod });
+    // Retained by default: the DLQ holds what could not be synced, with the reasons, and the main queue what waits.
+    const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', { ...encryption, enforceSSL: true, retentionPeriod, removalPolicy });
     const mainQueue = new sqs.Queue(this, 'MainQueue', {
       ...encryption,
       enforceSSL: true,
       retentionPeriod,
+      removalPolicy,
       visibilityTimeout: Duration.seconds(mainQueueVisibilityTimeoutSeconds(settings.syncTimeoutSeconds)),
       deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: redriveMaxReceiveCount(settings.maxAttempts) },
     });
@@ -272,16 +310,17 @@ export class ZuoraLimioSync extends Construct {
 
   /**
    * One state item and short-lived outcome buckets (expired by TTL): a few writes per sync batch, so on-demand
-   * billing costs next to nothing. The state is worth nothing once the stack is gone.
+   * billing costs next to nothing. Retained by default with the other stateful resources: its open intervals
+   * are what retry budgets discount, and a breaker opened by hand must not close because a stack was replaced.
    */
-  private createBreakerTable(): dynamodb.Table {
+  private createBreakerTable(removalPolicy: RemovalPolicy): dynamodb.Table {
     return new dynamodb.Table(this, 'BreakerTable', {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: 'expiresAt',
       // Billed by table size, which stays a few kilobytes: cheap insurance against a mistaken write.
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy,
     });
   }
 
@@ -319,11 +358,7 @@ export class ZuoraLimioSync extends Construct {
       actions: ['lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping'],
       resources: [this.syncEventSourceMapping.eventSourceMappingArn],
     }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'ReadLimioSecret',
-      actions: ['secretsmanager:GetSecretValue'],
-      resources: [this.limioSecret.secretArn],
-    }));
+    this.grantSecretRead(role, 'ReadLimioSecret', this.limioSecret);
     const probeSchedule = new events.Rule(this, 'ProbeSchedule', {
       description: 'zuora-limio-sync: runs the circuit breaker probe every minute',
       schedule: events.Schedule.rate(Duration.seconds(BREAKER_DEFAULTS.probeIntervalSeconds)),
@@ -336,19 +371,23 @@ export class ZuoraLimioSync extends Construct {
     return { probeFunction, probeSchedule };
   }
 
-  private limioSecretFor(arn: string | undefined): secretsmanager.ISecret {
+  /**
+   * The real credentials are put by the operator, outside the template, so the template must hold no value an
+   * update could push back over them: a SecretString is written again whenever CloudFormation updates it, a
+   * GenerateSecretString only when its own block changes, which LIMIO_SECRET_GENERATION pins. The generated
+   * clientSecret is a stand-in (Limio refuses it, like the placeholder clientId) until the operator's put.
+   */
+  private limioSecretFor(arn: string | undefined, removalPolicy: RemovalPolicy): secretsmanager.ISecret {
     if (arn !== undefined) return secretsmanager.Secret.fromSecretCompleteArn(this, 'LimioSecret', completeSecretArn('limioSecretArn', arn));
     return new secretsmanager.Secret(this, 'LimioSecret', {
-      description: 'zuora-limio-sync: Limio OAuth client credentials {"clientId","clientSecret"}; replace the placeholders',
-      // Placeholders, not secrets: the real values are put by the operator, outside the template.
-      secretObjectValue: {
-        clientId: SecretValue.unsafePlainText(LIMIO_SECRET_PLACEHOLDER.clientId),
-        clientSecret: SecretValue.unsafePlainText(LIMIO_SECRET_PLACEHOLDER.clientSecret),
-      },
+      description: 'zuora-limio-sync: Limio OAuth client credentials {"clientId","clientSecret"}; put the ones from Limio (the created values are stand-ins)',
+      generateSecretString: LIMIO_SECRET_GENERATION,
+      encryptionKey: this.secretsKey,
+      removalPolicy,
     });
   }
 
-  private calloutAuthSecretFor(arn: string | undefined, mode: CalloutAuthMode): secretsmanager.ISecret {
+  private calloutAuthSecretFor(arn: string | undefined, mode: CalloutAuthMode, removalPolicy: RemovalPolicy): secretsmanager.ISecret {
     if (arn !== undefined) {
       return secretsmanager.Secret.fromSecretCompleteArn(this, 'CalloutAuthSecret', completeSecretArn('calloutAuthSecretArn', arn));
     }
@@ -363,7 +402,29 @@ export class ZuoraLimioSync extends Construct {
         excludePunctuation: true,
         passwordLength: GENERATED_SECRET_LENGTH,
       },
+      encryptionKey: this.secretsKey,
+      removalPolicy,
     });
+  }
+
+  /**
+   * GetSecretValue on exactly this secret and, with a customer managed key, kms:Decrypt on that key only when
+   * Secrets Manager asks on the function's behalf (kms:ViaService) for this very secret (its encryption context).
+   */
+  private grantSecretRead(role: iam.IRole, sid: string, secret: secretsmanager.ISecret): void {
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }));
+    if (this.secretsKey === undefined) return;
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: `${sid}Key`,
+      actions: ['kms:Decrypt'],
+      resources: [this.secretsKey.keyArn],
+      conditions: {
+        StringEquals: {
+          'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com`,
+          'kms:EncryptionContext:SecretARN': secret.secretArn,
+        },
+      },
+    }));
   }
 
   private sharedEnvironment(settings: BridgeSettings): Record<string, string> {
@@ -430,11 +491,7 @@ export class ZuoraLimioSync extends Construct {
       actions: ['sqs:SendMessage'],
       resources: [this.mainQueue.queueArn],
     }));
-    calloutRole.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'ReadCalloutAuthSecret',
-      actions: ['secretsmanager:GetSecretValue'],
-      resources: [this.calloutAuthSecret.secretArn],
-    }));
+    this.grantSecretRead(calloutRole, 'ReadCalloutAuthSecret', this.calloutAuthSecret);
     syncRole.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ConsumeMainQueue',
       // Receive/Delete/GetQueueAttributes for the event source mapping; ChangeMessageVisibility for backoff.
@@ -446,11 +503,7 @@ export class ZuoraLimioSync extends Construct {
       actions: ['sqs:SendMessage'],
       resources: [this.deadLetterQueue.queueArn],
     }));
-    syncRole.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'ReadLimioSecret',
-      actions: ['secretsmanager:GetSecretValue'],
-      resources: [this.limioSecret.secretArn],
-    }));
+    this.grantSecretRead(syncRole, 'ReadLimioSecret', this.limioSecret);
     syncRole.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'ReadWriteBreakerState',
       // Read the breaker before a batch; one atomic counter update per batch, and the conditional write that trips it.
@@ -464,7 +517,7 @@ export class ZuoraLimioSync extends Construct {
     }
   }
 
-  private createRestApi(settings: BridgeSettings, createCloudWatchRole: boolean): apigw.RestApi {
+  private createRestApi(settings: BridgeSettings, createCloudWatchRole: boolean): { api: apigw.RestApi; accessLogs: logs.LogGroup } {
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
       retention: settings.logRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -488,11 +541,84 @@ export class ZuoraLimioSync extends Construct {
         metricsEnabled: true,
       },
     });
+    // The L2 RestApi has no security policy prop yet; CloudFormation's RestApi has (2025).
+    const cfnApi = api.node.defaultChild as apigw.CfnRestApi;
+    cfnApi.securityPolicy = settings.apiSecurityPolicy;
+    if (isEnhancedSecurityPolicy(settings.apiSecurityPolicy)) cfnApi.endpointAccessMode = 'STRICT';
     const resource = api.root.resourceForPath(CALLOUT_PATH);
     const integration = new apigw.LambdaIntegration(this.calloutFunction, { proxy: true, allowTestInvoke: false });
     const methodOptions = settings.calloutAuthMode === 'basic' ? this.basicChallenge(api, settings.calloutRealm) : {};
     for (const method of ['POST', 'GET']) resource.addMethod(method, integration, methodOptions);
-    return api;
+    return { api, accessLogs };
+  }
+
+  /**
+   * A per-IP rate-based rule in front of the stage: WAF is evaluated before the stage throttle, so one address
+   * flooding the endpoint is blocked (403) instead of using up the throttle Zuora's callouts need. Zuora's
+   * addresses never count: a bill run comes from a few of them.
+   */
+  private createWebAcl(stage: apigw.Stage, limit: number, exemptRanges: readonly string[]): wafv2.CfnWebACL {
+    const ipSets = (['IPV4', 'IPV6'] as const).flatMap((version) => {
+      const addresses = exemptRanges.filter((range) => isIpv6Range(range) === (version === 'IPV6')).map(asCidr);
+      if (addresses.length === 0) return [];
+      return [new wafv2.CfnIPSet(this, `ZuoraAddresses${version === 'IPV4' ? 'V4' : 'V6'}`, {
+        scope: 'REGIONAL',
+        ipAddressVersion: version,
+        addresses,
+        description: 'zuora-limio-sync: Zuora callout addresses, exempt from the per-IP rate limit',
+      })];
+    });
+    const fromZuora = ipSets.map((set) => ({ ipSetReferenceStatement: { arn: set.attrArn } }));
+    // Sampled requests would show whole requests, Authorization header included, in the WAF console.
+    const visibility = (metricName: string) => ({ cloudWatchMetricsEnabled: true, metricName, sampledRequestsEnabled: false });
+    const webAcl = new wafv2.CfnWebACL(this, 'CalloutWebAcl', {
+      scope: 'REGIONAL',
+      description: 'zuora-limio-sync: per-IP rate limit on the callout API, Zuora exempt',
+      defaultAction: { allow: {} },
+      visibilityConfig: visibility('ZuoraLimioSyncCalloutAcl'),
+      rules: [{
+        name: 'PerIpRateLimit',
+        priority: 0,
+        action: { block: {} },
+        visibilityConfig: visibility('ZuoraLimioSyncPerIpRateLimit'),
+        statement: {
+          rateBasedStatement: {
+            limit,
+            aggregateKeyType: 'IP',
+            evaluationWindowSec: 300,
+            scopeDownStatement: { notStatement: { statement: fromZuora.length === 1 ? fromZuora[0] : { orStatement: { statements: fromZuora } } } },
+          },
+        },
+      }],
+    });
+    new wafv2.CfnWebACLAssociation(this, 'CalloutWebAclAssociation', { resourceArn: stage.stageArn, webAclArn: webAcl.attrArn });
+    return webAcl;
+  }
+
+  /**
+   * A throttled callout is answered by API Gateway and never reaches the Lambda, so only the access log sees it:
+   * every status-429 line counts one CalloutThrottled, by API id (unique per bridge in an account).
+   */
+  private countThrottledCallouts(accessLogs: logs.LogGroup): void {
+    new logs.MetricFilter(this, 'CalloutThrottledFilter', {
+      logGroup: accessLogs,
+      filterPattern: logs.FilterPattern.stringValue('$.status', '=', '429'),
+      metricNamespace: INFRA_DEFAULTS.metricsNamespace,
+      metricName: 'CalloutThrottled',
+      metricValue: '1',
+      dimensions: { ApiId: '$.apiId' },
+      unit: cloudwatch.Unit.COUNT,
+    });
+  }
+
+  private calloutThrottledMetric(): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: INFRA_DEFAULTS.metricsNamespace,
+      metricName: 'CalloutThrottled',
+      dimensionsMap: { ApiId: this.restApi?.restApiId ?? this.httpApi!.apiId },
+      period: Duration.minutes(5),
+      statistic: cloudwatch.Stats.SUM,
+    });
   }
 
   /**
@@ -521,7 +647,8 @@ export class ZuoraLimioSync extends Construct {
     };
   }
 
-  private createHttpApi(settings: BridgeSettings): { api: apigwv2.HttpApi; stage: apigwv2.HttpStage } {
+  /** Its default endpoint needs no TLS setting: API Gateway enforces TLS_1_2 (TLS 1.2 and 1.3) on every HTTP API. */
+  private createHttpApi(settings: BridgeSettings): { api: apigwv2.HttpApi; stage: apigwv2.HttpStage; accessLogs: logs.LogGroup } {
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
       retention: settings.logRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -548,7 +675,7 @@ export class ZuoraLimioSync extends Construct {
         payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
       }),
     });
-    return { api, stage };
+    return { api, stage, accessLogs };
   }
 
   private alarmTopicFor(email: string | undefined): sns.ITopic | undefined {
@@ -604,6 +731,11 @@ export class ZuoraLimioSync extends Construct {
       }),
       api5xx: alarm('Api5xxAlarm', 'The callout API answered 5xx: Zuora callouts were refused (callout Lambda failing or queue unreachable) and Zuora will retry only a few times.', {
         metric: this.apiServerErrors(),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      }),
+      calloutThrottled: alarm('CalloutThrottledAlarm', CALLOUT_THROTTLED_ALARM_DESCRIPTION, {
+        metric: this.calloutThrottledMetric(),
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       }),
@@ -681,14 +813,17 @@ export class ZuoraLimioSync extends Construct {
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Callouts',
-        left: [custom('CalloutAccepted', CALLOUT_METRICS_SERVICE), custom('CalloutRefused', CALLOUT_METRICS_SERVICE), custom('SubscriptionIdsQueued', CALLOUT_METRICS_SERVICE)],
+        left: [custom('CalloutAccepted', CALLOUT_METRICS_SERVICE), custom('CalloutRefused', CALLOUT_METRICS_SERVICE), custom('SubscriptionIdsQueued', CALLOUT_METRICS_SERVICE), this.calloutThrottledMetric()],
         width: 12,
       }),
       new cloudwatch.GraphWidget({
         title: 'Limio syncs',
-        left: ['synced', 'retryable', 'terminal', 'deadLettered', 'tokenFetches'].map((name) => custom(name, SYNC_METRICS_SERVICE)),
+        // Every counter the sync Lambda publishes (a new one shows up here by itself); `held` is on the breaker's widget.
+        left: Object.values(SYNC_METRICS)
+          .filter((name) => name !== SYNC_METRICS.syncLatency && name !== SYNC_METRICS.held)
+          .map((name) => custom(name, SYNC_METRICS_SERVICE)),
         right: [new cloudwatch.Metric({
-          namespace: INFRA_DEFAULTS.metricsNamespace, metricName: 'syncLatency', dimensionsMap: { service: SYNC_METRICS_SERVICE },
+          namespace: INFRA_DEFAULTS.metricsNamespace, metricName: SYNC_METRICS.syncLatency, dimensionsMap: { service: SYNC_METRICS_SERVICE },
           period, statistic: cloudwatch.Stats.p(99),
         })],
         width: 12,
@@ -721,7 +856,7 @@ export class ZuoraLimioSync extends Construct {
           { value: breakerGauge('half-open'), label: 'half-open' },
           { value: breakerGauge('open'), label: 'open' },
         ],
-        right: [custom('BreakerOpened', BREAKER_METRICS_SERVICE), custom('BreakerClosed', BREAKER_METRICS_SERVICE), custom('held', SYNC_METRICS_SERVICE)],
+        right: [custom('BreakerOpened', BREAKER_METRICS_SERVICE), custom('BreakerClosed', BREAKER_METRICS_SERVICE), custom(SYNC_METRICS.held, SYNC_METRICS_SERVICE)],
         width: 12,
       }),
       new cloudwatch.GraphWidget({
@@ -752,7 +887,9 @@ export class ZuoraLimioSync extends Construct {
     accept(api, 'AwsSolutions-APIG4', 'Zuora cannot present IAM or Cognito credentials: callouts authenticate with Basic, a header secret or HMAC, which the callout Lambda verifies on every request.');
     if (this.restApi !== undefined) {
       accept(this.restApi, 'AwsSolutions-COG4', 'Zuora callouts cannot present Cognito tokens; see AwsSolutions-APIG4.');
-      accept(this.restApi, 'AwsSolutions-APIG3', 'Stage throttling, authentication in the callout Lambda and the optional IP allowlist (resource policy) protect the endpoint; operators who need WAF can associate a web ACL with the stage.');
+      if (this.webAcl === undefined) {
+        accept(this.restApi, 'AwsSolutions-APIG3', 'Stage throttling, authentication in the callout Lambda and the optional IP allowlist (resource policy) protect the endpoint; wafRateLimitPerIp adds a WAF web ACL with a per-IP rate rule (off by default: it costs a monthly fee).');
+      }
       accept(this.restApi, 'AwsSolutions-APIG2', settings.calloutAuthMode === 'basic'
         ? 'Request parameters are validated (the Authorization header is required, which gives Zuora its Basic challenge); callout bodies are free-form (JSON, form or XML per Zuora template), so there is no body model to validate.'
         : 'Header-secret and HMAC callouts are verified by the callout Lambda (the header name lives in the secret), and callout bodies are free-form (JSON, form or XML per Zuora template): there is no model to validate.');
@@ -802,6 +939,7 @@ function ipAllowlistPolicy(ranges: readonly string[]): iam.PolicyDocument {
  * header) must not reach a log.
  */
 const REST_ACCESS_LOG_FORMAT = JSON.stringify({
+  apiId: '$context.apiId',
   requestId: '$context.requestId',
   extendedRequestId: '$context.extendedRequestId',
   requestTime: '$context.requestTime',
@@ -820,6 +958,7 @@ const REST_ACCESS_LOG_FORMAT = JSON.stringify({
 });
 
 const HTTP_ACCESS_LOG_FORMAT = JSON.stringify({
+  apiId: '$context.apiId',
   requestId: '$context.requestId',
   requestTime: '$context.requestTime',
   sourceIp: '$context.identity.sourceIp',

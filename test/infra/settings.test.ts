@@ -41,7 +41,14 @@ describe('resolveBridgeSettings', () => {
       calloutDelaySeconds: DEFAULTS.calloutDelaySeconds,
       syncInvocationConcurrency: 2,
       allowedIpRanges: [],
+      throttleRateLimit: 500,
+      throttleBurstLimit: 1000,
+      apiSecurityPolicy: 'SecurityPolicy_TLS13_1_2_PQ_2025_09',
+      retainStatefulResources: true,
     });
+    expect(settings.wafRateLimitPerIp).toBeUndefined();
+    expect(settings.expectedZuoraTenantId).toBeUndefined();
+    expect(settings.secretsKmsKeyArn).toBeUndefined();
     expect(settings.subscriptionIdPattern).toBeUndefined();
     expect(settings.calloutIdField).toBeUndefined();
   });
@@ -73,9 +80,38 @@ describe('resolveBridgeSettings', () => {
     ['subscriptionIdPattern', { subscriptionIdPattern: '([' }],
     ['allowedIpRanges', { allowedIpRanges: ['300.1.1.1/24'] }],
     ['allowedIpRanges', { allowedIpRanges: ['203.0.113.0/24'], apiKind: 'http' as const }],
+    // WAF cannot be associated with an HTTP API.
+    ['wafRateLimitPerIp', { wafRateLimitPerIp: 1000, apiKind: 'http' as const }],
+    // Without Zuora's addresses exempt, a bill run from a few Zuora addresses would be blocked.
+    ['wafRateLimitPerIp', { wafRateLimitPerIp: 1000 }],
+    ['wafRateLimitPerIp', { wafRateLimitPerIp: 99, allowedIpRanges: ['203.0.113.0/24'] }],
+    ['wafExemptIpRanges', { wafRateLimitPerIp: 1000, wafExemptIpRanges: ['zuora'] }],
+    ['apiSecurityPolicy', { apiSecurityPolicy: 'TLS_1_0' }],
+    ['apiSecurityPolicy', { apiSecurityPolicy: 'SecurityPolicy_TLS13_2025_EDGE' }],
+    ['expectedZuoraTenantId', { expectedZuoraTenantId: '12 345' }],
+    // IAM matches a grant against the key's ARN: an alias would deploy and then be denied at run time.
+    ['secretsKmsKeyArn', { secretsKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:alias/zuora-limio' }],
+    ['secretsKmsKeyArn', { secretsKmsKeyArn: '1234abcd-12ab-34cd-56ef-1234567890ab' }],
   ])('refuses a bad %s, naming it', (name, overrides) => {
     const error = configErrorOf(() => resolveBridgeSettings({ limioBaseUrl, ...overrides }));
     expect(error.variable).toBe(name);
+  });
+
+  it('exempts the allowlist from the WAF rate rule unless told otherwise', () => {
+    expect(resolveBridgeSettings({ limioBaseUrl, wafRateLimitPerIp: 2000, allowedIpRanges: ['203.0.113.0/24'] })).toMatchObject({
+      wafRateLimitPerIp: 2000, wafExemptIpRanges: ['203.0.113.0/24'],
+    });
+    expect(resolveBridgeSettings({ limioBaseUrl, wafRateLimitPerIp: 2000, wafExemptIpRanges: ['198.51.100.0/24'] })).toMatchObject({
+      allowedIpRanges: [], wafExemptIpRanges: ['198.51.100.0/24'],
+    });
+  });
+
+  it('accepts the legacy TLS_1_2 policy and enhanced regional ones, a tenant id and a key ARN', () => {
+    expect(resolveBridgeSettings({ limioBaseUrl, apiSecurityPolicy: 'TLS_1_2' }).apiSecurityPolicy).toBe('TLS_1_2');
+    expect(resolveBridgeSettings({ limioBaseUrl, apiSecurityPolicy: 'SecurityPolicy_TLS13_1_3_2025_09' }).apiSecurityPolicy).toBe('SecurityPolicy_TLS13_1_3_2025_09');
+    expect(resolveBridgeSettings({ limioBaseUrl, expectedZuoraTenantId: ' 12345 ' }).expectedZuoraTenantId).toBe('12345');
+    const keyArn = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    expect(resolveBridgeSettings({ limioBaseUrl, secretsKmsKeyArn: keyArn }).secretsKmsKeyArn).toBe(keyArn);
   });
 
   it('accepts IPv4 and IPv6 allowlist entries on a REST API', () => {
@@ -88,15 +124,22 @@ describe('bridgeSettingsFromContext', () => {
   const contextOf = (values: Record<string, unknown>) => (key: string) => values[key];
 
   it('reads typed cdk.json values and the strings -c gives', () => {
+    const keyArn = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
     const fromJson = bridgeSettingsFromContext(contextOf({
       limioBaseUrl, syncConcurrency: 7, allowedIpRanges: ['203.0.113.0/24'], createApiGatewayCloudWatchRole: false,
+      wafRateLimitPerIp: 2000, wafExemptIpRanges: ['198.51.100.0/24'], retainStatefulResources: false,
+      apiSecurityPolicy: 'TLS_1_2', expectedZuoraTenantId: '12345', secretsKmsKeyArn: keyArn,
     }));
     const fromCommandLine = bridgeSettingsFromContext(contextOf({
       limioBaseUrl, syncConcurrency: '7', allowedIpRanges: '203.0.113.0/24', createApiGatewayCloudWatchRole: 'false',
+      wafRateLimitPerIp: '2000', wafExemptIpRanges: '198.51.100.0/24', retainStatefulResources: 'false',
+      apiSecurityPolicy: 'TLS_1_2', expectedZuoraTenantId: '12345', secretsKmsKeyArn: keyArn,
     }));
     expect(fromCommandLine).toEqual(fromJson);
     expect(fromJson).toEqual({
       limioBaseUrl, syncConcurrency: 7, allowedIpRanges: ['203.0.113.0/24'], createApiGatewayCloudWatchRole: false,
+      wafRateLimitPerIp: 2000, wafExemptIpRanges: ['198.51.100.0/24'], retainStatefulResources: false,
+      apiSecurityPolicy: 'TLS_1_2', expectedZuoraTenantId: '12345', secretsKmsKeyArn: keyArn,
     });
   });
 

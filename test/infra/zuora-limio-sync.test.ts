@@ -10,6 +10,7 @@ import { loadCalloutConfig } from '../../functions/callout/config';
 import { ConfigError } from '../../functions/shared/config-error';
 import { METRICS_NAMESPACE, SYNC_METRICS, SYNC_SERVICE_NAME } from '../../functions/sync/telemetry';
 import { DEFAULTS, mainQueueVisibilityTimeoutSeconds, redriveMaxReceiveCount } from '../../functions/shared/defaults';
+import { LIMIO_SECRET_PLACEHOLDER } from '../../infra/secret-templates';
 import { ZuoraLimioSync, type ZuoraLimioSyncProps } from '../../infra/zuora-limio-sync';
 import { STACK_OUTPUTS, ZuoraLimioSyncStack, type BridgeStackSettings } from '../../infra/zuora-limio-sync-stack';
 import { basicAuthorization, restApiEvent } from '../callout/events';
@@ -56,6 +57,11 @@ const customisedRestBridge = once(() => stackWith({
   limioBaseUrl, calloutAuthMode: 'header', allowedIpRanges: ['203.0.113.0/24', '198.51.100.7'], limioSecretArn, calloutAuthSecretArn,
   syncTimeoutSeconds: 60, maxAttempts: 4, retryBudgetSeconds: 7200, batchSize: 25, batchingWindowSeconds: 5, syncInvocationConcurrency: 3, syncConcurrency: 2,
   calloutDelaySeconds: 30, subscriptionIdPattern: '^SUB-[0-9]+$', calloutIdField: 'Data.Subscription.Name', probeSubscriptionId: 'SUB-42',
+}));
+const secretsKmsKeyArn = `arn:aws:kms:${region}:${account}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+const wafBridge = once(() => stackWith({
+  limioBaseUrl, wafRateLimitPerIp: 300, allowedIpRanges: ['203.0.113.0/24', '198.51.100.7', '2001:db8::/32'],
+  expectedZuoraTenantId: '12345', apiSecurityPolicy: 'TLS_1_2', retainStatefulResources: false, secretsKmsKeyArn,
 }));
 let ownTopic: sns.Topic | undefined;
 const ownStackBridge = once(() => constructInOwnStack({
@@ -269,11 +275,26 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
   });
 
   describe('secrets', () => {
-    it('creates the Limio secret with placeholders only', () => {
-      template.hasResourceProperties('AWS::SecretsManager::Secret', {
-        Description: Match.stringLikeRegexp('Limio OAuth client credentials'),
-        SecretString: JSON.stringify({ clientId: 'REPLACE_WITH_LIMIO_CLIENT_ID', clientSecret: 'REPLACE_WITH_LIMIO_CLIENT_SECRET' }),
+    it('creates the Limio secret with no value in the template that an update could push over the real credentials', () => {
+      const limioSecretId = logicalIdOf(template, 'AWS::SecretsManager::Secret', /Limio OAuth client credentials/);
+      const properties = template.toJSON().Resources[limioSecretId].Properties;
+      // A SecretString would be written again by CloudFormation on an update of it, over what the operator put.
+      expect(properties.SecretString).toBeUndefined();
+      // CloudFormation regenerates the value whenever this block changes: it is pinned, byte for byte.
+      expect(properties.GenerateSecretString).toEqual({
+        SecretStringTemplate: JSON.stringify({ clientId: LIMIO_SECRET_PLACEHOLDER.clientId }),
+        GenerateStringKey: 'clientSecret',
+        ExcludePunctuation: true,
+        PasswordLength: 32,
       });
+    });
+
+    it('puts no SecretString in any variant\'s template', () => {
+      for (const template of [Template.fromStack(defaultBridge()), Template.fromStack(httpBridge()), ownStackBridge().template, Template.fromStack(wafBridge())]) {
+        for (const secret of Object.values(template.findResources('AWS::SecretsManager::Secret')) as Resources[string][]) {
+          expect(secret.Properties.SecretString).toBeUndefined();
+        }
+      }
     });
 
     it('generates the Basic password at deploy time, never in the template', () => {
@@ -332,8 +353,8 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
         MethodSettings: [Match.objectLike({
           HttpMethod: '*',
           ResourcePath: '/*',
-          ThrottlingRateLimit: 50,
-          ThrottlingBurstLimit: 100,
+          ThrottlingRateLimit: 500,
+          ThrottlingBurstLimit: 1000,
           LoggingLevel: 'ERROR',
           DataTraceEnabled: false,
         })],
@@ -347,6 +368,91 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       const fields = JSON.parse(Format) as Record<string, string>;
       expect(fields).toMatchObject({ requestId: '$context.requestId', status: '$context.status', sourceIp: '$context.identity.sourceIp' });
       expect(Format).not.toMatch(/header|authorization|authorizer/i);
+    });
+  });
+
+  describe('the public endpoint', () => {
+    it('throttles the stage for a bill run\'s peak with room (500 requests/s, burst 1000)', () => {
+      expect(onlyResource(template, 'AWS::ApiGateway::Stage').resource.Properties.MethodSettings[0]).toMatchObject({
+        ThrottlingRateLimit: 500,
+        ThrottlingBurstLimit: 1000,
+      });
+    });
+
+    it('pins the REST API to TLS 1.3 and 1.2 (a regional REST API defaults to TLS 1.0) with strict endpoint access', () => {
+      expect(onlyResource(template, 'AWS::ApiGateway::RestApi').resource.Properties).toMatchObject({
+        SecurityPolicy: 'SecurityPolicy_TLS13_1_2_PQ_2025_09',
+        EndpointAccessMode: 'STRICT',
+      });
+    });
+
+    it('counts every 429 of the access log as CalloutThrottled of this API, and alarms on one', () => {
+      const apiId = onlyResource(template, 'AWS::ApiGateway::RestApi').id;
+      const stage = onlyResource(template, 'AWS::ApiGateway::Stage').resource.Properties;
+      const format = JSON.parse(stage.AccessLogSetting.Format) as Record<string, string>;
+      // The fields the filter reads are what API Gateway writes: the answer's status (a JSON string) and the API id.
+      expect(format).toMatchObject({ status: '$context.status', apiId: '$context.apiId' });
+      const filter = onlyResource(template, 'AWS::Logs::MetricFilter').resource.Properties;
+      expect(filter).toEqual({
+        LogGroupName: { Ref: stage.AccessLogSetting.DestinationArn['Fn::GetAtt'][0] },
+        FilterPattern: '{ $.status = "429" }',
+        MetricTransformations: [{
+          MetricNamespace: METRICS_NAMESPACE,
+          MetricName: 'CalloutThrottled',
+          MetricValue: '1',
+          Dimensions: [{ Key: 'ApiId', Value: '$.apiId' }],
+          Unit: 'Count',
+        }],
+      });
+      const alarm = onlyResource(template, 'AWS::CloudWatch::Alarm', { MetricName: 'CalloutThrottled' }).resource.Properties;
+      expect(alarm).toMatchObject({
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: [{ Name: 'ApiId', Value: { Ref: apiId } }],
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: onlyResource(template, 'AWS::SNS::Topic').id }],
+      });
+      expect(alarm.AlarmDescription).toMatch(/sourceIp/);
+      expect(alarm.AlarmDescription).toMatch(/allowedIpRanges or wafRateLimitPerIp/);
+      expect(alarm.AlarmDescription.length).toBeLessThanOrEqual(1024);
+    });
+
+    it('has no WAF unless asked for (it costs a monthly fee)', () => {
+      expect(template.findResources('AWS::WAFv2::WebACL')).toEqual({});
+      expect(template.findResources('AWS::WAFv2::WebACLAssociation')).toEqual({});
+    });
+
+    it('checks no Zuora tenant id unless one is given', () => {
+      expect(functionNamed(template, 'authenticates Zuora callouts').resource.Properties.Environment.Variables).not.toHaveProperty('CALLOUT_EXPECTED_TENANT_ID');
+    });
+  });
+
+  describe('data that must outlive the stack', () => {
+    const stateful = () => [
+      ['AWS::SQS::Queue', 'BridgeDeadLetterQueue0C65B6E3'],
+      ['AWS::SQS::Queue', 'BridgeMainQueue53677ECA'],
+      ['AWS::SecretsManager::Secret', 'BridgeLimioSecretC4D07CDB'],
+      ['AWS::SecretsManager::Secret', 'BridgeCalloutAuthSecret4AEC7CB0'],
+      ['AWS::DynamoDB::Table', 'BridgeBreakerTableD37ED765'],
+    ] as const;
+
+    it('keeps the logical ids of the queues, secrets and breaker table (a changed id would replace them on update)', () => {
+      const resources = template.toJSON().Resources as Resources;
+      for (const [type, id] of stateful()) expect(resources[id]?.Type).toBe(type);
+      for (const type of new Set(stateful().map(([type]) => type))) {
+        expect(Object.keys(template.findResources(type)).sort()).toEqual(stateful().filter(([t]) => t === type).map(([, id]) => id).sort());
+      }
+    });
+
+    it('retains them when the stack is deleted or a resource replaced', () => {
+      const resources = template.toJSON().Resources as Record<string, { DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
+      for (const [, id] of stateful()) {
+        expect({ id, DeletionPolicy: resources[id]!.DeletionPolicy, UpdateReplacePolicy: resources[id]!.UpdateReplacePolicy })
+          .toEqual({ id, DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+      }
     });
   });
 
@@ -465,7 +571,7 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: topicId } });
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resources[string][];
       expect(alarms.map((alarm) => alarm.Properties.AlarmName.replace(/^Bridge-Bridge-[0-9A-F]{8}-/, '')).sort()).toEqual(
-        ['Api5xxAlarm', 'BreakerOpenAlarm', 'CalloutRefusedAlarm', 'DeadLettersAlarm', 'OldestMessageAgeAlarm', 'ProbeErrorsAlarm', 'SyncErrorsAlarm', 'SyncThrottlesAlarm'],
+        ['Api5xxAlarm', 'BreakerOpenAlarm', 'CalloutRefusedAlarm', 'CalloutThrottledAlarm', 'DeadLettersAlarm', 'OldestMessageAgeAlarm', 'ProbeErrorsAlarm', 'SyncErrorsAlarm', 'SyncThrottlesAlarm'],
       );
       for (const alarm of alarms) {
         expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
@@ -480,7 +586,7 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
         widgets: { type: string; properties: { alarms?: string[]; metrics?: unknown[][] } }[];
       };
       const alarmWidget = dashboard.widgets.find((widget) => widget.type === 'alarm')!;
-      expect(alarmWidget.properties.alarms).toHaveLength(8);
+      expect(alarmWidget.properties.alarms).toHaveLength(9);
       const metricNames = dashboard.widgets.flatMap((widget) => (widget.properties.metrics ?? []).map((metric) => `${metric[0]}/${metric[1]}`));
       expect(metricNames).toEqual(expect.arrayContaining([
         'AWS/ApiGateway/5XXError', 'AWS/SQS/ApproximateAgeOfOldestMessage', 'AWS/SQS/ApproximateNumberOfMessagesVisible',
@@ -658,6 +764,22 @@ describe('HTTP API bridge (preemptive Basic, existing alarm topic)', () => {
     Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('Preemptive Authentication'));
   });
 
+  it('counts 429s of its access log as CalloutThrottled of this API and alarms on them', () => {
+    const apiId = onlyResource(template, 'AWS::ApiGatewayV2::Api').id;
+    const stage = onlyResource(template, 'AWS::ApiGatewayV2::Stage').resource.Properties;
+    expect(JSON.parse(stage.AccessLogSettings.Format)).toMatchObject({ status: '$context.status', apiId: '$context.apiId' });
+    expect(onlyResource(template, 'AWS::Logs::MetricFilter').resource.Properties).toMatchObject({
+      LogGroupName: { Ref: stage.AccessLogSettings.DestinationArn['Fn::GetAtt'][0] },
+      FilterPattern: '{ $.status = "429" }',
+      MetricTransformations: [expect.objectContaining({ MetricName: 'CalloutThrottled', Dimensions: [{ Key: 'ApiId', Value: '$.apiId' }] })],
+    });
+    expect(onlyResource(template, 'AWS::CloudWatch::Alarm', { MetricName: 'CalloutThrottled' }).resource.Properties).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      Dimensions: [{ Name: 'ApiId', Value: { Ref: apiId } }],
+      AlarmActions: [alarmTopicArn],
+    });
+  });
+
   it('alarms on the HTTP API\'s 5xx and notifies the existing topic, creating none', () => {
     const api = onlyResource(template, 'AWS::ApiGatewayV2::Api').id;
     const alarm = onlyResource(template, 'AWS::CloudWatch::Alarm', { MetricName: '5xx' }).resource.Properties;
@@ -738,6 +860,102 @@ describe('REST API with header auth, allowlist, existing secrets and custom sizi
   });
 });
 
+describe('REST API with WAF, TLS_1_2, tenant check, secrets key and nothing retained', () => {
+  let template: Template;
+  let stack: ZuoraLimioSyncStack;
+
+  beforeAll(() => {
+    stack = wafBridge();
+    template = Template.fromStack(stack);
+  });
+
+  it('puts a per-IP rate-based rule in front of the stage, Zuora\'s addresses exempt', () => {
+    const v4 = onlyResource(template, 'AWS::WAFv2::IPSet', { IPAddressVersion: 'IPV4' });
+    const v6 = onlyResource(template, 'AWS::WAFv2::IPSet', { IPAddressVersion: 'IPV6' });
+    // WAF takes CIDRs only: a lone address becomes its /32.
+    expect(v4.resource.Properties).toMatchObject({ Scope: 'REGIONAL', Addresses: ['203.0.113.0/24', '198.51.100.7/32'] });
+    expect(v6.resource.Properties).toMatchObject({ Scope: 'REGIONAL', Addresses: ['2001:db8::/32'] });
+    const acl = onlyResource(template, 'AWS::WAFv2::WebACL');
+    expect(acl.resource.Properties).toMatchObject({ Scope: 'REGIONAL', DefaultAction: { Allow: {} } });
+    const rules = acl.resource.Properties.Rules as any[];
+    expect(rules).toHaveLength(1);
+    expect(rules[0]).toMatchObject({
+      Action: { Block: {} },
+      Statement: {
+        RateBasedStatement: {
+          Limit: 300,
+          AggregateKeyType: 'IP',
+          EvaluationWindowSec: 300,
+          ScopeDownStatement: {
+            NotStatement: {
+              Statement: {
+                OrStatement: {
+                  Statements: [
+                    { IPSetReferenceStatement: { Arn: { 'Fn::GetAtt': [v4.id, 'Arn'] } } },
+                    { IPSetReferenceStatement: { Arn: { 'Fn::GetAtt': [v6.id, 'Arn'] } } },
+                  ],
+                },
+              },
+            },
+          },
+        },
+      },
+    });
+    // Sampled requests would show the Authorization header in the WAF console.
+    for (const config of [acl.resource.Properties.VisibilityConfig, rules[0].VisibilityConfig]) expect(config.SampledRequestsEnabled).toBe(false);
+    const stageId = onlyResource(template, 'AWS::ApiGateway::Stage').id;
+    const association = onlyResource(template, 'AWS::WAFv2::WebACLAssociation').resource.Properties;
+    expect(association.WebACLArn).toEqual({ 'Fn::GetAtt': [acl.id, 'Arn'] });
+    // The stage's own ARN: …/restapis/<this API>/stages/<this stage>.
+    expect(JSON.stringify(association.ResourceArn)).toContain(`"::/restapis/",{"Ref":"${onlyResource(template, 'AWS::ApiGateway::RestApi').id}"},"/stages/",{"Ref":"${stageId}"}`);
+  });
+
+  it('uses the legacy TLS_1_2 policy when asked, which takes no endpoint access mode', () => {
+    const api = onlyResource(template, 'AWS::ApiGateway::RestApi').resource.Properties;
+    expect(api.SecurityPolicy).toBe('TLS_1_2');
+    expect(api.EndpointAccessMode).toBeUndefined();
+  });
+
+  it('gives the callout Lambda the expected Zuora tenant id', () => {
+    expect(functionNamed(template, 'authenticates Zuora callouts').resource.Properties.Environment.Variables.CALLOUT_EXPECTED_TENANT_ID).toBe('12345');
+  });
+
+  it('deletes the stateful resources with the stack when told to', () => {
+    for (const type of ['AWS::SQS::Queue', 'AWS::SecretsManager::Secret', 'AWS::DynamoDB::Table']) {
+      for (const resource of Object.values(template.findResources(type)) as { DeletionPolicy?: string }[]) expect(resource.DeletionPolicy).toBe('Delete');
+    }
+  });
+
+  it('encrypts the secrets it creates with the given key', () => {
+    const secrets = Object.values(template.findResources('AWS::SecretsManager::Secret')) as Resources[string][];
+    expect(secrets).toHaveLength(2);
+    for (const secret of secrets) expect(secret.Properties.KmsKeyId).toBe(secretsKmsKeyArn);
+  });
+
+  it('lets each function decrypt with the secrets key only through Secrets Manager and only for its own secret', () => {
+    const viaSecretsManager = { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] };
+    const cases = [
+      ['authenticates Zuora callouts', 'ReadCalloutAuthSecret', 'CALLOUT_AUTH_SECRET_ID'],
+      ['asks Limio to sync', 'ReadLimioSecret', 'LIMIO_SECRET_ID'],
+      ['circuit breaker probe', 'ReadLimioSecret', 'LIMIO_SECRET_ID'],
+    ] as const;
+    for (const [describing, sid, variable] of cases) {
+      const { resource } = functionNamed(template, describing);
+      const secretArn = resource.Properties.Environment.Variables[variable];
+      const statements = roleStatements(template, resource);
+      expect(statements).toContainEqual({ Sid: sid, Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArn });
+      const keyStatements = statements.filter((statement) => JSON.stringify(statement.Action).includes('kms:'));
+      expect(keyStatements).toEqual([{
+        Sid: `${sid}Key`,
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: secretsKmsKeyArn,
+        Condition: { StringEquals: { 'kms:ViaService': viaSecretsManager, 'kms:EncryptionContext:SecretARN': secretArn } },
+      }]);
+    }
+  });
+});
+
 describe('the construct in a user\'s own stack (KMS key, own topic, HMAC)', () => {
   let own: ReturnType<typeof constructInOwnStack>;
 
@@ -785,6 +1003,8 @@ describe('the construct in a user\'s own stack (KMS key, own topic, HMAC)', () =
     const nameOnly = `arn:aws:secretsmanager:${region}:${account}:secret:zuora/limio`;
     expect(() => new ZuoraLimioSync(stack, 'Partial', { limioBaseUrl, limioSecretArn: nameOnly })).toThrow(/limioSecretArn/);
     expect(() => new ZuoraLimioSync(stack, 'PartialCallout', { limioBaseUrl, calloutAuthSecretArn: nameOnly })).toThrow(/calloutAuthSecretArn/);
+    // WAF cannot be associated with an HTTP API: refused rather than synthesised as protection that is not there.
+    expect(() => new ZuoraLimioSync(stack, 'HttpWaf', { limioBaseUrl, apiKind: 'http', wafRateLimitPerIp: 1000 })).toThrow(/wafRateLimitPerIp.*HTTP API/);
   });
 });
 
@@ -794,6 +1014,7 @@ describe('cdk-nag AwsSolutions', () => {
     ['REST + header + allowlist + existing secrets', customisedRestBridge],
     ['HTTP + existing topic', httpBridge],
     ['own stack + KMS + own topic + HMAC', () => ownStackBridge().stack],
+    ['REST + WAF + TLS_1_2 + secrets key + nothing retained', wafBridge],
   ];
 
   it.each(variants)('finds nothing unacknowledged: %s', (_name, build) => {
