@@ -54,28 +54,44 @@ interface RunContext {
   breaker(): Promise<{ control: BreakerControl } | { unavailable: string }>;
 }
 
+const DESTINATION_OPTIONS: Options = {
+  'allow-non-aws-endpoint': { type: 'boolean' },
+  'allow-insecure-target': { type: 'boolean' },
+};
 const TARGET_OPTIONS: Options = {
   local: { type: 'boolean' },
   stack: { type: 'string' },
   'queue-url': { type: 'string' },
   'dlq-url': { type: 'string' },
+  ...DESTINATION_OPTIONS,
 };
 const COMMON_OPTIONS: Options = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
 const BREAKER_TABLE_OPTION: Options = { 'breaker-table': { type: 'string' } };
-const BREAKER_TARGET_OPTIONS: Options = { local: { type: 'boolean' }, stack: { type: 'string' }, ...BREAKER_TABLE_OPTION };
+const BREAKER_TARGET_OPTIONS: Options = { local: { type: 'boolean' }, stack: { type: 'string' }, ...BREAKER_TABLE_OPTION, ...DESTINATION_OPTIONS };
+
+const LOCAL_PORTS_HELP = `  A runtime started with PORT=0 / SQS_PORT=0 printed the ports it picked ("SQS emulator http://127.0.0.1:N",
+  the callout URL): give them the same way, e.g. SQS_PORT=N PORT=M zuora-limio-sync status --local.`;
+
+const DESTINATION_HELP = `  Signed AWS requests go only to AWS endpoints over https, or to this machine (127.0.0.0/8, localhost, ::1):
+  --allow-non-aws-endpoint  also to another https host (an SQS-compatible service you trust)
+  --allow-insecure-target   also over plain http to a host that is not this machine (credentials in clear)`;
 
 const TARGET_HELP = `Target (pick one):
   --local               the \`npm start\` runtime (SQS emulator on 127.0.0.1:\${SQS_PORT:-9324})
   --stack NAME          a deployed stack, queue URLs read from its CloudFormation outputs
   --queue-url URL       the main queue (or env ZLS_QUEUE_URL)
   --dlq-url URL         the dead-letter queue (or env ZLS_DLQ_URL)
-  AWS credentials and region come from the usual AWS environment/profile; AWS_ENDPOINT_URL_SQS is honoured.`;
+  AWS credentials and region come from the usual AWS environment/profile; AWS_ENDPOINT_URL_SQS is honoured.
+${DESTINATION_HELP}
+${LOCAL_PORTS_HELP}`;
 
 const BREAKER_TARGET_HELP = `Target (pick one):
   --local               the \`npm start\` runtime (its breaker, at http://127.0.0.1:\${PORT:-3000}/_local/breaker)
   --stack NAME          a deployed stack, breaker table read from its BreakerTableName output
   --breaker-table NAME  the breaker's DynamoDB table (or env ZLS_BREAKER_TABLE)
-  AWS credentials and region come from the usual AWS environment/profile; AWS_ENDPOINT_URL_DYNAMODB is honoured.`;
+  AWS credentials and region come from the usual AWS environment/profile; AWS_ENDPOINT_URL_DYNAMODB is honoured.
+${DESTINATION_HELP}
+${LOCAL_PORTS_HELP}`;
 
 const FAILURE_CLASS_CHOICES = [...FAILURE_CLASSES, 'unknown'] as const;
 
@@ -426,13 +442,15 @@ const CALLOUT_COMMAND: Command = {
     ...Object.fromEntries(Object.keys(CALLOUT_AUTH_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
     header: { type: 'string', multiple: true },
     preemptive: { type: 'boolean' },
+    'allow-insecure-target': { type: 'boolean' },
   },
   positionals: true,
   needs: { callout: true },
   flags: `  ID ...                  subscription numbers the callout names (they are really queued and synced)
   --local                 the \`npm start\` callout endpoint, http://127.0.0.1:\${PORT:-3000}/zuora/callout
   --stack NAME            the stack's CalloutUrl output
-  --url URL               any callout URL
+  --url URL               any https callout URL (plain http only to this machine: 127.0.0.0/8, localhost, ::1)
+  --allow-insecure-target --url may be plain http to another host (the credentials then cross it in clear)
   --auth MODE             basic | header | hmac (default: CALLOUT_AUTH_MODE)
   --username U, --password P                       basic (CALLOUT_USERNAME, CALLOUT_PASSWORD)
   --header-name H, --header-value V                header secret (CALLOUT_HEADER_NAME, CALLOUT_HEADER_VALUE)
@@ -564,6 +582,8 @@ export async function runCli(argv: readonly string[], io: CliIo, dependencies: C
       dlqUrl: parsed.values['dlq-url'] as string | undefined,
       url: parsed.values.url as string | undefined,
       breakerTable: parsed.values['breaker-table'] as string | undefined,
+      allowNonAwsEndpoint: parsed.values['allow-non-aws-endpoint'] === true,
+      allowInsecureTarget: parsed.values['allow-insecure-target'] === true,
     };
     const resolveOnce = async () => (targets ??= await resolveTargets(flags, io.env, command.needs ?? {}, dependencies));
     return await command.run({

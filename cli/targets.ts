@@ -17,7 +17,14 @@ export interface TargetFlags {
   url?: string;
   /** The circuit breaker's DynamoDB table (or env ZLS_BREAKER_TABLE). */
   breakerTable?: string;
+  /** Lets signed AWS requests go to an https host that is not AWS's (an SQS-compatible service the operator trusts). */
+  allowNonAwsEndpoint?: boolean;
+  /** Lets signed AWS requests or a callout's credentials go over plain http to a host that is not this machine. */
+  allowInsecureTarget?: boolean;
 }
+
+export const ALLOW_NON_AWS_ENDPOINT_FLAG = '--allow-non-aws-endpoint';
+export const ALLOW_INSECURE_TARGET_FLAG = '--allow-insecure-target';
 
 /** Where the circuit breaker lives. */
 export type BreakerTarget =
@@ -82,6 +89,7 @@ export async function resolveTargets(
   if (flags.stack !== undefined) {
     const stackName = flags.stack.trim();
     if (stackName === '') throw new UsageError('--stack', 'needs the CloudFormation stack name');
+    if (!dependencies.readStackOutputs) checkEndpointVariables(flags, env, ['AWS_ENDPOINT_URL_CLOUDFORMATION', 'AWS_ENDPOINT_URL']);
     const readOutputs = dependencies.readStackOutputs ?? ((name: string) => describeStackOutputs(name, env));
     const outputs = await readOutputs(stackName);
     const output = (name: string, needed: boolean | undefined) => {
@@ -92,11 +100,19 @@ export async function resolveTargets(
     const mainQueueUrl = output(STACK_OUTPUTS.mainQueueUrl, needs.mainQueue);
     const deadLetterQueueUrl = output(STACK_OUTPUTS.deadLetterQueueUrl, needs.deadLetterQueue);
     const breakerTableName = output(STACK_OUTPUTS.breakerTableName, needs.breaker === 'required');
+    const calloutUrl = output(STACK_OUTPUTS.calloutUrl, needs.callout);
+    // Outputs are data too: a stack (or whatever answered for CloudFormation) gets the same checks as a flag.
+    checkSqsDestinations(flags, env, [
+      ['--stack', needs.mainQueue ? mainQueueUrl : undefined],
+      ['--stack', needs.deadLetterQueue ? deadLetterQueueUrl : undefined],
+    ]);
+    if (calloutUrl) checkCalloutDestination(flags, '--stack', calloutUrl);
+    if (needs.breaker && breakerTableName) checkEndpointVariables(flags, env, ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL']);
     return {
       sqs: (dependencies.sqsClient ?? awsSqsClient)(env, mainQueueUrl ?? deadLetterQueueUrl),
       mainQueueUrl,
       deadLetterQueueUrl,
-      calloutUrl: output(STACK_OUTPUTS.calloutUrl, needs.callout),
+      calloutUrl,
       ...(needs.breaker && {
         breaker: breakerTableName
           ? { kind: 'table', tableName: breakerTableName }
@@ -119,6 +135,14 @@ export async function resolveTargets(
   if (missing.length > 0) {
     throw new UsageError(String(missing[0]).split(' ')[0], `no target given: use --local, --stack NAME, or ${missing.join(' and ')}`);
   }
+  const mainQueueInput = flags.queueUrl?.trim() ? '--queue-url' : 'ZLS_QUEUE_URL';
+  const deadLetterQueueInput = flags.dlqUrl?.trim() ? '--dlq-url' : 'ZLS_DLQ_URL';
+  checkSqsDestinations(flags, env, [
+    [mainQueueInput, mainQueueUrl],
+    [deadLetterQueueInput, deadLetterQueueUrl],
+  ]);
+  if (calloutUrl) checkCalloutDestination(flags, '--url', calloutUrl);
+  if (needs.breaker && breakerTableName) checkEndpointVariables(flags, env, ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL']);
   return {
     sqs: (dependencies.sqsClient ?? awsSqsClient)(env, mainQueueUrl ?? deadLetterQueueUrl),
     mainQueueUrl,
@@ -146,7 +170,7 @@ async function localTargets(env: Env, needs: TargetNeeds): Promise<Targets> {
     } catch (error) {
       sqs.destroy();
       const problem = (error as Error).name === 'QueueDoesNotExist' ? `queue "${name}" does not exist` : (error as Error).message;
-      throw new UsageError('--local', `cannot reach the local runtime's SQS emulator at ${endpoint} (${problem}); is \`npm start\` running? (SQS_PORT moves it)`);
+      throw new UsageError('--local', `cannot reach the local runtime's SQS emulator at ${endpoint} (${problem}); is \`npm start\` running? (one started with SQS_PORT=0 printed the port it picked, "SQS emulator http://127.0.0.1:N": give it as SQS_PORT=N)`);
     }
   };
   return {
@@ -234,4 +258,77 @@ function port(env: Env, name: string, fallback: number): number {
   if (raw === undefined || raw.trim() === '') return fallback;
   if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || Number(raw) > 65535) throw new UsageError(name, `expected a port from 1 to 65535, got "${raw}"`);
   return Number(raw);
+}
+
+/** Where a URL points, as far as sending credentials there is concerned. */
+export interface Destination {
+  readonly host: string;
+  /** This machine: 127.0.0.0/8, localhost or ::1. Nothing crosses a network. */
+  readonly local: boolean;
+  readonly tls: boolean;
+  /** An AWS service endpoint (amazonaws.com, amazonaws.com.cn, api.aws). */
+  readonly aws: boolean;
+}
+
+export function destinationOf(url: string): Destination {
+  // Not new URL(): emulator queue URLs such as http://sqs.us-east-1.127.0.0.1:9324/… are valid for SQS but not for it.
+  const match = /^(https?):\/\/(?:[^@/\s]*@)?(\[[^\]]*\]|[^/:?#\s]+)/i.exec(url.trim());
+  const host = (match?.[2] ?? '').toLowerCase().replace(/\.$/, '');
+  const bare = host.replace(/^\[|\]$/g, '');
+  return {
+    host,
+    local: /^127(?:\.\d{1,3}){3}$/.test(bare) || bare === 'localhost' || bare === '::1' || bare === '0:0:0:0:0:0:0:1',
+    tls: match?.[1].toLowerCase() === 'https',
+    aws: /(?:^|\.)amazonaws\.com(?:\.cn)?$/.test(bare) || /(?:^|\.)api\.aws$/.test(bare),
+  };
+}
+
+/**
+ * Every SQS call is signed with the operator's AWS credentials (the access key id and any session token travel
+ * with it) and goes to the configured endpoint or, without one, to the host of the queue URL: refuse to send them
+ * anywhere but AWS over TLS, or this machine, unless a flag says the operator means it.
+ */
+function checkSqsDestinations(flags: TargetFlags, env: Env, queueUrls: ReadonlyArray<readonly [string, string | undefined]>): void {
+  const endpoint = env.AWS_ENDPOINT_URL_SQS ?? env.AWS_ENDPOINT_URL;
+  if (endpoint) {
+    checkSignedDestination(flags, env.AWS_ENDPOINT_URL_SQS ? 'AWS_ENDPOINT_URL_SQS' : 'AWS_ENDPOINT_URL', endpoint);
+    return;
+  }
+  for (const [input, url] of queueUrls) if (url) checkSignedDestination(flags, input, url);
+}
+
+function checkEndpointVariables(flags: TargetFlags, env: Env, names: readonly string[]): void {
+  const name = names.find((candidate) => env[candidate]);
+  if (name) checkSignedDestination(flags, name, env[name]!);
+}
+
+function checkSignedDestination(flags: TargetFlags, input: string, url: string): void {
+  const destination = destinationOf(url);
+  if (destination.local) return;
+  const what = 'requests signed with your AWS credentials (the access key id and session token travel with them)';
+  if (!destination.tls && !flags.allowInsecureTarget) {
+    throw new UsageError(
+      input,
+      `${url} is plain http to ${destination.host || 'a host'} that is not this machine: ${what} would cross the network in clear. ` +
+        `Use https (AWS endpoints always have it), or pass ${ALLOW_INSECURE_TARGET_FLAG} if you really mean it`,
+    );
+  }
+  if (!destination.aws && !flags.allowNonAwsEndpoint) {
+    throw new UsageError(
+      input,
+      `${url} is not an AWS endpoint: ${what} would go to ${destination.host || 'an unknown host'}. ` +
+        `Use the queue URL SQS gave you (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME), or pass ${ALLOW_NON_AWS_ENDPOINT_FLAG} if this host is an SQS-compatible service you trust`,
+    );
+  }
+}
+
+/** A callout carries the Basic password, the header secret or an HMAC signature: never in clear over a network. */
+function checkCalloutDestination(flags: TargetFlags, input: string, url: string): void {
+  const destination = destinationOf(url);
+  if (destination.local || destination.tls || flags.allowInsecureTarget) return;
+  throw new UsageError(
+    input,
+    `${url} is plain http to ${destination.host || 'a host'} that is not this machine: the callout's credentials (Basic password, header secret or HMAC signature) ` +
+      `would cross the network in clear. Use the https URL, or pass ${ALLOW_INSECURE_TARGET_FLAG} if you really mean it`,
+  );
 }

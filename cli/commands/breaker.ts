@@ -45,7 +45,7 @@ export function localBreakerControl(baseUrl: string): BreakerControl {
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-      throw new UsageError('--local', `cannot reach the local runtime's breaker at ${url} (${cause}); is \`npm start\` running? (PORT moves it)`);
+      throw new UsageError('--local', `cannot reach the local runtime's breaker at ${url} (${cause}); is \`npm start\` running? (one started with PORT=0 printed the port it picked in its callout URL: give it as PORT=N)`);
     }
     const body = (await response.json().catch(() => ({}))) as BreakerStatus & { message?: string };
     if (!response.ok) throw new Error(`the local runtime answered ${response.status}: ${body.message ?? 'no reason given'}`);
