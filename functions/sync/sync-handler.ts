@@ -21,6 +21,7 @@ import { LimioClient, type SyncResult } from './limio-client';
 import { LimioTokenCache } from './limio-token';
 import { delayRedelivery, sendToDeadLetterQueue } from './sqs-actions';
 import { createSyncLogger, createSyncMetrics, SYNC_METRICS } from './telemetry';
+import { withinVisibilityCeiling } from './visibility-ceiling';
 
 /** What became of the messages of one subscription in one batch (or of one poison message). */
 export interface SyncOutcomeEvent {
@@ -76,9 +77,15 @@ type Verdict =
   /** `visibilitySeconds`: the backoff set before the message comes back, when one could be set. */
   | { readonly handled: false; readonly reason: string; readonly visibilitySeconds?: number };
 
-interface QueuedMessage {
+/** A record of this batch, with when it was received at the latest (the invocation's start). */
+interface ReceivedMessage {
   readonly record: SQSRecord;
   readonly receiveCount: number;
+  /** SQS's 12-hour visibility limit counts from the receive, which happened no later than this (epoch ms). */
+  readonly receivedAtMs: number;
+}
+
+interface QueuedMessage extends ReceivedMessage {
   readonly request: SyncRequest;
 }
 
@@ -130,8 +137,31 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     },
   });
 
+  /**
+   * Sets how long a message stays invisible, within what SQS allows since its receive (withinVisibilityCeiling).
+   * The seconds set, or undefined when SQS refused: then the message comes back after the queue's visibility
+   * timeout, one more receive, so a refusal is logged as an error and counted (visibilityRefused), never dropped.
+   */
+  async function setVisibility(message: ReceivedMessage, requestedSeconds: number, purpose: string): Promise<number | undefined> {
+    const visibilitySeconds = withinVisibilityCeiling(requestedSeconds, message.receivedAtMs, now());
+    try {
+      await delayRedelivery(sqs, config.queueUrl, message.record.receiptHandle, visibilitySeconds);
+      return visibilitySeconds;
+    } catch (error) {
+      metrics.addMetric(SYNC_METRICS.visibilityRefused, MetricUnit.Count, 1);
+      logger.error(`SQS refused the ${purpose} visibility: the message comes back after the queue's visibility timeout`, {
+        messageId: message.record.messageId,
+        attempt: message.receiveCount,
+        visibilitySeconds,
+        errorCode: (error as Error)?.name,
+        error: (error as Error)?.message ?? String(error),
+      });
+      return undefined;
+    }
+  }
+
   async function deadLetter(
-    message: { record: SQSRecord; receiveCount: number },
+    message: ReceivedMessage,
     failureClass: FailureClass,
     error: string,
     httpStatus?: number,
@@ -149,29 +179,22 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     } catch (sendError) {
       // Not on the DLQ, so it must stay on the main queue: SQS redelivers it and its redrive is the backstop. A
       // long backoff keeps it from coming back after the queue's visibility timeout to call Limio again.
-      const visibilitySeconds = deadLetterRetrySeconds(breaker.retry, random);
-      let backoffSet = true;
-      try {
-        await delayRedelivery(sqs, config.queueUrl, message.record.receiptHandle, visibilitySeconds);
-      } catch (visibilityError) {
-        backoffSet = false;
-        logger.warn('could not set the backoff visibility', { messageId: message.record.messageId, error: (visibilityError as Error).message });
-      }
+      const visibilitySeconds = await setVisibility(message, deadLetterRetrySeconds(breaker.retry, random), 'dead-letter retry');
       logger.error('could not send the message to the DLQ; leaving it on the queue', {
         messageId: message.record.messageId,
         failureClass,
         error: (sendError as Error).message,
-        ...(backoffSet && { visibilitySeconds }),
+        ...(visibilitySeconds !== undefined && { visibilitySeconds }),
       });
-      return { handled: false, reason: `dead-lettering failed: ${(sendError as Error).message}`, ...(backoffSet && { visibilitySeconds }) };
+      return { handled: false, reason: `dead-lettering failed: ${(sendError as Error).message}`, ...(visibilitySeconds !== undefined && { visibilitySeconds }) };
     }
   }
 
-  async function handlePoison(record: SQSRecord, reason: string): Promise<Verdict> {
+  async function handlePoison(record: SQSRecord, reason: string, receivedAtMs: number): Promise<Verdict> {
     const receiveCount = receiveCountOf(record);
     const subscriptionId = looseSubscriptionId(record.body);
     logger.error('poison message: dead-lettering it without a sync', { messageId: record.messageId, subscriptionId, error: reason });
-    const verdict = await deadLetter({ record, receiveCount }, 'poison', reason);
+    const verdict = await deadLetter({ record, receiveCount, receivedAtMs }, 'poison', reason);
     reportDeadLetterAttempt(subscriptionId, record, receiveCount, verdict, 'poison', reason);
     return verdict;
   }
@@ -266,9 +289,7 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     const verdicts = new Map<string, Verdict>();
     for (const message of messages) {
       logger.warn('sync postponed', { ...logKeys(message), error });
-      await delayRedelivery(sqs, config.queueUrl, message.record.receiptHandle, 1).catch((cause: Error) =>
-        logger.warn('could not shorten the visibility of a postponed message', { ...logKeys(message), error: cause.message }),
-      );
+      await setVisibility(message, 1, 'postponed');
       verdicts.set(message.record.messageId, { handled: false, reason: error });
     }
     reportUntried(subscriptionId, messages, error, 1);
@@ -298,14 +319,20 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
         reportDeadLetterAttempt(subscriptionId, message.record, message.receiveCount, verdict, 'exhausted', reason);
         continue;
       }
-      held.push(message);
-      const visibilitySeconds = holdVisibilitySeconds({ settings: breaker.retry, receiveCount: message.receiveCount, openForSeconds, random });
-      try {
-        await delayRedelivery(sqs, config.queueUrl, message.record.receiptHandle, visibilitySeconds);
-        longest = Math.max(longest ?? 0, visibilitySeconds);
-      } catch (cause) {
-        logger.warn('could not set the hold visibility', { ...logKeys(message), error: (cause as Error).message });
+      // Holds that SQS keeps refusing bring the message back every visibility timeout; before SQS's redrive moves
+      // it to the DLQ with no reason (one receive after MAX_ATTEMPTS), it goes there with one.
+      if (message.receiveCount >= breaker.retry.maxAttempts) {
+        const reason = `received ${message.receiveCount} times (MAX_ATTEMPTS ${breaker.retry.maxAttempts}) while the breaker was open, dead-lettered before SQS's redrive moves it without a reason; ${error}`;
+        logger.error('held message received MAX_ATTEMPTS times: dead-lettering it', { ...logKeys(message), error: reason });
+        const verdict = await deadLetter(message, 'exhausted', reason);
+        verdicts.set(message.record.messageId, verdict);
+        reportDeadLetterAttempt(subscriptionId, message.record, message.receiveCount, verdict, 'exhausted', reason);
+        continue;
       }
+      held.push(message);
+      const wanted = holdVisibilitySeconds({ settings: breaker.retry, receiveCount: message.receiveCount, openForSeconds, random });
+      const visibilitySeconds = await setVisibility(message, wanted, 'hold');
+      if (visibilitySeconds !== undefined) longest = Math.max(longest ?? 0, visibilitySeconds);
       logger.info('sync held: breaker open', { ...logKeys(message), visibilitySeconds });
       metrics.addMetric(SYNC_METRICS.held, MetricUnit.Count, 1);
       verdicts.set(message.record.messageId, { handled: false, reason: error });
@@ -350,14 +377,7 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
       report.add(verdict.handled ? 'dead-lettered' : 'retry', message, verdict.handled ? decision.failureClass : undefined, visibilityOf(verdict));
       return verdict;
     }
-    let visibilitySeconds: number | undefined = decision.visibilitySeconds;
-    try {
-      await delayRedelivery(sqs, config.queueUrl, message.record.receiptHandle, decision.visibilitySeconds);
-    } catch (error) {
-      // The message still comes back, after the queue's own visibility timeout instead of the backoff.
-      visibilitySeconds = undefined;
-      logger.warn('could not set the backoff visibility', { ...logKeys(message), error: (error as Error).message });
-    }
+    const visibilitySeconds = await setVisibility(message, decision.visibilitySeconds, 'backoff');
     logger.warn('sync failed, will retry', {
       ...logKeys(message),
       httpStatus: outcome.httpStatus,
@@ -371,7 +391,9 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
 
   return async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
     if (context) logger.addContext(context);
-    const { poison, bySubscription, subscriptionByMessage } = planBatch(event.Records, config);
+    // The event source received every record before this invocation began: the 12-hour limit counts from then.
+    const receivedAtMs = now();
+    const { poison, bySubscription, subscriptionByMessage } = planBatch(event.Records, config, receivedAtMs);
     // Open: no Limio call at all in this batch; the messages are held (poison still goes to the DLQ).
     const breakerAtStart = await breaker.gate.current();
     const made: MadeSyncs = [];
@@ -393,7 +415,7 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
       const poisonReason = poison.get(record.messageId);
       const verdict =
         poisonReason !== undefined
-          ? await handlePoison(record, poisonReason)
+          ? await handlePoison(record, poisonReason, receivedAtMs)
           : await verdictFor(subscriptionByMessage.get(record.messageId)!, record.messageId);
       if (!verdict.handled) throw new MessageNotDone(verdict.reason);
     };
@@ -416,7 +438,7 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
 }
 
 /** Splits a batch into poison messages and, per subscription, the messages that ask for it. */
-function planBatch(records: readonly SQSRecord[], config: SyncConfig) {
+function planBatch(records: readonly SQSRecord[], config: SyncConfig, receivedAtMs: number) {
   const poison = new Map<string, string>();
   const bySubscription = new Map<string, QueuedMessage[]>();
   const subscriptionByMessage = new Map<string, string>();
@@ -426,7 +448,7 @@ function planBatch(records: readonly SQSRecord[], config: SyncConfig) {
       poison.set(record.messageId, parsed.reason);
       continue;
     }
-    const message: QueuedMessage = { record, receiveCount: receiveCountOf(record), request: parsed.request };
+    const message: QueuedMessage = { record, receiveCount: receiveCountOf(record), receivedAtMs, request: parsed.request };
     subscriptionByMessage.set(record.messageId, parsed.request.subscriptionId);
     const group = bySubscription.get(parsed.request.subscriptionId);
     if (group) group.push(message);

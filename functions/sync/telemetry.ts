@@ -17,6 +17,11 @@ export const SYNC_METRICS = {
   deadLettered: 'deadLettered',
   /** Messages put back untried because the circuit breaker was open (outage mode): no Limio call, no budget spent. */
   held: 'held',
+  /**
+   * ChangeMessageVisibility calls SQS refused (hold, backoff, postpone): each such message comes back after the
+   * queue's visibility timeout instead, one more receive towards SQS's redrive. Should stay at zero.
+   */
+  visibilityRefused: 'visibilityRefused',
   /** Requests to Limio's token endpoint. */
   tokenFetches: 'tokenFetches',
   /** Milliseconds per Limio sync, token and 401 retry included. */

@@ -9,26 +9,14 @@ import {
 } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startSqsEmulator, type SqsEmulator } from '../../local/sqs-emulator';
+import type { SqsEmulator } from '../../local/sqs-emulator';
+import { startSqsEmulatorWithVisibilityCeiling as emulatorWithCeiling } from '../sync/harness';
 
 // The local SQS emulator refuses, as real SQS does, a ChangeMessageVisibility whose timeout plus the time since
 // the receive exceeds 12 hours (local/sqs-visibility-ceiling.mjs, registered by local/sqs-emulator-server.mjs).
 // fauxqs alone accepts any timeout up to 43,200 s however long ago the message was received.
 
 const SQS_REFUSAL = 'Value 43200 for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [43200 seconds]';
-
-/** Starts the emulator with FAUXQS_VISIBILITY_CEILING_SECONDS set (test-only), or unset for SQS's 43,200 s. */
-async function emulatorWithCeiling(ceilingSeconds?: number): Promise<SqsEmulator> {
-  const before = process.env.FAUXQS_VISIBILITY_CEILING_SECONDS;
-  if (ceilingSeconds === undefined) delete process.env.FAUXQS_VISIBILITY_CEILING_SECONDS;
-  else process.env.FAUXQS_VISIBILITY_CEILING_SECONDS = String(ceilingSeconds);
-  try {
-    return await startSqsEmulator();
-  } finally {
-    if (before === undefined) delete process.env.FAUXQS_VISIBILITY_CEILING_SECONDS;
-    else process.env.FAUXQS_VISIBILITY_CEILING_SECONDS = before;
-  }
-}
 
 async function queueWith(sqs: SQSClient, bodies: string[]): Promise<string> {
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `ceiling-${randomUUID().slice(0, 8)}` }));
@@ -54,7 +42,7 @@ describe('SQS emulator: 12-hour visibility ceiling counted from the receive', ()
     let emulator: SqsEmulator;
     let sqs: SQSClient;
     beforeAll(async () => {
-      emulator = await emulatorWithCeiling();
+      emulator = await emulatorWithCeiling(undefined);
       sqs = emulator.client();
     });
     afterAll(() => emulator.stop());

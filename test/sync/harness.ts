@@ -13,7 +13,7 @@ import { readDeadLetterReason, type DeadLetterReason } from '../../functions/sha
 import { createSyncRequest, serializeSyncRequest } from '../../functions/shared/queue-message';
 import { loadSyncConfig, type SyncConfig } from '../../functions/sync/config';
 import type { LimioSandbox } from '../../local/limio-sandbox';
-import { createQueuePair, type QueuePair } from '../../local/sqs-emulator';
+import { createQueuePair, startSqsEmulator, type QueuePair, type SqsEmulator } from '../../local/sqs-emulator';
 
 /** Shared plumbing of the sync integration tests: real queues on the emulator, real Limio sandbox over HTTP. */
 
@@ -115,4 +115,21 @@ export async function drain(sqs: SQSClient, queueUrl: string, expected: number, 
     if ((answer.Messages ?? []).length === 0 && letters.length >= expected) break;
   }
   return letters;
+}
+
+/**
+ * An SQS emulator whose 12-hour visibility ceiling (counted from each receive, as SQS does) is lowered to
+ * `ceilingSeconds` through its test-only FAUXQS_VISIBILITY_CEILING_SECONDS, or left at SQS's 43,200 s when
+ * undefined; the emulator takes the variable from this process's environment when it starts.
+ */
+export async function startSqsEmulatorWithVisibilityCeiling(ceilingSeconds: number | undefined): Promise<SqsEmulator> {
+  const before = process.env.FAUXQS_VISIBILITY_CEILING_SECONDS;
+  if (ceilingSeconds === undefined) delete process.env.FAUXQS_VISIBILITY_CEILING_SECONDS;
+  else process.env.FAUXQS_VISIBILITY_CEILING_SECONDS = String(ceilingSeconds);
+  try {
+    return await startSqsEmulator();
+  } finally {
+    if (before === undefined) delete process.env.FAUXQS_VISIBILITY_CEILING_SECONDS;
+    else process.env.FAUXQS_VISIBILITY_CEILING_SECONDS = before;
+  }
 }

@@ -115,6 +115,23 @@ describe('sync handler in outage mode', () => {
       ]);
     });
 
+    it('holds a message received an 11th time after 12 h open within 12 h of its receive, so SQS takes the hold and the message stays away', async () => {
+      // The queue's own visibility timeout is 2 s: a hold SQS refused would bring the message back at once.
+      queues = await newQueuePair(emulator.sqs, 2);
+      const store = new InMemoryBreakerStore();
+      await openBreaker(store, 'Limio down');
+      const twelveHoursLater = Date.now() + 12 * 60 * MINUTE + MINUTE;
+      const handler = handlerWith(store, {}, () => twelveHoursLater);
+      const event = await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S1')], { 0: 11 });
+
+      expect(failedIds(await handler(event))).toEqual(ids(event, [0]));
+      // 60 s x 2^10 is past 12 h: the hold is what is left of SQS's 12 hours since the receive, less the margin.
+      expect(events).toEqual([expect.objectContaining({ subscriptionId: 'A-S1', outcome: 'retry', attempt: 11, visibilitySeconds: 42_300 })]);
+      expect(output.lines().filter((entry) => entry.level === 'ERROR' || entry.level === 'WARN')).toEqual([]);
+      const again = await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.mainQueueUrl, WaitTimeSeconds: 4 }));
+      expect(again.Messages ?? []).toEqual([]);
+    });
+
     it('dead-letters, instead of holding, a message a day short of the queue retention, so it never expires unseen', async () => {
       const store = new InMemoryBreakerStore();
       await openBreaker(store, 'token endpoint refused the client credentials (401): check the Limio secret');

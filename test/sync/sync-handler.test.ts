@@ -306,6 +306,23 @@ describe('sync handler', () => {
     ]);
   });
 
+  it("keeps a backoff of 12 hours (BACKOFF_MAX_SECONDS=43200, a day's Retry-After) within SQS's 12 hours from the receive, so SQS takes it", async () => {
+    // The queue's own visibility timeout is 2 s: a backoff SQS refused would bring the message back at once.
+    queues = await newQueuePair(emulator.sqs, 2);
+    sandbox.setFaults({ retryAfterSeconds: 86_400 });
+    sandbox.respondWith('A-S429', 429);
+    // A clock that stands still, so the seconds spent since the receive are exactly none.
+    const at = Date.now();
+    const handler = handlerWith({ BACKOFF_MAX_SECONDS: '43200' }, { now: () => at });
+    await handler(await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S429')]));
+
+    // 43,200 s less the margin for the time between the event source's receive and the invocation.
+    expect(events.map((e) => [e.outcome, e.httpStatus, e.visibilitySeconds])).toEqual([['retry', 429, 42_300]]);
+    expect(output.lines().filter((entry) => entry.level === 'ERROR')).toEqual([]);
+    const again = await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.mainQueueUrl, WaitTimeSeconds: 4 }));
+    expect(again.Messages ?? []).toEqual([]);
+  });
+
   it('reports a message as failed, never lost, when the DLQ cannot take it', async () => {
     sandbox.respondWith('A-S404', 404);
     const missingDlq = `${emulator.endpoint}/000000000000/no-such-queue`;
