@@ -3,10 +3,13 @@
  * pipeline under faults, checked from the outside. Runs the same burst twice in one go, first without faults
  * (the baseline) and then with 30 % 502s, 5 % 429s, 2 % of calls hanging past LIMIO_TIMEOUT_MS, every token
  * revoked part-way and the sync worker killed with SIGKILL mid-batch and restarted, with the backoff and the
- * visibility timeout compressed to seconds. Exits 1 if a check fails.
+ * visibility timeout compressed to seconds. Then outage mode, one 404 subscription among healthy ones, and a
+ * `dlq replay` of letters whose subscriptions still fail (it must end and call Limio at most once per letter).
+ * Exits 1 if a check fails.
  */
 import { runChaos, CHAOS_DEFAULTS, type ChaosOptions, type ChaosResult } from './chaos-run';
 import { runBadSubscription, runOutage, type BadSubscriptionResult, type OutageResult } from './outage-run';
+import { runReplayWhileFailing, type ReplayWhileFailingResult } from './replay-run';
 import { formatNumber, renderTable, type Figure } from './figures';
 import { describeMachine } from './machine';
 
@@ -228,6 +231,43 @@ export function outageFigures(outage: OutageResult, bad: BadSubscriptionResult):
   ];
 }
 
+/** Issue #12's "replay while the subscription still fails": the replay ends, spares Limio, and loses no letter. */
+export function checkReplayWhileFailing(result: ReplayWhileFailingResult): Check[] {
+  const letters = result.lettersAfter;
+  const withReason = letters.filter((letter) => letter.failureClass === 'terminal' && letter.httpStatus === 404 && letter.replayCount === 1 && letter.replayRunId === result.runId);
+  return [
+    {
+      name: 'replay while failing: the replay ended',
+      passed: result.replayEnded && result.replayed === result.lettersBefore && result.lettersBefore > 0,
+      detail: result.replayEnded
+        ? `in ${result.replaySeconds.toFixed(1)} s (exit ${result.exitCode}), ${result.replayed} of ${result.lettersBefore} letters replayed`
+        : `still running after ${result.replaySeconds.toFixed(1)} s`,
+    },
+    {
+      name: 'replay while failing: Limio got at most one call per letter',
+      passed: result.limioCallsDuringReplay <= result.lettersBefore,
+      detail: `${result.limioCallsDuringReplay} sync calls for ${result.lettersBefore} letters`,
+    },
+    {
+      name: 'replay while failing: the letters are back in the DLQ with their reasons',
+      passed: letters.length === result.lettersBefore && withReason.length === letters.length && result.failedAgainReported === result.lettersBefore && result.exitCode === 1,
+      detail: `${letters.length} letters after (${withReason.length} terminal 404 with replay count 1 and the run's id); the replay reported ${result.failedAgainReported} as failed again`,
+    },
+  ];
+}
+
+export function replayFigures(replay: ReplayWhileFailingResult): Figure[] {
+  return [
+    {
+      measure: 'replay while failing: Limio calls',
+      value: String(replay.limioCallsDuringReplay),
+      baseline: `letters replayed: ${replay.lettersBefore}`,
+      ratio: replay.limioCallsDuringReplay / Math.max(1, replay.lettersBefore),
+      note: `replay ${replay.replayEnded ? `ended in ${replay.replaySeconds.toFixed(1)} s` : 'DID NOT END'} (--watch ${replay.options.watchSeconds} s, ends once all are back); ${replay.lettersAfter.length} letters back on the DLQ`,
+    },
+  ];
+}
+
 function printChecks(title: string, checks: readonly Check[]): void {
   process.stdout.write(`\n${title}\n`);
   for (const check of checks) process.stdout.write(`${check.passed ? 'PASS' : 'FAIL'}  ${check.name}: ${check.detail}\n`);
@@ -259,15 +299,19 @@ async function main(): Promise<void> {
   const outage = await runOutage({ outageSeconds: 12, calloutsPerSecond: quick ? 4 : 8 });
   log('one 404 subscription among healthy ones');
   const bad = await runBadSubscription({ subscriptions: quick ? 50 : 200, badCallouts: 5 });
+  log('replay while the subscriptions still fail: their letters replayed with `dlq replay --local --watch`');
+  const replay = await runReplayWhileFailing({ failingSubscriptions: quick ? 10 : 50, healthySubscriptions: quick ? 20 : 100, log });
 
   const baselineChecks = checkChaos(baseline);
   const faultChecks = checkChaos(faulty);
   const outageChecks = [...checkOutage(outage), ...checkBadSubscription(bad)];
-  process.stdout.write(`\n${renderTable([...chaosFigures(baseline, faulty), ...outageFigures(outage, bad)])}\n`);
+  const replayChecks = checkReplayWhileFailing(replay);
+  process.stdout.write(`\n${renderTable([...chaosFigures(baseline, faulty), ...outageFigures(outage, bad), ...replayFigures(replay)])}\n`);
   printChecks('baseline run (no faults):', baselineChecks);
   printChecks('fault run:', faultChecks);
   printChecks('outage mode (RETRY_BUDGET_SECONDS=6, breaker window 5 s, probe every 1 s):', outageChecks);
-  if ([...baselineChecks, ...faultChecks, ...outageChecks].some((check) => !check.passed)) {
+  printChecks('replay while the subscriptions still fail (dlq replay --watch on the local runtime):', replayChecks);
+  if ([...baselineChecks, ...faultChecks, ...outageChecks, ...replayChecks].some((check) => !check.passed)) {
     process.stdout.write('\nCHAOS RUN FAILED\n');
     process.exitCode = 1;
   }

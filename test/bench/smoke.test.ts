@@ -1,9 +1,10 @@
 import { measureBundles } from '../../bench/bundles';
 import { measureCalloutHotPath } from '../../bench/callout-hot-path';
-import { checkBadSubscription, checkChaos, checkOutage, PER_CONTAINER_CHECK } from '../../bench/chaos';
+import { checkBadSubscription, checkChaos, checkOutage, checkReplayWhileFailing, PER_CONTAINER_CHECK } from '../../bench/chaos';
 import { runBadSubscription, type OutageResult } from '../../bench/outage-run';
 import { runChaos, type ChaosResult } from '../../bench/chaos-run';
 import { runEndToEnd } from '../../bench/end-to-end';
+import { runReplayWhileFailing, REPLAY_WHILE_FAILING_DEFAULTS, type ReplayWhileFailingResult } from '../../bench/replay-run';
 import { runSyncs } from '../../bench/sync-runs';
 
 // `npm run bench` and `npm run chaos` at a few seconds' scale: the same code paths, asserting that each run was
@@ -146,6 +147,32 @@ describe('outage mode under the chaos run, scaled down', () => {
     expect(checkBadSubscription({ ...bad, deadLetters: [letter('A-B1'), letter('A-S1')], badCalloutsAccepted: 2 }).filter((check) => !check.passed)).toHaveLength(1);
     expect(checkBadSubscription({ ...bad, breakerOpened: true }).filter((check) => !check.passed).map((check) => check.name)).toEqual([
       'one 404 subscription: the breaker never opened',
+    ]);
+  });
+});
+
+describe('replay while the subscriptions still fail, scaled down (issue #12)', () => {
+  it('the replay ends, Limio gets at most one call per letter, and the letters are back in the DLQ with their reasons', async () => {
+    const result = await runReplayWhileFailing({ failingSubscriptions: 3, calloutsPerSubscription: 2, healthySubscriptions: 5, watchSeconds: 15, replayTimeoutMs: 30_000 });
+    expect(checkReplayWhileFailing(result).filter((check) => !check.passed)).toEqual([]);
+    expect(result.lettersBefore).toBe(6);
+    expect(result.replaySeconds).toBeLessThan(15);
+  }, 60_000);
+
+  const letter = (subscriptionId: string) => ({ messageId: subscriptionId, subscriptionId, replayCount: 1, replayRunId: 'r-1', failureClass: 'terminal' as const, httpStatus: 404 });
+  const ended: ReplayWhileFailingResult = {
+    options: REPLAY_WHILE_FAILING_DEFAULTS, lettersBefore: 2, replayEnded: true, replaySeconds: 1, exitCode: 1, replayed: 2, failedAgainReported: 2,
+    limioCallsDuringReplay: 2, lettersAfter: [letter('A-F1'), letter('A-F2')], runId: 'r-1',
+  };
+  const failedNames = (result: ReplayWhileFailingResult) => checkReplayWhileFailing(result).filter((check) => !check.passed).map((check) => check.name);
+
+  it('fails a replay that never ended, one that called Limio more than once per letter, and one that lost a letter or its reason', () => {
+    expect(failedNames(ended)).toEqual([]);
+    expect(failedNames({ ...ended, replayEnded: false, exitCode: undefined })).toContain('replay while failing: the replay ended');
+    expect(failedNames({ ...ended, limioCallsDuringReplay: 3 })).toEqual(['replay while failing: Limio got at most one call per letter']);
+    expect(failedNames({ ...ended, lettersAfter: [letter('A-F1')] })).toEqual(['replay while failing: the letters are back in the DLQ with their reasons']);
+    expect(failedNames({ ...ended, lettersAfter: [letter('A-F1'), { ...letter('A-F2'), failureClass: 'unknown' as const, httpStatus: undefined }] })).toEqual([
+      'replay while failing: the letters are back in the DLQ with their reasons',
     ]);
   });
 });
