@@ -12,7 +12,10 @@ export interface BreakerStore {
   /** Adds one batch's counts to a bucket atomically and returns the bucket's totals after the add. */
   addOutcomes(key: BucketKey, counts: OutcomeCounts, expiresAtSeconds: number): Promise<BucketTotals>;
   readBucket(key: BucketKey): Promise<BucketTotals | undefined>;
-  /** Remembers that the probe has acted on (announced, reconciled) this phase; only if it is still current. */
+  /**
+   * Remembers that the probe has acted on (announced, reconciled) this phase; only if it is still current. The
+   * initial state of a never-written breaker counts as current: announcing it stores it.
+   */
   markAnnounced(phase: BreakerPhase, since: number): Promise<void>;
 }
 

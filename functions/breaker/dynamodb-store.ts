@@ -125,16 +125,48 @@ export class DynamoDbBreakerStore implements BreakerStore {
   }
 
   async markAnnounced(phase: BreakerPhase, since: number): Promise<void> {
+    // A fresh table has no state item: the breaker is then INITIAL_BREAKER_STATE, and announcing that state
+    // creates the item (initial fields included) instead of failing its condition on every probe run.
+    const announcesMissingItem = phase === INITIAL_BREAKER_STATE.state && since === INITIAL_BREAKER_STATE.since;
+    const initial = INITIAL_BREAKER_STATE;
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: { pk: { S: STATE_KEY } },
-          UpdateExpression: 'SET #announcedState = :phase, #announcedSince = :since',
+          UpdateExpression: announcesMissingItem
+            ? 'SET #announcedState = :phase, #announcedSince = :since, #phase = if_not_exists(#phase, :phase), #since = if_not_exists(#since, :since), ' +
+              '#reason = if_not_exists(#reason, :reason), #openedBy = if_not_exists(#openedBy, :openedBy), ' +
+              '#openIntervals = if_not_exists(#openIntervals, :openIntervals), #healthyProbes = if_not_exists(#healthyProbes, :healthyProbes), ' +
+              '#version = if_not_exists(#version, :version)'
+            : 'SET #announcedState = :phase, #announcedSince = :since',
           // Only if the breaker is still in that phase: a newer phase must still be announced by the next run.
-          ConditionExpression: '#phase = :phase AND #since = :since',
-          ExpressionAttributeNames: { '#announcedState': 'announcedState', '#announcedSince': 'announcedSince', '#phase': 'phase', '#since': 'since' },
-          ExpressionAttributeValues: { ':phase': { S: phase }, ':since': { N: String(since) } },
+          ConditionExpression: announcesMissingItem ? 'attribute_not_exists(#pk) OR (#phase = :phase AND #since = :since)' : '#phase = :phase AND #since = :since',
+          ExpressionAttributeNames: {
+            '#announcedState': 'announcedState',
+            '#announcedSince': 'announcedSince',
+            '#phase': 'phase',
+            '#since': 'since',
+            ...(announcesMissingItem && {
+              '#pk': 'pk',
+              '#reason': 'reason',
+              '#openedBy': 'openedBy',
+              '#openIntervals': 'openIntervals',
+              '#healthyProbes': 'healthyProbes',
+              '#version': 'version',
+            }),
+          },
+          ExpressionAttributeValues: {
+            ':phase': { S: phase },
+            ':since': { N: String(since) },
+            ...(announcesMissingItem && {
+              ':reason': { S: initial.reason },
+              ':openedBy': { S: initial.openedBy },
+              ':openIntervals': { L: [] },
+              ':healthyProbes': { N: String(initial.healthyProbes) },
+              ':version': { N: String(initial.version) },
+            }),
+          },
         }),
       );
     } catch (error) {
