@@ -166,7 +166,10 @@ export function decideRetry({ failure, receiveCount, receivedAt, sentAt, now, op
   return { action: 'retry', visibilitySeconds, remainingBudgetSeconds: remaining };
 }
 
-/** SQS's longest visibility timeout. */
+/**
+ * SQS's longest visibility timeout. SQS counts it from the receive, so the sync handler asks for no more than
+ * what is left of it (withinVisibilityCeiling, functions/sync/visibility-ceiling.ts).
+ */
 export const MAX_HOLD_SECONDS = 12 * 60 * 60;
 
 export interface HoldInput {

@@ -28,7 +28,10 @@ export interface SyncConfig {
   readonly breaker: SyncBreakerConfig;
 }
 
-/** SQS refuses a visibility timeout above 12 hours. */
+/**
+ * SQS refuses a visibility timeout above 12 hours, counted from the receive: a backoff of up to this is asked
+ * for within what is left of it (withinVisibilityCeiling).
+ */
 export const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
 
 /** Reads and checks the sync Lambda's environment once, at cold start; every error names its variable. */
