@@ -289,6 +289,21 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       });
     });
 
+    it('pins the generation block of each mode\'s callout secret (a changed block regenerates the secret copied into Zuora)', () => {
+      const generationOf = (template: Template) =>
+        (Object.values(template.findResources('AWS::SecretsManager::Secret')) as Resources[string][])
+          .find((secret) => /how Zuora callouts authenticate/.test(secret.Properties.Description))!.Properties.GenerateSecretString;
+      const pinned = (fields: object, key: string) => ({ SecretStringTemplate: JSON.stringify(fields), GenerateStringKey: key, ExcludePunctuation: true, PasswordLength: 48 });
+      expect(generationOf(template)).toEqual(pinned({ mode: 'basic', username: 'zuora' }, 'password'));
+      expect(generationOf(Template.fromStack(httpBridge()))).toEqual(pinned({ mode: 'basic', username: 'zuora' }, 'password'));
+      expect(generationOf(ownStackBridge().template)).toEqual(
+        pinned({ mode: 'hmac', headerName: 'X-Zuora-Signature', algorithm: 'sha256', signedData: '{body}\\n' }, 'key'),
+      );
+      const headerStack = new Stack(unbundledApp(), 'HeaderMode');
+      new ZuoraLimioSync(headerStack, 'Bridge', { limioBaseUrl, calloutAuthMode: 'header' });
+      expect(generationOf(Template.fromStack(headerStack))).toEqual(pinned({ mode: 'header', headerName: 'X-Callout-Token' }, 'value'));
+    });
+
     it('puts no SecretString in any variant\'s template', () => {
       for (const template of [Template.fromStack(defaultBridge()), Template.fromStack(httpBridge()), ownStackBridge().template, Template.fromStack(wafBridge())]) {
         for (const secret of Object.values(template.findResources('AWS::SecretsManager::Secret')) as Resources[string][]) {
