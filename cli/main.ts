@@ -11,7 +11,7 @@ import { SignedDataError } from '../functions/callout/hmac';
 import { describeBreaker, localBreakerControl, storeBreakerControl, type BreakerControl } from './commands/breaker';
 import { sendTestCallout, type CalloutResult } from './commands/callout';
 import { listDeadLetters } from './commands/dlq-list';
-import { isUnfiltered, replayDeadLetters, type ReplayFilter } from './commands/dlq-replay';
+import { isUnfiltered, MAX_HELD_LETTERS, replayDeadLetters, type ReplayFilter } from './commands/dlq-replay';
 import { enqueueSubscriptions, readCandidates, type Candidate, type Refusal } from './commands/enqueue';
 import { queueStatus } from './commands/status';
 import { clip, progressBar, renderTable, type CliIo } from './output';
@@ -242,6 +242,7 @@ had to end before seeing every message, the summary says so and the command exit
           ...(result.skipped.length ? [`matching but unreadable (left in the DLQ): ${result.skipped.length}`] : []),
           ...(result.failed.length ? [`failed: ${result.failed.length}`] : []),
           ...(result.scanEnded === 'only-seen-messages' ? ['scan: ended before seeing the whole DLQ; matching messages may remain (run it again)'] : []),
+          ...(result.scanEnded === 'held-limit' ? [`scan: stopped after ${MAX_HELD_LETTERS.toLocaleString('en')} letters, as many as one run holds; run it again for the rest`] : []),
           ...(result.watchedSeconds !== undefined ? [`failed again (back in the DLQ, not replayed again): ${result.failedAgain.length}`] : []),
           ...(result.runId && !dryRun ? [`run id: ${result.runId} (letters that fail again carry it as replayRunId in \`dlq list --json\`)`] : []),
         ];

@@ -50,6 +50,8 @@ export interface ReplayOptions {
    * (ends early once every letter sent is back). 0 (default): do not wait.
    */
   readonly watchSeconds?: number;
+  /** Default MAX_HELD_LETTERS; smaller in tests. */
+  readonly maxHeldLetters?: number;
 }
 
 /** A letter this run sent that failed again and is back in the DLQ (seen while watching). */
@@ -113,7 +115,14 @@ export interface ReplayResult {
   readonly notRestored: number;
 }
 
-export type ScanEnd = 'dlq-exhausted' | 'limit-reached' | 'only-seen-messages' | 'send-failed';
+export type ScanEnd = 'dlq-exhausted' | 'limit-reached' | 'only-seen-messages' | 'held-limit' | 'send-failed';
+
+/**
+ * The most letters one run holds at once. A standard queue refuses receives beyond about 120,000 messages in
+ * flight, and a run holds every letter it has read until it has sent it; a bigger DLQ takes more than one run
+ * (each says so), and a letter of this run that failed again is recognised by its run id, not replayed.
+ */
+export const MAX_HELD_LETTERS = 100_000;
 
 /**
  * Consecutive pages holding only messages already seen after which the scan gives up. Seen messages come back
@@ -222,7 +231,15 @@ async function receiveSendDelete(sqs: SQSClient, options: ReplayOptions): Promis
     // 1. The snapshot: every letter on the DLQ when the run began is received and held before anything is sent,
     //    so a letter this run sends that fails again (a new message, the sync Lambda's copy) cannot be received
     //    by this scan and replayed again. Each letter is replayed at most once per run.
+    const maxHeld = options.maxHeldLetters ?? MAX_HELD_LETTERS;
     while (selected.length < limit) {
+      if (held.size >= maxHeld) {
+        scanEnded = 'held-limit';
+        stoppedEarly =
+          `this run read ${held.size} letters, as many as one run holds at once (SQS refuses receives beyond about 120,000 messages in flight): ` +
+          `it replayed the matching ones among them; run the replay again for the rest`;
+        break;
+      }
       const page = await receivePage(sqs, {
         queueUrl: options.deadLetterQueueUrl,
         visibilityTimeoutSeconds,

@@ -250,6 +250,27 @@ describe('dlq list and dlq replay', () => {
       }
     });
 
+    it('stops reading at the most letters one run may hold, replays those, and a second run does the rest once', async () => {
+      for (let i = 1; i <= 25; i++) await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: `A-S${i}`, source: 'notification' }, reason: reason('terminal', 404) });
+      const { client, sent } = clientWhoseLettersFailAgain();
+      try {
+        const first = await replayDeadLetters(client, { ...queues, waitTimeSeconds: 0, maxHeldLetters: 12 });
+        expect(first).toMatchObject({ scanEnded: 'held-limit', failed: [] });
+        expect(first.replayed).toHaveLength(20);
+        expect(first.stoppedEarly).toMatch(/as many as one run holds at once.*run the replay again for the rest/);
+
+        // The second run meets the first run's 20 letters again (failed again, another run's id) and the 5 left.
+        const second = await replayDeadLetters(client, { ...queues, waitTimeSeconds: 0, maxHeldLetters: 100 });
+        expect(second).toMatchObject({ scanEnded: 'dlq-exhausted', stoppedEarly: undefined });
+        expect(second.replayed).toHaveLength(25);
+        const perSubscription = new Map<string, number>();
+        for (const body of bodies(sent.map((b) => ({ Body: b })))) perSubscription.set(String(body.subscriptionId), (perSubscription.get(String(body.subscriptionId)) ?? 0) + 1);
+        expect([...perSubscription.values()].sort()).toEqual([...Array(20).fill(2), ...Array(5).fill(1)].sort());
+      } finally {
+        client.destroy();
+      }
+    });
+
     it('says how many letters another reader was hiding when it began', async () => {
       await mixedDeadLetters();
       await takeAll(emulator.sqs, queues.deadLetterQueueUrl);
