@@ -301,9 +301,10 @@ export function resolveBridgeSettings(input: BridgeSettingsInput): BridgeSetting
   const throttleBurstLimit = wholeNumber('throttleBurstLimit', input.throttleBurstLimit, INFRA_DEFAULTS.throttleBurstLimit, 1, 5_000);
   const allowedIpRanges = ipRanges('allowedIpRanges', input.allowedIpRanges, apiKind);
   const wafExemptIpRanges = input.wafExemptIpRanges === undefined ? allowedIpRanges : ipRanges('wafExemptIpRanges', input.wafExemptIpRanges, apiKind);
+  // The callout Lambda's own rule (CALLOUT_EXPECTED_TENANT_ID, checked at its cold start): refused here at synth instead.
   const expectedZuoraTenantId = optionalText(input.expectedZuoraTenantId, (id) => {
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
-      throw new ConfigError('expectedZuoraTenantId', `must be a Zuora tenant id (letters, digits, "-" and "_", at most 64), got "${id}"`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/.test(id)) {
+      throw new ConfigError('expectedZuoraTenantId', `must be a Zuora tenant id (letters, digits and "-", at most 64, e.g. 12345), got "${id}"`);
     }
   });
   return {

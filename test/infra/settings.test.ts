@@ -89,6 +89,8 @@ describe('resolveBridgeSettings', () => {
     ['apiSecurityPolicy', { apiSecurityPolicy: 'TLS_1_0' }],
     ['apiSecurityPolicy', { apiSecurityPolicy: 'SecurityPolicy_TLS13_2025_EDGE' }],
     ['expectedZuoraTenantId', { expectedZuoraTenantId: '12 345' }],
+    ['expectedZuoraTenantId', { expectedZuoraTenantId: 'tenant_1' }],
+    ['expectedZuoraTenantId', { expectedZuoraTenantId: '-12345' }],
     // IAM matches a grant against the key's ARN: an alias would deploy and then be denied at run time.
     ['secretsKmsKeyArn', { secretsKmsKeyArn: 'arn:aws:kms:eu-west-1:123456789012:alias/zuora-limio' }],
     ['secretsKmsKeyArn', { secretsKmsKeyArn: '1234abcd-12ab-34cd-56ef-1234567890ab' }],
