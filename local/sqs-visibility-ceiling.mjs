@@ -63,8 +63,10 @@ export function registerVisibilityCeiling(app, { ceilingSeconds = SQS_VISIBILITY
     return visibilityCeilingRefusal({ requestedSeconds, receivedAtMs: at, nowMs: now(), ceilingSeconds });
   };
   const forgetExpired = () => {
-    // Past the ceiling no visibility can still hold a message, so its handle can no longer change anything.
-    const oldest = now() - ceilingSeconds * 1000;
+    // 12 h after its receive no visibility SQS allows still hides a message, so its handle can no longer change
+    // anything. Counted on SQS's ceiling even when a test lowers the guard's: a queue's own visibility timeout
+    // may then outlast the lowered ceiling, and a handle forgotten too early would let fauxqs take any change.
+    const oldest = now() - SQS_VISIBILITY_CEILING_SECONDS * 1000;
     for (const [handle, at] of receivedAt) if (at < oldest) receivedAt.delete(handle);
   };
 

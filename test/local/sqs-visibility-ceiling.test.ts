@@ -89,6 +89,17 @@ describe('SQS emulator: 12-hour visibility ceiling counted from the receive', ()
       await expect(changeVisibility(sqs, queueUrl, message, 1)).resolves.toBeDefined();
     });
 
+    it('still refuses a change once the whole ceiling has passed while the queue keeps the message hidden', async () => {
+      // The queue's own visibility timeout (30 s, the SQS default) outlasts the lowered ceiling.
+      const queueUrl = await queueWith(sqs, ['a']);
+      const [message] = await receiveAll(sqs, queueUrl, 1);
+      await sleep(3_200);
+      // Another receive, which lets the guard forget handles it no longer needs.
+      await receiveAll(sqs, await queueWith(sqs, ['b']), 1);
+
+      await expect(changeVisibility(sqs, queueUrl, message, 0)).rejects.toMatchObject({ name: 'InvalidParameterValue' });
+    });
+
     it('starts a new count at each receive of the same message', async () => {
       const queueUrl = await queueWith(sqs, ['a']);
       const [first] = await receiveAll(sqs, queueUrl, 1);
