@@ -209,6 +209,7 @@ had to end before seeing every message, the summary says so and the command exit
       if (watchMs !== undefined && watchMs > MAX_WATCH_MS) throw new UsageError('--watch', `at most ${formatDuration(MAX_WATCH_MS)}; look later with \`dlq list\``);
       if (watchMs !== undefined && (dryRun || values.native)) throw new UsageError('--watch', `cannot be combined with ${dryRun ? '--dry-run' : '--native'}`);
       const { sqs, mainQueueUrl, deadLetterQueueUrl } = await targets();
+      const reading = progressBar(io, 'reading DLQ');
       const progress = progressBar(io, dryRun ? 'checking' : 'replaying');
       const result = await replayDeadLetters(sqs, {
         mainQueueUrl: mainQueueUrl!,
@@ -220,8 +221,13 @@ had to end before seeing every message, the summary says so and the command exit
         native: values.native === true,
         rule,
         ...(watchMs !== undefined && { watchSeconds: watchMs / 1000 }),
-        onProgress: progress.update,
+        onScanProgress: reading.update,
+        onProgress: (done, total) => {
+          reading.finish();
+          progress.update(done, total);
+        },
       });
+      reading.finish();
       progress.finish();
       const partlyFailed = result.failed.length > 0 || result.skipped.length > 0 || result.failedAgain.length > 0 || result.stoppedEarly !== undefined;
       if (json) {

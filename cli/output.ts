@@ -57,7 +57,9 @@ export function progressBar(io: CliIo, label: string): Progress {
       io.stderr.write(`\r${label} ${bar}\x1b[K`);
     },
     finish() {
+      // Once: a later finish (or one of a bar never drawn) writes nothing.
       if (drawn) io.stderr.write('\n');
+      drawn = false;
     },
   };
 }

@@ -40,7 +40,10 @@ export interface ReplayOptions {
   readonly waitTimeSeconds?: number;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Letters sent of those selected. */
   readonly onProgress?: (done: number, total?: number) => void;
+  /** Letters read of the DLQ's depth, while the run reads the whole DLQ before sending anything. */
+  readonly onScanProgress?: (read: number, depth?: number) => void;
   /** How often to poll a native move task's progress. */
   readonly movePollIntervalMs?: number;
   /** Stamped on every body this run sends; a fresh one (newReplayRunId) by default. */
@@ -268,6 +271,7 @@ async function receiveSendDelete(sqs: SQSClient, options: ReplayOptions): Promis
           selected.push(letter);
         }
       }
+      options.onScanProgress?.(seen.size, depth);
       if (fresh === 0) {
         // Held again (above) with a fresh hold, so the next pages reach messages not seen yet, if there are any.
         if (++consecutiveSeenPages < MAX_CONSECUTIVE_SEEN_PAGES) continue;

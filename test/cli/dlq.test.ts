@@ -281,6 +281,18 @@ describe('dlq list and dlq replay', () => {
     });
   });
 
+  it('on a terminal, shows the reading of the DLQ and then the sending, each on its own line', async () => {
+    for (let i = 1; i <= 12; i++) await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: `A-S${i}`, source: 'notification' }, reason: reason('exhausted', 502) });
+    const captured = captureIo(
+      { ZLS_QUEUE_URL: queues.mainQueueUrl, ZLS_DLQ_URL: queues.deadLetterQueueUrl, AWS_ENDPOINT_URL_SQS: emulator.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' },
+      '',
+      true,
+    );
+    expect(await runCli(['dlq', 'replay'], captured.io)).toBe(0);
+    const lines = captured.stderr().split('\n').filter(Boolean).map((line) => line.split('\r').filter(Boolean).pop());
+    expect(lines).toEqual([expect.stringMatching(/^reading DLQ \[#+\] 12\/12/), expect.stringMatching(/^replaying \[#+\] 12\/12/)]);
+  });
+
   it('dlq list does not call a DLQ empty whose letters another reader is hiding', async () => {
     await mixedDeadLetters();
     // Another reader (a replay under way) holds every letter.
