@@ -1,6 +1,7 @@
 import { ConfigError } from '../shared/config-error';
 import { integer, optionalString, type Env } from '../shared/env';
 import {
+  checkSignedDataCoversIds,
   DEFAULT_HMAC_ALGORITHM,
   DEFAULT_HMAC_HEADER,
   DEFAULT_SIGNED_DATA,
@@ -18,20 +19,32 @@ import {
  *
  * Secret JSON: {"mode":"basic","username","password"} | {"mode":"header","headerName","value"} |
  *              {"mode":"hmac","key","headerName","algorithm","prefix"?,"signedData","toleranceSeconds"?}
+ *
+ * Rotation without a flag day: while Zuora may still send the old credential, the secret also holds it as
+ * "previousPassword" (and "previousUsername" if that changes too), "previousValue" or "previousKey"
+ * (locally CALLOUT_PREVIOUS_PASSWORD, CALLOUT_PREVIOUS_USERNAME, CALLOUT_PREVIOUS_HEADER_VALUE,
+ * CALLOUT_PREVIOUS_HMAC_KEY). Both are accepted; the handler counts callouts that used the previous one.
  */
 export const CALLOUT_AUTH_MODES = ['basic', 'header', 'hmac'] as const;
 export type CalloutAuthMode = (typeof CALLOUT_AUTH_MODES)[number];
 
-export interface BasicAuthSettings {
-  readonly mode: 'basic';
+export interface BasicCredentials {
   readonly username: string;
   readonly password: string;
+}
+
+export interface BasicAuthSettings extends BasicCredentials {
+  readonly mode: 'basic';
+  /** During a rotation, the credentials Zuora may still send. */
+  readonly previous?: BasicCredentials;
 }
 
 export interface HeaderAuthSettings {
   readonly mode: 'header';
   readonly headerName: string;
   readonly value: string;
+  /** During a rotation, the value Zuora may still send. */
+  readonly previousValue?: string;
 }
 
 export interface HmacAuthSettings extends HmacSettings {
@@ -53,6 +66,10 @@ interface SettingNames {
   readonly prefix: string;
   readonly signedData: string;
   readonly toleranceSeconds: string;
+  readonly previousUsername: string;
+  readonly previousPassword: string;
+  readonly previousValue: string;
+  readonly previousKey: string;
 }
 
 const ENV_NAMES: SettingNames = {
@@ -67,6 +84,10 @@ const ENV_NAMES: SettingNames = {
   prefix: 'CALLOUT_HMAC_PREFIX',
   signedData: 'CALLOUT_HMAC_SIGNED_DATA',
   toleranceSeconds: 'CALLOUT_HMAC_TOLERANCE_SECONDS',
+  previousUsername: 'CALLOUT_PREVIOUS_USERNAME',
+  previousPassword: 'CALLOUT_PREVIOUS_PASSWORD',
+  previousValue: 'CALLOUT_PREVIOUS_HEADER_VALUE',
+  previousKey: 'CALLOUT_PREVIOUS_HMAC_KEY',
 };
 
 function secretNames(secretId: string): SettingNames {
@@ -83,6 +104,10 @@ function secretNames(secretId: string): SettingNames {
     prefix: field('prefix'),
     signedData: field('signedData'),
     toleranceSeconds: field('toleranceSeconds'),
+    previousUsername: field('previousUsername'),
+    previousPassword: field('previousPassword'),
+    previousValue: field('previousValue'),
+    previousKey: field('previousKey'),
   };
 }
 
@@ -98,6 +123,10 @@ interface RawSettings {
   prefix?: string;
   signedData?: string;
   toleranceSeconds?: string;
+  previousUsername?: string;
+  previousPassword?: string;
+  previousValue?: string;
+  previousKey?: string;
 }
 
 /** True when the environment names any local auth setting (as opposed to a secret). */
@@ -121,6 +150,10 @@ export function calloutAuthFromEnv(env: Env): CalloutAuth {
       prefix: env[ENV_NAMES.prefix],
       signedData: nonEmpty(env[ENV_NAMES.signedData]),
       toleranceSeconds: raw(ENV_NAMES.toleranceSeconds),
+      previousUsername: raw(ENV_NAMES.previousUsername),
+      previousPassword: nonEmpty(env[ENV_NAMES.previousPassword]),
+      previousValue: nonEmpty(env[ENV_NAMES.previousValue]),
+      previousKey: nonEmpty(env[ENV_NAMES.previousKey]),
     },
     ENV_NAMES,
   );
@@ -159,6 +192,10 @@ export function parseCalloutAuthSecret(secretString: string, secretId: string): 
       prefix: text('prefix'),
       signedData: text('signedData'),
       toleranceSeconds: text('toleranceSeconds')?.trim(),
+      previousUsername: text('previousUsername'),
+      previousPassword: text('previousPassword'),
+      previousValue: text('previousValue'),
+      previousKey: text('previousKey'),
     },
     names,
   );
@@ -178,7 +215,14 @@ function buildAuth(raw: RawSettings, names: SettingNames): CalloutAuth {
       const username = required(raw.username, names.username);
       // RFC 7617: the user-id cannot contain a colon, the password may.
       if (username.includes(':')) throw new ConfigError(names.username, 'must not contain ":"');
-      return { mode: 'basic', username, password: required(raw.password, names.password) };
+      const password = required(raw.password, names.password);
+      if (raw.previousUsername !== undefined && raw.previousPassword === undefined) {
+        throw new ConfigError(names.previousPassword, 'is required when a previous username is set (a rotation keeps the old username and password together)');
+      }
+      if (raw.previousPassword === undefined) return { mode: 'basic', username, password };
+      const previousUsername = raw.previousUsername ?? username;
+      if (previousUsername.includes(':')) throw new ConfigError(names.previousUsername, 'must not contain ":"');
+      return { mode: 'basic', username, password, previous: { username: previousUsername, password: raw.previousPassword } };
     }
     case 'header': {
       const headerName = required(raw.headerName, names.headerName);
@@ -186,7 +230,8 @@ function buildAuth(raw: RawSettings, names: SettingNames): CalloutAuth {
       if (headerName.toLowerCase() === 'authorization' || headerName.toLowerCase() === 'host') {
         throw new ConfigError(names.headerName, `must be a custom header such as X-Callout-Token, not ${headerName}`);
       }
-      return { mode: 'header', headerName, value: required(raw.value, names.value) };
+      const value = required(raw.value, names.value);
+      return { mode: 'header', headerName, value, ...(raw.previousValue !== undefined && { previousValue: raw.previousValue }) };
     }
     case 'hmac': {
       const headerName = raw.hmacHeader ?? DEFAULT_HMAC_HEADER;
@@ -198,6 +243,7 @@ function buildAuth(raw: RawSettings, names: SettingNames): CalloutAuth {
       const signedData = raw.signedData ?? DEFAULT_SIGNED_DATA;
       try {
         parseSignedDataTemplate(signedData);
+        checkSignedDataCoversIds(signedData);
       } catch (error) {
         if (error instanceof SignedDataError) throw new ConfigError(names.signedData, error.message);
         throw error;
@@ -211,6 +257,7 @@ function buildAuth(raw: RawSettings, names: SettingNames): CalloutAuth {
       return {
         mode: 'hmac',
         key: required(raw.key, names.key),
+        ...(raw.previousKey !== undefined && { previousKey: raw.previousKey }),
         headerName,
         algorithm,
         prefix: raw.prefix ?? '',

@@ -10,6 +10,7 @@ import type { CalloutConfig } from './config';
 import { enqueueSyncRequests, type SqsSender } from './enqueue';
 import { extractSubscriptionIds, type ExtractionRefusal } from './extract-ids';
 import { normaliseEvent, type CalloutEvent, type CalloutRequest } from './request';
+import { checkTenant } from './tenant';
 import { acceptedResponse, basicChallenge, refusedResponse } from './responses';
 import { verifyCallout, type AuthVerdict } from './verify';
 
@@ -19,6 +20,7 @@ export type RefusalReason =
   | 'auth-missing'
   | 'auth-invalid'
   | 'auth-unavailable'
+  | 'wrong-tenant'
   | ExtractionRefusal
   | 'queue-unavailable'
   | 'internal-error';
@@ -29,6 +31,8 @@ export interface AcceptedCallout {
   readonly source: MessageSource;
   readonly zuoraRequestId?: string;
   readonly zuoraNotificationId?: string;
+  /** Present only when the callout used the previous credential of a rotation under way. */
+  readonly credential?: 'previous';
 }
 
 export interface RefusedCallout {
@@ -53,16 +57,17 @@ export interface CalloutDeps {
   readonly logger?: Logger;
   readonly metrics?: Metrics;
   /**
-   * Time allowed for queueing before answering 503. It must end well inside the function timeout (10 s in the
-   * CDK construct) and API Gateway's 29 s, so Zuora gets a 503 it can retry rather than a timeout.
+   * Time from a callout's arrival until it must be queued, else 503; reading the auth secret counts against
+   * it. It must end well inside the function timeout (10 s in the CDK construct) and API Gateway's 29 s, so
+   * Zuora gets a 503 it can retry rather than a timeout.
    */
-  readonly enqueueBudgetMs?: number;
+  readonly answerBudgetMs?: number;
 }
 
 export type CalloutHandler = (event: CalloutEvent, context?: Context) => Promise<APIGatewayProxyResult>;
 
 export const ALLOWED_METHODS = ['GET', 'POST'] as const;
-const DEFAULT_ENQUEUE_BUDGET_MS = 6_000;
+const DEFAULT_ANSWER_BUDGET_MS = 6_000;
 /** Zuora's correlation headers are short tokens; anything else is not copied into messages or logs. */
 const CORRELATION_ID = /^[\x21-\x7e]{1,128}$/;
 
@@ -79,9 +84,9 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
   const sqs = deps.sqs ?? defaultSqsClient();
   const authProvider: AuthProvider = createAuthProvider(config.auth, {
     now,
-    secretsManager: deps.secretsManager ?? (config.auth.kind === 'secret' ? new SecretsManagerClient({}) : undefined),
+    secretsManager: deps.secretsManager ?? (config.auth.kind === 'secret' ? defaultSecretsManagerClient() : undefined),
   });
-  const budgetMs = deps.enqueueBudgetMs ?? DEFAULT_ENQUEUE_BUDGET_MS;
+  const budgetMs = deps.answerBudgetMs ?? DEFAULT_ANSWER_BUDGET_MS;
 
   const refuse = (
     request: Pick<CalloutRequest, 'requestId'>,
@@ -102,6 +107,7 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
   };
 
   const handle = async (request: CalloutRequest): Promise<APIGatewayProxyResult> => {
+    const arrivedAt = Date.now();
     if (!(ALLOWED_METHODS as readonly string[]).includes(request.method)) {
       return refuse(request, 405, 'method-not-allowed', `method ${request.method.slice(0, 16)} is not allowed`, { Allow: ALLOWED_METHODS.join(', ') });
     }
@@ -119,14 +125,15 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
     };
     let auth = await readAuth();
     if (isResponse(auth)) return auth;
-    let verdict: AuthVerdict = verifyCallout(request, auth, now());
+    const verifyOptions = config.idField === undefined ? {} : { idField: config.idField };
+    let verdict: AuthVerdict = verifyCallout(request, auth, now(), verifyOptions);
     if (!verdict.ok && verdict.kind === 'invalid' && config.auth.kind === 'secret') {
       // Perhaps the secret was rotated since it was cached: check once more against a fresh read.
       const fresh = await readAuth({ staleAfterRotation: true });
       if (isResponse(fresh)) return fresh;
       if (fresh !== auth) {
         auth = fresh;
-        verdict = verifyCallout(request, auth, now());
+        verdict = verifyCallout(request, auth, now(), verifyOptions);
       }
     }
     if (!verdict.ok) {
@@ -134,6 +141,17 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
         return refuse(request, 401, 'auth-missing', verdict.reason, auth.mode === 'basic' ? basicChallenge(config.realm) : {});
       }
       return refuse(request, 403, 'auth-invalid', verdict.reason);
+    }
+    const usedPrevious = verdict.credential === 'previous';
+    if (usedPrevious) {
+      // What the rotation runbook watches: once these stop, Zuora has switched and the previous credential can go.
+      logger.info('callout authenticated with the previous credential', { requestId: request.requestId, mode: auth.mode });
+      metrics.addMetric('CalloutPreviousCredentialUsed', MetricUnit.Count, 1);
+    }
+
+    if (config.expectedTenantId !== undefined) {
+      const tenant = checkTenant(request, config.expectedTenantId);
+      if (!tenant.ok) return refuse(request, 403, 'wrong-tenant', tenant.reason);
     }
 
     const extraction = extractSubscriptionIds(request, { idField: config.idField, maxIds: config.maxIds, rule: config.idRule });
@@ -156,11 +174,10 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
       ),
     );
 
-    const started = Date.now();
     const queued = await enqueueSyncRequests(sqs, messages, {
       queueUrl: config.queueUrl,
       delaySeconds: config.delaySeconds,
-      deadline: started + budgetMs,
+      deadline: arrivedAt + budgetMs,
       ...(deps.sleep && { sleep: deps.sleep }),
     });
     if (!queued.ok) {
@@ -181,6 +198,7 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
       ...(zuoraNotificationId !== undefined && { zuoraNotificationId }),
       delaySeconds: config.delaySeconds,
       sendMessageBatchCalls: queued.calls,
+      credential: verdict.credential,
     });
     metrics.addMetric('CalloutAccepted', MetricUnit.Count, 1);
     metrics.addMetric('SubscriptionIdsQueued', MetricUnit.Count, extraction.ids.length);
@@ -191,6 +209,7 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
       source,
       ...(zuoraRequestId !== undefined && { zuoraRequestId }),
       ...(zuoraNotificationId !== undefined && { zuoraNotificationId }),
+      ...(usedPrevious && { credential: 'previous' as const }),
     });
     return acceptedResponse(extraction.ids, request.requestId);
   };
@@ -241,6 +260,22 @@ function correlationId(value: string | undefined): string | undefined {
 function errorSummary(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 300);
   return String(error).slice(0, 300);
+}
+
+/**
+ * The auth secret is read while Zuora waits. Without timeouts a stalled Secrets Manager would hold the
+ * callout until the Lambda timeout and Zuora would get API Gateway's 502; with these a read fails in about
+ * 3 s (two tries) and the callout gets the 503 that tells Zuora to retry. Endpoint and region come from the
+ * standard AWS SDK environment.
+ */
+const SECRETS_MANAGER_CLIENT_OPTIONS = {
+  maxAttempts: 2,
+  // throwOnRequestTimeout: without it the SDK only logs a warning when requestTimeout passes and waits on.
+  requestHandler: { connectionTimeout: 1_000, requestTimeout: 1_500, throwOnRequestTimeout: true },
+} as const;
+
+function defaultSecretsManagerClient(): SecretsManagerClient {
+  return new SecretsManagerClient(SECRETS_MANAGER_CLIENT_OPTIONS);
 }
 
 /**

@@ -3,6 +3,7 @@ import { DEFAULTS } from '../shared/defaults';
 import { integer, optionalString, requiredString, type Env } from '../shared/env';
 import { subscriptionIdRuleFrom, type SubscriptionIdRule } from '../shared/subscription-id';
 import { calloutAuthFromEnv, hasEnvAuth, type CalloutAuth } from './auth-config';
+import { expectedTenantIdFrom } from './tenant';
 
 /** Where the callout credentials live: a Secrets Manager secret (AWS) or the environment (local use). */
 export type AuthSource =
@@ -20,6 +21,8 @@ export interface CalloutConfig {
   readonly maxBodyBytes: number;
   readonly idField?: string;
   readonly idRule: SubscriptionIdRule;
+  /** CALLOUT_EXPECTED_TENANT_ID: a callout naming another Zuora tenant is refused (see tenant.ts). */
+  readonly expectedTenantId?: string;
 }
 
 export const DEFAULT_REALM = 'zuora-limio-sync';
@@ -53,6 +56,7 @@ export function loadCalloutConfig(env: Env): CalloutConfig {
   if (idField !== undefined && !/^[^.\s]+(\.[^.\s]+)*$/.test(idField)) {
     throw new ConfigError('CALLOUT_ID_FIELD', `must be a field name or a dot path such as Data.Subscription.Name, got "${idField}"`);
   }
+  const expectedTenantId = expectedTenantIdFrom(env);
   return {
     queueUrl,
     auth,
@@ -62,5 +66,6 @@ export function loadCalloutConfig(env: Env): CalloutConfig {
     maxBodyBytes: integer(env, 'CALLOUT_MAX_BODY_BYTES', DEFAULTS.calloutMaxBodyBytes, { min: 1024, max: DEFAULTS.calloutMaxBodyBytesLimit }),
     ...(idField !== undefined && { idField }),
     idRule: subscriptionIdRuleFrom(optionalString(env, 'SUBSCRIPTION_ID_PATTERN')),
+    ...(expectedTenantId !== undefined && { expectedTenantId }),
   };
 }

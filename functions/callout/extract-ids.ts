@@ -73,7 +73,7 @@ export function extractSubscriptionIds(request: CalloutRequest, options: Extract
 
   collectParameters(request.query, options.idField, candidates);
 
-  const hasBody = request.method !== 'GET' && request.method !== 'HEAD' && request.body.length > 0;
+  const hasBody = readsBody(request);
   if (hasBody) {
     const bodyResult = collectFromBody(request, options.idField, candidates);
     if (bodyResult !== undefined) return bodyResult;
@@ -109,6 +109,42 @@ export function extractSubscriptionIds(request: CalloutRequest, options: Extract
     };
   }
   return { ok: true, ids };
+}
+
+/** Whether ids are looked for in the body: a GET's body (which API Gateway may still pass on) is not read. */
+export function readsBody(request: Pick<CalloutRequest, 'method' | 'body'>): boolean {
+  return request.method !== 'GET' && request.method !== 'HEAD' && request.body.length > 0;
+}
+
+/** Names of the query parameters extraction takes ids from (those with a non-blank value), as sent. */
+export function queryParametersWithIds(query: Readonly<Record<string, readonly string[]>>, idField: string | undefined): string[] {
+  return Object.entries(query)
+    .filter(([name, values]) => parameterTier(name, idField) !== undefined && values.some((value) => value.split(',').some((part) => part.trim() !== '')))
+    .map(([name]) => name);
+}
+
+/**
+ * The parsed body, for looking up fields other than ids (the tenant id): a JSON or XML document, or form
+ * parameters as {name: [values]}. Undefined when there is no body to read or it cannot be read; extraction
+ * reports that itself.
+ */
+export function bodyDocument(request: CalloutRequest): unknown {
+  if (!readsBody(request)) return undefined;
+  const text = request.body.toString('utf8').replace(/^\uFEFF/, '');
+  switch (bodyKind(request)) {
+    case 'form':
+      return parseForm(text);
+    case 'json':
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return undefined;
+      }
+    case 'xml':
+      return parseXml(text);
+    case 'unsupported':
+      return undefined;
+  }
 }
 
 type BodyKind = 'json' | 'form' | 'xml';
@@ -170,15 +206,20 @@ function parseForm(text: string): Record<string, string[]> {
 }
 
 function collectParameters(parameters: Readonly<Record<string, readonly string[]>>, idField: string | undefined, candidates: Candidates): void {
-  const configured = idField === undefined ? undefined : normaliseName(idField);
   for (const [name, values] of Object.entries(parameters)) {
+    const tier = parameterTier(name, idField);
     // API Gateway HTTP APIs join repeated parameters with ","; ids never contain one.
-    const split = values.flatMap((value) => value.split(','));
-    const key = normaliseName(name);
-    if (configured !== undefined && (name === idField || key === configured)) candidates.add('configured', split);
-    else if (NUMBER_FIELDS.has(key) || CONTAINER_FIELDS.has(key)) candidates.add('number', split);
-    else if (OBJECT_ID_FIELDS.has(key)) candidates.add('objectId', split);
+    if (tier !== undefined) candidates.add(tier, values.flatMap((value) => value.split(',')));
   }
+}
+
+/** Which kind of id a form or query parameter of this name holds, if any. */
+function parameterTier(name: string, idField: string | undefined): Tier | undefined {
+  const key = normaliseName(name);
+  if (idField !== undefined && (name === idField || key === normaliseName(idField))) return 'configured';
+  if (NUMBER_FIELDS.has(key) || CONTAINER_FIELDS.has(key)) return 'number';
+  if (OBJECT_ID_FIELDS.has(key)) return 'objectId';
+  return undefined;
 }
 
 function collectFromDocument(document: unknown, idField: string | undefined, candidates: Candidates): void {
@@ -245,7 +286,7 @@ function valuesAtPath(value: unknown, path: readonly string[], depth = 0): unkno
   return key === undefined ? [] : valuesAtPath(record[key], rest, depth + 1);
 }
 
-function normaliseName(name: string): string {
+export function normaliseName(name: string): string {
   return name.toLowerCase().replace(/[-_.]/g, '');
 }
 

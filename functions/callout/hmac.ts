@@ -13,8 +13,12 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  *                         checked against the accepted clock skew
  *   {query:name}          a query parameter's value
  *   \n \r \t \\           escapes, so a one-line setting can say "line feed"; real line feeds work too
- * Zuora ends every line of its Data, the last one included, with a line feed: the recommended template is
- * "{body}\n".
+ * Zuora ends every line of its Data, the last one included, with a line feed: the simplest template is
+ * "{body}\n"; "{timestamp:Name}\n{body}\n" also stops a captured callout being replayed later.
+ *
+ * A signature lets in only what it covers: the template must sign {body} or a {query:name}
+ * (checkSignedDataCoversIds), and the verifier refuses ids from anything the template does not sign and a
+ * signed text with nothing of the request in it (the signature of "\n" would be a reusable token).
  */
 
 export const HMAC_ALGORITHMS = ['sha1', 'sha256', 'sha384', 'sha512'] as const;
@@ -94,32 +98,65 @@ export function timestampHeaders(template: string): string[] {
   return parseSignedDataTemplate(template).flatMap((part) => (part.kind === 'timestamp' ? [part.name] : []));
 }
 
+/** Whether the template signs the request body. */
+export function signsBody(template: string): boolean {
+  return parseSignedDataTemplate(template).some((part) => part.kind === 'body');
+}
+
+/** Query parameter names the template signs, exactly as written in {query:name}. */
+export function signedQueryParameters(template: string): string[] {
+  return parseSignedDataTemplate(template).flatMap((part) => (part.kind === 'query' ? [part.name] : []));
+}
+
+/**
+ * Subscription ids come from the body or the query string. A template signing neither would let anyone with
+ * one captured signature queue any ids, so it is refused when the settings are read.
+ */
+export function checkSignedDataCoversIds(template: string): void {
+  if (!signsBody(template) && signedQueryParameters(template).length === 0) {
+    throw new SignedDataError('the signed-data template signs neither {body} nor a {query:name}, so a signature would not cover the subscription ids; use e.g. {body}\\n');
+  }
+}
+
 /** The exact bytes to sign for this request. Throws SignedDataError when a referenced header or parameter is absent. */
 export function renderSignedData(template: string, request: SignableRequest): Buffer {
-  const chunks = parseSignedDataTemplate(template).map((part): Buffer => {
-    switch (part.kind) {
-      case 'text':
-        return Buffer.from(part.text, 'utf8');
-      case 'body':
-        return typeof request.body === 'string' ? Buffer.from(request.body, 'utf8') : request.body;
-      case 'method':
-        return Buffer.from(request.method.toUpperCase(), 'utf8');
-      case 'path':
-        return Buffer.from(request.path, 'utf8');
-      case 'header':
-      case 'timestamp': {
-        const value = headerValue(request.headers, part.name);
-        if (value === undefined) throw new SignedDataError(`signed header ${part.name} is missing`);
-        return Buffer.from(value, 'utf8');
-      }
-      case 'query': {
-        const values = Object.hasOwn(request.query, part.name) ? request.query[part.name] : undefined;
-        if (values === undefined || values.length === 0) throw new SignedDataError(`signed query parameter ${part.name} is missing`);
-        return Buffer.from(values.join(','), 'utf8');
-      }
+  return Buffer.concat(renderSignedParts(template, request).map((part) => part.bytes));
+}
+
+/** Fixed text, method and path are the same for every callout; only these parts make a signature depend on it. */
+const REQUEST_DEPENDENT: ReadonlySet<TemplatePart['kind']> = new Set(['body', 'header', 'timestamp', 'query']);
+
+/** How many bytes of the signed data come from the request itself (body, headers, query values). */
+function requestDependentLength(parts: readonly { kind: TemplatePart['kind']; bytes: Buffer }[]): number {
+  return parts.reduce((sum, part) => sum + (REQUEST_DEPENDENT.has(part.kind) ? part.bytes.length : 0), 0);
+}
+
+function renderSignedParts(template: string, request: SignableRequest): { kind: TemplatePart['kind']; bytes: Buffer }[] {
+  return parseSignedDataTemplate(template).map((part) => ({ kind: part.kind, bytes: renderPart(part, request) }));
+}
+
+function renderPart(part: TemplatePart, request: SignableRequest): Buffer {
+  switch (part.kind) {
+    case 'text':
+      return Buffer.from(part.text, 'utf8');
+    case 'body':
+      return typeof request.body === 'string' ? Buffer.from(request.body, 'utf8') : request.body;
+    case 'method':
+      return Buffer.from(request.method.toUpperCase(), 'utf8');
+    case 'path':
+      return Buffer.from(request.path, 'utf8');
+    case 'header':
+    case 'timestamp': {
+      const value = headerValue(request.headers, part.name);
+      if (value === undefined) throw new SignedDataError(`signed header ${part.name} is missing`);
+      return Buffer.from(value, 'utf8');
     }
-  });
-  return Buffer.concat(chunks);
+    case 'query': {
+      const values = Object.hasOwn(request.query, part.name) ? request.query[part.name] : undefined;
+      if (values === undefined || values.length === 0) throw new SignedDataError(`signed query parameter ${part.name} is missing`);
+      return Buffer.from(values.join(','), 'utf8');
+    }
+  }
 }
 
 export function computeSignature(
@@ -155,6 +192,8 @@ export function digestLength(algorithm: HmacAlgorithm): number {
 
 export interface HmacSettings {
   readonly key: string;
+  /** During a key rotation, the key Zuora may still sign with; accepted like the current one. */
+  readonly previousKey?: string;
   readonly headerName: string;
   readonly algorithm: HmacAlgorithm;
   readonly prefix: string;
@@ -163,24 +202,33 @@ export interface HmacSettings {
 }
 
 export type HmacVerdict =
-  | { readonly ok: true }
+  | { readonly ok: true; readonly key: 'current' | 'previous' }
   | { readonly ok: false; readonly missing: boolean; readonly reason: string };
 
-/** Checks the signature (constant time) and, when the template signs a timestamp, its age. */
+/**
+ * Checks the signature against the current key and, during a rotation, the previous one (both always
+ * computed and compared in constant time), then the age of any signed timestamp.
+ */
 export function verifyHmacSignature(request: SignableRequest, settings: HmacSettings, now: Date): HmacVerdict {
   const header = headerValue(request.headers, settings.headerName);
   if (header === undefined) return { ok: false, missing: true, reason: `signature header ${settings.headerName} is missing` };
   const provided = readSignature(header, settings.prefix, digestLength(settings.algorithm));
   if (provided === undefined) return { ok: false, missing: false, reason: 'signature header is not a well-formed signature' };
-  let data: Buffer;
+  let parts: { kind: TemplatePart['kind']; bytes: Buffer }[];
   try {
-    data = renderSignedData(settings.signedData, request);
+    parts = renderSignedParts(settings.signedData, request);
   } catch (error) {
     if (error instanceof SignedDataError) return { ok: false, missing: false, reason: error.message };
     throw error;
   }
-  const expected = createHmac(settings.algorithm, settings.key).update(data).digest();
-  if (!timingSafeEqual(expected, provided)) return { ok: false, missing: false, reason: 'signature does not match' };
+  if (requestDependentLength(parts) === 0) {
+    return { ok: false, missing: false, reason: 'the signed data has nothing from the request in it (empty body, no signed header or parameter value), so its signature would fit any request' };
+  }
+  const data = Buffer.concat(parts.map((part) => part.bytes));
+  const matchesCurrent = timingSafeEqual(createHmac(settings.algorithm, settings.key).update(data).digest(), provided);
+  const matchesPrevious =
+    settings.previousKey !== undefined && timingSafeEqual(createHmac(settings.algorithm, settings.previousKey).update(data).digest(), provided);
+  if (!matchesCurrent && !matchesPrevious) return { ok: false, missing: false, reason: 'signature does not match' };
   // Checked only after the signature: an attacker learns nothing about the clock from an unsigned request.
   for (const name of timestampHeaders(settings.signedData)) {
     const signedAt = parseTimestamp(headerValue(request.headers, name)!);
@@ -189,7 +237,7 @@ export function verifyHmacSignature(request: SignableRequest, settings: HmacSett
       return { ok: false, missing: false, reason: `signed timestamp ${name} is more than ${settings.toleranceSeconds}s away from now` };
     }
   }
-  return { ok: true };
+  return { ok: true, key: matchesCurrent ? 'current' : 'previous' };
 }
 
 /** Unix seconds, unix milliseconds, ISO-8601 or an HTTP-date, as milliseconds since the epoch. */

@@ -11,6 +11,12 @@ export interface CalloutRequest {
   readonly path: string;
   /** Lower-cased names; repeated headers joined with "," as API Gateway does. */
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * Lower-cased names of headers the event shows arrived more than once (a REST API's multiValueHeaders, or
+   * names differing only in case). An HTTP API joins repeats with "," and leaves no other trace: the
+   * verifier reads a comma where a credential cannot hold one as a repeat.
+   */
+  readonly repeatedHeaders: ReadonlySet<string>;
   /** Every value of every query parameter, repeats kept. */
   readonly query: Readonly<Record<string, readonly string[]>>;
   /** The exact bytes Zuora sent (decoded from base64 when API Gateway encoded them). */
@@ -30,10 +36,12 @@ export function normaliseEvent(event: CalloutEvent): CalloutRequest {
 }
 
 function fromHttpApi(event: APIGatewayProxyEventV2): CalloutRequest {
+  const repeatedHeaders = new Set<string>();
   return {
     method: (event.requestContext?.http?.method ?? 'GET').toUpperCase(),
     path: event.rawPath ?? event.requestContext?.http?.path ?? '/',
-    headers: lowerCaseHeaders(event.headers ?? {}),
+    headers: lowerCaseHeaders(event.headers ?? {}, repeatedHeaders),
+    repeatedHeaders,
     // rawQueryString keeps repeated parameters apart; queryStringParameters has already joined them with ",".
     query:
       event.rawQueryString !== undefined
@@ -45,9 +53,16 @@ function fromHttpApi(event: APIGatewayProxyEventV2): CalloutRequest {
 }
 
 function fromRestApi(event: APIGatewayProxyEvent): CalloutRequest {
-  const headers = lowerCaseHeaders(event.headers ?? {});
+  const repeatedHeaders = new Set<string>();
+  const headers = lowerCaseHeaders(event.headers ?? {}, repeatedHeaders);
+  // multiValueHeaders holds every value, so it replaces what the single-value map kept (the last one).
+  const multiValues = emptyRecord<string[]>();
   for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) {
-    if (values && values.length > 0) headers[name.toLowerCase()] = values.join(',');
+    if (values && values.length > 0) (multiValues[name.toLowerCase()] ??= []).push(...values);
+  }
+  for (const [name, values] of Object.entries(multiValues)) {
+    headers[name] = values.join(',');
+    if (values.length > 1) repeatedHeaders.add(name);
   }
   const query = fromSingleValues(event.queryStringParameters ?? {});
   for (const [name, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
@@ -57,6 +72,7 @@ function fromRestApi(event: APIGatewayProxyEvent): CalloutRequest {
     method: (event.httpMethod ?? event.requestContext?.httpMethod ?? 'GET').toUpperCase(),
     path: event.path ?? event.requestContext?.path ?? '/',
     headers,
+    repeatedHeaders,
     query,
     body: decodeBody(event.body, event.isBase64Encoded),
     requestId: event.requestContext?.requestId ?? '',
@@ -71,11 +87,12 @@ export function emptyRecord<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
 
-function lowerCaseHeaders(headers: Record<string, string | undefined>): Record<string, string> {
+function lowerCaseHeaders(headers: Record<string, string | undefined>, repeated: Set<string>): Record<string, string> {
   const result = emptyRecord<string>();
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
     const key = name.toLowerCase();
+    if (Object.hasOwn(result, key)) repeated.add(key);
     result[key] = Object.hasOwn(result, key) ? `${result[key]},${value}` : value;
   }
   return result;

@@ -289,7 +289,7 @@ describe('callout handler against the SQS emulator', () => {
       maxAttempts: 1,
     });
     try {
-      const { post, refused } = await setup(basicEnv, { sqs: hanging, enqueueBudgetMs: 300 });
+      const { post, refused } = await setup(basicEnv, { sqs: hanging, answerBudgetMs: 300 });
       expect((await post(jsonCallout({ subscriptionNumber: 'A-S1' }))).statusCode).toBe(503);
       expect(refused[0]).toMatchObject({ reason: 'queue-unavailable' });
     } finally {
@@ -315,6 +315,107 @@ describe('callout handler against the SQS emulator', () => {
     }
   });
 
+  it('in HMAC mode, refuses a captured callout replayed with ids added to its query string, and a GET signed over "\\n"', async () => {
+    const { post, queued, refused } = await setup({ CALLOUT_AUTH_MODE: 'hmac', CALLOUT_HMAC_KEY: HMAC_KEY });
+    const body = JSON.stringify({ subscriptionNumber: 'A-S00000271' });
+    const signature = computeSignature('sha256', HMAC_KEY, `${body}\n`);
+    const emptySignature = computeSignature('sha256', HMAC_KEY, '\n');
+    signaturesSent.push(signature, emptySignature);
+    const headers = { 'content-type': 'application/json', 'x-zuora-signature': signature };
+    expect((await post({ headers, body })).statusCode).toBe(200);
+    expect((await post({ headers, body, query: 'subscriptionNumber=A-S66666666' })).statusCode).toBe(403);
+    expect((await post({ method: 'GET', headers: { 'x-zuora-signature': emptySignature }, query: 'subscriptionNumber=A-S66666666' })).statusCode).toBe(403);
+    expect(refused.map((callout) => callout.reason)).toEqual(['auth-invalid', 'auth-invalid']);
+    expect((await queued()).map((message) => message.subscriptionId)).toEqual(['A-S00000271']);
+  });
+
+  it('during a rotation accepts the previous and the current password, and logs and counts the previous one', async () => {
+    const secretsMock = mockClient(SecretsManagerClient);
+    const secretsManager = new SecretsManagerClient({ region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+    const previousPassword = `${PASSWORD}-previous`;
+    try {
+      secretsMock
+        .on(GetSecretValueCommand)
+        .resolves({ SecretString: JSON.stringify({ mode: 'basic', username: 'zuora', password: PASSWORD, previousPassword }) });
+      const { post, queued, accepted } = await setup({ CALLOUT_AUTH_SECRET_ID: 'callout-auth' }, { secretsManager });
+      const before = output!.lines().length;
+      const old = { authorization: basicAuthorization('zuora', previousPassword) };
+      expect((await post(jsonCallout({ subscriptionNumber: 'A-S1' }, old))).statusCode).toBe(200);
+      expect((await post(jsonCallout({ subscriptionNumber: 'A-S2' }))).statusCode).toBe(200);
+      expect((await post(jsonCallout({ subscriptionNumber: 'A-S3' }, { authorization: basicAuthorization('zuora', `${PASSWORD}-older`) }))).statusCode).toBe(403);
+      expect(accepted.map((callout) => [callout.ids[0], callout.credential])).toEqual([
+        ['A-S1', 'previous'],
+        ['A-S2', undefined],
+      ]);
+      const lines = output!.lines().slice(before);
+      expect(lines.filter((line) => line.message === 'callout authenticated with the previous credential')).toEqual([
+        expect.objectContaining({ level: 'INFO', requestId: 'req-1', mode: 'basic' }),
+      ]);
+      expect(lines.filter((line) => line.message === 'callout accepted').map((line) => line.credential)).toEqual(['previous', 'current']);
+      const previousUsed = lines.filter((line) => (line as { CalloutPreviousCredentialUsed?: number }).CalloutPreviousCredentialUsed !== undefined);
+      expect(previousUsed.map((line) => (line as { CalloutPreviousCredentialUsed?: number }).CalloutPreviousCredentialUsed)).toEqual([1]);
+      expect((await queued()).map((message) => message.subscriptionId).sort()).toEqual(['A-S1', 'A-S2']);
+    } finally {
+      secretsMock.restore();
+      secretsManager.destroy();
+    }
+  });
+
+  it('with CALLOUT_EXPECTED_TENANT_ID, refuses an authenticated callout from another tenant with 403, after authentication', async () => {
+    const { post, queued, refused } = await setup({ ...basicEnv, CALLOUT_EXPECTED_TENANT_ID: '12345' });
+    const unauthenticated = await post(jsonCallout({ tenantId: '99999', subscriptionNumber: 'A-S1' }, {}));
+    expect(unauthenticated.statusCode).toBe(401);
+    const wrong = await post(jsonCallout({ tenantId: '99999', subscriptionNumber: 'A-S1' }));
+    expect(wrong.statusCode).toBe(403);
+    expect(JSON.parse(wrong.body)).toEqual({
+      success: false,
+      error: 'callout is from Zuora tenant 99999, not the tenant this endpoint serves (CALLOUT_EXPECTED_TENANT_ID)',
+      requestId: 'req-1',
+    });
+    expect(refused.map((callout) => [callout.status, callout.reason])).toEqual([
+      [401, 'auth-missing'],
+      [403, 'wrong-tenant'],
+    ]);
+    expect(await queued()).toEqual([]);
+    expect((await post(jsonCallout({ tenantId: 12345, subscriptionNumber: 'A-S2' }))).statusCode).toBe(200);
+    expect((await post(jsonCallout({ subscriptionNumber: 'A-S3' }))).statusCode).toBe(200);
+    expect((await queued()).map((message) => message.subscriptionId).sort()).toEqual(['A-S2', 'A-S3']);
+  });
+
+  it('counts a slow secret read against the answer budget, so the answer stays within it', async () => {
+    const secretsMock = mockClient(SecretsManagerClient);
+    const secretsManager = new SecretsManagerClient({ region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+    const sockets = new Set<import('node:net').Socket>();
+    const silent = createServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const hanging = new SQSClient({
+      endpoint: `http://127.0.0.1:${(silent.address() as { port: number }).port}`,
+      region: EMULATOR_REGION,
+      credentials: EMULATOR_CREDENTIALS,
+      maxAttempts: 1,
+    });
+    try {
+      secretsMock.on(GetSecretValueCommand).callsFake(
+        () =>
+          new Promise((resolve) =>
+            setTimeout(() => resolve({ SecretString: JSON.stringify({ mode: 'header', headerName: 'X-Callout-Token', value: HEADER_TOKEN }) }), 1_500),
+          ),
+      );
+      const { post, refused } = await setup({ CALLOUT_AUTH_SECRET_ID: 'callout-auth' }, { secretsManager, sqs: hanging, answerBudgetMs: 1_500 });
+      const started = Date.now();
+      expect((await post(jsonCallout({ subscriptionNumber: 'A-S1' }, { 'X-Callout-Token': HEADER_TOKEN }))).statusCode).toBe(503);
+      // 1.5 s secret read + 1.5 s of queueing before; now the queueing gets what is left of the 1.5 s.
+      expect(Date.now() - started).toBeLessThan(2_400);
+      expect(refused[0]).toMatchObject({ reason: 'queue-unavailable' });
+    } finally {
+      secretsMock.restore();
+      secretsManager.destroy();
+      hanging.destroy();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
   // These run last: everything the tests above wrote, checked for what must and must never be there.
   it('never logged a credential, a signature or a body', () => {
     expect(logs).toContain('callout accepted');
@@ -336,7 +437,8 @@ describe('callout handler against the SQS emulator', () => {
     expect(published('SubscriptionIdsQueued', ['service']).length).toBeGreaterThan(0);
     expect(published('CalloutRefused', ['service']).length).toBeGreaterThan(0);
     const reasons = new Set(published('CalloutRefused', ['service', 'reason']).map((entry) => entry.reason));
-    expect([...reasons]).toEqual(expect.arrayContaining(['auth-missing', 'auth-invalid', 'no-ids', 'queue-unavailable']));
+    expect([...reasons]).toEqual(expect.arrayContaining(['auth-missing', 'auth-invalid', 'no-ids', 'queue-unavailable', 'wrong-tenant']));
+    expect(published('CalloutPreviousCredentialUsed', ['service']).length).toBe(1);
   });
 });
 

@@ -47,6 +47,8 @@ describe('loadCalloutConfig', () => {
     expect(tuned).toMatchObject({ realm: 'Zuora callouts', delaySeconds: 5, maxIds: 20, maxBodyBytes: 4096, idField: 'Data.Subscription.Name' });
     expect(tuned.idRule.numberPattern.test('SUB-12')).toBe(true);
     expect(tuned.auth).toEqual({ kind: 'static', auth: { mode: 'basic', username: 'zuora', password: 'correct horse battery' } });
+    expect(config.expectedTenantId).toBeUndefined();
+    expect(loadCalloutConfig({ ...QUEUE, ...BASIC, CALLOUT_EXPECTED_TENANT_ID: ' 12345 ' }).expectedTenantId).toBe('12345');
   });
 
   it.each([
@@ -58,6 +60,8 @@ describe('loadCalloutConfig', () => {
     ['CALLOUT_REALM', 'say "hi"'],
     ['CALLOUT_ID_FIELD', 'Data..Name'],
     ['SUBSCRIPTION_ID_PATTERN', '(['],
+    ['CALLOUT_EXPECTED_TENANT_ID', 'https://apisandbox.zuora.com'],
+    ['CALLOUT_EXPECTED_TENANT_ID', '123 45'],
   ])('names %s when its value is wrong', (variable, value) => {
     expect(configError(() => loadCalloutConfig({ ...QUEUE, ...BASIC, [variable]: value })).variable).toBe(variable);
   });
@@ -93,6 +97,23 @@ describe('callout auth from the environment', () => {
     ).toMatchObject({ headerName: 'Authorization', algorithm: 'sha512', prefix: 'v1:', toleranceSeconds: 60 });
   });
 
+  it('reads the previous credential of a rotation for each mode', () => {
+    expect(calloutAuthFromEnv({ ...BASIC, CALLOUT_PREVIOUS_PASSWORD: 'old pw' })).toEqual({
+      mode: 'basic',
+      username: 'zuora',
+      password: 'correct horse battery',
+      previous: { username: 'zuora', password: 'old pw' },
+    });
+    expect(calloutAuthFromEnv({ ...BASIC, CALLOUT_PREVIOUS_USERNAME: 'zuora-old', CALLOUT_PREVIOUS_PASSWORD: 'old pw' })).toMatchObject({
+      previous: { username: 'zuora-old', password: 'old pw' },
+    });
+    expect(
+      calloutAuthFromEnv({ CALLOUT_AUTH_MODE: 'header', CALLOUT_HEADER_NAME: 'X-Callout-Token', CALLOUT_HEADER_VALUE: 'new', CALLOUT_PREVIOUS_HEADER_VALUE: 'old' }),
+    ).toMatchObject({ value: 'new', previousValue: 'old' });
+    expect(calloutAuthFromEnv({ CALLOUT_AUTH_MODE: 'hmac', CALLOUT_HMAC_KEY: 'new', CALLOUT_PREVIOUS_HMAC_KEY: 'old' })).toMatchObject({ key: 'new', previousKey: 'old' });
+    expect(calloutAuthFromEnv(BASIC)).not.toHaveProperty('previous');
+  });
+
   it.each([
     [{ CALLOUT_AUTH_MODE: 'none' }, 'CALLOUT_AUTH_MODE'],
     [{ CALLOUT_AUTH_MODE: 'basic', CALLOUT_USERNAME: 'zuora' }, 'CALLOUT_PASSWORD'],
@@ -105,6 +126,10 @@ describe('callout auth from the environment', () => {
     [{ CALLOUT_AUTH_MODE: 'hmac', CALLOUT_HMAC_KEY: 'k', CALLOUT_HMAC_ALGORITHM: 'md5' }, 'CALLOUT_HMAC_ALGORITHM'],
     [{ CALLOUT_AUTH_MODE: 'hmac', CALLOUT_HMAC_KEY: 'k', CALLOUT_HMAC_SIGNED_DATA: '{payload}' }, 'CALLOUT_HMAC_SIGNED_DATA'],
     [{ CALLOUT_AUTH_MODE: 'hmac', CALLOUT_HMAC_KEY: 'k', CALLOUT_HMAC_TOLERANCE_SECONDS: '0' }, 'CALLOUT_HMAC_TOLERANCE_SECONDS'],
+    // A signature that covers neither the body nor a query parameter covers no subscription id.
+    [{ CALLOUT_AUTH_MODE: 'hmac', CALLOUT_HMAC_KEY: 'k', CALLOUT_HMAC_SIGNED_DATA: '{timestamp:X-Ts}\\n' }, 'CALLOUT_HMAC_SIGNED_DATA'],
+    [{ CALLOUT_AUTH_MODE: 'basic', CALLOUT_USERNAME: 'zuora', CALLOUT_PASSWORD: 'x', CALLOUT_PREVIOUS_USERNAME: 'old' }, 'CALLOUT_PREVIOUS_PASSWORD'],
+    [{ CALLOUT_AUTH_MODE: 'basic', CALLOUT_USERNAME: 'zuora', CALLOUT_PASSWORD: 'x', CALLOUT_PREVIOUS_USERNAME: 'o:ld', CALLOUT_PREVIOUS_PASSWORD: 'y' }, 'CALLOUT_PREVIOUS_USERNAME'],
   ])('refuses %j naming %s', (env, variable) => {
     expect(configError(() => calloutAuthFromEnv(env)).variable).toBe(variable);
   });
@@ -124,6 +149,19 @@ describe('callout auth secret', () => {
         'callout-auth',
       ),
     ).toEqual({ mode: 'hmac', key: 'k', headerName: 'X-Signature', algorithm: 'sha256', prefix: 'v1:', signedData: '{body}\n', toleranceSeconds: 120 });
+  });
+
+  it('reads the previous credential fields of a rotation', () => {
+    expect(parseCalloutAuthSecret('{"mode":"basic","username":"zuora","password":"new","previousPassword":"old"}', 'callout-auth')).toEqual({
+      mode: 'basic',
+      username: 'zuora',
+      password: 'new',
+      previous: { username: 'zuora', password: 'old' },
+    });
+    expect(parseCalloutAuthSecret('{"mode":"header","headerName":"X-T","value":"new","previousValue":"old"}', 'callout-auth')).toMatchObject({ previousValue: 'old' });
+    expect(parseCalloutAuthSecret('{"mode":"hmac","key":"new","previousKey":"old"}', 'callout-auth')).toMatchObject({ key: 'new', previousKey: 'old' });
+    const unpaired = configError(() => parseCalloutAuthSecret('{"mode":"basic","username":"zuora","password":"new","previousUsername":"old"}', 'callout-auth'));
+    expect(unpaired.message).toContain('field "previousPassword"');
   });
 
   it('names the secret and the field, and never repeats a secret value', () => {

@@ -1,4 +1,5 @@
 import {
+  checkSignedDataCoversIds,
   computeSignature,
   formatSignatureHeader,
   normaliseHmacAlgorithm,
@@ -7,6 +8,7 @@ import {
   readSignature,
   renderSignedData,
   SignedDataError,
+  signedQueryParameters,
   timestampHeaders,
   verifyHmacSignature,
   type HmacSettings,
@@ -75,6 +77,14 @@ describe('signed-data templates', () => {
     expect(() => renderSignedData('{query:nope}', request())).toThrow('signed query parameter nope is missing');
   });
 
+  it('refuses a template that signs neither the body nor a query parameter: it would not cover the ids', () => {
+    expect(() => checkSignedDataCoversIds('{timestamp:X-Ts}\\n')).toThrow(/signs neither \{body\} nor a \{query:name\}/);
+    expect(() => checkSignedDataCoversIds('{method} {path}\\n{header:Date}\\n')).toThrow(SignedDataError);
+    expect(() => checkSignedDataCoversIds('{header:Date}\\n{body}\\n')).not.toThrow();
+    expect(() => checkSignedDataCoversIds('{query:subscriptionNumber}\\n')).not.toThrow();
+    expect(signedQueryParameters('{query:a}{body}{query:b}')).toEqual(['a', 'b']);
+  });
+
   it('lists the headers signed as timestamps', () => {
     expect(timestampHeaders('{timestamp:X-Ts}\\n{header:Date}\\n{body}\\n')).toEqual(['X-Ts']);
   });
@@ -106,13 +116,13 @@ describe('verifyHmacSignature', () => {
   });
 
   it('accepts the recommended setup ({body}\\n, hex) and its base64 form', () => {
-    expect(verifyHmacSignature(signed(settings(), request()), settings(), now)).toEqual({ ok: true });
-    expect(verifyHmacSignature(signed(settings(), request(), 'base64'), settings(), now)).toEqual({ ok: true });
+    expect(verifyHmacSignature(signed(settings(), request()), settings(), now)).toEqual({ ok: true, key: 'current' });
+    expect(verifyHmacSignature(signed(settings(), request(), 'base64'), settings(), now)).toEqual({ ok: true, key: 'current' });
   });
 
   it('accepts a prefixed signature in Authorization with SHA-512', () => {
     const s = settings({ headerName: 'Authorization', prefix: 'HMAC ', algorithm: 'sha512' });
-    expect(verifyHmacSignature(signed(s, request()), s, now)).toEqual({ ok: true });
+    expect(verifyHmacSignature(signed(s, request()), s, now)).toEqual({ ok: true, key: 'current' });
   });
 
   it('refuses a changed body, the wrong key, and a signature without the prefix', () => {
@@ -122,6 +132,21 @@ describe('verifyHmacSignature', () => {
     expect(verifyHmacSignature(good, settings({ prefix: 'v1:' }), now)).toMatchObject({ ok: false, reason: 'signature header is not a well-formed signature' });
   });
 
+  it('refuses a signed text with nothing of the request in it, which would be a signature for any request', () => {
+    const empty = request({ body: '', query: {} });
+    expect(verifyHmacSignature(signed(settings(), empty), settings(), now)).toMatchObject({ ok: false, missing: false, reason: expect.stringContaining('nothing from the request') });
+    // Method and path are the same for every callout: they do not make it depend on the request.
+    const fixed = settings({ signedData: '{method} {path}\\n{body}\\n' });
+    expect(verifyHmacSignature(signed(fixed, empty), fixed, now)).toMatchObject({ ok: false, reason: expect.stringContaining('nothing from the request') });
+  });
+
+  it('accepts the previous key during a rotation and says which key matched', () => {
+    const rotating = settings({ key: 'the-new-key', previousKey: 'the-old-key' });
+    expect(verifyHmacSignature(signed(settings({ key: 'the-old-key' }), request()), rotating, now)).toEqual({ ok: true, key: 'previous' });
+    expect(verifyHmacSignature(signed(settings({ key: 'the-new-key' }), request()), rotating, now)).toEqual({ ok: true, key: 'current' });
+    expect(verifyHmacSignature(signed(settings({ key: 'an-older-key' }), request()), rotating, now)).toMatchObject({ ok: false, reason: 'signature does not match' });
+  });
+
   it('says the signature is missing when its header is absent', () => {
     expect(verifyHmacSignature(request(), settings(), now)).toMatchObject({ ok: false, missing: true });
   });
@@ -129,8 +154,8 @@ describe('verifyHmacSignature', () => {
   it('enforces the tolerance on a signed timestamp, in both directions', () => {
     const s = settings({ signedData: '{timestamp:X-Zuora-Timestamp}\\n{body}\\n', toleranceSeconds: 60 });
     const at = (seconds: number) => signed(s, request({ headers: { 'x-zuora-timestamp': String(seconds) } }));
-    expect(verifyHmacSignature(at(1795600000 - 60), s, now)).toEqual({ ok: true });
-    expect(verifyHmacSignature(at(1795600000 + 60), s, now)).toEqual({ ok: true });
+    expect(verifyHmacSignature(at(1795600000 - 60), s, now)).toEqual({ ok: true, key: 'current' });
+    expect(verifyHmacSignature(at(1795600000 + 60), s, now)).toEqual({ ok: true, key: 'current' });
     expect(verifyHmacSignature(at(1795600000 - 61), s, now)).toMatchObject({ ok: false, reason: expect.stringContaining('60s') });
     expect(verifyHmacSignature(at(1795600000 + 61), s, now)).toMatchObject({ ok: false });
     const notATime = signed(s, request({ headers: { 'x-zuora-timestamp': 'yesterday-ish' } }));

@@ -34,6 +34,17 @@ describe('normaliseEvent', () => {
     expect(request.path).toBe('/zuora/callout');
   });
 
+  it('notes which headers arrived more than once, as far as the event shows it', () => {
+    const rest = restApiEvent({ headers: { Authorization: 'Basic abc', 'Content-Type': 'application/json' }, body: '{}' });
+    rest.multiValueHeaders.Authorization = ['Basic abc', 'Basic def'];
+    const fromRest = normaliseEvent(rest);
+    expect(fromRest.headers.authorization).toBe('Basic abc,Basic def');
+    expect([...fromRest.repeatedHeaders]).toEqual(['authorization']);
+    // Names differing only in case are the same header.
+    expect([...normaliseEvent(restApiEvent({ headers: { 'X-Token': 'a', 'x-token': 'b' } })).repeatedHeaders]).toEqual(['x-token']);
+    expect([...normaliseEvent(httpApiEvent({ headers: { authorization: 'Basic abc' } })).repeatedHeaders]).toEqual([]);
+  });
+
   it('keeps headers and parameters named like prototype members as plain values', () => {
     const request = normaliseEvent(httpApiEvent({ headers: { constructor: 'c', toString: 't' }, query: 'toString=x&__proto__=y' }));
     expect(request.headers.constructor).toBe('c');
