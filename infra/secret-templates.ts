@@ -17,13 +17,22 @@ export const LIMIO_SECRET_PLACEHOLDER = {
 /**
  * The callout secret per mode: the fixed fields, and the one field Secrets Manager generates at deploy time
  * (the shared secret the operator copies into Zuora). HMAC defaults are the callout handler's own (hmac.ts).
+ *
+ * `previousField` is not written at deploy time: during a rotation the operator copies the generated field's
+ * old value into it and puts the new value in the generated field, so callouts with either are accepted until
+ * Zuora has switched (README "Rotating the callout credential"). It is listed here, not in `fields`, because a
+ * changed template would make CloudFormation generate a new secret.
  */
-export const CALLOUT_AUTH_SECRET_TEMPLATES: Record<CalloutAuthMode, { readonly fields: Record<string, string>; readonly generatedField: string }> = {
-  basic: { fields: { mode: 'basic', username: 'zuora' }, generatedField: 'password' },
-  header: { fields: { mode: 'header', headerName: 'X-Callout-Token' }, generatedField: 'value' },
+export const CALLOUT_AUTH_SECRET_TEMPLATES: Record<
+  CalloutAuthMode,
+  { readonly fields: Record<string, string>; readonly generatedField: string; readonly previousField: string }
+> = {
+  basic: { fields: { mode: 'basic', username: 'zuora' }, generatedField: 'password', previousField: 'previousPassword' },
+  header: { fields: { mode: 'header', headerName: 'X-Callout-Token' }, generatedField: 'value', previousField: 'previousValue' },
   hmac: {
     fields: { mode: 'hmac', headerName: 'X-Zuora-Signature', algorithm: 'sha256', signedData: '{body}\\n' },
     generatedField: 'key',
+    previousField: 'previousKey',
   },
 };
 

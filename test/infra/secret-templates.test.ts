@@ -23,6 +23,17 @@ describe('secrets the construct creates', () => {
     expect(() => parseCalloutAuthSecret(JSON.stringify(fields), secretId)).toThrow(`field "${generatedField}"`);
   });
 
+  it.each(CALLOUT_AUTH_MODES)('the %s callout secret in the middle of a rotation is read with its previous credential', (mode) => {
+    const { fields, generatedField, previousField } = CALLOUT_AUTH_SECRET_TEMPLATES[mode];
+    const previous = 'xY9'.repeat(GENERATED_SECRET_LENGTH / 3);
+    const auth = parseCalloutAuthSecret(JSON.stringify({ ...fields, [generatedField]: generated, [previousField]: previous }), secretId);
+    expect(auth.mode).toBe(mode);
+    expect(Object.values(auth)).toContain(generated);
+    // Basic keeps the previous username and password together; the other modes keep one value.
+    const previousValues = auth.mode === 'basic' ? Object.values(auth.previous ?? {}) : Object.values(auth);
+    expect(previousValues).toContain(previous);
+  });
+
   it('the Limio placeholder has the shape the sync Lambda reads', async () => {
     const secretsManager = mockClient(SecretsManagerClient);
     try {
