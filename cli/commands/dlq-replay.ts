@@ -179,11 +179,13 @@ export function replayBody(letter: DeadLetter, rule: SubscriptionIdRule, runId: 
 }
 
 /**
- * Moves dead letters back to the main queue. Each message is sent to the main queue first and deleted from the
- * DLQ only once that send succeeded, so a failure can duplicate a sync (harmless: Limio pulls current state)
- * but never lose one. Messages that do not match stay hidden while the DLQ is scanned (for a hold sized from the
- * DLQ's depth), so the scan sees every message once, and are made visible again as soon as it ends. The scan ends
- * on an empty receive; should held messages come back anyway, it says so rather than claim it saw everything.
+ * Moves dead letters back to the main queue, working from what was on the DLQ when the run began: the whole DLQ
+ * is read and held first (for a hold sized from its depth), and only then are the matching letters sent, so each
+ * is replayed at most once per run and one that fails again during the run is never read by it. Each message is
+ * sent to the main queue first and deleted from the DLQ only once that send succeeded, so a failure can
+ * duplicate a sync (harmless: Limio pulls current state) but never lose one. Whatever is not deleted is made
+ * visible again as soon as the run ends. The scan ends on an empty receive; should held messages come back
+ * anyway, it says so rather than claim it saw everything.
  */
 export async function replayDeadLetters(sqs: SQSClient, options: ReplayOptions): Promise<ReplayResult> {
   let fallbackReason: string | undefined;
