@@ -1,0 +1,341 @@
+import { claimRefusedHold, holdVisibilitySeconds, planSubscription, type LedgerTiming } from '../../functions/ledger/ledger-fate';
+import type { LedgerEntry, LedgerOutcome } from '../../functions/ledger/ledger-entry';
+import { InMemoryLedgerStore } from '../../functions/ledger/ledger-store';
+
+/**
+ * A discrete-event model of the pipeline with the sync ledger: callouts put messages on a queue with SQS's
+ * visibility rules; pollers (concurrent sync invocations, each on its own skewed clock) receive batches, read the
+ * ledger once per batch, decide with the real planSubscription/ledgerFate, claim with the real rules, call a
+ * scripted Limio, record the answer with the real rules (InMemoryLedgerStore, the same rules as the DynamoDB
+ * store), then delete, hold, back off or dead-letter. Every step is a separate instant, so invocations interleave
+ * anywhere; invocations crash at scripted points; SQS delivers duplicates; the ledger fails at scripted calls.
+ *
+ * What it models of the sync handler to be wired next: one Limio call per subscription per batch; an unknown entry
+ * (failed read) syncs without a claim; a claim that fails with an error syncs anyway; a refused claim holds.
+ */
+
+export type CrashPoint = 'none' | 'before-read' | 'after-read' | 'after-claim' | 'after-limio' | 'after-record';
+
+export interface PollerScript {
+  /** This invocation's clock minus true time. */
+  readonly clockSkewMs: number;
+  readonly batchSize: number;
+  readonly pollGapMs: number;
+}
+
+export interface LimioScript {
+  readonly durationMs: number;
+  readonly answer: 'synced' | 'retryable' | 'terminal';
+}
+
+export interface ModelScenario {
+  readonly callouts: readonly { readonly atMs: number; readonly subscriptionId: string }[];
+  /** The callout Lambda's clock minus true time: it stamps receivedAt. */
+  readonly calloutClockSkewMs: number;
+  readonly pollers: readonly PollerScript[];
+  /** Limio's answers in call order, repeated; empty: every call succeeds in 200 ms. */
+  readonly limio: readonly LimioScript[];
+  /** Whether each ledger call (read, claim, record, in order) fails, repeated; empty: none fails. */
+  readonly ledgerFaults: readonly boolean[];
+  /** Where each invocation dies, in invocation order, once through; later invocations live. */
+  readonly crashes: readonly CrashPoint[];
+  /** Whether each receive also hands out a message another invocation holds (SQS's at-least-once), repeated. */
+  readonly duplicates: readonly boolean[];
+  /** Latencies of the steps inside an invocation (ledger calls, SQS calls), repeated. */
+  readonly stepDelaysMs: readonly number[];
+  readonly seed: number;
+  readonly timing: LedgerTiming;
+}
+
+export interface ModelCallout {
+  readonly subscriptionId: string;
+  readonly trueReceivedAt: number;
+  readonly state: 'queued' | 'done' | 'dead-lettered';
+  readonly deadLetterReason?: 'terminal' | 'exhausted' | 'redrive';
+  readonly receives: number;
+  /** True time it was deleted (done). */
+  readonly doneAt?: number;
+}
+
+export interface ModelResult {
+  readonly callouts: readonly ModelCallout[];
+  /** True start of every call Limio answered with success, by subscription. */
+  readonly successes: ReadonlyMap<string, readonly number[]>;
+  readonly limioCalls: ReadonlyMap<string, number>;
+  /** Nothing queued, nothing in flight, every callout arrived. */
+  readonly settled: boolean;
+  readonly endedAt: number;
+}
+
+export const MODEL_LIMITS = {
+  /** The main queue's visibility timeout (6 x the function timeout). */
+  visibilityTimeoutMs: 180_000,
+  functionTimeoutMs: 30_000,
+  /** Retryable failures of one message before it is dead-lettered as exhausted (the retry budget, shortened). */
+  failureBudget: 4,
+  /** SQS's redrive: a message received this often goes to the DLQ without the handler (never expected). */
+  maxReceiveCount: 100,
+  simulatedMs: 24 * 60 * 60 * 1000,
+} as const;
+
+interface Message {
+  readonly subscriptionId: string;
+  readonly receivedAt: string;
+  readonly trueReceivedAt: number;
+  visibleAt: number;
+  state: 'queued' | 'done' | 'dead-lettered';
+  deadLetterReason?: 'terminal' | 'exhausted' | 'redrive';
+  receives: number;
+  failures: number;
+  receipt: number;
+  doneAt?: number;
+}
+
+interface Held {
+  readonly message: Message;
+  readonly receipt: number;
+}
+
+class Repeating<T> {
+  #index = 0;
+  constructor(
+    private readonly items: readonly T[],
+    private readonly fallback: T,
+    private readonly once = false,
+  ) {}
+  next(): T {
+    if (this.items.length === 0 || (this.once && this.#index >= this.items.length)) return this.fallback;
+    return this.items[this.#index++ % this.items.length];
+  }
+}
+
+/** mulberry32: a small seeded generator, so a failing scenario replays exactly. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function runPipelineModel(scenario: ModelScenario): ModelResult {
+  const random = seededRandom(scenario.seed);
+  const limio = new Repeating<LimioScript>(scenario.limio, { durationMs: 200, answer: 'synced' });
+  const ledgerFaults = new Repeating(scenario.ledgerFaults, false);
+  const crashes = new Repeating<CrashPoint>(scenario.crashes, 'none', true);
+  const duplicates = new Repeating(scenario.duplicates, false);
+  const stepDelays = new Repeating(scenario.stepDelaysMs, 5);
+  const store = new InMemoryLedgerStore();
+  const messages: Message[] = [];
+  const successes = new Map<string, number[]>();
+  const limioCalls = new Map<string, number>();
+  const calloutTimes = scenario.callouts.map((callout) => callout.atMs).sort((a, b) => a - b);
+  let arrived = 0;
+  let receiptCount = 0;
+  let invocationsRunning = 0;
+
+  // The event queue: (time, sequence) order, so events at one instant run in the order they were scheduled.
+  const events: { time: number; sequence: number; run: () => void }[] = [];
+  let sequence = 0;
+  let now = 0;
+  const at = (time: number, run: () => void) => {
+    events.push({ time: Math.max(time, now), sequence: sequence++, run });
+  };
+
+  for (const callout of scenario.callouts) {
+    at(callout.atMs, () => {
+      arrived += 1;
+      messages.push({
+        subscriptionId: callout.subscriptionId,
+        receivedAt: new Date(callout.atMs + scenario.calloutClockSkewMs).toISOString(),
+        trueReceivedAt: callout.atMs,
+        visibleAt: now,
+        state: 'queued',
+        receives: 0,
+        failures: 0,
+        receipt: 0,
+      });
+    });
+  }
+
+  const settled = () => arrived === scenario.callouts.length && invocationsRunning === 0 && messages.every((message) => message.state !== 'queued');
+
+  const deleteMessage = (held: Held) => {
+    if (held.message.state !== 'queued') return;
+    held.message.state = 'done';
+    held.message.doneAt = now;
+  };
+  const deadLetter = (held: Held, reason: 'terminal' | 'exhausted') => {
+    if (held.message.state !== 'queued') return;
+    held.message.state = 'dead-lettered';
+    held.message.deadLetterReason = reason;
+  };
+  // A stale receipt (the message was received again since) changes nothing, as in SQS.
+  const changeVisibility = (held: Held, visibleAt: number) => {
+    if (held.message.state === 'queued' && held.message.receipt === held.receipt) held.message.visibleAt = visibleAt;
+  };
+
+  const poll = (poller: PollerScript) => {
+    const visible = messages.filter((message) => message.state === 'queued' && message.visibleAt <= now);
+    if (visible.length === 0) return schedulePoll(poller, now + poller.pollGapMs);
+    for (let i = visible.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [visible[i], visible[j]] = [visible[j], visible[i]];
+    }
+    const batch = visible.slice(0, poller.batchSize);
+    if (duplicates.next()) {
+      const heldElsewhere = messages.filter((message) => message.state === 'queued' && message.visibleAt > now && message.receives > 0);
+      if (heldElsewhere.length > 0) batch.push(heldElsewhere[Math.floor(random() * heldElsewhere.length)]);
+    }
+    const received: Held[] = [];
+    for (const message of batch) {
+      message.receives += 1;
+      if (message.receives > MODEL_LIMITS.maxReceiveCount) {
+        message.state = 'dead-lettered';
+        message.deadLetterReason = 'redrive';
+        continue;
+      }
+      message.receipt = ++receiptCount;
+      message.visibleAt = now + MODEL_LIMITS.visibilityTimeoutMs;
+      received.push({ message, receipt: message.receipt });
+    }
+    if (received.length === 0) return schedulePoll(poller, now + poller.pollGapMs);
+    invoke(poller, received);
+  };
+
+  const schedulePoll = (poller: PollerScript, earliest: number) => {
+    if (now > MODEL_LIMITS.simulatedMs || settled()) return;
+    const wakes = [
+      ...messages.filter((message) => message.state === 'queued').map((message) => message.visibleAt),
+      ...calloutTimes.filter((time) => time > now),
+      ...(invocationsRunning > 0 ? [now + 2_000] : []),
+    ];
+    if (wakes.length === 0) return;
+    at(Math.max(earliest, Math.min(...wakes)), () => poll(poller));
+  };
+
+  const invoke = (poller: PollerScript, batch: readonly Held[]) => {
+    invocationsRunning += 1;
+    const invokedAt = now;
+    const crash = crashes.next();
+    let dead = false;
+    let groupsLeft = 0;
+    const local = () => now + poller.clockSkewMs;
+    const end = () => {
+      invocationsRunning -= 1;
+      schedulePoll(poller, now + poller.pollGapMs);
+    };
+    const dies = (point: CrashPoint) => {
+      if (crash === point) dead = true;
+      return dead;
+    };
+    const groupDone = () => {
+      groupsLeft -= 1;
+      if (groupsLeft === 0) end();
+    };
+
+    if (dies('before-read')) return end();
+    at(now + stepDelays.next(), () => {
+      const ids = [...new Set(batch.map((held) => held.message.subscriptionId))];
+      const read = ledgerFaults.next() ? undefined : store.readNow(ids);
+      if (dies('after-read')) return end();
+      groupsLeft = ids.length;
+      for (const subscriptionId of ids) {
+        const group = batch.filter((held) => held.message.subscriptionId === subscriptionId);
+        const known = read !== undefined;
+        const entry = read?.entries.get(subscriptionId);
+        const plan = known
+          ? planSubscription(group.map((held) => ({ ...held, receivedAt: held.message.receivedAt })), entry, local(), scenario.timing)
+          : { covered: [], pending: group.map((held) => ({ ...held, receivedAt: held.message.receivedAt })), fate: { kind: 'sync-now' as const } };
+        plan.covered.forEach(deleteMessage);
+        const pending = plan.pending;
+        if (plan.fate === undefined) {
+          groupDone();
+        } else if (plan.fate.kind === 'hold') {
+          const visibleAt = now + holdVisibilitySeconds(plan.fate.untilMs, local()) * 1000;
+          pending.forEach((held) => changeVisibility(held, visibleAt));
+          groupDone();
+        } else {
+          at(now + stepDelays.next(), () => sync(subscriptionId, pending, known, entry));
+        }
+      }
+    });
+
+    const sync = (subscriptionId: string, group: readonly Held[], known: boolean, entry: LedgerEntry | undefined) => {
+      if (dead) return groupDone();
+      const startedAt = local();
+      if (scenario.timing.cooldownSeconds > 0 && known && !ledgerFaults.next()) {
+        const claimed = store.claimNow(subscriptionId, {
+          startedAt,
+          leaseMs: MODEL_LIMITS.functionTimeoutMs - (now - invokedAt),
+          expectedLastSuccessStartedAt: entry?.lastSuccess?.startedAt,
+        });
+        if (!claimed) {
+          const hold = claimRefusedHold(local(), scenario.timing);
+          const visibleAt = now + holdVisibilitySeconds(hold.untilMs, local()) * 1000;
+          group.forEach((held) => changeVisibility(held, visibleAt));
+          return groupDone();
+        }
+      }
+      if (dies('after-claim')) return groupDone();
+      const call = limio.next();
+      const trueStart = now;
+      limioCalls.set(subscriptionId, (limioCalls.get(subscriptionId) ?? 0) + 1);
+      at(now + call.durationMs, () => {
+        // Limio has synced whether or not the invocation lives to hear it.
+        if (call.answer === 'synced') successes.set(subscriptionId, [...(successes.get(subscriptionId) ?? []), trueStart]);
+        if (dies('after-limio')) return groupDone();
+        const finishedAt = local();
+        const outcome: LedgerOutcome =
+          call.answer === 'synced'
+            ? { kind: 'synced', startedAt, finishedAt, httpStatus: 200, limioId: `limio-${subscriptionId}` }
+            : { kind: call.answer, startedAt, finishedAt, httpStatus: call.answer === 'retryable' ? 503 : 404, error: 'scripted' };
+        if (!ledgerFaults.next()) store.recordNow(subscriptionId, outcome);
+        if (dies('after-record')) return groupDone();
+        at(now + stepDelays.next(), () => {
+          if (dead) return groupDone();
+          for (const held of group) {
+            if (call.answer === 'synced') deleteMessage(held);
+            else if (call.answer === 'terminal') deadLetter(held, 'terminal');
+            else {
+              held.message.failures += 1;
+              if (held.message.failures >= MODEL_LIMITS.failureBudget) deadLetter(held, 'exhausted');
+              else changeVisibility(held, now + 1_000 + Math.floor(random() * 20_000));
+            }
+          }
+          groupDone();
+        });
+      });
+    };
+  };
+
+  for (const poller of scenario.pollers) at(0, () => poll(poller));
+
+  while (events.length > 0 && now <= MODEL_LIMITS.simulatedMs) {
+    let next = 0;
+    for (let i = 1; i < events.length; i++) {
+      if (events[i].time < events[next].time || (events[i].time === events[next].time && events[i].sequence < events[next].sequence)) next = i;
+    }
+    const [event] = events.splice(next, 1);
+    now = event.time;
+    event.run();
+  }
+
+  return {
+    callouts: messages.map((message) => ({
+      subscriptionId: message.subscriptionId,
+      trueReceivedAt: message.trueReceivedAt,
+      state: message.state,
+      receives: message.receives,
+      ...(message.deadLetterReason !== undefined && { deadLetterReason: message.deadLetterReason }),
+      ...(message.doneAt !== undefined && { doneAt: message.doneAt }),
+    })),
+    successes,
+    limioCalls,
+    settled: settled(),
+    endedAt: now,
+  };
+}
