@@ -545,6 +545,8 @@ export class ZuoraLimioSync extends Construct {
     const cfnApi = api.node.defaultChild as apigw.CfnRestApi;
     cfnApi.securityPolicy = settings.apiSecurityPolicy;
     if (isEnhancedSecurityPolicy(settings.apiSecurityPolicy)) cfnApi.endpointAccessMode = 'STRICT';
+    // API Gateway applies a changed security policy once the API is deployed again: a new policy, a new deployment.
+    api.latestDeployment?.addToLogicalId({ securityPolicy: cfnApi.securityPolicy, endpointAccessMode: cfnApi.endpointAccessMode });
     const resource = api.root.resourceForPath(CALLOUT_PATH);
     const integration = new apigw.LambdaIntegration(this.calloutFunction, { proxy: true, allowTestInvoke: false });
     const methodOptions = settings.calloutAuthMode === 'basic' ? this.basicChallenge(api, settings.calloutRealm) : {};

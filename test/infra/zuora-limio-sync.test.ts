@@ -931,6 +931,15 @@ describe('REST API with WAF, TLS_1_2, tenant check, secrets key and nothing reta
     expect(api.EndpointAccessMode).toBeUndefined();
   });
 
+  it('deploys the API again when its security policy changes (API Gateway applies it on a deployment)', () => {
+    const deploymentOf = (apiSecurityPolicy: string | undefined) => {
+      const built = new ZuoraLimioSyncStack(unbundledApp(), 'Bridge', { bridge: { limioBaseUrl, ...(apiSecurityPolicy && { apiSecurityPolicy }) } });
+      return onlyResource(Template.fromStack(built), 'AWS::ApiGateway::Deployment').id;
+    };
+    expect(deploymentOf('TLS_1_2')).not.toBe(deploymentOf(undefined));
+    expect(deploymentOf(undefined)).toBe(onlyResource(Template.fromStack(defaultBridge()), 'AWS::ApiGateway::Deployment').id);
+  });
+
   it('gives the callout Lambda the expected Zuora tenant id', () => {
     expect(functionNamed(template, 'authenticates Zuora callouts').resource.Properties.Environment.Variables.CALLOUT_EXPECTED_TENANT_ID).toBe('12345');
   });
