@@ -1,0 +1,311 @@
+import { checkSubscriptionId, DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../shared/subscription-id';
+import { isCovered, LatestVersions, nextSliceSeconds, sliceWindow, sweepWindow, type TimeRange, type WindowSettings } from './window';
+
+/**
+ * One run of the reconciliation sweep: read what Zuora changed in a window, slice by slice, and queue every
+ * subscription whose last successful sync did not start after its change. Everything it touches is a port, so
+ * the same core serves the scheduled Lambda, `npm start`, the CLI backfill and the tests.
+ */
+
+/** Where changed subscriptions come from (Zuora's ZOQL query in production: see zuora-changes.ts). */
+export interface ChangeSource {
+  /**
+   * Every version with `startMs <= UpdatedDate < endMs`, as raw records `{Name, UpdatedDate}`, page by page.
+   * No request may run past `deadlineMs`: the source then throws an error whose `kind` is 'deadline'
+   * (ZuoraApiError does), and the sweep keeps the slice for the next run.
+   */
+  changed(range: TimeRange, options: { deadlineMs?: number }): AsyncIterable<readonly unknown[]>;
+}
+
+/**
+ * The sync ledger, narrowed to one question: when did the last successful sync of each subscription start
+ * (ms since the epoch)? An id missing from the answer, or undefined, has no successful sync on record.
+ */
+export type CoveragePort = (ids: readonly string[]) => Promise<ReadonlyMap<string, number | undefined>>;
+
+export interface EnqueueOutcome {
+  /** Ids that are not known to be on the queue; the slice then does not count as done. */
+  readonly notQueued: readonly string[];
+  readonly error?: string;
+}
+
+/** Puts sync requests (source "sweep") on the main queue; called with at most `batchSize` ids at a time. */
+export type EnqueuePort = (ids: readonly string[]) => Promise<EnqueueOutcome>;
+
+export interface SweepWatermark {
+  /** Where the last completely read window (or slice) ended. */
+  readonly completedUntilMs: number;
+  /** The slice length the next run uses, when it differs from the configured maximum. */
+  readonly sliceSeconds?: number;
+}
+
+/** Implementations must never move `completedUntilMs` backwards (two sweeps may overlap in time). */
+export interface WatermarkStore {
+  get(): Promise<SweepWatermark | undefined>;
+  put(next: SweepWatermark): Promise<void>;
+}
+
+export interface SweepCounts {
+  /** Records (versions) Zuora returned. */
+  read: number;
+  /** Distinct subscription numbers among them. */
+  distinct: number;
+  /** Skipped: a successful sync started after their change. */
+  covered: number;
+  /** Changed in Zuora without a sync since: queued (or, in a dry run, would be). */
+  queued: number;
+  /** Names the subscription-id rule refuses: counted, never sent to Limio. */
+  invalid: number;
+  /** Records without a Name. */
+  unnamed: number;
+}
+
+export type SweepProgress =
+  | { readonly type: 'window'; readonly window: TimeRange; readonly slices: number; readonly sliceSeconds: number }
+  | { readonly type: 'page'; readonly slice: number; readonly records: number; readonly read: number }
+  | { readonly type: 'coverage-unavailable'; readonly ids: number; readonly error: string }
+  | { readonly type: 'slice'; readonly slice: number; readonly range: TimeRange; readonly counts: SweepCounts; readonly watermark?: SweepWatermark };
+
+export type SweepOutcome =
+  /** Every slice of the window was read and settled. */
+  | 'complete'
+  /** The watermark is already at the settle point. */
+  | 'nothing-to-do'
+  /** The deadline came first; the slices before it count, the rest is read by the next run. */
+  | 'out-of-time'
+  /** Zuora, the queue or the watermark store failed; the watermark stays where the last whole slice ended. */
+  | 'failed';
+
+export interface SweepReport {
+  readonly outcome: SweepOutcome;
+  readonly window?: TimeRange;
+  readonly slicesPlanned: number;
+  readonly slicesCompleted: number;
+  readonly counts: SweepCounts;
+  /** The watermark as this run left it (scheduled runs only). */
+  readonly watermark?: SweepWatermark;
+  /** How far the watermark is behind now: the sweep's lag (scheduled runs only). */
+  readonly lagSeconds?: number;
+  /** The ledger could not answer for some ids; they were queued rather than risked. */
+  readonly coverageUnavailable: boolean;
+  /** Up to five refused names, for the log line. */
+  readonly invalidSamples: readonly string[];
+  readonly error?: string;
+  /** ZuoraApiError kinds ('credentials', 'rate-limited', ...), 'enqueue', or 'other'. */
+  readonly errorKind?: string;
+  readonly durationMs: number;
+  readonly dryRun: boolean;
+}
+
+export interface SweepDependencies {
+  readonly source: ChangeSource;
+  readonly coverage: CoveragePort;
+  readonly enqueue: EnqueuePort;
+  /** Required for scheduled runs (no explicit window). */
+  readonly watermarks?: WatermarkStore;
+  readonly onProgress?: (event: SweepProgress) => void;
+  readonly now?: () => number;
+}
+
+export interface SweepOptions {
+  readonly settings: WindowSettings;
+  readonly coverageMarginSeconds: number;
+  readonly rule?: SubscriptionIdRule;
+  /** An explicit window (backfill): read it whole; the watermark is neither read nor moved. */
+  readonly window?: TimeRange;
+  /** The invocation's own deadline (ms since the epoch). */
+  readonly deadlineMs?: number;
+  /** Time kept, before the deadline, to settle a slice already read (ledger look-ups, queueing). Default 15 s. */
+  readonly reserveMs?: number;
+  /** Neither queue nor move the watermark; `queued` says what would have been queued. */
+  readonly dryRun?: boolean;
+  /** Ids per ledger look-up and per enqueue call (default 100). */
+  readonly batchSize?: number;
+}
+
+export const SWEEP_RUN_DEFAULTS = { reserveMs: 15_000, batchSize: 100 } as const;
+
+const MAX_INVALID_SAMPLES = 5;
+
+class EnqueueFailed extends Error {
+  override readonly name = 'EnqueueFailed';
+}
+
+export async function runSweep(deps: SweepDependencies, options: SweepOptions): Promise<SweepReport> {
+  const now = deps.now ?? Date.now;
+  const startedMs = now();
+  const rule = options.rule ?? DEFAULT_SUBSCRIPTION_ID_RULE;
+  const marginMs = options.coverageMarginSeconds * 1000;
+  const reserveMs = options.reserveMs ?? SWEEP_RUN_DEFAULTS.reserveMs;
+  const batchSize = options.batchSize ?? SWEEP_RUN_DEFAULTS.batchSize;
+  const dryRun = options.dryRun === true;
+  const scheduled = options.window === undefined;
+  const maxSliceSeconds = options.settings.maxSliceSeconds;
+  if (scheduled && deps.watermarks === undefined) throw new Error('a scheduled sweep needs a watermark store (or pass an explicit window)');
+
+  const seen = new Set<string>();
+  const covered = new Set<string>();
+  const queued = new Set<string>();
+  const invalid = new Set<string>();
+  let read = 0;
+  let unnamed = 0;
+  let coverageUnavailable = false;
+  let window: TimeRange | undefined;
+  let slicesPlanned = 0;
+  let slicesCompleted = 0;
+  let watermark: SweepWatermark | undefined;
+
+  const counts = (): SweepCounts => ({ read, distinct: seen.size, covered: covered.size, queued: queued.size, invalid: invalid.size, unnamed });
+  const finish = (outcome: SweepOutcome, error?: unknown): SweepReport => {
+    const endedMs = now();
+    return {
+      outcome,
+      ...(window !== undefined && { window }),
+      slicesPlanned,
+      slicesCompleted,
+      counts: counts(),
+      ...(watermark !== undefined && { watermark, lagSeconds: Math.max(0, Math.round((endedMs - watermark.completedUntilMs) / 1000)) }),
+      coverageUnavailable,
+      invalidSamples: [...invalid].slice(0, MAX_INVALID_SAMPLES).map((name) => JSON.stringify(name.slice(0, 80)).slice(1, -1)),
+      ...(error !== undefined && { error: (error as Error)?.message ?? String(error), errorKind: errorKindOf(error) }),
+      durationMs: endedMs - startedMs,
+      dryRun,
+    };
+  };
+  const outOfTime = (neededMs: number) => options.deadlineMs !== undefined && now() + neededMs >= options.deadlineMs - reserveMs;
+
+  /** Reads one slice whole, or says the deadline came first (the source stops at the deadline it is given). */
+  const readSlice = async (range: TimeRange, index: number): Promise<LatestVersions | 'ran-out-of-time'> => {
+    const versions = new LatestVersions();
+    const deadlineMs = options.deadlineMs === undefined ? undefined : options.deadlineMs - reserveMs;
+    try {
+      for await (const page of deps.source.changed(range, { ...(deadlineMs !== undefined && { deadlineMs }) })) {
+        read += page.length;
+        versions.add(page);
+        deps.onProgress?.({ type: 'page', slice: index, records: page.length, read });
+      }
+    } catch (error) {
+      if ((error as { kind?: unknown })?.kind === 'deadline') return 'ran-out-of-time';
+      throw error;
+    }
+    return versions;
+  };
+
+  /** Ledger look-ups and queueing for one slice read whole. */
+  const settleSlice = async (versions: LatestVersions): Promise<void> => {
+    unnamed += versions.withoutName;
+    const candidates: [string, number | undefined][] = [];
+    for (const [name, updatedMs] of versions.byName) {
+      seen.add(name);
+      // Queued earlier in this run, after this change was made (it is older than the settle point): covered by that.
+      if (queued.has(name)) continue;
+      if (!checkSubscriptionId(name, rule).ok) {
+        invalid.add(name);
+        continue;
+      }
+      candidates.push([name, updatedMs]);
+    }
+    for (let start = 0; start < candidates.length; start += batchSize) {
+      const batch = candidates.slice(start, start + batchSize);
+      const ids = batch.map(([name]) => name);
+      let lastSuccess: ReadonlyMap<string, number | undefined> | undefined;
+      try {
+        lastSuccess = await deps.coverage(ids);
+      } catch (error) {
+        // Without the ledger a change cannot be shown to be synced: queue it (Limio gets a redundant sync at worst).
+        coverageUnavailable = true;
+        deps.onProgress?.({ type: 'coverage-unavailable', ids: ids.length, error: (error as Error)?.message ?? String(error) });
+      }
+      const uncovered: string[] = [];
+      for (const [name, updatedMs] of batch) {
+        if (isCovered(updatedMs, lastSuccess?.get(name), marginMs)) covered.add(name);
+        else uncovered.push(name);
+      }
+      if (uncovered.length === 0) continue;
+      const outcome: EnqueueOutcome = dryRun ? { notQueued: [] } : await deps.enqueue(uncovered);
+      const notQueued = new Set(outcome.notQueued);
+      for (const name of uncovered) {
+        if (notQueued.has(name)) continue;
+        queued.add(name);
+        covered.delete(name);
+      }
+      if (notQueued.size > 0) {
+        throw new EnqueueFailed(`${notQueued.size} of ${uncovered.length} subscriptions could not be queued${outcome.error ? `: ${outcome.error}` : ''}`);
+      }
+    }
+  };
+
+  try {
+    let sliceSeconds = maxSliceSeconds;
+    if (options.window !== undefined) {
+      if (!(options.window.startMs < options.window.endMs)) throw new RangeError('the sweep window must end after it starts');
+      window = options.window;
+    } else {
+      watermark = await deps.watermarks!.get();
+      window = sweepWindow(startedMs, watermark?.completedUntilMs, options.settings);
+      if (watermark?.sliceSeconds !== undefined) sliceSeconds = Math.min(maxSliceSeconds, Math.max(1, watermark.sliceSeconds));
+    }
+    if (window === undefined) return finish('nothing-to-do');
+    const slices = sliceWindow(window, sliceSeconds);
+    slicesPlanned = slices.length;
+    deps.onProgress?.({ type: 'window', window, slices: slices.length, sliceSeconds });
+
+    let lastSliceMs = 0;
+    for (const [index, slice] of slices.entries()) {
+      // Start a slice only when one like the last can still finish; a first slice always gets its chance.
+      if (index > 0 && outOfTime(lastSliceMs * 1.5)) return finish('out-of-time');
+      const sliceStartedMs = now();
+      const versions = await readSlice(slice, index);
+      if (versions === 'ran-out-of-time') {
+        if (scheduled && !dryRun) {
+          // The slice was too big for an invocation: the next run reads smaller ones from the same point.
+          watermark = {
+            completedUntilMs: watermark?.completedUntilMs ?? slice.startMs,
+            sliceSeconds: nextSliceSeconds(sliceSeconds, 'ran-out-of-time', maxSliceSeconds),
+          };
+          await deps.watermarks!.put(watermark);
+        }
+        return finish('out-of-time');
+      }
+      await settleSlice(versions);
+      lastSliceMs = now() - sliceStartedMs;
+      slicesCompleted += 1;
+      if (scheduled && !dryRun) {
+        const last = index === slices.length - 1;
+        const nextSlice = last ? nextSliceSeconds(sliceSeconds, 'completed', maxSliceSeconds) : sliceSeconds;
+        watermark = { completedUntilMs: slice.endMs, ...(nextSlice !== maxSliceSeconds && { sliceSeconds: nextSlice }) };
+        await deps.watermarks!.put(watermark);
+      }
+      deps.onProgress?.({ type: 'slice', slice: index, range: slice, counts: counts(), ...(scheduled && !dryRun && watermark !== undefined && { watermark }) });
+    }
+    return finish('complete');
+  } catch (error) {
+    return finish('failed', error);
+  }
+}
+
+function errorKindOf(error: unknown): string {
+  if (error instanceof EnqueueFailed) return 'enqueue';
+  const kind = (error as { kind?: unknown })?.kind;
+  return typeof kind === 'string' ? kind : 'other';
+}
+
+/** A watermark kept in memory: tests, dry runs, and the local runtime until a persistent store exists. */
+export function memoryWatermarkStore(initial?: SweepWatermark): WatermarkStore & { readonly current: SweepWatermark | undefined; readonly puts: SweepWatermark[] } {
+  let current = initial;
+  const puts: SweepWatermark[] = [];
+  return {
+    get current() {
+      return current;
+    },
+    puts,
+    async get() {
+      return current;
+    },
+    async put(next) {
+      if (current !== undefined && next.completedUntilMs < current.completedUntilMs) return;
+      current = next;
+      puts.push(next);
+    },
+  };
+}
