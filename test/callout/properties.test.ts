@@ -2,6 +2,7 @@ import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
 import { createCalloutHandler, type CalloutHandler } from '../../functions/callout/callout-handler';
 import { loadCalloutConfig } from '../../functions/callout/config';
+import { computeSignature } from '../../functions/callout/hmac';
 import type { SqsSender } from '../../functions/callout/enqueue';
 import { parseSyncRequest } from '../../functions/shared/queue-message';
 import { isValidSubscriptionId } from '../../functions/shared/subscription-id';
@@ -13,6 +14,7 @@ import { drainQueue } from './queue-reader';
 
 const PASSWORD = 'prop-Pa55word-Marker';
 const AUTHORIZATION = basicAuthorization('zuora', PASSWORD);
+const HMAC_KEY = 'prop-Hmac-Key-Marker';
 
 /** Records every SendMessageBatch entry on its way to the real emulator. */
 function recording(real: SQSClient): SqsSender & { bodies: string[] } {
@@ -147,6 +149,31 @@ describe('callout handler properties (SQS emulator)', () => {
     for (const body of onQueue) expect(parseSyncRequest(body).ok).toBe(true);
     expect(output.text()).not.toContain(PASSWORD);
     expect(output.text()).not.toContain(AUTHORIZATION.slice('Basic '.length));
+  });
+
+  it('in HMAC mode, queues only ids the signature covers, whatever is added to a signed callout', async () => {
+    const queueUrl = (await createQueuePair(emulator.sqs, { mainQueueName: 'properties-hmac', deadLetterQueueName: 'properties-hmac-dlq' })).mainQueueUrl;
+    const handler = createCalloutHandler(loadCalloutConfig({ QUEUE_URL: queueUrl, CALLOUT_AUTH_MODE: 'hmac', CALLOUT_HMAC_KEY: HMAC_KEY, CALLOUT_MAX_IDS: '50' }), {
+      sqs: emulator.sqs,
+    });
+    const added = fc.array(fc.tuple(fieldName, fc.oneof(validId, idLike.map(String))), { maxLength: 3 }).map((pairs) => new URLSearchParams(pairs).toString());
+    let accepted = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(validId, { minLength: 1, maxLength: 5 }), added, fc.constantFrom('POST', 'GET'), fc.boolean(), async (ids, query, method, restApi) => {
+        const body = JSON.stringify({ subscriptionNumbers: ids });
+        const signature = computeSignature('sha256', HMAC_KEY, `${body}\n`);
+        const shape: CalloutShape = { method, headers: { 'content-type': 'application/json', 'x-zuora-signature': signature }, body, query };
+        const response = await handler(restApi ? restApiEvent(shape) : httpApiEvent(shape));
+        const queued = (await drainQueue(emulator.sqs, queueUrl)).map((message) => JSON.parse(message).subscriptionId as string);
+        for (const id of queued) expect(ids).toContain(id);
+        if (response.statusCode === 200) {
+          accepted += 1;
+          expect(JSON.parse(response.body).accepted.every((id: string) => ids.includes(id))).toBe(true);
+        }
+      }),
+      { numRuns: 80 },
+    );
+    expect(accepted).toBeGreaterThan(5);
   });
 
   it('queues exactly the ids a callout names, however it names them', async () => {
