@@ -352,6 +352,20 @@ describe('sync handler', () => {
     expect(sandbox.stats.syncCallsById.get('A-S404')).toBe(1);
   });
 
+  it('keeps the backoff of a message the DLQ could not take within 12 hours of its receive, BACKOFF_MAX_SECONDS=43200 included', async () => {
+    queues = await newQueuePair(emulator.sqs, 2);
+    sandbox.respondWith('A-S404', 404);
+    const missingDlq = `${emulator.endpoint}/000000000000/no-such-queue`;
+    // random() 0 asks for the whole of BACKOFF_MAX_SECONDS; the clock stands still, so no time is spent since the receive.
+    const at = Date.now();
+    const handler = handlerWith({ BACKOFF_MAX_SECONDS: '43200' }, { dlqUrl: missingDlq, random: () => 0, now: () => at });
+    await handler(await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S404')]));
+
+    expect(events.map((e) => [e.outcome, e.visibilitySeconds])).toEqual([['retry', 42_300]]);
+    const again = await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.mainQueueUrl, WaitTimeSeconds: 4 }));
+    expect(again.Messages ?? []).toEqual([]);
+  });
+
   it('postpones the syncs that could outlive the invocation instead of letting Lambda time out', async () => {
     const remaining = [60_000, 60_000, 1_000, 1_000];
     const context = lambdaContext(() => remaining.shift() ?? 1_000);
