@@ -93,6 +93,8 @@ export const LIMIO_SECRET_GENERATION: secretsmanager.SecretStringGenerator = {
   passwordLength: 32,
 };
 
+const WAF_RATE_RULE_NAME = 'PerIpRateLimit';
+
 /** The path Zuora calls (POST and GET), on either kind of API. */
 export const CALLOUT_PATH = 'zuora/callout';
 
@@ -574,12 +576,15 @@ export class ZuoraLimioSync extends Construct {
     // Sampled requests would show whole requests, Authorization header included, in the WAF console.
     const visibility = (metricName: string) => ({ cloudWatchMetricsEnabled: true, metricName, sampledRequestsEnabled: false });
     const webAcl = new wafv2.CfnWebACL(this, 'CalloutWebAcl', {
+      // Named, so the dashboard can address its metrics (AWS/WAFV2 by WebACL name). Unique per bridge in a region
+      // like the alarm names (stack name and construct path), kept within WAF's 128 characters.
+      name: `${Stack.of(this).stackName.slice(0, 40)}-${Names.uniqueResourceName(this, { separator: '-', maxLength: 80 })}-callout`,
       scope: 'REGIONAL',
       description: 'zuora-limio-sync: per-IP rate limit on the callout API, Zuora exempt',
       defaultAction: { allow: {} },
       visibilityConfig: visibility('ZuoraLimioSyncCalloutAcl'),
       rules: [{
-        name: 'PerIpRateLimit',
+        name: WAF_RATE_RULE_NAME,
         priority: 0,
         action: { block: {} },
         visibilityConfig: visibility('ZuoraLimioSyncPerIpRateLimit'),
@@ -868,6 +873,19 @@ export class ZuoraLimioSync extends Construct {
         width: 12,
       }),
     );
+    if (this.webAcl !== undefined) {
+      const wafMetric = (metricName: string) => new cloudwatch.Metric({
+        namespace: 'AWS/WAFV2',
+        metricName,
+        dimensionsMap: { WebACL: this.webAcl!.name!, Region: Stack.of(this).region, Rule: WAF_RATE_RULE_NAME },
+        ...sum,
+      });
+      dashboard.addWidgets(new cloudwatch.GraphWidget({
+        title: 'WAF per-IP rate rule (Zuora exempt)',
+        left: [wafMetric('BlockedRequests'), wafMetric('CountedRequests')],
+        width: 24,
+      }));
+    }
     return dashboard;
   }
 

@@ -925,6 +925,15 @@ describe('REST API with WAF, TLS_1_2, tenant check, secrets key and nothing reta
     expect(JSON.stringify(association.ResourceArn)).toContain(`"::/restapis/",{"Ref":"${onlyResource(template, 'AWS::ApiGateway::RestApi').id}"},"/stages/",{"Ref":"${stageId}"}`);
   });
 
+  it('shows the rate rule\'s blocked requests of this web ACL on the dashboard', () => {
+    const aclName = onlyResource(template, 'AWS::WAFv2::WebACL').resource.Properties.Name as string;
+    expect(aclName).toMatch(/^[\w-]{1,128}$/);
+    const body = JSON.stringify(onlyResource(template, 'AWS::CloudWatch::Dashboard').resource.Properties.DashboardBody);
+    expect(aclName).toMatch(/^Bridge-Bridge-[0-9A-F]{8}-callout$/);
+    expect(body).toContain('[\\"AWS/WAFV2\\",\\"BlockedRequests\\",\\"Region\\",');
+    expect(body).toContain(`\\"Rule\\",\\"PerIpRateLimit\\",\\"WebACL\\",\\"${aclName}\\"`);
+  });
+
   it('uses the legacy TLS_1_2 policy when asked, which takes no endpoint access mode', () => {
     const api = onlyResource(template, 'AWS::ApiGateway::RestApi').resource.Properties;
     expect(api.SecurityPolicy).toBe('TLS_1_2');
