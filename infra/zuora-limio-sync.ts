@@ -874,15 +874,16 @@ export class ZuoraLimioSync extends Construct {
       }),
     );
     if (this.webAcl !== undefined) {
-      const wafMetric = (metricName: string) => new cloudwatch.Metric({
+      // Rule "ALL" is the web ACL as a whole: what it let through next to what the rate rule blocked.
+      const wafMetric = (metricName: string, rule: string) => new cloudwatch.Metric({
         namespace: 'AWS/WAFV2',
         metricName,
-        dimensionsMap: { WebACL: this.webAcl!.name!, Region: Stack.of(this).region, Rule: WAF_RATE_RULE_NAME },
+        dimensionsMap: { WebACL: this.webAcl!.name!, Region: Stack.of(this).region, Rule: rule },
         ...sum,
       });
       dashboard.addWidgets(new cloudwatch.GraphWidget({
         title: 'WAF per-IP rate rule (Zuora exempt)',
-        left: [wafMetric('BlockedRequests'), wafMetric('CountedRequests')],
+        left: [wafMetric('BlockedRequests', WAF_RATE_RULE_NAME), wafMetric('AllowedRequests', 'ALL')],
         width: 24,
       }));
     }
