@@ -205,6 +205,20 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
       }
       candidates.push([name, updatedMs]);
     }
+    // Uncovered ids are gathered across ledger batches, so each enqueue call (and each SQS batch of ten) is full.
+    let pending: string[] = [];
+    const flush = async (ids: string[]): Promise<void> => {
+      const outcome: EnqueueOutcome = dryRun ? { notQueued: [] } : await deps.enqueue(ids);
+      const notQueued = new Set(outcome.notQueued);
+      for (const name of ids) {
+        if (notQueued.has(name)) continue;
+        queued.add(name);
+        covered.delete(name);
+      }
+      if (notQueued.size > 0) {
+        throw new EnqueueFailed(`${notQueued.size} of ${ids.length} subscriptions could not be queued${outcome.error ? `: ${outcome.error}` : ''}`);
+      }
+    };
     for (let start = 0; start < candidates.length; start += batchSize) {
       const batch = candidates.slice(start, start + batchSize);
       const ids = batch.map(([name]) => name);
@@ -216,23 +230,16 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
         coverageUnavailable = true;
         deps.onProgress?.({ type: 'coverage-unavailable', ids: ids.length, error: (error as Error)?.message ?? String(error) });
       }
-      const uncovered: string[] = [];
       for (const [name, updatedMs] of batch) {
         if (isCovered(updatedMs, lastSuccess?.get(name), marginMs)) covered.add(name);
-        else uncovered.push(name);
+        else pending.push(name);
       }
-      if (uncovered.length === 0) continue;
-      const outcome: EnqueueOutcome = dryRun ? { notQueued: [] } : await deps.enqueue(uncovered);
-      const notQueued = new Set(outcome.notQueued);
-      for (const name of uncovered) {
-        if (notQueued.has(name)) continue;
-        queued.add(name);
-        covered.delete(name);
-      }
-      if (notQueued.size > 0) {
-        throw new EnqueueFailed(`${notQueued.size} of ${uncovered.length} subscriptions could not be queued${outcome.error ? `: ${outcome.error}` : ''}`);
+      while (pending.length >= batchSize) {
+        await flush(pending.slice(0, batchSize));
+        pending = pending.slice(batchSize);
       }
     }
+    if (pending.length > 0) await flush(pending);
   };
 
   try {

@@ -177,6 +177,18 @@ describe('runSweep', () => {
     expect(report.counts).toMatchObject({ distinct: 250, covered: 50, queued: 200 });
   });
 
+  it('fills each enqueue call, however few of a ledger batch are uncovered', async () => {
+    const { zuora, queued, run } = setup();
+    const synced: Record<string, number> = {};
+    for (let i = 0; i < 250; i++) {
+      zuora.change(`A-S${1000 + i}`, at('2026-11-24T17:05:00Z'));
+      if (i % 2 === 0) synced[`A-S${1000 + i}`] = at('2026-11-24T17:06:00Z');
+    }
+    const report = await run(synced);
+    expect(queued.batches.map((ids) => ids.length)).toEqual([100, 25]);
+    expect(report.counts).toMatchObject({ covered: 125, queued: 125 });
+  });
+
   it('cuts a large window into slices, oldest first, and moves the watermark after each whole slice', async () => {
     const { clock, zuora, watermarks, queued, progress, run } = setup();
     await watermarks.put({ completedUntilMs: at('2026-11-24T15:10:00Z') });
