@@ -24,29 +24,46 @@ export type LedgerFate =
   | { readonly kind: 'hold'; readonly untilMs: number; readonly reason: 'cooldown' | 'sync-in-flight' };
 
 /**
+ * How soon a message that a sync in flight will cover if it succeeds is looked at again: about one Limio call, and
+ * SQS's visibility timeout is counted in whole seconds anyway.
+ */
+export const LEDGER_RECHECK_MS = 1_000;
+
+/**
  * What to do with one message, given its subscription's ledger entry (undefined: none, or the ledger could not be
  * read). Never 'covered' unless a recorded success started after the message arrived, so no change is dropped;
  * a missing or stale entry can only lead to 'sync-now'.
  */
 export function ledgerFate(message: Pick<SyncRequest, 'receivedAt'>, entry: LedgerEntry | undefined, nowMs: number, timing: LedgerTiming): LedgerFate {
   const receivedAt = Date.parse(message.receivedAt);
+  const marginMs = timing.clockMarginSeconds * 1000;
   const lastSuccessStartedAt = entry?.lastSuccess?.startedAt;
-  if (lastSuccessStartedAt !== undefined && receivedAt < lastSuccessStartedAt - timing.clockMarginSeconds * 1000) {
+  if (lastSuccessStartedAt !== undefined && receivedAt < lastSuccessStartedAt - marginMs) {
     return { kind: 'covered', bySyncStartedAt: lastSuccessStartedAt };
   }
   if (timing.cooldownSeconds === 0) return { kind: 'sync-now' };
   const cooldownMs = timing.cooldownSeconds * 1000;
-  // Its start is not known to be after this message; whatever its answer, come back for the sync after it.
-  if (claimInFlight(entry, nowMs) !== undefined) return { kind: 'hold', untilMs: nowMs + cooldownMs, reason: 'sync-in-flight' };
+  const inFlight = claimInFlight(entry, nowMs);
+  if (inFlight !== undefined) {
+    // If it succeeds it covers this message: look again once it has likely answered. Otherwise the next sync
+    // comes after its cooldown whatever its answer, so wait for that.
+    const coveredIfItSucceeds = receivedAt < inFlight.startedAt - marginMs;
+    const untilMs = coveredIfItSucceeds ? nowMs + LEDGER_RECHECK_MS : Math.max(inFlight.startedAt + cooldownMs, nowMs + LEDGER_RECHECK_MS);
+    return { kind: 'hold', untilMs, reason: 'sync-in-flight' };
+  }
   if (lastSuccessStartedAt !== undefined && nowMs < lastSuccessStartedAt + cooldownMs) {
     return { kind: 'hold', untilMs: lastSuccessStartedAt + cooldownMs, reason: 'cooldown' };
   }
   return { kind: 'sync-now' };
 }
 
-/** A refused claim (another sync in flight, or one succeeded since the entry was read): wait as for one in flight. */
-export function claimRefusedHold(nowMs: number, timing: LedgerTiming): Extract<LedgerFate, { kind: 'hold' }> {
-  return { kind: 'hold', untilMs: nowMs + timing.cooldownSeconds * 1000, reason: 'sync-in-flight' };
+/**
+ * A refused claim: another invocation claimed the subscription between this one's read and its claim (so that
+ * sync started after the read), or a sync succeeded since. Either way the entry has news: look again shortly,
+ * and the next decision holds for the right time.
+ */
+export function claimRefusedHold(nowMs: number): Extract<LedgerFate, { kind: 'hold' }> {
+  return { kind: 'hold', untilMs: nowMs + LEDGER_RECHECK_MS, reason: 'sync-in-flight' };
 }
 
 /** A hold as an SQS visibility timeout: whole seconds, rounded up so the message never returns before its time. */
@@ -55,25 +72,23 @@ export function holdVisibilitySeconds(untilMs: number, nowMs: number): number {
 }
 
 /**
- * One subscription's messages of a batch, decided together from one entry: the covered ones are done, the rest
- * share one fate (they differ only in receivedAt, which only decides coverage), so they share one call or one hold.
+ * One subscription's messages of a batch, decided together from one entry: the covered ones are done; the others
+ * either all sync now (sharing one call) or are all held, each until its own time.
  */
 export function planSubscription<M extends Pick<SyncRequest, 'receivedAt'>>(
   messages: readonly M[],
   entry: LedgerEntry | undefined,
   nowMs: number,
   timing: LedgerTiming,
-): { readonly covered: readonly M[]; readonly pending: readonly M[]; readonly fate: Exclude<LedgerFate, { kind: 'covered' }> | undefined } {
+): { readonly covered: readonly M[]; readonly held: readonly { readonly message: M; readonly fate: Extract<LedgerFate, { kind: 'hold' }> }[]; readonly syncNow: readonly M[] } {
   const covered: M[] = [];
-  const pending: M[] = [];
-  let fate: Exclude<LedgerFate, { kind: 'covered' }> | undefined;
+  const held: { message: M; fate: Extract<LedgerFate, { kind: 'hold' }> }[] = [];
+  const syncNow: M[] = [];
   for (const message of messages) {
-    const decided = ledgerFate(message, entry, nowMs, timing);
-    if (decided.kind === 'covered') covered.push(message);
-    else {
-      pending.push(message);
-      fate = decided;
-    }
+    const fate = ledgerFate(message, entry, nowMs, timing);
+    if (fate.kind === 'covered') covered.push(message);
+    else if (fate.kind === 'hold') held.push({ message, fate });
+    else syncNow.push(message);
   }
-  return { covered, pending, fate };
+  return { covered, held, syncNow };
 }

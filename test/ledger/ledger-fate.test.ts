@@ -40,7 +40,11 @@ describe('ledgerFate', () => {
 
   it('holds a message while another sync of its subscription is in flight, until the claim is answered or runs out', () => {
     const claimed = entry({ claim: { startedAt: T0, until: T0 + 30_000 } });
-    expect(ledgerFate(at(T0 + 50), claimed, T0 + 100, timing)).toEqual({ kind: 'hold', untilMs: T0 + 5_100, reason: 'sync-in-flight' });
+    // Received after that sync started: it needs the sync after it, which comes after its cooldown.
+    expect(ledgerFate(at(T0 + 50), claimed, T0 + 100, timing)).toEqual({ kind: 'hold', untilMs: T0 + 5_000, reason: 'sync-in-flight' });
+    expect(ledgerFate(at(T0 + 50), claimed, T0 + 4_500, timing)).toEqual({ kind: 'hold', untilMs: T0 + 5_500, reason: 'sync-in-flight' });
+    // Received well before it: covered if it succeeds, so looked at again as soon as it has likely answered.
+    expect(ledgerFate(at(T0 - 1_001), claimed, T0 + 100, timing)).toEqual({ kind: 'hold', untilMs: T0 + 1_100, reason: 'sync-in-flight' });
     expect(ledgerFate(at(T0 + 50), claimed, T0 + 30_000, timing)).toEqual({ kind: 'sync-now' });
     const answered = entry({ claim: { startedAt: T0, until: T0 + 30_000 }, lastAttempt: { outcome: 'retryable', startedAt: T0, finishedAt: T0 + 8_000, error: 'timeout' } });
     expect(ledgerFate(at(T0 + 50), answered, T0 + 8_100, timing)).toEqual({ kind: 'sync-now' });
@@ -69,16 +73,23 @@ describe('holds and plans', () => {
     expect(holdVisibilitySeconds(T0 + 5_000, T0 + 6_000)).toBe(1);
   });
 
-  it('a refused claim waits a cooldown, like a sync in flight', () => {
-    expect(claimRefusedHold(T0, timing)).toEqual({ kind: 'hold', untilMs: T0 + 5_000, reason: 'sync-in-flight' });
+  it('a refused claim looks again shortly: the entry has news (a sync started or succeeded since the read)', () => {
+    expect(claimRefusedHold(T0)).toEqual({ kind: 'hold', untilMs: T0 + 1_000, reason: 'sync-in-flight' });
   });
 
-  it("splits one subscription's messages into the covered ones and the rest, which share one fate", () => {
+  it("splits one subscription's messages into the covered ones and the rest, all held or all synced now", () => {
     const messages = [at(T0 - 5_000), at(T0 + 200), at(T0 - 3_000), at(T0 + 900)];
-    const plan = planSubscription(messages, succeededAt(T0), T0 + 1_000, timing);
-    expect(plan.covered).toEqual([messages[0], messages[2]]);
-    expect(plan.pending).toEqual([messages[1], messages[3]]);
-    expect(plan.fate).toEqual({ kind: 'hold', untilMs: T0 + 5_000, reason: 'cooldown' });
-    expect(planSubscription([messages[0]], succeededAt(T0), T0 + 1_000, timing).fate).toBeUndefined();
+    const cooling = planSubscription(messages, succeededAt(T0), T0 + 1_000, timing);
+    expect(cooling.covered).toEqual([messages[0], messages[2]]);
+    expect(cooling.held).toEqual([
+      { message: messages[1], fate: { kind: 'hold', untilMs: T0 + 5_000, reason: 'cooldown' } },
+      { message: messages[3], fate: { kind: 'hold', untilMs: T0 + 5_000, reason: 'cooldown' } },
+    ]);
+    expect(cooling.syncNow).toEqual([]);
+    const later = planSubscription(messages, succeededAt(T0), T0 + 5_000, timing);
+    expect(later).toEqual({ covered: [messages[0], messages[2]], held: [], syncNow: [messages[1], messages[3]] });
+    // Under a sync in flight each message waits for its own reason.
+    const inFlight = planSubscription([at(T0 - 2_000), at(T0 + 100)], entry({ claim: { startedAt: T0, until: T0 + 30_000 } }), T0 + 200, timing);
+    expect(inFlight.held.map((held) => held.fate.untilMs)).toEqual([T0 + 1_200, T0 + 5_000]);
   });
 });

@@ -41,7 +41,7 @@ export interface ModelScenario {
   readonly crashes: readonly CrashPoint[];
   /** Whether each receive also hands out a message another invocation holds (SQS's at-least-once), repeated. */
   readonly duplicates: readonly boolean[];
-  /** Latencies of the steps inside an invocation (ledger calls, SQS calls), repeated. */
+  /** Latencies of the steps inside an invocation (ledger calls, SQS calls), repeated; at least 1 ms, so a sync starts after what it was sent for. */
   readonly stepDelaysMs: readonly number[];
   readonly seed: number;
   readonly timing: LedgerTiming;
@@ -247,20 +247,12 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
         const group = batch.filter((held) => held.message.subscriptionId === subscriptionId);
         const known = read !== undefined;
         const entry = read?.entries.get(subscriptionId);
-        const plan = known
-          ? planSubscription(group.map((held) => ({ ...held, receivedAt: held.message.receivedAt })), entry, local(), scenario.timing)
-          : { covered: [], pending: group.map((held) => ({ ...held, receivedAt: held.message.receivedAt })), fate: { kind: 'sync-now' as const } };
+        const withReceivedAt = group.map((held) => ({ ...held, receivedAt: held.message.receivedAt }));
+        const plan = known ? planSubscription(withReceivedAt, entry, local(), scenario.timing) : { covered: [], held: [], syncNow: withReceivedAt };
         plan.covered.forEach(deleteMessage);
-        const pending = plan.pending;
-        if (plan.fate === undefined) {
-          groupDone();
-        } else if (plan.fate.kind === 'hold') {
-          const visibleAt = now + holdVisibilitySeconds(plan.fate.untilMs, local()) * 1000;
-          pending.forEach((held) => changeVisibility(held, visibleAt));
-          groupDone();
-        } else {
-          at(now + stepDelays.next(), () => sync(subscriptionId, pending, known, entry));
-        }
+        for (const { message, fate } of plan.held) changeVisibility(message, now + holdVisibilitySeconds(fate.untilMs, local()) * 1000);
+        if (plan.syncNow.length === 0) groupDone();
+        else at(now + stepDelays.next(), () => sync(subscriptionId, plan.syncNow, known, entry));
       }
     });
 
@@ -274,7 +266,7 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
           expectedLastSuccessStartedAt: entry?.lastSuccess?.startedAt,
         });
         if (!claimed) {
-          const hold = claimRefusedHold(local(), scenario.timing);
+          const hold = claimRefusedHold(local());
           const visibleAt = now + holdVisibilitySeconds(hold.untilMs, local()) * 1000;
           group.forEach((held) => changeVisibility(held, visibleAt));
           return groupDone();
