@@ -45,6 +45,8 @@ export interface ModelScenario {
   readonly stepDelaysMs: readonly number[];
   readonly seed: number;
   readonly timing: LedgerTiming;
+  /** Without a ledger, as before issue #13: every batch syncs each of its subscriptions. Default on. */
+  readonly withoutLedger?: boolean;
 }
 
 export interface ModelCallout {
@@ -245,7 +247,7 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
       groupsLeft = ids.length;
       for (const subscriptionId of ids) {
         const group = batch.filter((held) => held.message.subscriptionId === subscriptionId);
-        const known = read !== undefined;
+        const known = read !== undefined && scenario.withoutLedger !== true;
         const entry = read?.entries.get(subscriptionId);
         const withReceivedAt = group.map((held) => ({ ...held, receivedAt: held.message.receivedAt }));
         const plan = known ? planSubscription(withReceivedAt, entry, local(), scenario.timing) : { covered: [], held: [], syncNow: withReceivedAt };
@@ -285,7 +287,7 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
           call.answer === 'synced'
             ? { kind: 'synced', startedAt, finishedAt, httpStatus: 200, limioId: `limio-${subscriptionId}` }
             : { kind: call.answer, startedAt, finishedAt, httpStatus: call.answer === 'retryable' ? 503 : 404, error: 'scripted' };
-        if (!ledgerFaults.next()) store.recordNow(subscriptionId, outcome);
+        if (!scenario.withoutLedger && !ledgerFaults.next()) store.recordNow(subscriptionId, outcome);
         if (dies('after-record')) return groupDone();
         at(now + stepDelays.next(), () => {
           if (dead) return groupDone();
