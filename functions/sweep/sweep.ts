@@ -91,7 +91,7 @@ export interface SweepReport {
   /** Up to five refused names, for the log line. */
   readonly invalidSamples: readonly string[];
   readonly error?: string;
-  /** ZuoraApiError kinds ('credentials', 'rate-limited', ...), 'enqueue', or 'other'. */
+  /** ZuoraApiError kinds ('credentials', 'rate-limited', ...; an unreadable Zuora secret is 'credentials'), 'enqueue', or 'other'. */
   readonly errorKind?: string;
   readonly durationMs: number;
   readonly dryRun: boolean;
@@ -293,6 +293,8 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
 
 function errorKindOf(error: unknown): string {
   if (error instanceof EnqueueFailed) return 'enqueue';
+  // The Zuora secret could not be read or is not {"clientId","clientSecret"}: the same alarm text as refused ones.
+  if ((error as Error)?.name === 'CredentialsError') return 'credentials';
   const kind = (error as { kind?: unknown })?.kind;
   return typeof kind === 'string' ? kind : 'other';
 }

@@ -1,3 +1,4 @@
+import { CredentialsError } from '../../functions/sync/credentials';
 import { memoryWatermarkStore, runSweep, type ChangeSource, type CoveragePort, type EnqueuePort, type SweepOptions, type SweepProgress } from '../../functions/sweep/sweep';
 import type { TimeRange, WindowSettings } from '../../functions/sweep/window';
 import { zuoraChangeSource } from '../../functions/sweep/zuora-changes';
@@ -253,6 +254,18 @@ describe('runSweep', () => {
     expect(retry.outcome).toBe('complete');
     expect(zuora.reads[0]).toEqual({ startMs: at('2026-11-24T16:50:00Z'), endMs: at('2026-11-24T17:50:00Z') });
     expect(watermarks.current?.completedUntilMs).toBe(FIRST_WINDOW.endMs);
+  });
+
+  it('reports an unreadable Zuora secret as a credentials failure, like refused credentials', async () => {
+    const { watermarks } = setup();
+    const source: ChangeSource = {
+      changed: async function* () {
+        throw new CredentialsError('cannot read the Zuora credentials secret zuora-limio-sync/zuora: AccessDeniedException');
+      },
+    };
+    const report = await runSweep({ source, coverage: ledger({}), enqueue: queue().port, watermarks, now: () => NOW }, { settings, coverageMarginSeconds: 2 });
+    expect(report).toMatchObject({ outcome: 'failed', errorKind: 'credentials' });
+    expect(watermarks.current).toBeUndefined();
   });
 
   it('keeps the watermark when some subscriptions of a slice could not be queued', async () => {
