@@ -69,4 +69,28 @@ describe('sync ledger: never lose a change', () => {
       { numRuns: 1000 },
     );
   });
+
+  it('a burst of 8 callouts over 2 s costs 2 Limio calls instead of 8, its last change synced within a cooldown', () => {
+    const burst = (withoutLedger: boolean): ModelScenario => ({
+      callouts: Array.from({ length: 8 }, (_, i) => ({ atMs: Math.round((i * 2_000) / 7), subscriptionId: 'A-S1' })),
+      calloutClockSkewMs: 0,
+      pollers: Array.from({ length: 5 }, (_, i) => ({ clockSkewMs: (i - 2) * 100, batchSize: 10, pollGapMs: 20 })),
+      limio: [{ durationMs: 400, answer: 'synced' }],
+      ledgerFaults: [],
+      crashes: [],
+      duplicates: [],
+      stepDelaysMs: [5, 8, 3],
+      seed: 7,
+      timing,
+      withoutLedger,
+    });
+    const before = runPipelineModel(burst(true));
+    const after = runPipelineModel(burst(false));
+    expectNoChangeLost(after);
+    expect(before.limioCalls.get('A-S1')).toBe(8);
+    expect(after.limioCalls.get('A-S1')).toBe(2);
+    const lastReceived = Math.max(...after.callouts.map((callout) => callout.trueReceivedAt));
+    const lastSynced = Math.min(...(after.successes.get('A-S1') ?? []).filter((start) => start > lastReceived));
+    expect(lastSynced - lastReceived).toBeLessThanOrEqual(timing.cooldownSeconds * 1000);
+  });
 });
