@@ -31,8 +31,9 @@ export const LEDGER_RECHECK_MS = 1_000;
 
 /**
  * What to do with one message, given its subscription's ledger entry (undefined: none, or the ledger could not be
- * read). Never 'covered' unless a recorded success started after the message arrived, so no change is dropped;
- * a missing or stale entry can only lead to 'sync-now'.
+ * read). Never 'covered' unless a recorded success started after the message arrived, so no change is dropped:
+ * a missing entry means 'sync-now', and a stale one (older than the table) only makes the answer more cautious.
+ * The caller syncs an entry it could not read without claiming it (fail open).
  */
 export function ledgerFate(message: Pick<SyncRequest, 'receivedAt'>, entry: LedgerEntry | undefined, nowMs: number, timing: LedgerTiming): LedgerFate {
   const receivedAt = Date.parse(message.receivedAt);
