@@ -245,8 +245,9 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
   try {
     let sliceSeconds = maxSliceSeconds;
     if (options.window !== undefined) {
-      if (!(options.window.startMs < options.window.endMs)) throw new RangeError('the sweep window must end after it starts');
-      window = options.window;
+      // ZOQL times are whole seconds: widen to them rather than drop a change in a partial second.
+      window = { startMs: Math.floor(options.window.startMs / 1000) * 1000, endMs: Math.ceil(options.window.endMs / 1000) * 1000 };
+      if (!(window.startMs < window.endMs)) throw new RangeError('the sweep window must end after it starts');
     } else {
       watermark = await deps.watermarks!.get();
       window = sweepWindow(startedMs, watermark?.completedUntilMs, options.settings);

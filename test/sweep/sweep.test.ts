@@ -329,6 +329,15 @@ describe('runSweep', () => {
     expect(watermarks.puts).toHaveLength(1);
   });
 
+  it('widens an explicit window to whole seconds, so a change in a partial second at either end is read', async () => {
+    const { zuora, queued, run } = setup();
+    zuora.change('A-S1', at('2026-11-20T01:00:00Z'));
+    zuora.change('A-S2', at('2026-11-20T02:00:00Z'));
+    const report = await run({}, { window: { startMs: at('2026-11-20T01:00:00.400Z'), endMs: at('2026-11-20T02:00:00.001Z') } });
+    expect(report).toMatchObject({ outcome: 'complete', window: { startMs: at('2026-11-20T01:00:00Z'), endMs: at('2026-11-20T02:00:01Z') } });
+    expect(queued.ids()).toEqual(['A-S1', 'A-S2']);
+  });
+
   it('in a dry run, counts what it would queue but queues nothing and leaves the watermark', async () => {
     const { zuora, watermarks, queued, run } = setup();
     zuora.change('A-S1', at('2026-11-24T17:05:00Z'));
