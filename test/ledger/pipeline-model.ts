@@ -1,17 +1,20 @@
-import { claimRefusedHold, holdVisibilitySeconds, planSubscription, type LedgerTiming } from '../../functions/ledger/ledger-fate';
-import type { LedgerEntry, LedgerOutcome } from '../../functions/ledger/ledger-entry';
+import { planLedgerBatch, type SubscriptionPlan } from '../../functions/ledger/batch-plan';
+import type { LedgerLookup } from '../../functions/ledger/fail-open';
+import type { LedgerOutcome } from '../../functions/ledger/ledger-entry';
+import { claimRefusedHold, holdVisibilitySeconds, type LedgerTiming } from '../../functions/ledger/ledger-fate';
 import { InMemoryLedgerStore } from '../../functions/ledger/ledger-store';
 
 /**
  * A discrete-event model of the pipeline with the sync ledger: callouts put messages on a queue with SQS's
  * visibility rules; pollers (concurrent sync invocations, each on its own skewed clock) receive batches, read the
- * ledger once per batch, decide with the real planSubscription/ledgerFate, claim with the real rules, call a
+ * ledger once per batch, decide with the real planLedgerBatch (ledgerFate), claim with the real rules, call a
  * scripted Limio, record the answer with the real rules (InMemoryLedgerStore, the same rules as the DynamoDB
  * store), then delete, hold, back off or dead-letter. Every step is a separate instant, so invocations interleave
  * anywhere; invocations crash at scripted points; SQS delivers duplicates; the ledger fails at scripted calls.
  *
- * What it models of the sync handler to be wired next: one Limio call per subscription per batch; an unknown entry
- * (failed read) syncs without a claim; a claim that fails with an error syncs anyway; a refused claim holds.
+ * What it models of the sync handler to be wired next: one Limio call per subscription per batch; a claim that
+ * fails with an error syncs anyway; a refused claim holds; an answer is recorded with the start taken before the
+ * claim; a retryable failure backs off, a terminal one (or the budget spent) dead-letters.
  */
 
 export type CrashPoint = 'none' | 'before-read' | 'after-read' | 'after-claim' | 'after-limio' | 'after-record';
@@ -242,31 +245,32 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
     if (dies('before-read')) return end();
     at(now + stepDelays.next(), () => {
       const ids = [...new Set(batch.map((held) => held.message.subscriptionId))];
-      const read = ledgerFaults.next() ? undefined : store.readNow(ids);
+      // The handler's one read per batch, failing open as readLedgerFailOpen does: a failed read leaves all unknown.
+      const lookup: LedgerLookup =
+        scenario.withoutLedger === true || ledgerFaults.next() ? { entries: new Map(), unknown: ids, failure: 'scripted' } : { ...store.readNow(ids), unknown: [] };
       if (dies('after-read')) return end();
-      groupsLeft = ids.length;
-      for (const subscriptionId of ids) {
-        const group = batch.filter((held) => held.message.subscriptionId === subscriptionId);
-        const known = read !== undefined && scenario.withoutLedger !== true;
-        const entry = read?.entries.get(subscriptionId);
-        const withReceivedAt = group.map((held) => ({ ...held, receivedAt: held.message.receivedAt }));
-        const plan = known ? planSubscription(withReceivedAt, entry, local(), scenario.timing) : { covered: [], held: [], syncNow: withReceivedAt };
+      const plans = planLedgerBatch(
+        batch.map((held) => ({ ...held, subscriptionId: held.message.subscriptionId, receivedAt: held.message.receivedAt })),
+        lookup,
+        local(),
+        scenario.timing,
+      );
+      groupsLeft = plans.length;
+      for (const plan of plans) {
         plan.covered.forEach(deleteMessage);
         for (const { message, fate } of plan.held) changeVisibility(message, now + holdVisibilitySeconds(fate.untilMs, local()) * 1000);
         if (plan.syncNow.length === 0) groupDone();
-        else at(now + stepDelays.next(), () => sync(subscriptionId, plan.syncNow, known, entry));
+        else at(now + stepDelays.next(), () => sync(plan));
       }
     });
 
-    const sync = (subscriptionId: string, group: readonly Held[], known: boolean, entry: LedgerEntry | undefined) => {
+    const sync = (plan: SubscriptionPlan<Held>) => {
+      const { subscriptionId, syncNow: group } = plan;
       if (dead) return groupDone();
       const startedAt = local();
-      if (scenario.timing.cooldownSeconds > 0 && known && !ledgerFaults.next()) {
-        const claimed = store.claimNow(subscriptionId, {
-          startedAt,
-          leaseMs: MODEL_LIMITS.functionTimeoutMs - (now - invokedAt),
-          expectedLastSuccessStartedAt: entry?.lastSuccess?.startedAt,
-        });
+      // A claim that fails with an error is skipped (fail open); a refused one holds.
+      if (plan.claim !== undefined && !ledgerFaults.next()) {
+        const claimed = store.claimNow(subscriptionId, { startedAt, leaseMs: MODEL_LIMITS.functionTimeoutMs - (now - invokedAt), ...plan.claim });
         if (!claimed) {
           const hold = claimRefusedHold(local());
           const visibleAt = now + holdVisibilitySeconds(hold.untilMs, local()) * 1000;
