@@ -1,3 +1,4 @@
+import { ZUORA_TENANT_ID } from '../functions/callout/tenant';
 import { ConfigError } from '../functions/shared/config-error';
 import { BREAKER_DEFAULTS } from '../functions/breaker/settings';
 import { DEFAULTS, maxRetryBudgetSeconds } from '../functions/shared/defaults';
@@ -303,7 +304,7 @@ export function resolveBridgeSettings(input: BridgeSettingsInput): BridgeSetting
   const wafExemptIpRanges = input.wafExemptIpRanges === undefined ? allowedIpRanges : ipRanges('wafExemptIpRanges', input.wafExemptIpRanges, apiKind);
   // The callout Lambda's own rule (CALLOUT_EXPECTED_TENANT_ID, checked at its cold start): refused here at synth instead.
   const expectedZuoraTenantId = optionalText(input.expectedZuoraTenantId, (id) => {
-    if (!/^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/.test(id)) {
+    if (!ZUORA_TENANT_ID.test(id)) {
       throw new ConfigError('expectedZuoraTenantId', `must be a Zuora tenant id (letters, digits and "-", at most 64, e.g. 12345), got "${id}"`);
     }
   });

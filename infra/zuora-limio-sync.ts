@@ -61,9 +61,20 @@ const CALLOUT_REFUSED_ALARM_DESCRIPTION =
   'auth-invalid or auth-missing = the callout credentials were rotated on one side only (Zuora or the callout auth secret); ' +
   'no-ids, malformed-body or unsupported-media-type = a Zuora template changed; ' +
   'invalid-id = an id that does not match SUBSCRIPTION_ID_PATTERN; ' +
+  'wrong-tenant = a callout from another Zuora tenant than expectedZuoraTenantId (a sandbox pointed at this endpoint: fix that tenant\'s callout URL, nothing to backfill); ' +
   'too-many-ids or body-too-large = more ids than calloutMaxIds / calloutMaxBodyBytes allow; ' +
   '5xx reasons (auth-unavailable, queue-unavailable, internal-error) also raise Api5xxAlarm. ' +
   'Fix the cause, then backfill the refused subscriptions with "zuora-limio-sync enqueue". See the README runbook "A callout was refused".';
+
+/**
+ * Should never fire: every visibility the sync Lambda asks for is kept within SQS's 12 hours from the receive.
+ * If SQS still refuses one, each refusal spends a receive towards the redrive count, which moves a message to the
+ * DLQ without a reason.
+ */
+const VISIBILITY_REFUSED_ALARM_DESCRIPTION =
+  'SQS refused a ChangeMessageVisibility the sync Lambda asked for (a hold while the breaker is open, or a backoff): the message came back after the main queue\'s visibility timeout instead, one more receive towards the redrive count. ' +
+  'Read the sync Lambda\'s "SQS refused the ... visibility" log lines (error code): a limit of SQS the code does not know, or a permission removed from the sync role. ' +
+  'Messages past MAX_ATTEMPTS receives are dead-lettered as exhausted with their reason; replay them once the cause is fixed.';
 
 /**
  * Not "nothing to do": a Limio secret that is unreadable or refused fails every token request, which keeps the
@@ -144,6 +155,8 @@ export interface ZuoraLimioSyncAlarms {
   readonly breakerOpen: cloudwatch.Alarm;
   /** The probe keeps failing: the breaker cannot close by itself, nor the event source follow it. */
   readonly probeErrors: cloudwatch.Alarm;
+  /** SQS refused a hold or backoff the sync Lambda asked for: the message came back early, a receive spent. */
+  readonly visibilityRefused: cloudwatch.Alarm;
 }
 
 /**
@@ -772,6 +785,17 @@ export class ZuoraLimioSync extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         // A gap in the gauge (a probe run lost) must neither raise nor clear the alarm.
         treatMissingData: cloudwatch.TreatMissingData.IGNORE,
+      }),
+      visibilityRefused: alarm('VisibilityRefusedAlarm', VISIBILITY_REFUSED_ALARM_DESCRIPTION, {
+        metric: new cloudwatch.Metric({
+          namespace: INFRA_DEFAULTS.metricsNamespace,
+          metricName: SYNC_METRICS.visibilityRefused,
+          dimensionsMap: { service: SYNC_METRICS_SERVICE },
+          period: fiveMinutes,
+          statistic: cloudwatch.Stats.SUM,
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       }),
       probeErrors: alarm('ProbeErrorsAlarm', 'The circuit breaker probe failed in most of its runs over 5 minutes (DynamoDB, the Lambda API or its configuration): the breaker cannot close by itself and the sync event source may not follow it. Check the probe\'s logs.', {
         metric: this.probeFunction.metricErrors({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),

@@ -14,7 +14,7 @@ import type { CalloutRequest } from './request';
  */
 
 /** Zuora tenant ids are numbers; letters and dashes are allowed too, but nothing a typo or a URL would bring. */
-const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
+export const ZUORA_TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9-]{0,63}$/;
 
 /** Field names (normalised: lower case, no "_", "-", ".") holding the tenant id; `Tenant.Id` counts too. */
 const TENANT_FIELDS = new Set(['tenantid', 'zuoratenantid']);
@@ -28,7 +28,7 @@ const MAX_FOUND = 20;
 export function expectedTenantIdFrom(env: Env): string | undefined {
   const value = optionalString(env, 'CALLOUT_EXPECTED_TENANT_ID');
   if (value === undefined) return undefined;
-  if (!TENANT_ID.test(value)) {
+  if (!ZUORA_TENANT_ID.test(value)) {
     throw new ConfigError('CALLOUT_EXPECTED_TENANT_ID', 'must be a Zuora tenant id (letters, digits and "-", at most 64, e.g. 12345), as shown under your Zuora user menu or Settings > Company');
   }
   return value;
@@ -76,7 +76,7 @@ export function checkTenant(request: CalloutRequest, expectedTenantId: string): 
   const found = findTenantIds(request);
   const other = found.find((tenantId) => tenantId !== expectedTenantId);
   if (other !== undefined) {
-    const shown = TENANT_ID.test(other) ? `tenant ${other}` : 'a tenant id that is not one';
+    const shown = ZUORA_TENANT_ID.test(other) ? `tenant ${other}` : 'a tenant id that is not one';
     return { ok: false, reason: `callout is from Zuora ${shown}, not the tenant this endpoint serves (CALLOUT_EXPECTED_TENANT_ID)` };
   }
   return found.length > 0 ? { ok: true, tenantId: expectedTenantId } : { ok: true };

@@ -581,12 +581,26 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       expect(refusals).toContainEqual({ namespace: alarm.Namespace, dimensions: alarmDimensions });
     });
 
+    it('alarms on a visibility change SQS refused, watching the metric the sync Lambda publishes', () => {
+      const alarm = Object.values(template.findResources('AWS::CloudWatch::Alarm'))
+        .map((resource) => resource.Properties)
+        .find((properties) => String(properties.AlarmName).endsWith('-VisibilityRefusedAlarm'))!;
+      expect(alarm).toMatchObject({
+        Namespace: METRICS_NAMESPACE,
+        MetricName: SYNC_METRICS.visibilityRefused,
+        Dimensions: [{ Name: 'service', Value: SYNC_SERVICE_NAME }],
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      });
+    });
+
     it('notifies the email subscription of a created topic on alarm and on recovery', () => {
       const topicId = onlyResource(template, 'AWS::SNS::Topic').id;
       template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: topicId } });
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resources[string][];
       expect(alarms.map((alarm) => alarm.Properties.AlarmName.replace(/^Bridge-Bridge-[0-9A-F]{8}-/, '')).sort()).toEqual(
-        ['Api5xxAlarm', 'BreakerOpenAlarm', 'CalloutRefusedAlarm', 'CalloutThrottledAlarm', 'DeadLettersAlarm', 'OldestMessageAgeAlarm', 'ProbeErrorsAlarm', 'SyncErrorsAlarm', 'SyncThrottlesAlarm'],
+        ['Api5xxAlarm', 'BreakerOpenAlarm', 'CalloutRefusedAlarm', 'CalloutThrottledAlarm', 'DeadLettersAlarm', 'OldestMessageAgeAlarm', 'ProbeErrorsAlarm', 'SyncErrorsAlarm', 'SyncThrottlesAlarm', 'VisibilityRefusedAlarm'],
       );
       for (const alarm of alarms) {
         expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
@@ -601,7 +615,7 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
         widgets: { type: string; properties: { alarms?: string[]; metrics?: unknown[][] } }[];
       };
       const alarmWidget = dashboard.widgets.find((widget) => widget.type === 'alarm')!;
-      expect(alarmWidget.properties.alarms).toHaveLength(9);
+      expect(alarmWidget.properties.alarms).toHaveLength(10);
       const metricNames = dashboard.widgets.flatMap((widget) => (widget.properties.metrics ?? []).map((metric) => `${metric[0]}/${metric[1]}`));
       expect(metricNames).toEqual(expect.arrayContaining([
         'AWS/ApiGateway/5XXError', 'AWS/SQS/ApproximateAgeOfOldestMessage', 'AWS/SQS/ApproximateNumberOfMessagesVisible',
