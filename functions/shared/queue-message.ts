@@ -7,7 +7,7 @@ import { checkSubscriptionId, DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdR
  */
 export const SYNC_REQUEST_VERSION = 1;
 
-export const MESSAGE_SOURCES = ['notification', 'workflow', 'callout', 'backfill', 'replay', 'test'] as const;
+export const MESSAGE_SOURCES = ['notification', 'workflow', 'callout', 'backfill', 'replay', 'sweep', 'test'] as const;
 export type MessageSource = (typeof MESSAGE_SOURCES)[number];
 
 export interface SyncRequest {

@@ -21,6 +21,11 @@ describe('sync request message', () => {
     expect(parseSyncRequest(body)).toEqual({ ok: true, request });
   });
 
+  it('carries the replay run that sent it, and the sweep as a source', () => {
+    const body = JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'sweep', receivedAt: '2026-01-01T00:00:00Z', replayCount: 2, replayRunId: 'r-20261130-abc' });
+    expect(parseSyncRequest(body)).toMatchObject({ ok: true, request: { source: 'sweep', replayCount: 2, replayRunId: 'r-20261130-abc' } });
+  });
+
   it('stamps receivedAt when the producer does not', () => {
     const before = Date.now();
     const request = createSyncRequest({ subscriptionId: 'A-S1', source: 'backfill' });
@@ -44,6 +49,8 @@ describe('sync request message', () => {
     [JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: 'yesterday' }), /receivedAt/],
     [JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z', replayCount: -1 }), /replayCount/],
     [JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z', zuoraRequestId: 7 }), /zuoraRequestId/],
+    [JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z', replayRunId: 'r 1\n' }), /replayRunId/],
+    [JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z', replayRunId: 'r'.repeat(65) }), /replayRunId/],
   ])('refuses %s', (body, reason) => {
     const parsed = parseSyncRequest(body);
     expect(parsed.ok).toBe(false);

@@ -46,24 +46,24 @@ describe('sqsEnqueue (SQS emulator)', () => {
 
   it('puts one shared-schema sync request per id on the queue, receivedAt = now', async () => {
     const ids = Array.from({ length: 23 }, (_, i) => `A-S${100 + i}`);
-    const enqueue = sqsEnqueue(emulator.sqs, { queueUrl, source: 'backfill', now: () => at('2026-11-24T18:05:00Z') });
+    const enqueue = sqsEnqueue(emulator.sqs, { queueUrl, source: 'sweep', now: () => at('2026-11-24T18:05:00Z') });
     expect(await enqueue(ids)).toEqual({ notQueued: [] });
     const bodies = await drainQueue(emulator.sqs, queueUrl);
     const requests = bodies.map((body) => parseSyncRequest(body));
     expect(requests.every((parsed) => parsed.ok)).toBe(true);
     expect(requests.map((parsed) => parsed.ok && parsed.request.subscriptionId).sort()).toEqual(ids.sort());
-    expect(requests[0]).toEqual({ ok: true, request: { v: 1, subscriptionId: expect.any(String), source: 'backfill', receivedAt: '2026-11-24T18:05:00.000Z' } });
+    expect(requests[0]).toEqual({ ok: true, request: { v: 1, subscriptionId: expect.any(String), source: 'sweep', receivedAt: '2026-11-24T18:05:00.000Z' } });
   });
 
   it('reports the ids SQS would not take, after the retries', async () => {
     const failing = failEntriesOfFirstBatch(emulator.sqs, (body) => body.includes('A-S2'));
-    const enqueue = sqsEnqueue(failing, { queueUrl, source: 'backfill', sleep: async () => undefined });
+    const enqueue = sqsEnqueue(failing, { queueUrl, source: 'sweep', sleep: async () => undefined });
     // A failed entry is sent again: it lands, so nothing is left unqueued.
     expect(await enqueue(['A-S1', 'A-S2'])).toEqual({ notQueued: [] });
     expect((await drainQueue(emulator.sqs, queueUrl)).length).toBe(2);
 
     const broken = { send: async () => Promise.reject(new Error('connect ECONNREFUSED')) };
-    const result = await sqsEnqueue(broken, { queueUrl, source: 'backfill', sleep: async () => undefined })(['A-S1']);
+    const result = await sqsEnqueue(broken, { queueUrl, source: 'sweep', sleep: async () => undefined })(['A-S1']);
     expect(result).toEqual({ notQueued: ['A-S1'], error: expect.stringMatching(/ECONNREFUSED/) });
   });
 
@@ -81,7 +81,7 @@ describe('sqsEnqueue (SQS emulator)', () => {
       {
         source,
         coverage: ledgerCoverage(ledger, { timeoutMs: 1_000 }),
-        enqueue: sqsEnqueue(emulator.sqs, { queueUrl, source: 'backfill' }),
+        enqueue: sqsEnqueue(emulator.sqs, { queueUrl, source: 'sweep' }),
         watermarks: memoryWatermarkStore(),
         now: () => at('2026-11-24T18:05:00Z'),
       },

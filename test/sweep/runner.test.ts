@@ -39,7 +39,7 @@ describe('createSweepRunner (Zuora sandbox, SQS emulator, ledger)', () => {
       config,
       sqs: emulator.sqs,
       queueUrl,
-      source: 'backfill',
+      source: 'sweep',
       ledger,
       watermarks: memoryWatermarkStore(),
       onZuoraRequest: (event) => events.push(event),
