@@ -30,6 +30,8 @@ export const LEDGER_TTL_ATTRIBUTE = 'expiresAt';
 
 /** BatchGetItem takes at most 100 keys. */
 export const BATCH_GET_LIMIT = 100;
+/** BatchGetItem requests one readMany has in flight at once. */
+export const MAX_CONCURRENT_BATCH_GETS = 4;
 
 export interface DynamoDbLedgerStoreOptions {
   /** Rounds of UnprocessedKeys retried before those ids are reported unread. */
@@ -73,7 +75,16 @@ export class DynamoDbLedgerStore implements LedgerStore {
     const unique = [...new Set(subscriptionIds)];
     const chunks: string[][] = [];
     for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) chunks.push(unique.slice(i, i + BATCH_GET_LIMIT));
-    const reads = await Promise.all(chunks.map((chunk) => this.readChunk(chunk)));
+    // A few chunks at a time: a caller with thousands of ids must not open a connection per hundred of them.
+    const reads: LedgerRead[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < chunks.length) {
+        const index = next++;
+        reads[index] = await this.readChunk(chunks[index]);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(MAX_CONCURRENT_BATCH_GETS, chunks.length) }, worker));
     const entries = new Map<string, LedgerEntry>();
     const unread: string[] = [];
     for (const read of reads) {

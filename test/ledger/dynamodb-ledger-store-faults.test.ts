@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { DYNAMODB_EMULATOR_CREDENTIALS, DYNAMODB_EMULATOR_REGION, createOnDemandTable } from '../../local/dynamodb-emulator';
-import { DynamoDbLedgerStore, LEDGER_PARTITION_KEY, ledgerDynamoDbClient } from '../../functions/ledger/dynamodb-ledger-store';
+import { DynamoDbLedgerStore, LEDGER_PARTITION_KEY, MAX_CONCURRENT_BATCH_GETS, ledgerDynamoDbClient } from '../../functions/ledger/dynamodb-ledger-store';
 import { useDynamoDbEmulator } from '../support/dynamodb-emulator';
 
 /** Accepts TCP connections and reads requests, but never answers. */
@@ -33,14 +33,23 @@ type Item = Record<string, { S?: string }>;
  * A proxy in front of dynalite that answers BatchGetItem the way DynamoDB does under load or past 16 MB: part of
  * the keys come back as UnprocessedKeys. dynalite itself only does so past 16 MB of items.
  */
-async function startThrottlingProxy(target: string, unprocessedRounds: number): Promise<{ url: string; batchGets: () => number; stop: () => Promise<void> }> {
+async function startThrottlingProxy(
+  target: string,
+  unprocessedRounds: number,
+): Promise<{ url: string; batchGets: () => number; mostBatchGetsAtOnce: () => number; stop: () => Promise<void> }> {
   let batchGets = 0;
+  let inFlight = 0;
+  let mostAtOnce = 0;
   const server: HttpServer = createHttpServer((incoming: IncomingMessage, outgoing) => {
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
     incoming.on('end', () => {
       const isBatchGet = incoming.headers['x-amz-target'] === 'DynamoDB_20120810.BatchGetItem';
-      if (isBatchGet) batchGets += 1;
+      if (isBatchGet) {
+        batchGets += 1;
+        inFlight += 1;
+        mostAtOnce = Math.max(mostAtOnce, inFlight);
+      }
       const throttle = isBatchGet && batchGets <= unprocessedRounds;
       const forwarded = httpRequest(`${target}${incoming.url ?? '/'}`, { method: incoming.method, headers: incoming.headers }, (answer) => {
         const parts: Buffer[] = [];
@@ -60,8 +69,12 @@ async function startThrottlingProxy(target: string, unprocessedRounds: number): 
             delete headers['x-amz-crc32'];
             headers['content-length'] = String(Buffer.byteLength(body));
           }
-          outgoing.writeHead(answer.statusCode ?? 500, headers);
-          outgoing.end(body);
+          // Answered a little later, so that requests sent together are seen together.
+          setTimeout(() => {
+            if (isBatchGet) inFlight -= 1;
+            outgoing.writeHead(answer.statusCode ?? 500, headers);
+            outgoing.end(body);
+          }, 20);
         });
       });
       forwarded.end(Buffer.concat(chunks));
@@ -72,6 +85,7 @@ async function startThrottlingProxy(target: string, unprocessedRounds: number): 
   return {
     url: `http://127.0.0.1:${port}`,
     batchGets: () => batchGets,
+    mostBatchGetsAtOnce: () => mostAtOnce,
     stop: () => {
       server.closeAllConnections();
       return new Promise<void>((resolve) => server.close(() => resolve()));
@@ -103,6 +117,22 @@ describe('DynamoDB ledger store: UnprocessedKeys', () => {
       expect([...read.entries.keys()].sort()).toEqual(ids);
       expect(read.unread).toEqual([]);
       expect(proxy.batchGets()).toBe(3);
+    } finally {
+      client.destroy();
+      await proxy.stop();
+    }
+  });
+
+  it('reads a thousand subscriptions with at most four BatchGetItem requests at once', async () => {
+    const tableName = await seeded();
+    const proxy = await startThrottlingProxy(emulator.endpoint, 0);
+    const client = clientAt(proxy.url);
+    try {
+      const many = [...ids, ...Array.from({ length: 996 }, (_, i) => `C-S${i}`)];
+      const read = await new DynamoDbLedgerStore(client, tableName).readMany(many);
+      expect([...read.entries.keys()].sort()).toEqual(ids);
+      expect(proxy.batchGets()).toBe(10);
+      expect(proxy.mostBatchGetsAtOnce()).toBe(MAX_CONCURRENT_BATCH_GETS);
     } finally {
       client.destroy();
       await proxy.stop();
