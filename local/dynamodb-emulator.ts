@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 
 interface DynaliteOptions {
@@ -44,7 +45,7 @@ export async function startDynamoDbEmulator(options: { port?: number } = {}): Pr
       response.end(JSON.stringify({ message: 'refused: requests from a web page (with an Origin header) cannot reach the local DynamoDB' }));
       return;
     }
-    dynaliteHandler(request, response);
+    void forwardWhole(request, response, dynaliteHandler);
   });
   const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
@@ -80,6 +81,39 @@ export async function startDynamoDbEmulator(options: { port?: number } = {}): Pr
       return stopped;
     },
   };
+}
+
+/** dynalite's own limit on a request body. */
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads the whole request, then hands dynalite a copy of it. dynalite throws from its request's 'error' listener,
+ * so a client that goes away in the middle of a request (a timed-out SDK call, Ctrl-C) would crash the process
+ * that runs it: npm start, or a jest worker. The copy cannot fail.
+ */
+async function forwardWhole(
+  request: IncomingMessage,
+  response: ServerResponse,
+  handler: (request: IncomingMessage, response: ServerResponse) => void,
+): Promise<void> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of request) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_REQUEST_BYTES) {
+        response.writeHead(413).end();
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk as Buffer);
+    }
+  } catch {
+    return; // the client went away; nobody is left to answer
+  }
+  const copy = Object.assign(new PassThrough(), { headers: request.headers, method: request.method, url: request.url });
+  handler(copy as unknown as IncomingMessage, response);
+  copy.end(Buffer.concat(chunks));
 }
 
 export interface OnDemandTable {

@@ -55,6 +55,19 @@ describe('DynamoDB emulator', () => {
     expect(JSON.parse(fromTool.body)).toHaveProperty('TableNames');
   });
 
+  it('survives a client that goes away in the middle of a request', async () => {
+    const quitter = connect(emulator.port, '127.0.0.1');
+    quitter.on('error', () => undefined);
+    await once(quitter, 'connect');
+    quitter.write('POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: 100\r\n\r\n{');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    quitter.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // dynalite alone throws from its request's error listener here, taking the whole process down.
+    await createOnDemandTable(emulator.dynamodb, { tableName: 'emulator-after-quitter', partitionKey: 'pk' });
+    await emulator.dynamodb.send(new PutItemCommand({ TableName: 'emulator-after-quitter', Item: { pk: { S: 'still here' } } }));
+  });
+
   it('listens on 127.0.0.1 only', async () => {
     expect(emulator.endpoint).toBe(`http://127.0.0.1:${emulator.port}`);
     const { networkInterfaces } = await import('node:os');
