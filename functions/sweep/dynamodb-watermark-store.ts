@@ -67,3 +67,11 @@ export class DynamoDbWatermarkStore implements WatermarkStore {
     }
   }
 }
+
+/**
+ * The watermark item's key for a tenant and entity: `sweep#<Zuora host>#<entity id or "default">`. The sweep
+ * Lambda, `npm start` and the CDK grant (the exact key in an IAM condition) must agree on it, so it is made here only.
+ */
+export function sweepWatermarkKey(config: { readonly zuoraBaseUrl: string; readonly entityId?: string }): string {
+  return `sweep#${new URL(config.zuoraBaseUrl).host}#${config.entityId ?? 'default'}`;
+}

@@ -1,0 +1,147 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SqsSender } from '../callout/enqueue';
+import { DynamoDbLedgerStore, LEDGER_PARTITION_KEY, ledgerDynamoDbClient } from '../ledger/dynamodb-ledger-store';
+import { requiredString, type Env } from '../shared/env';
+import { METRICS_NAMESPACE } from '../sync/telemetry';
+import { loadSweepConfig, type SweepConfig } from './config';
+import { DynamoDbWatermarkStore, sweepWatermarkKey } from './dynamodb-watermark-store';
+import { describeSweep } from './ports';
+import { createSweepRunner } from './runner';
+import type { SweepProgress, SweepReport } from './sweep';
+import type { ZuoraRequestEvent } from './zuora-client';
+
+/** The `service` dimension of the sweep's metrics (the CDK alarms and dashboard read these names). */
+export const SWEEP_SERVICE_NAME = 'sweep';
+
+export const SWEEP_METRICS = {
+  /** Versions Zuora returned for the window. */
+  read: 'sweepRead',
+  /** Changed subscriptions a successful sync already covered: no Limio call. */
+  covered: 'sweepCovered',
+  /** Changed in Zuora without a sync since: queued. Callouts that never arrived (MissingCalloutsAlarm). */
+  queued: 'sweepQueued',
+  durationMs: 'sweepDurationMs',
+  /** How far the watermark is behind now. */
+  lagSeconds: 'sweepLagSeconds',
+  /** 1 for a run that failed (Zuora credentials or API, the queue, the watermark), 0 otherwise (SweepFailedAlarm). */
+  failed: 'sweepFailed',
+} as const;
+
+/**
+ * Kept back from the invocation's remaining time: the report, its log line and the metrics must still be
+ * written when the sweep stops at its deadline (runSweep keeps its own reserve on top to settle a slice).
+ */
+export const SWEEP_LAMBDA_RESERVE_MS = 10_000;
+
+export interface SweepLambdaConfig {
+  readonly sweep: SweepConfig;
+  readonly queueUrl: string;
+  readonly ledgerTableName: string;
+}
+
+/** The sweep's own settings plus where it queues and what it reads; every error names its variable. */
+export function loadSweepLambdaConfig(env: Env): SweepLambdaConfig {
+  return {
+    sweep: loadSweepConfig(env),
+    queueUrl: requiredString(env, 'QUEUE_URL'),
+    ledgerTableName: requiredString(env, 'LEDGER_TABLE_NAME'),
+  };
+}
+
+/** What the Lambda runtime gives the handler that the sweep uses. */
+export interface SweepInvocationContext {
+  getRemainingTimeInMillis(): number;
+}
+
+export interface SweepLambdaDependencies {
+  readonly sqs?: SqsSender;
+  readonly dynamodb?: DynamoDBClient;
+  readonly secretsManager?: SecretsManagerClient;
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+  readonly now?: () => number;
+}
+
+/** A sweep that failed: thrown so the invocation counts as an error (SweepFailedAlarm), after its metrics. */
+export class SweepFailedError extends Error {
+  override readonly name = 'SweepFailedError';
+}
+
+/**
+ * The scheduled sweep Lambda: one runner per container (the Zuora token is reused), one sweep per invocation up
+ * to the invocation's deadline, a log line and metrics per run. It only reads Zuora and the ledger and sends to
+ * the main queue: nothing on the callout path waits for it.
+ */
+export function createSweepLambda(
+  config: SweepLambdaConfig,
+  dependencies: SweepLambdaDependencies = {},
+): (event: unknown, context: SweepInvocationContext) => Promise<SweepReport> {
+  const now = dependencies.now ?? Date.now;
+  const logger = dependencies.logger ?? new Logger({ serviceName: SWEEP_SERVICE_NAME });
+  const metrics = dependencies.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SWEEP_SERVICE_NAME });
+  const dynamodb = dependencies.dynamodb ?? ledgerDynamoDbClient();
+  const runner = createSweepRunner({
+    config: config.sweep,
+    sqs: dependencies.sqs ?? new SQSClient({}),
+    queueUrl: config.queueUrl,
+    source: 'sweep',
+    ledger: new DynamoDbLedgerStore(dynamodb, config.ledgerTableName),
+    // The same table as the ledger: the key holds a '#', which no subscription id does.
+    watermarks: new DynamoDbWatermarkStore(dynamodb, {
+      tableName: config.ledgerTableName,
+      partitionKey: LEDGER_PARTITION_KEY,
+      key: sweepWatermarkKey(config.sweep),
+      now,
+    }),
+    ...(dependencies.secretsManager !== undefined && { secretsManager: dependencies.secretsManager }),
+    onZuoraRequest: (event) => logZuoraTrouble(logger, event),
+  });
+
+  return async (_event, context) => {
+    const report = await runner.run({
+      deadlineMs: now() + context.getRemainingTimeInMillis() - SWEEP_LAMBDA_RESERVE_MS,
+      onProgress: (progress) => logProgress(logger, progress),
+      now,
+    });
+    publishReport(metrics, report);
+    const line = describeSweep(report);
+    const fields = { outcome: report.outcome, counts: report.counts, errorKind: report.errorKind, lagSeconds: report.lagSeconds };
+    if (report.outcome === 'failed') {
+      logger.error(line, fields);
+      throw new SweepFailedError(line);
+    }
+    if (report.coverageUnavailable) logger.warn(line, fields);
+    else logger.info(line, fields);
+    return report;
+  };
+}
+
+function publishReport(metrics: Metrics, report: SweepReport): void {
+  metrics.addMetric(SWEEP_METRICS.read, MetricUnit.Count, report.counts.read);
+  metrics.addMetric(SWEEP_METRICS.covered, MetricUnit.Count, report.counts.covered);
+  metrics.addMetric(SWEEP_METRICS.queued, MetricUnit.Count, report.counts.queued);
+  metrics.addMetric(SWEEP_METRICS.durationMs, MetricUnit.Milliseconds, report.durationMs);
+  if (report.lagSeconds !== undefined) metrics.addMetric(SWEEP_METRICS.lagSeconds, MetricUnit.Seconds, report.lagSeconds);
+  // Published as 0 too, so a healthy sweep shows on the graph and a gap means the sweep did not run.
+  metrics.addMetric(SWEEP_METRICS.failed, MetricUnit.Count, report.outcome === 'failed' ? 1 : 0);
+  metrics.publishStoredMetrics();
+}
+
+function logProgress(logger: Logger, progress: SweepProgress): void {
+  if (progress.type === 'coverage-unavailable') {
+    logger.warn('the sync ledger did not answer: queued without checking', { ids: progress.ids, error: progress.error });
+  } else if (progress.type === 'window') {
+    logger.info('sweep window', { startAt: new Date(progress.window.startMs).toISOString(), endAt: new Date(progress.window.endMs).toISOString(), slices: progress.slices });
+  }
+}
+
+/** Retries and refusals only: the path and status say what Zuora did, and carry no token or secret. */
+function logZuoraTrouble(logger: Logger, event: ZuoraRequestEvent): void {
+  if (event.attempt > 1 || typeof event.status !== 'number' || event.status >= 400) {
+    logger.warn('Zuora request', { path: event.path, status: event.status, attempt: event.attempt, durationMs: event.durationMs });
+  }
+}
