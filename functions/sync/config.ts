@@ -3,6 +3,7 @@ import { DEFAULTS } from '../shared/defaults';
 import { baseUrl, integer, optionalString, requiredString, type Env } from '../shared/env';
 import { subscriptionIdRuleFrom, type SubscriptionIdRule } from '../shared/subscription-id';
 import { loadSyncBreakerConfig, type SyncBreakerConfig } from '../breaker/sync-breaker';
+import { loadLedgerConfig, type LedgerConfig } from '../ledger/config';
 
 /** Where the Limio client id and secret come from: Secrets Manager in AWS, plain variables only locally. */
 export type LimioCredentialsConfig =
@@ -26,6 +27,11 @@ export interface SyncConfig {
    * BREAKER_TABLE_NAME (or a store given to the handler) the breaker is off and only the time budget applies.
    */
   readonly breaker: SyncBreakerConfig;
+  /**
+   * The sync ledger (LEDGER_TABLE_NAME, SYNC_COOLDOWN_SECONDS, SYNC_CLOCK_MARGIN_SECONDS). Without a table (or a
+   * store given to the handler) there is no ledger: every batch syncs each of its subscriptions, as before.
+   */
+  readonly ledger: LedgerConfig;
 }
 
 /**
@@ -53,6 +59,7 @@ export function loadSyncConfig(env: Env): SyncConfig {
     tokenExpiryMarginSeconds: DEFAULTS.tokenExpiryMarginSeconds,
     subscriptionIdRule: subscriptionIdRuleFrom(optionalString(env, 'SUBSCRIPTION_ID_PATTERN')),
     breaker,
+    ledger: loadLedgerConfig(env),
   };
 }
 

@@ -10,6 +10,10 @@ import type { BreakerStore } from '../breaker/breaker-store';
 import { budgetStart, deadLetterRetrySeconds, decideRetry, holdVisibilitySeconds, queueRetentionNear } from '../breaker/retry-budget';
 import { createSyncBreaker } from '../breaker/sync-breaker';
 import { batchOutcomesOf, syncFailureOf } from '../breaker/sync-outcome';
+import type { SubscriptionPlan } from '../ledger/batch-plan';
+import { DynamoDbLedgerStore, ledgerDynamoDbClient } from '../ledger/dynamodb-ledger-store';
+import { claimRefusedHold, holdVisibilitySeconds as ledgerHoldSeconds, type LedgerFate } from '../ledger/ledger-fate';
+import type { LedgerStore } from '../ledger/ledger-store';
 import { BATCH_AWS_CLIENT_OPTIONS } from '../shared/aws-client-options';
 import type { FailureClass } from '../shared/dead-letter';
 import { parseSyncRequest, type SyncRequest } from '../shared/queue-message';
@@ -18,6 +22,7 @@ import { createLimiter } from './concurrency';
 import type { SyncConfig } from './config';
 import { credentialsSourceFor } from './credentials';
 import { LimioClient, type SyncResult } from './limio-client';
+import { LedgerStep, planWithoutLedger, type LedgerSubscriptionPlan } from './ledger-step';
 import { LimioTokenCache } from './limio-token';
 import { delayRedelivery, sendToDeadLetterQueue } from './sqs-actions';
 import { createSyncLogger, createSyncMetrics, SYNC_METRICS } from './telemetry';
@@ -34,7 +39,12 @@ export interface SyncOutcomeEvent {
   readonly limioId?: string;
   readonly owner?: string;
   readonly error?: string;
-  /** Duration of the Limio sync (0 for poison, which never reaches Limio). */
+  /**
+   * For `synced` without a Limio call: when the recorded successful sync that covers these messages started
+   * (ISO-8601); they arrived before it, so Limio already has their change.
+   */
+  readonly coveredBySyncStartedAt?: string;
+  /** Duration of the Limio sync (0 for poison, and for messages the ledger covered or held, which never reach Limio). */
   readonly latencyMs: number;
   /** Highest ApproximateReceiveCount among these messages. */
   readonly attempt: number;
@@ -63,8 +73,13 @@ export interface SyncHandlerDependencies {
    * names the DynamoDB table. With neither, the breaker is off and only the time budget applies.
    */
   readonly breakerStore?: BreakerStore;
-  /** Used only with BREAKER_TABLE_NAME. */
+  /** Used only with BREAKER_TABLE_NAME and LEDGER_TABLE_NAME. */
   readonly dynamo?: DynamoDBClient;
+  /**
+   * The sync ledger (issue #13). The local runtime may pass its own; in AWS, LEDGER_TABLE_NAME names the DynamoDB
+   * table. With neither, there is no ledger: every batch syncs each of its subscriptions.
+   */
+  readonly ledger?: LedgerStore;
   /** This instance moved the breaker (the local runtime then runs its probe at once, to pause the poller). */
   readonly onBreakerTransition?: (before: BreakerState, after: BreakerState) => void;
 }
@@ -88,6 +103,8 @@ interface ReceivedMessage {
 interface QueuedMessage extends ReceivedMessage {
   readonly request: SyncRequest;
 }
+
+type LedgerHold = { readonly message: QueuedMessage; readonly fate: Extract<LedgerFate, { kind: 'hold' }> };
 
 /** One invocation's Limio calls, reported to the breaker once the batch is done. */
 type MadeSyncs = Array<{ readonly subscriptionId: string; readonly outcome: SyncOutcome }>;
@@ -136,6 +153,13 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
       dependencies.onBreakerTransition?.(before, after);
     },
   });
+
+  const ledgerStore =
+    dependencies.ledger ??
+    (config.ledger.tableName !== undefined ? new DynamoDbLedgerStore(dependencies.dynamo ?? ledgerDynamoDbClient(), config.ledger.tableName) : undefined);
+  const ledger =
+    ledgerStore &&
+    new LedgerStep({ store: ledgerStore, timing: config.ledger.timing, maxAttempts: config.breaker.retry.maxAttempts, now, logger, metrics });
 
   /**
    * Sets how long a message stays invisible, within what SQS allows since its receive (withinVisibilityCeiling).
@@ -220,12 +244,73 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     });
   }
 
+  /**
+   * One subscription's messages of the batch, as the ledger planned them (without a ledger: all synced now).
+   * Covered messages are done even while the breaker is open: they need no Limio call.
+   */
+  async function carryOutPlan(plan: LedgerSubscriptionPlan<QueuedMessage>, breakerAtStart: BreakerState, context: Context | undefined, made: MadeSyncs) {
+    const { subscriptionId } = plan;
+    const verdicts = plan.covered.length > 0 ? doneAsCovered(subscriptionId, plan.covered, plan.coveredBySyncStartedAt) : new Map<string, Verdict>();
+    const waiting = [...plan.held.map((held) => held.message), ...plan.syncNow];
+    if (waiting.length === 0) return verdicts;
+    const rest =
+      breakerAtStart.state === 'open'
+        ? await hold(subscriptionId, waiting, breakerAtStart)
+        : plan.syncNow.length > 0
+          ? // Any held beside them share the call: syncing is never wrong, only sometimes one call too many.
+            await syncSubscription(subscriptionId, waiting, context, made, plan.claim)
+          : await holdForLedger(subscriptionId, plan.held);
+    rest.forEach((verdict, messageId) => verdicts.set(messageId, verdict));
+    return verdicts;
+  }
+
+  /** Messages a recorded successful sync covers: Limio already has their change. */
+  function doneAsCovered(subscriptionId: string, messages: readonly QueuedMessage[], syncStartedAt: number | undefined): Map<string, Verdict> {
+    const covering = syncStartedAt === undefined ? {} : { coveredBySyncStartedAt: new Date(syncStartedAt).toISOString() };
+    for (const message of messages) {
+      logger.info('covered by a sync that started after it arrived: done without a Limio call', { ...logKeys(message), ...covering });
+      metrics.addMetric(SYNC_METRICS.coveredByLedger, MetricUnit.Count, 1);
+    }
+    observer?.onSyncOutcome({
+      subscriptionId,
+      messageIds: messages.map((message) => message.record.messageId),
+      outcome: 'synced',
+      ...covering,
+      latencyMs: 0,
+      attempt: Math.max(...messages.map((message) => message.receiveCount)),
+    });
+    return new Map(messages.map((message) => [message.record.messageId, { handled: true }]));
+  }
+
+  /**
+   * Put back by the ledger, each until its own time, to share the call after a cooldown or to be covered by a
+   * sync in flight. Not a failure: the breaker never hears of it and the retry budget is not touched (receives
+   * spent on holds are bounded by ledgerHoldReceiveLimit).
+   */
+  async function holdForLedger(subscriptionId: string, held: readonly LedgerHold[]): Promise<Map<string, Verdict>> {
+    const verdicts = new Map<string, Verdict>();
+    let longest: number | undefined;
+    const error = held.some(({ fate }) => fate.reason === 'cooldown')
+      ? 'held: a sync of this subscription started less than SYNC_COOLDOWN_SECONDS ago'
+      : 'held: a sync of this subscription is in flight';
+    for (const { message, fate } of held) {
+      const visibilitySeconds = await setVisibility(message, ledgerHoldSeconds(fate.untilMs, now()), 'ledger hold');
+      if (visibilitySeconds !== undefined) longest = Math.max(longest ?? 0, visibilitySeconds);
+      logger.info('sync held by the ledger', { ...logKeys(message), reason: fate.reason, visibilitySeconds });
+      metrics.addMetric(SYNC_METRICS.heldForCooldown, MetricUnit.Count, 1);
+      verdicts.set(message.record.messageId, { handled: false, reason: error });
+    }
+    reportUntried(subscriptionId, held.map((entry) => entry.message), error, longest);
+    return verdicts;
+  }
+
   /** One Limio call for every message of one subscription in the batch; each message then meets its fate. */
   async function syncSubscription(
     subscriptionId: string,
     messages: readonly QueuedMessage[],
     context: Context | undefined,
     made: MadeSyncs,
+    claim?: SubscriptionPlan<QueuedMessage>['claim'],
   ): Promise<Map<string, Verdict>> {
     // Both checked once a slot is free: waiting for it is what can use up the invocation, and a batch under way
     // must stop calling Limio once the breaker opens (the state is cached for BREAKER_STATE_CACHE_SECONDS).
@@ -233,12 +318,17 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
       if (runningOutOfTime(context)) return 'postpone' as const;
       const breakerState = await breaker.gate.current();
       if (breakerState.state === 'open') return breakerState;
-      return limio.sync(subscriptionId);
+      // Taken before the claim, so the start the ledger records is never later than Limio's real start.
+      const startedAt = now();
+      if (ledger && claim && !(await ledger.claim(subscriptionId, startedAt, leaseMsFor(context), claim))) return 'claim-refused' as const;
+      return { ...(await limio.sync(subscriptionId)), startedAt };
     });
     if (result === 'postpone') return postpone(subscriptionId, messages);
+    if (result === 'claim-refused') return holdForLedger(subscriptionId, messages.map((message) => ({ message, fate: claimRefusedHold(now()) })));
     if (!('outcome' in result)) return hold(subscriptionId, messages, result);
     const { outcome, latencyMs } = result;
     made.push({ subscriptionId, outcome });
+    if (ledger) await ledger.record(subscriptionId, result.startedAt, outcome);
     metrics.addMetric(SYNC_METRICS.syncLatency, MetricUnit.Milliseconds, latencyMs);
     const verdicts = new Map<string, Verdict>();
     const report = new OutcomeReport(subscriptionId, result);
@@ -272,6 +362,12 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     }
     report.emit(observer);
     return verdicts;
+  }
+
+  /** A claim lasts as long as this invocation could still record its outcome. */
+  function leaseMsFor(context: Context | undefined): number {
+    if (typeof context?.getRemainingTimeInMillis === 'function') return Math.max(1, context.getRemainingTimeInMillis());
+    return config.limioTimeoutMs + SQS_ACTIONS_RESERVE_MS;
   }
 
   /** Whether a sync started now might outlive the invocation (timeout plus time for the SQS calls after it). */
@@ -394,6 +490,8 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     // The event source received every record before this invocation began: the 12-hour limit counts from then.
     const receivedAtMs = now();
     const { poison, bySubscription, subscriptionByMessage } = planBatch(event.Records, config, receivedAtMs);
+    // The batch's one ledger read: which messages are covered, held, or share one call now.
+    const plans = ledger ? await ledger.plan(bySubscription) : planWithoutLedger(bySubscription);
     // Open: no Limio call at all in this batch; the messages are held (poison still goes to the DLQ).
     const breakerAtStart = await breaker.gate.current();
     const made: MadeSyncs = [];
@@ -401,11 +499,7 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     const verdictFor = (subscriptionId: string, messageId: string): Promise<Verdict> => {
       let pending = pendingSyncs.get(subscriptionId);
       if (!pending) {
-        const messages = bySubscription.get(subscriptionId)!;
-        pending =
-          breakerAtStart.state === 'open'
-            ? hold(subscriptionId, messages, breakerAtStart)
-            : syncSubscription(subscriptionId, messages, context, made);
+        pending = carryOutPlan(plans.get(subscriptionId)!, breakerAtStart, context, made);
         pendingSyncs.set(subscriptionId, pending);
       }
       return pending.then((verdicts) => verdicts.get(messageId)!);

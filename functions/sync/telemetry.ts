@@ -26,6 +26,15 @@ export const SYNC_METRICS = {
   tokenFetches: 'tokenFetches',
   /** Milliseconds per Limio sync, token and 401 retry included. */
   syncLatency: 'syncLatency',
+  /** Messages done without a Limio call: a successful sync recorded in the sync ledger started after they arrived. */
+  coveredByLedger: 'coveredByLedger',
+  /**
+   * Messages put back by the sync ledger, to share the call after a successful sync's cooldown or to wait for a
+   * sync in flight: no Limio call, no failure for the breaker or the retry budget.
+   */
+  heldForCooldown: 'heldForCooldown',
+  /** Ledger reads, claims and writes that failed or timed out: the batch synced as without a ledger (fail open). */
+  ledgerUnavailable: 'ledgerUnavailable',
 } as const;
 
 export function createSyncLogger(): Logger {

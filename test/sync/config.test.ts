@@ -40,6 +40,8 @@ describe('loadSyncConfig', () => {
     });
     // No table: the breaker is off and only the time budget applies.
     expect(config.breaker.tableName).toBeUndefined();
+    // No ledger table: no ledger, every batch syncs each of its subscriptions as before.
+    expect(config.ledger).toEqual({ timing: { cooldownSeconds: 5, clockMarginSeconds: 1 } });
     expect(config.subscriptionIdRule.numberPattern.test('A-S00000271')).toBe(true);
   });
 
@@ -61,6 +63,9 @@ describe('loadSyncConfig', () => {
       BREAKER_HOLD_SECONDS: '30',
       BREAKER_MIN_CALLS: '4',
       BREAKER_STATE_CACHE_SECONDS: '0',
+      LEDGER_TABLE_NAME: 'zuora-limio-sync-ledger',
+      SYNC_COOLDOWN_SECONDS: '10',
+      SYNC_CLOCK_MARGIN_SECONDS: '2',
     });
     expect(config).toMatchObject({
       credentials: { source: 'environment', clientId: 'local-id', clientSecret: 'local-secret' },
@@ -72,6 +77,7 @@ describe('loadSyncConfig', () => {
         retry: { retryBudgetSeconds: 3600, maxAttempts: 4, backoffBaseSeconds: 2, backoffMaxSeconds: 60, holdSeconds: 30 },
         settings: { minCalls: 4, stateCacheSeconds: 0 },
       },
+      ledger: { tableName: 'zuora-limio-sync-ledger', timing: { cooldownSeconds: 10, clockMarginSeconds: 2 } },
     });
     expect(config.subscriptionIdRule.numberPattern.test('SUB42')).toBe(true);
     expect(config.subscriptionIdRule.numberPattern.test('A-S00000271')).toBe(false);
@@ -99,6 +105,8 @@ describe('loadSyncConfig', () => {
     ['BREAKER_HOLD_SECONDS', { BREAKER_HOLD_SECONDS: 'a minute' }],
     ['BREAKER_FAILURE_THRESHOLD_PERCENT', { BREAKER_FAILURE_THRESHOLD_PERCENT: '101' }],
     ['BREAKER_MIN_DISTINCT_SUBSCRIPTIONS', { BREAKER_MIN_DISTINCT_SUBSCRIPTIONS: '1' }],
+    ['SYNC_COOLDOWN_SECONDS', { SYNC_COOLDOWN_SECONDS: '1' }],
+    ['SYNC_CLOCK_MARGIN_SECONDS', { SYNC_CLOCK_MARGIN_SECONDS: 'soon' }],
   ])('names %s when it is missing or malformed', (variable, change) => {
     const error = configError({ ...minimal, ...change });
     expect(error.variable).toBe(variable);
