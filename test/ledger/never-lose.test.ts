@@ -22,6 +22,7 @@ const anyScenario: fc.Arbitrary<ModelScenario> = fc.record({
   stepDelaysMs: fc.array(fc.integer({ min: 1, max: 300 }), { maxLength: 8 }),
   seed: fc.integer(),
   timing: fc.constantFrom(timing, { ...timing, cooldownSeconds: 0 }, { cooldownSeconds: 2, clockMarginSeconds: 1 }),
+  holdReceiveLimit: fc.constantFrom(undefined, 0, 1, 2, 3),
 });
 
 /** Every callout done after a successful sync that started after it was received, or dead-lettered. */

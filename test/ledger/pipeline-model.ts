@@ -1,4 +1,5 @@
 import { planLedgerBatch, type SubscriptionPlan } from '../../functions/ledger/batch-plan';
+import { ledgerHoldReceiveLimit, releaseHoldsPastReceiveLimit } from '../../functions/ledger/hold-limit';
 import type { LedgerLookup } from '../../functions/ledger/fail-open';
 import type { LedgerOutcome } from '../../functions/ledger/ledger-entry';
 import { claimRefusedHold, holdVisibilitySeconds, type LedgerTiming } from '../../functions/ledger/ledger-fate';
@@ -14,7 +15,9 @@ import { InMemoryLedgerStore } from '../../functions/ledger/ledger-store';
  *
  * What it models of the sync handler to be wired next: one Limio call per subscription per batch; a claim that
  * fails with an error syncs anyway; a refused claim holds; an answer is recorded with the start taken before the
- * claim; a retryable failure backs off, a terminal one (or the budget spent) dead-letters.
+ * claim; a retryable failure backs off, a terminal one (or the budget spent) dead-letters. As the handler (whose
+ * ledger calls time out), a claim or record that fails may still have reached the ledger; and a message received
+ * holdReceiveLimit times is synced instead of held.
  */
 
 export type CrashPoint = 'none' | 'before-read' | 'after-read' | 'after-claim' | 'after-limio' | 'after-record';
@@ -48,6 +51,11 @@ export interface ModelScenario {
   readonly stepDelaysMs: readonly number[];
   readonly seed: number;
   readonly timing: LedgerTiming;
+  /**
+   * Receives after which a message is synced instead of held (the handler's releaseHoldsPastReceiveLimit);
+   * default ledgerHoldReceiveLimit of the redrive's receives. Small values make the models reach that path.
+   */
+  readonly holdReceiveLimit?: number;
   /** Without a ledger, as before issue #13: every batch syncs each of its subscriptions. Default on. */
   readonly withoutLedger?: boolean;
 }
@@ -256,7 +264,8 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
         scenario.timing,
       );
       groupsLeft = plans.length;
-      for (const plan of plans) {
+      const holdReceiveLimit = scenario.holdReceiveLimit ?? ledgerHoldReceiveLimit(MODEL_LIMITS.maxReceiveCount);
+      for (const plan of plans.map((planned) => releaseHoldsPastReceiveLimit(planned, (held) => held.message.receives, holdReceiveLimit))) {
         plan.covered.forEach(deleteMessage);
         for (const { message, fate } of plan.held) changeVisibility(message, now + holdVisibilitySeconds(fate.untilMs, local()) * 1000);
         if (plan.syncNow.length === 0) groupDone();
@@ -269,9 +278,11 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
       if (dead) return groupDone();
       const startedAt = local();
       // A claim that fails with an error is skipped (fail open); a refused one holds.
-      if (plan.claim !== undefined && !ledgerFaults.next()) {
-        const claimed = store.claimNow(subscriptionId, { startedAt, leaseMs: MODEL_LIMITS.functionTimeoutMs - (now - invokedAt), ...plan.claim });
-        if (!claimed) {
+      if (plan.claim !== undefined) {
+        // A failed claim (an error or a timeout) syncs anyway, whether or not the claim reached the table.
+        const failed = ledgerFaults.next();
+        const claimed = !failed || random() < 0.5 ? store.claimNow(subscriptionId, { startedAt, leaseMs: MODEL_LIMITS.functionTimeoutMs - (now - invokedAt), ...plan.claim }) : false;
+        if (!failed && !claimed) {
           const hold = claimRefusedHold(local());
           const visibleAt = now + holdVisibilitySeconds(hold.untilMs, local()) * 1000;
           group.forEach((held) => changeVisibility(held, visibleAt));
@@ -291,7 +302,11 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
           call.answer === 'synced'
             ? { kind: 'synced', startedAt, finishedAt, httpStatus: 200, limioId: `limio-${subscriptionId}` }
             : { kind: call.answer, startedAt, finishedAt, httpStatus: call.answer === 'retryable' ? 503 : 404, error: 'scripted' };
-        if (!scenario.withoutLedger && !ledgerFaults.next()) store.recordNow(subscriptionId, outcome);
+        if (!scenario.withoutLedger) {
+          // A write that timed out may have landed all the same.
+          const failed = ledgerFaults.next();
+          if (!failed || random() < 0.5) store.recordNow(subscriptionId, outcome);
+        }
         if (dies('after-record')) return groupDone();
         at(now + stepDelays.next(), () => {
           if (dead) return groupDone();
