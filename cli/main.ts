@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { BreakerStore } from '../functions/breaker/breaker-store';
+import { parseArgs } from 'node:util';
 import { DynamoDbBreakerStore } from '../functions/breaker/dynamodb-store';
 import type { QueueBacklog } from '../functions/breaker/operator';
 import { ConfigError } from '../functions/shared/config-error';
 import { FAILURE_CLASSES, type FailureClass } from '../functions/shared/dead-letter';
-import { subscriptionIdRuleFrom, type SubscriptionIdRule } from '../functions/shared/subscription-id';
+import { subscriptionIdRuleFrom } from '../functions/shared/subscription-id';
 import { calloutAuthFromEnv, type CalloutAuth } from '../functions/callout/auth-config';
 import { SignedDataError } from '../functions/callout/hmac';
 import { describeBreaker, localBreakerControl, storeBreakerControl, type BreakerControl } from './commands/breaker';
@@ -14,84 +13,26 @@ import { listDeadLetters } from './commands/dlq-list';
 import { isUnfiltered, MAX_HELD_LETTERS, replayDeadLetters, type ReplayFilter } from './commands/dlq-replay';
 import { enqueueSubscriptions, readCandidates, type Candidate, type Refusal } from './commands/enqueue';
 import { queueStatus } from './commands/status';
+import { TRACE_COMMAND } from './commands/trace';
+import {
+  BREAKER_TABLE_OPTION,
+  BREAKER_TARGET_HELP,
+  BREAKER_TARGET_OPTIONS,
+  COMMON_OPTIONS,
+  EXIT,
+  TARGET_HELP,
+  TARGET_OPTIONS,
+  type CliDependencies,
+  type Command,
+  type RunContext,
+  type Values,
+} from './command';
 import { clip, progressBar, renderTable, type CliIo } from './output';
-import { awsDynamoClient, resolveTargets, type TargetDependencies, type TargetFlags, type TargetNeeds, type Targets } from './targets';
+import { awsDynamoClient, resolveTargets, type TargetFlags, type Targets } from './targets';
 import { UsageError } from './usage-error';
 import { formatDuration, parseDuration, parseHttpStatus, parsePositiveInteger, parseRate, splitList } from './values';
 
-export const EXIT = { ok: 0, partlyFailed: 1, usage: 2 } as const;
-
-export type CliDependencies = TargetDependencies & {
-  /** The breaker store of a table; defaults to DynamoDB (tests give a store of their own). */
-  breakerStore?: (tableName: string) => BreakerStore;
-};
-
-type Options = NonNullable<ParseArgsConfig['options']>;
-type Values = Record<string, string | boolean | string[] | undefined>;
-
-interface Command {
-  readonly name: string;
-  readonly summary: string;
-  readonly usage: string;
-  readonly options: Options;
-  readonly positionals?: boolean;
-  /** Flag lines for --help, beyond the target flags. */
-  readonly flags: string;
-  readonly examples: string;
-  readonly needs?: TargetNeeds;
-  run(context: RunContext): Promise<number>;
-}
-
-interface RunContext {
-  readonly values: Values;
-  readonly positionals: string[];
-  readonly io: CliIo;
-  readonly json: boolean;
-  readonly rule: SubscriptionIdRule;
-  /** Resolves (once) the queues/URL the command acts on. */
-  targets(): Promise<Targets>;
-  /** The circuit breaker of the target, or why there is none (commands that asked for `needs.breaker`). */
-  breaker(): Promise<{ control: BreakerControl } | { unavailable: string }>;
-}
-
-const DESTINATION_OPTIONS: Options = {
-  'allow-non-aws-endpoint': { type: 'boolean' },
-  'allow-insecure-target': { type: 'boolean' },
-};
-const TARGET_OPTIONS: Options = {
-  local: { type: 'boolean' },
-  stack: { type: 'string' },
-  'queue-url': { type: 'string' },
-  'dlq-url': { type: 'string' },
-  ...DESTINATION_OPTIONS,
-};
-const COMMON_OPTIONS: Options = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
-const BREAKER_TABLE_OPTION: Options = { 'breaker-table': { type: 'string' } };
-const BREAKER_TARGET_OPTIONS: Options = { local: { type: 'boolean' }, stack: { type: 'string' }, ...BREAKER_TABLE_OPTION, ...DESTINATION_OPTIONS };
-
-const LOCAL_PORTS_HELP = `  A runtime started with PORT=0 / SQS_PORT=0 printed the ports it picked ("SQS emulator http://127.0.0.1:N",
-  the callout URL): give them the same way, e.g. SQS_PORT=N PORT=M zuora-limio-sync status --local.`;
-
-const DESTINATION_HELP = `  Signed AWS requests go only to AWS endpoints over https, or to this machine (127.0.0.0/8, localhost, ::1):
-  --allow-non-aws-endpoint  also to another https host (an SQS-compatible service you trust)
-  --allow-insecure-target   also over plain http to a host that is not this machine (credentials in clear)`;
-
-const TARGET_HELP = `Target (pick one):
-  --local               the \`npm start\` runtime (SQS emulator on 127.0.0.1:\${SQS_PORT:-9324})
-  --stack NAME          a deployed stack, queue URLs read from its CloudFormation outputs
-  --queue-url URL       the main queue (or env ZLS_QUEUE_URL)
-  --dlq-url URL         the dead-letter queue (or env ZLS_DLQ_URL)
-  AWS credentials and region come from the usual AWS environment/profile; AWS_ENDPOINT_URL_SQS is honoured.
-${DESTINATION_HELP}
-${LOCAL_PORTS_HELP}`;
-
-const BREAKER_TARGET_HELP = `Target (pick one):
-  --local               the \`npm start\` runtime (its breaker, at http://127.0.0.1:\${PORT:-3000}/_local/breaker)
-  --stack NAME          a deployed stack, breaker table read from its BreakerTableName output
-  --breaker-table NAME  the breaker's DynamoDB table (or env ZLS_BREAKER_TABLE)
-  AWS credentials and region come from the usual AWS environment/profile; AWS_ENDPOINT_URL_DYNAMODB is honoured.
-${DESTINATION_HELP}
-${LOCAL_PORTS_HELP}`;
+export { EXIT, type CliDependencies } from './command';
 
 const FAILURE_CLASS_CHOICES = [...FAILURE_CLASSES, 'unknown'] as const;
 
@@ -519,7 +460,7 @@ the Basic challenge that Zuora's default (non-preemptive) Basic auth needs is mi
   },
 };
 
-const ALL_COMMANDS: readonly Command[] = [...COMMANDS, CALLOUT_COMMAND];
+const ALL_COMMANDS: readonly Command[] = [...COMMANDS, CALLOUT_COMMAND, TRACE_COMMAND];
 
 function topLevelHelp(): string {
   const width = Math.max(...ALL_COMMANDS.map((c) => c.name.length));
@@ -539,7 +480,7 @@ Example:
 
 function commandHelp(command: Command): string {
   const usesQueues = command.needs?.mainQueue || command.needs?.deadLetterQueue;
-  const targetHelp = usesQueues ? TARGET_HELP : command.needs?.breaker ? BREAKER_TARGET_HELP : undefined;
+  const targetHelp = command.targetHelp ?? (usesQueues ? TARGET_HELP : command.needs?.breaker ? BREAKER_TARGET_HELP : undefined);
   return `zuora-limio-sync ${command.name}: ${command.summary}
 
 Usage: ${command.usage}
@@ -589,6 +530,9 @@ export async function runCli(argv: readonly string[], io: CliIo, dependencies: C
       dlqUrl: parsed.values['dlq-url'] as string | undefined,
       url: parsed.values.url as string | undefined,
       breakerTable: parsed.values['breaker-table'] as string | undefined,
+      ledgerTable: parsed.values['ledger-table'] as string | undefined,
+      zuoraUrl: parsed.values['zuora-url'] as string | undefined,
+      zuoraSecret: parsed.values['zuora-secret'] as string | undefined,
       allowNonAwsEndpoint: parsed.values['allow-non-aws-endpoint'] === true,
       allowInsecureTarget: parsed.values['allow-insecure-target'] === true,
     };
@@ -600,6 +544,9 @@ export async function runCli(argv: readonly string[], io: CliIo, dependencies: C
       json: parsed.values.json === true,
       rule,
       targets: resolveOnce,
+      flags,
+      dependencies,
+      onFinish: (dispose) => disposers.push(dispose),
       async breaker() {
         const { breaker, mainQueueUrl } = await resolveOnce();
         if (breaker === undefined) return { unavailable: 'this command does not use the breaker' };

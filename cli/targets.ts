@@ -1,5 +1,6 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULTS } from '../functions/shared/defaults';
 import { LOCAL_DEFAULTS } from '../local/defaults';
@@ -17,6 +18,12 @@ export interface TargetFlags {
   url?: string;
   /** The circuit breaker's DynamoDB table (or env ZLS_BREAKER_TABLE). */
   breakerTable?: string;
+  /** The sync ledger's DynamoDB table (or env ZLS_LEDGER_TABLE). */
+  ledgerTable?: string;
+  /** The Zuora tenant's REST root (or the stack output ZuoraBaseUrl, or env ZUORA_BASE_URL). */
+  zuoraUrl?: string;
+  /** The Secrets Manager secret {"clientId","clientSecret"} of the Zuora OAuth client (or the stack output ZuoraSecretArn). */
+  zuoraSecret?: string;
   /** Lets signed AWS requests go to an https host that is not AWS's (an SQS-compatible service the operator trusts). */
   allowNonAwsEndpoint?: boolean;
   /** Lets signed AWS requests or a callout's credentials go over plain http to a host that is not this machine. */
@@ -33,6 +40,24 @@ export type BreakerTarget =
   | { readonly kind: 'local'; readonly baseUrl: string }
   | { readonly kind: 'unavailable'; readonly reason: string };
 
+/** Where the sync ledger lives. */
+export type LedgerTarget =
+  /** `localEndpoint`: the `npm start` runtime's DynamoDB emulator (no AWS credentials are sent there). */
+  | { readonly kind: 'table'; readonly tableName: string; readonly localEndpoint?: string }
+  | { readonly kind: 'unavailable'; readonly reason: string };
+
+/**
+ * The Zuora tenant a sweep reads, as the variables the sweep's own configuration reads (ZUORA_BASE_URL and
+ * ZUORA_SECRET_ID or ZUORA_CLIENT_ID/ZUORA_CLIENT_SECRET), so loadSweepConfig checks them exactly as it does for
+ * the Lambda; `inputs` says which flag, output or variable gave each, for error messages.
+ */
+export interface ZuoraTarget {
+  readonly variables: Readonly<Record<string, string>>;
+  readonly inputs: Readonly<Record<string, string>>;
+  /** One line for the operator: which tenant, and where its credentials come from (never their value). */
+  readonly description: string;
+}
+
 export interface Targets {
   readonly sqs: SQSClient;
   readonly mainQueueUrl?: string;
@@ -40,6 +65,10 @@ export interface Targets {
   readonly calloutUrl?: string;
   /** Set when the command asked for the breaker. */
   readonly breaker?: BreakerTarget;
+  /** Set when the command asked for the ledger. */
+  readonly ledger?: LedgerTarget;
+  /** Set when the command asked for Zuora. */
+  readonly zuora?: ZuoraTarget;
   /** One line for the operator: which deployment this is about. */
   readonly description: string;
 }
@@ -50,6 +79,9 @@ export interface TargetNeeds {
   callout?: boolean;
   /** `required`: refuse to run without it; `optional`: say why it is unavailable (status). */
   breaker?: 'required' | 'optional';
+  /** `required`: refuse to run without it; `optional`: say why it is unavailable (trace). */
+  ledger?: 'required' | 'optional';
+  zuora?: boolean;
 }
 
 /** The CloudFormation outputs of the deployed stack (see the infra construct). */
@@ -58,6 +90,21 @@ export const STACK_OUTPUTS = {
   deadLetterQueueUrl: 'DeadLetterQueueUrl',
   calloutUrl: 'CalloutUrl',
   breakerTableName: 'BreakerTableName',
+  ledgerTableName: 'LedgerTableName',
+  zuoraBaseUrl: 'ZuoraBaseUrl',
+  zuoraSecretArn: 'ZuoraSecretArn',
+} as const;
+
+/**
+ * What `npm start` runs beside the SQS emulator (see the local runtime): the ledger table in its DynamoDB emulator
+ * and its Zuora sandbox with fixed local client credentials, each moved by the same variable as the runtime's.
+ */
+export const LOCAL_RUNTIME = {
+  dynamoDbPort: 8000,
+  ledgerTableName: 'zuora-limio-sync-ledger',
+  zuoraSandboxPort: 4020,
+  zuoraClientId: 'local-zuora-client',
+  zuoraClientSecret: 'local-zuora-secret',
 } as const;
 
 export interface TargetDependencies {
@@ -78,13 +125,17 @@ export async function resolveTargets(
     : flags.dlqUrl !== undefined ? '--dlq-url'
     : flags.url !== undefined ? '--url'
     : flags.breakerTable !== undefined ? '--breaker-table'
+    : flags.ledgerTable !== undefined ? '--ledger-table'
     : undefined;
   if (flags.local && flags.stack !== undefined) throw new UsageError('--stack', 'cannot be combined with --local; pick one target');
   if (explicitFlag && (flags.local || flags.stack !== undefined)) {
     throw new UsageError(explicitFlag, `cannot be combined with ${flags.local ? '--local' : '--stack'}; pick one target`);
   }
 
-  if (flags.local) return localTargets(env, needs);
+  if (flags.local) {
+    const local = await localTargets(env, needs);
+    return { ...local, ...(needs.zuora && { zuora: zuoraTarget(flags, env, {}) }) };
+  }
 
   if (flags.stack !== undefined) {
     const stackName = flags.stack.trim();
@@ -101,13 +152,15 @@ export async function resolveTargets(
     const deadLetterQueueUrl = output(STACK_OUTPUTS.deadLetterQueueUrl, needs.deadLetterQueue);
     const breakerTableName = output(STACK_OUTPUTS.breakerTableName, needs.breaker === 'required');
     const calloutUrl = output(STACK_OUTPUTS.calloutUrl, needs.callout);
+    const ledgerTableName = output(STACK_OUTPUTS.ledgerTableName, needs.ledger === 'required');
+    const zuora = needs.zuora ? zuoraTarget(flags, env, { stackName, outputs }) : undefined;
     // Outputs are data too: a stack (or whatever answered for CloudFormation) gets the same checks as a flag.
     checkSqsDestinations(flags, env, [
       ['--stack', needs.mainQueue ? mainQueueUrl : undefined],
       ['--stack', needs.deadLetterQueue ? deadLetterQueueUrl : undefined],
     ]);
     if (calloutUrl) checkCalloutDestination(flags, '--stack', calloutUrl);
-    if (needs.breaker && breakerTableName) checkEndpointVariables(flags, env, ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL']);
+    if ((needs.breaker && breakerTableName) || (needs.ledger && ledgerTableName)) checkEndpointVariables(flags, env, ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL']);
     return {
       sqs: (dependencies.sqsClient ?? awsSqsClient)(env, mainQueueUrl ?? deadLetterQueueUrl),
       mainQueueUrl,
@@ -118,6 +171,12 @@ export async function resolveTargets(
           ? { kind: 'table', tableName: breakerTableName }
           : { kind: 'unavailable', reason: `stack "${stackName}" has no ${STACK_OUTPUTS.breakerTableName} output (deployed before outage mode; redeploy)` },
       }),
+      ...(needs.ledger && {
+        ledger: ledgerTableName
+          ? { kind: 'table', tableName: ledgerTableName }
+          : { kind: 'unavailable', reason: `stack "${stackName}" has no ${STACK_OUTPUTS.ledgerTableName} output (deployed before the sync ledger; redeploy)` },
+      }),
+      ...(zuora && { zuora }),
       description: `stack ${stackName}`,
     };
   }
@@ -126,11 +185,13 @@ export async function resolveTargets(
   const deadLetterQueueUrl = urlFrom('--dlq-url', flags.dlqUrl) ?? urlFrom('ZLS_DLQ_URL', env.ZLS_DLQ_URL);
   const calloutUrl = urlFrom('--url', flags.url);
   const breakerTableName = tableNameFrom('--breaker-table', flags.breakerTable) ?? tableNameFrom('ZLS_BREAKER_TABLE', env.ZLS_BREAKER_TABLE);
+  const ledgerTableName = tableNameFrom('--ledger-table', flags.ledgerTable) ?? tableNameFrom('ZLS_LEDGER_TABLE', env.ZLS_LEDGER_TABLE);
   const missing = [
     needs.mainQueue && !mainQueueUrl && '--queue-url (or ZLS_QUEUE_URL)',
     needs.deadLetterQueue && !deadLetterQueueUrl && '--dlq-url (or ZLS_DLQ_URL)',
     needs.callout && !calloutUrl && '--url',
     needs.breaker === 'required' && !breakerTableName && '--breaker-table (or ZLS_BREAKER_TABLE)',
+    needs.ledger === 'required' && !ledgerTableName && '--ledger-table (or ZLS_LEDGER_TABLE)',
   ].filter(Boolean);
   if (missing.length > 0) {
     throw new UsageError(String(missing[0]).split(' ')[0], `no target given: use --local, --stack NAME, or ${missing.join(' and ')}`);
@@ -142,7 +203,8 @@ export async function resolveTargets(
     [deadLetterQueueInput, deadLetterQueueUrl],
   ]);
   if (calloutUrl) checkCalloutDestination(flags, '--url', calloutUrl);
-  if (needs.breaker && breakerTableName) checkEndpointVariables(flags, env, ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL']);
+  if ((needs.breaker && breakerTableName) || (needs.ledger && ledgerTableName)) checkEndpointVariables(flags, env, ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL']);
+  const zuora = needs.zuora ? zuoraTarget(flags, env, {}) : undefined;
   return {
     sqs: (dependencies.sqsClient ?? awsSqsClient)(env, mainQueueUrl ?? deadLetterQueueUrl),
     mainQueueUrl,
@@ -153,6 +215,12 @@ export async function resolveTargets(
         ? { kind: 'table', tableName: breakerTableName }
         : { kind: 'unavailable', reason: 'give --breaker-table NAME (or ZLS_BREAKER_TABLE): the stack output BreakerTableName' },
     }),
+    ...(needs.ledger && {
+      ledger: ledgerTableName
+        ? { kind: 'table', tableName: ledgerTableName }
+        : { kind: 'unavailable', reason: 'give --ledger-table NAME (or ZLS_LEDGER_TABLE): the stack output LedgerTableName' },
+    }),
+    ...(zuora && { zuora }),
     description: 'queues given explicitly',
   };
 }
@@ -180,6 +248,13 @@ async function localTargets(env: Env, needs: TargetNeeds): Promise<Targets> {
     calloutUrl: `http://${LOCAL_DEFAULTS.host}:${calloutPort}${LOCAL_DEFAULTS.calloutPath}`,
     // The runtime keeps its breaker in memory and serves it on its own HTTP server (local/breaker-control.ts).
     ...(needs.breaker && { breaker: { kind: 'local', baseUrl: `http://${LOCAL_DEFAULTS.host}:${calloutPort}` } }),
+    ...(needs.ledger && {
+      ledger: {
+        kind: 'table',
+        tableName: LOCAL_RUNTIME.ledgerTableName,
+        localEndpoint: `http://${LOCAL_DEFAULTS.host}:${port(env, 'DYNAMODB_PORT', LOCAL_RUNTIME.dynamoDbPort)}`,
+      },
+    }),
     description: `local runtime (SQS ${endpoint})`,
   };
 }
@@ -196,10 +271,66 @@ export function awsSqsClient(env: Env, queueUrl: string | undefined): SQSClient 
 }
 
 /** A client for the breaker's table in real DynamoDB, or whatever AWS_ENDPOINT_URL_DYNAMODB points at. */
-export function awsDynamoClient(env: Env, queueUrl: string | undefined): DynamoDBClient {
+export function awsDynamoClient(env: Env, queueUrl: string | undefined, config: DynamoDBClientConfig = {}): DynamoDBClient {
   const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL;
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? regionOfQueueUrl(queueUrl);
-  return new DynamoDBClient({ ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
+  return new DynamoDBClient({ ...config, ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
+}
+
+/**
+ * The Zuora tenant and its credentials, first found of: the flags, the stack's outputs, the environment's own
+ * ZUORA_* variables and, for --local only, the runtime's Zuora sandbox. A Secrets Manager secret is read with
+ * signed requests, so it gets the same destination check as every AWS call.
+ */
+function zuoraTarget(flags: TargetFlags, env: Env, stack: { stackName?: string; outputs?: Record<string, string> }): ZuoraTarget {
+  const fromStack = (name: string) => (stack.outputs?.[name] ? { value: stack.outputs[name], input: `stack output ${name}` } : undefined);
+  const given = (input: string, raw: string | undefined) => (raw !== undefined && raw.trim() !== '' ? { value: raw.trim(), input } : undefined);
+  const sandbox = flags.local
+    ? { value: `http://${LOCAL_DEFAULTS.host}:${port(env, 'ZUORA_SANDBOX_PORT', LOCAL_RUNTIME.zuoraSandboxPort)}`, input: 'the local Zuora sandbox (ZUORA_SANDBOX_PORT)' }
+    : undefined;
+  const baseUrl =
+    given('--zuora-url', flags.zuoraUrl) ?? fromStack(STACK_OUTPUTS.zuoraBaseUrl) ?? given('ZUORA_BASE_URL', env.ZUORA_BASE_URL) ?? sandbox;
+  if (baseUrl === undefined) {
+    throw new UsageError(
+      '--zuora-url',
+      stack.stackName !== undefined
+        ? `stack "${stack.stackName}" has no ${STACK_OUTPUTS.zuoraBaseUrl} output (its sweep is off): give the tenant's REST root, e.g. https://rest.zuora.com (or ZUORA_BASE_URL)`
+        : "give the Zuora tenant's REST root, e.g. https://rest.zuora.com (or ZUORA_BASE_URL)",
+    );
+  }
+  const secret = given('--zuora-secret', flags.zuoraSecret) ?? fromStack(STACK_OUTPUTS.zuoraSecretArn) ?? given('ZUORA_SECRET_ID', env.ZUORA_SECRET_ID);
+  const variables: Record<string, string> = { ZUORA_BASE_URL: baseUrl.value };
+  const inputs: Record<string, string> = { ZUORA_BASE_URL: baseUrl.input };
+  let credentialsFrom: string;
+  if (secret !== undefined) {
+    variables.ZUORA_SECRET_ID = secret.value;
+    inputs.ZUORA_SECRET_ID = secret.input;
+    credentialsFrom = `Secrets Manager secret ${secret.value}`;
+    checkEndpointVariables(flags, env, ['AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_ENDPOINT_URL']);
+  } else if (env.ZUORA_CLIENT_ID !== undefined || env.ZUORA_CLIENT_SECRET !== undefined) {
+    variables.ZUORA_CLIENT_ID = env.ZUORA_CLIENT_ID ?? '';
+    variables.ZUORA_CLIENT_SECRET = env.ZUORA_CLIENT_SECRET ?? '';
+    inputs.ZUORA_CLIENT_ID = 'ZUORA_CLIENT_ID';
+    inputs.ZUORA_CLIENT_SECRET = 'ZUORA_CLIENT_SECRET';
+    credentialsFrom = 'ZUORA_CLIENT_ID/ZUORA_CLIENT_SECRET';
+  } else if (baseUrl === sandbox) {
+    variables.ZUORA_CLIENT_ID = LOCAL_RUNTIME.zuoraClientId;
+    variables.ZUORA_CLIENT_SECRET = LOCAL_RUNTIME.zuoraClientSecret;
+    credentialsFrom = "the sandbox's local client";
+  } else {
+    throw new UsageError(
+      '--zuora-secret',
+      `no credentials for ${baseUrl.value}: give the Secrets Manager secret {"clientId","clientSecret"} (or ZUORA_SECRET_ID), or ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET`,
+    );
+  }
+  return { variables, inputs, description: `Zuora ${baseUrl.value} (from ${baseUrl.input}), credentials from ${credentialsFrom}` };
+}
+
+/** A client for the Zuora secret in real Secrets Manager (region from AWS_REGION or the secret's ARN). */
+export function awsSecretsManagerClient(env: Env, secretId: string, queueUrl: string | undefined): SecretsManagerClient {
+  const endpoint = env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? env.AWS_ENDPOINT_URL;
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):/.exec(secretId)?.[1] ?? regionOfQueueUrl(queueUrl);
+  return new SecretsManagerClient({ ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
 }
 
 /**

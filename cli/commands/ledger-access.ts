@@ -1,0 +1,54 @@
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { DynamoDbLedgerStore } from '../../functions/ledger/dynamodb-ledger-store';
+import type { LedgerStore } from '../../functions/ledger/ledger-store';
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from '../../local/sqs-emulator';
+import { awsDynamoClient, type LedgerTarget } from '../targets';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * An operator waits for the answer: a table that does not answer should say so within seconds, not after the
+ * SDK's default retries; a few tries still ride out a throttled read.
+ */
+const CLI_LEDGER_CLIENT: DynamoDBClientConfig = {
+  maxAttempts: 3,
+  requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
+};
+
+export interface OpenLedger {
+  readonly store: LedgerStore;
+  readonly tableName: string;
+  /** Where it is, for messages: the table, and the local endpoint when it is the runtime's emulator. */
+  readonly where: string;
+  readonly client: DynamoDBClient;
+}
+
+/**
+ * The sync ledger of a target through the same store the sync Lambda and the sweep use. Locally it is the
+ * runtime's DynamoDB emulator, reached with the emulators' dummy credentials, so real AWS credentials never go
+ * there; otherwise DynamoDB as the breaker commands reach it (AWS_ENDPOINT_URL_DYNAMODB honoured and checked).
+ */
+export function openLedger(target: Extract<LedgerTarget, { kind: 'table' }>, env: Env, queueUrl: string | undefined): OpenLedger {
+  const client =
+    target.localEndpoint !== undefined
+      ? new DynamoDBClient({ ...CLI_LEDGER_CLIENT, endpoint: target.localEndpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS })
+      : awsDynamoClient(env, queueUrl, CLI_LEDGER_CLIENT);
+  return {
+    store: new DynamoDbLedgerStore(client, target.tableName),
+    tableName: target.tableName,
+    where: target.localEndpoint !== undefined ? `table ${target.tableName} of the local runtime's DynamoDB at ${target.localEndpoint}` : `table ${target.tableName}`,
+    client,
+  };
+}
+
+/** A ledger read's failure in the operator's terms: a missing table or a runtime that is not running says so. */
+export function describeLedgerError(error: unknown, ledger: Pick<OpenLedger, 'tableName' | 'where'>, local: boolean): string {
+  const name = (error as Error)?.name;
+  const message = (error as Error)?.message ?? String(error);
+  if (name === 'ResourceNotFoundException') return `the ledger ${ledger.where} does not exist${local ? ' (is `npm start` running with the sync ledger?)' : ''}`;
+  const code = (error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code;
+  if (local && (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(message))) {
+    return `cannot reach the ${ledger.where} (connection refused); is \`npm start\` running? (one started with DYNAMODB_PORT=0 printed the port it picked: give it as DYNAMODB_PORT=N)`;
+  }
+  return `the ledger ${ledger.where} could not be read: ${name && name !== 'Error' && !message.startsWith(name) ? `${name}: ` : ''}${message}`;
+}
