@@ -33,6 +33,12 @@ import type { BridgeStackSettings } from './zuora-limio-sync-stack';
  * | calloutMaxIds, calloutMaxBodyBytes, calloutIdField, subscriptionIdPattern | callout parsing limits and rules |
  * | logRetentionDays | log retention of both functions and the API |
  * | oldestMessageAgeAlarmSeconds | age-of-oldest-message alarm threshold |
+ * | syncCooldownSeconds, syncClockMarginSeconds | sync ledger: cooldown that folds a burst into one more Limio call (0 = off), clock margin |
+ * | zuoraBaseUrl | Zuora tenant REST root (https): turns the reconciliation sweep on (recommended) |
+ * | zuoraSecretArn | existing Zuora OAuth client secret (complete ARN); default: a new secret to fill |
+ * | zuoraEntityId | multi-entity tenants: the entity the sweep reads |
+ * | sweepIntervalSeconds, sweepSettleSeconds, sweepOverlapSeconds, sweepInitialLookbackSeconds | sweep schedule and window |
+ * | missingCalloutsAlarmThreshold | subscriptions queued by the sweep, 3 sweeps in a row, that raise MissingCalloutsAlarm |
  * | alarmEmail | email subscribed to a new alarm topic |
  * | alarmTopicArn | existing SNS topic for the alarms |
  * | createApiGatewayCloudWatchRole | false when the account already has API Gateway's logging role |
@@ -42,13 +48,14 @@ export type ContextReader = (key: string) => unknown;
 const STRING_KEYS = [
   'limioBaseUrl', 'limioSecretArn', 'calloutAuthMode', 'calloutAuthSecretArn', 'calloutRealm', 'apiKind',
   'calloutIdField', 'subscriptionIdPattern', 'probeSubscriptionId', 'alarmEmail', 'alarmTopicArn',
-  'apiSecurityPolicy', 'expectedZuoraTenantId', 'secretsKmsKeyArn',
+  'apiSecurityPolicy', 'expectedZuoraTenantId', 'secretsKmsKeyArn', 'zuoraBaseUrl', 'zuoraSecretArn', 'zuoraEntityId',
 ] as const;
 const NUMBER_KEYS = [
   'throttleRateLimit', 'throttleBurstLimit', 'syncConcurrency', 'syncInvocationConcurrency', 'maxAttempts', 'retryBudgetSeconds',
   'batchSize', 'batchingWindowSeconds', 'syncTimeoutSeconds', 'limioTimeoutMs', 'backoffBaseSeconds',
   'backoffMaxSeconds', 'calloutDelaySeconds', 'calloutMaxIds', 'calloutMaxBodyBytes', 'logRetentionDays',
-  'oldestMessageAgeAlarmSeconds', 'wafRateLimitPerIp',
+  'oldestMessageAgeAlarmSeconds', 'wafRateLimitPerIp', 'syncCooldownSeconds', 'syncClockMarginSeconds', 'sweepIntervalSeconds',
+  'sweepSettleSeconds', 'sweepOverlapSeconds', 'sweepInitialLookbackSeconds', 'missingCalloutsAlarmThreshold',
 ] as const;
 
 function text(key: string, value: unknown): string | undefined {

@@ -15,6 +15,14 @@ export const LIMIO_SECRET_PLACEHOLDER = {
 } as const;
 
 /**
+ * The Zuora OAuth client the sweep uses is created in Zuora (Settings > Administration > Manage Users > OAuth
+ * Clients) by the operator, so, as for Limio, only placeholders the operator replaces.
+ */
+export const ZUORA_SECRET_PLACEHOLDER = {
+  clientId: 'REPLACE_WITH_ZUORA_CLIENT_ID',
+} as const;
+
+/**
  * The callout secret per mode: the fixed fields, and the one field Secrets Manager generates at deploy time
  * (the shared secret the operator copies into Zuora). HMAC defaults are the callout handler's own (hmac.ts).
  *

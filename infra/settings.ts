@@ -3,6 +3,10 @@ import { ConfigError } from '../functions/shared/config-error';
 import { BREAKER_DEFAULTS } from '../functions/breaker/settings';
 import { DEFAULTS, maxRetryBudgetSeconds } from '../functions/shared/defaults';
 import { checkSubscriptionId, subscriptionIdRuleFrom } from '../functions/shared/subscription-id';
+import type { Env } from '../functions/shared/env';
+import { LEDGER_DEFAULTS, loadLedgerConfig } from '../functions/ledger/config';
+import { loadSweepConfig, SWEEP_DEFAULTS } from '../functions/sweep/config';
+import { sweepWatermarkKey } from '../functions/sweep/dynamodb-watermark-store';
 
 /**
  * The tunable settings of the bridge, validated once, shared by the construct (props) and the app (cdk.json
@@ -149,11 +153,63 @@ export interface BridgeSettingsInput {
   readonly logRetentionDays?: number;
   /** Age-of-oldest-message alarm threshold, seconds. */
   readonly oldestMessageAgeAlarmSeconds?: number;
+  /**
+   * Sync ledger (SYNC_COOLDOWN_SECONDS): a change arriving within this long of a successful sync's start waits
+   * for the cooldown's end and shares one Limio call with the others that did; 0 turns holding off. Default 5.
+   */
+  readonly syncCooldownSeconds?: number;
+  /** Sync ledger (SYNC_CLOCK_MARGIN_SECONDS): clock difference allowed between callout and sync Lambdas. Default 1. */
+  readonly syncClockMarginSeconds?: number;
+  /**
+   * The Zuora tenant's REST root (https), e.g. https://rest.zuora.com: turns on the reconciliation sweep, which
+   * reads what Zuora changed and queues what has no sync since (changes whose callout never came). Recommended.
+   * Default: no sweep.
+   */
+  readonly zuoraBaseUrl?: string;
+  /** Multi-entity tenants: the entity the sweep reads (ZUORA_ENTITY_ID). Default: none. */
+  readonly zuoraEntityId?: string;
+  /** Seconds between sweeps (the schedule), whole minutes. Default 900. */
+  readonly sweepIntervalSeconds?: number;
+  /** The newest changes left to their callouts: a sweep's window ends this long before now. Default 300. */
+  readonly sweepSettleSeconds?: number;
+  /** Each sweep reads again this long before where the last one ended. Default 600. */
+  readonly sweepOverlapSeconds?: number;
+  /** How far the first sweep looks back. Default 3600. */
+  readonly sweepInitialLookbackSeconds?: number;
+  /**
+   * MissingCalloutsAlarm: subscriptions a sweep queued (changed in Zuora without a sync) at or above this in 3
+   * sweeps in a row. Default 1.
+   */
+  readonly missingCalloutsAlarmThreshold?: number;
 }
 
-type OptionalSetting = 'calloutIdField' | 'subscriptionIdPattern' | 'probeSubscriptionId' | 'wafRateLimitPerIp' | 'expectedZuoraTenantId' | 'secretsKmsKeyArn';
+/** The sweep's settings, resolved; present only when `zuoraBaseUrl` is set. */
+export interface SweepSettings {
+  readonly zuoraBaseUrl: string;
+  readonly zuoraEntityId?: string;
+  readonly intervalSeconds: number;
+  readonly settleSeconds: number;
+  readonly overlapSeconds: number;
+  readonly initialLookbackSeconds: number;
+  readonly missingCalloutsAlarmThreshold: number;
+  /** The watermark item's partition key in the ledger table (the sweep role may write no other item). */
+  readonly watermarkKey: string;
+}
 
-export type BridgeSettings = Required<Omit<BridgeSettingsInput, OptionalSetting>> & Pick<BridgeSettingsInput, OptionalSetting>;
+/** Queued subscriptions in this many sweeps in a row raise MissingCalloutsAlarm (one bad sweep is not a trend). */
+export const MISSING_CALLOUTS_SWEEPS = 3;
+/** Failed sweeps in a row that raise SweepFailedAlarm. */
+export const FAILED_SWEEPS = 2;
+
+type OptionalSetting = 'calloutIdField' | 'subscriptionIdPattern' | 'probeSubscriptionId' | 'wafRateLimitPerIp' | 'expectedZuoraTenantId' | 'secretsKmsKeyArn';
+type SweepSettingName =
+  | 'zuoraBaseUrl' | 'zuoraEntityId' | 'sweepIntervalSeconds' | 'sweepSettleSeconds' | 'sweepOverlapSeconds'
+  | 'sweepInitialLookbackSeconds' | 'missingCalloutsAlarmThreshold';
+
+export type BridgeSettings = Required<Omit<BridgeSettingsInput, OptionalSetting | SweepSettingName>> & Pick<BridgeSettingsInput, OptionalSetting> & {
+  /** Set when `zuoraBaseUrl` is: the reconciliation sweep is on. */
+  readonly sweep?: SweepSettings;
+};
 
 /** CloudWatch Logs accepts only these retention periods. */
 const LOG_RETENTION_DAYS = [
@@ -262,6 +318,103 @@ function optionalText(value: string | undefined, check?: (text: string) => void)
   return value.trim();
 }
 
+/**
+ * Runs a Lambda's own configuration loader over the environment the construct will give it, so a prop is refused
+ * at synth by the very rule that would stop the Lambda's cold start; the error names the prop, not the variable.
+ */
+function checkedByLambdaRules<T>(load: (env: Env) => T, env: Record<string, string | undefined>, propOf: Record<string, string>): T {
+  try {
+    return load(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    let problem = error.message.slice(error.variable.length + 2);
+    for (const [variable, prop] of Object.entries(propOf)) problem = problem.replaceAll(variable, prop);
+    throw new ConfigError(propOf[error.variable] ?? error.variable, problem);
+  }
+}
+
+function ledgerTiming(input: BridgeSettingsInput): { syncCooldownSeconds: number; syncClockMarginSeconds: number } {
+  const syncCooldownSeconds = input.syncCooldownSeconds ?? LEDGER_DEFAULTS.cooldownSeconds;
+  const syncClockMarginSeconds = input.syncClockMarginSeconds ?? LEDGER_DEFAULTS.clockMarginSeconds;
+  checkedByLambdaRules(loadLedgerConfig, {
+    SYNC_COOLDOWN_SECONDS: String(syncCooldownSeconds),
+    SYNC_CLOCK_MARGIN_SECONDS: String(syncClockMarginSeconds),
+  }, { SYNC_COOLDOWN_SECONDS: 'syncCooldownSeconds', SYNC_CLOCK_MARGIN_SECONDS: 'syncClockMarginSeconds' });
+  return { syncCooldownSeconds, syncClockMarginSeconds };
+}
+
+const SWEEP_VARIABLE_PROPS: Record<string, string> = {
+  ZUORA_BASE_URL: 'zuoraBaseUrl',
+  ZUORA_ENTITY_ID: 'zuoraEntityId',
+  SWEEP_INTERVAL_SECONDS: 'sweepIntervalSeconds',
+  SWEEP_SETTLE_SECONDS: 'sweepSettleSeconds',
+  SWEEP_OVERLAP_SECONDS: 'sweepOverlapSeconds',
+  SWEEP_INITIAL_LOOKBACK_SECONDS: 'sweepInitialLookbackSeconds',
+};
+
+const SWEEP_ONLY_PROPS = [
+  'zuoraEntityId', 'sweepIntervalSeconds', 'sweepSettleSeconds', 'sweepOverlapSeconds', 'sweepInitialLookbackSeconds', 'missingCalloutsAlarmThreshold',
+] as const satisfies readonly SweepSettingName[];
+
+/** The sweep Lambda's environment for these settings (credentials excepted: the secret's ARN is the construct's). */
+export function sweepEnvironment(sweep: SweepSettings): Record<string, string> {
+  return {
+    ZUORA_BASE_URL: sweep.zuoraBaseUrl,
+    ...(sweep.zuoraEntityId !== undefined && { ZUORA_ENTITY_ID: sweep.zuoraEntityId }),
+    SWEEP_INTERVAL_SECONDS: String(sweep.intervalSeconds),
+    SWEEP_SETTLE_SECONDS: String(sweep.settleSeconds),
+    SWEEP_OVERLAP_SECONDS: String(sweep.overlapSeconds),
+    SWEEP_INITIAL_LOOKBACK_SECONDS: String(sweep.initialLookbackSeconds),
+  };
+}
+
+function sweepSettings(input: BridgeSettingsInput, subscriptionIdPattern: string | undefined): SweepSettings | undefined {
+  const zuoraBaseUrl = optionalText(input.zuoraBaseUrl);
+  if (zuoraBaseUrl === undefined) {
+    const orphan = SWEEP_ONLY_PROPS.find((prop) => input[prop] !== undefined);
+    // A sweep setting without the tenant would silently deploy no sweep at all.
+    if (orphan !== undefined) throw new ConfigError('zuoraBaseUrl', `is required for ${orphan}: the sweep is off without it`);
+    return undefined;
+  }
+  // The deployed Lambda reaches no loopback sandbox, and sends Zuora a bearer token: https only.
+  const url = (() => {
+    try {
+      return new URL(zuoraBaseUrl);
+    } catch {
+      throw new ConfigError('zuoraBaseUrl', `must be an absolute URL such as https://rest.zuora.com, got "${zuoraBaseUrl}"`);
+    }
+  })();
+  if (url.protocol !== 'https:') throw new ConfigError('zuoraBaseUrl', `must use https://, got "${zuoraBaseUrl}"`);
+  if (url.username || url.password) throw new ConfigError('zuoraBaseUrl', `must not carry credentials, got "${zuoraBaseUrl}"`);
+  const intervalSeconds = input.sweepIntervalSeconds ?? SWEEP_DEFAULTS.intervalSeconds;
+  // EventBridge rates are whole minutes.
+  if (Number.isInteger(intervalSeconds) && intervalSeconds % 60 !== 0) {
+    throw new ConfigError('sweepIntervalSeconds', `must be whole minutes (a multiple of 60: EventBridge schedules by the minute), got ${intervalSeconds}`);
+  }
+  const number = (value: number | undefined) => value === undefined ? undefined : String(value);
+  const config = checkedByLambdaRules(loadSweepConfig, {
+    ZUORA_BASE_URL: zuoraBaseUrl,
+    // Stands for the secret's ARN the construct passes; only its presence is checked.
+    ZUORA_SECRET_ID: 'zuora-secret',
+    ZUORA_ENTITY_ID: optionalText(input.zuoraEntityId),
+    SWEEP_INTERVAL_SECONDS: number(intervalSeconds),
+    SWEEP_SETTLE_SECONDS: number(input.sweepSettleSeconds),
+    SWEEP_OVERLAP_SECONDS: number(input.sweepOverlapSeconds),
+    SWEEP_INITIAL_LOOKBACK_SECONDS: number(input.sweepInitialLookbackSeconds),
+    SUBSCRIPTION_ID_PATTERN: subscriptionIdPattern,
+  }, SWEEP_VARIABLE_PROPS);
+  return {
+    zuoraBaseUrl: config.zuoraBaseUrl,
+    ...(config.entityId !== undefined && { zuoraEntityId: config.entityId }),
+    intervalSeconds: config.intervalSeconds,
+    settleSeconds: config.window.settleSeconds,
+    overlapSeconds: config.window.overlapSeconds,
+    initialLookbackSeconds: config.window.initialLookbackSeconds,
+    missingCalloutsAlarmThreshold: wholeNumber('missingCalloutsAlarmThreshold', input.missingCalloutsAlarmThreshold, 1, 1, 1_000_000),
+    watermarkKey: sweepWatermarkKey(config),
+  };
+}
+
 export function resolveBridgeSettings(input: BridgeSettingsInput): BridgeSettings {
   const subscriptionIdPattern = optionalText(input.subscriptionIdPattern, (pattern) => {
     try {
@@ -308,6 +461,7 @@ export function resolveBridgeSettings(input: BridgeSettingsInput): BridgeSetting
       throw new ConfigError('expectedZuoraTenantId', `must be a Zuora tenant id (letters, digits and "-", at most 64, e.g. 12345), got "${id}"`);
     }
   });
+  const sweep = sweepSettings(input, subscriptionIdPattern);
   return {
     limioBaseUrl: limioUrl(input.limioBaseUrl),
     calloutAuthMode: chosen('calloutAuthMode', input.calloutAuthMode, CALLOUT_AUTH_MODES, INFRA_DEFAULTS.calloutAuthMode),
@@ -342,5 +496,7 @@ export function resolveBridgeSettings(input: BridgeSettingsInput): BridgeSetting
     probeSubscriptionId,
     logRetentionDays,
     oldestMessageAgeAlarmSeconds: wholeNumber('oldestMessageAgeAlarmSeconds', input.oldestMessageAgeAlarmSeconds, INFRA_DEFAULTS.oldestMessageAgeAlarmSeconds, 60, DEFAULTS.retentionSeconds),
+    ...ledgerTiming(input),
+    ...(sweep !== undefined && { sweep }),
   };
 }

@@ -24,7 +24,11 @@ export const STACK_OUTPUTS = [
   'CalloutAuthSecretArn',
   'DashboardName',
   'BreakerTableName',
+  'LedgerTableName',
 ] as const;
+
+/** Output keys present only when the reconciliation sweep is on (`zuoraBaseUrl` set). */
+export const SWEEP_STACK_OUTPUTS = ['ZuoraBaseUrl', 'ZuoraSecretArn', 'SweepFunctionName'] as const;
 
 /** A stack holding one bridge and the outputs operators and the CLI need. */
 export class ZuoraLimioSyncStack extends Stack {
@@ -45,7 +49,17 @@ export class ZuoraLimioSyncStack extends Stack {
       CalloutAuthSecretArn: { value: bridge.calloutAuthSecret.secretArn, description: 'Callout credentials to copy into Zuora' },
       DashboardName: { value: bridge.dashboard.dashboardName, description: 'CloudWatch dashboard of the bridge' },
       BreakerTableName: { value: bridge.breakerTable.tableName, description: 'Circuit breaker state (outage mode): the CLI reads and overrides it (status, breaker open/close)' },
+      LedgerTableName: { value: bridge.ledgerTable.tableName, description: 'Sync ledger (last sync per subscription) and the sweep watermark: the CLI reads it (trace, sweep)' },
     };
     for (const [key, output] of Object.entries(outputs)) new CfnOutput(this, key, output);
+    const sweep = bridge.settings.sweep;
+    if (sweep !== undefined && bridge.sweepFunction !== undefined && bridge.zuoraSecret !== undefined) {
+      const sweepOutputs: Record<(typeof SWEEP_STACK_OUTPUTS)[number], { value: string; description: string }> = {
+        ZuoraBaseUrl: { value: sweep.zuoraBaseUrl, description: 'Zuora tenant the reconciliation sweep reads' },
+        ZuoraSecretArn: { value: bridge.zuoraSecret.secretArn, description: 'Fill with {"clientId","clientSecret"} of a Zuora OAuth client (read access to subscriptions)' },
+        SweepFunctionName: { value: bridge.sweepFunction.functionName, description: 'Reconciliation sweep Lambda (scheduled); its logs show each sweep' },
+      };
+      for (const [key, output] of Object.entries(sweepOutputs)) new CfnOutput(this, key, output);
+    }
   }
 }

@@ -22,19 +22,25 @@ import { Construct, type IConstruct } from 'constructs';
 import { breakerGauge } from '../functions/breaker/breaker-state';
 import { BREAKER_DEFAULTS } from '../functions/breaker/settings';
 import { ConfigError } from '../functions/shared/config-error';
+import { LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE } from '../functions/ledger/dynamodb-ledger-store';
+import { SWEEP_METRICS, SWEEP_SERVICE_NAME } from '../functions/sweep/lambda-sweep';
 import { SYNC_METRICS } from '../functions/sync/telemetry';
 import { DEFAULTS, mainQueueVisibilityTimeoutSeconds, redriveMaxReceiveCount } from '../functions/shared/defaults';
-import { CALLOUT_AUTH_SECRET_TEMPLATES, GENERATED_SECRET_LENGTH, LIMIO_SECRET_PLACEHOLDER } from './secret-templates';
+import { CALLOUT_AUTH_SECRET_TEMPLATES, GENERATED_SECRET_LENGTH, LIMIO_SECRET_PLACEHOLDER, ZUORA_SECRET_PLACEHOLDER } from './secret-templates';
 import {
   asCidr,
   EXAMPLE_LIMIO_BASE_URL,
+  FAILED_SWEEPS,
   INFRA_DEFAULTS,
+  MISSING_CALLOUTS_SWEEPS,
+  sweepEnvironment,
   isEnhancedSecurityPolicy,
   isIpv6Range,
   resolveBridgeSettings,
   type BridgeSettings,
   type BridgeSettingsInput,
   type CalloutAuthMode,
+  type SweepSettings,
 } from './settings';
 
 export type { CalloutApiKind, CalloutAuthMode } from './settings';
@@ -89,6 +95,24 @@ const BREAKER_OPEN_ALARM_DESCRIPTION =
   'Otherwise Limio is down: the breaker closes by itself when it is back. ' +
   'A message held close to the queue\'s 14-day retention is dead-lettered as exhausted. See the README "When Limio is down".';
 
+const SWEEP_FAILED_ALARM_DESCRIPTION =
+  `The reconciliation sweep failed ${FAILED_SWEEPS} times in a row: changes whose callout never came are not being found. ` +
+  'Read the sweep Lambda\'s ERROR line ("sweep failed: ... error (<kind>)"): ' +
+  'credentials = the Zuora secret (ZuoraSecretArn output) still holds the created stand-ins, or Zuora refused its {"clientId","clientSecret"} (an OAuth client of a Zuora user with API access; fill or fix the secret, the next sweep reads it); ' +
+  'rate-limited = the tenant\'s API limits are used up by other integrations (the sweep retries and resumes from its watermark); ' +
+  'unavailable or deadline = Zuora did not answer in time; refused or protocol = zuoraBaseUrl or zuoraEntityId is wrong; enqueue = the main queue refused messages. ' +
+  'Callouts still sync meanwhile: the sweep is never on their path. Once fixed, the next sweep reads from where the last complete one ended (a longer outage: "zuora-limio-sync sweep --since"). See the README "Reconciliation sweep".';
+
+const MISSING_CALLOUTS_ALARM_DESCRIPTION =
+  `Subscriptions changed in Zuora without a sync (no callout reached the bridge) in ${MISSING_CALLOUTS_SWEEPS} sweeps in a row; the sweep queued them, so Limio catches up, but callouts are being lost. ` +
+  'Check in Zuora: the workflow or notification that sends the callout (disabled, edited, its filter or event changed, or a new kind of change it does not cover); ' +
+  'its delivery history (failing or retried callouts, a wrong URL or credential); ' +
+  'and on the bridge: CalloutRefusedAlarm / CalloutThrottledAlarm / Api5xxAlarm (callouts refused or throttled). ' +
+  'The sweep\'s log lines name how many were queued per run. See the README runbook "Callouts are missing".';
+
+/** Shown on their own dashboard widget, not among the Limio calls. */
+const LEDGER_SYNC_METRICS: readonly string[] = [SYNC_METRICS.coveredByLedger, SYNC_METRICS.heldForCooldown, SYNC_METRICS.ledgerUnavailable];
+
 /** The probe makes one token request (and optionally one sync) per run, well inside its schedule's minute. */
 const PROBE_TIMEOUT_SECONDS = 30;
 const PROBE_LIMIO_TIMEOUT_MS = 10_000;
@@ -104,6 +128,23 @@ export const LIMIO_SECRET_GENERATION: secretsmanager.SecretStringGenerator = {
   passwordLength: 32,
 };
 
+/**
+ * How the Zuora secret is created, as for Limio: a placeholder clientId and a generated stand-in clientSecret,
+ * both replaced by the operator. Never change it: a changed block makes CloudFormation generate a new value over
+ * the operator's credentials.
+ */
+export const ZUORA_SECRET_GENERATION: secretsmanager.SecretStringGenerator = {
+  secretStringTemplate: JSON.stringify({ clientId: ZUORA_SECRET_PLACEHOLDER.clientId }),
+  generateStringKey: 'clientSecret',
+  excludePunctuation: true,
+  passwordLength: 32,
+};
+
+/** A sweep reads at most one window of changes; what does not fit is read by the next run from the watermark. */
+const SWEEP_TIMEOUT_SECONDS = 300;
+/** Lambda's longest maximum event age for asynchronous invocations. */
+const MAX_ASYNC_EVENT_AGE_SECONDS = 6 * 60 * 60;
+
 const WAF_RATE_RULE_NAME = 'PerIpRateLimit';
 
 /** The path Zuora calls (POST and GET), on either kind of API. */
@@ -117,6 +158,12 @@ export interface ZuoraLimioSyncProps extends BridgeSettingsInput {
    * @default a new secret with placeholder values to fill in before the first sync
    */
   readonly limioSecretArn?: string;
+  /**
+   * Complete ARN of an existing secret holding the Zuora OAuth client `{"clientId","clientSecret"}` the sweep uses
+   * (needs `zuoraBaseUrl`).
+   * @default a new secret with placeholder values to fill in (the sweep fails, and says so, until then)
+   */
+  readonly zuoraSecretArn?: string;
   /**
    * Complete ARN of an existing callout auth secret (JSON as in the README); its `mode` must match
    * `calloutAuthMode`, which shapes the API.
@@ -157,6 +204,10 @@ export interface ZuoraLimioSyncAlarms {
   readonly probeErrors: cloudwatch.Alarm;
   /** SQS refused a hold or backoff the sync Lambda asked for: the message came back early, a receive spent. */
   readonly visibilityRefused: cloudwatch.Alarm;
+  /** Sweep on: the sweep failed (Lambda error or sweepFailed) in consecutive runs. */
+  readonly sweepFailed?: cloudwatch.Alarm;
+  /** Sweep on: subscriptions changed in Zuora without a sync in consecutive sweeps (callouts are missing). */
+  readonly missingCallouts?: cloudwatch.Alarm;
 }
 
 /**
@@ -186,6 +237,15 @@ export class ZuoraLimioSync extends Construct {
   readonly syncEventSourceMapping: lambda.EventSourceMapping;
   /** The circuit breaker's state and outcome windows (partition key `pk`, TTL `expiresAt`). */
   readonly breakerTable: dynamodb.Table;
+  /**
+   * The sync ledger (partition key `subscriptionId`, TTL `expiresAt`): one item per subscription, the last sync's
+   * start and outcome; also holds the sweep's watermark item (`sweep#<host>#<entity>`).
+   */
+  readonly ledgerTable: dynamodb.Table;
+  /** Set when `zuoraBaseUrl` is: the reconciliation sweep, its schedule and the Zuora secret. */
+  readonly sweepFunction?: nodejs.NodejsFunction;
+  readonly sweepSchedule?: events.Rule;
+  readonly zuoraSecret?: secretsmanager.ISecret;
   /** Probes Limio while the breaker is open and makes the sync event source follow the breaker. */
   readonly probeFunction: nodejs.NodejsFunction;
   readonly probeSchedule: events.Rule;
@@ -228,6 +288,11 @@ export class ZuoraLimioSync extends Construct {
     this.limioSecret = this.limioSecretFor(props.limioSecretArn, statefulRemoval);
     this.calloutAuthSecret = this.calloutAuthSecretFor(props.calloutAuthSecretArn, settings.calloutAuthMode, statefulRemoval);
     this.breakerTable = this.createBreakerTable(statefulRemoval);
+    this.ledgerTable = this.createLedgerTable(statefulRemoval);
+    if (props.zuoraSecretArn !== undefined && settings.sweep === undefined) {
+      throw new ConfigError('zuoraBaseUrl', 'is required for zuoraSecretArn: the sweep is off without it');
+    }
+    if (settings.sweep !== undefined) this.zuoraSecret = this.zuoraSecretFor(props.zuoraSecretArn, statefulRemoval);
 
     this.calloutFunction = this.createFunction('Callout', {
       entry: path.join(PROJECT_ROOT, 'functions', 'callout', 'handler.ts'),
@@ -261,6 +326,9 @@ export class ZuoraLimioSync extends Construct {
         LIMIO_TIMEOUT_MS: String(settings.limioTimeoutMs),
         BACKOFF_BASE_SECONDS: String(settings.backoffBaseSeconds),
         BACKOFF_MAX_SECONDS: String(settings.backoffMaxSeconds),
+        LEDGER_TABLE_NAME: this.ledgerTable.tableName,
+        SYNC_COOLDOWN_SECONDS: String(settings.syncCooldownSeconds),
+        SYNC_CLOCK_MARGIN_SECONDS: String(settings.syncClockMarginSeconds),
         ...this.sharedEnvironment(settings),
       },
     }, settings);
@@ -278,6 +346,9 @@ export class ZuoraLimioSync extends Construct {
     // Lambda checks the role's SQS permissions when the mapping is created: create the policy first.
     this.syncEventSourceMapping.node.addDependency(this.syncFunction.role!);
     ({ probeFunction: this.probeFunction, probeSchedule: this.probeSchedule } = this.createProbe(settings));
+    if (settings.sweep !== undefined) {
+      ({ sweepFunction: this.sweepFunction, sweepSchedule: this.sweepSchedule } = this.createSweep(settings, settings.sweep, props.queueEncryptionKey));
+    }
 
     if (settings.apiKind === 'rest') {
       ({ api: this.restApi, accessLogs: this.apiAccessLogs } = this.createRestApi(settings, props.createApiGatewayCloudWatchRole ?? true));
@@ -337,6 +408,85 @@ export class ZuoraLimioSync extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy,
     });
+  }
+
+  /**
+   * The sync ledger: read once per sync batch (BatchGetItem) and written once per Limio call, so on-demand billing
+   * follows the traffic. Retained with the other stateful resources: it is what lets a redelivered or swept change
+   * cost no second Limio call. Encrypted at rest with the AWS owned key, like the breaker table: it holds
+   * subscription numbers, times, Limio ids and error texts, no secret.
+   */
+  private createLedgerTable(removalPolicy: RemovalPolicy): dynamodb.Table {
+    return new dynamodb.Table(this, 'LedgerTable', {
+      partitionKey: { name: LEDGER_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: LEDGER_TTL_ATTRIBUTE,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy,
+    });
+  }
+
+  /** Like the Limio secret: only the operator's put holds real credentials, and no update overwrites them. */
+  private zuoraSecretFor(arn: string | undefined, removalPolicy: RemovalPolicy): secretsmanager.ISecret {
+    if (arn !== undefined) return secretsmanager.Secret.fromSecretCompleteArn(this, 'ZuoraSecret', completeSecretArn('zuoraSecretArn', arn));
+    return new secretsmanager.Secret(this, 'ZuoraSecret', {
+      description: 'zuora-limio-sync: Zuora OAuth client credentials {"clientId","clientSecret"} for the reconciliation sweep; put your own (the created values are stand-ins)',
+      generateSecretString: ZUORA_SECRET_GENERATION,
+      encryptionKey: this.secretsKey,
+      removalPolicy,
+    });
+  }
+
+  /**
+   * The reconciliation sweep on an EventBridge schedule: one run at a time (reserved concurrency 1), never retried
+   * (the next run reads from the watermark), and never on the callout path: it only reads Zuora and the ledger and
+   * sends to the main queue.
+   */
+  private createSweep(settings: BridgeSettings, sweep: SweepSettings, queueKey: kms.IKey | undefined): { sweepFunction: nodejs.NodejsFunction; sweepSchedule: events.Rule } {
+    const interval = Duration.seconds(sweep.intervalSeconds);
+    // A run that waited longer than an interval (throttled behind a slow one) is superseded by the next.
+    const maxEventAge = Duration.seconds(Math.min(sweep.intervalSeconds, MAX_ASYNC_EVENT_AGE_SECONDS));
+    const sweepFunction = this.createFunction('Sweep', {
+      entry: path.join(PROJECT_ROOT, 'functions', 'sweep', 'handler.ts'),
+      description: 'zuora-limio-sync: reconciliation sweep; reads what Zuora changed and queues the subscriptions with no sync since',
+      timeout: Duration.seconds(SWEEP_TIMEOUT_SECONDS),
+      environment: {
+        QUEUE_URL: this.mainQueue.queueUrl,
+        LEDGER_TABLE_NAME: this.ledgerTable.tableName,
+        ZUORA_SECRET_ID: this.zuoraSecret!.secretArn,
+        ...sweepEnvironment(sweep),
+        ...this.sharedEnvironment(settings),
+      },
+      reservedConcurrentExecutions: 1,
+      retryAttempts: 0,
+      maxEventAge,
+    }, settings);
+    const role = sweepFunction.role!;
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'QueueMissedChanges',
+      actions: ['sqs:SendMessage'],
+      resources: [this.mainQueue.queueArn],
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReadLedger',
+      actions: ['dynamodb:BatchGetItem'],
+      resources: [this.ledgerTable.tableArn],
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReadWriteSweepWatermark',
+      // Its one watermark item, nothing a sync wrote.
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      resources: [this.ledgerTable.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [sweep.watermarkKey] } },
+    }));
+    this.grantSecretRead(role, 'ReadZuoraSecret', this.zuoraSecret!);
+    if (queueKey !== undefined) queueKey.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
+    const sweepSchedule = new events.Rule(this, 'SweepSchedule', {
+      description: `zuora-limio-sync: runs the reconciliation sweep every ${sweep.intervalSeconds / 60} minutes`,
+      schedule: events.Schedule.rate(interval),
+      targets: [new targets.LambdaFunction(sweepFunction, { retryAttempts: 0, maxEventAge })],
+    });
+    return { sweepFunction, sweepSchedule };
   }
 
   /**
@@ -452,8 +602,13 @@ export class ZuoraLimioSync extends Construct {
   }
 
   private createFunction(
-    name: 'Callout' | 'Sync' | 'Probe',
-    options: { entry: string; description: string; timeout: Duration; environment: Record<string, string> },
+    name: 'Callout' | 'Sync' | 'Probe' | 'Sweep',
+    options: {
+      entry: string;
+      description: string;
+      timeout: Duration;
+      environment: Record<string, string>;
+    } & Pick<nodejs.NodejsFunctionProps, 'reservedConcurrentExecutions' | 'retryAttempts' | 'maxEventAge'>,
     settings: BridgeSettings,
   ): nodejs.NodejsFunction {
     const logGroup = new logs.LogGroup(this, `${name}Logs`, {
@@ -482,6 +637,9 @@ export class ZuoraLimioSync extends Construct {
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       environment: options.environment,
+      reservedConcurrentExecutions: options.reservedConcurrentExecutions,
+      retryAttempts: options.retryAttempts,
+      maxEventAge: options.maxEventAge,
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       bundling: {
@@ -524,6 +682,12 @@ export class ZuoraLimioSync extends Construct {
       // Read the breaker before a batch; one atomic counter update per batch, and the conditional write that trips it.
       actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       resources: [this.breakerTable.tableArn],
+    }));
+    syncRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ReadWriteLedger',
+      // One batched read per batch; the claim before a Limio call and the outcome after it are conditional updates.
+      actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
+      resources: [this.ledgerTable.tableArn],
     }));
     if (key !== undefined) {
       // SSE-KMS: sending needs a data key, receiving needs to decrypt it.
@@ -713,7 +877,7 @@ export class ZuoraLimioSync extends Construct {
   private createAlarms(settings: BridgeSettings): ZuoraLimioSyncAlarms {
     const oneMinute = Duration.minutes(1);
     const fiveMinutes = Duration.minutes(5);
-    const alarm = (id: string, description: string, props: Omit<cloudwatch.AlarmProps, 'alarmDescription' | 'evaluationPeriods'>) => {
+    const alarm = (id: string, description: string, props: Omit<cloudwatch.AlarmProps, 'alarmDescription' | 'evaluationPeriods'> & { evaluationPeriods?: number }) => {
       const created = new cloudwatch.Alarm(this, id, {
         alarmName: `${this.namePrefix()}-${id}`,
         alarmDescription: description,
@@ -802,7 +966,51 @@ export class ZuoraLimioSync extends Construct {
         threshold: 3,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       }),
+      ...(settings.sweep !== undefined && this.sweepFunction !== undefined && this.sweepAlarms(settings.sweep, this.sweepFunction, alarm)),
     };
+  }
+
+  /**
+   * Both over one sweep interval per period, so "in a row" counts sweeps (CloudWatch allows period x evaluation
+   * periods up to a day below an hour's period, 7 days above: any interval the settings accept fits).
+   */
+  private sweepAlarms(
+    sweep: SweepSettings,
+    sweepFunction: nodejs.NodejsFunction,
+    alarm: (id: string, description: string, props: Omit<cloudwatch.AlarmProps, 'alarmDescription' | 'evaluationPeriods'> & { evaluationPeriods?: number }) => cloudwatch.Alarm,
+  ): Pick<ZuoraLimioSyncAlarms, 'sweepFailed' | 'missingCallouts'> {
+    const period = Duration.seconds(sweep.intervalSeconds);
+    return {
+      sweepFailed: alarm('SweepFailedAlarm', SWEEP_FAILED_ALARM_DESCRIPTION, {
+        // A sweep that reports its failure also throws (both count); a crash, a timeout or a bad configuration
+        // only shows as a Lambda error.
+        metric: new cloudwatch.MathExpression({
+          expression: 'FILL(errors, 0) + FILL(failed, 0)',
+          usingMetrics: {
+            errors: sweepFunction.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
+            failed: this.sweepMetric(SWEEP_METRICS.failed, period, cloudwatch.Stats.SUM),
+          },
+          label: 'failed sweeps',
+          period,
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: FAILED_SWEEPS,
+        datapointsToAlarm: FAILED_SWEEPS,
+      }),
+      missingCallouts: alarm('MissingCalloutsAlarm', MISSING_CALLOUTS_ALARM_DESCRIPTION, {
+        metric: this.sweepMetric(SWEEP_METRICS.queued, period, cloudwatch.Stats.SUM),
+        threshold: sweep.missingCalloutsAlarmThreshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: MISSING_CALLOUTS_SWEEPS,
+        datapointsToAlarm: MISSING_CALLOUTS_SWEEPS,
+      }),
+    };
+  }
+
+  /** The sweep Lambda's own metrics (functions/sweep/lambda-sweep.ts), by name and service dimension. */
+  private sweepMetric(metricName: string, period: Duration, statistic: string): cloudwatch.Metric {
+    return new cloudwatch.Metric({ namespace: INFRA_DEFAULTS.metricsNamespace, metricName, dimensionsMap: { service: SWEEP_SERVICE_NAME }, period, statistic });
   }
 
   private createDashboard(): cloudwatch.Dashboard {
@@ -816,7 +1024,12 @@ export class ZuoraLimioSync extends Construct {
       defaultInterval: Duration.hours(12),
     });
     dashboard.addWidgets(
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24, height: 3 }),
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Alarms',
+        alarms: Object.values(this.alarms).filter((alarm): alarm is cloudwatch.Alarm => alarm !== undefined),
+        width: 24,
+        height: 3,
+      }),
     );
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({ title: 'Callout API requests', left: apiMetrics, width: 8 }),
@@ -849,9 +1062,10 @@ export class ZuoraLimioSync extends Construct {
       }),
       new cloudwatch.GraphWidget({
         title: 'Limio syncs',
-        // Every counter the sync Lambda publishes (a new one shows up here by itself); `held` is on the breaker's widget.
+        // Every counter the sync Lambda publishes (a new one shows up here by itself); `held` is on the breaker's
+        // widget, the ledger's on their own.
         left: Object.values(SYNC_METRICS)
-          .filter((name) => name !== SYNC_METRICS.syncLatency && name !== SYNC_METRICS.held)
+          .filter((name) => name !== SYNC_METRICS.syncLatency && name !== SYNC_METRICS.held && !LEDGER_SYNC_METRICS.includes(name))
           .map((name) => custom(name, SYNC_METRICS_SERVICE)),
         right: [new cloudwatch.Metric({
           namespace: INFRA_DEFAULTS.metricsNamespace, metricName: SYNC_METRICS.syncLatency, dimensionsMap: { service: SYNC_METRICS_SERVICE },
@@ -874,6 +1088,25 @@ export class ZuoraLimioSync extends Construct {
         width: 12,
       }),
     );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Sync ledger (messages done without a Limio call, held to share one)',
+        left: [custom(SYNC_METRICS.coveredByLedger, SYNC_METRICS_SERVICE), custom(SYNC_METRICS.heldForCooldown, SYNC_METRICS_SERVICE)],
+        // Fail open: each is a sync made without the ledger's help, never a lost one.
+        right: [custom(SYNC_METRICS.ledgerUnavailable, SYNC_METRICS_SERVICE)],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Ledger table',
+        left: [
+          this.ledgerTable.metricConsumedReadCapacityUnits(sum),
+          this.ledgerTable.metricConsumedWriteCapacityUnits(sum),
+        ],
+        right: [this.ledgerTable.metricThrottledRequestsForOperations({ operations: [dynamodb.Operation.BATCH_GET_ITEM, dynamodb.Operation.UPDATE_ITEM], ...sum })],
+        width: 12,
+      }),
+    );
+    if (this.sweepFunction !== undefined && this.settings.sweep !== undefined) this.addSweepWidgets(dashboard, this.sweepFunction, this.settings.sweep);
     const breakerGaugeMetric = new cloudwatch.Metric({
       namespace: INFRA_DEFAULTS.metricsNamespace, metricName: 'BreakerState', dimensionsMap: { service: BREAKER_METRICS_SERVICE },
       period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM,
@@ -914,15 +1147,36 @@ export class ZuoraLimioSync extends Construct {
     return dashboard;
   }
 
+  private addSweepWidgets(dashboard: cloudwatch.Dashboard, sweepFunction: nodejs.NodejsFunction, sweep: SweepSettings): void {
+    // One data point per sweep.
+    const period = Duration.seconds(sweep.intervalSeconds);
+    const metric = (name: string, statistic: string) => this.sweepMetric(name, period, statistic);
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Reconciliation sweep (queued = changed in Zuora without a sync)',
+        left: [metric(SWEEP_METRICS.read, cloudwatch.Stats.SUM), metric(SWEEP_METRICS.covered, cloudwatch.Stats.SUM), metric(SWEEP_METRICS.queued, cloudwatch.Stats.SUM)],
+        right: [metric(SWEEP_METRICS.failed, cloudwatch.Stats.SUM)],
+        leftAnnotations: [{ value: sweep.missingCalloutsAlarmThreshold, label: 'MissingCalloutsAlarm threshold' }],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Sweep duration and lag',
+        left: [metric(SWEEP_METRICS.durationMs, cloudwatch.Stats.MAXIMUM), sweepFunction.metricErrors({ period, statistic: cloudwatch.Stats.SUM })],
+        right: [metric(SWEEP_METRICS.lagSeconds, cloudwatch.Stats.MAXIMUM)],
+        width: 12,
+      }),
+    );
+  }
+
   /**
    * cdk-nag (AwsSolutions) findings that do not fit this workload, acknowledged on the resource they concern,
    * each with the reason. Acknowledgements are plain construct metadata: the construct needs no cdk-nag.
    */
   private acknowledgeAcceptedFindings(settings: BridgeSettings): void {
     const accept = (scope: IConstruct, id: string, reason: string) => Validations.of(scope).acknowledge({ id, reason });
-    for (const secret of [this.limioSecret, this.calloutAuthSecret]) {
+    for (const secret of [this.limioSecret, this.calloutAuthSecret, this.zuoraSecret]) {
       if (secret instanceof secretsmanager.Secret) {
-        accept(secret, 'AwsSolutions-SMG4', 'Both secrets are shared with a third party (Limio issues the client credentials; the callout secret is typed into Zuora): rotation has to happen there, in step, so automatic rotation would break the integration.');
+        accept(secret, 'AwsSolutions-SMG4', 'The secrets are shared with a third party (Limio and Zuora issue the OAuth client credentials; the callout secret is typed into Zuora): rotation has to happen there, in step, so automatic rotation would break the integration.');
       }
     }
     if (this.alarmTopic instanceof sns.Topic) {

@@ -10,7 +10,12 @@ import { ZuoraLimioSyncStack } from '../../infra/zuora-limio-sync-stack';
  * node_modules providing the AWS SDK, as the Lambda runtime does.
  */
 const repositoryRoot = path.join(__dirname, '..', '..');
-const entries = { callout: 'functions/callout/handler.ts', sync: 'functions/sync/handler.ts', probe: 'functions/breaker/handler.ts' } as const;
+const entries = {
+  callout: 'functions/callout/handler.ts',
+  sync: 'functions/sync/handler.ts',
+  probe: 'functions/breaker/handler.ts',
+  sweep: 'functions/sweep/handler.ts',
+} as const;
 
 describe('synth bundles every function with local esbuild', () => {
   let outdir: string;
@@ -22,7 +27,8 @@ describe('synth bundles every function with local esbuild', () => {
     outdir = fs.mkdtempSync(path.join(repositoryRoot, 'cdk.out', 'bundling-test-'));
     process.env.CDK_DOCKER = 'false';
     const app = new App({ outdir });
-    const stack = new ZuoraLimioSyncStack(app, 'Bundled', { bridge: { limioBaseUrl: 'https://acme.prod.limio.com' } });
+    // With the sweep on, so every function is bundled.
+    const stack = new ZuoraLimioSyncStack(app, 'Bundled', { bridge: { limioBaseUrl: 'https://acme.prod.limio.com', zuoraBaseUrl: 'https://rest.zuora.com' } });
     const assembly = app.synth();
     const template = assembly.getStackByName(stack.stackName).template as {
       Resources: Record<string, { Type: string; Properties: { Description?: string; Code?: { S3Key: string } } }>;
@@ -31,7 +37,12 @@ describe('synth bundles every function with local esbuild', () => {
       const fn = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::Lambda::Function' && describing.test(resource.Properties.Description ?? ''))!;
       return path.join(outdir, `asset.${fn.Properties.Code!.S3Key.replace(/\.zip$/, '')}`);
     };
-    bundles = { callout: assetDirOf(/authenticates Zuora callouts/), sync: assetDirOf(/asks Limio to sync/), probe: assetDirOf(/circuit breaker probe/) };
+    bundles = {
+      callout: assetDirOf(/authenticates Zuora callouts/),
+      sync: assetDirOf(/asks Limio to sync/),
+      probe: assetDirOf(/circuit breaker probe/),
+      sweep: assetDirOf(/reconciliation sweep/),
+    };
   });
 
   afterAll(() => {
@@ -100,5 +111,19 @@ describe('synth bundles every function with local esbuild', () => {
     expect(typeof loadBundle('probe', env)).toBe('function');
     const { SYNC_EVENT_SOURCE_MAPPING_ID: _omitted, ...withoutMapping } = env;
     expect(() => loadBundle('probe', withoutMapping)).toThrow(/SYNC_EVENT_SOURCE_MAPPING_ID/);
+  });
+
+  it('sweep bundle is the real handler: loads with the deployed variables, refuses without them', () => {
+    const env = {
+      AWS_REGION: 'eu-west-1',
+      QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/main',
+      LEDGER_TABLE_NAME: 'Bundled-LedgerTable',
+      ZUORA_BASE_URL: 'https://rest.zuora.com',
+      ZUORA_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:zuora-AbCdEf',
+      SWEEP_INTERVAL_SECONDS: '900',
+    };
+    expect(typeof loadBundle('sweep', env)).toBe('function');
+    const { LEDGER_TABLE_NAME: _omitted, ...withoutLedger } = env;
+    expect(() => loadBundle('sweep', withoutLedger)).toThrow(/LEDGER_TABLE_NAME/);
   });
 });

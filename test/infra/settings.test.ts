@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../functions/shared/config-error';
 import { DEFAULTS } from '../../functions/shared/defaults';
+import { LEDGER_DEFAULTS } from '../../functions/ledger/config';
+import { SWEEP_DEFAULTS } from '../../functions/sweep/config';
 import { bridgeSettingsFromContext } from '../../infra/context';
 import { EXAMPLE_LIMIO_BASE_URL, INFRA_DEFAULTS, resolveBridgeSettings } from '../../infra/settings';
 
@@ -122,6 +124,71 @@ describe('resolveBridgeSettings', () => {
   });
 });
 
+describe('resolveBridgeSettings: sync ledger and reconciliation sweep', () => {
+  const zuoraBaseUrl = 'https://rest.apisandbox.zuora.com';
+
+  it('gives the sync ledger the Lambda\'s own defaults, and has no sweep without zuoraBaseUrl', () => {
+    const settings = resolveBridgeSettings({ limioBaseUrl });
+    expect(settings).toMatchObject({ syncCooldownSeconds: LEDGER_DEFAULTS.cooldownSeconds, syncClockMarginSeconds: LEDGER_DEFAULTS.clockMarginSeconds });
+    expect(settings.sweep).toBeUndefined();
+  });
+
+  it('refuses ledger timings the sync Lambda would refuse at cold start, naming the props', () => {
+    // The Lambda's rule: a cooldown must be 0 (off) or more than the margin.
+    const tooShort = configErrorOf(() => resolveBridgeSettings({ limioBaseUrl, syncCooldownSeconds: 2, syncClockMarginSeconds: 2 }));
+    expect(tooShort.variable).toBe('syncCooldownSeconds');
+    expect(tooShort.message).toBe('syncCooldownSeconds: must be 0 (off) or more than syncClockMarginSeconds (2), got 2');
+    expect(configErrorOf(() => resolveBridgeSettings({ limioBaseUrl, syncCooldownSeconds: 301 })).variable).toBe('syncCooldownSeconds');
+    expect(configErrorOf(() => resolveBridgeSettings({ limioBaseUrl, syncClockMarginSeconds: 61 })).variable).toBe('syncClockMarginSeconds');
+    expect(configErrorOf(() => resolveBridgeSettings({ limioBaseUrl, syncCooldownSeconds: 1.5 })).variable).toBe('syncCooldownSeconds');
+    expect(resolveBridgeSettings({ limioBaseUrl, syncCooldownSeconds: 0 }).syncCooldownSeconds).toBe(0);
+  });
+
+  it('turns the sweep on with zuoraBaseUrl, with the sweep Lambda\'s defaults and its watermark key', () => {
+    expect(resolveBridgeSettings({ limioBaseUrl, zuoraBaseUrl: `${zuoraBaseUrl}/` }).sweep).toEqual({
+      zuoraBaseUrl,
+      intervalSeconds: SWEEP_DEFAULTS.intervalSeconds,
+      settleSeconds: SWEEP_DEFAULTS.settleSeconds,
+      overlapSeconds: SWEEP_DEFAULTS.overlapSeconds,
+      initialLookbackSeconds: SWEEP_DEFAULTS.initialLookbackSeconds,
+      missingCalloutsAlarmThreshold: 1,
+      watermarkKey: 'sweep#rest.apisandbox.zuora.com#default',
+    });
+    expect(resolveBridgeSettings({
+      limioBaseUrl, zuoraBaseUrl, zuoraEntityId: 'abc-123', sweepIntervalSeconds: 600, sweepSettleSeconds: 120, sweepOverlapSeconds: 300,
+      sweepInitialLookbackSeconds: 7200, missingCalloutsAlarmThreshold: 10,
+    }).sweep).toEqual({
+      zuoraBaseUrl, zuoraEntityId: 'abc-123', intervalSeconds: 600, settleSeconds: 120, overlapSeconds: 300, initialLookbackSeconds: 7200,
+      missingCalloutsAlarmThreshold: 10, watermarkKey: 'sweep#rest.apisandbox.zuora.com#abc-123',
+    });
+  });
+
+  it.each([
+    ['zuoraBaseUrl', { zuoraBaseUrl: 'http://rest.zuora.com' }],
+    // The local sandbox's http://127.0.0.1 is fine for npm start, never for a deployed Lambda.
+    ['zuoraBaseUrl', { zuoraBaseUrl: 'http://127.0.0.1:4020' }],
+    ['zuoraBaseUrl', { zuoraBaseUrl: 'https://user:pw@rest.zuora.com' }],
+    ['zuoraBaseUrl', { zuoraBaseUrl: 'https://rest.zuora.com/?tenant=1' }],
+    ['zuoraBaseUrl', { zuoraBaseUrl: 'rest.zuora.com' }],
+    ['zuoraEntityId', { zuoraBaseUrl, zuoraEntityId: 'entity id with spaces' }],
+    ['sweepIntervalSeconds', { zuoraBaseUrl, sweepIntervalSeconds: 30 }],
+    ['sweepIntervalSeconds', { zuoraBaseUrl, sweepIntervalSeconds: 90 }],
+    ['sweepIntervalSeconds', { zuoraBaseUrl, sweepIntervalSeconds: 2 * 24 * 60 * 60 }],
+    ['sweepSettleSeconds', { zuoraBaseUrl, sweepSettleSeconds: -1 }],
+    ['sweepOverlapSeconds', { zuoraBaseUrl, sweepOverlapSeconds: 86_401 }],
+    ['sweepInitialLookbackSeconds', { zuoraBaseUrl, sweepInitialLookbackSeconds: 59 }],
+    ['missingCalloutsAlarmThreshold', { zuoraBaseUrl, missingCalloutsAlarmThreshold: 0 }],
+    // A sweep setting without the tenant would deploy no sweep at all.
+    ['zuoraBaseUrl', { sweepIntervalSeconds: 600 }],
+    ['zuoraBaseUrl', { zuoraEntityId: 'abc-123' }],
+    ['zuoraBaseUrl', { missingCalloutsAlarmThreshold: 3 }],
+  ])('refuses a bad %s, naming it', (name, overrides) => {
+    const error = configErrorOf(() => resolveBridgeSettings({ limioBaseUrl, ...overrides }));
+    expect(error.variable).toBe(name);
+    expect(error.message).not.toMatch(/ZUORA_|SWEEP_/);
+  });
+});
+
 describe('bridgeSettingsFromContext', () => {
   const contextOf = (values: Record<string, unknown>) => (key: string) => values[key];
 
@@ -147,6 +214,18 @@ describe('bridgeSettingsFromContext', () => {
 
   it('leaves unset and empty keys to the construct defaults', () => {
     expect(bridgeSettingsFromContext(contextOf({ limioBaseUrl, alarmEmail: '', batchSize: '' }))).toEqual({ limioBaseUrl });
+  });
+
+  it('reads the ledger and sweep settings, numbers given as -c strings', () => {
+    expect(bridgeSettingsFromContext(contextOf({
+      limioBaseUrl, syncCooldownSeconds: '10', syncClockMarginSeconds: '2', zuoraBaseUrl: 'https://rest.zuora.com', zuoraEntityId: 'abc-123',
+      zuoraSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:zuora-AbCdEf', sweepIntervalSeconds: '600', sweepSettleSeconds: '120',
+      sweepOverlapSeconds: '300', sweepInitialLookbackSeconds: '7200', missingCalloutsAlarmThreshold: '4',
+    }))).toEqual({
+      limioBaseUrl, syncCooldownSeconds: 10, syncClockMarginSeconds: 2, zuoraBaseUrl: 'https://rest.zuora.com', zuoraEntityId: 'abc-123',
+      zuoraSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:zuora-AbCdEf', sweepIntervalSeconds: 600, sweepSettleSeconds: 120,
+      sweepOverlapSeconds: 300, sweepInitialLookbackSeconds: 7200, missingCalloutsAlarmThreshold: 4,
+    });
   });
 
   it('splits a comma-separated list and parses a JSON one', () => {

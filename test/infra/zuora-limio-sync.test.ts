@@ -7,12 +7,17 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createCalloutHandler } from '../../functions/callout/callout-handler';
 import { loadCalloutConfig } from '../../functions/callout/config';
+import { LEDGER_DEFAULTS, loadLedgerConfig } from '../../functions/ledger/config';
+import { LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE } from '../../functions/ledger/dynamodb-ledger-store';
+import { SWEEP_DEFAULTS } from '../../functions/sweep/config';
+import { sweepWatermarkKey } from '../../functions/sweep/dynamodb-watermark-store';
+import { loadSweepLambdaConfig, SWEEP_METRICS, SWEEP_SERVICE_NAME } from '../../functions/sweep/lambda-sweep';
 import { ConfigError } from '../../functions/shared/config-error';
 import { METRICS_NAMESPACE, SYNC_METRICS, SYNC_SERVICE_NAME } from '../../functions/sync/telemetry';
 import { DEFAULTS, mainQueueVisibilityTimeoutSeconds, redriveMaxReceiveCount } from '../../functions/shared/defaults';
-import { LIMIO_SECRET_PLACEHOLDER } from '../../infra/secret-templates';
+import { LIMIO_SECRET_PLACEHOLDER, ZUORA_SECRET_PLACEHOLDER } from '../../infra/secret-templates';
 import { ZuoraLimioSync, type ZuoraLimioSyncProps } from '../../infra/zuora-limio-sync';
-import { STACK_OUTPUTS, ZuoraLimioSyncStack, type BridgeStackSettings } from '../../infra/zuora-limio-sync-stack';
+import { STACK_OUTPUTS, SWEEP_STACK_OUTPUTS, ZuoraLimioSyncStack, type BridgeStackSettings } from '../../infra/zuora-limio-sync-stack';
 import { basicAuthorization, restApiEvent } from '../callout/events';
 import { captureOutput } from '../support/capture-output';
 
@@ -63,6 +68,13 @@ const wafBridge = once(() => stackWith({
   limioBaseUrl, wafRateLimitPerIp: 300, allowedIpRanges: ['203.0.113.0/24', '198.51.100.7', '2001:db8::/32'],
   expectedZuoraTenantId: '12345', apiSecurityPolicy: 'TLS_1_2', retainStatefulResources: false, secretsKmsKeyArn,
 }));
+const zuoraBaseUrl = 'https://rest.apisandbox.zuora.com';
+const zuoraSecretArn = `arn:aws:secretsmanager:${region}:${account}:secret:zuora-oauth-MnOpQr`;
+const sweepBridge = once(() => stackWith({
+  limioBaseUrl, alarmEmail: 'ops@example.com', zuoraBaseUrl, zuoraEntityId: 'abc-123', sweepIntervalSeconds: 600, missingCalloutsAlarmThreshold: 5,
+  syncCooldownSeconds: 10, syncClockMarginSeconds: 2,
+}));
+const sweepWithExistingSecretAndKeys = once(() => constructInOwnStack({ zuoraBaseUrl, zuoraSecretArn, secretsKmsKeyArn, calloutAuthMode: 'header' }));
 let ownTopic: sns.Topic | undefined;
 const ownStackBridge = once(() => constructInOwnStack({
   calloutAuthMode: 'hmac',
@@ -92,6 +104,19 @@ function roleStatements(template: Template, functionResource: Resources[string])
     .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
 }
 
+function alarmProperties(template: Template, name: string): Record<string, any> {
+  return onlyResource(template, 'AWS::CloudWatch::Alarm', { AlarmName: Match.stringLikeRegexp(`${name}$`) }).resource.Properties;
+}
+
+type DashboardWidget = { type: string; properties: { title?: string; alarms?: string[]; metrics?: unknown[][] } };
+
+/** The dashboard body as JSON, CloudFormation tokens written out as text. */
+function dashboardOf(template: Template): { widgets: DashboardWidget[] } {
+  const body = onlyResource(template, 'AWS::CloudWatch::Dashboard').resource.Properties.DashboardBody;
+  const tokenText = (part: unknown) => typeof part === 'string' ? part : `TOKEN(${JSON.stringify(part).replace(/"/g, "'")})`;
+  return JSON.parse((body['Fn::Join'][1] as unknown[]).map(tokenText).join('')) as { widgets: DashboardWidget[] };
+}
+
 function logicalIdOf(template: Template, type: string, description: RegExp): string {
   const entries = Object.entries(template.findResources(type)) as [string, Resources[string]][];
   const match = entries.filter(([, resource]) => description.test(JSON.stringify(resource.Properties)));
@@ -104,12 +129,16 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
   let template: Template;
   let mainQueueId: string;
   let deadLetterQueueId: string;
+  let breakerTableId: string;
+  let ledgerTableId: string;
 
   beforeAll(() => {
     stack = defaultBridge();
     template = Template.fromStack(stack);
     deadLetterQueueId = stack.getLogicalId(stack.bridge.deadLetterQueue.node.defaultChild as never);
     mainQueueId = stack.getLogicalId(stack.bridge.mainQueue.node.defaultChild as never);
+    breakerTableId = stack.getLogicalId(stack.bridge.breakerTable.node.defaultChild as never);
+    ledgerTableId = stack.getLogicalId(stack.bridge.ledgerTable.node.defaultChild as never);
   });
 
   describe('Lambdas', () => {
@@ -152,16 +181,23 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
         LIMIO_BASE_URL: limioBaseUrl,
         LIMIO_SECRET_ID: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', /Limio OAuth client credentials/) },
         SYNC_CONCURRENCY: String(DEFAULTS.syncConcurrency),
-        BREAKER_TABLE_NAME: { Ref: onlyResource(template, 'AWS::DynamoDB::Table').id },
+        BREAKER_TABLE_NAME: { Ref: breakerTableId },
         RETRY_BUDGET_SECONDS: String(24 * 60 * 60),
         MAX_ATTEMPTS: String(DEFAULTS.maxAttempts),
         LIMIO_TIMEOUT_MS: String(DEFAULTS.limioTimeoutMs),
         BACKOFF_BASE_SECONDS: String(DEFAULTS.backoffBaseSeconds),
         BACKOFF_MAX_SECONDS: String(DEFAULTS.backoffMaxSeconds),
+        LEDGER_TABLE_NAME: { Ref: ledgerTableId },
+        SYNC_COOLDOWN_SECONDS: String(LEDGER_DEFAULTS.cooldownSeconds),
+        SYNC_CLOCK_MARGIN_SECONDS: String(LEDGER_DEFAULTS.clockMarginSeconds),
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'zuora-limio-sync',
         POWERTOOLS_METRICS_NAMESPACE: 'ZuoraLimioSync',
       });
+      // The sync Lambda's own loader accepts what the construct gives it.
+      const { SYNC_COOLDOWN_SECONDS, SYNC_CLOCK_MARGIN_SECONDS } = resource.Properties.Environment.Variables as Record<string, string>;
+      expect(loadLedgerConfig({ SYNC_COOLDOWN_SECONDS, SYNC_CLOCK_MARGIN_SECONDS }).timing)
+        .toEqual({ cooldownSeconds: LEDGER_DEFAULTS.cooldownSeconds, clockMarginSeconds: LEDGER_DEFAULTS.clockMarginSeconds });
     });
   });
 
@@ -244,7 +280,7 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       ]);
     });
 
-    it('lets the sync Lambda only consume the main queue, send to the DLQ, read the Limio secret, read and write the breaker and write its own logs', () => {
+    it('lets the sync Lambda only consume the main queue, send to the DLQ, read the Limio secret, read and write the breaker and the ledger and write its own logs', () => {
       const { resource } = functionNamed(template, 'asks Limio to sync');
       const logGroupId = resource.Properties.LoggingConfig.LogGroup.Ref;
       expect(roleStatements(template, resource)).toEqual([
@@ -261,7 +297,14 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
           Sid: 'ReadWriteBreakerState',
           Effect: 'Allow',
           Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-          Resource: { 'Fn::GetAtt': [onlyResource(template, 'AWS::DynamoDB::Table').id, 'Arn'] },
+          Resource: { 'Fn::GetAtt': [breakerTableId, 'Arn'] },
+        },
+        {
+          Sid: 'ReadWriteLedger',
+          Effect: 'Allow',
+          // What DynamoDbLedgerStore sends (BatchGetItemCommand, UpdateItemCommand), nothing more.
+          Action: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
+          Resource: { 'Fn::GetAtt': [ledgerTableId, 'Arn'] },
         },
       ]);
     });
@@ -305,7 +348,7 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
     });
 
     it('puts no SecretString in any variant\'s template', () => {
-      for (const template of [Template.fromStack(defaultBridge()), Template.fromStack(httpBridge()), ownStackBridge().template, Template.fromStack(wafBridge())]) {
+      for (const template of [Template.fromStack(defaultBridge()), Template.fromStack(httpBridge()), ownStackBridge().template, Template.fromStack(wafBridge()), Template.fromStack(sweepBridge())]) {
         for (const secret of Object.values(template.findResources('AWS::SecretsManager::Secret')) as Resources[string][]) {
           expect(secret.Properties.SecretString).toBeUndefined();
         }
@@ -452,9 +495,10 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       ['AWS::SecretsManager::Secret', 'BridgeLimioSecretC4D07CDB'],
       ['AWS::SecretsManager::Secret', 'BridgeCalloutAuthSecret4AEC7CB0'],
       ['AWS::DynamoDB::Table', 'BridgeBreakerTableD37ED765'],
+      ['AWS::DynamoDB::Table', 'BridgeLedgerTable63C41DC6'],
     ] as const;
 
-    it('keeps the logical ids of the queues, secrets and breaker table (a changed id would replace them on update)', () => {
+    it('keeps the logical ids of the queues, secrets, breaker and ledger tables (a changed id would replace them on update)', () => {
       const resources = template.toJSON().Resources as Resources;
       for (const [type, id] of stateful()) expect(resources[id]?.Type).toBe(type);
       for (const type of new Set(stateful().map(([type]) => type))) {
@@ -635,16 +679,19 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       expect(outputs.DeadLetterQueueUrl.Value).toEqual({ Ref: deadLetterQueueId });
       expect(outputs.DashboardName.Value).toEqual({ Ref: onlyResource(template, 'AWS::CloudWatch::Dashboard').id });
       expect(JSON.stringify(outputs.CalloutUrl.Value)).toMatch(/"\/zuora\/callout"\]\]/);
-      expect(outputs.BreakerTableName.Value).toEqual({ Ref: onlyResource(template, 'AWS::DynamoDB::Table').id });
+      expect(outputs.BreakerTableName.Value).toEqual({ Ref: breakerTableId });
+      expect(outputs.LedgerTableName.Value).toEqual({ Ref: ledgerTableId });
+      // No sweep without zuoraBaseUrl: none of its outputs.
+      for (const name of SWEEP_STACK_OUTPUTS) expect(outputs[name]).toBeUndefined();
     });
   });
 
   describe('outage mode (circuit breaker)', () => {
     const probe = () => functionNamed(template, 'circuit breaker probe');
-    const tableId = () => onlyResource(template, 'AWS::DynamoDB::Table').id;
+    const tableId = () => breakerTableId;
 
     it('keeps the breaker in one on-demand table keyed by pk, with TTL on expiresAt and point-in-time recovery', () => {
-      expect(onlyResource(template, 'AWS::DynamoDB::Table').resource.Properties).toEqual({
+      expect((template.toJSON().Resources as Resources)[breakerTableId]!.Properties).toEqual({
         KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
         AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
         BillingMode: 'PAY_PER_REQUEST',
@@ -1055,6 +1102,194 @@ describe('the construct in a user\'s own stack (KMS key, own topic, HMAC)', () =
   });
 });
 
+describe('sync ledger and reconciliation sweep (zuoraBaseUrl set)', () => {
+  let stack: ZuoraLimioSyncStack;
+  let template: Template;
+  let ledgerTableId: string;
+  let mainQueueId: string;
+  const sweepFunction = () => functionNamed(template, 'reconciliation sweep');
+  const resources = () => template.toJSON().Resources as Resources;
+
+  beforeAll(() => {
+    stack = sweepBridge();
+    template = Template.fromStack(stack);
+    ledgerTableId = stack.getLogicalId(stack.bridge.ledgerTable.node.defaultChild as never);
+    mainQueueId = stack.getLogicalId(stack.bridge.mainQueue.node.defaultChild as never);
+  });
+
+  it('keeps the ledger in one on-demand table keyed by subscriptionId, with TTL on expiresAt and point-in-time recovery, retained', () => {
+    expect(resources()[ledgerTableId]).toMatchObject({
+      Properties: {
+        KeySchema: [{ AttributeName: LEDGER_PARTITION_KEY, KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: LEDGER_PARTITION_KEY, AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: LEDGER_TTL_ATTRIBUTE, Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  it('gives the sync Lambda the ledger timings from the props', () => {
+    expect(functionNamed(template, 'asks Limio to sync').resource.Properties.Environment.Variables).toMatchObject({
+      LEDGER_TABLE_NAME: { Ref: ledgerTableId },
+      SYNC_COOLDOWN_SECONDS: '10',
+      SYNC_CLOCK_MARGIN_SECONDS: '2',
+    });
+  });
+
+  it('runs the sweep one at a time within 5 minutes, never retrying or running a stale invocation', () => {
+    const { id, resource } = sweepFunction();
+    expect(resource.Properties).toMatchObject({
+      Runtime: 'nodejs24.x', Architectures: ['arm64'], Timeout: 300, ReservedConcurrentExecutions: 1, LoggingConfig: { LogFormat: 'JSON' },
+    });
+    expect(onlyResource(template, 'AWS::Lambda::EventInvokeConfig').resource.Properties).toMatchObject({
+      FunctionName: { Ref: id }, MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 600,
+    });
+    const schedule = onlyResource(template, 'AWS::Events::Rule', { ScheduleExpression: 'rate(10 minutes)' });
+    expect(schedule.resource.Properties).toMatchObject({
+      State: 'ENABLED',
+      Targets: [{ Arn: { 'Fn::GetAtt': [id, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 600 } }],
+    });
+  });
+
+  it('gives the sweep exactly the environment its cold start reads, which it accepts', () => {
+    const { resource } = sweepFunction();
+    const variables = resource.Properties.Environment.Variables as Record<string, unknown>;
+    const zuoraSecretId = logicalIdOf(template, 'AWS::SecretsManager::Secret', /Zuora OAuth client credentials/);
+    expect(variables).toEqual({
+      QUEUE_URL: { Ref: mainQueueId },
+      LEDGER_TABLE_NAME: { Ref: ledgerTableId },
+      ZUORA_SECRET_ID: { Ref: zuoraSecretId },
+      ZUORA_BASE_URL: zuoraBaseUrl,
+      ZUORA_ENTITY_ID: 'abc-123',
+      SWEEP_INTERVAL_SECONDS: '600',
+      SWEEP_SETTLE_SECONDS: String(SWEEP_DEFAULTS.settleSeconds),
+      SWEEP_OVERLAP_SECONDS: String(SWEEP_DEFAULTS.overlapSeconds),
+      SWEEP_INITIAL_LOOKBACK_SECONDS: String(SWEEP_DEFAULTS.initialLookbackSeconds),
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: 'zuora-limio-sync',
+      POWERTOOLS_METRICS_NAMESPACE: 'ZuoraLimioSync',
+    });
+    const deployed = Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, typeof value === 'string' ? value : `resolved-${name}`]));
+    expect(loadSweepLambdaConfig(deployed).sweep).toMatchObject({ zuoraBaseUrl, entityId: 'abc-123', intervalSeconds: 600, credentials: { source: 'secrets-manager' } });
+  });
+
+  it('lets the sweep only send to the main queue, read the ledger, read and write its own watermark item, read the Zuora secret and write its logs', () => {
+    const { resource } = sweepFunction();
+    const logGroupId = resource.Properties.LoggingConfig.LogGroup.Ref;
+    expect(roleStatements(template, resource)).toEqual([
+      { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] } },
+      { Sid: 'QueueMissedChanges', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [mainQueueId, 'Arn'] } },
+      { Sid: 'ReadLedger', Effect: 'Allow', Action: 'dynamodb:BatchGetItem', Resource: { 'Fn::GetAtt': [ledgerTableId, 'Arn'] } },
+      {
+        Sid: 'ReadWriteSweepWatermark',
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Resource: { 'Fn::GetAtt': [ledgerTableId, 'Arn'] },
+        // The very key the Lambda writes (sweepWatermarkKey), so no item a sync wrote can be touched.
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [sweepWatermarkKey({ zuoraBaseUrl, entityId: 'abc-123' })] } },
+      },
+      { Sid: 'ReadZuoraSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: resource.Properties.Environment.Variables.ZUORA_SECRET_ID },
+    ]);
+    expect(template.toJSON().Resources[resource.Properties.Role['Fn::GetAtt'][0]].Properties.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('creates the Zuora secret with a pinned generation block and no value an update could push over the real credentials, retained', () => {
+    const id = logicalIdOf(template, 'AWS::SecretsManager::Secret', /Zuora OAuth client credentials/);
+    expect(resources()[id]).toMatchObject({
+      Properties: {
+        GenerateSecretString: {
+          SecretStringTemplate: JSON.stringify({ clientId: ZUORA_SECRET_PLACEHOLDER.clientId }),
+          GenerateStringKey: 'clientSecret',
+          ExcludePunctuation: true,
+          PasswordLength: 32,
+        },
+      },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    expect(resources()[id]!.Properties.SecretString).toBeUndefined();
+    expect(id).toBe('BridgeZuoraSecret11FAC190');
+  });
+
+  it('alarms when the sweep fails (a Lambda error or sweepFailed) in 2 sweeps in a row, saying what each error kind means', () => {
+    const { id: sweepId } = sweepFunction();
+    const alarm = onlyResource(template, 'AWS::CloudWatch::Alarm', { AlarmName: Match.stringLikeRegexp('SweepFailedAlarm$') }).resource.Properties;
+    expect(alarm).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 2, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching' });
+    const metrics = alarm.Metrics as { Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Namespace: string; Dimensions: unknown[] }; Period: number; Stat: string } }[];
+    expect(metrics.find((metric) => metric.Expression !== undefined)?.Expression).toBe('FILL(errors, 0) + FILL(failed, 0)');
+    expect(metrics.filter((metric) => metric.MetricStat).map((metric) => [metric.Id, metric.MetricStat!.Metric, metric.MetricStat!.Period, metric.MetricStat!.Stat])).toEqual(expect.arrayContaining([
+      ['errors', { MetricName: 'Errors', Namespace: 'AWS/Lambda', Dimensions: [{ Name: 'FunctionName', Value: { Ref: sweepId } }] }, 600, 'Sum'],
+      ['failed', { MetricName: SWEEP_METRICS.failed, Namespace: METRICS_NAMESPACE, Dimensions: [{ Name: 'service', Value: SWEEP_SERVICE_NAME }] }, 600, 'Sum'],
+    ]));
+    expect(alarm.AlarmDescription).toMatch(/credentials = the Zuora secret/);
+    expect(alarm.AlarmDescription).toMatch(/ZuoraSecretArn/);
+  });
+
+  it('alarms when subscriptions changed in Zuora without a sync in 3 sweeps in a row, pointing at the Zuora workflow or notification', () => {
+    const alarm = alarmProperties(template, 'MissingCalloutsAlarm');
+    expect(alarm).toMatchObject({
+      MetricName: SWEEP_METRICS.queued,
+      Namespace: METRICS_NAMESPACE,
+      Dimensions: [{ Name: 'service', Value: SWEEP_SERVICE_NAME }],
+      Statistic: 'Sum',
+      Period: 600,
+      Threshold: 5,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+    });
+    expect(alarm.AlarmDescription).toMatch(/workflow or notification/);
+    expect(alarm.AlarmDescription).toMatch(/CalloutRefusedAlarm/);
+    expect(alarm.AlarmActions).toEqual([{ Ref: onlyResource(template, 'AWS::SNS::Topic').id }]);
+  });
+
+  it('shows both sweep alarms among the alarms, and the ledger and the sweep on the dashboard', () => {
+    const dashboard = dashboardOf(template);
+    expect(dashboard.widgets.find((widget) => widget.type === 'alarm')!.properties.alarms).toHaveLength(12);
+    const titled = (title: RegExp) => dashboard.widgets.find((widget) => title.test(widget.properties.title ?? ''))!;
+    const names = (widget: { properties: { metrics?: unknown[][] } }) => (widget.properties.metrics ?? []).map((metric) => `${metric[1]}/${metric[3]}`);
+    expect(names(titled(/^Sync ledger/))).toEqual([
+      `${SYNC_METRICS.coveredByLedger}/${SYNC_SERVICE_NAME}`, `${SYNC_METRICS.heldForCooldown}/${SYNC_SERVICE_NAME}`, `${SYNC_METRICS.ledgerUnavailable}/${SYNC_SERVICE_NAME}`,
+    ]);
+    expect([...names(titled(/^Reconciliation sweep/)), ...names(titled(/^Sweep duration/))]).toEqual(expect.arrayContaining(
+      [SWEEP_METRICS.read, SWEEP_METRICS.covered, SWEEP_METRICS.queued, SWEEP_METRICS.failed, SWEEP_METRICS.durationMs, SWEEP_METRICS.lagSeconds].map((name) => `${name}/${SWEEP_SERVICE_NAME}`),
+    ));
+  });
+
+  it('outputs the ledger table, the Zuora tenant, its secret and the sweep function', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.LedgerTableName.Value).toEqual({ Ref: ledgerTableId });
+    expect(outputs.ZuoraBaseUrl.Value).toBe(zuoraBaseUrl);
+    expect(outputs.ZuoraSecretArn.Value).toEqual({ Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', /Zuora OAuth client credentials/) });
+    expect(outputs.SweepFunctionName.Value).toEqual({ Ref: sweepFunction().id });
+  });
+
+  it('uses an existing Zuora secret by ARN, decrypted with the secrets key only through Secrets Manager, and may encrypt what it queues', () => {
+    const { template: own, stack: ownStack, key } = sweepWithExistingSecretAndKeys();
+    expect(JSON.stringify(own.findResources('AWS::SecretsManager::Secret'))).not.toMatch(/Zuora OAuth/);
+    const statements = roleStatements(own, functionNamed(own, 'reconciliation sweep').resource);
+    expect(statements).toContainEqual({ Sid: 'ReadZuoraSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: zuoraSecretArn });
+    expect(statements).toContainEqual({
+      Sid: 'ReadZuoraSecretKey',
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: secretsKmsKeyArn,
+      Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com`, 'kms:EncryptionContext:SecretARN': zuoraSecretArn } },
+    });
+    expect(statements).toContainEqual({ Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: ownStack.resolve(key.keyArn) });
+  });
+
+  it('refuses sweep settings without zuoraBaseUrl, and a secret ARN without its suffix', () => {
+    const refused = new Stack(unbundledApp(), 'RefusedSweep');
+    expect(() => new ZuoraLimioSync(refused, 'SecretOnly', { limioBaseUrl, zuoraSecretArn })).toThrow(/^zuoraBaseUrl: is required for zuoraSecretArn/);
+    expect(() => new ZuoraLimioSync(refused, 'Partial', { limioBaseUrl, zuoraBaseUrl, zuoraSecretArn: `arn:aws:secretsmanager:${region}:${account}:secret:zuora` }))
+      .toThrow(/^zuoraSecretArn: /);
+  });
+});
+
 describe('cdk-nag AwsSolutions', () => {
   const variants: [string, () => Stack][] = [
     ['REST + Basic + new secrets + alarm email', defaultBridge],
@@ -1062,6 +1297,8 @@ describe('cdk-nag AwsSolutions', () => {
     ['HTTP + existing topic', httpBridge],
     ['own stack + KMS + own topic + HMAC', () => ownStackBridge().stack],
     ['REST + WAF + TLS_1_2 + secrets key + nothing retained', wafBridge],
+    ['sweep on + created Zuora secret + entity', sweepBridge],
+    ['sweep on + existing Zuora secret + secrets key + queue key', () => sweepWithExistingSecretAndKeys().stack],
   ];
 
   it.each(variants)('finds nothing unacknowledged: %s', (_name, build) => {
