@@ -13,6 +13,7 @@ import { listDeadLetters } from './commands/dlq-list';
 import { isUnfiltered, MAX_HELD_LETTERS, replayDeadLetters, type ReplayFilter } from './commands/dlq-replay';
 import { enqueueSubscriptions, readCandidates, type Candidate, type Refusal } from './commands/enqueue';
 import { queueStatus } from './commands/status';
+import { SWEEP_COMMAND } from './commands/sweep';
 import { TRACE_COMMAND } from './commands/trace';
 import {
   BREAKER_TABLE_OPTION,
@@ -460,7 +461,7 @@ the Basic challenge that Zuora's default (non-preemptive) Basic auth needs is mi
   },
 };
 
-const ALL_COMMANDS: readonly Command[] = [...COMMANDS, CALLOUT_COMMAND, TRACE_COMMAND];
+const ALL_COMMANDS: readonly Command[] = [...COMMANDS, CALLOUT_COMMAND, TRACE_COMMAND, SWEEP_COMMAND];
 
 function topLevelHelp(): string {
   const width = Math.max(...ALL_COMMANDS.map((c) => c.name.length));

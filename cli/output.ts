@@ -63,3 +63,37 @@ export function progressBar(io: CliIo, label: string): Progress {
     },
   };
 }
+
+export interface StatusLine {
+  update(text: string): void;
+  finish(): void;
+}
+
+/**
+ * One line of free text on stderr, redrawn in place, only when stderr is a terminal (like progressBar), for long
+ * runs whose total is not known up front. At most ten redraws a second; finish() draws the last text first.
+ */
+export function statusLine(io: CliIo, label: string): StatusLine {
+  if (!io.stderr.isTTY) return { update() {}, finish() {} };
+  let drawnAt = 0;
+  let drawn = '';
+  let latest = '';
+  const draw = () => {
+    drawn = latest;
+    drawnAt = Date.now();
+    io.stderr.write(`\r${label} ${latest}\x1b[K`);
+  };
+  return {
+    update(text) {
+      latest = text;
+      if (Date.now() - drawnAt >= 100) draw();
+    },
+    finish() {
+      if (latest === '') return;
+      if (drawn !== latest) draw();
+      io.stderr.write('\n');
+      latest = '';
+      drawn = '';
+    },
+  };
+}

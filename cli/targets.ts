@@ -286,7 +286,7 @@ function zuoraTarget(flags: TargetFlags, env: Env, stack: { stackName?: string; 
   const fromStack = (name: string) => (stack.outputs?.[name] ? { value: stack.outputs[name], input: `stack output ${name}` } : undefined);
   const given = (input: string, raw: string | undefined) => (raw !== undefined && raw.trim() !== '' ? { value: raw.trim(), input } : undefined);
   const sandbox = flags.local
-    ? { value: `http://${LOCAL_DEFAULTS.host}:${port(env, 'ZUORA_SANDBOX_PORT', LOCAL_RUNTIME.zuoraSandboxPort)}`, input: 'the local Zuora sandbox (ZUORA_SANDBOX_PORT)' }
+    ? { value: `http://${LOCAL_DEFAULTS.host}:${port(env, 'ZUORA_SANDBOX_PORT', LOCAL_RUNTIME.zuoraSandboxPort)}`, input: 'the local Zuora sandbox on ZUORA_SANDBOX_PORT' }
     : undefined;
   const baseUrl =
     given('--zuora-url', flags.zuoraUrl) ?? fromStack(STACK_OUTPUTS.zuoraBaseUrl) ?? given('ZUORA_BASE_URL', env.ZUORA_BASE_URL) ?? sandbox;

@@ -48,3 +48,38 @@ export function formatDuration(milliseconds: number): string {
   if (hours < 48) return `${hours}h${minutes % 60 ? `${minutes % 60}m` : ''}`;
   return `${Math.floor(hours / 24)}d${hours % 24 ? `${hours % 24}h` : ''}`;
 }
+
+const INSTANT = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:([zZ])|([+-])(\d{2}):?(\d{2}))?$/;
+
+/**
+ * An ISO-8601 date and time with its offset or Z -> ms since the epoch. A time without an offset is refused, not
+ * read in this machine's zone: Zuora's tenant, the operator's laptop and the Lambda may all be in different zones,
+ * and an hour off silently misses (or re-syncs) an hour of changes.
+ */
+export function parseInstant(flag: string, raw: string): number {
+  const text = raw.trim();
+  const match = INSTANT.exec(text);
+  if (!match) {
+    const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(text);
+    throw new UsageError(
+      flag,
+      `expected an ISO-8601 time with its offset, such as 2026-11-24T18:00:00Z or 2026-11-24T10:00:00-08:00, got "${raw}"${dateOnly ? ' (add a time and an offset: T00:00:00Z)' : ''}`,
+    );
+  }
+  const [, year, month, day, hour, minute, second = '0', fraction, zulu, sign, offsetHours, offsetMinutes] = match;
+  if (zulu === undefined && sign === undefined) {
+    throw new UsageError(flag, `"${raw}" has no offset, so it could be in any time zone: add Z for UTC or an offset such as -08:00 (Zuora's tenant zone may differ from this machine's)`);
+  }
+  const fields = { y: Number(year), mo: Number(month), d: Number(day), h: Number(hour), mi: Number(minute), s: Number(second) };
+  const utc = Date.UTC(fields.y, fields.mo - 1, fields.d, fields.h, fields.mi, fields.s, fraction === undefined ? 0 : Number(fraction.slice(0, 3).padEnd(3, '0')));
+  const back = new Date(Date.UTC(fields.y, fields.mo - 1, fields.d, fields.h, fields.mi, fields.s));
+  const offsetMs = sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;
+  if (
+    back.getUTCFullYear() !== fields.y || back.getUTCMonth() !== fields.mo - 1 || back.getUTCDate() !== fields.d ||
+    back.getUTCHours() !== fields.h || back.getUTCMinutes() !== fields.mi || back.getUTCSeconds() !== fields.s ||
+    Number(offsetHours ?? 0) > 14 || Number(offsetMinutes ?? 0) > 59
+  ) {
+    throw new UsageError(flag, `"${raw}" is not a real date and time`);
+  }
+  return utc - offsetMs;
+}

@@ -1,0 +1,237 @@
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DynamoDbLedgerStore, LEDGER_PARTITION_KEY } from '../../functions/ledger/dynamodb-ledger-store';
+import { runCli } from '../../cli/main';
+import { LOCAL_RUNTIME } from '../../cli/targets';
+import { createOnDemandTable } from '../../local/dynamodb-emulator';
+import { createQueuePair, type QueuePair } from '../../local/sqs-emulator';
+import { startZuoraSandbox, type ZuoraSandbox } from '../../local/zuora-sandbox';
+import { drainQueue } from '../callout/queue-reader';
+import { useDynamoDbEmulator } from '../support/dynamodb-emulator';
+import { useSqsEmulator } from '../support/sqs-emulator';
+import { startCloudFormation } from './cloudformation';
+import { captureIo } from './queues';
+
+// `sweep` (the backfill from Zuora) against the parts `npm start` runs: the Zuora sandbox, the ledger table in
+// dynalite written by the sync Lambda's own store, and the SQS emulator's main queue; and a deployed stack's
+// outputs from a CloudFormation endpoint on 127.0.0.1, with only Secrets Manager mocked.
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+interface SweepJson {
+  outcome: string;
+  dryRun: boolean;
+  window: { since: string; until: string };
+  counts: { read: number; distinct: number; covered: number; queued: number; invalid: number };
+  zuoraRequests: number;
+  wouldQueue?: string[];
+  resumeFrom?: string;
+}
+
+/**
+ * One window of Zuora changes per test, far apart: 5 subscriptions changed without a newer sync (2: one never
+ * synced, one synced only before its change), 3 whose callouts were synced after the change, a second version of
+ * one of them, a name the subscription-id rule refuses, and a change just after the window.
+ */
+async function seedWindow(sandbox: ZuoraSandbox, ledger: DynamoDbLedgerStore, prefix: string, startMs: number) {
+  const changedAt = (i: number) => startMs + (i + 1) * MINUTE;
+  const synced = [`${prefix}01`, `${prefix}02`, `${prefix}03`];
+  for (const [i, name] of synced.entries()) {
+    sandbox.touch(name, changedAt(i));
+    await ledger.recordOutcome(name, { kind: 'synced', startedAt: changedAt(i) + 4_000, finishedAt: changedAt(i) + 4_400, httpStatus: 200 });
+  }
+  sandbox.touch(`${prefix}01`, changedAt(0) - 30_000); // an older version of a synced one
+  sandbox.touch(`${prefix}04`, changedAt(4));
+  sandbox.touch(`${prefix}05`, changedAt(5));
+  await ledger.recordOutcome(`${prefix}05`, { kind: 'synced', startedAt: changedAt(5) - MINUTE, finishedAt: changedAt(5) - MINUTE + 300, httpStatus: 200 });
+  sandbox.touch('not a subscription!', changedAt(6));
+  sandbox.touch(`${prefix}09`, startMs + HOUR); // the window's end is exclusive
+  return { uncovered: [`${prefix}04`, `${prefix}05`], since: iso(startMs), until: iso(startMs + HOUR) };
+}
+
+describe('sweep --local', () => {
+  const sqs = useSqsEmulator();
+  const dynamo = useDynamoDbEmulator();
+  let sandbox: ZuoraSandbox;
+  let queues: QueuePair;
+  let ledger: DynamoDbLedgerStore;
+  let env: Record<string, string>;
+  let window = 0;
+  // Each test reads its own hour, days apart, so their changes never meet.
+  const nextWindowStart = () => Date.parse('2026-11-01T00:00:00Z') + ++window * 24 * HOUR;
+
+  beforeAll(async () => {
+    sandbox = await startZuoraSandbox({ clientId: LOCAL_RUNTIME.zuoraClientId, clientSecret: LOCAL_RUNTIME.zuoraClientSecret, pageSize: 3 });
+    queues = await createQueuePair(sqs.sqs);
+    await createOnDemandTable(dynamo.dynamodb, { tableName: LOCAL_RUNTIME.ledgerTableName, partitionKey: LEDGER_PARTITION_KEY });
+    ledger = new DynamoDbLedgerStore(dynamo.dynamodb, LOCAL_RUNTIME.ledgerTableName);
+  });
+  afterAll(async () => {
+    await sandbox.stop();
+  });
+  beforeEach(() => {
+    env = { SQS_PORT: String(sqs.port), DYNAMODB_PORT: String(dynamo.port), ZUORA_SANDBOX_PORT: new URL(sandbox.baseUrl).port };
+  });
+
+  async function sweep(args: string[], options: { terminal?: boolean; env?: Record<string, string> } = {}) {
+    const cli = captureIo({ ...env, ...options.env }, '', options.terminal ?? false);
+    const code = await runCli(['sweep', '--local', ...args], cli.io);
+    return { code, stdout: cli.stdout(), stderr: cli.stderr() };
+  }
+
+  it('queues exactly the changes without a sync since (source "sweep"), and nothing for changes their callouts synced', async () => {
+    const seeded = await seedWindow(sandbox, ledger, 'A-S100000', nextWindowStart());
+    const run = await sweep(['--since', seeded.since, '--until', seeded.until]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`Zuora ${sandbox.baseUrl} (from the local Zuora sandbox on ZUORA_SANDBOX_PORT), credentials from the sandbox's local client\n`);
+    expect(run.stdout).toContain(`window ${seeded.since.replace('.000Z', 'Z')} .. ${seeded.until.replace('.000Z', 'Z')} (1 of 1 slice(s) read)`);
+    expect(run.stdout).toMatch(/READ\s+DISTINCT\s+COVERED\s+QUEUED\s+INVALID\n7\s+6\s+3\s+2\s+1\n/);
+    expect(run.stdout).toContain('invalid names (never sent to Limio), e.g. not a subscription!');
+    expect(run.stdout).toMatch(/complete in [\d.]+ s, \d+ Zuora request\(s\)\n/);
+
+    const queued = (await drainQueue(sqs.sqs, queues.mainQueueUrl)).map((body) => JSON.parse(body) as { subscriptionId: string; source: string });
+    expect(queued.map((message) => message.subscriptionId).sort()).toEqual(seeded.uncovered);
+    expect(queued.every((message) => message.source === 'sweep')).toBe(true);
+  });
+
+  it('--dry-run queues nothing and lists what it would queue; --json has the counts and the ids', async () => {
+    const seeded = await seedWindow(sandbox, ledger, 'A-S200000', nextWindowStart());
+    const text = await sweep(['--since', seeded.since, '--until', seeded.until, '--dry-run']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/WOULD QUEUE\s+INVALID\n7\s+6\s+3\s+2\s+1\n/);
+    expect(text.stdout).toMatch(new RegExp(`would queue: (${seeded.uncovered[0]} ${seeded.uncovered[1]}|${seeded.uncovered[1]} ${seeded.uncovered[0]})\n`));
+    expect(text.stdout).toContain('dry run: nothing was queued');
+
+    const json = await sweep(['--since', seeded.since, '--until', seeded.until, '--dry-run', '--json']);
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout) as SweepJson;
+    expect(report).toMatchObject({ outcome: 'complete', dryRun: true, counts: { read: 7, distinct: 6, covered: 3, queued: 2, invalid: 1 } });
+    expect([...report.wouldQueue!].sort()).toEqual(seeded.uncovered);
+    expect(await drainQueue(sqs.sqs, queues.mainQueueUrl)).toEqual([]);
+  });
+
+  it('shows progress on a terminal: slices, records read, queued so far', async () => {
+    const seeded = await seedWindow(sandbox, ledger, 'A-S300000', nextWindowStart());
+    const run = await sweep(['--since', seeded.since, '--until', seeded.until], { terminal: true, env: { SWEEP_SLICE_SECONDS: '1800' } });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/\rsweep slice 2\/2, read 7 records, queued 2\x1b\[K\n$/);
+    expect(run.stdout).toContain('(2 of 2 slice(s) read)');
+    await drainQueue(sqs.sqs, queues.mainQueueUrl);
+  });
+
+  it('refuses times without an offset and windows that end before they start, before reading anything', async () => {
+    const before = { ...sandbox.stats };
+    const local = await sweep(['--since', '2026-11-24T10:00:00']);
+    expect(local.code).toBe(2);
+    expect(local.stderr).toContain('error: --since: "2026-11-24T10:00:00" has no offset, so it could be in any time zone: add Z for UTC or an offset such as -08:00');
+    const dateOnly = await sweep(['--since', '2026-11-24']);
+    expect(dateOnly.stderr).toContain('(add a time and an offset: T00:00:00Z)');
+    const backwards = await sweep(['--since', '2026-11-24T10:00:00Z', '--until', '2026-11-24T01:00:00-08:00']);
+    expect(backwards.code).toBe(2);
+    expect(backwards.stderr).toContain('error: --until: the window must end after it starts (2026-11-24T10:00:00Z .. 2026-11-24T09:00:00Z)');
+    expect((await sweep([])).stderr).toContain('error: --since: give the start of the window');
+    expect(sandbox.stats).toEqual(before);
+  });
+
+  it('Zuora refusing the credentials: exit 1, with the command line that reads the rest', async () => {
+    const since = iso(nextWindowStart());
+    const run = await sweep(['--since', since, '--until', iso(Date.parse(since) + HOUR)], {
+      env: { ZUORA_BASE_URL: sandbox.baseUrl, ZUORA_CLIENT_ID: LOCAL_RUNTIME.zuoraClientId, ZUORA_CLIENT_SECRET: 'not-the-secret' },
+    });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`Zuora ${sandbox.baseUrl} (from ZUORA_BASE_URL), credentials from ZUORA_CLIENT_ID/ZUORA_CLIENT_SECRET`);
+    expect(run.stderr).toMatch(/^sweep failed \(credentials\): /);
+    expect(run.stderr).toContain(`run it again with --since ${since.replace('.000Z', 'Z')} for the rest`);
+    expect(run.stderr + run.stdout).not.toContain('not-the-secret');
+  });
+
+  it('a ledger that cannot be read stops the sweep before Zuora is read: it would queue everything unchecked', async () => {
+    const before = sandbox.stats.queryRequests;
+    const run = await sweep(['--since', iso(nextWindowStart())], { env: { DYNAMODB_PORT: '9' } });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`error: cannot reach the table ${LOCAL_RUNTIME.ledgerTableName} of the local runtime's DynamoDB at http://127.0.0.1:9 (connection refused); is \`npm start\` running?`);
+    expect(run.stderr).toContain('without it every changed subscription would be queued unchecked');
+    expect(sandbox.stats.queryRequests).toBe(before);
+  });
+});
+
+describe('sweep, deployed stack', () => {
+  const sqs = useSqsEmulator();
+  const dynamo = useDynamoDbEmulator();
+  const secretArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ZuoraLimioSync-Zuora-AbCdEf';
+  let sandbox: ZuoraSandbox;
+  let queues: QueuePair;
+  let cloudFormation: Awaited<ReturnType<typeof startCloudFormation>>;
+  let env: Record<string, string>;
+  const secretsManager = mockClient(SecretsManagerClient);
+
+  beforeAll(async () => {
+    sandbox = await startZuoraSandbox({ pageSize: 2000 });
+    queues = await createQueuePair(sqs.sqs, { mainQueueName: 'stack-main', deadLetterQueueName: 'stack-dlq' });
+    await createOnDemandTable(dynamo.dynamodb, { tableName: 'Stack-Ledger', partitionKey: LEDGER_PARTITION_KEY });
+    cloudFormation = await startCloudFormation({
+      ZuoraLimioSync: { MainQueueUrl: queues.mainQueueUrl, LedgerTableName: 'Stack-Ledger', ZuoraBaseUrl: sandbox.baseUrl, ZuoraSecretArn: secretArn },
+      SweepOff: { MainQueueUrl: queues.mainQueueUrl, LedgerTableName: 'Stack-Ledger' },
+    });
+    env = {
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_REGION: 'eu-west-1',
+      AWS_ENDPOINT_URL_CLOUDFORMATION: cloudFormation.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    };
+  });
+  afterAll(async () => {
+    await cloudFormation.close();
+    await sandbox.stop();
+    secretsManager.restore();
+  });
+  beforeEach(() => {
+    secretsManager.reset();
+    secretsManager.on(GetSecretValueCommand, { SecretId: secretArn }).resolves({ SecretString: JSON.stringify({ clientId: sandbox.clientId, clientSecret: sandbox.clientSecret }) });
+  });
+
+  it('reads Zuora with the secret the stack names, checks the stack ledger, queues on the main queue, and leaves the watermark alone', async () => {
+    const ledger = new DynamoDbLedgerStore(dynamo.dynamodb, 'Stack-Ledger');
+    const seeded = await seedWindow(sandbox, ledger, 'A-S400000', Date.parse('2026-11-20T00:00:00Z'));
+    const watermarkKey = { [LEDGER_PARTITION_KEY]: { S: `sweep#127.0.0.1#default` } };
+    await dynamo.dynamodb.send(new PutItemCommand({ TableName: 'Stack-Ledger', Item: { ...watermarkKey, completedUntil: { N: '1700000000000' }, updatedAt: { N: '1' } } }));
+
+    const cli = captureIo(env);
+    expect(await runCli(['sweep', '--stack', 'ZuoraLimioSync', '--since', seeded.since, '--until', seeded.until, '--json'], cli.io)).toBe(0);
+    const report = JSON.parse(cli.stdout()) as SweepJson & { zuora: string };
+    expect(report).toMatchObject({ outcome: 'complete', dryRun: false, counts: { read: 7, covered: 3, queued: 2 } });
+    expect(report.zuora).toBe(`Zuora ${sandbox.baseUrl} (from stack output ZuoraBaseUrl), credentials from Secrets Manager secret ${secretArn}`);
+    expect(report).not.toHaveProperty('wouldQueue');
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+    expect((await drainQueue(sqs.sqs, queues.mainQueueUrl)).map((body) => (JSON.parse(body) as { subscriptionId: string }).subscriptionId).sort()).toEqual(seeded.uncovered);
+    const watermark = await dynamo.dynamodb.send(new GetItemCommand({ TableName: 'Stack-Ledger', Key: watermarkKey }));
+    expect(watermark.Item).toEqual({ ...watermarkKey, completedUntil: { N: '1700000000000' }, updatedAt: { N: '1' } });
+  });
+
+  it('a stack whose sweep is off needs --zuora-url and --zuora-secret; a plain-http tenant URL is refused', async () => {
+    const off = captureIo(env);
+    expect(await runCli(['sweep', '--stack', 'SweepOff', '--since', '2026-11-20T00:00:00Z'], off.io)).toBe(2);
+    expect(off.stderr()).toContain('error: --zuora-url: stack "SweepOff" has no ZuoraBaseUrl output (its sweep is off)');
+
+    const noSecret = captureIo(env);
+    expect(await runCli(['sweep', '--stack', 'SweepOff', '--since', '2026-11-20T00:00:00Z', '--zuora-url', 'https://rest.zuora.com'], noSecret.io)).toBe(2);
+    expect(noSecret.stderr()).toContain('error: --zuora-secret: no credentials for https://rest.zuora.com');
+
+    const insecure = captureIo(env);
+    expect(await runCli(['sweep', '--stack', 'SweepOff', '--since', '2026-11-20T00:00:00Z', '--zuora-url', 'http://rest.zuora.com', '--zuora-secret', secretArn], insecure.io)).toBe(2);
+    expect(insecure.stderr()).toContain('error: --zuora-url: must use https:// (http:// only for 127.0.0.1/localhost), got "http://rest.zuora.com"');
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+  });
+
+  it('sends no signed request to a Secrets Manager endpoint that is neither AWS nor this machine', async () => {
+    const cli = captureIo({ ...env, AWS_ENDPOINT_URL_SECRETS_MANAGER: 'https://secrets.example.net' });
+    expect(await runCli(['sweep', '--stack', 'ZuoraLimioSync', '--since', '2026-11-20T00:00:00Z'], cli.io)).toBe(2);
+    expect(cli.stderr()).toContain('error: AWS_ENDPOINT_URL_SECRETS_MANAGER: https://secrets.example.net is not an AWS endpoint');
+  });
+});
