@@ -22,6 +22,8 @@ function startMain(env: Record<string, string>, args: string[] = []): Started {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', SQS_PORT: '0', LIMIO_SANDBOX_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, as in a terminal: Ctrl-C reaches every process of the group (tsx and the runtime).
+    detached: true,
   });
   const stdout: string[] = [];
   let stderr = '';
@@ -66,7 +68,7 @@ describe('npm start (local/main.ts)', () => {
   let running: Started | undefined;
   afterEach(async () => {
     if (running && running.child.exitCode === null && running.child.signalCode === null) {
-      running.child.kill('SIGKILL');
+      process.kill(-running.child.pid!, 'SIGKILL');
       await running.exited;
     }
     running = undefined;
@@ -92,7 +94,8 @@ describe('npm start (local/main.ts)', () => {
     const synced = await running.lineMatching(/^synced\s/);
     expect(synced).toMatch(/A-S00000271\s+Limio id \S+, owner \S+\s+\d+ ms/);
 
-    running.child.kill('SIGINT');
+    // Ctrl-C in a terminal: SIGINT to the whole process group.
+    process.kill(-running.child.pid!, 'SIGINT');
     expect(await running.exited).toBe(0);
     const summary = running.stdout.find((line) => line.startsWith('Stopped.'));
     expect(summary).toMatch(/1 accepted .*1 synced.*left on the main queue 0, in the DLQ 0/);
@@ -115,7 +118,7 @@ describe('npm start (local/main.ts)', () => {
     expect(response.status).toBe(200);
     await response.arrayBuffer();
     await running.lineMatching(/"message":"subscription synced"/);
-    running.child.kill('SIGTERM');
+    process.kill(-running.child.pid!, 'SIGTERM');
     expect(await running.exited).toBe(0);
     const jsonLines = running.stdout.filter((line) => line.startsWith('{'));
     expect(jsonLines.length).toBe(running.stdout.length);

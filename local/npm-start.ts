@@ -1,0 +1,171 @@
+/**
+ * What `npm start` does once it runs outside tsx's signal relay (see main.ts): the whole pipeline on this machine.
+ * Human output by default; `--json` prints the handlers' structured logs instead (and the runtime's own lines as
+ * JSON). Exit codes: 0 after Ctrl-C/SIGTERM, 2 for a configuration the user must change (malformed variable,
+ * port in use, unreachable Limio tenant), 1 otherwise.
+ */
+import type { BreakerPhase } from '../functions/breaker/breaker-state';
+import type { Announcement } from '../functions/breaker/probe-handler';
+import { ConfigError } from '../functions/shared/config-error';
+import { loadRuntimeConfig, type RuntimeConfig } from './config';
+import { PortInUseError } from './listen';
+import { queueDepth } from './queue-depth';
+import {
+  breakerLine,
+  calloutAcceptedLine,
+  calloutRefusedLine,
+  countSync,
+  describeStart,
+  emptyTally,
+  readyLine,
+  sampleCurl,
+  summaryLine,
+  syncLine,
+  type Tally,
+} from './output';
+import { LimioUnreachableError, startRuntime, type Runtime } from './runtime';
+import { LIFELINE_VARIABLE } from './outside-tsx-relay';
+import { findNpmLaunchers, watchStopRequests } from './stop-request';
+
+const USAGE = `usage: npm start [-- --json]
+
+Runs the callout endpoint, an SQS emulator with the DLQ, the sync worker and (unless LIMIO_BASE_URL is set) a
+Limio sandbox on 127.0.0.1. Configuration is by environment variable; see "Running locally" in README.md.`;
+
+interface Output {
+  info(line: string, fields?: Record<string, unknown>): void;
+  error(line: string, fields?: Record<string, unknown>): void;
+}
+
+function humanOutput(): Output {
+  return {
+    info: (line) => process.stdout.write(`${line}\n`),
+    error: (line) => process.stderr.write(`${line}\n`),
+  };
+}
+
+/** The runtime's own lines in the shape of the handlers' structured logs, so one parser reads both. */
+function jsonOutput(): Output {
+  const write = (level: string, message: string, fields: Record<string, unknown> = {}) =>
+    process.stdout.write(`${JSON.stringify({ level, message, service: 'local-runtime', timestamp: new Date().toISOString(), ...fields })}\n`);
+  return { info: (line, fields) => write('INFO', line, fields), error: (line, fields) => write('ERROR', line, fields) };
+}
+
+async function queueDepths(runtime: Runtime): Promise<{ waiting: number; deadLetters: number } | undefined> {
+  try {
+    const depth = (queueUrl: string) => queueDepth(runtime.sqs, queueUrl);
+    return { waiting: await depth(runtime.queues.mainQueueUrl), deadLetters: await depth(runtime.queues.deadLetterQueueUrl) };
+  } catch {
+    return undefined;
+  }
+}
+
+function phaseOf(announcement: Announcement): BreakerPhase {
+  return announcement === 'opened' ? 'open' : announcement;
+}
+
+function isUserFixable(error: unknown): error is Error {
+  return error instanceof ConfigError || error instanceof PortInUseError || error instanceof LimioUnreachableError;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const unknown = argv.filter((arg) => arg !== '--json');
+  if (unknown.length > 0) {
+    process.stderr.write(`${unknown.includes('--help') || unknown.includes('-h') ? '' : `unknown argument ${unknown[0]}\n`}${USAGE}\n`);
+    return unknown.includes('--help') || unknown.includes('-h') ? 0 : 2;
+  }
+  const json = argv.includes('--json');
+  const out = json ? jsonOutput() : humanOutput();
+
+  let config: RuntimeConfig;
+  try {
+    config = loadRuntimeConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      out.error(`Configuration error: ${error.message}`, { variable: error.variable });
+      return 2;
+    }
+    throw error;
+  }
+
+  const tally: Tally = emptyTally();
+  // Listening from here on: a stop requested while the runtime starts stops it as soon as it has started.
+  const stopRequests = watchStopRequests({
+    launchers: process.env.npm_lifecycle_event !== undefined ? findNpmLaunchers(process.ppid).catch(() => []) : [],
+    ...(process.env[LIFELINE_VARIABLE] === '1' && { lifeline: process.stdin, lifelinePid: process.ppid }),
+    // A second Ctrl-C, well after the first, means "now": the emulator stops when our end of its stdin closes.
+    onStopNow: () => process.exit(130),
+  });
+  // Errors once a stop is requested are the shutdown itself (a terminal's Ctrl-C reaches every process of the
+  // group), not news.
+  let stopping = false;
+  void stopRequests.requested.then(() => (stopping = true));
+  let runtime: Runtime;
+  try {
+    runtime = await startRuntime({
+      config,
+      quiet: !json,
+      observers: {
+        sync: {
+          onSyncOutcome(event) {
+            countSync(tally, event);
+            if (!json) out.info(syncLine(event));
+          },
+        },
+        callout: {
+          onAccepted(callout) {
+            tally.calloutsAccepted += 1;
+            tally.idsQueued += callout.ids.length;
+            if (!json) out.info(calloutAcceptedLine(callout));
+          },
+          onRefused(callout) {
+            tally.calloutsRefused += 1;
+            if (!json) out.info(calloutRefusedLine(callout));
+          },
+        },
+        onError(error) {
+          if (!stopping) out.error(`worker error: ${(error as Error).message ?? String(error)}`);
+        },
+        onProbe(report) {
+          for (const announcement of report.announced) {
+            // A run may announce the phase it found (entered by a sync instance) and then the one it moved to.
+            const state = phaseOf(announcement) === report.after.state ? report.after : report.before;
+            if (json) out.info(`breaker ${announcement}`, { breaker: state.state, reason: state.reason, since: new Date(state.since).toISOString() });
+            else out.info(breakerLine(announcement, state));
+          }
+        },
+      },
+    });
+  } catch (error) {
+    stopRequests.release();
+    if (isUserFixable(error)) {
+      out.error(`${error instanceof ConfigError ? 'Configuration error' : 'Cannot start'}: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+
+  const curl = sampleCurl(runtime.calloutUrl, config.callout);
+  if (stopping) {
+    // Stopped while starting: no "Ready" for a runtime that is about to go.
+  } else if (json) {
+    out.info('ready', { calloutUrl: runtime.calloutUrl, sqsEndpoint: runtime.sqsEndpoint, limioBaseUrl: runtime.limioBaseUrl, curl });
+  } else {
+    for (const line of describeStart({ calloutUrl: runtime.calloutUrl, sqsEndpoint: runtime.sqsEndpoint, limioBaseUrl: runtime.limioBaseUrl, config })) {
+      out.info(line);
+    }
+    out.info(readyLine(runtime.calloutUrl));
+  }
+
+  const request = await stopRequests.requested;
+  const cause = 'signal' in request ? { signal: request.signal } : { launcherGone: request.launcherGone };
+  if (!json) {
+    process.stdout.write('\n');
+    if ('launcherGone' in request) out.info(`The process that started this runtime (pid ${request.launcherGone}) has gone; stopping.`);
+  }
+  const depths = await queueDepths(runtime);
+  await runtime.stop();
+  if (json) out.info('stopped', { ...cause, ...tally, ...(depths && { mainQueueMessages: depths.waiting, deadLetters: depths.deadLetters }) });
+  else out.info(summaryLine(tally, depths));
+  return 0;
+}
