@@ -229,6 +229,26 @@ describe('sweep, deployed stack', () => {
     expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(0);
   });
 
+  it('explicit targets: --queue-url, --ledger-table and the ZUORA_* variables, as the Lambda reads them', async () => {
+    const ledger = new DynamoDbLedgerStore(dynamo.dynamodb, 'Stack-Ledger');
+    const seeded = await seedWindow(sandbox, ledger, 'A-S500000', Date.parse('2026-11-21T00:00:00Z'));
+    const cli = captureIo({
+      ...env,
+      ZUORA_BASE_URL: sandbox.baseUrl,
+      ZUORA_CLIENT_ID: sandbox.clientId,
+      ZUORA_CLIENT_SECRET: sandbox.clientSecret,
+    });
+    const args = ['sweep', '--queue-url', queues.mainQueueUrl, '--ledger-table', 'Stack-Ledger', '--since', seeded.since, '--until', seeded.until, '--json'];
+    expect(await runCli(args, cli.io)).toBe(0);
+    expect(JSON.parse(cli.stdout())).toMatchObject({ outcome: 'complete', counts: { covered: 3, queued: 2 } });
+    expect((await drainQueue(sqs.sqs, queues.mainQueueUrl)).map((body) => (JSON.parse(body) as { subscriptionId: string }).subscriptionId).sort()).toEqual(seeded.uncovered);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+
+    const noLedger = captureIo({ ...env, ZUORA_BASE_URL: sandbox.baseUrl, ZUORA_CLIENT_ID: 'x', ZUORA_CLIENT_SECRET: 'y' });
+    expect(await runCli(['sweep', '--queue-url', queues.mainQueueUrl, '--since', seeded.since], noLedger.io)).toBe(2);
+    expect(noLedger.stderr()).toContain('error: --ledger-table: no target given: use --local, --stack NAME, or --ledger-table (or ZLS_LEDGER_TABLE)');
+  });
+
   it('sends no signed request to a Secrets Manager endpoint that is neither AWS nor this machine', async () => {
     const cli = captureIo({ ...env, AWS_ENDPOINT_URL_SECRETS_MANAGER: 'https://secrets.example.net' });
     expect(await runCli(['sweep', '--stack', 'ZuoraLimioSync', '--since', '2026-11-20T00:00:00Z'], cli.io)).toBe(2);

@@ -221,6 +221,18 @@ describe('trace, deployed stack', () => {
     expect(cli.stdout()).toContain('verdict: unknown: the ledger could not be read (the ledger table Stack-Deleted-Table does not exist); no letter on the DLQ');
   });
 
+  it('explicit targets: --dlq-url, --ledger-table and --breaker-table', async () => {
+    const startedAt = Date.parse('2026-11-29T13:00:00.000Z');
+    await new DynamoDbLedgerStore(dynamo.dynamodb, 'Stack-LedgerTable-1').recordOutcome('A-S00000900', { kind: 'synced', startedAt, finishedAt: startedAt + 50, httpStatus: 200, limioId: 'L-900' });
+    const cli = captureIo(env);
+    const args = ['trace', 'A-S00000900', '--dlq-url', queues.deadLetterQueueUrl, '--ledger-table', 'Stack-LedgerTable-1', '--breaker-table', 'Stack-BreakerTable-1', '--json'];
+    expect(await runCli(args, cli.io)).toBe(0);
+    const parsed = JSON.parse(cli.stdout()) as TraceJson;
+    expect(parsed.ledger).toMatchObject({ status: 'found', table: 'Stack-LedgerTable-1', lastSuccess: { limioId: 'L-900' } });
+    expect(parsed.breaker).toMatchObject({ available: true });
+    expect(parsed.verdict).toMatch(/^synced at 2026-11-29T13:00:00\.050Z/);
+  });
+
   it('sends no signed request to a DynamoDB endpoint that is neither AWS nor this machine', async () => {
     const cli = captureIo({ ...env, AWS_ENDPOINT_URL_DYNAMODB: 'https://dynamodb.example.net' });
     expect(await runCli(['trace', 'A-S00000800', '--stack', 'ZuoraLimioSync'], cli.io)).toBe(2);
