@@ -56,6 +56,14 @@ export class LedgerStep {
   readonly #timeoutMs: number;
   readonly #holdReceiveLimit: number;
 
+  /**
+   * What the ledger can add to one Limio call at worst (a claim before it, a record after it, each abandoned at
+   * the timeout): a sync is started only if the invocation has this much left beyond the call itself.
+   */
+  get reserveMs(): number {
+    return 2 * this.#timeoutMs;
+  }
+
   constructor(private readonly options: LedgerStepOptions) {
     this.#timeoutMs = options.timeoutMs ?? LEDGER_CALL_TIMEOUT_MS;
     this.#holdReceiveLimit = ledgerHoldReceiveLimit(options.maxAttempts);

@@ -370,10 +370,13 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     return config.limioTimeoutMs + SQS_ACTIONS_RESERVE_MS;
   }
 
-  /** Whether a sync started now might outlive the invocation (timeout plus time for the SQS calls after it). */
+  /**
+   * Whether a sync started now might outlive the invocation (timeout plus time for the SQS calls after it, and
+   * for the ledger's claim and record when there is a ledger).
+   */
   function runningOutOfTime(context: Context | undefined): boolean {
     if (typeof context?.getRemainingTimeInMillis !== 'function') return false;
-    return context.getRemainingTimeInMillis() < config.limioTimeoutMs + SQS_ACTIONS_RESERVE_MS;
+    return context.getRemainingTimeInMillis() < config.limioTimeoutMs + SQS_ACTIONS_RESERVE_MS + (ledger?.reserveMs ?? 0);
   }
 
   /**

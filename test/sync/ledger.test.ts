@@ -229,6 +229,18 @@ describe('sync handler with the sync ledger', () => {
     expect(metric('heldForCooldown')).toBe(0);
   });
 
+  it("postpones a sync that, with the ledger's claim and record at their timeouts, could outlive the invocation", async () => {
+    // LIMIO_TIMEOUT_MS + 2 s for the SQS calls would fit; the ledger's two calls of up to 1.5 s each would not.
+    const remainingMs = 5_000 + 2_000 + 1_000;
+    const handler = handlerWith({ LIMIO_TIMEOUT_MS: '5000' });
+    const event = await deliver(sqsEmulator.sqs, queues.mainQueueUrl, [bodyReceivedAt('A-S113', Date.now())]);
+    const context = { ...lambdaContext(), getRemainingTimeInMillis: () => remainingMs };
+
+    expect(failedIds(await handler(event, context))).toEqual([event.Records[0].messageId]);
+    expect(syncCallsOf('A-S113')).toBe(0);
+    expect(events[0]).toMatchObject({ outcome: 'retry', error: 'not attempted: the invocation was running out of time' });
+  });
+
   describe('an unreachable ledger (a server that accepts connections and never answers)', () => {
     let silent: Server;
     const sockets = new Set<Socket>();
