@@ -200,6 +200,17 @@ export interface SweepSettings {
 export const MISSING_CALLOUTS_SWEEPS = 3;
 /** Failed sweeps in a row that raise SweepFailedAlarm. */
 export const FAILED_SWEEPS = 2;
+/** The sweep Lambda's timeout: a run reads what fits, the next one goes on from the watermark. */
+export const SWEEP_TIMEOUT_SECONDS = 300;
+
+/**
+ * A complete sweep leaves its watermark the settle time (plus the run) behind now. A sweep that keeps stopping at
+ * its deadline ends every run "out of time", which is no failure, yet falls further behind each interval: beyond
+ * two intervals more than that, SweepFailedAlarm counts it as failing.
+ */
+export function sweepFallingBehindSeconds(sweep: Pick<SweepSettings, 'settleSeconds' | 'intervalSeconds'>): number {
+  return sweep.settleSeconds + SWEEP_TIMEOUT_SECONDS + 2 * sweep.intervalSeconds;
+}
 
 type OptionalSetting = 'calloutIdField' | 'subscriptionIdPattern' | 'probeSubscriptionId' | 'wafRateLimitPerIp' | 'expectedZuoraTenantId' | 'secretsKmsKeyArn';
 type SweepSettingName =

@@ -34,6 +34,8 @@ import {
   INFRA_DEFAULTS,
   MISSING_CALLOUTS_SWEEPS,
   sweepEnvironment,
+  sweepFallingBehindSeconds,
+  SWEEP_TIMEOUT_SECONDS,
   isEnhancedSecurityPolicy,
   isIpv6Range,
   resolveBridgeSettings,
@@ -96,11 +98,12 @@ const BREAKER_OPEN_ALARM_DESCRIPTION =
   'A message held close to the queue\'s 14-day retention is dead-lettered as exhausted. See the README "When Limio is down".';
 
 const SWEEP_FAILED_ALARM_DESCRIPTION =
-  `The reconciliation sweep failed ${FAILED_SWEEPS} times in a row: changes whose callout never came are not being found. ` +
+  `The reconciliation sweep failed, or fell behind, in ${FAILED_SWEEPS} sweep intervals in a row: changes whose callout never came are not being found (in time). ` +
   'Read the sweep Lambda\'s ERROR line ("sweep failed: ... error (<kind>)"): ' +
   'credentials = the Zuora secret (ZuoraSecretArn output) still holds the created stand-ins, or Zuora refused its {"clientId","clientSecret"} (an OAuth client of a Zuora user with API access; fill or fix the secret, the next sweep reads it); ' +
   'rate-limited = the tenant\'s API limits are used up by other integrations (the sweep retries and resumes from its watermark); ' +
   'unavailable or deadline = Zuora did not answer in time; refused or protocol = zuoraBaseUrl or zuoraEntityId is wrong; enqueue = the main queue refused messages. ' +
+  'No ERROR line but "sweep out-of-time" lines with a growing lag (sweepLagSeconds): each run stops at its deadline before reading its window, Zuora answers slowly for this much change; it catches up by itself if the volume drops, otherwise read the gap with "zuora-limio-sync sweep --since". ' +
   'Callouts still sync meanwhile: the sweep is never on their path. Once fixed, the next sweep reads from where the last complete one ended (a longer outage: "zuora-limio-sync sweep --since"). See the README "Reconciliation sweep".';
 
 const MISSING_CALLOUTS_ALARM_DESCRIPTION =
@@ -140,8 +143,6 @@ export const ZUORA_SECRET_GENERATION: secretsmanager.SecretStringGenerator = {
   passwordLength: 32,
 };
 
-/** A sweep reads at most one window of changes; what does not fit is read by the next run from the watermark. */
-const SWEEP_TIMEOUT_SECONDS = 300;
 /** Lambda's longest maximum event age for asynchronous invocations. */
 const MAX_ASYNC_EVENT_AGE_SECONDS = 6 * 60 * 60;
 
@@ -983,12 +984,13 @@ export class ZuoraLimioSync extends Construct {
     return {
       sweepFailed: alarm('SweepFailedAlarm', SWEEP_FAILED_ALARM_DESCRIPTION, {
         // A sweep that reports its failure also throws (both count); a crash, a timeout or a bad configuration
-        // only shows as a Lambda error.
+        // only shows as a Lambda error; a sweep that ends every run out of time only as a growing lag.
         metric: new cloudwatch.MathExpression({
-          expression: 'FILL(errors, 0) + FILL(failed, 0)',
+          expression: `FILL(errors, 0) + FILL(failed, 0) + IF(FILL(lag, 0) > ${sweepFallingBehindSeconds(sweep)}, 1, 0)`,
           usingMetrics: {
             errors: sweepFunction.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
             failed: this.sweepMetric(SWEEP_METRICS.failed, period, cloudwatch.Stats.SUM),
+            lag: this.sweepMetric(SWEEP_METRICS.lagSeconds, period, cloudwatch.Stats.MAXIMUM),
           },
           label: 'failed sweeps',
           period,

@@ -1214,15 +1214,17 @@ describe('sync ledger and reconciliation sweep (zuoraBaseUrl set)', () => {
     expect(id).toBe('BridgeZuoraSecret11FAC190');
   });
 
-  it('alarms when the sweep fails (a Lambda error or sweepFailed) in 2 sweeps in a row, saying what each error kind means', () => {
+  it('alarms when the sweep fails (a Lambda error or sweepFailed) or falls behind in 2 sweeps in a row, saying what each error kind means', () => {
     const { id: sweepId } = sweepFunction();
     const alarm = onlyResource(template, 'AWS::CloudWatch::Alarm', { AlarmName: Match.stringLikeRegexp('SweepFailedAlarm$') }).resource.Properties;
     expect(alarm).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 2, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching' });
     const metrics = alarm.Metrics as { Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Namespace: string; Dimensions: unknown[] }; Period: number; Stat: string } }[];
-    expect(metrics.find((metric) => metric.Expression !== undefined)?.Expression).toBe('FILL(errors, 0) + FILL(failed, 0)');
+    // Falling behind: the watermark more than two intervals behind where a complete run leaves it (300 + 300 + 2 x 600).
+    expect(metrics.find((metric) => metric.Expression !== undefined)?.Expression).toBe('FILL(errors, 0) + FILL(failed, 0) + IF(FILL(lag, 0) > 1800, 1, 0)');
     expect(metrics.filter((metric) => metric.MetricStat).map((metric) => [metric.Id, metric.MetricStat!.Metric, metric.MetricStat!.Period, metric.MetricStat!.Stat])).toEqual(expect.arrayContaining([
       ['errors', { MetricName: 'Errors', Namespace: 'AWS/Lambda', Dimensions: [{ Name: 'FunctionName', Value: { Ref: sweepId } }] }, 600, 'Sum'],
       ['failed', { MetricName: SWEEP_METRICS.failed, Namespace: METRICS_NAMESPACE, Dimensions: [{ Name: 'service', Value: SWEEP_SERVICE_NAME }] }, 600, 'Sum'],
+      ['lag', { MetricName: SWEEP_METRICS.lagSeconds, Namespace: METRICS_NAMESPACE, Dimensions: [{ Name: 'service', Value: SWEEP_SERVICE_NAME }] }, 600, 'Maximum'],
     ]));
     expect(alarm.AlarmDescription).toMatch(/credentials = the Zuora secret/);
     expect(alarm.AlarmDescription).toMatch(/ZuoraSecretArn/);
