@@ -4,7 +4,8 @@ import { constants } from 'node:os';
 import { STOP_SIGNALS } from './stop-request';
 
 /**
- * `npm start` runs `tsx local/main.ts`, and the tsx CLI runs main.ts in a child process it relays SIGINT and
+ * `npm start` runs `node --import tsx local/main.ts`, which has no relay. This guards the other way in,
+ * `tsx local/main.ts` (or `npx tsx …`): the tsx CLI runs main.ts in a child process it relays SIGINT and
  * SIGTERM to: when that child has not confirmed a signal within 30 ms, tsx sends it again, and 30 ms later
  * SIGKILL. On a busy machine the runtime is then killed in the middle of its stop, before its summary, with the
  * SQS emulator's counts unread. So under the tsx CLI, main.ts only waits: it runs the runtime once more in a
