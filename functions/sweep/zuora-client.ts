@@ -377,7 +377,7 @@ export function createZuoraClient(
   return new ZuoraClient({
     ...rest,
     baseUrl: config.zuoraBaseUrl,
-    credentials: credentialsSourceFor(config.credentials, secretsManager),
+    credentials: credentialsSourceFor(config.credentials, secretsManager, 'Zuora'),
     ...(config.entityId !== undefined && { entityId: config.entityId }),
     requestTimeoutMs: config.zuoraTimeoutMs,
   });

@@ -29,7 +29,10 @@ export class CredentialsError extends Error {
  */
 const CACHE_FOR_CONTAINER_LIFETIME_SECONDS = 365 * 24 * 60 * 60;
 
-export function secretsManagerCredentials(secretId: string, client?: SecretsManagerClient): CredentialsSource {
+/** Whose client credentials a secret holds: named in every error, so an operator fixes the right secret. */
+export type CredentialsOwner = 'Limio' | 'Zuora';
+
+export function secretsManagerCredentials(secretId: string, client?: SecretsManagerClient, owner: CredentialsOwner = 'Limio'): CredentialsSource {
   const provider = client ? new SecretsProvider({ awsSdkV3Client: client }) : new SecretsProvider();
   return {
     canRefresh: true,
@@ -45,9 +48,9 @@ export function secretsManagerCredentials(secretId: string, client?: SecretsMana
         // The SDK's message names the secret and the cause, never its value; a JSON parse error would quote
         // the value, so it is replaced.
         const cause = (error as Error).name === 'TransformParameterError' ? 'its value is not JSON' : (error as Error).message;
-        throw new CredentialsError(`cannot read the Limio credentials secret ${secretId}: ${cause}`);
+        throw new CredentialsError(`cannot read the ${owner} credentials secret ${secretId}: ${cause}`);
       }
-      return credentialsFromSecret(value, secretId);
+      return credentialsFromSecret(value, secretId, owner);
     },
   };
 }
@@ -57,17 +60,17 @@ export function environmentCredentials(clientId: string, clientSecret: string): 
   return { canRefresh: false, read: async () => credentials };
 }
 
-export function credentialsSourceFor(config: LimioCredentialsConfig, secretsManager?: SecretsManagerClient): CredentialsSource {
+export function credentialsSourceFor(config: LimioCredentialsConfig, secretsManager?: SecretsManagerClient, owner: CredentialsOwner = 'Limio'): CredentialsSource {
   return config.source === 'secrets-manager'
-    ? secretsManagerCredentials(config.secretId, secretsManager)
+    ? secretsManagerCredentials(config.secretId, secretsManager, owner)
     : environmentCredentials(config.clientId, config.clientSecret);
 }
 
-function credentialsFromSecret(value: unknown, secretId: string): LimioCredentials {
+function credentialsFromSecret(value: unknown, secretId: string, owner: CredentialsOwner): LimioCredentials {
   const record = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
   const { clientId, clientSecret } = record;
   if (typeof clientId !== 'string' || clientId === '' || typeof clientSecret !== 'string' || clientSecret === '') {
-    throw new CredentialsError(`the Limio credentials secret ${secretId} must be JSON {"clientId": "…", "clientSecret": "…"}`);
+    throw new CredentialsError(`the ${owner} credentials secret ${secretId} must be JSON {"clientId": "…", "clientSecret": "…"}`);
   }
   return { clientId, clientSecret };
 }

@@ -1,9 +1,11 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CredentialsSource } from '../../functions/sync/credentials';
 import { changedSubscriptionsZoql } from '../../functions/sweep/window';
-import { parseQueryPage, parseRetryAfterMs, ZuoraApiError, ZuoraClient, type ZuoraClientOptions, type ZuoraRequestEvent } from '../../functions/sweep/zuora-client';
+import { createZuoraClient, parseQueryPage, parseRetryAfterMs, ZuoraApiError, ZuoraClient, type ZuoraClientOptions, type ZuoraRequestEvent } from '../../functions/sweep/zuora-client';
 import { startZuoraSandbox, type ZuoraSandbox } from '../../local/zuora-sandbox';
 
 const at = (iso: string) => Date.parse(iso);
@@ -267,5 +269,22 @@ describe('query answers', () => {
     expect(parseRetryAfterMs('Tue, 24 Nov 2026 18:00:10 GMT', now)).toBe(10_000);
     expect(parseRetryAfterMs(null, now)).toBeUndefined();
     expect(parseRetryAfterMs('soon', now)).toBeUndefined();
+  });
+});
+
+describe('Zuora credentials from Secrets Manager', () => {
+  const secrets = mockClient(SecretsManagerClient);
+  afterEach(() => secrets.reset());
+
+  it('names the Zuora secret, not Limio\'s, when it cannot be read or is not client credentials', async () => {
+    const config = { zuoraBaseUrl: 'http://127.0.0.1:9', credentials: { source: 'secrets-manager', secretId: 'zuora-limio-sync/zuora' } as const, zuoraTimeoutMs: 1000 };
+    secrets.on(GetSecretValueCommand).rejects(Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' }));
+    const unreadable = createZuoraClient(config, { secretsManager: new SecretsManagerClient({ region: 'eu-west-1' }), maxAttempts: 1 });
+    await expect(readAll(unreadable)).rejects.toThrow(/cannot read the Zuora credentials secret zuora-limio-sync\/zuora/);
+
+    secrets.reset();
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ username: 'not client credentials' }) });
+    const malformed = createZuoraClient(config, { secretsManager: new SecretsManagerClient({ region: 'eu-west-1' }), maxAttempts: 1 });
+    await expect(readAll(malformed)).rejects.toThrow(/the Zuora credentials secret zuora-limio-sync\/zuora must be JSON/);
   });
 });
