@@ -11,6 +11,7 @@ import { runEndToEnd, type EndToEndResult } from './end-to-end';
 import { formatBytes, formatNumber, renderTable, type Figure } from './figures';
 import { describeMachine } from './machine';
 import { runSyncs } from './sync-runs';
+import { checkSweepBench, runSweepBench, type SweepBenchResult } from './sweep-run';
 
 /** AWS Lambda's limit on a function's unzipped deployment package. */
 const LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024;
@@ -27,6 +28,9 @@ export interface BenchScale {
   /** Also run the burst with each subscription's callouts back to back (shows coalescing). */
   readonly endToEndTogether: boolean;
   readonly emulatorSends: number;
+  /** Subscriptions changed in Zuora for the sweep bench (issue #14), and the share of them without a sync. */
+  readonly sweepSubscriptions: number;
+  readonly sweepUncoveredShare: number;
 }
 
 export const FULL: BenchScale = {
@@ -40,6 +44,8 @@ export const FULL: BenchScale = {
   endToEndSubscriptions: 1_000,
   endToEndTogether: true,
   emulatorSends: 3_000,
+  sweepSubscriptions: 100_000,
+  sweepUncoveredShare: 0.2,
 };
 
 export const QUICK: BenchScale = {
@@ -53,6 +59,8 @@ export const QUICK: BenchScale = {
   endToEndSubscriptions: 100,
   endToEndTogether: true,
   emulatorSends: 500,
+  sweepSubscriptions: 10_000,
+  sweepUncoveredShare: 0.2,
 };
 
 const s = (seconds: number) => `${seconds.toFixed(1)} s`;
@@ -144,7 +152,48 @@ export async function runBench(scale: BenchScale, progress: (line: string) => vo
     checkEndToEnd(together, failures);
   }
 
+  const uncoveredPercent = Math.round(scale.sweepUncoveredShare * 100);
+  progress(`sweep: ${formatNumber(scale.sweepSubscriptions)} subscriptions changed in the Zuora sandbox, ${uncoveredPercent} % without a sync (ledger in dynalite)`);
+  const sweep = await runSweepBench({ subscriptions: scale.sweepSubscriptions, uncoveredShare: scale.sweepUncoveredShare });
+  figures.push(...sweepFigures(sweep, uncoveredPercent));
+  failures.push(...checkSweepBench(sweep).map((failure) => `sweep: ${failure}`));
+
   return { figures, failures };
+}
+
+export function sweepFigures(sweep: SweepBenchResult, uncoveredPercent: number): Figure[] {
+  const title = `sweep over ${formatNumber(sweep.subscriptions)} changed subscriptions (${uncoveredPercent} % without a sync)`;
+  const { counts } = sweep.report;
+  return [
+    {
+      measure: `${title}: time`,
+      value: `${sweep.seconds.toFixed(2)} s`,
+      baseline: `the same window's pages read alone (same client): ${sweep.readOnlySeconds.toFixed(2)} s`,
+      ratio: sweep.seconds / sweep.readOnlySeconds,
+      note: `read ${formatNumber(counts.read)}, covered ${formatNumber(counts.covered)}, queued ${formatNumber(counts.queued)}; ledger in dynalite in this process (seeded in ${s(sweep.seedSeconds)}, not counted)`,
+    },
+    {
+      measure: `${title}: Zuora requests (query + queryMore)`,
+      value: formatNumber(sweep.zuoraRequests),
+      baseline: `page-size floor ${formatNumber(sweep.subscriptions)} ÷ ${formatNumber(sweep.pageSize)}: ${formatNumber(sweep.pageFloor)}`,
+      ratio: sweep.zuoraRequests / sweep.pageFloor,
+      note: `${sweep.zuoraTokenRequests} token request(s); at most ${sweep.zuoraMaxInFlight} request in flight at the sandbox`,
+    },
+    {
+      measure: `${title}: subscriptions queued`,
+      value: formatNumber(sweep.queuedOnQueue),
+      baseline: `changed without a sync since: ${formatNumber(sweep.uncovered)}`,
+      ratio: sweep.queuedOnQueue / sweep.uncovered,
+      note: `read back from the queue: ${sweep.missing.length} missing, ${sweep.unexpected.length} covered ones queued, ${sweep.duplicates} twice`,
+    },
+    {
+      measure: `${title}: ledger reads (BatchGetItem)`,
+      value: formatNumber(sweep.ledgerBatchGets),
+      baseline: `floor ${formatNumber(sweep.subscriptions)} ÷ 100 keys: ${formatNumber(Math.ceil(sweep.subscriptions / 100))}`,
+      ratio: sweep.ledgerBatchGets / Math.ceil(sweep.subscriptions / 100),
+      note: `SQS SendMessageBatch ${formatNumber(sweep.sqsSendBatches)} (floor ${formatNumber(Math.ceil(sweep.uncovered / 10))})`,
+    },
+  ];
 }
 
 function endToEndFigures(e2e: EndToEndResult, order: string): Figure[] {

@@ -6,6 +6,8 @@ import { runChaos, type ChaosResult } from '../../bench/chaos-run';
 import { runEndToEnd } from '../../bench/end-to-end';
 import { runReplayWhileFailing, REPLAY_WHILE_FAILING_DEFAULTS, type ReplayWhileFailingResult } from '../../bench/replay-run';
 import { runSyncs } from '../../bench/sync-runs';
+import { sweepFigures } from '../../bench/main';
+import { checkSweepBench, runSweepBench, type SweepBenchResult } from '../../bench/sweep-run';
 
 // `npm run bench` and `npm run chaos` at a few seconds' scale: the same code paths, asserting that each run was
 // correct (everything accepted, synced, within the cap, faults really injected). Speed is never asserted here.
@@ -53,6 +55,45 @@ describe('bench, scaled down', () => {
     expect(result.latencyP50Ms).toBeGreaterThan(0);
     expect(result.latencyP99Ms).toBeGreaterThanOrEqual(result.latencyP50Ms);
     expect(result.drainSeconds).toBeGreaterThan(0);
+  });
+});
+
+describe('sweep bench, scaled down (issue #14)', () => {
+  let result: SweepBenchResult;
+  beforeAll(async () => {
+    // Pages of 100, so the window takes several queryMore calls as the full run's 2000-record pages do.
+    result = await runSweepBench({ subscriptions: 1_000, uncoveredShare: 0.2, pageSize: 100 });
+  }, 60_000);
+
+  it('reads every page once, queues exactly the uncovered subscriptions, and moves the watermark in the ledger table', () => {
+    expect(checkSweepBench(result)).toEqual([]);
+    expect(result.uncovered).toBe(200);
+    expect(result.report.counts).toMatchObject({ read: 1_000, distinct: 1_000, covered: 800, queued: 200 });
+    expect(result.queuedOnQueue).toBe(200);
+    expect(result.zuoraRequests).toBe(10);
+    expect(result.pageFloor).toBe(10);
+    expect(result.zuoraTokenRequests).toBe(1);
+    expect(result.ledgerBatchGets).toBe(10);
+    expect(result.sqsSendBatches).toBe(20);
+    expect(result.readOnlySeconds).toBeGreaterThan(0);
+    const figures = sweepFigures(result, 20);
+    expect(figures.map((figure) => figure.ratio)).toEqual([expect.any(Number), 1, 1, 1]);
+    expect(figures[0]!.measure).toBe('sweep over 1,000 changed subscriptions (20 % without a sync): time');
+  });
+
+  it('fails a sweep that queued a covered subscription, missed or repeated one, or did not finish', () => {
+    const failing = (changed: Partial<SweepBenchResult>) => checkSweepBench({ ...result, ...changed });
+    expect(failing({ missing: ['A-S00000001'] })).toEqual([expect.stringContaining('1 uncovered subscriptions not queued')]);
+    expect(failing({ unexpected: ['A-S00000002'] })).toEqual([expect.stringContaining('1 covered subscriptions queued')]);
+    expect(failing({ duplicates: 3 })).toEqual(['3 subscriptions queued more than once']);
+    expect(failing({ allSourceSweep: false })).toEqual(['a queued message does not say source "sweep"']);
+    expect(failing({ zuoraMaxInFlight: 2 })).toEqual([expect.stringContaining('2 Zuora requests in flight')]);
+    expect(failing({ watermarkMs: undefined })).toEqual(['the watermark in the ledger table is not at the end of the window read']);
+    expect(failing({ report: { ...result.report, outcome: 'out-of-time' } })).toEqual(['sweep ended out-of-time']);
+    expect(failing({ report: { ...result.report, coverageUnavailable: true } })).toEqual([expect.stringContaining('the ledger was unavailable')]);
+    expect(failing({ report: { ...result.report, counts: { ...result.report.counts, queued: 201, covered: 799 } } })).toEqual([
+      'sweep reported 201 queued and 799 covered; 200 were uncovered',
+    ]);
   });
 });
 
