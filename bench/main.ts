@@ -11,6 +11,7 @@ import { runEndToEnd, type EndToEndResult } from './end-to-end';
 import { formatBytes, formatNumber, renderTable, type Figure } from './figures';
 import { describeMachine } from './machine';
 import { runSyncs } from './sync-runs';
+import { checkLedgerBurst, runLedgerBurst, summarizeBursts, type LedgerBurstResult } from './ledger-burst';
 import { checkSweepBench, runSweepBench, type SweepBenchResult } from './sweep-run';
 
 /** AWS Lambda's limit on a function's unzipped deployment package. */
@@ -31,6 +32,8 @@ export interface BenchScale {
   /** Subscriptions changed in Zuora for the sweep bench (issue #14), and the share of them without a sync. */
   readonly sweepSubscriptions: number;
   readonly sweepUncoveredShare: number;
+  /** Bursts of 8 callouts for one subscription, each run with the ledger off and on (issue #13). */
+  readonly ledgerBurstRuns: number;
 }
 
 export const FULL: BenchScale = {
@@ -46,6 +49,7 @@ export const FULL: BenchScale = {
   emulatorSends: 3_000,
   sweepSubscriptions: 100_000,
   sweepUncoveredShare: 0.2,
+  ledgerBurstRuns: 5,
 };
 
 export const QUICK: BenchScale = {
@@ -61,6 +65,7 @@ export const QUICK: BenchScale = {
   emulatorSends: 500,
   sweepSubscriptions: 10_000,
   sweepUncoveredShare: 0.2,
+  ledgerBurstRuns: 2,
 };
 
 const s = (seconds: number) => `${seconds.toFixed(1)} s`;
@@ -152,6 +157,11 @@ export async function runBench(scale: BenchScale, progress: (line: string) => vo
     checkEndToEnd(together, failures);
   }
 
+  progress(`sync ledger: a burst of 8 callouts for one subscription, ${scale.ledgerBurstRuns} runs with the ledger off and on`);
+  const burst = await runLedgerBurst({ runs: scale.ledgerBurstRuns });
+  figures.push(...ledgerBurstFigures(burst));
+  failures.push(...checkLedgerBurst(burst).map((failure) => `sync ledger burst: ${failure}`));
+
   const uncoveredPercent = Math.round(scale.sweepUncoveredShare * 100);
   progress(`sweep: ${formatNumber(scale.sweepSubscriptions)} subscriptions changed in the Zuora sandbox, ${uncoveredPercent} % without a sync (ledger in dynalite)`);
   const sweep = await runSweepBench({ subscriptions: scale.sweepSubscriptions, uncoveredShare: scale.sweepUncoveredShare });
@@ -159,6 +169,38 @@ export async function runBench(scale: BenchScale, progress: (line: string) => vo
   failures.push(...checkSweepBench(sweep).map((failure) => `sweep: ${failure}`));
 
   return { figures, failures };
+}
+
+export function ledgerBurstFigures(burst: LedgerBurstResult): Figure[] {
+  const { callouts, pollers, batchSize, cooldownSeconds, limioLatencyMs } = burst.options;
+  const off = summarizeBursts(burst.off);
+  const on = summarizeBursts(burst.on);
+  const title = `burst of ${callouts} callouts for one subscription sent together`;
+  const setting = `${pollers} pollers (concurrent invocations) of up to ${batchSize} messages, Limio at ${limioLatencyMs} ms; median of ${burst.on.length} runs`;
+  const saved = off.limioCalls - on.limioCalls;
+  return [
+    {
+      measure: `${title}: Limio calls, ledger on (cooldown ${cooldownSeconds} s)`,
+      value: formatNumber(on.limioCalls),
+      baseline: `ledger off: ${formatNumber(off.limioCalls)}`,
+      ratio: on.limioCalls / off.limioCalls,
+      note: `per run on ${burst.on.map((run) => run.limioCalls).join(', ')}, off ${burst.off.map((run) => run.limioCalls).join(', ')}; ${setting}`,
+    },
+    {
+      measure: `${title}: time until the last change is in Limio, ledger on`,
+      value: ms(on.lastChangeSyncedMs),
+      baseline: `ledger off: ${ms(off.lastChangeSyncedMs)}`,
+      ratio: on.lastChangeSyncedMs / off.lastChangeSyncedMs,
+      note: `first callout sent to Limio's answer to the first call started after the last callout; every message done after ${ms(on.allDoneMs)} on, ${ms(off.allDoneMs)} off`,
+    },
+    {
+      measure: 'cost per sync: ledger requests per Limio call saved (burst of 8)',
+      value: `${formatNumber(on.ledgerRequests)} ledger requests per burst`,
+      baseline: `Limio calls saved per burst: ${formatNumber(saved)}`,
+      ratio: saved > 0 ? on.ledgerRequests / saved : undefined,
+      note: `reads (BatchGetItem, one per invocation) ${formatNumber(on.ledgerReads)}, writes (UpdateItem: claims, refused claims and records) ${formatNumber(on.ledgerWrites)}`,
+    },
+  ];
 }
 
 export function sweepFigures(sweep: SweepBenchResult, uncoveredPercent: number): Figure[] {

@@ -11,6 +11,7 @@ import { changedSubscriptionsZoql } from '../functions/sweep/window';
 import { createOnDemandTable, startDynamoDbEmulator } from '../local/dynamodb-emulator';
 import { createQueuePair, startSqsEmulator } from '../local/sqs-emulator';
 import { startZuoraSandbox, ZUORA_MAX_PAGE_SIZE } from '../local/zuora-sandbox';
+import { countCommands } from './command-counts';
 import { forEachLimited } from './figures';
 import { seededRandom, subscriptionNumbers } from './pipeline';
 
@@ -230,19 +231,6 @@ async function checkSeeding(store: DynamoDbLedgerStore, names: readonly string[]
   }
 }
 
-/** Counts each command a client sends, by class name (the command's own, as the middleware sees it). */
-function countCommands(client: DynamoDBClient | SQSClient): { count(name: string): number } {
-  const counts = new Map<string, number>();
-  (client.middlewareStack as { add(middleware: unknown, options: unknown): void }).add(
-    (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-      const name = context.commandName ?? 'unknown';
-      counts.set(name, (counts.get(name) ?? 0) + 1);
-      return next(args);
-    },
-    { step: 'initialize', name: 'benchCommandCounter' },
-  );
-  return { count: (name) => counts.get(name) ?? 0 };
-}
 
 /** Reads every message off the queue (deleting it) and returns the subscription ids in them. */
 async function drainIds(sqs: SQSClient, queueUrl: string): Promise<{ ids: string[]; allSourceSweep: boolean }> {

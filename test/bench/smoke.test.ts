@@ -6,7 +6,8 @@ import { runChaos, type ChaosResult } from '../../bench/chaos-run';
 import { runEndToEnd } from '../../bench/end-to-end';
 import { runReplayWhileFailing, REPLAY_WHILE_FAILING_DEFAULTS, type ReplayWhileFailingResult } from '../../bench/replay-run';
 import { runSyncs } from '../../bench/sync-runs';
-import { sweepFigures } from '../../bench/main';
+import { ledgerBurstFigures, sweepFigures } from '../../bench/main';
+import { checkLedgerBurst, runLedgerBurst, type BurstRun, type LedgerBurstResult } from '../../bench/ledger-burst';
 import { checkSweepBench, runSweepBench, type SweepBenchResult } from '../../bench/sweep-run';
 
 // `npm run bench` and `npm run chaos` at a few seconds' scale: the same code paths, asserting that each run was
@@ -55,6 +56,49 @@ describe('bench, scaled down', () => {
     expect(result.latencyP50Ms).toBeGreaterThan(0);
     expect(result.latencyP99Ms).toBeGreaterThanOrEqual(result.latencyP50Ms);
     expect(result.drainSeconds).toBeGreaterThan(0);
+  });
+});
+
+describe('sync ledger burst, scaled down (issue #13)', () => {
+  it('syncs every message of the burst with the ledger off and on, the last change included, and only the ledger run uses the ledger', async () => {
+    const result = await runLedgerBurst({ runs: 1, cooldownSeconds: 2 });
+    expect(checkLedgerBurst(result)).toEqual([]);
+    const [off] = result.off;
+    const [on] = result.on;
+    expect(off).toMatchObject({ allDone: true, deadLettered: 0, ledgerReads: 0, ledgerWrites: 0, covered: 0 });
+    expect(on).toMatchObject({ allDone: true, deadLettered: 0 });
+    expect(on!.ledgerReads).toBeGreaterThan(0);
+    // Every Limio call is claimed first and recorded after.
+    expect(on!.ledgerWrites).toBeGreaterThanOrEqual(2 * on!.limioCalls);
+    for (const run of [off!, on!]) {
+      expect(run.limioCalls).toBeGreaterThanOrEqual(1);
+      expect(run.limioCalls).toBeLessThanOrEqual(8);
+      expect(run.lastChangeSyncedMs).toBeLessThanOrEqual(run.allDoneMs + 1_000);
+    }
+    expect(ledgerBurstFigures(result)).toHaveLength(3);
+  }, 60_000);
+
+  const run = (changes: Partial<BurstRun> = {}): BurstRun => ({
+    ledger: true, limioCalls: 2, lastChangeSyncedMs: 200, allDoneMs: 6_000, allDone: true, deadLettered: 0, ledgerReads: 10, ledgerWrites: 6, covered: 4, ...changes,
+  });
+  const burst = (on: BurstRun, off: BurstRun = run({ ledger: false, limioCalls: 4, ledgerReads: 0, ledgerWrites: 0, covered: 0 })): LedgerBurstResult => ({
+    options: { runs: 1, callouts: 8, pollers: 2, batchSize: 2, cooldownSeconds: 5, limioLatencyMs: 100 }, off: [off], on: [on],
+  });
+
+  it('fails a burst with a message left undone or dead-lettered, a change never synced, or the ledger used while off', () => {
+    expect(checkLedgerBurst(burst(run()))).toEqual([]);
+    expect(checkLedgerBurst(burst(run({ allDone: false })))).toEqual(['ledger on: not every message of the burst was done in time']);
+    expect(checkLedgerBurst(burst(run({ deadLettered: 1 })))).toEqual(['ledger on: 1 messages dead-lettered']);
+    expect(checkLedgerBurst(burst(run({ lastChangeSyncedMs: Number.NaN })))).toEqual([expect.stringContaining('ledger on: no sync started after the last callout')]);
+    expect(checkLedgerBurst(burst(run(), run({ ledger: false, ledgerReads: 1, ledgerWrites: 0 })))).toEqual(['ledger off: the ledger was used']);
+  });
+
+  it('reports the ledger requests per Limio call saved', () => {
+    const [calls, , cost] = ledgerBurstFigures(burst(run()));
+    expect(calls!.ratio).toBe(0.5);
+    expect(cost!.value).toBe('16 ledger requests per burst');
+    expect(cost!.baseline).toBe('Limio calls saved per burst: 2');
+    expect(cost!.ratio).toBe(8);
   });
 });
 
