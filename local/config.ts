@@ -3,8 +3,9 @@ import { ConfigError } from '../functions/shared/config-error';
 import { DEFAULTS, redriveMaxReceiveCount } from '../functions/shared/defaults';
 import { baseUrl, integer, oneOf, optionalString, type Env } from '../functions/shared/env';
 import { API_KINDS, type ApiKind } from './api-gateway-adapter';
-import { LOCAL_DEFAULTS } from './defaults';
+import { LOCAL_DEFAULTS, LOCAL_SWEEP_DEFAULTS, LOCAL_ZUORA_CLIENT } from './defaults';
 import type { LimioFaults } from './limio-sandbox';
+import type { ZuoraFaults } from './zuora-sandbox';
 
 /**
  * The local runtime's own settings, read from the environment once. Every problem is a ConfigError naming the
@@ -23,6 +24,19 @@ export type LimioTarget =
     }
   | { readonly kind: 'tenant'; readonly baseUrl: string; readonly clientId: string; readonly clientSecret: string };
 
+/** The tenant the reconciliation sweep reads: the local Zuora sandbox, or a real one (ZUORA_BASE_URL). */
+export type ZuoraTarget =
+  | {
+      readonly kind: 'sandbox';
+      readonly port: number;
+      readonly faults: ZuoraFaults;
+      readonly clientId: string;
+      readonly clientSecret: string;
+      /** ZUORA_ENTITY_ID: the sandbox then wants it on every call, as a multi-entity tenant does. */
+      readonly entityId?: string;
+    }
+  | { readonly kind: 'tenant'; readonly baseUrl: string; readonly clientId: string; readonly clientSecret: string };
+
 /** How the printed curl authenticates; `generated` credentials may be printed, the user's own never are. */
 export type CalloutCredentials =
   | { readonly mode: 'basic'; readonly username: string; readonly password: string; readonly generated: boolean }
@@ -33,8 +47,16 @@ export interface RuntimeConfig {
   readonly host: string;
   readonly port: number;
   readonly sqsPort: number;
+  /** The DynamoDB emulator holding the sync ledger and the breaker (DYNAMODB_PORT). */
+  readonly dynamoDbPort: number;
   readonly apiKind: ApiKind;
   readonly limio: LimioTarget;
+  readonly zuora: ZuoraTarget;
+  /**
+   * How often the sweep runs (SWEEP_INTERVAL_SECONDS). Locally any whole number of seconds from 1: the timer is
+   * not EventBridge, whose once-a-minute floor the sweep's own loader keeps for AWS.
+   */
+  readonly sweepIntervalSeconds: number;
   readonly callout: CalloutCredentials;
   readonly poller: { readonly batchSize: number; readonly batchingWindowSeconds: number; readonly concurrency: number };
   /** Redrive after this many receives, as the CDK stack sets it from MAX_ATTEMPTS. */
@@ -42,6 +64,8 @@ export interface RuntimeConfig {
   /** The environment the handlers see, before the runtime adds queue URLs and Limio settings. */
   readonly handlerEnv: Readonly<Record<string, string>>;
 }
+
+const ZUORA_SANDBOX_FAULT_VARIABLES = ['ZUORA_SANDBOX_429_RATE', 'ZUORA_SANDBOX_500_RATE', 'ZUORA_SANDBOX_LATENCY_MS'] as const;
 
 /** Sandbox settings that would silently do nothing against a real tenant (LIMIO_SANDBOX_PORT is merely unused). */
 const SANDBOX_FAULT_VARIABLES = [
@@ -108,6 +132,47 @@ function limioTarget(env: Env): LimioTarget {
 }
 
 /**
+ * The Zuora sandbox, with fixed client credentials (the CLI's `sweep --local` knows them) unless
+ * ZUORA_CLIENT_ID/SECRET choose others; or the tenant at ZUORA_BASE_URL with the client given. The URL itself
+ * (https, or http for 127.0.0.1/localhost only) is checked by the sweep's own loader.
+ */
+function zuoraTarget(env: Env): ZuoraTarget {
+  if (optionalString(env, 'ZUORA_SECRET_ID') !== undefined) {
+    throw new ConfigError('ZUORA_SECRET_ID', 'Secrets Manager is not used locally; set ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET instead');
+  }
+  const clientId = optionalString(env, 'ZUORA_CLIENT_ID');
+  const clientSecret = optionalString(env, 'ZUORA_CLIENT_SECRET');
+  if ((clientId === undefined) !== (clientSecret === undefined)) {
+    const missing = clientId === undefined ? 'ZUORA_CLIENT_ID' : 'ZUORA_CLIENT_SECRET';
+    throw new ConfigError(missing, 'must be set together with the other of ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET');
+  }
+  const tenantUrl = optionalString(env, 'ZUORA_BASE_URL');
+  if (tenantUrl !== undefined) {
+    for (const name of ZUORA_SANDBOX_FAULT_VARIABLES) {
+      if (optionalString(env, name) !== undefined) {
+        throw new ConfigError(name, 'applies to the local Zuora sandbox only; unset it, or unset ZUORA_BASE_URL to use the sandbox');
+      }
+    }
+    if (clientId === undefined || clientSecret === undefined) {
+      throw new ConfigError('ZUORA_CLIENT_ID', 'is required with ZUORA_BASE_URL, as is ZUORA_CLIENT_SECRET: the OAuth client of your Zuora tenant');
+    }
+    return { kind: 'tenant', baseUrl: tenantUrl.replace(/\/+$/, ''), clientId, clientSecret };
+  }
+  const rate429 = rate(env, 'ZUORA_SANDBOX_429_RATE') ?? 0;
+  const rate500 = rate(env, 'ZUORA_SANDBOX_500_RATE') ?? 0;
+  if (rate429 + rate500 > 1) throw new ConfigError('ZUORA_SANDBOX_429_RATE', 'with ZUORA_SANDBOX_500_RATE must add up to at most 1');
+  const entityId = optionalString(env, 'ZUORA_ENTITY_ID');
+  return {
+    kind: 'sandbox',
+    port: port(env, 'ZUORA_SANDBOX_PORT', LOCAL_DEFAULTS.zuoraSandboxPort),
+    faults: { rate429, rate500, latencyMs: integer(env, 'ZUORA_SANDBOX_LATENCY_MS', 0, { min: 0, max: 600_000 }) },
+    clientId: clientId ?? LOCAL_ZUORA_CLIENT.clientId,
+    clientSecret: clientSecret ?? LOCAL_ZUORA_CLIENT.clientSecret,
+    ...(entityId !== undefined && { entityId }),
+  };
+}
+
+/**
  * Fills in Basic credentials when no callout auth is configured (the handler refuses to run without), and
  * describes what the printed curl must send.
  */
@@ -136,12 +201,17 @@ export function loadRuntimeConfig(env: Env): RuntimeConfig {
   const handlerEnv: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) if (value !== undefined) handlerEnv[name] = value;
   const maxAttempts = integer(env, 'MAX_ATTEMPTS', DEFAULTS.maxAttempts, { min: 1, max: 999 });
+  // The sweep's settle time has a shorter local default; its other SWEEP_* values pass to its own loader as given.
+  handlerEnv.SWEEP_SETTLE_SECONDS ??= String(LOCAL_SWEEP_DEFAULTS.settleSeconds);
   return {
     host: LOCAL_DEFAULTS.host,
     port: port(env, 'PORT', LOCAL_DEFAULTS.calloutPort),
     sqsPort: port(env, 'SQS_PORT', LOCAL_DEFAULTS.sqsPort),
+    dynamoDbPort: port(env, 'DYNAMODB_PORT', LOCAL_DEFAULTS.dynamoDbPort),
     apiKind: oneOf(env, 'API_KIND', API_KINDS, 'rest'),
     limio: limioTarget(env),
+    zuora: zuoraTarget(env),
+    sweepIntervalSeconds: integer(env, 'SWEEP_INTERVAL_SECONDS', LOCAL_SWEEP_DEFAULTS.intervalSeconds, { min: 1, max: 24 * 60 * 60 }),
     callout: calloutCredentials(env, handlerEnv),
     poller: {
       batchSize: integer(env, 'SYNC_BATCH_SIZE', DEFAULTS.syncBatchSize, { min: 1, max: 10_000 }),

@@ -14,13 +14,16 @@ import {
   breakerLine,
   calloutAcceptedLine,
   calloutRefusedLine,
+  countSweep,
   countSync,
   describeStart,
   emptyTally,
   readyLine,
   sampleCurl,
   summaryLine,
+  sweepLine,
   syncLine,
+  zuoraTouchedLine,
   type Tally,
 } from './output';
 import { LimioUnreachableError, startRuntime, type Runtime } from './runtime';
@@ -29,8 +32,10 @@ import { findNpmLaunchers, watchStopRequests } from './stop-request';
 
 const USAGE = `usage: npm start [-- --json]
 
-Runs the callout endpoint, an SQS emulator with the DLQ, the sync worker and (unless LIMIO_BASE_URL is set) a
-Limio sandbox on 127.0.0.1. Configuration is by environment variable; see "Running locally" in README.md.`;
+Runs the callout endpoint, an SQS emulator with the DLQ, a DynamoDB emulator with the sync ledger and the
+breaker, the sync worker, the reconciliation sweep and (unless LIMIO_BASE_URL / ZUORA_BASE_URL are set) a Limio
+sandbox and a Zuora sandbox on 127.0.0.1. Configuration is by environment variable; see "Running locally" in
+README.md.`;
 
 interface Output {
   info(line: string, fields?: Record<string, unknown>): void;
@@ -126,6 +131,19 @@ export async function main(argv: readonly string[]): Promise<number> {
         onError(error) {
           if (!stopping) out.error(`worker error: ${(error as Error).message ?? String(error)}`);
         },
+        onSweep(report) {
+          countSweep(tally, report);
+          // In --json mode the sweep Lambda logs its own line (window, counts, outcome), as in CloudWatch.
+          if (!json) out.info(sweepLine(report));
+        },
+        onSweepFailed(error) {
+          countSweep(tally, 'failed');
+          if (!json && !stopping) out.error(error.message);
+        },
+        onZuoraTouched(names) {
+          if (json) out.info('zuora sandbox changed without a callout', { subscriptions: names });
+          else out.info(zuoraTouchedLine(names));
+        },
         onProbe(report) {
           for (const announcement of report.announced) {
             // A run may announce the phase it found (entered by a sync instance) and then the one it moved to.
@@ -149,9 +167,25 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (stopping) {
     // Stopped while starting: no "Ready" for a runtime that is about to go.
   } else if (json) {
-    out.info('ready', { calloutUrl: runtime.calloutUrl, sqsEndpoint: runtime.sqsEndpoint, limioBaseUrl: runtime.limioBaseUrl, curl });
+    out.info('ready', {
+      calloutUrl: runtime.calloutUrl,
+      sqsEndpoint: runtime.sqsEndpoint,
+      dynamoDbEndpoint: runtime.dynamoDbEndpoint,
+      limioBaseUrl: runtime.limioBaseUrl,
+      zuoraBaseUrl: runtime.zuoraBaseUrl,
+      sweepIntervalSeconds: config.sweepIntervalSeconds,
+      curl,
+    });
   } else {
-    for (const line of describeStart({ calloutUrl: runtime.calloutUrl, sqsEndpoint: runtime.sqsEndpoint, limioBaseUrl: runtime.limioBaseUrl, config })) {
+    const banner = {
+      calloutUrl: runtime.calloutUrl,
+      sqsEndpoint: runtime.sqsEndpoint,
+      dynamoDbEndpoint: runtime.dynamoDbEndpoint,
+      limioBaseUrl: runtime.limioBaseUrl,
+      zuoraBaseUrl: runtime.zuoraBaseUrl,
+      config,
+    };
+    for (const line of describeStart(banner)) {
       out.info(line);
     }
     out.info(readyLine(runtime.calloutUrl));
@@ -163,6 +197,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write('\n');
     if ('launcherGone' in request) out.info(`The process that started this runtime (pid ${request.launcherGone}) has gone; stopping.`);
   }
+  // Invocations under way finish first, so their messages are not counted as left on the queue.
+  await runtime.stopWorkers();
   const depths = await queueDepths(runtime);
   await runtime.stop();
   if (json) out.info('stopped', { ...cause, ...tally, ...(depths && { mainQueueMessages: depths.waiting, deadLetters: depths.deadLetters }) });

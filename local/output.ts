@@ -2,7 +2,10 @@ import type { BreakerState } from '../functions/breaker/breaker-state';
 import type { Announcement } from '../functions/breaker/probe-handler';
 import type { AcceptedCallout, RefusedCallout } from '../functions/callout/callout-handler';
 import type { SyncOutcomeEvent } from '../functions/sync/sync-handler';
+import { describeSweep } from '../functions/sweep/ports';
+import type { SweepReport } from '../functions/sweep/sweep';
 import type { CalloutCredentials, RuntimeConfig } from './config';
+import { LOCAL_TABLES } from './defaults';
 
 /**
  * What `npm start` prints for a person: the curl to try, one ready line, then one line per callout, sync and
@@ -38,7 +41,15 @@ export interface StartBanner {
   readonly calloutUrl: string;
   readonly sqsEndpoint: string;
   readonly limioBaseUrl: string;
+  readonly dynamoDbEndpoint: string;
+  readonly zuoraBaseUrl: string;
   readonly config: RuntimeConfig;
+}
+
+/** A curl that changes a subscription in the Zuora sandbox without a callout (the next sweep finds it). */
+export function touchCurl(calloutUrl: string): string {
+  const touchUrl = new URL('/_local/zuora/touch', calloutUrl).toString();
+  return ['curl', '-sS', '-H', shellQuote('Content-Type: application/json'), '-d', shellQuote(JSON.stringify({ subscriptions: [SAMPLE_SUBSCRIPTION] })), touchUrl].join(' ');
 }
 
 export function describeStart(banner: StartBanner): string[] {
@@ -64,13 +75,21 @@ export function describeStart(banner: StartBanner): string[] {
     config.apiKind === 'rest'
       ? 'REST API (payload 1.0; Basic challenge answered by the gateway)'
       : 'HTTP API (payload 2.0; no Basic challenge: Zuora needs preemptive authentication)';
+  const zuora =
+    config.zuora.kind === 'sandbox'
+      ? `Zuora sandbox ${banner.zuoraBaseUrl} (client ${config.zuora.clientId})`
+      : `Zuora tenant ${banner.zuoraBaseUrl}`;
+  const settle = config.handlerEnv.SWEEP_SETTLE_SECONDS;
   return [
     `${limio}`,
     `SQS emulator ${banner.sqsEndpoint}, sync worker: batch ${config.poller.batchSize}, window ${config.poller.batchingWindowSeconds} s, ${config.poller.concurrency} poller(s)`,
+    `DynamoDB emulator ${banner.dynamoDbEndpoint}: sync ledger ${LOCAL_TABLES.ledger}, breaker ${LOCAL_TABLES.breaker}`,
+    `${zuora}: swept every ${config.sweepIntervalSeconds} s for changes older than ${settle} s that no sync covers`,
     `Callout front door: ${frontDoor}; auth: ${authLine}`,
     '',
     'Try it:',
     `  ${sampleCurl(banner.calloutUrl, auth)}`,
+    ...(config.zuora.kind === 'sandbox' ? ['A change in Zuora without a callout (synced by the next sweep after it settles):', `  ${touchCurl(banner.calloutUrl)}`] : []),
     '',
   ];
 }
@@ -90,6 +109,9 @@ export function syncLine(event: SyncOutcomeEvent): string {
   const status = event.httpStatus !== undefined ? `${event.httpStatus} ` : '';
   switch (event.outcome) {
     case 'synced':
+      if (event.coveredBySyncStartedAt !== undefined) {
+        return `covered       ${subscription}  by the sync started ${event.coveredBySyncStartedAt}: no Limio call${messages}`;
+      }
       return `synced        ${subscription}  Limio id ${event.limioId ?? '?'}, owner ${event.owner ?? '?'}  ${latency(event.latencyMs)}${messages}`;
     case 'retry': {
       const back = event.visibilitySeconds !== undefined ? `, retry in ${event.visibilitySeconds} s` : '';
@@ -112,6 +134,15 @@ export function breakerLine(announcement: Announcement, state: BreakerState): st
   }
 }
 
+/** One line per sweep run: window, read, covered, queued (what changed in Zuora without a sync). */
+export function sweepLine(report: SweepReport): string {
+  return describeSweep(report);
+}
+
+export function zuoraTouchedLine(names: readonly string[]): string {
+  return `zuora         ${names.join(', ')} changed in the sandbox, no callout (the next sweep after ${names.length > 1 ? 'they settle' : 'it settles'} queues ${names.length > 1 ? 'them' : 'it'})`;
+}
+
 export function calloutAcceptedLine(callout: AcceptedCallout): string {
   return `callout       ${callout.ids.join(', ')} queued (${callout.source})`;
 }
@@ -125,16 +156,29 @@ export interface Tally {
   calloutsRefused: number;
   idsQueued: number;
   synced: number;
+  /** Of `synced`: done without a Limio call, a recorded sync having started after they arrived. */
+  coveredByLedger: number;
   retries: number;
   deadLettered: number;
+  sweeps: number;
+  sweepsFailed: number;
+  /** Subscriptions the sweeps queued: changed in Zuora without a sync (missing callouts). */
+  sweepQueued: number;
 }
 
 export function emptyTally(): Tally {
-  return { calloutsAccepted: 0, calloutsRefused: 0, idsQueued: 0, synced: 0, retries: 0, deadLettered: 0 };
+  return { calloutsAccepted: 0, calloutsRefused: 0, idsQueued: 0, synced: 0, coveredByLedger: 0, retries: 0, deadLettered: 0, sweeps: 0, sweepsFailed: 0, sweepQueued: 0 };
+}
+
+export function countSweep(tally: Tally, report: SweepReport | 'failed'): void {
+  tally.sweeps += 1;
+  if (report === 'failed' || report.outcome === 'failed') tally.sweepsFailed += 1;
+  else if (!report.dryRun) tally.sweepQueued += report.counts.queued;
 }
 
 export function countSync(tally: Tally, event: SyncOutcomeEvent): void {
   const messages = event.messageIds.length;
+  if (event.coveredBySyncStartedAt !== undefined) tally.coveredByLedger += messages;
   if (event.outcome === 'synced') tally.synced += messages;
   else if (event.outcome === 'retry') tally.retries += messages;
   else tally.deadLettered += messages;
@@ -145,6 +189,7 @@ export function summaryLine(tally: Tally, queues?: { waiting: number; deadLetter
   const queueText = queues ? `; left on the main queue ${queues.waiting}, in the DLQ ${queues.deadLetters}` : '';
   return (
     `Stopped. Callouts: ${tally.calloutsAccepted} accepted (${tally.idsQueued} ids), ${tally.calloutsRefused} refused; ` +
-    `messages: ${tally.synced} synced, ${tally.retries} retries, ${tally.deadLettered} dead-lettered${queueText}.`
+    `messages: ${tally.synced} synced (${tally.coveredByLedger} covered by the ledger, no Limio call), ${tally.retries} retries, ${tally.deadLettered} dead-lettered${queueText}; ` +
+    `sweeps: ${tally.sweeps} (${tally.sweepsFailed} failed), ${tally.sweepQueued} subscriptions queued as changed without a callout.`
   );
 }

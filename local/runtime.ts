@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { BreakerState } from '../functions/breaker/breaker-state';
-import { InMemoryBreakerStore } from '../functions/breaker/breaker-store';
+import type { BreakerStore } from '../functions/breaker/breaker-store';
+import { DynamoDbBreakerStore } from '../functions/breaker/dynamodb-store';
 import { PollerController } from '../functions/breaker/polling-controller';
 import { createProbeHandler, type ProbeRunReport } from '../functions/breaker/probe-handler';
 import { limioProbeFor } from '../functions/breaker/probe-lambda';
@@ -14,22 +15,32 @@ import { loadSyncConfig } from '../functions/sync/config';
 import { environmentCredentials } from '../functions/sync/credentials';
 import { LimioTokenCache } from '../functions/sync/limio-token';
 import { createSyncHandler, type SyncObserver } from '../functions/sync/sync-handler';
+import { LEDGER_PARTITION_KEY } from '../functions/ledger/dynamodb-ledger-store';
+import { createSweepLambda, loadSweepLambdaConfig } from '../functions/sweep/lambda-sweep';
+import type { SweepReport } from '../functions/sweep/sweep';
+import { tenantDateTime } from './zuora-sandbox';
 import { ConfigError } from '../functions/shared/config-error';
 import { DEFAULTS } from '../functions/shared/defaults';
 import { createApiGatewayListener, type ProxyHandler } from './api-gateway-adapter';
 import { handleLocalBreakerRequest } from './breaker-control';
 import type { RuntimeConfig } from './config';
-import { LOCAL_DEFAULTS } from './defaults';
+import { LOCAL_DEFAULTS, LOCAL_SWEEP_TIMEOUT_SECONDS, LOCAL_TABLES } from './defaults';
+import { createOnDemandTable, startDynamoDbEmulator, type DynamoDbEmulator } from './dynamodb-emulator';
+import { createLambdaContext } from './lambda-context';
 import { startLimioSandbox, type LimioSandbox } from './limio-sandbox';
 import { closeServer, listen, PortInUseError } from './listen';
 import { createQueuePair, EMULATOR_CREDENTIALS, EMULATOR_REGION, startSqsEmulator, type QueuePair, type SqsEmulator } from './sqs-emulator';
 import { startSqsPoller, type BatchOutcome, type SqsPoller } from './sqs-poller';
+import { handleLocalZuoraRequest } from './zuora-control';
+import { startZuoraSandbox, type ZuoraSandbox } from './zuora-sandbox';
 
 /**
  * The whole pipeline on one machine, as `npm start` and the end-to-end tests run it: the SQS emulator with the
- * stack's queue pair, the Limio sandbox (or a real tenant), the production callout handler behind the API
- * Gateway adapter, and the production sync handler behind the SQS poller. The handlers are built by the same
- * factories and config loaders as their Lambda entry points; only the observers are added.
+ * stack's queue pair, a DynamoDB emulator with the stack's ledger and breaker tables, the Limio sandbox (or a real
+ * tenant), the Zuora sandbox (or a real tenant), the production callout handler behind the API Gateway adapter,
+ * the production sync handler behind the SQS poller, and the sweep Lambda on a timer. The handlers are built by
+ * the same factories and config loaders as their Lambda entry points, and find their tables and queues through
+ * the same variables; only the observers are added.
  */
 export interface RuntimeObservers {
   readonly sync?: SyncObserver;
@@ -41,6 +52,12 @@ export interface RuntimeObservers {
   readonly onBreakerTransition?: (before: BreakerState, after: BreakerState) => void;
   /** Every probe run; `announced` lists the phases it announced (opened, half-open, closed). */
   readonly onProbe?: (report: ProbeRunReport) => void;
+  /** Every sweep run that ended with a report: complete, nothing to do, or out of time. */
+  readonly onSweep?: (report: SweepReport) => void;
+  /** A sweep run that failed (Zuora, the ledger, the queue); its message is the sweep's one-line report. */
+  readonly onSweepFailed?: (error: Error) => void;
+  /** Subscriptions changed in the Zuora sandbox through the runtime's control endpoint (no callout). */
+  readonly onZuoraTouched?: (names: readonly string[]) => void;
 }
 
 export interface StartRuntimeOptions {
@@ -59,12 +76,25 @@ export interface Runtime {
   readonly limioBaseUrl: string;
   /** Present unless LIMIO_BASE_URL pointed at a real tenant. */
   readonly limioSandbox?: LimioSandbox;
+  /** The DynamoDB emulator's endpoint (the ledger and breaker tables, LOCAL_TABLES). */
+  readonly dynamoDbEndpoint: string;
+  /** The tenant the sweep reads. */
+  readonly zuoraBaseUrl: string;
+  /** Present unless ZUORA_BASE_URL pointed at a real tenant. */
+  readonly zuoraSandbox?: ZuoraSandbox;
+  /** The sweep's schedule: trigger() runs a sweep now (after one under way), as the CLI or a test may want. */
+  readonly sweep: ProbeLoop;
   /** A client bound to the emulator, for tests and tools. */
   readonly sqs: SQSClient;
   readonly poller: SqsPoller;
-  /** Outage mode: the circuit breaker's in-memory store and the probe loop that drives the poller. */
-  readonly breaker: { readonly store: InMemoryBreakerStore; readonly probe: ProbeLoop };
-  /** Closes the HTTP server, the poller, the sandbox and the emulator, and restores process.env. */
+  /** Outage mode: the circuit breaker's store (its table in the DynamoDB emulator) and the probe loop that drives the poller. */
+  readonly breaker: { readonly store: BreakerStore; readonly probe: ProbeLoop };
+  /**
+   * Stops taking callouts and lets the invocations under way finish (server, sweep, probe, poller), leaving the
+   * emulators up: what is left on the queues can then be counted. stop() does this first anyway.
+   */
+  stopWorkers(): Promise<void>;
+  /** Closes the HTTP server, the poller, the sandboxes and the emulators, and restores process.env. */
   stop(): Promise<void>;
 }
 
@@ -101,10 +131,28 @@ function checkHandlerSettings(config: RuntimeConfig): void {
     LIMIO_BASE_URL: config.limio.kind === 'tenant' ? config.limio.baseUrl : 'http://127.0.0.1',
     LIMIO_CLIENT_ID: 'pending',
     LIMIO_CLIENT_SECRET: 'pending',
+    ...TABLE_VARIABLES,
   };
   loadCalloutConfig({ ...config.handlerEnv, ...placeholders });
   loadSyncConfig({ ...config.handlerEnv, ...placeholders });
+  const zuora = config.zuora.kind === 'tenant' ? config.zuora : { baseUrl: 'http://127.0.0.1', clientId: 'pending', clientSecret: 'pending' };
+  loadSweepLambdaConfig(sweepLambdaEnv({ ...config.handlerEnv, ...placeholders }, zuora));
 }
+
+/** The handlers find their tables as in AWS: by name, in whatever DynamoDB AWS_ENDPOINT_URL_DYNAMODB names. */
+const TABLE_VARIABLES = { LEDGER_TABLE_NAME: LOCAL_TABLES.ledger, BREAKER_TABLE_NAME: LOCAL_TABLES.breaker } as const;
+
+/**
+ * The sweep Lambda's environment: the handlers' plus the tenant and its client. SWEEP_INTERVAL_SECONDS is the
+ * runtime's timer (any seconds locally), not the Lambda's to check against EventBridge's one-minute floor.
+ */
+function sweepLambdaEnv(handlerEnv: Record<string, string>, zuora: { baseUrl: string; clientId: string; clientSecret: string }): Record<string, string> {
+  const { SWEEP_INTERVAL_SECONDS: _interval, ...rest } = handlerEnv;
+  return { ...rest, ZUORA_BASE_URL: zuora.baseUrl, ZUORA_CLIENT_ID: zuora.clientId, ZUORA_CLIENT_SECRET: zuora.clientSecret };
+}
+
+/** A sweep under way when the runtime stops gets this long; then the emulators close under it (its failure is not news). */
+const SWEEP_STOP_GRACE_MS = 2_000;
 
 /**
  * PROBE_SUBSCRIPTION_ID, as the probe Lambda reads it: a subscription the probe syncs besides asking for a token.
@@ -137,9 +185,12 @@ function setProcessEnv(values: Record<string, string>): () => void {
 export async function startRuntime(options: StartRuntimeOptions): Promise<Runtime> {
   const { config, observers = {} } = options;
   const cleanups: Array<() => Promise<void> | void> = [];
-  const stopAll = async () => {
+  // Cleanups from this index on are the workers (the callout server, the poller and the timers); before it, what
+  // they use (emulators, sandboxes, the process environment).
+  let workersFrom = Number.POSITIVE_INFINITY;
+  const stopFrom = async (index: number) => {
     // Reverse order: stop taking callouts first, the emulator last.
-    for (const cleanup of cleanups.splice(0).reverse()) {
+    for (const cleanup of cleanups.splice(Math.min(index, cleanups.length)).reverse()) {
       try {
         await cleanup();
       } catch (error) {
@@ -147,6 +198,7 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       }
     }
   };
+  const stopAll = () => stopFrom(0);
 
   try {
     // The handlers' own settings are checked before anything starts, so a bad variable fails at once.
@@ -161,6 +213,16 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
     cleanups.push(() => emulator.stop());
     const sqs = emulator.client();
     const queues = await createQueuePair(sqs, { maxReceiveCount: config.maxReceiveCount });
+
+    const dynamoDbEmulator: DynamoDbEmulator = await startDynamoDbEmulator({ port: config.dynamoDbPort }).catch((error: NodeJS.ErrnoException) => {
+      throw error.code === 'EADDRINUSE' ? new PortInUseError(config.dynamoDbPort, 'DYNAMODB_PORT') : error;
+    });
+    cleanups.push(() => dynamoDbEmulator.stop());
+    const dynamodb = dynamoDbEmulator.client();
+    // As the CDK stack defines them: the ledger keyed by subscription id (the sweep's watermark shares it), the
+    // breaker by pk. dynalite has no TTL: items never expire locally, which a run of npm start never notices.
+    await createOnDemandTable(dynamodb, { tableName: LOCAL_TABLES.ledger, partitionKey: LEDGER_PARTITION_KEY });
+    await createOnDemandTable(dynamodb, { tableName: LOCAL_TABLES.breaker, partitionKey: 'pk' });
 
     let limioSandbox: LimioSandbox | undefined;
     let limio: { baseUrl: string; clientId: string; clientSecret: string };
@@ -181,6 +243,27 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       limio = config.limio;
     }
 
+    let zuoraSandbox: ZuoraSandbox | undefined;
+    let zuora: { baseUrl: string; clientId: string; clientSecret: string };
+    if (config.zuora.kind === 'sandbox') {
+      const target = config.zuora;
+      const sandbox = await startZuoraSandbox({
+        port: target.port,
+        host: config.host,
+        ...target.faults,
+        clientId: target.clientId,
+        clientSecret: target.clientSecret,
+        ...(target.entityId !== undefined && { entityId: target.entityId }),
+      }).catch((error: NodeJS.ErrnoException) => {
+        throw error.code === 'EADDRINUSE' ? new PortInUseError(target.port, 'ZUORA_SANDBOX_PORT') : error;
+      });
+      zuoraSandbox = sandbox;
+      cleanups.push(() => sandbox.stop());
+      zuora = { baseUrl: sandbox.baseUrl, clientId: sandbox.clientId, clientSecret: sandbox.clientSecret };
+    } else {
+      zuora = config.zuora;
+    }
+
     const handlerEnv: Record<string, string> = {
       // One process, one breaker: no need to cache its state (set it to see how instances lag in AWS).
       BREAKER_STATE_CACHE_SECONDS: '0',
@@ -190,11 +273,13 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       LIMIO_BASE_URL: limio.baseUrl,
       LIMIO_CLIENT_ID: limio.clientId,
       LIMIO_CLIENT_SECRET: limio.clientSecret,
+      ...TABLE_VARIABLES,
     };
     // The handlers build their own SQS clients, with their production settings, from the standard AWS
     // environment, as in Lambda.
     const restoreEnv = setProcessEnv({
       AWS_ENDPOINT_URL_SQS: emulator.endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoDbEmulator.endpoint,
       AWS_REGION: EMULATOR_REGION,
       AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
@@ -209,14 +294,14 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       ...(observers.callout && { observer: observers.callout }),
     });
     const syncConfig = loadSyncConfig(handlerEnv);
-    // Outage mode as in AWS, with the DynamoDB table replaced by memory and the schedule by a timer. The probe
-    // loop exists once the poller does; a transition before then has nothing to pause yet.
-    const breakerStore = new InMemoryBreakerStore();
+    // Outage mode as in AWS, with the schedule replaced by a timer: the sync handler finds the breaker's table by
+    // BREAKER_TABLE_NAME; the probe and the control endpoint share it through this store. The probe loop exists
+    // once the poller does; a transition before then has nothing to pause yet.
+    const breakerStore = new DynamoDbBreakerStore(dynamodb, LOCAL_TABLES.breaker);
     let probeLoop: ProbeLoop | undefined;
     const syncHandler = createSyncHandler(syncConfig, {
       ...quietLogger('sync'),
       ...(observers.sync && { observer: observers.sync }),
-      breakerStore,
       onBreakerTransition: (before, after) => {
         observers.onBreakerTransition?.(before, after);
         // The probe run that follows announces the change and pauses (or caps) the poller at once.
@@ -234,12 +319,21 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       functionName: 'callout',
       ...(observers.onError && { onIntegrationError: observers.onError }),
     });
-    // The CLI's `status --local` and `breaker open|close --local` reach the in-memory breaker here.
+    // The CLI's `status --local` and `breaker open|close --local` reach the breaker here.
     const breakerControl = { store: breakerStore, settings: syncConfig.breaker.settings, onChange: () => probeLoop?.trigger() };
+    const tenantOffsetMinutes = -480; // the sandbox's default time zone, as it reports UpdatedDate
+    const zuoraControl = {
+      ...(zuoraSandbox && { sandbox: zuoraSandbox }),
+      describeUpdatedDate: (updatedMs: number) => tenantDateTime(updatedMs, tenantOffsetMinutes),
+      ...(observers.onZuoraTouched && { onTouched: observers.onZuoraTouched }),
+    };
     const server: Server = createServer((request, response) => {
-      if (!handleLocalBreakerRequest(request, response, breakerControl)) void calloutListener(request, response);
+      if (handleLocalBreakerRequest(request, response, breakerControl)) return;
+      if (handleLocalZuoraRequest(request, response, zuoraControl)) return;
+      void calloutListener(request, response);
     });
     const port = await listen(server, config.port, config.host, 'PORT');
+    workersFrom = cleanups.length;
     cleanups.push(() => closeServer(server));
 
     const poller = await startSqsPoller({
@@ -276,8 +370,6 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       intervalSeconds: syncConfig.breaker.settings.probeIntervalSeconds,
       run: async () => {
         const report = await runProbe();
-        // What DynamoDB's TTL does in AWS: old outcome buckets go.
-        breakerStore.expireBuckets(Date.now() / 1000);
         observers.onProbe?.(report);
         return report;
       },
@@ -287,6 +379,28 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
     // Stopped before the poller, so no probe run resumes a poller that is stopping.
     cleanups.splice(cleanups.length - 1, 0, () => loop.stop());
 
+    // The sweep Lambda as deployed, invoked by a timer instead of its EventBridge schedule (first run one interval
+    // after the start, as a schedule's would be). It shares only the event loop with the callout path: a slow or
+    // failing Zuora delays nothing there, and a failed run is reported and the next one runs on time.
+    const sweepLambda = createSweepLambda(loadSweepLambdaConfig(sweepLambdaEnv(handlerEnv, zuora)), quietLogger('sweep'));
+    const sweepSchedule = startProbeLoop({
+      intervalSeconds: config.sweepIntervalSeconds,
+      run: async () => {
+        try {
+          observers.onSweep?.(await sweepLambda({}, createLambdaContext('sweep', LOCAL_SWEEP_TIMEOUT_SECONDS * 1000)));
+        } catch (error) {
+          if (observers.onSweepFailed) observers.onSweepFailed(error as Error);
+          else throw error;
+        }
+      },
+      ...(observers.onError && { onError: observers.onError }),
+    });
+    // Stopped first (after the server): no new run, and one under way gets a short grace before the rest closes.
+    cleanups.splice(cleanups.length - 1, 0, () =>
+      Promise.race([sweepSchedule.stop(), new Promise<void>((resolve) => setTimeout(resolve, SWEEP_STOP_GRACE_MS).unref())]),
+    );
+
+    let workersStopped: Promise<void> | undefined;
     let stopped: Promise<void> | undefined;
     return {
       config,
@@ -295,10 +409,15 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       queues,
       limioBaseUrl: limio.baseUrl,
       ...(limioSandbox && { limioSandbox }),
+      dynamoDbEndpoint: dynamoDbEmulator.endpoint,
+      zuoraBaseUrl: zuora.baseUrl,
+      ...(zuoraSandbox && { zuoraSandbox }),
+      sweep: sweepSchedule,
       sqs,
       poller,
       breaker: { store: breakerStore, probe: loop },
-      stop: () => (stopped ??= stopAll()),
+      stopWorkers: () => (workersStopped ??= stopFrom(workersFrom)),
+      stop: () => (stopped ??= (workersStopped ??= stopFrom(workersFrom)).then(stopAll)),
     };
   } catch (error) {
     await stopAll();

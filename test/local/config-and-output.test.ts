@@ -1,6 +1,7 @@
 import type { SyncOutcomeEvent } from '../../functions/sync/sync-handler';
 import { loadRuntimeConfig } from '../../local/config';
-import { breakerLine, emptyTally, countSync, sampleCurl, summaryLine, syncLine } from '../../local/output';
+import type { SweepReport } from '../../functions/sweep/sweep';
+import { breakerLine, countSweep, emptyTally, countSync, sampleCurl, summaryLine, sweepLine, syncLine, touchCurl } from '../../local/output';
 
 describe('loadRuntimeConfig', () => {
   it('defaults to the documented ports, a REST front door and the stack\'s batching', () => {
@@ -8,6 +9,32 @@ describe('loadRuntimeConfig', () => {
     expect(config).toMatchObject({ port: 3000, sqsPort: 9324, apiKind: 'rest', maxReceiveCount: 401 });
     expect(config.limio).toMatchObject({ kind: 'sandbox', port: 4010 });
     expect(config.poller).toEqual({ batchSize: 10, batchingWindowSeconds: 0, concurrency: 2 });
+  });
+
+  it('runs the DynamoDB emulator on 8000 and sweeps the Zuora sandbox on 4020 with the fixed local client, every minute, 30 s settle', () => {
+    const config = loadRuntimeConfig({});
+    expect(config.dynamoDbPort).toBe(8000);
+    expect(config.zuora).toEqual({ kind: 'sandbox', port: 4020, clientId: 'local-zuora-client', clientSecret: 'local-zuora-secret', faults: { rate429: 0, rate500: 0, latencyMs: 0 } });
+    expect(config.sweepIntervalSeconds).toBe(60);
+    expect(config.handlerEnv.SWEEP_SETTLE_SECONDS).toBe('30');
+  });
+
+  it('takes sweep settings, sandbox faults and ports from the environment; an interval under a minute is fine locally', () => {
+    const config = loadRuntimeConfig({
+      DYNAMODB_PORT: '0',
+      ZUORA_SANDBOX_PORT: '0',
+      SWEEP_INTERVAL_SECONDS: '2',
+      SWEEP_SETTLE_SECONDS: '5',
+      ZUORA_SANDBOX_429_RATE: '0.25',
+      ZUORA_ENTITY_ID: 'entity-1',
+    });
+    expect(config).toMatchObject({ dynamoDbPort: 0, sweepIntervalSeconds: 2, zuora: { kind: 'sandbox', port: 0, entityId: 'entity-1', faults: { rate429: 0.25 } } });
+    expect(config.handlerEnv.SWEEP_SETTLE_SECONDS).toBe('5');
+  });
+
+  it('sweeps a real Zuora tenant with its client credentials', () => {
+    const config = loadRuntimeConfig({ ZUORA_BASE_URL: 'https://rest.apisandbox.zuora.com/', ZUORA_CLIENT_ID: 'id', ZUORA_CLIENT_SECRET: 'secret' });
+    expect(config.zuora).toEqual({ kind: 'tenant', baseUrl: 'https://rest.apisandbox.zuora.com', clientId: 'id', clientSecret: 'secret' });
   });
 
   it('generates Basic credentials when no callout auth is set, and hands them to the callout handler', () => {
@@ -54,6 +81,14 @@ describe('loadRuntimeConfig', () => {
     [{ CALLOUT_AUTH_SECRET_ID: 'arn:aws:secretsmanager:x' }, 'CALLOUT_AUTH_SECRET_ID'],
     [{ SYNC_BATCH_SIZE: '0' }, 'SYNC_BATCH_SIZE'],
     [{ MAX_ATTEMPTS: 'many' }, 'MAX_ATTEMPTS'],
+    [{ DYNAMODB_PORT: 'x' }, 'DYNAMODB_PORT'],
+    [{ ZUORA_SANDBOX_PORT: '-1' }, 'ZUORA_SANDBOX_PORT'],
+    [{ SWEEP_INTERVAL_SECONDS: '0' }, 'SWEEP_INTERVAL_SECONDS'],
+    [{ ZUORA_SECRET_ID: 'arn:aws:secretsmanager:x' }, 'ZUORA_SECRET_ID'],
+    [{ ZUORA_CLIENT_ID: 'id' }, 'ZUORA_CLIENT_SECRET'],
+    [{ ZUORA_BASE_URL: 'https://rest.zuora.com' }, 'ZUORA_CLIENT_ID'],
+    [{ ZUORA_BASE_URL: 'https://rest.zuora.com', ZUORA_CLIENT_ID: 'a', ZUORA_CLIENT_SECRET: 'b', ZUORA_SANDBOX_500_RATE: '0.1' }, 'ZUORA_SANDBOX_500_RATE'],
+    [{ ZUORA_SANDBOX_429_RATE: '0.6', ZUORA_SANDBOX_500_RATE: '0.6' }, 'ZUORA_SANDBOX_429_RATE'],
   ])('refuses %j naming %s', (env, variable) => {
     expect(() => loadRuntimeConfig(env)).toThrow(expect.objectContaining({ name: 'ConfigError', variable }));
   });
@@ -103,6 +138,38 @@ describe('output', () => {
     expect(breakerLine('closed', { ...state, state: 'closed', reason: 'closed by hand' })).toBe('breaker CLOSED: closed by hand; syncing at full speed');
   });
 
+  it('says a message the ledger covered cost no Limio call, and counts it', () => {
+    const covered = { ...base, coveredBySyncStartedAt: '2026-11-30T05:00:00.000Z', latencyMs: 0 };
+    expect(syncLine(covered)).toBe('covered       A-S1  by the sync started 2026-11-30T05:00:00.000Z: no Limio call');
+    const tally = emptyTally();
+    countSync(tally, covered);
+    countSync(tally, base);
+    expect(tally).toMatchObject({ synced: 2, coveredByLedger: 1 });
+  });
+
+  it('writes one line per sweep (window, read, covered, queued) and counts what the sweeps queued', () => {
+    const report: SweepReport = {
+      outcome: 'complete',
+      window: { startMs: Date.parse('2026-11-30T04:00:00Z'), endMs: Date.parse('2026-11-30T05:00:00Z') },
+      slicesPlanned: 1,
+      slicesCompleted: 1,
+      counts: { read: 5, distinct: 3, covered: 2, queued: 1, invalid: 0, unnamed: 0 },
+      coverageUnavailable: false,
+      invalidSamples: [],
+      durationMs: 12,
+      dryRun: false,
+    };
+    expect(sweepLine(report)).toBe('sweep complete: 2026-11-30T04:00:00Z .. 2026-11-30T05:00:00Z, read 5 (3 subscriptions), covered 2, queued 1, 12 ms');
+    const tally = emptyTally();
+    countSweep(tally, report);
+    countSweep(tally, 'failed');
+    expect(tally).toMatchObject({ sweeps: 2, sweepsFailed: 1, sweepQueued: 1 });
+  });
+
+  it('prints a curl that changes a subscription in the Zuora sandbox without a callout', () => {
+    expect(touchCurl(url)).toBe(`curl -sS -H 'Content-Type: application/json' -d '{"subscriptions":["A-S00000271"]}' http://127.0.0.1:3000/_local/zuora/touch`);
+  });
+
   it('sums messages by outcome for the summary', () => {
     const tally = emptyTally();
     countSync(tally, { ...base, messageIds: ['a', 'b'] });
@@ -111,7 +178,8 @@ describe('output', () => {
     tally.calloutsAccepted = 3;
     tally.idsQueued = 4;
     expect(summaryLine(tally, { waiting: 1, deadLetters: 1 })).toBe(
-      'Stopped. Callouts: 3 accepted (4 ids), 0 refused; messages: 2 synced, 1 retries, 1 dead-lettered; left on the main queue 1, in the DLQ 1.',
+      'Stopped. Callouts: 3 accepted (4 ids), 0 refused; messages: 2 synced (0 covered by the ledger, no Limio call), 1 retries, 1 dead-lettered; left on the main queue 1, in the DLQ 1; ' +
+        'sweeps: 0 (0 failed), 0 subscriptions queued as changed without a callout.',
     );
   });
 });

@@ -20,7 +20,7 @@ interface Started {
 function startMain(env: Record<string, string>, args: string[] = []): Started {
   const child = spawn(TSX, ['local/main.ts', ...args], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', SQS_PORT: '0', LIMIO_SANDBOX_PORT: '0', ...env },
+    env: { ...process.env, PORT: '0', SQS_PORT: '0', LIMIO_SANDBOX_PORT: '0', DYNAMODB_PORT: '0', ZUORA_SANDBOX_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, as in a terminal: Ctrl-C reaches every process of the group (tsx and the runtime).
     detached: true,

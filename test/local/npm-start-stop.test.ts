@@ -80,7 +80,7 @@ function portRefuses(port: number): Promise<boolean> {
 async function startNpm(command: readonly string[] = ['npm', 'start']): Promise<Started> {
   const npm = spawn(command[0], command.slice(1), {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', SQS_PORT: '0', LIMIO_SANDBOX_PORT: '0', SYNC_BATCHING_WINDOW_SECONDS: '0' },
+    env: { ...process.env, PORT: '0', SQS_PORT: '0', LIMIO_SANDBOX_PORT: '0', DYNAMODB_PORT: '0', ZUORA_SANDBOX_PORT: '0', SYNC_BATCHING_WINDOW_SECONDS: '0' },
     // Its own process group, as in a terminal or under a supervisor: the group can be signalled as a whole.
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,8 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { DynamoDbBreakerStore } from '../../functions/breaker/dynamodb-store';
+import { LOCAL_TABLES } from '../../local/defaults';
+import { DYNAMODB_EMULATOR_CREDENTIALS, DYNAMODB_EMULATOR_REGION } from '../../local/dynamodb-emulator';
 import type { BreakerState } from '../../functions/breaker/breaker-state';
 import type { ProbeRunReport } from '../../functions/breaker/probe-handler';
 import { runCli } from '../../cli/main';
@@ -18,6 +22,8 @@ const PROBE_SUBSCRIPTION = 'A-S99999999';
 const COMPRESSED = {
   PORT: '0',
   SQS_PORT: '0',
+  DYNAMODB_PORT: '0',
+  ZUORA_SANDBOX_PORT: '0',
   LIMIO_SANDBOX_PORT: '0',
   SYNC_POLLERS: String(SYNC_POLLERS),
   SYNC_CONCURRENCY: String(SYNC_CONCURRENCY),
@@ -146,6 +152,13 @@ describe('outage mode on the local runtime', () => {
     };
     expect(await runCli(['breaker', 'open', '--local', '--reason', 'Limio maintenance'], io)).toBe(0);
     expect(runtime.poller.paused).toBe(true);
+    // The state is in the breaker table of the runtime's DynamoDB emulator, where the sync handler reads it, as in AWS.
+    const dynamodb = new DynamoDBClient({ endpoint: runtime.dynamoDbEndpoint, region: DYNAMODB_EMULATOR_REGION, credentials: DYNAMODB_EMULATOR_CREDENTIALS });
+    try {
+      expect((await new DynamoDbBreakerStore(dynamodb, LOCAL_TABLES.breaker).read()).breaker).toMatchObject({ state: 'open', openedBy: 'manual', reason: 'opened by hand: Limio maintenance' });
+    } finally {
+      dynamodb.destroy();
+    }
     // Limio is healthy, yet probes leave a breaker opened by hand alone.
     await runtime.breaker.probe.trigger();
     expect((await runtime.breaker.store.read()).breaker).toMatchObject({ state: 'open', openedBy: 'manual' });
