@@ -62,6 +62,22 @@ export function checkChaos(result: ChaosResult): Check[] {
       detail: `main queue empty ${result.drainSeconds.toFixed(1)} s after the first callout (gave up at ${options.drainTimeoutMs / 1000} s)`,
     },
   ];
+  checks.push(
+    options.ledger
+      ? {
+          name: 'the sync ledger was in use',
+          passed: result.ledgerAnswered > 0,
+          detail: `${result.ledgerAnswered} ledger requests answered, ${result.ledgerUnanswered} unanswered (counted in the worker)`,
+        }
+      : { name: 'no sync ledger', passed: result.ledgerAnswered + result.ledgerUnanswered === 0, detail: `${result.ledgerAnswered + result.ledgerUnanswered} ledger requests` },
+  );
+  if (options.ledgerOutageAt !== undefined) {
+    checks.push({
+      name: 'the ledger became unreachable and syncing went on without it (fail open)',
+      passed: result.ledgerStopped && result.ledgerUnanswered > 0 && result.syncedAfterLedgerStopped > 0,
+      detail: `ledger ${result.ledgerStopped ? 'stopped' : 'NEVER stopped'} at ${options.ledgerOutageAt * 100} % synced; ${result.ledgerUnanswered} ledger requests unanswered after; ${result.syncedAfterLedgerStopped} subscriptions synced after`,
+    });
+  }
   if (options.rate502 > 0 || options.rate429 > 0 || options.hangRate > 0 || options.revokeAt !== undefined || options.killAt !== undefined) {
     checks.push({
       name: 'the faults happened',
@@ -75,6 +91,75 @@ export function checkChaos(result: ChaosResult): Check[] {
     });
   }
   return checks;
+}
+
+/** Issue #14's "callouts lost": what the sweep must do with changes whose callouts never came. */
+export function checkCalloutsLost(result: ChaosResult): Check[] {
+  const sweep = result.sweep;
+  if (sweep === undefined) return [{ name: 'callouts lost: the sweep ran', passed: false, detail: 'no sweep in this run' }];
+  const { counts } = sweep.report;
+  return [
+    {
+      name: 'callouts lost: the sweep queued exactly the changes without a callout',
+      passed: sweep.report.outcome === 'complete' && counts.queued === sweep.dropped && counts.covered === sweep.withCallouts,
+      detail: `sweep ${sweep.report.outcome}: read ${counts.read}, covered ${counts.covered} (with callouts ${sweep.withCallouts}), queued ${counts.queued} (without ${sweep.dropped})`,
+    },
+    {
+      name: 'callouts lost: the missing-callouts metric counts them',
+      passed: sweep.queuedMetric === sweep.dropped,
+      detail: `sweepQueued ${sweep.queuedMetric ?? 'not published'}, sweepCovered ${sweep.coveredMetric ?? 'not published'}; ${sweep.dropped} changes without a callout`,
+    },
+    {
+      name: 'callouts lost: every change without a callout synced after the sweep',
+      passed: sweep.drainedAfterSweep && sweep.droppedSynced === sweep.dropped,
+      detail: `${sweep.droppedSynced} of ${sweep.dropped} synced ${sweep.sweepDrainSeconds.toFixed(1)} s after the sweep started${sweep.droppedNotSynced.length > 0 ? `; not: ${sweep.droppedNotSynced.join(', ')}` : ''}`,
+    },
+    {
+      name: 'callouts lost: changes that came with their callouts cost Limio no second call',
+      passed: sweep.secondCallsForCalledOut === 0,
+      detail: `${sweep.secondCallsForCalledOut} Limio calls after the sweep for the ${sweep.withCallouts} subscriptions whose callouts arrived`,
+    },
+  ];
+}
+
+export function ledgerFigures(ledgerOutage: ChaosResult, lost: ChaosResult, baseline: ChaosResult): Figure[] {
+  const perSubscription = (result: ChaosResult) => result.limioCalls / result.acceptedSubscriptions;
+  const figures: Figure[] = [
+    {
+      measure: 'ledger unreachable part-way: subscriptions lost',
+      value: String(ledgerOutage.lost.length),
+      baseline: `accepted subscriptions: ${formatNumber(ledgerOutage.acceptedSubscriptions)}`,
+      ratio: ledgerOutage.lost.length / ledgerOutage.acceptedSubscriptions,
+      note: `DynamoDB stopped at ${(ledgerOutage.options.ledgerOutageAt ?? 0) * 100} % synced; ${formatNumber(ledgerOutage.syncedAfterLedgerStopped)} subscriptions synced after it, ${formatNumber(ledgerOutage.ledgerUnanswered)} ledger requests unanswered`,
+    },
+    {
+      measure: 'ledger unreachable part-way: Limio calls per subscription',
+      value: formatNumber(perSubscription(ledgerOutage), 2),
+      baseline: `ledger up all along (baseline run): ${formatNumber(perSubscription(baseline), 2)}`,
+      ratio: perSubscription(ledgerOutage) / perSubscription(baseline),
+      note: `drained in ${ledgerOutage.drainSeconds.toFixed(1)} s (baseline ${baseline.drainSeconds.toFixed(1)} s)`,
+    },
+  ];
+  const sweep = lost.sweep;
+  if (sweep !== undefined) {
+    figures.push(
+      {
+        measure: 'callouts lost: missing callouts counted by the sweep (sweepQueued)',
+        value: formatNumber(sweep.queuedMetric ?? Number.NaN),
+        baseline: `changes made without a callout: ${formatNumber(sweep.dropped)}`,
+        ratio: (sweep.queuedMetric ?? Number.NaN) / sweep.dropped,
+        note: `sweepCovered ${formatNumber(sweep.coveredMetric ?? Number.NaN)} of ${formatNumber(sweep.withCallouts)} that came with callouts; sweep took ${formatNumber(sweep.report.durationMs)} ms`,
+      },
+      {
+        measure: 'callouts lost: changes without a callout synced by the sweep',
+        value: formatNumber(sweep.droppedSynced),
+        baseline: `changes made without a callout: ${formatNumber(sweep.dropped)}`,
+        ratio: sweep.droppedSynced / sweep.dropped,
+        note: `all synced ${sweep.sweepDrainSeconds.toFixed(1)} s after the sweep started; ${sweep.secondCallsForCalledOut} Limio calls for the others after it`,
+      },
+    );
+  }
+  return figures;
 }
 
 function deadLetterSummary(result: ChaosResult): string {
@@ -273,6 +358,9 @@ function printChecks(title: string, checks: readonly Check[]): void {
   for (const check of checks) process.stdout.write(`${check.passed ? 'PASS' : 'FAIL'}  ${check.name}: ${check.detail}\n`);
 }
 
+/** The baseline's settings: the pipeline without Limio faults, token revocation or worker kill. */
+const NO_LIMIO_FAULTS = { rate502: 0, rate429: 0, hangRate: 0, revokeAt: undefined, killAt: undefined } as const;
+
 // Figures, not the AWS SDK's notice that its 2027 releases need Node 22 (the Lambdas run Node 24).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -287,13 +375,19 @@ async function main(): Promise<void> {
     `settings: ${settings.subscriptions} subscriptions × ${settings.calloutsPerSubscription} callouts; SYNC_CONCURRENCY=${settings.syncConcurrency}, ` +
       `${settings.pollers} pollers, Limio latency ${settings.latencyMs} ms, MAX_ATTEMPTS=${settings.maxAttempts}, LIMIO_TIMEOUT_MS=${settings.limioTimeoutMs}, ` +
       `BACKOFF_BASE_SECONDS=${settings.backoffBaseSeconds}, BACKOFF_MAX_SECONDS=${settings.backoffMaxSeconds}, ` +
-      `visibility timeout ${settings.visibilityTimeoutSeconds} s, function timeout ${settings.functionTimeoutSeconds} s\n`,
+      `visibility timeout ${settings.visibilityTimeoutSeconds} s, function timeout ${settings.functionTimeoutSeconds} s; ` +
+      `sync ledger ${settings.ledger ? `on (DynamoDB emulator, SYNC_COOLDOWN_SECONDS=${settings.cooldownSeconds})` : 'off'}\n`,
   );
 
   log('baseline: the same burst without faults');
-  const baseline = await runChaos({ ...scale, rate502: 0, rate429: 0, hangRate: 0, revokeAt: undefined, killAt: undefined, log });
+  const baseline = await runChaos({ ...scale, ...NO_LIMIO_FAULTS, log });
   log(`faults: ${settings.rate502 * 100} % 502, ${settings.rate429 * 100} % 429, ${settings.hangRate * 100} % hang, token revocation at ${settings.revokeAt! * 100} % synced, worker SIGKILL at ${settings.killAt! * 100} % synced`);
   const faulty = await runChaos({ ...scale, log });
+
+  log(`ledger unreachable: the same burst without Limio faults, the ledger's DynamoDB stopped at 40 % synced`);
+  const ledgerOutage = await runChaos({ ...scale, ...NO_LIMIO_FAULTS, ledgerOutageAt: 0.4, log });
+  log('callouts lost: 20 % of the subscriptions changed in the Zuora sandbox without a callout; one sweep after the drain');
+  const calloutsLost = await runChaos({ ...scale, ...NO_LIMIO_FAULTS, droppedShare: 0.2, log });
 
   log('outage: Limio answers every sync 502 for longer than the retry budget, callouts keep coming (local runtime, breaker and probe loop)');
   const outage = await runOutage({ outageSeconds: 12, calloutsPerSecond: quick ? 4 : 8 });
@@ -304,14 +398,18 @@ async function main(): Promise<void> {
 
   const baselineChecks = checkChaos(baseline);
   const faultChecks = checkChaos(faulty);
+  const ledgerChecks = [...checkChaos(ledgerOutage), ...checkChaos(calloutsLost), ...checkCalloutsLost(calloutsLost)];
   const outageChecks = [...checkOutage(outage), ...checkBadSubscription(bad)];
   const replayChecks = checkReplayWhileFailing(replay);
-  process.stdout.write(`\n${renderTable([...chaosFigures(baseline, faulty), ...outageFigures(outage, bad), ...replayFigures(replay)])}\n`);
+  process.stdout.write(
+    `\n${renderTable([...chaosFigures(baseline, faulty), ...ledgerFigures(ledgerOutage, calloutsLost, baseline), ...outageFigures(outage, bad), ...replayFigures(replay)])}\n`,
+  );
   printChecks('baseline run (no faults):', baselineChecks);
   printChecks('fault run:', faultChecks);
+  printChecks('sync ledger unreachable part-way, and callouts lost (the sweep):', ledgerChecks);
   printChecks('outage mode (RETRY_BUDGET_SECONDS=6, breaker window 5 s, probe every 1 s):', outageChecks);
   printChecks('replay while the subscriptions still fail (dlq replay --watch on the local runtime):', replayChecks);
-  if ([...baselineChecks, ...faultChecks, ...outageChecks, ...replayChecks].some((check) => !check.passed)) {
+  if ([...baselineChecks, ...faultChecks, ...ledgerChecks, ...outageChecks, ...replayChecks].some((check) => !check.passed)) {
     process.stdout.write('\nCHAOS RUN FAILED\n');
     process.exitCode = 1;
   }

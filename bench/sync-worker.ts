@@ -6,9 +6,12 @@
  * stdout so the parent can tally retries without trusting the worker for the verdict.
  *
  *   SYNC_POLLERS, SYNC_BATCH_SIZE, SYNC_BATCHING_WINDOW_SECONDS, SYNC_FUNCTION_TIMEOUT_SECONDS: the poller.
+ *   LEDGER_TABLE_NAME with AWS_ENDPOINT_URL_DYNAMODB: the sync ledger, as the sync Lambda finds it; one line per
+ *   ledger request says whether it was answered, so the parent can tell the ledger was used, or was unreachable.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { ledgerDynamoDbClient } from '../functions/ledger/dynamodb-ledger-store';
 import { loadSyncConfig } from '../functions/sync/config';
 import { createSyncHandler } from '../functions/sync/sync-handler';
 import { integer } from '../functions/shared/env';
@@ -17,7 +20,9 @@ import { SYNC_PATH } from '../functions/sync/limio-client';
 import { startSqsPoller } from '../local/sqs-poller';
 
 export interface WorkerLine {
-  readonly kind: 'ready' | 'outcome' | 'error' | 'in-flight';
+  readonly kind: 'ready' | 'outcome' | 'error' | 'in-flight' | 'ledger';
+  /** For `ledger`: the DynamoDB request was answered (a refused condition is an answer too). */
+  readonly answered?: boolean;
   /** For `in-flight`: the most Limio sync requests this process has had open at once so far. */
   readonly maxInFlight?: number;
   readonly outcome?: string;
@@ -56,14 +61,38 @@ function countLimioRequests(): void {
   };
 }
 
+/**
+ * Reports every ledger request and whether DynamoDB answered it. A ConditionalCheckFailed is DynamoDB's answer
+ * to a claim or a record it refused, not an unreachable table.
+ */
+function reportLedgerRequests(client: ReturnType<typeof ledgerDynamoDbClient>): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        const output = await next(args);
+        emit({ kind: 'ledger', answered: true });
+        return output;
+      } catch (error) {
+        emit({ kind: 'ledger', answered: (error as Error).name === 'ConditionalCheckFailedException' });
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'chaosLedgerReporter' },
+  );
+}
+
 async function main(): Promise<void> {
   countLimioRequests();
   const env = process.env;
   const config = loadSyncConfig(env);
   // The sync handler's production client (endpoint from AWS_ENDPOINT_URL_SQS), shared with the poller.
   const sqs = new SQSClient({});
+  // The client the handler would build itself for LEDGER_TABLE_NAME (endpoint from AWS_ENDPOINT_URL_DYNAMODB).
+  const dynamo = config.ledger.tableName === undefined ? undefined : ledgerDynamoDbClient();
+  if (dynamo) reportLedgerRequests(dynamo);
   const handler = createSyncHandler(config, {
     sqs,
+    ...(dynamo && { dynamo }),
     logger: new Logger({ serviceName: 'sync', logLevel: 'SILENT' }),
     observer: {
       onSyncOutcome: (event) =>

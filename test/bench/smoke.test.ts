@@ -1,6 +1,6 @@
 import { measureBundles } from '../../bench/bundles';
 import { measureCalloutHotPath } from '../../bench/callout-hot-path';
-import { checkBadSubscription, checkChaos, checkOutage, checkReplayWhileFailing, PER_CONTAINER_CHECK } from '../../bench/chaos';
+import { checkBadSubscription, checkCalloutsLost, checkChaos, checkOutage, checkReplayWhileFailing, PER_CONTAINER_CHECK } from '../../bench/chaos';
 import { runBadSubscription, type OutageResult } from '../../bench/outage-run';
 import { runChaos, type ChaosResult } from '../../bench/chaos-run';
 import { runEndToEnd } from '../../bench/end-to-end';
@@ -150,9 +150,11 @@ describe('chaos, scaled down', () => {
       rate502: 0.3,
       rate429: 0.1,
       hangRate: 0.15,
-      // Messages held by the killed worker come back sooner; invocations stay far shorter than this.
-      visibilityTimeoutSeconds: 4,
-      functionTimeoutSeconds: 3,
+      // Messages held by the killed worker come back sooner; invocations stay shorter than this. The function
+      // timeout leaves the sync handler its room for a Limio call and the ledger's claim and record (5.5 s).
+      visibilityTimeoutSeconds: 8,
+      functionTimeoutSeconds: 7,
+      cooldownSeconds: 2,
       drainTimeoutMs: 90_000,
     });
     const failed = checkChaos(result).filter((check) => !check.passed);
@@ -162,7 +164,25 @@ describe('chaos, scaled down', () => {
     expect(result.acceptedSubscriptions).toBe(40);
     expect(result.synced + result.deadLettered).toBe(40);
     expect(result.workerStarts).toBe(2);
+    expect(result.ledgerAnswered).toBeGreaterThan(0);
   }, 120_000);
+
+  const noLimioFaults = { rate502: 0, rate429: 0, hangRate: 0, revokeAt: undefined, killAt: undefined, cooldownSeconds: 2, drainTimeoutMs: 60_000 };
+
+  it('syncs everything when the ledger becomes unreachable part-way (fail open)', async () => {
+    const result = await runChaos({ subscriptions: 40, ...noLimioFaults, ledgerOutageAt: 0.3 });
+    expect(checkChaos(result).filter((check) => !check.passed)).toEqual([]);
+    expect(result.ledgerStopped).toBe(true);
+    expect(result.ledgerUnanswered).toBeGreaterThan(0);
+    expect(result.synced).toBe(40);
+  }, 90_000);
+
+  it('callouts lost: the sweep queues exactly the changes that came without a callout, and each is synced', async () => {
+    const result = await runChaos({ subscriptions: 30, ...noLimioFaults, droppedShare: 0.2 });
+    expect([...checkChaos(result), ...checkCalloutsLost(result)].filter((check) => !check.passed)).toEqual([]);
+    expect(result.sweep).toMatchObject({ dropped: 6, withCallouts: 24, queuedMetric: 6, coveredMetric: 24, droppedSynced: 6, secondCallsForCalledOut: 0 });
+    expect(result.acceptedSubscriptions).toBe(24);
+  }, 90_000);
 });
 
 describe('chaos checks', () => {
@@ -170,13 +190,14 @@ describe('chaos checks', () => {
     options: {
       subscriptions: 2, calloutsPerSubscription: 1, rate502: 0.3, rate429: 0, hangRate: 0, latencyMs: 0, syncConcurrency: 5, pollers: 2,
       limioTimeoutMs: 500, visibilityTimeoutSeconds: 8, functionTimeoutSeconds: 4, backoffBaseSeconds: 1, backoffMaxSeconds: 2, maxAttempts: 8,
-      revokeAt: undefined, killAt: undefined, drainTimeoutMs: 1000,
+      revokeAt: undefined, killAt: undefined, ledger: true, cooldownSeconds: 5, ledgerOutageAt: undefined, droppedShare: 0, drainTimeoutMs: 1000,
     },
     callouts: 2, calloutsAccepted: 2, calloutsRefused: 0, acceptedSubscriptions: 2, synced: 1, deadLettered: 1,
     deadLettersByClass: { exhausted: 1 }, deadLettersWithoutReason: 0, lost: [], drained: true, drainSeconds: 1, limioCalls: 9,
     tokenRequests: 1, maxInFlight: 5, clientMaxInFlight: 5, concurrencyCap: 5, deployedConcurrencyBound: 10, answersByStatus: { 200: 1, 502: 8 }, unanswered: 0,
     overCap: { episodes: 0, totalMs: 0, longestMs: 0 },
     retries: 7, workerKills: 0, killedMidBatch: false, workerStarts: 1, tokensRevoked: false,
+    ledgerAnswered: 30, ledgerUnanswered: 0, ledgerStopped: false, syncedAfterLedgerStopped: 0,
   };
   const failedNames = (result: ChaosResult) => checkChaos(result).filter((check) => !check.passed).map((check) => check.name);
 
@@ -197,6 +218,35 @@ describe('chaos checks', () => {
   it('fails a run whose faults never happened', () => {
     expect(failedNames({ ...clean, answersByStatus: { 200: 2 } })).toEqual(['the faults happened']);
     expect(failedNames({ ...clean, options: { ...clean.options, killAt: 0.5 } })).toEqual(['the faults happened']);
+  });
+
+  it('fails a ledger run that never used the ledger, and an outage run whose ledger never went away or stopped the syncing', () => {
+    expect(failedNames({ ...clean, ledgerAnswered: 0 })).toEqual(['the sync ledger was in use']);
+    expect(failedNames({ ...clean, options: { ...clean.options, ledger: false } })).toEqual(['no sync ledger']);
+    const outage = { ...clean, options: { ...clean.options, ledgerOutageAt: 0.4 }, ledgerStopped: true, ledgerUnanswered: 12, syncedAfterLedgerStopped: 1 };
+    const failOpen = 'the ledger became unreachable and syncing went on without it (fail open)';
+    expect(failedNames(outage)).toEqual([]);
+    expect(failedNames({ ...outage, ledgerStopped: false })).toEqual([failOpen]);
+    expect(failedNames({ ...outage, ledgerUnanswered: 0 })).toEqual([failOpen]);
+    expect(failedNames({ ...outage, syncedAfterLedgerStopped: 0 })).toEqual([failOpen]);
+  });
+
+  it('fails a callouts-lost run whose sweep queued too much or too little, miscounted, left a change unsynced or called Limio twice', () => {
+    const report = {
+      outcome: 'complete' as const, slicesPlanned: 1, slicesCompleted: 1, coverageUnavailable: false, invalidSamples: [], durationMs: 20, dryRun: false,
+      counts: { read: 10, distinct: 10, covered: 8, queued: 2, invalid: 0, unnamed: 0 },
+    };
+    const sweep = {
+      dropped: 2, withCallouts: 8, report, queuedMetric: 2, coveredMetric: 8, droppedSynced: 2, droppedNotSynced: [], secondCallsForCalledOut: 0, drainedAfterSweep: true, sweepDrainSeconds: 1,
+    };
+    const failed = (changes: Partial<typeof sweep>) => checkCalloutsLost({ ...clean, sweep: { ...sweep, ...changes } }).filter((check) => !check.passed).map((check) => check.name);
+    expect(failed({})).toEqual([]);
+    expect(failed({ report: { ...report, counts: { ...report.counts, queued: 3, covered: 7 } } })).toEqual(['callouts lost: the sweep queued exactly the changes without a callout']);
+    expect(failed({ report: { ...report, outcome: 'failed' as never } })).toEqual(['callouts lost: the sweep queued exactly the changes without a callout']);
+    expect(failed({ queuedMetric: undefined })).toEqual(['callouts lost: the missing-callouts metric counts them']);
+    expect(failed({ droppedSynced: 1, droppedNotSynced: ['A-S00000005'] as never })).toEqual(['callouts lost: every change without a callout synced after the sweep']);
+    expect(failed({ secondCallsForCalledOut: 1 })).toEqual(['callouts lost: changes that came with their callouts cost Limio no second call']);
+    expect(checkCalloutsLost(clean).map((check) => check.passed)).toEqual([false]);
   });
 });
 
