@@ -64,6 +64,11 @@ export interface StartRuntimeOptions {
   readonly config: RuntimeConfig;
   /** Silence the handlers' JSON logs and metrics (the human output of `npm start`, and the tests). */
   readonly quiet?: boolean;
+  /**
+   * false: the sync handler runs without the sync ledger (no LEDGER_TABLE_NAME), as a stack before issue #13 did:
+   * the baseline a measurement compares the ledger with. npm start always runs it. The sweep reads the table anyway.
+   */
+  readonly ledger?: boolean;
   readonly observers?: RuntimeObservers;
 }
 
@@ -275,6 +280,7 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       LIMIO_CLIENT_SECRET: limio.clientSecret,
       ...TABLE_VARIABLES,
     };
+    if (options.ledger === false) delete handlerEnv.LEDGER_TABLE_NAME;
     // The handlers build their own SQS clients, with their production settings, from the standard AWS
     // environment, as in Lambda.
     const restoreEnv = setProcessEnv({
@@ -382,7 +388,7 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
     // The sweep Lambda as deployed, invoked by a timer instead of its EventBridge schedule (first run one interval
     // after the start, as a schedule's would be). It shares only the event loop with the callout path: a slow or
     // failing Zuora delays nothing there, and a failed run is reported and the next one runs on time.
-    const sweepLambda = createSweepLambda(loadSweepLambdaConfig(sweepLambdaEnv(handlerEnv, zuora)), quietLogger('sweep'));
+    const sweepLambda = createSweepLambda(loadSweepLambdaConfig(sweepLambdaEnv({ ...handlerEnv, ...TABLE_VARIABLES }, zuora)), quietLogger('sweep'));
     const sweepSchedule = startProbeLoop({
       intervalSeconds: config.sweepIntervalSeconds,
       run: async () => {
