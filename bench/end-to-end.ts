@@ -1,6 +1,11 @@
-import type { SyncOutcomeEvent } from '../functions/sync/sync-handler';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { loadSyncConfig } from '../functions/sync/config';
+import { createSyncHandler, type SyncObserver, type SyncOutcomeEvent } from '../functions/sync/sync-handler';
+import { DEFAULTS } from '../functions/shared/defaults';
 import { loadRuntimeConfig } from '../local/config';
-import { startRuntime } from '../local/runtime';
+import { LOCAL_TABLES } from '../local/defaults';
+import { startRuntime, type Runtime } from '../local/runtime';
+import { startSqsPoller, type SqsPoller } from '../local/sqs-poller';
 import { percentile } from './figures';
 import { authorizationFor, burstOf, sendCallouts, subscriptionNumbers, waitUntil, type SentCallout } from './pipeline';
 
@@ -23,6 +28,11 @@ export interface EndToEndOptions {
    * change fires several notifications.
    */
   readonly order?: 'interleaved' | 'together';
+  /**
+   * true (default): the runtime as `npm start` runs it, the sync ledger in its DynamoDB emulator. false: the same
+   * runtime with its poller's handler built without the ledger (the runtime has no switch for it), the baseline.
+   */
+  readonly ledger?: boolean;
 }
 
 export interface EndToEndResult {
@@ -38,6 +48,11 @@ export interface EndToEndResult {
   /** Callout sent to the sync that covered its message, ms. */
   readonly latencyP50Ms: number;
   readonly latencyP99Ms: number;
+  /** Callout-to-sync p50 of each subscription's first callout: what the ledger must not delay. */
+  readonly firstCalloutP50Ms: number;
+  /** Messages done without a Limio call because a recorded sync covered them. */
+  readonly coveredMessages: number;
+  readonly ledger: boolean;
   /** Callout sent to its 200 answer, ms: what Zuora waits for. */
   readonly answerP50Ms: number;
   readonly answerP99Ms: number;
@@ -56,29 +71,29 @@ interface SyncSeen {
 export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndResult> {
   const synced = new Map<string, SyncSeen[]>();
   let syncedMessages = 0;
+  let coveredMessages = 0;
   let deadLettered = 0;
-  const env: Record<string, string> = { PORT: '0', SQS_PORT: '0', LIMIO_SANDBOX_PORT: '0', ...options.env };
+  const ledger = options.ledger ?? true;
+  const env: Record<string, string> = { PORT: '0', SQS_PORT: '0', LIMIO_SANDBOX_PORT: '0', DYNAMODB_PORT: '0', ZUORA_SANDBOX_PORT: '0', ...options.env };
   const config = loadRuntimeConfig(env);
-  const runtime = await startRuntime({
-    config,
-    quiet: true,
-    observers: {
-      sync: {
-        onSyncOutcome(event: SyncOutcomeEvent) {
-          if (event.subscriptionId === undefined) return;
-          if (event.outcome === 'synced') {
-            const seen = synced.get(event.subscriptionId) ?? [];
-            seen.push({ at: performance.now(), messages: event.messageIds.length });
-            synced.set(event.subscriptionId, seen);
-            syncedMessages += event.messageIds.length;
-          } else if (event.outcome === 'dead-lettered') {
-            deadLettered += event.messageIds.length;
-          }
-        },
-      },
+  const observer: SyncObserver = {
+    onSyncOutcome(event: SyncOutcomeEvent) {
+      if (event.subscriptionId === undefined) return;
+      if (event.outcome === 'synced') {
+        const seen = synced.get(event.subscriptionId) ?? [];
+        seen.push({ at: performance.now(), messages: event.messageIds.length });
+        synced.set(event.subscriptionId, seen);
+        syncedMessages += event.messageIds.length;
+        if (event.coveredBySyncStartedAt !== undefined) coveredMessages += event.messageIds.length;
+      } else if (event.outcome === 'dead-lettered') {
+        deadLettered += event.messageIds.length;
+      }
     },
-  });
+  };
+  const runtime = await startRuntime({ config, quiet: true, observers: { sync: observer } });
+  let ledgerlessPoller: SqsPoller | undefined;
   try {
+    if (!ledger) ledgerlessPoller = await replacePollerWithoutLedger(runtime, observer);
     const perSubscription = Math.ceil(options.callouts / options.subscriptions);
     const ids = (
       options.order === 'together'
@@ -92,6 +107,13 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
     const allSynced = await waitUntil(() => syncedMessages + deadLettered >= acceptedCallouts.length, options.timeoutMs ?? 150_000);
     const lastSync = Math.max(...[...synced.values()].flatMap((seen) => seen.map((sync) => sync.at)));
     const latencies = matchLatencies(acceptedCallouts, synced);
+    // Each subscription's first callout against its first sync (the pairing matchLatencies makes for it).
+    const firstSentAt = new Map<string, number>();
+    for (const callout of acceptedCallouts) firstSentAt.set(callout.subscriptionId, Math.min(firstSentAt.get(callout.subscriptionId) ?? Infinity, callout.sentAt));
+    const firstLatencies = [...firstSentAt].flatMap(([id, sentAt]) => {
+      const firstSync = synced.get(id)?.[0];
+      return firstSync === undefined ? [] : [firstSync.at - sentAt];
+    });
     const stats = runtime.limioSandbox!.stats;
     const distinct = new Set(acceptedCallouts.map((callout) => callout.subscriptionId)).size;
     return {
@@ -104,6 +126,9 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
       deadLettered,
       latencyP50Ms: percentile(latencies, 50),
       latencyP99Ms: percentile(latencies, 99),
+      firstCalloutP50Ms: percentile(firstLatencies, 50),
+      coveredMessages,
+      ledger,
       answerP50Ms: percentile(acceptedCallouts.map((callout) => callout.answeredAt - callout.sentAt), 50),
       answerP99Ms: percentile(acceptedCallouts.map((callout) => callout.answeredAt - callout.sentAt), 99),
       limioCalls: stats.syncCalls,
@@ -113,8 +138,43 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
       tokenRequests: stats.tokenRequests,
     };
   } finally {
+    await ledgerlessPoller?.stop();
     await runtime.stop();
   }
+}
+
+/**
+ * The baseline without the ledger: the runtime's poller stopped, and one with the same settings started over a
+ * sync handler built as the runtime builds its own (same environment, breaker table included) but without
+ * LEDGER_TABLE_NAME. The runtime's AWS endpoints are in process.env while it runs, as the handler expects.
+ */
+async function replacePollerWithoutLedger(runtime: Runtime, observer: SyncObserver): Promise<SqsPoller> {
+  await runtime.poller.stop();
+  const { LEDGER_TABLE_NAME: _ledger, ...handlerEnv } = runtime.config.handlerEnv;
+  const sandbox = runtime.limioSandbox!;
+  const handler = createSyncHandler(
+    loadSyncConfig({
+      BREAKER_STATE_CACHE_SECONDS: '0',
+      ...handlerEnv,
+      QUEUE_URL: runtime.queues.mainQueueUrl,
+      DLQ_URL: runtime.queues.deadLetterQueueUrl,
+      LIMIO_BASE_URL: runtime.limioBaseUrl,
+      LIMIO_CLIENT_ID: sandbox.clientId,
+      LIMIO_CLIENT_SECRET: sandbox.clientSecret,
+      BREAKER_TABLE_NAME: LOCAL_TABLES.breaker,
+    }),
+    { logger: new Logger({ serviceName: 'sync', logLevel: 'SILENT' }), observer },
+  );
+  return startSqsPoller({
+    client: runtime.sqs,
+    queueUrl: runtime.queues.mainQueueUrl,
+    handler,
+    batchSize: runtime.config.poller.batchSize,
+    batchingWindowSeconds: runtime.config.poller.batchingWindowSeconds,
+    concurrency: runtime.config.poller.concurrency,
+    functionTimeoutSeconds: DEFAULTS.syncFunctionTimeoutSeconds,
+    functionName: 'sync',
+  });
 }
 
 /**

@@ -140,7 +140,11 @@ export async function runBench(scale: BenchScale, progress: (line: string) => vo
   progress(`end to end: ${formatNumber(scale.endToEndCallouts)} callouts over ${formatNumber(scale.endToEndSubscriptions)} subscriptions through the local runtime`);
   const parallel = 32;
   const emulator = await measureEmulatorSends({ sends: scale.emulatorSends, parallel });
-  const e2e = await runEndToEnd({ callouts: scale.endToEndCallouts, subscriptions: scale.endToEndSubscriptions, parallel });
+  const calloutBurst = { callouts: scale.endToEndCallouts, subscriptions: scale.endToEndSubscriptions, parallel };
+  // The runtime as npm start runs it (with the sync ledger), then the same burst through a handler without it.
+  const e2e = await runEndToEnd(calloutBurst);
+  progress('end to end again without the sync ledger (the baseline)');
+  const e2eWithoutLedger = await runEndToEnd({ ...calloutBurst, ledger: false });
   figures.push({
     measure: 'end to end: callouts accepted per second (HTTP, 32 at a time)',
     value: `${formatNumber(e2e.accepted / e2e.acceptSeconds)} callouts/s`,
@@ -148,19 +152,25 @@ export async function runBench(scale: BenchScale, progress: (line: string) => vo
     ratio: e2e.accepted / e2e.acceptSeconds / emulator.sendsPerSecond,
     note: 'the sync worker runs in the same process meanwhile',
   });
-  figures.push(...endToEndFigures(e2e, 'interleaved'));
+  figures.push(...endToEndFigures(e2e, 'interleaved'), ...ledgerEndToEndFigures(e2e, e2eWithoutLedger, 'interleaved', 2.5));
   checkEndToEnd(e2e, failures);
+  checkEndToEnd(e2eWithoutLedger, failures);
   if (scale.endToEndTogether) {
     progress('end to end again, each subscription\'s callouts back to back');
-    const together = await runEndToEnd({ callouts: scale.endToEndCallouts, subscriptions: scale.endToEndSubscriptions, parallel, order: 'together' });
-    figures.push(...endToEndFigures(together, 'back to back').filter((figure) => !figure.measure.includes('in flight')));
+    const together = await runEndToEnd({ ...calloutBurst, order: 'together' });
+    const togetherWithoutLedger = await runEndToEnd({ ...calloutBurst, order: 'together', ledger: false });
+    figures.push(
+      ...endToEndFigures(together, 'back to back').filter((figure) => !figure.measure.includes('in flight')),
+      ...ledgerEndToEndFigures(together, togetherWithoutLedger, 'back to back', 1.5),
+    );
     checkEndToEnd(together, failures);
+    checkEndToEnd(togetherWithoutLedger, failures);
   }
 
   progress(`sync ledger: a burst of 8 callouts for one subscription, ${scale.ledgerBurstRuns} runs with the ledger off and on`);
-  const burst = await runLedgerBurst({ runs: scale.ledgerBurstRuns });
-  figures.push(...ledgerBurstFigures(burst));
-  failures.push(...checkLedgerBurst(burst).map((failure) => `sync ledger burst: ${failure}`));
+  const ledgerBurst = await runLedgerBurst({ runs: scale.ledgerBurstRuns });
+  figures.push(...ledgerBurstFigures(ledgerBurst));
+  failures.push(...checkLedgerBurst(ledgerBurst).map((failure) => `sync ledger burst: ${failure}`));
 
   const uncoveredPercent = Math.round(scale.sweepUncoveredShare * 100);
   progress(`sweep: ${formatNumber(scale.sweepSubscriptions)} subscriptions changed in the Zuora sandbox, ${uncoveredPercent} % without a sync (ledger in dynalite)`);
@@ -276,7 +286,28 @@ function endToEndFigures(e2e: EndToEndResult, order: string): Figure[] {
   ];
 }
 
+/** Issue #13's end-to-end goals: Limio calls per subscription down, the first callout's sync no later. */
+export function ledgerEndToEndFigures(on: EndToEndResult, off: EndToEndResult, order: string, goalCallsPerSubscription: number): Figure[] {
+  return [
+    {
+      measure: `end to end (${order}): Limio calls per distinct subscription, sync ledger on`,
+      value: formatNumber(on.limioCallsPerSubscription, 2),
+      baseline: `ledger off: ${formatNumber(off.limioCallsPerSubscription, 2)}`,
+      ratio: on.limioCallsPerSubscription / off.limioCallsPerSubscription,
+      note: `goal ≤ ${goalCallsPerSubscription}; ${formatNumber(on.coveredMessages)} messages covered by a recorded sync; all synced after ${s(on.drainSeconds)} (off ${s(off.drainSeconds)})`,
+    },
+    {
+      measure: `end to end (${order}): callout-to-sync p50 of each subscription's first callout, sync ledger on`,
+      value: ms(on.firstCalloutP50Ms),
+      baseline: `ledger off: ${ms(off.firstCalloutP50Ms)}`,
+      ratio: on.firstCalloutP50Ms / off.firstCalloutP50Ms,
+      note: `all callouts p50 ${ms(on.latencyP50Ms)} on, ${ms(off.latencyP50Ms)} off`,
+    },
+  ];
+}
+
 function checkEndToEnd(e2e: EndToEndResult, failures: string[]): void {
+  if (!e2e.ledger && e2e.coveredMessages > 0) failures.push('end to end without the ledger: messages were covered by a ledger');
   if (e2e.accepted !== e2e.callouts) failures.push(`end to end: ${e2e.callouts - e2e.accepted} callouts refused`);
   if (!e2e.allSynced) failures.push('end to end: not every accepted callout was synced');
   if (e2e.maxInFlight > e2e.syncConcurrencyCap) failures.push(`end to end: ${e2e.maxInFlight} Limio calls in flight, cap ${e2e.syncConcurrencyCap}`);

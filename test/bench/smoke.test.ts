@@ -56,6 +56,16 @@ describe('bench, scaled down', () => {
     expect(result.latencyP50Ms).toBeGreaterThan(0);
     expect(result.latencyP99Ms).toBeGreaterThanOrEqual(result.latencyP50Ms);
     expect(result.drainSeconds).toBeGreaterThan(0);
+    expect(result.ledger).toBe(true);
+    expect(result.firstCalloutP50Ms).toBeGreaterThan(0);
+  });
+
+  it('end to end without the sync ledger (the baseline): every callout synced, none covered by a ledger', async () => {
+    const result = await runEndToEnd({ callouts: 40, subscriptions: 20, parallel: 8, ledger: false });
+    expect(result).toMatchObject({ ledger: false, accepted: 40, allSynced: true, deadLettered: 0, coveredMessages: 0 });
+    expect(result.limioCalls).toBeGreaterThanOrEqual(20);
+    expect(result.firstCalloutP50Ms).toBeGreaterThan(0);
+    expect(result.firstCalloutP50Ms).toBeLessThanOrEqual(result.latencyP99Ms);
   });
 });
 
