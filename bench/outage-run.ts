@@ -5,13 +5,16 @@ import { sleep } from './figures';
 import { authorizationFor, readDeadLetters, sendCallouts, subscriptionNumbers, waitUntil, type DeadLetter } from './pipeline';
 
 /**
- * Issue #9's outage mode under the chaos run, on `npm start`'s runtime as it is (its own poller, the in-memory
- * circuit breaker and the probe loop that pauses the poller), with hours compressed into seconds by environment.
+ * Issue #9's outage mode under the chaos run, on `npm start`'s runtime as it is (its own poller, the circuit
+ * breaker and sync ledger in its DynamoDB emulator, and the probe loop that pauses the poller), with hours
+ * compressed into seconds by environment.
  */
 export const OUTAGE_ENV = {
   PORT: '0',
   SQS_PORT: '0',
   LIMIO_SANDBOX_PORT: '0',
+  DYNAMODB_PORT: '0',
+  ZUORA_SANDBOX_PORT: '0',
   SYNC_POLLERS: '2',
   SYNC_CONCURRENCY: '5',
   SYNC_BATCHING_WINDOW_SECONDS: '0',
