@@ -137,8 +137,10 @@ export async function main(argv: readonly string[]): Promise<number> {
           if (!json) out.info(sweepLine(report));
         },
         onSweepFailed(error) {
+          // A run cut short by the stop (the sandbox refuses it) is the shutdown, not a failed sweep.
+          if (stopping) return;
           countSweep(tally, 'failed');
-          if (!json && !stopping) out.error(error.message);
+          if (!json) out.error(error.message);
         },
         onZuoraTouched(names) {
           if (json) out.info('zuora sandbox changed without a callout', { subscriptions: names });

@@ -401,10 +401,12 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       },
       ...(observers.onError && { onError: observers.onError }),
     });
-    // Stopped first (after the server): no new run, and one under way gets a short grace before the rest closes.
-    cleanups.splice(cleanups.length - 1, 0, () =>
-      Promise.race([sweepSchedule.stop(), new Promise<void>((resolve) => setTimeout(resolve, SWEEP_STOP_GRACE_MS).unref())]),
-    );
+    // Stopped first (after the server): no new run, and one under way ends at its next sandbox request; against a
+    // tenant it gets a short grace before the rest closes.
+    cleanups.splice(cleanups.length - 1, 0, () => {
+      zuoraSandbox?.refuseAll();
+      return Promise.race([sweepSchedule.stop(), new Promise<void>((resolve) => setTimeout(resolve, SWEEP_STOP_GRACE_MS).unref())]);
+    });
 
     let workersStopped: Promise<void> | undefined;
     let stopped: Promise<void> | undefined;

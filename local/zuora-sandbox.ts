@@ -86,6 +86,12 @@ export interface ZuoraSandbox {
   revokeTokens(): void;
   /** Every access token issued so far (lets tests prove no token reaches a log). */
   issuedTokens(): string[];
+  /**
+   * From now on every request (one waiting out its latency included) is answered 400 at once, which a Zuora
+   * client does not retry: a sweep under way ends within a request instead of retrying against a closed port
+   * for its whole backoff. The local runtime calls it before it stops the sweep.
+   */
+  refuseAll(): void;
   stop(): Promise<void>;
 }
 
@@ -116,6 +122,8 @@ export async function startZuoraSandbox(options: ZuoraSandboxOptions = {}): Prom
   const cursors = new Map<string, Cursor>();
   const forced: Record<'api' | 'token', { status: number; retryAfter?: string }[]> = { api: [], token: [] };
   const sockets = new Set<Socket>();
+  let refusing = false;
+  const latencyWaits = new Set<() => void>();
   const stats: ZuoraSandboxStats = {
     tokenRequests: 0,
     queryRequests: 0,
@@ -153,6 +161,10 @@ export async function startZuoraSandbox(options: ZuoraSandboxOptions = {}): Prom
       tokens.clear();
     },
     issuedTokens: () => [...issued],
+    refuseAll() {
+      refusing = true;
+      for (const endWait of latencyWaits) endWait();
+    },
     stop: async () => undefined,
   };
 
@@ -177,6 +189,7 @@ export async function startZuoraSandbox(options: ZuoraSandboxOptions = {}): Prom
     const path = new URL(request.url ?? '/', 'http://sandbox').pathname;
     const body = await readBody(request);
     if (request.method !== 'POST') return send(response, 405, { message: `use POST for ${path}` });
+    if (refusing) return send(response, 400, fault('INVALID_VALUE', 'the local Zuora sandbox is stopping'));
     if (path === '/oauth/token') return handleToken(request, response, body);
     if (path === '/v1/action/query' || path === '/v1/action/queryMore') {
       if (path === '/v1/action/query') stats.queryRequests += 1;
@@ -227,7 +240,18 @@ export async function startZuoraSandbox(options: ZuoraSandboxOptions = {}): Prom
       stats.injected500 += 1;
       return send(response, 500, fault('UNKNOWN_ERROR', 'internal error (injected by the sandbox)'));
     }
-    if (faults.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
+    if (faults.latencyMs > 0) {
+      await new Promise<void>((resolve) => {
+        const endWait = () => {
+          clearTimeout(timer);
+          latencyWaits.delete(endWait);
+          resolve();
+        };
+        const timer = setTimeout(endWait, faults.latencyMs);
+        latencyWaits.add(endWait);
+      });
+      if (refusing) return send(response, 400, fault('INVALID_VALUE', 'the local Zuora sandbox is stopping'));
+    }
     const json = parseJson(body);
     if (!isRecord(json)) return send(response, 400, { message: 'the request body must be a JSON object' });
     if (path === '/v1/action/query') {

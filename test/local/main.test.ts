@@ -105,6 +105,19 @@ describe('npm start (local/main.ts)', () => {
     expect(everything).not.toMatch(/Bearer|access_token|authorization/i);
   });
 
+  it('stops within seconds with a sweep under way, and does not count the run it cut short as a failed sweep', async () => {
+    // Every Zuora query takes 20 s: the first sweep (after 1 s) is still reading when Ctrl-C comes.
+    running = startMain({ SWEEP_INTERVAL_SECONDS: '1', ZUORA_SANDBOX_LATENCY_MS: '20000' });
+    await running.lineMatching(/^Ready: /);
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const signalledAt = Date.now();
+    process.kill(-running.child.pid!, 'SIGINT');
+    expect(await running.exited).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(8_000);
+    expect(running.stdout.find((line) => line.startsWith('Stopped.'))).toMatch(/sweeps: 0 \(0 failed\)/);
+    expect(running.stderr()).not.toMatch(/sweep failed/);
+  });
+
   it('--json prints structured lines: a ready record with the callout URL, the handlers\' logs, and a stopped record', async () => {
     running = startMain({ SYNC_BATCHING_WINDOW_SECONDS: '0', CALLOUT_USERNAME: 'zuora', CALLOUT_PASSWORD: 'json-mode-password' }, ['--json']);
     const ready = JSON.parse(await running.lineMatching(/"message":"ready"/)) as { calloutUrl: string; curl: string };

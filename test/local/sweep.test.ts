@@ -148,6 +148,26 @@ describe('reconciliation sweep on the local runtime', () => {
   });
 });
 
+describe('stopping the local runtime with a sweep under way', () => {
+  it('ends the sweep at once instead of leaving it retrying against a closed sandbox after stop()', async () => {
+    const ended: string[] = [];
+    const runtime = await startRuntime({
+      config: loadRuntimeConfig({ ...SWEEP_ENV, SWEEP_INTERVAL_SECONDS: '3600', ZUORA_SANDBOX_LATENCY_MS: '20000' }),
+      quiet: true,
+      observers: { onSweep: (report) => ended.push(report.outcome), onSweepFailed: () => ended.push('failed') },
+    });
+    const sandbox = runtime.zuoraSandbox!;
+    void runtime.sweep.trigger();
+    await until('the sweep query to be in flight', () => (sandbox.stats.queryRequests > 0 ? true : undefined), 5_000);
+    const stopStartedAt = Date.now();
+    await runtime.stop();
+    // The sweep had ended (its query refused, not retried) before stop() returned, well within its grace.
+    expect(ended).toEqual(['failed']);
+    expect(Date.now() - stopStartedAt).toBeLessThan(2_000);
+    expect(sandbox.stats.queryRequests).toBe(1);
+  });
+});
+
 describe('local runtime sweeping a Zuora tenant (ZUORA_BASE_URL)', () => {
   const EPHEMERAL = { PORT: '0', SQS_PORT: '0', LIMIO_SANDBOX_PORT: '0', DYNAMODB_PORT: '0', ZUORA_SANDBOX_PORT: '0', SYNC_BATCHING_WINDOW_SECONDS: '0' };
 
