@@ -75,7 +75,7 @@ export function checkChaos(result: ChaosResult): Check[] {
     checks.push({
       name: 'the ledger became unreachable and syncing went on without it (fail open)',
       passed: result.ledgerStopped && result.ledgerUnanswered > 0 && result.syncedAfterLedgerStopped > 0,
-      detail: `ledger ${result.ledgerStopped ? 'stopped' : 'NEVER stopped'} at ${options.ledgerOutageAt * 100} % synced; ${result.ledgerUnanswered} ledger requests unanswered after; ${result.syncedAfterLedgerStopped} subscriptions synced after`,
+      detail: `ledger endpoint ${result.ledgerStopped ? 'cut off' : 'NEVER cut off'} at ${options.ledgerOutageAt * 100} % synced; ${result.ledgerUnanswered} ledger requests unanswered after; ${result.syncedAfterLedgerStopped} subscriptions synced after`,
     });
   }
   if (options.rate502 > 0 || options.rate429 > 0 || options.hangRate > 0 || options.revokeAt !== undefined || options.killAt !== undefined) {
@@ -130,7 +130,7 @@ export function ledgerFigures(ledgerOutage: ChaosResult, lost: ChaosResult, base
       value: String(ledgerOutage.lost.length),
       baseline: `accepted subscriptions: ${formatNumber(ledgerOutage.acceptedSubscriptions)}`,
       ratio: ledgerOutage.lost.length / ledgerOutage.acceptedSubscriptions,
-      note: `DynamoDB stopped at ${(ledgerOutage.options.ledgerOutageAt ?? 0) * 100} % synced; ${formatNumber(ledgerOutage.syncedAfterLedgerStopped)} subscriptions synced after it, ${formatNumber(ledgerOutage.ledgerUnanswered)} ledger requests unanswered`,
+      note: `DynamoDB endpoint cut off at ${(ledgerOutage.options.ledgerOutageAt ?? 0) * 100} % synced; ${formatNumber(ledgerOutage.syncedAfterLedgerStopped)} subscriptions synced after it, ${formatNumber(ledgerOutage.ledgerUnanswered)} ledger requests unanswered`,
     },
     {
       measure: 'ledger unreachable part-way: Limio calls per subscription',
