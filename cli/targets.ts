@@ -3,7 +3,7 @@ import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynam
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULTS } from '../functions/shared/defaults';
-import { LOCAL_DEFAULTS } from '../local/defaults';
+import { LOCAL_DEFAULTS, LOCAL_TABLES, LOCAL_ZUORA_CLIENT } from '../local/defaults';
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from '../local/sqs-emulator';
 import { UsageError } from './usage-error';
 
@@ -93,18 +93,6 @@ export const STACK_OUTPUTS = {
   ledgerTableName: 'LedgerTableName',
   zuoraBaseUrl: 'ZuoraBaseUrl',
   zuoraSecretArn: 'ZuoraSecretArn',
-} as const;
-
-/**
- * What `npm start` runs beside the SQS emulator (see the local runtime): the ledger table in its DynamoDB emulator
- * and its Zuora sandbox with fixed local client credentials, each moved by the same variable as the runtime's.
- */
-export const LOCAL_RUNTIME = {
-  dynamoDbPort: 8000,
-  ledgerTableName: 'zuora-limio-sync-ledger',
-  zuoraSandboxPort: 4020,
-  zuoraClientId: 'local-zuora-client',
-  zuoraClientSecret: 'local-zuora-secret',
 } as const;
 
 export interface TargetDependencies {
@@ -251,8 +239,8 @@ async function localTargets(env: Env, needs: TargetNeeds): Promise<Targets> {
     ...(needs.ledger && {
       ledger: {
         kind: 'table',
-        tableName: LOCAL_RUNTIME.ledgerTableName,
-        localEndpoint: `http://${LOCAL_DEFAULTS.host}:${port(env, 'DYNAMODB_PORT', LOCAL_RUNTIME.dynamoDbPort)}`,
+        tableName: LOCAL_TABLES.ledger,
+        localEndpoint: `http://${LOCAL_DEFAULTS.host}:${port(env, 'DYNAMODB_PORT', LOCAL_DEFAULTS.dynamoDbPort)}`,
       },
     }),
     description: `local runtime (SQS ${endpoint})`,
@@ -286,7 +274,7 @@ function zuoraTarget(flags: TargetFlags, env: Env, stack: { stackName?: string; 
   const fromStack = (name: string) => (stack.outputs?.[name] ? { value: stack.outputs[name], input: `stack output ${name}` } : undefined);
   const given = (input: string, raw: string | undefined) => (raw !== undefined && raw.trim() !== '' ? { value: raw.trim(), input } : undefined);
   const sandbox = flags.local
-    ? { value: `http://${LOCAL_DEFAULTS.host}:${port(env, 'ZUORA_SANDBOX_PORT', LOCAL_RUNTIME.zuoraSandboxPort)}`, input: 'the local Zuora sandbox on ZUORA_SANDBOX_PORT' }
+    ? { value: `http://${LOCAL_DEFAULTS.host}:${port(env, 'ZUORA_SANDBOX_PORT', LOCAL_DEFAULTS.zuoraSandboxPort)}`, input: 'the local Zuora sandbox on ZUORA_SANDBOX_PORT' }
     : undefined;
   const baseUrl =
     given('--zuora-url', flags.zuoraUrl) ?? fromStack(STACK_OUTPUTS.zuoraBaseUrl) ?? given('ZUORA_BASE_URL', env.ZUORA_BASE_URL) ?? sandbox;
@@ -314,8 +302,8 @@ function zuoraTarget(flags: TargetFlags, env: Env, stack: { stackName?: string; 
     inputs.ZUORA_CLIENT_SECRET = 'ZUORA_CLIENT_SECRET';
     credentialsFrom = 'ZUORA_CLIENT_ID/ZUORA_CLIENT_SECRET';
   } else if (baseUrl === sandbox) {
-    variables.ZUORA_CLIENT_ID = LOCAL_RUNTIME.zuoraClientId;
-    variables.ZUORA_CLIENT_SECRET = LOCAL_RUNTIME.zuoraClientSecret;
+    variables.ZUORA_CLIENT_ID = LOCAL_ZUORA_CLIENT.clientId;
+    variables.ZUORA_CLIENT_SECRET = LOCAL_ZUORA_CLIENT.clientSecret;
     credentialsFrom = "the sandbox's local client";
   } else {
     throw new UsageError(

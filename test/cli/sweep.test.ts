@@ -3,7 +3,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDbLedgerStore, LEDGER_PARTITION_KEY } from '../../functions/ledger/dynamodb-ledger-store';
 import { runCli } from '../../cli/main';
-import { LOCAL_RUNTIME } from '../../cli/targets';
+import { LOCAL_TABLES, LOCAL_ZUORA_CLIENT } from '../../local/defaults';
 import { createOnDemandTable } from '../../local/dynamodb-emulator';
 import { createQueuePair, type QueuePair } from '../../local/sqs-emulator';
 import { startZuoraSandbox, type ZuoraSandbox } from '../../local/zuora-sandbox';
@@ -64,10 +64,10 @@ describe('sweep --local', () => {
   const nextWindowStart = () => Date.parse('2026-11-01T00:00:00Z') + ++window * 24 * HOUR;
 
   beforeAll(async () => {
-    sandbox = await startZuoraSandbox({ clientId: LOCAL_RUNTIME.zuoraClientId, clientSecret: LOCAL_RUNTIME.zuoraClientSecret, pageSize: 3 });
+    sandbox = await startZuoraSandbox({ clientId: LOCAL_ZUORA_CLIENT.clientId, clientSecret: LOCAL_ZUORA_CLIENT.clientSecret, pageSize: 3 });
     queues = await createQueuePair(sqs.sqs);
-    await createOnDemandTable(dynamo.dynamodb, { tableName: LOCAL_RUNTIME.ledgerTableName, partitionKey: LEDGER_PARTITION_KEY });
-    ledger = new DynamoDbLedgerStore(dynamo.dynamodb, LOCAL_RUNTIME.ledgerTableName);
+    await createOnDemandTable(dynamo.dynamodb, { tableName: LOCAL_TABLES.ledger, partitionKey: LEDGER_PARTITION_KEY });
+    ledger = new DynamoDbLedgerStore(dynamo.dynamodb, LOCAL_TABLES.ledger);
   });
   afterAll(async () => {
     await sandbox.stop();
@@ -140,7 +140,7 @@ describe('sweep --local', () => {
   it('Zuora refusing the credentials: exit 1, with the command line that reads the rest', async () => {
     const since = iso(nextWindowStart());
     const run = await sweep(['--since', since, '--until', iso(Date.parse(since) + HOUR)], {
-      env: { ZUORA_BASE_URL: sandbox.baseUrl, ZUORA_CLIENT_ID: LOCAL_RUNTIME.zuoraClientId, ZUORA_CLIENT_SECRET: 'not-the-secret' },
+      env: { ZUORA_BASE_URL: sandbox.baseUrl, ZUORA_CLIENT_ID: LOCAL_ZUORA_CLIENT.clientId, ZUORA_CLIENT_SECRET: 'not-the-secret' },
     });
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(`Zuora ${sandbox.baseUrl} (from ZUORA_BASE_URL), credentials from ZUORA_CLIENT_ID/ZUORA_CLIENT_SECRET`);
@@ -153,7 +153,7 @@ describe('sweep --local', () => {
     const before = sandbox.stats.queryRequests;
     const run = await sweep(['--since', iso(nextWindowStart())], { env: { DYNAMODB_PORT: '9' } });
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`error: cannot reach the table ${LOCAL_RUNTIME.ledgerTableName} of the local runtime's DynamoDB at http://127.0.0.1:9 (connection refused); is \`npm start\` running?`);
+    expect(run.stderr).toContain(`error: cannot reach the table ${LOCAL_TABLES.ledger} of the local runtime's DynamoDB at http://127.0.0.1:9 (connection refused); is \`npm start\` running?`);
     expect(run.stderr).toContain('without it every changed subscription would be queued unchecked');
     expect(sandbox.stats.queryRequests).toBe(before);
   });

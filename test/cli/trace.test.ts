@@ -6,7 +6,7 @@ import { openBreaker } from '../../functions/breaker/operator';
 import { DynamoDbLedgerStore, LEDGER_PARTITION_KEY } from '../../functions/ledger/dynamodb-ledger-store';
 import { traceVerdict } from '../../cli/commands/trace';
 import { runCli } from '../../cli/main';
-import { LOCAL_RUNTIME } from '../../cli/targets';
+import { LOCAL_TABLES } from '../../local/defaults';
 import { handleLocalBreakerRequest } from '../../local/breaker-control';
 import { createOnDemandTable } from '../../local/dynamodb-emulator';
 import { createQueuePair, type QueuePair } from '../../local/sqs-emulator';
@@ -47,8 +47,8 @@ describe('trace --local', () => {
 
   beforeAll(async () => {
     queues = await createQueuePair(sqs.sqs);
-    await createOnDemandTable(dynamo.dynamodb, { tableName: LOCAL_RUNTIME.ledgerTableName, partitionKey: LEDGER_PARTITION_KEY });
-    ledger = new DynamoDbLedgerStore(dynamo.dynamodb, LOCAL_RUNTIME.ledgerTableName);
+    await createOnDemandTable(dynamo.dynamodb, { tableName: LOCAL_TABLES.ledger, partitionKey: LEDGER_PARTITION_KEY });
+    ledger = new DynamoDbLedgerStore(dynamo.dynamodb, LOCAL_TABLES.ledger);
   });
   beforeEach(async () => {
     id = `A-S${String(++counter).padStart(8, '0')}`;
@@ -81,7 +81,7 @@ describe('trace --local', () => {
     const parsed = JSON.parse(json.stdout) as TraceJson;
     expect(parsed.ledger).toMatchObject({
       status: 'found',
-      table: LOCAL_RUNTIME.ledgerTableName,
+      table: LOCAL_TABLES.ledger,
       lastSuccess: { startedAt: '2026-11-29T10:00:00.000Z', finishedAt: '2026-11-29T10:00:00.420Z', limioId: 'sub-limio-42', owner: 'owner-7' },
       lastAttempt: { outcome: 'synced', httpStatus: 200 },
     });
@@ -134,7 +134,7 @@ describe('trace --local', () => {
     const text = await trace(id);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain(`verdict: no record: never synced via this bridge (ledger off, or no callout): enqueue it with \`zuora-limio-sync enqueue --local ${id}\`\n`);
-    expect(text.stdout).toContain(`ledger: no entry in ${LOCAL_RUNTIME.ledgerTableName}`);
+    expect(text.stdout).toContain(`ledger: no entry in ${LOCAL_TABLES.ledger}`);
   });
 
   it('refuses an id the callouts would refuse, reading nothing', async () => {
@@ -153,7 +153,7 @@ describe('trace --local', () => {
 
     const text = await trace(id);
     expect(text.code).toBe(1);
-    expect(text.stdout).toMatch(new RegExp(`ledger: unavailable: cannot reach the table ${LOCAL_RUNTIME.ledgerTableName} of the local runtime's DynamoDB at http://127\\.0\\.0\\.1:${unusedPort} \\(connection refused\\); is \`npm start\` running\\?`));
+    expect(text.stdout).toMatch(new RegExp(`ledger: unavailable: cannot reach the table ${LOCAL_TABLES.ledger} of the local runtime's DynamoDB at http://127\\.0\\.0\\.1:${unusedPort} \\(connection refused\\); is \`npm start\` running\\?`));
     expect(text.stdout).toContain(`verdict: last sync failed 502 Limio answered 502`);
     expect(text.stdout).toContain(`1 letter(s) on the DLQ: replay with`);
     expect(text.stdout).toMatch(/breaker: CLOSED/);
