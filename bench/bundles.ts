@@ -34,6 +34,16 @@ export const LAMBDA_ENTRIES: readonly LambdaEntry[] = [
       LIMIO_SECRET_ID: 'zuora-limio-sync/limio',
     },
   },
+  {
+    name: 'sweep',
+    entry: 'functions/sweep/handler.ts',
+    env: {
+      QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/main',
+      LEDGER_TABLE_NAME: 'zuora-limio-sync-ledger',
+      ZUORA_BASE_URL: 'https://rest.zuora.com',
+      ZUORA_SECRET_ID: 'zuora-limio-sync/zuora',
+    },
+  },
 ];
 
 /** The esbuild options NodejsFunction passes for the construct's `bundling` settings. */

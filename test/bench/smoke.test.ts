@@ -22,9 +22,9 @@ describe('bench, scaled down', () => {
     expect(result.jsonParsePerSecond).toBeGreaterThan(0);
   });
 
-  it('bundles: both Lambdas bundle as CDK bundles them and load in a fresh node with a handler export', async () => {
+  it('bundles: the callout, sync and sweep Lambdas bundle as CDK bundles them and load in a fresh node with a handler export', async () => {
     const figures = await measureBundles({ runs: 1 });
-    expect(figures.map((figure) => figure.name)).toEqual(['callout', 'sync']);
+    expect(figures.map((figure) => figure.name)).toEqual(['callout', 'sync', 'sweep']);
     for (const figure of figures) {
       expect(figure.bytes).toBeGreaterThan(10_000);
       expect(figure.sourceMapBytes).toBeGreaterThan(0);
