@@ -1,38 +1,15 @@
-import { createServer, type Server, type Socket } from 'node:net';
 import { createCalloutHandler, type RefusedCallout } from '../../functions/callout/callout-handler';
 import { loadCalloutConfig } from '../../functions/callout/config';
 import { createQueuePair } from '../../local/sqs-emulator';
 import { captureOutput, type CapturedOutput } from '../support/capture-output';
 import { useSqsEmulator } from '../support/sqs-emulator';
 import { httpApiEvent } from './events';
+import { startStalledServer } from '../support/stalled-server';
 
 // The callout Lambda's own Secrets Manager client (the one it builds when none is given) against a server
 // that accepts connections and never answers. Without request timeouts the read would hold the callout until
 // the Lambda timeout, and Zuora would get API Gateway's 502 instead of the 503 that asks it to retry; this
 // test would then hang until jest gives up.
-
-/** Accepts TCP connections and reads requests, but never answers. */
-async function startStalledServer(): Promise<{ url: string; requests: () => number; stop: () => Promise<void> }> {
-  const sockets = new Set<Socket>();
-  let requests = 0;
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('data', (chunk: Buffer) => {
-      if (/^POST /.test(chunk.toString('latin1'))) requests += 1;
-    });
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests: () => requests,
-    stop: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 const AWS_ENV = ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_SECRETS_MANAGER'] as const;
 

@@ -1,31 +1,8 @@
 import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server as HttpServer } from 'node:http';
-import { createServer, type Server, type Socket } from 'node:net';
 import { DYNAMODB_EMULATOR_CREDENTIALS, DYNAMODB_EMULATOR_REGION, createOnDemandTable } from '../../local/dynamodb-emulator';
 import { DynamoDbLedgerStore, LEDGER_PARTITION_KEY, MAX_CONCURRENT_BATCH_GETS, ledgerDynamoDbClient } from '../../functions/ledger/dynamodb-ledger-store';
 import { useDynamoDbEmulator } from '../support/dynamodb-emulator';
-
-/** Accepts TCP connections and reads requests, but never answers. */
-async function startStalledServer(): Promise<{ url: string; requests: () => number; stop: () => Promise<void> }> {
-  const sockets = new Set<Socket>();
-  let requests = 0;
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('data', (chunk: Buffer) => {
-      if (chunk.toString('latin1').startsWith('POST ')) requests += 1;
-    });
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests: () => requests,
-    stop: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
+import { startStalledServer } from '../support/stalled-server';
 
 type Item = Record<string, { S?: string }>;
 

@@ -1,36 +1,13 @@
-import { createServer, type Server, type Socket } from 'node:net';
 import type { SQSRecord } from 'aws-lambda';
 import { createSyncHandler } from '../../functions/sync/sync-handler';
 import { startLimioSandbox, type LimioSandbox } from '../../local/limio-sandbox';
 import { captureOutput } from '../support/capture-output';
 import { body, mockLimioSecret, syncConfig } from './harness';
+import { startStalledServer } from '../support/stalled-server';
 
 // The sync Lambda's own SQS and DynamoDB clients (the ones it builds when none is given) against a server that
 // accepts connections and never answers: without request timeouts a stalled call would hold the invocation,
 // and the whole batch, until Lambda kills it. Each test here would then hang until jest gives up.
-
-/** Accepts TCP connections and reads requests, but never answers. */
-async function startStalledServer(): Promise<{ url: string; requests: () => number; stop: () => Promise<void> }> {
-  const sockets = new Set<Socket>();
-  let requests = 0;
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('data', (chunk: Buffer) => {
-      if (/^(POST|GET|PUT) /.test(chunk.toString('latin1'))) requests += 1;
-    });
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests: () => requests,
-    stop: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 function record(messageBody: string): SQSRecord {
   const now = String(Date.now());
