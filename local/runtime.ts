@@ -219,8 +219,9 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
     const sqs = emulator.client();
     const queues = await createQueuePair(sqs, { maxReceiveCount: config.maxReceiveCount });
 
-    const dynamoDbEmulator: DynamoDbEmulator = await startDynamoDbEmulator({ port: config.dynamoDbPort }).catch((error: NodeJS.ErrnoException) => {
-      throw error.code === 'EADDRINUSE' ? new PortInUseError(config.dynamoDbPort, 'DYNAMODB_PORT') : error;
+    // Like the SQS emulator, it runs in a child process: its listen error comes back as text.
+    const dynamoDbEmulator: DynamoDbEmulator = await startDynamoDbEmulator({ port: config.dynamoDbPort }).catch((error: Error) => {
+      throw /EADDRINUSE/.test(error.message) ? new PortInUseError(config.dynamoDbPort, 'DYNAMODB_PORT') : error;
     });
     cleanups.push(() => dynamoDbEmulator.stop());
     const dynamodb = dynamoDbEmulator.client();

@@ -1,9 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import * as path from 'node:path';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULTS, mainQueueVisibilityTimeoutSeconds, redriveMaxReceiveCount } from '../functions/shared/defaults';
+import { startEmulatorProcess } from './emulator-process';
 
 export interface SqsEmulator {
   /** http://127.0.0.1:PORT, the value for AWS_ENDPOINT_URL_SQS. */
@@ -20,31 +18,10 @@ export const EMULATOR_REGION = 'us-east-1';
 
 /** Starts fauxqs in a child process on 127.0.0.1 (port 0 = any free port). */
 export async function startSqsEmulator(options: { port?: number } = {}): Promise<SqsEmulator> {
-  const script = path.join(__dirname, 'sqs-emulator-server.mjs');
-  const child: ChildProcess = spawn(process.execPath, [script], {
-    env: { ...process.env, FAUXQS_PORT: String(options.port ?? 0) },
-    stdio: ['pipe', 'pipe', 'pipe'],
-    // Its own process group: a terminal's Ctrl-C goes to the runtime, which stops the emulator last, after
-    // reading the final queue counts. The child still exits when our stdin pipe closes, however we end.
-    detached: true,
+  const emulator = await startEmulatorProcess('SQS emulator', path.join(__dirname, 'sqs-emulator-server.mjs'), {
+    FAUXQS_PORT: String(options.port ?? 0),
   });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const exited = once(child, 'exit').then(() => {
-    throw new Error(`SQS emulator exited before it was ready: ${stderr.trim() || 'no output'}`);
-  });
-  const ready = (async () => {
-    for await (const line of lines) return JSON.parse(line) as { port: number };
-    throw new Error(`SQS emulator closed its output: ${stderr.trim()}`);
-  })();
-  const { port } = await Promise.race([ready, exited]);
-  exited.catch(() => undefined);
-  lines.close();
-  child.stdout!.resume();
-
+  const { port } = emulator;
   const endpoint = `http://127.0.0.1:${port}`;
   const clients: SQSClient[] = [];
   return {
@@ -57,11 +34,7 @@ export async function startSqsEmulator(options: { port?: number } = {}): Promise
     },
     async stop() {
       for (const client of clients) client.destroy();
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const gone = once(child, 'exit');
-      child.stdin!.end();
-      child.kill('SIGTERM');
-      await gone;
+      await emulator.stop();
     },
   };
 }

@@ -151,8 +151,9 @@ describe('npm start, stopped by a signal', () => {
     'SIGTERM to the npm process (kill PID, as a supervisor does) stops the runtime, the emulator and every process in between',
     async () => {
       running = await startNpm();
-      // The chain as run: npm, (sh -c), tsx, node running main.ts, and the detached SQS emulator.
+      // The chain as run: npm, (sh -c), node running main.ts, and the detached SQS and DynamoDB emulators.
       expect(running.processes.some((p) => p.args.includes('sqs-emulator-server.mjs'))).toBe(true);
+      expect(running.processes.some((p) => p.args.includes('dynamodb-emulator-server.js'))).toBe(true);
       expect(running.processes.some((p) => p.args.includes('local/main.ts'))).toBe(true);
       process.kill(running.npm.pid!, 'SIGTERM');
       await expectStoppedCleanly(running);
