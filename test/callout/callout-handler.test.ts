@@ -11,6 +11,7 @@ import { useSqsEmulator } from '../support/sqs-emulator';
 import { captureOutput, type CapturedOutput } from '../support/capture-output';
 import { basicAuthorization, httpApiEvent, restApiEvent, type CalloutShape } from './events';
 import { drainQueue, failEntriesOfFirstBatch } from './queue-reader';
+import { startStalledServer } from '../support/stalled-server';
 
 // Secrets and markers that must never appear in any log line.
 const PASSWORD = 'pw-S3cr3t-Marker-4711';
@@ -278,12 +279,10 @@ describe('callout handler against the SQS emulator', () => {
   });
 
   it('answers 503 within its queueing budget when SQS accepts connections but never answers', async () => {
-    const sockets = new Set<import('node:net').Socket>();
-    const silent = createServer((socket) => void sockets.add(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const silent = await startStalledServer();
     // No SDK timeouts at all: only the handler's own budget can end this call.
     const hanging = new SQSClient({
-      endpoint: `http://127.0.0.1:${(silent.address() as { port: number }).port}`,
+      endpoint: silent.url,
       region: EMULATOR_REGION,
       credentials: EMULATOR_CREDENTIALS,
       maxAttempts: 1,
@@ -294,8 +293,7 @@ describe('callout handler against the SQS emulator', () => {
       expect(refused[0]).toMatchObject({ reason: 'queue-unavailable' });
     } finally {
       hanging.destroy();
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => silent.close(() => resolve()));
+      await silent.stop();
     }
   });
 
@@ -385,11 +383,9 @@ describe('callout handler against the SQS emulator', () => {
   it('counts a slow secret read against the answer budget, so the answer stays within it', async () => {
     const secretsMock = mockClient(SecretsManagerClient);
     const secretsManager = new SecretsManagerClient({ region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
-    const sockets = new Set<import('node:net').Socket>();
-    const silent = createServer((socket) => void sockets.add(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const silent = await startStalledServer();
     const hanging = new SQSClient({
-      endpoint: `http://127.0.0.1:${(silent.address() as { port: number }).port}`,
+      endpoint: silent.url,
       region: EMULATOR_REGION,
       credentials: EMULATOR_CREDENTIALS,
       maxAttempts: 1,
@@ -411,8 +407,7 @@ describe('callout handler against the SQS emulator', () => {
       secretsMock.restore();
       secretsManager.destroy();
       hanging.destroy();
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => silent.close(() => resolve()));
+      await silent.stop();
     }
   });
 
