@@ -1,3 +1,4 @@
+import { seededRandom } from '../../bench/pipeline';
 import { planLedgerBatch, type SubscriptionPlan } from '../../functions/ledger/batch-plan';
 import { ledgerHoldReceiveLimit, releaseHoldsPastReceiveLimit } from '../../functions/ledger/hold-limit';
 import type { LedgerLookup } from '../../functions/ledger/fail-open';
@@ -120,18 +121,6 @@ class Repeating<T> {
     if (this.items.length === 0 || (this.once && this.#index >= this.items.length)) return this.fallback;
     return this.items[this.#index++ % this.items.length];
   }
-}
-
-/** mulberry32: a small seeded generator, so a failing scenario replays exactly. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function runPipelineModel(scenario: ModelScenario): ModelResult {
