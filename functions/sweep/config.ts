@@ -1,5 +1,6 @@
 import { ConfigError } from '../shared/config-error';
-import { baseUrl, integer, optionalString, requiredString, type Env } from '../shared/env';
+import { loadClientCredentials } from '../shared/client-credentials';
+import { baseUrl, integer, optionalString, type Env } from '../shared/env';
 import { subscriptionIdRuleFrom, type SubscriptionIdRule } from '../shared/subscription-id';
 import type { LimioCredentialsConfig } from '../sync/config';
 import type { WindowSettings } from './window';
@@ -80,22 +81,5 @@ export function loadSweepConfig(env: Env): SweepConfig {
 
 /** ZUORA_SECRET_ID (Secrets Manager, in AWS) or, for local use only, ZUORA_CLIENT_ID + ZUORA_CLIENT_SECRET; never both. */
 export function loadZuoraCredentials(env: Env): ZuoraCredentialsConfig {
-  const secretId = optionalString(env, 'ZUORA_SECRET_ID');
-  const clientId = optionalString(env, 'ZUORA_CLIENT_ID');
-  const clientSecret = optionalString(env, 'ZUORA_CLIENT_SECRET');
-  if (secretId !== undefined) {
-    // Two sources would leave it to chance which one is used after a rotation.
-    if (clientId !== undefined || clientSecret !== undefined) {
-      throw new ConfigError('ZUORA_SECRET_ID', 'is set together with ZUORA_CLIENT_ID/ZUORA_CLIENT_SECRET; set only one of the two');
-    }
-    return { source: 'secrets-manager', secretId };
-  }
-  if (clientId === undefined && clientSecret === undefined) {
-    throw new ConfigError('ZUORA_SECRET_ID', 'is required (or, for local use only, ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET)');
-  }
-  return {
-    source: 'environment',
-    clientId: requiredString(env, 'ZUORA_CLIENT_ID'),
-    clientSecret: requiredString(env, 'ZUORA_CLIENT_SECRET'),
-  };
+  return loadClientCredentials(env, 'ZUORA');
 }

@@ -1,3 +1,4 @@
+import { loadClientCredentials, type ClientCredentialsConfig } from '../shared/client-credentials';
 import { ConfigError } from '../shared/config-error';
 import { DEFAULTS } from '../shared/defaults';
 import { baseUrl, integer, optionalString, requiredString, type Env } from '../shared/env';
@@ -6,9 +7,7 @@ import { loadSyncBreakerConfig, type SyncBreakerConfig } from '../breaker/sync-b
 import { loadLedgerConfig, type LedgerConfig } from '../ledger/config';
 
 /** Where the Limio client id and secret come from: Secrets Manager in AWS, plain variables only locally. */
-export type LimioCredentialsConfig =
-  | { readonly source: 'secrets-manager'; readonly secretId: string }
-  | { readonly source: 'environment'; readonly clientId: string; readonly clientSecret: string };
+export type LimioCredentialsConfig = ClientCredentialsConfig;
 
 export interface SyncConfig {
   /** Main queue: ChangeMessageVisibility for backoff. */
@@ -68,22 +67,6 @@ export function loadSyncConfig(env: Env): SyncConfig {
  * both. The sync Lambda and the breaker probe read their Limio credentials by this one rule.
  */
 export function loadLimioCredentials(env: Env): LimioCredentialsConfig {
-  const secretId = optionalString(env, 'LIMIO_SECRET_ID');
-  const clientId = optionalString(env, 'LIMIO_CLIENT_ID');
-  const clientSecret = optionalString(env, 'LIMIO_CLIENT_SECRET');
-  if (secretId !== undefined) {
-    // Two sources would leave it to chance which one is used after a rotation.
-    if (clientId !== undefined || clientSecret !== undefined) {
-      throw new ConfigError('LIMIO_SECRET_ID', 'is set together with LIMIO_CLIENT_ID/LIMIO_CLIENT_SECRET; set only one of the two');
-    }
-    return { source: 'secrets-manager', secretId };
-  }
-  if (clientId === undefined && clientSecret === undefined) {
-    throw new ConfigError('LIMIO_SECRET_ID', 'is required (or, for local use only, LIMIO_CLIENT_ID and LIMIO_CLIENT_SECRET)');
-  }
-  return {
-    source: 'environment',
-    clientId: requiredString(env, 'LIMIO_CLIENT_ID'),
-    clientSecret: requiredString(env, 'LIMIO_CLIENT_SECRET'),
-  };
+  return loadClientCredentials(env, 'LIMIO');
 }
+
