@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import type { SyncHandler } from '../../functions/sync/sync-handler';
+import { createLambdaContext } from '../../local/lambda-context';
 import { toRecord } from './harness';
 
 /**
@@ -11,21 +11,7 @@ import { toRecord } from './harness';
  */
 
 export function lambdaContext(timeoutMs = 30_000): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'zuora-limio-sync-sync',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:zuora-limio-sync-sync',
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/zuora-limio-sync-sync',
-    logStreamName: 'test',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return createLambdaContext('zuora-limio-sync-sync', timeoutMs);
 }
 
 export async function sendAll(sqs: SQSClient, queueUrl: string, bodies: readonly string[]): Promise<string[]> {
