@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, ResourceInUseException, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { startEmulatorProcess } from './emulator-process';
 
 export interface DynamoDbEmulator {
@@ -68,4 +68,10 @@ export async function createOnDemandTable(client: DynamoDBClient, table: OnDeman
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
+  // CreateTable answers while the table is still CREATING, in DynamoDB as in dynalite (which flips it to ACTIVE
+  // on a timer and a write of its own): a request before then is refused with ResourceNotFoundException.
+  await waitUntilTableExists({ client, maxWaitTime: TABLE_ACTIVE_WAIT_SECONDS, minDelay: 0.05, maxDelay: 0.2 }, { TableName: table.tableName });
 }
+
+/** Long enough for a loaded machine; dynalite with createTableMs 0 is usually ACTIVE within milliseconds. */
+const TABLE_ACTIVE_WAIT_SECONDS = 10;
