@@ -16,7 +16,7 @@ import { loadSyncConfig } from '../functions/sync/config';
 import { createSyncHandler } from '../functions/sync/sync-handler';
 import { integer } from '../functions/shared/env';
 import { DEFAULTS } from '../functions/shared/defaults';
-import { SYNC_PATH } from '../functions/sync/limio-client';
+import { SYNC_PATH } from '../functions/limio';
 import { startSqsPoller } from '../local/sqs-poller';
 
 export interface WorkerLine {

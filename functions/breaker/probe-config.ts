@@ -2,7 +2,7 @@ import { DEFAULTS } from '../shared/defaults';
 import { baseUrl, integer, optionalString, requiredString, type Env } from '../shared/env';
 import { checkSubscriptionId, subscriptionIdRuleFrom } from '../shared/subscription-id';
 import { ConfigError } from '../shared/config-error';
-import { loadLimioCredentials, type LimioCredentialsConfig } from '../sync/config';
+import { loadLimioCredentials, type LimioCredentialsConfig } from '../limio';
 import { loadBreakerSettings, type BreakerSettings } from './settings';
 
 /** The probe Lambda's environment, validated once at cold start. */

@@ -4,7 +4,7 @@ import { applyBreakerEvent } from './apply-event';
 import { breakerGauge, pollingFor, type BreakerState, type ProbeResult } from './breaker-state';
 import type { BreakerStore, StoredBreaker } from './breaker-store';
 import type { PollingChange, SyncPollingController } from './polling-controller';
-import { METRICS_NAMESPACE } from '../sync/telemetry';
+import { METRICS_NAMESPACE } from '../shared/metrics';
 import type { BreakerSettings } from './settings';
 
 /** One cheap question to Limio: can we get a token (and, if configured, sync one known subscription)? */

@@ -1,9 +1,9 @@
-import type { SyncOutcome } from '../sync/classify-outcome';
+import type { SyncOutcome } from '../limio';
 import type { SyncFailure } from './retry-budget';
 import type { BatchOutcomes, SyncOutcomeForBreaker } from './sync-gate';
 
 /**
- * The sync Lambda's retry table (functions/sync/classify-outcome.ts) in the breaker's terms, so the two never
+ * The sync Lambda's retry table (functions/limio/classify-outcome.ts) in the breaker's terms, so the two never
  * disagree about whose fault a failure is.
  */
 export function breakerOutcomeOf(outcome: SyncOutcome): SyncOutcomeForBreaker {

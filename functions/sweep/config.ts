@@ -1,12 +1,11 @@
 import { ConfigError } from '../shared/config-error';
-import { loadClientCredentials } from '../shared/client-credentials';
+import { loadClientCredentials, type ClientCredentialsConfig } from '../shared/client-credentials';
 import { baseUrl, integer, optionalString, type Env } from '../shared/env';
 import { subscriptionIdRuleFrom, type SubscriptionIdRule } from '../shared/subscription-id';
-import type { LimioCredentialsConfig } from '../sync/config';
 import type { WindowSettings } from './window';
 
 /** Secrets Manager in AWS ({"clientId","clientSecret"}), plain variables only locally: the same shape as Limio's. */
-export type ZuoraCredentialsConfig = LimioCredentialsConfig;
+export type ZuoraCredentialsConfig = ClientCredentialsConfig;
 
 export interface SweepConfig {
   /** The tenant's REST root, no trailing slash (https, or http for 127.0.0.1/localhost only). */

@@ -6,7 +6,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SqsSender } from '../callout/enqueue';
 import { DynamoDbLedgerStore, LEDGER_PARTITION_KEY, ledgerDynamoDbClient } from '../ledger/dynamodb-ledger-store';
 import { requiredString, type Env } from '../shared/env';
-import { METRICS_NAMESPACE } from '../sync/telemetry';
+import { METRICS_NAMESPACE } from '../shared/metrics';
 import { loadSweepConfig, type SweepConfig } from './config';
 import { DynamoDbWatermarkStore, sweepWatermarkKey } from './dynamodb-watermark-store';
 import { describeSweep } from './ports';

@@ -1,7 +1,7 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { LimioCredentialsConfig } from '../sync/config';
-import { credentialsSourceFor, type CredentialsSource, type LimioCredentials } from '../sync/credentials';
-import { describeFetchError } from '../sync/limio-token';
+import type { ClientCredentialsConfig } from '../shared/client-credentials';
+import { credentialsSourceOf, type ClientCredentials, type CredentialsSource } from '../shared/credentials-source';
+import { describeFetchError } from '../shared/fetch-error';
 
 /**
  * The few Zuora REST calls the reconciliation sweep needs: an OAuth client-credentials token and ZOQL
@@ -236,7 +236,7 @@ export class ZuoraClient {
   }
 
   /** Caches the token and returns undefined, or returns the status with which the credentials were refused. */
-  private async requestToken(credentials: LimioCredentials, deadlineMs: number | undefined): Promise<number | undefined> {
+  private async requestToken(credentials: ClientCredentials, deadlineMs: number | undefined): Promise<number | undefined> {
     for (let attempt = 1; ; attempt++) {
       const answer = await this.send(ZUORA_TOKEN_PATH, attempt, deadlineMs, {
         // Zuora wants no other authentication on this call.
@@ -370,14 +370,14 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 
 /** The client for a loaded sweep configuration: Secrets Manager credentials in AWS, plain variables locally. */
 export function createZuoraClient(
-  config: { readonly zuoraBaseUrl: string; readonly credentials: LimioCredentialsConfig; readonly entityId?: string; readonly zuoraTimeoutMs: number },
+  config: { readonly zuoraBaseUrl: string; readonly credentials: ClientCredentialsConfig; readonly entityId?: string; readonly zuoraTimeoutMs: number },
   options: Omit<ZuoraClientOptions, 'baseUrl' | 'credentials' | 'entityId' | 'requestTimeoutMs'> & { readonly secretsManager?: SecretsManagerClient } = {},
 ): ZuoraClient {
   const { secretsManager, ...rest } = options;
   return new ZuoraClient({
     ...rest,
     baseUrl: config.zuoraBaseUrl,
-    credentials: credentialsSourceFor(config.credentials, secretsManager, 'Zuora'),
+    credentials: credentialsSourceOf(config.credentials, 'Zuora', secretsManager),
     ...(config.entityId !== undefined && { entityId: config.entityId }),
     requestTimeoutMs: config.zuoraTimeoutMs,
   });

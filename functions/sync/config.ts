@@ -1,13 +1,10 @@
-import { loadClientCredentials, type ClientCredentialsConfig } from '../shared/client-credentials';
 import { ConfigError } from '../shared/config-error';
 import { DEFAULTS } from '../shared/defaults';
 import { baseUrl, integer, optionalString, requiredString, type Env } from '../shared/env';
 import { subscriptionIdRuleFrom, type SubscriptionIdRule } from '../shared/subscription-id';
 import { loadSyncBreakerConfig, type SyncBreakerConfig } from '../breaker/sync-breaker';
 import { loadLedgerConfig, type LedgerConfig } from '../ledger/config';
-
-/** Where the Limio client id and secret come from: Secrets Manager in AWS, plain variables only locally. */
-export type LimioCredentialsConfig = ClientCredentialsConfig;
+import { loadLimioCredentials, type LimioCredentialsConfig } from '../limio';
 
 export interface SyncConfig {
   /** Main queue: ChangeMessageVisibility for backoff. */
@@ -61,12 +58,3 @@ export function loadSyncConfig(env: Env): SyncConfig {
     ledger: loadLedgerConfig(env),
   };
 }
-
-/**
- * LIMIO_SECRET_ID (Secrets Manager, in AWS) or, for local use only, LIMIO_CLIENT_ID + LIMIO_CLIENT_SECRET; never
- * both. The sync Lambda and the breaker probe read their Limio credentials by this one rule.
- */
-export function loadLimioCredentials(env: Env): LimioCredentialsConfig {
-  return loadClientCredentials(env, 'LIMIO');
-}
-

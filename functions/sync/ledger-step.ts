@@ -7,7 +7,7 @@ import type { LedgerOutcome } from '../ledger/ledger-entry';
 import type { LedgerTiming } from '../ledger/ledger-fate';
 import type { LedgerStore } from '../ledger/ledger-store';
 import type { SyncRequest } from '../shared/queue-message';
-import type { SyncOutcome } from './classify-outcome';
+import type { SyncOutcome } from '../limio';
 import { SYNC_METRICS } from './telemetry';
 
 /**

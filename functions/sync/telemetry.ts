@@ -1,8 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { METRICS_NAMESPACE } from '../shared/metrics';
 
-/** CloudWatch namespace and service dimension of the sync Lambda's metrics (the dashboard reads these). */
-export const METRICS_NAMESPACE = 'ZuoraLimioSync';
+export { METRICS_NAMESPACE };
+
+/** Service dimension of the sync Lambda's metrics (the dashboard reads these), under METRICS_NAMESPACE. */
 export const SYNC_SERVICE_NAME = 'sync';
 
 /** Metric names, emitted in CloudWatch's embedded metric format. */

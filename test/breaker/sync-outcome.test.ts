@@ -1,5 +1,5 @@
 import { batchOutcomesOf, breakerOutcomeOf, syncFailureOf } from '../../functions/breaker/sync-outcome';
-import { classifySyncOutcome, type LimioAnswer } from '../../functions/sync/classify-outcome';
+import { classifySyncOutcome, type LimioAnswer } from '../../functions/limio';
 
 const context = { tokenRefreshed: false, nowMs: Date.parse('2026-11-24T10:00:00.000Z') };
 const response = (status: number, body: unknown = {}, retryAfter?: string): LimioAnswer => ({ kind: 'response', status, body, ...(retryAfter && { retryAfter }) });

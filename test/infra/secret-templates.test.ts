@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseCalloutAuthSecret } from '../../functions/callout/auth-config';
-import { secretsManagerCredentials } from '../../functions/sync/credentials';
+import { secretsManagerCredentials } from '../../functions/limio';
 import { CALLOUT_AUTH_SECRET_TEMPLATES, GENERATED_SECRET_LENGTH, LIMIO_SECRET_PLACEHOLDER } from '../../infra/secret-templates';
 import { CALLOUT_AUTH_MODES } from '../../infra/settings';
 

@@ -1,4 +1,4 @@
-import { CredentialsError } from '../../functions/sync/credentials';
+import { CredentialsError } from '../../functions/shared/credentials-source';
 import { memoryWatermarkStore, runSweep, type ChangeSource, type CoveragePort, type EnqueuePort, type SweepOptions, type SweepProgress } from '../../functions/sweep/sweep';
 import type { TimeRange, WindowSettings } from '../../functions/sweep/window';
 import { zuoraChangeSource } from '../../functions/sweep/zuora-changes';

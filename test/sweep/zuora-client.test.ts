@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CredentialsSource } from '../../functions/sync/credentials';
+import type { CredentialsSource } from '../../functions/shared/credentials-source';
 import { changedSubscriptionsZoql } from '../../functions/sweep/window';
 import { createZuoraClient, parseQueryPage, parseRetryAfterMs, ZuoraApiError, ZuoraClient, type ZuoraClientOptions, type ZuoraRequestEvent } from '../../functions/sweep/zuora-client';
 import { startZuoraSandbox, type ZuoraSandbox } from '../../local/zuora-sandbox';

@@ -1,19 +1,20 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import type { LimioCredentialsConfig } from './config';
+import type { ClientCredentialsConfig } from './client-credentials';
 
-export interface LimioCredentials {
+/** An OAuth client id and secret (Limio's or Zuora's). */
+export interface ClientCredentials {
   readonly clientId: string;
   readonly clientSecret: string;
 }
 
 /**
- * Where the token cache gets the client credentials. `read()` is cheap after the first call (cached for the
- * container's life); `read({ refresh: true })` goes back to the source, which the token cache does only when
+ * Where a token client gets its client credentials. `read()` is cheap after the first call (cached for the
+ * container's life); `read({ refresh: true })` goes back to the source, which a token client does only when
  * the token endpoint refuses the credentials it has (the secret was rotated).
  */
 export interface CredentialsSource {
-  read(options?: { refresh?: boolean }): Promise<LimioCredentials>;
+  read(options?: { refresh?: boolean }): Promise<ClientCredentials>;
   /** False when a re-read cannot give anything new (plain environment variables). */
   readonly canRefresh: boolean;
 }
@@ -23,16 +24,16 @@ export class CredentialsError extends Error {
   override readonly name = 'CredentialsError';
 }
 
+/** Whose client credentials a secret holds: named in every error, so an operator fixes the right secret. */
+export type CredentialsOwner = 'Limio' | 'Zuora';
+
 /**
  * Powertools' SecretsProvider caches values for `maxAge` seconds; a container's life is far shorter than a
  * year, so in practice the secret is read once and again only on `refresh` (forceFetch).
  */
 const CACHE_FOR_CONTAINER_LIFETIME_SECONDS = 365 * 24 * 60 * 60;
 
-/** Whose client credentials a secret holds: named in every error, so an operator fixes the right secret. */
-export type CredentialsOwner = 'Limio' | 'Zuora';
-
-export function secretsManagerCredentials(secretId: string, client?: SecretsManagerClient, owner: CredentialsOwner = 'Limio'): CredentialsSource {
+export function credentialsFromSecretsManager(secretId: string, owner: CredentialsOwner, client?: SecretsManagerClient): CredentialsSource {
   const provider = client ? new SecretsProvider({ awsSdkV3Client: client }) : new SecretsProvider();
   return {
     canRefresh: true,
@@ -55,18 +56,19 @@ export function secretsManagerCredentials(secretId: string, client?: SecretsMana
   };
 }
 
-export function environmentCredentials(clientId: string, clientSecret: string): CredentialsSource {
+export function credentialsFromEnvironment(clientId: string, clientSecret: string): CredentialsSource {
   const credentials = { clientId, clientSecret };
   return { canRefresh: false, read: async () => credentials };
 }
 
-export function credentialsSourceFor(config: LimioCredentialsConfig, secretsManager?: SecretsManagerClient, owner: CredentialsOwner = 'Limio'): CredentialsSource {
+/** The source a loaded configuration names (loadClientCredentials): Secrets Manager in AWS, variables locally. */
+export function credentialsSourceOf(config: ClientCredentialsConfig, owner: CredentialsOwner, secretsManager?: SecretsManagerClient): CredentialsSource {
   return config.source === 'secrets-manager'
-    ? secretsManagerCredentials(config.secretId, secretsManager, owner)
-    : environmentCredentials(config.clientId, config.clientSecret);
+    ? credentialsFromSecretsManager(config.secretId, owner, secretsManager)
+    : credentialsFromEnvironment(config.clientId, config.clientSecret);
 }
 
-function credentialsFromSecret(value: unknown, secretId: string, owner: CredentialsOwner): LimioCredentials {
+function credentialsFromSecret(value: unknown, secretId: string, owner: CredentialsOwner): ClientCredentials {
   const record = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
   const { clientId, clientSecret } = record;
   if (typeof clientId !== 'string' || clientId === '' || typeof clientSecret !== 'string' || clientSecret === '') {

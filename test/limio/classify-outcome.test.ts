@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { classifySyncOutcome, parseRetryAfter, type LimioAnswer } from '../../functions/sync/classify-outcome';
+import { classifySyncOutcome, parseRetryAfter, type LimioAnswer } from '../../functions/limio';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 const classify = (answer: LimioAnswer, tokenRefreshed = false) => classifySyncOutcome(answer, { tokenRefreshed, nowMs: NOW });

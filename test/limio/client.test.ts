@@ -2,11 +2,9 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { environmentCredentials, secretsManagerCredentials, type CredentialsSource } from '../../functions/sync/credentials';
-import { LimioClient } from '../../functions/sync/limio-client';
-import { LimioTokenCache } from '../../functions/sync/limio-token';
+import { environmentCredentials, LimioClient, LimioTokenCache, secretsManagerCredentials, type CredentialsSource } from '../../functions/limio';
 import { startLimioSandbox, type LimioSandbox } from '../../local/limio-sandbox';
-import { LIMIO_SECRET_ID, mockLimioSecret } from './harness';
+import { LIMIO_SECRET_ID, mockLimioSecret } from '../sync/harness';
 
 // The Limio client and its token cache on their own, against the sandbox and, for misbehaving token endpoints,
 // small real HTTP servers.

@@ -1,4 +1,5 @@
-import type { CredentialsSource, LimioCredentials } from './credentials';
+import type { ClientCredentials, CredentialsSource } from '../shared/credentials-source';
+import { describeFetchError } from '../shared/fetch-error';
 
 /** Why no token could be had; the sync is then retryable (Limio or its credentials will be back). */
 export class TokenError extends Error {
@@ -71,7 +72,7 @@ export class LimioTokenCache {
     return answer.token!;
   }
 
-  private async requestToken(credentials: LimioCredentials): Promise<{ refused: boolean; status: number; token?: string }> {
+  private async requestToken(credentials: ClientCredentials): Promise<{ refused: boolean; status: number; token?: string }> {
     this.options.onTokenFetch?.();
     let response: Response;
     let body: unknown;
@@ -103,13 +104,6 @@ export class LimioTokenCache {
     this.cached = { value: body.access_token, refreshAtMs: this.now() + (lifetimeSeconds - margin) * 1000 };
     return { refused: false, status: 200, token: body.access_token };
   }
-}
-
-export function describeFetchError(error: unknown, timeoutMs: number): string {
-  const err = error as Error & { cause?: { code?: string; message?: string } };
-  if (err?.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
-  const cause = err?.cause?.code ?? err?.cause?.message;
-  return cause ? `${err.message} (${cause})` : String(err?.message ?? error);
 }
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -1,5 +1,6 @@
+import { describeFetchError } from '../shared/fetch-error';
 import { classifySyncOutcome, type LimioAnswer, type SyncOutcome } from './classify-outcome';
-import { describeFetchError, type LimioTokenCache } from './limio-token';
+import type { LimioTokenCache } from './token-cache';
 
 export interface LimioClientOptions {
   readonly baseUrl: string;
