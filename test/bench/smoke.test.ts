@@ -1,8 +1,12 @@
 import { measureBundles } from '../../bench/bundles';
 import { measureCalloutHotPath } from '../../bench/callout-hot-path';
-import { checkBadSubscription, checkCalloutsLost, checkChaos, checkOutage, checkReplayWhileFailing, PER_CONTAINER_CHECK } from '../../bench/chaos';
+import { checkChaos, PER_CONTAINER_CHECK } from '../../bench/fault-run-report';
+import { checkCalloutsLost } from '../../bench/ledger-run-report';
+import { checkBadSubscription, checkOutage } from '../../bench/outage-report';
+import { checkReplayWhileFailing } from '../../bench/replay-report';
 import { runBadSubscription, type OutageResult } from '../../bench/outage-run';
-import { runChaos, type ChaosResult } from '../../bench/chaos-run';
+import { runChaos } from '../../bench/chaos-run';
+import type { ChaosResult } from '../../bench/chaos-options';
 import { runEndToEnd } from '../../bench/end-to-end';
 import { runReplayWhileFailing, REPLAY_WHILE_FAILING_DEFAULTS, type ReplayWhileFailingResult } from '../../bench/replay-run';
 import { runSyncs } from '../../bench/sync-runs';

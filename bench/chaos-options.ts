@@ -1,0 +1,123 @@
+import type { CalloutsLostResult } from './chaos-sweep';
+import type { OverCap } from './over-cap';
+
+/**
+ * The local pipeline under faults: the callout side in the local runtime, the sync worker in its own process
+ * (bench/sync-worker.ts, the production sync handler behind the local poller) so it can be killed with SIGKILL
+ * in the middle of a batch and started again, and the Limio sandbox injecting 502s, 429s and hangs, with a
+ * token revocation part-way through. The verdict is taken from the outside: the sandbox's own record of what
+ * it synced and how many calls it had in flight, and the dead-letter queue's messages and their reasons.
+ *
+ * With `ledger` the worker keeps the sync ledger (issue #13) in a DynamoDB emulator of its own, found through
+ * LEDGER_TABLE_NAME and AWS_ENDPOINT_URL_DYNAMODB as in Lambda; `ledgerOutageAt` stops that emulator part-way,
+ * so the rest of the run meets an unreachable table (the handler must fail open). With `droppedShare` (issue #14)
+ * every subscription is changed in a Zuora sandbox but that share of them gets no callout at all, as if Zuora
+ * never sent it; once the callouts are synced, the sweep Lambda (createSweepLambda, its metrics recorded) runs
+ * once over the window and must queue exactly those, each then synced, and cost the others no Limio call.
+ */
+export interface ChaosOptions {
+  readonly subscriptions: number;
+  readonly calloutsPerSubscription: number;
+  readonly rate502: number;
+  readonly rate429: number;
+  readonly hangRate: number;
+  /** Limio's own answer time, so calls overlap as they do against a real tenant. */
+  readonly latencyMs: number;
+  readonly syncConcurrency: number;
+  readonly pollers: number;
+  readonly limioTimeoutMs: number;
+  readonly visibilityTimeoutSeconds: number;
+  readonly functionTimeoutSeconds: number;
+  readonly backoffBaseSeconds: number;
+  readonly backoffMaxSeconds: number;
+  readonly maxAttempts: number;
+  /** Share of subscriptions synced when the tokens are revoked, and when the worker is killed; undefined = never. */
+  readonly revokeAt: number | undefined;
+  readonly killAt: number | undefined;
+  /** The worker keeps the sync ledger (LEDGER_TABLE_NAME) in a DynamoDB emulator of the run's own. */
+  readonly ledger: boolean;
+  /** SYNC_COOLDOWN_SECONDS of the worker's sync handler (the sync Lambda's default is 5). */
+  readonly cooldownSeconds: number;
+  /** Share of subscriptions synced when the ledger's DynamoDB stops answering (the emulator is stopped); undefined = never. */
+  readonly ledgerOutageAt: number | undefined;
+  /** 0..1: share of the subscriptions changed in Zuora whose callouts never arrive; the sweep must find them. */
+  readonly droppedShare: number;
+  /** Give up waiting for the backlog to drain after this long. */
+  readonly drainTimeoutMs: number;
+  /** Called with progress lines. */
+  readonly log?: (line: string) => void;
+}
+
+export const CHAOS_DEFAULTS: ChaosOptions = {
+  subscriptions: 1000,
+  calloutsPerSubscription: 2,
+  rate502: 0.3,
+  rate429: 0.05,
+  hangRate: 0.02,
+  latencyMs: 20,
+  syncConcurrency: 5,
+  pollers: 2,
+  limioTimeoutMs: 500,
+  // The sync handler starts a Limio call only with LIMIO_TIMEOUT_MS + 2 s + the ledger's 2 × 1.5 s left (5.5 s
+  // here): the function timeout leaves room for that and a batch, the visibility timeout outlasts the function's.
+  visibilityTimeoutSeconds: 10,
+  functionTimeoutSeconds: 8,
+  backoffBaseSeconds: 1,
+  backoffMaxSeconds: 2,
+  maxAttempts: 8,
+  revokeAt: 0.25,
+  killAt: 0.5,
+  ledger: true,
+  cooldownSeconds: 5,
+  ledgerOutageAt: undefined,
+  droppedShare: 0,
+  drainTimeoutMs: 240_000,
+};
+
+export interface ChaosResult {
+  readonly options: ChaosOptions;
+  readonly callouts: number;
+  readonly calloutsAccepted: number;
+  readonly calloutsRefused: number;
+  readonly acceptedSubscriptions: number;
+  /** Synced by Limio after the subscription's last accepted callout was answered. */
+  readonly synced: number;
+  readonly deadLettered: number;
+  readonly deadLettersByClass: Record<string, number>;
+  readonly deadLettersWithoutReason: number;
+  /** Accepted subscriptions neither synced nor on the DLQ: must be 0. */
+  readonly lost: readonly string[];
+  readonly drained: boolean;
+  readonly drainSeconds: number;
+  readonly limioCalls: number;
+  readonly tokenRequests: number;
+  readonly maxInFlight: number;
+  /** The most Limio sync requests one worker process was waiting for at once, counted in the worker. */
+  readonly clientMaxInFlight: number;
+  /** One worker process (one container) at a time, its pollers sharing one handler: SYNC_CONCURRENCY. */
+  readonly concurrencyCap: number;
+  /** What Lambda would allow if every poller were its own container: SYNC_CONCURRENCY × pollers. */
+  readonly deployedConcurrencyBound: number;
+  readonly answersByStatus: Record<string, number>;
+  /** Stretches of time the sandbox had more than SYNC_CONCURRENCY calls open (see watchOverCap). */
+  readonly overCap: OverCap;
+  /** Limio calls the sandbox never answered: the injected hangs, cut off by LIMIO_TIMEOUT_MS or the kill. */
+  readonly unanswered: number;
+  readonly retries: number;
+  readonly workerKills: number;
+  /** A Limio call was in flight when the worker was killed. */
+  readonly killedMidBatch: boolean;
+  readonly workerStarts: number;
+  readonly tokensRevoked: boolean;
+  /** Ledger requests DynamoDB answered, and those it did not (refused connections, timeouts), counted in the worker. */
+  readonly ledgerAnswered: number;
+  readonly ledgerUnanswered: number;
+  /** The ledger's emulator was stopped (ledgerOutageAt) and subscriptions synced after that. */
+  readonly ledgerStopped: boolean;
+  readonly syncedAfterLedgerStopped: number;
+  /** With droppedShare: what the sweep found and did. */
+  readonly sweep?: CalloutsLostResult;
+}
+
+/** The ledger table's name, as npm start and the CLI's --local name it. */
+export const LEDGER_TABLE = 'zuora-limio-sync-ledger';

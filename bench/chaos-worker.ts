@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import * as path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Runtime } from '../local/runtime';
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from '../local/sqs-emulator';
+import { LEDGER_TABLE, type ChaosOptions } from './chaos-options';
+import type { WorkerLine } from './sync-worker';
+
+/**
+ * The chaos run's sync worker (bench/sync-worker.ts) as a child process, so it can be killed with SIGKILL in the
+ * middle of a batch and started again. What it reports on stdout is tallied here; the run's verdict does not
+ * trust it, but the tally says whether the limiter held and whether the ledger was in use.
+ */
+export interface SyncWorker {
+  readonly child: ChildProcess;
+  readonly exited: Promise<unknown>;
+}
+
+/** Counted from the lines of every worker the run started, restarts included. */
+export interface WorkerTally {
+  retries: number;
+  clientMaxInFlight: number;
+  ledgerAnswered: number;
+  ledgerUnanswered: number;
+}
+
+const WORKER_SCRIPT = path.join(__dirname, 'sync-worker.ts');
+const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+/**
+ * The sync Lambda's environment for the worker: the runtime's handler settings, its queues and Limio, the AWS
+ * SDK pointed at the emulator, and the ledger only when the run keeps one (reached through `ledgerEndpoint`).
+ */
+export function syncWorkerEnv(runtime: Runtime, options: ChaosOptions, ledgerEndpoint: string | undefined): Record<string, string> {
+  const sandbox = runtime.limioSandbox!;
+  const workerEnv: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    ...runtime.config.handlerEnv,
+    QUEUE_URL: runtime.queues.mainQueueUrl,
+    DLQ_URL: runtime.queues.deadLetterQueueUrl,
+    LIMIO_BASE_URL: runtime.limioBaseUrl,
+    LIMIO_CLIENT_ID: sandbox.clientId,
+    LIMIO_CLIENT_SECRET: sandbox.clientSecret,
+    SYNC_POLLERS: String(options.pollers),
+    SYNC_FUNCTION_TIMEOUT_SECONDS: String(options.functionTimeoutSeconds),
+    AWS_ENDPOINT_URL_SQS: runtime.sqsEndpoint,
+    AWS_REGION: EMULATOR_REGION,
+    AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+  delete workerEnv.LEDGER_TABLE_NAME;
+  if (ledgerEndpoint !== undefined) {
+    Object.assign(workerEnv, { LEDGER_TABLE_NAME: LEDGER_TABLE, AWS_ENDPOINT_URL_DYNAMODB: ledgerEndpoint, SYNC_COOLDOWN_SECONDS: String(options.cooldownSeconds) });
+  }
+  return workerEnv;
+}
+
+/** Starts a worker and resolves once it says it is ready; rejects with its stderr if it exits first. */
+export async function startSyncWorker(env: Record<string, string>, tally: WorkerTally): Promise<SyncWorker> {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = once(child, 'exit');
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const ready = new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (text) => {
+      let line: WorkerLine;
+      try {
+        line = JSON.parse(text) as WorkerLine;
+      } catch {
+        return;
+      }
+      if (line.kind === 'ready') resolve();
+      if (line.kind === 'outcome' && line.outcome === 'retry') tally.retries++;
+      if (line.kind === 'in-flight') tally.clientMaxInFlight = Math.max(tally.clientMaxInFlight, line.maxInFlight ?? 0);
+      if (line.kind === 'ledger' && line.answered) tally.ledgerAnswered++;
+      if (line.kind === 'ledger' && !line.answered) tally.ledgerUnanswered++;
+    });
+    exited.then(() => reject(new Error(`sync worker exited before it was ready: ${stderr.trim().slice(0, 500)}`)), reject);
+  });
+  await ready;
+  return { child, exited };
+}
