@@ -5,7 +5,7 @@ import { baseUrl, integer, oneOf, optionalString, type Env } from '../functions/
 import { API_KINDS, type ApiKind } from './api-gateway-adapter';
 import { LOCAL_DEFAULTS, LOCAL_SWEEP_DEFAULTS, LOCAL_ZUORA_CLIENT } from './defaults';
 import type { LimioFaults } from './limio-sandbox';
-import type { ZuoraFaults } from './zuora-sandbox';
+import type { ZuoraFaults } from './zuora-tenant';
 
 /**
  * The local runtime's own settings, read from the environment once. Every problem is a ConfigError naming the

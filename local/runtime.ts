@@ -17,7 +17,7 @@ import { createSyncHandler, type SyncObserver } from '../functions/sync/sync-han
 import { LEDGER_PARTITION_KEY } from '../functions/ledger/dynamodb-ledger-store';
 import { createSweepLambda, loadSweepLambdaConfig } from '../functions/sweep/lambda-sweep';
 import type { SweepReport } from '../functions/sweep/sweep';
-import { tenantDateTime } from './zuora-sandbox';
+import { tenantDateTime } from './zoql';
 import { ConfigError } from '../functions/shared/config-error';
 import { DEFAULTS } from '../functions/shared/defaults';
 import { createApiGatewayListener, type ProxyHandler } from './api-gateway-adapter';
