@@ -1,5 +1,14 @@
-import type { OpenInterval } from './retry-budget';
 import type { BreakerSettings } from './settings';
+
+/**
+ * A span of time during which the breaker was not closed (open or half-open), epoch milliseconds. The sync
+ * Lambda's retry budget does not count these (functions/sync/retry-budget.ts).
+ */
+export interface OpenInterval {
+  readonly from: number;
+  /** Absent while the breaker is still open. */
+  readonly to?: number;
+}
 
 /**
  * The circuit breaker's state and its rules, as pure functions: the sync Lambda, the probe Lambda, the CLI and

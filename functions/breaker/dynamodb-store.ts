@@ -5,9 +5,8 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { BREAKER_PHASES, INITIAL_BREAKER_STATE, type BreakerPhase, type BreakerState } from './breaker-state';
+import { BREAKER_PHASES, INITIAL_BREAKER_STATE, type BreakerPhase, type BreakerState, type OpenInterval } from './breaker-state';
 import { bucketId, type BreakerStore, type BucketKey, type BucketTotals, type OutcomeCounts, type StoredBreaker } from './breaker-store';
-import type { OpenInterval } from './retry-budget';
 
 /**
  * The breaker in one small DynamoDB table (partition key `pk`, string; TTL attribute `expiresAt`):

@@ -1,5 +1,4 @@
 import type { SyncOutcome } from '../limio';
-import type { SyncFailure } from './retry-budget';
 import type { BatchOutcomes, SyncOutcomeForBreaker } from './sync-gate';
 
 /**
@@ -17,16 +16,6 @@ export function breakerOutcomeOf(outcome: SyncOutcome): SyncOutcomeForBreaker {
     case 'refresh':
       return 'limio-failure';
   }
-}
-
-/** What decideRetry needs to know about a failed sync. */
-export function syncFailureOf(outcome: Exclude<SyncOutcome, { class: 'synced' }>): SyncFailure {
-  if (outcome.class === 'terminal') return { kind: 'terminal', error: outcome.error };
-  return {
-    kind: 'limio',
-    error: outcome.error,
-    ...(outcome.class === 'retryable' && outcome.retryAfterSeconds !== undefined && { retryAfterSeconds: outcome.retryAfterSeconds }),
-  };
 }
 
 /**

@@ -3,7 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { InMemoryBreakerStore } from '../../functions/breaker/breaker-store';
 import type { PollingChange, SyncPollingController } from '../../functions/breaker/polling-controller';
 import { createProbeHandler } from '../../functions/breaker/probe-handler';
-import { decideRetry, holdVisibilitySeconds } from '../../functions/breaker/retry-budget';
+import { decideRetry, holdVisibilitySeconds } from '../../functions/sync/retry-budget';
 import { DEFAULT_BREAKER_SETTINGS, DEFAULT_RETRY_SETTINGS, type RetrySettings } from '../../functions/breaker/settings';
 import { createBreakerGate, type BreakerGate, type SyncOutcomeForBreaker } from '../../functions/breaker/sync-gate';
 import { captureOutput } from '../support/capture-output';

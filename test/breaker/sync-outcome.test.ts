@@ -1,4 +1,4 @@
-import { batchOutcomesOf, breakerOutcomeOf, syncFailureOf } from '../../functions/breaker/sync-outcome';
+import { batchOutcomesOf, breakerOutcomeOf } from '../../functions/breaker/sync-outcome';
 import { classifySyncOutcome, type LimioAnswer } from '../../functions/limio';
 
 const context = { tokenRefreshed: false, nowMs: Date.parse('2026-11-24T10:00:00.000Z') };
@@ -24,15 +24,6 @@ describe('the retry table in the breaker terms', () => {
     ['422', response(422), 'refused'],
   ])('%s -> %s', (_, answer, expected) => {
     expect(breakerOutcomeOf(classifySyncOutcome(answer, context))).toBe(expected);
-  });
-
-  it('carries Retry-After and the error into the retry decision; a refusal is terminal', () => {
-    const throttled = classifySyncOutcome(response(429, { message: 'slow down' }, '30'), context);
-    if (throttled.class === 'synced') throw new Error('expected a failure');
-    expect(syncFailureOf(throttled)).toEqual({ kind: 'limio', retryAfterSeconds: 30, error: 'Limio answered 429: slow down' });
-    const missing = classifySyncOutcome(response(404, { message: 'no such subscription' }), context);
-    if (missing.class === 'synced') throw new Error('expected a failure');
-    expect(syncFailureOf(missing)).toEqual({ kind: 'terminal', error: 'Limio answered 404: no such subscription' });
   });
 });
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { backoffSeconds, deadLetterRetrySeconds, holdVisibilitySeconds } from '../../functions/breaker/retry-budget';
+import { backoffSeconds, deadLetterRetrySeconds, holdVisibilitySeconds } from '../../functions/sync/retry-budget';
 import { SQS_MAX_VISIBILITY_SECONDS, VISIBILITY_CEILING_MARGIN_SECONDS, withinVisibilityCeiling } from '../../functions/sync/visibility-ceiling';
 
 const RECEIVED = Date.parse('2026-11-30T00:00:00Z');

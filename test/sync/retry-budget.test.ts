@@ -8,8 +8,10 @@ import {
   openTimeWithin,
   queueRetentionNear,
   retryBudget,
+  syncFailureOf,
   type OpenInterval,
-} from '../../functions/breaker/retry-budget';
+} from '../../functions/sync/retry-budget';
+import { classifySyncOutcome, type LimioAnswer } from '../../functions/limio';
 import { DEFAULT_RETRY_SETTINGS, loadRetrySettings, type RetrySettings } from '../../functions/breaker/settings';
 
 const T0 = Date.parse('2026-11-24T10:00:00.000Z');
@@ -351,5 +353,19 @@ describe('loadRetrySettings', () => {
     expect(() => loadRetrySettings({ RETRY_BUDGET_SECONDS: '2000000' })).toThrow(/RETRY_BUDGET_SECONDS/);
     expect(() => loadRetrySettings({ MAX_ATTEMPTS: '1000' })).toThrow(/MAX_ATTEMPTS/);
     expect(() => loadRetrySettings({ BACKOFF_BASE_SECONDS: '30', BACKOFF_MAX_SECONDS: '20' })).toThrow(/BACKOFF_BASE_SECONDS/);
+  });
+});
+
+describe('syncFailureOf', () => {
+  const context = { tokenRefreshed: false, nowMs: T0 };
+  const response = (status: number, body: unknown = {}, retryAfter?: string): LimioAnswer => ({ kind: 'response', status, body, ...(retryAfter && { retryAfter }) });
+
+  it('carries Retry-After and the error into the retry decision; a refusal is terminal', () => {
+    const throttled = classifySyncOutcome(response(429, { message: 'slow down' }, '30'), context);
+    if (throttled.class === 'synced') throw new Error('expected a failure');
+    expect(syncFailureOf(throttled)).toEqual({ kind: 'limio', retryAfterSeconds: 30, error: 'Limio answered 429: slow down' });
+    const missing = classifySyncOutcome(response(404, { message: 'no such subscription' }), context);
+    if (missing.class === 'synced') throw new Error('expected a failure');
+    expect(syncFailureOf(missing)).toEqual({ kind: 'terminal', error: 'Limio answered 404: no such subscription' });
   });
 });

@@ -1,6 +1,8 @@
+import type { OpenInterval } from '../breaker/breaker-state';
+import type { RetrySettings } from '../breaker/settings';
+import type { SyncOutcome } from '../limio';
 import type { FailureClass } from '../shared/dead-letter';
 import { DEFAULTS } from '../shared/defaults';
-import type { RetrySettings } from './settings';
 
 /**
  * Retry budget by time: a message failing for Limio's reasons is retried until a budget of time measured from
@@ -9,12 +11,7 @@ import type { RetrySettings } from './settings';
  * that never reached Limio. Pure functions; the clock and the randomness are the caller's.
  */
 
-/** A span of time during which the breaker was not closed (open or half-open), epoch milliseconds. */
-export interface OpenInterval {
-  readonly from: number;
-  /** Absent while the breaker is still open. */
-  readonly to?: number;
-}
+export type { OpenInterval };
 
 export type Instant = number | string | Date;
 
@@ -96,6 +93,16 @@ export type SyncFailure =
   | { readonly kind: 'terminal'; readonly error?: string }
   /** The message itself is unreadable. */
   | { readonly kind: 'poison'; readonly error?: string };
+
+/** What decideRetry needs to know about a failed sync. */
+export function syncFailureOf(outcome: Exclude<SyncOutcome, { class: 'synced' }>): SyncFailure {
+  if (outcome.class === 'terminal') return { kind: 'terminal', error: outcome.error };
+  return {
+    kind: 'limio',
+    error: outcome.error,
+    ...(outcome.class === 'retryable' && outcome.retryAfterSeconds !== undefined && { retryAfterSeconds: outcome.retryAfterSeconds }),
+  };
+}
 
 export type RetryDecision =
   | { readonly action: 'retry'; readonly visibilitySeconds: number; readonly remainingBudgetSeconds: number }
