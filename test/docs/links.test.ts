@@ -27,6 +27,9 @@ export interface Known {
   readonly read: (repoPath: string) => string | undefined;
 }
 
+/** Top-level folders whose paths the docs name. */
+const SOURCE_FOLDERS = ['functions', 'local', 'cli', 'infra', 'bench', 'test', 'docs'];
+
 /** npm's own commands the docs may name without a script of that name. */
 const NPM_BUILT_INS = new Set(['ci', 'install', 'i', 'exec', 'x', 'ls', 'outdated', 'audit', 'pack', 'version', 'view']);
 
@@ -120,6 +123,9 @@ export function checkMarkdown(file: string, markdown: string, known: Known): Pro
     for (const run of code.matchAll(/\bnpx\s+(?:tsx|jest)\s+([\w./-]+\.(?:ts|js|mjs))/g)) {
       if (!known.exists(run[1]!)) report(line, `${run[0]}: no file ${run[1]}`);
     }
+    // A source path named as code (`functions/sync/handler.ts`, `cli/commands/`) must still be there.
+    const named = new RegExp(`^(?:${SOURCE_FOLDERS.join('|')})/[\\w./-]*$`).exec(code.trim());
+    if (named && !known.exists(named[0].replace(/\/$/, ''))) report(line, `${named[0]}: no such file or folder`);
   }
   return problems;
 }
@@ -188,6 +194,7 @@ describe('the checker itself', () => {
       'npm run cli -- breaker flip',
       'npx tsx bench/gone.ts',
       '```',
+      'The handler is `functions/gone.ts`; the runner `bench/main.ts`.',
     ].join('\n');
     expect(problems(markdown)).toEqual([
       '1: link to c.md: no file docs/c.md',
@@ -196,6 +203,7 @@ describe('the checker itself', () => {
       '6: zuora-limio-sync dlq purge: no such CLI command (commands: dlq list, dlq replay, trace, status)',
       '7: zuora-limio-sync breaker flip: no such CLI command (commands: dlq list, dlq replay, trace, status)',
       '8: npx tsx bench/gone.ts: no file bench/gone.ts',
+      '10: functions/gone.ts: no such file or folder',
     ]);
   });
 
