@@ -1,6 +1,6 @@
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { checkSubscriptionId, DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../shared/subscription-id';
-import { emptyRecord, mediaType, type CalloutRequest } from './request';
+import { bodyKind, bodyText, MAX_DOCUMENT_DEPTH as MAX_DEPTH, parseForm, parseXml, readsBody } from './callout-body';
+import { mediaType, type CalloutRequest } from './request';
 
 /**
  * Finds the subscription identifiers a callout names, wherever Zuora's template put them: a JSON body, a
@@ -37,9 +37,6 @@ const OBJECT_ID_FIELDS = new Set(['subscriptionid', 'subscriptionids']);
 const CONTAINER_FIELDS = new Set(['subscription', 'subscriptions']);
 const CONTAINER_NUMBER_FIELDS = new Set(['name', 'number', ...NUMBER_FIELDS]);
 const CONTAINER_ID_FIELDS = new Set(['id', ...OBJECT_ID_FIELDS]);
-
-/** Deeper than any template needs; keeps a hostile body from costing more than a bounded walk. */
-const MAX_DEPTH = 16;
 
 export const FIELDS_LOOKED_AT = [
   'subscriptionNumber(s)',
@@ -111,11 +108,6 @@ export function extractSubscriptionIds(request: CalloutRequest, options: Extract
   return { ok: true, ids };
 }
 
-/** Whether ids are looked for in the body: a GET's body (which API Gateway may still pass on) is not read. */
-export function readsBody(request: Pick<CalloutRequest, 'method' | 'body'>): boolean {
-  return request.method !== 'GET' && request.method !== 'HEAD' && request.body.length > 0;
-}
-
 /** Names of the query parameters extraction takes ids from (those with a non-blank value), as sent. */
 export function queryParametersWithIds(query: Readonly<Record<string, readonly string[]>>, idField: string | undefined): string[] {
   return Object.entries(query)
@@ -123,52 +115,9 @@ export function queryParametersWithIds(query: Readonly<Record<string, readonly s
     .map(([name]) => name);
 }
 
-/**
- * The parsed body, for looking up fields other than ids (the tenant id): a JSON or XML document, or form
- * parameters as {name: [values]}. Undefined when there is no body to read or it cannot be read; extraction
- * reports that itself.
- */
-export function bodyDocument(request: CalloutRequest): unknown {
-  if (!readsBody(request)) return undefined;
-  const text = request.body.toString('utf8').replace(/^\uFEFF/, '');
-  switch (bodyKind(request)) {
-    case 'form':
-      return parseForm(text);
-    case 'json':
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        return undefined;
-      }
-    case 'xml':
-      return parseXml(text);
-    case 'unsupported':
-      return undefined;
-  }
-}
-
-type BodyKind = 'json' | 'form' | 'xml';
-
-function bodyKind(request: CalloutRequest): BodyKind | 'unsupported' {
-  const type = mediaType(request);
-  if (type === undefined || type === 'text/plain') return sniff(request.body);
-  if (type === 'application/json' || type === 'text/json' || type.endsWith('+json')) return 'json';
-  if (type === 'application/x-www-form-urlencoded') return 'form';
-  if (type === 'application/xml' || type === 'text/xml' || type.endsWith('+xml')) return 'xml';
-  return 'unsupported';
-}
-
-/** Zuora templates without a Content-Type (or text/plain) still carry JSON, XML or form text. */
-function sniff(body: Buffer): BodyKind {
-  const start = body.toString('utf8', 0, Math.min(body.length, 64)).replace(/^\uFEFF/, '').trimStart();
-  if (start.startsWith('{') || start.startsWith('[')) return 'json';
-  if (start.startsWith('<')) return 'xml';
-  return 'form';
-}
-
 function collectFromBody(request: CalloutRequest, idField: string | undefined, candidates: Candidates): Extraction | undefined {
   const kind = bodyKind(request);
-  const text = request.body.toString('utf8').replace(/^\uFEFF/, '');
+  const text = bodyText(request);
   switch (kind) {
     case 'unsupported':
       return {
@@ -197,12 +146,6 @@ function collectFromBody(request: CalloutRequest, idField: string | undefined, c
       return undefined;
     }
   }
-}
-
-function parseForm(text: string): Record<string, string[]> {
-  const result = emptyRecord<string[]>();
-  for (const [name, value] of new URLSearchParams(text)) (result[name] ??= []).push(value);
-  return result;
 }
 
 function collectParameters(parameters: Readonly<Record<string, readonly string[]>>, idField: string | undefined, candidates: Candidates): void {
@@ -288,50 +231,4 @@ function valuesAtPath(value: unknown, path: readonly string[], depth = 0): unkno
 
 export function normaliseName(name: string): string {
   return name.toLowerCase().replace(/[-_.]/g, '');
-}
-
-const xmlParser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@_',
-  // Ids stay text: "00012" must not become 12.
-  parseTagValue: false,
-  parseAttributeValue: false,
-  // No entity expansion: ids never need one, and it closes the door on entity tricks.
-  processEntities: false,
-  htmlEntities: false,
-  removeNSPrefix: true,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  trimValues: true,
-  maxNestedTags: 64,
-});
-
-/** Parses XML and turns Zuora's `<parameter name="X">value</parameter>` into `{X: value}` so one walk reads both shapes. */
-function parseXml(text: string): unknown {
-  if (XMLValidator.validate(text) !== true) return undefined;
-  try {
-    return namedParameters(xmlParser.parse(text), 0);
-  } catch {
-    return undefined;
-  }
-}
-
-function namedParameters(node: unknown, depth: number): unknown {
-  if (depth > MAX_DEPTH + 2 || node === null || typeof node !== 'object') return node;
-  if (Array.isArray(node)) return node.map((item) => namedParameters(item, depth + 1));
-  const record = node as Record<string, unknown>;
-  const name = record['@_name'];
-  if (typeof name === 'string') {
-    const { ['@_name']: _ignored, ...rest } = record;
-    const inner = rest['#text'] ?? namedParameters(rest, depth + 1);
-    const parameter = emptyRecord<unknown>();
-    parameter[name] = inner;
-    return parameter;
-  }
-  const result = emptyRecord<unknown>();
-  for (const [key, child] of Object.entries(record)) {
-    if (key.startsWith('@_')) continue;
-    result[key] = namedParameters(child, depth + 1);
-  }
-  return result;
 }

@@ -1,6 +1,7 @@
 import { ConfigError } from '../shared/config-error';
 import { optionalString, type Env } from '../shared/env';
-import { bodyDocument, normaliseName } from './extract-ids';
+import { bodyDocument } from './callout-body';
+import { normaliseName } from './extract-ids';
 import type { CalloutRequest } from './request';
 
 /**

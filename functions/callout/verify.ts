@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { BasicCredentials, CalloutAuth } from './auth-config';
-import { queryParametersWithIds, readsBody } from './extract-ids';
+import { readsBody } from './callout-body';
+import { queryParametersWithIds } from './extract-ids';
 import { signedQueryParameters, signsBody, verifyHmacSignature } from './hmac';
 import type { CalloutRequest } from './request';
 
