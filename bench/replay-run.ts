@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { listDeadLetters, type DeadLetterRow } from '../cli/commands/dlq-list';
-import type { ReplayResult } from '../cli/commands/dlq-replay';
+import type { ReplayResult } from '../cli/commands/replay-types';
 import { runCli } from '../cli/main';
 import { loadRuntimeConfig } from '../local/config';
 import { queueDepth } from '../local/queue-depth';

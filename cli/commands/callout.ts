@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { CalloutAuth } from '../../functions/callout/auth-config';
-import { computeSignature, formatSignatureHeader, renderSignedData, timestampHeaders } from '../../functions/callout/hmac';
+import { calloutAuthFromEnv, type CalloutAuth } from '../../functions/callout/auth-config';
+import { computeSignature, formatSignatureHeader, renderSignedData, SignedDataError, timestampHeaders } from '../../functions/callout/hmac';
+import { ConfigError } from '../../functions/shared/config-error';
+import { EXIT, type Command } from '../command';
+import { UsageError } from '../usage-error';
 
 export interface CalloutOptions {
   readonly url: string;
@@ -123,3 +126,98 @@ export function authHeaders(auth: CalloutAuth, request: OutgoingRequest): Record
 function lowerCaseKeys(headers: Readonly<Record<string, string>>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
 }
+
+/** Callout flags and the callout Lambda's local environment variables they stand for. */
+const CALLOUT_AUTH_FLAGS = {
+  auth: 'CALLOUT_AUTH_MODE',
+  username: 'CALLOUT_USERNAME',
+  password: 'CALLOUT_PASSWORD',
+  'header-name': 'CALLOUT_HEADER_NAME',
+  'header-value': 'CALLOUT_HEADER_VALUE',
+  'hmac-key': 'CALLOUT_HMAC_KEY',
+  'hmac-header': 'CALLOUT_HMAC_HEADER',
+  'hmac-algorithm': 'CALLOUT_HMAC_ALGORITHM',
+  'hmac-prefix': 'CALLOUT_HMAC_PREFIX',
+  'hmac-signed-data': 'CALLOUT_HMAC_SIGNED_DATA',
+} as const;
+
+export const CALLOUT_COMMAND: Command = {
+  name: 'callout',
+  summary: 'send one authenticated test callout, as Zuora would, to check a deployment end to end',
+  usage: 'zuora-limio-sync callout (--local | --stack NAME | --url URL) [--auth basic|header|hmac] [credentials] ID ...',
+  options: {
+    local: { type: 'boolean' },
+    stack: { type: 'string' },
+    url: { type: 'string' },
+    ...Object.fromEntries(Object.keys(CALLOUT_AUTH_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
+    header: { type: 'string', multiple: true },
+    preemptive: { type: 'boolean' },
+    'allow-insecure-target': { type: 'boolean' },
+  },
+  positionals: true,
+  needs: { callout: true },
+  flags: `  ID ...                  subscription numbers the callout names (they are really queued and synced)
+  --local                 the \`npm start\` callout endpoint, http://127.0.0.1:\${PORT:-3000}/zuora/callout
+  --stack NAME            the stack's CalloutUrl output
+  --url URL               any https callout URL (plain http only to this machine: 127.0.0.0/8, localhost, ::1)
+  --allow-insecure-target --url may be plain http to another host (the credentials then cross it in clear)
+  --auth MODE             basic | header | hmac (default: CALLOUT_AUTH_MODE)
+  --username U, --password P                       basic (CALLOUT_USERNAME, CALLOUT_PASSWORD)
+  --header-name H, --header-value V                header secret (CALLOUT_HEADER_NAME, CALLOUT_HEADER_VALUE)
+  --hmac-key K, --hmac-header H, --hmac-algorithm A, --hmac-prefix P, --hmac-signed-data T
+                          hmac (CALLOUT_HMAC_KEY, _HEADER, _ALGORITHM, _PREFIX, _SIGNED_DATA; same defaults as
+                          the callout Lambda: X-Zuora-Signature, sha256, no prefix, "{body}\\n")
+  --header "Name: value"  an extra header (repeatable), e.g. one the signed-data template names
+  --preemptive            basic: send credentials at once instead of first expecting the 401 challenge
+  --json                  one JSON document on stdout
+Credentials default to the same CALLOUT_* variables the callout Lambda reads locally; prefer them to flags,
+which end up in shell history. Nothing secret is printed. Exit 1 when the callout is not accepted, or when
+the Basic challenge that Zuora's default (non-preemptive) Basic auth needs is missing.`,
+  examples: `  CALLOUT_AUTH_MODE=basic CALLOUT_USERNAME=zuora CALLOUT_PASSWORD=... zuora-limio-sync callout --local A-S00000271
+  zuora-limio-sync callout --stack ZuoraLimioSync --auth hmac --hmac-key "$KEY" A-S00000271`,
+  async run({ values, positionals, io, json, targets }) {
+    if (positionals.length === 0) throw new UsageError('ID', 'name at least one subscription for the callout to carry, e.g. A-S00000271');
+    const overrides: Record<string, string> = {};
+    for (const [flag, variable] of Object.entries(CALLOUT_AUTH_FLAGS)) {
+      if (values[flag] !== undefined) overrides[variable] = String(values[flag]);
+    }
+    let auth: CalloutAuth;
+    try {
+      auth = calloutAuthFromEnv({ ...io.env, ...overrides });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      const flag = Object.entries(CALLOUT_AUTH_FLAGS).find(([, variable]) => variable === error.variable)?.[0];
+      throw new UsageError(flag ? `--${flag} (or ${error.variable})` : error.variable, error.message.slice(error.variable.length + 2));
+    }
+    const headers: Record<string, string> = {};
+    for (const header of (values.header as string[] | undefined) ?? []) {
+      const match = /^([A-Za-z0-9!#$%&'*+.^_\`|~-]+)\s*:\s*(.*)$/.exec(header);
+      if (!match) throw new UsageError('--header', `expected "Name: value", got "${header}"`);
+      headers[match[1]] = match[2];
+    }
+    const { calloutUrl } = await targets();
+    let result: CalloutResult;
+    try {
+      result = await sendTestCallout({ url: calloutUrl!, auth, subscriptionIds: positionals, headers, preemptive: values.preemptive === true });
+    } catch (error) {
+      if (error instanceof SignedDataError) throw new UsageError('--hmac-signed-data (or CALLOUT_HMAC_SIGNED_DATA)', `${error.message}; pass it with --header`);
+      throw error;
+    }
+    const challengeMissing = result.challenge !== undefined && !result.challenge.ok;
+    if (json) {
+      io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    } else {
+      if (result.challenge) {
+        io.stdout.write(
+          result.challenge.ok
+            ? `challenge: 401 with ${result.challenge.wwwAuthenticate} (Zuora's default non-preemptive Basic works)\n`
+            : `challenge: MISSING: got ${result.challenge.status}${result.challenge.wwwAuthenticate ? ` with WWW-Authenticate ${result.challenge.wwwAuthenticate}` : ' without WWW-Authenticate'}; Zuora's default Basic would never send credentials here (enable Preemptive Authentication in Zuora, or use the REST API front door)\n`,
+        );
+      }
+      io.stdout.write(`callout (${result.mode}) to ${result.url}: HTTP ${result.status}, ${result.accepted ? 'accepted' : 'NOT accepted'}\n`);
+      io.stdout.write(`response: ${typeof result.response === 'string' ? result.response : JSON.stringify(result.response)}\n`);
+      io.stdout.write(`Zuora-Request-Id: ${result.zuoraRequestId} (search the callout Lambda's logs for it)\n`);
+    }
+    return result.accepted && !challengeMissing ? EXIT.ok : EXIT.partlyFailed;
+  },
+};

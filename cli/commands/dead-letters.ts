@@ -43,6 +43,9 @@ export function failedAtOf(letter: DeadLetter): string | undefined {
   return letter.reason.failedAt ?? letter.sentAt;
 }
 
+/** SQS's longest visibility timeout (12 hours). */
+export const MAX_VISIBILITY_SECONDS = 43_200;
+
 export interface ReceiveOptions {
   readonly queueUrl: string;
   /** How long received messages stay hidden while this command holds them (restored at the end in any case). */

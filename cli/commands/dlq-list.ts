@@ -2,6 +2,9 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { FailureClass } from '../../functions/shared/dead-letter';
 import type { SubscriptionIdRule } from '../../functions/shared/subscription-id';
 import { approximateCounts, readDeadLetter, receivePage, restoreVisibility, type DeadLetter } from './dead-letters';
+import { EXIT, TARGET_OPTIONS, type Command } from '../command';
+import { clip, progressBar, renderTable } from '../output';
+import { parsePositiveInteger } from '../values';
 
 export interface ListOptions {
   readonly deadLetterQueueUrl: string;
@@ -107,3 +110,49 @@ export async function listDeadLetters(sqs: SQSClient, options: ListOptions): Pro
   }
   return { deadLetters: rows, truncated, notRestored, ...(hidden !== undefined && { hidden }) };
 }
+
+export const DLQ_LIST_COMMAND: Command = {
+  name: 'dlq list',
+  summary: 'show what is in the dead-letter queue and why (consumes nothing)',
+  usage: 'zuora-limio-sync dlq list [target] [--limit N] [--json]',
+  options: { ...TARGET_OPTIONS, limit: { type: 'string' } },
+  needs: { deadLetterQueue: true },
+  flags: `  --limit N             list at most N messages (default 1000)
+  --json                one JSON document on stdout instead of a table`,
+  examples: `  zuora-limio-sync dlq list --stack ZuoraLimioSync
+  zuora-limio-sync dlq list --local --json | jq '.deadLetters[] | select(.httpStatus == 404)'`,
+  async run({ values, io, json, rule, targets }) {
+    const limit = values.limit === undefined ? 1000 : parsePositiveInteger('--limit', String(values.limit));
+    const { sqs, deadLetterQueueUrl } = await targets();
+    const progress = progressBar(io, 'reading DLQ');
+    const result = await listDeadLetters(sqs, { deadLetterQueueUrl: deadLetterQueueUrl!, limit, rule, onProgress: progress.update });
+    progress.finish();
+    const hiddenNote = result.hidden
+      ? `${result.hidden} more letter(s) are hidden (in flight): a \`dlq replay\` under way, another \`dlq list\` or another reader received them, so they are not listed. Run again once it has finished (a replay makes them visible again when it ends).`
+      : undefined;
+    if (json) {
+      io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    } else if (result.deadLetters.length === 0) {
+      io.stdout.write(hiddenNote ? 'No dead letter is visible right now, but the dead-letter queue is NOT empty.\n' : 'The dead-letter queue is empty.\n');
+    } else {
+      io.stdout.write(
+        renderTable(
+          ['subscription', 'failure class', 'http status', 'attempts', 'failed at', 'replays', 'error'],
+          result.deadLetters.map((row) => [
+            row.subscriptionId ?? '(unreadable body)',
+            row.failureClass,
+            row.httpStatus,
+            row.attempts,
+            row.failedAt ?? (row.sentAt && `${row.sentAt} (sent)`),
+            row.replayCount || undefined,
+            clip(row.bodyProblem ? `${row.error ?? ''} [body: ${row.bodyProblem}]`.trim() : row.error ?? '', 100),
+          ]),
+        ),
+      );
+      io.stdout.write(`\n${result.deadLetters.length} dead letter(s)${result.truncated ? ` (stopped at --limit ${limit}; more remain)` : ''}; nothing was consumed.\n`);
+    }
+    if (hiddenNote) io.stderr.write(`note: ${hiddenNote}\n`);
+    if (result.notRestored > 0) io.stderr.write(`warning: ${result.notRestored} message(s) could not be made visible again at once; they reappear when their visibility timeout ends.\n`);
+    return EXIT.ok;
+  },
+};

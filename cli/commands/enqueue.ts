@@ -1,7 +1,10 @@
+import { readFile } from 'node:fs/promises';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { createSyncRequest, serializeSyncRequest } from '../../functions/shared/queue-message';
 import { checkSubscriptionId, DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../../functions/shared/subscription-id';
 import { UsageError } from '../usage-error';
+import { EXIT, TARGET_OPTIONS, type Command } from '../command';
+import { progressBar } from '../output';
 
 /** One candidate subscription id and where it came from, for messages such as "line 7" or "argument 2". */
 export interface Candidate {
@@ -169,4 +172,70 @@ export async function enqueueSubscriptions(sqs: SQSClient, options: EnqueueOptio
 
 function lineOrder(where: string): number {
   return Number(/\d+/.exec(where)?.[0] ?? 0);
+}
+
+export const ENQUEUE_COMMAND: Command = {
+  name: 'enqueue',
+  summary: 'backfill: queue subscriptions for a sync (arguments, a file, or stdin)',
+  usage: 'zuora-limio-sync enqueue [target] [ID ...] [--file PATH|-] [--dry-run] [--json]',
+  options: { ...TARGET_OPTIONS, file: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+  positionals: true,
+  needs: { mainQueue: true },
+  flags: `  ID ...                subscription numbers (A-S00000271) or 32-hex Zuora ids; "-" reads stdin
+  --file PATH           one id per line, or a CSV whose header has a subscription column
+                        (subscriptionNumber, Subscription.Name, subscription, ...); "-" = stdin
+  --dry-run             validate and report; queue nothing
+  --json                one JSON document on stdout
+Ids are checked with the callouts' own rule (SUBSCRIPTION_ID_PATTERN is honoured); refused lines are reported
+with their line numbers and the rest is queued in batches of 10 as source "backfill".`,
+  examples: `  zuora-limio-sync enqueue --local A-S00000271 A-S00000272
+  zuora-limio-sync enqueue --stack ZuoraLimioSync --file subscriptions.csv
+  cut -d, -f1 export.csv | zuora-limio-sync enqueue --queue-url "$QUEUE_URL" -`,
+  async run({ values, positionals, io, json, rule, targets }) {
+    const candidates: Candidate[] = [];
+    const refused: Refusal[] = [];
+    const sources = [...positionals.filter((value) => value === '-').map(() => '-'), ...(values.file === undefined ? [] : [String(values.file)])];
+    if (sources.filter((source) => source === '-').length > 1) throw new UsageError('-', 'stdin can be read only once');
+    positionals.forEach((value, index) => {
+      if (value !== '-') candidates.push({ where: `argument ${index + 1}`, value });
+    });
+    // Line numbers need the input's name only when ids come from more than one place.
+    const mixedInputs = sources.length + (candidates.length > 0 ? 1 : 0) > 1;
+    for (const source of sources) {
+      const input = source === '-' ? 'stdin' : `--file ${source}`;
+      const text = source === '-' ? await readAll(io.stdin) : await readFile(source, 'utf8').catch((error: NodeJS.ErrnoException) => {
+        throw new UsageError('--file', `cannot read ${source}: ${error.code ?? error.message}`);
+      });
+      const read = readCandidates(text, input);
+      const label = (where: string) => (mixedInputs ? `${input} ${where}` : where);
+      candidates.push(...read.candidates.map((c) => ({ ...c, where: label(c.where) })));
+      refused.push(...read.refused.map((r) => ({ ...r, where: label(r.where) })));
+    }
+    if (candidates.length === 0 && refused.length === 0) {
+      throw new UsageError(sources.length ? sources[0] === '-' ? 'stdin' : '--file' : 'enqueue', sources.length ? 'holds no subscription id' : 'give subscription ids, --file PATH, or - for stdin');
+    }
+    const dryRun = values['dry-run'] === true;
+    const { sqs, mainQueueUrl } = dryRun ? { sqs: undefined, mainQueueUrl: '' } : await targets();
+    const progress = progressBar(io, 'queueing');
+    const result = await enqueueSubscriptions(sqs!, { queueUrl: mainQueueUrl!, candidates, refused, rule, dryRun, onProgress: progress.update });
+    progress.finish();
+    const partlyFailed = result.refused.length > 0 || result.failed.length > 0;
+    if (json) {
+      io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      return partlyFailed ? EXIT.partlyFailed : EXIT.ok;
+    }
+    for (const refusal of result.refused) io.stdout.write(`refused ${refusal.where}: ${refusal.reason}\n`);
+    for (const failure of result.failed) io.stdout.write(`not queued ${failure.where} (${failure.subscriptionId}): ${failure.error}\n`);
+    io.stdout.write(
+      `${dryRun ? 'valid (dry run, nothing queued)' : 'queued'}: ${result.accepted.length}, refused: ${result.refused.length}` +
+        `${result.duplicates.length ? `, duplicates skipped: ${result.duplicates.length}` : ''}${result.failed.length ? `, failed: ${result.failed.length}` : ''}\n`,
+    );
+    return partlyFailed ? EXIT.partlyFailed : EXIT.ok;
+  },
+};
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
 }

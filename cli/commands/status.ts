@@ -1,5 +1,10 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { restoreVisibility } from './dead-letters';
+import type { QueueBacklog } from '../../functions/breaker/operator';
+import { BREAKER_TABLE_OPTION, EXIT, TARGET_OPTIONS, type Command } from '../command';
+import { renderTable } from '../output';
+import { formatDuration } from '../values';
+import { describeBreaker } from './breaker';
 
 export interface QueueStatus {
   readonly queue: 'main' | 'dlq';
@@ -73,3 +78,49 @@ async function oneQueue(sqs: SQSClient, queue: 'main' | 'dlq', url: string, peek
     ageNote: `oldest of a ${sent.length}-message sample (a lower bound)`,
   };
 }
+
+export const STATUS_COMMAND: Command = {
+  name: 'status',
+  summary: 'circuit breaker state, since when and the backlog; queue depth of the main queue and the DLQ, oldest message age',
+  usage: 'zuora-limio-sync status [target] [--breaker-table NAME] [--peek-main] [--json]',
+  options: { ...TARGET_OPTIONS, ...BREAKER_TABLE_OPTION, 'peek-main': { type: 'boolean' } },
+  needs: { mainQueue: true, deadLetterQueue: true, breaker: 'optional' },
+  flags: `  --breaker-table NAME  with --queue-url/--dlq-url: the breaker's DynamoDB table (or ZLS_BREAKER_TABLE);
+                        --stack and --local find it themselves
+  --peek-main           also sample the main queue for the oldest message age (a peek counts as a receive,
+                        i.e. one attempt, for the messages it sees); the DLQ is always sampled
+  --json                one JSON document on stdout
+Ages come from a sample of up to 10 messages (SentTimestamp), so they are a lower bound; the exact figure is
+CloudWatch's ApproximateAgeOfOldestMessage. The backlog is the main queue's waiting + in flight + delayed.`,
+  examples: `  zuora-limio-sync status --stack ZuoraLimioSync
+  watch -n 10 zuora-limio-sync status --local`,
+  async run({ values, io, json, targets, breaker }) {
+    const { sqs, mainQueueUrl, deadLetterQueueUrl } = await targets();
+    const [queues, found] = await Promise.all([
+      queueStatus(sqs, { mainQueueUrl: mainQueueUrl!, deadLetterQueueUrl: deadLetterQueueUrl!, peekMain: values['peek-main'] === true }),
+      breaker(),
+    ]);
+    const main = queues[0];
+    const backlog: QueueBacklog = { waiting: main.visible, inFlight: main.inFlight, delayed: main.delayed };
+    // The queues are worth showing even when the breaker cannot be read (an old stack, no runtime endpoint).
+    const breakerView = 'control' in found
+      ? await found.control.status().then(
+        (status) => ({ available: true as const, ...status, backlog }),
+        (error: Error) => ({ available: false as const, reason: error.message }),
+      )
+      : { available: false as const, reason: found.unavailable };
+    if (json) {
+      io.stdout.write(`${JSON.stringify({ breaker: breakerView, queues }, null, 2)}\n`);
+      return EXIT.ok;
+    }
+    io.stdout.write(breakerView.available ? describeBreaker(breakerView, backlog) : `breaker: unavailable: ${breakerView.reason}\n`);
+    io.stdout.write('\n');
+    io.stdout.write(
+      renderTable(
+        ['queue', 'visible', 'in flight', 'delayed', 'oldest', 'how the age was found'],
+        queues.map((q) => [q.queue, q.visible, q.inFlight, q.delayed, q.oldestAgeMs === undefined ? 'n/a' : `≥ ${formatDuration(q.oldestAgeMs)}`, q.ageNote]),
+      ),
+    );
+    return EXIT.ok;
+  },
+};

@@ -1,6 +1,6 @@
 import { ChangeMessageVisibilityBatchCommand, SQSClient, type ReceiveMessageCommandOutput } from '@aws-sdk/client-sqs';
 import { listDeadLetters } from '../../cli/commands/dlq-list';
-import { MAX_CONSECUTIVE_SEEN_PAGES, replayDeadLetters, scanHoldSeconds } from '../../cli/commands/dlq-replay';
+import { MAX_CONSECUTIVE_SEEN_PAGES, replayDeadLetters, scanHoldSeconds } from '../../cli/commands/replay-dead-letters';
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION, type QueuePair } from '../../local/sqs-emulator';
 import { useSqsEmulator } from '../support/sqs-emulator';
 import { runCli } from '../../cli/main';

@@ -1,6 +1,6 @@
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { listDeadLetters, type DeadLetterRow } from '../../cli/commands/dlq-list';
-import type { ReplayResult } from '../../cli/commands/dlq-replay';
+import type { ReplayResult } from '../../cli/commands/replay-types';
 import { runCli } from '../../cli/main';
 import { createSyncRequest, serializeSyncRequest } from '../../functions/shared/queue-message';
 import { loadRuntimeConfig } from '../../local/config';
