@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../functions/shared/config-error';
 import { DEFAULTS, redriveMaxReceiveCount } from '../functions/shared/defaults';
 import { baseUrl, integer, oneOf, optionalString, type Env } from '../functions/shared/env';
-import { API_KINDS, type ApiKind } from './api-gateway-adapter';
+import { API_KINDS, type ApiKind } from './api-gateway';
 import { LOCAL_DEFAULTS, LOCAL_SWEEP_DEFAULTS, LOCAL_ZUORA_CLIENT } from './defaults';
 import type { LimioFaults } from './limio-sandbox';
 import type { ZuoraFaults } from './zuora-tenant';

@@ -1,14 +1,9 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
-import {
-  createApiGatewayListener,
-  isTextContentType,
-  toApiGatewayEvent,
-  type ApiGatewayAdapterOptions,
-  type ApiGatewayEvent,
-  type IncomingRequest,
-} from '../../local/api-gateway-adapter';
+import type { ApiGatewayEvent, IncomingRequest } from '../../local/api-gateway';
+import { createApiGatewayListener, toApiGatewayEvent, type ApiGatewayAdapterOptions } from '../../local/api-gateway-adapter';
+import { isTextContentType } from '../../local/http-api-event';
 import { closeServer, listen } from '../../local/listen';
 
 const PATH = '/zuora/callout';
