@@ -1,37 +1,35 @@
-import { createServer, type Server } from 'node:http';
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { BreakerState } from '../functions/breaker/breaker-state';
 import type { BreakerStore } from '../functions/breaker/breaker-store';
 import { DynamoDbBreakerStore } from '../functions/breaker/dynamodb-store';
-import { PollerController } from '../functions/breaker/polling-controller';
-import { createProbeHandler, type ProbeRunReport } from '../functions/breaker/probe-handler';
-import { limioProbeFor } from '../functions/breaker/probe-lambda';
-import { startProbeLoop, type ProbeLoop } from '../functions/breaker/probe-loop';
-import { checkSubscriptionId } from '../functions/shared/subscription-id';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { ProbeRunReport } from '../functions/breaker/probe-handler';
+import type { ProbeLoop } from '../functions/breaker/probe-loop';
 import { createCalloutHandler, type CalloutObserver } from '../functions/callout/callout-handler';
 import { loadCalloutConfig } from '../functions/callout/config';
-import { loadSyncConfig } from '../functions/sync/config';
-import { environmentCredentials, LimioTokenCache } from '../functions/limio';
-import { createSyncHandler, type SyncObserver } from '../functions/sync/sync-handler';
 import { LEDGER_PARTITION_KEY } from '../functions/ledger/dynamodb-ledger-store';
-import { createSweepLambda, loadSweepLambdaConfig } from '../functions/sweep/lambda-sweep';
-import type { SweepReport } from '../functions/sweep/sweep';
-import { tenantDateTime } from './zoql';
-import { ConfigError } from '../functions/shared/config-error';
 import { DEFAULTS } from '../functions/shared/defaults';
-import { createApiGatewayListener, type ProxyHandler } from './api-gateway-adapter';
-import { handleLocalBreakerRequest } from './breaker-control';
+import type { SweepReport } from '../functions/sweep/sweep';
+import { loadSyncConfig } from '../functions/sync/config';
+import { createSyncHandler, type SyncObserver } from '../functions/sync/sync-handler';
+import type { ProxyHandler } from './api-gateway-adapter';
 import type { RuntimeConfig } from './config';
-import { LOCAL_DEFAULTS, LOCAL_SWEEP_TIMEOUT_SECONDS, LOCAL_TABLES } from './defaults';
+import { LOCAL_DEFAULTS, LOCAL_TABLES } from './defaults';
 import { createOnDemandTable, startDynamoDbEmulator, type DynamoDbEmulator } from './dynamodb-emulator';
-import { createLambdaContext } from './lambda-context';
-import { startLimioSandbox, type LimioSandbox } from './limio-sandbox';
+import { createFrontDoor } from './front-door';
+import { checkHandlerSettings, setProcessEnv, TABLE_VARIABLES } from './handler-env';
+import { checkLimioTenant } from './limio-preflight';
+import type { LimioSandbox } from './limio-sandbox';
 import { closeServer, listen, PortInUseError } from './listen';
+import { startProbeSchedule } from './probe-schedule';
 import { createQueuePair, EMULATOR_CREDENTIALS, EMULATOR_REGION, startSqsEmulator, type QueuePair, type SqsEmulator } from './sqs-emulator';
 import { startSqsPoller, type BatchOutcome, type SqsPoller } from './sqs-poller';
-import { handleLocalZuoraRequest } from './zuora-control';
-import { startZuoraSandbox, type ZuoraSandbox } from './zuora-sandbox';
+import { startSweepSchedule } from './sweep-schedule';
+import { startLimioTarget, startZuoraTarget } from './tenants';
+import type { ZuoraSandbox } from './zuora-sandbox';
+
+// What startRuntime throws when a real Limio tenant cannot issue a token: npm start and its tests catch it.
+export { LimioUnreachableError } from './limio-preflight';
 
 /**
  * The whole pipeline on one machine, as `npm start` and the end-to-end tests run it: the SQS emulator with the
@@ -102,89 +100,8 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
-/** A Limio tenant that cannot issue a token: the message says what to change. */
-export class LimioUnreachableError extends Error {
-  constructor(baseUrl: string, cause: string) {
-    super(`LIMIO_BASE_URL ${baseUrl}: ${cause}; check LIMIO_BASE_URL, LIMIO_CLIENT_ID and LIMIO_CLIENT_SECRET, or unset LIMIO_BASE_URL to use the local sandbox`);
-    this.name = 'LimioUnreachableError';
-  }
-}
-
-const PREFLIGHT_TIMEOUT_MS = 5_000;
-
-/** Asks the tenant's token endpoint for a token, with the production token client, before anything starts. */
-export async function checkLimioTenant(baseUrl: string, clientId: string, clientSecret: string): Promise<void> {
-  const tokens = new LimioTokenCache({
-    baseUrl,
-    credentials: environmentCredentials(clientId, clientSecret),
-    timeoutMs: PREFLIGHT_TIMEOUT_MS,
-    expiryMarginSeconds: DEFAULTS.tokenExpiryMarginSeconds,
-  });
-  try {
-    await tokens.token();
-  } catch (error) {
-    throw new LimioUnreachableError(baseUrl, (error as Error).message);
-  }
-}
-
-/** Runs the handlers' config loaders with stand-ins for the values the runtime fills in once it runs. */
-function checkHandlerSettings(config: RuntimeConfig): void {
-  const placeholders = {
-    QUEUE_URL: 'http://127.0.0.1/000000000000/pending',
-    DLQ_URL: 'http://127.0.0.1/000000000000/pending-dlq',
-    LIMIO_BASE_URL: config.limio.kind === 'tenant' ? config.limio.baseUrl : 'http://127.0.0.1',
-    LIMIO_CLIENT_ID: 'pending',
-    LIMIO_CLIENT_SECRET: 'pending',
-    ...TABLE_VARIABLES,
-  };
-  loadCalloutConfig({ ...config.handlerEnv, ...placeholders });
-  loadSyncConfig({ ...config.handlerEnv, ...placeholders });
-  const zuora = config.zuora.kind === 'tenant' ? config.zuora : { baseUrl: 'http://127.0.0.1', clientId: 'pending', clientSecret: 'pending' };
-  loadSweepLambdaConfig(sweepLambdaEnv({ ...config.handlerEnv, ...placeholders }, zuora));
-}
-
-/** The handlers find their tables as in AWS: by name, in whatever DynamoDB AWS_ENDPOINT_URL_DYNAMODB names. */
-const TABLE_VARIABLES = { LEDGER_TABLE_NAME: LOCAL_TABLES.ledger, BREAKER_TABLE_NAME: LOCAL_TABLES.breaker } as const;
-
-/**
- * The sweep Lambda's environment: the handlers' plus the tenant and its client. SWEEP_INTERVAL_SECONDS is the
- * runtime's timer (any seconds locally), not the Lambda's to check against EventBridge's one-minute floor.
- */
-function sweepLambdaEnv(handlerEnv: Record<string, string>, zuora: { baseUrl: string; clientId: string; clientSecret: string }): Record<string, string> {
-  const { SWEEP_INTERVAL_SECONDS: _interval, ...rest } = handlerEnv;
-  return { ...rest, ZUORA_BASE_URL: zuora.baseUrl, ZUORA_CLIENT_ID: zuora.clientId, ZUORA_CLIENT_SECRET: zuora.clientSecret };
-}
-
 /** A sweep under way when the runtime stops gets this long; then the emulators close under it (its failure is not news). */
 const SWEEP_STOP_GRACE_MS = 2_000;
-
-/**
- * PROBE_SUBSCRIPTION_ID, as the probe Lambda reads it: a subscription the probe syncs besides asking for a token.
- * The sandbox's injected faults (LIMIO_SANDBOX_502_RATE, ...) hit syncs only, never its token endpoint, so only
- * this lets the probe see such an outage.
- */
-function probeSubscription(env: Record<string, string>, syncConfig: ReturnType<typeof loadSyncConfig>): { probeSubscriptionId?: string } {
-  const raw = env.PROBE_SUBSCRIPTION_ID?.trim();
-  if (!raw) return {};
-  const checked = checkSubscriptionId(raw, syncConfig.subscriptionIdRule);
-  if (!checked.ok) throw new ConfigError('PROBE_SUBSCRIPTION_ID', checked.reason);
-  return { probeSubscriptionId: checked.id };
-}
-
-/** process.env values the runtime sets for the handlers and the AWS SDK, put back on stop. */
-function setProcessEnv(values: Record<string, string>): () => void {
-  const previous = new Map<string, string | undefined>();
-  for (const [name, value] of Object.entries(values)) {
-    previous.set(name, process.env[name]);
-    process.env[name] = value;
-  }
-  return () => {
-    for (const [name, value] of previous) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  };
-}
 
 export async function startRuntime(options: StartRuntimeOptions): Promise<Runtime> {
   const { config, observers = {} } = options;
@@ -229,45 +146,15 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
     await createOnDemandTable(dynamodb, { tableName: LOCAL_TABLES.ledger, partitionKey: LEDGER_PARTITION_KEY });
     await createOnDemandTable(dynamodb, { tableName: LOCAL_TABLES.breaker, partitionKey: 'pk' });
 
-    let limioSandbox: LimioSandbox | undefined;
-    let limio: { baseUrl: string; clientId: string; clientSecret: string };
-    if (config.limio.kind === 'sandbox') {
-      const target = config.limio;
-      const sandbox = await startLimioSandbox({
-        port: target.port,
-        host: config.host,
-        ...target.faults,
-        ...(target.clientId !== undefined && { clientId: target.clientId, clientSecret: target.clientSecret }),
-      }).catch((error: NodeJS.ErrnoException) => {
-        throw error.code === 'EADDRINUSE' || /EADDRINUSE/.test(error.message) ? new PortInUseError(target.port, 'LIMIO_SANDBOX_PORT') : error;
-      });
-      limioSandbox = sandbox;
-      cleanups.push(() => sandbox.stop());
-      limio = { baseUrl: sandbox.baseUrl, clientId: sandbox.clientId, clientSecret: sandbox.clientSecret };
-    } else {
-      limio = config.limio;
-    }
+    const limioTarget = await startLimioTarget(config);
+    const limioSandbox = limioTarget.sandbox;
+    if (limioSandbox) cleanups.push(() => limioSandbox.stop());
+    const limio = limioTarget.access;
 
-    let zuoraSandbox: ZuoraSandbox | undefined;
-    let zuora: { baseUrl: string; clientId: string; clientSecret: string };
-    if (config.zuora.kind === 'sandbox') {
-      const target = config.zuora;
-      const sandbox = await startZuoraSandbox({
-        port: target.port,
-        host: config.host,
-        ...target.faults,
-        clientId: target.clientId,
-        clientSecret: target.clientSecret,
-        ...(target.entityId !== undefined && { entityId: target.entityId }),
-      }).catch((error: NodeJS.ErrnoException) => {
-        throw error.code === 'EADDRINUSE' ? new PortInUseError(target.port, 'ZUORA_SANDBOX_PORT') : error;
-      });
-      zuoraSandbox = sandbox;
-      cleanups.push(() => sandbox.stop());
-      zuora = { baseUrl: sandbox.baseUrl, clientId: sandbox.clientId, clientSecret: sandbox.clientSecret };
-    } else {
-      zuora = config.zuora;
-    }
+    const zuoraTarget = await startZuoraTarget(config);
+    const zuoraSandbox = zuoraTarget.sandbox;
+    if (zuoraSandbox) cleanups.push(() => zuoraSandbox.stop());
+    const zuora = zuoraTarget.access;
 
     const handlerEnv: Record<string, string> = {
       // One process, one breaker: no need to cache its state (set it to see how instances lag in AWS).
@@ -292,7 +179,7 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       ...(options.quiet && { POWERTOOLS_METRICS_DISABLED: 'true' }),
     });
     cleanups.push(restoreEnv);
-    const quietLogger = (serviceName: string) => (options.quiet ? { logger: new Logger({ serviceName, logLevel: 'SILENT' }) } : {});
+    const quietLogger = (serviceName: string): { logger?: Logger } => (options.quiet ? { logger: new Logger({ serviceName, logLevel: 'SILENT' }) } : {});
 
     const calloutConfig = loadCalloutConfig(handlerEnv);
     const calloutHandler = createCalloutHandler(calloutConfig, {
@@ -315,28 +202,14 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       },
     });
 
-    const basicAuth = calloutConfig.auth.kind === 'static' && calloutConfig.auth.auth.mode === 'basic';
-    const calloutListener = createApiGatewayListener({
-      kind: config.apiKind,
-      handler: calloutHandler as ProxyHandler,
-      path: LOCAL_DEFAULTS.calloutPath,
-      // The deployed REST API challenges credential-less requests itself; an HTTP API cannot.
-      ...(config.apiKind === 'rest' && basicAuth && { basicChallengeRealm: calloutConfig.realm }),
-      functionName: 'callout',
-      ...(observers.onError && { onIntegrationError: observers.onError }),
-    });
-    // The CLI's `status --local` and `breaker open|close --local` reach the breaker here.
-    const breakerControl = { store: breakerStore, settings: syncConfig.breaker.settings, onChange: () => probeLoop?.trigger() };
-    const tenantOffsetMinutes = -480; // the sandbox's default time zone, as it reports UpdatedDate
-    const zuoraControl = {
-      ...(zuoraSandbox && { sandbox: zuoraSandbox }),
-      describeUpdatedDate: (updatedMs: number) => tenantDateTime(updatedMs, tenantOffsetMinutes),
-      ...(observers.onZuoraTouched && { onTouched: observers.onZuoraTouched }),
-    };
-    const server: Server = createServer((request, response) => {
-      if (handleLocalBreakerRequest(request, response, breakerControl)) return;
-      if (handleLocalZuoraRequest(request, response, zuoraControl)) return;
-      void calloutListener(request, response);
+    const server = createFrontDoor({
+      apiKind: config.apiKind,
+      calloutConfig,
+      calloutHandler: calloutHandler as ProxyHandler,
+      breakerControl: { store: breakerStore, settings: syncConfig.breaker.settings, onChange: () => probeLoop?.trigger() },
+      zuoraSandbox,
+      ...(observers.onZuoraTouched && { onZuoraTouched: observers.onZuoraTouched }),
+      ...(observers.onError && { onError: observers.onError }),
     });
     const port = await listen(server, config.port, config.host, 'PORT');
     workersFrom = cleanups.length;
@@ -357,48 +230,29 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
     // Stopped after the server (no new callouts) and before the sandbox and the emulator: no invocation outlives them.
     cleanups.splice(cleanups.length - 1, 0, () => poller.stop());
 
-    const fullConcurrency = config.poller.concurrency;
-    const runProbe = createProbeHandler({
+    const loop = startProbeSchedule({
       store: breakerStore,
-      controller: new PollerController(poller),
-      probe: limioProbeFor({
-        limioBaseUrl: limio.baseUrl,
-        credentials: { source: 'environment', clientId: limio.clientId, clientSecret: limio.clientSecret },
-        limioTimeoutMs: syncConfig.limioTimeoutMs,
-        ...probeSubscription(handlerEnv, syncConfig),
-      }),
-      // Half-open lets a small batch through: never more pollers than full speed has.
-      settings: { ...syncConfig.breaker.settings, halfOpenMaxConcurrency: Math.min(syncConfig.breaker.settings.halfOpenMaxConcurrency, fullConcurrency) },
-      fullConcurrency,
-      ...quietLogger('breaker'),
-    });
-    const loop = startProbeLoop({
-      intervalSeconds: syncConfig.breaker.settings.probeIntervalSeconds,
-      run: async () => {
-        const report = await runProbe();
-        observers.onProbe?.(report);
-        return report;
-      },
+      poller,
+      limio,
+      syncConfig,
+      handlerEnv,
+      fullConcurrency: config.poller.concurrency,
+      logging: quietLogger('breaker'),
+      ...(observers.onProbe && { onProbe: observers.onProbe }),
       ...(observers.onError && { onError: observers.onError }),
     });
     probeLoop = loop;
     // Stopped before the poller, so no probe run resumes a poller that is stopping.
     cleanups.splice(cleanups.length - 1, 0, () => loop.stop());
 
-    // The sweep Lambda as deployed, invoked by a timer instead of its EventBridge schedule (first run one interval
-    // after the start, as a schedule's would be). It shares only the event loop with the callout path: a slow or
-    // failing Zuora delays nothing there, and a failed run is reported and the next one runs on time.
-    const sweepLambda = createSweepLambda(loadSweepLambdaConfig(sweepLambdaEnv({ ...handlerEnv, ...TABLE_VARIABLES }, zuora)), quietLogger('sweep'));
-    const sweepSchedule = startProbeLoop({
+    // The sweep Lambda on a timer (local/sweep-schedule.ts).
+    const sweepSchedule = startSweepSchedule({
+      handlerEnv,
+      zuora,
       intervalSeconds: config.sweepIntervalSeconds,
-      run: async () => {
-        try {
-          observers.onSweep?.(await sweepLambda({}, createLambdaContext('sweep', LOCAL_SWEEP_TIMEOUT_SECONDS * 1000)));
-        } catch (error) {
-          if (observers.onSweepFailed) observers.onSweepFailed(error as Error);
-          else throw error;
-        }
-      },
+      logging: quietLogger('sweep'),
+      ...(observers.onSweep && { onSweep: observers.onSweep }),
+      ...(observers.onSweepFailed && { onSweepFailed: observers.onSweepFailed }),
       ...(observers.onError && { onError: observers.onError }),
     });
     // Stopped first (after the server): no new run, and one under way ends at its next sandbox request; against a
