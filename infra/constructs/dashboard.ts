@@ -1,0 +1,184 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { breakerGauge } from '../../functions/breaker/breaker-state';
+import { SWEEP_METRICS } from '../../functions/sweep/lambda-sweep';
+import { SYNC_METRICS } from '../../functions/sync/telemetry';
+import type { BridgeSettings, SweepSettings } from '../settings';
+import type { ZuoraLimioSyncAlarms } from './alarms';
+import type { CalloutFrontDoor } from './front-door';
+import { keepParentLogicalIds } from './logical-ids';
+import { BREAKER_METRICS_SERVICE, bridgeMetric, CALLOUT_METRICS_SERVICE, LEDGER_SYNC_METRICS, SWEEP_SERVICE_NAME, SYNC_METRICS_SERVICE } from './metrics';
+import { WAF_RATE_RULE_NAME } from './web-acl';
+
+export interface BridgeDashboardProps {
+  readonly settings: BridgeSettings;
+  /** Shown in one status widget at the top. */
+  readonly alarms: ZuoraLimioSyncAlarms;
+  readonly frontDoor: CalloutFrontDoor;
+  readonly mainQueue: sqs.IQueue;
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly syncFunction: nodejs.NodejsFunction;
+  readonly ledgerTable: dynamodb.ITable;
+  readonly probeFunction: nodejs.NodejsFunction;
+  /** Set when the sweep is on. */
+  readonly sweepFunction?: nodejs.NodejsFunction;
+}
+
+/** One CloudWatch dashboard of the bridge, from the callouts in to the Limio syncs out. */
+export class BridgeDashboard extends Construct {
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: BridgeDashboardProps) {
+    super(scope, id);
+    keepParentLogicalIds(this);
+    const { settings, frontDoor, mainQueue, deadLetterQueue, syncFunction, ledgerTable, probeFunction } = props;
+    const period = Duration.minutes(5);
+    const sum = { period, statistic: cloudwatch.Stats.SUM };
+    const max = { period, statistic: cloudwatch.Stats.MAXIMUM };
+    const p99 = { period, statistic: cloudwatch.Stats.p(99) };
+    // Custom metrics (embedded metric format): names and service dimensions as in functions/sync/telemetry.ts
+    // and functions/callout/callout-handler.ts.
+    const custom = (metricName: string, service: string) => bridgeMetric(metricName, service, period, cloudwatch.Stats.SUM);
+    const api = frontDoor.apiMetrics(sum);
+    const calloutFunction = frontDoor.calloutFunction;
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      defaultInterval: Duration.hours(12),
+    });
+    this.dashboard = dashboard;
+    dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({
+        title: 'Alarms',
+        alarms: Object.values(props.alarms).filter((alarm): alarm is cloudwatch.Alarm => alarm !== undefined),
+        width: 24,
+        height: 3,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'Callout API requests', left: [api.count, api.clientErrors, api.serverErrors], width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Callout Lambda',
+        left: [calloutFunction.metricInvocations(sum), calloutFunction.metricErrors(sum)],
+        right: [calloutFunction.metricDuration(p99)],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Queues',
+        left: [
+          mainQueue.metricApproximateNumberOfMessagesVisible(max),
+          mainQueue.metricApproximateNumberOfMessagesNotVisible(max),
+          deadLetterQueue.metricApproximateNumberOfMessagesVisible(max),
+        ],
+        right: [mainQueue.metricApproximateAgeOfOldestMessage(max)],
+        width: 8,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Callouts',
+        left: [custom('CalloutAccepted', CALLOUT_METRICS_SERVICE), custom('CalloutRefused', CALLOUT_METRICS_SERVICE), custom('SubscriptionIdsQueued', CALLOUT_METRICS_SERVICE), frontDoor.metricThrottledCallouts()],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Limio syncs',
+        // Every counter the sync Lambda publishes (a new one shows up here by itself); `held` is on the breaker's
+        // widget, the ledger's on their own.
+        left: Object.values(SYNC_METRICS)
+          .filter((name) => name !== SYNC_METRICS.syncLatency && name !== SYNC_METRICS.held && !LEDGER_SYNC_METRICS.includes(name))
+          .map((name) => custom(name, SYNC_METRICS_SERVICE)),
+        right: [bridgeMetric(SYNC_METRICS.syncLatency, SYNC_METRICS_SERVICE, period, cloudwatch.Stats.p(99))],
+        width: 12,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Sync Lambda',
+        left: [syncFunction.metricInvocations(sum), syncFunction.metricErrors(sum), syncFunction.metricThrottles(sum)],
+        right: [syncFunction.metricDuration(p99)],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Sync concurrency (Limio protection cap)',
+        left: [syncFunction.metric('ConcurrentExecutions', max)],
+        leftAnnotations: [{ value: settings.syncInvocationConcurrency, label: 'maxConcurrency' }],
+        width: 12,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Sync ledger (messages done without a Limio call, held to share one)',
+        left: [custom(SYNC_METRICS.coveredByLedger, SYNC_METRICS_SERVICE), custom(SYNC_METRICS.heldForCooldown, SYNC_METRICS_SERVICE)],
+        // Fail open: each is a sync made without the ledger's help, never a lost one.
+        right: [custom(SYNC_METRICS.ledgerUnavailable, SYNC_METRICS_SERVICE)],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Ledger table',
+        left: [ledgerTable.metricConsumedReadCapacityUnits(sum), ledgerTable.metricConsumedWriteCapacityUnits(sum)],
+        right: [ledgerTable.metricThrottledRequestsForOperations({ operations: [dynamodb.Operation.BATCH_GET_ITEM, dynamodb.Operation.UPDATE_ITEM], ...sum })],
+        width: 12,
+      }),
+    );
+    if (props.sweepFunction !== undefined && settings.sweep !== undefined) addSweepWidgets(dashboard, props.sweepFunction, settings.sweep);
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Circuit breaker (0 closed, 1 half-open, 2 open)',
+        left: [bridgeMetric('BreakerState', BREAKER_METRICS_SERVICE, Duration.minutes(1), cloudwatch.Stats.MAXIMUM)],
+        leftYAxis: { min: 0, max: 2 },
+        leftAnnotations: [
+          { value: breakerGauge('half-open'), label: 'half-open' },
+          { value: breakerGauge('open'), label: 'open' },
+        ],
+        right: [custom('BreakerOpened', BREAKER_METRICS_SERVICE), custom('BreakerClosed', BREAKER_METRICS_SERVICE), custom(SYNC_METRICS.held, SYNC_METRICS_SERVICE)],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Breaker probe',
+        left: [probeFunction.metricInvocations(sum), probeFunction.metricErrors(sum)],
+        right: [probeFunction.metricDuration(p99)],
+        width: 12,
+      }),
+    );
+    if (frontDoor.webAcl !== undefined) addWafWidget(dashboard, frontDoor.webAcl, sum);
+  }
+}
+
+function addSweepWidgets(dashboard: cloudwatch.Dashboard, sweepFunction: nodejs.NodejsFunction, sweep: SweepSettings): void {
+  // One data point per sweep.
+  const period = Duration.seconds(sweep.intervalSeconds);
+  const metric = (name: string, statistic: string) => bridgeMetric(name, SWEEP_SERVICE_NAME, period, statistic);
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'Reconciliation sweep (queued = changed in Zuora without a sync)',
+      left: [metric(SWEEP_METRICS.read, cloudwatch.Stats.SUM), metric(SWEEP_METRICS.covered, cloudwatch.Stats.SUM), metric(SWEEP_METRICS.queued, cloudwatch.Stats.SUM)],
+      right: [metric(SWEEP_METRICS.failed, cloudwatch.Stats.SUM)],
+      leftAnnotations: [{ value: sweep.missingCalloutsAlarmThreshold, label: 'MissingCalloutsAlarm threshold' }],
+      width: 12,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Sweep duration and lag',
+      left: [metric(SWEEP_METRICS.durationMs, cloudwatch.Stats.MAXIMUM), sweepFunction.metricErrors({ period, statistic: cloudwatch.Stats.SUM })],
+      right: [metric(SWEEP_METRICS.lagSeconds, cloudwatch.Stats.MAXIMUM)],
+      width: 12,
+    }),
+  );
+}
+
+/** Rule "ALL" is the web ACL as a whole: what it let through next to what the rate rule blocked. */
+function addWafWidget(dashboard: cloudwatch.Dashboard, webAcl: wafv2.CfnWebACL, sum: cloudwatch.MetricOptions): void {
+  const wafMetric = (metricName: string, rule: string) => new cloudwatch.Metric({
+    namespace: 'AWS/WAFV2',
+    metricName,
+    dimensionsMap: { WebACL: webAcl.name!, Region: Stack.of(dashboard).region, Rule: rule },
+    ...sum,
+  });
+  dashboard.addWidgets(new cloudwatch.GraphWidget({
+    title: 'WAF per-IP rate rule (Zuora exempt)',
+    left: [wafMetric('BlockedRequests', WAF_RATE_RULE_NAME), wafMetric('AllowedRequests', 'ALL')],
+    width: 24,
+  }));
+}

@@ -1,0 +1,20 @@
+import type { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SWEEP_SERVICE_NAME } from '../../functions/sweep/lambda-sweep';
+import { SYNC_METRICS } from '../../functions/sync/telemetry';
+import { INFRA_DEFAULTS } from '../settings';
+
+/** The `service` dimension of each function's custom metrics (set in the handlers, not from the environment). */
+export const SYNC_METRICS_SERVICE = 'sync';
+export const CALLOUT_METRICS_SERVICE = 'zuora-limio-callout';
+/** The probe's (functions/breaker/probe-lambda.ts): BreakerState, BreakerOpened, BreakerClosed. */
+export const BREAKER_METRICS_SERVICE = 'breaker';
+export { SWEEP_SERVICE_NAME };
+
+/** Shown on their own dashboard widget, not among the Limio calls. */
+export const LEDGER_SYNC_METRICS: readonly string[] = [SYNC_METRICS.coveredByLedger, SYNC_METRICS.heldForCooldown, SYNC_METRICS.ledgerUnavailable];
+
+/** A custom metric the functions publish (embedded metric format), by name and service dimension. */
+export function bridgeMetric(metricName: string, service: string, period: Duration, statistic: string): cloudwatch.Metric {
+  return new cloudwatch.Metric({ namespace: INFRA_DEFAULTS.metricsNamespace, metricName, dimensionsMap: { service }, period, statistic });
+}
