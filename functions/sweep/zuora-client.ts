@@ -2,6 +2,18 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ClientCredentialsConfig } from '../shared/client-credentials';
 import { credentialsSourceOf, type ClientCredentials, type CredentialsSource } from '../shared/credentials-source';
 import { describeFetchError } from '../shared/fetch-error';
+import {
+  describeAnswer,
+  errorDetail,
+  isRecord,
+  parseJson,
+  parseQueryPage,
+  parseRetryAfterMs,
+  type ZuoraAnswer,
+  ZuoraApiError,
+  type ZuoraErrorKind,
+  type ZuoraRecord,
+} from './zuora-answers';
 
 /**
  * The few Zuora REST calls the reconciliation sweep needs: an OAuth client-credentials token and ZOQL
@@ -10,32 +22,6 @@ import { describeFetchError } from '../shared/fetch-error';
  * 5xx and network failures a bounded number of times. It never logs; what it reports (errors, request events)
  * names paths and statuses, never a token or a secret.
  */
-
-/** Why a call failed for good, so the sweep's alarm text can point at the right thing. */
-export type ZuoraErrorKind =
-  /** The token endpoint refused the client credentials, or Zuora refused a fresh token (401/403). */
-  | 'credentials'
-  /** 429 after every attempt, or a Retry-After longer than the client may wait. */
-  | 'rate-limited'
-  /** 5xx, network failures or timeouts after every attempt. */
-  | 'unavailable'
-  /** Any other 4xx, e.g. a malformed query or an expired queryLocator. */
-  | 'refused'
-  /** A 2xx answer that is not the documented shape. */
-  | 'protocol'
-  /** The caller's deadline came before an answer (or before the next retry could start). */
-  | 'deadline';
-
-export class ZuoraApiError extends Error {
-  override readonly name = 'ZuoraApiError';
-  constructor(
-    message: string,
-    readonly kind: ZuoraErrorKind,
-    readonly httpStatus?: number,
-  ) {
-    super(message);
-  }
-}
 
 /** Told of every HTTP request the client makes (metrics, the benchmark's request count, progress). */
 export interface ZuoraRequestEvent {
@@ -75,8 +61,6 @@ export interface ZuoraQueryOptions {
   readonly deadlineMs?: number;
 }
 
-export type ZuoraRecord = Readonly<Record<string, unknown>>;
-
 export const ZUORA_CLIENT_DEFAULTS = {
   requestTimeoutMs: 60_000,
   maxAttempts: 5,
@@ -92,14 +76,6 @@ export const ZUORA_QUERY_MORE_PATH = '/v1/action/queryMore';
 
 /** When the token endpoint forgets expires_in, assume a short life rather than forever. */
 const FALLBACK_TOKEN_LIFETIME_SECONDS = 300;
-/** Zuora's error text is copied into errors and logs; this keeps one line readable. */
-const MAX_ERROR_DETAIL_LENGTH = 300;
-
-type Answer =
-  | { readonly kind: 'response'; readonly status: number; readonly body: unknown; readonly retryAfter: string | null }
-  | { readonly kind: 'network-error'; readonly message: string }
-  | { readonly kind: 'timeout' };
-
 interface CachedToken {
   readonly value: string;
   readonly refreshAtMs: number;
@@ -179,17 +155,17 @@ export class ZuoraClient {
         continue;
       }
       if (answer.kind === 'response' && (answer.status === 401 || answer.status === 403)) {
-        throw new ZuoraApiError(`Zuora refused the API call ${path} with a fresh token (${answer.status}${detail(answer.body)})`, 'credentials', answer.status);
+        throw new ZuoraApiError(`Zuora refused the API call ${path} with a fresh token (${answer.status}${errorDetail(answer.body)})`, 'credentials', answer.status);
       }
       await this.waitBeforeRetry(path, answer, attempt, deadlineMs);
     }
   }
 
   /** Throws when the answer is final or no retry may start; otherwise sleeps for the backoff. */
-  private async waitBeforeRetry(path: string, answer: Answer, attempt: number, deadlineMs: number | undefined): Promise<void> {
+  private async waitBeforeRetry(path: string, answer: ZuoraAnswer, attempt: number, deadlineMs: number | undefined): Promise<void> {
     const description = describeAnswer(answer, this.settings.requestTimeoutMs);
     if (answer.kind === 'response' && answer.status !== 429 && answer.status < 500) {
-      throw new ZuoraApiError(`Zuora answered ${path} with ${answer.status}${detail(answer.body)}`, 'refused', answer.status);
+      throw new ZuoraApiError(`Zuora answered ${path} with ${answer.status}${errorDetail(answer.body)}`, 'refused', answer.status);
     }
     const kind: ZuoraErrorKind = answer.kind === 'response' && answer.status === 429 ? 'rate-limited' : 'unavailable';
     const status = answer.kind === 'response' ? answer.status : undefined;
@@ -264,10 +240,10 @@ export class ZuoraClient {
     }
   }
 
-  private async send(path: string, attempt: number, deadlineMs: number | undefined, init: { headers: Record<string, string>; body: string }): Promise<Answer> {
+  private async send(path: string, attempt: number, deadlineMs: number | undefined, init: { headers: Record<string, string>; body: string }): Promise<ZuoraAnswer> {
     const timeoutMs = this.timeoutFor(path, deadlineMs);
     const started = this.settings.now();
-    let answer: Answer;
+    let answer: ZuoraAnswer;
     try {
       const response = await fetch(`${this.settings.baseUrl}${path}`, {
         method: 'POST',
@@ -297,71 +273,6 @@ export class ZuoraClient {
     if (leftMs <= 0) throw new ZuoraApiError(`Zuora ${path}: the deadline passed before the request could start`, 'deadline');
     return Math.min(this.settings.requestTimeoutMs, leftMs);
   }
-}
-
-interface QueryPage {
-  readonly records: readonly ZuoraRecord[];
-  readonly done: boolean;
-  readonly queryLocator?: string;
-}
-
-/** `{records, size, done, queryLocator}`; `size` is the whole result's count, not the page's. */
-export function parseQueryPage(body: unknown): QueryPage {
-  if (!isRecord(body)) throw new ZuoraApiError('Zuora answered a query with something other than a JSON object', 'protocol');
-  const { records, done, queryLocator } = body;
-  if (typeof done !== 'boolean') throw new ZuoraApiError('Zuora answered a query without a boolean "done"', 'protocol');
-  // An empty result may leave records out, like any null field.
-  if (records !== undefined && !(Array.isArray(records) && records.every(isRecord))) {
-    throw new ZuoraApiError('Zuora answered a query with "records" that is not a list of objects', 'protocol');
-  }
-  if (!done && (typeof queryLocator !== 'string' || queryLocator === '')) {
-    throw new ZuoraApiError('Zuora answered a query with done=false but no queryLocator', 'protocol');
-  }
-  return { records: (records as ZuoraRecord[] | undefined) ?? [], done, ...(!done && { queryLocator: queryLocator as string }) };
-}
-
-/** Retry-After in seconds or as an HTTP date; undefined when absent or unreadable. */
-export function parseRetryAfterMs(value: string | null, nowMs: number): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
-}
-
-function describeAnswer(answer: Answer, timeoutMs: number): string {
-  if (answer.kind === 'timeout') return `no answer within ${timeoutMs} ms`;
-  if (answer.kind === 'network-error') return answer.message;
-  return `HTTP ${answer.status}${detail(answer.body)}`;
-}
-
-/** Zuora's own error text from the shapes its APIs use, clipped to one line. */
-function detail(body: unknown): string {
-  if (!isRecord(body)) return '';
-  const candidates: unknown[] = [
-    body.faultstring,
-    Array.isArray(body.Errors) && isRecord(body.Errors[0]) ? body.Errors[0].Message : undefined,
-    Array.isArray(body.reasons) && isRecord(body.reasons[0]) ? body.reasons[0].message : undefined,
-    body.message,
-    body.error_description,
-    body.error,
-  ];
-  const text = candidates.find((candidate): candidate is string => typeof candidate === 'string' && candidate.trim() !== '');
-  if (text === undefined) return '';
-  const line = text.replace(/\s+/g, ' ').trim();
-  return `: ${line.length > MAX_ERROR_DETAIL_LENGTH ? `${line.slice(0, MAX_ERROR_DETAIL_LENGTH)}…` : line}`;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

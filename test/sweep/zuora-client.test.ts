@@ -5,7 +5,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CredentialsSource } from '../../functions/shared/credentials-source';
 import { changedSubscriptionsZoql } from '../../functions/sweep/window';
-import { createZuoraClient, parseQueryPage, parseRetryAfterMs, ZuoraApiError, ZuoraClient, type ZuoraClientOptions, type ZuoraRequestEvent } from '../../functions/sweep/zuora-client';
+import { ZuoraApiError } from '../../functions/sweep/zuora-answers';
+import { createZuoraClient, ZuoraClient, type ZuoraClientOptions, type ZuoraRequestEvent } from '../../functions/sweep/zuora-client';
 import { startZuoraSandbox, type ZuoraSandbox } from '../../local/zuora-sandbox';
 
 const at = (iso: string) => Date.parse(iso);
@@ -243,32 +244,6 @@ describe('ZuoraClient against the Zuora sandbox', () => {
     const reported = JSON.stringify({ events, message: error.message, stack: error.stack });
     for (const token of sandbox.issuedTokens()) expect(reported).not.toContain(token);
     expect(reported).not.toContain(sandbox.clientSecret);
-  });
-});
-
-describe('query answers', () => {
-  it('accepts Zuora\'s shapes, an empty result without records included', () => {
-    expect(parseQueryPage({ records: [{ Name: 'A-S1' }], size: 3, done: false, queryLocator: 'abc-1' })).toEqual({
-      records: [{ Name: 'A-S1' }],
-      done: false,
-      queryLocator: 'abc-1',
-    });
-    expect(parseQueryPage({ size: 0, done: true })).toEqual({ records: [], done: true });
-  });
-
-  it('refuses what would page wrongly', () => {
-    expect(() => parseQueryPage({ records: [], done: false })).toThrow(/no queryLocator/);
-    expect(() => parseQueryPage({ records: [] })).toThrow(/boolean "done"/);
-    expect(() => parseQueryPage({ records: ['A-S1'], done: true })).toThrow(/not a list of objects/);
-    expect(() => parseQueryPage('oops')).toThrow(ZuoraApiError);
-  });
-
-  it('reads Retry-After in seconds or as an HTTP date', () => {
-    const now = at('2026-11-24T18:00:00Z');
-    expect(parseRetryAfterMs('5', now)).toBe(5000);
-    expect(parseRetryAfterMs('Tue, 24 Nov 2026 18:00:10 GMT', now)).toBe(10_000);
-    expect(parseRetryAfterMs(null, now)).toBeUndefined();
-    expect(parseRetryAfterMs('soon', now)).toBeUndefined();
   });
 });
 
