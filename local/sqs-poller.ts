@@ -1,14 +1,13 @@
-import { createHash } from 'node:crypto';
 import {
-  DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { Context, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import type { Context, SQSEvent } from 'aws-lambda';
 import { DEFAULTS } from '../functions/shared/defaults';
 import { createLambdaContext } from './lambda-context';
+import { deleteProcessed, failedItemIdentifiers, SQS_MAX_MESSAGES_PER_CALL, toSqsRecord } from './sqs-lambda-event';
 
 /**
  * Plays Lambda's SQS event source mapping for the local runtime: long-polls the queue, gathers a batch
@@ -87,8 +86,6 @@ export interface SqsPoller {
   stop(): Promise<void>;
 }
 
-/** SQS answers at most this many messages per ReceiveMessage and deletes at most this many per batch call. */
-const SQS_MAX_MESSAGES_PER_CALL = 10;
 /** Pause between short polls while a batching window is still open but the queue is momentarily empty. */
 const WINDOW_POLL_INTERVAL_MS = 50;
 /** Back off this long after a receive error, so a dead endpoint is not hammered. */
@@ -196,28 +193,6 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
     }
   };
 
-  const deleteRecords = async (records: SQSRecord[]): Promise<number> => {
-    let deleted = 0;
-    for (let start = 0; start < records.length; start += SQS_MAX_MESSAGES_PER_CALL) {
-      const chunk = records.slice(start, start + SQS_MAX_MESSAGES_PER_CALL);
-      try {
-        const answer = await client.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: chunk.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
-          }),
-        );
-        deleted += answer.Successful?.length ?? 0;
-        for (const failure of answer.Failed ?? []) {
-          options.onError?.(new Error(`could not delete a processed message: ${failure.Code ?? ''} ${failure.Message ?? ''}`.trim()));
-        }
-      } catch (error) {
-        options.onError?.(error);
-      }
-    }
-    return deleted;
-  };
-
   const processBatch = async (messages: Message[]) => {
     const records = messages.map((message) => toSqsRecord(message, eventSourceARN, awsRegion));
     stats.invocations += 1;
@@ -238,7 +213,7 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
       return;
     }
     const succeeded = records.filter((record) => !failedIds!.has(record.messageId));
-    const deleted = await deleteRecords(succeeded);
+    const deleted = await deleteProcessed(client, queueUrl, succeeded, options.onError);
     stats.recordsDeleted += deleted;
     stats.recordsRetained += records.length - succeeded.length;
     options.onBatch?.({ records: records.length, deleted, retained: records.length - succeeded.length });
@@ -301,59 +276,5 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
       await Promise.all(loops);
       for (const wake of receiveWaiters.splice(0)) wake();
     },
-  };
-}
-
-/**
- * The set of failed message ids from a handler's answer, or undefined when Lambda would fail the whole batch:
- * an item identifier that is empty or names no record of the batch.
- */
-export function failedItemIdentifiers(result: unknown, records: readonly SQSRecord[]): Set<string> | undefined {
-  if (result === undefined || result === null) return new Set();
-  if (typeof result !== 'object') return new Set();
-  const failures = (result as { batchItemFailures?: unknown }).batchItemFailures;
-  if (failures === undefined || failures === null) return new Set();
-  if (!Array.isArray(failures)) return undefined;
-  const ids = new Set(records.map((record) => record.messageId));
-  const failed = new Set<string>();
-  for (const failure of failures) {
-    const id = (failure as { itemIdentifier?: unknown } | null)?.itemIdentifier;
-    if (typeof id !== 'string' || !ids.has(id)) return undefined;
-    failed.add(id);
-  }
-  return failed;
-}
-
-/** One received message in the shape Lambda puts in SQSEvent.Records. */
-export function toSqsRecord(message: Message, eventSourceARN: string, awsRegion: string): SQSRecord {
-  const system = message.Attributes ?? {};
-  const body = message.Body ?? '';
-  const messageAttributes: SQSMessageAttributes = {};
-  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
-    messageAttributes[name] = {
-      ...(value.StringValue !== undefined && { stringValue: value.StringValue }),
-      ...(value.BinaryValue !== undefined && { binaryValue: Buffer.from(value.BinaryValue).toString('base64') }),
-      stringListValues: value.StringListValues ?? [],
-      binaryListValues: (value.BinaryListValues ?? []).map((binary) => Buffer.from(binary).toString('base64')),
-      dataType: value.DataType ?? 'String',
-    };
-  }
-  return {
-    messageId: message.MessageId ?? '',
-    receiptHandle: message.ReceiptHandle ?? '',
-    body,
-    attributes: {
-      ...system,
-      ApproximateReceiveCount: system.ApproximateReceiveCount ?? '1',
-      SentTimestamp: system.SentTimestamp ?? String(Date.now()),
-      SenderId: system.SenderId ?? 'AIDALOCAL',
-      ApproximateFirstReceiveTimestamp: system.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-    },
-    messageAttributes,
-    md5OfBody: message.MD5OfBody ?? createHash('md5').update(body).digest('hex'),
-    ...(message.MD5OfMessageAttributes !== undefined && { md5OfMessageAttributes: message.MD5OfMessageAttributes }),
-    eventSource: 'aws:sqs',
-    eventSourceARN,
-    awsRegion,
   };
 }

@@ -2,7 +2,8 @@ import { GetQueueAttributesCommand, SendMessageBatchCommand, SendMessageCommand 
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { createQueuePair, type QueuePair } from '../../local/sqs-emulator';
 import { useSqsEmulator } from '../support/sqs-emulator';
-import { failedItemIdentifiers, startSqsPoller, type BatchOutcome, type SqsPoller } from '../../local/sqs-poller';
+import { failedItemIdentifiers } from '../../local/sqs-lambda-event';
+import { startSqsPoller, type BatchOutcome, type SqsPoller } from '../../local/sqs-poller';
 
 // The poller against the real emulator, with a plain function as the handler.
 describe('SQS poller (Lambda event source mapping)', () => {
