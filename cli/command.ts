@@ -3,7 +3,7 @@ import type { BreakerStore } from '../functions/breaker/breaker-store';
 import type { SubscriptionIdRule } from '../functions/shared/subscription-id';
 import type { BreakerControl } from './commands/breaker';
 import type { CliIo } from './output';
-import type { TargetDependencies, TargetFlags, TargetNeeds, Targets } from './targets';
+import type { TargetDependencies, TargetFlags, TargetNeeds, Targets } from './target-types';
 
 /**
  * What every command of the CLI is made of, and the flag sets and help texts several commands share, so each

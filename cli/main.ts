@@ -2,14 +2,21 @@ import { parseArgs } from 'node:util';
 import { DynamoDbBreakerStore } from '../functions/breaker/dynamodb-store';
 import { ConfigError } from '../functions/shared/config-error';
 import { subscriptionIdRuleFrom } from '../functions/shared/subscription-id';
+import { awsDynamoClient } from './aws-clients';
 import { ALL_COMMANDS } from './command-table';
 import { localBreakerControl, storeBreakerControl } from './commands/breaker';
 import { BREAKER_TARGET_HELP, COMMON_OPTIONS, EXIT, TARGET_HELP, type CliDependencies, type Command, type Values } from './command';
 import type { CliIo } from './output';
-import { awsDynamoClient, resolveTargets, type TargetFlags, type Targets } from './targets';
+import type { TargetFlags, Targets } from './target-types';
+import { resolveTargets } from './targets';
 import { UsageError } from './usage-error';
 
 export { EXIT, type CliDependencies } from './command';
+
+/**
+ * The `zuora-limio-sync` command line: finds the command (command-table.ts; each lives in commands/), parses its
+ * flags, resolves its target once and runs it. Help texts and exit codes are decided here, for every command alike.
+ */
 
 function topLevelHelp(): string {
   const width = Math.max(...ALL_COMMANDS.map((c) => c.name.length));

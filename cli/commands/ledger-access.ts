@@ -2,7 +2,8 @@ import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynam
 import { DynamoDbLedgerStore } from '../../functions/ledger/dynamodb-ledger-store';
 import type { LedgerStore } from '../../functions/ledger/ledger-store';
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from '../../local/sqs-emulator';
-import { awsDynamoClient, type LedgerTarget } from '../targets';
+import { awsDynamoClient } from '../aws-clients';
+import type { LedgerTarget } from '../target-types';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

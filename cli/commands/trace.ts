@@ -4,7 +4,7 @@ import { claimInFlight, type LedgerEntry } from '../../functions/ledger/ledger-e
 import { checkSubscriptionId } from '../../functions/shared/subscription-id';
 import { EXIT, TARGET_OPTIONS, type Command } from '../command';
 import { clip, renderTable } from '../output';
-import type { TargetFlags } from '../targets';
+import type { TargetFlags } from '../target-types';
 import { UsageError } from '../usage-error';
 import { formatDuration } from '../values';
 import { describeBreaker } from './breaker';

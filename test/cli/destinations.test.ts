@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { runCli } from '../../cli/main';
-import { destinationOf, resolveTargets } from '../../cli/targets';
+import { destinationOf } from '../../cli/destinations';
+import { resolveTargets } from '../../cli/targets';
 import { closeServer, listen } from '../../local/listen';
 import { captureIo } from './queues';
 

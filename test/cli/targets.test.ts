@@ -1,4 +1,5 @@
-import { resolveTargets, regionOfQueueUrl } from '../../cli/targets';
+import { regionOfQueueUrl } from '../../cli/aws-clients';
+import { resolveTargets } from '../../cli/targets';
 import { UsageError } from '../../cli/usage-error';
 import { createQueuePair } from '../../local/sqs-emulator';
 import { useSqsEmulator } from '../support/sqs-emulator';
