@@ -3,7 +3,8 @@ import { readLedgerFailOpen } from '../ledger/fail-open';
 import type { LedgerStore } from '../ledger/ledger-store';
 import { createSyncRequest, type MessageSource } from '../shared/queue-message';
 import { DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../shared/subscription-id';
-import type { CoveragePort, EnqueuePort, SweepReport } from './sweep';
+import type { CoveragePort, EnqueuePort } from './settle';
+import type { SweepReport } from './sweep';
 
 /**
  * The sweep's ports over the project's real parts: the sync ledger (functions/ledger) and the main queue (the

@@ -1,10 +1,12 @@
-import { checkSubscriptionId, DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../shared/subscription-id';
-import { isCovered, LatestVersions, nextSliceSeconds, sliceWindow, sweepWindow, type TimeRange, type WindowSettings } from './window';
+import { DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../shared/subscription-id';
+import { EnqueueFailed, SweepTally, type CoveragePort, type EnqueuePort, type SweepCounts } from './settle';
+import { LatestVersions, nextSliceSeconds, sliceWindow, sweepWindow, type TimeRange, type WindowSettings } from './window';
 
 /**
  * One run of the reconciliation sweep: read what Zuora changed in a window, slice by slice, and queue every
  * subscription whose last successful sync did not start after its change. Everything it touches is a port, so
- * the same core serves the scheduled Lambda, `npm start`, the CLI backfill and the tests.
+ * the same core serves the scheduled Lambda, `npm start`, the CLI backfill and the tests. This module keeps the
+ * window, the deadline and the watermark; which subscriptions of a slice to queue is settle.ts's job.
  */
 
 /** Where changed subscriptions come from (Zuora's ZOQL query in production: see zuora-changes.ts). */
@@ -17,21 +19,6 @@ export interface ChangeSource {
   changed(range: TimeRange, options: { deadlineMs?: number }): AsyncIterable<readonly unknown[]>;
 }
 
-/**
- * The sync ledger, narrowed to one question: when did the last successful sync of each subscription start
- * (ms since the epoch)? An id missing from the answer, or undefined, has no successful sync on record.
- */
-export type CoveragePort = (ids: readonly string[]) => Promise<ReadonlyMap<string, number | undefined>>;
-
-export interface EnqueueOutcome {
-  /** Ids that are not known to be on the queue; the slice then does not count as done. */
-  readonly notQueued: readonly string[];
-  readonly error?: string;
-}
-
-/** Puts sync requests (source "sweep") on the main queue; called with at most `batchSize` ids at a time. */
-export type EnqueuePort = (ids: readonly string[]) => Promise<EnqueueOutcome>;
-
 export interface SweepWatermark {
   /** Where the last completely read window (or slice) ended. */
   readonly completedUntilMs: number;
@@ -43,21 +30,6 @@ export interface SweepWatermark {
 export interface WatermarkStore {
   get(): Promise<SweepWatermark | undefined>;
   put(next: SweepWatermark): Promise<void>;
-}
-
-export interface SweepCounts {
-  /** Records (versions) Zuora returned. */
-  read: number;
-  /** Distinct subscription numbers among them. */
-  distinct: number;
-  /** Skipped: a successful sync started after their change. */
-  covered: number;
-  /** Changed in Zuora without a sync since: queued (or, in a dry run, would be). */
-  queued: number;
-  /** Names the subscription-id rule refuses: counted, never sent to Limio. */
-  invalid: number;
-  /** Records without a Name. */
-  unnamed: number;
 }
 
 export type SweepProgress =
@@ -125,37 +97,29 @@ export interface SweepOptions {
 
 export const SWEEP_RUN_DEFAULTS = { reserveMs: 15_000, batchSize: 100 } as const;
 
-const MAX_INVALID_SAMPLES = 5;
-
-class EnqueueFailed extends Error {
-  override readonly name = 'EnqueueFailed';
-}
-
 export async function runSweep(deps: SweepDependencies, options: SweepOptions): Promise<SweepReport> {
   const now = deps.now ?? Date.now;
   const startedMs = now();
-  const rule = options.rule ?? DEFAULT_SUBSCRIPTION_ID_RULE;
-  const marginMs = options.coverageMarginSeconds * 1000;
   const reserveMs = options.reserveMs ?? SWEEP_RUN_DEFAULTS.reserveMs;
-  const batchSize = options.batchSize ?? SWEEP_RUN_DEFAULTS.batchSize;
   const dryRun = options.dryRun === true;
   const scheduled = options.window === undefined;
   const maxSliceSeconds = options.settings.maxSliceSeconds;
   if (scheduled && deps.watermarks === undefined) throw new Error('a scheduled sweep needs a watermark store (or pass an explicit window)');
 
-  const seen = new Set<string>();
-  const covered = new Set<string>();
-  const queued = new Set<string>();
-  const invalid = new Set<string>();
-  let read = 0;
-  let unnamed = 0;
-  let coverageUnavailable = false;
+  const tally = new SweepTally({
+    coverage: deps.coverage,
+    enqueue: deps.enqueue,
+    rule: options.rule ?? DEFAULT_SUBSCRIPTION_ID_RULE,
+    marginMs: options.coverageMarginSeconds * 1000,
+    batchSize: options.batchSize ?? SWEEP_RUN_DEFAULTS.batchSize,
+    dryRun,
+    onCoverageUnavailable: (ids, error) => deps.onProgress?.({ type: 'coverage-unavailable', ids, error }),
+  });
   let window: TimeRange | undefined;
   let slicesPlanned = 0;
   let slicesCompleted = 0;
   let watermark: SweepWatermark | undefined;
 
-  const counts = (): SweepCounts => ({ read, distinct: seen.size, covered: covered.size, queued: queued.size, invalid: invalid.size, unnamed });
   const finish = (outcome: SweepOutcome, error?: unknown): SweepReport => {
     const endedMs = now();
     return {
@@ -163,10 +127,10 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
       ...(window !== undefined && { window }),
       slicesPlanned,
       slicesCompleted,
-      counts: counts(),
+      counts: tally.counts(),
       ...(watermark !== undefined && { watermark, lagSeconds: Math.max(0, Math.round((endedMs - watermark.completedUntilMs) / 1000)) }),
-      coverageUnavailable,
-      invalidSamples: [...invalid].slice(0, MAX_INVALID_SAMPLES).map((name) => JSON.stringify(name.slice(0, 80)).slice(1, -1)),
+      coverageUnavailable: tally.coverageUnavailable,
+      invalidSamples: tally.invalidSamples(),
       ...(error !== undefined && { error: (error as Error)?.message ?? String(error), errorKind: errorKindOf(error) }),
       durationMs: endedMs - startedMs,
       dryRun,
@@ -180,66 +144,15 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
     const deadlineMs = options.deadlineMs === undefined ? undefined : options.deadlineMs - reserveMs;
     try {
       for await (const page of deps.source.changed(range, { ...(deadlineMs !== undefined && { deadlineMs }) })) {
-        read += page.length;
+        tally.read += page.length;
         versions.add(page);
-        deps.onProgress?.({ type: 'page', slice: index, records: page.length, read });
+        deps.onProgress?.({ type: 'page', slice: index, records: page.length, read: tally.read });
       }
     } catch (error) {
       if ((error as { kind?: unknown })?.kind === 'deadline') return 'ran-out-of-time';
       throw error;
     }
     return versions;
-  };
-
-  /** Ledger look-ups and queueing for one slice read whole. */
-  const settleSlice = async (versions: LatestVersions): Promise<void> => {
-    unnamed += versions.withoutName;
-    const candidates: [string, number | undefined][] = [];
-    for (const [name, updatedMs] of versions.byName) {
-      seen.add(name);
-      // Queued earlier in this run, after this change was made (it is older than the settle point): covered by that.
-      if (queued.has(name)) continue;
-      if (!checkSubscriptionId(name, rule).ok) {
-        invalid.add(name);
-        continue;
-      }
-      candidates.push([name, updatedMs]);
-    }
-    // Uncovered ids are gathered across ledger batches, so each enqueue call (and each SQS batch of ten) is full.
-    let pending: string[] = [];
-    const flush = async (ids: string[]): Promise<void> => {
-      const outcome: EnqueueOutcome = dryRun ? { notQueued: [] } : await deps.enqueue(ids);
-      const notQueued = new Set(outcome.notQueued);
-      for (const name of ids) {
-        if (notQueued.has(name)) continue;
-        queued.add(name);
-        covered.delete(name);
-      }
-      if (notQueued.size > 0) {
-        throw new EnqueueFailed(`${notQueued.size} of ${ids.length} subscriptions could not be queued${outcome.error ? `: ${outcome.error}` : ''}`);
-      }
-    };
-    for (let start = 0; start < candidates.length; start += batchSize) {
-      const batch = candidates.slice(start, start + batchSize);
-      const ids = batch.map(([name]) => name);
-      let lastSuccess: ReadonlyMap<string, number | undefined> | undefined;
-      try {
-        lastSuccess = await deps.coverage(ids);
-      } catch (error) {
-        // Without the ledger a change cannot be shown to be synced: queue it (Limio gets a redundant sync at worst).
-        coverageUnavailable = true;
-        deps.onProgress?.({ type: 'coverage-unavailable', ids: ids.length, error: (error as Error)?.message ?? String(error) });
-      }
-      for (const [name, updatedMs] of batch) {
-        if (isCovered(updatedMs, lastSuccess?.get(name), marginMs)) covered.add(name);
-        else pending.push(name);
-      }
-      while (pending.length >= batchSize) {
-        await flush(pending.slice(0, batchSize));
-        pending = pending.slice(batchSize);
-      }
-    }
-    if (pending.length > 0) await flush(pending);
   };
 
   try {
@@ -275,7 +188,7 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
         }
         return finish('out-of-time');
       }
-      await settleSlice(versions);
+      await tally.settle(versions);
       lastSliceMs = now() - sliceStartedMs;
       slicesCompleted += 1;
       if (scheduled && !dryRun) {
@@ -284,7 +197,7 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
         watermark = { completedUntilMs: slice.endMs, ...(nextSlice !== maxSliceSeconds && { sliceSeconds: nextSlice }) };
         await deps.watermarks!.put(watermark);
       }
-      deps.onProgress?.({ type: 'slice', slice: index, range: slice, counts: counts(), ...(scheduled && !dryRun && watermark !== undefined && { watermark }) });
+      deps.onProgress?.({ type: 'slice', slice: index, range: slice, counts: tally.counts(), ...(scheduled && !dryRun && watermark !== undefined && { watermark }) });
     }
     return finish('complete');
   } catch (error) {

@@ -1,5 +1,6 @@
 import { CredentialsError } from '../../functions/shared/credentials-source';
-import { memoryWatermarkStore, runSweep, type ChangeSource, type CoveragePort, type EnqueuePort, type SweepOptions, type SweepProgress } from '../../functions/sweep/sweep';
+import type { CoveragePort, EnqueuePort } from '../../functions/sweep/settle';
+import { memoryWatermarkStore, runSweep, type ChangeSource, type SweepOptions, type SweepProgress } from '../../functions/sweep/sweep';
 import type { TimeRange, WindowSettings } from '../../functions/sweep/window';
 import { zuoraChangeSource } from '../../functions/sweep/zuora-changes';
 import { ZuoraClient } from '../../functions/sweep/zuora-client';

@@ -1,0 +1,139 @@
+import { checkSubscriptionId, type SubscriptionIdRule } from '../shared/subscription-id';
+import { isCovered, type LatestVersions } from './window';
+
+/**
+ * Settling a slice the sweep has read whole: which of its subscriptions a successful sync already covers (the
+ * sync ledger, through CoveragePort), and queueing the rest (EnqueuePort). Keeps the run's tally, from which
+ * the sweep's progress and report are drawn (sweep.ts).
+ */
+
+/**
+ * The sync ledger, narrowed to one question: when did the last successful sync of each subscription start
+ * (ms since the epoch)? An id missing from the answer, or undefined, has no successful sync on record.
+ */
+export type CoveragePort = (ids: readonly string[]) => Promise<ReadonlyMap<string, number | undefined>>;
+
+export interface EnqueueOutcome {
+  /** Ids that are not known to be on the queue; the slice then does not count as done. */
+  readonly notQueued: readonly string[];
+  readonly error?: string;
+}
+
+/** Puts sync requests (source "sweep") on the main queue; called with at most `batchSize` ids at a time. */
+export type EnqueuePort = (ids: readonly string[]) => Promise<EnqueueOutcome>;
+
+export interface SweepCounts {
+  /** Records (versions) Zuora returned. */
+  read: number;
+  /** Distinct subscription numbers among them. */
+  distinct: number;
+  /** Skipped: a successful sync started after their change. */
+  covered: number;
+  /** Changed in Zuora without a sync since: queued (or, in a dry run, would be). */
+  queued: number;
+  /** Names the subscription-id rule refuses: counted, never sent to Limio. */
+  invalid: number;
+  /** Records without a Name. */
+  unnamed: number;
+}
+
+/** Some ids could not be queued; the sweep reports it as errorKind 'enqueue'. */
+export class EnqueueFailed extends Error {
+  override readonly name = 'EnqueueFailed';
+}
+
+export interface SettleOptions {
+  readonly coverage: CoveragePort;
+  readonly enqueue: EnqueuePort;
+  readonly rule: SubscriptionIdRule;
+  /** A sync that started this long before a change still counts as covering it (clock skew). */
+  readonly marginMs: number;
+  /** Ids per ledger look-up and per enqueue call. */
+  readonly batchSize: number;
+  /** Count what would be queued, queue nothing. */
+  readonly dryRun: boolean;
+  readonly onCoverageUnavailable?: (ids: number, error: string) => void;
+}
+
+const MAX_INVALID_SAMPLES = 5;
+
+/** One run's subscriptions, across its slices: each is counted once, and queued at most once. */
+export class SweepTally {
+  /** Records (versions) read so far; the sweep adds each page as it comes. */
+  read = 0;
+  private unnamed = 0;
+  private ledgerFailed = false;
+  private readonly seen = new Set<string>();
+  private readonly covered = new Set<string>();
+  private readonly queued = new Set<string>();
+  private readonly invalid = new Set<string>();
+
+  constructor(private readonly options: SettleOptions) {}
+
+  counts(): SweepCounts {
+    return { read: this.read, distinct: this.seen.size, covered: this.covered.size, queued: this.queued.size, invalid: this.invalid.size, unnamed: this.unnamed };
+  }
+
+  /** The ledger could not answer for some ids; they were queued rather than risked. */
+  get coverageUnavailable(): boolean {
+    return this.ledgerFailed;
+  }
+
+  /** Up to five refused names, quoted and clipped, for the log line. */
+  invalidSamples(): string[] {
+    return [...this.invalid].slice(0, MAX_INVALID_SAMPLES).map((name) => JSON.stringify(name.slice(0, 80)).slice(1, -1));
+  }
+
+  /** Ledger look-ups and queueing for one slice read whole; throws EnqueueFailed when ids could not be queued. */
+  async settle(versions: LatestVersions): Promise<void> {
+    const { batchSize } = this.options;
+    this.unnamed += versions.withoutName;
+    const candidates: [string, number | undefined][] = [];
+    for (const [name, updatedMs] of versions.byName) {
+      this.seen.add(name);
+      // Queued earlier in this run, after this change was made (it is older than the settle point): covered by that.
+      if (this.queued.has(name)) continue;
+      if (!checkSubscriptionId(name, this.options.rule).ok) {
+        this.invalid.add(name);
+        continue;
+      }
+      candidates.push([name, updatedMs]);
+    }
+    // Uncovered ids are gathered across ledger batches, so each enqueue call (and each SQS batch of ten) is full.
+    let pending: string[] = [];
+    for (let start = 0; start < candidates.length; start += batchSize) {
+      const batch = candidates.slice(start, start + batchSize);
+      const ids = batch.map(([name]) => name);
+      let lastSuccess: ReadonlyMap<string, number | undefined> | undefined;
+      try {
+        lastSuccess = await this.options.coverage(ids);
+      } catch (error) {
+        // Without the ledger a change cannot be shown to be synced: queue it (Limio gets a redundant sync at worst).
+        this.ledgerFailed = true;
+        this.options.onCoverageUnavailable?.(ids.length, (error as Error)?.message ?? String(error));
+      }
+      for (const [name, updatedMs] of batch) {
+        if (isCovered(updatedMs, lastSuccess?.get(name), this.options.marginMs)) this.covered.add(name);
+        else pending.push(name);
+      }
+      while (pending.length >= batchSize) {
+        await this.flush(pending.slice(0, batchSize));
+        pending = pending.slice(batchSize);
+      }
+    }
+    if (pending.length > 0) await this.flush(pending);
+  }
+
+  private async flush(ids: string[]): Promise<void> {
+    const outcome: EnqueueOutcome = this.options.dryRun ? { notQueued: [] } : await this.options.enqueue(ids);
+    const notQueued = new Set(outcome.notQueued);
+    for (const name of ids) {
+      if (notQueued.has(name)) continue;
+      this.queued.add(name);
+      this.covered.delete(name);
+    }
+    if (notQueued.size > 0) {
+      throw new EnqueueFailed(`${notQueued.size} of ${ids.length} subscriptions could not be queued${outcome.error ? `: ${outcome.error}` : ''}`);
+    }
+  }
+}
