@@ -6,7 +6,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { createSyncRequest, serializeSyncRequest } from '../functions/shared/queue-message';
 import { loadSyncConfig } from '../functions/sync/config';
 import { createSyncHandler } from '../functions/sync/sync-handler';
-import { startLimioSandbox, type LimioFaults } from '../local/limio-sandbox';
+import type { LimioFaults } from '../local/limio-faults';
+import { startLimioSandbox } from '../local/limio-sandbox';
 
 /**
  * The sync handler alone against the Limio sandbox over HTTP, fed SQS events directly by a few concurrent

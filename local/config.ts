@@ -4,7 +4,7 @@ import { DEFAULTS, redriveMaxReceiveCount } from '../functions/shared/defaults';
 import { baseUrl, integer, oneOf, optionalString, type Env } from '../functions/shared/env';
 import { API_KINDS, type ApiKind } from './api-gateway';
 import { LOCAL_DEFAULTS, LOCAL_SWEEP_DEFAULTS, LOCAL_ZUORA_CLIENT } from './defaults';
-import type { LimioFaults } from './limio-sandbox';
+import type { LimioFaults } from './limio-faults';
 import type { ZuoraFaults } from './zuora-tenant';
 
 /**

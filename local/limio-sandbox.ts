@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { withFaultDefaults, type LimioFaults } from './limio-faults';
+import { readBody, send, serveSandbox } from './sandbox-http';
 
 /**
  * A stand-in for a Limio tenant, faithful to limio-zuora-sync.openapi.json and Limio's OAuth facts: the
@@ -9,21 +9,6 @@ import type { Socket } from 'node:net';
  * `npm start`, the benchmarks and the chaos runs; it counts what it sees so they can check the bridge's manners
  * (token reuse, concurrency) at the server rather than trusting the client.
  */
-
-export interface LimioFaults {
-  /** Added to every sync call (default 0). */
-  latencyMs?: number;
-  /** 0..1 share of sync calls answered 502 {"message": ...}. */
-  rate502?: number;
-  /** 0..1 share answered 429 with Retry-After: retryAfterSeconds. */
-  rate429?: number;
-  /** Default 1. */
-  retryAfterSeconds?: number;
-  /** 0..1 share that never answer (until the client gives up or the sandbox stops). */
-  hangRate?: number;
-  /** expires_in of issued tokens (default 3600). */
-  tokenTtlSeconds?: number;
-}
 
 export interface LimioSandboxOptions extends LimioFaults {
   /** 0 / undefined = ephemeral. */
@@ -69,9 +54,6 @@ export interface LimioSandbox {
 export const TOKEN_PATH = '/oauth2/token';
 export const SYNC_PATH_PREFIX = '/api/plugins/zuora/sync/subscription/';
 
-/** A form or JSON body larger than this is not a token request. */
-const MAX_REQUEST_BODY_BYTES = 64 * 1024;
-
 interface CannedAnswer {
   status: number;
   body?: unknown;
@@ -88,7 +70,6 @@ export async function startLimioSandbox(options: LimioSandboxOptions = {}): Prom
   const tokens = new Map<string, number>();
   const issued: string[] = [];
   const cannedAnswers = new Map<string, CannedAnswer>();
-  const sockets = new Set<Socket>();
   const pendingTimers = new Set<NodeJS.Timeout>();
   const stats: LimioSandboxStats = {
     tokenRequests: 0,
@@ -125,13 +106,6 @@ export async function startLimioSandbox(options: LimioSandboxOptions = {}): Prom
     handle(request, response).catch((error: unknown) => {
       if (!response.headersSent) send(response, 500, { message: `sandbox error: ${(error as Error).message}` });
     });
-  });
-  // The client's keep-alive connections must not hold stop() open.
-  server.keepAliveTimeout = 5_000;
-  server.on('connection', (socket: Socket) => {
-    stats.connections += 1;
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
   });
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -232,40 +206,14 @@ export async function startLimioSandbox(options: LimioSandboxOptions = {}): Prom
     });
   }
 
-  server.listen(options.port ?? 0, host);
-  await once(server, 'listening');
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('Limio sandbox did not get a TCP port');
-  sandbox.baseUrl = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-
+  const served = await serveSandbox(server, { port: options.port, host, name: 'Limio sandbox', stats });
+  sandbox.baseUrl = served.baseUrl;
   sandbox.stop = async () => {
     for (const timer of pendingTimers) clearTimeout(timer);
     pendingTimers.clear();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const socket of sockets) socket.destroy();
-    await closed;
+    await served.stop();
   };
   return sandbox;
-}
-
-function withFaultDefaults(faults: LimioFaults): Required<LimioFaults> {
-  const share = (name: string, value: number | undefined) => {
-    const share = value ?? 0;
-    if (!(share >= 0 && share <= 1)) throw new RangeError(`${name} must be between 0 and 1, got ${share}`);
-    return share;
-  };
-  const result = {
-    latencyMs: Math.max(0, faults.latencyMs ?? 0),
-    rate502: share('rate502', faults.rate502),
-    rate429: share('rate429', faults.rate429),
-    retryAfterSeconds: faults.retryAfterSeconds ?? 1,
-    hangRate: share('hangRate', faults.hangRate),
-    tokenTtlSeconds: faults.tokenTtlSeconds ?? 3600,
-  };
-  if (result.rate502 + result.rate429 + result.hangRate > 1) {
-    throw new RangeError('rate502 + rate429 + hangRate must not exceed 1');
-  }
-  return result;
 }
 
 /** Limio's answer shapes: 200 {success, id, owner} with ids stable per subscription, errors {message}. */
@@ -275,27 +223,6 @@ function defaultBody(status: number, subscriptionId: string): unknown {
     return { success: true, id: `sub-${digest.slice(0, 20)}`, owner: `identity-${digest.slice(20, 40)}` };
   }
   return { message: `Limio sandbox answered ${status} for ${subscriptionId}` };
-}
-
-function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (response.destroyed || response.headersSent) return;
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  response.end(text);
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size <= MAX_REQUEST_BODY_BYTES) chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

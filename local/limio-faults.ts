@@ -1,0 +1,38 @@
+/**
+ * The faults the Limio sandbox injects into its sync answers (never its token endpoint): latency, 502s, 429s
+ * with Retry-After, and calls it never answers. npm start sets them from LIMIO_SANDBOX_* (local/config.ts).
+ */
+export interface LimioFaults {
+  /** Added to every sync call (default 0). */
+  latencyMs?: number;
+  /** 0..1 share of sync calls answered 502 {"message": ...}. */
+  rate502?: number;
+  /** 0..1 share answered 429 with Retry-After: retryAfterSeconds. */
+  rate429?: number;
+  /** Default 1. */
+  retryAfterSeconds?: number;
+  /** 0..1 share that never answer (until the client gives up or the sandbox stops). */
+  hangRate?: number;
+  /** expires_in of issued tokens (default 3600). */
+  tokenTtlSeconds?: number;
+}
+
+export function withFaultDefaults(faults: LimioFaults): Required<LimioFaults> {
+  const share = (name: string, value: number | undefined) => {
+    const share = value ?? 0;
+    if (!(share >= 0 && share <= 1)) throw new RangeError(`${name} must be between 0 and 1, got ${share}`);
+    return share;
+  };
+  const result = {
+    latencyMs: Math.max(0, faults.latencyMs ?? 0),
+    rate502: share('rate502', faults.rate502),
+    rate429: share('rate429', faults.rate429),
+    retryAfterSeconds: faults.retryAfterSeconds ?? 1,
+    hangRate: share('hangRate', faults.hangRate),
+    tokenTtlSeconds: faults.tokenTtlSeconds ?? 3600,
+  };
+  if (result.rate502 + result.rate429 + result.hangRate > 1) {
+    throw new RangeError('rate502 + rate429 + hangRate must not exceed 1');
+  }
+  return result;
+}
