@@ -33,6 +33,19 @@ export function reason(failureClass: DeadLetterReason['failureClass'], httpStatu
   };
 }
 
+/** Fills a DLQ with every kind of dead letter the bridge produces (the first failed at hourAgo). */
+export async function putMixedDeadLetters(sqs: SQSClient, dlq: string, hourAgo: Date): Promise<void> {
+  await putDeadLetter(sqs, dlq, {
+    request: { subscriptionId: 'A-S00000001', source: 'notification', receivedAt: '2026-11-24T10:00:00.000Z', zuoraRequestId: 'req-1', zuoraNotificationId: 'note-1' },
+    reason: reason('exhausted', 502, hourAgo),
+  });
+  await putDeadLetter(sqs, dlq, { request: { subscriptionId: 'A-S00000002', source: 'workflow' }, reason: reason('terminal', 404) });
+  await putDeadLetter(sqs, dlq, { request: { subscriptionId: 'A-S00000003', source: 'callout', replayCount: 2 }, reason: reason('exhausted', 502) });
+  // Moved by SQS's own redrive (maxReceiveCount): no reason attributes at all.
+  await putDeadLetter(sqs, dlq, { request: { subscriptionId: 'A-S00000004', source: 'notification' } });
+  await putDeadLetter(sqs, dlq, { body: 'this is not json', reason: reason('poison', undefined) });
+}
+
 export interface Depth {
   visible: number;
   inFlight: number;
