@@ -40,6 +40,16 @@ export function formatBytes(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(2)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
+/** 12.3 s */
+export function formatSeconds(seconds: number): string {
+  return `${seconds.toFixed(1)} s`;
+}
+
+/** 1,234 ms */
+export function formatMilliseconds(milliseconds: number): string {
+  return `${formatNumber(milliseconds)} ms`;
+}
+
 /** A Markdown table, so the output can go straight into the README. */
 export function renderTable(figures: readonly Figure[]): string {
   const rows = figures.map((figure) => [figure.measure, figure.value, figure.baseline, formatRatio(figure.ratio), figure.note ?? '']);

@@ -7,12 +7,15 @@
 import { measureCalloutHotPath } from './callout-hot-path';
 import { measureBundles } from './bundles';
 import { measureEmulatorSends } from './emulator-baseline';
-import { runEndToEnd, type EndToEndResult } from './end-to-end';
-import { formatBytes, formatNumber, renderTable, type Figure } from './figures';
+import { runEndToEnd } from './end-to-end';
+import { checkEndToEnd, endToEndFigures, ledgerEndToEndFigures } from './end-to-end-report';
+import { formatBytes, formatMilliseconds, formatNumber, formatSeconds, renderTable, type Figure } from './figures';
 import { describeMachine } from './machine';
+import { checkLedgerBurst, runLedgerBurst } from './ledger-burst';
+import { ledgerBurstFigures } from './ledger-burst-report';
 import { runSyncs } from './sync-runs';
-import { checkLedgerBurst, runLedgerBurst, summarizeBursts, type LedgerBurstResult } from './ledger-burst';
-import { checkSweepBench, runSweepBench, type SweepBenchResult } from './sweep-run';
+import { checkSweepBench, runSweepBench } from './sweep-run';
+import { sweepFigures } from './sweep-report';
 
 /** AWS Lambda's limit on a function's unzipped deployment package. */
 const LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024;
@@ -68,8 +71,6 @@ export const QUICK: BenchScale = {
   ledgerBurstRuns: 2,
 };
 
-const s = (seconds: number) => `${seconds.toFixed(1)} s`;
-const ms = (milliseconds: number) => `${formatNumber(milliseconds)} ms`;
 
 export async function runBench(scale: BenchScale, progress: (line: string) => void): Promise<{ figures: Figure[]; failures: string[] }> {
   const figures: Figure[] = [];
@@ -97,10 +98,10 @@ export async function runBench(scale: BenchScale, progress: (line: string) => vo
     });
     figures.push({
       measure: `${bundle.name} module load, fresh node process (median of ${scale.loadRuns})`,
-      value: ms(bundle.loadMs),
-      baseline: `node -e "": ${ms(bundle.emptyNodeMs)}`,
+      value: formatMilliseconds(bundle.loadMs),
+      baseline: `node -e "": ${formatMilliseconds(bundle.emptyNodeMs)}`,
       ratio: bundle.loadMs / bundle.emptyNodeMs,
-      note: `load adds ${ms(bundle.loadMs - bundle.emptyNodeMs)}, the AWS SDK clients it requires included`,
+      note: `load adds ${formatMilliseconds(bundle.loadMs - bundle.emptyNodeMs)}, the AWS SDK clients it requires included`,
     });
   }
 
@@ -181,138 +182,6 @@ export async function runBench(scale: BenchScale, progress: (line: string) => vo
   return { figures, failures };
 }
 
-export function ledgerBurstFigures(burst: LedgerBurstResult): Figure[] {
-  const { callouts, pollers, batchSize, cooldownSeconds, limioLatencyMs } = burst.options;
-  const off = summarizeBursts(burst.off);
-  const on = summarizeBursts(burst.on);
-  const title = `burst of ${callouts} callouts for one subscription sent together`;
-  const setting = `${pollers} pollers (concurrent invocations) of up to ${batchSize} messages, Limio at ${limioLatencyMs} ms; median of ${burst.on.length} runs`;
-  const saved = off.limioCalls - on.limioCalls;
-  return [
-    {
-      measure: `${title}: Limio calls, ledger on (cooldown ${cooldownSeconds} s)`,
-      value: formatNumber(on.limioCalls),
-      baseline: `ledger off: ${formatNumber(off.limioCalls)}`,
-      ratio: on.limioCalls / off.limioCalls,
-      note: `per run on ${burst.on.map((run) => run.limioCalls).join(', ')}, off ${burst.off.map((run) => run.limioCalls).join(', ')}; ${setting}`,
-    },
-    {
-      measure: `${title}: time until the last change is in Limio, ledger on`,
-      value: ms(on.lastChangeSyncedMs),
-      baseline: `ledger off: ${ms(off.lastChangeSyncedMs)}`,
-      ratio: on.lastChangeSyncedMs / off.lastChangeSyncedMs,
-      note: `first callout sent to Limio's answer to the first call started after the last callout; every message done after ${ms(on.allDoneMs)} on, ${ms(off.allDoneMs)} off`,
-    },
-    {
-      measure: 'cost per sync: ledger requests per Limio call saved (burst of 8)',
-      value: `${formatNumber(on.ledgerRequests)} ledger requests per burst`,
-      baseline: `Limio calls saved per burst: ${formatNumber(saved)}`,
-      ratio: saved > 0 ? on.ledgerRequests / saved : undefined,
-      note: `reads (BatchGetItem, one per invocation) ${formatNumber(on.ledgerReads)}, writes (UpdateItem: claims, refused claims and records) ${formatNumber(on.ledgerWrites)}`,
-    },
-  ];
-}
-
-export function sweepFigures(sweep: SweepBenchResult, uncoveredPercent: number): Figure[] {
-  const title = `sweep over ${formatNumber(sweep.subscriptions)} changed subscriptions (${uncoveredPercent} % without a sync)`;
-  const { counts } = sweep.report;
-  return [
-    {
-      measure: `${title}: time`,
-      value: `${sweep.seconds.toFixed(2)} s`,
-      baseline: `the same window's pages read alone (same client): ${sweep.readOnlySeconds.toFixed(2)} s`,
-      ratio: sweep.seconds / sweep.readOnlySeconds,
-      note: `read ${formatNumber(counts.read)}, covered ${formatNumber(counts.covered)}, queued ${formatNumber(counts.queued)}; ledger in dynalite in this process (seeded in ${s(sweep.seedSeconds)}, not counted)`,
-    },
-    {
-      measure: `${title}: Zuora requests (query + queryMore)`,
-      value: formatNumber(sweep.zuoraRequests),
-      baseline: `page-size floor ${formatNumber(sweep.subscriptions)} ÷ ${formatNumber(sweep.pageSize)}: ${formatNumber(sweep.pageFloor)}`,
-      ratio: sweep.zuoraRequests / sweep.pageFloor,
-      note: `${sweep.zuoraTokenRequests} token request(s); at most ${sweep.zuoraMaxInFlight} request in flight at the sandbox`,
-    },
-    {
-      measure: `${title}: subscriptions queued`,
-      value: formatNumber(sweep.queuedOnQueue),
-      baseline: `changed without a sync since: ${formatNumber(sweep.uncovered)}`,
-      ratio: sweep.queuedOnQueue / sweep.uncovered,
-      note: `read back from the queue: ${sweep.missing.length} missing, ${sweep.unexpected.length} covered ones queued, ${sweep.duplicates} twice`,
-    },
-    {
-      measure: `${title}: ledger reads (BatchGetItem)`,
-      value: formatNumber(sweep.ledgerBatchGets),
-      baseline: `floor ${formatNumber(sweep.subscriptions)} ÷ 100 keys: ${formatNumber(Math.ceil(sweep.subscriptions / 100))}`,
-      ratio: sweep.ledgerBatchGets / Math.ceil(sweep.subscriptions / 100),
-      note: `SQS SendMessageBatch ${formatNumber(sweep.sqsSendBatches)} (floor ${formatNumber(Math.ceil(sweep.uncovered / 10))})`,
-    },
-  ];
-}
-
-function endToEndFigures(e2e: EndToEndResult, order: string): Figure[] {
-  const burst = `${formatNumber(e2e.callouts)} callouts / ${formatNumber(e2e.subscriptions)} subscriptions`;
-  return [
-    {
-      measure: `end to end (${order}): time until all synced, ${burst}`,
-      value: s(e2e.drainSeconds),
-      baseline: `time until all callouts answered: ${s(e2e.acceptSeconds)}`,
-      ratio: e2e.drainSeconds / e2e.acceptSeconds,
-      note: `${formatNumber(e2e.accepted)} accepted, ${e2e.deadLettered} dead-lettered`,
-    },
-    {
-      measure: `end to end (${order}): callout-to-sync latency p50`,
-      value: ms(e2e.latencyP50Ms),
-      baseline: `callout answer p50: ${ms(e2e.answerP50Ms)}`,
-      ratio: e2e.latencyP50Ms / e2e.answerP50Ms,
-    },
-    {
-      measure: `end to end (${order}): callout-to-sync latency p99`,
-      value: ms(e2e.latencyP99Ms),
-      baseline: `callout answer p99: ${ms(e2e.answerP99Ms)}`,
-      ratio: e2e.latencyP99Ms / e2e.answerP99Ms,
-    },
-    {
-      measure: `end to end (${order}): Limio calls per distinct subscription`,
-      value: formatNumber(e2e.limioCallsPerSubscription, 2),
-      baseline: `callouts per subscription: ${formatNumber(e2e.callouts / e2e.subscriptions, 2)}`,
-      ratio: e2e.limioCallsPerSubscription / (e2e.callouts / e2e.subscriptions),
-      note: `${formatNumber(e2e.limioCalls)} Limio calls, ${e2e.tokenRequests} token request(s)`,
-    },
-    {
-      measure: `end to end (${order}): most Limio calls in flight`,
-      value: String(e2e.maxInFlight),
-      baseline: `SYNC_CONCURRENCY: ${e2e.syncConcurrencyCap}`,
-      ratio: e2e.maxInFlight / e2e.syncConcurrencyCap,
-    },
-  ];
-}
-
-/** Issue #13's end-to-end goals: Limio calls per subscription down, the first callout's sync no later. */
-export function ledgerEndToEndFigures(on: EndToEndResult, off: EndToEndResult, order: string, goalCallsPerSubscription: number): Figure[] {
-  return [
-    {
-      measure: `end to end (${order}): Limio calls per distinct subscription, sync ledger on`,
-      value: formatNumber(on.limioCallsPerSubscription, 2),
-      baseline: `ledger off: ${formatNumber(off.limioCallsPerSubscription, 2)}`,
-      ratio: on.limioCallsPerSubscription / off.limioCallsPerSubscription,
-      note: `goal ≤ ${goalCallsPerSubscription}; ${formatNumber(on.coveredMessages)} messages covered by a recorded sync; all synced after ${s(on.drainSeconds)} (off ${s(off.drainSeconds)})`,
-    },
-    {
-      measure: `end to end (${order}): callout-to-sync p50 of each subscription's first callout, sync ledger on`,
-      value: ms(on.firstCalloutP50Ms),
-      baseline: `ledger off: ${ms(off.firstCalloutP50Ms)}`,
-      ratio: on.firstCalloutP50Ms / off.firstCalloutP50Ms,
-      note: `all callouts p50 ${ms(on.latencyP50Ms)} on, ${ms(off.latencyP50Ms)} off`,
-    },
-  ];
-}
-
-function checkEndToEnd(e2e: EndToEndResult, failures: string[]): void {
-  if (!e2e.ledger && e2e.coveredMessages > 0) failures.push('end to end without the ledger: messages were covered by a ledger');
-  if (e2e.accepted !== e2e.callouts) failures.push(`end to end: ${e2e.callouts - e2e.accepted} callouts refused`);
-  if (!e2e.allSynced) failures.push('end to end: not every accepted callout was synced');
-  if (e2e.maxInFlight > e2e.syncConcurrencyCap) failures.push(`end to end: ${e2e.maxInFlight} Limio calls in flight, cap ${e2e.syncConcurrencyCap}`);
-}
-
 // Figures, not the AWS SDK's notice that its 2027 releases need Node 22 (the Lambdas run Node 24).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -322,7 +191,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${describeMachine(command)}\n\n`);
   const started = Date.now();
   const { figures, failures } = await runBench(quick ? QUICK : FULL, (line) => process.stderr.write(`… ${line}\n`));
-  process.stdout.write(`${renderTable(figures)}\n\nbench took ${s((Date.now() - started) / 1000)}\n`);
+  process.stdout.write(`${renderTable(figures)}\n\nbench took ${formatSeconds((Date.now() - started) / 1000)}\n`);
   if (failures.length > 0) {
     process.stdout.write(`\nINCORRECT RUN:\n${failures.map((failure) => `- ${failure}`).join('\n')}\n`);
     process.exitCode = 1;

@@ -10,7 +10,8 @@ import type { ChaosResult } from '../../bench/chaos-options';
 import { runEndToEnd } from '../../bench/end-to-end';
 import { runReplayWhileFailing, REPLAY_WHILE_FAILING_DEFAULTS, type ReplayWhileFailingResult } from '../../bench/replay-run';
 import { runSyncs } from '../../bench/sync-runs';
-import { ledgerBurstFigures, sweepFigures } from '../../bench/main';
+import { ledgerBurstFigures } from '../../bench/ledger-burst-report';
+import { sweepFigures } from '../../bench/sweep-report';
 import { checkLedgerBurst, runLedgerBurst, type BurstRun, type LedgerBurstResult } from '../../bench/ledger-burst';
 import { checkSweepBench, runSweepBench, type SweepBenchResult } from '../../bench/sweep-run';
 
