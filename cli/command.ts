@@ -1,7 +1,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { BreakerStore } from '../functions/breaker/breaker-store';
 import type { SubscriptionIdRule } from '../functions/shared/subscription-id';
-import type { BreakerControl } from './commands/breaker';
+import type { BreakerControl } from './commands/breaker-control';
 import type { CliIo } from './output';
 import type { TargetDependencies, TargetFlags, TargetNeeds, Targets } from './target-types';
 

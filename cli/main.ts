@@ -4,7 +4,7 @@ import { ConfigError } from '../functions/shared/config-error';
 import { subscriptionIdRuleFrom } from '../functions/shared/subscription-id';
 import { awsDynamoClient } from './aws-clients';
 import { ALL_COMMANDS } from './command-table';
-import { localBreakerControl, storeBreakerControl } from './commands/breaker';
+import { localBreakerControl, storeBreakerControl } from './commands/breaker-control';
 import { BREAKER_TARGET_HELP, COMMON_OPTIONS, EXIT, TARGET_HELP, type CliDependencies, type Command, type Values } from './command';
 import type { CliIo } from './output';
 import type { TargetFlags, Targets } from './target-types';

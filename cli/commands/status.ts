@@ -4,7 +4,7 @@ import type { QueueBacklog } from '../../functions/breaker/operator';
 import { BREAKER_TABLE_OPTION, EXIT, TARGET_OPTIONS, type Command } from '../command';
 import { renderTable } from '../output';
 import { formatDuration } from '../values';
-import { describeBreaker } from './breaker';
+import { describeBreaker } from './breaker-control';
 
 export interface QueueStatus {
   readonly queue: 'main' | 'dlq';

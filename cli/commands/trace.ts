@@ -7,7 +7,7 @@ import { clip, renderTable } from '../output';
 import type { TargetFlags } from '../target-types';
 import { UsageError } from '../usage-error';
 import { formatDuration } from '../values';
-import { describeBreaker } from './breaker';
+import { describeBreaker } from './breaker-control';
 import { listDeadLetters, type DeadLetterRow } from './dlq-list';
 import { describeLedgerError, openLedger } from './ledger-access';
 
