@@ -21,7 +21,7 @@ import type { SyncConfig } from './config';
 import { credentialsSourceFor, LimioClient, LimioTokenCache, type SyncOutcome, type SyncResult } from '../limio';
 import { LedgerStep, planWithoutLedger, type LedgerSubscriptionPlan } from './ledger-step';
 import { budgetStart, deadLetterRetrySeconds, decideRetry, holdVisibilitySeconds, queueRetentionNear, syncFailureOf } from './retry-budget';
-import { delayRedelivery, sendToDeadLetterQueue } from './sqs-actions';
+import { createVisibilityBatcher, delayRedeliveries, sendToDeadLetterQueue } from './sqs-actions';
 import { createSyncLogger, createSyncMetrics, SYNC_METRICS } from './telemetry';
 import { withinVisibilityCeiling } from './visibility-ceiling';
 
@@ -157,6 +157,8 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
   const ledger =
     ledgerStore &&
     new LedgerStep({ store: ledgerStore, timing: config.ledger.timing, maxAttempts: config.breaker.retry.maxAttempts, now, logger, metrics });
+  // The holds, postponements and backoffs asked for together go to SQS together, up to 10 per request.
+  const changeVisibility = createVisibilityBatcher((changes) => delayRedeliveries(sqs, config.queueUrl, changes));
 
   /**
    * Sets how long a message stays invisible, within what SQS allows since its receive (withinVisibilityCeiling).
@@ -165,20 +167,17 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
    */
   async function setVisibility(message: ReceivedMessage, requestedSeconds: number, purpose: string): Promise<number | undefined> {
     const visibilitySeconds = withinVisibilityCeiling(requestedSeconds, message.receivedAtMs, now());
-    try {
-      await delayRedelivery(sqs, config.queueUrl, message.record.receiptHandle, visibilitySeconds);
-      return visibilitySeconds;
-    } catch (error) {
-      metrics.addMetric(SYNC_METRICS.visibilityRefused, MetricUnit.Count, 1);
-      logger.error(`SQS refused the ${purpose} visibility: the message comes back after the queue's visibility timeout`, {
-        messageId: message.record.messageId,
-        attempt: message.receiveCount,
-        visibilitySeconds,
-        errorCode: (error as Error)?.name,
-        error: (error as Error)?.message ?? String(error),
-      });
-      return undefined;
-    }
+    const answer = await changeVisibility({ receiptHandle: message.record.receiptHandle, visibilitySeconds });
+    if (answer.ok) return visibilitySeconds;
+    metrics.addMetric(SYNC_METRICS.visibilityRefused, MetricUnit.Count, 1);
+    logger.error(`SQS refused the ${purpose} visibility: the message comes back after the queue's visibility timeout`, {
+      messageId: message.record.messageId,
+      attempt: message.receiveCount,
+      visibilitySeconds,
+      errorCode: answer.errorCode,
+      error: answer.error,
+    });
+    return undefined;
   }
 
   async function deadLetter(
@@ -290,13 +289,15 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     const error = held.some(({ fate }) => fate.reason === 'cooldown')
       ? 'held: a sync of this subscription started less than SYNC_COOLDOWN_SECONDS ago'
       : 'held: a sync of this subscription is in flight';
-    for (const { message, fate } of held) {
-      const visibilitySeconds = await setVisibility(message, ledgerHoldSeconds(fate.untilMs, now()), 'ledger hold');
+    // Asked for all at once, so they share one ChangeMessageVisibilityBatch.
+    const set = await Promise.all(held.map(({ message, fate }) => setVisibility(message, ledgerHoldSeconds(fate.untilMs, now()), 'ledger hold')));
+    held.forEach(({ message, fate }, index) => {
+      const visibilitySeconds = set[index];
       if (visibilitySeconds !== undefined) longest = Math.max(longest ?? 0, visibilitySeconds);
       logger.info('sync held by the ledger', { ...logKeys(message), reason: fate.reason, visibilitySeconds });
       metrics.addMetric(SYNC_METRICS.heldForCooldown, MetricUnit.Count, 1);
       verdicts.set(message.record.messageId, { handled: false, reason: error });
-    }
+    });
     reportUntried(subscriptionId, held.map((entry) => entry.message), error, longest);
     return verdicts;
   }
@@ -351,9 +352,14 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
       case 'retryable':
       case 'refresh':
         metrics.addMetric(SYNC_METRICS.retryable, MetricUnit.Count, 1);
-        for (const message of messages) {
-          const verdict = await handleRetryable(message, outcome, report);
-          verdicts.set(message.record.messageId, verdict);
+        {
+          // Decided all at once, so their backoffs share one ChangeMessageVisibilityBatch; reported in order.
+          const retried = await Promise.all(messages.map((message) => handleRetryable(message, outcome)));
+          messages.forEach((message, index) => {
+            const { verdict, reported } = retried[index]!;
+            verdicts.set(message.record.messageId, verdict);
+            report.add(reported.outcome, message, reported.failureClass, reported.visibilitySeconds);
+          });
         }
         break;
     }
@@ -383,11 +389,13 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
   async function postpone(subscriptionId: string, messages: readonly QueuedMessage[]): Promise<Map<string, Verdict>> {
     const error = 'not attempted: the invocation was running out of time';
     const verdicts = new Map<string, Verdict>();
-    for (const message of messages) {
-      logger.warn('sync postponed', { ...logKeys(message), error });
-      await setVisibility(message, 1, 'postponed');
-      verdicts.set(message.record.messageId, { handled: false, reason: error });
-    }
+    await Promise.all(
+      messages.map(async (message) => {
+        logger.warn('sync postponed', { ...logKeys(message), error });
+        await setVisibility(message, 1, 'postponed');
+        verdicts.set(message.record.messageId, { handled: false, reason: error });
+      }),
+    );
     reportUntried(subscriptionId, messages, error, 1);
     return verdicts;
   }
@@ -402,37 +410,43 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     const error = `held: the circuit breaker is open (${breakerState.reason})`;
     const openForSeconds = Math.max(0, (now() - breakerState.since) / 1000);
     const verdicts = new Map<string, Verdict>();
+    // Each message at once, so the holds share one ChangeMessageVisibilityBatch.
+    const fates = await Promise.all(
+      messages.map(async (message): Promise<{ verdict: Verdict; heldFor?: number | undefined }> => {
+        // Open time does not spend the budget but does not stop SQS's retention either: dead-letter it in time.
+        const retentionNear = queueRetentionNear(sentTimestampOf(message.record), now());
+        if (retentionNear !== undefined) {
+          const reason = `${retentionNear}; ${error}`;
+          logger.error('queue retention near: dead-lettering a held message', { ...logKeys(message), error: reason });
+          const verdict = await deadLetter(message, 'exhausted', reason);
+          reportDeadLetterAttempt(subscriptionId, message.record, message.receiveCount, verdict, 'exhausted', reason);
+          return { verdict };
+        }
+        // Holds that SQS keeps refusing bring the message back every visibility timeout; before SQS's redrive moves
+        // it to the DLQ with no reason (one receive after MAX_ATTEMPTS), it goes there with one.
+        if (message.receiveCount >= breaker.retry.maxAttempts) {
+          const reason = `received ${message.receiveCount} times (MAX_ATTEMPTS ${breaker.retry.maxAttempts}) while the breaker was open, dead-lettered before SQS's redrive moves it without a reason; ${error}`;
+          logger.error('held message received MAX_ATTEMPTS times: dead-lettering it', { ...logKeys(message), error: reason });
+          const verdict = await deadLetter(message, 'exhausted', reason);
+          reportDeadLetterAttempt(subscriptionId, message.record, message.receiveCount, verdict, 'exhausted', reason);
+          return { verdict };
+        }
+        const wanted = holdVisibilitySeconds({ settings: breaker.retry, receiveCount: message.receiveCount, openForSeconds, random });
+        const visibilitySeconds = await setVisibility(message, wanted, 'hold');
+        logger.info('sync held: breaker open', { ...logKeys(message), visibilitySeconds });
+        metrics.addMetric(SYNC_METRICS.held, MetricUnit.Count, 1);
+        return { verdict: { handled: false, reason: error }, heldFor: visibilitySeconds };
+      }),
+    );
     let longest: number | undefined;
     const held: QueuedMessage[] = [];
-    for (const message of messages) {
-      // Open time does not spend the budget but does not stop SQS's retention either: dead-letter it in time.
-      const retentionNear = queueRetentionNear(sentTimestampOf(message.record), now());
-      if (retentionNear !== undefined) {
-        const reason = `${retentionNear}; ${error}`;
-        logger.error('queue retention near: dead-lettering a held message', { ...logKeys(message), error: reason });
-        const verdict = await deadLetter(message, 'exhausted', reason);
-        verdicts.set(message.record.messageId, verdict);
-        reportDeadLetterAttempt(subscriptionId, message.record, message.receiveCount, verdict, 'exhausted', reason);
-        continue;
-      }
-      // Holds that SQS keeps refusing bring the message back every visibility timeout; before SQS's redrive moves
-      // it to the DLQ with no reason (one receive after MAX_ATTEMPTS), it goes there with one.
-      if (message.receiveCount >= breaker.retry.maxAttempts) {
-        const reason = `received ${message.receiveCount} times (MAX_ATTEMPTS ${breaker.retry.maxAttempts}) while the breaker was open, dead-lettered before SQS's redrive moves it without a reason; ${error}`;
-        logger.error('held message received MAX_ATTEMPTS times: dead-lettering it', { ...logKeys(message), error: reason });
-        const verdict = await deadLetter(message, 'exhausted', reason);
-        verdicts.set(message.record.messageId, verdict);
-        reportDeadLetterAttempt(subscriptionId, message.record, message.receiveCount, verdict, 'exhausted', reason);
-        continue;
-      }
+    messages.forEach((message, index) => {
+      const fate = fates[index]!;
+      verdicts.set(message.record.messageId, fate.verdict);
+      if (!('heldFor' in fate)) return;
       held.push(message);
-      const wanted = holdVisibilitySeconds({ settings: breaker.retry, receiveCount: message.receiveCount, openForSeconds, random });
-      const visibilitySeconds = await setVisibility(message, wanted, 'hold');
-      if (visibilitySeconds !== undefined) longest = Math.max(longest ?? 0, visibilitySeconds);
-      logger.info('sync held: breaker open', { ...logKeys(message), visibilitySeconds });
-      metrics.addMetric(SYNC_METRICS.held, MetricUnit.Count, 1);
-      verdicts.set(message.record.messageId, { handled: false, reason: error });
-    }
+      if (fate.heldFor !== undefined) longest = Math.max(longest ?? 0, fate.heldFor);
+    });
     if (held.length > 0) reportUntried(subscriptionId, held, error, longest);
     return verdicts;
   }
@@ -453,8 +467,7 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
   async function handleRetryable(
     message: QueuedMessage,
     outcome: Extract<SyncOutcome, { class: 'retryable' | 'refresh' }>,
-    report: OutcomeReport,
-  ): Promise<Verdict> {
+  ): Promise<{ verdict: Verdict; reported: { outcome: SyncOutcomeEvent['outcome']; failureClass?: FailureClass; visibilitySeconds?: number } }> {
     // The breaker's open intervals (cached) are what the budget does not count.
     const breakerState = await breaker.gate.current();
     const decision = decideRetry({
@@ -470,8 +483,10 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     if (decision.action === 'dead-letter') {
       logger.error('retry budget spent: dead-lettering it', { ...logKeys(message), httpStatus: outcome.httpStatus, error: decision.reason });
       const verdict = await deadLetter(message, decision.failureClass, decision.reason, outcome.httpStatus);
-      report.add(verdict.handled ? 'dead-lettered' : 'retry', message, verdict.handled ? decision.failureClass : undefined, visibilityOf(verdict));
-      return verdict;
+      return {
+        verdict,
+        reported: verdict.handled ? { outcome: 'dead-lettered', failureClass: decision.failureClass } : { outcome: 'retry', visibilitySeconds: visibilityOf(verdict) },
+      };
     }
     const visibilitySeconds = await setVisibility(message, decision.visibilitySeconds, 'backoff');
     logger.warn('sync failed, will retry', {
@@ -481,8 +496,7 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
       visibilitySeconds,
       remainingBudgetSeconds: Math.round(decision.remainingBudgetSeconds),
     });
-    report.add('retry', message, undefined, visibilitySeconds);
-    return { handled: false, reason: outcome.error };
+    return { verdict: { handled: false, reason: outcome.error }, reported: { outcome: 'retry', visibilitySeconds } };
   }
 
   return async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
