@@ -1,8 +1,11 @@
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { BreakerTable } from '../../../infra/constructs/breaker';
+import { cdkLogicalId } from '../../../infra/constructs/logical-ids';
 import { METRICS_NAMESPACE } from '../../../functions/sync/telemetry';
 import { DEFAULTS } from '../../../functions/shared/defaults';
 import { ZuoraLimioSyncStack } from '../../../infra/zuora-limio-sync-stack';
-import { limioBaseUrl, onlyResource, functionNamed, roleStatements, logicalIdOf, defaultBridgeFixture, type Resources } from '../fixtures';
+import { limioBaseUrl, unbundledApp, onlyResource, functionNamed, roleStatements, logicalIdOf, defaultBridgeFixture, type Resources } from '../fixtures';
 
 /** The circuit breaker table and probe (constructs/breaker.ts). */
 
@@ -131,5 +134,15 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       expect(body).toContain(`[\\"${METRICS_NAMESPACE}\\",\\"held\\",\\"service\\",\\"sync\\"`);
       expect(body).toContain('Breaker probe');
     });
+  });
+});
+
+describe('BreakerTable on its own', () => {
+  it('retains the table as told and keeps its parent\'s logical id', () => {
+    const stack = new Stack(unbundledApp(), 'Alone');
+    new BreakerTable(stack, 'BreakerState', { removalPolicy: RemovalPolicy.RETAIN });
+    const tables = Template.fromStack(stack).findResources('AWS::DynamoDB::Table') as Record<string, { DeletionPolicy?: string }>;
+    expect(Object.keys(tables)).toEqual([cdkLogicalId(['BreakerTable', 'Resource'])]);
+    expect(Object.values(tables)[0].DeletionPolicy).toBe('Retain');
   });
 });

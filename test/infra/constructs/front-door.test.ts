@@ -1,4 +1,8 @@
+import { Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import { cdkLogicalId } from '../../../infra/constructs/logical-ids';
+import { CalloutWebAcl } from '../../../infra/constructs/web-acl';
 import { METRICS_NAMESPACE } from '../../../functions/sync/telemetry';
 import { DEFAULTS } from '../../../functions/shared/defaults';
 import { ZuoraLimioSyncStack } from '../../../infra/zuora-limio-sync-stack';
@@ -348,5 +352,25 @@ describe('REST API with WAF, TLS_1_2, tenant check, secrets key and nothing reta
 
   it('gives the callout Lambda the expected Zuora tenant id', () => {
     expect(functionNamed(template, 'authenticates Zuora callouts').resource.Properties.Environment.Variables.CALLOUT_EXPECTED_TENANT_ID).toBe('12345');
+  });
+});
+
+describe('CalloutWebAcl on its own', () => {
+  it('exempts a single IP set directly (no OR of one statement) and keeps its parent\'s logical ids', () => {
+    const stack = new Stack(unbundledApp(), 'Alone');
+    const api = new apigw.RestApi(stack, 'Api');
+    api.root.addMethod('GET', new apigw.MockIntegration());
+    new CalloutWebAcl(stack, 'Waf', { stage: api.deploymentStage, name: 'alone-callout', limitPerIp: 500, exemptRanges: ['203.0.113.9'] });
+    const template = Template.fromStack(stack);
+    const ipSetId = cdkLogicalId(['ZuoraAddressesV4']);
+    expect(Object.keys(template.findResources('AWS::WAFv2::IPSet'))).toEqual([ipSetId]);
+    const acl = template.findResources('AWS::WAFv2::WebACL') as Record<string, { Properties: { Name: string; Rules: any[] } }>;
+    expect(Object.keys(acl)).toEqual([cdkLogicalId(['CalloutWebAcl'])]);
+    const { Name, Rules } = Object.values(acl)[0].Properties;
+    expect(Name).toBe('alone-callout');
+    expect(Rules[0].Statement.RateBasedStatement).toMatchObject({
+      Limit: 500,
+      ScopeDownStatement: { NotStatement: { Statement: { IPSetReferenceStatement: { Arn: { 'Fn::GetAtt': [ipSetId, 'Arn'] } } } } },
+    });
   });
 });

@@ -1,7 +1,10 @@
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { SyncLedger } from '../../../infra/constructs/ledger';
+import { cdkLogicalId } from '../../../infra/constructs/logical-ids';
 import { LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE } from '../../../functions/ledger/dynamodb-ledger-store';
 import { ZuoraLimioSyncStack } from '../../../infra/zuora-limio-sync-stack';
-import { sweepBridge, functionNamed, type Resources } from '../fixtures';
+import { unbundledApp, sweepBridge, functionNamed, type Resources } from '../fixtures';
 
 /** The sync ledger table (constructs/ledger.ts) and the sync Lambda's use of it. */
 
@@ -37,5 +40,15 @@ describe('sync ledger and reconciliation sweep (zuoraBaseUrl set)', () => {
       SYNC_COOLDOWN_SECONDS: '10',
       SYNC_CLOCK_MARGIN_SECONDS: '2',
     });
+  });
+});
+
+describe('SyncLedger on its own', () => {
+  it('removes the table as told and keeps its parent\'s logical id', () => {
+    const stack = new Stack(unbundledApp(), 'Alone');
+    new SyncLedger(stack, 'Ledger', { removalPolicy: RemovalPolicy.DESTROY });
+    const tables = Template.fromStack(stack).findResources('AWS::DynamoDB::Table') as Record<string, { DeletionPolicy?: string }>;
+    expect(Object.keys(tables)).toEqual([cdkLogicalId(['LedgerTable', 'Resource'])]);
+    expect(Object.values(tables)[0].DeletionPolicy).toBe('Delete');
   });
 });

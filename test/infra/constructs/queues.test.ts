@@ -1,6 +1,10 @@
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { cdkLogicalId } from '../../../infra/constructs/logical-ids';
+import { BridgeQueues } from '../../../infra/constructs/queues';
 import { DEFAULTS, mainQueueVisibilityTimeoutSeconds, redriveMaxReceiveCount } from '../../../functions/shared/defaults';
-import { constructInOwnStack, ownStackBridge, functionNamed, roleStatements, defaultBridgeFixture, type Resources } from '../fixtures';
+import { unbundledApp, constructInOwnStack, ownStackBridge, functionNamed, roleStatements, defaultBridgeFixture, type Resources } from '../fixtures';
 
 /** The main queue and its DLQ (constructs/queues.ts). */
 
@@ -72,5 +76,26 @@ describe("the construct in a user's own stack (KMS key, own topic, HMAC)", () =>
       const statements = roleStatements(template, functionNamed(template, describing).resource);
       expect(statements).toContainEqual({ Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: keyArn });
     }
+  });
+});
+
+describe('BridgeQueues on its own', () => {
+  it('sizes visibility and redrive from its props, encrypts with the given key, removes as told and keeps its parent\'s logical ids', () => {
+    const stack = new Stack(unbundledApp(), 'Alone');
+    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+    const queues = new BridgeQueues(stack, 'Queues', { syncTimeoutSeconds: 20, maxAttempts: 9, encryptionKey: key, removalPolicy: RemovalPolicy.DESTROY });
+    const resources = Template.fromStack(stack).findResources('AWS::SQS::Queue') as Resources;
+    const mainId = cdkLogicalId(['MainQueue', 'Resource']);
+    const deadLetterId = cdkLogicalId(['DeadLetterQueue', 'Resource']);
+    expect(Object.keys(resources).sort()).toEqual([deadLetterId, mainId].sort());
+    expect(resources[mainId]).toMatchObject({
+      DeletionPolicy: 'Delete',
+      Properties: {
+        VisibilityTimeout: mainQueueVisibilityTimeoutSeconds(20),
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterId, 'Arn'] }, maxReceiveCount: redriveMaxReceiveCount(9) },
+        KmsMasterKeyId: { 'Fn::GetAtt': [stack.getLogicalId(key.node.defaultChild as never), 'Arn'] },
+      },
+    });
+    expect(stack.resolve(queues.deadLetterQueue.queueUrl)).toEqual({ Ref: deadLetterId });
   });
 });

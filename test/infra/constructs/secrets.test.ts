@@ -1,4 +1,7 @@
-import { Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { ConfigError } from '../../../functions/shared/config-error';
+import { BridgeSecrets } from '../../../infra/constructs/secrets';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { LIMIO_SECRET_PLACEHOLDER, ZUORA_SECRET_PLACEHOLDER } from '../../../infra/secret-templates';
 import { ZuoraLimioSync } from '../../../infra/zuora-limio-sync';
@@ -191,5 +194,27 @@ describe('sync ledger and reconciliation sweep (zuoraBaseUrl set)', () => {
     expect(() => new ZuoraLimioSync(refused, 'SecretOnly', { limioBaseUrl, zuoraSecretArn })).toThrow(/^zuoraBaseUrl: is required for zuoraSecretArn/);
     expect(() => new ZuoraLimioSync(refused, 'Partial', { limioBaseUrl, zuoraBaseUrl, zuoraSecretArn: `arn:aws:secretsmanager:${region}:${account}:secret:zuora` }))
       .toThrow(/^zuoraSecretArn: /);
+  });
+});
+
+describe('BridgeSecrets on its own', () => {
+  const props = { calloutAuthMode: 'header', removalPolicy: RemovalPolicy.DESTROY } as const;
+
+  it('creates the Zuora secret only with the sweep on, and refuses one given without it', () => {
+    const stack = new Stack(unbundledApp(), 'Alone');
+    expect(new BridgeSecrets(stack, 'Off', { ...props, sweepOn: false }).zuoraSecret).toBeUndefined();
+    expect(new BridgeSecrets(stack, 'On', { ...props, sweepOn: true }).zuoraSecret).toBeDefined();
+    expect(() => new BridgeSecrets(stack, 'Orphan', { ...props, sweepOn: false, zuoraSecretArn })).toThrow(ConfigError);
+  });
+
+  it('grants exactly GetSecretValue on the secret, and no key use without a secrets key', () => {
+    const stack = new Stack(unbundledApp(), 'Grants');
+    const secrets = new BridgeSecrets(stack, 'Secrets', { ...props, sweepOn: false, limioSecretArn });
+    const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    secrets.grantRead(role, 'ReadLimioSecret', secrets.limioSecret);
+    const policy = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))[0] as { Properties: { PolicyDocument: { Statement: unknown[] } } };
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      { Sid: 'ReadLimioSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: limioSecretArn },
+    ]);
   });
 });
