@@ -314,11 +314,18 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     // must stop calling Limio once the breaker opens (the state is cached for BREAKER_STATE_CACHE_SECONDS).
     const result = await limitLimioCalls(async () => {
       if (runningOutOfTime(context)) return 'postpone' as const;
-      const breakerState = await breaker.gate.current();
-      if (breakerState.state === 'open') return breakerState;
       // Taken before the claim, so the start the ledger records is never later than Limio's real start.
       const startedAt = now();
-      if (ledger && claim && !(await ledger.claim(subscriptionId, startedAt, leaseMsFor(context), claim))) return 'claim-refused' as const;
+      // Side by side: one round trip before the call, not two. A claim made while the breaker turned open is left
+      // to its lease (the rest of this invocation): it only holds this subscription's messages meanwhile, as
+      // every message is held while the breaker is open, and the ledger's rules already allow for a claim that
+      // no answer follows (an invocation that dies after claiming).
+      const [breakerState, claimed] = await Promise.all([
+        breaker.gate.current(),
+        ledger && claim ? ledger.claim(subscriptionId, startedAt, leaseMsFor(context), claim) : true,
+      ]);
+      if (breakerState.state === 'open') return breakerState;
+      if (!claimed) return 'claim-refused' as const;
       return { ...(await limio.sync(subscriptionId)), startedAt };
     });
     if (result === 'postpone') return postpone(subscriptionId, messages);
@@ -504,10 +511,10 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     // The event source received every record before this invocation began: the 12-hour limit counts from then.
     const receivedAtMs = now();
     const { poison, bySubscription, subscriptionByMessage } = planBatch(event.Records, config, receivedAtMs);
-    // The batch's one ledger read: which messages are covered, held, or share one call now.
-    const plans = ledger ? await ledger.plan(bySubscription) : planWithoutLedger(bySubscription);
-    // Open: no Limio call at all in this batch; the messages are held (poison still goes to the DLQ).
-    const breakerAtStart = await breaker.gate.current();
+    // The batch's one ledger read (which messages are covered, held, or share one call now) and the breaker's
+    // state (open: no Limio call at all in this batch, the messages are held; poison still goes to the DLQ).
+    // Neither depends on the other, so they are read side by side: one round trip before the first sync, not two.
+    const [plans, breakerAtStart] = await Promise.all([ledger ? ledger.plan(bySubscription) : planWithoutLedger(bySubscription), breaker.gate.current()]);
     const made: MadeSyncs = [];
     const pendingSyncs = new Map<string, Promise<Map<string, Verdict>>>();
     const verdictFor = (subscriptionId: string, messageId: string): Promise<Verdict> => {
