@@ -1,4 +1,4 @@
-import type { CalloutsLostResult } from './chaos-sweep';
+import type { SweepReport } from '../functions/sweep/sweep';
 import type { OverCap } from './over-cap';
 
 /**
@@ -117,6 +117,26 @@ export interface ChaosResult {
   readonly syncedAfterLedgerStopped: number;
   /** With droppedShare: what the sweep found and did. */
   readonly sweep?: CalloutsLostResult;
+}
+
+/** The chaos run's "callouts lost" scenario (issue #14): what the sweep found and did. */
+export interface CalloutsLostResult {
+  /** Subscriptions changed in Zuora without any callout. */
+  readonly dropped: number;
+  /** Changed with their callouts. */
+  readonly withCallouts: number;
+  readonly report: SweepReport;
+  /** sweepQueued and sweepCovered as the sweep Lambda published them (EMF). */
+  readonly queuedMetric: number | undefined;
+  readonly coveredMetric: number | undefined;
+  /** Dropped subscriptions Limio synced after the sweep ran. */
+  readonly droppedSynced: number;
+  /** Dropped subscriptions not synced after the sweep (up to 5 named). */
+  readonly droppedNotSynced: readonly string[];
+  /** Limio calls after the sweep for subscriptions whose callouts had arrived: must be 0. */
+  readonly secondCallsForCalledOut: number;
+  readonly drainedAfterSweep: boolean;
+  readonly sweepDrainSeconds: number;
 }
 
 /** The ledger table's name, as npm start and the CLI's --local name it. */

@@ -1,34 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createSweepLambda, loadSweepLambdaConfig, SWEEP_METRICS } from '../functions/sweep/lambda-sweep';
-import type { SweepReport } from '../functions/sweep/sweep';
 import { METRICS_NAMESPACE } from '../functions/sync/telemetry';
 import type { DynamoDbEmulator } from '../local/dynamodb-emulator';
 import { queueDepth } from '../local/queue-depth';
 import type { Runtime } from '../local/runtime';
 import type { ZuoraSandbox } from '../local/zuora-sandbox';
-import { LEDGER_TABLE } from './chaos-options';
+import { LEDGER_TABLE, type CalloutsLostResult } from './chaos-options';
 import { waitUntil } from './pipeline';
-
-/** The chaos run's "callouts lost" scenario (issue #14): what the sweep found and did. */
-export interface CalloutsLostResult {
-  /** Subscriptions changed in Zuora without any callout. */
-  readonly dropped: number;
-  /** Changed with their callouts. */
-  readonly withCallouts: number;
-  readonly report: SweepReport;
-  /** sweepQueued and sweepCovered as the sweep Lambda published them (EMF). */
-  readonly queuedMetric: number | undefined;
-  readonly coveredMetric: number | undefined;
-  /** Dropped subscriptions Limio synced after the sweep ran. */
-  readonly droppedSynced: number;
-  /** Dropped subscriptions not synced after the sweep (up to 5 named). */
-  readonly droppedNotSynced: readonly string[];
-  /** Limio calls after the sweep for subscriptions whose callouts had arrived: must be 0. */
-  readonly secondCallsForCalledOut: number;
-  readonly drainedAfterSweep: boolean;
-  readonly sweepDrainSeconds: number;
-}
 
 /** Powertools Metrics whose output is kept instead of printed: the EMF documents the sweep Lambda would publish. */
 class RecordingMetrics extends Metrics {
