@@ -5,9 +5,10 @@ import { build } from 'esbuild';
 import { median } from './figures';
 
 /**
- * Each Lambda bundled exactly as the CDK construct bundles it (infra/zuora-limio-sync.ts: NodejsFunction with
- * local esbuild, minify, external source map without sources, target node24, CommonJS, @aws-sdk/* left to the
- * Lambda runtime), then loaded in fresh Node processes and timed against an empty `node -e ""`.
+ * Each Lambda bundled exactly as the CDK construct bundles it (infra/constructs/bridge-function.ts:
+ * NodejsFunction with local esbuild, minify, external source map without sources, target node24, CommonJS,
+ * @aws-sdk/* left to the Lambda runtime), then loaded in fresh Node processes and timed against an empty
+ * `node -e ""`.
  */
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 

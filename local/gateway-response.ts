@@ -110,7 +110,7 @@ export function routeNotFound(kind: ApiKind): GatewayResponse {
 }
 
 /**
- * The deployed REST API's BasicChallenge gateway response (infra/zuora-limio-sync.ts) to a request without
+ * The deployed REST API's BasicChallenge gateway response (infra/constructs/front-door.ts) to a request without
  * credentials: the Lambda is not called, and Zuora's non-preemptive Basic auth then sends them.
  */
 export function basicChallenge(realm: string): GatewayResponse {
