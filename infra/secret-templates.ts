@@ -2,7 +2,7 @@ import type { CalloutAuthMode } from './settings';
 
 /**
  * What the construct writes into the secrets it creates. Plain data, so tests can check it against the very
- * parsers the Lambdas use (functions/callout/auth-config.ts, functions/sync/credentials.ts).
+ * parsers the Lambdas use (functions/callout/auth-config.ts, functions/limio/credentials.ts).
  *
  * Keep these stable: a changed Limio placeholder would overwrite filled-in credentials on the next deploy, and a
  * changed callout template regenerates the callout secret, breaking the copy in Zuora.
@@ -28,7 +28,7 @@ export const ZUORA_SECRET_PLACEHOLDER = {
  *
  * `previousField` is not written at deploy time: during a rotation the operator copies the generated field's
  * old value into it and puts the new value in the generated field, so callouts with either are accepted until
- * Zuora has switched (README "Rotating the callout credential"). It is listed here, not in `fields`, because a
+ * Zuora has switched (docs/connecting-zuora.md, rotating the callout credential). It is listed here, not in `fields`, because a
  * changed template would make CloudFormation generate a new secret.
  */
 export const CALLOUT_AUTH_SECRET_TEMPLATES: Record<

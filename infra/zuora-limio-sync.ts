@@ -42,7 +42,7 @@ export interface ZuoraLimioSyncProps extends BridgeSettingsInput {
    */
   readonly zuoraSecretArn?: string;
   /**
-   * Complete ARN of an existing callout auth secret (JSON as in the README); its `mode` must match
+   * Complete ARN of an existing callout auth secret (JSON as in docs/connecting-zuora.md); its `mode` must match
    * `calloutAuthMode`, which shapes the API.
    * @default a new secret for `calloutAuthMode` with a generated password / header value / HMAC key
    */
@@ -72,7 +72,7 @@ export interface ZuoraLimioSyncProps extends BridgeSettingsInput {
  * new ZuoraLimioSync(this, 'Bridge', { limioBaseUrl: 'https://acme.prod.limio.com' });
  * ```
  *
- * Outage mode (README "When Limio is down") is built in: a small DynamoDB table holds the circuit breaker
+ * Outage mode (docs/how-a-subscription-is-synced.md) is built in: a small DynamoDB table holds the circuit breaker
  * shared by every sync instance; sync instances trip it; a probe Lambda on a schedule probes Limio while it is
  * open, closes it through half-open, and is the only thing allowed to disable, cap and re-enable the sync event
  * source mapping. The template leaves the mapping's `Enabled` unset; a deployment that changes the mapping may

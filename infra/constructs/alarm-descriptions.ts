@@ -13,7 +13,7 @@ export const CALLOUT_THROTTLED_ALARM_DESCRIPTION =
   'API Gateway answered 429 to callouts: the stage throttle (throttleRateLimit / throttleBurstLimit) was used up, by a bill run\'s peak or by other callers. ' +
   'A throttled callout never reaches the callout Lambda, and Zuora retries it only a few times, slowly: its subscriptions may not be queued. ' +
   'The API access log\'s status-429 lines name the sourceIp: if it is not Zuora, set allowedIpRanges or wafRateLimitPerIp; if it is Zuora, raise the throttle. ' +
-  'Then backfill what changed meanwhile with "zuora-limio-sync enqueue". See the README "Deploy to AWS" (the public endpoint).';
+  'Then backfill what changed meanwhile with "zuora-limio-sync enqueue". See docs/deploying.md (the public endpoint).';
 
 export const CALLOUT_REFUSED_ALARM_DESCRIPTION =
   'The callout Lambda refused Zuora callouts: none of their subscription ids were queued, and a 4xx means Zuora\'s retries get the same answer. ' +
@@ -24,7 +24,7 @@ export const CALLOUT_REFUSED_ALARM_DESCRIPTION =
   'wrong-tenant = a callout from another Zuora tenant than expectedZuoraTenantId (a sandbox pointed at this endpoint: fix that tenant\'s callout URL, nothing to backfill); ' +
   'too-many-ids or body-too-large = more ids than calloutMaxIds / calloutMaxBodyBytes allow; ' +
   '5xx reasons (auth-unavailable, queue-unavailable, internal-error) also raise Api5xxAlarm. ' +
-  'Fix the cause, then backfill the refused subscriptions with "zuora-limio-sync enqueue". See the README runbook "A callout was refused".';
+  'Fix the cause, then backfill the refused subscriptions with "zuora-limio-sync enqueue". See docs/operating.md, runbook "a callout was refused".';
 
 /**
  * Should never fire: every visibility the sync Lambda asks for is kept within SQS's 12 hours from the receive.
@@ -47,20 +47,20 @@ export const BREAKER_OPEN_ALARM_DESCRIPTION =
   '"refused the client credentials" or "cannot read the Limio credentials secret" means the Limio secret is wrong or unreadable, not that Limio is down; ' +
   'the breaker stays open on purpose until you fix the secret (the next probe reads it again). ' +
   'Otherwise Limio is down: the breaker closes by itself when it is back. ' +
-  'A message held close to the queue\'s 14-day retention is dead-lettered as exhausted. See the README "When Limio is down".';
+  'A message held close to the queue\'s 14-day retention is dead-lettered as exhausted. See docs/operating.md, runbook "Limio was down for an hour".';
 
 export const SWEEP_FAILED_ALARM_DESCRIPTION =
-  `The reconciliation sweep failed, or fell behind, in ${FAILED_SWEEPS} sweep intervals in a row: changes whose callout never came are not being found (in time). ` +
-  'Read the sweep Lambda\'s ERROR line ("sweep failed: ... error (<kind>)"): ' +
-  'credentials = the Zuora secret (ZuoraSecretArn output) still holds the created stand-ins, or Zuora refused its {"clientId","clientSecret"} (an OAuth client of a Zuora user with API access; fill or fix the secret, the next sweep reads it); ' +
-  'rate-limited = the tenant\'s API limits are used up by other integrations (the sweep retries and resumes from its watermark); ' +
+  `The reconciliation sweep failed, or fell behind, in ${FAILED_SWEEPS} sweep intervals in a row: changes whose callout never came are not being found in time. ` +
+  'Read the sweep Lambda\'s ERROR line ("sweep failed: ... (<kind>)"): ' +
+  'credentials = the Zuora secret (ZuoraSecretArn output) holds the stand-ins or Zuora refused its clientId/clientSecret; ' +
+  'rate-limited = the tenant\'s API limits are used up by other integrations; ' +
   'unavailable or deadline = Zuora did not answer in time; refused or protocol = zuoraBaseUrl or zuoraEntityId is wrong; enqueue = the main queue refused messages. ' +
-  'No ERROR line but "sweep out-of-time" lines with a growing lag (sweepLagSeconds): each run stops at its deadline before reading its window, Zuora answers slowly for this much change; it catches up by itself if the volume drops, otherwise read the gap with "zuora-limio-sync sweep --since". ' +
-  'Callouts still sync meanwhile: the sweep is never on their path. Once fixed, the next sweep reads from where the last complete one ended (a longer outage: "zuora-limio-sync sweep --since"). See the README "Reconciliation sweep".';
+  'No ERROR line but "sweep out-of-time" lines with a growing sweepLagSeconds: Zuora answers too slowly for this much change. ' +
+  'Callouts still sync meanwhile. Once fixed, the sweep resumes from its watermark; for a longer gap run "zuora-limio-sync sweep --since". See docs/operating.md, "Alarms".';
 
 export const MISSING_CALLOUTS_ALARM_DESCRIPTION =
   `Subscriptions changed in Zuora without a sync (no callout reached the bridge) in ${MISSING_CALLOUTS_SWEEPS} sweeps in a row; the sweep queued them, so Limio catches up, but callouts are being lost. ` +
   'Check in Zuora: the workflow or notification that sends the callout (disabled, edited, its filter or event changed, or a new kind of change it does not cover); ' +
   'its delivery history (failing or retried callouts, a wrong URL or credential); ' +
   'and on the bridge: CalloutRefusedAlarm / CalloutThrottledAlarm / Api5xxAlarm (callouts refused or throttled). ' +
-  'The sweep\'s log lines name how many were queued per run. See the README runbook "Callouts are missing".';
+  'The sweep\'s log lines name how many were queued per run. See docs/operating.md, runbook "callouts are missing".';
