@@ -1,0 +1,88 @@
+import type { SQSRecord } from 'aws-lambda';
+import { parseSyncRequest, type SyncRequest } from '../shared/queue-message';
+import type { SyncOutcome } from '../limio';
+import type { SyncConfig } from './config';
+
+/** A message's fate after this invocation: handled (deleted by Lambda) or reported as a batch item failure. */
+export type Verdict =
+  | { readonly handled: true }
+  /** `visibilitySeconds`: the backoff set before the message comes back, when one could be set. */
+  | { readonly handled: false; readonly reason: string; readonly visibilitySeconds?: number };
+
+/** Each message of one subscription's share of the batch, by message id. */
+export type Verdicts = Map<string, Verdict>;
+
+/** A record of this batch, with when it was received at the latest (the invocation's start). */
+export interface ReceivedMessage {
+  readonly record: SQSRecord;
+  readonly receiveCount: number;
+  /** SQS's 12-hour visibility limit counts from the receive, which happened no later than this (epoch ms). */
+  readonly receivedAtMs: number;
+}
+
+export interface QueuedMessage extends ReceivedMessage {
+  readonly request: SyncRequest;
+}
+
+/** One invocation's Limio calls, reported to the breaker once the batch is done. */
+export type MadeSyncs = Array<{ readonly subscriptionId: string; readonly outcome: SyncOutcome }>;
+
+/** Splits a batch into poison messages and, per subscription, the messages that ask for it. */
+export function splitBatch(records: readonly SQSRecord[], config: SyncConfig, receivedAtMs: number) {
+  const poison = new Map<string, string>();
+  const bySubscription = new Map<string, QueuedMessage[]>();
+  const subscriptionByMessage = new Map<string, string>();
+  for (const record of records) {
+    const parsed = parseSyncRequest(record.body, config.subscriptionIdRule);
+    if (!parsed.ok) {
+      poison.set(record.messageId, parsed.reason);
+      continue;
+    }
+    const message: QueuedMessage = { record, receiveCount: receiveCountOf(record), receivedAtMs, request: parsed.request };
+    subscriptionByMessage.set(record.messageId, parsed.request.subscriptionId);
+    const group = bySubscription.get(parsed.request.subscriptionId);
+    if (group) group.push(message);
+    else bySubscription.set(parsed.request.subscriptionId, [message]);
+  }
+  return { poison, bySubscription, subscriptionByMessage };
+}
+
+/** SQS SentTimestamp (epoch ms), when the record carries a readable one. */
+export function sentTimestampOf(record: SQSRecord): number | undefined {
+  const sentAt = Number(record.attributes?.SentTimestamp);
+  return Number.isFinite(sentAt) && sentAt > 0 ? sentAt : undefined;
+}
+
+export function visibilityOf(verdict: Verdict): number | undefined {
+  return verdict.handled ? undefined : verdict.visibilitySeconds;
+}
+
+export function receiveCountOf(record: SQSRecord): number {
+  const count = Number(record.attributes?.ApproximateReceiveCount);
+  return Number.isInteger(count) && count >= 1 ? count : 1;
+}
+
+export function logKeys(message: QueuedMessage) {
+  return {
+    subscriptionId: message.request.subscriptionId,
+    messageId: message.record.messageId,
+    attempt: message.receiveCount,
+    ...(message.request.zuoraRequestId !== undefined && { zuoraRequestId: message.request.zuoraRequestId }),
+    ...(message.request.zuoraNotificationId !== undefined && { zuoraNotificationId: message.request.zuoraNotificationId }),
+  };
+}
+
+/** For the log and the observer only: whatever subscriptionId a poison message claims, if it is a string. */
+export function looseSubscriptionId(body: string): string | undefined {
+  try {
+    const value = (JSON.parse(body) as { subscriptionId?: unknown }).subscriptionId;
+    return typeof value === 'string' ? value.slice(0, 80) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The highest ApproximateReceiveCount among these messages, as the observer reports it. */
+export function attemptOf(messages: readonly ReceivedMessage[]): number {
+  return Math.max(...messages.map((message) => message.receiveCount));
+}

@@ -1,0 +1,135 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import type { SubscriptionPlan } from '../../ledger/batch-plan';
+import { claimRefusedHold } from '../../ledger/ledger-fate';
+import type { SyncOutcome } from '../../limio';
+import { logKeys, visibilityOf, type MadeSyncs, type QueuedMessage, type Verdicts } from '../batch-messages';
+import type { SyncContext } from '../sync-context';
+import { SYNC_METRICS } from '../telemetry';
+import { backOffOrDeadLetter } from './backed-off';
+import { deadLetter } from './dead-lettered';
+import { holdForBreaker } from './held-by-breaker';
+import { holdForLedger } from './held-by-ledger';
+import { OutcomeReport } from './outcome-report';
+import { postpone } from './postponed';
+
+/** Time kept back after a Limio call for its ChangeMessageVisibility / DLQ calls and the batch response. */
+const SQS_ACTIONS_RESERVE_MS = 2_000;
+
+/**
+ * One Limio call for every message of one subscription in the batch; each message then meets its fate: synced,
+ * dead-lettered (terminal), backed off (retryable); or, without a call, postponed, held by the breaker or held
+ * behind another invocation's claim.
+ */
+export async function syncSubscription(
+  sync: SyncContext,
+  subscriptionId: string,
+  messages: readonly QueuedMessage[],
+  context: Context | undefined,
+  made: MadeSyncs,
+  claim?: SubscriptionPlan<QueuedMessage>['claim'],
+): Promise<Verdicts> {
+  const { ledger } = sync;
+  // Both checked once a slot is free: waiting for it is what can use up the invocation, and a batch under way
+  // must stop calling Limio once the breaker opens (the state is cached for BREAKER_STATE_CACHE_SECONDS).
+  const result = await sync.limitLimioCalls(async () => {
+    if (runningOutOfTime(sync, context)) return 'postpone' as const;
+    // Taken before the claim, so the start the ledger records is never later than Limio's real start.
+    const startedAt = sync.now();
+    // Side by side: one round trip before the call, not two. A claim made while the breaker turned open is left
+    // to its lease (the rest of this invocation): it only holds this subscription's messages meanwhile, as
+    // every message is held while the breaker is open, and the ledger's rules already allow for a claim that
+    // no answer follows (an invocation that dies after claiming).
+    const [breakerState, claimed] = await Promise.all([
+      sync.breaker.gate.current(),
+      ledger && claim ? ledger.claim(subscriptionId, startedAt, leaseMsFor(sync, context), claim) : true,
+    ]);
+    if (breakerState.state === 'open') return breakerState;
+    if (!claimed) return 'claim-refused' as const;
+    return { ...(await sync.limio.sync(subscriptionId)), startedAt };
+  });
+  if (result === 'postpone') return postpone(sync, subscriptionId, messages);
+  if (result === 'claim-refused') return holdForLedger(sync, subscriptionId, messages.map((message) => ({ message, fate: claimRefusedHold(sync.now()) })));
+  if (!('outcome' in result)) return holdForBreaker(sync, subscriptionId, messages, result);
+  const { outcome, latencyMs } = result;
+  made.push({ subscriptionId, outcome });
+  if (ledger) await ledger.record(subscriptionId, result.startedAt, outcome);
+  sync.metrics.addMetric(SYNC_METRICS.syncLatency, MetricUnit.Milliseconds, latencyMs);
+  const report = new OutcomeReport(subscriptionId, result);
+  const verdicts =
+    outcome.class === 'synced'
+      ? doneAsSynced(sync, messages, outcome, latencyMs, report)
+      : outcome.class === 'terminal'
+        ? await deadLetterTerminal(sync, messages, outcome, report)
+        : await backOff(sync, messages, outcome, report);
+  report.emit(sync.observer);
+  return verdicts;
+}
+
+function doneAsSynced(
+  sync: SyncContext,
+  messages: readonly QueuedMessage[],
+  outcome: Extract<SyncOutcome, { class: 'synced' }>,
+  latencyMs: number,
+  report: OutcomeReport,
+): Verdicts {
+  sync.metrics.addMetric(SYNC_METRICS.synced, MetricUnit.Count, 1);
+  const verdicts: Verdicts = new Map();
+  for (const message of messages) {
+    sync.logger.info('subscription synced', { ...logKeys(message), limioId: outcome.limioId, owner: outcome.owner, latencyMs });
+    verdicts.set(message.record.messageId, { handled: true });
+    report.add('synced', message);
+  }
+  return verdicts;
+}
+
+/** Limio refused the subscription for good (4xx): no retry can change that. */
+async function deadLetterTerminal(
+  sync: SyncContext,
+  messages: readonly QueuedMessage[],
+  outcome: Extract<SyncOutcome, { class: 'terminal' }>,
+  report: OutcomeReport,
+): Promise<Verdicts> {
+  sync.metrics.addMetric(SYNC_METRICS.terminal, MetricUnit.Count, 1);
+  const verdicts: Verdicts = new Map();
+  for (const message of messages) {
+    sync.logger.error('Limio refused the subscription: dead-lettering it', { ...logKeys(message), httpStatus: outcome.httpStatus, error: outcome.error });
+    const verdict = await deadLetter(sync, message, 'terminal', outcome.error, outcome.httpStatus);
+    verdicts.set(message.record.messageId, verdict);
+    report.add(verdict.handled ? 'dead-lettered' : 'retry', message, verdict.handled ? 'terminal' : undefined, visibilityOf(verdict));
+  }
+  return verdicts;
+}
+
+async function backOff(
+  sync: SyncContext,
+  messages: readonly QueuedMessage[],
+  outcome: Extract<SyncOutcome, { class: 'retryable' | 'refresh' }>,
+  report: OutcomeReport,
+): Promise<Verdicts> {
+  sync.metrics.addMetric(SYNC_METRICS.retryable, MetricUnit.Count, 1);
+  // Decided all at once, so their backoffs share one ChangeMessageVisibilityBatch; reported in order.
+  const retried = await Promise.all(messages.map((message) => backOffOrDeadLetter(sync, message, outcome)));
+  const verdicts: Verdicts = new Map();
+  messages.forEach((message, index) => {
+    const { verdict, reported } = retried[index]!;
+    verdicts.set(message.record.messageId, verdict);
+    report.add(reported.outcome, message, reported.failureClass, reported.visibilitySeconds);
+  });
+  return verdicts;
+}
+
+/** A claim lasts as long as this invocation could still record its outcome. */
+function leaseMsFor(sync: SyncContext, context: Context | undefined): number {
+  if (typeof context?.getRemainingTimeInMillis === 'function') return Math.max(1, context.getRemainingTimeInMillis());
+  return sync.config.limioTimeoutMs + SQS_ACTIONS_RESERVE_MS;
+}
+
+/**
+ * Whether a sync started now might outlive the invocation (timeout plus time for the SQS calls after it, and
+ * for the ledger's claim and record when there is a ledger).
+ */
+function runningOutOfTime(sync: SyncContext, context: Context | undefined): boolean {
+  if (typeof context?.getRemainingTimeInMillis !== 'function') return false;
+  return context.getRemainingTimeInMillis() < sync.config.limioTimeoutMs + SQS_ACTIONS_RESERVE_MS + (sync.ledger?.reserveMs ?? 0);
+}
