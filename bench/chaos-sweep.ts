@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createSweepLambda, loadSweepLambdaConfig, SWEEP_METRICS } from '../functions/sweep/lambda-sweep';
-import { METRICS_NAMESPACE } from '../functions/sync/telemetry';
+import { METRICS_NAMESPACE } from '../functions/shared/metrics';
 import type { DynamoDbEmulator } from '../local/dynamodb-emulator';
 import { queueDepth } from '../local/queue-depth';
 import type { Runtime } from '../local/runtime';
