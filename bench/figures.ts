@@ -50,7 +50,7 @@ export function formatMilliseconds(milliseconds: number): string {
   return `${formatNumber(milliseconds)} ms`;
 }
 
-/** A Markdown table, so the output can go straight into the README. */
+/** A Markdown table, so the output can go straight into docs/performance.md. */
 export function renderTable(figures: readonly Figure[]): string {
   const rows = figures.map((figure) => [figure.measure, figure.value, figure.baseline, formatRatio(figure.ratio), figure.note ?? '']);
   const header = ['measure', 'figure', 'baseline / limit (same run)', 'ratio', 'note'];

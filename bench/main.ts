@@ -1,7 +1,7 @@
 /**
  * `npm run bench` (add `-- --quick`, or BENCH_QUICK=1, for a scaled-down run): every figure next to the
- * baseline or limit it is measured against in the same run. Prints a Markdown table (the README's
- * "Performance" section is this output) and exits 1 if a run was not correct (a callout refused, a sync
+ * baseline or limit it is measured against in the same run. Prints a Markdown table (docs/performance.md
+ * reports this output) and exits 1 if a run was not correct (a callout refused, a sync
  * missing, Limio over its concurrency cap): a fast wrong answer is not a figure.
  */
 import { measureCalloutHotPath } from './callout-hot-path';

@@ -34,8 +34,8 @@ const USAGE = `usage: npm start [-- --json]
 
 Runs the callout endpoint, an SQS emulator with the DLQ, a DynamoDB emulator with the sync ledger and the
 breaker, the sync worker, the reconciliation sweep and (unless LIMIO_BASE_URL / ZUORA_BASE_URL are set) a Limio
-sandbox and a Zuora sandbox on 127.0.0.1. Configuration is by environment variable; see "Running locally" in
-README.md.`;
+sandbox and a Zuora sandbox on 127.0.0.1. Configuration is by environment variable; see docs/running-locally.md
+and docs/configuration.md.`;
 
 interface Output {
   info(line: string, fields?: Record<string, unknown>): void;

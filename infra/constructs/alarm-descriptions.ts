@@ -13,7 +13,7 @@ export const CALLOUT_THROTTLED_ALARM_DESCRIPTION =
   'API Gateway answered 429 to callouts: the stage throttle (throttleRateLimit / throttleBurstLimit) was used up, by a bill run\'s peak or by other callers. ' +
   'A throttled callout never reaches the callout Lambda, and Zuora retries it only a few times, slowly: its subscriptions may not be queued. ' +
   'The API access log\'s status-429 lines name the sourceIp: if it is not Zuora, set allowedIpRanges or wafRateLimitPerIp; if it is Zuora, raise the throttle. ' +
-  'Then backfill what changed meanwhile with "zuora-limio-sync enqueue". See docs/deploying.md (the public endpoint).';
+  'Then backfill what changed meanwhile with "zuora-limio-sync enqueue". See docs/connecting-zuora.md, "The public endpoint".';
 
 export const CALLOUT_REFUSED_ALARM_DESCRIPTION =
   'The callout Lambda refused Zuora callouts: none of their subscription ids were queued, and a 4xx means Zuora\'s retries get the same answer. ' +

@@ -5,7 +5,7 @@ const NOW = Date.parse('2026-11-25T12:00:00Z');
 const classify = (answer: LimioAnswer, tokenRefreshed = false) => classifySyncOutcome(answer, { tokenRefreshed, nowMs: NOW });
 const response = (status: number, body: unknown, retryAfter?: string): LimioAnswer => ({ kind: 'response', status, body, retryAfter });
 
-// One test per row of the retry table (README "How a subscription is synced").
+// One test per row of the retry table (docs/how-a-subscription-is-synced.md).
 describe('classifySyncOutcome: the retry table', () => {
   it('200 with success: true is synced, carrying Limio id and owner', () => {
     expect(classify(response(200, { success: true, id: 'sub-1', owner: 'idn-1' }))).toEqual({

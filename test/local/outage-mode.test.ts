@@ -131,7 +131,7 @@ describe('outage mode on the local runtime', () => {
     const callsBeforeTrip = calls.filter((call) => call.at >= outageStart && call.at <= tripAt).length;
     expect(errors).toEqual([]);
 
-    // The figures, for the README's outage-mode section.
+    // The figures, for docs/how-a-subscription-is-synced.md's outage-mode section.
     console.info(
       [
         `outage ${((recoveredAt - outageStart) / 1000).toFixed(1)} s (time budget ${COMPRESSED.RETRY_BUDGET_SECONDS} s), ${accepted.length} subscriptions accepted`,
