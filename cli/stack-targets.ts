@@ -1,5 +1,6 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { awsSqsClient, credentialsFrom } from './aws-clients';
+import { credentialsFrom } from './aws-clients';
+import { awsTargets } from './aws-targets';
 import { checkCalloutDestination, checkEndpointVariables, checkSqsDestinations } from './destinations';
 import { STACK_OUTPUTS, type Env, type TargetDependencies, type TargetFlags, type TargetNeeds, type Targets } from './target-types';
 import { UsageError } from './usage-error';
@@ -33,25 +34,23 @@ export async function stackTargets(
     ['--stack', needs.deadLetterQueue ? deadLetterQueueUrl : undefined],
   ]);
   if (calloutUrl) checkCalloutDestination(flags, '--stack', calloutUrl);
-  if ((needs.breaker && breakerTableName) || (needs.ledger && ledgerTableName)) checkEndpointVariables(flags, env, ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL']);
-  return {
-    sqs: (dependencies.sqsClient ?? awsSqsClient)(env, mainQueueUrl ?? deadLetterQueueUrl),
-    mainQueueUrl,
-    deadLetterQueueUrl,
-    calloutUrl,
-    ...(needs.breaker && {
-      breaker: breakerTableName
-        ? { kind: 'table', tableName: breakerTableName }
-        : { kind: 'unavailable', reason: `stack "${stackName}" has no ${STACK_OUTPUTS.breakerTableName} output (deployed before outage mode; redeploy)` },
-    }),
-    ...(needs.ledger && {
-      ledger: ledgerTableName
-        ? { kind: 'table', tableName: ledgerTableName }
-        : { kind: 'unavailable', reason: `stack "${stackName}" has no ${STACK_OUTPUTS.ledgerTableName} output (deployed before the sync ledger; redeploy)` },
-    }),
-    ...(zuora && { zuora }),
-    description: `stack ${stackName}`,
-  };
+  return awsTargets(
+    {
+      mainQueueUrl,
+      deadLetterQueueUrl,
+      calloutUrl,
+      breakerTableName,
+      ledgerTableName,
+      missingBreakerReason: `stack "${stackName}" has no ${STACK_OUTPUTS.breakerTableName} output (deployed before outage mode; redeploy)`,
+      missingLedgerReason: `stack "${stackName}" has no ${STACK_OUTPUTS.ledgerTableName} output (deployed before the sync ledger; redeploy)`,
+      description: `stack ${stackName}`,
+    },
+    () => zuora,
+    flags,
+    env,
+    needs,
+    dependencies,
+  );
 }
 
 async function describeStackOutputs(stackName: string, env: Env): Promise<Record<string, string>> {

@@ -1,5 +1,5 @@
-import { awsSqsClient } from './aws-clients';
-import { checkCalloutDestination, checkEndpointVariables, checkSqsDestinations } from './destinations';
+import { awsTargets } from './aws-targets';
+import { checkCalloutDestination, checkSqsDestinations } from './destinations';
 import { localTargets } from './local-targets';
 import { stackTargets } from './stack-targets';
 import type { Env, TargetDependencies, TargetFlags, TargetNeeds, Targets } from './target-types';
@@ -66,26 +66,23 @@ function explicitTargets(flags: TargetFlags, env: Env, needs: TargetNeeds, depen
     [deadLetterQueueInput, deadLetterQueueUrl],
   ]);
   if (calloutUrl) checkCalloutDestination(flags, '--url', calloutUrl);
-  if ((needs.breaker && breakerTableName) || (needs.ledger && ledgerTableName)) checkEndpointVariables(flags, env, ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL']);
-  const zuora = needs.zuora ? zuoraTarget(flags, env, {}) : undefined;
-  return {
-    sqs: (dependencies.sqsClient ?? awsSqsClient)(env, mainQueueUrl ?? deadLetterQueueUrl),
-    mainQueueUrl,
-    deadLetterQueueUrl,
-    calloutUrl,
-    ...(needs.breaker && {
-      breaker: breakerTableName
-        ? { kind: 'table', tableName: breakerTableName }
-        : { kind: 'unavailable', reason: 'give --breaker-table NAME (or ZLS_BREAKER_TABLE): the stack output BreakerTableName' },
-    }),
-    ...(needs.ledger && {
-      ledger: ledgerTableName
-        ? { kind: 'table', tableName: ledgerTableName }
-        : { kind: 'unavailable', reason: 'give --ledger-table NAME (or ZLS_LEDGER_TABLE): the stack output LedgerTableName' },
-    }),
-    ...(zuora && { zuora }),
-    description: 'queues given explicitly',
-  };
+  return awsTargets(
+    {
+      mainQueueUrl,
+      deadLetterQueueUrl,
+      calloutUrl,
+      breakerTableName,
+      ledgerTableName,
+      missingBreakerReason: 'give --breaker-table NAME (or ZLS_BREAKER_TABLE): the stack output BreakerTableName',
+      missingLedgerReason: 'give --ledger-table NAME (or ZLS_LEDGER_TABLE): the stack output LedgerTableName',
+      description: 'queues given explicitly',
+    },
+    () => (needs.zuora ? zuoraTarget(flags, env, {}) : undefined),
+    flags,
+    env,
+    needs,
+    dependencies,
+  );
 }
 
 function urlFrom(input: string, raw: string | undefined): string | undefined {
