@@ -8,8 +8,9 @@ import { doneAsCovered } from './fates/covered';
 import { deadLetterPoison } from './fates/dead-lettered';
 import { holdForBreaker } from './fates/held-by-breaker';
 import { holdForLedger } from './fates/held-by-ledger';
+import { lookAgainThenHold, waitsOnlyForSyncInFlight } from './fates/looked-again';
 import { syncSubscription } from './fates/synced';
-import { planWithoutLedger, type LedgerSubscriptionPlan } from './ledger-step';
+import { planWithoutLedger, type LedgerBatchPlan, type LedgerSubscriptionPlan } from './ledger-step';
 import { createSyncContext, type SyncContext, type SyncHandlerDependencies } from './sync-context';
 
 export type { SyncObserver, SyncOutcomeEvent } from './outcome-event';
@@ -41,16 +42,8 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     // Neither depends on the other, so they are read side by side: one round trip before the first sync, not two.
     const [plans, breakerAtStart] = await Promise.all([ledger ? ledger.plan(bySubscription) : planWithoutLedger(bySubscription), breaker.gate.current()]);
     const made: MadeSyncs = [];
-    // Each subscription's share of the batch is carried out once, by whichever of its messages comes first.
-    const pending = new Map<string, Promise<Verdicts>>();
-    const verdictFor = (subscriptionId: string, messageId: string): Promise<Verdict> => {
-      let verdicts = pending.get(subscriptionId);
-      if (!verdicts) {
-        verdicts = carryOutPlan(sync, plans.get(subscriptionId)!, breakerAtStart, context, made);
-        pending.set(subscriptionId, verdicts);
-      }
-      return verdicts.then((byMessage) => byMessage.get(messageId)!);
-    };
+    const shares = carryOutPlans(sync, plans, breakerAtStart, context, made);
+    const verdictFor = (subscriptionId: string, messageId: string): Promise<Verdict> => shares.get(subscriptionId)!.then((verdicts) => verdicts.get(messageId)!);
 
     const recordHandler = async (record: SQSRecord): Promise<void> => {
       const poisonReason = poison.get(record.messageId);
@@ -76,6 +69,33 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
   };
+}
+
+/**
+ * Every subscription's share of the batch, all under way at once. When the batch calls Limio, the subscriptions
+ * that only wait for another invocation's sync in flight are read again once those calls are done (the batch
+ * lasts that long anyway), and what that sync covered by then is done instead of coming back for nothing.
+ */
+function carryOutPlans(
+  sync: SyncContext,
+  plans: LedgerBatchPlan<QueuedMessage>,
+  breakerAtStart: BreakerState,
+  context: Context | undefined,
+  made: MadeSyncs,
+): Map<string, Promise<Verdicts>> {
+  const callsLimio = breakerAtStart.state !== 'open' && [...plans.values()].some((plan) => plan.syncNow.length > 0);
+  const lookAgain = callsLimio && sync.ledger ? [...plans.values()].filter(waitsOnlyForSyncInFlight) : [];
+  const shares = new Map<string, Promise<Verdicts>>();
+  for (const plan of plans.values()) {
+    if (!lookAgain.includes(plan)) shares.set(plan.subscriptionId, carryOutPlan(sync, plan, breakerAtStart, context, made));
+  }
+  if (lookAgain.length > 0) {
+    lookAgainThenHold(sync, lookAgain, Promise.allSettled(shares.values()), context).forEach((share, subscriptionId) => shares.set(subscriptionId, share));
+  }
+  // Started before the record handler awaits them: one that fails (a bug) fails its messages there, as before,
+  // instead of first surfacing as an unhandled rejection.
+  for (const share of shares.values()) share.catch(() => undefined);
+  return shares;
 }
 
 /**

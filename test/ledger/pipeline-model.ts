@@ -18,7 +18,9 @@ import { InMemoryLedgerStore } from '../../functions/ledger/ledger-store';
  * fails with an error syncs anyway; a refused claim holds; an answer is recorded with the start taken before the
  * claim; a retryable failure backs off, a terminal one (or the budget spent) dead-letters. As the handler (whose
  * ledger calls time out), a claim or record that fails may still have reached the ledger; and a message received
- * holdReceiveLimit times is synced instead of held.
+ * holdReceiveLimit times is synced instead of held; when the batch calls Limio, the messages that only wait for
+ * another invocation's sync in flight are read again once the batch's own syncs are done, and what that read
+ * finds covered is deleted instead of held.
  */
 
 export type CrashPoint = 'none' | 'before-read' | 'after-read' | 'after-claim' | 'after-limio' | 'after-record';
@@ -234,9 +236,26 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
       if (crash === point) dead = true;
       return dead;
     };
+    // Subscriptions whose messages only wait for another invocation's sync in flight, read again once this
+    // invocation's own syncs are done (the handler's lookAgainThenHold).
+    let lookAgain: SubscriptionPlan<Held>[] = [];
     const groupDone = () => {
       groupsLeft -= 1;
-      if (groupsLeft === 0) end();
+      if (groupsLeft > 0) return;
+      if (lookAgain.length === 0 || dead) return end();
+      at(now + stepDelays.next(), () => {
+        if (dead) return end();
+        const ids = lookAgain.map((plan) => plan.subscriptionId);
+        const again: LedgerLookup = ledgerFaults.next() ? { entries: new Map(), unknown: ids, failure: 'scripted' } : { ...store.readNow(ids), unknown: [] };
+        const held = lookAgain.flatMap((plan) => plan.held);
+        const waiting = held.map(({ message }) => ({ held: message, subscriptionId: message.message.subscriptionId, receivedAt: message.message.receivedAt }));
+        const covered = new Set(planLedgerBatch(waiting, again, local(), scenario.timing).flatMap((plan) => plan.covered.map((entry) => entry.held)));
+        for (const { message, fate } of held) {
+          if (covered.has(message)) deleteMessage(message);
+          else changeVisibility(message, now + holdVisibilitySeconds(fate.untilMs, local()) * 1000);
+        }
+        end();
+      });
     };
 
     if (dies('before-read')) return end();
@@ -252,10 +271,17 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
         local(),
         scenario.timing,
       );
-      groupsLeft = plans.length;
       const holdReceiveLimit = scenario.holdReceiveLimit ?? ledgerHoldReceiveLimit(MODEL_LIMITS.maxReceiveCount);
-      for (const plan of plans.map((planned) => releaseHoldsPastReceiveLimit(planned, (held) => held.message.receives, holdReceiveLimit))) {
+      const released = plans.map((planned) => releaseHoldsPastReceiveLimit(planned, (held) => held.message.receives, holdReceiveLimit));
+      const callsLimio = released.some((plan) => plan.syncNow.length > 0);
+      lookAgain =
+        callsLimio && scenario.withoutLedger !== true
+          ? released.filter((plan) => plan.syncNow.length === 0 && plan.held.length > 0 && plan.held.every(({ fate }) => fate.reason === 'sync-in-flight'))
+          : [];
+      groupsLeft = released.length - lookAgain.length;
+      for (const plan of released) {
         plan.covered.forEach(deleteMessage);
+        if (lookAgain.includes(plan)) continue;
         for (const { message, fate } of plan.held) changeVisibility(message, now + holdVisibilitySeconds(fate.untilMs, local()) * 1000);
         if (plan.syncNow.length === 0) groupDone();
         else at(now + stepDelays.next(), () => sync(plan));

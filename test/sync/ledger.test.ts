@@ -184,6 +184,39 @@ describe('sync handler with the sync ledger', () => {
     expect(events[0]).toMatchObject({ outcome: 'retry', error: 'held: a sync of this subscription is in flight', visibilitySeconds: 1 });
   });
 
+  it("reads again, once its own sync is done, a subscription waiting for another invocation's sync in flight, and lets go what that sync covered instead of holding it", async () => {
+    const inFlightStartedAt = Date.now() - 1_000;
+    await ledger.claimSync('A-S120', { startedAt: inFlightStartedAt, leaseMs: 20_000, expectedLastSuccessStartedAt: undefined });
+    const otherInvocationAnswers: LedgerStore = {
+      readMany: (ids) => ledger.readMany(ids),
+      recordOutcome: (id, outcome) => ledger.recordOutcome(id, outcome),
+      claimSync: async (id, request) => {
+        // While this batch syncs A-S121, the other invocation's sync of A-S120 succeeds and is recorded.
+        await ledger.recordOutcome('A-S120', { kind: 'synced', startedAt: inFlightStartedAt, finishedAt: Date.now(), httpStatus: 200, limioId: 'sub-120' });
+        return ledger.claimSync(id, request);
+      },
+    };
+    const handler = handlerWith({}, { ledger: otherInvocationAnswers });
+    const event = await deliver(sqsEmulator.sqs, queues.mainQueueUrl, [bodyReceivedAt('A-S120', Date.now() - 5_000), bodyReceivedAt('A-S121', Date.now())]);
+
+    expect(await handler(event, lambdaContext())).toEqual({ batchItemFailures: [] });
+    expect(syncCallsOf('A-S120')).toBe(0);
+    expect(syncCallsOf('A-S121')).toBe(1);
+    expect(metric('heldForCooldown')).toBe(0);
+    expect(metric('coveredByLedger')).toBe(1);
+    expect(events.find((e) => e.subscriptionId === 'A-S120')).toMatchObject({ outcome: 'synced', coveredBySyncStartedAt: new Date(inFlightStartedAt).toISOString() });
+  });
+
+  it("still holds, after the second read, what the other invocation's sync has not covered yet", async () => {
+    await ledger.claimSync('A-S122', { startedAt: Date.now() - 1_000, leaseMs: 20_000, expectedLastSuccessStartedAt: undefined });
+    const handler = handlerWith();
+    const event = await deliver(sqsEmulator.sqs, queues.mainQueueUrl, [bodyReceivedAt('A-S122', Date.now() - 5_000), bodyReceivedAt('A-S123', Date.now())]);
+
+    expect(failedIds(await handler(event, lambdaContext()))).toEqual([event.Records[0].messageId]);
+    expect(syncCallsOf('A-S122')).toBe(0);
+    expect(events.find((e) => e.subscriptionId === 'A-S122')).toMatchObject({ outcome: 'retry', error: 'held: a sync of this subscription is in flight', visibilitySeconds: 1 });
+  });
+
   it('records each Limio answer: a failure, then the retried sync with its Limio id and owner', async () => {
     sandbox.respondWith('A-S107', 503, { message: 'Limio is busy' });
     const handler = handlerWith({ BACKOFF_BASE_SECONDS: '1', BACKOFF_MAX_SECONDS: '1' });
