@@ -30,22 +30,26 @@ export async function syncSubscription(
   claim?: SubscriptionPlan<QueuedMessage>['claim'],
 ): Promise<Verdicts> {
   const { ledger } = sync;
+  const claims = ledger !== undefined && claim !== undefined;
+  // Not worth a claim that no sync would follow.
+  if (claims && runningOutOfTime(sync, context)) return postpone(sync, subscriptionId, messages);
+  // Taken before the claim (without one, just before the call), so the start the ledger records is never later
+  // than Limio's real start.
+  const claimedAt = claims ? sync.now() : undefined;
+  // The claim goes out while this sync waits for a Limio slot, so a slot is never held waiting for DynamoDB: with
+  // every slot busy, each call would otherwise take the claim's round trip longer (SYNC_CONCURRENCY limits Limio
+  // calls, not ledger writes). A claim whose sync then does not start (out of time, the breaker opened meanwhile)
+  // is left to its lease, the rest of this invocation: the ledger's rules already allow for a claim no answer
+  // follows (an invocation that dies after claiming), and it only holds this subscription's messages meanwhile.
+  const claimed = claims ? ledger.claim(subscriptionId, claimedAt!, leaseMsFor(sync, context), claim) : Promise.resolve(true);
   // Both checked once a slot is free: waiting for it is what can use up the invocation, and a batch under way
   // must stop calling Limio once the breaker opens (the state is cached for BREAKER_STATE_CACHE_SECONDS).
   const result = await sync.limitLimioCalls(async () => {
     if (runningOutOfTime(sync, context)) return 'postpone' as const;
-    // Taken before the claim, so the start the ledger records is never later than Limio's real start.
-    const startedAt = sync.now();
-    // Side by side: one round trip before the call, not two. A claim made while the breaker turned open is left
-    // to its lease (the rest of this invocation): it only holds this subscription's messages meanwhile, as
-    // every message is held while the breaker is open, and the ledger's rules already allow for a claim that
-    // no answer follows (an invocation that dies after claiming).
-    const [breakerState, claimed] = await Promise.all([
-      sync.breaker.gate.current(),
-      ledger && claim ? ledger.claim(subscriptionId, startedAt, leaseMsFor(sync, context), claim) : true,
-    ]);
+    const [breakerState, claimMade] = await Promise.all([sync.breaker.gate.current(), claimed]);
     if (breakerState.state === 'open') return breakerState;
-    if (!claimed) return 'claim-refused' as const;
+    if (!claimMade) return 'claim-refused' as const;
+    const startedAt = claimedAt ?? sync.now();
     return { ...(await sync.limio.sync(subscriptionId)), startedAt };
   });
   if (result === 'postpone') return postpone(sync, subscriptionId, messages);
