@@ -24,8 +24,11 @@ export interface QueuedMessage extends ReceivedMessage {
   readonly request: SyncRequest;
 }
 
-/** One invocation's Limio calls, reported to the breaker once the batch is done. */
-export type MadeSyncs = Array<{ readonly subscriptionId: string; readonly outcome: SyncOutcome }>;
+/**
+ * One invocation's Limio calls, reported to the breaker once the batch is done, with the ledger's record of each
+ * (never rejects), which the batch awaits before it returns.
+ */
+export type MadeSyncs = Array<{ readonly subscriptionId: string; readonly outcome: SyncOutcome; readonly recorded: Promise<void> }>;
 
 /** Splits a batch into poison messages and, per subscription, the messages that ask for it. */
 export function splitBatch(records: readonly SQSRecord[], config: SyncConfig, receivedAtMs: number) {

@@ -60,10 +60,13 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
         // A batch that failed as a whole is still answered message by message: each already has its backoff set.
         throwOnFullBatchFailure: false,
       });
-      // One write per batch, with one entry per Limio call made; never throws (the breaker fails open).
-      await breaker.gate.record(batchOutcomesOf(made));
+      // One write per batch, with one entry per Limio call made, beside the ledger's records of those calls; none
+      // throws (the breaker and the ledger fail open).
+      await Promise.all([breaker.gate.record(batchOutcomesOf(made)), ...made.map(({ recorded }) => recorded)]);
       return response;
     } finally {
+      // Before the metrics go out: a record that failed counts one.
+      await Promise.all(made.map(({ recorded }) => recorded));
       // Overlapping invocations of one container (the local runtime runs several) share the metrics, and the
       // first to finish publishes them all: the other would only warn that it had nothing left.
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();

@@ -56,8 +56,9 @@ export async function syncSubscription(
   if (result === 'claim-refused') return holdForLedger(sync, subscriptionId, messages.map((message) => ({ message, fate: claimRefusedHold(sync.now()) })));
   if (!('outcome' in result)) return holdForBreaker(sync, subscriptionId, messages, result);
   const { outcome, latencyMs } = result;
-  made.push({ subscriptionId, outcome });
-  if (ledger) await ledger.record(subscriptionId, result.startedAt, outcome);
+  // Written beside the rest of the batch's work, and awaited with the breaker's write before the batch returns (a
+  // frozen Lambda would not send it): the messages' fates, and the event that reports them, do not wait for it.
+  made.push({ subscriptionId, outcome, recorded: ledger ? ledger.record(subscriptionId, result.startedAt, outcome) : Promise.resolve() });
   sync.metrics.addMetric(SYNC_METRICS.syncLatency, MetricUnit.Milliseconds, latencyMs);
   const report = new OutcomeReport(subscriptionId, result);
   const verdicts =
