@@ -6,6 +6,7 @@ import { loadRuntimeConfig } from '../local/config';
 import { LOCAL_TABLES } from '../local/defaults';
 import { startRuntime, type Runtime } from '../local/runtime';
 import { startSqsPoller, type SqsPoller } from '../local/sqs-poller';
+import { InMemoryLedgerStore, type LedgerStore } from '../functions/ledger/ledger-store';
 import { percentile } from './figures';
 import { authorizationFor, burstOf, sendCallouts, subscriptionNumbers, waitUntil, type SentCallout } from './pipeline';
 
@@ -33,6 +34,13 @@ export interface EndToEndOptions {
    * runtime with its poller's handler built without the ledger (the runtime has no switch for it), the baseline.
    */
   readonly ledger?: boolean;
+  /**
+   * Where the ledger lives when `ledger` is on. `dynamodb` (default): the DynamoDB emulator, as `npm start`.
+   * `off-box`: the same ledger logic over an in-process store answering after `offBoxLatencyMs`, as DynamoDB does in
+   * AWS, without its emulator's CPU on this machine's two cores (a diagnostic, never the headline figure).
+   */
+  readonly ledgerStore?: 'dynamodb' | 'off-box';
+  readonly offBoxLatencyMs?: number;
 }
 
 export interface EndToEndResult {
@@ -93,7 +101,8 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
   const runtime = await startRuntime({ config, quiet: true, observers: { sync: observer } });
   let ledgerlessPoller: SqsPoller | undefined;
   try {
-    if (!ledger) ledgerlessPoller = await replacePollerWithoutLedger(runtime, observer);
+    if (!ledger) ledgerlessPoller = await replacePoller(runtime, observer);
+    else if (options.ledgerStore === 'off-box') ledgerlessPoller = await replacePoller(runtime, observer, new OffBoxLedgerStore(options.offBoxLatencyMs ?? 5));
     const perSubscription = Math.ceil(options.callouts / options.subscriptions);
     const ids = (
       options.order === 'together'
@@ -144,11 +153,12 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
 }
 
 /**
- * The baseline without the ledger: the runtime's poller stopped, and one with the same settings started over a
- * sync handler built as the runtime builds its own (same environment, breaker table included) but without
- * LEDGER_TABLE_NAME. The runtime's AWS endpoints are in process.env while it runs, as the handler expects.
+ * The baseline without the ledger (no `ledgerStore`), or the ledger over another store: the runtime's poller
+ * stopped, and one with the same settings started over a sync handler built as the runtime builds its own (same
+ * environment, breaker table included) but without LEDGER_TABLE_NAME. The runtime's AWS endpoints are in
+ * process.env while it runs, as the handler expects.
  */
-async function replacePollerWithoutLedger(runtime: Runtime, observer: SyncObserver): Promise<SqsPoller> {
+async function replacePoller(runtime: Runtime, observer: SyncObserver, ledgerStore?: LedgerStore): Promise<SqsPoller> {
   await runtime.poller.stop();
   const { LEDGER_TABLE_NAME: _ledger, ...handlerEnv } = runtime.config.handlerEnv;
   const sandbox = runtime.limioSandbox!;
@@ -163,7 +173,7 @@ async function replacePollerWithoutLedger(runtime: Runtime, observer: SyncObserv
       LIMIO_CLIENT_SECRET: sandbox.clientSecret,
       BREAKER_TABLE_NAME: LOCAL_TABLES.breaker,
     }),
-    { logger: new Logger({ serviceName: 'sync', logLevel: 'SILENT' }), observer },
+    { logger: new Logger({ serviceName: 'sync', logLevel: 'SILENT' }), observer, ...(ledgerStore && { ledger: ledgerStore }) },
   );
   return startSqsPoller({
     client: runtime.sqs,
@@ -202,4 +212,23 @@ export function matchLatencies(accepted: readonly SentCallout[], synced: Readonl
     }
   }
   return latencies;
+}
+
+/** The ledger's contract, answered after a fixed latency and off this process's event loop's hot path, like DynamoDB. */
+class OffBoxLedgerStore implements LedgerStore {
+  readonly #store = new InMemoryLedgerStore();
+  constructor(private readonly latencyMs: number) {}
+  readMany(...args: Parameters<LedgerStore['readMany']>) {
+    return this.after(() => this.#store.readMany(...args));
+  }
+  claimSync(...args: Parameters<LedgerStore['claimSync']>) {
+    return this.after(() => this.#store.claimSync(...args));
+  }
+  recordOutcome(...args: Parameters<LedgerStore['recordOutcome']>) {
+    return this.after(() => this.#store.recordOutcome(...args));
+  }
+  private after<T>(answer: () => Promise<T>): Promise<T> {
+    // Applied when the answer arrives, as a remote store applies a request before it answers.
+    return new Promise((resolve, reject) => setTimeout(() => answer().then(resolve, reject), this.latencyMs));
+  }
 }
