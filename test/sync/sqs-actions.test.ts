@@ -1,22 +1,27 @@
-import { ChangeMessageVisibilityBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
 import { createVisibilityBatcher, delayRedeliveries, type VisibilityChange } from '../../functions/sync/sqs-actions';
 
 // Holds, postponements and backoffs go to SQS as ChangeMessageVisibilityBatch requests (up to 10 entries each)
 // instead of one request per message; each change still gets its own answer, so a refused one is logged and
-// counted as before (visibility-refusal.test.ts has the handler's side against the emulator).
+// counted as before (visibility-refusal.test.ts has the handler's side against the emulator). The request shapes
+// and SQS's partial answers are checked here against SQS's own limit of 10 entries, which the emulator may not
+// enforce, with aws-sdk-client-mock.
 
+type Entry = { Id: string; ReceiptHandle: string; VisibilityTimeout: number };
 type Answer = { Successful?: { Id: string }[]; Failed?: { Id: string; Code?: string; Message?: string; SenderFault: boolean }[] };
 
-function fakeSqs(answer: (entries: { Id: string; ReceiptHandle: string; VisibilityTimeout: number }[]) => Answer | Promise<Answer>) {
-  const requests: { Id: string; ReceiptHandle: string; VisibilityTimeout: number }[][] = [];
-  const sqs = {
-    async send(command: unknown) {
-      if (!(command instanceof ChangeMessageVisibilityBatchCommand)) throw new Error('unexpected command');
-      const entries = command.input.Entries as { Id: string; ReceiptHandle: string; VisibilityTimeout: number }[];
-      requests.push(entries);
-      return answer(entries);
-    },
-  } as unknown as SQSClient;
+function fakeSqs(answer: (entries: Entry[]) => Answer | Promise<Answer>) {
+  const requests: Entry[][] = [];
+  const sqs = new SQSClient({ region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  mockClient(sqs)
+    .onAnyCommand()
+    .rejects(new Error('unexpected command'))
+    .on(ChangeMessageVisibilityBatchCommand)
+    .callsFake(async (input: { Entries: Entry[] }) => {
+      requests.push(input.Entries);
+      return answer(input.Entries);
+    });
   return { sqs, requests };
 }
 
