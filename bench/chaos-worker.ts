@@ -53,13 +53,22 @@ export function syncWorkerEnv(runtime: Runtime, options: ChaosOptions, ledgerEnd
   };
   delete workerEnv.LEDGER_TABLE_NAME;
   if (ledgerEndpoint !== undefined) {
-    Object.assign(workerEnv, { LEDGER_TABLE_NAME: LEDGER_TABLE, AWS_ENDPOINT_URL_DYNAMODB: ledgerEndpoint, SYNC_COOLDOWN_SECONDS: String(options.cooldownSeconds) });
+    Object.assign(workerEnv, {
+      LEDGER_TABLE_NAME: LEDGER_TABLE,
+      AWS_ENDPOINT_URL_DYNAMODB: ledgerEndpoint,
+      SYNC_COOLDOWN_SECONDS: String(options.cooldownSeconds),
+      SYNC_WORKER_LEDGER_LINES: 'true',
+    });
   }
   return workerEnv;
 }
 
+export function emptyTally(): WorkerTally {
+  return { retries: 0, clientMaxInFlight: 0, ledgerAnswered: 0, ledgerUnanswered: 0 };
+}
+
 /** Starts a worker and resolves once it says it is ready; rejects with its stderr if it exits first. */
-export async function startSyncWorker(env: Record<string, string>, tally: WorkerTally): Promise<SyncWorker> {
+export async function startSyncWorker(env: Record<string, string>, tally: WorkerTally, onLine?: (line: WorkerLine) => void): Promise<SyncWorker> {
   const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = once(child, 'exit');
   let stderr = '';
@@ -74,6 +83,7 @@ export async function startSyncWorker(env: Record<string, string>, tally: Worker
       } catch {
         return;
       }
+      onLine?.(line);
       if (line.kind === 'ready') resolve();
       if (line.kind === 'outcome' && line.outcome === 'retry') tally.retries++;
       if (line.kind === 'in-flight') tally.clientMaxInFlight = Math.max(tally.clientMaxInFlight, line.maxInFlight ?? 0);

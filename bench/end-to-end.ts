@@ -7,6 +7,9 @@ import { LOCAL_TABLES } from '../local/defaults';
 import { startRuntime, type Runtime } from '../local/runtime';
 import { startSqsPoller, type SqsPoller } from '../local/sqs-poller';
 import { InMemoryLedgerStore, type LedgerStore } from '../functions/ledger/ledger-store';
+import { TABLE_VARIABLES } from '../local/handler-env';
+import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from '../local/sqs-emulator';
+import { emptyTally, startSyncWorker, type SyncWorker } from './chaos-worker';
 import { percentile } from './figures';
 import { authorizationFor, burstOf, sendCallouts, subscriptionNumbers, waitUntil, type SentCallout } from './pipeline';
 
@@ -41,6 +44,12 @@ export interface EndToEndOptions {
    */
   readonly ledgerStore?: 'dynamodb' | 'off-box';
   readonly offBoxLatencyMs?: number;
+  /**
+   * Where the sync function runs. `runtime` (default): inside the runtime's process, as npm start runs it, where
+   * the callout and sync functions share one event loop. `own-process`: bench/sync-worker.ts in a child process,
+   * as in AWS the sync Lambda never shares a CPU with the callout Lambda (a diagnostic: bench/ledger-first-callout.ts).
+   */
+  readonly syncIn?: 'own-process' | 'runtime';
 }
 
 export interface EndToEndResult {
@@ -89,7 +98,7 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
       if (event.subscriptionId === undefined) return;
       if (event.outcome === 'synced') {
         const seen = synced.get(event.subscriptionId) ?? [];
-        seen.push({ at: performance.now(), messages: event.messageIds.length });
+        seen.push({ at: (event as { at?: number }).at ?? performance.now(), messages: event.messageIds.length });
         synced.set(event.subscriptionId, seen);
         syncedMessages += event.messageIds.length;
         if (event.coveredBySyncStartedAt !== undefined) coveredMessages += event.messageIds.length;
@@ -100,8 +109,24 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
   };
   const runtime = await startRuntime({ config, quiet: true, observers: { sync: observer } });
   let ledgerlessPoller: SqsPoller | undefined;
+  let worker: SyncWorker | undefined;
   try {
-    if (!ledger) ledgerlessPoller = await replacePoller(runtime, observer);
+    if (options.syncIn === 'own-process') {
+      if (options.ledgerStore === 'off-box') throw new Error('the off-box ledger store runs in the runtime\'s process only (syncIn: runtime)');
+      await runtime.poller.stop();
+      worker = await startSyncWorker(endToEndWorkerEnv(runtime, ledger), emptyTally(), (line) => {
+        if (line.kind !== 'outcome' || line.at === undefined) return;
+        observer.onSyncOutcome({
+          subscriptionId: line.subscriptionId,
+          messageIds: Array.from({ length: line.messages ?? 0 }, () => ''),
+          outcome: line.outcome as SyncOutcomeEvent['outcome'],
+          latencyMs: 0,
+          attempt: 0,
+          ...(line.covered && { coveredBySyncStartedAt: 'recorded' }),
+          at: line.at - performance.timeOrigin,
+        } as SyncOutcomeEvent & { at: number });
+      });
+    } else if (!ledger) ledgerlessPoller = await replacePoller(runtime, observer);
     else if (options.ledgerStore === 'off-box') ledgerlessPoller = await replacePoller(runtime, observer, new OffBoxLedgerStore(options.offBoxLatencyMs ?? 5));
     const perSubscription = Math.ceil(options.callouts / options.subscriptions);
     const ids = (
@@ -147,6 +172,10 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
       tokenRequests: stats.tokenRequests,
     };
   } finally {
+    if (worker) {
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+    }
     await ledgerlessPoller?.stop();
     await runtime.stop();
   }
@@ -185,6 +214,40 @@ async function replacePoller(runtime: Runtime, observer: SyncObserver, ledgerSto
     functionTimeoutSeconds: DEFAULTS.syncFunctionTimeoutSeconds,
     functionName: 'sync',
   });
+}
+
+/**
+ * The sync Lambda's environment for bench/sync-worker.ts, as the runtime builds its own sync handler's: the
+ * runtime's handler settings, its queues, Limio and tables, the AWS SDK pointed at its emulators, and its poller's
+ * settings; without LEDGER_TABLE_NAME for the baseline.
+ */
+function endToEndWorkerEnv(runtime: Runtime, ledger: boolean): Record<string, string> {
+  const sandbox = runtime.limioSandbox!;
+  const { poller } = runtime.config;
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    BREAKER_STATE_CACHE_SECONDS: '0',
+    ...runtime.config.handlerEnv,
+    QUEUE_URL: runtime.queues.mainQueueUrl,
+    DLQ_URL: runtime.queues.deadLetterQueueUrl,
+    LIMIO_BASE_URL: runtime.limioBaseUrl,
+    LIMIO_CLIENT_ID: sandbox.clientId,
+    LIMIO_CLIENT_SECRET: sandbox.clientSecret,
+    ...TABLE_VARIABLES,
+    SYNC_POLLERS: String(poller.concurrency),
+    SYNC_BATCH_SIZE: String(poller.batchSize),
+    SYNC_BATCHING_WINDOW_SECONDS: String(poller.batchingWindowSeconds),
+    SYNC_FUNCTION_TIMEOUT_SECONDS: String(DEFAULTS.syncFunctionTimeoutSeconds),
+    AWS_ENDPOINT_URL_SQS: runtime.sqsEndpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: runtime.dynamoDbEndpoint,
+    AWS_REGION: EMULATOR_REGION,
+    AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+  if (!ledger) delete env.LEDGER_TABLE_NAME;
+  return env;
 }
 
 /**

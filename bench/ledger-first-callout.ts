@@ -62,6 +62,7 @@ async function main(): Promise<void> {
         order,
         ledger: ledger !== 'off',
         ...(ledger === 'off-box' && { ledgerStore: 'off-box' as const, offBoxLatencyMs: Number(process.env.OFF_BOX_MS ?? 5) }),
+        ...(process.env.SYNC_IN && { syncIn: process.env.SYNC_IN as 'own-process' | 'runtime' }),
         ...(process.env.E2E_ENV && { env: JSON.parse(process.env.E2E_ENV) as Record<string, string> }),
       });
       clearInterval(sampler);

@@ -7,7 +7,8 @@
  *
  *   SYNC_POLLERS, SYNC_BATCH_SIZE, SYNC_BATCHING_WINDOW_SECONDS, SYNC_FUNCTION_TIMEOUT_SECONDS: the poller.
  *   LEDGER_TABLE_NAME with AWS_ENDPOINT_URL_DYNAMODB: the sync ledger, as the sync Lambda finds it; one line per
- *   ledger request says whether it was answered, so the parent can tell the ledger was used, or was unreachable.
+ *   ledger request says whether it was answered (with SYNC_WORKER_LEDGER_LINES=true), so the parent can tell the
+ *   ledger was used, or was unreachable.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -30,6 +31,10 @@ export interface WorkerLine {
   readonly httpStatus?: number;
   readonly failureClass?: string;
   readonly error?: string;
+  /** For `outcome`: how many messages it settled, whether a recorded sync covered them, and when (epoch ms). */
+  readonly messages?: number;
+  readonly covered?: boolean;
+  readonly at?: number;
 }
 
 function emit(line: WorkerLine): void {
@@ -89,7 +94,7 @@ async function main(): Promise<void> {
   const sqs = new SQSClient({});
   // The client the handler would build itself for LEDGER_TABLE_NAME (endpoint from AWS_ENDPOINT_URL_DYNAMODB).
   const dynamo = config.ledger.tableName === undefined ? undefined : ledgerDynamoDbClient();
-  if (dynamo) reportLedgerRequests(dynamo);
+  if (dynamo && env.SYNC_WORKER_LEDGER_LINES === 'true') reportLedgerRequests(dynamo);
   const handler = createSyncHandler(config, {
     sqs,
     ...(dynamo && { dynamo }),
@@ -103,6 +108,9 @@ async function main(): Promise<void> {
           ...(event.httpStatus !== undefined && { httpStatus: event.httpStatus }),
           ...(event.failureClass !== undefined && { failureClass: event.failureClass }),
           ...(event.error !== undefined && { error: event.error.slice(0, 120) }),
+          messages: event.messageIds.length,
+          covered: event.coveredBySyncStartedAt !== undefined,
+          at: performance.timeOrigin + performance.now(),
         }),
     },
   });

@@ -64,6 +64,17 @@ describe('bench, scaled down', () => {
     expect(result.firstCalloutP50Ms).toBeGreaterThan(0);
     expect(result.firstCalloutP50Ms).toBeLessThanOrEqual(result.latencyP99Ms);
   });
+
+  it.each([true, false])('end to end with the sync function in its own process (ledger %s): every callout synced, each latency after its callout', async (ledger) => {
+    const result = await runEndToEnd({ callouts: 40, subscriptions: 20, parallel: 8, ledger, syncIn: 'own-process' });
+    expect(result).toMatchObject({ ledger, accepted: 40, allSynced: true, deadLettered: 0 });
+    if (!ledger) expect(result.coveredMessages).toBe(0);
+    expect(result.limioCalls).toBeGreaterThanOrEqual(20);
+    expect(result.limioCalls).toBeLessThanOrEqual(40);
+    expect(result.maxInFlight).toBeLessThanOrEqual(result.syncConcurrencyCap);
+    expect(result.firstCalloutP50Ms).toBeGreaterThan(0);
+    expect(result.latencyP99Ms).toBeGreaterThanOrEqual(result.latencyP50Ms);
+  });
 });
 
 describe('sync ledger burst, scaled down (issue #13)', () => {
