@@ -93,19 +93,22 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
   const ledger = options.ledger ?? true;
   const env: Record<string, string> = { PORT: '0', SQS_PORT: '0', LIMIO_SANDBOX_PORT: '0', DYNAMODB_PORT: '0', ZUORA_SANDBOX_PORT: '0', ...options.env };
   const config = loadRuntimeConfig(env);
+  /** One outcome, wherever the sync function ran: `at` on this process's performance.now() clock. */
+  const noteOutcome = (subscriptionId: string | undefined, outcome: string | undefined, messages: number, covered: boolean, at: number) => {
+    if (subscriptionId === undefined) return;
+    if (outcome === 'synced') {
+      const seen = synced.get(subscriptionId) ?? [];
+      seen.push({ at, messages });
+      synced.set(subscriptionId, seen);
+      syncedMessages += messages;
+      if (covered) coveredMessages += messages;
+    } else if (outcome === 'dead-lettered') {
+      deadLettered += messages;
+    }
+  };
   const observer: SyncObserver = {
-    onSyncOutcome(event: SyncOutcomeEvent) {
-      if (event.subscriptionId === undefined) return;
-      if (event.outcome === 'synced') {
-        const seen = synced.get(event.subscriptionId) ?? [];
-        seen.push({ at: (event as { at?: number }).at ?? performance.now(), messages: event.messageIds.length });
-        synced.set(event.subscriptionId, seen);
-        syncedMessages += event.messageIds.length;
-        if (event.coveredBySyncStartedAt !== undefined) coveredMessages += event.messageIds.length;
-      } else if (event.outcome === 'dead-lettered') {
-        deadLettered += event.messageIds.length;
-      }
-    },
+    onSyncOutcome: (event: SyncOutcomeEvent) =>
+      noteOutcome(event.subscriptionId, event.outcome, event.messageIds.length, event.coveredBySyncStartedAt !== undefined, performance.now()),
   };
   const runtime = await startRuntime({ config, quiet: true, observers: { sync: observer } });
   let ledgerlessPoller: SqsPoller | undefined;
@@ -114,17 +117,9 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
     if (options.syncIn === 'own-process') {
       if (options.ledgerStore === 'off-box') throw new Error('the off-box ledger store runs in the runtime\'s process only (syncIn: runtime)');
       await runtime.poller.stop();
+      // The worker stamps each outcome on the epoch clock; performance.timeOrigin puts it on this process's.
       worker = await startSyncWorker(endToEndWorkerEnv(runtime, ledger), emptyTally(), (line) => {
-        if (line.kind !== 'outcome' || line.at === undefined) return;
-        observer.onSyncOutcome({
-          subscriptionId: line.subscriptionId,
-          messageIds: Array.from({ length: line.messages ?? 0 }, () => ''),
-          outcome: line.outcome as SyncOutcomeEvent['outcome'],
-          latencyMs: 0,
-          attempt: 0,
-          ...(line.covered && { coveredBySyncStartedAt: 'recorded' }),
-          at: line.at - performance.timeOrigin,
-        } as SyncOutcomeEvent & { at: number });
+        if (line.kind === 'outcome' && line.at !== undefined) noteOutcome(line.subscriptionId, line.outcome, line.messages ?? 0, line.covered === true, line.at - performance.timeOrigin);
       });
     } else if (!ledger) ledgerlessPoller = await replacePoller(runtime, observer);
     else if (options.ledgerStore === 'off-box') ledgerlessPoller = await replacePoller(runtime, observer, new OffBoxLedgerStore(options.offBoxLatencyMs ?? 5));
