@@ -29,12 +29,12 @@ const WORKER_SCRIPT = path.join(__dirname, 'sync-worker.ts');
 const PROJECT_ROOT = path.resolve(__dirname, '..');
 
 /**
- * The sync Lambda's environment for the worker: the runtime's handler settings, its queues and Limio, the AWS
- * SDK pointed at the emulator, and the ledger only when the run keeps one (reached through `ledgerEndpoint`).
+ * What every sync worker of a runtime gets: the runtime's handler settings, its queues and Limio, and the AWS SDK
+ * pointed at its SQS emulator, with metrics and the SDK's Node notice off.
  */
-export function syncWorkerEnv(runtime: Runtime, options: ChaosOptions, ledgerEndpoint: string | undefined): Record<string, string> {
+export function runtimeSyncEnv(runtime: Runtime): Record<string, string> {
   const sandbox = runtime.limioSandbox!;
-  const workerEnv: Record<string, string> = {
+  return {
     PATH: process.env.PATH ?? '',
     ...runtime.config.handlerEnv,
     QUEUE_URL: runtime.queues.mainQueueUrl,
@@ -42,14 +42,24 @@ export function syncWorkerEnv(runtime: Runtime, options: ChaosOptions, ledgerEnd
     LIMIO_BASE_URL: runtime.limioBaseUrl,
     LIMIO_CLIENT_ID: sandbox.clientId,
     LIMIO_CLIENT_SECRET: sandbox.clientSecret,
-    SYNC_POLLERS: String(options.pollers),
-    SYNC_FUNCTION_TIMEOUT_SECONDS: String(options.functionTimeoutSeconds),
     AWS_ENDPOINT_URL_SQS: runtime.sqsEndpoint,
     AWS_REGION: EMULATOR_REGION,
     AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
     POWERTOOLS_METRICS_DISABLED: 'true',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}
+
+/**
+ * The sync Lambda's environment for the chaos run's worker: the runtime's (runtimeSyncEnv), the run's pollers and
+ * timeout, and the ledger only when the run keeps one (reached through `ledgerEndpoint`).
+ */
+export function syncWorkerEnv(runtime: Runtime, options: ChaosOptions, ledgerEndpoint: string | undefined): Record<string, string> {
+  const workerEnv: Record<string, string> = {
+    ...runtimeSyncEnv(runtime),
+    SYNC_POLLERS: String(options.pollers),
+    SYNC_FUNCTION_TIMEOUT_SECONDS: String(options.functionTimeoutSeconds),
   };
   delete workerEnv.LEDGER_TABLE_NAME;
   if (ledgerEndpoint !== undefined) {

@@ -8,8 +8,7 @@ import { startRuntime, type Runtime } from '../local/runtime';
 import { startSqsPoller, type SqsPoller } from '../local/sqs-poller';
 import { InMemoryLedgerStore, type LedgerStore } from '../functions/ledger/ledger-store';
 import { TABLE_VARIABLES } from '../local/handler-env';
-import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from '../local/sqs-emulator';
-import { emptyTally, startSyncWorker, type SyncWorker } from './chaos-worker';
+import { emptyTally, runtimeSyncEnv, startSyncWorker, type SyncWorker } from './chaos-worker';
 import { percentile } from './figures';
 import { authorizationFor, burstOf, sendCallouts, subscriptionNumbers, waitUntil, type SentCallout } from './pipeline';
 
@@ -217,29 +216,17 @@ async function replacePoller(runtime: Runtime, observer: SyncObserver, ledgerSto
  * settings; without LEDGER_TABLE_NAME for the baseline.
  */
 function endToEndWorkerEnv(runtime: Runtime, ledger: boolean): Record<string, string> {
-  const sandbox = runtime.limioSandbox!;
   const { poller } = runtime.config;
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
+    // As the runtime's own sync handler: one breaker per machine, no need to cache its state.
     BREAKER_STATE_CACHE_SECONDS: '0',
-    ...runtime.config.handlerEnv,
-    QUEUE_URL: runtime.queues.mainQueueUrl,
-    DLQ_URL: runtime.queues.deadLetterQueueUrl,
-    LIMIO_BASE_URL: runtime.limioBaseUrl,
-    LIMIO_CLIENT_ID: sandbox.clientId,
-    LIMIO_CLIENT_SECRET: sandbox.clientSecret,
+    ...runtimeSyncEnv(runtime),
     ...TABLE_VARIABLES,
     SYNC_POLLERS: String(poller.concurrency),
     SYNC_BATCH_SIZE: String(poller.batchSize),
     SYNC_BATCHING_WINDOW_SECONDS: String(poller.batchingWindowSeconds),
     SYNC_FUNCTION_TIMEOUT_SECONDS: String(DEFAULTS.syncFunctionTimeoutSeconds),
-    AWS_ENDPOINT_URL_SQS: runtime.sqsEndpoint,
     AWS_ENDPOINT_URL_DYNAMODB: runtime.dynamoDbEndpoint,
-    AWS_REGION: EMULATOR_REGION,
-    AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   if (!ledger) delete env.LEDGER_TABLE_NAME;
   return env;
