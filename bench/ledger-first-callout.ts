@@ -9,7 +9,8 @@
  *
  * `on`: the ledger in the DynamoDB emulator, as npm start. `off`: no ledger. `off-box`: the ledger's logic over a
  * store that answers after OFF_BOX_MS (default 5) without the emulator's CPU on this machine, as DynamoDB in AWS.
- * CALLOUTS, SUBSCRIPTIONS and E2E_ENV (JSON, e.g. {"LIMIO_SANDBOX_LATENCY_MS":"100"}) change the run.
+ * CALLOUTS, SUBSCRIPTIONS and E2E_ENV (JSON, e.g. {"LIMIO_SANDBOX_LATENCY_MS":"100"}) change the run; SYNC_IN=own-process
+ * runs the sync function in a process of its own, as a Lambda, instead of in the runtime's (`on` and `off` only).
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
