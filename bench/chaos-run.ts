@@ -8,7 +8,7 @@ import { queueDepth } from '../local/queue-depth';
 import { CHAOS_DEFAULTS, LEDGER_TABLE, type ChaosOptions, type ChaosResult } from './chaos-options';
 import { cutLedgerPartWay, revokeAndKillPartWay, type FaultRecord } from './chaos-faults';
 import { sweepForDroppedCallouts } from './chaos-sweep';
-import { startSyncWorker, syncWorkerEnv, type SyncWorker, type WorkerTally } from './chaos-worker';
+import { emptyTally, startSyncWorker, syncWorkerEnv, type SyncWorker } from './chaos-worker';
 import { startCuttableProxy, type CuttableProxy } from './cuttable-proxy';
 import { watchOverCap } from './over-cap';
 import { authorizationFor, burstOf, readDeadLetters, sendCallouts, subscriptionNumbers, waitUntil, type DeadLetter } from './pipeline';
@@ -56,7 +56,7 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
   const workers: SyncWorker[] = [];
   const answersByStatus: Record<string, number> = {};
   let workerStarts = 0;
-  const tally: WorkerTally = { retries: 0, clientMaxInFlight: 0, ledgerAnswered: 0, ledgerUnanswered: 0 };
+  const tally = emptyTally();
   const faults: FaultRecord = { tokensRevoked: false, workerKills: 0, killedMidBatch: false, ledgerStopped: false };
   const syncedAfterLedgerStopped = new Set<string>();
   try {
