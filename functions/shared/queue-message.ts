@@ -62,6 +62,15 @@ export function parseSyncRequest(body: string, rule: SubscriptionIdRule = DEFAUL
   return validateSyncRequest(value, rule);
 }
 
+/**
+ * The refusal of a body whose reading threw, whatever it threw: a reader of a queue takes every body from
+ * outside, and one that breaks the reader must become that message's refusal, not fail the rest of its batch.
+ */
+export function unreadableBodyReason(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : typeof error;
+  return `message body could not be read (${text.length > 120 ? `${text.slice(0, 119)}…` : text})`;
+}
+
 function validateSyncRequest(value: unknown, rule: SubscriptionIdRule): ParsedSyncRequest {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, reason: 'message body is not a JSON object' };

@@ -1,5 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
-import { parseSyncRequest, type SyncRequest } from '../shared/queue-message';
+import { parseSyncRequest, unreadableBodyReason, type ParsedSyncRequest, type SyncRequest } from '../shared/queue-message';
 import type { SyncOutcome } from '../limio';
 import type { SyncConfig } from './config';
 
@@ -36,7 +36,7 @@ export function splitBatch(records: readonly SQSRecord[], config: SyncConfig, re
   const bySubscription = new Map<string, QueuedMessage[]>();
   const subscriptionByMessage = new Map<string, string>();
   for (const record of records) {
-    const parsed = parseSyncRequest(record.body, config.subscriptionIdRule);
+    const parsed = readRecord(record, config);
     if (!parsed.ok) {
       poison.set(record.messageId, parsed.reason);
       continue;
@@ -48,6 +48,18 @@ export function splitBatch(records: readonly SQSRecord[], config: SyncConfig, re
     else bySubscription.set(parsed.request.subscriptionId, [message]);
   }
   return { poison, bySubscription, subscriptionByMessage };
+}
+
+/**
+ * Each record on its own: its body is anyone's with sqs:SendMessage, and whatever reading it throws makes that one
+ * record poison instead of failing the whole batch again on every receive.
+ */
+function readRecord(record: SQSRecord, config: SyncConfig): ParsedSyncRequest {
+  try {
+    return parseSyncRequest(record.body, config.subscriptionIdRule);
+  } catch (error) {
+    return { ok: false, reason: unreadableBodyReason(error) };
+  }
 }
 
 /** SQS SentTimestamp (epoch ms), when the record carries a readable one. */

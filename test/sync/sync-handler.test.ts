@@ -2,6 +2,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { body, deliver, drain, LIMIO_SECRET_ID } from './harness';
 import { failedIds, ids, useHandlerParts } from './handler-parts';
+import { deeplyNestedBody } from '../support/hostile-bodies';
 
 // The sync handler end to end on real local parts: the Limio sandbox over HTTP (counting token requests and
 // in-flight calls at the server), real queues on the SQS emulator; only Secrets Manager is mocked.
@@ -212,6 +213,21 @@ describe('sync handler', () => {
       'A-S502 dead-lettered exhausted 1',
       'A-S502 retry  1',
     ]);
+  });
+
+  it('dead-letters a body nested 5,000 deep as poison with its reason, and syncs the good messages of its batch (issue #20 item 1)', async () => {
+    const handler = parts.handlerWith();
+    const good = ['A-S1', 'A-S2', 'A-S3', 'A-S4', 'A-S5', 'A-S6', 'A-S7', 'A-S8', 'A-S9'];
+    const nested = deeplyNestedBody();
+    const event = await deliver(emulator.sqs, parts.queues.mainQueueUrl, [...good.slice(0, 4).map((id) => body(id)), nested, ...good.slice(4).map((id) => body(id))]);
+
+    expect(await handler(event)).toEqual({ batchItemFailures: [] });
+    expect([...parts.sandbox.stats.synced].sort()).toEqual(good);
+    const dead = await drain(emulator.sqs, parts.queues.deadLetterQueueUrl, 1);
+    expect(dead.map((letter) => letter.body === nested)).toEqual([true]);
+    expect(dead[0].reason).toMatchObject({ failureClass: 'poison', attempts: 1 });
+    expect(dead[0].reason.error!.length).toBeLessThanOrEqual(300);
+    expect(parts.events.filter((e) => e.outcome === 'dead-lettered').map((e) => e.messageIds)).toEqual([[event.Records[4].messageId]]);
   });
 
   it('postpones the syncs that could outlive the invocation instead of letting Lambda time out', async () => {
