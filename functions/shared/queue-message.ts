@@ -1,4 +1,5 @@
 import { checkSubscriptionId, DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from './subscription-id';
+import { describeUntrusted } from './untrusted-value';
 
 /**
  * The one message that travels on the main queue and the DLQ, written by every producer (callout Lambda,
@@ -52,6 +53,12 @@ export function serializeSyncRequest(request: SyncRequest): string {
   return JSON.stringify(request);
 }
 
+/**
+ * The longest refusal: it becomes a log line, the DLQ's `error` attribute and the CLI's `bodyProblem`, and a body is
+ * anyone's with sqs:SendMessage (a configured subscription-id pattern, quoted in one, is long too).
+ */
+export const MAX_REFUSAL_LENGTH = 300;
+
 export function parseSyncRequest(body: string, rule: SubscriptionIdRule = DEFAULT_SUBSCRIPTION_ID_RULE): ParsedSyncRequest {
   let value: unknown;
   try {
@@ -59,7 +66,8 @@ export function parseSyncRequest(body: string, rule: SubscriptionIdRule = DEFAUL
   } catch {
     return { ok: false, reason: 'message body is not JSON' };
   }
-  return validateSyncRequest(value, rule);
+  const parsed = validateSyncRequest(value, rule);
+  return parsed.ok || parsed.reason.length <= MAX_REFUSAL_LENGTH ? parsed : { ok: false, reason: `${parsed.reason.slice(0, MAX_REFUSAL_LENGTH - 1)}…` };
 }
 
 /**
@@ -77,12 +85,12 @@ function validateSyncRequest(value: unknown, rule: SubscriptionIdRule): ParsedSy
   }
   const record = value as Record<string, unknown>;
   if (record.v !== SYNC_REQUEST_VERSION) {
-    return { ok: false, reason: `unsupported message version ${JSON.stringify(record.v)} (expected ${SYNC_REQUEST_VERSION})` };
+    return { ok: false, reason: `unsupported message version ${describeUntrusted(record.v)}; expected ${SYNC_REQUEST_VERSION}` };
   }
   const id = checkSubscriptionId(record.subscriptionId, rule);
   if (!id.ok) return { ok: false, reason: `invalid subscriptionId: ${id.reason}` };
   if (typeof record.source !== 'string' || !(MESSAGE_SOURCES as readonly string[]).includes(record.source)) {
-    return { ok: false, reason: `invalid source ${JSON.stringify(record.source)}; expected one of ${MESSAGE_SOURCES.join(', ')}` };
+    return { ok: false, reason: `invalid source ${describeUntrusted(record.source)}; expected one of ${MESSAGE_SOURCES.join(', ')}` };
   }
   if (typeof record.receivedAt !== 'string' || Number.isNaN(Date.parse(record.receivedAt))) {
     return { ok: false, reason: 'receivedAt is missing or not an ISO-8601 time' };

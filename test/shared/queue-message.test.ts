@@ -1,4 +1,5 @@
-import { createSyncRequest, parseSyncRequest, serializeSyncRequest } from '../../functions/shared/queue-message';
+import { createSyncRequest, MAX_REFUSAL_LENGTH, parseSyncRequest, serializeSyncRequest } from '../../functions/shared/queue-message';
+import { deeplyNestedBody, longVersionBody } from '../support/hostile-bodies';
 
 describe('sync request message', () => {
   it('round-trips through its JSON form', () => {
@@ -59,5 +60,37 @@ describe('sync request message', () => {
 
   it('createSyncRequest throws on an invalid id rather than queue it', () => {
     expect(() => createSyncRequest({ subscriptionId: 'A-S1/../x', source: 'backfill' })).toThrow(/invalid subscriptionId/);
+  });
+
+  describe('refusing a hostile body (issue #20 item 1)', () => {
+    const refusalOf = (body: string) => {
+      const parsed = parseSyncRequest(body);
+      if (parsed.ok) throw new Error('expected a refusal');
+      return parsed.reason;
+    };
+
+    it('refuses a body nested 5,000 deep with a short reason naming its type, instead of throwing', () => {
+      const reason = refusalOf(deeplyNestedBody());
+      expect(reason).toMatch(/^unsupported message version \[\[\[\[.*… \(array\); expected 1$/);
+      expect(reason.length).toBeLessThanOrEqual(MAX_REFUSAL_LENGTH);
+    });
+
+    it('refuses a source nested 5,000 deep the same way', () => {
+      const body = `{"v":1,"subscriptionId":"A-S1","source":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`;
+      expect(refusalOf(body)).toMatch(/^invalid source \{"a":\{"a":.*… \(object\); expected one of notification/);
+    });
+
+    it('quotes only a clip of a 250 KB field, with its type and length', () => {
+      const reason = refusalOf(longVersionBody());
+      expect(reason).toMatch(/^unsupported message version "x+… \(string, 250,000 characters\); expected 1$/);
+      expect(reason.length).toBeLessThanOrEqual(MAX_REFUSAL_LENGTH);
+    });
+
+    it('still names a short wrong value as it is', () => {
+      expect(refusalOf(JSON.stringify({ v: 2, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z' }))).toBe(
+        'unsupported message version 2 (number); expected 1',
+      );
+      expect(refusalOf(JSON.stringify({ v: 1, subscriptionId: 'A-S1', receivedAt: '2026-01-01T00:00:00Z' }))).toMatch(/^invalid source \(missing\); expected one of/);
+    });
   });
 });

@@ -2,6 +2,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { body, deliver, drain, LIMIO_SECRET_ID } from './harness';
 import { failedIds, ids, useHandlerParts } from './handler-parts';
+import { MAX_REFUSAL_LENGTH } from '../../functions/shared/queue-message';
 import { deeplyNestedBody } from '../support/hostile-bodies';
 
 // The sync handler end to end on real local parts: the Limio sandbox over HTTP (counting token requests and
@@ -225,8 +226,8 @@ describe('sync handler', () => {
     expect([...parts.sandbox.stats.synced].sort()).toEqual(good);
     const dead = await drain(emulator.sqs, parts.queues.deadLetterQueueUrl, 1);
     expect(dead.map((letter) => letter.body === nested)).toEqual([true]);
-    expect(dead[0].reason).toMatchObject({ failureClass: 'poison', attempts: 1 });
-    expect(dead[0].reason.error!.length).toBeLessThanOrEqual(300);
+    expect(dead[0].reason).toMatchObject({ failureClass: 'poison', attempts: 1, error: expect.stringMatching(/^unsupported message version \[\[\[\[.*… \(array\); expected 1$/) });
+    expect(dead[0].reason.error!.length).toBeLessThanOrEqual(MAX_REFUSAL_LENGTH);
     expect(parts.events.filter((e) => e.outcome === 'dead-lettered').map((e) => e.messageIds)).toEqual([[event.Records[4].messageId]]);
   });
 
