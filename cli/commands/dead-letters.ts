@@ -6,7 +6,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { readDeadLetterReason, type DeadLetterReason } from '../../functions/shared/dead-letter';
-import { parseSyncRequest, type SyncRequest } from '../../functions/shared/queue-message';
+import { parseSyncRequest, unreadableBodyReason, type SyncRequest } from '../../functions/shared/queue-message';
 import { DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../../functions/shared/subscription-id';
 
 /** One DLQ message as the operator sees it: the original request (when readable) and why it died. */
@@ -26,16 +26,29 @@ export interface DeadLetter {
 
 export function readDeadLetter(message: Message, rule: SubscriptionIdRule = DEFAULT_SUBSCRIPTION_ID_RULE): DeadLetter {
   const body = message.Body ?? '';
-  const parsed = parseSyncRequest(body, rule);
   const sentTimestamp = Number(message.Attributes?.SentTimestamp);
   return {
     messageId: message.MessageId ?? '',
     receiptHandle: message.ReceiptHandle ?? '',
     body,
-    ...(parsed.ok ? { request: parsed.request } : { bodyProblem: parsed.reason }),
+    ...requestOrProblem(body, rule),
     reason: readDeadLetterReason(message.MessageAttributes),
     ...(Number.isFinite(sentTimestamp) && sentTimestamp > 0 && { sentAt: new Date(sentTimestamp).toISOString() }),
   };
+}
+
+/**
+ * Each letter's body on its own: it is anyone's with sqs:SendMessage, and whatever reading it throws makes that
+ * one letter unreadable (listed, never replayed) instead of failing `dlq list`, `dlq replay` and `trace` on the
+ * whole DLQ.
+ */
+function requestOrProblem(body: string, rule: SubscriptionIdRule): { request: SyncRequest } | { bodyProblem: string } {
+  try {
+    const parsed = parseSyncRequest(body, rule);
+    return parsed.ok ? { request: parsed.request } : { bodyProblem: parsed.reason };
+  } catch (error) {
+    return { bodyProblem: unreadableBodyReason(error) };
+  }
 }
 
 /** When the message failed: its failedAt attribute, or for SQS-redriven messages the time it was first sent. */

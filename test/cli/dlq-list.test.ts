@@ -2,7 +2,9 @@ import { listDeadLetters } from '../../cli/commands/dlq-list';
 import { runCli } from '../../cli/main';
 import type { QueuePair } from '../../local/sqs-emulator';
 import { useSqsEmulator } from '../support/sqs-emulator';
-import { captureIo, depth, freshQueues, putMixedDeadLetters, takeAll } from './queues';
+import { MAX_REFUSAL_LENGTH } from '../../functions/shared/queue-message';
+import { deeplyNestedBody, longVersionBody } from '../support/hostile-bodies';
+import { captureIo, depth, freshQueues, putDeadLetter, putMixedDeadLetters, reason, takeAll } from './queues';
 
 // Listing dead letters against the same SQS emulator `npm start` uses.
 describe('dlq list', () => {
@@ -58,5 +60,37 @@ describe('dlq list', () => {
     expect(captured.stdout()).toContain('No dead letter is visible right now, but the dead-letter queue is NOT empty.');
     expect(captured.stdout()).not.toContain('The dead-letter queue is empty.');
     expect(captured.stderr()).toMatch(/5 more letter\(s\) are hidden \(in flight\): a `dlq replay` under way/);
+  });
+
+  describe('a letter an outsider could send (issue #20 item 1)', () => {
+    const nested = deeplyNestedBody();
+    const env = () => ({ ZLS_DLQ_URL: queues.deadLetterQueueUrl, AWS_ENDPOINT_URL_SQS: emulator.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+
+    it('lists every letter when one is nested 5,000 deep, that one as unreadable, and consumes nothing', async () => {
+      await mixedDeadLetters();
+      await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { body: nested, reason: reason('poison', undefined) });
+      const result = await listDeadLetters(emulator.sqs, { deadLetterQueueUrl: queues.deadLetterQueueUrl, limit: 100, waitTimeSeconds: 0 });
+
+      expect(result.deadLetters.map((row) => row.subscriptionId ?? 'unreadable').sort()).toEqual(['A-S00000001', 'A-S00000002', 'A-S00000003', 'A-S00000004', 'unreadable', 'unreadable']);
+      const nestedRow = result.deadLetters.find((row) => row.body?.startsWith('{"v":[['))!;
+      expect(nestedRow).toMatchObject({ failureClass: 'poison', bodyProblem: expect.stringMatching(/^unsupported message version \[\[\[\[.*… \(array\); expected 1$/) });
+      expect(nestedRow.body).toHaveLength(200);
+
+      const captured = captureIo(env());
+      expect(await runCli(['dlq', 'list'], captured.io)).toBe(0);
+      expect(captured.stdout()).toContain('6 dead letter(s); nothing was consumed.');
+      expect(captured.stdout().match(/\(unreadable body\)/g)).toHaveLength(2);
+      const json = captureIo(env());
+      expect(await runCli(['dlq', 'list', '--json'], json.io)).toBe(0);
+      expect((JSON.parse(json.stdout()) as { deadLetters: unknown[] }).deadLetters).toHaveLength(6);
+      expect(await depth(emulator.sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 6, inFlight: 0 });
+    });
+
+    it("clips a 250 KB letter's bodyProblem to a short sentence", async () => {
+      await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { body: longVersionBody(), reason: reason('poison', undefined) });
+      const [row] = (await listDeadLetters(emulator.sqs, { deadLetterQueueUrl: queues.deadLetterQueueUrl, limit: 100, waitTimeSeconds: 0 })).deadLetters;
+      expect(row.bodyProblem).toMatch(/^unsupported message version "x+… \(string, 250,000 characters\); expected 1$/);
+      expect(row.bodyProblem!.length).toBeLessThanOrEqual(MAX_REFUSAL_LENGTH);
+    });
   });
 });

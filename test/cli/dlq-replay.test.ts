@@ -3,6 +3,7 @@ import { MAX_CONSECUTIVE_SEEN_PAGES, replayDeadLetters, scanHoldSeconds } from '
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION, type QueuePair } from '../../local/sqs-emulator';
 import { useSqsEmulator } from '../support/sqs-emulator';
 import { runCli } from '../../cli/main';
+import { deeplyNestedBody } from '../support/hostile-bodies';
 import { bodies, captureIo, depth, freshQueues, putDeadLetter, putMixedDeadLetters, reason, takeAll } from './queues';
 
 // Replaying dead letters against the same SQS emulator `npm start` uses.
@@ -61,6 +62,21 @@ describe('dlq replay', () => {
     expect(result.skipped).toEqual([{ messageId: expect.any(String), reason: 'not replayable: message body is not JSON' }]);
     expect(await depth(emulator.sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 5, inFlight: 0 });
     expect(await depth(emulator.sqs, queues.mainQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  it('replays the good letters of a DLQ holding one nested 5,000 deep, and leaves that one there as not replayable (issue #20 item 1)', async () => {
+    await mixedDeadLetters();
+    const nested = deeplyNestedBody();
+    await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { body: nested, reason: reason('poison', undefined) });
+    const result = await replayDeadLetters(emulator.sqs, { ...queues, waitTimeSeconds: 0 });
+
+    expect(result.replayed.map((r) => r.subscriptionId).sort()).toEqual(['A-S00000001', 'A-S00000002', 'A-S00000003', 'A-S00000004']);
+    expect(result.skipped).toEqual([
+      { messageId: expect.any(String), reason: 'not replayable: message body is not JSON' },
+      { messageId: expect.any(String), reason: expect.stringMatching(/^not replayable: unsupported message version \[\[\[\[.*… \(array\); expected 1$/) },
+    ]);
+    expect(bodies(await takeAll(emulator.sqs, queues.mainQueueUrl))).toHaveLength(4);
+    expect((await takeAll(emulator.sqs, queues.deadLetterQueueUrl)).map((m) => m.Body).sort()).toEqual(['this is not json', nested].sort());
   });
 
   it('replays at most --limit messages', async () => {

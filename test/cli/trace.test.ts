@@ -13,6 +13,7 @@ import { createQueuePair, type QueuePair } from '../../local/sqs-emulator';
 import { useDynamoDbEmulator } from '../support/dynamodb-emulator';
 import { useSqsEmulator } from '../support/sqs-emulator';
 import { startCloudFormation } from './cloudformation';
+import { deeplyNestedBody } from '../support/hostile-bodies';
 import { captureIo, depth, putDeadLetter, reason } from './queues';
 
 // `trace` against the parts `npm start` runs: the SQS emulator (queues by their local names), the ledger table in
@@ -157,6 +158,17 @@ describe('trace --local', () => {
     expect(text.stdout).toContain(`verdict: last sync failed 502 Limio answered 502`);
     expect(text.stdout).toContain(`1 letter(s) on the DLQ: replay with`);
     expect(text.stdout).toMatch(/breaker: CLOSED/);
+  });
+
+  it("still finds a subscription's letters on a DLQ that also holds one nested 5,000 deep (issue #20 item 1)", async () => {
+    await putDeadLetter(sqs.sqs, queues.deadLetterQueueUrl, { body: deeplyNestedBody(), reason: reason('poison', undefined) });
+    await putDeadLetter(sqs.sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: id, source: 'callout' }, reason: reason('terminal', 404) });
+
+    const text = await trace(id);
+    expect(text.stderr).toBe('');
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`dead letters: 1 for ${id}`);
+    expect(text.stdout).toContain('1 letter(s) on the DLQ: replay with');
   });
 });
 
