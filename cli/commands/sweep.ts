@@ -1,6 +1,7 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SqsSender } from '../../functions/callout/enqueue';
 import { ConfigError } from '../../functions/shared/config-error';
+import { describeBackfillPlan, MAX_BACKFILL_DAYS, planBackfill } from '../../functions/sweep/backfill-plan';
 import { loadSweepConfig, type SweepConfig } from '../../functions/sweep/config';
 import { createSweepRunner } from '../../functions/sweep/runner';
 import type { SweepProgress, SweepReport, WatermarkStore } from '../../functions/sweep/sweep';
@@ -80,7 +81,7 @@ const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 export const SWEEP_COMMAND: Command = {
   name: 'sweep',
   summary: 'backfill from Zuora: queue what changed in a window and has no sync since (one sweep, here and now)',
-  usage: 'zuora-limio-sync sweep --since TIME [--until TIME] [target] [--dry-run] [--json]',
+  usage: 'zuora-limio-sync sweep --since TIME [--until TIME] [target] [--dry-run] [--allow-long-window] [--json]',
   options: {
     local: { type: 'boolean' },
     stack: { type: 'string' },
@@ -92,13 +93,17 @@ export const SWEEP_COMMAND: Command = {
     since: { type: 'string' },
     until: { type: 'string' },
     'dry-run': { type: 'boolean' },
+    'allow-long-window': { type: 'boolean' },
     ...DESTINATION_OPTIONS,
   },
   needs: { mainQueue: true, ledger: 'required', zuora: true },
   flags: `  --since TIME          start of the window (inclusive), ISO-8601 with an offset or Z:
                         2026-11-24T00:00:00Z, 2026-11-23T16:00:00-08:00 (a time without an offset is refused)
   --until TIME          end of the window (exclusive); default now
-  --dry-run             read Zuora and the ledger, queue nothing, list what would be queued
+  --dry-run             show the plan (slices, ZOQL queries) first, then read Zuora and the ledger, queue
+                        nothing, list what would be queued
+  --allow-long-window   read a window longer than ${MAX_BACKFILL_DAYS} days (refused without it: every slice is at least one
+                        ZOQL query against the API limits the tenant shares with every other integration)
   --zuora-entity ID     multi-entity tenants: the entity to read (or ZUORA_ENTITY_ID)
   --json                one JSON document on stdout
 Reads every subscription Zuora changed in the window (ZOQL on UpdatedDate, in slices of SWEEP_SLICE_SECONDS,
@@ -139,6 +144,16 @@ the environment as the sweep Lambda reads them.
 
     const resolved = await targets();
     const config = sweepConfigFor(resolved.zuora!, io.env, entity);
+    const plan = planBackfill({ startMs: sinceMs, endMs: untilMs }, config.window.maxSliceSeconds);
+    // Refused before anything is read: a mistyped year costs the tenant's shared API limits, not just time.
+    if (plan.overBound && values['allow-long-window'] !== true) {
+      throw new UsageError(
+        '--since',
+        `the window ${iso(sinceMs)} .. ${iso(untilMs)} is longer than the ${MAX_BACKFILL_DAYS} days a backfill reads without --allow-long-window: ` +
+          `${describeBackfillPlan(plan)}, against API limits the tenant shares with every other integration. Check the dates (is the year right?), ` +
+          `or give --allow-long-window to read it all`,
+      );
+    }
     const ledgerTarget = resolved.ledger!;
     if (ledgerTarget.kind === 'unavailable') throw new UsageError('--ledger-table', ledgerTarget.reason);
     const ledger = openLedger(ledgerTarget, io.env, resolved.mainQueueUrl);
@@ -154,6 +169,8 @@ the environment as the sweep Lambda reads them.
     const secretsManager = secretId === undefined ? undefined : awsSecretsManagerClient(io.env, secretId, resolved.mainQueueUrl);
     if (secretsManager) onFinish(() => secretsManager.destroy());
 
+    // Shown before the run, which may be long: the operator can still stop it before it has cost much.
+    if (dryRun && !json) io.stdout.write(`plan: ${describeBackfillPlan(plan)}\n`);
     const progress = statusLine(io, dryRun ? 'sweep (dry run)' : 'sweep');
     let slices = 0;
     let sliceIndex = 0;
@@ -206,6 +223,7 @@ the environment as the sweep Lambda reads them.
             zuora: resolved.zuora!.description,
             window: { since: iso(window.startMs), until: iso(window.endMs) },
             dryRun,
+            plan: { days: plan.days, sliceSeconds: plan.sliceSeconds, slices: plan.slices, zoqlQueriesAtLeast: plan.zoqlQueriesAtLeast },
             outcome: report.outcome,
             counts: report.counts,
             slicesPlanned: report.slicesPlanned,

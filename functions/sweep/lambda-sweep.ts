@@ -9,6 +9,7 @@ import { requiredString, type Env } from '../shared/env';
 import { METRICS_NAMESPACE } from '../shared/metrics';
 import { loadSweepConfig, type SweepConfig } from './config';
 import { DynamoDbWatermarkStore, sweepWatermarkKey } from './dynamodb-watermark-store';
+import { freshStartWarning, noticingFreshStart } from './fresh-start';
 import { describeSweep } from './ports';
 import { createSweepRunner } from './runner';
 import type { SweepProgress, SweepReport } from './sweep';
@@ -29,6 +30,8 @@ export const SWEEP_METRICS = {
   lagSeconds: 'sweepLagSeconds',
   /** 1 for a run that failed (Zuora credentials or API, the queue, the watermark), 0 otherwise (SweepFailedAlarm). */
   failed: 'sweepFailed',
+  /** 1 for a run that found no watermark under its key (first deployment, or a changed Zuora host or entity), 0 otherwise. */
+  startedFresh: 'sweepStartedFresh',
 } as const;
 
 /**
@@ -84,19 +87,18 @@ export function createSweepLambda(
   const logger = dependencies.logger ?? new Logger({ serviceName: SWEEP_SERVICE_NAME });
   const metrics = dependencies.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SWEEP_SERVICE_NAME });
   const dynamodb = dependencies.dynamodb ?? ledgerDynamoDbClient();
+  const watermarkKey = sweepWatermarkKey(config.sweep);
+  const watermarks = noticingFreshStart(
+    // The same table as the ledger: the key holds a '#', which no subscription id does.
+    new DynamoDbWatermarkStore(dynamodb, { tableName: config.ledgerTableName, partitionKey: LEDGER_PARTITION_KEY, key: watermarkKey, now }),
+  );
   const runner = createSweepRunner({
     config: config.sweep,
     sqs: dependencies.sqs ?? new SQSClient({}),
     queueUrl: config.queueUrl,
     source: 'sweep',
     ledger: new DynamoDbLedgerStore(dynamodb, config.ledgerTableName),
-    // The same table as the ledger: the key holds a '#', which no subscription id does.
-    watermarks: new DynamoDbWatermarkStore(dynamodb, {
-      tableName: config.ledgerTableName,
-      partitionKey: LEDGER_PARTITION_KEY,
-      key: sweepWatermarkKey(config.sweep),
-      now,
-    }),
+    watermarks,
     ...(dependencies.secretsManager !== undefined && { secretsManager: dependencies.secretsManager }),
     onZuoraRequest: (event) => logZuoraTrouble(logger, event),
   });
@@ -107,6 +109,10 @@ export function createSweepLambda(
       onProgress: (progress) => logProgress(logger, progress),
       now,
     });
+    const startedFresh = watermarks.foundNone && report.window !== undefined;
+    if (startedFresh) logger.warn(freshStartWarning(watermarkKey, report.window!), { watermarkKey, freshFrom: new Date(report.window!.startMs).toISOString() });
+    // Published as 0 too, so an alarm or a graph can tell a healthy run from none.
+    metrics.addMetric(SWEEP_METRICS.startedFresh, MetricUnit.Count, startedFresh ? 1 : 0);
     publishReport(metrics, report);
     const line = describeSweep(report);
     const fields = { outcome: report.outcome, counts: report.counts, errorKind: report.errorKind, lagSeconds: report.lagSeconds };

@@ -1,6 +1,6 @@
 import { DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../shared/subscription-id';
 import { EnqueueFailed, SweepTally, type CoveragePort, type EnqueuePort, type SweepCounts } from './settle';
-import { LatestVersions, nextSliceSeconds, sliceWindow, sweepWindow, type TimeRange, type WindowSettings } from './window';
+import { countSlices, LatestVersions, nextSliceSeconds, sliceWindow, sweepWindow, type TimeRange, type WindowSettings } from './window';
 
 /**
  * One run of the reconciliation sweep: read what Zuora changed in a window, slice by slice, and queue every
@@ -167,12 +167,13 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
       if (watermark?.sliceSeconds !== undefined) sliceSeconds = Math.min(maxSliceSeconds, Math.max(1, watermark.sliceSeconds));
     }
     if (window === undefined) return finish('nothing-to-do');
-    const slices = sliceWindow(window, sliceSeconds);
-    slicesPlanned = slices.length;
-    deps.onProgress?.({ type: 'window', window, slices: slices.length, sliceSeconds });
+    slicesPlanned = countSlices(window, sliceSeconds);
+    deps.onProgress?.({ type: 'window', window, slices: slicesPlanned, sliceSeconds });
 
     let lastSliceMs = 0;
-    for (const [index, slice] of slices.entries()) {
+    let index = -1;
+    for (const slice of sliceWindow(window, sliceSeconds)) {
+      index += 1;
       // Start a slice only when one like the last can still finish; a first slice always gets its chance.
       if (index > 0 && outOfTime(lastSliceMs * 1.5)) return finish('out-of-time');
       const sliceStartedMs = now();
@@ -192,7 +193,7 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
       lastSliceMs = now() - sliceStartedMs;
       slicesCompleted += 1;
       if (scheduled && !dryRun) {
-        const last = index === slices.length - 1;
+        const last = index === slicesPlanned - 1;
         const nextSlice = last ? nextSliceSeconds(sliceSeconds, 'completed', maxSliceSeconds) : sliceSeconds;
         watermark = { completedUntilMs: slice.endMs, ...(nextSlice !== maxSliceSeconds && { sliceSeconds: nextSlice }) };
         await deps.watermarks!.put(watermark);

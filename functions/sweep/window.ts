@@ -46,14 +46,27 @@ export function sweepWindow(nowMs: number, completedUntilMs: number | undefined,
   return startMs < endMs ? { startMs, endMs } : undefined;
 }
 
-/** Consecutive slices of at most `sliceSeconds`, oldest first, covering the range exactly. */
-export function sliceWindow(range: TimeRange, sliceSeconds: number): TimeRange[] {
+/**
+ * Consecutive slices of at most `sliceSeconds`, oldest first, covering the range exactly. Made one at a time as
+ * they are read: a window mistyped by centuries would otherwise cost millions of objects before the first request.
+ */
+export function sliceWindow(range: TimeRange, sliceSeconds: number): IterableIterator<TimeRange> {
+  // Checked here, not in the generator, whose body would only run at the first slice.
+  checkSliceSeconds(sliceSeconds);
+  const sliceMs = sliceSeconds * SECOND_MS;
+  return (function* slices() {
+    for (let startMs = range.startMs; startMs < range.endMs; startMs += sliceMs) yield { startMs, endMs: Math.min(range.endMs, startMs + sliceMs) };
+  })();
+}
+
+/** How many slices sliceWindow makes of the range, without making them. */
+export function countSlices(range: TimeRange, sliceSeconds: number): number {
+  checkSliceSeconds(sliceSeconds);
+  return range.startMs < range.endMs ? Math.ceil((range.endMs - range.startMs) / (sliceSeconds * SECOND_MS)) : 0;
+}
+
+function checkSliceSeconds(sliceSeconds: number): void {
   if (!(Number.isInteger(sliceSeconds) && sliceSeconds >= 1)) throw new RangeError(`sliceSeconds must be a whole number >= 1, got ${sliceSeconds}`);
-  const slices: TimeRange[] = [];
-  for (let startMs = range.startMs; startMs < range.endMs; startMs += sliceSeconds * SECOND_MS) {
-    slices.push({ startMs, endMs: Math.min(range.endMs, startMs + sliceSeconds * SECOND_MS) });
-  }
-  return slices;
 }
 
 /**

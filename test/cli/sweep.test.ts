@@ -29,6 +29,7 @@ interface SweepJson {
   zuoraRequests: number;
   wouldQueue?: string[];
   resumeFrom?: string;
+  plan: { days: number; sliceSeconds: number; slices: number; zoqlQueriesAtLeast: number };
 }
 
 /**
@@ -135,6 +136,37 @@ describe('sweep --local', () => {
     expect(backwards.stderr).toContain('error: --until: the window must end after it starts (2026-11-24T10:00:00Z .. 2026-11-24T09:00:00Z)');
     expect((await sweep([])).stderr).toContain('error: --since: give the start of the window');
     expect(sandbox.stats).toEqual(before);
+  });
+
+  it('refuses a window longer than 400 days (a year typed 2006 for 2026) without --allow-long-window, saying what it would cost, before reading Zuora', async () => {
+    const before = { ...sandbox.stats };
+    const typo = await sweep(['--since', '2006-11-24T00:00:00Z', '--until', '2026-11-24T00:00:00Z']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain(
+      'error: --since: the window 2006-11-24T00:00:00Z .. 2026-11-24T00:00:00Z is longer than the 400 days a backfill reads without --allow-long-window: ' +
+        '175,320 slice(s) of 3600 s over 7,305 day(s): at least 175,320 ZOQL queries',
+    );
+    expect(typo.stderr).toContain('is the year right?');
+    const dryRun = await sweep(['--since', '2006-11-24T00:00:00Z', '--until', '2026-11-24T00:00:00Z', '--dry-run']);
+    expect(dryRun.code).toBe(2);
+    expect(sandbox.stats).toEqual(before);
+  });
+
+  it('--dry-run shows the plan (slices, ZOQL queries) first; --allow-long-window reads a window over 400 days', async () => {
+    const seeded = await seedWindow(sandbox, ledger, 'A-S600000', nextWindowStart());
+    const text = await sweep(['--since', seeded.since, '--until', seeded.until, '--dry-run'], { env: { SWEEP_SLICE_SECONDS: '1800' } });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^plan: 2 slice\(s\) of 1800 s over 1 day\(s\): at least 2 ZOQL queries \(one per slice, one more per 2,000 records a slice holds\)\n/);
+    const json = await sweep(['--since', seeded.since, '--until', seeded.until, '--dry-run', '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ plan: { days: 1, sliceSeconds: 3600, slices: 1, zoqlQueriesAtLeast: 1 } });
+
+    // 401 days in slices of a day: 401 queries to the sandbox.
+    const long = await sweep(['--since', '2025-10-19T00:00:00Z', '--until', '2026-11-24T00:00:00Z', '--dry-run', '--allow-long-window'], { env: { SWEEP_SLICE_SECONDS: '86400' } });
+    expect(long.stderr).toBe('');
+    expect(long.code).toBe(0);
+    expect(long.stdout).toMatch(/^plan: 401 slice\(s\) of 86400 s over 401 day\(s\): at least 401 ZOQL queries/);
+    expect(long.stdout).toContain('(401 of 401 slice(s) read)');
+    expect(await drainQueue(sqs.sqs, queues.mainQueueUrl)).toEqual([]);
   });
 
   it('Zuora refusing the credentials: exit 1, with the command line that reads the rest', async () => {

@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -131,6 +131,30 @@ describe('sweep Lambda (Zuora sandbox, SQS emulator, DynamoDB emulator; Secrets 
     expect(report.outcome).toBe('out-of-time');
     expect(metricValues(output.lines(), SWEEP_METRICS.failed)).toEqual([0]);
     expect(await drainQueue(sqsEmulator.sqs, queueUrl)).toEqual([]);
+  });
+
+  it('says so when it starts fresh (no watermark under its Zuora host and entity, e.g. zuoraBaseUrl changed): from when, the key, how to backfill; sweepStartedFresh 1, and 0 once it has a watermark', async () => {
+    // The watermark the stack kept while zuoraBaseUrl named another host: not this key, so not read.
+    const oldKey = 'sweep#rest.zuora.com#default';
+    await dynamoEmulator.dynamodb.send(new PutItemCommand({
+      TableName: ledgerTableName,
+      Item: { [LEDGER_PARTITION_KEY]: { S: oldKey }, completedUntil: { N: String(Date.now() - 3 * 24 * 60 * MINUTE) }, updatedAt: { N: '1' } },
+    }));
+    const sweep = sweepLambda();
+
+    const first = await sweep({}, invocation(5 * MINUTE));
+    const key = `sweep#${new URL(sandbox.baseUrl).host}#default`;
+    const freshFrom = new Date(first.window!.startMs).toISOString();
+    const warning = output.lines().find((line) => line.level === 'WARN' && typeof line.message === 'string' && line.message.startsWith('sweep starting fresh'));
+    expect(warning).toMatchObject({ watermarkKey: key, freshFrom });
+    expect(warning?.message).toContain(`no watermark under ${key}: this run reads from ${freshFrom} (SWEEP_INITIAL_LOOKBACK_SECONDS before the settle point)`);
+    expect(warning?.message).toContain('zuoraBaseUrl host or zuoraEntityId changed');
+    expect(warning?.message).toContain(`zuora-limio-sync sweep --since <where the old watermark stood> --until ${freshFrom.replace('.000Z', 'Z')}`);
+    expect(metricValues(output.lines(), SWEEP_METRICS.startedFresh)).toEqual([1]);
+
+    await sweep({}, invocation(5 * MINUTE));
+    expect(metricValues(output.lines(), SWEEP_METRICS.startedFresh)).toEqual([1, 0]);
+    expect(output.lines().filter((line) => typeof line.message === 'string' && line.message.startsWith('sweep starting fresh'))).toHaveLength(1);
   });
 
   it('refuses to start without its queue or ledger table, naming the variable', () => {

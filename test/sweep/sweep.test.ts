@@ -330,6 +330,19 @@ describe('runSweep', () => {
     expect(watermarks.puts).toHaveLength(1);
   });
 
+  it('plans a window from year 1000 (a typo) without building its nine million slices: the first is read at once', async () => {
+    const { zuora, run } = setup();
+    const window = { startMs: at('1000-01-01T00:00:00Z'), endMs: at('2026-11-20T00:00:00Z') };
+    const startedMs = Date.now();
+    // The first slice takes a second, past the deadline: no other is started.
+    zuora.msPerPage = 1000;
+    const report = await run({}, { window, deadlineMs: NOW + 500, reserveMs: 0 });
+    // Built as an array the slices took seconds and most of a gigabyte before the first request.
+    expect(Date.now() - startedMs).toBeLessThan(1000);
+    expect(report).toMatchObject({ outcome: 'out-of-time', slicesPlanned: (window.endMs - window.startMs) / HOUR, slicesCompleted: 1 });
+    expect(zuora.reads).toEqual([{ startMs: window.startMs, endMs: window.startMs + HOUR }]);
+  });
+
   it('widens an explicit window to whole seconds, so a change in a partial second at either end is read', async () => {
     const { zuora, queued, run } = setup();
     zuora.change('A-S1', at('2026-11-20T01:00:00Z'));

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { subscriptionIdRuleFrom } from '../../functions/shared/subscription-id';
 import {
   changedSubscriptionsZoql,
+  countSlices,
   isCovered,
   latestVersions,
   MIN_SLICE_SECONDS,
@@ -72,11 +73,11 @@ describe('sweepWindow', () => {
 describe('sliceWindow', () => {
   it('keeps a window that fits in one slice whole', () => {
     const window = { startMs: at('2026-11-24T17:00:00Z'), endMs: at('2026-11-24T18:00:00Z') };
-    expect(sliceWindow(window, 3600)).toEqual([window]);
+    expect([...sliceWindow(window, 3600)]).toEqual([window]);
   });
 
   it('cuts a large window into consecutive slices, the last one shorter', () => {
-    const slices = sliceWindow({ startMs: at('2026-11-24T15:30:00Z'), endMs: at('2026-11-24T18:00:00Z') }, 3600);
+    const slices = [...sliceWindow({ startMs: at('2026-11-24T15:30:00Z'), endMs: at('2026-11-24T18:00:00Z') }, 3600)];
     expect(slices).toEqual([
       { startMs: at('2026-11-24T15:30:00Z'), endMs: at('2026-11-24T16:30:00Z') },
       { startMs: at('2026-11-24T16:30:00Z'), endMs: at('2026-11-24T17:30:00Z') },
@@ -90,7 +91,7 @@ describe('sliceWindow', () => {
       fc.property(fc.integer({ min: 0, max: 1e9 }), fc.integer({ min: 1, max: 10 * 86400 }), fc.integer({ min: 1, max: 86400 }), (start, lengthSeconds, rawSlice) => {
         const slice = Math.max(rawSlice, Math.ceil(lengthSeconds / 100));
         const window = { startMs: start * 1000, endMs: (start + lengthSeconds) * 1000 };
-        const slices = sliceWindow(window, slice);
+        const slices = [...sliceWindow(window, slice)];
         expect(slices[0]!.startMs).toBe(window.startMs);
         expect(slices.at(-1)!.endMs).toBe(window.endMs);
         for (const [i, s] of slices.entries()) {
@@ -102,9 +103,30 @@ describe('sliceWindow', () => {
     );
   });
 
+  it('makes slices one at a time as they are read, and counts them without making them', () => {
+    const window = { startMs: at('1000-01-01T00:00:00Z'), endMs: at('2026-11-24T18:00:00Z') };
+    const startedMs = Date.now();
+    const slices = sliceWindow(window, 3600);
+    expect(Array.isArray(slices)).toBe(false);
+    const first = slices[Symbol.iterator]().next();
+    expect(first).toEqual({ done: false, value: { startMs: window.startMs, endMs: window.startMs + 3_600_000 } });
+    expect(countSlices(window, 3600)).toBe(Math.ceil((window.endMs - window.startMs) / 3_600_000));
+    expect(Date.now() - startedMs).toBeLessThan(500);
+  });
+
+  it('counts exactly the slices it makes, the last one shorter, none for an empty window', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1e9 }), fc.integer({ min: 0, max: 10 * 86400 }), fc.integer({ min: 600, max: 86400 }), (start, lengthSeconds, slice) => {
+        const window = { startMs: start * 1000, endMs: (start + lengthSeconds) * 1000 };
+        expect(countSlices(window, slice)).toBe([...sliceWindow(window, slice)].length);
+      }),
+    );
+  });
+
   it('refuses a slice length that is not a positive whole number', () => {
     expect(() => sliceWindow({ startMs: 0, endMs: 1000 }, 0)).toThrow(RangeError);
     expect(() => sliceWindow({ startMs: 0, endMs: 1000 }, 1.5)).toThrow(RangeError);
+    expect(() => countSlices({ startMs: 0, endMs: 1000 }, 0)).toThrow(RangeError);
   });
 });
 
