@@ -59,14 +59,16 @@ export async function sendTestCallout(options: CalloutOptions): Promise<CalloutR
 
   let challenge: CalloutResult['challenge'];
   if (options.auth.mode === 'basic' && !options.preemptive) {
-    const first = await send(url, { method: 'POST', headers, body });
+    const first = await send(url, { method: 'POST', headers, body, redirect: 'manual' });
+    await refuseRedirect(first, url);
     const wwwAuthenticate = first.headers.get('www-authenticate') ?? undefined;
     await first.arrayBuffer();
     challenge = { status: first.status, ...(wwwAuthenticate && { wwwAuthenticate }), ok: first.status === 401 && /^\s*basic\b/i.test(wwwAuthenticate ?? '') };
   }
 
   const authenticated = { ...headers, ...authHeaders(options.auth, { method: 'POST', url, headers, body, now: now() }) };
-  const response = await send(url, { method: 'POST', headers: authenticated, body });
+  const response = await send(url, { method: 'POST', headers: authenticated, body, redirect: 'manual' });
+  await refuseRedirect(response, url);
   const text = (await response.text()).slice(0, 2000);
   let parsed: unknown = text;
   try {
@@ -85,6 +87,23 @@ export async function sendTestCallout(options: CalloutOptions): Promise<CalloutR
     ...(challenge && { challenge }),
     zuoraRequestId,
   };
+}
+
+/**
+ * Redirects are never followed, as the Limio and Zuora clients never follow them: the next request would carry
+ * the credentials to wherever the Location points, past the https check made on the first URL only.
+ */
+async function refuseRedirect(response: Response, url: URL): Promise<void> {
+  const location = response.headers.get('location');
+  if (response.status < 300 || response.status >= 400 || location === null) return;
+  await response.arrayBuffer();
+  let target = location;
+  try {
+    target = new URL(location, url).href;
+  } catch {
+    // Not a URL: named as the server gave it.
+  }
+  throw new Error(`the callout URL answered ${response.status} with a redirect to ${target}; not followed (the credentials would go with it): give the final URL with --url`);
 }
 
 interface OutgoingRequest {
