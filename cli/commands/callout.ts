@@ -3,6 +3,7 @@ import { calloutAuthFromEnv, type CalloutAuth } from '../../functions/callout/au
 import { computeSignature, formatSignatureHeader, renderSignedData, SignedDataError, timestampHeaders } from '../../functions/callout/hmac';
 import { ConfigError } from '../../functions/shared/config-error';
 import { EXIT, type Command } from '../command';
+import { printable } from '../output';
 import { UsageError } from '../usage-error';
 
 export interface CalloutOptions {
@@ -234,7 +235,7 @@ the Basic challenge that Zuora's default (non-preemptive) Basic auth needs is mi
         );
       }
       io.stdout.write(`callout (${result.mode}) to ${result.url}: HTTP ${result.status}, ${result.accepted ? 'accepted' : 'NOT accepted'}\n`);
-      io.stdout.write(`response: ${typeof result.response === 'string' ? result.response : JSON.stringify(result.response)}\n`);
+      io.stdout.write(`response: ${printable(typeof result.response === 'string' ? result.response : JSON.stringify(result.response))}\n`);
       io.stdout.write(`Zuora-Request-Id: ${result.zuoraRequestId} (search the callout Lambda's logs for it)\n`);
     }
     return result.accepted && !challengeMissing ? EXIT.ok : EXIT.partlyFailed;

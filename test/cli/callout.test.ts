@@ -181,6 +181,18 @@ describe('callout: a test callout passes the callout Lambda\'s authentication', 
     expect(seenElsewhere).toEqual([]);
   });
 
+  it('an answer carrying control characters and line breaks is printed on its one line, escaped', async () => {
+    const hostile = createServer((_request, response) =>
+      response.writeHead(400, { 'content-type': 'text/plain' }).end('denied\n\x1b[32mcallout (header) to https://x: HTTP 200, accepted\u009b0m\u202e'),
+    );
+    servers.push(hostile);
+    const port = await listen(hostile, 0, '127.0.0.1', 'PORT');
+    const cli = captureIo(HEADER_ENV);
+    expect(await runCli(['callout', '--url', `http://127.0.0.1:${port}/zuora/callout`, 'A-S00000010'], cli.io)).toBe(1);
+    expect(cli.stdout()).toContain('response: denied\\u000a\\u001b[32mcallout (header) to https://x: HTTP 200, accepted\\u009b0m\\u202e\n');
+    expect(cli.stdout().split('\n').filter((line) => line.startsWith('callout ('))).toEqual([`callout (header) to http://127.0.0.1:${port}/zuora/callout: HTTP 400, NOT accepted`]);
+  });
+
   it('names the flag or variable at fault when the credentials are incomplete', async () => {
     const cli = captureIo({});
     expect(await runCli(['callout', '--url', 'http://127.0.0.1:1/zuora/callout', '--auth', 'basic', '--username', 'zuora', 'A-S1'], cli.io)).toBe(2);
