@@ -43,10 +43,17 @@ export function localBreakerControl(baseUrl: string): BreakerControl {
       response = await fetch(`${url}${path}`, {
         ...(init && { method: init.method, body: JSON.stringify(init.body), headers: { 'content-type': 'application/json' } }),
         signal: AbortSignal.timeout(10_000),
+        // Not followed: an open or close posted to wherever a Location points would act on another breaker.
+        redirect: 'manual',
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
       throw new UsageError('--local', `cannot reach the local runtime's breaker at ${url} (${cause}); is \`npm start\` running? (one started with PORT=0 printed the port it picked in its callout URL: give it as PORT=N)`);
+    }
+    const location = response.headers.get('location');
+    if (response.status >= 300 && response.status < 400 && location !== null) {
+      await response.arrayBuffer();
+      throw new Error(`the local runtime answered ${response.status}, a redirect to ${printable(location)}: not followed; is PORT the runtime's?`);
     }
     const body = (await response.json().catch(() => ({}))) as BreakerStatus & { message?: string };
     if (!response.ok) throw new Error(`the local runtime answered ${response.status}: ${body.message === undefined ? 'no reason given' : printable(String(body.message))}`);
