@@ -6,7 +6,7 @@ import { awsDynamoClient } from './aws-clients';
 import { ALL_COMMANDS } from './command-table';
 import { localBreakerControl, storeBreakerControl } from './commands/breaker-control';
 import { BREAKER_TARGET_HELP, COMMON_OPTIONS, EXIT, TARGET_HELP, type CliDependencies, type Command, type Values } from './command';
-import type { CliIo } from './output';
+import { guardedIo, printable, type CliIo } from './output';
 import type { TargetFlags, Targets } from './target-types';
 import { resolveTargets } from './targets';
 import { UsageError } from './usage-error';
@@ -51,7 +51,9 @@ ${command.examples}
 }
 
 /** Runs one command line; returns the exit code. Never calls process.exit, so tests can run it in-process. */
-export async function runCli(argv: readonly string[], io: CliIo, dependencies: CliDependencies = {}): Promise<number> {
+export async function runCli(argv: readonly string[], processIo: CliIo, dependencies: CliDependencies = {}): Promise<number> {
+  // Every write, whichever command makes it, passes the one filter: no text from data can steer the terminal.
+  const io = guardedIo(processIo);
   let targets: Targets | undefined;
   const disposers: Array<() => void> = [];
   try {
@@ -117,10 +119,10 @@ export async function runCli(argv: readonly string[], io: CliIo, dependencies: C
   } catch (error) {
     if (error instanceof UsageError || error instanceof ConfigError) {
       const helpFor = findCommand(argv)?.command.name;
-      io.stderr.write(`error: ${error.message}\n(see: zuora-limio-sync ${helpFor ? `${helpFor} ` : ''}--help)\n`);
+      io.stderr.write(`error: ${printable(error.message)}\n(see: zuora-limio-sync ${helpFor ? `${helpFor} ` : ''}--help)\n`);
       return EXIT.usage;
     }
-    io.stderr.write(`error: ${describe(error)}\n`);
+    io.stderr.write(`error: ${printable(describe(error))}\n`);
     return EXIT.partlyFailed;
   } finally {
     targets?.sqs.destroy();

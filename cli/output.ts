@@ -6,6 +6,66 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
+/**
+ * Characters that steer a terminal or change what it shows rather than being shown: C0 controls (ESC starts
+ * the sequences that set a title or colour text), DEL, C1 controls (U+009B is a one-character CSI), the line and
+ * paragraph separators, and the bidirectional marks, embeddings, overrides and isolates that reorder a line.
+ */
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+/** The same, less the line feed: what the writer lets through, for the lines the CLI itself ends. */
+const CONTROLS_BUT_LINE_FEED = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+// \uXXXX rather than \x1b: the one form that is also a JSON escape, so the writer's filter keeps --json valid
+// and parsing back to the very text that was received.
+const escapeControl = (character: string) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/**
+ * Text the CLI did not write itself (from Limio, Zuora, SQS, DynamoDB, a server's answer) made safe to print
+ * inside a line: every control character, line breaks too, shown as a \uXXXX escape instead of acting.
+ */
+export function printable(text: string): string {
+  return text.replace(CONTROLS, escapeControl);
+}
+
+/** The guard on every write: the CLI's own line feeds stay; nothing else can steer the terminal. */
+function printableOutput(text: string): string {
+  return text.replace(CONTROLS_BUT_LINE_FEED, escapeControl);
+}
+
+/** The stream under a guarded one, for the progress lines' own carriage returns and line erases. */
+const UNGUARDED = Symbol('unguarded stream');
+type OutputStream = CliIo['stderr'] & { [UNGUARDED]?: CliIo['stderr'] };
+
+/**
+ * The io a command is given: every write to stdout and stderr goes through printableOutput, so no command,
+ * present or future, can pass a terminal escape from data through, in text or in JSON. (A line break inside
+ * data is still the command's to escape, with printable: the writer cannot tell it from the CLI's own.)
+ */
+export function guardedIo(io: CliIo): CliIo {
+  const guard = (stream: CliIo['stderr']): OutputStream => ({
+    write: (text: string) => stream.write(printableOutput(text)),
+    get isTTY() {
+      return stream.isTTY;
+    },
+    get columns() {
+      return stream.columns;
+    },
+    [UNGUARDED]: stream,
+  });
+  return { stdout: guard(io.stdout), stderr: guard(io.stderr), stdin: io.stdin, env: io.env };
+}
+
+/** Writes the CLI's own cursor movements on stderr past the guard; the text among them is made printable. */
+function drawOnTerminal(io: CliIo, text: string): void {
+  const stderr = io.stderr as OutputStream;
+  (stderr[UNGUARDED] ?? stderr).write(`\r${printable(text)}\x1b[K`);
+}
+
+/** Clears the line a progress bar or status line is drawn on, so a message can take its place (terminals only). */
+export function eraseStatusLine(io: CliIo): void {
+  if (io.stderr.isTTY) drawOnTerminal(io, '');
+}
+
 export type Cell = string | number | undefined | null;
 
 /** A plain-text table: columns as wide as their widest cell, nothing wrapped, empty cells shown as "-". */
@@ -22,7 +82,8 @@ export function renderTable(headers: readonly string[], rows: readonly (readonly
 
 function cellText(cell: Cell): string {
   if (cell === undefined || cell === null || cell === '') return '-';
-  return String(cell).replace(/\s+/g, ' ');
+  // Escaped before the widths are measured, so an escape in a cell does not push its row out of line.
+  return printable(String(cell).replace(/\s+/g, ' '));
 }
 
 export function clip(text: string, length: number): string {
@@ -54,7 +115,7 @@ export function progressBar(io: CliIo, label: string): Progress {
         total && total > 0
           ? `[${'#'.repeat(Math.round((Math.min(done, total) / total) * width)).padEnd(width, '.')}] ${done}/${total}`
           : `${done}`;
-      io.stderr.write(`\r${label} ${bar}\x1b[K`);
+      drawOnTerminal(io, `${label} ${bar}`);
     },
     finish() {
       // Once: a later finish (or one of a bar never drawn) writes nothing.
@@ -81,7 +142,7 @@ export function statusLine(io: CliIo, label: string): StatusLine {
   const draw = () => {
     drawn = latest;
     drawnAt = Date.now();
-    io.stderr.write(`\r${label} ${latest}\x1b[K`);
+    drawOnTerminal(io, `${label} ${latest}`);
   };
   return {
     update(text) {

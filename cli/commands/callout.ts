@@ -3,6 +3,7 @@ import { calloutAuthFromEnv, type CalloutAuth } from '../../functions/callout/au
 import { computeSignature, formatSignatureHeader, renderSignedData, SignedDataError, timestampHeaders } from '../../functions/callout/hmac';
 import { ConfigError } from '../../functions/shared/config-error';
 import { EXIT, type Command } from '../command';
+import { printable } from '../output';
 import { UsageError } from '../usage-error';
 
 export interface CalloutOptions {
@@ -59,14 +60,16 @@ export async function sendTestCallout(options: CalloutOptions): Promise<CalloutR
 
   let challenge: CalloutResult['challenge'];
   if (options.auth.mode === 'basic' && !options.preemptive) {
-    const first = await send(url, { method: 'POST', headers, body });
+    const first = await send(url, { method: 'POST', headers, body, redirect: 'manual' });
+    await refuseRedirect(first, url);
     const wwwAuthenticate = first.headers.get('www-authenticate') ?? undefined;
     await first.arrayBuffer();
     challenge = { status: first.status, ...(wwwAuthenticate && { wwwAuthenticate }), ok: first.status === 401 && /^\s*basic\b/i.test(wwwAuthenticate ?? '') };
   }
 
   const authenticated = { ...headers, ...authHeaders(options.auth, { method: 'POST', url, headers, body, now: now() }) };
-  const response = await send(url, { method: 'POST', headers: authenticated, body });
+  const response = await send(url, { method: 'POST', headers: authenticated, body, redirect: 'manual' });
+  await refuseRedirect(response, url);
   const text = (await response.text()).slice(0, 2000);
   let parsed: unknown = text;
   try {
@@ -85,6 +88,23 @@ export async function sendTestCallout(options: CalloutOptions): Promise<CalloutR
     ...(challenge && { challenge }),
     zuoraRequestId,
   };
+}
+
+/**
+ * Redirects are never followed, as the Limio and Zuora clients never follow them: the next request would carry
+ * the credentials to wherever the Location points, past the https check made on the first URL only.
+ */
+async function refuseRedirect(response: Response, url: URL): Promise<void> {
+  const location = response.headers.get('location');
+  if (response.status < 300 || response.status >= 400 || location === null) return;
+  await response.arrayBuffer();
+  let target = location;
+  try {
+    target = new URL(location, url).href;
+  } catch {
+    // Not a URL: named as the server gave it.
+  }
+  throw new Error(`the callout URL answered ${response.status} with a redirect to ${target}; not followed (the credentials would go with it): give the final URL with --url`);
 }
 
 interface OutgoingRequest {
@@ -215,7 +235,7 @@ the Basic challenge that Zuora's default (non-preemptive) Basic auth needs is mi
         );
       }
       io.stdout.write(`callout (${result.mode}) to ${result.url}: HTTP ${result.status}, ${result.accepted ? 'accepted' : 'NOT accepted'}\n`);
-      io.stdout.write(`response: ${typeof result.response === 'string' ? result.response : JSON.stringify(result.response)}\n`);
+      io.stdout.write(`response: ${printable(typeof result.response === 'string' ? result.response : JSON.stringify(result.response))}\n`);
       io.stdout.write(`Zuora-Request-Id: ${result.zuoraRequestId} (search the callout Lambda's logs for it)\n`);
     }
     return result.accepted && !challengeMissing ? EXIT.ok : EXIT.partlyFailed;

@@ -1,6 +1,6 @@
 import { FAILURE_CLASSES, type FailureClass } from '../../functions/shared/dead-letter';
 import { EXIT, TARGET_OPTIONS, type Command } from '../command';
-import { clip, progressBar, renderTable } from '../output';
+import { clip, printable, progressBar, renderTable } from '../output';
 import { UsageError } from '../usage-error';
 import { formatDuration, parseDuration, parseHttpStatus, parsePositiveInteger, parseRate, splitList } from '../values';
 import { MAX_HELD_LETTERS, replayDeadLetters } from './replay-dead-letters';
@@ -105,7 +105,7 @@ had to end before seeing every message, the summary says so and the command exit
       io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return partlyFailed ? EXIT.partlyFailed : EXIT.ok;
     }
-    if (result.fallbackReason) io.stderr.write(`note: ${result.fallbackReason}\n`);
+    if (result.fallbackReason) io.stderr.write(`note: ${printable(result.fallbackReason)}\n`);
     if (result.mode === 'message-move-task') {
       io.stdout.write(`SQS moved ${result.moved ?? 0} message(s) from the DLQ to the main queue (native redrive).\n`);
     } else {
@@ -135,11 +135,11 @@ had to end before seeing every message, the summary says so and the command exit
       }
       if (dryRun) io.stdout.write('Dry run: nothing was sent or deleted.\n');
     }
-    for (const skipped of result.skipped) io.stderr.write(`skipped ${skipped.messageId}: ${skipped.reason}\n`);
+    for (const skipped of result.skipped) io.stderr.write(`skipped ${printable(skipped.messageId)}: ${printable(skipped.reason)}\n`);
     for (const failure of result.failed) {
-      io.stderr.write(`failed ${failure.subscriptionId ?? failure.messageId} (${failure.stage}): ${failure.error}${failure.stage === 'send' ? '; still in the DLQ' : ''}\n`);
+      io.stderr.write(`failed ${printable(failure.subscriptionId ?? failure.messageId)} (${failure.stage}): ${printable(failure.error)}${failure.stage === 'send' ? '; still in the DLQ' : ''}\n`);
     }
-    if (result.stoppedEarly) io.stderr.write(`stopped early: ${result.stoppedEarly}\n`);
+    if (result.stoppedEarly) io.stderr.write(`stopped early: ${printable(result.stoppedEarly)}\n`);
     if (result.hiddenAtStart) {
       io.stderr.write(`note: ${result.hiddenAtStart} letter(s) were hidden (in flight) when the run began, held by another replay, a \`dlq list\` or another reader: they were not seen and not replayed; run again once that reader has finished.\n`);
     }

@@ -4,7 +4,7 @@ import { createSyncRequest, serializeSyncRequest } from '../../functions/shared/
 import { checkSubscriptionId, DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../../functions/shared/subscription-id';
 import { UsageError } from '../usage-error';
 import { EXIT, TARGET_OPTIONS, type Command } from '../command';
-import { progressBar } from '../output';
+import { printable, progressBar } from '../output';
 
 /** One candidate subscription id and where it came from, for messages such as "line 7" or "argument 2". */
 export interface Candidate {
@@ -224,8 +224,8 @@ with their line numbers and the rest is queued in batches of 10 as source "backf
       io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return partlyFailed ? EXIT.partlyFailed : EXIT.ok;
     }
-    for (const refusal of result.refused) io.stdout.write(`refused ${refusal.where}: ${refusal.reason}\n`);
-    for (const failure of result.failed) io.stdout.write(`not queued ${failure.where} (${failure.subscriptionId}): ${failure.error}\n`);
+    for (const refusal of result.refused) io.stdout.write(`refused ${printable(refusal.where)}: ${printable(refusal.reason)}\n`);
+    for (const failure of result.failed) io.stdout.write(`not queued ${printable(failure.where)} (${printable(failure.subscriptionId)}): ${printable(failure.error)}\n`);
     io.stdout.write(
       `${dryRun ? 'valid (dry run, nothing queued)' : 'queued'}: ${result.accepted.length}, refused: ${result.refused.length}` +
         `${result.duplicates.length ? `, duplicates skipped: ${result.duplicates.length}` : ''}${result.failed.length ? `, failed: ${result.failed.length}` : ''}\n`,

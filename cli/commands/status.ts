@@ -2,7 +2,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from
 import { restoreVisibility } from './dead-letters';
 import type { QueueBacklog } from '../../functions/breaker/operator';
 import { BREAKER_TABLE_OPTION, EXIT, TARGET_OPTIONS, type Command } from '../command';
-import { renderTable } from '../output';
+import { printable, renderTable } from '../output';
 import { formatDuration } from '../values';
 import { describeBreaker } from './breaker-control';
 
@@ -113,7 +113,7 @@ CloudWatch's ApproximateAgeOfOldestMessage. The backlog is the main queue's wait
       io.stdout.write(`${JSON.stringify({ breaker: breakerView, queues }, null, 2)}\n`);
       return EXIT.ok;
     }
-    io.stdout.write(breakerView.available ? describeBreaker(breakerView, backlog) : `breaker: unavailable: ${breakerView.reason}\n`);
+    io.stdout.write(breakerView.available ? describeBreaker(breakerView, backlog) : `breaker: unavailable: ${printable(breakerView.reason)}\n`);
     io.stdout.write('\n');
     io.stdout.write(
       renderTable(

@@ -6,7 +6,7 @@ import { loadSweepConfig, type SweepConfig } from '../../functions/sweep/config'
 import { createSweepRunner } from '../../functions/sweep/runner';
 import type { SweepProgress, SweepReport, WatermarkStore } from '../../functions/sweep/sweep';
 import { EXIT, DESTINATION_OPTIONS, type Command } from '../command';
-import { renderTable, statusLine } from '../output';
+import { eraseStatusLine, renderTable, statusLine } from '../output';
 import { awsSecretsManagerClient } from '../aws-clients';
 import type { ZuoraTarget } from '../target-types';
 import { UsageError } from '../usage-error';
@@ -205,7 +205,10 @@ the environment as the sweep Lambda reads them.
         sliceIndex = event.slice + 1;
         completedUntilMs = event.range.endMs;
       }
-      if (event.type === 'coverage-unavailable') io.stderr.write(`${io.stderr.isTTY ? '\r\x1b[K' : ''}warning: the ledger did not answer for ${event.ids} subscription(s): they are queued unchecked (${event.error})\n`);
+      if (event.type === 'coverage-unavailable') {
+        eraseStatusLine(io);
+        io.stderr.write(`warning: the ledger did not answer for ${event.ids} subscription(s): they are queued unchecked (${event.error})\n`);
+      }
       redraw();
     };
     // The recording queue stands in for SQS in a dry run, so the runner itself runs a real (not a dry) sweep.

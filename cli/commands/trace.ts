@@ -3,7 +3,7 @@ import type { BreakerStatus } from '../../functions/breaker/operator';
 import { claimInFlight, type LedgerEntry } from '../../functions/ledger/ledger-entry';
 import { checkSubscriptionId } from '../../functions/shared/subscription-id';
 import { EXIT, TARGET_OPTIONS, type Command } from '../command';
-import { clip, renderTable } from '../output';
+import { clip, printable, renderTable } from '../output';
 import type { TargetFlags } from '../target-types';
 import { UsageError } from '../usage-error';
 import { formatDuration } from '../values';
@@ -47,7 +47,7 @@ export interface NextSteps {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 function failure(httpStatus: number | undefined, error: string | undefined): string {
-  return [httpStatus !== undefined ? String(httpStatus) : undefined, error ? clip(error, 120) : undefined].filter(Boolean).join(' ') || 'without a recorded reason';
+  return [httpStatus !== undefined ? String(httpStatus) : undefined, error ? printable(clip(error, 120)) : undefined].filter(Boolean).join(' ') || 'without a recorded reason';
 }
 
 /**
@@ -65,11 +65,11 @@ export function traceVerdict(facts: TraceFacts, next: NextSteps, nowMs: number =
   const pending = letters.filter((letter) => success === undefined || failedAtMs(letter) > success.startedAt);
   const breakerHolds = facts.breaker.available && facts.breaker.state !== 'closed';
   const syncedText = success
-    ? `synced at ${iso(success.finishedAt)} (started ${iso(success.startedAt)})${success.limioId ? ` by Limio id ${success.limioId}` : ''}${success.owner ? ` (owner ${success.owner})` : ''}`
+    ? `synced at ${iso(success.finishedAt)} (started ${iso(success.startedAt)})${success.limioId ? ` by Limio id ${printable(success.limioId)}` : ''}${success.owner ? ` (owner ${printable(success.owner)})` : ''}`
     : undefined;
   const failedSinceSuccess = attempt !== undefined && attempt.outcome !== 'synced' && (success === undefined || attempt.startedAt > success.startedAt) ? attempt : undefined;
   const breakerText = facts.breaker.available && breakerHolds
-    ? `breaker ${facts.breaker.state}${facts.breaker.since ? ` since ${facts.breaker.since}` : ''}: held (${facts.breaker.reason})`
+    ? `breaker ${facts.breaker.state}${facts.breaker.since ? ` since ${facts.breaker.since}` : ''}: held (${printable(facts.breaker.reason)})`
     : undefined;
 
   if (pending.length > 0) {
@@ -105,8 +105,8 @@ export function traceVerdict(facts: TraceFacts, next: NextSteps, nowMs: number =
   }
   if (syncedText) return [syncedText, ...(breakerText ? [`${breakerText}: newer changes wait`] : [])].join('; ');
   const unread = [
-    facts.ledger.status === 'unavailable' ? `the ledger could not be read (${facts.ledger.reason})` : undefined,
-    facts.deadLetters.status === 'unavailable' ? `the DLQ could not be read (${facts.deadLetters.reason})` : undefined,
+    facts.ledger.status === 'unavailable' ? `the ledger could not be read (${printable(facts.ledger.reason)})` : undefined,
+    facts.deadLetters.status === 'unavailable' ? `the DLQ could not be read (${printable(facts.deadLetters.reason)})` : undefined,
   ].filter(Boolean);
   if (unread.length > 0) {
     return `unknown: ${unread.join('; ')}${facts.deadLetters.status === 'read' ? '; no letter on the DLQ' : ''}${breakerText ? `; ${breakerText}` : ''}`;
@@ -151,7 +151,7 @@ function ledgerJson(view: LedgerView, nowMs: number): Record<string, unknown> {
 }
 
 function ledgerText(view: LedgerView, nowMs: number): string {
-  if (view.status === 'unavailable') return `ledger: unavailable: ${view.reason}\n`;
+  if (view.status === 'unavailable') return `ledger: unavailable: ${printable(view.reason)}\n`;
   if (view.status === 'none') return `ledger: no entry in ${view.table} (never synced since the ledger was on, or its entry expired after 30 days untouched)\n`;
   const { entry } = view;
   const lines = ['ledger:'];
@@ -159,14 +159,14 @@ function ledgerText(view: LedgerView, nowMs: number): string {
   lines.push(
     success
       ? `  last success   started ${iso(success.startedAt)}, finished ${iso(success.finishedAt)} (${formatDuration(nowMs - success.finishedAt)} ago)` +
-          `${success.limioId ? `, Limio id ${success.limioId}` : ''}${success.owner ? `, owner ${success.owner}` : ''}`
+          `${success.limioId ? `, Limio id ${printable(success.limioId)}` : ''}${success.owner ? `, owner ${printable(success.owner)}` : ''}`
       : '  last success   none recorded',
   );
   const attempt = entry.lastAttempt;
   if (attempt) {
     lines.push(
       `  last attempt   ${attempt.outcome}${attempt.httpStatus !== undefined ? ` (HTTP ${attempt.httpStatus})` : ''} started ${iso(attempt.startedAt)}, finished ${iso(attempt.finishedAt)}` +
-        `${attempt.error ? `: ${clip(attempt.error, 200)}` : ''}`,
+        `${attempt.error ? `: ${printable(clip(attempt.error, 200))}` : ''}`,
     );
   }
   const claim = claimInFlight(entry, nowMs);
@@ -175,7 +175,7 @@ function ledgerText(view: LedgerView, nowMs: number): string {
 }
 
 function deadLetterText(view: DeadLetterView, subscriptionId: string): string {
-  if (view.status === 'unavailable') return `dead letters: unavailable: ${view.reason}\n`;
+  if (view.status === 'unavailable') return `dead letters: unavailable: ${printable(view.reason)}\n`;
   const scope = `${view.searched} letter(s) searched${view.truncated ? ` (stopped at ${TRACE_DLQ_SCAN_LIMIT}; more remain unsearched)` : ''}${view.hidden ? `, ${view.hidden} hidden by another reader and not searched` : ''}`;
   if (view.letters.length === 0) return `dead letters: none for ${subscriptionId} (${scope})\n`;
   return (
@@ -285,7 +285,7 @@ stack, no runtime) is said so and the rest is still shown; exit 1 when a part co
       io.stdout.write(`verdict: ${verdict}\n\n`);
       io.stdout.write(ledgerText(ledger, nowMs));
       io.stdout.write(deadLetterText(deadLetters, subscriptionId));
-      io.stdout.write(breakerView.available ? describeBreaker(breakerView) : `breaker: unavailable: ${breakerView.reason}\n`);
+      io.stdout.write(breakerView.available ? describeBreaker(breakerView) : `breaker: unavailable: ${printable(breakerView.reason)}\n`);
     }
     return unreadable ? EXIT.partlyFailed : EXIT.ok;
   },

@@ -115,6 +115,40 @@ describe('breaker commands and status, --local', () => {
     runtime = await startRuntimeBreaker(store); // for afterEach
   });
 
+  it('a redirect from the breaker endpoint is not followed: the other server gets nothing, the error names the Location', async () => {
+    const elsewhere: string[] = [];
+    const other = createServer((request, response) => {
+      elsewhere.push(`${request.method} ${request.url}`);
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"state":"open"}');
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const location = `http://127.0.0.1:${(other.address() as AddressInfo).port}${LOCAL_BREAKER_PATH}/open`;
+    const redirecting = createServer((_request, response) => response.writeHead(307, { location }).end());
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+    try {
+      const cli = captureIo({ ...env, PORT: String((redirecting.address() as AddressInfo).port) });
+      expect(await runCli(['breaker', 'open', '--local', '--reason', 'Limio maintenance'], cli.io)).toBe(1);
+      expect(cli.stderr()).toContain(`error: the local runtime answered 307, a redirect to ${location}: not followed`);
+      expect(elsewhere).toEqual([]);
+    } finally {
+      await Promise.all([other, redirecting].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    }
+  });
+
+  it('an error quoting the runtime\'s answer prints it on its own line, its control characters escaped', async () => {
+    const hostile = createServer((_request, response) =>
+      response.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'boom\x1b]0;pwned\x07\nOpened; \x1b[32mthe local poller follows at once.' })),
+    );
+    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+    try {
+      const cli = captureIo({ ...env, PORT: String((hostile.address() as AddressInfo).port) });
+      expect(await runCli(['breaker', 'open', '--local', '--reason', 'Limio maintenance'], cli.io)).toBe(1);
+      expect(cli.stderr()).toBe('error: the local runtime answered 500: boom\\u001b]0;pwned\\u0007\\u000aOpened; \\u001b[32mthe local poller follows at once.\n');
+    } finally {
+      await new Promise<void>((resolve) => hostile.close(() => resolve()));
+    }
+  });
+
   it('the control endpoint refuses what it does not know', async () => {
     const base = `http://127.0.0.1:${runtime.port}${LOCAL_BREAKER_PATH}`;
     const json = { 'content-type': 'application/json' };

@@ -152,6 +152,47 @@ describe('callout: a test callout passes the callout Lambda\'s authentication', 
     expect((await endpoint.queued()).map((b) => b.subscriptionId)).toEqual(['A-S00000006']);
   });
 
+  it('a redirect is an error naming its Location, and the other origin gets no request and no secret', async () => {
+    const seenElsewhere: { url?: string; headers: Record<string, unknown> }[] = [];
+    const otherOrigin = createServer((request, response) => {
+      seenElsewhere.push({ url: request.url, headers: request.headers });
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"success":true}');
+    });
+    servers.push(otherOrigin);
+    const otherPort = await listen(otherOrigin, 0, '127.0.0.1', 'PORT');
+    const location = `http://127.0.0.1:${otherPort}/zuora/callout`;
+    const redirecting = createServer((_request, response) => response.writeHead(307, { location }).end());
+    servers.push(redirecting);
+    const redirectingPort = await listen(redirecting, 0, '127.0.0.1', 'PORT');
+    const secretEnv = { CALLOUT_AUTH_MODE: 'header', CALLOUT_HEADER_NAME: 'X-Callout-Secret', CALLOUT_HEADER_VALUE: HEADER_SECRET };
+
+    for (const json of [[], ['--json']]) {
+      const cli = captureIo(secretEnv);
+      const code = await runCli(['callout', '--url', `http://127.0.0.1:${redirectingPort}/zuora/callout`, ...json, 'A-S00000008'], cli.io);
+      expect(code).not.toBe(0);
+      expect(cli.stderr()).toContain(`error: the callout URL answered 307 with a redirect to ${location}`);
+      expect(cli.stdout()).not.toContain('accepted');
+      expectNoSecretIn(cli.stdout(), cli.stderr());
+    }
+    // Basic's first, credential-less request meets the redirect too: it is not followed either.
+    const basic = captureIo(BASIC_ENV);
+    expect(await runCli(['callout', '--url', `http://127.0.0.1:${redirectingPort}/zuora/callout`, 'A-S00000009'], basic.io)).not.toBe(0);
+    expect(basic.stderr()).toContain(location);
+    expect(seenElsewhere).toEqual([]);
+  });
+
+  it('an answer carrying control characters and line breaks is printed on its one line, escaped', async () => {
+    const hostile = createServer((_request, response) =>
+      response.writeHead(400, { 'content-type': 'text/plain' }).end('denied\n\x1b[32mcallout (header) to https://x: HTTP 200, accepted\u009b0m\u202e'),
+    );
+    servers.push(hostile);
+    const port = await listen(hostile, 0, '127.0.0.1', 'PORT');
+    const cli = captureIo(HEADER_ENV);
+    expect(await runCli(['callout', '--url', `http://127.0.0.1:${port}/zuora/callout`, 'A-S00000010'], cli.io)).toBe(1);
+    expect(cli.stdout()).toContain('response: denied\\u000a\\u001b[32mcallout (header) to https://x: HTTP 200, accepted\\u009b0m\\u202e\n');
+    expect(cli.stdout().split('\n').filter((line) => line.startsWith('callout ('))).toEqual([`callout (header) to http://127.0.0.1:${port}/zuora/callout: HTTP 400, NOT accepted`]);
+  });
+
   it('names the flag or variable at fault when the credentials are incomplete', async () => {
     const cli = captureIo({});
     expect(await runCli(['callout', '--url', 'http://127.0.0.1:1/zuora/callout', '--auth', 'basic', '--username', 'zuora', 'A-S1'], cli.io)).toBe(2);

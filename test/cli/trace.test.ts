@@ -138,6 +138,32 @@ describe('trace --local', () => {
     expect(text.stdout).toContain(`ledger: no entry in ${LOCAL_TABLES.ledger}`);
   });
 
+  it('text from Limio is printed with its control characters escaped, in the text and in --json (which parses back to it)', async () => {
+    // Sets the terminal's title, fakes a green "OK" line, a C1 CSI, DEL, a right-to-left override and a line of its own.
+    const limioError = 'Limio answered 400: \x1b]0;pwned\x07bad request\x1b[32m OK: synced\x1b[0m \u009b2J \x7f \u202edecnys\nverdict: synced';
+    const startedAt = Date.now() - 60_000;
+    await ledger.recordOutcome(id, { kind: 'synced', startedAt: startedAt - 1000, finishedAt: startedAt - 900, httpStatus: 200, limioId: 'L-\x1b[2J1\u2066', owner: 'owner\u009d8;;x\u200f' });
+    await ledger.recordOutcome(id, { kind: 'terminal', startedAt, finishedAt: startedAt + 300, httpStatus: 400, error: limioError });
+    // SQS refuses C0 controls in attributes; C1, DEL and bidi controls it carries.
+    const letter = reason('terminal', 400);
+    await putDeadLetter(sqs.sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: id, source: 'callout' }, reason: { ...letter, error: 'bad \u009b2J \x7f \u202eKO' } });
+    const raw = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+    const text = await trace(id);
+    expect(text.stdout).not.toMatch(raw);
+    expect(text.stdout).toContain('\\u001b]0;pwned\\u0007bad request\\u001b[32m OK: synced');
+    expect(text.stdout).toContain('\\u009b2J \\u007f \\u202edecnys\\u000averdict: synced');
+    expect(text.stdout).toContain('Limio id L-\\u001b[2J1\\u2066');
+    expect(text.stdout).toContain('bad \\u009b2J \\u007f \\u202eKO');
+    expect(text.stdout.split('\n').filter((line) => line.startsWith('verdict:'))).toHaveLength(1);
+
+    const json = await trace(id, '--json');
+    expect(json.stdout).not.toMatch(raw);
+    const parsed = JSON.parse(json.stdout) as TraceJson;
+    expect(parsed.ledger).toMatchObject({ lastAttempt: { error: limioError }, lastSuccess: { limioId: 'L-\x1b[2J1\u2066', owner: 'owner\u009d8;;x\u200f' } });
+    expect((parsed.deadLetters.letters[0] as { error?: string }).error).toBe('bad \u009b2J \x7f \u202eKO');
+  });
+
   it('refuses an id the callouts would refuse, reading nothing', async () => {
     const text = await trace('A-S1/../x');
     expect(text.code).toBe(2);
