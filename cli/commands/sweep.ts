@@ -6,7 +6,7 @@ import { loadSweepConfig, type SweepConfig } from '../../functions/sweep/config'
 import { createSweepRunner } from '../../functions/sweep/runner';
 import type { SweepProgress, SweepReport, WatermarkStore } from '../../functions/sweep/sweep';
 import { EXIT, DESTINATION_OPTIONS, type Command } from '../command';
-import { eraseStatusLine, renderTable, statusLine } from '../output';
+import { eraseStatusLine, printable, renderTable, statusLine } from '../output';
 import { awsSecretsManagerClient } from '../aws-clients';
 import type { ZuoraTarget } from '../target-types';
 import { UsageError } from '../usage-error';
@@ -207,7 +207,7 @@ the environment as the sweep Lambda reads them.
       }
       if (event.type === 'coverage-unavailable') {
         eraseStatusLine(io);
-        io.stderr.write(`warning: the ledger did not answer for ${event.ids} subscription(s): they are queued unchecked (${event.error})\n`);
+        io.stderr.write(`warning: the ledger did not answer for ${event.ids} subscription(s): they are queued unchecked (${printable(event.error)})\n`);
       }
       redraw();
     };
@@ -262,7 +262,7 @@ the environment as the sweep Lambda reads them.
     if (report.coverageUnavailable) io.stderr.write('warning: the ledger could not be read for some subscriptions; they were queued without checking (Limio gets a redundant sync at worst)\n');
     if (!complete) {
       io.stderr.write(
-        `sweep ${report.outcome}${report.errorKind ? ` (${report.errorKind})` : ''}: ${report.error ?? 'not every slice was read'}\n` +
+        `sweep ${report.outcome}${report.errorKind ? ` (${report.errorKind})` : ''}: ${report.error === undefined ? 'not every slice was read' : printable(report.error)}\n` +
           `what was queued stays queued; run it again with --since ${resumeFrom}${values.until === undefined ? ` --until ${iso(window.endMs)}` : ''} for the rest\n`,
       );
     }

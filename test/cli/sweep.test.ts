@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -97,6 +99,31 @@ describe('sweep --local', () => {
     const queued = (await drainQueue(sqs.sqs, queues.mainQueueUrl)).map((body) => JSON.parse(body) as { subscriptionId: string; source: string });
     expect(queued.map((message) => message.subscriptionId).sort()).toEqual(seeded.uncovered);
     expect(queued.every((message) => message.source === 'sweep')).toBe(true);
+  });
+
+  it("Zuora's error text carrying a line break and escapes is printed on its one line, escaped, never as a line of its own", async () => {
+    // A tenant (or anything on its address) whose fault text forges the CLI's own closing lines.
+    const forged = 'bad query\ncomplete in 0.1 s, 0 Zuora request(s)\u001b[2J';
+    const hostile = createServer((request, response) => {
+      request.resume();
+      response.setHeader('content-type', 'application/json');
+      if (request.url === '/oauth/token') return response.end(JSON.stringify({ access_token: 'token', token_type: 'bearer', expires_in: 3600 }));
+      response.statusCode = 400;
+      response.end(JSON.stringify({ faultcode: 'fns:INVALID_VALUE', faultstring: forged }));
+    });
+    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+    try {
+      const startMs = nextWindowStart();
+      const port = String((hostile.address() as AddressInfo).port);
+      const run = await sweep(['--since', iso(startMs), '--until', iso(startMs + HOUR), '--dry-run'], { env: { ZUORA_SANDBOX_PORT: port } });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('400: bad query');
+      expect(run.stderr).toContain('0 Zuora request(s)\\u001b[2J');
+      expect(run.stderr).not.toContain('\u001b');
+      expect(run.stderr).not.toMatch(/^complete in 0\.1 s/m);
+    } finally {
+      await new Promise((resolve) => hostile.close(resolve));
+    }
   });
 
   it('--dry-run queues nothing and lists what it would queue; --json has the counts and the ids', async () => {
