@@ -51,7 +51,7 @@ export function splitBatch(records: readonly SQSRecord[], config: SyncConfig, re
 }
 
 /** SQS SentTimestamp (epoch ms), when the record carries a readable one. */
-export function sentTimestampOf(record: SQSRecord): number | undefined {
+export function sentTimestampOf(record: Pick<SQSRecord, 'attributes'>): number | undefined {
   const sentAt = Number(record.attributes?.SentTimestamp);
   return Number.isFinite(sentAt) && sentAt > 0 ? sentAt : undefined;
 }
