@@ -1,6 +1,6 @@
 import type { SyncRequest } from '../shared/queue-message';
 import type { LedgerLookup } from './fail-open';
-import { planSubscription, type LedgerFate, type LedgerTiming } from './ledger-fate';
+import { planSubscription, type LedgerDatedMessage, type LedgerFate, type LedgerTiming } from './ledger-fate';
 
 export interface SubscriptionPlan<M> {
   readonly subscriptionId: string;
@@ -22,7 +22,7 @@ export interface SubscriptionPlan<M> {
  * held, and which share one Limio call, and whether that call is claimed first. A subscription whose entry is
  * unknown (the read failed, timed out or left it unprocessed) is synced as it would be without a ledger.
  */
-export function planLedgerBatch<M extends Pick<SyncRequest, 'subscriptionId' | 'receivedAt'>>(
+export function planLedgerBatch<M extends Pick<SyncRequest, 'subscriptionId'> & LedgerDatedMessage>(
   messages: readonly M[],
   lookup: LedgerLookup,
   nowMs: number,

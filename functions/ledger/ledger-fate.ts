@@ -9,15 +9,34 @@ export interface LedgerTiming {
    */
   readonly cooldownSeconds: number;
   /**
-   * How much the callout Lambda's clock (which stamps receivedAt) and the sync Lambda's clock (which stamps a sync's
-   * start) may disagree. A message counts as covered only if it was received this much before the sync started, so
-   * a skew up to the margin can never make a sync that started before a change look as if it started after.
+   * How much the clocks that date a message (the callout Lambda's, SQS's) and the sync Lambda's clock (which stamps
+   * a sync's start) may disagree. A message counts as covered only if its change time (changeTimeOf) is this much
+   * before the sync started, so a skew up to the margin can never make a sync that started before a change look as
+   * if it started after.
    */
   readonly clockMarginSeconds: number;
 }
 
+/** What the ledger judges a message by: its request's receivedAt and, when known, when SQS took it. */
+export type LedgerDatedMessage = Pick<SyncRequest, 'receivedAt'> & {
+  /** SQS SentTimestamp (epoch ms); absent when the record carried none. */
+  readonly sentAtMs?: number;
+};
+
+/**
+ * The time a message's change is judged by: the later of its receivedAt and its SentTimestamp. receivedAt is
+ * stamped by whoever queued the message, which for `enqueue` and the CLI sweep is an operator's machine, whose
+ * clock may run behind; the change was made before SQS took the message, so SQS's clock bounds it from above and a
+ * slow clock cannot make a sync that started before the change count as covering it. A receivedAt ahead of SQS
+ * only makes coverage stricter: a redundant sync at worst.
+ */
+export function changeTimeOf(message: LedgerDatedMessage): number {
+  const receivedAt = Date.parse(message.receivedAt);
+  return message.sentAtMs === undefined ? receivedAt : Math.max(receivedAt, message.sentAtMs);
+}
+
 export type LedgerFate =
-  /** A successful sync started after this message was received: done without a Limio call. */
+  /** A successful sync started after this message's change (changeTimeOf): done without a Limio call. */
   | { readonly kind: 'covered'; readonly bySyncStartedAt: number }
   | { readonly kind: 'sync-now' }
   /** Put back (visibility) until `untilMs`, then decided again. */
@@ -31,15 +50,16 @@ export const LEDGER_RECHECK_MS = 1_000;
 
 /**
  * What to do with one message, given its subscription's ledger entry (undefined: none, or the ledger could not be
- * read). Never 'covered' unless a recorded success started after the message arrived, so no change is dropped:
+ * read). Never 'covered' unless a recorded success started after the message's change (changeTimeOf), so no
+ * change is dropped:
  * a missing entry means 'sync-now', and a stale one (older than the table) only makes the answer more cautious.
  * The caller syncs an entry it could not read without claiming it (fail open).
  */
-export function ledgerFate(message: Pick<SyncRequest, 'receivedAt'>, entry: LedgerEntry | undefined, nowMs: number, timing: LedgerTiming): LedgerFate {
-  const receivedAt = Date.parse(message.receivedAt);
+export function ledgerFate(message: LedgerDatedMessage, entry: LedgerEntry | undefined, nowMs: number, timing: LedgerTiming): LedgerFate {
+  const changedAt = changeTimeOf(message);
   const marginMs = timing.clockMarginSeconds * 1000;
   const lastSuccessStartedAt = entry?.lastSuccess?.startedAt;
-  if (lastSuccessStartedAt !== undefined && receivedAt < lastSuccessStartedAt - marginMs) {
+  if (lastSuccessStartedAt !== undefined && changedAt < lastSuccessStartedAt - marginMs) {
     return { kind: 'covered', bySyncStartedAt: lastSuccessStartedAt };
   }
   if (timing.cooldownSeconds === 0) return { kind: 'sync-now' };
@@ -48,7 +68,7 @@ export function ledgerFate(message: Pick<SyncRequest, 'receivedAt'>, entry: Ledg
   if (inFlight !== undefined) {
     // If it succeeds it covers this message: look again once it has likely answered. Otherwise the next sync
     // comes after its cooldown whatever its answer, so wait for that.
-    const coveredIfItSucceeds = receivedAt < inFlight.startedAt - marginMs;
+    const coveredIfItSucceeds = changedAt < inFlight.startedAt - marginMs;
     const untilMs = coveredIfItSucceeds ? nowMs + LEDGER_RECHECK_MS : Math.max(inFlight.startedAt + cooldownMs, nowMs + LEDGER_RECHECK_MS);
     return { kind: 'hold', untilMs, reason: 'sync-in-flight' };
   }
@@ -76,7 +96,7 @@ export function holdVisibilitySeconds(untilMs: number, nowMs: number): number {
  * One subscription's messages of a batch, decided together from one entry: the covered ones are done; the others
  * either all sync now (sharing one call) or are all held, each until its own time.
  */
-export function planSubscription<M extends Pick<SyncRequest, 'receivedAt'>>(
+export function planSubscription<M extends LedgerDatedMessage>(
   messages: readonly M[],
   entry: LedgerEntry | undefined,
   nowMs: number,

@@ -63,7 +63,7 @@ function readRecord(record: SQSRecord, config: SyncConfig): ParsedSyncRequest {
 }
 
 /** SQS SentTimestamp (epoch ms), when the record carries a readable one. */
-export function sentTimestampOf(record: SQSRecord): number | undefined {
+export function sentTimestampOf(record: Pick<SQSRecord, 'attributes'>): number | undefined {
   const sentAt = Number(record.attributes?.SentTimestamp);
   return Number.isFinite(sentAt) && sentAt > 0 ? sentAt : undefined;
 }

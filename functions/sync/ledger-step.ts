@@ -1,4 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { SQSRecord } from 'aws-lambda';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { planLedgerBatch, type SubscriptionPlan } from '../ledger/batch-plan';
 import { readLedgerFailOpen } from '../ledger/fail-open';
@@ -8,6 +9,7 @@ import type { LedgerTiming } from '../ledger/ledger-fate';
 import type { LedgerStore } from '../ledger/ledger-store';
 import type { SyncRequest } from '../shared/queue-message';
 import type { SyncOutcome } from '../limio';
+import { sentTimestampOf } from './batch-messages';
 import { SYNC_METRICS } from './telemetry';
 
 /**
@@ -17,9 +19,10 @@ import { SYNC_METRICS } from './telemetry';
  */
 export const LEDGER_CALL_TIMEOUT_MS = 1_500;
 
-/** What the ledger step needs of a message: its request and how often SQS has handed it out. */
+/** What the ledger step needs of a message: its request, its SQS record (SentTimestamp) and how often SQS has handed it out. */
 export interface LedgerMessage {
   readonly request: Pick<SyncRequest, 'subscriptionId' | 'receivedAt'>;
+  readonly record: Pick<SQSRecord, 'attributes'>;
   readonly receiveCount: number;
 }
 
@@ -73,7 +76,10 @@ export class LedgerStep {
     const lookup = await readLedgerFailOpen(this.options.store, [...bySubscription.keys()], this.#timeoutMs);
     if (lookup.failure !== undefined) this.unavailable('read', lookup.failure, { subscriptions: lookup.unknown.length });
     else if (lookup.unknown.length > 0) this.unavailable('read', 'DynamoDB left some keys unprocessed', { subscriptions: lookup.unknown.length });
-    const messages = [...bySubscription.values()].flat().map((message) => ({ ...message.request, message }));
+    const messages = [...bySubscription.values()].flat().map((message) => {
+      const sentAtMs = sentTimestampOf(message.record);
+      return { ...message.request, ...(sentAtMs !== undefined && { sentAtMs }), message };
+    });
     const plans = planLedgerBatch(messages, lookup, this.options.now(), this.options.timing);
     return new Map(
       plans.map((plan) => {

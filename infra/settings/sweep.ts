@@ -27,10 +27,13 @@ const SWEEP_VARIABLE_PROPS: Record<string, string> = {
   SWEEP_SETTLE_SECONDS: 'sweepSettleSeconds',
   SWEEP_OVERLAP_SECONDS: 'sweepOverlapSeconds',
   SWEEP_INITIAL_LOOKBACK_SECONDS: 'sweepInitialLookbackSeconds',
+  SWEEP_SLICE_SECONDS: 'sweepSliceSeconds',
+  SWEEP_COVERAGE_MARGIN_SECONDS: 'sweepCoverageMarginSeconds',
 };
 
 const SWEEP_ONLY_PROPS = [
-  'zuoraEntityId', 'sweepIntervalSeconds', 'sweepSettleSeconds', 'sweepOverlapSeconds', 'sweepInitialLookbackSeconds', 'missingCalloutsAlarmThreshold',
+  'zuoraEntityId', 'sweepIntervalSeconds', 'sweepSettleSeconds', 'sweepOverlapSeconds', 'sweepInitialLookbackSeconds', 'sweepSliceSeconds',
+  'sweepCoverageMarginSeconds', 'missingCalloutsAlarmThreshold',
 ] as const satisfies readonly SweepSettingName[];
 
 /** The sweep Lambda's environment for these settings (credentials excepted: the secret's ARN is the construct's). */
@@ -42,6 +45,8 @@ export function sweepEnvironment(sweep: SweepSettings): Record<string, string> {
     SWEEP_SETTLE_SECONDS: String(sweep.settleSeconds),
     SWEEP_OVERLAP_SECONDS: String(sweep.overlapSeconds),
     SWEEP_INITIAL_LOOKBACK_SECONDS: String(sweep.initialLookbackSeconds),
+    SWEEP_SLICE_SECONDS: String(sweep.sliceSeconds),
+    SWEEP_COVERAGE_MARGIN_SECONDS: String(sweep.coverageMarginSeconds),
   };
 }
 
@@ -78,6 +83,8 @@ export function sweepSettings(input: BridgeSettingsInput, subscriptionIdPattern:
     SWEEP_SETTLE_SECONDS: number(input.sweepSettleSeconds),
     SWEEP_OVERLAP_SECONDS: number(input.sweepOverlapSeconds),
     SWEEP_INITIAL_LOOKBACK_SECONDS: number(input.sweepInitialLookbackSeconds),
+    SWEEP_SLICE_SECONDS: number(input.sweepSliceSeconds),
+    SWEEP_COVERAGE_MARGIN_SECONDS: number(input.sweepCoverageMarginSeconds),
     SUBSCRIPTION_ID_PATTERN: subscriptionIdPattern,
   }, SWEEP_VARIABLE_PROPS);
   return {
@@ -87,6 +94,8 @@ export function sweepSettings(input: BridgeSettingsInput, subscriptionIdPattern:
     settleSeconds: config.window.settleSeconds,
     overlapSeconds: config.window.overlapSeconds,
     initialLookbackSeconds: config.window.initialLookbackSeconds,
+    sliceSeconds: config.window.maxSliceSeconds,
+    coverageMarginSeconds: config.coverageMarginSeconds,
     missingCalloutsAlarmThreshold: wholeNumber('missingCalloutsAlarmThreshold', input.missingCalloutsAlarmThreshold, 1, 1, 1_000_000),
     watermarkKey: sweepWatermarkKey(config),
   };

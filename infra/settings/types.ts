@@ -163,6 +163,10 @@ export interface BridgeSettingsInput {
   readonly sweepOverlapSeconds?: number;
   /** How far the first sweep looks back. Default 3600. */
   readonly sweepInitialLookbackSeconds?: number;
+  /** The longest window one ZOQL query reads (halved automatically while slices do not fit a run), 60 to 86400. Default 3600. */
+  readonly sweepSliceSeconds?: number;
+  /** A sync must have started this long after a change's UpdatedDate to count as having read it, 0 to 3600. Default 2. */
+  readonly sweepCoverageMarginSeconds?: number;
   /**
    * MissingCalloutsAlarm: subscriptions a sweep queued (changed in Zuora without a sync) at or above this in 3
    * sweeps in a row. Default 1.
@@ -178,6 +182,8 @@ export interface SweepSettings {
   readonly settleSeconds: number;
   readonly overlapSeconds: number;
   readonly initialLookbackSeconds: number;
+  readonly sliceSeconds: number;
+  readonly coverageMarginSeconds: number;
   readonly missingCalloutsAlarmThreshold: number;
   /** The watermark item's partition key in the ledger table (the sweep role may write no other item). */
   readonly watermarkKey: string;
@@ -186,7 +192,7 @@ export interface SweepSettings {
 export type OptionalSetting = 'calloutIdField' | 'subscriptionIdPattern' | 'probeSubscriptionId' | 'wafRateLimitPerIp' | 'expectedZuoraTenantId' | 'secretsKmsKeyArn';
 export type SweepSettingName =
   | 'zuoraBaseUrl' | 'zuoraEntityId' | 'sweepIntervalSeconds' | 'sweepSettleSeconds' | 'sweepOverlapSeconds'
-  | 'sweepInitialLookbackSeconds' | 'missingCalloutsAlarmThreshold';
+  | 'sweepInitialLookbackSeconds' | 'sweepSliceSeconds' | 'sweepCoverageMarginSeconds' | 'missingCalloutsAlarmThreshold';
 
 export type BridgeSettings = Required<Omit<BridgeSettingsInput, OptionalSetting | SweepSettingName>> & Pick<BridgeSettingsInput, OptionalSetting> & {
   /** Set when `zuoraBaseUrl` is: the reconciliation sweep is on. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { LedgerEntry } from '../../functions/ledger/ledger-entry';
-import { claimRefusedHold, holdVisibilitySeconds, ledgerFate, planSubscription, type LedgerTiming } from '../../functions/ledger/ledger-fate';
+import { changeTimeOf, claimRefusedHold, holdVisibilitySeconds, ledgerFate, planSubscription, type LedgerTiming } from '../../functions/ledger/ledger-fate';
 
 const timing: LedgerTiming = { cooldownSeconds: 5, clockMarginSeconds: 1 };
 const at = (ms: number) => ({ receivedAt: new Date(ms).toISOString() });
@@ -91,5 +91,17 @@ describe('holds and plans', () => {
     // Under a sync in flight each message waits for its own reason.
     const inFlight = planSubscription([at(T0 - 2_000), at(T0 + 100)], entry({ claim: { startedAt: T0, until: T0 + 30_000 } }), T0 + 200, timing);
     expect(inFlight.held.map((held) => held.fate.untilMs)).toEqual([T0 + 1_200, T0 + 5_000]);
+  });
+});
+
+describe('changeTimeOf: the time a message is judged by', () => {
+  it('is the later of receivedAt and SentTimestamp, so a sender clock that runs behind SQS cannot make a sync cover it', () => {
+    const tenMinutes = 10 * 60_000;
+    const slowClock = { receivedAt: new Date(T0 - tenMinutes).toISOString(), sentAtMs: T0 };
+    expect(changeTimeOf(slowClock)).toBe(T0);
+    expect(ledgerFate(slowClock, succeededAt(T0 - tenMinutes / 2), T0 + 60_000, timing)).toEqual({ kind: 'sync-now' });
+    // A receivedAt ahead of SQS is kept: stricter, never looser.
+    expect(changeTimeOf({ receivedAt: new Date(T0 + 500).toISOString(), sentAtMs: T0 })).toBe(T0 + 500);
+    expect(changeTimeOf(at(T0))).toBe(T0);
   });
 });

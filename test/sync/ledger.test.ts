@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import type { Socket } from 'node:net';
+import type { SQSEvent } from 'aws-lambda';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { InMemoryBreakerStore } from '../../functions/breaker/breaker-store';
 import { openBreaker } from '../../functions/breaker/operator';
@@ -26,6 +27,17 @@ const failedIds = (response: { batchItemFailures: Array<{ itemIdentifier: string
 
 function bodyReceivedAt(subscriptionId: string, receivedAt: number): string {
   return serializeSyncRequest(createSyncRequest({ subscriptionId, source: 'test', receivedAt: new Date(receivedAt) }));
+}
+
+/**
+ * The emulator stamps SentTimestamp when it takes a message, now; a message these tests date back (its receivedAt)
+ * was, in their story, also sent then, as the callout Lambda sends within milliseconds of stamping it. The ledger
+ * judges a message by the later of the two (changeTimeOf).
+ */
+function sentWhenReceived(event: SQSEvent): SQSEvent {
+  return {
+    Records: event.Records.map((record) => ({ ...record, attributes: { ...record.attributes, SentTimestamp: String(Date.parse(JSON.parse(record.body).receivedAt)) } })),
+  };
 }
 
 describe('sync handler with the sync ledger', () => {
@@ -91,7 +103,7 @@ describe('sync handler with the sync ledger', () => {
     const syncStartedAt = Date.now() - 5_000;
     await ledger.recordOutcome('A-S101', { kind: 'synced', startedAt: syncStartedAt, finishedAt: syncStartedAt + 100, httpStatus: 200, limioId: 'sub-1' });
     const handler = handlerWith();
-    const event = await deliver(sqsEmulator.sqs, queues.mainQueueUrl, [bodyReceivedAt('A-S101', syncStartedAt - 2_000), bodyReceivedAt('A-S102', Date.now())]);
+    const event = sentWhenReceived(await deliver(sqsEmulator.sqs, queues.mainQueueUrl, [bodyReceivedAt('A-S101', syncStartedAt - 2_000), bodyReceivedAt('A-S102', Date.now())]));
 
     expect(await handler(event, lambdaContext())).toEqual({ batchItemFailures: [] });
     expect(syncCallsOf('A-S101')).toBe(0);
@@ -109,6 +121,19 @@ describe('sync handler with the sync ledger', () => {
     expect((await ledger.readMany(['A-S102'])).entries.get('A-S102')?.lastAttempt).toMatchObject({ outcome: 'synced', httpStatus: 200 });
   });
 
+  it("syncs a message whose receivedAt runs 10 minutes behind its SentTimestamp (an operator's slow clock) when the recorded sync started between the two", async () => {
+    const sentAt = Date.now();
+    const syncStartedAt = sentAt - 5 * 60_000;
+    await ledger.recordOutcome('A-S114', { kind: 'synced', startedAt: syncStartedAt, finishedAt: syncStartedAt + 100, httpStatus: 200 });
+    const handler = handlerWith();
+    const event = await deliver(sqsEmulator.sqs, queues.mainQueueUrl, [bodyReceivedAt('A-S114', sentAt - 10 * 60_000)]);
+    expect(Number(event.Records[0].attributes.SentTimestamp)).toBeGreaterThan(syncStartedAt);
+
+    expect(await handler(event, lambdaContext())).toEqual({ batchItemFailures: [] });
+    expect(syncCallsOf('A-S114')).toBe(1);
+    expect(metric('coveredByLedger')).toBe(0);
+  });
+
   it('uses the DynamoDB table LEDGER_TABLE_NAME names when no store is given, as the deployed Lambda does', async () => {
     const syncStartedAt = Date.now() - 5_000;
     await ledger.recordOutcome('A-S111', { kind: 'synced', startedAt: syncStartedAt, finishedAt: syncStartedAt + 100, httpStatus: 200 });
@@ -117,7 +142,7 @@ describe('sync handler with the sync ledger', () => {
       secretsManager: secret.client,
       dynamo: dynamo.dynamodb,
     });
-    const event = await deliver(sqsEmulator.sqs, queues.mainQueueUrl, [bodyReceivedAt('A-S111', syncStartedAt - 2_000), bodyReceivedAt('A-S112', Date.now())]);
+    const event = sentWhenReceived(await deliver(sqsEmulator.sqs, queues.mainQueueUrl, [bodyReceivedAt('A-S111', syncStartedAt - 2_000), bodyReceivedAt('A-S112', Date.now())]));
 
     expect(await handler(event, lambdaContext())).toEqual({ batchItemFailures: [] });
     expect(syncCallsOf('A-S111')).toBe(0);
@@ -145,7 +170,7 @@ describe('sync handler with the sync ledger', () => {
     const syncStartedAt = Date.now() - 200;
     await ledger.recordOutcome('A-S104', { kind: 'synced', startedAt: syncStartedAt, finishedAt: syncStartedAt + 50, httpStatus: 200 });
     const handler = handlerWith({ SYNC_COOLDOWN_SECONDS: '0' });
-    const event = await deliver(sqsEmulator.sqs, queues.mainQueueUrl, [bodyReceivedAt('A-S104', Date.now()), bodyReceivedAt('A-S104', syncStartedAt - 5_000)]);
+    const event = sentWhenReceived(await deliver(sqsEmulator.sqs, queues.mainQueueUrl, [bodyReceivedAt('A-S104', Date.now()), bodyReceivedAt('A-S104', syncStartedAt - 5_000)]));
 
     expect(await handler(event, lambdaContext())).toEqual({ batchItemFailures: [] });
     expect(syncCallsOf('A-S104')).toBe(1);
@@ -197,7 +222,7 @@ describe('sync handler with the sync ledger', () => {
       },
     };
     const handler = handlerWith({}, { ledger: otherInvocationAnswers });
-    const event = await deliver(sqsEmulator.sqs, queues.mainQueueUrl, [bodyReceivedAt('A-S120', Date.now() - 5_000), bodyReceivedAt('A-S121', Date.now())]);
+    const event = sentWhenReceived(await deliver(sqsEmulator.sqs, queues.mainQueueUrl, [bodyReceivedAt('A-S120', Date.now() - 5_000), bodyReceivedAt('A-S121', Date.now())]));
 
     expect(await handler(event, lambdaContext())).toEqual({ batchItemFailures: [] });
     expect(syncCallsOf('A-S120')).toBe(0);
@@ -210,7 +235,7 @@ describe('sync handler with the sync ledger', () => {
   it("still holds, after the second read, what the other invocation's sync has not covered yet", async () => {
     await ledger.claimSync('A-S122', { startedAt: Date.now() - 1_000, leaseMs: 20_000, expectedLastSuccessStartedAt: undefined });
     const handler = handlerWith();
-    const event = await deliver(sqsEmulator.sqs, queues.mainQueueUrl, [bodyReceivedAt('A-S122', Date.now() - 5_000), bodyReceivedAt('A-S123', Date.now())]);
+    const event = sentWhenReceived(await deliver(sqsEmulator.sqs, queues.mainQueueUrl, [bodyReceivedAt('A-S122', Date.now() - 5_000), bodyReceivedAt('A-S123', Date.now())]));
 
     expect(failedIds(await handler(event, lambdaContext()))).toEqual([event.Records[0].messageId]);
     expect(syncCallsOf('A-S122')).toBe(0);
@@ -253,7 +278,7 @@ describe('sync handler with the sync ledger', () => {
     const syncStartedAt = Date.now() - 60_000;
     await ledger.recordOutcome('A-S108', { kind: 'synced', startedAt: syncStartedAt, finishedAt: syncStartedAt + 50, httpStatus: 200 });
     const handler = handlerWith({}, { breakerStore });
-    const event = await deliver(sqsEmulator.sqs, queues.mainQueueUrl, [bodyReceivedAt('A-S108', syncStartedAt - 5_000), bodyReceivedAt('A-S108', Date.now())]);
+    const event = sentWhenReceived(await deliver(sqsEmulator.sqs, queues.mainQueueUrl, [bodyReceivedAt('A-S108', syncStartedAt - 5_000), bodyReceivedAt('A-S108', Date.now())]));
 
     expect(failedIds(await handler(event, lambdaContext()))).toEqual([event.Records[1].messageId]);
     expect(sandbox.stats.syncCalls).toBe(0);

@@ -4,7 +4,15 @@ import { SyncLedger } from '../../../infra/constructs/ledger';
 import { cdkLogicalId } from '../../../infra/constructs/logical-ids';
 import { LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE } from '../../../functions/ledger/dynamodb-ledger-store';
 import { ZuoraLimioSyncStack } from '../../../infra/zuora-limio-sync-stack';
-import { unbundledApp, sweepBridge, functionNamed, type Resources } from '../fixtures';
+import { sweepWatermarkKey } from '../../../functions/sweep/dynamodb-watermark-store';
+import { checkSubscriptionId, subscriptionIdRuleFrom } from '../../../functions/shared/subscription-id';
+import { unbundledApp, sweepBridge, functionNamed, roleStatements, type Resources } from '../fixtures';
+
+/** IAM's StringLike: `*` any run of characters, `?` any one, everything else itself. */
+function stringLike(pattern: string, value: string): boolean {
+  const source = pattern.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('');
+  return new RegExp(`^${source}$`).test(value);
+}
 
 /** The sync ledger table (constructs/ledger.ts) and the sync Lambda's use of it. */
 
@@ -32,6 +40,37 @@ describe('sync ledger and reconciliation sweep (zuoraBaseUrl set)', () => {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
     });
+  });
+
+  it("refuses the sync Lambda any write to a ledger item that is not a subscription's, such as the sweep's watermark, which the sweep still writes", () => {
+    const watermarkKey = stack.bridge.settings.sweep!.watermarkKey;
+    const syncStatements = roleStatements(template, functionNamed(template, 'asks Limio to sync').resource);
+    const denied = syncStatements.filter((statement) => statement.Effect === 'Deny');
+    expect(denied).toEqual([
+      expect.objectContaining({
+        Action: expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']),
+        Resource: { 'Fn::GetAtt': [ledgerTableId, 'Arn'] },
+      }),
+    ]);
+    const patterns: string[] = denied[0].Condition['ForAnyValue:StringLike']['dynamodb:LeadingKeys'];
+    expect(patterns.some((pattern) => stringLike(pattern, watermarkKey))).toBe(true);
+    expect(patterns.some((pattern) => stringLike(pattern, sweepWatermarkKey({ zuoraBaseUrl: 'https://rest.eu.zuora.com' })))).toBe(true);
+    // No subscription id the bridge accepts is refused, whatever SUBSCRIPTION_ID_PATTERN allows.
+    for (const id of ['A-S00000271', '2c92c0f86a8dd422016a9e7a70116b0d', 'sweep', 'sweep-1']) {
+      expect(checkSubscriptionId(id, subscriptionIdRuleFrom('.*')).ok).toBe(true);
+      expect(patterns.some((pattern) => stringLike(pattern, id))).toBe(false);
+    }
+    expect(checkSubscriptionId('sweep#rest.zuora.com#default', subscriptionIdRuleFrom('.*')).ok).toBe(false);
+
+    const sweepStatements = roleStatements(template, functionNamed(template, 'reconciliation sweep').resource);
+    expect(sweepStatements.filter((statement) => statement.Effect === 'Deny')).toEqual([]);
+    expect(sweepStatements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: expect.arrayContaining(['dynamodb:UpdateItem']),
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [watermarkKey] } },
+      }),
+    );
   });
 
   it('gives the sync Lambda the ledger timings from the props', () => {

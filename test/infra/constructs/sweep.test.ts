@@ -64,12 +64,16 @@ describe('sync ledger and reconciliation sweep (zuoraBaseUrl set)', () => {
       SWEEP_SETTLE_SECONDS: String(SWEEP_DEFAULTS.settleSeconds),
       SWEEP_OVERLAP_SECONDS: String(SWEEP_DEFAULTS.overlapSeconds),
       SWEEP_INITIAL_LOOKBACK_SECONDS: String(SWEEP_DEFAULTS.initialLookbackSeconds),
+      SWEEP_SLICE_SECONDS: '1800',
+      SWEEP_COVERAGE_MARGIN_SECONDS: '5',
       NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: 'zuora-limio-sync',
       POWERTOOLS_METRICS_NAMESPACE: 'ZuoraLimioSync',
     });
     const deployed = Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, typeof value === 'string' ? value : `resolved-${name}`]));
-    expect(loadSweepLambdaConfig(deployed).sweep).toMatchObject({ zuoraBaseUrl, entityId: 'abc-123', intervalSeconds: 600, credentials: { source: 'secrets-manager' } });
+    expect(loadSweepLambdaConfig(deployed).sweep).toMatchObject({
+      zuoraBaseUrl, entityId: 'abc-123', intervalSeconds: 600, window: { maxSliceSeconds: 1800 }, coverageMarginSeconds: 5, credentials: { source: 'secrets-manager' },
+    });
   });
 
   it('lets the sweep only send to the main queue, read the ledger, read and write its own watermark item, read the Zuora secret and write its logs', () => {

@@ -84,7 +84,7 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
   });
 
   describe('least privilege', () => {
-    it('lets the sync Lambda only consume the main queue, send to the DLQ, read the Limio secret, read and write the breaker and the ledger and write its own logs', () => {
+    it('lets the sync Lambda only consume the main queue, send to the DLQ, read the Limio secret, read and write the breaker and the ledger (no item but a subscription\'s) and write its own logs', () => {
       const { resource } = functionNamed(template, 'asks Limio to sync');
       const logGroupId = resource.Properties.LoggingConfig.LogGroup.Ref;
       expect(roleStatements(template, resource)).toEqual([
@@ -109,6 +109,13 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
           // What DynamoDbLedgerStore sends (BatchGetItemCommand, UpdateItemCommand), nothing more.
           Action: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
           Resource: { 'Fn::GetAtt': [ledgerTableId, 'Arn'] },
+        },
+        {
+          Sid: 'WriteOnlySubscriptionItemsOfLedger',
+          Effect: 'Deny',
+          Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+          Resource: { 'Fn::GetAtt': [ledgerTableId, 'Arn'] },
+          Condition: { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': ['*#*'] } },
         },
       ]);
     });
