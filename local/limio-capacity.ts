@@ -11,6 +11,10 @@
  * slowdown to show, only the refusals. Undefined capacity is unlimited: every call at the latency, as before.
  */
 
+/** What LIMIO_SANDBOX_CAPACITY, LIMIO_SANDBOX_LATENCY_MS and the control route (local/limio-control.ts) accept. */
+export const SANDBOX_CAPACITY_BOUNDS = { min: 1, max: 10_000 } as const;
+export const SANDBOX_LATENCY_BOUNDS = { min: 0, max: 600_000 } as const;
+
 export type CapacityVerdict = { readonly kind: 'serve'; readonly afterMs: number } | { readonly kind: 'refuse' };
 
 /** Whole calls in flight beyond which new calls are refused: floor(1.5 × capacity). */

@@ -63,6 +63,11 @@ describe('loadRuntimeConfig', () => {
     expect(config.limio).toMatchObject({ kind: 'sandbox', faults: { rate502: 0.2, rate429: 0.1, latencyMs: 50, tokenTtlSeconds: 5, hangRate: 0 } });
   });
 
+  it('reads the sandbox capacity, unlimited when unset', () => {
+    expect(loadRuntimeConfig({ LIMIO_SANDBOX_CAPACITY: '8', LIMIO_SANDBOX_LATENCY_MS: '200' }).limio).toMatchObject({ kind: 'sandbox', capacity: 8, faults: { latencyMs: 200 } });
+    expect(loadRuntimeConfig({}).limio).not.toHaveProperty('capacity');
+  });
+
   it('points at a tenant with its client credentials', () => {
     const config = loadRuntimeConfig({ LIMIO_BASE_URL: 'https://acme.prod.limio.com/', LIMIO_CLIENT_ID: 'id', LIMIO_CLIENT_SECRET: 'secret' });
     expect(config.limio).toEqual({ kind: 'tenant', baseUrl: 'https://acme.prod.limio.com', clientId: 'id', clientSecret: 'secret' });
@@ -77,6 +82,11 @@ describe('loadRuntimeConfig', () => {
     [{ LIMIO_BASE_URL: 'https://acme.prod.limio.com' }, 'LIMIO_CLIENT_ID'],
     [{ LIMIO_CLIENT_ID: 'id' }, 'LIMIO_CLIENT_SECRET'],
     [{ LIMIO_BASE_URL: 'https://acme.prod.limio.com', LIMIO_CLIENT_ID: 'a', LIMIO_CLIENT_SECRET: 'b', LIMIO_SANDBOX_502_RATE: '0.1' }, 'LIMIO_SANDBOX_502_RATE'],
+    [{ LIMIO_SANDBOX_CAPACITY: '0' }, 'LIMIO_SANDBOX_CAPACITY'],
+    [{ LIMIO_SANDBOX_CAPACITY: '2.5' }, 'LIMIO_SANDBOX_CAPACITY'],
+    [{ LIMIO_SANDBOX_CAPACITY: 'eight' }, 'LIMIO_SANDBOX_CAPACITY'],
+    [{ LIMIO_SANDBOX_CAPACITY: '-3' }, 'LIMIO_SANDBOX_CAPACITY'],
+    [{ LIMIO_BASE_URL: 'https://acme.prod.limio.com', LIMIO_CLIENT_ID: 'a', LIMIO_CLIENT_SECRET: 'b', LIMIO_SANDBOX_CAPACITY: '8' }, 'LIMIO_SANDBOX_CAPACITY'],
     [{ LIMIO_SECRET_ID: 'arn:aws:secretsmanager:x' }, 'LIMIO_SECRET_ID'],
     [{ CALLOUT_AUTH_SECRET_ID: 'arn:aws:secretsmanager:x' }, 'CALLOUT_AUTH_SECRET_ID'],
     [{ SYNC_BATCH_SIZE: '0' }, 'SYNC_BATCH_SIZE'],
