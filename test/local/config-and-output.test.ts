@@ -1,7 +1,7 @@
 import type { SyncOutcomeEvent } from '../../functions/sync/sync-handler';
 import { loadRuntimeConfig } from '../../local/config';
 import type { SweepReport } from '../../functions/sweep/sweep';
-import { breakerLine, countSweep, emptyTally, countSync, sampleCurl, summaryLine, sweepLine, syncLine, touchCurl } from '../../local/output';
+import { breakerLine, countSweep, emptyTally, countSync, limioCapacityCurl, limioCapacityLine, sampleCurl, summaryLine, sweepLine, syncLine, touchCurl } from '../../local/output';
 
 describe('loadRuntimeConfig', () => {
   it('defaults to the documented ports, a REST front door and the stack\'s batching', () => {
@@ -178,6 +178,13 @@ describe('output', () => {
 
   it('prints a curl that changes a subscription in the Zuora sandbox without a callout', () => {
     expect(touchCurl(url)).toBe(`curl -sS -H 'Content-Type: application/json' -d '{"subscriptions":["A-S00000271"]}' http://127.0.0.1:3000/_local/zuora/touch`);
+  });
+
+  it('prints a curl that changes the Limio sandbox\'s capacity while it runs, and a line for each change', () => {
+    expect(limioCapacityCurl(url)).toBe(`curl -sS -H 'Content-Type: application/json' -d '{"capacity":8}' http://127.0.0.1:3000/_local/limio/capacity`);
+    expect(limioCapacityCurl(url, null)).toContain(`-d '{"capacity":null}'`);
+    expect(limioCapacityLine({ capacity: 8, latencyMs: 200 })).toBe('limio         sandbox now: capacity 8 in flight (slower beyond, 502 beyond 12), latency 200 ms');
+    expect(limioCapacityLine({ capacity: undefined, latencyMs: 0 })).toBe('limio         sandbox now: unlimited capacity, latency 0 ms');
   });
 
   it('sums messages by outcome for the summary', () => {
