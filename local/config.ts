@@ -4,6 +4,7 @@ import { DEFAULTS, redriveMaxReceiveCount } from '../functions/shared/defaults';
 import { baseUrl, integer, oneOf, optionalString, type Env } from '../functions/shared/env';
 import { API_KINDS, type ApiKind } from './api-gateway';
 import { LOCAL_DEFAULTS, LOCAL_SWEEP_DEFAULTS, LOCAL_ZUORA_CLIENT } from './defaults';
+import { SANDBOX_CAPACITY_BOUNDS, SANDBOX_LATENCY_BOUNDS } from './limio-capacity';
 import type { LimioFaults } from './limio-faults';
 import type { ZuoraFaults } from './zuora-tenant';
 
@@ -18,6 +19,8 @@ export type LimioTarget =
       readonly kind: 'sandbox';
       readonly port: number;
       readonly faults: LimioFaults;
+      /** LIMIO_SANDBOX_CAPACITY: sync calls in flight served at its latency (local/limio-capacity.ts); absent = unlimited. */
+      readonly capacity?: number;
       /** Fixed sandbox credentials, when LIMIO_CLIENT_ID/SECRET are given; generated otherwise. */
       readonly clientId?: string;
       readonly clientSecret?: string;
@@ -75,6 +78,7 @@ const SANDBOX_FAULT_VARIABLES = [
   'LIMIO_SANDBOX_LATENCY_MS',
   'LIMIO_SANDBOX_TOKEN_TTL_SECONDS',
   'LIMIO_SANDBOX_RETRY_AFTER_SECONDS',
+  'LIMIO_SANDBOX_CAPACITY',
 ] as const;
 
 function port(env: Env, name: string, fallback: number): number {
@@ -114,7 +118,7 @@ function limioTarget(env: Env): LimioTarget {
     }
     return { kind: 'tenant', baseUrl: tenantUrl, clientId, clientSecret };
   }
-  const latencyMs = integer(env, 'LIMIO_SANDBOX_LATENCY_MS', 0, { min: 0, max: 600_000 });
+  const latencyMs = integer(env, 'LIMIO_SANDBOX_LATENCY_MS', 0, SANDBOX_LATENCY_BOUNDS);
   const tokenTtlSeconds = integer(env, 'LIMIO_SANDBOX_TOKEN_TTL_SECONDS', 3600, { min: 1, max: 86_400 });
   const retryAfterSeconds = integer(env, 'LIMIO_SANDBOX_RETRY_AFTER_SECONDS', 1, { min: 0, max: 3600 });
   const rate502 = rate(env, 'LIMIO_SANDBOX_502_RATE') ?? 0;
@@ -123,10 +127,13 @@ function limioTarget(env: Env): LimioTarget {
   if (rate502 + rate429 + hangRate > 1) {
     throw new ConfigError('LIMIO_SANDBOX_502_RATE', 'with LIMIO_SANDBOX_429_RATE and LIMIO_SANDBOX_HANG_RATE must add up to at most 1');
   }
+  // Unset is unlimited, so there is no fallback number to give.
+  const capacity = optionalString(env, 'LIMIO_SANDBOX_CAPACITY') === undefined ? undefined : integer(env, 'LIMIO_SANDBOX_CAPACITY', 0, SANDBOX_CAPACITY_BOUNDS);
   return {
     kind: 'sandbox',
     port: port(env, 'LIMIO_SANDBOX_PORT', LOCAL_DEFAULTS.limioSandboxPort),
     faults: { latencyMs, tokenTtlSeconds, retryAfterSeconds, rate502, rate429, hangRate },
+    ...(capacity !== undefined && { capacity }),
     ...(clientId !== undefined && clientSecret !== undefined && { clientId, clientSecret }),
   };
 }

@@ -18,6 +18,13 @@ export function refusedAsCrossSite(request: IncomingMessage, response: ServerRes
   return true;
 }
 
+/** 127.0.0.0/8 or ::1, IPv4 ones also as IPv6-mapped (::ffff:127.0.0.1). */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const ipv4 = address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+  return address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(ipv4);
+}
+
 /** `application/json`, parameters such as `; charset=utf-8` allowed. */
 export function isJsonContentType(header: string | undefined): boolean {
   return header?.split(';')[0].trim().toLowerCase() === 'application/json';

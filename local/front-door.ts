@@ -4,6 +4,8 @@ import type { ApiKind } from './api-gateway';
 import { createApiGatewayListener, type ProxyHandler } from './api-gateway-adapter';
 import { handleLocalBreakerRequest, type LocalBreakerControlOptions } from './breaker-control';
 import { LOCAL_DEFAULTS } from './defaults';
+import { handleLocalLimioRequest } from './limio-control';
+import type { LimioSandbox, LimioServiceModel } from './limio-sandbox';
 import { tenantDateTime } from './zoql';
 import { handleLocalZuoraRequest } from './zuora-control';
 import type { ZuoraSandbox } from './zuora-sandbox';
@@ -11,7 +13,7 @@ import type { ZuoraSandbox } from './zuora-sandbox';
 /**
  * The local runtime's one HTTP port: the callout route behind the API Gateway adapter, as Zuora reaches the
  * deployed stack, and beside it the control endpoints the CLI's --local commands use (the breaker, and changes
- * made in the Zuora sandbox without a callout).
+ * made in the Zuora sandbox without a callout) and the one that moves the Limio sandbox's capacity.
  */
 export interface FrontDoorOptions {
   readonly apiKind: ApiKind;
@@ -21,6 +23,8 @@ export interface FrontDoorOptions {
   readonly breakerControl: LocalBreakerControlOptions;
   readonly zuoraSandbox: ZuoraSandbox | undefined;
   readonly onZuoraTouched?: (names: readonly string[]) => void;
+  readonly limioSandbox: LimioSandbox | undefined;
+  readonly onLimioCapacityChanged?: (model: LimioServiceModel) => void;
   readonly onError?: (error: unknown) => void;
 }
 
@@ -44,9 +48,14 @@ export function createFrontDoor(options: FrontDoorOptions): Server {
     describeUpdatedDate: (updatedMs: number) => tenantDateTime(updatedMs, SANDBOX_TENANT_OFFSET_MINUTES),
     ...(options.onZuoraTouched && { onTouched: options.onZuoraTouched }),
   };
+  const limioControl = {
+    ...(options.limioSandbox && { sandbox: options.limioSandbox }),
+    ...(options.onLimioCapacityChanged && { onChanged: options.onLimioCapacityChanged }),
+  };
   return createServer((request, response) => {
     if (handleLocalBreakerRequest(request, response, options.breakerControl)) return;
     if (handleLocalZuoraRequest(request, response, zuoraControl)) return;
+    if (handleLocalLimioRequest(request, response, limioControl)) return;
     void calloutListener(request, response);
   });
 }

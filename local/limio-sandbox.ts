@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { capacityVerdict, checkCapacity } from './limio-capacity';
 import { withFaultDefaults, type LimioFaults } from './limio-faults';
 import { readBody, send, serveSandbox } from './sandbox-http';
 
@@ -20,6 +21,14 @@ export interface LimioSandboxOptions extends LimioFaults {
   clientSecret?: string;
   /** Injectable for deterministic tests (default Math.random). */
   random?: () => number;
+  /** Sync calls in flight it serves at its latency (limio-capacity.ts); undefined = unlimited. */
+  capacity?: number;
+}
+
+/** The load model it serves by now: capacity (undefined = unlimited) and the latency of a call within it. */
+export interface LimioServiceModel {
+  readonly capacity: number | undefined;
+  readonly latencyMs: number;
 }
 
 export interface LimioSandboxStats {
@@ -31,6 +40,8 @@ export interface LimioSandboxStats {
   synced: Set<string>;
   /** TCP connections accepted (beyond the shared contract: shows whether clients keep connections alive). */
   connections: number;
+  /** Sync calls refused with 502 because they arrived beyond the capacity model's limit (never an injected 502). */
+  overloadRefused: number;
 }
 
 export interface LimioSandbox {
@@ -40,6 +51,9 @@ export interface LimioSandbox {
   readonly clientSecret: string;
   readonly stats: LimioSandboxStats;
   setFaults(faults: LimioFaults): void;
+  /** From the next call that arrives on (calls in flight keep their answer); undefined = unlimited. */
+  setCapacity(capacity: number | undefined): void;
+  serviceModel(): LimioServiceModel;
   /** Every later sync of this subscription gets this answer (default body: Limio's own shape for the status). */
   respondWith(subscriptionId: string, status: number, body?: unknown): void;
   /** Every issued token answers 401 from now on. */
@@ -65,6 +79,7 @@ export async function startLimioSandbox(options: LimioSandboxOptions = {}): Prom
   const clientSecret = options.clientSecret ?? randomBytes(24).toString('base64url');
   const random = options.random ?? Math.random;
   let faults: Required<LimioFaults> = withFaultDefaults(options);
+  let capacity = checkCapacity(options.capacity);
 
   /** Token -> expiry (ms since epoch). Revoking clears it, so every earlier token is unknown from then on. */
   const tokens = new Map<string, number>();
@@ -79,6 +94,7 @@ export async function startLimioSandbox(options: LimioSandboxOptions = {}): Prom
     maxInFlight: 0,
     synced: new Set(),
     connections: 0,
+    overloadRefused: 0,
   };
 
   const sandbox: { -readonly [K in keyof LimioSandbox]: LimioSandbox[K] } = {
@@ -88,6 +104,12 @@ export async function startLimioSandbox(options: LimioSandboxOptions = {}): Prom
     stats,
     setFaults(next) {
       faults = withFaultDefaults({ ...faults, ...next });
+    },
+    setCapacity(next) {
+      capacity = checkCapacity(next);
+    },
+    serviceModel() {
+      return { capacity, latencyMs: faults.latencyMs };
     },
     respondWith(subscriptionId, status, body) {
       cannedAnswers.set(subscriptionId, { status, body });
@@ -145,6 +167,8 @@ export async function startLimioSandbox(options: LimioSandboxOptions = {}): Prom
     stats.syncCalls += 1;
     stats.inFlight += 1;
     stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
+    // Judged on arrival, before the body is read: calls arriving together each see the ones ahead of them.
+    const verdict = capacityVerdict(stats.inFlight, capacity, faults.latencyMs);
     // 'close' fires once whether we answered or the client gave up, so in-flight never drifts.
     response.once('close', () => {
       stats.inFlight -= 1;
@@ -169,11 +193,16 @@ export async function startLimioSandbox(options: LimioSandboxOptions = {}): Prom
       return answer(401, { message: 'Unauthorized: the bearer token is missing, invalid or expired' });
     }
 
+    if (verdict.kind === 'refuse') {
+      stats.overloadRefused += 1;
+      return answer(502, { message: 'Bad Gateway: Limio is over capacity, too many requests in flight (the sandbox\'s capacity model)' });
+    }
+
     // A canned answer is deterministic: random faults do not apply to that subscription.
     const canned = cannedAnswers.get(subscriptionId);
     const draw = canned ? 1 : random();
     if (draw < faults.hangRate) return; // never answered: the client's timeout or stop() ends it
-    if (faults.latencyMs > 0) await sleep(faults.latencyMs);
+    if (verdict.afterMs > 0) await sleep(verdict.afterMs);
     if (response.destroyed) return;
 
     if (canned) {

@@ -18,6 +18,7 @@ import {
   countSync,
   describeStart,
   emptyTally,
+  limioCapacityLine,
   readyLine,
   sampleCurl,
   summaryLine,
@@ -145,6 +146,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         onZuoraTouched(names) {
           if (json) out.info('zuora sandbox changed without a callout', { subscriptions: names });
           else out.info(zuoraTouchedLine(names));
+        },
+        onLimioCapacityChanged(model) {
+          if (json) out.info('limio sandbox capacity changed', { capacity: model.capacity ?? null, latencyMs: model.latencyMs });
+          else out.info(limioCapacityLine(model));
         },
         onProbe(report) {
           for (const announcement of report.announced) {

@@ -6,6 +6,9 @@ import { describeSweep } from '../functions/sweep/ports';
 import type { SweepReport } from '../functions/sweep/sweep';
 import type { CalloutCredentials, RuntimeConfig } from './config';
 import { LOCAL_TABLES } from './defaults';
+import { refusalThreshold } from './limio-capacity';
+import { LOCAL_LIMIO_CAPACITY_PATH } from './limio-control';
+import type { LimioServiceModel } from './limio-sandbox';
 
 /**
  * What `npm start` prints for a person: the curl to try, one ready line, then one line per callout, sync and
@@ -52,6 +55,12 @@ export function touchCurl(calloutUrl: string): string {
   return ['curl', '-sS', '-H', shellQuote('Content-Type: application/json'), '-d', shellQuote(JSON.stringify({ subscriptions: [SAMPLE_SUBSCRIPTION] })), touchUrl].join(' ');
 }
 
+/** A curl that moves the Limio sandbox's capacity while the runtime runs (null: unlimited). */
+export function limioCapacityCurl(calloutUrl: string, capacity: number | null = 8): string {
+  const url = new URL(LOCAL_LIMIO_CAPACITY_PATH, calloutUrl).toString();
+  return ['curl', '-sS', '-H', shellQuote('Content-Type: application/json'), '-d', shellQuote(JSON.stringify({ capacity })), url].join(' ');
+}
+
 export function describeStart(banner: StartBanner): string[] {
   const { config } = banner;
   const faults =
@@ -61,7 +70,8 @@ export function describeStart(banner: StartBanner): string[] {
           .map(([name, value]) => `${name}=${value}`)
           .join(', ') || 'no faults'
       : '';
-  const limio = config.limio.kind === 'sandbox' ? `Limio sandbox ${banner.limioBaseUrl} (${faults})` : `Limio tenant ${banner.limioBaseUrl}`;
+  const capacity = config.limio.kind === 'sandbox' && config.limio.capacity !== undefined ? `capacity ${config.limio.capacity} in flight, ` : '';
+  const limio = config.limio.kind === 'sandbox' ? `Limio sandbox ${banner.limioBaseUrl} (${capacity}${faults})` : `Limio tenant ${banner.limioBaseUrl}`;
   const auth = config.callout;
   const authLine =
     auth.mode === 'basic'
@@ -90,6 +100,7 @@ export function describeStart(banner: StartBanner): string[] {
     'Try it:',
     `  ${sampleCurl(banner.calloutUrl, auth)}`,
     ...(config.zuora.kind === 'sandbox' ? ['A change in Zuora without a callout (synced by the next sweep after it settles):', `  ${touchCurl(banner.calloutUrl)}`] : []),
+    ...(config.limio.kind === 'sandbox' ? ["Limio's capacity, changed while it runs (calls in flight; null is unlimited):", `  ${limioCapacityCurl(banner.calloutUrl)}`] : []),
     '',
   ];
 }
@@ -141,6 +152,11 @@ export function sweepLine(report: SweepReport): string {
 
 export function zuoraTouchedLine(names: readonly string[]): string {
   return `zuora         ${names.join(', ')} changed in the sandbox, no callout (the next sweep after ${names.length > 1 ? 'they settle' : 'it settles'} queues ${names.length > 1 ? 'them' : 'it'})`;
+}
+
+export function limioCapacityLine(model: LimioServiceModel): string {
+  const capacity = model.capacity === undefined ? 'unlimited capacity' : `capacity ${model.capacity} in flight (slower beyond, 502 beyond ${refusalThreshold(model.capacity)})`;
+  return `limio         sandbox now: ${capacity}, latency ${model.latencyMs} ms`;
 }
 
 export function calloutAcceptedLine(callout: AcceptedCallout): string {

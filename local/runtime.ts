@@ -19,7 +19,7 @@ import { createOnDemandTable, startDynamoDbEmulator, type DynamoDbEmulator } fro
 import { createFrontDoor } from './front-door';
 import { checkHandlerSettings, setProcessEnv, TABLE_VARIABLES } from './handler-env';
 import { checkLimioTenant } from './limio-preflight';
-import type { LimioSandbox } from './limio-sandbox';
+import type { LimioSandbox, LimioServiceModel } from './limio-sandbox';
 import { closeServer, listen, PortInUseError } from './listen';
 import { startProbeSchedule } from './probe-schedule';
 import { createQueuePair, EMULATOR_CREDENTIALS, EMULATOR_REGION, startSqsEmulator, type QueuePair, type SqsEmulator } from './sqs-emulator';
@@ -55,6 +55,8 @@ export interface RuntimeObservers {
   readonly onSweepFailed?: (error: Error) => void;
   /** Subscriptions changed in the Zuora sandbox through the runtime's control endpoint (no callout). */
   readonly onZuoraTouched?: (names: readonly string[]) => void;
+  /** The Limio sandbox's capacity or latency changed through the runtime's control endpoint. */
+  readonly onLimioCapacityChanged?: (model: LimioServiceModel) => void;
 }
 
 export interface StartRuntimeOptions {
@@ -209,6 +211,8 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       breakerControl: { store: breakerStore, settings: syncConfig.breaker.settings, onChange: () => probeLoop?.trigger() },
       zuoraSandbox,
       ...(observers.onZuoraTouched && { onZuoraTouched: observers.onZuoraTouched }),
+      limioSandbox,
+      ...(observers.onLimioCapacityChanged && { onLimioCapacityChanged: observers.onLimioCapacityChanged }),
       ...(observers.onError && { onError: observers.onError }),
     });
     const port = await listen(server, config.port, config.host, 'PORT');

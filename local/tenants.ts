@@ -20,6 +20,7 @@ export async function startLimioTarget(config: RuntimeConfig): Promise<{ access:
     port: target.port,
     host: config.host,
     ...target.faults,
+    ...(target.capacity !== undefined && { capacity: target.capacity }),
     ...(target.clientId !== undefined && { clientId: target.clientId, clientSecret: target.clientSecret }),
   }).catch((error: NodeJS.ErrnoException) => {
     throw error.code === 'EADDRINUSE' || /EADDRINUSE/.test(error.message) ? new PortInUseError(target.port, 'LIMIO_SANDBOX_PORT') : error;

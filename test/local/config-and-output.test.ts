@@ -1,7 +1,7 @@
 import type { SyncOutcomeEvent } from '../../functions/sync/sync-handler';
 import { loadRuntimeConfig } from '../../local/config';
 import type { SweepReport } from '../../functions/sweep/sweep';
-import { breakerLine, countSweep, emptyTally, countSync, sampleCurl, summaryLine, sweepLine, syncLine, touchCurl } from '../../local/output';
+import { breakerLine, countSweep, emptyTally, countSync, limioCapacityCurl, limioCapacityLine, sampleCurl, summaryLine, sweepLine, syncLine, touchCurl } from '../../local/output';
 
 describe('loadRuntimeConfig', () => {
   it('defaults to the documented ports, a REST front door and the stack\'s batching', () => {
@@ -63,6 +63,11 @@ describe('loadRuntimeConfig', () => {
     expect(config.limio).toMatchObject({ kind: 'sandbox', faults: { rate502: 0.2, rate429: 0.1, latencyMs: 50, tokenTtlSeconds: 5, hangRate: 0 } });
   });
 
+  it('reads the sandbox capacity, unlimited when unset', () => {
+    expect(loadRuntimeConfig({ LIMIO_SANDBOX_CAPACITY: '8', LIMIO_SANDBOX_LATENCY_MS: '200' }).limio).toMatchObject({ kind: 'sandbox', capacity: 8, faults: { latencyMs: 200 } });
+    expect(loadRuntimeConfig({}).limio).not.toHaveProperty('capacity');
+  });
+
   it('points at a tenant with its client credentials', () => {
     const config = loadRuntimeConfig({ LIMIO_BASE_URL: 'https://acme.prod.limio.com/', LIMIO_CLIENT_ID: 'id', LIMIO_CLIENT_SECRET: 'secret' });
     expect(config.limio).toEqual({ kind: 'tenant', baseUrl: 'https://acme.prod.limio.com', clientId: 'id', clientSecret: 'secret' });
@@ -77,6 +82,11 @@ describe('loadRuntimeConfig', () => {
     [{ LIMIO_BASE_URL: 'https://acme.prod.limio.com' }, 'LIMIO_CLIENT_ID'],
     [{ LIMIO_CLIENT_ID: 'id' }, 'LIMIO_CLIENT_SECRET'],
     [{ LIMIO_BASE_URL: 'https://acme.prod.limio.com', LIMIO_CLIENT_ID: 'a', LIMIO_CLIENT_SECRET: 'b', LIMIO_SANDBOX_502_RATE: '0.1' }, 'LIMIO_SANDBOX_502_RATE'],
+    [{ LIMIO_SANDBOX_CAPACITY: '0' }, 'LIMIO_SANDBOX_CAPACITY'],
+    [{ LIMIO_SANDBOX_CAPACITY: '2.5' }, 'LIMIO_SANDBOX_CAPACITY'],
+    [{ LIMIO_SANDBOX_CAPACITY: 'eight' }, 'LIMIO_SANDBOX_CAPACITY'],
+    [{ LIMIO_SANDBOX_CAPACITY: '-3' }, 'LIMIO_SANDBOX_CAPACITY'],
+    [{ LIMIO_BASE_URL: 'https://acme.prod.limio.com', LIMIO_CLIENT_ID: 'a', LIMIO_CLIENT_SECRET: 'b', LIMIO_SANDBOX_CAPACITY: '8' }, 'LIMIO_SANDBOX_CAPACITY'],
     [{ LIMIO_SECRET_ID: 'arn:aws:secretsmanager:x' }, 'LIMIO_SECRET_ID'],
     [{ CALLOUT_AUTH_SECRET_ID: 'arn:aws:secretsmanager:x' }, 'CALLOUT_AUTH_SECRET_ID'],
     [{ SYNC_BATCH_SIZE: '0' }, 'SYNC_BATCH_SIZE'],
@@ -168,6 +178,13 @@ describe('output', () => {
 
   it('prints a curl that changes a subscription in the Zuora sandbox without a callout', () => {
     expect(touchCurl(url)).toBe(`curl -sS -H 'Content-Type: application/json' -d '{"subscriptions":["A-S00000271"]}' http://127.0.0.1:3000/_local/zuora/touch`);
+  });
+
+  it('prints a curl that changes the Limio sandbox\'s capacity while it runs, and a line for each change', () => {
+    expect(limioCapacityCurl(url)).toBe(`curl -sS -H 'Content-Type: application/json' -d '{"capacity":8}' http://127.0.0.1:3000/_local/limio/capacity`);
+    expect(limioCapacityCurl(url, null)).toContain(`-d '{"capacity":null}'`);
+    expect(limioCapacityLine({ capacity: 8, latencyMs: 200 })).toBe('limio         sandbox now: capacity 8 in flight (slower beyond, 502 beyond 12), latency 200 ms');
+    expect(limioCapacityLine({ capacity: undefined, latencyMs: 0 })).toBe('limio         sandbox now: unlimited capacity, latency 0 ms');
   });
 
   it('sums messages by outcome for the summary', () => {

@@ -1,6 +1,7 @@
 import type { AcceptedCallout, RefusedCallout } from '../../functions/callout/callout-handler';
 import type { SyncOutcomeEvent } from '../../functions/sync/sync-handler';
 import { loadRuntimeConfig, type CalloutCredentials } from '../../local/config';
+import type { LimioServiceModel } from '../../local/limio-sandbox';
 import { startRuntime, type Runtime } from '../../local/runtime';
 
 // The whole pipeline in this process, on ephemeral ports: production handlers, SQS emulator, poller, sandbox.
@@ -13,6 +14,8 @@ export interface Recorder {
   readonly accepted: AcceptedCallout[];
   readonly refused: RefusedCallout[];
   readonly errors: unknown[];
+  /** Each change of the Limio sandbox's capacity model through the control endpoint. */
+  readonly limioCapacityChanges: LimioServiceModel[];
   /** Resolves with the first sync event for this subscription with this outcome, past or future. */
   waitFor(subscriptionId: string, outcome: SyncOutcomeEvent['outcome']): Promise<SyncOutcomeEvent>;
   notify(event: SyncOutcomeEvent): void;
@@ -27,6 +30,7 @@ export function recorder(): Recorder {
     accepted: [],
     refused: [],
     errors: [],
+    limioCapacityChanges: [],
     waitFor(subscriptionId, outcome) {
       const seen = syncs.find((e) => e.subscriptionId === subscriptionId && e.outcome === outcome);
       if (seen) return Promise.resolve(seen);
@@ -50,6 +54,7 @@ export async function start(env: Record<string, string>, rec: Recorder): Promise
       sync: { onSyncOutcome: (event) => rec.notify(event) },
       callout: { onAccepted: (c) => rec.accepted.push(c), onRefused: (r) => rec.refused.push(r) },
       onError: (error) => rec.errors.push(error),
+      onLimioCapacityChanged: (model) => rec.limioCapacityChanges.push(model),
     },
   });
 }

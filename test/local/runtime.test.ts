@@ -16,6 +16,8 @@ describe('local runtime, end to end (REST front door, Basic auth, sandbox)', () 
       CALLOUT_DELAY_SECONDS: '1',
       SYNC_POLLERS: '1',
       SYNC_BATCHING_WINDOW_SECONDS: '1',
+      // Far above one poller's calls in flight: the capacity model is there, never reached.
+      LIMIO_SANDBOX_CAPACITY: '50',
     };
     runtime = await start(env, rec);
     // No callout auth was configured, so the runtime generated Basic credentials.
@@ -122,6 +124,15 @@ describe('local runtime, end to end (REST front door, Basic auth, sandbox)', () 
     });
     expect(status).toBe(200);
     await rec.waitFor(id, 'synced');
+  });
+
+  it('starts the Limio sandbox with LIMIO_SANDBOX_CAPACITY, and changes it on POST /_local/limio/capacity while it runs', async () => {
+    const url = new URL('/_local/limio/capacity', runtime.calloutUrl);
+    expect(await (await fetch(url)).json()).toEqual({ capacity: 50, latencyMs: 0 });
+    const changed = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ capacity: 40, latencyMs: 1 }) });
+    expect(await changed.json()).toEqual({ capacity: 40, latencyMs: 1 });
+    expect(runtime.limioSandbox?.serviceModel()).toEqual({ capacity: 40, latencyMs: 1 });
+    expect(rec.limioCapacityChanges).toEqual([{ capacity: 40, latencyMs: 1 }]);
   });
 
   it('reports no worker errors', () => {

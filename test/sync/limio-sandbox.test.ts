@@ -159,6 +159,81 @@ describe('Limio sandbox', () => {
     expect(() => sandbox.setFaults({ rate502: 0.6, rate429: 0.6 })).toThrow(RangeError);
   });
 
+  describe('capacity model', () => {
+    // Concurrent calls, each timed from the client: what an adaptive limiter sees.
+    async function concurrentSyncs(count: number, token: string) {
+      return Promise.all(
+        Array.from({ length: count }, async (_, n) => {
+          const started = performance.now();
+          const { status, body } = await sync(sandbox, `A-S${n}`, token);
+          return { status, body, ms: performance.now() - started };
+        }),
+      );
+    }
+    const served = (calls: Array<{ status: number; ms: number }>) => calls.filter((call) => call.status === 200);
+    const slowest = (calls: Array<{ ms: number }>) => Math.max(...calls.map((call) => call.ms));
+
+    it('serves calls within capacity at its latency, slows every call beyond it, and refuses beyond 1.5 × capacity with 502 {message}', async () => {
+      sandbox.setFaults({ latencyMs: 100 });
+      sandbox.setCapacity(4);
+      const token = await tokenFor(sandbox);
+
+      const four = await concurrentSyncs(4, token);
+      expect(four.map((call) => call.status)).toEqual([200, 200, 200, 200]);
+      // The 5th and 6th arrivals take 125 and 150 ms; timers never fire early, so the lower bound is safe.
+      const six = await concurrentSyncs(6, token);
+      expect(served(six)).toHaveLength(6);
+      expect(slowest(six)).toBeGreaterThanOrEqual(145);
+      expect(slowest(six)).toBeGreaterThan(slowest(four));
+      expect(sandbox.stats.overloadRefused).toBe(0);
+
+      const nine = await concurrentSyncs(9, token);
+      const refused = nine.filter((call) => call.status === 502);
+      expect(served(nine)).toHaveLength(6);
+      expect(refused).toHaveLength(3);
+      expect(refused[0].body).toEqual({ message: expect.stringContaining('over capacity') });
+      // Refused at once, not after the latency.
+      expect(Math.max(...refused.map((call) => call.ms))).toBeLessThan(Math.min(...served(nine).map((call) => call.ms)));
+      expect(sandbox.stats.overloadRefused).toBe(3);
+      expect(sandbox.stats.synced.size).toBe(6);
+    });
+
+    it('counts overload refusals apart from injected 502s', async () => {
+      sandbox.setFaults({ rate502: 1, latencyMs: 100 });
+      sandbox.setCapacity(1);
+      const token = await tokenFor(sandbox);
+      const calls = await concurrentSyncs(3, token);
+      expect(calls.map((call) => call.status)).toEqual([502, 502, 502]);
+      expect(sandbox.stats.overloadRefused).toBe(2);
+    });
+
+    it('takes a new capacity and latency while it runs, for the calls that arrive after', async () => {
+      sandbox.setFaults({ latencyMs: 300 });
+      sandbox.setCapacity(4);
+      const token = await tokenFor(sandbox);
+      expect(sandbox.serviceModel()).toEqual({ capacity: 4, latencyMs: 300 });
+      expect(served(await concurrentSyncs(8, token))).toHaveLength(6);
+
+      sandbox.setCapacity(8);
+      expect(served(await concurrentSyncs(8, token))).toHaveLength(8);
+
+      sandbox.setCapacity(2);
+      sandbox.setFaults({ latencyMs: 100 });
+      expect(sandbox.serviceModel()).toEqual({ capacity: 2, latencyMs: 100 });
+      expect(served(await concurrentSyncs(5, token))).toHaveLength(3);
+
+      sandbox.setCapacity(undefined);
+      expect(served(await concurrentSyncs(12, token))).toHaveLength(12);
+      expect(sandbox.stats.overloadRefused).toBe(2 + 2);
+    });
+
+    it('refuses a capacity that is not a positive whole number', () => {
+      expect(() => sandbox.setCapacity(0)).toThrow(RangeError);
+      expect(() => sandbox.setCapacity(2.5)).toThrow(RangeError);
+      expect(sandbox.serviceModel().capacity).toBeUndefined();
+    });
+  });
+
   it('answers 404 for paths that are not Limio endpoints', async () => {
     const response = await fetch(`${sandbox.baseUrl}/api/other`, { method: 'POST' });
     expect(response.status).toBe(404);
