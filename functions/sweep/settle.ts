@@ -104,14 +104,7 @@ export class SweepTally {
     for (let start = 0; start < candidates.length; start += batchSize) {
       const batch = candidates.slice(start, start + batchSize);
       const ids = batch.map(([name]) => name);
-      let lastSuccess: ReadonlyMap<string, number | undefined> | undefined;
-      try {
-        lastSuccess = await this.options.coverage(ids);
-      } catch (error) {
-        // Without the ledger a change cannot be shown to be synced: queue it (Limio gets a redundant sync at worst).
-        this.ledgerFailed = true;
-        this.options.onCoverageUnavailable?.(ids.length, (error as Error)?.message ?? String(error));
-      }
+      const lastSuccess = await this.lookUpCoverage(ids);
       for (const [name, updatedMs] of batch) {
         if (isCovered(updatedMs, lastSuccess?.get(name), this.options.marginMs)) this.covered.add(name);
         else pending.push(name);
@@ -122,6 +115,22 @@ export class SweepTally {
       }
     }
     if (pending.length > 0) await this.flush(pending);
+  }
+
+  /**
+   * The ledger's answer for one batch, or undefined once it has failed in this run: without the ledger a change
+   * cannot be shown to be synced, so it is queued (Limio gets a redundant sync at worst). A ledger that failed
+   * once is not asked again in the run, so a slow one costs its timeout once, not once per batch.
+   */
+  private async lookUpCoverage(ids: string[]): Promise<ReadonlyMap<string, number | undefined> | undefined> {
+    if (this.ledgerFailed) return undefined;
+    try {
+      return await this.options.coverage(ids);
+    } catch (error) {
+      this.ledgerFailed = true;
+      this.options.onCoverageUnavailable?.(ids.length, (error as Error)?.message ?? String(error));
+      return undefined;
+    }
   }
 
   private async flush(ids: string[]): Promise<void> {

@@ -1,4 +1,6 @@
+import type { LedgerStore } from '../../functions/ledger/ledger-store';
 import { CredentialsError } from '../../functions/shared/credentials-source';
+import { ledgerCoverage } from '../../functions/sweep/ports';
 import type { CoveragePort, EnqueuePort } from '../../functions/sweep/settle';
 import { memoryWatermarkStore, runSweep, type ChangeSource, type SweepOptions, type SweepProgress } from '../../functions/sweep/sweep';
 import type { TimeRange, WindowSettings } from '../../functions/sweep/window';
@@ -308,6 +310,27 @@ describe('runSweep', () => {
     expect(report).toMatchObject({ outcome: 'out-of-time', slicesPlanned: 3, slicesCompleted: 1 });
     expect(zuora.reads).toHaveLength(1);
     expect(watermarks.current).toEqual({ completedUntilMs: at('2026-11-24T16:00:00Z') });
+  });
+
+  it('asks a ledger that failed once no more in that run, and queues every subscription unchecked', async () => {
+    const { zuora, watermarks, queued, progress, run } = setup();
+    await watermarks.put({ completedUntilMs: at('2026-11-24T16:10:00Z') });
+    for (let i = 0; i < 250; i++) zuora.change(`A-S${1000 + i}`, at('2026-11-24T16:30:00Z'));
+    for (let i = 250; i < 300; i++) zuora.change(`A-S${1000 + i}`, at('2026-11-24T17:30:00Z'));
+    let reads = 0;
+    const failingStore: LedgerStore = {
+      readMany: async () => {
+        reads += 1;
+        throw new Error('ProvisionedThroughputExceededException');
+      },
+      claimSync: async () => false,
+      recordOutcome: async () => 'superseded',
+    };
+    const report = await run({}, {}, ledgerCoverage(failingStore, { timeoutMs: 3_000 }));
+    expect(reads).toBe(1);
+    expect(report).toMatchObject({ outcome: 'complete', slicesCompleted: 2, coverageUnavailable: true, counts: { distinct: 300, queued: 300, covered: 0 } });
+    expect(queued.batches.flat()).toHaveLength(300);
+    expect(progress.filter((event) => event.type === 'coverage-unavailable')).toHaveLength(1);
   });
 
   it('has nothing to do while the watermark is at the settle point, and asks Zuora nothing', async () => {
