@@ -43,7 +43,10 @@ export type SweepOutcome =
   | 'complete'
   /** The watermark is already at the settle point. */
   | 'nothing-to-do'
-  /** The deadline came first; the slices before it count, the rest is read by the next run. */
+  /**
+   * The deadline came first; the slices before it count, the rest is read by the next run. A slice whose settle
+   * the deadline cut short counts up to the time before which all its changes were queued or found covered.
+   */
   | 'out-of-time'
   /** Zuora, the queue or the watermark store failed; the watermark stays where the last whole slice ended. */
   | 'failed';
@@ -89,18 +92,24 @@ export interface SweepOptions {
   readonly deadlineMs?: number;
   /** Time kept, before the deadline, to settle a slice already read (ledger look-ups, queueing). Default 15 s. */
   readonly reserveMs?: number;
+  /**
+   * Time kept, before the deadline, for the watermark write after a settle cut short. Default 6 s: two tries of
+   * the table's client (1 s to connect, 2 s to answer).
+   */
+  readonly watermarkReserveMs?: number;
   /** Neither queue nor move the watermark; `queued` says what would have been queued. */
   readonly dryRun?: boolean;
   /** Ids per ledger look-up and per enqueue call (default 100). */
   readonly batchSize?: number;
 }
 
-export const SWEEP_RUN_DEFAULTS = { reserveMs: 15_000, batchSize: 100 } as const;
+export const SWEEP_RUN_DEFAULTS = { reserveMs: 15_000, watermarkReserveMs: 6_000, batchSize: 100 } as const;
 
 export async function runSweep(deps: SweepDependencies, options: SweepOptions): Promise<SweepReport> {
   const now = deps.now ?? Date.now;
   const startedMs = now();
   const reserveMs = options.reserveMs ?? SWEEP_RUN_DEFAULTS.reserveMs;
+  const watermarkReserveMs = options.watermarkReserveMs ?? SWEEP_RUN_DEFAULTS.watermarkReserveMs;
   const dryRun = options.dryRun === true;
   const scheduled = options.window === undefined;
   const maxSliceSeconds = options.settings.maxSliceSeconds;
@@ -114,6 +123,7 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
     batchSize: options.batchSize ?? SWEEP_RUN_DEFAULTS.batchSize,
     dryRun,
     onCoverageUnavailable: (ids, error) => deps.onProgress?.({ type: 'coverage-unavailable', ids, error }),
+    now,
   });
   let window: TimeRange | undefined;
   let slicesPlanned = 0;
@@ -188,7 +198,19 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
         }
         return finish('out-of-time');
       }
-      await tally.settle(versions);
+      const settled = await tally.settle(versions, { ...(options.deadlineMs !== undefined && { deadlineMs: options.deadlineMs - watermarkReserveMs }) });
+      if (!settled.complete) {
+        if (scheduled && !dryRun) {
+          // Resume where everything before is queued or covered (ZOQL reads whole seconds), with a smaller slice.
+          const settledUntilMs = settled.settledBeforeMs === undefined ? slice.startMs : Math.floor(settled.settledBeforeMs / 1000) * 1000;
+          watermark = {
+            completedUntilMs: Math.max(watermark?.completedUntilMs ?? slice.startMs, settledUntilMs),
+            sliceSeconds: nextSliceSeconds(sliceSeconds, 'ran-out-of-time', maxSliceSeconds),
+          };
+          await deps.watermarks!.put(watermark);
+        }
+        return finish('out-of-time');
+      }
       lastSliceMs = now() - sliceStartedMs;
       slicesCompleted += 1;
       if (scheduled && !dryRun) {

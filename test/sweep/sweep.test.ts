@@ -2,7 +2,7 @@ import type { LedgerStore } from '../../functions/ledger/ledger-store';
 import { CredentialsError } from '../../functions/shared/credentials-source';
 import { ledgerCoverage } from '../../functions/sweep/ports';
 import type { CoveragePort, EnqueuePort } from '../../functions/sweep/settle';
-import { memoryWatermarkStore, runSweep, type ChangeSource, type SweepOptions, type SweepProgress } from '../../functions/sweep/sweep';
+import { memoryWatermarkStore, runSweep, SWEEP_RUN_DEFAULTS, type ChangeSource, type SweepOptions, type SweepProgress } from '../../functions/sweep/sweep';
 import type { TimeRange, WindowSettings } from '../../functions/sweep/window';
 import { zuoraChangeSource } from '../../functions/sweep/zuora-changes';
 import { ZuoraClient } from '../../functions/sweep/zuora-client';
@@ -310,6 +310,34 @@ describe('runSweep', () => {
     expect(report).toMatchObject({ outcome: 'out-of-time', slicesPlanned: 3, slicesCompleted: 1 });
     expect(zuora.reads).toHaveLength(1);
     expect(watermarks.current).toEqual({ completedUntilMs: at('2026-11-24T16:00:00Z') });
+  });
+
+  it('stops settling a slice before its deadline, moves the watermark to where all before is queued, and the next run queues nothing twice', async () => {
+    // No overlap: a second queueing could then only come from the slice cut short (the overlap re-reads the end of
+    // every run, by design, and would re-queue what Limio has not synced yet).
+    const { clock, zuora, watermarks, queued, run } = setup({ settings: { ...settings, overlapSeconds: 0 } });
+    await watermarks.put({ completedUntilMs: FIRST_WINDOW.startMs });
+    const names = Array.from({ length: 1000 }, (_, i) => `A-S${10_000 + i}`);
+    // Changed 3.6 s apart across the hour, none synced since (Limio is down).
+    names.forEach((name, i) => zuora.change(name, FIRST_WINDOW.startMs + i * 3_600));
+    const slowLedger: CoveragePort = async () => {
+      clock.now += 3_000;
+      return new Map();
+    };
+
+    const deadlineMs = NOW + 20_000;
+    const first = await run({}, { deadlineMs }, slowLedger);
+    expect(first).toMatchObject({ outcome: 'out-of-time', slicesCompleted: 0, counts: { queued: 400 } });
+    expect(clock.now).toBeLessThanOrEqual(deadlineMs - SWEEP_RUN_DEFAULTS.watermarkReserveMs);
+    // The 400 oldest changes are queued: the 401st changed at 17:24:00, where the next run starts, with half a slice.
+    expect(watermarks.current).toEqual({ completedUntilMs: at('2026-11-24T17:24:00Z'), sliceSeconds: 1800 });
+
+    clock.now = NOW + 5 * MINUTE;
+    const second = await run({}, { deadlineMs: clock.now + 5 * MINUTE }, slowLedger);
+    expect(second).toMatchObject({ outcome: 'complete', counts: { queued: 600 } });
+    const queuedIds = queued.batches.flat();
+    expect(queuedIds).toHaveLength(1000);
+    expect(new Set(queuedIds)).toEqual(new Set(names));
   });
 
   it('asks a ledger that failed once no more in that run, and queues every subscription unchecked', async () => {
