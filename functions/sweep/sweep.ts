@@ -1,6 +1,6 @@
 import { DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../shared/subscription-id';
 import { EnqueueFailed, SweepTally, type CoveragePort, type EnqueuePort, type SweepCounts } from './settle';
-import { LatestVersions, nextSliceSeconds, sliceWindow, sweepWindow, type TimeRange, type WindowSettings } from './window';
+import { LatestVersions, nextSliceSeconds, parseZuoraDateTime, sliceWindow, sweepWindow, type TimeRange, type WindowSettings } from './window';
 
 /**
  * One run of the reconciliation sweep: read what Zuora changed in a window, slice by slice, and queue every
@@ -66,7 +66,10 @@ export interface SweepReport {
   /** Up to five refused names, for the log line. */
   readonly invalidSamples: readonly string[];
   readonly error?: string;
-  /** ZuoraApiError kinds ('credentials', 'rate-limited', ...; an unreadable Zuora secret is 'credentials'), 'enqueue', or 'other'. */
+  /**
+   * ZuoraApiError kinds ('credentials', 'rate-limited', ...; an unreadable Zuora secret is 'credentials'), 'enqueue',
+   * 'outside-slice' (OutsideSliceError), or 'other'.
+   */
   readonly errorKind?: string;
   readonly durationMs: number;
   readonly dryRun: boolean;
@@ -155,6 +158,7 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
     try {
       for await (const page of deps.source.changed(range, { ...(deadlineMs !== undefined && { deadlineMs }) })) {
         tally.read += page.length;
+        checkWithinSlice(page, range);
         versions.add(page);
         deps.onProgress?.({ type: 'page', slice: index, records: page.length, read: tally.read });
       }
@@ -224,6 +228,30 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
     return finish('complete');
   } catch (error) {
     return finish('failed', error);
+  }
+}
+
+/**
+ * Zuora answered with changes outside the slice asked for: the tenant read the query's times in its own zone (it
+ * ignored the offset). Counting the answer would move the watermark past changes never read.
+ */
+export class OutsideSliceError extends Error {
+  override readonly name = 'OutsideSliceError';
+  readonly kind = 'outside-slice';
+}
+
+function checkWithinSlice(records: readonly unknown[], range: TimeRange): void {
+  for (const record of records) {
+    const updatedDate = typeof record === 'object' && record !== null ? (record as Record<string, unknown>).UpdatedDate : undefined;
+    // An unreadable UpdatedDate is not evidence either way: the subscription is queued (LatestVersions).
+    const updatedMs = parseZuoraDateTime(updatedDate);
+    if (updatedMs !== undefined && !(range.startMs <= updatedMs && updatedMs < range.endMs)) {
+      const iso = (ms: number) => new Date(ms).toISOString();
+      throw new OutsideSliceError(
+        `Zuora answered the query for ${iso(range.startMs)} .. ${iso(range.endMs)} with UpdatedDate ${String(updatedDate)}, outside it: ` +
+          'the tenant reads the query\'s times in its own zone, not by their offset',
+      );
+    }
   }
 }
 

@@ -361,6 +361,18 @@ describe('runSweep', () => {
     expect(progress.filter((event) => event.type === 'coverage-unavailable')).toHaveLength(1);
   });
 
+  it('fails, without moving the watermark, when Zuora answers with changes outside the slice asked for', async () => {
+    const { zuora, watermarks, queued, run } = setup();
+    await watermarks.put({ completedUntilMs: at('2026-11-24T16:10:00Z') });
+    // A tenant at +01:00 that reads '17:00:00+00:00' as its own 17:00: it answers with what changed an hour earlier.
+    zuora.change('A-S1', at('2026-11-24T16:30:00Z'), '2026-11-24T16:30:00.000+01:00');
+    const report = await run();
+    expect(report).toMatchObject({ outcome: 'failed', errorKind: 'outside-slice', slicesCompleted: 0 });
+    expect(report.error).toMatch(/UpdatedDate 2026-11-24T16:30:00.000\+01:00, outside it/);
+    expect(watermarks.current).toEqual({ completedUntilMs: at('2026-11-24T16:10:00Z') });
+    expect(queued.batches).toEqual([]);
+  });
+
   it('has nothing to do while the watermark is at the settle point, and asks Zuora nothing', async () => {
     const { zuora, watermarks, run } = setup({ settings: { ...settings, overlapSeconds: 0 } });
     await watermarks.put({ completedUntilMs: FIRST_WINDOW.endMs });
