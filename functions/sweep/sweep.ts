@@ -20,7 +20,10 @@ export interface ChangeSource {
 }
 
 export interface SweepWatermark {
-  /** Where the last completely read window (or slice) ended. */
+  /**
+   * Where the last completely read and settled window (or slice) ended; or, for a slice whose settle the deadline
+   * cut short, the second of its oldest change not yet queued or found covered.
+   */
   readonly completedUntilMs: number;
   /** The slice length the next run uses, when it differs from the configured maximum. */
   readonly sliceSeconds?: number;
@@ -48,7 +51,10 @@ export type SweepOutcome =
    * the deadline cut short counts up to the time before which all its changes were queued or found covered.
    */
   | 'out-of-time'
-  /** Zuora, the queue or the watermark store failed; the watermark stays where the last whole slice ended. */
+  /**
+   * Zuora, the queue or the watermark store failed, or Zuora answered outside the slice asked for; the watermark
+   * stays where the last whole slice ended.
+   */
   | 'failed';
 
 export interface SweepReport {
