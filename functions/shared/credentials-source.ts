@@ -1,5 +1,6 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { BATCH_AWS_CLIENT_OPTIONS } from './aws-client-options';
 import type { ClientCredentialsConfig } from './client-credentials';
 
 /** An OAuth client id and secret (Limio's or Zuora's). */
@@ -34,7 +35,9 @@ export type CredentialsOwner = 'Limio' | 'Zuora';
 const CACHE_FOR_CONTAINER_LIFETIME_SECONDS = 365 * 24 * 60 * 60;
 
 export function credentialsFromSecretsManager(secretId: string, owner: CredentialsOwner, client?: SecretsManagerClient): CredentialsSource {
-  const provider = client ? new SecretsProvider({ awsSdkV3Client: client }) : new SecretsProvider();
+  // Its own client gets the project's timeouts: the SDK sets none, and a stalled read would hold a sync batch or
+  // a sweep run until the Lambda timeout.
+  const provider = client ? new SecretsProvider({ awsSdkV3Client: client }) : new SecretsProvider({ clientConfig: BATCH_AWS_CLIENT_OPTIONS });
   return {
     canRefresh: true,
     async read(options = {}) {

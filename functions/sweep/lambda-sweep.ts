@@ -5,6 +5,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SqsSender } from '../callout/enqueue';
 import { DynamoDbLedgerStore, LEDGER_PARTITION_KEY, ledgerDynamoDbClient } from '../ledger/dynamodb-ledger-store';
+import { BATCH_AWS_CLIENT_OPTIONS } from '../shared/aws-client-options';
 import { requiredString, type Env } from '../shared/env';
 import { METRICS_NAMESPACE } from '../shared/metrics';
 import { loadSweepConfig, type SweepConfig } from './config';
@@ -94,7 +95,7 @@ export function createSweepLambda(
   );
   const runner = createSweepRunner({
     config: config.sweep,
-    sqs: dependencies.sqs ?? new SQSClient({}),
+    sqs: dependencies.sqs ?? new SQSClient(BATCH_AWS_CLIENT_OPTIONS),
     queueUrl: config.queueUrl,
     source: 'sweep',
     ledger: new DynamoDbLedgerStore(dynamodb, config.ledgerTableName),

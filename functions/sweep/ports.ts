@@ -13,8 +13,8 @@ import type { SweepReport } from './sweep';
 
 /**
  * Coverage from the sync ledger: the start of each subscription's newest successful sync. A ledger that does not
- * answer in time throws, so the sweep queues the whole batch and reports the ledger unavailable; ids the ledger
- * could not read (unprocessed keys) have no known sync and are queued.
+ * answer in time throws, so the sweep queues that batch and the rest of the run unchecked and reports the ledger
+ * unavailable; ids the ledger could not read (unprocessed keys) have no known sync and are queued.
  */
 export function ledgerCoverage(store: LedgerStore, options: { readonly timeoutMs: number }): CoveragePort {
   return async (ids) => {

@@ -53,7 +53,16 @@ export interface SettleOptions {
   /** Count what would be queued, queue nothing. */
   readonly dryRun: boolean;
   readonly onCoverageUnavailable?: (ids: number, error: string) => void;
+  /** The clock settle's deadline is read on (default Date.now). */
+  readonly now?: () => number;
 }
+
+/**
+ * How far settling one slice got: all of it, or, when its deadline came first, every subscription whose latest
+ * change is before `settledBeforeMs` (undefined: none can be vouched for, e.g. one with an unreadable UpdatedDate
+ * was still waiting).
+ */
+export type SettleResult = { readonly complete: true } | { readonly complete: false; readonly settledBeforeMs: number | undefined };
 
 const MAX_INVALID_SAMPLES = 5;
 
@@ -84,9 +93,15 @@ export class SweepTally {
     return [...this.invalid].slice(0, MAX_INVALID_SAMPLES).map((name) => JSON.stringify(name.slice(0, 80)).slice(1, -1));
   }
 
-  /** Ledger look-ups and queueing for one slice read whole; throws EnqueueFailed when ids could not be queued. */
-  async settle(versions: LatestVersions): Promise<void> {
+  /**
+   * Ledger look-ups and queueing for one slice read whole, oldest change first, until `deadlineMs`: a slice cut
+   * short then still has a time before which all is queued or covered, where the next run can resume. Stops
+   * before a round (one ledger look-up and the queueing it brings) that would not end by the deadline, judged by
+   * the longest round so far. Throws EnqueueFailed when ids could not be queued.
+   */
+  async settle(versions: LatestVersions, options: { readonly deadlineMs?: number } = {}): Promise<SettleResult> {
     const { batchSize } = this.options;
+    const now = this.options.now ?? Date.now;
     this.unnamed += versions.withoutName;
     const candidates: [string, number | undefined][] = [];
     for (const [name, updatedMs] of versions.byName) {
@@ -99,29 +114,47 @@ export class SweepTally {
       }
       candidates.push([name, updatedMs]);
     }
+    // An unreadable UpdatedDate first: while one waits, no time can be vouched for.
+    candidates.sort(([, a], [, b]) => (a ?? -Infinity) - (b ?? -Infinity));
     // Uncovered ids are gathered across ledger batches, so each enqueue call (and each SQS batch of ten) is full.
-    let pending: string[] = [];
+    let pending: [string, number | undefined][] = [];
+    let longestRoundMs = 0;
     for (let start = 0; start < candidates.length; start += batchSize) {
-      const batch = candidates.slice(start, start + batchSize);
-      const ids = batch.map(([name]) => name);
-      let lastSuccess: ReadonlyMap<string, number | undefined> | undefined;
-      try {
-        lastSuccess = await this.options.coverage(ids);
-      } catch (error) {
-        // Without the ledger a change cannot be shown to be synced: queue it (Limio gets a redundant sync at worst).
-        this.ledgerFailed = true;
-        this.options.onCoverageUnavailable?.(ids.length, (error as Error)?.message ?? String(error));
+      const roundStartedMs = now();
+      if (options.deadlineMs !== undefined && roundStartedMs + longestRoundMs >= options.deadlineMs) {
+        // Pending ids are older than the rest (sorted), so the first of them, if any, bounds what is settled.
+        return { complete: false, settledBeforeMs: (pending[0] ?? candidates[start])![1] };
       }
-      for (const [name, updatedMs] of batch) {
-        if (isCovered(updatedMs, lastSuccess?.get(name), this.options.marginMs)) this.covered.add(name);
-        else pending.push(name);
+      const batch = candidates.slice(start, start + batchSize);
+      const lastSuccess = await this.lookUpCoverage(batch.map(([name]) => name));
+      for (const candidate of batch) {
+        if (isCovered(candidate[1], lastSuccess?.get(candidate[0]), this.options.marginMs)) this.covered.add(candidate[0]);
+        else pending.push(candidate);
       }
       while (pending.length >= batchSize) {
-        await this.flush(pending.slice(0, batchSize));
+        await this.flush(pending.slice(0, batchSize).map(([name]) => name));
         pending = pending.slice(batchSize);
       }
+      longestRoundMs = Math.max(longestRoundMs, now() - roundStartedMs);
     }
-    if (pending.length > 0) await this.flush(pending);
+    if (pending.length > 0) await this.flush(pending.map(([name]) => name));
+    return { complete: true };
+  }
+
+  /**
+   * The ledger's answer for one batch, or undefined once it has failed in this run: without the ledger a change
+   * cannot be shown to be synced, so it is queued (Limio gets a redundant sync at worst). A ledger that failed
+   * once is not asked again in the run, so a slow one costs its timeout once, not once per batch.
+   */
+  private async lookUpCoverage(ids: string[]): Promise<ReadonlyMap<string, number | undefined> | undefined> {
+    if (this.ledgerFailed) return undefined;
+    try {
+      return await this.options.coverage(ids);
+    } catch (error) {
+      this.ledgerFailed = true;
+      this.options.onCoverageUnavailable?.(ids.length, (error as Error)?.message ?? String(error));
+      return undefined;
+    }
   }
 
   private async flush(ids: string[]): Promise<void> {

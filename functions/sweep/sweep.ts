@@ -1,6 +1,6 @@
 import { DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../shared/subscription-id';
 import { EnqueueFailed, SweepTally, type CoveragePort, type EnqueuePort, type SweepCounts } from './settle';
-import { countSlices, LatestVersions, nextSliceSeconds, sliceWindow, sweepWindow, type TimeRange, type WindowSettings } from './window';
+import { countSlices, LatestVersions, nextSliceSeconds, parseZuoraDateTime, sliceWindow, sweepWindow, type TimeRange, type WindowSettings } from './window';
 
 /**
  * One run of the reconciliation sweep: read what Zuora changed in a window, slice by slice, and queue every
@@ -20,7 +20,10 @@ export interface ChangeSource {
 }
 
 export interface SweepWatermark {
-  /** Where the last completely read window (or slice) ended. */
+  /**
+   * Where the last completely read and settled window (or slice) ended; or, for a slice whose settle the deadline
+   * cut short, the second of its oldest change not yet queued or found covered.
+   */
   readonly completedUntilMs: number;
   /** The slice length the next run uses, when it differs from the configured maximum. */
   readonly sliceSeconds?: number;
@@ -43,9 +46,15 @@ export type SweepOutcome =
   | 'complete'
   /** The watermark is already at the settle point. */
   | 'nothing-to-do'
-  /** The deadline came first; the slices before it count, the rest is read by the next run. */
+  /**
+   * The deadline came first; the slices before it count, the rest is read by the next run. A slice whose settle
+   * the deadline cut short counts up to the time before which all its changes were queued or found covered.
+   */
   | 'out-of-time'
-  /** Zuora, the queue or the watermark store failed; the watermark stays where the last whole slice ended. */
+  /**
+   * Zuora, the queue or the watermark store failed, or Zuora answered outside the slice asked for; the watermark
+   * stays where the last whole slice ended.
+   */
   | 'failed';
 
 export interface SweepReport {
@@ -63,7 +72,10 @@ export interface SweepReport {
   /** Up to five refused names, for the log line. */
   readonly invalidSamples: readonly string[];
   readonly error?: string;
-  /** ZuoraApiError kinds ('credentials', 'rate-limited', ...; an unreadable Zuora secret is 'credentials'), 'enqueue', or 'other'. */
+  /**
+   * ZuoraApiError kinds ('credentials', 'rate-limited', ...; an unreadable Zuora secret is 'credentials'), 'enqueue',
+   * 'outside-slice' (OutsideSliceError), or 'other'.
+   */
   readonly errorKind?: string;
   readonly durationMs: number;
   readonly dryRun: boolean;
@@ -89,18 +101,24 @@ export interface SweepOptions {
   readonly deadlineMs?: number;
   /** Time kept, before the deadline, to settle a slice already read (ledger look-ups, queueing). Default 15 s. */
   readonly reserveMs?: number;
+  /**
+   * Time kept, before the deadline, for the watermark write after a settle cut short. Default 6 s: two tries of
+   * the table's client (1 s to connect, 2 s to answer).
+   */
+  readonly watermarkReserveMs?: number;
   /** Neither queue nor move the watermark; `queued` says what would have been queued. */
   readonly dryRun?: boolean;
   /** Ids per ledger look-up and per enqueue call (default 100). */
   readonly batchSize?: number;
 }
 
-export const SWEEP_RUN_DEFAULTS = { reserveMs: 15_000, batchSize: 100 } as const;
+export const SWEEP_RUN_DEFAULTS = { reserveMs: 15_000, watermarkReserveMs: 6_000, batchSize: 100 } as const;
 
 export async function runSweep(deps: SweepDependencies, options: SweepOptions): Promise<SweepReport> {
   const now = deps.now ?? Date.now;
   const startedMs = now();
   const reserveMs = options.reserveMs ?? SWEEP_RUN_DEFAULTS.reserveMs;
+  const watermarkReserveMs = options.watermarkReserveMs ?? SWEEP_RUN_DEFAULTS.watermarkReserveMs;
   const dryRun = options.dryRun === true;
   const scheduled = options.window === undefined;
   const maxSliceSeconds = options.settings.maxSliceSeconds;
@@ -114,6 +132,7 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
     batchSize: options.batchSize ?? SWEEP_RUN_DEFAULTS.batchSize,
     dryRun,
     onCoverageUnavailable: (ids, error) => deps.onProgress?.({ type: 'coverage-unavailable', ids, error }),
+    now,
   });
   let window: TimeRange | undefined;
   let slicesPlanned = 0;
@@ -145,6 +164,7 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
     try {
       for await (const page of deps.source.changed(range, { ...(deadlineMs !== undefined && { deadlineMs }) })) {
         tally.read += page.length;
+        checkWithinSlice(page, range);
         versions.add(page);
         deps.onProgress?.({ type: 'page', slice: index, records: page.length, read: tally.read });
       }
@@ -189,7 +209,19 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
         }
         return finish('out-of-time');
       }
-      await tally.settle(versions);
+      const settled = await tally.settle(versions, { ...(options.deadlineMs !== undefined && { deadlineMs: options.deadlineMs - watermarkReserveMs }) });
+      if (!settled.complete) {
+        if (scheduled && !dryRun) {
+          // Resume where everything before is queued or covered (ZOQL reads whole seconds), with a smaller slice.
+          const settledUntilMs = settled.settledBeforeMs === undefined ? slice.startMs : Math.floor(settled.settledBeforeMs / 1000) * 1000;
+          watermark = {
+            completedUntilMs: Math.max(watermark?.completedUntilMs ?? slice.startMs, settledUntilMs),
+            sliceSeconds: nextSliceSeconds(sliceSeconds, 'ran-out-of-time', maxSliceSeconds),
+          };
+          await deps.watermarks!.put(watermark);
+        }
+        return finish('out-of-time');
+      }
       lastSliceMs = now() - sliceStartedMs;
       slicesCompleted += 1;
       if (scheduled && !dryRun) {
@@ -203,6 +235,30 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
     return finish('complete');
   } catch (error) {
     return finish('failed', error);
+  }
+}
+
+/**
+ * Zuora answered with changes outside the slice asked for: the tenant read the query's times in its own zone (it
+ * ignored the offset). Counting the answer would move the watermark past changes never read.
+ */
+export class OutsideSliceError extends Error {
+  override readonly name = 'OutsideSliceError';
+  readonly kind = 'outside-slice';
+}
+
+function checkWithinSlice(records: readonly unknown[], range: TimeRange): void {
+  for (const record of records) {
+    const updatedDate = typeof record === 'object' && record !== null ? (record as Record<string, unknown>).UpdatedDate : undefined;
+    // An unreadable UpdatedDate is not evidence either way: the subscription is queued (LatestVersions).
+    const updatedMs = parseZuoraDateTime(updatedDate);
+    if (updatedMs !== undefined && !(range.startMs <= updatedMs && updatedMs < range.endMs)) {
+      const iso = (ms: number) => new Date(ms).toISOString();
+      throw new OutsideSliceError(
+        `Zuora answered the query for ${iso(range.startMs)} .. ${iso(range.endMs)} with UpdatedDate ${String(updatedDate)}, outside it: ` +
+          'the tenant reads the query\'s times in its own zone, not by their offset',
+      );
+    }
   }
 }
 

@@ -54,7 +54,8 @@ export const SWEEP_FAILED_ALARM_DESCRIPTION =
   'Read the sweep Lambda\'s ERROR line ("sweep failed: ... (<kind>)"): ' +
   'credentials = the Zuora secret (ZuoraSecretArn output) holds the stand-ins or Zuora refused its clientId/clientSecret; ' +
   'rate-limited = the tenant\'s API limits are used up by other integrations; ' +
-  'unavailable or deadline = Zuora did not answer in time; refused or protocol = zuoraBaseUrl or zuoraEntityId is wrong; enqueue = the main queue refused messages. ' +
+  'unavailable or deadline = Zuora did not answer in time; refused or protocol = zuoraBaseUrl or zuoraEntityId is wrong; enqueue = the main queue refused messages; ' +
+  'outside-slice = Zuora answered with changes outside the times asked for (it read them in the tenant\'s zone). ' +
   'No ERROR line but "sweep out-of-time" lines with a growing sweepLagSeconds: Zuora answers too slowly for this much change. ' +
   'Callouts still sync meanwhile. Once fixed, the sweep resumes from its watermark; for a longer gap run "zuora-limio-sync sweep --since". See docs/operating.md, "Alarms".';
 

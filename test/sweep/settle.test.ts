@@ -47,6 +47,33 @@ describe('SweepTally', () => {
     expect(unavailable).toEqual([[1, 'ledger timed out']]);
   });
 
+  it('settles oldest change first and, at its deadline, says before when every change is queued or covered', async () => {
+    const clock = { now: 0 };
+    const { tally, enqueued } = tallyWith({
+      coverage: async () => {
+        clock.now += 1_000;
+        return new Map();
+      },
+      now: () => clock.now,
+    });
+    const minute = (m: number) => `2026-11-24T10:0${m}:00.000Z`;
+    const versions = latestVersions([
+      { Name: 'A-S3', UpdatedDate: minute(3) },
+      { Name: 'A-S1', UpdatedDate: minute(1) },
+      { Name: 'A-S4', UpdatedDate: minute(4) },
+      { Name: 'A-S2', UpdatedDate: minute(2) },
+    ]);
+    // One round (a look-up of two) fits before the deadline; a second, as long, would not.
+    expect(await tally.settle(versions, { deadlineMs: 1_500 })).toEqual({ complete: false, settledBeforeMs: Date.parse(minute(3)) });
+    expect(enqueued).toEqual([['A-S1', 'A-S2']]);
+  });
+
+  it('vouches for no time, out of time, while a change with an unreadable UpdatedDate waits', async () => {
+    const { tally } = tallyWith({ now: () => 10_000 });
+    const versions = latestVersions([{ Name: 'A-S1', UpdatedDate: CHANGED }, { Name: 'A-S2', UpdatedDate: '24/11/2026' }]);
+    expect(await tally.settle(versions, { deadlineMs: 10_000 })).toEqual({ complete: false, settledBeforeMs: undefined });
+  });
+
   it('queues nothing in a dry run but counts what it would have queued', async () => {
     const { tally, enqueued } = tallyWith({ dryRun: true });
     await tally.settle(slice('A-S1', 'A-S2'));

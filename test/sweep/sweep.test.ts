@@ -1,6 +1,8 @@
+import type { LedgerStore } from '../../functions/ledger/ledger-store';
 import { CredentialsError } from '../../functions/shared/credentials-source';
+import { ledgerCoverage } from '../../functions/sweep/ports';
 import type { CoveragePort, EnqueuePort } from '../../functions/sweep/settle';
-import { memoryWatermarkStore, runSweep, type ChangeSource, type SweepOptions, type SweepProgress } from '../../functions/sweep/sweep';
+import { memoryWatermarkStore, runSweep, SWEEP_RUN_DEFAULTS, type ChangeSource, type SweepOptions, type SweepProgress } from '../../functions/sweep/sweep';
 import type { TimeRange, WindowSettings } from '../../functions/sweep/window';
 import { zuoraChangeSource } from '../../functions/sweep/zuora-changes';
 import { ZuoraClient } from '../../functions/sweep/zuora-client';
@@ -308,6 +310,67 @@ describe('runSweep', () => {
     expect(report).toMatchObject({ outcome: 'out-of-time', slicesPlanned: 3, slicesCompleted: 1 });
     expect(zuora.reads).toHaveLength(1);
     expect(watermarks.current).toEqual({ completedUntilMs: at('2026-11-24T16:00:00Z') });
+  });
+
+  it('stops settling a slice before its deadline, moves the watermark to where all before is queued, and the next run queues nothing twice', async () => {
+    // No overlap: a second queueing could then only come from the slice cut short (the overlap re-reads the end of
+    // every run, by design, and would re-queue what Limio has not synced yet).
+    const { clock, zuora, watermarks, queued, run } = setup({ settings: { ...settings, overlapSeconds: 0 } });
+    await watermarks.put({ completedUntilMs: FIRST_WINDOW.startMs });
+    const names = Array.from({ length: 1000 }, (_, i) => `A-S${10_000 + i}`);
+    // Changed 3.6 s apart across the hour, none synced since (Limio is down).
+    names.forEach((name, i) => zuora.change(name, FIRST_WINDOW.startMs + i * 3_600));
+    const slowLedger: CoveragePort = async () => {
+      clock.now += 3_000;
+      return new Map();
+    };
+
+    const deadlineMs = NOW + 20_000;
+    const first = await run({}, { deadlineMs }, slowLedger);
+    expect(first).toMatchObject({ outcome: 'out-of-time', slicesCompleted: 0, counts: { queued: 400 } });
+    expect(clock.now).toBeLessThanOrEqual(deadlineMs - SWEEP_RUN_DEFAULTS.watermarkReserveMs);
+    // The 400 oldest changes are queued: the 401st changed at 17:24:00, where the next run starts, with half a slice.
+    expect(watermarks.current).toEqual({ completedUntilMs: at('2026-11-24T17:24:00Z'), sliceSeconds: 1800 });
+
+    clock.now = NOW + 5 * MINUTE;
+    const second = await run({}, { deadlineMs: clock.now + 5 * MINUTE }, slowLedger);
+    expect(second).toMatchObject({ outcome: 'complete', counts: { queued: 600 } });
+    const queuedIds = queued.batches.flat();
+    expect(queuedIds).toHaveLength(1000);
+    expect(new Set(queuedIds)).toEqual(new Set(names));
+  });
+
+  it('asks a ledger that failed once no more in that run, and queues every subscription unchecked', async () => {
+    const { zuora, watermarks, queued, progress, run } = setup();
+    await watermarks.put({ completedUntilMs: at('2026-11-24T16:10:00Z') });
+    for (let i = 0; i < 250; i++) zuora.change(`A-S${1000 + i}`, at('2026-11-24T16:30:00Z'));
+    for (let i = 250; i < 300; i++) zuora.change(`A-S${1000 + i}`, at('2026-11-24T17:30:00Z'));
+    let reads = 0;
+    const failingStore: LedgerStore = {
+      readMany: async () => {
+        reads += 1;
+        throw new Error('ProvisionedThroughputExceededException');
+      },
+      claimSync: async () => false,
+      recordOutcome: async () => 'superseded',
+    };
+    const report = await run({}, {}, ledgerCoverage(failingStore, { timeoutMs: 3_000 }));
+    expect(reads).toBe(1);
+    expect(report).toMatchObject({ outcome: 'complete', slicesCompleted: 2, coverageUnavailable: true, counts: { distinct: 300, queued: 300, covered: 0 } });
+    expect(queued.batches.flat()).toHaveLength(300);
+    expect(progress.filter((event) => event.type === 'coverage-unavailable')).toHaveLength(1);
+  });
+
+  it('fails, without moving the watermark, when Zuora answers with changes outside the slice asked for', async () => {
+    const { zuora, watermarks, queued, run } = setup();
+    await watermarks.put({ completedUntilMs: at('2026-11-24T16:10:00Z') });
+    // A tenant at +01:00 that reads '17:00:00+00:00' as its own 17:00: it answers with what changed an hour earlier.
+    zuora.change('A-S1', at('2026-11-24T16:30:00Z'), '2026-11-24T16:30:00.000+01:00');
+    const report = await run();
+    expect(report).toMatchObject({ outcome: 'failed', errorKind: 'outside-slice', slicesCompleted: 0 });
+    expect(report.error).toMatch(/UpdatedDate 2026-11-24T16:30:00.000\+01:00, outside it/);
+    expect(watermarks.current).toEqual({ completedUntilMs: at('2026-11-24T16:10:00Z') });
+    expect(queued.batches).toEqual([]);
   });
 
   it('has nothing to do while the watermark is at the settle point, and asks Zuora nothing', async () => {

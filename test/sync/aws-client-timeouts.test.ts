@@ -24,7 +24,7 @@ function record(messageBody: string): SQSRecord {
   };
 }
 
-const AWS_ENV = ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_SQS', 'AWS_ENDPOINT_URL_DYNAMODB'] as const;
+const AWS_ENV = ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_SQS', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SECRETS_MANAGER'] as const;
 
 describe("sync Lambda's AWS clients time out", () => {
   let stalled: Awaited<ReturnType<typeof startStalledServer>>;
@@ -80,5 +80,23 @@ describe("sync Lambda's AWS clients time out", () => {
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'message-1' }] });
     // SendMessage then ChangeMessageVisibility, each tried twice.
     expect(stalled.requests()).toBe(4);
+  }, 25_000);
+
+  it('a stalled Secrets Manager, read through Powertools with its own client: the secret read times out by itself, tried twice', async () => {
+    secret.mock.restore();
+    const stalledSecrets = await startStalledServer();
+    try {
+      process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = stalledSecrets.url;
+      const handler = createSyncHandler(syncConfig(sandbox, stalledQueues()));
+      expect(await handler({ Records: [record(body('A-S1'))] })).toEqual({ batchItemFailures: [{ itemIdentifier: 'message-1' }] });
+      expect(sandbox.stats.synced.has('A-S1')).toBe(false);
+      // The read itself timed out, tried twice: without the client's timeouts only the token's own bound
+      // (LIMIO_TIMEOUT_MS) ended the wait, and the stalled read went on holding its connection.
+      const failed = output.lines().find((entry) => entry.message === 'sync failed, will retry');
+      expect(failed?.error).toMatch(/cannot read the Limio credentials secret .*requestTimeout/);
+      expect(stalledSecrets.requests()).toBe(2);
+    } finally {
+      await stalledSecrets.stop();
+    }
   }, 25_000);
 });
