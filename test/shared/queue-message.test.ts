@@ -1,4 +1,14 @@
-import { createSyncRequest, MAX_REFUSAL_LENGTH, parseSyncRequest, serializeSyncRequest } from '../../functions/shared/queue-message';
+import { accountKeyRuleFrom } from '../../functions/shared/account-key';
+import {
+  createAccountRequest,
+  createSyncRequest,
+  MAX_REFUSAL_LENGTH,
+  messageKey,
+  parseQueueMessage,
+  parseSyncRequest,
+  serializeQueueMessage,
+  serializeSyncRequest,
+} from '../../functions/shared/queue-message';
 import { deeplyNestedBody, longVersionBody } from '../support/hostile-bodies';
 
 describe('sync request message', () => {
@@ -91,6 +101,97 @@ describe('sync request message', () => {
         'unsupported message version 2 (number); expected 1',
       );
       expect(refusalOf(JSON.stringify({ v: 1, subscriptionId: 'A-S1', receivedAt: '2026-01-01T00:00:00Z' }))).toMatch(/^invalid source \(missing\); expected one of/);
+    });
+  });
+
+  describe('the subscription message carries the change it names (issue #22)', () => {
+    it('round-trips zuoraUpdatedAt and the fan-out source', () => {
+      const request = createSyncRequest({ subscriptionId: 'A-S1', source: 'account', receivedAt: '2026-11-24T18:03:20.000Z', zuoraUpdatedAt: '2026-11-24T18:03:12.000Z' });
+      expect(parseSyncRequest(serializeSyncRequest(request))).toEqual({ ok: true, request });
+      expect(request).toMatchObject({ source: 'account', zuoraUpdatedAt: '2026-11-24T18:03:12.000Z' });
+    });
+
+    it.each([['2026-11-24 10:03:12'], ['2026-11-24T10:03:12'], ['yesterday'], [1764000000000], [{ at: 'now' }]])('refuses zuoraUpdatedAt %j', (updatedAt) => {
+      const parsed = parseSyncRequest(JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z', zuoraUpdatedAt: updatedAt }));
+      expect(parsed).toMatchObject({ ok: false, reason: expect.stringMatching(/^zuoraUpdatedAt must be an ISO-8601 time with an offset/) });
+    });
+
+    it("accepts Zuora's offset form as it is", () => {
+      const parsed = parseSyncRequest(JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z', zuoraUpdatedAt: '2026-11-24T10:03:12.000-08:00' }));
+      expect(parsed).toMatchObject({ ok: true, request: { zuoraUpdatedAt: '2026-11-24T10:03:12.000-08:00' } });
+    });
+  });
+
+  describe('account messages (issue #22)', () => {
+    const account = { v: 1, kind: 'account', accountKey: 'A00001234', source: 'notification', receivedAt: '2026-11-24T18:03:20.000Z' };
+
+    it('round-trip through parseQueueMessage, with a fan-out continuation', () => {
+      const message = createAccountRequest({
+        accountKey: 'A00001234',
+        source: 'notification',
+        receivedAt: new Date('2026-11-24T18:03:20Z'),
+        zuoraNotificationId: 'zn-1',
+        fanOut: { queryLocator: '2c92c0f9-500', accountId: '2c92a0fd55822b4d015590d5d7c0418d' },
+      });
+      expect(JSON.parse(serializeQueueMessage(message))).toEqual({
+        v: 1,
+        kind: 'account',
+        accountKey: 'A00001234',
+        source: 'notification',
+        receivedAt: '2026-11-24T18:03:20.000Z',
+        zuoraNotificationId: 'zn-1',
+        fanOut: { queryLocator: '2c92c0f9-500', accountId: '2c92a0fd55822b4d015590d5d7c0418d' },
+      });
+      expect(parseQueueMessage(serializeQueueMessage(message))).toEqual({ ok: true, message });
+      expect(messageKey(message)).toBe('A00001234');
+    });
+
+    it('parseQueueMessage reads a message without kind as a subscription message, as every message queued before', () => {
+      const body = JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'callout', receivedAt: '2026-01-01T00:00:00Z' });
+      expect(parseQueueMessage(body)).toEqual({ ok: true, message: { v: 1, subscriptionId: 'A-S1', source: 'callout', receivedAt: '2026-01-01T00:00:00Z' } });
+    });
+
+    it('applies the configured account number rule', () => {
+      const body = JSON.stringify({ ...account, accountKey: 'CUST-X-0042' });
+      expect(parseQueueMessage(body)).toMatchObject({ ok: false, reason: expect.stringMatching(/^invalid accountKey: /) });
+      expect(parseQueueMessage(body, { accountKeyRule: accountKeyRuleFrom('CUST-X-[0-9]{4}') })).toMatchObject({ ok: true, message: { accountKey: 'CUST-X-0042' } });
+    });
+
+    it.each([
+      [{ ...account, kind: 'contact' }, /^unknown message kind "contact" \(string\); expected "account"/],
+      [{ ...account, kind: 'x'.repeat(100_000) }, /^unknown message kind "x+… \(string, 100,000 characters\)/],
+      [{ ...account, accountKey: '../admin' }, /^invalid accountKey: .*characters other than/],
+      [{ ...account, accountKey: undefined }, /^invalid accountKey: expected a string, got \(missing\)/],
+      [{ ...account, source: 'email' }, /^invalid source/],
+      [{ ...account, fanOut: 'next' }, /^fanOut must be an object/],
+      [{ ...account, fanOut: { queryLocator: 'q 1', accountId: '2c92a0fd55822b4d015590d5d7c0418d' } }, /^fanOut.queryLocator/],
+      [{ ...account, fanOut: { queryLocator: 'q1', accountId: "x' or 1=1" } }, /^fanOut.accountId must be a 32-hex/],
+    ])('refuses %#', (message, reason) => {
+      const parsed = parseQueueMessage(JSON.stringify(message));
+      expect(parsed).toMatchObject({ ok: false, reason: expect.stringMatching(reason) });
+      if (!parsed.ok) expect(parsed.reason.length).toBeLessThanOrEqual(MAX_REFUSAL_LENGTH);
+    });
+
+    it('refuses a kind nested 5,000 deep without stringifying it', () => {
+      const body = `{"v":1,"kind":${'['.repeat(5000)}${']'.repeat(5000)},"accountKey":"A1"}`;
+      expect(parseQueueMessage(body)).toMatchObject({ ok: false, reason: expect.stringMatching(/^unknown message kind \[\[\[\[.*… \(array\)/) });
+    });
+
+    it('the sync reader refuses an account message as poison, saying where it belongs, whatever its account number rule', () => {
+      expect(parseSyncRequest(JSON.stringify(account))).toEqual({
+        ok: false,
+        reason:
+          'account message for A00001234 on the sync queue: account messages belong on the fan-out queue (ACCOUNT_QUEUE_URL), which turns them into subscription messages',
+      });
+      // A tenant-specific number this Lambda's default rule would refuse is still called an account message.
+      expect(parseSyncRequest(JSON.stringify({ ...account, accountKey: 'CUST-X-0042' }))).toMatchObject({ ok: false, reason: expect.stringMatching(/^account message for CUST-X-0042 on the sync queue/) });
+      // An unsafe key is not put in the reason.
+      expect(parseSyncRequest(JSON.stringify({ ...account, accountKey: 'A1\u001b[2J' }))).toMatchObject({ ok: false, reason: expect.stringMatching(/^account message on the sync queue/) });
+      expect(parseSyncRequest(JSON.stringify({ ...account, accountKey: { deep: [1] } }))).toMatchObject({ ok: false, reason: expect.stringMatching(/^account message on the sync queue/) });
+    });
+
+    it('createAccountRequest throws on an invalid key rather than queue it', () => {
+      expect(() => createAccountRequest({ accountKey: 'A1/../x', source: 'backfill' })).toThrow(/invalid accountKey/);
     });
   });
 });

@@ -231,6 +231,23 @@ describe('sync handler', () => {
     expect(parts.events.filter((e) => e.outcome === 'dead-lettered').map((e) => e.messageIds)).toEqual([[event.Records[4].messageId]]);
   });
 
+  it('dead-letters an account message that reached the sync queue as poison, saying it belongs on the fan-out queue, and syncs the rest (issue #22)', async () => {
+    const handler = parts.handlerWith();
+    const account = JSON.stringify({ v: 1, kind: 'account', accountKey: 'A00001234', source: 'notification', receivedAt: new Date().toISOString() });
+    const event = await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body('A-S1'), account, body('A-S2')]);
+
+    expect(await handler(event)).toEqual({ batchItemFailures: [] });
+    expect([...parts.sandbox.stats.synced].sort()).toEqual(['A-S1', 'A-S2']);
+    expect(parts.sandbox.stats.syncCalls).toBe(2);
+    const dead = await drain(emulator.sqs, parts.queues.deadLetterQueueUrl, 1);
+    expect(dead.map((letter) => letter.body)).toEqual([account]);
+    expect(dead[0].reason).toMatchObject({
+      failureClass: 'poison',
+      attempts: 1,
+      error: 'account message for A00001234 on the sync queue: account messages belong on the fan-out queue (ACCOUNT_QUEUE_URL), which turns them into subscription messages',
+    });
+  });
+
   it('postpones the syncs that could outlive the invocation instead of letting Lambda time out', async () => {
     const remaining = [60_000, 60_000, 1_000, 1_000];
     const context = lambdaContext(() => remaining.shift() ?? 1_000);
