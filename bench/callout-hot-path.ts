@@ -4,7 +4,7 @@ import type { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { createCalloutHandler } from '../functions/callout/callout-handler';
 import { loadCalloutConfig } from '../functions/callout/config';
-import type { SqsSender } from '../functions/callout/enqueue';
+import type { SqsSender } from '../functions/shared/enqueue';
 
 /**
  * The callout Lambda's own work per callout (normalise the event, check Basic credentials, find and validate

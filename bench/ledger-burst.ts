@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { enqueueSyncRequests } from '../functions/callout/enqueue';
+import { enqueueMessages } from '../functions/shared/enqueue';
 import { DynamoDbLedgerStore, LEDGER_PARTITION_KEY } from '../functions/ledger/dynamodb-ledger-store';
 import { createSyncRequest } from '../functions/shared/queue-message';
 import { loadSyncConfig } from '../functions/sync/config';
@@ -168,7 +168,7 @@ async function burstOnce({ options, run, sqs, limio, ledgerRequests, ledger }: B
     const requests = Array.from({ length: options.callouts }, () => createSyncRequest({ subscriptionId, source: 'test' }));
     lastReceivedAt = Math.max(...requests.map((request) => Date.parse(request.receivedAt)));
     // One callout, one SendMessageBatch of one entry: what the callout Lambda does for a single-id callout.
-    const sent = await Promise.all(requests.map((request) => enqueueSyncRequests(sqs, [request], { queueUrl: queues.mainQueueUrl, delaySeconds: 0 })));
+    const sent = await Promise.all(requests.map((request) => enqueueMessages(sqs, [request], { queueUrl: queues.mainQueueUrl, delaySeconds: 0 })));
     if (sent.some((result) => !result.ok)) throw new Error('the burst could not be queued');
     const allDone = await waitUntil(() => poller.stats.recordsDeleted >= options.callouts, options.timeoutMs ?? 60_000, 10);
     const allDoneMs = Date.now() - started;

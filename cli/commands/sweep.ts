@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { SqsSender } from '../../functions/callout/enqueue';
+import type { SqsSender } from '../../functions/shared/enqueue';
 import { ConfigError } from '../../functions/shared/config-error';
 import { describeBackfillPlan, MAX_BACKFILL_DAYS, planBackfill } from '../../functions/sweep/backfill-plan';
 import { loadSweepConfig, type SweepConfig } from '../../functions/sweep/config';

@@ -7,7 +7,7 @@ import { createSyncRequest, type MessageSource, type SyncRequest } from '../shar
 import { createAuthProvider, type AuthProvider } from './auth-provider';
 import type { CalloutAuth } from './auth-config';
 import type { CalloutConfig } from './config';
-import { enqueueSyncRequests, type SqsSender } from './enqueue';
+import { enqueueMessages, type SqsSender } from '../shared/enqueue';
 import { extractSubscriptionIds, type ExtractionRefusal } from './extract-ids';
 import { normaliseEvent, type CalloutEvent, type CalloutRequest } from './request';
 import { checkTenant } from './tenant';
@@ -174,7 +174,7 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
       ),
     );
 
-    const queued = await enqueueSyncRequests(sqs, messages, {
+    const queued = await enqueueMessages(sqs, messages, {
       queueUrl: config.queueUrl,
       delaySeconds: config.delaySeconds,
       deadline: arrivedAt + budgetMs,

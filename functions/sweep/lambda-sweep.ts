@@ -3,7 +3,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { SqsSender } from '../callout/enqueue';
+import type { SqsSender } from '../shared/enqueue';
 import { DynamoDbLedgerStore, LEDGER_PARTITION_KEY, ledgerDynamoDbClient } from '../ledger/dynamodb-ledger-store';
 import { BATCH_AWS_CLIENT_OPTIONS } from '../shared/aws-client-options';
 import { requiredString, type Env } from '../shared/env';

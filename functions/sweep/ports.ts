@@ -1,4 +1,4 @@
-import { enqueueSyncRequests, type SqsSender } from '../callout/enqueue';
+import { enqueueMessages, type SqsSender } from '../shared/enqueue';
 import { readLedgerFailOpen } from '../ledger/fail-open';
 import type { LedgerStore } from '../ledger/ledger-store';
 import { createSyncRequest, type MessageSource } from '../shared/queue-message';
@@ -30,7 +30,7 @@ export interface SqsEnqueueOptions {
   readonly source: MessageSource;
   readonly rule?: SubscriptionIdRule;
   readonly now?: () => number;
-  /** Passed to enqueueSyncRequests (tests). */
+  /** Passed to enqueueMessages (tests). */
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
@@ -41,7 +41,7 @@ export function sqsEnqueue(sqs: SqsSender, options: SqsEnqueueOptions): EnqueueP
   return async (ids) => {
     const receivedAt = new Date(now());
     const requests = ids.map((subscriptionId) => createSyncRequest({ subscriptionId, source: options.source, receivedAt }, rule));
-    const result = await enqueueSyncRequests(sqs, requests, {
+    const result = await enqueueMessages(sqs, requests, {
       queueUrl: options.queueUrl,
       delaySeconds: 0,
       ...(options.sleep !== undefined && { sleep: options.sleep }),

@@ -1,5 +1,5 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { SqsSender } from '../callout/enqueue';
+import type { SqsSender } from '../shared/enqueue';
 import type { LedgerStore } from '../ledger/ledger-store';
 import type { MessageSource } from '../shared/queue-message';
 import type { SweepConfig } from './config';

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { createCalloutHandler, type CalloutHandler } from '../../functions/callout/callout-handler';
 import { loadCalloutConfig } from '../../functions/callout/config';
 import { computeSignature } from '../../functions/callout/hmac';
-import type { SqsSender } from '../../functions/callout/enqueue';
+import type { SqsSender } from '../../functions/shared/enqueue';
 import { parseSyncRequest } from '../../functions/shared/queue-message';
 import { isValidSubscriptionId } from '../../functions/shared/subscription-id';
 import { createQueuePair } from '../../local/sqs-emulator';

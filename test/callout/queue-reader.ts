@@ -1,5 +1,5 @@
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { SqsSender } from '../../functions/callout/enqueue';
+import type { SqsSender } from '../../functions/shared/enqueue';
 
 /**
  * Reads every visible message off a queue (and deletes it), so a test can say exactly what was queued.

@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
-import { serializeSyncRequest, type SyncRequest } from '../shared/queue-message';
+import { messageKey, serializeQueueMessage, type QueueMessage } from './queue-message';
 
 /** SQS's limit per SendMessageBatch call. */
 export const SQS_BATCH_LIMIT = 10;
@@ -28,12 +28,14 @@ export const ENQUEUE_DEFAULTS = { maxAttempts: 3, baseBackoffMs: 100 } as const;
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Puts every request on the queue in batches of ten. Entries a batch call reports as failed (SQS can fail some
+ * The one producer of queue messages, for every Lambda and the CLI: the callout Lambda (subscription and account
+ * messages), the sweep, the fan-out. Puts every message on the queue in batches of ten. Entries a batch call reports as failed (SQS can fail some
  * entries of a batch and take the rest) are sent again after a short backoff, as are whole calls that threw.
- * Succeeds only when every request is on the queue; the caller answers Zuora 503 otherwise.
+ * Succeeds only when every message is on the queue (the callout Lambda answers Zuora 503 otherwise); `notQueued`
+ * names the others by their subscription id or account key.
  */
-export async function enqueueSyncRequests(sqs: SqsSender, requests: readonly SyncRequest[], options: EnqueueOptions): Promise<EnqueueResult> {
-  const chunks: SyncRequest[][] = [];
+export async function enqueueMessages(sqs: SqsSender, requests: readonly QueueMessage[], options: EnqueueOptions): Promise<EnqueueResult> {
+  const chunks: QueueMessage[][] = [];
   for (let start = 0; start < requests.length; start += SQS_BATCH_LIMIT) chunks.push(requests.slice(start, start + SQS_BATCH_LIMIT));
   const results = await Promise.all(chunks.map((chunk) => enqueueChunk(sqs, chunk, options)));
   const calls = results.reduce((sum, result) => sum + result.calls, 0);
@@ -42,7 +44,7 @@ export async function enqueueSyncRequests(sqs: SqsSender, requests: readonly Syn
   return { ok: false, calls, notQueued: failed.flatMap((result) => result.notQueued), error: failed[0]!.error };
 }
 
-async function enqueueChunk(sqs: SqsSender, chunk: readonly SyncRequest[], options: EnqueueOptions): Promise<EnqueueResult> {
+async function enqueueChunk(sqs: SqsSender, chunk: readonly QueueMessage[], options: EnqueueOptions): Promise<EnqueueResult> {
   const maxAttempts = options.maxAttempts ?? ENQUEUE_DEFAULTS.maxAttempts;
   const baseBackoffMs = options.baseBackoffMs ?? ENQUEUE_DEFAULTS.baseBackoffMs;
   const now = options.now ?? Date.now;
@@ -50,7 +52,7 @@ async function enqueueChunk(sqs: SqsSender, chunk: readonly SyncRequest[], optio
   const random = options.random ?? Math.random;
 
   // Entry ids are positions in the chunk: unique within a call, which is all SQS asks.
-  let pending = new Map<string, SyncRequest>(chunk.map((request, index) => [`m${index}`, request]));
+  let pending = new Map<string, QueueMessage>(chunk.map((request, index) => [`m${index}`, request]));
   const permanentlyFailed: string[] = [];
   let lastError = '';
   let calls = 0;
@@ -64,7 +66,7 @@ async function enqueueChunk(sqs: SqsSender, chunk: readonly SyncRequest[], optio
     }
     const entries: SendMessageBatchRequestEntry[] = [...pending].map(([id, request]) => ({
       Id: id,
-      MessageBody: serializeSyncRequest(request),
+      MessageBody: serializeQueueMessage(request),
       ...(options.delaySeconds > 0 && { DelaySeconds: options.delaySeconds }),
     }));
     calls++;
@@ -73,13 +75,13 @@ async function enqueueChunk(sqs: SqsSender, chunk: readonly SyncRequest[], optio
       const abortSignal = options.deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, options.deadline - now()));
       const command = new SendMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: entries });
       const output = await (abortSignal === undefined ? sqs.send(command) : sqs.send(command, { abortSignal }));
-      const next = new Map<string, SyncRequest>();
+      const next = new Map<string, QueueMessage>();
       for (const failure of output.Failed ?? []) {
         const request = failure.Id === undefined ? undefined : pending.get(failure.Id);
         if (request === undefined) continue;
         lastError = `SendMessageBatch entry failed: ${failure.Code ?? 'unknown'}${failure.Message ? ` (${failure.Message})` : ''}`;
         // A sender fault (e.g. a message SQS will never take) cannot succeed by asking again.
-        if (failure.SenderFault) permanentlyFailed.push(request.subscriptionId);
+        if (failure.SenderFault) permanentlyFailed.push(messageKey(request));
         else next.set(failure.Id!, request);
       }
       const answered = new Set([...(output.Successful ?? []).map((entry) => entry.Id), ...(output.Failed ?? []).map((entry) => entry.Id)]);
@@ -90,7 +92,7 @@ async function enqueueChunk(sqs: SqsSender, chunk: readonly SyncRequest[], optio
       lastError = describeError(error);
     }
   }
-  const notQueued = [...permanentlyFailed, ...[...pending.values()].map((request) => request.subscriptionId)];
+  const notQueued = [...permanentlyFailed, ...[...pending.values()].map(messageKey)];
   return notQueued.length === 0 ? { ok: true, calls } : { ok: false, calls, notQueued, error: lastError };
 }
 
