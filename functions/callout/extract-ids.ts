@@ -1,27 +1,44 @@
+import { checkAccountKey, DEFAULT_ACCOUNT_KEY_RULE, type AccountKeyRule } from '../shared/account-key';
 import { checkSubscriptionId, DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../shared/subscription-id';
 import { bodyKind, bodyText, MAX_DOCUMENT_DEPTH as MAX_DEPTH, parseForm, parseXml, readsBody } from './callout-body';
 import { mediaType, type CalloutRequest } from './request';
 
 /**
- * Finds the subscription identifiers a callout names, wherever Zuora's template put them: a JSON body, a
+ * Finds the subscriptions and accounts a callout names, wherever Zuora's template put them: a JSON body, a
  * form body, query parameters or an XML body. A callout is all or nothing: one unreadable or invalid id
  * refuses the whole callout, so a broken template is noticed instead of half-working.
  *
  * Field names are matched without regard to case, "_", "-" or "." (subscriptionNumber, SubscriptionNumber,
- * subscription_number and Subscription.Name all match). When a callout carries both a subscription number
- * and an object id, the number wins: a subscription keeps its number across versions, its object id changes.
+ * subscription_number and Subscription.Name all match; AccountNumber, Account.AccountNumber and Account.Number
+ * too). When a callout carries both a subscription number and an object id, the number wins: a subscription keeps
+ * its number across versions, its object id changes. Accounts the same way: an account number and its AccountId
+ * name one account, which must be fanned out once.
+ *
+ * The subscription's UpdatedDate (Subscription.UpdatedDate, UpdatedDate) is taken when the callout names exactly
+ * one subscription and one readable time: it says which change the callout is about. An unreadable or ambiguous
+ * one is left out rather than refused: the callout is still a good reason to sync.
  */
 export interface ExtractOptions {
   /** CALLOUT_ID_FIELD: a dot path such as "Data.Subscription.Name" (arrays are walked through). Looked at first. */
   readonly idField?: string;
+  /** Subscription ids and account keys together (CALLOUT_MAX_IDS). */
   readonly maxIds: number;
   readonly rule?: SubscriptionIdRule;
+  readonly accountRule?: AccountKeyRule;
 }
 
 export type ExtractionRefusal = 'unsupported-media-type' | 'malformed-body' | 'no-ids' | 'invalid-id' | 'too-many-ids';
 
 export type Extraction =
-  | { readonly ok: true; readonly ids: readonly string[] }
+  | {
+      readonly ok: true;
+      /** Subscription ids, for the main queue. */
+      readonly ids: readonly string[];
+      /** Account numbers or account ids, for the fan-out queue. */
+      readonly accountKeys: readonly string[];
+      /** The named subscription's UpdatedDate as an ISO time in UTC, when there is exactly one of each. */
+      readonly zuoraUpdatedAt?: string;
+    }
   | { readonly ok: false; readonly status: 400 | 413 | 415; readonly refusal: ExtractionRefusal; readonly message: string };
 
 /** Fields holding subscription numbers (normalised: lower case, no "_", "-", "."). */
@@ -37,6 +54,18 @@ const OBJECT_ID_FIELDS = new Set(['subscriptionid', 'subscriptionids']);
 const CONTAINER_FIELDS = new Set(['subscription', 'subscriptions']);
 const CONTAINER_NUMBER_FIELDS = new Set(['name', 'number', ...NUMBER_FIELDS]);
 const CONTAINER_ID_FIELDS = new Set(['id', ...OBJECT_ID_FIELDS]);
+/** The subscription's UpdatedDate: flat (Subscription.UpdatedDate, UpdatedDate) or in a subscription container. */
+const UPDATED_DATE_FIELDS = new Set(['updateddate', 'subscriptionupdateddate']);
+const CONTAINER_UPDATED_DATE_FIELDS = new Set(['updateddate']);
+
+/** Fields holding account numbers; Account.Number normalises to accountnumber. */
+const ACCOUNT_NUMBER_FIELDS = new Set(['accountnumber', 'accountnumbers', 'accountaccountnumber']);
+/** Fields holding account ids (32 hex); used only when no account number is present. Account.Id normalises to accountid. */
+const ACCOUNT_ID_FIELDS = new Set(['accountid', 'accountids', 'accountaccountid']);
+/** Containers whose own number / id fields are the account's (never its name: an account's name is "Acme Ltd"). */
+const ACCOUNT_CONTAINER_FIELDS = new Set(['account', 'accounts']);
+const ACCOUNT_CONTAINER_NUMBER_FIELDS = new Set(['number', ...ACCOUNT_NUMBER_FIELDS]);
+const ACCOUNT_CONTAINER_ID_FIELDS = new Set(['id', ...ACCOUNT_ID_FIELDS]);
 
 export const FIELDS_LOOKED_AT = [
   'subscriptionNumber(s)',
@@ -45,12 +74,17 @@ export const FIELDS_LOOKED_AT = [
   'subscriptions[].subscriptionNumber|name|number',
   'subscriptionId(s)',
   'subscription.id',
+  'accountNumber(s)',
+  'Account.AccountNumber',
+  'Account.Number',
+  'accountId(s)',
+  'Account.Id',
 ] as const;
 
-type Tier = 'configured' | 'number' | 'objectId';
+type Tier = 'configured' | 'number' | 'objectId' | 'accountNumber' | 'accountId' | 'updatedDate';
 
 class Candidates {
-  readonly byTier: Record<Tier, unknown[]> = { configured: [], number: [], objectId: [] };
+  readonly byTier: Record<Tier, unknown[]> = { configured: [], number: [], objectId: [], accountNumber: [], accountId: [], updatedDate: [] };
   /** Blank values are skipped (a template whose merge field was empty); anything else is judged later. */
   add(tier: Tier, value: unknown): void {
     for (const item of Array.isArray(value) ? value : [value]) {
@@ -58,14 +92,20 @@ class Candidates {
       this.byTier[tier].push(typeof item === 'string' ? item.trim() : item);
     }
   }
+  /** The subscription ids: the configured field's, else the numbers, else the object ids. */
   chosen(): unknown[] {
     for (const tier of ['configured', 'number', 'objectId'] as const) if (this.byTier[tier].length > 0) return this.byTier[tier];
     return [];
+  }
+  /** The account keys: the numbers, else the ids. */
+  chosenAccounts(): unknown[] {
+    return this.byTier.accountNumber.length > 0 ? this.byTier.accountNumber : this.byTier.accountId;
   }
 }
 
 export function extractSubscriptionIds(request: CalloutRequest, options: ExtractOptions): Extraction {
   const rule = options.rule ?? DEFAULT_SUBSCRIPTION_ID_RULE;
+  const accountRule = options.accountRule ?? DEFAULT_ACCOUNT_KEY_RULE;
   const candidates = new Candidates();
 
   collectParameters(request.query, options.idField, candidates);
@@ -77,35 +117,78 @@ export function extractSubscriptionIds(request: CalloutRequest, options: Extract
   }
 
   const chosen = candidates.chosen();
-  if (chosen.length === 0) {
+  const chosenAccounts = candidates.chosenAccounts();
+  if (chosen.length === 0 && chosenAccounts.length === 0) {
     const looked = [...(options.idField ? [options.idField] : []), ...FIELDS_LOOKED_AT].join(', ');
     return {
       ok: false,
       status: 400,
       refusal: 'no-ids',
-      message: `no subscription id found; looked at ${looked} in the query string${hasBody ? ' and the body' : ''}`,
+      message: `no subscription id or account key found; looked at ${looked} in the query string${hasBody ? ' and the body' : ''}`,
     };
   }
 
-  const ids: string[] = [];
-  const seen = new Set<string>();
-  for (const value of chosen) {
-    const checked = checkSubscriptionId(typeof value === 'number' ? String(value) : value, rule);
-    if (!checked.ok) return { ok: false, status: 400, refusal: 'invalid-id', message: checked.reason };
-    if (!seen.has(checked.id)) {
-      seen.add(checked.id);
-      ids.push(checked.id);
-    }
-  }
-  if (ids.length > options.maxIds) {
+  const ids = distinctChecked(chosen, (value) => {
+    const checked = checkSubscriptionId(value, rule);
+    return checked.ok ? { ok: true, value: checked.id } : checked;
+  });
+  if (!ids.ok) return { ok: false, status: 400, refusal: 'invalid-id', message: ids.reason };
+  const accountKeys = distinctChecked(chosenAccounts, (value) => {
+    const checked = checkAccountKey(value, accountRule);
+    return checked.ok ? { ok: true, value: checked.key } : checked;
+  });
+  if (!accountKeys.ok) return { ok: false, status: 400, refusal: 'invalid-id', message: accountKeys.reason };
+  const total = ids.values.length + accountKeys.values.length;
+  if (total > options.maxIds) {
     return {
       ok: false,
       status: 413,
       refusal: 'too-many-ids',
-      message: `${ids.length} subscription ids in one callout; at most ${options.maxIds} are accepted (CALLOUT_MAX_IDS)`,
+      message: `${total} subscription ids and account keys in one callout; at most ${options.maxIds} are accepted (CALLOUT_MAX_IDS)`,
     };
   }
-  return { ok: true, ids };
+  const updatedAt = ids.values.length === 1 ? oneChangeTime(candidates.byTier.updatedDate) : undefined;
+  return { ok: true, ids: ids.values, accountKeys: accountKeys.values, ...(updatedAt !== undefined && { zuoraUpdatedAt: updatedAt }) };
+}
+
+type Checked = { ok: true; value: string } | { ok: false; reason: string };
+
+/** Each value checked by the rule (numbers as their text), in order, repeats dropped; the first refusal refuses all. */
+function distinctChecked(values: readonly unknown[], check: (value: unknown) => Checked): { ok: true; values: string[] } | { ok: false; reason: string } {
+  const result: string[] = [];
+  const seen = new Set<string>();
+  for (const value of values) {
+    const checked = check(typeof value === 'number' ? String(value) : value);
+    if (!checked.ok) return checked;
+    if (!seen.has(checked.value)) {
+      seen.add(checked.value);
+      result.push(checked.value);
+    }
+  }
+  return { ok: true, values: result };
+}
+
+/** The one change time the callout names, if its readable values agree; several different ones name no one change. */
+function oneChangeTime(values: readonly unknown[]): string | undefined {
+  const times = new Set(values.map(zuoraTime).filter((time): time is string => time !== undefined));
+  return times.size === 1 ? [...times][0] : undefined;
+}
+
+const ZUORA_TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?)(Z|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * A Zuora time as an ISO time in UTC: Zuora writes its tenant's offset (2026-11-24T10:03:12.000-08:00, or -0800).
+ * A time without an offset is not read: the tenant's zone is not known here, and a guess could claim a later change.
+ */
+export function zuoraTime(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = ZUORA_TIME.exec(value.trim());
+  if (!match) return undefined;
+  const offset = match[2]!.length === 5 ? `${match[2]!.slice(0, 3)}:${match[2]!.slice(3)}` : match[2]!;
+  // Fractions beyond milliseconds are cut: Date reads three digits.
+  const [seconds, fraction] = match[1]!.split('.');
+  const time = Date.parse(`${seconds}${fraction === undefined ? '' : `.${fraction.slice(0, 3).padEnd(3, '0')}`}${offset}`);
+  return Number.isNaN(time) ? undefined : new Date(time).toISOString();
 }
 
 /** Names of the query parameters extraction takes ids from (those with a non-blank value), as sent. */
@@ -151,17 +234,24 @@ function collectFromBody(request: CalloutRequest, idField: string | undefined, c
 function collectParameters(parameters: Readonly<Record<string, readonly string[]>>, idField: string | undefined, candidates: Candidates): void {
   for (const [name, values] of Object.entries(parameters)) {
     const tier = parameterTier(name, idField);
+    if (tier === 'updatedDate') candidates.add(tier, values);
     // API Gateway HTTP APIs join repeated parameters with ","; ids never contain one.
-    if (tier !== undefined) candidates.add(tier, values.flatMap((value) => value.split(',')));
+    else if (tier !== undefined) candidates.add(tier, values.flatMap((value) => value.split(',')));
   }
 }
 
-/** Which kind of id a form or query parameter of this name holds, if any. */
+/**
+ * What a form or query parameter of this name holds, if anything extraction reads: an HMAC callout must sign every
+ * such query parameter (verify.ts), the UpdatedDate included, since it can mark a change as read.
+ */
 function parameterTier(name: string, idField: string | undefined): Tier | undefined {
   const key = normaliseName(name);
   if (idField !== undefined && (name === idField || key === normaliseName(idField))) return 'configured';
   if (NUMBER_FIELDS.has(key) || CONTAINER_FIELDS.has(key)) return 'number';
   if (OBJECT_ID_FIELDS.has(key)) return 'objectId';
+  if (ACCOUNT_NUMBER_FIELDS.has(key) || ACCOUNT_CONTAINER_FIELDS.has(key)) return 'accountNumber';
+  if (ACCOUNT_ID_FIELDS.has(key)) return 'accountId';
+  if (UPDATED_DATE_FIELDS.has(key)) return 'updatedDate';
   return undefined;
 }
 
@@ -183,7 +273,31 @@ function walk(value: unknown, depth: number, candidates: Candidates): void {
     if (NUMBER_FIELDS.has(key)) candidates.add('number', scalarsOf(child));
     else if (OBJECT_ID_FIELDS.has(key)) candidates.add('objectId', scalarsOf(child));
     else if (CONTAINER_FIELDS.has(key)) collectContainer(child, depth + 1, candidates);
+    else if (ACCOUNT_NUMBER_FIELDS.has(key)) candidates.add('accountNumber', scalarsOf(child));
+    else if (ACCOUNT_ID_FIELDS.has(key)) candidates.add('accountId', scalarsOf(child));
+    else if (ACCOUNT_CONTAINER_FIELDS.has(key)) collectAccountContainer(child, depth + 1, candidates);
+    else if (UPDATED_DATE_FIELDS.has(key)) candidates.add('updatedDate', scalarsOf(child));
     else walk(child, depth + 1, candidates);
+  }
+}
+
+/** `account` / `accounts`: a string, a list of strings, or objects whose number / id is the account's. */
+function collectAccountContainer(value: unknown, depth: number, candidates: Candidates): void {
+  if (depth > MAX_DEPTH || value === null || value === undefined) return;
+  if (Array.isArray(value)) {
+    for (const item of value) collectAccountContainer(item, depth + 1, candidates);
+    return;
+  }
+  if (typeof value !== 'object') {
+    candidates.add('accountNumber', value);
+    return;
+  }
+  for (const [name, child] of Object.entries(value)) {
+    const key = normaliseName(name);
+    if (ACCOUNT_CONTAINER_NUMBER_FIELDS.has(key)) candidates.add('accountNumber', scalarsOf(child));
+    else if (ACCOUNT_CONTAINER_ID_FIELDS.has(key)) candidates.add('accountId', scalarsOf(child));
+    // The account's own UpdatedDate is not the subscription's: left out.
+    else if (!UPDATED_DATE_FIELDS.has(key)) walk(child, depth + 1, candidates);
   }
 }
 
@@ -202,6 +316,7 @@ function collectContainer(value: unknown, depth: number, candidates: Candidates)
     const key = normaliseName(name);
     if (CONTAINER_NUMBER_FIELDS.has(key)) candidates.add('number', scalarsOf(child));
     else if (CONTAINER_ID_FIELDS.has(key)) candidates.add('objectId', scalarsOf(child));
+    else if (CONTAINER_UPDATED_DATE_FIELDS.has(key)) candidates.add('updatedDate', scalarsOf(child));
     else walk(child, depth + 1, candidates);
   }
 }

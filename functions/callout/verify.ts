@@ -69,7 +69,7 @@ export function unsignedIdSources(
   const unsigned = queryParametersWithIds(request.query, idField).filter((name) => !signed.has(name));
   if (unsigned.length > 0) {
     const names = unsigned.slice(0, 3).map((name) => JSON.stringify(name.slice(0, 40)));
-    return `query parameter ${names.join(', ')} carries subscription ids but is not signed (the signed data has no {query:name} for it)`;
+    return `query parameter ${names.join(', ')} carries ids extraction reads but is not signed (the signed data has no {query:name} for it)`;
   }
   return undefined;
 }

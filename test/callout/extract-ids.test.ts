@@ -1,4 +1,5 @@
-import { extractSubscriptionIds, type ExtractOptions } from '../../functions/callout/extract-ids';
+import { extractSubscriptionIds, zuoraTime, type ExtractOptions } from '../../functions/callout/extract-ids';
+import { accountKeyRuleFrom } from '../../functions/shared/account-key';
 import { normaliseEvent } from '../../functions/callout/request';
 import { subscriptionIdRuleFrom } from '../../functions/shared/subscription-id';
 import { httpApiEvent, restApiEvent, type CalloutShape } from './events';
@@ -159,5 +160,133 @@ describe('extractSubscriptionIds: form, query and XML', () => {
 
   it('ignores a GET body', () => {
     expect(extract({ method: 'GET', headers: { 'content-type': 'application/json' }, body: '{"subscriptionNumber":"A-S1"}' })).toMatchObject({ ok: false, refusal: 'no-ids' });
+  });
+});
+
+describe('extractSubscriptionIds: account keys (issue #22)', () => {
+  const ACCOUNT_ID = '2c92a0fd55822b4d015590d5d7c0418d';
+  const accounts = (result: ReturnType<typeof extract>) => (result.ok ? { ids: result.ids, accountKeys: result.accountKeys } : result);
+
+  it.each([
+    [{ AccountNumber: 'A00001234' }],
+    [{ accountNumber: 'A00001234' }],
+    [{ account_number: 'A00001234' }],
+    [{ 'Account.AccountNumber': 'A00001234' }],
+    [{ 'Account.Number': 'A00001234' }],
+    [{ Account: { AccountNumber: 'A00001234', Name: 'Acme Ltd', Id: ACCOUNT_ID } }],
+    [{ Account: { Number: 'A00001234' } }],
+    [{ Data: { Account: { AccountNumber: 'A00001234' } } }],
+    [{ accounts: [{ number: 'A00001234' }, 'A00001234'] }],
+    [{ accountNumbers: ['A00001234', 'A00001234'] }],
+    [{ account: 'A00001234' }],
+  ])('finds the account number in %j', (body) => {
+    expect(accounts(json(body))).toEqual({ ids: [], accountKeys: ['A00001234'] });
+  });
+
+  it.each([[{ AccountId: ACCOUNT_ID }], [{ accountId: ACCOUNT_ID }], [{ 'Account.Id': ACCOUNT_ID }], [{ Account: { Id: ACCOUNT_ID, Name: 'Acme Ltd' } }], [{ accountIds: [ACCOUNT_ID] }]])(
+    'finds the account id in %j',
+    (body) => {
+      expect(accounts(json(body))).toEqual({ ids: [], accountKeys: [ACCOUNT_ID] });
+    },
+  );
+
+  it('prefers the account number over the account id (one account, fanned out once)', () => {
+    expect(accounts(json({ AccountId: ACCOUNT_ID, AccountNumber: 'A00001234' }))).toEqual({ ids: [], accountKeys: ['A00001234'] });
+  });
+
+  it("never reads an account's name as its number", () => {
+    expect(json({ Account: { Name: 'A00001234' } })).toMatchObject({ ok: false, refusal: 'no-ids' });
+  });
+
+  it('reads form, query and XML shapes', () => {
+    expect(accounts(extract({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'AccountNumber=A00001234&EventType=AccountUpdate' }))).toEqual({
+      ids: [],
+      accountKeys: ['A00001234'],
+    });
+    expect(accounts(extract({ method: 'GET', query: 'accountNumber=A1,A2&Account.Id=' + ACCOUNT_ID }))).toEqual({ ids: [], accountKeys: ['A1', 'A2'] });
+    const zuora = '<callout><parameter name="AccountNumber">A00001234</parameter><parameter name="EventType">ContactUpdate</parameter></callout>';
+    expect(accounts(extract({ headers: { 'content-type': 'application/xml' }, body: zuora }))).toEqual({ ids: [], accountKeys: ['A00001234'] });
+    expect(accounts(extract({ headers: { 'content-type': 'text/xml' }, body: `<e><Account><Id>${ACCOUNT_ID}</Id></Account></e>` }))).toEqual({ ids: [], accountKeys: [ACCOUNT_ID] });
+  });
+
+  it('finds both kinds in a callout that mixes them', () => {
+    expect(accounts(json({ SubscriptionNumber: 'A-S00000271', AccountNumber: 'A00001234' }))).toEqual({ ids: ['A-S00000271'], accountKeys: ['A00001234'] });
+  });
+
+  it('refuses the whole callout for an invalid account key, with the rule it broke', () => {
+    expect(json({ AccountNumber: '../admin' })).toMatchObject({ ok: false, status: 400, refusal: 'invalid-id', message: expect.stringContaining('characters other than') });
+    expect(json({ SubscriptionNumber: 'A-S1', AccountId: 'ABC' })).toMatchObject({ ok: false, status: 400, refusal: 'invalid-id' });
+    expect(json({ AccountNumber: { deep: [[[1]]] } })).toMatchObject({ ok: false, refusal: 'invalid-id', message: expect.stringContaining('(object)') });
+  });
+
+  it('applies the configured account number pattern', () => {
+    const accountRule = accountKeyRuleFrom('CUST-X-[0-9]{4}');
+    const body = (key: string) => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify({ AccountNumber: key }) });
+    expect(accounts(extract(body('CUST-X-0042'), { accountRule }))).toEqual({ ids: [], accountKeys: ['CUST-X-0042'] });
+    expect(extract(body('A00001234'), { accountRule })).toMatchObject({ ok: false, refusal: 'invalid-id' });
+  });
+
+  it('counts account keys and subscription ids together against CALLOUT_MAX_IDS', () => {
+    const body = { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ subscriptionNumbers: ['A-S1', 'A-S2'], accountNumbers: ['A1', 'A2'] }) };
+    expect(extract(body, { maxIds: 3 })).toMatchObject({ ok: false, status: 413, refusal: 'too-many-ids', message: expect.stringContaining('4 subscription ids and account keys') });
+    expect(extract(body, { maxIds: 4 })).toMatchObject({ ok: true });
+  });
+
+  it('names the account fields it looked at when it finds nothing', () => {
+    expect(json({ EventType: 'ContactUpdate' })).toMatchObject({ ok: false, message: expect.stringMatching(/no subscription id or account key found; looked at .*accountNumber\(s\).*Account\.Id/) });
+  });
+});
+
+describe("extractSubscriptionIds: the subscription's UpdatedDate (issue #22)", () => {
+  const updatedAt = (result: ReturnType<typeof extract>) => (result.ok ? result.zuoraUpdatedAt : result);
+
+  it.each([
+    [{ SubscriptionNumber: 'A-S1', UpdatedDate: '2026-11-24T10:03:12.000-08:00' }],
+    [{ SubscriptionNumber: 'A-S1', 'Subscription.UpdatedDate': '2026-11-24T10:03:12-08:00' }],
+    [{ Subscription: { Name: 'A-S1', UpdatedDate: '2026-11-24T10:03:12.000-0800' } }],
+    [{ SubscriptionNumber: 'A-S1', UpdatedDate: '2026-11-24T18:03:12Z', Subscription: { UpdatedDate: '2026-11-24T10:03:12.000-08:00' } }],
+  ])("reads Zuora's offset form in %j as UTC", (body) => {
+    expect(updatedAt(json(body))).toBe('2026-11-24T18:03:12.000Z');
+  });
+
+  it('reads it from form, query and XML shapes', () => {
+    expect(updatedAt(extract({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'SubscriptionNumber=A-S1&UpdatedDate=2026-11-24T10%3A03%3A12.000-08%3A00' }))).toBe(
+      '2026-11-24T18:03:12.000Z',
+    );
+    expect(updatedAt(extract({ method: 'GET', query: 'subscriptionNumber=A-S1&Subscription.UpdatedDate=2026-11-24T18:03:12Z' }))).toBe('2026-11-24T18:03:12.000Z');
+    const xml = '<c><parameter name="SubscriptionNumber">A-S1</parameter><parameter name="UpdatedDate">2026-11-24T10:03:12.000-08:00</parameter></c>';
+    expect(updatedAt(extract({ headers: { 'content-type': 'application/xml' }, body: xml }))).toBe('2026-11-24T18:03:12.000Z');
+  });
+
+  it('leaves it out, without refusing the callout, when it is unreadable, has no offset, or is ambiguous', () => {
+    for (const body of [
+      { SubscriptionNumber: 'A-S1', UpdatedDate: 'last Tuesday' },
+      { SubscriptionNumber: 'A-S1', UpdatedDate: '2026-11-24 10:03:12' },
+      { SubscriptionNumber: 'A-S1', UpdatedDate: '2026-11-24T10:03:12' },
+      { SubscriptionNumber: 'A-S1', UpdatedDate: 1764007392000 },
+      { SubscriptionNumber: 'A-S1', UpdatedDate: '2026-13-45T99:03:12Z' },
+      { SubscriptionNumber: 'A-S1', UpdatedDate: ['2026-11-24T18:03:12Z', '2026-11-24T18:04:12Z'] },
+    ]) {
+      const result = json(body);
+      expect(result).toMatchObject({ ok: true, ids: ['A-S1'] });
+      expect(updatedAt(result)).toBeUndefined();
+    }
+  });
+
+  it('leaves it out unless the callout names exactly one subscription', () => {
+    expect(updatedAt(json({ subscriptionNumbers: ['A-S1', 'A-S2'], UpdatedDate: '2026-11-24T18:03:12Z' }))).toBeUndefined();
+    expect(updatedAt(json({ AccountNumber: 'A1', UpdatedDate: '2026-11-24T18:03:12Z' }))).toBeUndefined();
+  });
+
+  it("does not take the account's UpdatedDate for the subscription's", () => {
+    expect(updatedAt(json({ SubscriptionNumber: 'A-S1', Account: { AccountNumber: 'A1', UpdatedDate: '2026-11-24T18:03:12Z' } }))).toBeUndefined();
+    expect(updatedAt(json({ SubscriptionNumber: 'A-S1', 'Account.UpdatedDate': '2026-11-24T18:03:12Z' }))).toBeUndefined();
+  });
+
+  it('zuoraTime reads fractions of any length and both offset forms', () => {
+    expect(zuoraTime('2026-11-24T10:03:12.123456-08:00')).toBe('2026-11-24T18:03:12.123Z');
+    expect(zuoraTime('2026-11-24T10:03:12.5+0100')).toBe('2026-11-24T09:03:12.500Z');
+    expect(zuoraTime(' 2026-11-24T10:03:12Z ')).toBe('2026-11-24T10:03:12.000Z');
+    expect(zuoraTime('2026-11-24T10:03Z')).toBeUndefined();
   });
 });

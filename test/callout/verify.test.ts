@@ -136,9 +136,17 @@ describe('verifyCallout: HMAC signs every id it lets in', () => {
     expect(verifyCallout(normaliseEvent(captured), auth('{body}\\n'), now)).toEqual({
       ok: false,
       kind: 'invalid',
-      reason: 'query parameter "subscriptionNumber" carries subscription ids but is not signed (the signed data has no {query:name} for it)',
+      reason: 'query parameter "subscriptionNumber" carries ids extraction reads but is not signed (the signed data has no {query:name} for it)',
     });
   });
+
+  it.each(['AccountNumber=A00001234', 'Account.Id=2c92a0fd55822b4d015590d5d7c0418d', 'UpdatedDate=2030-01-01T00:00:00Z'])(
+    'refuses an account key or an UpdatedDate added to the query string of a captured, correctly signed POST: %s (issue #22)',
+    (query) => {
+      const captured = httpApiEvent({ headers: { 'content-type': 'application/json', ...sign(`${body}\n`) }, body, query });
+      expect(verifyCallout(normaliseEvent(captured), auth('{body}\\n'), now)).toMatchObject({ ok: false, kind: 'invalid', reason: expect.stringContaining('is not signed') });
+    },
+  );
 
   it('refuses a GET whose empty body was signed as "\\n": that signature would be a token for any ids', () => {
     const get = normaliseEvent(httpApiEvent({ method: 'GET', headers: sign('\n'), query: 'subscriptionNumber=A-S1' }));
