@@ -81,3 +81,30 @@ export async function createQueuePair(client: SQSClient, topology: QueueTopology
   );
   return { mainQueueUrl: main.QueueUrl!, deadLetterQueueUrl: dlq.QueueUrl! };
 }
+
+export interface AccountQueueTopology {
+  /** The DLQ of the main queue: operators have one DLQ for both kinds of message. */
+  readonly deadLetterQueueUrl: string;
+  readonly accountQueueName?: string;
+  readonly visibilityTimeoutSeconds?: number;
+  readonly maxReceiveCount?: number;
+}
+
+/** Creates the fan-out queue (ACCOUNT_QUEUE_URL) for account messages, redriven to the main queue's DLQ. */
+export async function createAccountQueue(client: SQSClient, topology: AccountQueueTopology): Promise<string> {
+  const dlqAttributes = await client.send(new GetQueueAttributesCommand({ QueueUrl: topology.deadLetterQueueUrl, AttributeNames: ['QueueArn'] }));
+  const queue = await client.send(
+    new CreateQueueCommand({
+      QueueName: topology.accountQueueName ?? DEFAULTS.accountQueueName,
+      Attributes: {
+        MessageRetentionPeriod: String(DEFAULTS.retentionSeconds),
+        VisibilityTimeout: String(topology.visibilityTimeoutSeconds ?? mainQueueVisibilityTimeoutSeconds(DEFAULTS.syncFunctionTimeoutSeconds)),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlqAttributes.Attributes!.QueueArn,
+          maxReceiveCount: topology.maxReceiveCount ?? redriveMaxReceiveCount(DEFAULTS.maxAttempts),
+        }),
+      },
+    }),
+  );
+  return queue.QueueUrl!;
+}

@@ -3,15 +3,16 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { createSyncRequest, type MessageSource, type SyncRequest } from '../shared/queue-message';
+import { createAccountRequest, createSyncRequest, type AccountRequest, type MessageSource, type SyncRequest } from '../shared/queue-message';
 import { createAuthProvider, type AuthProvider } from './auth-provider';
 import type { CalloutAuth } from './auth-config';
 import type { CalloutConfig } from './config';
-import { enqueueMessages, type SqsSender } from '../shared/enqueue';
+import { enqueueMessages, type EnqueueResult, type SqsSender } from '../shared/enqueue';
 import { extractSubscriptionIds, type ExtractionRefusal } from './extract-ids';
 import { normaliseEvent, type CalloutEvent, type CalloutRequest } from './request';
 import { checkTenant } from './tenant';
-import { acceptedResponse, basicChallenge, refusedResponse } from './responses';
+import { changeTimeToCarry, planAccounts } from './account-plan';
+import { acceptedResponse, acceptedWithoutAccountsResponse, basicChallenge, refusedResponse } from './responses';
 import { verifyCallout, type AuthVerdict } from './verify';
 
 export type RefusalReason =
@@ -22,12 +23,17 @@ export type RefusalReason =
   | 'auth-unavailable'
   | 'wrong-tenant'
   | ExtractionRefusal
+  | 'no-account-queue'
   | 'queue-unavailable'
   | 'internal-error';
 
 export interface AcceptedCallout {
   readonly requestId: string;
   readonly ids: readonly string[];
+  /** Account keys queued on the fan-out queue. */
+  readonly accountKeys?: readonly string[];
+  /** Account keys left out: the stack has no fan-out queue (no Zuora connection). */
+  readonly ignoredAccountKeys?: readonly string[];
   readonly source: MessageSource;
   readonly zuoraRequestId?: string;
   readonly zuoraNotificationId?: string;
@@ -72,7 +78,8 @@ const DEFAULT_ANSWER_BUDGET_MS = 6_000;
 const CORRELATION_ID = /^[\x21-\x7e]{1,128}$/;
 
 /**
- * The callout Lambda: authenticate, extract the subscription ids, queue them, answer. The same function runs
+ * The callout Lambda: authenticate, extract the subscription ids and account keys, queue them (subscriptions on the
+ * main queue, accounts on the fan-out queue), answer. The same function runs
  * in AWS (handler.ts), in the local runtime and in the tests; only the dependencies differ.
  */
 export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = {}): CalloutHandler {
@@ -154,64 +161,83 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
       if (!tenant.ok) return refuse(request, 403, 'wrong-tenant', tenant.reason);
     }
 
-    const extraction = extractSubscriptionIds(request, { idField: config.idField, maxIds: config.maxIds, rule: config.idRule });
+    const extraction = extractSubscriptionIds(request, { idField: config.idField, maxIds: config.maxIds, rule: config.idRule, accountRule: config.accountKeyRule });
     if (!extraction.ok) return refuse(request, extraction.status, extraction.refusal, extraction.message);
 
     const zuoraRequestId = correlationId(request.headers['zuora-request-id']);
     const zuoraNotificationId = correlationId(request.headers['zuora-notification-id']);
     const source: MessageSource = request.headers['zuora-notification-id'] !== undefined ? 'notification' : 'workflow';
-    const receivedAt = now();
-    const messages: SyncRequest[] = extraction.ids.map((subscriptionId) =>
-      createSyncRequest(
-        {
-          subscriptionId,
-          source,
-          receivedAt,
-          ...(zuoraRequestId !== undefined && { zuoraRequestId }),
-          ...(zuoraNotificationId !== undefined && { zuoraNotificationId }),
-        },
-        config.idRule,
-      ),
-    );
+    const plan = planAccounts(extraction.ids, extraction.accountKeys, config.accountQueueUrl);
+    if (plan.kind === 'refuse') return refuse(request, 422, 'no-account-queue', plan.message);
 
-    const queued = await enqueueMessages(sqs, messages, {
-      queueUrl: config.queueUrl,
+    const receivedAt = now();
+    const correlation = {
+      ...(zuoraRequestId !== undefined && { zuoraRequestId }),
+      ...(zuoraNotificationId !== undefined && { zuoraNotificationId }),
+    };
+    const zuoraUpdatedAt = changeTimeToCarry(extraction.zuoraUpdatedAt, receivedAt);
+    const messages: SyncRequest[] = extraction.ids.map((subscriptionId) =>
+      createSyncRequest({ subscriptionId, source, receivedAt, ...correlation, ...(zuoraUpdatedAt !== undefined && { zuoraUpdatedAt }) }, config.idRule),
+    );
+    const accountMessages: AccountRequest[] =
+      plan.kind === 'queue' ? plan.accountKeys.map((accountKey) => createAccountRequest({ accountKey, source, receivedAt, ...correlation }, config.accountKeyRule)) : [];
+
+    const enqueueOptions = {
       delaySeconds: config.delaySeconds,
       deadline: arrivedAt + budgetMs,
       ...(deps.sleep && { sleep: deps.sleep }),
-    });
-    if (!queued.ok) {
-      return refuse(
-        request,
-        503,
-        'queue-unavailable',
-        `${queued.notQueued.length} of ${messages.length} subscription ids not queued after ${queued.calls} SendMessageBatch calls: ${queued.error}`,
-      );
+    };
+    const noMessages: EnqueueResult = { ok: true, calls: 0 };
+    // Both queues at once, within one answer budget: Zuora retries the whole callout if either fails, and the ledger
+    // folds the messages a retry puts on the queue a second time.
+    const [queued, accountsQueued] = await Promise.all([
+      messages.length > 0 ? enqueueMessages(sqs, messages, { queueUrl: config.queueUrl, ...enqueueOptions }) : noMessages,
+      plan.kind === 'queue' ? enqueueMessages(sqs, accountMessages, { queueUrl: plan.accountQueueUrl, ...enqueueOptions }) : noMessages,
+    ]);
+    if (!queued.ok || !accountsQueued.ok) {
+      const failures = [
+        ...(queued.ok ? [] : [`${queued.notQueued.length} of ${messages.length} subscription ids not queued after ${queued.calls} SendMessageBatch calls: ${queued.error}`]),
+        ...(accountsQueued.ok
+          ? []
+          : [`${accountsQueued.notQueued.length} of ${accountMessages.length} account keys not queued on the fan-out queue after ${accountsQueued.calls} SendMessageBatch calls: ${accountsQueued.error}`]),
+      ];
+      return refuse(request, 503, 'queue-unavailable', failures.join('; '));
     }
 
+    const queuedAccountKeys = accountMessages.map((message) => message.accountKey);
+    const ignoredAccountKeys = plan.kind === 'ignore' ? plan.accountKeys : [];
+    if (plan.kind === 'ignore') {
+      // The subscriptions are queued; the accounts cannot be (no fan-out on this stack). Said where an operator looks.
+      logger.warn('callout account keys ignored', { requestId: request.requestId, accountKeys: ignoredAccountKeys, reason: plan.why });
+      metrics.addMetric('CalloutAccountsIgnored', MetricUnit.Count, ignoredAccountKeys.length);
+    }
     logger.info('callout accepted', {
       requestId: request.requestId,
       source,
       ids: extraction.ids,
       idCount: extraction.ids.length,
-      ...(zuoraRequestId !== undefined && { zuoraRequestId }),
-      ...(zuoraNotificationId !== undefined && { zuoraNotificationId }),
+      ...(queuedAccountKeys.length > 0 && { accountKeys: queuedAccountKeys }),
+      ...(zuoraUpdatedAt !== undefined && { zuoraUpdatedAt }),
+      ...correlation,
       delaySeconds: config.delaySeconds,
-      sendMessageBatchCalls: queued.calls,
+      sendMessageBatchCalls: queued.calls + accountsQueued.calls,
       credential: verdict.credential,
     });
     metrics.addMetric('CalloutAccepted', MetricUnit.Count, 1);
     metrics.addMetric('SubscriptionIdsQueued', MetricUnit.Count, extraction.ids.length);
-    metrics.addMetric('IdsPerCallout', MetricUnit.Count, extraction.ids.length);
+    if (accountMessages.length > 0) metrics.addMetric('AccountKeysQueued', MetricUnit.Count, accountMessages.length);
+    metrics.addMetric('IdsPerCallout', MetricUnit.Count, extraction.ids.length + extraction.accountKeys.length);
     deps.observer?.onAccepted?.({
       requestId: request.requestId,
       ids: extraction.ids,
+      ...(queuedAccountKeys.length > 0 && { accountKeys: queuedAccountKeys }),
+      ...(ignoredAccountKeys.length > 0 && { ignoredAccountKeys }),
       source,
-      ...(zuoraRequestId !== undefined && { zuoraRequestId }),
-      ...(zuoraNotificationId !== undefined && { zuoraNotificationId }),
+      ...correlation,
       ...(usedPrevious && { credential: 'previous' as const }),
     });
-    return acceptedResponse(extraction.ids, request.requestId);
+    if (plan.kind === 'ignore') return acceptedWithoutAccountsResponse(extraction.ids, ignoredAccountKeys, plan.why, request.requestId);
+    return acceptedResponse(extraction.ids, request.requestId, queuedAccountKeys);
   };
 
   return async (event, context) => {

@@ -1,6 +1,7 @@
 import { ConfigError } from '../shared/config-error';
 import { DEFAULTS } from '../shared/defaults';
 import { integer, optionalString, requiredString, type Env } from '../shared/env';
+import { accountKeyRuleFrom, type AccountKeyRule } from '../shared/account-key';
 import { subscriptionIdRuleFrom, type SubscriptionIdRule } from '../shared/subscription-id';
 import { calloutAuthFromEnv, hasEnvAuth, type CalloutAuth } from './auth-config';
 import { expectedTenantIdFrom } from './tenant';
@@ -12,6 +13,11 @@ export type AuthSource =
 
 export interface CalloutConfig {
   readonly queueUrl: string;
+  /**
+   * ACCOUNT_QUEUE_URL: the fan-out queue for account messages. Set only on a stack with a Zuora connection: without
+   * one nothing can turn an account into its subscriptions, and account callouts are refused or their accounts ignored.
+   */
+  readonly accountQueueUrl?: string;
   readonly auth: AuthSource;
   /** The realm named in the Basic challenge. */
   readonly realm: string;
@@ -21,6 +27,7 @@ export interface CalloutConfig {
   readonly maxBodyBytes: number;
   readonly idField?: string;
   readonly idRule: SubscriptionIdRule;
+  readonly accountKeyRule: AccountKeyRule;
   /** CALLOUT_EXPECTED_TENANT_ID: a callout naming another Zuora tenant is refused (see tenant.ts). */
   readonly expectedTenantId?: string;
 }
@@ -57,8 +64,10 @@ export function loadCalloutConfig(env: Env): CalloutConfig {
     throw new ConfigError('CALLOUT_ID_FIELD', `must be a field name or a dot path such as Data.Subscription.Name, got "${idField}"`);
   }
   const expectedTenantId = expectedTenantIdFrom(env);
+  const accountQueueUrl = optionalString(env, 'ACCOUNT_QUEUE_URL');
   return {
     queueUrl,
+    ...(accountQueueUrl !== undefined && { accountQueueUrl }),
     auth,
     realm,
     delaySeconds: integer(env, 'CALLOUT_DELAY_SECONDS', DEFAULTS.calloutDelaySeconds, { min: 0, max: 900 }),
@@ -66,6 +75,7 @@ export function loadCalloutConfig(env: Env): CalloutConfig {
     maxBodyBytes: integer(env, 'CALLOUT_MAX_BODY_BYTES', DEFAULTS.calloutMaxBodyBytes, { min: 1024, max: DEFAULTS.calloutMaxBodyBytesLimit }),
     ...(idField !== undefined && { idField }),
     idRule: subscriptionIdRuleFrom(optionalString(env, 'SUBSCRIPTION_ID_PATTERN')),
+    accountKeyRule: accountKeyRuleFrom(optionalString(env, 'ACCOUNT_NUMBER_PATTERN')),
     ...(expectedTenantId !== undefined && { expectedTenantId }),
   };
 }

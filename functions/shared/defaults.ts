@@ -42,6 +42,8 @@ export const DEFAULTS = {
   /** Queue names of the local runtime; the CDK stack lets CloudFormation name them. */
   mainQueueName: 'zuora-limio-sync',
   deadLetterQueueName: 'zuora-limio-sync-dlq',
+  /** The fan-out queue: account messages (ACCOUNT_QUEUE_URL), redriven to the same DLQ. */
+  accountQueueName: 'zuora-limio-sync-accounts',
   /** 14 days: the SQS maximum, so nothing expires while an outage or an operator is dealt with. */
   retentionSeconds: 14 * 24 * 60 * 60,
   /**

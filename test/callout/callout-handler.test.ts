@@ -5,8 +5,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { createCalloutHandler, type AcceptedCallout, type CalloutDeps, type RefusedCallout } from '../../functions/callout/callout-handler';
 import { loadCalloutConfig } from '../../functions/callout/config';
 import { computeSignature } from '../../functions/callout/hmac';
-import { parseSyncRequest, type SyncRequest } from '../../functions/shared/queue-message';
-import { createQueuePair, EMULATOR_CREDENTIALS, EMULATOR_REGION, startSqsEmulator } from '../../local/sqs-emulator';
+import { parseQueueMessage, parseSyncRequest, type QueueMessage, type SyncRequest } from '../../functions/shared/queue-message';
+import { createAccountQueue, createQueuePair, EMULATOR_CREDENTIALS, EMULATOR_REGION, startSqsEmulator } from '../../local/sqs-emulator';
 import { useSqsEmulator } from '../support/sqs-emulator';
 import { captureOutput, type CapturedOutput } from '../support/capture-output';
 import { basicAuthorization, httpApiEvent, restApiEvent, type CalloutShape } from './events';
@@ -409,6 +409,133 @@ describe('callout handler against the SQS emulator', () => {
       hanging.destroy();
       await silent.stop();
     }
+  });
+
+  describe('account callouts (issue #22)', () => {
+    const ACCOUNT_ID = '2c92a0fd55822b4d015590d5d7c0418d';
+
+    /** A stack with a Zuora connection: the fan-out queue, redriven to the main queue's DLQ. */
+    async function setupWithAccountQueue(env: Record<string, string> = basicEnv, deps: CalloutDeps = {}) {
+      queueCounter++;
+      const pair = await createQueuePair(emulator.sqs, { mainQueueName: `callout-${queueCounter}`, deadLetterQueueName: `callout-${queueCounter}-dlq` });
+      const accountQueueUrl = await createAccountQueue(emulator.sqs, { deadLetterQueueUrl: pair.deadLetterQueueUrl, accountQueueName: `callout-${queueCounter}-accounts` });
+      const accepted: AcceptedCallout[] = [];
+      const refused: RefusedCallout[] = [];
+      const handler = createCalloutHandler(loadCalloutConfig({ QUEUE_URL: pair.mainQueueUrl, ACCOUNT_QUEUE_URL: accountQueueUrl, ...env }), {
+        sqs: emulator.sqs,
+        now: () => NOW,
+        observer: { onAccepted: (callout) => accepted.push(callout), onRefused: (callout) => refused.push(callout) },
+        ...deps,
+      });
+      const read = async (queueUrl: string): Promise<QueueMessage[]> =>
+        (await drainQueue(emulator.sqs, queueUrl)).map((body) => {
+          const parsed = parseQueueMessage(body);
+          if (!parsed.ok) throw new Error(`invalid message on the queue: ${parsed.reason}`);
+          return parsed.message;
+        });
+      return { post: (shape: CalloutShape) => handler(httpApiEvent(shape)), accepted, refused, mainQueue: () => read(pair.mainQueueUrl), accountQueue: () => read(accountQueueUrl) };
+    }
+
+    it('queues one account message per distinct key on the fan-out queue, and nothing on the main queue', async () => {
+      const { post, mainQueue, accountQueue, accepted } = await setupWithAccountQueue();
+      const response = await post(jsonCallout({ Account: { AccountNumber: 'A00001234' }, accountNumbers: ['A00001234', 'A00005678'] }, { ...basic, 'Zuora-Notification-Id': 'zn-7' }));
+      expect(response.statusCode).toBe(200);
+      expect(JSON.parse(response.body)).toEqual({ success: true, accepted: [], acceptedAccounts: ['A00001234', 'A00005678'], requestId: 'req-1' });
+      expect((await accountQueue()).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([
+        { v: 1, kind: 'account', accountKey: 'A00001234', source: 'notification', receivedAt: NOW.toISOString(), zuoraNotificationId: 'zn-7' },
+        { v: 1, kind: 'account', accountKey: 'A00005678', source: 'notification', receivedAt: NOW.toISOString(), zuoraNotificationId: 'zn-7' },
+      ]);
+      expect(await mainQueue()).toEqual([]);
+      expect(accepted).toEqual([expect.objectContaining({ ids: [], accountKeys: ['A00001234', 'A00005678'] })]);
+    });
+
+    it('queues both kinds of a mixed callout, each on its queue, with the subscription change time', async () => {
+      const { post, mainQueue, accountQueue } = await setupWithAccountQueue();
+      const response = await post(
+        jsonCallout({ SubscriptionNumber: 'A-S00000271', UpdatedDate: '2026-11-25T01:59:58.000-08:00', AccountId: ACCOUNT_ID }),
+      );
+      expect(response.statusCode).toBe(200);
+      expect(JSON.parse(response.body)).toMatchObject({ accepted: ['A-S00000271'], acceptedAccounts: [ACCOUNT_ID] });
+      expect(await mainQueue()).toEqual([
+        { v: 1, subscriptionId: 'A-S00000271', source: 'workflow', receivedAt: NOW.toISOString(), zuoraUpdatedAt: '2026-11-25T09:59:58.000Z' },
+      ]);
+      expect(await accountQueue()).toEqual([{ v: 1, kind: 'account', accountKey: ACCOUNT_ID, source: 'workflow', receivedAt: NOW.toISOString() }]);
+    });
+
+    it('leaves out an UpdatedDate later than the callout, and one it cannot read, but queues the subscription', async () => {
+      const { post, mainQueue } = await setupWithAccountQueue();
+      expect((await post(jsonCallout({ SubscriptionNumber: 'A-S1', UpdatedDate: '2026-11-25T10:00:01Z' }))).statusCode).toBe(200);
+      expect((await post(jsonCallout({ SubscriptionNumber: 'A-S2', UpdatedDate: 'not a time' }))).statusCode).toBe(200);
+      expect((await mainQueue()).map((message) => [(message as SyncRequest).subscriptionId, (message as SyncRequest).zuoraUpdatedAt]).sort()).toEqual([
+        ['A-S1', undefined],
+        ['A-S2', undefined],
+      ]);
+    });
+
+    it('answers 503 when the fan-out queue cannot be written, though the subscriptions were queued, so Zuora retries', async () => {
+      const refused: RefusedCallout[] = [];
+      const mainQueueUrl = await newQueue();
+      // A fan-out queue URL that names no queue: SendMessageBatch fails as it would for a deleted queue.
+      const handler = createCalloutHandler(loadCalloutConfig({ QUEUE_URL: mainQueueUrl, ACCOUNT_QUEUE_URL: `${emulator.endpoint}/000000000000/no-such-queue`, ...basicEnv }), {
+        sqs: emulator.sqs,
+        now: () => NOW,
+        sleep: async () => undefined,
+        observer: { onRefused: (callout) => refused.push(callout) },
+      });
+      const response = await handler(httpApiEvent(jsonCallout({ SubscriptionNumber: 'A-S1', AccountNumber: 'A00001234' })));
+      expect(response.statusCode).toBe(503);
+      expect(JSON.parse(response.body)).toMatchObject({ success: false, error: expect.stringContaining('retry') });
+      expect(refused).toEqual([
+        expect.objectContaining({ status: 503, reason: 'queue-unavailable', message: expect.stringContaining('1 of 1 account keys not queued on the fan-out queue') }),
+      ]);
+      // The subscription is on the main queue; Zuora's retry queues it again, which the ledger folds.
+      expect((await drainQueue(emulator.sqs, mainQueueUrl)).map((body) => JSON.parse(body).subscriptionId)).toEqual(['A-S1']);
+    });
+
+    it('without a fan-out queue, refuses a callout of accounts only with 422 saying why, and queues nothing', async () => {
+      const { post, queued, refused } = await setup();
+      const response = await post(jsonCallout({ AccountNumber: 'A00001234', EventType: 'ContactUpdate' }));
+      expect(response.statusCode).toBe(422);
+      expect(JSON.parse(response.body)).toEqual({
+        success: false,
+        error:
+          'callout names only accounts (A00001234): this bridge has no Zuora connection to fan accounts out to their subscriptions (ACCOUNT_QUEUE_URL is not set; deploy the stack with a Zuora connection)',
+        requestId: 'req-1',
+      });
+      expect(refused).toEqual([expect.objectContaining({ status: 422, reason: 'no-account-queue' })]);
+      expect(await queued()).toEqual([]);
+    });
+
+    it('without a fan-out queue, queues the subscriptions of a mixed callout and answers 202 naming the accounts it ignored, with a log line and a metric', async () => {
+      const { post, queued, accepted } = await setup();
+      const before = output!.lines().length;
+      const response = await post(jsonCallout({ SubscriptionNumber: 'A-S00000271', AccountNumber: 'A00001234' }));
+      expect(response.statusCode).toBe(202);
+      expect(JSON.parse(response.body)).toEqual({
+        success: true,
+        accepted: ['A-S00000271'],
+        ignoredAccounts: ['A00001234'],
+        warning:
+          'account keys ignored: this bridge has no Zuora connection to fan accounts out to their subscriptions (ACCOUNT_QUEUE_URL is not set; deploy the stack with a Zuora connection)',
+        requestId: 'req-1',
+      });
+      expect((await queued()).map((message) => message.subscriptionId)).toEqual(['A-S00000271']);
+      expect(accepted).toEqual([expect.objectContaining({ ids: ['A-S00000271'], ignoredAccountKeys: ['A00001234'] })]);
+      const lines = output!.lines().slice(before);
+      expect(lines.filter((line) => line.message === 'callout account keys ignored')).toEqual([
+        expect.objectContaining({ level: 'WARN', requestId: 'req-1', accountKeys: ['A00001234'], reason: expect.stringContaining('no Zuora connection') }),
+      ]);
+      const ignored = lines.filter((line) => (line as { CalloutAccountsIgnored?: number }).CalloutAccountsIgnored !== undefined);
+      expect(ignored.map((line) => (line as { CalloutAccountsIgnored?: number }).CalloutAccountsIgnored)).toEqual([1]);
+    });
+
+    it('refuses an invalid account key with 400, queueing neither kind', async () => {
+      const { post, mainQueue, accountQueue, refused } = await setupWithAccountQueue();
+      expect((await post(jsonCallout({ SubscriptionNumber: 'A-S1', AccountNumber: 'A0001/../x' }))).statusCode).toBe(400);
+      expect(refused.map((callout) => callout.reason)).toEqual(['invalid-id']);
+      expect(await mainQueue()).toEqual([]);
+      expect(await accountQueue()).toEqual([]);
+    });
   });
 
   // These run last: everything the tests above wrote, checked for what must and must never be there.
