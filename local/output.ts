@@ -160,7 +160,13 @@ export function limioCapacityLine(model: LimioServiceModel): string {
 }
 
 export function calloutAcceptedLine(callout: AcceptedCallout): string {
-  return `callout       ${callout.ids.join(', ')} queued (${callout.source})`;
+  const parts = [
+    ...(callout.ids.length > 0 ? [`${callout.ids.join(', ')} queued`] : []),
+    // Nothing reads the fan-out queue in npm start yet: say where the accounts went, and that no sync follows.
+    ...(callout.accountKeys?.length ? [`account ${callout.accountKeys.join(', ')} on the fan-out queue (no fan-out runs locally yet: no sync follows)`] : []),
+    ...(callout.ignoredAccountKeys?.length ? [`account ${callout.ignoredAccountKeys.join(', ')} ignored (no fan-out queue)`] : []),
+  ];
+  return `callout       ${parts.join('; ')} (${callout.source})`;
 }
 
 export function calloutRefusedLine(callout: RefusedCallout): string {

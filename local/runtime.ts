@@ -22,7 +22,7 @@ import { checkLimioTenant } from './limio-preflight';
 import type { LimioSandbox, LimioServiceModel } from './limio-sandbox';
 import { closeServer, listen, PortInUseError } from './listen';
 import { startProbeSchedule } from './probe-schedule';
-import { createQueuePair, EMULATOR_CREDENTIALS, EMULATOR_REGION, startSqsEmulator, type QueuePair, type SqsEmulator } from './sqs-emulator';
+import { createAccountQueue, createQueuePair, EMULATOR_CREDENTIALS, EMULATOR_REGION, startSqsEmulator, type QueuePair, type SqsEmulator } from './sqs-emulator';
 import { startSqsPoller, type BatchOutcome, type SqsPoller } from './sqs-poller';
 import { startSweepSchedule } from './sweep-schedule';
 import { startLimioTarget, startZuoraTarget } from './tenants';
@@ -77,6 +77,11 @@ export interface Runtime {
   readonly calloutUrl: string;
   readonly sqsEndpoint: string;
   readonly queues: QueuePair;
+  /**
+   * The fan-out queue (ACCOUNT_QUEUE_URL of the callout handler), redriven to the same DLQ: present when the runtime
+   * has a Zuora connection, as for the sweep. Nothing consumes it yet: account messages wait there.
+   */
+  readonly accountQueueUrl?: string;
   readonly limioBaseUrl: string;
   /** Present unless LIMIO_BASE_URL pointed at a real tenant. */
   readonly limioSandbox?: LimioSandbox;
@@ -100,6 +105,16 @@ export interface Runtime {
   stopWorkers(): Promise<void>;
   /** Closes the HTTP server, the poller, the sandboxes and the emulators, and restores process.env. */
   stop(): Promise<void>;
+}
+
+/**
+ * Whether account callouts can be fanned out: the fan-out reads an account's subscriptions from Zuora through the
+ * sweep's connection, so the stack is to set ACCOUNT_QUEUE_URL only with a Zuora connection. Locally the sweep
+ * always has one (the Zuora sandbox, or the tenant at ZUORA_BASE_URL), so today this is always true; it is the one
+ * place that ties the fan-out queue to the connection, should a run without Zuora become possible.
+ */
+export function hasZuoraConnection(config: Pick<RuntimeConfig, 'zuora'>): boolean {
+  return config.zuora.kind === 'sandbox' || config.zuora.kind === 'tenant';
 }
 
 /** A sweep under way when the runtime stops gets this long; then the emulators close under it (its failure is not news). */
@@ -157,12 +172,16 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
     const zuoraSandbox = zuoraTarget.sandbox;
     if (zuoraSandbox) cleanups.push(() => zuoraSandbox.stop());
     const zuora = zuoraTarget.access;
+    const accountQueueUrl = hasZuoraConnection(config)
+      ? await createAccountQueue(sqs, { deadLetterQueueUrl: queues.deadLetterQueueUrl, maxReceiveCount: config.maxReceiveCount })
+      : undefined;
 
     const handlerEnv: Record<string, string> = {
       // One process, one breaker: no need to cache its state (set it to see how instances lag in AWS).
       BREAKER_STATE_CACHE_SECONDS: '0',
       ...config.handlerEnv,
       QUEUE_URL: queues.mainQueueUrl,
+      ...(accountQueueUrl !== undefined && { ACCOUNT_QUEUE_URL: accountQueueUrl }),
       DLQ_URL: queues.deadLetterQueueUrl,
       LIMIO_BASE_URL: limio.baseUrl,
       LIMIO_CLIENT_ID: limio.clientId,
@@ -273,6 +292,7 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       calloutUrl: `http://${config.host}:${port}${LOCAL_DEFAULTS.calloutPath}`,
       sqsEndpoint: emulator.endpoint,
       queues,
+      ...(accountQueueUrl !== undefined && { accountQueueUrl }),
       limioBaseUrl: limio.baseUrl,
       ...(limioSandbox && { limioSandbox }),
       dynamoDbEndpoint: dynamoDbEmulator.endpoint,
