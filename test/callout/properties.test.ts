@@ -4,9 +4,9 @@ import { createCalloutHandler, type CalloutHandler } from '../../functions/callo
 import { loadCalloutConfig } from '../../functions/callout/config';
 import { computeSignature } from '../../functions/callout/hmac';
 import type { SqsSender } from '../../functions/shared/enqueue';
-import { parseSyncRequest } from '../../functions/shared/queue-message';
+import { isAccountRequest, parseQueueMessage, parseSyncRequest } from '../../functions/shared/queue-message';
 import { isValidSubscriptionId } from '../../functions/shared/subscription-id';
-import { createQueuePair } from '../../local/sqs-emulator';
+import { createAccountQueue, createQueuePair } from '../../local/sqs-emulator';
 import { useSqsEmulator } from '../support/sqs-emulator';
 import { captureOutput, type CapturedOutput } from '../support/capture-output';
 import { basicAuthorization, httpApiEvent, restApiEvent, type CalloutShape } from './events';
@@ -200,5 +200,65 @@ describe('callout handler properties (SQS emulator)', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('with account keys too, either queues every id and key on its queue (2xx) or queues nothing and refuses with a status that says whether to retry (issue #22)', async () => {
+    const accountKey = fc.oneof(fc.stringMatching(/^A[0-9]{1,8}$/), fc.stringMatching(/^[0-9a-f]{32}$/));
+    const accountField = fc.constantFrom('AccountNumber', 'accountNumbers', 'Account.AccountNumber', 'Account.Number', 'AccountId', 'Account.Id', 'account');
+    const subscriptionField = fc.constantFrom('subscriptionNumber', 'subscriptionNumbers', 'Subscription.Name', 'eventType', 'UpdatedDate');
+    const value = fc.oneof(validId, accountKey, hostileId, fc.constant('2026-11-24T10:03:12.000-08:00'), fc.array(fc.oneof(validId, accountKey), { maxLength: 3 }));
+    const body = fc.dictionary(fc.oneof(accountField, subscriptionField), value, { maxKeys: 4 });
+    const statuses = new Map<number, number>();
+    for (const withFanOut of [true, false]) {
+      const name = `properties-accounts-${withFanOut}`;
+      const pair = await createQueuePair(emulator.sqs, { mainQueueName: name, deadLetterQueueName: `${name}-dlq` });
+      const accountQueueUrl = withFanOut ? await createAccountQueue(emulator.sqs, { deadLetterQueueUrl: pair.deadLetterQueueUrl, accountQueueName: `${name}-accounts` }) : undefined;
+      const handler = createCalloutHandler(
+        loadCalloutConfig({
+          QUEUE_URL: pair.mainQueueUrl,
+          ...(accountQueueUrl !== undefined && { ACCOUNT_QUEUE_URL: accountQueueUrl }),
+          CALLOUT_AUTH_MODE: 'basic',
+          CALLOUT_USERNAME: 'zuora',
+          CALLOUT_PASSWORD: PASSWORD,
+          CALLOUT_MAX_IDS: '6',
+        }),
+        { sqs: emulator.sqs },
+      );
+      await fc.assert(
+        fc.asyncProperty(body, fc.boolean(), async (fields, form) => {
+          const shape: CalloutShape = form
+            ? {
+                headers: { authorization: AUTHORIZATION, 'content-type': 'application/x-www-form-urlencoded' },
+                body: new URLSearchParams(Object.entries(fields).flatMap(([field, item]) => (Array.isArray(item) ? item : [item]).map((one): [string, string] => [field, one]))).toString(),
+              }
+            : { headers: { authorization: AUTHORIZATION, 'content-type': 'application/json' }, body: JSON.stringify(fields) };
+          const response = await handler(httpApiEvent(shape));
+          statuses.set(response.statusCode, (statuses.get(response.statusCode) ?? 0) + 1);
+          const onMain = (await drainQueue(emulator.sqs, pair.mainQueueUrl)).map((text) => parseQueueMessage(text));
+          const onFanOut = accountQueueUrl === undefined ? [] : (await drainQueue(emulator.sqs, accountQueueUrl)).map((text) => parseQueueMessage(text));
+          const answer = JSON.parse(response.body);
+          if (response.statusCode === 200 || response.statusCode === 202) {
+            expect(answer.success).toBe(true);
+            expect(onMain.map((parsed) => parsed.ok && !isAccountRequest(parsed.message) && parsed.message.subscriptionId).sort()).toEqual([...answer.accepted].sort());
+            expect(onFanOut.map((parsed) => parsed.ok && isAccountRequest(parsed.message) && parsed.message.accountKey).sort()).toEqual([...(answer.acceptedAccounts ?? [])].sort());
+            // 202 only without a fan-out queue, and only beside queued subscriptions.
+            if (response.statusCode === 202) {
+              expect(withFanOut).toBe(false);
+              expect(answer.accepted.length).toBeGreaterThan(0);
+              expect(answer.ignoredAccounts.length).toBeGreaterThan(0);
+            }
+          } else {
+            // 4xx: the callout itself is wrong or cannot be served here, and a retry would get the same answer.
+            expect([400, 413, 422]).toContain(response.statusCode);
+            if (response.statusCode === 422) expect(withFanOut).toBe(false);
+            expect(answer.success).toBe(false);
+            expect([...onMain, ...onFanOut]).toEqual([]);
+          }
+        }),
+        { numRuns: 150 },
+      );
+    }
+    // Every answer is reached: queued, queued without the accounts, refused for want of a fan-out, and refused.
+    for (const status of [200, 202, 400, 422]) expect(statuses.get(status) ?? 0).toBeGreaterThan(0);
   });
 });
