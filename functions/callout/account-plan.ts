@@ -2,6 +2,7 @@
  * The callout Lambda's decisions about what a callout's accounts and change time become, apart from the handler so
  * they are tested without AWS.
  */
+
 /** What becomes of a callout's account keys: queued on the fan-out queue, refused, or left out beside its subscriptions. */
 export type AccountPlan =
   | { readonly kind: 'none' }

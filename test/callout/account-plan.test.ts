@@ -1,5 +1,4 @@
 import { changeTimeToCarry, planAccounts } from '../../functions/callout/account-plan';
-import { loadCalloutConfig } from '../../functions/callout/config';
 
 describe('planAccounts (issue #22)', () => {
   it('queues account keys on the fan-out queue when there is one', () => {
@@ -23,16 +22,5 @@ describe('changeTimeToCarry (issue #22)', () => {
     expect(changeTimeToCarry('2026-11-25T10:00:00.000Z', arrival)).toBe('2026-11-25T10:00:00.000Z');
     expect(changeTimeToCarry('2026-11-25T10:00:00.001Z', arrival)).toBeUndefined();
     expect(changeTimeToCarry(undefined, arrival)).toBeUndefined();
-  });
-});
-
-describe('callout config: accounts (issue #22)', () => {
-  const base = { QUEUE_URL: 'https://sqs/main', CALLOUT_AUTH_MODE: 'basic', CALLOUT_USERNAME: 'zuora', CALLOUT_PASSWORD: 'pw-long-enough-1234' };
-  it('reads ACCOUNT_QUEUE_URL (absent: no fan-out) and ACCOUNT_NUMBER_PATTERN', () => {
-    expect(loadCalloutConfig(base).accountQueueUrl).toBeUndefined();
-    const config = loadCalloutConfig({ ...base, ACCOUNT_QUEUE_URL: 'https://sqs/accounts', ACCOUNT_NUMBER_PATTERN: 'CUST-X-[0-9]+' });
-    expect(config.accountQueueUrl).toBe('https://sqs/accounts');
-    expect(config.accountKeyRule.numberPattern.test('CUST-X-42')).toBe(true);
-    expect(() => loadCalloutConfig({ ...base, ACCOUNT_NUMBER_PATTERN: '[' })).toThrow(/^ACCOUNT_NUMBER_PATTERN: /);
   });
 });

@@ -26,6 +26,14 @@ describe('loadCalloutConfig', () => {
     expect(configError(() => loadCalloutConfig({ ...QUEUE, ...BASIC, CALLOUT_AUTH_SECRET_ID: 'callout-auth' })).variable).toBe('CALLOUT_AUTH_MODE');
   });
 
+  it('reads ACCOUNT_QUEUE_URL (absent: no fan-out queue) and ACCOUNT_NUMBER_PATTERN (issue #22)', () => {
+    expect(loadCalloutConfig({ ...QUEUE, ...BASIC }).accountQueueUrl).toBeUndefined();
+    const config = loadCalloutConfig({ ...QUEUE, ...BASIC, ACCOUNT_QUEUE_URL: 'https://sqs/accounts', ACCOUNT_NUMBER_PATTERN: 'CUST-X-[0-9]+' });
+    expect(config.accountQueueUrl).toBe('https://sqs/accounts');
+    expect(config.accountKeyRule.numberPattern.test('CUST-X-42')).toBe(true);
+    expect(configError(() => loadCalloutConfig({ ...QUEUE, ...BASIC, ACCOUNT_NUMBER_PATTERN: '[' })).variable).toBe('ACCOUNT_NUMBER_PATTERN');
+  });
+
   it('requires QUEUE_URL', () => {
     expect(configError(() => loadCalloutConfig(BASIC)).variable).toBe('QUEUE_URL');
   });
