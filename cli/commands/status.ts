@@ -1,4 +1,5 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { longPollRequestTimeout } from '../aws-clients';
 import { restoreVisibility } from './dead-letters';
 import type { QueueBacklog } from '../../functions/breaker/operator';
 import { BREAKER_TABLE_OPTION, EXIT, TARGET_OPTIONS, type Command } from '../command';
@@ -65,6 +66,7 @@ async function oneQueue(sqs: SQSClient, queue: 'main' | 'dlq', url: string, peek
   // 0 as "use the queue's default", so the explicit restore keeps both right.)
   const peeked = await sqs.send(
     new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 30, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['SentTimestamp'] }),
+    longPollRequestTimeout(1),
   );
   await restoreVisibility(sqs, url, (peeked.Messages ?? []).map((message) => message.ReceiptHandle ?? '').filter(Boolean));
   const sent = (peeked.Messages ?? []).map((message) => Number(message.Attributes?.SentTimestamp)).filter((time) => time > 0);
