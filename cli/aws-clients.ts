@@ -1,4 +1,5 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -54,6 +55,13 @@ export function awsCloudFormationClient(env: Env): CloudFormationClient {
   const endpoint = env.AWS_ENDPOINT_URL_CLOUDFORMATION ?? env.AWS_ENDPOINT_URL;
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   return new CloudFormationClient({ ...CLI_AWS_CLIENT_OPTIONS, ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
+}
+
+/** A client for the main queue's SQS metrics in CloudWatch (region from AWS_REGION or the queue URL). */
+export function awsCloudWatchClient(env: Env, queueUrl: string | undefined): CloudWatchClient {
+  const endpoint = env.AWS_ENDPOINT_URL_CLOUDWATCH ?? env.AWS_ENDPOINT_URL;
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? regionOfQueueUrl(queueUrl);
+  return new CloudWatchClient({ ...CLI_AWS_CLIENT_OPTIONS, ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
 }
 
 /**
