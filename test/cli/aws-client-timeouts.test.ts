@@ -1,7 +1,8 @@
+import { GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { awsDynamoClient, awsSecretsManagerClient, awsSqsClient, CLI_AWS_CLIENT_OPTIONS } from '../../cli/aws-clients';
+import { awsCloudWatchClient, awsDynamoClient, awsSecretsManagerClient, awsSqsClient, CLI_AWS_CLIENT_OPTIONS } from '../../cli/aws-clients';
 import { receivePage } from '../../cli/commands/dead-letters';
 import { resolveTargets } from '../../cli/targets';
 import { createQueuePair } from '../../local/sqs-emulator';
@@ -10,7 +11,7 @@ import { startStalledServer, type StalledServer } from '../support/stalled-serve
 
 // The CLI's own AWS clients against a server that accepts connections and never answers: without request
 // timeouts the operator's command would wait for ever (each test here would hang until jest gives up). The tests
-// run side by side, each with its own stalled server, so the file takes one client's worst case, not five.
+// run side by side, each with its own stalled server, so the file takes one client's worst case, not six.
 
 const AWS_ENV = { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' };
 const { maxAttempts } = CLI_AWS_CLIENT_OPTIONS;
@@ -86,6 +87,18 @@ describe("the CLI's AWS clients time out on an endpoint that never answers", () 
   it.concurrent('CloudFormation (--stack): reading the outputs fails after its tries, naming the stack', async () => {
     const outcome = await onStalledServer((stalled) => resolveTargets({ stack: 'ZuoraLimioSync' }, { ...AWS_ENV, AWS_ENDPOINT_URL_CLOUDFORMATION: stalled.url }, { mainQueue: true }));
     expectTimedOut(outcome, /cannot read the outputs of stack "ZuoraLimioSync": .*requestTimeout/);
+  }, JEST_TIMEOUT_MS);
+
+  it.concurrent("CloudWatch (status's drain rate): a metrics read fails after its tries", async () => {
+    const outcome = await onStalledServer(async (stalled) => {
+      const cloudWatch = awsCloudWatchClient({ ...AWS_ENV, AWS_ENDPOINT_URL_CLOUDWATCH: stalled.url }, undefined);
+      try {
+        await cloudWatch.send(new GetMetricDataCommand({ StartTime: new Date(Date.now() - 600_000), EndTime: new Date(), MetricDataQueries: [] }));
+      } finally {
+        cloudWatch.destroy();
+      }
+    });
+    expectTimedOut(outcome);
   }, JEST_TIMEOUT_MS);
 
   it.concurrent('a long-poll receive waiting longer than the request timeout is not cut short by it', async () => {
