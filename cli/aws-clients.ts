@@ -1,7 +1,29 @@
-import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Env } from './target-types';
+
+/**
+ * Every AWS client the CLI makes. The SDK sets no request timeout of its own, so one endpoint that accepts the
+ * connection and never answers would hold an operator's command for ever. The Lambdas' clients (BATCH_AWS_CLIENT_OPTIONS:
+ * two tries, 1 s to connect, 2 s to answer) race a batch or a deadline; an operator only waits, and a slow answer
+ * beats a failed command, so each try gets more room and there is one more (it rides out a throttled call): a
+ * stalled endpoint fails the command in about 3 × 5 s. A long-poll receive waits longer on purpose and widens its
+ * own call's timeout (longPollRequestTimeout).
+ */
+export const CLI_AWS_CLIENT_OPTIONS = {
+  maxAttempts: 3,
+  // Without throwOnRequestTimeout the SDK (@smithy/node-http-handler 4.x) only logs a warning when
+  // requestTimeout passes and goes on waiting.
+  requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
+} as const;
+
+/** A receive that long-polls for waitTimeSeconds is answered only after them: its timeout counts from their end. */
+export function longPollRequestTimeout(waitTimeSeconds: number): { requestTimeout: number } {
+  return { requestTimeout: waitTimeSeconds * 1000 + CLI_AWS_CLIENT_OPTIONS.requestHandler.requestTimeout };
+}
 
 /**
  * A client for real SQS, or whatever AWS_ENDPOINT_URL_SQS points at. The endpoint is passed explicitly because
@@ -11,21 +33,35 @@ import type { Env } from './target-types';
 export function awsSqsClient(env: Env, queueUrl: string | undefined): SQSClient {
   const endpoint = env.AWS_ENDPOINT_URL_SQS ?? env.AWS_ENDPOINT_URL;
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? regionOfQueueUrl(queueUrl);
-  return new SQSClient({ ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
+  return new SQSClient({ ...CLI_AWS_CLIENT_OPTIONS, ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
 }
 
 /** A client for the breaker's table in real DynamoDB, or whatever AWS_ENDPOINT_URL_DYNAMODB points at. */
-export function awsDynamoClient(env: Env, queueUrl: string | undefined, config: DynamoDBClientConfig = {}): DynamoDBClient {
+export function awsDynamoClient(env: Env, queueUrl: string | undefined): DynamoDBClient {
   const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL;
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? regionOfQueueUrl(queueUrl);
-  return new DynamoDBClient({ ...config, ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
+  return new DynamoDBClient({ ...CLI_AWS_CLIENT_OPTIONS, ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
 }
 
 /** A client for the Zuora secret in real Secrets Manager (region from AWS_REGION or the secret's ARN). */
 export function awsSecretsManagerClient(env: Env, secretId: string, queueUrl: string | undefined): SecretsManagerClient {
   const endpoint = env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? env.AWS_ENDPOINT_URL;
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):/.exec(secretId)?.[1] ?? regionOfQueueUrl(queueUrl);
-  return new SecretsManagerClient({ ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
+  return new SecretsManagerClient({ ...CLI_AWS_CLIENT_OPTIONS, ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
+}
+
+/** A client for CloudFormation, to read a stack's outputs (region from AWS_REGION: a stack name carries none). */
+export function awsCloudFormationClient(env: Env): CloudFormationClient {
+  const endpoint = env.AWS_ENDPOINT_URL_CLOUDFORMATION ?? env.AWS_ENDPOINT_URL;
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  return new CloudFormationClient({ ...CLI_AWS_CLIENT_OPTIONS, ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
+}
+
+/** A client for the main queue's SQS metrics in CloudWatch (region from AWS_REGION or the queue URL). */
+export function awsCloudWatchClient(env: Env, queueUrl: string | undefined): CloudWatchClient {
+  const endpoint = env.AWS_ENDPOINT_URL_CLOUDWATCH ?? env.AWS_ENDPOINT_URL;
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? regionOfQueueUrl(queueUrl);
+  return new CloudWatchClient({ ...CLI_AWS_CLIENT_OPTIONS, ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
 }
 
 /**

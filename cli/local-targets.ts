@@ -2,6 +2,7 @@ import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULTS } from '../functions/shared/defaults';
 import { LOCAL_DEFAULTS, LOCAL_TABLES } from '../local/defaults';
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from '../local/sqs-emulator';
+import { CLI_AWS_CLIENT_OPTIONS } from './aws-clients';
 import type { Env, TargetNeeds, Targets } from './target-types';
 import { UsageError } from './usage-error';
 
@@ -11,7 +12,7 @@ export async function localTargets(env: Env, needs: TargetNeeds): Promise<Target
   const calloutPort = port(env, 'PORT', LOCAL_DEFAULTS.calloutPort);
   const endpoint = `http://${LOCAL_DEFAULTS.host}:${sqsPort}`;
   // The emulator checks no credentials; fixed dummy ones keep real AWS credentials from ever being sent to it.
-  const sqs = new SQSClient({ endpoint, region: env.AWS_REGION ?? EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+  const sqs = new SQSClient({ ...CLI_AWS_CLIENT_OPTIONS, endpoint, region: env.AWS_REGION ?? EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
   const queueUrl = async (name: string) => {
     try {
       return (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;

@@ -1,5 +1,5 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { credentialsFrom } from './aws-clients';
+import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { awsCloudFormationClient } from './aws-clients';
 import { awsTargets } from './aws-targets';
 import { checkCalloutDestination, checkEndpointVariables, checkSqsDestinations } from './destinations';
 import { STACK_OUTPUTS, type Env, type TargetDependencies, type TargetFlags, type TargetNeeds, type Targets } from './target-types';
@@ -54,9 +54,7 @@ export async function stackTargets(
 }
 
 async function describeStackOutputs(stackName: string, env: Env): Promise<Record<string, string>> {
-  const endpoint = env.AWS_ENDPOINT_URL_CLOUDFORMATION ?? env.AWS_ENDPOINT_URL;
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  const client = new CloudFormationClient({ ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
+  const client = awsCloudFormationClient(env);
   try {
     const result = await client.send(new DescribeStacksCommand({ StackName: stackName }));
     const stack = result.Stacks?.[0];

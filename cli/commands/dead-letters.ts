@@ -5,6 +5,7 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { longPollRequestTimeout } from '../aws-clients';
 import { readDeadLetterReason, type DeadLetterReason } from '../../functions/shared/dead-letter';
 import { parseSyncRequest, unreadableBodyReason, type SyncRequest } from '../../functions/shared/queue-message';
 import { DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../../functions/shared/subscription-id';
@@ -78,6 +79,7 @@ export async function receivePage(sqs: SQSClient, options: ReceiveOptions): Prom
       MessageAttributeNames: ['All'],
       MessageSystemAttributeNames: ['SentTimestamp', 'ApproximateReceiveCount'],
     }),
+    longPollRequestTimeout(options.waitTimeSeconds),
   );
   return result.Messages ?? [];
 }

@@ -1,20 +1,11 @@
-import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbLedgerStore } from '../../functions/ledger/dynamodb-ledger-store';
 import type { LedgerStore } from '../../functions/ledger/ledger-store';
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from '../../local/sqs-emulator';
-import { awsDynamoClient } from '../aws-clients';
+import { awsDynamoClient, CLI_AWS_CLIENT_OPTIONS } from '../aws-clients';
 import type { LedgerTarget } from '../target-types';
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-/**
- * An operator waits for the answer: a table that does not answer should say so within seconds, not after the
- * SDK's default retries; a few tries still ride out a throttled read.
- */
-const CLI_LEDGER_CLIENT: DynamoDBClientConfig = {
-  maxAttempts: 3,
-  requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
-};
 
 export interface OpenLedger {
   readonly store: LedgerStore;
@@ -32,8 +23,8 @@ export interface OpenLedger {
 export function openLedger(target: Extract<LedgerTarget, { kind: 'table' }>, env: Env, queueUrl: string | undefined): OpenLedger {
   const client =
     target.localEndpoint !== undefined
-      ? new DynamoDBClient({ ...CLI_LEDGER_CLIENT, endpoint: target.localEndpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS })
-      : awsDynamoClient(env, queueUrl, CLI_LEDGER_CLIENT);
+      ? new DynamoDBClient({ ...CLI_AWS_CLIENT_OPTIONS, endpoint: target.localEndpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS })
+      : awsDynamoClient(env, queueUrl);
   return {
     store: new DynamoDbLedgerStore(client, target.tableName),
     tableName: target.tableName,

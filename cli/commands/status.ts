@@ -1,10 +1,17 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { awsCloudWatchClient, longPollRequestTimeout } from '../aws-clients';
 import { restoreVisibility } from './dead-letters';
 import type { QueueBacklog } from '../../functions/breaker/operator';
+import { queueDepth } from '../../local/queue-depth';
 import { BREAKER_TABLE_OPTION, EXIT, TARGET_OPTIONS, type Command } from '../command';
+import { checkEndpointVariables } from '../destinations';
 import { printable, renderTable } from '../output';
-import { formatDuration } from '../values';
+import { UsageError } from '../usage-error';
+import { formatDuration, parseDuration } from '../values';
 import { describeBreaker } from './breaker-control';
+import { estimateDrain, formatRate, measurementFromReadings, type DrainEstimate, type DrainMeasurement } from './drain-estimate';
+import { DRAIN_WINDOW_MINUTES, drainFromCloudWatch } from './drain-metrics';
 
 export interface QueueStatus {
   readonly queue: 'main' | 'dlq';
@@ -65,6 +72,7 @@ async function oneQueue(sqs: SQSClient, queue: 'main' | 'dlq', url: string, peek
   // 0 as "use the queue's default", so the explicit restore keeps both right.)
   const peeked = await sqs.send(
     new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 30, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['SentTimestamp'] }),
+    longPollRequestTimeout(1),
   );
   await restoreVisibility(sqs, url, (peeked.Messages ?? []).map((message) => message.ReceiptHandle ?? '').filter(Boolean));
   const sent = (peeked.Messages ?? []).map((message) => Number(message.Attributes?.SentTimestamp)).filter((time) => time > 0);
@@ -79,29 +87,88 @@ async function oneQueue(sqs: SQSClient, queue: 'main' | 'dlq', url: string, peek
   };
 }
 
+/**
+ * The local runtime has no CloudWatch, and its poller's count of deletions is not served anywhere: two readings
+ * of the backlog a few seconds apart are what it has. Short, since `watch status --local` waits for it each time.
+ */
+const DEFAULT_SAMPLE_MS = 3_000;
+const MAX_SAMPLE_MS = 15 * 60_000;
+
+function sampleMs(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_SAMPLE_MS;
+  const milliseconds = parseDuration('--sample', raw);
+  if (milliseconds > MAX_SAMPLE_MS) throw new UsageError('--sample', `at most 15m (CloudWatch covers longer spans of a deployed queue), got "${raw}"`);
+  return milliseconds;
+}
+
+const backlogOf = (queue: QueueStatus) => queue.visible + queue.inFlight + queue.delayed;
+
+/** Rates rounded for a JSON reader: to the hundredth of a message per minute. */
+const rounded = (value: number | undefined) => (value === undefined ? null : Math.round(value * 100) / 100);
+
+function drainJson(drain: DrainEstimate) {
+  return {
+    backlog: drain.backlog,
+    state: drain.state,
+    drainedPerMinute: rounded(drain.drainedPerMinute),
+    arrivedPerMinute: rounded(drain.arrivedPerMinute),
+    etaSeconds: drain.etaMs === undefined ? null : Math.round(drain.etaMs / 1000),
+    eta: drain.eta,
+    measured: drain.measured,
+  };
+}
+
 export const STATUS_COMMAND: Command = {
   name: 'status',
-  summary: 'circuit breaker state, since when and the backlog; queue depth of the main queue and the DLQ, oldest message age',
-  usage: 'zuora-limio-sync status [target] [--breaker-table NAME] [--peek-main] [--json]',
-  options: { ...TARGET_OPTIONS, ...BREAKER_TABLE_OPTION, 'peek-main': { type: 'boolean' } },
+  summary: 'circuit breaker state, since when and the backlog; queue depth of the main queue and the DLQ, oldest message age; drain rate and time to empty',
+  usage: 'zuora-limio-sync status [target] [--breaker-table NAME] [--peek-main] [--sample DURATION] [--json]',
+  options: { ...TARGET_OPTIONS, ...BREAKER_TABLE_OPTION, 'peek-main': { type: 'boolean' }, sample: { type: 'string' } },
   needs: { mainQueue: true, deadLetterQueue: true, breaker: 'optional' },
   flags: `  --breaker-table NAME  with --queue-url/--dlq-url: the breaker's DynamoDB table (or ZLS_BREAKER_TABLE);
                         --stack and --local find it themselves
   --peek-main           also sample the main queue for the oldest message age (a peek counts as a receive,
                         i.e. one attempt, for the messages it sees); the DLQ is always sampled
+  --sample DURATION     measure the drain from two readings of the backlog this far apart (default 3s, at most
+                        15m): how --local measures it; a deployed queue's comes from CloudWatch unless this is given
   --json                one JSON document on stdout
 Ages come from a sample of up to 10 messages (SentTimestamp), so they are a lower bound; the exact figure is
-CloudWatch's ApproximateAgeOfOldestMessage. The backlog is the main queue's waiting + in flight + delayed.`,
+CloudWatch's ApproximateAgeOfOldestMessage. The backlog is the main queue's waiting + in flight + delayed.
+The drain of a deployed queue is CloudWatch's NumberOfMessagesDeleted and NumberOfMessagesSent over the last
+${DRAIN_WINDOW_MINUTES} min (needs cloudwatch:GetMetricData); locally it is the backlog's net change. The time to empty is the
+backlog over the net rate (drained - arrived): "growing by N/min" when more arrive than drain, "-" when nothing
+drains or nothing could be measured.`,
   examples: `  zuora-limio-sync status --stack ZuoraLimioSync
-  watch -n 10 zuora-limio-sync status --local`,
-  async run({ values, io, json, targets, breaker }) {
+  watch -n 10 zuora-limio-sync status --local
+  zuora-limio-sync status --local --sample 30s`,
+  async run({ values, io, json, targets, breaker, flags, onFinish }) {
+    const byReadings = flags.local === true || values.sample !== undefined;
+    const sampleFor = sampleMs(values.sample as string | undefined);
     const { sqs, mainQueueUrl, deadLetterQueueUrl } = await targets();
-    const [queues, found] = await Promise.all([
+    let firstReading: { backlog: number; at: number } | undefined;
+    let fromCloudWatch: Promise<DrainMeasurement | { unavailable: string }> | undefined;
+    if (byReadings) {
+      const at = Date.now();
+      firstReading = { backlog: await queueDepth(sqs, mainQueueUrl!), at };
+      await sleep(sampleFor);
+    } else {
+      // Signed with the operator's credentials like every other call: the same check of where they may go.
+      checkEndpointVariables(flags, io.env, ['AWS_ENDPOINT_URL_CLOUDWATCH', 'AWS_ENDPOINT_URL']);
+      const cloudWatch = awsCloudWatchClient(io.env, mainQueueUrl);
+      onFinish(() => cloudWatch.destroy());
+      fromCloudWatch = drainFromCloudWatch(cloudWatch, mainQueueUrl!, Date.now());
+    }
+    const secondReadingAt = Date.now();
+    const [queues, found, measured] = await Promise.all([
       queueStatus(sqs, { mainQueueUrl: mainQueueUrl!, deadLetterQueueUrl: deadLetterQueueUrl!, peekMain: values['peek-main'] === true }),
       breaker(),
+      fromCloudWatch,
     ]);
     const main = queues[0];
     const backlog: QueueBacklog = { waiting: main.visible, inFlight: main.inFlight, delayed: main.delayed };
+    const drain = estimateDrain(
+      backlogOf(main),
+      firstReading ? measurementFromReadings(firstReading, { backlog: backlogOf(main), at: secondReadingAt }) : measured!,
+    );
     // The queues are worth showing even when the breaker cannot be read (an old stack, no runtime endpoint).
     const breakerView = 'control' in found
       ? await found.control.status().then(
@@ -110,7 +177,7 @@ CloudWatch's ApproximateAgeOfOldestMessage. The backlog is the main queue's wait
       )
       : { available: false as const, reason: found.unavailable };
     if (json) {
-      io.stdout.write(`${JSON.stringify({ breaker: breakerView, queues }, null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify({ breaker: breakerView, queues, drain: drainJson(drain) }, null, 2)}\n`);
       return EXIT.ok;
     }
     io.stdout.write(breakerView.available ? describeBreaker(breakerView, backlog) : `breaker: unavailable: ${printable(breakerView.reason)}\n`);
@@ -119,6 +186,19 @@ CloudWatch's ApproximateAgeOfOldestMessage. The backlog is the main queue's wait
       renderTable(
         ['queue', 'visible', 'in flight', 'delayed', 'oldest', 'how the age was found'],
         queues.map((q) => [q.queue, q.visible, q.inFlight, q.delayed, q.oldestAgeMs === undefined ? 'n/a' : `≥ ${formatDuration(q.oldestAgeMs)}`, q.ageNote]),
+      ),
+    );
+    io.stdout.write('\n');
+    io.stdout.write(
+      renderTable(
+        ['backlog', 'drained', 'arrived', 'time to empty', 'measured'],
+        [[
+          drain.backlog,
+          drain.drainedPerMinute === undefined ? '-' : formatRate(drain.drainedPerMinute),
+          drain.arrivedPerMinute === undefined ? '-' : formatRate(drain.arrivedPerMinute),
+          drain.eta,
+          drain.measured,
+        ]],
       ),
     );
     return EXIT.ok;
