@@ -148,8 +148,15 @@ drains or nothing could be measured.`,
     let fromCloudWatch: Promise<DrainMeasurement | { unavailable: string }> | undefined;
     if (byReadings) {
       const at = Date.now();
-      firstReading = { backlog: await queueDepth(sqs, mainQueueUrl!), at };
-      await sleep(sampleFor);
+      const backlog = await queueDepth(sqs, mainQueueUrl!);
+      // An empty queue has nothing to drain: `status --local` answers at once (watch -n 10 runs it often) unless
+      // the operator asked for a sample.
+      if (backlog === 0 && values.sample === undefined) {
+        fromCloudWatch = Promise.resolve({ unavailable: 'not measured: the queue was empty' });
+      } else {
+        firstReading = { backlog, at };
+        await sleep(sampleFor);
+      }
     } else {
       // Signed with the operator's credentials like every other call: the same check of where they may go.
       checkEndpointVariables(flags, io.env, ['AWS_ENDPOINT_URL_CLOUDWATCH', 'AWS_ENDPOINT_URL']);

@@ -89,6 +89,12 @@ describe('status: the drain rate and time to empty of the local runtime (two rea
   }
   afterEach(drainAll);
 
+  it('an empty main queue without --sample is not sampled: "empty", saying it was not measured', async () => {
+    const { exitCode, stdout } = await statusWhile(['--json'], async () => undefined);
+    expect(exitCode).toBe(0);
+    expect(JSON.parse(stdout).drain).toMatchObject({ backlog: 0, state: 'empty', eta: 'empty', measured: 'not measured: the queue was empty' });
+  });
+
   it('a backlog going down: the net drain per minute over --sample and the time to empty, in --json', async () => {
     await sendMessages(emulator.sqs, queues.mainQueueUrl, 12);
     const started = Date.now();
