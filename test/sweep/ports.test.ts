@@ -31,6 +31,7 @@ describe('ledgerCoverage', () => {
       readMany: () => new Promise(() => undefined),
       claimSync: async () => false,
       recordOutcome: async () => 'superseded',
+      raiseMark: async () => false,
     };
     await expect(ledgerCoverage(stalled, { timeoutMs: 50 })(['A-S1'])).rejects.toThrow(/the sync ledger could not be read: the ledger did not answer within 50 ms/);
   });

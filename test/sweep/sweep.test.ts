@@ -353,6 +353,7 @@ describe('runSweep', () => {
       },
       claimSync: async () => false,
       recordOutcome: async () => 'superseded',
+      raiseMark: async () => false,
     };
     const report = await run({}, {}, ledgerCoverage(failingStore, { timeoutMs: 3_000 }));
     expect(reads).toBe(1);

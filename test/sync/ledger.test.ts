@@ -193,6 +193,7 @@ describe('sync handler with the sync ledger', () => {
     const racingLedger: LedgerStore = {
       readMany: (ids) => ledger.readMany(ids),
       recordOutcome: (id, outcome) => ledger.recordOutcome(id, outcome),
+      raiseMark: (id, mark, valueMs) => ledger.raiseMark(id, mark, valueMs),
       claimSync: async (id, request) => {
         // Another invocation claims first, with the same expectation, and is still calling Limio.
         await ledger.claimSync(id, { ...request, startedAt: request.startedAt - 1, leaseMs: 20_000 });
@@ -215,6 +216,7 @@ describe('sync handler with the sync ledger', () => {
     const otherInvocationAnswers: LedgerStore = {
       readMany: (ids) => ledger.readMany(ids),
       recordOutcome: (id, outcome) => ledger.recordOutcome(id, outcome),
+      raiseMark: (id, mark, valueMs) => ledger.raiseMark(id, mark, valueMs),
       claimSync: async (id, request) => {
         // While this batch syncs A-S121, the other invocation's sync of A-S120 succeeds and is recorded.
         await ledger.recordOutcome('A-S120', { kind: 'synced', startedAt: inFlightStartedAt, finishedAt: Date.now(), httpStatus: 200, limioId: 'sub-120' });
