@@ -26,6 +26,12 @@ export interface SyncRequest {
    * tell a letter it sent that failed again from one that was on the DLQ before it started.
    */
   readonly replayRunId?: string;
+  /**
+   * The Zuora UpdatedDate (ISO-8601 with its offset) of the change this message announces, when its producer knows
+   * it: a callout whose template names it, or the sweep, which read it. A successful sync that serves the message
+   * has provably read that change (the ledger's provenThrough).
+   */
+  readonly zuoraUpdatedAt?: string;
 }
 
 export type SyncRequestInput = Omit<SyncRequest, 'v' | 'receivedAt'> & { receivedAt?: string | Date };
@@ -107,6 +113,9 @@ function validateSyncRequest(value: unknown, rule: SubscriptionIdRule): ParsedSy
   if (record.replayRunId !== undefined && !(typeof record.replayRunId === 'string' && REPLAY_RUN_ID.test(record.replayRunId))) {
     return { ok: false, reason: 'replayRunId must be 1 to 64 letters, digits, ".", "_", ":" or "-"' };
   }
+  if (record.zuoraUpdatedAt !== undefined && !(typeof record.zuoraUpdatedAt === 'string' && record.zuoraUpdatedAt.length <= 64 && !Number.isNaN(Date.parse(record.zuoraUpdatedAt)))) {
+    return { ok: false, reason: 'zuoraUpdatedAt must be an ISO-8601 time' };
+  }
   const request: SyncRequest = {
     v: SYNC_REQUEST_VERSION,
     subscriptionId: id.id,
@@ -116,6 +125,7 @@ function validateSyncRequest(value: unknown, rule: SubscriptionIdRule): ParsedSy
     ...(record.zuoraNotificationId !== undefined && { zuoraNotificationId: record.zuoraNotificationId as string }),
     ...(record.replayCount !== undefined && { replayCount: record.replayCount as number }),
     ...(record.replayRunId !== undefined && { replayRunId: record.replayRunId as string }),
+    ...(record.zuoraUpdatedAt !== undefined && { zuoraUpdatedAt: record.zuoraUpdatedAt as string }),
   };
   return { ok: true, request };
 }
