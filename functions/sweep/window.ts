@@ -173,12 +173,3 @@ export function partitionNames(
   for (const name of names) (checkSubscriptionId(name, rule).ok ? valid : invalid).push(name);
   return { valid, invalid };
 }
-
-/**
- * A subscription is covered when its last successful sync started after its latest UpdatedDate plus the margin:
- * Limio then read Zuora after the change. The margin absorbs UpdatedDate's whole seconds and clock skew.
- */
-export function isCovered(updatedMs: number | undefined, lastSuccessStartedAtMs: number | undefined, marginMs: number): boolean {
-  if (updatedMs === undefined || lastSuccessStartedAtMs === undefined) return false;
-  return lastSuccessStartedAtMs > updatedMs + marginMs;
-}

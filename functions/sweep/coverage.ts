@@ -1,0 +1,67 @@
+/**
+ * What the sweep concludes about one change it read from Zuora, from the subscription's ledger entry: whether a
+ * successful sync provably read it, whether a sync still to come will, or neither. Plain functions: the sweep
+ * (settle.ts) applies them, the tests state the rules through them.
+ *
+ * The commit-lag assumption: a change stamped UpdatedDate U is visible to every reader of Zuora by U + L
+ * (SWEEP_COMMIT_LAG_SECONDS). Before that a sync may read Zuora without it, even one that started after U: a
+ * callout for an earlier change can bring a sync that runs in that gap.
+ */
+
+export type ChangeCoverage =
+  /** A successful sync provably read the change: nothing to do. */
+  | 'covered'
+  /** A message queued at or after the change is still to be served, by a sync that starts after the sweep read the change. */
+  | 'pending'
+  /** A message came at or after the change, but the sync that served it cannot be shown to have read it: queued again. */
+  | 'unproven'
+  /** Nothing was queued at or after the change: its callout never came. Queued, and counted for MissingCalloutsAlarm. */
+  | 'missing';
+
+/** What the sweep needs of a ledger entry, read after the slice was read. */
+export interface CoverageFacts {
+  /** When the newest successful sync started (the sync Lambda's clock). */
+  readonly lastSuccessStartedAt?: number;
+  /** The latest UpdatedDate a successful sync provably read (ledger-entry.ts). */
+  readonly provenThrough?: number;
+  /** The latest receivedAt of a message queued for the subscription (its producer's clock). */
+  readonly lastQueuedAt?: number;
+  /** The start of a claimed sync still in flight when the entry was read. */
+  readonly claimInFlightStartedAt?: number;
+}
+
+export interface CoverageRules {
+  /** L: how long after its UpdatedDate a change may take to become visible to every reader. */
+  readonly commitLagMs: number;
+  /** How far AWS clocks (the sweep's, the sync Lambda's, the callout Lambda's) may disagree. */
+  readonly clockMarginMs: number;
+}
+
+/**
+ * One change (U = `updatedMs`, undefined when Zuora's UpdatedDate could not be read) of a subscription the sweep
+ * read at `sightedAtMs` (the end of the read that returned it). Covered by one of three proofs:
+ *   (a) the newest successful sync started after U + L;
+ *   (b) provenThrough >= U: a successful sync served a message naming U or a later change;
+ *   (c) the newest successful sync started after the sighting: U was visible to the sweep's read, so to it.
+ * Otherwise pending when a message queued at or after U has not been served by a success since (no success
+ * started after it was queued, allowing for clocks) and no claimed sync that began before the sighting is in
+ * flight: the sync to come starts after the sighting, so by (c) it reads U; should it fail for good, its message
+ * is on the DLQ with its reason. Otherwise unproven when something was queued at or after U, missing when not.
+ */
+export function classifyChange(updatedMs: number | undefined, facts: CoverageFacts | undefined, sightedAtMs: number, rules: CoverageRules): ChangeCoverage {
+  const success = facts?.lastSuccessStartedAt;
+  if (updatedMs !== undefined) {
+    if (success !== undefined && success > updatedMs + rules.commitLagMs) return 'covered';
+    if (facts?.provenThrough !== undefined && facts.provenThrough >= updatedMs) return 'covered';
+  }
+  if (success !== undefined && success > sightedAtMs + rules.clockMarginMs) return 'covered';
+  const queuedAt = facts?.lastQueuedAt;
+  if (queuedAt === undefined || (updatedMs !== undefined && queuedAt < updatedMs)) return 'missing';
+  // A success that may have started after the message was sent may have served it, or found it covered.
+  const servedSinceQueued = success !== undefined && success + rules.clockMarginMs >= queuedAt;
+  // A claimed sync that began before the sighting may be serving the message without having read U.
+  const inFlightSinceBeforeSighting = facts?.claimInFlightStartedAt !== undefined && facts.claimInFlightStartedAt <= sightedAtMs + rules.clockMarginMs;
+  // Without a readable UpdatedDate nothing says the message came after the change: queue it.
+  if (updatedMs !== undefined && !servedSinceQueued && !inFlightSinceBeforeSighting) return 'pending';
+  return 'unproven';
+}
