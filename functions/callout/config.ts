@@ -23,6 +23,11 @@ export interface CalloutConfig {
   readonly idRule: SubscriptionIdRule;
   /** CALLOUT_EXPECTED_TENANT_ID: a callout naming another Zuora tenant is refused (see tenant.ts). */
   readonly expectedTenantId?: string;
+  /**
+   * LEDGER_TABLE_NAME: after queueing, each subscription's lastQueuedAt is marked there, so the sweep tells a change
+   * whose sync is still to come (pending) from one whose callout never came (missing). Without it, no marks.
+   */
+  readonly ledgerTableName?: string;
 }
 
 export const DEFAULT_REALM = 'zuora-limio-sync';
@@ -57,6 +62,7 @@ export function loadCalloutConfig(env: Env): CalloutConfig {
     throw new ConfigError('CALLOUT_ID_FIELD', `must be a field name or a dot path such as Data.Subscription.Name, got "${idField}"`);
   }
   const expectedTenantId = expectedTenantIdFrom(env);
+  const ledgerTableName = optionalString(env, 'LEDGER_TABLE_NAME');
   return {
     queueUrl,
     auth,
@@ -67,5 +73,6 @@ export function loadCalloutConfig(env: Env): CalloutConfig {
     ...(idField !== undefined && { idField }),
     idRule: subscriptionIdRuleFrom(optionalString(env, 'SUBSCRIPTION_ID_PATTERN')),
     ...(expectedTenantId !== undefined && { expectedTenantId }),
+    ...(ledgerTableName !== undefined && { ledgerTableName }),
   };
 }

@@ -76,7 +76,7 @@ describe('sync ledger and reconciliation sweep (zuoraBaseUrl set)', () => {
     });
   });
 
-  it('lets the sweep only send to the main queue, read the ledger, read and write its own watermark item, read the Zuora secret and write its logs', () => {
+  it('lets the sweep only send to the main queue, read the ledger, read and write its own watermark item, mark lastQueuedAt on subscription items, read the Zuora secret and write its logs', () => {
     const { resource } = sweepFunction();
     const logGroupId = resource.Properties.LoggingConfig.LogGroup.Ref;
     expect(roleStatements(template, resource)).toEqual([
@@ -90,6 +90,17 @@ describe('sync ledger and reconciliation sweep (zuoraBaseUrl set)', () => {
         Resource: { 'Fn::GetAtt': [ledgerTableId, 'Arn'] },
         // The very key the Lambda writes (sweepWatermarkKey), so no item a sync wrote can be touched.
         Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [sweepWatermarkKey({ zuoraBaseUrl, entityId: 'abc-123' })] } },
+      },
+      {
+        Sid: 'MarkQueuedInLedger',
+        Effect: 'Allow',
+        Action: 'dynamodb:UpdateItem',
+        Resource: { 'Fn::GetAtt': [ledgerTableId, 'Arn'] },
+        // Only the mark, on no item whose key holds a '#' (its watermark is written under the statement above).
+        Condition: {
+          'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': ['*#*'] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['subscriptionId', 'lastQueuedAt', 'expiresAt'] },
+        },
       },
       { Sid: 'ReadZuoraSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: resource.Properties.Environment.Variables.ZUORA_SECRET_ID },
     ]);
