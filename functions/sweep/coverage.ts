@@ -26,8 +26,11 @@ export interface CoverageFacts {
   readonly provenThrough?: number;
   /** The latest receivedAt of a message queued for the subscription (its producer's clock). */
   readonly lastQueuedAt?: number;
-  /** The start of a claimed sync still in flight when the entry was read. */
-  readonly claimInFlightStartedAt?: number;
+  /**
+   * The start of a claimed sync whose answer is not recorded: in flight when the entry was read, or one that never
+   * recorded its answer (its invocation died, or the record failed though Limio synced).
+   */
+  readonly unrecordedClaimStartedAt?: number;
 }
 
 export interface CoverageRules {
@@ -44,9 +47,10 @@ export interface CoverageRules {
  *   (b) provenThrough >= U: a successful sync served a message naming U or a later change;
  *   (c) the newest successful sync started after the sighting: U was visible to the sweep's read, so to it.
  * Otherwise pending when a message queued at or after U has not been served by a success since (no success
- * started after it was queued, allowing for clocks) and no claimed sync that began before the sighting is in
- * flight: the sync to come starts after the sighting, so by (c) it reads U; should it fail for good, its message
- * is on the DLQ with its reason. Otherwise unproven when something was queued at or after U, missing when not.
+ * started after it was queued, allowing for clocks) and no claimed sync that began between its queueing and the
+ * sighting is unrecorded (in flight, or its record lost): the sync to come starts after the sighting, so by (c) it
+ * reads U; should it fail for good, its message is on the DLQ with its reason. Otherwise unproven when something
+ * was queued at or after U, missing when not.
  */
 export function classifyChange(updatedMs: number | undefined, facts: CoverageFacts | undefined, sightedAtMs: number, rules: CoverageRules): ChangeCoverage {
   const success = facts?.lastSuccessStartedAt;
@@ -59,9 +63,11 @@ export function classifyChange(updatedMs: number | undefined, facts: CoverageFac
   if (queuedAt === undefined || (updatedMs !== undefined && queuedAt < updatedMs)) return 'missing';
   // A success that may have started after the message was sent may have served it, or found it covered.
   const servedSinceQueued = success !== undefined && success + rules.clockMarginMs >= queuedAt;
-  // A claimed sync that began before the sighting may be serving the message without having read U.
-  const inFlightSinceBeforeSighting = facts?.claimInFlightStartedAt !== undefined && facts.claimInFlightStartedAt <= sightedAtMs + rules.clockMarginMs;
+  // A claimed sync that began after the message was queued and before the sighting may be serving it (or have
+  // served it, its record lost) without having read U. One that began before the send cannot have received it.
+  const claimStart = facts?.unrecordedClaimStartedAt;
+  const unrecordedSinceQueued = claimStart !== undefined && claimStart + rules.clockMarginMs >= queuedAt && claimStart <= sightedAtMs + rules.clockMarginMs;
   // Without a readable UpdatedDate nothing says the message came after the change: queue it.
-  if (updatedMs !== undefined && !servedSinceQueued && !inFlightSinceBeforeSighting) return 'pending';
+  if (updatedMs !== undefined && !servedSinceQueued && !unrecordedSinceQueued) return 'pending';
   return 'unproven';
 }

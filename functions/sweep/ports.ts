@@ -1,6 +1,5 @@
 import { enqueueSyncRequests, type SqsSender } from '../callout/enqueue';
 import { readLedgerFailOpen } from '../ledger/fail-open';
-import { claimInFlight } from '../ledger/ledger-entry';
 import type { LedgerStore } from '../ledger/ledger-store';
 import { markQueuedFailOpen } from '../ledger/queued-mark';
 import { createSyncRequest, type MessageSource } from '../shared/queue-message';
@@ -16,28 +15,28 @@ import type { SweepReport } from './sweep';
 
 /**
  * Coverage from the sync ledger: each subscription's newest successful sync, provenThrough, lastQueuedAt, and a
- * claimed sync in flight when read. A ledger that does not answer in time throws, so the sweep queues that batch
+ * claimed sync whose answer is not recorded (in flight, or its invocation died or its record failed). A ledger that does not answer in time throws, so the sweep queues that batch
  * and the rest of the run unchecked and reports the ledger unavailable; ids the ledger could not read
  * (unprocessed keys) have no known entry and are queued.
  */
-export function ledgerCoverage(store: LedgerStore, options: { readonly timeoutMs: number; readonly now?: () => number }): CoveragePort {
-  const now = options.now ?? Date.now;
+export function ledgerCoverage(store: LedgerStore, options: { readonly timeoutMs: number }): CoveragePort {
   return async (ids) => {
     const lookup = await readLedgerFailOpen(store, ids, options.timeoutMs);
     if (lookup.failure !== undefined) throw new Error(`the sync ledger could not be read: ${lookup.failure}`);
-    const readAt = now();
     return new Map(
       ids.map((id): [string, CoverageFacts | undefined] => {
         const entry = lookup.entries.get(id);
         if (entry === undefined) return [id, undefined];
-        const claim = claimInFlight(entry, readAt);
+        const claim = entry.claim;
+        // A claim is answered once an attempt as new as it is recorded (ledger-entry.ts, claimInFlight).
+        const unrecorded = claim !== undefined && (entry.lastAttempt === undefined || claim.startedAt > entry.lastAttempt.startedAt);
         return [
           id,
           {
             ...(entry.lastSuccess !== undefined && { lastSuccessStartedAt: entry.lastSuccess.startedAt }),
             ...(entry.provenThrough !== undefined && { provenThrough: entry.provenThrough }),
             ...(entry.lastQueuedAt !== undefined && { lastQueuedAt: entry.lastQueuedAt }),
-            ...(claim !== undefined && { claimInFlightStartedAt: claim.startedAt }),
+            ...(unrecorded && { unrecordedClaimStartedAt: claim.startedAt }),
           },
         ];
       }),

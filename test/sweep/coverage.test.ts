@@ -21,20 +21,22 @@ describe('classifyChange', () => {
     expect(of(undefined)).toBe('missing');
   });
 
-  it('is pending while a message queued at or after U has no success since and no claimed sync from before the sighting is in flight', () => {
+  it('is pending while a message queued at or after U has no success since and no unrecorded claimed sync began between its queueing and the sighting', () => {
     expect(of({ lastQueuedAt: U + 2_000 })).toBe('pending');
     expect(of({ lastQueuedAt: U })).toBe('pending');
     expect(of({ lastQueuedAt: U + 2_000, lastSuccessStartedAt: U - 60_000 })).toBe('pending');
-    // A claimed sync that started after the sighting reads U by (c).
-    expect(of({ lastQueuedAt: U + 2_000, claimInFlightStartedAt: SIGHTED + 1_500 })).toBe('pending');
+    // A claimed sync that started after the sighting reads U by (c); one that started before the message was sent
+    // cannot have received it.
+    expect(of({ lastQueuedAt: U + 2_000, unrecordedClaimStartedAt: SIGHTED + 1_500 })).toBe('pending');
+    expect(of({ lastQueuedAt: U + 2_000, unrecordedClaimStartedAt: U - 5_000 })).toBe('pending');
   });
 
   it('is unproven when a message came after U but a sync that may have served it cannot be shown to have read U', () => {
     // A success that started after the message was queued (within the clock margin too): it may have served it.
     expect(of({ lastQueuedAt: U + 2_000, lastSuccessStartedAt: U + 3_000 })).toBe('unproven');
     expect(of({ lastQueuedAt: U + 2_000, lastSuccessStartedAt: U + 1_500 })).toBe('unproven');
-    // A claimed sync in flight since before the sighting may be serving it.
-    expect(of({ lastQueuedAt: U + 2_000, claimInFlightStartedAt: U + 5_000 })).toBe('unproven');
+    // A claimed sync that began between the queueing and the sighting, unrecorded: in flight, or its record lost.
+    expect(of({ lastQueuedAt: U + 2_000, unrecordedClaimStartedAt: U + 5_000 })).toBe('unproven');
     // Without a readable UpdatedDate nothing says the message came after the change.
     expect(of({ lastQueuedAt: U + 2_000 }, 'unreadable')).toBe('unproven');
     expect(of(undefined, 'unreadable')).toBe('missing');

@@ -9,7 +9,7 @@ import { useSqsEmulator } from '../support/sqs-emulator';
 const at = (iso: string) => Date.parse(iso);
 
 describe('ledgerCoverage', () => {
-  it('answers the newest successful sync\'s start, the marks and a claimed sync in flight, by the ledger\'s own rules', async () => {
+  it('answers the newest successful sync\'s start, the marks and a claimed sync whose answer is not recorded, by the ledger\'s own rules', async () => {
     const ledger = new InMemoryLedgerStore();
     await ledger.recordOutcome('A-S1', { kind: 'synced', startedAt: 2_000, finishedAt: 2_500, httpStatus: 200 });
     // An older success finishing later does not move it back; a later failure does not erase it.
@@ -19,12 +19,13 @@ describe('ledgerCoverage', () => {
     await ledger.raiseMark('A-S3', 'lastQueuedAt', 6_000);
     await ledger.raiseMark('A-S3', 'provenThrough', 500);
     await ledger.claimSync('A-S3', { startedAt: 7_000, leaseMs: 60_000, expectedLastSuccessStartedAt: undefined });
-    const coverage = await ledgerCoverage(ledger, { timeoutMs: 1_000, now: () => 8_000 })(['A-S1', 'A-S2', 'A-S3', 'A-S4']);
+    await ledger.claimSync('A-S1', { startedAt: 3_000, leaseMs: 60_000, expectedLastSuccessStartedAt: 2_000 });
+    const coverage = await ledgerCoverage(ledger, { timeoutMs: 1_000 })(['A-S1', 'A-S2', 'A-S3', 'A-S4']);
     expect(coverage).toEqual(
       new Map([
         ['A-S1', { lastSuccessStartedAt: 2_000 }],
         ['A-S2', {}],
-        ['A-S3', { lastQueuedAt: 6_000, provenThrough: 500, claimInFlightStartedAt: 7_000 }],
+        ['A-S3', { lastQueuedAt: 6_000, provenThrough: 500, unrecordedClaimStartedAt: 7_000 }],
         ['A-S4', undefined],
       ]),
     );
