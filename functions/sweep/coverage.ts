@@ -42,9 +42,14 @@ export interface CoverageRules {
 
 /**
  * One change (U = `updatedMs`, undefined when Zuora's UpdatedDate could not be read) of a subscription the sweep
- * read at `sightedAtMs` (the end of the read that returned it). Covered by one of three proofs:
- *   (a) the newest successful sync started after U + L;
- *   (b) provenThrough >= U: a successful sync served a message naming U or a later change;
+ * read at `sightedAtMs` (the end of the read that returned it), with `versionsInItsSecond` versions of the
+ * subscription in U's second among the records read. Covered by one of three proofs:
+ *   (a) the newest successful sync started after U + L (plus the clock margin: U is Zuora's clock);
+ *   (b) provenThrough names U's very second, and the read returned one version of the subscription in that second:
+ *       a successful sync served a message naming that version (UpdatedDate has whole seconds, so with two versions
+ *       in one second it cannot say which; and a later change named proves nothing of an earlier one committed
+ *       late). A version named but not returned by the read was committed after it, after the one read, so its
+ *       sync read both. Or provenThrough >= U + L: the change named was stamped once U was committed;
  *   (c) the newest successful sync started after the sighting: U was visible to the sweep's read, so to it.
  * Otherwise pending when a message queued at or after U has not been served by a success since (no success
  * started after it was queued, allowing for clocks) and no claimed sync that began between its queueing and the
@@ -52,11 +57,22 @@ export interface CoverageRules {
  * reads U; should it fail for good, its message is on the DLQ with its reason. Otherwise unproven when something
  * was queued at or after U, missing when not.
  */
-export function classifyChange(updatedMs: number | undefined, facts: CoverageFacts | undefined, sightedAtMs: number, rules: CoverageRules): ChangeCoverage {
+export function classifyChange(
+  updatedMs: number | undefined,
+  facts: CoverageFacts | undefined,
+  sightedAtMs: number,
+  rules: CoverageRules,
+  versionsInItsSecond = 1,
+): ChangeCoverage {
   const success = facts?.lastSuccessStartedAt;
   if (updatedMs !== undefined) {
-    if (success !== undefined && success > updatedMs + rules.commitLagMs) return 'covered';
-    if (facts?.provenThrough !== undefined && facts.provenThrough >= updatedMs) return 'covered';
+    // The sync's start is by an AWS clock, U by Zuora's: the margin keeps a skew from passing for the lag.
+    if (success !== undefined && success > updatedMs + rules.commitLagMs + rules.clockMarginMs) return 'covered';
+    const second = (ms: number) => Math.floor(ms / 1000);
+    const proven = facts?.provenThrough;
+    if (proven !== undefined && second(proven) === second(updatedMs) && versionsInItsSecond === 1) return 'covered';
+    // A change named L or more after U (both Zuora's clock) was made once U was committed: its sync read U too.
+    if (proven !== undefined && proven >= updatedMs + rules.commitLagMs) return 'covered';
   }
   if (success !== undefined && success > sightedAtMs + rules.clockMarginMs) return 'covered';
   const queuedAt = facts?.lastQueuedAt;
@@ -70,4 +86,27 @@ export function classifyChange(updatedMs: number | undefined, facts: CoverageFac
   // Without a readable UpdatedDate nothing says the message came after the change: queue it.
   if (updatedMs !== undefined && !servedSinceQueued && !unrecordedSinceQueued) return 'pending';
   return 'unproven';
+}
+
+/** The worst first: a subscription is counted by the worst of its changes' verdicts. */
+const SEVERITY: readonly ChangeCoverage[] = ['missing', 'unproven', 'pending', 'covered'];
+
+/**
+ * A subscription whose read returned versions in several seconds (`versionsBySecond`: second -> how many), each
+ * judged by classifyChange: a version stamped earlier may have been committed after a later one, so that the
+ * proofs of the later ((b), (c)) say nothing of it. The subscription takes the worst verdict; undefined
+ * `updatedMs` (an unreadable UpdatedDate among them) is judged as such too.
+ */
+export function classifySubscription(
+  latestUpdatedMs: number | undefined,
+  versionsBySecond: ReadonlyMap<number, number> | undefined,
+  facts: CoverageFacts | undefined,
+  sightedAtMs: number,
+  rules: CoverageRules,
+): ChangeCoverage {
+  const verdicts =
+    latestUpdatedMs === undefined || versionsBySecond === undefined || versionsBySecond.size === 0
+      ? [classifyChange(latestUpdatedMs, facts, sightedAtMs, rules)]
+      : [...versionsBySecond].map(([second, versions]) => classifyChange(second, facts, sightedAtMs, rules, versions));
+  return SEVERITY.find((verdict) => verdicts.includes(verdict)) ?? 'covered';
 }

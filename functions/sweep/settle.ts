@@ -1,5 +1,5 @@
 import { checkSubscriptionId, type SubscriptionIdRule } from '../shared/subscription-id';
-import { classifyChange, type ChangeCoverage, type CoverageFacts, type CoverageRules } from './coverage';
+import { classifySubscription, type ChangeCoverage, type CoverageFacts, type CoverageRules } from './coverage';
 import type { LatestVersions } from './window';
 
 /**
@@ -154,7 +154,8 @@ export class SweepTally {
       const facts = await this.lookUpCoverage(batch.map(([name]) => name));
       for (const [name, updatedMs] of batch) {
         // Without the ledger nothing can be shown either way: queued, but not counted as a missing callout.
-        const coverage: ChangeCoverage = facts === undefined ? 'unproven' : classifyChange(updatedMs, facts.get(name), sightedAtMs, this.options.rules);
+        const coverage: ChangeCoverage =
+          facts === undefined ? 'unproven' : classifySubscription(updatedMs, versions.secondsByName.get(name), facts.get(name), sightedAtMs, this.options.rules);
         if (coverage === 'covered' || coverage === 'pending') this.keep(name, coverage);
         else pending.push([name, updatedMs, coverage]);
       }

@@ -40,7 +40,7 @@ interface SweepJson {
  * one of them, a name the subscription-id rule refuses, and a change just after the window.
  */
 async function seedWindow(sandbox: ZuoraSandbox, ledger: DynamoDbLedgerStore, prefix: string, startMs: number) {
-  const changedAt = (i: number) => startMs + (i + 1) * MINUTE;
+  const changedAt = (i: number) => startMs + (i + 3) * MINUTE;
   const synced = [`${prefix}01`, `${prefix}02`, `${prefix}03`];
   for (const [i, name] of synced.entries()) {
     sandbox.touch(name, changedAt(i));
@@ -49,7 +49,8 @@ async function seedWindow(sandbox: ZuoraSandbox, ledger: DynamoDbLedgerStore, pr
     await ledger.recordOutcome(name, { kind: 'synced', startedAt: changedAt(i) + 4_000, finishedAt: changedAt(i) + 4_400, httpStatus: 200 });
     await ledger.raiseMark(name, 'provenThrough', changedAt(i));
   }
-  sandbox.touch(`${prefix}01`, changedAt(0) - 30_000); // an older version of a synced one
+  // An older version of a synced one, made more than the commit lag before the version whose callout named it.
+  sandbox.touch(`${prefix}01`, changedAt(0) - 2 * MINUTE);
   sandbox.touch(`${prefix}04`, changedAt(4));
   sandbox.touch(`${prefix}05`, changedAt(5));
   await ledger.recordOutcome(`${prefix}05`, { kind: 'synced', startedAt: changedAt(5) - MINUTE, finishedAt: changedAt(5) - MINUTE + 300, httpStatus: 200 });

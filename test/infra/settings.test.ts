@@ -191,6 +191,9 @@ describe('resolveBridgeSettings: sync ledger and reconciliation sweep', () => {
     ['zuoraBaseUrl', { missingCalloutsAlarmThreshold: 3 }],
     ['zuoraBaseUrl', { sweepSliceSeconds: 1800 }],
     ['zuoraBaseUrl', { sweepCommitLagSeconds: 5 }],
+    // A sync still under way when the sweep looks must have started after every change it reads was committed.
+    ['sweepSettleSeconds', { zuoraBaseUrl, sweepSettleSeconds: 89 }],
+    ['sweepSettleSeconds', { zuoraBaseUrl, sweepSettleSeconds: 300, sweepCommitLagSeconds: 120, syncTimeoutSeconds: 200 }],
     // Its 2 s meant a clock margin: read as a commit lag it would quietly weaken coverage.
     ['sweepCoverageMarginSeconds', { zuoraBaseUrl, sweepCoverageMarginSeconds: 2 }],
     ['sweepCoverageMarginSeconds', { sweepCoverageMarginSeconds: 2 }],

@@ -6,11 +6,17 @@ const SIGHTED = U + 6 * 60_000;
 const of = (facts: CoverageFacts | undefined, updated: number | 'unreadable' = U) => classifyChange(updated === 'unreadable' ? undefined : updated, facts, SIGHTED, rules);
 
 describe('classifyChange', () => {
-  it('covers a change by (a) a success started after U + the commit lag, (b) provenThrough at or after U, (c) a success started after the sighting', () => {
-    expect(of({ lastSuccessStartedAt: U + 60_001 })).toBe('covered');
-    expect(of({ lastSuccessStartedAt: U + 60_000 })).not.toBe('covered');
+  it('covers a change by (a) a success started after U + the commit lag + the clock margin, (b) provenThrough naming the second of U (one version in it) or L after U, (c) a success started after the sighting', () => {
+    expect(of({ lastSuccessStartedAt: U + 61_001 })).toBe('covered');
+    expect(of({ lastSuccessStartedAt: U + 61_000 })).not.toBe('covered');
     expect(of({ lastSuccessStartedAt: U + 2_500, provenThrough: U })).toBe('covered');
     expect(of({ lastSuccessStartedAt: U + 2_500, provenThrough: U - 1 })).not.toBe('covered');
+    // A later change named proves an earlier one only once that was committed: L after it.
+    expect(of({ lastSuccessStartedAt: U + 2_500, provenThrough: U + 1_000 })).not.toBe('covered');
+    expect(of({ lastSuccessStartedAt: U + 2_500, provenThrough: U + 60_000 })).toBe('covered');
+    // Two versions in U's second: a callout naming it cannot say which.
+    expect(classifyChange(U, { provenThrough: U, lastQueuedAt: U + 1_000, lastSuccessStartedAt: U + 2_500 }, SIGHTED, rules, 2)).toBe('unproven');
+    expect(classifyChange(U, { provenThrough: U, lastQueuedAt: U + 1_000, lastSuccessStartedAt: U + 2_500 }, SIGHTED, rules, 1)).toBe('covered');
     expect(of({ lastSuccessStartedAt: SIGHTED + 1_001 }, 'unreadable')).toBe('covered');
     expect(of({ lastSuccessStartedAt: SIGHTED + 1_000 }, 'unreadable')).not.toBe('covered');
   });

@@ -92,7 +92,7 @@ describe('sqsEnqueue (SQS emulator)', () => {
   it('serves a whole sweep: what the ledger shows synced after its change is skipped, the rest lands on the queue', async () => {
     const ledger = new InMemoryLedgerStore();
     const changed = at('2026-11-24T17:10:00Z');
-    await ledger.recordOutcome('A-S1', { kind: 'synced', startedAt: changed + 3_000, finishedAt: changed + 3_400, httpStatus: 200 });
+    await ledger.recordOutcome('A-S1', { kind: 'synced', startedAt: changed + 4_000, finishedAt: changed + 4_400, httpStatus: 200 });
     await ledger.recordOutcome('A-S2', { kind: 'synced', startedAt: changed - 60_000, finishedAt: changed - 59_000, httpStatus: 200 });
     const source = {
       changed: async function* () {

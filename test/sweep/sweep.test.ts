@@ -121,11 +121,12 @@ describe('runSweep', () => {
     expect(watermarks.current).toEqual({ completedUntilMs: FIRST_WINDOW.endMs });
   });
 
-  it('counts a sync as covering only when it started later than UpdatedDate plus the margin', async () => {
+  it('counts a sync as covering only when it started later than UpdatedDate plus the commit lag and the clock margin', async () => {
     const { zuora, queued, run } = setup();
     const changed = at('2026-11-24T17:10:00Z');
     for (const name of ['A-S1', 'A-S2', 'A-S3']) zuora.change(name, changed);
-    await run({ 'A-S1': changed + 1_000, 'A-S2': changed + 2_000, 'A-S3': changed + 2_001 });
+    // A commit lag of 2 s here (setup), and the clock margin of 1 s.
+    await run({ 'A-S1': changed + 1_000, 'A-S2': changed + 3_000, 'A-S3': changed + 3_001 });
     expect(queued.ids()).toEqual(['A-S1', 'A-S2']);
   });
 
