@@ -17,6 +17,8 @@ describe('loadRuntimeConfig', () => {
     expect(config.zuora).toEqual({ kind: 'sandbox', port: 4020, clientId: 'local-zuora-client', clientSecret: 'local-zuora-secret', faults: { rate429: 0, rate500: 0, latencyMs: 0 } });
     expect(config.sweepIntervalSeconds).toBe(60);
     expect(config.handlerEnv.SWEEP_SETTLE_SECONDS).toBe('30');
+    // The sandbox commits a change the instant it stamps it: a second of commit lag, not a real tenant's minute.
+    expect(config.handlerEnv.SWEEP_COMMIT_LAG_SECONDS).toBe('1');
   });
 
   it('takes sweep settings, sandbox faults and ports from the environment; an interval under a minute is fine locally', () => {
@@ -35,6 +37,7 @@ describe('loadRuntimeConfig', () => {
   it('sweeps a real Zuora tenant with its client credentials', () => {
     const config = loadRuntimeConfig({ ZUORA_BASE_URL: 'https://rest.apisandbox.zuora.com/', ZUORA_CLIENT_ID: 'id', ZUORA_CLIENT_SECRET: 'secret' });
     expect(config.zuora).toEqual({ kind: 'tenant', baseUrl: 'https://rest.apisandbox.zuora.com', clientId: 'id', clientSecret: 'secret' });
+    expect(config.handlerEnv.SWEEP_COMMIT_LAG_SECONDS).toBeUndefined();
   });
 
   it('generates Basic credentials when no callout auth is set, and hands them to the callout handler', () => {

@@ -28,10 +28,6 @@ const SWEEP_ENV = {
   SWEEP_SETTLE_SECONDS: String(SETTLE_SECONDS),
   SWEEP_OVERLAP_SECONDS: '60',
   SWEEP_INITIAL_LOOKBACK_SECONDS: '60',
-  // These callouts name no UpdatedDate, so a sync within the commit lag of its change cannot prove it read it: at
-  // the default minute the sweep would queue the change again (the extra Limio call docs/reliability.md counts).
-  // The sandbox commits at once; a second of lag keeps this test about the schedule.
-  SWEEP_COMMIT_LAG_SECONDS: '1',
 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
