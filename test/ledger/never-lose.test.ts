@@ -81,16 +81,15 @@ const sweepScenario: fc.Arbitrary<ModelScenario> = fc.record({
     fc.record({ durationMs: fc.integer({ min: 1, max: 8_000 }), answer: fc.constantFrom('synced' as const, 'synced' as const, 'synced' as const, 'retryable' as const, 'terminal' as const) }),
     { maxLength: 12 },
   ),
-  // The ledger answers and syncs claim (a cooldown): a sync in flight, or a success whose record was lost, is then
-  // in the ledger as its claim. Without one (SYNC_COOLDOWN_SECONDS=0, or a claim and then its record both failed)
-  // the sweep cannot see such a sync: the residual docs/reliability.md states. Crashes at every step, duplicates
-  // and Limio's failures are all in play.
+  // The ledger answers: a successful sync that left neither its claim nor its record there is the one case the
+  // sweep cannot see (docs/how-a-subscription-is-synced.md). Syncs with and without claims (a cooldown of 0),
+  // crashes at every step, duplicates and Limio's failures are all in play.
   ledgerFaults: fc.constant([]),
   crashes: fc.array(fc.constantFrom<CrashPoint>('none', 'none', 'none', 'before-read', 'after-read', 'after-claim', 'after-limio', 'after-record'), { maxLength: 8 }),
   duplicates: fc.array(fc.boolean(), { maxLength: 8 }),
   stepDelaysMs: fc.array(fc.integer({ min: 1, max: 300 }), { maxLength: 8 }),
   seed: fc.integer(),
-  timing: fc.constantFrom(timing, { cooldownSeconds: 2, clockMarginSeconds: 1 }),
+  timing: fc.constantFrom(timing, { ...timing, cooldownSeconds: 0 }, { cooldownSeconds: 2, clockMarginSeconds: 1 }),
   holdReceiveLimit: fc.constantFrom(undefined, 0, 2),
   sweep: fc.record({
     commitLagMs: fc.constant(COMMIT_LAG_MS),
