@@ -272,6 +272,9 @@ class OffBoxLedgerStore implements LedgerStore {
   recordOutcome(...args: Parameters<LedgerStore['recordOutcome']>) {
     return this.after(() => this.#store.recordOutcome(...args));
   }
+  raiseMark(...args: Parameters<LedgerStore['raiseMark']>) {
+    return this.after(() => this.#store.raiseMark(...args));
+  }
   private after<T>(answer: () => Promise<T>): Promise<T> {
     // Applied when the answer arrives, as a remote store applies a request before it answers.
     return new Promise((resolve, reject) => setTimeout(() => answer().then(resolve, reject), this.latencyMs));

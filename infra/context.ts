@@ -38,8 +38,8 @@ import type { BridgeStackSettings } from './zuora-limio-sync-stack';
  * | zuoraSecretArn | existing Zuora OAuth client secret (complete ARN); default: a new secret to fill |
  * | zuoraEntityId | multi-entity tenants: the entity the sweep reads |
  * | sweepIntervalSeconds, sweepSettleSeconds, sweepOverlapSeconds, sweepInitialLookbackSeconds | sweep schedule and window |
- * | sweepSliceSeconds, sweepCoverageMarginSeconds | longest window of one Zuora query; how long after a change a sync must start to cover it |
- * | missingCalloutsAlarmThreshold | subscriptions queued by the sweep, 3 sweeps in a row, that raise MissingCalloutsAlarm |
+ * | sweepSliceSeconds, sweepCommitLagSeconds | longest window of one Zuora query; how long after its UpdatedDate a change is visible to every reader (sweepCoverageMarginSeconds is refused: it was replaced) |
+ * | missingCalloutsAlarmThreshold | changes the sweep found without any callout (missing), 3 sweeps in a row, that raise MissingCalloutsAlarm |
  * | alarmEmail | email subscribed to a new alarm topic |
  * | alarmTopicArn | existing SNS topic for the alarms |
  * | createApiGatewayCloudWatchRole | false when the account already has API Gateway's logging role |
@@ -56,8 +56,8 @@ const NUMBER_KEYS = [
   'batchSize', 'batchingWindowSeconds', 'syncTimeoutSeconds', 'limioTimeoutMs', 'backoffBaseSeconds',
   'backoffMaxSeconds', 'calloutDelaySeconds', 'calloutMaxIds', 'calloutMaxBodyBytes', 'logRetentionDays',
   'oldestMessageAgeAlarmSeconds', 'wafRateLimitPerIp', 'syncCooldownSeconds', 'syncClockMarginSeconds', 'sweepIntervalSeconds',
-  'sweepSettleSeconds', 'sweepOverlapSeconds', 'sweepInitialLookbackSeconds', 'sweepSliceSeconds', 'sweepCoverageMarginSeconds',
-  'missingCalloutsAlarmThreshold',
+  'sweepSettleSeconds', 'sweepOverlapSeconds', 'sweepInitialLookbackSeconds', 'sweepSliceSeconds', 'sweepCommitLagSeconds',
+  'sweepCoverageMarginSeconds', 'missingCalloutsAlarmThreshold',
 ] as const;
 
 function text(key: string, value: unknown): string | undefined {

@@ -150,6 +150,7 @@ export class ZuoraLimioSync extends Construct {
       mainQueue: this.mainQueue,
       queueEncryptionKey,
       calloutAuthSecret: this.calloutAuthSecret,
+      ledgerTable: this.ledgerTable,
       secrets,
       apiName: `${this.namePrefix()}-callout`,
       // Named, so the dashboard can address its metrics (AWS/WAFV2 by WebACL name). Unique per bridge in a region

@@ -210,6 +210,7 @@ export function loadRuntimeConfig(env: Env): RuntimeConfig {
   const maxAttempts = integer(env, 'MAX_ATTEMPTS', DEFAULTS.maxAttempts, { min: 1, max: 999 });
   // The sweep's settle time has a shorter local default; its other SWEEP_* values pass to its own loader as given.
   handlerEnv.SWEEP_SETTLE_SECONDS ??= String(LOCAL_SWEEP_DEFAULTS.settleSeconds);
+  if (optionalString(env, 'ZUORA_BASE_URL') === undefined) handlerEnv.SWEEP_COMMIT_LAG_SECONDS ??= String(LOCAL_SWEEP_DEFAULTS.sandboxCommitLagSeconds);
   return {
     host: LOCAL_DEFAULTS.host,
     port: port(env, 'PORT', LOCAL_DEFAULTS.calloutPort),

@@ -32,7 +32,15 @@ export const LOCAL_ZUORA_CLIENT = { clientId: 'local-zuora-client', clientSecret
  * The sweep's schedule locally: every minute rather than AWS's 15, and a 30 s settle rather than 5 min, so a
  * change made without a callout shows up within about a minute and a half. Both can be set by their variables.
  */
-export const LOCAL_SWEEP_DEFAULTS = { intervalSeconds: 60, settleSeconds: 30 } as const;
+export const LOCAL_SWEEP_DEFAULTS = {
+  intervalSeconds: 60,
+  settleSeconds: 30,
+  /**
+   * The Zuora sandbox commits a change the instant it stamps it, so a second covers its commit lag; a real tenant
+   * (ZUORA_BASE_URL) keeps the sweep's own default.
+   */
+  sandboxCommitLagSeconds: 1,
+} as const;
 
 /** What a local sweep run may take, as the CDK stack's sweep Lambda timeout (infra/settings.ts SWEEP_TIMEOUT_SECONDS). */
 export const LOCAL_SWEEP_TIMEOUT_SECONDS = 300;

@@ -1,10 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { LedgerStore } from '../../functions/ledger/ledger-store';
+import { markQueuedFailOpen } from '../../functions/ledger/queued-mark';
 import { createSyncRequest, serializeSyncRequest } from '../../functions/shared/queue-message';
 import { checkSubscriptionId, DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../../functions/shared/subscription-id';
 import { UsageError } from '../usage-error';
 import { EXIT, TARGET_OPTIONS, type Command } from '../command';
 import { printable, progressBar } from '../output';
+import { openLedger } from './ledger-access';
 
 /** One candidate subscription id and where it came from, for messages such as "line 7" or "argument 2". */
 export interface Candidate {
@@ -91,6 +94,8 @@ export interface EnqueueOptions {
   readonly dryRun?: boolean;
   readonly now?: () => Date;
   readonly onProgress?: (done: number, total: number) => void;
+  /** The target's sync ledger: what was queued is marked there (lastQueuedAt), so the sweep finds it pending. */
+  readonly ledger?: LedgerStore;
 }
 
 export interface EnqueueResult {
@@ -101,7 +106,15 @@ export interface EnqueueResult {
   readonly duplicates: { where: string; subscriptionId: string; firstAt: string }[];
   /** Valid, but SQS did not take the message. */
   readonly failed: { where: string; subscriptionId: string; error: string }[];
+  /**
+   * Queued, but not marked in the sync ledger (it failed or was slow): a sweep may queue them again and count their
+   * changes as missing callouts. Absent when all were marked or there is no ledger.
+   */
+  readonly unmarked?: { readonly count: number; readonly error: string };
 }
+
+/** How long the ledger marks may take in all: an operator is waiting, and a missing mark only costs a redundant sync. */
+const LEDGER_MARK_TIMEOUT_MS = 10_000;
 
 /** Tries for one batch entry SQS leaves out of its answer. */
 const MAX_SEND_ATTEMPTS = 2;
@@ -167,7 +180,9 @@ export async function enqueueSubscriptions(sqs: SQSClient, options: EnqueueOptio
     options.onProgress?.(Math.min(start + 10, valid.length), valid.length);
   }
   failed.sort((a, b) => lineOrder(a.where) - lineOrder(b.where));
-  return { dryRun: false, accepted, refused, duplicates, failed };
+  const marks = options.ledger === undefined ? undefined : await markQueuedFailOpen(options.ledger, accepted.map((entry) => entry.subscriptionId), receivedAt.getTime(), LEDGER_MARK_TIMEOUT_MS);
+  const unmarked = marks !== undefined && marks.unmarked.length > 0 ? { count: marks.unmarked.length, error: marks.failure ?? 'unknown' } : undefined;
+  return { dryRun: false, accepted, refused, duplicates, failed, ...(unmarked !== undefined && { unmarked }) };
 }
 
 function lineOrder(where: string): number {
@@ -177,21 +192,24 @@ function lineOrder(where: string): number {
 export const ENQUEUE_COMMAND: Command = {
   name: 'enqueue',
   summary: 'backfill: queue subscriptions for a sync (arguments, a file, or stdin)',
-  usage: 'zuora-limio-sync enqueue [target] [ID ...] [--file PATH|-] [--dry-run] [--json]',
-  options: { ...TARGET_OPTIONS, file: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+  usage: 'zuora-limio-sync enqueue [target] [ID ...] [--file PATH|-] [--ledger-table NAME] [--dry-run] [--json]',
+  options: { ...TARGET_OPTIONS, file: { type: 'string' }, 'dry-run': { type: 'boolean' }, 'ledger-table': { type: 'string' } },
   positionals: true,
-  needs: { mainQueue: true },
+  needs: { mainQueue: true, ledger: 'optional' },
   flags: `  ID ...                subscription numbers (A-S00000271) or 32-hex Zuora ids; "-" reads stdin
   --file PATH           one id per line, or a CSV whose header has a subscription column
                         (subscriptionNumber, Subscription.Name, subscription, ...); "-" = stdin
   --dry-run             validate and report; queue nothing
   --json                one JSON document on stdout
+  --ledger-table NAME   with --queue-url: the sync ledger's DynamoDB table (or ZLS_LEDGER_TABLE)
 Ids are checked with the callouts' own rule (SUBSCRIPTION_ID_PATTERN is honoured); refused lines are reported
-with their line numbers and the rest is queued in batches of 10 as source "backfill".`,
+with their line numbers and the rest is queued in batches of 10 as source "backfill". With the target's sync
+ledger (--stack, --local, or --ledger-table NAME / ZLS_LEDGER_TABLE) each queued id is marked there, so the sweep
+counts its change pending until its sync, not as a missing callout.`,
   examples: `  zuora-limio-sync enqueue --local A-S00000271 A-S00000272
   zuora-limio-sync enqueue --stack ZuoraLimioSync --file subscriptions.csv
   cut -d, -f1 export.csv | zuora-limio-sync enqueue --queue-url "$QUEUE_URL" -`,
-  async run({ values, positionals, io, json, rule, targets }) {
+  async run({ values, positionals, io, json, rule, targets, onFinish }) {
     const candidates: Candidate[] = [];
     const refused: Refusal[] = [];
     const sources = [...positionals.filter((value) => value === '-').map(() => '-'), ...(values.file === undefined ? [] : [String(values.file)])];
@@ -215,9 +233,21 @@ with their line numbers and the rest is queued in batches of 10 as source "backf
       throw new UsageError(sources.length ? sources[0] === '-' ? 'stdin' : '--file' : 'enqueue', sources.length ? 'holds no subscription id' : 'give subscription ids, --file PATH, or - for stdin');
     }
     const dryRun = values['dry-run'] === true;
-    const { sqs, mainQueueUrl } = dryRun ? { sqs: undefined, mainQueueUrl: '' } : await targets();
+    const resolved = dryRun ? undefined : await targets();
+    const { sqs, mainQueueUrl } = resolved ?? { sqs: undefined, mainQueueUrl: '' };
+    const ledgerTarget = resolved?.ledger;
+    const ledger = ledgerTarget?.kind === 'table' ? openLedger(ledgerTarget, io.env, mainQueueUrl) : undefined;
+    if (ledger !== undefined) onFinish(() => ledger.client.destroy());
     const progress = progressBar(io, 'queueing');
-    const result = await enqueueSubscriptions(sqs!, { queueUrl: mainQueueUrl!, candidates, refused, rule, dryRun, onProgress: progress.update });
+    const result = await enqueueSubscriptions(sqs!, {
+      queueUrl: mainQueueUrl!,
+      candidates,
+      refused,
+      rule,
+      dryRun,
+      onProgress: progress.update,
+      ...(ledger !== undefined && { ledger: ledger.store }),
+    });
     progress.finish();
     const partlyFailed = result.refused.length > 0 || result.failed.length > 0;
     if (json) {
@@ -226,6 +256,9 @@ with their line numbers and the rest is queued in batches of 10 as source "backf
     }
     for (const refusal of result.refused) io.stdout.write(`refused ${printable(refusal.where)}: ${printable(refusal.reason)}\n`);
     for (const failure of result.failed) io.stdout.write(`not queued ${printable(failure.where)} (${printable(failure.subscriptionId)}): ${printable(failure.error)}\n`);
+    if (result.unmarked !== undefined) {
+      io.stderr.write(`warning: ${result.unmarked.count} queued but not marked in the sync ledger (${printable(result.unmarked.error)}): a sweep may queue them again and count them as missing callouts\n`);
+    }
     io.stdout.write(
       `${dryRun ? 'valid (dry run, nothing queued)' : 'queued'}: ${result.accepted.length}, refused: ${result.refused.length}` +
         `${result.duplicates.length ? `, duplicates skipped: ${result.duplicates.length}` : ''}${result.failed.length ? `, failed: ${result.failed.length}` : ''}\n`,

@@ -120,7 +120,7 @@ the whole window was read and settled, 1 when it was not (the output says from w
   --queue-url URL       the main queue (or env ZLS_QUEUE_URL), with --ledger-table NAME (or ZLS_LEDGER_TABLE)
 Zuora: --zuora-url URL (or the stack output, or ZUORA_BASE_URL) and --zuora-secret ARN, a Secrets Manager secret
 {"clientId","clientSecret"} (or the stack output, or ZUORA_SECRET_ID; or ZUORA_CLIENT_ID/ZUORA_CLIENT_SECRET).
-SWEEP_SLICE_SECONDS, SWEEP_COVERAGE_MARGIN_SECONDS, ZUORA_TIMEOUT_MS and SUBSCRIPTION_ID_PATTERN are read from
+SWEEP_SLICE_SECONDS, SWEEP_COMMIT_LAG_SECONDS, ZUORA_TIMEOUT_MS and SUBSCRIPTION_ID_PATTERN are read from
 the environment as the sweep Lambda reads them.
   AWS credentials and region come from the usual AWS environment/profile; AWS_ENDPOINT_URL_SQS,
   AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SECRETS_MANAGER are honoured.
@@ -189,6 +189,8 @@ the environment as the sweep Lambda reads them.
       queueUrl: resolved.mainQueueUrl!,
       source: 'sweep',
       ledger: ledger.store,
+      // What a dry run records was never queued: marking it would make the next sweep think its sync is to come.
+      markQueued: !dryRun,
       watermarks: UNTOUCHED_WATERMARK,
       ...(secretsManager && { secretsManager }),
       onZuoraRequest: () => {
@@ -249,8 +251,8 @@ the environment as the sweep Lambda reads them.
     io.stdout.write(`${resolved.zuora!.description}\nwindow ${iso(window.startMs)} .. ${iso(window.endMs)} (${report.slicesCompleted} of ${report.slicesPlanned} slice(s) read)\n\n`);
     io.stdout.write(
       renderTable(
-        ['read', 'distinct', 'covered', dryRun ? 'would queue' : 'queued', 'invalid'],
-        [[counts.read, counts.distinct, counts.covered, counts.queued, counts.invalid]],
+        ['read', 'distinct', 'covered', 'pending', dryRun ? 'would queue' : 'queued', 'missing', 'unproven', 'invalid'],
+        [[counts.read, counts.distinct, counts.covered, counts.pending, counts.queued, counts.missing, counts.unproven, counts.invalid]],
       ),
     );
     if (counts.invalid > 0) io.stdout.write(`invalid names (never sent to Limio), e.g. ${report.invalidSamples.join(', ')}\n`);

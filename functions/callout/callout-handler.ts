@@ -3,6 +3,9 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDbLedgerStore, ledgerDynamoDbClient } from '../ledger/dynamodb-ledger-store';
+import type { LedgerStore } from '../ledger/ledger-store';
+import { markQueuedFailOpen } from '../ledger/queued-mark';
 import { createAccountRequest, createSyncRequest, type AccountRequest, type MessageSource, type SyncRequest } from '../shared/queue-message';
 import { createAuthProvider, type AuthProvider } from './auth-provider';
 import type { CalloutAuth } from './auth-config';
@@ -68,12 +71,19 @@ export interface CalloutDeps {
    * Zuora gets a 503 it can retry rather than a timeout.
    */
   readonly answerBudgetMs?: number;
+  /** Where lastQueuedAt is marked; default the DynamoDB table LEDGER_TABLE_NAME names (none: no marks). */
+  readonly ledger?: LedgerStore;
 }
 
 export type CalloutHandler = (event: CalloutEvent, context?: Context) => Promise<APIGatewayProxyResult>;
 
 export const ALLOWED_METHODS = ['GET', 'POST'] as const;
 const DEFAULT_ANSWER_BUDGET_MS = 6_000;
+/**
+ * The longest the marks may hold Zuora's answer once the messages are queued. A mark not made costs only a
+ * redundant sync (the sweep queues the change again as unproven), so it never delays or fails a callout for long.
+ */
+export const LEDGER_MARK_TIMEOUT_MS = 1_000;
 /** Zuora's correlation headers are short tokens; anything else is not copied into messages or logs. */
 const CORRELATION_ID = /^[\x21-\x7e]{1,128}$/;
 
@@ -94,6 +104,7 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
     secretsManager: deps.secretsManager ?? (config.auth.kind === 'secret' ? defaultSecretsManagerClient() : undefined),
   });
   const budgetMs = deps.answerBudgetMs ?? DEFAULT_ANSWER_BUDGET_MS;
+  const ledger = deps.ledger ?? (config.ledgerTableName !== undefined ? new DynamoDbLedgerStore(ledgerDynamoDbClient(), config.ledgerTableName) : undefined);
 
   const refuse = (
     request: Pick<CalloutRequest, 'requestId'>,
@@ -211,6 +222,20 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
       logger.warn('callout account keys ignored', { requestId: request.requestId, accountKeys: ignoredAccountKeys, reason: plan.why });
       metrics.addMetric('CalloutAccountsIgnored', MetricUnit.Count, ignoredAccountKeys.length);
     }
+
+    if (ledger !== undefined) {
+      const timeoutMs = Math.max(1, Math.min(LEDGER_MARK_TIMEOUT_MS, arrivedAt + budgetMs - Date.now()));
+      const marked = await markQueuedFailOpen(ledger, extraction.ids, receivedAt.getTime(), timeoutMs);
+      if (marked.unmarked.length > 0) {
+        logger.warn('queued, but not marked in the sync ledger: the sweep may queue these again', {
+          requestId: request.requestId,
+          unmarked: marked.unmarked.length,
+          error: marked.failure,
+        });
+        metrics.addMetric('CalloutLedgerMarkFailed', MetricUnit.Count, marked.unmarked.length);
+      }
+    }
+
     logger.info('callout accepted', {
       requestId: request.requestId,
       source,

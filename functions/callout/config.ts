@@ -30,6 +30,11 @@ export interface CalloutConfig {
   readonly accountKeyRule: AccountKeyRule;
   /** CALLOUT_EXPECTED_TENANT_ID: a callout naming another Zuora tenant is refused (see tenant.ts). */
   readonly expectedTenantId?: string;
+  /**
+   * LEDGER_TABLE_NAME: after queueing, each subscription's lastQueuedAt is marked there, so the sweep tells a change
+   * whose sync is still to come (pending) from one whose callout never came (missing). Without it, no marks.
+   */
+  readonly ledgerTableName?: string;
 }
 
 export const DEFAULT_REALM = 'zuora-limio-sync';
@@ -65,6 +70,7 @@ export function loadCalloutConfig(env: Env): CalloutConfig {
   }
   const expectedTenantId = expectedTenantIdFrom(env);
   const accountQueueUrl = optionalString(env, 'ACCOUNT_QUEUE_URL');
+  const ledgerTableName = optionalString(env, 'LEDGER_TABLE_NAME');
   return {
     queueUrl,
     ...(accountQueueUrl !== undefined && { accountQueueUrl }),
@@ -77,5 +83,6 @@ export function loadCalloutConfig(env: Env): CalloutConfig {
     idRule: subscriptionIdRuleFrom(optionalString(env, 'SUBSCRIPTION_ID_PATTERN')),
     accountKeyRule: accountKeyRuleFrom(optionalString(env, 'ACCOUNT_NUMBER_PATTERN')),
     ...(expectedTenantId !== undefined && { expectedTenantId }),
+    ...(ledgerTableName !== undefined && { ledgerTableName }),
   };
 }

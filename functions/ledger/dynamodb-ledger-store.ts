@@ -17,6 +17,7 @@ import {
   type LedgerAttempt,
   type LedgerClaim,
   type LedgerEntry,
+  type LedgerMark,
   type LedgerOutcome,
   type LedgerOutcomeKind,
   type LedgerSuccess,
@@ -55,6 +56,7 @@ export function ledgerDynamoDbClient(config: DynamoDBClientConfig = {}): DynamoD
  *   lastOutcome, lastAttemptStartedAt, lastAttemptFinishedAt,
  *   lastHttpStatus, lastError                                       the newest recorded attempt
  *   claimStartedAt, claimUntil                                      a sync announced by claimSync
+ *   lastQueuedAt, provenThrough                                     marks raised by raiseMark (ledger-entry.ts)
  * The rules are those of ledger-entry.ts (applyOutcome, applyClaim), written as condition expressions so that
  * concurrent invocations finishing in any order cannot move a newer record backwards.
  */
@@ -141,6 +143,26 @@ export class DynamoDbLedgerStore implements LedgerStore {
             ':expiresAt': number(expiresAtFor(request.startedAt)),
             ...(expected !== undefined && { ':expected': number(expected) }),
           },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async raiseMark(subscriptionId: string, mark: LedgerMark, valueMs: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: { [LEDGER_PARTITION_KEY]: { S: subscriptionId } },
+          // An item the mark creates expires like any other write; an existing item keeps its TTL.
+          UpdateExpression: 'SET #mark = :value, #expiresAt = if_not_exists(#expiresAt, :expiresAt)',
+          ConditionExpression: 'attribute_not_exists(#mark) OR #mark < :value',
+          ExpressionAttributeNames: { '#mark': mark, '#expiresAt': LEDGER_TTL_ATTRIBUTE },
+          ExpressionAttributeValues: { ':value': number(valueMs), ':expiresAt': number(expiresAtFor(valueMs)) },
         }),
       );
       return true;
@@ -277,12 +299,16 @@ export function entryFromItem(item: Record<string, AttributeValue>): LedgerEntry
   const claimStartedAt = numberOf(item.claimStartedAt);
   const claimUntil = numberOf(item.claimUntil);
   const claim: LedgerClaim | undefined = claimStartedAt === undefined || claimUntil === undefined ? undefined : { startedAt: claimStartedAt, until: claimUntil };
+  const lastQueuedAt = numberOf(item.lastQueuedAt);
+  const provenThrough = numberOf(item.provenThrough);
   return {
     subscriptionId,
     expiresAt: numberOf(item[LEDGER_TTL_ATTRIBUTE]) ?? 0,
     ...(lastSuccess !== undefined && { lastSuccess }),
     ...(lastAttempt !== undefined && { lastAttempt }),
     ...(claim !== undefined && { claim }),
+    ...(lastQueuedAt !== undefined && { lastQueuedAt }),
+    ...(provenThrough !== undefined && { provenThrough }),
   };
 }
 

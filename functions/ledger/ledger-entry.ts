@@ -59,6 +59,18 @@ export interface LedgerEntry {
   /** The newest attempt (by start) whose answer was recorded, whatever it was. */
   readonly lastAttempt?: LedgerAttempt;
   readonly claim?: LedgerClaim;
+  /**
+   * The latest receivedAt of a message any producer (callout Lambda, sweep, CLI enqueue) put on the queue for this
+   * subscription, by that producer's clock, marked after the send succeeded. The sweep reads it to tell a change
+   * whose sync is still to come (pending) from one no callout ever announced (missing).
+   */
+  readonly lastQueuedAt?: number;
+  /**
+   * The latest Zuora UpdatedDate (epoch ms) a successful sync provably read: the newest `zuoraUpdatedAt` of the
+   * messages a successful sync served. Each was made visible before its message was sent (Zuora calls out after
+   * the commit; the sweep queues what it has read), so the sync, which started after receiving it, read it.
+   */
+  readonly provenThrough?: number;
   /** Epoch seconds; DynamoDB deletes the item some time after. */
   readonly expiresAt: number;
 }
@@ -108,13 +120,13 @@ export function applyOutcome(
   const success = outcome.kind === 'synced' && newerSuccess ? successOf(outcome) : entry?.lastSuccess;
   if (newestAttempt && (outcome.kind !== 'synced' || newerSuccess)) {
     return {
-      entry: withOptional({ subscriptionId, expiresAt }, { lastSuccess: success, lastAttempt: attemptOf(outcome), claim: entry?.claim }),
+      entry: withOptional({ subscriptionId, expiresAt }, { lastSuccess: success, lastAttempt: attemptOf(outcome), claim: entry?.claim }, entry),
       result: 'recorded',
     };
   }
   if (newerSuccess) {
     return {
-      entry: withOptional({ subscriptionId, expiresAt }, { lastSuccess: success, lastAttempt: entry?.lastAttempt, claim: entry?.claim }),
+      entry: withOptional({ subscriptionId, expiresAt }, { lastSuccess: success, lastAttempt: entry?.lastAttempt, claim: entry?.claim }, entry),
       result: 'success-only',
     };
   }
@@ -151,6 +163,7 @@ export function applyClaim(subscriptionId: string, entry: LedgerEntry | undefine
     entry: withOptional(
       { subscriptionId, expiresAt: expiresAtFor(request.startedAt) },
       { lastSuccess: entry?.lastSuccess, lastAttempt: entry?.lastAttempt, claim },
+      entry,
     ),
     claimed: true,
   };
@@ -178,11 +191,35 @@ function attemptOf(outcome: LedgerOutcome): LedgerAttempt {
 function withOptional(
   base: { subscriptionId: string; expiresAt: number },
   parts: { lastSuccess: LedgerSuccess | undefined; lastAttempt: LedgerAttempt | undefined; claim: LedgerClaim | undefined },
+  marksFrom: LedgerEntry | undefined,
 ): LedgerEntry {
   return {
     ...base,
     ...(parts.lastSuccess !== undefined && { lastSuccess: parts.lastSuccess }),
     ...(parts.lastAttempt !== undefined && { lastAttempt: parts.lastAttempt }),
     ...(parts.claim !== undefined && { claim: parts.claim }),
+    // Marks are written by their own updates; an outcome or a claim leaves them as they were.
+    ...(marksFrom?.lastQueuedAt !== undefined && { lastQueuedAt: marksFrom.lastQueuedAt }),
+    ...(marksFrom?.provenThrough !== undefined && { provenThrough: marksFrom.provenThrough }),
   };
+}
+
+/** The ledger's two marks, each only ever raised (see LedgerEntry). */
+export const LEDGER_MARKS = ['lastQueuedAt', 'provenThrough'] as const;
+export type LedgerMark = (typeof LEDGER_MARKS)[number];
+
+/**
+ * The in-memory form of raiseMark's conditional update: the mark becomes `valueMs` if that is later than what it
+ * holds (max(old, new), whatever order producers and syncs write in). An item the mark creates gets the TTL a
+ * write at `valueMs` would; an existing one keeps its own. `raised: false` leaves the entry as it was.
+ */
+export function applyMark(
+  subscriptionId: string,
+  entry: LedgerEntry | undefined,
+  mark: LedgerMark,
+  valueMs: number,
+): { readonly entry: LedgerEntry | undefined; readonly raised: boolean } {
+  const current = entry?.[mark];
+  if (current !== undefined && current >= valueMs) return { entry, raised: false };
+  return { entry: { ...(entry ?? { subscriptionId, expiresAt: expiresAtFor(valueMs) }), [mark]: valueMs }, raised: true };
 }

@@ -1,4 +1,4 @@
-import { applyClaim, applyOutcome, type ClaimRequest, type LedgerEntry, type LedgerOutcome, type RecordResult } from './ledger-entry';
+import { applyClaim, applyMark, applyOutcome, type ClaimRequest, type LedgerEntry, type LedgerMark, type LedgerOutcome, type RecordResult } from './ledger-entry';
 
 /**
  * Where the sync ledger lives: DynamoDB in AWS and under `npm start` (dynamodb-ledger-store.ts), memory in tests
@@ -18,6 +18,11 @@ export interface LedgerStore {
   claimSync(subscriptionId: string, request: ClaimRequest): Promise<boolean>;
   /** Records one Limio answer. Never moves the last success backwards, whatever order answers arrive in. */
   recordOutcome(subscriptionId: string, outcome: LedgerOutcome): Promise<RecordResult>;
+  /**
+   * Raises one mark (lastQueuedAt, provenThrough) to `valueMs` if it is later than the mark's value: one write,
+   * max(old, new). False when the mark already held as much.
+   */
+  raiseMark(subscriptionId: string, mark: LedgerMark, valueMs: number): Promise<boolean>;
 }
 
 export interface LedgerRead {
@@ -43,6 +48,10 @@ export class InMemoryLedgerStore implements LedgerStore {
     return this.recordNow(subscriptionId, outcome);
   }
 
+  async raiseMark(subscriptionId: string, mark: LedgerMark, valueMs: number): Promise<boolean> {
+    return this.raiseMarkNow(subscriptionId, mark, valueMs);
+  }
+
   /** The synchronous forms, for models that interleave calls at chosen instants. */
   readNow(subscriptionIds: readonly string[]): LedgerRead {
     const entries = new Map<string, LedgerEntry>();
@@ -57,6 +66,12 @@ export class InMemoryLedgerStore implements LedgerStore {
     const { entry, claimed } = applyClaim(subscriptionId, this.#entries.get(subscriptionId), request);
     if (claimed && entry !== undefined) this.#entries.set(subscriptionId, entry);
     return claimed;
+  }
+
+  raiseMarkNow(subscriptionId: string, mark: LedgerMark, valueMs: number): boolean {
+    const { entry, raised } = applyMark(subscriptionId, this.#entries.get(subscriptionId), mark, valueMs);
+    if (raised && entry !== undefined) this.#entries.set(subscriptionId, entry);
+    return raised;
   }
 
   recordNow(subscriptionId: string, outcome: LedgerOutcome): RecordResult {

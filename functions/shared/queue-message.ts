@@ -33,8 +33,9 @@ export interface SyncRequest {
    */
   readonly replayRunId?: string;
   /**
-   * ISO-8601 time of the change the callout named (the subscription's UpdatedDate), when it carried one: a sync
-   * that serves this message started after the callout, so it read at least this change.
+   * The Zuora UpdatedDate (ISO-8601 with its offset) of the change this message announces, when its producer knows
+   * it: a callout whose template names it, or the sweep, which read it. A successful sync that serves the message
+   * has provably read that change (the ledger's provenThrough).
    */
   readonly zuoraUpdatedAt?: string;
 }

@@ -16,8 +16,8 @@ export interface SweepConfig {
   /** How often the schedule starts a sweep. */
   readonly intervalSeconds: number;
   readonly window: WindowSettings;
-  /** A sync must have started this long after UpdatedDate to count as having read the change. */
-  readonly coverageMarginSeconds: number;
+  /** SWEEP_COMMIT_LAG_SECONDS: a change is visible to every reader of Zuora this long after its UpdatedDate. */
+  readonly commitLagSeconds: number;
   readonly zuoraTimeoutMs: number;
   readonly subscriptionIdRule: SubscriptionIdRule;
 }
@@ -29,8 +29,12 @@ export const SWEEP_DEFAULTS = {
   initialLookbackSeconds: 60 * 60,
   /** One hour per query; halved automatically while slices do not fit an invocation. */
   sliceSeconds: 60 * 60,
-  /** UpdatedDate has whole seconds (up to 1 s early) and clocks differ a little; callouts take seconds anyway. */
-  coverageMarginSeconds: 2,
+  /**
+   * A change is committed (visible to every reader) within this long of its UpdatedDate: Zuora stamps it before the
+   * commit, and UpdatedDate has whole seconds; a minute is far beyond what callouts show and costs only an extra
+   * Limio call for a change whose sync started within it and cannot otherwise be shown to have read it.
+   */
+  commitLagSeconds: 60,
   zuoraTimeoutMs: 60_000,
 } as const;
 
@@ -64,7 +68,14 @@ export function loadSweepConfig(env: Env): SweepConfig {
     max: 31 * DAY_SECONDS,
   });
   const maxSliceSeconds = integer(env, 'SWEEP_SLICE_SECONDS', SWEEP_DEFAULTS.sliceSeconds, { min: 60, max: DAY_SECONDS });
-  const coverageMarginSeconds = integer(env, 'SWEEP_COVERAGE_MARGIN_SECONDS', SWEEP_DEFAULTS.coverageMarginSeconds, { min: 0, max: 3600 });
+  // Refused rather than read as the commit lag: its values (2 s by default) meant a clock margin, far too short a lag.
+  if (optionalString(env, 'SWEEP_COVERAGE_MARGIN_SECONDS') !== undefined) {
+    throw new ConfigError(
+      'SWEEP_COVERAGE_MARGIN_SECONDS',
+      'was replaced by SWEEP_COMMIT_LAG_SECONDS (how long after its UpdatedDate a change is visible to every reader, default 60): remove it, and set SWEEP_COMMIT_LAG_SECONDS if 60 does not suit',
+    );
+  }
+  const commitLagSeconds = integer(env, 'SWEEP_COMMIT_LAG_SECONDS', SWEEP_DEFAULTS.commitLagSeconds, { min: 0, max: 3600 });
   const zuoraTimeoutMs = integer(env, 'ZUORA_TIMEOUT_MS', SWEEP_DEFAULTS.zuoraTimeoutMs, { min: 1000, max: 300_000 });
   return {
     zuoraBaseUrl,
@@ -72,7 +83,7 @@ export function loadSweepConfig(env: Env): SweepConfig {
     ...(entityId !== undefined && { entityId }),
     intervalSeconds,
     window: { settleSeconds, overlapSeconds, initialLookbackSeconds, maxSliceSeconds },
-    coverageMarginSeconds,
+    commitLagSeconds,
     zuoraTimeoutMs,
     subscriptionIdRule: subscriptionIdRuleFrom(optionalString(env, 'SUBSCRIPTION_ID_PATTERN')),
   };

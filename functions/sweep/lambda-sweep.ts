@@ -22,9 +22,15 @@ export const SWEEP_SERVICE_NAME = 'sweep';
 export const SWEEP_METRICS = {
   /** Versions Zuora returned for the window. */
   read: 'sweepRead',
-  /** Changed subscriptions a successful sync already covered: no Limio call. */
+  /** Changed subscriptions a successful sync provably read: no Limio call. */
   covered: 'sweepCovered',
-  /** Changed in Zuora without a sync since: queued. Callouts that never arrived (MissingCalloutsAlarm). */
+  /** Changes whose queued message is still to be synced (a backlog, a Limio outage): not queued again. */
+  pending: 'sweepPending',
+  /** Changes a message came for whose sync cannot be shown to have read them: queued again (one Limio call each). */
+  unproven: 'sweepUnproven',
+  /** Changes nothing was queued for since: their callouts never arrived; queued (MissingCalloutsAlarm). */
+  missing: 'sweepMissing',
+  /** Everything queued: unproven + missing. */
   queued: 'sweepQueued',
   durationMs: 'sweepDurationMs',
   /** How far the watermark is behind now. */
@@ -130,6 +136,9 @@ export function createSweepLambda(
 function publishReport(metrics: Metrics, report: SweepReport): void {
   metrics.addMetric(SWEEP_METRICS.read, MetricUnit.Count, report.counts.read);
   metrics.addMetric(SWEEP_METRICS.covered, MetricUnit.Count, report.counts.covered);
+  metrics.addMetric(SWEEP_METRICS.pending, MetricUnit.Count, report.counts.pending);
+  metrics.addMetric(SWEEP_METRICS.unproven, MetricUnit.Count, report.counts.unproven);
+  metrics.addMetric(SWEEP_METRICS.missing, MetricUnit.Count, report.counts.missing);
   metrics.addMetric(SWEEP_METRICS.queued, MetricUnit.Count, report.counts.queued);
   metrics.addMetric(SWEEP_METRICS.durationMs, MetricUnit.Milliseconds, report.durationMs);
   if (report.lagSeconds !== undefined) metrics.addMetric(SWEEP_METRICS.lagSeconds, MetricUnit.Seconds, report.lagSeconds);

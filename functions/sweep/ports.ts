@@ -1,8 +1,10 @@
 import { enqueueMessages, type SqsSender } from '../shared/enqueue';
 import { readLedgerFailOpen } from '../ledger/fail-open';
 import type { LedgerStore } from '../ledger/ledger-store';
+import { markQueuedFailOpen } from '../ledger/queued-mark';
 import { createSyncRequest, type MessageSource } from '../shared/queue-message';
 import { DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../shared/subscription-id';
+import type { CoverageFacts } from './coverage';
 import type { CoveragePort, EnqueuePort } from './settle';
 import type { SweepReport } from './sweep';
 
@@ -12,15 +14,33 @@ import type { SweepReport } from './sweep';
  */
 
 /**
- * Coverage from the sync ledger: the start of each subscription's newest successful sync. A ledger that does not
- * answer in time throws, so the sweep queues that batch and the rest of the run unchecked and reports the ledger
- * unavailable; ids the ledger could not read (unprocessed keys) have no known sync and are queued.
+ * Coverage from the sync ledger: each subscription's newest successful sync, provenThrough, lastQueuedAt, and a
+ * claimed sync whose answer is not recorded (in flight, or its invocation died or its record failed). A ledger that does not answer in time throws, so the sweep queues that batch
+ * and the rest of the run unchecked and reports the ledger unavailable; ids the ledger could not read
+ * (unprocessed keys) have no known entry and are queued.
  */
 export function ledgerCoverage(store: LedgerStore, options: { readonly timeoutMs: number }): CoveragePort {
   return async (ids) => {
     const lookup = await readLedgerFailOpen(store, ids, options.timeoutMs);
     if (lookup.failure !== undefined) throw new Error(`the sync ledger could not be read: ${lookup.failure}`);
-    return new Map(ids.map((id) => [id, lookup.entries.get(id)?.lastSuccess?.startedAt]));
+    return new Map(
+      ids.map((id): [string, CoverageFacts | undefined] => {
+        const entry = lookup.entries.get(id);
+        if (entry === undefined) return [id, undefined];
+        const claim = entry.claim;
+        // A claim is answered once an attempt as new as it is recorded (ledger-entry.ts, claimInFlight).
+        const unrecorded = claim !== undefined && (entry.lastAttempt === undefined || claim.startedAt > entry.lastAttempt.startedAt);
+        return [
+          id,
+          {
+            ...(entry.lastSuccess !== undefined && { lastSuccessStartedAt: entry.lastSuccess.startedAt }),
+            ...(entry.provenThrough !== undefined && { provenThrough: entry.provenThrough }),
+            ...(entry.lastQueuedAt !== undefined && { lastQueuedAt: entry.lastQueuedAt }),
+            ...(unrecorded && { unrecordedClaimStartedAt: claim.startedAt }),
+          },
+        ];
+      }),
+    );
   };
 }
 
@@ -32,37 +52,54 @@ export interface SqsEnqueueOptions {
   readonly now?: () => number;
   /** Passed to enqueueMessages (tests). */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Marks lastQueuedAt for what was queued, so the next sweep finds it pending rather than missing. */
+  readonly ledger?: LedgerStore;
+  /** The marks' bound (fail open: an unmarked id is only queued again by a later sweep). Default 3 s. */
+  readonly markTimeoutMs?: number;
 }
 
-/** Sync requests on the main queue, `receivedAt` = now: a sync that starts after it covers the change. */
+/**
+ * Sync requests on the main queue, `receivedAt` = now, each with the UpdatedDate the sweep read as zuoraUpdatedAt:
+ * the sweep read that change before sending, so the sync that serves the message proves it read it
+ * (provenThrough). Then lastQueuedAt is marked for the ids queued.
+ */
 export function sqsEnqueue(sqs: SqsSender, options: SqsEnqueueOptions): EnqueuePort {
   const now = options.now ?? Date.now;
   const rule = options.rule ?? DEFAULT_SUBSCRIPTION_ID_RULE;
-  return async (ids) => {
+  return async (ids, updatedMsById) => {
     const receivedAt = new Date(now());
-    const requests = ids.map((subscriptionId) => createSyncRequest({ subscriptionId, source: options.source, receivedAt }, rule));
+    const requests = ids.map((subscriptionId) => {
+      const updatedMs = updatedMsById?.get(subscriptionId);
+      return createSyncRequest({ subscriptionId, source: options.source, receivedAt, ...(updatedMs !== undefined && { zuoraUpdatedAt: new Date(updatedMs).toISOString() }) }, rule);
+    });
     const result = await enqueueMessages(sqs, requests, {
       queueUrl: options.queueUrl,
       delaySeconds: 0,
       ...(options.sleep !== undefined && { sleep: options.sleep }),
     });
+    if (options.ledger !== undefined) {
+      const notQueued = new Set(result.ok ? [] : result.notQueued);
+      await markQueuedFailOpen(options.ledger, ids.filter((id) => !notQueued.has(id)), receivedAt.getTime(), options.markTimeoutMs ?? 3_000);
+    }
     return result.ok ? { notQueued: [] } : { notQueued: result.notQueued, error: result.error };
   };
 }
 
 /**
- * One line per sweep for logs and the local runtime's output: window, read, covered, queued and how it ended.
+ * One line per sweep for logs and the local runtime's output: window, read, covered, pending, queued (missing
+ * callouts and unproven syncs) and how it ended.
  * Times are UTC ISO-8601 to the second.
  */
 export function describeSweep(report: SweepReport): string {
   const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
   const window = report.window === undefined ? 'no window' : `${iso(report.window.startMs)} .. ${iso(report.window.endMs)}`;
-  const { read, distinct, covered, queued, invalid } = report.counts;
+  const { read, distinct, covered, pending, unproven, missing, queued, invalid } = report.counts;
   const parts = [
     `sweep ${report.outcome}${report.dryRun ? ' (dry run)' : ''}: ${window}`,
     `read ${read} (${distinct} subscriptions)`,
     `covered ${covered}`,
-    `${report.dryRun ? 'would queue' : 'queued'} ${queued}`,
+    `pending ${pending}`,
+    `${report.dryRun ? 'would queue' : 'queued'} ${queued} (missing ${missing}, unproven ${unproven})`,
   ];
   if (invalid > 0) parts.push(`invalid ${invalid} (e.g. ${report.invalidSamples.join(', ')})`);
   if (report.slicesPlanned > 1) parts.push(`slices ${report.slicesCompleted}/${report.slicesPlanned}`);

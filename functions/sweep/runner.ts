@@ -21,6 +21,11 @@ export interface SweepRunnerParts {
   /** "sweep" once queue-message.ts allows it. */
   readonly source: MessageSource;
   readonly ledger: LedgerStore;
+  /**
+   * Mark lastQueuedAt for what is queued (default true). False when `sqs` only records what would be sent (the
+   * CLI's dry run): a mark for a message never queued would let the next sweep take a change for pending.
+   */
+  readonly markQueued?: boolean;
   /** One ledger read (100 ids) may take this long before its batch is queued unchecked (default 3 s). */
   readonly ledgerTimeoutMs?: number;
   readonly watermarks: WatermarkStore;
@@ -61,6 +66,7 @@ export function createSweepRunner(parts: SweepRunnerParts): SweepRunner {
         queueUrl: parts.queueUrl,
         source: parts.source,
         rule: config.subscriptionIdRule,
+        ...(parts.markQueued !== false && { ledger: parts.ledger }),
         ...(options.now !== undefined && { now: options.now }),
       });
       return runSweep(
@@ -74,7 +80,7 @@ export function createSweepRunner(parts: SweepRunnerParts): SweepRunner {
         },
         {
           settings: config.window,
-          coverageMarginSeconds: config.coverageMarginSeconds,
+          commitLagSeconds: config.commitLagSeconds,
           rule: config.subscriptionIdRule,
           ...(options.window !== undefined && { window: options.window }),
           ...(options.deadlineMs !== undefined && { deadlineMs: options.deadlineMs }),

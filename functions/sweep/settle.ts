@@ -1,5 +1,6 @@
 import { checkSubscriptionId, type SubscriptionIdRule } from '../shared/subscription-id';
-import { isCovered, type LatestVersions } from './window';
+import { classifySubscription, type ChangeCoverage, type CoverageFacts, type CoverageRules } from './coverage';
+import type { LatestVersions } from './window';
 
 /**
  * Settling a slice the sweep has read whole: which of its subscriptions a successful sync already covers (the
@@ -8,10 +9,10 @@ import { isCovered, type LatestVersions } from './window';
  */
 
 /**
- * The sync ledger, narrowed to one question: when did the last successful sync of each subscription start
- * (ms since the epoch)? An id missing from the answer, or undefined, has no successful sync on record.
+ * The sync ledger, narrowed to what coverage.ts judges by: each subscription's newest successful sync, what it
+ * proved, its last queueing and any claimed sync in flight. An id missing from the answer has no entry.
  */
-export type CoveragePort = (ids: readonly string[]) => Promise<ReadonlyMap<string, number | undefined>>;
+export type CoveragePort = (ids: readonly string[]) => Promise<ReadonlyMap<string, CoverageFacts | undefined>>;
 
 export interface EnqueueOutcome {
   /** Ids that are not known to be on the queue; the slice then does not count as done. */
@@ -19,17 +20,26 @@ export interface EnqueueOutcome {
   readonly error?: string;
 }
 
-/** Puts sync requests (source "sweep") on the main queue; called with at most `batchSize` ids at a time. */
-export type EnqueuePort = (ids: readonly string[]) => Promise<EnqueueOutcome>;
+/**
+ * Puts sync requests (source "sweep") on the main queue; called with at most `batchSize` ids at a time, with the
+ * UpdatedDate the sweep read for each (their messages carry it as zuoraUpdatedAt).
+ */
+export type EnqueuePort = (ids: readonly string[], updatedMsById?: ReadonlyMap<string, number | undefined>) => Promise<EnqueueOutcome>;
 
 export interface SweepCounts {
   /** Records (versions) Zuora returned. */
   read: number;
   /** Distinct subscription numbers among them. */
   distinct: number;
-  /** Skipped: a successful sync started after their change. */
+  /** Skipped: a successful sync provably read their change (coverage.ts). */
   covered: number;
-  /** Changed in Zuora without a sync since: queued (or, in a dry run, would be). */
+  /** Skipped: a message queued after their change is still to be synced (a backlog, an outage). */
+  pending: number;
+  /** Queued again: a message came after their change, but its sync cannot be shown to have read it. */
+  unproven: number;
+  /** Queued: nothing was queued after their change, its callout never came (MissingCalloutsAlarm). */
+  missing: number;
+  /** Queued (or, in a dry run, would be): unproven + missing. */
   queued: number;
   /** Names the subscription-id rule refuses: counted, never sent to Limio. */
   invalid: number;
@@ -46,8 +56,8 @@ export interface SettleOptions {
   readonly coverage: CoveragePort;
   readonly enqueue: EnqueuePort;
   readonly rule: SubscriptionIdRule;
-  /** A sync that started this long before a change still counts as covering it (clock skew). */
-  readonly marginMs: number;
+  /** The commit lag and clock margin coverage is judged with. */
+  readonly rules: CoverageRules;
   /** Ids per ledger look-up and per enqueue call. */
   readonly batchSize: number;
   /** Count what would be queued, queue nothing. */
@@ -74,13 +84,26 @@ export class SweepTally {
   private ledgerFailed = false;
   private readonly seen = new Set<string>();
   private readonly covered = new Set<string>();
-  private readonly queued = new Set<string>();
+  private readonly pending = new Set<string>();
+  /** Queued subscriptions, each with the reason it was queued. */
+  private readonly queued = new Map<string, 'unproven' | 'missing'>();
   private readonly invalid = new Set<string>();
 
   constructor(private readonly options: SettleOptions) {}
 
   counts(): SweepCounts {
-    return { read: this.read, distinct: this.seen.size, covered: this.covered.size, queued: this.queued.size, invalid: this.invalid.size, unnamed: this.unnamed };
+    const queued = [...this.queued.values()];
+    return {
+      read: this.read,
+      distinct: this.seen.size,
+      covered: this.covered.size,
+      pending: this.pending.size,
+      unproven: queued.filter((reason) => reason === 'unproven').length,
+      missing: queued.filter((reason) => reason === 'missing').length,
+      queued: this.queued.size,
+      invalid: this.invalid.size,
+      unnamed: this.unnamed,
+    };
   }
 
   /** The ledger could not answer for some ids; they were queued rather than risked. */
@@ -99,9 +122,11 @@ export class SweepTally {
    * before a round (one ledger look-up and the queueing it brings) that would not end by the deadline, judged by
    * the longest round so far. Throws EnqueueFailed when ids could not be queued.
    */
-  async settle(versions: LatestVersions, options: { readonly deadlineMs?: number } = {}): Promise<SettleResult> {
+  async settle(versions: LatestVersions, options: { readonly deadlineMs?: number; readonly sightedAtMs?: number } = {}): Promise<SettleResult> {
     const { batchSize } = this.options;
     const now = this.options.now ?? Date.now;
+    // When the read that returned these versions ended: each was visible by then.
+    const sightedAtMs = options.sightedAtMs ?? now();
     this.unnamed += versions.withoutName;
     const candidates: [string, number | undefined][] = [];
     for (const [name, updatedMs] of versions.byName) {
@@ -117,7 +142,7 @@ export class SweepTally {
     // An unreadable UpdatedDate first: while one waits, no time can be vouched for.
     candidates.sort(([, a], [, b]) => (a ?? -Infinity) - (b ?? -Infinity));
     // Uncovered ids are gathered across ledger batches, so each enqueue call (and each SQS batch of ten) is full.
-    let pending: [string, number | undefined][] = [];
+    let pending: [string, number | undefined, 'unproven' | 'missing'][] = [];
     let longestRoundMs = 0;
     for (let start = 0; start < candidates.length; start += batchSize) {
       const roundStartedMs = now();
@@ -126,19 +151,28 @@ export class SweepTally {
         return { complete: false, settledBeforeMs: (pending[0] ?? candidates[start])![1] };
       }
       const batch = candidates.slice(start, start + batchSize);
-      const lastSuccess = await this.lookUpCoverage(batch.map(([name]) => name));
-      for (const candidate of batch) {
-        if (isCovered(candidate[1], lastSuccess?.get(candidate[0]), this.options.marginMs)) this.covered.add(candidate[0]);
-        else pending.push(candidate);
+      const facts = await this.lookUpCoverage(batch.map(([name]) => name));
+      for (const [name, updatedMs] of batch) {
+        // Without the ledger nothing can be shown either way: queued, but not counted as a missing callout.
+        const coverage: ChangeCoverage =
+          facts === undefined ? 'unproven' : classifySubscription(updatedMs, versions.secondsByName.get(name), facts.get(name), sightedAtMs, this.options.rules);
+        if (coverage === 'covered' || coverage === 'pending') this.keep(name, coverage);
+        else pending.push([name, updatedMs, coverage]);
       }
       while (pending.length >= batchSize) {
-        await this.flush(pending.slice(0, batchSize).map(([name]) => name));
+        await this.flush(pending.slice(0, batchSize));
         pending = pending.slice(batchSize);
       }
       longestRoundMs = Math.max(longestRoundMs, now() - roundStartedMs);
     }
-    if (pending.length > 0) await this.flush(pending.map(([name]) => name));
+    if (pending.length > 0) await this.flush(pending);
     return { complete: true };
+  }
+
+  /** Not queued; a later slice's verdict on a later change of the same subscription replaces an earlier one. */
+  private keep(name: string, coverage: 'covered' | 'pending'): void {
+    (coverage === 'covered' ? this.pending : this.covered).delete(name);
+    (coverage === 'covered' ? this.covered : this.pending).add(name);
   }
 
   /**
@@ -146,7 +180,7 @@ export class SweepTally {
    * cannot be shown to be synced, so it is queued (Limio gets a redundant sync at worst). A ledger that failed
    * once is not asked again in the run, so a slow one costs its timeout once, not once per batch.
    */
-  private async lookUpCoverage(ids: string[]): Promise<ReadonlyMap<string, number | undefined> | undefined> {
+  private async lookUpCoverage(ids: string[]): Promise<ReadonlyMap<string, CoverageFacts | undefined> | undefined> {
     if (this.ledgerFailed) return undefined;
     try {
       return await this.options.coverage(ids);
@@ -157,13 +191,15 @@ export class SweepTally {
     }
   }
 
-  private async flush(ids: string[]): Promise<void> {
-    const outcome: EnqueueOutcome = this.options.dryRun ? { notQueued: [] } : await this.options.enqueue(ids);
+  private async flush(changes: readonly (readonly [string, number | undefined, 'unproven' | 'missing'])[]): Promise<void> {
+    const ids = changes.map(([name]) => name);
+    const outcome: EnqueueOutcome = this.options.dryRun ? { notQueued: [] } : await this.options.enqueue(ids, new Map(changes.map(([name, updatedMs]) => [name, updatedMs])));
     const notQueued = new Set(outcome.notQueued);
-    for (const name of ids) {
+    for (const [name, , reason] of changes) {
       if (notQueued.has(name)) continue;
-      this.queued.add(name);
+      this.queued.set(name, reason);
       this.covered.delete(name);
+      this.pending.delete(name);
     }
     if (notQueued.size > 0) {
       throw new EnqueueFailed(`${notQueued.size} of ${ids.length} subscriptions could not be queued${outcome.error ? `: ${outcome.error}` : ''}`);

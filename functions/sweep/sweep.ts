@@ -1,12 +1,14 @@
+import { LEDGER_DEFAULTS } from '../ledger/config';
 import { DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../shared/subscription-id';
 import { EnqueueFailed, SweepTally, type CoveragePort, type EnqueuePort, type SweepCounts } from './settle';
 import { countSlices, LatestVersions, nextSliceSeconds, parseZuoraDateTime, sliceWindow, sweepWindow, type TimeRange, type WindowSettings } from './window';
 
 /**
  * One run of the reconciliation sweep: read what Zuora changed in a window, slice by slice, and queue every
- * subscription whose last successful sync did not start after its change. Everything it touches is a port, so
- * the same core serves the scheduled Lambda, `npm start`, the CLI backfill and the tests. This module keeps the
- * window, the deadline and the watermark; which subscriptions of a slice to queue is settle.ts's job.
+ * subscription whose change no successful sync provably read and no queued message will (coverage.ts). Everything
+ * it touches is a port, so the same core serves the scheduled Lambda, `npm start`, the CLI backfill and the
+ * tests. This module keeps the window, the deadline and the watermark; which subscriptions of a slice to queue is
+ * settle.ts's job.
  */
 
 /** Where changed subscriptions come from (Zuora's ZOQL query in production: see zuora-changes.ts). */
@@ -93,7 +95,8 @@ export interface SweepDependencies {
 
 export interface SweepOptions {
   readonly settings: WindowSettings;
-  readonly coverageMarginSeconds: number;
+  /** SWEEP_COMMIT_LAG_SECONDS: a change is visible to every reader this long after its UpdatedDate (coverage.ts). */
+  readonly commitLagSeconds: number;
   readonly rule?: SubscriptionIdRule;
   /** An explicit window (backfill): read it whole; the watermark is neither read nor moved. */
   readonly window?: TimeRange;
@@ -128,7 +131,7 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
     coverage: deps.coverage,
     enqueue: deps.enqueue,
     rule: options.rule ?? DEFAULT_SUBSCRIPTION_ID_RULE,
-    marginMs: options.coverageMarginSeconds * 1000,
+    rules: { commitLagMs: options.commitLagSeconds * 1000, clockMarginMs: LEDGER_DEFAULTS.clockMarginSeconds * 1000 },
     batchSize: options.batchSize ?? SWEEP_RUN_DEFAULTS.batchSize,
     dryRun,
     onCoverageUnavailable: (ids, error) => deps.onProgress?.({ type: 'coverage-unavailable', ids, error }),
@@ -209,7 +212,9 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
         }
         return finish('out-of-time');
       }
-      const settled = await tally.settle(versions, { ...(options.deadlineMs !== undefined && { deadlineMs: options.deadlineMs - watermarkReserveMs }) });
+      // The read has ended: every version it returned was visible to it by now (coverage.ts, proof (c)).
+      const sightedAtMs = now();
+      const settled = await tally.settle(versions, { sightedAtMs, ...(options.deadlineMs !== undefined && { deadlineMs: options.deadlineMs - watermarkReserveMs }) });
       if (!settled.complete) {
         if (scheduled && !dryRun) {
           // Resume where everything before is queued or covered (ZOQL reads whole seconds), with a smaller slice.

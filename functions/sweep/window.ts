@@ -136,6 +136,11 @@ function daysInMonth(year: number, month: number): number {
  */
 export class LatestVersions {
   readonly byName = new Map<string, number | undefined>();
+  /**
+   * Each subscription's versions by their UpdatedDate's second (ms at the second -> how many). Every version is
+   * judged, not only the latest: one stamped earlier may have been committed later (coverage.ts).
+   */
+  readonly secondsByName = new Map<string, Map<number, number>>();
   /** Records that carried no usable Name (Zuora leaves null fields out of a record). */
   withoutName = 0;
 
@@ -148,6 +153,12 @@ export class LatestVersions {
         continue;
       }
       const updatedMs = parseZuoraDateTime(fields.UpdatedDate);
+      if (updatedMs !== undefined) {
+        const seconds = this.secondsByName.get(name) ?? new Map<number, number>();
+        const second = Math.floor(updatedMs / 1000) * 1000;
+        seconds.set(second, (seconds.get(second) ?? 0) + 1);
+        this.secondsByName.set(name, seconds);
+      }
       if (!this.byName.has(name)) {
         this.byName.set(name, updatedMs);
         continue;
@@ -172,13 +183,4 @@ export function partitionNames(
   const invalid: string[] = [];
   for (const name of names) (checkSubscriptionId(name, rule).ok ? valid : invalid).push(name);
   return { valid, invalid };
-}
-
-/**
- * A subscription is covered when its last successful sync started after its latest UpdatedDate plus the margin:
- * Limio then read Zuora after the change. The margin absorbs UpdatedDate's whole seconds and clock skew.
- */
-export function isCovered(updatedMs: number | undefined, lastSuccessStartedAtMs: number | undefined, marginMs: number): boolean {
-  if (updatedMs === undefined || lastSuccessStartedAtMs === undefined) return false;
-  return lastSuccessStartedAtMs > updatedMs + marginMs;
 }

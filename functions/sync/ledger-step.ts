@@ -7,6 +7,7 @@ import { ledgerHoldReceiveLimit, releaseHoldsPastReceiveLimit } from '../ledger/
 import type { LedgerOutcome } from '../ledger/ledger-entry';
 import type { LedgerTiming } from '../ledger/ledger-fate';
 import type { LedgerStore } from '../ledger/ledger-store';
+import { provenThroughOf } from '../ledger/proven-through';
 import type { SyncRequest } from '../shared/queue-message';
 import type { SyncOutcome } from '../limio';
 import { sentTimestampOf } from './batch-messages';
@@ -21,7 +22,7 @@ export const LEDGER_CALL_TIMEOUT_MS = 1_500;
 
 /** What the ledger step needs of a message: its request, its SQS record (SentTimestamp) and how often SQS has handed it out. */
 export interface LedgerMessage {
-  readonly request: Pick<SyncRequest, 'subscriptionId' | 'receivedAt'>;
+  readonly request: Pick<SyncRequest, 'subscriptionId' | 'receivedAt' | 'zuoraUpdatedAt'>;
   readonly record: Pick<SQSRecord, 'attributes'>;
   readonly receiveCount: number;
 }
@@ -76,10 +77,7 @@ export class LedgerStep {
     const lookup = await readLedgerFailOpen(this.options.store, [...bySubscription.keys()], this.#timeoutMs);
     if (lookup.failure !== undefined) this.unavailable('read', lookup.failure, { subscriptions: lookup.unknown.length });
     else if (lookup.unknown.length > 0) this.unavailable('read', 'DynamoDB left some keys unprocessed', { subscriptions: lookup.unknown.length });
-    const messages = [...bySubscription.values()].flat().map((message) => {
-      const sentAtMs = sentTimestampOf(message.record);
-      return { ...message.request, ...(sentAtMs !== undefined && { sentAtMs }), message };
-    });
+    const messages = [...bySubscription.values()].flat().map((message) => ({ ...datedRequestOf(message), message }));
     const plans = planLedgerBatch(messages, lookup, this.options.now(), this.options.timing);
     return new Map(
       plans.map((plan) => {
@@ -115,10 +113,16 @@ export class LedgerStep {
     }
   }
 
-  /** Records one Limio answer; `startedAt` is the one taken before the claim. A failed write is only logged. */
-  async record(subscriptionId: string, startedAt: number, outcome: SyncOutcome): Promise<void> {
+  /**
+   * Records one Limio answer; `startedAt` is the one taken before the claim. A success also raises provenThrough
+   * to the latest change its messages name (provenThroughOf), a second write made only when one names one. A
+   * failed write is only logged: the sweep then queues the change again at worst.
+   */
+  async record(subscriptionId: string, startedAt: number, outcome: SyncOutcome, served: readonly LedgerMessage[] = []): Promise<void> {
+    const provenThrough = outcome.class === 'synced' ? provenThroughOf(served.map(datedRequestOf), this.options.timing.clockMarginSeconds * 1000) : undefined;
     try {
       await this.bounded(this.options.store.recordOutcome(subscriptionId, ledgerOutcomeOf(outcome, startedAt, this.options.now())));
+      if (provenThrough !== undefined) await this.bounded(this.options.store.raiseMark(subscriptionId, 'provenThrough', provenThrough));
     } catch (error) {
       this.unavailable('record', messageOf(error), { subscriptionId });
     }
@@ -161,6 +165,12 @@ export function ledgerOutcomeOf(outcome: SyncOutcome, startedAt: number, finishe
     error: outcome.error,
     ...(outcome.httpStatus !== undefined && { httpStatus: outcome.httpStatus }),
   };
+}
+
+/** A message's request with SQS's SentTimestamp, what the ledger's rules judge it by. */
+function datedRequestOf<M extends LedgerMessage>(message: M): M['request'] & { sentAtMs?: number } {
+  const sentAtMs = sentTimestampOf(message.record);
+  return { ...message.request, ...(sentAtMs !== undefined && { sentAtMs }) };
 }
 
 function messageOf(error: unknown): string {

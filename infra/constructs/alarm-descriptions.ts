@@ -60,8 +60,9 @@ export const SWEEP_FAILED_ALARM_DESCRIPTION =
   'Callouts still sync meanwhile. Once fixed, the sweep resumes from its watermark; for a longer gap run "zuora-limio-sync sweep --since". See docs/operating.md, "Alarms".';
 
 export const MISSING_CALLOUTS_ALARM_DESCRIPTION =
-  `Subscriptions changed in Zuora without a sync (no callout reached the bridge) in ${MISSING_CALLOUTS_SWEEPS} sweeps in a row; the sweep queued them, so Limio catches up, but callouts are being lost. ` +
+  `Subscriptions changed in Zuora with nothing queued for them since (no callout reached the bridge: sweepMissing) in ${MISSING_CALLOUTS_SWEEPS} sweeps in a row; the sweep queued them, so Limio catches up, but callouts are being lost. ` +
+  'A backlog or a Limio outage does not raise it: changes whose callouts came are pending (sweepPending), not missing. ' +
   'Check in Zuora: the workflow or notification that sends the callout (disabled, edited, its filter or event changed, or a new kind of change it does not cover); ' +
   'its delivery history (failing or retried callouts, a wrong URL or credential); ' +
   'and on the bridge: CalloutRefusedAlarm / CalloutThrottledAlarm / Api5xxAlarm (callouts refused or throttled). ' +
-  'The sweep\'s log lines name how many were queued per run. See docs/operating.md, runbook "callouts are missing".';
+  'The sweep\'s log lines name how many were missing per run. See docs/operating.md, runbook "callouts are missing".';

@@ -41,7 +41,7 @@ export interface ZuoraLimioSyncAlarms {
   readonly visibilityRefused: cloudwatch.Alarm;
   /** Sweep on: the sweep failed (Lambda error or sweepFailed) in consecutive runs. */
   readonly sweepFailed?: cloudwatch.Alarm;
-  /** Sweep on: subscriptions changed in Zuora without a sync in consecutive sweeps (callouts are missing). */
+  /** Sweep on: changes in Zuora with no callout at all (sweepMissing) in consecutive sweeps (callouts are missing). */
   readonly missingCallouts?: cloudwatch.Alarm;
 }
 
@@ -191,7 +191,7 @@ function sweepAlarms(
       datapointsToAlarm: FAILED_SWEEPS,
     }),
     missingCallouts: alarm('MissingCalloutsAlarm', MISSING_CALLOUTS_ALARM_DESCRIPTION, {
-      metric: bridgeMetric(SWEEP_METRICS.queued, SWEEP_SERVICE_NAME, period, cloudwatch.Stats.SUM),
+      metric: bridgeMetric(SWEEP_METRICS.missing, SWEEP_SERVICE_NAME, period, cloudwatch.Stats.SUM),
       threshold: sweep.missingCalloutsAlarmThreshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: MISSING_CALLOUTS_SWEEPS,

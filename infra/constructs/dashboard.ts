@@ -153,8 +153,11 @@ function addSweepWidgets(dashboard: cloudwatch.Dashboard, sweepFunction: nodejs.
   const metric = (name: string, statistic: string) => bridgeMetric(name, SWEEP_SERVICE_NAME, period, statistic);
   dashboard.addWidgets(
     new cloudwatch.GraphWidget({
-      title: 'Reconciliation sweep (queued = changed in Zuora without a sync)',
-      left: [metric(SWEEP_METRICS.read, cloudwatch.Stats.SUM), metric(SWEEP_METRICS.covered, cloudwatch.Stats.SUM), metric(SWEEP_METRICS.queued, cloudwatch.Stats.SUM)],
+      title: 'Reconciliation sweep (missing = changed in Zuora with no callout; unproven = queued again; pending = its sync still to come)',
+      left: [
+        metric(SWEEP_METRICS.read, cloudwatch.Stats.SUM), metric(SWEEP_METRICS.covered, cloudwatch.Stats.SUM), metric(SWEEP_METRICS.pending, cloudwatch.Stats.SUM),
+        metric(SWEEP_METRICS.unproven, cloudwatch.Stats.SUM), metric(SWEEP_METRICS.missing, cloudwatch.Stats.SUM),
+      ],
       right: [metric(SWEEP_METRICS.failed, cloudwatch.Stats.SUM)],
       leftAnnotations: [{ value: sweep.missingCalloutsAlarmThreshold, label: 'MissingCalloutsAlarm threshold' }],
       width: 12,

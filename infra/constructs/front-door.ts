@@ -3,6 +3,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -14,6 +15,7 @@ import { Construct, type IConstruct } from 'constructs';
 import { INFRA_DEFAULTS, isEnhancedSecurityPolicy, type BridgeSettings } from '../settings';
 import { HTTP_ACCESS_LOG_FORMAT, REST_ACCESS_LOG_FORMAT } from './access-log-formats';
 import { bridgeFunction, sharedEnvironment } from './bridge-function';
+import { denyNonSubscriptionItemsStatement, markQueuedStatement } from './ledger';
 import { keepParentLogicalIdAhead, keepParentLogicalIds } from './logical-ids';
 import type { BridgeSecrets } from './secrets';
 import { CalloutWebAcl } from './web-acl';
@@ -28,6 +30,8 @@ export interface CalloutFrontDoorProps {
   /** The queues' customer managed key, if any. */
   readonly queueEncryptionKey?: kms.IKey;
   readonly calloutAuthSecret: secretsmanager.ISecret;
+  /** The sync ledger: the callout Lambda marks lastQueuedAt there after queueing (the sweep tells pending from missing). */
+  readonly ledgerTable: dynamodb.ITable;
   /** Grants the callout Lambda read access to the callout auth secret (and its key). */
   readonly secrets: BridgeSecrets;
   /** The API's name, unique per bridge: REST API metrics (and so the 5xx alarm) are keyed by it. */
@@ -116,6 +120,7 @@ export class CalloutFrontDoor extends Construct {
       timeout: Duration.seconds(INFRA_DEFAULTS.calloutTimeoutSeconds),
       environment: {
         QUEUE_URL: props.mainQueue.queueUrl,
+        LEDGER_TABLE_NAME: props.ledgerTable.tableName,
         CALLOUT_AUTH_SECRET_ID: props.calloutAuthSecret.secretArn,
         CALLOUT_REALM: settings.calloutRealm,
         CALLOUT_DELAY_SECONDS: String(settings.calloutDelaySeconds),
@@ -133,6 +138,8 @@ export class CalloutFrontDoor extends Construct {
       resources: [props.mainQueue.queueArn],
     }));
     props.secrets.grantRead(role, 'ReadCalloutAuthSecret', props.calloutAuthSecret);
+    role.addToPrincipalPolicy(markQueuedStatement(props.ledgerTable));
+    role.addToPrincipalPolicy(denyNonSubscriptionItemsStatement(props.ledgerTable));
     // SSE-KMS: sending needs a data key, receiving needs to decrypt it.
     props.queueEncryptionKey?.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
     return calloutFunction;

@@ -10,6 +10,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { sweepEnvironment, SWEEP_TIMEOUT_SECONDS, type BridgeSettings, type SweepSettings } from '../settings';
 import { bridgeFunction, sharedEnvironment } from './bridge-function';
+import { markQueuedStatement } from './ledger';
 import { keepParentLogicalIds } from './logical-ids';
 import type { BridgeSecrets } from './secrets';
 
@@ -79,6 +80,9 @@ export class ReconciliationSweep extends Construct {
       resources: [ledgerTable.tableArn],
       conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [sweep.watermarkKey] } },
     }));
+    // What it queues, so the next sweep finds those changes pending rather than missing. No Deny of '#' keys here:
+    // the sweep writes its watermark; markQueuedStatement leaves those keys out on its own.
+    role.addToPrincipalPolicy(markQueuedStatement(ledgerTable));
     props.secrets.grantRead(role, 'ReadZuoraSecret', zuoraSecret);
     props.queueEncryptionKey?.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
     this.sweepSchedule = new events.Rule(this, 'SweepSchedule', {

@@ -9,16 +9,11 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { BridgeSettings } from '../settings';
 import { bridgeFunction, sharedEnvironment } from './bridge-function';
+import { denyNonSubscriptionItemsStatement } from './ledger';
 import { keepParentLogicalIds } from './logical-ids';
 import type { BridgeSecrets } from './secrets';
 
-/**
- * The ledger keys that are not a subscription's, as an IAM StringLike pattern: any with a '#'. No subscription id
- * can hold one whatever SUBSCRIPTION_ID_PATTERN says (the rule's path-safe characters), and the sweep's watermark
- * key and any other item sharing the table are named with one (dynamodb-watermark-store.ts). Matching `sweep#*`
- * alone would leave the next such item writable.
- */
-export const LEDGER_KEY_NOT_A_SUBSCRIPTION = '*#*';
+export { LEDGER_KEY_NOT_A_SUBSCRIPTION } from './ledger';
 
 export interface SyncWorkerProps {
   readonly settings: BridgeSettings;
@@ -94,15 +89,7 @@ export class SyncWorker extends Construct {
       actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
       resources: [ledgerTable.tableArn],
     }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'WriteOnlySubscriptionItemsOfLedger',
-      // The table also holds the sweep's watermark (`sweep#…`): a sync must never move it. An explicit Deny holds
-      // whatever grant the role gets later, and ForAnyValue refuses a request if any of its keys matches.
-      effect: iam.Effect.DENY,
-      actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
-      resources: [ledgerTable.tableArn],
-      conditions: { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': [LEDGER_KEY_NOT_A_SUBSCRIPTION] } },
-    }));
+    role.addToPrincipalPolicy(denyNonSubscriptionItemsStatement(ledgerTable));
     // SSE-KMS: sending needs a data key, receiving needs to decrypt it.
     props.queueEncryptionKey?.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
 

@@ -76,6 +76,15 @@ export function resolveBridgeSettings(input: BridgeSettingsInput): BridgeSetting
     }
   });
   const sweep = sweepSettings(input, subscriptionIdPattern);
+  // A sync in flight whose claim the ledger never got (SYNC_COOLDOWN_SECONDS=0, a failed claim) is invisible to
+  // the sweep, which may then take a change for pending that such a sync serves without reading it. A settle of at
+  // least the commit lag plus the longest sync means any such sync started after the change was committed.
+  if (sweep !== undefined && sweep.settleSeconds < sweep.commitLagSeconds + syncTimeoutSeconds) {
+    throw new ConfigError(
+      'sweepSettleSeconds',
+      `must be at least sweepCommitLagSeconds + syncTimeoutSeconds (${sweep.commitLagSeconds} + ${syncTimeoutSeconds}), so a sync still under way when the sweep looks started after every change it reads was committed; got ${sweep.settleSeconds}`,
+    );
+  }
   return {
     limioBaseUrl: limioUrl(input.limioBaseUrl),
     calloutAuthMode: chosen('calloutAuthMode', input.calloutAuthMode, CALLOUT_AUTH_MODES, INFRA_DEFAULTS.calloutAuthMode),

@@ -4,7 +4,7 @@ import { sweepWatermarkKey } from '../../functions/sweep/dynamodb-watermark-stor
 import { checkedByLambdaRules, optionalText, wholeNumber } from './rules';
 import type { BridgeSettingsInput, SweepSettingName, SweepSettings } from './types';
 
-/** Queued subscriptions in this many sweeps in a row raise MissingCalloutsAlarm (one bad sweep is not a trend). */
+/** Missing callouts in this many sweeps in a row raise MissingCalloutsAlarm (one bad sweep is not a trend). */
 export const MISSING_CALLOUTS_SWEEPS = 3;
 /** Failed sweeps in a row that raise SweepFailedAlarm. */
 export const FAILED_SWEEPS = 2;
@@ -28,12 +28,12 @@ const SWEEP_VARIABLE_PROPS: Record<string, string> = {
   SWEEP_OVERLAP_SECONDS: 'sweepOverlapSeconds',
   SWEEP_INITIAL_LOOKBACK_SECONDS: 'sweepInitialLookbackSeconds',
   SWEEP_SLICE_SECONDS: 'sweepSliceSeconds',
-  SWEEP_COVERAGE_MARGIN_SECONDS: 'sweepCoverageMarginSeconds',
+  SWEEP_COMMIT_LAG_SECONDS: 'sweepCommitLagSeconds',
 };
 
 const SWEEP_ONLY_PROPS = [
   'zuoraEntityId', 'sweepIntervalSeconds', 'sweepSettleSeconds', 'sweepOverlapSeconds', 'sweepInitialLookbackSeconds', 'sweepSliceSeconds',
-  'sweepCoverageMarginSeconds', 'missingCalloutsAlarmThreshold',
+  'sweepCommitLagSeconds', 'missingCalloutsAlarmThreshold',
 ] as const satisfies readonly SweepSettingName[];
 
 /** The sweep Lambda's environment for these settings (credentials excepted: the secret's ARN is the construct's). */
@@ -46,11 +46,18 @@ export function sweepEnvironment(sweep: SweepSettings): Record<string, string> {
     SWEEP_OVERLAP_SECONDS: String(sweep.overlapSeconds),
     SWEEP_INITIAL_LOOKBACK_SECONDS: String(sweep.initialLookbackSeconds),
     SWEEP_SLICE_SECONDS: String(sweep.sliceSeconds),
-    SWEEP_COVERAGE_MARGIN_SECONDS: String(sweep.coverageMarginSeconds),
+    SWEEP_COMMIT_LAG_SECONDS: String(sweep.commitLagSeconds),
   };
 }
 
 export function sweepSettings(input: BridgeSettingsInput, subscriptionIdPattern: string | undefined): SweepSettings | undefined {
+  // A 2 s margin read as a commit lag would quietly weaken coverage: say what replaced it instead.
+  if (input.sweepCoverageMarginSeconds !== undefined) {
+    throw new ConfigError(
+      'sweepCoverageMarginSeconds',
+      'was replaced by sweepCommitLagSeconds (how long after its UpdatedDate a change is visible to every reader of Zuora, default 60): remove it, and set sweepCommitLagSeconds if 60 does not suit',
+    );
+  }
   const zuoraBaseUrl = optionalText(input.zuoraBaseUrl);
   if (zuoraBaseUrl === undefined) {
     const orphan = SWEEP_ONLY_PROPS.find((prop) => input[prop] !== undefined);
@@ -84,7 +91,7 @@ export function sweepSettings(input: BridgeSettingsInput, subscriptionIdPattern:
     SWEEP_OVERLAP_SECONDS: number(input.sweepOverlapSeconds),
     SWEEP_INITIAL_LOOKBACK_SECONDS: number(input.sweepInitialLookbackSeconds),
     SWEEP_SLICE_SECONDS: number(input.sweepSliceSeconds),
-    SWEEP_COVERAGE_MARGIN_SECONDS: number(input.sweepCoverageMarginSeconds),
+    SWEEP_COMMIT_LAG_SECONDS: number(input.sweepCommitLagSeconds),
     SUBSCRIPTION_ID_PATTERN: subscriptionIdPattern,
   }, SWEEP_VARIABLE_PROPS);
   return {
@@ -95,7 +102,7 @@ export function sweepSettings(input: BridgeSettingsInput, subscriptionIdPattern:
     overlapSeconds: config.window.overlapSeconds,
     initialLookbackSeconds: config.window.initialLookbackSeconds,
     sliceSeconds: config.window.maxSliceSeconds,
-    coverageMarginSeconds: config.coverageMarginSeconds,
+    commitLagSeconds: config.commitLagSeconds,
     missingCalloutsAlarmThreshold: wholeNumber('missingCalloutsAlarmThreshold', input.missingCalloutsAlarmThreshold, 1, 1, 1_000_000),
     watermarkKey: sweepWatermarkKey(config),
   };

@@ -165,11 +165,16 @@ export interface BridgeSettingsInput {
   readonly sweepInitialLookbackSeconds?: number;
   /** The longest window one ZOQL query reads (halved automatically while slices do not fit a run), 60 to 86400. Default 3600. */
   readonly sweepSliceSeconds?: number;
-  /** A sync must have started this long after a change's UpdatedDate to count as having read it, 0 to 3600. Default 2. */
+  /**
+   * The commit lag: a change is visible to every reader of Zuora this long after its UpdatedDate, 0 to 3600
+   * (SWEEP_COMMIT_LAG_SECONDS). Default 60.
+   */
+  readonly sweepCommitLagSeconds?: number;
+  /** Replaced by sweepCommitLagSeconds: refused with a message saying so. */
   readonly sweepCoverageMarginSeconds?: number;
   /**
-   * MissingCalloutsAlarm: subscriptions a sweep queued (changed in Zuora without a sync) at or above this in 3
-   * sweeps in a row. Default 1.
+   * MissingCalloutsAlarm: changes a sweep found with no callout at all (missing; not pending, not unproven) at or
+   * above this in 3 sweeps in a row. Default 1.
    */
   readonly missingCalloutsAlarmThreshold?: number;
 }
@@ -183,7 +188,7 @@ export interface SweepSettings {
   readonly overlapSeconds: number;
   readonly initialLookbackSeconds: number;
   readonly sliceSeconds: number;
-  readonly coverageMarginSeconds: number;
+  readonly commitLagSeconds: number;
   readonly missingCalloutsAlarmThreshold: number;
   /** The watermark item's partition key in the ledger table (the sweep role may write no other item). */
   readonly watermarkKey: string;
@@ -192,7 +197,7 @@ export interface SweepSettings {
 export type OptionalSetting = 'calloutIdField' | 'subscriptionIdPattern' | 'probeSubscriptionId' | 'wafRateLimitPerIp' | 'expectedZuoraTenantId' | 'secretsKmsKeyArn';
 export type SweepSettingName =
   | 'zuoraBaseUrl' | 'zuoraEntityId' | 'sweepIntervalSeconds' | 'sweepSettleSeconds' | 'sweepOverlapSeconds'
-  | 'sweepInitialLookbackSeconds' | 'sweepSliceSeconds' | 'sweepCoverageMarginSeconds' | 'missingCalloutsAlarmThreshold';
+  | 'sweepInitialLookbackSeconds' | 'sweepSliceSeconds' | 'sweepCommitLagSeconds' | 'sweepCoverageMarginSeconds' | 'missingCalloutsAlarmThreshold';
 
 export type BridgeSettings = Required<Omit<BridgeSettingsInput, OptionalSetting | SweepSettingName>> & Pick<BridgeSettingsInput, OptionalSetting> & {
   /** Set when `zuoraBaseUrl` is: the reconciliation sweep is on. */

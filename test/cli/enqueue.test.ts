@@ -2,6 +2,10 @@ import { SQSClient, type SendMessageBatchCommandInput, type SendMessageBatchComm
 import { enqueueSubscriptions, readCandidates } from '../../cli/commands/enqueue';
 import { runCli } from '../../cli/main';
 import { UsageError } from '../../cli/usage-error';
+import { DynamoDbLedgerStore, LEDGER_PARTITION_KEY } from '../../functions/ledger/dynamodb-ledger-store';
+import { InMemoryLedgerStore } from '../../functions/ledger/ledger-store';
+import { createOnDemandTable } from '../../local/dynamodb-emulator';
+import { useDynamoDbEmulator } from '../support/dynamodb-emulator';
 import { subscriptionIdRuleFrom } from '../../functions/shared/subscription-id';
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION, type QueuePair } from '../../local/sqs-emulator';
 import { useSqsEmulator } from '../support/sqs-emulator';
@@ -73,6 +77,21 @@ describe('enqueue against the SQS emulator', () => {
     expect(queued.every((b) => b.v === 1 && b.source === 'backfill' && b.receivedAt === receivedAt.toISOString())).toBe(true);
   });
 
+  it('marks each queued subscription in the sync ledger with the receivedAt its message carries; a ledger that fails leaves them queued, reported unmarked', async () => {
+    const ledger = new InMemoryLedgerStore();
+    const receivedAt = new Date('2026-11-25T09:00:00.000Z');
+    const candidates = [{ where: 'argument 1', value: 'A-S00000011' }, { where: 'argument 2', value: 'A-S00000012' }];
+    const result = await enqueueSubscriptions(emulator.sqs, { queueUrl: queues.mainQueueUrl, candidates, now: () => receivedAt, ledger });
+    expect(result.unmarked).toBeUndefined();
+    const { entries } = await ledger.readMany(['A-S00000011', 'A-S00000012']);
+    expect([...entries.values()].map((entry) => entry.lastQueuedAt)).toEqual([receivedAt.getTime(), receivedAt.getTime()]);
+
+    const failing = { ...ledger, readMany: ledger.readMany.bind(ledger), claimSync: ledger.claimSync.bind(ledger), recordOutcome: ledger.recordOutcome.bind(ledger), raiseMark: async () => Promise.reject(new Error('AccessDeniedException')) };
+    const again = await enqueueSubscriptions(emulator.sqs, { queueUrl: queues.mainQueueUrl, candidates, ledger: failing });
+    expect(again.accepted).toHaveLength(2);
+    expect(again.unmarked).toEqual({ count: 2, error: 'AccessDeniedException' });
+  });
+
   it('honours SUBSCRIPTION_ID_PATTERN, the callouts\' own rule', async () => {
     const rule = subscriptionIdRuleFrom('^SUB-[0-9]{6}$');
     const result = await enqueueSubscriptions(emulator.sqs, {
@@ -114,6 +133,22 @@ describe('enqueue against the SQS emulator', () => {
     const piped = captureIo(env, ids, false);
     expect(await runCli(['enqueue', '-'], piped.io)).toBe(0);
     expect(piped.stderr()).toBe('');
+  });
+
+  describe('with the target\'s sync ledger (dynalite)', () => {
+    const dynamo = useDynamoDbEmulator();
+    it('marks what it queued in the table --ledger-table names, as the sweep reads it', async () => {
+      await createOnDemandTable(dynamo.dynamodb, { tableName: 'enqueue-ledger', partitionKey: LEDGER_PARTITION_KEY });
+      const captured = captureIo({
+        ZLS_QUEUE_URL: queues.mainQueueUrl, AWS_ENDPOINT_URL_SQS: emulator.endpoint, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+        AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local',
+      });
+      const before = Date.now();
+      expect(await runCli(['enqueue', 'A-S00000021', '--ledger-table', 'enqueue-ledger'], captured.io)).toBe(0);
+      expect(captured.stderr()).not.toContain('not marked');
+      const entry = (await new DynamoDbLedgerStore(dynamo.dynamodb, 'enqueue-ledger').readMany(['A-S00000021'])).entries.get('A-S00000021');
+      expect(entry?.lastQueuedAt).toBeGreaterThanOrEqual(before - 1_000);
+    });
   });
 
   it('exits 0 with --json when every id was queued', async () => {

@@ -27,7 +27,7 @@ interface SweepJson {
   outcome: string;
   dryRun: boolean;
   window: { since: string; until: string };
-  counts: { read: number; distinct: number; covered: number; queued: number; invalid: number };
+  counts: { read: number; distinct: number; covered: number; pending: number; queued: number; missing: number; unproven: number; invalid: number };
   zuoraRequests: number;
   wouldQueue?: string[];
   resumeFrom?: string;
@@ -40,13 +40,17 @@ interface SweepJson {
  * one of them, a name the subscription-id rule refuses, and a change just after the window.
  */
 async function seedWindow(sandbox: ZuoraSandbox, ledger: DynamoDbLedgerStore, prefix: string, startMs: number) {
-  const changedAt = (i: number) => startMs + (i + 1) * MINUTE;
+  const changedAt = (i: number) => startMs + (i + 3) * MINUTE;
   const synced = [`${prefix}01`, `${prefix}02`, `${prefix}03`];
   for (const [i, name] of synced.entries()) {
     sandbox.touch(name, changedAt(i));
+    // Its callout named the change's UpdatedDate, so the sync that served it proved it read it.
+    await ledger.raiseMark(name, 'lastQueuedAt', changedAt(i) + 2_000);
     await ledger.recordOutcome(name, { kind: 'synced', startedAt: changedAt(i) + 4_000, finishedAt: changedAt(i) + 4_400, httpStatus: 200 });
+    await ledger.raiseMark(name, 'provenThrough', changedAt(i));
   }
-  sandbox.touch(`${prefix}01`, changedAt(0) - 30_000); // an older version of a synced one
+  // An older version of a synced one, made more than the commit lag before the version whose callout named it.
+  sandbox.touch(`${prefix}01`, changedAt(0) - 2 * MINUTE);
   sandbox.touch(`${prefix}04`, changedAt(4));
   sandbox.touch(`${prefix}05`, changedAt(5));
   await ledger.recordOutcome(`${prefix}05`, { kind: 'synced', startedAt: changedAt(5) - MINUTE, finishedAt: changedAt(5) - MINUTE + 300, httpStatus: 200 });
@@ -92,13 +96,16 @@ describe('sweep --local', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`Zuora ${sandbox.baseUrl} (from the local Zuora sandbox on ZUORA_SANDBOX_PORT), credentials from the sandbox's local client\n`);
     expect(run.stdout).toContain(`window ${seeded.since.replace('.000Z', 'Z')} .. ${seeded.until.replace('.000Z', 'Z')} (1 of 1 slice(s) read)`);
-    expect(run.stdout).toMatch(/READ\s+DISTINCT\s+COVERED\s+QUEUED\s+INVALID\n7\s+6\s+3\s+2\s+1\n/);
+    expect(run.stdout).toMatch(/READ\s+DISTINCT\s+COVERED\s+PENDING\s+QUEUED\s+MISSING\s+UNPROVEN\s+INVALID\n7\s+6\s+3\s+0\s+2\s+2\s+0\s+1\n/);
     expect(run.stdout).toContain('invalid names (never sent to Limio), e.g. not a subscription!');
     expect(run.stdout).toMatch(/complete in [\d.]+ s, \d+ Zuora request\(s\)\n/);
 
     const queued = (await drainQueue(sqs.sqs, queues.mainQueueUrl)).map((body) => JSON.parse(body) as { subscriptionId: string; source: string });
     expect(queued.map((message) => message.subscriptionId).sort()).toEqual(seeded.uncovered);
     expect(queued.every((message) => message.source === 'sweep')).toBe(true);
+    // Marked as queued, so the next sweep finds them pending rather than missing while their syncs are to come.
+    const { entries } = await ledger.readMany(seeded.uncovered);
+    expect(seeded.uncovered.map((id) => entries.get(id)?.lastQueuedAt)).toEqual([expect.any(Number), expect.any(Number)]);
   });
 
   it("Zuora's error text carrying a line break and escapes is printed on its one line, escaped, never as a line of its own", async () => {
@@ -130,16 +137,19 @@ describe('sweep --local', () => {
     const seeded = await seedWindow(sandbox, ledger, 'A-S200000', nextWindowStart());
     const text = await sweep(['--since', seeded.since, '--until', seeded.until, '--dry-run']);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/WOULD QUEUE\s+INVALID\n7\s+6\s+3\s+2\s+1\n/);
+    expect(text.stdout).toMatch(/PENDING\s+WOULD QUEUE\s+MISSING\s+UNPROVEN\s+INVALID\n7\s+6\s+3\s+0\s+2\s+2\s+0\s+1\n/);
     expect(text.stdout).toMatch(new RegExp(`would queue: (${seeded.uncovered[0]} ${seeded.uncovered[1]}|${seeded.uncovered[1]} ${seeded.uncovered[0]})\n`));
     expect(text.stdout).toContain('dry run: nothing was queued');
 
     const json = await sweep(['--since', seeded.since, '--until', seeded.until, '--dry-run', '--json']);
     expect(json.code).toBe(0);
     const report = JSON.parse(json.stdout) as SweepJson;
-    expect(report).toMatchObject({ outcome: 'complete', dryRun: true, counts: { read: 7, distinct: 6, covered: 3, queued: 2, invalid: 1 } });
+    expect(report).toMatchObject({ outcome: 'complete', dryRun: true, counts: { read: 7, distinct: 6, covered: 3, pending: 0, queued: 2, missing: 2, unproven: 0, invalid: 1 } });
     expect([...report.wouldQueue!].sort()).toEqual(seeded.uncovered);
     expect(await drainQueue(sqs.sqs, queues.mainQueueUrl)).toEqual([]);
+    // Nothing was queued, so nothing is marked as queued: the next sweep still finds them missing.
+    const { entries } = await ledger.readMany(seeded.uncovered);
+    expect(seeded.uncovered.map((id) => entries.get(id)?.lastQueuedAt)).toEqual([undefined, undefined]);
   });
 
   it('shows progress on a terminal: slices, records read, queued so far', async () => {

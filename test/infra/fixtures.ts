@@ -57,7 +57,7 @@ export const zuoraBaseUrl = 'https://rest.apisandbox.zuora.com';
 export const zuoraSecretArn = `arn:aws:secretsmanager:${region}:${account}:secret:zuora-oauth-MnOpQr`;
 export const sweepBridge = once(() => stackWith({
   limioBaseUrl, alarmEmail: 'ops@example.com', zuoraBaseUrl, zuoraEntityId: 'abc-123', sweepIntervalSeconds: 600, missingCalloutsAlarmThreshold: 5,
-  sweepSliceSeconds: 1800, sweepCoverageMarginSeconds: 5, syncCooldownSeconds: 10, syncClockMarginSeconds: 2,
+  sweepSliceSeconds: 1800, sweepCommitLagSeconds: 5, syncCooldownSeconds: 10, syncClockMarginSeconds: 2,
 }));
 export const sweepWithExistingSecretAndKeys = once(() => constructInOwnStack({ zuoraBaseUrl, zuoraSecretArn, secretsKmsKeyArn, calloutAuthMode: 'header' }));
 let ownTopic: sns.Topic | undefined;

@@ -152,16 +152,16 @@ describe('resolveBridgeSettings: sync ledger and reconciliation sweep', () => {
       overlapSeconds: SWEEP_DEFAULTS.overlapSeconds,
       initialLookbackSeconds: SWEEP_DEFAULTS.initialLookbackSeconds,
       sliceSeconds: SWEEP_DEFAULTS.sliceSeconds,
-      coverageMarginSeconds: SWEEP_DEFAULTS.coverageMarginSeconds,
+      commitLagSeconds: SWEEP_DEFAULTS.commitLagSeconds,
       missingCalloutsAlarmThreshold: 1,
       watermarkKey: 'sweep#rest.apisandbox.zuora.com#default',
     });
     expect(resolveBridgeSettings({
       limioBaseUrl, zuoraBaseUrl, zuoraEntityId: 'abc-123', sweepIntervalSeconds: 600, sweepSettleSeconds: 120, sweepOverlapSeconds: 300,
-      sweepInitialLookbackSeconds: 7200, sweepSliceSeconds: 1800, sweepCoverageMarginSeconds: 5, missingCalloutsAlarmThreshold: 10,
+      sweepInitialLookbackSeconds: 7200, sweepSliceSeconds: 1800, sweepCommitLagSeconds: 5, missingCalloutsAlarmThreshold: 10,
     }).sweep).toEqual({
       zuoraBaseUrl, zuoraEntityId: 'abc-123', intervalSeconds: 600, settleSeconds: 120, overlapSeconds: 300, initialLookbackSeconds: 7200,
-      sliceSeconds: 1800, coverageMarginSeconds: 5, missingCalloutsAlarmThreshold: 10, watermarkKey: 'sweep#rest.apisandbox.zuora.com#abc-123',
+      sliceSeconds: 1800, commitLagSeconds: 5, missingCalloutsAlarmThreshold: 10, watermarkKey: 'sweep#rest.apisandbox.zuora.com#abc-123',
     });
   });
 
@@ -182,15 +182,21 @@ describe('resolveBridgeSettings: sync ledger and reconciliation sweep', () => {
     ['sweepSliceSeconds', { zuoraBaseUrl, sweepSliceSeconds: 59 }],
     ['sweepSliceSeconds', { zuoraBaseUrl, sweepSliceSeconds: 86_401 }],
     ['sweepSliceSeconds', { zuoraBaseUrl, sweepSliceSeconds: 90.5 }],
-    ['sweepCoverageMarginSeconds', { zuoraBaseUrl, sweepCoverageMarginSeconds: -1 }],
-    ['sweepCoverageMarginSeconds', { zuoraBaseUrl, sweepCoverageMarginSeconds: 3601 }],
+    ['sweepCommitLagSeconds', { zuoraBaseUrl, sweepCommitLagSeconds: -1 }],
+    ['sweepCommitLagSeconds', { zuoraBaseUrl, sweepCommitLagSeconds: 3601 }],
     ['missingCalloutsAlarmThreshold', { zuoraBaseUrl, missingCalloutsAlarmThreshold: 0 }],
     // A sweep setting without the tenant would deploy no sweep at all.
     ['zuoraBaseUrl', { sweepIntervalSeconds: 600 }],
     ['zuoraBaseUrl', { zuoraEntityId: 'abc-123' }],
     ['zuoraBaseUrl', { missingCalloutsAlarmThreshold: 3 }],
     ['zuoraBaseUrl', { sweepSliceSeconds: 1800 }],
-    ['zuoraBaseUrl', { sweepCoverageMarginSeconds: 5 }],
+    ['zuoraBaseUrl', { sweepCommitLagSeconds: 5 }],
+    // A sync still under way when the sweep looks must have started after every change it reads was committed.
+    ['sweepSettleSeconds', { zuoraBaseUrl, sweepSettleSeconds: 89 }],
+    ['sweepSettleSeconds', { zuoraBaseUrl, sweepSettleSeconds: 300, sweepCommitLagSeconds: 120, syncTimeoutSeconds: 200 }],
+    // Its 2 s meant a clock margin: read as a commit lag it would quietly weaken coverage.
+    ['sweepCoverageMarginSeconds', { zuoraBaseUrl, sweepCoverageMarginSeconds: 2 }],
+    ['sweepCoverageMarginSeconds', { sweepCoverageMarginSeconds: 2 }],
   ])('refuses a bad %s, naming it', (name, overrides) => {
     const error = configErrorOf(() => resolveBridgeSettings({ limioBaseUrl, ...overrides }));
     expect(error.variable).toBe(name);
@@ -229,12 +235,12 @@ describe('bridgeSettingsFromContext', () => {
     expect(bridgeSettingsFromContext(contextOf({
       limioBaseUrl, syncCooldownSeconds: '10', syncClockMarginSeconds: '2', zuoraBaseUrl: 'https://rest.zuora.com', zuoraEntityId: 'abc-123',
       zuoraSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:zuora-AbCdEf', sweepIntervalSeconds: '600', sweepSettleSeconds: '120',
-      sweepOverlapSeconds: '300', sweepInitialLookbackSeconds: '7200', sweepSliceSeconds: '1800', sweepCoverageMarginSeconds: '5',
+      sweepOverlapSeconds: '300', sweepInitialLookbackSeconds: '7200', sweepSliceSeconds: '1800', sweepCommitLagSeconds: '5',
       missingCalloutsAlarmThreshold: '4',
     }))).toEqual({
       limioBaseUrl, syncCooldownSeconds: 10, syncClockMarginSeconds: 2, zuoraBaseUrl: 'https://rest.zuora.com', zuoraEntityId: 'abc-123',
       zuoraSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:zuora-AbCdEf', sweepIntervalSeconds: 600, sweepSettleSeconds: 120,
-      sweepOverlapSeconds: 300, sweepInitialLookbackSeconds: 7200, sweepSliceSeconds: 1800, sweepCoverageMarginSeconds: 5,
+      sweepOverlapSeconds: 300, sweepInitialLookbackSeconds: 7200, sweepSliceSeconds: 1800, sweepCommitLagSeconds: 5,
       missingCalloutsAlarmThreshold: 4,
     });
   });

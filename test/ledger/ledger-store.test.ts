@@ -2,7 +2,7 @@ import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { createOnDemandTable } from '../../local/dynamodb-emulator';
 import { DynamoDbLedgerStore, LEDGER_PARTITION_KEY } from '../../functions/ledger/dynamodb-ledger-store';
-import { LEDGER_TTL_SECONDS, MAX_LEDGER_ERROR_LENGTH, type LedgerOutcome } from '../../functions/ledger/ledger-entry';
+import { LEDGER_MARKS, LEDGER_TTL_SECONDS, MAX_LEDGER_ERROR_LENGTH, type LedgerMark, type LedgerOutcome } from '../../functions/ledger/ledger-entry';
 import { InMemoryLedgerStore, type LedgerStore } from '../../functions/ledger/ledger-store';
 import { useDynamoDbEmulator } from '../support/dynamodb-emulator';
 
@@ -119,6 +119,25 @@ describe.each([
     expect(await claim(32_000, 1_000)).toBe(true);
   });
 
+  it('raises lastQueuedAt and provenThrough to the latest value written, in any order, and keeps them through outcomes and claims', async () => {
+    expect(await store.raiseMark('A-S1', 'lastQueuedAt', 5_000)).toBe(true);
+    expect(await store.raiseMark('A-S1', 'lastQueuedAt', 4_000)).toBe(false);
+    expect(await store.raiseMark('A-S1', 'lastQueuedAt', 5_000)).toBe(false);
+    expect(await store.raiseMark('A-S1', 'provenThrough', 3_000)).toBe(true);
+    expect((await store.readMany(['A-S1'])).entries.get('A-S1')).toEqual({
+      subscriptionId: 'A-S1',
+      lastQueuedAt: 5_000,
+      provenThrough: 3_000,
+      // An item a mark creates expires like one an outcome creates.
+      expiresAt: Math.ceil(5_000 / 1000) + LEDGER_TTL_SECONDS,
+    });
+    await store.claimSync('A-S1', { startedAt: 6_000, leaseMs: 30_000, expectedLastSuccessStartedAt: undefined });
+    await store.recordOutcome('A-S1', synced(6_000));
+    expect(await store.raiseMark('A-S1', 'lastQueuedAt', 7_000)).toBe(true);
+    const entry = (await store.readMany(['A-S1'])).entries.get('A-S1');
+    expect(entry).toMatchObject({ lastQueuedAt: 7_000, provenThrough: 3_000, lastSuccess: { startedAt: 6_000 }, expiresAt: Math.ceil(6_300 / 1000) + LEDGER_TTL_SECONDS });
+  });
+
   it('a claim is over when a failed answer of its sync is recorded, too', async () => {
     expect(await store.claimSync('A-S1', { startedAt: 1_000, leaseMs: 30_000, expectedLastSuccessStartedAt: undefined })).toBe(true);
     await store.recordOutcome('A-S1', failed(1_000));
@@ -129,7 +148,8 @@ describe.each([
 describe('DynamoDB ledger store and the in-memory rules agree', () => {
   type Operation =
     | { readonly op: 'record'; readonly outcome: LedgerOutcome }
-    | { readonly op: 'claim'; readonly startedAt: number; readonly leaseMs: number; readonly expectRecorded: boolean; readonly expectedDelta: number };
+    | { readonly op: 'claim'; readonly startedAt: number; readonly leaseMs: number; readonly expectRecorded: boolean; readonly expectedDelta: number }
+    | { readonly op: 'mark'; readonly mark: LedgerMark; readonly valueMs: number };
   // Few distinct times, so equal and reversed starts are common.
   const time = fc.integer({ min: 0, max: 12 }).map((tick) => 1_000 * tick);
   const operation: fc.Arbitrary<Operation> = fc.oneof(
@@ -138,10 +158,11 @@ describe('DynamoDB ledger store and the in-memory rules agree', () => {
       fc.record({ kind: fc.constantFrom('retryable' as const, 'terminal' as const), startedAt: time, finishedAt: time, httpStatus: fc.option(fc.constantFrom(404, 503), { nil: undefined }), error: fc.constantFrom('e1', 'e2') }),
     ).map((outcome) => JSON.parse(JSON.stringify(outcome)) as LedgerOutcome) }),
     fc.record({ op: fc.constant('claim' as const), startedAt: time, leaseMs: fc.constantFrom(500, 3_000), expectRecorded: fc.boolean(), expectedDelta: fc.constantFrom(0, 0, 1_000) }),
+    fc.record({ op: fc.constant('mark' as const), mark: fc.constantFrom<LedgerMark>(...LEDGER_MARKS), valueMs: time }),
   );
   let runs = 0;
 
-  it('answer every sequence of claims and answers alike, and end with the same entry', async () => {
+  it('answer every sequence of claims, answers and marks alike, and end with the same entry', async () => {
     const dynamodb = await freshDynamoDbStore();
     await fc.assert(
       fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 12 }), async (operations) => {
@@ -150,6 +171,8 @@ describe('DynamoDB ledger store and the in-memory rules agree', () => {
         for (const operation of operations) {
           if (operation.op === 'record') {
             expect(await dynamodb.recordOutcome(id, operation.outcome)).toBe(await memory.recordOutcome(id, operation.outcome));
+          } else if (operation.op === 'mark') {
+            expect(await dynamodb.raiseMark(id, operation.mark, operation.valueMs)).toBe(await memory.raiseMark(id, operation.mark, operation.valueMs));
           } else {
             // Mostly what a caller would have read, sometimes a stale or wrong value.
             const lastSuccess = (await memory.readMany([id])).entries.get(id)?.lastSuccess?.startedAt;

@@ -5,6 +5,8 @@ import type { LedgerLookup } from '../../functions/ledger/fail-open';
 import type { LedgerOutcome } from '../../functions/ledger/ledger-entry';
 import { claimRefusedHold, holdVisibilitySeconds, type LedgerTiming } from '../../functions/ledger/ledger-fate';
 import { InMemoryLedgerStore } from '../../functions/ledger/ledger-store';
+import { provenThroughOf } from '../../functions/ledger/proven-through';
+import { classifySubscription, type ChangeCoverage } from '../../functions/sweep/coverage';
 
 /**
  * A discrete-event model of the pipeline with the sync ledger: callouts put messages on a queue with SQS's
@@ -21,6 +23,14 @@ import { InMemoryLedgerStore } from '../../functions/ledger/ledger-store';
  * holdReceiveLimit times is synced instead of held; when the batch calls Limio, the messages that only wait for
  * another invocation's sync in flight are read again once the batch's own syncs are done, and what that read
  * finds covered is deleted instead of held.
+ *
+ * With `sweep` set (issue #22), each callout is a change to Zuora: stamped UpdatedDate `atMs`, visible to readers
+ * once committed, up to the commit lag later; its callout (unless lost) arrives after the commit, naming the
+ * UpdatedDate or not; the callout Lambda marks lastQueuedAt; a Limio sync reads every change committed when it
+ * starts, and a success raises provenThrough (provenThroughOf). A scheduled sweep reads, by UpdatedDate, the
+ * committed changes of its window (ending settle before now, starting overlap before the last window's end),
+ * judges each subscription's versions with the real classifySubscription, and queues (naming the UpdatedDate it
+ * read) and marks what is unproven or missing.
  */
 
 export type CrashPoint = 'none' | 'before-read' | 'after-read' | 'after-claim' | 'after-limio' | 'after-record';
@@ -37,8 +47,30 @@ export interface LimioScript {
   readonly answer: 'synced' | 'retryable' | 'terminal';
 }
 
+export interface ModelChange {
+  readonly atMs: number;
+  readonly subscriptionId: string;
+  /** Sweep mode: how long after its UpdatedDate (atMs) the change is committed, at most the commit lag. Default 0. */
+  readonly commitDelayMs?: number;
+  /** Sweep mode: how long after the commit its callout arrives. Default 0. */
+  readonly calloutDelayMs?: number;
+  /** Sweep mode: Zuora never called out for this change. */
+  readonly lost?: boolean;
+  /** Sweep mode: the callout's template names the change's UpdatedDate (zuoraUpdatedAt). */
+  readonly namesUpdatedDate?: boolean;
+}
+
+export interface SweepScript {
+  readonly commitLagMs: number;
+  readonly settleMs: number;
+  readonly overlapMs: number;
+  readonly intervalMs: number;
+  /** The sweep Lambda's clock minus true time. */
+  readonly clockSkewMs: number;
+}
+
 export interface ModelScenario {
-  readonly callouts: readonly { readonly atMs: number; readonly subscriptionId: string }[];
+  readonly callouts: readonly ModelChange[];
   /** The callout Lambda's clock minus true time: it stamps receivedAt. */
   readonly calloutClockSkewMs: number;
   readonly pollers: readonly PollerScript[];
@@ -61,6 +93,8 @@ export interface ModelScenario {
   readonly holdReceiveLimit?: number;
   /** Without a ledger, as before issue #13: every batch syncs each of its subscriptions. Default on. */
   readonly withoutLedger?: boolean;
+  /** Changes with commit lag, lost callouts and scheduled sweeps (see above). */
+  readonly sweep?: SweepScript;
 }
 
 export interface ModelCallout {
@@ -73,8 +107,19 @@ export interface ModelCallout {
   readonly doneAt?: number;
 }
 
+export interface ModelSweepChange {
+  readonly subscriptionId: string;
+  readonly atMs: number;
+  readonly committedAt: number;
+}
+
 export interface ModelResult {
+  /** Every message queued: the callouts' and, with sweeps, the sweep's. */
   readonly callouts: readonly ModelCallout[];
+  /** Sweep mode: the changes made in Zuora, with when each was committed (true time). */
+  readonly changes: readonly ModelSweepChange[];
+  /** Sweep mode: what each sweep concluded, per run. */
+  readonly sweeps: readonly Readonly<Record<ChangeCoverage, number>>[];
   /** True start of every call Limio answered with success, by subscription. */
   readonly successes: ReadonlyMap<string, readonly number[]>;
   readonly limioCalls: ReadonlyMap<string, number>;
@@ -97,6 +142,7 @@ export const MODEL_LIMITS = {
 interface Message {
   readonly subscriptionId: string;
   readonly receivedAt: string;
+  readonly zuoraUpdatedAt?: string;
   readonly trueReceivedAt: number;
   visibleAt: number;
   state: 'queued' | 'done' | 'dead-lettered';
@@ -136,7 +182,17 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
   const messages: Message[] = [];
   const successes = new Map<string, number[]>();
   const limioCalls = new Map<string, number>();
-  const calloutTimes = scenario.callouts.map((callout) => callout.atMs).sort((a, b) => a - b);
+  const sweepMode = scenario.sweep !== undefined;
+  /** Zuora's UpdatedDate has whole seconds. */
+  const updatedDateOf = (change: ModelChange) => Math.floor(change.atMs / 1000) * 1000;
+  // The commit-lag assumption: visible by its stamp (whole seconds) plus the lag, whatever delay the scenario asks.
+  const committedAt = (change: ModelChange) =>
+    sweepMode ? Math.min(change.atMs + (change.commitDelayMs ?? 0), updatedDateOf(change) + scenario.sweep!.commitLagMs) : change.atMs;
+  const arrivesAt = (change: ModelChange) => committedAt(change) + (sweepMode ? (change.calloutDelayMs ?? 0) : 0);
+  const arriving = scenario.callouts.filter((change) => !(sweepMode && change.lost === true));
+  const calloutTimes = arriving.map(arrivesAt).sort((a, b) => a - b);
+  const sweepReports: Record<ChangeCoverage, number>[] = [];
+  const marginMs = scenario.timing.clockMarginSeconds * 1000;
   let arrived = 0;
   let receiptCount = 0;
   let invocationsRunning = 0;
@@ -149,23 +205,84 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
     events.push({ time: Math.max(time, now), sequence: sequence++, run });
   };
 
-  for (const callout of scenario.callouts) {
-    at(callout.atMs, () => {
+  /** A message on the queue, then (sweep mode) its producer's mark, made after the send with the time taken before it. */
+  const enqueue = (subscriptionId: string, receivedAtMs: number, zuoraUpdatedAt?: string) => {
+    messages.push({
+      subscriptionId,
+      receivedAt: new Date(receivedAtMs).toISOString(),
+      ...(zuoraUpdatedAt !== undefined && { zuoraUpdatedAt }),
+      trueReceivedAt: now,
+      visibleAt: now,
+      state: 'queued',
+      receives: 0,
+      failures: 0,
+      receipt: 0,
+    });
+    if (sweepMode && scenario.withoutLedger !== true) store.raiseMarkNow(subscriptionId, 'lastQueuedAt', receivedAtMs);
+    wakeIdlePollers();
+  };
+  for (const callout of arriving) {
+    at(arrivesAt(callout), () => {
       arrived += 1;
-      messages.push({
-        subscriptionId: callout.subscriptionId,
-        receivedAt: new Date(callout.atMs + scenario.calloutClockSkewMs).toISOString(),
-        trueReceivedAt: callout.atMs,
-        visibleAt: now,
-        state: 'queued',
-        receives: 0,
-        failures: 0,
-        receipt: 0,
-      });
+      enqueue(callout.subscriptionId, now + scenario.calloutClockSkewMs, sweepMode && callout.namesUpdatedDate === true ? new Date(updatedDateOf(callout)).toISOString() : undefined);
     });
   }
 
-  const settled = () => arrived === scenario.callouts.length && invocationsRunning === 0 && messages.every((message) => message.state !== 'queued');
+  // Sweep mode: runs until its window has passed every change, one interval at a time.
+  const lastChangeAt = Math.max(0, ...scenario.callouts.map((change) => change.atMs));
+  let sweepWindowEnd: number | undefined;
+  const sweepsDone = () => !sweepMode || (sweepWindowEnd !== undefined && sweepWindowEnd > lastChangeAt + scenario.sweep!.overlapMs);
+  const runSweep = () => {
+    const script = scenario.sweep!;
+    const local = now + script.clockSkewMs;
+    const endMs = local - script.settleMs;
+    const startMs = sweepWindowEnd === undefined ? -Infinity : sweepWindowEnd - script.overlapMs;
+    // The read: committed changes whose UpdatedDate (whole seconds, as Zuora's) is in the window; per subscription,
+    // its versions by second (each judged) and its latest.
+    const latest = new Map<string, number>();
+    const bySecond = new Map<string, Map<number, number>>();
+    for (const change of scenario.callouts) {
+      const updatedMs = updatedDateOf(change);
+      if (!(updatedMs >= startMs && updatedMs < endMs && committedAt(change) <= now)) continue;
+      latest.set(change.subscriptionId, Math.max(latest.get(change.subscriptionId) ?? -Infinity, updatedMs));
+      const seconds = bySecond.get(change.subscriptionId) ?? new Map<number, number>();
+      seconds.set(updatedMs, (seconds.get(updatedMs) ?? 0) + 1);
+      bySecond.set(change.subscriptionId, seconds);
+    }
+    const report: Record<ChangeCoverage, number> = { covered: 0, pending: 0, unproven: 0, missing: 0 };
+    const { entries } = store.readNow([...latest.keys()]);
+    for (const [subscriptionId, updatedMs] of latest) {
+      const entry = entries.get(subscriptionId);
+      const claim = entry?.claim;
+      const unrecorded = claim !== undefined && (entry?.lastAttempt === undefined || claim.startedAt > entry.lastAttempt.startedAt);
+      const coverage = classifySubscription(
+        updatedMs,
+        bySecond.get(subscriptionId),
+        entry && {
+          ...(entry.lastSuccess !== undefined && { lastSuccessStartedAt: entry.lastSuccess.startedAt }),
+          ...(entry.provenThrough !== undefined && { provenThrough: entry.provenThrough }),
+          ...(entry.lastQueuedAt !== undefined && { lastQueuedAt: entry.lastQueuedAt }),
+          ...(unrecorded && { unrecordedClaimStartedAt: claim.startedAt }),
+        },
+        local,
+        { commitLagMs: script.commitLagMs, clockMarginMs: marginMs },
+      );
+      report[coverage] += 1;
+      if (coverage === 'unproven' || coverage === 'missing') enqueue(subscriptionId, local, new Date(updatedMs).toISOString());
+    }
+    sweepReports.push(report);
+    sweepWindowEnd = endMs;
+    if (!sweepsDone()) at(now + script.intervalMs, runSweep);
+  };
+  if (sweepMode) at(scenario.sweep!.intervalMs, runSweep);
+
+  const idlePollers = new Set<PollerScript>();
+  const wakeIdlePollers = () => {
+    for (const poller of idlePollers) at(now, () => poll(poller));
+    idlePollers.clear();
+  };
+
+  const settled = () => arrived === arriving.length && sweepsDone() && invocationsRunning === 0 && messages.every((message) => message.state !== 'queued');
 
   const deleteMessage = (held: Held) => {
     if (held.message.state !== 'queued') return;
@@ -217,7 +334,10 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
       ...calloutTimes.filter((time) => time > now),
       ...(invocationsRunning > 0 ? [now + 2_000] : []),
     ];
-    if (wakes.length === 0) return;
+    if (wakes.length === 0) {
+      idlePollers.add(poller);
+      return;
+    }
     at(Math.max(earliest, Math.min(...wakes)), () => poll(poller));
   };
 
@@ -321,6 +441,9 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
           // A write that timed out may have landed all the same.
           const failed = ledgerFaults.next();
           if (!failed || random() < 0.5) store.recordNow(subscriptionId, outcome);
+          // The sync handler's second write after a success (LedgerStep.record), made only when a message names a change.
+          const provenThrough = call.answer === 'synced' ? provenThroughOf(group.map((held) => held.message), marginMs) : undefined;
+          if (provenThrough !== undefined && !failed) store.raiseMarkNow(subscriptionId, 'provenThrough', provenThrough);
         }
         if (dies('after-record')) return groupDone();
         at(now + stepDelays.next(), () => {
@@ -361,6 +484,8 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
       ...(message.deadLetterReason !== undefined && { deadLetterReason: message.deadLetterReason }),
       ...(message.doneAt !== undefined && { doneAt: message.doneAt }),
     })),
+    changes: sweepMode ? scenario.callouts.map((change) => ({ subscriptionId: change.subscriptionId, atMs: change.atMs, committedAt: committedAt(change) })) : [],
+    sweeps: sweepReports,
     successes,
     limioCalls,
     settled: settled(),

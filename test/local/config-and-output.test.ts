@@ -17,6 +17,8 @@ describe('loadRuntimeConfig', () => {
     expect(config.zuora).toEqual({ kind: 'sandbox', port: 4020, clientId: 'local-zuora-client', clientSecret: 'local-zuora-secret', faults: { rate429: 0, rate500: 0, latencyMs: 0 } });
     expect(config.sweepIntervalSeconds).toBe(60);
     expect(config.handlerEnv.SWEEP_SETTLE_SECONDS).toBe('30');
+    // The sandbox commits a change the instant it stamps it: a second of commit lag, not a real tenant's minute.
+    expect(config.handlerEnv.SWEEP_COMMIT_LAG_SECONDS).toBe('1');
   });
 
   it('takes sweep settings, sandbox faults and ports from the environment; an interval under a minute is fine locally', () => {
@@ -35,6 +37,7 @@ describe('loadRuntimeConfig', () => {
   it('sweeps a real Zuora tenant with its client credentials', () => {
     const config = loadRuntimeConfig({ ZUORA_BASE_URL: 'https://rest.apisandbox.zuora.com/', ZUORA_CLIENT_ID: 'id', ZUORA_CLIENT_SECRET: 'secret' });
     expect(config.zuora).toEqual({ kind: 'tenant', baseUrl: 'https://rest.apisandbox.zuora.com', clientId: 'id', clientSecret: 'secret' });
+    expect(config.handlerEnv.SWEEP_COMMIT_LAG_SECONDS).toBeUndefined();
   });
 
   it('generates Basic credentials when no callout auth is set, and hands them to the callout handler', () => {
@@ -163,13 +166,13 @@ describe('output', () => {
       window: { startMs: Date.parse('2026-11-30T04:00:00Z'), endMs: Date.parse('2026-11-30T05:00:00Z') },
       slicesPlanned: 1,
       slicesCompleted: 1,
-      counts: { read: 5, distinct: 3, covered: 2, queued: 1, invalid: 0, unnamed: 0 },
+      counts: { read: 5, distinct: 3, covered: 2, pending: 0, unproven: 0, missing: 1, queued: 1, invalid: 0, unnamed: 0 },
       coverageUnavailable: false,
       invalidSamples: [],
       durationMs: 12,
       dryRun: false,
     };
-    expect(sweepLine(report)).toBe('sweep complete: 2026-11-30T04:00:00Z .. 2026-11-30T05:00:00Z, read 5 (3 subscriptions), covered 2, queued 1, 12 ms');
+    expect(sweepLine(report)).toBe('sweep complete: 2026-11-30T04:00:00Z .. 2026-11-30T05:00:00Z, read 5 (3 subscriptions), covered 2, pending 0, queued 1 (missing 1, unproven 0), 12 ms');
     const tally = emptyTally();
     countSweep(tally, report);
     countSweep(tally, 'failed');

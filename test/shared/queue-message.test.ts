@@ -35,6 +35,8 @@ describe('sync request message', () => {
   it('carries the replay run that sent it, and the sweep as a source', () => {
     const body = JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'sweep', receivedAt: '2026-01-01T00:00:00Z', replayCount: 2, replayRunId: 'r-20261130-abc' });
     expect(parseSyncRequest(body)).toMatchObject({ ok: true, request: { source: 'sweep', replayCount: 2, replayRunId: 'r-20261130-abc' } });
+    const named = JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'sweep', receivedAt: '2026-01-01T00:00:00Z', zuoraUpdatedAt: '2025-12-31T16:59:58.000-08:00' });
+    expect(parseSyncRequest(named)).toMatchObject({ ok: true, request: { zuoraUpdatedAt: '2025-12-31T16:59:58.000-08:00' } });
   });
 
   it('stamps receivedAt when the producer does not', () => {
@@ -62,6 +64,7 @@ describe('sync request message', () => {
     [JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z', zuoraRequestId: 7 }), /zuoraRequestId/],
     [JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z', replayRunId: 'r 1\n' }), /replayRunId/],
     [JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z', replayRunId: 'r'.repeat(65) }), /replayRunId/],
+    [JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z', zuoraUpdatedAt: 'yesterday' }), /zuoraUpdatedAt/],
   ])('refuses %s', (body, reason) => {
     const parsed = parseSyncRequest(body);
     expect(parsed.ok).toBe(false);

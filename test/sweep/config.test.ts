@@ -20,7 +20,7 @@ describe('loadSweepConfig', () => {
       credentials: { source: 'secrets-manager', secretId: 'zuora-limio-sync/zuora' },
       intervalSeconds: 900,
       window: { settleSeconds: 300, overlapSeconds: 600, initialLookbackSeconds: 3600, maxSliceSeconds: 3600 },
-      coverageMarginSeconds: SWEEP_DEFAULTS.coverageMarginSeconds,
+      commitLagSeconds: SWEEP_DEFAULTS.commitLagSeconds,
       zuoraTimeoutMs: 60_000,
     });
     expect(loadSweepConfig(minimal).entityId).toBeUndefined();
@@ -35,13 +35,13 @@ describe('loadSweepConfig', () => {
       SWEEP_OVERLAP_SECONDS: '0',
       SWEEP_INITIAL_LOOKBACK_SECONDS: '86400',
       SWEEP_SLICE_SECONDS: '900',
-      SWEEP_COVERAGE_MARGIN_SECONDS: '5',
+      SWEEP_COMMIT_LAG_SECONDS: '5',
     });
     expect(config).toMatchObject({
       entityId: '2c92c0f85f1b2d27015f1b2d3e380008',
       intervalSeconds: 300,
       window: { settleSeconds: 120, overlapSeconds: 0, initialLookbackSeconds: 86400, maxSliceSeconds: 900 },
-      coverageMarginSeconds: 5,
+      commitLagSeconds: 5,
     });
   });
 
@@ -50,6 +50,15 @@ describe('loadSweepConfig', () => {
       zuoraBaseUrl: 'http://127.0.0.1:4020',
       credentials: { source: 'environment', clientId: 'id', clientSecret: 'secret' },
     });
+  });
+
+  it('refuses SWEEP_COVERAGE_MARGIN_SECONDS, saying SWEEP_COMMIT_LAG_SECONDS replaced it, and defaults the commit lag to a minute', () => {
+    expect(configError({ ...minimal, SWEEP_COVERAGE_MARGIN_SECONDS: '2' })).toMatchObject({
+      variable: 'SWEEP_COVERAGE_MARGIN_SECONDS',
+      message: expect.stringContaining('replaced by SWEEP_COMMIT_LAG_SECONDS'),
+    });
+    expect(loadSweepConfig(minimal).commitLagSeconds).toBe(60);
+    expect(configError({ ...minimal, SWEEP_COMMIT_LAG_SECONDS: '3601' }).variable).toBe('SWEEP_COMMIT_LAG_SECONDS');
   });
 
   it('names the variable at fault', () => {

@@ -51,7 +51,7 @@ describe('DynamoDbWatermarkStore (DynamoDB emulator)', () => {
     const ports = { source, coverage: async () => new Map(), enqueue: async () => ({ notQueued: [] }), now: () => now };
     const dynamo = store();
     const memory = memoryWatermarkStore();
-    for (const watermarks of [dynamo, memory]) await runSweep({ ...ports, watermarks }, { settings, coverageMarginSeconds: 2 });
+    for (const watermarks of [dynamo, memory]) await runSweep({ ...ports, watermarks }, { settings, commitLagSeconds: 2 });
     expect(await dynamo.get()).toEqual(memory.current);
     expect(await dynamo.get()).toEqual({ completedUntilMs: Date.parse('2026-11-24T18:00:00Z') });
   });

@@ -82,14 +82,16 @@ describe('sweep Lambda (Zuora sandbox, SQS emulator, DynamoDB emulator; Secrets 
     const ledger = new DynamoDbLedgerStore(dynamoEmulator.dynamodb, ledgerTableName);
     for (const name of ['A-S00000001', 'A-S00000002']) {
       sandbox.touch(name, changedAt);
-      // Came with its callout: synced a few seconds after the change.
+      // Came with its callout, which named the change's UpdatedDate: synced a few seconds after the change, proving it.
+      await ledger.raiseMark(name, 'lastQueuedAt', changedAt + 2_000);
       await ledger.recordOutcome(name, { kind: 'synced', startedAt: changedAt + 4_000, finishedAt: changedAt + 4_500, httpStatus: 200 });
+      await ledger.raiseMark(name, 'provenThrough', changedAt);
     }
     sandbox.touch('A-S00000003', changedAt);
 
     const report = await sweepLambda()({}, invocation(5 * MINUTE));
 
-    expect(report).toMatchObject({ outcome: 'complete', counts: { read: 3, covered: 2, queued: 1 } });
+    expect(report).toMatchObject({ outcome: 'complete', counts: { read: 3, covered: 2, queued: 1, missing: 1 } });
     const queued = (await drainQueue(sqsEmulator.sqs, queueUrl)).map((body) => JSON.parse(body) as { subscriptionId: string; source: string });
     expect(queued).toEqual([expect.objectContaining({ subscriptionId: 'A-S00000003', source: 'sweep' })]);
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
@@ -100,6 +102,9 @@ describe('sweep Lambda (Zuora sandbox, SQS emulator, DynamoDB emulator; Secrets 
     expect(metricValues(lines, SWEEP_METRICS.read)).toEqual([3]);
     expect(metricValues(lines, SWEEP_METRICS.covered)).toEqual([2]);
     expect(metricValues(lines, SWEEP_METRICS.queued)).toEqual([1]);
+    expect(metricValues(lines, SWEEP_METRICS.missing)).toEqual([1]);
+    expect(metricValues(lines, SWEEP_METRICS.unproven)).toEqual([0]);
+    expect(metricValues(lines, SWEEP_METRICS.pending)).toEqual([0]);
     expect(metricValues(lines, SWEEP_METRICS.failed)).toEqual([0]);
     expect(metricValues(lines, SWEEP_METRICS.lagSeconds)).toEqual([report.lagSeconds]);
     expect(metricValues(lines, SWEEP_METRICS.durationMs)).toHaveLength(1);

@@ -53,15 +53,18 @@ describe('createSweepRunner (Zuora sandbox, SQS emulator, ledger)', () => {
     for (let i = 0; i < 5; i++) {
       const name = `A-S0000010${i}`;
       sandbox.touch(name, changedAt + i * 1000);
-      // Each came with its callout: synced a few seconds after the change.
+      // Each came with its callout, which named the change's UpdatedDate: synced a few seconds after the change,
+      // and that sync proved it read it.
+      await ledger.raiseMark(name, 'lastQueuedAt', changedAt + i * 1000 + 2_000);
       await ledger.recordOutcome(name, { kind: 'synced', startedAt: changedAt + i * 1000 + 4_000, finishedAt: changedAt + i * 1000 + 4_300, httpStatus: 200 });
+      await ledger.raiseMark(name, 'provenThrough', changedAt + i * 1000);
     }
     sandbox.touch('A-S00000200', changedAt);
     const events: ZuoraRequestEvent[] = [];
     const sweep = runner(ledger, events);
 
     const first = await sweep.run({ now: () => now });
-    expect(first).toMatchObject({ outcome: 'complete', counts: { read: 6, covered: 5, queued: 1 } });
+    expect(first).toMatchObject({ outcome: 'complete', counts: { read: 6, covered: 5, queued: 1, missing: 1, unproven: 0, pending: 0 } });
     const bodies = await drainQueue(emulator.sqs, queueUrl);
     expect(bodies.map((body) => parseSyncRequest(body)).map((parsed) => parsed.ok && parsed.request.subscriptionId)).toEqual(['A-S00000200']);
 

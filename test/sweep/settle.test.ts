@@ -9,13 +9,13 @@ const slice = (...names: (string | null)[]) => latestVersions(names.map((Name) =
 function tallyWith(overrides: Partial<SettleOptions> = {}) {
   const enqueued: string[][] = [];
   const tally = new SweepTally({
-    coverage: async () => new Map([['A-S1', changedMs + 60_000]]),
+    coverage: async () => new Map([['A-S1', { lastSuccessStartedAt: changedMs + 60_000 }]]),
     enqueue: async (ids) => {
       enqueued.push([...ids]);
       return { notQueued: [] };
     },
     rule: DEFAULT_SUBSCRIPTION_ID_RULE,
-    marginMs: 1_000,
+    rules: { commitLagMs: 1_000, clockMarginMs: 1_000 },
     batchSize: 2,
     dryRun: false,
     ...overrides,
@@ -29,7 +29,7 @@ describe('SweepTally', () => {
     await tally.settle(slice('A-S1', 'A-S2', 'A-S3', 'A-S4', null, 'bad id'));
     await tally.settle(slice('A-S2', 'A-S5'));
     expect(enqueued).toEqual([['A-S2', 'A-S3'], ['A-S4'], ['A-S5']]);
-    expect(tally.counts()).toEqual({ read: 0, distinct: 6, covered: 1, queued: 4, invalid: 1, unnamed: 1 });
+    expect(tally.counts()).toEqual({ read: 0, distinct: 6, covered: 1, pending: 0, unproven: 0, missing: 4, queued: 4, invalid: 1, unnamed: 1 });
     expect(tally.invalidSamples()).toEqual(['bad id']);
   });
 

@@ -61,7 +61,7 @@ class FakeZuora implements ChangeSource {
 function ledger(lastSuccess: Record<string, number>, calls: string[][] = []): CoveragePort {
   return async (ids) => {
     calls.push([...ids]);
-    return new Map(ids.filter((id) => id in lastSuccess).map((id) => [id, lastSuccess[id]]));
+    return new Map(ids.filter((id) => id in lastSuccess).map((id) => [id, { lastSuccessStartedAt: lastSuccess[id] }]));
   };
 }
 
@@ -83,7 +83,7 @@ function setup(overrides: Partial<SweepOptions> = {}) {
   const watermarks = memoryWatermarkStore();
   const queued = queue();
   const progress: SweepProgress[] = [];
-  const options: SweepOptions = { settings, coverageMarginSeconds: 2, ...overrides };
+  const options: SweepOptions = { settings, commitLagSeconds: 2, ...overrides };
   const run = (lastSuccess: Record<string, number> = {}, extra: Partial<SweepOptions> = {}, coverage?: CoveragePort, enqueue?: EnqueuePort) =>
     runSweep(
       { source: zuora, coverage: coverage ?? ledger(lastSuccess), enqueue: enqueue ?? queued.port, watermarks, onProgress: (event) => progress.push(event), now: () => clock.now },
@@ -121,11 +121,12 @@ describe('runSweep', () => {
     expect(watermarks.current).toEqual({ completedUntilMs: FIRST_WINDOW.endMs });
   });
 
-  it('counts a sync as covering only when it started later than UpdatedDate plus the margin', async () => {
+  it('counts a sync as covering only when it started later than UpdatedDate plus the commit lag and the clock margin', async () => {
     const { zuora, queued, run } = setup();
     const changed = at('2026-11-24T17:10:00Z');
     for (const name of ['A-S1', 'A-S2', 'A-S3']) zuora.change(name, changed);
-    await run({ 'A-S1': changed + 1_000, 'A-S2': changed + 2_000, 'A-S3': changed + 2_001 });
+    // A commit lag of 2 s here (setup), and the clock margin of 1 s.
+    await run({ 'A-S1': changed + 1_000, 'A-S2': changed + 3_000, 'A-S3': changed + 3_001 });
     expect(queued.ids()).toEqual(['A-S1', 'A-S2']);
   });
 
@@ -266,7 +267,7 @@ describe('runSweep', () => {
         throw new CredentialsError('cannot read the Zuora credentials secret zuora-limio-sync/zuora: AccessDeniedException');
       },
     };
-    const report = await runSweep({ source, coverage: ledger({}), enqueue: queue().port, watermarks, now: () => NOW }, { settings, coverageMarginSeconds: 2 });
+    const report = await runSweep({ source, coverage: ledger({}), enqueue: queue().port, watermarks, now: () => NOW }, { settings, commitLagSeconds: 2 });
     expect(report).toMatchObject({ outcome: 'failed', errorKind: 'credentials' });
     expect(watermarks.current).toBeUndefined();
   });
@@ -353,6 +354,7 @@ describe('runSweep', () => {
       },
       claimSync: async () => false,
       recordOutcome: async () => 'superseded',
+      raiseMark: async () => false,
     };
     const report = await run({}, {}, ledgerCoverage(failingStore, { timeoutMs: 3_000 }));
     expect(reads).toBe(1);
@@ -427,10 +429,10 @@ describe('runSweep', () => {
 
   it('refuses a scheduled run without a watermark store and an empty explicit window', async () => {
     const source = new FakeZuora({ now: NOW });
-    await expect(runSweep({ source, coverage: ledger({}), enqueue: queue().port }, { settings, coverageMarginSeconds: 2 })).rejects.toThrow(/watermark store/);
+    await expect(runSweep({ source, coverage: ledger({}), enqueue: queue().port }, { settings, commitLagSeconds: 2 })).rejects.toThrow(/watermark store/);
     const report = await runSweep(
       { source, coverage: ledger({}), enqueue: queue().port },
-      { settings, coverageMarginSeconds: 2, window: { startMs: NOW, endMs: NOW } },
+      { settings, commitLagSeconds: 2, window: { startMs: NOW, endMs: NOW } },
     );
     expect(report.outcome).toBe('failed');
   });
@@ -474,7 +476,7 @@ describe('a sweep over the Zuora sandbox', () => {
       };
       const report = await runSweep(
         { source: zuoraChangeSource(client), coverage: ledger(synced), enqueue: queued.port, watermarks },
-        { settings, coverageMarginSeconds: 2 },
+        { settings, commitLagSeconds: 2 },
       );
       expect(report).toMatchObject({ outcome: 'complete', counts: { read: 6, distinct: 5, covered: 4, queued: 1 } });
       expect(queued.ids()).toEqual(['A-S00000102']);

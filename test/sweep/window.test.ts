@@ -3,7 +3,6 @@ import { subscriptionIdRuleFrom } from '../../functions/shared/subscription-id';
 import {
   changedSubscriptionsZoql,
   countSlices,
-  isCovered,
   latestVersions,
   MIN_SLICE_SECONDS,
   nextSliceSeconds,
@@ -254,20 +253,5 @@ describe('partitionNames', () => {
 
   it('follows a configured pattern', () => {
     expect(partitionNames(['SUB-1', 'A-S1'], subscriptionIdRuleFrom('SUB-[0-9]+'))).toEqual({ valid: ['SUB-1'], invalid: ['A-S1'] });
-  });
-});
-
-describe('isCovered', () => {
-  const updated = at('2026-11-24T18:00:00Z');
-  it('is covered only by a sync that started after UpdatedDate plus the margin', () => {
-    expect(isCovered(updated, updated + 2001, 2000)).toBe(true);
-    expect(isCovered(updated, updated + 2000, 2000)).toBe(false);
-    expect(isCovered(updated, updated + 500, 2000)).toBe(false);
-    expect(isCovered(updated, updated - 60_000, 2000)).toBe(false);
-  });
-
-  it('is never covered without a sync on record or without a known UpdatedDate', () => {
-    expect(isCovered(updated, undefined, 0)).toBe(false);
-    expect(isCovered(undefined, updated, 0)).toBe(false);
   });
 });

@@ -193,6 +193,7 @@ describe('sync handler with the sync ledger', () => {
     const racingLedger: LedgerStore = {
       readMany: (ids) => ledger.readMany(ids),
       recordOutcome: (id, outcome) => ledger.recordOutcome(id, outcome),
+      raiseMark: (id, mark, valueMs) => ledger.raiseMark(id, mark, valueMs),
       claimSync: async (id, request) => {
         // Another invocation claims first, with the same expectation, and is still calling Limio.
         await ledger.claimSync(id, { ...request, startedAt: request.startedAt - 1, leaseMs: 20_000 });
@@ -215,6 +216,7 @@ describe('sync handler with the sync ledger', () => {
     const otherInvocationAnswers: LedgerStore = {
       readMany: (ids) => ledger.readMany(ids),
       recordOutcome: (id, outcome) => ledger.recordOutcome(id, outcome),
+      raiseMark: (id, mark, valueMs) => ledger.raiseMark(id, mark, valueMs),
       claimSync: async (id, request) => {
         // While this batch syncs A-S121, the other invocation's sync of A-S120 succeeds and is recorded.
         await ledger.recordOutcome('A-S120', { kind: 'synced', startedAt: inFlightStartedAt, finishedAt: Date.now(), httpStatus: 200, limioId: 'sub-120' });
@@ -240,6 +242,31 @@ describe('sync handler with the sync ledger', () => {
     expect(failedIds(await handler(event, lambdaContext()))).toEqual([event.Records[0].messageId]);
     expect(syncCallsOf('A-S122')).toBe(0);
     expect(events.find((e) => e.subscriptionId === 'A-S122')).toMatchObject({ outcome: 'retry', error: 'held: a sync of this subscription is in flight', visibilitySeconds: 1 });
+  });
+
+  it('records provenThrough on a success: the latest zuoraUpdatedAt its messages name, leaving out one without an offset or dated after its message', async () => {
+    const receivedAt = Date.now() - 1_000;
+    const body = (subscriptionId: string, zuoraUpdatedAt: string) =>
+      serializeSyncRequest(createSyncRequest({ subscriptionId, source: 'test', receivedAt: new Date(receivedAt), zuoraUpdatedAt }));
+    const named = (offsetMs: number) => new Date(receivedAt - offsetMs).toISOString();
+    const handler = handlerWith({ SYNC_COOLDOWN_SECONDS: '0' });
+    sandbox.respondWith('A-S130', 503, { message: 'Limio is busy' });
+    const event = await deliver(sqsEmulator.sqs, queues.mainQueueUrl, [
+      body('A-S128', named(30_000)),
+      body('A-S128', named(10_000)),
+      // The tenant's wall time without its offset, and a time after the callout arrived: neither proves anything.
+      body('A-S128', named(5_000).slice(0, 19)),
+      body('A-S128', new Date(receivedAt + 60_000).toISOString()),
+      body('A-S129', named(5_000)),
+      body('A-S130', named(5_000)),
+    ]);
+    await handler(event, lambdaContext());
+    const { entries } = await ledger.readMany(['A-S128', 'A-S129', 'A-S130']);
+    expect(entries.get('A-S128')?.provenThrough).toBe(receivedAt - 10_000);
+    expect(entries.get('A-S129')?.provenThrough).toBe(receivedAt - 5_000);
+    // A failed sync proves nothing.
+    expect(entries.get('A-S130')?.provenThrough).toBeUndefined();
+    expect(entries.get('A-S130')?.lastAttempt).toMatchObject({ outcome: 'retryable' });
   });
 
   it('records each Limio answer: a failure, then the retried sync with its Limio id and owner', async () => {

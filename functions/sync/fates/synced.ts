@@ -58,7 +58,7 @@ export async function syncSubscription(
   const { outcome, latencyMs } = result;
   // Written beside the rest of the batch's work, and awaited with the breaker's write before the batch returns (a
   // frozen Lambda would not send it): the messages' fates, and the event that reports them, do not wait for it.
-  made.push({ subscriptionId, outcome, recorded: ledger ? ledger.record(subscriptionId, result.startedAt, outcome) : Promise.resolve() });
+  made.push({ subscriptionId, outcome, recorded: ledger ? ledger.record(subscriptionId, result.startedAt, outcome, messages) : Promise.resolve() });
   sync.metrics.addMetric(SYNC_METRICS.syncLatency, MetricUnit.Milliseconds, latencyMs);
   const report = new OutcomeReport(subscriptionId, result);
   const verdicts =

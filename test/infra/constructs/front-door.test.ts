@@ -26,9 +26,10 @@ import {
 describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
   let template: Template;
   let mainQueueId: string;
+  let ledgerTableId: string;
 
   beforeAll(() => {
-    ({ template, mainQueueId } = defaultBridgeFixture());
+    ({ template, mainQueueId, ledgerTableId } = defaultBridgeFixture());
   });
 
   describe('Lambdas', () => {
@@ -37,6 +38,7 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       const variables = resource.Properties.Environment.Variables;
       expect(variables).toEqual({
         QUEUE_URL: { Ref: mainQueueId },
+        LEDGER_TABLE_NAME: { Ref: ledgerTableId },
         CALLOUT_AUTH_SECRET_ID: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', /how Zuora callouts authenticate/) },
         CALLOUT_REALM: 'zuora-limio-sync',
         CALLOUT_DELAY_SECONDS: '0',
@@ -50,13 +52,31 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
   });
 
   describe('least privilege', () => {
-    it('lets the callout Lambda only send to the main queue, read its auth secret and write its own logs', () => {
+    it('lets the callout Lambda only send to the main queue, read its auth secret, mark lastQueuedAt on subscription items of the ledger and write its own logs', () => {
       const { resource } = functionNamed(template, 'authenticates Zuora callouts');
       const logGroupId = resource.Properties.LoggingConfig.LogGroup.Ref;
       expect(roleStatements(template, resource)).toEqual([
         { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] } },
         { Sid: 'QueueSubscriptionIds', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [mainQueueId, 'Arn'] } },
         { Sid: 'ReadCalloutAuthSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: resource.Properties.Environment.Variables.CALLOUT_AUTH_SECRET_ID },
+        {
+          Sid: 'MarkQueuedInLedger',
+          Effect: 'Allow',
+          Action: 'dynamodb:UpdateItem',
+          Resource: { 'Fn::GetAtt': [ledgerTableId, 'Arn'] },
+          // Only the mark (with the key and the TTL), and no item that is not a subscription's.
+          Condition: {
+            'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': ['*#*'] },
+            'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['subscriptionId', 'lastQueuedAt', 'expiresAt'] },
+          },
+        },
+        {
+          Sid: 'WriteOnlySubscriptionItemsOfLedger',
+          Effect: 'Deny',
+          Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+          Resource: { 'Fn::GetAtt': [ledgerTableId, 'Arn'] },
+          Condition: { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': ['*#*'] } },
+        },
       ]);
     });
   });

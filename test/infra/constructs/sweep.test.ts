@@ -65,18 +65,18 @@ describe('sync ledger and reconciliation sweep (zuoraBaseUrl set)', () => {
       SWEEP_OVERLAP_SECONDS: String(SWEEP_DEFAULTS.overlapSeconds),
       SWEEP_INITIAL_LOOKBACK_SECONDS: String(SWEEP_DEFAULTS.initialLookbackSeconds),
       SWEEP_SLICE_SECONDS: '1800',
-      SWEEP_COVERAGE_MARGIN_SECONDS: '5',
+      SWEEP_COMMIT_LAG_SECONDS: '5',
       NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_SERVICE_NAME: 'zuora-limio-sync',
       POWERTOOLS_METRICS_NAMESPACE: 'ZuoraLimioSync',
     });
     const deployed = Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, typeof value === 'string' ? value : `resolved-${name}`]));
     expect(loadSweepLambdaConfig(deployed).sweep).toMatchObject({
-      zuoraBaseUrl, entityId: 'abc-123', intervalSeconds: 600, window: { maxSliceSeconds: 1800 }, coverageMarginSeconds: 5, credentials: { source: 'secrets-manager' },
+      zuoraBaseUrl, entityId: 'abc-123', intervalSeconds: 600, window: { maxSliceSeconds: 1800 }, commitLagSeconds: 5, credentials: { source: 'secrets-manager' },
     });
   });
 
-  it('lets the sweep only send to the main queue, read the ledger, read and write its own watermark item, read the Zuora secret and write its logs', () => {
+  it('lets the sweep only send to the main queue, read the ledger, read and write its own watermark item, mark lastQueuedAt on subscription items, read the Zuora secret and write its logs', () => {
     const { resource } = sweepFunction();
     const logGroupId = resource.Properties.LoggingConfig.LogGroup.Ref;
     expect(roleStatements(template, resource)).toEqual([
@@ -90,6 +90,17 @@ describe('sync ledger and reconciliation sweep (zuoraBaseUrl set)', () => {
         Resource: { 'Fn::GetAtt': [ledgerTableId, 'Arn'] },
         // The very key the Lambda writes (sweepWatermarkKey), so no item a sync wrote can be touched.
         Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [sweepWatermarkKey({ zuoraBaseUrl, entityId: 'abc-123' })] } },
+      },
+      {
+        Sid: 'MarkQueuedInLedger',
+        Effect: 'Allow',
+        Action: 'dynamodb:UpdateItem',
+        Resource: { 'Fn::GetAtt': [ledgerTableId, 'Arn'] },
+        // Only the mark, on no item whose key holds a '#' (its watermark is written under the statement above).
+        Condition: {
+          'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': ['*#*'] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['subscriptionId', 'lastQueuedAt', 'expiresAt'] },
+        },
       },
       { Sid: 'ReadZuoraSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: resource.Properties.Environment.Variables.ZUORA_SECRET_ID },
     ]);
@@ -112,10 +123,10 @@ describe('sync ledger and reconciliation sweep (zuoraBaseUrl set)', () => {
     expect(alarm.AlarmDescription).toMatch(/ZuoraSecretArn/);
   });
 
-  it('alarms when subscriptions changed in Zuora without a sync in 3 sweeps in a row, pointing at the Zuora workflow or notification', () => {
+  it('alarms when subscriptions changed in Zuora with no callout (missing, not pending or unproven) in 3 sweeps in a row, pointing at the Zuora workflow or notification', () => {
     const alarm = alarmProperties(template, 'MissingCalloutsAlarm');
     expect(alarm).toMatchObject({
-      MetricName: SWEEP_METRICS.queued,
+      MetricName: SWEEP_METRICS.missing,
       Namespace: METRICS_NAMESPACE,
       Dimensions: [{ Name: 'service', Value: SWEEP_SERVICE_NAME }],
       Statistic: 'Sum',
@@ -139,7 +150,7 @@ describe('sync ledger and reconciliation sweep (zuoraBaseUrl set)', () => {
       `${SYNC_METRICS.coveredByLedger}/${SYNC_SERVICE_NAME}`, `${SYNC_METRICS.heldForCooldown}/${SYNC_SERVICE_NAME}`, `${SYNC_METRICS.ledgerUnavailable}/${SYNC_SERVICE_NAME}`,
     ]);
     expect([...names(titled(/^Reconciliation sweep/)), ...names(titled(/^Sweep duration/))]).toEqual(expect.arrayContaining(
-      [SWEEP_METRICS.read, SWEEP_METRICS.covered, SWEEP_METRICS.queued, SWEEP_METRICS.failed, SWEEP_METRICS.durationMs, SWEEP_METRICS.lagSeconds].map((name) => `${name}/${SWEEP_SERVICE_NAME}`),
+      [SWEEP_METRICS.read, SWEEP_METRICS.covered, SWEEP_METRICS.pending, SWEEP_METRICS.unproven, SWEEP_METRICS.missing, SWEEP_METRICS.failed, SWEEP_METRICS.durationMs, SWEEP_METRICS.lagSeconds].map((name) => `${name}/${SWEEP_SERVICE_NAME}`),
     ));
   });
 
