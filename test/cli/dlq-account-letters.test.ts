@@ -64,6 +64,13 @@ describe('dlq list and replay: account letters (issue #22)', () => {
     expect(await depth(emulator.sqs, accountQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
   });
 
+  it('trace shows a subscription\'s letter that came from an account fan-out, with its source', async () => {
+    const captured = captureIo({ ZLS_DLQ_URL: queues.deadLetterQueueUrl, AWS_ENDPOINT_URL_SQS: emulator.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+    await runCli(['trace', 'A-S00000001'], captured.io);
+    expect(captured.stdout()).toContain('dead letters: 1 for A-S00000001');
+    expect(captured.stdout()).toMatch(/SOURCE[\s\S]*\baccount\b/);
+  });
+
   it('finds a stack\'s fan-out queue in its AccountQueueUrl output, and says when the stack has none', async () => {
     const env = { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's' };
     const outputs = {
