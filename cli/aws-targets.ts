@@ -6,6 +6,9 @@ import type { Env, TargetDependencies, TargetFlags, TargetNeeds, Targets } from 
 export interface FoundAwsTargets {
   readonly mainQueueUrl?: string;
   readonly deadLetterQueueUrl?: string;
+  readonly accountQueueUrl?: string;
+  /** Why the fan-out queue is unknown, when it is. */
+  readonly missingAccountQueueReason?: string;
   readonly calloutUrl?: string;
   readonly breakerTableName?: string;
   readonly ledgerTableName?: string;
@@ -35,6 +38,10 @@ export function awsTargets(
     sqs: (dependencies.sqsClient ?? awsSqsClient)(env, mainQueueUrl ?? deadLetterQueueUrl),
     mainQueueUrl,
     deadLetterQueueUrl,
+    ...(needs.accountQueue &&
+      (found.accountQueueUrl
+        ? { accountQueueUrl: found.accountQueueUrl }
+        : { accountQueueUnknown: found.missingAccountQueueReason ?? 'the fan-out queue is known only with --local or --stack (its AccountQueueUrl output)' })),
     calloutUrl,
     ...(needs.breaker && {
       breaker: breakerTableName ? { kind: 'table', tableName: breakerTableName } : { kind: 'unavailable', reason: found.missingBreakerReason },

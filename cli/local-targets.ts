@@ -22,9 +22,18 @@ export async function localTargets(env: Env, needs: TargetNeeds): Promise<Target
       throw new UsageError('--local', `cannot reach the local runtime's SQS emulator at ${endpoint} (${problem}); is \`npm start\` running? (one started with SQS_PORT=0 printed the port it picked, "SQS emulator http://127.0.0.1:N": give it as SQS_PORT=N)`);
     }
   };
+  // npm start makes the fan-out queue whenever it has a Zuora connection (always, today); ask rather than assume.
+  const accountQueueUrl = needs.accountQueue
+    ? await sqs.send(new GetQueueUrlCommand({ QueueName: DEFAULTS.accountQueueName })).then(
+        (answer) => answer.QueueUrl,
+        () => undefined,
+      )
+    : undefined;
   return {
     sqs,
     mainQueueUrl: needs.mainQueue ? await queueUrl(DEFAULTS.mainQueueName) : undefined,
+    ...(accountQueueUrl !== undefined && { accountQueueUrl }),
+    ...(needs.accountQueue && accountQueueUrl === undefined && { accountQueueUnknown: `the local runtime has no fan-out queue "${DEFAULTS.accountQueueName}"` }),
     deadLetterQueueUrl: needs.deadLetterQueue ? await queueUrl(DEFAULTS.deadLetterQueueName) : undefined,
     calloutUrl: `http://${LOCAL_DEFAULTS.host}:${calloutPort}${LOCAL_DEFAULTS.calloutPath}`,
     // The runtime keeps its breaker in memory and serves it on its own HTTP server (local/breaker-control.ts).

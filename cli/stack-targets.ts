@@ -24,6 +24,7 @@ export async function stackTargets(
   };
   const mainQueueUrl = output(STACK_OUTPUTS.mainQueueUrl, needs.mainQueue);
   const deadLetterQueueUrl = output(STACK_OUTPUTS.deadLetterQueueUrl, needs.deadLetterQueue);
+  const accountQueueUrl = needs.accountQueue ? output(STACK_OUTPUTS.accountQueueUrl, false) : undefined;
   const breakerTableName = output(STACK_OUTPUTS.breakerTableName, needs.breaker === 'required');
   const calloutUrl = output(STACK_OUTPUTS.calloutUrl, needs.callout);
   const ledgerTableName = output(STACK_OUTPUTS.ledgerTableName, needs.ledger === 'required');
@@ -32,12 +33,15 @@ export async function stackTargets(
   checkSqsDestinations(flags, env, [
     ['--stack', needs.mainQueue ? mainQueueUrl : undefined],
     ['--stack', needs.deadLetterQueue ? deadLetterQueueUrl : undefined],
+    ['--stack', accountQueueUrl],
   ]);
   if (calloutUrl) checkCalloutDestination(flags, '--stack', calloutUrl);
   return awsTargets(
     {
       mainQueueUrl,
       deadLetterQueueUrl,
+      ...(accountQueueUrl && { accountQueueUrl }),
+      missingAccountQueueReason: `stack "${stackName}" has no ${STACK_OUTPUTS.accountQueueUrl} output (no Zuora connection, so no fan-out queue, or deployed before account callouts)`,
       calloutUrl,
       breakerTableName,
       ledgerTableName,

@@ -54,6 +54,13 @@ export interface Targets {
   readonly sqs: SQSClient;
   readonly mainQueueUrl?: string;
   readonly deadLetterQueueUrl?: string;
+  /**
+   * The fan-out queue, where `dlq replay` sends account letters back: known locally (npm start's) and from a stack
+   * with the AccountQueueUrl output. Set when the command asked for it and it is known; `accountQueueUnknown` says
+   * why it is not.
+   */
+  readonly accountQueueUrl?: string;
+  readonly accountQueueUnknown?: string;
   readonly calloutUrl?: string;
   /** Set when the command asked for the breaker. */
   readonly breaker?: BreakerTarget;
@@ -68,6 +75,8 @@ export interface Targets {
 export interface TargetNeeds {
   mainQueue?: boolean;
   deadLetterQueue?: boolean;
+  /** Optional always: without it account letters are listed but not replayed, and the command says why. */
+  accountQueue?: boolean;
   callout?: boolean;
   /** `required`: refuse to run without it; `optional`: say why it is unavailable (status). */
   breaker?: 'required' | 'optional';
@@ -80,6 +89,8 @@ export interface TargetNeeds {
 export const STACK_OUTPUTS = {
   mainQueueUrl: 'MainQueueUrl',
   deadLetterQueueUrl: 'DeadLetterQueueUrl',
+  /** The fan-out queue; a stack deployed without a Zuora connection (or before issue #22) has none. */
+  accountQueueUrl: 'AccountQueueUrl',
   calloutUrl: 'CalloutUrl',
   breakerTableName: 'BreakerTableName',
   ledgerTableName: 'LedgerTableName',

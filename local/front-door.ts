@@ -23,6 +23,7 @@ export interface FrontDoorOptions {
   readonly breakerControl: LocalBreakerControlOptions;
   readonly zuoraSandbox: ZuoraSandbox | undefined;
   readonly onZuoraTouched?: (names: readonly string[]) => void;
+  readonly onZuoraAccountsTouched?: (changes: readonly string[]) => void;
   readonly limioSandbox: LimioSandbox | undefined;
   readonly onLimioCapacityChanged?: (model: LimioServiceModel) => void;
   readonly onError?: (error: unknown) => void;
@@ -47,6 +48,7 @@ export function createFrontDoor(options: FrontDoorOptions): Server {
     ...(zuoraSandbox && { sandbox: zuoraSandbox }),
     describeUpdatedDate: (updatedMs: number) => tenantDateTime(updatedMs, SANDBOX_TENANT_OFFSET_MINUTES),
     ...(options.onZuoraTouched && { onTouched: options.onZuoraTouched }),
+    ...(options.onZuoraAccountsTouched && { onAccountsTouched: options.onZuoraAccountsTouched }),
   };
   const limioControl = {
     ...(options.limioSandbox && { sandbox: options.limioSandbox }),

@@ -1,4 +1,5 @@
 import { loadCalloutConfig } from '../functions/callout/config';
+import { loadFanOutConfig } from '../functions/fanout/config';
 import { ConfigError } from '../functions/shared/config-error';
 import { checkSubscriptionId } from '../functions/shared/subscription-id';
 import { loadSweepLambdaConfig } from '../functions/sweep/lambda-sweep';
@@ -29,6 +30,7 @@ export function checkHandlerSettings(config: RuntimeConfig): void {
   loadSyncConfig({ ...config.handlerEnv, ...placeholders });
   const zuora = config.zuora.kind === 'tenant' ? config.zuora : { baseUrl: 'http://127.0.0.1', clientId: 'pending', clientSecret: 'pending' };
   loadSweepLambdaConfig(sweepLambdaEnv({ ...config.handlerEnv, ...placeholders }, zuora));
+  loadFanOutConfig(sweepLambdaEnv({ ...config.handlerEnv, ...placeholders, ACCOUNT_QUEUE_URL: 'http://127.0.0.1/000000000000/pending-accounts' }, zuora));
 }
 
 /**

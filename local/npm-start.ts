@@ -25,6 +25,8 @@ import {
   sweepLine,
   syncLine,
   zuoraTouchedLine,
+  fanOutLine,
+  zuoraAccountsTouchedLine,
   type Tally,
 } from './output';
 import { LimioUnreachableError, startRuntime, type Runtime } from './runtime';
@@ -142,6 +144,13 @@ export async function main(argv: readonly string[]): Promise<number> {
           if (stopping) return;
           countSweep(tally, 'failed');
           if (!json) out.error(error.message);
+        },
+        onZuoraAccountsTouched(changes) {
+          if (json) out.info('zuora sandbox accounts changed without a callout', { changes });
+          else out.info(zuoraAccountsTouchedLine(changes));
+        },
+        onFanOut(event) {
+          if (!json) out.info(fanOutLine(event));
         },
         onZuoraTouched(names) {
           if (json) out.info('zuora sandbox changed without a callout', { subscriptions: names });

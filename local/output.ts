@@ -1,6 +1,7 @@
 import type { BreakerState } from '../functions/breaker/breaker-state';
 import type { Announcement } from '../functions/breaker/probe-handler';
 import type { AcceptedCallout, RefusedCallout } from '../functions/callout/callout-handler';
+import type { FanOutEvent } from '../functions/fanout/fanout-handler';
 import type { SyncOutcomeEvent } from '../functions/sync/sync-handler';
 import { describeSweep } from '../functions/sweep/ports';
 import type { SweepReport } from '../functions/sweep/sweep';
@@ -150,6 +151,11 @@ export function sweepLine(report: SweepReport): string {
   return describeSweep(report);
 }
 
+/** The sweep does not read accounts and contacts (yet): their change reaches Limio through an account callout. */
+export function zuoraAccountsTouchedLine(changes: readonly string[]): string {
+  return `zuora         ${changes.join(', ')} changed in the sandbox, no subscription changed: an account callout naming the account syncs its subscriptions`;
+}
+
 export function zuoraTouchedLine(names: readonly string[]): string {
   return `zuora         ${names.join(', ')} changed in the sandbox, no callout (the next sweep after ${names.length > 1 ? 'they settle' : 'it settles'} queues ${names.length > 1 ? 'them' : 'it'})`;
 }
@@ -162,11 +168,25 @@ export function limioCapacityLine(model: LimioServiceModel): string {
 export function calloutAcceptedLine(callout: AcceptedCallout): string {
   const parts = [
     ...(callout.ids.length > 0 ? [`${callout.ids.join(', ')} queued`] : []),
-    // Nothing reads the fan-out queue in npm start yet: say where the accounts went, and that no sync follows.
-    ...(callout.accountKeys?.length ? [`account ${callout.accountKeys.join(', ')} on the fan-out queue (no fan-out runs locally yet: no sync follows)`] : []),
+    ...(callout.accountKeys?.length ? [`account ${callout.accountKeys.join(', ')} on the fan-out queue`] : []),
     ...(callout.ignoredAccountKeys?.length ? [`account ${callout.ignoredAccountKeys.join(', ')} ignored (no fan-out queue)`] : []),
   ];
   return `callout       ${parts.join('; ')} (${callout.source})`;
+}
+
+/** One line per account message the fan-out finished with. */
+export function fanOutLine(event: FanOutEvent): string {
+  const account = event.accountKey ?? '(unreadable)';
+  switch (event.outcome) {
+    case 'done':
+      return `fan-out       account ${account}: ${event.queued} subscription${event.queued === 1 ? '' : 's'} queued (${event.pages} page${event.pages === 1 ? '' : 's'}${event.restarted ? ', read again from the first page' : ''})`;
+    case 'continued':
+      return `fan-out       account ${account}: ${event.queued} queued, out of time after ${event.pages} page${event.pages === 1 ? '' : 's'}: continues in a continuation`;
+    case 'retry':
+      return `fan-out       account ${account}: ${event.error}; retry${event.visibilitySeconds !== undefined ? ` in ${event.visibilitySeconds} s` : ''}`;
+    case 'dead-lettered':
+      return `fan-out       account ${account} dead-lettered (${event.failureClass}): ${event.error}`;
+  }
 }
 
 export function calloutRefusedLine(callout: RefusedCallout): string {

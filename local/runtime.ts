@@ -7,6 +7,8 @@ import type { ProbeRunReport } from '../functions/breaker/probe-handler';
 import type { ProbeLoop } from '../functions/breaker/probe-loop';
 import { createCalloutHandler, type CalloutObserver } from '../functions/callout/callout-handler';
 import { loadCalloutConfig } from '../functions/callout/config';
+import { FANOUT_DEFAULTS, loadFanOutConfig } from '../functions/fanout/config';
+import { createFanOutHandler, type FanOutEvent } from '../functions/fanout/fanout-handler';
 import { LEDGER_PARTITION_KEY } from '../functions/ledger/dynamodb-ledger-store';
 import { DEFAULTS } from '../functions/shared/defaults';
 import type { SweepReport } from '../functions/sweep/sweep';
@@ -17,7 +19,7 @@ import type { RuntimeConfig } from './config';
 import { LOCAL_DEFAULTS, LOCAL_TABLES } from './defaults';
 import { createOnDemandTable, startDynamoDbEmulator, type DynamoDbEmulator } from './dynamodb-emulator';
 import { createFrontDoor } from './front-door';
-import { checkHandlerSettings, setProcessEnv, TABLE_VARIABLES } from './handler-env';
+import { checkHandlerSettings, setProcessEnv, sweepLambdaEnv, TABLE_VARIABLES } from './handler-env';
 import { checkLimioTenant } from './limio-preflight';
 import type { LimioSandbox, LimioServiceModel } from './limio-sandbox';
 import { closeServer, listen, PortInUseError } from './listen';
@@ -53,8 +55,12 @@ export interface RuntimeObservers {
   readonly onSweep?: (report: SweepReport) => void;
   /** A sweep run that failed (Zuora, the ledger, the queue); its message is the sweep's one-line report. */
   readonly onSweepFailed?: (error: Error) => void;
-  /** Subscriptions changed in the Zuora sandbox through the runtime's control endpoint (no callout). */
+  /** What the Zuora sandbox's control endpoint changed (no callout): subscriptions, accounts, contacts. */
   readonly onZuoraTouched?: (names: readonly string[]) => void;
+  /** Accounts and contacts changed through the same endpoint, described ("contact (bill-to) of A00000001"). */
+  readonly onZuoraAccountsTouched?: (changes: readonly string[]) => void;
+  /** Each account message the fan-out handler finished with: fanned out, continued, retried or dead-lettered. */
+  readonly onFanOut?: (event: FanOutEvent) => void;
   /** The Limio sandbox's capacity or latency changed through the runtime's control endpoint. */
   readonly onLimioCapacityChanged?: (model: LimioServiceModel) => void;
 }
@@ -79,9 +85,11 @@ export interface Runtime {
   readonly queues: QueuePair;
   /**
    * The fan-out queue (ACCOUNT_QUEUE_URL of the callout handler), redriven to the same DLQ: present when the runtime
-   * has a Zuora connection, as for the sweep. Nothing consumes it yet: account messages wait there.
+   * has a Zuora connection, as for the sweep. The fan-out handler consumes it (fanOutPoller).
    */
   readonly accountQueueUrl?: string;
+  /** The fan-out Lambda's event source: present with the fan-out queue. */
+  readonly fanOutPoller?: SqsPoller;
   readonly limioBaseUrl: string;
   /** Present unless LIMIO_BASE_URL pointed at a real tenant. */
   readonly limioSandbox?: LimioSandbox;
@@ -173,7 +181,12 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
     if (zuoraSandbox) cleanups.push(() => zuoraSandbox.stop());
     const zuora = zuoraTarget.access;
     const accountQueueUrl = hasZuoraConnection(config)
-      ? await createAccountQueue(sqs, { deadLetterQueueUrl: queues.deadLetterQueueUrl, maxReceiveCount: config.maxReceiveCount })
+      ? await createAccountQueue(sqs, {
+          deadLetterQueueUrl: queues.deadLetterQueueUrl,
+          maxReceiveCount: config.maxReceiveCount,
+          // AWS's advice for an event source: six times the function timeout.
+          visibilityTimeoutSeconds: FANOUT_DEFAULTS.functionTimeoutSeconds * 6,
+        })
       : undefined;
 
     const handlerEnv: Record<string, string> = {
@@ -230,6 +243,7 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       breakerControl: { store: breakerStore, settings: syncConfig.breaker.settings, onChange: () => probeLoop?.trigger() },
       zuoraSandbox,
       ...(observers.onZuoraTouched && { onZuoraTouched: observers.onZuoraTouched }),
+      ...(observers.onZuoraAccountsTouched && { onZuoraAccountsTouched: observers.onZuoraAccountsTouched }),
       limioSandbox,
       ...(observers.onLimioCapacityChanged && { onLimioCapacityChanged: observers.onLimioCapacityChanged }),
       ...(observers.onError && { onError: observers.onError }),
@@ -252,6 +266,30 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
     });
     // Stopped after the server (no new callouts) and before the sandbox and the emulator: no invocation outlives them.
     cleanups.splice(cleanups.length - 1, 0, () => poller.stop());
+
+    // The fan-out Lambda behind its own event source, as deployed: the sweep's Zuora connection, the main queue
+    // for what it fans out, its own queue for continuations. One invocation at a time: Zuora is read one request
+    // at a time anyway.
+    let fanOutPoller: SqsPoller | undefined;
+    if (accountQueueUrl !== undefined) {
+      const fanOutHandler = createFanOutHandler(loadFanOutConfig(sweepLambdaEnv(handlerEnv, zuora)), {
+        ...quietLogger('fanout'),
+        ...(observers.onFanOut && { observer: observers.onFanOut }),
+      });
+      const started = await startSqsPoller({
+        client: sqs,
+        queueUrl: accountQueueUrl,
+        handler: fanOutHandler,
+        batchSize: 10,
+        concurrency: 1,
+        functionTimeoutSeconds: FANOUT_DEFAULTS.functionTimeoutSeconds,
+        functionName: 'fanout',
+        ...(observers.onError && { onError: observers.onError }),
+      });
+      fanOutPoller = started;
+      // Stopped before the sync poller: what it queues last still finds the sync handler running.
+      cleanups.splice(cleanups.length - 1, 0, () => started.stop());
+    }
 
     const loop = startProbeSchedule({
       store: breakerStore,
@@ -293,6 +331,7 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       sqsEndpoint: emulator.endpoint,
       queues,
       ...(accountQueueUrl !== undefined && { accountQueueUrl }),
+      ...(fanOutPoller !== undefined && { fanOutPoller }),
       limioBaseUrl: limio.baseUrl,
       ...(limioSandbox && { limioSandbox }),
       dynamoDbEndpoint: dynamoDbEmulator.endpoint,

@@ -1,7 +1,7 @@
 /**
  * The ZOQL subset the Zuora sandbox understands, as Zuora would judge it (../shared/zuora-api.md):
- * `select <fields> from Subscription where UpdatedDate <op> '<datetime>' [and ...]`, and the datetimes Zuora
- * reads and writes in the tenant's time zone.
+ * `select <fields> from Subscription|Account|Contact where UpdatedDate <op> '<datetime>' [and AccountId = '…' ...]`,
+ * and the datetimes Zuora reads and writes in the tenant's time zone.
  */
 
 /** One version of a subscription: Zuora makes a new record (new Id, same Name) for each amendment or order. */
@@ -10,17 +10,38 @@ export interface SubscriptionVersion {
   readonly name: string;
   /** Whole seconds, ms since the epoch, like Zuora's UpdatedDate. */
   readonly updatedMs: number;
+  /** The account the subscription belongs to (32 hex); absent for the sweep's accountless test data. */
+  readonly accountId?: string;
+}
+
+/** The objects the sandbox can be asked about, and the fields each can select and filter on. */
+export const ZOQL_OBJECTS = {
+  Subscription: ['Id', 'Name', 'UpdatedDate', 'AccountId'],
+  Account: ['Id', 'AccountNumber', 'Name', 'UpdatedDate', 'BillToId', 'SoldToId'],
+  Contact: ['Id', 'AccountId', 'UpdatedDate', 'FirstName', 'LastName', 'WorkEmail', 'Address1', 'City', 'PostalCode', 'Country'],
+} as const;
+export type ZoqlObject = keyof typeof ZOQL_OBJECTS;
+
+/** One record of any object: its UpdatedDate in ms, and its other fields as text (absent = null in Zuora). */
+export interface ZoqlRow {
+  readonly updatedMs: number;
+  readonly values: Readonly<Record<string, string | undefined>>;
+}
+
+export function subscriptionRow(version: SubscriptionVersion): ZoqlRow {
+  return { updatedMs: version.updatedMs, values: { Id: version.id, Name: version.name, AccountId: version.accountId } };
 }
 
 export interface ZoqlQuery {
+  readonly object: ZoqlObject;
   readonly fields: readonly string[];
-  matches(updatedMs: number): boolean;
-  project(version: SubscriptionVersion, tenantOffsetMinutes: number): Record<string, string>;
+  matches(row: ZoqlRow): boolean;
+  /** The selected fields; a null field is left out of the record, as Zuora does. */
+  project(row: ZoqlRow, tenantOffsetMinutes: number): Record<string, string>;
 }
 
 export type ParsedZoql = { ok: true; query: ZoqlQuery } | { ok: false; reason: string };
 
-const FIELDS: Record<string, string> = { id: 'Id', name: 'Name', updateddate: 'UpdatedDate' };
 const COMPARISONS: Record<string, (left: number, right: number) => boolean> = {
   '>=': (l, r) => l >= r,
   '>': (l, r) => l > r,
@@ -31,9 +52,10 @@ const COMPARISONS: Record<string, (left: number, right: number) => boolean> = {
 };
 
 /**
- * Parses the one query form the sweep sends, the way Zuora would judge it: keywords in lower case only (an
- * upper-case SELECT is malformed), field and object names in any case, datetimes with an offset or, without
- * one, read in the tenant's time zone. Anything beyond the subset is refused rather than half-understood.
+ * Parses the query forms the sweep and the fan-out send, the way Zuora would judge them: keywords in lower case
+ * only (an upper-case SELECT is malformed), field and object names in any case, datetimes with an offset or,
+ * without one, read in the tenant's time zone; a text field compared with = or != to a quoted value (\' escapes a
+ * quote). Anything beyond the subset is refused rather than half-understood.
  */
 export function parseZoql(queryString: string, tenantOffsetMinutes = -480): ParsedZoql {
   const tokens = tokenize(queryString);
@@ -51,39 +73,53 @@ export function parseZoql(queryString: string, tenantOffsetMinutes = -480): Pars
 
   const problem = keyword('select');
   if (problem) return { ok: false, reason: problem };
-  const fields: string[] = [];
+  const selected: string[] = [];
   for (;;) {
     const token = peek();
-    const field = token === undefined ? undefined : FIELDS[token.toLowerCase()];
-    if (field === undefined) return { ok: false, reason: `invalid field for query: Subscription.${token ?? ''}` };
-    fields.push(field);
+    if (token === undefined || !/^[A-Za-z_]/.test(token)) return { ok: false, reason: `invalid field for query: ${token ?? ''}` };
+    selected.push(token);
     position += 1;
     if (peek() !== ',') break;
     position += 1;
   }
   const fromProblem = keyword('from');
   if (fromProblem) return { ok: false, reason: fromProblem };
-  if (peek()?.toLowerCase() !== 'subscription') return { ok: false, reason: `this sandbox knows only the Subscription object, got "${peek() ?? ''}"` };
+  const objectToken = peek() ?? '';
+  const object = (Object.keys(ZOQL_OBJECTS) as ZoqlObject[]).find((name) => name.toLowerCase() === objectToken.toLowerCase());
+  if (object === undefined) return { ok: false, reason: `this sandbox knows only the Subscription, Account and Contact objects, got "${objectToken}"` };
   position += 1;
+  const fieldOf = (token: string | undefined) => (ZOQL_OBJECTS[object] as readonly string[]).find((field) => field.toLowerCase() === token?.toLowerCase());
+  const fields: string[] = [];
+  for (const token of selected) {
+    const field = fieldOf(token);
+    if (field === undefined) return { ok: false, reason: `invalid field for query: ${object}.${token}` };
+    fields.push(field);
+  }
 
-  const conditions: ((updatedMs: number) => boolean)[] = [];
+  const conditions: ((row: ZoqlRow) => boolean)[] = [];
   if (peek() !== undefined) {
     const whereProblem = keyword('where');
     if (whereProblem) return { ok: false, reason: whereProblem };
     for (;;) {
-      const field = peek();
-      if (field?.toLowerCase() !== 'updateddate') return { ok: false, reason: `this sandbox filters on UpdatedDate only, got "${field ?? ''}"` };
+      const field = fieldOf(peek());
+      if (field === undefined) return { ok: false, reason: `invalid field in a condition: ${object}.${peek() ?? ''}` };
       position += 1;
       const operator = peek();
       const compare = operator === undefined ? undefined : COMPARISONS[operator];
-      if (compare === undefined) return { ok: false, reason: `expected a comparison after UpdatedDate, got "${operator ?? ''}"` };
+      if (compare === undefined) return { ok: false, reason: `expected a comparison after ${field}, got "${operator ?? ''}"` };
       position += 1;
       const literal = peek();
-      if (literal === undefined || !literal.startsWith("'")) return { ok: false, reason: 'expected a quoted datetime' };
-      const valueMs = parseZoqlDateTime(literal.slice(1, -1), tenantOffsetMinutes);
-      if (valueMs === undefined) return { ok: false, reason: `invalid datetime ${literal}` };
+      if (literal === undefined || !literal.startsWith("'")) return { ok: false, reason: `expected a quoted value after ${field} ${operator}` };
+      const text = literal.slice(1, -1).replace(/\\(.)/g, '$1');
       position += 1;
-      conditions.push((updatedMs) => compare(updatedMs, valueMs));
+      if (field === 'UpdatedDate') {
+        const valueMs = parseZoqlDateTime(text, tenantOffsetMinutes);
+        if (valueMs === undefined) return { ok: false, reason: `invalid datetime ${literal}` };
+        conditions.push((row) => compare(row.updatedMs, valueMs));
+      } else {
+        if (operator !== '=' && operator !== '!=') return { ok: false, reason: `this sandbox compares ${field} with = or != only` };
+        conditions.push((row) => (row.values[field] === text) === (operator === '='));
+      }
       if (peek() === undefined) break;
       if (peek()?.toLowerCase() === 'or') return { ok: false, reason: 'this sandbox supports "and" only' };
       const andProblem = keyword('and');
@@ -94,11 +130,12 @@ export function parseZoql(queryString: string, tenantOffsetMinutes = -480): Pars
   return {
     ok: true,
     query: {
+      object,
       fields,
-      matches: (updatedMs) => conditions.every((condition) => condition(updatedMs)),
-      project: (version, offsetMinutes) => {
-        const values: Record<string, string> = { Id: version.id, Name: version.name, UpdatedDate: tenantDateTime(version.updatedMs, offsetMinutes) };
-        return Object.fromEntries(fields.map((field) => [field, values[field]!]));
+      matches: (row) => conditions.every((condition) => condition(row)),
+      project: (row, offsetMinutes) => {
+        const values: Record<string, string | undefined> = { ...row.values, UpdatedDate: tenantDateTime(row.updatedMs, offsetMinutes) };
+        return Object.fromEntries(fields.filter((field) => values[field] !== undefined).map((field) => [field, values[field]!]));
       },
     },
   };
@@ -106,7 +143,7 @@ export function parseZoql(queryString: string, tenantOffsetMinutes = -480): Pars
 
 function tokenize(text: string): { ok: true; tokens: string[] } | { ok: false; reason: string } {
   const tokens: string[] = [];
-  const pattern = /\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(,)|(>=|<=|!=|=|<|>)|('[^']*'))/y;
+  const pattern = /\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(,)|(>=|<=|!=|=|<|>)|('(?:[^'\\]|\\.)*'))/y;
   const trimmed = text.trim();
   while (pattern.lastIndex < trimmed.length) {
     const at = pattern.lastIndex;

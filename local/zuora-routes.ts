@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, send } from './sandbox-http';
 import { parseZoql } from './zoql';
-import type { Cursor, ZuoraTenant } from './zuora-tenant';
+import { zoqlRows, type Cursor, type ZuoraTenant } from './zuora-tenant';
 
 /**
  * The Zuora sandbox's HTTP routes, faithful to ../shared/zuora-api.md: the OAuth client-credentials token at
@@ -88,9 +88,9 @@ async function handleApi(tenant: ZuoraTenant, request: IncomingMessage, response
     if (typeof json.queryString !== 'string') return send(response, 400, zuoraFault('MALFORMED_QUERY', 'queryString is required'));
     const parsed = parseZoql(json.queryString, tenant.tenantOffsetMinutes);
     if (!parsed.ok) return send(response, 400, zuoraFault('MALFORMED_QUERY', parsed.reason));
-    const records = tenant.versions
-      .filter((version) => parsed.query.matches(version.updatedMs))
-      .map((version) => parsed.query.project(version, tenant.tenantOffsetMinutes));
+    const records = zoqlRows(tenant, parsed.query.object)
+      .filter((row) => parsed.query.matches(row))
+      .map((row) => parsed.query.project(row, tenant.tenantOffsetMinutes));
     const cursor: Cursor = { records, id: randomBytes(16).toString('hex'), lastUsedMs: now() };
     return sendPage(tenant, response, cursor, 0);
   }

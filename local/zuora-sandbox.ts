@@ -3,7 +3,18 @@ import { createServer } from 'node:http';
 import { send, serveSandbox } from './sandbox-http';
 import type { SubscriptionVersion } from './zoql';
 import { handleZuoraRequest } from './zuora-routes';
-import { checkedPageSize, createZuoraTenant, withFaultDefaults, type ZuoraFaults, type ZuoraSandboxStats, type ZuoraTenantOptions } from './zuora-tenant';
+import {
+  checkedPageSize,
+  createZuoraTenant,
+  withFaultDefaults,
+  type ContactDetails,
+  type ZuoraAccount,
+  type ZuoraContact,
+  type ZuoraFaults,
+  type ZuoraSandboxStats,
+  type ZuoraTenant,
+  type ZuoraTenantOptions,
+} from './zuora-tenant';
 
 /**
  * A stand-in for a Zuora tenant's REST API, as far as the reconciliation sweep uses it, faithful to
@@ -18,8 +29,8 @@ import { checkedPageSize, createZuoraTenant, withFaultDefaults, type ZuoraFaults
  */
 
 // The sweep's tests import the ZOQL helpers and the sandbox's types from here, their one entry to it.
-export { parseZoql, parseZoqlDateTime, tenantDateTime, type SubscriptionVersion } from './zoql';
-export type { ZuoraFaults, ZuoraSandboxStats } from './zuora-tenant';
+export { parseZoql, parseZoqlDateTime, subscriptionRow, tenantDateTime, type SubscriptionVersion } from './zoql';
+export type { ContactDetails, ZuoraAccount, ZuoraContact, ZuoraFaults, ZuoraSandboxStats } from './zuora-tenant';
 
 export interface ZuoraSandboxOptions extends ZuoraTenantOptions {
   /** 0 / undefined = ephemeral. */
@@ -42,8 +53,22 @@ export interface ZuoraSandbox {
    * Changes a subscription in Zuora without any callout: a new version with UpdatedDate `at` (default now),
    * the way an amendment, an order or a workflow would. Creates the subscription when the name is new.
    */
-  touch(name: string, at?: Date | number): SubscriptionVersion;
+  touch(name: string, at?: Date | number, options?: { account?: string }): SubscriptionVersion;
   versions(): readonly SubscriptionVersion[];
+  /**
+   * The account with this number (or id), created with a bill-to contact that is also its sold-to when it is new.
+   * `at` (default now) is the new account's UpdatedDate; an existing account is returned unchanged.
+   */
+  account(key: string, at?: Date | number): ZuoraAccount;
+  /** Changes the account itself (its UpdatedDate moves to `at`, default now), creating it when new. */
+  touchAccount(key: string, at?: Date | number): ZuoraAccount;
+  /**
+   * Changes a contact of the account (bill-to by default) the way a customer's new address or email would: its
+   * fields as given, its UpdatedDate `at` (default now). No Subscription changes, as in Zuora.
+   */
+  touchContact(accountKey: string, details?: ContactDetails, options?: { role?: 'billTo' | 'soldTo'; at?: Date | number }): ZuoraContact;
+  accounts(): readonly ZuoraAccount[];
+  contacts(): readonly ZuoraContact[];
   /** Every issued token answers 401 from now on. */
   revokeTokens(): void;
   /** Every access token issued so far (lets tests prove no token reaches a log). */
@@ -76,13 +101,29 @@ export async function startZuoraSandbox(options: ZuoraSandboxOptions = {}): Prom
     failNext(status, { count = 1, retryAfter, endpoint = 'api' } = {}) {
       for (let i = 0; i < count; i++) tenant.forced[endpoint].push({ status, ...(retryAfter !== undefined && { retryAfter }) });
     },
-    touch(name, at) {
-      const atMs = at === undefined ? tenant.now() : typeof at === 'number' ? at : at.getTime();
-      const version = { id: randomBytes(16).toString('hex'), name, updatedMs: Math.floor(atMs / 1000) * 1000 };
+    touch(name, at, { account } = {}) {
+      // A new version stays on its subscription's account unless it is moved to another.
+      const accountId = account !== undefined ? accountOf(tenant, account, at).id : [...tenant.versions].reverse().find((version) => version.name === name)?.accountId;
+      const version = { id: zuoraId(), name, updatedMs: wholeSeconds(tenant, at), ...(accountId !== undefined && { accountId }) };
       tenant.versions.push(version);
       return version;
     },
     versions: () => [...tenant.versions],
+    account: (key, at) => accountOf(tenant, key, at),
+    touchAccount(key, at) {
+      const account = { ...accountOf(tenant, key, at), updatedMs: wholeSeconds(tenant, at) };
+      tenant.accounts.set(account.id, account);
+      return account;
+    },
+    touchContact(accountKey, details = {}, { role = 'billTo', at } = {}) {
+      const account = accountOf(tenant, accountKey, at);
+      const contactId = role === 'billTo' ? account.billToId : account.soldToId;
+      const contact = { ...tenant.contacts.get(contactId)!, ...definedDetails(details), updatedMs: wholeSeconds(tenant, at) };
+      tenant.contacts.set(contactId, contact);
+      return contact;
+    },
+    accounts: () => [...tenant.accounts.values()],
+    contacts: () => [...tenant.contacts.values()],
     revokeTokens() {
       tenant.tokens.clear();
     },
@@ -108,6 +149,44 @@ export async function startZuoraSandbox(options: ZuoraSandboxOptions = {}): Prom
   sandbox.baseUrl = served.baseUrl;
   sandbox.stop = served.stop;
   return sandbox;
+}
+
+function zuoraId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** Zuora's UpdatedDate has whole seconds. */
+function wholeSeconds(tenant: ZuoraTenant, at: Date | number | undefined): number {
+  const atMs = at === undefined ? tenant.now() : typeof at === 'number' ? at : at.getTime();
+  return Math.floor(atMs / 1000) * 1000;
+}
+
+/** By account number or id; a new number makes a new account with one contact as both bill-to and sold-to. */
+function accountOf(tenant: ZuoraTenant, key: string, at: Date | number | undefined): ZuoraAccount {
+  const known = tenant.accounts.get(key) ?? [...tenant.accounts.values()].find((account) => account.accountNumber === key);
+  if (known !== undefined) return known;
+  const updatedMs = wholeSeconds(tenant, at);
+  const id = zuoraId();
+  const contact: ZuoraContact = {
+    id: zuoraId(),
+    accountId: id,
+    updatedMs,
+    firstName: 'Ada',
+    lastName: key,
+    workEmail: `billing+${key.toLowerCase()}@example.com`,
+    address1: '1 Old Street',
+    city: 'London',
+    postalCode: 'EC1V 9HL',
+    country: 'United Kingdom',
+  };
+  tenant.contacts.set(contact.id, contact);
+  const account: ZuoraAccount = { id, accountNumber: key, name: `Customer ${key}`, updatedMs, billToId: contact.id, soldToId: contact.id };
+  tenant.accounts.set(id, account);
+  return account;
+}
+
+function definedDetails(details: ContactDetails): ContactDetails {
+  return Object.fromEntries(Object.entries(details).filter(([, value]) => typeof value === 'string'));
 }
 
 /** `tsx local/zuora-sandbox.ts` runs a sandbox on its own (port ZUORA_SANDBOX_PORT or 4020). */

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { SubscriptionVersion } from './zoql';
+import { subscriptionRow, type SubscriptionVersion, type ZoqlObject, type ZoqlRow } from './zoql';
 
 /**
- * What the Zuora sandbox holds and counts: the tenant's subscriptions (one record per version), its issued
+ * What the Zuora sandbox holds and counts: the tenant's subscriptions (one record per version), its accounts and
+ * their bill-to and sold-to contacts (one record each, changed in place as in Zuora), its issued
  * tokens, its open query cursors, and the faults it is set to inject. The routes (local/zuora-routes.ts) read and
  * change it; the sandbox's control methods (local/zuora-sandbox.ts) set it.
  */
@@ -35,6 +36,58 @@ export interface ZuoraSandboxStats {
 
 export const ZUORA_MAX_PAGE_SIZE = 2000;
 
+/** The contact fields the sandbox keeps: what Limio shows of a customer (name, email, address). */
+export interface ContactDetails {
+  readonly firstName?: string;
+  readonly lastName?: string;
+  readonly workEmail?: string;
+  readonly address1?: string;
+  readonly city?: string;
+  readonly postalCode?: string;
+  readonly country?: string;
+}
+
+export interface ZuoraContact extends ContactDetails {
+  readonly id: string;
+  readonly accountId: string;
+  /** Whole seconds, ms since the epoch, like Zuora's UpdatedDate. */
+  readonly updatedMs: number;
+}
+
+export interface ZuoraAccount {
+  readonly id: string;
+  readonly accountNumber: string;
+  readonly name: string;
+  readonly updatedMs: number;
+  readonly billToId: string;
+  readonly soldToId: string;
+}
+
+/** Each object's records as ZOQL reads them. */
+export function zoqlRows(tenant: Pick<ZuoraTenant, 'versions' | 'accounts' | 'contacts'>, object: ZoqlObject): ZoqlRow[] {
+  if (object === 'Subscription') return tenant.versions.map(subscriptionRow);
+  if (object === 'Account') {
+    return [...tenant.accounts.values()].map((account) => ({
+      updatedMs: account.updatedMs,
+      values: { Id: account.id, AccountNumber: account.accountNumber, Name: account.name, BillToId: account.billToId, SoldToId: account.soldToId },
+    }));
+  }
+  return [...tenant.contacts.values()].map((contact) => ({
+    updatedMs: contact.updatedMs,
+    values: {
+      Id: contact.id,
+      AccountId: contact.accountId,
+      FirstName: contact.firstName,
+      LastName: contact.lastName,
+      WorkEmail: contact.workEmail,
+      Address1: contact.address1,
+      City: contact.city,
+      PostalCode: contact.postalCode,
+      Country: contact.country,
+    },
+  }));
+}
+
 export interface Cursor {
   readonly records: readonly Record<string, string>[];
   readonly id: string;
@@ -64,6 +117,10 @@ export interface ZuoraTenant {
   readonly tokens: Map<string, number>;
   readonly issued: string[];
   readonly versions: SubscriptionVersion[];
+  /** By account id. */
+  readonly accounts: Map<string, ZuoraAccount>;
+  /** By contact id. */
+  readonly contacts: Map<string, ZuoraContact>;
   readonly cursors: Map<string, Cursor>;
   readonly forced: Record<'api' | 'token', ForcedAnswer[]>;
   /** Requests waiting out their latency; refuseAll() ends each at once. */
@@ -100,6 +157,8 @@ export function createZuoraTenant(options: ZuoraTenantOptions): ZuoraTenant {
     tokens: new Map(),
     issued: [],
     versions: [],
+    accounts: new Map(),
+    contacts: new Map(),
     cursors: new Map(),
     forced: { api: [], token: [] },
     latencyWaits: new Set(),

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { longPollRequestTimeout } from '../aws-clients';
 import { readDeadLetterReason, type DeadLetterReason } from '../../functions/shared/dead-letter';
-import { parseSyncRequest, unreadableBodyReason, type SyncRequest } from '../../functions/shared/queue-message';
+import { isAccountRequest, parseQueueMessage, unreadableBodyReason, type AccountRequest, type SyncRequest } from '../../functions/shared/queue-message';
 import { DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../../functions/shared/subscription-id';
 
 /** One DLQ message as the operator sees it: the original request (when readable) and why it died. */
@@ -15,9 +15,11 @@ export interface DeadLetter {
   readonly messageId: string;
   readonly receiptHandle: string;
   readonly body: string;
-  /** The request, when the body is a valid sync request. */
+  /** The request, when the body is a valid subscription message. */
   readonly request?: SyncRequest;
-  /** Why the body is not a valid sync request. */
+  /** The account message, when the body is one (the fan-out queue shares this DLQ): replayed to the fan-out queue. */
+  readonly account?: AccountRequest;
+  /** Why the body is neither kind of message. */
   readonly bodyProblem?: string;
   /** Empty when the message was moved here by SQS's own redrive (maxReceiveCount), which adds no attributes. */
   readonly reason: Partial<DeadLetterReason>;
@@ -43,14 +45,19 @@ export function readDeadLetter(message: Message, rule: SubscriptionIdRule = DEFA
  * one letter unreadable (listed, never replayed) instead of failing `dlq list`, `dlq replay` and `trace` on the
  * whole DLQ.
  */
-function requestOrProblem(body: string, rule: SubscriptionIdRule): { request: SyncRequest } | { bodyProblem: string } {
+function requestOrProblem(body: string, rule: SubscriptionIdRule): { request: SyncRequest } | { account: AccountRequest } | { bodyProblem: string } {
   try {
-    const parsed = parseSyncRequest(body, rule);
-    return parsed.ok ? { request: parsed.request } : { bodyProblem: parsed.reason };
+    // The CLI does not know the stack's ACCOUNT_NUMBER_PATTERN: any path-safe key of at most 64 characters is read
+    // here, and the fan-out checks it against the stack's rule again when the letter is replayed.
+    const parsed = parseQueueMessage(body, { subscriptionIdRule: rule, accountKeyRule: ANY_PATH_SAFE_ACCOUNT_NUMBER });
+    if (!parsed.ok) return { bodyProblem: parsed.reason };
+    return isAccountRequest(parsed.message) ? { account: parsed.message } : { request: parsed.message };
   } catch (error) {
     return { bodyProblem: unreadableBodyReason(error) };
   }
 }
+
+const ANY_PATH_SAFE_ACCOUNT_NUMBER = { numberPattern: /^/ };
 
 /** When the message failed: its failedAt attribute, or for SQS-redriven messages the time it was first sent. */
 export function failedAtOf(letter: DeadLetter): string | undefined {

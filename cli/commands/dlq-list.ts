@@ -20,6 +20,10 @@ export interface ListOptions {
 export interface DeadLetterRow {
   readonly messageId: string;
   readonly subscriptionId?: string;
+  /** An account letter's account number or id (the fan-out's letters; replayed to the fan-out queue). */
+  readonly accountKey?: string;
+  /** Set on an account letter that is a fan-out continuation: where it had got to. */
+  readonly fanOut?: { readonly queryLocator: string; readonly accountId: string };
   readonly source?: string;
   readonly replayCount: number;
   /** The `dlq replay` run that last put it back (a letter with this run's id failed again after that replay). */
@@ -55,9 +59,11 @@ export function deadLetterRow(letter: DeadLetter): DeadLetterRow {
   return {
     messageId: letter.messageId,
     subscriptionId: letter.request?.subscriptionId,
-    source: letter.request?.source,
-    replayCount: letter.request?.replayCount ?? 0,
-    ...(letter.request?.replayRunId !== undefined && { replayRunId: letter.request.replayRunId }),
+    ...(letter.account !== undefined && { accountKey: letter.account.accountKey }),
+    ...(letter.account?.fanOut !== undefined && { fanOut: letter.account.fanOut }),
+    source: (letter.request ?? letter.account)?.source,
+    replayCount: (letter.request ?? letter.account)?.replayCount ?? 0,
+    ...((letter.request ?? letter.account)?.replayRunId !== undefined && { replayRunId: (letter.request ?? letter.account)!.replayRunId }),
     failureClass: letter.reason.failureClass ?? 'unknown',
     httpStatus: letter.reason.httpStatus,
     error: letter.reason.error ?? (letter.reason.failureClass === undefined ? 'no reason attributes (moved by SQS redrive after maxReceiveCount)' : undefined),
@@ -139,7 +145,7 @@ export const DLQ_LIST_COMMAND: Command = {
         renderTable(
           ['subscription', 'failure class', 'http status', 'attempts', 'failed at', 'replays', 'error'],
           result.deadLetters.map((row) => [
-            row.subscriptionId ?? '(unreadable body)',
+            row.subscriptionId ?? (row.accountKey !== undefined ? `account ${row.accountKey}` : '(unreadable body)'),
             row.failureClass,
             row.httpStatus,
             row.attempts,

@@ -31,7 +31,7 @@ export const DLQ_REPLAY_COMMAND: Command = {
     native: { type: 'boolean' },
     watch: { type: 'string' },
   },
-  needs: { mainQueue: true, deadLetterQueue: true },
+  needs: { mainQueue: true, deadLetterQueue: true, accountQueue: true },
   flags: `  --subscription ID     only this subscription (repeatable, or comma-separated)
   --failure-class C     only terminal | poison | exhausted | unknown (unknown = moved by SQS redrive, no reason)
   --status CODE         only messages whose last Limio answer was this HTTP status (repeatable)
@@ -79,12 +79,14 @@ had to end before seeing every message, the summary says so and the command exit
     const watchMs = values.watch === undefined ? undefined : parseDuration('--watch', String(values.watch));
     if (watchMs !== undefined && watchMs > MAX_WATCH_MS) throw new UsageError('--watch', `at most ${formatDuration(MAX_WATCH_MS)}; look later with \`dlq list\``);
     if (watchMs !== undefined && (dryRun || values.native)) throw new UsageError('--watch', `cannot be combined with ${dryRun ? '--dry-run' : '--native'}`);
-    const { sqs, mainQueueUrl, deadLetterQueueUrl } = await targets();
+    const { sqs, mainQueueUrl, deadLetterQueueUrl, accountQueueUrl, accountQueueUnknown } = await targets();
     const reading = progressBar(io, 'reading DLQ');
     const progress = progressBar(io, dryRun ? 'checking' : 'replaying');
     const result = await replayDeadLetters(sqs, {
       mainQueueUrl: mainQueueUrl!,
       deadLetterQueueUrl: deadLetterQueueUrl!,
+      ...(accountQueueUrl !== undefined && { accountQueueUrl }),
+      ...(accountQueueUnknown !== undefined && { accountQueueUnknown }),
       filter,
       dryRun,
       ratePerSecond,
@@ -110,13 +112,13 @@ had to end before seeing every message, the summary says so and the command exit
       io.stdout.write(`SQS moved ${result.moved ?? 0} message(s) from the DLQ to the main queue (native redrive).\n`);
     } else {
       if (result.replayed.length > 0) {
-        io.stdout.write(renderTable(['subscription', 'replay count', 'message id'], result.replayed.map((r) => [r.subscriptionId, r.replayCount, r.messageId])));
+        io.stdout.write(renderTable(['subscription', 'replay count', 'message id'], result.replayed.map((r) => [r.subscriptionId ?? `account ${r.accountKey ?? ''}`, r.replayCount, r.messageId])));
         io.stdout.write('\n');
       }
       const lines = [
         `${dryRun ? 'would replay' : 'replayed'}: ${result.replayed.length}`,
         `not matching the filter (left in the DLQ): ${result.notMatched}`,
-        ...(result.skipped.length ? [`matching but unreadable (left in the DLQ): ${result.skipped.length}`] : []),
+        ...(result.skipped.length ? [`matching but not replayable (unreadable, or an account letter without a fan-out queue; left in the DLQ): ${result.skipped.length}`] : []),
         ...(result.failed.length ? [`failed: ${result.failed.length}`] : []),
         ...(result.scanEnded === 'only-seen-messages' ? ['scan: ended before seeing the whole DLQ; matching messages may remain (run it again)'] : []),
         ...(result.scanEnded === 'held-limit' ? [`scan: stopped after ${MAX_HELD_LETTERS.toLocaleString('en')} letters, as many as one run holds; run it again for the rest`] : []),

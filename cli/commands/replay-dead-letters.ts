@@ -3,7 +3,7 @@ import { DEFAULT_SUBSCRIPTION_ID_RULE } from '../../functions/shared/subscriptio
 import { approximateCounts, MAX_VISIBILITY_SECONDS, readDeadLetter, receivePage, restoreVisibility, type DeadLetter } from './dead-letters';
 import { isUnfiltered, matchesFilter, newReplayRunId, replayBody } from './replay-filter';
 import { isUnsupportedOperation, nativeMove } from './replay-native';
-import { pacer, sendThenDelete } from './replay-send';
+import { keyOf, pacer, sendThenDelete } from './replay-send';
 import type { FailedAgain, ReplayedMessage, ReplayFailure, ReplayOptions, ReplayResult, ScanEnd } from './replay-types';
 import { failedAgainOf, watchForReturns } from './replay-watch';
 
@@ -123,6 +123,15 @@ async function receiveSendDelete(sqs: SQSClient, options: ReplayOptions): Promis
         if (selected.length >= limit) continue;
         if (!matchesFilter(letter, filter, now())) {
           notMatched++;
+        } else if (letter.account && options.accountQueueUrl === undefined) {
+          skipped.push({
+            messageId: letter.messageId,
+            reason: `account letter for ${letter.account.accountKey}: not replayed, the fan-out queue is unknown (${options.accountQueueUnknown ?? 'no fan-out queue given'})`,
+          });
+        } else if (letter.account) {
+          // Account letters that fail again are not watched for (the watch reads subscription letters): replayed once.
+          if (letter.account.replayRunId === runId) notMatched++;
+          else selected.push(letter);
         } else if (!letter.request) {
           skipped.push({ messageId: letter.messageId, reason: `not replayable: ${letter.bodyProblem}` });
         } else if (letter.request.replayRunId === runId) {
@@ -149,11 +158,21 @@ async function receiveSendDelete(sqs: SQSClient, options: ReplayOptions): Promis
     for (let start = 0; start < selected.length; start += sendChunk) {
       const chunk = selected.slice(start, start + sendChunk);
       if (options.dryRun) {
-        for (const letter of chunk) replayed.push({ messageId: letter.messageId, subscriptionId: letter.request!.subscriptionId, replayCount: replayBody(letter, rule, runId).replayCount });
+        for (const letter of chunk) replayed.push({ messageId: letter.messageId, ...keyOf(letter), replayCount: replayBody(letter, rule, runId).replayCount });
         continue;
       }
       await pace(chunk.length);
-      const sendFailure = await sendThenDelete(sqs, options, chunk, rule, runId, replayed, failed, (letter) => held.delete(letter.messageId));
+      // Each kind back to the queue its consumer reads: subscription letters to the main queue, account letters
+      // to the fan-out queue (the sync Lambda would refuse them as poison).
+      const subscriptionLetters = chunk.filter((letter) => !letter.account);
+      const accountLetters = chunk.filter((letter) => letter.account);
+      const onDeleted = (letter: DeadLetter) => held.delete(letter.messageId);
+      let sendFailure: string | undefined;
+      if (subscriptionLetters.length > 0) sendFailure = await sendThenDelete(sqs, options, subscriptionLetters, rule, runId, replayed, failed, onDeleted);
+      if (accountLetters.length > 0 && sendFailure === undefined) {
+        const accountFailure = await sendThenDelete(sqs, { ...options, mainQueueUrl: options.accountQueueUrl! }, accountLetters, rule, runId, replayed, failed, onDeleted);
+        if (accountFailure !== undefined) sendFailure = `(fan-out queue) ${accountFailure}`;
+      }
       options.onProgress?.(replayed.length, selected.length);
       if (sendFailure) {
         // A send failure is almost always the main queue itself (gone, no permission): stop rather than fail every message.

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FailureClass } from '../../functions/shared/dead-letter';
-import { createSyncRequest, serializeSyncRequest } from '../../functions/shared/queue-message';
+import { createAccountRequest, createSyncRequest, serializeQueueMessage, serializeSyncRequest } from '../../functions/shared/queue-message';
 import type { SubscriptionIdRule } from '../../functions/shared/subscription-id';
 import { failedAtOf, type DeadLetter } from './dead-letters';
 
@@ -35,6 +35,11 @@ export function isUnfiltered(filter: ReplayFilter | undefined): boolean {
  * with the run's id (the sync Lambda dead-letters bodies untouched, so a letter that fails again carries both).
  */
 export function replayBody(letter: DeadLetter, rule: SubscriptionIdRule, runId: string): { body: string; replayCount: number } {
+  if (letter.account) {
+    // Any path-safe key, as the letter was read (dead-letters.ts): the fan-out checks the stack's own rule.
+    const replayCount = (letter.account.replayCount ?? 0) + 1;
+    return { body: serializeQueueMessage(createAccountRequest({ ...letter.account, replayCount, replayRunId: runId }, { numberPattern: /^/ })), replayCount };
+  }
   if (!letter.request) throw new Error(`message ${letter.messageId} has no readable sync request`);
   const replayCount = (letter.request.replayCount ?? 0) + 1;
   return { body: serializeSyncRequest(createSyncRequest({ ...letter.request, replayCount, replayRunId: runId }, rule)), replayCount };

@@ -29,12 +29,12 @@ export async function sendThenDelete(
     for (const failure of result.Failed ?? []) {
       const letter = chunk[Number(failure.Id)];
       firstError ??= `${failure.Code}: ${failure.Message ?? ''}`.trim();
-      failed.push({ messageId: letter.messageId, subscriptionId: letter.request?.subscriptionId, stage: 'send', error: `${failure.Code} ${failure.Message ?? ''}`.trim() });
+      failed.push({ messageId: letter.messageId, ...keyOf(letter), stage: 'send', error: `${failure.Code} ${failure.Message ?? ''}`.trim() });
     }
   } catch (error) {
     firstError = describeError(error);
     for (const letter of chunk) {
-      failed.push({ messageId: letter.messageId, subscriptionId: letter.request?.subscriptionId, stage: 'send', error: firstError });
+      failed.push({ messageId: letter.messageId, ...keyOf(letter), stage: 'send', error: firstError });
     }
     return firstError;
   }
@@ -54,14 +54,20 @@ export async function sendThenDelete(
   }
   for (const index of sentIndexes) {
     const letter = chunk[index];
-    replayed.push({ messageId: letter.messageId, subscriptionId: letter.request!.subscriptionId, replayCount: bodies[index].replayCount });
+    replayed.push({ messageId: letter.messageId, ...keyOf(letter), replayCount: bodies[index].replayCount });
     const deleteError = deleteFailures.get(index);
     if (deleteError === undefined) deleted(letter);
     else {
-      failed.push({ messageId: letter.messageId, subscriptionId: letter.request!.subscriptionId, stage: 'delete', error: `sent to the main queue but still in the DLQ: ${deleteError}` });
+      failed.push({ messageId: letter.messageId, ...keyOf(letter), stage: 'delete', error: `sent to ${letter.account ? 'the fan-out queue' : 'the main queue'} but still in the DLQ: ${deleteError}` });
     }
   }
   return firstError;
+}
+
+/** What a letter is about: its subscription, or its account. */
+export function keyOf(letter: DeadLetter): { subscriptionId?: string; accountKey?: string } {
+  if (letter.account) return { accountKey: letter.account.accountKey };
+  return letter.request ? { subscriptionId: letter.request.subscriptionId } : {};
 }
 
 function describeError(error: unknown): string {

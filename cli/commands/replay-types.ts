@@ -7,6 +7,9 @@ import type { ReplayFilter } from './replay-filter';
 export interface ReplayOptions {
   readonly mainQueueUrl: string;
   readonly deadLetterQueueUrl: string;
+  /** Where account letters go back (the fan-out queue); without it they are skipped, saying why (accountQueueUnknown). */
+  readonly accountQueueUrl?: string;
+  readonly accountQueueUnknown?: string;
   readonly filter?: ReplayFilter;
   readonly dryRun?: boolean;
   /** Messages per second sent to the main queue (so a replay cannot stampede Limio right after an outage). */
@@ -54,14 +57,18 @@ export interface FailedAgain {
 
 export interface ReplayedMessage {
   readonly messageId: string;
-  readonly subscriptionId: string;
-  /** replayCount of the copy put on the main queue. */
+  /** A subscription letter's, sent to the main queue. */
+  readonly subscriptionId?: string;
+  /** An account letter's, sent to the fan-out queue. */
+  readonly accountKey?: string;
+  /** replayCount of the copy put back on its queue. */
   readonly replayCount: number;
 }
 
 export interface ReplayFailure {
   readonly messageId: string;
   readonly subscriptionId?: string;
+  readonly accountKey?: string;
   /** `send`: nothing happened, the message is still in the DLQ. `delete`: sent, but also still in the DLQ. */
   readonly stage: 'send' | 'delete';
   readonly error: string;

@@ -181,8 +181,9 @@ function deadLetterText(view: DeadLetterView, subscriptionId: string): string {
   return (
     `dead letters: ${view.letters.length} for ${subscriptionId} (${scope})\n` +
     renderTable(
-      ['failure class', 'http status', 'attempts', 'failed at', 'replays', 'error'],
-      view.letters.map((row) => [row.failureClass, row.httpStatus, row.attempts, row.failedAt ?? (row.sentAt && `${row.sentAt} (sent)`), row.replayCount || undefined, clip(row.error ?? '', 100)]),
+      // The source tells an account fan-out's message (`account`: the account's change reached this subscription) from a callout's or the sweep's.
+      ['failure class', 'http status', 'attempts', 'failed at', 'replays', 'source', 'error'],
+      view.letters.map((row) => [row.failureClass, row.httpStatus, row.attempts, row.failedAt ?? (row.sentAt && `${row.sentAt} (sent)`), row.replayCount || undefined, row.source, clip(row.error ?? '', 100)]),
     )
   );
 }

@@ -53,12 +53,7 @@ const ENTITY_ID = /^[A-Za-z0-9-]{1,64}$/;
 
 /** Reads and checks the sweep's environment once; every error names its variable. */
 export function loadSweepConfig(env: Env): SweepConfig {
-  const zuoraBaseUrl = baseUrl(env, 'ZUORA_BASE_URL');
-  const credentials = loadZuoraCredentials(env);
-  const entityId = optionalString(env, 'ZUORA_ENTITY_ID');
-  if (entityId !== undefined && !ENTITY_ID.test(entityId)) {
-    throw new ConfigError('ZUORA_ENTITY_ID', `must be a Zuora entity id (letters, digits and "-", at most 64), got "${entityId}"`);
-  }
+  const { zuoraBaseUrl, credentials, entityId, zuoraTimeoutMs } = loadZuoraConnection(env);
   // EventBridge schedules run at most once a minute.
   const intervalSeconds = integer(env, 'SWEEP_INTERVAL_SECONDS', SWEEP_DEFAULTS.intervalSeconds, { min: 60, max: DAY_SECONDS });
   const settleSeconds = integer(env, 'SWEEP_SETTLE_SECONDS', SWEEP_DEFAULTS.settleSeconds, { min: 0, max: DAY_SECONDS });
@@ -76,7 +71,6 @@ export function loadSweepConfig(env: Env): SweepConfig {
     );
   }
   const commitLagSeconds = integer(env, 'SWEEP_COMMIT_LAG_SECONDS', SWEEP_DEFAULTS.commitLagSeconds, { min: 0, max: 3600 });
-  const zuoraTimeoutMs = integer(env, 'ZUORA_TIMEOUT_MS', SWEEP_DEFAULTS.zuoraTimeoutMs, { min: 1000, max: 300_000 });
   return {
     zuoraBaseUrl,
     credentials,
@@ -87,6 +81,26 @@ export function loadSweepConfig(env: Env): SweepConfig {
     zuoraTimeoutMs,
     subscriptionIdRule: subscriptionIdRuleFrom(optionalString(env, 'SUBSCRIPTION_ID_PATTERN')),
   };
+}
+
+/** The stack's one Zuora connection, read the same way by the sweep and the fan-out Lambda. */
+export interface ZuoraConnectionConfig {
+  readonly zuoraBaseUrl: string;
+  readonly credentials: ZuoraCredentialsConfig;
+  readonly entityId?: string;
+  readonly zuoraTimeoutMs: number;
+}
+
+/** ZUORA_BASE_URL, the credentials, ZUORA_ENTITY_ID and ZUORA_TIMEOUT_MS; every error names its variable. */
+export function loadZuoraConnection(env: Env): ZuoraConnectionConfig {
+  const zuoraBaseUrl = baseUrl(env, 'ZUORA_BASE_URL');
+  const credentials = loadZuoraCredentials(env);
+  const entityId = optionalString(env, 'ZUORA_ENTITY_ID');
+  if (entityId !== undefined && !ENTITY_ID.test(entityId)) {
+    throw new ConfigError('ZUORA_ENTITY_ID', `must be a Zuora entity id (letters, digits and "-", at most 64), got "${entityId}"`);
+  }
+  const zuoraTimeoutMs = integer(env, 'ZUORA_TIMEOUT_MS', SWEEP_DEFAULTS.zuoraTimeoutMs, { min: 1000, max: 300_000 });
+  return { zuoraBaseUrl, credentials, ...(entityId !== undefined && { entityId }), zuoraTimeoutMs };
 }
 
 /** ZUORA_SECRET_ID (Secrets Manager, in AWS) or, for local use only, ZUORA_CLIENT_ID + ZUORA_CLIENT_SECRET; never both. */

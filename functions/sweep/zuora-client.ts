@@ -9,6 +9,7 @@ import {
   parseJson,
   parseQueryPage,
   parseRetryAfterMs,
+  type QueryPage,
   type ZuoraAnswer,
   ZuoraApiError,
   type ZuoraErrorKind,
@@ -107,7 +108,7 @@ export class ZuoraClient {
    * about a time range.
    */
   async *query(queryString: string, options: ZuoraQueryOptions = {}): AsyncGenerator<readonly ZuoraRecord[]> {
-    let page = parseQueryPage(await this.call(ZUORA_QUERY_PATH, { queryString }, options.deadlineMs));
+    let page = await this.queryPage({ queryString }, options);
     yield page.records;
     const seenLocators = new Set<string>();
     while (!page.done) {
@@ -115,9 +116,18 @@ export class ZuoraClient {
       // A locator that comes back again would page forever.
       if (seenLocators.has(locator)) throw new ZuoraApiError('Zuora returned the same queryLocator twice', 'protocol');
       seenLocators.add(locator);
-      page = parseQueryPage(await this.call(ZUORA_QUERY_MORE_PATH, { queryLocator: locator }, options.deadlineMs));
+      page = await this.queryPage({ queryLocator: locator }, options);
       yield page.records;
     }
+  }
+
+  /**
+   * One page: the first of a query, or the next one after a queryLocator. For a caller that must stop between
+   * pages and resume in another invocation (the fan-out), which a generator cannot outlive.
+   */
+  async queryPage(from: { readonly queryString: string } | { readonly queryLocator: string }, options: ZuoraQueryOptions = {}): Promise<QueryPage> {
+    const path = 'queryString' in from ? ZUORA_QUERY_PATH : ZUORA_QUERY_MORE_PATH;
+    return parseQueryPage(await this.call(path, from, options.deadlineMs));
   }
 
   /** One API call (JSON in, JSON out) with the token, the retries and the one-at-a-time rule. */

@@ -104,7 +104,7 @@ describe('trace --local', () => {
         `2 letter(s) on the DLQ: replay with \`zuora-limio-sync dlq replay --local --subscription ${id}\`\n`,
     );
     expect(text.stdout).toContain(`dead letters: 2 for ${id}`);
-    expect(text.stdout).toMatch(/terminal\s+404\s+1\s+\S+\s+-\s+Limio answered 404/);
+    expect(text.stdout).toMatch(/terminal\s+404\s+1\s+\S+\s+-\s+callout\s+Limio answered 404/);
     expect(text.stdout).not.toContain('A-S99999999');
     expect(await depth(sqs.sqs, queues.deadLetterQueueUrl)).toEqual(before);
 

@@ -1,4 +1,4 @@
-import { parseZoql, parseZoqlDateTime, startZuoraSandbox, tenantDateTime, type ZuoraSandbox } from '../../local/zuora-sandbox';
+import { parseZoql, parseZoqlDateTime, startZuoraSandbox, subscriptionRow, tenantDateTime, type ZuoraSandbox } from '../../local/zuora-sandbox';
 
 // The sandbox stands for Zuora in the sweep's tests, `npm start` and the benchmark, so it is held to the facts of
 // ../shared/zuora-api.md here, over real HTTP.
@@ -158,17 +158,19 @@ describe('the sandbox ZOQL subset', () => {
     const parsed = parseZoql("select name, updateddate from subscription where updateddate >= '2026-11-24T17:00:00Z'");
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
-    expect(parsed.query.project(version, -480)).toEqual({ Name: 'A-S1', UpdatedDate: '2026-11-24T09:30:00.000-08:00' });
+    expect(parsed.query.project(subscriptionRow(version), -480)).toEqual({ Name: 'A-S1', UpdatedDate: '2026-11-24T09:30:00.000-08:00' });
     const idOnly = parseZoql('select Id from Subscription');
-    expect(idOnly.ok && idOnly.query.project(version, -480)).toEqual({ Id: 'a'.repeat(32) });
+    expect(idOnly.ok && idOnly.query.project(subscriptionRow(version), -480)).toEqual({ Id: 'a'.repeat(32) });
   });
+
+  const rowAt = (updatedMs: number) => subscriptionRow({ ...version, updatedMs });
 
   it('treats the window as the conditions say: >= includes its bound, < excludes it', () => {
     const parsed = parseZoql("select Name from Subscription where UpdatedDate >= '2026-11-24T17:30:00Z' and UpdatedDate < '2026-11-24T17:30:01Z'");
     if (!parsed.ok) throw new Error(parsed.reason);
-    expect(parsed.query.matches(at('2026-11-24T17:30:00Z'))).toBe(true);
-    expect(parsed.query.matches(at('2026-11-24T17:30:01Z'))).toBe(false);
-    expect(parsed.query.matches(at('2026-11-24T17:29:59Z'))).toBe(false);
+    expect(parsed.query.matches(rowAt(at('2026-11-24T17:30:00Z')))).toBe(true);
+    expect(parsed.query.matches(rowAt(at('2026-11-24T17:30:01Z')))).toBe(false);
+    expect(parsed.query.matches(rowAt(at('2026-11-24T17:29:59Z')))).toBe(false);
   });
 
   it('reads a value without an offset in the tenant zone, one with an offset by it', () => {
@@ -186,8 +188,9 @@ describe('the sandbox ZOQL subset', () => {
       ["select Name from Subscription WHERE UpdatedDate >= '2026-11-24T17:00:00Z'", /"WHERE" must be lower case/],
       ["select Name from Subscription where UpdatedDate >= '2026-11-24T17:00:00Z' AND UpdatedDate < '2026-11-24T18:00:00Z'", /"AND" must be lower case/],
       ['select * from Subscription', /unexpected text|invalid field/],
-      ['select Name from Account', /only the Subscription object/],
-      ["select Name from Subscription where Status = 'Active'", /UpdatedDate only/],
+      ['select Name from Invoice', /only the Subscription, Account and Contact objects/],
+      ["select Name from Subscription where Status = 'Active'", /invalid field in a condition: Subscription.Status/],
+      ["select Name from Subscription where AccountId > 'a'", /AccountId with = or != only/],
       ["select Name from Subscription where UpdatedDate >= 'soon'", /invalid datetime/],
       ["select Name from Subscription where UpdatedDate >= '2026-11-24T17:00:00Z' or UpdatedDate < '2026-11-24T18:00:00Z'", /"and" only/],
       ["select Name from Subscription where UpdatedDate >= '2026-11-24T17:00:00Z", /unexpected text/],
