@@ -18,7 +18,8 @@ import { deleteHandled, deliver, drainAll, fanOutConfig, newFanOutQueues, receiv
 // The fan-out Lambda on real local parts: its queues on the SQS emulator, Zuora as the sandbox over HTTP, the
 // ledger on dynalite. Nothing is mocked.
 
-const RECEIVED_AT = '2026-12-07T01:00:00.000Z';
+// A minute ago: the retry budget counts from it, so a fixed date would run it out some day after this was written.
+const RECEIVED_AT = new Date(Date.now() - 60_000).toISOString();
 const silent = () => ({ logger: new Logger({ serviceName: 'fanout', logLevel: 'SILENT' }) });
 const sum = (values: Array<number | number[]>) => values.flat().reduce((total, value) => total + value, 0);
 
@@ -228,7 +229,8 @@ describe('fan-out handler (issue #22)', () => {
       const names = seedAccount(sandbox, 'A00000600', 3, 1);
       const tableName = `ledger-${randomUUID().slice(0, 8)}`;
       await createOnDemandTable(dynamo.dynamodb, { tableName, partitionKey: LEDGER_PARTITION_KEY });
-      const queuedAt = Date.parse('2026-12-07T02:30:00Z');
+      // Real time, whole seconds: the fan-out's deadline for its sends counts from this clock, and SQS's from the real one.
+      const queuedAt = Math.floor(Date.now() / 1000) * 1000;
       const handler = handlerFor({ LEDGER_TABLE_NAME: tableName }, { dynamo: dynamo.dynamodb, now: () => queuedAt });
       await handler(await deliver(sqsEmulator.sqs, queues.accountQueueUrl, [accountBody('A00000600')]), createLambdaContext('fanout', 300_000));
       const later = handlerFor({ LEDGER_TABLE_NAME: tableName }, { dynamo: dynamo.dynamodb, now: () => queuedAt - 60_000 });
