@@ -25,6 +25,11 @@ export interface CalloutFrontDoorProps {
   readonly settings: BridgeSettings;
   /** Where accepted callouts' subscription ids go. */
   readonly mainQueue: sqs.IQueue;
+  /**
+   * Where account callouts' account keys go (the fan-out's queue): set with a Zuora connection only. Without it the
+   * callout Lambda refuses account callouts (422) and ignores the accounts of mixed ones.
+   */
+  readonly accountQueue?: sqs.IQueue;
   /** The queues' customer managed key, if any. */
   readonly queueEncryptionKey?: kms.IKey;
   readonly calloutAuthSecret: secretsmanager.ISecret;
@@ -116,6 +121,8 @@ export class CalloutFrontDoor extends Construct {
       timeout: Duration.seconds(INFRA_DEFAULTS.calloutTimeoutSeconds),
       environment: {
         QUEUE_URL: props.mainQueue.queueUrl,
+        ...(props.accountQueue !== undefined && { ACCOUNT_QUEUE_URL: props.accountQueue.queueUrl }),
+        ...(settings.accountNumberPattern !== undefined && { ACCOUNT_NUMBER_PATTERN: settings.accountNumberPattern }),
         CALLOUT_AUTH_SECRET_ID: props.calloutAuthSecret.secretArn,
         CALLOUT_REALM: settings.calloutRealm,
         CALLOUT_DELAY_SECONDS: String(settings.calloutDelaySeconds),
@@ -132,6 +139,13 @@ export class CalloutFrontDoor extends Construct {
       actions: ['sqs:SendMessage'],
       resources: [props.mainQueue.queueArn],
     }));
+    if (props.accountQueue !== undefined) {
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'QueueAccountKeys',
+        actions: ['sqs:SendMessage'],
+        resources: [props.accountQueue.queueArn],
+      }));
+    }
     props.secrets.grantRead(role, 'ReadCalloutAuthSecret', props.calloutAuthSecret);
     // SSE-KMS: sending needs a data key, receiving needs to decrypt it.
     props.queueEncryptionKey?.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');
