@@ -9,6 +9,8 @@ import { CALLOUT_ACCOUNT_METRICS, CALLOUT_METRICS_SERVICE, FAN_OUT_METRICS, FAN_
 import { FAN_OUT_DEFAULTS } from '../../../infra/settings';
 import { FAN_OUT_STACK_OUTPUTS, type ZuoraLimioSyncStack } from '../../../infra/zuora-limio-sync-stack';
 import {
+  limioBaseUrl,
+  stackWith,
   zuoraBaseUrl,
   zuoraSecretArn,
   sweepBridge,
@@ -230,6 +232,13 @@ describe('no Zuora connection (zuoraBaseUrl unset)', () => {
     const outputs = template.toJSON().Outputs as Record<string, unknown>;
     for (const name of FAN_OUT_STACK_OUTPUTS) expect(outputs[name]).toBeUndefined();
     expect(template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: Match.stringLikeRegexp('FanOutErrorsAlarm$') } })).toEqual({});
+  });
+
+  it('still gives the callout Lambda accountNumberPattern, which decides what counts as an account key to refuse', () => {
+    const template = Template.fromStack(stackWith({ limioBaseUrl, accountNumberPattern: '^ACC[0-9]{6}$' }));
+    const variables = calloutFunctionOf(template).resource.Properties.Environment.Variables as Record<string, unknown>;
+    expect(variables.ACCOUNT_NUMBER_PATTERN).toBe('^ACC[0-9]{6}$');
+    expect(variables.ACCOUNT_QUEUE_URL).toBeUndefined();
   });
 
   it('warns at synth that account callouts will be refused with 422, which Zuora does not retry, and how to turn the fan-out on', () => {
