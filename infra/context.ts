@@ -40,6 +40,8 @@ import type { BridgeStackSettings } from './zuora-limio-sync-stack';
  * | sweepIntervalSeconds, sweepSettleSeconds, sweepOverlapSeconds, sweepInitialLookbackSeconds | sweep schedule and window |
  * | sweepSliceSeconds, sweepCommitLagSeconds | longest window of one Zuora query; how long after its UpdatedDate a change is visible to every reader (sweepCoverageMarginSeconds is refused: it was replaced) |
  * | missingCalloutsAlarmThreshold | changes the sweep found without any callout (missing), 3 sweeps in a row, that raise MissingCalloutsAlarm |
+ * | accountNumberPattern | account numbers callouts may name (ACCOUNT_NUMBER_PATTERN); default a letter prefix, then digits |
+ * | fanOutBatchSize, fanOutMaxConcurrency | account fan-out (needs zuoraBaseUrl): accounts per invocation (1), invocations at once (2) |
  * | alarmEmail | email subscribed to a new alarm topic |
  * | alarmTopicArn | existing SNS topic for the alarms |
  * | createApiGatewayCloudWatchRole | false when the account already has API Gateway's logging role |
@@ -50,6 +52,7 @@ const STRING_KEYS = [
   'limioBaseUrl', 'limioSecretArn', 'calloutAuthMode', 'calloutAuthSecretArn', 'calloutRealm', 'apiKind',
   'calloutIdField', 'subscriptionIdPattern', 'probeSubscriptionId', 'alarmEmail', 'alarmTopicArn',
   'apiSecurityPolicy', 'expectedZuoraTenantId', 'secretsKmsKeyArn', 'zuoraBaseUrl', 'zuoraSecretArn', 'zuoraEntityId',
+  'accountNumberPattern',
 ] as const;
 const NUMBER_KEYS = [
   'throttleRateLimit', 'throttleBurstLimit', 'syncConcurrency', 'syncInvocationConcurrency', 'maxAttempts', 'retryBudgetSeconds',
@@ -57,7 +60,7 @@ const NUMBER_KEYS = [
   'backoffMaxSeconds', 'calloutDelaySeconds', 'calloutMaxIds', 'calloutMaxBodyBytes', 'logRetentionDays',
   'oldestMessageAgeAlarmSeconds', 'wafRateLimitPerIp', 'syncCooldownSeconds', 'syncClockMarginSeconds', 'sweepIntervalSeconds',
   'sweepSettleSeconds', 'sweepOverlapSeconds', 'sweepInitialLookbackSeconds', 'sweepSliceSeconds', 'sweepCommitLagSeconds',
-  'sweepCoverageMarginSeconds', 'missingCalloutsAlarmThreshold',
+  'sweepCoverageMarginSeconds', 'missingCalloutsAlarmThreshold', 'fanOutBatchSize', 'fanOutMaxConcurrency',
 ] as const;
 
 function text(key: string, value: unknown): string | undefined {

@@ -30,6 +30,9 @@ export const STACK_OUTPUTS = [
 /** Output keys present only when the reconciliation sweep is on (`zuoraBaseUrl` set). */
 export const SWEEP_STACK_OUTPUTS = ['ZuoraBaseUrl', 'ZuoraSecretArn', 'SweepFunctionName'] as const;
 
+/** Output keys present only with the account fan-out (a Zuora connection: `zuoraBaseUrl` set). */
+export const FAN_OUT_STACK_OUTPUTS = ['AccountQueueUrl'] as const;
+
 /** A stack holding one bridge and the outputs operators and the CLI need. */
 export class ZuoraLimioSyncStack extends Stack {
   readonly bridge: ZuoraLimioSync;
@@ -60,6 +63,12 @@ export class ZuoraLimioSyncStack extends Stack {
         SweepFunctionName: { value: bridge.sweepFunction.functionName, description: 'Reconciliation sweep Lambda (scheduled); its logs show each sweep' },
       };
       for (const [key, output] of Object.entries(sweepOutputs)) new CfnOutput(this, key, output);
+    }
+    if (bridge.accountQueue !== undefined) {
+      const fanOutOutputs: Record<(typeof FAN_OUT_STACK_OUTPUTS)[number], { value: string; description: string }> = {
+        AccountQueueUrl: { value: bridge.accountQueue.queueUrl, description: 'Account queue: account callouts waiting to be fanned out to their subscriptions (redriven to the same DLQ)' },
+      };
+      for (const [key, output] of Object.entries(fanOutOutputs)) new CfnOutput(this, key, output);
     }
   }
 }

@@ -16,6 +16,7 @@ import { Construct } from 'constructs';
 import { BridgeAlarms, type ZuoraLimioSyncAlarms } from './constructs/alarms';
 import { BreakerProbe, BreakerTable } from './constructs/breaker';
 import { BridgeDashboard } from './constructs/dashboard';
+import { AccountFanOut } from './constructs/fan-out';
 import { CalloutFrontDoor } from './constructs/front-door';
 import { SyncLedger } from './constructs/ledger';
 import { BridgeQueues } from './constructs/queues';
@@ -103,6 +104,13 @@ export class ZuoraLimioSync extends Construct {
   readonly sweepFunction?: nodejs.NodejsFunction;
   readonly sweepSchedule?: events.Rule;
   readonly zuoraSecret?: secretsmanager.ISecret;
+  /**
+   * Set when `zuoraBaseUrl` is: the account queue (account callouts' messages, redriven to the same DLQ) and the
+   * fan-out Lambda that queues each account's subscriptions, read through the sweep's Zuora connection.
+   */
+  readonly accountQueue?: sqs.Queue;
+  readonly fanOutFunction?: nodejs.NodejsFunction;
+  readonly fanOutEventSourceMapping?: lambda.EventSourceMapping;
   /** Probes Limio while the breaker is open and makes the sync event source follow the breaker. */
   readonly probeFunction: nodejs.NodejsFunction;
   readonly probeSchedule: events.Rule;
@@ -145,9 +153,17 @@ export class ZuoraLimioSync extends Construct {
     this.breakerTable = new BreakerTable(this, 'BreakerState', { removalPolicy }).table;
     this.ledgerTable = new SyncLedger(this, 'Ledger', { removalPolicy }).table;
 
+    if (settings.sweep !== undefined && settings.fanOut !== undefined && this.zuoraSecret !== undefined) {
+      ({ accountQueue: this.accountQueue, fanOutFunction: this.fanOutFunction, fanOutEventSourceMapping: this.fanOutEventSourceMapping } = new AccountFanOut(this, 'FanOut', {
+        settings, fanOut: settings.fanOut, zuoraConnection: settings.sweep, zuoraSecret: this.zuoraSecret, mainQueue: this.mainQueue,
+        deadLetterQueue: this.deadLetterQueue, queueEncryptionKey, ledgerTable: this.ledgerTable, secrets, removalPolicy,
+      }));
+    }
+
     const frontDoor = new CalloutFrontDoor(this, 'FrontDoor', {
       settings,
       mainQueue: this.mainQueue,
+      accountQueue: this.accountQueue,
       queueEncryptionKey,
       calloutAuthSecret: this.calloutAuthSecret,
       ledgerTable: this.ledgerTable,
@@ -177,6 +193,7 @@ export class ZuoraLimioSync extends Construct {
     const watched = {
       settings, mainQueue: this.mainQueue, deadLetterQueue: this.deadLetterQueue, frontDoor,
       syncFunction: this.syncFunction, probeFunction: this.probeFunction, sweepFunction: this.sweepFunction,
+      fanOutFunction: this.fanOutFunction, accountQueue: this.accountQueue,
     };
     ({ alarms: this.alarms, alarmTopic: this.alarmTopic } = new BridgeAlarms(this, 'Alarms', {
       ...watched, namePrefix: this.namePrefix(), alarmTopic: props.alarmTopic, alarmEmail: props.alarmEmail,
@@ -197,6 +214,12 @@ export class ZuoraLimioSync extends Construct {
       Annotations.of(this).addWarningV2(
         'zuora-limio-sync:exampleLimioUrl',
         `limioBaseUrl is still the example ${EXAMPLE_LIMIO_BASE_URL}: set your tenant's URL (cdk.json or -c limioBaseUrl=...) before deploying`,
+      );
+    }
+    if (settings.fanOut === undefined) {
+      Annotations.of(this).addWarningV2(
+        'zuora-limio-sync:noAccountFanOut',
+        'no Zuora connection (zuoraBaseUrl unset): callouts naming only Zuora accounts (AccountNumber / AccountId) will be refused with 422, which Zuora does not retry, and the accounts of mixed callouts ignored; set zuoraBaseUrl (cdk.json or -c zuoraBaseUrl=https://rest.zuora.com) to fan account changes out to their subscriptions',
       );
     }
     if (settings.apiKind === 'http' && settings.calloutAuthMode === 'basic') {

@@ -66,3 +66,13 @@ export const MISSING_CALLOUTS_ALARM_DESCRIPTION =
   'its delivery history (failing or retried callouts, a wrong URL or credential); ' +
   'and on the bridge: CalloutRefusedAlarm / CalloutThrottledAlarm / Api5xxAlarm (callouts refused or throttled). ' +
   'The sweep\'s log lines name how many were missing per run. See docs/operating.md, runbook "callouts are missing".';
+
+/**
+ * Whole invocations only: an unknown account is dead-lettered with its reason (DeadLettersAlarm), and Zuora's 429
+ * and 5xx are retried within the budget, so neither shows here.
+ */
+export const FAN_OUT_ERRORS_ALARM_DESCRIPTION =
+  'The fan-out Lambda failed whole invocations (configuration, crash or timeout): account callouts wait on the account queue and come back after its visibility timeout; ' +
+  'past MAX_ATTEMPTS receives they are dead-lettered without a reason. Read the fan-out Lambda\'s logs. ' +
+  'A Zuora secret holding the stand-ins or refused (ZuoraSecretArn output) also fails the sweep (SweepFailedAlarm). ' +
+  'Unknown accounts are not errors: they are dead-lettered with their reason (DeadLettersAlarm). Replay dead letters once the cause is fixed.';

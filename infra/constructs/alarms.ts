@@ -14,6 +14,7 @@ import {
   BREAKER_OPEN_ALARM_DESCRIPTION,
   CALLOUT_REFUSED_ALARM_DESCRIPTION,
   CALLOUT_THROTTLED_ALARM_DESCRIPTION,
+  FAN_OUT_ERRORS_ALARM_DESCRIPTION,
   MISSING_CALLOUTS_ALARM_DESCRIPTION,
   SWEEP_FAILED_ALARM_DESCRIPTION,
   VISIBILITY_REFUSED_ALARM_DESCRIPTION,
@@ -43,6 +44,8 @@ export interface ZuoraLimioSyncAlarms {
   readonly sweepFailed?: cloudwatch.Alarm;
   /** Sweep on: changes in Zuora with no callout at all (sweepMissing) in consecutive sweeps (callouts are missing). */
   readonly missingCallouts?: cloudwatch.Alarm;
+  /** Zuora connection: the fan-out Lambda failed whole invocations (account callouts wait, then dead-letter). */
+  readonly fanOutErrors?: cloudwatch.Alarm;
 }
 
 export interface BridgeAlarmsProps {
@@ -60,6 +63,8 @@ export interface BridgeAlarmsProps {
   readonly probeFunction: nodejs.NodejsFunction;
   /** Set when the sweep is on. */
   readonly sweepFunction?: nodejs.NodejsFunction;
+  /** Set with a Zuora connection. */
+  readonly fanOutFunction?: nodejs.NodejsFunction;
 }
 
 type AlarmOptions = Omit<cloudwatch.AlarmProps, 'alarmDescription' | 'evaluationPeriods'> & { evaluationPeriods?: number };
@@ -150,6 +155,13 @@ export class BridgeAlarms extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       }),
       ...(settings.sweep !== undefined && props.sweepFunction !== undefined && sweepAlarms(settings.sweep, props.sweepFunction, alarm)),
+      ...(props.fanOutFunction !== undefined && {
+        // As the sync Lambda's: one failed invocation is worth a look.
+        fanOutErrors: alarm('FanOutErrorsAlarm', FAN_OUT_ERRORS_ALARM_DESCRIPTION, {
+          metric: props.fanOutFunction.metricErrors({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
+          ...atLeastOnce,
+        }),
+      }),
     };
   }
 

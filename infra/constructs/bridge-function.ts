@@ -9,7 +9,7 @@ import { INFRA_DEFAULTS, type BridgeSettings } from '../settings';
 
 export const PROJECT_ROOT = path.join(__dirname, '..', '..');
 
-export type BridgeFunctionName = 'Callout' | 'Sync' | 'Probe' | 'Sweep';
+export type BridgeFunctionName = 'Callout' | 'Sync' | 'Probe' | 'Sweep' | 'FanOut';
 
 export interface BridgeFunctionOptions extends Pick<nodejs.NodejsFunctionProps, 'reservedConcurrentExecutions' | 'retryAttempts' | 'maxEventAge'> {
   /** The handler file, relative to the project root. */

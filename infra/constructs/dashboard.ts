@@ -12,7 +12,17 @@ import type { BridgeSettings, SweepSettings } from '../settings';
 import type { ZuoraLimioSyncAlarms } from './alarms';
 import type { CalloutFrontDoor } from './front-door';
 import { keepParentLogicalIds } from './logical-ids';
-import { BREAKER_METRICS_SERVICE, bridgeMetric, CALLOUT_METRICS_SERVICE, LEDGER_SYNC_METRICS, SWEEP_SERVICE_NAME, SYNC_METRICS_SERVICE } from './metrics';
+import {
+  BREAKER_METRICS_SERVICE,
+  bridgeMetric,
+  CALLOUT_ACCOUNT_METRICS,
+  CALLOUT_METRICS_SERVICE,
+  FAN_OUT_METRICS,
+  FAN_OUT_METRICS_SERVICE,
+  LEDGER_SYNC_METRICS,
+  SWEEP_SERVICE_NAME,
+  SYNC_METRICS_SERVICE,
+} from './metrics';
 import { WAF_RATE_RULE_NAME } from './web-acl';
 
 export interface BridgeDashboardProps {
@@ -27,6 +37,9 @@ export interface BridgeDashboardProps {
   readonly probeFunction: nodejs.NodejsFunction;
   /** Set when the sweep is on. */
   readonly sweepFunction?: nodejs.NodejsFunction;
+  /** Set with a Zuora connection: the account fan-out. */
+  readonly fanOutFunction?: nodejs.NodejsFunction;
+  readonly accountQueue?: sqs.IQueue;
 }
 
 /** One CloudWatch dashboard of the bridge, from the callouts in to the Limio syncs out. */
@@ -80,7 +93,12 @@ export class BridgeDashboard extends Construct {
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Callouts',
-        left: [custom('CalloutAccepted', CALLOUT_METRICS_SERVICE), custom('CalloutRefused', CALLOUT_METRICS_SERVICE), custom('SubscriptionIdsQueued', CALLOUT_METRICS_SERVICE), frontDoor.metricThrottledCallouts()],
+        left: [
+          custom('CalloutAccepted', CALLOUT_METRICS_SERVICE), custom('CalloutRefused', CALLOUT_METRICS_SERVICE), custom('SubscriptionIdsQueued', CALLOUT_METRICS_SERVICE),
+          custom(CALLOUT_ACCOUNT_METRICS.queued, CALLOUT_METRICS_SERVICE), frontDoor.metricThrottledCallouts(),
+        ],
+        // Accounts named by a callout on a stack without a Zuora connection: no sync follows them.
+        right: [custom(CALLOUT_ACCOUNT_METRICS.ignored, CALLOUT_METRICS_SERVICE)],
         width: 12,
       }),
       new cloudwatch.GraphWidget({
@@ -124,6 +142,7 @@ export class BridgeDashboard extends Construct {
       }),
     );
     if (props.sweepFunction !== undefined && settings.sweep !== undefined) addSweepWidgets(dashboard, props.sweepFunction, settings.sweep);
+    if (props.fanOutFunction !== undefined && props.accountQueue !== undefined) addFanOutWidgets(dashboard, props.fanOutFunction, props.accountQueue, { sum, max, p99 });
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Circuit breaker (0 closed, 1 half-open, 2 open)',
@@ -166,6 +185,31 @@ function addSweepWidgets(dashboard: cloudwatch.Dashboard, sweepFunction: nodejs.
       title: 'Sweep duration and lag',
       left: [metric(SWEEP_METRICS.durationMs, cloudwatch.Stats.MAXIMUM), sweepFunction.metricErrors({ period, statistic: cloudwatch.Stats.SUM })],
       right: [metric(SWEEP_METRICS.lagSeconds, cloudwatch.Stats.MAXIMUM)],
+      width: 12,
+    }),
+  );
+}
+
+function addFanOutWidgets(
+  dashboard: cloudwatch.Dashboard,
+  fanOutFunction: nodejs.NodejsFunction,
+  accountQueue: sqs.IQueue,
+  statistics: Record<'sum' | 'max' | 'p99', cloudwatch.MetricOptions>,
+): void {
+  const { sum, max, p99 } = statistics;
+  const fanOutMetric = (name: string) => bridgeMetric(name, FAN_OUT_METRICS_SERVICE, sum.period!, cloudwatch.Stats.SUM);
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'Account fan-out (accounts in, subscriptions queued)',
+      left: [fanOutMetric(FAN_OUT_METRICS.accounts), fanOutMetric(FAN_OUT_METRICS.subscriptionsQueued)],
+      // Unknown accounts are dead-lettered; continuations are accounts paged beyond one invocation; Zuora retries spend the tenant's limits.
+      right: [fanOutMetric(FAN_OUT_METRICS.unknownAccounts), fanOutMetric(FAN_OUT_METRICS.continuations), fanOutMetric(FAN_OUT_METRICS.zuoraRetries)],
+      width: 12,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Fan-out Lambda and account queue',
+      left: [fanOutFunction.metricInvocations(sum), fanOutFunction.metricErrors(sum), accountQueue.metricApproximateNumberOfMessagesVisible(max)],
+      right: [fanOutFunction.metricDuration(p99), accountQueue.metricApproximateAgeOfOldestMessage(max)],
       width: 12,
     }),
   );

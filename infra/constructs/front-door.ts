@@ -27,6 +27,11 @@ export interface CalloutFrontDoorProps {
   readonly settings: BridgeSettings;
   /** Where accepted callouts' subscription ids go. */
   readonly mainQueue: sqs.IQueue;
+  /**
+   * Where account callouts' account keys go (the fan-out's queue): set with a Zuora connection only. Without it the
+   * callout Lambda refuses account callouts (422) and ignores the accounts of mixed ones.
+   */
+  readonly accountQueue?: sqs.IQueue;
   /** The queues' customer managed key, if any. */
   readonly queueEncryptionKey?: kms.IKey;
   readonly calloutAuthSecret: secretsmanager.ISecret;
@@ -121,6 +126,8 @@ export class CalloutFrontDoor extends Construct {
       environment: {
         QUEUE_URL: props.mainQueue.queueUrl,
         LEDGER_TABLE_NAME: props.ledgerTable.tableName,
+        ...(props.accountQueue !== undefined && { ACCOUNT_QUEUE_URL: props.accountQueue.queueUrl }),
+        ...(settings.accountNumberPattern !== undefined && { ACCOUNT_NUMBER_PATTERN: settings.accountNumberPattern }),
         CALLOUT_AUTH_SECRET_ID: props.calloutAuthSecret.secretArn,
         CALLOUT_REALM: settings.calloutRealm,
         CALLOUT_DELAY_SECONDS: String(settings.calloutDelaySeconds),
@@ -137,6 +144,13 @@ export class CalloutFrontDoor extends Construct {
       actions: ['sqs:SendMessage'],
       resources: [props.mainQueue.queueArn],
     }));
+    if (props.accountQueue !== undefined) {
+      role.addToPrincipalPolicy(new iam.PolicyStatement({
+        sid: 'QueueAccountKeys',
+        actions: ['sqs:SendMessage'],
+        resources: [props.accountQueue.queueArn],
+      }));
+    }
     props.secrets.grantRead(role, 'ReadCalloutAuthSecret', props.calloutAuthSecret);
     role.addToPrincipalPolicy(markQueuedStatement(props.ledgerTable));
     role.addToPrincipalPolicy(denyNonSubscriptionItemsStatement(props.ledgerTable));

@@ -6,6 +6,7 @@ import { checkSubscriptionId, subscriptionIdRuleFrom } from '../../functions/sha
 import { LEDGER_DEFAULTS, loadLedgerConfig } from '../../functions/ledger/config';
 import { apiSecurityPolicy, ipRanges, wafRateLimit } from './front-door';
 import { checkedByLambdaRules, chosen, kmsKeyArn, limioUrl, LOG_RETENTION_DAYS, optionalText, wholeNumber } from './rules';
+import { accountNumberPattern, fanOutSettings } from './fan-out';
 import { sweepSettings } from './sweep';
 import { CALLOUT_API_KINDS, CALLOUT_AUTH_MODES, INFRA_DEFAULTS, type BridgeSettings, type BridgeSettingsInput } from './types';
 
@@ -17,7 +18,8 @@ import { CALLOUT_API_KINDS, CALLOUT_AUTH_MODES, INFRA_DEFAULTS, type BridgeSetti
 
 export * from './types';
 export { asCidr, isEnhancedSecurityPolicy, isIpv6Range } from './front-door';
-export { FAILED_SWEEPS, MISSING_CALLOUTS_SWEEPS, sweepEnvironment, sweepFallingBehindSeconds, SWEEP_TIMEOUT_SECONDS } from './sweep';
+export { FAN_OUT_DEFAULTS, FAN_OUT_MAX_CONCURRENCY, FAN_OUT_TIMEOUT_SECONDS } from './fan-out';
+export { FAILED_SWEEPS, MISSING_CALLOUTS_SWEEPS, sweepEnvironment, sweepFallingBehindSeconds, SWEEP_TIMEOUT_SECONDS, zuoraConnectionEnvironment } from './sweep';
 
 function ledgerTiming(input: BridgeSettingsInput): { syncCooldownSeconds: number; syncClockMarginSeconds: number } {
   const syncCooldownSeconds = input.syncCooldownSeconds ?? LEDGER_DEFAULTS.cooldownSeconds;
@@ -85,6 +87,8 @@ export function resolveBridgeSettings(input: BridgeSettingsInput): BridgeSetting
       `must be at least sweepCommitLagSeconds + syncTimeoutSeconds (${sweep.commitLagSeconds} + ${syncTimeoutSeconds}), so a sync still under way when the sweep looks started after every change it reads was committed; got ${sweep.settleSeconds}`,
     );
   }
+  // The fan-out reads Zuora through the sweep's connection: one per stack.
+  const fanOut = fanOutSettings(input, sweep !== undefined);
   return {
     limioBaseUrl: limioUrl(input.limioBaseUrl),
     calloutAuthMode: chosen('calloutAuthMode', input.calloutAuthMode, CALLOUT_AUTH_MODES, INFRA_DEFAULTS.calloutAuthMode),
@@ -116,10 +120,12 @@ export function resolveBridgeSettings(input: BridgeSettingsInput): BridgeSetting
     calloutMaxBodyBytes: wholeNumber('calloutMaxBodyBytes', input.calloutMaxBodyBytes, DEFAULTS.calloutMaxBodyBytes, 1024, DEFAULTS.calloutMaxBodyBytesLimit),
     calloutIdField: optionalText(input.calloutIdField),
     subscriptionIdPattern,
+    accountNumberPattern: accountNumberPattern(input.accountNumberPattern),
     probeSubscriptionId,
     logRetentionDays,
     oldestMessageAgeAlarmSeconds: wholeNumber('oldestMessageAgeAlarmSeconds', input.oldestMessageAgeAlarmSeconds, INFRA_DEFAULTS.oldestMessageAgeAlarmSeconds, 60, DEFAULTS.retentionSeconds),
     ...ledgerTiming(input),
     ...(sweep !== undefined && { sweep }),
+    ...(fanOut !== undefined && { fanOut }),
   };
 }

@@ -36,11 +36,21 @@ const SWEEP_ONLY_PROPS = [
   'sweepCommitLagSeconds', 'missingCalloutsAlarmThreshold',
 ] as const satisfies readonly SweepSettingName[];
 
-/** The sweep Lambda's environment for these settings (credentials excepted: the secret's ARN is the construct's). */
-export function sweepEnvironment(sweep: SweepSettings): Record<string, string> {
+/**
+ * The stack's one Zuora connection as the sweep reads it (the secret's ARN is the construct's): the fan-out gets
+ * the very same variables, so both always read the same tenant and entity.
+ */
+export function zuoraConnectionEnvironment(sweep: Pick<SweepSettings, 'zuoraBaseUrl' | 'zuoraEntityId'>): Record<string, string> {
   return {
     ZUORA_BASE_URL: sweep.zuoraBaseUrl,
     ...(sweep.zuoraEntityId !== undefined && { ZUORA_ENTITY_ID: sweep.zuoraEntityId }),
+  };
+}
+
+/** The sweep Lambda's environment for these settings (credentials excepted: the secret's ARN is the construct's). */
+export function sweepEnvironment(sweep: SweepSettings): Record<string, string> {
+  return {
+    ...zuoraConnectionEnvironment(sweep),
     SWEEP_INTERVAL_SECONDS: String(sweep.intervalSeconds),
     SWEEP_SETTLE_SECONDS: String(sweep.settleSeconds),
     SWEEP_OVERLAP_SECONDS: String(sweep.overlapSeconds),

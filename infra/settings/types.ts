@@ -177,6 +177,19 @@ export interface BridgeSettingsInput {
    * above this in 3 sweeps in a row. Default 1.
    */
   readonly missingCalloutsAlarmThreshold?: number;
+  /**
+   * Account numbers callouts may name (ACCOUNT_NUMBER_PATTERN of the callout and fan-out Lambdas), a regular
+   * expression, anchored if it is not already. An AccountId (32 hex) is always accepted. Default: an optional
+   * letter prefix, then digits (A00001234).
+   */
+  readonly accountNumberPattern?: string;
+  /** Account messages one fan-out invocation takes (its SQS event source batch size), 1 to 10. Needs `zuoraBaseUrl`. Default 1. */
+  readonly fanOutBatchSize?: number;
+  /**
+   * Fan-out invocations at once (its event source maxConcurrency), 2 to 20: each reads Zuora, whose 40
+   * concurrent requests per tenant every integration shares. Needs `zuoraBaseUrl`. Default 2.
+   */
+  readonly fanOutMaxConcurrency?: number;
 }
 
 /** The sweep's settings, resolved; present only when `zuoraBaseUrl` is set. */
@@ -194,12 +207,23 @@ export interface SweepSettings {
   readonly watermarkKey: string;
 }
 
-export type OptionalSetting = 'calloutIdField' | 'subscriptionIdPattern' | 'probeSubscriptionId' | 'wafRateLimitPerIp' | 'expectedZuoraTenantId' | 'secretsKmsKeyArn';
+/** The account fan-out's settings, resolved; present only with a Zuora connection (`zuoraBaseUrl` set). */
+export interface FanOutSettings {
+  readonly batchSize: number;
+  readonly maxConcurrency: number;
+}
+
+export type OptionalSetting =
+  | 'calloutIdField' | 'subscriptionIdPattern' | 'probeSubscriptionId' | 'wafRateLimitPerIp' | 'expectedZuoraTenantId' | 'secretsKmsKeyArn'
+  | 'accountNumberPattern';
+export type FanOutSettingName = 'fanOutBatchSize' | 'fanOutMaxConcurrency';
 export type SweepSettingName =
   | 'zuoraBaseUrl' | 'zuoraEntityId' | 'sweepIntervalSeconds' | 'sweepSettleSeconds' | 'sweepOverlapSeconds'
   | 'sweepInitialLookbackSeconds' | 'sweepSliceSeconds' | 'sweepCommitLagSeconds' | 'sweepCoverageMarginSeconds' | 'missingCalloutsAlarmThreshold';
 
-export type BridgeSettings = Required<Omit<BridgeSettingsInput, OptionalSetting | SweepSettingName>> & Pick<BridgeSettingsInput, OptionalSetting> & {
+export type BridgeSettings = Required<Omit<BridgeSettingsInput, OptionalSetting | SweepSettingName | FanOutSettingName>> & Pick<BridgeSettingsInput, OptionalSetting> & {
   /** Set when `zuoraBaseUrl` is: the reconciliation sweep is on. */
   readonly sweep?: SweepSettings;
+  /** Set when `zuoraBaseUrl` is: account callouts are fanned out to their subscriptions through Zuora. */
+  readonly fanOut?: FanOutSettings;
 };

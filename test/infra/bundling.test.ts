@@ -15,6 +15,7 @@ const entries = {
   sync: 'functions/sync/handler.ts',
   probe: 'functions/breaker/handler.ts',
   sweep: 'functions/sweep/handler.ts',
+  fanout: 'functions/fanout/handler.ts',
 } as const;
 
 describe('synth bundles every function with local esbuild', () => {
@@ -27,7 +28,7 @@ describe('synth bundles every function with local esbuild', () => {
     outdir = fs.mkdtempSync(path.join(repositoryRoot, 'cdk.out', 'bundling-test-'));
     process.env.CDK_DOCKER = 'false';
     const app = new App({ outdir });
-    // With the sweep on, so every function is bundled.
+    // With the sweep on (and so the fan-out), so every function is bundled.
     const stack = new ZuoraLimioSyncStack(app, 'Bundled', { bridge: { limioBaseUrl: 'https://acme.prod.limio.com', zuoraBaseUrl: 'https://rest.zuora.com' } });
     const assembly = app.synth();
     const template = assembly.getStackByName(stack.stackName).template as {
@@ -42,6 +43,7 @@ describe('synth bundles every function with local esbuild', () => {
       sync: assetDirOf(/asks Limio to sync/),
       probe: assetDirOf(/circuit breaker probe/),
       sweep: assetDirOf(/reconciliation sweep/),
+      fanout: assetDirOf(/fans each account callout out/),
     };
   });
 

@@ -58,6 +58,7 @@ export const zuoraSecretArn = `arn:aws:secretsmanager:${region}:${account}:secre
 export const sweepBridge = once(() => stackWith({
   limioBaseUrl, alarmEmail: 'ops@example.com', zuoraBaseUrl, zuoraEntityId: 'abc-123', sweepIntervalSeconds: 600, missingCalloutsAlarmThreshold: 5,
   sweepSliceSeconds: 1800, sweepCommitLagSeconds: 5, syncCooldownSeconds: 10, syncClockMarginSeconds: 2,
+  accountNumberPattern: '^ACC[0-9]{6}$', fanOutBatchSize: 4, fanOutMaxConcurrency: 3,
 }));
 export const sweepWithExistingSecretAndKeys = once(() => constructInOwnStack({ zuoraBaseUrl, zuoraSecretArn, secretsKmsKeyArn, calloutAuthMode: 'header' }));
 let ownTopic: sns.Topic | undefined;

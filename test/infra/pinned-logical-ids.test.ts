@@ -41,12 +41,15 @@ const cases: [string, () => Template, Partial<Record<(typeof PINNED)[number], st
     ...COMMON, 'AWS::ApiGatewayV2::Api': ['BridgeCalloutHttpApi5EFD783A'], 'AWS::ApiGatewayV2::Stage': ['BridgeCalloutHttpStageB236B62E'],
   }],
   ['REST + WAF', () => Template.fromStack(wafBridge()), { ...COMMON, ...REST, 'AWS::WAFv2::WebACL': ['BridgeCalloutWebAcl5575B9A2'] }],
-  ['sweep on', () => Template.fromStack(sweepBridge()), {
+  // A Zuora connection brings the sweep and the account fan-out (its queue holds account callouts not yet fanned out).
+  ['sweep and fan-out on', () => Template.fromStack(sweepBridge()), {
     ...COMMON, ...REST, ...EMAIL_TOPIC,
+    'AWS::SQS::Queue': [...COMMON['AWS::SQS::Queue'], 'BridgeAccountQueue1C8A1CCF'],
     'AWS::SecretsManager::Secret': [...COMMON['AWS::SecretsManager::Secret'], 'BridgeZuoraSecret11FAC190'],
-    'AWS::Logs::LogGroup': [...COMMON['AWS::Logs::LogGroup'], 'BridgeSweepLogs4C20CF3A'],
-    'AWS::CloudWatch::Alarm': [...COMMON['AWS::CloudWatch::Alarm'], 'BridgeMissingCalloutsAlarm3F9A3CD3', 'BridgeSweepFailedAlarmFCE44AC4'],
-    'AWS::Lambda::Function': [...COMMON['AWS::Lambda::Function'], 'BridgeSweepFunctionF8BF6987'],
+    'AWS::Logs::LogGroup': [...COMMON['AWS::Logs::LogGroup'], 'BridgeSweepLogs4C20CF3A', 'BridgeFanOutLogsB4543D75'],
+    'AWS::CloudWatch::Alarm': [...COMMON['AWS::CloudWatch::Alarm'], 'BridgeMissingCalloutsAlarm3F9A3CD3', 'BridgeSweepFailedAlarmFCE44AC4', 'BridgeFanOutErrorsAlarm704EFB2D'],
+    'AWS::Lambda::Function': [...COMMON['AWS::Lambda::Function'], 'BridgeSweepFunctionF8BF6987', 'BridgeFanOutFunction6D617B57'],
+    'AWS::Lambda::EventSourceMapping': [...COMMON['AWS::Lambda::EventSourceMapping'], 'BridgeFanOutEventSource9B50925D'],
   }],
 ];
 

@@ -5,7 +5,7 @@ import { DEFAULTS } from '../../functions/shared/defaults';
 import { LEDGER_DEFAULTS } from '../../functions/ledger/config';
 import { SWEEP_DEFAULTS } from '../../functions/sweep/config';
 import { bridgeSettingsFromContext } from '../../infra/context';
-import { EXAMPLE_LIMIO_BASE_URL, INFRA_DEFAULTS, resolveBridgeSettings } from '../../infra/settings';
+import { EXAMPLE_LIMIO_BASE_URL, FAN_OUT_DEFAULTS, INFRA_DEFAULTS, resolveBridgeSettings } from '../../infra/settings';
 
 const limioBaseUrl = 'https://acme.prod.limio.com';
 
@@ -204,6 +204,41 @@ describe('resolveBridgeSettings: sync ledger and reconciliation sweep', () => {
   });
 });
 
+describe('resolveBridgeSettings: account callouts and their fan-out', () => {
+  const zuoraBaseUrl = 'https://rest.apisandbox.zuora.com';
+
+  it('has no fan-out without a Zuora connection, and one with small defaults beside the sweep with it', () => {
+    expect(resolveBridgeSettings({ limioBaseUrl }).fanOut).toBeUndefined();
+    expect(resolveBridgeSettings({ limioBaseUrl, zuoraBaseUrl }).fanOut).toEqual({ batchSize: 1, maxConcurrency: 2 });
+    expect(FAN_OUT_DEFAULTS).toEqual({ batchSize: 1, maxConcurrency: 2 });
+    expect(resolveBridgeSettings({ limioBaseUrl, zuoraBaseUrl, fanOutBatchSize: 10, fanOutMaxConcurrency: 20 }).fanOut).toEqual({ batchSize: 10, maxConcurrency: 20 });
+  });
+
+  it('takes an account number pattern with or without a Zuora connection (the callout Lambda reads it either way)', () => {
+    expect(resolveBridgeSettings({ limioBaseUrl }).accountNumberPattern).toBeUndefined();
+    expect(resolveBridgeSettings({ limioBaseUrl, accountNumberPattern: ' ^ACC-[0-9]{6}$ ' }).accountNumberPattern).toBe('^ACC-[0-9]{6}$');
+  });
+
+  it.each([
+    ['accountNumberPattern', { accountNumberPattern: '([' }],
+    ['fanOutBatchSize', { zuoraBaseUrl, fanOutBatchSize: 0 }],
+    // An SQS event source takes more than 10 only with a batching window, and the contract says 1 to 10.
+    ['fanOutBatchSize', { zuoraBaseUrl, fanOutBatchSize: 11 }],
+    ['fanOutBatchSize', { zuoraBaseUrl, fanOutBatchSize: 2.5 }],
+    // AWS's minimum for an SQS event source's maxConcurrency.
+    ['fanOutMaxConcurrency', { zuoraBaseUrl, fanOutMaxConcurrency: 1 }],
+    // More than half of Zuora's 40 concurrent requests per tenant, which every integration shares.
+    ['fanOutMaxConcurrency', { zuoraBaseUrl, fanOutMaxConcurrency: 21 }],
+    // A fan-out setting without the tenant would deploy no fan-out at all.
+    ['zuoraBaseUrl', { fanOutBatchSize: 5 }],
+    ['zuoraBaseUrl', { fanOutMaxConcurrency: 4 }],
+  ])('refuses a bad %s, naming it', (name, overrides) => {
+    const error = configErrorOf(() => resolveBridgeSettings({ limioBaseUrl, ...overrides }));
+    expect(error.variable).toBe(name);
+    expect(error.message).not.toMatch(/ACCOUNT_NUMBER_PATTERN/);
+  });
+});
+
 describe('bridgeSettingsFromContext', () => {
   const contextOf = (values: Record<string, unknown>) => (key: string) => values[key];
 
@@ -231,17 +266,17 @@ describe('bridgeSettingsFromContext', () => {
     expect(bridgeSettingsFromContext(contextOf({ limioBaseUrl, alarmEmail: '', batchSize: '' }))).toEqual({ limioBaseUrl });
   });
 
-  it('reads the ledger and sweep settings, numbers given as -c strings', () => {
+  it('reads the ledger, sweep and fan-out settings, numbers given as -c strings', () => {
     expect(bridgeSettingsFromContext(contextOf({
       limioBaseUrl, syncCooldownSeconds: '10', syncClockMarginSeconds: '2', zuoraBaseUrl: 'https://rest.zuora.com', zuoraEntityId: 'abc-123',
       zuoraSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:zuora-AbCdEf', sweepIntervalSeconds: '600', sweepSettleSeconds: '120',
       sweepOverlapSeconds: '300', sweepInitialLookbackSeconds: '7200', sweepSliceSeconds: '1800', sweepCommitLagSeconds: '5',
-      missingCalloutsAlarmThreshold: '4',
+      missingCalloutsAlarmThreshold: '4', accountNumberPattern: '^ACC-[0-9]+$', fanOutBatchSize: '3', fanOutMaxConcurrency: '4',
     }))).toEqual({
       limioBaseUrl, syncCooldownSeconds: 10, syncClockMarginSeconds: 2, zuoraBaseUrl: 'https://rest.zuora.com', zuoraEntityId: 'abc-123',
       zuoraSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:zuora-AbCdEf', sweepIntervalSeconds: 600, sweepSettleSeconds: 120,
       sweepOverlapSeconds: 300, sweepInitialLookbackSeconds: 7200, sweepSliceSeconds: 1800, sweepCommitLagSeconds: 5,
-      missingCalloutsAlarmThreshold: 4,
+      missingCalloutsAlarmThreshold: 4, accountNumberPattern: '^ACC-[0-9]+$', fanOutBatchSize: 3, fanOutMaxConcurrency: 4,
     });
   });
 

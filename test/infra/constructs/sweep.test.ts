@@ -143,7 +143,8 @@ describe('sync ledger and reconciliation sweep (zuoraBaseUrl set)', () => {
 
   it('shows both sweep alarms among the alarms, and the ledger and the sweep on the dashboard', () => {
     const dashboard = dashboardOf(template);
-    expect(dashboard.widgets.find((widget) => widget.type === 'alarm')!.properties.alarms).toHaveLength(12);
+    // Ten, both sweep alarms, and the fan-out's (a Zuora connection brings both).
+    expect(dashboard.widgets.find((widget) => widget.type === 'alarm')!.properties.alarms).toHaveLength(13);
     const titled = (title: RegExp) => dashboard.widgets.find((widget) => title.test(widget.properties.title ?? ''))!;
     const names = (widget: { properties: { metrics?: unknown[][] } }) => (widget.properties.metrics ?? []).map((metric) => `${metric[1]}/${metric[3]}`);
     expect(names(titled(/^Sync ledger/))).toEqual([
