@@ -1,4 +1,5 @@
 import type { AcceptedCallout, RefusedCallout } from '../../functions/callout/callout-handler';
+import type { LimitChange } from '../../functions/sync/adaptive-limit';
 import type { SyncOutcomeEvent } from '../../functions/sync/sync-handler';
 import { loadRuntimeConfig, type CalloutCredentials } from '../../local/config';
 import type { LimioServiceModel } from '../../local/limio-sandbox';
@@ -16,6 +17,8 @@ export interface Recorder {
   readonly errors: unknown[];
   /** Each change of the Limio sandbox's capacity model through the control endpoint. */
   readonly limioCapacityChanges: LimioServiceModel[];
+  /** Each marked change of the sync handler's adaptive limit on Limio calls. */
+  readonly limitChanges: LimitChange[];
   /** Resolves with the first sync event for this subscription with this outcome, past or future. */
   waitFor(subscriptionId: string, outcome: SyncOutcomeEvent['outcome']): Promise<SyncOutcomeEvent>;
   notify(event: SyncOutcomeEvent): void;
@@ -31,6 +34,7 @@ export function recorder(): Recorder {
     refused: [],
     errors: [],
     limioCapacityChanges: [],
+    limitChanges: [],
     waitFor(subscriptionId, outcome) {
       const seen = syncs.find((e) => e.subscriptionId === subscriptionId && e.outcome === outcome);
       if (seen) return Promise.resolve(seen);
@@ -55,6 +59,7 @@ export async function start(env: Record<string, string>, rec: Recorder): Promise
       callout: { onAccepted: (c) => rec.accepted.push(c), onRefused: (r) => rec.refused.push(r) },
       onError: (error) => rec.errors.push(error),
       onLimioCapacityChanged: (model) => rec.limioCapacityChanges.push(model),
+      onLimitChange: (change) => rec.limitChanges.push(change),
     },
   });
 }
