@@ -2,6 +2,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchComma
 import type { SQSEvent } from 'aws-lambda';
 import type { LimitChange } from '../../functions/sync/adaptive-limit';
 import { PROBE_PERIOD_MS } from '../../functions/sync/adaptive-limit';
+import { InMemoryBreakerStore } from '../../functions/breaker/breaker-store';
 import { toSqsRecord } from '../../local/sqs-lambda-event';
 import { failedIds, ids, useHandlerParts } from './handler-parts';
 import { body, deliver } from './harness';
@@ -49,9 +50,10 @@ describe('sync handler with the adaptive limit', () => {
     // minute begins, so the first probe comes at once instead of up to a minute later.
     const offsetMs = PROBE_PERIOD_MS - (Date.now() % PROBE_PERIOD_MS) - 200;
     const changes: LimitChange[] = [];
+    const breakerStore = new InMemoryBreakerStore();
     const handler = parts.handlerWith(
       { SYNC_CONCURRENCY: '20', SYNC_ADAPTIVE_INITIAL_LIMIT: '2', SYNC_SLOT_WAIT_SECONDS: '2' },
-      { now: () => Date.now() + offsetMs, onLimitChange: (change) => changes.push(change) },
+      { now: () => Date.now() + offsetMs, onLimitChange: (change) => changes.push(change), breakerStore },
     );
     const subscriptions = Array.from({ length: 600 }, (_, n) => `A-S${1000 + n}`);
     for (let first = 0; first < subscriptions.length; first += 10) {
@@ -91,6 +93,8 @@ describe('sync handler with the adaptive limit', () => {
     expect(meanLimit).toBeGreaterThanOrEqual(0.75 * capacity);
     expect(meanLimit).toBeLessThanOrEqual(2.5 * capacity);
     expect(changes.some((change) => change.reason === 'growth')).toBe(true);
+    // Overload is not an outage: the few refusals reached the breaker, which stayed closed.
+    expect((await breakerStore.read()).breaker.state).toBe('closed');
   }, 40_000);
 });
 
