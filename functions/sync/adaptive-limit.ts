@@ -45,7 +45,7 @@ export const LATENCY_CUT_MAX = 0.5;
 /** Growth per unloaded latency elapsed while the limit was used and latency stayed unloaded. */
 export const GROWTH_PER_LATENCY = 1.25;
 /** At most this many latencies' worth of growth per window, so a long window (a slow, paced limit) cannot leap. */
-export const GROWTH_LATENCIES_PER_WINDOW_MAX = 3;
+export const GROWTH_LATENCIES_PER_WINDOW_MAX = 8;
 export const WINDOW_MIN_MS = 100;
 /** Re-measurement: every minute, at the same wall-clock second in every container. */
 export const PROBE_PERIOD_MS = 60_000;
@@ -70,11 +70,13 @@ export class AdaptiveLimit {
   #window: Window | undefined;
   #pausedUntilMs = 0;
   #lastOverloadCutAtMs = Number.NEGATIVE_INFINITY;
+  /** The limit before a run of latency cuts began (cleared by growth or an overload cut). */
+  #limitBeforeLatencyCuts: number | undefined;
   /** The unloaded latency has been measured in a probe at least once. */
   #probed = false;
   #lastRatio: number | undefined;
   /** The latencies of calls started in the measuring half of the current or last probe, by probe start. */
-  #probeSamples: { probeStartMs: number; latencies: number[]; void: boolean } | undefined;
+  #probeSamples: { probeStartMs: number; latencies: number[]; void: boolean; before?: number | undefined; reported?: boolean } | undefined;
   /** The limit when a change was last reported, so creeping changes are reported once they add up. */
   #reportedLimit: number;
 
@@ -135,13 +137,17 @@ export class AdaptiveLimit {
       const probe = this.probeAt(call.startedAtMs);
       if (probe) {
         window.probed = true;
-        if (call.startedAtMs >= probe.measureFromMs) this.addProbeSample(probe.startMs, call.latencyMs);
+        if (call.startedAtMs >= probe.measureFromMs) {
+          this.addProbeSample(probe.startMs, call.latencyMs);
+          // Taken at once, not when the probe is over: a paced container's next answer may be many seconds away.
+          const remeasured = this.applyProbe();
+          if (remeasured) return remeasured;
+        }
       }
     }
-    const remeasured = this.applyProbe(nowMs);
-    if (nowMs - window.startedAtMs < this.windowMs()) return remeasured;
+    if (nowMs - window.startedAtMs < this.windowMs()) return undefined;
     this.#window = undefined;
-    return this.closeWindow(window, nowMs) ?? remeasured;
+    return this.closeWindow(window, nowMs);
   }
 
   /**
@@ -156,9 +162,14 @@ export class AdaptiveLimit {
     const sinceLastCut = nowMs - this.#lastOverloadCutAtMs;
     // A probe that met refusals did not meet an unloaded Limio: its latencies would raise the baseline.
     const probe = this.probeAt(call.startedAtMs);
-    if (probe && call.startedAtMs >= probe.measureFromMs) this.#probeSamples = { probeStartMs: probe.startMs, latencies: [], void: true };
+    if (probe && call.startedAtMs >= probe.measureFromMs) {
+      const taken = this.#probeSamples;
+      if (taken?.probeStartMs === probe.startMs && taken.latencies.length > 0 && !taken.void) this.#unloadedLatencyMs = taken.before;
+      this.#probeSamples = { probeStartMs: probe.startMs, latencies: [], void: true };
+    }
     if (sinceLastCut < this.windowMs()) return undefined;
     this.#lastOverloadCutAtMs = nowMs;
+    this.#limitBeforeLatencyCuts = undefined;
     // What the window gathered before the cut describes the old limit.
     this.#window = undefined;
     return this.moveTo(this.#limit * OVERLOAD_CUT, 'overload', undefined);
@@ -183,6 +194,7 @@ export class AdaptiveLimit {
     if (ratio > target) {
       // The gradient: when Limio shares K servers, latency = unloaded × n / K beyond K, so every container
       // cutting by target / ratio brings the fleet to target × K in one window, whatever their number.
+      this.#limitBeforeLatencyCuts ??= from;
       return this.moveTo(from * Math.max(LATENCY_CUT_MAX, target / ratio), 'latency', latencyMs);
     }
     // Before its first probe a container may have met a Limio loaded by the others and taken that latency for
@@ -194,6 +206,7 @@ export class AdaptiveLimit {
     const latencies = Math.min((nowMs - window.startedAtMs) / unloaded, GROWTH_LATENCIES_PER_WINDOW_MAX);
     const headroom = clamp((target - ratio) / (target - 1), 0, 1);
     const growth = 1 + (GROWTH_PER_LATENCY ** latencies - 1) * headroom;
+    this.#limitBeforeLatencyCuts = undefined;
     return this.moveTo(from * growth, 'growth', latencyMs);
   }
 
@@ -212,21 +225,29 @@ export class AdaptiveLimit {
   }
 
   /**
-   * Once a probe is over, the median latency of the calls started in its measuring half becomes the unloaded
-   * latency, up or down: so it cannot ratchet up under sustained load, and a Limio that really became slower is
-   * recognised within a minute.
+   * The median latency of the calls started in a probe's measuring half becomes the unloaded latency, up or down:
+   * so it cannot ratchet up under sustained load, and a Limio that really became slower is recognised within a
+   * minute. Reported once per probe, when it moved markedly from the latency before it.
    */
-  private applyProbe(nowMs: number): LimitChange | undefined {
+  private applyProbe(): LimitChange | undefined {
     const samples = this.#probeSamples;
-    if (!samples || nowMs < samples.probeStartMs + this.probeLengthMs()) return undefined;
-    this.#probeSamples = undefined;
-    if (samples.latencies.length === 0) return undefined;
-    const before = this.#unloadedLatencyMs;
+    if (!samples || samples.void || samples.latencies.length === 0) return undefined;
+    samples.before ??= this.#unloadedLatencyMs;
+    const { before } = samples;
     const measured = median(samples.latencies);
     this.#unloadedLatencyMs = measured;
     this.#probed = true;
-    if (before === undefined || Math.abs(measured - before) < before * MARKED_CHANGE) return undefined;
-    return { from: this.#limit, to: this.#limit, reason: 'remeasured', latencyMs: measured, unloadedLatencyMs: measured };
+    if (samples.reported || before === undefined || Math.abs(measured - before) < before * MARKED_CHANGE) return undefined;
+    samples.reported = true;
+    const from = this.#limit;
+    // Limio itself became slower: the latency cuts since the limit last grew were cuts against that, not against
+    // load (an overload answer would have cleared this), so they are undone instead of regrown from the floor.
+    if (this.#limitBeforeLatencyCuts !== undefined && measured >= before * (1 + this.settings.latencyTolerance)) {
+      this.#limit = Math.max(from, Math.min(this.#limitBeforeLatencyCuts, this.settings.ceiling));
+      this.#reportedLimit = this.#limit;
+    }
+    this.#limitBeforeLatencyCuts = undefined;
+    return { from, to: this.#limit, reason: 'remeasured', latencyMs: measured, unloadedLatencyMs: measured };
   }
 
   private probeLengthMs(): number {
@@ -246,7 +267,12 @@ export class AdaptiveLimit {
  */
 export class LimioSlotGate {
   #inFlight = 0;
-  #pacedSlotFreeAtMs = 0;
+  /**
+   * The paced slot's last call: when it ended, what it cost, and the whole periods still owed for probe calls.
+   * Its next start is worked out from the fraction admitted now, so a limit that moves acts at once: one that
+   * was just above a whole number (a fraction near 0, a very long idle) and then fell is not held to that idle.
+   */
+  #paced = { endedAtMs: Number.NEGATIVE_INFINITY, costMs: 0, owedPeriods: 0 };
   #pacedSlotBusy = false;
   /** The probe call of a paced slot: the probe it belongs to, when it may start, whether it is the one running. */
   #probeCall: { probeStartMs: number; atMs: number; made: boolean } | undefined;
@@ -272,9 +298,16 @@ export class LimioSlotGate {
     if (this.#inFlight < whole) return nowMs;
     const probeChangesAt = this.nextProbeEdge(nowMs);
     if (this.#inFlight > whole || this.#pacedSlotBusy || admitted === whole) return probeChangesAt;
-    if (this.#pacedSlotFreeAtMs <= nowMs) return nowMs;
+    const freeAtMs = this.pacedSlotFreeAt(admitted - whole);
+    if (freeAtMs <= nowMs) return nowMs;
     const probeCallAtMs = whole === 0 ? this.probeCallAt(nowMs) : undefined;
-    return Math.max(nowMs, Math.min(this.#pacedSlotFreeAtMs, probeChangesAt, probeCallAtMs ?? Number.POSITIVE_INFINITY));
+    return Math.max(nowMs, Math.min(freeAtMs, probeChangesAt, probeCallAtMs ?? Number.POSITIVE_INFINITY));
+  }
+
+  /** Idle for cost × (1 / fraction − 1) after each call: on average `fraction` of a call in flight. */
+  private pacedSlotFreeAt(fraction: number): number {
+    const { endedAtMs, costMs, owedPeriods } = this.#paced;
+    return endedAtMs + costMs * (1 / fraction - 1) + (owedPeriods * costMs) / fraction;
   }
 
   /**
@@ -300,8 +333,11 @@ export class LimioSlotGate {
     }
     if (this.#inFlight >= Math.floor(this.limit.admittedLimit(nowMs))) {
       this.#pacedSlotBusy = true;
-      this.#pacedCallIsProbe = this.#pacedSlotFreeAtMs > nowMs;
+      const admitted = this.limit.admittedLimit(nowMs);
+      this.#pacedCallIsProbe = this.pacedSlotFreeAt(admitted - Math.floor(admitted)) > nowMs;
       if (this.#pacedCallIsProbe) this.#probeCall!.made = true;
+      // A call on its own schedule pays what was owed.
+      else this.#paced.owedPeriods = 0;
     }
     this.#inFlight += 1;
     return true;
@@ -312,12 +348,10 @@ export class LimioSlotGate {
     if (this.#pacedSlotBusy) {
       // Whichever call ends frees the paced slot: the calls are alike, only their number counts.
       this.#pacedSlotBusy = false;
-      const fraction = this.limit.admittedLimit(nowMs) % 1;
       // A refused call costs Limio nothing, but the slot's share is paced by what a call costs: else a refusal
       // would free it for another refusal within milliseconds.
       const costMs = Math.max(call.latencyMs, this.limit.unloadedLatencyMs ?? UNMEASURED_CALL_COST_MS);
-      const periodMs = fraction > 0 ? costMs / fraction : 0;
-      this.#pacedSlotFreeAtMs = this.#pacedCallIsProbe ? this.#pacedSlotFreeAtMs + periodMs : nowMs + periodMs - costMs;
+      this.#paced = { endedAtMs: nowMs, costMs, owedPeriods: this.#paced.owedPeriods + (this.#pacedCallIsProbe ? 1 : 0) };
       this.#pacedCallIsProbe = false;
     }
     return this.limit.record(call, nowMs);

@@ -1,3 +1,4 @@
+import { PROBE_PERIOD_MS } from '../../functions/sync/adaptive-limit';
 import { FleetSimulation } from './fleet-simulation';
 
 /**
@@ -47,16 +48,18 @@ describe.each([1, 4, 8, 50])('a fleet of %i containers', (containers) => {
 
   it('recognises a Limio that became twice as slow without load at the next probe, instead of cutting to the floor for ever', () => {
     const fleet = fleetOf(containers);
-    fleet.runFor(SETTLED_AFTER_MS + 20_000);
-    // 100 s past the minute: the next probe is 20 s away, the time the limit takes to fall to the floor.
+    fleet.runFor(SETTLED_AFTER_MS + 55_000);
+    // 15 s past a minute: the next probe is 45 s away, long enough for latency cuts to take the limit to the floor.
+    expect(fleet.nowMs % PROBE_PERIOD_MS).toBe(15_000);
     fleet.limio.latencyMs = 2 * LATENCY_MS;
     const slowedAtMs = fleet.nowMs;
     fleet.runFor(60_000);
     const seen = fleet.windowSince(slowedAtMs + 50_000);
     expect(seen.goodputPerSecond).toBeGreaterThanOrEqual((0.8 * CAPACITY * 1000) / (2 * LATENCY_MS));
-    // A container whose probe met a refusal keeps its old measure until the next one.
+    // A container whose probe met a refusal keeps its old measure until the next one (with 50, 30 to 43 of them
+    // re-measure in the first probe, depending on where the slowdown falls): the fleet recovers all the same.
     const remeasured = fleet.limits.filter((limit) => limit.unloadedLatencyMs! >= 1.8 * LATENCY_MS).length;
-    expect(remeasured).toBeGreaterThanOrEqual(0.7 * containers);
+    expect(remeasured).toBeGreaterThanOrEqual(0.5 * containers);
   });
 });
 

@@ -84,12 +84,34 @@ describe('AdaptiveLimit', () => {
     const probeStart = 2 * PROBE_PERIOD_MS;
     expect(limit.admittedLimit(probeStart + 1_000)).toBeCloseTo(limit.limit / 2);
     expect(limit.admittedLimit(probeStart + 4_000)).toBe(limit.limit);
-    limit.record(ok(probeStart + 2_100, 300), probeStart + 2_400);
-    limit.record(ok(probeStart + 2_500, 320), probeStart + 2_820);
-    limit.record(ok(probeStart + 2_900, 310), probeStart + 3_210);
-    const change = limit.record(ok(probeStart + 4_500, 310), probeStart + 4_810);
+    const changes = [
+      limit.record(ok(probeStart + 2_100, 300), probeStart + 2_400),
+      limit.record(ok(probeStart + 2_500, 320), probeStart + 2_820),
+      limit.record(ok(probeStart + 2_900, 310), probeStart + 3_210),
+      limit.record(ok(probeStart + 4_500, 310), probeStart + 4_810),
+    ];
     expect(limit.unloadedLatencyMs).toBe(310);
-    expect(change).toMatchObject({ reason: 'remeasured', unloadedLatencyMs: 310 });
+    // Taken from the first answer on (a paced container may have only one), reported once.
+    expect(changes.filter((change) => change !== undefined)).toEqual([expect.objectContaining({ reason: 'remeasured', unloadedLatencyMs: 300 })]);
+  });
+
+  it('undoes the latency cuts since the limit last grew when a probe finds Limio itself slower, but not overload cuts', () => {
+    const { limit, nowMs } = probedLimit(200);
+    let at = windowOf(limit, nowMs, 400);
+    at = windowOf(limit, at + 500, 400);
+    expect(limit.limit).toBeCloseTo(8 * 0.6 * 0.6);
+    const probeStart = 2 * PROBE_PERIOD_MS;
+    const change = limit.record(ok(probeStart + 2_100, 400), probeStart + 2_500);
+    expect(change).toMatchObject({ reason: 'remeasured', to: 8, unloadedLatencyMs: 400 });
+    expect(limit.limit).toBe(8);
+
+    // An overload answer says the cuts were against load: the next slower probe keeps them.
+    windowOf(limit, probeStart + 10_000, 900);
+    limit.record(overload(probeStart + 11_000), probeStart + 11_005);
+    const cut = limit.limit;
+    limit.record(ok(3 * PROBE_PERIOD_MS + 2_100, 900), 3 * PROBE_PERIOD_MS + 3_000);
+    expect(limit.unloadedLatencyMs).toBe(900);
+    expect(limit.limit).toBe(cut);
   });
 
   it('does not re-measure from a probe that met an overload refusal in its measuring half', () => {
