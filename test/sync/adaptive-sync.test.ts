@@ -6,6 +6,7 @@ import { InMemoryBreakerStore } from '../../functions/breaker/breaker-store';
 import { toSqsRecord } from '../../local/sqs-lambda-event';
 import { failedIds, ids, useHandlerParts } from './handler-parts';
 import { body, deliver } from './harness';
+import { lambdaContext } from './ledger-pipeline';
 
 /** The adaptive limit in the sync handler, over the SQS emulator and the Limio sandbox (issue #21 items 3 and 4). */
 describe('sync handler with the adaptive limit', () => {
@@ -30,6 +31,19 @@ describe('sync handler with the adaptive limit', () => {
     expect(metrics.get('syncSlotWaits')).toEqual([1]);
     // Not a Limio failure: neither the retry budget's nor the breaker's business.
     expect(metrics.get('retryable')).toBeUndefined();
+  });
+
+  it('bounds the wait by what the invocation has left for a sync, not only by SYNC_SLOT_WAIT_SECONDS', async () => {
+    parts.sandbox.setFaults({ latencyMs: 1_500 });
+    // 800 ms beyond what a sync needs (LIMIO_TIMEOUT_MS and 2 s for the SQS calls after it): A-S2 goes back once
+    // those 800 ms have passed, instead of holding on for A-S1's 1.5 s only to be postponed then.
+    const handler = parts.handlerWith({ SYNC_CONCURRENCY: '1', LIMIO_TIMEOUT_MS: '2000' });
+    const event = await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body('A-S1'), body('A-S2')]);
+
+    const answer = await handler(event, lambdaContext(4_800));
+    expect(failedIds(answer)).toEqual(ids(event, [1]));
+    expect(parts.sandbox.stats.syncCalls).toBe(1);
+    expect(parts.events).toContainEqual(expect.objectContaining({ subscriptionId: 'A-S2', error: 'not attempted: no Limio slot within the wait bound' }));
   });
 
   it('with SYNC_ADAPTIVE=false waits for the fixed slot as before: every message is synced, none sent back', async () => {
@@ -93,6 +107,9 @@ describe('sync handler with the adaptive limit', () => {
     expect(meanLimit).toBeGreaterThanOrEqual(0.75 * capacity);
     expect(meanLimit).toBeLessThanOrEqual(2.5 * capacity);
     expect(changes.some((change) => change.reason === 'growth')).toBe(true);
+    const metrics = metricValues(parts.output.lines());
+    expect(Math.min(...metrics.get('limioUnloadedLatency')!)).toBeGreaterThanOrEqual(40);
+    expect(metrics.get('limioLatencyRatio')!.every((ratio) => ratio > 0)).toBe(true);
     // Overload is not an outage: the few refusals reached the breaker, which stayed closed.
     expect((await breakerStore.read()).breaker.state).toBe('closed');
   }, 40_000);
