@@ -53,6 +53,11 @@ export const PROBE_MIN_MS = 4_000;
 export const PROBE_MAX_MS = 20_000;
 /** What a paced call is taken to cost before any answer has shown it: refused calls alone show nothing. */
 export const UNMEASURED_CALL_COST_MS = 1_000;
+/**
+ * The longest pause a Retry-After buys: the default BACKOFF_MAX_SECONDS, which already caps it for the message
+ * that got it, so a misconfigured header cannot stop a container's syncs for hours.
+ */
+export const RETRY_AFTER_MAX_SECONDS = 900;
 /** A change of the limit by this factor (or across a whole number below 2) is reported. */
 export const MARKED_CHANGE = 0.2;
 
@@ -132,17 +137,15 @@ export class AdaptiveLimit {
     if (call.kind === 'other') return undefined;
     if (call.kind === 'overload') return this.recordOverload(call, nowMs);
     const window = this.windowAt(nowMs);
-    {
-      window.latencies.push(call.latencyMs);
-      const probe = this.probeAt(call.startedAtMs);
-      if (probe) {
-        window.probed = true;
-        if (call.startedAtMs >= probe.measureFromMs) {
-          this.addProbeSample(probe.startMs, call.latencyMs);
-          // Taken at once, not when the probe is over: a paced container's next answer may be many seconds away.
-          const remeasured = this.applyProbe();
-          if (remeasured) return remeasured;
-        }
+    window.latencies.push(call.latencyMs);
+    const probe = this.probeAt(call.startedAtMs);
+    if (probe) {
+      window.probed = true;
+      if (call.startedAtMs >= probe.measureFromMs) {
+        this.addProbeSample(probe.startMs, call.latencyMs);
+        // Taken at once, not when the probe is over: a paced container's next answer may be many seconds away.
+        const remeasured = this.applyProbe();
+        if (remeasured) return remeasured;
       }
     }
     if (nowMs - window.startedAtMs < this.windowMs()) return undefined;
@@ -157,7 +160,8 @@ export class AdaptiveLimit {
    */
   private recordOverload(call: LimioCallReport, nowMs: number): LimitChange | undefined {
     if (call.retryAfterSeconds !== undefined && call.retryAfterSeconds > 0) {
-      this.#pausedUntilMs = Math.max(this.#pausedUntilMs, nowMs + call.retryAfterSeconds * 1000);
+      const pauseSeconds = Math.min(call.retryAfterSeconds, RETRY_AFTER_MAX_SECONDS);
+      this.#pausedUntilMs = Math.max(this.#pausedUntilMs, nowMs + pauseSeconds * 1000);
     }
     const sinceLastCut = nowMs - this.#lastOverloadCutAtMs;
     // A probe that met refusals did not meet an unloaded Limio: its latencies would raise the baseline.

@@ -161,6 +161,9 @@ describe('LimioSlotGate', () => {
     expect(gate.tryStart(T0 + 10)).toBe(false);
     expect(gate.nextStartAt(T0 + 10)).toBe(T0 + 5 + 3_000);
     expect(gate.tryStart(T0 + 3_005)).toBe(true);
+    // A day-long Retry-After pauses for 15 minutes at most.
+    gate.finish(overload(T0 + 3_005, 86_400), T0 + 4_000);
+    expect(gate.nextStartAt(T0 + 4_010)).toBe(T0 + 4_000 + 900_000);
   });
 
   it('makes one call in each probe\'s measuring half even when its pace would skip the probe, and pays for it afterwards', () => {
