@@ -19,6 +19,7 @@ import {
   describeStart,
   emptyTally,
   limioCapacityLine,
+  limioLimitLine,
   readyLine,
   sampleCurl,
   summaryLine,
@@ -31,6 +32,7 @@ import {
 } from './output';
 import { LimioUnreachableError, startRuntime, type Runtime } from './runtime';
 import { LIFELINE_VARIABLE } from './outside-tsx-relay';
+import { throttleLimitChanges } from './limit-change-lines';
 import { findNpmLaunchers, watchStopRequests } from './stop-request';
 
 const USAGE = `usage: npm start [-- --json]
@@ -108,6 +110,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   // group), not news.
   let stopping = false;
   void stopRequests.requested.then(() => (stopping = true));
+  // In --json mode the sync handler logs each change itself ('Limio call limit changed').
+  const limitLines = throttleLimitChanges((change) => {
+    if (!json) out.info(limioLimitLine(change));
+  });
   let runtime: Runtime;
   try {
     runtime = await startRuntime({
@@ -156,6 +162,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           if (json) out.info('zuora sandbox changed without a callout', { subscriptions: names });
           else out.info(zuoraTouchedLine(names));
         },
+        onLimitChange: limitLines.onLimitChange,
         onLimioCapacityChanged(model) {
           if (json) out.info('limio sandbox capacity changed', { capacity: model.capacity ?? null, latencyMs: model.latencyMs });
           else out.info(limioCapacityLine(model));
@@ -215,6 +222,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   // Invocations under way finish first, so their messages are not counted as left on the queue.
   await runtime.stopWorkers();
+  limitLines.stop();
   const depths = await queueDepths(runtime);
   await runtime.stop();
   if (json) out.info('stopped', { ...cause, ...tally, ...(depths && { mainQueueMessages: depths.waiting, deadLetters: depths.deadLetters }) });

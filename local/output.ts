@@ -2,6 +2,7 @@ import type { BreakerState } from '../functions/breaker/breaker-state';
 import type { Announcement } from '../functions/breaker/probe-handler';
 import type { AcceptedCallout, RefusedCallout } from '../functions/callout/callout-handler';
 import type { FanOutEvent } from '../functions/fanout/fanout-handler';
+import type { LimitChange } from '../functions/sync/adaptive-limit';
 import type { SyncOutcomeEvent } from '../functions/sync/sync-handler';
 import { describeSweep } from '../functions/sweep/ports';
 import type { SweepReport } from '../functions/sweep/sweep';
@@ -163,6 +164,14 @@ export function zuoraTouchedLine(names: readonly string[]): string {
 export function limioCapacityLine(model: LimioServiceModel): string {
   const capacity = model.capacity === undefined ? 'unlimited capacity' : `capacity ${model.capacity} in flight (slower beyond, 502 beyond ${refusalThreshold(model.capacity)})`;
   return `limio         sandbox now: ${capacity}, latency ${model.latencyMs} ms`;
+}
+
+/** The sync handler's adaptive limit on Limio calls moved markedly, or Limio's unloaded latency was re-measured. */
+export function limioLimitLine(change: LimitChange): string {
+  const unloaded = change.unloadedLatencyMs === undefined ? '' : `unloaded ${Math.round(change.unloadedLatencyMs)} ms`;
+  if (change.reason === 'remeasured') return `limio         unloaded latency re-measured: ${unloaded.replace('unloaded ', '')} (limit ${change.to.toFixed(1)} calls in flight)`;
+  const measured = [change.latencyMs === undefined ? (change.reason === 'overload' ? 'overloaded' : '') : `latency ${Math.round(change.latencyMs)} ms`, unloaded].filter(Boolean).join(', ');
+  return `limio         limit ${change.from.toFixed(1)} -> ${change.to.toFixed(1)} calls in flight${measured ? ` (${measured})` : ''}`;
 }
 
 export function calloutAcceptedLine(callout: AcceptedCallout): string {

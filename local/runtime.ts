@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { LimitChange } from '../functions/sync/adaptive-limit';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { BreakerState } from '../functions/breaker/breaker-state';
 import type { BreakerStore } from '../functions/breaker/breaker-store';
@@ -61,6 +62,8 @@ export interface RuntimeObservers {
   readonly onZuoraAccountsTouched?: (changes: readonly string[]) => void;
   /** Each account message the fan-out handler finished with: fanned out, continued, retried or dead-lettered. */
   readonly onFanOut?: (event: FanOutEvent) => void;
+  /** The sync handler's adaptive limit on Limio calls moved markedly (SyncHandlerDependencies.onLimitChange). */
+  readonly onLimitChange?: (change: LimitChange) => void;
   /** The Limio sandbox's capacity or latency changed through the runtime's control endpoint. */
   readonly onLimioCapacityChanged?: (model: LimioServiceModel) => void;
 }
@@ -229,6 +232,7 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
     const syncHandler = createSyncHandler(syncConfig, {
       ...quietLogger('sync'),
       ...(observers.sync && { observer: observers.sync }),
+      ...(observers.onLimitChange && { onLimitChange: observers.onLimitChange }),
       onBreakerTransition: (before, after) => {
         observers.onBreakerTransition?.(before, after);
         // The probe run that follows announces the change and pauses (or caps) the poller at once.

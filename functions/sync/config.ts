@@ -1,6 +1,6 @@
 import { ConfigError } from '../shared/config-error';
 import { DEFAULTS } from '../shared/defaults';
-import { baseUrl, integer, optionalString, requiredString, type Env } from '../shared/env';
+import { baseUrl, integer, oneOf, optionalString, requiredString, type Env } from '../shared/env';
 import { subscriptionIdRuleFrom, type SubscriptionIdRule } from '../shared/subscription-id';
 import { loadSyncBreakerConfig, type SyncBreakerConfig } from '../breaker/sync-breaker';
 import { loadLedgerConfig, type LedgerConfig } from '../ledger/config';
@@ -28,6 +28,18 @@ export interface SyncConfig {
    * store given to the handler) there is no ledger: every batch syncs each of its subscriptions, as before.
    */
   readonly ledger: LedgerConfig;
+  /** The adaptive limit on Limio calls in flight (issue #21); off: SYNC_CONCURRENCY calls at once, as before. */
+  readonly adaptive: AdaptiveConfig | undefined;
+}
+
+export interface AdaptiveConfig {
+  /** SYNC_CONCURRENCY is the ceiling. */
+  readonly ceiling: number;
+  readonly initialLimit: number;
+  readonly minLimit: number;
+  readonly latencyTolerance: number;
+  /** The longest a message waits for a Limio slot before it goes back to the queue. */
+  readonly slotWaitSeconds: number;
 }
 
 /**
@@ -45,16 +57,40 @@ export function loadSyncConfig(env: Env): SyncConfig {
   }
   // Checked above first so that each error names the variable an operator must change; read again there.
   const breaker = loadSyncBreakerConfig(env);
+  const syncConcurrency = integer(env, 'SYNC_CONCURRENCY', DEFAULTS.syncConcurrency, { min: 1, max: 100 });
   return {
     queueUrl: requiredString(env, 'QUEUE_URL'),
     deadLetterQueueUrl: requiredString(env, 'DLQ_URL'),
     limioBaseUrl: baseUrl(env, 'LIMIO_BASE_URL'),
     credentials: loadLimioCredentials(env),
-    syncConcurrency: integer(env, 'SYNC_CONCURRENCY', DEFAULTS.syncConcurrency, { min: 1, max: 100 }),
+    syncConcurrency,
     limioTimeoutMs: integer(env, 'LIMIO_TIMEOUT_MS', DEFAULTS.limioTimeoutMs, { min: 100, max: 120_000 }),
     tokenExpiryMarginSeconds: DEFAULTS.tokenExpiryMarginSeconds,
     subscriptionIdRule: subscriptionIdRuleFrom(optionalString(env, 'SUBSCRIPTION_ID_PATTERN')),
     breaker,
     ledger: loadLedgerConfig(env),
+    adaptive: loadAdaptiveConfig(env, syncConcurrency),
   };
+}
+
+/** SYNC_ADAPTIVE (default true) and its settings; each bound says what the limit can mean. */
+function loadAdaptiveConfig(env: Env, ceiling: number): AdaptiveConfig | undefined {
+  if (!oneOf(env, 'SYNC_ADAPTIVE', ['true', 'false'], 'true').startsWith('t')) return undefined;
+  const minLimit = decimal(env, 'SYNC_ADAPTIVE_MIN_LIMIT', 0.05, { min: 0.01, max: ceiling });
+  return {
+    ceiling,
+    minLimit,
+    initialLimit: decimal(env, 'SYNC_ADAPTIVE_INITIAL_LIMIT', Math.max(minLimit, Math.min(ceiling, DEFAULTS.syncConcurrency)), { min: minLimit, max: ceiling }),
+    latencyTolerance: decimal(env, 'SYNC_ADAPTIVE_LATENCY_TOLERANCE', 0.2, { min: 0.05, max: 5 }),
+    slotWaitSeconds: integer(env, 'SYNC_SLOT_WAIT_SECONDS', 10, { min: 1, max: 600 }),
+  };
+}
+
+function decimal(env: Env, name: string, fallback: number, bounds: { min: number; max: number }): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+(?:\.\d+)?$/.test(raw)) throw new ConfigError(name, `must be a number such as 0.5, got "${raw}"`);
+  const value = Number(raw);
+  if (value < bounds.min || value > bounds.max) throw new ConfigError(name, `must be between ${bounds.min} and ${bounds.max}, got ${value}`);
+  return value;
 }

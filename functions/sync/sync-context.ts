@@ -10,9 +10,10 @@ import { DynamoDbLedgerStore, ledgerDynamoDbClient } from '../ledger/dynamodb-le
 import type { LedgerStore } from '../ledger/ledger-store';
 import { credentialsSourceFor, LimioClient, LimioTokenCache } from '../limio';
 import { BATCH_AWS_CLIENT_OPTIONS } from '../shared/aws-client-options';
-import { createLimiter } from './concurrency';
+import type { LimitChange } from './adaptive-limit';
 import type { SyncConfig } from './config';
 import { LedgerStep } from './ledger-step';
+import { AdaptiveLimioLimiter, fixedLimioLimiter, type LimioCallLimiter } from './limio-slots';
 import { guarded, type SyncObserver } from './outcome-event';
 import { createVisibilityBatcher, delayRedeliveries, type VisibilityAnswer, type VisibilityChange } from './sqs-actions';
 import { createSyncLogger, createSyncMetrics, SYNC_METRICS } from './telemetry';
@@ -42,6 +43,12 @@ export interface SyncHandlerDependencies {
   readonly ledger?: LedgerStore;
   /** This instance moved the breaker (the local runtime then runs its probe at once, to pause the poller). */
   readonly onBreakerTransition?: (before: BreakerState, after: BreakerState) => void;
+  /**
+   * The adaptive limit on Limio calls moved markedly (by 20 % or more since the last report, or across a whole
+   * number below 2), or a probe re-measured Limio's unloaded latency ('remeasured', the limit unchanged).
+   * npm start prints a line; nothing in AWS needs it (the metrics carry the limit).
+   */
+  readonly onLimitChange?: (change: LimitChange) => void;
 }
 
 /**
@@ -57,8 +64,13 @@ export interface SyncContext {
   readonly sqs: SQSClient;
   readonly observer: SyncObserver | undefined;
   readonly limio: LimioClient;
-  /** Shared by concurrent invocations too (the local runtime may run several), so Limio sees at most SYNC_CONCURRENCY. */
-  readonly limitLimioCalls: <T>(task: () => Promise<T>) => Promise<T>;
+  /**
+   * Shared by concurrent invocations too (the local runtime may run several): the adaptive limit (SYNC_ADAPTIVE,
+   * at most SYNC_CONCURRENCY), or SYNC_CONCURRENCY calls at once.
+   */
+  readonly limitLimioCalls: LimioCallLimiter;
+  /** The adaptive limiter, for its metrics; absent with SYNC_ADAPTIVE=false. */
+  readonly adaptiveLimit: AdaptiveLimioLimiter | undefined;
   readonly breaker: SyncBreaker;
   /** Absent without a ledger table: every batch syncs each of its subscriptions. */
   readonly ledger: LedgerStep | undefined;
@@ -79,6 +91,19 @@ export function createSyncContext(config: SyncConfig, dependencies: SyncHandlerD
     now,
     onTokenFetch: () => metrics.addMetric(SYNC_METRICS.tokenFetches, MetricUnit.Count, 1),
   });
+  const adaptiveLimit =
+    config.adaptive &&
+    new AdaptiveLimioLimiter(
+      { initial: config.adaptive.initialLimit, floor: config.adaptive.minLimit, ceiling: config.adaptive.ceiling, latencyTolerance: config.adaptive.latencyTolerance },
+      {
+        now,
+        ...(dependencies.random && { random: dependencies.random }),
+        onLimitChange: (change) => {
+          logger.info('Limio call limit changed', { ...change });
+          dependencies.onLimitChange?.(change);
+        },
+      },
+    );
   const ledgerStore =
     dependencies.ledger ??
     (config.ledger.tableName !== undefined ? new DynamoDbLedgerStore(dependencies.dynamo ?? ledgerDynamoDbClient(), config.ledger.tableName) : undefined);
@@ -91,7 +116,8 @@ export function createSyncContext(config: SyncConfig, dependencies: SyncHandlerD
     sqs,
     observer: dependencies.observer && guarded(dependencies.observer, logger),
     limio: new LimioClient({ baseUrl: config.limioBaseUrl, tokens, timeoutMs: config.limioTimeoutMs, now }),
-    limitLimioCalls: createLimiter(config.syncConcurrency),
+    limitLimioCalls: adaptiveLimit ?? fixedLimioLimiter(config.syncConcurrency),
+    adaptiveLimit,
     breaker: createSyncBreaker(config.breaker, {
       ...(dependencies.breakerStore && { store: dependencies.breakerStore }),
       ...(dependencies.dynamo && { dynamo: dependencies.dynamo }),

@@ -1,3 +1,4 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { BreakerState } from '../breaker/breaker-state';
@@ -12,6 +13,7 @@ import { lookAgainThenHold, waitsOnlyForSyncInFlight } from './fates/looked-agai
 import { syncSubscription } from './fates/synced';
 import { planWithoutLedger, type LedgerBatchPlan, type LedgerSubscriptionPlan } from './ledger-step';
 import { createSyncContext, type SyncContext, type SyncHandlerDependencies } from './sync-context';
+import { SYNC_METRICS } from './telemetry';
 
 export type { SyncObserver, SyncOutcomeEvent } from './outcome-event';
 export type { SyncHandlerDependencies } from './sync-context';
@@ -67,11 +69,22 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     } finally {
       // Before the metrics go out: a record that failed counts one.
       await Promise.all(made.map(({ recorded }) => recorded));
+      addLimitMetrics(sync);
       // Overlapping invocations of one container (the local runtime runs several) share the metrics, and the
       // first to finish publishes them all: the other would only warn that it had nothing left.
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
   };
+}
+
+/** The adaptive limit as this batch leaves it, beside the batch's own counts. */
+function addLimitMetrics(sync: SyncContext): void {
+  if (!sync.adaptiveLimit) return;
+  const { limit, maxInFlight, unloadedLatencyMs, latencyRatio } = sync.adaptiveLimit.snapshot();
+  sync.metrics.addMetric(SYNC_METRICS.limioConcurrencyLimit, MetricUnit.Count, limit);
+  sync.metrics.addMetric(SYNC_METRICS.limioCallsInFlight, MetricUnit.Count, maxInFlight);
+  if (unloadedLatencyMs !== undefined) sync.metrics.addMetric(SYNC_METRICS.limioUnloadedLatency, MetricUnit.Milliseconds, unloadedLatencyMs);
+  if (latencyRatio !== undefined) sync.metrics.addMetric(SYNC_METRICS.limioLatencyRatio, MetricUnit.NoUnit, latencyRatio);
 }
 
 /**

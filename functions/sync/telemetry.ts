@@ -37,6 +37,19 @@ export const SYNC_METRICS = {
   heldForCooldown: 'heldForCooldown',
   /** Ledger reads, claims and writes that failed or timed out: the batch synced as without a ledger (fail open). */
   ledgerUnavailable: 'ledgerUnavailable',
+  /** The adaptive limit on Limio calls in flight in this container at the end of the batch (real-valued). */
+  limioConcurrencyLimit: 'limioConcurrencyLimit',
+  /** The most Limio calls in flight at once in this container during the batch. */
+  limioCallsInFlight: 'limioCallsInFlight',
+  /** Limio's unloaded latency as last measured (ms). */
+  limioUnloadedLatency: 'limioUnloadedLatency',
+  /** The last window's median Limio latency over the unloaded latency: above 1 + SYNC_ADAPTIVE_LATENCY_TOLERANCE the limit is cut. */
+  limioLatencyRatio: 'limioLatencyRatio',
+  /**
+   * Messages put back (1-5 s) because no Limio slot came within their wait bound: no Limio call, no failure for
+   * the breaker or the retry budget. Steady counts mean the backlog is larger than Limio's capacity drains.
+   */
+  syncSlotWaits: 'syncSlotWaits',
 } as const;
 
 export function createSyncLogger(): Logger {

@@ -1,7 +1,9 @@
 import type { SyncOutcomeEvent } from '../../functions/sync/sync-handler';
 import { loadRuntimeConfig } from '../../local/config';
 import type { SweepReport } from '../../functions/sweep/sweep';
-import { breakerLine, countSweep, emptyTally, countSync, limioCapacityCurl, limioCapacityLine, sampleCurl, summaryLine, sweepLine, syncLine, touchCurl } from '../../local/output';
+import { breakerLine, countSweep, emptyTally, countSync, limioCapacityCurl, limioCapacityLine, limioLimitLine, sampleCurl, summaryLine, sweepLine, syncLine, touchCurl } from '../../local/output';
+import type { LimitChange } from '../../functions/sync/adaptive-limit';
+import { throttleLimitChanges } from '../../local/limit-change-lines';
 
 describe('loadRuntimeConfig', () => {
   it('defaults to the documented ports, a REST front door and the stack\'s batching', () => {
@@ -188,6 +190,39 @@ describe('output', () => {
     expect(limioCapacityCurl(url, null)).toContain(`-d '{"capacity":null}'`);
     expect(limioCapacityLine({ capacity: 8, latencyMs: 200 })).toBe('limio         sandbox now: capacity 8 in flight (slower beyond, 502 beyond 12), latency 200 ms');
     expect(limioCapacityLine({ capacity: undefined, latencyMs: 0 })).toBe('limio         sandbox now: unlimited capacity, latency 0 ms');
+  });
+
+  it('prints a line when the adaptive limit on Limio calls moves markedly, or Limio\'s unloaded latency is re-measured', () => {
+    expect(limioLimitLine({ from: 4, to: 6.2, reason: 'growth', latencyMs: 210.4, unloadedLatencyMs: 200 })).toBe(
+      'limio         limit 4.0 -> 6.2 calls in flight (latency 210 ms, unloaded 200 ms)',
+    );
+    expect(limioLimitLine({ from: 6.2, to: 4.34, reason: 'overload', unloadedLatencyMs: 200 })).toBe('limio         limit 6.2 -> 4.3 calls in flight (overloaded, unloaded 200 ms)');
+    expect(limioLimitLine({ from: 3, to: 3, reason: 'remeasured', latencyMs: 400, unloadedLatencyMs: 400 })).toBe(
+      'limio         unloaded latency re-measured: 400 ms (limit 3.0 calls in flight)',
+    );
+  });
+
+  it('prints at most one limit line per 2 s, folding the changes between into one from the last printed limit, and the last one after the pause', () => {
+    jest.useFakeTimers({ now: 0 });
+    try {
+      const printed: LimitChange[] = [];
+      const lines = throttleLimitChanges((change) => printed.push(change), { now: () => Date.now() });
+      lines.onLimitChange({ from: 4, to: 5, reason: 'growth' });
+      lines.onLimitChange({ from: 5, to: 6.5, reason: 'growth' });
+      jest.advanceTimersByTime(500);
+      lines.onLimitChange({ from: 6.5, to: 8, reason: 'growth', latencyMs: 230 });
+      expect(printed).toEqual([{ from: 4, to: 5, reason: 'growth' }]);
+      jest.advanceTimersByTime(1_499);
+      expect(printed).toHaveLength(1);
+      jest.advanceTimersByTime(1);
+      expect(printed).toEqual([{ from: 4, to: 5, reason: 'growth' }, { from: 5, to: 8, reason: 'growth', latencyMs: 230 }]);
+      lines.onLimitChange({ from: 8, to: 5.6, reason: 'overload' });
+      lines.stop();
+      jest.advanceTimersByTime(5_000);
+      expect(printed).toHaveLength(2);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('sums messages by outcome for the summary', () => {

@@ -1,5 +1,6 @@
 import type { AcceptedCallout, RefusedCallout } from '../../functions/callout/callout-handler';
 import type { FanOutEvent } from '../../functions/fanout/fanout-handler';
+import type { LimitChange } from '../../functions/sync/adaptive-limit';
 import type { SyncOutcomeEvent } from '../../functions/sync/sync-handler';
 import { loadRuntimeConfig, type CalloutCredentials } from '../../local/config';
 import type { LimioServiceModel } from '../../local/limio-sandbox';
@@ -19,6 +20,8 @@ export interface Recorder {
   readonly limioCapacityChanges: LimioServiceModel[];
   /** Each account message the fan-out handler finished with. */
   readonly fanOuts: FanOutEvent[];
+  /** Each marked change of the sync handler's adaptive limit on Limio calls. */
+  readonly limitChanges: LimitChange[];
   /** Resolves with the first sync event for this subscription with this outcome, past or future. */
   waitFor(subscriptionId: string, outcome: SyncOutcomeEvent['outcome']): Promise<SyncOutcomeEvent>;
   notify(event: SyncOutcomeEvent): void;
@@ -35,6 +38,7 @@ export function recorder(): Recorder {
     errors: [],
     limioCapacityChanges: [],
     fanOuts: [],
+    limitChanges: [],
     waitFor(subscriptionId, outcome) {
       const seen = syncs.find((e) => e.subscriptionId === subscriptionId && e.outcome === outcome);
       if (seen) return Promise.resolve(seen);
@@ -60,6 +64,7 @@ export async function start(env: Record<string, string>, rec: Recorder): Promise
       onError: (error) => rec.errors.push(error),
       onLimioCapacityChanged: (model) => rec.limioCapacityChanges.push(model),
       onFanOut: (event) => rec.fanOuts.push(event),
+      onLimitChange: (change) => rec.limitChanges.push(change),
     },
   });
 }

@@ -61,6 +61,8 @@ describe('local runtime, end to end (REST front door, Basic auth, sandbox)', () 
     await postJson(runtime.calloutUrl, { subscriptionNumber: 'A-S00000502' }, { authorization });
     const retry = await rec.waitFor('A-S00000502', 'retry');
     expect(retry.httpStatus).toBe(502);
+    // An overload answer cuts the sync handler's adaptive limit at once (npm start prints the change).
+    expect(rec.limitChanges).toContainEqual(expect.objectContaining({ reason: 'overload' }));
     sandbox.setFaults({ rate502: 0 });
     const synced = await rec.waitFor('A-S00000502', 'synced');
     expect(synced.attempt).toBeGreaterThanOrEqual(2);

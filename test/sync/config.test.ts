@@ -118,3 +118,31 @@ describe('loadSyncConfig', () => {
     expect(error.message).not.toContain('hunter2-secret');
   });
 });
+
+describe('loadSyncConfig: the adaptive limit (issue #21)', () => {
+  it('is on by default, with SYNC_CONCURRENCY as its ceiling and the documented defaults', () => {
+    expect(loadSyncConfig(minimal).adaptive).toEqual({ ceiling: 5, initialLimit: 5, minLimit: 0.05, latencyTolerance: 0.2, slotWaitSeconds: 10 });
+    expect(loadSyncConfig({ ...minimal, SYNC_CONCURRENCY: '40' }).adaptive).toMatchObject({ ceiling: 40, initialLimit: 5 });
+    expect(loadSyncConfig({ ...minimal, SYNC_CONCURRENCY: '2' }).adaptive).toMatchObject({ ceiling: 2, initialLimit: 2 });
+  });
+
+  it('reads fractional limits and the tolerance, and SYNC_ADAPTIVE=false turns it off', () => {
+    const env = { ...minimal, SYNC_ADAPTIVE_INITIAL_LIMIT: '0.5', SYNC_ADAPTIVE_MIN_LIMIT: '0.1', SYNC_ADAPTIVE_LATENCY_TOLERANCE: '0.35', SYNC_SLOT_WAIT_SECONDS: '3' };
+    expect(loadSyncConfig(env).adaptive).toEqual({ ceiling: 5, initialLimit: 0.5, minLimit: 0.1, latencyTolerance: 0.35, slotWaitSeconds: 3 });
+    expect(loadSyncConfig({ ...env, SYNC_ADAPTIVE: 'false' }).adaptive).toBeUndefined();
+  });
+
+  it.each([
+    ['SYNC_ADAPTIVE', 'no'],
+    ['SYNC_ADAPTIVE_MIN_LIMIT', '0'],
+    ['SYNC_ADAPTIVE_MIN_LIMIT', '6'],
+    ['SYNC_ADAPTIVE_INITIAL_LIMIT', '0.01'],
+    ['SYNC_ADAPTIVE_INITIAL_LIMIT', '6'],
+    ['SYNC_ADAPTIVE_INITIAL_LIMIT', '1e2'],
+    ['SYNC_ADAPTIVE_LATENCY_TOLERANCE', '0'],
+    ['SYNC_SLOT_WAIT_SECONDS', '0'],
+    ['SYNC_SLOT_WAIT_SECONDS', '1.5'],
+  ])('refuses %s=%s, naming it', (name, value) => {
+    expect(configError({ ...minimal, [name]: value }).variable).toBe(name);
+  });
+});

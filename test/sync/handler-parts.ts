@@ -1,5 +1,5 @@
 import type { SQSEvent } from 'aws-lambda';
-import type { SyncOutcomeEvent } from '../../functions/sync/sync-handler';
+import type { SyncHandlerDependencies, SyncOutcomeEvent } from '../../functions/sync/sync-handler';
 import { createSyncHandler } from '../../functions/sync/sync-handler';
 import { startLimioSandbox, type LimioSandbox } from '../../local/limio-sandbox';
 import type { QueuePair } from '../../local/sqs-emulator';
@@ -19,7 +19,7 @@ export interface HandlerParts {
   secret: ReturnType<typeof mockLimioSecret>;
   output: ReturnType<typeof captureOutput>;
   events: SyncOutcomeEvent[];
-  handlerWith(env?: Record<string, string>, extra?: { now?: () => number; random?: () => number; dlqUrl?: string }): ReturnType<typeof createSyncHandler>;
+  handlerWith(env?: Record<string, string>, extra?: { now?: () => number; random?: () => number; dlqUrl?: string; onLimitChange?: SyncHandlerDependencies['onLimitChange']; breakerStore?: SyncHandlerDependencies['breakerStore'] }): ReturnType<typeof createSyncHandler>;
 }
 
 /** Call inside a describe: registers the setup and teardown, and returns the parts the current test uses. */
@@ -28,7 +28,7 @@ export function useHandlerParts(): HandlerParts {
   const parts = {
     emulator,
     events: [] as SyncOutcomeEvent[],
-    handlerWith(env: Record<string, string> = {}, extra: { now?: () => number; random?: () => number; dlqUrl?: string } = {}) {
+    handlerWith(env: Record<string, string> = {}, extra: { now?: () => number; random?: () => number; dlqUrl?: string; onLimitChange?: SyncHandlerDependencies['onLimitChange']; breakerStore?: SyncHandlerDependencies['breakerStore'] } = {}) {
       const config = syncConfig(parts.sandbox, parts.queues, env);
       return createSyncHandler(extra.dlqUrl ? { ...config, deadLetterQueueUrl: extra.dlqUrl } : config, {
         sqs: emulator.sqs,
@@ -36,6 +36,8 @@ export function useHandlerParts(): HandlerParts {
         now: extra.now,
         random: extra.random ?? (() => 0.5),
         observer: { onSyncOutcome: (event) => parts.events.push(event) },
+        ...(extra.onLimitChange && { onLimitChange: extra.onLimitChange }),
+        ...(extra.breakerStore && { breakerStore: extra.breakerStore }),
       });
     },
   } as HandlerParts;

@@ -81,6 +81,20 @@ describe('sync handler with the sync ledger', () => {
   const metric = (name: string) => sum(metricValues(output.lines(), name));
   const syncCallsOf = (subscriptionId: string) => sandbox.stats.syncCallsById.get(subscriptionId) ?? 0;
 
+  it('leaves no claim for a subscription whose message got no Limio slot within its bound: nothing holds it when it comes back', async () => {
+    sandbox.setFaults({ latencyMs: 1_500 });
+    const handler = handlerWith({ SYNC_CONCURRENCY: '1', SYNC_SLOT_WAIT_SECONDS: '1' });
+    const event = await deliver(sqsEmulator.sqs, queues.mainQueueUrl, [bodyReceivedAt('A-S120', Date.now()), bodyReceivedAt('A-S121', Date.now())]);
+
+    const answer = await handler(event);
+    expect(answer.batchItemFailures).toHaveLength(1);
+    const [waited, synced] = answer.batchItemFailures[0]!.itemIdentifier === event.Records[0]!.messageId ? ['A-S120', 'A-S121'] : ['A-S121', 'A-S120'];
+    expect(events).toContainEqual(expect.objectContaining({ subscriptionId: waited, error: 'not attempted: no Limio slot within the wait bound' }));
+    const entries = (await ledger.readMany([waited, synced])).entries;
+    expect(entries.get(waited)?.claim).toBeUndefined();
+    expect(entries.get(synced)?.lastSuccess).toBeDefined();
+  });
+
   it('syncs a burst of 8 callouts for one subscription with at most 2 Limio calls, the last change included', async () => {
     const handler = handlerWith();
     const bodies = Array.from({ length: 8 }, () => bodyReceivedAt('A-S100', Date.now()));

@@ -2,7 +2,8 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { SubscriptionPlan } from '../../ledger/batch-plan';
 import { claimRefusedHold } from '../../ledger/ledger-fate';
-import type { SyncOutcome } from '../../limio';
+import type { BreakerState } from '../../breaker/breaker-state';
+import type { SyncOutcome, SyncResult } from '../../limio';
 import { logKeys, visibilityOf, type MadeSyncs, type QueuedMessage, type Verdicts } from '../batch-messages';
 import type { SyncContext } from '../sync-context';
 import { SYNC_METRICS } from '../telemetry';
@@ -12,6 +13,8 @@ import { holdForBreaker } from './held-by-breaker';
 import { holdForLedger } from './held-by-ledger';
 import { OutcomeReport } from './outcome-report';
 import { postpone } from './postponed';
+import { returnForSlot } from './waited-for-slot';
+import { limioCallKindOf, NO_SLOT, type CallReportOf } from '../limio-slots';
 
 /** Time kept back after a Limio call for its ChangeMessageVisibility / DLQ calls and the batch response. */
 const SQS_ACTIONS_RESERVE_MS = 2_000;
@@ -33,25 +36,33 @@ export async function syncSubscription(
   const claims = ledger !== undefined && claim !== undefined;
   // Not worth a claim that no sync would follow.
   if (claims && runningOutOfTime(sync, context)) return postpone(sync, subscriptionId, messages);
-  // Taken before the claim (without one, just before the call), so the start the ledger records is never later
-  // than Limio's real start.
-  const claimedAt = claims ? sync.now() : undefined;
-  // The claim goes out while this sync waits for a Limio slot, so a slot is never held waiting for DynamoDB: with
-  // every slot busy, each call would otherwise take the claim's round trip longer (SYNC_CONCURRENCY limits Limio
-  // calls, not ledger writes). A claim whose sync then does not start (out of time, the breaker opened meanwhile)
-  // is left to its lease, the rest of this invocation: the ledger's rules already allow for a claim no answer
-  // follows (an invocation that dies after claiming), and it only holds this subscription's messages meanwhile.
-  const claimed = claims ? ledger.claim(subscriptionId, claimedAt!, leaseMsFor(sync, context), claim) : Promise.resolve(true);
+  const limiter = sync.limitLimioCalls;
+  const makeClaim = () => {
+    // Taken before the claim (without one, just before the call), so the start the ledger records is never
+    // later than Limio's real start.
+    const claimedAt = claims ? sync.now() : undefined;
+    return { claimedAt, claimed: claims ? ledger.claim(subscriptionId, claimedAt!, leaseMsFor(sync, context), claim) : Promise.resolve(true) };
+  };
+  // With a fixed limit the claim goes out while this sync waits for a Limio slot, so a slot is never held waiting
+  // for DynamoDB: with every slot busy, each call would otherwise take the claim's round trip longer. A claim whose
+  // sync then does not start (out of time, the breaker opened meanwhile) is left to its lease, the rest of this
+  // invocation: the ledger's rules already allow for a claim no answer follows, and it only holds this
+  // subscription's messages meanwhile. The adaptive limit may send the message back without a slot: a claim made
+  // before would hold the subscription for nothing, so it is made once the slot is had (its round trip is not in
+  // the latency the limit hears: that is Limio's alone).
+  const early = limiter.boundsWaits ? undefined : makeClaim();
   // Both checked once a slot is free: waiting for it is what can use up the invocation, and a batch under way
   // must stop calling Limio once the breaker opens (the state is cached for BREAKER_STATE_CACHE_SECONDS).
-  const result = await sync.limitLimioCalls(async () => {
+  const result = await limiter.run(async () => {
     if (runningOutOfTime(sync, context)) return 'postpone' as const;
+    const { claimedAt, claimed } = early ?? makeClaim();
     const [breakerState, claimMade] = await Promise.all([sync.breaker.gate.current(), claimed]);
     if (breakerState.state === 'open') return breakerState;
     if (!claimMade) return 'claim-refused' as const;
     const startedAt = claimedAt ?? sync.now();
     return { ...(await sync.limio.sync(subscriptionId)), startedAt };
-  });
+  }, limiter.boundsWaits ? slotWaitMsFor(sync, context) : Number.POSITIVE_INFINITY, reportOfCall);
+  if (result === NO_SLOT) return returnForSlot(sync, subscriptionId, messages);
   if (result === 'postpone') return postpone(sync, subscriptionId, messages);
   if (result === 'claim-refused') return holdForLedger(sync, subscriptionId, messages.map((message) => ({ message, fate: claimRefusedHold(sync.now()) })));
   if (!('outcome' in result)) return holdForBreaker(sync, subscriptionId, messages, result);
@@ -122,6 +133,24 @@ async function backOff(
     report.add(reported.outcome, message, reported.failureClass, reported.visibilitySeconds);
   });
   return verdicts;
+}
+
+/** What the adaptive limit hears of one task: a Limio call's latency and kind, or nothing when none was made. */
+function reportOfCall(result: 'postpone' | 'claim-refused' | BreakerState | (SyncResult & { startedAt: number })): ReturnType<CallReportOf<unknown>> {
+  if (typeof result === 'string' || !('outcome' in result)) return undefined;
+  const { outcome, latencyMs } = result;
+  return { latencyMs, kind: limioCallKindOf(outcome), ...(outcome.class === 'retryable' && outcome.retryAfterSeconds !== undefined && { retryAfterSeconds: outcome.retryAfterSeconds }) };
+}
+
+/**
+ * The longest a message waits for a Limio slot: SYNC_SLOT_WAIT_SECONDS, and never so long that the sync could not
+ * finish within the invocation (then it is postponed once the slot comes, as before).
+ */
+function slotWaitMsFor(sync: SyncContext, context: Context | undefined): number {
+  const boundMs = (sync.config.adaptive?.slotWaitSeconds ?? 0) * 1000;
+  if (typeof context?.getRemainingTimeInMillis !== 'function') return boundMs;
+  const leftMs = context.getRemainingTimeInMillis() - (sync.config.limioTimeoutMs + SQS_ACTIONS_RESERVE_MS + (sync.ledger?.reserveMs ?? 0));
+  return Math.max(0, Math.min(boundMs, leftMs));
 }
 
 /** A claim lasts as long as this invocation could still record its outcome. */
