@@ -7,6 +7,7 @@ import { LEDGER_DEFAULTS, loadLedgerConfig } from '../../functions/ledger/config
 import { apiSecurityPolicy, ipRanges, wafRateLimit } from './front-door';
 import { checkedByLambdaRules, chosen, kmsKeyArn, limioUrl, LOG_RETENTION_DAYS, optionalText, wholeNumber } from './rules';
 import { sweepSettings } from './sweep';
+import { syncConcurrencySettings } from './sync-concurrency';
 import { CALLOUT_API_KINDS, CALLOUT_AUTH_MODES, INFRA_DEFAULTS, type BridgeSettings, type BridgeSettingsInput } from './types';
 
 /**
@@ -17,6 +18,7 @@ import { CALLOUT_API_KINDS, CALLOUT_AUTH_MODES, INFRA_DEFAULTS, type BridgeSetti
 
 export * from './types';
 export { asCidr, isEnhancedSecurityPolicy, isIpv6Range } from './front-door';
+export { SYNC_ADAPTIVE_MIN_LIMIT_DEFAULT, syncAdaptiveInitialLimit, syncConcurrencyEnvironment } from './sync-concurrency';
 export { FAILED_SWEEPS, MISSING_CALLOUTS_SWEEPS, sweepEnvironment, sweepFallingBehindSeconds, SWEEP_TIMEOUT_SECONDS } from './sweep';
 
 function ledgerTiming(input: BridgeSettingsInput): { syncCooldownSeconds: number; syncClockMarginSeconds: number } {
@@ -90,8 +92,7 @@ export function resolveBridgeSettings(input: BridgeSettingsInput): BridgeSetting
     expectedZuoraTenantId,
     retainStatefulResources: input.retainStatefulResources ?? INFRA_DEFAULTS.retainStatefulResources,
     secretsKmsKeyArn: kmsKeyArn(input.secretsKmsKeyArn),
-    syncConcurrency: wholeNumber('syncConcurrency', input.syncConcurrency, DEFAULTS.syncConcurrency, 1, 100),
-    syncInvocationConcurrency: wholeNumber('syncInvocationConcurrency', input.syncInvocationConcurrency, INFRA_DEFAULTS.syncInvocationConcurrency, 2, 1000),
+    ...syncConcurrencySettings(input),
     // Up to the 14-day retention minus (backoffMaxSeconds + 1 day): the last retry is dead-lettered, not expired.
     retryBudgetSeconds: wholeNumber('retryBudgetSeconds', input.retryBudgetSeconds, BREAKER_DEFAULTS.retryBudgetSeconds, 60, maxRetryBudgetSeconds(backoffMaxSeconds)),
     maxAttempts: wholeNumber('maxAttempts', input.maxAttempts, DEFAULTS.maxAttempts, 1, 999),

@@ -5,7 +5,7 @@ import { DEFAULTS } from '../../functions/shared/defaults';
 import { LEDGER_DEFAULTS } from '../../functions/ledger/config';
 import { SWEEP_DEFAULTS } from '../../functions/sweep/config';
 import { bridgeSettingsFromContext } from '../../infra/context';
-import { EXAMPLE_LIMIO_BASE_URL, INFRA_DEFAULTS, resolveBridgeSettings } from '../../infra/settings';
+import { EXAMPLE_LIMIO_BASE_URL, INFRA_DEFAULTS, resolveBridgeSettings, syncAdaptiveInitialLimit } from '../../infra/settings';
 
 const limioBaseUrl = 'https://acme.prod.limio.com';
 
@@ -33,7 +33,9 @@ describe('resolveBridgeSettings', () => {
       calloutAuthMode: 'basic',
       apiKind: 'rest',
       calloutRealm: INFRA_DEFAULTS.calloutRealm,
-      syncConcurrency: DEFAULTS.syncConcurrency,
+      syncAdaptive: true,
+      syncConcurrency: 10,
+      syncAdaptiveInitialFleetLimit: 10,
       retryBudgetSeconds: 24 * 60 * 60,
       maxAttempts: 400,
       batchSize: DEFAULTS.syncBatchSize,
@@ -41,7 +43,7 @@ describe('resolveBridgeSettings', () => {
       syncTimeoutSeconds: DEFAULTS.syncFunctionTimeoutSeconds,
       limioTimeoutMs: DEFAULTS.limioTimeoutMs,
       calloutDelaySeconds: DEFAULTS.calloutDelaySeconds,
-      syncInvocationConcurrency: 2,
+      syncInvocationConcurrency: 20,
       allowedIpRanges: [],
       throttleRateLimit: 500,
       throttleBurstLimit: 1000,
@@ -121,6 +123,51 @@ describe('resolveBridgeSettings', () => {
   it('accepts IPv4 and IPv6 allowlist entries on a REST API', () => {
     const ranges = ['203.0.113.0/24', '198.51.100.7', '2001:db8::/32'];
     expect(resolveBridgeSettings({ limioBaseUrl, allowedIpRanges: ranges }).allowedIpRanges).toEqual(ranges);
+  });
+});
+
+describe('resolveBridgeSettings: Limio concurrency (issue #21)', () => {
+  it('raises the ceiling to 20 invocations x 10 calls with the adaptive limit, the fleet starting at 10 in flight', () => {
+    const settings = resolveBridgeSettings({ limioBaseUrl });
+    expect(settings).toMatchObject({ syncAdaptive: true, syncInvocationConcurrency: 20, syncConcurrency: 10, syncAdaptiveInitialFleetLimit: 10 });
+    expect(syncAdaptiveInitialLimit({ syncInvocationConcurrency: 20, syncAdaptiveInitialFleetLimit: 10 })).toBe(0.5);
+  });
+
+  it('keeps the fixed cap of 2 x 5 without the adaptive limit: the ceiling would be the load Limio gets', () => {
+    const settings = resolveBridgeSettings({ limioBaseUrl, syncAdaptive: false });
+    expect(settings).toMatchObject({ syncAdaptive: false, syncInvocationConcurrency: 2, syncConcurrency: DEFAULTS.syncConcurrency });
+    expect(settings.syncAdaptiveInitialFleetLimit).toBeUndefined();
+    expect(resolveBridgeSettings({ limioBaseUrl, syncAdaptive: false, syncInvocationConcurrency: 4, syncConcurrency: 3 }))
+      .toMatchObject({ syncInvocationConcurrency: 4, syncConcurrency: 3 });
+  });
+
+  it('shares the fleet\'s starting limit between the invocations, rounded down so the fleet never starts above it', () => {
+    expect(syncAdaptiveInitialLimit({ syncInvocationConcurrency: 3, syncAdaptiveInitialFleetLimit: 10 })).toBe(3.3333);
+    expect(syncAdaptiveInitialLimit({ syncInvocationConcurrency: 100, syncAdaptiveInitialFleetLimit: 29 })).toBe(0.29);
+    expect(syncAdaptiveInitialLimit({ syncInvocationConcurrency: 2, syncAdaptiveInitialFleetLimit: 20 })).toBe(10);
+    // The smallest fleet the per-invocation floor (0.05) allows.
+    expect(resolveBridgeSettings({ limioBaseUrl, syncInvocationConcurrency: 1000, syncAdaptiveInitialFleetLimit: 50 }).syncAdaptiveInitialFleetLimit).toBe(50);
+    expect(resolveBridgeSettings({ limioBaseUrl, syncInvocationConcurrency: 20, syncAdaptiveInitialFleetLimit: 1 }).syncAdaptiveInitialFleetLimit).toBe(1);
+    // A ceiling below the default start is where the fleet starts.
+    expect(resolveBridgeSettings({ limioBaseUrl, syncInvocationConcurrency: 3, syncConcurrency: 2 }).syncAdaptiveInitialFleetLimit).toBe(6);
+  });
+
+  it.each([
+    ['syncAdaptiveInitialFleetLimit', { syncAdaptiveInitialFleetLimit: 0 }, /between 1 and/],
+    ['syncAdaptiveInitialFleetLimit', { syncAdaptiveInitialFleetLimit: 2.5 }, /whole number/],
+    // Above the ceiling no invocation could start there.
+    ['syncAdaptiveInitialFleetLimit', { syncInvocationConcurrency: 4, syncConcurrency: 2, syncAdaptiveInitialFleetLimit: 9 }, /at most the ceiling.*= 8, got 9/],
+    // Below 0.05 per invocation: the controller's floor would start it higher than asked.
+    ['syncAdaptiveInitialFleetLimit', { syncInvocationConcurrency: 1000 }, /at least 50 with syncInvocationConcurrency 1000.*got 10/],
+    // A fixed cap has no starting limit: accepting one would promise a protection it does not give.
+    ['syncAdaptiveInitialFleetLimit', { syncAdaptive: false, syncAdaptiveInitialFleetLimit: 10 }, /only with syncAdaptive true/],
+    ['syncAdaptive', { syncAdaptive: 'yes' as never }, /true or false/],
+    ['syncConcurrency', { syncConcurrency: 101 }, /between 1 and 100/],
+    ['syncInvocationConcurrency', { syncAdaptive: false, syncInvocationConcurrency: 1 }, /between 2 and 1000/],
+  ])('refuses a bad %s, saying why', (name, overrides, why) => {
+    const error = configErrorOf(() => resolveBridgeSettings({ limioBaseUrl, ...overrides }));
+    expect(error.variable).toBe(name);
+    expect(error.message).toMatch(why);
   });
 });
 
@@ -221,6 +268,12 @@ describe('bridgeSettingsFromContext', () => {
     });
   });
 
+  it('reads the adaptive limit\'s switch and starting limit, as typed values and -c strings', () => {
+    const fromJson = bridgeSettingsFromContext(contextOf({ limioBaseUrl, syncAdaptive: false, syncAdaptiveInitialFleetLimit: 4 }));
+    expect(bridgeSettingsFromContext(contextOf({ limioBaseUrl, syncAdaptive: 'false', syncAdaptiveInitialFleetLimit: '4' }))).toEqual(fromJson);
+    expect(fromJson).toEqual({ limioBaseUrl, syncAdaptive: false, syncAdaptiveInitialFleetLimit: 4 });
+  });
+
   it('leaves unset and empty keys to the construct defaults', () => {
     expect(bridgeSettingsFromContext(contextOf({ limioBaseUrl, alarmEmail: '', batchSize: '' }))).toEqual({ limioBaseUrl });
   });
@@ -251,6 +304,8 @@ describe('bridgeSettingsFromContext', () => {
     ['syncConcurrency', { limioBaseUrl, syncConcurrency: 'five' }],
     ['calloutAuthMode', { limioBaseUrl, calloutAuthMode: 3 }],
     ['createApiGatewayCloudWatchRole', { limioBaseUrl, createApiGatewayCloudWatchRole: 'no' }],
+    ['syncAdaptive', { limioBaseUrl, syncAdaptive: 'on' }],
+    ['syncAdaptiveInitialFleetLimit', { limioBaseUrl, syncAdaptiveInitialFleetLimit: 'ten' }],
   ])('names the context key %s when it is missing or mistyped', (name, values) => {
     expect(configErrorOf(() => bridgeSettingsFromContext(contextOf(values))).variable).toBe(name);
   });
