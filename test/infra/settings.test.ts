@@ -327,3 +327,35 @@ describe('cdk.json', () => {
     expect(fromCdkJson.limioBaseUrl).toBe(EXAMPLE_LIMIO_BASE_URL);
   });
 });
+
+describe('docs/deploying.md', () => {
+  const deploying = readFileSync(join(__dirname, '..', '..', 'docs', 'deploying.md'), 'utf8');
+  const cellsOfRow = (first: string) => {
+    const row = deploying.split('\n').find((line) => line.startsWith(`| ${first} |`));
+    expect(row).toBeDefined();
+    return row!.split('|').slice(1, -1).map((cell) => cell.trim());
+  };
+
+  it('gives the Limio concurrency props the defaults the construct uses, with and without the adaptive limit', () => {
+    const adaptive = resolveBridgeSettings({ limioBaseUrl });
+    const fixed = resolveBridgeSettings({ limioBaseUrl, syncAdaptive: false });
+    expect(cellsOfRow('`syncAdaptive`')[1]).toBe(`\`${adaptive.syncAdaptive}\``);
+    expect(cellsOfRow('`syncConcurrency`')[1]).toBe(`${adaptive.syncConcurrency} (${fixed.syncConcurrency} without \`syncAdaptive\`)`);
+    expect(cellsOfRow('`syncInvocationConcurrency`')[1]).toBe(`${adaptive.syncInvocationConcurrency} (${fixed.syncInvocationConcurrency} without \`syncAdaptive\`)`);
+    expect(cellsOfRow('`syncAdaptiveInitialFleetLimit`')[1]).toMatch(new RegExp(`^${adaptive.syncAdaptiveInitialFleetLimit} `));
+  });
+
+  it('works the sizing example out right: syncs per second = calls in flight / latency, and 100,000 of them take what it says', () => {
+    const rows = deploying.split('\n')
+      .map((line) => /^\| [^|]+ \| (\d+) \| ([\d.]+) s \| (\d+) \| ([\d.]+) (h|min) \|$/.exec(line))
+      .filter((match): match is RegExpExecArray => match !== null);
+    expect(rows).toHaveLength(3);
+    for (const [, inFlight, latencySeconds, syncsPerSecond, took, unit] of rows) {
+      expect(Number(syncsPerSecond)).toBe(Number(inFlight) / Number(latencySeconds));
+      const seconds = 100_000 / Number(syncsPerSecond);
+      expect(Number(took)).toBe(unit === 'h' ? Math.round(seconds / 360) / 10 : Math.round(seconds / 60));
+    }
+    // The row as before issue #21 is the old fixed cap.
+    expect(rows[0]![1]).toBe(String(INFRA_DEFAULTS.fixedCap.syncInvocationConcurrency * INFRA_DEFAULTS.fixedCap.syncConcurrency));
+  });
+});
