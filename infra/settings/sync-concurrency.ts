@@ -42,8 +42,7 @@ export function syncConcurrencySettings(input: BridgeSettingsInput): SyncConcurr
   if (syncAdaptiveInitialFleetLimit > ceiling) {
     throw new ConfigError('syncAdaptiveInitialFleetLimit', `must be at most the ceiling, syncInvocationConcurrency x syncConcurrency = ${ceiling}, got ${syncAdaptiveInitialFleetLimit}`);
   }
-  // Less a hair, so 0.05 x 20 = 1.0000000000000002 asks for 1, not 2.
-  const fleetFloor = Math.ceil(SYNC_ADAPTIVE_MIN_LIMIT_DEFAULT * syncInvocationConcurrency - 1e-9);
+  const fleetFloor = Math.ceil(SYNC_ADAPTIVE_MIN_LIMIT_DEFAULT * syncInvocationConcurrency);
   if (syncAdaptiveInitialFleetLimit < fleetFloor) {
     throw new ConfigError('syncAdaptiveInitialFleetLimit', `must be at least ${fleetFloor} with syncInvocationConcurrency ${syncInvocationConcurrency} `
       + `(no invocation's limit goes below ${SYNC_ADAPTIVE_MIN_LIMIT_DEFAULT}): raise it or lower syncInvocationConcurrency, got ${syncAdaptiveInitialFleetLimit}`);
