@@ -53,7 +53,7 @@ export function syncConcurrencySettings(input: BridgeSettingsInput): SyncConcurr
 /** Each invocation's starting limit: the fleet's, shared evenly by the invocations the event source may run. */
 export function syncAdaptiveInitialLimit(settings: Pick<SyncConcurrencySettings, 'syncInvocationConcurrency'> & { syncAdaptiveInitialFleetLimit: number }): number {
   const scale = 10 ** INITIAL_LIMIT_DECIMALS;
-  // The small epsilon keeps 0.29 x 10^4 = 2899.9999… from losing a whole step to floating point.
+  // The small epsilon keeps 286 / 1000 x 10^4 = 2859.9999999999995 from losing a whole step to floating point.
   return Math.floor((settings.syncAdaptiveInitialFleetLimit / settings.syncInvocationConcurrency) * scale + 1e-9) / scale;
 }
 

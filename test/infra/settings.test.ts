@@ -143,7 +143,7 @@ describe('resolveBridgeSettings: Limio concurrency (issue #21)', () => {
 
   it('shares the fleet\'s starting limit between the invocations, rounded down so the fleet never starts above it', () => {
     expect(syncAdaptiveInitialLimit({ syncInvocationConcurrency: 3, syncAdaptiveInitialFleetLimit: 10 })).toBe(3.3333);
-    expect(syncAdaptiveInitialLimit({ syncInvocationConcurrency: 100, syncAdaptiveInitialFleetLimit: 29 })).toBe(0.29);
+    expect(syncAdaptiveInitialLimit({ syncInvocationConcurrency: 1000, syncAdaptiveInitialFleetLimit: 286 })).toBe(0.286);
     expect(syncAdaptiveInitialLimit({ syncInvocationConcurrency: 2, syncAdaptiveInitialFleetLimit: 20 })).toBe(10);
     // The smallest fleet the per-invocation floor (0.05) allows.
     expect(resolveBridgeSettings({ limioBaseUrl, syncInvocationConcurrency: 1000, syncAdaptiveInitialFleetLimit: 50 }).syncAdaptiveInitialFleetLimit).toBe(50);
