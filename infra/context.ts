@@ -21,8 +21,10 @@ import type { BridgeStackSettings } from './zuora-limio-sync-stack';
  * | expectedZuoraTenantId | refuse callouts from another Zuora tenant; default not checked |
  * | retainStatefulResources | keep queues, created secrets and breaker table when the stack goes; default true |
  * | secretsKmsKeyArn | customer managed key of the secrets, granted for decryption through Secrets Manager |
- * | syncConcurrency | subscriptions synced at once per invocation |
- * | syncInvocationConcurrency | sync invocations at once (event source maxConcurrency, >= 2) |
+ * | syncAdaptive | true (default): Limio calls in flight follow an adaptive limit below the ceiling; false: the ceiling is a fixed cap |
+ * | syncConcurrency | subscriptions synced at once per invocation at most (default 10; 5 without syncAdaptive) |
+ * | syncInvocationConcurrency | sync invocations at once (event source maxConcurrency, >= 2; default 20; 2 without syncAdaptive) |
+ * | syncAdaptiveInitialFleetLimit | Limio calls in flight the whole fleet starts with (default 10) |
  * | retryBudgetSeconds | how long a Limio-side failure is retried (open-breaker time not counted); default 86400 |
  * | maxAttempts | safety net on receives of one message (the time budget decides); default 400 |
  * | probeSubscriptionId | a subscription the breaker probe syncs too (default: token only) |
@@ -60,7 +62,7 @@ const NUMBER_KEYS = [
   'backoffMaxSeconds', 'calloutDelaySeconds', 'calloutMaxIds', 'calloutMaxBodyBytes', 'logRetentionDays',
   'oldestMessageAgeAlarmSeconds', 'wafRateLimitPerIp', 'syncCooldownSeconds', 'syncClockMarginSeconds', 'sweepIntervalSeconds',
   'sweepSettleSeconds', 'sweepOverlapSeconds', 'sweepInitialLookbackSeconds', 'sweepSliceSeconds', 'sweepCommitLagSeconds',
-  'sweepCoverageMarginSeconds', 'missingCalloutsAlarmThreshold', 'fanOutBatchSize', 'fanOutMaxConcurrency',
+  'sweepCoverageMarginSeconds', 'missingCalloutsAlarmThreshold', 'fanOutBatchSize', 'fanOutMaxConcurrency', 'syncAdaptiveInitialFleetLimit',
 ] as const;
 
 function text(key: string, value: unknown): string | undefined {
@@ -99,7 +101,7 @@ export function bridgeSettingsFromContext(read: ContextReader): BridgeStackSetti
   for (const key of STRING_KEYS) settings[key] = text(key, read(key));
   for (const key of NUMBER_KEYS) settings[key] = numberFrom(key, read(key));
   for (const key of ['allowedIpRanges', 'wafExemptIpRanges']) settings[key] = listFrom(key, read(key));
-  for (const key of ['createApiGatewayCloudWatchRole', 'retainStatefulResources']) settings[key] = booleanFrom(key, read(key));
+  for (const key of ['createApiGatewayCloudWatchRole', 'retainStatefulResources', 'syncAdaptive']) settings[key] = booleanFrom(key, read(key));
   const defined = Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
   if (typeof defined.limioBaseUrl !== 'string') {
     throw new ConfigError('limioBaseUrl', 'is required: set it in cdk.json "context" or pass -c limioBaseUrl=https://acme.prod.limio.com');

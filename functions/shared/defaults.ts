@@ -5,6 +5,8 @@
 export const DEFAULTS = {
   /** Distinct subscriptions synced at once by one sync Lambda invocation. */
   syncConcurrency: 5,
+  /** The adaptive limit's floor per container: 50 containers at it put 2.5 Limio calls in flight. */
+  syncAdaptiveMinLimit: 0.05,
   /**
    * Hard cap on receives of one message, a safety net only: the retry budget by time (24 h, outage time not
    * counted; functions/breaker/settings.ts) decides when a Limio-side failure is dead-lettered. Full-jitter

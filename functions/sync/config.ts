@@ -76,7 +76,7 @@ export function loadSyncConfig(env: Env): SyncConfig {
 /** SYNC_ADAPTIVE (default true) and its settings; each bound says what the limit can mean. */
 function loadAdaptiveConfig(env: Env, ceiling: number): AdaptiveConfig | undefined {
   if (!oneOf(env, 'SYNC_ADAPTIVE', ['true', 'false'], 'true').startsWith('t')) return undefined;
-  const minLimit = decimal(env, 'SYNC_ADAPTIVE_MIN_LIMIT', 0.05, { min: 0.01, max: ceiling });
+  const minLimit = decimal(env, 'SYNC_ADAPTIVE_MIN_LIMIT', DEFAULTS.syncAdaptiveMinLimit, { min: 0.01, max: ceiling });
   return {
     ceiling,
     minLimit,

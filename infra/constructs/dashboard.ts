@@ -19,9 +19,10 @@ import {
   CALLOUT_METRICS_SERVICE,
   FAN_OUT_METRICS,
   FAN_OUT_METRICS_SERVICE,
-  LEDGER_SYNC_METRICS,
   SWEEP_SERVICE_NAME,
   SYNC_METRICS_SERVICE,
+  ADAPTIVE_LIMIT_METRICS,
+  limioSyncCounters,
 } from './metrics';
 import { WAF_RATE_RULE_NAME } from './web-acl';
 
@@ -103,11 +104,8 @@ export class BridgeDashboard extends Construct {
       }),
       new cloudwatch.GraphWidget({
         title: 'Limio syncs',
-        // Every counter the sync Lambda publishes (a new one shows up here by itself); `held` is on the breaker's
-        // widget, the ledger's on their own.
-        left: Object.values(SYNC_METRICS)
-          .filter((name) => name !== SYNC_METRICS.syncLatency && name !== SYNC_METRICS.held && !LEDGER_SYNC_METRICS.includes(name))
-          .map((name) => custom(name, SYNC_METRICS_SERVICE)),
+        // `held` is on the breaker's widget, the ledger's and the adaptive limit's on their own.
+        left: limioSyncCounters(Object.values(SYNC_METRICS)).map((name) => custom(name, SYNC_METRICS_SERVICE)),
         right: [bridgeMetric(SYNC_METRICS.syncLatency, SYNC_METRICS_SERVICE, period, cloudwatch.Stats.p(99))],
         width: 12,
       }),
@@ -120,12 +118,13 @@ export class BridgeDashboard extends Construct {
         width: 12,
       }),
       new cloudwatch.GraphWidget({
-        title: 'Sync concurrency (Limio protection cap)',
+        title: 'Sync invocations at once (part of the Limio ceiling)',
         left: [syncFunction.metric('ConcurrentExecutions', max)],
-        leftAnnotations: [{ value: settings.syncInvocationConcurrency, label: 'maxConcurrency' }],
+        leftAnnotations: [{ value: settings.syncInvocationConcurrency, label: 'maxConcurrency (syncInvocationConcurrency)' }],
         width: 12,
       }),
     );
+    addLimioConcurrencyWidgets(dashboard, settings, syncFunction);
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Sync ledger (messages done without a Limio call, held to share one)',
@@ -164,6 +163,51 @@ export class BridgeDashboard extends Construct {
     );
     if (frontDoor.webAcl !== undefined) addWafWidget(dashboard, frontDoor.webAcl, sum);
   }
+}
+
+/**
+ * The adaptive limit at work (issue #21): what each invocation allows and uses, what the whole fleet allows (what
+ * Limio sees), Limio's latency against its unloaded latency (what the limit follows) and the drain rate. By the
+ * minute: the limit moves within seconds, 5-minute points would hide it.
+ */
+function addLimioConcurrencyWidgets(dashboard: cloudwatch.Dashboard, settings: BridgeSettings, syncFunction: nodejs.NodejsFunction): void {
+  const period = Duration.minutes(1);
+  const sync = (name: string, statistic: string, label: string) => bridgeMetric(name, SYNC_METRICS_SERVICE, period, statistic).with({ label });
+  // Each invocation publishes its own limit; the fleet's is not published anywhere, so it is estimated from the
+  // mean per invocation and the invocations running.
+  const invocationsRunning = syncFunction.metric('ConcurrentExecutions', { period, statistic: cloudwatch.Stats.MAXIMUM });
+  const perInvocationLimit = sync(ADAPTIVE_LIMIT_METRICS.limit, cloudwatch.Stats.AVERAGE, 'limit per invocation (mean)');
+  const perInvocationInFlight = sync(ADAPTIVE_LIMIT_METRICS.callsInFlight, cloudwatch.Stats.AVERAGE, 'calls in flight per invocation (mean of batch peaks)');
+  const synced = bridgeMetric(SYNC_METRICS.synced, SYNC_METRICS_SERVICE, period, cloudwatch.Stats.SUM);
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'Limio calls in flight: adaptive limit and calls (left per invocation, right the fleet)',
+      left: [perInvocationLimit, perInvocationInFlight],
+      leftAnnotations: [{ value: settings.syncConcurrency, label: 'ceiling per invocation (syncConcurrency)' }],
+      right: [
+        new cloudwatch.MathExpression({ expression: 'limit * invocations', usingMetrics: { limit: perInvocationLimit, invocations: invocationsRunning }, label: 'fleet limit (≈ mean x invocations)', period }),
+        new cloudwatch.MathExpression({ expression: 'inFlight * invocations', usingMetrics: { inFlight: perInvocationInFlight, invocations: invocationsRunning }, label: 'fleet calls in flight (≈ mean x invocations)', period }),
+      ],
+      rightAnnotations: [{ value: settings.syncInvocationConcurrency * settings.syncConcurrency, label: 'fleet ceiling' }],
+      width: 8,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Limio latency against its unloaded latency',
+      left: [
+        sync(SYNC_METRICS.syncLatency, cloudwatch.Stats.p(50), 'Limio sync latency, ms (median)'),
+        sync(ADAPTIVE_LIMIT_METRICS.unloadedLatency, cloudwatch.Stats.AVERAGE, 'unloaded latency, ms (mean)'),
+      ],
+      right: [sync(ADAPTIVE_LIMIT_METRICS.latencyRatio, cloudwatch.Stats.AVERAGE, 'latency / unloaded (mean)')],
+      rightAnnotations: [{ value: 1, label: 'unloaded' }],
+      width: 8,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Drain: syncs per second, and messages put back waiting for a Limio slot',
+      left: [new cloudwatch.MathExpression({ expression: 'synced / PERIOD(synced)', usingMetrics: { synced }, label: 'syncs per second', period })],
+      right: [sync(ADAPTIVE_LIMIT_METRICS.slotWaits, cloudwatch.Stats.SUM, 'slot waits (per minute)')],
+      width: 8,
+    }),
+  );
 }
 
 function addSweepWidgets(dashboard: cloudwatch.Dashboard, sweepFunction: nodejs.NodejsFunction, sweep: SweepSettings): void {

@@ -7,7 +7,7 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { BridgeSettings } from '../settings';
+import { syncConcurrencyEnvironment, type BridgeSettings } from '../settings';
 import { bridgeFunction, sharedEnvironment } from './bridge-function';
 import { denyNonSubscriptionItemsStatement } from './ledger';
 import { keepParentLogicalIds } from './logical-ids';
@@ -51,7 +51,7 @@ export class SyncWorker extends Construct {
         DLQ_URL: deadLetterQueue.queueUrl,
         LIMIO_BASE_URL: settings.limioBaseUrl,
         LIMIO_SECRET_ID: limioSecret.secretArn,
-        SYNC_CONCURRENCY: String(settings.syncConcurrency),
+        ...syncConcurrencyEnvironment(settings),
         BREAKER_TABLE_NAME: breakerTable.tableName,
         RETRY_BUDGET_SECONDS: String(settings.retryBudgetSeconds),
         MAX_ATTEMPTS: String(settings.maxAttempts),
@@ -99,7 +99,8 @@ export class SyncWorker extends Construct {
       batchSize: settings.batchSize,
       maxBatchingWindow: Duration.seconds(settings.batchingWindowSeconds),
       reportBatchItemFailures: true,
-      // The Limio protection cap: at most maxConcurrency x SYNC_CONCURRENCY calls reach Limio at once.
+      // The ceiling: at most maxConcurrency x SYNC_CONCURRENCY calls reach Limio at once (with SYNC_ADAPTIVE, the
+      // limit each invocation adapts stays below it; without, it is the fixed cap).
       maxConcurrency: settings.syncInvocationConcurrency,
     });
     // Lambda checks the role's SQS permissions when the mapping is created: create the policy first.

@@ -8,6 +8,7 @@ import { apiSecurityPolicy, ipRanges, wafRateLimit } from './front-door';
 import { checkedByLambdaRules, chosen, kmsKeyArn, limioUrl, LOG_RETENTION_DAYS, optionalText, wholeNumber } from './rules';
 import { accountNumberPattern, fanOutSettings } from './fan-out';
 import { sweepSettings } from './sweep';
+import { syncConcurrencySettings } from './sync-concurrency';
 import { CALLOUT_API_KINDS, CALLOUT_AUTH_MODES, INFRA_DEFAULTS, type BridgeSettings, type BridgeSettingsInput } from './types';
 
 /**
@@ -20,6 +21,7 @@ export * from './types';
 export { asCidr, isEnhancedSecurityPolicy, isIpv6Range } from './front-door';
 export { FAN_OUT_DEFAULTS, FAN_OUT_MAX_CONCURRENCY, FAN_OUT_TIMEOUT_SECONDS } from './fan-out';
 export { FAILED_SWEEPS, MISSING_CALLOUTS_SWEEPS, sweepEnvironment, sweepFallingBehindSeconds, SWEEP_TIMEOUT_SECONDS, zuoraConnectionEnvironment } from './sweep';
+export { SYNC_ADAPTIVE_MIN_LIMIT_DEFAULT, syncAdaptiveInitialLimit, syncConcurrencyEnvironment } from './sync-concurrency';
 
 function ledgerTiming(input: BridgeSettingsInput): { syncCooldownSeconds: number; syncClockMarginSeconds: number } {
   const syncCooldownSeconds = input.syncCooldownSeconds ?? LEDGER_DEFAULTS.cooldownSeconds;
@@ -103,8 +105,7 @@ export function resolveBridgeSettings(input: BridgeSettingsInput): BridgeSetting
     expectedZuoraTenantId,
     retainStatefulResources: input.retainStatefulResources ?? INFRA_DEFAULTS.retainStatefulResources,
     secretsKmsKeyArn: kmsKeyArn(input.secretsKmsKeyArn),
-    syncConcurrency: wholeNumber('syncConcurrency', input.syncConcurrency, DEFAULTS.syncConcurrency, 1, 100),
-    syncInvocationConcurrency: wholeNumber('syncInvocationConcurrency', input.syncInvocationConcurrency, INFRA_DEFAULTS.syncInvocationConcurrency, 2, 1000),
+    ...syncConcurrencySettings(input),
     // Up to the 14-day retention minus (backoffMaxSeconds + 1 day): the last retry is dead-lettered, not expired.
     retryBudgetSeconds: wholeNumber('retryBudgetSeconds', input.retryBudgetSeconds, BREAKER_DEFAULTS.retryBudgetSeconds, 60, maxRetryBudgetSeconds(backoffMaxSeconds)),
     maxAttempts: wholeNumber('maxAttempts', input.maxAttempts, DEFAULTS.maxAttempts, 1, 999),

@@ -15,8 +15,25 @@ export const INFRA_DEFAULTS = {
   calloutAuthMode: 'basic' as CalloutAuthMode,
   apiKind: 'rest' as CalloutApiKind,
   calloutRealm: 'zuora-limio-sync',
-  /** Lambda invocations the SQS event source runs at once (its maxConcurrency); AWS's minimum is 2. */
-  syncInvocationConcurrency: 2,
+  /**
+   * With the adaptive limit (the default) the sync Lambdas' ceiling: 20 invocations (the event source's
+   * maxConcurrency) x 10 calls each = 200 Limio calls in flight at most. The limit, not the ceiling, decides
+   * what Limio gets, so the ceiling only has to stay above any Limio's capacity: a Limio sync reads the
+   * subscription from Zuora, whose default of 40 concurrent requests per tenant (shared with every other
+   * integration) caps it far below 200. 20 invocations are 2 % of the account's default 1,000 concurrent
+   * executions, and at the controller's floor (0.05 each) the fleet still makes 1 call at a time; each
+   * invocation waiting for a slot is billed as it waits (20 x 256 MB is 5 GB-s per second of drain). 10 per
+   * invocation is the default batch size: one invocation alone can run its whole batch at once.
+   */
+  adaptiveCeiling: { syncInvocationConcurrency: 20, syncConcurrency: 10 },
+  /**
+   * With `syncAdaptive: false` the cap is fixed and is what Limio gets: today's 2 invocations (AWS's minimum
+   * maxConcurrency) x 5 calls = 10 in flight.
+   */
+  fixedCap: { syncInvocationConcurrency: 2, syncConcurrency: 5 },
+  syncAdaptive: true,
+  /** The whole fleet starts at no more than the 10 calls in flight the fixed cap allowed. */
+  syncAdaptiveInitialFleetLimit: 10,
   /**
    * Requests per second (steady) and burst the API stage accepts before answering 429. Sized for a bill run's
    * peak with room, not for an average: a bill run can send thousands of callouts within minutes, a throttled
@@ -98,10 +115,28 @@ export interface BridgeSettingsInput {
    * Manager and only for its own secret. Default: the AWS managed key aws/secretsmanager.
    */
   readonly secretsKmsKeyArn?: string;
-  /** Distinct subscriptions one sync invocation syncs at once (SYNC_CONCURRENCY). */
+  /**
+   * Limio calls in flight follow an adaptive limit (SYNC_ADAPTIVE): it grows while Limio answers close to its
+   * unloaded latency and shrinks when it slows down or refuses, across every sync invocation, up to the ceiling
+   * `syncInvocationConcurrency` x `syncConcurrency`. `false`: that ceiling is a fixed cap, as before issue #21.
+   * Default true.
+   */
+  readonly syncAdaptive?: boolean;
+  /**
+   * Distinct subscriptions one sync invocation syncs at once at most (SYNC_CONCURRENCY): the adaptive limit's
+   * ceiling per invocation, or the fixed cap. Default 10 (5 with `syncAdaptive: false`).
+   */
   readonly syncConcurrency?: number;
-  /** Event source maxConcurrency: sync invocations at once. Limio sees at most this x syncConcurrency calls. */
+  /**
+   * Event source maxConcurrency: sync invocations at once. Limio sees at most this x syncConcurrency calls.
+   * Default 20 (2 with `syncAdaptive: false`).
+   */
   readonly syncInvocationConcurrency?: number;
+  /**
+   * Limio calls in flight the whole fleet starts with (each invocation starts at this / syncInvocationConcurrency,
+   * SYNC_ADAPTIVE_INITIAL_LIMIT), 1 up to the ceiling. Only with `syncAdaptive`. Default 10.
+   */
+  readonly syncAdaptiveInitialFleetLimit?: number;
   /**
    * Seconds a Limio-side failure is retried, from when the callout was accepted, not counting the time the
    * circuit breaker was open (RETRY_BUDGET_SECONDS). At most the queue's 14-day retention minus (backoffMaxSeconds
@@ -215,7 +250,9 @@ export interface FanOutSettings {
 
 export type OptionalSetting =
   | 'calloutIdField' | 'subscriptionIdPattern' | 'probeSubscriptionId' | 'wafRateLimitPerIp' | 'expectedZuoraTenantId' | 'secretsKmsKeyArn'
-  | 'accountNumberPattern';
+  | 'accountNumberPattern'
+  /** Set only with syncAdaptive. */
+  | 'syncAdaptiveInitialFleetLimit';
 export type FanOutSettingName = 'fanOutBatchSize' | 'fanOutMaxConcurrency';
 export type SweepSettingName =
   | 'zuoraBaseUrl' | 'zuoraEntityId' | 'sweepIntervalSeconds' | 'sweepSettleSeconds' | 'sweepOverlapSeconds'

@@ -5,7 +5,7 @@ import { DEFAULTS } from '../../functions/shared/defaults';
 import { LEDGER_DEFAULTS } from '../../functions/ledger/config';
 import { SWEEP_DEFAULTS } from '../../functions/sweep/config';
 import { bridgeSettingsFromContext } from '../../infra/context';
-import { EXAMPLE_LIMIO_BASE_URL, FAN_OUT_DEFAULTS, INFRA_DEFAULTS, resolveBridgeSettings } from '../../infra/settings';
+import { EXAMPLE_LIMIO_BASE_URL, FAN_OUT_DEFAULTS, INFRA_DEFAULTS, resolveBridgeSettings, syncAdaptiveInitialLimit } from '../../infra/settings';
 
 const limioBaseUrl = 'https://acme.prod.limio.com';
 
@@ -33,7 +33,9 @@ describe('resolveBridgeSettings', () => {
       calloutAuthMode: 'basic',
       apiKind: 'rest',
       calloutRealm: INFRA_DEFAULTS.calloutRealm,
-      syncConcurrency: DEFAULTS.syncConcurrency,
+      syncAdaptive: true,
+      syncConcurrency: 10,
+      syncAdaptiveInitialFleetLimit: 10,
       retryBudgetSeconds: 24 * 60 * 60,
       maxAttempts: 400,
       batchSize: DEFAULTS.syncBatchSize,
@@ -41,7 +43,7 @@ describe('resolveBridgeSettings', () => {
       syncTimeoutSeconds: DEFAULTS.syncFunctionTimeoutSeconds,
       limioTimeoutMs: DEFAULTS.limioTimeoutMs,
       calloutDelaySeconds: DEFAULTS.calloutDelaySeconds,
-      syncInvocationConcurrency: 2,
+      syncInvocationConcurrency: 20,
       allowedIpRanges: [],
       throttleRateLimit: 500,
       throttleBurstLimit: 1000,
@@ -121,6 +123,51 @@ describe('resolveBridgeSettings', () => {
   it('accepts IPv4 and IPv6 allowlist entries on a REST API', () => {
     const ranges = ['203.0.113.0/24', '198.51.100.7', '2001:db8::/32'];
     expect(resolveBridgeSettings({ limioBaseUrl, allowedIpRanges: ranges }).allowedIpRanges).toEqual(ranges);
+  });
+});
+
+describe('resolveBridgeSettings: Limio concurrency (issue #21)', () => {
+  it('raises the ceiling to 20 invocations x 10 calls with the adaptive limit, the fleet starting at 10 in flight', () => {
+    const settings = resolveBridgeSettings({ limioBaseUrl });
+    expect(settings).toMatchObject({ syncAdaptive: true, syncInvocationConcurrency: 20, syncConcurrency: 10, syncAdaptiveInitialFleetLimit: 10 });
+    expect(syncAdaptiveInitialLimit({ syncInvocationConcurrency: 20, syncAdaptiveInitialFleetLimit: 10 })).toBe(0.5);
+  });
+
+  it('keeps the fixed cap of 2 x 5 without the adaptive limit: the ceiling would be the load Limio gets', () => {
+    const settings = resolveBridgeSettings({ limioBaseUrl, syncAdaptive: false });
+    expect(settings).toMatchObject({ syncAdaptive: false, syncInvocationConcurrency: 2, syncConcurrency: DEFAULTS.syncConcurrency });
+    expect(settings.syncAdaptiveInitialFleetLimit).toBeUndefined();
+    expect(resolveBridgeSettings({ limioBaseUrl, syncAdaptive: false, syncInvocationConcurrency: 4, syncConcurrency: 3 }))
+      .toMatchObject({ syncInvocationConcurrency: 4, syncConcurrency: 3 });
+  });
+
+  it('shares the fleet\'s starting limit between the invocations, rounded down so the fleet never starts above it', () => {
+    expect(syncAdaptiveInitialLimit({ syncInvocationConcurrency: 3, syncAdaptiveInitialFleetLimit: 10 })).toBe(3.3333);
+    expect(syncAdaptiveInitialLimit({ syncInvocationConcurrency: 1000, syncAdaptiveInitialFleetLimit: 286 })).toBe(0.286);
+    expect(syncAdaptiveInitialLimit({ syncInvocationConcurrency: 2, syncAdaptiveInitialFleetLimit: 20 })).toBe(10);
+    // The smallest fleet the per-invocation floor (0.05) allows.
+    expect(resolveBridgeSettings({ limioBaseUrl, syncInvocationConcurrency: 1000, syncAdaptiveInitialFleetLimit: 50 }).syncAdaptiveInitialFleetLimit).toBe(50);
+    expect(resolveBridgeSettings({ limioBaseUrl, syncInvocationConcurrency: 20, syncAdaptiveInitialFleetLimit: 1 }).syncAdaptiveInitialFleetLimit).toBe(1);
+    // A ceiling below the default start is where the fleet starts.
+    expect(resolveBridgeSettings({ limioBaseUrl, syncInvocationConcurrency: 3, syncConcurrency: 2 }).syncAdaptiveInitialFleetLimit).toBe(6);
+  });
+
+  it.each([
+    ['syncAdaptiveInitialFleetLimit', { syncAdaptiveInitialFleetLimit: 0 }, /between 1 and/],
+    ['syncAdaptiveInitialFleetLimit', { syncAdaptiveInitialFleetLimit: 2.5 }, /whole number/],
+    // Above the ceiling no invocation could start there.
+    ['syncAdaptiveInitialFleetLimit', { syncInvocationConcurrency: 4, syncConcurrency: 2, syncAdaptiveInitialFleetLimit: 9 }, /at most the ceiling.*= 8, got 9/],
+    // Below 0.05 per invocation: the controller's floor would start it higher than asked.
+    ['syncAdaptiveInitialFleetLimit', { syncInvocationConcurrency: 1000 }, /at least 50 with syncInvocationConcurrency 1000.*got 10/],
+    // A fixed cap has no starting limit: accepting one would promise a protection it does not give.
+    ['syncAdaptiveInitialFleetLimit', { syncAdaptive: false, syncAdaptiveInitialFleetLimit: 10 }, /only with syncAdaptive true/],
+    ['syncAdaptive', { syncAdaptive: 'yes' as never }, /true or false/],
+    ['syncConcurrency', { syncConcurrency: 101 }, /between 1 and 100/],
+    ['syncInvocationConcurrency', { syncAdaptive: false, syncInvocationConcurrency: 1 }, /between 2 and 1000/],
+  ])('refuses a bad %s, saying why', (name, overrides, why) => {
+    const error = configErrorOf(() => resolveBridgeSettings({ limioBaseUrl, ...overrides }));
+    expect(error.variable).toBe(name);
+    expect(error.message).toMatch(why);
   });
 });
 
@@ -262,6 +309,12 @@ describe('bridgeSettingsFromContext', () => {
     });
   });
 
+  it('reads the adaptive limit\'s switch and starting limit, as typed values and -c strings', () => {
+    const fromJson = bridgeSettingsFromContext(contextOf({ limioBaseUrl, syncAdaptive: false, syncAdaptiveInitialFleetLimit: 4 }));
+    expect(bridgeSettingsFromContext(contextOf({ limioBaseUrl, syncAdaptive: 'false', syncAdaptiveInitialFleetLimit: '4' }))).toEqual(fromJson);
+    expect(fromJson).toEqual({ limioBaseUrl, syncAdaptive: false, syncAdaptiveInitialFleetLimit: 4 });
+  });
+
   it('leaves unset and empty keys to the construct defaults', () => {
     expect(bridgeSettingsFromContext(contextOf({ limioBaseUrl, alarmEmail: '', batchSize: '' }))).toEqual({ limioBaseUrl });
   });
@@ -292,6 +345,8 @@ describe('bridgeSettingsFromContext', () => {
     ['syncConcurrency', { limioBaseUrl, syncConcurrency: 'five' }],
     ['calloutAuthMode', { limioBaseUrl, calloutAuthMode: 3 }],
     ['createApiGatewayCloudWatchRole', { limioBaseUrl, createApiGatewayCloudWatchRole: 'no' }],
+    ['syncAdaptive', { limioBaseUrl, syncAdaptive: 'on' }],
+    ['syncAdaptiveInitialFleetLimit', { limioBaseUrl, syncAdaptiveInitialFleetLimit: 'ten' }],
   ])('names the context key %s when it is missing or mistyped', (name, values) => {
     expect(configErrorOf(() => bridgeSettingsFromContext(contextOf(values))).variable).toBe(name);
   });
@@ -311,5 +366,37 @@ describe('cdk.json', () => {
     const fromCdkJson = resolveBridgeSettings(bridgeSettingsFromContext((key) => cdkJson.context[key]));
     expect(fromCdkJson).toEqual(resolveBridgeSettings({ limioBaseUrl: EXAMPLE_LIMIO_BASE_URL }));
     expect(fromCdkJson.limioBaseUrl).toBe(EXAMPLE_LIMIO_BASE_URL);
+  });
+});
+
+describe('docs/deploying.md', () => {
+  const deploying = readFileSync(join(__dirname, '..', '..', 'docs', 'deploying.md'), 'utf8');
+  const cellsOfRow = (first: string) => {
+    const row = deploying.split('\n').find((line) => line.startsWith(`| ${first} |`));
+    expect(row).toBeDefined();
+    return row!.split('|').slice(1, -1).map((cell) => cell.trim());
+  };
+
+  it('gives the Limio concurrency props the defaults the construct uses, with and without the adaptive limit', () => {
+    const adaptive = resolveBridgeSettings({ limioBaseUrl });
+    const fixed = resolveBridgeSettings({ limioBaseUrl, syncAdaptive: false });
+    expect(cellsOfRow('`syncAdaptive`')[1]).toBe(`\`${adaptive.syncAdaptive}\``);
+    expect(cellsOfRow('`syncConcurrency`')[1]).toBe(`${adaptive.syncConcurrency} (${fixed.syncConcurrency} without \`syncAdaptive\`)`);
+    expect(cellsOfRow('`syncInvocationConcurrency`')[1]).toBe(`${adaptive.syncInvocationConcurrency} (${fixed.syncInvocationConcurrency} without \`syncAdaptive\`)`);
+    expect(cellsOfRow('`syncAdaptiveInitialFleetLimit`')[1]).toMatch(new RegExp(`^${adaptive.syncAdaptiveInitialFleetLimit} `));
+  });
+
+  it('works the sizing example out right: syncs per second = calls in flight / latency, and 100,000 of them take what it says', () => {
+    const rows = deploying.split('\n')
+      .map((line) => /^\| [^|]+ \| (\d+) \| ([\d.]+) s \| (\d+) \| ([\d.]+) (h|min) \|$/.exec(line))
+      .filter((match): match is RegExpExecArray => match !== null);
+    expect(rows).toHaveLength(3);
+    for (const [, inFlight, latencySeconds, syncsPerSecond, took, unit] of rows) {
+      expect(Number(syncsPerSecond)).toBe(Number(inFlight) / Number(latencySeconds));
+      const seconds = 100_000 / Number(syncsPerSecond);
+      expect(Number(took)).toBe(unit === 'h' ? Math.round(seconds / 360) / 10 : Math.round(seconds / 60));
+    }
+    // The row as before issue #21 is the old fixed cap.
+    expect(rows[0]![1]).toBe(String(INFRA_DEFAULTS.fixedCap.syncInvocationConcurrency * INFRA_DEFAULTS.fixedCap.syncConcurrency));
   });
 });

@@ -13,8 +13,11 @@ import {
   onlyResource,
   functionNamed,
   defaultBridgeFixture,
+  dashboardOf,
+  type DashboardWidget,
   type Resources,
 } from '../fixtures';
+import { ADAPTIVE_LIMIT_METRICS, limioSyncCounters } from '../../../infra/constructs/metrics';
 
 /** Alarms and dashboard (constructs/alarms.ts, constructs/dashboard.ts). */
 
@@ -28,6 +31,12 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
   });
 
   describe('observability', () => {
+    const dashboardWidget = (title: RegExp) => {
+      const widgets = dashboardOf(template).widgets.filter((widget) => title.test(widget.properties.title ?? ''));
+      expect(widgets).toHaveLength(1);
+      return widgets[0]! as DashboardWidget & { properties: { annotations?: unknown } };
+    };
+
     const alarmOn = (metricName: string, namespace: string) =>
       onlyResource(template, 'AWS::CloudWatch::Alarm', { MetricName: metricName, Namespace: namespace }).resource.Properties;
 
@@ -182,7 +191,55 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       const syncMetrics = dashboard.widgets.flatMap((widget) => widget.properties.metrics ?? [])
         .filter((metric) => metric[0] === METRICS_NAMESPACE && metric[2] === 'service' && metric[3] === SYNC_SERVICE_NAME)
         .map((metric) => metric[1]);
-      expect(syncMetrics.sort()).toEqual(Object.values(SYNC_METRICS).sort());
+      expect([...new Set(syncMetrics)].sort()).toEqual([...new Set([...Object.values(SYNC_METRICS), ...Object.values(ADAPTIVE_LIMIT_METRICS)])].sort());
+    });
+
+    it('shows the adaptive limit and calls in flight on one graph, per invocation and for the fleet, against the ceiling', () => {
+      const widget = dashboardWidget(/^Limio calls in flight/);
+      // A graph's metrics are averaged unless they say otherwise, so CDK writes no `stat` for Average.
+      const averaged = (name: string) => expect.arrayContaining([METRICS_NAMESPACE, name, 'service', SYNC_SERVICE_NAME, expect.not.objectContaining({ stat: expect.anything() })]);
+      expect(widget.properties.metrics).toEqual(expect.arrayContaining([
+        averaged(ADAPTIVE_LIMIT_METRICS.limit),
+        averaged(ADAPTIVE_LIMIT_METRICS.callsInFlight),
+        // What Limio sees: the mean per invocation times the invocations running.
+        [expect.objectContaining({ expression: 'limit * invocations', yAxis: 'right' })],
+        [expect.objectContaining({ expression: 'inFlight * invocations', yAxis: 'right' })],
+        expect.arrayContaining(['AWS/Lambda', 'ConcurrentExecutions', expect.objectContaining({ id: 'invocations', stat: 'Maximum', visible: false })]),
+      ]));
+      // The default ceiling: 10 per invocation, 20 x 10 for the fleet.
+      expect(widget.properties.annotations).toEqual({
+        horizontal: [
+          expect.objectContaining({ value: 10, yAxis: 'left' }),
+          expect.objectContaining({ value: 200, yAxis: 'right' }),
+        ],
+      });
+      // By the minute: the limit moves within seconds.
+      expect(widget.properties.metrics!.map((metric) => (metric[metric.length - 1] as { period?: number }).period)).toEqual(widget.properties.metrics!.map(() => 60));
+    });
+
+    it('shows Limio\'s latency against its unloaded latency, and their ratio', () => {
+      const widget = dashboardWidget(/^Limio latency against its unloaded latency/);
+      expect(widget.properties.metrics).toEqual(expect.arrayContaining([
+        expect.arrayContaining([METRICS_NAMESPACE, SYNC_METRICS.syncLatency, 'service', SYNC_SERVICE_NAME, expect.objectContaining({ stat: 'p50' })]),
+        expect.arrayContaining([METRICS_NAMESPACE, ADAPTIVE_LIMIT_METRICS.unloadedLatency, 'service', SYNC_SERVICE_NAME]),
+        expect.arrayContaining([METRICS_NAMESPACE, ADAPTIVE_LIMIT_METRICS.latencyRatio, 'service', SYNC_SERVICE_NAME, expect.objectContaining({ yAxis: 'right' })]),
+      ]));
+    });
+
+    it('shows syncs per second from the synced count, and the messages put back waiting for a slot', () => {
+      const widget = dashboardWidget(/^Drain/);
+      expect(widget.properties.metrics).toEqual(expect.arrayContaining([
+        [expect.objectContaining({ expression: 'synced / PERIOD(synced)', label: 'syncs per second' })],
+        expect.arrayContaining([METRICS_NAMESPACE, SYNC_METRICS.synced, 'service', SYNC_SERVICE_NAME, expect.objectContaining({ id: 'synced', stat: 'Sum', visible: false })]),
+        expect.arrayContaining([METRICS_NAMESPACE, ADAPTIVE_LIMIT_METRICS.slotWaits, 'service', SYNC_SERVICE_NAME, expect.objectContaining({ stat: 'Sum', yAxis: 'right' })]),
+      ]));
+    });
+
+    it('sums none of the adaptive limit\'s gauges among the Limio call counters, once the sync Lambda publishes them', () => {
+      const published = [...Object.values(SYNC_METRICS), ...Object.values(ADAPTIVE_LIMIT_METRICS)];
+      expect(limioSyncCounters(published).sort()).toEqual(
+        [SYNC_METRICS.synced, SYNC_METRICS.retryable, SYNC_METRICS.terminal, SYNC_METRICS.deadLettered, SYNC_METRICS.visibilityRefused, SYNC_METRICS.tokenFetches].sort(),
+      );
     });
   });
 });

@@ -4,6 +4,7 @@ import { DEFAULTS } from '../../../functions/shared/defaults';
 import { ZuoraLimioSyncStack } from '../../../infra/zuora-limio-sync-stack';
 import {
   limioBaseUrl,
+  stackWith,
   customisedRestBridge,
   onlyResource,
   functionNamed,
@@ -34,7 +35,10 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
         DLQ_URL: { Ref: deadLetterQueueId },
         LIMIO_BASE_URL: limioBaseUrl,
         LIMIO_SECRET_ID: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', /Limio OAuth client credentials/) },
-        SYNC_CONCURRENCY: String(DEFAULTS.syncConcurrency),
+        // The adaptive limit's ceiling per invocation, and the fleet's 10 calls in flight shared by 20 invocations.
+        SYNC_CONCURRENCY: '10',
+        SYNC_ADAPTIVE: 'true',
+        SYNC_ADAPTIVE_INITIAL_LIMIT: '0.5',
         BREAKER_TABLE_NAME: { Ref: breakerTableId },
         RETRY_BUDGET_SECONDS: String(24 * 60 * 60),
         MAX_ATTEMPTS: String(DEFAULTS.maxAttempts),
@@ -64,7 +68,7 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
         BatchSize: DEFAULTS.syncBatchSize,
         MaximumBatchingWindowInSeconds: DEFAULTS.syncBatchingWindowSeconds,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
-        ScalingConfig: { MaximumConcurrency: 2 },
+        ScalingConfig: { MaximumConcurrency: 20 },
       });
     });
 
@@ -136,7 +140,13 @@ describe('REST API with header auth, allowlist, existing secrets and custom sizi
     });
     expect(functionNamed(template, 'asks Limio to sync').resource.Properties).toMatchObject({
       Timeout: 60,
-      Environment: { Variables: { MAX_ATTEMPTS: '4', RETRY_BUDGET_SECONDS: '7200', SYNC_CONCURRENCY: '2', SUBSCRIPTION_ID_PATTERN: '^SUB-[0-9]+$' } },
+      Environment: {
+        Variables: {
+          MAX_ATTEMPTS: '4', RETRY_BUDGET_SECONDS: '7200', SYNC_CONCURRENCY: '2', SUBSCRIPTION_ID_PATTERN: '^SUB-[0-9]+$',
+          // A ceiling of 3 x 2 below the default start of 10: the fleet starts at the ceiling, 2 per invocation.
+          SYNC_ADAPTIVE: 'true', SYNC_ADAPTIVE_INITIAL_LIMIT: '2',
+        },
+      },
     });
     // Closing the breaker restores this bridge's own cap, and the probe validates ids by the same pattern.
     expect(functionNamed(template, 'circuit breaker probe').resource.Properties.Environment.Variables).toMatchObject({
@@ -145,5 +155,26 @@ describe('REST API with header auth, allowlist, existing secrets and custom sizi
     expect(functionNamed(template, 'authenticates Zuora callouts').resource.Properties.Environment.Variables).toMatchObject({
       CALLOUT_DELAY_SECONDS: '30', CALLOUT_ID_FIELD: 'Data.Subscription.Name', SUBSCRIPTION_ID_PATTERN: '^SUB-[0-9]+$',
     });
+  });
+});
+
+describe('the adaptive limit switched off, or started elsewhere', () => {
+  it('keeps the fixed cap of 2 invocations x 5 calls and tells the sync Lambda so, with no starting limit', () => {
+    const template = Template.fromStack(stackWith({ limioBaseUrl, syncAdaptive: false }));
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 2 } });
+    const variables = functionNamed(template, 'asks Limio to sync').resource.Properties.Environment.Variables as Record<string, unknown>;
+    expect(variables).toMatchObject({ SYNC_ADAPTIVE: 'false', SYNC_CONCURRENCY: String(DEFAULTS.syncConcurrency) });
+    expect(variables).not.toHaveProperty('SYNC_ADAPTIVE_INITIAL_LIMIT');
+    // The probe restores the same cap when the breaker closes.
+    expect(functionNamed(template, 'circuit breaker probe').resource.Properties.Environment.Variables).toMatchObject({ SYNC_MAX_CONCURRENCY: '2' });
+  });
+
+  it('shares syncAdaptiveInitialFleetLimit between the invocations, and refuses one the fleet cannot start at', () => {
+    const template = Template.fromStack(stackWith({ limioBaseUrl, syncInvocationConcurrency: 40, syncAdaptiveInitialFleetLimit: 6 }));
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 40 } });
+    expect(functionNamed(template, 'asks Limio to sync').resource.Properties.Environment.Variables).toMatchObject({
+      SYNC_ADAPTIVE: 'true', SYNC_CONCURRENCY: '10', SYNC_ADAPTIVE_INITIAL_LIMIT: '0.15',
+    });
+    expect(() => stackWith({ limioBaseUrl, syncConcurrency: 2, syncAdaptiveInitialFleetLimit: 41 })).toThrow(/syncAdaptiveInitialFleetLimit: must be at most the ceiling/);
   });
 });
