@@ -24,14 +24,16 @@ export interface HotPathResult {
 const USERNAME = 'zuora';
 const PASSWORD = 'bench-password-not-a-secret';
 
-/** A Zuora Events & Notifications callout as a typical template sends it (JSON, a handful of merge fields). */
+/**
+ * A Zuora Events & Notifications callout as a subscription template sends it (JSON, a handful of merge fields),
+ * without the account's number or id: beside a subscription those ask for the whole account's fan-out
+ * (docs/connecting-zuora.md).
+ */
 export function zuoraCalloutBody(subscriptionNumber: string, index: number): string {
   return JSON.stringify({
     eventType: 'SubscriptionCreated',
     eventTime: new Date(Date.UTC(2026, 10, 25, 10, 0, index % 60)).toISOString(),
     tenantId: '10000123',
-    accountNumber: `A${String(index % 5000).padStart(8, '0')}`,
-    accountId: '8ad09be48db5aed4018db7e5b4e03c4f',
     subscriptionNumber,
     subscriptionId: '8ad09be48db5aed4018db7e5b5a73c5a',
     subscriptionVersion: String(1 + (index % 7)),

@@ -65,7 +65,7 @@ export async function sendCallouts(
       const response = await fetch(calloutUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'zuora-request-id': `bench-${index}`, ...headers },
-        body: JSON.stringify({ eventType: 'SubscriptionUpdated', subscriptionNumber: subscriptionId, accountNumber: 'A00000001' }),
+        body: JSON.stringify({ eventType: 'SubscriptionUpdated', subscriptionNumber: subscriptionId }),
       });
       status = response.status;
       await response.arrayBuffer();
