@@ -43,6 +43,7 @@ import type { BridgeStackSettings } from './zuora-limio-sync-stack';
  * | sweepSliceSeconds, sweepCommitLagSeconds | longest window of one Zuora query; how long after its UpdatedDate a change is visible to every reader (sweepCoverageMarginSeconds is refused: it was replaced) |
  * | missingCalloutsAlarmThreshold | changes the sweep found without any callout (missing), 3 sweeps in a row, that raise MissingCalloutsAlarm |
  * | accountNumberPattern | account numbers callouts may name (ACCOUNT_NUMBER_PATTERN); default a letter prefix, then digits |
+ * | calloutAccountsBesideSubscriptions | fan-out or ignore: account keys in a callout that also names subscriptions |
  * | fanOutBatchSize, fanOutMaxConcurrency | account fan-out (needs zuoraBaseUrl): accounts per invocation (1), invocations at once (2) |
  * | alarmEmail | email subscribed to a new alarm topic |
  * | alarmTopicArn | existing SNS topic for the alarms |
@@ -54,7 +55,7 @@ const STRING_KEYS = [
   'limioBaseUrl', 'limioSecretArn', 'calloutAuthMode', 'calloutAuthSecretArn', 'calloutRealm', 'apiKind',
   'calloutIdField', 'subscriptionIdPattern', 'probeSubscriptionId', 'alarmEmail', 'alarmTopicArn',
   'apiSecurityPolicy', 'expectedZuoraTenantId', 'secretsKmsKeyArn', 'zuoraBaseUrl', 'zuoraSecretArn', 'zuoraEntityId',
-  'accountNumberPattern',
+  'accountNumberPattern', 'calloutAccountsBesideSubscriptions',
 ] as const;
 const NUMBER_KEYS = [
   'throttleRateLimit', 'throttleBurstLimit', 'syncConcurrency', 'syncInvocationConcurrency', 'maxAttempts', 'retryBudgetSeconds',

@@ -178,7 +178,7 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
     const zuoraRequestId = correlationId(request.headers['zuora-request-id']);
     const zuoraNotificationId = correlationId(request.headers['zuora-notification-id']);
     const source: MessageSource = request.headers['zuora-notification-id'] !== undefined ? 'notification' : 'workflow';
-    const plan = planAccounts(extraction.ids, extraction.accountKeys, config.accountQueueUrl);
+    const plan = planAccounts(extraction.ids, extraction.accountKeys, config.accountQueueUrl, config.accountsBesideSubscriptions);
     if (plan.kind === 'refuse') return refuse(request, 422, 'no-account-queue', plan.message);
 
     const receivedAt = now();

@@ -1,6 +1,7 @@
 import { ConfigError } from '../shared/config-error';
 import { DEFAULTS } from '../shared/defaults';
-import { integer, optionalString, requiredString, type Env } from '../shared/env';
+import { integer, oneOf, optionalString, requiredString, type Env } from '../shared/env';
+import { ACCOUNTS_BESIDE_SUBSCRIPTIONS, type AccountsBesideSubscriptions } from './account-plan';
 import { accountKeyRuleFrom, type AccountKeyRule } from '../shared/account-key';
 import { subscriptionIdRuleFrom, type SubscriptionIdRule } from '../shared/subscription-id';
 import { calloutAuthFromEnv, hasEnvAuth, type CalloutAuth } from './auth-config';
@@ -28,6 +29,8 @@ export interface CalloutConfig {
   readonly idField?: string;
   readonly idRule: SubscriptionIdRule;
   readonly accountKeyRule: AccountKeyRule;
+  /** CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS: what account keys beside subscription ids ask for (account-plan.ts). */
+  readonly accountsBesideSubscriptions: AccountsBesideSubscriptions;
   /** CALLOUT_EXPECTED_TENANT_ID: a callout naming another Zuora tenant is refused (see tenant.ts). */
   readonly expectedTenantId?: string;
   /**
@@ -82,6 +85,7 @@ export function loadCalloutConfig(env: Env): CalloutConfig {
     ...(idField !== undefined && { idField }),
     idRule: subscriptionIdRuleFrom(optionalString(env, 'SUBSCRIPTION_ID_PATTERN')),
     accountKeyRule: accountKeyRuleFrom(optionalString(env, 'ACCOUNT_NUMBER_PATTERN')),
+    accountsBesideSubscriptions: oneOf(env, 'CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS', ACCOUNTS_BESIDE_SUBSCRIPTIONS, 'fan-out'),
     ...(expectedTenantId !== undefined && { expectedTenantId }),
     ...(ledgerTableName !== undefined && { ledgerTableName }),
   };

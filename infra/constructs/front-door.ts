@@ -128,6 +128,7 @@ export class CalloutFrontDoor extends Construct {
         LEDGER_TABLE_NAME: props.ledgerTable.tableName,
         ...(props.accountQueue !== undefined && { ACCOUNT_QUEUE_URL: props.accountQueue.queueUrl }),
         ...(settings.accountNumberPattern !== undefined && { ACCOUNT_NUMBER_PATTERN: settings.accountNumberPattern }),
+        CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS: settings.calloutAccountsBesideSubscriptions,
         CALLOUT_AUTH_SECRET_ID: props.calloutAuthSecret.secretArn,
         CALLOUT_REALM: settings.calloutRealm,
         CALLOUT_DELAY_SECONDS: String(settings.calloutDelaySeconds),

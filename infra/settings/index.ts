@@ -1,3 +1,4 @@
+import { ACCOUNTS_BESIDE_SUBSCRIPTIONS } from '../../functions/callout/account-plan';
 import { ZUORA_TENANT_ID } from '../../functions/callout/tenant';
 import { ConfigError } from '../../functions/shared/config-error';
 import { BREAKER_DEFAULTS } from '../../functions/breaker/settings';
@@ -122,6 +123,7 @@ export function resolveBridgeSettings(input: BridgeSettingsInput): BridgeSetting
     calloutIdField: optionalText(input.calloutIdField),
     subscriptionIdPattern,
     accountNumberPattern: accountNumberPattern(input.accountNumberPattern),
+    calloutAccountsBesideSubscriptions: chosen('calloutAccountsBesideSubscriptions', input.calloutAccountsBesideSubscriptions, ACCOUNTS_BESIDE_SUBSCRIPTIONS, 'fan-out'),
     probeSubscriptionId,
     logRetentionDays,
     oldestMessageAgeAlarmSeconds: wholeNumber('oldestMessageAgeAlarmSeconds', input.oldestMessageAgeAlarmSeconds, INFRA_DEFAULTS.oldestMessageAgeAlarmSeconds, 60, DEFAULTS.retentionSeconds),

@@ -1,3 +1,4 @@
+import type { AccountsBesideSubscriptions } from '../../functions/callout/account-plan';
 /** The bridge's settings as given (BridgeSettingsInput) and as resolved (BridgeSettings), and their defaults. */
 
 export type CalloutAuthMode = 'basic' | 'header' | 'hmac';
@@ -218,6 +219,11 @@ export interface BridgeSettingsInput {
    * letter prefix, then digits (A00001234).
    */
   readonly accountNumberPattern?: string;
+  /**
+   * What account keys in a callout that also names subscriptions ask for (CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS):
+   * `fan-out` (default) syncs the account's every subscription too; `ignore` reads them as the template's context.
+   */
+  readonly calloutAccountsBesideSubscriptions?: AccountsBesideSubscriptions;
   /** Account messages one fan-out invocation takes (its SQS event source batch size), 1 to 10. Needs `zuoraBaseUrl`. Default 1. */
   readonly fanOutBatchSize?: number;
   /**

@@ -1,6 +1,14 @@
 import { changeTimeToCarry, planAccounts } from '../../functions/callout/account-plan';
 
 describe('planAccounts (issue #22)', () => {
+  it('with CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS=ignore, account keys beside subscriptions are context: no fan-out, no warning; accounts alone are still fanned out or refused', () => {
+    expect(planAccounts(['A-S1'], ['A1'], 'https://sqs/accounts', 'ignore')).toEqual({ kind: 'none' });
+    expect(planAccounts(['A-S1'], ['A1'], undefined, 'ignore')).toEqual({ kind: 'none' });
+    expect(planAccounts([], ['A1'], 'https://sqs/accounts', 'ignore')).toEqual({ kind: 'queue', accountQueueUrl: 'https://sqs/accounts', accountKeys: ['A1'] });
+    expect(planAccounts([], ['A1'], undefined, 'ignore')).toMatchObject({ kind: 'refuse' });
+    expect(planAccounts(['A-S1'], ['A1'], 'https://sqs/accounts', 'fan-out')).toMatchObject({ kind: 'queue' });
+  });
+
   it('queues account keys on the fan-out queue when there is one', () => {
     expect(planAccounts(['A-S1'], ['A1'], 'https://sqs/accounts')).toEqual({ kind: 'queue', accountQueueUrl: 'https://sqs/accounts', accountKeys: ['A1'] });
     expect(planAccounts(['A-S1'], [], undefined)).toEqual({ kind: 'none' });

@@ -462,6 +462,17 @@ describe('callout handler against the SQS emulator', () => {
       expect(await accountQueue()).toEqual([{ v: 1, kind: 'account', accountKey: ACCOUNT_ID, source: 'workflow', receivedAt: NOW.toISOString() }]);
     });
 
+    it('with CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS=ignore, queues a mixed callout\'s subscriptions only (the account number is the template\'s context), and still fans out a callout of accounts only', async () => {
+      const { post, mainQueue, accountQueue } = await setupWithAccountQueue({ ...basicEnv, CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS: 'ignore' });
+      const mixed = await post(jsonCallout({ SubscriptionNumber: 'A-S00000271', AccountNumber: 'A00001234' }));
+      expect(mixed.statusCode).toBe(200);
+      expect(JSON.parse(mixed.body)).toEqual({ success: true, accepted: ['A-S00000271'], requestId: 'req-1' });
+      expect((await mainQueue()).map((message) => (message as SyncRequest).subscriptionId)).toEqual(['A-S00000271']);
+      expect(await accountQueue()).toEqual([]);
+      expect((await post(jsonCallout({ AccountNumber: 'A00001234' }))).statusCode).toBe(200);
+      expect((await accountQueue()).map((message) => (message as { accountKey: string }).accountKey)).toEqual(['A00001234']);
+    });
+
     it('leaves out an UpdatedDate later than the callout, and one it cannot read, but queues the subscription', async () => {
       const { post, mainQueue } = await setupWithAccountQueue();
       expect((await post(jsonCallout({ SubscriptionNumber: 'A-S1', UpdatedDate: '2026-11-25T10:00:01Z' }))).statusCode).toBe(200);

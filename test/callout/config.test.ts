@@ -34,6 +34,12 @@ describe('loadCalloutConfig', () => {
     expect(configError(() => loadCalloutConfig({ ...QUEUE, ...BASIC, ACCOUNT_NUMBER_PATTERN: '[' })).variable).toBe('ACCOUNT_NUMBER_PATTERN');
   });
 
+  it('reads CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS: fan-out by default, ignore when set, anything else refused', () => {
+    expect(loadCalloutConfig({ ...QUEUE, ...BASIC }).accountsBesideSubscriptions).toBe('fan-out');
+    expect(loadCalloutConfig({ ...QUEUE, ...BASIC, CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS: 'ignore' }).accountsBesideSubscriptions).toBe('ignore');
+    expect(configError(() => loadCalloutConfig({ ...QUEUE, ...BASIC, CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS: 'skip' })).variable).toBe('CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS');
+  });
+
   it('requires QUEUE_URL', () => {
     expect(configError(() => loadCalloutConfig(BASIC)).variable).toBe('QUEUE_URL');
   });

@@ -250,6 +250,13 @@ describe('no Zuora connection (zuoraBaseUrl unset)', () => {
     expect(variables.ACCOUNT_QUEUE_URL).toBeUndefined();
   });
 
+  it('gives the callout Lambda calloutAccountsBesideSubscriptions (fan-out by default) and refuses another value at synth', () => {
+    const variablesOf = (template: Template) => calloutFunctionOf(template).resource.Properties.Environment.Variables as Record<string, unknown>;
+    expect(variablesOf(Template.fromStack(stackWith({ limioBaseUrl }))).CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS).toBe('fan-out');
+    expect(variablesOf(Template.fromStack(stackWith({ limioBaseUrl, calloutAccountsBesideSubscriptions: 'ignore' }))).CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS).toBe('ignore');
+    expect(() => stackWith({ limioBaseUrl, calloutAccountsBesideSubscriptions: 'skip' as 'ignore' })).toThrow(/calloutAccountsBesideSubscriptions/);
+  });
+
   it('warns at synth that account callouts will be refused with 422, which Zuora does not retry, and how to turn the fan-out on', () => {
     const { stack } = defaultBridgeFixture();
     const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('account'));

@@ -41,6 +41,7 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
         LEDGER_TABLE_NAME: { Ref: ledgerTableId },
         CALLOUT_AUTH_SECRET_ID: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', /how Zuora callouts authenticate/) },
         CALLOUT_REALM: 'zuora-limio-sync',
+        CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS: 'fan-out',
         CALLOUT_DELAY_SECONDS: '0',
         CALLOUT_MAX_IDS: String(DEFAULTS.calloutMaxIds),
         CALLOUT_MAX_BODY_BYTES: String(DEFAULTS.calloutMaxBodyBytes),
