@@ -16,7 +16,7 @@ export function sweepFigures(sweep: SweepBenchResult, uncoveredPercent: number):
     {
       measure: `${title}: Zuora requests (query + queryMore)`,
       value: formatNumber(sweep.zuoraRequests),
-      baseline: `page-size floor ${formatNumber(sweep.subscriptions)} ÷ ${formatNumber(sweep.pageSize)}: ${formatNumber(sweep.pageFloor)}`,
+      baseline: `page-size floor ${formatNumber(sweep.subscriptions)} ÷ ${formatNumber(sweep.pageSize)} + an Account and a Contact query a slice: ${formatNumber(sweep.pageFloor)}`,
       ratio: sweep.zuoraRequests / sweep.pageFloor,
       note: `${sweep.zuoraTokenRequests} token request(s); at most ${sweep.zuoraMaxInFlight} request in flight at the sandbox`,
     },

@@ -42,7 +42,10 @@ export interface SweepBenchResult {
   /** query + queryMore requests the sandbox served for the sweep. */
   readonly zuoraRequests: number;
   readonly zuoraTokenRequests: number;
-  /** ceil(subscriptions / page size): the fewest requests that can read the window. */
+  /**
+   * ceil(subscriptions / page size), plus each slice's Account and Contact queries (no account changes here): the
+   * fewest requests that can read the window.
+   */
   readonly pageFloor: number;
   readonly pageSize: number;
   readonly zuoraMaxInFlight: number;
@@ -147,7 +150,7 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
       readOnlySeconds,
       zuoraRequests,
       zuoraTokenRequests,
-      pageFloor: Math.ceil(options.subscriptions / pageSize),
+      pageFloor: Math.ceil(options.subscriptions / pageSize) + 2 * report.slicesPlanned,
       pageSize,
       zuoraMaxInFlight: zuora.stats.maxInFlight,
       ledgerBatchGets,

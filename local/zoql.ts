@@ -1,6 +1,7 @@
 /**
  * The ZOQL subset the Zuora sandbox understands, as Zuora would judge it (../shared/zuora-api.md):
- * `select <fields> from Subscription|Account|Contact where UpdatedDate <op> '<datetime>' [and AccountId = '…' ...]`,
+ * `select <fields> from Subscription|Account|Contact where UpdatedDate <op> '<datetime>' [and AccountId = '…' ...]`
+ * or `… where AccountId = '…' or AccountId = '…' …` (at most 200 conditions),
  * and the datetimes Zuora reads and writes in the tenant's time zone.
  */
 
@@ -41,6 +42,9 @@ export interface ZoqlQuery {
 }
 
 export type ParsedZoql = { ok: true; query: ZoqlQuery } | { ok: false; reason: string };
+
+/** Zuora refuses a ZOQL query with more conditions than this (../shared/zuora-api.md). */
+export const ZOQL_MAX_CONDITIONS = 200;
 
 const COMPARISONS: Record<string, (left: number, right: number) => boolean> = {
   '>=': (l, r) => l >= r,
@@ -97,6 +101,7 @@ export function parseZoql(queryString: string, tenantOffsetMinutes = -480): Pars
   }
 
   const conditions: ((row: ZoqlRow) => boolean)[] = [];
+  let joinedBy: 'and' | 'or' | undefined;
   if (peek() !== undefined) {
     const whereProblem = keyword('where');
     if (whereProblem) return { ok: false, reason: whereProblem };
@@ -121,10 +126,16 @@ export function parseZoql(queryString: string, tenantOffsetMinutes = -480): Pars
         conditions.push((row) => (row.values[field] === text) === (operator === '='));
       }
       if (peek() === undefined) break;
-      if (peek()?.toLowerCase() === 'or') return { ok: false, reason: 'this sandbox supports "and" only' };
-      const andProblem = keyword('and');
-      if (andProblem) return { ok: false, reason: andProblem };
+      // Zuora binds "and" before "or"; the sweep never mixes them, so the sandbox refuses a mix rather than guess.
+      const joiner = peek()?.toLowerCase() === 'or' ? 'or' : 'and';
+      if (joinedBy !== undefined && joiner !== joinedBy) return { ok: false, reason: 'this sandbox does not mix "and" and "or" in one query' };
+      joinedBy = joiner;
+      const joinerProblem = keyword(joiner);
+      if (joinerProblem) return { ok: false, reason: joinerProblem };
     }
+  }
+  if (conditions.length > ZOQL_MAX_CONDITIONS) {
+    return { ok: false, reason: `a query may have at most ${ZOQL_MAX_CONDITIONS} conditions in its where clause, got ${conditions.length}` };
   }
   if (position !== list.length) return { ok: false, reason: `unexpected "${list[position]}"` };
   return {
@@ -132,7 +143,7 @@ export function parseZoql(queryString: string, tenantOffsetMinutes = -480): Pars
     query: {
       object,
       fields,
-      matches: (row) => conditions.every((condition) => condition(row)),
+      matches: (row) => (joinedBy === 'or' ? conditions.some((condition) => condition(row)) : conditions.every((condition) => condition(row))),
       project: (row, offsetMinutes) => {
         const values: Record<string, string | undefined> = { ...row.values, UpdatedDate: tenantDateTime(row.updatedMs, offsetMinutes) };
         return Object.fromEntries(fields.filter((field) => values[field] !== undefined).map((field) => [field, values[field]!]));

@@ -255,6 +255,12 @@ the environment as the sweep Lambda reads them.
         [[counts.read, counts.distinct, counts.covered, counts.pending, counts.queued, counts.missing, counts.unproven, counts.invalid]],
       ),
     );
+    io.stdout.write(
+      renderTable(
+        ['accounts read', 'contacts read', 'accounts changed', 'their subscriptions'],
+        [[counts.accountsRead, counts.contactsRead, counts.accountsChanged, counts.accountSubscriptions]],
+      ),
+    );
     if (counts.invalid > 0) io.stdout.write(`invalid names (never sent to Limio), e.g. ${report.invalidSamples.join(', ')}\n`);
     if (recorder && recorder.ids.length > 0) {
       const listed = recorder.ids.slice(0, MAX_LISTED_IDS);

@@ -110,3 +110,26 @@ export function classifySubscription(
       : [...versionsBySecond].map(([second, versions]) => classifyChange(second, facts, sightedAtMs, rules, versions));
   return SEVERITY.find((verdict) => verdicts.includes(verdict)) ?? 'covered';
 }
+
+/**
+ * A change U of the subscription's account or one of its contacts (the sweep's Account and Contact read). Which
+ * proofs hold: (a), a successful sync that started after U + L (Limio's sync reads the account and its contacts
+ * with the subscription), and (c), one that started after the sweep's sighting of U; and pending, a message
+ * queued at or after U that no success has served since (the account callout's fan-out marks lastQueuedAt for
+ * each subscription): the sync to come starts after the sighting, so by (c) it reads U. Not (b): provenThrough
+ * names a Subscription UpdatedDate, whose sync says nothing of when the account's change was committed, so it is
+ * left out here, at worst costing one redundant Limio call.
+ */
+export function classifyAccountChange(updatedMs: number | undefined, facts: CoverageFacts | undefined, sightedAtMs: number, rules: CoverageRules): ChangeCoverage {
+  const proofsThatHold: CoverageFacts | undefined = facts && {
+    ...(facts.lastSuccessStartedAt !== undefined && { lastSuccessStartedAt: facts.lastSuccessStartedAt }),
+    ...(facts.lastQueuedAt !== undefined && { lastQueuedAt: facts.lastQueuedAt }),
+    ...(facts.unrecordedClaimStartedAt !== undefined && { unrecordedClaimStartedAt: facts.unrecordedClaimStartedAt }),
+  };
+  return classifyChange(updatedMs, proofsThatHold, sightedAtMs, rules);
+}
+
+/** The worse of two verdicts on one subscription (its own change and its account's). */
+export function worseCoverage(a: ChangeCoverage, b: ChangeCoverage): ChangeCoverage {
+  return SEVERITY.indexOf(a) <= SEVERITY.indexOf(b) ? a : b;
+}

@@ -22,6 +22,12 @@ export const SWEEP_SERVICE_NAME = 'sweep';
 export const SWEEP_METRICS = {
   /** Versions Zuora returned for the window. */
   read: 'sweepRead',
+  /** Account and contact records Zuora returned for the window. */
+  accountsRead: 'sweepAccountsRead',
+  contactsRead: 'sweepContactsRead',
+  /** Accounts changed (the account or a contact), and their subscriptions, judged like subscription changes. */
+  accountsChanged: 'sweepAccountsChanged',
+  accountSubscriptions: 'sweepAccountSubscriptions',
   /** Changed subscriptions a successful sync provably read: no Limio call. */
   covered: 'sweepCovered',
   /** Changes whose queued message is still to be synced (a backlog, a Limio outage): not queued again. */
@@ -135,6 +141,10 @@ export function createSweepLambda(
 
 function publishReport(metrics: Metrics, report: SweepReport): void {
   metrics.addMetric(SWEEP_METRICS.read, MetricUnit.Count, report.counts.read);
+  metrics.addMetric(SWEEP_METRICS.accountsRead, MetricUnit.Count, report.counts.accountsRead);
+  metrics.addMetric(SWEEP_METRICS.contactsRead, MetricUnit.Count, report.counts.contactsRead);
+  metrics.addMetric(SWEEP_METRICS.accountsChanged, MetricUnit.Count, report.counts.accountsChanged);
+  metrics.addMetric(SWEEP_METRICS.accountSubscriptions, MetricUnit.Count, report.counts.accountSubscriptions);
   metrics.addMetric(SWEEP_METRICS.covered, MetricUnit.Count, report.counts.covered);
   metrics.addMetric(SWEEP_METRICS.pending, MetricUnit.Count, report.counts.pending);
   metrics.addMetric(SWEEP_METRICS.unproven, MetricUnit.Count, report.counts.unproven);

@@ -86,17 +86,18 @@ export function sqsEnqueue(sqs: SqsSender, options: SqsEnqueueOptions): EnqueueP
 }
 
 /**
- * One line per sweep for logs and the local runtime's output: window, read, covered, pending, queued (missing
- * callouts and unproven syncs) and how it ended.
+ * One line per sweep for logs and the local runtime's output: window, read (subscriptions, accounts and contacts),
+ * covered, pending, queued (missing callouts and unproven syncs) and how it ended.
  * Times are UTC ISO-8601 to the second.
  */
 export function describeSweep(report: SweepReport): string {
   const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
   const window = report.window === undefined ? 'no window' : `${iso(report.window.startMs)} .. ${iso(report.window.endMs)}`;
-  const { read, distinct, covered, pending, unproven, missing, queued, invalid } = report.counts;
+  const { read, distinct, covered, pending, unproven, missing, queued, invalid, accountsRead, contactsRead, accountsChanged, accountSubscriptions } = report.counts;
   const parts = [
     `sweep ${report.outcome}${report.dryRun ? ' (dry run)' : ''}: ${window}`,
     `read ${read} (${distinct} subscriptions)`,
+    `accounts ${accountsRead} and contacts ${contactsRead} read (${accountsChanged} accounts changed, ${accountSubscriptions} of their subscriptions)`,
     `covered ${covered}`,
     `pending ${pending}`,
     `${report.dryRun ? 'would queue' : 'queued'} ${queued} (missing ${missing}, unproven ${unproven})`,

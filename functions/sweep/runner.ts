@@ -6,7 +6,7 @@ import type { SweepConfig } from './config';
 import { ledgerCoverage, sqsEnqueue } from './ports';
 import { runSweep, type SweepProgress, type SweepReport, type WatermarkStore } from './sweep';
 import type { TimeRange } from './window';
-import { zuoraChangeSource } from './zuora-changes';
+import { zuoraAccountChangeSource, zuoraChangeSource } from './zuora-changes';
 import { createZuoraClient, type ZuoraClient, type ZuoraRequestEvent } from './zuora-client';
 
 /**
@@ -58,6 +58,7 @@ export function createSweepRunner(parts: SweepRunnerParts): SweepRunner {
     ...(parts.onZuoraRequest !== undefined && { onRequest: parts.onZuoraRequest }),
   });
   const source = zuoraChangeSource(client);
+  const accounts = zuoraAccountChangeSource(client);
   const coverage = ledgerCoverage(parts.ledger, { timeoutMs: parts.ledgerTimeoutMs ?? DEFAULT_LEDGER_TIMEOUT_MS });
   return {
     client,
@@ -72,6 +73,7 @@ export function createSweepRunner(parts: SweepRunnerParts): SweepRunner {
       return runSweep(
         {
           source,
+          accounts,
           coverage,
           enqueue,
           watermarks: parts.watermarks,

@@ -1,5 +1,6 @@
 import { checkSubscriptionId, type SubscriptionIdRule } from '../shared/subscription-id';
-import { classifySubscription, type ChangeCoverage, type CoverageFacts, type CoverageRules } from './coverage';
+import type { AccountSubscriptions } from './account-changes';
+import { classifyAccountChange, classifySubscription, worseCoverage, type ChangeCoverage, type CoverageFacts, type CoverageRules } from './coverage';
 import type { LatestVersions } from './window';
 
 /**
@@ -41,8 +42,16 @@ export interface SweepCounts {
   missing: number;
   /** Queued (or, in a dry run, would be): unproven + missing. */
   queued: number;
-  /** Names the subscription-id rule refuses: counted, never sent to Limio. */
+  /** Names the subscription-id rule refuses (and account ids that are not Zuora ids): counted, never sent to Limio. */
   invalid: number;
+  /** Account records Zuora returned (the sweep's Account read). */
+  accountsRead: number;
+  /** Contact records Zuora returned (the sweep's Contact read). */
+  contactsRead: number;
+  /** Distinct accounts changed (the account itself or one of its contacts). */
+  accountsChanged: number;
+  /** Distinct subscriptions of those accounts, each judged by its account's change as well. */
+  accountSubscriptions: number;
   /** Records without a Name. */
   unnamed: number;
 }
@@ -76,10 +85,26 @@ export type SettleResult = { readonly complete: true } | { readonly complete: fa
 
 const MAX_INVALID_SAMPLES = 5;
 
+/** One subscription to judge in a slice: its own change (the Subscription read), its account's, or both. */
+interface SettleCandidate {
+  readonly name: string;
+  readonly ownChange: boolean;
+  readonly ownMs: number | undefined;
+  readonly accountChange: boolean;
+  readonly accountMs: number | undefined;
+  /** Orders the settle and bounds where a run cut short resumes. */
+  readonly latestMs: number | undefined;
+}
+
 /** One run's subscriptions, across its slices: each is counted once, and queued at most once. */
 export class SweepTally {
   /** Records (versions) read so far; the sweep adds each page as it comes. */
   read = 0;
+  /** Account and contact records read so far; likewise. */
+  accountsRead = 0;
+  contactsRead = 0;
+  private readonly changedAccounts = new Set<string>();
+  private readonly accountSubscriptions = new Set<string>();
   private unnamed = 0;
   private ledgerFailed = false;
   private readonly seen = new Set<string>();
@@ -103,6 +128,10 @@ export class SweepTally {
       queued: this.queued.size,
       invalid: this.invalid.size,
       unnamed: this.unnamed,
+      accountsRead: this.accountsRead,
+      contactsRead: this.contactsRead,
+      accountsChanged: this.changedAccounts.size,
+      accountSubscriptions: this.accountSubscriptions.size,
     };
   }
 
@@ -122,42 +151,57 @@ export class SweepTally {
    * before a round (one ledger look-up and the queueing it brings) that would not end by the deadline, judged by
    * the longest round so far. Throws EnqueueFailed when ids could not be queued.
    */
-  async settle(versions: LatestVersions, options: { readonly deadlineMs?: number; readonly sightedAtMs?: number } = {}): Promise<SettleResult> {
+  async settle(
+    versions: LatestVersions,
+    options: { readonly deadlineMs?: number; readonly sightedAtMs?: number; readonly accounts?: AccountSubscriptions } = {},
+  ): Promise<SettleResult> {
     const { batchSize } = this.options;
     const now = this.options.now ?? Date.now;
     // When the read that returned these versions ended: each was visible by then.
     const sightedAtMs = options.sightedAtMs ?? now();
     this.unnamed += versions.withoutName;
-    const candidates: [string, number | undefined][] = [];
-    for (const [name, updatedMs] of versions.byName) {
-      this.seen.add(name);
+    const accountChanges = options.accounts?.changeMsByName ?? new Map<string, number | undefined>();
+    if (options.accounts !== undefined) {
+      this.unnamed += options.accounts.withoutName;
+      for (const id of options.accounts.changedAccounts.changeMsById.keys()) this.changedAccounts.add(id);
+      for (const id of options.accounts.changedAccounts.invalidIds) this.invalid.add(`AccountId ${id}`);
+    }
+    const candidates: SettleCandidate[] = [];
+    for (const name of new Set([...versions.byName.keys(), ...accountChanges.keys()])) {
+      const ownChange = versions.byName.has(name);
+      const accountChange = accountChanges.has(name);
+      if (ownChange) this.seen.add(name);
+      if (accountChange) this.accountSubscriptions.add(name);
       // Queued earlier in this run, after this change was made (it is older than the settle point): covered by that.
       if (this.queued.has(name)) continue;
       if (!checkSubscriptionId(name, this.options.rule).ok) {
         this.invalid.add(name);
         continue;
       }
-      candidates.push([name, updatedMs]);
+      const ownMs = versions.byName.get(name);
+      const accountMs = accountChanges.get(name);
+      // The latest change either way orders it; an unreadable time of either makes it unknown (first).
+      const latestMs = (ownChange && ownMs === undefined) || (accountChange && accountMs === undefined) ? undefined : Math.max(ownMs ?? -Infinity, accountMs ?? -Infinity);
+      candidates.push({ name, ownChange, ownMs, accountChange, accountMs, latestMs });
     }
     // An unreadable UpdatedDate first: while one waits, no time can be vouched for.
-    candidates.sort(([, a], [, b]) => (a ?? -Infinity) - (b ?? -Infinity));
+    candidates.sort((a, b) => (a.latestMs ?? -Infinity) - (b.latestMs ?? -Infinity));
     // Uncovered ids are gathered across ledger batches, so each enqueue call (and each SQS batch of ten) is full.
-    let pending: [string, number | undefined, 'unproven' | 'missing'][] = [];
+    let pending: [SettleCandidate, 'unproven' | 'missing'][] = [];
     let longestRoundMs = 0;
     for (let start = 0; start < candidates.length; start += batchSize) {
       const roundStartedMs = now();
       if (options.deadlineMs !== undefined && roundStartedMs + longestRoundMs >= options.deadlineMs) {
         // Pending ids are older than the rest (sorted), so the first of them, if any, bounds what is settled.
-        return { complete: false, settledBeforeMs: (pending[0] ?? candidates[start])![1] };
+        return { complete: false, settledBeforeMs: (pending[0]?.[0] ?? candidates[start])!.latestMs };
       }
       const batch = candidates.slice(start, start + batchSize);
-      const facts = await this.lookUpCoverage(batch.map(([name]) => name));
-      for (const [name, updatedMs] of batch) {
+      const facts = await this.lookUpCoverage(batch.map(({ name }) => name));
+      for (const candidate of batch) {
         // Without the ledger nothing can be shown either way: queued, but not counted as a missing callout.
-        const coverage: ChangeCoverage =
-          facts === undefined ? 'unproven' : classifySubscription(updatedMs, versions.secondsByName.get(name), facts.get(name), sightedAtMs, this.options.rules);
-        if (coverage === 'covered' || coverage === 'pending') this.keep(name, coverage);
-        else pending.push([name, updatedMs, coverage]);
+        const coverage: ChangeCoverage = facts === undefined ? 'unproven' : this.judge(candidate, versions, facts.get(candidate.name), sightedAtMs);
+        if (coverage === 'covered' || coverage === 'pending') this.keep(candidate.name, coverage);
+        else pending.push([candidate, coverage]);
       }
       while (pending.length >= batchSize) {
         await this.flush(pending.slice(0, batchSize));
@@ -167,6 +211,14 @@ export class SweepTally {
     }
     if (pending.length > 0) await this.flush(pending);
     return { complete: true };
+  }
+
+  /** The worse of the subscription's own changes' verdict and its account's change's. */
+  private judge(candidate: SettleCandidate, versions: LatestVersions, facts: CoverageFacts | undefined, sightedAtMs: number): ChangeCoverage {
+    const { rules } = this.options;
+    const own = candidate.ownChange ? classifySubscription(candidate.ownMs, versions.secondsByName.get(candidate.name), facts, sightedAtMs, rules) : 'covered';
+    const account = candidate.accountChange ? classifyAccountChange(candidate.accountMs, facts, sightedAtMs, rules) : 'covered';
+    return worseCoverage(own, account);
   }
 
   /** Not queued; a later slice's verdict on a later change of the same subscription replaces an earlier one. */
@@ -191,11 +243,14 @@ export class SweepTally {
     }
   }
 
-  private async flush(changes: readonly (readonly [string, number | undefined, 'unproven' | 'missing'])[]): Promise<void> {
-    const ids = changes.map(([name]) => name);
-    const outcome: EnqueueOutcome = this.options.dryRun ? { notQueued: [] } : await this.options.enqueue(ids, new Map(changes.map(([name, updatedMs]) => [name, updatedMs])));
+  private async flush(changes: readonly (readonly [SettleCandidate, 'unproven' | 'missing'])[]): Promise<void> {
+    const ids = changes.map(([{ name }]) => name);
+    // Only a Subscription UpdatedDate the sweep read becomes the message's zuoraUpdatedAt (provenThrough): an
+    // account's change time names no subscription version.
+    const updatedMsById = new Map(changes.map(([{ name, ownChange, ownMs }]) => [name, ownChange ? ownMs : undefined]));
+    const outcome: EnqueueOutcome = this.options.dryRun ? { notQueued: [] } : await this.options.enqueue(ids, updatedMsById);
     const notQueued = new Set(outcome.notQueued);
-    for (const [name, , reason] of changes) {
+    for (const [{ name }, reason] of changes) {
       if (notQueued.has(name)) continue;
       this.queued.set(name, reason);
       this.covered.delete(name);

@@ -1,4 +1,5 @@
 import { LEDGER_DEFAULTS } from '../ledger/config';
+import { AccountSubscriptions, ChangedAccounts } from './account-changes';
 import { DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../shared/subscription-id';
 import { EnqueueFailed, SweepTally, type CoveragePort, type EnqueuePort, type SweepCounts } from './settle';
 import { countSlices, LatestVersions, nextSliceSeconds, parseZuoraDateTime, sliceWindow, sweepWindow, type TimeRange, type WindowSettings } from './window';
@@ -19,6 +20,19 @@ export interface ChangeSource {
    * (ZuoraApiError does), and the sweep keeps the slice for the next run.
    */
   changed(range: TimeRange, options: { deadlineMs?: number }): AsyncIterable<readonly unknown[]>;
+}
+
+/**
+ * Where changed accounts and contacts, and the changed accounts' subscriptions, come from (ZOQL in production:
+ * zuora-changes.ts). The same paging and deadline rules as ChangeSource.
+ */
+export interface AccountChangeSource {
+  /** Account records `{Id, UpdatedDate}` with `startMs <= UpdatedDate < endMs`. */
+  changedAccounts(range: TimeRange, options: { deadlineMs?: number }): AsyncIterable<readonly unknown[]>;
+  /** Contact records `{AccountId, UpdatedDate}` with `startMs <= UpdatedDate < endMs`. */
+  changedContacts(range: TimeRange, options: { deadlineMs?: number }): AsyncIterable<readonly unknown[]>;
+  /** Every version `{Name, AccountId}` of the subscriptions of these accounts (at most ACCOUNT_IDS_PER_QUERY ids, 32 hex). */
+  subscriptionsOf(accountIds: readonly string[], options: { deadlineMs?: number }): AsyncIterable<readonly unknown[]>;
 }
 
 export interface SweepWatermark {
@@ -85,6 +99,11 @@ export interface SweepReport {
 
 export interface SweepDependencies {
   readonly source: ChangeSource;
+  /**
+   * Account and contact changes (issue #22): read in every slice beside the subscriptions, and each changed
+   * account's subscriptions judged by that change. Without it only Subscription changes are read.
+   */
+  readonly accounts?: AccountChangeSource;
   readonly coverage: CoveragePort;
   readonly enqueue: EnqueuePort;
   /** Required for scheduled runs (no explicit window). */
@@ -160,22 +179,45 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
   };
   const outOfTime = (neededMs: number) => options.deadlineMs !== undefined && now() + neededMs >= options.deadlineMs - reserveMs;
 
-  /** Reads one slice whole, or says the deadline came first (the source stops at the deadline it is given). */
-  const readSlice = async (range: TimeRange, index: number): Promise<LatestVersions | 'ran-out-of-time'> => {
+  /**
+   * Reads one slice whole: its subscription changes, its account and contact changes and the changed accounts'
+   * subscriptions; or says the deadline came first (the source stops at the deadline it is given). A slice is
+   * only settled once all of it was read.
+   */
+  const readSlice = async (range: TimeRange, index: number): Promise<{ versions: LatestVersions; accounts?: AccountSubscriptions } | 'ran-out-of-time'> => {
     const versions = new LatestVersions();
     const deadlineMs = options.deadlineMs === undefined ? undefined : options.deadlineMs - reserveMs;
+    const readOptions = { ...(deadlineMs !== undefined && { deadlineMs }) };
     try {
-      for await (const page of deps.source.changed(range, { ...(deadlineMs !== undefined && { deadlineMs }) })) {
+      for await (const page of deps.source.changed(range, readOptions)) {
         tally.read += page.length;
         checkWithinSlice(page, range);
         versions.add(page);
         deps.onProgress?.({ type: 'page', slice: index, records: page.length, read: tally.read });
       }
+      if (deps.accounts === undefined) return { versions };
+      const changed = new ChangedAccounts();
+      for await (const page of deps.accounts.changedAccounts(range, readOptions)) {
+        tally.accountsRead += page.length;
+        checkWithinSlice(page, range);
+        changed.addAccounts(page);
+      }
+      for await (const page of deps.accounts.changedContacts(range, readOptions)) {
+        tally.contactsRead += page.length;
+        checkWithinSlice(page, range);
+        changed.addContacts(page);
+      }
+      // One query per group of 199 accounts, not one per account: 10,000 changed accounts cost 51 queries
+      // (and their pages), not 10,000 requests against the tenant's limits that Limio's syncs share.
+      const accounts = new AccountSubscriptions(changed);
+      for (const group of changed.lookupGroups()) {
+        for await (const page of deps.accounts.subscriptionsOf(group, readOptions)) accounts.add(page);
+      }
+      return { versions, accounts };
     } catch (error) {
       if ((error as { kind?: unknown })?.kind === 'deadline') return 'ran-out-of-time';
       throw error;
     }
-    return versions;
   };
 
   try {
@@ -200,8 +242,8 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
       // Start a slice only when one like the last can still finish; a first slice always gets its chance.
       if (index > 0 && outOfTime(lastSliceMs * 1.5)) return finish('out-of-time');
       const sliceStartedMs = now();
-      const versions = await readSlice(slice, index);
-      if (versions === 'ran-out-of-time') {
+      const read = await readSlice(slice, index);
+      if (read === 'ran-out-of-time') {
         if (scheduled && !dryRun) {
           // The slice was too big for an invocation: the next run reads smaller ones from the same point.
           watermark = {
@@ -212,9 +254,9 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
         }
         return finish('out-of-time');
       }
-      // The read has ended: every version it returned was visible to it by now (coverage.ts, proof (c)).
+      // The read has ended: every change it returned was visible to it by now (coverage.ts, proof (c)).
       const sightedAtMs = now();
-      const settled = await tally.settle(versions, { sightedAtMs, ...(options.deadlineMs !== undefined && { deadlineMs: options.deadlineMs - watermarkReserveMs }) });
+      const settled = await tally.settle(read.versions, { sightedAtMs, ...(read.accounts !== undefined && { accounts: read.accounts }), ...(options.deadlineMs !== undefined && { deadlineMs: options.deadlineMs - watermarkReserveMs }) });
       if (!settled.complete) {
         if (scheduled && !dryRun) {
           // Resume where everything before is queued or covered (ZOQL reads whole seconds), with a smaller slice.

@@ -95,6 +95,42 @@ export function changedSubscriptionsZoql(range: TimeRange, style: ZoqlOffsetStyl
   );
 }
 
+/** Changed accounts in a slice: the same bounds, offsets and rules as changedSubscriptionsZoql. */
+export function changedAccountsZoql(range: TimeRange, style: ZoqlOffsetStyle = '+00:00'): string {
+  return `select Id, UpdatedDate from Account where UpdatedDate >= '${zoqlDateTime(range.startMs, style)}' and UpdatedDate < '${zoqlDateTime(range.endMs, style)}'`;
+}
+
+/** Changed contacts (bill-to, sold-to, any) in a slice, by the account they belong to. */
+export function changedContactsZoql(range: TimeRange, style: ZoqlOffsetStyle = '+00:00'): string {
+  return `select AccountId, UpdatedDate from Contact where UpdatedDate >= '${zoqlDateTime(range.startMs, style)}' and UpdatedDate < '${zoqlDateTime(range.endMs, style)}'`;
+}
+
+/**
+ * Account ids per subscription lookup: ZOQL allows at most 200 conditions and has no `in`, so the accounts are
+ * asked about 199 at a time, one `or` each, a condition short of the limit.
+ */
+export const ACCOUNT_IDS_PER_QUERY = 199;
+
+const ZUORA_OBJECT_ID = /^[0-9a-f]{32}$/;
+
+/** A Zuora object id (32 lowercase hex): the only account id that may be put in a query's quotes. */
+export function isZuoraObjectId(value: unknown): value is string {
+  return typeof value === 'string' && ZUORA_OBJECT_ID.test(value);
+}
+
+/**
+ * Every version of the subscriptions of up to ACCOUNT_IDS_PER_QUERY accounts (de-duplicate by Name). Ids are
+ * checked again here: a value from an answer goes between quotes, and a quote in it would change the query.
+ */
+export function subscriptionsOfAccountsZoql(accountIds: readonly string[]): string {
+  if (accountIds.length === 0 || accountIds.length > ACCOUNT_IDS_PER_QUERY) {
+    throw new RangeError(`between 1 and ${ACCOUNT_IDS_PER_QUERY} account ids per query, got ${accountIds.length}`);
+  }
+  const bad = accountIds.find((id) => !ZUORA_OBJECT_ID.test(id));
+  if (bad !== undefined) throw new RangeError(`not a Zuora account id: ${JSON.stringify(bad.slice(0, 40))}`);
+  return `select Name, AccountId from Subscription where ${accountIds.map((id) => `AccountId = '${id}'`).join(' or ')}`;
+}
+
 const ZUORA_DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|([+-])(\d{2}):?(\d{2}))$/;
 

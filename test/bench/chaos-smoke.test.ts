@@ -103,7 +103,7 @@ describe('chaos checks', () => {
   it('fails a callouts-lost run whose sweep queued too much or too little, miscounted, left a change unsynced or called Limio twice', () => {
     const report = {
       outcome: 'complete' as const, slicesPlanned: 1, slicesCompleted: 1, coverageUnavailable: false, invalidSamples: [], durationMs: 20, dryRun: false,
-      counts: { read: 10, distinct: 10, covered: 8, pending: 0, unproven: 0, missing: 2, queued: 2, invalid: 0, unnamed: 0 },
+      counts: { read: 10, distinct: 10, covered: 8, pending: 0, unproven: 0, missing: 2, queued: 2, invalid: 0, unnamed: 0, accountsRead: 0, contactsRead: 0, accountsChanged: 0, accountSubscriptions: 0 },
     };
     const sweep = {
       dropped: 2, withCallouts: 8, report, queuedMetric: 2, coveredMetric: 8, droppedSynced: 2, droppedNotSynced: [], secondCallsForCalledOut: 0, drainedAfterSweep: true, sweepDrainSeconds: 1,

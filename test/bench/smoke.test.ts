@@ -132,8 +132,9 @@ describe('sweep bench, scaled down (issue #14)', () => {
     expect(result.uncovered).toBe(200);
     expect(result.report.counts).toMatchObject({ read: 1_000, distinct: 1_000, covered: 800, queued: 200 });
     expect(result.queuedOnQueue).toBe(200);
-    expect(result.zuoraRequests).toBe(10);
-    expect(result.pageFloor).toBe(10);
+    // 10 pages of subscriptions, and each slice's Account and Contact queries (empty: no account changed).
+    expect(result.zuoraRequests).toBe(result.pageFloor);
+    expect(result.pageFloor).toBe(10 + 2 * result.report.slicesPlanned);
     expect(result.zuoraTokenRequests).toBe(1);
     expect(result.ledgerBatchGets).toBe(10);
     expect(result.sqsSendBatches).toBe(20);

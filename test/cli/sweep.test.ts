@@ -27,7 +27,20 @@ interface SweepJson {
   outcome: string;
   dryRun: boolean;
   window: { since: string; until: string };
-  counts: { read: number; distinct: number; covered: number; pending: number; queued: number; missing: number; unproven: number; invalid: number };
+  counts: {
+    read: number;
+    distinct: number;
+    covered: number;
+    pending: number;
+    queued: number;
+    missing: number;
+    unproven: number;
+    invalid: number;
+    accountsRead: number;
+    contactsRead: number;
+    accountsChanged: number;
+    accountSubscriptions: number;
+  };
   zuoraRequests: number;
   wouldQueue?: string[];
   resumeFrom?: string;
@@ -108,6 +121,30 @@ describe('sweep --local', () => {
     expect(seeded.uncovered.map((id) => entries.get(id)?.lastQueuedAt)).toEqual([expect.any(Number), expect.any(Number)]);
   });
 
+  it('queues the subscriptions of an account whose contact changed without a callout, with the accounts and contacts read in the table and --json', async () => {
+    const startMs = nextWindowStart();
+    const accountNumber = `A${String(startMs / 1000).slice(-8)}`;
+    sandbox.account(accountNumber, startMs - 2 * HOUR);
+    sandbox.touch(`A-S7${String(startMs / 1000).slice(-6)}1`, startMs - 2 * HOUR, { account: accountNumber });
+    sandbox.touch(`A-S7${String(startMs / 1000).slice(-6)}2`, startMs - 2 * HOUR, { account: accountNumber });
+    sandbox.touchContact(accountNumber, { workEmail: 'moved@example.com' }, { at: startMs + 10 * MINUTE });
+    const since = iso(startMs);
+    const until = iso(startMs + HOUR);
+
+    const text = await sweep(['--since', since, '--until', until, '--dry-run']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/ACCOUNTS READ\s+CONTACTS READ\s+ACCOUNTS CHANGED\s+THEIR SUBSCRIPTIONS\n0\s+1\s+1\s+2\n/);
+
+    const json = await sweep(['--since', since, '--until', until, '--json']);
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout) as SweepJson;
+    expect(report.counts).toMatchObject({ read: 0, accountsRead: 0, contactsRead: 1, accountsChanged: 1, accountSubscriptions: 2, missing: 2, queued: 2 });
+    // The token, Subscription, Account and Contact changes, then the one account's subscriptions: the floor for one slice.
+    expect(report.zuoraRequests).toBe(5);
+    const queued = (await drainQueue(sqs.sqs, queues.mainQueueUrl)).map((body) => JSON.parse(body) as { subscriptionId: string; source: string });
+    expect(queued.map((message) => message.subscriptionId).sort()).toEqual([`A-S7${String(startMs / 1000).slice(-6)}1`, `A-S7${String(startMs / 1000).slice(-6)}2`]);
+  });
+
   it("Zuora's error text carrying a line break and escapes is printed on its one line, escaped, never as a line of its own", async () => {
     // A tenant (or anything on its address) whose fault text forges the CLI's own closing lines.
     const forged = 'bad query\ncomplete in 0.1 s, 0 Zuora request(s)\u001b[2J';
@@ -181,7 +218,7 @@ describe('sweep --local', () => {
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain(
       'error: --since: the window 2006-11-24T00:00:00Z .. 2026-11-24T00:00:00Z is longer than the 400 days a backfill reads without --allow-long-window: ' +
-        '175,320 slice(s) of 3600 s over 7,305 day(s): at least 175,320 ZOQL queries',
+        '175,320 slice(s) of 3600 s over 7,305 day(s): at least 525,960 ZOQL queries',
     );
     expect(typo.stderr).toContain('is the year right?');
     const dryRun = await sweep(['--since', '2006-11-24T00:00:00Z', '--until', '2026-11-24T00:00:00Z', '--dry-run']);
@@ -193,15 +230,15 @@ describe('sweep --local', () => {
     const seeded = await seedWindow(sandbox, ledger, 'A-S600000', nextWindowStart());
     const text = await sweep(['--since', seeded.since, '--until', seeded.until, '--dry-run'], { env: { SWEEP_SLICE_SECONDS: '1800' } });
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^plan: 2 slice\(s\) of 1800 s over 1 day\(s\): at least 2 ZOQL queries \(one per slice, one more per 2,000 records a slice holds\)\n/);
+    expect(text.stdout).toMatch(/^plan: 2 slice\(s\) of 1800 s over 1 day\(s\): at least 6 ZOQL queries \(subscriptions, accounts and contacts per slice, one more per 2,000 records a query holds and per 199 changed accounts\)\n/);
     const json = await sweep(['--since', seeded.since, '--until', seeded.until, '--dry-run', '--json']);
-    expect(JSON.parse(json.stdout)).toMatchObject({ plan: { days: 1, sliceSeconds: 3600, slices: 1, zoqlQueriesAtLeast: 1 } });
+    expect(JSON.parse(json.stdout)).toMatchObject({ plan: { days: 1, sliceSeconds: 3600, slices: 1, zoqlQueriesAtLeast: 3 } });
 
     // 401 days in slices of a day: 401 queries to the sandbox.
     const long = await sweep(['--since', '2025-10-19T00:00:00Z', '--until', '2026-11-24T00:00:00Z', '--dry-run', '--allow-long-window'], { env: { SWEEP_SLICE_SECONDS: '86400' } });
     expect(long.stderr).toBe('');
     expect(long.code).toBe(0);
-    expect(long.stdout).toMatch(/^plan: 401 slice\(s\) of 86400 s over 401 day\(s\): at least 401 ZOQL queries/);
+    expect(long.stdout).toMatch(/^plan: 401 slice\(s\) of 86400 s over 401 day\(s\): at least 1,203 ZOQL queries/);
     expect(long.stdout).toContain('(401 of 401 slice(s) read)');
     expect(await drainQueue(sqs.sqs, queues.mainQueueUrl)).toEqual([]);
   });

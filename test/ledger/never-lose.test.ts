@@ -103,11 +103,35 @@ const sweepScenario: fc.Arbitrary<ModelScenario> = fc.record({
   }),
 });
 
+/** Account changes' accounts (issue #22 item 3): one with two subscriptions, one with one, one with none. */
+const ACCOUNTS = { A00000001: ['A-S1', 'A-S2'], A00000002: ['A-S3'], A00000003: [] };
+const accountChange = fc
+  .record({
+    atMs: fc.integer({ min: 0, max: 60_000 }),
+    account: fc.constantFrom(...Object.keys(ACCOUNTS)),
+    commitDelayMs: fc.integer({ min: 0, max: COMMIT_LAG_MS }),
+    calloutDelayMs: fc.integer({ min: 0, max: 5_000 }),
+    lost: fc.boolean(),
+    fanOutDelayMs: fc.integer({ min: 0, max: 3_000 }),
+  })
+  .map((change) => ({ ...change, subscriptionId: change.account }));
+/** Subscription changes as above, with account and contact changes among them, their callouts fanned out or lost. */
+const accountSweepScenario: fc.Arbitrary<ModelScenario> = fc
+  .tuple(sweepScenario, fc.array(accountChange, { minLength: 1, maxLength: 8 }))
+  .map(([scenario, accountChanges]) => ({ ...scenario, callouts: [...scenario.callouts, ...accountChanges], sweep: { ...scenario.sweep!, accounts: ACCOUNTS } }));
+
 describe('sync ledger: never lose a change', () => {
   it('with commit lag, lost callouts and sweeps: every change is followed by a successful sync that read it, or a message on the DLQ', () => {
     fc.assert(
       fc.property(sweepScenario, (scenario) => expectEveryChangeRead(runPipelineModel(scenario), scenario.timing.clockMarginSeconds * 1000)),
       { numRuns: 500 },
+    );
+  });
+
+  it('with account and contact changes too (fanned out, or their callouts lost): each of the account\'s subscriptions is followed by a successful sync that read it, or a message on the DLQ', () => {
+    fc.assert(
+      fc.property(accountSweepScenario, (scenario) => expectEveryChangeRead(runPipelineModel(scenario), scenario.timing.clockMarginSeconds * 1000)),
+      { numRuns: 300 },
     );
   });
 

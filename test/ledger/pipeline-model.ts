@@ -6,7 +6,7 @@ import type { LedgerOutcome } from '../../functions/ledger/ledger-entry';
 import { claimRefusedHold, holdVisibilitySeconds, type LedgerTiming } from '../../functions/ledger/ledger-fate';
 import { InMemoryLedgerStore } from '../../functions/ledger/ledger-store';
 import { provenThroughOf } from '../../functions/ledger/proven-through';
-import { classifySubscription, type ChangeCoverage } from '../../functions/sweep/coverage';
+import { classifyAccountChange, classifySubscription, worseCoverage, type ChangeCoverage, type CoverageFacts } from '../../functions/sweep/coverage';
 
 /**
  * A discrete-event model of the pipeline with the sync ledger: callouts put messages on a queue with SQS's
@@ -31,6 +31,13 @@ import { classifySubscription, type ChangeCoverage } from '../../functions/sweep
  * committed changes of its window (ending settle before now, starting overlap before the last window's end),
  * judges each subscription's versions with the real classifySubscription, and queues (naming the UpdatedDate it
  * read) and marks what is unproven or missing.
+ *
+ * A change with `account` set (sweep mode, issue #22 item 3) is a change of that account or one of its contacts:
+ * no subscription changes, its callout (unless lost) is an account callout, which the fan-out turns into one
+ * message per subscription of the account (SweepScript.accounts: the account callout's receivedAt, no
+ * zuoraUpdatedAt, lastQueuedAt marked when the fan-out sends); a sync of any of them started after the commit
+ * reads it. The sweep reads committed account changes of its window too, takes each account's latest, and judges
+ * each subscription of the account with the real classifyAccountChange beside its own versions (the worse wins).
  */
 
 export type CrashPoint = 'none' | 'before-read' | 'after-read' | 'after-claim' | 'after-limio' | 'after-record';
@@ -58,6 +65,10 @@ export interface ModelChange {
   readonly lost?: boolean;
   /** Sweep mode: the callout's template names the change's UpdatedDate (zuoraUpdatedAt). */
   readonly namesUpdatedDate?: boolean;
+  /** Sweep mode: a change of this account (or a contact of it), not of `subscriptionId`; see SweepScript.accounts. */
+  readonly account?: string;
+  /** Sweep mode, account changes: how long after the account callout arrives the fan-out queues its subscriptions. */
+  readonly fanOutDelayMs?: number;
 }
 
 export interface SweepScript {
@@ -67,6 +78,8 @@ export interface SweepScript {
   readonly intervalMs: number;
   /** The sweep Lambda's clock minus true time. */
   readonly clockSkewMs: number;
+  /** Each account's subscriptions (account changes name an account). */
+  readonly accounts?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface ModelScenario {
@@ -205,8 +218,11 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
     events.push({ time: Math.max(time, now), sequence: sequence++, run });
   };
 
-  /** A message on the queue, then (sweep mode) its producer's mark, made after the send with the time taken before it. */
-  const enqueue = (subscriptionId: string, receivedAtMs: number, zuoraUpdatedAt?: string) => {
+  /**
+   * A message on the queue, then (sweep mode) its producer's mark, made after the send with the time taken before
+   * it (`markAtMs`: the fan-out marks its own send time, the message keeping the account callout's receivedAt).
+   */
+  const enqueue = (subscriptionId: string, receivedAtMs: number, zuoraUpdatedAt?: string, markAtMs = receivedAtMs) => {
     messages.push({
       subscriptionId,
       receivedAt: new Date(receivedAtMs).toISOString(),
@@ -218,11 +234,24 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
       failures: 0,
       receipt: 0,
     });
-    if (sweepMode && scenario.withoutLedger !== true) store.raiseMarkNow(subscriptionId, 'lastQueuedAt', receivedAtMs);
+    if (sweepMode && scenario.withoutLedger !== true) store.raiseMarkNow(subscriptionId, 'lastQueuedAt', markAtMs);
     wakeIdlePollers();
   };
+  const subscriptionsOf = (account: string) => scenario.sweep?.accounts?.[account] ?? [];
+  let fanOutsRunning = 0;
   for (const callout of arriving) {
     at(arrivesAt(callout), () => {
+      if (sweepMode && callout.account !== undefined) {
+        // The account callout: its message waits for the fan-out, which queues every subscription of the account.
+        const receivedAtMs = now + scenario.calloutClockSkewMs;
+        fanOutsRunning += 1;
+        arrived += 1;
+        at(now + (callout.fanOutDelayMs ?? 0), () => {
+          fanOutsRunning -= 1;
+          for (const subscriptionId of subscriptionsOf(callout.account!)) enqueue(subscriptionId, receivedAtMs, undefined, now + scenario.calloutClockSkewMs);
+        });
+        return;
+      }
       arrived += 1;
       enqueue(callout.subscriptionId, now + scenario.calloutClockSkewMs, sweepMode && callout.namesUpdatedDate === true ? new Date(updatedDateOf(callout)).toISOString() : undefined);
     });
@@ -241,34 +270,44 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
     // its versions by second (each judged) and its latest.
     const latest = new Map<string, number>();
     const bySecond = new Map<string, Map<number, number>>();
+    // Account changes: each account's latest in the window, then each of its subscriptions by that time.
+    const accountLatest = new Map<string, number>();
     for (const change of scenario.callouts) {
       const updatedMs = updatedDateOf(change);
       if (!(updatedMs >= startMs && updatedMs < endMs && committedAt(change) <= now)) continue;
+      if (change.account !== undefined) {
+        accountLatest.set(change.account, Math.max(accountLatest.get(change.account) ?? -Infinity, updatedMs));
+        continue;
+      }
       latest.set(change.subscriptionId, Math.max(latest.get(change.subscriptionId) ?? -Infinity, updatedMs));
       const seconds = bySecond.get(change.subscriptionId) ?? new Map<number, number>();
       seconds.set(updatedMs, (seconds.get(updatedMs) ?? 0) + 1);
       bySecond.set(change.subscriptionId, seconds);
     }
+    const accountChangeOf = new Map<string, number>();
+    for (const [account, updatedMs] of accountLatest) {
+      for (const subscriptionId of subscriptionsOf(account)) accountChangeOf.set(subscriptionId, Math.max(accountChangeOf.get(subscriptionId) ?? -Infinity, updatedMs));
+    }
     const report: Record<ChangeCoverage, number> = { covered: 0, pending: 0, unproven: 0, missing: 0 };
-    const { entries } = store.readNow([...latest.keys()]);
-    for (const [subscriptionId, updatedMs] of latest) {
+    const judged = new Set([...latest.keys(), ...accountChangeOf.keys()]);
+    const { entries } = store.readNow([...judged]);
+    const rules = { commitLagMs: script.commitLagMs, clockMarginMs: marginMs };
+    for (const subscriptionId of judged) {
       const entry = entries.get(subscriptionId);
       const claim = entry?.claim;
       const unrecorded = claim !== undefined && (entry?.lastAttempt === undefined || claim.startedAt > entry.lastAttempt.startedAt);
-      const coverage = classifySubscription(
-        updatedMs,
-        bySecond.get(subscriptionId),
-        entry && {
-          ...(entry.lastSuccess !== undefined && { lastSuccessStartedAt: entry.lastSuccess.startedAt }),
-          ...(entry.provenThrough !== undefined && { provenThrough: entry.provenThrough }),
-          ...(entry.lastQueuedAt !== undefined && { lastQueuedAt: entry.lastQueuedAt }),
-          ...(unrecorded && { unrecordedClaimStartedAt: claim.startedAt }),
-        },
-        local,
-        { commitLagMs: script.commitLagMs, clockMarginMs: marginMs },
-      );
+      const facts: CoverageFacts | undefined = entry && {
+        ...(entry.lastSuccess !== undefined && { lastSuccessStartedAt: entry.lastSuccess.startedAt }),
+        ...(entry.provenThrough !== undefined && { provenThrough: entry.provenThrough }),
+        ...(entry.lastQueuedAt !== undefined && { lastQueuedAt: entry.lastQueuedAt }),
+        ...(unrecorded && { unrecordedClaimStartedAt: claim.startedAt }),
+      };
+      const updatedMs = latest.get(subscriptionId);
+      const accountMs = accountChangeOf.get(subscriptionId);
+      const own = updatedMs === undefined ? 'covered' : classifySubscription(updatedMs, bySecond.get(subscriptionId), facts, local, rules);
+      const coverage = worseCoverage(own, accountMs === undefined ? 'covered' : classifyAccountChange(accountMs, facts, local, rules));
       report[coverage] += 1;
-      if (coverage === 'unproven' || coverage === 'missing') enqueue(subscriptionId, local, new Date(updatedMs).toISOString());
+      if (coverage === 'unproven' || coverage === 'missing') enqueue(subscriptionId, local, updatedMs === undefined ? undefined : new Date(updatedMs).toISOString());
     }
     sweepReports.push(report);
     sweepWindowEnd = endMs;
@@ -282,7 +321,7 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
     idlePollers.clear();
   };
 
-  const settled = () => arrived === arriving.length && sweepsDone() && invocationsRunning === 0 && messages.every((message) => message.state !== 'queued');
+  const settled = () => arrived === arriving.length && fanOutsRunning === 0 && sweepsDone() && invocationsRunning === 0 && messages.every((message) => message.state !== 'queued');
 
   const deleteMessage = (held: Held) => {
     if (held.message.state !== 'queued') return;
@@ -484,7 +523,12 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
       ...(message.deadLetterReason !== undefined && { deadLetterReason: message.deadLetterReason }),
       ...(message.doneAt !== undefined && { doneAt: message.doneAt }),
     })),
-    changes: sweepMode ? scenario.callouts.map((change) => ({ subscriptionId: change.subscriptionId, atMs: change.atMs, committedAt: committedAt(change) })) : [],
+    // An account change is a change of each of the account's subscriptions: each must be read by one of its syncs.
+    changes: sweepMode
+      ? scenario.callouts.flatMap((change) =>
+          (change.account === undefined ? [change.subscriptionId] : subscriptionsOf(change.account)).map((subscriptionId) => ({ subscriptionId, atMs: change.atMs, committedAt: committedAt(change) })),
+        )
+      : [],
     sweeps: sweepReports,
     successes,
     limioCalls,

@@ -168,13 +168,13 @@ describe('output', () => {
       window: { startMs: Date.parse('2026-11-30T04:00:00Z'), endMs: Date.parse('2026-11-30T05:00:00Z') },
       slicesPlanned: 1,
       slicesCompleted: 1,
-      counts: { read: 5, distinct: 3, covered: 2, pending: 0, unproven: 0, missing: 1, queued: 1, invalid: 0, unnamed: 0 },
+      counts: { read: 5, distinct: 3, covered: 2, pending: 0, unproven: 0, missing: 1, queued: 1, invalid: 0, unnamed: 0, accountsRead: 0, contactsRead: 0, accountsChanged: 0, accountSubscriptions: 0 },
       coverageUnavailable: false,
       invalidSamples: [],
       durationMs: 12,
       dryRun: false,
     };
-    expect(sweepLine(report)).toBe('sweep complete: 2026-11-30T04:00:00Z .. 2026-11-30T05:00:00Z, read 5 (3 subscriptions), covered 2, pending 0, queued 1 (missing 1, unproven 0), 12 ms');
+    expect(sweepLine(report)).toBe('sweep complete: 2026-11-30T04:00:00Z .. 2026-11-30T05:00:00Z, read 5 (3 subscriptions), accounts 0 and contacts 0 read (0 accounts changed, 0 of their subscriptions), covered 2, pending 0, queued 1 (missing 1, unproven 0), 12 ms');
     const tally = emptyTally();
     countSweep(tally, report);
     countSweep(tally, 'failed');

@@ -4,11 +4,11 @@ const at = (iso: string) => Date.parse(iso);
 const DAY = 86_400_000;
 
 describe('planBackfill', () => {
-  it('counts a mistyped year (2006 for 2026) as 175,320 hourly slices, each at least one ZOQL query, over the bound', () => {
+  it('counts a mistyped year (2006 for 2026) as 175,320 hourly slices, each at least three ZOQL queries (subscriptions, accounts, contacts), over the bound', () => {
     const plan = planBackfill({ startMs: at('2006-11-24T00:00:00Z'), endMs: at('2026-11-24T00:00:00Z') }, 3600);
-    expect(plan).toMatchObject({ days: 7305, sliceSeconds: 3600, slices: 175_320, zoqlQueriesAtLeast: 175_320, overBound: true });
+    expect(plan).toMatchObject({ days: 7305, sliceSeconds: 3600, slices: 175_320, zoqlQueriesAtLeast: 525_960, overBound: true });
     expect(describeBackfillPlan(plan)).toBe(
-      '175,320 slice(s) of 3600 s over 7,305 day(s): at least 175,320 ZOQL queries (one per slice, one more per 2,000 records a slice holds)',
+      '175,320 slice(s) of 3600 s over 7,305 day(s): at least 525,960 ZOQL queries (subscriptions, accounts and contacts per slice, one more per 2,000 records a query holds and per 199 changed accounts)',
     );
   });
 

@@ -121,7 +121,7 @@ describe('describeSweep', () => {
     window: { startMs: at('2026-11-24T17:00:00Z'), endMs: at('2026-11-24T18:00:00Z') },
     slicesPlanned: 1,
     slicesCompleted: 1,
-    counts: { read: 12, distinct: 10, covered: 7, pending: 1, unproven: 1, missing: 2, queued: 3, invalid: 0, unnamed: 0 },
+    counts: { read: 12, distinct: 10, covered: 7, pending: 1, unproven: 1, missing: 2, queued: 3, invalid: 0, unnamed: 0, accountsRead: 4, contactsRead: 6, accountsChanged: 5, accountSubscriptions: 8 },
     watermark: { completedUntilMs: at('2026-11-24T18:00:00Z') },
     lagSeconds: 300,
     coverageUnavailable: false,
@@ -130,9 +130,9 @@ describe('describeSweep', () => {
     dryRun: false,
   };
 
-  it('says the window, read, covered and queued on one line', () => {
+  it('says the window, read (subscriptions, accounts and contacts), covered and queued on one line', () => {
     expect(describeSweep(base)).toBe(
-      'sweep complete: 2026-11-24T17:00:00Z .. 2026-11-24T18:00:00Z, read 12 (10 subscriptions), covered 7, pending 1, queued 3 (missing 2, unproven 1), lag 300 s, 840 ms',
+      'sweep complete: 2026-11-24T17:00:00Z .. 2026-11-24T18:00:00Z, read 12 (10 subscriptions), accounts 4 and contacts 6 read (5 accounts changed, 8 of their subscriptions), covered 7, pending 1, queued 3 (missing 2, unproven 1), lag 300 s, 840 ms',
     );
   });
 

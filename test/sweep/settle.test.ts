@@ -29,7 +29,7 @@ describe('SweepTally', () => {
     await tally.settle(slice('A-S1', 'A-S2', 'A-S3', 'A-S4', null, 'bad id'));
     await tally.settle(slice('A-S2', 'A-S5'));
     expect(enqueued).toEqual([['A-S2', 'A-S3'], ['A-S4'], ['A-S5']]);
-    expect(tally.counts()).toEqual({ read: 0, distinct: 6, covered: 1, pending: 0, unproven: 0, missing: 4, queued: 4, invalid: 1, unnamed: 1 });
+    expect(tally.counts()).toEqual({ read: 0, distinct: 6, covered: 1, pending: 0, unproven: 0, missing: 4, queued: 4, invalid: 1, unnamed: 1, accountsRead: 0, contactsRead: 0, accountsChanged: 0, accountSubscriptions: 0 });
     expect(tally.invalidSamples()).toEqual(['bad id']);
   });
 

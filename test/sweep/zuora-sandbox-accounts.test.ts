@@ -72,6 +72,25 @@ describe('Zuora sandbox: accounts, contacts and their subscriptions (issue #22)'
     expect((await query(sandbox, "select Name, AccountId from Subscription where Name = 'A-S3'")).body.records).toEqual([{ Name: 'A-S3' }]);
   });
 
+  it('reads several accounts\' subscriptions in one "or" query, and refuses more than 200 conditions as Zuora does', async () => {
+    const first = sandbox.account('A00000011');
+    const second = sandbox.account('A00000012');
+    sandbox.account('A00000013');
+    sandbox.touch('A-S11', undefined, { account: 'A00000011' });
+    sandbox.touch('A-S12', undefined, { account: 'A00000012' });
+    sandbox.touch('A-S13', undefined, { account: 'A00000013' });
+    const answer = await query(sandbox, `select Name, AccountId from Subscription where AccountId = '${first.id}' or AccountId = '${second.id}'`);
+    expect(answer.body.records).toEqual([
+      { Name: 'A-S11', AccountId: first.id },
+      { Name: 'A-S12', AccountId: second.id },
+    ]);
+    const conditions = (count: number) => Array.from({ length: count }, () => `AccountId = '${first.id}'`).join(' or ');
+    expect((await query(sandbox, `select Name from Subscription where ${conditions(200)}`)).status).toBe(200);
+    const tooMany = await query(sandbox, `select Name from Subscription where ${conditions(201)}`);
+    expect(tooMany.status).toBe(400);
+    expect(JSON.stringify(tooMany.body)).toMatch(/at most 200 conditions/);
+  });
+
   it('reads a quoted value with an escaped quote as text, never as more query', async () => {
     const answer = await query(sandbox, "select Id from Account where AccountNumber = 'A\\' or 1 = 1'");
     expect(answer).toMatchObject({ status: 200, body: { records: [] } });

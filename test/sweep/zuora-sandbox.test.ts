@@ -192,7 +192,7 @@ describe('the sandbox ZOQL subset', () => {
       ["select Name from Subscription where Status = 'Active'", /invalid field in a condition: Subscription.Status/],
       ["select Name from Subscription where AccountId > 'a'", /AccountId with = or != only/],
       ["select Name from Subscription where UpdatedDate >= 'soon'", /invalid datetime/],
-      ["select Name from Subscription where UpdatedDate >= '2026-11-24T17:00:00Z' or UpdatedDate < '2026-11-24T18:00:00Z'", /"and" only/],
+      ["select Name from Subscription where UpdatedDate >= '2026-11-24T17:00:00Z' or UpdatedDate < '2026-11-24T18:00:00Z' and Name = 'A'", /does not mix "and" and "or"/],
       ["select Name from Subscription where UpdatedDate >= '2026-11-24T17:00:00Z", /unexpected text/],
     ];
     for (const [query, reason] of cases) {
