@@ -8,7 +8,7 @@ import { queueDepth } from '../local/queue-depth';
 import { CHAOS_DEFAULTS, LEDGER_TABLE, type ChaosOptions, type ChaosResult } from './chaos-options';
 import { cutLedgerPartWay, revokeAndKillPartWay, type FaultRecord } from './chaos-faults';
 import { sweepForDroppedCallouts } from './chaos-sweep';
-import { emptyTally, startSyncWorker, syncWorkerEnv, type SyncWorker } from './chaos-worker';
+import { emptyTally, REPLACED_POLLER_WAIT_SECONDS, startSyncWorker, stopRuntimePoller, syncWorkerEnv, type SyncWorker } from './chaos-worker';
 import { startCuttableProxy, type CuttableProxy } from './cuttable-proxy';
 import { watchOverCap } from './over-cap';
 import { authorizationFor, burstOf, readDeadLetters, sendCallouts, subscriptionNumbers, waitUntil, type DeadLetter } from './pipeline';
@@ -48,7 +48,7 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
   const options: ChaosOptions = { ...CHAOS_DEFAULTS, ...overrides };
   if (options.droppedShare > 0 && !options.ledger) throw new Error('the sweep tells a missed change from a synced one by the ledger: droppedShare needs ledger');
   const log = options.log ?? (() => undefined);
-  const runtime: Runtime = await startRuntime({ config: loadRuntimeConfig(runtimeEnv(options)), quiet: true });
+  const runtime: Runtime = await startRuntime({ config: loadRuntimeConfig(runtimeEnv(options)), quiet: true, syncPollWaitSeconds: REPLACED_POLLER_WAIT_SECONDS });
   let ledgerDb: DynamoDbEmulator | undefined;
   /** The worker reaches the ledger's DynamoDB through this, so it can become unreachable mid-run. */
   let ledgerRoute: CuttableProxy | undefined;
@@ -66,7 +66,7 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
       ledgerRoute = await startCuttableProxy(ledgerDb.port);
     }
     // The runtime's in-process poller cannot be killed mid-batch; the worker process takes its place.
-    await runtime.poller.stop();
+    await stopRuntimePoller(runtime);
     // A short visibility timeout, so messages held by a killed worker come back within seconds, not minutes.
     await runtime.sqs.send(
       new SetQueueAttributesCommand({

@@ -32,6 +32,20 @@ const PROJECT_ROOT = path.resolve(__dirname, '..');
  * What every sync worker of a runtime gets: the runtime's handler settings, its queues and Limio, and the AWS SDK
  * pointed at its SQS emulator, with metrics and the SDK's Node notice off.
  */
+/** The long-poll wait of a runtime whose sync poller a run replaces with its own (startRuntime's syncPollWaitSeconds). */
+export const REPLACED_POLLER_WAIT_SECONDS = 1;
+
+/**
+ * Stops the runtime's in-process sync poller, then waits out the receives it had under way: the emulator keeps
+ * an aborted long poll open until its wait ends, and a message it hands to one is hidden for the visibility
+ * timeout from a poller that will never see it (a lost run's last message, 180 s later). The runtime must have
+ * been started with syncPollWaitSeconds: REPLACED_POLLER_WAIT_SECONDS.
+ */
+export async function stopRuntimePoller(runtime: Runtime): Promise<void> {
+  await runtime.poller.stop();
+  await new Promise((resolve) => setTimeout(resolve, REPLACED_POLLER_WAIT_SECONDS * 1000 + 500));
+}
+
 export function runtimeSyncEnv(runtime: Runtime): Record<string, string> {
   const sandbox = runtime.limioSandbox!;
   return {

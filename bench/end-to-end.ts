@@ -8,7 +8,7 @@ import { startRuntime, type Runtime } from '../local/runtime';
 import { startSqsPoller, type SqsPoller } from '../local/sqs-poller';
 import { InMemoryLedgerStore, type LedgerStore } from '../functions/ledger/ledger-store';
 import { TABLE_VARIABLES } from '../local/handler-env';
-import { emptyTally, runtimeSyncEnv, startSyncWorker, type SyncWorker } from './chaos-worker';
+import { emptyTally, REPLACED_POLLER_WAIT_SECONDS, runtimeSyncEnv, startSyncWorker, stopRuntimePoller, type SyncWorker } from './chaos-worker';
 import { percentile } from './figures';
 import { authorizationFor, burstOf, sendCallouts, subscriptionNumbers, waitUntil, type SentCallout } from './pipeline';
 
@@ -109,19 +109,27 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
     onSyncOutcome: (event: SyncOutcomeEvent) =>
       noteOutcome(event.subscriptionId, event.outcome, event.messageIds.length, event.coveredBySyncStartedAt !== undefined, performance.now()),
   };
-  const runtime = await startRuntime({ config, quiet: true, observers: { sync: observer } });
+  // The ledger-off baseline is the runtime's own handler without the ledger; a run that puts its own sync function in
+  // the poller's place starts the runtime with short long polls, so the poller it stops leaves none behind.
+  const replacesPoller = options.syncIn === 'own-process' || (ledger && options.ledgerStore === 'off-box');
+  const runtime = await startRuntime({
+    config,
+    quiet: true,
+    ledger,
+    observers: { sync: observer },
+    ...(replacesPoller && { syncPollWaitSeconds: REPLACED_POLLER_WAIT_SECONDS }),
+  });
   let ledgerlessPoller: SqsPoller | undefined;
   let worker: SyncWorker | undefined;
   try {
     if (options.syncIn === 'own-process') {
       if (options.ledgerStore === 'off-box') throw new Error('the off-box ledger store runs in the runtime\'s process only (syncIn: runtime)');
-      await runtime.poller.stop();
+      await stopRuntimePoller(runtime);
       // The worker stamps each outcome on the epoch clock; performance.timeOrigin puts it on this process's.
       worker = await startSyncWorker(endToEndWorkerEnv(runtime, ledger), emptyTally(), (line) => {
         if (line.kind === 'outcome' && line.at !== undefined) noteOutcome(line.subscriptionId, line.outcome, line.messages ?? 0, line.covered === true, line.at - performance.timeOrigin);
       });
-    } else if (!ledger) ledgerlessPoller = await replacePoller(runtime, observer);
-    else if (options.ledgerStore === 'off-box') ledgerlessPoller = await replacePoller(runtime, observer, new OffBoxLedgerStore(options.offBoxLatencyMs ?? 5));
+    } else if (ledger && options.ledgerStore === 'off-box') ledgerlessPoller = await replacePoller(runtime, observer, new OffBoxLedgerStore(options.offBoxLatencyMs ?? 5));
     const perSubscription = Math.ceil(options.callouts / options.subscriptions);
     const ids = (
       options.order === 'together'
@@ -176,13 +184,13 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
 }
 
 /**
- * The baseline without the ledger (no `ledgerStore`), or the ledger over another store: the runtime's poller
- * stopped, and one with the same settings started over a sync handler built as the runtime builds its own (same
- * environment, breaker table included) but without LEDGER_TABLE_NAME. The runtime's AWS endpoints are in
+ * The ledger over another store (the off-box diagnostic): the runtime's poller stopped, and one with the same
+ * settings started over a sync handler built as the runtime builds its own (same environment, breaker table
+ * included) with that store in place of LEDGER_TABLE_NAME's. The runtime's AWS endpoints are in
  * process.env while it runs, as the handler expects.
  */
-async function replacePoller(runtime: Runtime, observer: SyncObserver, ledgerStore?: LedgerStore): Promise<SqsPoller> {
-  await runtime.poller.stop();
+async function replacePoller(runtime: Runtime, observer: SyncObserver, ledgerStore: LedgerStore): Promise<SqsPoller> {
+  await stopRuntimePoller(runtime);
   const { LEDGER_TABLE_NAME: _ledger, ...handlerEnv } = runtime.config.handlerEnv;
   const sandbox = runtime.limioSandbox!;
   const handler = createSyncHandler(
@@ -196,7 +204,7 @@ async function replacePoller(runtime: Runtime, observer: SyncObserver, ledgerSto
       LIMIO_CLIENT_SECRET: sandbox.clientSecret,
       BREAKER_TABLE_NAME: LOCAL_TABLES.breaker,
     }),
-    { logger: new Logger({ serviceName: 'sync', logLevel: 'SILENT' }), observer, ...(ledgerStore && { ledger: ledgerStore }) },
+    { logger: new Logger({ serviceName: 'sync', logLevel: 'SILENT' }), observer, ledger: ledgerStore },
   );
   return startSqsPoller({
     client: runtime.sqs,

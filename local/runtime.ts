@@ -77,6 +77,13 @@ export interface StartRuntimeOptions {
    * the baseline a measurement compares the ledger with. npm start always runs it. The sweep reads the table anyway.
    */
   readonly ledger?: boolean;
+  /**
+   * Long-poll wait of the sync poller's receives (default 20 s, as Lambda's event source). A run that stops this
+   * poller to put its own in its place (a bench's sync worker) sets it short: a receive the stopped poller had under
+   * way stays open in the emulator until its wait ends, and a message it takes then is hidden for the visibility
+   * timeout, from a poller that will never handle it.
+   */
+  readonly syncPollWaitSeconds?: number;
   readonly observers?: RuntimeObservers;
 }
 
@@ -265,6 +272,7 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       concurrency: config.poller.concurrency,
       functionTimeoutSeconds: DEFAULTS.syncFunctionTimeoutSeconds,
       functionName: 'sync',
+      ...(options.syncPollWaitSeconds !== undefined && { waitTimeSeconds: options.syncPollWaitSeconds }),
       ...(observers.onBatch && { onBatch: observers.onBatch }),
       ...(observers.onError && { onError: observers.onError }),
     });
