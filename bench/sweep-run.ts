@@ -99,7 +99,9 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
         uncovered.add(name); // synced once, then changed again without a callout
         items.push(ledgerItem(name, changedAt - 20 * MINUTE));
       } else {
-        items.push(ledgerItem(name, changedAt + 3_000)); // its callout's sync started 3 s after the change
+        // Its callout named the change's UpdatedDate (the documented template) and its sync started 3 s after it: the
+        // ledger's provenThrough proves it read the change, well within the commit lag.
+        items.push(ledgerItem(name, changedAt + 3_000, changedAt));
       }
     });
     const seedStarted = performance.now();
@@ -194,8 +196,8 @@ export function checkSweepBench(result: SweepBenchResult): string[] {
   return failures;
 }
 
-/** A ledger item as DynamoDbLedgerStore.recordOutcome writes one for a success (entryFromItem reads it back). */
-function ledgerItem(subscriptionId: string, startedAt: number): Record<string, AttributeValue> {
+/** A ledger item as DynamoDbLedgerStore writes one for a success, with its provenThrough mark (entryFromItem reads it back). */
+function ledgerItem(subscriptionId: string, startedAt: number, provenThrough?: number): Record<string, AttributeValue> {
   const n = (value: number): AttributeValue => ({ N: String(value) });
   return {
     [LEDGER_PARTITION_KEY]: { S: subscriptionId },
@@ -206,6 +208,7 @@ function ledgerItem(subscriptionId: string, startedAt: number): Record<string, A
     lastAttemptStartedAt: n(startedAt),
     lastAttemptFinishedAt: n(startedAt + 300),
     lastHttpStatus: n(200),
+    ...(provenThrough !== undefined && { provenThrough: n(provenThrough) }),
     [LEDGER_TTL_ATTRIBUTE]: n(expiresAtFor(startedAt + 300)),
   };
 }
