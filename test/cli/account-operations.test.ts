@@ -1,0 +1,74 @@
+import { runCli } from '../../cli/main';
+import { readCandidates, ACCOUNT_LIST } from '../../cli/commands/enqueue';
+import { createAccountQueue, type QueuePair } from '../../local/sqs-emulator';
+import { useSqsEmulator } from '../support/sqs-emulator';
+import { startCloudFormation } from './cloudformation';
+import { bodies, captureIo, depth, freshQueues, takeAll } from './queues';
+
+// Issue #22, the operators' side of account callouts: `enqueue --account` backfills by account through the
+// fan-out queue, `status` counts account messages, `trace` shows account-origin messages and an account's fan-out.
+// Against the SQS emulator, with a stack's outputs from a CloudFormation endpoint on 127.0.0.1.
+
+const AWS_ENV = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
+
+describe('account operations (issue #22)', () => {
+  const emulator = useSqsEmulator();
+  let queues: QueuePair;
+  let accountQueueUrl: string;
+  let cloudFormation: Awaited<ReturnType<typeof startCloudFormation>>;
+  let env: Record<string, string>;
+
+  beforeEach(async () => {
+    queues = await freshQueues(emulator.sqs, 'accops');
+    accountQueueUrl = await createAccountQueue(emulator.sqs, { deadLetterQueueUrl: queues.deadLetterQueueUrl, accountQueueName: `${queues.mainQueueUrl.split('/').pop()}-accounts` });
+    cloudFormation = await startCloudFormation({
+      WithFanOut: { MainQueueUrl: queues.mainQueueUrl, DeadLetterQueueUrl: queues.deadLetterQueueUrl, AccountQueueUrl: accountQueueUrl },
+      WithoutZuora: { MainQueueUrl: queues.mainQueueUrl, DeadLetterQueueUrl: queues.deadLetterQueueUrl },
+    });
+    env = { ...AWS_ENV, AWS_ENDPOINT_URL_SQS: emulator.endpoint, AWS_ENDPOINT_URL_CLOUDFORMATION: cloudFormation.endpoint };
+  });
+  afterEach(async () => {
+    await cloudFormation.close();
+  });
+
+  describe('enqueue --account', () => {
+    it('queues each valid account once as a backfill account message on the fan-out queue, refusing the rest with where they were', async () => {
+      const captured = captureIo(env);
+      const code = await runCli(['enqueue', '--stack', 'WithFanOut', '--account', 'A00001234', 'A00001234', 'A-S00000001/../x', 'c'.repeat(32)], captured.io);
+      expect(code).toBe(1);
+      expect(captured.stdout()).toMatch(/refused argument 3: account key "A-S00000001\/\.\.\/x" \(string\) has characters other than/);
+      expect(captured.stdout()).toContain('accounts queued for fan-out: 2, refused: 1, duplicates skipped: 1');
+      const queued = bodies(await takeAll(emulator.sqs, accountQueueUrl)).sort((a, b) => String(a.accountKey).localeCompare(String(b.accountKey)));
+      expect(queued).toEqual([
+        { v: 1, kind: 'account', accountKey: 'A00001234', source: 'backfill', receivedAt: expect.any(String) },
+        { v: 1, kind: 'account', accountKey: 'c'.repeat(32), source: 'backfill', receivedAt: expect.any(String) },
+      ]);
+      // Account messages never reach the main queue: the sync Lambda would refuse them as poison.
+      expect(await depth(emulator.sqs, queues.mainQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
+    });
+
+    it('reads an account column from a CSV export and honours ACCOUNT_NUMBER_PATTERN', async () => {
+      expect(readCandidates('Account.Number,Subscription.Name\nA00000001,A-S1\nACME-7,A-S2\n', 'stdin', ACCOUNT_LIST).candidates).toEqual([
+        { where: 'line 2', value: 'A00000001' },
+        { where: 'line 3', value: 'ACME-7' },
+      ]);
+      const captured = captureIo({ ...env, ACCOUNT_NUMBER_PATTERN: '^ACME-[0-9]+$' }, 'Account.Number,Subscription.Name\nA00000001,A-S1\nACME-7,A-S2\n');
+      expect(await runCli(['enqueue', '--stack', 'WithFanOut', '--account', '--json', '-'], captured.io)).toBe(1);
+      const result = JSON.parse(captured.stdout()) as { accepted: { accountKey: string }[]; refused: { where: string; reason: string }[] };
+      expect(result.accepted.map((entry) => entry.accountKey)).toEqual(['ACME-7']);
+      expect(result.refused).toEqual([{ where: 'line 2', value: 'A00000001', reason: expect.stringContaining('neither an account number matching ^ACME-[0-9]+$') }]);
+      expect(bodies(await takeAll(emulator.sqs, accountQueueUrl))).toEqual([expect.objectContaining({ accountKey: 'ACME-7' })]);
+    });
+
+    it('refuses clearly, queueing nothing, where the target has no fan-out queue', async () => {
+      const stack = captureIo(env);
+      expect(await runCli(['enqueue', '--stack', 'WithoutZuora', '--account', 'A00001234'], stack.io)).toBe(2);
+      expect(stack.stderr()).toMatch(/--account: cannot queue accounts: stack "WithoutZuora" has no AccountQueueUrl output/);
+      const explicit = captureIo({ ...env, ZLS_QUEUE_URL: queues.mainQueueUrl });
+      expect(await runCli(['enqueue', '--account', 'A00001234'], explicit.io)).toBe(2);
+      expect(explicit.stderr()).toMatch(/cannot queue accounts: .*fan-out queue/);
+      expect(await depth(emulator.sqs, queues.mainQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
+      expect(await depth(emulator.sqs, accountQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
+    });
+  });
+});
