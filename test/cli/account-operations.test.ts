@@ -3,7 +3,9 @@ import { readCandidates, ACCOUNT_LIST } from '../../cli/commands/enqueue';
 import { createAccountQueue, type QueuePair } from '../../local/sqs-emulator';
 import { useSqsEmulator } from '../support/sqs-emulator';
 import { startCloudFormation } from './cloudformation';
-import { bodies, captureIo, depth, freshQueues, takeAll } from './queues';
+import { createAccountRequest, serializeQueueMessage } from '../../functions/shared/queue-message';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { bodies, captureIo, depth, freshQueues, putDeadLetter, reason, takeAll } from './queues';
 
 // Issue #22, the operators' side of account callouts: `enqueue --account` backfills by account through the
 // fan-out queue, `status` counts account messages, `trace` shows account-origin messages and an account's fan-out.
@@ -69,6 +71,38 @@ describe('account operations (issue #22)', () => {
       expect(explicit.stderr()).toMatch(/cannot queue accounts: .*fan-out queue/);
       expect(await depth(emulator.sqs, queues.mainQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
       expect(await depth(emulator.sqs, accountQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
+    });
+  });
+
+  const accountMessage = (accountKey: string) => serializeQueueMessage(createAccountRequest({ accountKey, source: 'workflow', receivedAt: '2026-12-07T01:00:00.000Z' }));
+
+  describe('status', () => {
+    it('shows the fan-out queue\'s depth beside the main queue and the DLQ, and counts the DLQ\'s account letters', async () => {
+      for (const key of ['A00000001', 'A00000002']) await emulator.sqs.send(new SendMessageCommand({ QueueUrl: accountQueueUrl, MessageBody: accountMessage(key) }));
+      await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { body: accountMessage('A00001234'), reason: { ...reason('terminal', undefined), error: 'Zuora has no account with number A00001234' } });
+      await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: 'A-S00000001', source: 'account' }, reason: reason('exhausted', 502) });
+
+      const captured = captureIo(env);
+      expect(await runCli(['status', '--stack', 'WithFanOut', '--sample', '1s', '--json'], captured.io)).toBe(0);
+      const status = JSON.parse(captured.stdout()) as { queues: { queue: string; visible: number; accountLetters?: number; sampled: number }[]; fanOutQueue?: unknown };
+      expect(status.queues.map((q) => [q.queue, q.visible])).toEqual([['main', 0], ['dlq', 2], ['fan-out', 2]]);
+      expect(status.queues[1]).toMatchObject({ accountLetters: 1, sampled: 2 });
+      expect(status).not.toHaveProperty('fanOutQueue');
+      // Status only looks: every message is still where it was, visible.
+      expect(await depth(emulator.sqs, accountQueueUrl)).toEqual({ visible: 2, inFlight: 0 });
+      expect(await depth(emulator.sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 2, inFlight: 0 });
+
+      const table = captureIo(env);
+      expect(await runCli(['status', '--stack', 'WithFanOut', '--sample', '1s'], table.io)).toBe(0);
+      expect(table.stdout()).toMatch(/^fan-out\s+2\s+0\s+0\s/m);
+      expect(table.stdout()).toContain('dlq: 1 of the 2 letters sampled are account letters (fan-out)');
+    });
+
+    it('says why the fan-out queue is not shown where the target has none', async () => {
+      const captured = captureIo(env);
+      expect(await runCli(['status', '--stack', 'WithoutZuora', '--sample', '1s'], captured.io)).toBe(0);
+      expect(captured.stdout()).toMatch(/fan-out queue: not shown: stack "WithoutZuora" has no AccountQueueUrl output/);
+      expect(captured.stdout()).not.toMatch(/^fan-out\s+\d/m);
     });
   });
 });
