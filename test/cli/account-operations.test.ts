@@ -105,4 +105,57 @@ describe('account operations (issue #22)', () => {
       expect(captured.stdout()).not.toMatch(/^fan-out\s+\d/m);
     });
   });
+
+  describe('trace', () => {
+    beforeEach(async () => {
+      await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { body: accountMessage('A00001234'), reason: { ...reason('terminal', undefined), error: 'Zuora has no account with number A00001234' } });
+      await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, {
+        body: serializeQueueMessage(createAccountRequest({ accountKey: 'A00005678', source: 'workflow', receivedAt: '2026-12-07T01:00:00.000Z', fanOut: { queryLocator: 'abc-2000', accountId: 'c'.repeat(32) } })),
+        reason: reason('exhausted', 503),
+      });
+      await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: 'A-S00000001', source: 'account', receivedAt: '2026-12-07T01:00:00.000Z' }, reason: reason('exhausted', 502) });
+      await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: 'A-S00000001', source: 'callout' }, reason: reason('exhausted', 502) });
+    });
+
+    it('trace SUBSCRIPTION counts its letters that came from an account fan-out', async () => {
+      const captured = captureIo(env);
+      await runCli(['trace', 'A-S00000001', '--stack', 'WithFanOut'], captured.io);
+      expect(captured.stdout()).toContain('dead letters: 2 for A-S00000001 (4 letter(s) searched), 1 of them from an account fan-out (source account');
+      const json = captureIo(env);
+      await runCli(['trace', 'A-S00000001', '--stack', 'WithFanOut', '--json'], json.io);
+      expect(JSON.parse(json.stdout())).toMatchObject({ subscriptionId: 'A-S00000001', accountOriginLetters: 1 });
+    });
+
+    it('trace --account shows the account\'s letters, where a continuation had got to, and says its subscriptions need Zuora', async () => {
+      const terminal = captureIo(env);
+      expect(await runCli(['trace', '--account', 'A00001234', '--stack', 'WithFanOut'], terminal.io)).toBe(0);
+      expect(terminal.stdout()).toContain('verdict: 1 letter(s) of account A00001234 on the DLQ: its fan-out stopped (terminal: Zuora has no account with number A00001234)');
+      expect(terminal.stdout()).toContain('a replay fails again unless the account key is fixed in Zuora');
+      expect(terminal.stdout()).toContain('subscription letters from account fan-outs (any account): 1');
+      expect(terminal.stdout()).toMatch(/note: the account's subscriptions are not listed: .* trace has no Zuora connection/);
+
+      const partWay = captureIo(env);
+      expect(await runCli(['trace', '--account', 'A00005678', '--stack', 'WithFanOut', '--json'], partWay.io)).toBe(0);
+      const trace = JSON.parse(partWay.stdout()) as { verdict: string; accountLetters: { fanOut?: unknown; failureClass: string }[]; searched: number };
+      expect(trace.accountLetters).toEqual([expect.objectContaining({ failureClass: 'exhausted', fanOut: { queryLocator: 'abc-2000', accountId: 'c'.repeat(32) } })]);
+      expect(trace.verdict).toContain('1 stopped part-way (a continuation)');
+      expect(trace.verdict).toContain('replay with `zuora-limio-sync dlq replay --stack WithFanOut` (account letters go back to the fan-out queue)');
+      expect(trace.searched).toBe(4);
+
+      const none = captureIo(env);
+      await runCli(['trace', '--account', 'c'.repeat(32), '--stack', 'WithFanOut'], none.io);
+      expect(none.stdout()).toContain(`no letter of account ${'c'.repeat(32)} on the DLQ`);
+      // Nothing consumed: every letter is still on the DLQ, visible.
+      expect(await depth(emulator.sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 4, inFlight: 0 });
+    });
+
+    it('trace --account refuses a key the account rule refuses, and a subscription beside it', async () => {
+      const bad = captureIo(env);
+      expect(await runCli(['trace', '--account', '../A1', '--stack', 'WithFanOut'], bad.io)).toBe(2);
+      expect(bad.stderr()).toMatch(/--account: account key "\.\.\/A1" \(string\) has characters other than/);
+      const both = captureIo(env);
+      expect(await runCli(['trace', 'A-S00000001', '--account', 'A00001234', '--stack', 'WithFanOut'], both.io)).toBe(2);
+      expect(both.stderr()).toContain('trace an account or a subscription, not both');
+    });
+  });
 });
