@@ -10,7 +10,7 @@ import { LEDGER_TABLE, type CalloutsLostResult } from './chaos-options';
 import { waitUntil } from './pipeline';
 
 /** Powertools Metrics whose output is kept instead of printed: the EMF documents the sweep Lambda would publish. */
-class RecordingMetrics extends Metrics {
+export class RecordingMetrics extends Metrics {
   readonly published: Record<string, unknown>[] = [];
 
   override publishStoredMetrics(): this {
