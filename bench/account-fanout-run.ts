@@ -2,8 +2,7 @@ import { loadRuntimeConfig } from '../local/config';
 import { queueDepth } from '../local/queue-depth';
 import { startRuntime, type Runtime } from '../local/runtime';
 import { ZUORA_MAX_PAGE_SIZE } from '../local/zuora-tenant';
-import type { Figure } from './figures';
-import { formatNumber } from './figures';
+import { formatNumber, type Figure } from './figures';
 import { authorizationFor, readDeadLetters, sendCallouts, subscriptionNumbers, waitUntil } from './pipeline';
 
 /**

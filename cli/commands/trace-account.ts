@@ -1,8 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { accountKeyRuleFrom, checkAccountKey } from '../../functions/shared/account-key';
 import { EXIT } from '../command';
-import type { CliIo } from '../output';
-import { clip, printable, renderTable } from '../output';
+import { clip, printable, renderTable, type CliIo } from '../output';
 import { UsageError } from '../usage-error';
 import { listDeadLetters, type DeadLetterRow } from './dlq-list';
 
