@@ -96,7 +96,9 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
         uncovered.add(name); // synced once, then changed again without a callout
         items.push(ledgerItem(name, changedAt - 20 * MINUTE));
       } else {
-        items.push(ledgerItem(name, changedAt + 3_000)); // its callout's sync started 3 s after the change
+        // Its callout named its UpdatedDate (the documented template) and its sync started 3 s after the change:
+        // proven read (provenThrough), as issue #22's rule asks; a sync's start alone within the commit lag is not.
+        items.push(ledgerItem(name, changedAt + 3_000, changedAt));
       }
     });
     const seedStarted = performance.now();
@@ -192,7 +194,7 @@ export function checkSweepBench(result: SweepBenchResult): string[] {
 }
 
 /** A ledger item as DynamoDbLedgerStore.recordOutcome writes one for a success (entryFromItem reads it back). */
-function ledgerItem(subscriptionId: string, startedAt: number): Record<string, AttributeValue> {
+function ledgerItem(subscriptionId: string, startedAt: number, provenThrough?: number): Record<string, AttributeValue> {
   const n = (value: number): AttributeValue => ({ N: String(value) });
   return {
     [LEDGER_PARTITION_KEY]: { S: subscriptionId },
@@ -204,6 +206,7 @@ function ledgerItem(subscriptionId: string, startedAt: number): Record<string, A
     lastAttemptFinishedAt: n(startedAt + 300),
     lastHttpStatus: n(200),
     [LEDGER_TTL_ATTRIBUTE]: n(expiresAtFor(startedAt + 300)),
+    ...(provenThrough !== undefined && { provenThrough: n(provenThrough), lastQueuedAt: n(startedAt - 1_000) }),
   };
 }
 
