@@ -111,7 +111,9 @@ export async function measureCalloutHotPath(options: { callouts: number }): Prom
   const handlerStarted = process.hrtime.bigint();
   for (const event of events) {
     const result = await handler(event);
-    if (result.statusCode === 200) accepted++;
+    // 202: accepted with the account keys ignored, the answer to a callout naming both kinds on a stack without a
+    // fan-out queue (issue #22), as this typical template does (accountNumber and accountId beside the subscription).
+    if (result.statusCode === 200 || result.statusCode === 202) accepted++;
   }
   const handlerSeconds = Number(process.hrtime.bigint() - handlerStarted) / 1e9;
 

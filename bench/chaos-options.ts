@@ -1,3 +1,4 @@
+import { LOCAL_TABLES } from '../local/defaults';
 import type { SweepReport } from '../functions/sweep/sweep';
 import type { OverCap } from './over-cap';
 
@@ -8,12 +9,13 @@ import type { OverCap } from './over-cap';
  * token revocation part-way through. The verdict is taken from the outside: the sandbox's own record of what
  * it synced and how many calls it had in flight, and the dead-letter queue's messages and their reasons.
  *
- * With `ledger` the worker keeps the sync ledger (issue #13) in a DynamoDB emulator of its own, found through
- * LEDGER_TABLE_NAME and AWS_ENDPOINT_URL_DYNAMODB as in Lambda; `ledgerOutageAt` stops that emulator part-way,
- * so the rest of the run meets an unreachable table (the handler must fail open). With `droppedShare` (issue #14)
+ * With `ledger` the worker keeps the sync ledger (issue #13) in the runtime's DynamoDB emulator (the table the
+ * callout handler marks), found through LEDGER_TABLE_NAME and AWS_ENDPOINT_URL_DYNAMODB as in Lambda, behind a
+ * proxy; `ledgerOutageAt` cuts that proxy part-way, so the rest of the run meets an unreachable table (the handler must fail open). With `droppedShare` (issue #14)
  * every subscription is changed in a Zuora sandbox but that share of them gets no callout at all, as if Zuora
  * never sent it; once the callouts are synced, the sweep Lambda (createSweepLambda, its metrics recorded) runs
- * once over the window and must queue exactly those, each then synced, and cost the others no Limio call.
+ * once over the window and must count exactly those missing and queue them, each then synced; the others cost
+ * a second Limio call only where the sweep cannot prove their sync read them (unproven: callouts without UpdatedDate).
  */
 export interface ChaosOptions {
   readonly subscriptions: number;
@@ -34,7 +36,7 @@ export interface ChaosOptions {
   /** Share of subscriptions synced when the tokens are revoked, and when the worker is killed; undefined = never. */
   readonly revokeAt: number | undefined;
   readonly killAt: number | undefined;
-  /** The worker keeps the sync ledger (LEDGER_TABLE_NAME) in a DynamoDB emulator of the run's own. */
+  /** The worker keeps the sync ledger (LEDGER_TABLE_NAME) in the runtime's DynamoDB emulator, the table its callouts mark. */
   readonly ledger: boolean;
   /** SYNC_COOLDOWN_SECONDS of the worker's sync handler (the sync Lambda's default is 5). */
   readonly cooldownSeconds: number;
@@ -42,6 +44,12 @@ export interface ChaosOptions {
   readonly ledgerOutageAt: number | undefined;
   /** 0..1: share of the subscriptions changed in Zuora whose callouts never arrive; the sweep must find them. */
   readonly droppedShare: number;
+  /**
+   * With droppedShare: the callouts that do come name the subscription's UpdatedDate, as the documented callout
+   * template does (docs/connecting-zuora.md). Without it the sweep cannot prove their syncs read the changes
+   * (issue #22's commit lag) and queues them again as unproven: one extra Limio call each.
+   */
+  readonly calloutsNameUpdatedDate: boolean;
   /** Give up waiting for the backlog to drain after this long. */
   readonly drainTimeoutMs: number;
   /** Called with progress lines. */
@@ -71,6 +79,7 @@ export const CHAOS_DEFAULTS: ChaosOptions = {
   cooldownSeconds: 5,
   ledgerOutageAt: undefined,
   droppedShare: 0,
+  calloutsNameUpdatedDate: false,
   drainTimeoutMs: 240_000,
 };
 
@@ -126,18 +135,26 @@ export interface CalloutsLostResult {
   /** Changed with their callouts. */
   readonly withCallouts: number;
   readonly report: SweepReport;
-  /** sweepQueued and sweepCovered as the sweep Lambda published them (EMF). */
+  /** The callouts named the subscription's UpdatedDate (calloutsNameUpdatedDate). */
+  readonly calloutsNamedUpdatedDate: boolean;
+  /** The sweep's metrics as the sweep Lambda published them (EMF): sweepQueued, sweepCovered, sweepPending, sweepUnproven, sweepMissing. */
   readonly queuedMetric: number | undefined;
   readonly coveredMetric: number | undefined;
+  readonly pendingMetric: number | undefined;
+  readonly unprovenMetric: number | undefined;
+  readonly missingMetric: number | undefined;
   /** Dropped subscriptions Limio synced after the sweep ran. */
   readonly droppedSynced: number;
   /** Dropped subscriptions not synced after the sweep (up to 5 named). */
   readonly droppedNotSynced: readonly string[];
-  /** Limio calls after the sweep for subscriptions whose callouts had arrived: must be 0. */
+  /**
+   * Limio calls after the sweep for subscriptions whose callouts had arrived: the cost of the changes the sweep
+   * could not prove read (unproven, queued again); 0 when the callouts name their UpdatedDate.
+   */
   readonly secondCallsForCalledOut: number;
   readonly drainedAfterSweep: boolean;
   readonly sweepDrainSeconds: number;
 }
 
 /** The ledger table's name, as npm start and the CLI's --local name it. */
-export const LEDGER_TABLE = 'zuora-limio-sync-ledger';
+export const LEDGER_TABLE = LOCAL_TABLES.ledger;

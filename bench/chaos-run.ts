@@ -1,11 +1,11 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { LEDGER_PARTITION_KEY } from '../functions/ledger/dynamodb-ledger-store';
 import { loadRuntimeConfig } from '../local/config';
-import { createOnDemandTable, startDynamoDbEmulator, type DynamoDbEmulator } from '../local/dynamodb-emulator';
+import { DYNAMODB_EMULATOR_CREDENTIALS, DYNAMODB_EMULATOR_REGION } from '../local/dynamodb-emulator';
 import { startZuoraSandbox, type ZuoraSandbox } from '../local/zuora-sandbox';
 import { startRuntime, type Runtime } from '../local/runtime';
 import { queueDepth } from '../local/queue-depth';
-import { CHAOS_DEFAULTS, LEDGER_TABLE, type ChaosOptions, type ChaosResult } from './chaos-options';
+import { CHAOS_DEFAULTS, type ChaosOptions, type ChaosResult } from './chaos-options';
 import { cutLedgerPartWay, revokeAndKillPartWay, type FaultRecord } from './chaos-faults';
 import { sweepForDroppedCallouts } from './chaos-sweep';
 import { emptyTally, REPLACED_POLLER_WAIT_SECONDS, startSyncWorker, stopRuntimePoller, syncWorkerEnv, type SyncWorker } from './chaos-worker';
@@ -19,7 +19,7 @@ import { authorizationFor, burstOf, readDeadLetters, sendCallouts, subscriptionN
  * its rates and those that are events (bench/chaos-faults.ts), the sweep when callouts are dropped
  * (bench/chaos-sweep.ts), and the verdict from the outside: the sandbox's record and the dead-letter queue.
  */
-/** How long before its callout each change is made in Zuora (more than the sweep's 2 s coverage margin). */
+/** How long before its callout each change is made in Zuora: Zuora calls out after its change commits. */
 const CHANGE_BEFORE_CALLOUT_MS = 5_000;
 
 /** The runtime's settings for a chaos run: ephemeral ports, the sandbox's fault rates, compressed backoff. */
@@ -41,6 +41,9 @@ function runtimeEnv(options: ChaosOptions): Record<string, string> {
     LIMIO_SANDBOX_HANG_RATE: String(options.hangRate),
     LIMIO_SANDBOX_LATENCY_MS: String(options.latencyMs),
     LIMIO_SANDBOX_RETRY_AFTER_SECONDS: '1',
+    // The runtime's own scheduled sweep (of its own Zuora sandbox) stays out of the run: the sweep measured is
+    // the one run over the chaos's Zuora sandbox, and both keep their watermark in the one ledger table.
+    SWEEP_INTERVAL_SECONDS: String(24 * 60 * 60),
   };
 }
 
@@ -49,7 +52,7 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
   if (options.droppedShare > 0 && !options.ledger) throw new Error('the sweep tells a missed change from a synced one by the ledger: droppedShare needs ledger');
   const log = options.log ?? (() => undefined);
   const runtime: Runtime = await startRuntime({ config: loadRuntimeConfig(runtimeEnv(options)), quiet: true, syncPollWaitSeconds: REPLACED_POLLER_WAIT_SECONDS });
-  let ledgerDb: DynamoDbEmulator | undefined;
+  let ledgerDb: DynamoDBClient | undefined;
   /** The worker reaches the ledger's DynamoDB through this, so it can become unreachable mid-run. */
   let ledgerRoute: CuttableProxy | undefined;
   let zuora: ZuoraSandbox | undefined;
@@ -61,9 +64,11 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
   const syncedAfterLedgerStopped = new Set<string>();
   try {
     if (options.ledger) {
-      ledgerDb = await startDynamoDbEmulator();
-      await createOnDemandTable(ledgerDb.client(), { tableName: LEDGER_TABLE, partitionKey: LEDGER_PARTITION_KEY });
-      ledgerRoute = await startCuttableProxy(ledgerDb.port);
+      // One ledger, as in a stack: the runtime's table, where its callout handler marks lastQueuedAt (issue #22),
+      // the worker records its syncs and the sweep reads both. A ledger of the run's own would hide the marks
+      // from the sweep, which would then count every change whose callout came as missing.
+      ledgerDb = new DynamoDBClient({ endpoint: runtime.dynamoDbEndpoint, region: DYNAMODB_EMULATOR_REGION, credentials: DYNAMODB_EMULATOR_CREDENTIALS });
+      ledgerRoute = await startCuttableProxy(Number(new URL(runtime.dynamoDbEndpoint).port));
     }
     // The runtime's in-process poller cannot be killed mid-batch; the worker process takes its place.
     await stopRuntimePoller(runtime);
@@ -97,10 +102,11 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
     const subscriptions = subscriptionNumbers(options.subscriptions);
     // Every (1 / droppedShare)th subscription changes in Zuora without a callout; the others get theirs.
     const dropped = new Set(subscriptions.filter((_, index) => Math.floor((index + 1) * options.droppedShare) > Math.floor(index * options.droppedShare)));
+    const updatedDates = new Map<string, string>();
     if (options.droppedShare > 0) {
       zuora = await startZuoraSandbox();
       const changedAt = Date.now() - CHANGE_BEFORE_CALLOUT_MS;
-      for (const id of subscriptions) zuora.touch(id, changedAt);
+      for (const id of subscriptions) updatedDates.set(id, new Date(zuora.touch(id, changedAt).updatedMs).toISOString());
     }
     const ids = burstOf(
       subscriptions.filter((id) => !dropped.has(id)),
@@ -111,6 +117,7 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
     const lastAcceptedAt = new Map<string, number>();
     const sending = sendCallouts(runtime.calloutUrl, authorizationFor(runtime.config.callout), ids, {
       parallel: 16,
+      ...(options.calloutsNameUpdatedDate && { updatedDateOf: (id: string) => updatedDates.get(id) }),
       onAnswer: (callout) => {
         if (callout.status === 200) lastAcceptedAt.set(callout.subscriptionId, Math.max(lastAcceptedAt.get(callout.subscriptionId) ?? 0, callout.answeredAt));
       },
@@ -137,7 +144,7 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
     }
     const sweep =
       options.droppedShare > 0 && zuora && ledgerDb
-        ? await sweepForDroppedCallouts({ runtime, zuora, ledgerDb, dropped, lastSyncedAt, log, timeoutMs: options.drainTimeoutMs })
+        ? await sweepForDroppedCallouts({ runtime, zuora, ledgerDb, dropped, calloutsNamedUpdatedDate: options.calloutsNameUpdatedDate, lastSyncedAt, log, timeoutMs: options.drainTimeoutMs })
         : undefined;
     const synced = [...lastAcceptedAt].filter(([id, acceptedAt]) => (lastSyncedAt.get(id) ?? -1) >= acceptedAt).map(([id]) => id);
     const syncedSet = new Set(synced);
@@ -184,7 +191,7 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
     }
     await runtime.stop();
     await ledgerRoute?.stop();
-    await ledgerDb?.stop();
+    ledgerDb?.destroy();
     await zuora?.stop();
   }
 }

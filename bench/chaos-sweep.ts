@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createSweepLambda, loadSweepLambdaConfig, SWEEP_METRICS } from '../functions/sweep/lambda-sweep';
 import { METRICS_NAMESPACE } from '../functions/shared/metrics';
-import type { DynamoDbEmulator } from '../local/dynamodb-emulator';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { queueDepth } from '../local/queue-depth';
 import type { Runtime } from '../local/runtime';
 import type { ZuoraSandbox } from '../local/zuora-sandbox';
@@ -10,7 +10,7 @@ import { LEDGER_TABLE, type CalloutsLostResult } from './chaos-options';
 import { waitUntil } from './pipeline';
 
 /** Powertools Metrics whose output is kept instead of printed: the EMF documents the sweep Lambda would publish. */
-class RecordingMetrics extends Metrics {
+export class RecordingMetrics extends Metrics {
   readonly published: Record<string, unknown>[] = [];
 
   override publishStoredMetrics(): this {
@@ -23,8 +23,10 @@ class RecordingMetrics extends Metrics {
 export interface SweepForDroppedCallouts {
   readonly runtime: Runtime;
   readonly zuora: ZuoraSandbox;
-  readonly ledgerDb: DynamoDbEmulator;
+  /** The ledger's DynamoDB: the table the callouts marked and the worker's syncs recorded. */
+  readonly ledgerDb: DynamoDBClient;
   readonly dropped: ReadonlySet<string>;
+  readonly calloutsNamedUpdatedDate: boolean;
   /** Updated by the Limio sandbox's observer as syncs succeed (performance.now()). */
   readonly lastSyncedAt: ReadonlyMap<string, number>;
   readonly log: (line: string) => void;
@@ -36,7 +38,7 @@ export interface SweepForDroppedCallouts {
  * table, queueing on the main queue), settle 0 because the changes are already seconds old, then the backlog
  * it queued drained by the worker.
  */
-export async function sweepForDroppedCallouts({ runtime, zuora, ledgerDb, dropped, lastSyncedAt, log, timeoutMs }: SweepForDroppedCallouts): Promise<CalloutsLostResult> {
+export async function sweepForDroppedCallouts({ runtime, zuora, ledgerDb, dropped, calloutsNamedUpdatedDate, lastSyncedAt, log, timeoutMs }: SweepForDroppedCallouts): Promise<CalloutsLostResult> {
   const sandbox = runtime.limioSandbox!;
   const metrics = new RecordingMetrics({ namespace: METRICS_NAMESPACE, serviceName: 'sweep' });
   const sweepLambda = createSweepLambda(
@@ -49,12 +51,16 @@ export async function sweepForDroppedCallouts({ runtime, zuora, ledgerDb, droppe
       SWEEP_SETTLE_SECONDS: '0',
       SWEEP_INITIAL_LOOKBACK_SECONDS: '600',
     }),
-    { sqs: runtime.sqs, dynamodb: ledgerDb.client(), metrics, logger: new Logger({ serviceName: 'sweep', logLevel: 'SILENT' }) },
+    { sqs: runtime.sqs, dynamodb: ledgerDb, metrics, logger: new Logger({ serviceName: 'sweep', logLevel: 'SILENT' }) },
   );
   const callsBefore = new Map(sandbox.stats.syncCallsById);
   const sweepAt = performance.now();
   const report = await sweepLambda({}, { getRemainingTimeInMillis: () => 300_000 });
-  log(`sweep: read ${report.counts.read}, covered ${report.counts.covered}, queued ${report.counts.queued} (${dropped.size} changes had no callout)`);
+  const { counts } = report;
+  log(
+    `sweep: read ${counts.read}, covered ${counts.covered}, pending ${counts.pending}, unproven ${counts.unproven}, missing ${counts.missing}, ` +
+      `queued ${counts.queued} (${dropped.size} changes had no callout; callouts ${calloutsNamedUpdatedDate ? 'named' : 'did not name'} UpdatedDate)`,
+  );
   const syncedSinceSweep = (id: string) => (lastSyncedAt.get(id) ?? -1) >= sweepAt;
   const drainedAfterSweep = await waitUntil(
     async () => [...dropped].every(syncedSinceSweep) && (await queueDepth(runtime.sqs, runtime.queues.mainQueueUrl)) === 0,
@@ -72,9 +78,13 @@ export async function sweepForDroppedCallouts({ runtime, zuora, ledgerDb, droppe
   return {
     dropped: dropped.size,
     withCallouts: zuora.versions().length - dropped.size,
+    calloutsNamedUpdatedDate,
     report,
     queuedMetric: metric(SWEEP_METRICS.queued),
     coveredMetric: metric(SWEEP_METRICS.covered),
+    pendingMetric: metric(SWEEP_METRICS.pending),
+    unprovenMetric: metric(SWEEP_METRICS.unproven),
+    missingMetric: metric(SWEEP_METRICS.missing),
     droppedSynced: dropped.size - droppedNotSynced.length,
     droppedNotSynced: droppedNotSynced.slice(0, 5),
     secondCallsForCalledOut,

@@ -49,6 +49,8 @@ async function main(): Promise<void> {
   const ledgerOutage = await runChaos({ ...scale, ...NO_LIMIO_FAULTS, ledgerOutageAt: 0.4, log });
   log('callouts lost: 20 % of the subscriptions changed in the Zuora sandbox without a callout; one sweep after the drain');
   const calloutsLost = await runChaos({ ...scale, ...NO_LIMIO_FAULTS, droppedShare: 0.2, log });
+  log('callouts lost, the callouts that come naming the subscription\'s UpdatedDate (the documented template): the same, without the commit lag\'s extra Limio calls');
+  const calloutsLostNamingUpdatedDate = await runChaos({ ...scale, ...NO_LIMIO_FAULTS, droppedShare: 0.2, calloutsNameUpdatedDate: true, log });
 
   log('outage: Limio answers every sync 502 for longer than the retry budget, callouts keep coming (local runtime, breaker and probe loop)');
   const outage = await runOutage({ outageSeconds: 12, calloutsPerSecond: quick ? 4 : 8 });
@@ -59,11 +61,11 @@ async function main(): Promise<void> {
 
   const baselineChecks = checkChaos(baseline);
   const faultChecks = checkChaos(faulty);
-  const ledgerChecks = [...checkChaos(ledgerOutage), ...checkChaos(calloutsLost), ...checkCalloutsLost(calloutsLost)];
+  const ledgerChecks = [...checkChaos(ledgerOutage), ...checkChaos(calloutsLost), ...checkCalloutsLost(calloutsLost), ...checkChaos(calloutsLostNamingUpdatedDate), ...checkCalloutsLost(calloutsLostNamingUpdatedDate)];
   const outageChecks = [...checkOutage(outage), ...checkBadSubscription(bad)];
   const replayChecks = checkReplayWhileFailing(replay);
   process.stdout.write(
-    `\n${renderTable([...chaosFigures(baseline, faulty), ...ledgerFigures(ledgerOutage, calloutsLost, baseline), ...outageFigures(outage, bad), ...replayFigures(replay)])}\n`,
+    `\n${renderTable([...chaosFigures(baseline, faulty), ...ledgerFigures(ledgerOutage, calloutsLost, baseline, calloutsLostNamingUpdatedDate), ...outageFigures(outage, bad), ...replayFigures(replay)])}\n`,
   );
   printChecks('baseline run (no faults):', baselineChecks);
   printChecks('fault run:', faultChecks);

@@ -16,6 +16,8 @@ import { ledgerBurstFigures } from './ledger-burst-report';
 import { runSyncs } from './sync-runs';
 import { checkSweepBench, runSweepBench } from './sweep-run';
 import { sweepFigures } from './sweep-report';
+import { accountFanOutFigures, checkAccountFanOut, runAccountFanOut } from './account-fanout-run';
+import { checkSweepOutage, runSweepOutage, sweepOutageFigures } from './sweep-outage-run';
 
 /** AWS Lambda's limit on a function's unzipped deployment package. */
 const LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024;
@@ -37,6 +39,12 @@ export interface BenchScale {
   readonly sweepUncoveredShare: number;
   /** Bursts of 8 callouts for one subscription, each run with the ledger off and on (issue #13). */
   readonly ledgerBurstRuns: number;
+  /** One account callout for an account with this many subscriptions, each with this many versions (issue #22). */
+  readonly accountSubscriptions: number;
+  readonly accountVersions: number;
+  /** Changes with callouts during a Limio outage over three sweeps, then the share made without one (issue #22). */
+  readonly outageSweepChanges: number;
+  readonly outageSweepWithoutCalloutShare: number;
 }
 
 export const FULL: BenchScale = {
@@ -53,6 +61,10 @@ export const FULL: BenchScale = {
   sweepSubscriptions: 100_000,
   sweepUncoveredShare: 0.2,
   ledgerBurstRuns: 5,
+  accountSubscriptions: 500,
+  accountVersions: 3,
+  outageSweepChanges: 1_000,
+  outageSweepWithoutCalloutShare: 0.2,
 };
 
 export const QUICK: BenchScale = {
@@ -69,6 +81,11 @@ export const QUICK: BenchScale = {
   sweepSubscriptions: 10_000,
   sweepUncoveredShare: 0.2,
   ledgerBurstRuns: 2,
+  // The issue's account: 500 subscriptions of 3 versions is small enough for the quick run too.
+  accountSubscriptions: 500,
+  accountVersions: 3,
+  outageSweepChanges: 200,
+  outageSweepWithoutCalloutShare: 0.2,
 };
 
 
@@ -178,6 +195,16 @@ export async function runBench(scale: BenchScale, progress: (line: string) => vo
   const sweep = await runSweepBench({ subscriptions: scale.sweepSubscriptions, uncoveredShare: scale.sweepUncoveredShare });
   figures.push(...sweepFigures(sweep, uncoveredPercent));
   failures.push(...checkSweepBench(sweep).map((failure) => `sweep: ${failure}`));
+
+  progress(`account fan-out: one account callout, ${formatNumber(scale.accountSubscriptions)} subscriptions × ${scale.accountVersions} versions, through the local runtime`);
+  const fanOut = await runAccountFanOut({ subscriptions: scale.accountSubscriptions, versions: scale.accountVersions });
+  figures.push(...accountFanOutFigures(fanOut));
+  failures.push(...checkAccountFanOut(fanOut).map((failure) => `account fan-out: ${failure}`));
+
+  progress(`Limio outage over three sweeps: ${formatNumber(scale.outageSweepChanges)} changes with callouts, then ${Math.round(scale.outageSweepWithoutCalloutShare * 100)} % of new changes without one`);
+  const outageSweeps = await runSweepOutage({ subscriptions: scale.outageSweepChanges, withoutCalloutShare: scale.outageSweepWithoutCalloutShare });
+  figures.push(...sweepOutageFigures(outageSweeps));
+  failures.push(...checkSweepOutage(outageSweeps).map((failure) => `outage over sweeps: ${failure}`));
 
   return { figures, failures };
 }

@@ -50,22 +50,39 @@ export function burstOf(subscriptions: readonly string[], perSubscription: numbe
   return burst;
 }
 
-/** Posts one JSON callout per id, `parallel` at a time, as Zuora's notification workers would. */
+/**
+ * Posts one JSON subscription callout per id, `parallel` at a time, as Zuora's notification workers would. It
+ * names no account: since issue #22 an account key in a callout queues that account's fan-out too, a different
+ * workload (and, for an account the Zuora sandbox lacks, a terminal dead letter per callout).
+ */
 export async function sendCallouts(
   calloutUrl: string,
   headers: Record<string, string>,
   ids: readonly string[],
-  options: { parallel: number; onAnswer?: (callout: SentCallout) => void },
+  options: {
+    parallel: number;
+    onAnswer?: (callout: SentCallout) => void;
+    /**
+     * The subscription's UpdatedDate to name in its callout, as the documented template does
+     * (docs/connecting-zuora.md): it lets the sweep prove the change read without a second Limio call.
+     */
+    updatedDateOf?: (subscriptionId: string) => string | undefined;
+  },
 ): Promise<SentCallout[]> {
   const sent: SentCallout[] = new Array(ids.length);
   await forEachLimited(ids, options.parallel, async (subscriptionId, index) => {
     const sentAt = performance.now();
+    const updatedDate = options.updatedDateOf?.(subscriptionId);
     let status = 0;
     try {
       const response = await fetch(calloutUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'zuora-request-id': `bench-${index}`, ...headers },
-        body: JSON.stringify({ eventType: 'SubscriptionUpdated', subscriptionNumber: subscriptionId }),
+        body: JSON.stringify({
+          eventType: 'SubscriptionUpdated',
+          subscriptionNumber: subscriptionId,
+          ...(updatedDate !== undefined && { UpdatedDate: updatedDate }),
+        }),
       });
       status = response.status;
       await response.arrayBuffer();

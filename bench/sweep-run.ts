@@ -99,8 +99,8 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
         uncovered.add(name); // synced once, then changed again without a callout
         items.push(ledgerItem(name, changedAt - 20 * MINUTE));
       } else {
-        // Its callout named the change's UpdatedDate (the documented template) and its sync started 3 s after it: the
-        // ledger's provenThrough proves it read the change, well within the commit lag.
+        // Its callout named its UpdatedDate (the documented template) and its sync started 3 s after the change:
+        // proven read (provenThrough), as issue #22's rule asks; a sync's start alone within the commit lag is not.
         items.push(ledgerItem(name, changedAt + 3_000, changedAt));
       }
     });
@@ -208,8 +208,8 @@ function ledgerItem(subscriptionId: string, startedAt: number, provenThrough?: n
     lastAttemptStartedAt: n(startedAt),
     lastAttemptFinishedAt: n(startedAt + 300),
     lastHttpStatus: n(200),
-    ...(provenThrough !== undefined && { provenThrough: n(provenThrough) }),
     [LEDGER_TTL_ATTRIBUTE]: n(expiresAtFor(startedAt + 300)),
+    ...(provenThrough !== undefined && { provenThrough: n(provenThrough), lastQueuedAt: n(startedAt - 1_000) }),
   };
 }
 

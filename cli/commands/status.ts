@@ -1,7 +1,7 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { awsCloudWatchClient, longPollRequestTimeout } from '../aws-clients';
-import { restoreVisibility } from './dead-letters';
+import { readDeadLetter, restoreVisibility } from './dead-letters';
 import type { QueueBacklog } from '../../functions/breaker/operator';
 import { queueDepth } from '../../local/queue-depth';
 import { BREAKER_TABLE_OPTION, EXIT, TARGET_OPTIONS, type Command } from '../command';
@@ -14,7 +14,8 @@ import { estimateDrain, formatRate, measurementFromReadings, type DrainEstimate,
 import { DRAIN_WINDOW_MINUTES, drainFromCloudWatch } from './drain-metrics';
 
 export interface QueueStatus {
-  readonly queue: 'main' | 'dlq';
+  /** 'fan-out': the account queue (issue #22), consumed by the fan-out Lambda. */
+  readonly queue: 'main' | 'dlq' | 'fan-out';
   readonly url: string;
   readonly visible: number;
   readonly inFlight: number;
@@ -27,11 +28,18 @@ export interface QueueStatus {
   readonly sampled: number;
   /** How the age was obtained, or why it was not. */
   readonly ageNote: string;
+  /**
+   * The DLQ only: the fan-out's account letters among the `sampled` messages (the whole count would mean reading
+   * every letter: `dlq list` does). A letter per account stands for all its subscriptions.
+   */
+  readonly accountLetters?: number;
 }
 
 export interface StatusOptions {
   readonly mainQueueUrl: string;
   readonly deadLetterQueueUrl: string;
+  /** The fan-out queue, when the target has one: its depth is shown beside the others, never peeked at (as main). */
+  readonly accountQueueUrl?: string;
   /**
    * Also peek at the main queue. Off by default: a peek is a receive, and on the main queue every receive counts
    * towards a message's attempts (ApproximateReceiveCount) and its redrive to the DLQ.
@@ -48,10 +56,12 @@ export async function queueStatus(sqs: SQSClient, options: StatusOptions): Promi
     oneQueue(sqs, 'main', options.mainQueueUrl, options.peekMain ?? false, now),
     // Peeking at the DLQ is harmless: nothing consumes it and it has no redrive of its own.
     oneQueue(sqs, 'dlq', options.deadLetterQueueUrl, true, now),
+    // Never peeked at: on the fan-out queue, too, a receive counts towards a message's redrive.
+    ...(options.accountQueueUrl === undefined ? [] : [oneQueue(sqs, 'fan-out', options.accountQueueUrl, false, now)]),
   ]);
 }
 
-async function oneQueue(sqs: SQSClient, queue: 'main' | 'dlq', url: string, peek: boolean, now: () => number): Promise<QueueStatus> {
+async function oneQueue(sqs: SQSClient, queue: QueueStatus['queue'], url: string, peek: boolean, now: () => number): Promise<QueueStatus> {
   const attributes =
     (
       await sqs.send(
@@ -71,16 +81,18 @@ async function oneQueue(sqs: SQSClient, queue: 'main' | 'dlq', url: string, peek
   // Made visible again right away. (A receive with VisibilityTimeout 0 would do in AWS, but the emulator takes
   // 0 as "use the queue's default", so the explicit restore keeps both right.)
   const peeked = await sqs.send(
-    new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 30, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['SentTimestamp'] }),
+    new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 30, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['SentTimestamp'], MessageAttributeNames: ['All'] }),
     longPollRequestTimeout(1),
   );
   await restoreVisibility(sqs, url, (peeked.Messages ?? []).map((message) => message.ReceiptHandle ?? '').filter(Boolean));
   const sent = (peeked.Messages ?? []).map((message) => Number(message.Attributes?.SentTimestamp)).filter((time) => time > 0);
   if (sent.length === 0) return { queue, url, ...depth, sampled: 0, ageNote: 'peek returned no message' };
+  const accountLetters = queue === 'dlq' ? (peeked.Messages ?? []).filter((message) => readDeadLetter(message).account !== undefined).length : undefined;
   return {
     queue,
     url,
     ...depth,
+    ...(accountLetters !== undefined && { accountLetters }),
     oldestAgeMs: now() - Math.min(...sent),
     sampled: sent.length,
     ageNote: `oldest of a ${sent.length}-message sample (a lower bound)`,
@@ -120,10 +132,10 @@ function drainJson(drain: DrainEstimate) {
 
 export const STATUS_COMMAND: Command = {
   name: 'status',
-  summary: 'circuit breaker state, since when and the backlog; queue depth of the main queue and the DLQ, oldest message age; drain rate and time to empty',
+  summary: 'circuit breaker state, since when and the backlog; queue depth of the main queue, the DLQ (its account letters) and the fan-out queue, oldest message age; drain rate and time to empty',
   usage: 'zuora-limio-sync status [target] [--breaker-table NAME] [--peek-main] [--sample DURATION] [--json]',
   options: { ...TARGET_OPTIONS, ...BREAKER_TABLE_OPTION, 'peek-main': { type: 'boolean' }, sample: { type: 'string' } },
-  needs: { mainQueue: true, deadLetterQueue: true, breaker: 'optional' },
+  needs: { mainQueue: true, deadLetterQueue: true, accountQueue: true, breaker: 'optional' },
   flags: `  --breaker-table NAME  with --queue-url/--dlq-url: the breaker's DynamoDB table (or ZLS_BREAKER_TABLE);
                         --stack and --local find it themselves
   --peek-main           also sample the main queue for the oldest message age (a peek counts as a receive,
@@ -133,6 +145,9 @@ export const STATUS_COMMAND: Command = {
   --json                one JSON document on stdout
 Ages come from a sample of up to 10 messages (SentTimestamp), so they are a lower bound; the exact figure is
 CloudWatch's ApproximateAgeOfOldestMessage. The backlog is the main queue's waiting + in flight + delayed.
+The fan-out queue (account messages, each an account whose subscriptions are still to be queued) is shown when
+the target has one (--local, or --stack with an AccountQueueUrl output), else the line says why not; the DLQ's
+account letters are counted in its sample (dlq list shows them all).
 The drain of a deployed queue is CloudWatch's NumberOfMessagesDeleted and NumberOfMessagesSent over the last
 ${DRAIN_WINDOW_MINUTES} min (needs cloudwatch:GetMetricData); locally it is the backlog's net change. The time to empty is the
 backlog over the net rate (drained - arrived): "growing by N/min" when more arrive than drain, "-" when nothing
@@ -143,7 +158,7 @@ drains or nothing could be measured.`,
   async run({ values, io, json, targets, breaker, flags, onFinish }) {
     const byReadings = flags.local === true || values.sample !== undefined;
     const sampleFor = sampleMs(values.sample as string | undefined);
-    const { sqs, mainQueueUrl, deadLetterQueueUrl } = await targets();
+    const { sqs, mainQueueUrl, deadLetterQueueUrl, accountQueueUrl, accountQueueUnknown } = await targets();
     let firstReading: { backlog: number; at: number } | undefined;
     let fromCloudWatch: Promise<DrainMeasurement | { unavailable: string }> | undefined;
     if (byReadings) {
@@ -166,7 +181,7 @@ drains or nothing could be measured.`,
     }
     const secondReadingAt = Date.now();
     const [queues, found, measured] = await Promise.all([
-      queueStatus(sqs, { mainQueueUrl: mainQueueUrl!, deadLetterQueueUrl: deadLetterQueueUrl!, peekMain: values['peek-main'] === true }),
+      queueStatus(sqs, { mainQueueUrl: mainQueueUrl!, deadLetterQueueUrl: deadLetterQueueUrl!, accountQueueUrl, peekMain: values['peek-main'] === true }),
       breaker(),
       fromCloudWatch,
     ]);
@@ -184,7 +199,8 @@ drains or nothing could be measured.`,
       )
       : { available: false as const, reason: found.unavailable };
     if (json) {
-      io.stdout.write(`${JSON.stringify({ breaker: breakerView, queues, drain: drainJson(drain) }, null, 2)}\n`);
+      const fanOut = accountQueueUrl === undefined ? { fanOutQueue: { available: false, reason: accountQueueUnknown ?? 'unknown' } } : {};
+      io.stdout.write(`${JSON.stringify({ breaker: breakerView, queues, ...fanOut, drain: drainJson(drain) }, null, 2)}\n`);
       return EXIT.ok;
     }
     io.stdout.write(breakerView.available ? describeBreaker(breakerView, backlog) : `breaker: unavailable: ${printable(breakerView.reason)}\n`);
@@ -195,6 +211,11 @@ drains or nothing could be measured.`,
         queues.map((q) => [q.queue, q.visible, q.inFlight, q.delayed, q.oldestAgeMs === undefined ? 'n/a' : `≥ ${formatDuration(q.oldestAgeMs)}`, q.ageNote]),
       ),
     );
+    const dlq = queues.find((q) => q.queue === 'dlq');
+    if (dlq?.accountLetters !== undefined) {
+      io.stdout.write(`dlq: ${dlq.accountLetters} of the ${dlq.sampled} letters sampled are account letters (fan-out); \`dlq list\` shows them all\n`);
+    }
+    if (accountQueueUrl === undefined) io.stdout.write(`fan-out queue: not shown: ${printable(accountQueueUnknown ?? 'unknown')}\n`);
     io.stdout.write('\n');
     io.stdout.write(
       renderTable(

@@ -10,6 +10,7 @@ import { formatDuration } from '../values';
 import { describeBreaker } from './breaker-control';
 import { listDeadLetters, type DeadLetterRow } from './dlq-list';
 import { describeLedgerError, openLedger } from './ledger-access';
+import { runTraceAccount } from './trace-account';
 
 /**
  * `trace <subscription>`: what the bridge knows of one subscription (its sync ledger entry, its letters on the DLQ,
@@ -178,14 +179,21 @@ function deadLetterText(view: DeadLetterView, subscriptionId: string): string {
   if (view.status === 'unavailable') return `dead letters: unavailable: ${printable(view.reason)}\n`;
   const scope = `${view.searched} letter(s) searched${view.truncated ? ` (stopped at ${TRACE_DLQ_SCAN_LIMIT}; more remain unsearched)` : ''}${view.hidden ? `, ${view.hidden} hidden by another reader and not searched` : ''}`;
   if (view.letters.length === 0) return `dead letters: none for ${subscriptionId} (${scope})\n`;
+  const fromAccounts = accountOriginLetters(view);
   return (
-    `dead letters: ${view.letters.length} for ${subscriptionId} (${scope})\n` +
+    `dead letters: ${view.letters.length} for ${subscriptionId} (${scope})` +
+    `${fromAccounts > 0 ? `, ${fromAccounts} of them from an account fan-out (source account: an account or contact change reached it)` : ''}\n` +
     renderTable(
       // The source tells an account fan-out's message (`account`: the account's change reached this subscription) from a callout's or the sweep's.
       ['failure class', 'http status', 'attempts', 'failed at', 'replays', 'source', 'error'],
       view.letters.map((row) => [row.failureClass, row.httpStatus, row.attempts, row.failedAt ?? (row.sentAt && `${row.sentAt} (sent)`), row.replayCount || undefined, row.source, clip(row.error ?? '', 100)]),
     )
   );
+}
+
+/** The subscription's letters whose message an account fan-out made, not a callout, the sweep or a backfill. */
+function accountOriginLetters(view: DeadLetterView): number {
+  return view.status === 'read' ? view.letters.filter((row) => row.source === 'account').length : 0;
 }
 
 async function readDeadLettersOf(sqs: SQSClient, deadLetterQueueUrl: string, subscriptionId: string, rule: Parameters<typeof listDeadLetters>[1]['rule']): Promise<DeadLetterView> {
@@ -205,17 +213,22 @@ async function readDeadLettersOf(sqs: SQSClient, deadLetterQueueUrl: string, sub
 
 export const TRACE_COMMAND: Command = {
   name: 'trace',
-  summary: 'what the bridge knows of one subscription (sync ledger, dead letters, breaker) and why it may not be in Limio',
-  usage: 'zuora-limio-sync trace SUBSCRIPTION [target] [--ledger-table NAME] [--json]',
-  options: { ...TARGET_OPTIONS, 'breaker-table': { type: 'string' }, 'ledger-table': { type: 'string' } },
+  summary: 'what the bridge knows of one subscription (sync ledger, dead letters, breaker) and why it may not be in Limio; or of an account\'s fan-out',
+  usage: 'zuora-limio-sync trace SUBSCRIPTION [target] [--ledger-table NAME] [--json]\n       zuora-limio-sync trace --account KEY [target] [--json]',
+  options: { ...TARGET_OPTIONS, account: { type: 'string' }, 'breaker-table': { type: 'string' }, 'ledger-table': { type: 'string' } },
   positionals: true,
   needs: { deadLetterQueue: true, breaker: 'optional', ledger: 'optional' },
   flags: `  SUBSCRIPTION          a subscription number (A-S00000271) or 32-hex Zuora id, checked with the callouts' rule
+  --account KEY         instead: an account's fan-out (an account number A00001234 or 32-hex account id, checked
+                        with the callouts' rule): its letters on the DLQ (unknown account, Zuora failing past the
+                        retry budget, where a continuation had got to) and how many subscription letters account
+                        fan-outs made; the account's subscriptions need Zuora and are not listed (it says so)
   --ledger-table NAME   with --queue-url/--dlq-url: the sync ledger's DynamoDB table (or ZLS_LEDGER_TABLE)
   --breaker-table NAME  with --queue-url/--dlq-url: the breaker's DynamoDB table (or ZLS_BREAKER_TABLE)
   --json                one JSON document on stdout
 Shows the sync ledger's entry (last successful sync: start, finish, Limio id and owner; last attempt: outcome,
-HTTP status, error), the subscription's letters on the DLQ with their reasons (the DLQ is read like \`dlq list\`:
+HTTP status, error), the subscription's letters on the DLQ with their reasons and source (\`account\`: made by an
+account fan-out; the DLQ is read like \`dlq list\`:
 nothing is consumed) and the breaker, then one verdict line. A part that cannot be read (no ledger in an old
 stack, no runtime) is said so and the rest is still shown; exit 1 when a part could not be read.`,
   targetHelp: `Target (pick one):
@@ -231,7 +244,23 @@ stack, no runtime) is said so and the rest is still shown; exit 1 when a part co
   --allow-insecure-target   also over plain http to a host that is not this machine (credentials in clear)`,
   examples: `  zuora-limio-sync trace A-S00000271 --stack ZuoraLimioSync
   zuora-limio-sync trace A-S00000271 --local --json | jq .verdict`,
-  async run({ positionals, io, json, rule, targets, breaker, flags, onFinish }) {
+  async run({ values, positionals, io, json, rule, targets, breaker, flags, onFinish }) {
+    if (values.account !== undefined) {
+      if (positionals.length > 0) throw new UsageError('--account', 'trace an account or a subscription, not both');
+      const resolved = await targets();
+      const target = targetArgs(flags);
+      return runTraceAccount({
+        io,
+        json,
+        raw: String(values.account),
+        sqs: resolved.sqs,
+        deadLetterQueueUrl: resolved.deadLetterQueueUrl!,
+        description: resolved.description,
+        // dlq replay has no account filter: a replay sends every account letter back to the fan-out queue.
+        replay: () => `zuora-limio-sync dlq replay${target ? ` ${target}` : ''}`,
+        scanLimit: TRACE_DLQ_SCAN_LIMIT,
+      });
+    }
     if (positionals.length !== 1) throw new UsageError('SUBSCRIPTION', positionals.length === 0 ? 'name the subscription to trace, e.g. A-S00000271' : 'trace one subscription at a time');
     const checked = checkSubscriptionId(positionals[0], rule);
     if (!checked.ok) throw new UsageError('SUBSCRIPTION', checked.reason);
@@ -280,7 +309,8 @@ stack, no runtime) is said so and the rest is still shown; exit 1 when a part co
     // A part the target does not have (an old stack's ledger) is said so; only a read that went wrong is a failure.
     const unreadable = (ledger.status === 'unavailable' && ledger.failed) || deadLetters.status === 'unavailable' || (!breakerView.available && breakerView.failed);
     if (json) {
-      io.stdout.write(`${JSON.stringify({ subscriptionId, target: resolved.description, verdict, ledger: ledgerJson(ledger, nowMs), deadLetters, breaker: breakerView }, null, 2)}\n`);
+      const accountOrigin = accountOriginLetters(deadLetters);
+      io.stdout.write(`${JSON.stringify({ subscriptionId, target: resolved.description, verdict, ledger: ledgerJson(ledger, nowMs), deadLetters, accountOriginLetters: accountOrigin, breaker: breakerView }, null, 2)}\n`);
     } else {
       io.stdout.write(`${subscriptionId} (${resolved.description})\n`);
       io.stdout.write(`verdict: ${verdict}\n\n`);

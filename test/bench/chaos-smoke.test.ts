@@ -46,10 +46,10 @@ describe('chaos, scaled down', () => {
     expect(result.synced).toBe(40);
   }, 90_000);
 
-  it('callouts lost: the sweep queues exactly the changes that came without a callout, and each is synced', async () => {
-    const result = await runChaos({ subscriptions: 30, ...noLimioFaults, droppedShare: 0.2 });
+  it('callouts lost: the sweep counts exactly the changes that came without a callout missing, and each is synced; callouts naming UpdatedDate cost no second call', async () => {
+    const result = await runChaos({ subscriptions: 30, ...noLimioFaults, droppedShare: 0.2, calloutsNameUpdatedDate: true });
     expect([...checkChaos(result), ...checkCalloutsLost(result)].filter((check) => !check.passed)).toEqual([]);
-    expect(result.sweep).toMatchObject({ dropped: 6, withCallouts: 24, queuedMetric: 6, coveredMetric: 24, droppedSynced: 6, secondCallsForCalledOut: 0 });
+    expect(result.sweep).toMatchObject({ dropped: 6, withCallouts: 24, missingMetric: 6, unprovenMetric: 0, pendingMetric: 0, coveredMetric: 24, droppedSynced: 6, secondCallsForCalledOut: 0 });
     expect(result.acceptedSubscriptions).toBe(24);
   }, 90_000);
 });
@@ -59,7 +59,7 @@ describe('chaos checks', () => {
     options: {
       subscriptions: 2, calloutsPerSubscription: 1, rate502: 0.3, rate429: 0, hangRate: 0, latencyMs: 0, syncConcurrency: 5, pollers: 2,
       limioTimeoutMs: 500, visibilityTimeoutSeconds: 8, functionTimeoutSeconds: 4, backoffBaseSeconds: 1, backoffMaxSeconds: 2, maxAttempts: 8,
-      revokeAt: undefined, killAt: undefined, ledger: true, cooldownSeconds: 5, ledgerOutageAt: undefined, droppedShare: 0, drainTimeoutMs: 1000,
+      revokeAt: undefined, killAt: undefined, ledger: true, cooldownSeconds: 5, ledgerOutageAt: undefined, droppedShare: 0, calloutsNameUpdatedDate: false, drainTimeoutMs: 1000,
     },
     callouts: 2, calloutsAccepted: 2, calloutsRefused: 0, acceptedSubscriptions: 2, synced: 1, deadLettered: 1,
     deadLettersByClass: { exhausted: 1 }, deadLettersWithoutReason: 0, lost: [], drained: true, drainSeconds: 1, limioCalls: 9,
@@ -100,21 +100,36 @@ describe('chaos checks', () => {
     expect(failedNames({ ...outage, syncedAfterLedgerStopped: 0 })).toEqual([failOpen]);
   });
 
-  it('fails a callouts-lost run whose sweep queued too much or too little, miscounted, left a change unsynced or called Limio twice', () => {
+  it('fails a callouts-lost run whose sweep miscounted missing, queued a pending change, left a change unsynced or called Limio twice', () => {
     const report = {
       outcome: 'complete' as const, slicesPlanned: 1, slicesCompleted: 1, coverageUnavailable: false, invalidSamples: [], durationMs: 20, dryRun: false,
-      counts: { read: 10, distinct: 10, covered: 8, pending: 0, unproven: 0, missing: 2, queued: 2, invalid: 0, unnamed: 0, accountsRead: 0, contactsRead: 0, accountsChanged: 0, accountSubscriptions: 0 },
+      counts: { read: 10, distinct: 10, covered: 5, pending: 1, unproven: 2, missing: 2, queued: 4, invalid: 0, unnamed: 0, accountsRead: 0, contactsRead: 0, accountsChanged: 0, accountSubscriptions: 0 },
     };
     const sweep = {
-      dropped: 2, withCallouts: 8, report, queuedMetric: 2, coveredMetric: 8, droppedSynced: 2, droppedNotSynced: [], secondCallsForCalledOut: 0, drainedAfterSweep: true, sweepDrainSeconds: 1,
+      dropped: 2, withCallouts: 8, calloutsNamedUpdatedDate: false, report, queuedMetric: 4, coveredMetric: 5, pendingMetric: 1, unprovenMetric: 2, missingMetric: 2,
+      droppedSynced: 2, droppedNotSynced: [], secondCallsForCalledOut: 2, drainedAfterSweep: true, sweepDrainSeconds: 1,
     };
     const failed = (changes: Partial<typeof sweep>) => checkCalloutsLost({ ...clean, sweep: { ...sweep, ...changes } }).filter((check) => !check.passed).map((check) => check.name);
+    const counted = 'callouts lost: the sweep counted exactly the changes without a callout missing';
     expect(failed({})).toEqual([]);
-    expect(failed({ report: { ...report, counts: { ...report.counts, queued: 3, covered: 7 } } })).toEqual(['callouts lost: the sweep queued exactly the changes without a callout']);
-    expect(failed({ report: { ...report, outcome: 'failed' as never } })).toEqual(['callouts lost: the sweep queued exactly the changes without a callout']);
-    expect(failed({ queuedMetric: undefined })).toEqual(['callouts lost: the missing-callouts metric counts them']);
+    // A change that came with its callout counted missing (the old rule's mistake).
+    expect(failed({ report: { ...report, counts: { ...report.counts, missing: 3, queued: 5 } }, queuedMetric: 5 })).toEqual([counted]);
+    // A pending change queued again.
+    expect(failed({ report: { ...report, counts: { ...report.counts, queued: 5 } }, queuedMetric: 5 })).toEqual([counted]);
+    expect(failed({ report: { ...report, outcome: 'failed' as never } })).toEqual([counted]);
+    expect(failed({ missingMetric: undefined })).toEqual(['callouts lost: the missing-callouts metric (sweepMissing) counts them']);
+    expect(failed({ missingMetric: 4 })).toEqual(['callouts lost: the missing-callouts metric (sweepMissing) counts them']);
     expect(failed({ droppedSynced: 1, droppedNotSynced: ['A-S00000005'] as never })).toEqual(['callouts lost: every change without a callout synced after the sweep']);
-    expect(failed({ secondCallsForCalledOut: 1 })).toEqual(['callouts lost: changes that came with their callouts cost Limio no second call']);
+    expect(failed({ secondCallsForCalledOut: 3 })).toEqual(['callouts lost: changes that came with their callouts cost Limio at most one call each, and only if unproven']);
+    // Callouts naming UpdatedDate: their changes are proven, an unproven one or a second call fails.
+    const naming = 'callouts lost, callouts naming UpdatedDate: no change that came with its callout is unproven or synced twice';
+    const proven = { report: { ...report, counts: { ...report.counts, covered: 7, unproven: 0, queued: 2 } }, queuedMetric: 2, unprovenMetric: 0, secondCallsForCalledOut: 0, calloutsNamedUpdatedDate: true };
+    expect(failed(proven)).toEqual([]);
+    expect(failed({ ...proven, secondCallsForCalledOut: 1 })).toEqual([
+      'callouts lost: changes that came with their callouts cost Limio at most one call each, and only if unproven',
+      naming,
+    ]);
+    expect(failed({ calloutsNamedUpdatedDate: true })).toEqual([naming]);
     expect(checkCalloutsLost(clean).map((check) => check.passed)).toEqual([false]);
   });
 });

@@ -6,6 +6,8 @@ import { ledgerBurstFigures } from '../../bench/ledger-burst-report';
 import { sweepFigures } from '../../bench/sweep-report';
 import { checkLedgerBurst, runLedgerBurst, type BurstRun, type LedgerBurstResult } from '../../bench/ledger-burst';
 import { checkSweepBench, runSweepBench, type SweepBenchResult } from '../../bench/sweep-run';
+import { accountFanOutFigures, checkAccountFanOut, runAccountFanOut, type AccountFanOutResult } from '../../bench/account-fanout-run';
+import { checkSweepOutage, runSweepOutage, sweepOutageFigures, type SweepOutageResult } from '../../bench/sweep-outage-run';
 
 // `npm run bench` at a few seconds' scale: the same code paths, asserting that each run was correct
 // (everything accepted, synced, within the cap). Speed is never asserted here. `npm run chaos`: chaos-smoke.test.ts.
@@ -156,6 +158,54 @@ describe('sweep bench, scaled down (issue #14)', () => {
     expect(failing({ report: { ...result.report, coverageUnavailable: true } })).toEqual([expect.stringContaining('the ledger was unavailable')]);
     expect(failing({ report: { ...result.report, counts: { ...result.report.counts, queued: 201, covered: 799 } } })).toEqual([
       'sweep reported 201 queued and 799 covered; 200 were uncovered',
+    ]);
+  });
+});
+
+describe('account fan-out, scaled down (issue #22)', () => {
+  let result: AccountFanOutResult;
+  beforeAll(async () => {
+    result = await runAccountFanOut({ subscriptions: 40, versions: 3 });
+  }, 60_000);
+
+  it('one account callout: one Limio call per subscription, Zuora requests at the floor (a lookup and one page), each row beside its baseline', () => {
+    expect(checkAccountFanOut(result)).toEqual([]);
+    expect(result).toMatchObject({ subscriptions: 40, versions: 3, limioCalls: 40, synced: 40, zuoraRequests: 2, zuoraFloor: 2, deadLetters: 0, allSynced: true, baselineAllSynced: true });
+    expect(result.calloutToLastSyncSeconds).toBeGreaterThan(0);
+    expect(result.baselineCalloutsToLastSyncSeconds).toBeGreaterThan(0);
+    expect(accountFanOutFigures(result).map((figure) => figure.ratio)).toEqual([1, 1, expect.any(Number)]);
+  });
+
+  it('fails a fan-out that synced a subscription twice or left one out, read Zuora above the floor, or dead-lettered', () => {
+    expect(checkAccountFanOut({ ...result, limioCalls: 41 })).toEqual(['41 Limio calls for the account\'s 40 subscriptions (one each expected)']);
+    expect(checkAccountFanOut({ ...result, allSynced: false, synced: 39 })).toEqual(['39 of the account\'s 40 subscriptions synced after its callout']);
+    expect(checkAccountFanOut({ ...result, zuoraRequests: 3 })).toEqual(['3 Zuora requests, floor 2']);
+    expect(checkAccountFanOut({ ...result, deadLetters: 1 })).toEqual(['1 dead letters']);
+  });
+});
+
+describe('Limio outage over three sweeps, scaled down (issue #22)', () => {
+  let result: SweepOutageResult;
+  beforeAll(async () => {
+    result = await runSweepOutage({ subscriptions: 30, withoutCalloutShare: 0.2 });
+  }, 90_000);
+
+  it('counts no missing callout and queues nothing during the outage, then queues exactly the changes made without a callout', () => {
+    expect(checkSweepOutage(result)).toEqual([]);
+    expect(result.outageSweeps.map((sweep) => [sweep.counts.pending, sweep.counts.queued, sweep.missingMetric])).toEqual([[10, 0, 0], [20, 0, 0], [30, 0, 0]]);
+    expect(result.afterOutage.counts).toMatchObject({ missing: 6, queued: 6, unproven: 0, covered: 24 });
+    expect(result.syncedAfterSweep).toEqual(result.expectedAfterSweep);
+    expect(sweepOutageFigures(result).map((figure) => figure.value)).toEqual(['0', '0', '6']);
+  });
+
+  it('fails a sweep that counted a pending change missing or queued it, or queued other than the changes without a callout', () => {
+    const [first, ...rest] = result.outageSweeps;
+    const withFirst = (counts: Partial<SweepOutageResult['outageSweeps'][number]['counts']>, missingMetric = 0) => checkSweepOutage({ ...result, outageSweeps: [{ counts: { ...first!.counts, ...counts }, missingMetric }, ...rest] });
+    expect(withFirst({ missing: 1, pending: 9 }, 1)).toEqual(['sweep 1 in the outage counted 1 missing callouts (metric 1)', 'sweep 1 in the outage counted 9 pending of 10 changes with callouts']);
+    expect(withFirst({ unproven: 2, queued: 2, pending: 8 })).toEqual(['sweep 1 in the outage queued 2 (unproven 2) for changes whose callouts came', 'sweep 1 in the outage counted 8 pending of 10 changes with callouts']);
+    expect(checkSweepOutage({ ...result, syncedAfterSweep: [...result.expectedAfterSweep, 'A-W00000002'] })).toEqual(['synced after the sweep: 7, expected exactly the 6 without a callout']);
+    expect(checkSweepOutage({ ...result, afterOutage: { ...result.afterOutage, counts: { ...result.afterOutage.counts, queued: 7, unproven: 1 } } })).toEqual([
+      'after the outage the sweep counted 6 missing (metric 6) and queued 7; 6 changes had no callout',
     ]);
   });
 });
