@@ -313,6 +313,28 @@ describe('sync handler with the sync ledger', () => {
     expect(syncCallsOf('A-S107')).toBe(2);
   }, 20_000);
 
+  it('makes no claim for a sync the breaker stops at its slot (opened by another instance mid-batch): the sweep must not take a claim no call followed for a sync whose answer was lost', async () => {
+    /** Closed when the batch starts; another instance opens it before this batch's sync gets its slot. */
+    class OpensAfterTheBatchStarts extends InMemoryBreakerStore {
+      #opened = false;
+      override async read() {
+        const state = await super.read();
+        if (!this.#opened) {
+          this.#opened = true;
+          await openBreaker(this, 'Limio judged down by another instance');
+        }
+        return state;
+      }
+    }
+    const handler = handlerWith({ BREAKER_STATE_CACHE_SECONDS: '0' }, { breakerStore: new OpensAfterTheBatchStarts() });
+    const event = await deliver(sqsEmulator.sqs, queues.mainQueueUrl, [bodyReceivedAt('A-S131', Date.now())]);
+
+    expect(failedIds(await handler(event, lambdaContext()))).toEqual([event.Records[0].messageId]);
+    expect(syncCallsOf('A-S131')).toBe(0);
+    expect(metric('held')).toBe(1);
+    expect((await ledger.readMany(['A-S131'])).entries.get('A-S131')?.claim).toBeUndefined();
+  });
+
   it('is done with a covered message while the breaker is open; the others are held by the breaker', async () => {
     const breakerStore = new InMemoryBreakerStore();
     await openBreaker(breakerStore, 'Limio maintenance window');

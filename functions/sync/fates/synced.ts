@@ -37,29 +37,19 @@ export async function syncSubscription(
   // Not worth a claim that no sync would follow.
   if (claims && runningOutOfTime(sync, context)) return postpone(sync, subscriptionId, messages);
   const limiter = sync.limitLimioCalls;
-  const makeClaim = () => {
-    // Taken before the claim (without one, just before the call), so the start the ledger records is never
-    // later than Limio's real start.
-    const claimedAt = claims ? sync.now() : undefined;
-    return { claimedAt, claimed: claims ? ledger.claim(subscriptionId, claimedAt!, leaseMsFor(sync, context), claim) : Promise.resolve(true) };
-  };
-  // With a fixed limit the claim goes out while this sync waits for a Limio slot, so a slot is never held waiting
-  // for DynamoDB: with every slot busy, each call would otherwise take the claim's round trip longer. A claim whose
-  // sync then does not start (out of time, the breaker opened meanwhile) is left to its lease, the rest of this
-  // invocation: the ledger's rules already allow for a claim no answer follows, and it only holds this
-  // subscription's messages meanwhile. The adaptive limit may send the message back without a slot: a claim made
-  // before would hold the subscription for nothing, so it is made once the slot is had (its round trip is not in
-  // the latency the limit hears: that is Limio's alone).
-  const early = limiter.boundsWaits ? undefined : makeClaim();
-  // Both checked once a slot is free: waiting for it is what can use up the invocation, and a batch under way
-  // must stop calling Limio once the breaker opens (the state is cached for BREAKER_STATE_CACHE_SECONDS).
+  // Inside the slot, in this order: the time left, the breaker (a batch under way must stop calling Limio once it
+  // opens; the state is cached for BREAKER_STATE_CACHE_SECONDS), then the claim, then the call. A claim is made only
+  // when the call follows it: the sweep cannot tell a claim with no recorded answer from a sync whose answer was lost
+  // (a Limio call may have read the change), so one no call follows would have a change queued again as unproven
+  // during every outage. The claim's round trip is inside the slot, not in the latency the adaptive limit hears.
   const result = await limiter.run(async () => {
     if (runningOutOfTime(sync, context)) return 'postpone' as const;
-    const { claimedAt, claimed } = early ?? makeClaim();
-    const [breakerState, claimMade] = await Promise.all([sync.breaker.gate.current(), claimed]);
+    const breakerState = await sync.breaker.gate.current();
     if (breakerState.state === 'open') return breakerState;
-    if (!claimMade) return 'claim-refused' as const;
-    const startedAt = claimedAt ?? sync.now();
+    // Taken before the claim (without one, just before the call), so the start the ledger records is never later
+    // than Limio's real start.
+    const startedAt = sync.now();
+    if (claims && !(await ledger.claim(subscriptionId, startedAt, leaseMsFor(sync, context), claim))) return 'claim-refused' as const;
     return { ...(await sync.limio.sync(subscriptionId)), startedAt };
   }, limiter.boundsWaits ? slotWaitMsFor(sync, context) : Number.POSITIVE_INFINITY, reportOfCall);
   if (result === NO_SLOT) return returnForSlot(sync, subscriptionId, messages);
