@@ -1,4 +1,4 @@
-import { ConfigError } from './config-error';
+import { anchoredPattern } from './anchored-pattern';
 import { describeUntrusted } from './untrusted-value';
 
 /**
@@ -26,15 +26,8 @@ export const DEFAULT_ACCOUNT_KEY_RULE: AccountKeyRule = { numberPattern: new Reg
 
 /** Builds the rule from `ACCOUNT_NUMBER_PATTERN` (a regular expression, anchored if it is not already). */
 export function accountKeyRuleFrom(pattern: string | undefined, variable = 'ACCOUNT_NUMBER_PATTERN'): AccountKeyRule {
-  if (pattern === undefined || pattern.trim() === '') return DEFAULT_ACCOUNT_KEY_RULE;
-  let source = pattern.trim();
-  if (!source.startsWith('^')) source = `^(?:${source})`;
-  if (!source.endsWith('$')) source = `${source}$`;
-  try {
-    return { numberPattern: new RegExp(source) };
-  } catch (error) {
-    throw new ConfigError(variable, `is not a valid regular expression: ${(error as Error).message}`);
-  }
+  const numberPattern = anchoredPattern(pattern, variable);
+  return numberPattern === undefined ? DEFAULT_ACCOUNT_KEY_RULE : { numberPattern };
 }
 
 export type AccountKeyCheck = { ok: true; key: string } | { ok: false; reason: string };

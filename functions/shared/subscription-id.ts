@@ -1,4 +1,4 @@
-import { ConfigError } from './config-error';
+import { anchoredPattern } from './anchored-pattern';
 
 /**
  * One rule, used by the callout Lambda, the sync Lambda and the CLI, for what may be sent to Limio as a
@@ -27,15 +27,8 @@ export const DEFAULT_SUBSCRIPTION_ID_RULE: SubscriptionIdRule = {
 
 /** Builds the rule from `SUBSCRIPTION_ID_PATTERN` (a regular expression, anchored if it is not already). */
 export function subscriptionIdRuleFrom(pattern: string | undefined, variable = 'SUBSCRIPTION_ID_PATTERN'): SubscriptionIdRule {
-  if (pattern === undefined || pattern.trim() === '') return DEFAULT_SUBSCRIPTION_ID_RULE;
-  let source = pattern.trim();
-  if (!source.startsWith('^')) source = `^(?:${source})`;
-  if (!source.endsWith('$')) source = `${source}$`;
-  try {
-    return { numberPattern: new RegExp(source) };
-  } catch (error) {
-    throw new ConfigError(variable, `is not a valid regular expression: ${(error as Error).message}`);
-  }
+  const numberPattern = anchoredPattern(pattern, variable);
+  return numberPattern === undefined ? DEFAULT_SUBSCRIPTION_ID_RULE : { numberPattern };
 }
 
 export type SubscriptionIdCheck = { ok: true; id: string } | { ok: false; reason: string };

@@ -10,18 +10,8 @@ export const CALLOUT_METRICS_SERVICE = 'zuora-limio-callout';
 /** The probe's (functions/breaker/probe-lambda.ts): BreakerState, BreakerOpened, BreakerClosed. */
 export const BREAKER_METRICS_SERVICE = 'breaker';
 export { SWEEP_SERVICE_NAME };
-/**
- * The fan-out Lambda's (functions/fanout/, the issue 22 contract): service "fanout". Written out here, not imported,
- * because the CDK was built beside that Lambda against the contract.
- */
-export const FAN_OUT_METRICS_SERVICE = 'fanout';
-export const FAN_OUT_METRICS = {
-  accounts: 'FanOutAccounts',
-  subscriptionsQueued: 'FanOutSubscriptionsQueued',
-  unknownAccounts: 'FanOutUnknownAccounts',
-  continuations: 'FanOutContinuations',
-  zuoraRetries: 'FanOutZuoraRetries',
-} as const;
+/** The fan-out Lambda's (functions/fanout/telemetry.ts): service "fanout", by the names it publishes them under. */
+export { FANOUT_METRICS as FAN_OUT_METRICS, FANOUT_SERVICE_NAME as FAN_OUT_METRICS_SERVICE } from '../../functions/fanout/telemetry';
 /** The callout Lambda's account metrics (functions/callout/callout-handler.ts). */
 export const CALLOUT_ACCOUNT_METRICS = { queued: 'AccountKeysQueued', ignored: 'CalloutAccountsIgnored' } as const;
 
