@@ -32,7 +32,11 @@ export const INFRA_DEFAULTS = {
    * maxConcurrency) x 5 calls = 10 in flight.
    */
   fixedCap: { syncInvocationConcurrency: 2, syncConcurrency: 5 },
-  syncAdaptive: true,
+  /**
+   * Off until the adaptive limit tells a Limio out of capacity from one that fails now and then: random 502s and 429s
+   * (a flaky Zuora behind Limio) take it to its floor, where messages only wait (issue #21).
+   */
+  syncAdaptive: false,
   /** The whole fleet starts at no more than the 10 calls in flight the fixed cap allowed. */
   syncAdaptiveInitialFleetLimit: 10,
   /**
@@ -120,7 +124,7 @@ export interface BridgeSettingsInput {
    * Limio calls in flight follow an adaptive limit (SYNC_ADAPTIVE): it grows while Limio answers close to its
    * unloaded latency and shrinks when it slows down or refuses, across every sync invocation, up to the ceiling
    * `syncInvocationConcurrency` x `syncConcurrency`. `false`: that ceiling is a fixed cap, as before issue #21.
-   * Default true.
+   * Default false: see INFRA_DEFAULTS.syncAdaptive.
    */
   readonly syncAdaptive?: boolean;
   /**

@@ -33,9 +33,8 @@ describe('resolveBridgeSettings', () => {
       calloutAuthMode: 'basic',
       apiKind: 'rest',
       calloutRealm: INFRA_DEFAULTS.calloutRealm,
-      syncAdaptive: true,
-      syncConcurrency: 10,
-      syncAdaptiveInitialFleetLimit: 10,
+      syncAdaptive: false,
+      syncConcurrency: DEFAULTS.syncConcurrency,
       retryBudgetSeconds: 24 * 60 * 60,
       maxAttempts: 400,
       batchSize: DEFAULTS.syncBatchSize,
@@ -43,7 +42,7 @@ describe('resolveBridgeSettings', () => {
       syncTimeoutSeconds: DEFAULTS.syncFunctionTimeoutSeconds,
       limioTimeoutMs: DEFAULTS.limioTimeoutMs,
       calloutDelaySeconds: DEFAULTS.calloutDelaySeconds,
-      syncInvocationConcurrency: 20,
+      syncInvocationConcurrency: 2,
       allowedIpRanges: [],
       throttleRateLimit: 500,
       throttleBurstLimit: 1000,
@@ -127,8 +126,12 @@ describe('resolveBridgeSettings', () => {
 });
 
 describe('resolveBridgeSettings: Limio concurrency (issue #21)', () => {
+  it('keeps the fixed cap of 2 x 5 by default: the adaptive limit is off until its overload rule is fixed', () => {
+    expect(resolveBridgeSettings({ limioBaseUrl })).toMatchObject({ syncAdaptive: false, syncInvocationConcurrency: 2, syncConcurrency: DEFAULTS.syncConcurrency });
+  });
+
   it('raises the ceiling to 20 invocations x 10 calls with the adaptive limit, the fleet starting at 10 in flight', () => {
-    const settings = resolveBridgeSettings({ limioBaseUrl });
+    const settings = resolveBridgeSettings({ limioBaseUrl, syncAdaptive: true });
     expect(settings).toMatchObject({ syncAdaptive: true, syncInvocationConcurrency: 20, syncConcurrency: 10, syncAdaptiveInitialFleetLimit: 10 });
     expect(syncAdaptiveInitialLimit({ syncInvocationConcurrency: 20, syncAdaptiveInitialFleetLimit: 10 })).toBe(0.5);
   });
@@ -146,19 +149,19 @@ describe('resolveBridgeSettings: Limio concurrency (issue #21)', () => {
     expect(syncAdaptiveInitialLimit({ syncInvocationConcurrency: 1000, syncAdaptiveInitialFleetLimit: 286 })).toBe(0.286);
     expect(syncAdaptiveInitialLimit({ syncInvocationConcurrency: 2, syncAdaptiveInitialFleetLimit: 20 })).toBe(10);
     // The smallest fleet the per-invocation floor (0.05) allows.
-    expect(resolveBridgeSettings({ limioBaseUrl, syncInvocationConcurrency: 1000, syncAdaptiveInitialFleetLimit: 50 }).syncAdaptiveInitialFleetLimit).toBe(50);
-    expect(resolveBridgeSettings({ limioBaseUrl, syncInvocationConcurrency: 20, syncAdaptiveInitialFleetLimit: 1 }).syncAdaptiveInitialFleetLimit).toBe(1);
+    expect(resolveBridgeSettings({ limioBaseUrl, syncAdaptive: true, syncInvocationConcurrency: 1000, syncAdaptiveInitialFleetLimit: 50 }).syncAdaptiveInitialFleetLimit).toBe(50);
+    expect(resolveBridgeSettings({ limioBaseUrl, syncAdaptive: true, syncInvocationConcurrency: 20, syncAdaptiveInitialFleetLimit: 1 }).syncAdaptiveInitialFleetLimit).toBe(1);
     // A ceiling below the default start is where the fleet starts.
-    expect(resolveBridgeSettings({ limioBaseUrl, syncInvocationConcurrency: 3, syncConcurrency: 2 }).syncAdaptiveInitialFleetLimit).toBe(6);
+    expect(resolveBridgeSettings({ limioBaseUrl, syncAdaptive: true, syncInvocationConcurrency: 3, syncConcurrency: 2 }).syncAdaptiveInitialFleetLimit).toBe(6);
   });
 
   it.each([
-    ['syncAdaptiveInitialFleetLimit', { syncAdaptiveInitialFleetLimit: 0 }, /between 1 and/],
-    ['syncAdaptiveInitialFleetLimit', { syncAdaptiveInitialFleetLimit: 2.5 }, /whole number/],
+    ['syncAdaptiveInitialFleetLimit', { syncAdaptive: true, syncAdaptiveInitialFleetLimit: 0 }, /between 1 and/],
+    ['syncAdaptiveInitialFleetLimit', { syncAdaptive: true, syncAdaptiveInitialFleetLimit: 2.5 }, /whole number/],
     // Above the ceiling no invocation could start there.
-    ['syncAdaptiveInitialFleetLimit', { syncInvocationConcurrency: 4, syncConcurrency: 2, syncAdaptiveInitialFleetLimit: 9 }, /at most the ceiling.*= 8, got 9/],
+    ['syncAdaptiveInitialFleetLimit', { syncAdaptive: true, syncInvocationConcurrency: 4, syncConcurrency: 2, syncAdaptiveInitialFleetLimit: 9 }, /at most the ceiling.*= 8, got 9/],
     // Below 0.05 per invocation: the controller's floor would start it higher than asked.
-    ['syncAdaptiveInitialFleetLimit', { syncInvocationConcurrency: 1000 }, /at least 50 with syncInvocationConcurrency 1000.*got 10/],
+    ['syncAdaptiveInitialFleetLimit', { syncAdaptive: true, syncInvocationConcurrency: 1000 }, /at least 50 with syncInvocationConcurrency 1000.*got 10/],
     // A fixed cap has no starting limit: accepting one would promise a protection it does not give.
     ['syncAdaptiveInitialFleetLimit', { syncAdaptive: false, syncAdaptiveInitialFleetLimit: 10 }, /only with syncAdaptive true/],
     ['syncAdaptive', { syncAdaptive: 'yes' as never }, /true or false/],
@@ -378,11 +381,11 @@ describe('docs/deploying.md', () => {
   };
 
   it('gives the Limio concurrency props the defaults the construct uses, with and without the adaptive limit', () => {
-    const adaptive = resolveBridgeSettings({ limioBaseUrl });
-    const fixed = resolveBridgeSettings({ limioBaseUrl, syncAdaptive: false });
-    expect(cellsOfRow('`syncAdaptive`')[1]).toBe(`\`${adaptive.syncAdaptive}\``);
-    expect(cellsOfRow('`syncConcurrency`')[1]).toBe(`${adaptive.syncConcurrency} (${fixed.syncConcurrency} without \`syncAdaptive\`)`);
-    expect(cellsOfRow('`syncInvocationConcurrency`')[1]).toBe(`${adaptive.syncInvocationConcurrency} (${fixed.syncInvocationConcurrency} without \`syncAdaptive\`)`);
+    const fixed = resolveBridgeSettings({ limioBaseUrl });
+    const adaptive = resolveBridgeSettings({ limioBaseUrl, syncAdaptive: true });
+    expect(cellsOfRow('`syncAdaptive`')[1]).toBe(`\`${fixed.syncAdaptive}\``);
+    expect(cellsOfRow('`syncConcurrency`')[1]).toBe(`${fixed.syncConcurrency} (${adaptive.syncConcurrency} with \`syncAdaptive\`)`);
+    expect(cellsOfRow('`syncInvocationConcurrency`')[1]).toBe(`${fixed.syncInvocationConcurrency} (${adaptive.syncInvocationConcurrency} with \`syncAdaptive\`)`);
     expect(cellsOfRow('`syncAdaptiveInitialFleetLimit`')[1]).toMatch(new RegExp(`^${adaptive.syncAdaptiveInitialFleetLimit} `));
   });
 

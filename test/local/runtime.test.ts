@@ -18,6 +18,8 @@ describe('local runtime, end to end (REST front door, Basic auth, sandbox)', () 
       SYNC_BATCHING_WINDOW_SECONDS: '1',
       // Far above one poller's calls in flight: the capacity model is there, never reached.
       LIMIO_SANDBOX_CAPACITY: '50',
+      // On, as npm start runs it when asked: its overload line is one of the things this suite checks.
+      SYNC_ADAPTIVE: 'true',
     };
     runtime = await start(env, rec);
     // No callout auth was configured, so the runtime generated Basic credentials.

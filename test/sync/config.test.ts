@@ -120,14 +120,20 @@ describe('loadSyncConfig', () => {
 });
 
 describe('loadSyncConfig: the adaptive limit (issue #21)', () => {
-  it('is on by default, with SYNC_CONCURRENCY as its ceiling and the documented defaults', () => {
-    expect(loadSyncConfig(minimal).adaptive).toEqual({ ceiling: 5, initialLimit: 5, minLimit: 0.05, latencyTolerance: 0.2, slotWaitSeconds: 10 });
-    expect(loadSyncConfig({ ...minimal, SYNC_CONCURRENCY: '40' }).adaptive).toMatchObject({ ceiling: 40, initialLimit: 5 });
-    expect(loadSyncConfig({ ...minimal, SYNC_CONCURRENCY: '2' }).adaptive).toMatchObject({ ceiling: 2, initialLimit: 2 });
+  const adaptiveOn = { ...minimal, SYNC_ADAPTIVE: 'true' };
+
+  it('is off by default (the fixed limiter): its overload rule takes it to the floor under random failures', () => {
+    expect(loadSyncConfig(minimal).adaptive).toBeUndefined();
+  });
+
+  it('SYNC_ADAPTIVE=true turns it on, with SYNC_CONCURRENCY as its ceiling and the documented defaults', () => {
+    expect(loadSyncConfig(adaptiveOn).adaptive).toEqual({ ceiling: 5, initialLimit: 5, minLimit: 0.05, latencyTolerance: 0.2, slotWaitSeconds: 10 });
+    expect(loadSyncConfig({ ...adaptiveOn, SYNC_CONCURRENCY: '40' }).adaptive).toMatchObject({ ceiling: 40, initialLimit: 5 });
+    expect(loadSyncConfig({ ...adaptiveOn, SYNC_CONCURRENCY: '2' }).adaptive).toMatchObject({ ceiling: 2, initialLimit: 2 });
   });
 
   it('reads fractional limits and the tolerance, and SYNC_ADAPTIVE=false turns it off', () => {
-    const env = { ...minimal, SYNC_ADAPTIVE_INITIAL_LIMIT: '0.5', SYNC_ADAPTIVE_MIN_LIMIT: '0.1', SYNC_ADAPTIVE_LATENCY_TOLERANCE: '0.35', SYNC_SLOT_WAIT_SECONDS: '3' };
+    const env = { ...adaptiveOn, SYNC_ADAPTIVE_INITIAL_LIMIT: '0.5', SYNC_ADAPTIVE_MIN_LIMIT: '0.1', SYNC_ADAPTIVE_LATENCY_TOLERANCE: '0.35', SYNC_SLOT_WAIT_SECONDS: '3' };
     expect(loadSyncConfig(env).adaptive).toEqual({ ceiling: 5, initialLimit: 0.5, minLimit: 0.1, latencyTolerance: 0.35, slotWaitSeconds: 3 });
     expect(loadSyncConfig({ ...env, SYNC_ADAPTIVE: 'false' }).adaptive).toBeUndefined();
   });
@@ -143,6 +149,6 @@ describe('loadSyncConfig: the adaptive limit (issue #21)', () => {
     ['SYNC_SLOT_WAIT_SECONDS', '0'],
     ['SYNC_SLOT_WAIT_SECONDS', '1.5'],
   ])('refuses %s=%s, naming it', (name, value) => {
-    expect(configError({ ...minimal, [name]: value }).variable).toBe(name);
+    expect(configError({ ...adaptiveOn, [name]: value }).variable).toBe(name);
   });
 });

@@ -52,7 +52,7 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       expect(probe().resource.Properties.Environment.Variables).toEqual({
         BREAKER_TABLE_NAME: { Ref: tableId() },
         SYNC_EVENT_SOURCE_MAPPING_ID: { Ref: onlyResource(template, 'AWS::Lambda::EventSourceMapping').id },
-        SYNC_MAX_CONCURRENCY: '20',
+        SYNC_MAX_CONCURRENCY: '2',
         LIMIO_BASE_URL: limioBaseUrl,
         LIMIO_SECRET_ID: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', /Limio OAuth client credentials/) },
         LIMIO_TIMEOUT_MS: String(DEFAULTS.limioTimeoutMs),
