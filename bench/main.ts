@@ -16,6 +16,7 @@ import { ledgerBurstFigures } from './ledger-burst-report';
 import { runSyncs } from './sync-runs';
 import { checkSweepBench, runSweepBench } from './sweep-run';
 import { sweepFigures } from './sweep-report';
+import { capacityFigures, checkCapacityBench, runCapacityBench, type CapacityBenchScale } from './capacity-bench';
 
 /** AWS Lambda's limit on a function's unzipped deployment package. */
 const LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024;
@@ -37,6 +38,8 @@ export interface BenchScale {
   readonly sweepUncoveredShare: number;
   /** Bursts of 8 callouts for one subscription, each run with the ledger off and on (issue #13). */
   readonly ledgerBurstRuns: number;
+  /** Issue #21: draining a backlog against the sandbox's hidden capacity (bench/capacity-bench.ts). */
+  readonly capacity: CapacityBenchScale;
 }
 
 export const FULL: BenchScale = {
@@ -53,6 +56,7 @@ export const FULL: BenchScale = {
   sweepSubscriptions: 100_000,
   sweepUncoveredShare: 0.2,
   ledgerBurstRuns: 5,
+  capacity: { capacity: 16, latencyMs: 400, ceiling: 40, backlog: 1_200, stepBacklog: 2_000, fleets: [1, 4, 8], halveAfterSteadyMs: 6_000, doubleAfterHalvingMs: 15_000, adaptiveStartSecond: 44, fixedTimeoutMs: 50_000 },
 };
 
 export const QUICK: BenchScale = {
@@ -69,6 +73,7 @@ export const QUICK: BenchScale = {
   sweepSubscriptions: 10_000,
   sweepUncoveredShare: 0.2,
   ledgerBurstRuns: 2,
+  capacity: { capacity: 16, latencyMs: 400, ceiling: 40, backlog: 600, stepBacklog: 1_600, fleets: [1, 4, 8], halveAfterSteadyMs: 4_000, doubleAfterHalvingMs: 12_000, adaptiveStartSecond: 44, fixedTimeoutMs: 30_000 },
 };
 
 
@@ -178,6 +183,10 @@ export async function runBench(scale: BenchScale, progress: (line: string) => vo
   const sweep = await runSweepBench({ subscriptions: scale.sweepSubscriptions, uncoveredShare: scale.sweepUncoveredShare });
   figures.push(...sweepFigures(sweep, uncoveredPercent));
   failures.push(...checkSweepBench(sweep).map((failure) => `sweep: ${failure}`));
+
+  const capacity = await runCapacityBench(scale.capacity, progress);
+  figures.push(...capacityFigures(capacity));
+  failures.push(...checkCapacityBench(capacity).map((failure) => `capacity: ${failure}`));
 
   return { figures, failures };
 }

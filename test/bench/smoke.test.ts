@@ -6,6 +6,8 @@ import { ledgerBurstFigures } from '../../bench/ledger-burst-report';
 import { sweepFigures } from '../../bench/sweep-report';
 import { checkLedgerBurst, runLedgerBurst, type BurstRun, type LedgerBurstResult } from '../../bench/ledger-burst';
 import { checkSweepBench, runSweepBench, type SweepBenchResult } from '../../bench/sweep-run';
+import { runCapacityDrain, type CapacityDrainOptions, type CapacityDrainResult } from '../../bench/capacity-drain';
+import { checkCapacityBench } from '../../bench/capacity-bench';
 
 // `npm run bench` at a few seconds' scale: the same code paths, asserting that each run was correct
 // (everything accepted, synced, within the cap). Speed is never asserted here. `npm run chaos`: chaos-smoke.test.ts.
@@ -156,5 +158,46 @@ describe('sweep bench, scaled down (issue #14)', () => {
     expect(failing({ report: { ...result.report, counts: { ...result.report.counts, queued: 201, covered: 799 } } })).toEqual([
       'sweep reported 201 queued and 799 covered; 200 were uncovered',
     ]);
+  });
+});
+
+describe('capacity bench, scaled down (issue #21)', () => {
+  it.each([1, 3])('drains a queued backlog with the adaptive limit in %i sync processes against a hidden capacity: nothing lost, never over the ceiling', async (workers) => {
+    const result = await runCapacityDrain({
+      subscriptions: 120,
+      workers,
+      pollersPerWorker: 2,
+      capacity: 4,
+      latencyMs: 50,
+      syncConcurrency: 6,
+      adaptive: true,
+      // Halved at once: the step path runs too, and the 502s beyond 1.5 × 2 must still end in syncs.
+      steps: [{ afterSteadyMs: 0, capacity: 2 }],
+      timeoutMs: 60_000,
+    });
+    expect(result).toMatchObject({ drained: true, lost: 0, synced: 120 });
+    expect(result.stepsAtMs).toHaveLength(1);
+    expect(result.maxInFlight).toBeLessThanOrEqual(6 * workers);
+    expect(result.limioCalls).toBe(result.answers.length);
+    expect(result.answers.filter((answer) => answer.status === 200).every((answer) => answer.latencyMs >= 45)).toBe(true);
+  }, 90_000);
+
+  it('counts a goal missed as a failure of the run', () => {
+    const scale = { capacity: 4, latencyMs: 100, ceiling: 8, backlog: 10, stepBacklog: 10, fleets: [1], halveAfterSteadyMs: 0, doubleAfterHalvingMs: 1_000, adaptiveStartSecond: 0, fixedTimeoutMs: 1_000 };
+    const answers = Array.from({ length: 10 }, (_, index) => ({ atMs: 100 * (index + 1), status: 200, latencyMs: 400, subscriptionId: `A-S${index}` }));
+    const run = (options: Partial<CapacityDrainOptions>): CapacityDrainResult => ({
+      options: { subscriptions: 10, workers: 1, pollersPerWorker: 2, capacity: 4, latencyMs: 100, syncConcurrency: 8, adaptive: true, timeoutMs: 1_000, ...options },
+      drained: true, drainMs: 1_000, synced: 10, limioCalls: 10, overloadRefused: 0, answers, inFlight: [{ atMs: 500, calls: 9 }],
+      steadyFromMs: 0, stepsAtMs: [], maxInFlight: 9, lost: 0, leftOnQueue: 0,
+    });
+    const failures = checkCapacityBench({ scale, unbounded: run({ adaptive: false }), fixedDefault: run({ adaptive: false }), fixedCeiling: run({ adaptive: false }), fleets: [run({})], steps: run({}) });
+    expect(failures).toEqual(expect.arrayContaining([
+      expect.stringContaining('the pipeline with Limio unbounded moved'),
+      expect.stringContaining('goal not met: median Limio latency 4.00×'),
+      expect.stringContaining('goal not met: fleet of 1: mean calls in flight 2.25 × K'),
+      expect.stringContaining('over the ceiling of 8'),
+      expect.stringContaining('after the halving'),
+    ]));
+    expect(failures).toEqual(expect.arrayContaining([expect.stringContaining('goal not met: adaptive goodput 0.25 of capacity')]));
   });
 });
