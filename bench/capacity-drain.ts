@@ -30,7 +30,7 @@ export interface CapacityDrainOptions {
   readonly adaptive: boolean;
   /** Wall-clock second of the minute at which the workers start; undefined = at once. */
   readonly startAtSecond?: number;
-  /** Capacity changes, each this long after the first probe ended (or after the start when there is none). */
+  /** Capacity changes, each this long after the first probe ended (with startAtSecond) or after the start. */
   readonly steps?: readonly { readonly afterSteadyMs: number; readonly capacity: number }[];
   readonly timeoutMs: number;
   readonly log?: (line: string) => void;
@@ -150,7 +150,8 @@ export async function runCapacityDrain(options: CapacityDrainOptions, prepared?:
     const steadyFromMs = options.adaptive ? nextProbeEnd - startedEpoch : 0;
     const stepsAtMs: number[] = [];
     for (const step of options.steps ?? []) {
-      const delay = steadyFromMs + step.afterSteadyMs - (performance.now() - started);
+      const stepBaseMs = options.startAtSecond === undefined ? 0 : steadyFromMs;
+      const delay = stepBaseMs + step.afterSteadyMs - (performance.now() - started);
       stepTimers.push(
         setTimeout(() => {
           sandbox.setCapacity(step.capacity);
