@@ -112,6 +112,12 @@ function wholeGoodput(result: CapacityDrainResult): number {
   return result.synced / (result.drainMs / 1000);
 }
 
+/** From the first Limio call's start to the drain's end: what the pipeline moves, its processes' start-up apart. */
+function pipelineGoodput(result: CapacityDrainResult): number {
+  const firstCallStartMs = Math.min(...result.answers.map((answer) => answer.atMs - answer.latencyMs));
+  return result.synced / ((result.drainMs - firstCallStartMs) / 1000);
+}
+
 function meanInFlight(result: CapacityDrainResult, fromMs: number, toMs: number): number {
   const samples = result.inFlight.filter((sample) => sample.atMs >= fromMs && sample.atMs <= toMs);
   return samples.length === 0 ? Number.NaN : samples.reduce((sum, sample) => sum + sample.calls, 0) / samples.length;
@@ -183,10 +189,10 @@ export function capacityFigures(bench: CapacityBench): Figure[] {
   const model = `K = ${scale.capacity} at ${scale.latencyMs} ms, ${formatNumber(scale.backlog)} queued`;
   figures.push({
     measure: `capacity: local pipeline, Limio unbounded (fixed cap ${scale.ceiling} × ${DEFAULT_CONTAINERS} processes)`,
-    value: `${formatNumber(wholeGoodput(bench.unbounded))} syncs/s`,
+    value: `${formatNumber(pipelineGoodput(bench.unbounded))} syncs/s`,
     baseline: `ideal K ÷ latency: ${formatNumber(ideal)} syncs/s`,
-    ratio: wholeGoodput(bench.unbounded) / ideal,
-    note: `the ceiling the capacity runs stay under; drained in ${formatSeconds(bench.unbounded.drainMs / 1000)}`,
+    ratio: pipelineGoodput(bench.unbounded) / ideal,
+    note: `the ceiling the capacity runs stay under (from the first Limio call); drained in ${formatSeconds(bench.unbounded.drainMs / 1000)}, process start-up included`,
   });
   figures.push({
     measure: `capacity: adaptive drain after its first probe (${model}, 1 process)`,
@@ -277,7 +283,7 @@ export function checkCapacityBench(bench: CapacityBench): string[] {
     const ceiling = result.options.syncConcurrency * result.options.workers;
     if (result.maxInFlight > ceiling) failures.push(`${name}: ${result.maxInFlight} Limio calls in flight, over the ceiling of ${ceiling}`);
   }
-  if (unboundedTooSlow(bench)) failures.push(`the pipeline with Limio unbounded moved ${formatNumber(wholeGoodput(bench.unbounded))} syncs/s, not well above K ÷ latency (${formatNumber(ideal)}): the capacity figures would measure the pipeline`);
+  if (unboundedTooSlow(bench)) failures.push(`the pipeline with Limio unbounded moved ${formatNumber(pipelineGoodput(bench.unbounded))} syncs/s, not well above K ÷ latency (${formatNumber(ideal)}): the capacity figures would measure the pipeline`);
   const main = bench.fleets[0]!;
   const goodput = steadyGoodput(main) / ideal;
   if (!(goodput >= GOALS.goodputOfCapacity)) failures.push(`goal not met: adaptive goodput ${goodput.toFixed(2)} of capacity (goal ≥ ${GOALS.goodputOfCapacity})`);
@@ -299,7 +305,7 @@ export function checkCapacityBench(bench: CapacityBench): string[] {
 }
 
 function unboundedTooSlow(bench: CapacityBench): boolean {
-  return wholeGoodput(bench.unbounded) < 2 * idealRate(bench.scale);
+  return pipelineGoodput(bench.unbounded) < 2 * idealRate(bench.scale);
 }
 
 /** `npx tsx bench/capacity-bench.ts [--quick]`: this section of `npm run bench` on its own. */

@@ -73,7 +73,7 @@ export const QUICK: BenchScale = {
   sweepSubscriptions: 10_000,
   sweepUncoveredShare: 0.2,
   ledgerBurstRuns: 2,
-  capacity: { capacity: 16, latencyMs: 400, ceiling: 40, backlog: 600, stepBacklog: 1_600, fleets: [1, 4, 8], halveAfterSteadyMs: 4_000, doubleAfterHalvingMs: 12_000, adaptiveStartSecond: 44, fixedTimeoutMs: 30_000 },
+  capacity: { capacity: 16, latencyMs: 400, ceiling: 40, backlog: 1_000, stepBacklog: 1_600, fleets: [1, 4, 8], halveAfterSteadyMs: 4_000, doubleAfterHalvingMs: 12_000, adaptiveStartSecond: 44, fixedTimeoutMs: 30_000 },
 };
 
 
