@@ -60,7 +60,8 @@ export interface LimioSandbox {
   revokeTokens(): void;
   /** Every access token issued so far (beyond the shared contract: lets tests prove no token reaches a log). */
   issuedTokens(): string[];
-  onSync?: (event: { subscriptionId: string; status: number }) => void;
+  /** latencyMs: from the call's arrival to its answer, as Limio's own access log would time it. */
+  onSync?: (event: { subscriptionId: string; status: number; latencyMs: number }) => void;
   /** Closes every connection, hanging ones included. */
   stop(): Promise<void>;
 }
@@ -164,6 +165,7 @@ export async function startLimioSandbox(options: LimioSandboxOptions = {}): Prom
   }
 
   async function handleSync(request: IncomingMessage, response: ServerResponse, encodedId: string): Promise<void> {
+    const arrivedAt = performance.now();
     stats.syncCalls += 1;
     stats.inFlight += 1;
     stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
@@ -185,7 +187,7 @@ export async function startLimioSandbox(options: LimioSandboxOptions = {}): Prom
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       if (status === 200 && isRecord(body) && body.success === true) stats.synced.add(subscriptionId);
       send(response, status, body, headers);
-      sandbox.onSync?.({ subscriptionId, status });
+      sandbox.onSync?.({ subscriptionId, status, latencyMs: performance.now() - arrivedAt });
     };
 
     if (request.method !== 'POST') return answer(405, { message: 'use POST' });

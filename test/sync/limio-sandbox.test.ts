@@ -102,7 +102,10 @@ describe('Limio sandbox', () => {
 
   it('gives a canned answer to one subscription and reports every answer to onSync', async () => {
     const seen: Array<{ subscriptionId: string; status: number }> = [];
-    sandbox.onSync = (event) => seen.push(event);
+    sandbox.onSync = ({ subscriptionId, status, latencyMs }) => {
+      expect(latencyMs).toBeGreaterThanOrEqual(0);
+      seen.push({ subscriptionId, status });
+    };
     sandbox.respondWith('A-S404', 404, { message: 'Subscription not found in Zuora' });
     sandbox.respondWith('A-S200', 200, { success: false });
     const token = await tokenFor(sandbox);
