@@ -3,7 +3,7 @@ import { queueDepth } from '../local/queue-depth';
 import { startRuntime, type Runtime } from '../local/runtime';
 import { ZUORA_MAX_PAGE_SIZE } from '../local/zuora-tenant';
 import { formatNumber, type Figure } from './figures';
-import { authorizationFor, readDeadLetters, sendCallouts, subscriptionNumbers, waitUntil } from './pipeline';
+import { authorizationFor, EPHEMERAL_PORTS, lastSuccessfulSyncs, readDeadLetters, sendCallouts, subscriptionNumbers, waitUntil } from './pipeline';
 
 /**
  * Issue #22's account fan-out in `npm run bench`: one account callout for an account with many subscriptions
@@ -12,11 +12,7 @@ import { authorizationFor, readDeadLetters, sendCallouts, subscriptionNumbers, w
  * other subscriptions' own callouts, one each, sent at once.
  */
 export const ACCOUNT_FANOUT_ENV = {
-  PORT: '0',
-  SQS_PORT: '0',
-  LIMIO_SANDBOX_PORT: '0',
-  DYNAMODB_PORT: '0',
-  ZUORA_SANDBOX_PORT: '0',
+  ...EPHEMERAL_PORTS,
   // The runtime's scheduled sweep would add Zuora requests and syncs of its own to what is measured.
   SWEEP_INTERVAL_SECONDS: String(24 * 60 * 60),
 } as const;
@@ -45,10 +41,7 @@ export async function runAccountFanOut(options: { subscriptions: number; version
     const zuora = runtime.zuoraSandbox!;
     const limio = runtime.limioSandbox!;
     const headers = authorizationFor(runtime.config.callout);
-    const lastSyncAt = new Map<string, number>();
-    limio.onSync = ({ subscriptionId, status }) => {
-      if (status === 200) lastSyncAt.set(subscriptionId, performance.now());
-    };
+    const lastSyncAt = lastSuccessfulSyncs(limio);
     const timeoutMs = options.timeoutMs ?? 240_000;
 
     // Baseline first, so the account's syncs meet no cooldown from it: other subscriptions, each its own callout.

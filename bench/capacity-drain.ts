@@ -4,7 +4,7 @@ import { startRuntime, type Runtime } from '../local/runtime';
 import { queueDepth } from '../local/queue-depth';
 import { PROBE_PERIOD_MS } from '../functions/sync/adaptive-limit';
 import { emptyTally, runtimeSyncEnv, startSyncWorker, type SyncWorker } from './chaos-worker';
-import { authorizationFor, sendCallouts, subscriptionNumbers, waitUntil } from './pipeline';
+import { authorizationFor, EPHEMERAL_PORTS, sendCallouts, subscriptionNumbers, waitUntil } from './pipeline';
 
 /**
  * A queued backlog drained by the sync side (1..n processes of bench/sync-worker.ts, each a container with its
@@ -81,11 +81,7 @@ const PROBE_LENGTH_MS = 4_000;
 
 function runtimeEnv(options: CapacityDrainOptions): Record<string, string> {
   return {
-    PORT: '0',
-    SQS_PORT: '0',
-    LIMIO_SANDBOX_PORT: '0',
-    DYNAMODB_PORT: '0',
-    ZUORA_SANDBOX_PORT: '0',
+    ...EPHEMERAL_PORTS,
     SYNC_POLLERS: '1',
     LIMIO_SANDBOX_LATENCY_MS: String(options.latencyMs),
     ...(options.capacity !== undefined && { LIMIO_SANDBOX_CAPACITY: String(options.capacity) }),

@@ -11,7 +11,7 @@ import { sweepForDroppedCallouts } from './chaos-sweep';
 import { emptyTally, REPLACED_POLLER_WAIT_SECONDS, startSyncWorker, stopRuntimePoller, syncWorkerEnv, type SyncWorker } from './chaos-worker';
 import { startCuttableProxy, type CuttableProxy } from './cuttable-proxy';
 import { watchOverCap } from './over-cap';
-import { authorizationFor, burstOf, readDeadLetters, sendCallouts, subscriptionNumbers, waitUntil, type DeadLetter } from './pipeline';
+import { authorizationFor, EPHEMERAL_PORTS, burstOf, readDeadLetters, sendCallouts, subscriptionNumbers, waitUntil, type DeadLetter } from './pipeline';
 
 /**
  * The runner every chaos scenario shares (options and result in bench/chaos-options.ts): the callout side in the
@@ -25,11 +25,7 @@ const CHANGE_BEFORE_CALLOUT_MS = 5_000;
 /** The runtime's settings for a chaos run: ephemeral ports, the sandbox's fault rates, compressed backoff. */
 function runtimeEnv(options: ChaosOptions): Record<string, string> {
   return {
-    PORT: '0',
-    SQS_PORT: '0',
-    LIMIO_SANDBOX_PORT: '0',
-    DYNAMODB_PORT: '0',
-    ZUORA_SANDBOX_PORT: '0',
+    ...EPHEMERAL_PORTS,
     SYNC_POLLERS: '1',
     SYNC_CONCURRENCY: String(options.syncConcurrency),
     MAX_ATTEMPTS: String(options.maxAttempts),

@@ -10,7 +10,7 @@ import { InMemoryLedgerStore, type LedgerStore } from '../functions/ledger/ledge
 import { TABLE_VARIABLES } from '../local/handler-env';
 import { emptyTally, REPLACED_POLLER_WAIT_SECONDS, runtimeSyncEnv, startSyncWorker, stopRuntimePoller, type SyncWorker } from './chaos-worker';
 import { percentile } from './figures';
-import { authorizationFor, burstOf, sendCallouts, subscriptionNumbers, waitUntil, type SentCallout } from './pipeline';
+import { authorizationFor, EPHEMERAL_PORTS, burstOf, sendCallouts, subscriptionNumbers, waitUntil, type SentCallout } from './pipeline';
 
 /**
  * A burst of callouts through the local runtime (`npm start`'s pipeline: API Gateway adapter, callout handler,
@@ -90,7 +90,7 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
   let coveredMessages = 0;
   let deadLettered = 0;
   const ledger = options.ledger ?? true;
-  const env: Record<string, string> = { PORT: '0', SQS_PORT: '0', LIMIO_SANDBOX_PORT: '0', DYNAMODB_PORT: '0', ZUORA_SANDBOX_PORT: '0', ...options.env };
+  const env: Record<string, string> = { ...EPHEMERAL_PORTS, ...options.env };
   const config = loadRuntimeConfig(env);
   /** One outcome, wherever the sync function ran: `at` on this process's performance.now() clock. */
   const noteOutcome = (subscriptionId: string | undefined, outcome: string | undefined, messages: number, covered: boolean, at: number) => {

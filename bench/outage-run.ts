@@ -2,7 +2,7 @@ import type { BreakerState } from '../functions/breaker/breaker-state';
 import { loadRuntimeConfig } from '../local/config';
 import { startRuntime, type Runtime } from '../local/runtime';
 import { sleep } from './figures';
-import { authorizationFor, readDeadLetters, sendCallouts, subscriptionNumbers, waitUntil, type DeadLetter } from './pipeline';
+import { authorizationFor, EPHEMERAL_PORTS, readDeadLetters, sendCallouts, subscriptionNumbers, waitUntil, type DeadLetter } from './pipeline';
 
 /**
  * Issue #9's outage mode under the chaos run, on `npm start`'s runtime as it is (its own poller, the circuit
@@ -10,11 +10,7 @@ import { authorizationFor, readDeadLetters, sendCallouts, subscriptionNumbers, w
  * compressed into seconds by environment.
  */
 export const OUTAGE_ENV = {
-  PORT: '0',
-  SQS_PORT: '0',
-  LIMIO_SANDBOX_PORT: '0',
-  DYNAMODB_PORT: '0',
-  ZUORA_SANDBOX_PORT: '0',
+  ...EPHEMERAL_PORTS,
   SYNC_POLLERS: '2',
   SYNC_CONCURRENCY: '5',
   SYNC_BATCHING_WINDOW_SECONDS: '0',

@@ -2,9 +2,22 @@ import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { readDeadLetterReason, type DeadLetterReason } from '../functions/shared/dead-letter';
 import { parseSyncRequest } from '../functions/shared/queue-message';
 import type { CalloutCredentials } from '../local/config';
+import type { LimioSandbox } from '../local/limio-sandbox';
 import { forEachLimited, sleep } from './figures';
 
 /** What the bench and the chaos runs do to a running pipeline from the outside: send callouts, read queues. */
+
+/** Every port the local runtime opens, chosen by the system: benches run beside other servers and each other. */
+export const EPHEMERAL_PORTS = { PORT: '0', SQS_PORT: '0', LIMIO_SANDBOX_PORT: '0', DYNAMODB_PORT: '0', ZUORA_SANDBOX_PORT: '0' } as const;
+
+/** When each subscription was last synced successfully by the Limio sandbox (performance.now()), from now on. */
+export function lastSuccessfulSyncs(limio: Pick<LimioSandbox, 'onSync'>): Map<string, number> {
+  const lastSyncAt = new Map<string, number>();
+  limio.onSync = ({ subscriptionId, status }) => {
+    if (status === 200) lastSyncAt.set(subscriptionId, performance.now());
+  };
+  return lastSyncAt;
+}
 
 export interface SentCallout {
   readonly subscriptionId: string;

@@ -11,7 +11,7 @@ import { startRuntime, type Runtime } from '../local/runtime';
 import { RecordingMetrics } from './chaos-sweep';
 import { formatNumber, sleep, type Figure } from './figures';
 import { OUTAGE_ENV } from './outage-run';
-import { authorizationFor, readDeadLetters, sendCallouts, subscriptionNumbers, waitUntil } from './pipeline';
+import { authorizationFor, lastSuccessfulSyncs, readDeadLetters, sendCallouts, subscriptionNumbers, waitUntil } from './pipeline';
 
 /**
  * Issue #22's promise to the operator, in `npm run bench`: during a Limio outage longer than three sweeps, with
@@ -56,10 +56,7 @@ export async function runSweepOutage(options: { subscriptions: number; withoutCa
     const zuora = runtime.zuoraSandbox!;
     const limio = runtime.limioSandbox!;
     const headers = authorizationFor(runtime.config.callout);
-    const lastSyncAt = new Map<string, number>();
-    limio.onSync = ({ subscriptionId, status }) => {
-      if (status === 200) lastSyncAt.set(subscriptionId, performance.now());
-    };
+    const lastSyncAt = lastSuccessfulSyncs(limio);
     const sweepOnce = async () => {
       const metrics = new RecordingMetrics({ namespace: METRICS_NAMESPACE, serviceName: 'sweep' });
       const sweep = createSweepLambda(
