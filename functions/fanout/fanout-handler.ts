@@ -121,6 +121,18 @@ export function createFanOutHandler(config: FanOutConfig, dependencies: FanOutHa
 
   const handleAccount = async (record: SQSRecord, account: AccountRequest, invocationDeadlineMs: number): Promise<void> => {
     const keys = { accountKey: account.accountKey, messageId: record.messageId, attempt: receiveCountOf(record), ...(account.fanOut && { continuation: true }) };
+    // Each continuation is a new message, whose receive count starts again: only the budget, counted from the
+    // account callout, ends a chain that a Zuora handing out page after page would otherwise keep going for ever.
+    const budgetMs = config.retry.retryBudgetSeconds * 1000;
+    if (account.fanOut && now() - budgetStart(account, sentTimestampOf(record)) > budgetMs) {
+      const reason = `the account's pages outlasted the retry budget of ${config.retry.retryBudgetSeconds} s (Zuora kept answering more): its subscriptions queued so far stay queued`;
+      logger.error('fan-out continued past its retry budget: dead-lettering the continuation', { ...keys, error: reason });
+      if (await deadLetter(record, 'exhausted', reason)) {
+        dependencies.observer?.({ accountKey: account.accountKey, messageId: record.messageId, outcome: 'dead-lettered', failureClass: 'exhausted', error: reason });
+        return;
+      }
+      throw new MessageNotDone(reason);
+    }
     let result: FanOutResult;
     try {
       result = await fanOutAccount(

@@ -203,6 +203,18 @@ describe('fan-out handler (issue #22)', () => {
     expect(await drainAll(sqsEmulator.sqs, queues.deadLetterQueueUrl)).toEqual([]);
   });
 
+  it('ends a chain of continuations that outlasts the retry budget (a Zuora answering page after page for ever): dead-lettered as exhausted, no Zuora request', async () => {
+    const id = sandbox.account('A00000432').id;
+    const requestsBefore = apiRequests(sandbox);
+    const stale = accountBody('A00000432', { receivedAt: new Date(Date.now() - 3_600_000).toISOString(), fanOut: { queryLocator: `${'f'.repeat(32)}-100`, accountId: id } });
+    const event = await deliver(sqsEmulator.sqs, queues.accountQueueUrl, [stale]);
+    expect(await handlerFor({ RETRY_BUDGET_SECONDS: '60' })(event, createLambdaContext('fanout', 300_000))).toEqual({ batchItemFailures: [] });
+    const letters = await drainAll(sqsEmulator.sqs, queues.deadLetterQueueUrl);
+    expect(letters.map((letter) => letter.reason)).toEqual([expect.objectContaining({ failureClass: 'exhausted', error: expect.stringMatching(/outlasted the retry budget of 60 s/) })]);
+    expect(apiRequests(sandbox)).toBe(requestsBefore);
+    expect(await drainAll(sqsEmulator.sqs, queues.accountQueueUrl)).toEqual([]);
+  });
+
   it('dead-letters as exhausted once the retry budget is spent', async () => {
     sandbox.account('A00000431');
     sandbox.failNext(503, { count: 2 });
