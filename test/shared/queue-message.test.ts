@@ -198,3 +198,24 @@ describe('sync request message', () => {
     });
   });
 });
+
+describe('the largest account continuation against SQS\'s own payload limit (the emulator does not enforce it)', () => {
+  /** SQS's limit for one message and for the sum of one SendMessageBatch, as the fan-out's queue was created with. */
+  const SQS_MAX_PAYLOAD_BYTES = 256 * 1024;
+
+  it('fits one message, and ten in one SendMessageBatch, with every field at its longest', () => {
+    const longest = createAccountRequest({
+      accountKey: `A${'9'.repeat(19)}`,
+      source: 'notification',
+      receivedAt: new Date('2026-12-07T00:00:00Z'),
+      zuoraRequestId: 'r'.repeat(128),
+      zuoraNotificationId: 'n'.repeat(128),
+      replayCount: Number.MAX_SAFE_INTEGER,
+      replayRunId: 'x'.repeat(64),
+      fanOut: { queryLocator: '~'.repeat(512), accountId: 'f'.repeat(32) },
+    });
+    const bytes = Buffer.byteLength(serializeQueueMessage(longest), 'utf8');
+    expect(bytes).toBeLessThan(2_048);
+    expect(10 * bytes).toBeLessThan(SQS_MAX_PAYLOAD_BYTES);
+  });
+});
