@@ -160,5 +160,11 @@ if (require.main === module) {
     (code) => {
       process.exitCode = code;
     },
+    // runCli turns every failure of a command into an exit code; only its own clean-up (closing clients) can still
+    // throw. Say so in the CLI's words rather than as an unhandled rejection's stack trace.
+    (error: unknown) => {
+      process.stderr.write(`error: ${printable(describe(error))}\n`);
+      process.exitCode = EXIT.partlyFailed;
+    },
   );
 }

@@ -211,7 +211,7 @@ the Basic challenge that Zuora's default (non-preemptive) Basic auth needs is mi
     }
     const headers: Record<string, string> = {};
     for (const header of (values.header as string[] | undefined) ?? []) {
-      const match = /^([A-Za-z0-9!#$%&'*+.^_\`|~-]+)\s*:\s*(.*)$/.exec(header);
+      const match = /^([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*:\s*(.*)$/.exec(header);
       if (!match) throw new UsageError('--header', `expected "Name: value", got "${header}"`);
       headers[match[1]] = match[2];
     }

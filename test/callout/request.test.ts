@@ -50,6 +50,7 @@ describe('normaliseEvent', () => {
     expect(request.headers.constructor).toBe('c');
     expect(request.headers.tostring).toBe('t');
     expect(request.query.toString).toEqual(['x']);
+    // biome-ignore lint/suspicious/noProto: the test is that a query parameter named __proto__ is kept as data.
     expect(request.query['__proto__']).toEqual(['y']);
   });
 

@@ -50,7 +50,7 @@ describe('the zuora-limio-sync executable', () => {
     helps.forEach((help, index) => {
       expect(help.code).toBe(0);
       expect(help.stdout).toContain(`zuora-limio-sync ${commands[index].join(' ')}:`);
-      expect(help.stdout).toMatch(/Examples:\n  .*zuora-limio-sync /);
+      expect(help.stdout).toMatch(/Examples:\n {2}.*zuora-limio-sync /);
     });
     // A natively moved message has no replayCount, so the sync Lambda grants it no fresh retry budget: the
     // operator must learn that before choosing --native after an outage.

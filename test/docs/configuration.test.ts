@@ -12,7 +12,7 @@ const ROOT = path.join(__dirname, '..', '..');
 const SCANNED_FOLDERS = ['functions', 'local', 'cli'];
 const REFERENCE = path.join(ROOT, 'docs', 'configuration.md');
 
-export interface Place {
+interface Place {
   readonly file: string;
   readonly line: number;
 }
@@ -22,7 +22,7 @@ const QUOTED_NAME = new RegExp(`['"\`](${NAME})['"\`]`, 'g');
 /** A parameter typed as a union of upper-case literals: `prefix: 'LIMIO' | 'ZUORA'`. */
 const PREFIX_PARAMETER = /\b(\w+)\s*:\s*('[A-Z][A-Z0-9]*'(?:\s*\|\s*'[A-Z][A-Z0-9]*')*)/g;
 
-export function sourceFiles(folder: string): string[] {
+function sourceFiles(folder: string): string[] {
   const found: string[] = [];
   for (const entry of readdirSync(folder, { withFileTypes: true })) {
     const full = path.join(folder, entry.name);
@@ -45,7 +45,7 @@ function lineOf(text: string, index: number): number {
 function constLiteral(text: string, identifier: string): { body: string; index: number } | undefined {
   const start = new RegExp(`\\bconst\\s+${identifier}\\b[^=]*=\\s*`).exec(text);
   if (!start) return undefined;
-  let index = start.index + start[0].length;
+  const index = start.index + start[0].length;
   const open = text[index];
   if (open !== '{' && open !== '[') {
     const end = text.indexOf('\n', index);
@@ -68,7 +68,7 @@ function constLiteral(text: string, identifier: string): { body: string; index: 
  * of names (`const …VARIABLE(S)` or `…ENV_NAMES`, or any constant used as `env[CONSTANT…]`); and a name built
  * from a prefix parameter (`${prefix}_SECRET_ID` with `prefix: 'LIMIO' | 'ZUORA'`).
  */
-export function variablesReadByCode(folders: readonly string[] = SCANNED_FOLDERS): Map<string, Place[]> {
+function variablesReadByCode(folders: readonly string[] = SCANNED_FOLDERS): Map<string, Place[]> {
   const files = folders.flatMap((folder) => sourceFiles(path.join(ROOT, folder)));
   const texts = new Map(files.map((file) => [file, readFileSync(file, 'utf8')]));
   const read = new Map<string, Place[]>();
@@ -129,7 +129,7 @@ export function variablesReadByCode(folders: readonly string[] = SCANNED_FOLDERS
 }
 
 /** The names in the first cell of each table row of the reference: what it documents, with the line. */
-export function documentedVariables(markdown: string): Map<string, number[]> {
+function documentedVariables(markdown: string): Map<string, number[]> {
   const documented = new Map<string, number[]>();
   markdown.split('\n').forEach((line, index) => {
     const row = /^\|([^|]*)\|/.exec(line);

@@ -10,13 +10,13 @@ import { ALL_COMMANDS } from '../../cli/command-table';
 
 const ROOT = path.join(__dirname, '..', '..');
 
-export interface Problem {
+interface Problem {
   readonly file: string;
   readonly line: number;
   readonly problem: string;
 }
 
-export interface Known {
+interface Known {
   /** package.json scripts. */
   readonly scripts: ReadonlySet<string>;
   /** Full CLI command names, e.g. "dlq replay". */
@@ -34,7 +34,7 @@ const SOURCE_FOLDERS = ['functions', 'local', 'cli', 'infra', 'bench', 'test', '
 const NPM_BUILT_INS = new Set(['ci', 'install', 'i', 'exec', 'x', 'ls', 'outdated', 'audit', 'pack', 'version', 'view']);
 
 /** GitHub's heading anchors: rendered text, lower case, punctuation dropped, spaces to hyphens, repeats numbered. */
-export function headingAnchors(markdown: string): Set<string> {
+function headingAnchors(markdown: string): Set<string> {
   const anchors = new Set<string>();
   const seen = new Map<string, number>();
   for (const { text } of linesOutsideFences(markdown)) {
@@ -79,7 +79,7 @@ function* codeOf(markdown: string): Generator<{ code: string; line: number }> {
 }
 
 /** Every problem of one Markdown file (repository-relative path) against what exists. */
-export function checkMarkdown(file: string, markdown: string, known: Known): Problem[] {
+function checkMarkdown(file: string, markdown: string, known: Known): Problem[] {
   const problems: Problem[] = [];
   const report = (line: number, problem: string) => problems.push({ file, line, problem });
 
@@ -130,7 +130,7 @@ export function checkMarkdown(file: string, markdown: string, known: Known): Pro
   return problems;
 }
 
-export function documentationFiles(): string[] {
+function documentationFiles(): string[] {
   const docs = readdirSync(path.join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`);
   return ['README.md', ...docs.sort()];
 }

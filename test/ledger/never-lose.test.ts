@@ -117,6 +117,7 @@ const accountChange = fc
   .map((change) => ({ ...change, subscriptionId: change.account }));
 /** Subscription changes as above, with account and contact changes among them, their callouts fanned out or lost. */
 // Kept for the random property to come back once the known defect (the it.failing test below) is fixed.
+// biome-ignore lint/suspicious/noExportsInTest: exported only so tsc's noUnusedLocals keeps it until then.
 export const accountSweepScenario: fc.Arbitrary<ModelScenario> = fc
   .tuple(sweepScenario, fc.array(accountChange, { minLength: 1, maxLength: 8 }))
   .map(([scenario, accountChanges]) => ({ ...scenario, callouts: [...scenario.callouts, ...accountChanges], sweep: { ...scenario.sweep!, accounts: ACCOUNTS } }));
