@@ -112,7 +112,7 @@ const accountChange = fc
     commitDelayMs: fc.integer({ min: 0, max: COMMIT_LAG_MS }),
     calloutDelayMs: fc.integer({ min: 0, max: 5_000 }),
     lost: fc.boolean(),
-    fanOutDelayMs: fc.integer({ min: 0, max: 3_000 }),
+    fanOutDelayMs: fc.integer({ min: 0, max: 10_000 }),
   })
   .map((change) => ({ ...change, subscriptionId: change.account }));
 /** Subscription changes as above, with account and contact changes among them, their callouts fanned out or lost. */
@@ -131,7 +131,7 @@ describe('sync ledger: never lose a change', () => {
   it('with account and contact changes too (fanned out, or their callouts lost): each of the account\'s subscriptions is followed by a successful sync that read it, or a message on the DLQ', () => {
     fc.assert(
       fc.property(accountSweepScenario, (scenario) => expectEveryChangeRead(runPipelineModel(scenario), scenario.timing.clockMarginSeconds * 1000)),
-      { numRuns: Number(process.env.NEVER_LOSE_RUNS ?? 300) },
+      { numRuns: Number(process.env.NEVER_LOSE_RUNS ?? 1_000) },
     );
   });
 
