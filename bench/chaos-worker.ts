@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
+import { DEFAULTS } from '../functions/shared/defaults';
 import type { Runtime } from '../local/runtime';
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from '../local/sqs-emulator';
 import { LEDGER_TABLE, type ChaosOptions } from './chaos-options';
@@ -36,13 +37,28 @@ const PROJECT_ROOT = path.resolve(__dirname, '..');
 export const REPLACED_POLLER_WAIT_SECONDS = 1;
 
 /**
+ * How long the runtime's poller may take to stop: the invocation under way ends within the sync function's
+ * timeout (the poller's own), then its deletes; beyond that something is stuck, and the run would go on beside it.
+ */
+export const RUNTIME_POLLER_STOP_TIMEOUT_MS = (DEFAULTS.syncFunctionTimeoutSeconds + 10) * 1000;
+
+/**
  * Stops the runtime's in-process sync poller, then waits out the receives it had under way: the emulator keeps
  * an aborted long poll open until its wait ends, and a message it hands to one is hidden for the visibility
  * timeout from a poller that will never see it (a lost run's last message, 180 s later). The runtime must have
- * been started with syncPollWaitSeconds: REPLACED_POLLER_WAIT_SECONDS.
+ * been started with syncPollWaitSeconds: REPLACED_POLLER_WAIT_SECONDS. A poller that has not stopped within
+ * `timeoutMs` fails the run: its invocations would compete with the run's own and spoil its figures.
  */
-export async function stopRuntimePoller(runtime: Runtime): Promise<void> {
-  await runtime.poller.stop();
+export async function stopRuntimePoller(runtime: Pick<Runtime, 'poller'>, timeoutMs = RUNTIME_POLLER_STOP_TIMEOUT_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the runtime's sync poller did not stop within ${timeoutMs} ms: an invocation is still under way`)), timeoutMs);
+  });
+  try {
+    await Promise.race([runtime.poller.stop(), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
   await new Promise((resolve) => setTimeout(resolve, REPLACED_POLLER_WAIT_SECONDS * 1000 + 500));
 }
 

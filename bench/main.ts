@@ -18,6 +18,7 @@ import { checkSweepBench, runSweepBench } from './sweep-run';
 import { sweepFigures } from './sweep-report';
 import { accountFanOutFigures, checkAccountFanOut, runAccountFanOut } from './account-fanout-run';
 import { checkSweepOutage, runSweepOutage, sweepOutageFigures } from './sweep-outage-run';
+import { accountSweepFigures, checkAccountSweepBench, runAccountSweepBench } from './account-sweep-run';
 
 /** AWS Lambda's limit on a function's unzipped deployment package. */
 const LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024;
@@ -42,6 +43,9 @@ export interface BenchScale {
   /** One account callout for an account with this many subscriptions, each with this many versions (issue #22). */
   readonly accountSubscriptions: number;
   readonly accountVersions: number;
+  /** Accounts changed in Zuora (the account, its contact, or both) for the account sweep bench, and the share without a sync since (issue #22). */
+  readonly accountSweepAccounts: number;
+  readonly accountSweepUncoveredShare: number;
   /** Changes with callouts during a Limio outage over three sweeps, then the share made without one (issue #22). */
   readonly outageSweepChanges: number;
   readonly outageSweepWithoutCalloutShare: number;
@@ -63,6 +67,8 @@ export const FULL: BenchScale = {
   ledgerBurstRuns: 5,
   accountSubscriptions: 500,
   accountVersions: 3,
+  accountSweepAccounts: 10_000,
+  accountSweepUncoveredShare: 0.2,
   outageSweepChanges: 1_000,
   outageSweepWithoutCalloutShare: 0.2,
 };
@@ -84,6 +90,9 @@ export const QUICK: BenchScale = {
   // The issue's account: 500 subscriptions of 3 versions is small enough for the quick run too.
   accountSubscriptions: 500,
   accountVersions: 3,
+  // The issue's 10,000 accounts: one sweep against the sandbox, small enough for the quick run too.
+  accountSweepAccounts: 10_000,
+  accountSweepUncoveredShare: 0.2,
   outageSweepChanges: 200,
   outageSweepWithoutCalloutShare: 0.2,
 };
@@ -200,6 +209,12 @@ export async function runBench(scale: BenchScale, progress: (line: string) => vo
   const fanOut = await runAccountFanOut({ subscriptions: scale.accountSubscriptions, versions: scale.accountVersions });
   figures.push(...accountFanOutFigures(fanOut));
   failures.push(...checkAccountFanOut(fanOut).map((failure) => `account fan-out: ${failure}`));
+
+  const accountUncoveredPercent = Math.round(scale.accountSweepUncoveredShare * 100);
+  progress(`account sweep: ${formatNumber(scale.accountSweepAccounts)} accounts changed (the account, its contact, or both), ${accountUncoveredPercent} % without a sync since (ledger in dynalite)`);
+  const accountSweep = await runAccountSweepBench({ accounts: scale.accountSweepAccounts, uncoveredShare: scale.accountSweepUncoveredShare });
+  figures.push(...accountSweepFigures(accountSweep, accountUncoveredPercent));
+  failures.push(...checkAccountSweepBench(accountSweep).map((failure) => `account sweep: ${failure}`));
 
   progress(`Limio outage over three sweeps: ${formatNumber(scale.outageSweepChanges)} changes with callouts, then ${Math.round(scale.outageSweepWithoutCalloutShare * 100)} % of new changes without one`);
   const outageSweeps = await runSweepOutage({ subscriptions: scale.outageSweepChanges, withoutCalloutShare: scale.outageSweepWithoutCalloutShare });

@@ -197,7 +197,7 @@ export function checkSweepBench(result: SweepBenchResult): string[] {
 }
 
 /** A ledger item as DynamoDbLedgerStore writes one for a success, with its provenThrough mark (entryFromItem reads it back). */
-function ledgerItem(subscriptionId: string, startedAt: number, provenThrough?: number): Record<string, AttributeValue> {
+export function ledgerItem(subscriptionId: string, startedAt: number, provenThrough?: number): Record<string, AttributeValue> {
   const n = (value: number): AttributeValue => ({ N: String(value) });
   return {
     [LEDGER_PARTITION_KEY]: { S: subscriptionId },
@@ -214,7 +214,7 @@ function ledgerItem(subscriptionId: string, startedAt: number, provenThrough?: n
 }
 
 /** BatchWriteItem, 25 items a request, several requests at a time; unprocessed items are sent again. */
-async function seedLedger(client: DynamoDBClient, tableName: string, items: readonly Record<string, AttributeValue>[]): Promise<void> {
+export async function seedLedger(client: DynamoDBClient, tableName: string, items: readonly Record<string, AttributeValue>[]): Promise<void> {
   const chunks: Record<string, AttributeValue>[][] = [];
   for (let start = 0; start < items.length; start += BATCH_WRITE_LIMIT) chunks.push(items.slice(start, start + BATCH_WRITE_LIMIT));
   await forEachLimited(chunks, 8, async (chunk) => {
@@ -228,7 +228,7 @@ async function seedLedger(client: DynamoDBClient, tableName: string, items: read
 }
 
 /** The seeded items must read back through the store as the sweep will read them, or the bench proves nothing. */
-async function checkSeeding(store: DynamoDbLedgerStore, names: readonly string[], uncovered: ReadonlySet<string>): Promise<void> {
+export async function checkSeeding(store: DynamoDbLedgerStore, names: readonly string[], uncovered: ReadonlySet<string>): Promise<void> {
   const sample = names.filter((_, index) => index % Math.max(1, Math.floor(names.length / 500)) === 0);
   const { entries, unread } = await store.readMany(sample);
   const withSuccess = sample.filter((name) => entries.get(name)?.lastSuccess !== undefined);
@@ -240,7 +240,7 @@ async function checkSeeding(store: DynamoDbLedgerStore, names: readonly string[]
 
 
 /** Reads every message off the queue (deleting it) and returns the subscription ids in them. */
-async function drainIds(sqs: SQSClient, queueUrl: string): Promise<{ ids: string[]; allSourceSweep: boolean }> {
+export async function drainIds(sqs: SQSClient, queueUrl: string): Promise<{ ids: string[]; allSourceSweep: boolean }> {
   const ids: string[] = [];
   let allSourceSweep = true;
   let emptyAnswers = 0;

@@ -9,6 +9,8 @@ export interface FoundAwsTargets {
   readonly accountQueueUrl?: string;
   /** Why the fan-out queue is unknown, when it is. */
   readonly missingAccountQueueReason?: string;
+  /** The target is known to have none (a stack without the output), not merely not told of one. */
+  readonly accountQueueAbsent?: boolean;
   readonly calloutUrl?: string;
   readonly breakerTableName?: string;
   readonly ledgerTableName?: string;
@@ -41,7 +43,10 @@ export function awsTargets(
     ...(needs.accountQueue &&
       (found.accountQueueUrl
         ? { accountQueueUrl: found.accountQueueUrl }
-        : { accountQueueUnknown: found.missingAccountQueueReason ?? 'the fan-out queue is known only with --local or --stack (its AccountQueueUrl output)' })),
+        : {
+            accountQueueUnknown: found.missingAccountQueueReason ?? 'the fan-out queue is known only with --local or --stack (its AccountQueueUrl output)',
+            ...(found.accountQueueAbsent === true && { accountQueueAbsent: true }),
+          })),
     calloutUrl,
     ...(needs.breaker && {
       breaker: breakerTableName ? { kind: 'table', tableName: breakerTableName } : { kind: 'unavailable', reason: found.missingBreakerReason },

@@ -33,7 +33,7 @@ export async function localTargets(env: Env, needs: TargetNeeds): Promise<Target
     sqs,
     mainQueueUrl: needs.mainQueue ? await queueUrl(DEFAULTS.mainQueueName) : undefined,
     ...(accountQueueUrl !== undefined && { accountQueueUrl }),
-    ...(needs.accountQueue && accountQueueUrl === undefined && { accountQueueUnknown: `the local runtime has no fan-out queue "${DEFAULTS.accountQueueName}"` }),
+    ...(needs.accountQueue && accountQueueUrl === undefined && { accountQueueUnknown: `the local runtime has no fan-out queue "${DEFAULTS.accountQueueName}"`, accountQueueAbsent: true }),
     deadLetterQueueUrl: needs.deadLetterQueue ? await queueUrl(DEFAULTS.deadLetterQueueName) : undefined,
     calloutUrl: `http://${LOCAL_DEFAULTS.host}:${calloutPort}${LOCAL_DEFAULTS.calloutPath}`,
     // The runtime keeps its breaker in memory and serves it on its own HTTP server (local/breaker-control.ts).

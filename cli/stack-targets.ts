@@ -41,6 +41,7 @@ export async function stackTargets(
       mainQueueUrl,
       deadLetterQueueUrl,
       ...(accountQueueUrl && { accountQueueUrl }),
+      ...(needs.accountQueue && !accountQueueUrl && { accountQueueAbsent: true }),
       missingAccountQueueReason: `stack "${stackName}" has no ${STACK_OUTPUTS.accountQueueUrl} output (no Zuora connection, so no fan-out queue, or deployed before account callouts)`,
       calloutUrl,
       breakerTableName,

@@ -61,6 +61,11 @@ export interface Targets {
    */
   readonly accountQueueUrl?: string;
   readonly accountQueueUnknown?: string;
+  /**
+   * The target is known to have no fan-out queue (a stack without the AccountQueueUrl output, npm start's runtime
+   * without one), so nothing puts account letters on its DLQ; unset where it has one or cannot tell (explicit URLs).
+   */
+  readonly accountQueueAbsent?: boolean;
   readonly calloutUrl?: string;
   /** Set when the command asked for the breaker. */
   readonly breaker?: BreakerTarget;

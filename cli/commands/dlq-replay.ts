@@ -41,7 +41,9 @@ export const DLQ_REPLAY_COMMAND: Command = {
   --rate N/s            send at most N messages per second (spare Limio right after an outage)
   --limit N             replay at most N messages
   --native              unfiltered replay of everything via SQS StartMessageMoveTask; falls back to
-                        message-by-message where unsupported. It moves bodies untouched: no replayCount, so a
+                        message-by-message where unsupported, and where the DLQ may hold account letters (a
+                        target with a fan-out queue, or explicit URLs): the move sends everything to the main
+                        queue, which refuses account messages. It moves bodies untouched: no replayCount, so a
                         moved message keeps its original receivedAt and gets NO fresh retry budget (one more
                         Limio failure dead-letters it again as exhausted). After an outage use the default
                         path, which adds replayCount and so a fresh budget.
@@ -79,7 +81,7 @@ had to end before seeing every message, the summary says so and the command exit
     const watchMs = values.watch === undefined ? undefined : parseDuration('--watch', String(values.watch));
     if (watchMs !== undefined && watchMs > MAX_WATCH_MS) throw new UsageError('--watch', `at most ${formatDuration(MAX_WATCH_MS)}; look later with \`dlq list\``);
     if (watchMs !== undefined && (dryRun || values.native)) throw new UsageError('--watch', `cannot be combined with ${dryRun ? '--dry-run' : '--native'}`);
-    const { sqs, mainQueueUrl, deadLetterQueueUrl, accountQueueUrl, accountQueueUnknown } = await targets();
+    const { sqs, mainQueueUrl, deadLetterQueueUrl, accountQueueUrl, accountQueueUnknown, accountQueueAbsent } = await targets();
     const reading = progressBar(io, 'reading DLQ');
     const progress = progressBar(io, dryRun ? 'checking' : 'replaying');
     const result = await replayDeadLetters(sqs, {
@@ -87,6 +89,7 @@ had to end before seeing every message, the summary says so and the command exit
       deadLetterQueueUrl: deadLetterQueueUrl!,
       ...(accountQueueUrl !== undefined && { accountQueueUrl }),
       ...(accountQueueUnknown !== undefined && { accountQueueUnknown }),
+      ...(accountQueueAbsent === true && { accountQueueAbsent }),
       filter,
       dryRun,
       ratePerSecond,

@@ -2,7 +2,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULT_SUBSCRIPTION_ID_RULE } from '../../functions/shared/subscription-id';
 import { approximateCounts, MAX_VISIBILITY_SECONDS, readDeadLetter, receivePage, restoreVisibility, type DeadLetter } from './dead-letters';
 import { isUnfiltered, matchesFilter, newReplayRunId, replayBody } from './replay-filter';
-import { isUnsupportedOperation, nativeMove } from './replay-native';
+import { isUnsupportedOperation, nativeMove, nativeMoveRefusal } from './replay-native';
 import { keyOf, pacer, sendThenDelete } from './replay-send';
 import type { FailedAgain, ReplayedMessage, ReplayFailure, ReplayOptions, ReplayResult, ScanEnd } from './replay-types';
 import { failedAgainOf, watchForReturns } from './replay-watch';
@@ -49,6 +49,8 @@ export function scanHoldSeconds({ depth, limit, ratePerSecond }: { depth?: numbe
 export async function replayDeadLetters(sqs: SQSClient, options: ReplayOptions): Promise<ReplayResult> {
   let fallbackReason: string | undefined;
   if (options.native && isUnfiltered(options.filter) && options.limit === undefined && !options.dryRun) {
+    const refusal = nativeMoveRefusal(options);
+    if (refusal !== undefined) return { ...(await receiveSendDelete(sqs, options)), fallbackReason: `--native not used: ${refusal}; replayed message by message instead, each letter to its own queue` };
     try {
       return await nativeMove(sqs, options);
     } catch (error) {

@@ -3,6 +3,21 @@ import type { ReplayOptions, ReplayResult } from './replay-types';
 
 /** `dlq replay --native`: SQS's own redrive (StartMessageMoveTask) of the whole DLQ, where the endpoint has it. */
 
+/**
+ * Why SQS's native redrive cannot replay this DLQ, or undefined when it can. It moves every letter to one queue,
+ * the main one; the DLQ also takes the fan-out's account letters, which the sync Lambda refuses there (back on the
+ * DLQ as poison, their reason lost). So it is used only where the target is known to have no fan-out queue;
+ * elsewhere the replay goes message by message, each letter back to its own queue.
+ */
+export function nativeMoveRefusal(options: Pick<ReplayOptions, 'accountQueueUrl' | 'accountQueueUnknown' | 'accountQueueAbsent'>): string | undefined {
+  const why = 'SQS\'s native redrive would move them to the main queue, where the sync Lambda refuses account messages';
+  if (options.accountQueueUrl !== undefined) return `the DLQ may hold the fan-out's account letters (this target has a fan-out queue), and ${why}`;
+  if (options.accountQueueAbsent !== true) {
+    return `the DLQ may hold the fan-out's account letters (${options.accountQueueUnknown ?? 'whether the target has a fan-out queue is unknown'}), and ${why}`;
+  }
+  return undefined;
+}
+
 export async function nativeMove(sqs: SQSClient, options: ReplayOptions): Promise<ReplayResult> {
   const arnOf = async (queueUrl: string) =>
     (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;

@@ -10,6 +10,8 @@ export interface ReplayOptions {
   /** Where account letters go back (the fan-out queue); without it they are skipped, saying why (accountQueueUnknown). */
   readonly accountQueueUrl?: string;
   readonly accountQueueUnknown?: string;
+  /** The target is known to have no fan-out queue, so no account letters (Targets.accountQueueAbsent): --native may move everything. */
+  readonly accountQueueAbsent?: boolean;
   readonly filter?: ReplayFilter;
   readonly dryRun?: boolean;
   /** Messages per second sent to the main queue (so a replay cannot stampede Limio right after an outage). */
@@ -19,7 +21,8 @@ export interface ReplayOptions {
   /**
    * Use SQS's native redrive (StartMessageMoveTask) for an unfiltered replay of everything. Faster on a huge DLQ,
    * but it moves bodies untouched (no replayCount), so the sync Lambda grants the moved messages no fresh retry
-   * budget. Falls back to receive -> send -> delete where unsupported.
+   * budget. Falls back to receive -> send -> delete where unsupported, and where the DLQ may hold account letters
+   * (nativeMoveRefusal).
    */
   readonly native?: boolean;
   readonly rule?: SubscriptionIdRule;

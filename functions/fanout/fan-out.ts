@@ -15,7 +15,7 @@ export interface FanOutPorts {
   readonly zuora: Pick<ZuoraClient, 'queryPage'>;
   /** Puts the messages on the main queue, or throws (nothing is known to be queued then). */
   queueSubscriptions(messages: readonly SyncRequest[]): Promise<void>;
-  /** lastQueuedAt in the ledger; never throws (a failed mark only costs a redundant sync). */
+  /** lastQueuedAt in the ledger, at the messages' receivedAt; never throws (a failed mark only costs a redundant sync). */
   markQueued(subscriptionIds: readonly string[], queuedAtMs: number): Promise<void>;
   /** Puts the continuation on the fan-out queue, or throws. */
   queueContinuation(message: AccountRequest): Promise<void>;
@@ -144,7 +144,10 @@ export async function fanOutAccount(account: AccountRequest, ports: FanOutPorts,
       await ports.queueSubscriptions(fresh.map((name) => subscriptionMessageFor(account, name, options.subscriptionIdRule)));
       for (const name of fresh) queuedNames.add(name);
       queued += fresh.length;
-      await ports.markQueued(fresh, ports.now());
+      // Marked with the messages' own receivedAt, not this send's time: the ledger may fold a message into any
+      // success that started after its receivedAt, so a later mark would let the sweep take a change made between
+      // the two for pending while its message is folded without reading it (test/ledger/never-lose.test.ts).
+      await ports.markQueued(fresh, Date.parse(account.receivedAt));
     }
     if (page.queryLocator === undefined) {
       return { kind: 'done', accountId, queued, pages, restarted };

@@ -3,9 +3,9 @@ import { markQueuedFailOpen } from '../ledger/queued-mark';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 /**
- * The port through which the fan-out marks `lastQueuedAt` (the latest time a message for a subscription was put on
- * a queue) in the sync ledger, as every producer does, so the sweep counts the change pending until its sync rather
- * than as a missing callout. Without a ledger table it is a no-op, and only then.
+ * The port through which the fan-out marks `lastQueuedAt` (the latest receivedAt of a message queued for a
+ * subscription) in the sync ledger, as every producer does, so the sweep counts the change pending until its sync
+ * rather than as a missing callout. Without a ledger table it is a no-op, and only then.
  */
 export interface QueuedMarks {
   /** Never throws: a failed mark costs at most a redundant sync, never a change. */

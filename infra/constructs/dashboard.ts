@@ -221,7 +221,8 @@ function addSweepWidgets(dashboard: cloudwatch.Dashboard, sweepFunction: nodejs.
         metric(SWEEP_METRICS.read, cloudwatch.Stats.SUM), metric(SWEEP_METRICS.covered, cloudwatch.Stats.SUM), metric(SWEEP_METRICS.pending, cloudwatch.Stats.SUM),
         metric(SWEEP_METRICS.unproven, cloudwatch.Stats.SUM), metric(SWEEP_METRICS.missing, cloudwatch.Stats.SUM),
       ],
-      right: [metric(SWEEP_METRICS.failed, cloudwatch.Stats.SUM)],
+      // Both 0 or 1 per run: a failed run, and one that found no watermark (it began with the backfill window).
+      right: [metric(SWEEP_METRICS.failed, cloudwatch.Stats.SUM), metric(SWEEP_METRICS.startedFresh, cloudwatch.Stats.SUM)],
       leftAnnotations: [{ value: sweep.missingCalloutsAlarmThreshold, label: 'MissingCalloutsAlarm threshold' }],
       width: 12,
     }),
@@ -229,6 +230,18 @@ function addSweepWidgets(dashboard: cloudwatch.Dashboard, sweepFunction: nodejs.
       title: 'Sweep duration and lag',
       left: [metric(SWEEP_METRICS.durationMs, cloudwatch.Stats.MAXIMUM), sweepFunction.metricErrors({ period, statistic: cloudwatch.Stats.SUM })],
       right: [metric(SWEEP_METRICS.lagSeconds, cloudwatch.Stats.MAXIMUM)],
+      width: 12,
+    }),
+    // Account and contact changes reach Limio only through their accounts' subscriptions: how many the sweep read,
+    // how many accounts changed, and how many subscriptions those accounts brought to be judged, beside what the
+    // sweep queued in all (a jump in queued with account subscriptions means account callouts are not arriving).
+    new cloudwatch.GraphWidget({
+      title: 'Sweep: account and contact changes (records read, accounts changed, their subscriptions judged) and all it queued',
+      left: [
+        metric(SWEEP_METRICS.accountsRead, cloudwatch.Stats.SUM), metric(SWEEP_METRICS.contactsRead, cloudwatch.Stats.SUM),
+        metric(SWEEP_METRICS.accountsChanged, cloudwatch.Stats.SUM), metric(SWEEP_METRICS.accountSubscriptions, cloudwatch.Stats.SUM),
+      ],
+      right: [metric(SWEEP_METRICS.queued, cloudwatch.Stats.SUM)],
       width: 12,
     }),
   );

@@ -8,6 +8,7 @@ import { checkLedgerBurst, runLedgerBurst, type BurstRun, type LedgerBurstResult
 import { checkSweepBench, runSweepBench, type SweepBenchResult } from '../../bench/sweep-run';
 import { accountFanOutFigures, checkAccountFanOut, runAccountFanOut, type AccountFanOutResult } from '../../bench/account-fanout-run';
 import { checkSweepOutage, runSweepOutage, sweepOutageFigures, type SweepOutageResult } from '../../bench/sweep-outage-run';
+import { accountSweepFigures, accountSweepZuoraFloor, checkAccountSweepBench, runAccountSweepBench, type AccountSweepBenchResult } from '../../bench/account-sweep-run';
 
 // `npm run bench` at a few seconds' scale: the same code paths, asserting that each run was correct
 // (everything accepted, synced, within the cap). Speed is never asserted here. `npm run chaos`: chaos-smoke.test.ts.
@@ -181,6 +182,41 @@ describe('account fan-out, scaled down (issue #22)', () => {
     expect(checkAccountFanOut({ ...result, allSynced: false, synced: 39 })).toEqual(['39 of the account\'s 40 subscriptions synced after its callout']);
     expect(checkAccountFanOut({ ...result, zuoraRequests: 3 })).toEqual(['3 Zuora requests, floor 2']);
     expect(checkAccountFanOut({ ...result, deadLetters: 1 })).toEqual(['1 dead letters']);
+  });
+});
+
+describe('sweep over changed accounts and contacts, scaled down (issue #22)', () => {
+  let result: AccountSweepBenchResult;
+  beforeAll(async () => {
+    // Pages of 100, so the Account and Contact queries and the 199-account lookups take several pages each.
+    result = await runAccountSweepBench({ accounts: 300, uncoveredShare: 0.2, pageSize: 100 });
+  }, 60_000);
+
+  it('reads the changed accounts and contacts at the floor and queues exactly the uncovered accounts\' subscriptions, once each', () => {
+    expect(checkAccountSweepBench(result)).toEqual([]);
+    expect(result).toMatchObject({ accounts: 300, accountRecords: 200, contactRecords: 200, subscriptions: 600, uncoveredAccounts: 60, uncovered: 120, queuedOnQueue: 120, duplicates: 0 });
+    expect(result.report.counts).toMatchObject({ read: 0, accountsRead: 200, contactsRead: 200, accountsChanged: 300, accountSubscriptions: 600, covered: 480, pending: 0, unproven: 0, missing: 120, queued: 120 });
+    // The Subscription query (empty), 2 pages of accounts, 2 of contacts, and 199 + 101 accounts' 4 versions each: 8 + 5 pages.
+    expect(result.zuoraFloor).toBe(1 + 2 + 2 + 8 + 5);
+    expect(result.zuoraRequests).toBe(result.zuoraFloor);
+    expect(accountSweepFigures(result, 20).map((figure) => figure.ratio)).toEqual([1, 1]);
+  });
+
+  it('counts the floor from the page size and the 199 accounts a lookup carries', () => {
+    expect(accountSweepZuoraFloor({ accountRecords: 6_667, contactRecords: 6_667, changedAccounts: 10_000, versionsPerAccount: 4, pageSize: 2_000 })).toBe(1 + 4 + 4 + 51);
+    expect(accountSweepZuoraFloor({ accountRecords: 0, contactRecords: 1, changedAccounts: 1, versionsPerAccount: 4, pageSize: 2_000 })).toBe(4);
+  });
+
+  it('fails a sweep that queued a covered subscription, missed or repeated one, read Zuora above the floor, or read it in several slices', () => {
+    const failing = (changed: Partial<AccountSweepBenchResult>) => checkAccountSweepBench({ ...result, ...changed });
+    expect(failing({ missing: ['A-C00000001'] })).toEqual([expect.stringContaining('1 uncovered subscriptions not queued')]);
+    expect(failing({ unexpected: ['A-C00000002'] })).toEqual([expect.stringContaining('1 covered subscriptions queued')]);
+    expect(failing({ duplicates: 2 })).toEqual(['2 subscriptions queued more than once']);
+    expect(failing({ zuoraRequests: result.zuoraFloor + 1 })).toEqual([`${result.zuoraFloor + 1} Zuora requests, floor ${result.zuoraFloor}`]);
+    expect(failing({ report: { ...result.report, slicesPlanned: 2 } })).toEqual(['the window was read in 2 slices; the floor counts one']);
+    expect(failing({ report: { ...result.report, counts: { ...result.report.counts, queued: 121, unproven: 1 } } })).toEqual([
+      'sweep reported 121 queued (120 missing) and 480 covered; 120 were uncovered',
+    ]);
   });
 });
 

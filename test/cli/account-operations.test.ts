@@ -1,5 +1,6 @@
 import { runCli } from '../../cli/main';
-import { readCandidates, ACCOUNT_LIST } from '../../cli/commands/enqueue';
+import { enqueueAccounts, readCandidates, ACCOUNT_LIST } from '../../cli/commands/enqueue';
+import { sqsClientDroppingFromAnswer } from './dropping-sqs-client';
 import { createAccountQueue, type QueuePair } from '../../local/sqs-emulator';
 import { useSqsEmulator } from '../support/sqs-emulator';
 import { startCloudFormation } from './cloudformation';
@@ -71,6 +72,46 @@ describe('account operations (issue #22)', () => {
       expect(explicit.stderr()).toMatch(/cannot queue accounts: .*fan-out queue/);
       expect(await depth(emulator.sqs, queues.mainQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
       expect(await depth(emulator.sqs, accountQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
+    });
+  });
+
+  describe('enqueue --account when SQS leaves an entry out of its answer', () => {
+    const keys = Array.from({ length: 12 }, (_, i) => `A${String(i + 1).padStart(8, '0')}`);
+    const clientDroppingFromAnswer = (accountKey: string, drops: (send: number) => boolean) =>
+      sqsClientDroppingFromAnswer(emulator.endpoint, (body) => body.accountKey === accountKey, drops);
+
+    it('sends it again, and counts it queued when SQS then lists it', async () => {
+      const { client, sends } = clientDroppingFromAnswer('A00000011', (send) => send === 1);
+      try {
+        const result = await enqueueAccounts(client, { accountQueueUrl, ...readCandidates(keys.join('\n'), 'stdin', ACCOUNT_LIST) });
+        expect(sends()).toBe(2);
+        expect(result.failed).toEqual([]);
+        expect(result.accepted.map((a) => a.accountKey).sort()).toEqual(keys);
+        expect(result.accepted.find((a) => a.accountKey === 'A00000011')).toMatchObject({ where: 'line 11', messageId: expect.any(String) });
+      } finally {
+        client.destroy();
+      }
+    });
+
+    it('stops after MAX_SEND_ATTEMPTS (2) sends and reports it failed with its line number when SQS leaves it out again', async () => {
+      const { client, sends } = clientDroppingFromAnswer('A00000011', () => true);
+      try {
+        const result = await enqueueAccounts(client, { accountQueueUrl, ...readCandidates(keys.join('\n'), 'stdin', ACCOUNT_LIST) });
+        expect(sends()).toBe(2);
+        expect(result.failed).toEqual([{ where: 'line 11', accountKey: 'A00000011', error: expect.stringMatching(/neither sent nor failed \(2 tries\).*may or may not be queued/) }]);
+        expect(result.accepted.map((a) => a.accountKey)).toEqual(keys.filter((key) => key !== 'A00000011'));
+      } finally {
+        client.destroy();
+      }
+    });
+
+    it('makes the command name the line and exit 1', async () => {
+      const { client } = clientDroppingFromAnswer('A00000011', () => true);
+      const captured = captureIo(env, keys.join('\n'));
+      const code = await runCli(['enqueue', '--stack', 'WithFanOut', '--account', '-'], captured.io, { sqsClient: () => client });
+      expect(captured.stdout()).toMatch(/not queued line 11 \(A00000011\): SQS reported it neither sent nor failed/);
+      expect(captured.stdout()).toContain('accounts queued for fan-out: 11, refused: 0, failed: 1');
+      expect(code).toBe(1);
     });
   });
 

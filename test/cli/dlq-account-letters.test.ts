@@ -1,9 +1,11 @@
 import { listDeadLetters } from '../../cli/commands/dlq-list';
 import { replayDeadLetters } from '../../cli/commands/replay-dead-letters';
+import { nativeMoveRefusal } from '../../cli/commands/replay-native';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { runCli } from '../../cli/main';
 import { resolveTargets } from '../../cli/targets';
 import { createAccountRequest, serializeQueueMessage } from '../../functions/shared/queue-message';
-import { createAccountQueue, type QueuePair } from '../../local/sqs-emulator';
+import { createAccountQueue, EMULATOR_CREDENTIALS, EMULATOR_REGION, type QueuePair } from '../../local/sqs-emulator';
 import { useSqsEmulator } from '../support/sqs-emulator';
 import { bodies, captureIo, depth, freshQueues, putDeadLetter, reason, takeAll } from './queues';
 
@@ -62,6 +64,76 @@ describe('dlq list and replay: account letters (issue #22)', () => {
     expect(bodies(await takeAll(emulator.sqs, queues.mainQueueUrl))).toEqual([expect.objectContaining({ subscriptionId: 'A-S00000001' })]);
     expect(await depth(emulator.sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 2, inFlight: 0 });
     expect(await depth(emulator.sqs, accountQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  describe('--native (SQS moves every letter to the main queue, which refuses account messages)', () => {
+    /** An SQS client on the emulator that records the name of every command it sends. */
+    function recordingClient() {
+      const client = new SQSClient({ endpoint: emulator.endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+      const commands: string[] = [];
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          commands.push(String(context.commandName));
+          return next(args);
+        },
+        { step: 'initialize', name: 'recordCommands' },
+      );
+      return { client, commands };
+    }
+
+    it('is refused where the target has a fan-out queue: each letter goes back to its own queue, message by message, saying why', async () => {
+      const { client, commands } = recordingClient();
+      try {
+        const result = await replayDeadLetters(client, { ...queues, accountQueueUrl, native: true, waitTimeSeconds: 0 });
+        expect(commands).not.toContain('StartMessageMoveTaskCommand');
+        expect(result.mode).toBe('receive-send-delete');
+        expect(result.fallbackReason).toMatch(/^--native not used: the DLQ may hold the fan-out's account letters \(this target has a fan-out queue\), and SQS's native redrive would move them to the main queue, where the sync Lambda refuses account messages; replayed message by message instead/);
+      } finally {
+        client.destroy();
+      }
+      expect(bodies(await takeAll(emulator.sqs, accountQueueUrl)).map((b) => b.accountKey).sort()).toEqual(['A00001234', 'A00005678']);
+      const onMain = bodies(await takeAll(emulator.sqs, queues.mainQueueUrl));
+      expect(onMain).toEqual([expect.objectContaining({ subscriptionId: 'A-S00000001', replayCount: 1 })]);
+      expect(await depth(emulator.sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
+    });
+
+    it('is refused where the target cannot tell (explicit URLs): account letters stay in the DLQ with their reason, the command says why', async () => {
+      const env = { ZLS_QUEUE_URL: queues.mainQueueUrl, ZLS_DLQ_URL: queues.deadLetterQueueUrl, AWS_ENDPOINT_URL_SQS: emulator.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
+      const captured = captureIo(env);
+      expect(await runCli(['dlq', 'replay', '--native'], captured.io)).toBe(1);
+      expect(captured.stderr()).toMatch(/note: --native not used: the DLQ may hold the fan-out's account letters \(the fan-out queue is known only with --local or --stack/);
+      expect(captured.stderr()).toMatch(/account letter for A00001234: not replayed, the fan-out queue is unknown/);
+      expect(bodies(await takeAll(emulator.sqs, queues.mainQueueUrl))).toEqual([expect.objectContaining({ subscriptionId: 'A-S00000001' })]);
+      expect(await depth(emulator.sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 2, inFlight: 0 });
+    });
+
+    it('is tried where the target is known to have no fan-out queue (then falls back only where SQS lacks it, as the emulator does)', async () => {
+      expect(nativeMoveRefusal({ accountQueueAbsent: true, accountQueueUnknown: 'stack "S" has no AccountQueueUrl output' })).toBeUndefined();
+      const { client, commands } = recordingClient();
+      try {
+        const result = await replayDeadLetters(client, { ...queues, accountQueueAbsent: true, accountQueueUnknown: 'stack "S" has no AccountQueueUrl output', native: true, waitTimeSeconds: 0 });
+        expect(commands).toContain('StartMessageMoveTaskCommand');
+        expect(result.fallbackReason).toMatch(/StartMessageMoveTask is not supported/);
+      } finally {
+        client.destroy();
+      }
+    });
+
+    it('knows a stack without the AccountQueueUrl output has no fan-out queue, and explicit URLs cannot say', async () => {
+      const env = { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's' };
+      const outputs = { MainQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/main', DeadLetterQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dlq' };
+      const needs = { mainQueue: true, deadLetterQueue: true, accountQueue: true };
+      const stack = await resolveTargets({ stack: 'S' }, env, needs, { readStackOutputs: async () => outputs });
+      expect(stack.accountQueueAbsent).toBe(true);
+      stack.sqs.destroy();
+      const withFanOut = await resolveTargets({ stack: 'S' }, env, needs, { readStackOutputs: async () => ({ ...outputs, AccountQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/accounts' }) });
+      expect(withFanOut.accountQueueAbsent).toBeUndefined();
+      withFanOut.sqs.destroy();
+      const explicit = await resolveTargets({}, { ...env, ZLS_QUEUE_URL: outputs.MainQueueUrl, ZLS_DLQ_URL: outputs.DeadLetterQueueUrl }, needs, {});
+      expect(explicit.accountQueueAbsent).toBeUndefined();
+      expect(nativeMoveRefusal(explicit)).toMatch(/the DLQ may hold the fan-out's account letters/);
+      explicit.sqs.destroy();
+    });
   });
 
   it('trace shows a subscription\'s letter that came from an account fan-out, with its source', async () => {

@@ -132,7 +132,7 @@ describe('dlq replay', () => {
 
   it('falls back to receive -> send -> delete where StartMessageMoveTask is unsupported (fauxqs 1.9)', async () => {
     await mixedDeadLetters();
-    const result = await replayDeadLetters(emulator.sqs, { ...queues, native: true, waitTimeSeconds: 0 });
+    const result = await replayDeadLetters(emulator.sqs, { ...queues, accountQueueAbsent: true, native: true, waitTimeSeconds: 0 });
     expect(result.mode).toBe('receive-send-delete');
     expect(result.fallbackReason).toMatch(/StartMessageMoveTask is not supported/);
     expect(result.replayed.map((r) => r.subscriptionId).sort()).toEqual(['A-S00000001', 'A-S00000002', 'A-S00000003', 'A-S00000004']);

@@ -1,4 +1,3 @@
-import { SQSClient, type SendMessageBatchCommandInput, type SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
 import { enqueueSubscriptions, readCandidates } from '../../cli/commands/enqueue';
 import { runCli } from '../../cli/main';
 import { UsageError } from '../../cli/usage-error';
@@ -7,9 +6,10 @@ import { InMemoryLedgerStore } from '../../functions/ledger/ledger-store';
 import { createOnDemandTable } from '../../local/dynamodb-emulator';
 import { useDynamoDbEmulator } from '../support/dynamodb-emulator';
 import { subscriptionIdRuleFrom } from '../../functions/shared/subscription-id';
-import { EMULATOR_CREDENTIALS, EMULATOR_REGION, type QueuePair } from '../../local/sqs-emulator';
+import type { QueuePair } from '../../local/sqs-emulator';
 import { useSqsEmulator } from '../support/sqs-emulator';
 import { bodies, captureIo, depth, freshQueues, takeAll } from './queues';
+import { sqsClientDroppingFromAnswer } from './dropping-sqs-client';
 
 describe('reading a backfill list', () => {
   it('takes one id per line, skipping blank lines and # comments, numbering lines as in the file', () => {
@@ -159,30 +159,8 @@ describe('enqueue against the SQS emulator', () => {
   });
 
   describe('when SQS leaves an entry out of its answer', () => {
-    /**
-     * SendMessageBatch answers with Successful and Failed lists, and nothing in the API stops an entry from being
-     * in neither. The emulator never does that, so a client middleware drops `subscriptionId`'s entry from the
-     * answer on the sends `drops` picks (the message itself is queued). Counts the sends naming it.
-     */
-    function clientDroppingFromAnswer(subscriptionId: string, drops: (send: number) => boolean) {
-      const client = new SQSClient({ endpoint: emulator.endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
-      let sends = 0;
-      client.middlewareStack.add(
-        (next, context) => async (args) => {
-          const result = await next(args);
-          if (context.commandName !== 'SendMessageBatchCommand') return result;
-          const entry = (args.input as SendMessageBatchCommandInput).Entries?.find((e) => JSON.parse(e.MessageBody!).subscriptionId === subscriptionId);
-          if (entry === undefined) return result;
-          sends++;
-          if (!drops(sends)) return result;
-          const output = result.output as SendMessageBatchCommandOutput;
-          output.Successful = output.Successful?.filter((success) => success.Id !== entry.Id);
-          return result;
-        },
-        { step: 'initialize', name: 'dropFromAnswer' },
-      );
-      return { client, sends: () => sends };
-    }
+    const clientDroppingFromAnswer = (subscriptionId: string, drops: (send: number) => boolean) =>
+      sqsClientDroppingFromAnswer(emulator.endpoint, (body) => body.subscriptionId === subscriptionId, drops);
     const lines = Array.from({ length: 12 }, (_, i) => `A-S${String(i + 1).padStart(8, '0')}`).join('\n');
 
     it('sends it again, and counts it queued when SQS then lists it', async () => {

@@ -237,16 +237,15 @@ describe('fan-out handler (issue #22)', () => {
   describe('with the ledger', () => {
     const dynamo = useDynamoDbEmulator();
 
-    it('marks lastQueuedAt of each subscription it queued, never moving it back', async () => {
+    it('marks lastQueuedAt of each subscription it queued with the account message\'s receivedAt (the time the ledger dates its messages by, not the send\'s), never moving it back', async () => {
       const names = seedAccount(sandbox, 'A00000600', 3, 1);
       const tableName = `ledger-${randomUUID().slice(0, 8)}`;
       await createOnDemandTable(dynamo.dynamodb, { tableName, partitionKey: LEDGER_PARTITION_KEY });
-      // Real time, whole seconds: the fan-out's deadline for its sends counts from this clock, and SQS's from the real one.
-      const queuedAt = Math.floor(Date.now() / 1000) * 1000;
-      const handler = handlerFor({ LEDGER_TABLE_NAME: tableName }, { dynamo: dynamo.dynamodb, now: () => queuedAt });
+      const handler = handlerFor({ LEDGER_TABLE_NAME: tableName }, { dynamo: dynamo.dynamodb });
       await handler(await deliver(sqsEmulator.sqs, queues.accountQueueUrl, [accountBody('A00000600')]), createLambdaContext('fanout', 300_000));
-      const later = handlerFor({ LEDGER_TABLE_NAME: tableName }, { dynamo: dynamo.dynamodb, now: () => queuedAt - 60_000 });
-      await later(await deliver(sqsEmulator.sqs, queues.accountQueueUrl, [accountBody('A00000600')]), createLambdaContext('fanout', 300_000, () => queuedAt - 60_000));
+      const older = new Date(Date.parse(RECEIVED_AT) - 30_000).toISOString();
+      await handler(await deliver(sqsEmulator.sqs, queues.accountQueueUrl, [accountBody('A00000600', { receivedAt: older })]), createLambdaContext('fanout', 300_000));
+      const queuedAt = Date.parse(RECEIVED_AT);
       for (const name of names) {
         const item = await dynamo.dynamodb.send(new GetItemCommand({ TableName: tableName, Key: { [LEDGER_PARTITION_KEY]: { S: name } }, ConsistentRead: true }));
         expect(item.Item?.lastQueuedAt).toEqual({ N: String(queuedAt) });

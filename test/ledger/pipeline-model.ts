@@ -219,10 +219,10 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
   };
 
   /**
-   * A message on the queue, then (sweep mode) its producer's mark, made after the send with the time taken before
-   * it (`markAtMs`: the fan-out marks its own send time, the message keeping the account callout's receivedAt).
+   * A message on the queue, then (sweep mode) its producer's mark of lastQueuedAt, made after the send with the
+   * message's receivedAt, as every producer marks it (the fan-out's messages keep the account callout's).
    */
-  const enqueue = (subscriptionId: string, receivedAtMs: number, zuoraUpdatedAt?: string, markAtMs = receivedAtMs) => {
+  const enqueue = (subscriptionId: string, receivedAtMs: number, zuoraUpdatedAt?: string) => {
     messages.push({
       subscriptionId,
       receivedAt: new Date(receivedAtMs).toISOString(),
@@ -234,7 +234,7 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
       failures: 0,
       receipt: 0,
     });
-    if (sweepMode && scenario.withoutLedger !== true) store.raiseMarkNow(subscriptionId, 'lastQueuedAt', markAtMs);
+    if (sweepMode && scenario.withoutLedger !== true) store.raiseMarkNow(subscriptionId, 'lastQueuedAt', receivedAtMs);
     wakeIdlePollers();
   };
   const subscriptionsOf = (account: string) => scenario.sweep?.accounts?.[account] ?? [];
@@ -248,7 +248,7 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
         arrived += 1;
         at(now + (callout.fanOutDelayMs ?? 0), () => {
           fanOutsRunning -= 1;
-          for (const subscriptionId of subscriptionsOf(callout.account!)) enqueue(subscriptionId, receivedAtMs, undefined, now + scenario.calloutClockSkewMs);
+          for (const subscriptionId of subscriptionsOf(callout.account!)) enqueue(subscriptionId, receivedAtMs);
         });
         return;
       }

@@ -129,6 +129,59 @@ describe('ZuoraClient against the Zuora sandbox', () => {
     }
   });
 
+  /**
+   * A Zuora whose queryMore hands back the locators `locators` lists, in turn, each page not done: one that comes back
+   * would make query() page for ever. After 20 queryMores it answers done, so a client without the check ends
+   * with every page read instead of the protocol error, and the test fails rather than hanging.
+   */
+  async function pagingZuora(locators: readonly string[], body: (locator: string) => Promise<void>) {
+    sandbox = await startZuoraSandbox();
+    const asked: string[] = [];
+    const server = createServer((request, response) => {
+      let text = '';
+      request.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+      request.on('end', () => {
+        const json = (value: unknown) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+        if (request.url === '/oauth/token') return json({ access_token: 't1', expires_in: 3599 });
+        if (request.url === '/v1/action/query') return json({ records: [{ Name: 'A-S0' }], size: 99, done: false, queryLocator: locators[0] });
+        asked.push((JSON.parse(text) as { queryLocator: string }).queryLocator);
+        const done = asked.length >= 20;
+        return json({ records: [{ Name: `A-S${asked.length}` }], size: 99, done, ...(!done && { queryLocator: locators[asked.length % locators.length] }) });
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      await body(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+    return asked;
+  }
+
+  it('refuses the same queryLocator twice as a protocol error, after asking for it once', async () => {
+    const asked = await pagingZuora(['L1'], async (baseUrl) => {
+      const pages: unknown[] = [];
+      const error = await failure(
+        (async () => {
+          for await (const page of client({ baseUrl }).query(QUERY)) pages.push(page);
+        })(),
+      );
+      expect(error).toMatchObject({ kind: 'protocol' });
+      expect(error.message).toBe('Zuora returned the same queryLocator twice');
+      expect(pages).toHaveLength(2);
+    });
+    expect(asked).toEqual(['L1']);
+  });
+
+  it('refuses a locator that comes back after others (a cycle), not only one repeated at once', async () => {
+    const asked = await pagingZuora(['L1', 'L2', 'L3'], async (baseUrl) => {
+      expect(await failure(readAll(client({ baseUrl })))).toMatchObject({ kind: 'protocol', message: 'Zuora returned the same queryLocator twice' });
+    });
+    expect(asked).toEqual(['L1', 'L2', 'L3']);
+  });
+
   it('waits as Retry-After says on 429, then succeeds', async () => {
     sandbox = await startZuoraSandbox();
     sandbox.touch('A-S1', WINDOW.startMs);

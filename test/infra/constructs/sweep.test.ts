@@ -155,6 +155,19 @@ describe('sync ledger and reconciliation sweep (zuoraBaseUrl set)', () => {
     ));
   });
 
+  it('shows every metric the sweep publishes, its account and contact changes in a widget of their own', () => {
+    const dashboard = dashboardOf(template);
+    const titled = (title: RegExp) => dashboard.widgets.filter((widget) => title.test(widget.properties.title ?? ''));
+    const accounts = titled(/^Sweep: account and contact changes/);
+    expect(accounts).toHaveLength(1);
+    expect((accounts[0]!.properties.metrics ?? []).map((metric) => `${metric[1]}/${metric[3]}`)).toEqual(
+      [SWEEP_METRICS.accountsRead, SWEEP_METRICS.contactsRead, SWEEP_METRICS.accountsChanged, SWEEP_METRICS.accountSubscriptions, SWEEP_METRICS.queued].map((name) => `${name}/${SWEEP_SERVICE_NAME}`),
+    );
+    // A metric added to the sweep's telemetry without a place on the dashboard fails here.
+    const shown = new Set(dashboard.widgets.flatMap((widget) => widget.properties.metrics ?? []).filter((metric) => metric[3] === SWEEP_SERVICE_NAME).map((metric) => metric[1]));
+    expect([...shown].sort()).toEqual(Object.values(SWEEP_METRICS).sort());
+  });
+
   it('outputs the ledger table, the Zuora tenant, its secret and the sweep function', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(outputs.LedgerTableName.Value).toEqual({ Ref: ledgerTableId });
