@@ -11,7 +11,7 @@ import { authorizationFor, EPHEMERAL_PORTS, lastSuccessfulSyncs, readDeadLetters
  * Zuora sandbox, the sync poller and the Limio sandbox. Beside it, in the same runtime, its baseline: as many
  * other subscriptions' own callouts, one each, sent at once.
  */
-export const ACCOUNT_FANOUT_ENV = {
+const ACCOUNT_FANOUT_ENV = {
   ...EPHEMERAL_PORTS,
   // The runtime's scheduled sweep would add Zuora requests and syncs of its own to what is measured.
   SWEEP_INTERVAL_SECONDS: String(24 * 60 * 60),

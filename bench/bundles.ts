@@ -10,7 +10,7 @@ import { median } from './figures';
  * @aws-sdk/* left to the Lambda runtime), then loaded in fresh Node processes and timed against an empty
  * `node -e ""`.
  */
-export const PROJECT_ROOT = path.resolve(__dirname, '..');
+const PROJECT_ROOT = path.resolve(__dirname, '..');
 
 export interface LambdaEntry {
   readonly name: string;
@@ -19,7 +19,7 @@ export interface LambdaEntry {
   readonly env: Record<string, string>;
 }
 
-export const LAMBDA_ENTRIES: readonly LambdaEntry[] = [
+const LAMBDA_ENTRIES: readonly LambdaEntry[] = [
   {
     name: 'callout',
     entry: 'functions/callout/handler.ts',
@@ -48,7 +48,7 @@ export const LAMBDA_ENTRIES: readonly LambdaEntry[] = [
 ];
 
 /** The esbuild options NodejsFunction passes for the construct's `bundling` settings. */
-export function cdkEsbuildOptions(entry: string, outfile: string) {
+function cdkEsbuildOptions(entry: string, outfile: string) {
   return {
     entryPoints: [path.join(PROJECT_ROOT, entry)],
     bundle: true,
@@ -79,7 +79,7 @@ export interface BundleFigures {
  * Bundles into a folder inside the project, so the @aws-sdk/* modules the bundle leaves out resolve from
  * node_modules as they would from the Lambda runtime.
  */
-export async function buildBundles(entries: readonly LambdaEntry[] = LAMBDA_ENTRIES): Promise<{ dir: string; files: Map<string, string>; cleanup(): void }> {
+async function buildBundles(entries: readonly LambdaEntry[] = LAMBDA_ENTRIES): Promise<{ dir: string; files: Map<string, string>; cleanup(): void }> {
   const parent = path.join(PROJECT_ROOT, 'node_modules', '.cache');
   mkdirSync(parent, { recursive: true });
   const dir = mkdtempSync(path.join(parent, 'zls-bench-'));
@@ -101,7 +101,7 @@ function timeNode(args: readonly string[], env: Record<string, string>): number 
 }
 
 /** Loads the bundle the way the Lambda runtime does (require, then read the exported handler). */
-export function loadScript(file: string): string {
+function loadScript(file: string): string {
   return `const m = require(${JSON.stringify(file)}); if (typeof m.handler !== 'function') { process.exitCode = 3; }`;
 }
 

@@ -29,7 +29,7 @@ const PASSWORD = 'bench-password-not-a-secret';
  * without the account's number or id: beside a subscription those ask for the whole account's fan-out
  * (docs/connecting-zuora.md).
  */
-export function zuoraCalloutBody(subscriptionNumber: string, index: number): string {
+function zuoraCalloutBody(subscriptionNumber: string, index: number): string {
   return JSON.stringify({
     eventType: 'SubscriptionCreated',
     eventTime: new Date(Date.UTC(2026, 10, 25, 10, 0, index % 60)).toISOString(),
@@ -42,7 +42,7 @@ export function zuoraCalloutBody(subscriptionNumber: string, index: number): str
   });
 }
 
-export function basicAuthorization(username: string, password: string): string {
+function basicAuthorization(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }
 
@@ -70,7 +70,7 @@ function restEvent(body: string, index: number): APIGatewayProxyEvent {
 }
 
 /** Answers every SendMessageBatch entry as queued, without a network or an SDK round trip. */
-export function acceptingSqs(): SqsSender & { messages: number } {
+function acceptingSqs(): SqsSender & { messages: number } {
   const sqs = {
     messages: 0,
     async send(command: SendMessageBatchCommand) {

@@ -36,7 +36,7 @@ export interface CapacityDrainOptions {
   readonly log?: (line: string) => void;
 }
 
-export interface LimioAnswer {
+interface LimioAnswer {
   /** ms since the workers started. */
   readonly atMs: number;
   readonly status: number;

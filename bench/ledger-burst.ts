@@ -36,7 +36,7 @@ export interface LedgerBurstOptions {
   readonly timeoutMs?: number;
 }
 
-export const LEDGER_BURST_DEFAULTS: LedgerBurstOptions = { runs: 5, callouts: 8, pollers: 2, batchSize: 2, cooldownSeconds: 5, limioLatencyMs: 100 };
+const LEDGER_BURST_DEFAULTS: LedgerBurstOptions = { runs: 5, callouts: 8, pollers: 2, batchSize: 2, cooldownSeconds: 5, limioLatencyMs: 100 };
 
 export interface BurstRun {
   readonly ledger: boolean;

@@ -29,7 +29,7 @@ function countingSqs(): { client: SQSClient; calls: () => number } {
   return { client, calls: () => calls };
 }
 
-export function sqsRecord(subscriptionId: string, messageId: string): SQSRecord {
+function sqsRecord(subscriptionId: string, messageId: string): SQSRecord {
   const now = String(Date.now());
   return {
     messageId,

@@ -68,7 +68,7 @@ export function awsCloudWatchClient(env: Env, queueUrl: string | undefined): Clo
  * Keys given in the CLI's environment are used as given; otherwise the SDK's default chain (profiles, SSO,
  * instance roles) applies.
  */
-export function credentialsFrom(env: Env) {
+function credentialsFrom(env: Env) {
   if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) return {};
   return {
     credentials: {

@@ -67,10 +67,10 @@ export const COMMON_OPTIONS: Options = { json: { type: 'boolean' }, help: { type
 export const BREAKER_TABLE_OPTION: Options = { 'breaker-table': { type: 'string' } };
 export const BREAKER_TARGET_OPTIONS: Options = { local: { type: 'boolean' }, stack: { type: 'string' }, ...BREAKER_TABLE_OPTION, ...DESTINATION_OPTIONS };
 
-export const LOCAL_PORTS_HELP = `  A runtime started with PORT=0 / SQS_PORT=0 printed the ports it picked ("SQS emulator http://127.0.0.1:N",
+const LOCAL_PORTS_HELP = `  A runtime started with PORT=0 / SQS_PORT=0 printed the ports it picked ("SQS emulator http://127.0.0.1:N",
   the callout URL): give them the same way, e.g. SQS_PORT=N PORT=M zuora-limio-sync status --local.`;
 
-export const DESTINATION_HELP = `  Signed AWS requests go only to AWS endpoints over https, or to this machine (127.0.0.0/8, localhost, ::1):
+const DESTINATION_HELP = `  Signed AWS requests go only to AWS endpoints over https, or to this machine (127.0.0.0/8, localhost, ::1):
   --allow-non-aws-endpoint  also to another https host (an SQS-compatible service you trust)
   --allow-insecure-target   also over plain http to a host that is not this machine (credentials in clear)`;
 

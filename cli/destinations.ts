@@ -1,8 +1,8 @@
 import type { Env, TargetFlags } from './target-types';
 import { UsageError } from './usage-error';
 
-export const ALLOW_NON_AWS_ENDPOINT_FLAG = '--allow-non-aws-endpoint';
-export const ALLOW_INSECURE_TARGET_FLAG = '--allow-insecure-target';
+const ALLOW_NON_AWS_ENDPOINT_FLAG = '--allow-non-aws-endpoint';
+const ALLOW_INSECURE_TARGET_FLAG = '--allow-insecure-target';
 
 /** Where a URL points, as far as sending credentials there is concerned. */
 export interface Destination {

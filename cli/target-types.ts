@@ -26,7 +26,7 @@ export interface TargetFlags {
 }
 
 /** Where the circuit breaker lives. */
-export type BreakerTarget =
+type BreakerTarget =
   | { readonly kind: 'table'; readonly tableName: string }
   /** The `npm start` runtime's in-memory breaker, at this base URL's /_local/breaker. */
   | { readonly kind: 'local'; readonly baseUrl: string }

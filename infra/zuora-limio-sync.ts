@@ -25,10 +25,7 @@ import { ReconciliationSweep } from './constructs/sweep';
 import { SyncWorker } from './constructs/sync-worker';
 import { EXAMPLE_LIMIO_BASE_URL, resolveBridgeSettings, type BridgeSettings, type BridgeSettingsInput } from './settings';
 
-export type { CalloutApiKind, CalloutAuthMode } from './settings';
 export type { ZuoraLimioSyncAlarms } from './constructs/alarms';
-export { CALLOUT_PATH } from './constructs/front-door';
-export { LIMIO_SECRET_GENERATION, ZUORA_SECRET_GENERATION } from './constructs/secrets';
 
 export interface ZuoraLimioSyncProps extends BridgeSettingsInput {
   /**

@@ -29,7 +29,7 @@ import { toRestEvent } from './rest-api-event';
 export type { ApiKind } from './api-gateway';
 
 /** API Gateway's payload limit for both API kinds. */
-export const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
+const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 /** The callout Lambda, however its factory types it: the adapter checks the result as API Gateway does. */
 export type ProxyHandler = (event: ApiGatewayEvent, context: Context) => Promise<unknown>;
@@ -82,7 +82,7 @@ async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buf
 }
 
 /** The gateway's decision for one request, before any HTTP is written. */
-export async function answer(options: ApiGatewayAdapterOptions, request: IncomingRequest): Promise<GatewayResponse> {
+async function answer(options: ApiGatewayAdapterOptions, request: IncomingRequest): Promise<GatewayResponse> {
   const { kind } = options;
   const { path } = splitUrl(request.url);
   const methods = options.methods ?? ['GET', 'POST'];

@@ -14,7 +14,7 @@ import type { ZuoraFaults } from './zuora-tenant';
  * CALLOUT_DELAY_SECONDS, SUBSCRIPTION_ID_PATTERN, ...) are passed through to them untouched and checked by
  * their own loaders.
  */
-export type LimioTarget =
+type LimioTarget =
   | {
       readonly kind: 'sandbox';
       readonly port: number;
@@ -28,7 +28,7 @@ export type LimioTarget =
   | { readonly kind: 'tenant'; readonly baseUrl: string; readonly clientId: string; readonly clientSecret: string };
 
 /** The tenant the reconciliation sweep reads: the local Zuora sandbox, or a real one (ZUORA_BASE_URL). */
-export type ZuoraTarget =
+type ZuoraTarget =
   | {
       readonly kind: 'sandbox';
       readonly port: number;
@@ -86,7 +86,7 @@ function port(env: Env, name: string, fallback: number): number {
 }
 
 /** A share between 0 and 1, such as 0.2 for one call in five. */
-export function rate(env: Env, name: string): number | undefined {
+function rate(env: Env, name: string): number | undefined {
   const raw = optionalString(env, name);
   if (raw === undefined) return undefined;
   const value = Number(raw);

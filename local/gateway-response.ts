@@ -31,7 +31,7 @@ const REMAPPED_RESPONSE_HEADERS = new Set([
   'www-authenticate',
 ]);
 
-export function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): GatewayResponse {
+function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): GatewayResponse {
   return {
     statusCode,
     headers: { 'content-type': 'application/json', ...headers },

@@ -11,7 +11,7 @@ import type { LimioSandbox, LimioServiceModel } from './limio-sandbox';
  * null capacity is unlimited. Served on the runtime's own HTTP server (127.0.0.1 only); cross-site requests are
  * refused as control-request.ts explains.
  */
-export const LOCAL_LIMIO_PATH = '/_local/limio';
+const LOCAL_LIMIO_PATH = '/_local/limio';
 export const LOCAL_LIMIO_CAPACITY_PATH = `${LOCAL_LIMIO_PATH}/capacity`;
 
 export interface LocalLimioControlOptions {

@@ -31,7 +31,7 @@ export interface LimioServiceModel {
   readonly latencyMs: number;
 }
 
-export interface LimioSandboxStats {
+interface LimioSandboxStats {
   tokenRequests: number;
   syncCalls: number;
   syncCallsById: Map<string, number>;
@@ -66,8 +66,8 @@ export interface LimioSandbox {
   stop(): Promise<void>;
 }
 
-export const TOKEN_PATH = '/oauth2/token';
-export const SYNC_PATH_PREFIX = '/api/plugins/zuora/sync/subscription/';
+const TOKEN_PATH = '/oauth2/token';
+const SYNC_PATH_PREFIX = '/api/plugins/zuora/sync/subscription/';
 
 interface CannedAnswer {
   status: number;

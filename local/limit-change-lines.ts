@@ -1,7 +1,7 @@
 import type { LimitChange } from '../functions/sync/adaptive-limit';
 
 /** npm start prints the limit's changes at most this often: under a moving capacity it changes every window. */
-export const LIMIT_LINE_INTERVAL_MS = 2_000;
+const LIMIT_LINE_INTERVAL_MS = 2_000;
 
 /**
  * Passes on at most one limit change per interval. Changes inside an interval are folded into one, from the

@@ -17,8 +17,8 @@ import type { LimioServiceModel } from './limio-sandbox';
  * dead letter, and a summary at the end. Pure formatting, so it is tested without a terminal. Credentials
  * appear only when the runtime generated them; the user's own are shown as the variable that holds them.
  */
-export const SAMPLE_SUBSCRIPTION = 'A-S00000271';
-export const SAMPLE_BODY = JSON.stringify({ subscriptionNumber: SAMPLE_SUBSCRIPTION });
+const SAMPLE_SUBSCRIPTION = 'A-S00000271';
+const SAMPLE_BODY = JSON.stringify({ subscriptionNumber: SAMPLE_SUBSCRIPTION });
 
 function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;

@@ -42,7 +42,7 @@ export { LimioUnreachableError } from './limio-preflight';
  * the same factories and config loaders as their Lambda entry points, and find their tables and queues through
  * the same variables; only the observers are added.
  */
-export interface RuntimeObservers {
+interface RuntimeObservers {
   readonly sync?: SyncObserver;
   readonly callout?: CalloutObserver;
   readonly onBatch?: (outcome: BatchOutcome) => void;

@@ -11,7 +11,7 @@
  * implement them: `dlq replay --native` then falls back to message-by-message replay, as against any SQS
  * endpoint without native redrive.
  */
-export const SQS_ACTIONS_THE_BRIDGE_USES = new Set([
+const SQS_ACTIONS_THE_BRIDGE_USES = new Set([
   'CreateQueue',
   'GetQueueUrl',
   'GetQueueAttributes',
@@ -44,7 +44,7 @@ function mediaTypeOf(contentType) {
  * Why a request is refused, or undefined when it is one the bridge sends. Plain data in, plain data out, so the
  * decision does not depend on fastify. `headers` are node's lower-cased request headers.
  */
-export function emulatorRefusal({ method, url, headers }) {
+function emulatorRefusal({ method, url, headers }) {
   if (headers.origin !== undefined) {
     return { statusCode: 403, type: 'AccessDeniedException', message: 'cross-site requests are refused: the local SQS emulator serves only AWS SDK clients, which send no Origin header' };
   }

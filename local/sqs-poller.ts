@@ -17,7 +17,7 @@ import { deleteProcessed, failedItemIdentifiers, SQS_MAX_MESSAGES_PER_CALL, toSq
  * applies as in AWS. A handler that throws, times out or answers something Lambda would not accept fails the
  * whole batch: nothing is deleted.
  */
-export type SqsHandler = (event: SQSEvent, context: Context) => Promise<unknown>;
+type SqsHandler = (event: SQSEvent, context: Context) => Promise<unknown>;
 
 export interface SqsPollerOptions {
   client: SQSClient;
@@ -48,7 +48,7 @@ export interface BatchOutcome {
   readonly invocationError?: unknown;
 }
 
-export interface SqsPollerStats {
+interface SqsPollerStats {
   /** ReceiveMessage calls finished (empty answers and errors included). */
   receives: number;
   /** Messages those receives returned. */

@@ -7,13 +7,13 @@
 // router and never reach an SQS queue's visibility.
 
 /** SQS's limit on a message's visibility, counted from its receive. */
-export const SQS_VISIBILITY_CEILING_SECONDS = 12 * 60 * 60;
+const SQS_VISIBILITY_CEILING_SECONDS = 12 * 60 * 60;
 
 /**
  * Why SQS would refuse this visibility change, or undefined when it would take it. Milliseconds are compared
  * exactly: a request for the whole 43,200 s any time after the receive is refused.
  */
-export function visibilityCeilingRefusal({ requestedSeconds, receivedAtMs, nowMs, ceilingSeconds = SQS_VISIBILITY_CEILING_SECONDS }) {
+function visibilityCeilingRefusal({ requestedSeconds, receivedAtMs, nowMs, ceilingSeconds = SQS_VISIBILITY_CEILING_SECONDS }) {
   if (typeof requestedSeconds !== 'number' || !Number.isFinite(requestedSeconds)) return undefined;
   const spentMs = Math.max(0, nowMs - receivedAtMs);
   if (requestedSeconds * 1000 + spentMs <= ceilingSeconds * 1000) return undefined;

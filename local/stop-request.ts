@@ -22,7 +22,7 @@ export type StopSignal = (typeof STOP_SIGNALS)[number];
 export const REPEAT_WINDOW_MS = 1_000;
 
 /** How often the launching processes are checked. */
-export const LAUNCHER_POLL_MS = 250;
+const LAUNCHER_POLL_MS = 250;
 
 export type StopRequest = { readonly signal: StopSignal } | { readonly launcherGone: number };
 
@@ -48,7 +48,7 @@ export function isNpmProcess(args: string): boolean {
 }
 
 /** Parent pid and command line of a process, from `ps` (macOS and Linux alike); undefined if it is gone. */
-export function readProcess(pid: number): Promise<ProcessInfo | undefined> {
+function readProcess(pid: number): Promise<ProcessInfo | undefined> {
   return new Promise((resolve) => {
     execFile('ps', ['-o', 'ppid=', '-o', 'args=', '-p', String(pid)], { timeout: 2_000 }, (error, stdout) => {
       const match = error ? null : /^\s*(\d+)\s+(.*)$/.exec(stdout.trim());
@@ -79,7 +79,7 @@ export async function findNpmLaunchers(
   return [];
 }
 
-export function isAlive(pid: number): boolean {
+function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -16,7 +16,7 @@ export interface SubscriptionVersion {
 }
 
 /** The objects the sandbox can be asked about, and the fields each can select and filter on. */
-export const ZOQL_OBJECTS = {
+const ZOQL_OBJECTS = {
   Subscription: ['Id', 'Name', 'UpdatedDate', 'AccountId'],
   Account: ['Id', 'AccountNumber', 'Name', 'UpdatedDate', 'BillToId', 'SoldToId'],
   Contact: ['Id', 'AccountId', 'UpdatedDate', 'FirstName', 'LastName', 'WorkEmail', 'Address1', 'City', 'PostalCode', 'Country'],
@@ -33,7 +33,7 @@ export function subscriptionRow(version: SubscriptionVersion): ZoqlRow {
   return { updatedMs: version.updatedMs, values: { Id: version.id, Name: version.name, AccountId: version.accountId } };
 }
 
-export interface ZoqlQuery {
+interface ZoqlQuery {
   readonly object: ZoqlObject;
   readonly fields: readonly string[];
   matches(row: ZoqlRow): boolean;
@@ -44,7 +44,7 @@ export interface ZoqlQuery {
 export type ParsedZoql = { ok: true; query: ZoqlQuery } | { ok: false; reason: string };
 
 /** Zuora refuses a ZOQL query with more conditions than this (../shared/zuora-api.md). */
-export const ZOQL_MAX_CONDITIONS = 200;
+const ZOQL_MAX_CONDITIONS = 200;
 
 const COMPARISONS: Record<string, (left: number, right: number) => boolean> = {
   '>=': (l, r) => l >= r,

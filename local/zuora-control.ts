@@ -14,11 +14,11 @@ import type { ContactDetails, ZuoraSandbox } from './zuora-sandbox';
  * Served on the runtime's own HTTP server (127.0.0.1 only); cross-site requests are refused as
  * control-request.ts explains.
  */
-export const LOCAL_ZUORA_PATH = '/_local/zuora';
-export const LOCAL_ZUORA_TOUCH_PATH = `${LOCAL_ZUORA_PATH}/touch`;
+const LOCAL_ZUORA_PATH = '/_local/zuora';
+const LOCAL_ZUORA_TOUCH_PATH = `${LOCAL_ZUORA_PATH}/touch`;
 
 /** Names per request: enough for a demonstration, small enough for the body limit. */
-export const MAX_TOUCHED_SUBSCRIPTIONS = 100;
+const MAX_TOUCHED_SUBSCRIPTIONS = 100;
 const MAX_NAME_LENGTH = 100;
 
 export interface LocalZuoraControlOptions {
@@ -126,7 +126,7 @@ export function parseTouchRequest(body: Record<string, unknown> | undefined): To
 }
 
 /** The subscription names of a touch request, or what is wrong with it. */
-export function touchRequestNames(body: Record<string, unknown> | undefined): string[] | string {
+function touchRequestNames(body: Record<string, unknown> | undefined): string[] | string {
   const usage = `expected {"subscriptions": ["A-S00000271", …]}: 1 to ${MAX_TOUCHED_SUBSCRIPTIONS} names of at most ${MAX_NAME_LENGTH} characters, in at most ${MAX_CONTROL_BODY_BYTES} bytes`;
   const list = body?.subscriptions;
   if (!Array.isArray(list) || list.length === 0 || list.length > MAX_TOUCHED_SUBSCRIPTIONS) return usage;

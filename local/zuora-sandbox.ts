@@ -29,8 +29,8 @@ import {
  */
 
 // The sweep's tests import the ZOQL helpers and the sandbox's types from here, their one entry to it.
-export { parseZoql, parseZoqlDateTime, subscriptionRow, tenantDateTime, type SubscriptionVersion } from './zoql';
-export type { ContactDetails, ZuoraAccount, ZuoraContact, ZuoraFaults, ZuoraSandboxStats } from './zuora-tenant';
+export { parseZoql, parseZoqlDateTime, subscriptionRow, tenantDateTime } from './zoql';
+export type { ContactDetails } from './zuora-tenant';
 
 export interface ZuoraSandboxOptions extends ZuoraTenantOptions {
   /** 0 / undefined = ephemeral. */

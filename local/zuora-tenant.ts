@@ -95,7 +95,7 @@ export interface Cursor {
 }
 
 /** An answer failNext queued for the next call to one endpoint. */
-export interface ForcedAnswer {
+interface ForcedAnswer {
   readonly status: number;
   readonly retryAfter?: string;
 }

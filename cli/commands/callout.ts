@@ -117,7 +117,7 @@ interface OutgoingRequest {
 }
 
 /** The headers that authenticate the request; a timestamp header the HMAC template signs is added when absent. */
-export function authHeaders(auth: CalloutAuth, request: OutgoingRequest): Record<string, string> {
+function authHeaders(auth: CalloutAuth, request: OutgoingRequest): Record<string, string> {
   switch (auth.mode) {
     case 'basic':
       return { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')}` };

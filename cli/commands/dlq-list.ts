@@ -55,7 +55,7 @@ export interface ListResult {
   readonly hidden?: number;
 }
 
-export function deadLetterRow(letter: DeadLetter): DeadLetterRow {
+function deadLetterRow(letter: DeadLetter): DeadLetterRow {
   return {
     messageId: letter.messageId,
     subscriptionId: letter.request?.subscriptionId,

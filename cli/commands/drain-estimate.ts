@@ -14,7 +14,7 @@ export interface DrainMeasurement {
   readonly measured: string;
 }
 
-export type DrainState = 'empty' | 'draining' | 'growing' | 'not draining' | 'unknown';
+type DrainState = 'empty' | 'draining' | 'growing' | 'not draining' | 'unknown';
 
 export interface DrainEstimate {
   readonly backlog: number;

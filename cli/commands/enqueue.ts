@@ -28,7 +28,7 @@ export interface ListKind {
   readonly columns: readonly string[];
 }
 
-export const SUBSCRIPTION_LIST: ListKind = { noun: 'subscription', columns: ['subscriptionnumber', 'subscriptionname', 'subscription', 'subscriptionid'] };
+const SUBSCRIPTION_LIST: ListKind = { noun: 'subscription', columns: ['subscriptionnumber', 'subscriptionname', 'subscription', 'subscriptionid'] };
 /** Account.Number and Account.AccountNumber normalise to accountnumber and accountaccountnumber. */
 export const ACCOUNT_LIST: ListKind = { noun: 'account', columns: ['accountnumber', 'accountaccountnumber', 'account', 'accountid', 'accountaccountid'] };
 
@@ -224,7 +224,7 @@ export async function enqueueSubscriptions(sqs: SQSClient, options: EnqueueOptio
   return { dryRun: false, accepted, refused, duplicates, failed, ...(unmarked !== undefined && { unmarked }) };
 }
 
-export interface EnqueueAccountsOptions {
+interface EnqueueAccountsOptions {
   /** The fan-out queue (AccountQueueUrl): account messages go there, never to the main queue. */
   readonly accountQueueUrl: string;
   readonly candidates: readonly Candidate[];
@@ -235,7 +235,7 @@ export interface EnqueueAccountsOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-export interface EnqueueAccountsResult {
+interface EnqueueAccountsResult {
   readonly dryRun: boolean;
   readonly accepted: { where: string; accountKey: string; messageId?: string }[];
   readonly refused: Refusal[];
@@ -249,7 +249,7 @@ export interface EnqueueAccountsResult {
  * message on the fan-out queue, which queues the account's subscriptions (and marks them in the ledger) as an
  * account callout would. Nothing is marked here: the subscriptions are not known until the fan-out reads Zuora.
  */
-export async function enqueueAccounts(sqs: SQSClient, options: EnqueueAccountsOptions): Promise<EnqueueAccountsResult> {
+async function enqueueAccounts(sqs: SQSClient, options: EnqueueAccountsOptions): Promise<EnqueueAccountsResult> {
   const rule = options.rule ?? DEFAULT_ACCOUNT_KEY_RULE;
   const checked = validateCandidates(options.candidates, (value) => checkAccountKey(value, rule), options.refused);
   const { refused } = checked;

@@ -28,7 +28,7 @@ const MAX_LISTED_IDS = 50;
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** The sweep's settings, checked by the sweep's own configuration; an error names the flag or output at fault. */
-export function sweepConfigFor(zuora: ZuoraTarget, env: Env, flagged: Readonly<Record<string, string>> = {}): SweepConfig {
+function sweepConfigFor(zuora: ZuoraTarget, env: Env, flagged: Readonly<Record<string, string>> = {}): SweepConfig {
   const passed = Object.fromEntries(Object.entries(env).filter(([name, value]) => PASSED_THROUGH.test(name) && value !== undefined)) as Record<string, string>;
   try {
     return loadSweepConfig({ ...passed, ...flagged, ...zuora.variables });
@@ -55,7 +55,7 @@ const UNTOUCHED_WATERMARK: WatermarkStore = {
  * The dry run's queue: takes every batch as SQS would and keeps the subscription ids, so a dry run goes through
  * exactly the path a real run takes (ledger look-ups, message building, batching) and can say what it would queue.
  */
-export function recordingQueue(): { readonly sqs: SqsSender; readonly ids: string[] } {
+function recordingQueue(): { readonly sqs: SqsSender; readonly ids: string[] } {
   const ids: string[] = [];
   const send = async (command: unknown) => {
     if (!(command instanceof SendMessageBatchCommand)) throw new Error('the dry run only takes SendMessageBatch');

@@ -13,7 +13,7 @@ import { listDeadLetters, type DeadLetterRow } from './dlq-list';
  * Zuora connection, and says so rather than guess from correlation ids.
  */
 
-export interface AccountTrace {
+interface AccountTrace {
   readonly accountKey: string;
   readonly verdict: string;
   /** The account's own letters: each stands for all its subscriptions, none of which this fan-out queued. */
@@ -25,11 +25,11 @@ export interface AccountTrace {
   readonly note: string;
 }
 
-export const ACCOUNT_SUBSCRIPTIONS_NOTE =
+const ACCOUNT_SUBSCRIPTIONS_NOTE =
   "the account's subscriptions are not listed: a subscription message does not name its account, and trace has no Zuora connection to look them up; " +
   'find them in Zuora (Subscription where AccountId) and run `trace SUBSCRIPTION` for each';
 
-export function accountVerdict(accountKey: string, letters: readonly DeadLetterRow[], replay: string): string {
+function accountVerdict(accountKey: string, letters: readonly DeadLetterRow[], replay: string): string {
   if (letters.length === 0) {
     return `no letter of account ${accountKey} on the DLQ: its fan-outs resolved it and queued its subscriptions (or none has run)`;
   }
@@ -43,7 +43,7 @@ export function accountVerdict(accountKey: string, letters: readonly DeadLetterR
   ].join('; ');
 }
 
-export async function traceAccount(sqs: SQSClient, deadLetterQueueUrl: string, accountKey: string, replay: string, scanLimit: number): Promise<AccountTrace> {
+async function traceAccount(sqs: SQSClient, deadLetterQueueUrl: string, accountKey: string, replay: string, scanLimit: number): Promise<AccountTrace> {
   const listing = await listDeadLetters(sqs, { deadLetterQueueUrl, limit: scanLimit });
   const accountLetters = listing.deadLetters.filter((row) => row.accountKey === accountKey);
   return {

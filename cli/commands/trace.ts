@@ -18,19 +18,19 @@ import { runTraceAccount } from './trace-account';
  */
 
 /** Letters read while looking for one subscription's: the whole DLQ up to this many (a listing consumes nothing). */
-export const TRACE_DLQ_SCAN_LIMIT = 10_000;
+const TRACE_DLQ_SCAN_LIMIT = 10_000;
 
-export type LedgerView =
+type LedgerView =
   | { readonly status: 'found'; readonly table: string; readonly entry: LedgerEntry }
   | { readonly status: 'none'; readonly table: string }
   /** `failed`: a read went wrong; otherwise the target has no ledger (an old stack, no table given). */
   | { readonly status: 'unavailable'; readonly reason: string; readonly failed: boolean };
 
-export type DeadLetterView =
+type DeadLetterView =
   | { readonly status: 'read'; readonly letters: readonly DeadLetterRow[]; readonly searched: number; readonly truncated: boolean; readonly hidden?: number }
   | { readonly status: 'unavailable'; readonly reason: string };
 
-export type BreakerView = ({ readonly available: true } & BreakerStatus) | { readonly available: false; readonly reason: string; readonly failed: boolean };
+type BreakerView = ({ readonly available: true } & BreakerStatus) | { readonly available: false; readonly reason: string; readonly failed: boolean };
 
 export interface TraceFacts {
   readonly subscriptionId: string;
@@ -116,7 +116,7 @@ export function traceVerdict(facts: TraceFacts, next: NextSteps, nowMs: number =
 }
 
 /** The target flags to repeat in a suggested command line. */
-export function targetArgs(flags: TargetFlags): string {
+function targetArgs(flags: TargetFlags): string {
   if (flags.local) return '--local';
   if (flags.stack !== undefined) return `--stack ${flags.stack.trim()}`;
   return [flags.queueUrl && `--queue-url ${flags.queueUrl}`, flags.dlqUrl && `--dlq-url ${flags.dlqUrl}`].filter(Boolean).join(' ');

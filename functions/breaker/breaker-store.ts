@@ -47,7 +47,7 @@ export type BucketTotals = OutcomeCounts;
  * numbers per bucket, whatever the traffic) and holds no customer identifiers. A collision can only make two
  * subscriptions look like one, so the breaker can err towards staying closed, never towards tripping on one.
  */
-export const SLOT_COUNT = 1024;
+const SLOT_COUNT = 1024;
 
 export function subscriptionSlot(subscriptionId: string): number {
   // FNV-1a, 32 bit: cheap, stable across processes and good enough spread for a handful of ids.

@@ -16,7 +16,7 @@ import { bucketId, type BreakerStore, type BucketKey, type BucketTotals, type Ou
  *   sync batch (one UpdateItem per batch), expired by TTL. Keying by the phase's start gives every phase a
  *   fresh window: the failures that opened the breaker cannot re-open it the moment it closes.
  */
-export const STATE_KEY = 'state';
+const STATE_KEY = 'state';
 
 export class DynamoDbBreakerStore implements BreakerStore {
   constructor(

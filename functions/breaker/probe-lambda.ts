@@ -15,7 +15,7 @@ import type { ProbeConfig } from './probe-config';
 import { createProbeHandler, type LimioProbe, type ProbeRunReport } from './probe-handler';
 import { breakerOutcomeOf } from './sync-outcome';
 
-export const BREAKER_SERVICE_NAME = 'breaker';
+const BREAKER_SERVICE_NAME = 'breaker';
 
 /**
  * The probe as the sync Lambda would see Limio: the same client-credentials token client and sync client,

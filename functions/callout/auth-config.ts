@@ -25,21 +25,21 @@ import {
  * (locally CALLOUT_PREVIOUS_PASSWORD, CALLOUT_PREVIOUS_USERNAME, CALLOUT_PREVIOUS_HEADER_VALUE,
  * CALLOUT_PREVIOUS_HMAC_KEY). Both are accepted; the handler counts callouts that used the previous one.
  */
-export const CALLOUT_AUTH_MODES = ['basic', 'header', 'hmac'] as const;
-export type CalloutAuthMode = (typeof CALLOUT_AUTH_MODES)[number];
+const CALLOUT_AUTH_MODES = ['basic', 'header', 'hmac'] as const;
+type CalloutAuthMode = (typeof CALLOUT_AUTH_MODES)[number];
 
 export interface BasicCredentials {
   readonly username: string;
   readonly password: string;
 }
 
-export interface BasicAuthSettings extends BasicCredentials {
+interface BasicAuthSettings extends BasicCredentials {
   readonly mode: 'basic';
   /** During a rotation, the credentials Zuora may still send. */
   readonly previous?: BasicCredentials;
 }
 
-export interface HeaderAuthSettings {
+interface HeaderAuthSettings {
   readonly mode: 'header';
   readonly headerName: string;
   readonly value: string;
@@ -47,7 +47,7 @@ export interface HeaderAuthSettings {
   readonly previousValue?: string;
 }
 
-export interface HmacAuthSettings extends HmacSettings {
+interface HmacAuthSettings extends HmacSettings {
   readonly mode: 'hmac';
 }
 

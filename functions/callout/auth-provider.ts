@@ -4,7 +4,7 @@ import { parseCalloutAuthSecret, type CalloutAuth } from './auth-config';
 import type { AuthSource } from './config';
 
 /** How long a read of the auth secret is trusted; a rotated secret is picked up within this time. */
-export const AUTH_SECRET_CACHE_SECONDS = 300;
+const AUTH_SECRET_CACHE_SECONDS = 300;
 
 /**
  * `staleAfterRotation`: the caller just saw credentials that did not match. If the cached copy is older than
@@ -13,7 +13,7 @@ export const AUTH_SECRET_CACHE_SECONDS = 300;
  */
 export type AuthProvider = (options?: { staleAfterRotation?: boolean }) => Promise<CalloutAuth>;
 
-export const REFRESH_AFTER_FAILURE_SECONDS = 30;
+const REFRESH_AFTER_FAILURE_SECONDS = 30;
 
 export interface AuthProviderDeps {
   /** Needed only for a secret source. */

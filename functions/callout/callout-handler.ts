@@ -18,7 +18,7 @@ import { changeTimeToCarry, planAccounts } from './account-plan';
 import { acceptedResponse, acceptedWithoutAccountsResponse, basicChallenge, refusedResponse } from './responses';
 import { verifyCallout, type AuthVerdict } from './verify';
 
-export type RefusalReason =
+type RefusalReason =
   | 'method-not-allowed'
   | 'body-too-large'
   | 'auth-missing'
@@ -77,13 +77,13 @@ export interface CalloutDeps {
 
 export type CalloutHandler = (event: CalloutEvent, context?: Context) => Promise<APIGatewayProxyResult>;
 
-export const ALLOWED_METHODS = ['GET', 'POST'] as const;
+const ALLOWED_METHODS = ['GET', 'POST'] as const;
 const DEFAULT_ANSWER_BUDGET_MS = 6_000;
 /**
  * The longest the marks may hold Zuora's answer once the messages are queued. A mark not made costs only a
  * redundant sync (the sweep queues the change again as unproven), so it never delays or fails a callout for long.
  */
-export const LEDGER_MARK_TIMEOUT_MS = 1_000;
+const LEDGER_MARK_TIMEOUT_MS = 1_000;
 /** Zuora's correlation headers are short tokens; anything else is not copied into messages or logs. */
 const CORRELATION_ID = /^[\x21-\x7e]{1,128}$/;
 

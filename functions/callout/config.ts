@@ -40,7 +40,7 @@ export interface CalloutConfig {
   readonly ledgerTableName?: string;
 }
 
-export const DEFAULT_REALM = 'zuora-limio-sync';
+const DEFAULT_REALM = 'zuora-limio-sync';
 
 /**
  * Reads and checks the callout Lambda's environment once, at cold start. Without callout authentication the

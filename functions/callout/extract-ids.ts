@@ -67,7 +67,7 @@ const ACCOUNT_CONTAINER_FIELDS = new Set(['account', 'accounts']);
 const ACCOUNT_CONTAINER_NUMBER_FIELDS = new Set(['number', ...ACCOUNT_NUMBER_FIELDS]);
 const ACCOUNT_CONTAINER_ID_FIELDS = new Set(['id', ...ACCOUNT_ID_FIELDS]);
 
-export const FIELDS_LOOKED_AT = [
+const FIELDS_LOOKED_AT = [
   'subscriptionNumber(s)',
   'subscriptionName(s)',
   'Subscription.Name',

@@ -186,7 +186,7 @@ export function readSignature(headerValueText: string, prefix: string, digestByt
   return undefined;
 }
 
-export function digestLength(algorithm: HmacAlgorithm): number {
+function digestLength(algorithm: HmacAlgorithm): number {
   return { sha1: 20, sha256: 32, sha384: 48, sha512: 64 }[algorithm];
 }
 

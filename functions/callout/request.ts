@@ -27,7 +27,7 @@ export interface CalloutRequest {
 
 export type CalloutEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
 
-export function isHttpApiEvent(event: CalloutEvent): event is APIGatewayProxyEventV2 {
+function isHttpApiEvent(event: CalloutEvent): event is APIGatewayProxyEventV2 {
   return (event as APIGatewayProxyEventV2).version === '2.0';
 }
 
@@ -106,7 +106,7 @@ function fromSingleValues(parameters: Record<string, string | undefined>): Recor
   return result;
 }
 
-export function parseQueryString(raw: string): Record<string, string[]> {
+function parseQueryString(raw: string): Record<string, string[]> {
   const result = emptyRecord<string[]>();
   for (const [name, value] of new URLSearchParams(raw)) {
     (result[name] ??= []).push(value);

@@ -57,7 +57,7 @@ export function verifyCallout(request: CalloutRequest, auth: CalloutAuth, now: D
  * so each of those that carries ids must be in the signed data: otherwise one captured callout with
  * `?subscriptionNumber=…` added would queue any id. Returns why the callout is refused, or undefined.
  */
-export function unsignedIdSources(
+function unsignedIdSources(
   request: Pick<CalloutRequest, 'method' | 'body' | 'query'>,
   signedData: string,
   idField: string | undefined,

@@ -27,7 +27,7 @@ export function accountLookupQuery(accountNumber: string): string {
   return `select Id from Account where AccountNumber = ${zoqlQuoted(accountNumber)}`;
 }
 
-export function accountByIdQuery(accountId: string): string {
+function accountByIdQuery(accountId: string): string {
   return `select Id from Account where Id = ${zoqlQuoted(accountId)}`;
 }
 

@@ -30,7 +30,7 @@ export const LEDGER_PARTITION_KEY = 'subscriptionId';
 export const LEDGER_TTL_ATTRIBUTE = 'expiresAt';
 
 /** BatchGetItem takes at most 100 keys. */
-export const BATCH_GET_LIMIT = 100;
+const BATCH_GET_LIMIT = 100;
 /** BatchGetItem requests one readMany has in flight at once. */
 export const MAX_CONCURRENT_BATCH_GETS = 4;
 
@@ -271,7 +271,7 @@ function attemptUpdate(outcome: LedgerOutcome): Update {
 }
 
 /** An item as a ledger entry; undefined for an item without its key. Unreadable attributes are left out. */
-export function entryFromItem(item: Record<string, AttributeValue>): LedgerEntry | undefined {
+function entryFromItem(item: Record<string, AttributeValue>): LedgerEntry | undefined {
   const subscriptionId = item[LEDGER_PARTITION_KEY]?.S;
   if (subscriptionId === undefined) return undefined;
   const successStartedAt = numberOf(item.lastSuccessStartedAt);

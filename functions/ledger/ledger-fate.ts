@@ -46,7 +46,7 @@ export type LedgerFate =
  * How soon a message that a sync in flight will cover if it succeeds is looked at again: about one Limio call, and
  * SQS's visibility timeout is counted in whole seconds anyway.
  */
-export const LEDGER_RECHECK_MS = 1_000;
+const LEDGER_RECHECK_MS = 1_000;
 
 /**
  * What to do with one message, given its subscription's ledger entry (undefined: none, or the ledger could not be

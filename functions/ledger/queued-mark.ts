@@ -1,7 +1,7 @@
 import type { LedgerStore } from './ledger-store';
 
 /** Mark writes one producer has in flight at once: a callout naming hundreds of subscriptions opens a few connections, not hundreds. */
-export const MAX_CONCURRENT_MARKS = 8;
+const MAX_CONCURRENT_MARKS = 8;
 
 export interface QueuedMarkResult {
   /** Subscriptions whose mark failed or was not written in time. */

@@ -4,15 +4,12 @@ import {
   credentialsFromEnvironment,
   credentialsFromSecretsManager,
   credentialsSourceOf,
-  type ClientCredentials,
   type CredentialsSource,
 } from '../shared/credentials-source';
 import type { Env } from '../shared/env';
 
 /** Where the Limio client id and secret come from: Secrets Manager in AWS, plain variables only locally. */
 export type LimioCredentialsConfig = ClientCredentialsConfig;
-
-export type LimioCredentials = ClientCredentials;
 
 /**
  * LIMIO_SECRET_ID (Secrets Manager, in AWS) or, for local use only, LIMIO_CLIENT_ID + LIMIO_CLIENT_SECRET; never

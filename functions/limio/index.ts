@@ -8,10 +8,9 @@ export {
   environmentCredentials,
   loadLimioCredentials,
   secretsManagerCredentials,
-  type LimioCredentials,
   type LimioCredentialsConfig,
 } from './credentials';
-export { CredentialsError, type CredentialsSource } from '../shared/credentials-source';
-export { LimioTokenCache, TokenError, type TokenCacheOptions } from './token-cache';
-export { LimioClient, SYNC_PATH, type LimioClientOptions, type SyncResult } from './client';
-export { classifySyncOutcome, parseRetryAfter, type ClassifyContext, type LimioAnswer, type SyncOutcome } from './classify-outcome';
+export type { CredentialsSource } from '../shared/credentials-source';
+export { LimioTokenCache } from './token-cache';
+export { LimioClient, SYNC_PATH, type SyncResult } from './client';
+export { classifySyncOutcome, parseRetryAfter, type LimioAnswer, type SyncOutcome } from './classify-outcome';

@@ -2,7 +2,7 @@ import type { ClientCredentials, CredentialsSource } from '../shared/credentials
 import { describeFetchError } from '../shared/fetch-error';
 
 /** Why no token could be had; the sync is then retryable (Limio or its credentials will be back). */
-export class TokenError extends Error {
+class TokenError extends Error {
   override readonly name = 'TokenError';
   constructor(
     message: string,

@@ -8,7 +8,7 @@ import { describeUntrusted } from './untrusted-value';
  */
 
 /** Zuora account numbers: an optional letter prefix (with an optional dash), then digits (A00001234, 1234). */
-export const DEFAULT_ACCOUNT_NUMBER_PATTERN = '^(?:[A-Za-z]{1,10}-?)?[0-9]{1,20}$';
+const DEFAULT_ACCOUNT_NUMBER_PATTERN = '^(?:[A-Za-z]{1,10}-?)?[0-9]{1,20}$';
 
 /** Zuora object IDs (an AccountId): 32 lowercase hexadecimal characters. */
 const ZUORA_OBJECT_ID = /^[0-9a-f]{32}$/;

@@ -11,8 +11,6 @@ import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 export const FAILURE_CLASSES = ['terminal', 'poison', 'exhausted'] as const;
 export type FailureClass = (typeof FAILURE_CLASSES)[number];
 
-export const DEAD_LETTER_ATTRIBUTE_NAMES = ['failureClass', 'httpStatus', 'error', 'failedAt', 'attempts'] as const;
-
 export interface DeadLetterReason {
   readonly failureClass: FailureClass;
   /** Limio's HTTP status, when there was an answer. */

@@ -2,7 +2,7 @@ import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSCli
 import { messageKey, serializeQueueMessage, type QueueMessage } from './queue-message';
 
 /** SQS's limit per SendMessageBatch call. */
-export const SQS_BATCH_LIMIT = 10;
+const SQS_BATCH_LIMIT = 10;
 
 export type SqsSender = Pick<SQSClient, 'send'>;
 
@@ -23,7 +23,7 @@ export type EnqueueResult =
   | { readonly ok: true; readonly calls: number }
   | { readonly ok: false; readonly calls: number; readonly notQueued: readonly string[]; readonly error: string };
 
-export const ENQUEUE_DEFAULTS = { maxAttempts: 3, baseBackoffMs: 100 } as const;
+const ENQUEUE_DEFAULTS = { maxAttempts: 3, baseBackoffMs: 100 } as const;
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

@@ -11,10 +11,10 @@ import { describeUntrusted } from './untrusted-value';
  *   which turns it into subscription messages with source 'account'.
  * Versioned so that a consumer can refuse what it does not understand instead of guessing.
  */
-export const SYNC_REQUEST_VERSION = 1;
+const SYNC_REQUEST_VERSION = 1;
 
 /** `account`: a subscription message the fan-out made from an account message. */
-export const MESSAGE_SOURCES = ['notification', 'workflow', 'callout', 'backfill', 'replay', 'sweep', 'account', 'test'] as const;
+const MESSAGE_SOURCES = ['notification', 'workflow', 'callout', 'backfill', 'replay', 'sweep', 'account', 'test'] as const;
 export type MessageSource = (typeof MESSAGE_SOURCES)[number];
 
 export interface SyncRequest {
@@ -41,7 +41,7 @@ export interface SyncRequest {
 }
 
 /** Where the fan-out Lambda stopped paging an account's subscriptions, so that the next delivery resumes there. */
-export interface FanOutContinuation {
+interface FanOutContinuation {
   /** Zuora's ZOQL queryLocator for queryMore. */
   readonly queryLocator: string;
   /** The account's 32-hex id, which the account key was resolved to. */

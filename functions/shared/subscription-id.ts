@@ -7,7 +7,7 @@ import { anchoredPattern } from './anchored-pattern';
  */
 
 /** Zuora subscription numbers: a letter prefix, optional dash-separated letter parts, then digits (A-S00000271). */
-export const DEFAULT_SUBSCRIPTION_NUMBER_PATTERN = '^[A-Za-z]{1,10}(?:-[A-Za-z]{1,10}){0,3}-?[0-9]{1,20}$';
+const DEFAULT_SUBSCRIPTION_NUMBER_PATTERN = '^[A-Za-z]{1,10}(?:-[A-Za-z]{1,10}){0,3}-?[0-9]{1,20}$';
 
 /** Zuora object IDs: 32 lowercase hexadecimal characters. */
 const ZUORA_OBJECT_ID = /^[0-9a-f]{32}$/;
@@ -15,7 +15,7 @@ const ZUORA_OBJECT_ID = /^[0-9a-f]{32}$/;
 /** No slash, percent, dot-dot, whitespace or control character can pass this, whatever the pattern allows. */
 const PATH_SAFE = /^[A-Za-z0-9_-]+$/;
 
-export const MAX_SUBSCRIPTION_ID_LENGTH = 64;
+const MAX_SUBSCRIPTION_ID_LENGTH = 64;
 
 export interface SubscriptionIdRule {
   readonly numberPattern: RegExp;

@@ -10,12 +10,12 @@ import { ACCOUNT_IDS_PER_QUERY, countSlices, type TimeRange } from './window';
 export const MAX_BACKFILL_DAYS = 400;
 
 /** Records per ZOQL page: a slice holding more costs one queryMore per further page. */
-export const ZOQL_PAGE_RECORDS = 2000;
+const ZOQL_PAGE_RECORDS = 2000;
 
 const DAY_MS = 86_400_000;
 
 /** Subscription, Account and Contact changes: three queries a slice, before pages and account lookups. */
-export const ZOQL_QUERIES_PER_SLICE = 3;
+const ZOQL_QUERIES_PER_SLICE = 3;
 
 export interface BackfillPlan {
   readonly window: TimeRange;

@@ -5,7 +5,7 @@ import { subscriptionIdRuleFrom, type SubscriptionIdRule } from '../shared/subsc
 import type { WindowSettings } from './window';
 
 /** Secrets Manager in AWS ({"clientId","clientSecret"}), plain variables only locally: the same shape as Limio's. */
-export type ZuoraCredentialsConfig = ClientCredentialsConfig;
+type ZuoraCredentialsConfig = ClientCredentialsConfig;
 
 export interface SweepConfig {
   /** The tenant's REST root, no trailing slash (https, or http for 127.0.0.1/localhost only). */
@@ -104,6 +104,6 @@ export function loadZuoraConnection(env: Env): ZuoraConnectionConfig {
 }
 
 /** ZUORA_SECRET_ID (Secrets Manager, in AWS) or, for local use only, ZUORA_CLIENT_ID + ZUORA_CLIENT_SECRET; never both. */
-export function loadZuoraCredentials(env: Env): ZuoraCredentialsConfig {
+function loadZuoraCredentials(env: Env): ZuoraCredentialsConfig {
   return loadClientCredentials(env, 'ZUORA');
 }

@@ -34,7 +34,7 @@ export interface SweepRunnerParts {
   readonly onZuoraRequest?: (event: ZuoraRequestEvent) => void;
 }
 
-export interface SweepRunOptions {
+interface SweepRunOptions {
   /** The invocation's deadline (ms since the epoch), e.g. Date.now() + context.getRemainingTimeInMillis(). */
   readonly deadlineMs?: number;
   /** A backfill window; the watermark is then neither read nor moved. */
@@ -49,7 +49,7 @@ export interface SweepRunner {
   readonly client: ZuoraClient;
 }
 
-export const DEFAULT_LEDGER_TIMEOUT_MS = 3_000;
+const DEFAULT_LEDGER_TIMEOUT_MS = 3_000;
 
 export function createSweepRunner(parts: SweepRunnerParts): SweepRunner {
   const { config } = parts;

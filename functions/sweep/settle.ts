@@ -15,7 +15,7 @@ import type { LatestVersions } from './window';
  */
 export type CoveragePort = (ids: readonly string[]) => Promise<ReadonlyMap<string, CoverageFacts | undefined>>;
 
-export interface EnqueueOutcome {
+interface EnqueueOutcome {
   /** Ids that are not known to be on the queue; the slice then does not count as done. */
   readonly notQueued: readonly string[];
   readonly error?: string;

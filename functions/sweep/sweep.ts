@@ -57,7 +57,7 @@ export type SweepProgress =
   | { readonly type: 'coverage-unavailable'; readonly ids: number; readonly error: string }
   | { readonly type: 'slice'; readonly slice: number; readonly range: TimeRange; readonly counts: SweepCounts; readonly watermark?: SweepWatermark };
 
-export type SweepOutcome =
+type SweepOutcome =
   /** Every slice of the window was read and settled. */
   | 'complete'
   /** The watermark is already at the settle point. */
@@ -289,7 +289,7 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
  * Zuora answered with changes outside the slice asked for: the tenant read the query's times in its own zone (it
  * ignored the offset). Counting the answer would move the watermark past changes never read.
  */
-export class OutsideSliceError extends Error {
+class OutsideSliceError extends Error {
   override readonly name = 'OutsideSliceError';
   readonly kind = 'outside-slice';
 }

@@ -62,7 +62,7 @@ export interface ZuoraQueryOptions {
   readonly deadlineMs?: number;
 }
 
-export const ZUORA_CLIENT_DEFAULTS = {
+const ZUORA_CLIENT_DEFAULTS = {
   requestTimeoutMs: 60_000,
   maxAttempts: 5,
   backoffBaseMs: 1_000,
@@ -71,9 +71,9 @@ export const ZUORA_CLIENT_DEFAULTS = {
   tokenExpiryMarginSeconds: 60,
 } as const;
 
-export const ZUORA_TOKEN_PATH = '/oauth/token';
-export const ZUORA_QUERY_PATH = '/v1/action/query';
-export const ZUORA_QUERY_MORE_PATH = '/v1/action/queryMore';
+const ZUORA_TOKEN_PATH = '/oauth/token';
+const ZUORA_QUERY_PATH = '/v1/action/query';
+const ZUORA_QUERY_MORE_PATH = '/v1/action/queryMore';
 
 /** When the token endpoint forgets expires_in, assume a short life rather than forever. */
 const FALLBACK_TOKEN_LIFETIME_SECONDS = 300;

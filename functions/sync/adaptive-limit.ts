@@ -41,25 +41,25 @@ export interface AdaptiveLimitSettings {
 /** Multiplicative decrease on overload: the AWS SDK's and CUBIC's β. */
 export const OVERLOAD_CUT = 0.7;
 /** The deepest a latency cut goes in one window: a single slow window cannot halve the limit twice. */
-export const LATENCY_CUT_MAX = 0.5;
+const LATENCY_CUT_MAX = 0.5;
 /** Growth per unloaded latency elapsed while the limit was used and latency stayed unloaded. */
-export const GROWTH_PER_LATENCY = 1.25;
+const GROWTH_PER_LATENCY = 1.25;
 /** At most this many latencies' worth of growth per window, so a long window (a slow, paced limit) cannot leap. */
-export const GROWTH_LATENCIES_PER_WINDOW_MAX = 8;
-export const WINDOW_MIN_MS = 100;
+const GROWTH_LATENCIES_PER_WINDOW_MAX = 8;
+const WINDOW_MIN_MS = 100;
 /** Re-measurement: every minute, at the same wall-clock second in every container. */
 export const PROBE_PERIOD_MS = 60_000;
-export const PROBE_MIN_MS = 4_000;
-export const PROBE_MAX_MS = 20_000;
+const PROBE_MIN_MS = 4_000;
+const PROBE_MAX_MS = 20_000;
 /** What a paced call is taken to cost before any answer has shown it: refused calls alone show nothing. */
-export const UNMEASURED_CALL_COST_MS = 1_000;
+const UNMEASURED_CALL_COST_MS = 1_000;
 /**
  * The longest pause a Retry-After buys: the default BACKOFF_MAX_SECONDS, which already caps it for the message
  * that got it, so a misconfigured header cannot stop a container's syncs for hours.
  */
-export const RETRY_AFTER_MAX_SECONDS = 900;
+const RETRY_AFTER_MAX_SECONDS = 900;
 /** A change of the limit by this factor (or across a whole number below 2) is reported. */
-export const MARKED_CHANGE = 0.2;
+const MARKED_CHANGE = 0.2;
 
 interface Window {
   readonly startedAtMs: number;

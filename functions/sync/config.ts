@@ -32,7 +32,7 @@ export interface SyncConfig {
   readonly adaptive: AdaptiveConfig | undefined;
 }
 
-export interface AdaptiveConfig {
+interface AdaptiveConfig {
   /** SYNC_CONCURRENCY is the ceiling. */
   readonly ceiling: number;
   readonly initialLimit: number;
@@ -46,7 +46,7 @@ export interface AdaptiveConfig {
  * SQS refuses a visibility timeout above 12 hours, counted from the receive: a backoff of up to this is asked
  * for within what is left of it (withinVisibilityCeiling).
  */
-export const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
+const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
 
 /** Reads and checks the sync Lambda's environment once, at cold start; every error names its variable. */
 export function loadSyncConfig(env: Env): SyncConfig {

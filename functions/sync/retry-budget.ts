@@ -15,7 +15,7 @@ export type { OpenInterval };
 
 export type Instant = number | string | Date;
 
-export function toEpochMs(instant: Instant): number {
+function toEpochMs(instant: Instant): number {
   const ms = instant instanceof Date ? instant.getTime() : typeof instant === 'string' ? Date.parse(instant) : instant;
   if (!Number.isFinite(ms)) throw new RangeError(`not a time: ${String(instant)}`);
   return ms;
@@ -136,7 +136,7 @@ export function backoffSeconds(receiveCount: number, settings: Pick<RetrySetting
 }
 
 /** Retry-After is honoured within [1 s, cap]: a bogus header must not park a message for hours. */
-export function retryAfterWithinBounds(retryAfterSeconds: number, settings: Pick<RetrySettings, 'backoffMaxSeconds'>): number {
+function retryAfterWithinBounds(retryAfterSeconds: number, settings: Pick<RetrySettings, 'backoffMaxSeconds'>): number {
   if (!Number.isFinite(retryAfterSeconds)) return settings.backoffMaxSeconds;
   return clamp(Math.ceil(retryAfterSeconds), 1, settings.backoffMaxSeconds);
 }
@@ -177,7 +177,7 @@ export function decideRetry({ failure, receiveCount, receivedAt, sentAt, now, op
  * SQS's longest visibility timeout. SQS counts it from the receive, so the sync handler asks for no more than
  * what is left of it (withinVisibilityCeiling, functions/sync/visibility-ceiling.ts).
  */
-export const MAX_HOLD_SECONDS = 12 * 60 * 60;
+const MAX_HOLD_SECONDS = 12 * 60 * 60;
 
 export interface HoldInput {
   readonly settings: Pick<RetrySettings, 'holdSeconds'>;

@@ -9,7 +9,7 @@ export async function sendToDeadLetterQueue(sqs: SQSClient, deadLetterQueueUrl: 
 }
 
 /** SQS takes at most this many entries per ChangeMessageVisibilityBatch. */
-export const SQS_MAX_BATCH_ENTRIES = 10;
+const SQS_MAX_BATCH_ENTRIES = 10;
 
 /** Backoff, hold or postponement: the message stays invisible this long after the invocation reports it failed. */
 export interface VisibilityChange {

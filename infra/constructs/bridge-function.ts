@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { INFRA_DEFAULTS, type BridgeSettings } from '../settings';
 
-export const PROJECT_ROOT = path.join(__dirname, '..', '..');
+const PROJECT_ROOT = path.join(__dirname, '..', '..');
 
 export type BridgeFunctionName = 'Callout' | 'Sync' | 'Probe' | 'Sweep' | 'FanOut';
 

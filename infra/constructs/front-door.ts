@@ -21,7 +21,7 @@ import type { BridgeSecrets } from './secrets';
 import { CalloutWebAcl } from './web-acl';
 
 /** The path Zuora calls (POST and GET), on either kind of API. */
-export const CALLOUT_PATH = 'zuora/callout';
+const CALLOUT_PATH = 'zuora/callout';
 
 export interface CalloutFrontDoorProps {
   readonly settings: BridgeSettings;

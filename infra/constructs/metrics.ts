@@ -16,7 +16,7 @@ export { FANOUT_METRICS as FAN_OUT_METRICS, FANOUT_SERVICE_NAME as FAN_OUT_METRI
 export const CALLOUT_ACCOUNT_METRICS = { queued: 'AccountKeysQueued', ignored: 'CalloutAccountsIgnored' } as const;
 
 /** Shown on their own dashboard widget, not among the Limio calls. */
-export const LEDGER_SYNC_METRICS: readonly string[] = [SYNC_METRICS.coveredByLedger, SYNC_METRICS.heldForCooldown, SYNC_METRICS.ledgerUnavailable];
+const LEDGER_SYNC_METRICS: readonly string[] = [SYNC_METRICS.coveredByLedger, SYNC_METRICS.heldForCooldown, SYNC_METRICS.ledgerUnavailable];
 
 /**
  * The adaptive Limio limit's metrics (issue #21), by the names the sync Lambda publishes them under (service

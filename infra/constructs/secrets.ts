@@ -12,7 +12,7 @@ import { keepParentLogicalIds } from './logical-ids';
  * How the Limio secret is created: a placeholder clientId and a generated stand-in clientSecret. Never change it:
  * CloudFormation generates a new value (over the operator's real credentials) whenever this block changes.
  */
-export const LIMIO_SECRET_GENERATION: secretsmanager.SecretStringGenerator = {
+const LIMIO_SECRET_GENERATION: secretsmanager.SecretStringGenerator = {
   secretStringTemplate: JSON.stringify({ clientId: LIMIO_SECRET_PLACEHOLDER.clientId }),
   generateStringKey: 'clientSecret',
   excludePunctuation: true,
@@ -24,7 +24,7 @@ export const LIMIO_SECRET_GENERATION: secretsmanager.SecretStringGenerator = {
  * both replaced by the operator. Never change it: a changed block makes CloudFormation generate a new value over
  * the operator's credentials.
  */
-export const ZUORA_SECRET_GENERATION: secretsmanager.SecretStringGenerator = {
+const ZUORA_SECRET_GENERATION: secretsmanager.SecretStringGenerator = {
   secretStringTemplate: JSON.stringify({ clientId: ZUORA_SECRET_PLACEHOLDER.clientId }),
   generateStringKey: 'clientSecret',
   excludePunctuation: true,

@@ -18,7 +18,7 @@ export const FAN_OUT_DEFAULTS = {
   /** SQS event sources run at least 2 invocations at once. */
   maxConcurrency: 2,
 } as const;
-export const FAN_OUT_MAX_CONCURRENCY = 20;
+const FAN_OUT_MAX_CONCURRENCY = 20;
 
 const FAN_OUT_ONLY_PROPS = ['fanOutBatchSize', 'fanOutMaxConcurrency'] as const satisfies readonly FanOutSettingName[];
 

@@ -20,9 +20,9 @@ import { CALLOUT_API_KINDS, CALLOUT_AUTH_MODES, INFRA_DEFAULTS, type BridgeSetti
 
 export * from './types';
 export { asCidr, isEnhancedSecurityPolicy, isIpv6Range } from './front-door';
-export { FAN_OUT_DEFAULTS, FAN_OUT_MAX_CONCURRENCY, FAN_OUT_TIMEOUT_SECONDS } from './fan-out';
+export { FAN_OUT_DEFAULTS, FAN_OUT_TIMEOUT_SECONDS } from './fan-out';
 export { FAILED_SWEEPS, MISSING_CALLOUTS_SWEEPS, sweepEnvironment, sweepFallingBehindSeconds, SWEEP_TIMEOUT_SECONDS, zuoraConnectionEnvironment } from './sweep';
-export { SYNC_ADAPTIVE_MIN_LIMIT_DEFAULT, syncAdaptiveInitialLimit, syncConcurrencyEnvironment } from './sync-concurrency';
+export { syncAdaptiveInitialLimit, syncConcurrencyEnvironment } from './sync-concurrency';
 
 function ledgerTiming(input: BridgeSettingsInput): { syncCooldownSeconds: number; syncClockMarginSeconds: number } {
   const syncCooldownSeconds = input.syncCooldownSeconds ?? LEDGER_DEFAULTS.cooldownSeconds;

@@ -15,7 +15,7 @@ import { INFRA_DEFAULTS, type BridgeSettings, type BridgeSettingsInput } from '.
  * invocations at the floor are 2.5 calls in flight). The construct leaves that variable unset, so a fleet cannot
  * start below this x syncInvocationConcurrency.
  */
-export const SYNC_ADAPTIVE_MIN_LIMIT_DEFAULT = DEFAULTS.syncAdaptiveMinLimit;
+const SYNC_ADAPTIVE_MIN_LIMIT_DEFAULT = DEFAULTS.syncAdaptiveMinLimit;
 
 /** SYNC_ADAPTIVE_INITIAL_LIMIT is written with this many decimals, rounded down so the fleet never starts above its limit. */
 const INITIAL_LIMIT_DECIMALS = 4;

@@ -258,7 +258,7 @@ export interface FanOutSettings {
   readonly maxConcurrency: number;
 }
 
-export type OptionalSetting =
+type OptionalSetting =
   | 'calloutIdField' | 'subscriptionIdPattern' | 'probeSubscriptionId' | 'wafRateLimitPerIp' | 'expectedZuoraTenantId' | 'secretsKmsKeyArn'
   | 'accountNumberPattern'
   /** Set only with syncAdaptive. */

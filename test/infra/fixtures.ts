@@ -36,7 +36,7 @@ export function constructInOwnStack(
 }
 
 /** Each fixture stack is built once and shared by the template tests and the cdk-nag checks. */
-export function once<T>(build: () => T): () => T {
+function once<T>(build: () => T): () => T {
   let built: { value: T } | undefined;
   return () => (built ??= { value: build() }).value;
 }
@@ -124,14 +124,6 @@ export const defaultBridgeFixture = once(() => {
     ledgerTableId: idOf(stack.bridge.ledgerTable),
   };
 });
-
-/** A fixture stack with its template. */
-export function withTemplate(build: () => ZuoraLimioSyncStack): () => { stack: ZuoraLimioSyncStack; template: Template } {
-  return once(() => {
-    const stack = build();
-    return { stack, template: Template.fromStack(stack) };
-  });
-}
 
 /** The topic ownStackBridge passes as a prop. */
 export function ownTopicOf(): sns.Topic | undefined {

@@ -42,19 +42,19 @@ import { classifyAccountChange, classifySubscription, worseCoverage, type Change
 
 export type CrashPoint = 'none' | 'before-read' | 'after-read' | 'after-claim' | 'after-limio' | 'after-record';
 
-export interface PollerScript {
+interface PollerScript {
   /** This invocation's clock minus true time. */
   readonly clockSkewMs: number;
   readonly batchSize: number;
   readonly pollGapMs: number;
 }
 
-export interface LimioScript {
+interface LimioScript {
   readonly durationMs: number;
   readonly answer: 'synced' | 'retryable' | 'terminal';
 }
 
-export interface ModelChange {
+interface ModelChange {
   readonly atMs: number;
   readonly subscriptionId: string;
   /** Sweep mode: how long after its UpdatedDate (atMs) the change is committed, at most the commit lag. Default 0. */
@@ -71,7 +71,7 @@ export interface ModelChange {
   readonly fanOutDelayMs?: number;
 }
 
-export interface SweepScript {
+interface SweepScript {
   readonly commitLagMs: number;
   readonly settleMs: number;
   readonly overlapMs: number;
@@ -110,7 +110,7 @@ export interface ModelScenario {
   readonly sweep?: SweepScript;
 }
 
-export interface ModelCallout {
+interface ModelCallout {
   readonly subscriptionId: string;
   readonly trueReceivedAt: number;
   readonly state: 'queued' | 'done' | 'dead-lettered';
@@ -120,7 +120,7 @@ export interface ModelCallout {
   readonly doneAt?: number;
 }
 
-export interface ModelSweepChange {
+interface ModelSweepChange {
   readonly subscriptionId: string;
   readonly atMs: number;
   readonly committedAt: number;
@@ -141,7 +141,7 @@ export interface ModelResult {
   readonly endedAt: number;
 }
 
-export const MODEL_LIMITS = {
+const MODEL_LIMITS = {
   /** The main queue's visibility timeout (6 x the function timeout). */
   visibilityTimeoutMs: 180_000,
   functionTimeoutMs: 30_000,

@@ -154,7 +154,7 @@ export class FleetSimulation {
 }
 
 /** Deterministic, so every run of the simulation is the same run (mulberry32). */
-export function seededRandom(seed: number): () => number {
+function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

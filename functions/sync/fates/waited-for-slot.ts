@@ -6,7 +6,7 @@ import { reportUntried } from './untried-report';
 import { setVisibility } from './visibility';
 
 /** Back in 1-5 s: soon enough to take a slot freed meanwhile, spread so that the returns do not arrive as one. */
-export const SLOT_WAIT_RETURN_SECONDS = { min: 1, max: 5 } as const;
+const SLOT_WAIT_RETURN_SECONDS = { min: 1, max: 5 } as const;
 
 /**
  * Waiting is not failing: no Limio slot came within the message's wait bound (the adaptive limit is holding
