@@ -40,7 +40,7 @@ export const REPLACED_POLLER_WAIT_SECONDS = 1;
  * How long the runtime's poller may take to stop: the invocation under way ends within the sync function's
  * timeout (the poller's own), then its deletes; beyond that something is stuck, and the run would go on beside it.
  */
-export const RUNTIME_POLLER_STOP_TIMEOUT_MS = (DEFAULTS.syncFunctionTimeoutSeconds + 10) * 1000;
+const RUNTIME_POLLER_STOP_TIMEOUT_MS = (DEFAULTS.syncFunctionTimeoutSeconds + 10) * 1000;
 
 /**
  * Stops the runtime's in-process sync poller, then waits out the receives it had under way: the emulator keeps

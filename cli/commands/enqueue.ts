@@ -249,7 +249,7 @@ interface EnqueueAccountsResult {
  * message on the fan-out queue, which queues the account's subscriptions (and marks them in the ledger) as an
  * account callout would. Nothing is marked here: the subscriptions are not known until the fan-out reads Zuora.
  */
-async function enqueueAccounts(sqs: SQSClient, options: EnqueueAccountsOptions): Promise<EnqueueAccountsResult> {
+export async function enqueueAccounts(sqs: SQSClient, options: EnqueueAccountsOptions): Promise<EnqueueAccountsResult> {
   const rule = options.rule ?? DEFAULT_ACCOUNT_KEY_RULE;
   const checked = validateCandidates(options.candidates, (value) => checkAccountKey(value, rule), options.refused);
   const { refused } = checked;
