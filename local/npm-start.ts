@@ -19,6 +19,7 @@ import {
   describeStart,
   emptyTally,
   limioCapacityLine,
+  limioFaultsLine,
   limioLimitLine,
   readyLine,
   sampleCurl,
@@ -163,6 +164,10 @@ export async function main(argv: readonly string[]): Promise<number> {
           else out.info(zuoraTouchedLine(names));
         },
         onLimitChange: limitLines.onLimitChange,
+        onLimioFaultsChanged(view) {
+          if (json) out.info('limio sandbox faults changed', { ...view });
+          else out.info(limioFaultsLine(view));
+        },
         onLimioCapacityChanged(model) {
           if (json) out.info('limio sandbox capacity changed', { capacity: model.capacity ?? null, latencyMs: model.latencyMs });
           else out.info(limioCapacityLine(model));
