@@ -34,6 +34,7 @@ import {
 import { LimioUnreachableError, startRuntime, type Runtime } from './runtime';
 import { LIFELINE_VARIABLE } from './outside-tsx-relay';
 import { throttleLimitChanges } from './limit-change-lines';
+import { recordOf, removeRuntimeRecord, runtimeRecordPath, writeRuntimeRecord } from './runtime-record';
 import { findNpmLaunchers, watchStopRequests } from './stop-request';
 
 const USAGE = `usage: npm start [-- --json]
@@ -60,6 +61,31 @@ function jsonOutput(): Output {
   const write = (level: string, message: string, fields: Record<string, unknown> = {}) =>
     process.stdout.write(`${JSON.stringify({ level, message, service: 'local-runtime', timestamp: new Date().toISOString(), ...fields })}\n`);
   return { info: (line, fields) => write('INFO', line, fields), error: (line, fields) => write('ERROR', line, fields) };
+}
+
+/**
+ * Writes where the runtime listens, and its generated callout credential, for the CLI's --local
+ * (local/runtime-record.ts); removed on a clean stop, and on any exit of this process that Node sees. A record that
+ * cannot be written is reported, and the runtime runs on: --local then needs the ports as variables.
+ */
+function recordRuntime(runtime: Runtime, out: Output): { file: string; remove(): void } | undefined {
+  const file = runtimeRecordPath(process.env);
+  const record = recordOf(runtime, process.pid, new Date());
+  try {
+    writeRuntimeRecord(file, record);
+  } catch (error) {
+    out.error(`Runtime record not written (${(error as Error).message}): the CLI's --local needs PORT, SQS_PORT, DYNAMODB_PORT and ZUORA_SANDBOX_PORT as printed above`);
+    return undefined;
+  }
+  const remove = () => removeRuntimeRecord(file, record);
+  process.once('exit', remove);
+  return {
+    file,
+    remove() {
+      remove();
+      process.removeListener('exit', remove);
+    },
+  };
 }
 
 async function queueDepths(runtime: Runtime): Promise<{ waiting: number; deadLetters: number } | undefined> {
@@ -192,6 +218,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 
   const curl = sampleCurl(runtime.calloutUrl, config.callout);
+  // Written before "ready" is printed: whoever waits for that line may run a --local command at once.
+  const record = stopping ? undefined : recordRuntime(runtime, out);
   if (stopping) {
     // Stopped while starting: no "Ready" for a runtime that is about to go.
   } else if (json) {
@@ -203,6 +231,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       zuoraBaseUrl: runtime.zuoraBaseUrl,
       sweepIntervalSeconds: config.sweepIntervalSeconds,
       curl,
+      ...(record && { runtimeRecord: record.file }),
     });
   } else {
     const banner = {
@@ -216,10 +245,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     for (const line of describeStart(banner)) {
       out.info(line);
     }
+    if (record) out.info(`Runtime record ${record.file} (owner-only): zuora-limio-sync --local commands find this runtime by it`);
     out.info(readyLine(runtime.calloutUrl));
   }
 
   const request = await stopRequests.requested;
+  // Stopping: from now on the CLI is told no runtime runs, rather than finding one going away.
+  record?.remove();
   const cause = 'signal' in request ? { signal: request.signal } : { launcherGone: request.launcherGone };
   if (!json) {
     process.stdout.write('\n');
