@@ -1,7 +1,7 @@
 /**
  * What `npm start` does once it runs outside tsx's signal relay (see main.ts): the whole pipeline on this machine.
  * Human output by default; `--json` prints the handlers' structured logs instead (and the runtime's own lines as
- * JSON). Exit codes: 0 after Ctrl-C/SIGTERM, 2 for a configuration the user must change (malformed variable,
+ * JSON), run as `npm start --silent -- --json`: without --silent npm's own banner comes first on stdout. Exit codes: 0 after Ctrl-C/SIGTERM, 2 for a configuration the user must change (malformed variable,
  * port in use, unreachable Limio tenant), 1 otherwise.
  */
 import type { BreakerPhase } from '../functions/breaker/breaker-state';
@@ -37,7 +37,9 @@ import { throttleLimitChanges } from './limit-change-lines';
 import { recordOf, removeRuntimeRecord, runtimeRecordPath, writeRuntimeRecord } from './runtime-record';
 import { findNpmLaunchers, watchStopRequests } from './stop-request';
 
-const USAGE = `usage: npm start [-- --json]
+const USAGE = `usage: npm start                      human output
+       npm start --silent -- --json  JSON lines only (--silent keeps npm's own "> zuora-limio-sync@... start"
+                                     banner off stdout; node --import tsx local/main.ts --json does the same)
 
 Runs the callout endpoint, an SQS emulator with the DLQ, a DynamoDB emulator with the sync ledger and the
 breaker, the sync worker, the reconciliation sweep and (unless LIMIO_BASE_URL / ZUORA_BASE_URL are set) a Limio
@@ -113,6 +115,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const json = argv.includes('--json');
   const out = json ? jsonOutput() : humanOutput();
+  // npm writes its banner to stdout before running the script, and only --silent stops it: say so where it is read.
+  if (json && process.env.npm_lifecycle_event !== undefined && process.env.npm_config_loglevel !== 'silent') {
+    process.stderr.write(`npm printed its "> ${process.env.npm_package_name ?? 'zuora-limio-sync'}@... ${process.env.npm_lifecycle_event}" banner on stdout before the JSON lines: \`npm start --silent -- --json\` keeps stdout to JSON only\n`);
+  }
 
   let config: RuntimeConfig;
   try {
