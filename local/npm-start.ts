@@ -1,8 +1,9 @@
 /**
  * What `npm start` does once it runs outside tsx's signal relay (see main.ts): the whole pipeline on this machine.
  * Human output by default; `--json` prints the handlers' structured logs instead (and the runtime's own lines as
- * JSON), run as `npm start --silent -- --json`: without --silent npm's own banner comes first on stdout. Exit codes: 0 after Ctrl-C/SIGTERM, 2 for a configuration the user must change (malformed variable,
- * port in use, unreachable Limio tenant), 1 otherwise.
+ * JSON), run as `npm start --silent -- --json`: without --silent npm's own banner comes first on stdout. Exit codes:
+ * 0 after Ctrl-C/SIGTERM, 2 for a configuration the user must change (malformed variable, port in use, unreachable
+ * Limio tenant), 1 otherwise.
  */
 import type { BreakerPhase } from '../functions/breaker/breaker-state';
 import type { Announcement } from '../functions/breaker/probe-handler';
