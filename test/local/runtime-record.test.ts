@@ -158,3 +158,43 @@ describe('the runtime record and --local', () => {
     expect(runtimeRecordPath({ ZLS_RUNTIME_RECORD: file, XDG_RUNTIME_DIR: '/run/user/1000' })).toBe(file);
   });
 });
+
+describe('callout --local signs as the recorded runtime checks', () => {
+  let dir: string;
+  let runtime: Runtime | undefined;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'zls-record-auth-'));
+  });
+  afterEach(async () => {
+    await runtime?.stop();
+    runtime = undefined;
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function startRecorded(env: Record<string, string>, name: string): Promise<string> {
+    runtime = await start(env, recorder());
+    const file = path.join(dir, name, 'runtime.json');
+    writeRuntimeRecord(file, recordOf(runtime, process.pid, new Date()));
+    return file;
+  }
+
+  it('a header of the user\'s own: its name comes from the record, its value only from the user\'s variable', async () => {
+    const file = await startRecorded({ CALLOUT_AUTH_MODE: 'header', CALLOUT_HEADER_NAME: 'X-Callout-Token', CALLOUT_HEADER_VALUE: 'local-token' }, 'header');
+    expect(readFileSync(file, 'utf8')).not.toContain('local-token');
+    const withValue = captureIo({ ZLS_RUNTIME_RECORD: file, CALLOUT_HEADER_VALUE: 'local-token' });
+    expect(await runCli(['callout', '--local', 'A-S00000271'], withValue.io)).toBe(0);
+    expect(withValue.stdout()).toMatch(/callout \(header\) .*HTTP 200, accepted/);
+
+    const without = captureIo({ ZLS_RUNTIME_RECORD: file });
+    expect(await runCli(['callout', '--local', 'A-S00000271'], without.io)).toBe(2);
+    expect(without.stderr()).toContain('CALLOUT_HEADER_VALUE');
+  });
+
+  it('an HTTP API front door, which never challenges: the generated Basic credentials go with the first request', async () => {
+    const file = await startRecorded({ API_KIND: 'http' }, 'http');
+    const cli = captureIo({ ZLS_RUNTIME_RECORD: file });
+    expect(await runCli(['callout', '--local', 'A-S00000271'], cli.io)).toBe(0);
+    expect(cli.stdout()).not.toContain('challenge');
+    expect(cli.stdout()).toMatch(/callout \(basic\) .*HTTP 200, accepted/);
+  });
+});
