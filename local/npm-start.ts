@@ -5,6 +5,7 @@
  * 0 after Ctrl-C/SIGTERM, 2 for a configuration the user must change (malformed variable, port in use, unreachable
  * Limio tenant), 1 otherwise.
  */
+import { readFileSync } from 'node:fs';
 import type { BreakerPhase } from '../functions/breaker/breaker-state';
 import type { Announcement } from '../functions/breaker/probe-handler';
 import { ConfigError } from '../functions/shared/config-error';
@@ -74,6 +75,8 @@ function jsonOutput(): Output {
 function recordRuntime(runtime: Runtime, out: Output): { file: string; remove(): void } | undefined {
   const file = runtimeRecordPath(process.env);
   const record = recordOf(runtime, process.pid, new Date());
+  const replaced = runningRecordedPid(file);
+  if (replaced !== undefined) out.info(`Runtime record ${file} named another runtime, still running (pid ${replaced}): --local now finds this one`);
   try {
     writeRuntimeRecord(file, record);
   } catch (error) {
@@ -89,6 +92,18 @@ function recordRuntime(runtime: Runtime, out: Output): { file: string; remove():
       process.removeListener('exit', remove);
     },
   };
+}
+
+/** The pid of a runtime the record names that still runs (two npm starts at once: the last one is found). */
+function runningRecordedPid(file: string): number | undefined {
+  try {
+    const { pid } = JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown };
+    if (typeof pid !== 'number' || pid === process.pid) return undefined;
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
 }
 
 async function queueDepths(runtime: Runtime): Promise<{ waiting: number; deadLetters: number } | undefined> {

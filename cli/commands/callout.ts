@@ -221,7 +221,9 @@ the Basic challenge that Zuora's default (non-preemptive) Basic auth needs is mi
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       const flag = Object.entries(CALLOUT_AUTH_FLAGS).find(([, variable]) => variable === error.variable)?.[0];
-      throw new UsageError(flag ? `--${flag} (or ${error.variable})` : error.variable, error.message.slice(error.variable.length + 2));
+      // Without a record the runtime's own settings are unknown: say where they would have come from.
+      const unrecorded = local !== undefined && local.calloutVariables === undefined ? '; no runtime record of `npm start` gave its callout settings (is it running?)' : '';
+      throw new UsageError(flag ? `--${flag} (or ${error.variable})` : error.variable, `${error.message.slice(error.variable.length + 2)}${unrecorded}`);
     }
     const headers: Record<string, string> = {};
     for (const header of (values.header as string[] | undefined) ?? []) {

@@ -105,6 +105,12 @@ describe('the runtime record and --local', () => {
     expect(header.stdout()).toMatch(/callout \(header\) .*HTTP 401, NOT accepted/);
   });
 
+  it('without a record, callout --local names the missing credential and the record it looked for', async () => {
+    const cli = captureIo({ ZLS_RUNTIME_RECORD: path.join(dir, 'none', 'runtime.json') });
+    expect(await runCli(['callout', '--local', 'A-S1'], cli.io)).toBe(2);
+    expect(cli.stderr()).toMatch(/CALLOUT_AUTH_MODE.*no runtime record of `npm start` gave its callout settings/);
+  });
+
   it('a record whose process is gone is reported as stale, naming the file and what to do; variables still work', async () => {
     const staleFile = path.join(dir, 'stale', 'runtime.json');
     writeRuntimeRecord(staleFile, { ...record, pid: await deadPid() });
