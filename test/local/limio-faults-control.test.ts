@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { loadRuntimeConfig } from '../../local/config';
 import { faultsChange, handleLocalLimioRequest, LOCAL_LIMIO_FAULTS_PATH, type LimioControlView, type LocalLimioControlOptions } from '../../local/limio-control';
 import { withFaultDefaults } from '../../local/limio-faults';
+import { describeLimioFaults, limioFaultsLine } from '../../local/output';
 import { startLimioSandbox, type LimioSandbox } from '../../local/limio-sandbox';
 
 // Every Limio failure set while the sandbox runs, through the route the runtime's front door serves, and then seen
@@ -181,5 +182,15 @@ describe('Limio sandbox faults from the environment (npm start)', () => {
     } finally {
       await sandbox.stop();
     }
+  });
+});
+
+describe("npm start's words for the sandbox's faults", () => {
+  it('names each fault set, and "no faults" when none is', () => {
+    expect(describeLimioFaults(withFaultDefaults({}))).toBe('no faults');
+    expect(describeLimioFaults(withFaultDefaults({ down: true, notFoundIds: ['A-S1', 'A-S2'], rate502: 0.2, rate429: 0.1, retryAfterSeconds: 7, hangRate: 0.05, latencyMs: 40, tokenTtlSeconds: 5 }))).toBe(
+      'DOWN: 503 for every request, 404 for A-S1, A-S2, 502 for 20%, 429 for 10% (Retry-After 7 s), no answer for 5%, latency 40 ms, tokens live 5 s',
+    );
+    expect(limioFaultsLine({ ...NO_FAULTS, notFoundIds: ['A-S00000500'], capacity: 8 })).toBe('limio         sandbox now: 404 for A-S00000500, capacity 8 in flight');
   });
 });
