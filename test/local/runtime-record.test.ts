@@ -105,6 +105,15 @@ describe('the runtime record and --local', () => {
     expect(header.stdout()).toMatch(/callout \(header\) .*HTTP 401, NOT accepted/);
   });
 
+  it('sweep --local against a runtime that sweeps a Zuora tenant: the tenant from the record, its credentials from the user', async () => {
+    const tenantFile = path.join(dir, 'tenant', 'runtime.json');
+    const { zuoraSandbox: _sandbox, ...ports } = record.ports;
+    writeRuntimeRecord(tenantFile, { ...record, ports, zuoraBaseUrl: 'https://rest.test.zuora.example' });
+    const cli = captureIo({ ZLS_RUNTIME_RECORD: tenantFile });
+    expect(await runCli(['sweep', '--local', '--since', new Date(Date.now() - 60_000).toISOString(), '--dry-run'], cli.io)).toBe(2);
+    expect(cli.stderr()).toContain('no credentials for https://rest.test.zuora.example');
+  });
+
   it('without a record, callout --local names the missing credential and the record it looked for', async () => {
     const cli = captureIo({ ZLS_RUNTIME_RECORD: path.join(dir, 'none', 'runtime.json') });
     expect(await runCli(['callout', '--local', 'A-S1'], cli.io)).toBe(2);
