@@ -2,6 +2,10 @@
 // on a Node 20 development machine the warning says nothing about the code under test, in every worker.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+// npm start writes where it listens to a record the CLI's --local reads (local/runtime-record.ts). The runtimes the
+// tests start write theirs here, never over a developer's own; no test reads it (a CLI test names its own record).
+process.env.ZLS_RUNTIME_RECORD ??= require('node:path').join(require('node:os').tmpdir(), `zls-jest-${process.getuid?.() ?? 'user'}`, 'runtime.json');
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',

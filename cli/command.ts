@@ -67,15 +67,16 @@ export const COMMON_OPTIONS: Options = { json: { type: 'boolean' }, help: { type
 export const BREAKER_TABLE_OPTION: Options = { 'breaker-table': { type: 'string' } };
 export const BREAKER_TARGET_OPTIONS: Options = { local: { type: 'boolean' }, stack: { type: 'string' }, ...BREAKER_TABLE_OPTION, ...DESTINATION_OPTIONS };
 
-const LOCAL_PORTS_HELP = `  A runtime started with PORT=0 / SQS_PORT=0 printed the ports it picked ("SQS emulator http://127.0.0.1:N",
-  the callout URL): give them the same way, e.g. SQS_PORT=N PORT=M zuora-limio-sync status --local.`;
+const LOCAL_PORTS_HELP = `  --local finds the runtime by the record \`npm start\` writes once ready (its ports, queues and generated callout
+  password; in $XDG_RUNTIME_DIR/zuora-limio-sync/ or the temporary directory, or ZLS_RUNTIME_RECORD). PORT, SQS_PORT,
+  DYNAMODB_PORT and ZUORA_SANDBOX_PORT, when set, go over it.`;
 
 const DESTINATION_HELP = `  Signed AWS requests go only to AWS endpoints over https, or to this machine (127.0.0.0/8, localhost, ::1):
   --allow-non-aws-endpoint  also to another https host (an SQS-compatible service you trust)
   --allow-insecure-target   also over plain http to a host that is not this machine (credentials in clear)`;
 
 export const TARGET_HELP = `Target (pick one):
-  --local               the \`npm start\` runtime (SQS emulator on 127.0.0.1:\${SQS_PORT:-9324})
+  --local               the \`npm start\` runtime (found as below; SQS emulator on 127.0.0.1:9324 without a record)
   --stack NAME          a deployed stack, queue URLs read from its CloudFormation outputs
   --queue-url URL       the main queue (or env ZLS_QUEUE_URL)
   --dlq-url URL         the dead-letter queue (or env ZLS_DLQ_URL)

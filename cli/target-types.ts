@@ -67,6 +67,13 @@ export interface Targets {
    */
   readonly accountQueueAbsent?: boolean;
   readonly calloutUrl?: string;
+  /**
+   * --local: the runtime's callout authentication as CALLOUT_* variables (its record, local/runtime-record.ts), the
+   * generated password included; the environment's own variables and the flags go over them.
+   */
+  readonly calloutVariables?: Readonly<Record<string, string>>;
+  /** --local: the runtime's front door is an HTTP API, which never challenges: Basic goes with the first request. */
+  readonly calloutPreemptive?: boolean;
   /** Set when the command asked for the breaker. */
   readonly breaker?: BreakerTarget;
   /** Set when the command asked for the ledger. */

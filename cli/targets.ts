@@ -29,8 +29,7 @@ export async function resolveTargets(
   }
 
   if (flags.local) {
-    const local = await localTargets(env, needs);
-    return { ...local, ...(needs.zuora && { zuora: zuoraTarget(flags, env, {}) }) };
+    return localTargets(env, needs, flags);
   }
 
   if (flags.stack !== undefined) {

@@ -1,22 +1,25 @@
-import { LOCAL_DEFAULTS, LOCAL_ZUORA_CLIENT } from '../local/defaults';
+import { LOCAL_ZUORA_CLIENT } from '../local/defaults';
 import { checkEndpointVariables } from './destinations';
-import { port } from './local-targets';
 import { STACK_OUTPUTS, type Env, type TargetFlags, type ZuoraTarget } from './target-types';
 import { UsageError } from './usage-error';
 
 /**
  * The Zuora tenant and its credentials, first found of: the flags, the stack's outputs, the environment's own
- * ZUORA_* variables and, for --local only, the runtime's Zuora sandbox. A Secrets Manager secret is read with
- * signed requests, so it gets the same destination check as every AWS call.
+ * ZUORA_* variables and, for --local only, what the runtime sweeps (`local`, from local-targets.ts: its Zuora sandbox,
+ * whose fixed client the CLI knows, or the tenant it recorded). A Secrets Manager secret is read with signed
+ * requests, so it gets the same destination check as every AWS call.
  */
-export function zuoraTarget(flags: TargetFlags, env: Env, stack: { stackName?: string; outputs?: Record<string, string> }): ZuoraTarget {
+export function zuoraTarget(
+  flags: TargetFlags,
+  env: Env,
+  stack: { stackName?: string; outputs?: Record<string, string> },
+  local?: { readonly value: string; readonly input: string; readonly sandbox: boolean },
+): ZuoraTarget {
   const fromStack = (name: string) => (stack.outputs?.[name] ? { value: stack.outputs[name], input: `stack output ${name}` } : undefined);
   const given = (input: string, raw: string | undefined) => (raw !== undefined && raw.trim() !== '' ? { value: raw.trim(), input } : undefined);
-  const sandbox = flags.local
-    ? { value: `http://${LOCAL_DEFAULTS.host}:${port(env, 'ZUORA_SANDBOX_PORT', LOCAL_DEFAULTS.zuoraSandboxPort)}`, input: 'the local Zuora sandbox on ZUORA_SANDBOX_PORT' }
-    : undefined;
+  const localTarget = flags.local ? local : undefined;
   const baseUrl =
-    given('--zuora-url', flags.zuoraUrl) ?? fromStack(STACK_OUTPUTS.zuoraBaseUrl) ?? given('ZUORA_BASE_URL', env.ZUORA_BASE_URL) ?? sandbox;
+    given('--zuora-url', flags.zuoraUrl) ?? fromStack(STACK_OUTPUTS.zuoraBaseUrl) ?? given('ZUORA_BASE_URL', env.ZUORA_BASE_URL) ?? localTarget;
   if (baseUrl === undefined) {
     throw new UsageError(
       '--zuora-url',
@@ -40,7 +43,7 @@ export function zuoraTarget(flags: TargetFlags, env: Env, stack: { stackName?: s
     inputs.ZUORA_CLIENT_ID = 'ZUORA_CLIENT_ID';
     inputs.ZUORA_CLIENT_SECRET = 'ZUORA_CLIENT_SECRET';
     credentialsFrom = 'ZUORA_CLIENT_ID/ZUORA_CLIENT_SECRET';
-  } else if (baseUrl === sandbox) {
+  } else if (baseUrl === localTarget && localTarget.sandbox) {
     variables.ZUORA_CLIENT_ID = LOCAL_ZUORA_CLIENT.clientId;
     variables.ZUORA_CLIENT_SECRET = LOCAL_ZUORA_CLIENT.clientSecret;
     credentialsFrom = "the sandbox's local client";

@@ -5,7 +5,7 @@ import { baseUrl, integer, oneOf, optionalString, type Env } from '../functions/
 import { API_KINDS, type ApiKind } from './api-gateway';
 import { LOCAL_DEFAULTS, LOCAL_SWEEP_DEFAULTS, LOCAL_ZUORA_CLIENT } from './defaults';
 import { SANDBOX_CAPACITY_BOUNDS, SANDBOX_LATENCY_BOUNDS } from './limio-capacity';
-import type { LimioFaults } from './limio-faults';
+import { SHARE_ROUNDING, type LimioFaults } from './limio-faults';
 import type { ZuoraFaults } from './zuora-tenant';
 
 /**
@@ -79,6 +79,8 @@ const SANDBOX_FAULT_VARIABLES = [
   'LIMIO_SANDBOX_TOKEN_TTL_SECONDS',
   'LIMIO_SANDBOX_RETRY_AFTER_SECONDS',
   'LIMIO_SANDBOX_CAPACITY',
+  'LIMIO_SANDBOX_DOWN',
+  'LIMIO_SANDBOX_NOT_FOUND_IDS',
 ] as const;
 
 function port(env: Env, name: string, fallback: number): number {
@@ -94,6 +96,16 @@ function rate(env: Env, name: string): number | undefined {
     throw new ConfigError(name, `must be a share between 0 and 1 such as 0.2, got "${raw}"`);
   }
   return value;
+}
+
+/** A comma-separated list of subscription ids, such as "A-S00000500,A-S00000501"; unset or empty is none. */
+function idList(env: Env, name: string): string[] {
+  const ids = (optionalString(env, name) ?? '')
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
+  if (ids.some((id) => /\s/.test(id))) throw new ConfigError(name, `must be subscription ids separated by commas, such as A-S00000500,A-S00000501, got "${env[name]}"`);
+  return ids;
 }
 
 function limioTarget(env: Env): LimioTarget {
@@ -124,7 +136,7 @@ function limioTarget(env: Env): LimioTarget {
   const rate502 = rate(env, 'LIMIO_SANDBOX_502_RATE') ?? 0;
   const rate429 = rate(env, 'LIMIO_SANDBOX_429_RATE') ?? 0;
   const hangRate = rate(env, 'LIMIO_SANDBOX_HANG_RATE') ?? 0;
-  if (rate502 + rate429 + hangRate > 1) {
+  if (rate502 + rate429 + hangRate > 1 + SHARE_ROUNDING) {
     throw new ConfigError('LIMIO_SANDBOX_502_RATE', 'with LIMIO_SANDBOX_429_RATE and LIMIO_SANDBOX_HANG_RATE must add up to at most 1');
   }
   // Unset is unlimited, so there is no fallback number to give.
@@ -132,7 +144,16 @@ function limioTarget(env: Env): LimioTarget {
   return {
     kind: 'sandbox',
     port: port(env, 'LIMIO_SANDBOX_PORT', LOCAL_DEFAULTS.limioSandboxPort),
-    faults: { latencyMs, tokenTtlSeconds, retryAfterSeconds, rate502, rate429, hangRate },
+    faults: {
+      latencyMs,
+      tokenTtlSeconds,
+      retryAfterSeconds,
+      rate502,
+      rate429,
+      hangRate,
+      down: oneOf(env, 'LIMIO_SANDBOX_DOWN', ['true', 'false'], 'false') === 'true',
+      notFoundIds: idList(env, 'LIMIO_SANDBOX_NOT_FOUND_IDS'),
+    },
     ...(capacity !== undefined && { capacity }),
     ...(clientId !== undefined && clientSecret !== undefined && { clientId, clientSecret }),
   };

@@ -4,7 +4,7 @@ import type { ApiKind } from './api-gateway';
 import { createApiGatewayListener, type ProxyHandler } from './api-gateway-adapter';
 import { handleLocalBreakerRequest, type LocalBreakerControlOptions } from './breaker-control';
 import { LOCAL_DEFAULTS } from './defaults';
-import { handleLocalLimioRequest } from './limio-control';
+import { handleLocalLimioRequest, type LimioControlView } from './limio-control';
 import type { LimioSandbox, LimioServiceModel } from './limio-sandbox';
 import { tenantDateTime } from './zoql';
 import { handleLocalZuoraRequest } from './zuora-control';
@@ -13,7 +13,7 @@ import type { ZuoraSandbox } from './zuora-sandbox';
 /**
  * The local runtime's one HTTP port: the callout route behind the API Gateway adapter, as Zuora reaches the
  * deployed stack, and beside it the control endpoints the CLI's --local commands use (the breaker, and changes
- * made in the Zuora sandbox without a callout) and the one that moves the Limio sandbox's capacity.
+ * made in the Zuora sandbox without a callout) and the ones that change the Limio sandbox's capacity and faults.
  */
 export interface FrontDoorOptions {
   readonly apiKind: ApiKind;
@@ -26,6 +26,7 @@ export interface FrontDoorOptions {
   readonly onZuoraAccountsTouched?: (changes: readonly string[]) => void;
   readonly limioSandbox: LimioSandbox | undefined;
   readonly onLimioCapacityChanged?: (model: LimioServiceModel) => void;
+  readonly onLimioFaultsChanged?: (view: LimioControlView) => void;
   readonly onError?: (error: unknown) => void;
 }
 
@@ -53,6 +54,7 @@ export function createFrontDoor(options: FrontDoorOptions): Server {
   const limioControl = {
     ...(options.limioSandbox && { sandbox: options.limioSandbox }),
     ...(options.onLimioCapacityChanged && { onChanged: options.onLimioCapacityChanged }),
+    ...(options.onLimioFaultsChanged && { onFaultsChanged: options.onLimioFaultsChanged }),
   };
   return createServer((request, response) => {
     if (handleLocalBreakerRequest(request, response, options.breakerControl)) return;

@@ -1,6 +1,7 @@
 /**
- * The faults the Limio sandbox injects into its sync answers (never its token endpoint): latency, 502s, 429s
- * with Retry-After, and calls it never answers. npm start sets them from LIMIO_SANDBOX_* (local/config.ts).
+ * The faults the Limio sandbox injects: latency, 502s, 429s with Retry-After and calls it never answers (sync
+ * calls only, drawn at random), 404 for chosen subscriptions, and "down". npm start sets them from LIMIO_SANDBOX_*
+ * (local/config.ts); the runtime's control endpoint changes them while it runs (local/limio-control.ts).
  */
 export interface LimioFaults {
   /** Added to every sync call (default 0). */
@@ -15,7 +16,18 @@ export interface LimioFaults {
   hangRate?: number;
   /** expires_in of issued tokens (default 3600). */
   tokenTtlSeconds?: number;
+  /**
+   * Limio down: every request, token endpoint included, is answered 503 at once, as the load balancer in front of
+   * a SaaS answers while the service behind it is out. The port stays open, so "fixing Limio" is instant and the
+   * port cannot be taken by anything else meanwhile (default false).
+   */
+  down?: boolean;
+  /** Subscriptions whose sync is answered 404 {"message": ...}: the bridge's terminal failure, a dead letter at once. */
+  notFoundIds?: readonly string[];
 }
+
+/** 0.1 + 0.2 + 0.7 is 1.0000000000000002 in floating point: shares adding up to 1 within this are accepted. */
+export const SHARE_ROUNDING = 1e-9;
 
 export function withFaultDefaults(faults: LimioFaults): Required<LimioFaults> {
   const share = (name: string, value: number | undefined) => {
@@ -30,8 +42,10 @@ export function withFaultDefaults(faults: LimioFaults): Required<LimioFaults> {
     retryAfterSeconds: faults.retryAfterSeconds ?? 1,
     hangRate: share('hangRate', faults.hangRate),
     tokenTtlSeconds: faults.tokenTtlSeconds ?? 3600,
+    down: faults.down ?? false,
+    notFoundIds: [...new Set(faults.notFoundIds ?? [])],
   };
-  if (result.rate502 + result.rate429 + result.hangRate > 1) {
+  if (result.rate502 + result.rate429 + result.hangRate > 1 + SHARE_ROUNDING) {
     throw new RangeError('rate502 + rate429 + hangRate must not exceed 1');
   }
   return result;

@@ -50,7 +50,10 @@ export interface LimioSandbox {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly stats: LimioSandboxStats;
+  /** Changes the faults named, keeping the others (notFoundIds is replaced as a whole). */
   setFaults(faults: LimioFaults): void;
+  /** The faults it injects by now. */
+  currentFaults(): Required<LimioFaults>;
   /** From the next call that arrives on (calls in flight keep their answer); undefined = unlimited. */
   setCapacity(capacity: number | undefined): void;
   serviceModel(): LimioServiceModel;
@@ -73,6 +76,10 @@ interface CannedAnswer {
   status: number;
   body?: unknown;
 }
+
+const DOWN_BODY = { message: 'Service Unavailable: Limio is down (the sandbox\'s "down" fault)' };
+/** Limio's answer for a subscription it does not know; the body names the fault that made it, for dlq list. */
+const NOT_FOUND: CannedAnswer = { status: 404, body: { message: 'Not Found: no such subscription in Limio (the sandbox\'s notFoundIds fault)' } };
 
 export async function startLimioSandbox(options: LimioSandboxOptions = {}): Promise<LimioSandbox> {
   const host = options.host ?? '127.0.0.1';
@@ -105,6 +112,9 @@ export async function startLimioSandbox(options: LimioSandboxOptions = {}): Prom
     stats,
     setFaults(next) {
       faults = withFaultDefaults({ ...faults, ...next });
+    },
+    currentFaults() {
+      return { ...faults, notFoundIds: [...faults.notFoundIds] };
     },
     setCapacity(next) {
       capacity = checkCapacity(next);
@@ -142,6 +152,7 @@ export async function startLimioSandbox(options: LimioSandboxOptions = {}): Prom
   async function handleToken(request: IncomingMessage, response: ServerResponse): Promise<void> {
     stats.tokenRequests += 1;
     const body = await readBody(request);
+    if (faults.down) return send(response, 503, DOWN_BODY);
     if (request.method !== 'POST') return send(response, 405, { message: 'use POST' });
     if (!(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
       return send(response, 400, { error: 'invalid_request', error_description: 'expected application/x-www-form-urlencoded' });
@@ -190,6 +201,8 @@ export async function startLimioSandbox(options: LimioSandboxOptions = {}): Prom
       sandbox.onSync?.({ subscriptionId, status, latencyMs: performance.now() - arrivedAt });
     };
 
+    // In front of authentication, as a load balancer answers for a service that is out.
+    if (faults.down) return answer(503, DOWN_BODY);
     if (request.method !== 'POST') return answer(405, { message: 'use POST' });
     if (!isAuthorised(request.headers.authorization)) {
       return answer(401, { message: 'Unauthorized: the bearer token is missing, invalid or expired' });
@@ -201,7 +214,7 @@ export async function startLimioSandbox(options: LimioSandboxOptions = {}): Prom
     }
 
     // A canned answer is deterministic: random faults do not apply to that subscription.
-    const canned = cannedAnswers.get(subscriptionId);
+    const canned = cannedAnswers.get(subscriptionId) ?? (faults.notFoundIds.includes(subscriptionId) ? NOT_FOUND : undefined);
     const draw = canned ? 1 : random();
     if (draw < faults.hangRate) return; // never answered: the client's timeout or stop() ends it
     if (verdict.afterMs > 0) await sleep(verdict.afterMs);

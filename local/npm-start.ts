@@ -1,9 +1,11 @@
 /**
  * What `npm start` does once it runs outside tsx's signal relay (see main.ts): the whole pipeline on this machine.
  * Human output by default; `--json` prints the handlers' structured logs instead (and the runtime's own lines as
- * JSON). Exit codes: 0 after Ctrl-C/SIGTERM, 2 for a configuration the user must change (malformed variable,
- * port in use, unreachable Limio tenant), 1 otherwise.
+ * JSON), run as `npm start --silent -- --json`: without --silent npm's own banner comes first on stdout. Exit codes:
+ * 0 after Ctrl-C/SIGTERM, 2 for a configuration the user must change (malformed variable, port in use, unreachable
+ * Limio tenant), 1 otherwise.
  */
+import { readFileSync } from 'node:fs';
 import type { BreakerPhase } from '../functions/breaker/breaker-state';
 import type { Announcement } from '../functions/breaker/probe-handler';
 import { ConfigError } from '../functions/shared/config-error';
@@ -19,6 +21,7 @@ import {
   describeStart,
   emptyTally,
   limioCapacityLine,
+  limioFaultsLine,
   limioLimitLine,
   readyLine,
   sampleCurl,
@@ -33,9 +36,12 @@ import {
 import { LimioUnreachableError, startRuntime, type Runtime } from './runtime';
 import { LIFELINE_VARIABLE } from './outside-tsx-relay';
 import { throttleLimitChanges } from './limit-change-lines';
+import { recordOf, removeRuntimeRecord, runtimeRecordPath, writeRuntimeRecord } from './runtime-record';
 import { findNpmLaunchers, watchStopRequests } from './stop-request';
 
-const USAGE = `usage: npm start [-- --json]
+const USAGE = `usage: npm start                      human output
+       npm start --silent -- --json  JSON lines only (--silent keeps npm's own "> zuora-limio-sync@... start"
+                                     banner off stdout; node --import tsx local/main.ts --json does the same)
 
 Runs the callout endpoint, an SQS emulator with the DLQ, a DynamoDB emulator with the sync ledger and the
 breaker, the sync worker, the reconciliation sweep and (unless LIMIO_BASE_URL / ZUORA_BASE_URL are set) a Limio
@@ -59,6 +65,45 @@ function jsonOutput(): Output {
   const write = (level: string, message: string, fields: Record<string, unknown> = {}) =>
     process.stdout.write(`${JSON.stringify({ level, message, service: 'local-runtime', timestamp: new Date().toISOString(), ...fields })}\n`);
   return { info: (line, fields) => write('INFO', line, fields), error: (line, fields) => write('ERROR', line, fields) };
+}
+
+/**
+ * Writes where the runtime listens, and its generated callout credential, for the CLI's --local
+ * (local/runtime-record.ts); removed on a clean stop, and on any exit of this process that Node sees. A record that
+ * cannot be written is reported, and the runtime runs on: --local then needs the ports as variables.
+ */
+function recordRuntime(runtime: Runtime, out: Output): { file: string; remove(): void } | undefined {
+  const file = runtimeRecordPath(process.env);
+  const record = recordOf(runtime, process.pid, new Date());
+  const replaced = runningRecordedPid(file);
+  if (replaced !== undefined) out.info(`Runtime record ${file} named another runtime, still running (pid ${replaced}): --local now finds this one`);
+  try {
+    writeRuntimeRecord(file, record);
+  } catch (error) {
+    out.error(`Runtime record not written (${(error as Error).message}): the CLI's --local needs PORT, SQS_PORT, DYNAMODB_PORT and ZUORA_SANDBOX_PORT as printed above`);
+    return undefined;
+  }
+  const remove = () => removeRuntimeRecord(file, record);
+  process.once('exit', remove);
+  return {
+    file,
+    remove() {
+      remove();
+      process.removeListener('exit', remove);
+    },
+  };
+}
+
+/** The pid of a runtime the record names that still runs (two npm starts at once: the last one is found). */
+function runningRecordedPid(file: string): number | undefined {
+  try {
+    const { pid } = JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown };
+    if (typeof pid !== 'number' || pid === process.pid) return undefined;
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
 }
 
 async function queueDepths(runtime: Runtime): Promise<{ waiting: number; deadLetters: number } | undefined> {
@@ -86,6 +131,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const json = argv.includes('--json');
   const out = json ? jsonOutput() : humanOutput();
+  // npm writes its banner to stdout before running the script, and only --silent stops it: say so where it is read.
+  if (json && process.env.npm_lifecycle_event !== undefined && process.env.npm_config_loglevel !== 'silent') {
+    process.stderr.write(`npm printed its "> ${process.env.npm_package_name ?? 'zuora-limio-sync'}@... ${process.env.npm_lifecycle_event}" banner on stdout before the JSON lines: \`npm start --silent -- --json\` keeps stdout to JSON only\n`);
+  }
 
   let config: RuntimeConfig;
   try {
@@ -163,6 +212,10 @@ export async function main(argv: readonly string[]): Promise<number> {
           else out.info(zuoraTouchedLine(names));
         },
         onLimitChange: limitLines.onLimitChange,
+        onLimioFaultsChanged(view) {
+          if (json) out.info('limio sandbox faults changed', { ...view });
+          else out.info(limioFaultsLine(view));
+        },
         onLimioCapacityChanged(model) {
           if (json) out.info('limio sandbox capacity changed', { capacity: model.capacity ?? null, latencyMs: model.latencyMs });
           else out.info(limioCapacityLine(model));
@@ -187,6 +240,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 
   const curl = sampleCurl(runtime.calloutUrl, config.callout);
+  // Written before "ready" is printed: whoever waits for that line may run a --local command at once.
+  const record = stopping ? undefined : recordRuntime(runtime, out);
   if (stopping) {
     // Stopped while starting: no "Ready" for a runtime that is about to go.
   } else if (json) {
@@ -198,6 +253,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       zuoraBaseUrl: runtime.zuoraBaseUrl,
       sweepIntervalSeconds: config.sweepIntervalSeconds,
       curl,
+      ...(record && { runtimeRecord: record.file }),
     });
   } else {
     const banner = {
@@ -211,10 +267,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     for (const line of describeStart(banner)) {
       out.info(line);
     }
+    if (record) out.info(`Runtime record ${record.file} (owner-only): zuora-limio-sync --local commands find this runtime by it`);
     out.info(readyLine(runtime.calloutUrl));
   }
 
   const request = await stopRequests.requested;
+  // Stopping: from now on the CLI is told no runtime runs, rather than finding one going away.
+  record?.remove();
   const cause = 'signal' in request ? { signal: request.signal } : { launcherGone: request.launcherGone };
   if (!json) {
     process.stdout.write('\n');

@@ -9,7 +9,8 @@ import type { SweepReport } from '../functions/sweep/sweep';
 import type { CalloutCredentials, RuntimeConfig } from './config';
 import { LOCAL_TABLES } from './defaults';
 import { refusalThreshold } from './limio-capacity';
-import { LOCAL_LIMIO_CAPACITY_PATH } from './limio-control';
+import { LOCAL_LIMIO_CAPACITY_PATH, LOCAL_LIMIO_FAULTS_PATH, type LimioControlView } from './limio-control';
+import type { LimioFaults } from './limio-faults';
 import type { LimioServiceModel } from './limio-sandbox';
 
 /**
@@ -63,15 +64,39 @@ export function limioCapacityCurl(calloutUrl: string, capacity: number | null = 
   return ['curl', '-sS', '-H', shellQuote('Content-Type: application/json'), '-d', shellQuote(JSON.stringify({ capacity })), url].join(' ');
 }
 
+/** A curl that changes the Limio sandbox's faults while the runtime runs (the fields not given are kept). */
+function limioFaultsCurl(calloutUrl: string, change: Record<string, unknown>): string {
+  const url = new URL(LOCAL_LIMIO_FAULTS_PATH, calloutUrl).toString();
+  return ['curl', '-sS', '-H', shellQuote('Content-Type: application/json'), '-d', shellQuote(JSON.stringify(change)), url].join(' ');
+}
+
+function share(rate: number): string {
+  return `${Math.round(rate * 1000) / 10}%`;
+}
+
+/** The sandbox's faults in words, "no faults" when it answers every call. */
+export function describeLimioFaults(faults: LimioFaults): string {
+  const parts = [
+    ...(faults.down ? ['DOWN: 503 for every request'] : []),
+    ...(faults.notFoundIds?.length ? [`404 for ${faults.notFoundIds.join(', ')}`] : []),
+    ...(faults.rate502 ? [`502 for ${share(faults.rate502)}`] : []),
+    ...(faults.rate429 ? [`429 for ${share(faults.rate429)} (Retry-After ${faults.retryAfterSeconds ?? 1} s)`] : []),
+    ...(faults.hangRate ? [`no answer for ${share(faults.hangRate)}`] : []),
+    ...(faults.latencyMs ? [`latency ${faults.latencyMs} ms`] : []),
+    ...(faults.tokenTtlSeconds !== undefined && faults.tokenTtlSeconds !== 3600 ? [`tokens live ${faults.tokenTtlSeconds} s`] : []),
+  ];
+  return parts.join(', ') || 'no faults';
+}
+
+/** The sandbox's faults after a change through its control endpoint. */
+export function limioFaultsLine(view: LimioControlView): string {
+  const capacity = view.capacity === null ? '' : `, capacity ${view.capacity} in flight`;
+  return `limio         sandbox now: ${describeLimioFaults(view)}${capacity}`;
+}
+
 export function describeStart(banner: StartBanner): string[] {
   const { config } = banner;
-  const faults =
-    config.limio.kind === 'sandbox'
-      ? Object.entries(config.limio.faults)
-          .filter(([name, value]) => value !== undefined && value !== 0 && !(name === 'tokenTtlSeconds' && value === 3600) && name !== 'retryAfterSeconds')
-          .map(([name, value]) => `${name}=${value}`)
-          .join(', ') || 'no faults'
-      : '';
+  const faults = config.limio.kind === 'sandbox' ? describeLimioFaults(config.limio.faults) : '';
   const capacity = config.limio.kind === 'sandbox' && config.limio.capacity !== undefined ? `capacity ${config.limio.capacity} in flight, ` : '';
   const limio = config.limio.kind === 'sandbox' ? `Limio sandbox ${banner.limioBaseUrl} (${capacity}${faults})` : `Limio tenant ${banner.limioBaseUrl}`;
   const auth = config.callout;
@@ -102,7 +127,14 @@ export function describeStart(banner: StartBanner): string[] {
     'Try it:',
     `  ${sampleCurl(banner.calloutUrl, auth)}`,
     ...(config.zuora.kind === 'sandbox' ? ['A change in Zuora without a callout (synced by the next sweep after it settles):', `  ${touchCurl(banner.calloutUrl)}`] : []),
-    ...(config.limio.kind === 'sandbox' ? ["Limio's capacity, changed while it runs (calls in flight; null is unlimited):", `  ${limioCapacityCurl(banner.calloutUrl)}`] : []),
+    ...(config.limio.kind === 'sandbox'
+      ? [
+          "Limio's capacity, changed while it runs (calls in flight; null is unlimited):",
+          `  ${limioCapacityCurl(banner.calloutUrl)}`,
+          `Limio's faults, changed while it runs (GET shows them all; see docs/running-locally.md):`,
+          `  ${limioFaultsCurl(banner.calloutUrl, { notFoundIds: ['A-S00000500'] })}`,
+        ]
+      : []),
     '',
   ];
 }

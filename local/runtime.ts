@@ -22,6 +22,7 @@ import { createOnDemandTable, startDynamoDbEmulator, type DynamoDbEmulator } fro
 import { createFrontDoor } from './front-door';
 import { checkHandlerSettings, setProcessEnv, sweepLambdaEnv, TABLE_VARIABLES } from './handler-env';
 import { checkLimioTenant } from './limio-preflight';
+import type { LimioControlView } from './limio-control';
 import type { LimioSandbox, LimioServiceModel } from './limio-sandbox';
 import { closeServer, listen, PortInUseError } from './listen';
 import { startProbeSchedule } from './probe-schedule';
@@ -66,6 +67,8 @@ interface RuntimeObservers {
   readonly onLimitChange?: (change: LimitChange) => void;
   /** The Limio sandbox's capacity or latency changed through the runtime's control endpoint. */
   readonly onLimioCapacityChanged?: (model: LimioServiceModel) => void;
+  /** The Limio sandbox's faults changed through the runtime's control endpoint. */
+  readonly onLimioFaultsChanged?: (view: LimioControlView) => void;
 }
 
 export interface StartRuntimeOptions {
@@ -257,6 +260,7 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       ...(observers.onZuoraAccountsTouched && { onZuoraAccountsTouched: observers.onZuoraAccountsTouched }),
       limioSandbox,
       ...(observers.onLimioCapacityChanged && { onLimioCapacityChanged: observers.onLimioCapacityChanged }),
+      ...(observers.onLimioFaultsChanged && { onLimioFaultsChanged: observers.onLimioFaultsChanged }),
       ...(observers.onError && { onError: observers.onError }),
     });
     const port = await listen(server, config.port, config.host, 'PORT');

@@ -147,6 +147,15 @@ function lowerCaseKeys(headers: Readonly<Record<string, string>>): Record<string
   return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
 }
 
+/**
+ * The runtime's recorded CALLOUT_* settings, unless the environment chooses a mode of its own: a recorded user and
+ * password are no use to a header or HMAC check, and half of them under someone else's would mislead.
+ */
+function authVariablesUnder(env: Readonly<Record<string, string | undefined>>, recorded: Readonly<Record<string, string>>): Record<string, string> {
+  const mode = env.CALLOUT_AUTH_MODE?.trim();
+  return mode && mode !== recorded.CALLOUT_AUTH_MODE ? {} : { ...recorded };
+}
+
 /** Callout flags and the callout Lambda's local environment variables they stand for. */
 const CALLOUT_AUTH_FLAGS = {
   auth: 'CALLOUT_AUTH_MODE',
@@ -177,7 +186,8 @@ export const CALLOUT_COMMAND: Command = {
   positionals: true,
   needs: { callout: true },
   flags: `  ID ...                  subscription numbers the callout names (they are really queued and synced)
-  --local                 the \`npm start\` callout endpoint, http://127.0.0.1:\${PORT:-3000}/zuora/callout
+  --local                 the \`npm start\` callout endpoint (found by its runtime record, or PORT), signed as that
+                          runtime checks (its generated Basic password, or its mode with your CALLOUT_* values)
   --stack NAME            the stack's CalloutUrl output
   --url URL               any https callout URL (plain http only to this machine: 127.0.0.0/8, localhost, ::1)
   --allow-insecure-target --url may be plain http to another host (the credentials then cross it in clear)
@@ -193,21 +203,27 @@ export const CALLOUT_COMMAND: Command = {
 Credentials default to the same CALLOUT_* variables the callout Lambda reads locally; prefer them to flags,
 which end up in shell history. Nothing secret is printed. Exit 1 when the callout is not accepted, or when
 the Basic challenge that Zuora's default (non-preemptive) Basic auth needs is missing.`,
-  examples: `  CALLOUT_AUTH_MODE=basic CALLOUT_USERNAME=zuora CALLOUT_PASSWORD=... zuora-limio-sync callout --local A-S00000271
+  examples: `  zuora-limio-sync callout --local A-S00000271
+  CALLOUT_AUTH_MODE=basic CALLOUT_USERNAME=zuora CALLOUT_PASSWORD=... zuora-limio-sync callout --url http://127.0.0.1:3000/zuora/callout A-S00000271
   zuora-limio-sync callout --stack ZuoraLimioSync --auth hmac --hmac-key "$KEY" A-S00000271`,
-  async run({ values, positionals, io, json, targets }) {
+  async run({ values, positionals, io, json, targets, flags }) {
     if (positionals.length === 0) throw new UsageError('ID', 'name at least one subscription for the callout to carry, e.g. A-S00000271');
     const overrides: Record<string, string> = {};
     for (const [flag, variable] of Object.entries(CALLOUT_AUTH_FLAGS)) {
       if (values[flag] !== undefined) overrides[variable] = String(values[flag]);
     }
+    // --local: signed as the runtime checks (its record: mode, user, a generated password), under the variables.
+    const local = flags.local ? await targets() : undefined;
+    const recorded = authVariablesUnder({ ...io.env, ...overrides }, local?.calloutVariables ?? {});
     let auth: CalloutAuth;
     try {
-      auth = calloutAuthFromEnv({ ...io.env, ...overrides });
+      auth = calloutAuthFromEnv({ ...recorded, ...io.env, ...overrides });
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       const flag = Object.entries(CALLOUT_AUTH_FLAGS).find(([, variable]) => variable === error.variable)?.[0];
-      throw new UsageError(flag ? `--${flag} (or ${error.variable})` : error.variable, error.message.slice(error.variable.length + 2));
+      // Without a record the runtime's own settings are unknown: say where they would have come from.
+      const unrecorded = local !== undefined && local.calloutVariables === undefined ? '; no runtime record of `npm start` gave its callout settings (is it running?)' : '';
+      throw new UsageError(flag ? `--${flag} (or ${error.variable})` : error.variable, `${error.message.slice(error.variable.length + 2)}${unrecorded}`);
     }
     const headers: Record<string, string> = {};
     for (const header of (values.header as string[] | undefined) ?? []) {
@@ -218,7 +234,9 @@ the Basic challenge that Zuora's default (non-preemptive) Basic auth needs is mi
     const { calloutUrl } = await targets();
     let result: CalloutResult;
     try {
-      result = await sendTestCallout({ url: calloutUrl!, auth, subscriptionIds: positionals, headers, preemptive: values.preemptive === true });
+      // Only when the runtime's own Basic credentials are used: its HTTP API front door never challenges.
+      const preemptive = values.preemptive === true || (local?.calloutPreemptive === true && auth.mode === 'basic' && recorded.CALLOUT_AUTH_MODE === 'basic');
+      result = await sendTestCallout({ url: calloutUrl!, auth, subscriptionIds: positionals, headers, preemptive });
     } catch (error) {
       if (error instanceof SignedDataError) throw new UsageError('--hmac-signed-data (or CALLOUT_HMAC_SIGNED_DATA)', `${error.message}; pass it with --header`);
       throw error;

@@ -98,7 +98,7 @@ describe('the Limio sandbox control route', () => {
   });
 
   it('answers 404 for another path under /_local/limio, 405 for another method, and leaves other paths alone', async () => {
-    expect((await call(`${url.replace('/capacity', '/faults')}`)).status).toBe(404);
+    expect((await call(`${url.replace('/capacity', '/other')}`)).status).toBe(404);
     expect((await call(url, { method: 'DELETE' })).status).toBe(405);
     const other = await fetch(url.replace(LOCAL_LIMIO_CAPACITY_PATH, '/zuora/callout'));
     expect(other.status).toBe(418);
