@@ -4,7 +4,7 @@ import { LOCAL_DEFAULTS, LOCAL_TABLES } from '../local/defaults';
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from '../local/sqs-emulator';
 import { CLI_AWS_CLIENT_OPTIONS } from './aws-clients';
 import type { Env, TargetNeeds, Targets } from './target-types';
-import { UsageError } from './usage-error';
+import { TargetUnreachable, UsageError } from './usage-error';
 
 /** The `npm start` runtime: the SQS emulator on SQS_PORT and the callout endpoint on PORT, queues by name. */
 export async function localTargets(env: Env, needs: TargetNeeds): Promise<Targets> {
@@ -19,7 +19,7 @@ export async function localTargets(env: Env, needs: TargetNeeds): Promise<Target
     } catch (error) {
       sqs.destroy();
       const problem = (error as Error).name === 'QueueDoesNotExist' ? `queue "${name}" does not exist` : (error as Error).message;
-      throw new UsageError('--local', `cannot reach the local runtime's SQS emulator at ${endpoint} (${problem}); is \`npm start\` running? (one started with SQS_PORT=0 printed the port it picked, "SQS emulator http://127.0.0.1:N": give it as SQS_PORT=N)`);
+      throw new TargetUnreachable('--local', `cannot reach the local runtime's SQS emulator at ${endpoint} (${problem}); is \`npm start\` running? (one started with SQS_PORT=0 printed the port it picked, "SQS emulator http://127.0.0.1:N": give it as SQS_PORT=N)`);
     }
   };
   // npm start makes the fan-out queue whenever it has a Zuora connection (always, today); ask rather than assume.

@@ -83,3 +83,17 @@ export function parseInstant(flag: string, raw: string): number {
   }
   return utc - offsetMs;
 }
+
+/**
+ * --since/--until: an ISO-8601 time with its offset (parseInstant), or an age before `now` written as --older-than
+ * takes it (parseDuration: "90m", "6h", "2d"), so `sweep --since 2d` reads the last two days.
+ */
+export function parseTimeOrAge(flag: string, raw: string, now: number): number {
+  if (/^\d+(?:\.\d+)?\s*[smhd]$/.test(raw.trim())) return now - parseDuration(flag, raw);
+  try {
+    return parseInstant(flag, raw);
+  } catch (error) {
+    if (!(error instanceof UsageError) || !/^\s*[\d.]+\s*[a-z]+\s*$/i.test(raw)) throw error;
+    throw new UsageError(flag, `expected an ISO-8601 time with its offset or an age such as 90m, 6h or 2d, got "${raw}"`);
+  }
+}

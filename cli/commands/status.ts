@@ -1,9 +1,8 @@
-import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { awsCloudWatchClient, longPollRequestTimeout } from '../aws-clients';
+import { longPollRequestTimeout } from '../aws-client-options';
 import { readDeadLetter, restoreVisibility } from './dead-letters';
 import type { QueueBacklog } from '../../functions/breaker/operator';
-import { queueDepth } from '../../local/queue-depth';
 import { BREAKER_TABLE_OPTION, EXIT, TARGET_OPTIONS, type Command } from '../command';
 import { checkEndpointVariables } from '../destinations';
 import { printable, renderTable } from '../output';
@@ -62,6 +61,8 @@ export async function queueStatus(sqs: SQSClient, options: StatusOptions): Promi
 }
 
 async function oneQueue(sqs: SQSClient, queue: QueueStatus['queue'], url: string, peek: boolean, now: () => number): Promise<QueueStatus> {
+  // Imported here so that --help does not load the AWS SDK.
+  const { GetQueueAttributesCommand, ReceiveMessageCommand } = await import('@aws-sdk/client-sqs');
   const attributes =
     (
       await sqs.send(
@@ -163,7 +164,7 @@ drains or nothing could be measured.`,
     let fromCloudWatch: Promise<DrainMeasurement | { unavailable: string }> | undefined;
     if (byReadings) {
       const at = Date.now();
-      const backlog = await queueDepth(sqs, mainQueueUrl!);
+      const backlog = await (await import('../../local/queue-depth')).queueDepth(sqs, mainQueueUrl!);
       // An empty queue has nothing to drain: `status --local` answers at once (watch -n 10 runs it often) unless
       // the operator asked for a sample.
       if (backlog === 0 && values.sample === undefined) {
@@ -175,7 +176,7 @@ drains or nothing could be measured.`,
     } else {
       // Signed with the operator's credentials like every other call: the same check of where they may go.
       checkEndpointVariables(flags, io.env, ['AWS_ENDPOINT_URL_CLOUDWATCH', 'AWS_ENDPOINT_URL']);
-      const cloudWatch = awsCloudWatchClient(io.env, mainQueueUrl);
+      const cloudWatch = (await import('../aws-clients')).awsCloudWatchClient(io.env, mainQueueUrl);
       onFinish(() => cloudWatch.destroy());
       fromCloudWatch = drainFromCloudWatch(cloudWatch, mainQueueUrl!, Date.now());
     }

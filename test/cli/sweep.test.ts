@@ -258,7 +258,7 @@ describe('sweep --local', () => {
   it('a ledger that cannot be read stops the sweep before Zuora is read: it would queue everything unchecked', async () => {
     const before = sandbox.stats.queryRequests;
     const run = await sweep(['--since', iso(nextWindowStart())], { env: { DYNAMODB_PORT: '9' } });
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(3);
     expect(run.stderr).toContain(`error: cannot reach the table ${LOCAL_TABLES.ledger} of the local runtime's DynamoDB at http://127.0.0.1:9 (connection refused); is \`npm start\` running?`);
     expect(run.stderr).toContain('without it every changed subscription would be queued unchecked');
     expect(sandbox.stats.queryRequests).toBe(before);
