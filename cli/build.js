@@ -2,6 +2,7 @@
 // command pays for compiling TypeScript. Packages stay external: Node loads only the ones a command reaches, and
 // the AWS SDK (imported inside the commands that call AWS) not at all for --help, --version or a usage error.
 'use strict';
+const fs = require('node:fs');
 const path = require('node:path');
 
 const ENTRY = path.join(__dirname, 'main.ts');
@@ -25,11 +26,29 @@ async function buildCli(outfile = OUTFILE) {
   return outfile;
 }
 
+/**
+ * `--link` (the `prepare` script): links the command into node_modules/.bin, where `npx zuora-limio-sync` finds it
+ * at once. package.json declares no "bin" on purpose: for a bin of the project's own package, npx (npm 10, 11)
+ * loads the whole installed tree and installs the project into its cache on every call, over a second before the
+ * command starts (bench/cli-startup.ts).
+ */
+function linkCommand() {
+  const binDir = path.join(__dirname, '..', 'node_modules', '.bin');
+  const link = path.join(binDir, 'zuora-limio-sync');
+  fs.mkdirSync(binDir, { recursive: true });
+  fs.rmSync(link, { force: true });
+  fs.symlinkSync(path.relative(binDir, path.join(__dirname, 'bin.js')), link);
+}
+
 module.exports = { buildCli, OUTFILE };
 
 if (require.main === module) {
-  buildCli().catch((error) => {
-    process.stderr.write(`cli build failed: ${error.message}\n`);
-    process.exitCode = 1;
-  });
+  buildCli()
+    .then(() => {
+      if (process.argv.includes('--link')) linkCommand();
+    })
+    .catch((error) => {
+      process.stderr.write(`cli build failed: ${error.message}\n`);
+      process.exitCode = 1;
+    });
 }
