@@ -135,7 +135,8 @@ export async function runCli(argv: readonly string[], processIo: CliIo, dependen
     });
   } catch (error) {
     if (error instanceof TargetUnreachable || isConnectionFailure(error)) {
-      const message = error instanceof TargetUnreachable ? error.message : `cannot reach the target: ${describe(error)}`;
+      // The SDK wraps a refused connection as "AWS SDK error wrapper for Error: connect ECONNREFUSED …".
+      const message = error instanceof TargetUnreachable ? error.message : `cannot reach the target: ${describe(error).replace(/^AWS SDK error wrapper for \w+: /, '')}`;
       io.stderr.write(`error: ${printable(message)}\n(exit 3: the target did not answer; is it running, and on the port the command used?)\n`);
       return EXIT.unreachable;
     }
