@@ -46,7 +46,8 @@ export const DLQ_REPLAY_COMMAND: Command = {
                         Limio failure dead-letters it again as exhausted). After an outage use the default
                         path, which adds replayCount and so a fresh budget.
   --watch AGE           after sending, wait up to AGE (30s, 2m) for replayed letters that fail again and list
-                        them with their reasons (ends early once all are back); exit 1 if any did
+                        them with their reasons; ends early once all are back, or once the queues they went
+                        to read empty twice in a row (every letter handled); exit 1 if any failed again
 ${WIDE_HELP}
   --json                one JSON document on stdout
 Different filters must all match; repeated values of one filter are alternatives. A run works from what was on
