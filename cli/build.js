@@ -43,12 +43,16 @@ function linkCommand() {
 module.exports = { buildCli, OUTFILE };
 
 if (require.main === module) {
-  buildCli()
-    .then(() => {
-      if (process.argv.includes('--link')) linkCommand();
-    })
-    .catch((error) => {
-      process.stderr.write(`cli build failed: ${error.message}\n`);
-      process.exitCode = 1;
-    });
+  // Linked first, whatever the build does: without the link, npx would look for the name in the registry.
+  if (process.argv.includes('--link')) linkCommand();
+  buildCli().catch((error) => {
+    // An install without dev dependencies (npm ci --omit=dev) has no esbuild: it goes on without the CLI, and
+    // cli/bin.js says how to build it. Any other failure fails the install.
+    if (process.argv.includes('--link') && error.code === 'MODULE_NOT_FOUND' && /'esbuild'/.test(error.message)) {
+      process.stderr.write('zuora-limio-sync: esbuild is not installed (dev dependencies omitted?): the CLI is not built\n');
+      return;
+    }
+    process.stderr.write(`cli build failed: ${error.message}\n`);
+    process.exitCode = 1;
+  });
 }

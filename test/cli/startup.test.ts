@@ -87,6 +87,19 @@ describe('the built CLI starts without the AWS SDK', () => {
     expect(awsSdk(result.loaded)).toEqual(expect.arrayContaining([expect.stringMatching(/client-sqs/)]));
   });
 
+  it('bin.js without a build says how to make one', async () => {
+    const bare = await mkdtemp(path.join(tmpdir(), 'zls-unbuilt-'));
+    try {
+      await copyFile(path.join(REPO, 'cli/bin.js'), path.join(bare, 'bin.js'));
+      const result = await new Promise<{ code: number; stderr: string }>((resolve) =>
+        execFile(process.execPath, [path.join(bare, 'bin.js'), '--help'], (error, _stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code) : 0, stderr })),
+      );
+      expect(result).toEqual({ code: 1, stderr: expect.stringContaining('zuora-limio-sync is not built (cli/dist/main.js is missing): run `npm run build`') });
+    } finally {
+      await rm(bare, { recursive: true, force: true });
+    }
+  });
+
   it('prints the version of package.json', async () => {
     const { version } = JSON.parse(await readFile(path.join(REPO, 'package.json'), 'utf8')) as { version: string };
     const result = await run(['--version']);
