@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { LedgerStore } from '../../functions/ledger/ledger-store';
 import { accountKeyRuleFrom, checkAccountKey, DEFAULT_ACCOUNT_KEY_RULE, type AccountKeyRule } from '../../functions/shared/account-key';
@@ -316,7 +315,7 @@ counts its change pending until its sync, not as a missing callout.`,
     const mixedInputs = sources.length + (candidates.length > 0 ? 1 : 0) > 1;
     for (const source of sources) {
       const input = source === '-' ? 'stdin' : `--file ${source}`;
-      const text = source === '-' ? await readAll(io.stdin) : await readFile(source, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      const text = source === '-' ? await readAll(io.stdin) : await (await import('node:fs/promises')).readFile(source, 'utf8').catch((error: NodeJS.ErrnoException) => {
         throw new UsageError('--file', `cannot read ${source}: ${error.code ?? error.message}`);
       });
       const read = readCandidates(text, input, kind);

@@ -1,5 +1,4 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { longPollRequestTimeout } from '../aws-client-options';
 import { readDeadLetter, restoreVisibility } from './dead-letters';
 import type { QueueBacklog } from '../../functions/breaker/operator';
@@ -171,7 +170,7 @@ drains or nothing could be measured.`,
         fromCloudWatch = Promise.resolve({ unavailable: 'not measured: the queue was empty' });
       } else {
         firstReading = { backlog, at };
-        await sleep(sampleFor);
+        await new Promise((resolve) => setTimeout(resolve, sampleFor));
       }
     } else {
       // Signed with the operator's credentials like every other call: the same check of where they may go.
