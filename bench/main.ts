@@ -19,6 +19,7 @@ import { sweepFigures } from './sweep-report';
 import { accountFanOutFigures, checkAccountFanOut, runAccountFanOut } from './account-fanout-run';
 import { checkSweepOutage, runSweepOutage, sweepOutageFigures } from './sweep-outage-run';
 import { accountSweepFigures, checkAccountSweepBench, runAccountSweepBench } from './account-sweep-run';
+import { cliStartupFigures, measureCliStartup } from './cli-startup';
 
 /** AWS Lambda's limit on a function's unzipped deployment package. */
 const LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024;
@@ -49,6 +50,8 @@ export interface BenchScale {
   /** Changes with callouts during a Limio outage over three sweeps, then the share made without one (issue #22). */
   readonly outageSweepChanges: number;
   readonly outageSweepWithoutCalloutShare: number;
+  /** Starts of each of the four commands the CLI's start is timed with, interleaved (issue #23). */
+  readonly cliStartRuns: number;
 }
 
 export const FULL: BenchScale = {
@@ -71,6 +74,7 @@ export const FULL: BenchScale = {
   accountSweepUncoveredShare: 0.2,
   outageSweepChanges: 1_000,
   outageSweepWithoutCalloutShare: 0.2,
+  cliStartRuns: 21,
 };
 
 export const QUICK: BenchScale = {
@@ -95,6 +99,7 @@ export const QUICK: BenchScale = {
   accountSweepUncoveredShare: 0.2,
   outageSweepChanges: 200,
   outageSweepWithoutCalloutShare: 0.2,
+  cliStartRuns: 7,
 };
 
 
@@ -220,6 +225,11 @@ export async function runBench(scale: BenchScale, progress: (line: string) => vo
   const outageSweeps = await runSweepOutage({ subscriptions: scale.outageSweepChanges, withoutCalloutShare: scale.outageSweepWithoutCalloutShare });
   figures.push(...sweepOutageFigures(outageSweeps));
   failures.push(...checkSweepOutage(outageSweeps).map((failure) => `outage over sweeps: ${failure}`));
+
+  progress(`CLI start: npx zuora-limio-sync --help and node cli/bin.js --help against their baselines, ${scale.cliStartRuns} runs each`);
+  const cliStart = await measureCliStartup({ runs: scale.cliStartRuns });
+  figures.push(...cliStartupFigures(cliStart));
+  failures.push(...cliStart.failures.map((failure) => `CLI start: ${failure}`));
 
   return { figures, failures };
 }

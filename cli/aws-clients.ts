@@ -3,27 +3,12 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { CLI_AWS_CLIENT_OPTIONS } from './aws-client-options';
 import type { Env } from './target-types';
 
-/**
- * Every AWS client the CLI makes. The SDK sets no request timeout of its own, so one endpoint that accepts the
- * connection and never answers would hold an operator's command for ever. The Lambdas' clients (BATCH_AWS_CLIENT_OPTIONS:
- * two tries, 1 s to connect, 2 s to answer) race a batch or a deadline; an operator only waits, and a slow answer
- * beats a failed command, so each try gets more room and there is one more (it rides out a throttled call): a
- * stalled endpoint fails the command in about 3 × 5 s. A long-poll receive waits longer on purpose and widens its
- * own call's timeout (longPollRequestTimeout).
- */
-export const CLI_AWS_CLIENT_OPTIONS = {
-  maxAttempts: 3,
-  // Without throwOnRequestTimeout the SDK (@smithy/node-http-handler 4.x) only logs a warning when
-  // requestTimeout passes and goes on waiting.
-  requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
-} as const;
+export { CLI_AWS_CLIENT_OPTIONS, longPollRequestTimeout } from './aws-client-options';
 
-/** A receive that long-polls for waitTimeSeconds is answered only after them: its timeout counts from their end. */
-export function longPollRequestTimeout(waitTimeSeconds: number): { requestTimeout: number } {
-  return { requestTimeout: waitTimeSeconds * 1000 + CLI_AWS_CLIENT_OPTIONS.requestHandler.requestTimeout };
-}
+/** The AWS clients the CLI makes, all with CLI_AWS_CLIENT_OPTIONS; imported only by the commands that call AWS. */
 
 /**
  * A client for real SQS, or whatever AWS_ENDPOINT_URL_SQS points at. The endpoint is passed explicitly because

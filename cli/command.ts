@@ -10,7 +10,10 @@ import type { TargetDependencies, TargetFlags, TargetNeeds, Targets } from './ta
  * command can live in its own module beside main.ts (which only parses the command line and dispatches).
  */
 
-export const EXIT = { ok: 0, partlyFailed: 1, usage: 2 } as const;
+export const EXIT = { ok: 0, partlyFailed: 1, usage: 2, unreachable: 3 } as const;
+
+/** The exit codes as every --help states them. */
+export const EXIT_CODES_HELP = 'Exit codes: 0 ok, 1 partly failed, 2 usage error, 3 target unreachable (not running, or another port).';
 
 export type CliDependencies = TargetDependencies & {
   /** The breaker store of a table; defaults to DynamoDB (tests give a store of their own). */
@@ -63,7 +66,9 @@ export const TARGET_OPTIONS: Options = {
   'dlq-url': { type: 'string' },
   ...DESTINATION_OPTIONS,
 };
-export const COMMON_OPTIONS: Options = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } };
+export const COMMON_OPTIONS: Options = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, wide: { type: 'boolean' } };
+
+export const WIDE_HELP = '  --wide                whole cells on a terminal too (they are whole when stdout is a pipe or a file)';
 export const BREAKER_TABLE_OPTION: Options = { 'breaker-table': { type: 'string' } };
 export const BREAKER_TARGET_OPTIONS: Options = { local: { type: 'boolean' }, stack: { type: 'string' }, ...BREAKER_TABLE_OPTION, ...DESTINATION_OPTIONS };
 

@@ -5,7 +5,7 @@ import { findRuntimeRecord, RUNTIME_RECORD_VARIABLE, type RecordLookup, type Run
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from '../local/sqs-emulator';
 import { CLI_AWS_CLIENT_OPTIONS } from './aws-clients';
 import type { Env, TargetFlags, TargetNeeds, Targets } from './target-types';
-import { UsageError } from './usage-error';
+import { TargetUnreachable, UsageError } from './usage-error';
 import { zuoraTarget } from './zuora-target';
 
 /**
@@ -40,7 +40,7 @@ export async function localTargets(env: Env, needs: TargetNeeds, flags: TargetFl
     } catch (error) {
       sqs.destroy();
       const problem = (error as Error).name === 'QueueDoesNotExist' ? `queue "${name}" does not exist` : (error as Error).message;
-      throw new UsageError(
+      throw new TargetUnreachable(
         '--local',
         `cannot reach the local runtime's SQS emulator at ${endpoint} (${problem}); is \`npm start\` running? ` +
           (found.kind === 'none'
@@ -101,9 +101,10 @@ function localZuora(
   };
 }
 
-function recordProblem(found: Extract<RecordLookup, { kind: 'stale' | 'unreadable' }>, variable: string): UsageError {
+function recordProblem(found: Extract<RecordLookup, { kind: 'stale' | 'unreadable' }>, variable: string): UsageError | TargetUnreachable {
   const what = found.kind === 'stale' ? `is stale: ${found.reason}` : `cannot be read: ${found.reason}`;
-  return new UsageError(
+  // A stale record means the runtime is not running: the target is unreachable, however right the command line.
+  return new (found.kind === 'stale' ? TargetUnreachable : UsageError)(
     '--local',
     `the runtime record ${found.file} ${what}. Is \`npm start\` running? Starting it again rewrites the record; or remove the file, or give the port as ${variable}=N`,
   );

@@ -1,17 +1,14 @@
 import { parseArgs } from 'node:util';
-import { DynamoDbBreakerStore } from '../functions/breaker/dynamodb-store';
 import { ConfigError } from '../functions/shared/config-error';
 import { subscriptionIdRuleFrom } from '../functions/shared/subscription-id';
-import { awsDynamoClient } from './aws-clients';
 import { ALL_COMMANDS } from './command-table';
-import { localBreakerControl, storeBreakerControl } from './commands/breaker-control';
-import { BREAKER_TARGET_HELP, COMMON_OPTIONS, EXIT, TARGET_HELP, type CliDependencies, type Command, type Values } from './command';
+import { BREAKER_TARGET_HELP, COMMON_OPTIONS, EXIT, EXIT_CODES_HELP, TARGET_HELP, type CliDependencies, type Command, type Values } from './command';
 import { guardedIo, printable, type CliIo } from './output';
 import type { TargetFlags, Targets } from './target-types';
-import { resolveTargets } from './targets';
-import { UsageError } from './usage-error';
+import { version } from '../package.json';
+import { isConnectionFailure, TargetUnreachable, UsageError } from './usage-error';
 
-export { EXIT, type CliDependencies } from './command';
+export type { CliDependencies } from './command';
 
 /**
  * The `zuora-limio-sync` command line: finds the command (command-table.ts; each lives in commands/), parses its
@@ -23,11 +20,16 @@ function topLevelHelp(): string {
   return `zuora-limio-sync: operator commands for the Zuora -> Limio bridge
 
 Usage: zuora-limio-sync <command> [flags]   (zuora-limio-sync <command> --help for its flags)
+       zuora-limio-sync --version
 
 Commands:
 ${ALL_COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
-Exit codes: 0 ok, 1 partly failed (some messages or lines were not handled), 2 usage error.
+Tables show whole cells when stdout is not a terminal (a pipe, a file); on a terminal long cells are cut to
+fit, and --wide shows them whole.
+
+${EXIT_CODES_HELP}
+  (1: some messages or lines were not handled)
 
 Example:
   zuora-limio-sync status --local
@@ -43,7 +45,7 @@ Usage: ${command.usage}
 
 ${command.flags}
 ${targetHelp ? `\n${targetHelp}\n` : ''}
-Exit codes: 0 ok, 1 partly failed, 2 usage error.
+${EXIT_CODES_HELP}
 
 Examples:
 ${command.examples}
@@ -61,12 +63,22 @@ export async function runCli(argv: readonly string[], processIo: CliIo, dependen
       io.stderr.write(topLevelHelp());
       return EXIT.usage;
     }
+    if (argv[0] === '--version' || argv[0] === '-V') {
+      io.stdout.write(`zuora-limio-sync ${version}\n`);
+      return EXIT.ok;
+    }
     if (argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
       const about = argv[0] === 'help' ? findCommand(argv.slice(1)) : undefined;
       io.stdout.write(about ? commandHelp(about.command) : topLevelHelp());
       return EXIT.ok;
     }
     const found = findCommand(argv);
+    if (!found && (argv[0] === 'dlq' || argv[0] === 'breaker') && (argv.length === 1 || argv[1].startsWith('-'))) {
+      // A command group alone names what it groups; --help on it is an answer, a bare group a usage error.
+      const asked = argv[1] === '--help' || argv[1] === '-h';
+      (asked ? io.stdout : io.stderr).write(groupHelp(argv[0]));
+      return asked ? EXIT.ok : EXIT.usage;
+    }
     if (!found) {
       const word = argv[0] === 'dlq' || argv[0] === 'breaker' ? `${argv[0]} ${argv[1] ?? ''}`.trim() : argv[0];
       throw new UsageError(word, `unknown command; commands: ${ALL_COMMANDS.map((c) => c.name).join(', ')}`);
@@ -94,7 +106,10 @@ export async function runCli(argv: readonly string[], processIo: CliIo, dependen
       allowNonAwsEndpoint: parsed.values['allow-non-aws-endpoint'] === true,
       allowInsecureTarget: parsed.values['allow-insecure-target'] === true,
     };
-    const resolveOnce = async () => (targets ??= await resolveTargets(flags, io.env, command.needs ?? {}, dependencies));
+    // Targets, the breaker's store and the AWS clients are imported when a command first asks for them: --help,
+    // --version and usage errors never load the AWS SDK (test/cli/startup.test.ts), which is most of a start's cost.
+    const resolveOnce = async () =>
+      (targets ??= await (await import('./targets')).resolveTargets(flags, io.env, command.needs ?? {}, dependencies));
     return await command.run({
       values: parsed.values,
       positionals: parsed.positionals,
@@ -109,14 +124,22 @@ export async function runCli(argv: readonly string[], processIo: CliIo, dependen
         const { breaker, mainQueueUrl } = await resolveOnce();
         if (breaker === undefined) return { unavailable: 'this command does not use the breaker' };
         if (breaker.kind === 'unavailable') return { unavailable: breaker.reason };
+        const { localBreakerControl, storeBreakerControl } = await import('./commands/breaker-control');
         if (breaker.kind === 'local') return { control: localBreakerControl(breaker.baseUrl) };
         if (dependencies.breakerStore) return { control: storeBreakerControl(dependencies.breakerStore(breaker.tableName)) };
+        const [{ awsDynamoClient }, { DynamoDbBreakerStore }] = await Promise.all([import('./aws-clients'), import('../functions/breaker/dynamodb-store')]);
         const dynamo = awsDynamoClient(io.env, mainQueueUrl);
         disposers.push(() => dynamo.destroy());
         return { control: storeBreakerControl(new DynamoDbBreakerStore(dynamo, breaker.tableName)) };
       },
     });
   } catch (error) {
+    if (error instanceof TargetUnreachable || isConnectionFailure(error)) {
+      // The SDK wraps a refused connection as "AWS SDK error wrapper for Error: connect ECONNREFUSED …".
+      const message = error instanceof TargetUnreachable ? error.message : `cannot reach the target: ${describe(error).replace(/^AWS SDK error wrapper for \w+: /, '')}`;
+      io.stderr.write(`error: ${printable(message)}\n(exit 3: the target did not answer; is it running, and on the port the command used?)\n`);
+      return EXIT.unreachable;
+    }
     if (error instanceof UsageError || error instanceof ConfigError) {
       const helpFor = findCommand(argv)?.command.name;
       io.stderr.write(`error: ${printable(error.message)}\n(see: zuora-limio-sync ${helpFor ? `${helpFor} ` : ''}--help)\n`);
@@ -128,6 +151,19 @@ export async function runCli(argv: readonly string[], processIo: CliIo, dependen
     targets?.sqs.destroy();
     for (const dispose of disposers) dispose();
   }
+}
+
+/** `zuora-limio-sync dlq`: the subcommands of a group, as the top-level help lists them. */
+function groupHelp(group: string): string {
+  const members = ALL_COMMANDS.filter((command) => command.name.startsWith(`${group} `));
+  const width = Math.max(...members.map((c) => c.name.length));
+  return `zuora-limio-sync ${group}: needs a subcommand
+
+Usage: zuora-limio-sync ${group} <${members.map((c) => c.name.split(' ')[1]).join('|')}> [flags]
+
+Subcommands:
+${members.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+`;
 }
 
 function findCommand(argv: readonly string[]): { command: Command; rest: string[] } | undefined {

@@ -1,6 +1,6 @@
 /** What the CLI writes to: the real process streams, or captured ones in tests. */
 export interface CliIo {
-  readonly stdout: { write(text: string): unknown };
+  readonly stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number };
   readonly stderr: { write(text: string): unknown; isTTY?: boolean; columns?: number };
   readonly stdin: NodeJS.ReadableStream;
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -88,6 +88,14 @@ function cellText(cell: Cell): string {
 
 export function clip(text: string, length: number): string {
   return text.length > length ? `${text.slice(0, length - 1)}…` : text;
+}
+
+/**
+ * How a table cuts its long cells: to `length` on a terminal, where a row must fit the screen; whole with --wide,
+ * or when stdout is a pipe or a file, where what follows (grep, jq, a ticket) needs the whole error.
+ */
+export function cellClip(io: CliIo, values: { readonly wide?: unknown }): (text: string, length: number) => string {
+  return io.stdout.isTTY === true && values.wide !== true ? clip : (text) => text;
 }
 
 export interface Progress {

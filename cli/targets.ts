@@ -1,10 +1,6 @@
-import { awsTargets } from './aws-targets';
 import { checkCalloutDestination, checkSqsDestinations } from './destinations';
-import { localTargets } from './local-targets';
-import { stackTargets } from './stack-targets';
 import type { Env, TargetDependencies, TargetFlags, TargetNeeds, Targets } from './target-types';
 import { UsageError } from './usage-error';
-import { zuoraTarget } from './zuora-target';
 
 /**
  * Where a command acts, from exactly one of --local (local-targets.ts), --stack NAME (stack-targets.ts) or
@@ -28,21 +24,31 @@ export async function resolveTargets(
     throw new UsageError(explicitFlag, `cannot be combined with ${flags.local ? '--local' : '--stack'}; pick one target`);
   }
 
+  // Each way of finding targets is imported when chosen: they make AWS clients, and main.ts imports this module
+  // only once a command runs, so --help and usage errors load no AWS SDK.
+  const zuoraTarget = needs.zuora ? (await import('./zuora-target')).zuoraTarget : undefined;
   if (flags.local) {
+    const { localTargets } = await import('./local-targets');
     return localTargets(env, needs, flags);
   }
 
   if (flags.stack !== undefined) {
     const stackName = flags.stack.trim();
     if (stackName === '') throw new UsageError('--stack', 'needs the CloudFormation stack name');
-    return stackTargets(stackName, flags, env, needs, dependencies);
+    return (await import('./stack-targets')).stackTargets(stackName, flags, env, needs, dependencies);
   }
 
-  return explicitTargets(flags, env, needs, dependencies);
+  return explicitTargets(flags, env, needs, dependencies, zuoraTarget);
 }
 
 /** Queue URLs, callout URL and tables given one by one (flags, or ZLS_* variables). */
-function explicitTargets(flags: TargetFlags, env: Env, needs: TargetNeeds, dependencies: TargetDependencies): Targets {
+async function explicitTargets(
+  flags: TargetFlags,
+  env: Env,
+  needs: TargetNeeds,
+  dependencies: TargetDependencies,
+  zuoraTarget: typeof import('./zuora-target').zuoraTarget | undefined,
+): Promise<Targets> {
   const mainQueueUrl = urlFrom('--queue-url', flags.queueUrl) ?? urlFrom('ZLS_QUEUE_URL', env.ZLS_QUEUE_URL);
   const deadLetterQueueUrl = urlFrom('--dlq-url', flags.dlqUrl) ?? urlFrom('ZLS_DLQ_URL', env.ZLS_DLQ_URL);
   const calloutUrl = urlFrom('--url', flags.url);
@@ -65,6 +71,7 @@ function explicitTargets(flags: TargetFlags, env: Env, needs: TargetNeeds, depen
     [deadLetterQueueInput, deadLetterQueueUrl],
   ]);
   if (calloutUrl) checkCalloutDestination(flags, '--url', calloutUrl);
+  const { awsTargets } = await import('./aws-targets');
   return awsTargets(
     {
       mainQueueUrl,
@@ -76,7 +83,7 @@ function explicitTargets(flags: TargetFlags, env: Env, needs: TargetNeeds, depen
       missingLedgerReason: 'give --ledger-table NAME (or ZLS_LEDGER_TABLE): the stack output LedgerTableName',
       description: 'queues given explicitly',
     },
-    () => (needs.zuora ? zuoraTarget(flags, env, {}) : undefined),
+    () => zuoraTarget?.(flags, env, {}),
     flags,
     env,
     needs,

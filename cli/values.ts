@@ -56,7 +56,7 @@ const INSTANT = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{
  * read in this machine's zone: Zuora's tenant, the operator's laptop and the Lambda may all be in different zones,
  * and an hour off silently misses (or re-syncs) an hour of changes.
  */
-export function parseInstant(flag: string, raw: string): number {
+function parseInstant(flag: string, raw: string): number {
   const text = raw.trim();
   const match = INSTANT.exec(text);
   if (!match) {
@@ -82,4 +82,18 @@ export function parseInstant(flag: string, raw: string): number {
     throw new UsageError(flag, `"${raw}" is not a real date and time`);
   }
   return utc - offsetMs;
+}
+
+/**
+ * --since/--until: an ISO-8601 time with its offset (parseInstant), or an age before `now` written as --older-than
+ * takes it (parseDuration: "90m", "6h", "2d"), so `sweep --since 2d` reads the last two days.
+ */
+export function parseTimeOrAge(flag: string, raw: string, now: number): number {
+  if (/^\d+(?:\.\d+)?\s*[smhd]$/.test(raw.trim())) return now - parseDuration(flag, raw);
+  try {
+    return parseInstant(flag, raw);
+  } catch (error) {
+    if (!(error instanceof UsageError) || !/^\s*[\d.]+\s*[a-z]+\s*$/i.test(raw)) throw error;
+    throw new UsageError(flag, `expected an ISO-8601 time with its offset or an age such as 90m, 6h or 2d, got "${raw}"`);
+  }
 }

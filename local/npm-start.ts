@@ -17,6 +17,7 @@ import {
   calloutAcceptedLine,
   calloutRefusedLine,
   countSweep,
+  countArrivals,
   countSync,
   describeStart,
   emptyTally,
@@ -189,6 +190,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         onError(error) {
           if (!stopping) out.error(`worker error: ${(error as Error).message ?? String(error)}`);
         },
+        onRecords: (records) => countArrivals(tally, records),
         onSweep(report) {
           countSweep(tally, report);
           // In --json mode the sweep Lambda logs its own line (window, counts, outcome), as in CloudWatch.

@@ -159,6 +159,11 @@ export function syncLine(event: SyncOutcomeEvent): string {
       }
       return `synced        ${subscription}  Limio id ${event.limioId ?? '?'}, owner ${event.owner ?? '?'}  ${latency(event.latencyMs)}${messages}`;
     case 'retry': {
+      // Held by the ledger's cooldown or the open breaker: no Limio call was made and none failed.
+      if (event.heldBy !== undefined) {
+        const back = event.visibilitySeconds !== undefined ? `, back in ${event.visibilitySeconds} s` : '';
+        return `held          ${subscription}  ${event.error ?? ''}${back}${messages}`;
+      }
       const back = event.visibilitySeconds !== undefined ? `, retry in ${event.visibilitySeconds} s` : '';
       return `retrying      ${subscription}  ${status}${event.error ?? ''}  attempt ${event.attempt}${back}  ${latency(event.latencyMs)}${messages}`;
     }
@@ -242,15 +247,34 @@ export interface Tally {
   /** Of `synced`: done without a Limio call, a recorded sync having started after they arrived. */
   coveredByLedger: number;
   retries: number;
+  /** Messages held without a Limio call (the ledger's cooldown, a sync in flight, the open breaker): not retries. */
+  held: number;
   deadLettered: number;
   sweeps: number;
   sweepsFailed: number;
   /** Subscriptions the sweeps queued: changed in Zuora without a sync (missing callouts). */
   sweepQueued: number;
+  /** Messages the operator's CLI queued (`enqueue`: source backfill) or replayed (`dlq replay`: a replayRunId), first receives. */
+  cliQueued: number;
+  cliReplayed: number;
 }
 
 export function emptyTally(): Tally {
-  return { calloutsAccepted: 0, calloutsRefused: 0, idsQueued: 0, synced: 0, coveredByLedger: 0, retries: 0, deadLettered: 0, sweeps: 0, sweepsFailed: 0, sweepQueued: 0 };
+  return {
+    calloutsAccepted: 0,
+    calloutsRefused: 0,
+    idsQueued: 0,
+    synced: 0,
+    coveredByLedger: 0,
+    retries: 0,
+    held: 0,
+    deadLettered: 0,
+    sweeps: 0,
+    sweepsFailed: 0,
+    sweepQueued: 0,
+    cliQueued: 0,
+    cliReplayed: 0,
+  };
 }
 
 export function countSweep(tally: Tally, report: SweepReport | 'failed'): void {
@@ -263,8 +287,28 @@ export function countSync(tally: Tally, event: SyncOutcomeEvent): void {
   const messages = event.messageIds.length;
   if (event.coveredBySyncStartedAt !== undefined) tally.coveredByLedger += messages;
   if (event.outcome === 'synced') tally.synced += messages;
+  else if (event.outcome === 'retry' && event.heldBy !== undefined) tally.held += messages;
   else if (event.outcome === 'retry') tally.retries += messages;
   else tally.deadLettered += messages;
+}
+
+/**
+ * Messages the runtime's queues received for the first time that the CLI put there: `enqueue` (source backfill)
+ * and `dlq replay` (stamped with its run id). Callouts and sweeps are counted where they queue; these arrive from
+ * outside the runtime, so they are counted as they arrive.
+ */
+export function countArrivals(tally: Tally, records: readonly { readonly body: string; readonly attributes: { readonly ApproximateReceiveCount: string } }[]): void {
+  for (const record of records) {
+    if (record.attributes.ApproximateReceiveCount !== '1') continue;
+    let body: { source?: unknown; replayRunId?: unknown };
+    try {
+      body = JSON.parse(record.body) as typeof body;
+    } catch {
+      continue;
+    }
+    if (typeof body.replayRunId === 'string') tally.cliReplayed += 1;
+    else if (body.source === 'backfill') tally.cliQueued += 1;
+  }
 }
 
 export function summaryLine(tally: Tally, queues?: { waiting: number; deadLetters: number }): string {
@@ -272,7 +316,9 @@ export function summaryLine(tally: Tally, queues?: { waiting: number; deadLetter
   const queueText = queues ? `; left on the main queue ${queues.waiting}, in the DLQ ${queues.deadLetters}` : '';
   return (
     `Stopped. Callouts: ${tally.calloutsAccepted} accepted (${tally.idsQueued} ids), ${tally.calloutsRefused} refused; ` +
-    `messages: ${tally.synced} synced (${tally.coveredByLedger} covered by the ledger, no Limio call), ${tally.retries} retries, ${tally.deadLettered} dead-lettered${queueText}; ` +
+    `CLI: ${tally.cliQueued} queued (enqueue), ${tally.cliReplayed} replayed (dlq replay); ` +
+    `messages: ${tally.synced} synced (${tally.coveredByLedger} covered by the ledger, no Limio call), ${tally.retries} retries, ` +
+    `${tally.held} held (cooldown, sync in flight or breaker open; not retries), ${tally.deadLettered} dead-lettered${queueText}; ` +
     `sweeps: ${tally.sweeps} (${tally.sweepsFailed} failed), ${tally.sweepQueued} subscriptions queued as changed without a callout.`
   );
 }

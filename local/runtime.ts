@@ -1,4 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { SQSRecord } from 'aws-lambda';
 import type { LimitChange } from '../functions/sync/adaptive-limit';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { BreakerState } from '../functions/breaker/breaker-state';
@@ -47,6 +48,8 @@ interface RuntimeObservers {
   readonly sync?: SyncObserver;
   readonly callout?: CalloutObserver;
   readonly onBatch?: (outcome: BatchOutcome) => void;
+  /** The records each poller (main queue, fan-out queue) hands its handler, before it runs. */
+  readonly onRecords?: (records: readonly SQSRecord[]) => void;
   /** Poller receive/delete errors, failed invocations, callout integration errors and failed probe runs. */
   readonly onError?: (error: unknown) => void;
   /** A sync invocation moved the circuit breaker (it trips it; the probe then pauses the poller). */
@@ -278,6 +281,7 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       functionName: 'sync',
       ...(options.syncPollWaitSeconds !== undefined && { waitTimeSeconds: options.syncPollWaitSeconds }),
       ...(observers.onBatch && { onBatch: observers.onBatch }),
+      ...(observers.onRecords && { onRecords: observers.onRecords }),
       ...(observers.onError && { onError: observers.onError }),
     });
     // Stopped after the server (no new callouts) and before the sandbox and the emulator: no invocation outlives them.
@@ -300,6 +304,7 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
         concurrency: 1,
         functionTimeoutSeconds: FANOUT_DEFAULTS.functionTimeoutSeconds,
         functionName: 'fanout',
+        ...(observers.onRecords && { onRecords: observers.onRecords }),
         ...(observers.onError && { onError: observers.onError }),
       });
       fanOutPoller = started;

@@ -4,7 +4,7 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { Context, SQSEvent } from 'aws-lambda';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DEFAULTS } from '../functions/shared/defaults';
 import { createLambdaContext } from './lambda-context';
 import { deleteProcessed, failedItemIdentifiers, SQS_MAX_MESSAGES_PER_CALL, toSqsRecord } from './sqs-lambda-event';
@@ -36,6 +36,8 @@ export interface SqsPollerOptions {
   functionName?: string;
   /** Told about each finished invocation (for the runtime's output and tests). */
   onBatch?: (outcome: BatchOutcome) => void;
+  /** Told about each batch's records before the handler gets them (npm start counts what the CLI queued). */
+  onRecords?: (records: readonly SQSRecord[]) => void;
   /** Told about receive/delete errors and failed invocations; the poller keeps going. */
   onError?: (error: unknown) => void;
 }
@@ -197,6 +199,7 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
     const records = messages.map((message) => toSqsRecord(message, eventSourceARN, awsRegion));
     stats.invocations += 1;
     stats.recordsReceived += records.length;
+    options.onRecords?.(records);
     let invocationError: unknown;
     let failedIds: Set<string> | undefined;
     try {

@@ -1,8 +1,7 @@
 import type { BreakerStore } from '../../functions/breaker/breaker-store';
-import { breakerStatus, closeBreaker, openBreaker, type BreakerStatus, type QueueBacklog } from '../../functions/breaker/operator';
-import { LOCAL_BREAKER_PATH } from '../../local/breaker-control';
+import type { BreakerStatus, QueueBacklog } from '../../functions/breaker/operator';
 import { printable } from '../output';
-import { UsageError } from '../usage-error';
+import { TargetUnreachable } from '../usage-error';
 import { formatDuration } from '../values';
 
 /**
@@ -19,14 +18,20 @@ export interface BreakerControl {
   readonly takesEffect: string;
 }
 
+// The operator functions (and the local control endpoint's module) import the AWS SDK: loaded on first use, so
+// the commands that only describe a breaker (and --help) do not pay for it.
+const operator = () => import('../../functions/breaker/operator');
+
 export function storeBreakerControl(store: BreakerStore): BreakerControl {
   return {
-    status: () => breakerStatus(store),
+    status: async () => (await operator()).breakerStatus(store),
     async open(reason) {
+      const { openBreaker, breakerStatus } = await operator();
       await openBreaker(store, reason);
       return breakerStatus(store);
     },
     async close(reason) {
+      const { closeBreaker, breakerStatus } = await operator();
       await closeBreaker(store, reason === undefined ? {} : { reason });
       return breakerStatus(store);
     },
@@ -36,8 +41,8 @@ export function storeBreakerControl(store: BreakerStore): BreakerControl {
 
 /** The `npm start` runtime's breaker, at http://127.0.0.1:PORT/_local/breaker. */
 export function localBreakerControl(baseUrl: string): BreakerControl {
-  const url = `${baseUrl}${LOCAL_BREAKER_PATH}`;
   async function call(path: string, init?: { method: 'POST'; body: unknown }): Promise<BreakerStatus> {
+    const url = `${baseUrl}${(await import('../../local/breaker-control')).LOCAL_BREAKER_PATH}`;
     let response: Response;
     try {
       response = await fetch(`${url}${path}`, {
@@ -48,7 +53,7 @@ export function localBreakerControl(baseUrl: string): BreakerControl {
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-      throw new UsageError('--local', `cannot reach the local runtime's breaker at ${url} (${cause}); is \`npm start\` running? (one started with PORT=0 printed the port it picked in its callout URL: give it as PORT=N)`);
+      throw new TargetUnreachable('--local', `cannot reach the local runtime's breaker at ${url} (${cause}); is \`npm start\` running? (one started with PORT=0 printed the port it picked in its callout URL: give it as PORT=N)`);
     }
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location !== null) {

@@ -1,11 +1,5 @@
-import {
-  ChangeMessageVisibilityBatchCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  type Message,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
-import { longPollRequestTimeout } from '../aws-clients';
+import type { Message, SQSClient } from '@aws-sdk/client-sqs';
+import { longPollRequestTimeout } from '../aws-client-options';
 import { readDeadLetterReason, type DeadLetterReason } from '../../functions/shared/dead-letter';
 import { isAccountRequest, parseQueueMessage, unreadableBodyReason, type AccountRequest, type SyncRequest } from '../../functions/shared/queue-message';
 import { DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../../functions/shared/subscription-id';
@@ -76,7 +70,9 @@ export interface ReceiveOptions {
   readonly maxMessages?: number;
 }
 
+// The SDK's command classes are imported where they are sent, so that --help loads no AWS SDK (cli/build.js).
 export async function receivePage(sqs: SQSClient, options: ReceiveOptions): Promise<Message[]> {
+  const { ReceiveMessageCommand } = await import('@aws-sdk/client-sqs');
   const result = await sqs.send(
     new ReceiveMessageCommand({
       QueueUrl: options.queueUrl,
@@ -96,6 +92,7 @@ export async function receivePage(sqs: SQSClient, options: ReceiveOptions): Prom
  * Returns how many could not be restored: those reappear by themselves when their visibility timeout expires.
  */
 export async function restoreVisibility(sqs: SQSClient, queueUrl: string, receiptHandles: readonly string[]): Promise<number> {
+  const { ChangeMessageVisibilityBatchCommand } = await import('@aws-sdk/client-sqs');
   let notRestored = 0;
   for (let start = 0; start < receiptHandles.length; start += 10) {
     const chunk = receiptHandles.slice(start, start + 10);
@@ -123,6 +120,7 @@ export interface QueueCounts {
 
 /** SQS's approximate counts; what cannot be read is left undefined rather than failing the command. */
 export async function approximateCounts(sqs: SQSClient, queueUrl: string): Promise<QueueCounts> {
+  const { GetQueueAttributesCommand } = await import('@aws-sdk/client-sqs');
   try {
     const result = await sqs.send(
       new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),

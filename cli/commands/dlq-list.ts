@@ -2,8 +2,8 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { FailureClass } from '../../functions/shared/dead-letter';
 import type { SubscriptionIdRule } from '../../functions/shared/subscription-id';
 import { approximateCounts, readDeadLetter, receivePage, restoreVisibility, type DeadLetter } from './dead-letters';
-import { EXIT, TARGET_OPTIONS, type Command } from '../command';
-import { clip, progressBar, renderTable } from '../output';
+import { EXIT, TARGET_OPTIONS, WIDE_HELP, type Command } from '../command';
+import { cellClip, progressBar, renderTable } from '../output';
 import { parsePositiveInteger } from '../values';
 
 export interface ListOptions {
@@ -120,10 +120,11 @@ export async function listDeadLetters(sqs: SQSClient, options: ListOptions): Pro
 export const DLQ_LIST_COMMAND: Command = {
   name: 'dlq list',
   summary: 'show what is in the dead-letter queue and why (consumes nothing)',
-  usage: 'zuora-limio-sync dlq list [target] [--limit N] [--json]',
+  usage: 'zuora-limio-sync dlq list [target] [--limit N] [--wide] [--json]',
   options: { ...TARGET_OPTIONS, limit: { type: 'string' } },
   needs: { deadLetterQueue: true },
   flags: `  --limit N             list at most N messages (default 1000)
+${WIDE_HELP}
   --json                one JSON document on stdout instead of a table`,
   examples: `  zuora-limio-sync dlq list --stack ZuoraLimioSync
   zuora-limio-sync dlq list --local --json | jq '.deadLetters[] | select(.httpStatus == 404)'`,
@@ -141,6 +142,7 @@ export const DLQ_LIST_COMMAND: Command = {
     } else if (result.deadLetters.length === 0) {
       io.stdout.write(hiddenNote ? 'No dead letter is visible right now, but the dead-letter queue is NOT empty.\n' : 'The dead-letter queue is empty.\n');
     } else {
+      const clip = cellClip(io, values);
       io.stdout.write(
         renderTable(
           ['subscription', 'failure class', 'http status', 'attempts', 'failed at', 'replays', 'error'],

@@ -1,6 +1,6 @@
 import { FAILURE_CLASSES, type FailureClass } from '../../functions/shared/dead-letter';
-import { EXIT, TARGET_OPTIONS, type Command } from '../command';
-import { clip, printable, progressBar, renderTable } from '../output';
+import { EXIT, TARGET_OPTIONS, WIDE_HELP, type Command } from '../command';
+import { cellClip, printable, progressBar, renderTable } from '../output';
 import { UsageError } from '../usage-error';
 import { formatDuration, parseDuration, parseHttpStatus, parsePositiveInteger, parseRate, splitList } from '../values';
 import { MAX_HELD_LETTERS, replayDeadLetters } from './replay-dead-letters';
@@ -48,7 +48,9 @@ export const DLQ_REPLAY_COMMAND: Command = {
                         Limio failure dead-letters it again as exhausted). After an outage use the default
                         path, which adds replayCount and so a fresh budget.
   --watch AGE           after sending, wait up to AGE (30s, 2m) for replayed letters that fail again and list
-                        them with their reasons (ends early once all are back); exit 1 if any did
+                        them with their reasons; ends early once all are back, or once the queues they went
+                        to read empty twice in a row (every letter handled); exit 1 if any failed again
+${WIDE_HELP}
   --json                one JSON document on stdout
 Different filters must all match; repeated values of one filter are alternatives. A run works from what was on
 the DLQ when it started: it reads (and holds) the whole DLQ first, then sends what matched, so each letter is
@@ -134,7 +136,7 @@ had to end before seeing every message, the summary says so and the command exit
         io.stdout.write(
           renderTable(
             ['subscription', 'failure class', 'http status', 'replay count', 'error'],
-            result.failedAgain.map((letter) => [letter.subscriptionId, letter.failureClass, letter.httpStatus, letter.replayCount, clip(letter.error ?? '', 100)]),
+            result.failedAgain.map((letter) => [letter.subscriptionId, letter.failureClass, letter.httpStatus, letter.replayCount, cellClip(io, values)(letter.error ?? '', 100)]),
           ),
         );
       }

@@ -1,4 +1,4 @@
-import { GetMetricDataCommand, type CloudWatchClient, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchClient, MetricDataResult } from '@aws-sdk/client-cloudwatch';
 import { measurementFromMinutes, type DrainMeasurement, type MetricPoint } from './drain-estimate';
 
 /** How far back a deployed bridge's drain rate looks: recent enough to follow a change, long enough to smooth batches. */
@@ -22,6 +22,7 @@ export async function drainFromCloudWatch(cloudWatch: CloudWatchClient, queueUrl
     ReturnData: true,
   });
   try {
+    const { GetMetricDataCommand } = await import('@aws-sdk/client-cloudwatch');
     const answer = await cloudWatch.send(
       new GetMetricDataCommand({
         StartTime: new Date(end - (DRAIN_WINDOW_MINUTES + LATE_MINUTES) * MINUTE_MS),

@@ -1,7 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { LedgerStore } from '../../functions/ledger/ledger-store';
-import { markQueuedFailOpen } from '../../functions/ledger/queued-mark';
 import { accountKeyRuleFrom, checkAccountKey, DEFAULT_ACCOUNT_KEY_RULE, type AccountKeyRule } from '../../functions/shared/account-key';
 import { createAccountRequest, createSyncRequest, serializeQueueMessage, serializeSyncRequest } from '../../functions/shared/queue-message';
 import { checkSubscriptionId, DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../../functions/shared/subscription-id';
@@ -156,6 +154,8 @@ function validateCandidates(candidates: readonly Candidate[], check: (value: str
 
 /** Sends one message per key to `queueUrl` in batches of 10. */
 async function sendInBatches(sqs: SQSClient, queueUrl: string, valid: readonly Keyed[], bodyOf: (key: string) => string, onProgress?: (done: number, total: number) => void) {
+  // Imported here so that --help does not load the AWS SDK.
+  const { SendMessageBatchCommand } = await import('@aws-sdk/client-sqs');
   const accepted: (Keyed & { messageId?: string })[] = [];
   const failed: (Keyed & { error: string })[] = [];
   for (let start = 0; start < valid.length; start += 10) {
@@ -219,7 +219,7 @@ export async function enqueueSubscriptions(sqs: SQSClient, options: EnqueueOptio
   );
   const accepted = sent.accepted.map(({ where, key, messageId }) => ({ where, subscriptionId: key, messageId }));
   const failed = sent.failed.map(({ where, key, error }) => ({ where, subscriptionId: key, error }));
-  const marks = options.ledger === undefined ? undefined : await markQueuedFailOpen(options.ledger, accepted.map((entry) => entry.subscriptionId), receivedAt.getTime(), LEDGER_MARK_TIMEOUT_MS);
+  const marks = options.ledger === undefined ? undefined : await (await import('../../functions/ledger/queued-mark')).markQueuedFailOpen(options.ledger, accepted.map((entry) => entry.subscriptionId), receivedAt.getTime(), LEDGER_MARK_TIMEOUT_MS);
   const unmarked = marks !== undefined && marks.unmarked.length > 0 ? { count: marks.unmarked.length, error: marks.failure ?? 'unknown' } : undefined;
   return { dryRun: false, accepted, refused, duplicates, failed, ...(unmarked !== undefined && { unmarked }) };
 }
@@ -315,7 +315,7 @@ counts its change pending until its sync, not as a missing callout.`,
     const mixedInputs = sources.length + (candidates.length > 0 ? 1 : 0) > 1;
     for (const source of sources) {
       const input = source === '-' ? 'stdin' : `--file ${source}`;
-      const text = source === '-' ? await readAll(io.stdin) : await readFile(source, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      const text = source === '-' ? await readAll(io.stdin) : await (await import('node:fs/promises')).readFile(source, 'utf8').catch((error: NodeJS.ErrnoException) => {
         throw new UsageError('--file', `cannot read ${source}: ${error.code ?? error.message}`);
       });
       const read = readCandidates(text, input, kind);
@@ -331,7 +331,7 @@ counts its change pending until its sync, not as a missing callout.`,
     const resolved = dryRun ? undefined : await targets();
     const { sqs, mainQueueUrl } = resolved ?? { sqs: undefined, mainQueueUrl: '' };
     const ledgerTarget = resolved?.ledger;
-    const ledger = ledgerTarget?.kind === 'table' ? openLedger(ledgerTarget, io.env, mainQueueUrl) : undefined;
+    const ledger = ledgerTarget?.kind === 'table' ? await openLedger(ledgerTarget, io.env, mainQueueUrl) : undefined;
     if (ledger !== undefined) onFinish(() => ledger.client.destroy());
     const progress = progressBar(io, 'queueing');
     const result = await enqueueSubscriptions(sqs!, {

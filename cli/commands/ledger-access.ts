@@ -1,8 +1,5 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDbLedgerStore } from '../../functions/ledger/dynamodb-ledger-store';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LedgerStore } from '../../functions/ledger/ledger-store';
-import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from '../../local/sqs-emulator';
-import { awsDynamoClient, CLI_AWS_CLIENT_OPTIONS } from '../aws-clients';
 import type { LedgerTarget } from '../target-types';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -20,7 +17,14 @@ export interface OpenLedger {
  * runtime's DynamoDB emulator, reached with the emulators' dummy credentials, so real AWS credentials never go
  * there; otherwise DynamoDB as the breaker commands reach it (AWS_ENDPOINT_URL_DYNAMODB honoured and checked).
  */
-export function openLedger(target: Extract<LedgerTarget, { kind: 'table' }>, env: Env, queueUrl: string | undefined): OpenLedger {
+export async function openLedger(target: Extract<LedgerTarget, { kind: 'table' }>, env: Env, queueUrl: string | undefined): Promise<OpenLedger> {
+  // Imported here, not above: the commands reach this module for describeLedgerError too, and --help must not load the SDK.
+  const [{ DynamoDBClient }, { DynamoDbLedgerStore }, { EMULATOR_CREDENTIALS, EMULATOR_REGION }, { awsDynamoClient, CLI_AWS_CLIENT_OPTIONS }] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('../../functions/ledger/dynamodb-ledger-store'),
+    import('../../local/sqs-emulator'),
+    import('../aws-clients'),
+  ]);
   const client =
     target.localEndpoint !== undefined
       ? new DynamoDBClient({ ...CLI_AWS_CLIENT_OPTIONS, endpoint: target.localEndpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS })

@@ -186,7 +186,8 @@ async function receiveSendDelete(sqs: SQSClient, options: ReplayOptions): Promis
 
     // 3. Optionally wait for the letters this run sent to fail again, and report them: they carry its run id.
     if (watchSeconds > 0 && replayed.length > 0) {
-      await watchForReturns(sqs, options, { runId, rule, now, watchSeconds, expected: replayed.length, seen, held, failedAgain });
+      const sentTo = [options.mainQueueUrl, ...(options.accountQueueUrl && selected.some((letter) => letter.account) ? [options.accountQueueUrl] : [])];
+      await watchForReturns(sqs, options, { runId, rule, now, watchSeconds, expected: replayed.length, seen, held, failedAgain, sentTo });
     }
   } finally {
     notRestored = await restoreVisibility(sqs, options.deadLetterQueueUrl, [...held.values()].filter(Boolean));

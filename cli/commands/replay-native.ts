@@ -1,4 +1,4 @@
-import { GetQueueAttributesCommand, ListMessageMoveTasksCommand, StartMessageMoveTaskCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { ReplayOptions, ReplayResult } from './replay-types';
 
 /** `dlq replay --native`: SQS's own redrive (StartMessageMoveTask) of the whole DLQ, where the endpoint has it. */
@@ -19,6 +19,7 @@ export function nativeMoveRefusal(options: Pick<ReplayOptions, 'accountQueueUrl'
 }
 
 export async function nativeMove(sqs: SQSClient, options: ReplayOptions): Promise<ReplayResult> {
+  const { GetQueueAttributesCommand, ListMessageMoveTasksCommand, StartMessageMoveTaskCommand } = await import('@aws-sdk/client-sqs');
   const arnOf = async (queueUrl: string) =>
     (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
   const sourceArn = await arnOf(options.deadLetterQueueUrl);

@@ -1,4 +1,4 @@
-import { DeleteMessageBatchCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SubscriptionIdRule } from '../../functions/shared/subscription-id';
 import type { DeadLetter } from './dead-letters';
 import { replayBody } from './replay-filter';
@@ -15,6 +15,7 @@ export async function sendThenDelete(
   failed: ReplayFailure[],
   deleted: (letter: DeadLetter) => void,
 ): Promise<string | undefined> {
+  const { DeleteMessageBatchCommand, SendMessageBatchCommand } = await import('@aws-sdk/client-sqs');
   const bodies = chunk.map((letter) => replayBody(letter, rule, runId));
   let sentIndexes: number[];
   let firstError: string | undefined;

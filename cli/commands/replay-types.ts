@@ -39,7 +39,8 @@ export interface ReplayOptions {
   readonly runId?: string;
   /**
    * After sending, watch the DLQ this long for the letters this run sent that fail again, and report them
-   * (ends early once every letter sent is back). 0 (default): do not wait.
+   * (ends early once every letter sent is back, or once nothing is left to watch: the queues they went to read
+   * empty twice in a row). 0 (default): do not wait.
    */
   readonly watchSeconds?: number;
   /** Default MAX_HELD_LETTERS; smaller in tests. */

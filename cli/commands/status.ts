@@ -1,9 +1,7 @@
-import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { awsCloudWatchClient, longPollRequestTimeout } from '../aws-clients';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { longPollRequestTimeout } from '../aws-client-options';
 import { readDeadLetter, restoreVisibility } from './dead-letters';
 import type { QueueBacklog } from '../../functions/breaker/operator';
-import { queueDepth } from '../../local/queue-depth';
 import { BREAKER_TABLE_OPTION, EXIT, TARGET_OPTIONS, type Command } from '../command';
 import { checkEndpointVariables } from '../destinations';
 import { printable, renderTable } from '../output';
@@ -62,6 +60,8 @@ export async function queueStatus(sqs: SQSClient, options: StatusOptions): Promi
 }
 
 async function oneQueue(sqs: SQSClient, queue: QueueStatus['queue'], url: string, peek: boolean, now: () => number): Promise<QueueStatus> {
+  // Imported here so that --help does not load the AWS SDK.
+  const { GetQueueAttributesCommand, ReceiveMessageCommand } = await import('@aws-sdk/client-sqs');
   const attributes =
     (
       await sqs.send(
@@ -163,19 +163,19 @@ drains or nothing could be measured.`,
     let fromCloudWatch: Promise<DrainMeasurement | { unavailable: string }> | undefined;
     if (byReadings) {
       const at = Date.now();
-      const backlog = await queueDepth(sqs, mainQueueUrl!);
+      const backlog = await (await import('../../local/queue-depth')).queueDepth(sqs, mainQueueUrl!);
       // An empty queue has nothing to drain: `status --local` answers at once (watch -n 10 runs it often) unless
       // the operator asked for a sample.
       if (backlog === 0 && values.sample === undefined) {
         fromCloudWatch = Promise.resolve({ unavailable: 'not measured: the queue was empty' });
       } else {
         firstReading = { backlog, at };
-        await sleep(sampleFor);
+        await new Promise((resolve) => setTimeout(resolve, sampleFor));
       }
     } else {
       // Signed with the operator's credentials like every other call: the same check of where they may go.
       checkEndpointVariables(flags, io.env, ['AWS_ENDPOINT_URL_CLOUDWATCH', 'AWS_ENDPOINT_URL']);
-      const cloudWatch = awsCloudWatchClient(io.env, mainQueueUrl);
+      const cloudWatch = (await import('../aws-clients')).awsCloudWatchClient(io.env, mainQueueUrl);
       onFinish(() => cloudWatch.destroy());
       fromCloudWatch = drainFromCloudWatch(cloudWatch, mainQueueUrl!, Date.now());
     }

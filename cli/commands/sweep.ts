@@ -1,16 +1,16 @@
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SqsSender } from '../../functions/shared/enqueue';
 import { ConfigError } from '../../functions/shared/config-error';
 import { describeBackfillPlan, MAX_BACKFILL_DAYS, planBackfill } from '../../functions/sweep/backfill-plan';
 import { loadSweepConfig, type SweepConfig } from '../../functions/sweep/config';
-import { createSweepRunner } from '../../functions/sweep/runner';
 import type { SweepProgress, SweepReport, WatermarkStore } from '../../functions/sweep/sweep';
 import { EXIT, DESTINATION_OPTIONS, type Command } from '../command';
 import { eraseStatusLine, printable, renderTable, statusLine } from '../output';
-import { awsSecretsManagerClient } from '../aws-clients';
+import { LOCAL_DEFAULTS } from '../../local/defaults';
 import type { ZuoraTarget } from '../target-types';
-import { UsageError } from '../usage-error';
-import { parseInstant } from '../values';
+import { unreachableReason } from '../reachable';
+import { isConnectionFailure, TargetUnreachable, UsageError } from '../usage-error';
+import { parseTimeOrAge } from '../values';
 import { describeLedgerError, openLedger } from './ledger-access';
 
 /**
@@ -58,6 +58,8 @@ const UNTOUCHED_WATERMARK: WatermarkStore = {
 function recordingQueue(): { readonly sqs: SqsSender; readonly ids: string[] } {
   const ids: string[] = [];
   const send = async (command: unknown) => {
+    // Imported here (as below) so that --help does not load the AWS SDK.
+    const { SendMessageBatchCommand } = await import('@aws-sdk/client-sqs');
     if (!(command instanceof SendMessageBatchCommand)) throw new Error('the dry run only takes SendMessageBatch');
     const entries = command.input.Entries ?? [];
     for (const entry of entries) ids.push((JSON.parse(entry.MessageBody ?? '{}') as { subscriptionId: string }).subscriptionId);
@@ -69,11 +71,28 @@ function recordingQueue(): { readonly sqs: SqsSender; readonly ids: string[] } {
 /** The queue, counting what it took, for the progress line. */
 function countingQueue(sqs: SqsSender, onQueued: (count: number) => void): SqsSender {
   const send = async (command: Parameters<SQSClient['send']>[0], options?: Parameters<SQSClient['send']>[1]) => {
+    const { SendMessageBatchCommand } = await import('@aws-sdk/client-sqs');
     const output = await (sqs as SQSClient).send(command, options);
     if (command instanceof SendMessageBatchCommand) onQueued((output as { Successful?: unknown[] }).Successful?.length ?? 0);
     return output;
   };
   return { send } as unknown as SqsSender;
+}
+
+/** Which flag or variable named the Zuora address, and what to check there. */
+function zuoraHint(zuora: ZuoraTarget): string {
+  const input = zuora.inputs.ZUORA_BASE_URL;
+  return input.includes('ZUORA_SANDBOX_PORT')
+    ? `is \`npm start\` running? Its Zuora sandbox listens on ZUORA_SANDBOX_PORT (default ${LOCAL_DEFAULTS.zuoraSandboxPort}; one started with ZUORA_SANDBOX_PORT=0 printed the port it picked: give it as ZUORA_SANDBOX_PORT=N)`
+    : `check ${input}, which gave ${zuora.variables.ZUORA_BASE_URL}`;
+}
+
+function zuoraUnreachable(zuora: ZuoraTarget, reason: string): TargetUnreachable {
+  const input = zuora.inputs.ZUORA_BASE_URL;
+  return new TargetUnreachable(
+    input.includes('ZUORA_SANDBOX_PORT') ? 'ZUORA_SANDBOX_PORT' : input,
+    `cannot reach Zuora at ${zuora.variables.ZUORA_BASE_URL} (${reason}); ${zuoraHint(zuora)}. Nothing was read or queued`,
+  );
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
@@ -98,8 +117,9 @@ export const SWEEP_COMMAND: Command = {
   },
   needs: { mainQueue: true, ledger: 'required', zuora: true },
   flags: `  --since TIME          start of the window (inclusive), ISO-8601 with an offset or Z:
-                        2026-11-24T00:00:00Z, 2026-11-23T16:00:00-08:00 (a time without an offset is refused)
-  --until TIME          end of the window (exclusive); default now
+                        2026-11-24T00:00:00Z, 2026-11-23T16:00:00-08:00 (a time without an offset is refused),
+                        or an age before now: 90m, 6h, 2d
+  --until TIME          end of the window (exclusive), as --since; default now
   --dry-run             show the plan (slices, ZOQL queries) first, then read Zuora and the ledger, queue
                         nothing, list what would be queued
   --allow-long-window   read a window longer than ${MAX_BACKFILL_DAYS} days (refused without it: every slice is at least one
@@ -129,12 +149,13 @@ the environment as the sweep Lambda reads them.
   --allow-insecure-target   also over plain http to a host that is not this machine (credentials in clear)`,
   examples: `  zuora-limio-sync sweep --stack ZuoraLimioSync --since 2026-11-24T00:00:00Z --until 2026-11-24T06:00:00Z --dry-run
   zuora-limio-sync sweep --stack ZuoraLimioSync --since 2026-11-23T22:00:00-08:00
-  zuora-limio-sync sweep --local --since 2026-11-24T09:00:00Z --json | jq .counts`,
+  zuora-limio-sync sweep --local --since 2026-11-24T09:00:00Z --json | jq .counts
+  zuora-limio-sync sweep --local --since 2h --dry-run`,
   async run({ values, io, json, targets, onFinish }) {
     if (values.since === undefined) throw new UsageError('--since', 'give the start of the window, e.g. --since 2026-11-24T00:00:00Z');
     const startedAt = Date.now();
-    const sinceMs = parseInstant('--since', String(values.since));
-    const untilMs = values.until === undefined ? startedAt : parseInstant('--until', String(values.until));
+    const sinceMs = parseTimeOrAge('--since', String(values.since), startedAt);
+    const untilMs = values.until === undefined ? startedAt : parseTimeOrAge('--until', String(values.until), startedAt);
     if (sinceMs >= untilMs) {
       throw new UsageError(values.until === undefined ? '--since' : '--until', `the window must end after it starts (${iso(sinceMs)} .. ${iso(untilMs)})`);
     }
@@ -156,17 +177,22 @@ the environment as the sweep Lambda reads them.
     }
     const ledgerTarget = resolved.ledger!;
     if (ledgerTarget.kind === 'unavailable') throw new UsageError('--ledger-table', ledgerTarget.reason);
-    const ledger = openLedger(ledgerTarget, io.env, resolved.mainQueueUrl);
+    const ledger = await openLedger(ledgerTarget, io.env, resolved.mainQueueUrl);
     onFinish(() => ledger.client.destroy());
     // Without the ledger every change would be queued unchecked: say so before reading Zuora, rather than after.
     try {
       await ledger.store.readMany(['zuora-limio-sync-cli-probe']);
     } catch (error) {
       io.stderr.write(`error: ${describeLedgerError(error, ledger, ledgerTarget.localEndpoint !== undefined)}; without it every changed subscription would be queued unchecked (\`enqueue\` does that, if it is what you want)\n`);
-      return EXIT.partlyFailed;
+      return isConnectionFailure(error) ? EXIT.unreachable : EXIT.partlyFailed;
     }
+    // Zuora's client retries a refused connection for about 12 s: a runtime that is not running, or another port,
+    // is said at once, with the variable or flag that named the address.
+    const zuoraUrl = resolved.zuora!.variables.ZUORA_BASE_URL;
+    const unreachable = await unreachableReason(zuoraUrl);
+    if (unreachable !== undefined) throw zuoraUnreachable(resolved.zuora!, unreachable);
     const secretId = resolved.zuora!.variables.ZUORA_SECRET_ID;
-    const secretsManager = secretId === undefined ? undefined : awsSecretsManagerClient(io.env, secretId, resolved.mainQueueUrl);
+    const secretsManager = secretId === undefined ? undefined : (await import('../aws-clients')).awsSecretsManagerClient(io.env, secretId, resolved.mainQueueUrl);
     if (secretsManager) onFinish(() => secretsManager.destroy());
 
     // Shown before the run, which may be long: the operator can still stop it before it has cost much.
@@ -180,6 +206,7 @@ the environment as the sweep Lambda reads them.
     let completedUntilMs: number | undefined;
     const redraw = () => progress.update(`slice ${Math.min(sliceIndex + 1, slices)}/${slices}, read ${read} records, ${dryRun ? 'would queue' : 'queued'} ${queuedSoFar}`);
     const recorder = dryRun ? recordingQueue() : undefined;
+    const { createSweepRunner } = await import('../../functions/sweep/runner');
     const runner = createSweepRunner({
       config,
       sqs: countingQueue(recorder?.sqs ?? resolved.sqs, (count) => {
@@ -271,7 +298,8 @@ the environment as the sweep Lambda reads them.
     if (!complete) {
       io.stderr.write(
         `sweep ${report.outcome}${report.errorKind ? ` (${report.errorKind})` : ''}: ${report.error === undefined ? 'not every slice was read' : printable(report.error)}\n` +
-          `what was queued stays queued; run it again with --since ${resumeFrom}${values.until === undefined ? ` --until ${iso(window.endMs)}` : ''} for the rest\n`,
+          (report.errorKind === 'unavailable' ? `${zuoraHint(resolved.zuora!)}\n` : '') +
+          `${dryRun ? 'dry run: nothing was queued' : 'what was queued stays queued'}; run it again with --since ${resumeFrom}${values.until === undefined ? ` --until ${iso(window.endMs)}` : ''} for the rest\n`,
       );
     }
     return complete ? EXIT.ok : EXIT.partlyFailed;

@@ -1,7 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { accountKeyRuleFrom, checkAccountKey } from '../../functions/shared/account-key';
 import { EXIT } from '../command';
-import { clip, printable, renderTable, type CliIo } from '../output';
+import { cellClip, clip, printable, renderTable, type CliIo } from '../output';
 import { UsageError } from '../usage-error';
 import { listDeadLetters, type DeadLetterRow } from './dlq-list';
 
@@ -60,6 +60,7 @@ async function traceAccount(sqs: SQSClient, deadLetterQueueUrl: string, accountK
 export async function runTraceAccount(options: {
   io: CliIo;
   json: boolean;
+  wide: boolean;
   raw: string;
   sqs: SQSClient;
   deadLetterQueueUrl: string;
@@ -97,7 +98,7 @@ export async function runTraceAccount(options: {
           row.replayCount || undefined,
           row.source,
           row.fanOut ? `account ${row.fanOut.accountId}, a later page` : undefined,
-          clip(row.error ?? '', 100),
+          cellClip(options.io, options)(row.error ?? '', 100),
         ]),
       ),
     );

@@ -2,8 +2,8 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { BreakerStatus } from '../../functions/breaker/operator';
 import { claimInFlight, type LedgerEntry } from '../../functions/ledger/ledger-entry';
 import { checkSubscriptionId } from '../../functions/shared/subscription-id';
-import { EXIT, TARGET_OPTIONS, type Command } from '../command';
-import { clip, printable, renderTable } from '../output';
+import { EXIT, TARGET_OPTIONS, WIDE_HELP, type Command } from '../command';
+import { cellClip, clip, printable, renderTable } from '../output';
 import type { TargetFlags } from '../target-types';
 import { UsageError } from '../usage-error';
 import { formatDuration } from '../values';
@@ -175,7 +175,7 @@ function ledgerText(view: LedgerView, nowMs: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-function deadLetterText(view: DeadLetterView, subscriptionId: string): string {
+function deadLetterText(view: DeadLetterView, subscriptionId: string, cellClip: (text: string, length: number) => string): string {
   if (view.status === 'unavailable') return `dead letters: unavailable: ${printable(view.reason)}\n`;
   const scope = `${view.searched} letter(s) searched${view.truncated ? ` (stopped at ${TRACE_DLQ_SCAN_LIMIT}; more remain unsearched)` : ''}${view.hidden ? `, ${view.hidden} hidden by another reader and not searched` : ''}`;
   if (view.letters.length === 0) return `dead letters: none for ${subscriptionId} (${scope})\n`;
@@ -186,7 +186,7 @@ function deadLetterText(view: DeadLetterView, subscriptionId: string): string {
     renderTable(
       // The source tells an account fan-out's message (`account`: the account's change reached this subscription) from a callout's or the sweep's.
       ['failure class', 'http status', 'attempts', 'failed at', 'replays', 'source', 'error'],
-      view.letters.map((row) => [row.failureClass, row.httpStatus, row.attempts, row.failedAt ?? (row.sentAt && `${row.sentAt} (sent)`), row.replayCount || undefined, row.source, clip(row.error ?? '', 100)]),
+      view.letters.map((row) => [row.failureClass, row.httpStatus, row.attempts, row.failedAt ?? (row.sentAt && `${row.sentAt} (sent)`), row.replayCount || undefined, row.source, cellClip(row.error ?? '', 100)]),
     )
   );
 }
@@ -225,6 +225,7 @@ export const TRACE_COMMAND: Command = {
                         fan-outs made; the account's subscriptions need Zuora and are not listed (it says so)
   --ledger-table NAME   with --queue-url/--dlq-url: the sync ledger's DynamoDB table (or ZLS_LEDGER_TABLE)
   --breaker-table NAME  with --queue-url/--dlq-url: the breaker's DynamoDB table (or ZLS_BREAKER_TABLE)
+${WIDE_HELP}
   --json                one JSON document on stdout
 Shows the sync ledger's entry (last successful sync: start, finish, Limio id and owner; last attempt: outcome,
 HTTP status, error), the subscription's letters on the DLQ with their reasons and source (\`account\`: made by an
@@ -252,6 +253,7 @@ stack, no runtime) is said so and the rest is still shown; exit 1 when a part co
       return runTraceAccount({
         io,
         json,
+        wide: values.wide === true,
         raw: String(values.account),
         sqs: resolved.sqs,
         deadLetterQueueUrl: resolved.deadLetterQueueUrl!,
@@ -271,7 +273,7 @@ stack, no runtime) is said so and the rest is still shown; exit 1 when a part co
     const readLedger = async (): Promise<LedgerView> => {
       const target = resolved.ledger;
       if (target === undefined || target.kind === 'unavailable') return { status: 'unavailable', reason: target?.reason ?? 'no ledger target', failed: false };
-      const ledger = openLedger(target, io.env, resolved.mainQueueUrl ?? resolved.deadLetterQueueUrl);
+      const ledger = await openLedger(target, io.env, resolved.mainQueueUrl ?? resolved.deadLetterQueueUrl);
       onFinish(() => ledger.client.destroy());
       try {
         const read = await ledger.store.readMany([subscriptionId]);
@@ -315,7 +317,7 @@ stack, no runtime) is said so and the rest is still shown; exit 1 when a part co
       io.stdout.write(`${subscriptionId} (${resolved.description})\n`);
       io.stdout.write(`verdict: ${verdict}\n\n`);
       io.stdout.write(ledgerText(ledger, nowMs));
-      io.stdout.write(deadLetterText(deadLetters, subscriptionId));
+      io.stdout.write(deadLetterText(deadLetters, subscriptionId, cellClip(io, values)));
       io.stdout.write(breakerView.available ? describeBreaker(breakerView) : `breaker: unavailable: ${printable(breakerView.reason)}\n`);
     }
     return unreadable ? EXIT.partlyFailed : EXIT.ok;

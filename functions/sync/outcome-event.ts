@@ -23,6 +23,12 @@ export interface SyncOutcomeEvent {
   readonly attempt: number;
   /** For `retry`: seconds until the messages come back, when the backoff could be set. */
   readonly visibilitySeconds?: number;
+  /**
+   * For `retry` of messages put back without a Limio call: by the sync ledger (a sync of the subscription started
+   * within SYNC_COOLDOWN_SECONDS, or is in flight) or by the open breaker. Not a failure and not a retry: the
+   * retry budget is not touched, and the local runtime prints them as `held`.
+   */
+  readonly heldBy?: 'ledger' | 'breaker';
 }
 
 /** Lets the local runtime print one line per sync; the deployed handler has none. */

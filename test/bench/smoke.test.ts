@@ -9,6 +9,7 @@ import { checkSweepBench, runSweepBench, type SweepBenchResult } from '../../ben
 import { accountFanOutFigures, checkAccountFanOut, runAccountFanOut, type AccountFanOutResult } from '../../bench/account-fanout-run';
 import { checkSweepOutage, runSweepOutage, sweepOutageFigures, type SweepOutageResult } from '../../bench/sweep-outage-run';
 import { accountSweepFigures, accountSweepZuoraFloor, checkAccountSweepBench, runAccountSweepBench, type AccountSweepBenchResult } from '../../bench/account-sweep-run';
+import { cliStartupFigures, measureCliStartup } from '../../bench/cli-startup';
 
 // `npm run bench` at a few seconds' scale: the same code paths, asserting that each run was correct
 // (everything accepted, synced, within the cap). Speed is never asserted here. `npm run chaos`: chaos-smoke.test.ts.
@@ -243,5 +244,21 @@ describe('Limio outage over three sweeps, scaled down (issue #22)', () => {
     expect(checkSweepOutage({ ...result, afterOutage: { ...result.afterOutage, counts: { ...result.afterOutage.counts, queued: 7, unproven: 1 } } })).toEqual([
       'after the outage the sweep counted 6 missing (metric 6) and queued 7; 6 changes had no callout',
     ]);
+  });
+});
+
+describe('bench, CLI start, scaled down', () => {
+  // Needs the install's link node_modules/.bin/zuora-limio-sync (`npm ci` makes it); npx --no-install never fetches.
+  it('each command printed what it should; both figures compare with a baseline of the same run', async () => {
+    const result = await measureCliStartup({ runs: 1 });
+    expect(result.failures).toEqual([]);
+    expect(Object.keys(result.medianMs)).toEqual(['npx zuora-limio-sync --help', 'npx esbuild --version', 'node cli/bin.js --help', 'node -e 0']);
+    for (const ms of Object.values(result.medianMs)) expect(ms).toBeGreaterThan(0);
+    const figures = cliStartupFigures(result);
+    expect(figures.map((figure) => figure.ratio)).toEqual([
+      result.medianMs['npx zuora-limio-sync --help']! / result.medianMs['npx esbuild --version']!,
+      result.nodeRatio,
+    ]);
+    expect(figures[0]!.note).toMatch(/ms over; goal at most 150 ms over: (goal met|GOAL NOT MET)$/);
   });
 });

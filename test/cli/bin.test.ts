@@ -5,7 +5,7 @@ import { depth } from './queues';
 
 const BIN = path.join(__dirname, '../../cli/bin.js');
 
-// Each run starts node and compiles TypeScript through tsx: seconds each on a busy 2-core machine.
+// Each run starts node on the built CLI (jest's globalSetup builds it); a busy 2-core machine can still be slow.
 jest.setTimeout(90_000);
 
 interface Run {

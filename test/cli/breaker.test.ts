@@ -105,7 +105,8 @@ describe('breaker commands and status, --local', () => {
     await runtime.close();
     const closedPort = { ...env, PORT: String(runtime.port) };
     const open = captureIo(closedPort);
-    expect(await runCli(['breaker', 'open', '--local', '--reason', 'x'], open.io)).toBe(2);
+    // Exit 3, not 2: the command line was right, the runtime is not there.
+    expect(await runCli(['breaker', 'open', '--local', '--reason', 'x'], open.io)).toBe(3);
     expect(open.stderr()).toMatch(/error: --local: cannot reach the local runtime's breaker at http:\/\/127\.0\.0\.1:\d+\/_local\/breaker .*is `npm start` running\?/);
 
     const status = captureIo(closedPort);

@@ -48,6 +48,23 @@ describe('dlq list', () => {
     expect(await depth(emulator.sqs, queues.deadLetterQueueUrl)).toEqual({ visible: 5, inFlight: 0 });
   });
 
+  it('shows a long error whole when stdout is a pipe or with --wide, cut to fit on a terminal', async () => {
+    const error = `Limio answered 502: ${'upstream connect error or disconnect/reset before headers; '.repeat(4)}end`;
+    await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: 'A-S00000001', source: 'notification' }, reason: { ...reason('exhausted', 502, hourAgo), error } });
+    const env = { ZLS_DLQ_URL: queues.deadLetterQueueUrl, AWS_ENDPOINT_URL_SQS: emulator.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
+    const list = async (args: string[], terminal: boolean) => {
+      const captured = captureIo(env, '', false, terminal);
+      expect(await runCli(['dlq', 'list', ...args], captured.io)).toBe(0);
+      return captured.stdout();
+    };
+    expect(error.length).toBeGreaterThan(200);
+    expect(await list([], false)).toContain(error);
+    expect(await list(['--wide'], true)).toContain(error);
+    const onTerminal = await list([], true);
+    expect(onTerminal).not.toContain(error);
+    expect(onTerminal).toContain(`${error.slice(0, 99)}…`);
+  });
+
   it('dlq list does not call a DLQ empty whose letters another reader is hiding', async () => {
     await mixedDeadLetters();
     // Another reader (a replay under way) holds every letter.

@@ -77,13 +77,13 @@ export function bodies(messages: readonly Message[]): Record<string, unknown>[] 
 }
 
 /** Captures what the CLI writes. */
-export function captureIo(env: Record<string, string | undefined> = {}, stdinText = '', stderrIsTerminal = false) {
+export function captureIo(env: Record<string, string | undefined> = {}, stdinText = '', stderrIsTerminal = false, stdoutIsTerminal = false) {
   const out: string[] = [];
   const err: string[] = [];
   const { Readable } = require('node:stream') as typeof import('node:stream');
   return {
     io: {
-      stdout: { write: (text: string) => out.push(text) },
+      stdout: { write: (text: string) => out.push(text), isTTY: stdoutIsTerminal },
       stderr: { write: (text: string) => err.push(text), isTTY: stderrIsTerminal },
       stdin: Readable.from([stdinText]),
       env,

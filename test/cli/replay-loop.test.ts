@@ -5,7 +5,7 @@ import { runCli } from '../../cli/main';
 import { createSyncRequest, serializeSyncRequest } from '../../functions/shared/queue-message';
 import { loadRuntimeConfig } from '../../local/config';
 import { startRuntime, type Runtime } from '../../local/runtime';
-import { captureIo, depth } from './queues';
+import { captureIo, depth, putDeadLetter, reason } from './queues';
 
 /**
  * Issue #12 item 1, the whole loop on `npm start`'s runtime: the production sync handler behind the local poller,
@@ -106,6 +106,23 @@ describe('dlq replay while the subscriptions still fail (local runtime, Limio sa
     expect(letters.map((row) => [row.subscriptionId, row.failureClass, row.httpStatus, row.replayCount, row.replayRunId]).sort()).toEqual(
       STILL_404.map((id) => [id, 'terminal', 404, 1, result.runId]),
     );
+  }, 40_000);
+
+  it('--watch ends once nothing is left to watch: a letter that now syncs does not hold the run for the whole AGE', async () => {
+    // Limio was fixed since this letter died: its replay syncs, so it never comes back to the DLQ.
+    await putDeadLetter(runtime.sqs, runtime.queues.deadLetterQueueUrl, { request: { subscriptionId: HEALTHY, source: 'test' }, reason: reason('exhausted', 502) });
+    const callsBefore = callsTo(HEALTHY);
+    const captured = captureIo(cliEnv);
+    const started = Date.now();
+    // 60 s asked for; the test allows 20: it must end once the main queue has been read empty twice.
+    const exitCode = await returnsWithin(runCli(['dlq', 'replay', '--local', '--watch', '60s', '--json'], captured.io), 20_000, () => runtime.stop());
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const result = JSON.parse(captured.stdout()) as ReplayResult;
+    expect(exitCode).toBe(0);
+    expect(result.replayed.map((r) => r.subscriptionId)).toEqual([HEALTHY]);
+    expect(result.failedAgain).toEqual([]);
+    expect(callsTo(HEALTHY) - callsBefore).toBe(1);
+    expect(await depth(runtime.sqs, runtime.queues.deadLetterQueueUrl)).toEqual({ visible: 0, inFlight: 0 });
   }, 40_000);
 
   it('ends without --watch too, and a second run replays each letter once more, no more', async () => {

@@ -20,6 +20,15 @@ import { captureIo } from './queues';
 // outputs from a CloudFormation endpoint on 127.0.0.1, with only Secrets Manager mocked.
 
 const MINUTE = 60_000;
+
+/** A port on 127.0.0.1 that was just free: nothing listens there. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 const HOUR = 60 * MINUTE;
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -243,6 +252,40 @@ describe('sweep --local', () => {
     expect(await drainQueue(sqs.sqs, queues.mainQueueUrl)).toEqual([]);
   });
 
+  it('--since and --until also take an age before now, as --older-than does', async () => {
+    const before = Date.now();
+    const run = await sweep(['--since', '2h', '--dry-run', '--json']);
+    expect(run.code).toBe(0);
+    const { window: read } = JSON.parse(run.stdout) as SweepJson;
+    // The runner reads whole seconds: the window may grow by the part of a second at either end.
+    const seconds = (window: { since: string; until: string }) => Math.round((Date.parse(window.until) - Date.parse(window.since)) / 1000) * 1000;
+    expect(Math.abs(seconds(read) - 2 * HOUR)).toBeLessThanOrEqual(1_000);
+    expect(Date.parse(read.until)).toBeGreaterThanOrEqual(before - 1_000);
+    const between = await sweep(['--since', '3h', '--until', '90m', '--dry-run', '--json']);
+    const { window: earlier } = JSON.parse(between.stdout) as SweepJson;
+    expect(Math.abs(seconds(earlier) - 90 * MINUTE)).toBeLessThanOrEqual(1_000);
+    expect(Date.parse(earlier.until)).toBeLessThan(before);
+    const refused = await sweep(['--since', '2 weeks']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('error: --since: expected an ISO-8601 time with its offset or an age such as 90m, 6h or 2d, got "2 weeks"');
+  });
+
+  it('a Zuora that does not answer: exit 3 at once, naming the variable that gave its address; nothing read or queued', async () => {
+    const closed = await closedPort();
+    const local = await sweep(['--since', '1h'], { env: { ZUORA_SANDBOX_PORT: String(closed) } });
+    expect(local.code).toBe(3);
+    expect(local.stderr).toContain(`error: ZUORA_SANDBOX_PORT: cannot reach Zuora at http://127.0.0.1:${closed} (ECONNREFUSED); is \`npm start\` running? Its Zuora sandbox listens on ZUORA_SANDBOX_PORT`);
+    expect(local.stderr).toContain('Nothing was read or queued');
+    expect(local.stderr).not.toContain('stays queued');
+
+    const tenant = await sweep(['--since', '1h', '--dry-run'], {
+      env: { ZUORA_BASE_URL: `http://127.0.0.1:${closed}`, ZUORA_CLIENT_ID: 'id', ZUORA_CLIENT_SECRET: 'secret' },
+    });
+    expect(tenant.code).toBe(3);
+    expect(tenant.stderr).toContain(`error: ZUORA_BASE_URL: cannot reach Zuora at http://127.0.0.1:${closed} (ECONNREFUSED); check ZUORA_BASE_URL, which gave http://127.0.0.1:${closed}`);
+    expect(await drainQueue(sqs.sqs, queues.mainQueueUrl)).toEqual([]);
+  });
+
   it('Zuora refusing the credentials: exit 1, with the command line that reads the rest', async () => {
     const since = iso(nextWindowStart());
     const run = await sweep(['--since', since, '--until', iso(Date.parse(since) + HOUR)], {
@@ -251,14 +294,21 @@ describe('sweep --local', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(`Zuora ${sandbox.baseUrl} (from ZUORA_BASE_URL), credentials from ZUORA_CLIENT_ID/ZUORA_CLIENT_SECRET`);
     expect(run.stderr).toMatch(/^sweep failed \(credentials\): /);
-    expect(run.stderr).toContain(`run it again with --since ${since.replace('.000Z', 'Z')} for the rest`);
+    expect(run.stderr).toContain(`what was queued stays queued; run it again with --since ${since.replace('.000Z', 'Z')} for the rest`);
     expect(run.stderr + run.stdout).not.toContain('not-the-secret');
+    // A dry run queued nothing, and says so.
+    const dryRun = await sweep(['--since', since, '--until', iso(Date.parse(since) + HOUR), '--dry-run'], {
+      env: { ZUORA_BASE_URL: sandbox.baseUrl, ZUORA_CLIENT_ID: LOCAL_ZUORA_CLIENT.clientId, ZUORA_CLIENT_SECRET: 'not-the-secret' },
+    });
+    expect(dryRun.code).toBe(1);
+    expect(dryRun.stderr).toContain(`dry run: nothing was queued; run it again with --since ${since.replace('.000Z', 'Z')} for the rest`);
+    expect(dryRun.stderr).not.toContain('stays queued');
   });
 
   it('a ledger that cannot be read stops the sweep before Zuora is read: it would queue everything unchecked', async () => {
     const before = sandbox.stats.queryRequests;
     const run = await sweep(['--since', iso(nextWindowStart())], { env: { DYNAMODB_PORT: '9' } });
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(3);
     expect(run.stderr).toContain(`error: cannot reach the table ${LOCAL_TABLES.ledger} of the local runtime's DynamoDB at http://127.0.0.1:9 (connection refused); is \`npm start\` running?`);
     expect(run.stderr).toContain('without it every changed subscription would be queued unchecked');
     expect(sandbox.stats.queryRequests).toBe(before);

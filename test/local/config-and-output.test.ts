@@ -1,7 +1,7 @@
 import type { SyncOutcomeEvent } from '../../functions/sync/sync-handler';
 import { loadRuntimeConfig } from '../../local/config';
 import type { SweepReport } from '../../functions/sweep/sweep';
-import { breakerLine, countSweep, emptyTally, countSync, limioCapacityCurl, limioCapacityLine, limioLimitLine, sampleCurl, summaryLine, sweepLine, syncLine, touchCurl } from '../../local/output';
+import { breakerLine, countArrivals, countSweep, emptyTally, countSync, limioCapacityCurl, limioCapacityLine, limioLimitLine, sampleCurl, summaryLine, sweepLine, syncLine, touchCurl } from '../../local/output';
 import type { LimitChange } from '../../functions/sync/adaptive-limit';
 import { throttleLimitChanges } from '../../local/limit-change-lines';
 
@@ -140,6 +140,9 @@ describe('output', () => {
     expect(syncLine({ ...base, outcome: 'dead-lettered', failureClass: 'terminal', httpStatus: 404, error: 'Not Found' })).toBe(
       'dead letter   A-S1  terminal: 404 Not Found  attempt 1  12 ms',
     );
+    // A cooldown hold made no Limio call and failed nothing: held, not retrying.
+    const cooldown = 'held: a sync of this subscription started less than SYNC_COOLDOWN_SECONDS ago';
+    expect(syncLine({ ...base, outcome: 'retry', error: cooldown, latencyMs: 0, visibilitySeconds: 3, heldBy: 'ledger' })).toBe(`held          A-S1  ${cooldown}, back in 3 s`);
   });
 
   it('writes one line per breaker phase, saying what happens to syncing', () => {
@@ -230,10 +233,23 @@ describe('output', () => {
     countSync(tally, { ...base, messageIds: ['a', 'b'] });
     countSync(tally, { ...base, outcome: 'retry' });
     countSync(tally, { ...base, outcome: 'dead-lettered' });
+    countSync(tally, { ...base, outcome: 'retry', messageIds: ['c', 'd'], heldBy: 'ledger' });
+    countSync(tally, { ...base, outcome: 'retry', heldBy: 'breaker' });
     tally.calloutsAccepted = 3;
     tally.idsQueued = 4;
+    // What the CLI queued arrives from outside the runtime: counted on first receive, by what its body says.
+    const arrival = (body: object, receiveCount = '1') => ({ body: JSON.stringify(body), attributes: { ApproximateReceiveCount: receiveCount } });
+    countArrivals(tally, [
+      arrival({ v: 1, subscriptionId: 'A-S1', source: 'backfill' }),
+      arrival({ v: 1, subscriptionId: 'A-S2', source: 'backfill' }),
+      arrival({ v: 1, subscriptionId: 'A-S2', source: 'backfill' }, '2'),
+      arrival({ v: 1, subscriptionId: 'A-S3', source: 'notification', replayCount: 1, replayRunId: 'r-20261130T041500Z-1a2b3c' }),
+      arrival({ v: 1, subscriptionId: 'A-S4', source: 'notification' }),
+      { body: 'not json', attributes: { ApproximateReceiveCount: '1' } },
+    ]);
     expect(summaryLine(tally, { waiting: 1, deadLetters: 1 })).toBe(
-      'Stopped. Callouts: 3 accepted (4 ids), 0 refused; messages: 2 synced (0 covered by the ledger, no Limio call), 1 retries, 1 dead-lettered; left on the main queue 1, in the DLQ 1; ' +
+      'Stopped. Callouts: 3 accepted (4 ids), 0 refused; CLI: 2 queued (enqueue), 1 replayed (dlq replay); ' +
+        'messages: 2 synced (0 covered by the ledger, no Limio call), 1 retries, 3 held (cooldown, sync in flight or breaker open; not retries), 1 dead-lettered; left on the main queue 1, in the DLQ 1; ' +
         'sweeps: 0 (0 failed), 0 subscriptions queued as changed without a callout.',
     );
   });

@@ -1,3 +1,4 @@
+import { EXIT } from '../../cli/command';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -92,7 +93,7 @@ describe('make a dead letter, fix Limio, replay it, trace it', () => {
     expect(existsSync(file)).toBe(false);
     expect(lines.find((seen) => seen.startsWith('Stopped.'))).toMatch(/1 synced.*1 dead-lettered/);
     const after = captureIo({ ...env, SQS_PORT: String(record.ports.sqs) });
-    expect(await runCli(['dlq', 'list', '--local'], after.io)).toBe(2);
+    expect(await runCli(['dlq', 'list', '--local'], after.io)).toBe(EXIT.unreachable);
     expect(after.stderr()).toContain(`no runtime record at ${file}`);
   });
 });

@@ -1,3 +1,4 @@
+import type { SQSRecord } from 'aws-lambda';
 import type { AcceptedCallout, RefusedCallout } from '../../functions/callout/callout-handler';
 import type { FanOutEvent } from '../../functions/fanout/fanout-handler';
 import type { LimitChange } from '../../functions/sync/adaptive-limit';
@@ -22,6 +23,8 @@ export interface Recorder {
   readonly fanOuts: FanOutEvent[];
   /** Each marked change of the sync handler's adaptive limit on Limio calls. */
   readonly limitChanges: LimitChange[];
+  /** Every record the pollers handed their handlers (npm start counts what the CLI queued from them). */
+  readonly records: SQSRecord[];
   /** Resolves with the first sync event for this subscription with this outcome, past or future. */
   waitFor(subscriptionId: string, outcome: SyncOutcomeEvent['outcome']): Promise<SyncOutcomeEvent>;
   notify(event: SyncOutcomeEvent): void;
@@ -39,6 +42,7 @@ export function recorder(): Recorder {
     limioCapacityChanges: [],
     fanOuts: [],
     limitChanges: [],
+    records: [],
     waitFor(subscriptionId, outcome) {
       const seen = syncs.find((e) => e.subscriptionId === subscriptionId && e.outcome === outcome);
       if (seen) return Promise.resolve(seen);
@@ -65,6 +69,7 @@ export async function start(env: Record<string, string>, rec: Recorder): Promise
       onLimioCapacityChanged: (model) => rec.limioCapacityChanges.push(model),
       onFanOut: (event) => rec.fanOuts.push(event),
       onLimitChange: (change) => rec.limitChanges.push(change),
+      onRecords: (records) => rec.records.push(...records),
     },
   });
 }

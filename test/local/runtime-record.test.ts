@@ -1,3 +1,4 @@
+import { EXIT } from '../../cli/command';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -96,7 +97,7 @@ describe('the runtime record and --local', () => {
   it('variables still go over the record', async () => {
     const port = await closedPort();
     const cli = captureIo({ ...env, SQS_PORT: String(port) });
-    expect(await runCli(['dlq', 'list', '--local'], cli.io)).toBe(2);
+    expect(await runCli(['dlq', 'list', '--local'], cli.io)).toBe(EXIT.unreachable);
     expect(cli.stderr()).toContain(`cannot reach the local runtime's SQS emulator at http://127.0.0.1:${port}`);
 
     // A mode of the operator's own: the recorded Basic settings are not mixed in, so the header check refuses it.
@@ -124,7 +125,7 @@ describe('the runtime record and --local', () => {
     const staleFile = path.join(dir, 'stale', 'runtime.json');
     writeRuntimeRecord(staleFile, { ...record, pid: await deadPid() });
     const cli = captureIo({ ZLS_RUNTIME_RECORD: staleFile });
-    expect(await runCli(['status', '--local'], cli.io)).toBe(2);
+    expect(await runCli(['status', '--local'], cli.io)).toBe(EXIT.unreachable);
     expect(cli.stderr()).toMatch(new RegExp(`the runtime record ${staleFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is stale: the process that wrote it \\(pid \\d+, started .*\\) is no longer running`));
     expect(cli.stderr()).toContain('npm start');
     expect(cli.stderr()).not.toMatch(/ECONNREFUSED/);
@@ -139,7 +140,7 @@ describe('the runtime record and --local', () => {
     writeRuntimeRecord(staleFile, { ...record, ports: { ...record.ports, callout: await closedPort() } });
     expect(await findRuntimeRecord({ ZLS_RUNTIME_RECORD: staleFile })).toMatchObject({ kind: 'stale', reason: expect.stringMatching(/nothing answers on its front door 127\.0\.0\.1:\d+ \(ECONNREFUSED\)/) });
     const cli = captureIo({ ZLS_RUNTIME_RECORD: staleFile });
-    expect(await runCli(['callout', '--local', 'A-S1'], cli.io)).toBe(2);
+    expect(await runCli(['callout', '--local', 'A-S1'], cli.io)).toBe(EXIT.unreachable);
     expect(cli.stderr()).toMatch(/is stale: nothing answers on its front door/);
   });
 

@@ -2,6 +2,9 @@ import { request as httpRequest } from 'node:http';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { readDeadLetterReason } from '../../functions/shared/dead-letter';
 import type { Runtime } from '../../local/runtime';
+import { runCli } from '../../cli/main';
+import { countArrivals, emptyTally } from '../../local/output';
+import { captureIo } from '../cli/queues';
 import { basicHeader, postJson, recorder, start } from './runtime-harness';
 
 describe('local runtime, end to end (REST front door, Basic auth, sandbox)', () => {
@@ -137,6 +140,15 @@ describe('local runtime, end to end (REST front door, Basic auth, sandbox)', () 
     expect(await changed.json()).toEqual({ capacity: 40, latencyMs: 1 });
     expect(runtime.limioSandbox?.serviceModel()).toEqual({ capacity: 40, latencyMs: 1 });
     expect(rec.limioCapacityChanges).toEqual([{ capacity: 40, latencyMs: 1 }]);
+  });
+
+  it("counts what the CLI queued for npm start's Stopped. summary, once per message, as the poller hands it over", async () => {
+    const cli = captureIo({ SQS_PORT: new URL(runtime.sqsEndpoint).port, PORT: new URL(runtime.calloutUrl).port });
+    expect(await runCli(['enqueue', '--local', 'A-S00000611', 'A-S00000612'], cli.io)).toBe(0);
+    await Promise.all(['A-S00000611', 'A-S00000612'].map((id) => rec.waitFor(id, 'synced')));
+    const tally = emptyTally();
+    countArrivals(tally, rec.records);
+    expect(tally).toMatchObject({ cliQueued: 2, cliReplayed: 0 });
   });
 
   it('reports no worker errors', () => {

@@ -86,7 +86,7 @@ describe('sync handler in outage mode', () => {
         ['A-S1', 2, 1],
         ['A-S2', 1, 1],
       ]);
-      for (const event of held) expect(event.error).toBe('held: the circuit breaker is open (opened by hand: Limio maintenance window)');
+      for (const event of held) expect(event).toMatchObject({ heldBy: 'breaker', error: 'held: the circuit breaker is open (opened by hand: Limio maintenance window)' });
 
       // Held, not lost: the three come back after the hold (1 s), not after the queue's 180 s default.
       const back = new Set<string>();

@@ -29,7 +29,7 @@ export async function holdForBreaker(sync: SyncContext, subscriptionId: string, 
     held.push(message);
     if (fate.heldFor !== undefined) longest = Math.max(longest ?? 0, fate.heldFor);
   });
-  if (held.length > 0) reportUntried(sync, subscriptionId, held, error, longest);
+  if (held.length > 0) reportUntried(sync, subscriptionId, held, error, longest, 'breaker');
   return verdicts;
 }
 

@@ -28,6 +28,6 @@ export async function holdForLedger(sync: SyncContext, subscriptionId: string, h
     sync.metrics.addMetric(SYNC_METRICS.heldForCooldown, MetricUnit.Count, 1);
     verdicts.set(message.record.messageId, { handled: false, reason: error });
   });
-  reportUntried(sync, subscriptionId, held.map((entry) => entry.message), error, longest);
+  reportUntried(sync, subscriptionId, held.map((entry) => entry.message), error, longest, 'ledger');
   return verdicts;
 }

@@ -2,7 +2,14 @@ import { attemptOf, type QueuedMessage } from '../batch-messages';
 import type { SyncContext } from '../sync-context';
 
 /** Postponed or held: one retry event for the subscription's messages, none of which reached Limio. */
-export function reportUntried(sync: SyncContext, subscriptionId: string, messages: readonly QueuedMessage[], error: string, visibilitySeconds: number | undefined): void {
+export function reportUntried(
+  sync: SyncContext,
+  subscriptionId: string,
+  messages: readonly QueuedMessage[],
+  error: string,
+  visibilitySeconds: number | undefined,
+  heldBy?: 'ledger' | 'breaker',
+): void {
   sync.observer?.onSyncOutcome({
     subscriptionId,
     messageIds: messages.map((message) => message.record.messageId),
@@ -11,5 +18,6 @@ export function reportUntried(sync: SyncContext, subscriptionId: string, message
     latencyMs: 0,
     attempt: attemptOf(messages),
     ...(visibilitySeconds !== undefined && { visibilitySeconds }),
+    ...(heldBy !== undefined && { heldBy }),
   });
 }
