@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import { startEmulatorProcess } from './emulator-process';
+import { startEmulatorProcess, type EmulatorExitedError } from './emulator-process';
 
 export interface DynamoDbEmulator {
   /** http://127.0.0.1:PORT, the value for AWS_ENDPOINT_URL_DYNAMODB. */
@@ -8,6 +8,8 @@ export interface DynamoDbEmulator {
   readonly port: number;
   /** A DynamoDB client bound to the emulator (dummy credentials, us-east-1), destroyed by stop(). */
   client(): DynamoDBClient;
+  /** Resolves if its process ends other than by stop(): its tables, and what was in them, are gone. */
+  readonly unexpectedExit: Promise<EmulatorExitedError>;
   stop(): Promise<void>;
 }
 
@@ -33,6 +35,7 @@ export async function startDynamoDbEmulator(options: { port?: number } = {}): Pr
   return {
     endpoint,
     port,
+    unexpectedExit: emulator.unexpectedExit,
     client() {
       const client = new DynamoDBClient({ endpoint, region: DYNAMODB_EMULATOR_REGION, credentials: DYNAMODB_EMULATOR_CREDENTIALS });
       clients.push(client);

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULTS, mainQueueVisibilityTimeoutSeconds, redriveMaxReceiveCount } from '../functions/shared/defaults';
-import { startEmulatorProcess } from './emulator-process';
+import { startEmulatorProcess, type EmulatorExitedError } from './emulator-process';
 
 export interface SqsEmulator {
   /** http://127.0.0.1:PORT, the value for AWS_ENDPOINT_URL_SQS. */
@@ -9,6 +9,8 @@ export interface SqsEmulator {
   readonly port: number;
   /** An SQS client bound to the emulator (dummy credentials, us-east-1). */
   client(): SQSClient;
+  /** Resolves if its process ends other than by stop(): its queues, and the messages on them, are gone. */
+  readonly unexpectedExit: Promise<EmulatorExitedError>;
   stop(): Promise<void>;
 }
 
@@ -27,6 +29,7 @@ export async function startSqsEmulator(options: { port?: number } = {}): Promise
   return {
     endpoint,
     port,
+    unexpectedExit: emulator.unexpectedExit,
     client() {
       const client = new SQSClient({ endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
       clients.push(client);
