@@ -3,7 +3,8 @@
  * Human output by default; `--json` prints the handlers' structured logs instead (and the runtime's own lines as
  * JSON), run as `npm start --silent -- --json`: without --silent npm's own banner comes first on stdout. Exit codes:
  * 0 after Ctrl-C/SIGTERM, 2 for a configuration the user must change (malformed variable, port in use, unreachable
- * Limio tenant), 1 otherwise.
+ * Limio tenant), 1 otherwise, an emulator's process that ended under the runtime included (it stops at once, as on
+ * Ctrl-C: the queues or tables it held are gone, and every receive would fail for ever).
  */
 import { readFileSync } from 'node:fs';
 import type { BreakerPhase } from '../functions/breaker/breaker-state';
@@ -34,7 +35,7 @@ import {
   zuoraAccountsTouchedLine,
   type Tally,
 } from './output';
-import { LimioUnreachableError, startRuntime, type Runtime } from './runtime';
+import { EmulatorExitedError, LimioUnreachableError, startRuntime, type Runtime } from './runtime';
 import { LIFELINE_VARIABLE } from './outside-tsx-relay';
 import { throttleLimitChanges } from './limit-change-lines';
 import { recordOf, removeRuntimeRecord, runtimeRecordPath, writeRuntimeRecord } from './runtime-record';
@@ -120,6 +121,17 @@ function phaseOf(announcement: Announcement): BreakerPhase {
   return announcement === 'opened' ? 'open' : announcement;
 }
 
+/**
+ * A dropped or refused connection is held this long before it is printed: when an emulator's process is killed, the
+ * receives under way fail a moment before its exit is heard, and that exit, said once, explains them all.
+ */
+const CONNECTION_ERROR_HOLD_MS = 250;
+
+export function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE' || (error instanceof Error && error.message === 'socket hang up');
+}
+
 function isUserFixable(error: unknown): error is Error {
   return error instanceof ConfigError || error instanceof PortInUseError || error instanceof LimioUnreachableError;
 }
@@ -188,7 +200,11 @@ export async function main(argv: readonly string[]): Promise<number> {
           },
         },
         onError(error) {
-          if (!stopping) out.error(`worker error: ${(error as Error).message ?? String(error)}`);
+          const report = () => {
+            if (!stopping) out.error(`worker error: ${(error as Error).message ?? String(error)}`);
+          };
+          if (isConnectionError(error)) setTimeout(report, CONNECTION_ERROR_HOLD_MS).unref();
+          else report();
         },
         onRecords: (records) => countArrivals(tally, records),
         onSweep(report) {
@@ -241,6 +257,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     throw error;
   }
 
+  // Errors from the moment an emulator is gone are its consequence (every receive refused), not news.
+  void runtime.emulatorExited.then(() => (stopping = true));
+
   const curl = sampleCurl(runtime.calloutUrl, config.callout);
   // Written before "ready" is printed: whoever waits for that line may run a --local command at once.
   const record = stopping ? undefined : recordRuntime(runtime, out);
@@ -273,13 +292,22 @@ export async function main(argv: readonly string[]): Promise<number> {
     out.info(readyLine(runtime.calloutUrl));
   }
 
-  const request = await stopRequests.requested;
+  const request = await Promise.race([stopRequests.requested, runtime.emulatorExited]);
   // Stopping: from now on the CLI is told no runtime runs, rather than finding one going away.
   record?.remove();
-  const cause = 'signal' in request ? { signal: request.signal } : { launcherGone: request.launcherGone };
-  if (!json) {
-    process.stdout.write('\n');
-    if ('launcherGone' in request) out.info(`The process that started this runtime (pid ${request.launcherGone}) has gone; stopping.`);
+  let cause: Record<string, unknown>;
+  if (request instanceof EmulatorExitedError) {
+    // Not a stop request: the launchers and the lifeline no longer matter (and the lifeline would keep us alive).
+    stopRequests.release();
+    cause = { emulatorExited: request.emulator };
+    const what = { emulator: request.emulator, code: request.code, signal: request.signal, ...(request.lastStderr && { lastStderr: request.lastStderr }) };
+    out.error(json ? 'emulator exited unexpectedly; stopping' : `${request.message}. What it held in memory is gone: stopping the runtime.`, what);
+  } else {
+    cause = 'signal' in request ? { signal: request.signal } : { launcherGone: request.launcherGone };
+    if (!json) {
+      process.stdout.write('\n');
+      if ('launcherGone' in request) out.info(`The process that started this runtime (pid ${request.launcherGone}) has gone; stopping.`);
+    }
   }
   // Invocations under way finish first, so their messages are not counted as left on the queue.
   await runtime.stopWorkers();
@@ -288,5 +316,5 @@ export async function main(argv: readonly string[]): Promise<number> {
   await runtime.stop();
   if (json) out.info('stopped', { ...cause, ...tally, ...(depths && { mainQueueMessages: depths.waiting, deadLetters: depths.deadLetters }) });
   else out.info(summaryLine(tally, depths));
-  return 0;
+  return request instanceof EmulatorExitedError ? 1 : 0;
 }

@@ -20,6 +20,7 @@ import type { ProxyHandler } from './api-gateway-adapter';
 import type { RuntimeConfig } from './config';
 import { LOCAL_DEFAULTS, LOCAL_TABLES } from './defaults';
 import { createOnDemandTable, startDynamoDbEmulator, type DynamoDbEmulator } from './dynamodb-emulator';
+import type { EmulatorExitedError } from './emulator-process';
 import { createFrontDoor } from './front-door';
 import { checkHandlerSettings, setProcessEnv, sweepLambdaEnv, TABLE_VARIABLES } from './handler-env';
 import { checkLimioTenant } from './limio-preflight';
@@ -35,6 +36,7 @@ import type { ZuoraSandbox } from './zuora-sandbox';
 
 // What startRuntime throws when a real Limio tenant cannot issue a token: npm start and its tests catch it.
 export { LimioUnreachableError } from './limio-preflight';
+export { EmulatorExitedError } from './emulator-process';
 
 /**
  * The whole pipeline on one machine, as `npm start` and the end-to-end tests run it: the SQS emulator with the
@@ -129,6 +131,13 @@ export interface Runtime {
   stopWorkers(): Promise<void>;
   /** Closes the HTTP server, the poller, the sandboxes and the emulators, and restores process.env. */
   stop(): Promise<void>;
+  /**
+   * Resolves with the first emulator (SQS or DynamoDB) whose process ended while the runtime ran (killed, crashed,
+   * out of memory); never settles otherwise, nor for their exit in stop(). Their queues and tables lived in that
+   * process, so the runtime cannot recover: its owner decides what to do (npm start stops and exits 1). It
+   * resolves rather than rejects, so that an owner that does not listen is not ended by an unhandled rejection.
+   */
+  readonly emulatorExited: Promise<EmulatorExitedError>;
 }
 
 /**
@@ -364,6 +373,7 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       breaker: { store: breakerStore, probe: loop },
       stopWorkers: () => (workersStopped ??= stopFrom(workersFrom)),
       stop: () => (stopped ??= (workersStopped ??= stopFrom(workersFrom)).then(stopAll)),
+      emulatorExited: Promise.race([emulator.unexpectedExit, dynamoDbEmulator.unexpectedExit]),
     };
   } catch (error) {
     await stopAll();
