@@ -18,6 +18,7 @@ import { checkSweepBench, runSweepBench } from './sweep-run';
 import { sweepFigures } from './sweep-report';
 import { accountFanOutFigures, checkAccountFanOut, runAccountFanOut } from './account-fanout-run';
 import { checkSweepOutage, runSweepOutage, sweepOutageFigures } from './sweep-outage-run';
+import { CAPACITY_BENCH_SCALES, capacityFigures, checkCapacityBench, runCapacityBench, type CapacityBenchScale } from './capacity-bench';
 
 /** AWS Lambda's limit on a function's unzipped deployment package. */
 const LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024;
@@ -45,6 +46,8 @@ export interface BenchScale {
   /** Changes with callouts during a Limio outage over three sweeps, then the share made without one (issue #22). */
   readonly outageSweepChanges: number;
   readonly outageSweepWithoutCalloutShare: number;
+  /** A backlog drained against the Limio sandbox's hidden capacity: adaptive limit, fixed caps, fleets, steps (issue #21). */
+  readonly capacity: CapacityBenchScale;
 }
 
 export const FULL: BenchScale = {
@@ -65,6 +68,7 @@ export const FULL: BenchScale = {
   accountVersions: 3,
   outageSweepChanges: 1_000,
   outageSweepWithoutCalloutShare: 0.2,
+  capacity: CAPACITY_BENCH_SCALES.full,
 };
 
 export const QUICK: BenchScale = {
@@ -86,6 +90,7 @@ export const QUICK: BenchScale = {
   accountVersions: 3,
   outageSweepChanges: 200,
   outageSweepWithoutCalloutShare: 0.2,
+  capacity: CAPACITY_BENCH_SCALES.quick,
 };
 
 
@@ -205,6 +210,11 @@ export async function runBench(scale: BenchScale, progress: (line: string) => vo
   const outageSweeps = await runSweepOutage({ subscriptions: scale.outageSweepChanges, withoutCalloutShare: scale.outageSweepWithoutCalloutShare });
   figures.push(...sweepOutageFigures(outageSweeps));
   failures.push(...checkSweepOutage(outageSweeps).map((failure) => `outage over sweeps: ${failure}`));
+
+  progress(`capacity: ${formatNumber(scale.capacity.backlog)} subscriptions queued against a Limio sandbox of hidden capacity ${scale.capacity.capacity} at ${scale.capacity.latencyMs} ms (waits for a wall-clock minute)`);
+  const capacity = await runCapacityBench(scale.capacity, progress);
+  figures.push(...capacityFigures(capacity));
+  failures.push(...checkCapacityBench(capacity).map((failure) => `capacity: ${failure}`));
 
   return { figures, failures };
 }
