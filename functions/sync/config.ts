@@ -75,7 +75,9 @@ export function loadSyncConfig(env: Env): SyncConfig {
 
 /** SYNC_ADAPTIVE (default true) and its settings; each bound says what the limit can mean. */
 function loadAdaptiveConfig(env: Env, ceiling: number): AdaptiveConfig | undefined {
-  if (!oneOf(env, 'SYNC_ADAPTIVE', ['true', 'false'], 'true').startsWith('t')) return undefined;
+  // Off by default until its overload rule tells a Limio refusing for capacity from one failing now and then
+  // (issue #21: random 502s and 429s take the limit to its floor, where messages only wait).
+  if (!oneOf(env, 'SYNC_ADAPTIVE', ['true', 'false'], 'false').startsWith('t')) return undefined;
   const minLimit = decimal(env, 'SYNC_ADAPTIVE_MIN_LIMIT', DEFAULTS.syncAdaptiveMinLimit, { min: 0.01, max: ceiling });
   return {
     ceiling,

@@ -33,10 +33,10 @@ export const INFRA_DEFAULTS = {
    */
   fixedCap: { syncInvocationConcurrency: 2, syncConcurrency: 5 },
   /**
-   * On: Limio calls in flight follow the adaptive limit under the ceiling (issue #21). A 502 cuts it only when
-   * load explains it, so a flaky Zuora behind Limio does not take it to its floor.
+   * Off until the adaptive limit tells a Limio out of capacity from one that fails now and then: random 502s and 429s
+   * (a flaky Zuora behind Limio) take it to its floor, where messages only wait (issue #21).
    */
-  syncAdaptive: true,
+  syncAdaptive: false,
   /** The whole fleet starts at no more than the 10 calls in flight the fixed cap allowed. */
   syncAdaptiveInitialFleetLimit: 10,
   /**
@@ -124,7 +124,7 @@ export interface BridgeSettingsInput {
    * Limio calls in flight follow an adaptive limit (SYNC_ADAPTIVE): it grows while Limio answers close to its
    * unloaded latency and shrinks when it slows down or refuses, across every sync invocation, up to the ceiling
    * `syncInvocationConcurrency` x `syncConcurrency`. `false`: that ceiling is a fixed cap, as before issue #21.
-   * Default true: see INFRA_DEFAULTS.syncAdaptive.
+   * Default false: see INFRA_DEFAULTS.syncAdaptive.
    */
   readonly syncAdaptive?: boolean;
   /**
