@@ -20,6 +20,7 @@ import { accountFanOutFigures, checkAccountFanOut, runAccountFanOut } from './ac
 import { checkSweepOutage, runSweepOutage, sweepOutageFigures } from './sweep-outage-run';
 import { accountSweepFigures, checkAccountSweepBench, runAccountSweepBench } from './account-sweep-run';
 import { cliStartupFigures, measureCliStartup } from './cli-startup';
+import { CAPACITY_BENCH_SCALES, capacityFigures, checkCapacityBench, runCapacityBench, type CapacityBenchScale } from './capacity-bench';
 
 /** AWS Lambda's limit on a function's unzipped deployment package. */
 const LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024;
@@ -54,6 +55,8 @@ export interface BenchScale {
   readonly outageSweepWithoutCalloutShare: number;
   /** Starts of each of the four commands the CLI's start is timed with, interleaved (issue #23). */
   readonly cliStartRuns: number;
+  /** A backlog drained against the Limio sandbox's hidden capacity: adaptive limit, fixed caps, fleets, steps (issue #21). */
+  readonly capacity: CapacityBenchScale;
 }
 
 export const FULL: BenchScale = {
@@ -78,6 +81,7 @@ export const FULL: BenchScale = {
   outageSweepChanges: 1_000,
   outageSweepWithoutCalloutShare: 0.2,
   cliStartRuns: 21,
+  capacity: CAPACITY_BENCH_SCALES.full,
 };
 
 export const QUICK: BenchScale = {
@@ -104,6 +108,7 @@ export const QUICK: BenchScale = {
   outageSweepChanges: 200,
   outageSweepWithoutCalloutShare: 0.2,
   cliStartRuns: 7,
+  capacity: CAPACITY_BENCH_SCALES.quick,
 };
 
 
@@ -242,6 +247,10 @@ export async function runBench(scale: BenchScale, progress: (line: string) => vo
   const cliStart = await measureCliStartup({ runs: scale.cliStartRuns });
   figures.push(...cliStartupFigures(cliStart));
   failures.push(...cliStart.failures.map((failure) => `CLI start: ${failure}`));
+  progress(`capacity: ${formatNumber(scale.capacity.backlog)} subscriptions queued against a Limio sandbox of hidden capacity ${scale.capacity.capacity} at ${scale.capacity.latencyMs} ms (waits for a wall-clock minute)`);
+  const capacity = await runCapacityBench(scale.capacity, progress);
+  figures.push(...capacityFigures(capacity));
+  failures.push(...checkCapacityBench(capacity).map((failure) => `capacity: ${failure}`));
 
   return { figures, failures };
 }

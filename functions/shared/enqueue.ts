@@ -1,4 +1,4 @@
-import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type MessageAttributeValue, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
 import { messageKey, serializeQueueMessage, type QueueMessage } from './queue-message';
 
 /** SQS's limit per SendMessageBatch call. */
@@ -29,14 +29,33 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /**
  * The one producer of queue messages, for every Lambda and the CLI: the callout Lambda (subscription and account
- * messages), the sweep, the fan-out. Puts every message on the queue in batches of ten. Entries a batch call reports as failed (SQS can fail some
+ * messages), the sweep, the fan-out, the sync Lambda's copies of slot-waiting messages. Puts every message on the queue in batches of ten. Entries a batch call reports as failed (SQS can fail some
  * entries of a batch and take the rest) are sent again after a short backoff, as are whole calls that threw.
  * Succeeds only when every message is on the queue (the callout Lambda answers Zuora 503 otherwise); `notQueued`
  * names the others by their subscription id or account key.
  */
 export async function enqueueMessages(sqs: SqsSender, requests: readonly QueueMessage[], options: EnqueueOptions): Promise<EnqueueResult> {
-  const chunks: QueueMessage[][] = [];
-  for (let start = 0; start < requests.length; start += SQS_BATCH_LIMIT) chunks.push(requests.slice(start, start + SQS_BATCH_LIMIT));
+  return enqueueEntries(
+    sqs,
+    requests.map((request) => ({ key: messageKey(request), body: serializeQueueMessage(request) })),
+    options,
+  );
+}
+
+/** One message as it goes on the queue: a body already written (a copy keeps its original's bytes). */
+export interface QueueEntry {
+  /** Names the message in `notQueued`. */
+  readonly key: string;
+  readonly body: string;
+  /** This entry's delay instead of the options' one. */
+  readonly delaySeconds?: number;
+  readonly attributes?: Record<string, MessageAttributeValue>;
+}
+
+/** enqueueMessages for bodies already written, with the same batching, retries and answer. */
+export async function enqueueEntries(sqs: SqsSender, entries: readonly QueueEntry[], options: EnqueueOptions): Promise<EnqueueResult> {
+  const chunks: QueueEntry[][] = [];
+  for (let start = 0; start < entries.length; start += SQS_BATCH_LIMIT) chunks.push(entries.slice(start, start + SQS_BATCH_LIMIT));
   const results = await Promise.all(chunks.map((chunk) => enqueueChunk(sqs, chunk, options)));
   const calls = results.reduce((sum, result) => sum + result.calls, 0);
   const failed = results.filter((result): result is Extract<EnqueueResult, { ok: false }> => !result.ok);
@@ -44,7 +63,7 @@ export async function enqueueMessages(sqs: SqsSender, requests: readonly QueueMe
   return { ok: false, calls, notQueued: failed.flatMap((result) => result.notQueued), error: failed[0]!.error };
 }
 
-async function enqueueChunk(sqs: SqsSender, chunk: readonly QueueMessage[], options: EnqueueOptions): Promise<EnqueueResult> {
+async function enqueueChunk(sqs: SqsSender, chunk: readonly QueueEntry[], options: EnqueueOptions): Promise<EnqueueResult> {
   const maxAttempts = options.maxAttempts ?? ENQUEUE_DEFAULTS.maxAttempts;
   const baseBackoffMs = options.baseBackoffMs ?? ENQUEUE_DEFAULTS.baseBackoffMs;
   const now = options.now ?? Date.now;
@@ -52,7 +71,7 @@ async function enqueueChunk(sqs: SqsSender, chunk: readonly QueueMessage[], opti
   const random = options.random ?? Math.random;
 
   // Entry ids are positions in the chunk: unique within a call, which is all SQS asks.
-  let pending = new Map<string, QueueMessage>(chunk.map((request, index) => [`m${index}`, request]));
+  let pending = new Map<string, QueueEntry>(chunk.map((entry, index) => [`m${index}`, entry]));
   const permanentlyFailed: string[] = [];
   let lastError = '';
   let calls = 0;
@@ -64,35 +83,39 @@ async function enqueueChunk(sqs: SqsSender, chunk: readonly QueueMessage[], opti
       if (options.deadline !== undefined && now() + backoff >= options.deadline) break;
       await sleep(backoff);
     }
-    const entries: SendMessageBatchRequestEntry[] = [...pending].map(([id, request]) => ({
-      Id: id,
-      MessageBody: serializeQueueMessage(request),
-      ...(options.delaySeconds > 0 && { DelaySeconds: options.delaySeconds }),
-    }));
+    const entries: SendMessageBatchRequestEntry[] = [...pending].map(([id, entry]) => {
+      const delaySeconds = entry.delaySeconds ?? options.delaySeconds;
+      return {
+        Id: id,
+        MessageBody: entry.body,
+        ...(delaySeconds > 0 && { DelaySeconds: delaySeconds }),
+        ...(entry.attributes !== undefined && { MessageAttributes: entry.attributes }),
+      };
+    });
     calls++;
     try {
       // The call itself is cut off at the deadline too, so a hanging SQS cannot outlast the function timeout.
       const abortSignal = options.deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, options.deadline - now()));
       const command = new SendMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: entries });
       const output = await (abortSignal === undefined ? sqs.send(command) : sqs.send(command, { abortSignal }));
-      const next = new Map<string, QueueMessage>();
+      const next = new Map<string, QueueEntry>();
       for (const failure of output.Failed ?? []) {
-        const request = failure.Id === undefined ? undefined : pending.get(failure.Id);
-        if (request === undefined) continue;
+        const entry = failure.Id === undefined ? undefined : pending.get(failure.Id);
+        if (entry === undefined) continue;
         lastError = `SendMessageBatch entry failed: ${failure.Code ?? 'unknown'}${failure.Message ? ` (${failure.Message})` : ''}`;
         // A sender fault (e.g. a message SQS will never take) cannot succeed by asking again.
-        if (failure.SenderFault) permanentlyFailed.push(messageKey(request));
-        else next.set(failure.Id!, request);
+        if (failure.SenderFault) permanentlyFailed.push(entry.key);
+        else next.set(failure.Id!, entry);
       }
       const answered = new Set([...(output.Successful ?? []).map((entry) => entry.Id), ...(output.Failed ?? []).map((entry) => entry.Id)]);
       // An entry SQS neither confirmed nor refused is not known to be queued: send it again.
-      for (const [id, request] of pending) if (!answered.has(id)) next.set(id, request);
+      for (const [id, entry] of pending) if (!answered.has(id)) next.set(id, entry);
       pending = next;
     } catch (error) {
       lastError = describeError(error);
     }
   }
-  const notQueued = [...permanentlyFailed, ...[...pending.values()].map(messageKey)];
+  const notQueued = [...permanentlyFailed, ...[...pending.values()].map((entry) => entry.key)];
   return notQueued.length === 0 ? { ok: true, calls } : { ok: false, calls, notQueued, error: lastError };
 }
 

@@ -6,14 +6,18 @@
  * fraction of a call the limit allows beyond its whole part). limio-slots.ts runs the gate in real time.
  */
 
-/** What a completed Limio call says about Limio's load. */
-export type LimioCallKind = 'ok' | 'overload' | 'other';
+/**
+ * What a completed Limio call says about Limio's load. `upstream` is Limio's 502, "a service behind me failed,
+ * retry": load-independent failures (a Zuora hiccup) answer it as well as a Limio refusing for capacity, so it
+ * cuts the limit only when the evidence says load (AdaptiveLimit.upstreamIsOverload).
+ */
+export type LimioCallKind = 'ok' | 'overload' | 'upstream' | 'other';
 
 export interface LimioCallReport {
   /** When the call was admitted (epoch ms). */
   readonly startedAtMs: number;
   readonly latencyMs: number;
-  /** ok: answered (synced); overload: 502/503/504/429, timeout, network error; other: neither grows nor cuts. */
+  /** ok: answered (synced); overload: 503/504/429, timeout, network error; upstream: 502; other: neither grows nor cuts. */
   readonly kind: LimioCallKind;
   /** Retry-After on an overload answer: no new call before it has passed. */
   readonly retryAfterSeconds?: number;
@@ -58,6 +62,20 @@ const UNMEASURED_CALL_COST_MS = 1_000;
  * that got it, so a misconfigured header cannot stop a container's syncs for hours.
  */
 const RETRY_AFTER_MAX_SECONDS = 900;
+/**
+ * How unlikely a run of 502s must be, at the share of 502s Limio answers when unloaded, before the run counts as
+ * overload: at a 30 % share 4 in a row (0.8 %), at none the first one.
+ */
+const UPSTREAM_RUN_CHANCE = 0.02;
+/** However often Limio fails when unloaded, this many 502s in a row without a success are overload. */
+const UPSTREAM_RUN_MAX = 5;
+/** The unloaded 502 share forgets an answer's weight by this factor per later answer (about 100 answers). */
+const UPSTREAM_SHARE_DECAY = 0.99;
+/**
+ * Answers a share needs before it is trusted: with fewer (a container paced below one call, one probe call a
+ * minute) one refusal would read as a share of 100 %, so every 502 is overload, as if Limio never failed at random.
+ */
+export const UPSTREAM_SHARE_MIN_ANSWERS = 10;
 /** A change of the limit by this factor (or across a whole number below 2) is reported. */
 const MARKED_CHANGE = 0.2;
 
@@ -84,6 +102,10 @@ export class AdaptiveLimit {
   #probeSamples: { probeStartMs: number; latencies: number[]; void: boolean; before?: number | undefined; reported?: boolean } | undefined;
   /** The limit when a change was last reported, so creeping changes are reported once they add up. */
   #reportedLimit: number;
+  /** 502s since the last successful answer. */
+  #upstreamRun = 0;
+  /** Decayed counts of 502s and of answers (502 or success) judged unloaded (noteRunEnded): Limio's random 502 share. */
+  #unloadedShare = { upstream: 0, answers: 0 };
 
   constructor(readonly settings: AdaptiveLimitSettings) {
     const { floor, ceiling, initial, latencyTolerance } = settings;
@@ -136,6 +158,9 @@ export class AdaptiveLimit {
   record(call: LimioCallReport, nowMs: number): LimitChange | undefined {
     if (call.kind === 'other') return undefined;
     if (call.kind === 'overload') return this.recordOverload(call, nowMs);
+    if (call.kind === 'upstream') return this.recordUpstream(call, nowMs);
+    this.noteRunEnded(call.latencyMs);
+    this.#upstreamRun = 0;
     const window = this.windowAt(nowMs);
     window.latencies.push(call.latencyMs);
     const probe = this.probeAt(call.startedAtMs);
@@ -154,11 +179,66 @@ export class AdaptiveLimit {
   }
 
   /**
+   * The 502 share of unloaded Limio (decayed, so a Limio whose upstream recovers is trusted again), and the 502s in
+   * a row that it makes unlikely enough to be chance: 1 when Limio never fails unloaded, 4 at 30 %.
+   */
+  upstreamRunForOverload(): number {
+    const { upstream, answers } = this.#unloadedShare;
+    if (answers < UPSTREAM_SHARE_MIN_ANSWERS) return 1;
+    const share = upstream / answers;
+    if (share <= 0) return 1;
+    if (share >= 1) return UPSTREAM_RUN_MAX;
+    return clamp(Math.ceil(Math.log(UPSTREAM_RUN_CHANCE) / Math.log(share)), 1, UPSTREAM_RUN_MAX);
+  }
+
+  /**
+   * A 502 is overload when load explains it: nothing has been served yet (a Limio that only refuses is not
+   * failing at random; nor can its latency be judged), served latency is beyond the tolerance (the capacity is
+   * spent: Limio slows down before it refuses), or it ends a run of 502s without a success that the unloaded
+   * share makes unlikely. Otherwise it is Limio's upstream failing at random: no cut. That share is learned only
+   * from runs that a success at unloaded latency ended (noteRunEnded): random failures do not depend on load,
+   * refusals for capacity come while Limio serves slower, so they cannot teach the limit to ignore them (as the
+   * share of the last N answers did, which rose with the load it should have cut).
+   */
+  private recordUpstream(call: LimioCallReport, nowMs: number): LimitChange | undefined {
+    this.#upstreamRun += 1;
+    if (this.#unloadedLatencyMs === undefined || this.servedLatencyElevated()) return this.recordOverload(call, nowMs);
+    const run = this.upstreamRunForOverload();
+    // Where Limio fails at random, a run alone is not taken to mean that a probe met a loaded Limio: its latencies stay.
+    if (this.#upstreamRun >= run) return this.recordOverload(call, nowMs, { keepProbe: run > 1 });
+    return undefined;
+  }
+
+  /** Whether the latency Limio serves at now (the window's median so far, else the last window's) is beyond the tolerance. */
+  private servedLatencyElevated(): boolean {
+    const unloaded = this.#unloadedLatencyMs;
+    if (unloaded === undefined) return false;
+    const target = 1 + this.settings.latencyTolerance;
+    const latencies = this.#window?.latencies ?? [];
+    if (latencies.length > 0) return median(latencies) > target * unloaded;
+    return (this.#lastRatio ?? 1) > target;
+  }
+
+  /**
+   * A success ends a run of 502s: when it was served at unloaded latency (within half the tolerance), Limio had
+   * capacity to spare while they failed, so they failed at random and count towards the unloaded share, with
+   * the success. A success served slower says the run may have been refusals for load: none of it counts.
+   */
+  private noteRunEnded(latencyMs: number): void {
+    const unloaded = this.#unloadedLatencyMs;
+    if (unloaded === undefined || latencyMs > (1 + this.settings.latencyTolerance / 2) * unloaded) return;
+    const share = this.#unloadedShare;
+    const weight = UPSTREAM_SHARE_DECAY ** (this.#upstreamRun + 1);
+    share.upstream = share.upstream * weight + this.#upstreamRun;
+    share.answers = share.answers * weight + this.#upstreamRun + 1;
+  }
+
+  /**
    * Cut at once, not at the window's end: a refused call frees its slot in milliseconds, and every call admitted
    * meanwhile would be refused too. Once per window, though: the answers to calls admitted before the cut say
    * nothing new, and cutting for each would compound (eight answers at 0.7 would leave 6 % of the limit).
    */
-  private recordOverload(call: LimioCallReport, nowMs: number): LimitChange | undefined {
+  private recordOverload(call: LimioCallReport, nowMs: number, options: { keepProbe?: boolean } = {}): LimitChange | undefined {
     if (call.retryAfterSeconds !== undefined && call.retryAfterSeconds > 0) {
       const pauseSeconds = Math.min(call.retryAfterSeconds, RETRY_AFTER_MAX_SECONDS);
       this.#pausedUntilMs = Math.max(this.#pausedUntilMs, nowMs + pauseSeconds * 1000);
@@ -166,7 +246,7 @@ export class AdaptiveLimit {
     const sinceLastCut = nowMs - this.#lastOverloadCutAtMs;
     // A probe that met refusals did not meet an unloaded Limio: its latencies would raise the baseline.
     const probe = this.probeAt(call.startedAtMs);
-    if (probe && call.startedAtMs >= probe.measureFromMs) {
+    if (probe && call.startedAtMs >= probe.measureFromMs && !options.keepProbe) {
       const taken = this.#probeSamples;
       if (taken?.probeStartMs === probe.startMs && taken.latencies.length > 0 && !taken.void) this.#unloadedLatencyMs = taken.before;
       this.#probeSamples = { probeStartMs: probe.startMs, latencies: [], void: true };

@@ -62,10 +62,30 @@ function readRecord(record: SQSRecord, config: SyncConfig): ParsedSyncRequest {
   }
 }
 
+/**
+ * Message attribute of a copy the sync Lambda queued in place of a message that kept waiting for a Limio slot
+ * (fates/waited-for-slot.ts): the SentTimestamp (epoch ms) of the first message of the chain, so that the queue's
+ * retention and a replayed message's budget go on counting from it.
+ */
+export const FIRST_SENT_AT_ATTRIBUTE = 'firstSentAt';
+
 /** SQS SentTimestamp (epoch ms), when the record carries a readable one. */
 export function sentTimestampOf(record: Pick<SQSRecord, 'attributes'>): number | undefined {
   const sentAt = Number(record.attributes?.SentTimestamp);
   return Number.isFinite(sentAt) && sentAt > 0 ? sentAt : undefined;
+}
+
+/**
+ * When the message's chain was first sent (epoch ms): SentTimestamp, or the earlier FIRST_SENT_AT_ATTRIBUTE of a
+ * slot-wait copy. What the queue's retention and a replayed message's budget count from. Only ever earlier than
+ * SentTimestamp: a forged attribute can make a message older (dead-lettered sooner), never younger. The ledger
+ * keeps judging by SentTimestamp, where older would mean "covered" and a sync skipped.
+ */
+export function firstSentTimestampOf(record: Pick<SQSRecord, 'attributes' | 'messageAttributes'>): number | undefined {
+  const sentAt = sentTimestampOf(record);
+  if (sentAt === undefined) return undefined;
+  const firstSentAt = Number(record.messageAttributes?.[FIRST_SENT_AT_ATTRIBUTE]?.stringValue);
+  return Number.isFinite(firstSentAt) && firstSentAt > 0 ? Math.min(firstSentAt, sentAt) : sentAt;
 }
 
 export function visibilityOf(verdict: Verdict): number | undefined {

@@ -29,13 +29,17 @@ export function fixedLimioLimiter(concurrency: number): LimioCallLimiter {
   return { boundsWaits: false, run: (task) => limit(task) };
 }
 
-/** How a Limio answer counts for the adaptive limit: only answers that say "too much" cut it. */
+/**
+ * How a Limio answer counts for the adaptive limit: only answers that say "too much" cut it. 429, 503, 504 and
+ * no answer in time always say it; 502 ("upstream failed") only when the limit sees load behind it.
+ */
 export function limioCallKindOf(outcome: SyncOutcome): LimioCallKind {
   if (outcome.class === 'synced') return 'ok';
   if (outcome.class !== 'retryable' || outcome.tokenUnavailable) return 'other';
   // No status: a timeout or a network error.
   if (outcome.httpStatus === undefined) return 'overload';
-  return [429, 502, 503, 504].includes(outcome.httpStatus) ? 'overload' : 'other';
+  if (outcome.httpStatus === 502) return 'upstream';
+  return [429, 503, 504].includes(outcome.httpStatus) ? 'overload' : 'other';
 }
 
 interface Waiter {

@@ -50,6 +50,11 @@ export const SYNC_METRICS = {
    * the breaker or the retry budget. Steady counts mean the backlog is larger than Limio's capacity drains.
    */
   syncSlotWaits: 'syncSlotWaits',
+  /**
+   * Copies of slot-waiting messages SQS did not take: their originals went back by visibility instead, one more
+   * receive towards SQS's redrive. Should stay at zero.
+   */
+  slotWaitCopiesRefused: 'slotWaitCopiesRefused',
 } as const;
 
 export function createSyncLogger(): Logger {

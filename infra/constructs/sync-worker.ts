@@ -72,6 +72,12 @@ export class SyncWorker extends Construct {
       resources: [mainQueue.queueArn],
     }));
     role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'RequeueSlotWaits',
+      // A message that waited for a Limio slot goes back as a fresh copy, so its waits never reach SQS's redrive.
+      actions: ['sqs:SendMessage'],
+      resources: [mainQueue.queueArn],
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
       sid: 'DeadLetter',
       actions: ['sqs:SendMessage'],
       resources: [deadLetterQueue.queueArn],

@@ -33,8 +33,9 @@ export const INFRA_DEFAULTS = {
    */
   fixedCap: { syncInvocationConcurrency: 2, syncConcurrency: 5 },
   /**
-   * Off until the adaptive limit tells a Limio out of capacity from one that fails now and then: random 502s and 429s
-   * (a flaky Zuora behind Limio) take it to its floor, where messages only wait (issue #21).
+   * Off until the adaptive limit tells a Limio out of capacity from one that fails now and then in every answer:
+   * it does for 502s, but random 429s and timeouts (a flaky Zuora behind Limio) still take it to its floor, where
+   * messages only wait (issue #21).
    */
   syncAdaptive: false,
   /** The whole fleet starts at no more than the 10 calls in flight the fixed cap allowed. */

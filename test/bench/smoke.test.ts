@@ -10,6 +10,8 @@ import { accountFanOutFigures, checkAccountFanOut, runAccountFanOut, type Accoun
 import { checkSweepOutage, runSweepOutage, sweepOutageFigures, type SweepOutageResult } from '../../bench/sweep-outage-run';
 import { accountSweepFigures, accountSweepZuoraFloor, checkAccountSweepBench, runAccountSweepBench, type AccountSweepBenchResult } from '../../bench/account-sweep-run';
 import { cliStartupFigures, measureCliStartup } from '../../bench/cli-startup';
+import { CAPACITY_BENCH_SCALES, capacityFigures, checkCapacityBench, type CapacityBench } from '../../bench/capacity-bench';
+import { runCapacityDrain, type CapacityDrainResult } from '../../bench/capacity-drain';
 
 // `npm run bench` at a few seconds' scale: the same code paths, asserting that each run was correct
 // (everything accepted, synced, within the cap). Speed is never asserted here. `npm run chaos`: chaos-smoke.test.ts.
@@ -260,5 +262,34 @@ describe('bench, CLI start, scaled down', () => {
       result.nodeRatio,
     ]);
     expect(figures[0]!.note).toMatch(/ms over; goal at most 150 ms over: (goal met|GOAL NOT MET)$/);
+  });
+});
+
+describe('capacity, scaled down (issue #21)', () => {
+  let result: CapacityDrainResult;
+  let bench: CapacityBench;
+  beforeAll(async () => {
+    // One sync process, its adaptive limit at once (no wait for a wall-clock minute), against a Limio of hidden
+    // capacity 4 at 50 ms, under a ceiling of 8.
+    result = await runCapacityDrain({ subscriptions: 60, workers: 1, pollersPerWorker: 1, capacity: 4, latencyMs: 50, syncConcurrency: 8, adaptive: true, timeoutMs: 60_000 });
+    // Every run of the section played by this one: its figures and checks, not its goals, are what is smoke-tested.
+    bench = { scale: { ...CAPACITY_BENCH_SCALES.quick, capacity: 4, latencyMs: 50, ceiling: 8, backlog: 60 }, unbounded: result, fixedDefault: result, fixedCeiling: result, fleets: [result], steps: result };
+  }, 90_000);
+
+  it('drains every subscription through the adaptive limit, never above its ceiling, nothing left on the queue', () => {
+    expect(result).toMatchObject({ drained: true, synced: 60, lost: 0, leftOnQueue: 0 });
+    expect(result.limioCalls).toBeGreaterThanOrEqual(60);
+    expect(result.maxInFlight).toBeGreaterThan(0);
+    expect(result.maxInFlight).toBeLessThanOrEqual(8);
+    const figures = capacityFigures(bench);
+    expect(figures.length).toBeGreaterThan(10);
+    expect(figures.every((figure) => figure.measure.startsWith('capacity'))).toBe(true);
+    expect(checkCapacityBench(bench).filter((failure) => /not synced|over the ceiling/.test(failure))).toEqual([]);
+  });
+
+  it('fails a run that left a subscription unsynced or went over its ceiling', () => {
+    const failures = checkCapacityBench({ ...bench, fleets: [{ ...result, drained: false, lost: 1, synced: 59 }], steps: { ...result, maxInFlight: 9 } });
+    expect(failures).toContain('adaptive × 1: 1 of 60 subscriptions not synced');
+    expect(failures).toContain('adaptive × 1: 9 Limio calls in flight, over the ceiling of 8');
   });
 });

@@ -211,7 +211,7 @@ describe('AdaptiveLimioLimiter', () => {
 describe('limioCallKindOf', () => {
   it.each([
     [{ class: 'synced', httpStatus: 200 }, 'ok'],
-    [{ class: 'retryable', httpStatus: 502, error: '' }, 'overload'],
+    [{ class: 'retryable', httpStatus: 502, error: '' }, 'upstream'],
     [{ class: 'retryable', httpStatus: 503, error: '' }, 'overload'],
     [{ class: 'retryable', httpStatus: 504, error: '' }, 'overload'],
     [{ class: 'retryable', httpStatus: 429, error: '' }, 'overload'],

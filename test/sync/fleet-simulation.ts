@@ -4,11 +4,14 @@ import { AdaptiveLimit, LimioSlotGate, type AdaptiveLimitSettings } from '../../
  * A fleet of sync containers, each with its own AdaptiveLimit and a backlog that never runs dry, against a
  * simulated Limio, in virtual time (no timers: each step jumps to the next call's end or the next instant a
  * container may start one). Limio has `capacity` servers shared by every call in flight (processor sharing: a
- * call's work, `latencyMs`, is served at min(1, K / n)) and refuses a call with 502 at once beyond 1.5 K.
+ * call's work, `latencyMs`, is served at min(1, K / n)) and refuses a call with 502 at once beyond 1.5 K; with a
+ * `failureRate`, that share of the calls it would serve fails at once with 502 too, whatever the load (Limio's
+ * upstream failing at random).
  */
 export interface SimulatedLimio {
   capacity: number;
   latencyMs: number;
+  failureRate?: number;
 }
 
 export interface FleetWindow {
@@ -16,7 +19,9 @@ export interface FleetWindow {
   readonly meanInFlight: number;
   /** Successful calls per second. */
   readonly goodputPerSecond: number;
+  /** Refused for capacity (beyond 1.5 K). */
   readonly refused: number;
+  readonly failedAtRandom: number;
   readonly completed: number;
   readonly meanLimit: number;
 }
@@ -34,9 +39,10 @@ export class FleetSimulation {
   readonly gates: LimioSlotGate[];
   nowMs: number;
   #calls: Call[] = [];
-  #refusals: Array<{ container: number; startedAtMs: number; endsAtMs: number }> = [];
+  #refusals: Array<{ container: number; startedAtMs: number; endsAtMs: number; random: boolean }> = [];
   #log: Array<{ atMs: number; inFlight: number }> = [];
-  #completions: Array<{ atMs: number; ok: boolean }> = [];
+  #completions: Array<{ atMs: number; ok: boolean; random?: boolean }> = [];
+  readonly #failures: () => number;
 
   constructor(
     readonly containers: number,
@@ -44,8 +50,11 @@ export class FleetSimulation {
     readonly limio: SimulatedLimio,
     /** Epoch ms of the start: where the run falls against the wall-clock-aligned probes. */
     startMs = 10_000,
+    /** How the containers hear a random failure: a 502 (`upstream`), or, to compare, as an answer that always cuts. */
+    readonly options: { readonly randomFailureKind?: 'upstream' | 'overload' } = {},
   ) {
     this.nowMs = startMs;
+    this.#failures = seededRandom(containers * 7919 + 13);
     this.limits = Array.from({ length: containers }, () => new AdaptiveLimit(settings));
     this.gates = this.limits.map((limit, index) => new LimioSlotGate(limit, seededRandom(index + 1)));
   }
@@ -74,7 +83,8 @@ export class FleetSimulation {
     return {
       meanInFlight: weighted / (this.nowMs - fromMs),
       goodputPerSecond: inWindow.filter((completion) => completion.ok).length / seconds,
-      refused: inWindow.filter((completion) => !completion.ok).length,
+      refused: inWindow.filter((completion) => !completion.ok && !completion.random).length,
+      failedAtRandom: inWindow.filter((completion) => completion.random).length,
       completed: inWindow.length,
       meanLimit: this.limits.reduce((sum, limit) => sum + limit.limit, 0),
     };
@@ -99,7 +109,9 @@ export class FleetSimulation {
       const gate = this.gates[container]!;
       while (gate.tryStart(this.nowMs)) {
         if (this.#calls.length >= Math.floor(1.5 * this.limio.capacity)) {
-          this.#refusals.push({ container, startedAtMs: this.nowMs, endsAtMs: this.nowMs + REFUSAL_LATENCY_MS });
+          this.#refusals.push({ container, startedAtMs: this.nowMs, endsAtMs: this.nowMs + REFUSAL_LATENCY_MS, random: false });
+        } else if (this.#failures() < (this.limio.failureRate ?? 0)) {
+          this.#refusals.push({ container, startedAtMs: this.nowMs, endsAtMs: this.nowMs + REFUSAL_LATENCY_MS, random: true });
         } else {
           this.#calls.push({ container, startedAtMs: this.nowMs, remainingWorkMs: this.limio.latencyMs });
           this.logInFlight();
@@ -143,8 +155,10 @@ export class FleetSimulation {
     const refused = this.#refusals.filter((refusal) => refusal.endsAtMs <= this.nowMs);
     this.#refusals = this.#refusals.filter((refusal) => refusal.endsAtMs > this.nowMs);
     for (const refusal of refused) {
-      this.#completions.push({ atMs: this.nowMs, ok: false });
-      this.gates[refusal.container]!.finish({ startedAtMs: refusal.startedAtMs, latencyMs: REFUSAL_LATENCY_MS, kind: 'overload' }, this.nowMs);
+      this.#completions.push({ atMs: this.nowMs, ok: false, random: refusal.random });
+      // A 502 either way, as the Limio sandbox answers: the limit has to tell them apart.
+      const kind = refusal.random ? (this.options.randomFailureKind ?? 'upstream') : 'upstream';
+      this.gates[refusal.container]!.finish({ startedAtMs: refusal.startedAtMs, latencyMs: REFUSAL_LATENCY_MS, kind }, this.nowMs);
     }
   }
 
@@ -154,7 +168,7 @@ export class FleetSimulation {
 }
 
 /** Deterministic, so every run of the simulation is the same run (mulberry32). */
-function seededRandom(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

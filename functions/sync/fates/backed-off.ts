@@ -1,6 +1,6 @@
 import type { SyncOutcome } from '../../limio';
 import type { FailureClass } from '../../shared/dead-letter';
-import { logKeys, sentTimestampOf, visibilityOf, type QueuedMessage, type Verdict } from '../batch-messages';
+import { logKeys, firstSentTimestampOf, visibilityOf, type QueuedMessage, type Verdict } from '../batch-messages';
 import type { SyncOutcomeEvent } from '../outcome-event';
 import { budgetStart, decideRetry, syncFailureOf } from '../retry-budget';
 import type { SyncContext } from '../sync-context';
@@ -28,8 +28,8 @@ export async function backOffOrDeadLetter(
   const decision = decideRetry({
     failure: syncFailureOf(outcome),
     receiveCount: message.receiveCount,
-    receivedAt: budgetStart(message.request, sentTimestampOf(message.record)),
-    sentAt: sentTimestampOf(message.record),
+    receivedAt: budgetStart(message.request, firstSentTimestampOf(message.record)),
+    sentAt: firstSentTimestampOf(message.record),
     now: sync.now(),
     openIntervals: breakerState.openIntervals,
     settings: sync.breaker.retry,

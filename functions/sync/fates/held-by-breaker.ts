@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { BreakerState } from '../../breaker/breaker-state';
-import { logKeys, sentTimestampOf, type QueuedMessage, type Verdict, type Verdicts } from '../batch-messages';
+import { logKeys, firstSentTimestampOf, type QueuedMessage, type Verdict, type Verdicts } from '../batch-messages';
 import { holdVisibilitySeconds, queueRetentionNear } from '../retry-budget';
 import type { SyncContext } from '../sync-context';
 import { SYNC_METRICS } from '../telemetry';
@@ -43,7 +43,7 @@ async function holdOne(
 ): Promise<{ verdict: Verdict; heldFor?: number | undefined }> {
   const { retry } = sync.breaker;
   // Open time does not spend the budget but does not stop SQS's retention either: dead-letter it in time.
-  const retentionNear = queueRetentionNear(sentTimestampOf(message.record), sync.now());
+  const retentionNear = queueRetentionNear(firstSentTimestampOf(message.record), sync.now());
   if (retentionNear !== undefined) {
     const reason = `${retentionNear}; ${error}`;
     sync.logger.error('queue retention near: dead-lettering a held message', { ...logKeys(message), error: reason });

@@ -52,7 +52,7 @@ export async function syncSubscription(
     if (claims && !(await ledger.claim(subscriptionId, startedAt, leaseMsFor(sync, context), claim))) return 'claim-refused' as const;
     return { ...(await sync.limio.sync(subscriptionId)), startedAt };
   }, limiter.boundsWaits ? slotWaitMsFor(sync, context) : Number.POSITIVE_INFINITY, reportOfCall);
-  if (result === NO_SLOT) return returnForSlot(sync, subscriptionId, messages);
+  if (result === NO_SLOT) return returnForSlot(sync, subscriptionId, messages, context);
   if (result === 'postpone') return postpone(sync, subscriptionId, messages);
   if (result === 'claim-refused') return holdForLedger(sync, subscriptionId, messages.map((message) => ({ message, fate: claimRefusedHold(sync.now()) })));
   if (!('outcome' in result)) return holdForBreaker(sync, subscriptionId, messages, result);

@@ -238,7 +238,7 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
     it('sums none of the adaptive limit\'s gauges among the Limio call counters, once the sync Lambda publishes them', () => {
       const published = [...Object.values(SYNC_METRICS), ...Object.values(ADAPTIVE_LIMIT_METRICS)];
       expect(limioSyncCounters(published).sort()).toEqual(
-        [SYNC_METRICS.synced, SYNC_METRICS.retryable, SYNC_METRICS.terminal, SYNC_METRICS.deadLettered, SYNC_METRICS.visibilityRefused, SYNC_METRICS.tokenFetches].sort(),
+        [SYNC_METRICS.synced, SYNC_METRICS.retryable, SYNC_METRICS.terminal, SYNC_METRICS.deadLettered, SYNC_METRICS.visibilityRefused, SYNC_METRICS.slotWaitCopiesRefused, SYNC_METRICS.tokenFetches].sort(),
       );
     });
   });

@@ -88,7 +88,7 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
   });
 
   describe('least privilege', () => {
-    it('lets the sync Lambda only consume the main queue, send to the DLQ, read the Limio secret, read and write the breaker and the ledger (no item but a subscription\'s) and write its own logs', () => {
+    it('lets the sync Lambda only consume the main queue, queue copies of slot-waiting messages on it, send to the DLQ, read the Limio secret, read and write the breaker and the ledger (no item but a subscription\'s) and write its own logs', () => {
       const { resource } = functionNamed(template, 'asks Limio to sync');
       const logGroupId = resource.Properties.LoggingConfig.LogGroup.Ref;
       expect(roleStatements(template, resource)).toEqual([
@@ -99,6 +99,7 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
           Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
           Resource: { 'Fn::GetAtt': [mainQueueId, 'Arn'] },
         },
+        { Sid: 'RequeueSlotWaits', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [mainQueueId, 'Arn'] } },
         { Sid: 'DeadLetter', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [deadLetterQueueId, 'Arn'] } },
         { Sid: 'ReadLimioSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: resource.Properties.Environment.Variables.LIMIO_SECRET_ID },
         {
