@@ -21,7 +21,7 @@ import type { BridgeStackSettings } from './zuora-limio-sync-stack';
  * | expectedZuoraTenantId | refuse callouts from another Zuora tenant; default not checked |
  * | retainStatefulResources | keep queues, created secrets and breaker table when the stack goes; default true |
  * | secretsKmsKeyArn | customer managed key of the secrets, granted for decryption through Secrets Manager |
- * | syncAdaptive | true: Limio calls in flight follow an adaptive limit below the ceiling; false (default): the ceiling is a fixed cap |
+ * | syncAdaptive | true (default): Limio calls in flight follow an adaptive limit below the ceiling; false: the ceiling is a fixed cap |
  * | syncConcurrency | subscriptions synced at once per invocation at most (default 10; 5 without syncAdaptive) |
  * | syncInvocationConcurrency | sync invocations at once (event source maxConcurrency, >= 2; default 20; 2 without syncAdaptive) |
  * | syncAdaptiveInitialFleetLimit | Limio calls in flight the whole fleet starts with (default 10) |

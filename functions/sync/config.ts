@@ -75,10 +75,7 @@ export function loadSyncConfig(env: Env): SyncConfig {
 
 /** SYNC_ADAPTIVE (default true) and its settings; each bound says what the limit can mean. */
 function loadAdaptiveConfig(env: Env, ceiling: number): AdaptiveConfig | undefined {
-  // Off by default (issue #21): random 502s no longer cut it, but random 429s (each pausing it for its Retry-After)
-  // and timeouts still do, and a container cut to its floor before it has learned Limio's random 502 share learns
-  // it slowly there: the scaled-down chaos run (10 % 429, 15 % hangs, 30 % 502) takes 100 s instead of under 90.
-  if (!oneOf(env, 'SYNC_ADAPTIVE', ['true', 'false'], 'false').startsWith('t')) return undefined;
+  if (!oneOf(env, 'SYNC_ADAPTIVE', ['true', 'false'], 'true').startsWith('t')) return undefined;
   const minLimit = decimal(env, 'SYNC_ADAPTIVE_MIN_LIMIT', DEFAULTS.syncAdaptiveMinLimit, { min: 0.01, max: ceiling });
   return {
     ceiling,

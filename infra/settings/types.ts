@@ -33,11 +33,11 @@ export const INFRA_DEFAULTS = {
    */
   fixedCap: { syncInvocationConcurrency: 2, syncConcurrency: 5 },
   /**
-   * Off until the adaptive limit tells a Limio out of capacity from one that fails now and then in every answer:
-   * it does for 502s, but random 429s and timeouts (a flaky Zuora behind Limio) still take it to its floor, where
-   * messages only wait (issue #21).
+   * On: Limio calls in flight follow the adaptive limit under the ceiling (issue #21). A 502 cuts it only when
+   * load explains it, so a flaky Zuora behind Limio does not take it to its floor; 429s and timeouts always cut,
+   * as Limio asks, so a Limio answering many of them drains more slowly than under the old fixed cap, and safely.
    */
-  syncAdaptive: false,
+  syncAdaptive: true,
   /** The whole fleet starts at no more than the 10 calls in flight the fixed cap allowed. */
   syncAdaptiveInitialFleetLimit: 10,
   /**
@@ -125,7 +125,7 @@ export interface BridgeSettingsInput {
    * Limio calls in flight follow an adaptive limit (SYNC_ADAPTIVE): it grows while Limio answers close to its
    * unloaded latency and shrinks when it slows down or refuses, across every sync invocation, up to the ceiling
    * `syncInvocationConcurrency` x `syncConcurrency`. `false`: that ceiling is a fixed cap, as before issue #21.
-   * Default false: see INFRA_DEFAULTS.syncAdaptive.
+   * Default true: see INFRA_DEFAULTS.syncAdaptive.
    */
   readonly syncAdaptive?: boolean;
   /**

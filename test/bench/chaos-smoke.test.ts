@@ -24,7 +24,9 @@ describe('chaos, scaled down', () => {
       visibilityTimeoutSeconds: 8,
       functionTimeoutSeconds: 7,
       cooldownSeconds: 2,
-      drainTimeoutMs: 90_000,
+      // The adaptive limit (on by default) cuts on every 429 and timeout, as Limio asks: at a 10 % 429 and 15 % hang
+      // rate it drains this in about 100 s, against about 60 s under the old fixed cap. A bound, not a speed goal.
+      drainTimeoutMs: 150_000,
     });
     const failed = checkChaos(result).filter((check) => !check.passed);
     expect(failed).toEqual([]);
@@ -34,7 +36,7 @@ describe('chaos, scaled down', () => {
     expect(result.synced + result.deadLettered).toBe(40);
     expect(result.workerStarts).toBe(2);
     expect(result.ledgerAnswered).toBeGreaterThan(0);
-  }, 120_000);
+  }, 180_000);
 
   const noLimioFaults = { rate502: 0, rate429: 0, hangRate: 0, revokeAt: undefined, killAt: undefined, cooldownSeconds: 2, drainTimeoutMs: 60_000 };
 

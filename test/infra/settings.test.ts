@@ -33,8 +33,8 @@ describe('resolveBridgeSettings', () => {
       calloutAuthMode: 'basic',
       apiKind: 'rest',
       calloutRealm: INFRA_DEFAULTS.calloutRealm,
-      syncAdaptive: false,
-      syncConcurrency: DEFAULTS.syncConcurrency,
+      syncAdaptive: true,
+      syncConcurrency: INFRA_DEFAULTS.adaptiveCeiling.syncConcurrency,
       retryBudgetSeconds: 24 * 60 * 60,
       maxAttempts: 400,
       batchSize: DEFAULTS.syncBatchSize,
@@ -42,7 +42,7 @@ describe('resolveBridgeSettings', () => {
       syncTimeoutSeconds: DEFAULTS.syncFunctionTimeoutSeconds,
       limioTimeoutMs: DEFAULTS.limioTimeoutMs,
       calloutDelaySeconds: DEFAULTS.calloutDelaySeconds,
-      syncInvocationConcurrency: 2,
+      syncInvocationConcurrency: INFRA_DEFAULTS.adaptiveCeiling.syncInvocationConcurrency,
       allowedIpRanges: [],
       throttleRateLimit: 500,
       throttleBurstLimit: 1000,
@@ -126,8 +126,9 @@ describe('resolveBridgeSettings', () => {
 });
 
 describe('resolveBridgeSettings: Limio concurrency (issue #21)', () => {
-  it('keeps the fixed cap of 2 x 5 by default: the adaptive limit is off until its overload rule is fixed', () => {
-    expect(resolveBridgeSettings({ limioBaseUrl })).toMatchObject({ syncAdaptive: false, syncInvocationConcurrency: 2, syncConcurrency: DEFAULTS.syncConcurrency });
+  it('turns the adaptive limit on by default, under the ceiling of 20 x 10, the fleet starting at 10 in flight', () => {
+    expect(resolveBridgeSettings({ limioBaseUrl })).toEqual(resolveBridgeSettings({ limioBaseUrl, syncAdaptive: true }));
+    expect(resolveBridgeSettings({ limioBaseUrl })).toMatchObject({ syncAdaptive: true, syncInvocationConcurrency: 20, syncConcurrency: 10, syncAdaptiveInitialFleetLimit: 10 });
   });
 
   it('raises the ceiling to 20 invocations x 10 calls with the adaptive limit, the fleet starting at 10 in flight', () => {
@@ -381,11 +382,11 @@ describe('docs/deploying.md', () => {
   };
 
   it('gives the Limio concurrency props the defaults the construct uses, with and without the adaptive limit', () => {
-    const fixed = resolveBridgeSettings({ limioBaseUrl });
-    const adaptive = resolveBridgeSettings({ limioBaseUrl, syncAdaptive: true });
-    expect(cellsOfRow('`syncAdaptive`')[1]).toBe(`\`${fixed.syncAdaptive}\``);
-    expect(cellsOfRow('`syncConcurrency`')[1]).toBe(`${fixed.syncConcurrency} (${adaptive.syncConcurrency} with \`syncAdaptive\`)`);
-    expect(cellsOfRow('`syncInvocationConcurrency`')[1]).toBe(`${fixed.syncInvocationConcurrency} (${adaptive.syncInvocationConcurrency} with \`syncAdaptive\`)`);
+    const adaptive = resolveBridgeSettings({ limioBaseUrl });
+    const fixed = resolveBridgeSettings({ limioBaseUrl, syncAdaptive: false });
+    expect(cellsOfRow('`syncAdaptive`')[1]).toBe(`\`${adaptive.syncAdaptive}\``);
+    expect(cellsOfRow('`syncConcurrency`')[1]).toBe(`${adaptive.syncConcurrency} (${fixed.syncConcurrency} without \`syncAdaptive\`)`);
+    expect(cellsOfRow('`syncInvocationConcurrency`')[1]).toBe(`${adaptive.syncInvocationConcurrency} (${fixed.syncInvocationConcurrency} without \`syncAdaptive\`)`);
     expect(cellsOfRow('`syncAdaptiveInitialFleetLimit`')[1]).toMatch(new RegExp(`^${adaptive.syncAdaptiveInitialFleetLimit} `));
   });
 

@@ -122,8 +122,9 @@ describe('loadSyncConfig', () => {
 describe('loadSyncConfig: the adaptive limit (issue #21)', () => {
   const adaptiveOn = { ...minimal, SYNC_ADAPTIVE: 'true' };
 
-  it('is off by default (the fixed limiter): its overload rule takes it to the floor under random failures', () => {
-    expect(loadSyncConfig(minimal).adaptive).toBeUndefined();
+  it('is on by default, as SYNC_ADAPTIVE=true', () => {
+    expect(loadSyncConfig(minimal).adaptive).toEqual(loadSyncConfig(adaptiveOn).adaptive);
+    expect(loadSyncConfig(minimal).adaptive).toBeDefined();
   });
 
   it('SYNC_ADAPTIVE=true turns it on, with SYNC_CONCURRENCY as its ceiling and the documented defaults', () => {

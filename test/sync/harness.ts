@@ -25,9 +25,6 @@ export function syncConfig(sandbox: LimioSandbox, queues: QueuePair, env: Record
     DLQ_URL: queues.deadLetterQueueUrl,
     LIMIO_BASE_URL: sandbox.baseUrl,
     LIMIO_SECRET_ID,
-    // The handler tests were written with the adaptive limit on (off by default since issue #21's overload rule
-    // was found to collapse under random failures); a test that wants the fixed limiter says SYNC_ADAPTIVE=false.
-    SYNC_ADAPTIVE: 'true',
     ...env,
   });
 }

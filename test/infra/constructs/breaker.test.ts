@@ -5,6 +5,7 @@ import { cdkLogicalId } from '../../../infra/constructs/logical-ids';
 import { METRICS_NAMESPACE } from '../../../functions/sync/telemetry';
 import { DEFAULTS } from '../../../functions/shared/defaults';
 import { ZuoraLimioSyncStack } from '../../../infra/zuora-limio-sync-stack';
+import { INFRA_DEFAULTS } from '../../../infra/settings';
 import { limioBaseUrl, unbundledApp, onlyResource, functionNamed, roleStatements, logicalIdOf, defaultBridgeFixture, type Resources } from '../fixtures';
 
 /** The circuit breaker table and probe (constructs/breaker.ts). */
@@ -52,7 +53,7 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       expect(probe().resource.Properties.Environment.Variables).toEqual({
         BREAKER_TABLE_NAME: { Ref: tableId() },
         SYNC_EVENT_SOURCE_MAPPING_ID: { Ref: onlyResource(template, 'AWS::Lambda::EventSourceMapping').id },
-        SYNC_MAX_CONCURRENCY: '2',
+        SYNC_MAX_CONCURRENCY: String(INFRA_DEFAULTS.adaptiveCeiling.syncInvocationConcurrency),
         LIMIO_BASE_URL: limioBaseUrl,
         LIMIO_SECRET_ID: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', /Limio OAuth client credentials/) },
         LIMIO_TIMEOUT_MS: String(DEFAULTS.limioTimeoutMs),

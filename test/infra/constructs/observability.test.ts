@@ -206,11 +206,11 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
         [expect.objectContaining({ expression: 'inFlight * invocations', yAxis: 'right' })],
         expect.arrayContaining(['AWS/Lambda', 'ConcurrentExecutions', expect.objectContaining({ id: 'invocations', stat: 'Maximum', visible: false })]),
       ]));
-      // The default ceiling (the adaptive limit off, issue #21): 5 per invocation, 2 x 5 for the fleet.
+      // The default ceiling (the adaptive limit on, issue #21): 10 per invocation, 20 x 10 for the fleet.
       expect(widget.properties.annotations).toEqual({
         horizontal: [
-          expect.objectContaining({ value: 5, yAxis: 'left' }),
-          expect.objectContaining({ value: 10, yAxis: 'right' }),
+          expect.objectContaining({ value: 10, yAxis: 'left' }),
+          expect.objectContaining({ value: 200, yAxis: 'right' }),
         ],
       });
       // By the minute: the limit moves within seconds.

@@ -36,9 +36,9 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
         LIMIO_BASE_URL: limioBaseUrl,
         LIMIO_SECRET_ID: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', /Limio OAuth client credentials/) },
         // The adaptive limit's ceiling per invocation, and the fleet's 10 calls in flight shared by 20 invocations.
-        SYNC_CONCURRENCY: String(DEFAULTS.syncConcurrency),
-        // Off by default (issue #21): the fixed cap, with no starting limit.
-        SYNC_ADAPTIVE: 'false',
+        SYNC_CONCURRENCY: '10',
+        SYNC_ADAPTIVE: 'true',
+        SYNC_ADAPTIVE_INITIAL_LIMIT: '0.5',
         BREAKER_TABLE_NAME: { Ref: breakerTableId },
         RETRY_BUDGET_SECONDS: String(24 * 60 * 60),
         MAX_ATTEMPTS: String(DEFAULTS.maxAttempts),
@@ -68,7 +68,7 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
         BatchSize: DEFAULTS.syncBatchSize,
         MaximumBatchingWindowInSeconds: DEFAULTS.syncBatchingWindowSeconds,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
-        ScalingConfig: { MaximumConcurrency: 2 },
+        ScalingConfig: { MaximumConcurrency: 20 },
       });
     });
 
@@ -144,7 +144,7 @@ describe('REST API with header auth, allowlist, existing secrets and custom sizi
       Environment: {
         Variables: {
           MAX_ATTEMPTS: '4', RETRY_BUDGET_SECONDS: '7200', SYNC_CONCURRENCY: '2', SUBSCRIPTION_ID_PATTERN: '^SUB-[0-9]+$',
-          SYNC_ADAPTIVE: 'false',
+          SYNC_ADAPTIVE: 'true',
         },
       },
     });
