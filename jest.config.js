@@ -4,7 +4,11 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 // npm start writes where it listens to a record the CLI's --local reads (local/runtime-record.ts). The runtimes the
 // tests start write theirs here, never over a developer's own; no test reads it (a CLI test names its own record).
-process.env.ZLS_RUNTIME_RECORD ??= require('node:path').join(require('node:os').tmpdir(), `zls-jest-${process.getuid?.() ?? 'user'}`, 'runtime.json');
+process.env.ZLS_RUNTIME_RECORD ??= require('node:path').join(
+  require('node:os').tmpdir(),
+  `zls-jest-${process.getuid?.() ?? 'user'}`,
+  'runtime.json',
+);
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -14,7 +18,10 @@ module.exports = {
   // cli/bin.js runs the built CLI: built here from the source under test (about a third of a second).
   globalSetup: '<rootDir>/test/build-cli.js',
   transform: {
-    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
+    '^.+\\.ts$': [
+      '@swc/jest',
+      { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
+    ],
   },
   // Integration tests start real servers (SQS emulator, Limio sandbox); the default 5 s is too tight on 2 cores.
   testTimeout: 30000,

@@ -3,7 +3,15 @@ import { queueDepth } from '../local/queue-depth';
 import { startRuntime, type Runtime } from '../local/runtime';
 import { ZUORA_MAX_PAGE_SIZE } from '../local/zuora-tenant';
 import { formatNumber, type Figure } from './figures';
-import { authorizationFor, EPHEMERAL_PORTS, lastSuccessfulSyncs, readDeadLetters, sendCallouts, subscriptionNumbers, waitUntil } from './pipeline';
+import {
+  authorizationFor,
+  EPHEMERAL_PORTS,
+  lastSuccessfulSyncs,
+  readDeadLetters,
+  sendCallouts,
+  subscriptionNumbers,
+  waitUntil,
+} from './pipeline';
 
 /**
  * Issue #22's account fan-out in `npm run bench`: one account callout for an account with many subscriptions
@@ -35,7 +43,11 @@ export interface AccountFanOutResult {
   readonly deadLetters: number;
 }
 
-export async function runAccountFanOut(options: { subscriptions: number; versions: number; timeoutMs?: number }): Promise<AccountFanOutResult> {
+export async function runAccountFanOut(options: {
+  subscriptions: number;
+  versions: number;
+  timeoutMs?: number;
+}): Promise<AccountFanOutResult> {
   const runtime: Runtime = await startRuntime({ config: loadRuntimeConfig({ ...ACCOUNT_FANOUT_ENV }), quiet: true });
   try {
     const zuora = runtime.zuoraSandbox!;
@@ -49,12 +61,14 @@ export async function runAccountFanOut(options: { subscriptions: number; version
     const baselineStart = performance.now();
     await sendCallouts(runtime.calloutUrl, headers, others, { parallel: 32 });
     const baselineAllSynced = await waitUntil(() => others.every((id) => lastSyncAt.has(id)), timeoutMs, 50);
-    const baselineCalloutsToLastSyncSeconds = (Math.max(...others.map((id) => lastSyncAt.get(id) ?? Number.NaN)) - baselineStart) / 1000;
+    const baselineCalloutsToLastSyncSeconds =
+      (Math.max(...others.map((id) => lastSyncAt.get(id) ?? Number.NaN)) - baselineStart) / 1000;
 
     const accountNumber = 'A00000500';
     const account = zuora.account(accountNumber);
     const names = subscriptionNumbers(options.subscriptions, 'A-F');
-    for (let version = 0; version < options.versions; version++) for (const name of names) zuora.touch(name, undefined, { account: account.id });
+    for (let version = 0; version < options.versions; version++)
+      for (const name of names) zuora.touch(name, undefined, { account: account.id });
     const callsBefore = new Map(limio.stats.syncCallsById);
     const requestsBefore = zuora.stats.queryRequests + zuora.stats.queryMoreRequests;
     const calloutAt = performance.now();
@@ -65,11 +79,19 @@ export async function runAccountFanOut(options: { subscriptions: number; version
     });
     await response.arrayBuffer();
     if (response.status !== 200) throw new Error(`the account callout was answered ${response.status}`);
-    const allSynced = await waitUntil(() => names.every((id) => (lastSyncAt.get(id) ?? -1) >= calloutAt), timeoutMs, 50);
-    const calloutToLastSyncSeconds = (Math.max(...names.map((id) => lastSyncAt.get(id) ?? Number.NaN)) - calloutAt) / 1000;
+    const allSynced = await waitUntil(
+      () => names.every((id) => (lastSyncAt.get(id) ?? -1) >= calloutAt),
+      timeoutMs,
+      50,
+    );
+    const calloutToLastSyncSeconds =
+      (Math.max(...names.map((id) => lastSyncAt.get(id) ?? Number.NaN)) - calloutAt) / 1000;
     // Let any stray duplicate (a second message for one subscription) reach Limio before counting.
     await waitUntil(async () => (await queueDepth(runtime.sqs, runtime.queues.mainQueueUrl)) === 0, 10_000, 100);
-    const limioCalls = names.reduce((sum, id) => sum + (limio.stats.syncCallsById.get(id) ?? 0) - (callsBefore.get(id) ?? 0), 0);
+    const limioCalls = names.reduce(
+      (sum, id) => sum + (limio.stats.syncCallsById.get(id) ?? 0) - (callsBefore.get(id) ?? 0),
+      0,
+    );
     const records = options.subscriptions * options.versions;
     return {
       subscriptions: options.subscriptions,
@@ -92,10 +114,15 @@ export async function runAccountFanOut(options: { subscriptions: number; version
 
 export function checkAccountFanOut(result: AccountFanOutResult): string[] {
   const failures: string[] = [];
-  if (!result.allSynced) failures.push(`${result.synced} of the account's ${result.subscriptions} subscriptions synced after its callout`);
-  if (result.limioCalls !== result.subscriptions) failures.push(`${result.limioCalls} Limio calls for the account's ${result.subscriptions} subscriptions (one each expected)`);
-  if (result.zuoraRequests !== result.zuoraFloor) failures.push(`${result.zuoraRequests} Zuora requests, floor ${result.zuoraFloor}`);
-  if (!result.baselineAllSynced) failures.push('the baseline\'s subscriptions did not all sync');
+  if (!result.allSynced)
+    failures.push(`${result.synced} of the account's ${result.subscriptions} subscriptions synced after its callout`);
+  if (result.limioCalls !== result.subscriptions)
+    failures.push(
+      `${result.limioCalls} Limio calls for the account's ${result.subscriptions} subscriptions (one each expected)`,
+    );
+  if (result.zuoraRequests !== result.zuoraFloor)
+    failures.push(`${result.zuoraRequests} Zuora requests, floor ${result.zuoraFloor}`);
+  if (!result.baselineAllSynced) failures.push("the baseline's subscriptions did not all sync");
   if (result.deadLetters > 0) failures.push(`${result.deadLetters} dead letters`);
   return failures;
 }
@@ -122,7 +149,7 @@ export function accountFanOutFigures(result: AccountFanOutResult): Figure[] {
       value: `${result.calloutToLastSyncSeconds.toFixed(2)} s`,
       baseline: `${formatNumber(result.subscriptions)} other subscriptions' own callouts, sent at once (same runtime): ${result.baselineCalloutsToLastSyncSeconds.toFixed(2)} s`,
       ratio: result.calloutToLastSyncSeconds / result.baselineCalloutsToLastSyncSeconds,
-      note: 'npm start\'s runtime: callout, fan-out queue and Lambda, Zuora sandbox, sync poller, Limio sandbox',
+      note: "npm start's runtime: callout, fan-out queue and Lambda, Zuora sandbox, sync poller, Limio sandbox",
     },
   ];
 }

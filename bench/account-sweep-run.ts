@@ -65,7 +65,13 @@ const MINUTE = 60_000;
  * the Account and Contact queries in full pages (one request at least), and the changed accounts' subscriptions,
  * 199 accounts a query, each query's versions in full pages.
  */
-export function accountSweepZuoraFloor(options: { accountRecords: number; contactRecords: number; changedAccounts: number; versionsPerAccount: number; pageSize: number }): number {
+export function accountSweepZuoraFloor(options: {
+  accountRecords: number;
+  contactRecords: number;
+  changedAccounts: number;
+  versionsPerAccount: number;
+  pageSize: number;
+}): number {
   const pages = (records: number) => Math.max(1, Math.ceil(records / options.pageSize));
   let lookups = 0;
   for (let start = 0; start < options.changedAccounts; start += ACCOUNT_IDS_PER_QUERY) {
@@ -86,8 +92,15 @@ export async function runAccountSweepBench(options: AccountSweepBenchOptions): P
     const sqs = sqsEmulator.client();
     const tableName = 'zuora-limio-sync-ledger';
     await createOnDemandTable(dynamodb, { tableName, partitionKey: LEDGER_PARTITION_KEY });
-    const { mainQueueUrl } = await createQueuePair(sqs, { mainQueueName: 'bench-account-sweep', deadLetterQueueName: 'bench-account-sweep-dlq' });
-    const config = loadSweepConfig({ ZUORA_BASE_URL: zuora.baseUrl, ZUORA_CLIENT_ID: zuora.clientId, ZUORA_CLIENT_SECRET: zuora.clientSecret });
+    const { mainQueueUrl } = await createQueuePair(sqs, {
+      mainQueueName: 'bench-account-sweep',
+      deadLetterQueueName: 'bench-account-sweep-dlq',
+    });
+    const config = loadSweepConfig({
+      ZUORA_BASE_URL: zuora.baseUrl,
+      ZUORA_CLIENT_ID: zuora.clientId,
+      ZUORA_CLIENT_SECRET: zuora.clientSecret,
+    });
 
     // Accounts, contacts and subscriptions from two hours ago, outside the window; then the changes, between 50
     // and 10 minutes ago: inside the first window (lookback 60 min, settle 5 min), one slice.
@@ -95,14 +108,18 @@ export async function runAccountSweepBench(options: AccountSweepBenchOptions): P
     const random = seededRandom(22);
     const before = now - 120 * MINUTE;
     const names = subscriptionNumbers(options.accounts * perAccount, 'A-C');
-    const accountNumbers = Array.from({ length: options.accounts }, (_, index) => `A${String(index + 1).padStart(8, '0')}`);
+    const accountNumbers = Array.from(
+      { length: options.accounts },
+      (_, index) => `A${String(index + 1).padStart(8, '0')}`,
+    );
     let accountRecords = 0;
     let contactRecords = 0;
     const changeMs: number[] = [];
     accountNumbers.forEach((accountNumber, index) => {
       const { id } = zuora.account(accountNumber, before);
       for (let version = 0; version < versions; version++) {
-        for (let k = 0; k < perAccount; k++) zuora.touch(names[index * perAccount + k]!, before + version * 1_000, { account: id });
+        for (let k = 0; k < perAccount; k++)
+          zuora.touch(names[index * perAccount + k]!, before + version * 1_000, { account: id });
       }
       const at = now - 50 * MINUTE + Math.floor(random() * 40 * MINUTE);
       let latest = -Infinity;
@@ -111,7 +128,10 @@ export async function runAccountSweepBench(options: AccountSweepBenchOptions): P
         accountRecords += 1;
       }
       if (index % 3 !== 0) {
-        latest = Math.max(latest, zuora.touchContact(id, { address1: `${index} New Street` }, { at: at + 7_000 }).updatedMs);
+        latest = Math.max(
+          latest,
+          zuora.touchContact(id, { address1: `${index} New Street` }, { at: at + 7_000 }).updatedMs,
+        );
         contactRecords += 1;
       }
       changeMs.push(latest);
@@ -126,7 +146,8 @@ export async function runAccountSweepBench(options: AccountSweepBenchOptions): P
     accountNumbers.forEach((_, index) => {
       const subscriptions = names.slice(index * perAccount, (index + 1) * perAccount);
       const changedAt = changeMs[index]!;
-      const uncoveredHere = Math.floor((index + 1) * options.uncoveredShare) > Math.floor(index * options.uncoveredShare);
+      const uncoveredHere =
+        Math.floor((index + 1) * options.uncoveredShare) > Math.floor(index * options.uncoveredShare);
       if (uncoveredHere) {
         const neverSynced = uncoveredAccounts++ % 2 === 0;
         for (const name of subscriptions) {
@@ -149,7 +170,11 @@ export async function runAccountSweepBench(options: AccountSweepBenchOptions): P
       queueUrl: mainQueueUrl,
       source: 'sweep',
       ledger: new DynamoDbLedgerStore(dynamodb, tableName),
-      watermarks: new DynamoDbWatermarkStore(dynamodb, { tableName, partitionKey: LEDGER_PARTITION_KEY, key: sweepWatermarkKey(config) }),
+      watermarks: new DynamoDbWatermarkStore(dynamodb, {
+        tableName,
+        partitionKey: LEDGER_PARTITION_KEY,
+        key: sweepWatermarkKey(config),
+      }),
     });
     const requestsBefore = zuora.stats.queryRequests + zuora.stats.queryMoreRequests;
     const started = performance.now();
@@ -169,7 +194,13 @@ export async function runAccountSweepBench(options: AccountSweepBenchOptions): P
       report,
       seconds,
       zuoraRequests,
-      zuoraFloor: accountSweepZuoraFloor({ accountRecords, contactRecords, changedAccounts: options.accounts, versionsPerAccount: perAccount * versions, pageSize }),
+      zuoraFloor: accountSweepZuoraFloor({
+        accountRecords,
+        contactRecords,
+        changedAccounts: options.accounts,
+        versionsPerAccount: perAccount * versions,
+        pageSize,
+      }),
       pageSize,
       zuoraMaxInFlight: zuora.stats.maxInFlight,
       ledgerBatchGets: ledgerCalls.count('BatchGetItemCommand'),
@@ -192,24 +223,45 @@ export function checkAccountSweepBench(result: AccountSweepBenchResult): string[
   const failures: string[] = [];
   const { report } = result;
   const counts = report.counts;
-  if (report.outcome !== 'complete') failures.push(`sweep ended ${report.outcome}${report.error ? `: ${report.error}` : ''}`);
-  if (report.slicesPlanned !== 1) failures.push(`the window was read in ${report.slicesPlanned} slices; the floor counts one`);
+  if (report.outcome !== 'complete')
+    failures.push(`sweep ended ${report.outcome}${report.error ? `: ${report.error}` : ''}`);
+  if (report.slicesPlanned !== 1)
+    failures.push(`the window was read in ${report.slicesPlanned} slices; the floor counts one`);
   if (counts.accountsRead !== result.accountRecords || counts.contactsRead !== result.contactRecords) {
-    failures.push(`sweep read ${counts.accountsRead} account and ${counts.contactsRead} contact records; ${result.accountRecords} and ${result.contactRecords} changed`);
+    failures.push(
+      `sweep read ${counts.accountsRead} account and ${counts.contactsRead} contact records; ${result.accountRecords} and ${result.contactRecords} changed`,
+    );
   }
   if (counts.accountsChanged !== result.accounts || counts.accountSubscriptions !== result.subscriptions) {
-    failures.push(`sweep found ${counts.accountsChanged} changed accounts with ${counts.accountSubscriptions} subscriptions; ${result.accounts} with ${result.subscriptions} changed`);
+    failures.push(
+      `sweep found ${counts.accountsChanged} changed accounts with ${counts.accountSubscriptions} subscriptions; ${result.accounts} with ${result.subscriptions} changed`,
+    );
   }
-  if (counts.queued !== result.uncovered || counts.missing !== result.uncovered || counts.covered !== result.subscriptions - result.uncovered) {
-    failures.push(`sweep reported ${counts.queued} queued (${counts.missing} missing) and ${counts.covered} covered; ${result.uncovered} were uncovered`);
+  if (
+    counts.queued !== result.uncovered ||
+    counts.missing !== result.uncovered ||
+    counts.covered !== result.subscriptions - result.uncovered
+  ) {
+    failures.push(
+      `sweep reported ${counts.queued} queued (${counts.missing} missing) and ${counts.covered} covered; ${result.uncovered} were uncovered`,
+    );
   }
-  if (result.missing.length > 0) failures.push(`${result.missing.length} uncovered subscriptions not queued (e.g. ${result.missing.slice(0, 3).join(', ')})`);
-  if (result.unexpected.length > 0) failures.push(`${result.unexpected.length} covered subscriptions queued (e.g. ${result.unexpected.slice(0, 3).join(', ')})`);
+  if (result.missing.length > 0)
+    failures.push(
+      `${result.missing.length} uncovered subscriptions not queued (e.g. ${result.missing.slice(0, 3).join(', ')})`,
+    );
+  if (result.unexpected.length > 0)
+    failures.push(
+      `${result.unexpected.length} covered subscriptions queued (e.g. ${result.unexpected.slice(0, 3).join(', ')})`,
+    );
   if (result.duplicates > 0) failures.push(`${result.duplicates} subscriptions queued more than once`);
   if (!result.allSourceSweep) failures.push('a queued message does not say source "sweep"');
-  if (report.coverageUnavailable) failures.push('the ledger was unavailable during the sweep: coverage was not checked');
-  if (result.zuoraRequests !== result.zuoraFloor) failures.push(`${result.zuoraRequests} Zuora requests, floor ${result.zuoraFloor}`);
-  if (result.zuoraMaxInFlight > 1) failures.push(`${result.zuoraMaxInFlight} Zuora requests in flight at once (one at a time is the rule)`);
+  if (report.coverageUnavailable)
+    failures.push('the ledger was unavailable during the sweep: coverage was not checked');
+  if (result.zuoraRequests !== result.zuoraFloor)
+    failures.push(`${result.zuoraRequests} Zuora requests, floor ${result.zuoraFloor}`);
+  if (result.zuoraMaxInFlight > 1)
+    failures.push(`${result.zuoraMaxInFlight} Zuora requests in flight at once (one at a time is the rule)`);
   return failures;
 }
 

@@ -23,7 +23,10 @@ const LAMBDA_ENTRIES: readonly LambdaEntry[] = [
   {
     name: 'callout',
     entry: 'functions/callout/handler.ts',
-    env: { QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/main', CALLOUT_AUTH_SECRET_ID: 'zuora-limio-sync/callout-auth' },
+    env: {
+      QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/main',
+      CALLOUT_AUTH_SECRET_ID: 'zuora-limio-sync/callout-auth',
+    },
   },
   {
     name: 'sync',
@@ -79,7 +82,9 @@ export interface BundleFigures {
  * Bundles into a folder inside the project, so the @aws-sdk/* modules the bundle leaves out resolve from
  * node_modules as they would from the Lambda runtime.
  */
-async function buildBundles(entries: readonly LambdaEntry[] = LAMBDA_ENTRIES): Promise<{ dir: string; files: Map<string, string>; cleanup(): void }> {
+async function buildBundles(
+  entries: readonly LambdaEntry[] = LAMBDA_ENTRIES,
+): Promise<{ dir: string; files: Map<string, string>; cleanup(): void }> {
   const parent = path.join(PROJECT_ROOT, 'node_modules', '.cache');
   mkdirSync(parent, { recursive: true });
   const dir = mkdtempSync(path.join(parent, 'zls-bench-'));
@@ -94,7 +99,10 @@ async function buildBundles(entries: readonly LambdaEntry[] = LAMBDA_ENTRIES): P
 
 function timeNode(args: readonly string[], env: Record<string, string>): number {
   const started = process.hrtime.bigint();
-  const result = spawnSync(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const result = spawnSync(process.execPath, args, {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
   if (result.status !== 0) throw new Error(`node ${args.join(' ')} failed: ${result.stderr.toString().slice(0, 500)}`);
   return elapsedMs;
@@ -105,7 +113,10 @@ function loadScript(file: string): string {
   return `const m = require(${JSON.stringify(file)}); if (typeof m.handler !== 'function') { process.exitCode = 3; }`;
 }
 
-export async function measureBundles(options: { runs: number }, entries: readonly LambdaEntry[] = LAMBDA_ENTRIES): Promise<BundleFigures[]> {
+export async function measureBundles(
+  options: { runs: number },
+  entries: readonly LambdaEntry[] = LAMBDA_ENTRIES,
+): Promise<BundleFigures[]> {
   const bundles = await buildBundles(entries);
   try {
     const figures: BundleFigures[] = [];

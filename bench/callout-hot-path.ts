@@ -76,7 +76,10 @@ function acceptingSqs(): SqsSender & { messages: number } {
     async send(command: SendMessageBatchCommand) {
       const entries = command.input.Entries ?? [];
       sqs.messages += entries.length;
-      return { Successful: entries.map((entry) => ({ Id: entry.Id!, MessageId: entry.Id!, MD5OfMessageBody: '' })), Failed: [] };
+      return {
+        Successful: entries.map((entry) => ({ Id: entry.Id!, MessageId: entry.Id!, MD5OfMessageBody: '' })),
+        Failed: [],
+      };
     },
   };
   return sqs as unknown as SqsSender & { messages: number };
@@ -91,20 +94,28 @@ export async function measureCalloutHotPath(options: { callouts: number }): Prom
   if (previousSwitch === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
   else process.env.POWERTOOLS_METRICS_DISABLED = previousSwitch;
   const handler = createCalloutHandler(
-    loadCalloutConfig({ QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/bench', CALLOUT_AUTH_MODE: 'basic', CALLOUT_USERNAME: USERNAME, CALLOUT_PASSWORD: PASSWORD }),
+    loadCalloutConfig({
+      QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/bench',
+      CALLOUT_AUTH_MODE: 'basic',
+      CALLOUT_USERNAME: USERNAME,
+      CALLOUT_PASSWORD: PASSWORD,
+    }),
     {
       sqs,
       logger: new Logger({ serviceName: 'bench', logLevel: 'SILENT' }),
       metrics,
     },
   );
-  const bodies = Array.from({ length: options.callouts }, (_, index) => zuoraCalloutBody(`A-S${String(index).padStart(8, '0')}`, index));
+  const bodies = Array.from({ length: options.callouts }, (_, index) =>
+    zuoraCalloutBody(`A-S${String(index).padStart(8, '0')}`, index),
+  );
   const events = bodies.map(restEvent);
 
   // Warm both paths so the JIT has compiled them before the clock starts.
   for (let index = 0; index < Math.min(2_000, events.length); index++) await handler(events[index]!);
   let sink = 0;
-  for (let index = 0; index < Math.min(2_000, bodies.length); index++) sink += (JSON.parse(bodies[index]!) as { status: string }).status.length;
+  for (let index = 0; index < Math.min(2_000, bodies.length); index++)
+    sink += (JSON.parse(bodies[index]!) as { status: string }).status.length;
   sqs.messages = 0;
 
   let accepted = 0;

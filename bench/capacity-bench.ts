@@ -1,5 +1,10 @@
 import { formatMilliseconds, formatNumber, formatSeconds, median, type Figure } from './figures';
-import { prepareCapacityDrain, runCapacityDrain, type CapacityDrainOptions, type CapacityDrainResult } from './capacity-drain';
+import {
+  prepareCapacityDrain,
+  runCapacityDrain,
+  type CapacityDrainOptions,
+  type CapacityDrainResult,
+} from './capacity-drain';
 
 /**
  * Issue #21's "Measured, in npm run bench": the adaptive limit draining a queued backlog against the sandbox's
@@ -55,7 +60,13 @@ export interface CapacityBench {
 }
 
 export async function runCapacityBench(scale: CapacityBenchScale, log: (line: string) => void): Promise<CapacityBench> {
-  const base = { capacity: scale.capacity, latencyMs: scale.latencyMs, pollersPerWorker: POLLERS, timeoutMs: 180_000, log };
+  const base = {
+    capacity: scale.capacity,
+    latencyMs: scale.latencyMs,
+    pollersPerWorker: POLLERS,
+    timeoutMs: 180_000,
+    log,
+  };
   const drain = (options: Partial<CapacityDrainOptions>): CapacityDrainOptions => ({
     ...base,
     subscriptions: scale.backlog,
@@ -64,12 +75,17 @@ export async function runCapacityBench(scale: CapacityBenchScale, log: (line: st
     adaptive: true,
     ...options,
   });
-  log(`capacity: the pipeline with Limio unbounded (fixed cap ${scale.ceiling}), then fixed caps against K = ${scale.capacity} at ${scale.latencyMs} ms`);
+  log(
+    `capacity: the pipeline with Limio unbounded (fixed cap ${scale.ceiling}), then fixed caps against K = ${scale.capacity} at ${scale.latencyMs} ms`,
+  );
   // The fixed runs as deployed by default: two containers, each capped at SYNC_CONCURRENCY.
-  const fixed = (options: Partial<CapacityDrainOptions>) => drain({ workers: DEFAULT_CONTAINERS, adaptive: false, timeoutMs: scale.fixedTimeoutMs, ...options });
+  const fixed = (options: Partial<CapacityDrainOptions>) =>
+    drain({ workers: DEFAULT_CONTAINERS, adaptive: false, timeoutMs: scale.fixedTimeoutMs, ...options });
   const unbounded = await runCapacityDrain(fixed({ capacity: undefined }));
   // Today's default never overloads Limio: it gets the adaptive runs' time to drain.
-  const fixedDefault = await runCapacityDrain(fixed({ syncConcurrency: DEFAULT_SYNC_CONCURRENCY, timeoutMs: base.timeoutMs }));
+  const fixedDefault = await runCapacityDrain(
+    fixed({ syncConcurrency: DEFAULT_SYNC_CONCURRENCY, timeoutMs: base.timeoutMs }),
+  );
   const fixedCeiling = await runCapacityDrain(fixed({}));
   // The adaptive runs at once, each against a sandbox of its own, so one wall-clock minute serves all their
   // first probes; the backlogs are queued before the wait.
@@ -86,7 +102,9 @@ export async function runCapacityBench(scale: CapacityBenchScale, log: (line: st
   ];
   const prepared: Awaited<ReturnType<typeof prepareCapacityDrain>>[] = [];
   for (const options of adaptiveRuns) prepared.push(await prepareCapacityDrain(options));
-  log(`capacity: fleets of ${scale.fleets.join(', ')} sync processes and the step run, adaptive, starting at second ${scale.adaptiveStartSecond} of the minute`);
+  log(
+    `capacity: fleets of ${scale.fleets.join(', ')} sync processes and the step run, adaptive, starting at second ${scale.adaptiveStartSecond} of the minute`,
+  );
   const results = await Promise.all(adaptiveRuns.map((options, index) => runCapacityDrain(options, prepared[index])));
   return { scale, unbounded, fixedDefault, fixedCeiling, fleets: results.slice(0, -1), steps: results.at(-1)! };
 }
@@ -124,10 +142,18 @@ function meanInFlight(result: CapacityDrainResult, fromMs: number, toMs: number)
 }
 
 function steadyMedianLatency(result: CapacityDrainResult): number {
-  return median(result.answers.filter((answer) => answer.status === 200 && answer.atMs >= result.steadyFromMs).map((answer) => answer.latencyMs));
+  return median(
+    result.answers
+      .filter((answer) => answer.status === 200 && answer.atMs >= result.steadyFromMs)
+      .map((answer) => answer.latencyMs),
+  );
 }
 
-function refusals(result: CapacityDrainResult, fromMs = 0, toMs = Number.POSITIVE_INFINITY): { refused: number; calls: number } {
+function refusals(
+  result: CapacityDrainResult,
+  fromMs = 0,
+  toMs = Number.POSITIVE_INFINITY,
+): { refused: number; calls: number } {
   const answers = result.answers.filter((answer) => answer.atMs >= fromMs && answer.atMs < toMs);
   return { refused: answers.filter((answer) => answer.status === 502).length, calls: answers.length };
 }
@@ -143,7 +169,13 @@ export interface StepFigures {
 
 export function stepFigures(result: CapacityDrainResult, scale: CapacityBenchScale): StepFigures {
   const [halvedAt, doubledAt] = result.stepsAtMs;
-  if (halvedAt === undefined || doubledAt === undefined) return { settledAfterMs: undefined, refusedShareAfterSettling: Number.NaN, recoveredAfterMs: undefined, peakGoodputAfterDoubling: 0 };
+  if (halvedAt === undefined || doubledAt === undefined)
+    return {
+      settledAfterMs: undefined,
+      refusedShareAfterSettling: Number.NaN,
+      recoveredAfterMs: undefined,
+      peakGoodputAfterDoubling: 0,
+    };
   const bound = GOALS.halvedInFlightOfCapacity * (scale.capacity / 2);
   let settledAt: number | undefined;
   for (let from = halvedAt; from + SETTLE_WINDOW_MS <= doubledAt; from += SETTLE_WINDOW_MS) {
@@ -151,11 +183,16 @@ export function stepFigures(result: CapacityDrainResult, scale: CapacityBenchSca
     if (within && settledAt === undefined) settledAt = from;
     if (!within) settledAt = undefined;
   }
-  const { refused, calls } = settledAt === undefined ? { refused: 0, calls: 0 } : refusals(result, settledAt, doubledAt);
+  const { refused, calls } =
+    settledAt === undefined ? { refused: 0, calls: 0 } : refusals(result, settledAt, doubledAt);
   const target = GOALS.doubledGoodputOfCapacity * ((scale.capacity * 1000) / scale.latencyMs);
   let recoveredAt: number | undefined;
   let peak = 0;
-  for (let to = doubledAt + RATE_WINDOW_MS; to <= Math.min(result.drainMs, doubledAt + GOALS.doubledWithinMs); to += 250) {
+  for (
+    let to = doubledAt + RATE_WINDOW_MS;
+    to <= Math.min(result.drainMs, doubledAt + GOALS.doubledWithinMs);
+    to += 250
+  ) {
     const rate = goodputBetween(result, to - RATE_WINDOW_MS, to);
     peak = Math.max(peak, rate);
     if (rate >= target && recoveredAt === undefined) recoveredAt = to;
@@ -174,7 +211,9 @@ function idealRate(scale: CapacityBenchScale, capacity = scale.capacity): number
 
 function describeDrain(result: CapacityDrainResult): string {
   const seconds = formatSeconds(result.drainMs / 1000);
-  return result.drained ? seconds : `not drained in ${seconds} (${formatNumber(result.synced)} of ${formatNumber(result.options.subscriptions)} synced)`;
+  return result.drained
+    ? seconds
+    : `not drained in ${seconds} (${formatNumber(result.synced)} of ${formatNumber(result.options.subscriptions)} synced)`;
 }
 
 function describeRefusals(result: CapacityDrainResult): string {
@@ -279,28 +318,57 @@ export function checkCapacityBench(bench: CapacityBench): string[] {
   for (const result of [bench.unbounded, bench.fixedDefault, bench.fixedCeiling, ...bench.fleets, bench.steps]) {
     const name = `${result.options.adaptive ? 'adaptive' : `fixed ${result.options.syncConcurrency}`} × ${result.options.workers}${result.options.steps ? ' (steps)' : ''}`;
     // A fixed cap that does not drain in its time is a figure (the baseline), not a loss.
-    if (result.options.adaptive && (!result.drained || result.lost > 0)) failures.push(`${name}: ${result.lost} of ${result.options.subscriptions} subscriptions not synced`);
+    if (result.options.adaptive && (!result.drained || result.lost > 0))
+      failures.push(`${name}: ${result.lost} of ${result.options.subscriptions} subscriptions not synced`);
     const ceiling = result.options.syncConcurrency * result.options.workers;
-    if (result.maxInFlight > ceiling) failures.push(`${name}: ${result.maxInFlight} Limio calls in flight, over the ceiling of ${ceiling}`);
+    if (result.maxInFlight > ceiling)
+      failures.push(`${name}: ${result.maxInFlight} Limio calls in flight, over the ceiling of ${ceiling}`);
   }
-  if (unboundedTooSlow(bench)) failures.push(`the pipeline with Limio unbounded moved ${formatNumber(pipelineGoodput(bench.unbounded))} syncs/s, not well above K ÷ latency (${formatNumber(ideal)}): the capacity figures would measure the pipeline`);
+  if (unboundedTooSlow(bench))
+    failures.push(
+      `the pipeline with Limio unbounded moved ${formatNumber(pipelineGoodput(bench.unbounded))} syncs/s, not well above K ÷ latency (${formatNumber(ideal)}): the capacity figures would measure the pipeline`,
+    );
   const main = bench.fleets[0]!;
   const goodput = steadyGoodput(main) / ideal;
-  if (!(goodput >= GOALS.goodputOfCapacity)) failures.push(`goal not met: adaptive goodput ${goodput.toFixed(2)} of capacity (goal ≥ ${GOALS.goodputOfCapacity})`);
+  if (!(goodput >= GOALS.goodputOfCapacity))
+    failures.push(
+      `goal not met: adaptive goodput ${goodput.toFixed(2)} of capacity (goal ≥ ${GOALS.goodputOfCapacity})`,
+    );
   const attempts = main.limioCalls / main.synced;
-  if (!(attempts <= GOALS.attemptsPerSynced)) failures.push(`goal not met: ${attempts.toFixed(3)} Limio attempts per synced subscription (goal ≤ ${GOALS.attemptsPerSynced})`);
+  if (!(attempts <= GOALS.attemptsPerSynced))
+    failures.push(
+      `goal not met: ${attempts.toFixed(3)} Limio attempts per synced subscription (goal ≤ ${GOALS.attemptsPerSynced})`,
+    );
   const latencyRatio = steadyMedianLatency(main) / scale.latencyMs;
-  if (!(latencyRatio <= GOALS.medianLatencyOfUnloaded)) failures.push(`goal not met: median Limio latency ${latencyRatio.toFixed(2)}× unloaded (goal ≤ ${GOALS.medianLatencyOfUnloaded}×)`);
+  if (!(latencyRatio <= GOALS.medianLatencyOfUnloaded))
+    failures.push(
+      `goal not met: median Limio latency ${latencyRatio.toFixed(2)}× unloaded (goal ≤ ${GOALS.medianLatencyOfUnloaded}×)`,
+    );
   for (const fleet of bench.fleets) {
     const mean = meanInFlight(fleet, fleet.steadyFromMs, fleet.drainMs) / scale.capacity;
-    if (!(mean <= GOALS.fleetMeanInFlightOfCapacity)) failures.push(`goal not met: fleet of ${fleet.options.workers}: mean calls in flight ${mean.toFixed(2)} × K (goal ≤ ${GOALS.fleetMeanInFlightOfCapacity})`);
+    if (!(mean <= GOALS.fleetMeanInFlightOfCapacity))
+      failures.push(
+        `goal not met: fleet of ${fleet.options.workers}: mean calls in flight ${mean.toFixed(2)} × K (goal ≤ ${GOALS.fleetMeanInFlightOfCapacity})`,
+      );
     const fleetGoodput = steadyGoodput(fleet) / ideal;
-    if (!(fleetGoodput >= GOALS.fleetGoodputOfCapacity)) failures.push(`goal not met: fleet of ${fleet.options.workers}: goodput ${fleetGoodput.toFixed(2)} of capacity (goal ≥ ${GOALS.fleetGoodputOfCapacity})`);
+    if (!(fleetGoodput >= GOALS.fleetGoodputOfCapacity))
+      failures.push(
+        `goal not met: fleet of ${fleet.options.workers}: goodput ${fleetGoodput.toFixed(2)} of capacity (goal ≥ ${GOALS.fleetGoodputOfCapacity})`,
+      );
   }
   const step = stepFigures(bench.steps, scale);
-  if (step.settledAfterMs === undefined || step.settledAfterMs > GOALS.halvedWithinMs) failures.push(`goal not met: after the halving, calls in flight within 1.5 × the new capacity ${step.settledAfterMs === undefined ? 'never' : `after ${(step.settledAfterMs / 1000).toFixed(1)} s`} (goal ≤ 10 s)`);
-  if (!(step.refusedShareAfterSettling <= GOALS.overloadAfterHalving)) failures.push(`goal not met: ${(100 * step.refusedShareAfterSettling).toFixed(1)} % overload 502s after the halving settled (goal ≤ 5 %)`);
-  if (step.recoveredAfterMs === undefined) failures.push(`goal not met: after the doubling, goodput never reached 0.8 of the new capacity within 30 s (best ${step.peakGoodputAfterDoubling.toFixed(1)} syncs/s)`);
+  if (step.settledAfterMs === undefined || step.settledAfterMs > GOALS.halvedWithinMs)
+    failures.push(
+      `goal not met: after the halving, calls in flight within 1.5 × the new capacity ${step.settledAfterMs === undefined ? 'never' : `after ${(step.settledAfterMs / 1000).toFixed(1)} s`} (goal ≤ 10 s)`,
+    );
+  if (!(step.refusedShareAfterSettling <= GOALS.overloadAfterHalving))
+    failures.push(
+      `goal not met: ${(100 * step.refusedShareAfterSettling).toFixed(1)} % overload 502s after the halving settled (goal ≤ 5 %)`,
+    );
+  if (step.recoveredAfterMs === undefined)
+    failures.push(
+      `goal not met: after the doubling, goodput never reached 0.8 of the new capacity within 30 s (best ${step.peakGoodputAfterDoubling.toFixed(1)} syncs/s)`,
+    );
   return failures;
 }
 
@@ -310,8 +378,30 @@ function unboundedTooSlow(bench: CapacityBench): boolean {
 
 /** The full run and the scaled-down one (`--quick`). */
 export const CAPACITY_BENCH_SCALES: { readonly full: CapacityBenchScale; readonly quick: CapacityBenchScale } = {
-  full: { capacity: 16, latencyMs: 400, ceiling: 40, backlog: 1_200, stepBacklog: 2_000, fleets: [1, 4, 8], halveAfterSteadyMs: 6_000, doubleAfterHalvingMs: 15_000, adaptiveStartSecond: 44, fixedTimeoutMs: 50_000 },
-  quick: { capacity: 16, latencyMs: 400, ceiling: 40, backlog: 1_000, stepBacklog: 1_600, fleets: [1, 4, 8], halveAfterSteadyMs: 4_000, doubleAfterHalvingMs: 12_000, adaptiveStartSecond: 44, fixedTimeoutMs: 30_000 },
+  full: {
+    capacity: 16,
+    latencyMs: 400,
+    ceiling: 40,
+    backlog: 1_200,
+    stepBacklog: 2_000,
+    fleets: [1, 4, 8],
+    halveAfterSteadyMs: 6_000,
+    doubleAfterHalvingMs: 15_000,
+    adaptiveStartSecond: 44,
+    fixedTimeoutMs: 50_000,
+  },
+  quick: {
+    capacity: 16,
+    latencyMs: 400,
+    ceiling: 40,
+    backlog: 1_000,
+    stepBacklog: 1_600,
+    fleets: [1, 4, 8],
+    halveAfterSteadyMs: 4_000,
+    doubleAfterHalvingMs: 12_000,
+    adaptiveStartSecond: 44,
+    fixedTimeoutMs: 30_000,
+  },
 };
 
 /**
@@ -322,7 +412,9 @@ export const CAPACITY_BENCH_SCALES: { readonly full: CapacityBenchScale; readonl
 async function main(): Promise<void> {
   const { renderTable } = await import('./figures');
   const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
-  const bench = await runCapacityBench(quick ? CAPACITY_BENCH_SCALES.quick : CAPACITY_BENCH_SCALES.full, (line) => process.stderr.write(`… ${line}\n`));
+  const bench = await runCapacityBench(quick ? CAPACITY_BENCH_SCALES.quick : CAPACITY_BENCH_SCALES.full, (line) =>
+    process.stderr.write(`… ${line}\n`),
+  );
   process.stdout.write(`${renderTable(capacityFigures(bench))}\n`);
   const failures = checkCapacityBench(bench);
   if (failures.length > 0) {

@@ -99,11 +99,16 @@ async function untilSecondOfMinute(second: number): Promise<void> {
 }
 
 /** The runtime and its queued backlog, ready for workers. */
-export async function prepareCapacityDrain(options: CapacityDrainOptions): Promise<{ runtime: Runtime; ids: string[] }> {
+export async function prepareCapacityDrain(
+  options: CapacityDrainOptions,
+): Promise<{ runtime: Runtime; ids: string[] }> {
   const runtime = await startRuntime({ config: loadRuntimeConfig(runtimeEnv(options)), quiet: true });
   await runtime.poller.stop();
   await runtime.sqs.send(
-    new SetQueueAttributesCommand({ QueueUrl: runtime.queues.mainQueueUrl, Attributes: { VisibilityTimeout: String(VISIBILITY_TIMEOUT_SECONDS) } }),
+    new SetQueueAttributesCommand({
+      QueueUrl: runtime.queues.mainQueueUrl,
+      Attributes: { VisibilityTimeout: String(VISIBILITY_TIMEOUT_SECONDS) },
+    }),
   );
   const ids = subscriptionNumbers(options.subscriptions);
   const sent = await sendCallouts(runtime.calloutUrl, authorizationFor(runtime.config.callout), ids, { parallel: 32 });
@@ -112,7 +117,10 @@ export async function prepareCapacityDrain(options: CapacityDrainOptions): Promi
   return { runtime, ids };
 }
 
-export async function runCapacityDrain(options: CapacityDrainOptions, prepared?: { runtime: Runtime; ids: string[] }): Promise<CapacityDrainResult> {
+export async function runCapacityDrain(
+  options: CapacityDrainOptions,
+  prepared?: { runtime: Runtime; ids: string[] },
+): Promise<CapacityDrainResult> {
   const { runtime, ids } = prepared ?? (await prepareCapacityDrain(options));
   const sandbox = runtime.limioSandbox!;
   const workers: SyncWorker[] = [];
@@ -138,7 +146,10 @@ export async function runCapacityDrain(options: CapacityDrainOptions, prepared?:
       if (status === 200 && !firstSyncedAt.has(subscriptionId)) firstSyncedAt.set(subscriptionId, atMs);
     };
     const inFlight: { atMs: number; calls: number }[] = [];
-    sampler = setInterval(() => inFlight.push({ atMs: performance.now() - started, calls: sandbox.stats.inFlight }), SAMPLE_MS);
+    sampler = setInterval(
+      () => inFlight.push({ atMs: performance.now() - started, calls: sandbox.stats.inFlight }),
+      SAMPLE_MS,
+    );
     // Started together, as Lambda scales out on a full queue; each reports ready once its poller runs.
     const tally = emptyTally();
     workers.push(...(await Promise.all(Array.from({ length: options.workers }, () => startSyncWorker(env, tally)))));
@@ -149,17 +160,24 @@ export async function runCapacityDrain(options: CapacityDrainOptions, prepared?:
       const stepBaseMs = options.startAtSecond === undefined ? 0 : steadyFromMs;
       const delay = stepBaseMs + step.afterSteadyMs - (performance.now() - started);
       stepTimers.push(
-        setTimeout(() => {
-          sandbox.setCapacity(step.capacity);
-          stepsAtMs.push(performance.now() - started);
-          options.log?.(`capacity now ${step.capacity}`);
-        }, Math.max(0, delay)),
+        setTimeout(
+          () => {
+            sandbox.setCapacity(step.capacity);
+            stepsAtMs.push(performance.now() - started);
+            options.log?.(`capacity now ${step.capacity}`);
+          },
+          Math.max(0, delay),
+        ),
       );
     }
     const drained = await waitUntil(() => firstSyncedAt.size === ids.length, options.timeoutMs, 100);
     const drainMs = drained ? Math.max(0, ...firstSyncedAt.values()) : performance.now() - started;
     // Messages still held once every subscription is synced: a second sync's worth, not a lost one.
-    await waitUntil(async () => (await queueDepth(runtime.sqs, runtime.queues.mainQueueUrl)) === 0, drained ? 3_000 : 0, 250);
+    await waitUntil(
+      async () => (await queueDepth(runtime.sqs, runtime.queues.mainQueueUrl)) === 0,
+      drained ? 3_000 : 0,
+      250,
+    );
     const leftOnQueue = await queueDepth(runtime.sqs, runtime.queues.mainQueueUrl);
     return {
       options,

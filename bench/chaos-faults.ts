@@ -28,17 +28,29 @@ function untilSyncedShare({ options, sandbox }: PartWay, share: number): Promise
 }
 
 /** With ledgerOutageAt: the ledger's endpoint refuses connections from then on, and those open are cut. */
-export async function cutLedgerPartWay(run: PartWay, ledgerRoute: CuttableProxy | undefined, record: FaultRecord, tally: WorkerTally): Promise<void> {
+export async function cutLedgerPartWay(
+  run: PartWay,
+  ledgerRoute: CuttableProxy | undefined,
+  record: FaultRecord,
+  tally: WorkerTally,
+): Promise<void> {
   if (run.options.ledgerOutageAt === undefined || !ledgerRoute) return;
   await untilSyncedShare(run, run.options.ledgerOutageAt);
   // Connections refused from now on, and those open cut: the table is unreachable for the rest of the run.
   await ledgerRoute.cut();
   record.ledgerStopped = true;
-  run.log(`ledger's DynamoDB cut off after ${run.sandbox.stats.synced.size} subscriptions synced (${tally.ledgerAnswered} ledger requests answered so far)`);
+  run.log(
+    `ledger's DynamoDB cut off after ${run.sandbox.stats.synced.size} subscriptions synced (${tally.ledgerAnswered} ledger requests answered so far)`,
+  );
 }
 
 /** With revokeAt, then killAt: the tokens revoked, then the worker killed with SIGKILL and a new one started. */
-export async function revokeAndKillPartWay(run: PartWay, worker: SyncWorker, startWorker: () => Promise<SyncWorker>, record: FaultRecord): Promise<void> {
+export async function revokeAndKillPartWay(
+  run: PartWay,
+  worker: SyncWorker,
+  startWorker: () => Promise<SyncWorker>,
+  record: FaultRecord,
+): Promise<void> {
   const { options, sandbox, log } = run;
   if (options.revokeAt !== undefined) {
     await untilSyncedShare(run, options.revokeAt);
@@ -56,7 +68,9 @@ export async function revokeAndKillPartWay(run: PartWay, worker: SyncWorker, sta
     await worker.exited;
     record.workerKills++;
     record.killedMidBatch = inFlight > 0;
-    log(`worker killed with SIGKILL ${record.killedMidBatch ? `mid-batch (${inFlight} Limio calls in flight` : '(between batches'}, ${sandbox.stats.synced.size} synced); restarting`);
+    log(
+      `worker killed with SIGKILL ${record.killedMidBatch ? `mid-batch (${inFlight} Limio calls in flight` : '(between batches'}, ${sandbox.stats.synced.size} synced); restarting`,
+    );
     await sleep(500);
     const restarted = await startWorker();
     log(`worker restarted (pid ${restarted.child.pid})`);

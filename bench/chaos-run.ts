@@ -8,10 +8,26 @@ import { queueDepth } from '../local/queue-depth';
 import { CHAOS_DEFAULTS, type ChaosOptions, type ChaosResult } from './chaos-options';
 import { cutLedgerPartWay, revokeAndKillPartWay, type FaultRecord } from './chaos-faults';
 import { sweepForDroppedCallouts } from './chaos-sweep';
-import { emptyTally, REPLACED_POLLER_WAIT_SECONDS, startSyncWorker, stopRuntimePoller, syncWorkerEnv, type SyncWorker } from './chaos-worker';
+import {
+  emptyTally,
+  REPLACED_POLLER_WAIT_SECONDS,
+  startSyncWorker,
+  stopRuntimePoller,
+  syncWorkerEnv,
+  type SyncWorker,
+} from './chaos-worker';
 import { startCuttableProxy, type CuttableProxy } from './cuttable-proxy';
 import { watchOverCap } from './over-cap';
-import { authorizationFor, EPHEMERAL_PORTS, burstOf, readDeadLetters, sendCallouts, subscriptionNumbers, waitUntil, type DeadLetter } from './pipeline';
+import {
+  authorizationFor,
+  EPHEMERAL_PORTS,
+  burstOf,
+  readDeadLetters,
+  sendCallouts,
+  subscriptionNumbers,
+  waitUntil,
+  type DeadLetter,
+} from './pipeline';
 
 /**
  * The runner every chaos scenario shares (options and result in bench/chaos-options.ts): the callout side in the
@@ -45,9 +61,14 @@ function runtimeEnv(options: ChaosOptions): Record<string, string> {
 
 export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<ChaosResult> {
   const options: ChaosOptions = { ...CHAOS_DEFAULTS, ...overrides };
-  if (options.droppedShare > 0 && !options.ledger) throw new Error('the sweep tells a missed change from a synced one by the ledger: droppedShare needs ledger');
+  if (options.droppedShare > 0 && !options.ledger)
+    throw new Error('the sweep tells a missed change from a synced one by the ledger: droppedShare needs ledger');
   const log = options.log ?? (() => undefined);
-  const runtime: Runtime = await startRuntime({ config: loadRuntimeConfig(runtimeEnv(options)), quiet: true, syncPollWaitSeconds: REPLACED_POLLER_WAIT_SECONDS });
+  const runtime: Runtime = await startRuntime({
+    config: loadRuntimeConfig(runtimeEnv(options)),
+    quiet: true,
+    syncPollWaitSeconds: REPLACED_POLLER_WAIT_SECONDS,
+  });
   let ledgerDb: DynamoDBClient | undefined;
   /** The worker reaches the ledger's DynamoDB through this, so it can become unreachable mid-run. */
   let ledgerRoute: CuttableProxy | undefined;
@@ -63,7 +84,11 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
       // One ledger, as in a stack: the runtime's table, where its callout handler marks lastQueuedAt (issue #22),
       // the worker records its syncs and the sweep reads both. A ledger of the run's own would hide the marks
       // from the sweep, which would then count every change whose callout came as missing.
-      ledgerDb = new DynamoDBClient({ endpoint: runtime.dynamoDbEndpoint, region: DYNAMODB_EMULATOR_REGION, credentials: DYNAMODB_EMULATOR_CREDENTIALS });
+      ledgerDb = new DynamoDBClient({
+        endpoint: runtime.dynamoDbEndpoint,
+        region: DYNAMODB_EMULATOR_REGION,
+        credentials: DYNAMODB_EMULATOR_CREDENTIALS,
+      });
       ledgerRoute = await startCuttableProxy(Number(new URL(runtime.dynamoDbEndpoint).port));
     }
     // The runtime's in-process poller cannot be killed mid-batch; the worker process takes its place.
@@ -97,12 +122,17 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
 
     const subscriptions = subscriptionNumbers(options.subscriptions);
     // Every (1 / droppedShare)th subscription changes in Zuora without a callout; the others get theirs.
-    const dropped = new Set(subscriptions.filter((_, index) => Math.floor((index + 1) * options.droppedShare) > Math.floor(index * options.droppedShare)));
+    const dropped = new Set(
+      subscriptions.filter(
+        (_, index) => Math.floor((index + 1) * options.droppedShare) > Math.floor(index * options.droppedShare),
+      ),
+    );
     const updatedDates = new Map<string, string>();
     if (options.droppedShare > 0) {
       zuora = await startZuoraSandbox();
       const changedAt = Date.now() - CHANGE_BEFORE_CALLOUT_MS;
-      for (const id of subscriptions) updatedDates.set(id, new Date(zuora.touch(id, changedAt).updatedMs).toISOString());
+      for (const id of subscriptions)
+        updatedDates.set(id, new Date(zuora.touch(id, changedAt).updatedMs).toISOString());
     }
     const ids = burstOf(
       subscriptions.filter((id) => !dropped.has(id)),
@@ -115,7 +145,11 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
       parallel: 16,
       ...(options.calloutsNameUpdatedDate && { updatedDateOf: (id: string) => updatedDates.get(id) }),
       onAnswer: (callout) => {
-        if (callout.status === 200) lastAcceptedAt.set(callout.subscriptionId, Math.max(lastAcceptedAt.get(callout.subscriptionId) ?? 0, callout.answeredAt));
+        if (callout.status === 200)
+          lastAcceptedAt.set(
+            callout.subscriptionId,
+            Math.max(lastAcceptedAt.get(callout.subscriptionId) ?? 0, callout.answeredAt),
+          );
       },
     });
 
@@ -127,12 +161,24 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
     log(`${sent.length} callouts answered in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     await events;
     await ledgerOutage;
-    const drained = await waitUntil(async () => (await queueDepth(runtime.sqs, runtime.queues.mainQueueUrl)) === 0, options.drainTimeoutMs, 250);
+    const drained = await waitUntil(
+      async () => (await queueDepth(runtime.sqs, runtime.queues.mainQueueUrl)) === 0,
+      options.drainTimeoutMs,
+      250,
+    );
     const drainSeconds = (performance.now() - started) / 1000;
-    log(drained ? `backlog drained ${drainSeconds.toFixed(1)} s after the first callout` : 'backlog did NOT drain in time');
+    log(
+      drained
+        ? `backlog drained ${drainSeconds.toFixed(1)} s after the first callout`
+        : 'backlog did NOT drain in time',
+    );
 
     const deadLetters: DeadLetter[] = await readDeadLetters(runtime.sqs, runtime.queues.deadLetterQueueUrl);
-    const deadLettered = new Set(deadLetters.flatMap((letter) => (letter.subscriptionId !== undefined && letter.reason.failureClass !== undefined ? [letter.subscriptionId] : [])));
+    const deadLettered = new Set(
+      deadLetters.flatMap((letter) =>
+        letter.subscriptionId !== undefined && letter.reason.failureClass !== undefined ? [letter.subscriptionId] : [],
+      ),
+    );
     const deadLettersByClass: Record<string, number> = {};
     for (const letter of deadLetters) {
       const key = letter.reason.failureClass ?? 'no reason';
@@ -140,9 +186,20 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
     }
     const sweep =
       options.droppedShare > 0 && zuora && ledgerDb
-        ? await sweepForDroppedCallouts({ runtime, zuora, ledgerDb, dropped, calloutsNamedUpdatedDate: options.calloutsNameUpdatedDate, lastSyncedAt, log, timeoutMs: options.drainTimeoutMs })
+        ? await sweepForDroppedCallouts({
+            runtime,
+            zuora,
+            ledgerDb,
+            dropped,
+            calloutsNamedUpdatedDate: options.calloutsNameUpdatedDate,
+            lastSyncedAt,
+            log,
+            timeoutMs: options.drainTimeoutMs,
+          })
         : undefined;
-    const synced = [...lastAcceptedAt].filter(([id, acceptedAt]) => (lastSyncedAt.get(id) ?? -1) >= acceptedAt).map(([id]) => id);
+    const synced = [...lastAcceptedAt]
+      .filter(([id, acceptedAt]) => (lastSyncedAt.get(id) ?? -1) >= acceptedAt)
+      .map(([id]) => id);
     const syncedSet = new Set(synced);
     const lost = [...lastAcceptedAt.keys()].filter((id) => !syncedSet.has(id) && !deadLettered.has(id));
     return {

@@ -38,7 +38,16 @@ export interface SweepForDroppedCallouts {
  * table, queueing on the main queue), settle 0 because the changes are already seconds old, then the backlog
  * it queued drained by the worker.
  */
-export async function sweepForDroppedCallouts({ runtime, zuora, ledgerDb, dropped, calloutsNamedUpdatedDate, lastSyncedAt, log, timeoutMs }: SweepForDroppedCallouts): Promise<CalloutsLostResult> {
+export async function sweepForDroppedCallouts({
+  runtime,
+  zuora,
+  ledgerDb,
+  dropped,
+  calloutsNamedUpdatedDate,
+  lastSyncedAt,
+  log,
+  timeoutMs,
+}: SweepForDroppedCallouts): Promise<CalloutsLostResult> {
   const sandbox = runtime.limioSandbox!;
   const metrics = new RecordingMetrics({ namespace: METRICS_NAMESPACE, serviceName: 'sweep' });
   const sweepLambda = createSweepLambda(
@@ -63,7 +72,8 @@ export async function sweepForDroppedCallouts({ runtime, zuora, ledgerDb, droppe
   );
   const syncedSinceSweep = (id: string) => (lastSyncedAt.get(id) ?? -1) >= sweepAt;
   const drainedAfterSweep = await waitUntil(
-    async () => [...dropped].every(syncedSinceSweep) && (await queueDepth(runtime.sqs, runtime.queues.mainQueueUrl)) === 0,
+    async () =>
+      [...dropped].every(syncedSinceSweep) && (await queueDepth(runtime.sqs, runtime.queues.mainQueueUrl)) === 0,
     timeoutMs,
     250,
   );

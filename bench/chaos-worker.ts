@@ -49,10 +49,19 @@ const RUNTIME_POLLER_STOP_TIMEOUT_MS = (DEFAULTS.syncFunctionTimeoutSeconds + 10
  * been started with syncPollWaitSeconds: REPLACED_POLLER_WAIT_SECONDS. A poller that has not stopped within
  * `timeoutMs` fails the run: its invocations would compete with the run's own and spoil its figures.
  */
-export async function stopRuntimePoller(runtime: Pick<Runtime, 'poller'>, timeoutMs = RUNTIME_POLLER_STOP_TIMEOUT_MS): Promise<void> {
+export async function stopRuntimePoller(
+  runtime: Pick<Runtime, 'poller'>,
+  timeoutMs = RUNTIME_POLLER_STOP_TIMEOUT_MS,
+): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the runtime's sync poller did not stop within ${timeoutMs} ms: an invocation is still under way`)), timeoutMs);
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(`the runtime's sync poller did not stop within ${timeoutMs} ms: an invocation is still under way`),
+        ),
+      timeoutMs,
+    );
   });
   try {
     await Promise.race([runtime.poller.stop(), timedOut]);
@@ -85,7 +94,11 @@ export function runtimeSyncEnv(runtime: Runtime): Record<string, string> {
  * The sync Lambda's environment for the chaos run's worker: the runtime's (runtimeSyncEnv), the run's pollers and
  * timeout, and the ledger only when the run keeps one (reached through `ledgerEndpoint`).
  */
-export function syncWorkerEnv(runtime: Runtime, options: ChaosOptions, ledgerEndpoint: string | undefined): Record<string, string> {
+export function syncWorkerEnv(
+  runtime: Runtime,
+  options: ChaosOptions,
+  ledgerEndpoint: string | undefined,
+): Record<string, string> {
   const workerEnv: Record<string, string> = {
     ...runtimeSyncEnv(runtime),
     SYNC_POLLERS: String(options.pollers),
@@ -108,8 +121,16 @@ export function emptyTally(): WorkerTally {
 }
 
 /** Starts a worker and resolves once it says it is ready; rejects with its stderr if it exits first. */
-export async function startSyncWorker(env: Record<string, string>, tally: WorkerTally, onLine?: (line: WorkerLine) => void): Promise<SyncWorker> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startSyncWorker(
+  env: Record<string, string>,
+  tally: WorkerTally,
+  onLine?: (line: WorkerLine) => void,
+): Promise<SyncWorker> {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT], {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = once(child, 'exit');
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
@@ -130,7 +151,10 @@ export async function startSyncWorker(env: Record<string, string>, tally: Worker
       if (line.kind === 'ledger' && line.answered) tally.ledgerAnswered++;
       if (line.kind === 'ledger' && !line.answered) tally.ledgerUnanswered++;
     });
-    exited.then(() => reject(new Error(`sync worker exited before it was ready: ${stderr.trim().slice(0, 500)}`)), reject);
+    exited.then(
+      () => reject(new Error(`sync worker exited before it was ready: ${stderr.trim().slice(0, 500)}`)),
+      reject,
+    );
   });
   await ready;
   return { child, exited };

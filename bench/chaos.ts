@@ -42,26 +42,50 @@ async function main(): Promise<void> {
 
   log('baseline: the same burst without faults');
   const baseline = await runChaos({ ...scale, ...NO_LIMIO_FAULTS, log });
-  log(`faults: ${settings.rate502 * 100} % 502, ${settings.rate429 * 100} % 429, ${settings.hangRate * 100} % hang, token revocation at ${settings.revokeAt! * 100} % synced, worker SIGKILL at ${settings.killAt! * 100} % synced`);
+  log(
+    `faults: ${settings.rate502 * 100} % 502, ${settings.rate429 * 100} % 429, ${settings.hangRate * 100} % hang, token revocation at ${settings.revokeAt! * 100} % synced, worker SIGKILL at ${settings.killAt! * 100} % synced`,
+  );
   const faulty = await runChaos({ ...scale, log });
 
   log(`ledger unreachable: the same burst without Limio faults, the ledger's DynamoDB stopped at 40 % synced`);
   const ledgerOutage = await runChaos({ ...scale, ...NO_LIMIO_FAULTS, ledgerOutageAt: 0.4, log });
-  log('callouts lost: 20 % of the subscriptions changed in the Zuora sandbox without a callout; one sweep after the drain');
+  log(
+    'callouts lost: 20 % of the subscriptions changed in the Zuora sandbox without a callout; one sweep after the drain',
+  );
   const calloutsLost = await runChaos({ ...scale, ...NO_LIMIO_FAULTS, droppedShare: 0.2, log });
-  log('callouts lost, the callouts that come naming the subscription\'s UpdatedDate (the documented template): the same, without the commit lag\'s extra Limio calls');
-  const calloutsLostNamingUpdatedDate = await runChaos({ ...scale, ...NO_LIMIO_FAULTS, droppedShare: 0.2, calloutsNameUpdatedDate: true, log });
+  log(
+    "callouts lost, the callouts that come naming the subscription's UpdatedDate (the documented template): the same, without the commit lag's extra Limio calls",
+  );
+  const calloutsLostNamingUpdatedDate = await runChaos({
+    ...scale,
+    ...NO_LIMIO_FAULTS,
+    droppedShare: 0.2,
+    calloutsNameUpdatedDate: true,
+    log,
+  });
 
-  log('outage: Limio answers every sync 502 for longer than the retry budget, callouts keep coming (local runtime, breaker and probe loop)');
+  log(
+    'outage: Limio answers every sync 502 for longer than the retry budget, callouts keep coming (local runtime, breaker and probe loop)',
+  );
   const outage = await runOutage({ outageSeconds: 12, calloutsPerSecond: quick ? 4 : 8 });
   log('one 404 subscription among healthy ones');
   const bad = await runBadSubscription({ subscriptions: quick ? 50 : 200, badCallouts: 5 });
   log('replay while the subscriptions still fail: their letters replayed with `dlq replay --local --watch`');
-  const replay = await runReplayWhileFailing({ failingSubscriptions: quick ? 10 : 50, healthySubscriptions: quick ? 20 : 100, log });
+  const replay = await runReplayWhileFailing({
+    failingSubscriptions: quick ? 10 : 50,
+    healthySubscriptions: quick ? 20 : 100,
+    log,
+  });
 
   const baselineChecks = checkChaos(baseline);
   const faultChecks = checkChaos(faulty);
-  const ledgerChecks = [...checkChaos(ledgerOutage), ...checkChaos(calloutsLost), ...checkCalloutsLost(calloutsLost), ...checkChaos(calloutsLostNamingUpdatedDate), ...checkCalloutsLost(calloutsLostNamingUpdatedDate)];
+  const ledgerChecks = [
+    ...checkChaos(ledgerOutage),
+    ...checkChaos(calloutsLost),
+    ...checkCalloutsLost(calloutsLost),
+    ...checkChaos(calloutsLostNamingUpdatedDate),
+    ...checkCalloutsLost(calloutsLostNamingUpdatedDate),
+  ];
   const outageChecks = [...checkOutage(outage), ...checkBadSubscription(bad)];
   const replayChecks = checkReplayWhileFailing(replay);
   process.stdout.write(
@@ -72,7 +96,11 @@ async function main(): Promise<void> {
   printChecks('sync ledger unreachable part-way, and callouts lost (the sweep):', ledgerChecks);
   printChecks('outage mode (RETRY_BUDGET_SECONDS=6, breaker window 5 s, probe every 1 s):', outageChecks);
   printChecks('replay while the subscriptions still fail (dlq replay --watch on the local runtime):', replayChecks);
-  if ([...baselineChecks, ...faultChecks, ...ledgerChecks, ...outageChecks, ...replayChecks].some((check) => !check.passed)) {
+  if (
+    [...baselineChecks, ...faultChecks, ...ledgerChecks, ...outageChecks, ...replayChecks].some(
+      (check) => !check.passed,
+    )
+  ) {
     process.stdout.write('\nCHAOS RUN FAILED\n');
     process.exitCode = 1;
   }

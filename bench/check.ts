@@ -10,5 +10,6 @@ export interface Check {
 
 export function printChecks(title: string, checks: readonly Check[]): void {
   process.stdout.write(`\n${title}\n`);
-  for (const check of checks) process.stdout.write(`${check.passed ? 'PASS' : 'FAIL'}  ${check.name}: ${check.detail}\n`);
+  for (const check of checks)
+    process.stdout.write(`${check.passed ? 'PASS' : 'FAIL'}  ${check.name}: ${check.detail}\n`);
 }

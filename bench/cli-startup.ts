@@ -26,9 +26,24 @@ interface Probe {
 
 const NPX = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 const PROBES: readonly Probe[] = [
-  { name: 'npx zuora-limio-sync --help', command: NPX, args: ['--no-install', 'zuora-limio-sync', '--help'], prints: /^zuora-limio-sync: operator commands/ },
-  { name: 'npx esbuild --version', command: NPX, args: ['--no-install', 'esbuild', '--version'], prints: /^\d+\.\d+\.\d+/ },
-  { name: 'node cli/bin.js --help', command: process.execPath, args: [BIN, '--help'], prints: /^zuora-limio-sync: operator commands/ },
+  {
+    name: 'npx zuora-limio-sync --help',
+    command: NPX,
+    args: ['--no-install', 'zuora-limio-sync', '--help'],
+    prints: /^zuora-limio-sync: operator commands/,
+  },
+  {
+    name: 'npx esbuild --version',
+    command: NPX,
+    args: ['--no-install', 'esbuild', '--version'],
+    prints: /^\d+\.\d+\.\d+/,
+  },
+  {
+    name: 'node cli/bin.js --help',
+    command: process.execPath,
+    args: [BIN, '--help'],
+    prints: /^zuora-limio-sync: operator commands/,
+  },
   { name: 'node -e 0', command: process.execPath, args: ['-e', '0'], prints: /^$/ },
 ];
 
@@ -57,7 +72,9 @@ export async function measureCliStartup(options: { runs: number }): Promise<CliS
       const result = spawnSync(probe.command, probe.args, { cwd: ROOT, env, encoding: 'utf8' });
       const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
       if (result.status !== 0 || !probe.prints.test(result.stdout ?? '')) {
-        failures.push(`${probe.name} exited ${result.status} printing ${JSON.stringify((result.stdout ?? '').slice(0, 80))} ${(result.stderr ?? '').slice(0, 200)}`);
+        failures.push(
+          `${probe.name} exited ${result.status} printing ${JSON.stringify((result.stdout ?? '').slice(0, 80))} ${(result.stderr ?? '').slice(0, 200)}`,
+        );
       }
       times.get(probe.name)!.push(elapsedMs);
     }

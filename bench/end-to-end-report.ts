@@ -41,7 +41,12 @@ export function endToEndFigures(e2e: EndToEndResult, order: string): Figure[] {
 }
 
 /** Issue #13's end-to-end goals: Limio calls per subscription down, the first callout's sync no later. */
-export function ledgerEndToEndFigures(on: EndToEndResult, off: EndToEndResult, order: string, goalCallsPerSubscription: number): Figure[] {
+export function ledgerEndToEndFigures(
+  on: EndToEndResult,
+  off: EndToEndResult,
+  order: string,
+  goalCallsPerSubscription: number,
+): Figure[] {
   return [
     {
       measure: `end to end (${order}): Limio calls per distinct subscription, sync ledger on`,
@@ -61,8 +66,10 @@ export function ledgerEndToEndFigures(on: EndToEndResult, off: EndToEndResult, o
 }
 
 export function checkEndToEnd(e2e: EndToEndResult, failures: string[]): void {
-  if (!e2e.ledger && e2e.coveredMessages > 0) failures.push('end to end without the ledger: messages were covered by a ledger');
+  if (!e2e.ledger && e2e.coveredMessages > 0)
+    failures.push('end to end without the ledger: messages were covered by a ledger');
   if (e2e.accepted !== e2e.callouts) failures.push(`end to end: ${e2e.callouts - e2e.accepted} callouts refused`);
   if (!e2e.allSynced) failures.push('end to end: not every accepted callout was synced');
-  if (e2e.maxInFlight > e2e.syncConcurrencyCap) failures.push(`end to end: ${e2e.maxInFlight} Limio calls in flight, cap ${e2e.syncConcurrencyCap}`);
+  if (e2e.maxInFlight > e2e.syncConcurrencyCap)
+    failures.push(`end to end: ${e2e.maxInFlight} Limio calls in flight, cap ${e2e.syncConcurrencyCap}`);
 }

@@ -8,9 +8,24 @@ import { startRuntime, type Runtime } from '../local/runtime';
 import { startSqsPoller, type SqsPoller } from '../local/sqs-poller';
 import { InMemoryLedgerStore, type LedgerStore } from '../functions/ledger/ledger-store';
 import { TABLE_VARIABLES } from '../local/handler-env';
-import { emptyTally, REPLACED_POLLER_WAIT_SECONDS, runtimeSyncEnv, startSyncWorker, stopRuntimePoller, type SyncWorker } from './chaos-worker';
+import {
+  emptyTally,
+  REPLACED_POLLER_WAIT_SECONDS,
+  runtimeSyncEnv,
+  startSyncWorker,
+  stopRuntimePoller,
+  type SyncWorker,
+} from './chaos-worker';
 import { percentile } from './figures';
-import { authorizationFor, EPHEMERAL_PORTS, burstOf, sendCallouts, subscriptionNumbers, waitUntil, type SentCallout } from './pipeline';
+import {
+  authorizationFor,
+  EPHEMERAL_PORTS,
+  burstOf,
+  sendCallouts,
+  subscriptionNumbers,
+  waitUntil,
+  type SentCallout,
+} from './pipeline';
 
 /**
  * A burst of callouts through the local runtime (`npm start`'s pipeline: API Gateway adapter, callout handler,
@@ -93,7 +108,13 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
   const env: Record<string, string> = { ...EPHEMERAL_PORTS, ...options.env };
   const config = loadRuntimeConfig(env);
   /** One outcome, wherever the sync function ran: `at` on this process's performance.now() clock. */
-  const noteOutcome = (subscriptionId: string | undefined, outcome: string | undefined, messages: number, covered: boolean, at: number) => {
+  const noteOutcome = (
+    subscriptionId: string | undefined,
+    outcome: string | undefined,
+    messages: number,
+    covered: boolean,
+    at: number,
+  ) => {
     if (subscriptionId === undefined) return;
     if (outcome === 'synced') {
       const seen = synced.get(subscriptionId) ?? [];
@@ -107,7 +128,13 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
   };
   const observer: SyncObserver = {
     onSyncOutcome: (event: SyncOutcomeEvent) =>
-      noteOutcome(event.subscriptionId, event.outcome, event.messageIds.length, event.coveredBySyncStartedAt !== undefined, performance.now()),
+      noteOutcome(
+        event.subscriptionId,
+        event.outcome,
+        event.messageIds.length,
+        event.coveredBySyncStartedAt !== undefined,
+        performance.now(),
+      ),
   };
   // The ledger-off baseline is the runtime's own handler without the ledger; a run that puts its own sync function in
   // the poller's place starts the runtime with short long polls, so the poller it stops leaves none behind.
@@ -123,13 +150,22 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
   let worker: SyncWorker | undefined;
   try {
     if (options.syncIn === 'own-process') {
-      if (options.ledgerStore === 'off-box') throw new Error('the off-box ledger store runs in the runtime\'s process only (syncIn: runtime)');
+      if (options.ledgerStore === 'off-box')
+        throw new Error("the off-box ledger store runs in the runtime's process only (syncIn: runtime)");
       await stopRuntimePoller(runtime);
       // The worker stamps each outcome on the epoch clock; performance.timeOrigin puts it on this process's.
       worker = await startSyncWorker(endToEndWorkerEnv(runtime, ledger), emptyTally(), (line) => {
-        if (line.kind === 'outcome' && line.at !== undefined) noteOutcome(line.subscriptionId, line.outcome, line.messages ?? 0, line.covered === true, line.at - performance.timeOrigin);
+        if (line.kind === 'outcome' && line.at !== undefined)
+          noteOutcome(
+            line.subscriptionId,
+            line.outcome,
+            line.messages ?? 0,
+            line.covered === true,
+            line.at - performance.timeOrigin,
+          );
       });
-    } else if (ledger && options.ledgerStore === 'off-box') ledgerlessPoller = await replacePoller(runtime, observer, new OffBoxLedgerStore(options.offBoxLatencyMs ?? 5));
+    } else if (ledger && options.ledgerStore === 'off-box')
+      ledgerlessPoller = await replacePoller(runtime, observer, new OffBoxLedgerStore(options.offBoxLatencyMs ?? 5));
     const perSubscription = Math.ceil(options.callouts / options.subscriptions);
     const ids = (
       options.order === 'together'
@@ -137,15 +173,24 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
         : burstOf(subscriptionNumbers(options.subscriptions), perSubscription)
     ).slice(0, options.callouts);
     const started = performance.now();
-    const sent = await sendCallouts(runtime.calloutUrl, authorizationFor(runtime.config.callout), ids, { parallel: options.parallel ?? 32 });
+    const sent = await sendCallouts(runtime.calloutUrl, authorizationFor(runtime.config.callout), ids, {
+      parallel: options.parallel ?? 32,
+    });
     const acceptedCallouts = sent.filter((callout) => callout.status === 200);
     const acceptSeconds = (Math.max(...sent.map((callout) => callout.answeredAt)) - started) / 1000;
-    const allSynced = await waitUntil(() => syncedMessages + deadLettered >= acceptedCallouts.length, options.timeoutMs ?? 150_000);
+    const allSynced = await waitUntil(
+      () => syncedMessages + deadLettered >= acceptedCallouts.length,
+      options.timeoutMs ?? 150_000,
+    );
     const lastSync = Math.max(...[...synced.values()].flatMap((seen) => seen.map((sync) => sync.at)));
     const latencies = matchLatencies(acceptedCallouts, synced);
     // Each subscription's first callout against its first sync (the pairing matchLatencies makes for it).
     const firstSentAt = new Map<string, number>();
-    for (const callout of acceptedCallouts) firstSentAt.set(callout.subscriptionId, Math.min(firstSentAt.get(callout.subscriptionId) ?? Infinity, callout.sentAt));
+    for (const callout of acceptedCallouts)
+      firstSentAt.set(
+        callout.subscriptionId,
+        Math.min(firstSentAt.get(callout.subscriptionId) ?? Infinity, callout.sentAt),
+      );
     const firstLatencies = [...firstSentAt].flatMap(([id, sentAt]) => {
       const firstSync = synced.get(id)?.[0];
       return firstSync === undefined ? [] : [firstSync.at - sentAt];
@@ -165,8 +210,14 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
       firstCalloutP50Ms: percentile(firstLatencies, 50),
       coveredMessages,
       ledger,
-      answerP50Ms: percentile(acceptedCallouts.map((callout) => callout.answeredAt - callout.sentAt), 50),
-      answerP99Ms: percentile(acceptedCallouts.map((callout) => callout.answeredAt - callout.sentAt), 99),
+      answerP50Ms: percentile(
+        acceptedCallouts.map((callout) => callout.answeredAt - callout.sentAt),
+        50,
+      ),
+      answerP99Ms: percentile(
+        acceptedCallouts.map((callout) => callout.answeredAt - callout.sentAt),
+        99,
+      ),
       limioCalls: stats.syncCalls,
       limioCallsPerSubscription: stats.syncCalls / distinct,
       maxInFlight: stats.maxInFlight,
@@ -247,7 +298,10 @@ function endToEndWorkerEnv(runtime: Runtime, ledger: boolean): Record<string, st
  * messages. The sum of the latencies is exact whatever the pairing; a percentile can only shift by the gap
  * between two syncs of one subscription.
  */
-export function matchLatencies(accepted: readonly SentCallout[], synced: ReadonlyMap<string, readonly SyncSeen[]>): number[] {
+export function matchLatencies(
+  accepted: readonly SentCallout[],
+  synced: ReadonlyMap<string, readonly SyncSeen[]>,
+): number[] {
   const bySubscription = new Map<string, SentCallout[]>();
   for (const callout of accepted) {
     const list = bySubscription.get(callout.subscriptionId) ?? [];

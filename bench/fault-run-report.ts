@@ -9,7 +9,10 @@ export const PER_CONTAINER_CHECK = 'one container never waits on more than SYNC_
 export function checkChaos(result: ChaosResult): Check[] {
   const { options } = result;
   const answered = (status: number) => result.answersByStatus[status] ?? 0;
-  const classes = Object.entries(result.deadLettersByClass).map(([name, count]) => `${name} ${count}`).join(', ') || 'none';
+  const classes =
+    Object.entries(result.deadLettersByClass)
+      .map(([name, count]) => `${name} ${count}`)
+      .join(', ') || 'none';
   const checks: Check[] = [
     {
       name: 'every accepted callout was answered 200',
@@ -53,7 +56,11 @@ export function checkChaos(result: ChaosResult): Check[] {
           passed: result.ledgerAnswered > 0,
           detail: `${result.ledgerAnswered} ledger requests answered, ${result.ledgerUnanswered} unanswered (counted in the worker)`,
         }
-      : { name: 'no sync ledger', passed: result.ledgerAnswered + result.ledgerUnanswered === 0, detail: `${result.ledgerAnswered + result.ledgerUnanswered} ledger requests` },
+      : {
+          name: 'no sync ledger',
+          passed: result.ledgerAnswered + result.ledgerUnanswered === 0,
+          detail: `${result.ledgerAnswered + result.ledgerUnanswered} ledger requests`,
+        },
   );
   if (options.ledgerOutageAt !== undefined) {
     checks.push({
@@ -62,7 +69,13 @@ export function checkChaos(result: ChaosResult): Check[] {
       detail: `ledger endpoint ${result.ledgerStopped ? 'cut off' : 'NEVER cut off'} at ${options.ledgerOutageAt * 100} % synced; ${result.ledgerUnanswered} ledger requests unanswered after; ${result.syncedAfterLedgerStopped} subscriptions synced after`,
     });
   }
-  if (options.rate502 > 0 || options.rate429 > 0 || options.hangRate > 0 || options.revokeAt !== undefined || options.killAt !== undefined) {
+  if (
+    options.rate502 > 0 ||
+    options.rate429 > 0 ||
+    options.hangRate > 0 ||
+    options.revokeAt !== undefined ||
+    options.killAt !== undefined
+  ) {
     checks.push({
       name: 'the faults happened',
       passed:
@@ -128,7 +141,9 @@ export function chaosFigures(baseline: ChaosResult, faulty: ChaosResult): Figure
       value: formatNumber(perSubscription(faulty), 2),
       baseline: `without faults: ${formatNumber(perSubscription(baseline), 2)}`,
       ratio: perSubscription(faulty) / perSubscription(baseline),
-      note: `answers ${Object.entries(faulty.answersByStatus).map(([status, count]) => `${status} × ${count}`).join(', ')}; ${faulty.unanswered} hung`,
+      note: `answers ${Object.entries(faulty.answersByStatus)
+        .map(([status, count]) => `${status} × ${count}`)
+        .join(', ')}; ${faulty.unanswered} hung`,
     },
     {
       measure: 'Limio token requests under faults',

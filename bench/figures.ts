@@ -27,13 +27,20 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 export function formatNumber(value: number, fractionDigits = 0): string {
-  return value.toLocaleString('en-US', { minimumFractionDigits: fractionDigits, maximumFractionDigits: fractionDigits });
+  return value.toLocaleString('en-US', {
+    minimumFractionDigits: fractionDigits,
+    maximumFractionDigits: fractionDigits,
+  });
 }
 
 export function formatRatio(ratio: number | undefined): string {
   if (ratio === undefined || !Number.isFinite(ratio)) return '—';
   if (ratio === 0) return '0×';
-  return ratio >= 10 ? `${formatNumber(ratio, 1)}×` : ratio >= 0.01 ? `${ratio.toFixed(2)}×` : `${ratio.toPrecision(2)}×`;
+  return ratio >= 10
+    ? `${formatNumber(ratio, 1)}×`
+    : ratio >= 0.01
+      ? `${ratio.toFixed(2)}×`
+      : `${ratio.toPrecision(2)}×`;
 }
 
 export function formatBytes(bytes: number): string {
@@ -52,7 +59,13 @@ export function formatMilliseconds(milliseconds: number): string {
 
 /** A Markdown table, so the output can go straight into docs/performance.md. */
 export function renderTable(figures: readonly Figure[]): string {
-  const rows = figures.map((figure) => [figure.measure, figure.value, figure.baseline, formatRatio(figure.ratio), figure.note ?? '']);
+  const rows = figures.map((figure) => [
+    figure.measure,
+    figure.value,
+    figure.baseline,
+    formatRatio(figure.ratio),
+    figure.note ?? '',
+  ]);
   const header = ['measure', 'figure', 'baseline / limit (same run)', 'ratio', 'note'];
   const line = (cells: readonly string[]) => `| ${cells.map((cell) => cell.replace(/\|/g, '\\|')).join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
@@ -63,7 +76,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Runs `work` over `items` with at most `limit` at a time, in order of the items. */
-export async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+export async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (next < items.length) {

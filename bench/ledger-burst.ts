@@ -36,7 +36,14 @@ export interface LedgerBurstOptions {
   readonly timeoutMs?: number;
 }
 
-const LEDGER_BURST_DEFAULTS: LedgerBurstOptions = { runs: 5, callouts: 8, pollers: 2, batchSize: 2, cooldownSeconds: 5, limioLatencyMs: 100 };
+const LEDGER_BURST_DEFAULTS: LedgerBurstOptions = {
+  runs: 5,
+  callouts: 8,
+  pollers: 2,
+  batchSize: 2,
+  cooldownSeconds: 5,
+  limioLatencyMs: 100,
+};
 
 export interface BurstRun {
   readonly ledger: boolean;
@@ -124,7 +131,10 @@ interface BurstContext {
 async function burstOnce({ options, run, sqs, limio, ledgerRequests, ledger }: BurstContext): Promise<BurstRun> {
   const mode = ledger ? 'on' : 'off';
   const subscriptionId = `A-B${ledger ? 1 : 2}${String(run).padStart(5, '0')}`;
-  const queues = await createQueuePair(sqs, { mainQueueName: `bench-burst-${mode}-${run}`, deadLetterQueueName: `bench-burst-${mode}-${run}-dlq` });
+  const queues = await createQueuePair(sqs, {
+    mainQueueName: `bench-burst-${mode}-${run}`,
+    deadLetterQueueName: `bench-burst-${mode}-${run}-dlq`,
+  });
   let lastReceivedAt = Number.POSITIVE_INFINITY;
   let lastChangeSyncedAt: number | undefined;
   let deadLettered = 0;
@@ -157,7 +167,15 @@ async function burstOnce({ options, run, sqs, limio, ledgerRequests, ledger }: B
       },
     },
   );
-  const poller = await startSqsPoller({ client: sqs, queueUrl: queues.mainQueueUrl, handler, concurrency: options.pollers, batchSize: options.batchSize, waitTimeSeconds: 1, functionName: 'sync' });
+  const poller = await startSqsPoller({
+    client: sqs,
+    queueUrl: queues.mainQueueUrl,
+    handler,
+    concurrency: options.pollers,
+    batchSize: options.batchSize,
+    waitTimeSeconds: 1,
+    functionName: 'sync',
+  });
   try {
     // Both loops long-polling before the burst, as Lambda's pollers are on a quiet queue.
     await waitUntil(() => poller.receivesInFlight >= options.pollers, 5_000, 10);
@@ -165,12 +183,20 @@ async function burstOnce({ options, run, sqs, limio, ledgerRequests, ledger }: B
     const writesBefore = ledgerRequests.count('UpdateItemCommand');
     const callsBefore = limio.stats.syncCallsById.get(subscriptionId) ?? 0;
     const started = Date.now();
-    const requests = Array.from({ length: options.callouts }, () => createSyncRequest({ subscriptionId, source: 'test' }));
+    const requests = Array.from({ length: options.callouts }, () =>
+      createSyncRequest({ subscriptionId, source: 'test' }),
+    );
     lastReceivedAt = Math.max(...requests.map((request) => Date.parse(request.receivedAt)));
     // One callout, one SendMessageBatch of one entry: what the callout Lambda does for a single-id callout.
-    const sent = await Promise.all(requests.map((request) => enqueueMessages(sqs, [request], { queueUrl: queues.mainQueueUrl, delaySeconds: 0 })));
+    const sent = await Promise.all(
+      requests.map((request) => enqueueMessages(sqs, [request], { queueUrl: queues.mainQueueUrl, delaySeconds: 0 })),
+    );
     if (sent.some((result) => !result.ok)) throw new Error('the burst could not be queued');
-    const allDone = await waitUntil(() => poller.stats.recordsDeleted >= options.callouts, options.timeoutMs ?? 60_000, 10);
+    const allDone = await waitUntil(
+      () => poller.stats.recordsDeleted >= options.callouts,
+      options.timeoutMs ?? 60_000,
+      10,
+    );
     const allDoneMs = Date.now() - started;
     // The last change may be synced by a call still being recorded when its message was deleted; give it a moment.
     await waitUntil(() => lastChangeSyncedAt !== undefined, 1_000, 10);
@@ -199,7 +225,8 @@ export function checkLedgerBurst(result: LedgerBurstResult): string[] {
     const label = `ledger ${run.ledger ? 'on' : 'off'}`;
     if (!run.allDone) failures.push(`${label}: not every message of the burst was done in time`);
     if (run.deadLettered > 0) failures.push(`${label}: ${run.deadLettered} messages dead-lettered`);
-    if (!Number.isFinite(run.lastChangeSyncedMs)) failures.push(`${label}: no sync started after the last callout (a change never reached Limio)`);
+    if (!Number.isFinite(run.lastChangeSyncedMs))
+      failures.push(`${label}: no sync started after the last callout (a change never reached Limio)`);
     if (!run.ledger && run.ledgerReads + run.ledgerWrites > 0) failures.push(`${label}: the ledger was used`);
   }
   return failures;

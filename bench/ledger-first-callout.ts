@@ -21,7 +21,9 @@ const requests = new Map<string, number>();
 const count = (name: string) => requests.set(name, (requests.get(name) ?? 0) + 1);
 
 // Every request either client sends, by command name: the run's cost in SQS and DynamoDB round trips.
-for (const client of [SQSClient.prototype, DynamoDBClient.prototype] as Array<{ send: (command: object, ...rest: unknown[]) => unknown }>) {
+for (const client of [SQSClient.prototype, DynamoDBClient.prototype] as Array<{
+  send: (command: object, ...rest: unknown[]) => unknown;
+}>) {
   const send = client.send;
   client.send = function countedSend(this: unknown, command: object, ...rest: unknown[]) {
     count(command.constructor.name.replace(/Command$/, ''));
@@ -62,7 +64,10 @@ async function main(): Promise<void> {
         subscriptions,
         order,
         ledger: ledger !== 'off',
-        ...(ledger === 'off-box' && { ledgerStore: 'off-box' as const, offBoxLatencyMs: Number(process.env.OFF_BOX_MS ?? 5) }),
+        ...(ledger === 'off-box' && {
+          ledgerStore: 'off-box' as const,
+          offBoxLatencyMs: Number(process.env.OFF_BOX_MS ?? 5),
+        }),
         ...(process.env.SYNC_IN && { syncIn: process.env.SYNC_IN as 'own-process' | 'runtime' }),
         ...(process.env.E2E_ENV && { env: JSON.parse(process.env.E2E_ENV) as Record<string, string> }),
         // A ledger-off run against a Limio at 100 ms or more drains for minutes: let it finish, or its p50s leave out the late ones.
@@ -70,20 +75,22 @@ async function main(): Promise<void> {
       });
       clearInterval(sampler);
       const cpu = process.cpuUsage(cpuBefore);
-      console.log(JSON.stringify({
-        round,
-        order,
-        ledger,
-        firstCalloutP50Ms: Math.round(result.firstCalloutP50Ms),
-        latencyP50Ms: Math.round(result.latencyP50Ms),
-        drainSeconds: +result.drainSeconds.toFixed(1),
-        acceptSeconds: +result.acceptSeconds.toFixed(1),
-        limioCallsPerSubscription: +result.limioCallsPerSubscription.toFixed(2),
-        allSynced: result.allSynced,
-        processCpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(1),
-        emulatorCpuSeconds: +emulatorCpu.toFixed(1),
-        requests: Object.fromEntries([...requests].sort()),
-      }));
+      console.log(
+        JSON.stringify({
+          round,
+          order,
+          ledger,
+          firstCalloutP50Ms: Math.round(result.firstCalloutP50Ms),
+          latencyP50Ms: Math.round(result.latencyP50Ms),
+          drainSeconds: +result.drainSeconds.toFixed(1),
+          acceptSeconds: +result.acceptSeconds.toFixed(1),
+          limioCallsPerSubscription: +result.limioCallsPerSubscription.toFixed(2),
+          allSynced: result.allSynced,
+          processCpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(1),
+          emulatorCpuSeconds: +emulatorCpu.toFixed(1),
+          requests: Object.fromEntries([...requests].sort()),
+        }),
+      );
     }
   }
 }

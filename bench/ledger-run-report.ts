@@ -15,7 +15,8 @@ import { formatNumber, type Figure } from './figures';
  */
 export function checkCalloutsLost(result: ChaosResult): Check[] {
   const sweep = result.sweep;
-  if (sweep === undefined) return [{ name: 'callouts lost: the sweep ran', passed: false, detail: 'no sweep in this run' }];
+  if (sweep === undefined)
+    return [{ name: 'callouts lost: the sweep ran', passed: false, detail: 'no sweep in this run' }];
   const { counts } = sweep.report;
   const checks: Check[] = [
     {
@@ -57,7 +58,12 @@ export function checkCalloutsLost(result: ChaosResult): Check[] {
   return checks;
 }
 
-export function ledgerFigures(ledgerOutage: ChaosResult, lost: ChaosResult, baseline: ChaosResult, lostNamingUpdatedDate?: ChaosResult): Figure[] {
+export function ledgerFigures(
+  ledgerOutage: ChaosResult,
+  lost: ChaosResult,
+  baseline: ChaosResult,
+  lostNamingUpdatedDate?: ChaosResult,
+): Figure[] {
   const perSubscription = (result: ChaosResult) => result.limioCalls / result.acceptedSubscriptions;
   const figures: Figure[] = [
     {

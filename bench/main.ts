@@ -20,7 +20,13 @@ import { accountFanOutFigures, checkAccountFanOut, runAccountFanOut } from './ac
 import { checkSweepOutage, runSweepOutage, sweepOutageFigures } from './sweep-outage-run';
 import { accountSweepFigures, checkAccountSweepBench, runAccountSweepBench } from './account-sweep-run';
 import { cliStartupFigures, measureCliStartup } from './cli-startup';
-import { CAPACITY_BENCH_SCALES, capacityFigures, checkCapacityBench, runCapacityBench, type CapacityBenchScale } from './capacity-bench';
+import {
+  CAPACITY_BENCH_SCALES,
+  capacityFigures,
+  checkCapacityBench,
+  runCapacityBench,
+  type CapacityBenchScale,
+} from './capacity-bench';
 
 /** AWS Lambda's limit on a function's unzipped deployment package. */
 const LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024;
@@ -111,14 +117,17 @@ export const QUICK: BenchScale = {
   capacity: CAPACITY_BENCH_SCALES.quick,
 };
 
-
-export async function runBench(scale: BenchScale, progress: (line: string) => void): Promise<{ figures: Figure[]; failures: string[] }> {
+export async function runBench(
+  scale: BenchScale,
+  progress: (line: string) => void,
+): Promise<{ figures: Figure[]; failures: string[] }> {
   const figures: Figure[] = [];
   const failures: string[] = [];
 
   progress(`callout hot path: ${formatNumber(scale.hotPathCallouts)} callouts`);
   const hot = await measureCalloutHotPath({ callouts: scale.hotPathCallouts });
-  if (hot.accepted !== hot.callouts || hot.messagesBuilt !== hot.callouts) failures.push(`hot path accepted ${hot.accepted} and built ${hot.messagesBuilt} messages of ${hot.callouts}`);
+  if (hot.accepted !== hot.callouts || hot.messagesBuilt !== hot.callouts)
+    failures.push(`hot path accepted ${hot.accepted} and built ${hot.messagesBuilt} messages of ${hot.callouts}`);
   figures.push({
     measure: 'callout hot path (auth + extract + validate + build messages; no-op SQS)',
     value: `${formatNumber(hot.calloutsPerSecond)} callouts/s`,
@@ -146,10 +155,18 @@ export async function runBench(scale: BenchScale, progress: (line: string) => vo
   }
 
   const { throughputLatencyMs: latency, throughputConcurrency: cap } = scale;
-  progress(`sync throughput: ${formatNumber(scale.throughputSyncs)} syncs, Limio latency ${latency} ms, SYNC_CONCURRENCY ${cap}`);
-  const throughput = await runSyncs({ syncs: scale.throughputSyncs, syncConcurrency: cap, faults: { latencyMs: latency } });
-  if (throughput.synced !== throughput.syncs || throughput.failedItems > 0) failures.push(`throughput run synced ${throughput.synced} of ${throughput.syncs}`);
-  if (throughput.maxInFlight > cap) failures.push(`throughput run had ${throughput.maxInFlight} Limio calls in flight, cap ${cap}`);
+  progress(
+    `sync throughput: ${formatNumber(scale.throughputSyncs)} syncs, Limio latency ${latency} ms, SYNC_CONCURRENCY ${cap}`,
+  );
+  const throughput = await runSyncs({
+    syncs: scale.throughputSyncs,
+    syncConcurrency: cap,
+    faults: { latencyMs: latency },
+  });
+  if (throughput.synced !== throughput.syncs || throughput.failedItems > 0)
+    failures.push(`throughput run synced ${throughput.synced} of ${throughput.syncs}`);
+  if (throughput.maxInFlight > cap)
+    failures.push(`throughput run had ${throughput.maxInFlight} Limio calls in flight, cap ${cap}`);
   const limit = (cap * 1000) / latency;
   figures.push({
     measure: `sync throughput, one container (L = ${latency} ms, C = ${cap})`,
@@ -178,7 +195,9 @@ export async function runBench(scale: BenchScale, progress: (line: string) => vo
     note: 'GetSecretValue calls counted by aws-sdk-client-mock',
   });
 
-  progress(`end to end: ${formatNumber(scale.endToEndCallouts)} callouts over ${formatNumber(scale.endToEndSubscriptions)} subscriptions through the local runtime, Limio at ${scale.endToEndLimioLatencyMs} ms`);
+  progress(
+    `end to end: ${formatNumber(scale.endToEndCallouts)} callouts over ${formatNumber(scale.endToEndSubscriptions)} subscriptions through the local runtime, Limio at ${scale.endToEndLimioLatencyMs} ms`,
+  );
   const parallel = 32;
   const emulator = await measureEmulatorSends({ sends: scale.emulatorSends, parallel });
   // Production-like Limio: a real sync pulls the subscription from Zuora, hundreds of ms; 100 ms is the low end of
@@ -201,11 +220,14 @@ export async function runBench(scale: BenchScale, progress: (line: string) => vo
     ratio: e2e.accepted / e2e.acceptSeconds / emulator.sendsPerSecond,
     note: 'the sync worker runs in the same process meanwhile',
   });
-  figures.push(...endToEndFigures(e2e, 'interleaved'), ...ledgerEndToEndFigures(e2e, e2eWithoutLedger, 'interleaved', 2.5));
+  figures.push(
+    ...endToEndFigures(e2e, 'interleaved'),
+    ...ledgerEndToEndFigures(e2e, e2eWithoutLedger, 'interleaved', 2.5),
+  );
   checkEndToEnd(e2e, failures);
   checkEndToEnd(e2eWithoutLedger, failures);
   if (scale.endToEndTogether) {
-    progress('end to end again, each subscription\'s callouts back to back');
+    progress("end to end again, each subscription's callouts back to back");
     const together = await runEndToEnd({ ...calloutBurst, order: 'together' });
     const togetherWithoutLedger = await runEndToEnd({ ...calloutBurst, order: 'together', ledger: false });
     figures.push(
@@ -216,38 +238,61 @@ export async function runBench(scale: BenchScale, progress: (line: string) => vo
     checkEndToEnd(togetherWithoutLedger, failures);
   }
 
-  progress(`sync ledger: a burst of 8 callouts for one subscription, ${scale.ledgerBurstRuns} runs with the ledger off and on`);
+  progress(
+    `sync ledger: a burst of 8 callouts for one subscription, ${scale.ledgerBurstRuns} runs with the ledger off and on`,
+  );
   const ledgerBurst = await runLedgerBurst({ runs: scale.ledgerBurstRuns });
   figures.push(...ledgerBurstFigures(ledgerBurst));
   failures.push(...checkLedgerBurst(ledgerBurst).map((failure) => `sync ledger burst: ${failure}`));
 
   const uncoveredPercent = Math.round(scale.sweepUncoveredShare * 100);
-  progress(`sweep: ${formatNumber(scale.sweepSubscriptions)} subscriptions changed in the Zuora sandbox, ${uncoveredPercent} % without a sync (ledger in dynalite)`);
-  const sweep = await runSweepBench({ subscriptions: scale.sweepSubscriptions, uncoveredShare: scale.sweepUncoveredShare });
+  progress(
+    `sweep: ${formatNumber(scale.sweepSubscriptions)} subscriptions changed in the Zuora sandbox, ${uncoveredPercent} % without a sync (ledger in dynalite)`,
+  );
+  const sweep = await runSweepBench({
+    subscriptions: scale.sweepSubscriptions,
+    uncoveredShare: scale.sweepUncoveredShare,
+  });
   figures.push(...sweepFigures(sweep, uncoveredPercent));
   failures.push(...checkSweepBench(sweep).map((failure) => `sweep: ${failure}`));
 
-  progress(`account fan-out: one account callout, ${formatNumber(scale.accountSubscriptions)} subscriptions × ${scale.accountVersions} versions, through the local runtime`);
+  progress(
+    `account fan-out: one account callout, ${formatNumber(scale.accountSubscriptions)} subscriptions × ${scale.accountVersions} versions, through the local runtime`,
+  );
   const fanOut = await runAccountFanOut({ subscriptions: scale.accountSubscriptions, versions: scale.accountVersions });
   figures.push(...accountFanOutFigures(fanOut));
   failures.push(...checkAccountFanOut(fanOut).map((failure) => `account fan-out: ${failure}`));
 
   const accountUncoveredPercent = Math.round(scale.accountSweepUncoveredShare * 100);
-  progress(`account sweep: ${formatNumber(scale.accountSweepAccounts)} accounts changed (the account, its contact, or both), ${accountUncoveredPercent} % without a sync since (ledger in dynalite)`);
-  const accountSweep = await runAccountSweepBench({ accounts: scale.accountSweepAccounts, uncoveredShare: scale.accountSweepUncoveredShare });
+  progress(
+    `account sweep: ${formatNumber(scale.accountSweepAccounts)} accounts changed (the account, its contact, or both), ${accountUncoveredPercent} % without a sync since (ledger in dynalite)`,
+  );
+  const accountSweep = await runAccountSweepBench({
+    accounts: scale.accountSweepAccounts,
+    uncoveredShare: scale.accountSweepUncoveredShare,
+  });
   figures.push(...accountSweepFigures(accountSweep, accountUncoveredPercent));
   failures.push(...checkAccountSweepBench(accountSweep).map((failure) => `account sweep: ${failure}`));
 
-  progress(`Limio outage over three sweeps: ${formatNumber(scale.outageSweepChanges)} changes with callouts, then ${Math.round(scale.outageSweepWithoutCalloutShare * 100)} % of new changes without one`);
-  const outageSweeps = await runSweepOutage({ subscriptions: scale.outageSweepChanges, withoutCalloutShare: scale.outageSweepWithoutCalloutShare });
+  progress(
+    `Limio outage over three sweeps: ${formatNumber(scale.outageSweepChanges)} changes with callouts, then ${Math.round(scale.outageSweepWithoutCalloutShare * 100)} % of new changes without one`,
+  );
+  const outageSweeps = await runSweepOutage({
+    subscriptions: scale.outageSweepChanges,
+    withoutCalloutShare: scale.outageSweepWithoutCalloutShare,
+  });
   figures.push(...sweepOutageFigures(outageSweeps));
   failures.push(...checkSweepOutage(outageSweeps).map((failure) => `outage over sweeps: ${failure}`));
 
-  progress(`CLI start: npx zuora-limio-sync --help and node cli/bin.js --help against their baselines, ${scale.cliStartRuns} runs each`);
+  progress(
+    `CLI start: npx zuora-limio-sync --help and node cli/bin.js --help against their baselines, ${scale.cliStartRuns} runs each`,
+  );
   const cliStart = await measureCliStartup({ runs: scale.cliStartRuns });
   figures.push(...cliStartupFigures(cliStart));
   failures.push(...cliStart.failures.map((failure) => `CLI start: ${failure}`));
-  progress(`capacity: ${formatNumber(scale.capacity.backlog)} subscriptions queued against a Limio sandbox of hidden capacity ${scale.capacity.capacity} at ${scale.capacity.latencyMs} ms (waits for a wall-clock minute)`);
+  progress(
+    `capacity: ${formatNumber(scale.capacity.backlog)} subscriptions queued against a Limio sandbox of hidden capacity ${scale.capacity.capacity} at ${scale.capacity.latencyMs} ms (waits for a wall-clock minute)`,
+  );
   const capacity = await runCapacityBench(scale.capacity, progress);
   figures.push(...capacityFigures(capacity));
   failures.push(...checkCapacityBench(capacity).map((failure) => `capacity: ${failure}`));

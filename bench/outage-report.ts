@@ -45,7 +45,12 @@ export function checkBadSubscription(result: BadSubscriptionResult): Check[] {
       name: 'one 404 subscription: the DLQ holds its messages only, as terminal 404',
       passed:
         letters.length === result.badCalloutsAccepted &&
-        letters.every((letter) => letter.subscriptionId === result.badSubscription && letter.reason.failureClass === 'terminal' && letter.reason.httpStatus === 404),
+        letters.every(
+          (letter) =>
+            letter.subscriptionId === result.badSubscription &&
+            letter.reason.failureClass === 'terminal' &&
+            letter.reason.httpStatus === 404,
+        ),
       detail: `${letters.length} dead letters: ${[...new Set(letters.map((letter) => `${letter.subscriptionId} ${letter.reason.failureClass} ${letter.reason.httpStatus}`))].join('; ')}`,
     },
     {

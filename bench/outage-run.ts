@@ -2,7 +2,15 @@ import type { BreakerState } from '../functions/breaker/breaker-state';
 import { loadRuntimeConfig } from '../local/config';
 import { startRuntime, type Runtime } from '../local/runtime';
 import { sleep } from './figures';
-import { authorizationFor, EPHEMERAL_PORTS, readDeadLetters, sendCallouts, subscriptionNumbers, waitUntil, type DeadLetter } from './pipeline';
+import {
+  authorizationFor,
+  EPHEMERAL_PORTS,
+  readDeadLetters,
+  sendCallouts,
+  subscriptionNumbers,
+  waitUntil,
+  type DeadLetter,
+} from './pipeline';
 
 /**
  * Issue #9's outage mode under the chaos run, on `npm start`'s runtime as it is (its own poller, the circuit
@@ -40,12 +48,14 @@ async function startRecorded(env: Record<string, string>): Promise<Recorded> {
     config: loadRuntimeConfig(env),
     quiet: true,
     observers: {
-      onBreakerTransition: (_before: BreakerState, after: BreakerState) => transitions.push({ at: performance.now(), to: after.state }),
+      onBreakerTransition: (_before: BreakerState, after: BreakerState) =>
+        transitions.push({ at: performance.now(), to: after.state }),
       onError: (error) => errors.push(error),
     },
   });
   const calls: Recorded['calls'] = [];
-  runtime.limioSandbox!.onSync = ({ subscriptionId, status }) => calls.push({ at: performance.now(), subscriptionId, status });
+  runtime.limioSandbox!.onSync = ({ subscriptionId, status }) =>
+    calls.push({ at: performance.now(), subscriptionId, status });
   return { runtime, transitions, calls, errors };
 }
 
@@ -66,7 +76,11 @@ export interface OutageResult {
 }
 
 /** Limio answers every sync 502 for `outageSeconds` (longer than the retry budget) while callouts keep coming. */
-export async function runOutage(options: { outageSeconds: number; calloutsPerSecond: number; drainTimeoutMs?: number }): Promise<OutageResult> {
+export async function runOutage(options: {
+  outageSeconds: number;
+  calloutsPerSecond: number;
+  drainTimeoutMs?: number;
+}): Promise<OutageResult> {
   const { runtime, transitions, calls } = await startRecorded({ ...OUTAGE_ENV });
   try {
     const sandbox = runtime.limioSandbox!;
@@ -87,7 +101,11 @@ export async function runOutage(options: { outageSeconds: number; calloutsPerSec
     }
     const recoveredAt = performance.now();
     sandbox.setFaults({ rate502: 0 });
-    const drained = await waitUntil(() => [...acceptedAt.keys()].every((id) => sandbox.stats.synced.has(id)), options.drainTimeoutMs ?? 120_000, 200);
+    const drained = await waitUntil(
+      () => [...acceptedAt.keys()].every((id) => sandbox.stats.synced.has(id)),
+      options.drainTimeoutMs ?? 120_000,
+      200,
+    );
     const drainedAt = performance.now();
     await waitUntil(async () => (await runtime.breaker.store.read()).breaker.state === 'closed', 10_000, 200);
     const deadLetters = await readDeadLetters(runtime.sqs, runtime.queues.deadLetterQueueUrl);
@@ -104,7 +122,9 @@ export async function runOutage(options: { outageSeconds: number; calloutsPerSec
       breakerClosedAtEnd: (await runtime.breaker.store.read()).breaker.state === 'closed',
       syncsWhileOpen: whileOpen.filter((call) => call.subscriptionId !== OUTAGE_ENV.PROBE_SUBSCRIPTION_ID).length,
       syncCap: Number(OUTAGE_ENV.SYNC_CONCURRENCY) * Number(OUTAGE_ENV.SYNC_POLLERS),
-      failedSyncsBeforeTrip: calls.filter((call) => call.at >= outageStart && (tripAt === undefined || call.at <= tripAt) && call.status !== 200).length,
+      failedSyncsBeforeTrip: calls.filter(
+        (call) => call.at >= outageStart && (tripAt === undefined || call.at <= tripAt) && call.status !== 200,
+      ).length,
       drainAfterRecoverySeconds: (drainedAt - recoveredAt) / 1000,
       drained,
     };
@@ -124,7 +144,11 @@ export interface BadSubscriptionResult {
 }
 
 /** A healthy Limio that answers one subscription 404 every time, among `subscriptions` healthy ones. */
-export async function runBadSubscription(options: { subscriptions: number; badCallouts: number; drainTimeoutMs?: number }): Promise<BadSubscriptionResult> {
+export async function runBadSubscription(options: {
+  subscriptions: number;
+  badCallouts: number;
+  drainTimeoutMs?: number;
+}): Promise<BadSubscriptionResult> {
   const { runtime, transitions } = await startRecorded({ ...OUTAGE_ENV });
   try {
     const sandbox = runtime.limioSandbox!;
@@ -132,8 +156,12 @@ export async function runBadSubscription(options: { subscriptions: number; badCa
     sandbox.respondWith(bad, 404);
     const healthy = subscriptionNumbers(options.subscriptions);
     // The bad subscription's callouts are spread through the burst, as repeated Zuora notifications would be.
-    const burst = healthy.flatMap((id, index) => (index % Math.max(1, Math.floor(healthy.length / options.badCallouts)) === 0 ? [id, bad] : [id]));
-    const sent = await sendCallouts(runtime.calloutUrl, authorizationFor(runtime.config.callout), burst, { parallel: 16 });
+    const burst = healthy.flatMap((id, index) =>
+      index % Math.max(1, Math.floor(healthy.length / options.badCallouts)) === 0 ? [id, bad] : [id],
+    );
+    const sent = await sendCallouts(runtime.calloutUrl, authorizationFor(runtime.config.callout), burst, {
+      parallel: 16,
+    });
     const badAccepted = sent.filter((callout) => callout.subscriptionId === bad && callout.status === 200).length;
     let deadLetters: DeadLetter[] = [];
     await waitUntil(

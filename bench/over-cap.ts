@@ -34,7 +34,11 @@ export function watchOverCap(stats: { inFlight: number }, cap: number): { snapsh
   return {
     snapshot: () => {
       const ongoing = current > cap ? performance.now() - overSince : 0;
-      return { episodes: episodes + (ongoing > 0 ? 1 : 0), totalMs: totalMs + ongoing, longestMs: Math.max(longestMs, ongoing) };
+      return {
+        episodes: episodes + (ongoing > 0 ? 1 : 0),
+        totalMs: totalMs + ongoing,
+        longestMs: Math.max(longestMs, ongoing),
+      };
     },
   };
 }

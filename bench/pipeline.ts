@@ -8,7 +8,13 @@ import { forEachLimited, sleep } from './figures';
 /** What the bench and the chaos runs do to a running pipeline from the outside: send callouts, read queues. */
 
 /** Every port the local runtime opens, chosen by the system: benches run beside other servers and each other. */
-export const EPHEMERAL_PORTS = { PORT: '0', SQS_PORT: '0', LIMIO_SANDBOX_PORT: '0', DYNAMODB_PORT: '0', ZUORA_SANDBOX_PORT: '0' } as const;
+export const EPHEMERAL_PORTS = {
+  PORT: '0',
+  SQS_PORT: '0',
+  LIMIO_SANDBOX_PORT: '0',
+  DYNAMODB_PORT: '0',
+  ZUORA_SANDBOX_PORT: '0',
+} as const;
 
 /** When each subscription was last synced successfully by the Limio sandbox (performance.now()), from now on. */
 export function lastSuccessfulSyncs(limio: Pick<LimioSandbox, 'onSync'>): Map<string, number> {
@@ -30,7 +36,9 @@ export interface SentCallout {
 
 export function authorizationFor(credentials: CalloutCredentials): Record<string, string> {
   if (credentials.mode === 'basic') {
-    return { authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` };
+    return {
+      authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`,
+    };
   }
   if (credentials.mode === 'header') return { [credentials.headerName]: credentials.value };
   throw new Error('the bench signs no HMAC callouts; run it with the default Basic auth');
@@ -149,7 +157,11 @@ export async function readDeadLetters(sqs: SQSClient, deadLetterQueueUrl: string
 }
 
 /** Polls until `done()` holds or the time is up; true when it held. */
-export async function waitUntil(done: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<boolean> {
+export async function waitUntil(
+  done: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await done()) return true;

@@ -5,7 +5,13 @@ import type { ReplayWhileFailingResult } from './replay-run';
 /** Issue #12's "replay while the subscription still fails": the replay ends, spares Limio, and loses no letter. */
 export function checkReplayWhileFailing(result: ReplayWhileFailingResult): Check[] {
   const letters = result.lettersAfter;
-  const withReason = letters.filter((letter) => letter.failureClass === 'terminal' && letter.httpStatus === 404 && letter.replayCount === 1 && letter.replayRunId === result.runId);
+  const withReason = letters.filter(
+    (letter) =>
+      letter.failureClass === 'terminal' &&
+      letter.httpStatus === 404 &&
+      letter.replayCount === 1 &&
+      letter.replayRunId === result.runId,
+  );
   return [
     {
       name: 'replay while failing: the replay ended',
@@ -21,7 +27,11 @@ export function checkReplayWhileFailing(result: ReplayWhileFailingResult): Check
     },
     {
       name: 'replay while failing: the letters are back in the DLQ with their reasons',
-      passed: letters.length === result.lettersBefore && withReason.length === letters.length && result.failedAgainReported === result.lettersBefore && result.exitCode === 1,
+      passed:
+        letters.length === result.lettersBefore &&
+        withReason.length === letters.length &&
+        result.failedAgainReported === result.lettersBefore &&
+        result.exitCode === 1,
       detail: `${letters.length} letters after (${withReason.length} terminal 404 with replay count 1 and the run's id); the replay reported ${result.failedAgainReported} as failed again`,
     },
   ];

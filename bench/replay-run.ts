@@ -55,7 +55,9 @@ export interface ReplayWhileFailingResult {
 
 const SETTLE_MS = 1_000;
 
-export async function runReplayWhileFailing(overrides: Partial<ReplayWhileFailingOptions> = {}): Promise<ReplayWhileFailingResult> {
+export async function runReplayWhileFailing(
+  overrides: Partial<ReplayWhileFailingOptions> = {},
+): Promise<ReplayWhileFailingResult> {
   const options: ReplayWhileFailingOptions = { ...REPLAY_WHILE_FAILING_DEFAULTS, ...overrides };
   const log = options.log ?? (() => undefined);
   const runtime = await startRuntime({ config: loadRuntimeConfig({ ...OUTAGE_ENV }), quiet: true });
@@ -71,16 +73,23 @@ export async function runReplayWhileFailing(overrides: Partial<ReplayWhileFailin
     for (const id of failing) sandbox.respondWith(id, 404);
     const healthy = subscriptionNumbers(options.healthySubscriptions);
     const burst = burstOf([...failing, ...healthy], options.calloutsPerSubscription, 13);
-    const sent = await sendCallouts(runtime.calloutUrl, authorizationFor(runtime.config.callout), burst, { parallel: 8 });
-    const failingAccepted = sent.filter((callout) => callout.status === 200 && failing.includes(callout.subscriptionId)).length;
+    const sent = await sendCallouts(runtime.calloutUrl, authorizationFor(runtime.config.callout), burst, {
+      parallel: 8,
+    });
+    const failingAccepted = sent.filter(
+      (callout) => callout.status === 200 && failing.includes(callout.subscriptionId),
+    ).length;
     const reached = await waitUntil(
       async () =>
-        (await queueDepth(runtime.sqs, runtime.queues.mainQueueUrl)) === 0 && (await queueDepth(runtime.sqs, runtime.queues.deadLetterQueueUrl)) >= failingAccepted,
+        (await queueDepth(runtime.sqs, runtime.queues.mainQueueUrl)) === 0 &&
+        (await queueDepth(runtime.sqs, runtime.queues.deadLetterQueueUrl)) >= failingAccepted,
       60_000,
       100,
     );
     const lettersBefore = await queueDepth(runtime.sqs, runtime.queues.deadLetterQueueUrl);
-    log(`${lettersBefore} letters on the DLQ (${failingAccepted} callouts of ${failing.length} subscriptions answered 404)${reached ? '' : ' (not all arrived in time)'}; replaying`);
+    log(
+      `${lettersBefore} letters on the DLQ (${failingAccepted} callouts of ${failing.length} subscriptions answered 404)${reached ? '' : ' (not all arrived in time)'}; replaying`,
+    );
 
     const callsToFailing = () => failing.reduce((sum, id) => sum + (sandbox.stats.syncCallsById.get(id) ?? 0), 0);
     const callsBefore = callsToFailing();
@@ -107,7 +116,16 @@ export async function runReplayWhileFailing(overrides: Partial<ReplayWhileFailin
       log(`the replay had not ended after ${options.replayTimeoutMs / 1000} s: stopping the runtime`);
       const callsDuringReplay = callsToFailing() - callsBefore;
       await stop();
-      return { options, lettersBefore, replayEnded, replaySeconds, replayed: 0, failedAgainReported: 0, limioCallsDuringReplay: callsDuringReplay, lettersAfter: [] };
+      return {
+        options,
+        lettersBefore,
+        replayEnded,
+        replaySeconds,
+        replayed: 0,
+        failedAgainReported: 0,
+        limioCallsDuringReplay: callsDuringReplay,
+        lettersAfter: [],
+      };
     }
     // Anything still going round would call Limio again within this second.
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
@@ -118,8 +136,16 @@ export async function runReplayWhileFailing(overrides: Partial<ReplayWhileFailin
     } catch {
       log(`the replay printed no JSON: ${output.join('').slice(0, 300)}`);
     }
-    const lettersAfter = (await listDeadLetters(runtime.sqs, { deadLetterQueueUrl: runtime.queues.deadLetterQueueUrl, limit: 100_000, waitTimeSeconds: 0 })).deadLetters;
-    log(`replay ended in ${replaySeconds.toFixed(1)} s (exit ${exitCode}): ${result?.replayed.length ?? '?'} replayed, ${result?.failedAgain.length ?? '?'} failed again; ${limioCallsDuringReplay} Limio calls; ${lettersAfter.length} letters on the DLQ after`);
+    const lettersAfter = (
+      await listDeadLetters(runtime.sqs, {
+        deadLetterQueueUrl: runtime.queues.deadLetterQueueUrl,
+        limit: 100_000,
+        waitTimeSeconds: 0,
+      })
+    ).deadLetters;
+    log(
+      `replay ended in ${replaySeconds.toFixed(1)} s (exit ${exitCode}): ${result?.replayed.length ?? '?'} replayed, ${result?.failedAgain.length ?? '?'} failed again; ${limioCallsDuringReplay} Limio calls; ${lettersAfter.length} letters on the DLQ after`,
+    );
     return {
       options,
       lettersBefore,

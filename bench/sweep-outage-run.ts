@@ -11,7 +11,14 @@ import { startRuntime, type Runtime } from '../local/runtime';
 import { RecordingMetrics } from './chaos-sweep';
 import { formatNumber, sleep, type Figure } from './figures';
 import { OUTAGE_ENV } from './outage-run';
-import { authorizationFor, lastSuccessfulSyncs, readDeadLetters, sendCallouts, subscriptionNumbers, waitUntil } from './pipeline';
+import {
+  authorizationFor,
+  lastSuccessfulSyncs,
+  readDeadLetters,
+  sendCallouts,
+  subscriptionNumbers,
+  waitUntil,
+} from './pipeline';
 
 /**
  * Issue #22's promise to the operator, in `npm run bench`: during a Limio outage longer than three sweeps, with
@@ -42,16 +49,29 @@ export interface SweepOutageResult {
   readonly outageSeconds: number;
 }
 
-export async function runSweepOutage(options: { subscriptions: number; withoutCalloutShare: number; sweeps?: number; timeoutMs?: number }): Promise<SweepOutageResult> {
+export async function runSweepOutage(options: {
+  subscriptions: number;
+  withoutCalloutShare: number;
+  sweeps?: number;
+  timeoutMs?: number;
+}): Promise<SweepOutageResult> {
   const sweeps = options.sweeps ?? 3;
   const timeoutMs = options.timeoutMs ?? 120_000;
   const runtime: Runtime = await startRuntime({
     // A retry budget longer than the outage (nothing is dead-lettered), and the runtime's own scheduled sweep off:
     // the sweeps measured are the ones run here.
-    config: loadRuntimeConfig({ ...OUTAGE_ENV, RETRY_BUDGET_SECONDS: '3600', SWEEP_INTERVAL_SECONDS: String(24 * 60 * 60) }),
+    config: loadRuntimeConfig({
+      ...OUTAGE_ENV,
+      RETRY_BUDGET_SECONDS: '3600',
+      SWEEP_INTERVAL_SECONDS: String(24 * 60 * 60),
+    }),
     quiet: true,
   });
-  const dynamodb = new DynamoDBClient({ endpoint: runtime.dynamoDbEndpoint, region: DYNAMODB_EMULATOR_REGION, credentials: DYNAMODB_EMULATOR_CREDENTIALS });
+  const dynamodb = new DynamoDBClient({
+    endpoint: runtime.dynamoDbEndpoint,
+    region: DYNAMODB_EMULATOR_REGION,
+    credentials: DYNAMODB_EMULATOR_CREDENTIALS,
+  });
   try {
     const zuora = runtime.zuoraSandbox!;
     const limio = runtime.limioSandbox!;
@@ -80,7 +100,10 @@ export async function runSweepOutage(options: { subscriptions: number; withoutCa
       return { counts: report.counts, missingMetric: typeof missing === 'number' ? missing : undefined };
     };
     const calloutsNamingUpdatedDate = async (ids: readonly string[], updatedDates: ReadonlyMap<string, string>) => {
-      const answered = await sendCallouts(runtime.calloutUrl, headers, ids, { parallel: 16, updatedDateOf: (id) => updatedDates.get(id) });
+      const answered = await sendCallouts(runtime.calloutUrl, headers, ids, {
+        parallel: 16,
+        updatedDateOf: (id) => updatedDates.get(id),
+      });
       const refused = answered.filter((callout) => callout.status !== 200);
       if (refused.length > 0) throw new Error(`${refused.length} callouts refused (first: ${refused[0]!.status})`);
     };
@@ -112,7 +135,8 @@ export async function runSweepOutage(options: { subscriptions: number; withoutCa
     const outageSeconds = (performance.now() - outageStart) / 1000;
     limio.setFaults({ rate502: 0 });
     const drainedAfterOutage = await waitUntil(
-      async () => ids.every((id) => lastSyncAt.has(id)) && (await queueDepth(runtime.sqs, runtime.queues.mainQueueUrl)) === 0,
+      async () =>
+        ids.every((id) => lastSyncAt.has(id)) && (await queueDepth(runtime.sqs, runtime.queues.mainQueueUrl)) === 0,
       timeoutMs,
       200,
     );
@@ -120,17 +144,32 @@ export async function runSweepOutage(options: { subscriptions: number; withoutCa
     // New changes after every sync (a second later, as UpdatedDate has whole seconds: a sync started after a
     // change covers it): most with their callouts, every (1 / share)th without.
     await sleep(1_100);
-    const withoutCallout = ids.filter((_, index) => Math.floor((index + 1) * options.withoutCalloutShare) > Math.floor(index * options.withoutCalloutShare));
+    const withoutCallout = ids.filter(
+      (_, index) =>
+        Math.floor((index + 1) * options.withoutCalloutShare) > Math.floor(index * options.withoutCalloutShare),
+    );
     const dropped = new Set(withoutCallout);
     const updatedDates = touchAll(ids, Date.now());
     const calledOut = ids.filter((id) => !dropped.has(id));
     const calloutsAt = performance.now();
     await calloutsNamingUpdatedDate(calledOut, updatedDates);
-    await waitUntil(async () => calledOut.every((id) => (lastSyncAt.get(id) ?? -1) >= calloutsAt) && (await queueDepth(runtime.sqs, runtime.queues.mainQueueUrl)) === 0, timeoutMs, 100);
+    await waitUntil(
+      async () =>
+        calledOut.every((id) => (lastSyncAt.get(id) ?? -1) >= calloutsAt) &&
+        (await queueDepth(runtime.sqs, runtime.queues.mainQueueUrl)) === 0,
+      timeoutMs,
+      100,
+    );
     await sleep(2_100);
     const sweepAt = performance.now();
     const afterOutage = await sweepOnce();
-    await waitUntil(async () => withoutCallout.every((id) => (lastSyncAt.get(id) ?? -1) >= sweepAt) && (await queueDepth(runtime.sqs, runtime.queues.mainQueueUrl)) === 0, timeoutMs, 100);
+    await waitUntil(
+      async () =>
+        withoutCallout.every((id) => (lastSyncAt.get(id) ?? -1) >= sweepAt) &&
+        (await queueDepth(runtime.sqs, runtime.queues.mainQueueUrl)) === 0,
+      timeoutMs,
+      100,
+    );
     // Let a stray sync of one that should not have been queued show up before reading who was synced.
     await sleep(500);
     return {
@@ -156,19 +195,39 @@ export async function runSweepOutage(options: { subscriptions: number; withoutCa
 export function checkSweepOutage(result: SweepOutageResult): string[] {
   const failures: string[] = [];
   result.outageSweeps.forEach(({ counts, missingMetric }, index) => {
-    if (missingMetric !== 0 || counts.missing !== 0) failures.push(`sweep ${index + 1} in the outage counted ${counts.missing} missing callouts (metric ${missingMetric ?? 'not published'})`);
-    if (counts.queued !== 0) failures.push(`sweep ${index + 1} in the outage queued ${counts.queued} (unproven ${counts.unproven}) for changes whose callouts came`);
-    if (counts.pending !== result.pendingExpected[index]) failures.push(`sweep ${index + 1} in the outage counted ${counts.pending} pending of ${result.pendingExpected[index]} changes with callouts`);
+    if (missingMetric !== 0 || counts.missing !== 0)
+      failures.push(
+        `sweep ${index + 1} in the outage counted ${counts.missing} missing callouts (metric ${missingMetric ?? 'not published'})`,
+      );
+    if (counts.queued !== 0)
+      failures.push(
+        `sweep ${index + 1} in the outage queued ${counts.queued} (unproven ${counts.unproven}) for changes whose callouts came`,
+      );
+    if (counts.pending !== result.pendingExpected[index])
+      failures.push(
+        `sweep ${index + 1} in the outage counted ${counts.pending} pending of ${result.pendingExpected[index]} changes with callouts`,
+      );
   });
-  if (result.queueAfterSweeps > result.calloutMessages) failures.push(`${result.queueAfterSweeps} messages on the main queue after the outage's sweeps, ${result.calloutMessages} from the callouts`);
+  if (result.queueAfterSweeps > result.calloutMessages)
+    failures.push(
+      `${result.queueAfterSweeps} messages on the main queue after the outage's sweeps, ${result.calloutMessages} from the callouts`,
+    );
   if (!result.drainedAfterOutage) failures.push('the backlog did not drain once Limio was back');
   const { counts, missingMetric } = result.afterOutage;
-  if (counts.missing !== result.withoutCallout || missingMetric !== result.withoutCallout || counts.queued !== result.withoutCallout) {
-    failures.push(`after the outage the sweep counted ${counts.missing} missing (metric ${missingMetric ?? 'not published'}) and queued ${counts.queued}; ${result.withoutCallout} changes had no callout`);
+  if (
+    counts.missing !== result.withoutCallout ||
+    missingMetric !== result.withoutCallout ||
+    counts.queued !== result.withoutCallout
+  ) {
+    failures.push(
+      `after the outage the sweep counted ${counts.missing} missing (metric ${missingMetric ?? 'not published'}) and queued ${counts.queued}; ${result.withoutCallout} changes had no callout`,
+    );
   }
   const expected = [...result.expectedAfterSweep].sort().join(',');
   if ([...result.syncedAfterSweep].sort().join(',') !== expected) {
-    failures.push(`synced after the sweep: ${result.syncedAfterSweep.length}, expected exactly the ${result.expectedAfterSweep.length} without a callout`);
+    failures.push(
+      `synced after the sweep: ${result.syncedAfterSweep.length}, expected exactly the ${result.expectedAfterSweep.length} without a callout`,
+    );
   }
   if (result.deadLetters > 0) failures.push(`${result.deadLetters} dead letters`);
   return failures;

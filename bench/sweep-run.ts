@@ -1,6 +1,10 @@
 import { BatchWriteItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, DeleteMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDbLedgerStore, LEDGER_PARTITION_KEY, LEDGER_TTL_ATTRIBUTE } from '../functions/ledger/dynamodb-ledger-store';
+import {
+  DynamoDbLedgerStore,
+  LEDGER_PARTITION_KEY,
+  LEDGER_TTL_ATTRIBUTE,
+} from '../functions/ledger/dynamodb-ledger-store';
 import { expiresAtFor } from '../functions/ledger/ledger-entry';
 import { parseSyncRequest } from '../functions/shared/queue-message';
 import { loadSweepConfig } from '../functions/sweep/config';
@@ -79,20 +83,26 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
     const sqs = sqsEmulator.client();
     const tableName = 'zuora-limio-sync-ledger';
     await createOnDemandTable(dynamodb, { tableName, partitionKey: LEDGER_PARTITION_KEY });
-    const { mainQueueUrl } = await createQueuePair(sqs, { mainQueueName: 'bench-sweep', deadLetterQueueName: 'bench-sweep-dlq' });
+    const { mainQueueUrl } = await createQueuePair(sqs, {
+      mainQueueName: 'bench-sweep',
+      deadLetterQueueName: 'bench-sweep-dlq',
+    });
 
     // Changes between 50 and 10 minutes ago: inside the first window (lookback 60 min, settle 5 min), one slice.
     const now = Date.now();
     const random = seededRandom(14);
     const names = subscriptionNumbers(options.subscriptions);
-    const updated = names.map((name) => zuora.touch(name, now - 50 * MINUTE + Math.floor(random() * 40 * MINUTE)).updatedMs);
+    const updated = names.map(
+      (name) => zuora.touch(name, now - 50 * MINUTE + Math.floor(random() * 40 * MINUTE)).updatedMs,
+    );
     const uncovered = new Set<string>();
     const items: Record<string, AttributeValue>[] = [];
     // Exactly the share asked for, spread evenly over the names; the uncovered ones alternate between the two kinds.
     let picked = 0;
     names.forEach((name, index) => {
       const changedAt = updated[index]!;
-      const uncoveredHere = Math.floor((index + 1) * options.uncoveredShare) > Math.floor(index * options.uncoveredShare);
+      const uncoveredHere =
+        Math.floor((index + 1) * options.uncoveredShare) > Math.floor(index * options.uncoveredShare);
       if (uncoveredHere && picked++ % 2 === 0) {
         uncovered.add(name); // never synced: no ledger entry
       } else if (uncoveredHere) {
@@ -122,7 +132,11 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
       queueUrl: mainQueueUrl,
       source: 'sweep',
       ledger: new DynamoDbLedgerStore(dynamodb, tableName),
-      watermarks: new DynamoDbWatermarkStore(dynamodb, { tableName, partitionKey: LEDGER_PARTITION_KEY, key: sweepWatermarkKey(config) }),
+      watermarks: new DynamoDbWatermarkStore(dynamodb, {
+        tableName,
+        partitionKey: LEDGER_PARTITION_KEY,
+        key: sweepWatermarkKey(config),
+      }),
     });
     const requestsBefore = zuora.stats.queryRequests + zuora.stats.queryMoreRequests;
     const started = performance.now();
@@ -132,7 +146,11 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
     const zuoraTokenRequests = zuora.stats.tokenRequests;
     const ledgerBatchGets = ledgerCalls.count('BatchGetItemCommand');
     const sqsSendBatches = sqsCalls.count('SendMessageBatchCommand');
-    const watermark = await new DynamoDbWatermarkStore(dynamodb, { tableName, partitionKey: LEDGER_PARTITION_KEY, key: sweepWatermarkKey(config) }).get();
+    const watermark = await new DynamoDbWatermarkStore(dynamodb, {
+      tableName,
+      partitionKey: LEDGER_PARTITION_KEY,
+      key: sweepWatermarkKey(config),
+    }).get();
 
     // The floor: the same window's pages read by the same client, nothing else done with them.
     let readOnlySeconds = Number.NaN;
@@ -177,19 +195,32 @@ export function checkSweepBench(result: SweepBenchResult): string[] {
   const failures: string[] = [];
   const { report } = result;
   const counts = report.counts;
-  if (report.outcome !== 'complete') failures.push(`sweep ended ${report.outcome}${report.error ? `: ${report.error}` : ''}`);
+  if (report.outcome !== 'complete')
+    failures.push(`sweep ended ${report.outcome}${report.error ? `: ${report.error}` : ''}`);
   if (counts.read !== result.subscriptions || counts.distinct !== result.subscriptions) {
-    failures.push(`sweep read ${counts.read} records (${counts.distinct} subscriptions) of ${result.subscriptions} changed`);
+    failures.push(
+      `sweep read ${counts.read} records (${counts.distinct} subscriptions) of ${result.subscriptions} changed`,
+    );
   }
   if (counts.queued !== result.uncovered || counts.covered !== result.subscriptions - result.uncovered) {
-    failures.push(`sweep reported ${counts.queued} queued and ${counts.covered} covered; ${result.uncovered} were uncovered`);
+    failures.push(
+      `sweep reported ${counts.queued} queued and ${counts.covered} covered; ${result.uncovered} were uncovered`,
+    );
   }
-  if (result.missing.length > 0) failures.push(`${result.missing.length} uncovered subscriptions not queued (e.g. ${result.missing.slice(0, 3).join(', ')})`);
-  if (result.unexpected.length > 0) failures.push(`${result.unexpected.length} covered subscriptions queued (e.g. ${result.unexpected.slice(0, 3).join(', ')})`);
+  if (result.missing.length > 0)
+    failures.push(
+      `${result.missing.length} uncovered subscriptions not queued (e.g. ${result.missing.slice(0, 3).join(', ')})`,
+    );
+  if (result.unexpected.length > 0)
+    failures.push(
+      `${result.unexpected.length} covered subscriptions queued (e.g. ${result.unexpected.slice(0, 3).join(', ')})`,
+    );
   if (result.duplicates > 0) failures.push(`${result.duplicates} subscriptions queued more than once`);
   if (!result.allSourceSweep) failures.push('a queued message does not say source "sweep"');
-  if (report.coverageUnavailable) failures.push('the ledger was unavailable during the sweep: coverage was not checked');
-  if (result.zuoraMaxInFlight > 1) failures.push(`${result.zuoraMaxInFlight} Zuora requests in flight at once (one at a time is the rule)`);
+  if (report.coverageUnavailable)
+    failures.push('the ledger was unavailable during the sweep: coverage was not checked');
+  if (result.zuoraMaxInFlight > 1)
+    failures.push(`${result.zuoraMaxInFlight} Zuora requests in flight at once (one at a time is the rule)`);
   if (result.watermarkMs === undefined || report.window === undefined || result.watermarkMs !== report.window.endMs) {
     failures.push('the watermark in the ledger table is not at the end of the window read');
   }
@@ -197,7 +228,11 @@ export function checkSweepBench(result: SweepBenchResult): string[] {
 }
 
 /** A ledger item as DynamoDbLedgerStore writes one for a success, with its provenThrough mark (entryFromItem reads it back). */
-export function ledgerItem(subscriptionId: string, startedAt: number, provenThrough?: number): Record<string, AttributeValue> {
+export function ledgerItem(
+  subscriptionId: string,
+  startedAt: number,
+  provenThrough?: number,
+): Record<string, AttributeValue> {
   const n = (value: number): AttributeValue => ({ N: String(value) });
   return {
     [LEDGER_PARTITION_KEY]: { S: subscriptionId },
@@ -214,30 +249,44 @@ export function ledgerItem(subscriptionId: string, startedAt: number, provenThro
 }
 
 /** BatchWriteItem, 25 items a request, several requests at a time; unprocessed items are sent again. */
-export async function seedLedger(client: DynamoDBClient, tableName: string, items: readonly Record<string, AttributeValue>[]): Promise<void> {
+export async function seedLedger(
+  client: DynamoDBClient,
+  tableName: string,
+  items: readonly Record<string, AttributeValue>[],
+): Promise<void> {
   const chunks: Record<string, AttributeValue>[][] = [];
-  for (let start = 0; start < items.length; start += BATCH_WRITE_LIMIT) chunks.push(items.slice(start, start + BATCH_WRITE_LIMIT));
+  for (let start = 0; start < items.length; start += BATCH_WRITE_LIMIT)
+    chunks.push(items.slice(start, start + BATCH_WRITE_LIMIT));
   await forEachLimited(chunks, 8, async (chunk) => {
     let requests = chunk.map((Item) => ({ PutRequest: { Item } }));
     for (let round = 0; requests.length > 0; round++) {
       if (round > 5) throw new Error(`seeding the ledger: ${requests.length} items still unprocessed`);
-      const { UnprocessedItems } = await client.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: requests } }));
-      requests = (UnprocessedItems?.[tableName] ?? []).flatMap((request) => (request.PutRequest?.Item ? [{ PutRequest: { Item: request.PutRequest.Item } }] : []));
+      const { UnprocessedItems } = await client.send(
+        new BatchWriteItemCommand({ RequestItems: { [tableName]: requests } }),
+      );
+      requests = (UnprocessedItems?.[tableName] ?? []).flatMap((request) =>
+        request.PutRequest?.Item ? [{ PutRequest: { Item: request.PutRequest.Item } }] : [],
+      );
     }
   });
 }
 
 /** The seeded items must read back through the store as the sweep will read them, or the bench proves nothing. */
-export async function checkSeeding(store: DynamoDbLedgerStore, names: readonly string[], uncovered: ReadonlySet<string>): Promise<void> {
+export async function checkSeeding(
+  store: DynamoDbLedgerStore,
+  names: readonly string[],
+  uncovered: ReadonlySet<string>,
+): Promise<void> {
   const sample = names.filter((_, index) => index % Math.max(1, Math.floor(names.length / 500)) === 0);
   const { entries, unread } = await store.readMany(sample);
   const withSuccess = sample.filter((name) => entries.get(name)?.lastSuccess !== undefined);
   const expected = sample.filter((name) => !uncovered.has(name));
   if (unread.length > 0 || withSuccess.length < expected.length) {
-    throw new Error(`the seeded ledger does not read back: ${withSuccess.length} of ${expected.length} sampled entries have a success, ${unread.length} unread`);
+    throw new Error(
+      `the seeded ledger does not read back: ${withSuccess.length} of ${expected.length} sampled entries have a success, ${unread.length} unread`,
+    );
   }
 }
-
 
 /** Reads every message off the queue (deleting it) and returns the subscription ids in them. */
 export async function drainIds(sqs: SQSClient, queueUrl: string): Promise<{ ids: string[]; allSourceSweep: boolean }> {
@@ -246,7 +295,14 @@ export async function drainIds(sqs: SQSClient, queueUrl: string): Promise<{ ids:
   let emptyAnswers = 0;
   const lane = async () => {
     while (emptyAnswers < 3) {
-      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 600 }));
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+          VisibilityTimeout: 600,
+        }),
+      );
       if (Messages.length === 0) {
         emptyAnswers++;
         continue;
@@ -261,7 +317,12 @@ export async function drainIds(sqs: SQSClient, queueUrl: string): Promise<{ ids:
         ids.push(parsed.request.subscriptionId);
         if (parsed.request.source !== 'sweep') allSourceSweep = false;
       }
-      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })) }));
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+        }),
+      );
     }
   };
   await Promise.all(Array.from({ length: 4 }, lane));

@@ -35,7 +35,12 @@ function sqsRecord(subscriptionId: string, messageId: string): SQSRecord {
     messageId,
     receiptHandle: `receipt-${messageId}`,
     body: serializeSyncRequest(createSyncRequest({ subscriptionId, source: 'test' })),
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: now, SenderId: 'AIDALOCAL', ApproximateFirstReceiveTimestamp: now },
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: now,
+      SenderId: 'AIDALOCAL',
+      ApproximateFirstReceiveTimestamp: now,
+    },
     messageAttributes: {},
     md5OfBody: '',
     eventSource: 'aws:sqs',
@@ -87,7 +92,10 @@ export async function runSyncs(options: SyncRunOptions): Promise<SyncRunResult> 
       }),
       {
         sqs: sqs.client,
-        secretsManager: new SecretsManagerClient({ region: 'eu-west-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } }),
+        secretsManager: new SecretsManagerClient({
+          region: 'eu-west-1',
+          credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+        }),
         logger: new Logger({ serviceName: 'bench', logLevel: 'SILENT' }),
       },
     );

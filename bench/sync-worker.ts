@@ -119,10 +119,16 @@ async function main(): Promise<void> {
     queueUrl: config.queueUrl,
     handler,
     batchSize: integer(env, 'SYNC_BATCH_SIZE', DEFAULTS.syncBatchSize, { min: 1, max: 10_000 }),
-    batchingWindowSeconds: integer(env, 'SYNC_BATCHING_WINDOW_SECONDS', DEFAULTS.syncBatchingWindowSeconds, { min: 0, max: 300 }),
+    batchingWindowSeconds: integer(env, 'SYNC_BATCHING_WINDOW_SECONDS', DEFAULTS.syncBatchingWindowSeconds, {
+      min: 0,
+      max: 300,
+    }),
     concurrency: integer(env, 'SYNC_POLLERS', 2, { min: 1, max: 50 }),
     waitTimeSeconds: 1,
-    functionTimeoutSeconds: integer(env, 'SYNC_FUNCTION_TIMEOUT_SECONDS', DEFAULTS.syncFunctionTimeoutSeconds, { min: 1, max: 900 }),
+    functionTimeoutSeconds: integer(env, 'SYNC_FUNCTION_TIMEOUT_SECONDS', DEFAULTS.syncFunctionTimeoutSeconds, {
+      min: 1,
+      max: 900,
+    }),
     functionName: 'sync',
     onError: (error) => emit({ kind: 'error', error: (error as Error).message?.slice(0, 200) ?? String(error) }),
   });

@@ -18,35 +18,68 @@ export { CLI_AWS_CLIENT_OPTIONS, longPollRequestTimeout } from './aws-client-opt
 export function awsSqsClient(env: Env, queueUrl: string | undefined): SQSClient {
   const endpoint = env.AWS_ENDPOINT_URL_SQS ?? env.AWS_ENDPOINT_URL;
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? regionOfQueueUrl(queueUrl);
-  return new SQSClient({ ...CLI_AWS_CLIENT_OPTIONS, ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
+  return new SQSClient({
+    ...CLI_AWS_CLIENT_OPTIONS,
+    ...(endpoint && { endpoint }),
+    ...(region && { region }),
+    ...credentialsFrom(env),
+  });
 }
 
 /** A client for the breaker's table in real DynamoDB, or whatever AWS_ENDPOINT_URL_DYNAMODB points at. */
 export function awsDynamoClient(env: Env, queueUrl: string | undefined): DynamoDBClient {
   const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL;
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? regionOfQueueUrl(queueUrl);
-  return new DynamoDBClient({ ...CLI_AWS_CLIENT_OPTIONS, ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
+  return new DynamoDBClient({
+    ...CLI_AWS_CLIENT_OPTIONS,
+    ...(endpoint && { endpoint }),
+    ...(region && { region }),
+    ...credentialsFrom(env),
+  });
 }
 
 /** A client for the Zuora secret in real Secrets Manager (region from AWS_REGION or the secret's ARN). */
-export function awsSecretsManagerClient(env: Env, secretId: string, queueUrl: string | undefined): SecretsManagerClient {
+export function awsSecretsManagerClient(
+  env: Env,
+  secretId: string,
+  queueUrl: string | undefined,
+): SecretsManagerClient {
   const endpoint = env.AWS_ENDPOINT_URL_SECRETS_MANAGER ?? env.AWS_ENDPOINT_URL;
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):/.exec(secretId)?.[1] ?? regionOfQueueUrl(queueUrl);
-  return new SecretsManagerClient({ ...CLI_AWS_CLIENT_OPTIONS, ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
+  const region =
+    env.AWS_REGION ??
+    env.AWS_DEFAULT_REGION ??
+    /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):/.exec(secretId)?.[1] ??
+    regionOfQueueUrl(queueUrl);
+  return new SecretsManagerClient({
+    ...CLI_AWS_CLIENT_OPTIONS,
+    ...(endpoint && { endpoint }),
+    ...(region && { region }),
+    ...credentialsFrom(env),
+  });
 }
 
 /** A client for CloudFormation, to read a stack's outputs (region from AWS_REGION: a stack name carries none). */
 export function awsCloudFormationClient(env: Env): CloudFormationClient {
   const endpoint = env.AWS_ENDPOINT_URL_CLOUDFORMATION ?? env.AWS_ENDPOINT_URL;
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  return new CloudFormationClient({ ...CLI_AWS_CLIENT_OPTIONS, ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
+  return new CloudFormationClient({
+    ...CLI_AWS_CLIENT_OPTIONS,
+    ...(endpoint && { endpoint }),
+    ...(region && { region }),
+    ...credentialsFrom(env),
+  });
 }
 
 /** A client for the main queue's SQS metrics in CloudWatch (region from AWS_REGION or the queue URL). */
 export function awsCloudWatchClient(env: Env, queueUrl: string | undefined): CloudWatchClient {
   const endpoint = env.AWS_ENDPOINT_URL_CLOUDWATCH ?? env.AWS_ENDPOINT_URL;
   const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? regionOfQueueUrl(queueUrl);
-  return new CloudWatchClient({ ...CLI_AWS_CLIENT_OPTIONS, ...(endpoint && { endpoint }), ...(region && { region }), ...credentialsFrom(env) });
+  return new CloudWatchClient({
+    ...CLI_AWS_CLIENT_OPTIONS,
+    ...(endpoint && { endpoint }),
+    ...(region && { region }),
+    ...credentialsFrom(env),
+  });
 }
 
 /**

@@ -34,7 +34,8 @@ export function awsTargets(
   dependencies: TargetDependencies,
 ): Targets {
   const { mainQueueUrl, deadLetterQueueUrl, calloutUrl, breakerTableName, ledgerTableName } = found;
-  if ((needs.breaker && breakerTableName) || (needs.ledger && ledgerTableName)) checkEndpointVariables(flags, env, ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL']);
+  if ((needs.breaker && breakerTableName) || (needs.ledger && ledgerTableName))
+    checkEndpointVariables(flags, env, ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL']);
   const zuora = zuoraTarget();
   return {
     sqs: (dependencies.sqsClient ?? awsSqsClient)(env, mainQueueUrl ?? deadLetterQueueUrl),
@@ -44,15 +45,21 @@ export function awsTargets(
       (found.accountQueueUrl
         ? { accountQueueUrl: found.accountQueueUrl }
         : {
-            accountQueueUnknown: found.missingAccountQueueReason ?? 'the fan-out queue is known only with --local or --stack (its AccountQueueUrl output)',
+            accountQueueUnknown:
+              found.missingAccountQueueReason ??
+              'the fan-out queue is known only with --local or --stack (its AccountQueueUrl output)',
             ...(found.accountQueueAbsent === true && { accountQueueAbsent: true }),
           })),
     calloutUrl,
     ...(needs.breaker && {
-      breaker: breakerTableName ? { kind: 'table', tableName: breakerTableName } : { kind: 'unavailable', reason: found.missingBreakerReason },
+      breaker: breakerTableName
+        ? { kind: 'table', tableName: breakerTableName }
+        : { kind: 'unavailable', reason: found.missingBreakerReason },
     }),
     ...(needs.ledger && {
-      ledger: ledgerTableName ? { kind: 'table', tableName: ledgerTableName } : { kind: 'unavailable', reason: found.missingLedgerReason },
+      ledger: ledgerTableName
+        ? { kind: 'table', tableName: ledgerTableName }
+        : { kind: 'unavailable', reason: found.missingLedgerReason },
     }),
     ...(zuora && { zuora }),
     description: found.description,

@@ -10,12 +10,19 @@ try {
   cli = require('./dist/main.js');
 } catch (error) {
   if (error.code !== 'MODULE_NOT_FOUND' || !String(error.message).includes('main.js')) throw error;
-  process.stderr.write('zuora-limio-sync is not built (cli/dist/main.js is missing): run `npm run build` (npm ci and npm install run it)\n');
+  process.stderr.write(
+    'zuora-limio-sync is not built (cli/dist/main.js is missing): run `npm run build` (npm ci and npm install run it)\n',
+  );
   process.exitCode = 1;
 }
 
-cli?.runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env }).then(
-  (code) => {
+cli
+  ?.runCli(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+  })
+  .then((code) => {
     process.exitCode = code;
-  },
-);
+  });

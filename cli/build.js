@@ -49,7 +49,9 @@ if (require.main === module) {
     // An install without dev dependencies (npm ci --omit=dev) has no esbuild: it goes on without the CLI, and
     // cli/bin.js says how to build it. Any other failure fails the install.
     if (process.argv.includes('--link') && error.code === 'MODULE_NOT_FOUND' && /'esbuild'/.test(error.message)) {
-      process.stderr.write('zuora-limio-sync: esbuild is not installed (dev dependencies omitted?): the CLI is not built\n');
+      process.stderr.write(
+        'zuora-limio-sync: esbuild is not installed (dev dependencies omitted?): the CLI is not built\n',
+      );
       return;
     }
     process.stderr.write(`cli build failed: ${error.message}\n`);

@@ -13,7 +13,8 @@ import type { TargetDependencies, TargetFlags, TargetNeeds, Targets } from './ta
 export const EXIT = { ok: 0, partlyFailed: 1, usage: 2, unreachable: 3 } as const;
 
 /** The exit codes as every --help states them. */
-export const EXIT_CODES_HELP = 'Exit codes: 0 ok, 1 partly failed, 2 usage error, 3 target unreachable (not running, or another port).';
+export const EXIT_CODES_HELP =
+  'Exit codes: 0 ok, 1 partly failed, 2 usage error, 3 target unreachable (not running, or another port).';
 
 export type CliDependencies = TargetDependencies & {
   /** The breaker store of a table; defaults to DynamoDB (tests give a store of their own). */
@@ -66,11 +67,21 @@ export const TARGET_OPTIONS: Options = {
   'dlq-url': { type: 'string' },
   ...DESTINATION_OPTIONS,
 };
-export const COMMON_OPTIONS: Options = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, wide: { type: 'boolean' } };
+export const COMMON_OPTIONS: Options = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  wide: { type: 'boolean' },
+};
 
-export const WIDE_HELP = '  --wide                whole cells on a terminal too (they are whole when stdout is a pipe or a file)';
+export const WIDE_HELP =
+  '  --wide                whole cells on a terminal too (they are whole when stdout is a pipe or a file)';
 export const BREAKER_TABLE_OPTION: Options = { 'breaker-table': { type: 'string' } };
-export const BREAKER_TARGET_OPTIONS: Options = { local: { type: 'boolean' }, stack: { type: 'string' }, ...BREAKER_TABLE_OPTION, ...DESTINATION_OPTIONS };
+export const BREAKER_TARGET_OPTIONS: Options = {
+  local: { type: 'boolean' },
+  stack: { type: 'string' },
+  ...BREAKER_TABLE_OPTION,
+  ...DESTINATION_OPTIONS,
+};
 
 const LOCAL_PORTS_HELP = `  --local finds the runtime by the record \`npm start\` writes once ready (its ports, queues and generated callout
   password; in $XDG_RUNTIME_DIR/zuora-limio-sync/ or the temporary directory, or ZLS_RUNTIME_RECORD). PORT, SQS_PORT,
@@ -96,4 +107,3 @@ export const BREAKER_TARGET_HELP = `Target (pick one):
   AWS credentials and region come from the usual AWS environment/profile; AWS_ENDPOINT_URL_DYNAMODB is honoured.
 ${DESTINATION_HELP}
 ${LOCAL_PORTS_HELP}`;
-

@@ -32,7 +32,11 @@ export function destinationOf(url: string): Destination {
  * with it) and goes to the configured endpoint or, without one, to the host of the queue URL: refuse to send them
  * anywhere but AWS over TLS, or this machine, unless a flag says the operator means it.
  */
-export function checkSqsDestinations(flags: TargetFlags, env: Env, queueUrls: ReadonlyArray<readonly [string, string | undefined]>): void {
+export function checkSqsDestinations(
+  flags: TargetFlags,
+  env: Env,
+  queueUrls: ReadonlyArray<readonly [string, string | undefined]>,
+): void {
   const endpoint = env.AWS_ENDPOINT_URL_SQS ?? env.AWS_ENDPOINT_URL;
   if (endpoint) {
     checkSignedDestination(flags, env.AWS_ENDPOINT_URL_SQS ? 'AWS_ENDPOINT_URL_SQS' : 'AWS_ENDPOINT_URL', endpoint);

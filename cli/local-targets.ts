@@ -1,7 +1,12 @@
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULTS } from '../functions/shared/defaults';
 import { LOCAL_DEFAULTS, LOCAL_TABLES } from '../local/defaults';
-import { findRuntimeRecord, RUNTIME_RECORD_VARIABLE, type RecordLookup, type RuntimeRecord } from '../local/runtime-record';
+import {
+  findRuntimeRecord,
+  RUNTIME_RECORD_VARIABLE,
+  type RecordLookup,
+  type RuntimeRecord,
+} from '../local/runtime-record';
 import { EMULATOR_CREDENTIALS, EMULATOR_REGION } from '../local/sqs-emulator';
 import { CLI_AWS_CLIENT_OPTIONS } from './aws-clients';
 import type { Env, TargetFlags, TargetNeeds, Targets } from './target-types';
@@ -13,7 +18,11 @@ import { zuoraTarget } from './zuora-target';
  * ZUORA_SANDBOX_PORT), then the record npm start writes where it listens (local/runtime-record.ts), then the
  * default port. A record whose runtime is gone is reported as such when a part would have come from it.
  */
-export async function localTargets(env: Env, needs: TargetNeeds, flags: TargetFlags = { local: true }): Promise<Targets> {
+export async function localTargets(
+  env: Env,
+  needs: TargetNeeds,
+  flags: TargetFlags = { local: true },
+): Promise<Targets> {
   const found = await findRuntimeRecord(env);
   const recorded = found.kind === 'live' ? found.record : undefined;
   /** The record's value for a part no variable names; throws when the record cannot be trusted for it. */
@@ -32,14 +41,20 @@ export async function localTargets(env: Env, needs: TargetNeeds, flags: TargetFl
   const recordedQueues = fromRecord('SQS_PORT', (record) => record.queues);
   const whereFrom = recorded ? `the runtime record ${found.file}` : `SQS_PORT, or ${RUNTIME_RECORD_VARIABLE}`;
   // The emulator checks no credentials; fixed dummy ones keep real AWS credentials from ever being sent to it.
-  const sqs = new SQSClient({ ...CLI_AWS_CLIENT_OPTIONS, endpoint, region: env.AWS_REGION ?? EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
+  const sqs = new SQSClient({
+    ...CLI_AWS_CLIENT_OPTIONS,
+    endpoint,
+    region: env.AWS_REGION ?? EMULATOR_REGION,
+    credentials: EMULATOR_CREDENTIALS,
+  });
   const queueUrl = async (name: string, known: string | undefined) => {
     if (known !== undefined) return known;
     try {
       return (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
     } catch (error) {
       sqs.destroy();
-      const problem = (error as Error).name === 'QueueDoesNotExist' ? `queue "${name}" does not exist` : (error as Error).message;
+      const problem =
+        (error as Error).name === 'QueueDoesNotExist' ? `queue "${name}" does not exist` : (error as Error).message;
       throw new TargetUnreachable(
         '--local',
         `cannot reach the local runtime's SQS emulator at ${endpoint} (${problem}); is \`npm start\` running? ` +
@@ -63,8 +78,14 @@ export async function localTargets(env: Env, needs: TargetNeeds, flags: TargetFl
     sqs,
     mainQueueUrl: needs.mainQueue ? await queueUrl(DEFAULTS.mainQueueName, recordedQueues?.main) : undefined,
     ...(accountQueueUrl !== undefined && { accountQueueUrl }),
-    ...(needs.accountQueue && accountQueueUrl === undefined && { accountQueueUnknown: `the local runtime has no fan-out queue "${DEFAULTS.accountQueueName}"`, accountQueueAbsent: true }),
-    deadLetterQueueUrl: needs.deadLetterQueue ? await queueUrl(DEFAULTS.deadLetterQueueName, recordedQueues?.deadLetter) : undefined,
+    ...(needs.accountQueue &&
+      accountQueueUrl === undefined && {
+        accountQueueUnknown: `the local runtime has no fan-out queue "${DEFAULTS.accountQueueName}"`,
+        accountQueueAbsent: true,
+      }),
+    deadLetterQueueUrl: needs.deadLetterQueue
+      ? await queueUrl(DEFAULTS.deadLetterQueueName, recordedQueues?.deadLetter)
+      : undefined,
     calloutUrl: `http://${LOCAL_DEFAULTS.host}:${calloutPort}${LOCAL_DEFAULTS.calloutPath}`,
     // The callout is signed as the runtime checks, unless the variables or flags say otherwise (callout.ts).
     ...(recordedAuth && { calloutVariables: recordedAuth, calloutPreemptive: recorded?.apiKind === 'http' }),
@@ -91,9 +112,17 @@ function localZuora(
   fromRecord: <T>(variable: string, pick: (record: RuntimeRecord) => T | undefined) => T | undefined,
 ): { value: string; input: string; sandbox: boolean } {
   const recordedSandboxPort = fromRecord('ZUORA_SANDBOX_PORT', (record) => record.ports.zuoraSandbox);
-  if (recordedSandboxPort !== undefined) return { value: `http://${LOCAL_DEFAULTS.host}:${recordedSandboxPort}`, input: "the runtime record's Zuora sandbox", sandbox: true };
-  const recordedTenant = fromRecord('ZUORA_SANDBOX_PORT', (record) => (record.ports.zuoraSandbox === undefined ? record.zuoraBaseUrl : undefined));
-  if (recordedTenant !== undefined) return { value: recordedTenant, input: "the runtime record's Zuora tenant", sandbox: false };
+  if (recordedSandboxPort !== undefined)
+    return {
+      value: `http://${LOCAL_DEFAULTS.host}:${recordedSandboxPort}`,
+      input: "the runtime record's Zuora sandbox",
+      sandbox: true,
+    };
+  const recordedTenant = fromRecord('ZUORA_SANDBOX_PORT', (record) =>
+    record.ports.zuoraSandbox === undefined ? record.zuoraBaseUrl : undefined,
+  );
+  if (recordedTenant !== undefined)
+    return { value: recordedTenant, input: "the runtime record's Zuora tenant", sandbox: false };
   return {
     value: `http://${LOCAL_DEFAULTS.host}:${port(env, 'ZUORA_SANDBOX_PORT', LOCAL_DEFAULTS.zuoraSandboxPort)}`,
     input: 'the local Zuora sandbox on ZUORA_SANDBOX_PORT',
@@ -101,7 +130,10 @@ function localZuora(
   };
 }
 
-function recordProblem(found: Extract<RecordLookup, { kind: 'stale' | 'unreadable' }>, variable: string): UsageError | TargetUnreachable {
+function recordProblem(
+  found: Extract<RecordLookup, { kind: 'stale' | 'unreadable' }>,
+  variable: string,
+): UsageError | TargetUnreachable {
   const what = found.kind === 'stale' ? `is stale: ${found.reason}` : `cannot be read: ${found.reason}`;
   // A stale record means the runtime is not running: the target is unreachable, however right the command line.
   return new (found.kind === 'stale' ? TargetUnreachable : UsageError)(
@@ -113,6 +145,7 @@ function recordProblem(found: Extract<RecordLookup, { kind: 'stale' | 'unreadabl
 function port(env: Env, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
-  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || Number(raw) > 65535) throw new UsageError(name, `expected a port from 1 to 65535, got "${raw}"`);
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || Number(raw) > 65535)
+    throw new UsageError(name, `expected a port from 1 to 65535, got "${raw}"`);
   return Number(raw);
 }

@@ -2,7 +2,16 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../functions/shared/config-error';
 import { subscriptionIdRuleFrom } from '../functions/shared/subscription-id';
 import { ALL_COMMANDS } from './command-table';
-import { BREAKER_TARGET_HELP, COMMON_OPTIONS, EXIT, EXIT_CODES_HELP, TARGET_HELP, type CliDependencies, type Command, type Values } from './command';
+import {
+  BREAKER_TARGET_HELP,
+  COMMON_OPTIONS,
+  EXIT,
+  EXIT_CODES_HELP,
+  TARGET_HELP,
+  type CliDependencies,
+  type Command,
+  type Values,
+} from './command';
 import { guardedIo, printable, type CliIo } from './output';
 import type { TargetFlags, Targets } from './target-types';
 import { version } from '../package.json';
@@ -38,7 +47,8 @@ Example:
 
 function commandHelp(command: Command): string {
   const usesQueues = command.needs?.mainQueue || command.needs?.deadLetterQueue;
-  const targetHelp = command.targetHelp ?? (usesQueues ? TARGET_HELP : command.needs?.breaker ? BREAKER_TARGET_HELP : undefined);
+  const targetHelp =
+    command.targetHelp ?? (usesQueues ? TARGET_HELP : command.needs?.breaker ? BREAKER_TARGET_HELP : undefined);
   return `zuora-limio-sync ${command.name}: ${command.summary}
 
 Usage: ${command.usage}
@@ -53,7 +63,11 @@ ${command.examples}
 }
 
 /** Runs one command line; returns the exit code. Never calls process.exit, so tests can run it in-process. */
-export async function runCli(argv: readonly string[], processIo: CliIo, dependencies: CliDependencies = {}): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  processIo: CliIo,
+  dependencies: CliDependencies = {},
+): Promise<number> {
   // Every write, whichever command makes it, passes the one filter: no text from data can steer the terminal.
   const io = guardedIo(processIo);
   let targets: Targets | undefined;
@@ -126,8 +140,12 @@ export async function runCli(argv: readonly string[], processIo: CliIo, dependen
         if (breaker.kind === 'unavailable') return { unavailable: breaker.reason };
         const { localBreakerControl, storeBreakerControl } = await import('./commands/breaker-control');
         if (breaker.kind === 'local') return { control: localBreakerControl(breaker.baseUrl) };
-        if (dependencies.breakerStore) return { control: storeBreakerControl(dependencies.breakerStore(breaker.tableName)) };
-        const [{ awsDynamoClient }, { DynamoDbBreakerStore }] = await Promise.all([import('./aws-clients'), import('../functions/breaker/dynamodb-store')]);
+        if (dependencies.breakerStore)
+          return { control: storeBreakerControl(dependencies.breakerStore(breaker.tableName)) };
+        const [{ awsDynamoClient }, { DynamoDbBreakerStore }] = await Promise.all([
+          import('./aws-clients'),
+          import('../functions/breaker/dynamodb-store'),
+        ]);
         const dynamo = awsDynamoClient(io.env, mainQueueUrl);
         disposers.push(() => dynamo.destroy());
         return { control: storeBreakerControl(new DynamoDbBreakerStore(dynamo, breaker.tableName)) };
@@ -136,13 +154,20 @@ export async function runCli(argv: readonly string[], processIo: CliIo, dependen
   } catch (error) {
     if (error instanceof TargetUnreachable || isConnectionFailure(error)) {
       // The SDK wraps a refused connection as "AWS SDK error wrapper for Error: connect ECONNREFUSED …".
-      const message = error instanceof TargetUnreachable ? error.message : `cannot reach the target: ${describe(error).replace(/^AWS SDK error wrapper for \w+: /, '')}`;
-      io.stderr.write(`error: ${printable(message)}\n(exit 3: the target did not answer; is it running, and on the port the command used?)\n`);
+      const message =
+        error instanceof TargetUnreachable
+          ? error.message
+          : `cannot reach the target: ${describe(error).replace(/^AWS SDK error wrapper for \w+: /, '')}`;
+      io.stderr.write(
+        `error: ${printable(message)}\n(exit 3: the target did not answer; is it running, and on the port the command used?)\n`,
+      );
       return EXIT.unreachable;
     }
     if (error instanceof UsageError || error instanceof ConfigError) {
       const helpFor = findCommand(argv)?.command.name;
-      io.stderr.write(`error: ${printable(error.message)}\n(see: zuora-limio-sync ${helpFor ? `${helpFor} ` : ''}--help)\n`);
+      io.stderr.write(
+        `error: ${printable(error.message)}\n(see: zuora-limio-sync ${helpFor ? `${helpFor} ` : ''}--help)\n`,
+      );
       return EXIT.usage;
     }
     io.stderr.write(`error: ${printable(describe(error))}\n`);
@@ -176,7 +201,12 @@ function findCommand(argv: readonly string[]): { command: Command; rest: string[
 
 function parseCommandLine(command: Command, args: string[]): { values: Values; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args, options: { ...command.options, ...COMMON_OPTIONS }, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args,
+      options: { ...command.options, ...COMMON_OPTIONS },
+      allowPositionals: true,
+      strict: true,
+    });
     return { values: values as Values, positionals };
   } catch (error) {
     const message = (error as Error).message;
@@ -192,7 +222,12 @@ function describe(error: unknown): string {
 }
 
 if (require.main === module) {
-  runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env }).then(
+  runCli(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+  }).then(
     (code) => {
       process.exitCode = code;
     },

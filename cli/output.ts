@@ -13,7 +13,8 @@ export interface CliIo {
  */
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 /** The same, less the line feed: what the writer lets through, for the lines the CLI itself ends. */
-const CONTROLS_BUT_LINE_FEED = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const CONTROLS_BUT_LINE_FEED =
+  /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 // \uXXXX rather than \x1b: the one form that is also a JSON escape, so the writer's filter keeps --json valid
 // and parsing back to the very text that was received.

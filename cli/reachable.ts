@@ -1,4 +1,3 @@
-
 /**
  * Whether anything accepts a TCP connection at a URL's host and port: undefined if so, else why not
  * (ECONNREFUSED, ENOTFOUND, ETIMEDOUT…). A command asks before a long run against a service whose client retries

@@ -2,7 +2,14 @@ import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { awsCloudFormationClient } from './aws-clients';
 import { awsTargets } from './aws-targets';
 import { checkCalloutDestination, checkEndpointVariables, checkSqsDestinations } from './destinations';
-import { STACK_OUTPUTS, type Env, type TargetDependencies, type TargetFlags, type TargetNeeds, type Targets } from './target-types';
+import {
+  STACK_OUTPUTS,
+  type Env,
+  type TargetDependencies,
+  type TargetFlags,
+  type TargetNeeds,
+  type Targets,
+} from './target-types';
 import { UsageError } from './usage-error';
 import { zuoraTarget } from './zuora-target';
 
@@ -14,12 +21,17 @@ export async function stackTargets(
   needs: TargetNeeds,
   dependencies: TargetDependencies,
 ): Promise<Targets> {
-  if (!dependencies.readStackOutputs) checkEndpointVariables(flags, env, ['AWS_ENDPOINT_URL_CLOUDFORMATION', 'AWS_ENDPOINT_URL']);
+  if (!dependencies.readStackOutputs)
+    checkEndpointVariables(flags, env, ['AWS_ENDPOINT_URL_CLOUDFORMATION', 'AWS_ENDPOINT_URL']);
   const readOutputs = dependencies.readStackOutputs ?? ((name: string) => describeStackOutputs(name, env));
   const outputs = await readOutputs(stackName);
   const output = (name: string, needed: boolean | undefined) => {
     const value = outputs[name];
-    if (needed && !value) throw new UsageError('--stack', `stack "${stackName}" has no output ${name} (found: ${Object.keys(outputs).join(', ') || 'none'})`);
+    if (needed && !value)
+      throw new UsageError(
+        '--stack',
+        `stack "${stackName}" has no output ${name} (found: ${Object.keys(outputs).join(', ') || 'none'})`,
+      );
     return value;
   };
   const mainQueueUrl = output(STACK_OUTPUTS.mainQueueUrl, needs.mainQueue);
@@ -64,7 +76,9 @@ async function describeStackOutputs(stackName: string, env: Env): Promise<Record
     const result = await client.send(new DescribeStacksCommand({ StackName: stackName }));
     const stack = result.Stacks?.[0];
     if (!stack) throw new UsageError('--stack', `stack "${stackName}" not found`);
-    return Object.fromEntries((stack.Outputs ?? []).filter((o) => o.OutputKey && o.OutputValue).map((o) => [o.OutputKey!, o.OutputValue!]));
+    return Object.fromEntries(
+      (stack.Outputs ?? []).filter((o) => o.OutputKey && o.OutputValue).map((o) => [o.OutputKey!, o.OutputValue!]),
+    );
   } catch (error) {
     if (error instanceof UsageError) throw error;
     throw new UsageError('--stack', `cannot read the outputs of stack "${stackName}": ${(error as Error).message}`);

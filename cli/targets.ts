@@ -13,15 +13,24 @@ export async function resolveTargets(
   dependencies: TargetDependencies = {},
 ): Promise<Targets> {
   const explicitFlag =
-    flags.queueUrl !== undefined ? '--queue-url'
-    : flags.dlqUrl !== undefined ? '--dlq-url'
-    : flags.url !== undefined ? '--url'
-    : flags.breakerTable !== undefined ? '--breaker-table'
-    : flags.ledgerTable !== undefined ? '--ledger-table'
-    : undefined;
-  if (flags.local && flags.stack !== undefined) throw new UsageError('--stack', 'cannot be combined with --local; pick one target');
+    flags.queueUrl !== undefined
+      ? '--queue-url'
+      : flags.dlqUrl !== undefined
+        ? '--dlq-url'
+        : flags.url !== undefined
+          ? '--url'
+          : flags.breakerTable !== undefined
+            ? '--breaker-table'
+            : flags.ledgerTable !== undefined
+              ? '--ledger-table'
+              : undefined;
+  if (flags.local && flags.stack !== undefined)
+    throw new UsageError('--stack', 'cannot be combined with --local; pick one target');
   if (explicitFlag && (flags.local || flags.stack !== undefined)) {
-    throw new UsageError(explicitFlag, `cannot be combined with ${flags.local ? '--local' : '--stack'}; pick one target`);
+    throw new UsageError(
+      explicitFlag,
+      `cannot be combined with ${flags.local ? '--local' : '--stack'}; pick one target`,
+    );
   }
 
   // Each way of finding targets is imported when chosen: they make AWS clients, and main.ts imports this module
@@ -52,8 +61,10 @@ async function explicitTargets(
   const mainQueueUrl = urlFrom('--queue-url', flags.queueUrl) ?? urlFrom('ZLS_QUEUE_URL', env.ZLS_QUEUE_URL);
   const deadLetterQueueUrl = urlFrom('--dlq-url', flags.dlqUrl) ?? urlFrom('ZLS_DLQ_URL', env.ZLS_DLQ_URL);
   const calloutUrl = urlFrom('--url', flags.url);
-  const breakerTableName = tableNameFrom('--breaker-table', flags.breakerTable) ?? tableNameFrom('ZLS_BREAKER_TABLE', env.ZLS_BREAKER_TABLE);
-  const ledgerTableName = tableNameFrom('--ledger-table', flags.ledgerTable) ?? tableNameFrom('ZLS_LEDGER_TABLE', env.ZLS_LEDGER_TABLE);
+  const breakerTableName =
+    tableNameFrom('--breaker-table', flags.breakerTable) ?? tableNameFrom('ZLS_BREAKER_TABLE', env.ZLS_BREAKER_TABLE);
+  const ledgerTableName =
+    tableNameFrom('--ledger-table', flags.ledgerTable) ?? tableNameFrom('ZLS_LEDGER_TABLE', env.ZLS_LEDGER_TABLE);
   const missing = [
     needs.mainQueue && !mainQueueUrl && '--queue-url (or ZLS_QUEUE_URL)',
     needs.deadLetterQueue && !deadLetterQueueUrl && '--dlq-url (or ZLS_DLQ_URL)',
@@ -62,7 +73,10 @@ async function explicitTargets(
     needs.ledger === 'required' && !ledgerTableName && '--ledger-table (or ZLS_LEDGER_TABLE)',
   ].filter(Boolean);
   if (missing.length > 0) {
-    throw new UsageError(String(missing[0]).split(' ')[0], `no target given: use --local, --stack NAME, or ${missing.join(' and ')}`);
+    throw new UsageError(
+      String(missing[0]).split(' ')[0],
+      `no target given: use --local, --stack NAME, or ${missing.join(' and ')}`,
+    );
   }
   const mainQueueInput = flags.queueUrl?.trim() ? '--queue-url' : 'ZLS_QUEUE_URL';
   const deadLetterQueueInput = flags.dlqUrl?.trim() ? '--dlq-url' : 'ZLS_DLQ_URL';
@@ -95,13 +109,15 @@ function urlFrom(input: string, raw: string | undefined): string | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
   // Not new URL(): emulator queue URLs such as http://sqs.us-east-1.127.0.0.1:9324/000000000000/q are valid for
   // SQS but not for the WHATWG parser (a host ending in a number must be an IPv4 address).
-  if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(raw.trim())) throw new UsageError(input, `expected an http(s) URL, got "${raw}"`);
+  if (!/^https?:\/\/[^\s/]+(\/\S*)?$/.test(raw.trim()))
+    throw new UsageError(input, `expected an http(s) URL, got "${raw}"`);
   return raw.trim();
 }
 
 /** DynamoDB table names: 3-255 of letters, digits, "_", "-", ".". */
 function tableNameFrom(input: string, raw: string | undefined): string | undefined {
   if (raw === undefined || raw.trim() === '') return undefined;
-  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(raw.trim())) throw new UsageError(input, `expected a DynamoDB table name, got "${raw}"`);
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(raw.trim()))
+    throw new UsageError(input, `expected a DynamoDB table name, got "${raw}"`);
   return raw.trim();
 }

@@ -31,5 +31,9 @@ export class TargetUnreachable extends Error {
 export function isConnectionFailure(error: unknown): boolean {
   const codes = ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'EAI_AGAIN'];
   const code = (error as { code?: unknown })?.code ?? (error as { cause?: { code?: unknown } })?.cause?.code;
-  return (typeof code === 'string' && codes.includes(code)) || (error as Error)?.name === 'TimeoutError' || /\bECONNREFUSED\b/.test(String((error as Error)?.message));
+  return (
+    (typeof code === 'string' && codes.includes(code)) ||
+    (error as Error)?.name === 'TimeoutError' ||
+    /\bECONNREFUSED\b/.test(String((error as Error)?.message))
+  );
 }

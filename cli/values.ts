@@ -17,7 +17,8 @@ export function parseDuration(flag: string, raw: string): number {
 export function parseRate(flag: string, raw: string): number {
   const match = /^(\d+(?:\.\d+)?)(?:\/s)?$/.exec(raw.trim());
   const rate = match ? Number(match[1]) : NaN;
-  if (!(rate > 0) || rate > 3000) throw new UsageError(flag, `expected messages per second between 0 and 3000, such as 10 or 10/s, got "${raw}"`);
+  if (!(rate > 0) || rate > 3000)
+    throw new UsageError(flag, `expected messages per second between 0 and 3000, such as 10 or 10/s, got "${raw}"`);
   return rate;
 }
 
@@ -29,13 +30,17 @@ export function parsePositiveInteger(flag: string, raw: string, max = 1_000_000)
 }
 
 export function parseHttpStatus(flag: string, raw: string): number {
-  if (!/^[1-5]\d\d$/.test(raw.trim())) throw new UsageError(flag, `expected an HTTP status such as 404 or 502, got "${raw}"`);
+  if (!/^[1-5]\d\d$/.test(raw.trim()))
+    throw new UsageError(flag, `expected an HTTP status such as 404 or 502, got "${raw}"`);
   return Number(raw);
 }
 
 /** Repeatable flags also accept comma-separated lists: --status 404,410 == --status 404 --status 410. */
 export function splitList(values: readonly string[] | undefined): string[] {
-  return (values ?? []).flatMap((value) => value.split(',')).map((value) => value.trim()).filter((value) => value !== '');
+  return (values ?? [])
+    .flatMap((value) => value.split(','))
+    .map((value) => value.trim())
+    .filter((value) => value !== '');
 }
 
 /** 3723000 -> "1h2m"; for ages in tables. */
@@ -49,7 +54,8 @@ export function formatDuration(milliseconds: number): string {
   return `${Math.floor(hours / 24)}d${hours % 24 ? `${hours % 24}h` : ''}`;
 }
 
-const INSTANT = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:([zZ])|([+-])(\d{2}):?(\d{2}))?$/;
+const INSTANT =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:([zZ])|([+-])(\d{2}):?(\d{2}))?$/;
 
 /**
  * An ISO-8601 date and time with its offset or Z -> ms since the epoch. A time without an offset is refused, not
@@ -68,16 +74,40 @@ function parseInstant(flag: string, raw: string): number {
   }
   const [, year, month, day, hour, minute, second = '0', fraction, zulu, sign, offsetHours, offsetMinutes] = match;
   if (zulu === undefined && sign === undefined) {
-    throw new UsageError(flag, `"${raw}" has no offset, so it could be in any time zone: add Z for UTC or an offset such as -08:00 (Zuora's tenant zone may differ from this machine's)`);
+    throw new UsageError(
+      flag,
+      `"${raw}" has no offset, so it could be in any time zone: add Z for UTC or an offset such as -08:00 (Zuora's tenant zone may differ from this machine's)`,
+    );
   }
-  const fields = { y: Number(year), mo: Number(month), d: Number(day), h: Number(hour), mi: Number(minute), s: Number(second) };
-  const utc = Date.UTC(fields.y, fields.mo - 1, fields.d, fields.h, fields.mi, fields.s, fraction === undefined ? 0 : Number(fraction.slice(0, 3).padEnd(3, '0')));
+  const fields = {
+    y: Number(year),
+    mo: Number(month),
+    d: Number(day),
+    h: Number(hour),
+    mi: Number(minute),
+    s: Number(second),
+  };
+  const utc = Date.UTC(
+    fields.y,
+    fields.mo - 1,
+    fields.d,
+    fields.h,
+    fields.mi,
+    fields.s,
+    fraction === undefined ? 0 : Number(fraction.slice(0, 3).padEnd(3, '0')),
+  );
   const back = new Date(Date.UTC(fields.y, fields.mo - 1, fields.d, fields.h, fields.mi, fields.s));
-  const offsetMs = sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;
+  const offsetMs =
+    sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;
   if (
-    back.getUTCFullYear() !== fields.y || back.getUTCMonth() !== fields.mo - 1 || back.getUTCDate() !== fields.d ||
-    back.getUTCHours() !== fields.h || back.getUTCMinutes() !== fields.mi || back.getUTCSeconds() !== fields.s ||
-    Number(offsetHours ?? 0) > 14 || Number(offsetMinutes ?? 0) > 59
+    back.getUTCFullYear() !== fields.y ||
+    back.getUTCMonth() !== fields.mo - 1 ||
+    back.getUTCDate() !== fields.d ||
+    back.getUTCHours() !== fields.h ||
+    back.getUTCMinutes() !== fields.mi ||
+    back.getUTCSeconds() !== fields.s ||
+    Number(offsetHours ?? 0) > 14 ||
+    Number(offsetMinutes ?? 0) > 59
   ) {
     throw new UsageError(flag, `"${raw}" is not a real date and time`);
   }
@@ -94,6 +124,9 @@ export function parseTimeOrAge(flag: string, raw: string, now: number): number {
     return parseInstant(flag, raw);
   } catch (error) {
     if (!(error instanceof UsageError) || !/^\s*[\d.]+\s*[a-z]+\s*$/i.test(raw)) throw error;
-    throw new UsageError(flag, `expected an ISO-8601 time with its offset or an age such as 90m, 6h or 2d, got "${raw}"`);
+    throw new UsageError(
+      flag,
+      `expected an ISO-8601 time with its offset or an age such as 90m, 6h or 2d, got "${raw}"`,
+    );
   }
 }

@@ -15,11 +15,16 @@ export function zuoraTarget(
   stack: { stackName?: string; outputs?: Record<string, string> },
   local?: { readonly value: string; readonly input: string; readonly sandbox: boolean },
 ): ZuoraTarget {
-  const fromStack = (name: string) => (stack.outputs?.[name] ? { value: stack.outputs[name], input: `stack output ${name}` } : undefined);
-  const given = (input: string, raw: string | undefined) => (raw !== undefined && raw.trim() !== '' ? { value: raw.trim(), input } : undefined);
+  const fromStack = (name: string) =>
+    stack.outputs?.[name] ? { value: stack.outputs[name], input: `stack output ${name}` } : undefined;
+  const given = (input: string, raw: string | undefined) =>
+    raw !== undefined && raw.trim() !== '' ? { value: raw.trim(), input } : undefined;
   const localTarget = flags.local ? local : undefined;
   const baseUrl =
-    given('--zuora-url', flags.zuoraUrl) ?? fromStack(STACK_OUTPUTS.zuoraBaseUrl) ?? given('ZUORA_BASE_URL', env.ZUORA_BASE_URL) ?? localTarget;
+    given('--zuora-url', flags.zuoraUrl) ??
+    fromStack(STACK_OUTPUTS.zuoraBaseUrl) ??
+    given('ZUORA_BASE_URL', env.ZUORA_BASE_URL) ??
+    localTarget;
   if (baseUrl === undefined) {
     throw new UsageError(
       '--zuora-url',
@@ -28,7 +33,10 @@ export function zuoraTarget(
         : "give the Zuora tenant's REST root, e.g. https://rest.zuora.com (or ZUORA_BASE_URL)",
     );
   }
-  const secret = given('--zuora-secret', flags.zuoraSecret) ?? fromStack(STACK_OUTPUTS.zuoraSecretArn) ?? given('ZUORA_SECRET_ID', env.ZUORA_SECRET_ID);
+  const secret =
+    given('--zuora-secret', flags.zuoraSecret) ??
+    fromStack(STACK_OUTPUTS.zuoraSecretArn) ??
+    given('ZUORA_SECRET_ID', env.ZUORA_SECRET_ID);
   const variables: Record<string, string> = { ZUORA_BASE_URL: baseUrl.value };
   const inputs: Record<string, string> = { ZUORA_BASE_URL: baseUrl.input };
   let credentialsFrom: string;
@@ -53,5 +61,9 @@ export function zuoraTarget(
       `no credentials for ${baseUrl.value}: give the Secrets Manager secret {"clientId","clientSecret"} (or ZUORA_SECRET_ID), or ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET`,
     );
   }
-  return { variables, inputs, description: `Zuora ${baseUrl.value} (from ${baseUrl.input}), credentials from ${credentialsFrom}` };
+  return {
+    variables,
+    inputs,
+    description: `Zuora ${baseUrl.value} (from ${baseUrl.input}), credentials from ${credentialsFrom}`,
+  };
 }

@@ -52,18 +52,58 @@ import type { BridgeStackSettings } from './zuora-limio-sync-stack';
 export type ContextReader = (key: string) => unknown;
 
 const STRING_KEYS = [
-  'limioBaseUrl', 'limioSecretArn', 'calloutAuthMode', 'calloutAuthSecretArn', 'calloutRealm', 'apiKind',
-  'calloutIdField', 'subscriptionIdPattern', 'probeSubscriptionId', 'alarmEmail', 'alarmTopicArn',
-  'apiSecurityPolicy', 'expectedZuoraTenantId', 'secretsKmsKeyArn', 'zuoraBaseUrl', 'zuoraSecretArn', 'zuoraEntityId',
-  'accountNumberPattern', 'calloutAccountsBesideSubscriptions',
+  'limioBaseUrl',
+  'limioSecretArn',
+  'calloutAuthMode',
+  'calloutAuthSecretArn',
+  'calloutRealm',
+  'apiKind',
+  'calloutIdField',
+  'subscriptionIdPattern',
+  'probeSubscriptionId',
+  'alarmEmail',
+  'alarmTopicArn',
+  'apiSecurityPolicy',
+  'expectedZuoraTenantId',
+  'secretsKmsKeyArn',
+  'zuoraBaseUrl',
+  'zuoraSecretArn',
+  'zuoraEntityId',
+  'accountNumberPattern',
+  'calloutAccountsBesideSubscriptions',
 ] as const;
 const NUMBER_KEYS = [
-  'throttleRateLimit', 'throttleBurstLimit', 'syncConcurrency', 'syncInvocationConcurrency', 'maxAttempts', 'retryBudgetSeconds',
-  'batchSize', 'batchingWindowSeconds', 'syncTimeoutSeconds', 'limioTimeoutMs', 'backoffBaseSeconds',
-  'backoffMaxSeconds', 'calloutDelaySeconds', 'calloutMaxIds', 'calloutMaxBodyBytes', 'logRetentionDays',
-  'oldestMessageAgeAlarmSeconds', 'wafRateLimitPerIp', 'syncCooldownSeconds', 'syncClockMarginSeconds', 'sweepIntervalSeconds',
-  'sweepSettleSeconds', 'sweepOverlapSeconds', 'sweepInitialLookbackSeconds', 'sweepSliceSeconds', 'sweepCommitLagSeconds',
-  'sweepCoverageMarginSeconds', 'missingCalloutsAlarmThreshold', 'fanOutBatchSize', 'fanOutMaxConcurrency', 'syncAdaptiveInitialFleetLimit',
+  'throttleRateLimit',
+  'throttleBurstLimit',
+  'syncConcurrency',
+  'syncInvocationConcurrency',
+  'maxAttempts',
+  'retryBudgetSeconds',
+  'batchSize',
+  'batchingWindowSeconds',
+  'syncTimeoutSeconds',
+  'limioTimeoutMs',
+  'backoffBaseSeconds',
+  'backoffMaxSeconds',
+  'calloutDelaySeconds',
+  'calloutMaxIds',
+  'calloutMaxBodyBytes',
+  'logRetentionDays',
+  'oldestMessageAgeAlarmSeconds',
+  'wafRateLimitPerIp',
+  'syncCooldownSeconds',
+  'syncClockMarginSeconds',
+  'sweepIntervalSeconds',
+  'sweepSettleSeconds',
+  'sweepOverlapSeconds',
+  'sweepInitialLookbackSeconds',
+  'sweepSliceSeconds',
+  'sweepCommitLagSeconds',
+  'sweepCoverageMarginSeconds',
+  'missingCalloutsAlarmThreshold',
+  'fanOutBatchSize',
+  'fanOutMaxConcurrency',
+  'syncAdaptiveInitialFleetLimit',
 ] as const;
 
 function text(key: string, value: unknown): string | undefined {
@@ -92,7 +132,10 @@ function listFrom(key: string, value: unknown): string[] | undefined {
   if (typeof value === 'string') {
     const trimmed = value.trim();
     if (trimmed.startsWith('[')) return listFrom(key, JSON.parse(trimmed) as unknown);
-    return trimmed.split(',').map((item) => item.trim()).filter((item) => item !== '');
+    return trimmed
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
   }
   throw new ConfigError(key, `must be a list of strings, got ${JSON.stringify(value)}`);
 }
@@ -102,10 +145,14 @@ export function bridgeSettingsFromContext(read: ContextReader): BridgeStackSetti
   for (const key of STRING_KEYS) settings[key] = text(key, read(key));
   for (const key of NUMBER_KEYS) settings[key] = numberFrom(key, read(key));
   for (const key of ['allowedIpRanges', 'wafExemptIpRanges']) settings[key] = listFrom(key, read(key));
-  for (const key of ['createApiGatewayCloudWatchRole', 'retainStatefulResources', 'syncAdaptive']) settings[key] = booleanFrom(key, read(key));
+  for (const key of ['createApiGatewayCloudWatchRole', 'retainStatefulResources', 'syncAdaptive'])
+    settings[key] = booleanFrom(key, read(key));
   const defined = Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
   if (typeof defined.limioBaseUrl !== 'string') {
-    throw new ConfigError('limioBaseUrl', 'is required: set it in cdk.json "context" or pass -c limioBaseUrl=https://acme.prod.limio.com');
+    throw new ConfigError(
+      'limioBaseUrl',
+      'is required: set it in cdk.json "context" or pass -c limioBaseUrl=https://acme.prod.limio.com',
+    );
   }
   return defined as unknown as BridgeStackSettings;
 }

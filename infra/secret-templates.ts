@@ -35,8 +35,16 @@ export const CALLOUT_AUTH_SECRET_TEMPLATES: Record<
   CalloutAuthMode,
   { readonly fields: Record<string, string>; readonly generatedField: string; readonly previousField: string }
 > = {
-  basic: { fields: { mode: 'basic', username: 'zuora' }, generatedField: 'password', previousField: 'previousPassword' },
-  header: { fields: { mode: 'header', headerName: 'X-Callout-Token' }, generatedField: 'value', previousField: 'previousValue' },
+  basic: {
+    fields: { mode: 'basic', username: 'zuora' },
+    generatedField: 'password',
+    previousField: 'previousPassword',
+  },
+  header: {
+    fields: { mode: 'header', headerName: 'X-Callout-Token' },
+    generatedField: 'value',
+    previousField: 'previousValue',
+  },
   hmac: {
     fields: { mode: 'hmac', headerName: 'X-Zuora-Signature', algorithm: 'sha256', signedData: '{body}\\n' },
     generatedField: 'key',

@@ -23,7 +23,12 @@ import { BridgeQueues } from './constructs/queues';
 import { BridgeSecrets } from './constructs/secrets';
 import { ReconciliationSweep } from './constructs/sweep';
 import { SyncWorker } from './constructs/sync-worker';
-import { EXAMPLE_LIMIO_BASE_URL, resolveBridgeSettings, type BridgeSettings, type BridgeSettingsInput } from './settings';
+import {
+  EXAMPLE_LIMIO_BASE_URL,
+  resolveBridgeSettings,
+  type BridgeSettings,
+  type BridgeSettingsInput,
+} from './settings';
 
 export type { ZuoraLimioSyncAlarms } from './constructs/alarms';
 
@@ -134,7 +139,10 @@ export class ZuoraLimioSync extends Construct {
     const queueEncryptionKey = props.queueEncryptionKey;
 
     const queues = new BridgeQueues(this, 'Queues', {
-      syncTimeoutSeconds: settings.syncTimeoutSeconds, maxAttempts: settings.maxAttempts, encryptionKey: queueEncryptionKey, removalPolicy,
+      syncTimeoutSeconds: settings.syncTimeoutSeconds,
+      maxAttempts: settings.maxAttempts,
+      encryptionKey: queueEncryptionKey,
+      removalPolicy,
     });
     ({ mainQueue: this.mainQueue, deadLetterQueue: this.deadLetterQueue } = queues);
     const secrets = new BridgeSecrets(this, 'Secrets', {
@@ -146,14 +154,30 @@ export class ZuoraLimioSync extends Construct {
       secretsKmsKeyArn: settings.secretsKmsKeyArn,
       removalPolicy,
     });
-    ({ limioSecret: this.limioSecret, calloutAuthSecret: this.calloutAuthSecret, zuoraSecret: this.zuoraSecret } = secrets);
+    ({
+      limioSecret: this.limioSecret,
+      calloutAuthSecret: this.calloutAuthSecret,
+      zuoraSecret: this.zuoraSecret,
+    } = secrets);
     this.breakerTable = new BreakerTable(this, 'BreakerState', { removalPolicy }).table;
     this.ledgerTable = new SyncLedger(this, 'Ledger', { removalPolicy }).table;
 
     if (settings.sweep !== undefined && settings.fanOut !== undefined && this.zuoraSecret !== undefined) {
-      ({ accountQueue: this.accountQueue, fanOutFunction: this.fanOutFunction, fanOutEventSourceMapping: this.fanOutEventSourceMapping } = new AccountFanOut(this, 'FanOut', {
-        settings, fanOut: settings.fanOut, zuoraConnection: settings.sweep, zuoraSecret: this.zuoraSecret, mainQueue: this.mainQueue,
-        deadLetterQueue: this.deadLetterQueue, queueEncryptionKey, ledgerTable: this.ledgerTable, secrets, removalPolicy,
+      ({
+        accountQueue: this.accountQueue,
+        fanOutFunction: this.fanOutFunction,
+        fanOutEventSourceMapping: this.fanOutEventSourceMapping,
+      } = new AccountFanOut(this, 'FanOut', {
+        settings,
+        fanOut: settings.fanOut,
+        zuoraConnection: settings.sweep,
+        zuoraSecret: this.zuoraSecret,
+        mainQueue: this.mainQueue,
+        deadLetterQueue: this.deadLetterQueue,
+        queueEncryptionKey,
+        ledgerTable: this.ledgerTable,
+        secrets,
+        removalPolicy,
       }));
     }
 
@@ -171,31 +195,71 @@ export class ZuoraLimioSync extends Construct {
       webAclName: `${Stack.of(this).stackName.slice(0, 40)}-${Names.uniqueResourceName(this, { separator: '-', maxLength: 80 })}-callout`,
       createApiGatewayCloudWatchRole: props.createApiGatewayCloudWatchRole ?? true,
     });
-    ({ calloutFunction: this.calloutFunction, restApi: this.restApi, httpApi: this.httpApi, apiAccessLogs: this.apiAccessLogs, webAcl: this.webAcl, calloutUrl: this.calloutUrl } = frontDoor);
+    ({
+      calloutFunction: this.calloutFunction,
+      restApi: this.restApi,
+      httpApi: this.httpApi,
+      apiAccessLogs: this.apiAccessLogs,
+      webAcl: this.webAcl,
+      calloutUrl: this.calloutUrl,
+    } = frontDoor);
 
     const worker = new SyncWorker(this, 'SyncWorker', {
-      settings, mainQueue: this.mainQueue, deadLetterQueue: this.deadLetterQueue, queueEncryptionKey,
-      limioSecret: this.limioSecret, secrets, breakerTable: this.breakerTable, ledgerTable: this.ledgerTable,
+      settings,
+      mainQueue: this.mainQueue,
+      deadLetterQueue: this.deadLetterQueue,
+      queueEncryptionKey,
+      limioSecret: this.limioSecret,
+      secrets,
+      breakerTable: this.breakerTable,
+      ledgerTable: this.ledgerTable,
     });
     ({ syncFunction: this.syncFunction, syncEventSourceMapping: this.syncEventSourceMapping } = worker);
     ({ probeFunction: this.probeFunction, probeSchedule: this.probeSchedule } = new BreakerProbe(this, 'BreakerProbe', {
-      settings, breakerTable: this.breakerTable, syncEventSourceMapping: this.syncEventSourceMapping, limioSecret: this.limioSecret, secrets,
+      settings,
+      breakerTable: this.breakerTable,
+      syncEventSourceMapping: this.syncEventSourceMapping,
+      limioSecret: this.limioSecret,
+      secrets,
     }));
     if (settings.sweep !== undefined && this.zuoraSecret !== undefined) {
-      ({ sweepFunction: this.sweepFunction, sweepSchedule: this.sweepSchedule } = new ReconciliationSweep(this, 'Sweep', {
-        settings, sweep: settings.sweep, mainQueue: this.mainQueue, queueEncryptionKey, ledgerTable: this.ledgerTable, zuoraSecret: this.zuoraSecret, secrets,
-      }));
+      ({ sweepFunction: this.sweepFunction, sweepSchedule: this.sweepSchedule } = new ReconciliationSweep(
+        this,
+        'Sweep',
+        {
+          settings,
+          sweep: settings.sweep,
+          mainQueue: this.mainQueue,
+          queueEncryptionKey,
+          ledgerTable: this.ledgerTable,
+          zuoraSecret: this.zuoraSecret,
+          secrets,
+        },
+      ));
     }
 
     const watched = {
-      settings, mainQueue: this.mainQueue, deadLetterQueue: this.deadLetterQueue, frontDoor,
-      syncFunction: this.syncFunction, probeFunction: this.probeFunction, sweepFunction: this.sweepFunction,
-      fanOutFunction: this.fanOutFunction, accountQueue: this.accountQueue,
+      settings,
+      mainQueue: this.mainQueue,
+      deadLetterQueue: this.deadLetterQueue,
+      frontDoor,
+      syncFunction: this.syncFunction,
+      probeFunction: this.probeFunction,
+      sweepFunction: this.sweepFunction,
+      fanOutFunction: this.fanOutFunction,
+      accountQueue: this.accountQueue,
     };
     ({ alarms: this.alarms, alarmTopic: this.alarmTopic } = new BridgeAlarms(this, 'Alarms', {
-      ...watched, namePrefix: this.namePrefix(), alarmTopic: props.alarmTopic, alarmEmail: props.alarmEmail,
+      ...watched,
+      namePrefix: this.namePrefix(),
+      alarmTopic: props.alarmTopic,
+      alarmEmail: props.alarmEmail,
     }));
-    this.dashboard = new BridgeDashboard(this, 'Dashboard', { ...watched, alarms: this.alarms, ledgerTable: this.ledgerTable }).dashboard;
+    this.dashboard = new BridgeDashboard(this, 'Dashboard', {
+      ...watched,
+      alarms: this.alarms,
+      ledgerTable: this.ledgerTable,
+    }).dashboard;
   }
 
   /**

@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from 'aws-lambda';
 import { headerPairs, splitUrl, type ApiGatewayEvent, type ApiKind, type IncomingRequest } from './api-gateway';
-import { basicChallenge, fromLambdaResult, integrationFailure, payloadTooLarge, routeNotFound, type GatewayResponse } from './gateway-response';
+import {
+  basicChallenge,
+  fromLambdaResult,
+  integrationFailure,
+  payloadTooLarge,
+  routeNotFound,
+  type GatewayResponse,
+} from './gateway-response';
 import { toHttpApiEvent } from './http-api-event';
 import { createLambdaContext } from './lambda-context';
 import { toRestEvent } from './rest-api-event';
@@ -55,7 +62,11 @@ export interface ApiGatewayAdapterOptions {
 }
 
 /** Builds the event of the given payload version from one request. Pure, so it is tested without a server. */
-export function toApiGatewayEvent(kind: ApiKind, request: IncomingRequest, options: { path: string; stage?: string }): ApiGatewayEvent {
+export function toApiGatewayEvent(
+  kind: ApiKind,
+  request: IncomingRequest,
+  options: { path: string; stage?: string },
+): ApiGatewayEvent {
   return kind === 'rest' ? toRestEvent(request, options) : toHttpApiEvent(request, options);
 }
 
@@ -113,15 +124,20 @@ async function answer(options: ApiGatewayAdapterOptions, request: IncomingReques
   }
 }
 
-
 /** A node:http request listener that plays API Gateway in front of the handler. */
-export function createApiGatewayListener(options: ApiGatewayAdapterOptions): (request: IncomingMessage, response: ServerResponse) => void {
+export function createApiGatewayListener(
+  options: ApiGatewayAdapterOptions,
+): (request: IncomingMessage, response: ServerResponse) => void {
   const maxBodyBytes = options.maxBodyBytes ?? API_GATEWAY_MAX_BODY_BYTES;
   return (request, response) => {
     const requestId = randomUUID();
     const requestIdHeader = options.kind === 'rest' ? 'x-amzn-RequestId' : 'apigw-requestid';
     const send = (reply: GatewayResponse) => {
-      response.writeHead(reply.statusCode, { ...reply.headers, [requestIdHeader]: requestId, 'content-length': String(reply.body.length) });
+      response.writeHead(reply.statusCode, {
+        ...reply.headers,
+        [requestIdHeader]: requestId,
+        'content-length': String(reply.body.length),
+      });
       response.end(reply.body);
     };
     void (async () => {

@@ -24,7 +24,9 @@ export interface IncomingRequest {
 
 export function splitUrl(url: string): { path: string; rawQuery: string } {
   const question = url.indexOf('?');
-  return question < 0 ? { path: url, rawQuery: '' } : { path: url.slice(0, question), rawQuery: url.slice(question + 1) };
+  return question < 0
+    ? { path: url, rawQuery: '' }
+    : { path: url.slice(0, question), rawQuery: url.slice(question + 1) };
 }
 
 export function headerPairs(rawHeaders: readonly string[]): Array<[string, string]> {

@@ -2,7 +2,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BreakerStore } from '../functions/breaker/breaker-store';
 import { breakerStatus, closeBreaker, openBreaker } from '../functions/breaker/operator';
 import type { BreakerSettings } from '../functions/breaker/settings';
-import { isJsonContentType, MAX_CONTROL_BODY_BYTES, readJsonObject, refusedAsCrossSite, sendJson as send } from './control-request';
+import {
+  isJsonContentType,
+  MAX_CONTROL_BODY_BYTES,
+  readJsonObject,
+  refusedAsCrossSite,
+  sendJson as send,
+} from './control-request';
 
 /**
  * The CLI's `--local` reaches the runtime's circuit breaker (in its DynamoDB emulator) over this small endpoint on
@@ -23,7 +29,11 @@ export interface LocalBreakerControlOptions {
 }
 
 /** Handles the request if it is for the breaker endpoint; returns false (and touches nothing) otherwise. */
-export function handleLocalBreakerRequest(request: IncomingMessage, response: ServerResponse, options: LocalBreakerControlOptions): boolean {
+export function handleLocalBreakerRequest(
+  request: IncomingMessage,
+  response: ServerResponse,
+  options: LocalBreakerControlOptions,
+): boolean {
   const path = (request.url ?? '').split('?')[0];
   if (path !== LOCAL_BREAKER_PATH && !path.startsWith(`${LOCAL_BREAKER_PATH}/`)) return false;
   void answer(request, response, path.slice(LOCAL_BREAKER_PATH.length), options).catch((error: unknown) => {
@@ -32,7 +42,12 @@ export function handleLocalBreakerRequest(request: IncomingMessage, response: Se
   return true;
 }
 
-async function answer(request: IncomingMessage, response: ServerResponse, action: string, options: LocalBreakerControlOptions): Promise<void> {
+async function answer(
+  request: IncomingMessage,
+  response: ServerResponse,
+  action: string,
+  options: LocalBreakerControlOptions,
+): Promise<void> {
   const { store, settings } = options;
   if (refusedAsCrossSite(request, response, 'control the local breaker')) return;
   if (action === '' && request.method === 'GET') return send(response, 200, await breakerStatus(store));
@@ -41,7 +56,8 @@ async function answer(request: IncomingMessage, response: ServerResponse, action
       return send(response, 415, { message: 'expected Content-Type: application/json' });
     }
     const body = await readJsonObject(request);
-    if (body === undefined) return send(response, 400, { message: `expected a JSON object of at most ${MAX_CONTROL_BODY_BYTES} bytes` });
+    if (body === undefined)
+      return send(response, 400, { message: `expected a JSON object of at most ${MAX_CONTROL_BODY_BYTES} bytes` });
     const reason = typeof body.reason === 'string' ? body.reason : undefined;
     if (action === '/open') {
       if (!reason?.trim()) return send(response, 400, { message: 'a reason is required to open the breaker by hand' });
@@ -52,5 +68,7 @@ async function answer(request: IncomingMessage, response: ServerResponse, action
     await options.onChange?.();
     return send(response, 200, await breakerStatus(store));
   }
-  send(response, action === '' || action === '/open' || action === '/close' ? 405 : 404, { message: `use GET ${LOCAL_BREAKER_PATH}, POST ${LOCAL_BREAKER_PATH}/open or POST ${LOCAL_BREAKER_PATH}/close` });
+  send(response, action === '' || action === '/open' || action === '/close' ? 405 : 404, {
+    message: `use GET ${LOCAL_BREAKER_PATH}, POST ${LOCAL_BREAKER_PATH}/open or POST ${LOCAL_BREAKER_PATH}/close`,
+  });
 }

@@ -68,7 +68,11 @@ export interface RuntimeConfig {
   readonly handlerEnv: Readonly<Record<string, string>>;
 }
 
-const ZUORA_SANDBOX_FAULT_VARIABLES = ['ZUORA_SANDBOX_429_RATE', 'ZUORA_SANDBOX_500_RATE', 'ZUORA_SANDBOX_LATENCY_MS'] as const;
+const ZUORA_SANDBOX_FAULT_VARIABLES = [
+  'ZUORA_SANDBOX_429_RATE',
+  'ZUORA_SANDBOX_500_RATE',
+  'ZUORA_SANDBOX_LATENCY_MS',
+] as const;
 
 /** Sandbox settings that would silently do nothing against a real tenant (LIMIO_SANDBOX_PORT is merely unused). */
 const SANDBOX_FAULT_VARIABLES = [
@@ -104,16 +108,24 @@ function idList(env: Env, name: string): string[] {
     .split(',')
     .map((id) => id.trim())
     .filter((id) => id !== '');
-  if (ids.some((id) => /\s/.test(id))) throw new ConfigError(name, `must be subscription ids separated by commas, such as A-S00000500,A-S00000501, got "${env[name]}"`);
+  if (ids.some((id) => /\s/.test(id)))
+    throw new ConfigError(
+      name,
+      `must be subscription ids separated by commas, such as A-S00000500,A-S00000501, got "${env[name]}"`,
+    );
   return ids;
 }
 
 function limioTarget(env: Env): LimioTarget {
   if (optionalString(env, 'LIMIO_SECRET_ID') !== undefined) {
-    throw new ConfigError('LIMIO_SECRET_ID', 'Secrets Manager is not used locally; set LIMIO_CLIENT_ID and LIMIO_CLIENT_SECRET instead');
+    throw new ConfigError(
+      'LIMIO_SECRET_ID',
+      'Secrets Manager is not used locally; set LIMIO_CLIENT_ID and LIMIO_CLIENT_SECRET instead',
+    );
   }
   const clientId = optionalString(env, 'LIMIO_CLIENT_ID');
-  const clientSecret = env.LIMIO_CLIENT_SECRET === undefined || env.LIMIO_CLIENT_SECRET === '' ? undefined : env.LIMIO_CLIENT_SECRET;
+  const clientSecret =
+    env.LIMIO_CLIENT_SECRET === undefined || env.LIMIO_CLIENT_SECRET === '' ? undefined : env.LIMIO_CLIENT_SECRET;
   if ((clientId === undefined) !== (clientSecret === undefined)) {
     const missing = clientId === undefined ? 'LIMIO_CLIENT_ID' : 'LIMIO_CLIENT_SECRET';
     throw new ConfigError(missing, 'must be set together with the other of LIMIO_CLIENT_ID and LIMIO_CLIENT_SECRET');
@@ -122,11 +134,17 @@ function limioTarget(env: Env): LimioTarget {
     const tenantUrl = baseUrl(env, 'LIMIO_BASE_URL');
     for (const name of SANDBOX_FAULT_VARIABLES) {
       if (optionalString(env, name) !== undefined) {
-        throw new ConfigError(name, 'applies to the local Limio sandbox only; unset it, or unset LIMIO_BASE_URL to use the sandbox');
+        throw new ConfigError(
+          name,
+          'applies to the local Limio sandbox only; unset it, or unset LIMIO_BASE_URL to use the sandbox',
+        );
       }
     }
     if (clientId === undefined || clientSecret === undefined) {
-      throw new ConfigError('LIMIO_CLIENT_ID', 'is required with LIMIO_BASE_URL, as is LIMIO_CLIENT_SECRET: the API client of your Limio tenant');
+      throw new ConfigError(
+        'LIMIO_CLIENT_ID',
+        'is required with LIMIO_BASE_URL, as is LIMIO_CLIENT_SECRET: the API client of your Limio tenant',
+      );
     }
     return { kind: 'tenant', baseUrl: tenantUrl, clientId, clientSecret };
   }
@@ -137,10 +155,16 @@ function limioTarget(env: Env): LimioTarget {
   const rate429 = rate(env, 'LIMIO_SANDBOX_429_RATE') ?? 0;
   const hangRate = rate(env, 'LIMIO_SANDBOX_HANG_RATE') ?? 0;
   if (rate502 + rate429 + hangRate > 1 + SHARE_ROUNDING) {
-    throw new ConfigError('LIMIO_SANDBOX_502_RATE', 'with LIMIO_SANDBOX_429_RATE and LIMIO_SANDBOX_HANG_RATE must add up to at most 1');
+    throw new ConfigError(
+      'LIMIO_SANDBOX_502_RATE',
+      'with LIMIO_SANDBOX_429_RATE and LIMIO_SANDBOX_HANG_RATE must add up to at most 1',
+    );
   }
   // Unset is unlimited, so there is no fallback number to give.
-  const capacity = optionalString(env, 'LIMIO_SANDBOX_CAPACITY') === undefined ? undefined : integer(env, 'LIMIO_SANDBOX_CAPACITY', 0, SANDBOX_CAPACITY_BOUNDS);
+  const capacity =
+    optionalString(env, 'LIMIO_SANDBOX_CAPACITY') === undefined
+      ? undefined
+      : integer(env, 'LIMIO_SANDBOX_CAPACITY', 0, SANDBOX_CAPACITY_BOUNDS);
   return {
     kind: 'sandbox',
     port: port(env, 'LIMIO_SANDBOX_PORT', LOCAL_DEFAULTS.limioSandboxPort),
@@ -166,7 +190,10 @@ function limioTarget(env: Env): LimioTarget {
  */
 function zuoraTarget(env: Env): ZuoraTarget {
   if (optionalString(env, 'ZUORA_SECRET_ID') !== undefined) {
-    throw new ConfigError('ZUORA_SECRET_ID', 'Secrets Manager is not used locally; set ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET instead');
+    throw new ConfigError(
+      'ZUORA_SECRET_ID',
+      'Secrets Manager is not used locally; set ZUORA_CLIENT_ID and ZUORA_CLIENT_SECRET instead',
+    );
   }
   const clientId = optionalString(env, 'ZUORA_CLIENT_ID');
   const clientSecret = optionalString(env, 'ZUORA_CLIENT_SECRET');
@@ -178,17 +205,24 @@ function zuoraTarget(env: Env): ZuoraTarget {
   if (tenantUrl !== undefined) {
     for (const name of ZUORA_SANDBOX_FAULT_VARIABLES) {
       if (optionalString(env, name) !== undefined) {
-        throw new ConfigError(name, 'applies to the local Zuora sandbox only; unset it, or unset ZUORA_BASE_URL to use the sandbox');
+        throw new ConfigError(
+          name,
+          'applies to the local Zuora sandbox only; unset it, or unset ZUORA_BASE_URL to use the sandbox',
+        );
       }
     }
     if (clientId === undefined || clientSecret === undefined) {
-      throw new ConfigError('ZUORA_CLIENT_ID', 'is required with ZUORA_BASE_URL, as is ZUORA_CLIENT_SECRET: the OAuth client of your Zuora tenant');
+      throw new ConfigError(
+        'ZUORA_CLIENT_ID',
+        'is required with ZUORA_BASE_URL, as is ZUORA_CLIENT_SECRET: the OAuth client of your Zuora tenant',
+      );
     }
     return { kind: 'tenant', baseUrl: tenantUrl.replace(/\/+$/, ''), clientId, clientSecret };
   }
   const rate429 = rate(env, 'ZUORA_SANDBOX_429_RATE') ?? 0;
   const rate500 = rate(env, 'ZUORA_SANDBOX_500_RATE') ?? 0;
-  if (rate429 + rate500 > 1) throw new ConfigError('ZUORA_SANDBOX_429_RATE', 'with ZUORA_SANDBOX_500_RATE must add up to at most 1');
+  if (rate429 + rate500 > 1)
+    throw new ConfigError('ZUORA_SANDBOX_429_RATE', 'with ZUORA_SANDBOX_500_RATE must add up to at most 1');
   const entityId = optionalString(env, 'ZUORA_ENTITY_ID');
   return {
     kind: 'sandbox',
@@ -206,21 +240,34 @@ function zuoraTarget(env: Env): ZuoraTarget {
  */
 function calloutCredentials(env: Env, handlerEnv: Record<string, string>): CalloutCredentials {
   if (optionalString(env, 'CALLOUT_AUTH_SECRET_ID') !== undefined) {
-    throw new ConfigError('CALLOUT_AUTH_SECRET_ID', 'Secrets Manager is not used locally; set CALLOUT_AUTH_MODE and its CALLOUT_* variables instead');
+    throw new ConfigError(
+      'CALLOUT_AUTH_SECRET_ID',
+      'Secrets Manager is not used locally; set CALLOUT_AUTH_MODE and its CALLOUT_* variables instead',
+    );
   }
   const username = optionalString(env, 'CALLOUT_USERNAME');
   const password = env.CALLOUT_PASSWORD === '' ? undefined : env.CALLOUT_PASSWORD;
-  const mode = optionalString(env, 'CALLOUT_AUTH_MODE') ?? (username !== undefined || password !== undefined ? 'basic' : undefined);
+  const mode =
+    optionalString(env, 'CALLOUT_AUTH_MODE') ??
+    (username !== undefined || password !== undefined ? 'basic' : undefined);
   if (mode === undefined) {
     const generated = { username: 'zuora', password: randomBytes(12).toString('base64url') };
-    Object.assign(handlerEnv, { CALLOUT_AUTH_MODE: 'basic', CALLOUT_USERNAME: generated.username, CALLOUT_PASSWORD: generated.password });
+    Object.assign(handlerEnv, {
+      CALLOUT_AUTH_MODE: 'basic',
+      CALLOUT_USERNAME: generated.username,
+      CALLOUT_PASSWORD: generated.password,
+    });
     return { mode: 'basic', ...generated, generated: true };
   }
   handlerEnv.CALLOUT_AUTH_MODE = mode;
   // The values themselves are checked by the callout handler's own loader, which names the variable at fault.
   if (mode === 'basic') return { mode, username: username ?? '', password: password ?? '', generated: false };
   if (mode === 'header') {
-    return { mode, headerName: optionalString(env, 'CALLOUT_HEADER_NAME') ?? '', value: env.CALLOUT_HEADER_VALUE ?? '' };
+    return {
+      mode,
+      headerName: optionalString(env, 'CALLOUT_HEADER_NAME') ?? '',
+      value: env.CALLOUT_HEADER_VALUE ?? '',
+    };
   }
   return { mode: 'hmac' };
 }
@@ -231,7 +278,8 @@ export function loadRuntimeConfig(env: Env): RuntimeConfig {
   const maxAttempts = integer(env, 'MAX_ATTEMPTS', DEFAULTS.maxAttempts, { min: 1, max: 999 });
   // The sweep's settle time has a shorter local default; its other SWEEP_* values pass to its own loader as given.
   handlerEnv.SWEEP_SETTLE_SECONDS ??= String(LOCAL_SWEEP_DEFAULTS.settleSeconds);
-  if (optionalString(env, 'ZUORA_BASE_URL') === undefined) handlerEnv.SWEEP_COMMIT_LAG_SECONDS ??= String(LOCAL_SWEEP_DEFAULTS.sandboxCommitLagSeconds);
+  if (optionalString(env, 'ZUORA_BASE_URL') === undefined)
+    handlerEnv.SWEEP_COMMIT_LAG_SECONDS ??= String(LOCAL_SWEEP_DEFAULTS.sandboxCommitLagSeconds);
   return {
     host: LOCAL_DEFAULTS.host,
     port: port(env, 'PORT', LOCAL_DEFAULTS.calloutPort),
@@ -240,11 +288,17 @@ export function loadRuntimeConfig(env: Env): RuntimeConfig {
     apiKind: oneOf(env, 'API_KIND', API_KINDS, 'rest'),
     limio: limioTarget(env),
     zuora: zuoraTarget(env),
-    sweepIntervalSeconds: integer(env, 'SWEEP_INTERVAL_SECONDS', LOCAL_SWEEP_DEFAULTS.intervalSeconds, { min: 1, max: 24 * 60 * 60 }),
+    sweepIntervalSeconds: integer(env, 'SWEEP_INTERVAL_SECONDS', LOCAL_SWEEP_DEFAULTS.intervalSeconds, {
+      min: 1,
+      max: 24 * 60 * 60,
+    }),
     callout: calloutCredentials(env, handlerEnv),
     poller: {
       batchSize: integer(env, 'SYNC_BATCH_SIZE', DEFAULTS.syncBatchSize, { min: 1, max: 10_000 }),
-      batchingWindowSeconds: integer(env, 'SYNC_BATCHING_WINDOW_SECONDS', DEFAULTS.syncBatchingWindowSeconds, { min: 0, max: 300 }),
+      batchingWindowSeconds: integer(env, 'SYNC_BATCHING_WINDOW_SECONDS', DEFAULTS.syncBatchingWindowSeconds, {
+        min: 0,
+        max: 300,
+      }),
       concurrency: integer(env, 'SYNC_POLLERS', 2, { min: 1, max: 50 }),
     },
     maxReceiveCount: redriveMaxReceiveCount(maxAttempts),

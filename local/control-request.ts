@@ -31,7 +31,10 @@ export function isJsonContentType(header: string | undefined): boolean {
 }
 
 /** The body as a JSON object ({} when empty); undefined when it is too long or not an object. */
-export async function readJsonObject(request: IncomingMessage, maxBytes = MAX_CONTROL_BODY_BYTES): Promise<Record<string, unknown> | undefined> {
+export async function readJsonObject(
+  request: IncomingMessage,
+  maxBytes = MAX_CONTROL_BODY_BYTES,
+): Promise<Record<string, unknown> | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
@@ -43,7 +46,9 @@ export async function readJsonObject(request: IncomingMessage, maxBytes = MAX_CO
   if (text === '') return {};
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

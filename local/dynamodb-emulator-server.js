@@ -20,7 +20,11 @@ server.on('request', (request, response) => {
   // browser on the machine could read and write its tables. The SDK never sends an Origin.
   if (request.headers.origin !== undefined) {
     response.writeHead(403, { 'Content-Type': 'application/json' });
-    response.end(JSON.stringify({ message: 'refused: requests from a web page (with an Origin header) cannot reach the local DynamoDB' }));
+    response.end(
+      JSON.stringify({
+        message: 'refused: requests from a web page (with an Origin header) cannot reach the local DynamoDB',
+      }),
+    );
     return;
   }
   void forwardWhole(request, response);

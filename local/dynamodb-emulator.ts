@@ -1,5 +1,10 @@
 import * as path from 'node:path';
-import { CreateTableCommand, DynamoDBClient, ResourceInUseException, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
 import { startEmulatorProcess, type EmulatorExitedError } from './emulator-process';
 
 export interface DynamoDbEmulator {
@@ -25,9 +30,13 @@ export const DYNAMODB_EMULATOR_REGION = 'us-east-1';
  * Not emulated: UpdateTimeToLive (items never expire locally) and ReturnValuesOnConditionCheckFailure.
  */
 export async function startDynamoDbEmulator(options: { port?: number } = {}): Promise<DynamoDbEmulator> {
-  const emulator = await startEmulatorProcess('DynamoDB emulator', path.join(__dirname, 'dynamodb-emulator-server.js'), {
-    DYNALITE_PORT: String(options.port ?? 0),
-  });
+  const emulator = await startEmulatorProcess(
+    'DynamoDB emulator',
+    path.join(__dirname, 'dynamodb-emulator-server.js'),
+    {
+      DYNALITE_PORT: String(options.port ?? 0),
+    },
+  );
   const { port } = emulator;
   const endpoint = `http://127.0.0.1:${port}`;
   const clients: DynamoDBClient[] = [];
@@ -37,7 +46,11 @@ export async function startDynamoDbEmulator(options: { port?: number } = {}): Pr
     port,
     unexpectedExit: emulator.unexpectedExit,
     client() {
-      const client = new DynamoDBClient({ endpoint, region: DYNAMODB_EMULATOR_REGION, credentials: DYNAMODB_EMULATOR_CREDENTIALS });
+      const client = new DynamoDBClient({
+        endpoint,
+        region: DYNAMODB_EMULATOR_REGION,
+        credentials: DYNAMODB_EMULATOR_CREDENTIALS,
+      });
       clients.push(client);
       return client;
     },
@@ -73,7 +86,10 @@ export async function createOnDemandTable(client: DynamoDBClient, table: OnDeman
   }
   // CreateTable answers while the table is still CREATING, in DynamoDB as in dynalite (which flips it to ACTIVE
   // on a timer and a write of its own): a request before then is refused with ResourceNotFoundException.
-  await waitUntilTableExists({ client, maxWaitTime: TABLE_ACTIVE_WAIT_SECONDS, minDelay: 0.05, maxDelay: 0.2 }, { TableName: table.tableName });
+  await waitUntilTableExists(
+    { client, maxWaitTime: TABLE_ACTIVE_WAIT_SECONDS, minDelay: 0.05, maxDelay: 0.2 },
+    { TableName: table.tableName },
+  );
 }
 
 /** Long enough for a loaded machine; dynalite with createTableMs 0 is usually ACTIVE within milliseconds. */

@@ -48,7 +48,11 @@ export function lastLine(text: string): string | undefined {
  * SIGTERM/SIGINT. In a process of its own the emulator neither shares the runtime's event loop nor can take it
  * down, and it stops with whoever started it, however that ends.
  */
-export async function startEmulatorProcess(name: string, script: string, env: NodeJS.ProcessEnv): Promise<EmulatorProcess> {
+export async function startEmulatorProcess(
+  name: string,
+  script: string,
+  env: NodeJS.ProcessEnv,
+): Promise<EmulatorProcess> {
   const child: ChildProcess = spawn(process.execPath, [script], {
     env: { ...process.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],

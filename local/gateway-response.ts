@@ -59,7 +59,8 @@ function isHeaderMap(value: unknown): value is Record<string, HeaderValue> {
 export function fromLambdaResult(kind: ApiKind, result: unknown): GatewayResponse | undefined {
   // Payload 2.0 accepts a bare string or an object without statusCode as a 200 JSON body.
   if (kind === 'http') {
-    if (typeof result === 'string') return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(result) };
+    if (typeof result === 'string')
+      return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(result) };
     if (typeof result === 'object' && result !== null && !('statusCode' in result)) {
       return jsonResponse(200, result);
     }
@@ -74,7 +75,8 @@ export function fromLambdaResult(kind: ApiKind, result: unknown): GatewayRespons
     cookies?: unknown;
   };
   if (typeof structured.statusCode !== 'number' || !Number.isInteger(structured.statusCode)) return undefined;
-  if (structured.body !== undefined && structured.body !== null && typeof structured.body !== 'string') return undefined;
+  if (structured.body !== undefined && structured.body !== null && typeof structured.body !== 'string')
+    return undefined;
   const headers = namedByClient<string[]>();
   const add = (name: string, value: HeaderValue) => {
     const lower = name.toLowerCase();
@@ -106,7 +108,9 @@ export function fromLambdaResult(kind: ApiKind, result: unknown): GatewayRespons
 
 /** What each kind answers for a route it does not have. */
 export function routeNotFound(kind: ApiKind): GatewayResponse {
-  return kind === 'rest' ? jsonResponse(403, { message: 'Missing Authentication Token' }) : jsonResponse(404, { message: 'Not Found' });
+  return kind === 'rest'
+    ? jsonResponse(403, { message: 'Missing Authentication Token' })
+    : jsonResponse(404, { message: 'Not Found' });
 }
 
 /**
@@ -114,7 +118,11 @@ export function routeNotFound(kind: ApiKind): GatewayResponse {
  * credentials: the Lambda is not called, and Zuora's non-preemptive Basic auth then sends them.
  */
 export function basicChallenge(realm: string): GatewayResponse {
-  return jsonResponse(401, { success: false, message: 'authentication required' }, { 'WWW-Authenticate': `Basic realm="${realm}"` });
+  return jsonResponse(
+    401,
+    { success: false, message: 'authentication required' },
+    { 'WWW-Authenticate': `Basic realm="${realm}"` },
+  );
 }
 
 export function payloadTooLarge(): GatewayResponse {

@@ -14,7 +14,10 @@ import { LOCAL_TABLES } from './defaults';
  */
 
 /** The handlers find their tables as in AWS: by name, in whatever DynamoDB AWS_ENDPOINT_URL_DYNAMODB names. */
-export const TABLE_VARIABLES = { LEDGER_TABLE_NAME: LOCAL_TABLES.ledger, BREAKER_TABLE_NAME: LOCAL_TABLES.breaker } as const;
+export const TABLE_VARIABLES = {
+  LEDGER_TABLE_NAME: LOCAL_TABLES.ledger,
+  BREAKER_TABLE_NAME: LOCAL_TABLES.breaker,
+} as const;
 
 /** Runs the handlers' config loaders with stand-ins for the values the runtime fills in once it runs. */
 export function checkHandlerSettings(config: RuntimeConfig): void {
@@ -28,18 +31,34 @@ export function checkHandlerSettings(config: RuntimeConfig): void {
   };
   loadCalloutConfig({ ...config.handlerEnv, ...placeholders });
   loadSyncConfig({ ...config.handlerEnv, ...placeholders });
-  const zuora = config.zuora.kind === 'tenant' ? config.zuora : { baseUrl: 'http://127.0.0.1', clientId: 'pending', clientSecret: 'pending' };
+  const zuora =
+    config.zuora.kind === 'tenant'
+      ? config.zuora
+      : { baseUrl: 'http://127.0.0.1', clientId: 'pending', clientSecret: 'pending' };
   loadSweepLambdaConfig(sweepLambdaEnv({ ...config.handlerEnv, ...placeholders }, zuora));
-  loadFanOutConfig(sweepLambdaEnv({ ...config.handlerEnv, ...placeholders, ACCOUNT_QUEUE_URL: 'http://127.0.0.1/000000000000/pending-accounts' }, zuora));
+  loadFanOutConfig(
+    sweepLambdaEnv(
+      { ...config.handlerEnv, ...placeholders, ACCOUNT_QUEUE_URL: 'http://127.0.0.1/000000000000/pending-accounts' },
+      zuora,
+    ),
+  );
 }
 
 /**
  * The sweep Lambda's environment: the handlers' plus the tenant and its client. SWEEP_INTERVAL_SECONDS is the
  * runtime's timer (any seconds locally), not the Lambda's to check against EventBridge's one-minute floor.
  */
-export function sweepLambdaEnv(handlerEnv: Record<string, string>, zuora: { baseUrl: string; clientId: string; clientSecret: string }): Record<string, string> {
+export function sweepLambdaEnv(
+  handlerEnv: Record<string, string>,
+  zuora: { baseUrl: string; clientId: string; clientSecret: string },
+): Record<string, string> {
   const { SWEEP_INTERVAL_SECONDS: _interval, ...rest } = handlerEnv;
-  return { ...rest, ZUORA_BASE_URL: zuora.baseUrl, ZUORA_CLIENT_ID: zuora.clientId, ZUORA_CLIENT_SECRET: zuora.clientSecret };
+  return {
+    ...rest,
+    ZUORA_BASE_URL: zuora.baseUrl,
+    ZUORA_CLIENT_ID: zuora.clientId,
+    ZUORA_CLIENT_SECRET: zuora.clientSecret,
+  };
 }
 
 /**
@@ -47,7 +66,10 @@ export function sweepLambdaEnv(handlerEnv: Record<string, string>, zuora: { base
  * The sandbox's injected faults (LIMIO_SANDBOX_502_RATE, ...) hit syncs only, never its token endpoint, so only
  * this lets the probe see such an outage.
  */
-export function probeSubscription(env: Record<string, string>, syncConfig: ReturnType<typeof loadSyncConfig>): { probeSubscriptionId?: string } {
+export function probeSubscription(
+  env: Record<string, string>,
+  syncConfig: ReturnType<typeof loadSyncConfig>,
+): { probeSubscriptionId?: string } {
   const raw = env.PROBE_SUBSCRIPTION_ID?.trim();
   if (!raw) return {};
   const checked = checkSubscriptionId(raw, syncConfig.subscriptionIdRule);

@@ -1,5 +1,13 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { asDeliveredToLambda, gatewayTime, headerPairs, namedByClient, queryPairs, splitUrl, type IncomingRequest } from './api-gateway';
+import {
+  asDeliveredToLambda,
+  gatewayTime,
+  headerPairs,
+  namedByClient,
+  queryPairs,
+  splitUrl,
+  type IncomingRequest,
+} from './api-gateway';
 
 /**
  * An HTTP API's event (payload 2.0): header names lower-cased, repeated headers joined with commas, cookies split
@@ -16,21 +24,30 @@ export function isTextContentType(contentType: string | undefined): boolean {
   );
 }
 
-export function toHttpApiEvent(request: IncomingRequest, options: { path: string; stage?: string }): APIGatewayProxyEventV2 {
+export function toHttpApiEvent(
+  request: IncomingRequest,
+  options: { path: string; stage?: string },
+): APIGatewayProxyEventV2 {
   const { path, rawQuery } = splitUrl(request.url);
   const headers = namedByClient<string>();
   const cookies: string[] = [];
   for (const [rawName, value] of headerPairs(request.rawHeaders)) {
     const name = rawName.toLowerCase();
     if (name === 'cookie') {
-      cookies.push(...value.split(';').map((cookie) => cookie.trim()).filter((cookie) => cookie !== ''));
+      cookies.push(
+        ...value
+          .split(';')
+          .map((cookie) => cookie.trim())
+          .filter((cookie) => cookie !== ''),
+      );
       continue;
     }
     headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
   }
   const queryStringParameters = namedByClient<string>();
   for (const [name, value] of queryPairs(rawQuery)) {
-    queryStringParameters[name] = queryStringParameters[name] === undefined ? value : `${queryStringParameters[name]},${value}`;
+    queryStringParameters[name] =
+      queryStringParameters[name] === undefined ? value : `${queryStringParameters[name]},${value}`;
   }
   const routeKey = `${request.method} ${options.path}`;
   const hasBody = request.body.length > 0;

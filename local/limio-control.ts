@@ -1,5 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isJsonContentType, isLoopbackAddress, MAX_CONTROL_BODY_BYTES, readJsonObject, refusedAsCrossSite, sendJson } from './control-request';
+import {
+  isJsonContentType,
+  isLoopbackAddress,
+  MAX_CONTROL_BODY_BYTES,
+  readJsonObject,
+  refusedAsCrossSite,
+  sendJson,
+} from './control-request';
 import { SANDBOX_CAPACITY_BOUNDS, SANDBOX_LATENCY_BOUNDS } from './limio-capacity';
 import { SHARE_ROUNDING, type LimioFaults } from './limio-faults';
 import type { LimioSandbox, LimioServiceModel } from './limio-sandbox';
@@ -53,7 +60,11 @@ export interface CapacityChange {
 }
 
 /** Handles the request if it is for the Limio control endpoint; returns false (and touches nothing) otherwise. */
-export function handleLocalLimioRequest(request: IncomingMessage, response: ServerResponse, options: LocalLimioControlOptions): boolean {
+export function handleLocalLimioRequest(
+  request: IncomingMessage,
+  response: ServerResponse,
+  options: LocalLimioControlOptions,
+): boolean {
   const path = (request.url ?? '').split('?')[0];
   if (path !== LOCAL_LIMIO_PATH && !path.startsWith(`${LOCAL_LIMIO_PATH}/`)) return false;
   void answer(request, response, path, options).catch((error: unknown) => {
@@ -62,20 +73,31 @@ export function handleLocalLimioRequest(request: IncomingMessage, response: Serv
   return true;
 }
 
-async function answer(request: IncomingMessage, response: ServerResponse, path: string, options: LocalLimioControlOptions): Promise<void> {
+async function answer(
+  request: IncomingMessage,
+  response: ServerResponse,
+  path: string,
+  options: LocalLimioControlOptions,
+): Promise<void> {
   const usage = `use GET or POST ${LOCAL_LIMIO_CAPACITY_PATH} or ${LOCAL_LIMIO_FAULTS_PATH}`;
   // The runtime listens on 127.0.0.1 only; this holds should it ever listen wider.
-  if (!isLoopbackAddress(request.socket.remoteAddress)) return sendJson(response, 403, { message: 'refused: the Limio sandbox is changed from this machine only' });
+  if (!isLoopbackAddress(request.socket.remoteAddress))
+    return sendJson(response, 403, { message: 'refused: the Limio sandbox is changed from this machine only' });
   if (refusedAsCrossSite(request, response, 'change the local Limio sandbox')) return;
-  if (path !== LOCAL_LIMIO_CAPACITY_PATH && path !== LOCAL_LIMIO_FAULTS_PATH) return sendJson(response, 404, { message: usage });
+  if (path !== LOCAL_LIMIO_CAPACITY_PATH && path !== LOCAL_LIMIO_FAULTS_PATH)
+    return sendJson(response, 404, { message: usage });
   if (request.method !== 'GET' && request.method !== 'POST') return sendJson(response, 405, { message: usage });
   const { sandbox } = options;
   if (sandbox === undefined) {
-    return sendJson(response, 409, { message: 'this runtime syncs to the Limio tenant at LIMIO_BASE_URL, not the local sandbox: its capacity and faults are its own' });
+    return sendJson(response, 409, {
+      message:
+        'this runtime syncs to the Limio tenant at LIMIO_BASE_URL, not the local sandbox: its capacity and faults are its own',
+    });
   }
   if (path === LOCAL_LIMIO_FAULTS_PATH) return answerFaults(request, response, sandbox, options);
   if (request.method === 'GET') return sendJson(response, 200, describeModel(sandbox.serviceModel()));
-  if (!isJsonContentType(request.headers['content-type'])) return sendJson(response, 415, { message: 'expected Content-Type: application/json' });
+  if (!isJsonContentType(request.headers['content-type']))
+    return sendJson(response, 415, { message: 'expected Content-Type: application/json' });
   const change = capacityChange(await readJsonObject(request));
   if (typeof change === 'string') return sendJson(response, 400, { message: change });
   if (change.capacity !== undefined) sandbox.setCapacity(change.capacity ?? undefined);
@@ -85,9 +107,15 @@ async function answer(request: IncomingMessage, response: ServerResponse, path: 
   sendJson(response, 200, describeModel(model));
 }
 
-async function answerFaults(request: IncomingMessage, response: ServerResponse, sandbox: LimioSandbox, options: LocalLimioControlOptions): Promise<void> {
+async function answerFaults(
+  request: IncomingMessage,
+  response: ServerResponse,
+  sandbox: LimioSandbox,
+  options: LocalLimioControlOptions,
+): Promise<void> {
   if (request.method === 'GET') return sendJson(response, 200, describeControl(sandbox));
-  if (!isJsonContentType(request.headers['content-type'])) return sendJson(response, 415, { message: 'expected Content-Type: application/json' });
+  if (!isJsonContentType(request.headers['content-type']))
+    return sendJson(response, 415, { message: 'expected Content-Type: application/json' });
   const change = faultsChange(await readJsonObject(request), sandbox.currentFaults());
   if (typeof change === 'string') return sendJson(response, 400, { message: change });
   const { capacity, ...faults } = change;
@@ -105,10 +133,22 @@ function describeControl(sandbox: Pick<LimioSandbox, 'currentFaults' | 'serviceM
 
 export type FaultsChange = LimioFaults & { readonly capacity?: number | null };
 
-const FAULT_FIELDS = ['rate502', 'rate429', 'retryAfterSeconds', 'hangRate', 'down', 'notFoundIds', 'capacity', 'latencyMs'] as const;
+const FAULT_FIELDS = [
+  'rate502',
+  'rate429',
+  'retryAfterSeconds',
+  'hangRate',
+  'down',
+  'notFoundIds',
+  'capacity',
+  'latencyMs',
+] as const;
 
 /** The change a faults request asks for, or what is wrong with it; rates are checked together with the ones kept. */
-export function faultsChange(body: Record<string, unknown> | undefined, current: Required<LimioFaults>): FaultsChange | string {
+export function faultsChange(
+  body: Record<string, unknown> | undefined,
+  current: Required<LimioFaults>,
+): FaultsChange | string {
   const usage =
     `expected any of {"rate502", "rate429", "hangRate": 0 to 1 (adding up to at most 1), "retryAfterSeconds": ${RETRY_AFTER_BOUNDS.min} to ${RETRY_AFTER_BOUNDS.max}, ` +
     `"down": true | false, "notFoundIds": [up to ${NOT_FOUND_IDS_MAX} subscription ids], "capacity": ${SANDBOX_CAPACITY_BOUNDS.min} to ${SANDBOX_CAPACITY_BOUNDS.max} or null, ` +
@@ -118,16 +158,26 @@ export function faultsChange(body: Record<string, unknown> | undefined, current:
   if (unknown.length > 0) return `unknown field ${unknown[0]}: ${usage}`;
   if (Object.keys(body).length === 0) return usage;
   const { rate502, rate429, hangRate, retryAfterSeconds, down, notFoundIds, capacity, latencyMs } = body;
-  for (const [name, value] of [['rate502', rate502], ['rate429', rate429], ['hangRate', hangRate]] as const) {
-    if (value !== undefined && !(typeof value === 'number' && value >= 0 && value <= 1)) return `${name} must be a share from 0 to 1, such as 0.2: ${usage}`;
+  for (const [name, value] of [
+    ['rate502', rate502],
+    ['rate429', rate429],
+    ['hangRate', hangRate],
+  ] as const) {
+    if (value !== undefined && !(typeof value === 'number' && value >= 0 && value <= 1))
+      return `${name} must be a share from 0 to 1, such as 0.2: ${usage}`;
   }
   const shareOf = (value: unknown, kept: number) => (value === undefined ? kept : (value as number));
-  const shares = shareOf(rate502, current.rate502) + shareOf(rate429, current.rate429) + shareOf(hangRate, current.hangRate);
-  if (shares > 1 + SHARE_ROUNDING) return `rate502 + rate429 + hangRate would add up to ${shares}, more than 1 (the ones not given are kept): ${usage}`;
-  if (retryAfterSeconds !== undefined && !isWholeNumberWithin(retryAfterSeconds, RETRY_AFTER_BOUNDS)) return `retryAfterSeconds: ${usage}`;
+  const shares =
+    shareOf(rate502, current.rate502) + shareOf(rate429, current.rate429) + shareOf(hangRate, current.hangRate);
+  if (shares > 1 + SHARE_ROUNDING)
+    return `rate502 + rate429 + hangRate would add up to ${shares}, more than 1 (the ones not given are kept): ${usage}`;
+  if (retryAfterSeconds !== undefined && !isWholeNumberWithin(retryAfterSeconds, RETRY_AFTER_BOUNDS))
+    return `retryAfterSeconds: ${usage}`;
   if (down !== undefined && typeof down !== 'boolean') return `down must be true or false: ${usage}`;
-  if (notFoundIds !== undefined && !isIdList(notFoundIds)) return `notFoundIds must be a list of up to ${NOT_FOUND_IDS_MAX} subscription ids: ${usage}`;
-  if (capacity !== undefined && capacity !== null && !isWholeNumberWithin(capacity, SANDBOX_CAPACITY_BOUNDS)) return `capacity: ${usage}`;
+  if (notFoundIds !== undefined && !isIdList(notFoundIds))
+    return `notFoundIds must be a list of up to ${NOT_FOUND_IDS_MAX} subscription ids: ${usage}`;
+  if (capacity !== undefined && capacity !== null && !isWholeNumberWithin(capacity, SANDBOX_CAPACITY_BOUNDS))
+    return `capacity: ${usage}`;
   if (latencyMs !== undefined && !isWholeNumberWithin(latencyMs, SANDBOX_LATENCY_BOUNDS)) return `latencyMs: ${usage}`;
   return {
     ...(rate502 !== undefined && { rate502: rate502 as number }),

@@ -6,7 +6,9 @@ import { DEFAULTS } from '../functions/shared/defaults';
 /** A Limio tenant that cannot issue a token: the message says what to change. */
 export class LimioUnreachableError extends Error {
   constructor(baseUrl: string, cause: string) {
-    super(`LIMIO_BASE_URL ${baseUrl}: ${cause}; check LIMIO_BASE_URL, LIMIO_CLIENT_ID and LIMIO_CLIENT_SECRET, or unset LIMIO_BASE_URL to use the local sandbox`);
+    super(
+      `LIMIO_BASE_URL ${baseUrl}: ${cause}; check LIMIO_BASE_URL, LIMIO_CLIENT_ID and LIMIO_CLIENT_SECRET, or unset LIMIO_BASE_URL to use the local sandbox`,
+    );
     this.name = 'LimioUnreachableError';
   }
 }

@@ -79,7 +79,10 @@ interface CannedAnswer {
 
 const DOWN_BODY = { message: 'Service Unavailable: Limio is down (the sandbox\'s "down" fault)' };
 /** Limio's answer for a subscription it does not know; the body names the fault that made it, for dlq list. */
-const NOT_FOUND: CannedAnswer = { status: 404, body: { message: 'Not Found: no such subscription in Limio (the sandbox\'s notFoundIds fault)' } };
+const NOT_FOUND: CannedAnswer = {
+  status: 404,
+  body: { message: "Not Found: no such subscription in Limio (the sandbox's notFoundIds fault)" },
+};
 
 export async function startLimioSandbox(options: LimioSandboxOptions = {}): Promise<LimioSandbox> {
   const host = options.host ?? '127.0.0.1';
@@ -155,7 +158,10 @@ export async function startLimioSandbox(options: LimioSandboxOptions = {}): Prom
     if (faults.down) return send(response, 503, DOWN_BODY);
     if (request.method !== 'POST') return send(response, 405, { message: 'use POST' });
     if (!(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
-      return send(response, 400, { error: 'invalid_request', error_description: 'expected application/x-www-form-urlencoded' });
+      return send(response, 400, {
+        error: 'invalid_request',
+        error_description: 'expected application/x-www-form-urlencoded',
+      });
     }
     const form = new URLSearchParams(body);
     if (form.get('grant_type') !== 'client_credentials') {
@@ -210,18 +216,22 @@ export async function startLimioSandbox(options: LimioSandboxOptions = {}): Prom
 
     if (verdict.kind === 'refuse') {
       stats.overloadRefused += 1;
-      return answer(502, { message: 'Bad Gateway: Limio is over capacity, too many requests in flight (the sandbox\'s capacity model)' });
+      return answer(502, {
+        message: "Bad Gateway: Limio is over capacity, too many requests in flight (the sandbox's capacity model)",
+      });
     }
 
     // A canned answer is deterministic: random faults do not apply to that subscription.
-    const canned = cannedAnswers.get(subscriptionId) ?? (faults.notFoundIds.includes(subscriptionId) ? NOT_FOUND : undefined);
+    const canned =
+      cannedAnswers.get(subscriptionId) ?? (faults.notFoundIds.includes(subscriptionId) ? NOT_FOUND : undefined);
     const draw = canned ? 1 : random();
     if (draw < faults.hangRate) return; // never answered: the client's timeout or stop() ends it
     if (verdict.afterMs > 0) await sleep(verdict.afterMs);
     if (response.destroyed) return;
 
     if (canned) {
-      const headers: Record<string, string> = canned.status === 429 ? { 'retry-after': String(faults.retryAfterSeconds) } : {};
+      const headers: Record<string, string> =
+        canned.status === 429 ? { 'retry-after': String(faults.retryAfterSeconds) } : {};
       return answer(canned.status, canned.body ?? defaultBody(canned.status, subscriptionId), headers);
     }
     if (draw < faults.hangRate + faults.rate429) {

@@ -7,7 +7,9 @@ export class PortInUseError extends Error {
     readonly port: number,
     readonly variable: string,
   ) {
-    super(`port ${port} is already in use; stop what is listening there or set ${variable} to another port (0 picks a free one)`);
+    super(
+      `port ${port} is already in use; stop what is listening there or set ${variable} to another port (0 picks a free one)`,
+    );
     this.name = 'PortInUseError';
   }
 }

@@ -65,7 +65,9 @@ function humanOutput(): Output {
 /** The runtime's own lines in the shape of the handlers' structured logs, so one parser reads both. */
 function jsonOutput(): Output {
   const write = (level: string, message: string, fields: Record<string, unknown> = {}) =>
-    process.stdout.write(`${JSON.stringify({ level, message, service: 'local-runtime', timestamp: new Date().toISOString(), ...fields })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ level, message, service: 'local-runtime', timestamp: new Date().toISOString(), ...fields })}\n`,
+    );
   return { info: (line, fields) => write('INFO', line, fields), error: (line, fields) => write('ERROR', line, fields) };
 }
 
@@ -78,11 +80,16 @@ function recordRuntime(runtime: Runtime, out: Output): { file: string; remove():
   const file = runtimeRecordPath(process.env);
   const record = recordOf(runtime, process.pid, new Date());
   const replaced = runningRecordedPid(file);
-  if (replaced !== undefined) out.info(`Runtime record ${file} named another runtime, still running (pid ${replaced}): --local now finds this one`);
+  if (replaced !== undefined)
+    out.info(
+      `Runtime record ${file} named another runtime, still running (pid ${replaced}): --local now finds this one`,
+    );
   try {
     writeRuntimeRecord(file, record);
   } catch (error) {
-    out.error(`Runtime record not written (${(error as Error).message}): the CLI's --local needs PORT, SQS_PORT, DYNAMODB_PORT and ZUORA_SANDBOX_PORT as printed above`);
+    out.error(
+      `Runtime record not written (${(error as Error).message}): the CLI's --local needs PORT, SQS_PORT, DYNAMODB_PORT and ZUORA_SANDBOX_PORT as printed above`,
+    );
     return undefined;
   }
   const remove = () => removeRuntimeRecord(file, record);
@@ -111,7 +118,10 @@ function runningRecordedPid(file: string): number | undefined {
 async function queueDepths(runtime: Runtime): Promise<{ waiting: number; deadLetters: number } | undefined> {
   try {
     const depth = (queueUrl: string) => queueDepth(runtime.sqs, queueUrl);
-    return { waiting: await depth(runtime.queues.mainQueueUrl), deadLetters: await depth(runtime.queues.deadLetterQueueUrl) };
+    return {
+      waiting: await depth(runtime.queues.mainQueueUrl),
+      deadLetters: await depth(runtime.queues.deadLetterQueueUrl),
+    };
   } catch {
     return undefined;
   }
@@ -129,7 +139,12 @@ const CONNECTION_ERROR_HOLD_MS = 250;
 
 export function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
-  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE' || (error instanceof Error && error.message === 'socket hang up');
+  return (
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    (error instanceof Error && error.message === 'socket hang up')
+  );
 }
 
 function isUserFixable(error: unknown): error is Error {
@@ -139,14 +154,18 @@ function isUserFixable(error: unknown): error is Error {
 export async function main(argv: readonly string[]): Promise<number> {
   const unknown = argv.filter((arg) => arg !== '--json');
   if (unknown.length > 0) {
-    process.stderr.write(`${unknown.includes('--help') || unknown.includes('-h') ? '' : `unknown argument ${unknown[0]}\n`}${USAGE}\n`);
+    process.stderr.write(
+      `${unknown.includes('--help') || unknown.includes('-h') ? '' : `unknown argument ${unknown[0]}\n`}${USAGE}\n`,
+    );
     return unknown.includes('--help') || unknown.includes('-h') ? 0 : 2;
   }
   const json = argv.includes('--json');
   const out = json ? jsonOutput() : humanOutput();
   // npm writes its banner to stdout before running the script, and only --silent stops it: say so where it is read.
   if (json && process.env.npm_lifecycle_event !== undefined && process.env.npm_config_loglevel !== 'silent') {
-    process.stderr.write(`npm printed its "> ${process.env.npm_package_name ?? 'zuora-limio-sync'}@... ${process.env.npm_lifecycle_event}" banner on stdout before the JSON lines: \`npm start --silent -- --json\` keeps stdout to JSON only\n`);
+    process.stderr.write(
+      `npm printed its "> ${process.env.npm_package_name ?? 'zuora-limio-sync'}@... ${process.env.npm_lifecycle_event}" banner on stdout before the JSON lines: \`npm start --silent -- --json\` keeps stdout to JSON only\n`,
+    );
   }
 
   let config: RuntimeConfig;
@@ -235,14 +254,23 @@ export async function main(argv: readonly string[]): Promise<number> {
           else out.info(limioFaultsLine(view));
         },
         onLimioCapacityChanged(model) {
-          if (json) out.info('limio sandbox capacity changed', { capacity: model.capacity ?? null, latencyMs: model.latencyMs });
+          if (json)
+            out.info('limio sandbox capacity changed', {
+              capacity: model.capacity ?? null,
+              latencyMs: model.latencyMs,
+            });
           else out.info(limioCapacityLine(model));
         },
         onProbe(report) {
           for (const announcement of report.announced) {
             // A run may announce the phase it found (entered by a sync instance) and then the one it moved to.
             const state = phaseOf(announcement) === report.after.state ? report.after : report.before;
-            if (json) out.info(`breaker ${announcement}`, { breaker: state.state, reason: state.reason, since: new Date(state.since).toISOString() });
+            if (json)
+              out.info(`breaker ${announcement}`, {
+                breaker: state.state,
+                reason: state.reason,
+                since: new Date(state.since).toISOString(),
+              });
             else out.info(breakerLine(announcement, state));
           }
         },
@@ -288,7 +316,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     for (const line of describeStart(banner)) {
       out.info(line);
     }
-    if (record) out.info(`Runtime record ${record.file} (owner-only): zuora-limio-sync --local commands find this runtime by it`);
+    if (record)
+      out.info(`Runtime record ${record.file} (owner-only): zuora-limio-sync --local commands find this runtime by it`);
     out.info(readyLine(runtime.calloutUrl));
   }
 
@@ -300,13 +329,24 @@ export async function main(argv: readonly string[]): Promise<number> {
     // Not a stop request: the launchers and the lifeline no longer matter (and the lifeline would keep us alive).
     stopRequests.release();
     cause = { emulatorExited: request.emulator };
-    const what = { emulator: request.emulator, code: request.code, signal: request.signal, ...(request.lastStderr && { lastStderr: request.lastStderr }) };
-    out.error(json ? 'emulator exited unexpectedly; stopping' : `${request.message}. What it held in memory is gone: stopping the runtime.`, what);
+    const what = {
+      emulator: request.emulator,
+      code: request.code,
+      signal: request.signal,
+      ...(request.lastStderr && { lastStderr: request.lastStderr }),
+    };
+    out.error(
+      json
+        ? 'emulator exited unexpectedly; stopping'
+        : `${request.message}. What it held in memory is gone: stopping the runtime.`,
+      what,
+    );
   } else {
     cause = 'signal' in request ? { signal: request.signal } : { launcherGone: request.launcherGone };
     if (!json) {
       process.stdout.write('\n');
-      if ('launcherGone' in request) out.info(`The process that started this runtime (pid ${request.launcherGone}) has gone; stopping.`);
+      if ('launcherGone' in request)
+        out.info(`The process that started this runtime (pid ${request.launcherGone}) has gone; stopping.`);
     }
   }
   // Invocations under way finish first, so their messages are not counted as left on the queue.
@@ -314,7 +354,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   limitLines.stop();
   const depths = await queueDepths(runtime);
   await runtime.stop();
-  if (json) out.info('stopped', { ...cause, ...tally, ...(depths && { mainQueueMessages: depths.waiting, deadLetters: depths.deadLetters }) });
+  if (json)
+    out.info('stopped', {
+      ...cause,
+      ...tally,
+      ...(depths && { mainQueueMessages: depths.waiting, deadLetters: depths.deadLetters }),
+    });
   else out.info(summaryLine(tally, depths));
   return request instanceof EmulatorExitedError ? 1 : 0;
 }

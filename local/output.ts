@@ -30,13 +30,21 @@ export function sampleCurl(calloutUrl: string, credentials: CalloutCredentials):
   const parts = ['curl', '-sS'];
   switch (credentials.mode) {
     case 'basic':
-      parts.push('-u', credentials.generated ? shellQuote(`${credentials.username}:${credentials.password}`) : `'${credentials.username}:<CALLOUT_PASSWORD>'`);
+      parts.push(
+        '-u',
+        credentials.generated
+          ? shellQuote(`${credentials.username}:${credentials.password}`)
+          : `'${credentials.username}:<CALLOUT_PASSWORD>'`,
+      );
       break;
     case 'header':
       parts.push('-H', shellQuote(`${credentials.headerName}: <CALLOUT_HEADER_VALUE>`));
       break;
     case 'hmac':
-      parts.push('-H', shellQuote('<CALLOUT_HMAC_HEADER>: <signature over CALLOUT_HMAC_SIGNED_DATA with CALLOUT_HMAC_KEY>'));
+      parts.push(
+        '-H',
+        shellQuote('<CALLOUT_HMAC_HEADER>: <signature over CALLOUT_HMAC_SIGNED_DATA with CALLOUT_HMAC_KEY>'),
+      );
       break;
   }
   parts.push('-H', shellQuote('Content-Type: application/json'), '-d', shellQuote(SAMPLE_BODY), calloutUrl);
@@ -55,19 +63,43 @@ export interface StartBanner {
 /** A curl that changes a subscription in the Zuora sandbox without a callout (the next sweep finds it). */
 export function touchCurl(calloutUrl: string): string {
   const touchUrl = new URL('/_local/zuora/touch', calloutUrl).toString();
-  return ['curl', '-sS', '-H', shellQuote('Content-Type: application/json'), '-d', shellQuote(JSON.stringify({ subscriptions: [SAMPLE_SUBSCRIPTION] })), touchUrl].join(' ');
+  return [
+    'curl',
+    '-sS',
+    '-H',
+    shellQuote('Content-Type: application/json'),
+    '-d',
+    shellQuote(JSON.stringify({ subscriptions: [SAMPLE_SUBSCRIPTION] })),
+    touchUrl,
+  ].join(' ');
 }
 
 /** A curl that moves the Limio sandbox's capacity while the runtime runs (null: unlimited). */
 export function limioCapacityCurl(calloutUrl: string, capacity: number | null = 8): string {
   const url = new URL(LOCAL_LIMIO_CAPACITY_PATH, calloutUrl).toString();
-  return ['curl', '-sS', '-H', shellQuote('Content-Type: application/json'), '-d', shellQuote(JSON.stringify({ capacity })), url].join(' ');
+  return [
+    'curl',
+    '-sS',
+    '-H',
+    shellQuote('Content-Type: application/json'),
+    '-d',
+    shellQuote(JSON.stringify({ capacity })),
+    url,
+  ].join(' ');
 }
 
 /** A curl that changes the Limio sandbox's faults while the runtime runs (the fields not given are kept). */
 function limioFaultsCurl(calloutUrl: string, change: Record<string, unknown>): string {
   const url = new URL(LOCAL_LIMIO_FAULTS_PATH, calloutUrl).toString();
-  return ['curl', '-sS', '-H', shellQuote('Content-Type: application/json'), '-d', shellQuote(JSON.stringify(change)), url].join(' ');
+  return [
+    'curl',
+    '-sS',
+    '-H',
+    shellQuote('Content-Type: application/json'),
+    '-d',
+    shellQuote(JSON.stringify(change)),
+    url,
+  ].join(' ');
 }
 
 function share(rate: number): string {
@@ -83,7 +115,9 @@ export function describeLimioFaults(faults: LimioFaults): string {
     ...(faults.rate429 ? [`429 for ${share(faults.rate429)} (Retry-After ${faults.retryAfterSeconds ?? 1} s)`] : []),
     ...(faults.hangRate ? [`no answer for ${share(faults.hangRate)}`] : []),
     ...(faults.latencyMs ? [`latency ${faults.latencyMs} ms`] : []),
-    ...(faults.tokenTtlSeconds !== undefined && faults.tokenTtlSeconds !== 3600 ? [`tokens live ${faults.tokenTtlSeconds} s`] : []),
+    ...(faults.tokenTtlSeconds !== undefined && faults.tokenTtlSeconds !== 3600
+      ? [`tokens live ${faults.tokenTtlSeconds} s`]
+      : []),
   ];
   return parts.join(', ') || 'no faults';
 }
@@ -97,8 +131,14 @@ export function limioFaultsLine(view: LimioControlView): string {
 export function describeStart(banner: StartBanner): string[] {
   const { config } = banner;
   const faults = config.limio.kind === 'sandbox' ? describeLimioFaults(config.limio.faults) : '';
-  const capacity = config.limio.kind === 'sandbox' && config.limio.capacity !== undefined ? `capacity ${config.limio.capacity} in flight, ` : '';
-  const limio = config.limio.kind === 'sandbox' ? `Limio sandbox ${banner.limioBaseUrl} (${capacity}${faults})` : `Limio tenant ${banner.limioBaseUrl}`;
+  const capacity =
+    config.limio.kind === 'sandbox' && config.limio.capacity !== undefined
+      ? `capacity ${config.limio.capacity} in flight, `
+      : '';
+  const limio =
+    config.limio.kind === 'sandbox'
+      ? `Limio sandbox ${banner.limioBaseUrl} (${capacity}${faults})`
+      : `Limio tenant ${banner.limioBaseUrl}`;
   const auth = config.callout;
   const authLine =
     auth.mode === 'basic'
@@ -126,7 +166,12 @@ export function describeStart(banner: StartBanner): string[] {
     '',
     'Try it:',
     `  ${sampleCurl(banner.calloutUrl, auth)}`,
-    ...(config.zuora.kind === 'sandbox' ? ['A change in Zuora without a callout (synced by the next sweep after it settles):', `  ${touchCurl(banner.calloutUrl)}`] : []),
+    ...(config.zuora.kind === 'sandbox'
+      ? [
+          'A change in Zuora without a callout (synced by the next sweep after it settles):',
+          `  ${touchCurl(banner.calloutUrl)}`,
+        ]
+      : []),
     ...(config.limio.kind === 'sandbox'
       ? [
           "Limio's capacity, changed while it runs (calls in flight; null is unlimited):",
@@ -199,15 +244,28 @@ export function zuoraTouchedLine(names: readonly string[]): string {
 }
 
 export function limioCapacityLine(model: LimioServiceModel): string {
-  const capacity = model.capacity === undefined ? 'unlimited capacity' : `capacity ${model.capacity} in flight (slower beyond, 502 beyond ${refusalThreshold(model.capacity)})`;
+  const capacity =
+    model.capacity === undefined
+      ? 'unlimited capacity'
+      : `capacity ${model.capacity} in flight (slower beyond, 502 beyond ${refusalThreshold(model.capacity)})`;
   return `limio         sandbox now: ${capacity}, latency ${model.latencyMs} ms`;
 }
 
 /** The sync handler's adaptive limit on Limio calls moved markedly, or Limio's unloaded latency was re-measured. */
 export function limioLimitLine(change: LimitChange): string {
   const unloaded = change.unloadedLatencyMs === undefined ? '' : `unloaded ${Math.round(change.unloadedLatencyMs)} ms`;
-  if (change.reason === 'remeasured') return `limio         unloaded latency re-measured: ${unloaded.replace('unloaded ', '')} (limit ${change.to.toFixed(1)} calls in flight)`;
-  const measured = [change.latencyMs === undefined ? (change.reason === 'overload' ? 'overloaded' : '') : `latency ${Math.round(change.latencyMs)} ms`, unloaded].filter(Boolean).join(', ');
+  if (change.reason === 'remeasured')
+    return `limio         unloaded latency re-measured: ${unloaded.replace('unloaded ', '')} (limit ${change.to.toFixed(1)} calls in flight)`;
+  const measured = [
+    change.latencyMs === undefined
+      ? change.reason === 'overload'
+        ? 'overloaded'
+        : ''
+      : `latency ${Math.round(change.latencyMs)} ms`,
+    unloaded,
+  ]
+    .filter(Boolean)
+    .join(', ');
   return `limio         limit ${change.from.toFixed(1)} -> ${change.to.toFixed(1)} calls in flight${measured ? ` (${measured})` : ''}`;
 }
 
@@ -215,7 +273,9 @@ export function calloutAcceptedLine(callout: AcceptedCallout): string {
   const parts = [
     ...(callout.ids.length > 0 ? [`${callout.ids.join(', ')} queued`] : []),
     ...(callout.accountKeys?.length ? [`account ${callout.accountKeys.join(', ')} on the fan-out queue`] : []),
-    ...(callout.ignoredAccountKeys?.length ? [`account ${callout.ignoredAccountKeys.join(', ')} ignored (no fan-out queue)`] : []),
+    ...(callout.ignoredAccountKeys?.length
+      ? [`account ${callout.ignoredAccountKeys.join(', ')} ignored (no fan-out queue)`]
+      : []),
   ];
   return `callout       ${parts.join('; ')} (${callout.source})`;
 }
@@ -297,7 +357,10 @@ export function countSync(tally: Tally, event: SyncOutcomeEvent): void {
  * and `dlq replay` (stamped with its run id). Callouts and sweeps are counted where they queue; these arrive from
  * outside the runtime, so they are counted as they arrive.
  */
-export function countArrivals(tally: Tally, records: readonly { readonly body: string; readonly attributes: { readonly ApproximateReceiveCount: string } }[]): void {
+export function countArrivals(
+  tally: Tally,
+  records: readonly { readonly body: string; readonly attributes: { readonly ApproximateReceiveCount: string } }[],
+): void {
   for (const record of records) {
     if (record.attributes.ApproximateReceiveCount !== '1') continue;
     let body: { source?: unknown; replayRunId?: unknown };

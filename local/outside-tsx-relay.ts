@@ -41,10 +41,14 @@ export function withoutTsxPreflight(execArgv: readonly string[]): string[] {
 
 /** Runs this script again outside tsx's relay and resolves with its exit code. */
 export async function runOutsideTsxRelay(): Promise<number> {
-  const runtime = spawn(process.execPath, [...withoutTsxPreflight(process.execArgv), process.argv[1], ...process.argv.slice(2)], {
-    stdio: ['pipe', 'inherit', 'inherit'],
-    env: { ...process.env, [LIFELINE_VARIABLE]: '1' },
-  });
+  const runtime = spawn(
+    process.execPath,
+    [...withoutTsxPreflight(process.execArgv), process.argv[1], ...process.argv.slice(2)],
+    {
+      stdio: ['pipe', 'inherit', 'inherit'],
+      env: { ...process.env, [LIFELINE_VARIABLE]: '1' },
+    },
+  );
   // A signal for tsx alone (macOS, where npm's shell execs tsx) reaches only this process; one for the group
   // reaches the runtime too, which takes the copy as the same request. Listening also keeps tsx's preflight
   // from exiting this process on a signal.

@@ -40,7 +40,10 @@ export function startProbeSchedule(options: ProbeScheduleOptions): ProbeLoop {
       ...probeSubscription(options.handlerEnv, syncConfig),
     }),
     // Half-open lets a small batch through: never more pollers than full speed has.
-    settings: { ...syncConfig.breaker.settings, halfOpenMaxConcurrency: Math.min(syncConfig.breaker.settings.halfOpenMaxConcurrency, fullConcurrency) },
+    settings: {
+      ...syncConfig.breaker.settings,
+      halfOpenMaxConcurrency: Math.min(syncConfig.breaker.settings.halfOpenMaxConcurrency, fullConcurrency),
+    },
     fullConcurrency,
     ...options.logging,
   });

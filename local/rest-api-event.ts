@@ -1,5 +1,13 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { asDeliveredToLambda, gatewayTime, headerPairs, namedByClient, queryPairs, splitUrl, type IncomingRequest } from './api-gateway';
+import {
+  asDeliveredToLambda,
+  gatewayTime,
+  headerPairs,
+  namedByClient,
+  queryPairs,
+  splitUrl,
+  type IncomingRequest,
+} from './api-gateway';
 
 /**
  * A REST API's event (payload 1.0), as deployed: headers keep their case, repeated ones sit in

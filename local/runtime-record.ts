@@ -1,4 +1,14 @@
-import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fchmodSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import * as path from 'node:path';
@@ -73,7 +83,8 @@ export function runtimeRecordPath(env: Env): string {
 function checkPrivateDirectory(dir: string): void {
   const stat = lstatSync(dir);
   if (!stat.isDirectory()) throw new Error(`${dir} is not a directory (a symbolic link?)`);
-  if (typeof process.getuid === 'function' && stat.uid !== process.getuid()) throw new Error(`${dir} belongs to another user`);
+  if (typeof process.getuid === 'function' && stat.uid !== process.getuid())
+    throw new Error(`${dir} belongs to another user`);
   if ((stat.mode & 0o022) !== 0) throw new Error(`${dir} can be written by other users`);
 }
 
@@ -125,9 +136,21 @@ export async function findRuntimeRecord(env: Env, probeTimeoutMs = 1_000): Promi
   }
   const record = parseRecord(text);
   if (typeof record === 'string') return { kind: 'unreadable', file, reason: record };
-  if (!isRunning(record.pid)) return { kind: 'stale', file, record, reason: `the process that wrote it (pid ${record.pid}, started ${record.startedAt}) is no longer running` };
+  if (!isRunning(record.pid))
+    return {
+      kind: 'stale',
+      file,
+      record,
+      reason: `the process that wrote it (pid ${record.pid}, started ${record.startedAt}) is no longer running`,
+    };
   const refused = await connectionProblem(record.host, record.ports.callout, probeTimeoutMs);
-  if (refused !== undefined) return { kind: 'stale', file, record, reason: `nothing answers on its front door ${record.host}:${record.ports.callout} (${refused})` };
+  if (refused !== undefined)
+    return {
+      kind: 'stale',
+      file,
+      record,
+      reason: `nothing answers on its front door ${record.host}:${record.ports.callout} (${refused})`,
+    };
   return { kind: 'live', file, record };
 }
 
@@ -169,21 +192,36 @@ export function parseRecord(text: string): RuntimeRecord | string {
   }
   if (typeof value !== 'object' || value === null) return 'not a JSON object';
   const record = value as RuntimeRecord;
-  if (record.version !== RECORD_VERSION) return `version ${String(record.version)}, expected ${RECORD_VERSION} (written by another version of npm start)`;
+  if (record.version !== RECORD_VERSION)
+    return `version ${String(record.version)}, expected ${RECORD_VERSION} (written by another version of npm start)`;
   if (!Number.isInteger(record.pid) || record.pid <= 0) return 'no pid';
-  if (typeof record.host !== 'string' || !LOOPBACK.test(record.host)) return `host ${String(record.host)} is not on this machine (127.0.0.0/8)`;
+  if (typeof record.host !== 'string' || !LOOPBACK.test(record.host))
+    return `host ${String(record.host)} is not on this machine (127.0.0.0/8)`;
   const ports = record.ports ?? {};
   for (const [name, port] of Object.entries(ports)) {
-    if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65_535)) return `port ${name} is ${String(port)}`;
+    if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65_535))
+      return `port ${name} is ${String(port)}`;
   }
   if (ports.callout === undefined || ports.sqs === undefined || ports.dynamoDb === undefined) return 'ports missing';
   if (typeof record.calloutAuth !== 'object' || record.calloutAuth === null) return 'no callout authentication';
-  if (typeof record.zuoraBaseUrl !== 'string' || typeof record.queues?.main !== 'string' || typeof record.queues?.deadLetter !== 'string') return 'queues or Zuora URL missing';
+  if (
+    typeof record.zuoraBaseUrl !== 'string' ||
+    typeof record.queues?.main !== 'string' ||
+    typeof record.queues?.deadLetter !== 'string'
+  )
+    return 'queues or Zuora URL missing';
   return record;
 }
 
 /** The non-secret CALLOUT_* settings a CLI needs to sign as the runtime checks (keys and values the user chose stay out). */
-const NON_SECRET_CALLOUT_VARIABLES = ['CALLOUT_USERNAME', 'CALLOUT_HEADER_NAME', 'CALLOUT_HMAC_HEADER', 'CALLOUT_HMAC_ALGORITHM', 'CALLOUT_HMAC_PREFIX', 'CALLOUT_HMAC_SIGNED_DATA'];
+const NON_SECRET_CALLOUT_VARIABLES = [
+  'CALLOUT_USERNAME',
+  'CALLOUT_HEADER_NAME',
+  'CALLOUT_HMAC_HEADER',
+  'CALLOUT_HMAC_ALGORITHM',
+  'CALLOUT_HMAC_PREFIX',
+  'CALLOUT_HMAC_SIGNED_DATA',
+];
 
 /** What the CLI needs of a started runtime (type-only imports: nothing of the runtime is loaded by the CLI). */
 export function recordOf(runtime: Runtime, pid: number, startedAt: Date): RuntimeRecord {

@@ -28,7 +28,15 @@ import type { LimioControlView } from './limio-control';
 import type { LimioSandbox, LimioServiceModel } from './limio-sandbox';
 import { closeServer, listen, PortInUseError } from './listen';
 import { startProbeSchedule } from './probe-schedule';
-import { createAccountQueue, createQueuePair, EMULATOR_CREDENTIALS, EMULATOR_REGION, startSqsEmulator, type QueuePair, type SqsEmulator } from './sqs-emulator';
+import {
+  createAccountQueue,
+  createQueuePair,
+  EMULATOR_CREDENTIALS,
+  EMULATOR_REGION,
+  startSqsEmulator,
+  type QueuePair,
+  type SqsEmulator,
+} from './sqs-emulator';
 import { startSqsPoller, type BatchOutcome, type SqsPoller } from './sqs-poller';
 import { startSweepSchedule } from './sweep-schedule';
 import { startLimioTarget, startZuoraTarget } from './tenants';
@@ -186,9 +194,11 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
     const queues = await createQueuePair(sqs, { maxReceiveCount: config.maxReceiveCount });
 
     // Like the SQS emulator, it runs in a child process: its listen error comes back as text.
-    const dynamoDbEmulator: DynamoDbEmulator = await startDynamoDbEmulator({ port: config.dynamoDbPort }).catch((error: Error) => {
-      throw /EADDRINUSE/.test(error.message) ? new PortInUseError(config.dynamoDbPort, 'DYNAMODB_PORT') : error;
-    });
+    const dynamoDbEmulator: DynamoDbEmulator = await startDynamoDbEmulator({ port: config.dynamoDbPort }).catch(
+      (error: Error) => {
+        throw /EADDRINUSE/.test(error.message) ? new PortInUseError(config.dynamoDbPort, 'DYNAMODB_PORT') : error;
+      },
+    );
     cleanups.push(() => dynamoDbEmulator.stop());
     const dynamodb = dynamoDbEmulator.client();
     // As the CDK stack defines them: the ledger keyed by subscription id (the sweep's watermark shares it), the
@@ -238,7 +248,8 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       ...(options.quiet && { POWERTOOLS_METRICS_DISABLED: 'true' }),
     });
     cleanups.push(restoreEnv);
-    const quietLogger = (serviceName: string): { logger?: Logger } => (options.quiet ? { logger: new Logger({ serviceName, logLevel: 'SILENT' }) } : {});
+    const quietLogger = (serviceName: string): { logger?: Logger } =>
+      options.quiet ? { logger: new Logger({ serviceName, logLevel: 'SILENT' }) } : {};
 
     const calloutConfig = loadCalloutConfig(handlerEnv);
     const calloutHandler = createCalloutHandler(calloutConfig, {
@@ -266,7 +277,11 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
       apiKind: config.apiKind,
       calloutConfig,
       calloutHandler: calloutHandler as ProxyHandler,
-      breakerControl: { store: breakerStore, settings: syncConfig.breaker.settings, onChange: () => probeLoop?.trigger() },
+      breakerControl: {
+        store: breakerStore,
+        settings: syncConfig.breaker.settings,
+        onChange: () => probeLoop?.trigger(),
+      },
       zuoraSandbox,
       ...(observers.onZuoraTouched && { onZuoraTouched: observers.onZuoraTouched }),
       ...(observers.onZuoraAccountsTouched && { onZuoraAccountsTouched: observers.onZuoraAccountsTouched }),
@@ -350,7 +365,10 @@ export async function startRuntime(options: StartRuntimeOptions): Promise<Runtim
     // tenant it gets a short grace before the rest closes.
     cleanups.splice(cleanups.length - 1, 0, () => {
       zuoraSandbox?.refuseAll();
-      return Promise.race([sweepSchedule.stop(), new Promise<void>((resolve) => setTimeout(resolve, SWEEP_STOP_GRACE_MS).unref())]);
+      return Promise.race([
+        sweepSchedule.stop(),
+        new Promise<void>((resolve) => setTimeout(resolve, SWEEP_STOP_GRACE_MS).unref()),
+      ]);
     });
 
     let workersStopped: Promise<void> | undefined;

@@ -7,10 +7,19 @@ import type { Socket } from 'node:net';
 /** A form or JSON body larger than this is not a request either sandbox serves. */
 const MAX_REQUEST_BODY_BYTES = 64 * 1024;
 
-export function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function send(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (response.destroyed || response.headersSent) return;
   const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   response.end(text);
 }
 
@@ -33,7 +42,10 @@ export interface ServedSandbox {
 }
 
 /** Listens on host:port (0 = ephemeral), counting connections in `stats` and tracking them for stop(). */
-export async function serveSandbox(server: Server, options: { port: number | undefined; host: string; name: string; stats: { connections: number } }): Promise<ServedSandbox> {
+export async function serveSandbox(
+  server: Server,
+  options: { port: number | undefined; host: string; name: string; stats: { connections: number } },
+): Promise<ServedSandbox> {
   const { host, stats } = options;
   const sockets = new Set<Socket>();
   // The client's keep-alive connections must not hold stop() open.
@@ -56,4 +68,3 @@ export async function serveSandbox(server: Server, options: { port: number | und
     },
   };
 }
-

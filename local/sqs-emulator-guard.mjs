@@ -46,20 +46,38 @@ function mediaTypeOf(contentType) {
  */
 function emulatorRefusal({ method, url, headers }) {
   if (headers.origin !== undefined) {
-    return { statusCode: 403, type: 'AccessDeniedException', message: 'cross-site requests are refused: the local SQS emulator serves only AWS SDK clients, which send no Origin header' };
+    return {
+      statusCode: 403,
+      type: 'AccessDeniedException',
+      message:
+        'cross-site requests are refused: the local SQS emulator serves only AWS SDK clients, which send no Origin header',
+    };
   }
   const hostname = hostnameOf(headers.host);
   if (hostname === undefined || !LOOPBACK_HOSTNAMES.has(hostname)) {
     // A page on a rebinding DNS name reaches 127.0.0.1 under its own name; the SDK uses the endpoint's.
-    return { statusCode: 403, type: 'AccessDeniedException', message: `requests must address the emulator as 127.0.0.1 or localhost, not ${headers.host ?? 'no Host'}` };
+    return {
+      statusCode: 403,
+      type: 'AccessDeniedException',
+      message: `requests must address the emulator as 127.0.0.1 or localhost, not ${headers.host ?? 'no Host'}`,
+    };
   }
   if (method !== 'POST' || url !== '/' || mediaTypeOf(headers['content-type']) !== 'application/x-amz-json-1.0') {
-    return { statusCode: 403, type: 'AccessDeniedException', message: 'the local SQS emulator serves only the SQS JSON protocol (POST / with application/x-amz-json-1.0); SNS, S3 and the Query protocol are off' };
+    return {
+      statusCode: 403,
+      type: 'AccessDeniedException',
+      message:
+        'the local SQS emulator serves only the SQS JSON protocol (POST / with application/x-amz-json-1.0); SNS, S3 and the Query protocol are off',
+    };
   }
   const target = typeof headers['x-amz-target'] === 'string' ? headers['x-amz-target'] : '';
   const action = target.startsWith('AmazonSQS.') ? target.slice('AmazonSQS.'.length) : '';
   if (!SQS_ACTIONS_THE_BRIDGE_USES.has(action)) {
-    return { statusCode: 400, type: 'com.amazonaws.sqs#InvalidAction', message: `Unknown action: ${action || target || 'none'} (the local SQS emulator serves only the actions the bridge uses)` };
+    return {
+      statusCode: 400,
+      type: 'com.amazonaws.sqs#InvalidAction',
+      message: `Unknown action: ${action || target || 'none'} (the local SQS emulator serves only the actions the bridge uses)`,
+    };
   }
   return undefined;
 }

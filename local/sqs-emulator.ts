@@ -95,13 +95,17 @@ export interface AccountQueueTopology {
 
 /** Creates the fan-out queue (ACCOUNT_QUEUE_URL) for account messages, redriven to the main queue's DLQ. */
 export async function createAccountQueue(client: SQSClient, topology: AccountQueueTopology): Promise<string> {
-  const dlqAttributes = await client.send(new GetQueueAttributesCommand({ QueueUrl: topology.deadLetterQueueUrl, AttributeNames: ['QueueArn'] }));
+  const dlqAttributes = await client.send(
+    new GetQueueAttributesCommand({ QueueUrl: topology.deadLetterQueueUrl, AttributeNames: ['QueueArn'] }),
+  );
   const queue = await client.send(
     new CreateQueueCommand({
       QueueName: topology.accountQueueName ?? DEFAULTS.accountQueueName,
       Attributes: {
         MessageRetentionPeriod: String(DEFAULTS.retentionSeconds),
-        VisibilityTimeout: String(topology.visibilityTimeoutSeconds ?? mainQueueVisibilityTimeoutSeconds(DEFAULTS.syncFunctionTimeoutSeconds)),
+        VisibilityTimeout: String(
+          topology.visibilityTimeoutSeconds ?? mainQueueVisibilityTimeoutSeconds(DEFAULTS.syncFunctionTimeoutSeconds),
+        ),
         RedrivePolicy: JSON.stringify({
           deadLetterTargetArn: dlqAttributes.Attributes!.QueueArn,
           maxReceiveCount: topology.maxReceiveCount ?? redriveMaxReceiveCount(DEFAULTS.maxAttempts),

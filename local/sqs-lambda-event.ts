@@ -66,7 +66,12 @@ export function toSqsRecord(message: Message, eventSourceARN: string, awsRegion:
 }
 
 /** Deletes the processed records, ten per call; a record that could not be deleted is reported, not retried. */
-export async function deleteProcessed(client: SQSClient, queueUrl: string, records: readonly SQSRecord[], onError: ((error: unknown) => void) | undefined): Promise<number> {
+export async function deleteProcessed(
+  client: SQSClient,
+  queueUrl: string,
+  records: readonly SQSRecord[],
+  onError: ((error: unknown) => void) | undefined,
+): Promise<number> {
   let deleted = 0;
   for (let start = 0; start < records.length; start += SQS_MAX_MESSAGES_PER_CALL) {
     const chunk = records.slice(start, start + SQS_MAX_MESSAGES_PER_CALL);
@@ -79,7 +84,9 @@ export async function deleteProcessed(client: SQSClient, queueUrl: string, recor
       );
       deleted += answer.Successful?.length ?? 0;
       for (const failure of answer.Failed ?? []) {
-        onError?.(new Error(`could not delete a processed message: ${failure.Code ?? ''} ${failure.Message ?? ''}`.trim()));
+        onError?.(
+          new Error(`could not delete a processed message: ${failure.Code ?? ''} ${failure.Message ?? ''}`.trim()),
+        );
       }
     } catch (error) {
       onError?.(error);

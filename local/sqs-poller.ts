@@ -1,9 +1,4 @@
-import {
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  type Message,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DEFAULTS } from '../functions/shared/defaults';
 import { createLambdaContext } from './lambda-context';
@@ -100,15 +95,27 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
   const waitTimeSeconds = options.waitTimeSeconds ?? 20;
   const functionTimeoutMs = (options.functionTimeoutSeconds ?? DEFAULTS.syncFunctionTimeoutSeconds) * 1000;
   const functionName = options.functionName ?? 'sync';
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new RangeError('batchSize must be 1..10000');
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError('concurrency must be a positive whole number');
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000)
+    throw new RangeError('batchSize must be 1..10000');
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new RangeError('concurrency must be a positive whole number');
 
   const { client, queueUrl } = options;
-  const arnAnswer = await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+  const arnAnswer = await client.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+  );
   const eventSourceARN = arnAnswer.Attributes?.QueueArn ?? queueUrl;
   const awsRegion = eventSourceARN.split(':')[3] || (process.env.AWS_REGION ?? 'us-east-1');
 
-  const stats: SqsPollerStats = { receives: 0, messagesReceived: 0, invocations: 0, recordsReceived: 0, recordsDeleted: 0, recordsRetained: 0, invocationErrors: 0 };
+  const stats: SqsPollerStats = {
+    receives: 0,
+    messagesReceived: 0,
+    invocations: 0,
+    recordsReceived: 0,
+    recordsDeleted: 0,
+    recordsRetained: 0,
+    invocationErrors: 0,
+  };
   const stopping = new AbortController();
   let paused = false;
   let maxConcurrency = concurrency;
@@ -187,7 +194,10 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
       return await Promise.race([
         options.handler(event, createLambdaContext(functionName, functionTimeoutMs)),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`sync handler timed out after ${functionTimeoutMs} ms`)), functionTimeoutMs);
+          timer = setTimeout(
+            () => reject(new Error(`sync handler timed out after ${functionTimeoutMs} ms`)),
+            functionTimeoutMs,
+          );
         }),
       ]);
     } finally {
@@ -208,7 +218,9 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
       invocationError = error;
     }
     if (failedIds === undefined) {
-      invocationError ??= new Error('the handler answered an invalid batchItemFailures list; the whole batch is retried');
+      invocationError ??= new Error(
+        'the handler answered an invalid batchItemFailures list; the whole batch is retried',
+      );
       stats.invocationErrors += 1;
       stats.recordsRetained += records.length;
       options.onError?.(invocationError);

@@ -13,7 +13,12 @@ const SQS_VISIBILITY_CEILING_SECONDS = 12 * 60 * 60;
  * Why SQS would refuse this visibility change, or undefined when it would take it. Milliseconds are compared
  * exactly: a request for the whole 43,200 s any time after the receive is refused.
  */
-function visibilityCeilingRefusal({ requestedSeconds, receivedAtMs, nowMs, ceilingSeconds = SQS_VISIBILITY_CEILING_SECONDS }) {
+function visibilityCeilingRefusal({
+  requestedSeconds,
+  receivedAtMs,
+  nowMs,
+  ceilingSeconds = SQS_VISIBILITY_CEILING_SECONDS,
+}) {
   if (typeof requestedSeconds !== 'number' || !Number.isFinite(requestedSeconds)) return undefined;
   const spentMs = Math.max(0, nowMs - receivedAtMs);
   if (requestedSeconds * 1000 + spentMs <= ceilingSeconds * 1000) return undefined;
@@ -32,7 +37,9 @@ export function visibilityCeilingSecondsFromEnv(env) {
   if (raw === undefined || raw === '') return SQS_VISIBILITY_CEILING_SECONDS;
   const seconds = Number(raw);
   if (!Number.isInteger(seconds) || seconds < 1 || seconds > SQS_VISIBILITY_CEILING_SECONDS) {
-    throw new Error(`FAUXQS_VISIBILITY_CEILING_SECONDS must be a whole number of seconds from 1 to ${SQS_VISIBILITY_CEILING_SECONDS}, got ${raw}`);
+    throw new Error(
+      `FAUXQS_VISIBILITY_CEILING_SECONDS must be a whole number of seconds from 1 to ${SQS_VISIBILITY_CEILING_SECONDS}, got ${raw}`,
+    );
   }
   return seconds;
 }
@@ -45,7 +52,10 @@ const TARGET_PREFIX = 'AmazonSQS.';
  * ChangeMessageVisibilityBatch entries (as Failed entries, SenderFault) that go beyond the ceiling, as SQS does.
  * Returns counters a test or the runtime may read.
  */
-export function registerVisibilityCeiling(app, { ceilingSeconds = SQS_VISIBILITY_CEILING_SECONDS, now = Date.now } = {}) {
+export function registerVisibilityCeiling(
+  app,
+  { ceilingSeconds = SQS_VISIBILITY_CEILING_SECONDS, now = Date.now } = {},
+) {
   /** Receipt handle -> epoch ms of the receive that returned it. */
   const receivedAt = new Map();
   const stats = { refused: 0 };
@@ -54,7 +64,9 @@ export function registerVisibilityCeiling(app, { ceilingSeconds = SQS_VISIBILITY
 
   const actionOf = (request) => {
     const target = request.headers['x-amz-target'];
-    return typeof target === 'string' && target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
+    return typeof target === 'string' && target.startsWith(TARGET_PREFIX)
+      ? target.slice(TARGET_PREFIX.length)
+      : undefined;
   };
   const refusalFor = (receiptHandle, requestedSeconds) => {
     const at = typeof receiptHandle === 'string' ? receivedAt.get(receiptHandle) : undefined;
@@ -91,7 +103,8 @@ export function registerVisibilityCeiling(app, { ceilingSeconds = SQS_VISIBILITY
         const refused = [];
         const accepted = [];
         for (const entry of body.Entries) {
-          const refusal = entry && typeof entry === 'object' ? refusalFor(entry.ReceiptHandle, entry.VisibilityTimeout) : undefined;
+          const refusal =
+            entry && typeof entry === 'object' ? refusalFor(entry.ReceiptHandle, entry.VisibilityTimeout) : undefined;
           if (refusal === undefined) accepted.push(entry);
           else refused.push({ Id: entry.Id, SenderFault: true, Code: refusal.code, Message: refusal.message });
         }
@@ -117,12 +130,14 @@ export function registerVisibilityCeiling(app, { ceilingSeconds = SQS_VISIBILITY
   });
 
   app.addHook('preSerialization', async (request, reply, payload) => {
-    if (request.method !== 'POST' || reply.statusCode !== 200 || payload === null || typeof payload !== 'object') return payload;
+    if (request.method !== 'POST' || reply.statusCode !== 200 || payload === null || typeof payload !== 'object')
+      return payload;
     const action = actionOf(request);
     if (action === 'ReceiveMessage' && Array.isArray(payload.Messages)) {
       forgetExpired();
       const at = now();
-      for (const message of payload.Messages) if (typeof message.ReceiptHandle === 'string') receivedAt.set(message.ReceiptHandle, at);
+      for (const message of payload.Messages)
+        if (typeof message.ReceiptHandle === 'string') receivedAt.set(message.ReceiptHandle, at);
     } else if (action === 'ChangeMessageVisibilityBatch') {
       const refused = refusedEntries.get(request);
       if (refused !== undefined) return { ...payload, Failed: [...(payload.Failed ?? []), ...refused] };

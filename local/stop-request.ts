@@ -98,7 +98,11 @@ export interface StopRequestOptions {
    * A stream whose end means "stop": the runtime's stdin when a waiter started it (outside-tsx-relay.ts), which
    * ends when the waiter does, however it ends.
    */
-  readonly lifeline?: { once(event: 'end' | 'close', listener: () => void): unknown; resume(): unknown; destroy(): unknown };
+  readonly lifeline?: {
+    once(event: 'end' | 'close', listener: () => void): unknown;
+    resume(): unknown;
+    destroy(): unknown;
+  };
   /** The pid named when the lifeline ends. */
   readonly lifelinePid?: number;
   /** Where signals are heard: the process, or a stand-in in tests. */

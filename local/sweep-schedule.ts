@@ -25,7 +25,10 @@ export interface SweepScheduleOptions {
 }
 
 export function startSweepSchedule(options: SweepScheduleOptions): ProbeLoop {
-  const sweepLambda = createSweepLambda(loadSweepLambdaConfig(sweepLambdaEnv({ ...options.handlerEnv, ...TABLE_VARIABLES }, options.zuora)), options.logging);
+  const sweepLambda = createSweepLambda(
+    loadSweepLambdaConfig(sweepLambdaEnv({ ...options.handlerEnv, ...TABLE_VARIABLES }, options.zuora)),
+    options.logging,
+  );
   return startProbeLoop({
     intervalSeconds: options.intervalSeconds,
     run: async () => {

@@ -13,7 +13,9 @@ export interface TenantAccess {
   readonly clientSecret: string;
 }
 
-export async function startLimioTarget(config: RuntimeConfig): Promise<{ access: TenantAccess; sandbox?: LimioSandbox }> {
+export async function startLimioTarget(
+  config: RuntimeConfig,
+): Promise<{ access: TenantAccess; sandbox?: LimioSandbox }> {
   if (config.limio.kind !== 'sandbox') return { access: config.limio };
   const target = config.limio;
   const sandbox = await startLimioSandbox({
@@ -23,12 +25,19 @@ export async function startLimioTarget(config: RuntimeConfig): Promise<{ access:
     ...(target.capacity !== undefined && { capacity: target.capacity }),
     ...(target.clientId !== undefined && { clientId: target.clientId, clientSecret: target.clientSecret }),
   }).catch((error: NodeJS.ErrnoException) => {
-    throw error.code === 'EADDRINUSE' || /EADDRINUSE/.test(error.message) ? new PortInUseError(target.port, 'LIMIO_SANDBOX_PORT') : error;
+    throw error.code === 'EADDRINUSE' || /EADDRINUSE/.test(error.message)
+      ? new PortInUseError(target.port, 'LIMIO_SANDBOX_PORT')
+      : error;
   });
-  return { access: { baseUrl: sandbox.baseUrl, clientId: sandbox.clientId, clientSecret: sandbox.clientSecret }, sandbox };
+  return {
+    access: { baseUrl: sandbox.baseUrl, clientId: sandbox.clientId, clientSecret: sandbox.clientSecret },
+    sandbox,
+  };
 }
 
-export async function startZuoraTarget(config: RuntimeConfig): Promise<{ access: TenantAccess; sandbox?: ZuoraSandbox }> {
+export async function startZuoraTarget(
+  config: RuntimeConfig,
+): Promise<{ access: TenantAccess; sandbox?: ZuoraSandbox }> {
   if (config.zuora.kind !== 'sandbox') return { access: config.zuora };
   const target = config.zuora;
   const sandbox = await startZuoraSandbox({
@@ -41,5 +50,8 @@ export async function startZuoraTarget(config: RuntimeConfig): Promise<{ access:
   }).catch((error: NodeJS.ErrnoException) => {
     throw error.code === 'EADDRINUSE' ? new PortInUseError(target.port, 'ZUORA_SANDBOX_PORT') : error;
   });
-  return { access: { baseUrl: sandbox.baseUrl, clientId: sandbox.clientId, clientSecret: sandbox.clientSecret }, sandbox };
+  return {
+    access: { baseUrl: sandbox.baseUrl, clientId: sandbox.clientId, clientSecret: sandbox.clientSecret },
+    sandbox,
+  };
 }

@@ -19,7 +19,18 @@ export interface SubscriptionVersion {
 const ZOQL_OBJECTS = {
   Subscription: ['Id', 'Name', 'UpdatedDate', 'AccountId'],
   Account: ['Id', 'AccountNumber', 'Name', 'UpdatedDate', 'BillToId', 'SoldToId'],
-  Contact: ['Id', 'AccountId', 'UpdatedDate', 'FirstName', 'LastName', 'WorkEmail', 'Address1', 'City', 'PostalCode', 'Country'],
+  Contact: [
+    'Id',
+    'AccountId',
+    'UpdatedDate',
+    'FirstName',
+    'LastName',
+    'WorkEmail',
+    'Address1',
+    'City',
+    'PostalCode',
+    'Country',
+  ],
 } as const;
 export type ZoqlObject = keyof typeof ZOQL_OBJECTS;
 
@@ -80,7 +91,8 @@ export function parseZoql(queryString: string, tenantOffsetMinutes = -480): Pars
   const selected: string[] = [];
   for (;;) {
     const token = peek();
-    if (token === undefined || !/^[A-Za-z_]/.test(token)) return { ok: false, reason: `invalid field for query: ${token ?? ''}` };
+    if (token === undefined || !/^[A-Za-z_]/.test(token))
+      return { ok: false, reason: `invalid field for query: ${token ?? ''}` };
     selected.push(token);
     position += 1;
     if (peek() !== ',') break;
@@ -89,10 +101,17 @@ export function parseZoql(queryString: string, tenantOffsetMinutes = -480): Pars
   const fromProblem = keyword('from');
   if (fromProblem) return { ok: false, reason: fromProblem };
   const objectToken = peek() ?? '';
-  const object = (Object.keys(ZOQL_OBJECTS) as ZoqlObject[]).find((name) => name.toLowerCase() === objectToken.toLowerCase());
-  if (object === undefined) return { ok: false, reason: `this sandbox knows only the Subscription, Account and Contact objects, got "${objectToken}"` };
+  const object = (Object.keys(ZOQL_OBJECTS) as ZoqlObject[]).find(
+    (name) => name.toLowerCase() === objectToken.toLowerCase(),
+  );
+  if (object === undefined)
+    return {
+      ok: false,
+      reason: `this sandbox knows only the Subscription, Account and Contact objects, got "${objectToken}"`,
+    };
   position += 1;
-  const fieldOf = (token: string | undefined) => (ZOQL_OBJECTS[object] as readonly string[]).find((field) => field.toLowerCase() === token?.toLowerCase());
+  const fieldOf = (token: string | undefined) =>
+    (ZOQL_OBJECTS[object] as readonly string[]).find((field) => field.toLowerCase() === token?.toLowerCase());
   const fields: string[] = [];
   for (const token of selected) {
     const field = fieldOf(token);
@@ -111,10 +130,12 @@ export function parseZoql(queryString: string, tenantOffsetMinutes = -480): Pars
       position += 1;
       const operator = peek();
       const compare = operator === undefined ? undefined : COMPARISONS[operator];
-      if (compare === undefined) return { ok: false, reason: `expected a comparison after ${field}, got "${operator ?? ''}"` };
+      if (compare === undefined)
+        return { ok: false, reason: `expected a comparison after ${field}, got "${operator ?? ''}"` };
       position += 1;
       const literal = peek();
-      if (literal === undefined || !literal.startsWith("'")) return { ok: false, reason: `expected a quoted value after ${field} ${operator}` };
+      if (literal === undefined || !literal.startsWith("'"))
+        return { ok: false, reason: `expected a quoted value after ${field} ${operator}` };
       const text = literal.slice(1, -1).replace(/\\(.)/g, '$1');
       position += 1;
       if (field === 'UpdatedDate') {
@@ -122,20 +143,25 @@ export function parseZoql(queryString: string, tenantOffsetMinutes = -480): Pars
         if (valueMs === undefined) return { ok: false, reason: `invalid datetime ${literal}` };
         conditions.push((row) => compare(row.updatedMs, valueMs));
       } else {
-        if (operator !== '=' && operator !== '!=') return { ok: false, reason: `this sandbox compares ${field} with = or != only` };
+        if (operator !== '=' && operator !== '!=')
+          return { ok: false, reason: `this sandbox compares ${field} with = or != only` };
         conditions.push((row) => (row.values[field] === text) === (operator === '='));
       }
       if (peek() === undefined) break;
       // Zuora binds "and" before "or"; the sweep never mixes them, so the sandbox refuses a mix rather than guess.
       const joiner = peek()?.toLowerCase() === 'or' ? 'or' : 'and';
-      if (joinedBy !== undefined && joiner !== joinedBy) return { ok: false, reason: 'this sandbox does not mix "and" and "or" in one query' };
+      if (joinedBy !== undefined && joiner !== joinedBy)
+        return { ok: false, reason: 'this sandbox does not mix "and" and "or" in one query' };
       joinedBy = joiner;
       const joinerProblem = keyword(joiner);
       if (joinerProblem) return { ok: false, reason: joinerProblem };
     }
   }
   if (conditions.length > ZOQL_MAX_CONDITIONS) {
-    return { ok: false, reason: `a query may have at most ${ZOQL_MAX_CONDITIONS} conditions in its where clause, got ${conditions.length}` };
+    return {
+      ok: false,
+      reason: `a query may have at most ${ZOQL_MAX_CONDITIONS} conditions in its where clause, got ${conditions.length}`,
+    };
   }
   if (position !== list.length) return { ok: false, reason: `unexpected "${list[position]}"` };
   return {
@@ -143,10 +169,18 @@ export function parseZoql(queryString: string, tenantOffsetMinutes = -480): Pars
     query: {
       object,
       fields,
-      matches: (row) => (joinedBy === 'or' ? conditions.some((condition) => condition(row)) : conditions.every((condition) => condition(row))),
+      matches: (row) =>
+        joinedBy === 'or'
+          ? conditions.some((condition) => condition(row))
+          : conditions.every((condition) => condition(row)),
       project: (row, offsetMinutes) => {
-        const values: Record<string, string | undefined> = { ...row.values, UpdatedDate: tenantDateTime(row.updatedMs, offsetMinutes) };
-        return Object.fromEntries(fields.filter((field) => values[field] !== undefined).map((field) => [field, values[field]!]));
+        const values: Record<string, string | undefined> = {
+          ...row.values,
+          UpdatedDate: tenantDateTime(row.updatedMs, offsetMinutes),
+        };
+        return Object.fromEntries(
+          fields.filter((field) => values[field] !== undefined).map((field) => [field, values[field]!]),
+        );
       },
     },
   };
@@ -159,7 +193,8 @@ function tokenize(text: string): { ok: true; tokens: string[] } | { ok: false; r
   while (pattern.lastIndex < trimmed.length) {
     const at = pattern.lastIndex;
     const match = pattern.exec(trimmed);
-    if (match === null) return { ok: false, reason: `unexpected text at character ${at + 1}: "${trimmed.slice(at, at + 20).trim()}"` };
+    if (match === null)
+      return { ok: false, reason: `unexpected text at character ${at + 1}: "${trimmed.slice(at, at + 20).trim()}"` };
     tokens.push(match[1] ?? match[2] ?? match[3] ?? match[4]!);
   }
   return { ok: true, tokens };
@@ -172,11 +207,20 @@ export function parseZoqlDateTime(value: string, tenantOffsetMinutes: number): n
   const match = ZOQL_DATE_TIME.exec(value);
   if (!match) return undefined;
   const [, y, mo, d, h, mi, s, fraction, zone] = match;
-  const local = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), Number((fraction ?? '0').padEnd(3, '0')));
+  const local = Date.UTC(
+    Number(y),
+    Number(mo) - 1,
+    Number(d),
+    Number(h),
+    Number(mi),
+    Number(s),
+    Number((fraction ?? '0').padEnd(3, '0')),
+  );
   if (Number.isNaN(local) || new Date(local).getUTCDate() !== Number(d)) return undefined;
   let offsetMinutes = tenantOffsetMinutes;
   if (zone === 'Z') offsetMinutes = 0;
-  else if (zone !== undefined) offsetMinutes = (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
+  else if (zone !== undefined)
+    offsetMinutes = (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
   return local - offsetMinutes * 60 * 1000;
 }
 

@@ -1,5 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isJsonContentType, MAX_CONTROL_BODY_BYTES, readJsonObject, refusedAsCrossSite, sendJson } from './control-request';
+import {
+  isJsonContentType,
+  MAX_CONTROL_BODY_BYTES,
+  readJsonObject,
+  refusedAsCrossSite,
+  sendJson,
+} from './control-request';
 import type { ContactDetails, ZuoraSandbox } from './zuora-sandbox';
 
 /**
@@ -33,7 +39,11 @@ export interface LocalZuoraControlOptions {
 }
 
 /** Handles the request if it is for the Zuora control endpoint; returns false (and touches nothing) otherwise. */
-export function handleLocalZuoraRequest(request: IncomingMessage, response: ServerResponse, options: LocalZuoraControlOptions): boolean {
+export function handleLocalZuoraRequest(
+  request: IncomingMessage,
+  response: ServerResponse,
+  options: LocalZuoraControlOptions,
+): boolean {
   const path = (request.url ?? '').split('?')[0];
   if (path !== LOCAL_ZUORA_PATH && !path.startsWith(`${LOCAL_ZUORA_PATH}/`)) return false;
   void answer(request, response, path, options).catch((error: unknown) => {
@@ -42,22 +52,39 @@ export function handleLocalZuoraRequest(request: IncomingMessage, response: Serv
   return true;
 }
 
-async function answer(request: IncomingMessage, response: ServerResponse, path: string, options: LocalZuoraControlOptions): Promise<void> {
+async function answer(
+  request: IncomingMessage,
+  response: ServerResponse,
+  path: string,
+  options: LocalZuoraControlOptions,
+): Promise<void> {
   if (refusedAsCrossSite(request, response, 'change the local Zuora sandbox')) return;
-  if (path !== LOCAL_ZUORA_TOUCH_PATH) return sendJson(response, 404, { message: `use POST ${LOCAL_ZUORA_TOUCH_PATH}` });
+  if (path !== LOCAL_ZUORA_TOUCH_PATH)
+    return sendJson(response, 404, { message: `use POST ${LOCAL_ZUORA_TOUCH_PATH}` });
   if (request.method !== 'POST') return sendJson(response, 405, { message: `use POST ${LOCAL_ZUORA_TOUCH_PATH}` });
-  if (!isJsonContentType(request.headers['content-type'])) return sendJson(response, 415, { message: 'expected Content-Type: application/json' });
+  if (!isJsonContentType(request.headers['content-type']))
+    return sendJson(response, 415, { message: 'expected Content-Type: application/json' });
   const { sandbox } = options;
   if (sandbox === undefined) {
-    return sendJson(response, 409, { message: 'this runtime sweeps the Zuora tenant at ZUORA_BASE_URL, not the local sandbox: change the subscription in that tenant' });
+    return sendJson(response, 409, {
+      message:
+        'this runtime sweeps the Zuora tenant at ZUORA_BASE_URL, not the local sandbox: change the subscription in that tenant',
+    });
   }
   const body = await readJsonObject(request);
   const touch = parseTouchRequest(body);
   if (typeof touch === 'string') return sendJson(response, 400, { message: touch });
-  const updatedDate = (updatedMs: number) => options.describeUpdatedDate?.(updatedMs) ?? new Date(updatedMs).toISOString();
-  const touched = touch.subscriptions.map((name) => sandbox.touch(name, undefined, touch.account !== undefined ? { account: touch.account } : {}));
+  const updatedDate = (updatedMs: number) =>
+    options.describeUpdatedDate?.(updatedMs) ?? new Date(updatedMs).toISOString();
+  const touched = touch.subscriptions.map((name) =>
+    sandbox.touch(name, undefined, touch.account !== undefined ? { account: touch.account } : {}),
+  );
   const accounts = touch.accounts.map((key) => sandbox.touchAccount(key));
-  const contacts = touch.contacts.map(({ account, role, details }) => ({ account, role, contact: sandbox.touchContact(account, details, { role }) }));
+  const contacts = touch.contacts.map(({ account, role, details }) => ({
+    account,
+    role,
+    contact: sandbox.touchContact(account, details, { role }),
+  }));
   if (touch.subscriptions.length > 0) options.onTouched?.(touch.subscriptions);
   const accountChanges = [
     ...accounts.map((account) => `account ${account.accountNumber}`),
@@ -71,7 +98,11 @@ async function answer(request: IncomingMessage, response: ServerResponse, path: 
       ...(version.accountId !== undefined && { accountId: version.accountId }),
     })),
     ...(accounts.length > 0 && {
-      accounts: accounts.map((account) => ({ accountNumber: account.accountNumber, accountId: account.id, updatedDate: updatedDate(account.updatedMs) })),
+      accounts: accounts.map((account) => ({
+        accountNumber: account.accountNumber,
+        accountId: account.id,
+        updatedDate: updatedDate(account.updatedMs),
+      })),
     }),
     ...(contacts.length > 0 && {
       contacts: contacts.map(({ account, role, contact }) => {
@@ -87,7 +118,11 @@ export interface TouchRequest {
   /** The account the touched subscriptions are put on. */
   readonly account?: string;
   readonly accounts: readonly string[];
-  readonly contacts: readonly { readonly account: string; readonly role: 'billTo' | 'soldTo'; readonly details: ContactDetails }[];
+  readonly contacts: readonly {
+    readonly account: string;
+    readonly role: 'billTo' | 'soldTo';
+    readonly details: ContactDetails;
+  }[];
 }
 
 const CONTACT_FIELDS = ['firstName', 'lastName', 'workEmail', 'address1', 'city', 'postalCode', 'country'] as const;
@@ -96,14 +131,24 @@ const ACCOUNT_KEY = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** What a touch request asks for, or what is wrong with it. */
 export function parseTouchRequest(body: Record<string, unknown> | undefined): TouchRequest | string {
-  const usage = `expected {"subscriptions": ["A-S00000271", …], "account"?: "A00000001"}, {"accounts": ["A00000001", …]} or {"contacts": [{"account": "A00000001", "role"?: "billTo" | "soldTo", "address1"?: "…", ${CONTACT_FIELDS.filter((field) => field !== 'address1').map((field) => `"${field}"?`).join(', ')}}]}, in at most ${MAX_CONTROL_BODY_BYTES} bytes and ${MAX_TOUCHED_SUBSCRIPTIONS} of each`;
-  if (body === undefined || !['subscriptions', 'accounts', 'contacts'].some((key) => body[key] !== undefined)) return usage;
+  const usage = `expected {"subscriptions": ["A-S00000271", …], "account"?: "A00000001"}, {"accounts": ["A00000001", …]} or {"contacts": [{"account": "A00000001", "role"?: "billTo" | "soldTo", "address1"?: "…", ${CONTACT_FIELDS.filter(
+    (field) => field !== 'address1',
+  )
+    .map((field) => `"${field}"?`)
+    .join(', ')}}]}, in at most ${MAX_CONTROL_BODY_BYTES} bytes and ${MAX_TOUCHED_SUBSCRIPTIONS} of each`;
+  if (body === undefined || !['subscriptions', 'accounts', 'contacts'].some((key) => body[key] !== undefined))
+    return usage;
   const subscriptions = body.subscriptions === undefined ? [] : touchRequestNames(body);
   if (typeof subscriptions === 'string') return subscriptions;
   const account = body.account;
   if (account !== undefined && !(typeof account === 'string' && ACCOUNT_KEY.test(account))) return usage;
   const accounts = body.accounts ?? [];
-  if (!Array.isArray(accounts) || accounts.length > MAX_TOUCHED_SUBSCRIPTIONS || !accounts.every((key) => typeof key === 'string' && ACCOUNT_KEY.test(key))) return usage;
+  if (
+    !Array.isArray(accounts) ||
+    accounts.length > MAX_TOUCHED_SUBSCRIPTIONS ||
+    !accounts.every((key) => typeof key === 'string' && ACCOUNT_KEY.test(key))
+  )
+    return usage;
   const contactList = body.contacts ?? [];
   if (!Array.isArray(contactList) || contactList.length > MAX_TOUCHED_SUBSCRIPTIONS) return usage;
   const contacts: TouchRequest['contacts'][number][] = [];
@@ -122,7 +167,12 @@ export function parseTouchRequest(body: Record<string, unknown> | undefined): To
     }
     contacts.push({ account: record.account, role, details });
   }
-  return { subscriptions, ...(typeof account === 'string' && { account }), accounts: [...new Set(accounts as string[])], contacts };
+  return {
+    subscriptions,
+    ...(typeof account === 'string' && { account }),
+    accounts: [...new Set(accounts as string[])],
+    contacts,
+  };
 }
 
 /** The subscription names of a touch request, or what is wrong with it. */

@@ -14,7 +14,11 @@ import { zoqlRows, type Cursor, type ZuoraTenant } from './zuora-tenant';
 /** Zuora expires queryMore cursors after 15 minutes without use. */
 const QUERY_LOCATOR_IDLE_MS = 15 * 60 * 1000;
 
-export async function handleZuoraRequest(tenant: ZuoraTenant, request: IncomingMessage, response: ServerResponse): Promise<void> {
+export async function handleZuoraRequest(
+  tenant: ZuoraTenant,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
   const path = new URL(request.url ?? '/', 'http://sandbox').pathname;
   const body = await readBody(request);
   if (request.method !== 'POST') return send(response, 405, { message: `use POST for ${path}` });
@@ -32,10 +36,16 @@ function handleToken(tenant: ZuoraTenant, request: IncomingMessage, response: Se
   tenant.stats.tokenRequests += 1;
   if (answerForcedFault(tenant, response, 'token')) return;
   if (request.headers.authorization !== undefined) {
-    return send(response, 400, { error: 'invalid_request', error_description: 'send no Authorization header to the token endpoint' });
+    return send(response, 400, {
+      error: 'invalid_request',
+      error_description: 'send no Authorization header to the token endpoint',
+    });
   }
   if (!(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
-    return send(response, 400, { error: 'invalid_request', error_description: 'expected application/x-www-form-urlencoded' });
+    return send(response, 400, {
+      error: 'invalid_request',
+      error_description: 'expected application/x-www-form-urlencoded',
+    });
   }
   const form = new URLSearchParams(body);
   if (form.get('grant_type') !== 'client_credentials') return send(response, 400, { error: 'unsupported_grant_type' });
@@ -54,11 +64,22 @@ function handleToken(tenant: ZuoraTenant, request: IncomingMessage, response: Se
   });
 }
 
-async function handleApi(tenant: ZuoraTenant, request: IncomingMessage, response: ServerResponse, path: string, body: string): Promise<void> {
+async function handleApi(
+  tenant: ZuoraTenant,
+  request: IncomingMessage,
+  response: ServerResponse,
+  path: string,
+  body: string,
+): Promise<void> {
   const { faults, stats, now } = tenant;
-  if (!isAuthorised(tenant, request.headers.authorization)) return send(response, 401, { message: 'Authentication error' });
+  if (!isAuthorised(tenant, request.headers.authorization))
+    return send(response, 401, { message: 'Authentication error' });
   if (tenant.entityId !== undefined && request.headers['zuora-entity-ids'] !== tenant.entityId) {
-    return send(response, 400, zuoraFault('INVALID_VALUE', 'the token is valid for several entities: send Zuora-Entity-Ids'));
+    return send(
+      response,
+      400,
+      zuoraFault('INVALID_VALUE', 'the token is valid for several entities: send Zuora-Entity-Ids'),
+    );
   }
   if (answerForcedFault(tenant, response, 'api')) return;
   const draw = tenant.random();
@@ -85,7 +106,8 @@ async function handleApi(tenant: ZuoraTenant, request: IncomingMessage, response
   const json = parseJson(body);
   if (!isRecord(json)) return send(response, 400, { message: 'the request body must be a JSON object' });
   if (path === '/v1/action/query') {
-    if (typeof json.queryString !== 'string') return send(response, 400, zuoraFault('MALFORMED_QUERY', 'queryString is required'));
+    if (typeof json.queryString !== 'string')
+      return send(response, 400, zuoraFault('MALFORMED_QUERY', 'queryString is required'));
     const parsed = parseZoql(json.queryString, tenant.tenantOffsetMinutes);
     if (!parsed.ok) return send(response, 400, zuoraFault('MALFORMED_QUERY', parsed.reason));
     const records = zoqlRows(tenant, parsed.query.object)
@@ -110,7 +132,12 @@ function sendPage(tenant: ZuoraTenant, response: ServerResponse, cursor: Cursor,
   if (done) tenant.cursors.delete(cursor.id);
   else tenant.cursors.set(cursor.id, cursor);
   tenant.stats.recordsServed += records.length;
-  send(response, 200, { records, size: cursor.records.length, done, ...(!done && { queryLocator: `${cursor.id}-${next}` }) });
+  send(response, 200, {
+    records,
+    size: cursor.records.length,
+    done,
+    ...(!done && { queryLocator: `${cursor.id}-${next}` }),
+  });
 }
 
 function answerForcedFault(tenant: ZuoraTenant, response: ServerResponse, endpoint: 'api' | 'token'): boolean {
@@ -118,7 +145,12 @@ function answerForcedFault(tenant: ZuoraTenant, response: ServerResponse, endpoi
   if (next === undefined) return false;
   if (next.status === 429) {
     tenant.stats.injected429 += 1;
-    send(response, 429, { message: 'Too many requests' }, next.retryAfter === undefined ? {} : { 'retry-after': next.retryAfter });
+    send(
+      response,
+      429,
+      { message: 'Too many requests' },
+      next.retryAfter === undefined ? {} : { 'retry-after': next.retryAfter },
+    );
   } else {
     tenant.stats.injected500 += 1;
     send(response, next.status, zuoraFault('UNKNOWN_ERROR', `injected ${next.status}`));
@@ -135,7 +167,11 @@ function isAuthorised(tenant: ZuoraTenant, header: string | undefined): boolean 
 
 /** Zuora's error body. */
 function zuoraFault(code: string, message: string): unknown {
-  return { faultcode: `fns:${code}`, faultstring: message, detail: { MalformedQueryFault: { FaultCode: code, FaultMessage: message } } };
+  return {
+    faultcode: `fns:${code}`,
+    faultstring: message,
+    detail: { MalformedQueryFault: { FaultCode: code, FaultMessage: message } },
+  };
 }
 
 function parseJson(text: string): unknown {

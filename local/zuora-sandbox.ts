@@ -48,7 +48,10 @@ export interface ZuoraSandbox {
   setFaults(faults: ZuoraFaults): void;
   setPageSize(pageSize: number): void;
   /** The next `count` API calls (or token requests) get this status, whatever the random faults say. */
-  failNext(status: 429 | 500 | 503, options?: { count?: number; retryAfter?: string; endpoint?: 'api' | 'token' }): void;
+  failNext(
+    status: 429 | 500 | 503,
+    options?: { count?: number; retryAfter?: string; endpoint?: 'api' | 'token' },
+  ): void;
   /**
    * Changes a subscription in Zuora without any callout: a new version with UpdatedDate `at` (default now),
    * the way an amendment, an order or a workflow would. Creates the subscription when the name is new.
@@ -66,7 +69,11 @@ export interface ZuoraSandbox {
    * Changes a contact of the account (bill-to by default) the way a customer's new address or email would: its
    * fields as given, its UpdatedDate `at` (default now). No Subscription changes, as in Zuora.
    */
-  touchContact(accountKey: string, details?: ContactDetails, options?: { role?: 'billTo' | 'soldTo'; at?: Date | number }): ZuoraContact;
+  touchContact(
+    accountKey: string,
+    details?: ContactDetails,
+    options?: { role?: 'billTo' | 'soldTo'; at?: Date | number },
+  ): ZuoraContact;
   accounts(): readonly ZuoraAccount[];
   contacts(): readonly ZuoraContact[];
   /** Every issued token answers 401 from now on. */
@@ -99,12 +106,21 @@ export async function startZuoraSandbox(options: ZuoraSandboxOptions = {}): Prom
       tenant.pageSize = checkedPageSize(next);
     },
     failNext(status, { count = 1, retryAfter, endpoint = 'api' } = {}) {
-      for (let i = 0; i < count; i++) tenant.forced[endpoint].push({ status, ...(retryAfter !== undefined && { retryAfter }) });
+      for (let i = 0; i < count; i++)
+        tenant.forced[endpoint].push({ status, ...(retryAfter !== undefined && { retryAfter }) });
     },
     touch(name, at, { account } = {}) {
       // A new version stays on its subscription's account unless it is moved to another.
-      const accountId = account !== undefined ? accountOf(tenant, account, at).id : [...tenant.versions].reverse().find((version) => version.name === name)?.accountId;
-      const version = { id: zuoraId(), name, updatedMs: wholeSeconds(tenant, at), ...(accountId !== undefined && { accountId }) };
+      const accountId =
+        account !== undefined
+          ? accountOf(tenant, account, at).id
+          : [...tenant.versions].reverse().find((version) => version.name === name)?.accountId;
+      const version = {
+        id: zuoraId(),
+        name,
+        updatedMs: wholeSeconds(tenant, at),
+        ...(accountId !== undefined && { accountId }),
+      };
       tenant.versions.push(version);
       return version;
     },
@@ -118,7 +134,11 @@ export async function startZuoraSandbox(options: ZuoraSandboxOptions = {}): Prom
     touchContact(accountKey, details = {}, { role = 'billTo', at } = {}) {
       const account = accountOf(tenant, accountKey, at);
       const contactId = role === 'billTo' ? account.billToId : account.soldToId;
-      const contact = { ...tenant.contacts.get(contactId)!, ...definedDetails(details), updatedMs: wholeSeconds(tenant, at) };
+      const contact = {
+        ...tenant.contacts.get(contactId)!,
+        ...definedDetails(details),
+        updatedMs: wholeSeconds(tenant, at),
+      };
       tenant.contacts.set(contactId, contact);
       return contact;
     },
@@ -163,7 +183,8 @@ function wholeSeconds(tenant: ZuoraTenant, at: Date | number | undefined): numbe
 
 /** By account number or id; a new number makes a new account with one contact as both bill-to and sold-to. */
 function accountOf(tenant: ZuoraTenant, key: string, at: Date | number | undefined): ZuoraAccount {
-  const known = tenant.accounts.get(key) ?? [...tenant.accounts.values()].find((account) => account.accountNumber === key);
+  const known =
+    tenant.accounts.get(key) ?? [...tenant.accounts.values()].find((account) => account.accountNumber === key);
   if (known !== undefined) return known;
   const updatedMs = wholeSeconds(tenant, at);
   const id = zuoraId();
@@ -180,7 +201,14 @@ function accountOf(tenant: ZuoraTenant, key: string, at: Date | number | undefin
     country: 'United Kingdom',
   };
   tenant.contacts.set(contact.id, contact);
-  const account: ZuoraAccount = { id, accountNumber: key, name: `Customer ${key}`, updatedMs, billToId: contact.id, soldToId: contact.id };
+  const account: ZuoraAccount = {
+    id,
+    accountNumber: key,
+    name: `Customer ${key}`,
+    updatedMs,
+    billToId: contact.id,
+    soldToId: contact.id,
+  };
   tenant.accounts.set(id, account);
   return account;
 }
@@ -194,7 +222,9 @@ if (require.main === module) {
   const port = Number(process.env.ZUORA_SANDBOX_PORT ?? 4020);
   startZuoraSandbox({ port, clientId: process.env.ZUORA_CLIENT_ID, clientSecret: process.env.ZUORA_CLIENT_SECRET })
     .then((sandbox) => {
-      process.stdout.write(`Zuora sandbox at ${sandbox.baseUrl} (ZUORA_CLIENT_ID=${sandbox.clientId}; the client secret is the one you set or was generated)\n`);
+      process.stdout.write(
+        `Zuora sandbox at ${sandbox.baseUrl} (ZUORA_CLIENT_ID=${sandbox.clientId}; the client secret is the one you set or was generated)\n`,
+      );
       const stop = () => void sandbox.stop().then(() => process.exit(0));
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

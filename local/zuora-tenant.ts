@@ -64,12 +64,21 @@ export interface ZuoraAccount {
 }
 
 /** Each object's records as ZOQL reads them. */
-export function zoqlRows(tenant: Pick<ZuoraTenant, 'versions' | 'accounts' | 'contacts'>, object: ZoqlObject): ZoqlRow[] {
+export function zoqlRows(
+  tenant: Pick<ZuoraTenant, 'versions' | 'accounts' | 'contacts'>,
+  object: ZoqlObject,
+): ZoqlRow[] {
   if (object === 'Subscription') return tenant.versions.map(subscriptionRow);
   if (object === 'Account') {
     return [...tenant.accounts.values()].map((account) => ({
       updatedMs: account.updatedMs,
-      values: { Id: account.id, AccountNumber: account.accountNumber, Name: account.name, BillToId: account.billToId, SoldToId: account.soldToId },
+      values: {
+        Id: account.id,
+        AccountNumber: account.accountNumber,
+        Name: account.name,
+        BillToId: account.billToId,
+        SoldToId: account.soldToId,
+      },
     }));
   }
   return [...tenant.contacts.values()].map((contact) => ({

@@ -46,22 +46,34 @@ export function localBreakerControl(baseUrl: string): BreakerControl {
     let response: Response;
     try {
       response = await fetch(`${url}${path}`, {
-        ...(init && { method: init.method, body: JSON.stringify(init.body), headers: { 'content-type': 'application/json' } }),
+        ...(init && {
+          method: init.method,
+          body: JSON.stringify(init.body),
+          headers: { 'content-type': 'application/json' },
+        }),
         signal: AbortSignal.timeout(10_000),
         // Not followed: an open or close posted to wherever a Location points would act on another breaker.
         redirect: 'manual',
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-      throw new TargetUnreachable('--local', `cannot reach the local runtime's breaker at ${url} (${cause}); is \`npm start\` running? (one started with PORT=0 printed the port it picked in its callout URL: give it as PORT=N)`);
+      throw new TargetUnreachable(
+        '--local',
+        `cannot reach the local runtime's breaker at ${url} (${cause}); is \`npm start\` running? (one started with PORT=0 printed the port it picked in its callout URL: give it as PORT=N)`,
+      );
     }
     const location = response.headers.get('location');
     if (response.status >= 300 && response.status < 400 && location !== null) {
       await response.arrayBuffer();
-      throw new Error(`the local runtime answered ${response.status}, a redirect to ${printable(location)}: not followed; is PORT the runtime's?`);
+      throw new Error(
+        `the local runtime answered ${response.status}, a redirect to ${printable(location)}: not followed; is PORT the runtime's?`,
+      );
     }
     const body = (await response.json().catch(() => ({}))) as BreakerStatus & { message?: string };
-    if (!response.ok) throw new Error(`the local runtime answered ${response.status}: ${body.message === undefined ? 'no reason given' : printable(String(body.message))}`);
+    if (!response.ok)
+      throw new Error(
+        `the local runtime answered ${response.status}: ${body.message === undefined ? 'no reason given' : printable(String(body.message))}`,
+      );
     return body;
   }
   return {
@@ -74,12 +86,19 @@ export function localBreakerControl(baseUrl: string): BreakerControl {
 
 /** For `status` and the breaker commands: one or two lines an operator can act on. */
 export function describeBreaker(status: BreakerStatus, backlog?: QueueBacklog): string {
-  const since = status.since === undefined ? 'never moved' : `since ${status.since} (${formatDuration((status.forSeconds ?? 0) * 1000)})`;
+  const since =
+    status.since === undefined
+      ? 'never moved'
+      : `since ${status.since} (${formatDuration((status.forSeconds ?? 0) * 1000)})`;
   const lines = [`breaker: ${status.state.toUpperCase()} ${printable(since)}; ${printable(status.reason)}`];
   const details = [
-    status.openedBy === 'manual' && status.state !== 'closed' ? 'held open by hand: probes will not close it (run `breaker close`)' : undefined,
+    status.openedBy === 'manual' && status.state !== 'closed'
+      ? 'held open by hand: probes will not close it (run `breaker close`)'
+      : undefined,
     `not closed for ${formatDuration(status.openSecondsLast24h * 1000)} of the last 24 h`,
-    backlog ? `backlog ${backlog.waiting + backlog.inFlight + backlog.delayed} (${backlog.waiting} waiting, ${backlog.inFlight} in flight, ${backlog.delayed} delayed)` : undefined,
+    backlog
+      ? `backlog ${backlog.waiting + backlog.inFlight + backlog.delayed} (${backlog.waiting} waiting, ${backlog.inFlight} in flight, ${backlog.delayed} delayed)`
+      : undefined,
   ].filter((detail): detail is string => detail !== undefined);
   lines.push(`         ${details.join('; ')}`);
   return `${lines.join('\n')}\n`;

@@ -18,7 +18,8 @@ the time it stays open does not count against any message's retry budget.`,
   zuora-limio-sync breaker open --local --reason "trying outage mode"`,
   async run({ values, io, json, breaker }) {
     const reason = typeof values.reason === 'string' ? values.reason.trim() : '';
-    if (reason === '') throw new UsageError('--reason', 'say why the breaker is opened by hand (status and the logs show it)');
+    if (reason === '')
+      throw new UsageError('--reason', 'say why the breaker is opened by hand (status and the logs show it)');
     const control = await requireBreaker(breaker);
     const status = await control.open(reason);
     if (json) io.stdout.write(`${JSON.stringify(status, null, 2)}\n`);

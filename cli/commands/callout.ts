@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { calloutAuthFromEnv, type CalloutAuth } from '../../functions/callout/auth-config';
-import { computeSignature, formatSignatureHeader, renderSignedData, SignedDataError, timestampHeaders } from '../../functions/callout/hmac';
+import {
+  computeSignature,
+  formatSignatureHeader,
+  renderSignedData,
+  SignedDataError,
+  timestampHeaders,
+} from '../../functions/callout/hmac';
 import { ConfigError } from '../../functions/shared/config-error';
 import { EXIT, type Command } from '../command';
 import { printable } from '../output';
@@ -64,10 +70,17 @@ export async function sendTestCallout(options: CalloutOptions): Promise<CalloutR
     await refuseRedirect(first, url);
     const wwwAuthenticate = first.headers.get('www-authenticate') ?? undefined;
     await first.arrayBuffer();
-    challenge = { status: first.status, ...(wwwAuthenticate && { wwwAuthenticate }), ok: first.status === 401 && /^\s*basic\b/i.test(wwwAuthenticate ?? '') };
+    challenge = {
+      status: first.status,
+      ...(wwwAuthenticate && { wwwAuthenticate }),
+      ok: first.status === 401 && /^\s*basic\b/i.test(wwwAuthenticate ?? ''),
+    };
   }
 
-  const authenticated = { ...headers, ...authHeaders(options.auth, { method: 'POST', url, headers, body, now: now() }) };
+  const authenticated = {
+    ...headers,
+    ...authHeaders(options.auth, { method: 'POST', url, headers, body, now: now() }),
+  };
   const response = await send(url, { method: 'POST', headers: authenticated, body, redirect: 'manual' });
   await refuseRedirect(response, url);
   const text = (await response.text()).slice(0, 2000);
@@ -77,7 +90,8 @@ export async function sendTestCallout(options: CalloutOptions): Promise<CalloutR
   } catch {
     // Not JSON (a gateway error page, say): reported as text.
   }
-  const accepted = response.ok && typeof parsed === 'object' && parsed !== null && (parsed as { success?: unknown }).success === true;
+  const accepted =
+    response.ok && typeof parsed === 'object' && parsed !== null && (parsed as { success?: unknown }).success === true;
   return {
     url: options.url,
     mode: options.auth.mode,
@@ -104,7 +118,9 @@ async function refuseRedirect(response: Response, url: URL): Promise<void> {
   } catch {
     // Not a URL: named as the server gave it.
   }
-  throw new Error(`the callout URL answered ${response.status} with a redirect to ${target}; not followed (the credentials would go with it): give the final URL with --url`);
+  throw new Error(
+    `the callout URL answered ${response.status} with a redirect to ${target}; not followed (the credentials would go with it): give the final URL with --url`,
+  );
 }
 
 interface OutgoingRequest {
@@ -126,7 +142,8 @@ function authHeaders(auth: CalloutAuth, request: OutgoingRequest): Record<string
     case 'hmac': {
       const added: Record<string, string> = {};
       for (const name of timestampHeaders(auth.signedData)) {
-        if (request.headers[name.toLowerCase()] === undefined) added[name.toLowerCase()] = String(Math.floor(request.now.getTime() / 1000));
+        if (request.headers[name.toLowerCase()] === undefined)
+          added[name.toLowerCase()] = String(Math.floor(request.now.getTime() / 1000));
       }
       const query: Record<string, string[]> = {};
       for (const [name, value] of request.url.searchParams) (query[name] ??= []).push(value);
@@ -151,7 +168,10 @@ function lowerCaseKeys(headers: Readonly<Record<string, string>>): Record<string
  * The runtime's recorded CALLOUT_* settings, unless the environment chooses a mode of its own: a recorded user and
  * password are no use to a header or HMAC check, and half of them under someone else's would mislead.
  */
-function authVariablesUnder(env: Readonly<Record<string, string | undefined>>, recorded: Readonly<Record<string, string>>): Record<string, string> {
+function authVariablesUnder(
+  env: Readonly<Record<string, string | undefined>>,
+  recorded: Readonly<Record<string, string>>,
+): Record<string, string> {
   const mode = env.CALLOUT_AUTH_MODE?.trim();
   return mode && mode !== recorded.CALLOUT_AUTH_MODE ? {} : { ...recorded };
 }
@@ -173,7 +193,8 @@ const CALLOUT_AUTH_FLAGS = {
 export const CALLOUT_COMMAND: Command = {
   name: 'callout',
   summary: 'send one authenticated test callout, as Zuora would, to check a deployment end to end',
-  usage: 'zuora-limio-sync callout (--local | --stack NAME | --url URL) [--auth basic|header|hmac] [credentials] ID ...',
+  usage:
+    'zuora-limio-sync callout (--local | --stack NAME | --url URL) [--auth basic|header|hmac] [credentials] ID ...',
   options: {
     local: { type: 'boolean' },
     stack: { type: 'string' },
@@ -207,7 +228,8 @@ the Basic challenge that Zuora's default (non-preemptive) Basic auth needs is mi
   CALLOUT_AUTH_MODE=basic CALLOUT_USERNAME=zuora CALLOUT_PASSWORD=... zuora-limio-sync callout --url http://127.0.0.1:3000/zuora/callout A-S00000271
   zuora-limio-sync callout --stack ZuoraLimioSync --auth hmac --hmac-key "$KEY" A-S00000271`,
   async run({ values, positionals, io, json, targets, flags }) {
-    if (positionals.length === 0) throw new UsageError('ID', 'name at least one subscription for the callout to carry, e.g. A-S00000271');
+    if (positionals.length === 0)
+      throw new UsageError('ID', 'name at least one subscription for the callout to carry, e.g. A-S00000271');
     const overrides: Record<string, string> = {};
     for (const [flag, variable] of Object.entries(CALLOUT_AUTH_FLAGS)) {
       if (values[flag] !== undefined) overrides[variable] = String(values[flag]);
@@ -222,8 +244,14 @@ the Basic challenge that Zuora's default (non-preemptive) Basic auth needs is mi
       if (!(error instanceof ConfigError)) throw error;
       const flag = Object.entries(CALLOUT_AUTH_FLAGS).find(([, variable]) => variable === error.variable)?.[0];
       // Without a record the runtime's own settings are unknown: say where they would have come from.
-      const unrecorded = local !== undefined && local.calloutVariables === undefined ? '; no runtime record of `npm start` gave its callout settings (is it running?)' : '';
-      throw new UsageError(flag ? `--${flag} (or ${error.variable})` : error.variable, `${error.message.slice(error.variable.length + 2)}${unrecorded}`);
+      const unrecorded =
+        local !== undefined && local.calloutVariables === undefined
+          ? '; no runtime record of `npm start` gave its callout settings (is it running?)'
+          : '';
+      throw new UsageError(
+        flag ? `--${flag} (or ${error.variable})` : error.variable,
+        `${error.message.slice(error.variable.length + 2)}${unrecorded}`,
+      );
     }
     const headers: Record<string, string> = {};
     for (const header of (values.header as string[] | undefined) ?? []) {
@@ -235,10 +263,16 @@ the Basic challenge that Zuora's default (non-preemptive) Basic auth needs is mi
     let result: CalloutResult;
     try {
       // Only when the runtime's own Basic credentials are used: its HTTP API front door never challenges.
-      const preemptive = values.preemptive === true || (local?.calloutPreemptive === true && auth.mode === 'basic' && recorded.CALLOUT_AUTH_MODE === 'basic');
+      const preemptive =
+        values.preemptive === true ||
+        (local?.calloutPreemptive === true && auth.mode === 'basic' && recorded.CALLOUT_AUTH_MODE === 'basic');
       result = await sendTestCallout({ url: calloutUrl!, auth, subscriptionIds: positionals, headers, preemptive });
     } catch (error) {
-      if (error instanceof SignedDataError) throw new UsageError('--hmac-signed-data (or CALLOUT_HMAC_SIGNED_DATA)', `${error.message}; pass it with --header`);
+      if (error instanceof SignedDataError)
+        throw new UsageError(
+          '--hmac-signed-data (or CALLOUT_HMAC_SIGNED_DATA)',
+          `${error.message}; pass it with --header`,
+        );
       throw error;
     }
     const challengeMissing = result.challenge !== undefined && !result.challenge.ok;
@@ -252,8 +286,12 @@ the Basic challenge that Zuora's default (non-preemptive) Basic auth needs is mi
             : `challenge: MISSING: got ${result.challenge.status}${result.challenge.wwwAuthenticate ? ` with WWW-Authenticate ${result.challenge.wwwAuthenticate}` : ' without WWW-Authenticate'}; Zuora's default Basic would never send credentials here (enable Preemptive Authentication in Zuora, or use the REST API front door)\n`,
         );
       }
-      io.stdout.write(`callout (${result.mode}) to ${result.url}: HTTP ${result.status}, ${result.accepted ? 'accepted' : 'NOT accepted'}\n`);
-      io.stdout.write(`response: ${printable(typeof result.response === 'string' ? result.response : JSON.stringify(result.response))}\n`);
+      io.stdout.write(
+        `callout (${result.mode}) to ${result.url}: HTTP ${result.status}, ${result.accepted ? 'accepted' : 'NOT accepted'}\n`,
+      );
+      io.stdout.write(
+        `response: ${printable(typeof result.response === 'string' ? result.response : JSON.stringify(result.response))}\n`,
+      );
       io.stdout.write(`Zuora-Request-Id: ${result.zuoraRequestId} (search the callout Lambda's logs for it)\n`);
     }
     return result.accepted && !challengeMissing ? EXIT.ok : EXIT.partlyFailed;

@@ -1,7 +1,13 @@
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { longPollRequestTimeout } from '../aws-client-options';
 import { readDeadLetterReason, type DeadLetterReason } from '../../functions/shared/dead-letter';
-import { isAccountRequest, parseQueueMessage, unreadableBodyReason, type AccountRequest, type SyncRequest } from '../../functions/shared/queue-message';
+import {
+  isAccountRequest,
+  parseQueueMessage,
+  unreadableBodyReason,
+  type AccountRequest,
+  type SyncRequest,
+} from '../../functions/shared/queue-message';
 import { DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../../functions/shared/subscription-id';
 
 /** One DLQ message as the operator sees it: the original request (when readable) and why it died. */
@@ -39,7 +45,10 @@ export function readDeadLetter(message: Message, rule: SubscriptionIdRule = DEFA
  * one letter unreadable (listed, never replayed) instead of failing `dlq list`, `dlq replay` and `trace` on the
  * whole DLQ.
  */
-function requestOrProblem(body: string, rule: SubscriptionIdRule): { request: SyncRequest } | { account: AccountRequest } | { bodyProblem: string } {
+function requestOrProblem(
+  body: string,
+  rule: SubscriptionIdRule,
+): { request: SyncRequest } | { account: AccountRequest } | { bodyProblem: string } {
   try {
     // The CLI does not know the stack's ACCOUNT_NUMBER_PATTERN: any path-safe key of at most 64 characters is read
     // here, and the fan-out checks it against the stack's rule again when the letter is replayed.
@@ -91,7 +100,11 @@ export async function receivePage(sqs: SQSClient, options: ReceiveOptions): Prom
  * Makes held messages visible again at once (visibility timeout 0) instead of when their timeout runs out.
  * Returns how many could not be restored: those reappear by themselves when their visibility timeout expires.
  */
-export async function restoreVisibility(sqs: SQSClient, queueUrl: string, receiptHandles: readonly string[]): Promise<number> {
+export async function restoreVisibility(
+  sqs: SQSClient,
+  queueUrl: string,
+  receiptHandles: readonly string[],
+): Promise<number> {
   const { ChangeMessageVisibilityBatchCommand } = await import('@aws-sdk/client-sqs');
   let notRestored = 0;
   for (let start = 0; start < receiptHandles.length; start += 10) {
@@ -100,7 +113,11 @@ export async function restoreVisibility(sqs: SQSClient, queueUrl: string, receip
       const result = await sqs.send(
         new ChangeMessageVisibilityBatchCommand({
           QueueUrl: queueUrl,
-          Entries: chunk.map((receiptHandle, index) => ({ Id: String(index), ReceiptHandle: receiptHandle, VisibilityTimeout: 0 })),
+          Entries: chunk.map((receiptHandle, index) => ({
+            Id: String(index),
+            ReceiptHandle: receiptHandle,
+            VisibilityTimeout: 0,
+          })),
         }),
       );
       notRestored += result.Failed?.length ?? 0;
@@ -123,7 +140,10 @@ export async function approximateCounts(sqs: SQSClient, queueUrl: string): Promi
   const { GetQueueAttributesCommand } = await import('@aws-sdk/client-sqs');
   try {
     const result = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
     );
     const count = (name: 'ApproximateNumberOfMessages' | 'ApproximateNumberOfMessagesNotVisible') => {
       const value = Number(result.Attributes?.[name]);

@@ -63,10 +63,16 @@ function deadLetterRow(letter: DeadLetter): DeadLetterRow {
     ...(letter.account?.fanOut !== undefined && { fanOut: letter.account.fanOut }),
     source: (letter.request ?? letter.account)?.source,
     replayCount: (letter.request ?? letter.account)?.replayCount ?? 0,
-    ...((letter.request ?? letter.account)?.replayRunId !== undefined && { replayRunId: (letter.request ?? letter.account)!.replayRunId }),
+    ...((letter.request ?? letter.account)?.replayRunId !== undefined && {
+      replayRunId: (letter.request ?? letter.account)!.replayRunId,
+    }),
     failureClass: letter.reason.failureClass ?? 'unknown',
     httpStatus: letter.reason.httpStatus,
-    error: letter.reason.error ?? (letter.reason.failureClass === undefined ? 'no reason attributes (moved by SQS redrive after maxReceiveCount)' : undefined),
+    error:
+      letter.reason.error ??
+      (letter.reason.failureClass === undefined
+        ? 'no reason attributes (moved by SQS redrive after maxReceiveCount)'
+        : undefined),
     attempts: letter.reason.attempts,
     failedAt: letter.reason.failedAt,
     sentAt: letter.sentAt,
@@ -132,7 +138,12 @@ ${WIDE_HELP}
     const limit = values.limit === undefined ? 1000 : parsePositiveInteger('--limit', String(values.limit));
     const { sqs, deadLetterQueueUrl } = await targets();
     const progress = progressBar(io, 'reading DLQ');
-    const result = await listDeadLetters(sqs, { deadLetterQueueUrl: deadLetterQueueUrl!, limit, rule, onProgress: progress.update });
+    const result = await listDeadLetters(sqs, {
+      deadLetterQueueUrl: deadLetterQueueUrl!,
+      limit,
+      rule,
+      onProgress: progress.update,
+    });
     progress.finish();
     const hiddenNote = result.hidden
       ? `${result.hidden} more letter(s) are hidden (in flight): a \`dlq replay\` under way, another \`dlq list\` or another reader received them, so they are not listed. Run again once it has finished (a replay makes them visible again when it ends).`
@@ -140,7 +151,11 @@ ${WIDE_HELP}
     if (json) {
       io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     } else if (result.deadLetters.length === 0) {
-      io.stdout.write(hiddenNote ? 'No dead letter is visible right now, but the dead-letter queue is NOT empty.\n' : 'The dead-letter queue is empty.\n');
+      io.stdout.write(
+        hiddenNote
+          ? 'No dead letter is visible right now, but the dead-letter queue is NOT empty.\n'
+          : 'The dead-letter queue is empty.\n',
+      );
     } else {
       const clip = cellClip(io, values);
       io.stdout.write(
@@ -153,14 +168,19 @@ ${WIDE_HELP}
             row.attempts,
             row.failedAt ?? (row.sentAt && `${row.sentAt} (sent)`),
             row.replayCount || undefined,
-            clip(row.bodyProblem ? `${row.error ?? ''} [body: ${row.bodyProblem}]`.trim() : row.error ?? '', 100),
+            clip(row.bodyProblem ? `${row.error ?? ''} [body: ${row.bodyProblem}]`.trim() : (row.error ?? ''), 100),
           ]),
         ),
       );
-      io.stdout.write(`\n${result.deadLetters.length} dead letter(s)${result.truncated ? ` (stopped at --limit ${limit}; more remain)` : ''}; nothing was consumed.\n`);
+      io.stdout.write(
+        `\n${result.deadLetters.length} dead letter(s)${result.truncated ? ` (stopped at --limit ${limit}; more remain)` : ''}; nothing was consumed.\n`,
+      );
     }
     if (hiddenNote) io.stderr.write(`note: ${hiddenNote}\n`);
-    if (result.notRestored > 0) io.stderr.write(`warning: ${result.notRestored} message(s) could not be made visible again at once; they reappear when their visibility timeout ends.\n`);
+    if (result.notRestored > 0)
+      io.stderr.write(
+        `warning: ${result.notRestored} message(s) could not be made visible again at once; they reappear when their visibility timeout ends.\n`,
+      );
     return EXIT.ok;
   },
 };

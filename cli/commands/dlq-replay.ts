@@ -67,23 +67,33 @@ had to end before seeing every message, the summary says so and the command exit
       subscriptions: splitList(values.subscription as string[] | undefined),
       failureClasses: splitList(values['failure-class'] as string[] | undefined).map((value) => {
         if (!(FAILURE_CLASS_CHOICES as readonly string[]).includes(value)) {
-          throw new UsageError('--failure-class', `expected one of ${FAILURE_CLASS_CHOICES.join(', ')}, got "${value}"`);
+          throw new UsageError(
+            '--failure-class',
+            `expected one of ${FAILURE_CLASS_CHOICES.join(', ')}, got "${value}"`,
+          );
         }
         return value as FailureClass | 'unknown';
       }),
       httpStatuses: splitList(values.status as string[] | undefined).map((value) => parseHttpStatus('--status', value)),
-      ...(values['older-than'] !== undefined && { olderThanMs: parseDuration('--older-than', String(values['older-than'])) }),
+      ...(values['older-than'] !== undefined && {
+        olderThanMs: parseDuration('--older-than', String(values['older-than'])),
+      }),
     };
     const ratePerSecond = values.rate === undefined ? undefined : parseRate('--rate', String(values.rate));
     const limit = values.limit === undefined ? undefined : parsePositiveInteger('--limit', String(values.limit));
     const dryRun = values['dry-run'] === true;
-    if (values.native && !isUnfiltered(filter)) throw new UsageError('--native', 'moves everything; it cannot be combined with a filter');
-    if (values.native && limit !== undefined) throw new UsageError('--native', 'moves everything; it cannot be combined with --limit');
+    if (values.native && !isUnfiltered(filter))
+      throw new UsageError('--native', 'moves everything; it cannot be combined with a filter');
+    if (values.native && limit !== undefined)
+      throw new UsageError('--native', 'moves everything; it cannot be combined with --limit');
     if (values.native && dryRun) throw new UsageError('--native', 'cannot be combined with --dry-run');
     const watchMs = values.watch === undefined ? undefined : parseDuration('--watch', String(values.watch));
-    if (watchMs !== undefined && watchMs > MAX_WATCH_MS) throw new UsageError('--watch', `at most ${formatDuration(MAX_WATCH_MS)}; look later with \`dlq list\``);
-    if (watchMs !== undefined && (dryRun || values.native)) throw new UsageError('--watch', `cannot be combined with ${dryRun ? '--dry-run' : '--native'}`);
-    const { sqs, mainQueueUrl, deadLetterQueueUrl, accountQueueUrl, accountQueueUnknown, accountQueueAbsent } = await targets();
+    if (watchMs !== undefined && watchMs > MAX_WATCH_MS)
+      throw new UsageError('--watch', `at most ${formatDuration(MAX_WATCH_MS)}; look later with \`dlq list\``);
+    if (watchMs !== undefined && (dryRun || values.native))
+      throw new UsageError('--watch', `cannot be combined with ${dryRun ? '--dry-run' : '--native'}`);
+    const { sqs, mainQueueUrl, deadLetterQueueUrl, accountQueueUrl, accountQueueUnknown, accountQueueAbsent } =
+      await targets();
     const reading = progressBar(io, 'reading DLQ');
     const progress = progressBar(io, dryRun ? 'checking' : 'replaying');
     const result = await replayDeadLetters(sqs, {
@@ -107,7 +117,11 @@ had to end before seeing every message, the summary says so and the command exit
     });
     reading.finish();
     progress.finish();
-    const partlyFailed = result.failed.length > 0 || result.skipped.length > 0 || result.failedAgain.length > 0 || result.stoppedEarly !== undefined;
+    const partlyFailed =
+      result.failed.length > 0 ||
+      result.skipped.length > 0 ||
+      result.failedAgain.length > 0 ||
+      result.stoppedEarly !== undefined;
     if (json) {
       io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return partlyFailed ? EXIT.partlyFailed : EXIT.ok;
@@ -117,40 +131,79 @@ had to end before seeing every message, the summary says so and the command exit
       io.stdout.write(`SQS moved ${result.moved ?? 0} message(s) from the DLQ to the main queue (native redrive).\n`);
     } else {
       if (result.replayed.length > 0) {
-        io.stdout.write(renderTable(['subscription', 'replay count', 'message id'], result.replayed.map((r) => [r.subscriptionId ?? `account ${r.accountKey ?? ''}`, r.replayCount, r.messageId])));
+        io.stdout.write(
+          renderTable(
+            ['subscription', 'replay count', 'message id'],
+            result.replayed.map((r) => [
+              r.subscriptionId ?? `account ${r.accountKey ?? ''}`,
+              r.replayCount,
+              r.messageId,
+            ]),
+          ),
+        );
         io.stdout.write('\n');
       }
       const lines = [
         `${dryRun ? 'would replay' : 'replayed'}: ${result.replayed.length}`,
         `not matching the filter (left in the DLQ): ${result.notMatched}`,
-        ...(result.skipped.length ? [`matching but not replayable (unreadable, or an account letter without a fan-out queue; left in the DLQ): ${result.skipped.length}`] : []),
+        ...(result.skipped.length
+          ? [
+              `matching but not replayable (unreadable, or an account letter without a fan-out queue; left in the DLQ): ${result.skipped.length}`,
+            ]
+          : []),
         ...(result.failed.length ? [`failed: ${result.failed.length}`] : []),
-        ...(result.scanEnded === 'only-seen-messages' ? ['scan: ended before seeing the whole DLQ; matching messages may remain (run it again)'] : []),
-        ...(result.scanEnded === 'held-limit' ? [`scan: stopped after ${MAX_HELD_LETTERS.toLocaleString('en')} letters, as many as one run holds; run it again for the rest`] : []),
-        ...(result.watchedSeconds !== undefined ? [`failed again (back in the DLQ, not replayed again): ${result.failedAgain.length}`] : []),
-        ...(result.runId && !dryRun ? [`run id: ${result.runId} (letters that fail again carry it as replayRunId in \`dlq list --json\`)`] : []),
+        ...(result.scanEnded === 'only-seen-messages'
+          ? ['scan: ended before seeing the whole DLQ; matching messages may remain (run it again)']
+          : []),
+        ...(result.scanEnded === 'held-limit'
+          ? [
+              `scan: stopped after ${MAX_HELD_LETTERS.toLocaleString('en')} letters, as many as one run holds; run it again for the rest`,
+            ]
+          : []),
+        ...(result.watchedSeconds !== undefined
+          ? [`failed again (back in the DLQ, not replayed again): ${result.failedAgain.length}`]
+          : []),
+        ...(result.runId && !dryRun
+          ? [`run id: ${result.runId} (letters that fail again carry it as replayRunId in \`dlq list --json\`)`]
+          : []),
       ];
       io.stdout.write(`${lines.join('\n')}\n`);
       if (result.failedAgain.length > 0) {
-        io.stdout.write('\nFailed again (left in the DLQ with their new reason; investigate before replaying them again):\n');
+        io.stdout.write(
+          '\nFailed again (left in the DLQ with their new reason; investigate before replaying them again):\n',
+        );
         io.stdout.write(
           renderTable(
             ['subscription', 'failure class', 'http status', 'replay count', 'error'],
-            result.failedAgain.map((letter) => [letter.subscriptionId, letter.failureClass, letter.httpStatus, letter.replayCount, cellClip(io, values)(letter.error ?? '', 100)]),
+            result.failedAgain.map((letter) => [
+              letter.subscriptionId,
+              letter.failureClass,
+              letter.httpStatus,
+              letter.replayCount,
+              cellClip(io, values)(letter.error ?? '', 100),
+            ]),
           ),
         );
       }
       if (dryRun) io.stdout.write('Dry run: nothing was sent or deleted.\n');
     }
-    for (const skipped of result.skipped) io.stderr.write(`skipped ${printable(skipped.messageId)}: ${printable(skipped.reason)}\n`);
+    for (const skipped of result.skipped)
+      io.stderr.write(`skipped ${printable(skipped.messageId)}: ${printable(skipped.reason)}\n`);
     for (const failure of result.failed) {
-      io.stderr.write(`failed ${printable(failure.subscriptionId ?? failure.messageId)} (${failure.stage}): ${printable(failure.error)}${failure.stage === 'send' ? '; still in the DLQ' : ''}\n`);
+      io.stderr.write(
+        `failed ${printable(failure.subscriptionId ?? failure.messageId)} (${failure.stage}): ${printable(failure.error)}${failure.stage === 'send' ? '; still in the DLQ' : ''}\n`,
+      );
     }
     if (result.stoppedEarly) io.stderr.write(`stopped early: ${printable(result.stoppedEarly)}\n`);
     if (result.hiddenAtStart) {
-      io.stderr.write(`note: ${result.hiddenAtStart} letter(s) were hidden (in flight) when the run began, held by another replay, a \`dlq list\` or another reader: they were not seen and not replayed; run again once that reader has finished.\n`);
+      io.stderr.write(
+        `note: ${result.hiddenAtStart} letter(s) were hidden (in flight) when the run began, held by another replay, a \`dlq list\` or another reader: they were not seen and not replayed; run again once that reader has finished.\n`,
+      );
     }
-    if (result.notRestored > 0) io.stderr.write(`warning: ${result.notRestored} message(s) could not be made visible again at once; they reappear when their visibility timeout ends.\n`);
+    if (result.notRestored > 0)
+      io.stderr.write(
+        `warning: ${result.notRestored} message(s) could not be made visible again at once; they reappear when their visibility timeout ends.\n`,
+      );
     return partlyFailed ? EXIT.partlyFailed : EXIT.ok;
   },
 };

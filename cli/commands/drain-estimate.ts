@@ -37,7 +37,10 @@ const MINUTE_MS = 60_000;
  * arriving at 90 % of the drain, backlog ÷ drain would promise the end ten times too soon. A backlog that gains
  * says so instead of a time; one that holds level (nothing drains, or arrivals keep pace) has no time to give.
  */
-export function estimateDrain(backlog: number, measurement: DrainMeasurement | { readonly unavailable: string }): DrainEstimate {
+export function estimateDrain(
+  backlog: number,
+  measurement: DrainMeasurement | { readonly unavailable: string },
+): DrainEstimate {
   if ('unavailable' in measurement) {
     return backlog === 0
       ? { backlog, state: 'empty', eta: 'empty', measured: measurement.unavailable }
@@ -103,7 +106,11 @@ export interface MetricPoint {
  * not as asked: SQS's newest minutes reach CloudWatch late, and dividing by minutes not yet there would understate
  * the rate. No deletion figure at all means CloudWatch has nothing to say (a queue idle for hours has no datapoints).
  */
-export function measurementFromMinutes(deleted: readonly MetricPoint[], sent: readonly MetricPoint[], minutes: number): DrainMeasurement | undefined {
+export function measurementFromMinutes(
+  deleted: readonly MetricPoint[],
+  sent: readonly MetricPoint[],
+  minutes: number,
+): DrainMeasurement | undefined {
   const latest = [...deleted].sort((a, b) => b.at - a.at).slice(0, minutes);
   if (latest.length === 0) return undefined;
   const sentAt = new Map(sent.map((point) => [point.at, point.value]));

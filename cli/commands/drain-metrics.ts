@@ -12,13 +12,21 @@ const MINUTE_MS = 60_000;
  * deleted: synced, or dead-lettered by the Lambda) and NumberOfMessagesSent, one-minute sums. A stack's role or
  * an operator's credentials without cloudwatch:GetMetricData give `unavailable` and the reason; status goes on.
  */
-export async function drainFromCloudWatch(cloudWatch: CloudWatchClient, queueUrl: string, now: number): Promise<DrainMeasurement | { unavailable: string }> {
+export async function drainFromCloudWatch(
+  cloudWatch: CloudWatchClient,
+  queueUrl: string,
+  now: number,
+): Promise<DrainMeasurement | { unavailable: string }> {
   const queueName = decodeURIComponent(new URL(queueUrl).pathname.split('/').filter(Boolean).pop() ?? '');
   // The minute under way is not over: its sum would read low.
   const end = Math.floor(now / MINUTE_MS) * MINUTE_MS;
   const metric = (id: string, metricName: string) => ({
     Id: id,
-    MetricStat: { Metric: { Namespace: 'AWS/SQS', MetricName: metricName, Dimensions: [{ Name: 'QueueName', Value: queueName }] }, Period: 60, Stat: 'Sum' },
+    MetricStat: {
+      Metric: { Namespace: 'AWS/SQS', MetricName: metricName, Dimensions: [{ Name: 'QueueName', Value: queueName }] },
+      Period: 60,
+      Stat: 'Sum',
+    },
     ReturnData: true,
   });
   try {
@@ -32,10 +40,16 @@ export async function drainFromCloudWatch(cloudWatch: CloudWatchClient, queueUrl
     );
     const points = (id: string) => pointsOf(answer.MetricDataResults?.find((result) => result.Id === id));
     const measurement = measurementFromMinutes(points('deleted'), points('sent'), DRAIN_WINDOW_MINUTES);
-    return measurement ?? { unavailable: `CloudWatch has no NumberOfMessagesDeleted of ${queueName} in the last ${DRAIN_WINDOW_MINUTES + LATE_MINUTES} min` };
+    return (
+      measurement ?? {
+        unavailable: `CloudWatch has no NumberOfMessagesDeleted of ${queueName} in the last ${DRAIN_WINDOW_MINUTES + LATE_MINUTES} min`,
+      }
+    );
   } catch (error) {
     const { name, message } = error as Error;
-    return { unavailable: `CloudWatch GetMetricData failed: ${name && name !== 'Error' && !message.startsWith(name) ? `${name}: ` : ''}${message}` };
+    return {
+      unavailable: `CloudWatch GetMetricData failed: ${name && name !== 'Error' && !message.startsWith(name) ? `${name}: ` : ''}${message}`,
+    };
   }
 }
 

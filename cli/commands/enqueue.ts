@@ -1,8 +1,22 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { LedgerStore } from '../../functions/ledger/ledger-store';
-import { accountKeyRuleFrom, checkAccountKey, DEFAULT_ACCOUNT_KEY_RULE, type AccountKeyRule } from '../../functions/shared/account-key';
-import { createAccountRequest, createSyncRequest, serializeQueueMessage, serializeSyncRequest } from '../../functions/shared/queue-message';
-import { checkSubscriptionId, DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../../functions/shared/subscription-id';
+import {
+  accountKeyRuleFrom,
+  checkAccountKey,
+  DEFAULT_ACCOUNT_KEY_RULE,
+  type AccountKeyRule,
+} from '../../functions/shared/account-key';
+import {
+  createAccountRequest,
+  createSyncRequest,
+  serializeQueueMessage,
+  serializeSyncRequest,
+} from '../../functions/shared/queue-message';
+import {
+  checkSubscriptionId,
+  DEFAULT_SUBSCRIPTION_ID_RULE,
+  type SubscriptionIdRule,
+} from '../../functions/shared/subscription-id';
 import { UsageError } from '../usage-error';
 import { EXIT, TARGET_OPTIONS, type Command, type RunContext } from '../command';
 import { printable, progressBar } from '../output';
@@ -26,16 +40,26 @@ export interface ListKind {
   readonly columns: readonly string[];
 }
 
-const SUBSCRIPTION_LIST: ListKind = { noun: 'subscription', columns: ['subscriptionnumber', 'subscriptionname', 'subscription', 'subscriptionid'] };
+const SUBSCRIPTION_LIST: ListKind = {
+  noun: 'subscription',
+  columns: ['subscriptionnumber', 'subscriptionname', 'subscription', 'subscriptionid'],
+};
 /** Account.Number and Account.AccountNumber normalise to accountnumber and accountaccountnumber. */
-export const ACCOUNT_LIST: ListKind = { noun: 'account', columns: ['accountnumber', 'accountaccountnumber', 'account', 'accountid', 'accountaccountid'] };
+export const ACCOUNT_LIST: ListKind = {
+  noun: 'account',
+  columns: ['accountnumber', 'accountaccountnumber', 'account', 'accountid', 'accountaccountid'],
+};
 
 /**
  * Reads a backfill list: one subscription per line, or a CSV whose header has a subscription column
  * (`subscriptionNumber`, `Subscription.Name`, `subscription`, …). Blank lines and `#` comments are ignored.
  * Line numbers are those of the file, header included.
  */
-export function readCandidates(text: string, input: string, kind: ListKind = SUBSCRIPTION_LIST): { candidates: Candidate[]; refused: Refusal[] } {
+export function readCandidates(
+  text: string,
+  input: string,
+  kind: ListKind = SUBSCRIPTION_LIST,
+): { candidates: Candidate[]; refused: Refusal[] } {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const candidates: Candidate[] = [];
   const refused: Refusal[] = [];
@@ -51,7 +75,11 @@ export function readCandidates(text: string, input: string, kind: ListKind = SUB
       if (isHeader) {
         const best = kind.columns.map((name) => header.indexOf(name)).find((found) => found >= 0);
         column = best ?? header.findIndex((name) => name.includes(kind.noun));
-        if (column < 0) throw new UsageError(input, `line 1 looks like a CSV header but has no ${kind.noun} column (columns: ${csvCells(line).join(', ')})`);
+        if (column < 0)
+          throw new UsageError(
+            input,
+            `line 1 looks like a CSV header but has no ${kind.noun} column (columns: ${csvCells(line).join(', ')})`,
+          );
         return;
       }
     }
@@ -60,7 +88,8 @@ export function readCandidates(text: string, input: string, kind: ListKind = SUB
       return;
     }
     const cells = csvCells(line);
-    if (cells.length <= column) refused.push({ where, value: line.trim(), reason: `has no column ${column + 1} (the ${kind.noun} column)` });
+    if (cells.length <= column)
+      refused.push({ where, value: line.trim(), reason: `has no column ${column + 1} (the ${kind.noun} column)` });
     else candidates.push({ where, value: cells[column].trim() });
   });
   return { candidates, refused };
@@ -134,7 +163,11 @@ interface Keyed {
 type KeyCheck = { ok: true; key: string } | { ok: false; reason: string };
 
 /** Checks each candidate with `check`; the first of equal keys is kept, the others are duplicates. */
-function validateCandidates(candidates: readonly Candidate[], check: (value: string) => KeyCheck, inputRefusals: readonly Refusal[] = []) {
+function validateCandidates(
+  candidates: readonly Candidate[],
+  check: (value: string) => KeyCheck,
+  inputRefusals: readonly Refusal[] = [],
+) {
   const refused: Refusal[] = [...inputRefusals];
   const duplicates: (Keyed & { firstAt: string })[] = [];
   const firstSeen = new Map<string, string>();
@@ -142,7 +175,8 @@ function validateCandidates(candidates: readonly Candidate[], check: (value: str
   for (const candidate of candidates) {
     const checked = check(candidate.value);
     if (!checked.ok) refused.push({ ...candidate, reason: checked.reason });
-    else if (firstSeen.has(checked.key)) duplicates.push({ where: candidate.where, key: checked.key, firstAt: firstSeen.get(checked.key)! });
+    else if (firstSeen.has(checked.key))
+      duplicates.push({ where: candidate.where, key: checked.key, firstAt: firstSeen.get(checked.key)! });
     else {
       firstSeen.set(checked.key, candidate.where);
       valid.push({ where: candidate.where, key: checked.key });
@@ -153,7 +187,13 @@ function validateCandidates(candidates: readonly Candidate[], check: (value: str
 }
 
 /** Sends one message per key to `queueUrl` in batches of 10. */
-async function sendInBatches(sqs: SQSClient, queueUrl: string, valid: readonly Keyed[], bodyOf: (key: string) => string, onProgress?: (done: number, total: number) => void) {
+async function sendInBatches(
+  sqs: SQSClient,
+  queueUrl: string,
+  valid: readonly Keyed[],
+  bodyOf: (key: string) => string,
+  onProgress?: (done: number, total: number) => void,
+) {
   // Imported here so that --help does not load the AWS SDK.
   const { SendMessageBatchCommand } = await import('@aws-sdk/client-sqs');
   const accepted: (Keyed & { messageId?: string })[] = [];
@@ -182,7 +222,11 @@ async function sendInBatches(sqs: SQSClient, queueUrl: string, valid: readonly K
         }
         const unlisted = pending.filter((_, index) => !listed.has(index));
         if (unlisted.length > 0 && attempt >= MAX_SEND_ATTEMPTS) {
-          for (const entry of unlisted) failed.push({ ...entry, error: `SQS reported it neither sent nor failed (${attempt} tries); it may or may not be queued` });
+          for (const entry of unlisted)
+            failed.push({
+              ...entry,
+              error: `SQS reported it neither sent nor failed (${attempt} tries); it may or may not be queued`,
+            });
           break;
         }
         pending = unlisted;
@@ -200,10 +244,14 @@ async function sendInBatches(sqs: SQSClient, queueUrl: string, valid: readonly K
 /** Validates each candidate with the callouts' own rule and queues the valid ones as `backfill` sync requests. */
 export async function enqueueSubscriptions(sqs: SQSClient, options: EnqueueOptions): Promise<EnqueueResult> {
   const rule = options.rule ?? DEFAULT_SUBSCRIPTION_ID_RULE;
-  const checked = validateCandidates(options.candidates, (value) => {
-    const check = checkSubscriptionId(value, rule);
-    return check.ok ? { ok: true, key: check.id } : check;
-  }, options.refused);
+  const checked = validateCandidates(
+    options.candidates,
+    (value) => {
+      const check = checkSubscriptionId(value, rule);
+      return check.ok ? { ok: true, key: check.id } : check;
+    },
+    options.refused,
+  );
   const { refused } = checked;
   const valid = checked.valid.map(({ where, key }) => ({ where, subscriptionId: key }));
   const duplicates = checked.duplicates.map(({ where, key, firstAt }) => ({ where, subscriptionId: key, firstAt }));
@@ -214,13 +262,25 @@ export async function enqueueSubscriptions(sqs: SQSClient, options: EnqueueOptio
     sqs,
     options.queueUrl,
     checked.valid,
-    (subscriptionId) => serializeSyncRequest(createSyncRequest({ subscriptionId, source: 'backfill', receivedAt }, rule)),
+    (subscriptionId) =>
+      serializeSyncRequest(createSyncRequest({ subscriptionId, source: 'backfill', receivedAt }, rule)),
     options.onProgress,
   );
   const accepted = sent.accepted.map(({ where, key, messageId }) => ({ where, subscriptionId: key, messageId }));
   const failed = sent.failed.map(({ where, key, error }) => ({ where, subscriptionId: key, error }));
-  const marks = options.ledger === undefined ? undefined : await (await import('../../functions/ledger/queued-mark')).markQueuedFailOpen(options.ledger, accepted.map((entry) => entry.subscriptionId), receivedAt.getTime(), LEDGER_MARK_TIMEOUT_MS);
-  const unmarked = marks !== undefined && marks.unmarked.length > 0 ? { count: marks.unmarked.length, error: marks.failure ?? 'unknown' } : undefined;
+  const marks =
+    options.ledger === undefined
+      ? undefined
+      : await (await import('../../functions/ledger/queued-mark')).markQueuedFailOpen(
+          options.ledger,
+          accepted.map((entry) => entry.subscriptionId),
+          receivedAt.getTime(),
+          LEDGER_MARK_TIMEOUT_MS,
+        );
+  const unmarked =
+    marks !== undefined && marks.unmarked.length > 0
+      ? { count: marks.unmarked.length, error: marks.failure ?? 'unknown' }
+      : undefined;
   return { dryRun: false, accepted, refused, duplicates, failed, ...(unmarked !== undefined && { unmarked }) };
 }
 
@@ -254,7 +314,14 @@ export async function enqueueAccounts(sqs: SQSClient, options: EnqueueAccountsOp
   const checked = validateCandidates(options.candidates, (value) => checkAccountKey(value, rule), options.refused);
   const { refused } = checked;
   const duplicates = checked.duplicates.map(({ where, key, firstAt }) => ({ where, accountKey: key, firstAt }));
-  if (options.dryRun) return { dryRun: true, accepted: checked.valid.map(({ where, key }) => ({ where, accountKey: key })), refused, duplicates, failed: [] };
+  if (options.dryRun)
+    return {
+      dryRun: true,
+      accepted: checked.valid.map(({ where, key }) => ({ where, accountKey: key })),
+      refused,
+      duplicates,
+      failed: [],
+    };
   const receivedAt = (options.now ?? (() => new Date()))();
   const sent = await sendInBatches(
     sqs,
@@ -279,8 +346,15 @@ function lineOrder(where: string): number {
 export const ENQUEUE_COMMAND: Command = {
   name: 'enqueue',
   summary: 'backfill: queue subscriptions (or, with --account, accounts) for a sync (arguments, a file, or stdin)',
-  usage: 'zuora-limio-sync enqueue [target] [--account] [ID ...] [--file PATH|-] [--ledger-table NAME] [--dry-run] [--json]',
-  options: { ...TARGET_OPTIONS, account: { type: 'boolean' }, file: { type: 'string' }, 'dry-run': { type: 'boolean' }, 'ledger-table': { type: 'string' } },
+  usage:
+    'zuora-limio-sync enqueue [target] [--account] [ID ...] [--file PATH|-] [--ledger-table NAME] [--dry-run] [--json]',
+  options: {
+    ...TARGET_OPTIONS,
+    account: { type: 'boolean' },
+    file: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    'ledger-table': { type: 'string' },
+  },
   positionals: true,
   needs: { mainQueue: true, accountQueue: true, ledger: 'optional' },
   flags: `  ID ...                subscription numbers (A-S00000271) or 32-hex Zuora ids; "-" reads stdin
@@ -306,7 +380,10 @@ counts its change pending until its sync, not as a missing callout.`,
     const kind = values.account === true ? ACCOUNT_LIST : SUBSCRIPTION_LIST;
     const candidates: Candidate[] = [];
     const refused: Refusal[] = [];
-    const sources = [...positionals.filter((value) => value === '-').map(() => '-'), ...(values.file === undefined ? [] : [String(values.file)])];
+    const sources = [
+      ...positionals.filter((value) => value === '-').map(() => '-'),
+      ...(values.file === undefined ? [] : [String(values.file)]),
+    ];
     if (sources.filter((source) => source === '-').length > 1) throw new UsageError('-', 'stdin can be read only once');
     positionals.forEach((value, index) => {
       if (value !== '-') candidates.push({ where: `argument ${index + 1}`, value });
@@ -315,16 +392,22 @@ counts its change pending until its sync, not as a missing callout.`,
     const mixedInputs = sources.length + (candidates.length > 0 ? 1 : 0) > 1;
     for (const source of sources) {
       const input = source === '-' ? 'stdin' : `--file ${source}`;
-      const text = source === '-' ? await readAll(io.stdin) : await (await import('node:fs/promises')).readFile(source, 'utf8').catch((error: NodeJS.ErrnoException) => {
-        throw new UsageError('--file', `cannot read ${source}: ${error.code ?? error.message}`);
-      });
+      const text =
+        source === '-'
+          ? await readAll(io.stdin)
+          : await (await import('node:fs/promises')).readFile(source, 'utf8').catch((error: NodeJS.ErrnoException) => {
+              throw new UsageError('--file', `cannot read ${source}: ${error.code ?? error.message}`);
+            });
       const read = readCandidates(text, input, kind);
       const label = (where: string) => (mixedInputs ? `${input} ${where}` : where);
       candidates.push(...read.candidates.map((c) => ({ ...c, where: label(c.where) })));
       refused.push(...read.refused.map((r) => ({ ...r, where: label(r.where) })));
     }
     if (candidates.length === 0 && refused.length === 0) {
-      throw new UsageError(sources.length ? sources[0] === '-' ? 'stdin' : '--file' : 'enqueue', sources.length ? `holds no ${kind.noun} id` : `give ${kind.noun} ids, --file PATH, or - for stdin`);
+      throw new UsageError(
+        sources.length ? (sources[0] === '-' ? 'stdin' : '--file') : 'enqueue',
+        sources.length ? `holds no ${kind.noun} id` : `give ${kind.noun} ids, --file PATH, or - for stdin`,
+      );
     }
     const dryRun = values['dry-run'] === true;
     if (kind === ACCOUNT_LIST) return enqueueAccountsCommand({ io, json, dryRun, candidates, refused, targets });
@@ -349,10 +432,16 @@ counts its change pending until its sync, not as a missing callout.`,
       io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return partlyFailed ? EXIT.partlyFailed : EXIT.ok;
     }
-    for (const refusal of result.refused) io.stdout.write(`refused ${printable(refusal.where)}: ${printable(refusal.reason)}\n`);
-    for (const failure of result.failed) io.stdout.write(`not queued ${printable(failure.where)} (${printable(failure.subscriptionId)}): ${printable(failure.error)}\n`);
+    for (const refusal of result.refused)
+      io.stdout.write(`refused ${printable(refusal.where)}: ${printable(refusal.reason)}\n`);
+    for (const failure of result.failed)
+      io.stdout.write(
+        `not queued ${printable(failure.where)} (${printable(failure.subscriptionId)}): ${printable(failure.error)}\n`,
+      );
     if (result.unmarked !== undefined) {
-      io.stderr.write(`warning: ${result.unmarked.count} queued but not marked in the sync ledger (${printable(result.unmarked.error)}): a sweep may queue them again and count them as missing callouts\n`);
+      io.stderr.write(
+        `warning: ${result.unmarked.count} queued but not marked in the sync ledger (${printable(result.unmarked.error)}): a sweep may queue them again and count them as missing callouts\n`,
+      );
     }
     io.stdout.write(
       `${dryRun ? 'valid (dry run, nothing queued)' : 'queued'}: ${result.accepted.length}, refused: ${result.refused.length}` +
@@ -369,7 +458,11 @@ async function enqueueAccountsCommand({
   candidates,
   refused,
   targets,
-}: Pick<RunContext, 'io' | 'json' | 'targets'> & { dryRun: boolean; candidates: Candidate[]; refused: Refusal[] }): Promise<number> {
+}: Pick<RunContext, 'io' | 'json' | 'targets'> & {
+  dryRun: boolean;
+  candidates: Candidate[];
+  refused: Refusal[];
+}): Promise<number> {
   const rule = accountKeyRuleFrom(io.env.ACCOUNT_NUMBER_PATTERN);
   let accountQueueUrl = '';
   let sqs: SQSClient | undefined;
@@ -378,21 +471,35 @@ async function enqueueAccountsCommand({
     // Account messages on the main queue would be refused by the sync Lambda as poison: without the fan-out
     // queue there is nowhere right to send them.
     if (resolved.accountQueueUrl === undefined) {
-      throw new UsageError('--account', `cannot queue accounts: ${resolved.accountQueueUnknown ?? 'the target has no fan-out queue'}; use --local or --stack NAME of a stack with a Zuora connection, or enqueue the account's subscriptions instead`);
+      throw new UsageError(
+        '--account',
+        `cannot queue accounts: ${resolved.accountQueueUnknown ?? 'the target has no fan-out queue'}; use --local or --stack NAME of a stack with a Zuora connection, or enqueue the account's subscriptions instead`,
+      );
     }
     accountQueueUrl = resolved.accountQueueUrl;
     sqs = resolved.sqs;
   }
   const progress = progressBar(io, 'queueing');
-  const result = await enqueueAccounts(sqs!, { accountQueueUrl, candidates, refused, rule, dryRun, onProgress: progress.update });
+  const result = await enqueueAccounts(sqs!, {
+    accountQueueUrl,
+    candidates,
+    refused,
+    rule,
+    dryRun,
+    onProgress: progress.update,
+  });
   progress.finish();
   const partlyFailed = result.refused.length > 0 || result.failed.length > 0;
   if (json) {
     io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return partlyFailed ? EXIT.partlyFailed : EXIT.ok;
   }
-  for (const refusal of result.refused) io.stdout.write(`refused ${printable(refusal.where)}: ${printable(refusal.reason)}\n`);
-  for (const failure of result.failed) io.stdout.write(`not queued ${printable(failure.where)} (${printable(failure.accountKey)}): ${printable(failure.error)}\n`);
+  for (const refusal of result.refused)
+    io.stdout.write(`refused ${printable(refusal.where)}: ${printable(refusal.reason)}\n`);
+  for (const failure of result.failed)
+    io.stdout.write(
+      `not queued ${printable(failure.where)} (${printable(failure.accountKey)}): ${printable(failure.error)}\n`,
+    );
   io.stdout.write(
     `${dryRun ? 'valid accounts (dry run, nothing queued)' : 'accounts queued for fan-out'}: ${result.accepted.length}, refused: ${result.refused.length}` +
       `${result.duplicates.length ? `, duplicates skipped: ${result.duplicates.length}` : ''}${result.failed.length ? `, failed: ${result.failed.length}` : ''}\n`,

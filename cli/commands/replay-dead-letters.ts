@@ -1,6 +1,13 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULT_SUBSCRIPTION_ID_RULE } from '../../functions/shared/subscription-id';
-import { approximateCounts, MAX_VISIBILITY_SECONDS, readDeadLetter, receivePage, restoreVisibility, type DeadLetter } from './dead-letters';
+import {
+  approximateCounts,
+  MAX_VISIBILITY_SECONDS,
+  readDeadLetter,
+  receivePage,
+  restoreVisibility,
+  type DeadLetter,
+} from './dead-letters';
 import { isUnfiltered, matchesFilter, newReplayRunId, replayBody } from './replay-filter';
 import { isUnsupportedOperation, nativeMove, nativeMoveRefusal } from './replay-native';
 import { keyOf, pacer, sendThenDelete } from './replay-send';
@@ -30,7 +37,15 @@ const SECONDS_PER_PAGE = 1;
  * most `limit` of them at `ratePerSecond`; half as much again plus a minute for slack, 5 minutes at least, 12
  * hours (SQS's maximum) at most.
  */
-export function scanHoldSeconds({ depth, limit, ratePerSecond }: { depth?: number; limit?: number; ratePerSecond?: number }): number {
+export function scanHoldSeconds({
+  depth,
+  limit,
+  ratePerSecond,
+}: {
+  depth?: number;
+  limit?: number;
+  ratePerSecond?: number;
+}): number {
   const messages = depth ?? 0;
   const scanSeconds = Math.ceil(messages / 10) * SECONDS_PER_PAGE;
   const sendSeconds = ratePerSecond ? Math.ceil(Math.min(messages, limit ?? Infinity) / ratePerSecond) : 0;
@@ -50,7 +65,11 @@ export async function replayDeadLetters(sqs: SQSClient, options: ReplayOptions):
   let fallbackReason: string | undefined;
   if (options.native && isUnfiltered(options.filter) && options.limit === undefined && !options.dryRun) {
     const refusal = nativeMoveRefusal(options);
-    if (refusal !== undefined) return { ...(await receiveSendDelete(sqs, options)), fallbackReason: `--native not used: ${refusal}; replayed message by message instead, each letter to its own queue` };
+    if (refusal !== undefined)
+      return {
+        ...(await receiveSendDelete(sqs, options)),
+        fallbackReason: `--native not used: ${refusal}; replayed message by message instead, each letter to its own queue`,
+      };
     try {
       return await nativeMove(sqs, options);
     } catch (error) {
@@ -160,7 +179,12 @@ async function receiveSendDelete(sqs: SQSClient, options: ReplayOptions): Promis
     for (let start = 0; start < selected.length; start += sendChunk) {
       const chunk = selected.slice(start, start + sendChunk);
       if (options.dryRun) {
-        for (const letter of chunk) replayed.push({ messageId: letter.messageId, ...keyOf(letter), replayCount: replayBody(letter, rule, runId).replayCount });
+        for (const letter of chunk)
+          replayed.push({
+            messageId: letter.messageId,
+            ...keyOf(letter),
+            replayCount: replayBody(letter, rule, runId).replayCount,
+          });
         continue;
       }
       await pace(chunk.length);
@@ -170,9 +194,19 @@ async function receiveSendDelete(sqs: SQSClient, options: ReplayOptions): Promis
       const accountLetters = chunk.filter((letter) => letter.account);
       const onDeleted = (letter: DeadLetter) => held.delete(letter.messageId);
       let sendFailure: string | undefined;
-      if (subscriptionLetters.length > 0) sendFailure = await sendThenDelete(sqs, options, subscriptionLetters, rule, runId, replayed, failed, onDeleted);
+      if (subscriptionLetters.length > 0)
+        sendFailure = await sendThenDelete(sqs, options, subscriptionLetters, rule, runId, replayed, failed, onDeleted);
       if (accountLetters.length > 0 && sendFailure === undefined) {
-        const accountFailure = await sendThenDelete(sqs, { ...options, mainQueueUrl: options.accountQueueUrl! }, accountLetters, rule, runId, replayed, failed, onDeleted);
+        const accountFailure = await sendThenDelete(
+          sqs,
+          { ...options, mainQueueUrl: options.accountQueueUrl! },
+          accountLetters,
+          rule,
+          runId,
+          replayed,
+          failed,
+          onDeleted,
+        );
         if (accountFailure !== undefined) sendFailure = `(fan-out queue) ${accountFailure}`;
       }
       options.onProgress?.(replayed.length, selected.length);
@@ -186,8 +220,21 @@ async function receiveSendDelete(sqs: SQSClient, options: ReplayOptions): Promis
 
     // 3. Optionally wait for the letters this run sent to fail again, and report them: they carry its run id.
     if (watchSeconds > 0 && replayed.length > 0) {
-      const sentTo = [options.mainQueueUrl, ...(options.accountQueueUrl && selected.some((letter) => letter.account) ? [options.accountQueueUrl] : [])];
-      await watchForReturns(sqs, options, { runId, rule, now, watchSeconds, expected: replayed.length, seen, held, failedAgain, sentTo });
+      const sentTo = [
+        options.mainQueueUrl,
+        ...(options.accountQueueUrl && selected.some((letter) => letter.account) ? [options.accountQueueUrl] : []),
+      ];
+      await watchForReturns(sqs, options, {
+        runId,
+        rule,
+        now,
+        watchSeconds,
+        expected: replayed.length,
+        seen,
+        held,
+        failedAgain,
+        sentTo,
+      });
     }
   } finally {
     notRestored = await restoreVisibility(sqs, options.deadLetterQueueUrl, [...held.values()].filter(Boolean));

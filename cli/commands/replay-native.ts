@@ -9,9 +9,12 @@ import type { ReplayOptions, ReplayResult } from './replay-types';
  * DLQ as poison, their reason lost). So it is used only where the target is known to have no fan-out queue;
  * elsewhere the replay goes message by message, each letter back to its own queue.
  */
-export function nativeMoveRefusal(options: Pick<ReplayOptions, 'accountQueueUrl' | 'accountQueueUnknown' | 'accountQueueAbsent'>): string | undefined {
-  const why = 'SQS\'s native redrive would move them to the main queue, where the sync Lambda refuses account messages';
-  if (options.accountQueueUrl !== undefined) return `the DLQ may hold the fan-out's account letters (this target has a fan-out queue), and ${why}`;
+export function nativeMoveRefusal(
+  options: Pick<ReplayOptions, 'accountQueueUrl' | 'accountQueueUnknown' | 'accountQueueAbsent'>,
+): string | undefined {
+  const why = "SQS's native redrive would move them to the main queue, where the sync Lambda refuses account messages";
+  if (options.accountQueueUrl !== undefined)
+    return `the DLQ may hold the fan-out's account letters (this target has a fan-out queue), and ${why}`;
   if (options.accountQueueAbsent !== true) {
     return `the DLQ may hold the fan-out's account letters (${options.accountQueueUnknown ?? 'whether the target has a fan-out queue is unknown'}), and ${why}`;
   }
@@ -19,9 +22,12 @@ export function nativeMoveRefusal(options: Pick<ReplayOptions, 'accountQueueUrl'
 }
 
 export async function nativeMove(sqs: SQSClient, options: ReplayOptions): Promise<ReplayResult> {
-  const { GetQueueAttributesCommand, ListMessageMoveTasksCommand, StartMessageMoveTaskCommand } = await import('@aws-sdk/client-sqs');
+  const { GetQueueAttributesCommand, ListMessageMoveTasksCommand, StartMessageMoveTaskCommand } = await import(
+    '@aws-sdk/client-sqs'
+  );
   const arnOf = async (queueUrl: string) =>
-    (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+    (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))).Attributes
+      ?.QueueArn;
   const sourceArn = await arnOf(options.deadLetterQueueUrl);
   const destinationArn = await arnOf(options.mainQueueUrl);
   await sqs.send(
@@ -38,8 +44,22 @@ export async function nativeMove(sqs: SQSClient, options: ReplayOptions): Promis
     const moved = task?.ApproximateNumberOfMessagesMoved ?? 0;
     options.onProgress?.(moved, task?.ApproximateNumberOfMessagesToMove);
     if (!task || task.Status === 'COMPLETED' || task.Status === 'FAILED' || task.Status === 'CANCELLED') {
-      const problem = task?.Status === 'COMPLETED' || !task ? undefined : `move task ${task.Status}${task.FailureReason ? `: ${task.FailureReason}` : ''}`;
-      return { mode: 'message-move-task', dryRun: false, replayed: [], skipped: [], notMatched: 0, failed: [], failedAgain: [], moved, notRestored: 0, ...(problem && { stoppedEarly: problem }) };
+      const problem =
+        task?.Status === 'COMPLETED' || !task
+          ? undefined
+          : `move task ${task.Status}${task.FailureReason ? `: ${task.FailureReason}` : ''}`;
+      return {
+        mode: 'message-move-task',
+        dryRun: false,
+        replayed: [],
+        skipped: [],
+        notMatched: 0,
+        failed: [],
+        failedAgain: [],
+        moved,
+        notRestored: 0,
+        ...(problem && { stoppedEarly: problem }),
+      };
     }
     await sleep(options.movePollIntervalMs ?? 2000);
   }
@@ -48,5 +68,8 @@ export async function nativeMove(sqs: SQSClient, options: ReplayOptions): Promis
 export function isUnsupportedOperation(error: unknown): boolean {
   const name = (error as { name?: string }).name ?? '';
   const message = (error as Error).message ?? '';
-  return ['InvalidAction', 'UnsupportedOperation', 'UnknownOperationException', 'NotImplemented'].includes(name) || /unknown action|not (?:supported|implemented)/i.test(message);
+  return (
+    ['InvalidAction', 'UnsupportedOperation', 'UnknownOperationException', 'NotImplemented'].includes(name) ||
+    /unknown action|not (?:supported|implemented)/i.test(message)
+  );
 }

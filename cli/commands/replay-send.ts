@@ -30,7 +30,12 @@ export async function sendThenDelete(
     for (const failure of result.Failed ?? []) {
       const letter = chunk[Number(failure.Id)];
       firstError ??= `${failure.Code}: ${failure.Message ?? ''}`.trim();
-      failed.push({ messageId: letter.messageId, ...keyOf(letter), stage: 'send', error: `${failure.Code} ${failure.Message ?? ''}`.trim() });
+      failed.push({
+        messageId: letter.messageId,
+        ...keyOf(letter),
+        stage: 'send',
+        error: `${failure.Code} ${failure.Message ?? ''}`.trim(),
+      });
     }
   } catch (error) {
     firstError = describeError(error);
@@ -49,7 +54,8 @@ export async function sendThenDelete(
         Entries: sentIndexes.map((index) => ({ Id: String(index), ReceiptHandle: chunk[index].receiptHandle })),
       }),
     );
-    for (const failure of result.Failed ?? []) deleteFailures.set(Number(failure.Id), `${failure.Code} ${failure.Message ?? ''}`.trim());
+    for (const failure of result.Failed ?? [])
+      deleteFailures.set(Number(failure.Id), `${failure.Code} ${failure.Message ?? ''}`.trim());
   } catch (error) {
     for (const index of sentIndexes) deleteFailures.set(index, describeError(error));
   }
@@ -59,7 +65,12 @@ export async function sendThenDelete(
     const deleteError = deleteFailures.get(index);
     if (deleteError === undefined) deleted(letter);
     else {
-      failed.push({ messageId: letter.messageId, ...keyOf(letter), stage: 'delete', error: `sent to ${letter.account ? 'the fan-out queue' : 'the main queue'} but still in the DLQ: ${deleteError}` });
+      failed.push({
+        messageId: letter.messageId,
+        ...keyOf(letter),
+        stage: 'delete',
+        error: `sent to ${letter.account ? 'the fan-out queue' : 'the main queue'} but still in the DLQ: ${deleteError}`,
+      });
     }
   }
   return firstError;

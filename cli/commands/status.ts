@@ -8,7 +8,13 @@ import { printable, renderTable } from '../output';
 import { UsageError } from '../usage-error';
 import { formatDuration, parseDuration } from '../values';
 import { describeBreaker } from './breaker-control';
-import { estimateDrain, formatRate, measurementFromReadings, type DrainEstimate, type DrainMeasurement } from './drain-estimate';
+import {
+  estimateDrain,
+  formatRate,
+  measurementFromReadings,
+  type DrainEstimate,
+  type DrainMeasurement,
+} from './drain-estimate';
 import { DRAIN_WINDOW_MINUTES, drainFromCloudWatch } from './drain-metrics';
 
 export interface QueueStatus {
@@ -59,7 +65,13 @@ export async function queueStatus(sqs: SQSClient, options: StatusOptions): Promi
   ]);
 }
 
-async function oneQueue(sqs: SQSClient, queue: QueueStatus['queue'], url: string, peek: boolean, now: () => number): Promise<QueueStatus> {
+async function oneQueue(
+  sqs: SQSClient,
+  queue: QueueStatus['queue'],
+  url: string,
+  peek: boolean,
+  now: () => number,
+): Promise<QueueStatus> {
   // Imported here so that --help does not load the AWS SDK.
   const { GetQueueAttributesCommand, ReceiveMessageCommand } = await import('@aws-sdk/client-sqs');
   const attributes =
@@ -67,7 +79,11 @@ async function oneQueue(sqs: SQSClient, queue: QueueStatus['queue'], url: string
       await sqs.send(
         new GetQueueAttributesCommand({
           QueueUrl: url,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+          AttributeNames: [
+            'ApproximateNumberOfMessages',
+            'ApproximateNumberOfMessagesNotVisible',
+            'ApproximateNumberOfMessagesDelayed',
+          ],
         }),
       )
     ).Attributes ?? {};
@@ -77,17 +93,40 @@ async function oneQueue(sqs: SQSClient, queue: QueueStatus['queue'], url: string
     delayed: Number(attributes.ApproximateNumberOfMessagesDelayed ?? 0),
   };
   if (!peek) return { queue, url, ...depth, sampled: 0, ageNote: CLOUDWATCH_NOTE };
-  if (depth.visible === 0) return { queue, url, ...depth, sampled: 0, ageNote: depth.inFlight + depth.delayed > 0 ? 'no visible message to peek at' : 'empty' };
+  if (depth.visible === 0)
+    return {
+      queue,
+      url,
+      ...depth,
+      sampled: 0,
+      ageNote: depth.inFlight + depth.delayed > 0 ? 'no visible message to peek at' : 'empty',
+    };
   // Made visible again right away. (A receive with VisibilityTimeout 0 would do in AWS, but the emulator takes
   // 0 as "use the queue's default", so the explicit restore keeps both right.)
   const peeked = await sqs.send(
-    new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 30, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['SentTimestamp'], MessageAttributeNames: ['All'] }),
+    new ReceiveMessageCommand({
+      QueueUrl: url,
+      MaxNumberOfMessages: 10,
+      VisibilityTimeout: 30,
+      WaitTimeSeconds: 1,
+      MessageSystemAttributeNames: ['SentTimestamp'],
+      MessageAttributeNames: ['All'],
+    }),
     longPollRequestTimeout(1),
   );
-  await restoreVisibility(sqs, url, (peeked.Messages ?? []).map((message) => message.ReceiptHandle ?? '').filter(Boolean));
-  const sent = (peeked.Messages ?? []).map((message) => Number(message.Attributes?.SentTimestamp)).filter((time) => time > 0);
+  await restoreVisibility(
+    sqs,
+    url,
+    (peeked.Messages ?? []).map((message) => message.ReceiptHandle ?? '').filter(Boolean),
+  );
+  const sent = (peeked.Messages ?? [])
+    .map((message) => Number(message.Attributes?.SentTimestamp))
+    .filter((time) => time > 0);
   if (sent.length === 0) return { queue, url, ...depth, sampled: 0, ageNote: 'peek returned no message' };
-  const accountLetters = queue === 'dlq' ? (peeked.Messages ?? []).filter((message) => readDeadLetter(message).account !== undefined).length : undefined;
+  const accountLetters =
+    queue === 'dlq'
+      ? (peeked.Messages ?? []).filter((message) => readDeadLetter(message).account !== undefined).length
+      : undefined;
   return {
     queue,
     url,
@@ -109,7 +148,8 @@ const MAX_SAMPLE_MS = 15 * 60_000;
 function sampleMs(raw: string | undefined): number {
   if (raw === undefined) return DEFAULT_SAMPLE_MS;
   const milliseconds = parseDuration('--sample', raw);
-  if (milliseconds > MAX_SAMPLE_MS) throw new UsageError('--sample', `at most 15m (CloudWatch covers longer spans of a deployed queue), got "${raw}"`);
+  if (milliseconds > MAX_SAMPLE_MS)
+    throw new UsageError('--sample', `at most 15m (CloudWatch covers longer spans of a deployed queue), got "${raw}"`);
   return milliseconds;
 }
 
@@ -132,7 +172,8 @@ function drainJson(drain: DrainEstimate) {
 
 export const STATUS_COMMAND: Command = {
   name: 'status',
-  summary: 'circuit breaker state, since when and the backlog; queue depth of the main queue, the DLQ (its account letters) and the fan-out queue, oldest message age; drain rate and time to empty',
+  summary:
+    'circuit breaker state, since when and the backlog; queue depth of the main queue, the DLQ (its account letters) and the fan-out queue, oldest message age; drain rate and time to empty',
   usage: 'zuora-limio-sync status [target] [--breaker-table NAME] [--peek-main] [--sample DURATION] [--json]',
   options: { ...TARGET_OPTIONS, ...BREAKER_TABLE_OPTION, 'peek-main': { type: 'boolean' }, sample: { type: 'string' } },
   needs: { mainQueue: true, deadLetterQueue: true, accountQueue: true, breaker: 'optional' },
@@ -181,7 +222,12 @@ drains or nothing could be measured.`,
     }
     const secondReadingAt = Date.now();
     const [queues, found, measured] = await Promise.all([
-      queueStatus(sqs, { mainQueueUrl: mainQueueUrl!, deadLetterQueueUrl: deadLetterQueueUrl!, accountQueueUrl, peekMain: values['peek-main'] === true }),
+      queueStatus(sqs, {
+        mainQueueUrl: mainQueueUrl!,
+        deadLetterQueueUrl: deadLetterQueueUrl!,
+        accountQueueUrl,
+        peekMain: values['peek-main'] === true,
+      }),
       breaker(),
       fromCloudWatch,
     ]);
@@ -189,44 +235,68 @@ drains or nothing could be measured.`,
     const backlog: QueueBacklog = { waiting: main.visible, inFlight: main.inFlight, delayed: main.delayed };
     const drain = estimateDrain(
       backlogOf(main),
-      firstReading ? measurementFromReadings(firstReading, { backlog: backlogOf(main), at: secondReadingAt }) : measured!,
+      firstReading
+        ? measurementFromReadings(firstReading, { backlog: backlogOf(main), at: secondReadingAt })
+        : measured!,
     );
     // The queues are worth showing even when the breaker cannot be read (an old stack, no runtime endpoint).
-    const breakerView = 'control' in found
-      ? await found.control.status().then(
-        (status) => ({ available: true as const, ...status, backlog }),
-        (error: Error) => ({ available: false as const, reason: error.message }),
-      )
-      : { available: false as const, reason: found.unavailable };
+    const breakerView =
+      'control' in found
+        ? await found.control.status().then(
+            (status) => ({ available: true as const, ...status, backlog }),
+            (error: Error) => ({ available: false as const, reason: error.message }),
+          )
+        : { available: false as const, reason: found.unavailable };
     if (json) {
-      const fanOut = accountQueueUrl === undefined ? { fanOutQueue: { available: false, reason: accountQueueUnknown ?? 'unknown' } } : {};
-      io.stdout.write(`${JSON.stringify({ breaker: breakerView, queues, ...fanOut, drain: drainJson(drain) }, null, 2)}\n`);
+      const fanOut =
+        accountQueueUrl === undefined
+          ? { fanOutQueue: { available: false, reason: accountQueueUnknown ?? 'unknown' } }
+          : {};
+      io.stdout.write(
+        `${JSON.stringify({ breaker: breakerView, queues, ...fanOut, drain: drainJson(drain) }, null, 2)}\n`,
+      );
       return EXIT.ok;
     }
-    io.stdout.write(breakerView.available ? describeBreaker(breakerView, backlog) : `breaker: unavailable: ${printable(breakerView.reason)}\n`);
+    io.stdout.write(
+      breakerView.available
+        ? describeBreaker(breakerView, backlog)
+        : `breaker: unavailable: ${printable(breakerView.reason)}\n`,
+    );
     io.stdout.write('\n');
     io.stdout.write(
       renderTable(
         ['queue', 'visible', 'in flight', 'delayed', 'oldest', 'how the age was found'],
-        queues.map((q) => [q.queue, q.visible, q.inFlight, q.delayed, q.oldestAgeMs === undefined ? 'n/a' : `≥ ${formatDuration(q.oldestAgeMs)}`, q.ageNote]),
+        queues.map((q) => [
+          q.queue,
+          q.visible,
+          q.inFlight,
+          q.delayed,
+          q.oldestAgeMs === undefined ? 'n/a' : `≥ ${formatDuration(q.oldestAgeMs)}`,
+          q.ageNote,
+        ]),
       ),
     );
     const dlq = queues.find((q) => q.queue === 'dlq');
     if (dlq?.accountLetters !== undefined) {
-      io.stdout.write(`dlq: ${dlq.accountLetters} of the ${dlq.sampled} letters sampled are account letters (fan-out); \`dlq list\` shows them all\n`);
+      io.stdout.write(
+        `dlq: ${dlq.accountLetters} of the ${dlq.sampled} letters sampled are account letters (fan-out); \`dlq list\` shows them all\n`,
+      );
     }
-    if (accountQueueUrl === undefined) io.stdout.write(`fan-out queue: not shown: ${printable(accountQueueUnknown ?? 'unknown')}\n`);
+    if (accountQueueUrl === undefined)
+      io.stdout.write(`fan-out queue: not shown: ${printable(accountQueueUnknown ?? 'unknown')}\n`);
     io.stdout.write('\n');
     io.stdout.write(
       renderTable(
         ['backlog', 'drained', 'arrived', 'time to empty', 'measured'],
-        [[
-          drain.backlog,
-          drain.drainedPerMinute === undefined ? '-' : formatRate(drain.drainedPerMinute),
-          drain.arrivedPerMinute === undefined ? '-' : formatRate(drain.arrivedPerMinute),
-          drain.eta,
-          drain.measured,
-        ]],
+        [
+          [
+            drain.backlog,
+            drain.drainedPerMinute === undefined ? '-' : formatRate(drain.drainedPerMinute),
+            drain.arrivedPerMinute === undefined ? '-' : formatRate(drain.arrivedPerMinute),
+            drain.eta,
+            drain.measured,
+          ],
+        ],
       ),
     );
     return EXIT.ok;

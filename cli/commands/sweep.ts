@@ -29,12 +29,16 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /** The sweep's settings, checked by the sweep's own configuration; an error names the flag or output at fault. */
 function sweepConfigFor(zuora: ZuoraTarget, env: Env, flagged: Readonly<Record<string, string>> = {}): SweepConfig {
-  const passed = Object.fromEntries(Object.entries(env).filter(([name, value]) => PASSED_THROUGH.test(name) && value !== undefined)) as Record<string, string>;
+  const passed = Object.fromEntries(
+    Object.entries(env).filter(([name, value]) => PASSED_THROUGH.test(name) && value !== undefined),
+  ) as Record<string, string>;
   try {
     return loadSweepConfig({ ...passed, ...flagged, ...zuora.variables });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const input = zuora.inputs[error.variable] ?? (error.variable in flagged ? FLAG_OF[error.variable] ?? error.variable : error.variable);
+    const input =
+      zuora.inputs[error.variable] ??
+      (error.variable in flagged ? (FLAG_OF[error.variable] ?? error.variable) : error.variable);
     throw new UsageError(input, error.message.slice(error.variable.length + 2));
   }
 }
@@ -62,8 +66,12 @@ function recordingQueue(): { readonly sqs: SqsSender; readonly ids: string[] } {
     const { SendMessageBatchCommand } = await import('@aws-sdk/client-sqs');
     if (!(command instanceof SendMessageBatchCommand)) throw new Error('the dry run only takes SendMessageBatch');
     const entries = command.input.Entries ?? [];
-    for (const entry of entries) ids.push((JSON.parse(entry.MessageBody ?? '{}') as { subscriptionId: string }).subscriptionId);
-    return { Successful: entries.map((entry) => ({ Id: entry.Id, MessageId: 'dry-run', MD5OfMessageBody: '' })), Failed: [] };
+    for (const entry of entries)
+      ids.push((JSON.parse(entry.MessageBody ?? '{}') as { subscriptionId: string }).subscriptionId);
+    return {
+      Successful: entries.map((entry) => ({ Id: entry.Id, MessageId: 'dry-run', MD5OfMessageBody: '' })),
+      Failed: [],
+    };
   };
   return { sqs: { send } as unknown as SqsSender, ids };
 }
@@ -73,7 +81,8 @@ function countingQueue(sqs: SqsSender, onQueued: (count: number) => void): SqsSe
   const send = async (command: Parameters<SQSClient['send']>[0], options?: Parameters<SQSClient['send']>[1]) => {
     const { SendMessageBatchCommand } = await import('@aws-sdk/client-sqs');
     const output = await (sqs as SQSClient).send(command, options);
-    if (command instanceof SendMessageBatchCommand) onQueued((output as { Successful?: unknown[] }).Successful?.length ?? 0);
+    if (command instanceof SendMessageBatchCommand)
+      onQueued((output as { Successful?: unknown[] }).Successful?.length ?? 0);
     return output;
   };
   return { send } as unknown as SqsSender;
@@ -152,16 +161,22 @@ the environment as the sweep Lambda reads them.
   zuora-limio-sync sweep --local --since 2026-11-24T09:00:00Z --json | jq .counts
   zuora-limio-sync sweep --local --since 2h --dry-run`,
   async run({ values, io, json, targets, onFinish }) {
-    if (values.since === undefined) throw new UsageError('--since', 'give the start of the window, e.g. --since 2026-11-24T00:00:00Z');
+    if (values.since === undefined)
+      throw new UsageError('--since', 'give the start of the window, e.g. --since 2026-11-24T00:00:00Z');
     const startedAt = Date.now();
     const sinceMs = parseTimeOrAge('--since', String(values.since), startedAt);
     const untilMs = values.until === undefined ? startedAt : parseTimeOrAge('--until', String(values.until), startedAt);
     if (sinceMs >= untilMs) {
-      throw new UsageError(values.until === undefined ? '--since' : '--until', `the window must end after it starts (${iso(sinceMs)} .. ${iso(untilMs)})`);
+      throw new UsageError(
+        values.until === undefined ? '--since' : '--until',
+        `the window must end after it starts (${iso(sinceMs)} .. ${iso(untilMs)})`,
+      );
     }
-    if (sinceMs > startedAt) throw new UsageError('--since', `${iso(sinceMs)} is in the future: nothing has changed there yet`);
+    if (sinceMs > startedAt)
+      throw new UsageError('--since', `${iso(sinceMs)} is in the future: nothing has changed there yet`);
     const dryRun = values['dry-run'] === true;
-    const entity: Record<string, string> = typeof values['zuora-entity'] === 'string' ? { ZUORA_ENTITY_ID: values['zuora-entity'] } : {};
+    const entity: Record<string, string> =
+      typeof values['zuora-entity'] === 'string' ? { ZUORA_ENTITY_ID: values['zuora-entity'] } : {};
 
     const resolved = await targets();
     const config = sweepConfigFor(resolved.zuora!, io.env, entity);
@@ -183,7 +198,9 @@ the environment as the sweep Lambda reads them.
     try {
       await ledger.store.readMany(['zuora-limio-sync-cli-probe']);
     } catch (error) {
-      io.stderr.write(`error: ${describeLedgerError(error, ledger, ledgerTarget.localEndpoint !== undefined)}; without it every changed subscription would be queued unchecked (\`enqueue\` does that, if it is what you want)\n`);
+      io.stderr.write(
+        `error: ${describeLedgerError(error, ledger, ledgerTarget.localEndpoint !== undefined)}; without it every changed subscription would be queued unchecked (\`enqueue\` does that, if it is what you want)\n`,
+      );
       return isConnectionFailure(error) ? EXIT.unreachable : EXIT.partlyFailed;
     }
     // Zuora's client retries a refused connection for about 12 s: a runtime that is not running, or another port,
@@ -192,7 +209,10 @@ the environment as the sweep Lambda reads them.
     const unreachable = await unreachableReason(zuoraUrl);
     if (unreachable !== undefined) throw zuoraUnreachable(resolved.zuora!, unreachable);
     const secretId = resolved.zuora!.variables.ZUORA_SECRET_ID;
-    const secretsManager = secretId === undefined ? undefined : (await import('../aws-clients')).awsSecretsManagerClient(io.env, secretId, resolved.mainQueueUrl);
+    const secretsManager =
+      secretId === undefined
+        ? undefined
+        : (await import('../aws-clients')).awsSecretsManagerClient(io.env, secretId, resolved.mainQueueUrl);
     if (secretsManager) onFinish(() => secretsManager.destroy());
 
     // Shown before the run, which may be long: the operator can still stop it before it has cost much.
@@ -204,7 +224,10 @@ the environment as the sweep Lambda reads them.
     let queuedSoFar = 0;
     let zuoraRequests = 0;
     let completedUntilMs: number | undefined;
-    const redraw = () => progress.update(`slice ${Math.min(sliceIndex + 1, slices)}/${slices}, read ${read} records, ${dryRun ? 'would queue' : 'queued'} ${queuedSoFar}`);
+    const redraw = () =>
+      progress.update(
+        `slice ${Math.min(sliceIndex + 1, slices)}/${slices}, read ${read} records, ${dryRun ? 'would queue' : 'queued'} ${queuedSoFar}`,
+      );
     const recorder = dryRun ? recordingQueue() : undefined;
     const { createSweepRunner } = await import('../../functions/sweep/runner');
     const runner = createSweepRunner({
@@ -236,7 +259,9 @@ the environment as the sweep Lambda reads them.
       }
       if (event.type === 'coverage-unavailable') {
         eraseStatusLine(io);
-        io.stderr.write(`warning: the ledger did not answer for ${event.ids} subscription(s): they are queued unchecked (${printable(event.error)})\n`);
+        io.stderr.write(
+          `warning: the ledger did not answer for ${event.ids} subscription(s): they are queued unchecked (${printable(event.error)})\n`,
+        );
       }
       redraw();
     };
@@ -255,7 +280,12 @@ the environment as the sweep Lambda reads them.
             zuora: resolved.zuora!.description,
             window: { since: iso(window.startMs), until: iso(window.endMs) },
             dryRun,
-            plan: { days: plan.days, sliceSeconds: plan.sliceSeconds, slices: plan.slices, zoqlQueriesAtLeast: plan.zoqlQueriesAtLeast },
+            plan: {
+              days: plan.days,
+              sliceSeconds: plan.sliceSeconds,
+              slices: plan.slices,
+              zoqlQueriesAtLeast: plan.zoqlQueriesAtLeast,
+            },
             outcome: report.outcome,
             counts: report.counts,
             slicesPlanned: report.slicesPlanned,
@@ -275,11 +305,24 @@ the environment as the sweep Lambda reads them.
       return complete ? EXIT.ok : EXIT.partlyFailed;
     }
     const { counts } = report;
-    io.stdout.write(`${resolved.zuora!.description}\nwindow ${iso(window.startMs)} .. ${iso(window.endMs)} (${report.slicesCompleted} of ${report.slicesPlanned} slice(s) read)\n\n`);
+    io.stdout.write(
+      `${resolved.zuora!.description}\nwindow ${iso(window.startMs)} .. ${iso(window.endMs)} (${report.slicesCompleted} of ${report.slicesPlanned} slice(s) read)\n\n`,
+    );
     io.stdout.write(
       renderTable(
         ['read', 'distinct', 'covered', 'pending', dryRun ? 'would queue' : 'queued', 'missing', 'unproven', 'invalid'],
-        [[counts.read, counts.distinct, counts.covered, counts.pending, counts.queued, counts.missing, counts.unproven, counts.invalid]],
+        [
+          [
+            counts.read,
+            counts.distinct,
+            counts.covered,
+            counts.pending,
+            counts.queued,
+            counts.missing,
+            counts.unproven,
+            counts.invalid,
+          ],
+        ],
       ),
     );
     io.stdout.write(
@@ -288,13 +331,21 @@ the environment as the sweep Lambda reads them.
         [[counts.accountsRead, counts.contactsRead, counts.accountsChanged, counts.accountSubscriptions]],
       ),
     );
-    if (counts.invalid > 0) io.stdout.write(`invalid names (never sent to Limio), e.g. ${report.invalidSamples.join(', ')}\n`);
+    if (counts.invalid > 0)
+      io.stdout.write(`invalid names (never sent to Limio), e.g. ${report.invalidSamples.join(', ')}\n`);
     if (recorder && recorder.ids.length > 0) {
       const listed = recorder.ids.slice(0, MAX_LISTED_IDS);
-      io.stdout.write(`\nwould queue: ${listed.join(' ')}${recorder.ids.length > listed.length ? ` … and ${recorder.ids.length - listed.length} more (--json lists them all)` : ''}\n`);
+      io.stdout.write(
+        `\nwould queue: ${listed.join(' ')}${recorder.ids.length > listed.length ? ` … and ${recorder.ids.length - listed.length} more (--json lists them all)` : ''}\n`,
+      );
     }
-    io.stdout.write(`\n${complete ? 'complete' : report.outcome} in ${(report.durationMs / 1000).toFixed(1)} s, ${zuoraRequests} Zuora request(s)${dryRun ? '; dry run: nothing was queued' : ''}\n`);
-    if (report.coverageUnavailable) io.stderr.write('warning: the ledger could not be read for some subscriptions; they were queued without checking (Limio gets a redundant sync at worst)\n');
+    io.stdout.write(
+      `\n${complete ? 'complete' : report.outcome} in ${(report.durationMs / 1000).toFixed(1)} s, ${zuoraRequests} Zuora request(s)${dryRun ? '; dry run: nothing was queued' : ''}\n`,
+    );
+    if (report.coverageUnavailable)
+      io.stderr.write(
+        'warning: the ledger could not be read for some subscriptions; they were queued without checking (Limio gets a redundant sync at worst)\n',
+      );
     if (!complete) {
       io.stderr.write(
         `sweep ${report.outcome}${report.errorKind ? ` (${report.errorKind})` : ''}: ${report.error === undefined ? 'not every slice was read' : printable(report.error)}\n` +

@@ -35,22 +35,38 @@ function accountVerdict(accountKey: string, letters: readonly DeadLetterRow[], r
   }
   const terminal = letters.filter((letter) => letter.failureClass === 'terminal');
   const continuations = letters.filter((letter) => letter.fanOut !== undefined);
-  const newest = [...letters].sort((a, b) => (b.failedAt ?? b.sentAt ?? '').localeCompare(a.failedAt ?? a.sentAt ?? ''))[0];
+  const newest = [...letters].sort((a, b) =>
+    (b.failedAt ?? b.sentAt ?? '').localeCompare(a.failedAt ?? a.sentAt ?? ''),
+  )[0];
   return [
     `${letters.length} letter(s) of account ${accountKey} on the DLQ: its fan-out stopped (${newest.failureClass}${newest.error ? `: ${printable(clip(newest.error, 120))}` : ''})`,
-    ...(continuations.length > 0 ? [`${continuations.length} stopped part-way (a continuation): the subscriptions of its earlier pages were queued, the rest were not`] : []),
-    terminal.length === letters.length ? 'terminal: a replay fails again unless the account key is fixed in Zuora' : `replay with \`${replay}\` (account letters go back to the fan-out queue)`,
+    ...(continuations.length > 0
+      ? [
+          `${continuations.length} stopped part-way (a continuation): the subscriptions of its earlier pages were queued, the rest were not`,
+        ]
+      : []),
+    terminal.length === letters.length
+      ? 'terminal: a replay fails again unless the account key is fixed in Zuora'
+      : `replay with \`${replay}\` (account letters go back to the fan-out queue)`,
   ].join('; ');
 }
 
-async function traceAccount(sqs: SQSClient, deadLetterQueueUrl: string, accountKey: string, replay: string, scanLimit: number): Promise<AccountTrace> {
+async function traceAccount(
+  sqs: SQSClient,
+  deadLetterQueueUrl: string,
+  accountKey: string,
+  replay: string,
+  scanLimit: number,
+): Promise<AccountTrace> {
   const listing = await listDeadLetters(sqs, { deadLetterQueueUrl, limit: scanLimit });
   const accountLetters = listing.deadLetters.filter((row) => row.accountKey === accountKey);
   return {
     accountKey,
     verdict: accountVerdict(accountKey, accountLetters, replay),
     accountLetters,
-    fanOutSubscriptionLetters: listing.deadLetters.filter((row) => row.subscriptionId !== undefined && row.source === 'account').length,
+    fanOutSubscriptionLetters: listing.deadLetters.filter(
+      (row) => row.subscriptionId !== undefined && row.source === 'account',
+    ).length,
     searched: listing.deadLetters.length,
     truncated: listing.truncated,
     note: ACCOUNT_SUBSCRIPTIONS_NOTE,
@@ -72,9 +88,17 @@ export async function runTraceAccount(options: {
   if (!checked.ok) throw new UsageError('--account', checked.reason);
   let trace: AccountTrace;
   try {
-    trace = await traceAccount(options.sqs, options.deadLetterQueueUrl, checked.key, options.replay(checked.key), options.scanLimit);
+    trace = await traceAccount(
+      options.sqs,
+      options.deadLetterQueueUrl,
+      checked.key,
+      options.replay(checked.key),
+      options.scanLimit,
+    );
   } catch (error) {
-    options.io.stderr.write(`trace: the DLQ could not be read: ${printable((error as Error).message ?? String(error))}\n`);
+    options.io.stderr.write(
+      `trace: the DLQ could not be read: ${printable((error as Error).message ?? String(error))}\n`,
+    );
     return EXIT.partlyFailed;
   }
   const { io } = options;

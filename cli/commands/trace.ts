@@ -27,10 +27,18 @@ type LedgerView =
   | { readonly status: 'unavailable'; readonly reason: string; readonly failed: boolean };
 
 type DeadLetterView =
-  | { readonly status: 'read'; readonly letters: readonly DeadLetterRow[]; readonly searched: number; readonly truncated: boolean; readonly hidden?: number }
+  | {
+      readonly status: 'read';
+      readonly letters: readonly DeadLetterRow[];
+      readonly searched: number;
+      readonly truncated: boolean;
+      readonly hidden?: number;
+    }
   | { readonly status: 'unavailable'; readonly reason: string };
 
-type BreakerView = ({ readonly available: true } & BreakerStatus) | { readonly available: false; readonly reason: string; readonly failed: boolean };
+type BreakerView =
+  | ({ readonly available: true } & BreakerStatus)
+  | { readonly available: false; readonly reason: string; readonly failed: boolean };
 
 export interface TraceFacts {
   readonly subscriptionId: string;
@@ -48,7 +56,11 @@ export interface NextSteps {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 function failure(httpStatus: number | undefined, error: string | undefined): string {
-  return [httpStatus !== undefined ? String(httpStatus) : undefined, error ? printable(clip(error, 120)) : undefined].filter(Boolean).join(' ') || 'without a recorded reason';
+  return (
+    [httpStatus !== undefined ? String(httpStatus) : undefined, error ? printable(clip(error, 120)) : undefined]
+      .filter(Boolean)
+      .join(' ') || 'without a recorded reason'
+  );
 }
 
 /**
@@ -61,22 +73,31 @@ export function traceVerdict(facts: TraceFacts, next: NextSteps, nowMs: number =
   const success = entry?.lastSuccess;
   const attempt = entry?.lastAttempt;
   const letters = facts.deadLetters.status === 'read' ? facts.deadLetters.letters : [];
-  const failedAtMs = (letter: DeadLetterRow) => Date.parse(letter.failedAt ?? letter.sentAt ?? '') || Number.POSITIVE_INFINITY;
+  const failedAtMs = (letter: DeadLetterRow) =>
+    Date.parse(letter.failedAt ?? letter.sentAt ?? '') || Number.POSITIVE_INFINITY;
   // A letter older than the last success was overtaken by it (a later change was synced): not why it is missing.
   const pending = letters.filter((letter) => success === undefined || failedAtMs(letter) > success.startedAt);
   const breakerHolds = facts.breaker.available && facts.breaker.state !== 'closed';
   const syncedText = success
     ? `synced at ${iso(success.finishedAt)} (started ${iso(success.startedAt)})${success.limioId ? ` by Limio id ${printable(success.limioId)}` : ''}${success.owner ? ` (owner ${printable(success.owner)})` : ''}`
     : undefined;
-  const failedSinceSuccess = attempt !== undefined && attempt.outcome !== 'synced' && (success === undefined || attempt.startedAt > success.startedAt) ? attempt : undefined;
-  const breakerText = facts.breaker.available && breakerHolds
-    ? `breaker ${facts.breaker.state}${facts.breaker.since ? ` since ${facts.breaker.since}` : ''}: held (${printable(facts.breaker.reason)})`
-    : undefined;
+  const failedSinceSuccess =
+    attempt !== undefined &&
+    attempt.outcome !== 'synced' &&
+    (success === undefined || attempt.startedAt > success.startedAt)
+      ? attempt
+      : undefined;
+  const breakerText =
+    facts.breaker.available && breakerHolds
+      ? `breaker ${facts.breaker.state}${facts.breaker.since ? ` since ${facts.breaker.since}` : ''}: held (${printable(facts.breaker.reason)})`
+      : undefined;
 
   if (pending.length > 0) {
     const newest = [...pending].sort((a, b) => failedAtMs(b) - failedAtMs(a))[0];
-    const why = failedSinceSuccess ? failure(failedSinceSuccess.httpStatus, failedSinceSuccess.error) : failure(newest.httpStatus, newest.error);
-    const when = failedSinceSuccess ? iso(failedSinceSuccess.finishedAt) : newest.failedAt ?? newest.sentAt;
+    const why = failedSinceSuccess
+      ? failure(failedSinceSuccess.httpStatus, failedSinceSuccess.error)
+      : failure(newest.httpStatus, newest.error);
+    const when = failedSinceSuccess ? iso(failedSinceSuccess.finishedAt) : (newest.failedAt ?? newest.sentAt);
     return [
       `last sync failed ${why}${when ? ` at ${when}` : ''} (${newest.failureClass})`,
       `${pending.length} letter(s) on the DLQ: replay with \`${next.replay}\``,
@@ -86,19 +107,27 @@ export function traceVerdict(facts: TraceFacts, next: NextSteps, nowMs: number =
   }
   const claim = claimInFlight(entry, nowMs);
   if (claim !== undefined) {
-    return [`a sync started at ${iso(claim.startedAt)} is in flight now (claimed until ${iso(claim.until)})`, ...(syncedText ? [`before that ${syncedText}`] : [])].join('; ');
+    return [
+      `a sync started at ${iso(claim.startedAt)} is in flight now (claimed until ${iso(claim.until)})`,
+      ...(syncedText ? [`before that ${syncedText}`] : []),
+    ].join('; ');
   }
   if (breakerText && (success === undefined || failedSinceSuccess !== undefined)) {
     return [
       `${breakerText}; its messages wait on the queue and sync when Limio answers again (or \`breaker close\`)`,
-      ...(failedSinceSuccess ? [`last attempt failed ${failure(failedSinceSuccess.httpStatus, failedSinceSuccess.error)} at ${iso(failedSinceSuccess.finishedAt)}`] : []),
+      ...(failedSinceSuccess
+        ? [
+            `last attempt failed ${failure(failedSinceSuccess.httpStatus, failedSinceSuccess.error)} at ${iso(failedSinceSuccess.finishedAt)}`,
+          ]
+        : []),
       ...(syncedText ? [`before that ${syncedText}`] : []),
     ].join('; ');
   }
   if (failedSinceSuccess !== undefined) {
-    const retrying = failedSinceSuccess.outcome === 'retryable'
-      ? 'retryable: its message waits out a backoff on the main queue and is tried again'
-      : `terminal, but no letter of it is on the DLQ (replayed since, or expired): enqueue it again with \`${next.enqueue}\``;
+    const retrying =
+      failedSinceSuccess.outcome === 'retryable'
+        ? 'retryable: its message waits out a backoff on the main queue and is tried again'
+        : `terminal, but no letter of it is on the DLQ (replayed since, or expired): enqueue it again with \`${next.enqueue}\``;
     return [
       `last sync failed ${failure(failedSinceSuccess.httpStatus, failedSinceSuccess.error)} at ${iso(failedSinceSuccess.finishedAt)} (${retrying})`,
       ...(syncedText ? [`before that ${syncedText}`] : []),
@@ -106,8 +135,12 @@ export function traceVerdict(facts: TraceFacts, next: NextSteps, nowMs: number =
   }
   if (syncedText) return [syncedText, ...(breakerText ? [`${breakerText}: newer changes wait`] : [])].join('; ');
   const unread = [
-    facts.ledger.status === 'unavailable' ? `the ledger could not be read (${printable(facts.ledger.reason)})` : undefined,
-    facts.deadLetters.status === 'unavailable' ? `the DLQ could not be read (${printable(facts.deadLetters.reason)})` : undefined,
+    facts.ledger.status === 'unavailable'
+      ? `the ledger could not be read (${printable(facts.ledger.reason)})`
+      : undefined,
+    facts.deadLetters.status === 'unavailable'
+      ? `the DLQ could not be read (${printable(facts.deadLetters.reason)})`
+      : undefined,
   ].filter(Boolean);
   if (unread.length > 0) {
     return `unknown: ${unread.join('; ')}${facts.deadLetters.status === 'read' ? '; no letter on the DLQ' : ''}${breakerText ? `; ${breakerText}` : ''}`;
@@ -119,7 +152,9 @@ export function traceVerdict(facts: TraceFacts, next: NextSteps, nowMs: number =
 function targetArgs(flags: TargetFlags): string {
   if (flags.local) return '--local';
   if (flags.stack !== undefined) return `--stack ${flags.stack.trim()}`;
-  return [flags.queueUrl && `--queue-url ${flags.queueUrl}`, flags.dlqUrl && `--dlq-url ${flags.dlqUrl}`].filter(Boolean).join(' ');
+  return [flags.queueUrl && `--queue-url ${flags.queueUrl}`, flags.dlqUrl && `--dlq-url ${flags.dlqUrl}`]
+    .filter(Boolean)
+    .join(' ');
 }
 
 function ledgerJson(view: LedgerView, nowMs: number): Record<string, unknown> {
@@ -153,7 +188,8 @@ function ledgerJson(view: LedgerView, nowMs: number): Record<string, unknown> {
 
 function ledgerText(view: LedgerView, nowMs: number): string {
   if (view.status === 'unavailable') return `ledger: unavailable: ${printable(view.reason)}\n`;
-  if (view.status === 'none') return `ledger: no entry in ${view.table} (never synced since the ledger was on, or its entry expired after 30 days untouched)\n`;
+  if (view.status === 'none')
+    return `ledger: no entry in ${view.table} (never synced since the ledger was on, or its entry expired after 30 days untouched)\n`;
   const { entry } = view;
   const lines = ['ledger:'];
   const success = entry.lastSuccess;
@@ -175,7 +211,11 @@ function ledgerText(view: LedgerView, nowMs: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-function deadLetterText(view: DeadLetterView, subscriptionId: string, cellClip: (text: string, length: number) => string): string {
+function deadLetterText(
+  view: DeadLetterView,
+  subscriptionId: string,
+  cellClip: (text: string, length: number) => string,
+): string {
   if (view.status === 'unavailable') return `dead letters: unavailable: ${printable(view.reason)}\n`;
   const scope = `${view.searched} letter(s) searched${view.truncated ? ` (stopped at ${TRACE_DLQ_SCAN_LIMIT}; more remain unsearched)` : ''}${view.hidden ? `, ${view.hidden} hidden by another reader and not searched` : ''}`;
   if (view.letters.length === 0) return `dead letters: none for ${subscriptionId} (${scope})\n`;
@@ -186,7 +226,15 @@ function deadLetterText(view: DeadLetterView, subscriptionId: string, cellClip: 
     renderTable(
       // The source tells an account fan-out's message (`account`: the account's change reached this subscription) from a callout's or the sweep's.
       ['failure class', 'http status', 'attempts', 'failed at', 'replays', 'source', 'error'],
-      view.letters.map((row) => [row.failureClass, row.httpStatus, row.attempts, row.failedAt ?? (row.sentAt && `${row.sentAt} (sent)`), row.replayCount || undefined, row.source, cellClip(row.error ?? '', 100)]),
+      view.letters.map((row) => [
+        row.failureClass,
+        row.httpStatus,
+        row.attempts,
+        row.failedAt ?? (row.sentAt && `${row.sentAt} (sent)`),
+        row.replayCount || undefined,
+        row.source,
+        cellClip(row.error ?? '', 100),
+      ]),
     )
   );
 }
@@ -196,7 +244,12 @@ function accountOriginLetters(view: DeadLetterView): number {
   return view.status === 'read' ? view.letters.filter((row) => row.source === 'account').length : 0;
 }
 
-async function readDeadLettersOf(sqs: SQSClient, deadLetterQueueUrl: string, subscriptionId: string, rule: Parameters<typeof listDeadLetters>[1]['rule']): Promise<DeadLetterView> {
+async function readDeadLettersOf(
+  sqs: SQSClient,
+  deadLetterQueueUrl: string,
+  subscriptionId: string,
+  rule: Parameters<typeof listDeadLetters>[1]['rule'],
+): Promise<DeadLetterView> {
   try {
     const listing = await listDeadLetters(sqs, { deadLetterQueueUrl, limit: TRACE_DLQ_SCAN_LIMIT, rule });
     return {
@@ -213,9 +266,16 @@ async function readDeadLettersOf(sqs: SQSClient, deadLetterQueueUrl: string, sub
 
 export const TRACE_COMMAND: Command = {
   name: 'trace',
-  summary: 'what the bridge knows of one subscription (sync ledger, dead letters, breaker) and why it may not be in Limio; or of an account\'s fan-out',
-  usage: 'zuora-limio-sync trace SUBSCRIPTION [target] [--ledger-table NAME] [--json]\n       zuora-limio-sync trace --account KEY [target] [--json]',
-  options: { ...TARGET_OPTIONS, account: { type: 'string' }, 'breaker-table': { type: 'string' }, 'ledger-table': { type: 'string' } },
+  summary:
+    "what the bridge knows of one subscription (sync ledger, dead letters, breaker) and why it may not be in Limio; or of an account's fan-out",
+  usage:
+    'zuora-limio-sync trace SUBSCRIPTION [target] [--ledger-table NAME] [--json]\n       zuora-limio-sync trace --account KEY [target] [--json]',
+  options: {
+    ...TARGET_OPTIONS,
+    account: { type: 'string' },
+    'breaker-table': { type: 'string' },
+    'ledger-table': { type: 'string' },
+  },
   positionals: true,
   needs: { deadLetterQueue: true, breaker: 'optional', ledger: 'optional' },
   flags: `  SUBSCRIPTION          a subscription number (A-S00000271) or 32-hex Zuora id, checked with the callouts' rule
@@ -263,7 +323,13 @@ stack, no runtime) is said so and the rest is still shown; exit 1 when a part co
         scanLimit: TRACE_DLQ_SCAN_LIMIT,
       });
     }
-    if (positionals.length !== 1) throw new UsageError('SUBSCRIPTION', positionals.length === 0 ? 'name the subscription to trace, e.g. A-S00000271' : 'trace one subscription at a time');
+    if (positionals.length !== 1)
+      throw new UsageError(
+        'SUBSCRIPTION',
+        positionals.length === 0
+          ? 'name the subscription to trace, e.g. A-S00000271'
+          : 'trace one subscription at a time',
+      );
     const checked = checkSubscriptionId(positionals[0], rule);
     if (!checked.ok) throw new UsageError('SUBSCRIPTION', checked.reason);
     const subscriptionId = checked.id;
@@ -272,16 +338,28 @@ stack, no runtime) is said so and the rest is still shown; exit 1 when a part co
 
     const readLedger = async (): Promise<LedgerView> => {
       const target = resolved.ledger;
-      if (target === undefined || target.kind === 'unavailable') return { status: 'unavailable', reason: target?.reason ?? 'no ledger target', failed: false };
+      if (target === undefined || target.kind === 'unavailable')
+        return { status: 'unavailable', reason: target?.reason ?? 'no ledger target', failed: false };
       const ledger = await openLedger(target, io.env, resolved.mainQueueUrl ?? resolved.deadLetterQueueUrl);
       onFinish(() => ledger.client.destroy());
       try {
         const read = await ledger.store.readMany([subscriptionId]);
-        if (read.unread.includes(subscriptionId)) return { status: 'unavailable', reason: `DynamoDB did not answer for it (unprocessed keys) in the ledger ${ledger.where}`, failed: true };
+        if (read.unread.includes(subscriptionId))
+          return {
+            status: 'unavailable',
+            reason: `DynamoDB did not answer for it (unprocessed keys) in the ledger ${ledger.where}`,
+            failed: true,
+          };
         const entry = read.entries.get(subscriptionId);
-        return entry ? { status: 'found', table: ledger.tableName, entry } : { status: 'none', table: ledger.tableName };
+        return entry
+          ? { status: 'found', table: ledger.tableName, entry }
+          : { status: 'none', table: ledger.tableName };
       } catch (error) {
-        return { status: 'unavailable', reason: describeLedgerError(error, ledger, target.localEndpoint !== undefined), failed: true };
+        return {
+          status: 'unavailable',
+          reason: describeLedgerError(error, ledger, target.localEndpoint !== undefined),
+          failed: true,
+        };
       }
     };
     const readBreaker = async (): Promise<BreakerView> => {
@@ -309,16 +387,25 @@ stack, no runtime) is said so and the rest is still shown; exit 1 when a part co
       nowMs,
     );
     // A part the target does not have (an old stack's ledger) is said so; only a read that went wrong is a failure.
-    const unreadable = (ledger.status === 'unavailable' && ledger.failed) || deadLetters.status === 'unavailable' || (!breakerView.available && breakerView.failed);
+    const unreadable =
+      (ledger.status === 'unavailable' && ledger.failed) ||
+      deadLetters.status === 'unavailable' ||
+      (!breakerView.available && breakerView.failed);
     if (json) {
       const accountOrigin = accountOriginLetters(deadLetters);
-      io.stdout.write(`${JSON.stringify({ subscriptionId, target: resolved.description, verdict, ledger: ledgerJson(ledger, nowMs), deadLetters, accountOriginLetters: accountOrigin, breaker: breakerView }, null, 2)}\n`);
+      io.stdout.write(
+        `${JSON.stringify({ subscriptionId, target: resolved.description, verdict, ledger: ledgerJson(ledger, nowMs), deadLetters, accountOriginLetters: accountOrigin, breaker: breakerView }, null, 2)}\n`,
+      );
     } else {
       io.stdout.write(`${subscriptionId} (${resolved.description})\n`);
       io.stdout.write(`verdict: ${verdict}\n\n`);
       io.stdout.write(ledgerText(ledger, nowMs));
       io.stdout.write(deadLetterText(deadLetters, subscriptionId, cellClip(io, values)));
-      io.stdout.write(breakerView.available ? describeBreaker(breakerView) : `breaker: unavailable: ${printable(breakerView.reason)}\n`);
+      io.stdout.write(
+        breakerView.available
+          ? describeBreaker(breakerView)
+          : `breaker: unavailable: ${printable(breakerView.reason)}\n`,
+      );
     }
     return unreadable ? EXIT.partlyFailed : EXIT.ok;
   },

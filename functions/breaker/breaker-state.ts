@@ -60,7 +60,13 @@ export interface OutcomeWindow {
   readonly failingSubscriptions: number;
 }
 
-export const EMPTY_WINDOW: OutcomeWindow = { calls: 0, successes: 0, limioFailures: 0, tokenFailures: 0, failingSubscriptions: 0 };
+export const EMPTY_WINDOW: OutcomeWindow = {
+  calls: 0,
+  successes: 0,
+  limioFailures: 0,
+  tokenFailures: 0,
+  failingSubscriptions: 0,
+};
 
 export type BreakerEvent =
   | { readonly type: 'window'; readonly window: OutcomeWindow }
@@ -108,7 +114,12 @@ export function halfOpenWindowVerdict(window: OutcomeWindow, settings: BreakerSe
 }
 
 /** The next state, or the very same object when the event changes nothing (callers skip the write). */
-export function nextBreakerState(current: BreakerState, event: BreakerEvent, now: number, settings: BreakerSettings): BreakerState {
+export function nextBreakerState(
+  current: BreakerState,
+  event: BreakerEvent,
+  now: number,
+  settings: BreakerSettings,
+): BreakerState {
   switch (event.type) {
     case 'manual-open': {
       const reason = `opened by hand: ${event.reason}`;
@@ -117,7 +128,14 @@ export function nextBreakerState(current: BreakerState, event: BreakerEvent, now
     }
     case 'manual-close':
       if (current.state === 'closed') return current;
-      return enter(current, 'closed', `closed by hand${event.reason ? `: ${event.reason}` : ''}`, 'auto', now, settings);
+      return enter(
+        current,
+        'closed',
+        `closed by hand${event.reason ? `: ${event.reason}` : ''}`,
+        'auto',
+        now,
+        settings,
+      );
     case 'window':
       return afterWindow(current, event.window, now, settings);
     case 'probe':
@@ -125,24 +143,39 @@ export function nextBreakerState(current: BreakerState, event: BreakerEvent, now
   }
 }
 
-function afterWindow(current: BreakerState, window: OutcomeWindow, now: number, settings: BreakerSettings): BreakerState {
+function afterWindow(
+  current: BreakerState,
+  window: OutcomeWindow,
+  now: number,
+  settings: BreakerSettings,
+): BreakerState {
   if (current.state === 'closed') {
     const verdict = closedWindowVerdict(window, settings);
     return verdict.trip ? enter(current, 'open', verdict.reason, 'auto', now, settings) : current;
   }
   if (current.state === 'half-open' && current.openedBy === 'auto') {
     const verdict = halfOpenWindowVerdict(window, settings);
-    if (verdict === 'reopen') return enter(current, 'open', `half-open batch failed: ${describe(window)}`, 'auto', now, settings);
-    if (verdict === 'close') return enter(current, 'closed', `half-open batch succeeded: ${describe(window)}`, 'auto', now, settings);
+    if (verdict === 'reopen')
+      return enter(current, 'open', `half-open batch failed: ${describe(window)}`, 'auto', now, settings);
+    if (verdict === 'close')
+      return enter(current, 'closed', `half-open batch succeeded: ${describe(window)}`, 'auto', now, settings);
   }
   return current;
 }
 
-function afterProbe(current: BreakerState, result: ProbeResult, detail: string | undefined, now: number, settings: BreakerSettings): BreakerState {
+function afterProbe(
+  current: BreakerState,
+  result: ProbeResult,
+  detail: string | undefined,
+  now: number,
+  settings: BreakerSettings,
+): BreakerState {
   if (current.state === 'closed' || current.openedBy === 'manual') return current;
   const because = detail ? ` (${detail})` : '';
   if (result === 'unhealthy') {
-    return current.state === 'half-open' ? enter(current, 'open', `probe failed in half-open${because}`, 'auto', now, settings) : current;
+    return current.state === 'half-open'
+      ? enter(current, 'open', `probe failed in half-open${because}`, 'auto', now, settings)
+      : current;
   }
   if (current.state === 'open') {
     return { ...enter(current, 'half-open', `probe healthy${because}`, 'auto', now, settings), healthyProbes: 1 };
@@ -188,7 +221,11 @@ function enter(
  * maxOpenIntervals the two oldest are merged, which can only count more time as open: a budget may grow,
  * never shrink.
  */
-export function pruneOpenIntervals(intervals: readonly OpenInterval[], now: number, settings: Pick<BreakerSettings, 'openIntervalRetentionSeconds' | 'maxOpenIntervals'>): OpenInterval[] {
+export function pruneOpenIntervals(
+  intervals: readonly OpenInterval[],
+  now: number,
+  settings: Pick<BreakerSettings, 'openIntervalRetentionSeconds' | 'maxOpenIntervals'>,
+): OpenInterval[] {
   const horizon = now - settings.openIntervalRetentionSeconds * 1000;
   const kept = intervals.filter((interval) => interval.to === undefined || interval.to >= horizon);
   while (kept.length > Math.max(settings.maxOpenIntervals, 2)) {
@@ -205,7 +242,11 @@ function describe(window: OutcomeWindow): string {
 /** What the sync event source should look like in each state. */
 export type PollingWish = { readonly enabled: false } | { readonly enabled: true; readonly maxConcurrency?: number };
 
-export function pollingFor(state: BreakerState, settings: Pick<BreakerSettings, 'halfOpenMaxConcurrency'>, fullConcurrency?: number): PollingWish {
+export function pollingFor(
+  state: BreakerState,
+  settings: Pick<BreakerSettings, 'halfOpenMaxConcurrency'>,
+  fullConcurrency?: number,
+): PollingWish {
   if (state.state === 'open') return { enabled: false };
   if (state.state === 'half-open') return { enabled: true, maxConcurrency: settings.halfOpenMaxConcurrency };
   return fullConcurrency === undefined ? { enabled: true } : { enabled: true, maxConcurrency: fullConcurrency };

@@ -1,4 +1,10 @@
-import { EMPTY_WINDOW, INITIAL_BREAKER_STATE, type BreakerPhase, type BreakerState, type OutcomeWindow } from './breaker-state';
+import {
+  EMPTY_WINDOW,
+  INITIAL_BREAKER_STATE,
+  type BreakerPhase,
+  type BreakerState,
+  type OutcomeWindow,
+} from './breaker-state';
 
 /**
  * Where the breaker's state lives, shared by every sync Lambda instance, the probe and the CLI: DynamoDB in
@@ -122,7 +128,8 @@ export class InMemoryBreakerStore implements BreakerStore {
 
   async markAnnounced(phase: BreakerPhase, since: number): Promise<void> {
     const current = this.#stored.breaker;
-    if (current.state === phase && current.since === since) this.#stored = { ...this.#stored, announced: { state: phase, since } };
+    if (current.state === phase && current.since === since)
+      this.#stored = { ...this.#stored, announced: { state: phase, since } };
   }
 
   /** Drops buckets past their expiry, as DynamoDB's TTL would; the local runtime may call it now and then. */

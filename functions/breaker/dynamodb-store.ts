@@ -5,8 +5,21 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { BREAKER_PHASES, INITIAL_BREAKER_STATE, type BreakerPhase, type BreakerState, type OpenInterval } from './breaker-state';
-import { bucketId, type BreakerStore, type BucketKey, type BucketTotals, type OutcomeCounts, type StoredBreaker } from './breaker-store';
+import {
+  BREAKER_PHASES,
+  INITIAL_BREAKER_STATE,
+  type BreakerPhase,
+  type BreakerState,
+  type OpenInterval,
+} from './breaker-state';
+import {
+  bucketId,
+  type BreakerStore,
+  type BucketKey,
+  type BucketTotals,
+  type OutcomeCounts,
+  type StoredBreaker,
+} from './breaker-store';
 
 /**
  * The breaker in one small DynamoDB table (partition key `pk`, string; TTL attribute `expiresAt`):
@@ -42,7 +55,8 @@ export class DynamoDbBreakerStore implements BreakerStore {
         healthyProbes: numberOrUndefined(Item.healthyProbes) ?? 0,
         version: numberOrUndefined(Item.version) ?? 0,
       },
-      ...(announcedState !== undefined && announcedSince !== undefined && { announced: { state: announcedState, since: announcedSince } }),
+      ...(announcedState !== undefined &&
+        announcedSince !== undefined && { announced: { state: announcedState, since: announcedSince } }),
     };
   }
 
@@ -56,7 +70,8 @@ export class DynamoDbBreakerStore implements BreakerStore {
             'SET #phase = :phase, #since = :since, #reason = :reason, #openedBy = :openedBy, #openIntervals = :openIntervals, ' +
             '#healthyProbes = :healthyProbes, #version = :version, #updatedAt = :updatedAt',
           // Version 0 is "never written": the item may not exist yet.
-          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(#version) OR #version = :expected' : '#version = :expected',
+          ConditionExpression:
+            expectedVersion === 0 ? 'attribute_not_exists(#version) OR #version = :expected' : '#version = :expected',
           ExpressionAttributeNames: {
             '#phase': 'phase',
             '#since': 'since',
@@ -119,7 +134,9 @@ export class DynamoDbBreakerStore implements BreakerStore {
   }
 
   async readBucket(key: BucketKey): Promise<BucketTotals | undefined> {
-    const { Item } = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: bucketId(key) } } }));
+    const { Item } = await this.client.send(
+      new GetItemCommand({ TableName: this.tableName, Key: { pk: { S: bucketId(key) } } }),
+    );
     return Item ? totalsFromItem(Item) : undefined;
   }
 
@@ -140,7 +157,9 @@ export class DynamoDbBreakerStore implements BreakerStore {
               '#version = if_not_exists(#version, :version)'
             : 'SET #announcedState = :phase, #announcedSince = :since',
           // Only if the breaker is still in that phase: a newer phase must still be announced by the next run.
-          ConditionExpression: announcesMissingItem ? 'attribute_not_exists(#pk) OR (#phase = :phase AND #since = :since)' : '#phase = :phase AND #since = :since',
+          ConditionExpression: announcesMissingItem
+            ? 'attribute_not_exists(#pk) OR (#phase = :phase AND #since = :since)'
+            : '#phase = :phase AND #since = :since',
           ExpressionAttributeNames: {
             '#announcedState': 'announcedState',
             '#announcedSince': 'announcedSince',
@@ -185,7 +204,9 @@ function totalsFromItem(item: Record<string, AttributeValue>): BucketTotals {
 }
 
 function intervalToItem(interval: OpenInterval): AttributeValue {
-  return { M: { from: { N: String(interval.from) }, ...(interval.to !== undefined && { to: { N: String(interval.to) } }) } };
+  return {
+    M: { from: { N: String(interval.from) }, ...(interval.to !== undefined && { to: { N: String(interval.to) } }) },
+  };
 }
 
 function intervalFromItem(value: AttributeValue): OpenInterval[] {

@@ -26,15 +26,24 @@ export function createLimioProbe({ requestToken, syncProbeSubscription }: LimioP
     } catch (error) {
       const status = httpStatusOf(error);
       if (status === 400 || status === 401 || status === 403) {
-        return { result: 'unhealthy', detail: `token endpoint refused the client credentials (${status}): check the Limio secret` };
+        return {
+          result: 'unhealthy',
+          detail: `token endpoint refused the client credentials (${status}): check the Limio secret`,
+        };
       }
-      return { result: 'unhealthy', detail: `token request failed: ${error instanceof Error ? error.message : String(error)}` };
+      return {
+        result: 'unhealthy',
+        detail: `token request failed: ${error instanceof Error ? error.message : String(error)}`,
+      };
     }
     const tokenMs = Date.now() - started;
     if (!syncProbeSubscription) return { result: 'healthy', detail: `token in ${tokenMs} ms` };
     const outcome = await syncProbeSubscription();
     return outcome === 'limio-failure'
-      ? { result: 'unhealthy', detail: `token in ${tokenMs} ms, but the probe subscription's sync failed on Limio's side` }
+      ? {
+          result: 'unhealthy',
+          detail: `token in ${tokenMs} ms, but the probe subscription's sync failed on Limio's side`,
+        }
       : { result: 'healthy', detail: `token in ${tokenMs} ms, probe subscription ${outcome}` };
   };
 }

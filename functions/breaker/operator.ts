@@ -15,17 +15,34 @@ export interface OperatorOptions {
 }
 
 /** Holds the breaker open (a Limio maintenance window): probes will not close it; only closeBreaker does. */
-export async function openBreaker(store: BreakerStore, reason: string, options: OperatorOptions = {}): Promise<BreakerState> {
+export async function openBreaker(
+  store: BreakerStore,
+  reason: string,
+  options: OperatorOptions = {},
+): Promise<BreakerState> {
   const trimmed = reason.trim();
   if (!trimmed) throw new Error('a reason is required to open the breaker by hand (it is shown in status and logs)');
-  const applied = await applyBreakerEvent(store, { type: 'manual-open', reason: trimmed }, options.now ?? Date.now(), options.settings ?? DEFAULT_BREAKER_SETTINGS);
+  const applied = await applyBreakerEvent(
+    store,
+    { type: 'manual-open', reason: trimmed },
+    options.now ?? Date.now(),
+    options.settings ?? DEFAULT_BREAKER_SETTINGS,
+  );
   return applied.after;
 }
 
 /** Closes it, whoever opened it: syncing resumes at full speed (the rule may trip it again if Limio is still down). */
-export async function closeBreaker(store: BreakerStore, options: OperatorOptions & { readonly reason?: string } = {}): Promise<BreakerState> {
+export async function closeBreaker(
+  store: BreakerStore,
+  options: OperatorOptions & { readonly reason?: string } = {},
+): Promise<BreakerState> {
   const event = { type: 'manual-close', ...(options.reason?.trim() && { reason: options.reason.trim() }) } as const;
-  const applied = await applyBreakerEvent(store, event, options.now ?? Date.now(), options.settings ?? DEFAULT_BREAKER_SETTINGS);
+  const applied = await applyBreakerEvent(
+    store,
+    event,
+    options.now ?? Date.now(),
+    options.settings ?? DEFAULT_BREAKER_SETTINGS,
+  );
   return applied.after;
 }
 
@@ -57,10 +74,16 @@ export async function breakerStatus(
   const now = options.now ?? Date.now();
   const [{ breaker }, backlog] = await Promise.all([store.read(), options.backlog?.()]);
   const dayAgo = now - 24 * 60 * 60 * 1000;
-  const openMs = breaker.openIntervals.reduce((sum, { from, to }) => sum + Math.max(0, Math.min(to ?? now, now) - Math.max(from, dayAgo)), 0);
+  const openMs = breaker.openIntervals.reduce(
+    (sum, { from, to }) => sum + Math.max(0, Math.min(to ?? now, now) - Math.max(from, dayAgo)),
+    0,
+  );
   return {
     state: breaker.state,
-    ...(breaker.since > 0 && { since: new Date(breaker.since).toISOString(), forSeconds: Math.max(0, Math.round((now - breaker.since) / 1000)) }),
+    ...(breaker.since > 0 && {
+      since: new Date(breaker.since).toISOString(),
+      forSeconds: Math.max(0, Math.round((now - breaker.since) / 1000)),
+    }),
     reason: breaker.reason,
     openedBy: breaker.openedBy,
     openSecondsLast24h: Math.round(openMs / 1000),
@@ -73,7 +96,11 @@ export async function readQueueBacklog(sqs: SQSClient, queueUrl: string): Promis
   const { Attributes = {} } = await sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl: queueUrl,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
     }),
   );
   const count = (name: string) => Number(Attributes[name as keyof typeof Attributes] ?? 0) || 0;

@@ -45,7 +45,8 @@ export class LambdaEventSourceController implements SyncPollingController {
           UUID: this.mappingId,
           Enabled: enabled,
           // The cap is left alone while disabled; half-open sets the small one before polling resumes.
-          ...(enabled && options.maxConcurrency !== undefined && { ScalingConfig: { MaximumConcurrency: options.maxConcurrency } }),
+          ...(enabled &&
+            options.maxConcurrency !== undefined && { ScalingConfig: { MaximumConcurrency: options.maxConcurrency } }),
         }),
       );
       return 'changed';

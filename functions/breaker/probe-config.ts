@@ -44,7 +44,6 @@ export function loadProbeConfig(env: Env): ProbeConfig {
   };
 }
 
-
 function requiredInteger(env: Env, name: string, bounds: { min: number; max: number }): number {
   requiredString(env, name);
   return integer(env, name, bounds.min, bounds);

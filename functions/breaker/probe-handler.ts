@@ -72,33 +72,55 @@ export function createProbeHandler(dependencies: ProbeHandlerDependencies): () =
     if (before.state !== 'closed' && before.openedBy === 'auto') {
       probeOutcome = await probeSafely();
       logger.info('Limio probed', { breaker: before.state, probe: probeOutcome.result, detail: probeOutcome.detail });
-      const event = { type: 'probe', result: probeOutcome.result, ...(probeOutcome.detail !== undefined && { detail: probeOutcome.detail }) } as const;
+      const event = {
+        type: 'probe',
+        result: probeOutcome.result,
+        ...(probeOutcome.detail !== undefined && { detail: probeOutcome.detail }),
+      } as const;
       after = (await applyBreakerEvent(store, event, now(), settings, before)).after;
       lastAnnounced = await announce(lastAnnounced, after, announced);
     } else if (before.openedBy === 'manual' && before.state !== 'closed') {
-      logger.info('breaker held open by hand; not probing', { reason: before.reason, since: new Date(before.since).toISOString() });
+      logger.info('breaker held open by hand; not probing', {
+        reason: before.reason,
+        since: new Date(before.since).toISOString(),
+      });
     }
 
     const wish = pollingFor(after, settings, fullConcurrency);
     let polling: PollingChange;
     try {
-      polling = await controller.setSyncPolling(wish.enabled, wish.enabled && wish.maxConcurrency !== undefined ? { maxConcurrency: wish.maxConcurrency } : {});
+      polling = await controller.setSyncPolling(
+        wish.enabled,
+        wish.enabled && wish.maxConcurrency !== undefined ? { maxConcurrency: wish.maxConcurrency } : {},
+      );
     } catch (error) {
-      logger.error('could not set the sync event source; the next run tries again', { breaker: after.state, error: errorText(error) });
+      logger.error('could not set the sync event source; the next run tries again', {
+        breaker: after.state,
+        error: errorText(error),
+      });
       publishGauge(after);
       throw error;
     }
-    if (polling !== 'unchanged') logger.info('sync event source set', { breaker: after.state, ...wish, result: polling });
+    if (polling !== 'unchanged')
+      logger.info('sync event source set', { breaker: after.state, ...wish, result: polling });
     publishGauge(after);
     return { before, after, polling, announced, ...(probeOutcome && { probe: probeOutcome }) };
   };
 
   /** Logs and counts a phase not announced yet; returns what is announced now. */
-  async function announce(last: StoredBreaker['announced'], current: BreakerState, into: Announcement[]): Promise<StoredBreaker['announced']> {
+  async function announce(
+    last: StoredBreaker['announced'],
+    current: BreakerState,
+    into: Announcement[],
+  ): Promise<StoredBreaker['announced']> {
     if (last && last.state === current.state && last.since === current.since) return last;
     // The very first run of a fresh deployment has nothing to announce.
     if (last || current.state !== 'closed') {
-      const context = { reason: current.reason, openedBy: current.openedBy, since: new Date(current.since).toISOString() };
+      const context = {
+        reason: current.reason,
+        openedBy: current.openedBy,
+        since: new Date(current.since).toISOString(),
+      };
       if (current.state === 'open') {
         into.push('opened');
         metrics.addMetric('BreakerOpened', MetricUnit.Count, 1);

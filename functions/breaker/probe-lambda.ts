@@ -58,10 +58,20 @@ export interface ProbeLambdaDependencies {
 }
 
 /** The deployed probe Lambda, from its validated configuration; every part can be replaced for tests. */
-export function createProbeLambda(config: ProbeConfig, dependencies: ProbeLambdaDependencies = {}): () => Promise<ProbeRunReport> {
+export function createProbeLambda(
+  config: ProbeConfig,
+  dependencies: ProbeLambdaDependencies = {},
+): () => Promise<ProbeRunReport> {
   return createProbeHandler({
-    store: dependencies.store ?? new DynamoDbBreakerStore(dependencies.dynamo ?? new DynamoDBClient(BATCH_AWS_CLIENT_OPTIONS), config.tableName),
-    controller: dependencies.controller ?? new LambdaEventSourceController(dependencies.lambda ?? new LambdaClient(BATCH_AWS_CLIENT_OPTIONS), config.eventSourceMappingId),
+    store:
+      dependencies.store ??
+      new DynamoDbBreakerStore(dependencies.dynamo ?? new DynamoDBClient(BATCH_AWS_CLIENT_OPTIONS), config.tableName),
+    controller:
+      dependencies.controller ??
+      new LambdaEventSourceController(
+        dependencies.lambda ?? new LambdaClient(BATCH_AWS_CLIENT_OPTIONS),
+        config.eventSourceMappingId,
+      ),
     probe: dependencies.probe ?? limioProbeFor(config, dependencies.secretsManager),
     settings: config.settings,
     fullConcurrency: config.fullConcurrency,

@@ -75,15 +75,23 @@ export interface BreakerSettings {
   readonly probeIntervalSeconds: number;
 }
 
-
 /** Read by the sync Lambda (phase 2) next to its own settings; MAX_ATTEMPTS and BACKOFF_* are shared names. */
 export function loadRetrySettings(env: Env): RetrySettings {
-  const backoffMaxSeconds = integer(env, 'BACKOFF_MAX_SECONDS', BREAKER_DEFAULTS.backoffMaxSeconds, { min: 1, max: 12 * 60 * 60 });
+  const backoffMaxSeconds = integer(env, 'BACKOFF_MAX_SECONDS', BREAKER_DEFAULTS.backoffMaxSeconds, {
+    min: 1,
+    max: 12 * 60 * 60,
+  });
   return {
     // SQS keeps a message 14 days at most; a longer budget would be a promise the queue cannot keep.
-    retryBudgetSeconds: integer(env, 'RETRY_BUDGET_SECONDS', BREAKER_DEFAULTS.retryBudgetSeconds, { min: 1, max: maxRetryBudgetSeconds(backoffMaxSeconds) }),
+    retryBudgetSeconds: integer(env, 'RETRY_BUDGET_SECONDS', BREAKER_DEFAULTS.retryBudgetSeconds, {
+      min: 1,
+      max: maxRetryBudgetSeconds(backoffMaxSeconds),
+    }),
     maxAttempts: integer(env, 'MAX_ATTEMPTS', BREAKER_DEFAULTS.maxAttempts, { min: 1, max: 999 }),
-    backoffBaseSeconds: integer(env, 'BACKOFF_BASE_SECONDS', BREAKER_DEFAULTS.backoffBaseSeconds, { min: 1, max: backoffMaxSeconds }),
+    backoffBaseSeconds: integer(env, 'BACKOFF_BASE_SECONDS', BREAKER_DEFAULTS.backoffBaseSeconds, {
+      min: 1,
+      max: backoffMaxSeconds,
+    }),
     backoffMaxSeconds,
     holdSeconds: integer(env, 'BREAKER_HOLD_SECONDS', BREAKER_DEFAULTS.holdSeconds, { min: 1, max: 12 * 60 * 60 }),
   };
@@ -93,17 +101,42 @@ export function loadBreakerSettings(env: Env): BreakerSettings {
   return {
     windowSeconds: integer(env, 'BREAKER_WINDOW_SECONDS', BREAKER_DEFAULTS.windowSeconds, { min: 1, max: 60 * 60 }),
     minCalls: integer(env, 'BREAKER_MIN_CALLS', BREAKER_DEFAULTS.minCalls, { min: 1, max: 100_000 }),
-    failureThresholdPercent: integer(env, 'BREAKER_FAILURE_THRESHOLD_PERCENT', BREAKER_DEFAULTS.failureThresholdPercent, { min: 1, max: 100 }),
-    minDistinctSubscriptions: integer(env, 'BREAKER_MIN_DISTINCT_SUBSCRIPTIONS', BREAKER_DEFAULTS.minDistinctSubscriptions, { min: 2, max: 100 }),
+    failureThresholdPercent: integer(
+      env,
+      'BREAKER_FAILURE_THRESHOLD_PERCENT',
+      BREAKER_DEFAULTS.failureThresholdPercent,
+      { min: 1, max: 100 },
+    ),
+    minDistinctSubscriptions: integer(
+      env,
+      'BREAKER_MIN_DISTINCT_SUBSCRIPTIONS',
+      BREAKER_DEFAULTS.minDistinctSubscriptions,
+      { min: 2, max: 100 },
+    ),
     tokenFailures: integer(env, 'BREAKER_TOKEN_FAILURES', BREAKER_DEFAULTS.tokenFailures, { min: 1, max: 1000 }),
-    halfOpenSuccesses: integer(env, 'BREAKER_HALF_OPEN_SUCCESSES', BREAKER_DEFAULTS.halfOpenSuccesses, { min: 1, max: 1000 }),
-    halfOpenHealthyProbes: integer(env, 'BREAKER_HALF_OPEN_HEALTHY_PROBES', BREAKER_DEFAULTS.halfOpenHealthyProbes, { min: 1, max: 1000 }),
-    halfOpenMaxConcurrency: integer(env, 'BREAKER_HALF_OPEN_MAX_CONCURRENCY', BREAKER_DEFAULTS.halfOpenMaxConcurrency, { min: 2, max: 1000 }),
-    stateCacheSeconds: integer(env, 'BREAKER_STATE_CACHE_SECONDS', BREAKER_DEFAULTS.stateCacheSeconds, { min: 0, max: 300 }),
+    halfOpenSuccesses: integer(env, 'BREAKER_HALF_OPEN_SUCCESSES', BREAKER_DEFAULTS.halfOpenSuccesses, {
+      min: 1,
+      max: 1000,
+    }),
+    halfOpenHealthyProbes: integer(env, 'BREAKER_HALF_OPEN_HEALTHY_PROBES', BREAKER_DEFAULTS.halfOpenHealthyProbes, {
+      min: 1,
+      max: 1000,
+    }),
+    halfOpenMaxConcurrency: integer(env, 'BREAKER_HALF_OPEN_MAX_CONCURRENCY', BREAKER_DEFAULTS.halfOpenMaxConcurrency, {
+      min: 2,
+      max: 1000,
+    }),
+    stateCacheSeconds: integer(env, 'BREAKER_STATE_CACHE_SECONDS', BREAKER_DEFAULTS.stateCacheSeconds, {
+      min: 0,
+      max: 300,
+    }),
     bucketTtlSeconds: BREAKER_DEFAULTS.bucketTtlSeconds,
     openIntervalRetentionSeconds: BREAKER_DEFAULTS.openIntervalRetentionSeconds,
     maxOpenIntervals: BREAKER_DEFAULTS.maxOpenIntervals,
-    probeIntervalSeconds: integer(env, 'BREAKER_PROBE_INTERVAL_SECONDS', BREAKER_DEFAULTS.probeIntervalSeconds, { min: 1, max: 60 * 60 }),
+    probeIntervalSeconds: integer(env, 'BREAKER_PROBE_INTERVAL_SECONDS', BREAKER_DEFAULTS.probeIntervalSeconds, {
+      min: 1,
+      max: 60 * 60,
+    }),
   };
 }
 

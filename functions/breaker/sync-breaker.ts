@@ -35,7 +35,11 @@ export interface SyncBreakerConfig {
 
 export function loadSyncBreakerConfig(env: Env): SyncBreakerConfig {
   const tableName = optionalString(env, 'BREAKER_TABLE_NAME');
-  return { ...(tableName !== undefined && { tableName }), settings: loadBreakerSettings(env), retry: loadRetrySettings(env) };
+  return {
+    ...(tableName !== undefined && { tableName }),
+    settings: loadBreakerSettings(env),
+    retry: loadRetrySettings(env),
+  };
 }
 
 /**
@@ -45,7 +49,11 @@ export function loadSyncBreakerConfig(env: Env): SyncBreakerConfig {
  */
 export function createSyncBreaker(config: SyncBreakerConfig, dependencies: SyncBreakerDependencies = {}): SyncBreaker {
   const { settings, retry, tableName } = config;
-  const store = dependencies.store ?? (tableName ? new DynamoDbBreakerStore(dependencies.dynamo ?? new DynamoDBClient(BATCH_AWS_CLIENT_OPTIONS), tableName) : undefined);
+  const store =
+    dependencies.store ??
+    (tableName
+      ? new DynamoDbBreakerStore(dependencies.dynamo ?? new DynamoDBClient(BATCH_AWS_CLIENT_OPTIONS), tableName)
+      : undefined);
   if (!store) return { gate: alwaysClosed, retry, settings, shared: false };
   return {
     gate: createBreakerGate({

@@ -1,6 +1,14 @@
 import { applyBreakerEvent } from './apply-event';
 import { INITIAL_BREAKER_STATE, type BreakerState } from './breaker-state';
-import { bucketStartOf, subscriptionSlot, windowOf, type BreakerStore, type BucketKey, type BucketTotals, type OutcomeCounts } from './breaker-store';
+import {
+  bucketStartOf,
+  subscriptionSlot,
+  windowOf,
+  type BreakerStore,
+  type BucketKey,
+  type BucketTotals,
+  type OutcomeCounts,
+} from './breaker-store';
 import type { BreakerSettings } from './settings';
 
 /** How one subscription's sync ended, as far as the breaker is concerned. */
@@ -53,7 +61,13 @@ export function countsOf(batch: BatchOutcomes): OutcomeCounts {
  * container's invocations. Fails open: if the store cannot be read, the last known state (closed at first)
  * stands, and syncing goes on as it would without a breaker.
  */
-export function createBreakerGate({ store, settings, now = Date.now, onError, onTransition }: BreakerGateOptions): BreakerGate {
+export function createBreakerGate({
+  store,
+  settings,
+  now = Date.now,
+  onError,
+  onTransition,
+}: BreakerGateOptions): BreakerGate {
   let cached: BreakerState = INITIAL_BREAKER_STATE;
   let cachedAt = Number.NEGATIVE_INFINITY;
   // A bucket that has ended changes only by stragglers; reading it once per instance is enough.
@@ -106,7 +120,14 @@ export function createBreakerGate({ store, settings, now = Date.now, onError, on
         const key = { phaseSince: state.since, bucketStart: bucketStartOf(at, settings.windowSeconds) };
         const totals = await store.addOutcomes(key, counts, at / 1000 + settings.bucketTtlSeconds);
         const window = windowOf([totals, await previousOf(key)]);
-        const applied = await applyBreakerEvent(store, { type: 'window', window }, at, settings, state, (latest) => latest.since === state.since);
+        const applied = await applyBreakerEvent(
+          store,
+          { type: 'window', window },
+          at,
+          settings,
+          state,
+          (latest) => latest.since === state.since,
+        );
         if (applied.changed || applied.after.version !== state.version) {
           cached = applied.after;
           cachedAt = at;

@@ -30,7 +30,9 @@ export type ReportedSyncOutcome = SyncOutcome & { readonly tokenUnavailable?: bo
  * token failure however many of its syncs it failed; BREAKER_TOKEN_FAILURES (3) such batches open the breaker,
  * which matters when traffic is too thin for the share rule's minimum of calls.
  */
-export function batchOutcomesOf(syncs: readonly { readonly subscriptionId: string; readonly outcome: ReportedSyncOutcome }[]): BatchOutcomes {
+export function batchOutcomesOf(
+  syncs: readonly { readonly subscriptionId: string; readonly outcome: ReportedSyncOutcome }[],
+): BatchOutcomes {
   return {
     syncs: syncs.map(({ subscriptionId, outcome }) => ({ subscriptionId, outcome: breakerOutcomeOf(outcome) })),
     tokenFailures: syncs.some(({ outcome }) => outcome.tokenUnavailable === true) ? 1 : 0,

@@ -176,7 +176,8 @@ export function parseCalloutAuthSecret(secretString: string, secretId: string): 
     const value = record[field];
     if (value === undefined || value === null) return undefined;
     if (typeof value === 'number') return String(value);
-    if (typeof value !== 'string') throw new ConfigError('CALLOUT_AUTH_SECRET_ID', `secret ${secretId}: field "${field}" must be a string`);
+    if (typeof value !== 'string')
+      throw new ConfigError('CALLOUT_AUTH_SECRET_ID', `secret ${secretId}: field "${field}" must be a string`);
     return value === '' ? undefined : value;
   };
   return buildAuth(
@@ -217,12 +218,20 @@ function buildAuth(raw: RawSettings, names: SettingNames): CalloutAuth {
       if (username.includes(':')) throw new ConfigError(names.username, 'must not contain ":"');
       const password = required(raw.password, names.password);
       if (raw.previousUsername !== undefined && raw.previousPassword === undefined) {
-        throw new ConfigError(names.previousPassword, 'is required when a previous username is set (a rotation keeps the old username and password together)');
+        throw new ConfigError(
+          names.previousPassword,
+          'is required when a previous username is set (a rotation keeps the old username and password together)',
+        );
       }
       if (raw.previousPassword === undefined) return { mode: 'basic', username, password };
       const previousUsername = raw.previousUsername ?? username;
       if (previousUsername.includes(':')) throw new ConfigError(names.previousUsername, 'must not contain ":"');
-      return { mode: 'basic', username, password, previous: { username: previousUsername, password: raw.previousPassword } };
+      return {
+        mode: 'basic',
+        username,
+        password,
+        previous: { username: previousUsername, password: raw.previousPassword },
+      };
     }
     case 'header': {
       const headerName = required(raw.headerName, names.headerName);
@@ -231,14 +240,22 @@ function buildAuth(raw: RawSettings, names: SettingNames): CalloutAuth {
         throw new ConfigError(names.headerName, `must be a custom header such as X-Callout-Token, not ${headerName}`);
       }
       const value = required(raw.value, names.value);
-      return { mode: 'header', headerName, value, ...(raw.previousValue !== undefined && { previousValue: raw.previousValue }) };
+      return {
+        mode: 'header',
+        headerName,
+        value,
+        ...(raw.previousValue !== undefined && { previousValue: raw.previousValue }),
+      };
     }
     case 'hmac': {
       const headerName = raw.hmacHeader ?? DEFAULT_HMAC_HEADER;
       checkHeaderName(headerName, names.hmacHeader);
       const algorithm = raw.algorithm === undefined ? DEFAULT_HMAC_ALGORITHM : normaliseHmacAlgorithm(raw.algorithm);
       if (algorithm === undefined) {
-        throw new ConfigError(names.algorithm, `must be one of ${HMAC_ALGORITHMS.join(', ')} (SHA-256 style names work too), got "${raw.algorithm}"`);
+        throw new ConfigError(
+          names.algorithm,
+          `must be one of ${HMAC_ALGORITHMS.join(', ')} (SHA-256 style names work too), got "${raw.algorithm}"`,
+        );
       }
       const signedData = raw.signedData ?? DEFAULT_SIGNED_DATA;
       try {
@@ -269,7 +286,8 @@ function buildAuth(raw: RawSettings, names: SettingNames): CalloutAuth {
 }
 
 function checkHeaderName(name: string, variable: string): void {
-  if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) throw new ConfigError(variable, `"${name}" is not a valid HTTP header name`);
+  if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name))
+    throw new ConfigError(variable, `"${name}" is not a valid HTTP header name`);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

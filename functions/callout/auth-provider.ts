@@ -40,7 +40,10 @@ export function createAuthProvider(source: AuthSource, deps: AuthProviderDeps): 
   const read = async (): Promise<CalloutAuth> => {
     const output = await secretsManager.send(new GetSecretValueCommand({ SecretId: source.secretId }));
     if (output.SecretString === undefined) {
-      throw new ConfigError('CALLOUT_AUTH_SECRET_ID', `secret ${source.secretId} has no string value (binary secrets are not supported)`);
+      throw new ConfigError(
+        'CALLOUT_AUTH_SECRET_ID',
+        `secret ${source.secretId} has no string value (binary secrets are not supported)`,
+      );
     }
     const auth = parseCalloutAuthSecret(output.SecretString, source.secretId);
     cached = { auth, readAt: deps.now().getTime() };

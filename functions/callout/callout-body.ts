@@ -58,7 +58,10 @@ export function bodyKind(request: CalloutRequest): BodyKind | 'unsupported' {
 
 /** Zuora templates without a Content-Type (or text/plain) still carry JSON, XML or form text. */
 function sniff(body: Buffer): BodyKind {
-  const start = body.toString('utf8', 0, Math.min(body.length, 64)).replace(/^\uFEFF/, '').trimStart();
+  const start = body
+    .toString('utf8', 0, Math.min(body.length, 64))
+    .replace(/^\uFEFF/, '')
+    .trimStart();
   if (start.startsWith('{') || start.startsWith('[')) return 'json';
   if (start.startsWith('<')) return 'xml';
   return 'form';

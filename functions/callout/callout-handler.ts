@@ -6,7 +6,13 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDbLedgerStore, ledgerDynamoDbClient } from '../ledger/dynamodb-ledger-store';
 import type { LedgerStore } from '../ledger/ledger-store';
 import { markQueuedFailOpen } from '../ledger/queued-mark';
-import { createAccountRequest, createSyncRequest, type AccountRequest, type MessageSource, type SyncRequest } from '../shared/queue-message';
+import {
+  createAccountRequest,
+  createSyncRequest,
+  type AccountRequest,
+  type MessageSource,
+  type SyncRequest,
+} from '../shared/queue-message';
 import { createAuthProvider, type AuthProvider } from './auth-provider';
 import type { CalloutAuth } from './auth-config';
 import type { CalloutConfig } from './config';
@@ -97,14 +103,21 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
   const logger = deps.logger ?? new Logger({ serviceName: 'zuora-limio-callout' });
   const metrics =
     deps.metrics ??
-    new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'ZuoraLimioSync', serviceName: 'zuora-limio-callout' });
+    new Metrics({
+      namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'ZuoraLimioSync',
+      serviceName: 'zuora-limio-callout',
+    });
   const sqs = deps.sqs ?? defaultSqsClient();
   const authProvider: AuthProvider = createAuthProvider(config.auth, {
     now,
     secretsManager: deps.secretsManager ?? (config.auth.kind === 'secret' ? defaultSecretsManagerClient() : undefined),
   });
   const budgetMs = deps.answerBudgetMs ?? DEFAULT_ANSWER_BUDGET_MS;
-  const ledger = deps.ledger ?? (config.ledgerTableName !== undefined ? new DynamoDbLedgerStore(ledgerDynamoDbClient(), config.ledgerTableName) : undefined);
+  const ledger =
+    deps.ledger ??
+    (config.ledgerTableName !== undefined
+      ? new DynamoDbLedgerStore(ledgerDynamoDbClient(), config.ledgerTableName)
+      : undefined);
 
   const refuse = (
     request: Pick<CalloutRequest, 'requestId'>,
@@ -127,18 +140,32 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
   const handle = async (request: CalloutRequest): Promise<APIGatewayProxyResult> => {
     const arrivedAt = Date.now();
     if (!(ALLOWED_METHODS as readonly string[]).includes(request.method)) {
-      return refuse(request, 405, 'method-not-allowed', `method ${request.method.slice(0, 16)} is not allowed`, { Allow: ALLOWED_METHODS.join(', ') });
+      return refuse(request, 405, 'method-not-allowed', `method ${request.method.slice(0, 16)} is not allowed`, {
+        Allow: ALLOWED_METHODS.join(', '),
+      });
     }
     if (request.body.length > config.maxBodyBytes) {
-      return refuse(request, 413, 'body-too-large', `body of ${request.body.length} bytes exceeds ${config.maxBodyBytes} (CALLOUT_MAX_BODY_BYTES)`);
+      return refuse(
+        request,
+        413,
+        'body-too-large',
+        `body of ${request.body.length} bytes exceeds ${config.maxBodyBytes} (CALLOUT_MAX_BODY_BYTES)`,
+      );
     }
 
-    const readAuth = async (options?: { staleAfterRotation?: boolean }): Promise<CalloutAuth | APIGatewayProxyResult> => {
+    const readAuth = async (options?: {
+      staleAfterRotation?: boolean;
+    }): Promise<CalloutAuth | APIGatewayProxyResult> => {
       try {
         return await authProvider(options);
       } catch (error) {
         // The callout may be genuine: 503 makes Zuora try again once the secret is readable.
-        return refuse(request, 503, 'auth-unavailable', `callout credentials could not be read: ${errorSummary(error)}`);
+        return refuse(
+          request,
+          503,
+          'auth-unavailable',
+          `callout credentials could not be read: ${errorSummary(error)}`,
+        );
       }
     };
     let auth = await readAuth();
@@ -156,14 +183,23 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
     }
     if (!verdict.ok) {
       if (verdict.kind === 'missing') {
-        return refuse(request, 401, 'auth-missing', verdict.reason, auth.mode === 'basic' ? basicChallenge(config.realm) : {});
+        return refuse(
+          request,
+          401,
+          'auth-missing',
+          verdict.reason,
+          auth.mode === 'basic' ? basicChallenge(config.realm) : {},
+        );
       }
       return refuse(request, 403, 'auth-invalid', verdict.reason);
     }
     const usedPrevious = verdict.credential === 'previous';
     if (usedPrevious) {
       // What the rotation runbook watches: once these stop, Zuora has switched and the previous credential can go.
-      logger.info('callout authenticated with the previous credential', { requestId: request.requestId, mode: auth.mode });
+      logger.info('callout authenticated with the previous credential', {
+        requestId: request.requestId,
+        mode: auth.mode,
+      });
       metrics.addMetric('CalloutPreviousCredentialUsed', MetricUnit.Count, 1);
     }
 
@@ -172,13 +208,23 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
       if (!tenant.ok) return refuse(request, 403, 'wrong-tenant', tenant.reason);
     }
 
-    const extraction = extractSubscriptionIds(request, { idField: config.idField, maxIds: config.maxIds, rule: config.idRule, accountRule: config.accountKeyRule });
+    const extraction = extractSubscriptionIds(request, {
+      idField: config.idField,
+      maxIds: config.maxIds,
+      rule: config.idRule,
+      accountRule: config.accountKeyRule,
+    });
     if (!extraction.ok) return refuse(request, extraction.status, extraction.refusal, extraction.message);
 
     const zuoraRequestId = correlationId(request.headers['zuora-request-id']);
     const zuoraNotificationId = correlationId(request.headers['zuora-notification-id']);
     const source: MessageSource = request.headers['zuora-notification-id'] !== undefined ? 'notification' : 'workflow';
-    const plan = planAccounts(extraction.ids, extraction.accountKeys, config.accountQueueUrl, config.accountsBesideSubscriptions);
+    const plan = planAccounts(
+      extraction.ids,
+      extraction.accountKeys,
+      config.accountQueueUrl,
+      config.accountsBesideSubscriptions,
+    );
     if (plan.kind === 'refuse') return refuse(request, 422, 'no-account-queue', plan.message);
 
     const receivedAt = now();
@@ -188,10 +234,17 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
     };
     const zuoraUpdatedAt = changeTimeToCarry(extraction.zuoraUpdatedAt, receivedAt);
     const messages: SyncRequest[] = extraction.ids.map((subscriptionId) =>
-      createSyncRequest({ subscriptionId, source, receivedAt, ...correlation, ...(zuoraUpdatedAt !== undefined && { zuoraUpdatedAt }) }, config.idRule),
+      createSyncRequest(
+        { subscriptionId, source, receivedAt, ...correlation, ...(zuoraUpdatedAt !== undefined && { zuoraUpdatedAt }) },
+        config.idRule,
+      ),
     );
     const accountMessages: AccountRequest[] =
-      plan.kind === 'queue' ? plan.accountKeys.map((accountKey) => createAccountRequest({ accountKey, source, receivedAt, ...correlation }, config.accountKeyRule)) : [];
+      plan.kind === 'queue'
+        ? plan.accountKeys.map((accountKey) =>
+            createAccountRequest({ accountKey, source, receivedAt, ...correlation }, config.accountKeyRule),
+          )
+        : [];
 
     const enqueueOptions = {
       delaySeconds: config.delaySeconds,
@@ -202,15 +255,25 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
     // Both queues at once, within one answer budget: Zuora retries the whole callout if either fails, and the ledger
     // folds the messages a retry puts on the queue a second time.
     const [queued, accountsQueued] = await Promise.all([
-      messages.length > 0 ? enqueueMessages(sqs, messages, { queueUrl: config.queueUrl, ...enqueueOptions }) : noMessages,
-      plan.kind === 'queue' ? enqueueMessages(sqs, accountMessages, { queueUrl: plan.accountQueueUrl, ...enqueueOptions }) : noMessages,
+      messages.length > 0
+        ? enqueueMessages(sqs, messages, { queueUrl: config.queueUrl, ...enqueueOptions })
+        : noMessages,
+      plan.kind === 'queue'
+        ? enqueueMessages(sqs, accountMessages, { queueUrl: plan.accountQueueUrl, ...enqueueOptions })
+        : noMessages,
     ]);
     if (!queued.ok || !accountsQueued.ok) {
       const failures = [
-        ...(queued.ok ? [] : [`${queued.notQueued.length} of ${messages.length} subscription ids not queued after ${queued.calls} SendMessageBatch calls: ${queued.error}`]),
+        ...(queued.ok
+          ? []
+          : [
+              `${queued.notQueued.length} of ${messages.length} subscription ids not queued after ${queued.calls} SendMessageBatch calls: ${queued.error}`,
+            ]),
         ...(accountsQueued.ok
           ? []
-          : [`${accountsQueued.notQueued.length} of ${accountMessages.length} account keys not queued on the fan-out queue after ${accountsQueued.calls} SendMessageBatch calls: ${accountsQueued.error}`]),
+          : [
+              `${accountsQueued.notQueued.length} of ${accountMessages.length} account keys not queued on the fan-out queue after ${accountsQueued.calls} SendMessageBatch calls: ${accountsQueued.error}`,
+            ]),
       ];
       return refuse(request, 503, 'queue-unavailable', failures.join('; '));
     }
@@ -219,7 +282,11 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
     const ignoredAccountKeys = plan.kind === 'ignore' ? plan.accountKeys : [];
     if (plan.kind === 'ignore') {
       // The subscriptions are queued; the accounts cannot be (no fan-out on this stack). Said where an operator looks.
-      logger.warn('callout account keys ignored', { requestId: request.requestId, accountKeys: ignoredAccountKeys, reason: plan.why });
+      logger.warn('callout account keys ignored', {
+        requestId: request.requestId,
+        accountKeys: ignoredAccountKeys,
+        reason: plan.why,
+      });
       metrics.addMetric('CalloutAccountsIgnored', MetricUnit.Count, ignoredAccountKeys.length);
     }
 
@@ -261,7 +328,8 @@ export function createCalloutHandler(config: CalloutConfig, deps: CalloutDeps = 
       ...correlation,
       ...(usedPrevious && { credential: 'previous' as const }),
     });
-    if (plan.kind === 'ignore') return acceptedWithoutAccountsResponse(extraction.ids, ignoredAccountKeys, plan.why, request.requestId);
+    if (plan.kind === 'ignore')
+      return acceptedWithoutAccountsResponse(extraction.ids, ignoredAccountKeys, plan.why, request.requestId);
     return acceptedResponse(extraction.ids, request.requestId, queuedAccountKeys);
   };
 
@@ -335,5 +403,8 @@ function defaultSecretsManagerClient(): SecretsManagerClient {
  */
 function defaultSqsClient(): SQSClient {
   // throwOnRequestTimeout: without it the SDK only logs a warning when requestTimeout passes and waits on.
-  return new SQSClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_500, throwOnRequestTimeout: true } });
+  return new SQSClient({
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_500, throwOnRequestTimeout: true },
+  });
 }

@@ -61,7 +61,8 @@ export function loadCalloutConfig(env: Env): CalloutConfig {
       'callout authentication is required: set CALLOUT_AUTH_SECRET_ID to a Secrets Manager secret, or for local use CALLOUT_AUTH_MODE=basic|header|hmac with its CALLOUT_* settings',
     );
   }
-  const auth: AuthSource = secretId !== undefined ? { kind: 'secret', secretId } : { kind: 'static', auth: calloutAuthFromEnv(env) };
+  const auth: AuthSource =
+    secretId !== undefined ? { kind: 'secret', secretId } : { kind: 'static', auth: calloutAuthFromEnv(env) };
 
   const realm = optionalString(env, 'CALLOUT_REALM') ?? DEFAULT_REALM;
   if (!/^[\x20-\x7e]+$/.test(realm) || /["\\]/.test(realm)) {
@@ -69,7 +70,10 @@ export function loadCalloutConfig(env: Env): CalloutConfig {
   }
   const idField = optionalString(env, 'CALLOUT_ID_FIELD');
   if (idField !== undefined && !/^[^.\s]+(\.[^.\s]+)*$/.test(idField)) {
-    throw new ConfigError('CALLOUT_ID_FIELD', `must be a field name or a dot path such as Data.Subscription.Name, got "${idField}"`);
+    throw new ConfigError(
+      'CALLOUT_ID_FIELD',
+      `must be a field name or a dot path such as Data.Subscription.Name, got "${idField}"`,
+    );
   }
   const expectedTenantId = expectedTenantIdFrom(env);
   const accountQueueUrl = optionalString(env, 'ACCOUNT_QUEUE_URL');
@@ -81,11 +85,19 @@ export function loadCalloutConfig(env: Env): CalloutConfig {
     realm,
     delaySeconds: integer(env, 'CALLOUT_DELAY_SECONDS', DEFAULTS.calloutDelaySeconds, { min: 0, max: 900 }),
     maxIds: integer(env, 'CALLOUT_MAX_IDS', DEFAULTS.calloutMaxIds, { min: 1, max: 1000 }),
-    maxBodyBytes: integer(env, 'CALLOUT_MAX_BODY_BYTES', DEFAULTS.calloutMaxBodyBytes, { min: 1024, max: DEFAULTS.calloutMaxBodyBytesLimit }),
+    maxBodyBytes: integer(env, 'CALLOUT_MAX_BODY_BYTES', DEFAULTS.calloutMaxBodyBytes, {
+      min: 1024,
+      max: DEFAULTS.calloutMaxBodyBytesLimit,
+    }),
     ...(idField !== undefined && { idField }),
     idRule: subscriptionIdRuleFrom(optionalString(env, 'SUBSCRIPTION_ID_PATTERN')),
     accountKeyRule: accountKeyRuleFrom(optionalString(env, 'ACCOUNT_NUMBER_PATTERN')),
-    accountsBesideSubscriptions: oneOf(env, 'CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS', ACCOUNTS_BESIDE_SUBSCRIPTIONS, 'fan-out'),
+    accountsBesideSubscriptions: oneOf(
+      env,
+      'CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS',
+      ACCOUNTS_BESIDE_SUBSCRIPTIONS,
+      'fan-out',
+    ),
     ...(expectedTenantId !== undefined && { expectedTenantId }),
     ...(ledgerTableName !== undefined && { ledgerTableName }),
   };

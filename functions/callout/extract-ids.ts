@@ -39,15 +39,15 @@ export type Extraction =
       /** The named subscription's UpdatedDate as an ISO time in UTC, when there is exactly one of each. */
       readonly zuoraUpdatedAt?: string;
     }
-  | { readonly ok: false; readonly status: 400 | 413 | 415; readonly refusal: ExtractionRefusal; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly status: 400 | 413 | 415;
+      readonly refusal: ExtractionRefusal;
+      readonly message: string;
+    };
 
 /** Fields holding subscription numbers (normalised: lower case, no "_", "-", "."). */
-const NUMBER_FIELDS = new Set([
-  'subscriptionnumber',
-  'subscriptionnumbers',
-  'subscriptionname',
-  'subscriptionnames',
-]);
+const NUMBER_FIELDS = new Set(['subscriptionnumber', 'subscriptionnumbers', 'subscriptionname', 'subscriptionnames']);
 /** Fields holding Zuora object ids; used only when no number is present. */
 const OBJECT_ID_FIELDS = new Set(['subscriptionid', 'subscriptionids']);
 /** Containers whose own name / number / id fields are the subscription's. */
@@ -84,7 +84,14 @@ const FIELDS_LOOKED_AT = [
 type Tier = 'configured' | 'number' | 'objectId' | 'accountNumber' | 'accountId' | 'updatedDate';
 
 class Candidates {
-  readonly byTier: Record<Tier, unknown[]> = { configured: [], number: [], objectId: [], accountNumber: [], accountId: [], updatedDate: [] };
+  readonly byTier: Record<Tier, unknown[]> = {
+    configured: [],
+    number: [],
+    objectId: [],
+    accountNumber: [],
+    accountId: [],
+    updatedDate: [],
+  };
   /** Blank values are skipped (a template whose merge field was empty); anything else is judged later. */
   add(tier: Tier, value: unknown): void {
     for (const item of Array.isArray(value) ? value : [value]) {
@@ -94,7 +101,8 @@ class Candidates {
   }
   /** The subscription ids: the configured field's, else the numbers, else the object ids. */
   chosen(): unknown[] {
-    for (const tier of ['configured', 'number', 'objectId'] as const) if (this.byTier[tier].length > 0) return this.byTier[tier];
+    for (const tier of ['configured', 'number', 'objectId'] as const)
+      if (this.byTier[tier].length > 0) return this.byTier[tier];
     return [];
   }
   /** The account keys: the numbers, else the ids. */
@@ -148,13 +156,21 @@ export function extractSubscriptionIds(request: CalloutRequest, options: Extract
     };
   }
   const updatedAt = ids.values.length === 1 ? oneChangeTime(candidates.byTier.updatedDate) : undefined;
-  return { ok: true, ids: ids.values, accountKeys: accountKeys.values, ...(updatedAt !== undefined && { zuoraUpdatedAt: updatedAt }) };
+  return {
+    ok: true,
+    ids: ids.values,
+    accountKeys: accountKeys.values,
+    ...(updatedAt !== undefined && { zuoraUpdatedAt: updatedAt }),
+  };
 }
 
 type Checked = { ok: true; value: string } | { ok: false; reason: string };
 
 /** Each value checked by the rule (numbers as their text), in order, repeats dropped; the first refusal refuses all. */
-function distinctChecked(values: readonly unknown[], check: (value: unknown) => Checked): { ok: true; values: string[] } | { ok: false; reason: string } {
+function distinctChecked(
+  values: readonly unknown[],
+  check: (value: unknown) => Checked,
+): { ok: true; values: string[] } | { ok: false; reason: string } {
   const result: string[] = [];
   const seen = new Set<string>();
   for (const value of values) {
@@ -187,18 +203,31 @@ export function zuoraTime(value: unknown): string | undefined {
   const offset = match[2]!.length === 5 ? `${match[2]!.slice(0, 3)}:${match[2]!.slice(3)}` : match[2]!;
   // Fractions beyond milliseconds are cut: Date reads three digits.
   const [seconds, fraction] = match[1]!.split('.');
-  const time = Date.parse(`${seconds}${fraction === undefined ? '' : `.${fraction.slice(0, 3).padEnd(3, '0')}`}${offset}`);
+  const time = Date.parse(
+    `${seconds}${fraction === undefined ? '' : `.${fraction.slice(0, 3).padEnd(3, '0')}`}${offset}`,
+  );
   return Number.isNaN(time) ? undefined : new Date(time).toISOString();
 }
 
 /** Names of the query parameters extraction takes ids from (those with a non-blank value), as sent. */
-export function queryParametersWithIds(query: Readonly<Record<string, readonly string[]>>, idField: string | undefined): string[] {
+export function queryParametersWithIds(
+  query: Readonly<Record<string, readonly string[]>>,
+  idField: string | undefined,
+): string[] {
   return Object.entries(query)
-    .filter(([name, values]) => parameterTier(name, idField) !== undefined && values.some((value) => value.split(',').some((part) => part.trim() !== '')))
+    .filter(
+      ([name, values]) =>
+        parameterTier(name, idField) !== undefined &&
+        values.some((value) => value.split(',').some((part) => part.trim() !== '')),
+    )
     .map(([name]) => name);
 }
 
-function collectFromBody(request: CalloutRequest, idField: string | undefined, candidates: Candidates): Extraction | undefined {
+function collectFromBody(
+  request: CalloutRequest,
+  idField: string | undefined,
+  candidates: Candidates,
+): Extraction | undefined {
   const kind = bodyKind(request);
   const text = bodyText(request);
   switch (kind) {
@@ -224,19 +253,28 @@ function collectFromBody(request: CalloutRequest, idField: string | undefined, c
     }
     case 'xml': {
       const document = parseXml(text);
-      if (document === undefined) return { ok: false, status: 400, refusal: 'malformed-body', message: 'body is not well-formed XML' };
+      if (document === undefined)
+        return { ok: false, status: 400, refusal: 'malformed-body', message: 'body is not well-formed XML' };
       collectFromDocument(document, idField, candidates);
       return undefined;
     }
   }
 }
 
-function collectParameters(parameters: Readonly<Record<string, readonly string[]>>, idField: string | undefined, candidates: Candidates): void {
+function collectParameters(
+  parameters: Readonly<Record<string, readonly string[]>>,
+  idField: string | undefined,
+  candidates: Candidates,
+): void {
   for (const [name, values] of Object.entries(parameters)) {
     const tier = parameterTier(name, idField);
     if (tier === 'updatedDate') candidates.add(tier, values);
     // API Gateway HTTP APIs join repeated parameters with ","; ids never contain one.
-    else if (tier !== undefined) candidates.add(tier, values.flatMap((value) => value.split(',')));
+    else if (tier !== undefined)
+      candidates.add(
+        tier,
+        values.flatMap((value) => value.split(',')),
+      );
   }
 }
 
@@ -339,8 +377,9 @@ function valuesAtPath(value: unknown, path: readonly string[], depth = 0): unkno
   if (value === null || typeof value !== 'object') return [];
   const [head, ...rest] = path;
   const record = value as Record<string, unknown>;
-  const key =
-    Object.hasOwn(record, head!) ? head! : Object.keys(record).find((candidate) => normaliseName(candidate) === normaliseName(head!));
+  const key = Object.hasOwn(record, head!)
+    ? head!
+    : Object.keys(record).find((candidate) => normaliseName(candidate) === normaliseName(head!));
   return key === undefined ? [] : valuesAtPath(record[key], rest, depth + 1);
 }
 

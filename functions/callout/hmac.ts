@@ -50,7 +50,11 @@ export class SignedDataError extends Error {
 
 /** Accepts "SHA-256", "sha256", "HmacSHA256", "HMAC-SHA256"...; undefined for anything else. */
 export function normaliseHmacAlgorithm(raw: string): HmacAlgorithm | undefined {
-  const compact = raw.trim().toLowerCase().replace(/^hmac[-_]?/, '').replace(/[-_]/g, '');
+  const compact = raw
+    .trim()
+    .toLowerCase()
+    .replace(/^hmac[-_]?/, '')
+    .replace(/[-_]/g, '');
   return (HMAC_ALGORITHMS as readonly string[]).includes(compact) ? (compact as HmacAlgorithm) : undefined;
 }
 
@@ -69,13 +73,16 @@ export function parseSignedDataTemplate(template: string): TemplatePart[] {
       text += plain;
     } else if (escaped !== undefined) {
       const escapes: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\', '{': '{', '}': '}' };
-      if (!Object.hasOwn(escapes, escaped)) throw new SignedDataError(`unknown escape "\\${escaped}" in the signed-data template`);
+      if (!Object.hasOwn(escapes, escaped))
+        throw new SignedDataError(`unknown escape "\\${escaped}" in the signed-data template`);
       text += escapes[escaped];
     } else if (placeholder !== undefined) {
       flushText();
       parts.push(parsePlaceholder(placeholder));
     } else if (strayBrace !== undefined || trailingBackslash !== undefined) {
-      throw new SignedDataError(`unbalanced "${strayBrace ?? '\\'}" in the signed-data template (write \\{ or \\} for a literal brace)`);
+      throw new SignedDataError(
+        `unbalanced "${strayBrace ?? '\\'}" in the signed-data template (write \\{ or \\} for a literal brace)`,
+      );
     }
   }
   flushText();
@@ -114,7 +121,9 @@ export function signedQueryParameters(template: string): string[] {
  */
 export function checkSignedDataCoversIds(template: string): void {
   if (!signsBody(template) && signedQueryParameters(template).length === 0) {
-    throw new SignedDataError('the signed-data template signs neither {body} nor a {query:name}, so a signature would not cover the subscription ids; use e.g. {body}\\n');
+    throw new SignedDataError(
+      'the signed-data template signs neither {body} nor a {query:name}, so a signature would not cover the subscription ids; use e.g. {body}\\n',
+    );
   }
 }
 
@@ -131,7 +140,10 @@ function requestDependentLength(parts: readonly { kind: TemplatePart['kind']; by
   return parts.reduce((sum, part) => sum + (REQUEST_DEPENDENT.has(part.kind) ? part.bytes.length : 0), 0);
 }
 
-function renderSignedParts(template: string, request: SignableRequest): { kind: TemplatePart['kind']; bytes: Buffer }[] {
+function renderSignedParts(
+  template: string,
+  request: SignableRequest,
+): { kind: TemplatePart['kind']; bytes: Buffer }[] {
   return parseSignedDataTemplate(template).map((part) => ({ kind: part.kind, bytes: renderPart(part, request) }));
 }
 
@@ -153,7 +165,8 @@ function renderPart(part: TemplatePart, request: SignableRequest): Buffer {
     }
     case 'query': {
       const values = Object.hasOwn(request.query, part.name) ? request.query[part.name] : undefined;
-      if (values === undefined || values.length === 0) throw new SignedDataError(`signed query parameter ${part.name} is missing`);
+      if (values === undefined || values.length === 0)
+        throw new SignedDataError(`signed query parameter ${part.name} is missing`);
       return Buffer.from(values.join(','), 'utf8');
     }
   }
@@ -211,9 +224,11 @@ export type HmacVerdict =
  */
 export function verifyHmacSignature(request: SignableRequest, settings: HmacSettings, now: Date): HmacVerdict {
   const header = headerValue(request.headers, settings.headerName);
-  if (header === undefined) return { ok: false, missing: true, reason: `signature header ${settings.headerName} is missing` };
+  if (header === undefined)
+    return { ok: false, missing: true, reason: `signature header ${settings.headerName} is missing` };
   const provided = readSignature(header, settings.prefix, digestLength(settings.algorithm));
-  if (provided === undefined) return { ok: false, missing: false, reason: 'signature header is not a well-formed signature' };
+  if (provided === undefined)
+    return { ok: false, missing: false, reason: 'signature header is not a well-formed signature' };
   let parts: { kind: TemplatePart['kind']; bytes: Buffer }[];
   try {
     parts = renderSignedParts(settings.signedData, request);
@@ -222,19 +237,29 @@ export function verifyHmacSignature(request: SignableRequest, settings: HmacSett
     throw error;
   }
   if (requestDependentLength(parts) === 0) {
-    return { ok: false, missing: false, reason: 'the signed data has nothing from the request in it (empty body, no signed header or parameter value), so its signature would fit any request' };
+    return {
+      ok: false,
+      missing: false,
+      reason:
+        'the signed data has nothing from the request in it (empty body, no signed header or parameter value), so its signature would fit any request',
+    };
   }
   const data = Buffer.concat(parts.map((part) => part.bytes));
   const matchesCurrent = timingSafeEqual(createHmac(settings.algorithm, settings.key).update(data).digest(), provided);
   const matchesPrevious =
-    settings.previousKey !== undefined && timingSafeEqual(createHmac(settings.algorithm, settings.previousKey).update(data).digest(), provided);
+    settings.previousKey !== undefined &&
+    timingSafeEqual(createHmac(settings.algorithm, settings.previousKey).update(data).digest(), provided);
   if (!matchesCurrent && !matchesPrevious) return { ok: false, missing: false, reason: 'signature does not match' };
   // Checked only after the signature: an attacker learns nothing about the clock from an unsigned request.
   for (const name of timestampHeaders(settings.signedData)) {
     const signedAt = parseTimestamp(headerValue(request.headers, name)!);
     if (signedAt === undefined) return { ok: false, missing: false, reason: `signed timestamp ${name} is not a time` };
     if (Math.abs(now.getTime() - signedAt) > settings.toleranceSeconds * 1000) {
-      return { ok: false, missing: false, reason: `signed timestamp ${name} is more than ${settings.toleranceSeconds}s away from now` };
+      return {
+        ok: false,
+        missing: false,
+        reason: `signed timestamp ${name} is more than ${settings.toleranceSeconds}s away from now`,
+      };
     }
   }
   return { ok: true, key: matchesCurrent ? 'current' : 'previous' };

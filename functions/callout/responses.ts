@@ -15,12 +15,26 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
  *   503  not (all) queued, or the credentials could not be read -> retry later; nothing was lost
  * Bodies are tiny (Zuora keeps at most 60 KB of a response) and never echo the request.
  */
-export function acceptedResponse(ids: readonly string[], requestId: string, accountKeys: readonly string[] = []): APIGatewayProxyResult {
-  return json(200, { success: true, accepted: ids, ...(accountKeys.length > 0 && { acceptedAccounts: accountKeys }), requestId });
+export function acceptedResponse(
+  ids: readonly string[],
+  requestId: string,
+  accountKeys: readonly string[] = [],
+): APIGatewayProxyResult {
+  return json(200, {
+    success: true,
+    accepted: ids,
+    ...(accountKeys.length > 0 && { acceptedAccounts: accountKeys }),
+    requestId,
+  });
 }
 
 /** Still a success for Zuora (a retry could not queue the accounts either), but it says what was left out and why. */
-export function acceptedWithoutAccountsResponse(ids: readonly string[], ignoredAccountKeys: readonly string[], why: string, requestId: string): APIGatewayProxyResult {
+export function acceptedWithoutAccountsResponse(
+  ids: readonly string[],
+  ignoredAccountKeys: readonly string[],
+  why: string,
+  requestId: string,
+): APIGatewayProxyResult {
   return json(202, { success: true, accepted: ids, ignoredAccounts: ignoredAccountKeys, warning: why, requestId });
 }
 

@@ -30,12 +30,17 @@ export function expectedTenantIdFrom(env: Env): string | undefined {
   const value = optionalString(env, 'CALLOUT_EXPECTED_TENANT_ID');
   if (value === undefined) return undefined;
   if (!ZUORA_TENANT_ID.test(value)) {
-    throw new ConfigError('CALLOUT_EXPECTED_TENANT_ID', 'must be a Zuora tenant id (letters, digits and "-", at most 64, e.g. 12345), as shown under your Zuora user menu or Settings > Company');
+    throw new ConfigError(
+      'CALLOUT_EXPECTED_TENANT_ID',
+      'must be a Zuora tenant id (letters, digits and "-", at most 64, e.g. 12345), as shown under your Zuora user menu or Settings > Company',
+    );
   }
   return value;
 }
 
-export type TenantVerdict = { readonly ok: true; readonly tenantId?: string } | { readonly ok: false; readonly reason: string };
+export type TenantVerdict =
+  | { readonly ok: true; readonly tenantId?: string }
+  | { readonly ok: false; readonly reason: string };
 
 /** Every tenant id the callout carries: headers, query parameters and the body (JSON, form or XML). */
 export function findTenantIds(request: CalloutRequest): string[] {
@@ -78,7 +83,10 @@ export function checkTenant(request: CalloutRequest, expectedTenantId: string): 
   const other = found.find((tenantId) => tenantId !== expectedTenantId);
   if (other !== undefined) {
     const shown = ZUORA_TENANT_ID.test(other) ? `tenant ${other}` : 'a tenant id that is not one';
-    return { ok: false, reason: `callout is from Zuora ${shown}, not the tenant this endpoint serves (CALLOUT_EXPECTED_TENANT_ID)` };
+    return {
+      ok: false,
+      reason: `callout is from Zuora ${shown}, not the tenant this endpoint serves (CALLOUT_EXPECTED_TENANT_ID)`,
+    };
   }
   return found.length > 0 ? { ok: true, tenantId: expectedTenantId } : { ok: true };
 }

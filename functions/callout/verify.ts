@@ -21,7 +21,12 @@ export interface VerifyOptions {
   readonly idField?: string;
 }
 
-export function verifyCallout(request: CalloutRequest, auth: CalloutAuth, now: Date, options: VerifyOptions = {}): AuthVerdict {
+export function verifyCallout(
+  request: CalloutRequest,
+  auth: CalloutAuth,
+  now: Date,
+  options: VerifyOptions = {},
+): AuthVerdict {
   switch (auth.mode) {
     case 'basic': {
       const previous = auth.previous === undefined ? [] : [auth.previous];
@@ -31,7 +36,8 @@ export function verifyCallout(request: CalloutRequest, auth: CalloutAuth, now: D
       const name = auth.headerName.toLowerCase();
       const provided = Object.hasOwn(request.headers, name) ? request.headers[name] : undefined;
       if (provided === undefined) return { ok: false, kind: 'missing', reason: `header ${auth.headerName} is missing` };
-      if (request.repeatedHeaders.has(name)) return { ok: false, kind: 'invalid', reason: `header ${auth.headerName} was sent more than once` };
+      if (request.repeatedHeaders.has(name))
+        return { ok: false, kind: 'invalid', reason: `header ${auth.headerName} was sent more than once` };
       // Both compared every time, so timing does not tell whether a rotation is under way.
       const matchesCurrent = sameSecret(provided, auth.value);
       const matchesPrevious = auth.previousValue !== undefined && sameSecret(provided, auth.previousValue);
@@ -86,7 +92,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export function parseBasicAuthorization(
   authorization: string,
-): { readonly ok: true; readonly username: string; readonly password: string } | { readonly ok: false; readonly kind: 'missing' | 'invalid'; readonly reason: string } {
+):
+  | { readonly ok: true; readonly username: string; readonly password: string }
+  | { readonly ok: false; readonly kind: 'missing' | 'invalid'; readonly reason: string } {
   let start = 0;
   let end = authorization.length;
   while (start < end && isSpaceOrTab(authorization.charCodeAt(start))) start++;
@@ -94,15 +102,19 @@ export function parseBasicAuthorization(
   if (start === end) return { ok: false, kind: 'missing', reason: 'no Authorization header' };
   let schemeEnd = start;
   while (schemeEnd < end && !isSpaceOrTab(authorization.charCodeAt(schemeEnd))) schemeEnd++;
-  if (authorization.slice(start, schemeEnd).toLowerCase() !== 'basic') return { ok: false, kind: 'missing', reason: 'Authorization header is not Basic' };
+  if (authorization.slice(start, schemeEnd).toLowerCase() !== 'basic')
+    return { ok: false, kind: 'missing', reason: 'Authorization header is not Basic' };
   let credentialsStart = schemeEnd;
   while (credentialsStart < end && isSpaceOrTab(authorization.charCodeAt(credentialsStart))) credentialsStart++;
   const encoded = authorization.slice(credentialsStart, end);
   // Base64 has no comma: an HTTP API joins a repeated Authorization header with one.
-  if (encoded.includes(',')) return { ok: false, kind: 'invalid', reason: 'Authorization header was sent more than once' };
-  if (encoded.length % 4 !== 0 || !STRICT_BASE64.test(encoded)) return { ok: false, kind: 'invalid', reason: 'Basic credentials are not base64' };
+  if (encoded.includes(','))
+    return { ok: false, kind: 'invalid', reason: 'Authorization header was sent more than once' };
+  if (encoded.length % 4 !== 0 || !STRICT_BASE64.test(encoded))
+    return { ok: false, kind: 'invalid', reason: 'Basic credentials are not base64' };
   const bytes = Buffer.from(encoded, 'base64');
-  if (bytes.toString('base64') !== encoded) return { ok: false, kind: 'invalid', reason: 'Basic credentials are not canonical base64' };
+  if (bytes.toString('base64') !== encoded)
+    return { ok: false, kind: 'invalid', reason: 'Basic credentials are not canonical base64' };
   let decoded: string;
   try {
     decoded = utf8.decode(bytes);
@@ -114,10 +126,14 @@ export function parseBasicAuthorization(
   return { ok: true, username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
-function verifyBasic(request: CalloutRequest, accepted: readonly [BasicCredentials, ...BasicCredentials[]]): AuthVerdict {
+function verifyBasic(
+  request: CalloutRequest,
+  accepted: readonly [BasicCredentials, ...BasicCredentials[]],
+): AuthVerdict {
   const authorization = Object.hasOwn(request.headers, 'authorization') ? request.headers.authorization : undefined;
   if (authorization === undefined) return { ok: false, kind: 'missing', reason: 'no Authorization header' };
-  if (request.repeatedHeaders.has('authorization')) return { ok: false, kind: 'invalid', reason: 'Authorization header was sent more than once' };
+  if (request.repeatedHeaders.has('authorization'))
+    return { ok: false, kind: 'invalid', reason: 'Authorization header was sent more than once' };
   const parsed = parseBasicAuthorization(authorization);
   if (!parsed.ok) return parsed;
   // Every half of every accepted credential is compared, so timing tells neither which half was wrong nor

@@ -35,7 +35,11 @@ function accountByIdQuery(accountId: string): string {
  * Whether Zuora has an account with this Id: asked only when an Id's subscription query came back empty, to tell
  * an unknown account (to the DLQ) from one without subscriptions (nothing to do), at one request in that case only.
  */
-export async function accountExists(zuora: Pick<ZuoraClient, 'queryPage'>, accountId: string, options: ZuoraQueryOptions): Promise<boolean> {
+export async function accountExists(
+  zuora: Pick<ZuoraClient, 'queryPage'>,
+  accountId: string,
+  options: ZuoraQueryOptions,
+): Promise<boolean> {
   const page = await zuora.queryPage({ queryString: accountByIdQuery(accountId) }, options);
   return page.records.some((record) => record.Id === accountId);
 }
@@ -45,10 +49,16 @@ export function subscriptionsQuery(accountId: string): string {
 }
 
 /** The account's Id: the key itself when it is one, else the Id of the account with that number (undefined: none). */
-export async function resolveAccountId(zuora: Pick<ZuoraClient, 'queryPage'>, accountKey: string, options: ZuoraQueryOptions): Promise<string | undefined> {
+export async function resolveAccountId(
+  zuora: Pick<ZuoraClient, 'queryPage'>,
+  accountKey: string,
+  options: ZuoraQueryOptions,
+): Promise<string | undefined> {
   if (isZuoraObjectId(accountKey)) return accountKey;
   const page = await zuora.queryPage({ queryString: accountLookupQuery(accountKey) }, options);
-  const id = page.records.map((record) => record.Id).find((value): value is string => typeof value === 'string' && isZuoraObjectId(value));
+  const id = page.records
+    .map((record) => record.Id)
+    .find((value): value is string => typeof value === 'string' && isZuoraObjectId(value));
   return id;
 }
 
@@ -64,10 +74,23 @@ export interface SubscriptionPage {
 /** Where to read: the first page of an account's subscriptions, or the page after a queryLocator. */
 export type PageStart = { readonly accountId: string } | { readonly queryLocator: string };
 
-export async function readSubscriptionPage(zuora: Pick<ZuoraClient, 'queryPage'>, start: PageStart, options: ZuoraQueryOptions): Promise<SubscriptionPage> {
-  const page = await zuora.queryPage('accountId' in start ? { queryString: subscriptionsQuery(start.accountId) } : { queryLocator: start.queryLocator }, options);
-  const names = page.records.map((record) => record.Name).filter((name): name is string => typeof name === 'string' && name !== '');
-  return { names, records: page.records.length, ...(page.queryLocator !== undefined && { queryLocator: page.queryLocator }) };
+export async function readSubscriptionPage(
+  zuora: Pick<ZuoraClient, 'queryPage'>,
+  start: PageStart,
+  options: ZuoraQueryOptions,
+): Promise<SubscriptionPage> {
+  const page = await zuora.queryPage(
+    'accountId' in start ? { queryString: subscriptionsQuery(start.accountId) } : { queryLocator: start.queryLocator },
+    options,
+  );
+  const names = page.records
+    .map((record) => record.Name)
+    .filter((name): name is string => typeof name === 'string' && name !== '');
+  return {
+    names,
+    records: page.records.length,
+    ...(page.queryLocator !== undefined && { queryLocator: page.queryLocator }),
+  };
 }
 
 /**
@@ -75,5 +98,11 @@ export async function readSubscriptionPage(zuora: Pick<ZuoraClient, 'queryPage'>
  * then reads the account again from its first page.
  */
 export function isRefusedLocator(error: unknown): boolean {
-  return error instanceof ZuoraApiError && error.kind === 'refused' && error.httpStatus !== undefined && error.httpStatus >= 400 && error.httpStatus < 500;
+  return (
+    error instanceof ZuoraApiError &&
+    error.kind === 'refused' &&
+    error.httpStatus !== undefined &&
+    error.httpStatus >= 400 &&
+    error.httpStatus < 500
+  );
 }

@@ -49,7 +49,10 @@ export interface FanOutRetryInput {
 export function decideFanOutRetry(input: FanOutRetryInput): RetryDecision {
   const { failure } = input;
   return decideRetry({
-    failure: failure.kind === 'terminal' ? { kind: 'terminal', error: failure.error } : { kind: 'limio', error: failure.error },
+    failure:
+      failure.kind === 'terminal'
+        ? { kind: 'terminal', error: failure.error }
+        : { kind: 'limio', error: failure.error },
     receiveCount: input.receiveCount,
     receivedAt: input.receivedAt,
     ...(input.sentAt !== undefined && { sentAt: input.sentAt }),

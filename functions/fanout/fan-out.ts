@@ -1,7 +1,14 @@
 import { checkSubscriptionId, type SubscriptionIdRule } from '../shared/subscription-id';
 import { createSyncRequest, type AccountRequest, type SyncRequest } from '../shared/queue-message';
 import type { ZuoraClient } from '../sweep/zuora-client';
-import { accountExists, isRefusedLocator, isZuoraObjectId, readSubscriptionPage, resolveAccountId, type PageStart } from './account-subscriptions';
+import {
+  accountExists,
+  isRefusedLocator,
+  isZuoraObjectId,
+  readSubscriptionPage,
+  resolveAccountId,
+  type PageStart,
+} from './account-subscriptions';
 
 /**
  * One account message, fanned out: its account resolved, its subscriptions read page by page, each new
@@ -33,9 +40,22 @@ export interface FanOutTiming {
 
 export type FanOutResult =
   /** Every page read and queued. */
-  | { readonly kind: 'done'; readonly accountId: string; readonly queued: number; readonly pages: number; readonly restarted: boolean }
+  | {
+      readonly kind: 'done';
+      readonly accountId: string;
+      readonly queued: number;
+      readonly pages: number;
+      readonly restarted: boolean;
+    }
   /** Out of time between pages: the rest goes on in the continuation. */
-  | { readonly kind: 'continued'; readonly accountId: string; readonly queued: number; readonly pages: number; readonly restarted: boolean; readonly queryLocator: string }
+  | {
+      readonly kind: 'continued';
+      readonly accountId: string;
+      readonly queued: number;
+      readonly pages: number;
+      readonly restarted: boolean;
+      readonly queryLocator: string;
+    }
   /** Zuora has no account with this number: nothing to fan out, ever. */
   | { readonly kind: 'unknown-account'; readonly reason: string }
   /** Not even the first page fitted in what was left of the invocation: the message comes back untried. */
@@ -50,7 +70,11 @@ export function hasTimeForPage(nowMs: number, timing: FanOutTiming): boolean {
  * The page's subscription numbers not queued yet in this fan-out, each once, in the order Zuora gave them; a name
  * the subscription id rule refuses could never be synced, so it is left out and reported.
  */
-export function newSubscriptionNames(names: readonly string[], alreadyQueued: ReadonlySet<string>, rule: SubscriptionIdRule): { fresh: string[]; refused: string[] } {
+export function newSubscriptionNames(
+  names: readonly string[],
+  alreadyQueued: ReadonlySet<string>,
+  rule: SubscriptionIdRule,
+): { fresh: string[]; refused: string[] } {
   const fresh: string[] = [];
   const refused: string[] = [];
   const seen = new Set(alreadyQueued);
@@ -64,7 +88,11 @@ export function newSubscriptionNames(names: readonly string[], alreadyQueued: Re
 }
 
 /** The subscription message one account message makes for one of its subscriptions. */
-export function subscriptionMessageFor(account: AccountRequest, subscriptionId: string, rule: SubscriptionIdRule): SyncRequest {
+export function subscriptionMessageFor(
+  account: AccountRequest,
+  subscriptionId: string,
+  rule: SubscriptionIdRule,
+): SyncRequest {
   return createSyncRequest(
     {
       subscriptionId,
@@ -90,7 +118,11 @@ export interface FanOutOptions {
   readonly onRefusedNames?: (names: readonly string[]) => void;
 }
 
-export async function fanOutAccount(account: AccountRequest, ports: FanOutPorts, options: FanOutOptions): Promise<FanOutResult> {
+export async function fanOutAccount(
+  account: AccountRequest,
+  ports: FanOutPorts,
+  options: FanOutOptions,
+): Promise<FanOutResult> {
   const { timing } = options;
   // No Zuora request or retry wait runs into the reserve.
   const zuoraOptions = { deadlineMs: timing.invocationDeadlineMs - timing.reserveMs };
@@ -102,7 +134,8 @@ export async function fanOutAccount(account: AccountRequest, ports: FanOutPorts,
     start = { queryLocator: account.fanOut.queryLocator };
   } else {
     const found = await resolveAccountId(ports.zuora, account.accountKey, zuoraOptions);
-    if (found === undefined) return { kind: 'unknown-account', reason: `Zuora has no account with number ${account.accountKey}` };
+    if (found === undefined)
+      return { kind: 'unknown-account', reason: `Zuora has no account with number ${account.accountKey}` };
     accountId = found;
     start = { accountId };
   }
@@ -134,14 +167,23 @@ export async function fanOutAccount(account: AccountRequest, ports: FanOutPorts,
     }
     pages += 1;
     // A key given as an Id was not looked up: an empty first page may mean Zuora has no such account.
-    if (pages === 1 && account.fanOut === undefined && isZuoraObjectId(account.accountKey) && page.names.length === 0 && page.queryLocator === undefined) {
-      if (!(await accountExists(ports.zuora, accountId, zuoraOptions))) return { kind: 'unknown-account', reason: `Zuora has no account with id ${accountId}` };
+    if (
+      pages === 1 &&
+      account.fanOut === undefined &&
+      isZuoraObjectId(account.accountKey) &&
+      page.names.length === 0 &&
+      page.queryLocator === undefined
+    ) {
+      if (!(await accountExists(ports.zuora, accountId, zuoraOptions)))
+        return { kind: 'unknown-account', reason: `Zuora has no account with id ${accountId}` };
     }
     const { fresh, refused } = newSubscriptionNames(page.names, queuedNames, options.subscriptionIdRule);
     if (refused.length > 0) options.onRefusedNames?.(refused);
     for (const name of refused) queuedNames.add(name);
     if (fresh.length > 0) {
-      await ports.queueSubscriptions(fresh.map((name) => subscriptionMessageFor(account, name, options.subscriptionIdRule)));
+      await ports.queueSubscriptions(
+        fresh.map((name) => subscriptionMessageFor(account, name, options.subscriptionIdRule)),
+      );
       for (const name of fresh) queuedNames.add(name);
       queued += fresh.length;
       // Marked with the messages' own receivedAt, not this send's time: the ledger may fold a message into any

@@ -9,7 +9,13 @@ import { ledgerDynamoDbClient } from '../ledger/dynamodb-ledger-store';
 import { BATCH_AWS_CLIENT_OPTIONS } from '../shared/aws-client-options';
 import type { FailureClass } from '../shared/dead-letter';
 import { enqueueMessages } from '../shared/enqueue';
-import { isAccountRequest, parseQueueMessage, unreadableBodyReason, type AccountRequest, type QueueMessage } from '../shared/queue-message';
+import {
+  isAccountRequest,
+  parseQueueMessage,
+  unreadableBodyReason,
+  type AccountRequest,
+  type QueueMessage,
+} from '../shared/queue-message';
 import { createZuoraClient, type ZuoraClient, type ZuoraRequestEvent } from '../sweep/zuora-client';
 import { receiveCountOf, sentTimestampOf } from '../sync/batch-messages';
 import { budgetStart, deadLetterRetrySeconds } from '../sync/retry-budget';
@@ -41,9 +47,28 @@ export interface FanOutHandlerDependencies {
 }
 
 export type FanOutEvent =
-  | { readonly accountKey: string; readonly messageId: string; readonly outcome: 'done' | 'continued'; readonly queued: number; readonly pages: number; readonly restarted: boolean }
-  | { readonly accountKey?: string; readonly messageId: string; readonly outcome: 'dead-lettered'; readonly failureClass: FailureClass; readonly error: string }
-  | { readonly accountKey: string; readonly messageId: string; readonly outcome: 'retry'; readonly error: string; readonly visibilitySeconds?: number };
+  | {
+      readonly accountKey: string;
+      readonly messageId: string;
+      readonly outcome: 'done' | 'continued';
+      readonly queued: number;
+      readonly pages: number;
+      readonly restarted: boolean;
+    }
+  | {
+      readonly accountKey?: string;
+      readonly messageId: string;
+      readonly outcome: 'dead-lettered';
+      readonly failureClass: FailureClass;
+      readonly error: string;
+    }
+  | {
+      readonly accountKey: string;
+      readonly messageId: string;
+      readonly outcome: 'retry';
+      readonly error: string;
+      readonly visibilitySeconds?: number;
+    };
 
 /**
  * Inside Lambda the Zuora client tries a request twice (a blip costs a second, not a redelivery); what is still
@@ -80,8 +105,14 @@ export function createFanOutHandler(config: FanOutConfig, dependencies: FanOutHa
   const queuedMarks =
     dependencies.queuedMarks ??
     (config.ledgerTableName !== undefined
-      ? new DynamoDbQueuedMarks(dependencies.dynamo ?? ledgerDynamoDbClient(), config.ledgerTableName, (failed, error) =>
-          logger.warn('lastQueuedAt not marked in the ledger (fail open: at most a redundant sync)', { failed, error }),
+      ? new DynamoDbQueuedMarks(
+          dependencies.dynamo ?? ledgerDynamoDbClient(),
+          config.ledgerTableName,
+          (failed, error) =>
+            logger.warn('lastQueuedAt not marked in the ledger (fail open: at most a redundant sync)', {
+              failed,
+              error,
+            }),
         )
       : NO_LEDGER_QUEUED_MARKS);
   const rules = { subscriptionIdRule: config.subscriptionIdRule, accountKeyRule: config.accountKeyRule };
@@ -91,7 +122,12 @@ export function createFanOutHandler(config: FanOutConfig, dependencies: FanOutHa
     if (!result.ok) throw new FanOutQueueError(`${what}: ${result.notQueued.length} not queued (${result.error})`);
   };
 
-  const deadLetter = async (record: SQSRecord, failureClass: FailureClass, error: string, httpStatus?: number): Promise<boolean> => {
+  const deadLetter = async (
+    record: SQSRecord,
+    failureClass: FailureClass,
+    error: string,
+    httpStatus?: number,
+  ): Promise<boolean> => {
     try {
       await sendToDeadLetterQueue(sqs, config.deadLetterQueueUrl, record.body, {
         failureClass,
@@ -104,31 +140,61 @@ export function createFanOutHandler(config: FanOutConfig, dependencies: FanOutHa
     } catch (sendError) {
       // Not on the DLQ: it stays on the fan-out queue, back after a long backoff; its redrive is the backstop.
       await setVisibility(record, deadLetterRetrySeconds(config.retry, random), invocationStart);
-      logger.error('could not send the account message to the DLQ; leaving it on the queue', { messageId: record.messageId, error: (sendError as Error).message });
+      logger.error('could not send the account message to the DLQ; leaving it on the queue', {
+        messageId: record.messageId,
+        error: (sendError as Error).message,
+      });
       return false;
     }
   };
 
-  const setVisibility = async (record: SQSRecord, seconds: number, receivedAtMs: number): Promise<number | undefined> => {
+  const setVisibility = async (
+    record: SQSRecord,
+    seconds: number,
+    receivedAtMs: number,
+  ): Promise<number | undefined> => {
     const visibilitySeconds = withinVisibilityCeiling(seconds, receivedAtMs, now());
-    const [answer] = await delayRedeliveries(sqs, config.accountQueueUrl, [{ receiptHandle: record.receiptHandle, visibilitySeconds }]);
+    const [answer] = await delayRedeliveries(sqs, config.accountQueueUrl, [
+      { receiptHandle: record.receiptHandle, visibilitySeconds },
+    ]);
     if (answer?.ok) return visibilitySeconds;
-    logger.error("SQS refused the backoff visibility: the account message comes back after the queue's visibility timeout", { messageId: record.messageId, error: answer?.ok === false ? answer.error : 'no answer' });
+    logger.error(
+      "SQS refused the backoff visibility: the account message comes back after the queue's visibility timeout",
+      { messageId: record.messageId, error: answer?.ok === false ? answer.error : 'no answer' },
+    );
     return undefined;
   };
 
   let invocationStart = now();
 
-  const handleAccount = async (record: SQSRecord, account: AccountRequest, invocationDeadlineMs: number): Promise<void> => {
-    const keys = { accountKey: account.accountKey, messageId: record.messageId, attempt: receiveCountOf(record), ...(account.fanOut && { continuation: true }) };
+  const handleAccount = async (
+    record: SQSRecord,
+    account: AccountRequest,
+    invocationDeadlineMs: number,
+  ): Promise<void> => {
+    const keys = {
+      accountKey: account.accountKey,
+      messageId: record.messageId,
+      attempt: receiveCountOf(record),
+      ...(account.fanOut && { continuation: true }),
+    };
     // Each continuation is a new message, whose receive count starts again: only the budget, counted from the
     // account callout, ends a chain that a Zuora handing out page after page would otherwise keep going for ever.
     const budgetMs = config.retry.retryBudgetSeconds * 1000;
     if (account.fanOut && now() - budgetStart(account, sentTimestampOf(record)) > budgetMs) {
       const reason = `the account's pages outlasted the retry budget of ${config.retry.retryBudgetSeconds} s (Zuora kept answering more): its subscriptions queued so far stay queued`;
-      logger.error('fan-out continued past its retry budget: dead-lettering the continuation', { ...keys, error: reason });
+      logger.error('fan-out continued past its retry budget: dead-lettering the continuation', {
+        ...keys,
+        error: reason,
+      });
       if (await deadLetter(record, 'exhausted', reason)) {
-        dependencies.observer?.({ accountKey: account.accountKey, messageId: record.messageId, outcome: 'dead-lettered', failureClass: 'exhausted', error: reason });
+        dependencies.observer?.({
+          accountKey: account.accountKey,
+          messageId: record.messageId,
+          outcome: 'dead-lettered',
+          failureClass: 'exhausted',
+          error: reason,
+        });
         return;
       }
       throw new MessageNotDone(reason);
@@ -139,20 +205,31 @@ export function createFanOutHandler(config: FanOutConfig, dependencies: FanOutHa
         account,
         {
           zuora,
-          queueSubscriptions: (messages) => queueOn(config.queueUrl, messages, invocationDeadlineMs, 'subscription messages'),
-          markQueued: (ids, at) => queuedMarks.markQueued(ids, at).catch((error: unknown) => logger.warn('lastQueuedAt not marked', { error: String(error) })),
-          queueContinuation: (message) => queueOn(config.accountQueueUrl, [message], invocationDeadlineMs, 'the continuation'),
+          queueSubscriptions: (messages) =>
+            queueOn(config.queueUrl, messages, invocationDeadlineMs, 'subscription messages'),
+          markQueued: (ids, at) =>
+            queuedMarks
+              .markQueued(ids, at)
+              .catch((error: unknown) => logger.warn('lastQueuedAt not marked', { error: String(error) })),
+          queueContinuation: (message) =>
+            queueOn(config.accountQueueUrl, [message], invocationDeadlineMs, 'the continuation'),
           now,
         },
         {
           subscriptionIdRule: config.subscriptionIdRule,
           timing: { invocationDeadlineMs, reserveMs: config.reserveMs, pageTimeoutMs: config.zuora.zuoraTimeoutMs },
-          onRefusedNames: (names) => logger.warn('subscription numbers the subscription id rule refuses: not queued', { ...keys, names: names.slice(0, 10), count: names.length }),
+          onRefusedNames: (names) =>
+            logger.warn('subscription numbers the subscription id rule refuses: not queued', {
+              ...keys,
+              names: names.slice(0, 10),
+              count: names.length,
+            }),
         },
       );
     } catch (error) {
       const failure = classifyFanOutError(error);
-      if (failure.kind === 'passing' && failure.fromZuora) metrics.addMetric(FANOUT_METRICS.zuoraRetries, MetricUnit.Count, 1);
+      if (failure.kind === 'passing' && failure.fromZuora)
+        metrics.addMetric(FANOUT_METRICS.zuoraRetries, MetricUnit.Count, 1);
       const decision = decideFanOutRetry({
         failure,
         receiveCount: receiveCountOf(record),
@@ -163,16 +240,37 @@ export function createFanOutHandler(config: FanOutConfig, dependencies: FanOutHa
         random,
       });
       if (decision.action === 'dead-letter') {
-        logger.error('fan-out failed for good: dead-lettering the account message', { ...keys, failureClass: decision.failureClass, error: decision.reason });
+        logger.error('fan-out failed for good: dead-lettering the account message', {
+          ...keys,
+          failureClass: decision.failureClass,
+          error: decision.reason,
+        });
         if (await deadLetter(record, decision.failureClass, decision.reason, failure.httpStatus)) {
-          dependencies.observer?.({ accountKey: account.accountKey, messageId: record.messageId, outcome: 'dead-lettered', failureClass: decision.failureClass, error: decision.reason });
+          dependencies.observer?.({
+            accountKey: account.accountKey,
+            messageId: record.messageId,
+            outcome: 'dead-lettered',
+            failureClass: decision.failureClass,
+            error: decision.reason,
+          });
           return;
         }
         throw new MessageNotDone(decision.reason);
       }
       const visibilitySeconds = await setVisibility(record, decision.visibilitySeconds, invocationStart);
-      logger.warn('fan-out failed, will retry', { ...keys, error: failure.error, visibilitySeconds, remainingBudgetSeconds: Math.round(decision.remainingBudgetSeconds) });
-      dependencies.observer?.({ accountKey: account.accountKey, messageId: record.messageId, outcome: 'retry', error: failure.error, ...(visibilitySeconds !== undefined && { visibilitySeconds }) });
+      logger.warn('fan-out failed, will retry', {
+        ...keys,
+        error: failure.error,
+        visibilitySeconds,
+        remainingBudgetSeconds: Math.round(decision.remainingBudgetSeconds),
+      });
+      dependencies.observer?.({
+        accountKey: account.accountKey,
+        messageId: record.messageId,
+        outcome: 'retry',
+        error: failure.error,
+        ...(visibilitySeconds !== undefined && { visibilitySeconds }),
+      });
       throw new MessageNotDone(failure.error);
     }
 
@@ -180,7 +278,13 @@ export function createFanOutHandler(config: FanOutConfig, dependencies: FanOutHa
       metrics.addMetric(FANOUT_METRICS.unknownAccounts, MetricUnit.Count, 1);
       logger.error('unknown account: dead-lettering the account message', { ...keys, error: result.reason });
       if (await deadLetter(record, UNKNOWN_ACCOUNT_CLASS, result.reason)) {
-        dependencies.observer?.({ accountKey: account.accountKey, messageId: record.messageId, outcome: 'dead-lettered', failureClass: UNKNOWN_ACCOUNT_CLASS, error: result.reason });
+        dependencies.observer?.({
+          accountKey: account.accountKey,
+          messageId: record.messageId,
+          outcome: 'dead-lettered',
+          failureClass: UNKNOWN_ACCOUNT_CLASS,
+          error: result.reason,
+        });
         return;
       }
       throw new MessageNotDone(result.reason);
@@ -193,25 +297,52 @@ export function createFanOutHandler(config: FanOutConfig, dependencies: FanOutHa
     metrics.addMetric(FANOUT_METRICS.subscriptionsQueued, MetricUnit.Count, result.queued);
     if (result.kind === 'continued') {
       metrics.addMetric(FANOUT_METRICS.continuations, MetricUnit.Count, 1);
-      logger.info('out of time between pages: the rest follows in a continuation', { ...keys, accountId: result.accountId, queued: result.queued, pages: result.pages });
+      logger.info('out of time between pages: the rest follows in a continuation', {
+        ...keys,
+        accountId: result.accountId,
+        queued: result.queued,
+        pages: result.pages,
+      });
     } else {
       metrics.addMetric(FANOUT_METRICS.accounts, MetricUnit.Count, 1);
-      logger.info('account fanned out', { ...keys, accountId: result.accountId, queued: result.queued, pages: result.pages, restartedFromFirstPage: result.restarted });
+      logger.info('account fanned out', {
+        ...keys,
+        accountId: result.accountId,
+        queued: result.queued,
+        pages: result.pages,
+        restartedFromFirstPage: result.restarted,
+      });
     }
-    dependencies.observer?.({ accountKey: account.accountKey, messageId: record.messageId, outcome: result.kind, queued: result.queued, pages: result.pages, restarted: result.restarted });
+    dependencies.observer?.({
+      accountKey: account.accountKey,
+      messageId: record.messageId,
+      outcome: result.kind,
+      queued: result.queued,
+      pages: result.pages,
+      restarted: result.restarted,
+    });
   };
 
   return async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
     if (context) logger.addContext(context);
     invocationStart = now();
-    const invocationDeadlineMs = invocationStart + (context?.getRemainingTimeInMillis() ?? FANOUT_DEFAULTS.functionTimeoutSeconds * 1000);
+    const invocationDeadlineMs =
+      invocationStart + (context?.getRemainingTimeInMillis() ?? FANOUT_DEFAULTS.functionTimeoutSeconds * 1000);
 
     const recordHandler = async (record: SQSRecord): Promise<void> => {
       const parsed = readRecord(record.body, rules);
       if (!parsed.ok) {
-        logger.error('poison message on the fan-out queue: dead-lettering it', { messageId: record.messageId, error: parsed.reason });
+        logger.error('poison message on the fan-out queue: dead-lettering it', {
+          messageId: record.messageId,
+          error: parsed.reason,
+        });
         if (!(await deadLetter(record, 'poison', parsed.reason))) throw new MessageNotDone(parsed.reason);
-        dependencies.observer?.({ messageId: record.messageId, outcome: 'dead-lettered', failureClass: 'poison', error: parsed.reason });
+        dependencies.observer?.({
+          messageId: record.messageId,
+          outcome: 'dead-lettered',
+          failureClass: 'poison',
+          error: parsed.reason,
+        });
         return;
       }
       await handleAccount(record, parsed.account, invocationDeadlineMs);
@@ -231,7 +362,10 @@ export function createFanOutHandler(config: FanOutConfig, dependencies: FanOutHa
 }
 
 /** An account message, or why the body is not one (a subscription message here belongs on the main queue). */
-function readRecord(body: string, rules: Parameters<typeof parseQueueMessage>[1]): { ok: true; account: AccountRequest } | { ok: false; reason: string } {
+function readRecord(
+  body: string,
+  rules: Parameters<typeof parseQueueMessage>[1],
+): { ok: true; account: AccountRequest } | { ok: false; reason: string } {
   try {
     const parsed = parseQueueMessage(body, rules);
     if (!parsed.ok) return parsed;
@@ -251,6 +385,11 @@ function readRecord(body: string, rules: Parameters<typeof parseQueueMessage>[1]
 function noteZuoraRequest(logger: Logger, metrics: Metrics, event: ZuoraRequestEvent): void {
   if (event.attempt > 1) metrics.addMetric(FANOUT_METRICS.zuoraRetries, MetricUnit.Count, 1);
   if (event.attempt > 1 || typeof event.status !== 'number' || event.status >= 400) {
-    logger.warn('Zuora request', { path: event.path, status: event.status, attempt: event.attempt, durationMs: event.durationMs });
+    logger.warn('Zuora request', {
+      path: event.path,
+      status: event.status,
+      attempt: event.attempt,
+      durationMs: event.durationMs,
+    });
   }
 }

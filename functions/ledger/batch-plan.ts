@@ -29,13 +29,17 @@ export function planLedgerBatch<M extends Pick<SyncRequest, 'subscriptionId'> & 
   timing: LedgerTiming,
 ): SubscriptionPlan<M>[] {
   const bySubscription = new Map<string, M[]>();
-  for (const message of messages) bySubscription.set(message.subscriptionId, [...(bySubscription.get(message.subscriptionId) ?? []), message]);
+  for (const message of messages)
+    bySubscription.set(message.subscriptionId, [...(bySubscription.get(message.subscriptionId) ?? []), message]);
   const unknown = new Set(lookup.unknown);
   return [...bySubscription].map(([subscriptionId, group]) => {
     if (unknown.has(subscriptionId)) return { subscriptionId, covered: [], held: [], syncNow: group };
     const entry = lookup.entries.get(subscriptionId);
     const plan = planSubscription(group, entry, nowMs, timing);
-    const claim = plan.syncNow.length > 0 && timing.cooldownSeconds > 0 ? { claim: { expectedLastSuccessStartedAt: entry?.lastSuccess?.startedAt } } : {};
+    const claim =
+      plan.syncNow.length > 0 && timing.cooldownSeconds > 0
+        ? { claim: { expectedLastSuccessStartedAt: entry?.lastSuccess?.startedAt } }
+        : {};
     return { subscriptionId, ...plan, ...claim };
   });
 }

@@ -20,12 +20,18 @@ export interface LedgerConfig {
 
 /** SYNC_COOLDOWN_SECONDS, SYNC_CLOCK_MARGIN_SECONDS and LEDGER_TABLE_NAME, checked at cold start. */
 export function loadLedgerConfig(env: Env): LedgerConfig {
-  const clockMarginSeconds = integer(env, 'SYNC_CLOCK_MARGIN_SECONDS', LEDGER_DEFAULTS.clockMarginSeconds, { min: 0, max: 60 });
+  const clockMarginSeconds = integer(env, 'SYNC_CLOCK_MARGIN_SECONDS', LEDGER_DEFAULTS.clockMarginSeconds, {
+    min: 0,
+    max: 60,
+  });
   const cooldownSeconds = integer(env, 'SYNC_COOLDOWN_SECONDS', LEDGER_DEFAULTS.cooldownSeconds, { min: 0, max: 300 });
   // Changes received within cooldown minus margin of a sync's start are folded into the next call; with no
   // window left, messages would be held only to be synced one by one afterwards.
   if (cooldownSeconds !== 0 && cooldownSeconds <= clockMarginSeconds) {
-    throw new ConfigError('SYNC_COOLDOWN_SECONDS', `must be 0 (off) or more than SYNC_CLOCK_MARGIN_SECONDS (${clockMarginSeconds}), got ${cooldownSeconds}`);
+    throw new ConfigError(
+      'SYNC_COOLDOWN_SECONDS',
+      `must be 0 (off) or more than SYNC_CLOCK_MARGIN_SECONDS (${clockMarginSeconds}), got ${cooldownSeconds}`,
+    );
   }
   const tableName = optionalString(env, 'LEDGER_TABLE_NAME');
   return { ...(tableName !== undefined && { tableName }), timing: { cooldownSeconds, clockMarginSeconds } };

@@ -114,7 +114,9 @@ export class DynamoDbLedgerStore implements LedgerStore {
       }
       keys = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
     }
-    const unread = keys.flatMap((key) => (key[LEDGER_PARTITION_KEY]?.S === undefined ? [] : [key[LEDGER_PARTITION_KEY].S]));
+    const unread = keys.flatMap((key) =>
+      key[LEDGER_PARTITION_KEY]?.S === undefined ? [] : [key[LEDGER_PARTITION_KEY].S],
+    );
     return { entries, unread };
   }
 
@@ -129,7 +131,9 @@ export class DynamoDbLedgerStore implements LedgerStore {
           // No live claim (none, run out, or its attempt recorded) and no success since the caller's read.
           ConditionExpression:
             '(attribute_not_exists(#claimUntil) OR #claimUntil <= :startedAt OR #claimStartedAt <= #lastAttemptStartedAt) AND ' +
-            (expected === undefined ? 'attribute_not_exists(#lastSuccessStartedAt)' : '#lastSuccessStartedAt = :expected'),
+            (expected === undefined
+              ? 'attribute_not_exists(#lastSuccessStartedAt)'
+              : '#lastSuccessStartedAt = :expected'),
           ExpressionAttributeNames: {
             '#claimStartedAt': 'claimStartedAt',
             '#claimUntil': 'claimUntil',
@@ -176,11 +180,21 @@ export class DynamoDbLedgerStore implements LedgerStore {
     const synced = outcome.kind === 'synced';
     const success = synced ? successUpdate(outcome) : undefined;
     const attempt = attemptUpdate(outcome);
-    const expiresAt = { set: { '#expiresAt': ['expiresAt', number(expiresAtFor(outcome.finishedAt))] }, remove: [] } satisfies Update;
+    const expiresAt = {
+      set: { '#expiresAt': ['expiresAt', number(expiresAtFor(outcome.finishedAt))] },
+      remove: [],
+    } satisfies Update;
     const newerSuccess = '(attribute_not_exists(#lastSuccessStartedAt) OR #lastSuccessStartedAt < :startedAt)';
     const newestAttempt = '(attribute_not_exists(#lastAttemptStartedAt) OR #lastAttemptStartedAt < :startedAt)';
     const startedAt = { ':startedAt': number(outcome.startedAt) };
-    if (await this.conditionalUpdate(subscriptionId, [attempt, expiresAt, ...(success ? [success] : [])], synced ? `${newestAttempt} AND ${newerSuccess}` : newestAttempt, startedAt)) {
+    if (
+      await this.conditionalUpdate(
+        subscriptionId,
+        [attempt, expiresAt, ...(success ? [success] : [])],
+        synced ? `${newestAttempt} AND ${newerSuccess}` : newestAttempt,
+        startedAt,
+      )
+    ) {
       return 'recorded';
     }
     // An attempt that started later is already recorded (concurrent invocations finish in any order), but this
@@ -245,11 +259,18 @@ function successUpdate(outcome: Extract<LedgerOutcome, { kind: 'synced' }>): Upd
     set: {
       '#lastSuccessStartedAt': ['lastSuccessStartedAt', number(outcome.startedAt)],
       '#lastSuccessFinishedAt': ['lastSuccessFinishedAt', number(outcome.finishedAt)],
-      ...(outcome.limioId !== undefined && { '#limioId': ['limioId', { S: boundedText(outcome.limioId, MAX_LEDGER_ID_LENGTH) }] as const }),
-      ...(outcome.owner !== undefined && { '#owner': ['owner', { S: boundedText(outcome.owner, MAX_LEDGER_ID_LENGTH) }] as const }),
+      ...(outcome.limioId !== undefined && {
+        '#limioId': ['limioId', { S: boundedText(outcome.limioId, MAX_LEDGER_ID_LENGTH) }] as const,
+      }),
+      ...(outcome.owner !== undefined && {
+        '#owner': ['owner', { S: boundedText(outcome.owner, MAX_LEDGER_ID_LENGTH) }] as const,
+      }),
     },
     // The id and owner belong to the success they came with: an older success's must not stay beside a newer start.
-    remove: [...(outcome.limioId === undefined ? [['#limioId', 'limioId'] as const] : []), ...(outcome.owner === undefined ? [['#owner', 'owner'] as const] : [])],
+    remove: [
+      ...(outcome.limioId === undefined ? [['#limioId', 'limioId'] as const] : []),
+      ...(outcome.owner === undefined ? [['#owner', 'owner'] as const] : []),
+    ],
   };
 }
 
@@ -260,7 +281,9 @@ function attemptUpdate(outcome: LedgerOutcome): Update {
       '#lastOutcome': ['lastOutcome', { S: outcome.kind }],
       '#lastAttemptStartedAt': ['lastAttemptStartedAt', number(outcome.startedAt)],
       '#lastAttemptFinishedAt': ['lastAttemptFinishedAt', number(outcome.finishedAt)],
-      ...(outcome.httpStatus !== undefined && { '#lastHttpStatus': ['lastHttpStatus', number(outcome.httpStatus)] as const }),
+      ...(outcome.httpStatus !== undefined && {
+        '#lastHttpStatus': ['lastHttpStatus', number(outcome.httpStatus)] as const,
+      }),
       ...(error !== undefined && { '#lastError': ['lastError', { S: error }] as const }),
     },
     remove: [
@@ -298,7 +321,10 @@ function entryFromItem(item: Record<string, AttributeValue>): LedgerEntry | unde
         };
   const claimStartedAt = numberOf(item.claimStartedAt);
   const claimUntil = numberOf(item.claimUntil);
-  const claim: LedgerClaim | undefined = claimStartedAt === undefined || claimUntil === undefined ? undefined : { startedAt: claimStartedAt, until: claimUntil };
+  const claim: LedgerClaim | undefined =
+    claimStartedAt === undefined || claimUntil === undefined
+      ? undefined
+      : { startedAt: claimStartedAt, until: claimUntil };
   const lastQueuedAt = numberOf(item.lastQueuedAt);
   const provenThrough = numberOf(item.provenThrough);
   return {

@@ -14,7 +14,11 @@ export interface LedgerLookup {
  * makes every entry unknown, and an unknown entry only ever leads to a sync (fail open: an extra Limio call, never
  * a dropped change). The store's client has its own timeouts; this bound also covers its UnprocessedKeys retries.
  */
-export async function readLedgerFailOpen(store: LedgerStore, subscriptionIds: readonly string[], timeoutMs: number): Promise<LedgerLookup> {
+export async function readLedgerFailOpen(
+  store: LedgerStore,
+  subscriptionIds: readonly string[],
+  timeoutMs: number,
+): Promise<LedgerLookup> {
   const ids = [...new Set(subscriptionIds)];
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {

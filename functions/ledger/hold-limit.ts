@@ -19,7 +19,11 @@ export function ledgerHoldReceiveLimit(maxAttempts: number): number {
  * times or more: they all share one call now, without a claim (a refused claim would hold them again). Syncing
  * instead of holding is always safe: it is what the handler does without a ledger.
  */
-export function releaseHoldsPastReceiveLimit<M>(plan: SubscriptionPlan<M>, receiveCountOf: (message: M) => number, limit: number): SubscriptionPlan<M> {
+export function releaseHoldsPastReceiveLimit<M>(
+  plan: SubscriptionPlan<M>,
+  receiveCountOf: (message: M) => number,
+  limit: number,
+): SubscriptionPlan<M> {
   const waiting = [...plan.held.map((held) => held.message), ...plan.syncNow];
   if (!waiting.some((message) => receiveCountOf(message) >= limit)) return plan;
   return { subscriptionId: plan.subscriptionId, covered: plan.covered, held: [], syncNow: waiting };

@@ -115,18 +115,27 @@ export function applyOutcome(
   outcome: LedgerOutcome,
 ): { readonly entry: LedgerEntry; readonly result: RecordResult } {
   const expiresAt = expiresAtFor(outcome.finishedAt);
-  const newerSuccess = outcome.kind === 'synced' && (entry?.lastSuccess === undefined || entry.lastSuccess.startedAt < outcome.startedAt);
+  const newerSuccess =
+    outcome.kind === 'synced' && (entry?.lastSuccess === undefined || entry.lastSuccess.startedAt < outcome.startedAt);
   const newestAttempt = entry?.lastAttempt === undefined || entry.lastAttempt.startedAt < outcome.startedAt;
   const success = outcome.kind === 'synced' && newerSuccess ? successOf(outcome) : entry?.lastSuccess;
   if (newestAttempt && (outcome.kind !== 'synced' || newerSuccess)) {
     return {
-      entry: withOptional({ subscriptionId, expiresAt }, { lastSuccess: success, lastAttempt: attemptOf(outcome), claim: entry?.claim }, entry),
+      entry: withOptional(
+        { subscriptionId, expiresAt },
+        { lastSuccess: success, lastAttempt: attemptOf(outcome), claim: entry?.claim },
+        entry,
+      ),
       result: 'recorded',
     };
   }
   if (newerSuccess) {
     return {
-      entry: withOptional({ subscriptionId, expiresAt }, { lastSuccess: success, lastAttempt: entry?.lastAttempt, claim: entry?.claim }, entry),
+      entry: withOptional(
+        { subscriptionId, expiresAt },
+        { lastSuccess: success, lastAttempt: entry?.lastAttempt, claim: entry?.claim },
+        entry,
+      ),
       result: 'success-only',
     };
   }
@@ -155,7 +164,11 @@ export function claimInFlight(entry: LedgerEntry | undefined, nowMs: number): Le
 }
 
 /** The in-memory form of claimSync's conditional update; `claimed: false` leaves the entry as it was. */
-export function applyClaim(subscriptionId: string, entry: LedgerEntry | undefined, request: ClaimRequest): { readonly entry: LedgerEntry | undefined; readonly claimed: boolean } {
+export function applyClaim(
+  subscriptionId: string,
+  entry: LedgerEntry | undefined,
+  request: ClaimRequest,
+): { readonly entry: LedgerEntry | undefined; readonly claimed: boolean } {
   if (claimInFlight(entry, request.startedAt) !== undefined) return { entry, claimed: false };
   if (entry?.lastSuccess?.startedAt !== request.expectedLastSuccessStartedAt) return { entry, claimed: false };
   const claim: LedgerClaim = { startedAt: request.startedAt, until: request.startedAt + request.leaseMs };
@@ -190,7 +203,11 @@ function attemptOf(outcome: LedgerOutcome): LedgerAttempt {
 
 function withOptional(
   base: { subscriptionId: string; expiresAt: number },
-  parts: { lastSuccess: LedgerSuccess | undefined; lastAttempt: LedgerAttempt | undefined; claim: LedgerClaim | undefined },
+  parts: {
+    lastSuccess: LedgerSuccess | undefined;
+    lastAttempt: LedgerAttempt | undefined;
+    claim: LedgerClaim | undefined;
+  },
   marksFrom: LedgerEntry | undefined,
 ): LedgerEntry {
   return {
@@ -221,5 +238,8 @@ export function applyMark(
 ): { readonly entry: LedgerEntry | undefined; readonly raised: boolean } {
   const current = entry?.[mark];
   if (current !== undefined && current >= valueMs) return { entry, raised: false };
-  return { entry: { ...(entry ?? { subscriptionId, expiresAt: expiresAtFor(valueMs) }), [mark]: valueMs }, raised: true };
+  return {
+    entry: { ...(entry ?? { subscriptionId, expiresAt: expiresAtFor(valueMs) }), [mark]: valueMs },
+    raised: true,
+  };
 }

@@ -55,7 +55,12 @@ const LEDGER_RECHECK_MS = 1_000;
  * a missing entry means 'sync-now', and a stale one (older than the table) only makes the answer more cautious.
  * The caller syncs an entry it could not read without claiming it (fail open).
  */
-export function ledgerFate(message: LedgerDatedMessage, entry: LedgerEntry | undefined, nowMs: number, timing: LedgerTiming): LedgerFate {
+export function ledgerFate(
+  message: LedgerDatedMessage,
+  entry: LedgerEntry | undefined,
+  nowMs: number,
+  timing: LedgerTiming,
+): LedgerFate {
   const changedAt = changeTimeOf(message);
   const marginMs = timing.clockMarginSeconds * 1000;
   const lastSuccessStartedAt = entry?.lastSuccess?.startedAt;
@@ -69,7 +74,9 @@ export function ledgerFate(message: LedgerDatedMessage, entry: LedgerEntry | und
     // If it succeeds it covers this message: look again once it has likely answered. Otherwise the next sync
     // comes after its cooldown whatever its answer, so wait for that.
     const coveredIfItSucceeds = changedAt < inFlight.startedAt - marginMs;
-    const untilMs = coveredIfItSucceeds ? nowMs + LEDGER_RECHECK_MS : Math.max(inFlight.startedAt + cooldownMs, nowMs + LEDGER_RECHECK_MS);
+    const untilMs = coveredIfItSucceeds
+      ? nowMs + LEDGER_RECHECK_MS
+      : Math.max(inFlight.startedAt + cooldownMs, nowMs + LEDGER_RECHECK_MS);
     return { kind: 'hold', untilMs, reason: 'sync-in-flight' };
   }
   if (lastSuccessStartedAt !== undefined && nowMs < lastSuccessStartedAt + cooldownMs) {
@@ -101,7 +108,11 @@ export function planSubscription<M extends LedgerDatedMessage>(
   entry: LedgerEntry | undefined,
   nowMs: number,
   timing: LedgerTiming,
-): { readonly covered: readonly M[]; readonly held: readonly { readonly message: M; readonly fate: Extract<LedgerFate, { kind: 'hold' }> }[]; readonly syncNow: readonly M[] } {
+): {
+  readonly covered: readonly M[];
+  readonly held: readonly { readonly message: M; readonly fate: Extract<LedgerFate, { kind: 'hold' }> }[];
+  readonly syncNow: readonly M[];
+} {
   const covered: M[] = [];
   const held: { message: M; fate: Extract<LedgerFate, { kind: 'hold' }> }[] = [];
   const syncNow: M[] = [];

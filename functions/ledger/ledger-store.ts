@@ -1,4 +1,13 @@
-import { applyClaim, applyMark, applyOutcome, type ClaimRequest, type LedgerEntry, type LedgerMark, type LedgerOutcome, type RecordResult } from './ledger-entry';
+import {
+  applyClaim,
+  applyMark,
+  applyOutcome,
+  type ClaimRequest,
+  type LedgerEntry,
+  type LedgerMark,
+  type LedgerOutcome,
+  type RecordResult,
+} from './ledger-entry';
 
 /**
  * Where the sync ledger lives: DynamoDB in AWS and under `npm start` (dynamodb-ledger-store.ts), memory in tests

@@ -11,7 +11,10 @@ const WITH_OFFSET = /(?:Z|[+-]\d{2}:?\d{2})$/;
  * its message's change time plus the clock margin (a mistyped template, or a body forged by someone who may send
  * to the queue), proves nothing and is left out: claiming too much would let the sweep skip a change never read.
  */
-export function provenThroughOf(messages: readonly (Pick<SyncRequest, 'zuoraUpdatedAt'> & LedgerDatedMessage)[], clockMarginMs: number): number | undefined {
+export function provenThroughOf(
+  messages: readonly (Pick<SyncRequest, 'zuoraUpdatedAt'> & LedgerDatedMessage)[],
+  clockMarginMs: number,
+): number | undefined {
   let latest: number | undefined;
   for (const message of messages) {
     if (message.zuoraUpdatedAt === undefined || !WITH_OFFSET.test(message.zuoraUpdatedAt)) continue;

@@ -16,7 +16,12 @@ export interface QueuedMarkResult {
  * sync that served the message cannot have started before the mark by the producer's clock. A missing mark only
  * makes the sweep queue the change again (one redundant sync), so the caller logs it and goes on: fail open.
  */
-export async function markQueuedFailOpen(store: LedgerStore, subscriptionIds: readonly string[], queuedAtMs: number, timeoutMs: number): Promise<QueuedMarkResult> {
+export async function markQueuedFailOpen(
+  store: LedgerStore,
+  subscriptionIds: readonly string[],
+  queuedAtMs: number,
+  timeoutMs: number,
+): Promise<QueuedMarkResult> {
   const ids = [...new Set(subscriptionIds)];
   const marked = new Set<string>();
   let failure: string | undefined;
@@ -42,7 +47,10 @@ export async function markQueuedFailOpen(store: LedgerStore, subscriptionIds: re
     }, timeoutMs);
   });
   try {
-    await Promise.race([Promise.all(Array.from({ length: Math.min(MAX_CONCURRENT_MARKS, ids.length) }, worker)), deadline]);
+    await Promise.race([
+      Promise.all(Array.from({ length: Math.min(MAX_CONCURRENT_MARKS, ids.length) }, worker)),
+      deadline,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -40,7 +40,8 @@ export interface ClassifyContext {
 const RETRYABLE_CLIENT_STATUSES = new Set([403, 408, 409, 423, 425, 429]);
 
 export function classifySyncOutcome(answer: LimioAnswer, context: ClassifyContext): SyncOutcome {
-  if (answer.kind === 'timeout') return { class: 'retryable', error: `Limio did not answer within ${answer.timeoutMs} ms` };
+  if (answer.kind === 'timeout')
+    return { class: 'retryable', error: `Limio did not answer within ${answer.timeoutMs} ms` };
   if (answer.kind === 'network-error') return { class: 'retryable', error: `network error: ${answer.message}` };
 
   const { status, body } = answer;
@@ -54,16 +55,27 @@ export function classifySyncOutcome(answer: LimioAnswer, context: ClassifyContex
         ...(typeof body.owner === 'string' && { owner: body.owner }),
       };
     }
-    return { class: 'retryable', httpStatus: status, error: `Limio answered ${status} without success: true${message ? `: ${message}` : ''}` };
+    return {
+      class: 'retryable',
+      httpStatus: status,
+      error: `Limio answered ${status} without success: true${message ? `: ${message}` : ''}`,
+    };
   }
   if (status === 401) {
     const error = `Limio refused the bearer token (401)${message ? `: ${message}` : ''}`;
-    return context.tokenRefreshed ? { class: 'retryable', httpStatus: 401, error: `${error}, even a fresh one` } : { class: 'refresh', httpStatus: 401, error };
+    return context.tokenRefreshed
+      ? { class: 'retryable', httpStatus: 401, error: `${error}, even a fresh one` }
+      : { class: 'refresh', httpStatus: 401, error };
   }
   const retryAfterSeconds = parseRetryAfter(answer.retryAfter, context.nowMs);
   const describe = `Limio answered ${status}${message ? `: ${message}` : ''}`;
   if (status >= 500 || RETRYABLE_CLIENT_STATUSES.has(status)) {
-    return { class: 'retryable', httpStatus: status, error: describe, ...(retryAfterSeconds !== undefined && { retryAfterSeconds }) };
+    return {
+      class: 'retryable',
+      httpStatus: status,
+      error: describe,
+      ...(retryAfterSeconds !== undefined && { retryAfterSeconds }),
+    };
   }
   if (status >= 400) return { class: 'terminal', httpStatus: status, error: describe };
   // 1xx/3xx: not Limio's contract (redirects are not followed, so the token never leaves the tenant).

@@ -42,7 +42,11 @@ export class LimioClient {
     try {
       token = await this.options.tokens.token(signal);
     } catch (error) {
-      return { class: 'retryable', error: `no Limio token: ${describeFetchError(error, this.options.timeoutMs)}`, tokenUnavailable: true };
+      return {
+        class: 'retryable',
+        error: `no Limio token: ${describeFetchError(error, this.options.timeoutMs)}`,
+        tokenUnavailable: true,
+      };
     }
     const answer = await this.post(subscriptionId, token, signal);
     const outcome = classifySyncOutcome(answer, { tokenRefreshed, nowMs: this.now() });
@@ -60,7 +64,12 @@ export class LimioClient {
         signal,
       });
       const text = await response.text();
-      return { kind: 'response', status: response.status, body: parseJson(text), retryAfter: response.headers.get('retry-after') };
+      return {
+        kind: 'response',
+        status: response.status,
+        body: parseJson(text),
+        retryAfter: response.headers.get('retry-after'),
+      };
     } catch (error) {
       if ((error as Error)?.name === 'TimeoutError') return { kind: 'timeout', timeoutMs: this.options.timeoutMs };
       return { kind: 'network-error', message: describeFetchError(error, this.options.timeoutMs) };

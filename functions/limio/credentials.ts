@@ -20,7 +20,10 @@ export function loadLimioCredentials(env: Env): LimioCredentialsConfig {
 }
 
 /** The Limio credentials source a loaded configuration names; its errors name the Limio secret. */
-export function credentialsSourceFor(config: LimioCredentialsConfig, secretsManager?: SecretsManagerClient): CredentialsSource {
+export function credentialsSourceFor(
+  config: LimioCredentialsConfig,
+  secretsManager?: SecretsManagerClient,
+): CredentialsSource {
   return credentialsSourceOf(config, 'Limio', secretsManager);
 }
 

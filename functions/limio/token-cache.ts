@@ -72,7 +72,9 @@ export class LimioTokenCache {
     return answer.token!;
   }
 
-  private async requestToken(credentials: ClientCredentials): Promise<{ refused: boolean; status: number; token?: string }> {
+  private async requestToken(
+    credentials: ClientCredentials,
+  ): Promise<{ refused: boolean; status: number; token?: string }> {
     this.options.onTokenFetch?.();
     let response: Response;
     let body: unknown;
@@ -90,13 +92,24 @@ export class LimioTokenCache {
       });
       body = await response.json().catch(() => undefined);
     } catch (error) {
-      throw new TokenError(`the Limio token endpoint could not be reached: ${describeFetchError(error, this.options.timeoutMs)}`);
+      throw new TokenError(
+        `the Limio token endpoint could not be reached: ${describeFetchError(error, this.options.timeoutMs)}`,
+      );
     }
     // 400 invalid_client is what RFC 6749 prescribes, 401 what Limio answers: both mean "not these credentials".
-    const refused = response.status === 401 || (response.status === 400 && isRecord(body) && body.error === 'invalid_client');
+    const refused =
+      response.status === 401 || (response.status === 400 && isRecord(body) && body.error === 'invalid_client');
     if (refused) return { refused, status: response.status };
-    if (response.status !== 200 || !isRecord(body) || typeof body.access_token !== 'string' || body.access_token === '') {
-      throw new TokenError(`the Limio token endpoint answered ${response.status} without an access_token`, response.status);
+    if (
+      response.status !== 200 ||
+      !isRecord(body) ||
+      typeof body.access_token !== 'string' ||
+      body.access_token === ''
+    ) {
+      throw new TokenError(
+        `the Limio token endpoint answered ${response.status} without an access_token`,
+        response.status,
+      );
     }
     const lifetimeSeconds =
       typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : FALLBACK_TOKEN_LIFETIME_SECONDS;

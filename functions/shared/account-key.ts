@@ -35,9 +35,13 @@ export type AccountKeyCheck = { ok: true; key: string } | { ok: false; reason: s
 export function checkAccountKey(value: unknown, rule: AccountKeyRule = DEFAULT_ACCOUNT_KEY_RULE): AccountKeyCheck {
   if (typeof value !== 'string') return { ok: false, reason: `expected a string, got ${describeUntrusted(value)}` };
   if (value.length === 0) return { ok: false, reason: 'empty account key' };
-  if (value.length > MAX_ACCOUNT_KEY_LENGTH) return { ok: false, reason: `account key longer than ${MAX_ACCOUNT_KEY_LENGTH} characters` };
+  if (value.length > MAX_ACCOUNT_KEY_LENGTH)
+    return { ok: false, reason: `account key longer than ${MAX_ACCOUNT_KEY_LENGTH} characters` };
   if (!PATH_SAFE.test(value)) {
-    return { ok: false, reason: `account key ${describeUntrusted(value)} has characters other than letters, digits, "-" and "_"` };
+    return {
+      ok: false,
+      reason: `account key ${describeUntrusted(value)} has characters other than letters, digits, "-" and "_"`,
+    };
   }
   if (ZUORA_OBJECT_ID.test(value) || rule.numberPattern.test(value)) return { ok: true, key: value };
   return {

@@ -12,18 +12,28 @@ export type ClientCredentialsConfig =
  * OAuth client credentials follow the same rule.
  */
 export function loadClientCredentials(env: Env, prefix: 'LIMIO' | 'ZUORA'): ClientCredentialsConfig {
-  const names = { secretId: `${prefix}_SECRET_ID`, clientId: `${prefix}_CLIENT_ID`, clientSecret: `${prefix}_CLIENT_SECRET` };
+  const names = {
+    secretId: `${prefix}_SECRET_ID`,
+    clientId: `${prefix}_CLIENT_ID`,
+    clientSecret: `${prefix}_CLIENT_SECRET`,
+  };
   const secretId = optionalString(env, names.secretId);
   const clientId = optionalString(env, names.clientId);
   const clientSecret = optionalString(env, names.clientSecret);
   if (secretId !== undefined) {
     if (clientId !== undefined || clientSecret !== undefined) {
-      throw new ConfigError(names.secretId, `is set together with ${names.clientId}/${names.clientSecret}; set only one of the two`);
+      throw new ConfigError(
+        names.secretId,
+        `is set together with ${names.clientId}/${names.clientSecret}; set only one of the two`,
+      );
     }
     return { source: 'secrets-manager', secretId };
   }
   if (clientId === undefined && clientSecret === undefined) {
-    throw new ConfigError(names.secretId, `is required (or, for local use only, ${names.clientId} and ${names.clientSecret})`);
+    throw new ConfigError(
+      names.secretId,
+      `is required (or, for local use only, ${names.clientId} and ${names.clientSecret})`,
+    );
   }
   return {
     source: 'environment',

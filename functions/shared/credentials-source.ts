@@ -34,10 +34,16 @@ export type CredentialsOwner = 'Limio' | 'Zuora';
  */
 const CACHE_FOR_CONTAINER_LIFETIME_SECONDS = 365 * 24 * 60 * 60;
 
-export function credentialsFromSecretsManager(secretId: string, owner: CredentialsOwner, client?: SecretsManagerClient): CredentialsSource {
+export function credentialsFromSecretsManager(
+  secretId: string,
+  owner: CredentialsOwner,
+  client?: SecretsManagerClient,
+): CredentialsSource {
   // Its own client gets the project's timeouts: the SDK sets none, and a stalled read would hold a sync batch or
   // a sweep run until the Lambda timeout.
-  const provider = client ? new SecretsProvider({ awsSdkV3Client: client }) : new SecretsProvider({ clientConfig: BATCH_AWS_CLIENT_OPTIONS });
+  const provider = client
+    ? new SecretsProvider({ awsSdkV3Client: client })
+    : new SecretsProvider({ clientConfig: BATCH_AWS_CLIENT_OPTIONS });
   return {
     canRefresh: true,
     async read(options = {}) {
@@ -51,7 +57,8 @@ export function credentialsFromSecretsManager(secretId: string, owner: Credentia
       } catch (error) {
         // The SDK's message names the secret and the cause, never its value; a JSON parse error would quote
         // the value, so it is replaced.
-        const cause = (error as Error).name === 'TransformParameterError' ? 'its value is not JSON' : (error as Error).message;
+        const cause =
+          (error as Error).name === 'TransformParameterError' ? 'its value is not JSON' : (error as Error).message;
         throw new CredentialsError(`cannot read the ${owner} credentials secret ${secretId}: ${cause}`);
       }
       return credentialsFromSecret(value, secretId, owner);
@@ -65,7 +72,11 @@ export function credentialsFromEnvironment(clientId: string, clientSecret: strin
 }
 
 /** The source a loaded configuration names (loadClientCredentials): Secrets Manager in AWS, variables locally. */
-export function credentialsSourceOf(config: ClientCredentialsConfig, owner: CredentialsOwner, secretsManager?: SecretsManagerClient): CredentialsSource {
+export function credentialsSourceOf(
+  config: ClientCredentialsConfig,
+  owner: CredentialsOwner,
+  secretsManager?: SecretsManagerClient,
+): CredentialsSource {
   return config.source === 'secrets-manager'
     ? credentialsFromSecretsManager(config.secretId, owner, secretsManager)
     : credentialsFromEnvironment(config.clientId, config.clientSecret);
@@ -75,7 +86,9 @@ function credentialsFromSecret(value: unknown, secretId: string, owner: Credenti
   const record = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
   const { clientId, clientSecret } = record;
   if (typeof clientId !== 'string' || clientId === '' || typeof clientSecret !== 'string' || clientSecret === '') {
-    throw new CredentialsError(`the ${owner} credentials secret ${secretId} must be JSON {"clientId": "…", "clientSecret": "…"}`);
+    throw new CredentialsError(
+      `the ${owner} credentials secret ${secretId} must be JSON {"clientId": "…", "clientSecret": "…"}`,
+    );
   }
   return { clientId, clientSecret };
 }

@@ -36,7 +36,8 @@ export function deadLetterAttributes(reason: DeadLetterReason): Record<string, M
   }
   // Every value, not only the error: one refused character makes SQS refuse the whole send, and the message
   // would then stay on the main queue instead of reaching the DLQ.
-  for (const attribute of Object.values(attributes)) attribute.StringValue = sqsAttributeText(attribute.StringValue ?? '');
+  for (const attribute of Object.values(attributes))
+    attribute.StringValue = sqsAttributeText(attribute.StringValue ?? '');
   return attributes;
 }
 
@@ -53,13 +54,17 @@ export function sqsAttributeText(text: string): string {
 }
 
 /** Reads the attributes back; a message put in the DLQ by SQS's own redrive carries none of them. */
-export function readDeadLetterReason(attributes: Record<string, MessageAttributeValue> | undefined): Partial<DeadLetterReason> {
+export function readDeadLetterReason(
+  attributes: Record<string, MessageAttributeValue> | undefined,
+): Partial<DeadLetterReason> {
   const text = (name: string) => attributes?.[name]?.StringValue;
   const failureClass = text('failureClass');
   const httpStatus = Number(text('httpStatus'));
   const attempts = Number(text('attempts'));
   return {
-    ...((FAILURE_CLASSES as readonly string[]).includes(failureClass ?? '') && { failureClass: failureClass as FailureClass }),
+    ...((FAILURE_CLASSES as readonly string[]).includes(failureClass ?? '') && {
+      failureClass: failureClass as FailureClass,
+    }),
     ...(Number.isInteger(httpStatus) && text('httpStatus') !== undefined && { httpStatus }),
     ...(text('error') !== undefined && { error: text('error') }),
     ...(text('failedAt') !== undefined && { failedAt: text('failedAt') }),

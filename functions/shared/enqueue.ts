@@ -1,4 +1,9 @@
-import { SendMessageBatchCommand, type MessageAttributeValue, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  SendMessageBatchCommand,
+  type MessageAttributeValue,
+  type SendMessageBatchRequestEntry,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { messageKey, serializeQueueMessage, type QueueMessage } from './queue-message';
 
 /** SQS's limit per SendMessageBatch call. */
@@ -34,7 +39,11 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * Succeeds only when every message is on the queue (the callout Lambda answers Zuora 503 otherwise); `notQueued`
  * names the others by their subscription id or account key.
  */
-export async function enqueueMessages(sqs: SqsSender, requests: readonly QueueMessage[], options: EnqueueOptions): Promise<EnqueueResult> {
+export async function enqueueMessages(
+  sqs: SqsSender,
+  requests: readonly QueueMessage[],
+  options: EnqueueOptions,
+): Promise<EnqueueResult> {
   return enqueueEntries(
     sqs,
     requests.map((request) => ({ key: messageKey(request), body: serializeQueueMessage(request) })),
@@ -53,9 +62,14 @@ export interface QueueEntry {
 }
 
 /** enqueueMessages for bodies already written, with the same batching, retries and answer. */
-export async function enqueueEntries(sqs: SqsSender, entries: readonly QueueEntry[], options: EnqueueOptions): Promise<EnqueueResult> {
+export async function enqueueEntries(
+  sqs: SqsSender,
+  entries: readonly QueueEntry[],
+  options: EnqueueOptions,
+): Promise<EnqueueResult> {
   const chunks: QueueEntry[][] = [];
-  for (let start = 0; start < entries.length; start += SQS_BATCH_LIMIT) chunks.push(entries.slice(start, start + SQS_BATCH_LIMIT));
+  for (let start = 0; start < entries.length; start += SQS_BATCH_LIMIT)
+    chunks.push(entries.slice(start, start + SQS_BATCH_LIMIT));
   const results = await Promise.all(chunks.map((chunk) => enqueueChunk(sqs, chunk, options)));
   const calls = results.reduce((sum, result) => sum + result.calls, 0);
   const failed = results.filter((result): result is Extract<EnqueueResult, { ok: false }> => !result.ok);
@@ -63,7 +77,11 @@ export async function enqueueEntries(sqs: SqsSender, entries: readonly QueueEntr
   return { ok: false, calls, notQueued: failed.flatMap((result) => result.notQueued), error: failed[0]!.error };
 }
 
-async function enqueueChunk(sqs: SqsSender, chunk: readonly QueueEntry[], options: EnqueueOptions): Promise<EnqueueResult> {
+async function enqueueChunk(
+  sqs: SqsSender,
+  chunk: readonly QueueEntry[],
+  options: EnqueueOptions,
+): Promise<EnqueueResult> {
   const maxAttempts = options.maxAttempts ?? ENQUEUE_DEFAULTS.maxAttempts;
   const baseBackoffMs = options.baseBackoffMs ?? ENQUEUE_DEFAULTS.baseBackoffMs;
   const now = options.now ?? Date.now;
@@ -95,7 +113,8 @@ async function enqueueChunk(sqs: SqsSender, chunk: readonly QueueEntry[], option
     calls++;
     try {
       // The call itself is cut off at the deadline too, so a hanging SQS cannot outlast the function timeout.
-      const abortSignal = options.deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, options.deadline - now()));
+      const abortSignal =
+        options.deadline === undefined ? undefined : AbortSignal.timeout(Math.max(1, options.deadline - now()));
       const command = new SendMessageBatchCommand({ QueueUrl: options.queueUrl, Entries: entries });
       const output = await (abortSignal === undefined ? sqs.send(command) : sqs.send(command, { abortSignal }));
       const next = new Map<string, QueueEntry>();
@@ -107,7 +126,10 @@ async function enqueueChunk(sqs: SqsSender, chunk: readonly QueueEntry[], option
         if (failure.SenderFault) permanentlyFailed.push(entry.key);
         else next.set(failure.Id!, entry);
       }
-      const answered = new Set([...(output.Successful ?? []).map((entry) => entry.Id), ...(output.Failed ?? []).map((entry) => entry.Id)]);
+      const answered = new Set([
+        ...(output.Successful ?? []).map((entry) => entry.Id),
+        ...(output.Failed ?? []).map((entry) => entry.Id),
+      ]);
       // An entry SQS neither confirmed nor refused is not known to be queued: send it again.
       for (const [id, entry] of pending) if (!answered.has(id)) next.set(id, entry);
       pending = next;

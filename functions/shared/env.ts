@@ -17,12 +17,7 @@ export function optionalString(env: Env, name: string): string | undefined {
   return present(env, name);
 }
 
-export function integer(
-  env: Env,
-  name: string,
-  fallback: number,
-  bounds: { min: number; max: number },
-): number {
+export function integer(env: Env, name: string, fallback: number, bounds: { min: number; max: number }): number {
   const raw = present(env, name);
   if (raw === undefined) return fallback;
   if (!/^-?\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);

@@ -14,7 +14,16 @@ import { describeUntrusted } from './untrusted-value';
 const SYNC_REQUEST_VERSION = 1;
 
 /** `account`: a subscription message the fan-out made from an account message. */
-const MESSAGE_SOURCES = ['notification', 'workflow', 'callout', 'backfill', 'replay', 'sweep', 'account', 'test'] as const;
+const MESSAGE_SOURCES = [
+  'notification',
+  'workflow',
+  'callout',
+  'backfill',
+  'replay',
+  'sweep',
+  'account',
+  'test',
+] as const;
 export type MessageSource = (typeof MESSAGE_SOURCES)[number];
 
 export interface SyncRequest {
@@ -99,14 +108,26 @@ const QUERY_LOCATOR = /^[\x21-\x7e]{1,512}$/;
 /** Strict: the fan-out puts it into a ZOQL filter. */
 const ZUORA_ACCOUNT_ID = /^[0-9a-f]{32}$/;
 
-export function createSyncRequest(input: SyncRequestInput, rule: SubscriptionIdRule = DEFAULT_SUBSCRIPTION_ID_RULE): SyncRequest {
-  const parsed = validateSyncRequest({ ...input, v: SYNC_REQUEST_VERSION, receivedAt: isoTime(input.receivedAt) }, rule);
+export function createSyncRequest(
+  input: SyncRequestInput,
+  rule: SubscriptionIdRule = DEFAULT_SUBSCRIPTION_ID_RULE,
+): SyncRequest {
+  const parsed = validateSyncRequest(
+    { ...input, v: SYNC_REQUEST_VERSION, receivedAt: isoTime(input.receivedAt) },
+    rule,
+  );
   if (!parsed.ok) throw new Error(`invalid sync request: ${parsed.reason}`);
   return parsed.request;
 }
 
-export function createAccountRequest(input: AccountRequestInput, rule: AccountKeyRule = DEFAULT_ACCOUNT_KEY_RULE): AccountRequest {
-  const parsed = validateAccountRequest({ ...input, v: SYNC_REQUEST_VERSION, kind: 'account', receivedAt: isoTime(input.receivedAt) }, rule);
+export function createAccountRequest(
+  input: AccountRequestInput,
+  rule: AccountKeyRule = DEFAULT_ACCOUNT_KEY_RULE,
+): AccountRequest {
+  const parsed = validateAccountRequest(
+    { ...input, v: SYNC_REQUEST_VERSION, kind: 'account', receivedAt: isoTime(input.receivedAt) },
+    rule,
+  );
   if (!parsed.ok) throw new Error(`invalid account message: ${parsed.reason}`);
   return parsed.request;
 }
@@ -135,11 +156,20 @@ export const MAX_REFUSAL_LENGTH = 300;
  * hand, or by a producer given the wrong queue) is refused with a reason saying where it belongs: the sync Lambda
  * cannot fan an account out.
  */
-export function parseSyncRequest(body: string, rule: SubscriptionIdRule = DEFAULT_SUBSCRIPTION_ID_RULE): ParsedSyncRequest {
+export function parseSyncRequest(
+  body: string,
+  rule: SubscriptionIdRule = DEFAULT_SUBSCRIPTION_ID_RULE,
+): ParsedSyncRequest {
   const json = readJson(body);
   if (!json.ok) return json;
   const record = json.value as Record<string, unknown> | null;
-  if (typeof record === 'object' && record !== null && !Array.isArray(record) && record.v === SYNC_REQUEST_VERSION && record.kind === 'account') {
+  if (
+    typeof record === 'object' &&
+    record !== null &&
+    !Array.isArray(record) &&
+    record.v === SYNC_REQUEST_VERSION &&
+    record.kind === 'account'
+  ) {
     // Decided on the kind alone: this Lambda does not know the fan-out's ACCOUNT_NUMBER_PATTERN, and a key it would
     // refuse is still an account message that belongs elsewhere. The key is named only if it is a safe short token.
     const key = checkAccountKey(record.accountKey, ANY_ACCOUNT_NUMBER);
@@ -194,7 +224,10 @@ function validateQueueMessage(value: unknown, rules: MessageRules): ParsedQueueM
     const parsed = validateAccountRequest(record, rules.accountKeyRule ?? DEFAULT_ACCOUNT_KEY_RULE);
     return parsed.ok ? { ok: true, message: parsed.request } : parsed;
   }
-  return { ok: false, reason: `unknown message kind ${describeUntrusted(record.kind)}; expected "account", or none for a subscription message` };
+  return {
+    ok: false,
+    reason: `unknown message kind ${describeUntrusted(record.kind)}; expected "account", or none for a subscription message`,
+  };
 }
 
 function checkEnvelope(value: unknown): { ok: true; record: Record<string, unknown> } | { ok: false; reason: string } {
@@ -203,17 +236,28 @@ function checkEnvelope(value: unknown): { ok: true; record: Record<string, unkno
   }
   const record = value as Record<string, unknown>;
   if (record.v !== SYNC_REQUEST_VERSION) {
-    return { ok: false, reason: `unsupported message version ${describeUntrusted(record.v)}; expected ${SYNC_REQUEST_VERSION}` };
+    return {
+      ok: false,
+      reason: `unsupported message version ${describeUntrusted(record.v)}; expected ${SYNC_REQUEST_VERSION}`,
+    };
   }
   return { ok: true, record };
 }
 
 /** The fields both kinds carry, checked the same way. */
-type CommonFields = Pick<SyncRequest, 'source' | 'receivedAt' | 'zuoraRequestId' | 'zuoraNotificationId' | 'replayCount' | 'replayRunId'>;
+type CommonFields = Pick<
+  SyncRequest,
+  'source' | 'receivedAt' | 'zuoraRequestId' | 'zuoraNotificationId' | 'replayCount' | 'replayRunId'
+>;
 
-function checkCommonFields(record: Record<string, unknown>): { ok: true; fields: CommonFields } | { ok: false; reason: string } {
+function checkCommonFields(
+  record: Record<string, unknown>,
+): { ok: true; fields: CommonFields } | { ok: false; reason: string } {
   if (typeof record.source !== 'string' || !(MESSAGE_SOURCES as readonly string[]).includes(record.source)) {
-    return { ok: false, reason: `invalid source ${describeUntrusted(record.source)}; expected one of ${MESSAGE_SOURCES.join(', ')}` };
+    return {
+      ok: false,
+      reason: `invalid source ${describeUntrusted(record.source)}; expected one of ${MESSAGE_SOURCES.join(', ')}`,
+    };
   }
   if (typeof record.receivedAt !== 'string' || Number.isNaN(Date.parse(record.receivedAt))) {
     return { ok: false, reason: 'receivedAt is missing or not an ISO-8601 time' };
@@ -224,10 +268,16 @@ function checkCommonFields(record: Record<string, unknown>): { ok: true; fields:
       return { ok: false, reason: `${field} must be a string of at most ${MAX_CORRELATION_ID_LENGTH} characters` };
     }
   }
-  if (record.replayCount !== undefined && !(Number.isInteger(record.replayCount) && (record.replayCount as number) >= 0)) {
+  if (
+    record.replayCount !== undefined &&
+    !(Number.isInteger(record.replayCount) && (record.replayCount as number) >= 0)
+  ) {
     return { ok: false, reason: 'replayCount must be a non-negative whole number' };
   }
-  if (record.replayRunId !== undefined && !(typeof record.replayRunId === 'string' && REPLAY_RUN_ID.test(record.replayRunId))) {
+  if (
+    record.replayRunId !== undefined &&
+    !(typeof record.replayRunId === 'string' && REPLAY_RUN_ID.test(record.replayRunId))
+  ) {
     return { ok: false, reason: 'replayRunId must be 1 to 64 letters, digits, ".", "_", ":" or "-"' };
   }
   const fields: CommonFields = {
@@ -245,14 +295,21 @@ function validateSyncRequest(value: unknown, rule: SubscriptionIdRule): ParsedSy
   const envelope = checkEnvelope(value);
   if (!envelope.ok) return envelope;
   const { record } = envelope;
-  if (record.kind !== undefined) return { ok: false, reason: `a subscription message has no kind; got ${describeUntrusted(record.kind)}` };
+  if (record.kind !== undefined)
+    return { ok: false, reason: `a subscription message has no kind; got ${describeUntrusted(record.kind)}` };
   const id = checkSubscriptionId(record.subscriptionId, rule);
   if (!id.ok) return { ok: false, reason: `invalid subscriptionId: ${id.reason}` };
   const common = checkCommonFields(record);
   if (!common.ok) return common;
   const updatedAt = record.zuoraUpdatedAt;
-  if (updatedAt !== undefined && !(typeof updatedAt === 'string' && ISO_TIME_WITH_OFFSET.test(updatedAt) && !Number.isNaN(Date.parse(updatedAt)))) {
-    return { ok: false, reason: `zuoraUpdatedAt must be an ISO-8601 time with an offset or Z; got ${describeUntrusted(updatedAt)}` };
+  if (
+    updatedAt !== undefined &&
+    !(typeof updatedAt === 'string' && ISO_TIME_WITH_OFFSET.test(updatedAt) && !Number.isNaN(Date.parse(updatedAt)))
+  ) {
+    return {
+      ok: false,
+      reason: `zuoraUpdatedAt must be an ISO-8601 time with an offset or Z; got ${describeUntrusted(updatedAt)}`,
+    };
   }
   const request: SyncRequest = {
     v: SYNC_REQUEST_VERSION,
@@ -263,11 +320,15 @@ function validateSyncRequest(value: unknown, rule: SubscriptionIdRule): ParsedSy
   return { ok: true, request };
 }
 
-function validateAccountRequest(value: unknown, rule: AccountKeyRule): { ok: true; request: AccountRequest } | { ok: false; reason: string } {
+function validateAccountRequest(
+  value: unknown,
+  rule: AccountKeyRule,
+): { ok: true; request: AccountRequest } | { ok: false; reason: string } {
   const envelope = checkEnvelope(value);
   if (!envelope.ok) return envelope;
   const { record } = envelope;
-  if (record.kind !== 'account') return { ok: false, reason: `an account message has kind "account"; got ${describeUntrusted(record.kind)}` };
+  if (record.kind !== 'account')
+    return { ok: false, reason: `an account message has kind "account"; got ${describeUntrusted(record.kind)}` };
   const key = checkAccountKey(record.accountKey, rule);
   if (!key.ok) return { ok: false, reason: `invalid accountKey: ${key.reason}` };
   const common = checkCommonFields(record);
@@ -291,10 +352,16 @@ function checkFanOut(value: unknown): { ok: true; continuation?: FanOutContinuat
   }
   const { queryLocator, accountId } = value as Record<string, unknown>;
   if (!(typeof queryLocator === 'string' && QUERY_LOCATOR.test(queryLocator))) {
-    return { ok: false, reason: `fanOut.queryLocator must be 1 to 512 printable characters without spaces; got ${describeUntrusted(queryLocator)}` };
+    return {
+      ok: false,
+      reason: `fanOut.queryLocator must be 1 to 512 printable characters without spaces; got ${describeUntrusted(queryLocator)}`,
+    };
   }
   if (!(typeof accountId === 'string' && ZUORA_ACCOUNT_ID.test(accountId))) {
-    return { ok: false, reason: `fanOut.accountId must be a 32-hex Zuora account id; got ${describeUntrusted(accountId)}` };
+    return {
+      ok: false,
+      reason: `fanOut.accountId must be a 32-hex Zuora account id; got ${describeUntrusted(accountId)}`,
+    };
   }
   return { ok: true, continuation: { queryLocator, accountId } };
 }

@@ -26,21 +26,31 @@ export const DEFAULT_SUBSCRIPTION_ID_RULE: SubscriptionIdRule = {
 };
 
 /** Builds the rule from `SUBSCRIPTION_ID_PATTERN` (a regular expression, anchored if it is not already). */
-export function subscriptionIdRuleFrom(pattern: string | undefined, variable = 'SUBSCRIPTION_ID_PATTERN'): SubscriptionIdRule {
+export function subscriptionIdRuleFrom(
+  pattern: string | undefined,
+  variable = 'SUBSCRIPTION_ID_PATTERN',
+): SubscriptionIdRule {
   const numberPattern = anchoredPattern(pattern, variable);
   return numberPattern === undefined ? DEFAULT_SUBSCRIPTION_ID_RULE : { numberPattern };
 }
 
 export type SubscriptionIdCheck = { ok: true; id: string } | { ok: false; reason: string };
 
-export function checkSubscriptionId(value: unknown, rule: SubscriptionIdRule = DEFAULT_SUBSCRIPTION_ID_RULE): SubscriptionIdCheck {
-  if (typeof value !== 'string') return { ok: false, reason: `expected a string, got ${value === null ? 'null' : typeof value}` };
+export function checkSubscriptionId(
+  value: unknown,
+  rule: SubscriptionIdRule = DEFAULT_SUBSCRIPTION_ID_RULE,
+): SubscriptionIdCheck {
+  if (typeof value !== 'string')
+    return { ok: false, reason: `expected a string, got ${value === null ? 'null' : typeof value}` };
   if (value.length === 0) return { ok: false, reason: 'empty subscription id' };
   if (value.length > MAX_SUBSCRIPTION_ID_LENGTH) {
     return { ok: false, reason: `subscription id longer than ${MAX_SUBSCRIPTION_ID_LENGTH} characters` };
   }
   if (!PATH_SAFE.test(value)) {
-    return { ok: false, reason: `subscription id "${printable(value)}" has characters other than letters, digits, "-" and "_"` };
+    return {
+      ok: false,
+      reason: `subscription id "${printable(value)}" has characters other than letters, digits, "-" and "_"`,
+    };
   }
   if (ZUORA_OBJECT_ID.test(value) || rule.numberPattern.test(value)) return { ok: true, id: value };
   return {
@@ -49,7 +59,10 @@ export function checkSubscriptionId(value: unknown, rule: SubscriptionIdRule = D
   };
 }
 
-export function isValidSubscriptionId(value: unknown, rule: SubscriptionIdRule = DEFAULT_SUBSCRIPTION_ID_RULE): value is string {
+export function isValidSubscriptionId(
+  value: unknown,
+  rule: SubscriptionIdRule = DEFAULT_SUBSCRIPTION_ID_RULE,
+): value is string {
   return checkSubscriptionId(value, rule).ok;
 }
 

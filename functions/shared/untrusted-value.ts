@@ -13,7 +13,8 @@ export function describeUntrusted(value: unknown): string {
   if (value === null) return 'null';
   const type = Array.isArray(value) ? 'array' : typeof value;
   const preview = clippedText(value);
-  if (typeof value === 'string' && value.length > VALUE_PREVIEW_LENGTH) return `${preview} (string, ${value.length.toLocaleString('en-US')} characters)`;
+  if (typeof value === 'string' && value.length > VALUE_PREVIEW_LENGTH)
+    return `${preview} (string, ${value.length.toLocaleString('en-US')} characters)`;
   return `${preview} (${type})`;
 }
 

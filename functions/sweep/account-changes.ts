@@ -47,7 +47,10 @@ export class ChangedAccounts {
         continue;
       }
       const known = this.changeMsById.get(id);
-      this.changeMsById.set(id, known === undefined || updatedMs === undefined ? undefined : Math.max(known, updatedMs));
+      this.changeMsById.set(
+        id,
+        known === undefined || updatedMs === undefined ? undefined : Math.max(known, updatedMs),
+      );
     }
     return this;
   }
@@ -82,14 +85,18 @@ export class AccountSubscriptions {
         continue;
       }
       const known = this.changeMsByName.get(name);
-      this.changeMsByName.set(name, known === undefined || changeMs === undefined ? undefined : Math.max(known, changeMs));
+      this.changeMsByName.set(
+        name,
+        known === undefined || changeMs === undefined ? undefined : Math.max(known, changeMs),
+      );
     }
     return this;
   }
 }
 
 export function groupsOf<T>(items: readonly T[], size: number): T[][] {
-  if (!(Number.isInteger(size) && size >= 1)) throw new RangeError(`group size must be a whole number >= 1, got ${size}`);
+  if (!(Number.isInteger(size) && size >= 1))
+    throw new RangeError(`group size must be a whole number >= 1, got ${size}`);
   const groups: T[][] = [];
   for (let start = 0; start < items.length; start += size) groups.push(items.slice(start, start + size));
   return groups;

@@ -33,8 +33,15 @@ export interface BackfillPlan {
 }
 
 /** The plan of the window as runSweep reads it: widened to whole seconds, since ZOQL times are. */
-export function planBackfill(requested: TimeRange, sliceSeconds: number, maxDays: number = MAX_BACKFILL_DAYS): BackfillPlan {
-  const window = { startMs: Math.floor(requested.startMs / 1000) * 1000, endMs: Math.ceil(requested.endMs / 1000) * 1000 };
+export function planBackfill(
+  requested: TimeRange,
+  sliceSeconds: number,
+  maxDays: number = MAX_BACKFILL_DAYS,
+): BackfillPlan {
+  const window = {
+    startMs: Math.floor(requested.startMs / 1000) * 1000,
+    endMs: Math.ceil(requested.endMs / 1000) * 1000,
+  };
   const slices = countSlices(window, sliceSeconds);
   const lengthMs = Math.max(0, window.endMs - window.startMs);
   return {

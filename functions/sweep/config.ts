@@ -41,7 +41,13 @@ export const SWEEP_DEFAULTS = {
 const DAY_SECONDS = 24 * 60 * 60;
 
 /** Any of these makes the sweep wanted; then all it needs must be right, or the start stops. */
-const ZUORA_VARIABLES = ['ZUORA_BASE_URL', 'ZUORA_SECRET_ID', 'ZUORA_CLIENT_ID', 'ZUORA_CLIENT_SECRET', 'ZUORA_ENTITY_ID'] as const;
+const ZUORA_VARIABLES = [
+  'ZUORA_BASE_URL',
+  'ZUORA_SECRET_ID',
+  'ZUORA_CLIENT_ID',
+  'ZUORA_CLIENT_SECRET',
+  'ZUORA_ENTITY_ID',
+] as const;
 
 /** The sweep is optional: off when no Zuora setting is given at all. */
 export function sweepRequested(env: Env): boolean {
@@ -55,14 +61,26 @@ const ENTITY_ID = /^[A-Za-z0-9-]{1,64}$/;
 export function loadSweepConfig(env: Env): SweepConfig {
   const { zuoraBaseUrl, credentials, entityId, zuoraTimeoutMs } = loadZuoraConnection(env);
   // EventBridge schedules run at most once a minute.
-  const intervalSeconds = integer(env, 'SWEEP_INTERVAL_SECONDS', SWEEP_DEFAULTS.intervalSeconds, { min: 60, max: DAY_SECONDS });
-  const settleSeconds = integer(env, 'SWEEP_SETTLE_SECONDS', SWEEP_DEFAULTS.settleSeconds, { min: 0, max: DAY_SECONDS });
-  const overlapSeconds = integer(env, 'SWEEP_OVERLAP_SECONDS', SWEEP_DEFAULTS.overlapSeconds, { min: 0, max: DAY_SECONDS });
+  const intervalSeconds = integer(env, 'SWEEP_INTERVAL_SECONDS', SWEEP_DEFAULTS.intervalSeconds, {
+    min: 60,
+    max: DAY_SECONDS,
+  });
+  const settleSeconds = integer(env, 'SWEEP_SETTLE_SECONDS', SWEEP_DEFAULTS.settleSeconds, {
+    min: 0,
+    max: DAY_SECONDS,
+  });
+  const overlapSeconds = integer(env, 'SWEEP_OVERLAP_SECONDS', SWEEP_DEFAULTS.overlapSeconds, {
+    min: 0,
+    max: DAY_SECONDS,
+  });
   const initialLookbackSeconds = integer(env, 'SWEEP_INITIAL_LOOKBACK_SECONDS', SWEEP_DEFAULTS.initialLookbackSeconds, {
     min: 60,
     max: 31 * DAY_SECONDS,
   });
-  const maxSliceSeconds = integer(env, 'SWEEP_SLICE_SECONDS', SWEEP_DEFAULTS.sliceSeconds, { min: 60, max: DAY_SECONDS });
+  const maxSliceSeconds = integer(env, 'SWEEP_SLICE_SECONDS', SWEEP_DEFAULTS.sliceSeconds, {
+    min: 60,
+    max: DAY_SECONDS,
+  });
   // Refused rather than read as the commit lag: its values (2 s by default) meant a clock margin, far too short a lag.
   if (optionalString(env, 'SWEEP_COVERAGE_MARGIN_SECONDS') !== undefined) {
     throw new ConfigError(
@@ -70,7 +88,10 @@ export function loadSweepConfig(env: Env): SweepConfig {
       'was replaced by SWEEP_COMMIT_LAG_SECONDS (how long after its UpdatedDate a change is visible to every reader, default 60): remove it, and set SWEEP_COMMIT_LAG_SECONDS if 60 does not suit',
     );
   }
-  const commitLagSeconds = integer(env, 'SWEEP_COMMIT_LAG_SECONDS', SWEEP_DEFAULTS.commitLagSeconds, { min: 0, max: 3600 });
+  const commitLagSeconds = integer(env, 'SWEEP_COMMIT_LAG_SECONDS', SWEEP_DEFAULTS.commitLagSeconds, {
+    min: 0,
+    max: 3600,
+  });
   return {
     zuoraBaseUrl,
     credentials,
@@ -97,7 +118,10 @@ export function loadZuoraConnection(env: Env): ZuoraConnectionConfig {
   const credentials = loadZuoraCredentials(env);
   const entityId = optionalString(env, 'ZUORA_ENTITY_ID');
   if (entityId !== undefined && !ENTITY_ID.test(entityId)) {
-    throw new ConfigError('ZUORA_ENTITY_ID', `must be a Zuora entity id (letters, digits and "-", at most 64), got "${entityId}"`);
+    throw new ConfigError(
+      'ZUORA_ENTITY_ID',
+      `must be a Zuora entity id (letters, digits and "-", at most 64), got "${entityId}"`,
+    );
   }
   const zuoraTimeoutMs = integer(env, 'ZUORA_TIMEOUT_MS', SWEEP_DEFAULTS.zuoraTimeoutMs, { min: 1000, max: 300_000 });
   return { zuoraBaseUrl, credentials, ...(entityId !== undefined && { entityId }), zuoraTimeoutMs };

@@ -82,7 +82,10 @@ export function classifyChange(
   // A claimed sync that began after the message was queued and before the sighting may be serving it (or have
   // served it, its record lost) without having read U. One that began before the send cannot have received it.
   const claimStart = facts?.unrecordedClaimStartedAt;
-  const unrecordedSinceQueued = claimStart !== undefined && claimStart + rules.clockMarginMs >= queuedAt && claimStart <= sightedAtMs + rules.clockMarginMs;
+  const unrecordedSinceQueued =
+    claimStart !== undefined &&
+    claimStart + rules.clockMarginMs >= queuedAt &&
+    claimStart <= sightedAtMs + rules.clockMarginMs;
   // Without a readable UpdatedDate nothing says the message came after the change: queue it.
   if (updatedMs !== undefined && !servedSinceQueued && !unrecordedSinceQueued) return 'pending';
   return 'unproven';
@@ -120,7 +123,12 @@ export function classifySubscription(
  * names a Subscription UpdatedDate, whose sync says nothing of when the account's change was committed, so it is
  * left out here, at worst costing one redundant Limio call.
  */
-export function classifyAccountChange(updatedMs: number | undefined, facts: CoverageFacts | undefined, sightedAtMs: number, rules: CoverageRules): ChangeCoverage {
+export function classifyAccountChange(
+  updatedMs: number | undefined,
+  facts: CoverageFacts | undefined,
+  sightedAtMs: number,
+  rules: CoverageRules,
+): ChangeCoverage {
   const proofsThatHold: CoverageFacts | undefined = facts && {
     ...(facts.lastSuccessStartedAt !== undefined && { lastSuccessStartedAt: facts.lastSuccessStartedAt }),
     ...(facts.lastQueuedAt !== undefined && { lastQueuedAt: facts.lastQueuedAt }),

@@ -1,4 +1,9 @@
-import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  UpdateItemCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import type { SweepWatermark, WatermarkStore } from './sweep';
 
 export interface DynamoDbWatermarkStoreOptions {
@@ -52,7 +57,11 @@ export class DynamoDbWatermarkStore implements WatermarkStore {
           Key: { [this.options.partitionKey]: { S: this.options.key } },
           UpdateExpression: `SET #completedUntil = :completedUntil, #updatedAt = :updatedAt${keepsSlice ? ', #sliceSeconds = :sliceSeconds' : ''}${keepsSlice ? '' : ' REMOVE #sliceSeconds'}`,
           ConditionExpression: 'attribute_not_exists(#completedUntil) OR #completedUntil <= :completedUntil',
-          ExpressionAttributeNames: { '#completedUntil': 'completedUntil', '#updatedAt': 'updatedAt', '#sliceSeconds': 'sliceSeconds' },
+          ExpressionAttributeNames: {
+            '#completedUntil': 'completedUntil',
+            '#updatedAt': 'updatedAt',
+            '#sliceSeconds': 'sliceSeconds',
+          },
           ExpressionAttributeValues: {
             ':completedUntil': { N: String(next.completedUntilMs) },
             ':updatedAt': { N: String(this.now()) },

@@ -98,12 +98,18 @@ export function createSweepLambda(
 ): (event: unknown, context: SweepInvocationContext) => Promise<SweepReport> {
   const now = dependencies.now ?? Date.now;
   const logger = dependencies.logger ?? new Logger({ serviceName: SWEEP_SERVICE_NAME });
-  const metrics = dependencies.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SWEEP_SERVICE_NAME });
+  const metrics =
+    dependencies.metrics ?? new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SWEEP_SERVICE_NAME });
   const dynamodb = dependencies.dynamodb ?? ledgerDynamoDbClient();
   const watermarkKey = sweepWatermarkKey(config.sweep);
   const watermarks = noticingFreshStart(
     // The same table as the ledger: the key holds a '#', which no subscription id does.
-    new DynamoDbWatermarkStore(dynamodb, { tableName: config.ledgerTableName, partitionKey: LEDGER_PARTITION_KEY, key: watermarkKey, now }),
+    new DynamoDbWatermarkStore(dynamodb, {
+      tableName: config.ledgerTableName,
+      partitionKey: LEDGER_PARTITION_KEY,
+      key: watermarkKey,
+      now,
+    }),
   );
   const runner = createSweepRunner({
     config: config.sweep,
@@ -123,12 +129,21 @@ export function createSweepLambda(
       now,
     });
     const startedFresh = watermarks.foundNone && report.window !== undefined;
-    if (startedFresh) logger.warn(freshStartWarning(watermarkKey, report.window!), { watermarkKey, freshFrom: new Date(report.window!.startMs).toISOString() });
+    if (startedFresh)
+      logger.warn(freshStartWarning(watermarkKey, report.window!), {
+        watermarkKey,
+        freshFrom: new Date(report.window!.startMs).toISOString(),
+      });
     // Published as 0 too, so an alarm or a graph can tell a healthy run from none.
     metrics.addMetric(SWEEP_METRICS.startedFresh, MetricUnit.Count, startedFresh ? 1 : 0);
     publishReport(metrics, report);
     const line = describeSweep(report);
-    const fields = { outcome: report.outcome, counts: report.counts, errorKind: report.errorKind, lagSeconds: report.lagSeconds };
+    const fields = {
+      outcome: report.outcome,
+      counts: report.counts,
+      errorKind: report.errorKind,
+      lagSeconds: report.lagSeconds,
+    };
     if (report.outcome === 'failed') {
       logger.error(line, fields);
       throw new SweepFailedError(line);
@@ -151,7 +166,8 @@ function publishReport(metrics: Metrics, report: SweepReport): void {
   metrics.addMetric(SWEEP_METRICS.missing, MetricUnit.Count, report.counts.missing);
   metrics.addMetric(SWEEP_METRICS.queued, MetricUnit.Count, report.counts.queued);
   metrics.addMetric(SWEEP_METRICS.durationMs, MetricUnit.Milliseconds, report.durationMs);
-  if (report.lagSeconds !== undefined) metrics.addMetric(SWEEP_METRICS.lagSeconds, MetricUnit.Seconds, report.lagSeconds);
+  if (report.lagSeconds !== undefined)
+    metrics.addMetric(SWEEP_METRICS.lagSeconds, MetricUnit.Seconds, report.lagSeconds);
   // Published as 0 too, so a healthy sweep shows on the graph and a gap means the sweep did not run.
   metrics.addMetric(SWEEP_METRICS.failed, MetricUnit.Count, report.outcome === 'failed' ? 1 : 0);
   metrics.publishStoredMetrics();
@@ -159,15 +175,27 @@ function publishReport(metrics: Metrics, report: SweepReport): void {
 
 function logProgress(logger: Logger, progress: SweepProgress): void {
   if (progress.type === 'coverage-unavailable') {
-    logger.warn('the sync ledger did not answer: queued without checking', { ids: progress.ids, error: progress.error });
+    logger.warn('the sync ledger did not answer: queued without checking', {
+      ids: progress.ids,
+      error: progress.error,
+    });
   } else if (progress.type === 'window') {
-    logger.info('sweep window', { startAt: new Date(progress.window.startMs).toISOString(), endAt: new Date(progress.window.endMs).toISOString(), slices: progress.slices });
+    logger.info('sweep window', {
+      startAt: new Date(progress.window.startMs).toISOString(),
+      endAt: new Date(progress.window.endMs).toISOString(),
+      slices: progress.slices,
+    });
   }
 }
 
 /** Retries and refusals only: the path and status say what Zuora did, and carry no token or secret. */
 function logZuoraTrouble(logger: Logger, event: ZuoraRequestEvent): void {
   if (event.attempt > 1 || typeof event.status !== 'number' || event.status >= 400) {
-    logger.warn('Zuora request', { path: event.path, status: event.status, attempt: event.attempt, durationMs: event.durationMs });
+    logger.warn('Zuora request', {
+      path: event.path,
+      status: event.status,
+      attempt: event.attempt,
+      durationMs: event.durationMs,
+    });
   }
 }

@@ -29,7 +29,8 @@ export function ledgerCoverage(store: LedgerStore, options: { readonly timeoutMs
         if (entry === undefined) return [id, undefined];
         const claim = entry.claim;
         // A claim is answered once an attempt as new as it is recorded (ledger-entry.ts, claimInFlight).
-        const unrecorded = claim !== undefined && (entry.lastAttempt === undefined || claim.startedAt > entry.lastAttempt.startedAt);
+        const unrecorded =
+          claim !== undefined && (entry.lastAttempt === undefined || claim.startedAt > entry.lastAttempt.startedAt);
         return [
           id,
           {
@@ -70,7 +71,15 @@ export function sqsEnqueue(sqs: SqsSender, options: SqsEnqueueOptions): EnqueueP
     const receivedAt = new Date(now());
     const requests = ids.map((subscriptionId) => {
       const updatedMs = updatedMsById?.get(subscriptionId);
-      return createSyncRequest({ subscriptionId, source: options.source, receivedAt, ...(updatedMs !== undefined && { zuoraUpdatedAt: new Date(updatedMs).toISOString() }) }, rule);
+      return createSyncRequest(
+        {
+          subscriptionId,
+          source: options.source,
+          receivedAt,
+          ...(updatedMs !== undefined && { zuoraUpdatedAt: new Date(updatedMs).toISOString() }),
+        },
+        rule,
+      );
     });
     const result = await enqueueMessages(sqs, requests, {
       queueUrl: options.queueUrl,
@@ -79,7 +88,12 @@ export function sqsEnqueue(sqs: SqsSender, options: SqsEnqueueOptions): EnqueueP
     });
     if (options.ledger !== undefined) {
       const notQueued = new Set(result.ok ? [] : result.notQueued);
-      await markQueuedFailOpen(options.ledger, ids.filter((id) => !notQueued.has(id)), receivedAt.getTime(), options.markTimeoutMs ?? 3_000);
+      await markQueuedFailOpen(
+        options.ledger,
+        ids.filter((id) => !notQueued.has(id)),
+        receivedAt.getTime(),
+        options.markTimeoutMs ?? 3_000,
+      );
     }
     return result.ok ? { notQueued: [] } : { notQueued: result.notQueued, error: result.error };
   };
@@ -92,8 +106,22 @@ export function sqsEnqueue(sqs: SqsSender, options: SqsEnqueueOptions): EnqueueP
  */
 export function describeSweep(report: SweepReport): string {
   const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
-  const window = report.window === undefined ? 'no window' : `${iso(report.window.startMs)} .. ${iso(report.window.endMs)}`;
-  const { read, distinct, covered, pending, unproven, missing, queued, invalid, accountsRead, contactsRead, accountsChanged, accountSubscriptions } = report.counts;
+  const window =
+    report.window === undefined ? 'no window' : `${iso(report.window.startMs)} .. ${iso(report.window.endMs)}`;
+  const {
+    read,
+    distinct,
+    covered,
+    pending,
+    unproven,
+    missing,
+    queued,
+    invalid,
+    accountsRead,
+    contactsRead,
+    accountsChanged,
+    accountSubscriptions,
+  } = report.counts;
   const parts = [
     `sweep ${report.outcome}${report.dryRun ? ' (dry run)' : ''}: ${window}`,
     `read ${read} (${distinct} subscriptions)`,

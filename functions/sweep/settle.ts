@@ -1,6 +1,13 @@
 import { checkSubscriptionId, type SubscriptionIdRule } from '../shared/subscription-id';
 import type { AccountSubscriptions } from './account-changes';
-import { classifyAccountChange, classifySubscription, worseCoverage, type ChangeCoverage, type CoverageFacts, type CoverageRules } from './coverage';
+import {
+  classifyAccountChange,
+  classifySubscription,
+  worseCoverage,
+  type ChangeCoverage,
+  type CoverageFacts,
+  type CoverageRules,
+} from './coverage';
 import type { LatestVersions } from './window';
 
 /**
@@ -25,7 +32,10 @@ interface EnqueueOutcome {
  * Puts sync requests (source "sweep") on the main queue; called with at most `batchSize` ids at a time, with the
  * UpdatedDate the sweep read for each (their messages carry it as zuoraUpdatedAt).
  */
-export type EnqueuePort = (ids: readonly string[], updatedMsById?: ReadonlyMap<string, number | undefined>) => Promise<EnqueueOutcome>;
+export type EnqueuePort = (
+  ids: readonly string[],
+  updatedMsById?: ReadonlyMap<string, number | undefined>,
+) => Promise<EnqueueOutcome>;
 
 export interface SweepCounts {
   /** Records (versions) Zuora returned. */
@@ -81,7 +91,9 @@ export interface SettleOptions {
  * change is before `settledBeforeMs` (undefined: none can be vouched for, e.g. one with an unreadable UpdatedDate
  * was still waiting).
  */
-export type SettleResult = { readonly complete: true } | { readonly complete: false; readonly settledBeforeMs: number | undefined };
+export type SettleResult =
+  | { readonly complete: true }
+  | { readonly complete: false; readonly settledBeforeMs: number | undefined };
 
 const MAX_INVALID_SAMPLES = 5;
 
@@ -142,7 +154,9 @@ export class SweepTally {
 
   /** Up to five refused names, quoted and clipped, for the log line. */
   invalidSamples(): string[] {
-    return [...this.invalid].slice(0, MAX_INVALID_SAMPLES).map((name) => JSON.stringify(name.slice(0, 80)).slice(1, -1));
+    return [...this.invalid]
+      .slice(0, MAX_INVALID_SAMPLES)
+      .map((name) => JSON.stringify(name.slice(0, 80)).slice(1, -1));
   }
 
   /**
@@ -153,7 +167,11 @@ export class SweepTally {
    */
   async settle(
     versions: LatestVersions,
-    options: { readonly deadlineMs?: number; readonly sightedAtMs?: number; readonly accounts?: AccountSubscriptions } = {},
+    options: {
+      readonly deadlineMs?: number;
+      readonly sightedAtMs?: number;
+      readonly accounts?: AccountSubscriptions;
+    } = {},
   ): Promise<SettleResult> {
     const { batchSize } = this.options;
     const now = this.options.now ?? Date.now;
@@ -181,7 +199,10 @@ export class SweepTally {
       const ownMs = versions.byName.get(name);
       const accountMs = accountChanges.get(name);
       // The latest change either way orders it; an unreadable time of either makes it unknown (first).
-      const latestMs = (ownChange && ownMs === undefined) || (accountChange && accountMs === undefined) ? undefined : Math.max(ownMs ?? -Infinity, accountMs ?? -Infinity);
+      const latestMs =
+        (ownChange && ownMs === undefined) || (accountChange && accountMs === undefined)
+          ? undefined
+          : Math.max(ownMs ?? -Infinity, accountMs ?? -Infinity);
       candidates.push({ name, ownChange, ownMs, accountChange, accountMs, latestMs });
     }
     // An unreadable UpdatedDate first: while one waits, no time can be vouched for.
@@ -199,7 +220,8 @@ export class SweepTally {
       const facts = await this.lookUpCoverage(batch.map(({ name }) => name));
       for (const candidate of batch) {
         // Without the ledger nothing can be shown either way: queued, but not counted as a missing callout.
-        const coverage: ChangeCoverage = facts === undefined ? 'unproven' : this.judge(candidate, versions, facts.get(candidate.name), sightedAtMs);
+        const coverage: ChangeCoverage =
+          facts === undefined ? 'unproven' : this.judge(candidate, versions, facts.get(candidate.name), sightedAtMs);
         if (coverage === 'covered' || coverage === 'pending') this.keep(candidate.name, coverage);
         else pending.push([candidate, coverage]);
       }
@@ -214,10 +236,19 @@ export class SweepTally {
   }
 
   /** The worse of the subscription's own changes' verdict and its account's change's. */
-  private judge(candidate: SettleCandidate, versions: LatestVersions, facts: CoverageFacts | undefined, sightedAtMs: number): ChangeCoverage {
+  private judge(
+    candidate: SettleCandidate,
+    versions: LatestVersions,
+    facts: CoverageFacts | undefined,
+    sightedAtMs: number,
+  ): ChangeCoverage {
     const { rules } = this.options;
-    const own = candidate.ownChange ? classifySubscription(candidate.ownMs, versions.secondsByName.get(candidate.name), facts, sightedAtMs, rules) : 'covered';
-    const account = candidate.accountChange ? classifyAccountChange(candidate.accountMs, facts, sightedAtMs, rules) : 'covered';
+    const own = candidate.ownChange
+      ? classifySubscription(candidate.ownMs, versions.secondsByName.get(candidate.name), facts, sightedAtMs, rules)
+      : 'covered';
+    const account = candidate.accountChange
+      ? classifyAccountChange(candidate.accountMs, facts, sightedAtMs, rules)
+      : 'covered';
     return worseCoverage(own, account);
   }
 
@@ -248,7 +279,9 @@ export class SweepTally {
     // Only a Subscription UpdatedDate the sweep read becomes the message's zuoraUpdatedAt (provenThrough): an
     // account's change time names no subscription version.
     const updatedMsById = new Map(changes.map(([{ name, ownChange, ownMs }]) => [name, ownChange ? ownMs : undefined]));
-    const outcome: EnqueueOutcome = this.options.dryRun ? { notQueued: [] } : await this.options.enqueue(ids, updatedMsById);
+    const outcome: EnqueueOutcome = this.options.dryRun
+      ? { notQueued: [] }
+      : await this.options.enqueue(ids, updatedMsById);
     const notQueued = new Set(outcome.notQueued);
     for (const [{ name }, reason] of changes) {
       if (notQueued.has(name)) continue;
@@ -257,7 +290,9 @@ export class SweepTally {
       this.pending.delete(name);
     }
     if (notQueued.size > 0) {
-      throw new EnqueueFailed(`${notQueued.size} of ${ids.length} subscriptions could not be queued${outcome.error ? `: ${outcome.error}` : ''}`);
+      throw new EnqueueFailed(
+        `${notQueued.size} of ${ids.length} subscriptions could not be queued${outcome.error ? `: ${outcome.error}` : ''}`,
+      );
     }
   }
 }

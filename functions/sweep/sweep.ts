@@ -2,7 +2,16 @@ import { LEDGER_DEFAULTS } from '../ledger/config';
 import { AccountSubscriptions, ChangedAccounts } from './account-changes';
 import { DEFAULT_SUBSCRIPTION_ID_RULE, type SubscriptionIdRule } from '../shared/subscription-id';
 import { EnqueueFailed, SweepTally, type CoveragePort, type EnqueuePort, type SweepCounts } from './settle';
-import { countSlices, LatestVersions, nextSliceSeconds, parseZuoraDateTime, sliceWindow, sweepWindow, type TimeRange, type WindowSettings } from './window';
+import {
+  countSlices,
+  LatestVersions,
+  nextSliceSeconds,
+  parseZuoraDateTime,
+  sliceWindow,
+  sweepWindow,
+  type TimeRange,
+  type WindowSettings,
+} from './window';
 
 /**
  * One run of the reconciliation sweep: read what Zuora changed in a window, slice by slice, and queue every
@@ -55,7 +64,13 @@ export type SweepProgress =
   | { readonly type: 'window'; readonly window: TimeRange; readonly slices: number; readonly sliceSeconds: number }
   | { readonly type: 'page'; readonly slice: number; readonly records: number; readonly read: number }
   | { readonly type: 'coverage-unavailable'; readonly ids: number; readonly error: string }
-  | { readonly type: 'slice'; readonly slice: number; readonly range: TimeRange; readonly counts: SweepCounts; readonly watermark?: SweepWatermark };
+  | {
+      readonly type: 'slice';
+      readonly slice: number;
+      readonly range: TimeRange;
+      readonly counts: SweepCounts;
+      readonly watermark?: SweepWatermark;
+    };
 
 type SweepOutcome =
   /** Every slice of the window was read and settled. */
@@ -144,7 +159,8 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
   const dryRun = options.dryRun === true;
   const scheduled = options.window === undefined;
   const maxSliceSeconds = options.settings.maxSliceSeconds;
-  if (scheduled && deps.watermarks === undefined) throw new Error('a scheduled sweep needs a watermark store (or pass an explicit window)');
+  if (scheduled && deps.watermarks === undefined)
+    throw new Error('a scheduled sweep needs a watermark store (or pass an explicit window)');
 
   const tally = new SweepTally({
     coverage: deps.coverage,
@@ -169,7 +185,10 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
       slicesPlanned,
       slicesCompleted,
       counts: tally.counts(),
-      ...(watermark !== undefined && { watermark, lagSeconds: Math.max(0, Math.round((endedMs - watermark.completedUntilMs) / 1000)) }),
+      ...(watermark !== undefined && {
+        watermark,
+        lagSeconds: Math.max(0, Math.round((endedMs - watermark.completedUntilMs) / 1000)),
+      }),
       coverageUnavailable: tally.coverageUnavailable,
       invalidSamples: tally.invalidSamples(),
       ...(error !== undefined && { error: (error as Error)?.message ?? String(error), errorKind: errorKindOf(error) }),
@@ -177,14 +196,18 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
       dryRun,
     };
   };
-  const outOfTime = (neededMs: number) => options.deadlineMs !== undefined && now() + neededMs >= options.deadlineMs - reserveMs;
+  const outOfTime = (neededMs: number) =>
+    options.deadlineMs !== undefined && now() + neededMs >= options.deadlineMs - reserveMs;
 
   /**
    * Reads one slice whole: its subscription changes, its account and contact changes and the changed accounts'
    * subscriptions; or says the deadline came first (the source stops at the deadline it is given). A slice is
    * only settled once all of it was read.
    */
-  const readSlice = async (range: TimeRange, index: number): Promise<{ versions: LatestVersions; accounts?: AccountSubscriptions } | 'ran-out-of-time'> => {
+  const readSlice = async (
+    range: TimeRange,
+    index: number,
+  ): Promise<{ versions: LatestVersions; accounts?: AccountSubscriptions } | 'ran-out-of-time'> => {
     const versions = new LatestVersions();
     const deadlineMs = options.deadlineMs === undefined ? undefined : options.deadlineMs - reserveMs;
     const readOptions = { ...(deadlineMs !== undefined && { deadlineMs }) };
@@ -224,12 +247,16 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
     let sliceSeconds = maxSliceSeconds;
     if (options.window !== undefined) {
       // ZOQL times are whole seconds: widen to them rather than drop a change in a partial second.
-      window = { startMs: Math.floor(options.window.startMs / 1000) * 1000, endMs: Math.ceil(options.window.endMs / 1000) * 1000 };
+      window = {
+        startMs: Math.floor(options.window.startMs / 1000) * 1000,
+        endMs: Math.ceil(options.window.endMs / 1000) * 1000,
+      };
       if (!(window.startMs < window.endMs)) throw new RangeError('the sweep window must end after it starts');
     } else {
       watermark = await deps.watermarks!.get();
       window = sweepWindow(startedMs, watermark?.completedUntilMs, options.settings);
-      if (watermark?.sliceSeconds !== undefined) sliceSeconds = Math.min(maxSliceSeconds, Math.max(1, watermark.sliceSeconds));
+      if (watermark?.sliceSeconds !== undefined)
+        sliceSeconds = Math.min(maxSliceSeconds, Math.max(1, watermark.sliceSeconds));
     }
     if (window === undefined) return finish('nothing-to-do');
     slicesPlanned = countSlices(window, sliceSeconds);
@@ -256,11 +283,16 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
       }
       // The read has ended: every change it returned was visible to it by now (coverage.ts, proof (c)).
       const sightedAtMs = now();
-      const settled = await tally.settle(read.versions, { sightedAtMs, ...(read.accounts !== undefined && { accounts: read.accounts }), ...(options.deadlineMs !== undefined && { deadlineMs: options.deadlineMs - watermarkReserveMs }) });
+      const settled = await tally.settle(read.versions, {
+        sightedAtMs,
+        ...(read.accounts !== undefined && { accounts: read.accounts }),
+        ...(options.deadlineMs !== undefined && { deadlineMs: options.deadlineMs - watermarkReserveMs }),
+      });
       if (!settled.complete) {
         if (scheduled && !dryRun) {
           // Resume where everything before is queued or covered (ZOQL reads whole seconds), with a smaller slice.
-          const settledUntilMs = settled.settledBeforeMs === undefined ? slice.startMs : Math.floor(settled.settledBeforeMs / 1000) * 1000;
+          const settledUntilMs =
+            settled.settledBeforeMs === undefined ? slice.startMs : Math.floor(settled.settledBeforeMs / 1000) * 1000;
           watermark = {
             completedUntilMs: Math.max(watermark?.completedUntilMs ?? slice.startMs, settledUntilMs),
             sliceSeconds: nextSliceSeconds(sliceSeconds, 'ran-out-of-time', maxSliceSeconds),
@@ -274,10 +306,19 @@ export async function runSweep(deps: SweepDependencies, options: SweepOptions): 
       if (scheduled && !dryRun) {
         const last = index === slicesPlanned - 1;
         const nextSlice = last ? nextSliceSeconds(sliceSeconds, 'completed', maxSliceSeconds) : sliceSeconds;
-        watermark = { completedUntilMs: slice.endMs, ...(nextSlice !== maxSliceSeconds && { sliceSeconds: nextSlice }) };
+        watermark = {
+          completedUntilMs: slice.endMs,
+          ...(nextSlice !== maxSliceSeconds && { sliceSeconds: nextSlice }),
+        };
         await deps.watermarks!.put(watermark);
       }
-      deps.onProgress?.({ type: 'slice', slice: index, range: slice, counts: tally.counts(), ...(scheduled && !dryRun && watermark !== undefined && { watermark }) });
+      deps.onProgress?.({
+        type: 'slice',
+        slice: index,
+        range: slice,
+        counts: tally.counts(),
+        ...(scheduled && !dryRun && watermark !== undefined && { watermark }),
+      });
     }
     return finish('complete');
   } catch (error) {
@@ -296,14 +337,15 @@ class OutsideSliceError extends Error {
 
 function checkWithinSlice(records: readonly unknown[], range: TimeRange): void {
   for (const record of records) {
-    const updatedDate = typeof record === 'object' && record !== null ? (record as Record<string, unknown>).UpdatedDate : undefined;
+    const updatedDate =
+      typeof record === 'object' && record !== null ? (record as Record<string, unknown>).UpdatedDate : undefined;
     // An unreadable UpdatedDate is not evidence either way: the subscription is queued (LatestVersions).
     const updatedMs = parseZuoraDateTime(updatedDate);
     if (updatedMs !== undefined && !(range.startMs <= updatedMs && updatedMs < range.endMs)) {
       const iso = (ms: number) => new Date(ms).toISOString();
       throw new OutsideSliceError(
         `Zuora answered the query for ${iso(range.startMs)} .. ${iso(range.endMs)} with UpdatedDate ${String(updatedDate)}, outside it: ` +
-          'the tenant reads the query\'s times in its own zone, not by their offset',
+          "the tenant reads the query's times in its own zone, not by their offset",
       );
     }
   }
@@ -318,7 +360,9 @@ function errorKindOf(error: unknown): string {
 }
 
 /** A watermark kept in memory: tests, dry runs, and the local runtime until a persistent store exists. */
-export function memoryWatermarkStore(initial?: SweepWatermark): WatermarkStore & { readonly current: SweepWatermark | undefined; readonly puts: SweepWatermark[] } {
+export function memoryWatermarkStore(
+  initial?: SweepWatermark,
+): WatermarkStore & { readonly current: SweepWatermark | undefined; readonly puts: SweepWatermark[] } {
   let current = initial;
   const puts: SweepWatermark[] = [];
   return {

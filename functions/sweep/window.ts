@@ -37,7 +37,11 @@ function floorToSecond(ms: number): number {
  * The span a scheduled sweep reads now, or undefined when there is nothing to read yet (the watermark is already
  * at or past the settle point). `completedUntilMs` is where the last completely read window ended.
  */
-export function sweepWindow(nowMs: number, completedUntilMs: number | undefined, settings: WindowSettings): TimeRange | undefined {
+export function sweepWindow(
+  nowMs: number,
+  completedUntilMs: number | undefined,
+  settings: WindowSettings,
+): TimeRange | undefined {
   const endMs = floorToSecond(nowMs - settings.settleSeconds * SECOND_MS);
   const startMs =
     completedUntilMs === undefined
@@ -55,7 +59,8 @@ export function sliceWindow(range: TimeRange, sliceSeconds: number): IterableIte
   checkSliceSeconds(sliceSeconds);
   const sliceMs = sliceSeconds * SECOND_MS;
   return (function* slices() {
-    for (let startMs = range.startMs; startMs < range.endMs; startMs += sliceMs) yield { startMs, endMs: Math.min(range.endMs, startMs + sliceMs) };
+    for (let startMs = range.startMs; startMs < range.endMs; startMs += sliceMs)
+      yield { startMs, endMs: Math.min(range.endMs, startMs + sliceMs) };
   })();
 }
 
@@ -66,7 +71,8 @@ export function countSlices(range: TimeRange, sliceSeconds: number): number {
 }
 
 function checkSliceSeconds(sliceSeconds: number): void {
-  if (!(Number.isInteger(sliceSeconds) && sliceSeconds >= 1)) throw new RangeError(`sliceSeconds must be a whole number >= 1, got ${sliceSeconds}`);
+  if (!(Number.isInteger(sliceSeconds) && sliceSeconds >= 1))
+    throw new RangeError(`sliceSeconds must be a whole number >= 1, got ${sliceSeconds}`);
 }
 
 /**
@@ -74,7 +80,11 @@ function checkSliceSeconds(sliceSeconds: number): void {
  * (a dense hour of changes must still fit one invocation); a run that read all it planned lets it grow back,
  * doubling, up to the configured maximum.
  */
-export function nextSliceSeconds(current: number, outcome: 'completed' | 'ran-out-of-time', maxSliceSeconds: number): number {
+export function nextSliceSeconds(
+  current: number,
+  outcome: 'completed' | 'ran-out-of-time',
+  maxSliceSeconds: number,
+): number {
   const next = outcome === 'ran-out-of-time' ? Math.floor(current / 2) : current * 2;
   return Math.min(maxSliceSeconds, Math.max(Math.min(MIN_SLICE_SECONDS, maxSliceSeconds), next));
 }
@@ -83,7 +93,8 @@ export type ZoqlOffsetStyle = 'Z' | '+00:00';
 
 /** `2026-11-24T18:00:00+00:00`: an explicit offset, since a value without one is read in the tenant's zone. */
 export function zoqlDateTime(ms: number, style: ZoqlOffsetStyle = '+00:00'): string {
-  if (!Number.isFinite(ms) || ms % SECOND_MS !== 0) throw new RangeError(`a ZOQL time must be on a whole second, got ${ms}`);
+  if (!Number.isFinite(ms) || ms % SECOND_MS !== 0)
+    throw new RangeError(`a ZOQL time must be on a whole second, got ${ms}`);
   return `${new Date(ms).toISOString().slice(0, 19)}${style === 'Z' ? 'Z' : '+00:00'}`;
 }
 
@@ -131,8 +142,7 @@ export function subscriptionsOfAccountsZoql(accountIds: readonly string[]): stri
   return `select Name, AccountId from Subscription where ${accountIds.map((id) => `AccountId = '${id}'`).join(' or ')}`;
 }
 
-const ZUORA_DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|([+-])(\d{2}):?(\d{2}))$/;
+const ZUORA_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|([+-])(\d{2}):?(\d{2}))$/;
 
 /**
  * Reads a Zuora datetime such as `2026-11-24T10:03:12.000-08:00` by its own offset. A value without an offset

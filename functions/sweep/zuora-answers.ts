@@ -48,7 +48,8 @@ export interface QueryPage {
 
 /** `{records, size, done, queryLocator}`; `size` is the whole result's count, not the page's. */
 export function parseQueryPage(body: unknown): QueryPage {
-  if (!isRecord(body)) throw new ZuoraApiError('Zuora answered a query with something other than a JSON object', 'protocol');
+  if (!isRecord(body))
+    throw new ZuoraApiError('Zuora answered a query with something other than a JSON object', 'protocol');
   const { records, done, queryLocator } = body;
   if (typeof done !== 'boolean') throw new ZuoraApiError('Zuora answered a query without a boolean "done"', 'protocol');
   // An empty result may leave records out, like any null field.
@@ -58,7 +59,11 @@ export function parseQueryPage(body: unknown): QueryPage {
   if (!done && (typeof queryLocator !== 'string' || queryLocator === '')) {
     throw new ZuoraApiError('Zuora answered a query with done=false but no queryLocator', 'protocol');
   }
-  return { records: (records as ZuoraRecord[] | undefined) ?? [], done, ...(!done && { queryLocator: queryLocator as string }) };
+  return {
+    records: (records as ZuoraRecord[] | undefined) ?? [],
+    done,
+    ...(!done && { queryLocator: queryLocator as string }),
+  };
 }
 
 /** Retry-After in seconds or as an HTTP date; undefined when absent or unreadable. */
@@ -87,7 +92,9 @@ export function errorDetail(body: unknown): string {
     body.error_description,
     body.error,
   ];
-  const text = candidates.find((candidate): candidate is string => typeof candidate === 'string' && candidate.trim() !== '');
+  const text = candidates.find(
+    (candidate): candidate is string => typeof candidate === 'string' && candidate.trim() !== '',
+  );
   if (text === undefined) return '';
   const line = text.replace(/\s+/g, ' ').trim();
   return `: ${line.length > MAX_ERROR_DETAIL_LENGTH ? `${line.slice(0, MAX_ERROR_DETAIL_LENGTH)}…` : line}`;

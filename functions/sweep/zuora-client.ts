@@ -88,7 +88,8 @@ export class ZuoraClient {
   private cachedToken: CachedToken | undefined;
   /** The tail of the one-at-a-time chain every request joins. */
   private queue: Promise<void> = Promise.resolve();
-  private readonly settings: Required<Omit<ZuoraClientOptions, 'entityId' | 'onRequest'>> & Pick<ZuoraClientOptions, 'entityId' | 'onRequest'>;
+  private readonly settings: Required<Omit<ZuoraClientOptions, 'entityId' | 'onRequest'>> &
+    Pick<ZuoraClientOptions, 'entityId' | 'onRequest'>;
 
   constructor(options: ZuoraClientOptions) {
     this.settings = {
@@ -125,7 +126,10 @@ export class ZuoraClient {
    * One page: the first of a query, or the next one after a queryLocator. For a caller that must stop between
    * pages and resume in another invocation (the fan-out), which a generator cannot outlive.
    */
-  async queryPage(from: { readonly queryString: string } | { readonly queryLocator: string }, options: ZuoraQueryOptions = {}): Promise<QueryPage> {
+  async queryPage(
+    from: { readonly queryString: string } | { readonly queryLocator: string },
+    options: ZuoraQueryOptions = {},
+  ): Promise<QueryPage> {
     const path = 'queryString' in from ? ZUORA_QUERY_PATH : ZUORA_QUERY_MORE_PATH;
     return parseQueryPage(await this.call(path, from, options.deadlineMs));
   }
@@ -165,17 +169,30 @@ export class ZuoraClient {
         continue;
       }
       if (answer.kind === 'response' && (answer.status === 401 || answer.status === 403)) {
-        throw new ZuoraApiError(`Zuora refused the API call ${path} with a fresh token (${answer.status}${errorDetail(answer.body)})`, 'credentials', answer.status);
+        throw new ZuoraApiError(
+          `Zuora refused the API call ${path} with a fresh token (${answer.status}${errorDetail(answer.body)})`,
+          'credentials',
+          answer.status,
+        );
       }
       await this.waitBeforeRetry(path, answer, attempt, deadlineMs);
     }
   }
 
   /** Throws when the answer is final or no retry may start; otherwise sleeps for the backoff. */
-  private async waitBeforeRetry(path: string, answer: ZuoraAnswer, attempt: number, deadlineMs: number | undefined): Promise<void> {
+  private async waitBeforeRetry(
+    path: string,
+    answer: ZuoraAnswer,
+    attempt: number,
+    deadlineMs: number | undefined,
+  ): Promise<void> {
     const description = describeAnswer(answer, this.settings.requestTimeoutMs);
     if (answer.kind === 'response' && answer.status !== 429 && answer.status < 500) {
-      throw new ZuoraApiError(`Zuora answered ${path} with ${answer.status}${errorDetail(answer.body)}`, 'refused', answer.status);
+      throw new ZuoraApiError(
+        `Zuora answered ${path} with ${answer.status}${errorDetail(answer.body)}`,
+        'refused',
+        answer.status,
+      );
     }
     const kind: ZuoraErrorKind = answer.kind === 'response' && answer.status === 429 ? 'rate-limited' : 'unavailable';
     const status = answer.kind === 'response' ? answer.status : undefined;
@@ -195,7 +212,11 @@ export class ZuoraClient {
       if (retryAfterMs !== undefined) waitMs = retryAfterMs;
     }
     if (deadlineMs !== undefined && this.settings.now() + waitMs >= deadlineMs) {
-      throw new ZuoraApiError(`Zuora ${path}: no time left for another attempt before the deadline (last: ${description})`, 'deadline', status);
+      throw new ZuoraApiError(
+        `Zuora ${path}: no time left for another attempt before the deadline (last: ${description})`,
+        'deadline',
+        status,
+      );
     }
     await this.settings.sleep(waitMs);
   }
@@ -216,13 +237,20 @@ export class ZuoraClient {
       refused = await this.requestToken(credentials, deadlineMs);
     }
     if (refused !== undefined) {
-      throw new ZuoraApiError(`the Zuora token endpoint refused the client credentials (${refused})`, 'credentials', refused);
+      throw new ZuoraApiError(
+        `the Zuora token endpoint refused the client credentials (${refused})`,
+        'credentials',
+        refused,
+      );
     }
     return this.cachedToken!.value;
   }
 
   /** Caches the token and returns undefined, or returns the status with which the credentials were refused. */
-  private async requestToken(credentials: ClientCredentials, deadlineMs: number | undefined): Promise<number | undefined> {
+  private async requestToken(
+    credentials: ClientCredentials,
+    deadlineMs: number | undefined,
+  ): Promise<number | undefined> {
     for (let attempt = 1; ; attempt++) {
       const answer = await this.send(ZUORA_TOKEN_PATH, attempt, deadlineMs, {
         // Zuora wants no other authentication on this call.
@@ -240,9 +268,15 @@ export class ZuoraClient {
           if (!isRecord(body) || typeof body.access_token !== 'string' || body.access_token === '') {
             throw new ZuoraApiError('the Zuora token endpoint answered 200 without an access_token', 'protocol', 200);
           }
-          const lifetimeSeconds = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : FALLBACK_TOKEN_LIFETIME_SECONDS;
+          const lifetimeSeconds =
+            typeof body.expires_in === 'number' && body.expires_in > 0
+              ? body.expires_in
+              : FALLBACK_TOKEN_LIFETIME_SECONDS;
           const marginSeconds = Math.min(this.settings.tokenExpiryMarginSeconds, lifetimeSeconds / 2);
-          this.cachedToken = { value: body.access_token, refreshAtMs: this.settings.now() + (lifetimeSeconds - marginSeconds) * 1000 };
+          this.cachedToken = {
+            value: body.access_token,
+            refreshAtMs: this.settings.now() + (lifetimeSeconds - marginSeconds) * 1000,
+          };
           return undefined;
         }
       }
@@ -250,7 +284,12 @@ export class ZuoraClient {
     }
   }
 
-  private async send(path: string, attempt: number, deadlineMs: number | undefined, init: { headers: Record<string, string>; body: string }): Promise<ZuoraAnswer> {
+  private async send(
+    path: string,
+    attempt: number,
+    deadlineMs: number | undefined,
+    init: { headers: Record<string, string>; body: string },
+  ): Promise<ZuoraAnswer> {
     const timeoutMs = this.timeoutFor(path, deadlineMs);
     const started = this.settings.now();
     let answer: ZuoraAnswer;
@@ -264,9 +303,17 @@ export class ZuoraClient {
         signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await response.text();
-      answer = { kind: 'response', status: response.status, body: parseJson(text), retryAfter: response.headers.get('retry-after') };
+      answer = {
+        kind: 'response',
+        status: response.status,
+        body: parseJson(text),
+        retryAfter: response.headers.get('retry-after'),
+      };
     } catch (error) {
-      answer = (error as Error)?.name === 'TimeoutError' ? { kind: 'timeout' } : { kind: 'network-error', message: describeFetchError(error, timeoutMs) };
+      answer =
+        (error as Error)?.name === 'TimeoutError'
+          ? { kind: 'timeout' }
+          : { kind: 'network-error', message: describeFetchError(error, timeoutMs) };
     }
     this.settings.onRequest?.({
       path,
@@ -280,7 +327,8 @@ export class ZuoraClient {
   private timeoutFor(path: string, deadlineMs: number | undefined): number {
     if (deadlineMs === undefined) return this.settings.requestTimeoutMs;
     const leftMs = deadlineMs - this.settings.now();
-    if (leftMs <= 0) throw new ZuoraApiError(`Zuora ${path}: the deadline passed before the request could start`, 'deadline');
+    if (leftMs <= 0)
+      throw new ZuoraApiError(`Zuora ${path}: the deadline passed before the request could start`, 'deadline');
     return Math.min(this.settings.requestTimeoutMs, leftMs);
   }
 }
@@ -291,8 +339,15 @@ function definedOnly<T extends object>(value: T): Partial<T> {
 
 /** The client for a loaded sweep configuration: Secrets Manager credentials in AWS, plain variables locally. */
 export function createZuoraClient(
-  config: { readonly zuoraBaseUrl: string; readonly credentials: ClientCredentialsConfig; readonly entityId?: string; readonly zuoraTimeoutMs: number },
-  options: Omit<ZuoraClientOptions, 'baseUrl' | 'credentials' | 'entityId' | 'requestTimeoutMs'> & { readonly secretsManager?: SecretsManagerClient } = {},
+  config: {
+    readonly zuoraBaseUrl: string;
+    readonly credentials: ClientCredentialsConfig;
+    readonly entityId?: string;
+    readonly zuoraTimeoutMs: number;
+  },
+  options: Omit<ZuoraClientOptions, 'baseUrl' | 'credentials' | 'entityId' | 'requestTimeoutMs'> & {
+    readonly secretsManager?: SecretsManagerClient;
+  } = {},
 ): ZuoraClient {
   const { secretsManager, ...rest } = options;
   return new ZuoraClient({

@@ -99,7 +99,9 @@ export class AdaptiveLimit {
   #probed = false;
   #lastRatio: number | undefined;
   /** The latencies of calls started in the measuring half of the current or last probe, by probe start. */
-  #probeSamples: { probeStartMs: number; latencies: number[]; void: boolean; before?: number | undefined; reported?: boolean } | undefined;
+  #probeSamples:
+    | { probeStartMs: number; latencies: number[]; void: boolean; before?: number | undefined; reported?: boolean }
+    | undefined;
   /** The limit when a change was last reported, so creeping changes are reported once they add up. */
   #reportedLimit: number;
   /** 502s since the last successful answer. */
@@ -109,7 +111,8 @@ export class AdaptiveLimit {
 
   constructor(readonly settings: AdaptiveLimitSettings) {
     const { floor, ceiling, initial, latencyTolerance } = settings;
-    if (!(floor > 0) || !(ceiling >= floor)) throw new RangeError(`adaptive limit needs 0 < floor <= ceiling, got ${floor} and ${ceiling}`);
+    if (!(floor > 0) || !(ceiling >= floor))
+      throw new RangeError(`adaptive limit needs 0 < floor <= ceiling, got ${floor} and ${ceiling}`);
     if (!(latencyTolerance > 0)) throw new RangeError(`latency tolerance must be positive, got ${latencyTolerance}`);
     this.#limit = clamp(initial, floor, ceiling);
     this.#reportedLimit = this.#limit;
@@ -238,7 +241,11 @@ export class AdaptiveLimit {
    * meanwhile would be refused too. Once per window, though: the answers to calls admitted before the cut say
    * nothing new, and cutting for each would compound (eight answers at 0.7 would leave 6 % of the limit).
    */
-  private recordOverload(call: LimioCallReport, nowMs: number, options: { keepProbe?: boolean } = {}): LimitChange | undefined {
+  private recordOverload(
+    call: LimioCallReport,
+    nowMs: number,
+    options: { keepProbe?: boolean } = {},
+  ): LimitChange | undefined {
     if (call.retryAfterSeconds !== undefined && call.retryAfterSeconds > 0) {
       const pauseSeconds = Math.min(call.retryAfterSeconds, RETRY_AFTER_MAX_SECONDS);
       this.#pausedUntilMs = Math.max(this.#pausedUntilMs, nowMs + pauseSeconds * 1000);
@@ -248,7 +255,8 @@ export class AdaptiveLimit {
     const probe = this.probeAt(call.startedAtMs);
     if (probe && call.startedAtMs >= probe.measureFromMs && !options.keepProbe) {
       const taken = this.#probeSamples;
-      if (taken?.probeStartMs === probe.startMs && taken.latencies.length > 0 && !taken.void) this.#unloadedLatencyMs = taken.before;
+      if (taken?.probeStartMs === probe.startMs && taken.latencies.length > 0 && !taken.void)
+        this.#unloadedLatencyMs = taken.before;
       this.#probeSamples = { probeStartMs: probe.startMs, latencies: [], void: true };
     }
     if (sinceLastCut < this.windowMs()) return undefined;
@@ -266,9 +274,11 @@ export class AdaptiveLimit {
   private closeWindow(window: Window, nowMs: number): LimitChange | undefined {
     const from = this.#limit;
     // Calls admitted before the last cut end within a latency of it; their latency describes the old limit.
-    if (window.latencies.length === 0 || window.startedAtMs < this.#lastOverloadCutAtMs + this.windowMs()) return undefined;
+    if (window.latencies.length === 0 || window.startedAtMs < this.#lastOverloadCutAtMs + this.windowMs())
+      return undefined;
     const latencyMs = median(window.latencies);
-    if (this.#unloadedLatencyMs === undefined || latencyMs < this.#unloadedLatencyMs) this.#unloadedLatencyMs = latencyMs;
+    if (this.#unloadedLatencyMs === undefined || latencyMs < this.#unloadedLatencyMs)
+      this.#unloadedLatencyMs = latencyMs;
     const unloaded = this.#unloadedLatencyMs;
     const ratio = latencyMs / unloaded;
     this.#lastRatio = ratio;
@@ -300,11 +310,18 @@ export class AdaptiveLimit {
     this.#limit = to;
     if (!isMarked(from, to)) return undefined;
     this.#reportedLimit = to;
-    return { from, to, reason, ...(latencyMs !== undefined && { latencyMs }), ...(this.#unloadedLatencyMs !== undefined && { unloadedLatencyMs: this.#unloadedLatencyMs }) };
+    return {
+      from,
+      to,
+      reason,
+      ...(latencyMs !== undefined && { latencyMs }),
+      ...(this.#unloadedLatencyMs !== undefined && { unloadedLatencyMs: this.#unloadedLatencyMs }),
+    };
   }
 
   private addProbeSample(probeStartMs: number, latencyMs: number): void {
-    if (this.#probeSamples?.probeStartMs !== probeStartMs) this.#probeSamples = { probeStartMs, latencies: [], void: false };
+    if (this.#probeSamples?.probeStartMs !== probeStartMs)
+      this.#probeSamples = { probeStartMs, latencies: [], void: false };
     if (!this.#probeSamples.void) this.#probeSamples.latencies.push(latencyMs);
   }
 
@@ -321,7 +338,8 @@ export class AdaptiveLimit {
     const measured = median(samples.latencies);
     this.#unloadedLatencyMs = measured;
     this.#probed = true;
-    if (samples.reported || before === undefined || Math.abs(measured - before) < before * MARKED_CHANGE) return undefined;
+    if (samples.reported || before === undefined || Math.abs(measured - before) < before * MARKED_CHANGE)
+      return undefined;
     samples.reported = true;
     const from = this.#limit;
     // Limio itself became slower: the latency cuts since the limit last grew were cuts against that, not against
@@ -404,7 +422,11 @@ export class LimioSlotGate {
     if (!probe) return undefined;
     if (this.#probeCall?.probeStartMs !== probe.startMs) {
       const spanMs = Math.max(0, probe.endMs - probe.measureFromMs - (this.limit.unloadedLatencyMs ?? 0));
-      this.#probeCall = { probeStartMs: probe.startMs, atMs: probe.measureFromMs + this.random() * spanMs, made: false };
+      this.#probeCall = {
+        probeStartMs: probe.startMs,
+        atMs: probe.measureFromMs + this.random() * spanMs,
+        made: false,
+      };
     }
     return this.#probeCall.made ? undefined : this.#probeCall.atMs;
   }
@@ -435,7 +457,11 @@ export class LimioSlotGate {
       // A refused call costs Limio nothing, but the slot's share is paced by what a call costs: else a refusal
       // would free it for another refusal within milliseconds.
       const costMs = Math.max(call.latencyMs, this.limit.unloadedLatencyMs ?? UNMEASURED_CALL_COST_MS);
-      this.#paced = { endedAtMs: nowMs, costMs, owedPeriods: this.#paced.owedPeriods + (this.#pacedCallIsProbe ? 1 : 0) };
+      this.#paced = {
+        endedAtMs: nowMs,
+        costMs,
+        owedPeriods: this.#paced.owedPeriods + (this.#pacedCallIsProbe ? 1 : 0),
+      };
       this.#pacedCallIsProbe = false;
     }
     return this.limit.record(call, nowMs);

@@ -1,5 +1,10 @@
 import type { SQSRecord } from 'aws-lambda';
-import { parseSyncRequest, unreadableBodyReason, type ParsedSyncRequest, type SyncRequest } from '../shared/queue-message';
+import {
+  parseSyncRequest,
+  unreadableBodyReason,
+  type ParsedSyncRequest,
+  type SyncRequest,
+} from '../shared/queue-message';
 import type { SyncOutcome } from '../limio';
 import type { SyncConfig } from './config';
 
@@ -28,7 +33,11 @@ export interface QueuedMessage extends ReceivedMessage {
  * One invocation's Limio calls, reported to the breaker once the batch is done, with the ledger's record of each
  * (never rejects), which the batch awaits before it returns.
  */
-export type MadeSyncs = Array<{ readonly subscriptionId: string; readonly outcome: SyncOutcome; readonly recorded: Promise<void> }>;
+export type MadeSyncs = Array<{
+  readonly subscriptionId: string;
+  readonly outcome: SyncOutcome;
+  readonly recorded: Promise<void>;
+}>;
 
 /** Splits a batch into poison messages and, per subscription, the messages that ask for it. */
 export function splitBatch(records: readonly SQSRecord[], config: SyncConfig, receivedAtMs: number) {
@@ -41,7 +50,12 @@ export function splitBatch(records: readonly SQSRecord[], config: SyncConfig, re
       poison.set(record.messageId, parsed.reason);
       continue;
     }
-    const message: QueuedMessage = { record, receiveCount: receiveCountOf(record), receivedAtMs, request: parsed.request };
+    const message: QueuedMessage = {
+      record,
+      receiveCount: receiveCountOf(record),
+      receivedAtMs,
+      request: parsed.request,
+    };
     subscriptionByMessage.set(record.messageId, parsed.request.subscriptionId);
     const group = bySubscription.get(parsed.request.subscriptionId);
     if (group) group.push(message);
@@ -103,7 +117,9 @@ export function logKeys(message: QueuedMessage) {
     messageId: message.record.messageId,
     attempt: message.receiveCount,
     ...(message.request.zuoraRequestId !== undefined && { zuoraRequestId: message.request.zuoraRequestId }),
-    ...(message.request.zuoraNotificationId !== undefined && { zuoraNotificationId: message.request.zuoraNotificationId }),
+    ...(message.request.zuoraNotificationId !== undefined && {
+      zuoraNotificationId: message.request.zuoraNotificationId,
+    }),
   };
 }
 

@@ -1,6 +1,7 @@
 /** Runs at most `limit` of the given tasks at once; the rest wait in arrival order. */
 export function createLimiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
-  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency limit must be a positive whole number, got ${limit}`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RangeError(`concurrency limit must be a positive whole number, got ${limit}`);
   let running = 0;
   const waiting: Array<() => void> = [];
   // A finishing task hands its slot straight to the next waiter; freeing it first would let a newcomer take

@@ -50,10 +50,19 @@ const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
 
 /** Reads and checks the sync Lambda's environment once, at cold start; every error names its variable. */
 export function loadSyncConfig(env: Env): SyncConfig {
-  const backoffBaseSeconds = integer(env, 'BACKOFF_BASE_SECONDS', DEFAULTS.backoffBaseSeconds, { min: 1, max: MAX_VISIBILITY_SECONDS });
-  const backoffMaxSeconds = integer(env, 'BACKOFF_MAX_SECONDS', DEFAULTS.backoffMaxSeconds, { min: 1, max: MAX_VISIBILITY_SECONDS });
+  const backoffBaseSeconds = integer(env, 'BACKOFF_BASE_SECONDS', DEFAULTS.backoffBaseSeconds, {
+    min: 1,
+    max: MAX_VISIBILITY_SECONDS,
+  });
+  const backoffMaxSeconds = integer(env, 'BACKOFF_MAX_SECONDS', DEFAULTS.backoffMaxSeconds, {
+    min: 1,
+    max: MAX_VISIBILITY_SECONDS,
+  });
   if (backoffMaxSeconds < backoffBaseSeconds) {
-    throw new ConfigError('BACKOFF_MAX_SECONDS', `must be at least BACKOFF_BASE_SECONDS (${backoffBaseSeconds}), got ${backoffMaxSeconds}`);
+    throw new ConfigError(
+      'BACKOFF_MAX_SECONDS',
+      `must be at least BACKOFF_BASE_SECONDS (${backoffBaseSeconds}), got ${backoffMaxSeconds}`,
+    );
   }
   // Checked above first so that each error names the variable an operator must change; read again there.
   const breaker = loadSyncBreakerConfig(env);
@@ -80,7 +89,12 @@ function loadAdaptiveConfig(env: Env, ceiling: number): AdaptiveConfig | undefin
   return {
     ceiling,
     minLimit,
-    initialLimit: decimal(env, 'SYNC_ADAPTIVE_INITIAL_LIMIT', Math.max(minLimit, Math.min(ceiling, DEFAULTS.syncConcurrency)), { min: minLimit, max: ceiling }),
+    initialLimit: decimal(
+      env,
+      'SYNC_ADAPTIVE_INITIAL_LIMIT',
+      Math.max(minLimit, Math.min(ceiling, DEFAULTS.syncConcurrency)),
+      { min: minLimit, max: ceiling },
+    ),
     latencyTolerance: decimal(env, 'SYNC_ADAPTIVE_LATENCY_TOLERANCE', 0.2, { min: 0.05, max: 5 }),
     slotWaitSeconds: integer(env, 'SYNC_SLOT_WAIT_SECONDS', 10, { min: 1, max: 600 }),
   };
@@ -91,6 +105,7 @@ function decimal(env: Env, name: string, fallback: number, bounds: { min: number
   if (raw === undefined || raw === '') return fallback;
   if (!/^\d+(?:\.\d+)?$/.test(raw)) throw new ConfigError(name, `must be a number such as 0.5, got "${raw}"`);
   const value = Number(raw);
-  if (value < bounds.min || value > bounds.max) throw new ConfigError(name, `must be between ${bounds.min} and ${bounds.max}, got ${value}`);
+  if (value < bounds.min || value > bounds.max)
+    throw new ConfigError(name, `must be between ${bounds.min} and ${bounds.max}, got ${value}`);
   return value;
 }

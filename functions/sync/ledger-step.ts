@@ -48,7 +48,12 @@ export interface LedgerStepOptions {
 
 /** Without a ledger every subscription of the batch syncs all its messages, as before issue #13. */
 export function planWithoutLedger<M>(bySubscription: ReadonlyMap<string, readonly M[]>): LedgerBatchPlan<M> {
-  return new Map([...bySubscription].map(([subscriptionId, messages]) => [subscriptionId, { subscriptionId, covered: [], held: [], syncNow: messages }]));
+  return new Map(
+    [...bySubscription].map(([subscriptionId, messages]) => [
+      subscriptionId,
+      { subscriptionId, covered: [], held: [], syncNow: messages },
+    ]),
+  );
 }
 
 /**
@@ -75,8 +80,10 @@ export class LedgerStep {
 
   async plan<M extends LedgerMessage>(bySubscription: ReadonlyMap<string, readonly M[]>): Promise<LedgerBatchPlan<M>> {
     const lookup = await readLedgerFailOpen(this.options.store, [...bySubscription.keys()], this.#timeoutMs);
-    if (lookup.failure !== undefined) this.unavailable('read', lookup.failure, { subscriptions: lookup.unknown.length });
-    else if (lookup.unknown.length > 0) this.unavailable('read', 'DynamoDB left some keys unprocessed', { subscriptions: lookup.unknown.length });
+    if (lookup.failure !== undefined)
+      this.unavailable('read', lookup.failure, { subscriptions: lookup.unknown.length });
+    else if (lookup.unknown.length > 0)
+      this.unavailable('read', 'DynamoDB left some keys unprocessed', { subscriptions: lookup.unknown.length });
     const messages = [...bySubscription.values()].flat().map((message) => ({ ...datedRequestOf(message), message }));
     const plans = planLedgerBatch(messages, lookup, this.options.now(), this.options.timing);
     return new Map(
@@ -104,7 +111,12 @@ export class LedgerStep {
    * Announces the sync about to start. False only when the ledger refused it (another sync is in flight, or one
    * succeeded since the read): the caller holds. A claim that failed or timed out counts as made: sync anyway.
    */
-  async claim(subscriptionId: string, startedAt: number, leaseMs: number, claim: NonNullable<SubscriptionPlan<unknown>['claim']>): Promise<boolean> {
+  async claim(
+    subscriptionId: string,
+    startedAt: number,
+    leaseMs: number,
+    claim: NonNullable<SubscriptionPlan<unknown>['claim']>,
+  ): Promise<boolean> {
     try {
       return await this.bounded(this.options.store.claimSync(subscriptionId, { startedAt, leaseMs, ...claim }));
     } catch (error) {
@@ -118,11 +130,22 @@ export class LedgerStep {
    * to the latest change its messages name (provenThroughOf), a second write made only when one names one. A
    * failed write is only logged: the sweep then queues the change again at worst.
    */
-  async record(subscriptionId: string, startedAt: number, outcome: SyncOutcome, served: readonly LedgerMessage[] = []): Promise<void> {
-    const provenThrough = outcome.class === 'synced' ? provenThroughOf(served.map(datedRequestOf), this.options.timing.clockMarginSeconds * 1000) : undefined;
+  async record(
+    subscriptionId: string,
+    startedAt: number,
+    outcome: SyncOutcome,
+    served: readonly LedgerMessage[] = [],
+  ): Promise<void> {
+    const provenThrough =
+      outcome.class === 'synced'
+        ? provenThroughOf(served.map(datedRequestOf), this.options.timing.clockMarginSeconds * 1000)
+        : undefined;
     try {
-      await this.bounded(this.options.store.recordOutcome(subscriptionId, ledgerOutcomeOf(outcome, startedAt, this.options.now())));
-      if (provenThrough !== undefined) await this.bounded(this.options.store.raiseMark(subscriptionId, 'provenThrough', provenThrough));
+      await this.bounded(
+        this.options.store.recordOutcome(subscriptionId, ledgerOutcomeOf(outcome, startedAt, this.options.now())),
+      );
+      if (provenThrough !== undefined)
+        await this.bounded(this.options.store.raiseMark(subscriptionId, 'provenThrough', provenThrough));
     } catch (error) {
       this.unavailable('record', messageOf(error), { subscriptionId });
     }
@@ -136,7 +159,10 @@ export class LedgerStep {
   private async bounded<T>(call: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the ledger did not answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`the ledger did not answer within ${this.#timeoutMs} ms`)),
+        this.#timeoutMs,
+      );
     });
     try {
       return await Promise.race([call, deadline]);

@@ -1,5 +1,12 @@
 import type { SyncOutcome } from '../limio';
-import { AdaptiveLimit, LimioSlotGate, type AdaptiveLimitSettings, type LimioCallKind, type LimioCallReport, type LimitChange } from './adaptive-limit';
+import {
+  AdaptiveLimit,
+  LimioSlotGate,
+  type AdaptiveLimitSettings,
+  type LimioCallKind,
+  type LimioCallReport,
+  type LimitChange,
+} from './adaptive-limit';
 import { createLimiter } from './concurrency';
 
 /** What `run` answers when no slot came within the wait bound: the task did not run. */
@@ -87,7 +94,12 @@ export class AdaptiveLimioLimiter implements LimioCallLimiter {
   }
 
   snapshot(): LimioLimitSnapshot {
-    const snapshot = { limit: this.limit.limit, maxInFlight: this.#maxInFlight, unloadedLatencyMs: this.limit.unloadedLatencyMs, latencyRatio: this.limit.latencyRatio };
+    const snapshot = {
+      limit: this.limit.limit,
+      maxInFlight: this.#maxInFlight,
+      unloadedLatencyMs: this.limit.unloadedLatencyMs,
+      latencyRatio: this.limit.latencyRatio,
+    };
     this.#maxInFlight = this.#gate.inFlight;
     return snapshot;
   }
@@ -98,11 +110,14 @@ export class AdaptiveLimioLimiter implements LimioCallLimiter {
     return new Promise((resolve) => {
       const waiter: Waiter = {
         grant: resolve,
-        timer: setTimeout(() => {
-          const index = this.#waiting.indexOf(waiter);
-          if (index >= 0) this.#waiting.splice(index, 1);
-          resolve(undefined);
-        }, Math.max(0, waitMs)),
+        timer: setTimeout(
+          () => {
+            const index = this.#waiting.indexOf(waiter);
+            if (index >= 0) this.#waiting.splice(index, 1);
+            resolve(undefined);
+          },
+          Math.max(0, waitMs),
+        ),
       };
       this.#waiting.push(waiter);
       this.pump();

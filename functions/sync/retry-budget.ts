@@ -64,7 +64,10 @@ export function retryBudget({ receivedAt, now, budgetSeconds, openIntervals }: R
  * When the budget starts. A message an operator put back from the DLQ (replayCount > 0) keeps its original
  * receivedAt, whose budget is long spent: it gets a fresh one from when it was sent again (SQS SentTimestamp).
  */
-export function budgetStart(request: { readonly receivedAt: string; readonly replayCount?: number }, sentTimestampMs?: number): number {
+export function budgetStart(
+  request: { readonly receivedAt: string; readonly replayCount?: number },
+  sentTimestampMs?: number,
+): number {
   const receivedAt = toEpochMs(request.receivedAt);
   if ((request.replayCount ?? 0) > 0 && sentTimestampMs !== undefined && Number.isFinite(sentTimestampMs)) {
     return Math.max(receivedAt, sentTimestampMs);
@@ -100,7 +103,8 @@ export function syncFailureOf(outcome: Exclude<SyncOutcome, { class: 'synced' }>
   return {
     kind: 'limio',
     error: outcome.error,
-    ...(outcome.class === 'retryable' && outcome.retryAfterSeconds !== undefined && { retryAfterSeconds: outcome.retryAfterSeconds }),
+    ...(outcome.class === 'retryable' &&
+      outcome.retryAfterSeconds !== undefined && { retryAfterSeconds: outcome.retryAfterSeconds }),
   };
 }
 
@@ -128,7 +132,11 @@ export interface RetryInput {
  * [1, min(cap, base * 2^(receiveCount-1))]; the sync Lambda's only backoff. Full jitter spreads a burst of
  * failures the most.
  */
-export function backoffSeconds(receiveCount: number, settings: Pick<RetrySettings, 'backoffBaseSeconds' | 'backoffMaxSeconds'>, random: () => number = Math.random): number {
+export function backoffSeconds(
+  receiveCount: number,
+  settings: Pick<RetrySettings, 'backoffBaseSeconds' | 'backoffMaxSeconds'>,
+  random: () => number = Math.random,
+): number {
   const exponent = Math.min(Math.max(receiveCount, 1) - 1, 30);
   const ceiling = Math.min(settings.backoffMaxSeconds, settings.backoffBaseSeconds * 2 ** exponent);
   // At least one second: zero would make the message visible again before this invocation has even returned.
@@ -141,12 +149,25 @@ function retryAfterWithinBounds(retryAfterSeconds: number, settings: Pick<RetryS
   return clamp(Math.ceil(retryAfterSeconds), 1, settings.backoffMaxSeconds);
 }
 
-export function decideRetry({ failure, receiveCount, receivedAt, sentAt, now, openIntervals, settings, random = Math.random }: RetryInput): RetryDecision {
+export function decideRetry({
+  failure,
+  receiveCount,
+  receivedAt,
+  sentAt,
+  now,
+  openIntervals,
+  settings,
+  random = Math.random,
+}: RetryInput): RetryDecision {
   if (failure.kind === 'poison') {
     return { action: 'dead-letter', failureClass: 'poison', reason: failure.error ?? 'unreadable message' };
   }
   if (failure.kind === 'terminal') {
-    return { action: 'dead-letter', failureClass: 'terminal', reason: failure.error ?? 'Limio refused this subscription' };
+    return {
+      action: 'dead-letter',
+      failureClass: 'terminal',
+      reason: failure.error ?? 'Limio refused this subscription',
+    };
   }
   const remaining = retryBudget({ receivedAt, now, budgetSeconds: settings.retryBudgetSeconds, openIntervals });
   const lastError = failure.error ? `: ${failure.error}` : '';
@@ -163,11 +184,18 @@ export function decideRetry({ failure, receiveCount, receivedAt, sentAt, now, op
     return { action: 'dead-letter', failureClass: 'exhausted', reason: `${retentionNear}${lastError}` };
   }
   if (receiveCount >= settings.maxAttempts) {
-    return { action: 'dead-letter', failureClass: 'exhausted', reason: `received ${receiveCount} times (MAX_ATTEMPTS ${settings.maxAttempts})${lastError}` };
+    return {
+      action: 'dead-letter',
+      failureClass: 'exhausted',
+      reason: `received ${receiveCount} times (MAX_ATTEMPTS ${settings.maxAttempts})${lastError}`,
+    };
   }
   // Retry-After is a floor: Limio asking for longer wins over the jittered backoff, never beyond the cap.
   const jittered = backoffSeconds(receiveCount, settings, random);
-  const wanted = failure.retryAfterSeconds === undefined ? jittered : Math.max(jittered, retryAfterWithinBounds(failure.retryAfterSeconds, settings));
+  const wanted =
+    failure.retryAfterSeconds === undefined
+      ? jittered
+      : Math.max(jittered, retryAfterWithinBounds(failure.retryAfterSeconds, settings));
   // The last retry lands when the budget ends, not a whole backoff step beyond it.
   const visibilitySeconds = clamp(Math.min(wanted, Math.ceil(remaining)), 1, settings.backoffMaxSeconds);
   return { action: 'retry', visibilitySeconds, remainingBudgetSeconds: remaining };
@@ -199,7 +227,12 @@ export interface HoldInput {
  * with many earlier retries, held in the minute the breaker opens, comes back soon after a quick recovery.
  * Spread over [hold, 1.25 x hold] so the backlog does not return as one wave.
  */
-export function holdVisibilitySeconds({ settings, receiveCount, openForSeconds, random = Math.random }: HoldInput): number {
+export function holdVisibilitySeconds({
+  settings,
+  receiveCount,
+  openForSeconds,
+  random = Math.random,
+}: HoldInput): number {
   const exponent = Math.min(Math.max(receiveCount, 1) - 1, 30);
   const byReceives = settings.holdSeconds * 2 ** exponent;
   const byOpenTime = Math.max(settings.holdSeconds, Math.floor(openForSeconds));
@@ -212,7 +245,10 @@ export function holdVisibilitySeconds({ settings, receiveCount, openForSeconds, 
  * comes back, and a terminal one calls Limio again each time. Spread over [3/4 x cap, cap] of the backoff, so
  * it returns rarely (not after the queue's visibility timeout) and a burst of them does not return as one wave.
  */
-export function deadLetterRetrySeconds(settings: Pick<RetrySettings, 'backoffMaxSeconds'>, random: () => number = Math.random): number {
+export function deadLetterRetrySeconds(
+  settings: Pick<RetrySettings, 'backoffMaxSeconds'>,
+  random: () => number = Math.random,
+): number {
   const cap = settings.backoffMaxSeconds;
   return clamp(cap - Math.floor(random() * (cap / 4)), 1, cap);
 }

@@ -15,7 +15,12 @@ import type { SyncConfig } from './config';
 import { LedgerStep } from './ledger-step';
 import { AdaptiveLimioLimiter, fixedLimioLimiter, type LimioCallLimiter } from './limio-slots';
 import { guarded, type SyncObserver } from './outcome-event';
-import { createVisibilityBatcher, delayRedeliveries, type VisibilityAnswer, type VisibilityChange } from './sqs-actions';
+import {
+  createVisibilityBatcher,
+  delayRedeliveries,
+  type VisibilityAnswer,
+  type VisibilityChange,
+} from './sqs-actions';
 import { createSyncLogger, createSyncMetrics, SYNC_METRICS } from './telemetry';
 
 export interface SyncHandlerDependencies {
@@ -94,7 +99,12 @@ export function createSyncContext(config: SyncConfig, dependencies: SyncHandlerD
   const adaptiveLimit =
     config.adaptive &&
     new AdaptiveLimioLimiter(
-      { initial: config.adaptive.initialLimit, floor: config.adaptive.minLimit, ceiling: config.adaptive.ceiling, latencyTolerance: config.adaptive.latencyTolerance },
+      {
+        initial: config.adaptive.initialLimit,
+        floor: config.adaptive.minLimit,
+        ceiling: config.adaptive.ceiling,
+        latencyTolerance: config.adaptive.latencyTolerance,
+      },
       {
         now,
         ...(dependencies.random && { random: dependencies.random }),
@@ -106,7 +116,9 @@ export function createSyncContext(config: SyncConfig, dependencies: SyncHandlerD
     );
   const ledgerStore =
     dependencies.ledger ??
-    (config.ledger.tableName !== undefined ? new DynamoDbLedgerStore(dependencies.dynamo ?? ledgerDynamoDbClient(), config.ledger.tableName) : undefined);
+    (config.ledger.tableName !== undefined
+      ? new DynamoDbLedgerStore(dependencies.dynamo ?? ledgerDynamoDbClient(), config.ledger.tableName)
+      : undefined);
   return {
     config,
     now,
@@ -123,17 +135,34 @@ export function createSyncContext(config: SyncConfig, dependencies: SyncHandlerD
       ...(dependencies.dynamo && { dynamo: dependencies.dynamo }),
       now,
       // Fails open: without the shared state the instance syncs as if the breaker were closed.
-      onError: (error, during) => logger.warn('breaker state unavailable; syncing as if closed', { during, error: (error as Error)?.message ?? String(error) }),
+      onError: (error, during) =>
+        logger.warn('breaker state unavailable; syncing as if closed', {
+          during,
+          error: (error as Error)?.message ?? String(error),
+        }),
       onTransition: (before, after) => {
-        const context = { from: before.state, to: after.state, reason: after.reason, since: new Date(after.since).toISOString() };
-        if (after.state === 'open') logger.warn('breaker opened by this instance: Limio judged down, messages are held in the queue', context);
+        const context = {
+          from: before.state,
+          to: after.state,
+          reason: after.reason,
+          since: new Date(after.since).toISOString(),
+        };
+        if (after.state === 'open')
+          logger.warn('breaker opened by this instance: Limio judged down, messages are held in the queue', context);
         else logger.info('breaker moved by this instance', context);
         dependencies.onBreakerTransition?.(before, after);
       },
     }),
     ledger:
       ledgerStore &&
-      new LedgerStep({ store: ledgerStore, timing: config.ledger.timing, maxAttempts: config.breaker.retry.maxAttempts, now, logger, metrics }),
+      new LedgerStep({
+        store: ledgerStore,
+        timing: config.ledger.timing,
+        maxAttempts: config.breaker.retry.maxAttempts,
+        now,
+        logger,
+        metrics,
+      }),
     changeVisibility: createVisibilityBatcher((changes) => delayRedeliveries(sqs, config.queueUrl, changes)),
   };
 }

@@ -42,10 +42,14 @@ export function createSyncHandler(config: SyncConfig, dependencies: SyncHandlerD
     // The batch's one ledger read (which messages are covered, held, or share one call now) and the breaker's
     // state (open: no Limio call at all in this batch, the messages are held; poison still goes to the DLQ).
     // Neither depends on the other, so they are read side by side: one round trip before the first sync, not two.
-    const [plans, breakerAtStart] = await Promise.all([ledger ? ledger.plan(bySubscription) : planWithoutLedger(bySubscription), breaker.gate.current()]);
+    const [plans, breakerAtStart] = await Promise.all([
+      ledger ? ledger.plan(bySubscription) : planWithoutLedger(bySubscription),
+      breaker.gate.current(),
+    ]);
     const made: MadeSyncs = [];
     const shares = carryOutPlans(sync, plans, breakerAtStart, context, made);
-    const verdictFor = (subscriptionId: string, messageId: string): Promise<Verdict> => shares.get(subscriptionId)!.then((verdicts) => verdicts.get(messageId)!);
+    const verdictFor = (subscriptionId: string, messageId: string): Promise<Verdict> =>
+      shares.get(subscriptionId)!.then((verdicts) => verdicts.get(messageId)!);
 
     const recordHandler = async (record: SQSRecord): Promise<void> => {
       const poisonReason = poison.get(record.messageId);
@@ -83,8 +87,10 @@ function addLimitMetrics(sync: SyncContext): void {
   const { limit, maxInFlight, unloadedLatencyMs, latencyRatio } = sync.adaptiveLimit.snapshot();
   sync.metrics.addMetric(SYNC_METRICS.limioConcurrencyLimit, MetricUnit.Count, limit);
   sync.metrics.addMetric(SYNC_METRICS.limioCallsInFlight, MetricUnit.Count, maxInFlight);
-  if (unloadedLatencyMs !== undefined) sync.metrics.addMetric(SYNC_METRICS.limioUnloadedLatency, MetricUnit.Milliseconds, unloadedLatencyMs);
-  if (latencyRatio !== undefined) sync.metrics.addMetric(SYNC_METRICS.limioLatencyRatio, MetricUnit.NoUnit, latencyRatio);
+  if (unloadedLatencyMs !== undefined)
+    sync.metrics.addMetric(SYNC_METRICS.limioUnloadedLatency, MetricUnit.Milliseconds, unloadedLatencyMs);
+  if (latencyRatio !== undefined)
+    sync.metrics.addMetric(SYNC_METRICS.limioLatencyRatio, MetricUnit.NoUnit, latencyRatio);
 }
 
 /**
@@ -103,10 +109,13 @@ function carryOutPlans(
   const lookAgain = callsLimio && sync.ledger ? [...plans.values()].filter(waitsOnlyForSyncInFlight) : [];
   const shares = new Map<string, Promise<Verdicts>>();
   for (const plan of plans.values()) {
-    if (!lookAgain.includes(plan)) shares.set(plan.subscriptionId, carryOutPlan(sync, plan, breakerAtStart, context, made));
+    if (!lookAgain.includes(plan))
+      shares.set(plan.subscriptionId, carryOutPlan(sync, plan, breakerAtStart, context, made));
   }
   if (lookAgain.length > 0) {
-    lookAgainThenHold(sync, lookAgain, Promise.allSettled(shares.values()), context).forEach((share, subscriptionId) => shares.set(subscriptionId, share));
+    lookAgainThenHold(sync, lookAgain, Promise.allSettled(shares.values()), context).forEach((share, subscriptionId) =>
+      shares.set(subscriptionId, share),
+    );
   }
   // Started before the record handler awaits them: one that fails (a bug) fails its messages there, as before,
   // instead of first surfacing as an unhandled rejection.
@@ -126,7 +135,10 @@ async function carryOutPlan(
   made: MadeSyncs,
 ): Promise<Verdicts> {
   const { subscriptionId } = plan;
-  const verdicts: Verdicts = plan.covered.length > 0 ? doneAsCovered(sync, subscriptionId, plan.covered, plan.coveredBySyncStartedAt) : new Map();
+  const verdicts: Verdicts =
+    plan.covered.length > 0
+      ? doneAsCovered(sync, subscriptionId, plan.covered, plan.coveredBySyncStartedAt)
+      : new Map();
   const waiting = [...plan.held.map((held) => held.message), ...plan.syncNow];
   if (waiting.length === 0) return verdicts;
   const rest =

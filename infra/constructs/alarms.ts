@@ -9,7 +9,13 @@ import { Construct } from 'constructs';
 import { breakerGauge } from '../../functions/breaker/breaker-state';
 import { SWEEP_METRICS } from '../../functions/sweep/lambda-sweep';
 import { SYNC_METRICS } from '../../functions/sync/telemetry';
-import { FAILED_SWEEPS, MISSING_CALLOUTS_SWEEPS, sweepFallingBehindSeconds, type BridgeSettings, type SweepSettings } from '../settings';
+import {
+  FAILED_SWEEPS,
+  MISSING_CALLOUTS_SWEEPS,
+  sweepFallingBehindSeconds,
+  type BridgeSettings,
+  type SweepSettings,
+} from '../settings';
 import {
   BREAKER_OPEN_ALARM_DESCRIPTION,
   CALLOUT_REFUSED_ALARM_DESCRIPTION,
@@ -21,7 +27,13 @@ import {
 } from './alarm-descriptions';
 import type { CalloutFrontDoor } from './front-door';
 import { keepParentLogicalIds } from './logical-ids';
-import { BREAKER_METRICS_SERVICE, bridgeMetric, CALLOUT_METRICS_SERVICE, SWEEP_SERVICE_NAME, SYNC_METRICS_SERVICE } from './metrics';
+import {
+  BREAKER_METRICS_SERVICE,
+  bridgeMetric,
+  CALLOUT_METRICS_SERVICE,
+  SWEEP_SERVICE_NAME,
+  SYNC_METRICS_SERVICE,
+} from './metrics';
 
 /** The alarms, by what they watch. */
 export interface ZuoraLimioSyncAlarms {
@@ -67,7 +79,9 @@ export interface BridgeAlarmsProps {
   readonly fanOutFunction?: nodejs.NodejsFunction;
 }
 
-type AlarmOptions = Omit<cloudwatch.AlarmProps, 'alarmDescription' | 'evaluationPeriods'> & { evaluationPeriods?: number };
+type AlarmOptions = Omit<cloudwatch.AlarmProps, 'alarmDescription' | 'evaluationPeriods'> & {
+  evaluationPeriods?: number;
+};
 
 /** The bridge's alarms, each notifying the alarm topic (if any) on ALARM and on OK. */
 export class BridgeAlarms extends Construct {
@@ -83,7 +97,8 @@ export class BridgeAlarms extends Construct {
       // cdk-nag (AwsSolutions) finding that does not fit alarm notifications; plain construct metadata.
       Validations.of(this.alarmTopic).acknowledge({
         id: 'AwsSolutions-SNS2',
-        reason: 'Alarm notifications carry alarm names and states only; CloudWatch cannot publish to a topic encrypted with the AWS managed SNS key, and a customer managed key would add cost without protecting anything sensitive.',
+        reason:
+          'Alarm notifications carry alarm names and states only; CloudWatch cannot publish to a topic encrypted with the AWS managed SNS key, and a customer managed key would add cost without protecting anything sensitive.',
       });
     }
     const alarm = (alarmId: string, description: string, options: AlarmOptions) => {
@@ -103,30 +118,59 @@ export class BridgeAlarms extends Construct {
     };
     const oneMinute = Duration.minutes(1);
     const fiveMinutes = Duration.minutes(5);
-    const atLeastOnce = { threshold: 1, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD };
+    const atLeastOnce = {
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    };
     this.alarms = {
-      deadLetters: alarm('DeadLettersAlarm', 'Subscriptions are in the dead-letter queue: they were not synced to Limio. List and replay them with the CLI.', {
-        metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: oneMinute, statistic: cloudwatch.Stats.MAXIMUM }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      }),
-      oldestMessageAge: alarm('OldestMessageAgeAlarm', `A subscription has waited more than ${settings.oldestMessageAgeAlarmSeconds} s on the main queue: the sync is not keeping up, is paused, or Limio keeps failing.`, {
-        metric: mainQueue.metricApproximateAgeOfOldestMessage({ period: oneMinute, statistic: cloudwatch.Stats.MAXIMUM }),
-        threshold: settings.oldestMessageAgeAlarmSeconds,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      }),
-      syncErrors: alarm('SyncErrorsAlarm', 'The sync Lambda failed whole invocations (configuration, crash or timeout), not single subscriptions: check its logs. An unreadable or refused Limio secret does not show here: it fails each sync as retryable and opens the circuit breaker (BreakerOpenAlarm).', {
-        metric: syncFunction.metricErrors({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
-        ...atLeastOnce,
-      }),
-      syncThrottles: alarm('SyncThrottlesAlarm', 'The sync Lambda was throttled: the account or regional concurrency limit is reached.', {
-        metric: syncFunction.metricThrottles({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
-        ...atLeastOnce,
-      }),
-      api5xx: alarm('Api5xxAlarm', 'The callout API answered 5xx: Zuora callouts were refused (callout Lambda failing or queue unreachable) and Zuora will retry only a few times.', {
-        metric: frontDoor.apiMetrics({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }).serverErrors,
-        ...atLeastOnce,
-      }),
+      deadLetters: alarm(
+        'DeadLettersAlarm',
+        'Subscriptions are in the dead-letter queue: they were not synced to Limio. List and replay them with the CLI.',
+        {
+          metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+            period: oneMinute,
+            statistic: cloudwatch.Stats.MAXIMUM,
+          }),
+          threshold: 0,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        },
+      ),
+      oldestMessageAge: alarm(
+        'OldestMessageAgeAlarm',
+        `A subscription has waited more than ${settings.oldestMessageAgeAlarmSeconds} s on the main queue: the sync is not keeping up, is paused, or Limio keeps failing.`,
+        {
+          metric: mainQueue.metricApproximateAgeOfOldestMessage({
+            period: oneMinute,
+            statistic: cloudwatch.Stats.MAXIMUM,
+          }),
+          threshold: settings.oldestMessageAgeAlarmSeconds,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        },
+      ),
+      syncErrors: alarm(
+        'SyncErrorsAlarm',
+        'The sync Lambda failed whole invocations (configuration, crash or timeout), not single subscriptions: check its logs. An unreadable or refused Limio secret does not show here: it fails each sync as retryable and opens the circuit breaker (BreakerOpenAlarm).',
+        {
+          metric: syncFunction.metricErrors({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
+          ...atLeastOnce,
+        },
+      ),
+      syncThrottles: alarm(
+        'SyncThrottlesAlarm',
+        'The sync Lambda was throttled: the account or regional concurrency limit is reached.',
+        {
+          metric: syncFunction.metricThrottles({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
+          ...atLeastOnce,
+        },
+      ),
+      api5xx: alarm(
+        'Api5xxAlarm',
+        'The callout API answered 5xx: Zuora callouts were refused (callout Lambda failing or queue unreachable) and Zuora will retry only a few times.',
+        {
+          metric: frontDoor.apiMetrics({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }).serverErrors,
+          ...atLeastOnce,
+        },
+      ),
       calloutThrottled: alarm('CalloutThrottledAlarm', CALLOUT_THROTTLED_ALARM_DESCRIPTION, {
         metric: frontDoor.metricThrottledCallouts(),
         ...atLeastOnce,
@@ -149,12 +193,18 @@ export class BridgeAlarms extends Construct {
         metric: bridgeMetric(SYNC_METRICS.visibilityRefused, SYNC_METRICS_SERVICE, fiveMinutes, cloudwatch.Stats.SUM),
         ...atLeastOnce,
       }),
-      probeErrors: alarm('ProbeErrorsAlarm', 'The circuit breaker probe failed in most of its runs over 5 minutes (DynamoDB, the Lambda API or its configuration): the breaker cannot close by itself and the sync event source may not follow it. Check the probe\'s logs.', {
-        metric: probeFunction.metricErrors({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
-        threshold: 3,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      }),
-      ...(settings.sweep !== undefined && props.sweepFunction !== undefined && sweepAlarms(settings.sweep, props.sweepFunction, alarm)),
+      probeErrors: alarm(
+        'ProbeErrorsAlarm',
+        "The circuit breaker probe failed in most of its runs over 5 minutes (DynamoDB, the Lambda API or its configuration): the breaker cannot close by itself and the sync event source may not follow it. Check the probe's logs.",
+        {
+          metric: probeFunction.metricErrors({ period: fiveMinutes, statistic: cloudwatch.Stats.SUM }),
+          threshold: 3,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        },
+      ),
+      ...(settings.sweep !== undefined &&
+        props.sweepFunction !== undefined &&
+        sweepAlarms(settings.sweep, props.sweepFunction, alarm)),
       ...(props.fanOutFunction !== undefined && {
         // As the sync Lambda's: one failed invocation is worth a look.
         fanOutErrors: alarm('FanOutErrorsAlarm', FAN_OUT_ERRORS_ALARM_DESCRIPTION, {

@@ -69,43 +69,57 @@ export class BreakerProbe extends Construct {
     super(scope, id);
     keepParentLogicalIds(this);
     const { settings, breakerTable, syncEventSourceMapping, limioSecret } = props;
-    this.probeFunction = bridgeFunction(this, 'Probe', {
-      entry: 'functions/breaker/handler.ts',
-      description: 'zuora-limio-sync: circuit breaker probe; checks Limio while the breaker is open and pauses or resumes the sync event source',
-      timeout: Duration.seconds(PROBE_TIMEOUT_SECONDS),
-      environment: {
-        BREAKER_TABLE_NAME: breakerTable.tableName,
-        SYNC_EVENT_SOURCE_MAPPING_ID: syncEventSourceMapping.eventSourceMappingId,
-        // Restored when the breaker closes (half-open runs at the smallest cap Lambda allows, 2).
-        SYNC_MAX_CONCURRENCY: String(settings.syncInvocationConcurrency),
-        LIMIO_BASE_URL: settings.limioBaseUrl,
-        LIMIO_SECRET_ID: limioSecret.secretArn,
-        LIMIO_TIMEOUT_MS: String(Math.min(settings.limioTimeoutMs, PROBE_LIMIO_TIMEOUT_MS)),
-        ...(settings.probeSubscriptionId === undefined ? {} : { PROBE_SUBSCRIPTION_ID: settings.probeSubscriptionId }),
-        ...sharedEnvironment(settings),
+    this.probeFunction = bridgeFunction(
+      this,
+      'Probe',
+      {
+        entry: 'functions/breaker/handler.ts',
+        description:
+          'zuora-limio-sync: circuit breaker probe; checks Limio while the breaker is open and pauses or resumes the sync event source',
+        timeout: Duration.seconds(PROBE_TIMEOUT_SECONDS),
+        environment: {
+          BREAKER_TABLE_NAME: breakerTable.tableName,
+          SYNC_EVENT_SOURCE_MAPPING_ID: syncEventSourceMapping.eventSourceMappingId,
+          // Restored when the breaker closes (half-open runs at the smallest cap Lambda allows, 2).
+          SYNC_MAX_CONCURRENCY: String(settings.syncInvocationConcurrency),
+          LIMIO_BASE_URL: settings.limioBaseUrl,
+          LIMIO_SECRET_ID: limioSecret.secretArn,
+          LIMIO_TIMEOUT_MS: String(Math.min(settings.limioTimeoutMs, PROBE_LIMIO_TIMEOUT_MS)),
+          ...(settings.probeSubscriptionId === undefined
+            ? {}
+            : { PROBE_SUBSCRIPTION_ID: settings.probeSubscriptionId }),
+          ...sharedEnvironment(settings),
+        },
       },
-    }, settings);
+      settings,
+    );
     const role = this.probeFunction.role!;
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'ReadWriteBreakerState',
-      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      resources: [breakerTable.tableArn],
-    }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'PauseResumeSyncEventSource',
-      // This one mapping, nothing else of Lambda's.
-      actions: ['lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping'],
-      resources: [syncEventSourceMapping.eventSourceMappingArn],
-    }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadWriteBreakerState',
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [breakerTable.tableArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'PauseResumeSyncEventSource',
+        // This one mapping, nothing else of Lambda's.
+        actions: ['lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping'],
+        resources: [syncEventSourceMapping.eventSourceMappingArn],
+      }),
+    );
     props.secrets.grantRead(role, 'ReadLimioSecret', limioSecret);
     this.probeSchedule = new events.Rule(this, 'ProbeSchedule', {
       description: 'zuora-limio-sync: runs the circuit breaker probe every minute',
       schedule: events.Schedule.rate(Duration.seconds(BREAKER_DEFAULTS.probeIntervalSeconds)),
-      targets: [new targets.LambdaFunction(this.probeFunction, {
-        // The next run is a minute away: a stale or retried run would only repeat it.
-        retryAttempts: 0,
-        maxEventAge: Duration.minutes(1),
-      })],
+      targets: [
+        new targets.LambdaFunction(this.probeFunction, {
+          // The next run is a minute away: a stale or retried run would only repeat it.
+          retryAttempts: 0,
+          maxEventAge: Duration.minutes(1),
+        }),
+      ],
     });
   }
 }

@@ -11,7 +11,8 @@ const PROJECT_ROOT = path.join(__dirname, '..', '..');
 
 export type BridgeFunctionName = 'Callout' | 'Sync' | 'Probe' | 'Sweep' | 'FanOut';
 
-export interface BridgeFunctionOptions extends Pick<nodejs.NodejsFunctionProps, 'reservedConcurrentExecutions' | 'retryAttempts' | 'maxEventAge'> {
+export interface BridgeFunctionOptions
+  extends Pick<nodejs.NodejsFunctionProps, 'reservedConcurrentExecutions' | 'retryAttempts' | 'maxEventAge'> {
   /** The handler file, relative to the project root. */
   readonly entry: string;
   readonly description: string;
@@ -22,7 +23,9 @@ export interface BridgeFunctionOptions extends Pick<nodejs.NodejsFunctionProps, 
 /** The variables every function reads besides its own. */
 export function sharedEnvironment(settings: BridgeSettings): Record<string, string> {
   return {
-    ...(settings.subscriptionIdPattern === undefined ? {} : { SUBSCRIPTION_ID_PATTERN: settings.subscriptionIdPattern }),
+    ...(settings.subscriptionIdPattern === undefined
+      ? {}
+      : { SUBSCRIPTION_ID_PATTERN: settings.subscriptionIdPattern }),
     NODE_OPTIONS: '--enable-source-maps',
     POWERTOOLS_SERVICE_NAME: INFRA_DEFAULTS.serviceName,
     POWERTOOLS_METRICS_NAMESPACE: INFRA_DEFAULTS.metricsNamespace,
@@ -33,7 +36,12 @@ export function sharedEnvironment(settings: BridgeSettings): Record<string, stri
  * One of the bridge's Lambdas, as every one of them is built: `<name>Logs`, `<name>Role` and `<name>Function` in
  * `scope`, bundled by the project's own esbuild.
  */
-export function bridgeFunction(scope: Construct, name: BridgeFunctionName, options: BridgeFunctionOptions, settings: BridgeSettings): nodejs.NodejsFunction {
+export function bridgeFunction(
+  scope: Construct,
+  name: BridgeFunctionName,
+  options: BridgeFunctionOptions,
+  settings: BridgeSettings,
+): nodejs.NodejsFunction {
   const logGroup = new logs.LogGroup(scope, `${name}Logs`, {
     retention: settings.logRetentionDays as logs.RetentionDays,
     removalPolicy: RemovalPolicy.DESTROY,
@@ -44,10 +52,12 @@ export function bridgeFunction(scope: Construct, name: BridgeFunctionName, optio
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     description: `zuora-limio-sync ${name.toLowerCase()} function`,
   });
-  role.addToPolicy(new iam.PolicyStatement({
-    actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-    resources: [logGroup.logGroupArn],
-  }));
+  role.addToPolicy(
+    new iam.PolicyStatement({
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    }),
+  );
   return new nodejs.NodejsFunction(scope, `${name}Function`, {
     entry: path.join(PROJECT_ROOT, options.entry),
     handler: 'handler',

@@ -57,7 +57,8 @@ export class BridgeDashboard extends Construct {
     const p99 = { period, statistic: cloudwatch.Stats.p(99) };
     // Custom metrics (embedded metric format): names and service dimensions as in functions/sync/telemetry.ts
     // and functions/callout/callout-handler.ts.
-    const custom = (metricName: string, service: string) => bridgeMetric(metricName, service, period, cloudwatch.Stats.SUM);
+    const custom = (metricName: string, service: string) =>
+      bridgeMetric(metricName, service, period, cloudwatch.Stats.SUM);
     const api = frontDoor.apiMetrics(sum);
     const calloutFunction = frontDoor.calloutFunction;
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
@@ -73,7 +74,11 @@ export class BridgeDashboard extends Construct {
       }),
     );
     dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Callout API requests', left: [api.count, api.clientErrors, api.serverErrors], width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Callout API requests',
+        left: [api.count, api.clientErrors, api.serverErrors],
+        width: 8,
+      }),
       new cloudwatch.GraphWidget({
         title: 'Callout Lambda',
         left: [calloutFunction.metricInvocations(sum), calloutFunction.metricErrors(sum)],
@@ -95,8 +100,11 @@ export class BridgeDashboard extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Callouts',
         left: [
-          custom('CalloutAccepted', CALLOUT_METRICS_SERVICE), custom('CalloutRefused', CALLOUT_METRICS_SERVICE), custom('SubscriptionIdsQueued', CALLOUT_METRICS_SERVICE),
-          custom(CALLOUT_ACCOUNT_METRICS.queued, CALLOUT_METRICS_SERVICE), frontDoor.metricThrottledCallouts(),
+          custom('CalloutAccepted', CALLOUT_METRICS_SERVICE),
+          custom('CalloutRefused', CALLOUT_METRICS_SERVICE),
+          custom('SubscriptionIdsQueued', CALLOUT_METRICS_SERVICE),
+          custom(CALLOUT_ACCOUNT_METRICS.queued, CALLOUT_METRICS_SERVICE),
+          frontDoor.metricThrottledCallouts(),
         ],
         // Accounts named by a callout on a stack without a Zuora connection: no sync follows them.
         right: [custom(CALLOUT_ACCOUNT_METRICS.ignored, CALLOUT_METRICS_SERVICE)],
@@ -120,7 +128,9 @@ export class BridgeDashboard extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Sync invocations at once (part of the Limio ceiling)',
         left: [syncFunction.metric('ConcurrentExecutions', max)],
-        leftAnnotations: [{ value: settings.syncInvocationConcurrency, label: 'maxConcurrency (syncInvocationConcurrency)' }],
+        leftAnnotations: [
+          { value: settings.syncInvocationConcurrency, label: 'maxConcurrency (syncInvocationConcurrency)' },
+        ],
         width: 12,
       }),
     );
@@ -128,7 +138,10 @@ export class BridgeDashboard extends Construct {
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Sync ledger (messages done without a Limio call, held to share one)',
-        left: [custom(SYNC_METRICS.coveredByLedger, SYNC_METRICS_SERVICE), custom(SYNC_METRICS.heldForCooldown, SYNC_METRICS_SERVICE)],
+        left: [
+          custom(SYNC_METRICS.coveredByLedger, SYNC_METRICS_SERVICE),
+          custom(SYNC_METRICS.heldForCooldown, SYNC_METRICS_SERVICE),
+        ],
         // Fail open: each is a sync made without the ledger's help, never a lost one.
         right: [custom(SYNC_METRICS.ledgerUnavailable, SYNC_METRICS_SERVICE)],
         width: 12,
@@ -136,12 +149,19 @@ export class BridgeDashboard extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Ledger table',
         left: [ledgerTable.metricConsumedReadCapacityUnits(sum), ledgerTable.metricConsumedWriteCapacityUnits(sum)],
-        right: [ledgerTable.metricThrottledRequestsForOperations({ operations: [dynamodb.Operation.BATCH_GET_ITEM, dynamodb.Operation.UPDATE_ITEM], ...sum })],
+        right: [
+          ledgerTable.metricThrottledRequestsForOperations({
+            operations: [dynamodb.Operation.BATCH_GET_ITEM, dynamodb.Operation.UPDATE_ITEM],
+            ...sum,
+          }),
+        ],
         width: 12,
       }),
     );
-    if (props.sweepFunction !== undefined && settings.sweep !== undefined) addSweepWidgets(dashboard, props.sweepFunction, settings.sweep);
-    if (props.fanOutFunction !== undefined && props.accountQueue !== undefined) addFanOutWidgets(dashboard, props.fanOutFunction, props.accountQueue, { sum, max, p99 });
+    if (props.sweepFunction !== undefined && settings.sweep !== undefined)
+      addSweepWidgets(dashboard, props.sweepFunction, settings.sweep);
+    if (props.fanOutFunction !== undefined && props.accountQueue !== undefined)
+      addFanOutWidgets(dashboard, props.fanOutFunction, props.accountQueue, { sum, max, p99 });
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Circuit breaker (0 closed, 1 half-open, 2 open)',
@@ -151,7 +171,11 @@ export class BridgeDashboard extends Construct {
           { value: breakerGauge('half-open'), label: 'half-open' },
           { value: breakerGauge('open'), label: 'open' },
         ],
-        right: [custom('BreakerOpened', BREAKER_METRICS_SERVICE), custom('BreakerClosed', BREAKER_METRICS_SERVICE), custom(SYNC_METRICS.held, SYNC_METRICS_SERVICE)],
+        right: [
+          custom('BreakerOpened', BREAKER_METRICS_SERVICE),
+          custom('BreakerClosed', BREAKER_METRICS_SERVICE),
+          custom(SYNC_METRICS.held, SYNC_METRICS_SERVICE),
+        ],
         width: 12,
       }),
       new cloudwatch.GraphWidget({
@@ -170,14 +194,30 @@ export class BridgeDashboard extends Construct {
  * Limio sees), Limio's latency against its unloaded latency (what the limit follows) and the drain rate. By the
  * minute: the limit moves within seconds, 5-minute points would hide it.
  */
-function addLimioConcurrencyWidgets(dashboard: cloudwatch.Dashboard, settings: BridgeSettings, syncFunction: nodejs.NodejsFunction): void {
+function addLimioConcurrencyWidgets(
+  dashboard: cloudwatch.Dashboard,
+  settings: BridgeSettings,
+  syncFunction: nodejs.NodejsFunction,
+): void {
   const period = Duration.minutes(1);
-  const sync = (name: string, statistic: string, label: string) => bridgeMetric(name, SYNC_METRICS_SERVICE, period, statistic).with({ label });
+  const sync = (name: string, statistic: string, label: string) =>
+    bridgeMetric(name, SYNC_METRICS_SERVICE, period, statistic).with({ label });
   // Each invocation publishes its own limit; the fleet's is not published anywhere, so it is estimated from the
   // mean per invocation and the invocations running.
-  const invocationsRunning = syncFunction.metric('ConcurrentExecutions', { period, statistic: cloudwatch.Stats.MAXIMUM });
-  const perInvocationLimit = sync(ADAPTIVE_LIMIT_METRICS.limit, cloudwatch.Stats.AVERAGE, 'limit per invocation (mean)');
-  const perInvocationInFlight = sync(ADAPTIVE_LIMIT_METRICS.callsInFlight, cloudwatch.Stats.AVERAGE, 'calls in flight per invocation (mean of batch peaks)');
+  const invocationsRunning = syncFunction.metric('ConcurrentExecutions', {
+    period,
+    statistic: cloudwatch.Stats.MAXIMUM,
+  });
+  const perInvocationLimit = sync(
+    ADAPTIVE_LIMIT_METRICS.limit,
+    cloudwatch.Stats.AVERAGE,
+    'limit per invocation (mean)',
+  );
+  const perInvocationInFlight = sync(
+    ADAPTIVE_LIMIT_METRICS.callsInFlight,
+    cloudwatch.Stats.AVERAGE,
+    'calls in flight per invocation (mean of batch peaks)',
+  );
   const synced = bridgeMetric(SYNC_METRICS.synced, SYNC_METRICS_SERVICE, period, cloudwatch.Stats.SUM);
   dashboard.addWidgets(
     new cloudwatch.GraphWidget({
@@ -185,10 +225,22 @@ function addLimioConcurrencyWidgets(dashboard: cloudwatch.Dashboard, settings: B
       left: [perInvocationLimit, perInvocationInFlight],
       leftAnnotations: [{ value: settings.syncConcurrency, label: 'ceiling per invocation (syncConcurrency)' }],
       right: [
-        new cloudwatch.MathExpression({ expression: 'limit * invocations', usingMetrics: { limit: perInvocationLimit, invocations: invocationsRunning }, label: 'fleet limit (≈ mean x invocations)', period }),
-        new cloudwatch.MathExpression({ expression: 'inFlight * invocations', usingMetrics: { inFlight: perInvocationInFlight, invocations: invocationsRunning }, label: 'fleet calls in flight (≈ mean x invocations)', period }),
+        new cloudwatch.MathExpression({
+          expression: 'limit * invocations',
+          usingMetrics: { limit: perInvocationLimit, invocations: invocationsRunning },
+          label: 'fleet limit (≈ mean x invocations)',
+          period,
+        }),
+        new cloudwatch.MathExpression({
+          expression: 'inFlight * invocations',
+          usingMetrics: { inFlight: perInvocationInFlight, invocations: invocationsRunning },
+          label: 'fleet calls in flight (≈ mean x invocations)',
+          period,
+        }),
       ],
-      rightAnnotations: [{ value: settings.syncInvocationConcurrency * settings.syncConcurrency, label: 'fleet ceiling' }],
+      rightAnnotations: [
+        { value: settings.syncInvocationConcurrency * settings.syncConcurrency, label: 'fleet ceiling' },
+      ],
       width: 8,
     }),
     new cloudwatch.GraphWidget({
@@ -203,32 +255,53 @@ function addLimioConcurrencyWidgets(dashboard: cloudwatch.Dashboard, settings: B
     }),
     new cloudwatch.GraphWidget({
       title: 'Drain: syncs per second, and messages put back waiting for a Limio slot',
-      left: [new cloudwatch.MathExpression({ expression: 'synced / PERIOD(synced)', usingMetrics: { synced }, label: 'syncs per second', period })],
+      left: [
+        new cloudwatch.MathExpression({
+          expression: 'synced / PERIOD(synced)',
+          usingMetrics: { synced },
+          label: 'syncs per second',
+          period,
+        }),
+      ],
       right: [sync(ADAPTIVE_LIMIT_METRICS.slotWaits, cloudwatch.Stats.SUM, 'slot waits (per minute)')],
       width: 8,
     }),
   );
 }
 
-function addSweepWidgets(dashboard: cloudwatch.Dashboard, sweepFunction: nodejs.NodejsFunction, sweep: SweepSettings): void {
+function addSweepWidgets(
+  dashboard: cloudwatch.Dashboard,
+  sweepFunction: nodejs.NodejsFunction,
+  sweep: SweepSettings,
+): void {
   // One data point per sweep.
   const period = Duration.seconds(sweep.intervalSeconds);
   const metric = (name: string, statistic: string) => bridgeMetric(name, SWEEP_SERVICE_NAME, period, statistic);
   dashboard.addWidgets(
     new cloudwatch.GraphWidget({
-      title: 'Reconciliation sweep (missing = changed in Zuora with no callout; unproven = queued again; pending = its sync still to come)',
+      title:
+        'Reconciliation sweep (missing = changed in Zuora with no callout; unproven = queued again; pending = its sync still to come)',
       left: [
-        metric(SWEEP_METRICS.read, cloudwatch.Stats.SUM), metric(SWEEP_METRICS.covered, cloudwatch.Stats.SUM), metric(SWEEP_METRICS.pending, cloudwatch.Stats.SUM),
-        metric(SWEEP_METRICS.unproven, cloudwatch.Stats.SUM), metric(SWEEP_METRICS.missing, cloudwatch.Stats.SUM),
+        metric(SWEEP_METRICS.read, cloudwatch.Stats.SUM),
+        metric(SWEEP_METRICS.covered, cloudwatch.Stats.SUM),
+        metric(SWEEP_METRICS.pending, cloudwatch.Stats.SUM),
+        metric(SWEEP_METRICS.unproven, cloudwatch.Stats.SUM),
+        metric(SWEEP_METRICS.missing, cloudwatch.Stats.SUM),
       ],
       // Both 0 or 1 per run: a failed run, and one that found no watermark (it began with the backfill window).
-      right: [metric(SWEEP_METRICS.failed, cloudwatch.Stats.SUM), metric(SWEEP_METRICS.startedFresh, cloudwatch.Stats.SUM)],
+      right: [
+        metric(SWEEP_METRICS.failed, cloudwatch.Stats.SUM),
+        metric(SWEEP_METRICS.startedFresh, cloudwatch.Stats.SUM),
+      ],
       leftAnnotations: [{ value: sweep.missingCalloutsAlarmThreshold, label: 'MissingCalloutsAlarm threshold' }],
       width: 12,
     }),
     new cloudwatch.GraphWidget({
       title: 'Sweep duration and lag',
-      left: [metric(SWEEP_METRICS.durationMs, cloudwatch.Stats.MAXIMUM), sweepFunction.metricErrors({ period, statistic: cloudwatch.Stats.SUM })],
+      left: [
+        metric(SWEEP_METRICS.durationMs, cloudwatch.Stats.MAXIMUM),
+        sweepFunction.metricErrors({ period, statistic: cloudwatch.Stats.SUM }),
+      ],
       right: [metric(SWEEP_METRICS.lagSeconds, cloudwatch.Stats.MAXIMUM)],
       width: 12,
     }),
@@ -236,10 +309,13 @@ function addSweepWidgets(dashboard: cloudwatch.Dashboard, sweepFunction: nodejs.
     // how many accounts changed, and how many subscriptions those accounts brought to be judged, beside what the
     // sweep queued in all (a jump in queued with account subscriptions means account callouts are not arriving).
     new cloudwatch.GraphWidget({
-      title: 'Sweep: account and contact changes (records read, accounts changed, their subscriptions judged) and all it queued',
+      title:
+        'Sweep: account and contact changes (records read, accounts changed, their subscriptions judged) and all it queued',
       left: [
-        metric(SWEEP_METRICS.accountsRead, cloudwatch.Stats.SUM), metric(SWEEP_METRICS.contactsRead, cloudwatch.Stats.SUM),
-        metric(SWEEP_METRICS.accountsChanged, cloudwatch.Stats.SUM), metric(SWEEP_METRICS.accountSubscriptions, cloudwatch.Stats.SUM),
+        metric(SWEEP_METRICS.accountsRead, cloudwatch.Stats.SUM),
+        metric(SWEEP_METRICS.contactsRead, cloudwatch.Stats.SUM),
+        metric(SWEEP_METRICS.accountsChanged, cloudwatch.Stats.SUM),
+        metric(SWEEP_METRICS.accountSubscriptions, cloudwatch.Stats.SUM),
       ],
       right: [metric(SWEEP_METRICS.queued, cloudwatch.Stats.SUM)],
       width: 12,
@@ -260,12 +336,20 @@ function addFanOutWidgets(
       title: 'Account fan-out (accounts in, subscriptions queued)',
       left: [fanOutMetric(FAN_OUT_METRICS.accounts), fanOutMetric(FAN_OUT_METRICS.subscriptionsQueued)],
       // Unknown accounts are dead-lettered; continuations are accounts paged beyond one invocation; Zuora retries spend the tenant's limits.
-      right: [fanOutMetric(FAN_OUT_METRICS.unknownAccounts), fanOutMetric(FAN_OUT_METRICS.continuations), fanOutMetric(FAN_OUT_METRICS.zuoraRetries)],
+      right: [
+        fanOutMetric(FAN_OUT_METRICS.unknownAccounts),
+        fanOutMetric(FAN_OUT_METRICS.continuations),
+        fanOutMetric(FAN_OUT_METRICS.zuoraRetries),
+      ],
       width: 12,
     }),
     new cloudwatch.GraphWidget({
       title: 'Fan-out Lambda and account queue',
-      left: [fanOutFunction.metricInvocations(sum), fanOutFunction.metricErrors(sum), accountQueue.metricApproximateNumberOfMessagesVisible(max)],
+      left: [
+        fanOutFunction.metricInvocations(sum),
+        fanOutFunction.metricErrors(sum),
+        accountQueue.metricApproximateNumberOfMessagesVisible(max),
+      ],
       right: [fanOutFunction.metricDuration(p99), accountQueue.metricApproximateAgeOfOldestMessage(max)],
       width: 12,
     }),
@@ -274,15 +358,18 @@ function addFanOutWidgets(
 
 /** Rule "ALL" is the web ACL as a whole: what it let through next to what the rate rule blocked. */
 function addWafWidget(dashboard: cloudwatch.Dashboard, webAcl: wafv2.CfnWebACL, sum: cloudwatch.MetricOptions): void {
-  const wafMetric = (metricName: string, rule: string) => new cloudwatch.Metric({
-    namespace: 'AWS/WAFV2',
-    metricName,
-    dimensionsMap: { WebACL: webAcl.name!, Region: Stack.of(dashboard).region, Rule: rule },
-    ...sum,
-  });
-  dashboard.addWidgets(new cloudwatch.GraphWidget({
-    title: 'WAF per-IP rate rule (Zuora exempt)',
-    left: [wafMetric('BlockedRequests', WAF_RATE_RULE_NAME), wafMetric('AllowedRequests', 'ALL')],
-    width: 24,
-  }));
+  const wafMetric = (metricName: string, rule: string) =>
+    new cloudwatch.Metric({
+      namespace: 'AWS/WAFV2',
+      metricName,
+      dimensionsMap: { WebACL: webAcl.name!, Region: Stack.of(dashboard).region, Rule: rule },
+      ...sum,
+    });
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'WAF per-IP rate rule (Zuora exempt)',
+      left: [wafMetric('BlockedRequests', WAF_RATE_RULE_NAME), wafMetric('AllowedRequests', 'ALL')],
+      width: 24,
+    }),
+  );
 }

@@ -8,7 +8,13 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULTS, mainQueueVisibilityTimeoutSeconds, redriveMaxReceiveCount } from '../../functions/shared/defaults';
-import { FAN_OUT_TIMEOUT_SECONDS, zuoraConnectionEnvironment, type BridgeSettings, type FanOutSettings, type SweepSettings } from '../settings';
+import {
+  FAN_OUT_TIMEOUT_SECONDS,
+  zuoraConnectionEnvironment,
+  type BridgeSettings,
+  type FanOutSettings,
+  type SweepSettings,
+} from '../settings';
 import { bridgeFunction, sharedEnvironment } from './bridge-function';
 import { keepParentLogicalIds } from './logical-ids';
 import type { BridgeSecrets } from './secrets';
@@ -47,9 +53,10 @@ export class AccountFanOut extends Construct {
     super(scope, id);
     keepParentLogicalIds(this);
     const { settings, fanOut, mainQueue, deadLetterQueue, ledgerTable, zuoraSecret } = props;
-    const encryption = props.queueEncryptionKey === undefined
-      ? { encryption: sqs.QueueEncryption.SQS_MANAGED }
-      : { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.queueEncryptionKey };
+    const encryption =
+      props.queueEncryptionKey === undefined
+        ? { encryption: sqs.QueueEncryption.SQS_MANAGED }
+        : { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.queueEncryptionKey };
     // Retained by default like the main queue: it holds account changes not yet fanned out.
     this.accountQueue = new sqs.Queue(this, 'AccountQueue', {
       ...encryption,
@@ -61,49 +68,63 @@ export class AccountFanOut extends Construct {
       visibilityTimeout: Duration.seconds(mainQueueVisibilityTimeoutSeconds(FAN_OUT_TIMEOUT_SECONDS)),
       deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: redriveMaxReceiveCount(settings.maxAttempts) },
     });
-    this.fanOutFunction = bridgeFunction(this, 'FanOut', {
-      entry: 'functions/fanout/handler.ts',
-      description: 'zuora-limio-sync: fans each account callout out to the account\'s subscriptions in Zuora and queues them',
-      timeout: Duration.seconds(FAN_OUT_TIMEOUT_SECONDS),
-      environment: {
-        ACCOUNT_QUEUE_URL: this.accountQueue.queueUrl,
-        QUEUE_URL: mainQueue.queueUrl,
-        DLQ_URL: deadLetterQueue.queueUrl,
-        ZUORA_SECRET_ID: zuoraSecret.secretArn,
-        ...zuoraConnectionEnvironment(props.zuoraConnection),
-        LEDGER_TABLE_NAME: ledgerTable.tableName,
-        ...(settings.accountNumberPattern !== undefined && { ACCOUNT_NUMBER_PATTERN: settings.accountNumberPattern }),
-        RETRY_BUDGET_SECONDS: String(settings.retryBudgetSeconds),
-        MAX_ATTEMPTS: String(settings.maxAttempts),
-        BACKOFF_BASE_SECONDS: String(settings.backoffBaseSeconds),
-        BACKOFF_MAX_SECONDS: String(settings.backoffMaxSeconds),
-        ...sharedEnvironment(settings),
+    this.fanOutFunction = bridgeFunction(
+      this,
+      'FanOut',
+      {
+        entry: 'functions/fanout/handler.ts',
+        description:
+          "zuora-limio-sync: fans each account callout out to the account's subscriptions in Zuora and queues them",
+        timeout: Duration.seconds(FAN_OUT_TIMEOUT_SECONDS),
+        environment: {
+          ACCOUNT_QUEUE_URL: this.accountQueue.queueUrl,
+          QUEUE_URL: mainQueue.queueUrl,
+          DLQ_URL: deadLetterQueue.queueUrl,
+          ZUORA_SECRET_ID: zuoraSecret.secretArn,
+          ...zuoraConnectionEnvironment(props.zuoraConnection),
+          LEDGER_TABLE_NAME: ledgerTable.tableName,
+          ...(settings.accountNumberPattern !== undefined && { ACCOUNT_NUMBER_PATTERN: settings.accountNumberPattern }),
+          RETRY_BUDGET_SECONDS: String(settings.retryBudgetSeconds),
+          MAX_ATTEMPTS: String(settings.maxAttempts),
+          BACKOFF_BASE_SECONDS: String(settings.backoffBaseSeconds),
+          BACKOFF_MAX_SECONDS: String(settings.backoffMaxSeconds),
+          ...sharedEnvironment(settings),
+        },
       },
-    }, settings);
+      settings,
+    );
     const role = this.fanOutFunction.role!;
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'ConsumeAccountQueue',
-      // Receive/Delete/GetQueueAttributes for the event source mapping; ChangeMessageVisibility for backoff.
-      actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
-      resources: [this.accountQueue.queueArn],
-    }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'QueueContinuations',
-      // An account whose pages outlast the invocation goes on from its query locator in a message of its own.
-      actions: ['sqs:SendMessage'],
-      resources: [this.accountQueue.queueArn],
-    }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'QueueAccountSubscriptions',
-      actions: ['sqs:SendMessage'],
-      resources: [mainQueue.queueArn],
-    }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'DeadLetter',
-      // An unknown account, or one whose Zuora errors outlast the retry budget, with its reason.
-      actions: ['sqs:SendMessage'],
-      resources: [deadLetterQueue.queueArn],
-    }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ConsumeAccountQueue',
+        // Receive/Delete/GetQueueAttributes for the event source mapping; ChangeMessageVisibility for backoff.
+        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+        resources: [this.accountQueue.queueArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'QueueContinuations',
+        // An account whose pages outlast the invocation goes on from its query locator in a message of its own.
+        actions: ['sqs:SendMessage'],
+        resources: [this.accountQueue.queueArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'QueueAccountSubscriptions',
+        actions: ['sqs:SendMessage'],
+        resources: [mainQueue.queueArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'DeadLetter',
+        // An unknown account, or one whose Zuora errors outlast the retry budget, with its reason.
+        actions: ['sqs:SendMessage'],
+        resources: [deadLetterQueue.queueArn],
+      }),
+    );
     props.secrets.grantRead(role, 'ReadZuoraSecret', zuoraSecret);
     // It only marks lastQueuedAt, as the callout Lambda and the sweep do: the same narrow grant and the same Deny of
     // '#' items (the sweep's watermark) as theirs.
@@ -123,5 +144,4 @@ export class AccountFanOut extends Construct {
     // Lambda checks the role's SQS permissions when the mapping is created: create the policy first.
     this.fanOutEventSourceMapping.node.addDependency(role);
   }
-
 }

@@ -78,7 +78,10 @@ export class CalloutFrontDoor extends Construct {
       this.calloutUrl = `${this.restApi.url}${CALLOUT_PATH}`;
       if (settings.wafRateLimitPerIp !== undefined) {
         this.webAcl = new CalloutWebAcl(this, 'Waf', {
-          stage: this.restApi.deploymentStage, name: props.webAclName, limitPerIp: settings.wafRateLimitPerIp, exemptRanges: settings.wafExemptIpRanges,
+          stage: this.restApi.deploymentStage,
+          name: props.webAclName,
+          limitPerIp: settings.wafRateLimitPerIp,
+          exemptRanges: settings.wafExemptIpRanges,
         }).webAcl;
       }
     } else {
@@ -101,9 +104,17 @@ export class CalloutFrontDoor extends Construct {
   }
 
   /** Requests, 4xx and 5xx answers of the API, whichever kind it is. */
-  apiMetrics(options: cloudwatch.MetricOptions): { count: cloudwatch.Metric; clientErrors: cloudwatch.Metric; serverErrors: cloudwatch.Metric } {
+  apiMetrics(options: cloudwatch.MetricOptions): {
+    count: cloudwatch.Metric;
+    clientErrors: cloudwatch.Metric;
+    serverErrors: cloudwatch.Metric;
+  } {
     const api = this.restApi ?? this.httpApi!;
-    return { count: api.metricCount(options), clientErrors: api.metricClientError(options), serverErrors: api.metricServerError(options) };
+    return {
+      count: api.metricCount(options),
+      clientErrors: api.metricClientError(options),
+      serverErrors: api.metricServerError(options),
+    };
   }
 
   /** Callouts API Gateway answered 429 (from the access log's metric filter). */
@@ -119,38 +130,49 @@ export class CalloutFrontDoor extends Construct {
 
   private createCalloutFunction(props: CalloutFrontDoorProps): nodejs.NodejsFunction {
     const { settings } = props;
-    const calloutFunction = bridgeFunction(this, 'Callout', {
-      entry: 'functions/callout/handler.ts',
-      description: 'zuora-limio-sync: authenticates Zuora callouts and queues their subscription ids',
-      timeout: Duration.seconds(INFRA_DEFAULTS.calloutTimeoutSeconds),
-      environment: {
-        QUEUE_URL: props.mainQueue.queueUrl,
-        LEDGER_TABLE_NAME: props.ledgerTable.tableName,
-        ...(props.accountQueue !== undefined && { ACCOUNT_QUEUE_URL: props.accountQueue.queueUrl }),
-        ...(settings.accountNumberPattern !== undefined && { ACCOUNT_NUMBER_PATTERN: settings.accountNumberPattern }),
-        CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS: settings.calloutAccountsBesideSubscriptions,
-        CALLOUT_AUTH_SECRET_ID: props.calloutAuthSecret.secretArn,
-        CALLOUT_REALM: settings.calloutRealm,
-        CALLOUT_DELAY_SECONDS: String(settings.calloutDelaySeconds),
-        CALLOUT_MAX_IDS: String(settings.calloutMaxIds),
-        CALLOUT_MAX_BODY_BYTES: String(settings.calloutMaxBodyBytes),
-        ...(settings.calloutIdField === undefined ? {} : { CALLOUT_ID_FIELD: settings.calloutIdField }),
-        ...(settings.expectedZuoraTenantId === undefined ? {} : { CALLOUT_EXPECTED_TENANT_ID: settings.expectedZuoraTenantId }),
-        ...sharedEnvironment(settings),
+    const calloutFunction = bridgeFunction(
+      this,
+      'Callout',
+      {
+        entry: 'functions/callout/handler.ts',
+        description: 'zuora-limio-sync: authenticates Zuora callouts and queues their subscription ids',
+        timeout: Duration.seconds(INFRA_DEFAULTS.calloutTimeoutSeconds),
+        environment: {
+          QUEUE_URL: props.mainQueue.queueUrl,
+          LEDGER_TABLE_NAME: props.ledgerTable.tableName,
+          ...(props.accountQueue !== undefined && { ACCOUNT_QUEUE_URL: props.accountQueue.queueUrl }),
+          ...(settings.accountNumberPattern !== undefined && { ACCOUNT_NUMBER_PATTERN: settings.accountNumberPattern }),
+          CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS: settings.calloutAccountsBesideSubscriptions,
+          CALLOUT_AUTH_SECRET_ID: props.calloutAuthSecret.secretArn,
+          CALLOUT_REALM: settings.calloutRealm,
+          CALLOUT_DELAY_SECONDS: String(settings.calloutDelaySeconds),
+          CALLOUT_MAX_IDS: String(settings.calloutMaxIds),
+          CALLOUT_MAX_BODY_BYTES: String(settings.calloutMaxBodyBytes),
+          ...(settings.calloutIdField === undefined ? {} : { CALLOUT_ID_FIELD: settings.calloutIdField }),
+          ...(settings.expectedZuoraTenantId === undefined
+            ? {}
+            : { CALLOUT_EXPECTED_TENANT_ID: settings.expectedZuoraTenantId }),
+          ...sharedEnvironment(settings),
+        },
       },
-    }, settings);
+      settings,
+    );
     const role = calloutFunction.role!;
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'QueueSubscriptionIds',
-      actions: ['sqs:SendMessage'],
-      resources: [props.mainQueue.queueArn],
-    }));
-    if (props.accountQueue !== undefined) {
-      role.addToPrincipalPolicy(new iam.PolicyStatement({
-        sid: 'QueueAccountKeys',
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'QueueSubscriptionIds',
         actions: ['sqs:SendMessage'],
-        resources: [props.accountQueue.queueArn],
-      }));
+        resources: [props.mainQueue.queueArn],
+      }),
+    );
+    if (props.accountQueue !== undefined) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'QueueAccountKeys',
+          actions: ['sqs:SendMessage'],
+          resources: [props.accountQueue.queueArn],
+        }),
+      );
     }
     props.secrets.grantRead(role, 'ReadCalloutAuthSecret', props.calloutAuthSecret);
     role.addToPrincipalPolicy(markQueuedStatement(props.ledgerTable));
@@ -186,7 +208,10 @@ export class CalloutFrontDoor extends Construct {
     cfnApi.securityPolicy = settings.apiSecurityPolicy;
     if (isEnhancedSecurityPolicy(settings.apiSecurityPolicy)) cfnApi.endpointAccessMode = 'STRICT';
     // API Gateway applies a changed security policy once the API is deployed again: a new policy, a new deployment.
-    api.latestDeployment?.addToLogicalId({ securityPolicy: cfnApi.securityPolicy, endpointAccessMode: cfnApi.endpointAccessMode });
+    api.latestDeployment?.addToLogicalId({
+      securityPolicy: cfnApi.securityPolicy,
+      endpointAccessMode: cfnApi.endpointAccessMode,
+    });
     const resource = api.root.resourceForPath(CALLOUT_PATH);
     const integration = new apigw.LambdaIntegration(this.calloutFunction, { proxy: true, allowTestInvoke: false });
     const methodOptions = settings.calloutAuthMode === 'basic' ? basicChallenge(api, settings.calloutRealm) : {};
@@ -228,18 +253,34 @@ export class CalloutFrontDoor extends Construct {
   private acknowledgeAcceptedFindings(settings: BridgeSettings): void {
     const accept = (scope: IConstruct, id: string, reason: string) => Validations.of(scope).acknowledge({ id, reason });
     const api: IConstruct = this.restApi ?? this.httpApi!;
-    accept(api, 'AwsSolutions-APIG4', 'Zuora cannot present IAM or Cognito credentials: callouts authenticate with Basic, a header secret or HMAC, which the callout Lambda verifies on every request.');
+    accept(
+      api,
+      'AwsSolutions-APIG4',
+      'Zuora cannot present IAM or Cognito credentials: callouts authenticate with Basic, a header secret or HMAC, which the callout Lambda verifies on every request.',
+    );
     if (this.restApi === undefined) return;
     accept(this.restApi, 'AwsSolutions-COG4', 'Zuora callouts cannot present Cognito tokens; see AwsSolutions-APIG4.');
     if (this.webAcl === undefined) {
-      accept(this.restApi, 'AwsSolutions-APIG3', 'Stage throttling, authentication in the callout Lambda and the optional IP allowlist (resource policy) protect the endpoint; wafRateLimitPerIp adds a WAF web ACL with a per-IP rate rule (off by default: it costs a monthly fee).');
+      accept(
+        this.restApi,
+        'AwsSolutions-APIG3',
+        'Stage throttling, authentication in the callout Lambda and the optional IP allowlist (resource policy) protect the endpoint; wafRateLimitPerIp adds a WAF web ACL with a per-IP rate rule (off by default: it costs a monthly fee).',
+      );
     }
-    accept(this.restApi, 'AwsSolutions-APIG2', settings.calloutAuthMode === 'basic'
-      ? 'Request parameters are validated (the Authorization header is required, which gives Zuora its Basic challenge); callout bodies are free-form (JSON, form or XML per Zuora template), so there is no body model to validate.'
-      : 'Header-secret and HMAC callouts are verified by the callout Lambda (the header name lives in the secret), and callout bodies are free-form (JSON, form or XML per Zuora template): there is no model to validate.');
+    accept(
+      this.restApi,
+      'AwsSolutions-APIG2',
+      settings.calloutAuthMode === 'basic'
+        ? 'Request parameters are validated (the Authorization header is required, which gives Zuora its Basic challenge); callout bodies are free-form (JSON, form or XML per Zuora template), so there is no body model to validate.'
+        : 'Header-secret and HMAC callouts are verified by the callout Lambda (the header name lives in the secret), and callout bodies are free-form (JSON, form or XML per Zuora template): there is no model to validate.',
+    );
     const cloudWatchRole = this.restApi.node.tryFindChild('CloudWatchRole');
     if (cloudWatchRole !== undefined) {
-      accept(cloudWatchRole, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]', 'The AWS managed policy documented for API Gateway\'s account-wide logging role, which REST API access and execution logs need.');
+      accept(
+        cloudWatchRole,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        "The AWS managed policy documented for API Gateway's account-wide logging role, which REST API access and execution logs need.",
+      );
     }
   }
 }

@@ -72,7 +72,9 @@ export function markQueuedStatement(table: dynamodb.ITable): iam.PolicyStatement
     resources: [table.tableArn],
     conditions: {
       'ForAllValues:StringNotLike': { 'dynamodb:LeadingKeys': [LEDGER_KEY_NOT_A_SUBSCRIPTION] },
-      'ForAllValues:StringEquals': { 'dynamodb:Attributes': [LEDGER_PARTITION_KEY, LEDGER_QUEUED_MARK, LEDGER_TTL_ATTRIBUTE] },
+      'ForAllValues:StringEquals': {
+        'dynamodb:Attributes': [LEDGER_PARTITION_KEY, LEDGER_QUEUED_MARK, LEDGER_TTL_ATTRIBUTE],
+      },
     },
   });
 }

@@ -28,7 +28,10 @@ export function keepParentLogicalIds(part: IConstruct): void {
 export function keepParentLogicalIdAhead(part: IConstruct, ...ids: string[]): void {
   const stack = Stack.of(part);
   const scopes = part.node.scopes.slice(part.node.scopes.indexOf(stack) + 1);
-  const components = [...scopes.map((scope) => ({ id: scope.node.id, transparent: transparentParts.has(scope) })), ...ids.map((id) => ({ id, transparent: false }))];
+  const components = [
+    ...scopes.map((scope) => ({ id: scope.node.id, transparent: transparentParts.has(scope) })),
+    ...ids.map((id) => ({ id, transparent: false })),
+  ];
   rename(stack, components);
 }
 
@@ -37,7 +40,10 @@ class KeepParentLogicalIds implements IAspect {
     if (!CfnElement.isCfnElement(node)) return;
     const stack = node.stack;
     const scopes = node.node.scopes.slice(node.node.scopes.indexOf(stack) + 1);
-    rename(stack, scopes.map((scope) => ({ id: scope.node.id, transparent: transparentParts.has(scope) })));
+    rename(
+      stack,
+      scopes.map((scope) => ({ id: scope.node.id, transparent: transparentParts.has(scope) })),
+    );
   }
 }
 
@@ -66,5 +72,11 @@ export function cdkLogicalId(path: readonly string[]): string {
   const hash = createHash('md5').update(components.join('/')).digest('hex').slice(0, 8).toUpperCase();
   const human: string[] = [];
   for (const id of components) if (human.length === 0 || !human[human.length - 1].endsWith(id)) human.push(id);
-  return human.filter((id) => id !== 'Resource').map(alphanumeric).join('').slice(0, 240) + hash;
+  return (
+    human
+      .filter((id) => id !== 'Resource')
+      .map(alphanumeric)
+      .join('')
+      .slice(0, 240) + hash
+  );
 }

@@ -11,12 +11,19 @@ export const CALLOUT_METRICS_SERVICE = 'zuora-limio-callout';
 export const BREAKER_METRICS_SERVICE = 'breaker';
 export { SWEEP_SERVICE_NAME };
 /** The fan-out Lambda's (functions/fanout/telemetry.ts): service "fanout", by the names it publishes them under. */
-export { FANOUT_METRICS as FAN_OUT_METRICS, FANOUT_SERVICE_NAME as FAN_OUT_METRICS_SERVICE } from '../../functions/fanout/telemetry';
+export {
+  FANOUT_METRICS as FAN_OUT_METRICS,
+  FANOUT_SERVICE_NAME as FAN_OUT_METRICS_SERVICE,
+} from '../../functions/fanout/telemetry';
 /** The callout Lambda's account metrics (functions/callout/callout-handler.ts). */
 export const CALLOUT_ACCOUNT_METRICS = { queued: 'AccountKeysQueued', ignored: 'CalloutAccountsIgnored' } as const;
 
 /** Shown on their own dashboard widget, not among the Limio calls. */
-const LEDGER_SYNC_METRICS: readonly string[] = [SYNC_METRICS.coveredByLedger, SYNC_METRICS.heldForCooldown, SYNC_METRICS.ledgerUnavailable];
+const LEDGER_SYNC_METRICS: readonly string[] = [
+  SYNC_METRICS.coveredByLedger,
+  SYNC_METRICS.heldForCooldown,
+  SYNC_METRICS.ledgerUnavailable,
+];
 
 /**
  * The adaptive Limio limit's metrics (issue #21), by the names the sync Lambda publishes them under (service
@@ -42,11 +49,27 @@ const ADAPTIVE_LIMIT_METRIC_NAMES: readonly string[] = Object.values(ADAPTIVE_LI
  * itself) except those with a widget of their own. Gauges such as the adaptive limit summed would mean nothing.
  */
 export function limioSyncCounters(syncMetricNames: readonly string[]): string[] {
-  return syncMetricNames.filter((name) => name !== SYNC_METRICS.syncLatency && name !== SYNC_METRICS.held
-    && !LEDGER_SYNC_METRICS.includes(name) && !ADAPTIVE_LIMIT_METRIC_NAMES.includes(name));
+  return syncMetricNames.filter(
+    (name) =>
+      name !== SYNC_METRICS.syncLatency &&
+      name !== SYNC_METRICS.held &&
+      !LEDGER_SYNC_METRICS.includes(name) &&
+      !ADAPTIVE_LIMIT_METRIC_NAMES.includes(name),
+  );
 }
 
 /** A custom metric the functions publish (embedded metric format), by name and service dimension. */
-export function bridgeMetric(metricName: string, service: string, period: Duration, statistic: string): cloudwatch.Metric {
-  return new cloudwatch.Metric({ namespace: INFRA_DEFAULTS.metricsNamespace, metricName, dimensionsMap: { service }, period, statistic });
+export function bridgeMetric(
+  metricName: string,
+  service: string,
+  period: Duration,
+  statistic: string,
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: INFRA_DEFAULTS.metricsNamespace,
+    metricName,
+    dimensionsMap: { service },
+    period,
+    statistic,
+  });
 }

@@ -24,12 +24,18 @@ export class BridgeQueues extends Construct {
     super(scope, id);
     keepParentLogicalIds(this);
     const { removalPolicy } = props;
-    const encryption = props.encryptionKey === undefined
-      ? { encryption: sqs.QueueEncryption.SQS_MANAGED }
-      : { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey };
+    const encryption =
+      props.encryptionKey === undefined
+        ? { encryption: sqs.QueueEncryption.SQS_MANAGED }
+        : { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey };
     const retentionPeriod = Duration.seconds(DEFAULTS.retentionSeconds);
     // Retained by default: the DLQ holds what could not be synced, with the reasons, and the main queue what waits.
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', { ...encryption, enforceSSL: true, retentionPeriod, removalPolicy });
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      ...encryption,
+      enforceSSL: true,
+      retentionPeriod,
+      removalPolicy,
+    });
     this.mainQueue = new sqs.Queue(this, 'MainQueue', {
       ...encryption,
       enforceSSL: true,

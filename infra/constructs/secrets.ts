@@ -4,7 +4,12 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ConfigError } from '../../functions/shared/config-error';
-import { CALLOUT_AUTH_SECRET_TEMPLATES, GENERATED_SECRET_LENGTH, LIMIO_SECRET_PLACEHOLDER, ZUORA_SECRET_PLACEHOLDER } from '../secret-templates';
+import {
+  CALLOUT_AUTH_SECRET_TEMPLATES,
+  GENERATED_SECRET_LENGTH,
+  LIMIO_SECRET_PLACEHOLDER,
+  ZUORA_SECRET_PLACEHOLDER,
+} from '../secret-templates';
 import type { CalloutAuthMode } from '../settings';
 import { keepParentLogicalIds } from './logical-ids';
 
@@ -64,34 +69,52 @@ export class BridgeSecrets extends Construct {
     super(scope, id);
     keepParentLogicalIds(this);
     const { removalPolicy } = props;
-    this.key = props.secretsKmsKeyArn === undefined ? undefined : kms.Key.fromKeyArn(this, 'SecretsKey', props.secretsKmsKeyArn);
-    this.limioSecret = props.limioSecretArn !== undefined
-      ? secretsmanager.Secret.fromSecretCompleteArn(this, 'LimioSecret', completeSecretArn('limioSecretArn', props.limioSecretArn))
-      : new secretsmanager.Secret(this, 'LimioSecret', {
-        description: 'zuora-limio-sync: Limio OAuth client credentials {"clientId","clientSecret"}; put the ones from Limio (the created values are stand-ins)',
-        generateSecretString: LIMIO_SECRET_GENERATION,
-        encryptionKey: this.key,
-        removalPolicy,
-      });
-    this.calloutAuthSecret = this.calloutAuthSecretFor(props.calloutAuthSecretArn, props.calloutAuthMode, removalPolicy);
+    this.key =
+      props.secretsKmsKeyArn === undefined ? undefined : kms.Key.fromKeyArn(this, 'SecretsKey', props.secretsKmsKeyArn);
+    this.limioSecret =
+      props.limioSecretArn !== undefined
+        ? secretsmanager.Secret.fromSecretCompleteArn(
+            this,
+            'LimioSecret',
+            completeSecretArn('limioSecretArn', props.limioSecretArn),
+          )
+        : new secretsmanager.Secret(this, 'LimioSecret', {
+            description:
+              'zuora-limio-sync: Limio OAuth client credentials {"clientId","clientSecret"}; put the ones from Limio (the created values are stand-ins)',
+            generateSecretString: LIMIO_SECRET_GENERATION,
+            encryptionKey: this.key,
+            removalPolicy,
+          });
+    this.calloutAuthSecret = this.calloutAuthSecretFor(
+      props.calloutAuthSecretArn,
+      props.calloutAuthMode,
+      removalPolicy,
+    );
     if (props.zuoraSecretArn !== undefined && !props.sweepOn) {
       throw new ConfigError('zuoraBaseUrl', 'is required for zuoraSecretArn: the sweep is off without it');
     }
     if (props.sweepOn) {
-      this.zuoraSecret = props.zuoraSecretArn !== undefined
-        ? secretsmanager.Secret.fromSecretCompleteArn(this, 'ZuoraSecret', completeSecretArn('zuoraSecretArn', props.zuoraSecretArn))
-        : new secretsmanager.Secret(this, 'ZuoraSecret', {
-          description: 'zuora-limio-sync: Zuora OAuth client credentials {"clientId","clientSecret"} for the reconciliation sweep; put your own (the created values are stand-ins)',
-          generateSecretString: ZUORA_SECRET_GENERATION,
-          encryptionKey: this.key,
-          removalPolicy,
-        });
+      this.zuoraSecret =
+        props.zuoraSecretArn !== undefined
+          ? secretsmanager.Secret.fromSecretCompleteArn(
+              this,
+              'ZuoraSecret',
+              completeSecretArn('zuoraSecretArn', props.zuoraSecretArn),
+            )
+          : new secretsmanager.Secret(this, 'ZuoraSecret', {
+              description:
+                'zuora-limio-sync: Zuora OAuth client credentials {"clientId","clientSecret"} for the reconciliation sweep; put your own (the created values are stand-ins)',
+              generateSecretString: ZUORA_SECRET_GENERATION,
+              encryptionKey: this.key,
+              removalPolicy,
+            });
     }
     for (const secret of [this.limioSecret, this.calloutAuthSecret, this.zuoraSecret]) {
       if (secret instanceof secretsmanager.Secret) {
         Validations.of(secret).acknowledge({
           id: 'AwsSolutions-SMG4',
-          reason: 'The secrets are shared with a third party (Limio and Zuora issue the OAuth client credentials; the callout secret is typed into Zuora): rotation has to happen there, in step, so automatic rotation would break the integration.',
+          reason:
+            'The secrets are shared with a third party (Limio and Zuora issue the OAuth client credentials; the callout secret is typed into Zuora): rotation has to happen there, in step, so automatic rotation would break the integration.',
         });
       }
     }
@@ -102,24 +125,36 @@ export class BridgeSecrets extends Construct {
    * Secrets Manager asks on the function's behalf (kms:ViaService) for this very secret (its encryption context).
    */
   grantRead(role: iam.IRole, sid: string, secret: secretsmanager.ISecret): void {
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid, actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+    );
     if (this.key === undefined) return;
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: `${sid}Key`,
-      actions: ['kms:Decrypt'],
-      resources: [this.key.keyArn],
-      conditions: {
-        StringEquals: {
-          'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com`,
-          'kms:EncryptionContext:SecretARN': secret.secretArn,
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: `${sid}Key`,
+        actions: ['kms:Decrypt'],
+        resources: [this.key.keyArn],
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com`,
+            'kms:EncryptionContext:SecretARN': secret.secretArn,
+          },
         },
-      },
-    }));
+      }),
+    );
   }
 
-  private calloutAuthSecretFor(arn: string | undefined, mode: CalloutAuthMode, removalPolicy: RemovalPolicy): secretsmanager.ISecret {
+  private calloutAuthSecretFor(
+    arn: string | undefined,
+    mode: CalloutAuthMode,
+    removalPolicy: RemovalPolicy,
+  ): secretsmanager.ISecret {
     if (arn !== undefined) {
-      return secretsmanager.Secret.fromSecretCompleteArn(this, 'CalloutAuthSecret', completeSecretArn('calloutAuthSecretArn', arn));
+      return secretsmanager.Secret.fromSecretCompleteArn(
+        this,
+        'CalloutAuthSecret',
+        completeSecretArn('calloutAuthSecretArn', arn),
+      );
     }
     // The shared secret is ours to choose: generated strong at deploy time, never in the template.
     const { fields, generatedField } = CALLOUT_AUTH_SECRET_TEMPLATES[mode];
@@ -145,7 +180,10 @@ export class BridgeSecrets extends Construct {
 function completeSecretArn(prop: string, arn: string): string {
   if (Token.isUnresolved(arn)) return arn;
   if (!/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(arn)) {
-    throw new ConfigError(prop, `must be a secret's complete ARN, ending in its 6-character suffix (as the console shows it), got "${arn}"`);
+    throw new ConfigError(
+      prop,
+      `must be a secret's complete ARN, ending in its 6-character suffix (as the console shows it), got "${arn}"`,
+    );
   }
   return arn;
 }

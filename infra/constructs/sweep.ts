@@ -47,39 +47,51 @@ export class ReconciliationSweep extends Construct {
     const interval = Duration.seconds(sweep.intervalSeconds);
     // A run that waited longer than an interval (throttled behind a slow one) is superseded by the next.
     const maxEventAge = Duration.seconds(Math.min(sweep.intervalSeconds, MAX_ASYNC_EVENT_AGE_SECONDS));
-    this.sweepFunction = bridgeFunction(this, 'Sweep', {
-      entry: 'functions/sweep/handler.ts',
-      description: 'zuora-limio-sync: reconciliation sweep; reads what Zuora changed and queues the subscriptions with no sync since',
-      timeout: Duration.seconds(SWEEP_TIMEOUT_SECONDS),
-      environment: {
-        QUEUE_URL: mainQueue.queueUrl,
-        LEDGER_TABLE_NAME: ledgerTable.tableName,
-        ZUORA_SECRET_ID: zuoraSecret.secretArn,
-        ...sweepEnvironment(sweep),
-        ...sharedEnvironment(settings),
+    this.sweepFunction = bridgeFunction(
+      this,
+      'Sweep',
+      {
+        entry: 'functions/sweep/handler.ts',
+        description:
+          'zuora-limio-sync: reconciliation sweep; reads what Zuora changed and queues the subscriptions with no sync since',
+        timeout: Duration.seconds(SWEEP_TIMEOUT_SECONDS),
+        environment: {
+          QUEUE_URL: mainQueue.queueUrl,
+          LEDGER_TABLE_NAME: ledgerTable.tableName,
+          ZUORA_SECRET_ID: zuoraSecret.secretArn,
+          ...sweepEnvironment(sweep),
+          ...sharedEnvironment(settings),
+        },
+        reservedConcurrentExecutions: 1,
+        retryAttempts: 0,
+        maxEventAge,
       },
-      reservedConcurrentExecutions: 1,
-      retryAttempts: 0,
-      maxEventAge,
-    }, settings);
+      settings,
+    );
     const role = this.sweepFunction.role!;
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'QueueMissedChanges',
-      actions: ['sqs:SendMessage'],
-      resources: [mainQueue.queueArn],
-    }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'ReadLedger',
-      actions: ['dynamodb:BatchGetItem'],
-      resources: [ledgerTable.tableArn],
-    }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'ReadWriteSweepWatermark',
-      // Its one watermark item, nothing a sync wrote.
-      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      resources: [ledgerTable.tableArn],
-      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [sweep.watermarkKey] } },
-    }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'QueueMissedChanges',
+        actions: ['sqs:SendMessage'],
+        resources: [mainQueue.queueArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadLedger',
+        actions: ['dynamodb:BatchGetItem'],
+        resources: [ledgerTable.tableArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadWriteSweepWatermark',
+        // Its one watermark item, nothing a sync wrote.
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [ledgerTable.tableArn],
+        conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [sweep.watermarkKey] } },
+      }),
+    );
     // What it queues, so the next sweep finds those changes pending rather than missing. No Deny of '#' keys here:
     // the sweep writes its watermark; markQueuedStatement leaves those keys out on its own.
     role.addToPrincipalPolicy(markQueuedStatement(ledgerTable));

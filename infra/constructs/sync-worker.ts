@@ -42,59 +42,75 @@ export class SyncWorker extends Construct {
     super(scope, id);
     keepParentLogicalIds(this);
     const { settings, mainQueue, deadLetterQueue, limioSecret, breakerTable, ledgerTable } = props;
-    this.syncFunction = bridgeFunction(this, 'Sync', {
-      entry: 'functions/sync/handler.ts',
-      description: 'zuora-limio-sync: asks Limio to sync each queued subscription; retries via SQS, dead-letters with the reason',
-      timeout: Duration.seconds(settings.syncTimeoutSeconds),
-      environment: {
-        QUEUE_URL: mainQueue.queueUrl,
-        DLQ_URL: deadLetterQueue.queueUrl,
-        LIMIO_BASE_URL: settings.limioBaseUrl,
-        LIMIO_SECRET_ID: limioSecret.secretArn,
-        ...syncConcurrencyEnvironment(settings),
-        BREAKER_TABLE_NAME: breakerTable.tableName,
-        RETRY_BUDGET_SECONDS: String(settings.retryBudgetSeconds),
-        MAX_ATTEMPTS: String(settings.maxAttempts),
-        LIMIO_TIMEOUT_MS: String(settings.limioTimeoutMs),
-        BACKOFF_BASE_SECONDS: String(settings.backoffBaseSeconds),
-        BACKOFF_MAX_SECONDS: String(settings.backoffMaxSeconds),
-        LEDGER_TABLE_NAME: ledgerTable.tableName,
-        SYNC_COOLDOWN_SECONDS: String(settings.syncCooldownSeconds),
-        SYNC_CLOCK_MARGIN_SECONDS: String(settings.syncClockMarginSeconds),
-        ...sharedEnvironment(settings),
+    this.syncFunction = bridgeFunction(
+      this,
+      'Sync',
+      {
+        entry: 'functions/sync/handler.ts',
+        description:
+          'zuora-limio-sync: asks Limio to sync each queued subscription; retries via SQS, dead-letters with the reason',
+        timeout: Duration.seconds(settings.syncTimeoutSeconds),
+        environment: {
+          QUEUE_URL: mainQueue.queueUrl,
+          DLQ_URL: deadLetterQueue.queueUrl,
+          LIMIO_BASE_URL: settings.limioBaseUrl,
+          LIMIO_SECRET_ID: limioSecret.secretArn,
+          ...syncConcurrencyEnvironment(settings),
+          BREAKER_TABLE_NAME: breakerTable.tableName,
+          RETRY_BUDGET_SECONDS: String(settings.retryBudgetSeconds),
+          MAX_ATTEMPTS: String(settings.maxAttempts),
+          LIMIO_TIMEOUT_MS: String(settings.limioTimeoutMs),
+          BACKOFF_BASE_SECONDS: String(settings.backoffBaseSeconds),
+          BACKOFF_MAX_SECONDS: String(settings.backoffMaxSeconds),
+          LEDGER_TABLE_NAME: ledgerTable.tableName,
+          SYNC_COOLDOWN_SECONDS: String(settings.syncCooldownSeconds),
+          SYNC_CLOCK_MARGIN_SECONDS: String(settings.syncClockMarginSeconds),
+          ...sharedEnvironment(settings),
+        },
       },
-    }, settings);
+      settings,
+    );
     const role = this.syncFunction.role!;
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'ConsumeMainQueue',
-      // Receive/Delete/GetQueueAttributes for the event source mapping; ChangeMessageVisibility for backoff.
-      actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
-      resources: [mainQueue.queueArn],
-    }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'RequeueSlotWaits',
-      // A message that waited for a Limio slot goes back as a fresh copy, so its waits never reach SQS's redrive.
-      actions: ['sqs:SendMessage'],
-      resources: [mainQueue.queueArn],
-    }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'DeadLetter',
-      actions: ['sqs:SendMessage'],
-      resources: [deadLetterQueue.queueArn],
-    }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ConsumeMainQueue',
+        // Receive/Delete/GetQueueAttributes for the event source mapping; ChangeMessageVisibility for backoff.
+        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'],
+        resources: [mainQueue.queueArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'RequeueSlotWaits',
+        // A message that waited for a Limio slot goes back as a fresh copy, so its waits never reach SQS's redrive.
+        actions: ['sqs:SendMessage'],
+        resources: [mainQueue.queueArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'DeadLetter',
+        actions: ['sqs:SendMessage'],
+        resources: [deadLetterQueue.queueArn],
+      }),
+    );
     props.secrets.grantRead(role, 'ReadLimioSecret', limioSecret);
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'ReadWriteBreakerState',
-      // Read the breaker before a batch; one atomic counter update per batch, and the conditional write that trips it.
-      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      resources: [breakerTable.tableArn],
-    }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'ReadWriteLedger',
-      // One batched read per batch; the claim before a Limio call and the outcome after it are conditional updates.
-      actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
-      resources: [ledgerTable.tableArn],
-    }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadWriteBreakerState',
+        // Read the breaker before a batch; one atomic counter update per batch, and the conditional write that trips it.
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [breakerTable.tableArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadWriteLedger',
+        // One batched read per batch; the claim before a Limio call and the outcome after it are conditional updates.
+        actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'],
+        resources: [ledgerTable.tableArn],
+      }),
+    );
     role.addToPrincipalPolicy(denyNonSubscriptionItemsStatement(ledgerTable));
     // SSE-KMS: sending needs a data key, receiving needs to decrypt it.
     props.queueEncryptionKey?.grant(role, 'kms:GenerateDataKey', 'kms:Decrypt');

@@ -32,37 +32,52 @@ export class CalloutWebAcl extends Construct {
     const ipSets = (['IPV4', 'IPV6'] as const).flatMap((version) => {
       const addresses = props.exemptRanges.filter((range) => isIpv6Range(range) === (version === 'IPV6')).map(asCidr);
       if (addresses.length === 0) return [];
-      return [new wafv2.CfnIPSet(this, `ZuoraAddresses${version === 'IPV4' ? 'V4' : 'V6'}`, {
-        scope: 'REGIONAL',
-        ipAddressVersion: version,
-        addresses,
-        description: 'zuora-limio-sync: Zuora callout addresses, exempt from the per-IP rate limit',
-      })];
+      return [
+        new wafv2.CfnIPSet(this, `ZuoraAddresses${version === 'IPV4' ? 'V4' : 'V6'}`, {
+          scope: 'REGIONAL',
+          ipAddressVersion: version,
+          addresses,
+          description: 'zuora-limio-sync: Zuora callout addresses, exempt from the per-IP rate limit',
+        }),
+      ];
     });
     const fromZuora = ipSets.map((set) => ({ ipSetReferenceStatement: { arn: set.attrArn } }));
     // Sampled requests would show whole requests, Authorization header included, in the WAF console.
-    const visibility = (metricName: string) => ({ cloudWatchMetricsEnabled: true, metricName, sampledRequestsEnabled: false });
+    const visibility = (metricName: string) => ({
+      cloudWatchMetricsEnabled: true,
+      metricName,
+      sampledRequestsEnabled: false,
+    });
     this.webAcl = new wafv2.CfnWebACL(this, 'CalloutWebAcl', {
       name: props.name,
       scope: 'REGIONAL',
       description: 'zuora-limio-sync: per-IP rate limit on the callout API, Zuora exempt',
       defaultAction: { allow: {} },
       visibilityConfig: visibility('ZuoraLimioSyncCalloutAcl'),
-      rules: [{
-        name: WAF_RATE_RULE_NAME,
-        priority: 0,
-        action: { block: {} },
-        visibilityConfig: visibility('ZuoraLimioSyncPerIpRateLimit'),
-        statement: {
-          rateBasedStatement: {
-            limit: props.limitPerIp,
-            aggregateKeyType: 'IP',
-            evaluationWindowSec: 300,
-            scopeDownStatement: { notStatement: { statement: fromZuora.length === 1 ? fromZuora[0] : { orStatement: { statements: fromZuora } } } },
+      rules: [
+        {
+          name: WAF_RATE_RULE_NAME,
+          priority: 0,
+          action: { block: {} },
+          visibilityConfig: visibility('ZuoraLimioSyncPerIpRateLimit'),
+          statement: {
+            rateBasedStatement: {
+              limit: props.limitPerIp,
+              aggregateKeyType: 'IP',
+              evaluationWindowSec: 300,
+              scopeDownStatement: {
+                notStatement: {
+                  statement: fromZuora.length === 1 ? fromZuora[0] : { orStatement: { statements: fromZuora } },
+                },
+              },
+            },
           },
         },
-      }],
+      ],
     });
-    new wafv2.CfnWebACLAssociation(this, 'CalloutWebAclAssociation', { resourceArn: props.stage.stageArn, webAclArn: this.webAcl.attrArn });
+    new wafv2.CfnWebACLAssociation(this, 'CalloutWebAclAssociation', {
+      resourceArn: props.stage.stageArn,
+      webAclArn: this.webAcl.attrArn,
+    });
   }
 }

@@ -33,12 +33,19 @@ export function fanOutSettings(input: BridgeSettingsInput, zuoraConnected: boole
   if (!zuoraConnected) {
     const orphan = FAN_OUT_ONLY_PROPS.find((prop) => input[prop] !== undefined);
     // A fan-out setting without the tenant would silently deploy no fan-out at all.
-    if (orphan !== undefined) throw new ConfigError('zuoraBaseUrl', `is required for ${orphan}: the account fan-out is off without it`);
+    if (orphan !== undefined)
+      throw new ConfigError('zuoraBaseUrl', `is required for ${orphan}: the account fan-out is off without it`);
     return undefined;
   }
   return {
     // The contract's range: an SQS event source takes up to 10 without a batching window.
     batchSize: wholeNumber('fanOutBatchSize', input.fanOutBatchSize, FAN_OUT_DEFAULTS.batchSize, 1, 10),
-    maxConcurrency: wholeNumber('fanOutMaxConcurrency', input.fanOutMaxConcurrency, FAN_OUT_DEFAULTS.maxConcurrency, 2, FAN_OUT_MAX_CONCURRENCY),
+    maxConcurrency: wholeNumber(
+      'fanOutMaxConcurrency',
+      input.fanOutMaxConcurrency,
+      FAN_OUT_DEFAULTS.maxConcurrency,
+      2,
+      FAN_OUT_MAX_CONCURRENCY,
+    ),
   };
 }

@@ -31,13 +31,21 @@ export function asCidr(range: string): string {
   return `${range}/${isIpv6Range(range) ? 128 : 32}`;
 }
 
-export function wafRateLimit(value: number | undefined, apiKind: CalloutApiKind, exempt: readonly string[]): number | undefined {
+export function wafRateLimit(
+  value: number | undefined,
+  apiKind: CalloutApiKind,
+  exempt: readonly string[],
+): number | undefined {
   if (value === undefined) return undefined;
   // WAF cannot be associated with an HTTP API: refusing beats a synth that silently protects nothing.
-  if (apiKind !== 'rest') throw new ConfigError('wafRateLimitPerIp', 'needs apiKind "rest" (WAF cannot be associated with an HTTP API)');
+  if (apiKind !== 'rest')
+    throw new ConfigError('wafRateLimitPerIp', 'needs apiKind "rest" (WAF cannot be associated with an HTTP API)');
   const limit = wholeNumber('wafRateLimitPerIp', value, value, WAF_MIN_RATE_LIMIT_PER_IP, 2_000_000_000);
   if (exempt.length === 0) {
-    throw new ConfigError('wafRateLimitPerIp', 'needs Zuora\'s addresses exempt (wafExemptIpRanges or allowedIpRanges): a bill run comes from a few Zuora addresses and would be blocked');
+    throw new ConfigError(
+      'wafRateLimitPerIp',
+      "needs Zuora's addresses exempt (wafExemptIpRanges or allowedIpRanges): a bill run comes from a few Zuora addresses and would be blocked",
+    );
   }
   return limit;
 }
@@ -46,7 +54,10 @@ export function apiSecurityPolicy(value: string | undefined): string {
   const policy = value?.trim() || INFRA_DEFAULTS.apiSecurityPolicy;
   // TLS_1_2 (legacy) or an enhanced policy of a regional endpoint; never TLS_1_0, never an edge-only policy.
   if ((policy !== 'TLS_1_2' && !/^SecurityPolicy_TLS13_[A-Z0-9_]+$/.test(policy)) || policy.endsWith('_EDGE')) {
-    throw new ConfigError('apiSecurityPolicy', `must be TLS_1_2 or a regional SecurityPolicy_TLS13_… policy, got "${policy}"`);
+    throw new ConfigError(
+      'apiSecurityPolicy',
+      `must be TLS_1_2 or a regional SecurityPolicy_TLS13_… policy, got "${policy}"`,
+    );
   }
   return policy;
 }

@@ -8,7 +8,13 @@ export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ];
 
-export function wholeNumber(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
+export function wholeNumber(
+  name: string,
+  value: number | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const resolved = value ?? fallback;
   if (!Number.isInteger(resolved)) throw new ConfigError(name, `must be a whole number, got ${resolved}`);
   if (resolved < min || resolved > max) {
@@ -48,7 +54,10 @@ export function kmsKeyArn(value: string | undefined): string | undefined {
   if (arn === undefined) return undefined;
   // IAM matches a grant against the key's own ARN: an alias ARN would deploy and then be denied at run time.
   if (!/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/.test(arn)) {
-    throw new ConfigError('secretsKmsKeyArn', `must be a KMS key's ARN (arn:aws:kms:<region>:<account>:key/<key id>, not an alias), got "${arn}"`);
+    throw new ConfigError(
+      'secretsKmsKeyArn',
+      `must be a KMS key's ARN (arn:aws:kms:<region>:<account>:key/<key id>, not an alias), got "${arn}"`,
+    );
   }
   return arn;
 }
@@ -63,7 +72,11 @@ export function optionalText(value: string | undefined, check?: (text: string) =
  * Runs a Lambda's own configuration loader over the environment the construct will give it, so a prop is refused
  * at synth by the very rule that would stop the Lambda's cold start; the error names the prop, not the variable.
  */
-export function checkedByLambdaRules<T>(load: (env: Env) => T, env: Record<string, string | undefined>, propOf: Record<string, string>): T {
+export function checkedByLambdaRules<T>(
+  load: (env: Env) => T,
+  env: Record<string, string | undefined>,
+  propOf: Record<string, string>,
+): T {
   try {
     return load(env);
   } catch (error) {

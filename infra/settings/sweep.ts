@@ -32,15 +32,23 @@ const SWEEP_VARIABLE_PROPS: Record<string, string> = {
 };
 
 const SWEEP_ONLY_PROPS = [
-  'zuoraEntityId', 'sweepIntervalSeconds', 'sweepSettleSeconds', 'sweepOverlapSeconds', 'sweepInitialLookbackSeconds', 'sweepSliceSeconds',
-  'sweepCommitLagSeconds', 'missingCalloutsAlarmThreshold',
+  'zuoraEntityId',
+  'sweepIntervalSeconds',
+  'sweepSettleSeconds',
+  'sweepOverlapSeconds',
+  'sweepInitialLookbackSeconds',
+  'sweepSliceSeconds',
+  'sweepCommitLagSeconds',
+  'missingCalloutsAlarmThreshold',
 ] as const satisfies readonly SweepSettingName[];
 
 /**
  * The stack's one Zuora connection as the sweep reads it (the secret's ARN is the construct's): the fan-out gets
  * the very same variables, so both always read the same tenant and entity.
  */
-export function zuoraConnectionEnvironment(sweep: Pick<SweepSettings, 'zuoraBaseUrl' | 'zuoraEntityId'>): Record<string, string> {
+export function zuoraConnectionEnvironment(
+  sweep: Pick<SweepSettings, 'zuoraBaseUrl' | 'zuoraEntityId'>,
+): Record<string, string> {
   return {
     ZUORA_BASE_URL: sweep.zuoraBaseUrl,
     ...(sweep.zuoraEntityId !== undefined && { ZUORA_ENTITY_ID: sweep.zuoraEntityId }),
@@ -60,7 +68,10 @@ export function sweepEnvironment(sweep: SweepSettings): Record<string, string> {
   };
 }
 
-export function sweepSettings(input: BridgeSettingsInput, subscriptionIdPattern: string | undefined): SweepSettings | undefined {
+export function sweepSettings(
+  input: BridgeSettingsInput,
+  subscriptionIdPattern: string | undefined,
+): SweepSettings | undefined {
   // A 2 s margin read as a commit lag would quietly weaken coverage: say what replaced it instead.
   if (input.sweepCoverageMarginSeconds !== undefined) {
     throw new ConfigError(
@@ -72,7 +83,8 @@ export function sweepSettings(input: BridgeSettingsInput, subscriptionIdPattern:
   if (zuoraBaseUrl === undefined) {
     const orphan = SWEEP_ONLY_PROPS.find((prop) => input[prop] !== undefined);
     // A sweep setting without the tenant would silently deploy no sweep at all.
-    if (orphan !== undefined) throw new ConfigError('zuoraBaseUrl', `is required for ${orphan}: the sweep is off without it`);
+    if (orphan !== undefined)
+      throw new ConfigError('zuoraBaseUrl', `is required for ${orphan}: the sweep is off without it`);
     return undefined;
   }
   // The deployed Lambda reaches no loopback sandbox, and sends Zuora a bearer token: https only.
@@ -80,30 +92,41 @@ export function sweepSettings(input: BridgeSettingsInput, subscriptionIdPattern:
     try {
       return new URL(zuoraBaseUrl);
     } catch {
-      throw new ConfigError('zuoraBaseUrl', `must be an absolute URL such as https://rest.zuora.com, got "${zuoraBaseUrl}"`);
+      throw new ConfigError(
+        'zuoraBaseUrl',
+        `must be an absolute URL such as https://rest.zuora.com, got "${zuoraBaseUrl}"`,
+      );
     }
   })();
   if (url.protocol !== 'https:') throw new ConfigError('zuoraBaseUrl', `must use https://, got "${zuoraBaseUrl}"`);
-  if (url.username || url.password) throw new ConfigError('zuoraBaseUrl', `must not carry credentials, got "${zuoraBaseUrl}"`);
+  if (url.username || url.password)
+    throw new ConfigError('zuoraBaseUrl', `must not carry credentials, got "${zuoraBaseUrl}"`);
   const intervalSeconds = input.sweepIntervalSeconds ?? SWEEP_DEFAULTS.intervalSeconds;
   // EventBridge rates are whole minutes.
   if (Number.isInteger(intervalSeconds) && intervalSeconds % 60 !== 0) {
-    throw new ConfigError('sweepIntervalSeconds', `must be whole minutes (a multiple of 60: EventBridge schedules by the minute), got ${intervalSeconds}`);
+    throw new ConfigError(
+      'sweepIntervalSeconds',
+      `must be whole minutes (a multiple of 60: EventBridge schedules by the minute), got ${intervalSeconds}`,
+    );
   }
-  const number = (value: number | undefined) => value === undefined ? undefined : String(value);
-  const config = checkedByLambdaRules(loadSweepConfig, {
-    ZUORA_BASE_URL: zuoraBaseUrl,
-    // Stands for the secret's ARN the construct passes; only its presence is checked.
-    ZUORA_SECRET_ID: 'zuora-secret',
-    ZUORA_ENTITY_ID: optionalText(input.zuoraEntityId),
-    SWEEP_INTERVAL_SECONDS: number(intervalSeconds),
-    SWEEP_SETTLE_SECONDS: number(input.sweepSettleSeconds),
-    SWEEP_OVERLAP_SECONDS: number(input.sweepOverlapSeconds),
-    SWEEP_INITIAL_LOOKBACK_SECONDS: number(input.sweepInitialLookbackSeconds),
-    SWEEP_SLICE_SECONDS: number(input.sweepSliceSeconds),
-    SWEEP_COMMIT_LAG_SECONDS: number(input.sweepCommitLagSeconds),
-    SUBSCRIPTION_ID_PATTERN: subscriptionIdPattern,
-  }, SWEEP_VARIABLE_PROPS);
+  const number = (value: number | undefined) => (value === undefined ? undefined : String(value));
+  const config = checkedByLambdaRules(
+    loadSweepConfig,
+    {
+      ZUORA_BASE_URL: zuoraBaseUrl,
+      // Stands for the secret's ARN the construct passes; only its presence is checked.
+      ZUORA_SECRET_ID: 'zuora-secret',
+      ZUORA_ENTITY_ID: optionalText(input.zuoraEntityId),
+      SWEEP_INTERVAL_SECONDS: number(intervalSeconds),
+      SWEEP_SETTLE_SECONDS: number(input.sweepSettleSeconds),
+      SWEEP_OVERLAP_SECONDS: number(input.sweepOverlapSeconds),
+      SWEEP_INITIAL_LOOKBACK_SECONDS: number(input.sweepInitialLookbackSeconds),
+      SWEEP_SLICE_SECONDS: number(input.sweepSliceSeconds),
+      SWEEP_COMMIT_LAG_SECONDS: number(input.sweepCommitLagSeconds),
+      SUBSCRIPTION_ID_PATTERN: subscriptionIdPattern,
+    },
+    SWEEP_VARIABLE_PROPS,
+  );
   return {
     zuoraBaseUrl: config.zuoraBaseUrl,
     ...(config.entityId !== undefined && { zuoraEntityId: config.entityId }),
@@ -113,7 +136,13 @@ export function sweepSettings(input: BridgeSettingsInput, subscriptionIdPattern:
     initialLookbackSeconds: config.window.initialLookbackSeconds,
     sliceSeconds: config.window.maxSliceSeconds,
     commitLagSeconds: config.commitLagSeconds,
-    missingCalloutsAlarmThreshold: wholeNumber('missingCalloutsAlarmThreshold', input.missingCalloutsAlarmThreshold, 1, 1, 1_000_000),
+    missingCalloutsAlarmThreshold: wholeNumber(
+      'missingCalloutsAlarmThreshold',
+      input.missingCalloutsAlarmThreshold,
+      1,
+      1,
+      1_000_000,
+    ),
     watermarkKey: sweepWatermarkKey(config),
   };
 }

@@ -260,18 +260,34 @@ export interface FanOutSettings {
 }
 
 type OptionalSetting =
-  | 'calloutIdField' | 'subscriptionIdPattern' | 'probeSubscriptionId' | 'wafRateLimitPerIp' | 'expectedZuoraTenantId' | 'secretsKmsKeyArn'
+  | 'calloutIdField'
+  | 'subscriptionIdPattern'
+  | 'probeSubscriptionId'
+  | 'wafRateLimitPerIp'
+  | 'expectedZuoraTenantId'
+  | 'secretsKmsKeyArn'
   | 'accountNumberPattern'
   /** Set only with syncAdaptive. */
   | 'syncAdaptiveInitialFleetLimit';
 export type FanOutSettingName = 'fanOutBatchSize' | 'fanOutMaxConcurrency';
 export type SweepSettingName =
-  | 'zuoraBaseUrl' | 'zuoraEntityId' | 'sweepIntervalSeconds' | 'sweepSettleSeconds' | 'sweepOverlapSeconds'
-  | 'sweepInitialLookbackSeconds' | 'sweepSliceSeconds' | 'sweepCommitLagSeconds' | 'sweepCoverageMarginSeconds' | 'missingCalloutsAlarmThreshold';
+  | 'zuoraBaseUrl'
+  | 'zuoraEntityId'
+  | 'sweepIntervalSeconds'
+  | 'sweepSettleSeconds'
+  | 'sweepOverlapSeconds'
+  | 'sweepInitialLookbackSeconds'
+  | 'sweepSliceSeconds'
+  | 'sweepCommitLagSeconds'
+  | 'sweepCoverageMarginSeconds'
+  | 'missingCalloutsAlarmThreshold';
 
-export type BridgeSettings = Required<Omit<BridgeSettingsInput, OptionalSetting | SweepSettingName | FanOutSettingName>> & Pick<BridgeSettingsInput, OptionalSetting> & {
-  /** Set when `zuoraBaseUrl` is: the reconciliation sweep is on. */
-  readonly sweep?: SweepSettings;
-  /** Set when `zuoraBaseUrl` is: account callouts are fanned out to their subscriptions through Zuora. */
-  readonly fanOut?: FanOutSettings;
-};
+export type BridgeSettings = Required<
+  Omit<BridgeSettingsInput, OptionalSetting | SweepSettingName | FanOutSettingName>
+> &
+  Pick<BridgeSettingsInput, OptionalSetting> & {
+    /** Set when `zuoraBaseUrl` is: the reconciliation sweep is on. */
+    readonly sweep?: SweepSettings;
+    /** Set when `zuoraBaseUrl` is: account callouts are fanned out to their subscriptions through Zuora. */
+    readonly fanOut?: FanOutSettings;
+  };

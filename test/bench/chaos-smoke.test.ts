@@ -5,7 +5,11 @@ import { checkReplayWhileFailing } from '../../bench/replay-report';
 import { runBadSubscription, type OutageResult } from '../../bench/outage-run';
 import { runChaos } from '../../bench/chaos-run';
 import type { ChaosResult } from '../../bench/chaos-options';
-import { runReplayWhileFailing, REPLAY_WHILE_FAILING_DEFAULTS, type ReplayWhileFailingResult } from '../../bench/replay-run';
+import {
+  runReplayWhileFailing,
+  REPLAY_WHILE_FAILING_DEFAULTS,
+  type ReplayWhileFailingResult,
+} from '../../bench/replay-run';
 
 // `npm run chaos` at a few seconds' scale: the same code paths, asserting that each run was correct (nothing
 // lost, within the cap, faults really injected), and that each check fails the runs it must fail.
@@ -38,7 +42,15 @@ describe('chaos, scaled down', () => {
     expect(result.ledgerAnswered).toBeGreaterThan(0);
   }, 180_000);
 
-  const noLimioFaults = { rate502: 0, rate429: 0, hangRate: 0, revokeAt: undefined, killAt: undefined, cooldownSeconds: 2, drainTimeoutMs: 60_000 };
+  const noLimioFaults = {
+    rate502: 0,
+    rate429: 0,
+    hangRate: 0,
+    revokeAt: undefined,
+    killAt: undefined,
+    cooldownSeconds: 2,
+    drainTimeoutMs: 60_000,
+  };
 
   it('syncs everything when the ledger becomes unreachable part-way (fail open)', async () => {
     const result = await runChaos({ subscriptions: 40, ...noLimioFaults, ledgerOutageAt: 0.3 });
@@ -49,9 +61,23 @@ describe('chaos, scaled down', () => {
   }, 90_000);
 
   it('callouts lost: the sweep counts exactly the changes that came without a callout missing, and each is synced; callouts naming UpdatedDate cost no second call', async () => {
-    const result = await runChaos({ subscriptions: 30, ...noLimioFaults, droppedShare: 0.2, calloutsNameUpdatedDate: true });
+    const result = await runChaos({
+      subscriptions: 30,
+      ...noLimioFaults,
+      droppedShare: 0.2,
+      calloutsNameUpdatedDate: true,
+    });
     expect([...checkChaos(result), ...checkCalloutsLost(result)].filter((check) => !check.passed)).toEqual([]);
-    expect(result.sweep).toMatchObject({ dropped: 6, withCallouts: 24, missingMetric: 6, unprovenMetric: 0, pendingMetric: 0, coveredMetric: 24, droppedSynced: 6, secondCallsForCalledOut: 0 });
+    expect(result.sweep).toMatchObject({
+      dropped: 6,
+      withCallouts: 24,
+      missingMetric: 6,
+      unprovenMetric: 0,
+      pendingMetric: 0,
+      coveredMetric: 24,
+      droppedSynced: 6,
+      secondCallsForCalledOut: 0,
+    });
     expect(result.acceptedSubscriptions).toBe(24);
   }, 90_000);
 });
@@ -59,31 +85,80 @@ describe('chaos, scaled down', () => {
 describe('chaos checks', () => {
   const clean: ChaosResult = {
     options: {
-      subscriptions: 2, calloutsPerSubscription: 1, rate502: 0.3, rate429: 0, hangRate: 0, latencyMs: 0, syncConcurrency: 5, pollers: 2,
-      limioTimeoutMs: 500, visibilityTimeoutSeconds: 8, functionTimeoutSeconds: 4, backoffBaseSeconds: 1, backoffMaxSeconds: 2, maxAttempts: 8,
-      revokeAt: undefined, killAt: undefined, ledger: true, cooldownSeconds: 5, ledgerOutageAt: undefined, droppedShare: 0, calloutsNameUpdatedDate: false, drainTimeoutMs: 1000,
+      subscriptions: 2,
+      calloutsPerSubscription: 1,
+      rate502: 0.3,
+      rate429: 0,
+      hangRate: 0,
+      latencyMs: 0,
+      syncConcurrency: 5,
+      pollers: 2,
+      limioTimeoutMs: 500,
+      visibilityTimeoutSeconds: 8,
+      functionTimeoutSeconds: 4,
+      backoffBaseSeconds: 1,
+      backoffMaxSeconds: 2,
+      maxAttempts: 8,
+      revokeAt: undefined,
+      killAt: undefined,
+      ledger: true,
+      cooldownSeconds: 5,
+      ledgerOutageAt: undefined,
+      droppedShare: 0,
+      calloutsNameUpdatedDate: false,
+      drainTimeoutMs: 1000,
     },
-    callouts: 2, calloutsAccepted: 2, calloutsRefused: 0, acceptedSubscriptions: 2, synced: 1, deadLettered: 1,
-    deadLettersByClass: { exhausted: 1 }, deadLettersWithoutReason: 0, lost: [], drained: true, drainSeconds: 1, limioCalls: 9,
-    tokenRequests: 1, maxInFlight: 5, clientMaxInFlight: 5, concurrencyCap: 5, deployedConcurrencyBound: 10, answersByStatus: { 200: 1, 502: 8 }, unanswered: 0,
+    callouts: 2,
+    calloutsAccepted: 2,
+    calloutsRefused: 0,
+    acceptedSubscriptions: 2,
+    synced: 1,
+    deadLettered: 1,
+    deadLettersByClass: { exhausted: 1 },
+    deadLettersWithoutReason: 0,
+    lost: [],
+    drained: true,
+    drainSeconds: 1,
+    limioCalls: 9,
+    tokenRequests: 1,
+    maxInFlight: 5,
+    clientMaxInFlight: 5,
+    concurrencyCap: 5,
+    deployedConcurrencyBound: 10,
+    answersByStatus: { 200: 1, 502: 8 },
+    unanswered: 0,
     overCap: { episodes: 0, totalMs: 0, longestMs: 0 },
-    retries: 7, workerKills: 0, killedMidBatch: false, workerStarts: 1, tokensRevoked: false,
-    ledgerAnswered: 30, ledgerUnanswered: 0, ledgerStopped: false, syncedAfterLedgerStopped: 0,
+    retries: 7,
+    workerKills: 0,
+    killedMidBatch: false,
+    workerStarts: 1,
+    tokensRevoked: false,
+    ledgerAnswered: 30,
+    ledgerUnanswered: 0,
+    ledgerStopped: false,
+    syncedAfterLedgerStopped: 0,
   };
-  const failedNames = (result: ChaosResult) => checkChaos(result).filter((check) => !check.passed).map((check) => check.name);
+  const failedNames = (result: ChaosResult) =>
+    checkChaos(result)
+      .filter((check) => !check.passed)
+      .map((check) => check.name);
 
   it('passes a run where each subscription is synced or dead-lettered with a reason', () => {
     expect(failedNames(clean)).toEqual([]);
   });
 
   it('fails a lost subscription, a dead letter without reason, a breach of the cap, an undrained queue', () => {
-    expect(failedNames({ ...clean, lost: ['A-S1'] })).toEqual(['nothing lost: every accepted subscription synced or on the DLQ with a reason']);
+    expect(failedNames({ ...clean, lost: ['A-S1'] })).toEqual([
+      'nothing lost: every accepted subscription synced or on the DLQ with a reason',
+    ]);
     expect(failedNames({ ...clean, deadLettersWithoutReason: 1 })).toEqual(['every dead letter carries its reason']);
     expect(failedNames({ ...clean, maxInFlight: 11 })).toEqual(['Limio concurrency never over the cap']);
     // The worker itself waited on more than SYNC_CONCURRENCY: the limiter failed, whatever the sandbox saw.
     expect(failedNames({ ...clean, clientMaxInFlight: 6 })).toEqual([PER_CONTAINER_CHECK]);
     // The sandbox above SYNC_CONCURRENCY while the worker stayed within it: abandoned calls closing, reported only.
-    expect(failedNames({ ...clean, maxInFlight: 6, overCap: { episodes: 3, totalMs: 1.5, longestMs: 0.8 } })).toEqual([]);
+    expect(failedNames({ ...clean, maxInFlight: 6, overCap: { episodes: 3, totalMs: 1.5, longestMs: 0.8 } })).toEqual(
+      [],
+    );
   });
 
   it('fails a run whose faults never happened', () => {
@@ -94,7 +169,13 @@ describe('chaos checks', () => {
   it('fails a ledger run that never used the ledger, and an outage run whose ledger never went away or stopped the syncing', () => {
     expect(failedNames({ ...clean, ledgerAnswered: 0 })).toEqual(['the sync ledger was in use']);
     expect(failedNames({ ...clean, options: { ...clean.options, ledger: false } })).toEqual(['no sync ledger']);
-    const outage = { ...clean, options: { ...clean.options, ledgerOutageAt: 0.4 }, ledgerStopped: true, ledgerUnanswered: 12, syncedAfterLedgerStopped: 1 };
+    const outage = {
+      ...clean,
+      options: { ...clean.options, ledgerOutageAt: 0.4 },
+      ledgerStopped: true,
+      ledgerUnanswered: 12,
+      syncedAfterLedgerStopped: 1,
+    };
     const failOpen = 'the ledger became unreachable and syncing went on without it (fail open)';
     expect(failedNames(outage)).toEqual([]);
     expect(failedNames({ ...outage, ledgerStopped: false })).toEqual([failOpen]);
@@ -104,28 +185,82 @@ describe('chaos checks', () => {
 
   it('fails a callouts-lost run whose sweep miscounted missing, queued a pending change, left a change unsynced or called Limio twice', () => {
     const report = {
-      outcome: 'complete' as const, slicesPlanned: 1, slicesCompleted: 1, coverageUnavailable: false, invalidSamples: [], durationMs: 20, dryRun: false,
-      counts: { read: 10, distinct: 10, covered: 5, pending: 1, unproven: 2, missing: 2, queued: 4, invalid: 0, unnamed: 0, accountsRead: 0, contactsRead: 0, accountsChanged: 0, accountSubscriptions: 0 },
+      outcome: 'complete' as const,
+      slicesPlanned: 1,
+      slicesCompleted: 1,
+      coverageUnavailable: false,
+      invalidSamples: [],
+      durationMs: 20,
+      dryRun: false,
+      counts: {
+        read: 10,
+        distinct: 10,
+        covered: 5,
+        pending: 1,
+        unproven: 2,
+        missing: 2,
+        queued: 4,
+        invalid: 0,
+        unnamed: 0,
+        accountsRead: 0,
+        contactsRead: 0,
+        accountsChanged: 0,
+        accountSubscriptions: 0,
+      },
     };
     const sweep = {
-      dropped: 2, withCallouts: 8, calloutsNamedUpdatedDate: false, report, queuedMetric: 4, coveredMetric: 5, pendingMetric: 1, unprovenMetric: 2, missingMetric: 2,
-      droppedSynced: 2, droppedNotSynced: [], secondCallsForCalledOut: 2, drainedAfterSweep: true, sweepDrainSeconds: 1,
+      dropped: 2,
+      withCallouts: 8,
+      calloutsNamedUpdatedDate: false,
+      report,
+      queuedMetric: 4,
+      coveredMetric: 5,
+      pendingMetric: 1,
+      unprovenMetric: 2,
+      missingMetric: 2,
+      droppedSynced: 2,
+      droppedNotSynced: [],
+      secondCallsForCalledOut: 2,
+      drainedAfterSweep: true,
+      sweepDrainSeconds: 1,
     };
-    const failed = (changes: Partial<typeof sweep>) => checkCalloutsLost({ ...clean, sweep: { ...sweep, ...changes } }).filter((check) => !check.passed).map((check) => check.name);
+    const failed = (changes: Partial<typeof sweep>) =>
+      checkCalloutsLost({ ...clean, sweep: { ...sweep, ...changes } })
+        .filter((check) => !check.passed)
+        .map((check) => check.name);
     const counted = 'callouts lost: the sweep counted exactly the changes without a callout missing';
     expect(failed({})).toEqual([]);
     // A change that came with its callout counted missing (the old rule's mistake).
-    expect(failed({ report: { ...report, counts: { ...report.counts, missing: 3, queued: 5 } }, queuedMetric: 5 })).toEqual([counted]);
+    expect(
+      failed({ report: { ...report, counts: { ...report.counts, missing: 3, queued: 5 } }, queuedMetric: 5 }),
+    ).toEqual([counted]);
     // A pending change queued again.
-    expect(failed({ report: { ...report, counts: { ...report.counts, queued: 5 } }, queuedMetric: 5 })).toEqual([counted]);
+    expect(failed({ report: { ...report, counts: { ...report.counts, queued: 5 } }, queuedMetric: 5 })).toEqual([
+      counted,
+    ]);
     expect(failed({ report: { ...report, outcome: 'failed' as never } })).toEqual([counted]);
-    expect(failed({ missingMetric: undefined })).toEqual(['callouts lost: the missing-callouts metric (sweepMissing) counts them']);
-    expect(failed({ missingMetric: 4 })).toEqual(['callouts lost: the missing-callouts metric (sweepMissing) counts them']);
-    expect(failed({ droppedSynced: 1, droppedNotSynced: ['A-S00000005'] as never })).toEqual(['callouts lost: every change without a callout synced after the sweep']);
-    expect(failed({ secondCallsForCalledOut: 3 })).toEqual(['callouts lost: changes that came with their callouts cost Limio at most one call each, and only if unproven']);
+    expect(failed({ missingMetric: undefined })).toEqual([
+      'callouts lost: the missing-callouts metric (sweepMissing) counts them',
+    ]);
+    expect(failed({ missingMetric: 4 })).toEqual([
+      'callouts lost: the missing-callouts metric (sweepMissing) counts them',
+    ]);
+    expect(failed({ droppedSynced: 1, droppedNotSynced: ['A-S00000005'] as never })).toEqual([
+      'callouts lost: every change without a callout synced after the sweep',
+    ]);
+    expect(failed({ secondCallsForCalledOut: 3 })).toEqual([
+      'callouts lost: changes that came with their callouts cost Limio at most one call each, and only if unproven',
+    ]);
     // Callouts naming UpdatedDate: their changes are proven, an unproven one or a second call fails.
-    const naming = 'callouts lost, callouts naming UpdatedDate: no change that came with its callout is unproven or synced twice';
-    const proven = { report: { ...report, counts: { ...report.counts, covered: 7, unproven: 0, queued: 2 } }, queuedMetric: 2, unprovenMetric: 0, secondCallsForCalledOut: 0, calloutsNamedUpdatedDate: true };
+    const naming =
+      'callouts lost, callouts naming UpdatedDate: no change that came with its callout is unproven or synced twice';
+    const proven = {
+      report: { ...report, counts: { ...report.counts, covered: 7, unproven: 0, queued: 2 } },
+      queuedMetric: 2,
+      unprovenMetric: 0,
+      secondCallsForCalledOut: 0,
+      calloutsNamedUpdatedDate: true,
+    };
     expect(failed(proven)).toEqual([]);
     expect(failed({ ...proven, secondCallsForCalledOut: 1 })).toEqual([
       'callouts lost: changes that came with their callouts cost Limio at most one call each, and only if unproven',
@@ -146,54 +281,126 @@ describe('outage mode under the chaos run, scaled down', () => {
   });
 
   const outage: OutageResult = {
-    outageSeconds: 12, retryBudgetSeconds: 6, accepted: 40, synced: 40, deadLetters: 0, breakerOpened: true, breakerClosedAtEnd: true,
-    syncsWhileOpen: 2, syncCap: 10, failedSyncsBeforeTrip: 5, drainAfterRecoverySeconds: 1, drained: true,
+    outageSeconds: 12,
+    retryBudgetSeconds: 6,
+    accepted: 40,
+    synced: 40,
+    deadLetters: 0,
+    breakerOpened: true,
+    breakerClosedAtEnd: true,
+    syncsWhileOpen: 2,
+    syncCap: 10,
+    failedSyncsBeforeTrip: 5,
+    drainAfterRecoverySeconds: 1,
+    drained: true,
   };
-  const failedNames = (result: OutageResult) => checkOutage(result).filter((check) => !check.passed).map((check) => check.name);
+  const failedNames = (result: OutageResult) =>
+    checkOutage(result)
+      .filter((check) => !check.passed)
+      .map((check) => check.name);
 
   it('passes an outage ridden out, and fails each way it can go wrong', () => {
     expect(failedNames(outage)).toEqual([]);
-    expect(failedNames({ ...outage, deadLetters: 1 })).toEqual(['outage: no dead letter although the outage outlasted the retry budget']);
+    expect(failedNames({ ...outage, deadLetters: 1 })).toEqual([
+      'outage: no dead letter although the outage outlasted the retry budget',
+    ]);
     // An outage shorter than the budget proves nothing about the budget.
-    expect(failedNames({ ...outage, outageSeconds: 5 })).toEqual(['outage: no dead letter although the outage outlasted the retry budget']);
-    expect(failedNames({ ...outage, synced: 39 })).toEqual(['outage: every callout accepted during the outage synced after it']);
-    expect(failedNames({ ...outage, breakerOpened: false })).toEqual(['outage: the breaker opened, and closed once Limio was back']);
-    expect(failedNames({ ...outage, syncsWhileOpen: 11 })).toEqual(['outage: Limio left alone while the breaker was open']);
+    expect(failedNames({ ...outage, outageSeconds: 5 })).toEqual([
+      'outage: no dead letter although the outage outlasted the retry budget',
+    ]);
+    expect(failedNames({ ...outage, synced: 39 })).toEqual([
+      'outage: every callout accepted during the outage synced after it',
+    ]);
+    expect(failedNames({ ...outage, breakerOpened: false })).toEqual([
+      'outage: the breaker opened, and closed once Limio was back',
+    ]);
+    expect(failedNames({ ...outage, syncsWhileOpen: 11 })).toEqual([
+      'outage: Limio left alone while the breaker was open',
+    ]);
   });
 
   it('fails a 404 run with a healthy subscription dead-lettered or the breaker opened', () => {
-    const letter = (subscriptionId: string) => ({ subscriptionId, reason: { failureClass: 'terminal' as const, httpStatus: 404 } });
-    const bad = { subscriptions: 2, badSubscription: 'A-B1', badCalloutsAccepted: 1, healthySynced: 2, deadLetters: [letter('A-B1')], breakerOpened: false };
+    const letter = (subscriptionId: string) => ({
+      subscriptionId,
+      reason: { failureClass: 'terminal' as const, httpStatus: 404 },
+    });
+    const bad = {
+      subscriptions: 2,
+      badSubscription: 'A-B1',
+      badCalloutsAccepted: 1,
+      healthySynced: 2,
+      deadLetters: [letter('A-B1')],
+      breakerOpened: false,
+    };
     expect(checkBadSubscription(bad).every((check) => check.passed)).toBe(true);
-    expect(checkBadSubscription({ ...bad, deadLetters: [letter('A-B1'), letter('A-S1')], badCalloutsAccepted: 2 }).filter((check) => !check.passed)).toHaveLength(1);
-    expect(checkBadSubscription({ ...bad, breakerOpened: true }).filter((check) => !check.passed).map((check) => check.name)).toEqual([
-      'one 404 subscription: the breaker never opened',
-    ]);
+    expect(
+      checkBadSubscription({ ...bad, deadLetters: [letter('A-B1'), letter('A-S1')], badCalloutsAccepted: 2 }).filter(
+        (check) => !check.passed,
+      ),
+    ).toHaveLength(1);
+    expect(
+      checkBadSubscription({ ...bad, breakerOpened: true })
+        .filter((check) => !check.passed)
+        .map((check) => check.name),
+    ).toEqual(['one 404 subscription: the breaker never opened']);
   });
 });
 
 describe('replay while the subscriptions still fail, scaled down (issue #12)', () => {
   it('the replay ends, Limio gets at most one call per letter, and the letters are back in the DLQ with their reasons', async () => {
-    const result = await runReplayWhileFailing({ failingSubscriptions: 3, calloutsPerSubscription: 2, healthySubscriptions: 5, watchSeconds: 15, replayTimeoutMs: 30_000 });
+    const result = await runReplayWhileFailing({
+      failingSubscriptions: 3,
+      calloutsPerSubscription: 2,
+      healthySubscriptions: 5,
+      watchSeconds: 15,
+      replayTimeoutMs: 30_000,
+    });
     expect(checkReplayWhileFailing(result).filter((check) => !check.passed)).toEqual([]);
     expect(result.lettersBefore).toBe(6);
     expect(result.replaySeconds).toBeLessThan(15);
   }, 60_000);
 
-  const letter = (subscriptionId: string) => ({ messageId: subscriptionId, subscriptionId, replayCount: 1, replayRunId: 'r-1', failureClass: 'terminal' as const, httpStatus: 404 });
+  const letter = (subscriptionId: string) => ({
+    messageId: subscriptionId,
+    subscriptionId,
+    replayCount: 1,
+    replayRunId: 'r-1',
+    failureClass: 'terminal' as const,
+    httpStatus: 404,
+  });
   const ended: ReplayWhileFailingResult = {
-    options: REPLAY_WHILE_FAILING_DEFAULTS, lettersBefore: 2, replayEnded: true, replaySeconds: 1, exitCode: 1, replayed: 2, failedAgainReported: 2,
-    limioCallsDuringReplay: 2, lettersAfter: [letter('A-F1'), letter('A-F2')], runId: 'r-1',
+    options: REPLAY_WHILE_FAILING_DEFAULTS,
+    lettersBefore: 2,
+    replayEnded: true,
+    replaySeconds: 1,
+    exitCode: 1,
+    replayed: 2,
+    failedAgainReported: 2,
+    limioCallsDuringReplay: 2,
+    lettersAfter: [letter('A-F1'), letter('A-F2')],
+    runId: 'r-1',
   };
-  const failedNames = (result: ReplayWhileFailingResult) => checkReplayWhileFailing(result).filter((check) => !check.passed).map((check) => check.name);
+  const failedNames = (result: ReplayWhileFailingResult) =>
+    checkReplayWhileFailing(result)
+      .filter((check) => !check.passed)
+      .map((check) => check.name);
 
   it('fails a replay that never ended, one that called Limio more than once per letter, and one that lost a letter or its reason', () => {
     expect(failedNames(ended)).toEqual([]);
-    expect(failedNames({ ...ended, replayEnded: false, exitCode: undefined })).toContain('replay while failing: the replay ended');
-    expect(failedNames({ ...ended, limioCallsDuringReplay: 3 })).toEqual(['replay while failing: Limio got at most one call per letter']);
-    expect(failedNames({ ...ended, lettersAfter: [letter('A-F1')] })).toEqual(['replay while failing: the letters are back in the DLQ with their reasons']);
-    expect(failedNames({ ...ended, lettersAfter: [letter('A-F1'), { ...letter('A-F2'), failureClass: 'unknown' as const, httpStatus: undefined }] })).toEqual([
+    expect(failedNames({ ...ended, replayEnded: false, exitCode: undefined })).toContain(
+      'replay while failing: the replay ended',
+    );
+    expect(failedNames({ ...ended, limioCallsDuringReplay: 3 })).toEqual([
+      'replay while failing: Limio got at most one call per letter',
+    ]);
+    expect(failedNames({ ...ended, lettersAfter: [letter('A-F1')] })).toEqual([
       'replay while failing: the letters are back in the DLQ with their reasons',
     ]);
+    expect(
+      failedNames({
+        ...ended,
+        lettersAfter: [letter('A-F1'), { ...letter('A-F2'), failureClass: 'unknown' as const, httpStatus: undefined }],
+      }),
+    ).toEqual(['replay while failing: the letters are back in the DLQ with their reasons']);
   });
 });

@@ -8,7 +8,12 @@ describe('bench statistics', () => {
     expect(median(values)).toBe(3);
     expect(percentile(values, 99)).toBe(5);
     expect(percentile(values, 1)).toBe(1);
-    expect(percentile(Array.from({ length: 100 }, (_, index) => index + 1), 99)).toBe(99);
+    expect(
+      percentile(
+        Array.from({ length: 100 }, (_, index) => index + 1),
+        99,
+      ),
+    ).toBe(99);
     expect(Number.isNaN(median([]))).toBe(true);
   });
 
@@ -66,19 +71,32 @@ describe('bench bursts', () => {
 });
 
 describe('callout-to-sync matching', () => {
-  const callout = (subscriptionId: string, sentAt: number) => ({ subscriptionId, sentAt, answeredAt: sentAt + 1, status: 200 });
+  const callout = (subscriptionId: string, sentAt: number) => ({
+    subscriptionId,
+    sentAt,
+    answeredAt: sentAt + 1,
+    status: 200,
+  });
 
   it('gives each sync as many callouts, in sending order, as it covered messages', () => {
     const accepted = [callout('A-S1', 30), callout('A-S1', 10), callout('A-S1', 20), callout('A-S2', 5)];
     const synced = new Map([
-      ['A-S1', [{ at: 100, messages: 2 }, { at: 200, messages: 1 }]],
+      [
+        'A-S1',
+        [
+          { at: 100, messages: 2 },
+          { at: 200, messages: 1 },
+        ],
+      ],
       ['A-S2', [{ at: 50, messages: 1 }]],
     ]);
     expect(matchLatencies(accepted, synced).sort((a, b) => a - b)).toEqual([45, 80, 90, 170]);
   });
 
   it('leaves out callouts no sync covered, rather than inventing a latency', () => {
-    expect(matchLatencies([callout('A-S1', 0), callout('A-S1', 1)], new Map([['A-S1', [{ at: 10, messages: 1 }]]]))).toEqual([10]);
+    expect(
+      matchLatencies([callout('A-S1', 0), callout('A-S1', 1)], new Map([['A-S1', [{ at: 10, messages: 1 }]]])),
+    ).toEqual([10]);
     expect(matchLatencies([callout('A-S9', 0)], new Map())).toEqual([]);
   });
 });

@@ -12,7 +12,11 @@ describe('stopRuntimePoller', () => {
 
   async function pollerWithHeldInvocation() {
     queueNumber += 1;
-    const queues = await createQueuePair(emulator.sqs, { mainQueueName: `stop-poller-${queueNumber}`, deadLetterQueueName: `stop-poller-${queueNumber}-dlq`, visibilityTimeoutSeconds: 60 });
+    const queues = await createQueuePair(emulator.sqs, {
+      mainQueueName: `stop-poller-${queueNumber}`,
+      deadLetterQueueName: `stop-poller-${queueNumber}-dlq`,
+      visibilityTimeoutSeconds: 60,
+    });
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     let started!: () => void;
@@ -37,7 +41,9 @@ describe('stopRuntimePoller', () => {
     const { poller, release } = await pollerWithHeldInvocation();
     const startedAt = Date.now();
     try {
-      await expect(stopRuntimePoller({ poller }, 300)).rejects.toThrow("the runtime's sync poller did not stop within 300 ms: an invocation is still under way");
+      await expect(stopRuntimePoller({ poller }, 300)).rejects.toThrow(
+        "the runtime's sync poller did not stop within 300 ms: an invocation is still under way",
+      );
       expect(Date.now() - startedAt).toBeLessThan(2_000);
     } finally {
       release();

@@ -1,4 +1,9 @@
-import { ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { INITIAL_BREAKER_STATE, type BreakerState } from '../../functions/breaker/breaker-state';
 import { DynamoDbBreakerStore } from '../../functions/breaker/dynamodb-store';
@@ -30,7 +35,12 @@ describe('DynamoDbBreakerStore.read', () => {
         since: { N: String(T0 + 5000) },
         reason: { S: open.reason },
         openedBy: { S: 'auto' },
-        openIntervals: { L: [{ M: { from: { N: String(T0 - 90_000) }, to: { N: String(T0 - 30_000) } } }, { M: { from: { N: String(T0 + 5000) } } }] },
+        openIntervals: {
+          L: [
+            { M: { from: { N: String(T0 - 90_000) }, to: { N: String(T0 - 30_000) } } },
+            { M: { from: { N: String(T0 + 5000) } } },
+          ],
+        },
         healthyProbes: { N: '0' },
         version: { N: '4' },
         announcedState: { S: 'closed' },
@@ -38,7 +48,11 @@ describe('DynamoDbBreakerStore.read', () => {
       },
     });
     await expect(store.read()).resolves.toEqual({ breaker: open, announced: { state: 'closed', since: T0 - 30_000 } });
-    expect(dynamo.commandCalls(GetItemCommand)[0]!.args[0].input).toEqual({ TableName: TABLE, Key: { pk: { S: 'state' } }, ConsistentRead: true });
+    expect(dynamo.commandCalls(GetItemCommand)[0]!.args[0].input).toEqual({
+      TableName: TABLE,
+      Key: { pk: { S: 'state' } },
+      ConsistentRead: true,
+    });
   });
 
   it('is the initial closed state when the item was never written', async () => {
@@ -66,24 +80,34 @@ describe('DynamoDbBreakerStore.write', () => {
       ':since': { N: String(T0 + 5000) },
       ':reason': { S: open.reason },
       ':openedBy': { S: 'auto' },
-      ':openIntervals': { L: [{ M: { from: { N: String(T0 - 90_000) }, to: { N: String(T0 - 30_000) } } }, { M: { from: { N: String(T0 + 5000) } } }] },
+      ':openIntervals': {
+        L: [
+          { M: { from: { N: String(T0 - 90_000) }, to: { N: String(T0 - 30_000) } } },
+          { M: { from: { N: String(T0 + 5000) } } },
+        ],
+      },
       ':healthyProbes': { N: '0' },
       ':version': { N: '4' },
       ':expected': { N: '3' },
     });
     // Every name the expressions use is declared, and nothing the probe announced is overwritten.
-    for (const name of input.UpdateExpression!.match(/#\w+/g)!) expect(input.ExpressionAttributeNames).toHaveProperty(name);
+    for (const name of input.UpdateExpression!.match(/#\w+/g)!)
+      expect(input.ExpressionAttributeNames).toHaveProperty(name);
     expect(input.UpdateExpression).not.toMatch(/announced/);
   });
 
   it('accepts a missing item for the first write', async () => {
     dynamo.on(UpdateItemCommand).resolves({});
     await store.write({ ...open, version: 1 }, 0);
-    expect(dynamo.commandCalls(UpdateItemCommand)[0]!.args[0].input.ConditionExpression).toBe('attribute_not_exists(#version) OR #version = :expected');
+    expect(dynamo.commandCalls(UpdateItemCommand)[0]!.args[0].input.ConditionExpression).toBe(
+      'attribute_not_exists(#version) OR #version = :expected',
+    );
   });
 
   it('reports a lost race as false and rethrows anything else', async () => {
-    dynamo.on(UpdateItemCommand).rejectsOnce(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    dynamo
+      .on(UpdateItemCommand)
+      .rejectsOnce(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
     await expect(store.write(open, 3)).resolves.toBe(false);
     dynamo.reset();
     dynamo.on(UpdateItemCommand).rejects(new Error('ProvisionedThroughputExceededException'));
@@ -106,13 +130,27 @@ describe('DynamoDbBreakerStore outcome buckets', () => {
         expiresAt: { N: '1764064800' },
       },
     });
-    const totals = await store.addOutcomes(key, { calls: 4, successes: 1, limioFailures: 3, tokenFailures: 0, failingSlots: [17, 512, 17] }, 1764064800.4);
-    expect(totals).toEqual({ calls: 14, successes: 3, limioFailures: 11, tokenFailures: 0, failingSlots: [17, 512, 900] });
+    const totals = await store.addOutcomes(
+      key,
+      { calls: 4, successes: 1, limioFailures: 3, tokenFailures: 0, failingSlots: [17, 512, 17] },
+      1764064800.4,
+    );
+    expect(totals).toEqual({
+      calls: 14,
+      successes: 3,
+      limioFailures: 11,
+      tokenFailures: 0,
+      failingSlots: [17, 512, 900],
+    });
 
     const calls = dynamo.commandCalls(UpdateItemCommand);
     expect(calls).toHaveLength(1);
     const input = calls[0]!.args[0].input;
-    expect(input).toMatchObject({ TableName: TABLE, Key: { pk: { S: `window#${T0}#${T0 + 60_000}` } }, ReturnValues: 'ALL_NEW' });
+    expect(input).toMatchObject({
+      TableName: TABLE,
+      Key: { pk: { S: `window#${T0}#${T0 + 60_000}` } },
+      ReturnValues: 'ALL_NEW',
+    });
     expect(input.UpdateExpression).toBe(
       'ADD #calls :calls, #successes :successes, #limioFailures :limioFailures, #tokenFailures :tokenFailures, #failingSlots :slots SET #expiresAt = if_not_exists(#expiresAt, :expiresAt)',
     );
@@ -124,12 +162,17 @@ describe('DynamoDbBreakerStore outcome buckets', () => {
       ':expiresAt': { N: '1764064801' },
       ':slots': { NS: ['17', '512'] },
     });
-    for (const name of input.UpdateExpression!.match(/#\w+/g)!) expect(input.ExpressionAttributeNames).toHaveProperty(name);
+    for (const name of input.UpdateExpression!.match(/#\w+/g)!)
+      expect(input.ExpressionAttributeNames).toHaveProperty(name);
   });
 
   it('leaves the set alone when nothing failed (DynamoDB refuses an empty set)', async () => {
     dynamo.on(UpdateItemCommand).resolves({ Attributes: { calls: { N: '5' }, successes: { N: '5' } } });
-    const totals = await store.addOutcomes(key, { calls: 5, successes: 5, limioFailures: 0, tokenFailures: 0, failingSlots: [] }, 1764064800);
+    const totals = await store.addOutcomes(
+      key,
+      { calls: 5, successes: 5, limioFailures: 0, tokenFailures: 0, failingSlots: [] },
+      1764064800,
+    );
     expect(totals).toEqual({ calls: 5, successes: 5, limioFailures: 0, tokenFailures: 0, failingSlots: [] });
     const input = dynamo.commandCalls(UpdateItemCommand)[0]!.args[0].input;
     expect(input.UpdateExpression).not.toMatch(/failingSlots/);
@@ -139,8 +182,16 @@ describe('DynamoDbBreakerStore outcome buckets', () => {
 
   it('reads a bucket, or nothing when it does not exist', async () => {
     dynamo.on(GetItemCommand).resolves({});
-    dynamo.on(GetItemCommand, { Key: { pk: { S: `window#${T0}#${T0 + 60_000}` } } }).resolves({ Item: { calls: { N: '2' }, tokenFailures: { N: '2' } } });
-    await expect(store.readBucket(key)).resolves.toEqual({ calls: 2, successes: 0, limioFailures: 0, tokenFailures: 2, failingSlots: [] });
+    dynamo
+      .on(GetItemCommand, { Key: { pk: { S: `window#${T0}#${T0 + 60_000}` } } })
+      .resolves({ Item: { calls: { N: '2' }, tokenFailures: { N: '2' } } });
+    await expect(store.readBucket(key)).resolves.toEqual({
+      calls: 2,
+      successes: 0,
+      limioFailures: 0,
+      tokenFailures: 2,
+      failingSlots: [],
+    });
     await expect(store.readBucket({ phaseSince: T0, bucketStart: T0 })).resolves.toBeUndefined();
   });
 });
@@ -160,7 +211,9 @@ describe('DynamoDbBreakerStore.markAnnounced', () => {
   });
 
   it('shrugs off a phase that moved on meanwhile', async () => {
-    dynamo.on(UpdateItemCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
+    dynamo
+      .on(UpdateItemCommand)
+      .rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }));
     await expect(store.markAnnounced('open', T0)).resolves.toBeUndefined();
   });
 });

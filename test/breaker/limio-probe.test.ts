@@ -39,7 +39,9 @@ async function requestToken(timeoutMs = 5000): Promise<string> {
   });
   const body = (await response.json().catch(() => ({}))) as { access_token?: string };
   if (response.status !== 200 || !body.access_token) {
-    throw Object.assign(new Error(`the Limio token endpoint answered ${response.status}`), { httpStatus: response.status });
+    throw Object.assign(new Error(`the Limio token endpoint answered ${response.status}`), {
+      httpStatus: response.status,
+    });
   }
   return body.access_token;
 }
@@ -73,7 +75,8 @@ describe('the Limio probe', () => {
 
   it('is unhealthy when nothing listens', async () => {
     const outcome = await createLimioProbe({
-      requestToken: () => fetch('http://127.0.0.1:1/oauth2/token', { method: 'POST', signal: AbortSignal.timeout(1000) }),
+      requestToken: () =>
+        fetch('http://127.0.0.1:1/oauth2/token', { method: 'POST', signal: AbortSignal.timeout(1000) }),
     })();
     expect(outcome.result).toBe('unhealthy');
   });
@@ -108,7 +111,9 @@ describe('loadProbeConfig', () => {
   };
 
   it('reads the probe Lambda environment', () => {
-    expect(loadProbeConfig({ ...env, PROBE_SUBSCRIPTION_ID: 'A-S00000001', BREAKER_HALF_OPEN_MAX_CONCURRENCY: '3' })).toMatchObject({
+    expect(
+      loadProbeConfig({ ...env, PROBE_SUBSCRIPTION_ID: 'A-S00000001', BREAKER_HALF_OPEN_MAX_CONCURRENCY: '3' }),
+    ).toMatchObject({
       tableName: 'zls-breaker',
       eventSourceMappingId: '14e0db71-5d35-4eb5-b481-8945cf9d10c2',
       fullConcurrency: 20,
@@ -121,11 +126,20 @@ describe('loadProbeConfig', () => {
   });
 
   it('names what is missing or wrong', () => {
-    expect(() => loadProbeConfig({ ...env, BREAKER_TABLE_NAME: '' })).toThrow('BREAKER_TABLE_NAME: is required but not set');
-    expect(() => loadProbeConfig({ ...env, SYNC_MAX_CONCURRENCY: undefined })).toThrow('SYNC_MAX_CONCURRENCY: is required but not set');
-    expect(() => loadProbeConfig({ ...env, SYNC_MAX_CONCURRENCY: '1' })).toThrow(/SYNC_MAX_CONCURRENCY: must be between 2 and 1000/);
+    expect(() => loadProbeConfig({ ...env, BREAKER_TABLE_NAME: '' })).toThrow(
+      'BREAKER_TABLE_NAME: is required but not set',
+    );
+    expect(() => loadProbeConfig({ ...env, SYNC_MAX_CONCURRENCY: undefined })).toThrow(
+      'SYNC_MAX_CONCURRENCY: is required but not set',
+    );
+    expect(() => loadProbeConfig({ ...env, SYNC_MAX_CONCURRENCY: '1' })).toThrow(
+      /SYNC_MAX_CONCURRENCY: must be between 2 and 1000/,
+    );
     expect(() => loadProbeConfig({ ...env, LIMIO_SECRET_ID: undefined })).toThrow(/LIMIO_SECRET_ID: is required/);
-    expect(loadProbeConfig({ ...env, LIMIO_SECRET_ID: undefined, LIMIO_CLIENT_ID: 'id', LIMIO_CLIENT_SECRET: 's' }).credentials).toEqual({
+    expect(
+      loadProbeConfig({ ...env, LIMIO_SECRET_ID: undefined, LIMIO_CLIENT_ID: 'id', LIMIO_CLIENT_SECRET: 's' })
+        .credentials,
+    ).toEqual({
       source: 'environment',
       clientId: 'id',
       clientSecret: 's',

@@ -27,7 +27,12 @@ describe('the breaker and the local poller', () => {
   });
 
   it('pauses the real poller when the breaker opens and resumes it when it closes; a message sent meanwhile is then delivered', async () => {
-    const { mainQueueUrl } = await createQueuePair(sqs, { mainQueueName: 'breaker-local', deadLetterQueueName: 'breaker-local-dlq', visibilityTimeoutSeconds: 5, maxReceiveCount: 5 });
+    const { mainQueueUrl } = await createQueuePair(sqs, {
+      mainQueueName: 'breaker-local',
+      deadLetterQueueName: 'breaker-local-dlq',
+      visibilityTimeoutSeconds: 5,
+      maxReceiveCount: 5,
+    });
     const received: string[] = [];
     let delivered!: () => void;
     const deliveredOnce = new Promise<void>((resolve) => (delivered = resolve));

@@ -10,10 +10,19 @@ const T0 = Date.parse('2026-11-24T10:00:00.000Z');
 describe('breaker open / close / status', () => {
   it('opens by hand with a reason, reports it, and closes by hand', async () => {
     const store = new InMemoryBreakerStore();
-    expect(await breakerStatus(store, { now: T0 })).toEqual({ state: 'closed', reason: 'never opened', openedBy: 'auto', openSecondsLast24h: 0 });
+    expect(await breakerStatus(store, { now: T0 })).toEqual({
+      state: 'closed',
+      reason: 'never opened',
+      openedBy: 'auto',
+      openSecondsLast24h: 0,
+    });
 
     const opened = await openBreaker(store, '  Limio maintenance 02:00-04:00 UTC ', { now: T0 });
-    expect(opened).toMatchObject({ state: 'open', openedBy: 'manual', reason: 'opened by hand: Limio maintenance 02:00-04:00 UTC' });
+    expect(opened).toMatchObject({
+      state: 'open',
+      openedBy: 'manual',
+      reason: 'opened by hand: Limio maintenance 02:00-04:00 UTC',
+    });
     const backlog = { waiting: 1200, inFlight: 0, delayed: 3 };
     expect(await breakerStatus(store, { now: T0 + 90_000, backlog: async () => backlog })).toEqual({
       state: 'open',
@@ -26,7 +35,11 @@ describe('breaker open / close / status', () => {
     });
 
     const closed = await closeBreaker(store, { now: T0 + 7_200_000, reason: 'maintenance over' });
-    expect(closed).toMatchObject({ state: 'closed', reason: 'closed by hand: maintenance over', openIntervals: [{ from: T0, to: T0 + 7_200_000 }] });
+    expect(closed).toMatchObject({
+      state: 'closed',
+      reason: 'closed by hand: maintenance over',
+      openIntervals: [{ from: T0, to: T0 + 7_200_000 }],
+    });
     expect((await breakerStatus(store, { now: T0 + 7_200_000 })).openSecondsLast24h).toBe(7200);
     // A day later the outage has left the 24-hour figure.
     expect((await breakerStatus(store, { now: T0 + 7_200_000 + 86_400_000 })).openSecondsLast24h).toBe(0);
@@ -48,9 +61,17 @@ describe('readQueueBacklog', () => {
     const sqs = mockClient(SQSClient);
     try {
       sqs.on(GetQueueAttributesCommand).resolves({
-        Attributes: { ApproximateNumberOfMessages: '42', ApproximateNumberOfMessagesNotVisible: '7', ApproximateNumberOfMessagesDelayed: '0' },
+        Attributes: {
+          ApproximateNumberOfMessages: '42',
+          ApproximateNumberOfMessagesNotVisible: '7',
+          ApproximateNumberOfMessagesDelayed: '0',
+        },
       });
-      await expect(readQueueBacklog(new SQSClient({ region: 'eu-west-1' }), 'https://sqs/q')).resolves.toEqual({ waiting: 42, inFlight: 7, delayed: 0 });
+      await expect(readQueueBacklog(new SQSClient({ region: 'eu-west-1' }), 'https://sqs/q')).resolves.toEqual({
+        waiting: 42,
+        inFlight: 7,
+        delayed: 0,
+      });
       expect(sqs.commandCalls(GetQueueAttributesCommand)[0]!.args[0].input.AttributeNames).toEqual([
         'ApproximateNumberOfMessages',
         'ApproximateNumberOfMessagesNotVisible',

@@ -85,13 +85,24 @@ async function simulate(options: {
   const synced = new Set<string>();
   const deadLettered: string[] = [];
   const accepted = new Set<string>();
-  const figures = { deadLetters: 0, probes: 0, callsWhileDown: 0, callsWhileDownAfterTrip: 0, maxReceives: 0, trippedAt: undefined as number | undefined, drainedAt: undefined as number | undefined };
+  const figures = {
+    deadLetters: 0,
+    probes: 0,
+    callsWhileDown: 0,
+    callsWhileDownAfterTrip: 0,
+    maxReceives: 0,
+    trippedAt: undefined as number | undefined,
+    drainedAt: undefined as number | undefined,
+  };
   let nextId = 0;
 
   for (let second = 0; clock.now < T0 + options.totalHours * HOUR; second++) {
     clock.now = T0 + second * 1000;
     if (second % options.arrivalEverySeconds === 0) {
-      const subscriptionId = options.badSubscription && nextId % 10 === 0 ? options.badSubscription : `A-S${String(nextId).padStart(8, '0')}`;
+      const subscriptionId =
+        options.badSubscription && nextId % 10 === 0
+          ? options.badSubscription
+          : `A-S${String(nextId).padStart(8, '0')}`;
       accepted.add(subscriptionId);
       queue.push({ id: nextId++, subscriptionId, receivedAt: clock.now, visibleAt: clock.now, receiveCount: 0 });
     }
@@ -113,7 +124,10 @@ async function simulate(options: {
         figures.maxReceives = Math.max(figures.maxReceives, message.receiveCount);
         if (state.state === 'open') {
           const openForSeconds = (clock.now - state.since) / 1000;
-          message.visibleAt = clock.now + holdVisibilitySeconds({ settings: retry, receiveCount: message.receiveCount, openForSeconds, random }) * 1000;
+          message.visibleAt =
+            clock.now +
+            holdVisibilitySeconds({ settings: retry, receiveCount: message.receiveCount, openForSeconds, random }) *
+              1000;
           continue;
         }
         if (limioDown() || message.subscriptionId === options.badSubscription) {
@@ -146,7 +160,16 @@ async function simulate(options: {
     }
     if (clock.now > outageEnd && figures.drainedAt === undefined && queue.length === 0) figures.drainedAt = clock.now;
   }
-  return { figures, synced, accepted, deadLettered, mapping, outageStart, outageEnd, breaker: (await store.read()).breaker };
+  return {
+    figures,
+    synced,
+    accepted,
+    deadLettered,
+    mapping,
+    outageStart,
+    outageEnd,
+    breaker: (await store.read()).breaker,
+  };
 }
 
 describe('outage mode, simulated: Limio down for longer than the retry budget', () => {
@@ -180,7 +203,13 @@ describe('outage mode, simulated: Limio down for longer than the retry budget', 
   });
 
   it('one subscription Limio always fails never opens the breaker; only its messages are dead-lettered, once their budget is spent', async () => {
-    const run = await simulate({ outageHours: 0, budgetHours: 1, totalHours: 3, arrivalEverySeconds: 5, badSubscription: 'A-S99999999' });
+    const run = await simulate({
+      outageHours: 0,
+      budgetHours: 1,
+      totalHours: 3,
+      arrivalEverySeconds: 5,
+      badSubscription: 'A-S99999999',
+    });
     expect(run.figures.trippedAt).toBeUndefined();
     expect(run.mapping.history).toEqual([]);
     expect(run.breaker).toMatchObject({ state: 'closed', version: 0 });

@@ -6,7 +6,11 @@ import { DynamoDbBreakerStore } from '../../functions/breaker/dynamodb-store';
 import type { PollingChange, SyncPollingController } from '../../functions/breaker/polling-controller';
 import { createProbeHandler } from '../../functions/breaker/probe-handler';
 import { DEFAULT_BREAKER_SETTINGS } from '../../functions/breaker/settings';
-import { createOnDemandTable, DYNAMODB_EMULATOR_CREDENTIALS, DYNAMODB_EMULATOR_REGION } from '../../local/dynamodb-emulator';
+import {
+  createOnDemandTable,
+  DYNAMODB_EMULATOR_CREDENTIALS,
+  DYNAMODB_EMULATOR_REGION,
+} from '../../local/dynamodb-emulator';
 import { captureOutput, type CapturedOutput } from '../support/capture-output';
 import { useDynamoDbEmulator } from '../support/dynamodb-emulator';
 
@@ -26,17 +30,24 @@ class SteadyController implements SyncPollingController {
 
 /** A client of its own per table, counting the UpdateItem calls it sends and the conditional checks that fail. */
 async function freshBreakerTable(name: string) {
-  const client = new DynamoDBClient({ endpoint: emulator.endpoint, region: DYNAMODB_EMULATOR_REGION, credentials: DYNAMODB_EMULATOR_CREDENTIALS });
+  const client = new DynamoDBClient({
+    endpoint: emulator.endpoint,
+    region: DYNAMODB_EMULATOR_REGION,
+    credentials: DYNAMODB_EMULATOR_CREDENTIALS,
+  });
   const counts = { updates: 0, failedConditions: 0 };
-  client.middlewareStack.add((next, context) => async (args) => {
-    if (context.commandName === 'UpdateItemCommand') counts.updates++;
-    try {
-      return await next(args);
-    } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') counts.failedConditions++;
-      throw error;
-    }
-  }, { step: 'initialize', name: 'countBreakerWrites' });
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'UpdateItemCommand') counts.updates++;
+      try {
+        return await next(args);
+      } catch (error) {
+        if ((error as Error).name === 'ConditionalCheckFailedException') counts.failedConditions++;
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'countBreakerWrites' },
+  );
   await createOnDemandTable(client, { tableName: name, partitionKey: 'pk' });
   return { client, counts, store: new DynamoDbBreakerStore(client, name) };
 }
@@ -81,7 +92,10 @@ describe('the probe on a fresh breaker table', () => {
         expect(report.announced).toEqual([]);
       }
       expect(counts).toEqual({ updates: 1, failedConditions: 0 });
-      await expect(store.read()).resolves.toEqual({ breaker: INITIAL_BREAKER_STATE, announced: { state: 'closed', since: 0 } });
+      await expect(store.read()).resolves.toEqual({
+        breaker: INITIAL_BREAKER_STATE,
+        announced: { state: 'closed', since: 0 },
+      });
     } finally {
       client.destroy();
     }

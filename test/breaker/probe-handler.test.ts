@@ -60,7 +60,13 @@ function setUp(initial: BreakerState = INITIAL_BREAKER_STATE, probeResults: (Pro
 
 const tripped = async (store: InMemoryBreakerStore, at: number) => {
   const gate = createBreakerGate({ store, settings, now: () => at });
-  await gate.record({ syncs: Array.from({ length: 10 }, (_, i) => ({ subscriptionId: `A-S0000010${i}`, outcome: 'limio-failure' as const })), tokenFailures: 0 });
+  await gate.record({
+    syncs: Array.from({ length: 10 }, (_, i) => ({
+      subscriptionId: `A-S0000010${i}`,
+      outcome: 'limio-failure' as const,
+    })),
+    tokenFailures: 0,
+  });
   return (await store.read()).breaker;
 };
 
@@ -90,14 +96,27 @@ describe('the probe handler', () => {
 
     clock.now = T0 + 60_000;
     const first = await handler();
-    expect(first).toMatchObject({ probe: { result: 'unhealthy' }, after: { state: 'open' }, announced: ['opened'], polling: 'changed' });
+    expect(first).toMatchObject({
+      probe: { result: 'unhealthy' },
+      after: { state: 'open' },
+      announced: ['opened'],
+      polling: 'changed',
+    });
 
     clock.now = T0 + 120_000;
     const second = await handler();
-    expect(second).toMatchObject({ probe: { result: 'healthy' }, after: { state: 'half-open', reason: 'probe healthy (token in 42 ms)' }, announced: ['half-open'] });
+    expect(second).toMatchObject({
+      probe: { result: 'healthy' },
+      after: { state: 'half-open', reason: 'probe healthy (token in 42 ms)' },
+      announced: ['half-open'],
+    });
 
     clock.now = T0 + 180_000;
-    expect(await handler()).toMatchObject({ after: { state: 'half-open', healthyProbes: 2 }, polling: 'unchanged', announced: [] });
+    expect(await handler()).toMatchObject({
+      after: { state: 'half-open', healthyProbes: 2 },
+      polling: 'unchanged',
+      announced: [],
+    });
 
     clock.now = T0 + 240_000;
     expect(await handler()).toMatchObject({ after: { state: 'closed' }, announced: ['closed'] });
@@ -112,9 +131,13 @@ describe('the probe handler', () => {
     expect(metricValues(lines, 'BreakerState')).toEqual([0, 2, 1, 1, 0]);
     expect(metricValues(lines, 'BreakerOpened')).toEqual([1]);
     expect(metricValues(lines, 'BreakerClosed')).toEqual([1]);
-    const closedLine = lines.find((line) => typeof line.message === 'string' && (line.message as string).startsWith('breaker CLOSED'));
+    const closedLine = lines.find(
+      (line) => typeof line.message === 'string' && (line.message as string).startsWith('breaker CLOSED'),
+    );
     expect(closedLine).toMatchObject({ level: 'INFO', reason: '3 healthy probes in a row', openForSeconds: 230 });
-    const openedLine = lines.find((line) => typeof line.message === 'string' && (line.message as string).startsWith('breaker OPEN'));
+    const openedLine = lines.find(
+      (line) => typeof line.message === 'string' && (line.message as string).startsWith('breaker OPEN'),
+    );
     expect(openedLine).toMatchObject({ level: 'WARN', openedBy: 'auto' });
     expect(openedLine!.reason).toMatch(/10 of 10 syncs failed/);
   });
@@ -131,15 +154,24 @@ describe('the probe handler', () => {
     const { handler, store } = setUp(INITIAL_BREAKER_STATE, [new Error('getaddrinfo ENOTFOUND acme.prod.limio.com')]);
     const open = await tripped(store, T0);
     const report = await handler();
-    expect(report).toMatchObject({ probe: { result: 'unhealthy', detail: 'probe failed: getaddrinfo ENOTFOUND acme.prod.limio.com' }, after: { state: 'open' } });
+    expect(report).toMatchObject({
+      probe: { result: 'unhealthy', detail: 'probe failed: getaddrinfo ENOTFOUND acme.prod.limio.com' },
+      after: { state: 'open' },
+    });
     expect((await store.read()).breaker).toEqual(open);
   });
 
   it('reopens from half-open on an unhealthy probe and announces it as opened again', async () => {
-    const { handler, store, controller } = setUp(INITIAL_BREAKER_STATE, [{ result: 'healthy' }, { result: 'unhealthy' }]);
+    const { handler, store, controller } = setUp(INITIAL_BREAKER_STATE, [
+      { result: 'healthy' },
+      { result: 'unhealthy' },
+    ]);
     await tripped(store, T0);
     await handler();
-    expect(await handler()).toMatchObject({ announced: ['opened'], after: { state: 'open', reason: 'probe failed in half-open' } });
+    expect(await handler()).toMatchObject({
+      announced: ['opened'],
+      after: { state: 'open', reason: 'probe failed in half-open' },
+    });
     expect(metricValues(output.lines(), 'BreakerOpened')).toEqual([1, 1]);
     expect(controller.calls).toEqual([{ enabled: true, maxConcurrency: 2 }, { enabled: false }]);
   });
@@ -154,19 +186,27 @@ describe('the probe handler', () => {
     expect(output.lines().some((line) => line.message === 'breaker held open by hand; not probing')).toBe(true);
 
     await closeBreaker(store, { now: T0 + 7_200_000, reason: 'maintenance over' });
-    expect(await handler()).toMatchObject({ announced: ['closed'], after: { state: 'closed', reason: 'closed by hand: maintenance over' } });
+    expect(await handler()).toMatchObject({
+      announced: ['closed'],
+      after: { state: 'closed', reason: 'closed by hand: maintenance over' },
+    });
     expect(controller.calls.map((call) => call.enabled)).toEqual([false, false, true]);
     expect(controller.calls[2]).toEqual({ enabled: true, maxConcurrency: 20 });
   });
 
   it('fails the run when the event source cannot be set, yet still announces and reports the gauge', async () => {
-    const { handler, controller, store } = setUp(INITIAL_BREAKER_STATE, [{ result: 'unhealthy' }, { result: 'unhealthy' }]);
+    const { handler, controller, store } = setUp(INITIAL_BREAKER_STATE, [
+      { result: 'unhealthy' },
+      { result: 'unhealthy' },
+    ]);
     await tripped(store, T0);
     controller.answer = new Error('AccessDeniedException: not authorized to perform lambda:UpdateEventSourceMapping');
     await expect(handler()).rejects.toThrow('AccessDeniedException');
     expect(metricValues(output.lines(), 'BreakerState')).toEqual([2]);
     expect(metricValues(output.lines(), 'BreakerOpened')).toEqual([1]);
-    expect(output.lines().find((line) => line.level === 'ERROR')?.message).toBe('could not set the sync event source; the next run tries again');
+    expect(output.lines().find((line) => line.level === 'ERROR')?.message).toBe(
+      'could not set the sync event source; the next run tries again',
+    );
 
     // The next run tries again, and announces nothing twice.
     controller.answer = 'busy';

@@ -54,7 +54,10 @@ describe('the Limio probe on the sync Lambda token client, against the Limio san
 
   it('is unhealthy when the credentials are refused, without quoting them', async () => {
     const outcome = await limioProbeFor(probeConfig({ LIMIO_CLIENT_SECRET: 'wrong-secret-value' }))();
-    expect(outcome).toEqual({ result: 'unhealthy', detail: 'token endpoint refused the client credentials (401): check the Limio secret' });
+    expect(outcome).toEqual({
+      result: 'unhealthy',
+      detail: 'token endpoint refused the client credentials (401): check the Limio secret',
+    });
   });
 
   it('is unhealthy when Limio cannot be reached', async () => {
@@ -101,12 +104,23 @@ describe('createProbeLambda: the deployed wiring (DynamoDB and Lambda mocked, Li
         metrics: new Metrics({ namespace: 'ZuoraLimioSyncTest', serviceName: 'breaker-test' }),
       });
       const report = await run();
-      expect(report).toMatchObject({ after: { state: 'half-open', version: 6 }, polling: 'changed', announced: ['half-open'] });
+      expect(report).toMatchObject({
+        after: { state: 'half-open', version: 6 },
+        polling: 'changed',
+        announced: ['half-open'],
+      });
     } finally {
       output.restore();
     }
-    const write = dynamo.commandCalls(UpdateItemCommand).map((call) => call.args[0].input).find((input) => input.ConditionExpression === '#version = :expected');
-    expect(write?.ExpressionAttributeValues).toMatchObject({ ':phase': { S: 'half-open' }, ':expected': { N: '5' }, ':version': { N: '6' } });
+    const write = dynamo
+      .commandCalls(UpdateItemCommand)
+      .map((call) => call.args[0].input)
+      .find((input) => input.ConditionExpression === '#version = :expected');
+    expect(write?.ExpressionAttributeValues).toMatchObject({
+      ':phase': { S: 'half-open' },
+      ':expected': { N: '5' },
+      ':version': { N: '6' },
+    });
     expect(lambda.commandCalls(UpdateEventSourceMappingCommand)[0]!.args[0].input).toEqual({
       UUID: '14e0db71-5d35-4eb5-b481-8945cf9d10c2',
       Enabled: true,

@@ -4,7 +4,10 @@ import { InMemoryBreakerStore } from '../../functions/breaker/breaker-store';
 import { loadSyncBreaker, loadSyncBreakerConfig } from '../../functions/breaker/sync-breaker';
 
 const failingBatch = {
-  syncs: Array.from({ length: 10 }, (_, i) => ({ subscriptionId: `A-S0000070${i}`, outcome: 'limio-failure' as const })),
+  syncs: Array.from({ length: 10 }, (_, i) => ({
+    subscriptionId: `A-S0000070${i}`,
+    outcome: 'limio-failure' as const,
+  })),
   tokenFailures: 0,
 };
 
@@ -20,7 +23,10 @@ describe('loadSyncBreaker', () => {
   it('with a store given (the local runtime), shares it and reports transitions', async () => {
     const store = new InMemoryBreakerStore();
     const transitions: string[] = [];
-    const breaker = loadSyncBreaker({ BREAKER_STATE_CACHE_SECONDS: '0' }, { store, onTransition: (before, after) => transitions.push(`${before.state}->${after.state}`) });
+    const breaker = loadSyncBreaker(
+      { BREAKER_STATE_CACHE_SECONDS: '0' },
+      { store, onTransition: (before, after) => transitions.push(`${before.state}->${after.state}`) },
+    );
     expect(breaker.shared).toBe(true);
     await breaker.gate.record(failingBatch);
     expect((await store.read()).breaker.state).toBe('open');
@@ -32,7 +38,10 @@ describe('loadSyncBreaker', () => {
     try {
       dynamo.on(GetItemCommand).resolves({});
       dynamo.on(UpdateItemCommand).resolves({ Attributes: { calls: { N: '1' }, successes: { N: '1' } } });
-      const breaker = loadSyncBreaker({ BREAKER_TABLE_NAME: 'zls-breaker' }, { dynamo: new DynamoDBClient({ region: 'eu-west-1' }) });
+      const breaker = loadSyncBreaker(
+        { BREAKER_TABLE_NAME: 'zls-breaker' },
+        { dynamo: new DynamoDBClient({ region: 'eu-west-1' }) },
+      );
       await breaker.gate.record({ syncs: [{ subscriptionId: 'A-S00000001', outcome: 'synced' }], tokenFailures: 0 });
       expect(dynamo.commandCalls(GetItemCommand)[0]!.args[0].input.TableName).toBe('zls-breaker');
       expect(dynamo.commandCalls(UpdateItemCommand)[0]!.args[0].input.TableName).toBe('zls-breaker');

@@ -15,11 +15,22 @@ function batch(outcome: SyncOutcomeForBreaker, ids: string[], tokenFailures = 0)
   return { syncs: ids.map((subscriptionId) => ({ subscriptionId, outcome })), tokenFailures };
 }
 
-const ids = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `A-S${prefix}${String(i).padStart(4, '0')}`);
+const ids = (prefix: string, count: number) =>
+  Array.from({ length: count }, (_, i) => `A-S${prefix}${String(i).padStart(4, '0')}`);
 
-function instances(count: number, store: InMemoryBreakerStore, clock: { now: number }, transitions: [BreakerState, BreakerState][] = []) {
+function instances(
+  count: number,
+  store: InMemoryBreakerStore,
+  clock: { now: number },
+  transitions: [BreakerState, BreakerState][] = [],
+) {
   return Array.from({ length: count }, () =>
-    createBreakerGate({ store, settings, now: () => clock.now, onTransition: (before, after) => transitions.push([before, after]) }),
+    createBreakerGate({
+      store,
+      settings,
+      now: () => clock.now,
+      onTransition: (before, after) => transitions.push([before, after]),
+    }),
   );
 }
 
@@ -66,7 +77,10 @@ describe('the breaker gate of the sync Lambda', () => {
     await gate!.record({ syncs: [], tokenFailures: 2 });
     expect((await store.read()).breaker.state).toBe('closed');
     await gate!.record(batch('limio-failure', ['A-S00000001'], 1));
-    expect((await store.read()).breaker).toMatchObject({ state: 'open', reason: 'token endpoint failed 3 times in the window' });
+    expect((await store.read()).breaker).toMatchObject({
+      state: 'open',
+      reason: 'token endpoint failed 3 times in the window',
+    });
   });
 
   it('judges the current and the previous bucket together', async () => {
@@ -101,14 +115,26 @@ describe('the breaker gate of the sync Lambda', () => {
   });
 
   it('closes a half-open breaker after enough successes in the small batch', async () => {
-    const open: BreakerState = { state: 'half-open', since: T0, reason: 'probe healthy', openedBy: 'auto', openIntervals: [{ from: T0 - 600_000 }], healthyProbes: 1, version: 7 };
+    const open: BreakerState = {
+      state: 'half-open',
+      since: T0,
+      reason: 'probe healthy',
+      openedBy: 'auto',
+      openIntervals: [{ from: T0 - 600_000 }],
+      healthyProbes: 1,
+      version: 7,
+    };
     const store = new InMemoryBreakerStore(open);
     const clock = { now: T0 + 1000 };
     const transitions: [BreakerState, BreakerState][] = [];
     const [gate] = instances(1, store, clock, transitions);
     expect((await gate!.record(batch('synced', ids('6', 4)))).state).toBe('half-open');
     const closed = await gate!.record(batch('synced', ids('7', 1)));
-    expect(closed).toMatchObject({ state: 'closed', openIntervals: [{ from: T0 - 600_000, to: T0 + 1000 }], version: 8 });
+    expect(closed).toMatchObject({
+      state: 'closed',
+      openIntervals: [{ from: T0 - 600_000, to: T0 + 1000 }],
+      version: 8,
+    });
     expect(transitions.map(([, after]) => after.state)).toEqual(['closed']);
   });
 

@@ -2,7 +2,12 @@ import { batchOutcomesOf, breakerOutcomeOf } from '../../functions/breaker/sync-
 import { classifySyncOutcome, type LimioAnswer } from '../../functions/limio';
 
 const context = { tokenRefreshed: false, nowMs: Date.parse('2026-11-24T10:00:00.000Z') };
-const response = (status: number, body: unknown = {}, retryAfter?: string): LimioAnswer => ({ kind: 'response', status, body, ...(retryAfter && { retryAfter }) });
+const response = (status: number, body: unknown = {}, retryAfter?: string): LimioAnswer => ({
+  kind: 'response',
+  status,
+  body,
+  ...(retryAfter && { retryAfter }),
+});
 
 describe('the retry table in the breaker terms', () => {
   it.each([
@@ -29,7 +34,11 @@ describe('the retry table in the breaker terms', () => {
 
 describe('batchOutcomesOf', () => {
   it('makes one entry per sync and one token failure per batch that found no token', () => {
-    const noToken = { class: 'retryable', error: 'no Limio token: no answer within 8000 ms', tokenUnavailable: true } as const;
+    const noToken = {
+      class: 'retryable',
+      error: 'no Limio token: no answer within 8000 ms',
+      tokenUnavailable: true,
+    } as const;
     expect(
       batchOutcomesOf([
         { subscriptionId: 'A-S1', outcome: noToken },
@@ -44,6 +53,8 @@ describe('batchOutcomesOf', () => {
       ],
       tokenFailures: 1,
     });
-    expect(batchOutcomesOf([{ subscriptionId: 'A-S1', outcome: classifySyncOutcome(response(502), context) }]).tokenFailures).toBe(0);
+    expect(
+      batchOutcomesOf([{ subscriptionId: 'A-S1', outcome: classifySyncOutcome(response(502), context) }]).tokenFailures,
+    ).toBe(0);
   });
 });

@@ -11,9 +11,14 @@ describe('createAuthProvider', () => {
   afterAll(() => client.destroy());
 
   it('reads the secret once per cache period, sharing one read between concurrent callouts', async () => {
-    secretsManager.on(GetSecretValueCommand, { SecretId: 'callout-auth' }).resolves({ SecretString: '{"mode":"basic","username":"zuora","password":"pw"}' });
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: 'callout-auth' })
+      .resolves({ SecretString: '{"mode":"basic","username":"zuora","password":"pw"}' });
     let clock = 0;
-    const provider = createAuthProvider({ kind: 'secret', secretId: 'callout-auth' }, { secretsManager: client, now: () => new Date(clock), cacheSeconds: 300 });
+    const provider = createAuthProvider(
+      { kind: 'secret', secretId: 'callout-auth' },
+      { secretsManager: client, now: () => new Date(clock), cacheSeconds: 300 },
+    );
     const [first, second] = await Promise.all([provider(), provider()]);
     expect(first).toEqual({ mode: 'basic', username: 'zuora', password: 'pw' });
     expect(second).toBe(first);
@@ -26,9 +31,14 @@ describe('createAuthProvider', () => {
   });
 
   it('reads again after a credential mismatch only when the cached copy is older than 30 s', async () => {
-    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: '{"mode":"header","headerName":"X-T","value":"v"}' });
+    secretsManager
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: '{"mode":"header","headerName":"X-T","value":"v"}' });
     let clock = 0;
-    const provider = createAuthProvider({ kind: 'secret', secretId: 'callout-auth' }, { secretsManager: client, now: () => new Date(clock), cacheSeconds: 300 });
+    const provider = createAuthProvider(
+      { kind: 'secret', secretId: 'callout-auth' },
+      { secretsManager: client, now: () => new Date(clock), cacheSeconds: 300 },
+    );
     await provider();
     clock = 29_000;
     await provider({ staleAfterRotation: true });
@@ -39,15 +49,24 @@ describe('createAuthProvider', () => {
   });
 
   it('does not cache a failed read', async () => {
-    secretsManager.on(GetSecretValueCommand).rejectsOnce(new Error('throttled')).resolves({ SecretString: '{"mode":"header","headerName":"X-T","value":"v"}' });
-    const provider = createAuthProvider({ kind: 'secret', secretId: 'callout-auth' }, { secretsManager: client, now: () => new Date(0) });
+    secretsManager
+      .on(GetSecretValueCommand)
+      .rejectsOnce(new Error('throttled'))
+      .resolves({ SecretString: '{"mode":"header","headerName":"X-T","value":"v"}' });
+    const provider = createAuthProvider(
+      { kind: 'secret', secretId: 'callout-auth' },
+      { secretsManager: client, now: () => new Date(0) },
+    );
     await expect(provider()).rejects.toThrow('throttled');
     await expect(provider()).resolves.toMatchObject({ mode: 'header' });
   });
 
   it('turns an unusable secret into a ConfigError', async () => {
     secretsManager.on(GetSecretValueCommand).resolves({ SecretBinary: new Uint8Array([1]) });
-    const provider = createAuthProvider({ kind: 'secret', secretId: 'callout-auth' }, { secretsManager: client, now: () => new Date(0) });
+    const provider = createAuthProvider(
+      { kind: 'secret', secretId: 'callout-auth' },
+      { secretsManager: client, now: () => new Date(0) },
+    );
     await expect(provider()).rejects.toBeInstanceOf(ConfigError);
   });
 

@@ -2,11 +2,27 @@ import { createServer } from 'node:net';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createCalloutHandler, type AcceptedCallout, type CalloutDeps, type RefusedCallout } from '../../functions/callout/callout-handler';
+import {
+  createCalloutHandler,
+  type AcceptedCallout,
+  type CalloutDeps,
+  type RefusedCallout,
+} from '../../functions/callout/callout-handler';
 import { loadCalloutConfig } from '../../functions/callout/config';
 import { computeSignature } from '../../functions/callout/hmac';
-import { parseQueueMessage, parseSyncRequest, type QueueMessage, type SyncRequest } from '../../functions/shared/queue-message';
-import { createAccountQueue, createQueuePair, EMULATOR_CREDENTIALS, EMULATOR_REGION, startSqsEmulator } from '../../local/sqs-emulator';
+import {
+  parseQueueMessage,
+  parseSyncRequest,
+  type QueueMessage,
+  type SyncRequest,
+} from '../../functions/shared/queue-message';
+import {
+  createAccountQueue,
+  createQueuePair,
+  EMULATOR_CREDENTIALS,
+  EMULATOR_REGION,
+  startSqsEmulator,
+} from '../../local/sqs-emulator';
 import { useSqsEmulator } from '../support/sqs-emulator';
 import { captureOutput, type CapturedOutput } from '../support/capture-output';
 import { basicAuthorization, httpApiEvent, restApiEvent, type CalloutShape } from './events';
@@ -37,11 +53,19 @@ describe('callout handler against the SQS emulator', () => {
 
   async function newQueue(): Promise<string> {
     queueCounter++;
-    const pair = await createQueuePair(emulator.sqs, { mainQueueName: `callout-${queueCounter}`, deadLetterQueueName: `callout-${queueCounter}-dlq` });
+    const pair = await createQueuePair(emulator.sqs, {
+      mainQueueName: `callout-${queueCounter}`,
+      deadLetterQueueName: `callout-${queueCounter}-dlq`,
+    });
     return pair.mainQueueUrl;
   }
 
-  const basicEnv = { CALLOUT_AUTH_MODE: 'basic', CALLOUT_USERNAME: 'zuora', CALLOUT_PASSWORD: PASSWORD, CALLOUT_REALM: 'Zuora callouts' };
+  const basicEnv = {
+    CALLOUT_AUTH_MODE: 'basic',
+    CALLOUT_USERNAME: 'zuora',
+    CALLOUT_PASSWORD: PASSWORD,
+    CALLOUT_REALM: 'Zuora callouts',
+  };
   const basic = { authorization: basicAuthorization('zuora', PASSWORD) };
 
   async function setup(env: Record<string, string> = basicEnv, deps: CalloutDeps = {}) {
@@ -73,33 +97,74 @@ describe('callout handler against the SQS emulator', () => {
     const { post, queued, accepted } = await setup();
     const response = await post(
       jsonCallout(
-        { subscriptions: [{ subscriptionNumber: 'A-S00000271' }, { subscriptionNumber: 'A-S00000272' }, { subscriptionNumber: 'A-S00000271' }], eventType: BODY_MARKER },
+        {
+          subscriptions: [
+            { subscriptionNumber: 'A-S00000271' },
+            { subscriptionNumber: 'A-S00000272' },
+            { subscriptionNumber: 'A-S00000271' },
+          ],
+          eventType: BODY_MARKER,
+        },
         { ...basic, 'Zuora-Request-Id': 'zr-1', 'Zuora-Notification-Id': 'zn-1' },
       ),
     );
     expect(response.statusCode).toBe(200);
     expect(response.headers).toMatchObject({ 'Content-Type': 'application/json' });
-    expect(JSON.parse(response.body)).toEqual({ success: true, accepted: ['A-S00000271', 'A-S00000272'], requestId: 'req-1' });
+    expect(JSON.parse(response.body)).toEqual({
+      success: true,
+      accepted: ['A-S00000271', 'A-S00000272'],
+      requestId: 'req-1',
+    });
     const messages = await queued();
     expect(messages.sort((a, b) => a.subscriptionId.localeCompare(b.subscriptionId))).toEqual([
-      { v: 1, subscriptionId: 'A-S00000271', source: 'notification', receivedAt: NOW.toISOString(), zuoraRequestId: 'zr-1', zuoraNotificationId: 'zn-1' },
-      { v: 1, subscriptionId: 'A-S00000272', source: 'notification', receivedAt: NOW.toISOString(), zuoraRequestId: 'zr-1', zuoraNotificationId: 'zn-1' },
+      {
+        v: 1,
+        subscriptionId: 'A-S00000271',
+        source: 'notification',
+        receivedAt: NOW.toISOString(),
+        zuoraRequestId: 'zr-1',
+        zuoraNotificationId: 'zn-1',
+      },
+      {
+        v: 1,
+        subscriptionId: 'A-S00000272',
+        source: 'notification',
+        receivedAt: NOW.toISOString(),
+        zuoraRequestId: 'zr-1',
+        zuoraNotificationId: 'zn-1',
+      },
     ]);
-    expect(accepted).toEqual([{ requestId: 'req-1', ids: ['A-S00000271', 'A-S00000272'], source: 'notification', zuoraRequestId: 'zr-1', zuoraNotificationId: 'zn-1' }]);
+    expect(accepted).toEqual([
+      {
+        requestId: 'req-1',
+        ids: ['A-S00000271', 'A-S00000272'],
+        source: 'notification',
+        zuoraRequestId: 'zr-1',
+        zuoraNotificationId: 'zn-1',
+      },
+    ]);
   });
 
   it('queues a workflow form callout delivered by a REST API (payload 1.0)', async () => {
     const { handler, queued } = await setup();
     const response = await handler(
-      restApiEvent({ headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: basic.authorization }, body: 'subscriptionNumber=A-S00000271&eventType=OrderProcessed' }),
+      restApiEvent({
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: basic.authorization },
+        body: 'subscriptionNumber=A-S00000271&eventType=OrderProcessed',
+      }),
     );
     expect(response.statusCode).toBe(200);
-    expect((await queued()).map((message) => [message.subscriptionId, message.source])).toEqual([['A-S00000271', 'workflow']]);
+    expect((await queued()).map((message) => [message.subscriptionId, message.source])).toEqual([
+      ['A-S00000271', 'workflow'],
+    ]);
   });
 
   it('queues a GET callout whose ids are in the query string', async () => {
     const { post, queued } = await setup();
-    expect((await post({ method: 'GET', headers: basic, query: 'subscriptionNumber=A-S1&subscriptionNumber=A-S2' })).statusCode).toBe(200);
+    expect(
+      (await post({ method: 'GET', headers: basic, query: 'subscriptionNumber=A-S1&subscriptionNumber=A-S2' }))
+        .statusCode,
+    ).toBe(200);
     expect((await queued()).map((message) => message.subscriptionId).sort()).toEqual(['A-S1', 'A-S2']);
   });
 
@@ -117,7 +182,9 @@ describe('callout handler against the SQS emulator', () => {
     expect(first.headers).toMatchObject({ 'WWW-Authenticate': 'Basic realm="Zuora callouts", charset="UTF-8"' });
     expect(JSON.parse(first.body)).toMatchObject({ success: false });
     expect(await queued()).toEqual([]);
-    expect(refused).toEqual([{ requestId: 'req-1', status: 401, reason: 'auth-missing', message: 'no Authorization header' }]);
+    expect(refused).toEqual([
+      { requestId: 'req-1', status: 401, reason: 'auth-missing', message: 'no Authorization header' },
+    ]);
     const second = await post(jsonCallout({ subscriptionNumber: 'A-S00000271' }));
     expect(second.statusCode).toBe(200);
     expect((await queued()).map((message) => message.subscriptionId)).toEqual(['A-S00000271']);
@@ -125,7 +192,12 @@ describe('callout handler against the SQS emulator', () => {
 
   it('refuses wrong Basic credentials with 403, without a challenge, and queues nothing', async () => {
     const { post, queued } = await setup();
-    const response = await post(jsonCallout({ subscriptionNumber: 'A-S00000271' }, { authorization: basicAuthorization('zuora', `${PASSWORD}x`) }));
+    const response = await post(
+      jsonCallout(
+        { subscriptionNumber: 'A-S00000271' },
+        { authorization: basicAuthorization('zuora', `${PASSWORD}x`) },
+      ),
+    );
     expect(response.statusCode).toBe(403);
     expect(response.headers).not.toHaveProperty('WWW-Authenticate');
     expect(JSON.parse(response.body)).toEqual({ success: false, error: 'authentication failed', requestId: 'req-1' });
@@ -133,13 +205,22 @@ describe('callout handler against the SQS emulator', () => {
   });
 
   it('authenticates with a header secret: 401 (no challenge) without it, 403 when wrong, 200 when right', async () => {
-    const { post, queued } = await setup({ CALLOUT_AUTH_MODE: 'header', CALLOUT_HEADER_NAME: 'X-Callout-Token', CALLOUT_HEADER_VALUE: HEADER_TOKEN });
+    const { post, queued } = await setup({
+      CALLOUT_AUTH_MODE: 'header',
+      CALLOUT_HEADER_NAME: 'X-Callout-Token',
+      CALLOUT_HEADER_VALUE: HEADER_TOKEN,
+    });
     const missing = await post(jsonCallout({ subscriptionNumber: 'A-S1' }, {}));
     expect(missing.statusCode).toBe(401);
     expect(missing.headers).not.toHaveProperty('WWW-Authenticate');
-    expect((await post(jsonCallout({ subscriptionNumber: 'A-S1' }, { 'X-Callout-Token': `${HEADER_TOKEN}-nope` }))).statusCode).toBe(403);
+    expect(
+      (await post(jsonCallout({ subscriptionNumber: 'A-S1' }, { 'X-Callout-Token': `${HEADER_TOKEN}-nope` })))
+        .statusCode,
+    ).toBe(403);
     expect(await queued()).toEqual([]);
-    expect((await post(jsonCallout({ subscriptionNumber: 'A-S1' }, { 'X-Callout-Token': HEADER_TOKEN }))).statusCode).toBe(200);
+    expect(
+      (await post(jsonCallout({ subscriptionNumber: 'A-S1' }, { 'X-Callout-Token': HEADER_TOKEN }))).statusCode,
+    ).toBe(200);
     expect((await queued()).map((message) => message.subscriptionId)).toEqual(['A-S1']);
   });
 
@@ -169,26 +250,56 @@ describe('callout handler against the SQS emulator', () => {
   });
 
   it('answers 405, 413, 415 and 400 for callouts it cannot take, naming the fields it looked at, and queues nothing', async () => {
-    const { post, queued, refused } = await setup({ ...basicEnv, CALLOUT_MAX_BODY_BYTES: '2048', CALLOUT_MAX_IDS: '3' });
+    const { post, queued, refused } = await setup({
+      ...basicEnv,
+      CALLOUT_MAX_BODY_BYTES: '2048',
+      CALLOUT_MAX_IDS: '3',
+    });
     const deleted = await post({ method: 'DELETE', headers: basic });
     expect(deleted.statusCode).toBe(405);
     expect(deleted.headers).toMatchObject({ Allow: 'GET, POST' });
     expect((await post(jsonCallout({ subscriptionNumber: 'A-S1', padding: 'x'.repeat(2100) }))).statusCode).toBe(413);
     expect((await post(jsonCallout({ subscriptionNumbers: ['A-S1', 'A-S2', 'A-S3', 'A-S4'] }))).statusCode).toBe(413);
-    expect((await post({ headers: { ...basic, 'content-type': 'application/pdf' }, body: Buffer.from('%PDF') })).statusCode).toBe(415);
+    expect(
+      (await post({ headers: { ...basic, 'content-type': 'application/pdf' }, body: Buffer.from('%PDF') })).statusCode,
+    ).toBe(415);
     const none = await post(jsonCallout({ eventType: BODY_MARKER }));
     expect(none.statusCode).toBe(400);
     expect(JSON.parse(none.body).error).toMatch(/looked at .*subscriptionNumber/);
     const invalid = await post(jsonCallout({ subscriptionNumbers: ['A-S1', '../../admin'] }));
     expect(invalid.statusCode).toBe(400);
-    expect(refused.map((callout) => callout.reason)).toEqual(['method-not-allowed', 'body-too-large', 'too-many-ids', 'unsupported-media-type', 'no-ids', 'invalid-id']);
+    expect(refused.map((callout) => callout.reason)).toEqual([
+      'method-not-allowed',
+      'body-too-large',
+      'too-many-ids',
+      'unsupported-media-type',
+      'no-ids',
+      'invalid-id',
+    ]);
     expect(await queued()).toEqual([]);
   });
 
   it('leaves correlation headers that are not short tokens out of the message', async () => {
     const { post, queued } = await setup();
-    expect((await post(jsonCallout({ subscriptionNumber: 'A-S1' }, { ...basic, 'Zuora-Request-Id': 'x'.repeat(200), 'Zuora-Notification-Id': 'zn-9' }))).statusCode).toBe(200);
-    expect(await queued()).toEqual([{ v: 1, subscriptionId: 'A-S1', source: 'notification', receivedAt: NOW.toISOString(), zuoraNotificationId: 'zn-9' }]);
+    expect(
+      (
+        await post(
+          jsonCallout(
+            { subscriptionNumber: 'A-S1' },
+            { ...basic, 'Zuora-Request-Id': 'x'.repeat(200), 'Zuora-Notification-Id': 'zn-9' },
+          ),
+        )
+      ).statusCode,
+    ).toBe(200);
+    expect(await queued()).toEqual([
+      {
+        v: 1,
+        subscriptionId: 'A-S1',
+        source: 'notification',
+        receivedAt: NOW.toISOString(),
+        zuoraNotificationId: 'zn-9',
+      },
+    ]);
   });
 
   it('reads credentials from Secrets Manager; answers 503 while the secret cannot be read', async () => {
@@ -199,13 +310,19 @@ describe('callout handler against the SQS emulator', () => {
       secretsMock
         .on(GetSecretValueCommand, { SecretId: 'callout-auth' })
         .rejectsOnce(new Error('Rate exceeded'))
-        .resolves({ SecretString: JSON.stringify({ mode: 'header', headerName: 'X-Callout-Token', value: HEADER_TOKEN }) });
+        .resolves({
+          SecretString: JSON.stringify({ mode: 'header', headerName: 'X-Callout-Token', value: HEADER_TOKEN }),
+        });
       const { post, queued } = await setup({ CALLOUT_AUTH_SECRET_ID: 'callout-auth' }, { secretsManager });
       const unavailable = await post(jsonCallout({ subscriptionNumber: 'A-S1' }, { 'X-Callout-Token': HEADER_TOKEN }));
       expect(unavailable.statusCode).toBe(503);
       expect(await queued()).toEqual([]);
-      expect((await post(jsonCallout({ subscriptionNumber: 'A-S1' }, { 'X-Callout-Token': HEADER_TOKEN }))).statusCode).toBe(200);
-      expect((await post(jsonCallout({ subscriptionNumber: 'A-S2' }, { 'X-Callout-Token': HEADER_TOKEN }))).statusCode).toBe(200);
+      expect(
+        (await post(jsonCallout({ subscriptionNumber: 'A-S1' }, { 'X-Callout-Token': HEADER_TOKEN }))).statusCode,
+      ).toBe(200);
+      expect(
+        (await post(jsonCallout({ subscriptionNumber: 'A-S2' }, { 'X-Callout-Token': HEADER_TOKEN }))).statusCode,
+      ).toBe(200);
       expect(secretsMock.commandCalls(GetSecretValueCommand)).toHaveLength(2);
       expect((await queued()).map((message) => message.subscriptionId).sort()).toEqual(['A-S1', 'A-S2']);
     } finally {
@@ -217,11 +334,16 @@ describe('callout handler against the SQS emulator', () => {
   it('picks up a rotated callout secret at the first callout that uses the new credentials', async () => {
     const secretsMock = mockClient(SecretsManagerClient);
     const secretsManager = new SecretsManagerClient({ region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
-    const secretWith = (password: string) => ({ SecretString: JSON.stringify({ mode: 'basic', username: 'zuora', password }) });
+    const secretWith = (password: string) => ({
+      SecretString: JSON.stringify({ mode: 'basic', username: 'zuora', password }),
+    });
     try {
       secretsMock.on(GetSecretValueCommand).resolves(secretWith(PASSWORD));
       let clock = NOW.getTime();
-      const { post, queued } = await setup({ CALLOUT_AUTH_SECRET_ID: 'callout-auth' }, { secretsManager, now: () => new Date(clock) });
+      const { post, queued } = await setup(
+        { CALLOUT_AUTH_SECRET_ID: 'callout-auth' },
+        { secretsManager, now: () => new Date(clock) },
+      );
       expect((await post(jsonCallout({ subscriptionNumber: 'A-S1' }))).statusCode).toBe(200);
 
       secretsMock.on(GetSecretValueCommand).resolves(secretWith(`${PASSWORD}-rotated`));
@@ -272,7 +394,11 @@ describe('callout handler against the SQS emulator', () => {
       const response = await post(jsonCallout({ subscriptionNumber: 'A-S1' }));
       expect(response.statusCode).toBe(503);
       expect(JSON.parse(response.body)).toMatchObject({ success: false, error: expect.stringContaining('retry') });
-      expect(refused[0]).toMatchObject({ status: 503, reason: 'queue-unavailable', message: expect.stringContaining('1 of 1 subscription ids not queued') });
+      expect(refused[0]).toMatchObject({
+        status: 503,
+        reason: 'queue-unavailable',
+        message: expect.stringContaining('1 of 1 subscription ids not queued'),
+      });
     } finally {
       unreachable.destroy();
     }
@@ -300,12 +426,26 @@ describe('callout handler against the SQS emulator', () => {
   it('answers 503 when the emulator has been stopped', async () => {
     const stopped = await startSqsEmulator();
     const client = stopped.client();
-    const { mainQueueUrl } = await createQueuePair(client, { mainQueueName: 'soon-gone', deadLetterQueueName: 'soon-gone-dlq' });
-    const handler = createCalloutHandler(loadCalloutConfig({ QUEUE_URL: mainQueueUrl, ...basicEnv }), { sqs: client, sleep: async () => undefined });
+    const { mainQueueUrl } = await createQueuePair(client, {
+      mainQueueName: 'soon-gone',
+      deadLetterQueueName: 'soon-gone-dlq',
+    });
+    const handler = createCalloutHandler(loadCalloutConfig({ QUEUE_URL: mainQueueUrl, ...basicEnv }), {
+      sqs: client,
+      sleep: async () => undefined,
+    });
     await stopped.stop();
-    const fresh = new SQSClient({ endpoint: stopped.endpoint, region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS, maxAttempts: 1 });
+    const fresh = new SQSClient({
+      endpoint: stopped.endpoint,
+      region: EMULATOR_REGION,
+      credentials: EMULATOR_CREDENTIALS,
+      maxAttempts: 1,
+    });
     try {
-      const viaFreshClient = createCalloutHandler(loadCalloutConfig({ QUEUE_URL: mainQueueUrl, ...basicEnv }), { sqs: fresh, sleep: async () => undefined });
+      const viaFreshClient = createCalloutHandler(loadCalloutConfig({ QUEUE_URL: mainQueueUrl, ...basicEnv }), {
+        sqs: fresh,
+        sleep: async () => undefined,
+      });
       expect((await viaFreshClient(httpApiEvent(jsonCallout({ subscriptionNumber: 'A-S1' })))).statusCode).toBe(503);
       expect((await handler(httpApiEvent(jsonCallout({ subscriptionNumber: 'A-S1' })))).statusCode).toBe(503);
     } finally {
@@ -322,7 +462,15 @@ describe('callout handler against the SQS emulator', () => {
     const headers = { 'content-type': 'application/json', 'x-zuora-signature': signature };
     expect((await post({ headers, body })).statusCode).toBe(200);
     expect((await post({ headers, body, query: 'subscriptionNumber=A-S66666666' })).statusCode).toBe(403);
-    expect((await post({ method: 'GET', headers: { 'x-zuora-signature': emptySignature }, query: 'subscriptionNumber=A-S66666666' })).statusCode).toBe(403);
+    expect(
+      (
+        await post({
+          method: 'GET',
+          headers: { 'x-zuora-signature': emptySignature },
+          query: 'subscriptionNumber=A-S66666666',
+        })
+      ).statusCode,
+    ).toBe(403);
     expect(refused.map((callout) => callout.reason)).toEqual(['auth-invalid', 'auth-invalid']);
     expect((await queued()).map((message) => message.subscriptionId)).toEqual(['A-S00000271']);
   });
@@ -332,15 +480,24 @@ describe('callout handler against the SQS emulator', () => {
     const secretsManager = new SecretsManagerClient({ region: EMULATOR_REGION, credentials: EMULATOR_CREDENTIALS });
     const previousPassword = `${PASSWORD}-previous`;
     try {
-      secretsMock
-        .on(GetSecretValueCommand)
-        .resolves({ SecretString: JSON.stringify({ mode: 'basic', username: 'zuora', password: PASSWORD, previousPassword }) });
+      secretsMock.on(GetSecretValueCommand).resolves({
+        SecretString: JSON.stringify({ mode: 'basic', username: 'zuora', password: PASSWORD, previousPassword }),
+      });
       const { post, queued, accepted } = await setup({ CALLOUT_AUTH_SECRET_ID: 'callout-auth' }, { secretsManager });
       const before = output!.lines().length;
       const old = { authorization: basicAuthorization('zuora', previousPassword) };
       expect((await post(jsonCallout({ subscriptionNumber: 'A-S1' }, old))).statusCode).toBe(200);
       expect((await post(jsonCallout({ subscriptionNumber: 'A-S2' }))).statusCode).toBe(200);
-      expect((await post(jsonCallout({ subscriptionNumber: 'A-S3' }, { authorization: basicAuthorization('zuora', `${PASSWORD}-older`) }))).statusCode).toBe(403);
+      expect(
+        (
+          await post(
+            jsonCallout(
+              { subscriptionNumber: 'A-S3' },
+              { authorization: basicAuthorization('zuora', `${PASSWORD}-older`) },
+            ),
+          )
+        ).statusCode,
+      ).toBe(403);
       expect(accepted.map((callout) => [callout.ids[0], callout.credential])).toEqual([
         ['A-S1', 'previous'],
         ['A-S2', undefined],
@@ -349,9 +506,16 @@ describe('callout handler against the SQS emulator', () => {
       expect(lines.filter((line) => line.message === 'callout authenticated with the previous credential')).toEqual([
         expect.objectContaining({ level: 'INFO', requestId: 'req-1', mode: 'basic' }),
       ]);
-      expect(lines.filter((line) => line.message === 'callout accepted').map((line) => line.credential)).toEqual(['previous', 'current']);
-      const previousUsed = lines.filter((line) => (line as { CalloutPreviousCredentialUsed?: number }).CalloutPreviousCredentialUsed !== undefined);
-      expect(previousUsed.map((line) => (line as { CalloutPreviousCredentialUsed?: number }).CalloutPreviousCredentialUsed)).toEqual([1]);
+      expect(lines.filter((line) => line.message === 'callout accepted').map((line) => line.credential)).toEqual([
+        'previous',
+        'current',
+      ]);
+      const previousUsed = lines.filter(
+        (line) => (line as { CalloutPreviousCredentialUsed?: number }).CalloutPreviousCredentialUsed !== undefined,
+      );
+      expect(
+        previousUsed.map((line) => (line as { CalloutPreviousCredentialUsed?: number }).CalloutPreviousCredentialUsed),
+      ).toEqual([1]);
       expect((await queued()).map((message) => message.subscriptionId).sort()).toEqual(['A-S1', 'A-S2']);
     } finally {
       secretsMock.restore();
@@ -394,12 +558,27 @@ describe('callout handler against the SQS emulator', () => {
       secretsMock.on(GetSecretValueCommand).callsFake(
         () =>
           new Promise((resolve) =>
-            setTimeout(() => resolve({ SecretString: JSON.stringify({ mode: 'header', headerName: 'X-Callout-Token', value: HEADER_TOKEN }) }), 1_500),
+            setTimeout(
+              () =>
+                resolve({
+                  SecretString: JSON.stringify({
+                    mode: 'header',
+                    headerName: 'X-Callout-Token',
+                    value: HEADER_TOKEN,
+                  }),
+                }),
+              1_500,
+            ),
           ),
       );
-      const { post, refused } = await setup({ CALLOUT_AUTH_SECRET_ID: 'callout-auth' }, { secretsManager, sqs: hanging, answerBudgetMs: 1_500 });
+      const { post, refused } = await setup(
+        { CALLOUT_AUTH_SECRET_ID: 'callout-auth' },
+        { secretsManager, sqs: hanging, answerBudgetMs: 1_500 },
+      );
       const started = Date.now();
-      expect((await post(jsonCallout({ subscriptionNumber: 'A-S1' }, { 'X-Callout-Token': HEADER_TOKEN }))).statusCode).toBe(503);
+      expect(
+        (await post(jsonCallout({ subscriptionNumber: 'A-S1' }, { 'X-Callout-Token': HEADER_TOKEN }))).statusCode,
+      ).toBe(503);
       // 1.5 s secret read + 1.5 s of queueing before; now the queueing gets what is left of the 1.5 s.
       expect(Date.now() - started).toBeLessThan(2_400);
       expect(refused[0]).toMatchObject({ reason: 'queue-unavailable' });
@@ -417,33 +596,72 @@ describe('callout handler against the SQS emulator', () => {
     /** A stack with a Zuora connection: the fan-out queue, redriven to the main queue's DLQ. */
     async function setupWithAccountQueue(env: Record<string, string> = basicEnv, deps: CalloutDeps = {}) {
       queueCounter++;
-      const pair = await createQueuePair(emulator.sqs, { mainQueueName: `callout-${queueCounter}`, deadLetterQueueName: `callout-${queueCounter}-dlq` });
-      const accountQueueUrl = await createAccountQueue(emulator.sqs, { deadLetterQueueUrl: pair.deadLetterQueueUrl, accountQueueName: `callout-${queueCounter}-accounts` });
+      const pair = await createQueuePair(emulator.sqs, {
+        mainQueueName: `callout-${queueCounter}`,
+        deadLetterQueueName: `callout-${queueCounter}-dlq`,
+      });
+      const accountQueueUrl = await createAccountQueue(emulator.sqs, {
+        deadLetterQueueUrl: pair.deadLetterQueueUrl,
+        accountQueueName: `callout-${queueCounter}-accounts`,
+      });
       const accepted: AcceptedCallout[] = [];
       const refused: RefusedCallout[] = [];
-      const handler = createCalloutHandler(loadCalloutConfig({ QUEUE_URL: pair.mainQueueUrl, ACCOUNT_QUEUE_URL: accountQueueUrl, ...env }), {
-        sqs: emulator.sqs,
-        now: () => NOW,
-        observer: { onAccepted: (callout) => accepted.push(callout), onRefused: (callout) => refused.push(callout) },
-        ...deps,
-      });
+      const handler = createCalloutHandler(
+        loadCalloutConfig({ QUEUE_URL: pair.mainQueueUrl, ACCOUNT_QUEUE_URL: accountQueueUrl, ...env }),
+        {
+          sqs: emulator.sqs,
+          now: () => NOW,
+          observer: { onAccepted: (callout) => accepted.push(callout), onRefused: (callout) => refused.push(callout) },
+          ...deps,
+        },
+      );
       const read = async (queueUrl: string): Promise<QueueMessage[]> =>
         (await drainQueue(emulator.sqs, queueUrl)).map((body) => {
           const parsed = parseQueueMessage(body);
           if (!parsed.ok) throw new Error(`invalid message on the queue: ${parsed.reason}`);
           return parsed.message;
         });
-      return { post: (shape: CalloutShape) => handler(httpApiEvent(shape)), accepted, refused, mainQueue: () => read(pair.mainQueueUrl), accountQueue: () => read(accountQueueUrl) };
+      return {
+        post: (shape: CalloutShape) => handler(httpApiEvent(shape)),
+        accepted,
+        refused,
+        mainQueue: () => read(pair.mainQueueUrl),
+        accountQueue: () => read(accountQueueUrl),
+      };
     }
 
     it('queues one account message per distinct key on the fan-out queue, and nothing on the main queue', async () => {
       const { post, mainQueue, accountQueue, accepted } = await setupWithAccountQueue();
-      const response = await post(jsonCallout({ Account: { AccountNumber: 'A00001234' }, accountNumbers: ['A00001234', 'A00005678'] }, { ...basic, 'Zuora-Notification-Id': 'zn-7' }));
+      const response = await post(
+        jsonCallout(
+          { Account: { AccountNumber: 'A00001234' }, accountNumbers: ['A00001234', 'A00005678'] },
+          { ...basic, 'Zuora-Notification-Id': 'zn-7' },
+        ),
+      );
       expect(response.statusCode).toBe(200);
-      expect(JSON.parse(response.body)).toEqual({ success: true, accepted: [], acceptedAccounts: ['A00001234', 'A00005678'], requestId: 'req-1' });
+      expect(JSON.parse(response.body)).toEqual({
+        success: true,
+        accepted: [],
+        acceptedAccounts: ['A00001234', 'A00005678'],
+        requestId: 'req-1',
+      });
       expect((await accountQueue()).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual([
-        { v: 1, kind: 'account', accountKey: 'A00001234', source: 'notification', receivedAt: NOW.toISOString(), zuoraNotificationId: 'zn-7' },
-        { v: 1, kind: 'account', accountKey: 'A00005678', source: 'notification', receivedAt: NOW.toISOString(), zuoraNotificationId: 'zn-7' },
+        {
+          v: 1,
+          kind: 'account',
+          accountKey: 'A00001234',
+          source: 'notification',
+          receivedAt: NOW.toISOString(),
+          zuoraNotificationId: 'zn-7',
+        },
+        {
+          v: 1,
+          kind: 'account',
+          accountKey: 'A00005678',
+          source: 'notification',
+          receivedAt: NOW.toISOString(),
+          zuoraNotificationId: 'zn-7',
+        },
       ]);
       expect(await mainQueue()).toEqual([]);
       expect(accepted).toEqual([expect.objectContaining({ ids: [], accountKeys: ['A00001234', 'A00005678'] })]);
@@ -452,32 +670,55 @@ describe('callout handler against the SQS emulator', () => {
     it('queues both kinds of a mixed callout, each on its queue, with the subscription change time', async () => {
       const { post, mainQueue, accountQueue } = await setupWithAccountQueue();
       const response = await post(
-        jsonCallout({ SubscriptionNumber: 'A-S00000271', UpdatedDate: '2026-11-25T01:59:58.000-08:00', AccountId: ACCOUNT_ID }),
+        jsonCallout({
+          SubscriptionNumber: 'A-S00000271',
+          UpdatedDate: '2026-11-25T01:59:58.000-08:00',
+          AccountId: ACCOUNT_ID,
+        }),
       );
       expect(response.statusCode).toBe(200);
       expect(JSON.parse(response.body)).toMatchObject({ accepted: ['A-S00000271'], acceptedAccounts: [ACCOUNT_ID] });
       expect(await mainQueue()).toEqual([
-        { v: 1, subscriptionId: 'A-S00000271', source: 'workflow', receivedAt: NOW.toISOString(), zuoraUpdatedAt: '2026-11-25T09:59:58.000Z' },
+        {
+          v: 1,
+          subscriptionId: 'A-S00000271',
+          source: 'workflow',
+          receivedAt: NOW.toISOString(),
+          zuoraUpdatedAt: '2026-11-25T09:59:58.000Z',
+        },
       ]);
-      expect(await accountQueue()).toEqual([{ v: 1, kind: 'account', accountKey: ACCOUNT_ID, source: 'workflow', receivedAt: NOW.toISOString() }]);
+      expect(await accountQueue()).toEqual([
+        { v: 1, kind: 'account', accountKey: ACCOUNT_ID, source: 'workflow', receivedAt: NOW.toISOString() },
+      ]);
     });
 
-    it('with CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS=ignore, queues a mixed callout\'s subscriptions only (the account number is the template\'s context), and still fans out a callout of accounts only', async () => {
-      const { post, mainQueue, accountQueue } = await setupWithAccountQueue({ ...basicEnv, CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS: 'ignore' });
+    it("with CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS=ignore, queues a mixed callout's subscriptions only (the account number is the template's context), and still fans out a callout of accounts only", async () => {
+      const { post, mainQueue, accountQueue } = await setupWithAccountQueue({
+        ...basicEnv,
+        CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS: 'ignore',
+      });
       const mixed = await post(jsonCallout({ SubscriptionNumber: 'A-S00000271', AccountNumber: 'A00001234' }));
       expect(mixed.statusCode).toBe(200);
       expect(JSON.parse(mixed.body)).toEqual({ success: true, accepted: ['A-S00000271'], requestId: 'req-1' });
       expect((await mainQueue()).map((message) => (message as SyncRequest).subscriptionId)).toEqual(['A-S00000271']);
       expect(await accountQueue()).toEqual([]);
       expect((await post(jsonCallout({ AccountNumber: 'A00001234' }))).statusCode).toBe(200);
-      expect((await accountQueue()).map((message) => (message as { accountKey: string }).accountKey)).toEqual(['A00001234']);
+      expect((await accountQueue()).map((message) => (message as { accountKey: string }).accountKey)).toEqual([
+        'A00001234',
+      ]);
     });
 
     it('leaves out an UpdatedDate later than the callout, and one it cannot read, but queues the subscription', async () => {
       const { post, mainQueue } = await setupWithAccountQueue();
-      expect((await post(jsonCallout({ SubscriptionNumber: 'A-S1', UpdatedDate: '2026-11-25T10:00:01Z' }))).statusCode).toBe(200);
+      expect(
+        (await post(jsonCallout({ SubscriptionNumber: 'A-S1', UpdatedDate: '2026-11-25T10:00:01Z' }))).statusCode,
+      ).toBe(200);
       expect((await post(jsonCallout({ SubscriptionNumber: 'A-S2', UpdatedDate: 'not a time' }))).statusCode).toBe(200);
-      expect((await mainQueue()).map((message) => [(message as SyncRequest).subscriptionId, (message as SyncRequest).zuoraUpdatedAt]).sort()).toEqual([
+      expect(
+        (await mainQueue())
+          .map((message) => [(message as SyncRequest).subscriptionId, (message as SyncRequest).zuoraUpdatedAt])
+          .sort(),
+      ).toEqual([
         ['A-S1', undefined],
         ['A-S2', undefined],
       ]);
@@ -487,20 +728,35 @@ describe('callout handler against the SQS emulator', () => {
       const refused: RefusedCallout[] = [];
       const mainQueueUrl = await newQueue();
       // A fan-out queue URL that names no queue: SendMessageBatch fails as it would for a deleted queue.
-      const handler = createCalloutHandler(loadCalloutConfig({ QUEUE_URL: mainQueueUrl, ACCOUNT_QUEUE_URL: `${emulator.endpoint}/000000000000/no-such-queue`, ...basicEnv }), {
-        sqs: emulator.sqs,
-        now: () => NOW,
-        sleep: async () => undefined,
-        observer: { onRefused: (callout) => refused.push(callout) },
-      });
-      const response = await handler(httpApiEvent(jsonCallout({ SubscriptionNumber: 'A-S1', AccountNumber: 'A00001234' })));
+      const handler = createCalloutHandler(
+        loadCalloutConfig({
+          QUEUE_URL: mainQueueUrl,
+          ACCOUNT_QUEUE_URL: `${emulator.endpoint}/000000000000/no-such-queue`,
+          ...basicEnv,
+        }),
+        {
+          sqs: emulator.sqs,
+          now: () => NOW,
+          sleep: async () => undefined,
+          observer: { onRefused: (callout) => refused.push(callout) },
+        },
+      );
+      const response = await handler(
+        httpApiEvent(jsonCallout({ SubscriptionNumber: 'A-S1', AccountNumber: 'A00001234' })),
+      );
       expect(response.statusCode).toBe(503);
       expect(JSON.parse(response.body)).toMatchObject({ success: false, error: expect.stringContaining('retry') });
       expect(refused).toEqual([
-        expect.objectContaining({ status: 503, reason: 'queue-unavailable', message: expect.stringContaining('1 of 1 account keys not queued on the fan-out queue') }),
+        expect.objectContaining({
+          status: 503,
+          reason: 'queue-unavailable',
+          message: expect.stringContaining('1 of 1 account keys not queued on the fan-out queue'),
+        }),
       ]);
       // The subscription is on the main queue; Zuora's retry queues it again, which the ledger folds.
-      expect((await drainQueue(emulator.sqs, mainQueueUrl)).map((body) => JSON.parse(body).subscriptionId)).toEqual(['A-S1']);
+      expect((await drainQueue(emulator.sqs, mainQueueUrl)).map((body) => JSON.parse(body).subscriptionId)).toEqual([
+        'A-S1',
+      ]);
     });
 
     it('without a fan-out queue, refuses a callout of accounts only with 422 saying why, and queues nothing', async () => {
@@ -534,15 +790,24 @@ describe('callout handler against the SQS emulator', () => {
       expect(accepted).toEqual([expect.objectContaining({ ids: ['A-S00000271'], ignoredAccountKeys: ['A00001234'] })]);
       const lines = output!.lines().slice(before);
       expect(lines.filter((line) => line.message === 'callout account keys ignored')).toEqual([
-        expect.objectContaining({ level: 'WARN', requestId: 'req-1', accountKeys: ['A00001234'], reason: expect.stringContaining('no Zuora connection') }),
+        expect.objectContaining({
+          level: 'WARN',
+          requestId: 'req-1',
+          accountKeys: ['A00001234'],
+          reason: expect.stringContaining('no Zuora connection'),
+        }),
       ]);
-      const ignored = lines.filter((line) => (line as { CalloutAccountsIgnored?: number }).CalloutAccountsIgnored !== undefined);
+      const ignored = lines.filter(
+        (line) => (line as { CalloutAccountsIgnored?: number }).CalloutAccountsIgnored !== undefined,
+      );
       expect(ignored.map((line) => (line as { CalloutAccountsIgnored?: number }).CalloutAccountsIgnored)).toEqual([1]);
     });
 
     it('refuses an invalid account key with 400, queueing neither kind', async () => {
       const { post, mainQueue, accountQueue, refused } = await setupWithAccountQueue();
-      expect((await post(jsonCallout({ SubscriptionNumber: 'A-S1', AccountNumber: 'A0001/../x' }))).statusCode).toBe(400);
+      expect((await post(jsonCallout({ SubscriptionNumber: 'A-S1', AccountNumber: 'A0001/../x' }))).statusCode).toBe(
+        400,
+      );
       expect(refused.map((callout) => callout.reason)).toEqual(['invalid-id']);
       expect(await mainQueue()).toEqual([]);
       expect(await accountQueue()).toEqual([]);
@@ -554,7 +819,16 @@ describe('callout handler against the SQS emulator', () => {
     expect(logs).toContain('callout accepted');
     expect(logs).toContain('callout refused');
     expect(signaturesSent.length).toBeGreaterThan(0);
-    for (const secret of [PASSWORD, HEADER_TOKEN, HMAC_KEY, BODY_MARKER, basic.authorization, Buffer.from(`zuora:${PASSWORD}`).toString('base64'), ...signaturesSent, 'padding']) {
+    for (const secret of [
+      PASSWORD,
+      HEADER_TOKEN,
+      HMAC_KEY,
+      BODY_MARKER,
+      basic.authorization,
+      Buffer.from(`zuora:${PASSWORD}`).toString('base64'),
+      ...signaturesSent,
+      'padding',
+    ]) {
       expect(logs).not.toContain(secret);
     }
   });
@@ -563,14 +837,28 @@ describe('callout handler against the SQS emulator', () => {
     const emf = logs
       .split('\n')
       .filter((line) => line.startsWith('{"_aws"'))
-      .map((line) => JSON.parse(line) as { _aws: { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] }; reason?: string });
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            _aws: { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] };
+            reason?: string;
+          },
+      );
     const published = (name: string, dimensions: string[]) =>
-      emf.filter((entry) => entry._aws.CloudWatchMetrics.some((set) => set.Metrics.some((metric) => metric.Name === name) && set.Dimensions.some((d) => d.join() === dimensions.join())));
+      emf.filter((entry) =>
+        entry._aws.CloudWatchMetrics.some(
+          (set) =>
+            set.Metrics.some((metric) => metric.Name === name) &&
+            set.Dimensions.some((d) => d.join() === dimensions.join()),
+        ),
+      );
     expect(published('CalloutAccepted', ['service']).length).toBeGreaterThan(0);
     expect(published('SubscriptionIdsQueued', ['service']).length).toBeGreaterThan(0);
     expect(published('CalloutRefused', ['service']).length).toBeGreaterThan(0);
     const reasons = new Set(published('CalloutRefused', ['service', 'reason']).map((entry) => entry.reason));
-    expect([...reasons]).toEqual(expect.arrayContaining(['auth-missing', 'auth-invalid', 'no-ids', 'queue-unavailable', 'wrong-tenant']));
+    expect([...reasons]).toEqual(
+      expect.arrayContaining(['auth-missing', 'auth-invalid', 'no-ids', 'queue-unavailable', 'wrong-tenant']),
+    );
     expect(published('CalloutPreviousCredentialUsed', ['service']).length).toBe(1);
   });
 });

@@ -23,21 +23,36 @@ describe('loadCalloutConfig', () => {
   });
 
   it('refuses a secret and local auth settings at once', () => {
-    expect(configError(() => loadCalloutConfig({ ...QUEUE, ...BASIC, CALLOUT_AUTH_SECRET_ID: 'callout-auth' })).variable).toBe('CALLOUT_AUTH_MODE');
+    expect(
+      configError(() => loadCalloutConfig({ ...QUEUE, ...BASIC, CALLOUT_AUTH_SECRET_ID: 'callout-auth' })).variable,
+    ).toBe('CALLOUT_AUTH_MODE');
   });
 
   it('reads ACCOUNT_QUEUE_URL (absent: no fan-out queue) and ACCOUNT_NUMBER_PATTERN (issue #22)', () => {
     expect(loadCalloutConfig({ ...QUEUE, ...BASIC }).accountQueueUrl).toBeUndefined();
-    const config = loadCalloutConfig({ ...QUEUE, ...BASIC, ACCOUNT_QUEUE_URL: 'https://sqs/accounts', ACCOUNT_NUMBER_PATTERN: 'CUST-X-[0-9]+' });
+    const config = loadCalloutConfig({
+      ...QUEUE,
+      ...BASIC,
+      ACCOUNT_QUEUE_URL: 'https://sqs/accounts',
+      ACCOUNT_NUMBER_PATTERN: 'CUST-X-[0-9]+',
+    });
     expect(config.accountQueueUrl).toBe('https://sqs/accounts');
     expect(config.accountKeyRule.numberPattern.test('CUST-X-42')).toBe(true);
-    expect(configError(() => loadCalloutConfig({ ...QUEUE, ...BASIC, ACCOUNT_NUMBER_PATTERN: '[' })).variable).toBe('ACCOUNT_NUMBER_PATTERN');
+    expect(configError(() => loadCalloutConfig({ ...QUEUE, ...BASIC, ACCOUNT_NUMBER_PATTERN: '[' })).variable).toBe(
+      'ACCOUNT_NUMBER_PATTERN',
+    );
   });
 
   it('reads CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS: fan-out by default, ignore when set, anything else refused', () => {
     expect(loadCalloutConfig({ ...QUEUE, ...BASIC }).accountsBesideSubscriptions).toBe('fan-out');
-    expect(loadCalloutConfig({ ...QUEUE, ...BASIC, CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS: 'ignore' }).accountsBesideSubscriptions).toBe('ignore');
-    expect(configError(() => loadCalloutConfig({ ...QUEUE, ...BASIC, CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS: 'skip' })).variable).toBe('CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS');
+    expect(
+      loadCalloutConfig({ ...QUEUE, ...BASIC, CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS: 'ignore' })
+        .accountsBesideSubscriptions,
+    ).toBe('ignore');
+    expect(
+      configError(() => loadCalloutConfig({ ...QUEUE, ...BASIC, CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS: 'skip' }))
+        .variable,
+    ).toBe('CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS');
   });
 
   it('requires QUEUE_URL', () => {
@@ -46,7 +61,13 @@ describe('loadCalloutConfig', () => {
 
   it('reads the defaults and the limits', () => {
     const config = loadCalloutConfig({ ...QUEUE, CALLOUT_AUTH_SECRET_ID: 'callout-auth' });
-    expect(config).toMatchObject({ auth: { kind: 'secret', secretId: 'callout-auth' }, realm: 'zuora-limio-sync', delaySeconds: 0, maxIds: 100, maxBodyBytes: 262144 });
+    expect(config).toMatchObject({
+      auth: { kind: 'secret', secretId: 'callout-auth' },
+      realm: 'zuora-limio-sync',
+      delaySeconds: 0,
+      maxIds: 100,
+      maxBodyBytes: 262144,
+    });
     expect(config.idField).toBeUndefined();
     const tuned = loadCalloutConfig({
       ...QUEUE,
@@ -58,11 +79,22 @@ describe('loadCalloutConfig', () => {
       CALLOUT_ID_FIELD: 'Data.Subscription.Name',
       SUBSCRIPTION_ID_PATTERN: 'SUB-[0-9]+',
     });
-    expect(tuned).toMatchObject({ realm: 'Zuora callouts', delaySeconds: 5, maxIds: 20, maxBodyBytes: 4096, idField: 'Data.Subscription.Name' });
+    expect(tuned).toMatchObject({
+      realm: 'Zuora callouts',
+      delaySeconds: 5,
+      maxIds: 20,
+      maxBodyBytes: 4096,
+      idField: 'Data.Subscription.Name',
+    });
     expect(tuned.idRule.numberPattern.test('SUB-12')).toBe(true);
-    expect(tuned.auth).toEqual({ kind: 'static', auth: { mode: 'basic', username: 'zuora', password: 'correct horse battery' } });
+    expect(tuned.auth).toEqual({
+      kind: 'static',
+      auth: { mode: 'basic', username: 'zuora', password: 'correct horse battery' },
+    });
     expect(config.expectedTenantId).toBeUndefined();
-    expect(loadCalloutConfig({ ...QUEUE, ...BASIC, CALLOUT_EXPECTED_TENANT_ID: ' 12345 ' }).expectedTenantId).toBe('12345');
+    expect(loadCalloutConfig({ ...QUEUE, ...BASIC, CALLOUT_EXPECTED_TENANT_ID: ' 12345 ' }).expectedTenantId).toBe(
+      '12345',
+    );
   });
 
   it.each([
@@ -84,7 +116,13 @@ describe('loadCalloutConfig', () => {
 describe('callout auth from the environment', () => {
   it('reads each mode', () => {
     expect(calloutAuthFromEnv(BASIC)).toEqual({ mode: 'basic', username: 'zuora', password: 'correct horse battery' });
-    expect(calloutAuthFromEnv({ CALLOUT_AUTH_MODE: 'header', CALLOUT_HEADER_NAME: 'X-Callout-Token', CALLOUT_HEADER_VALUE: 's3cret-token' })).toEqual({
+    expect(
+      calloutAuthFromEnv({
+        CALLOUT_AUTH_MODE: 'header',
+        CALLOUT_HEADER_NAME: 'X-Callout-Token',
+        CALLOUT_HEADER_VALUE: 's3cret-token',
+      }),
+    ).toEqual({
       mode: 'header',
       headerName: 'X-Callout-Token',
       value: 's3cret-token',
@@ -118,13 +156,22 @@ describe('callout auth from the environment', () => {
       password: 'correct horse battery',
       previous: { username: 'zuora', password: 'old pw' },
     });
-    expect(calloutAuthFromEnv({ ...BASIC, CALLOUT_PREVIOUS_USERNAME: 'zuora-old', CALLOUT_PREVIOUS_PASSWORD: 'old pw' })).toMatchObject({
+    expect(
+      calloutAuthFromEnv({ ...BASIC, CALLOUT_PREVIOUS_USERNAME: 'zuora-old', CALLOUT_PREVIOUS_PASSWORD: 'old pw' }),
+    ).toMatchObject({
       previous: { username: 'zuora-old', password: 'old pw' },
     });
     expect(
-      calloutAuthFromEnv({ CALLOUT_AUTH_MODE: 'header', CALLOUT_HEADER_NAME: 'X-Callout-Token', CALLOUT_HEADER_VALUE: 'new', CALLOUT_PREVIOUS_HEADER_VALUE: 'old' }),
+      calloutAuthFromEnv({
+        CALLOUT_AUTH_MODE: 'header',
+        CALLOUT_HEADER_NAME: 'X-Callout-Token',
+        CALLOUT_HEADER_VALUE: 'new',
+        CALLOUT_PREVIOUS_HEADER_VALUE: 'old',
+      }),
     ).toMatchObject({ value: 'new', previousValue: 'old' });
-    expect(calloutAuthFromEnv({ CALLOUT_AUTH_MODE: 'hmac', CALLOUT_HMAC_KEY: 'new', CALLOUT_PREVIOUS_HMAC_KEY: 'old' })).toMatchObject({ key: 'new', previousKey: 'old' });
+    expect(
+      calloutAuthFromEnv({ CALLOUT_AUTH_MODE: 'hmac', CALLOUT_HMAC_KEY: 'new', CALLOUT_PREVIOUS_HMAC_KEY: 'old' }),
+    ).toMatchObject({ key: 'new', previousKey: 'old' });
     expect(calloutAuthFromEnv(BASIC)).not.toHaveProperty('previous');
   });
 
@@ -133,17 +180,46 @@ describe('callout auth from the environment', () => {
     [{ CALLOUT_AUTH_MODE: 'basic', CALLOUT_USERNAME: 'zuora' }, 'CALLOUT_PASSWORD'],
     [{ CALLOUT_AUTH_MODE: 'basic', CALLOUT_USERNAME: 'zu:ora', CALLOUT_PASSWORD: 'x' }, 'CALLOUT_USERNAME'],
     [{ CALLOUT_AUTH_MODE: 'header', CALLOUT_HEADER_VALUE: 'x' }, 'CALLOUT_HEADER_NAME'],
-    [{ CALLOUT_AUTH_MODE: 'header', CALLOUT_HEADER_NAME: 'Authorization', CALLOUT_HEADER_VALUE: 'x' }, 'CALLOUT_HEADER_NAME'],
+    [
+      { CALLOUT_AUTH_MODE: 'header', CALLOUT_HEADER_NAME: 'Authorization', CALLOUT_HEADER_VALUE: 'x' },
+      'CALLOUT_HEADER_NAME',
+    ],
     [{ CALLOUT_AUTH_MODE: 'header', CALLOUT_HEADER_NAME: 'X Token', CALLOUT_HEADER_VALUE: 'x' }, 'CALLOUT_HEADER_NAME'],
     [{ CALLOUT_AUTH_MODE: 'header', CALLOUT_HEADER_NAME: 'X-Token' }, 'CALLOUT_HEADER_VALUE'],
     [{ CALLOUT_AUTH_MODE: 'hmac' }, 'CALLOUT_HMAC_KEY'],
     [{ CALLOUT_AUTH_MODE: 'hmac', CALLOUT_HMAC_KEY: 'k', CALLOUT_HMAC_ALGORITHM: 'md5' }, 'CALLOUT_HMAC_ALGORITHM'],
-    [{ CALLOUT_AUTH_MODE: 'hmac', CALLOUT_HMAC_KEY: 'k', CALLOUT_HMAC_SIGNED_DATA: '{payload}' }, 'CALLOUT_HMAC_SIGNED_DATA'],
-    [{ CALLOUT_AUTH_MODE: 'hmac', CALLOUT_HMAC_KEY: 'k', CALLOUT_HMAC_TOLERANCE_SECONDS: '0' }, 'CALLOUT_HMAC_TOLERANCE_SECONDS'],
+    [
+      { CALLOUT_AUTH_MODE: 'hmac', CALLOUT_HMAC_KEY: 'k', CALLOUT_HMAC_SIGNED_DATA: '{payload}' },
+      'CALLOUT_HMAC_SIGNED_DATA',
+    ],
+    [
+      { CALLOUT_AUTH_MODE: 'hmac', CALLOUT_HMAC_KEY: 'k', CALLOUT_HMAC_TOLERANCE_SECONDS: '0' },
+      'CALLOUT_HMAC_TOLERANCE_SECONDS',
+    ],
     // A signature that covers neither the body nor a query parameter covers no subscription id.
-    [{ CALLOUT_AUTH_MODE: 'hmac', CALLOUT_HMAC_KEY: 'k', CALLOUT_HMAC_SIGNED_DATA: '{timestamp:X-Ts}\\n' }, 'CALLOUT_HMAC_SIGNED_DATA'],
-    [{ CALLOUT_AUTH_MODE: 'basic', CALLOUT_USERNAME: 'zuora', CALLOUT_PASSWORD: 'x', CALLOUT_PREVIOUS_USERNAME: 'old' }, 'CALLOUT_PREVIOUS_PASSWORD'],
-    [{ CALLOUT_AUTH_MODE: 'basic', CALLOUT_USERNAME: 'zuora', CALLOUT_PASSWORD: 'x', CALLOUT_PREVIOUS_USERNAME: 'o:ld', CALLOUT_PREVIOUS_PASSWORD: 'y' }, 'CALLOUT_PREVIOUS_USERNAME'],
+    [
+      { CALLOUT_AUTH_MODE: 'hmac', CALLOUT_HMAC_KEY: 'k', CALLOUT_HMAC_SIGNED_DATA: '{timestamp:X-Ts}\\n' },
+      'CALLOUT_HMAC_SIGNED_DATA',
+    ],
+    [
+      {
+        CALLOUT_AUTH_MODE: 'basic',
+        CALLOUT_USERNAME: 'zuora',
+        CALLOUT_PASSWORD: 'x',
+        CALLOUT_PREVIOUS_USERNAME: 'old',
+      },
+      'CALLOUT_PREVIOUS_PASSWORD',
+    ],
+    [
+      {
+        CALLOUT_AUTH_MODE: 'basic',
+        CALLOUT_USERNAME: 'zuora',
+        CALLOUT_PASSWORD: 'x',
+        CALLOUT_PREVIOUS_USERNAME: 'o:ld',
+        CALLOUT_PREVIOUS_PASSWORD: 'y',
+      },
+      'CALLOUT_PREVIOUS_USERNAME',
+    ],
   ])('refuses %j naming %s', (env, variable) => {
     expect(configError(() => calloutAuthFromEnv(env)).variable).toBe(variable);
   });
@@ -151,8 +227,14 @@ describe('callout auth from the environment', () => {
 
 describe('callout auth secret', () => {
   it('reads each documented shape', () => {
-    expect(parseCalloutAuthSecret('{"mode":"basic","username":"zuora","password":"pw"}', 'callout-auth')).toEqual({ mode: 'basic', username: 'zuora', password: 'pw' });
-    expect(parseCalloutAuthSecret('{"mode":"header","headerName":"X-Callout-Token","value":"tok"}', 'callout-auth')).toEqual({
+    expect(parseCalloutAuthSecret('{"mode":"basic","username":"zuora","password":"pw"}', 'callout-auth')).toEqual({
+      mode: 'basic',
+      username: 'zuora',
+      password: 'pw',
+    });
+    expect(
+      parseCalloutAuthSecret('{"mode":"header","headerName":"X-Callout-Token","value":"tok"}', 'callout-auth'),
+    ).toEqual({
       mode: 'header',
       headerName: 'X-Callout-Token',
       value: 'tok',
@@ -162,19 +244,45 @@ describe('callout auth secret', () => {
         '{"mode":"hmac","key":"k","headerName":"X-Signature","algorithm":"SHA-256","prefix":"v1:","signedData":"{body}\\n","toleranceSeconds":120}',
         'callout-auth',
       ),
-    ).toEqual({ mode: 'hmac', key: 'k', headerName: 'X-Signature', algorithm: 'sha256', prefix: 'v1:', signedData: '{body}\n', toleranceSeconds: 120 });
+    ).toEqual({
+      mode: 'hmac',
+      key: 'k',
+      headerName: 'X-Signature',
+      algorithm: 'sha256',
+      prefix: 'v1:',
+      signedData: '{body}\n',
+      toleranceSeconds: 120,
+    });
   });
 
   it('reads the previous credential fields of a rotation', () => {
-    expect(parseCalloutAuthSecret('{"mode":"basic","username":"zuora","password":"new","previousPassword":"old"}', 'callout-auth')).toEqual({
+    expect(
+      parseCalloutAuthSecret(
+        '{"mode":"basic","username":"zuora","password":"new","previousPassword":"old"}',
+        'callout-auth',
+      ),
+    ).toEqual({
       mode: 'basic',
       username: 'zuora',
       password: 'new',
       previous: { username: 'zuora', password: 'old' },
     });
-    expect(parseCalloutAuthSecret('{"mode":"header","headerName":"X-T","value":"new","previousValue":"old"}', 'callout-auth')).toMatchObject({ previousValue: 'old' });
-    expect(parseCalloutAuthSecret('{"mode":"hmac","key":"new","previousKey":"old"}', 'callout-auth')).toMatchObject({ key: 'new', previousKey: 'old' });
-    const unpaired = configError(() => parseCalloutAuthSecret('{"mode":"basic","username":"zuora","password":"new","previousUsername":"old"}', 'callout-auth'));
+    expect(
+      parseCalloutAuthSecret(
+        '{"mode":"header","headerName":"X-T","value":"new","previousValue":"old"}',
+        'callout-auth',
+      ),
+    ).toMatchObject({ previousValue: 'old' });
+    expect(parseCalloutAuthSecret('{"mode":"hmac","key":"new","previousKey":"old"}', 'callout-auth')).toMatchObject({
+      key: 'new',
+      previousKey: 'old',
+    });
+    const unpaired = configError(() =>
+      parseCalloutAuthSecret(
+        '{"mode":"basic","username":"zuora","password":"new","previousUsername":"old"}',
+        'callout-auth',
+      ),
+    );
     expect(unpaired.message).toContain('field "previousPassword"');
   });
 
@@ -183,7 +291,12 @@ describe('callout auth secret', () => {
     expect(missing.message).toContain('secret callout-auth, field "password"');
     const notJson = configError(() => parseCalloutAuthSecret('password=hunter2-very-secret', 'callout-auth'));
     expect(notJson.message).not.toContain('hunter2');
-    const wrongType = configError(() => parseCalloutAuthSecret('{"mode":"header","headerName":"X-T","value":{"v":"hunter2-very-secret"}}', 'callout-auth'));
+    const wrongType = configError(() =>
+      parseCalloutAuthSecret(
+        '{"mode":"header","headerName":"X-T","value":{"v":"hunter2-very-secret"}}',
+        'callout-auth',
+      ),
+    );
     expect(wrongType.message).toContain('"value" must be a string');
     expect(wrongType.message).not.toContain('hunter2');
     expect(configError(() => parseCalloutAuthSecret('[]', 'callout-auth')).message).toContain('not a JSON object');

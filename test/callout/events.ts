@@ -13,20 +13,29 @@ export interface CalloutShape {
 
 /** HTTP APIs send only these as text; everything else (forms, no Content-Type) arrives base64-encoded. */
 function httpApiSendsAsText(headers: Record<string, string>): boolean {
-  const type = Object.entries(headers).find(([name]) => name.toLowerCase() === 'content-type')?.[1]?.split(';')[0]?.trim().toLowerCase();
+  const type = Object.entries(headers)
+    .find(([name]) => name.toLowerCase() === 'content-type')?.[1]
+    ?.split(';')[0]
+    ?.trim()
+    .toLowerCase();
   if (type === undefined) return false;
   return type.startsWith('text/') || ['application/json', 'application/xml', 'application/javascript'].includes(type);
 }
 
 export function httpApiEvent(shape: CalloutShape = {}): APIGatewayProxyEventV2 {
-  const headers = Object.fromEntries(Object.entries(shape.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
-  const body = shape.body === undefined ? undefined : Buffer.isBuffer(shape.body) ? shape.body : Buffer.from(shape.body, 'utf8');
+  const headers = Object.fromEntries(
+    Object.entries(shape.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]),
+  );
+  const body =
+    shape.body === undefined ? undefined : Buffer.isBuffer(shape.body) ? shape.body : Buffer.from(shape.body, 'utf8');
   const asText = body !== undefined && httpApiSendsAsText(headers) && !Buffer.isBuffer(shape.body);
   const query = shape.query ?? '';
   // No prototype: a parameter called "toString" is just a name (API Gateway's own maps behave so).
   const queryStringParameters: Record<string, string> = Object.create(null);
   for (const [name, value] of new URLSearchParams(query)) {
-    queryStringParameters[name] = Object.hasOwn(queryStringParameters, name) ? `${queryStringParameters[name]},${value}` : value;
+    queryStringParameters[name] = Object.hasOwn(queryStringParameters, name)
+      ? `${queryStringParameters[name]},${value}`
+      : value;
   }
   return {
     version: '2.0',
@@ -40,7 +49,13 @@ export function httpApiEvent(shape: CalloutShape = {}): APIGatewayProxyEventV2 {
       apiId: 'api',
       domainName: 'example.execute-api.eu-west-1.amazonaws.com',
       domainPrefix: 'example',
-      http: { method: shape.method ?? 'POST', path: shape.path ?? '/zuora/callout', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'Zuora' },
+      http: {
+        method: shape.method ?? 'POST',
+        path: shape.path ?? '/zuora/callout',
+        protocol: 'HTTP/1.1',
+        sourceIp: '127.0.0.1',
+        userAgent: 'Zuora',
+      },
       requestId: shape.requestId ?? 'req-1',
       routeKey: `${shape.method ?? 'POST'} /zuora/callout`,
       stage: '$default',
@@ -62,7 +77,8 @@ export function restApiEvent(shape: CalloutShape = {}, options: { binary?: boole
     (multiValueQueryStringParameters[name] ??= []).push(value);
     queryStringParameters[name] = value;
   }
-  const body = shape.body === undefined ? null : Buffer.isBuffer(shape.body) ? shape.body : Buffer.from(shape.body, 'utf8');
+  const body =
+    shape.body === undefined ? null : Buffer.isBuffer(shape.body) ? shape.body : Buffer.from(shape.body, 'utf8');
   const hasQuery = Object.keys(queryStringParameters).length > 0;
   return {
     resource: '/zuora/callout',

@@ -51,12 +51,17 @@ describe('computeSignature', () => {
 
 describe('signed-data templates', () => {
   it('renders body, method, path, headers, timestamps and query values, with escapes', () => {
-    const data = renderSignedData('{method} {path}\\n{timestamp:X-Zuora-Timestamp}\\n{query:tenant}\\n{body}\\n', request());
+    const data = renderSignedData(
+      '{method} {path}\\n{timestamp:X-Zuora-Timestamp}\\n{query:tenant}\\n{body}\\n',
+      request(),
+    );
     expect(data.toString('utf8')).toBe('POST /zuora/callout\n1795600000\nacme\n{"subscriptionNumber":"A-S00000271"}\n');
   });
 
   it('treats real line feeds like \\n and finds header names whatever their case', () => {
-    expect(renderSignedData('{header:CONTENT-TYPE}\n{body}\n', request()).toString()).toBe('application/json\n{"subscriptionNumber":"A-S00000271"}\n');
+    expect(renderSignedData('{header:CONTENT-TYPE}\n{body}\n', request()).toString()).toBe(
+      'application/json\n{"subscriptionNumber":"A-S00000271"}\n',
+    );
   });
 
   it('signs the body bytes exactly as sent', () => {
@@ -78,7 +83,9 @@ describe('signed-data templates', () => {
   });
 
   it('refuses a template that signs neither the body nor a query parameter: it would not cover the ids', () => {
-    expect(() => checkSignedDataCoversIds('{timestamp:X-Ts}\\n')).toThrow(/signs neither \{body\} nor a \{query:name\}/);
+    expect(() => checkSignedDataCoversIds('{timestamp:X-Ts}\\n')).toThrow(
+      /signs neither \{body\} nor a \{query:name\}/,
+    );
     expect(() => checkSignedDataCoversIds('{method} {path}\\n{header:Date}\\n')).toThrow(SignedDataError);
     expect(() => checkSignedDataCoversIds('{header:Date}\\n{body}\\n')).not.toThrow();
     expect(() => checkSignedDataCoversIds('{query:subscriptionNumber}\\n')).not.toThrow();
@@ -111,13 +118,19 @@ describe('verifyHmacSignature', () => {
     ...r,
     headers: {
       ...r.headers,
-      [s.headerName.toLowerCase()]: formatSignatureHeader(s.prefix, computeSignature(s.algorithm, s.key, renderSignedData(s.signedData, r), encoding)),
+      [s.headerName.toLowerCase()]: formatSignatureHeader(
+        s.prefix,
+        computeSignature(s.algorithm, s.key, renderSignedData(s.signedData, r), encoding),
+      ),
     },
   });
 
   it('accepts the recommended setup ({body}\\n, hex) and its base64 form', () => {
     expect(verifyHmacSignature(signed(settings(), request()), settings(), now)).toEqual({ ok: true, key: 'current' });
-    expect(verifyHmacSignature(signed(settings(), request(), 'base64'), settings(), now)).toEqual({ ok: true, key: 'current' });
+    expect(verifyHmacSignature(signed(settings(), request(), 'base64'), settings(), now)).toEqual({
+      ok: true,
+      key: 'current',
+    });
   });
 
   it('accepts a prefixed signature in Authorization with SHA-512', () => {
@@ -127,24 +140,48 @@ describe('verifyHmacSignature', () => {
 
   it('refuses a changed body, the wrong key, and a signature without the prefix', () => {
     const good = signed(settings(), request());
-    expect(verifyHmacSignature({ ...good, body: '{"subscriptionNumber":"A-S00000272"}' }, settings(), now)).toMatchObject({ ok: false, missing: false, reason: 'signature does not match' });
-    expect(verifyHmacSignature(good, settings({ key: 'another-key' }), now)).toMatchObject({ ok: false, missing: false });
-    expect(verifyHmacSignature(good, settings({ prefix: 'v1:' }), now)).toMatchObject({ ok: false, reason: 'signature header is not a well-formed signature' });
+    expect(
+      verifyHmacSignature({ ...good, body: '{"subscriptionNumber":"A-S00000272"}' }, settings(), now),
+    ).toMatchObject({ ok: false, missing: false, reason: 'signature does not match' });
+    expect(verifyHmacSignature(good, settings({ key: 'another-key' }), now)).toMatchObject({
+      ok: false,
+      missing: false,
+    });
+    expect(verifyHmacSignature(good, settings({ prefix: 'v1:' }), now)).toMatchObject({
+      ok: false,
+      reason: 'signature header is not a well-formed signature',
+    });
   });
 
   it('refuses a signed text with nothing of the request in it, which would be a signature for any request', () => {
     const empty = request({ body: '', query: {} });
-    expect(verifyHmacSignature(signed(settings(), empty), settings(), now)).toMatchObject({ ok: false, missing: false, reason: expect.stringContaining('nothing from the request') });
+    expect(verifyHmacSignature(signed(settings(), empty), settings(), now)).toMatchObject({
+      ok: false,
+      missing: false,
+      reason: expect.stringContaining('nothing from the request'),
+    });
     // Method and path are the same for every callout: they do not make it depend on the request.
     const fixed = settings({ signedData: '{method} {path}\\n{body}\\n' });
-    expect(verifyHmacSignature(signed(fixed, empty), fixed, now)).toMatchObject({ ok: false, reason: expect.stringContaining('nothing from the request') });
+    expect(verifyHmacSignature(signed(fixed, empty), fixed, now)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('nothing from the request'),
+    });
   });
 
   it('accepts the previous key during a rotation and says which key matched', () => {
     const rotating = settings({ key: 'the-new-key', previousKey: 'the-old-key' });
-    expect(verifyHmacSignature(signed(settings({ key: 'the-old-key' }), request()), rotating, now)).toEqual({ ok: true, key: 'previous' });
-    expect(verifyHmacSignature(signed(settings({ key: 'the-new-key' }), request()), rotating, now)).toEqual({ ok: true, key: 'current' });
-    expect(verifyHmacSignature(signed(settings({ key: 'an-older-key' }), request()), rotating, now)).toMatchObject({ ok: false, reason: 'signature does not match' });
+    expect(verifyHmacSignature(signed(settings({ key: 'the-old-key' }), request()), rotating, now)).toEqual({
+      ok: true,
+      key: 'previous',
+    });
+    expect(verifyHmacSignature(signed(settings({ key: 'the-new-key' }), request()), rotating, now)).toEqual({
+      ok: true,
+      key: 'current',
+    });
+    expect(verifyHmacSignature(signed(settings({ key: 'an-older-key' }), request()), rotating, now)).toMatchObject({
+      ok: false,
+      reason: 'signature does not match',
+    });
   });
 
   it('says the signature is missing when its header is absent', () => {
@@ -156,10 +193,16 @@ describe('verifyHmacSignature', () => {
     const at = (seconds: number) => signed(s, request({ headers: { 'x-zuora-timestamp': String(seconds) } }));
     expect(verifyHmacSignature(at(1795600000 - 60), s, now)).toEqual({ ok: true, key: 'current' });
     expect(verifyHmacSignature(at(1795600000 + 60), s, now)).toEqual({ ok: true, key: 'current' });
-    expect(verifyHmacSignature(at(1795600000 - 61), s, now)).toMatchObject({ ok: false, reason: expect.stringContaining('60s') });
+    expect(verifyHmacSignature(at(1795600000 - 61), s, now)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('60s'),
+    });
     expect(verifyHmacSignature(at(1795600000 + 61), s, now)).toMatchObject({ ok: false });
     const notATime = signed(s, request({ headers: { 'x-zuora-timestamp': 'yesterday-ish' } }));
-    expect(verifyHmacSignature(notATime, s, now)).toMatchObject({ ok: false, reason: expect.stringContaining('not a time') });
+    expect(verifyHmacSignature(notATime, s, now)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('not a time'),
+    });
   });
 });
 

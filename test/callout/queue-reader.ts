@@ -1,4 +1,9 @@
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { SqsSender } from '../../functions/shared/enqueue';
 
 /**
@@ -9,7 +14,9 @@ export async function drainQueue(sqs: SQSClient, queueUrl: string, waitTimeSecon
   const bodies: string[] = [];
   for (;;) {
     const wait = bodies.length === 0 ? waitTimeSeconds : 0;
-    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: wait }));
+    const received = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: wait }),
+    );
     const messages = received.Messages ?? [];
     if (messages.length === 0) return bodies;
     for (const message of messages) {
@@ -24,7 +31,10 @@ export async function drainQueue(sqs: SQSClient, queueUrl: string, waitTimeSecon
  * queue and reports the others as failed, as SQS does under partial failure. The emulator cannot fail single
  * entries of a batch, so this is the one place the tests bend SQS; everything sent still lands on the emulator.
  */
-export function failEntriesOfFirstBatch(real: SQSClient, shouldFail: (messageBody: string) => boolean): SqsSender & { batchCalls: number } {
+export function failEntriesOfFirstBatch(
+  real: SQSClient,
+  shouldFail: (messageBody: string) => boolean,
+): SqsSender & { batchCalls: number } {
   let injected = false;
   const decorator = {
     batchCalls: 0,
@@ -36,10 +46,21 @@ export function failEntriesOfFirstBatch(real: SQSClient, shouldFail: (messageBod
       const entries = command.input.Entries ?? [];
       const failing = entries.filter((entry) => shouldFail(entry.MessageBody!));
       const passing = entries.filter((entry) => !shouldFail(entry.MessageBody!));
-      const output = passing.length > 0 ? await real.send(new SendMessageBatchCommand({ ...command.input, Entries: passing })) : { Successful: [], Failed: [] };
+      const output =
+        passing.length > 0
+          ? await real.send(new SendMessageBatchCommand({ ...command.input, Entries: passing }))
+          : { Successful: [], Failed: [] };
       return {
         ...output,
-        Failed: [...(output.Failed ?? []), ...failing.map((entry) => ({ Id: entry.Id!, Code: 'InternalError', Message: 'injected partial failure', SenderFault: false }))],
+        Failed: [
+          ...(output.Failed ?? []),
+          ...failing.map((entry) => ({
+            Id: entry.Id!,
+            Code: 'InternalError',
+            Message: 'injected partial failure',
+            SenderFault: false,
+          })),
+        ],
       };
     },
   };

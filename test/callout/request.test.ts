@@ -3,7 +3,10 @@ import { httpApiEvent, restApiEvent } from './events';
 
 describe('normaliseEvent', () => {
   it('decodes a base64 form body from an HTTP API (payload 2.0) event', () => {
-    const event = httpApiEvent({ headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'subscriptionNumber=A-S00000271' });
+    const event = httpApiEvent({
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'subscriptionNumber=A-S00000271',
+    });
     expect(event.isBase64Encoded).toBe(true);
     const request = normaliseEvent(event);
     expect(request.body.toString('utf8')).toBe('subscriptionNumber=A-S00000271');
@@ -28,25 +31,36 @@ describe('normaliseEvent', () => {
     });
     event.multiValueHeaders['X-Repeated'] = ['one', 'two'];
     const request = normaliseEvent(event);
-    expect(request.headers).toMatchObject({ authorization: 'Basic abc', 'zuora-notification-id': 'n-1', 'x-repeated': 'one,two' });
+    expect(request.headers).toMatchObject({
+      authorization: 'Basic abc',
+      'zuora-notification-id': 'n-1',
+      'x-repeated': 'one,two',
+    });
     expect(request.query).toEqual({ subscriptionNumber: ['A-S1', 'A-S2'] });
     expect(request.body.toString('utf8')).toBe('{"a":1}');
     expect(request.path).toBe('/zuora/callout');
   });
 
   it('notes which headers arrived more than once, as far as the event shows it', () => {
-    const rest = restApiEvent({ headers: { Authorization: 'Basic abc', 'Content-Type': 'application/json' }, body: '{}' });
+    const rest = restApiEvent({
+      headers: { Authorization: 'Basic abc', 'Content-Type': 'application/json' },
+      body: '{}',
+    });
     rest.multiValueHeaders.Authorization = ['Basic abc', 'Basic def'];
     const fromRest = normaliseEvent(rest);
     expect(fromRest.headers.authorization).toBe('Basic abc,Basic def');
     expect([...fromRest.repeatedHeaders]).toEqual(['authorization']);
     // Names differing only in case are the same header.
-    expect([...normaliseEvent(restApiEvent({ headers: { 'X-Token': 'a', 'x-token': 'b' } })).repeatedHeaders]).toEqual(['x-token']);
+    expect([...normaliseEvent(restApiEvent({ headers: { 'X-Token': 'a', 'x-token': 'b' } })).repeatedHeaders]).toEqual([
+      'x-token',
+    ]);
     expect([...normaliseEvent(httpApiEvent({ headers: { authorization: 'Basic abc' } })).repeatedHeaders]).toEqual([]);
   });
 
   it('keeps headers and parameters named like prototype members as plain values', () => {
-    const request = normaliseEvent(httpApiEvent({ headers: { constructor: 'c', toString: 't' }, query: 'toString=x&__proto__=y' }));
+    const request = normaliseEvent(
+      httpApiEvent({ headers: { constructor: 'c', toString: 't' }, query: 'toString=x&__proto__=y' }),
+    );
     expect(request.headers.constructor).toBe('c');
     expect(request.headers.tostring).toBe('t');
     expect(request.query.toString).toEqual(['x']);
@@ -70,7 +84,11 @@ describe('normaliseEvent', () => {
   });
 
   it('reads the media type without parameters', () => {
-    expect(mediaType(normaliseEvent(httpApiEvent({ headers: { 'content-type': 'Application/JSON; charset=utf-8' }, body: '{}' })))).toBe('application/json');
+    expect(
+      mediaType(
+        normaliseEvent(httpApiEvent({ headers: { 'content-type': 'Application/JSON; charset=utf-8' }, body: '{}' })),
+      ),
+    ).toBe('application/json');
     expect(mediaType(normaliseEvent(httpApiEvent({ body: 'x' })))).toBeUndefined();
   });
 });

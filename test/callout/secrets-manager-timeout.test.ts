@@ -11,7 +11,12 @@ import { startStalledServer } from '../support/stalled-server';
 // the Lambda timeout, and Zuora would get API Gateway's 502 instead of the 503 that asks it to retry; this
 // test would then hang until jest gives up.
 
-const AWS_ENV = ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_SECRETS_MANAGER'] as const;
+const AWS_ENV = [
+  'AWS_REGION',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_ENDPOINT_URL_SECRETS_MANAGER',
+] as const;
 
 describe("callout Lambda's Secrets Manager client times out", () => {
   const emulator = useSqsEmulator();
@@ -40,14 +45,25 @@ describe("callout Lambda's Secrets Manager client times out", () => {
   });
 
   it('a stalled Secrets Manager: the callout gets the documented 503 within seconds, well inside the 10 s Lambda timeout', async () => {
-    const { mainQueueUrl } = await createQueuePair(emulator.sqs, { mainQueueName: 'stalled-secret', deadLetterQueueName: 'stalled-secret-dlq' });
-    const refused: RefusedCallout[] = [];
-    const handler = createCalloutHandler(loadCalloutConfig({ QUEUE_URL: mainQueueUrl, CALLOUT_AUTH_SECRET_ID: 'callout-auth' }), {
-      sqs: emulator.sqs,
-      observer: { onRefused: (callout) => refused.push(callout) },
+    const { mainQueueUrl } = await createQueuePair(emulator.sqs, {
+      mainQueueName: 'stalled-secret',
+      deadLetterQueueName: 'stalled-secret-dlq',
     });
+    const refused: RefusedCallout[] = [];
+    const handler = createCalloutHandler(
+      loadCalloutConfig({ QUEUE_URL: mainQueueUrl, CALLOUT_AUTH_SECRET_ID: 'callout-auth' }),
+      {
+        sqs: emulator.sqs,
+        observer: { onRefused: (callout) => refused.push(callout) },
+      },
+    );
     const started = Date.now();
-    const response = await handler(httpApiEvent({ headers: { 'content-type': 'application/json', 'x-callout-token': 'anything' }, body: '{"subscriptionNumber":"A-S1"}' }));
+    const response = await handler(
+      httpApiEvent({
+        headers: { 'content-type': 'application/json', 'x-callout-token': 'anything' },
+        body: '{"subscriptionNumber":"A-S1"}',
+      }),
+    );
     const elapsedMs = Date.now() - started;
     expect(response.statusCode).toBe(503);
     expect(JSON.parse(response.body)).toMatchObject({ success: false, error: expect.stringContaining('retry') });

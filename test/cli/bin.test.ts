@@ -20,8 +20,12 @@ function zls(args: string[], env: Record<string, string> = {}, stdin?: string): 
     const child = execFile(
       process.execPath,
       [BIN, ...args],
-      { env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      {
+        env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+        timeout: 60_000,
+      },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
     child.stdin!.end(stdin ?? '');
   });
@@ -55,7 +59,9 @@ describe('the zuora-limio-sync executable', () => {
     // A natively moved message has no replayCount, so the sync Lambda grants it no fresh retry budget: the
     // operator must learn that before choosing --native after an outage.
     const replayHelp = helps[1].stdout.replace(/\s+/g, ' ');
-    expect(replayHelp).toContain('no replayCount, so a moved message keeps its original receivedAt and gets NO fresh retry budget');
+    expect(replayHelp).toContain(
+      'no replayCount, so a moved message keeps its original receivedAt and gets NO fresh retry budget',
+    );
     expect(replayHelp).toContain('use the default path, which adds replayCount and so a fresh budget');
   });
 

@@ -60,14 +60,19 @@ describe('breaker commands and status, --local', () => {
 
   it('opens by hand with a reason, shows it in status with the backlog, and closes it again; the poller follows each change', async () => {
     const opened = captureIo(env);
-    expect(await runCli(['breaker', 'open', '--local', '--reason', 'Limio maintenance 22:00-23:00'], opened.io)).toBe(0);
-    expect(opened.stdout()).toMatch(/^breaker: OPEN since \d{4}-\d\d-\d\dT[\d:.]+Z \(0s\); opened by hand: Limio maintenance 22:00-23:00\n/);
+    expect(await runCli(['breaker', 'open', '--local', '--reason', 'Limio maintenance 22:00-23:00'], opened.io)).toBe(
+      0,
+    );
+    expect(opened.stdout()).toMatch(
+      /^breaker: OPEN since \d{4}-\d\d-\d\dT[\d:.]+Z \(0s\); opened by hand: Limio maintenance 22:00-23:00\n/,
+    );
     expect(opened.stdout()).toContain('held open by hand: probes will not close it (run `breaker close`)');
     expect(opened.stdout()).toContain('Opened; the local poller follows at once.');
     expect((await store.read()).breaker).toMatchObject({ state: 'open', openedBy: 'manual' });
     expect(runtime.changes).toEqual(['open']);
 
-    for (const id of ['A-S1', 'A-S2', 'A-S3']) await emulator.client().send(new SendMessageCommand({ QueueUrl: queues.mainQueueUrl, MessageBody: id }));
+    for (const id of ['A-S1', 'A-S2', 'A-S3'])
+      await emulator.client().send(new SendMessageCommand({ QueueUrl: queues.mainQueueUrl, MessageBody: id }));
     const status = captureIo(env);
     expect(await runCli(['status', '--local'], status.io)).toBe(0);
     expect(status.stdout()).toMatch(/^breaker: OPEN since .*; opened by hand: Limio maintenance 22:00-23:00\n/);
@@ -107,7 +112,9 @@ describe('breaker commands and status, --local', () => {
     const open = captureIo(closedPort);
     // Exit 3, not 2: the command line was right, the runtime is not there.
     expect(await runCli(['breaker', 'open', '--local', '--reason', 'x'], open.io)).toBe(3);
-    expect(open.stderr()).toMatch(/error: --local: cannot reach the local runtime's breaker at http:\/\/127\.0\.0\.1:\d+\/_local\/breaker .*is `npm start` running\?/);
+    expect(open.stderr()).toMatch(
+      /error: --local: cannot reach the local runtime's breaker at http:\/\/127\.0\.0\.1:\d+\/_local\/breaker .*is `npm start` running\?/,
+    );
 
     const status = captureIo(closedPort);
     expect(await runCli(['status', '--local'], status.io)).toBe(0);
@@ -132,19 +139,25 @@ describe('breaker commands and status, --local', () => {
       expect(cli.stderr()).toContain(`error: the local runtime answered 307, a redirect to ${location}: not followed`);
       expect(elsewhere).toEqual([]);
     } finally {
-      await Promise.all([other, redirecting].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+      await Promise.all(
+        [other, redirecting].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
+      );
     }
   });
 
-  it('an error quoting the runtime\'s answer prints it on its own line, its control characters escaped', async () => {
+  it("an error quoting the runtime's answer prints it on its own line, its control characters escaped", async () => {
     const hostile = createServer((_request, response) =>
-      response.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'boom\x1b]0;pwned\x07\nOpened; \x1b[32mthe local poller follows at once.' })),
+      response
+        .writeHead(500, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ message: 'boom\x1b]0;pwned\x07\nOpened; \x1b[32mthe local poller follows at once.' })),
     );
     await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
     try {
       const cli = captureIo({ ...env, PORT: String((hostile.address() as AddressInfo).port) });
       expect(await runCli(['breaker', 'open', '--local', '--reason', 'Limio maintenance'], cli.io)).toBe(1);
-      expect(cli.stderr()).toBe('error: the local runtime answered 500: boom\\u001b]0;pwned\\u0007\\u000aOpened; \\u001b[32mthe local poller follows at once.\n');
+      expect(cli.stderr()).toBe(
+        'error: the local runtime answered 500: boom\\u001b]0;pwned\\u0007\\u000aOpened; \\u001b[32mthe local poller follows at once.\n',
+      );
     } finally {
       await new Promise<void>((resolve) => hostile.close(() => resolve()));
     }
@@ -158,7 +171,11 @@ describe('breaker commands and status, --local', () => {
     expect((await fetch(`${base}/open`)).status).toBe(405);
     expect((await fetch(`${base}/reset`, { method: 'POST' })).status).toBe(404);
     expect((await store.read()).breaker.version).toBe(0);
-    expect(await (await fetch(base)).json()).toMatchObject({ state: 'closed', reason: 'never opened', openSecondsLast24h: 0 });
+    expect(await (await fetch(base)).json()).toMatchObject({
+      state: 'closed',
+      reason: 'never opened',
+      openSecondsLast24h: 0,
+    });
   });
 
   it('the control endpoint refuses what a web page in a browser could send (cross-site request forgery)', async () => {
@@ -166,18 +183,30 @@ describe('breaker commands and status, --local', () => {
     const validOpen = '{"reason": "from a web page"}';
     // A cross-site form or a no-CORS fetch can only send "simple" content types, JSON in the body or not.
     for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
-      const response = await fetch(`${base}/open`, { method: 'POST', headers: { 'content-type': contentType }, body: validOpen });
+      const response = await fetch(`${base}/open`, {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body: validOpen,
+      });
       expect(response.status).toBe(415);
       expect(await response.json()).toEqual({ message: 'expected Content-Type: application/json' });
     }
     // Any request a browser makes cross-origin names the page's site; the CLI never sends an Origin.
-    const fromPage = await fetch(`${base}/open`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example' }, body: validOpen });
+    const fromPage = await fetch(`${base}/open`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+      body: validOpen,
+    });
     expect(fromPage.status).toBe(403);
     expect((await fetch(base, { headers: { origin: 'https://evil.example' } })).status).toBe(403);
     expect((await store.read()).breaker.version).toBe(0);
 
     // The same request without the Origin header, as the CLI sends it, does open it: the refusals above were not about anything else.
-    const fromCli = await fetch(`${base}/open`, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: validOpen });
+    const fromCli = await fetch(`${base}/open`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: validOpen,
+    });
     expect(fromCli.status).toBe(200);
     expect(await fromCli.json()).toMatchObject({ state: 'open', reason: expect.stringContaining('from a web page') });
   });
@@ -209,13 +238,25 @@ describe('breaker commands and status, deployed stack', () => {
       return store;
     };
     const opened = captureIo(env);
-    expect(await runCli(['breaker', 'open', '--stack', 'ZuoraLimioSync', '--reason', 'Limio maintenance', '--json'], opened.io, { breakerStore })).toBe(0);
-    expect(JSON.parse(opened.stdout())).toMatchObject({ state: 'open', openedBy: 'manual', reason: 'opened by hand: Limio maintenance' });
+    expect(
+      await runCli(
+        ['breaker', 'open', '--stack', 'ZuoraLimioSync', '--reason', 'Limio maintenance', '--json'],
+        opened.io,
+        { breakerStore },
+      ),
+    ).toBe(0);
+    expect(JSON.parse(opened.stdout())).toMatchObject({
+      state: 'open',
+      openedBy: 'manual',
+      reason: 'opened by hand: Limio maintenance',
+    });
     expect(tables).toEqual(['ZuoraLimioSync-BridgeBreakerTable-1A2B3C']);
 
     const closed = captureIo(env);
     expect(await runCli(['breaker', 'close', '--stack', 'ZuoraLimioSync'], closed.io, { breakerStore })).toBe(0);
-    expect(closed.stdout()).toContain('Closed; the probe Lambda applies it to the sync event source mapping on its next run (within a minute).');
+    expect(closed.stdout()).toContain(
+      'Closed; the probe Lambda applies it to the sync event source mapping on its next run (within a minute).',
+    );
     expect((await store.read()).breaker).toMatchObject({ state: 'closed', reason: 'closed by hand' });
   });
 
@@ -224,24 +265,44 @@ describe('breaker commands and status, deployed stack', () => {
     await openBreaker(store, 'already open');
     const tables: string[] = [];
     const breakerStore = (tableName: string) => (tables.push(tableName), store);
-    expect(await runCli(['breaker', 'close', '--breaker-table', 'flag-table'], captureIo(AWS_ENV).io, { breakerStore })).toBe(0);
-    expect(await runCli(['breaker', 'close'], captureIo({ ...AWS_ENV, ZLS_BREAKER_TABLE: 'env-table' }).io, { breakerStore })).toBe(0);
+    expect(
+      await runCli(['breaker', 'close', '--breaker-table', 'flag-table'], captureIo(AWS_ENV).io, { breakerStore }),
+    ).toBe(0);
+    expect(
+      await runCli(['breaker', 'close'], captureIo({ ...AWS_ENV, ZLS_BREAKER_TABLE: 'env-table' }).io, {
+        breakerStore,
+      }),
+    ).toBe(0);
     expect(tables).toEqual(['flag-table', 'env-table']);
 
     const none = captureIo(AWS_ENV);
     expect(await runCli(['breaker', 'close'], none.io, { breakerStore })).toBe(2);
-    expect(none.stderr()).toContain('error: --breaker-table: no target given: use --local, --stack NAME, or --breaker-table (or ZLS_BREAKER_TABLE)');
+    expect(none.stderr()).toContain(
+      'error: --breaker-table: no target given: use --local, --stack NAME, or --breaker-table (or ZLS_BREAKER_TABLE)',
+    );
     const both = captureIo(env);
-    expect(await runCli(['breaker', 'close', '--stack', 'ZuoraLimioSync', '--breaker-table', 'flag-table'], both.io, { breakerStore })).toBe(2);
+    expect(
+      await runCli(['breaker', 'close', '--stack', 'ZuoraLimioSync', '--breaker-table', 'flag-table'], both.io, {
+        breakerStore,
+      }),
+    ).toBe(2);
     expect(both.stderr()).toContain('error: --breaker-table: cannot be combined with --stack');
     const badName = captureIo(AWS_ENV);
-    expect(await runCli(['breaker', 'close', '--breaker-table', 'no spaces allowed'], badName.io, { breakerStore })).toBe(2);
+    expect(
+      await runCli(['breaker', 'close', '--breaker-table', 'no spaces allowed'], badName.io, { breakerStore }),
+    ).toBe(2);
     expect(badName.stderr()).toContain('error: --breaker-table: expected a DynamoDB table name');
   });
 
   it('says a stack deployed before outage mode has no breaker', async () => {
     const cli = captureIo(env);
-    expect(await runCli(['breaker', 'open', '--stack', 'BeforeOutageMode', '--reason', 'x'], cli.io, { breakerStore: () => new InMemoryBreakerStore() })).toBe(2);
-    expect(cli.stderr()).toContain('error: --stack: stack "BeforeOutageMode" has no output BreakerTableName (found: MainQueueUrl)');
+    expect(
+      await runCli(['breaker', 'open', '--stack', 'BeforeOutageMode', '--reason', 'x'], cli.io, {
+        breakerStore: () => new InMemoryBreakerStore(),
+      }),
+    ).toBe(2);
+    expect(cli.stderr()).toContain(
+      'error: --stack: stack "BeforeOutageMode" has no output BreakerTableName (found: MainQueueUrl)',
+    );
   });
 });

@@ -3,7 +3,11 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { sendTestCallout } from '../../cli/commands/callout';
 import { runCli } from '../../cli/main';
 import { calloutAuthFromEnv } from '../../functions/callout/auth-config';
-import { createCalloutHandler, type AcceptedCallout, type RefusedCallout } from '../../functions/callout/callout-handler';
+import {
+  createCalloutHandler,
+  type AcceptedCallout,
+  type RefusedCallout,
+} from '../../functions/callout/callout-handler';
 import { loadCalloutConfig } from '../../functions/callout/config';
 import { createApiGatewayListener, type ApiKind, type ProxyHandler } from '../../local/api-gateway-adapter';
 import { closeServer, listen } from '../../local/listen';
@@ -15,7 +19,11 @@ const HEADER_SECRET = 'hdr-7f6e5d4c3b2a-secret';
 const HMAC_KEY = 'hmac-key-1a2b3c4d5e6f-secret';
 
 const BASIC_ENV = { CALLOUT_AUTH_MODE: 'basic', CALLOUT_USERNAME: 'zuora', CALLOUT_PASSWORD: PASSWORD };
-const HEADER_ENV = { CALLOUT_AUTH_MODE: 'header', CALLOUT_HEADER_NAME: 'X-Callout-Token', CALLOUT_HEADER_VALUE: HEADER_SECRET };
+const HEADER_ENV = {
+  CALLOUT_AUTH_MODE: 'header',
+  CALLOUT_HEADER_NAME: 'X-Callout-Token',
+  CALLOUT_HEADER_VALUE: HEADER_SECRET,
+};
 const HMAC_ENV = { CALLOUT_AUTH_MODE: 'hmac', CALLOUT_HMAC_KEY: HMAC_KEY };
 const HMAC_TIMESTAMPED_ENV = {
   CALLOUT_AUTH_MODE: 'hmac',
@@ -30,7 +38,7 @@ const HMAC_TIMESTAMPED_ENV = {
  * The real callout Lambda (createCalloutHandler), behind the local API Gateway adapter on 127.0.0.1, queueing on
  * the SQS emulator: what `npm start` runs and what AWS runs, minus AWS.
  */
-describe('callout: a test callout passes the callout Lambda\'s authentication', () => {
+describe("callout: a test callout passes the callout Lambda's authentication", () => {
   let emulator: SqsEmulator;
   let sqs: SQSClient;
   const servers: Server[] = [];
@@ -85,7 +93,8 @@ describe('callout: a test callout passes the callout Lambda\'s authentication', 
 
   function expectNoSecretIn(...texts: string[]) {
     for (const text of texts) {
-      for (const secret of [PASSWORD, HEADER_SECRET, HMAC_KEY, Buffer.from(`zuora:${PASSWORD}`).toString('base64')]) expect(text).not.toContain(secret);
+      for (const secret of [PASSWORD, HEADER_SECRET, HMAC_KEY, Buffer.from(`zuora:${PASSWORD}`).toString('base64')])
+        expect(text).not.toContain(secret);
     }
   }
 
@@ -121,7 +130,12 @@ describe('callout: a test callout passes the callout Lambda\'s authentication', 
     const good = captureIo(HEADER_ENV);
     expect(await runCli(['callout', '--url', endpoint.url, '--json', 'A-S00000003'], good.io)).toBe(0);
     const result = JSON.parse(good.stdout());
-    expect(result).toMatchObject({ mode: 'header', status: 200, accepted: true, response: { success: true, accepted: ['A-S00000003'] } });
+    expect(result).toMatchObject({
+      mode: 'header',
+      status: 200,
+      accepted: true,
+      response: { success: true, accepted: ['A-S00000003'] },
+    });
     expect(result.headersSent).toContain('x-callout-token');
 
     const wrong = captureIo({ ...HEADER_ENV, CALLOUT_HEADER_VALUE: 'not-the-secret' });
@@ -132,10 +146,12 @@ describe('callout: a test callout passes the callout Lambda\'s authentication', 
     expectNoSecretIn(good.stdout(), wrong.stdout(), processOutput.join(''));
   });
 
-  it('hmac: signed with the callout Lambda\'s own functions and default settings, credentials from flags', async () => {
+  it("hmac: signed with the callout Lambda's own functions and default settings, credentials from flags", async () => {
     const endpoint = await calloutEndpoint(HMAC_ENV);
     const cli = captureIo({});
-    expect(await runCli(['callout', '--url', endpoint.url, '--auth', 'hmac', '--hmac-key', HMAC_KEY, 'A-S00000005'], cli.io)).toBe(0);
+    expect(
+      await runCli(['callout', '--url', endpoint.url, '--auth', 'hmac', '--hmac-key', HMAC_KEY, 'A-S00000005'], cli.io),
+    ).toBe(0);
     expect(cli.stdout()).toContain('HTTP 200, accepted');
     expect((await endpoint.queued()).map((b) => b.subscriptionId)).toEqual(['A-S00000005']);
     expectNoSecretIn(cli.stdout(), processOutput.join(''));
@@ -143,11 +159,19 @@ describe('callout: a test callout passes the callout Lambda\'s authentication', 
 
   it('hmac: a template signing method, path and a timestamp header, SHA-512 behind a prefix', async () => {
     const endpoint = await calloutEndpoint(HMAC_TIMESTAMPED_ENV);
-    const result = await sendTestCallout({ url: endpoint.url, auth: calloutAuthFromEnv(HMAC_TIMESTAMPED_ENV), subscriptionIds: ['A-S00000006'] });
+    const result = await sendTestCallout({
+      url: endpoint.url,
+      auth: calloutAuthFromEnv(HMAC_TIMESTAMPED_ENV),
+      subscriptionIds: ['A-S00000006'],
+    });
     expect(result).toMatchObject({ status: 200, accepted: true });
     expect(result.headersSent).toEqual(expect.arrayContaining(['authorization', 'x-zuora-timestamp']));
 
-    const wrongKey = await sendTestCallout({ url: endpoint.url, auth: calloutAuthFromEnv({ ...HMAC_TIMESTAMPED_ENV, CALLOUT_HMAC_KEY: 'other' }), subscriptionIds: ['A-S00000007'] });
+    const wrongKey = await sendTestCallout({
+      url: endpoint.url,
+      auth: calloutAuthFromEnv({ ...HMAC_TIMESTAMPED_ENV, CALLOUT_HMAC_KEY: 'other' }),
+      subscriptionIds: ['A-S00000007'],
+    });
     expect(wrongKey).toMatchObject({ status: 403, accepted: false });
     expect((await endpoint.queued()).map((b) => b.subscriptionId)).toEqual(['A-S00000006']);
   });
@@ -164,11 +188,18 @@ describe('callout: a test callout passes the callout Lambda\'s authentication', 
     const redirecting = createServer((_request, response) => response.writeHead(307, { location }).end());
     servers.push(redirecting);
     const redirectingPort = await listen(redirecting, 0, '127.0.0.1', 'PORT');
-    const secretEnv = { CALLOUT_AUTH_MODE: 'header', CALLOUT_HEADER_NAME: 'X-Callout-Secret', CALLOUT_HEADER_VALUE: HEADER_SECRET };
+    const secretEnv = {
+      CALLOUT_AUTH_MODE: 'header',
+      CALLOUT_HEADER_NAME: 'X-Callout-Secret',
+      CALLOUT_HEADER_VALUE: HEADER_SECRET,
+    };
 
     for (const json of [[], ['--json']]) {
       const cli = captureIo(secretEnv);
-      const code = await runCli(['callout', '--url', `http://127.0.0.1:${redirectingPort}/zuora/callout`, ...json, 'A-S00000008'], cli.io);
+      const code = await runCli(
+        ['callout', '--url', `http://127.0.0.1:${redirectingPort}/zuora/callout`, ...json, 'A-S00000008'],
+        cli.io,
+      );
       expect(code).not.toBe(0);
       expect(cli.stderr()).toContain(`error: the callout URL answered 307 with a redirect to ${location}`);
       expect(cli.stdout()).not.toContain('accepted');
@@ -176,26 +207,42 @@ describe('callout: a test callout passes the callout Lambda\'s authentication', 
     }
     // Basic's first, credential-less request meets the redirect too: it is not followed either.
     const basic = captureIo(BASIC_ENV);
-    expect(await runCli(['callout', '--url', `http://127.0.0.1:${redirectingPort}/zuora/callout`, 'A-S00000009'], basic.io)).not.toBe(0);
+    expect(
+      await runCli(['callout', '--url', `http://127.0.0.1:${redirectingPort}/zuora/callout`, 'A-S00000009'], basic.io),
+    ).not.toBe(0);
     expect(basic.stderr()).toContain(location);
     expect(seenElsewhere).toEqual([]);
   });
 
   it('an answer carrying control characters and line breaks is printed on its one line, escaped', async () => {
     const hostile = createServer((_request, response) =>
-      response.writeHead(400, { 'content-type': 'text/plain' }).end('denied\n\x1b[32mcallout (header) to https://x: HTTP 200, accepted\u009b0m\u202e'),
+      response
+        .writeHead(400, { 'content-type': 'text/plain' })
+        .end('denied\n\x1b[32mcallout (header) to https://x: HTTP 200, accepted\u009b0m\u202e'),
     );
     servers.push(hostile);
     const port = await listen(hostile, 0, '127.0.0.1', 'PORT');
     const cli = captureIo(HEADER_ENV);
     expect(await runCli(['callout', '--url', `http://127.0.0.1:${port}/zuora/callout`, 'A-S00000010'], cli.io)).toBe(1);
-    expect(cli.stdout()).toContain('response: denied\\u000a\\u001b[32mcallout (header) to https://x: HTTP 200, accepted\\u009b0m\\u202e\n');
-    expect(cli.stdout().split('\n').filter((line) => line.startsWith('callout ('))).toEqual([`callout (header) to http://127.0.0.1:${port}/zuora/callout: HTTP 400, NOT accepted`]);
+    expect(cli.stdout()).toContain(
+      'response: denied\\u000a\\u001b[32mcallout (header) to https://x: HTTP 200, accepted\\u009b0m\\u202e\n',
+    );
+    expect(
+      cli
+        .stdout()
+        .split('\n')
+        .filter((line) => line.startsWith('callout (')),
+    ).toEqual([`callout (header) to http://127.0.0.1:${port}/zuora/callout: HTTP 400, NOT accepted`]);
   });
 
   it('names the flag or variable at fault when the credentials are incomplete', async () => {
     const cli = captureIo({});
-    expect(await runCli(['callout', '--url', 'http://127.0.0.1:1/zuora/callout', '--auth', 'basic', '--username', 'zuora', 'A-S1'], cli.io)).toBe(2);
+    expect(
+      await runCli(
+        ['callout', '--url', 'http://127.0.0.1:1/zuora/callout', '--auth', 'basic', '--username', 'zuora', 'A-S1'],
+        cli.io,
+      ),
+    ).toBe(2);
     expect(cli.stderr()).toContain('error: --password (or CALLOUT_PASSWORD): is required but not set');
 
     const noIds = captureIo(HEADER_ENV);
@@ -203,7 +250,12 @@ describe('callout: a test callout passes the callout Lambda\'s authentication', 
     expect(noIds.stderr()).toContain('error: ID: name at least one subscription');
 
     const badHeader = captureIo(HMAC_TIMESTAMPED_ENV);
-    expect(await runCli(['callout', '--url', 'http://127.0.0.1:1/zuora/callout', '--header', 'no colon here', 'A-S1'], badHeader.io)).toBe(2);
+    expect(
+      await runCli(
+        ['callout', '--url', 'http://127.0.0.1:1/zuora/callout', '--header', 'no colon here', 'A-S1'],
+        badHeader.io,
+      ),
+    ).toBe(2);
     expect(badHeader.stderr()).toContain('error: --header: expected "Name: value"');
   });
 });

@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
  * A CloudFormation endpoint on 127.0.0.1 that answers DescribeStacks (AWS query protocol) for one stack, so
  * --stack is exercised through the real SDK client, request signing and XML parsing included.
  */
-export async function startCloudFormation(stacks: Record<string, Record<string, string>>): Promise<{ endpoint: string; requests: string[]; close(): Promise<void> }> {
+export async function startCloudFormation(
+  stacks: Record<string, Record<string, string>>,
+): Promise<{ endpoint: string; requests: string[]; close(): Promise<void> }> {
   const requests: string[] = [];
   const server: Server = createServer((request, response) => {
     let body = '';

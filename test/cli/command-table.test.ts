@@ -9,30 +9,50 @@ import { captureIo } from './queues';
 describe('the command table', () => {
   it('holds every command once, by its full words, in the order --help lists them', async () => {
     const names = ALL_COMMANDS.map((command) => command.name);
-    expect(names).toEqual(['dlq list', 'dlq replay', 'enqueue', 'status', 'breaker open', 'breaker close', 'callout', 'trace', 'sweep']);
+    expect(names).toEqual([
+      'dlq list',
+      'dlq replay',
+      'enqueue',
+      'status',
+      'breaker open',
+      'breaker close',
+      'callout',
+      'trace',
+      'sweep',
+    ]);
     const top = captureIo();
     expect(await runCli(['--help'], top.io)).toBe(0);
-    const listed = top.stdout().split('Commands:\n')[1].split('\n\n')[0].split('\n').map((line) => line.trim().split(/\s{2,}/)[0]);
+    const listed = top
+      .stdout()
+      .split('Commands:\n')[1]
+      .split('\n\n')[0]
+      .split('\n')
+      .map((line) => line.trim().split(/\s{2,}/)[0]);
     expect(listed).toEqual(names);
   });
 
-  it.each(ALL_COMMANDS.map((command) => [command.name, command] as const))('finds "%s" by its words and prints its help', async (name, command) => {
-    const asked = captureIo();
-    expect(await runCli([...name.split(' '), '--help'], asked.io)).toBe(0);
-    expect(asked.stdout()).toMatch(new RegExp(`^zuora-limio-sync ${name}: `));
-    expect(asked.stdout()).toContain(`Usage: ${command.usage}\n`);
-    expect(asked.stdout()).toContain(`Examples:\n${command.examples}\n`);
-    const helpWord = captureIo();
-    expect(await runCli(['help', ...name.split(' ')], helpWord.io)).toBe(0);
-    expect(helpWord.stdout()).toBe(asked.stdout());
-  });
+  it.each(ALL_COMMANDS.map((command) => [command.name, command] as const))(
+    'finds "%s" by its words and prints its help',
+    async (name, command) => {
+      const asked = captureIo();
+      expect(await runCli([...name.split(' '), '--help'], asked.io)).toBe(0);
+      expect(asked.stdout()).toMatch(new RegExp(`^zuora-limio-sync ${name}: `));
+      expect(asked.stdout()).toContain(`Usage: ${command.usage}\n`);
+      expect(asked.stdout()).toContain(`Examples:\n${command.examples}\n`);
+      const helpWord = captureIo();
+      expect(await runCli(['help', ...name.split(' ')], helpWord.io)).toBe(0);
+      expect(helpWord.stdout()).toBe(asked.stdout());
+    },
+  );
 });
 
 describe('conventions every command shares', () => {
   it('a command group alone names its subcommands instead of "unknown command"', async () => {
     const alone = captureIo();
     expect(await runCli(['dlq'], alone.io)).toBe(2);
-    expect(alone.stderr()).toMatch(/Usage: zuora-limio-sync dlq <list\|replay> \[flags\]\n\nSubcommands:\n  dlq list {4}show what is in the dead-letter queue[^\n]*\n  dlq replay  move dead letters back/);
+    expect(alone.stderr()).toMatch(
+      /Usage: zuora-limio-sync dlq <list\|replay> \[flags\]\n\nSubcommands:\n  dlq list {4}show what is in the dead-letter queue[^\n]*\n  dlq replay  move dead letters back/,
+    );
     expect(alone.stderr()).not.toContain('unknown command');
     const asked = captureIo();
     expect(await runCli(['breaker', '--help'], asked.io)).toBe(0);
@@ -62,7 +82,12 @@ describe('conventions every command shares', () => {
     const { port } = server.address() as AddressInfo;
     await new Promise((resolve) => server.close(resolve));
     const endpoint = `http://127.0.0.1:${port}`;
-    const run = captureIo({ AWS_ENDPOINT_URL_SQS: endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+    const run = captureIo({
+      AWS_ENDPOINT_URL_SQS: endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+    });
     expect(await runCli(['dlq', 'list', '--dlq-url', `${endpoint}/000000000000/dlq`], run.io)).toBe(3);
     expect(run.stderr()).toContain(`error: cannot reach the target: connect ECONNREFUSED 127.0.0.1:${port}`);
   });

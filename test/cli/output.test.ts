@@ -8,11 +8,13 @@ const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2
 
 describe('the output filter', () => {
   it('printable escapes every control, line breaks too, as \\uXXXX', () => {
-    expect(printable(HOSTILE)).toBe('A\\u001b]0;pwned\\u0007B\\u001b[32m OK\\u000d\\u000a\\u009b2J\\u007f\\u202eC\\u2028D\\u061c\\u200e\\u2066');
+    expect(printable(HOSTILE)).toBe(
+      'A\\u001b]0;pwned\\u0007B\\u001b[32m OK\\u000d\\u000a\\u009b2J\\u007f\\u202eC\\u2028D\\u061c\\u200e\\u2066',
+    );
     expect(printable('A-S00000271 ✓ naïve')).toBe('A-S00000271 ✓ naïve');
   });
 
-  it('the guarded writer keeps the CLI\'s own line feeds and escapes the rest, on stdout and stderr', () => {
+  it("the guarded writer keeps the CLI's own line feeds and escapes the rest, on stdout and stderr", () => {
     const captured = captureIo({}, '', true);
     const io = guardedIo(captured.io);
     io.stdout.write(`line: ${HOSTILE}\n`);
@@ -31,7 +33,13 @@ describe('the output filter', () => {
   });
 
   it('a table escapes its cells before measuring them, so its columns stay in line', () => {
-    const lines = renderTable(['error', 'status'], [['\u009b\u202e', 400], ['plain', 404]]).split('\n');
+    const lines = renderTable(
+      ['error', 'status'],
+      [
+        ['\u009b\u202e', 400],
+        ['plain', 404],
+      ],
+    ).split('\n');
     expect(lines[1]).toBe('\\u009b\\u202e  400');
     expect(lines[2].indexOf('404')).toBe(lines[1].indexOf('400'));
   });

@@ -1,4 +1,10 @@
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { deadLetterAttributes, type DeadLetterReason } from '../../functions/shared/dead-letter';
 import { createSyncRequest, serializeSyncRequest, type SyncRequestInput } from '../../functions/shared/queue-message';
 import { createQueuePair, type QueuePair } from '../../local/sqs-emulator';
@@ -8,7 +14,10 @@ let queueCounter = 0;
 /** A fresh main queue + DLQ pair per test, so tests sharing one emulator cannot see each other's messages. */
 export function freshQueues(sqs: SQSClient, label: string): Promise<QueuePair> {
   queueCounter++;
-  return createQueuePair(sqs, { mainQueueName: `${label}-${queueCounter}`, deadLetterQueueName: `${label}-${queueCounter}-dlq` });
+  return createQueuePair(sqs, {
+    mainQueueName: `${label}-${queueCounter}`,
+    deadLetterQueueName: `${label}-${queueCounter}-dlq`,
+  });
 }
 
 /** Puts a dead letter as the sync Lambda does: the original body plus the reason attributes (none = SQS redrive). */
@@ -19,11 +28,19 @@ export async function putDeadLetter(
 ): Promise<void> {
   const body = letter.body ?? serializeSyncRequest(createSyncRequest(letter.request!));
   await sqs.send(
-    new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, ...(letter.reason && { MessageAttributes: deadLetterAttributes(letter.reason) }) }),
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: body,
+      ...(letter.reason && { MessageAttributes: deadLetterAttributes(letter.reason) }),
+    }),
   );
 }
 
-export function reason(failureClass: DeadLetterReason['failureClass'], httpStatus: number | undefined, failedAt: Date | string = new Date()): DeadLetterReason {
+export function reason(
+  failureClass: DeadLetterReason['failureClass'],
+  httpStatus: number | undefined,
+  failedAt: Date | string = new Date(),
+): DeadLetterReason {
   return {
     failureClass,
     ...(httpStatus !== undefined && { httpStatus }),
@@ -36,11 +53,23 @@ export function reason(failureClass: DeadLetterReason['failureClass'], httpStatu
 /** Fills a DLQ with every kind of dead letter the bridge produces (the first failed at hourAgo). */
 export async function putMixedDeadLetters(sqs: SQSClient, dlq: string, hourAgo: Date): Promise<void> {
   await putDeadLetter(sqs, dlq, {
-    request: { subscriptionId: 'A-S00000001', source: 'notification', receivedAt: '2026-11-24T10:00:00.000Z', zuoraRequestId: 'req-1', zuoraNotificationId: 'note-1' },
+    request: {
+      subscriptionId: 'A-S00000001',
+      source: 'notification',
+      receivedAt: '2026-11-24T10:00:00.000Z',
+      zuoraRequestId: 'req-1',
+      zuoraNotificationId: 'note-1',
+    },
     reason: reason('exhausted', 502, hourAgo),
   });
-  await putDeadLetter(sqs, dlq, { request: { subscriptionId: 'A-S00000002', source: 'workflow' }, reason: reason('terminal', 404) });
-  await putDeadLetter(sqs, dlq, { request: { subscriptionId: 'A-S00000003', source: 'callout', replayCount: 2 }, reason: reason('exhausted', 502) });
+  await putDeadLetter(sqs, dlq, {
+    request: { subscriptionId: 'A-S00000002', source: 'workflow' },
+    reason: reason('terminal', 404),
+  });
+  await putDeadLetter(sqs, dlq, {
+    request: { subscriptionId: 'A-S00000003', source: 'callout', replayCount: 2 },
+    reason: reason('exhausted', 502),
+  });
   // Moved by SQS's own redrive (maxReceiveCount): no reason attributes at all.
   await putDeadLetter(sqs, dlq, { request: { subscriptionId: 'A-S00000004', source: 'notification' } });
   await putDeadLetter(sqs, dlq, { body: 'this is not json', reason: reason('poison', undefined) });
@@ -54,10 +83,16 @@ export interface Depth {
 export async function depth(sqs: SQSClient, queueUrl: string): Promise<Depth> {
   const attributes = (
     await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
     )
   ).Attributes!;
-  return { visible: Number(attributes.ApproximateNumberOfMessages), inFlight: Number(attributes.ApproximateNumberOfMessagesNotVisible) };
+  return {
+    visible: Number(attributes.ApproximateNumberOfMessages),
+    inFlight: Number(attributes.ApproximateNumberOfMessagesNotVisible),
+  };
 }
 
 /** Receives every visible message (hiding them for a minute) to look at what a queue holds. */
@@ -65,7 +100,13 @@ export async function takeAll(sqs: SQSClient, queueUrl: string): Promise<Message
   const messages: Message[] = [];
   for (;;) {
     const page = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 60, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 60,
+        WaitTimeSeconds: 0,
+        MessageAttributeNames: ['All'],
+      }),
     );
     if (!page.Messages?.length) return messages;
     messages.push(...page.Messages);
@@ -77,7 +118,12 @@ export function bodies(messages: readonly Message[]): Record<string, unknown>[] 
 }
 
 /** Captures what the CLI writes. */
-export function captureIo(env: Record<string, string | undefined> = {}, stdinText = '', stderrIsTerminal = false, stdoutIsTerminal = false) {
+export function captureIo(
+  env: Record<string, string | undefined> = {},
+  stdinText = '',
+  stderrIsTerminal = false,
+  stdoutIsTerminal = false,
+) {
   const out: string[] = [];
   const err: string[] = [];
   const { Readable } = require('node:stream') as typeof import('node:stream');

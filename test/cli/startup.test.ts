@@ -53,7 +53,15 @@ function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
       process.execPath,
       ['--require', path.join(dir, 'record-modules.js'), path.join(dir, 'bin.js'), ...args],
       // NODE_PATH: the bundle keeps packages external, and this directory is outside the repository.
-      { env: { PATH: process.env.PATH ?? '', NODE_PATH: path.join(REPO, 'node_modules'), LOADED_MODULES_FILE: loadedFile, ...env }, timeout: 50_000 },
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          NODE_PATH: path.join(REPO, 'node_modules'),
+          LOADED_MODULES_FILE: loadedFile,
+          ...env,
+        },
+        timeout: 50_000,
+      },
       async (error, stdout, stderr) => {
         const loaded = (await readFile(loadedFile, 'utf8').catch(() => '')).split('\n').filter(Boolean);
         resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr, loaded });
@@ -68,7 +76,7 @@ describe('the built CLI starts without the AWS SDK', () => {
   it.each([
     ['--help', ['--help'], 0],
     ['--version', ['--version'], 0],
-    ['a command\'s --help', ['dlq', 'replay', '--help'], 0],
+    ["a command's --help", ['dlq', 'replay', '--help'], 0],
     ['a command group alone', ['dlq'], 2],
     ['an unknown flag', ['status', '--locale'], 2],
     ['a missing target', ['status'], 2],
@@ -92,9 +100,16 @@ describe('the built CLI starts without the AWS SDK', () => {
     try {
       await copyFile(path.join(REPO, 'cli/bin.js'), path.join(bare, 'bin.js'));
       const result = await new Promise<{ code: number; stderr: string }>((resolve) =>
-        execFile(process.execPath, [path.join(bare, 'bin.js'), '--help'], (error, _stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code) : 0, stderr })),
+        execFile(process.execPath, [path.join(bare, 'bin.js'), '--help'], (error, _stdout, stderr) =>
+          resolve({ code: error ? Number((error as { code?: number }).code) : 0, stderr }),
+        ),
       );
-      expect(result).toEqual({ code: 1, stderr: expect.stringContaining('zuora-limio-sync is not built (cli/dist/main.js is missing): run `npm run build`') });
+      expect(result).toEqual({
+        code: 1,
+        stderr: expect.stringContaining(
+          'zuora-limio-sync is not built (cli/dist/main.js is missing): run `npm run build`',
+        ),
+      });
     } finally {
       await rm(bare, { recursive: true, force: true });
     }

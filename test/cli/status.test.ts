@@ -1,5 +1,11 @@
 import { CloudWatchClient, GetMetricDataCommand, type GetMetricDataCommandInput } from '@aws-sdk/client-cloudwatch';
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createServer } from 'node:net';
 import { queueStatus } from '../../cli/commands/status';
@@ -16,9 +22,18 @@ describe('status against the SQS emulator', () => {
   });
 
   it('reports depth of both queues, samples the DLQ without consuming it, and leaves the main queue alone unless asked', async () => {
-    for (const id of ['A-S1', 'A-S2']) await emulator.sqs.send(new SendMessageCommand({ QueueUrl: queues.mainQueueUrl, MessageBody: JSON.stringify({ id }) }));
-    await emulator.sqs.send(new SendMessageCommand({ QueueUrl: queues.mainQueueUrl, MessageBody: '{}', DelaySeconds: 600 }));
-    for (const id of ['A-S3', 'A-S4']) await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, { request: { subscriptionId: id, source: 'notification' }, reason: reason('terminal', 404) });
+    for (const id of ['A-S1', 'A-S2'])
+      await emulator.sqs.send(
+        new SendMessageCommand({ QueueUrl: queues.mainQueueUrl, MessageBody: JSON.stringify({ id }) }),
+      );
+    await emulator.sqs.send(
+      new SendMessageCommand({ QueueUrl: queues.mainQueueUrl, MessageBody: '{}', DelaySeconds: 600 }),
+    );
+    for (const id of ['A-S3', 'A-S4'])
+      await putDeadLetter(emulator.sqs, queues.deadLetterQueueUrl, {
+        request: { subscriptionId: id, source: 'notification' },
+        reason: reason('terminal', 404),
+      });
     const later = Date.now() + 60 * 60 * 1000;
 
     const [main, dlq] = await queueStatus(emulator.sqs, { ...queues, now: () => later });
@@ -40,7 +55,10 @@ describe('status against the SQS emulator', () => {
 
 async function sendMessages(sqs: SQSClient, queueUrl: string, count: number): Promise<void> {
   for (let start = 0; start < count; start += 10) {
-    const entries = Array.from({ length: Math.min(10, count - start) }, (_, index) => ({ Id: String(index), MessageBody: JSON.stringify({ id: `A-S${start + index}` }) }));
+    const entries = Array.from({ length: Math.min(10, count - start) }, (_, index) => ({
+      Id: String(index),
+      MessageBody: JSON.stringify({ id: `A-S${start + index}` }),
+    }));
     await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
   }
 }
@@ -82,9 +100,14 @@ describe('status: the drain rate and time to empty of the local runtime (two rea
 
   async function drainAll() {
     for (;;) {
-      const { Messages = [] } = await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.mainQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+      const { Messages = [] } = await emulator.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queues.mainQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+      );
       if (Messages.length === 0) return;
-      for (const message of Messages) await emulator.sqs.send(new DeleteMessageCommand({ QueueUrl: queues.mainQueueUrl, ReceiptHandle: message.ReceiptHandle! }));
+      for (const message of Messages)
+        await emulator.sqs.send(
+          new DeleteMessageCommand({ QueueUrl: queues.mainQueueUrl, ReceiptHandle: message.ReceiptHandle! }),
+        );
     }
   }
   afterEach(drainAll);
@@ -92,7 +115,12 @@ describe('status: the drain rate and time to empty of the local runtime (two rea
   it('an empty main queue without --sample is not sampled: "empty", saying it was not measured', async () => {
     const { exitCode, stdout } = await statusWhile(['--json'], async () => undefined);
     expect(exitCode).toBe(0);
-    expect(JSON.parse(stdout).drain).toMatchObject({ backlog: 0, state: 'empty', eta: 'empty', measured: 'not measured: the queue was empty' });
+    expect(JSON.parse(stdout).drain).toMatchObject({
+      backlog: 0,
+      state: 'empty',
+      eta: 'empty',
+      measured: 'not measured: the queue was empty',
+    });
   });
 
   it('a backlog going down: the net drain per minute over --sample and the time to empty, in --json', async () => {
@@ -101,8 +129,13 @@ describe('status: the drain rate and time to empty of the local runtime (two rea
     const { exitCode, stdout } = await statusWhile(['--sample', '2s', '--json'], async () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
       // The sync deletes 6 of them between the readings.
-      const { Messages = [] } = await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.mainQueueUrl, MaxNumberOfMessages: 6 }));
-      for (const message of Messages) await emulator.sqs.send(new DeleteMessageCommand({ QueueUrl: queues.mainQueueUrl, ReceiptHandle: message.ReceiptHandle! }));
+      const { Messages = [] } = await emulator.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queues.mainQueueUrl, MaxNumberOfMessages: 6 }),
+      );
+      for (const message of Messages)
+        await emulator.sqs.send(
+          new DeleteMessageCommand({ QueueUrl: queues.mainQueueUrl, ReceiptHandle: message.ReceiptHandle! }),
+        );
     });
     expect(exitCode).toBe(0);
     expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
@@ -124,10 +157,18 @@ describe('status: the drain rate and time to empty of the local runtime (two rea
     });
     expect(growing.exitCode).toBe(0);
     expect(growing.stdout).toMatch(/^breaker: unavailable: /);
-    expect(growing.stdout).toMatch(/BACKLOG\s+DRAINED\s+ARRIVED\s+TIME TO EMPTY\s+MEASURED\n9\s+0\/min\s+\d+\/min\s+growing by \d+\/min\s+net change between 2 readings 1(\.\d)?s apart\n$/);
+    expect(growing.stdout).toMatch(
+      /BACKLOG\s+DRAINED\s+ARRIVED\s+TIME TO EMPTY\s+MEASURED\n9\s+0\/min\s+\d+\/min\s+growing by \d+\/min\s+net change between 2 readings 1(\.\d)?s apart\n$/,
+    );
 
     const level = await statusWhile(['--sample', '1s', '--json'], async () => undefined);
-    expect((JSON.parse(level.stdout) as { drain: DrainJson }).drain).toMatchObject({ backlog: 9, state: 'not draining', eta: '-', etaSeconds: null, drainedPerMinute: 0 });
+    expect((JSON.parse(level.stdout) as { drain: DrainJson }).drain).toMatchObject({
+      backlog: 9,
+      state: 'not draining',
+      eta: '-',
+      etaSeconds: null,
+      drainedPerMinute: 0,
+    });
   });
 
   it('refuses a --sample that is not a duration, or longer than 15m, before reading anything', async () => {
@@ -147,7 +188,12 @@ describe('status: the drain rate and time to empty of a deployed queue (CloudWat
   beforeAll(async () => {
     queues = await freshQueues(emulator.sqs, 'status-cloudwatch');
     await sendMessages(emulator.sqs, queues.mainQueueUrl, 30);
-    env = { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_ENDPOINT_URL_SQS: emulator.endpoint };
+    env = {
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_ENDPOINT_URL_SQS: emulator.endpoint,
+    };
   });
   afterEach(() => cloudWatch.reset());
   afterAll(() => cloudWatch.restore());
@@ -184,11 +230,21 @@ describe('status: the drain rate and time to empty of a deployed queue (CloudWat
     expect(calls).toHaveLength(1);
     const input = calls[0].args[0].input as GetMetricDataCommandInput;
     const queueName = queues.mainQueueUrl.split('/').pop();
-    expect(input.MetricDataQueries?.map((query) => [query.Id, query.MetricStat?.Metric?.Namespace, query.MetricStat?.Metric?.MetricName, query.MetricStat?.Stat, query.MetricStat?.Period])).toEqual([
+    expect(
+      input.MetricDataQueries?.map((query) => [
+        query.Id,
+        query.MetricStat?.Metric?.Namespace,
+        query.MetricStat?.Metric?.MetricName,
+        query.MetricStat?.Stat,
+        query.MetricStat?.Period,
+      ]),
+    ).toEqual([
       ['deleted', 'AWS/SQS', 'NumberOfMessagesDeleted', 'Sum', 60],
       ['sent', 'AWS/SQS', 'NumberOfMessagesSent', 'Sum', 60],
     ]);
-    expect(input.MetricDataQueries?.every((query) => query.MetricStat?.Metric?.Dimensions?.[0]?.Value === queueName)).toBe(true);
+    expect(
+      input.MetricDataQueries?.every((query) => query.MetricStat?.Metric?.Dimensions?.[0]?.Value === queueName),
+    ).toBe(true);
     // Whole minutes only, the one under way left out.
     expect(input.EndTime!.getTime() % 60_000).toBe(0);
     expect(input.EndTime!.getTime()).toBeLessThanOrEqual(Date.now());
@@ -205,27 +261,49 @@ describe('status: the drain rate and time to empty of a deployed queue (CloudWat
     });
     const cli = captureIo(env);
     expect(await runCli(['status', ...target()], cli.io)).toBe(0);
-    expect(cli.stdout()).toMatch(/\n30\s+0\/min\s+12\/min\s+growing by 12\/min\s+CloudWatch AWS\/SQS NumberOfMessagesDeleted and NumberOfMessagesSent, last 3 min\n$/);
+    expect(cli.stdout()).toMatch(
+      /\n30\s+0\/min\s+12\/min\s+growing by 12\/min\s+CloudWatch AWS\/SQS NumberOfMessagesDeleted and NumberOfMessagesSent, last 3 min\n$/,
+    );
   });
 
   it('CloudWatch refused (a role without cloudwatch:GetMetricData) or without figures: "-" and why, and the rest of status as before', async () => {
-    cloudWatch.on(GetMetricDataCommand).rejects(Object.assign(new Error('User is not authorized to perform: cloudwatch:GetMetricData'), { name: 'AccessDenied' }));
+    cloudWatch.on(GetMetricDataCommand).rejects(
+      Object.assign(new Error('User is not authorized to perform: cloudwatch:GetMetricData'), {
+        name: 'AccessDenied',
+      }),
+    );
     const refused = captureIo(env);
     expect(await runCli(['status', ...target()], refused.io)).toBe(0);
     expect(refused.stdout()).toMatch(/main\s+30\s/);
-    expect(refused.stdout()).toMatch(/\n30\s+-\s+-\s+-\s+CloudWatch GetMetricData failed: AccessDenied: User is not authorized to perform: cloudwatch:GetMetricData\n$/);
+    expect(refused.stdout()).toMatch(
+      /\n30\s+-\s+-\s+-\s+CloudWatch GetMetricData failed: AccessDenied: User is not authorized to perform: cloudwatch:GetMetricData\n$/,
+    );
 
     cloudWatch.reset();
-    cloudWatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'deleted', Timestamps: [], Values: [] }, { Id: 'sent', Timestamps: [], Values: [] }] });
+    cloudWatch.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        { Id: 'deleted', Timestamps: [], Values: [] },
+        { Id: 'sent', Timestamps: [], Values: [] },
+      ],
+    });
     const silent = captureIo(env);
     expect(await runCli(['status', ...target(), '--json'], silent.io)).toBe(0);
-    expect((JSON.parse(silent.stdout()) as { drain: DrainJson }).drain).toMatchObject({ state: 'unknown', eta: '-', drainedPerMinute: null, measured: expect.stringMatching(/^CloudWatch has no NumberOfMessagesDeleted of /) });
+    expect((JSON.parse(silent.stdout()) as { drain: DrainJson }).drain).toMatchObject({
+      state: 'unknown',
+      eta: '-',
+      drainedPerMinute: null,
+      measured: expect.stringMatching(/^CloudWatch has no NumberOfMessagesDeleted of /),
+    });
   });
 
   it('--sample measures a deployed queue by readings instead, without asking CloudWatch', async () => {
     const cli = captureIo(env);
     expect(await runCli(['status', ...target(), '--sample', '1s', '--json'], cli.io)).toBe(0);
-    expect((JSON.parse(cli.stdout()) as { drain: DrainJson }).drain).toMatchObject({ backlog: 30, state: 'not draining', eta: '-' });
+    expect((JSON.parse(cli.stdout()) as { drain: DrainJson }).drain).toMatchObject({
+      backlog: 30,
+      state: 'not draining',
+      eta: '-',
+    });
     expect(cloudWatch.commandCalls(GetMetricDataCommand)).toHaveLength(0);
   });
 });

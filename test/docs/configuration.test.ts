@@ -85,7 +85,8 @@ function variablesReadByCode(folders: readonly string[] = SCANNED_FOLDERS): Map<
   const prefixes = new Set<string>();
   for (const text of texts.values()) {
     for (const parameter of text.matchAll(PREFIX_PARAMETER)) {
-      if (new RegExp(`\\$\\{${parameter[1]}\\}_`).test(text)) for (const m of parameter[2]!.matchAll(/'([A-Z0-9]+)'/g)) prefixes.add(m[1]!);
+      if (new RegExp(`\\$\\{${parameter[1]}\\}_`).test(text))
+        for (const m of parameter[2]!.matchAll(/'([A-Z0-9]+)'/g)) prefixes.add(m[1]!);
     }
   }
 
@@ -98,7 +99,8 @@ function variablesReadByCode(folders: readonly string[] = SCANNED_FOLDERS): Map<
       new RegExp(`\\bnew\\s+PortInUseError\\([^,()]*,\\s*['"\`](${NAME})['"\`]`, 'g'),
     ];
     for (const pattern of direct) {
-      for (const match of text.matchAll(pattern)) if (!prefixes.has(match[1]!)) add(match[1]!, file, text, match.index!);
+      for (const match of text.matchAll(pattern))
+        if (!prefixes.has(match[1]!)) add(match[1]!, file, text, match.index!);
     }
 
     for (const match of text.matchAll(/\benv\s*,\s*(\[[^\]]*\])/g)) namesIn(match[1]!, file, text, match.index!);
@@ -147,23 +149,37 @@ describe('docs/configuration.md', () => {
   const where = (places: readonly Place[]) => places.map((p) => `${p.file}:${p.line}`).join(', ');
 
   it('finds the variables the code reads (the collector itself works)', () => {
-    for (const name of ['QUEUE_URL', 'LIMIO_SECRET_ID', 'ZUORA_CLIENT_SECRET', 'CALLOUT_HMAC_KEY', 'PORT', 'ZLS_QUEUE_URL', 'SWEEP_SLICE_SECONDS']) {
+    for (const name of [
+      'QUEUE_URL',
+      'LIMIO_SECRET_ID',
+      'ZUORA_CLIENT_SECRET',
+      'CALLOUT_HMAC_KEY',
+      'PORT',
+      'ZLS_QUEUE_URL',
+      'SWEEP_SLICE_SECONDS',
+    ]) {
       expect(read.has(name)).toBe(true);
     }
   });
 
   it('documents every variable the code reads', () => {
-    const missing = [...read].filter(([name]) => !documented.has(name)).map(([name, places]) => `${name} (read at ${where(places)})`);
+    const missing = [...read]
+      .filter(([name]) => !documented.has(name))
+      .map(([name, places]) => `${name} (read at ${where(places)})`);
     expect(missing).toEqual([]);
   });
 
   it('documents no variable the code does not read', () => {
-    const stale = [...documented].filter(([name]) => !read.has(name)).map(([name, lines]) => `${name} (docs/configuration.md:${lines.join(', ')})`);
+    const stale = [...documented]
+      .filter(([name]) => !read.has(name))
+      .map(([name, lines]) => `${name} (docs/configuration.md:${lines.join(', ')})`);
     expect(stale).toEqual([]);
   });
 
   it('documents each variable once', () => {
-    const twice = [...documented].filter(([, lines]) => lines.length > 1).map(([name, lines]) => `${name} (docs/configuration.md:${lines.join(', ')})`);
+    const twice = [...documented]
+      .filter(([, lines]) => lines.length > 1)
+      .map(([name, lines]) => `${name} (docs/configuration.md:${lines.join(', ')})`);
     expect(twice).toEqual([]);
   });
 });

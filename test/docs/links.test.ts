@@ -31,7 +31,19 @@ interface Known {
 const SOURCE_FOLDERS = ['functions', 'local', 'cli', 'infra', 'bench', 'test', 'docs'];
 
 /** npm's own commands the docs may name without a script of that name. */
-const NPM_BUILT_INS = new Set(['ci', 'install', 'i', 'exec', 'x', 'ls', 'outdated', 'audit', 'pack', 'version', 'view']);
+const NPM_BUILT_INS = new Set([
+  'ci',
+  'install',
+  'i',
+  'exec',
+  'x',
+  'ls',
+  'outdated',
+  'audit',
+  'pack',
+  'version',
+  'view',
+]);
 
 /** GitHub's heading anchors: rendered text, lower case, punctuation dropped, spaces to hyphens, repeats numbered. */
 function headingAnchors(markdown: string): Set<string> {
@@ -40,8 +52,14 @@ function headingAnchors(markdown: string): Set<string> {
   for (const { text } of linesOutsideFences(markdown)) {
     const heading = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(text);
     if (!heading) continue;
-    const rendered = heading[1]!.replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/[`*]/g, '').replace(/<[^>]+>/g, '');
-    const slug = rendered.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '').replace(/ /g, '-');
+    const rendered = heading[1]!
+      .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+      .replace(/[`*]/g, '')
+      .replace(/<[^>]+>/g, '');
+    const slug = rendered
+      .toLowerCase()
+      .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
+      .replace(/ /g, '-');
     const count = seen.get(slug) ?? 0;
     seen.set(slug, count + 1);
     anchors.add(count === 0 ? slug : `${slug}-${count}`);
@@ -89,14 +107,16 @@ function checkMarkdown(file: string, markdown: string, known: Known): Problem[] 
       const target = link[1]!;
       if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue;
       const [pathPart, anchor] = target.split('#', 2) as [string, string | undefined];
-      const resolved = pathPart === '' ? file : path.posix.normalize(path.posix.join(path.posix.dirname(file), pathPart));
+      const resolved =
+        pathPart === '' ? file : path.posix.normalize(path.posix.join(path.posix.dirname(file), pathPart));
       if (resolved.startsWith('..') || !known.exists(resolved)) {
         report(line, `link to ${target}: no file ${resolved}`);
         continue;
       }
       if (anchor !== undefined) {
         const text = resolved.endsWith('.md') ? known.read(resolved) : undefined;
-        if (text === undefined || !headingAnchors(text).has(anchor)) report(line, `link to ${target}: ${resolved} has no heading #${anchor}`);
+        if (text === undefined || !headingAnchors(text).has(anchor))
+          report(line, `link to ${target}: ${resolved} has no heading #${anchor}`);
       }
     }
   }
@@ -108,7 +128,8 @@ function checkMarkdown(file: string, markdown: string, known: Known): Problem[] 
     for (const npm of code.matchAll(/(?:^|[\s;&|(])npm\s+([a-z][\w:.-]*)/g)) {
       const name = npm[1]!;
       if (name === 'run' || name === 'run-script') continue;
-      if (!known.scripts.has(name) && !NPM_BUILT_INS.has(name)) report(line, `npm ${name}: neither a script in package.json nor an npm command`);
+      if (!known.scripts.has(name) && !NPM_BUILT_INS.has(name))
+        report(line, `npm ${name}: neither a script in package.json nor an npm command`);
     }
     const invocations = [
       ...code.matchAll(/(?:^|[^\w@/-])zuora-limio-sync((?:\s+[a-z][a-z-]*){0,2})/g),
@@ -117,8 +138,13 @@ function checkMarkdown(file: string, markdown: string, known: Known): Problem[] 
     for (const invocation of invocations) {
       const words = invocation[1]!.trim().split(/\s+/).filter(Boolean);
       if (words.length === 0) continue;
-      const named = words.length > 1 && known.commands.has(`${words[0]} ${words[1]}`) ? `${words[0]} ${words[1]}` : words[0]!;
-      if (!known.commands.has(named)) report(line, `zuora-limio-sync ${words.join(' ')}: no such CLI command (commands: ${[...known.commands].join(', ')})`);
+      const named =
+        words.length > 1 && known.commands.has(`${words[0]} ${words[1]}`) ? `${words[0]} ${words[1]}` : words[0]!;
+      if (!known.commands.has(named))
+        report(
+          line,
+          `zuora-limio-sync ${words.join(' ')}: no such CLI command (commands: ${[...known.commands].join(', ')})`,
+        );
     }
     for (const run of code.matchAll(/\bnpx\s+(?:tsx|jest)\s+([\w./-]+\.(?:ts|js|mjs))/g)) {
       if (!known.exists(run[1]!)) report(line, `${run[0]}: no file ${run[1]}`);
@@ -131,12 +157,16 @@ function checkMarkdown(file: string, markdown: string, known: Known): Problem[] 
 }
 
 function documentationFiles(): string[] {
-  const docs = readdirSync(path.join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`);
+  const docs = readdirSync(path.join(ROOT, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`);
   return ['README.md', ...docs.sort()];
 }
 
 function repositoryKnown(): Known {
-  const packageJson = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const packageJson = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
   return {
     scripts: new Set(Object.keys(packageJson.scripts)),
     commands: new Set(ALL_COMMANDS.map((command) => command.name)),
@@ -166,9 +196,13 @@ describe('the checker itself', () => {
     scripts: new Set(['start', 'test', 'bench', 'cli']),
     commands: new Set(['dlq list', 'dlq replay', 'trace', 'status']),
     exists: (repoPath) => ['docs/a.md', 'docs/b.md', 'README.md', 'bench/main.ts'].includes(repoPath),
-    read: (repoPath) => (repoPath === 'docs/b.md' ? '# Guide B\n\n## The `npm start` runtime\n\n## Events & Notifications: a / b\n' : undefined),
+    read: (repoPath) =>
+      repoPath === 'docs/b.md'
+        ? '# Guide B\n\n## The `npm start` runtime\n\n## Events & Notifications: a / b\n'
+        : undefined,
   };
-  const problems = (markdown: string) => checkMarkdown('docs/a.md', markdown, known).map((p) => `${p.line}: ${p.problem}`);
+  const problems = (markdown: string) =>
+    checkMarkdown('docs/a.md', markdown, known).map((p) => `${p.line}: ${p.problem}`);
 
   it('accepts what exists', () => {
     const markdown = [

@@ -29,7 +29,11 @@ export function namesInOutputsTable(markdown: string): Set<string> {
 }
 
 describe('docs/deploying.md outputs table', () => {
-  const outputs = new Set([defaultBridge(), httpBridge(), sweepBridge()].flatMap((stack) => Object.keys(Template.fromStack(stack).toJSON().Outputs ?? {})).map(documentedName));
+  const outputs = new Set(
+    [defaultBridge(), httpBridge(), sweepBridge()]
+      .flatMap((stack) => Object.keys(Template.fromStack(stack).toJSON().Outputs ?? {}))
+      .map(documentedName),
+  );
   const documented = namesInOutputsTable(readFileSync(GUIDE, 'utf8'));
 
   it('finds outputs, the generated API endpoint among them (the collector itself works)', () => {
@@ -48,7 +52,8 @@ describe('docs/deploying.md outputs table', () => {
 
 describe('the outputs table reader', () => {
   it('reads the first cell of the rows under ## Outputs only', () => {
-    const markdown = '## Outputs\n\n| output | what |\n|---|---|\n| `CalloutUrl` | `NotThis` |\n| `ApiEndpoint…` (REST) | x |\n\n## Next\n\n| `Other` | y |\n';
+    const markdown =
+      '## Outputs\n\n| output | what |\n|---|---|\n| `CalloutUrl` | `NotThis` |\n| `ApiEndpoint…` (REST) | x |\n\n## Next\n\n| `Other` | y |\n';
     expect([...namesInOutputsTable(markdown)]).toEqual(['CalloutUrl', 'ApiEndpoint…']);
     expect(documentedName('BridgeCalloutApiEndpoint94906B92')).toBe('BridgeCalloutApiEndpoint…');
     expect(documentedName('CalloutUrl')).toBe('CalloutUrl');

@@ -12,7 +12,9 @@ const WORD_LIMIT = 13_000;
 
 /** README.md and every Markdown file in docs/, as the link check reads them. */
 function documentationFiles(): string[] {
-  const guides = readdirSync(path.join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).sort();
+  const guides = readdirSync(path.join(ROOT, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .sort();
   return ['README.md', ...guides.map((name) => `docs/${name}`)];
 }
 
@@ -31,7 +33,10 @@ describe('the word counter', () => {
 
 describe('README.md and docs/', () => {
   it(`hold at most ${WORD_LIMIT.toLocaleString('en')} words together`, () => {
-    const counts = documentationFiles().map((file) => ({ file, words: wordCount(readFileSync(path.join(ROOT, file), 'utf8')) }));
+    const counts = documentationFiles().map((file) => ({
+      file,
+      words: wordCount(readFileSync(path.join(ROOT, file), 'utf8')),
+    }));
     const total = counts.reduce((sum, { words }) => sum + words, 0);
     const detail = counts.map(({ file, words }) => `${file}: ${words}`).join(', ');
     expect({ total, withinLimit: total <= WORD_LIMIT, detail }).toEqual({ total, withinLimit: true, detail });

@@ -1,7 +1,17 @@
-import { accountLookupQuery, isRefusedLocator, subscriptionsQuery, zoqlQuoted } from '../../functions/fanout/account-subscriptions';
+import {
+  accountLookupQuery,
+  isRefusedLocator,
+  subscriptionsQuery,
+  zoqlQuoted,
+} from '../../functions/fanout/account-subscriptions';
 import { FANOUT_DEFAULTS, loadFanOutConfig } from '../../functions/fanout/config';
 import { classifyFanOutError, decideFanOutRetry, FanOutQueueError } from '../../functions/fanout/failure';
-import { continuationOf, hasTimeForPage, newSubscriptionNames, subscriptionMessageFor } from '../../functions/fanout/fan-out';
+import {
+  continuationOf,
+  hasTimeForPage,
+  newSubscriptionNames,
+  subscriptionMessageFor,
+} from '../../functions/fanout/fan-out';
 import { DEFAULT_SUBSCRIPTION_ID_RULE } from '../../functions/shared/subscription-id';
 import { createAccountRequest, parseQueueMessage, serializeQueueMessage } from '../../functions/shared/queue-message';
 import { ZuoraApiError } from '../../functions/sweep/zuora-answers';
@@ -11,7 +21,9 @@ import { ZuoraApiError } from '../../functions/sweep/zuora-answers';
 describe('fan-out decisions', () => {
   it('quotes ZOQL values so that no key can become more query', () => {
     expect(accountLookupQuery('A00001234')).toBe("select Id from Account where AccountNumber = 'A00001234'");
-    expect(subscriptionsQuery('a'.repeat(32))).toBe(`select Name from Subscription where AccountId = '${'a'.repeat(32)}'`);
+    expect(subscriptionsQuery('a'.repeat(32))).toBe(
+      `select Name from Subscription where AccountId = '${'a'.repeat(32)}'`,
+    );
     expect(zoqlQuoted("x' or Id != '")).toBe("'x\\' or Id != \\''");
     expect(zoqlQuoted('back\\slash')).toBe("'back\\\\slash'");
     expect(() => zoqlQuoted('line\nbreak')).toThrow(/control characters/);
@@ -24,14 +36,27 @@ describe('fan-out decisions', () => {
   });
 
   it('keeps each new subscription number once, leaving out those queued already and those the rule refuses', () => {
-    expect(newSubscriptionNames(['A-S1', 'A-S2', 'A-S1', 'A-S3', 'bad name', 'A-S2'], new Set(['A-S3']), DEFAULT_SUBSCRIPTION_ID_RULE)).toEqual({
+    expect(
+      newSubscriptionNames(
+        ['A-S1', 'A-S2', 'A-S1', 'A-S3', 'bad name', 'A-S2'],
+        new Set(['A-S3']),
+        DEFAULT_SUBSCRIPTION_ID_RULE,
+      ),
+    ).toEqual({
       fresh: ['A-S1', 'A-S2'],
       refused: ['bad name'],
     });
   });
 
-  it('makes subscription messages and continuations that keep the account message\'s receivedAt and ids', () => {
-    const account = createAccountRequest({ accountKey: 'A1', source: 'callout', receivedAt: '2026-12-07T01:00:00.000Z', zuoraRequestId: 'r', replayCount: 1, replayRunId: 'run-1' });
+  it("makes subscription messages and continuations that keep the account message's receivedAt and ids", () => {
+    const account = createAccountRequest({
+      accountKey: 'A1',
+      source: 'callout',
+      receivedAt: '2026-12-07T01:00:00.000Z',
+      zuoraRequestId: 'r',
+      replayCount: 1,
+      replayRunId: 'run-1',
+    });
     expect(subscriptionMessageFor(account, 'A-S1', DEFAULT_SUBSCRIPTION_ID_RULE)).toEqual({
       v: 1,
       subscriptionId: 'A-S1',
@@ -41,30 +66,72 @@ describe('fan-out decisions', () => {
       replayCount: 1,
     });
     const continuation = continuationOf(account, 'b'.repeat(32), 'abc-100');
-    expect(parseQueueMessage(serializeQueueMessage(continuation))).toEqual({ ok: true, message: { ...account, fanOut: { queryLocator: 'abc-100', accountId: 'b'.repeat(32) } } });
+    expect(parseQueueMessage(serializeQueueMessage(continuation))).toEqual({
+      ok: true,
+      message: { ...account, fanOut: { queryLocator: 'abc-100', accountId: 'b'.repeat(32) } },
+    });
   });
 
-  it('backs off on Zuora\'s passing failures and the queue\'s, and dead-letters what Zuora refuses outright', () => {
-    expect(classifyFanOutError(new ZuoraApiError('429 after 2 attempts', 'rate-limited', 429))).toMatchObject({ kind: 'passing', fromZuora: true, httpStatus: 429 });
-    expect(classifyFanOutError(new ZuoraApiError('no answer', 'unavailable'))).toMatchObject({ kind: 'passing', fromZuora: true });
+  it("backs off on Zuora's passing failures and the queue's, and dead-letters what Zuora refuses outright", () => {
+    expect(classifyFanOutError(new ZuoraApiError('429 after 2 attempts', 'rate-limited', 429))).toMatchObject({
+      kind: 'passing',
+      fromZuora: true,
+      httpStatus: 429,
+    });
+    expect(classifyFanOutError(new ZuoraApiError('no answer', 'unavailable'))).toMatchObject({
+      kind: 'passing',
+      fromZuora: true,
+    });
     expect(classifyFanOutError(new ZuoraApiError('deadline', 'deadline'))).toMatchObject({ kind: 'passing' });
-    expect(classifyFanOutError(new ZuoraApiError('refused credentials', 'credentials', 401))).toMatchObject({ kind: 'passing' });
-    expect(classifyFanOutError(new ZuoraApiError('malformed query', 'refused', 400))).toMatchObject({ kind: 'terminal' });
-    expect(classifyFanOutError(new FanOutQueueError('3 not queued'))).toMatchObject({ kind: 'passing', fromZuora: false });
+    expect(classifyFanOutError(new ZuoraApiError('refused credentials', 'credentials', 401))).toMatchObject({
+      kind: 'passing',
+    });
+    expect(classifyFanOutError(new ZuoraApiError('malformed query', 'refused', 400))).toMatchObject({
+      kind: 'terminal',
+    });
+    expect(classifyFanOutError(new FanOutQueueError('3 not queued'))).toMatchObject({
+      kind: 'passing',
+      fromZuora: false,
+    });
     expect(isRefusedLocator(new ZuoraApiError('invalid query locator', 'refused', 400))).toBe(true);
     expect(isRefusedLocator(new ZuoraApiError('busy', 'rate-limited', 429))).toBe(false);
 
-    const settings = { retryBudgetSeconds: 60, maxAttempts: 10, backoffBaseSeconds: 1, backoffMaxSeconds: 8, holdSeconds: 60 };
+    const settings = {
+      retryBudgetSeconds: 60,
+      maxAttempts: 10,
+      backoffBaseSeconds: 1,
+      backoffMaxSeconds: 8,
+      holdSeconds: 60,
+    };
     const passing = classifyFanOutError(new ZuoraApiError('busy', 'rate-limited', 429));
-    expect(decideFanOutRetry({ failure: passing, receiveCount: 1, receivedAt: 0, now: 10_000, settings, random: () => 0.99 })).toMatchObject({ action: 'retry', visibilitySeconds: 1 });
-    expect(decideFanOutRetry({ failure: passing, receiveCount: 4, receivedAt: 0, now: 61_000, settings })).toMatchObject({ action: 'dead-letter', failureClass: 'exhausted' });
-    expect(decideFanOutRetry({ failure: classifyFanOutError(new ZuoraApiError('bad', 'refused', 400)), receiveCount: 1, receivedAt: 0, now: 1, settings })).toMatchObject({
+    expect(
+      decideFanOutRetry({
+        failure: passing,
+        receiveCount: 1,
+        receivedAt: 0,
+        now: 10_000,
+        settings,
+        random: () => 0.99,
+      }),
+    ).toMatchObject({ action: 'retry', visibilitySeconds: 1 });
+    expect(
+      decideFanOutRetry({ failure: passing, receiveCount: 4, receivedAt: 0, now: 61_000, settings }),
+    ).toMatchObject({ action: 'dead-letter', failureClass: 'exhausted' });
+    expect(
+      decideFanOutRetry({
+        failure: classifyFanOutError(new ZuoraApiError('bad', 'refused', 400)),
+        receiveCount: 1,
+        receivedAt: 0,
+        now: 1,
+        settings,
+      }),
+    ).toMatchObject({
       action: 'dead-letter',
       failureClass: 'terminal',
     });
   });
 
-  it('reads the contract\'s environment, with the sweep\'s Zuora connection', () => {
+  it("reads the contract's environment, with the sweep's Zuora connection", () => {
     const env = {
       ACCOUNT_QUEUE_URL: 'http://q/accounts',
       QUEUE_URL: 'http://q/main',

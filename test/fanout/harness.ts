@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { loadFanOutConfig, type FanOutConfig } from '../../functions/fanout/config';
 import { readDeadLetterReason, type DeadLetterReason } from '../../functions/shared/dead-letter';
@@ -17,11 +23,18 @@ export interface FanOutQueues extends QueuePair {
 export async function newFanOutQueues(sqs: SQSClient): Promise<FanOutQueues> {
   const name = `fanout-${randomUUID().slice(0, 8)}`;
   const pair = await createQueuePair(sqs, { mainQueueName: name, deadLetterQueueName: `${name}-dlq` });
-  const accountQueueUrl = await createAccountQueue(sqs, { deadLetterQueueUrl: pair.deadLetterQueueUrl, accountQueueName: `${name}-accounts` });
+  const accountQueueUrl = await createAccountQueue(sqs, {
+    deadLetterQueueUrl: pair.deadLetterQueueUrl,
+    accountQueueName: `${name}-accounts`,
+  });
   return { ...pair, accountQueueUrl };
 }
 
-export function fanOutConfig(sandbox: ZuoraSandbox, queues: FanOutQueues, env: Record<string, string> = {}): FanOutConfig {
+export function fanOutConfig(
+  sandbox: ZuoraSandbox,
+  queues: FanOutQueues,
+  env: Record<string, string> = {},
+): FanOutConfig {
   return loadFanOutConfig({
     ACCOUNT_QUEUE_URL: queues.accountQueueUrl,
     QUEUE_URL: queues.mainQueueUrl,
@@ -43,7 +56,12 @@ export async function deliver(sqs: SQSClient, queueUrl: string, bodies: readonly
 }
 
 /** Up to `count` messages now on the queue (each left in flight, as the event source leaves them), as an event. */
-export async function receiveEvent(sqs: SQSClient, queueUrl: string, count: number, waitTimeSeconds = 1): Promise<SQSEvent> {
+export async function receiveEvent(
+  sqs: SQSClient,
+  queueUrl: string,
+  count: number,
+  waitTimeSeconds = 1,
+): Promise<SQSEvent> {
   const received: Message[] = [];
   for (let round = 0; round < 20 && received.length < count; round++) {
     const answer = await sqs.send(
@@ -60,9 +78,15 @@ export async function receiveEvent(sqs: SQSClient, queueUrl: string, count: numb
 }
 
 /** The event source's part after an invocation: deletes what the handler did not report as failed. */
-export async function deleteHandled(sqs: SQSClient, queueUrl: string, event: SQSEvent, failed: ReadonlySet<string>): Promise<void> {
+export async function deleteHandled(
+  sqs: SQSClient,
+  queueUrl: string,
+  event: SQSEvent,
+  failed: ReadonlySet<string>,
+): Promise<void> {
   for (const record of event.Records) {
-    if (!failed.has(record.messageId)) await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: record.receiptHandle }));
+    if (!failed.has(record.messageId))
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: record.receiptHandle }));
   }
 }
 
@@ -75,7 +99,14 @@ export interface Received {
 export async function drainAll(sqs: SQSClient, queueUrl: string): Promise<Received[]> {
   const all: Received[] = [];
   for (;;) {
-    const answer = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'] }));
+    const answer = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        MessageAttributeNames: ['All'],
+      }),
+    );
     const messages = answer.Messages ?? [];
     if (messages.length === 0) return all;
     for (const message of messages) {

@@ -29,13 +29,18 @@ describe('synth bundles every function with local esbuild', () => {
     process.env.CDK_DOCKER = 'false';
     const app = new App({ outdir });
     // With the sweep on (and so the fan-out), so every function is bundled.
-    const stack = new ZuoraLimioSyncStack(app, 'Bundled', { bridge: { limioBaseUrl: 'https://acme.prod.limio.com', zuoraBaseUrl: 'https://rest.zuora.com' } });
+    const stack = new ZuoraLimioSyncStack(app, 'Bundled', {
+      bridge: { limioBaseUrl: 'https://acme.prod.limio.com', zuoraBaseUrl: 'https://rest.zuora.com' },
+    });
     const assembly = app.synth();
     const template = assembly.getStackByName(stack.stackName).template as {
       Resources: Record<string, { Type: string; Properties: { Description?: string; Code?: { S3Key: string } } }>;
     };
     const assetDirOf = (describing: RegExp) => {
-      const fn = Object.values(template.Resources).find((resource) => resource.Type === 'AWS::Lambda::Function' && describing.test(resource.Properties.Description ?? ''))!;
+      const fn = Object.values(template.Resources).find(
+        (resource) =>
+          resource.Type === 'AWS::Lambda::Function' && describing.test(resource.Properties.Description ?? ''),
+      )!;
       return path.join(outdir, `asset.${fn.Properties.Code!.S3Key.replace(/\.zip$/, '')}`);
     };
     bundles = {
@@ -53,16 +58,22 @@ describe('synth bundles every function with local esbuild', () => {
     fs.rmSync(outdir, { recursive: true, force: true });
   });
 
-  it.each(Object.keys(entries) as (keyof typeof entries)[])('%s: one minified file with its source map, AWS SDK left to the runtime', (name) => {
-    expect(fs.readdirSync(bundles[name]).sort()).toEqual(['index.js', 'index.js.map']);
-    const code = fs.readFileSync(path.join(bundles[name], 'index.js'), 'utf8');
-    expect(code.split('\n').length).toBeLessThan(40);
-    expect(code.trimEnd()).toMatch(/\/\/# sourceMappingURL=index\.js\.map$/);
-    expect(code).toMatch(/require\("@aws-sdk\/client-(sqs|secrets-manager|dynamodb)"\)/);
-    const map = JSON.parse(fs.readFileSync(path.join(bundles[name], 'index.js.map'), 'utf8')) as { sources: string[]; sourcesContent?: unknown };
-    expect(map.sources.some((source) => source.endsWith(entries[name]))).toBe(true);
-    expect(map.sourcesContent).toBeUndefined();
-  });
+  it.each(Object.keys(entries) as (keyof typeof entries)[])(
+    '%s: one minified file with its source map, AWS SDK left to the runtime',
+    (name) => {
+      expect(fs.readdirSync(bundles[name]).sort()).toEqual(['index.js', 'index.js.map']);
+      const code = fs.readFileSync(path.join(bundles[name], 'index.js'), 'utf8');
+      expect(code.split('\n').length).toBeLessThan(40);
+      expect(code.trimEnd()).toMatch(/\/\/# sourceMappingURL=index\.js\.map$/);
+      expect(code).toMatch(/require\("@aws-sdk\/client-(sqs|secrets-manager|dynamodb)"\)/);
+      const map = JSON.parse(fs.readFileSync(path.join(bundles[name], 'index.js.map'), 'utf8')) as {
+        sources: string[];
+        sourcesContent?: unknown;
+      };
+      expect(map.sources.some((source) => source.endsWith(entries[name]))).toBe(true);
+      expect(map.sourcesContent).toBeUndefined();
+    },
+  );
 
   /** Loads a bundle the way Lambda does (module scope runs the cold-start config check) with the given env. */
   function loadBundle(name: keyof typeof entries, env: Record<string, string>): unknown {
@@ -82,7 +93,13 @@ describe('synth bundles every function with local esbuild', () => {
 
   it('callout bundle is the real handler: loads with the deployed variables, refuses without them', () => {
     const queueUrl = 'https://sqs.eu-west-1.amazonaws.com/123456789012/main';
-    expect(typeof loadBundle('callout', { AWS_REGION: 'eu-west-1', QUEUE_URL: queueUrl, CALLOUT_AUTH_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf' })).toBe('function');
+    expect(
+      typeof loadBundle('callout', {
+        AWS_REGION: 'eu-west-1',
+        QUEUE_URL: queueUrl,
+        CALLOUT_AUTH_SECRET_ID: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf',
+      }),
+    ).toBe('function');
     expect(() => loadBundle('callout', { AWS_REGION: 'eu-west-1', CALLOUT_AUTH_SECRET_ID: 'x' })).toThrow(/QUEUE_URL/);
   });
 
@@ -98,7 +115,9 @@ describe('synth bundles every function with local esbuild', () => {
     const { LIMIO_SECRET_ID: _omitted, ...withoutSecret } = env;
     expect(() => loadBundle('sync', withoutSecret)).toThrow(/LIMIO_SECRET_ID/);
     // With the deployed breaker table too (outage mode on).
-    expect(typeof loadBundle('sync', { ...env, BREAKER_TABLE_NAME: 'Bundled-BreakerTable', RETRY_BUDGET_SECONDS: '86400' })).toBe('function');
+    expect(
+      typeof loadBundle('sync', { ...env, BREAKER_TABLE_NAME: 'Bundled-BreakerTable', RETRY_BUDGET_SECONDS: '86400' }),
+    ).toBe('function');
   });
 
   it('probe bundle is the real handler: loads with the deployed variables, refuses without them', () => {

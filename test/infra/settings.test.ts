@@ -5,7 +5,13 @@ import { DEFAULTS } from '../../functions/shared/defaults';
 import { LEDGER_DEFAULTS } from '../../functions/ledger/config';
 import { SWEEP_DEFAULTS } from '../../functions/sweep/config';
 import { bridgeSettingsFromContext } from '../../infra/context';
-import { EXAMPLE_LIMIO_BASE_URL, FAN_OUT_DEFAULTS, INFRA_DEFAULTS, resolveBridgeSettings, syncAdaptiveInitialLimit } from '../../infra/settings';
+import {
+  EXAMPLE_LIMIO_BASE_URL,
+  FAN_OUT_DEFAULTS,
+  INFRA_DEFAULTS,
+  resolveBridgeSettings,
+  syncAdaptiveInitialLimit,
+} from '../../infra/settings';
 
 const limioBaseUrl = 'https://acme.prod.limio.com';
 
@@ -21,10 +27,14 @@ function configErrorOf(run: () => unknown): ConfigError {
 
 describe('resolveBridgeSettings', () => {
   it('accepts a retry budget up to the queue retention minus backoffMaxSeconds and one day', () => {
-    expect(resolveBridgeSettings({ limioBaseUrl, retryBudgetSeconds: 13 * 24 * 60 * 60 - 900 }).retryBudgetSeconds).toBe(1_122_300);
-    expect(resolveBridgeSettings({ limioBaseUrl, backoffMaxSeconds: 43_200, retryBudgetSeconds: 12.5 * 24 * 60 * 60 }).retryBudgetSeconds).toBe(1_080_000);
+    expect(
+      resolveBridgeSettings({ limioBaseUrl, retryBudgetSeconds: 13 * 24 * 60 * 60 - 900 }).retryBudgetSeconds,
+    ).toBe(1_122_300);
+    expect(
+      resolveBridgeSettings({ limioBaseUrl, backoffMaxSeconds: 43_200, retryBudgetSeconds: 12.5 * 24 * 60 * 60 })
+        .retryBudgetSeconds,
+    ).toBe(1_080_000);
   });
-
 
   it('fills every unset setting from the shared defaults', () => {
     const settings = resolveBridgeSettings({ limioBaseUrl: `${limioBaseUrl}/` });
@@ -103,18 +113,28 @@ describe('resolveBridgeSettings', () => {
   });
 
   it('exempts the allowlist from the WAF rate rule unless told otherwise', () => {
-    expect(resolveBridgeSettings({ limioBaseUrl, wafRateLimitPerIp: 2000, allowedIpRanges: ['203.0.113.0/24'] })).toMatchObject({
-      wafRateLimitPerIp: 2000, wafExemptIpRanges: ['203.0.113.0/24'],
+    expect(
+      resolveBridgeSettings({ limioBaseUrl, wafRateLimitPerIp: 2000, allowedIpRanges: ['203.0.113.0/24'] }),
+    ).toMatchObject({
+      wafRateLimitPerIp: 2000,
+      wafExemptIpRanges: ['203.0.113.0/24'],
     });
-    expect(resolveBridgeSettings({ limioBaseUrl, wafRateLimitPerIp: 2000, wafExemptIpRanges: ['198.51.100.0/24'] })).toMatchObject({
-      allowedIpRanges: [], wafExemptIpRanges: ['198.51.100.0/24'],
+    expect(
+      resolveBridgeSettings({ limioBaseUrl, wafRateLimitPerIp: 2000, wafExemptIpRanges: ['198.51.100.0/24'] }),
+    ).toMatchObject({
+      allowedIpRanges: [],
+      wafExemptIpRanges: ['198.51.100.0/24'],
     });
   });
 
   it('accepts the legacy TLS_1_2 policy and enhanced regional ones, a tenant id and a key ARN', () => {
     expect(resolveBridgeSettings({ limioBaseUrl, apiSecurityPolicy: 'TLS_1_2' }).apiSecurityPolicy).toBe('TLS_1_2');
-    expect(resolveBridgeSettings({ limioBaseUrl, apiSecurityPolicy: 'SecurityPolicy_TLS13_1_3_2025_09' }).apiSecurityPolicy).toBe('SecurityPolicy_TLS13_1_3_2025_09');
-    expect(resolveBridgeSettings({ limioBaseUrl, expectedZuoraTenantId: ' 12345 ' }).expectedZuoraTenantId).toBe('12345');
+    expect(
+      resolveBridgeSettings({ limioBaseUrl, apiSecurityPolicy: 'SecurityPolicy_TLS13_1_3_2025_09' }).apiSecurityPolicy,
+    ).toBe('SecurityPolicy_TLS13_1_3_2025_09');
+    expect(resolveBridgeSettings({ limioBaseUrl, expectedZuoraTenantId: ' 12345 ' }).expectedZuoraTenantId).toBe(
+      '12345',
+    );
     const keyArn = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
     expect(resolveBridgeSettings({ limioBaseUrl, secretsKmsKeyArn: keyArn }).secretsKmsKeyArn).toBe(keyArn);
   });
@@ -127,44 +147,92 @@ describe('resolveBridgeSettings', () => {
 
 describe('resolveBridgeSettings: Limio concurrency (issue #21)', () => {
   it('turns the adaptive limit on by default, under the ceiling of 20 x 10, the fleet starting at 10 in flight', () => {
-    expect(resolveBridgeSettings({ limioBaseUrl })).toEqual(resolveBridgeSettings({ limioBaseUrl, syncAdaptive: true }));
-    expect(resolveBridgeSettings({ limioBaseUrl })).toMatchObject({ syncAdaptive: true, syncInvocationConcurrency: 20, syncConcurrency: 10, syncAdaptiveInitialFleetLimit: 10 });
+    expect(resolveBridgeSettings({ limioBaseUrl })).toEqual(
+      resolveBridgeSettings({ limioBaseUrl, syncAdaptive: true }),
+    );
+    expect(resolveBridgeSettings({ limioBaseUrl })).toMatchObject({
+      syncAdaptive: true,
+      syncInvocationConcurrency: 20,
+      syncConcurrency: 10,
+      syncAdaptiveInitialFleetLimit: 10,
+    });
   });
 
   it('raises the ceiling to 20 invocations x 10 calls with the adaptive limit, the fleet starting at 10 in flight', () => {
     const settings = resolveBridgeSettings({ limioBaseUrl, syncAdaptive: true });
-    expect(settings).toMatchObject({ syncAdaptive: true, syncInvocationConcurrency: 20, syncConcurrency: 10, syncAdaptiveInitialFleetLimit: 10 });
+    expect(settings).toMatchObject({
+      syncAdaptive: true,
+      syncInvocationConcurrency: 20,
+      syncConcurrency: 10,
+      syncAdaptiveInitialFleetLimit: 10,
+    });
     expect(syncAdaptiveInitialLimit({ syncInvocationConcurrency: 20, syncAdaptiveInitialFleetLimit: 10 })).toBe(0.5);
   });
 
   it('keeps the fixed cap of 2 x 5 without the adaptive limit: the ceiling would be the load Limio gets', () => {
     const settings = resolveBridgeSettings({ limioBaseUrl, syncAdaptive: false });
-    expect(settings).toMatchObject({ syncAdaptive: false, syncInvocationConcurrency: 2, syncConcurrency: DEFAULTS.syncConcurrency });
+    expect(settings).toMatchObject({
+      syncAdaptive: false,
+      syncInvocationConcurrency: 2,
+      syncConcurrency: DEFAULTS.syncConcurrency,
+    });
     expect(settings.syncAdaptiveInitialFleetLimit).toBeUndefined();
-    expect(resolveBridgeSettings({ limioBaseUrl, syncAdaptive: false, syncInvocationConcurrency: 4, syncConcurrency: 3 }))
-      .toMatchObject({ syncInvocationConcurrency: 4, syncConcurrency: 3 });
+    expect(
+      resolveBridgeSettings({ limioBaseUrl, syncAdaptive: false, syncInvocationConcurrency: 4, syncConcurrency: 3 }),
+    ).toMatchObject({ syncInvocationConcurrency: 4, syncConcurrency: 3 });
   });
 
-  it('shares the fleet\'s starting limit between the invocations, rounded down so the fleet never starts above it', () => {
+  it("shares the fleet's starting limit between the invocations, rounded down so the fleet never starts above it", () => {
     expect(syncAdaptiveInitialLimit({ syncInvocationConcurrency: 3, syncAdaptiveInitialFleetLimit: 10 })).toBe(3.3333);
-    expect(syncAdaptiveInitialLimit({ syncInvocationConcurrency: 1000, syncAdaptiveInitialFleetLimit: 286 })).toBe(0.286);
+    expect(syncAdaptiveInitialLimit({ syncInvocationConcurrency: 1000, syncAdaptiveInitialFleetLimit: 286 })).toBe(
+      0.286,
+    );
     expect(syncAdaptiveInitialLimit({ syncInvocationConcurrency: 2, syncAdaptiveInitialFleetLimit: 20 })).toBe(10);
     // The smallest fleet the per-invocation floor (0.05) allows.
-    expect(resolveBridgeSettings({ limioBaseUrl, syncAdaptive: true, syncInvocationConcurrency: 1000, syncAdaptiveInitialFleetLimit: 50 }).syncAdaptiveInitialFleetLimit).toBe(50);
-    expect(resolveBridgeSettings({ limioBaseUrl, syncAdaptive: true, syncInvocationConcurrency: 20, syncAdaptiveInitialFleetLimit: 1 }).syncAdaptiveInitialFleetLimit).toBe(1);
+    expect(
+      resolveBridgeSettings({
+        limioBaseUrl,
+        syncAdaptive: true,
+        syncInvocationConcurrency: 1000,
+        syncAdaptiveInitialFleetLimit: 50,
+      }).syncAdaptiveInitialFleetLimit,
+    ).toBe(50);
+    expect(
+      resolveBridgeSettings({
+        limioBaseUrl,
+        syncAdaptive: true,
+        syncInvocationConcurrency: 20,
+        syncAdaptiveInitialFleetLimit: 1,
+      }).syncAdaptiveInitialFleetLimit,
+    ).toBe(1);
     // A ceiling below the default start is where the fleet starts.
-    expect(resolveBridgeSettings({ limioBaseUrl, syncAdaptive: true, syncInvocationConcurrency: 3, syncConcurrency: 2 }).syncAdaptiveInitialFleetLimit).toBe(6);
+    expect(
+      resolveBridgeSettings({ limioBaseUrl, syncAdaptive: true, syncInvocationConcurrency: 3, syncConcurrency: 2 })
+        .syncAdaptiveInitialFleetLimit,
+    ).toBe(6);
   });
 
   it.each([
     ['syncAdaptiveInitialFleetLimit', { syncAdaptive: true, syncAdaptiveInitialFleetLimit: 0 }, /between 1 and/],
     ['syncAdaptiveInitialFleetLimit', { syncAdaptive: true, syncAdaptiveInitialFleetLimit: 2.5 }, /whole number/],
     // Above the ceiling no invocation could start there.
-    ['syncAdaptiveInitialFleetLimit', { syncAdaptive: true, syncInvocationConcurrency: 4, syncConcurrency: 2, syncAdaptiveInitialFleetLimit: 9 }, /at most the ceiling.*= 8, got 9/],
+    [
+      'syncAdaptiveInitialFleetLimit',
+      { syncAdaptive: true, syncInvocationConcurrency: 4, syncConcurrency: 2, syncAdaptiveInitialFleetLimit: 9 },
+      /at most the ceiling.*= 8, got 9/,
+    ],
     // Below 0.05 per invocation: the controller's floor would start it higher than asked.
-    ['syncAdaptiveInitialFleetLimit', { syncAdaptive: true, syncInvocationConcurrency: 1000 }, /at least 50 with syncInvocationConcurrency 1000.*got 10/],
+    [
+      'syncAdaptiveInitialFleetLimit',
+      { syncAdaptive: true, syncInvocationConcurrency: 1000 },
+      /at least 50 with syncInvocationConcurrency 1000.*got 10/,
+    ],
     // A fixed cap has no starting limit: accepting one would promise a protection it does not give.
-    ['syncAdaptiveInitialFleetLimit', { syncAdaptive: false, syncAdaptiveInitialFleetLimit: 10 }, /only with syncAdaptive true/],
+    [
+      'syncAdaptiveInitialFleetLimit',
+      { syncAdaptive: false, syncAdaptiveInitialFleetLimit: 10 },
+      /only with syncAdaptive true/,
+    ],
     ['syncAdaptive', { syncAdaptive: 'yes' as never }, /true or false/],
     ['syncConcurrency', { syncConcurrency: 101 }, /between 1 and 100/],
     ['syncInvocationConcurrency', { syncAdaptive: false, syncInvocationConcurrency: 1 }, /between 2 and 1000/],
@@ -178,24 +246,37 @@ describe('resolveBridgeSettings: Limio concurrency (issue #21)', () => {
 describe('resolveBridgeSettings: sync ledger and reconciliation sweep', () => {
   const zuoraBaseUrl = 'https://rest.apisandbox.zuora.com';
 
-  it('gives the sync ledger the Lambda\'s own defaults, and has no sweep without zuoraBaseUrl', () => {
+  it("gives the sync ledger the Lambda's own defaults, and has no sweep without zuoraBaseUrl", () => {
     const settings = resolveBridgeSettings({ limioBaseUrl });
-    expect(settings).toMatchObject({ syncCooldownSeconds: LEDGER_DEFAULTS.cooldownSeconds, syncClockMarginSeconds: LEDGER_DEFAULTS.clockMarginSeconds });
+    expect(settings).toMatchObject({
+      syncCooldownSeconds: LEDGER_DEFAULTS.cooldownSeconds,
+      syncClockMarginSeconds: LEDGER_DEFAULTS.clockMarginSeconds,
+    });
     expect(settings.sweep).toBeUndefined();
   });
 
   it('refuses ledger timings the sync Lambda would refuse at cold start, naming the props', () => {
     // The Lambda's rule: a cooldown must be 0 (off) or more than the margin.
-    const tooShort = configErrorOf(() => resolveBridgeSettings({ limioBaseUrl, syncCooldownSeconds: 2, syncClockMarginSeconds: 2 }));
+    const tooShort = configErrorOf(() =>
+      resolveBridgeSettings({ limioBaseUrl, syncCooldownSeconds: 2, syncClockMarginSeconds: 2 }),
+    );
     expect(tooShort.variable).toBe('syncCooldownSeconds');
-    expect(tooShort.message).toBe('syncCooldownSeconds: must be 0 (off) or more than syncClockMarginSeconds (2), got 2');
-    expect(configErrorOf(() => resolveBridgeSettings({ limioBaseUrl, syncCooldownSeconds: 301 })).variable).toBe('syncCooldownSeconds');
-    expect(configErrorOf(() => resolveBridgeSettings({ limioBaseUrl, syncClockMarginSeconds: 61 })).variable).toBe('syncClockMarginSeconds');
-    expect(configErrorOf(() => resolveBridgeSettings({ limioBaseUrl, syncCooldownSeconds: 1.5 })).variable).toBe('syncCooldownSeconds');
+    expect(tooShort.message).toBe(
+      'syncCooldownSeconds: must be 0 (off) or more than syncClockMarginSeconds (2), got 2',
+    );
+    expect(configErrorOf(() => resolveBridgeSettings({ limioBaseUrl, syncCooldownSeconds: 301 })).variable).toBe(
+      'syncCooldownSeconds',
+    );
+    expect(configErrorOf(() => resolveBridgeSettings({ limioBaseUrl, syncClockMarginSeconds: 61 })).variable).toBe(
+      'syncClockMarginSeconds',
+    );
+    expect(configErrorOf(() => resolveBridgeSettings({ limioBaseUrl, syncCooldownSeconds: 1.5 })).variable).toBe(
+      'syncCooldownSeconds',
+    );
     expect(resolveBridgeSettings({ limioBaseUrl, syncCooldownSeconds: 0 }).syncCooldownSeconds).toBe(0);
   });
 
-  it('turns the sweep on with zuoraBaseUrl, with the sweep Lambda\'s defaults and its watermark key', () => {
+  it("turns the sweep on with zuoraBaseUrl, with the sweep Lambda's defaults and its watermark key", () => {
     expect(resolveBridgeSettings({ limioBaseUrl, zuoraBaseUrl: `${zuoraBaseUrl}/` }).sweep).toEqual({
       zuoraBaseUrl,
       intervalSeconds: SWEEP_DEFAULTS.intervalSeconds,
@@ -207,12 +288,30 @@ describe('resolveBridgeSettings: sync ledger and reconciliation sweep', () => {
       missingCalloutsAlarmThreshold: 1,
       watermarkKey: 'sweep#rest.apisandbox.zuora.com#default',
     });
-    expect(resolveBridgeSettings({
-      limioBaseUrl, zuoraBaseUrl, zuoraEntityId: 'abc-123', sweepIntervalSeconds: 600, sweepSettleSeconds: 120, sweepOverlapSeconds: 300,
-      sweepInitialLookbackSeconds: 7200, sweepSliceSeconds: 1800, sweepCommitLagSeconds: 5, missingCalloutsAlarmThreshold: 10,
-    }).sweep).toEqual({
-      zuoraBaseUrl, zuoraEntityId: 'abc-123', intervalSeconds: 600, settleSeconds: 120, overlapSeconds: 300, initialLookbackSeconds: 7200,
-      sliceSeconds: 1800, commitLagSeconds: 5, missingCalloutsAlarmThreshold: 10, watermarkKey: 'sweep#rest.apisandbox.zuora.com#abc-123',
+    expect(
+      resolveBridgeSettings({
+        limioBaseUrl,
+        zuoraBaseUrl,
+        zuoraEntityId: 'abc-123',
+        sweepIntervalSeconds: 600,
+        sweepSettleSeconds: 120,
+        sweepOverlapSeconds: 300,
+        sweepInitialLookbackSeconds: 7200,
+        sweepSliceSeconds: 1800,
+        sweepCommitLagSeconds: 5,
+        missingCalloutsAlarmThreshold: 10,
+      }).sweep,
+    ).toEqual({
+      zuoraBaseUrl,
+      zuoraEntityId: 'abc-123',
+      intervalSeconds: 600,
+      settleSeconds: 120,
+      overlapSeconds: 300,
+      initialLookbackSeconds: 7200,
+      sliceSeconds: 1800,
+      commitLagSeconds: 5,
+      missingCalloutsAlarmThreshold: 10,
+      watermarkKey: 'sweep#rest.apisandbox.zuora.com#abc-123',
     });
   });
 
@@ -244,7 +343,10 @@ describe('resolveBridgeSettings: sync ledger and reconciliation sweep', () => {
     ['zuoraBaseUrl', { sweepCommitLagSeconds: 5 }],
     // A sync still under way when the sweep looks must have started after every change it reads was committed.
     ['sweepSettleSeconds', { zuoraBaseUrl, sweepSettleSeconds: 89 }],
-    ['sweepSettleSeconds', { zuoraBaseUrl, sweepSettleSeconds: 300, sweepCommitLagSeconds: 120, syncTimeoutSeconds: 200 }],
+    [
+      'sweepSettleSeconds',
+      { zuoraBaseUrl, sweepSettleSeconds: 300, sweepCommitLagSeconds: 120, syncTimeoutSeconds: 200 },
+    ],
     // Its 2 s meant a clock margin: read as a commit lag it would quietly weaken coverage.
     ['sweepCoverageMarginSeconds', { zuoraBaseUrl, sweepCoverageMarginSeconds: 2 }],
     ['sweepCoverageMarginSeconds', { sweepCoverageMarginSeconds: 2 }],
@@ -262,12 +364,16 @@ describe('resolveBridgeSettings: account callouts and their fan-out', () => {
     expect(resolveBridgeSettings({ limioBaseUrl }).fanOut).toBeUndefined();
     expect(resolveBridgeSettings({ limioBaseUrl, zuoraBaseUrl }).fanOut).toEqual({ batchSize: 1, maxConcurrency: 2 });
     expect(FAN_OUT_DEFAULTS).toEqual({ batchSize: 1, maxConcurrency: 2 });
-    expect(resolveBridgeSettings({ limioBaseUrl, zuoraBaseUrl, fanOutBatchSize: 10, fanOutMaxConcurrency: 20 }).fanOut).toEqual({ batchSize: 10, maxConcurrency: 20 });
+    expect(
+      resolveBridgeSettings({ limioBaseUrl, zuoraBaseUrl, fanOutBatchSize: 10, fanOutMaxConcurrency: 20 }).fanOut,
+    ).toEqual({ batchSize: 10, maxConcurrency: 20 });
   });
 
   it('takes an account number pattern with or without a Zuora connection (the callout Lambda reads it either way)', () => {
     expect(resolveBridgeSettings({ limioBaseUrl }).accountNumberPattern).toBeUndefined();
-    expect(resolveBridgeSettings({ limioBaseUrl, accountNumberPattern: ' ^ACC-[0-9]{6}$ ' }).accountNumberPattern).toBe('^ACC-[0-9]{6}$');
+    expect(resolveBridgeSettings({ limioBaseUrl, accountNumberPattern: ' ^ACC-[0-9]{6}$ ' }).accountNumberPattern).toBe(
+      '^ACC-[0-9]{6}$',
+    );
   });
 
   it.each([
@@ -295,53 +401,115 @@ describe('bridgeSettingsFromContext', () => {
 
   it('reads typed cdk.json values and the strings -c gives', () => {
     const keyArn = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
-    const fromJson = bridgeSettingsFromContext(contextOf({
-      limioBaseUrl, syncConcurrency: 7, allowedIpRanges: ['203.0.113.0/24'], createApiGatewayCloudWatchRole: false,
-      wafRateLimitPerIp: 2000, wafExemptIpRanges: ['198.51.100.0/24'], retainStatefulResources: false,
-      apiSecurityPolicy: 'TLS_1_2', expectedZuoraTenantId: '12345', secretsKmsKeyArn: keyArn,
-    }));
-    const fromCommandLine = bridgeSettingsFromContext(contextOf({
-      limioBaseUrl, syncConcurrency: '7', allowedIpRanges: '203.0.113.0/24', createApiGatewayCloudWatchRole: 'false',
-      wafRateLimitPerIp: '2000', wafExemptIpRanges: '198.51.100.0/24', retainStatefulResources: 'false',
-      apiSecurityPolicy: 'TLS_1_2', expectedZuoraTenantId: '12345', secretsKmsKeyArn: keyArn,
-    }));
+    const fromJson = bridgeSettingsFromContext(
+      contextOf({
+        limioBaseUrl,
+        syncConcurrency: 7,
+        allowedIpRanges: ['203.0.113.0/24'],
+        createApiGatewayCloudWatchRole: false,
+        wafRateLimitPerIp: 2000,
+        wafExemptIpRanges: ['198.51.100.0/24'],
+        retainStatefulResources: false,
+        apiSecurityPolicy: 'TLS_1_2',
+        expectedZuoraTenantId: '12345',
+        secretsKmsKeyArn: keyArn,
+      }),
+    );
+    const fromCommandLine = bridgeSettingsFromContext(
+      contextOf({
+        limioBaseUrl,
+        syncConcurrency: '7',
+        allowedIpRanges: '203.0.113.0/24',
+        createApiGatewayCloudWatchRole: 'false',
+        wafRateLimitPerIp: '2000',
+        wafExemptIpRanges: '198.51.100.0/24',
+        retainStatefulResources: 'false',
+        apiSecurityPolicy: 'TLS_1_2',
+        expectedZuoraTenantId: '12345',
+        secretsKmsKeyArn: keyArn,
+      }),
+    );
     expect(fromCommandLine).toEqual(fromJson);
     expect(fromJson).toEqual({
-      limioBaseUrl, syncConcurrency: 7, allowedIpRanges: ['203.0.113.0/24'], createApiGatewayCloudWatchRole: false,
-      wafRateLimitPerIp: 2000, wafExemptIpRanges: ['198.51.100.0/24'], retainStatefulResources: false,
-      apiSecurityPolicy: 'TLS_1_2', expectedZuoraTenantId: '12345', secretsKmsKeyArn: keyArn,
+      limioBaseUrl,
+      syncConcurrency: 7,
+      allowedIpRanges: ['203.0.113.0/24'],
+      createApiGatewayCloudWatchRole: false,
+      wafRateLimitPerIp: 2000,
+      wafExemptIpRanges: ['198.51.100.0/24'],
+      retainStatefulResources: false,
+      apiSecurityPolicy: 'TLS_1_2',
+      expectedZuoraTenantId: '12345',
+      secretsKmsKeyArn: keyArn,
     });
   });
 
-  it('reads the adaptive limit\'s switch and starting limit, as typed values and -c strings', () => {
-    const fromJson = bridgeSettingsFromContext(contextOf({ limioBaseUrl, syncAdaptive: false, syncAdaptiveInitialFleetLimit: 4 }));
-    expect(bridgeSettingsFromContext(contextOf({ limioBaseUrl, syncAdaptive: 'false', syncAdaptiveInitialFleetLimit: '4' }))).toEqual(fromJson);
+  it("reads the adaptive limit's switch and starting limit, as typed values and -c strings", () => {
+    const fromJson = bridgeSettingsFromContext(
+      contextOf({ limioBaseUrl, syncAdaptive: false, syncAdaptiveInitialFleetLimit: 4 }),
+    );
+    expect(
+      bridgeSettingsFromContext(contextOf({ limioBaseUrl, syncAdaptive: 'false', syncAdaptiveInitialFleetLimit: '4' })),
+    ).toEqual(fromJson);
     expect(fromJson).toEqual({ limioBaseUrl, syncAdaptive: false, syncAdaptiveInitialFleetLimit: 4 });
   });
 
   it('leaves unset and empty keys to the construct defaults', () => {
-    expect(bridgeSettingsFromContext(contextOf({ limioBaseUrl, alarmEmail: '', batchSize: '' }))).toEqual({ limioBaseUrl });
+    expect(bridgeSettingsFromContext(contextOf({ limioBaseUrl, alarmEmail: '', batchSize: '' }))).toEqual({
+      limioBaseUrl,
+    });
   });
 
   it('reads the ledger, sweep and fan-out settings, numbers given as -c strings', () => {
-    expect(bridgeSettingsFromContext(contextOf({
-      limioBaseUrl, syncCooldownSeconds: '10', syncClockMarginSeconds: '2', zuoraBaseUrl: 'https://rest.zuora.com', zuoraEntityId: 'abc-123',
-      zuoraSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:zuora-AbCdEf', sweepIntervalSeconds: '600', sweepSettleSeconds: '120',
-      sweepOverlapSeconds: '300', sweepInitialLookbackSeconds: '7200', sweepSliceSeconds: '1800', sweepCommitLagSeconds: '5',
-      missingCalloutsAlarmThreshold: '4', accountNumberPattern: '^ACC-[0-9]+$', fanOutBatchSize: '3', fanOutMaxConcurrency: '4',
-    }))).toEqual({
-      limioBaseUrl, syncCooldownSeconds: 10, syncClockMarginSeconds: 2, zuoraBaseUrl: 'https://rest.zuora.com', zuoraEntityId: 'abc-123',
-      zuoraSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:zuora-AbCdEf', sweepIntervalSeconds: 600, sweepSettleSeconds: 120,
-      sweepOverlapSeconds: 300, sweepInitialLookbackSeconds: 7200, sweepSliceSeconds: 1800, sweepCommitLagSeconds: 5,
-      missingCalloutsAlarmThreshold: 4, accountNumberPattern: '^ACC-[0-9]+$', fanOutBatchSize: 3, fanOutMaxConcurrency: 4,
+    expect(
+      bridgeSettingsFromContext(
+        contextOf({
+          limioBaseUrl,
+          syncCooldownSeconds: '10',
+          syncClockMarginSeconds: '2',
+          zuoraBaseUrl: 'https://rest.zuora.com',
+          zuoraEntityId: 'abc-123',
+          zuoraSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:zuora-AbCdEf',
+          sweepIntervalSeconds: '600',
+          sweepSettleSeconds: '120',
+          sweepOverlapSeconds: '300',
+          sweepInitialLookbackSeconds: '7200',
+          sweepSliceSeconds: '1800',
+          sweepCommitLagSeconds: '5',
+          missingCalloutsAlarmThreshold: '4',
+          accountNumberPattern: '^ACC-[0-9]+$',
+          fanOutBatchSize: '3',
+          fanOutMaxConcurrency: '4',
+        }),
+      ),
+    ).toEqual({
+      limioBaseUrl,
+      syncCooldownSeconds: 10,
+      syncClockMarginSeconds: 2,
+      zuoraBaseUrl: 'https://rest.zuora.com',
+      zuoraEntityId: 'abc-123',
+      zuoraSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:zuora-AbCdEf',
+      sweepIntervalSeconds: 600,
+      sweepSettleSeconds: 120,
+      sweepOverlapSeconds: 300,
+      sweepInitialLookbackSeconds: 7200,
+      sweepSliceSeconds: 1800,
+      sweepCommitLagSeconds: 5,
+      missingCalloutsAlarmThreshold: 4,
+      accountNumberPattern: '^ACC-[0-9]+$',
+      fanOutBatchSize: 3,
+      fanOutMaxConcurrency: 4,
     });
   });
 
   it('splits a comma-separated list and parses a JSON one', () => {
-    expect(bridgeSettingsFromContext(contextOf({ limioBaseUrl, allowedIpRanges: '203.0.113.0/24, 198.51.100.7' })).allowedIpRanges)
-      .toEqual(['203.0.113.0/24', '198.51.100.7']);
-    expect(bridgeSettingsFromContext(contextOf({ limioBaseUrl, allowedIpRanges: '["198.51.100.7"]' })).allowedIpRanges)
-      .toEqual(['198.51.100.7']);
+    expect(
+      bridgeSettingsFromContext(contextOf({ limioBaseUrl, allowedIpRanges: '203.0.113.0/24, 198.51.100.7' }))
+        .allowedIpRanges,
+    ).toEqual(['203.0.113.0/24', '198.51.100.7']);
+    expect(
+      bridgeSettingsFromContext(contextOf({ limioBaseUrl, allowedIpRanges: '["198.51.100.7"]' })).allowedIpRanges,
+    ).toEqual(['198.51.100.7']);
   });
 
   it.each([
@@ -378,20 +546,30 @@ describe('docs/deploying.md', () => {
   const cellsOfRow = (first: string) => {
     const row = deploying.split('\n').find((line) => line.startsWith(`| ${first} |`));
     expect(row).toBeDefined();
-    return row!.split('|').slice(1, -1).map((cell) => cell.trim());
+    return row!
+      .split('|')
+      .slice(1, -1)
+      .map((cell) => cell.trim());
   };
 
   it('gives the Limio concurrency props the defaults the construct uses, with and without the adaptive limit', () => {
     const adaptive = resolveBridgeSettings({ limioBaseUrl });
     const fixed = resolveBridgeSettings({ limioBaseUrl, syncAdaptive: false });
     expect(cellsOfRow('`syncAdaptive`')[1]).toBe(`\`${adaptive.syncAdaptive}\``);
-    expect(cellsOfRow('`syncConcurrency`')[1]).toBe(`${adaptive.syncConcurrency} (${fixed.syncConcurrency} without \`syncAdaptive\`)`);
-    expect(cellsOfRow('`syncInvocationConcurrency`')[1]).toBe(`${adaptive.syncInvocationConcurrency} (${fixed.syncInvocationConcurrency} without \`syncAdaptive\`)`);
-    expect(cellsOfRow('`syncAdaptiveInitialFleetLimit`')[1]).toMatch(new RegExp(`^${adaptive.syncAdaptiveInitialFleetLimit} `));
+    expect(cellsOfRow('`syncConcurrency`')[1]).toBe(
+      `${adaptive.syncConcurrency} (${fixed.syncConcurrency} without \`syncAdaptive\`)`,
+    );
+    expect(cellsOfRow('`syncInvocationConcurrency`')[1]).toBe(
+      `${adaptive.syncInvocationConcurrency} (${fixed.syncInvocationConcurrency} without \`syncAdaptive\`)`,
+    );
+    expect(cellsOfRow('`syncAdaptiveInitialFleetLimit`')[1]).toMatch(
+      new RegExp(`^${adaptive.syncAdaptiveInitialFleetLimit} `),
+    );
   });
 
   it('works the sizing example out right: syncs per second = calls in flight / latency, and 100,000 of them take what it says', () => {
-    const rows = deploying.split('\n')
+    const rows = deploying
+      .split('\n')
       .map((line) => /^\| [^|]+ \| (\d+) \| ([\d.]+) s \| (\d+) \| ([\d.]+) (h|min) \|$/.exec(line))
       .filter((match): match is RegExpExecArray => match !== null);
     expect(rows).toHaveLength(3);
@@ -401,6 +579,8 @@ describe('docs/deploying.md', () => {
       expect(Number(took)).toBe(unit === 'h' ? Math.round(seconds / 360) / 10 : Math.round(seconds / 60));
     }
     // The row as before issue #21 is the old fixed cap.
-    expect(rows[0]![1]).toBe(String(INFRA_DEFAULTS.fixedCap.syncInvocationConcurrency * INFRA_DEFAULTS.fixedCap.syncConcurrency));
+    expect(rows[0]![1]).toBe(
+      String(INFRA_DEFAULTS.fixedCap.syncInvocationConcurrency * INFRA_DEFAULTS.fixedCap.syncConcurrency),
+    );
   });
 });

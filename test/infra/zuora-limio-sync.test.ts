@@ -40,28 +40,40 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
   });
 
   describe('data that must outlive the stack', () => {
-    const stateful = () => [
-      ['AWS::SQS::Queue', 'BridgeDeadLetterQueue0C65B6E3'],
-      ['AWS::SQS::Queue', 'BridgeMainQueue53677ECA'],
-      ['AWS::SecretsManager::Secret', 'BridgeLimioSecretC4D07CDB'],
-      ['AWS::SecretsManager::Secret', 'BridgeCalloutAuthSecret4AEC7CB0'],
-      ['AWS::DynamoDB::Table', 'BridgeBreakerTableD37ED765'],
-      ['AWS::DynamoDB::Table', 'BridgeLedgerTable63C41DC6'],
-    ] as const;
+    const stateful = () =>
+      [
+        ['AWS::SQS::Queue', 'BridgeDeadLetterQueue0C65B6E3'],
+        ['AWS::SQS::Queue', 'BridgeMainQueue53677ECA'],
+        ['AWS::SecretsManager::Secret', 'BridgeLimioSecretC4D07CDB'],
+        ['AWS::SecretsManager::Secret', 'BridgeCalloutAuthSecret4AEC7CB0'],
+        ['AWS::DynamoDB::Table', 'BridgeBreakerTableD37ED765'],
+        ['AWS::DynamoDB::Table', 'BridgeLedgerTable63C41DC6'],
+      ] as const;
 
     it('keeps the logical ids of the queues, secrets, breaker and ledger tables (a changed id would replace them on update)', () => {
       const resources = template.toJSON().Resources as Resources;
       for (const [type, id] of stateful()) expect(resources[id]?.Type).toBe(type);
       for (const type of new Set(stateful().map(([type]) => type))) {
-        expect(Object.keys(template.findResources(type)).sort()).toEqual(stateful().filter(([t]) => t === type).map(([, id]) => id).sort());
+        expect(Object.keys(template.findResources(type)).sort()).toEqual(
+          stateful()
+            .filter(([t]) => t === type)
+            .map(([, id]) => id)
+            .sort(),
+        );
       }
     });
 
     it('retains them when the stack is deleted or a resource replaced', () => {
-      const resources = template.toJSON().Resources as Record<string, { DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
+      const resources = template.toJSON().Resources as Record<
+        string,
+        { DeletionPolicy?: string; UpdateReplacePolicy?: string }
+      >;
       for (const [, id] of stateful()) {
-        expect({ id, DeletionPolicy: resources[id]!.DeletionPolicy, UpdateReplacePolicy: resources[id]!.UpdateReplacePolicy })
-          .toEqual({ id, DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+        expect({
+          id,
+          DeletionPolicy: resources[id]!.DeletionPolicy,
+          UpdateReplacePolicy: resources[id]!.UpdateReplacePolicy,
+        }).toEqual({ id, DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
       }
     });
   });
@@ -103,7 +115,8 @@ describe('REST API with WAF, TLS_1_2, tenant check, secrets key and nothing reta
 
   it('deletes the stateful resources with the stack when told to', () => {
     for (const type of ['AWS::SQS::Queue', 'AWS::SecretsManager::Secret', 'AWS::DynamoDB::Table']) {
-      for (const resource of Object.values(template.findResources(type)) as { DeletionPolicy?: string }[]) expect(resource.DeletionPolicy).toBe('Delete');
+      for (const resource of Object.values(template.findResources(type)) as { DeletionPolicy?: string }[])
+        expect(resource.DeletionPolicy).toBe('Delete');
     }
   });
 });
@@ -121,14 +134,24 @@ describe("the construct in a user's own stack (KMS key, own topic, HMAC)", () =>
 
   it('refuses settings that cannot work, naming the setting', () => {
     const stack = new Stack(unbundledApp(), 'Refused');
-    expect(() => new ZuoraLimioSync(stack, 'Http', { limioBaseUrl, apiKind: 'http', allowedIpRanges: ['203.0.113.0/24'] })).toThrow(ConfigError);
-    expect(() => new ZuoraLimioSync(stack, 'Lone', { limioBaseUrl, syncInvocationConcurrency: 1 })).toThrow(/syncInvocationConcurrency/);
+    expect(
+      () => new ZuoraLimioSync(stack, 'Http', { limioBaseUrl, apiKind: 'http', allowedIpRanges: ['203.0.113.0/24'] }),
+    ).toThrow(ConfigError);
+    expect(() => new ZuoraLimioSync(stack, 'Lone', { limioBaseUrl, syncInvocationConcurrency: 1 })).toThrow(
+      /syncInvocationConcurrency/,
+    );
     // A name-only ARN would deploy, then be denied at run time: the grant is on the exact ARN.
     const nameOnly = `arn:aws:secretsmanager:${region}:${account}:secret:zuora/limio`;
-    expect(() => new ZuoraLimioSync(stack, 'Partial', { limioBaseUrl, limioSecretArn: nameOnly })).toThrow(/limioSecretArn/);
-    expect(() => new ZuoraLimioSync(stack, 'PartialCallout', { limioBaseUrl, calloutAuthSecretArn: nameOnly })).toThrow(/calloutAuthSecretArn/);
+    expect(() => new ZuoraLimioSync(stack, 'Partial', { limioBaseUrl, limioSecretArn: nameOnly })).toThrow(
+      /limioSecretArn/,
+    );
+    expect(() => new ZuoraLimioSync(stack, 'PartialCallout', { limioBaseUrl, calloutAuthSecretArn: nameOnly })).toThrow(
+      /calloutAuthSecretArn/,
+    );
     // WAF cannot be associated with an HTTP API: refused rather than synthesised as protection that is not there.
-    expect(() => new ZuoraLimioSync(stack, 'HttpWaf', { limioBaseUrl, apiKind: 'http', wafRateLimitPerIp: 1000 })).toThrow(/wafRateLimitPerIp.*HTTP API/);
+    expect(
+      () => new ZuoraLimioSync(stack, 'HttpWaf', { limioBaseUrl, apiKind: 'http', wafRateLimitPerIp: 1000 }),
+    ).toThrow(/wafRateLimitPerIp.*HTTP API/);
   });
 });
 
@@ -153,14 +176,22 @@ describe('cdk-nag AwsSolutions', () => {
     const stack = new Stack(unbundledApp(), 'Careless');
     new sqs.Queue(stack, 'CarelessQueue', { encryption: sqs.QueueEncryption.UNENCRYPTED });
     const report = new AwsSolutionsChecks(undefined, { verbose: false }).validateScope(stack);
-    expect(report.violations.map((violation) => violation.ruleName).sort()).toEqual(['AwsSolutions-SQS2', 'AwsSolutions-SQS3', 'AwsSolutions-SQS4']);
+    expect(report.violations.map((violation) => violation.ruleName).sort()).toEqual([
+      'AwsSolutions-SQS2',
+      'AwsSolutions-SQS3',
+      'AwsSolutions-SQS4',
+    ]);
   });
 
   it('gives every acknowledgement a reason', () => {
     const stack = defaultBridge();
-    const acknowledgements = stack.node.findAll().flatMap((node) => node.node.metadata
-      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
-      .flatMap((entry) => Object.entries(entry.data as Record<string, string>)));
+    const acknowledgements = stack.node
+      .findAll()
+      .flatMap((node) =>
+        node.node.metadata
+          .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+          .flatMap((entry) => Object.entries(entry.data as Record<string, string>)),
+      );
     expect(acknowledgements.length).toBeGreaterThanOrEqual(7);
     for (const [id, reason] of acknowledgements) {
       expect(id).toMatch(/AwsSolutions-/);

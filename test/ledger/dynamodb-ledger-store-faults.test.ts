@@ -1,6 +1,20 @@
-import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server as HttpServer } from 'node:http';
-import { DYNAMODB_EMULATOR_CREDENTIALS, DYNAMODB_EMULATOR_REGION, createOnDemandTable } from '../../local/dynamodb-emulator';
-import { DynamoDbLedgerStore, LEDGER_PARTITION_KEY, MAX_CONCURRENT_BATCH_GETS, ledgerDynamoDbClient } from '../../functions/ledger/dynamodb-ledger-store';
+import {
+  createServer as createHttpServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server as HttpServer,
+} from 'node:http';
+import {
+  DYNAMODB_EMULATOR_CREDENTIALS,
+  DYNAMODB_EMULATOR_REGION,
+  createOnDemandTable,
+} from '../../local/dynamodb-emulator';
+import {
+  DynamoDbLedgerStore,
+  LEDGER_PARTITION_KEY,
+  MAX_CONCURRENT_BATCH_GETS,
+  ledgerDynamoDbClient,
+} from '../../functions/ledger/dynamodb-ledger-store';
 import { useDynamoDbEmulator } from '../support/dynamodb-emulator';
 import { startStalledServer } from '../support/stalled-server';
 
@@ -28,32 +42,42 @@ async function startThrottlingProxy(
         mostAtOnce = Math.max(mostAtOnce, inFlight);
       }
       const throttle = isBatchGet && batchGets <= unprocessedRounds;
-      const forwarded = httpRequest(`${target}${incoming.url ?? '/'}`, { method: incoming.method, headers: incoming.headers }, (answer) => {
-        const parts: Buffer[] = [];
-        answer.on('data', (chunk: Buffer) => parts.push(chunk));
-        answer.on('end', () => {
-          let body = Buffer.concat(parts).toString('utf8');
-          const headers = { ...answer.headers };
-          if (throttle) {
-            // Keep the first item of each table, hand the others back as unprocessed keys.
-            const parsed = JSON.parse(body) as { Responses: Record<string, Item[]>; UnprocessedKeys: Record<string, { Keys: Item[] }> };
-            for (const [table, items] of Object.entries(parsed.Responses)) {
-              const [kept, ...rest] = items;
-              parsed.Responses[table] = kept ? [kept] : [];
-              if (rest.length > 0) parsed.UnprocessedKeys[table] = { Keys: rest.map((item) => ({ [LEDGER_PARTITION_KEY]: item[LEDGER_PARTITION_KEY] })) };
+      const forwarded = httpRequest(
+        `${target}${incoming.url ?? '/'}`,
+        { method: incoming.method, headers: incoming.headers },
+        (answer) => {
+          const parts: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => parts.push(chunk));
+          answer.on('end', () => {
+            let body = Buffer.concat(parts).toString('utf8');
+            const headers = { ...answer.headers };
+            if (throttle) {
+              // Keep the first item of each table, hand the others back as unprocessed keys.
+              const parsed = JSON.parse(body) as {
+                Responses: Record<string, Item[]>;
+                UnprocessedKeys: Record<string, { Keys: Item[] }>;
+              };
+              for (const [table, items] of Object.entries(parsed.Responses)) {
+                const [kept, ...rest] = items;
+                parsed.Responses[table] = kept ? [kept] : [];
+                if (rest.length > 0)
+                  parsed.UnprocessedKeys[table] = {
+                    Keys: rest.map((item) => ({ [LEDGER_PARTITION_KEY]: item[LEDGER_PARTITION_KEY] })),
+                  };
+              }
+              body = JSON.stringify(parsed);
+              delete headers['x-amz-crc32'];
+              headers['content-length'] = String(Buffer.byteLength(body));
             }
-            body = JSON.stringify(parsed);
-            delete headers['x-amz-crc32'];
-            headers['content-length'] = String(Buffer.byteLength(body));
-          }
-          // Answered a little later, so that requests sent together are seen together.
-          setTimeout(() => {
-            if (isBatchGet) inFlight -= 1;
-            outgoing.writeHead(answer.statusCode ?? 500, headers);
-            outgoing.end(body);
-          }, 20);
-        });
-      });
+            // Answered a little later, so that requests sent together are seen together.
+            setTimeout(() => {
+              if (isBatchGet) inFlight -= 1;
+              outgoing.writeHead(answer.statusCode ?? 500, headers);
+              outgoing.end(body);
+            }, 20);
+          });
+        },
+      );
       forwarded.end(Buffer.concat(chunks));
     });
   });
@@ -70,8 +94,14 @@ async function startThrottlingProxy(
   };
 }
 
-const clientAt = (endpoint: string) => ledgerDynamoDbClient({ endpoint, region: DYNAMODB_EMULATOR_REGION, credentials: DYNAMODB_EMULATOR_CREDENTIALS });
-const synced = (startedAt: number) => ({ kind: 'synced' as const, startedAt, finishedAt: startedAt + 100, httpStatus: 200 });
+const clientAt = (endpoint: string) =>
+  ledgerDynamoDbClient({ endpoint, region: DYNAMODB_EMULATOR_REGION, credentials: DYNAMODB_EMULATOR_CREDENTIALS });
+const synced = (startedAt: number) => ({
+  kind: 'synced' as const,
+  startedAt,
+  finishedAt: startedAt + 100,
+  httpStatus: 200,
+});
 
 describe('DynamoDB ledger store: UnprocessedKeys', () => {
   const emulator = useDynamoDbEmulator();
@@ -121,7 +151,10 @@ describe('DynamoDB ledger store: UnprocessedKeys', () => {
     const proxy = await startThrottlingProxy(emulator.endpoint, Number.POSITIVE_INFINITY);
     const client = clientAt(proxy.url);
     try {
-      const read = await new DynamoDbLedgerStore(client, tableName, { maxUnprocessedRetries: 2, unprocessedRetryDelayMs: 1 }).readMany(ids);
+      const read = await new DynamoDbLedgerStore(client, tableName, {
+        maxUnprocessedRetries: 2,
+        unprocessedRetryDelayMs: 1,
+      }).readMany(ids);
       // One entry per round: the first answer and two retries.
       expect(read.entries.size).toBe(3);
       expect(read.unread).toHaveLength(1);
@@ -146,19 +179,27 @@ describe('DynamoDB ledger store: a table that never answers', () => {
   // Without the client's request timeout (and throwOnRequestTimeout) each call here would wait until jest gives up.
   it.each([
     ['readMany', (store: DynamoDbLedgerStore) => store.readMany(['A-S1'])],
-    ['claimSync', (store: DynamoDbLedgerStore) => store.claimSync('A-S1', { startedAt: 1_000, leaseMs: 30_000, expectedLastSuccessStartedAt: undefined })],
+    [
+      'claimSync',
+      (store: DynamoDbLedgerStore) =>
+        store.claimSync('A-S1', { startedAt: 1_000, leaseMs: 30_000, expectedLastSuccessStartedAt: undefined }),
+    ],
     ['recordOutcome', (store: DynamoDbLedgerStore) => store.recordOutcome('A-S1', synced(1_000))],
-  ])('%s fails within two request timeouts', async (_name, call) => {
-    const client = clientAt(stalled.url);
-    const started = Date.now();
-    try {
-      await expect(call(new DynamoDbLedgerStore(client, 'zls-ledger'))).rejects.toThrow();
-    } finally {
-      client.destroy();
-    }
-    const elapsed = Date.now() - started;
-    expect(elapsed).toBeGreaterThanOrEqual(3_500);
-    expect(elapsed).toBeLessThan(7_000);
-    expect(stalled.requests()).toBe(2);
-  }, 15_000);
+  ])(
+    '%s fails within two request timeouts',
+    async (_name, call) => {
+      const client = clientAt(stalled.url);
+      const started = Date.now();
+      try {
+        await expect(call(new DynamoDbLedgerStore(client, 'zls-ledger'))).rejects.toThrow();
+      } finally {
+        client.destroy();
+      }
+      const elapsed = Date.now() - started;
+      expect(elapsed).toBeGreaterThanOrEqual(3_500);
+      expect(elapsed).toBeLessThan(7_000);
+      expect(stalled.requests()).toBe(2);
+    },
+    15_000,
+  );
 });

@@ -20,7 +20,10 @@ describe('readLedgerFailOpen', () => {
   });
 
   it('makes every entry unknown when the read fails', async () => {
-    const failing: LedgerStore = { ...never, readMany: () => Promise.reject(new Error('AccessDeniedException: not allowed')) };
+    const failing: LedgerStore = {
+      ...never,
+      readMany: () => Promise.reject(new Error('AccessDeniedException: not allowed')),
+    };
     expect(await readLedgerFailOpen(failing, ['A-S1', 'A-S2', 'A-S1'], 1_000)).toEqual({
       entries: new Map(),
       unknown: ['A-S1', 'A-S2'],
@@ -32,12 +35,19 @@ describe('readLedgerFailOpen', () => {
     const started = Date.now();
     const lookup = await readLedgerFailOpen(never, ['A-S1'], 200);
     expect(Date.now() - started).toBeLessThan(1_000);
-    expect(lookup).toEqual({ entries: new Map(), unknown: ['A-S1'], failure: 'the ledger did not answer within 200 ms' });
+    expect(lookup).toEqual({
+      entries: new Map(),
+      unknown: ['A-S1'],
+      failure: 'the ledger did not answer within 200 ms',
+    });
   });
 
   it('passes on the subscriptions the store could not read', async () => {
     const partial: LedgerStore = { ...never, readMany: async () => ({ entries: new Map(), unread: ['A-S2'] }) };
-    expect(await readLedgerFailOpen(partial, ['A-S1', 'A-S2'], 1_000)).toEqual({ entries: new Map(), unknown: ['A-S2'] });
+    expect(await readLedgerFailOpen(partial, ['A-S1', 'A-S2'], 1_000)).toEqual({
+      entries: new Map(),
+      unknown: ['A-S2'],
+    });
   });
 });
 
@@ -51,9 +61,18 @@ describe('markQueuedFailOpen', () => {
   it('never throws and never waits past its timeout: a stalled or failing ledger leaves the ids unmarked, with the reason', async () => {
     const stalled: LedgerStore = { ...never, raiseMark: () => new Promise(() => undefined) };
     const startedAt = Date.now();
-    expect(await markQueuedFailOpen(stalled, ['A-S1'], 5_000, 50)).toEqual({ unmarked: ['A-S1'], failure: 'the ledger did not answer within 50 ms' });
+    expect(await markQueuedFailOpen(stalled, ['A-S1'], 5_000, 50)).toEqual({
+      unmarked: ['A-S1'],
+      failure: 'the ledger did not answer within 50 ms',
+    });
     expect(Date.now() - startedAt).toBeLessThan(1_000);
-    const failing: LedgerStore = { ...never, raiseMark: () => Promise.reject(new Error('AccessDeniedException: not allowed')) };
-    expect(await markQueuedFailOpen(failing, ['A-S1', 'A-S2'], 5_000, 1_000)).toEqual({ unmarked: ['A-S1', 'A-S2'], failure: 'AccessDeniedException: not allowed' });
+    const failing: LedgerStore = {
+      ...never,
+      raiseMark: () => Promise.reject(new Error('AccessDeniedException: not allowed')),
+    };
+    expect(await markQueuedFailOpen(failing, ['A-S1', 'A-S2'], 5_000, 1_000)).toEqual({
+      unmarked: ['A-S1', 'A-S2'],
+      failure: 'AccessDeniedException: not allowed',
+    });
   });
 });

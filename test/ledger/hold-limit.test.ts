@@ -23,18 +23,44 @@ describe('ledger holds and MAX_ATTEMPTS', () => {
   });
 
   it('keeps a plan whose waiting messages are below the limit', () => {
-    const original = plan([{ id: 'a', receiveCount: 1 }, { id: 'b', receiveCount: 99 }]);
+    const original = plan([
+      { id: 'a', receiveCount: 1 },
+      { id: 'b', receiveCount: 99 },
+    ]);
     expect(releaseHoldsPastReceiveLimit(original, (message) => message.receiveCount, 100)).toBe(original);
   });
 
   it('syncs all waiting messages now, without a claim, once one of them reached the limit; covered ones stay covered', () => {
     const covered = [{ id: 'c', receiveCount: 300 }];
-    const released = releaseHoldsPastReceiveLimit(plan([{ id: 'a', receiveCount: 1 }, { id: 'b', receiveCount: 100 }], [], covered), (message) => message.receiveCount, 100);
-    expect(released).toEqual({ subscriptionId: 'A-S1', covered, held: [], syncNow: [{ id: 'a', receiveCount: 1 }, { id: 'b', receiveCount: 100 }] });
+    const released = releaseHoldsPastReceiveLimit(
+      plan(
+        [
+          { id: 'a', receiveCount: 1 },
+          { id: 'b', receiveCount: 100 },
+        ],
+        [],
+        covered,
+      ),
+      (message) => message.receiveCount,
+      100,
+    );
+    expect(released).toEqual({
+      subscriptionId: 'A-S1',
+      covered,
+      held: [],
+      syncNow: [
+        { id: 'a', receiveCount: 1 },
+        { id: 'b', receiveCount: 100 },
+      ],
+    });
   });
 
   it('drops the claim of a sync-now plan past the limit, so a refused claim cannot hold it again', () => {
-    const released = releaseHoldsPastReceiveLimit(plan([], [{ id: 'a', receiveCount: 150 }]), (message) => message.receiveCount, 100);
+    const released = releaseHoldsPastReceiveLimit(
+      plan([], [{ id: 'a', receiveCount: 150 }]),
+      (message) => message.receiveCount,
+      100,
+    );
     expect(released.claim).toBeUndefined();
     expect(released.syncNow).toEqual([{ id: 'a', receiveCount: 150 }]);
   });

@@ -1,13 +1,23 @@
 import fc from 'fast-check';
 import type { LedgerEntry } from '../../functions/ledger/ledger-entry';
-import { changeTimeOf, claimRefusedHold, holdVisibilitySeconds, ledgerFate, planSubscription, type LedgerTiming } from '../../functions/ledger/ledger-fate';
+import {
+  changeTimeOf,
+  claimRefusedHold,
+  holdVisibilitySeconds,
+  ledgerFate,
+  planSubscription,
+  type LedgerTiming,
+} from '../../functions/ledger/ledger-fate';
 
 const timing: LedgerTiming = { cooldownSeconds: 5, clockMarginSeconds: 1 };
 const at = (ms: number) => ({ receivedAt: new Date(ms).toISOString() });
 const T0 = Date.parse('2026-11-30T04:00:00.000Z');
 const entry = (parts: Partial<LedgerEntry> = {}): LedgerEntry => ({ subscriptionId: 'A-S1', expiresAt: 0, ...parts });
 const succeededAt = (startedAt: number): LedgerEntry =>
-  entry({ lastSuccess: { startedAt, finishedAt: startedAt + 400 }, lastAttempt: { outcome: 'synced', startedAt, finishedAt: startedAt + 400, httpStatus: 200 } });
+  entry({
+    lastSuccess: { startedAt, finishedAt: startedAt + 400 },
+    lastAttempt: { outcome: 'synced', startedAt, finishedAt: startedAt + 400, httpStatus: 200 },
+  });
 
 describe('ledgerFate', () => {
   it('syncs at once a subscription the ledger knows nothing of (the leading edge)', () => {
@@ -19,14 +29,25 @@ describe('ledgerFate', () => {
     const synced = succeededAt(T0);
     expect(ledgerFate(at(T0 - 1_001), synced, T0 + 500, timing)).toEqual({ kind: 'covered', bySyncStartedAt: T0 });
     // Within the margin the clocks may disagree about which came first: not covered.
-    expect(ledgerFate(at(T0 - 1_000), synced, T0 + 500, timing)).toEqual({ kind: 'hold', untilMs: T0 + 5_000, reason: 'cooldown' });
-    expect(ledgerFate(at(T0 - 1_000), synced, T0 + 500, { ...timing, clockMarginSeconds: 0 })).toEqual({ kind: 'covered', bySyncStartedAt: T0 });
+    expect(ledgerFate(at(T0 - 1_000), synced, T0 + 500, timing)).toEqual({
+      kind: 'hold',
+      untilMs: T0 + 5_000,
+      reason: 'cooldown',
+    });
+    expect(ledgerFate(at(T0 - 1_000), synced, T0 + 500, { ...timing, clockMarginSeconds: 0 })).toEqual({
+      kind: 'covered',
+      bySyncStartedAt: T0,
+    });
   });
 
   it('holds a message the last success does not cover until its cooldown ends, then syncs it', () => {
     const synced = succeededAt(T0);
     for (const receivedAt of [T0 + 100, T0 + 3_000]) {
-      expect(ledgerFate(at(receivedAt), synced, receivedAt + 50, timing)).toEqual({ kind: 'hold', untilMs: T0 + 5_000, reason: 'cooldown' });
+      expect(ledgerFate(at(receivedAt), synced, receivedAt + 50, timing)).toEqual({
+        kind: 'hold',
+        untilMs: T0 + 5_000,
+        reason: 'cooldown',
+      });
     }
     expect(ledgerFate(at(T0 + 3_000), synced, T0 + 5_000, timing)).toEqual({ kind: 'sync-now' });
   });
@@ -41,12 +62,27 @@ describe('ledgerFate', () => {
   it('holds a message while another sync of its subscription is in flight, until the claim is answered or runs out', () => {
     const claimed = entry({ claim: { startedAt: T0, until: T0 + 30_000 } });
     // Received after that sync started: it needs the sync after it, which comes after its cooldown.
-    expect(ledgerFate(at(T0 + 50), claimed, T0 + 100, timing)).toEqual({ kind: 'hold', untilMs: T0 + 5_000, reason: 'sync-in-flight' });
-    expect(ledgerFate(at(T0 + 50), claimed, T0 + 4_500, timing)).toEqual({ kind: 'hold', untilMs: T0 + 5_500, reason: 'sync-in-flight' });
+    expect(ledgerFate(at(T0 + 50), claimed, T0 + 100, timing)).toEqual({
+      kind: 'hold',
+      untilMs: T0 + 5_000,
+      reason: 'sync-in-flight',
+    });
+    expect(ledgerFate(at(T0 + 50), claimed, T0 + 4_500, timing)).toEqual({
+      kind: 'hold',
+      untilMs: T0 + 5_500,
+      reason: 'sync-in-flight',
+    });
     // Received well before it: covered if it succeeds, so looked at again as soon as it has likely answered.
-    expect(ledgerFate(at(T0 - 1_001), claimed, T0 + 100, timing)).toEqual({ kind: 'hold', untilMs: T0 + 1_100, reason: 'sync-in-flight' });
+    expect(ledgerFate(at(T0 - 1_001), claimed, T0 + 100, timing)).toEqual({
+      kind: 'hold',
+      untilMs: T0 + 1_100,
+      reason: 'sync-in-flight',
+    });
     expect(ledgerFate(at(T0 + 50), claimed, T0 + 30_000, timing)).toEqual({ kind: 'sync-now' });
-    const answered = entry({ claim: { startedAt: T0, until: T0 + 30_000 }, lastAttempt: { outcome: 'retryable', startedAt: T0, finishedAt: T0 + 8_000, error: 'timeout' } });
+    const answered = entry({
+      claim: { startedAt: T0, until: T0 + 30_000 },
+      lastAttempt: { outcome: 'retryable', startedAt: T0, finishedAt: T0 + 8_000, error: 'timeout' },
+    });
     expect(ledgerFate(at(T0 + 50), answered, T0 + 8_100, timing)).toEqual({ kind: 'sync-now' });
   });
 
@@ -58,7 +94,12 @@ describe('ledgerFate', () => {
         fc.integer({ min: -500, max: 500 }),
         fc.integer({ min: -500, max: 500 }),
         (trueReceivedAt, trueSyncStart, calloutClockSkew, syncClockSkew) => {
-          const fate = ledgerFate(at(T0 + trueReceivedAt + calloutClockSkew), succeededAt(T0 + trueSyncStart + syncClockSkew), T0 + 120_000, timing);
+          const fate = ledgerFate(
+            at(T0 + trueReceivedAt + calloutClockSkew),
+            succeededAt(T0 + trueSyncStart + syncClockSkew),
+            T0 + 120_000,
+            timing,
+          );
           if (fate.kind === 'covered') expect(trueReceivedAt).toBeLessThan(trueSyncStart);
         },
       ),
@@ -89,7 +130,12 @@ describe('holds and plans', () => {
     const later = planSubscription(messages, succeededAt(T0), T0 + 5_000, timing);
     expect(later).toEqual({ covered: [messages[0], messages[2]], held: [], syncNow: [messages[1], messages[3]] });
     // Under a sync in flight each message waits for its own reason.
-    const inFlight = planSubscription([at(T0 - 2_000), at(T0 + 100)], entry({ claim: { startedAt: T0, until: T0 + 30_000 } }), T0 + 200, timing);
+    const inFlight = planSubscription(
+      [at(T0 - 2_000), at(T0 + 100)],
+      entry({ claim: { startedAt: T0, until: T0 + 30_000 } }),
+      T0 + 200,
+      timing,
+    );
     expect(inFlight.held.map((held) => held.fate.untilMs)).toEqual([T0 + 1_200, T0 + 5_000]);
   });
 });

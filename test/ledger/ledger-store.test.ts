@@ -2,7 +2,13 @@ import { DeleteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { createOnDemandTable } from '../../local/dynamodb-emulator';
 import { DynamoDbLedgerStore, LEDGER_PARTITION_KEY } from '../../functions/ledger/dynamodb-ledger-store';
-import { LEDGER_MARKS, LEDGER_TTL_SECONDS, MAX_LEDGER_ERROR_LENGTH, type LedgerMark, type LedgerOutcome } from '../../functions/ledger/ledger-entry';
+import {
+  LEDGER_MARKS,
+  LEDGER_TTL_SECONDS,
+  MAX_LEDGER_ERROR_LENGTH,
+  type LedgerMark,
+  type LedgerOutcome,
+} from '../../functions/ledger/ledger-entry';
 import { InMemoryLedgerStore, type LedgerStore } from '../../functions/ledger/ledger-store';
 import { useDynamoDbEmulator } from '../support/dynamodb-emulator';
 
@@ -52,7 +58,12 @@ describe.each([
     const entry = (await store.readMany(['A-S1'])).entries.get('A-S1');
     expect(entry).toEqual({
       subscriptionId: 'A-S1',
-      lastSuccess: { startedAt: 1_700_000_000_000, finishedAt: 1_700_000_000_300, limioId: 'limio-1700000000000', owner: 'owner-1' },
+      lastSuccess: {
+        startedAt: 1_700_000_000_000,
+        finishedAt: 1_700_000_000_300,
+        limioId: 'limio-1700000000000',
+        owner: 'owner-1',
+      },
       lastAttempt: { outcome: 'synced', startedAt: 1_700_000_000_000, finishedAt: 1_700_000_000_300, httpStatus: 200 },
       expiresAt: Math.ceil(1_700_000_000_300 / 1000) + LEDGER_TTL_SECONDS,
     });
@@ -74,15 +85,30 @@ describe.each([
     expect(await store.recordOutcome('A-S1', failed(3_000))).toBe('recorded');
     expect(await store.recordOutcome('A-S1', synced(2_000, { limioId: undefined }))).toBe('success-only');
     const entry = (await store.readMany(['A-S1'])).entries.get('A-S1');
-    expect(entry?.lastAttempt).toEqual({ outcome: 'retryable', startedAt: 3_000, finishedAt: 3_300, httpStatus: 503, error: 'Limio answered 503' });
+    expect(entry?.lastAttempt).toEqual({
+      outcome: 'retryable',
+      startedAt: 3_000,
+      finishedAt: 3_300,
+      httpStatus: 503,
+      error: 'Limio answered 503',
+    });
     // The id of the success at 1000 does not stay beside the start of the one at 2000, which had none.
     expect(entry?.lastSuccess).toEqual({ startedAt: 2_000, finishedAt: 2_300, owner: 'owner-1' });
   });
 
   it('replaces the error of the last attempt and drops it on success', async () => {
     await store.recordOutcome('A-S1', failed(1_000, 'terminal'));
-    expect((await store.readMany(['A-S1'])).entries.get('A-S1')?.lastAttempt).toMatchObject({ outcome: 'terminal', httpStatus: 404, error: 'Limio answered 404' });
-    await store.recordOutcome('A-S1', { kind: 'retryable', startedAt: 2_000, finishedAt: 10_000, error: 'Limio did not answer within 8000 ms' });
+    expect((await store.readMany(['A-S1'])).entries.get('A-S1')?.lastAttempt).toMatchObject({
+      outcome: 'terminal',
+      httpStatus: 404,
+      error: 'Limio answered 404',
+    });
+    await store.recordOutcome('A-S1', {
+      kind: 'retryable',
+      startedAt: 2_000,
+      finishedAt: 10_000,
+      error: 'Limio did not answer within 8000 ms',
+    });
     expect((await store.readMany(['A-S1'])).entries.get('A-S1')?.lastAttempt).toEqual({
       outcome: 'retryable',
       startedAt: 2_000,
@@ -90,13 +116,30 @@ describe.each([
       error: 'Limio did not answer within 8000 ms',
     });
     await store.recordOutcome('A-S1', synced(11_000));
-    expect((await store.readMany(['A-S1'])).entries.get('A-S1')?.lastAttempt).toEqual({ outcome: 'synced', startedAt: 11_000, finishedAt: 11_300, httpStatus: 200 });
+    expect((await store.readMany(['A-S1'])).entries.get('A-S1')?.lastAttempt).toEqual({
+      outcome: 'synced',
+      startedAt: 11_000,
+      finishedAt: 11_300,
+      httpStatus: 200,
+    });
   });
 
   it('keeps Limio text bounded and storable whatever Limio answered', async () => {
     const long = `${'x'.repeat(MAX_LEDGER_ERROR_LENGTH - 2)}😀😀 and more`;
-    await store.recordOutcome('A-S1', { kind: 'terminal', startedAt: 1_000, finishedAt: 1_100, httpStatus: 400, error: long });
-    await store.recordOutcome('A-S2', { kind: 'terminal', startedAt: 1_000, finishedAt: 1_100, httpStatus: 400, error: 'half a pair \ud83d here' });
+    await store.recordOutcome('A-S1', {
+      kind: 'terminal',
+      startedAt: 1_000,
+      finishedAt: 1_100,
+      httpStatus: 400,
+      error: long,
+    });
+    await store.recordOutcome('A-S2', {
+      kind: 'terminal',
+      startedAt: 1_000,
+      finishedAt: 1_100,
+      httpStatus: 400,
+      error: 'half a pair \ud83d here',
+    });
     const { entries } = await store.readMany(['A-S1', 'A-S2']);
     const error = entries.get('A-S1')?.lastAttempt?.error ?? '';
     expect(Array.from(error)).toHaveLength(MAX_LEDGER_ERROR_LENGTH);
@@ -135,29 +178,68 @@ describe.each([
     await store.recordOutcome('A-S1', synced(6_000));
     expect(await store.raiseMark('A-S1', 'lastQueuedAt', 7_000)).toBe(true);
     const entry = (await store.readMany(['A-S1'])).entries.get('A-S1');
-    expect(entry).toMatchObject({ lastQueuedAt: 7_000, provenThrough: 3_000, lastSuccess: { startedAt: 6_000 }, expiresAt: Math.ceil(6_300 / 1000) + LEDGER_TTL_SECONDS });
+    expect(entry).toMatchObject({
+      lastQueuedAt: 7_000,
+      provenThrough: 3_000,
+      lastSuccess: { startedAt: 6_000 },
+      expiresAt: Math.ceil(6_300 / 1000) + LEDGER_TTL_SECONDS,
+    });
   });
 
   it('a claim is over when a failed answer of its sync is recorded, too', async () => {
-    expect(await store.claimSync('A-S1', { startedAt: 1_000, leaseMs: 30_000, expectedLastSuccessStartedAt: undefined })).toBe(true);
+    expect(
+      await store.claimSync('A-S1', { startedAt: 1_000, leaseMs: 30_000, expectedLastSuccessStartedAt: undefined }),
+    ).toBe(true);
     await store.recordOutcome('A-S1', failed(1_000));
-    expect(await store.claimSync('A-S1', { startedAt: 1_200, leaseMs: 30_000, expectedLastSuccessStartedAt: undefined })).toBe(true);
+    expect(
+      await store.claimSync('A-S1', { startedAt: 1_200, leaseMs: 30_000, expectedLastSuccessStartedAt: undefined }),
+    ).toBe(true);
   });
 });
 
 describe('DynamoDB ledger store and the in-memory rules agree', () => {
   type Operation =
     | { readonly op: 'record'; readonly outcome: LedgerOutcome }
-    | { readonly op: 'claim'; readonly startedAt: number; readonly leaseMs: number; readonly expectRecorded: boolean; readonly expectedDelta: number }
+    | {
+        readonly op: 'claim';
+        readonly startedAt: number;
+        readonly leaseMs: number;
+        readonly expectRecorded: boolean;
+        readonly expectedDelta: number;
+      }
     | { readonly op: 'mark'; readonly mark: LedgerMark; readonly valueMs: number };
   // Few distinct times, so equal and reversed starts are common.
   const time = fc.integer({ min: 0, max: 12 }).map((tick) => 1_000 * tick);
   const operation: fc.Arbitrary<Operation> = fc.oneof(
-    fc.record({ op: fc.constant('record' as const), outcome: fc.oneof(
-      fc.record({ kind: fc.constant('synced' as const), startedAt: time, finishedAt: time, httpStatus: fc.constantFrom(200, 201), limioId: fc.option(fc.constantFrom('l-1', 'l-2'), { nil: undefined }), owner: fc.option(fc.constant('o'), { nil: undefined }) }),
-      fc.record({ kind: fc.constantFrom('retryable' as const, 'terminal' as const), startedAt: time, finishedAt: time, httpStatus: fc.option(fc.constantFrom(404, 503), { nil: undefined }), error: fc.constantFrom('e1', 'e2') }),
-    ).map((outcome) => JSON.parse(JSON.stringify(outcome)) as LedgerOutcome) }),
-    fc.record({ op: fc.constant('claim' as const), startedAt: time, leaseMs: fc.constantFrom(500, 3_000), expectRecorded: fc.boolean(), expectedDelta: fc.constantFrom(0, 0, 1_000) }),
+    fc.record({
+      op: fc.constant('record' as const),
+      outcome: fc
+        .oneof(
+          fc.record({
+            kind: fc.constant('synced' as const),
+            startedAt: time,
+            finishedAt: time,
+            httpStatus: fc.constantFrom(200, 201),
+            limioId: fc.option(fc.constantFrom('l-1', 'l-2'), { nil: undefined }),
+            owner: fc.option(fc.constant('o'), { nil: undefined }),
+          }),
+          fc.record({
+            kind: fc.constantFrom('retryable' as const, 'terminal' as const),
+            startedAt: time,
+            finishedAt: time,
+            httpStatus: fc.option(fc.constantFrom(404, 503), { nil: undefined }),
+            error: fc.constantFrom('e1', 'e2'),
+          }),
+        )
+        .map((outcome) => JSON.parse(JSON.stringify(outcome)) as LedgerOutcome),
+    }),
+    fc.record({
+      op: fc.constant('claim' as const),
+      startedAt: time,
+      leaseMs: fc.constantFrom(500, 3_000),
+      expectRecorded: fc.boolean(),
+      expectedDelta: fc.constantFrom(0, 0, 1_000),
+    }),
     fc.record({ op: fc.constant('mark' as const), mark: fc.constantFrom<LedgerMark>(...LEDGER_MARKS), valueMs: time }),
   );
   let runs = 0;
@@ -170,14 +252,26 @@ describe('DynamoDB ledger store and the in-memory rules agree', () => {
         const memory = new InMemoryLedgerStore();
         for (const operation of operations) {
           if (operation.op === 'record') {
-            expect(await dynamodb.recordOutcome(id, operation.outcome)).toBe(await memory.recordOutcome(id, operation.outcome));
+            expect(await dynamodb.recordOutcome(id, operation.outcome)).toBe(
+              await memory.recordOutcome(id, operation.outcome),
+            );
           } else if (operation.op === 'mark') {
-            expect(await dynamodb.raiseMark(id, operation.mark, operation.valueMs)).toBe(await memory.raiseMark(id, operation.mark, operation.valueMs));
+            expect(await dynamodb.raiseMark(id, operation.mark, operation.valueMs)).toBe(
+              await memory.raiseMark(id, operation.mark, operation.valueMs),
+            );
           } else {
             // Mostly what a caller would have read, sometimes a stale or wrong value.
             const lastSuccess = (await memory.readMany([id])).entries.get(id)?.lastSuccess?.startedAt;
-            const expected = operation.expectRecorded ? (lastSuccess === undefined ? undefined : lastSuccess - operation.expectedDelta) : undefined;
-            const request = { startedAt: operation.startedAt, leaseMs: operation.leaseMs, expectedLastSuccessStartedAt: expected };
+            const expected = operation.expectRecorded
+              ? lastSuccess === undefined
+                ? undefined
+                : lastSuccess - operation.expectedDelta
+              : undefined;
+            const request = {
+              startedAt: operation.startedAt,
+              leaseMs: operation.leaseMs,
+              expectedLastSuccessStartedAt: expected,
+            };
             expect(await dynamodb.claimSync(id, request)).toBe(await memory.claimSync(id, request));
           }
         }
@@ -203,11 +297,26 @@ describe('DynamoDB ledger store reads', () => {
     const store = await freshDynamoDbStore();
     await store.recordOutcome('A-S1', synced(1_000));
     const tableName = `ledger-${tableCount}`;
-    const { Item } = await emulator.dynamodb.send(new GetItemCommand({ TableName: tableName, Key: { subscriptionId: { S: 'A-S1' } } }));
-    expect(Object.keys(Item ?? {}).sort()).toEqual(
-      ['expiresAt', 'lastAttemptFinishedAt', 'lastAttemptStartedAt', 'lastHttpStatus', 'lastOutcome', 'lastSuccessFinishedAt', 'lastSuccessStartedAt', 'limioId', 'owner', 'subscriptionId'].sort(),
+    const { Item } = await emulator.dynamodb.send(
+      new GetItemCommand({ TableName: tableName, Key: { subscriptionId: { S: 'A-S1' } } }),
     );
-    await emulator.dynamodb.send(new DeleteItemCommand({ TableName: tableName, Key: { subscriptionId: { S: 'A-S1' } } }));
+    expect(Object.keys(Item ?? {}).sort()).toEqual(
+      [
+        'expiresAt',
+        'lastAttemptFinishedAt',
+        'lastAttemptStartedAt',
+        'lastHttpStatus',
+        'lastOutcome',
+        'lastSuccessFinishedAt',
+        'lastSuccessStartedAt',
+        'limioId',
+        'owner',
+        'subscriptionId',
+      ].sort(),
+    );
+    await emulator.dynamodb.send(
+      new DeleteItemCommand({ TableName: tableName, Key: { subscriptionId: { S: 'A-S1' } } }),
+    );
     expect((await store.readMany(['A-S1'])).entries.size).toBe(0);
   });
 });

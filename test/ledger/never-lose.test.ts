@@ -5,19 +5,41 @@ import { runPipelineModel, type CrashPoint, type ModelResult, type ModelScenario
 const timing: LedgerTiming = { cooldownSeconds: 5, clockMarginSeconds: 1 };
 // Every clock within half the margin of true time, so any two differ by at most the margin.
 const skew = fc.integer({ min: -500, max: 500 });
-const poller = fc.record({ clockSkewMs: skew, batchSize: fc.integer({ min: 1, max: 10 }), pollGapMs: fc.integer({ min: 0, max: 1_000 }) });
+const poller = fc.record({
+  clockSkewMs: skew,
+  batchSize: fc.integer({ min: 1, max: 10 }),
+  pollGapMs: fc.integer({ min: 0, max: 1_000 }),
+});
 const subscriptionIds = ['A-S1', 'A-S2', 'A-S3'];
 
 const anyScenario: fc.Arbitrary<ModelScenario> = fc.record({
-  callouts: fc.array(fc.record({ atMs: fc.integer({ min: 0, max: 30_000 }), subscriptionId: fc.constantFrom(...subscriptionIds) }), { minLength: 1, maxLength: 25 }),
+  callouts: fc.array(
+    fc.record({ atMs: fc.integer({ min: 0, max: 30_000 }), subscriptionId: fc.constantFrom(...subscriptionIds) }),
+    { minLength: 1, maxLength: 25 },
+  ),
   calloutClockSkewMs: skew,
   pollers: fc.array(poller, { minLength: 1, maxLength: 4 }),
   limio: fc.array(
-    fc.record({ durationMs: fc.integer({ min: 1, max: 8_000 }), answer: fc.constantFrom('synced' as const, 'synced' as const, 'retryable' as const, 'terminal' as const) }),
+    fc.record({
+      durationMs: fc.integer({ min: 1, max: 8_000 }),
+      answer: fc.constantFrom('synced' as const, 'synced' as const, 'retryable' as const, 'terminal' as const),
+    }),
     { maxLength: 12 },
   ),
   ledgerFaults: fc.array(fc.boolean(), { maxLength: 12 }),
-  crashes: fc.array(fc.constantFrom<CrashPoint>('none', 'none', 'none', 'before-read', 'after-read', 'after-claim', 'after-limio', 'after-record'), { maxLength: 8 }),
+  crashes: fc.array(
+    fc.constantFrom<CrashPoint>(
+      'none',
+      'none',
+      'none',
+      'before-read',
+      'after-read',
+      'after-claim',
+      'after-limio',
+      'after-record',
+    ),
+    { maxLength: 8 },
+  ),
   duplicates: fc.array(fc.boolean(), { maxLength: 8 }),
   stepDelaysMs: fc.array(fc.integer({ min: 1, max: 300 }), { maxLength: 8 }),
   seed: fc.integer(),
@@ -34,8 +56,13 @@ function expectNoChangeLost(result: ModelResult): void {
       continue;
     }
     expect(callout.state).toBe('done');
-    const coveringSyncs = (result.successes.get(callout.subscriptionId) ?? []).filter((start) => start > callout.trueReceivedAt && start <= (callout.doneAt ?? 0));
-    if (coveringSyncs.length === 0) throw new Error(`callout for ${callout.subscriptionId} received at ${callout.trueReceivedAt} was done at ${callout.doneAt} with no successful sync started after it`);
+    const coveringSyncs = (result.successes.get(callout.subscriptionId) ?? []).filter(
+      (start) => start > callout.trueReceivedAt && start <= (callout.doneAt ?? 0),
+    );
+    if (coveringSyncs.length === 0)
+      throw new Error(
+        `callout for ${callout.subscriptionId} received at ${callout.trueReceivedAt} was done at ${callout.doneAt} with no successful sync started after it`,
+      );
   }
 }
 
@@ -53,10 +80,15 @@ function expectEveryChangeRead(result: ModelResult, marginMs: number): void {
     // Queued at or after the change's UpdatedDate (whole seconds) by its producer's clock, within the margin.
     const updatedDate = Math.floor(change.atMs / 1000) * 1000;
     const deadLettered = result.callouts.some(
-      (message) => message.subscriptionId === change.subscriptionId && message.state === 'dead-lettered' && message.trueReceivedAt >= updatedDate - marginMs,
+      (message) =>
+        message.subscriptionId === change.subscriptionId &&
+        message.state === 'dead-lettered' &&
+        message.trueReceivedAt >= updatedDate - marginMs,
     );
     if (!read && !deadLettered) {
-      throw new Error(`change of ${change.subscriptionId} at ${change.atMs} (committed ${change.committedAt}) was never read by a successful sync; sweeps: ${JSON.stringify(result.sweeps)}`);
+      throw new Error(
+        `change of ${change.subscriptionId} at ${change.atMs} (committed ${change.committedAt}) was never read by a successful sync; sweeps: ${JSON.stringify(result.sweeps)}`,
+      );
     }
   }
 }
@@ -78,14 +110,35 @@ const sweepScenario: fc.Arbitrary<ModelScenario> = fc.record({
   calloutClockSkewMs: skew,
   pollers: fc.array(poller, { minLength: 1, maxLength: 3 }),
   limio: fc.array(
-    fc.record({ durationMs: fc.integer({ min: 1, max: 8_000 }), answer: fc.constantFrom('synced' as const, 'synced' as const, 'synced' as const, 'retryable' as const, 'terminal' as const) }),
+    fc.record({
+      durationMs: fc.integer({ min: 1, max: 8_000 }),
+      answer: fc.constantFrom(
+        'synced' as const,
+        'synced' as const,
+        'synced' as const,
+        'retryable' as const,
+        'terminal' as const,
+      ),
+    }),
     { maxLength: 12 },
   ),
   // The ledger answers: a successful sync that left neither its claim nor its record there is the one case the
   // sweep cannot see (docs/how-a-subscription-is-synced.md). Syncs with and without claims (a cooldown of 0),
   // crashes at every step, duplicates and Limio's failures are all in play.
   ledgerFaults: fc.constant([]),
-  crashes: fc.array(fc.constantFrom<CrashPoint>('none', 'none', 'none', 'before-read', 'after-read', 'after-claim', 'after-limio', 'after-record'), { maxLength: 8 }),
+  crashes: fc.array(
+    fc.constantFrom<CrashPoint>(
+      'none',
+      'none',
+      'none',
+      'before-read',
+      'after-read',
+      'after-claim',
+      'after-limio',
+      'after-record',
+    ),
+    { maxLength: 8 },
+  ),
   duplicates: fc.array(fc.boolean(), { maxLength: 8 }),
   stepDelaysMs: fc.array(fc.integer({ min: 1, max: 300 }), { maxLength: 8 }),
   seed: fc.integer(),
@@ -118,19 +171,27 @@ const accountChange = fc
 /** Subscription changes as above, with account and contact changes among them, their callouts fanned out or lost. */
 const accountSweepScenario: fc.Arbitrary<ModelScenario> = fc
   .tuple(sweepScenario, fc.array(accountChange, { minLength: 1, maxLength: 8 }))
-  .map(([scenario, accountChanges]) => ({ ...scenario, callouts: [...scenario.callouts, ...accountChanges], sweep: { ...scenario.sweep!, accounts: ACCOUNTS } }));
+  .map(([scenario, accountChanges]) => ({
+    ...scenario,
+    callouts: [...scenario.callouts, ...accountChanges],
+    sweep: { ...scenario.sweep!, accounts: ACCOUNTS },
+  }));
 
 describe('sync ledger: never lose a change', () => {
   it('with commit lag, lost callouts and sweeps: every change is followed by a successful sync that read it, or a message on the DLQ', () => {
     fc.assert(
-      fc.property(sweepScenario, (scenario) => expectEveryChangeRead(runPipelineModel(scenario), scenario.timing.clockMarginSeconds * 1000)),
+      fc.property(sweepScenario, (scenario) =>
+        expectEveryChangeRead(runPipelineModel(scenario), scenario.timing.clockMarginSeconds * 1000),
+      ),
       { numRuns: 500 },
     );
   });
 
-  it('with account and contact changes too (fanned out, or their callouts lost): each of the account\'s subscriptions is followed by a successful sync that read it, or a message on the DLQ', () => {
+  it("with account and contact changes too (fanned out, or their callouts lost): each of the account's subscriptions is followed by a successful sync that read it, or a message on the DLQ", () => {
     fc.assert(
-      fc.property(accountSweepScenario, (scenario) => expectEveryChangeRead(runPipelineModel(scenario), scenario.timing.clockMarginSeconds * 1000)),
+      fc.property(accountSweepScenario, (scenario) =>
+        expectEveryChangeRead(runPipelineModel(scenario), scenario.timing.clockMarginSeconds * 1000),
+      ),
       { numRuns: Number(process.env.NEVER_LOSE_RUNS ?? 1_000) },
     );
   });
@@ -144,11 +205,15 @@ describe('sync ledger: never lose a change', () => {
    * receivedAt, as every producer does: 22302 is missing, queued and read.
    */
   it('an account change whose fan-out runs after a subscription change with a lost callout: the change is queued as missing, not taken for pending, and read', () => {
-    const scenario = JSON.parse('{"callouts":[{"atMs":14141,"subscriptionId":"A-S1","commitDelayMs":606,"calloutDelayMs":2868,"lost":false,"namesUpdatedDate":false},{"atMs":22302,"subscriptionId":"A-S1","commitDelayMs":886,"calloutDelayMs":0,"lost":true,"namesUpdatedDate":false},{"atMs":0,"subscriptionId":"A-S1","commitDelayMs":0,"calloutDelayMs":0,"lost":false,"namesUpdatedDate":false},{"atMs":13549,"account":"A00000001","commitDelayMs":3685,"calloutDelayMs":4015,"lost":false,"fanOutDelayMs":2939,"subscriptionId":"A00000001"}],"calloutClockSkewMs":0,"pollers":[{"clockSkewMs":0,"batchSize":1,"pollGapMs":0}],"limio":[],"ledgerFaults":[],"crashes":[],"duplicates":[],"stepDelaysMs":[184,1,1],"seed":0,"timing":{"cooldownSeconds":5,"clockMarginSeconds":1},"sweep":{"commitLagMs":5000,"settleMs":15000,"overlapMs":5000,"intervalMs":3000,"clockSkewMs":0,"accounts":{"A00000001":["A-S1","A-S2"],"A00000002":["A-S3"],"A00000003":[]}}}') as Parameters<typeof runPipelineModel>[0];
+    const scenario = JSON.parse(
+      '{"callouts":[{"atMs":14141,"subscriptionId":"A-S1","commitDelayMs":606,"calloutDelayMs":2868,"lost":false,"namesUpdatedDate":false},{"atMs":22302,"subscriptionId":"A-S1","commitDelayMs":886,"calloutDelayMs":0,"lost":true,"namesUpdatedDate":false},{"atMs":0,"subscriptionId":"A-S1","commitDelayMs":0,"calloutDelayMs":0,"lost":false,"namesUpdatedDate":false},{"atMs":13549,"account":"A00000001","commitDelayMs":3685,"calloutDelayMs":4015,"lost":false,"fanOutDelayMs":2939,"subscriptionId":"A00000001"}],"calloutClockSkewMs":0,"pollers":[{"clockSkewMs":0,"batchSize":1,"pollGapMs":0}],"limio":[],"ledgerFaults":[],"crashes":[],"duplicates":[],"stepDelaysMs":[184,1,1],"seed":0,"timing":{"cooldownSeconds":5,"clockMarginSeconds":1},"sweep":{"commitLagMs":5000,"settleMs":15000,"overlapMs":5000,"intervalMs":3000,"clockSkewMs":0,"accounts":{"A00000001":["A-S1","A-S2"],"A00000002":["A-S3"],"A00000003":[]}}}',
+    ) as Parameters<typeof runPipelineModel>[0];
     const result = runPipelineModel(scenario);
     expectEveryChangeRead(result, scenario.timing.clockMarginSeconds * 1000);
     // Read by a sync that started after its commit, which only the sweep's queueing brought.
-    const committed = result.changes.find((change) => change.subscriptionId === 'A-S1' && change.atMs === 22302)!.committedAt;
+    const committed = result.changes.find(
+      (change) => change.subscriptionId === 'A-S1' && change.atMs === 22302,
+    )!.committedAt;
     expect(result.successes.get('A-S1')!.some((start) => start >= committed)).toBe(true);
     expect(result.sweeps.some((sweep) => sweep.missing === 1)).toBe(true);
     expect(result.sweeps.every((sweep) => sweep.pending === 0)).toBe(true);
@@ -163,10 +228,16 @@ describe('sync ledger: never lose a change', () => {
 
   it('a burst of callouts for one subscription costs at most 2 Limio calls when nothing fails', () => {
     const burst = fc.record({
-      callouts: fc.array(fc.record({ atMs: fc.integer({ min: 0, max: 2_000 }), subscriptionId: fc.constant('A-S1') }), { minLength: 1, maxLength: 30 }),
+      callouts: fc.array(fc.record({ atMs: fc.integer({ min: 0, max: 2_000 }), subscriptionId: fc.constant('A-S1') }), {
+        minLength: 1,
+        maxLength: 30,
+      }),
       calloutClockSkewMs: skew,
       pollers: fc.array(poller, { minLength: 1, maxLength: 6 }),
-      limio: fc.array(fc.record({ durationMs: fc.integer({ min: 1, max: 8_000 }), answer: fc.constant('synced' as const) }), { maxLength: 4 }),
+      limio: fc.array(
+        fc.record({ durationMs: fc.integer({ min: 1, max: 8_000 }), answer: fc.constant('synced' as const) }),
+        { maxLength: 4 },
+      ),
       ledgerFaults: fc.constant([]),
       crashes: fc.constant([]),
       duplicates: fc.array(fc.boolean(), { maxLength: 6 }),

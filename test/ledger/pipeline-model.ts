@@ -6,7 +6,13 @@ import type { LedgerOutcome } from '../../functions/ledger/ledger-entry';
 import { claimRefusedHold, holdVisibilitySeconds, type LedgerTiming } from '../../functions/ledger/ledger-fate';
 import { InMemoryLedgerStore } from '../../functions/ledger/ledger-store';
 import { provenThroughOf } from '../../functions/ledger/proven-through';
-import { classifyAccountChange, classifySubscription, worseCoverage, type ChangeCoverage, type CoverageFacts } from '../../functions/sweep/coverage';
+import {
+  classifyAccountChange,
+  classifySubscription,
+  worseCoverage,
+  type ChangeCoverage,
+  type CoverageFacts,
+} from '../../functions/sweep/coverage';
 
 /**
  * A discrete-event model of the pipeline with the sync ledger: callouts put messages on a queue with SQS's
@@ -200,7 +206,9 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
   const updatedDateOf = (change: ModelChange) => Math.floor(change.atMs / 1000) * 1000;
   // The commit-lag assumption: visible by its stamp (whole seconds) plus the lag, whatever delay the scenario asks.
   const committedAt = (change: ModelChange) =>
-    sweepMode ? Math.min(change.atMs + (change.commitDelayMs ?? 0), updatedDateOf(change) + scenario.sweep!.commitLagMs) : change.atMs;
+    sweepMode
+      ? Math.min(change.atMs + (change.commitDelayMs ?? 0), updatedDateOf(change) + scenario.sweep!.commitLagMs)
+      : change.atMs;
   const arrivesAt = (change: ModelChange) => committedAt(change) + (sweepMode ? (change.calloutDelayMs ?? 0) : 0);
   const arriving = scenario.callouts.filter((change) => !(sweepMode && change.lost === true));
   const calloutTimes = arriving.map(arrivesAt).sort((a, b) => a - b);
@@ -253,14 +261,19 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
         return;
       }
       arrived += 1;
-      enqueue(callout.subscriptionId, now + scenario.calloutClockSkewMs, sweepMode && callout.namesUpdatedDate === true ? new Date(updatedDateOf(callout)).toISOString() : undefined);
+      enqueue(
+        callout.subscriptionId,
+        now + scenario.calloutClockSkewMs,
+        sweepMode && callout.namesUpdatedDate === true ? new Date(updatedDateOf(callout)).toISOString() : undefined,
+      );
     });
   }
 
   // Sweep mode: runs until its window has passed every change, one interval at a time.
   const lastChangeAt = Math.max(0, ...scenario.callouts.map((change) => change.atMs));
   let sweepWindowEnd: number | undefined;
-  const sweepsDone = () => !sweepMode || (sweepWindowEnd !== undefined && sweepWindowEnd > lastChangeAt + scenario.sweep!.overlapMs);
+  const sweepsDone = () =>
+    !sweepMode || (sweepWindowEnd !== undefined && sweepWindowEnd > lastChangeAt + scenario.sweep!.overlapMs);
   const runSweep = () => {
     const script = scenario.sweep!;
     const local = now + script.clockSkewMs;
@@ -286,7 +299,8 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
     }
     const accountChangeOf = new Map<string, number>();
     for (const [account, updatedMs] of accountLatest) {
-      for (const subscriptionId of subscriptionsOf(account)) accountChangeOf.set(subscriptionId, Math.max(accountChangeOf.get(subscriptionId) ?? -Infinity, updatedMs));
+      for (const subscriptionId of subscriptionsOf(account))
+        accountChangeOf.set(subscriptionId, Math.max(accountChangeOf.get(subscriptionId) ?? -Infinity, updatedMs));
     }
     const report: Record<ChangeCoverage, number> = { covered: 0, pending: 0, unproven: 0, missing: 0 };
     const judged = new Set([...latest.keys(), ...accountChangeOf.keys()]);
@@ -295,7 +309,8 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
     for (const subscriptionId of judged) {
       const entry = entries.get(subscriptionId);
       const claim = entry?.claim;
-      const unrecorded = claim !== undefined && (entry?.lastAttempt === undefined || claim.startedAt > entry.lastAttempt.startedAt);
+      const unrecorded =
+        claim !== undefined && (entry?.lastAttempt === undefined || claim.startedAt > entry.lastAttempt.startedAt);
       const facts: CoverageFacts | undefined = entry && {
         ...(entry.lastSuccess !== undefined && { lastSuccessStartedAt: entry.lastSuccess.startedAt }),
         ...(entry.provenThrough !== undefined && { provenThrough: entry.provenThrough }),
@@ -304,10 +319,17 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
       };
       const updatedMs = latest.get(subscriptionId);
       const accountMs = accountChangeOf.get(subscriptionId);
-      const own = updatedMs === undefined ? 'covered' : classifySubscription(updatedMs, bySecond.get(subscriptionId), facts, local, rules);
-      const coverage = worseCoverage(own, accountMs === undefined ? 'covered' : classifyAccountChange(accountMs, facts, local, rules));
+      const own =
+        updatedMs === undefined
+          ? 'covered'
+          : classifySubscription(updatedMs, bySecond.get(subscriptionId), facts, local, rules);
+      const coverage = worseCoverage(
+        own,
+        accountMs === undefined ? 'covered' : classifyAccountChange(accountMs, facts, local, rules),
+      );
       report[coverage] += 1;
-      if (coverage === 'unproven' || coverage === 'missing') enqueue(subscriptionId, local, updatedMs === undefined ? undefined : new Date(updatedMs).toISOString());
+      if (coverage === 'unproven' || coverage === 'missing')
+        enqueue(subscriptionId, local, updatedMs === undefined ? undefined : new Date(updatedMs).toISOString());
     }
     sweepReports.push(report);
     sweepWindowEnd = endMs;
@@ -321,7 +343,12 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
     idlePollers.clear();
   };
 
-  const settled = () => arrived === arriving.length && fanOutsRunning === 0 && sweepsDone() && invocationsRunning === 0 && messages.every((message) => message.state !== 'queued');
+  const settled = () =>
+    arrived === arriving.length &&
+    fanOutsRunning === 0 &&
+    sweepsDone() &&
+    invocationsRunning === 0 &&
+    messages.every((message) => message.state !== 'queued');
 
   const deleteMessage = (held: Held) => {
     if (held.message.state !== 'queued') return;
@@ -347,7 +374,9 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
     }
     const batch = visible.slice(0, poller.batchSize);
     if (duplicates.next()) {
-      const heldElsewhere = messages.filter((message) => message.state === 'queued' && message.visibleAt > now && message.receives > 0);
+      const heldElsewhere = messages.filter(
+        (message) => message.state === 'queued' && message.visibleAt > now && message.receives > 0,
+      );
       if (heldElsewhere.length > 0) batch.push(heldElsewhere[Math.floor(random() * heldElsewhere.length)]);
     }
     const received: Held[] = [];
@@ -405,10 +434,20 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
       at(now + stepDelays.next(), () => {
         if (dead) return end();
         const ids = lookAgain.map((plan) => plan.subscriptionId);
-        const again: LedgerLookup = ledgerFaults.next() ? { entries: new Map(), unknown: ids, failure: 'scripted' } : { ...store.readNow(ids), unknown: [] };
+        const again: LedgerLookup = ledgerFaults.next()
+          ? { entries: new Map(), unknown: ids, failure: 'scripted' }
+          : { ...store.readNow(ids), unknown: [] };
         const held = lookAgain.flatMap((plan) => plan.held);
-        const waiting = held.map(({ message }) => ({ held: message, subscriptionId: message.message.subscriptionId, receivedAt: message.message.receivedAt }));
-        const covered = new Set(planLedgerBatch(waiting, again, local(), scenario.timing).flatMap((plan) => plan.covered.map((entry) => entry.held)));
+        const waiting = held.map(({ message }) => ({
+          held: message,
+          subscriptionId: message.message.subscriptionId,
+          receivedAt: message.message.receivedAt,
+        }));
+        const covered = new Set(
+          planLedgerBatch(waiting, again, local(), scenario.timing).flatMap((plan) =>
+            plan.covered.map((entry) => entry.held),
+          ),
+        );
         for (const { message, fate } of held) {
           if (covered.has(message)) deleteMessage(message);
           else changeVisibility(message, now + holdVisibilitySeconds(fate.untilMs, local()) * 1000);
@@ -422,26 +461,40 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
       const ids = [...new Set(batch.map((held) => held.message.subscriptionId))];
       // The handler's one read per batch, failing open as readLedgerFailOpen does: a failed read leaves all unknown.
       const lookup: LedgerLookup =
-        scenario.withoutLedger === true || ledgerFaults.next() ? { entries: new Map(), unknown: ids, failure: 'scripted' } : { ...store.readNow(ids), unknown: [] };
+        scenario.withoutLedger === true || ledgerFaults.next()
+          ? { entries: new Map(), unknown: ids, failure: 'scripted' }
+          : { ...store.readNow(ids), unknown: [] };
       if (dies('after-read')) return end();
       const plans = planLedgerBatch(
-        batch.map((held) => ({ ...held, subscriptionId: held.message.subscriptionId, receivedAt: held.message.receivedAt })),
+        batch.map((held) => ({
+          ...held,
+          subscriptionId: held.message.subscriptionId,
+          receivedAt: held.message.receivedAt,
+        })),
         lookup,
         local(),
         scenario.timing,
       );
       const holdReceiveLimit = scenario.holdReceiveLimit ?? ledgerHoldReceiveLimit(MODEL_LIMITS.maxReceiveCount);
-      const released = plans.map((planned) => releaseHoldsPastReceiveLimit(planned, (held) => held.message.receives, holdReceiveLimit));
+      const released = plans.map((planned) =>
+        releaseHoldsPastReceiveLimit(planned, (held) => held.message.receives, holdReceiveLimit),
+      );
       const callsLimio = released.some((plan) => plan.syncNow.length > 0);
       lookAgain =
         callsLimio && scenario.withoutLedger !== true
-          ? released.filter((plan) => plan.syncNow.length === 0 && plan.held.length > 0 && plan.held.every(({ fate }) => fate.reason === 'sync-in-flight'))
+          ? released.filter(
+              (plan) =>
+                plan.syncNow.length === 0 &&
+                plan.held.length > 0 &&
+                plan.held.every(({ fate }) => fate.reason === 'sync-in-flight'),
+            )
           : [];
       groupsLeft = released.length - lookAgain.length;
       for (const plan of released) {
         plan.covered.forEach(deleteMessage);
         if (lookAgain.includes(plan)) continue;
-        for (const { message, fate } of plan.held) changeVisibility(message, now + holdVisibilitySeconds(fate.untilMs, local()) * 1000);
+        for (const { message, fate } of plan.held)
+          changeVisibility(message, now + holdVisibilitySeconds(fate.untilMs, local()) * 1000);
         if (plan.syncNow.length === 0) groupDone();
         else at(now + stepDelays.next(), () => sync(plan));
       }
@@ -455,7 +508,14 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
       if (plan.claim !== undefined) {
         // A failed claim (an error or a timeout) syncs anyway, whether or not the claim reached the table.
         const failed = ledgerFaults.next();
-        const claimed = !failed || random() < 0.5 ? store.claimNow(subscriptionId, { startedAt, leaseMs: MODEL_LIMITS.functionTimeoutMs - (now - invokedAt), ...plan.claim }) : false;
+        const claimed =
+          !failed || random() < 0.5
+            ? store.claimNow(subscriptionId, {
+                startedAt,
+                leaseMs: MODEL_LIMITS.functionTimeoutMs - (now - invokedAt),
+                ...plan.claim,
+              })
+            : false;
         if (!failed && !claimed) {
           const hold = claimRefusedHold(local());
           const visibleAt = now + holdVisibilitySeconds(hold.untilMs, local()) * 1000;
@@ -469,20 +529,34 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
       limioCalls.set(subscriptionId, (limioCalls.get(subscriptionId) ?? 0) + 1);
       at(now + call.durationMs, () => {
         // Limio has synced whether or not the invocation lives to hear it.
-        if (call.answer === 'synced') successes.set(subscriptionId, [...(successes.get(subscriptionId) ?? []), trueStart]);
+        if (call.answer === 'synced')
+          successes.set(subscriptionId, [...(successes.get(subscriptionId) ?? []), trueStart]);
         if (dies('after-limio')) return groupDone();
         const finishedAt = local();
         const outcome: LedgerOutcome =
           call.answer === 'synced'
             ? { kind: 'synced', startedAt, finishedAt, httpStatus: 200, limioId: `limio-${subscriptionId}` }
-            : { kind: call.answer, startedAt, finishedAt, httpStatus: call.answer === 'retryable' ? 503 : 404, error: 'scripted' };
+            : {
+                kind: call.answer,
+                startedAt,
+                finishedAt,
+                httpStatus: call.answer === 'retryable' ? 503 : 404,
+                error: 'scripted',
+              };
         if (!scenario.withoutLedger) {
           // A write that timed out may have landed all the same.
           const failed = ledgerFaults.next();
           if (!failed || random() < 0.5) store.recordNow(subscriptionId, outcome);
           // The sync handler's second write after a success (LedgerStep.record), made only when a message names a change.
-          const provenThrough = call.answer === 'synced' ? provenThroughOf(group.map((held) => held.message), marginMs) : undefined;
-          if (provenThrough !== undefined && !failed) store.raiseMarkNow(subscriptionId, 'provenThrough', provenThrough);
+          const provenThrough =
+            call.answer === 'synced'
+              ? provenThroughOf(
+                  group.map((held) => held.message),
+                  marginMs,
+                )
+              : undefined;
+          if (provenThrough !== undefined && !failed)
+            store.raiseMarkNow(subscriptionId, 'provenThrough', provenThrough);
         }
         if (dies('after-record')) return groupDone();
         at(now + stepDelays.next(), () => {
@@ -507,7 +581,11 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
   while (events.length > 0 && now <= MODEL_LIMITS.simulatedMs) {
     let next = 0;
     for (let i = 1; i < events.length; i++) {
-      if (events[i].time < events[next].time || (events[i].time === events[next].time && events[i].sequence < events[next].sequence)) next = i;
+      if (
+        events[i].time < events[next].time ||
+        (events[i].time === events[next].time && events[i].sequence < events[next].sequence)
+      )
+        next = i;
     }
     const [event] = events.splice(next, 1);
     now = event.time;
@@ -526,7 +604,9 @@ export function runPipelineModel(scenario: ModelScenario): ModelResult {
     // An account change is a change of each of the account's subscriptions: each must be read by one of its syncs.
     changes: sweepMode
       ? scenario.callouts.flatMap((change) =>
-          (change.account === undefined ? [change.subscriptionId] : subscriptionsOf(change.account)).map((subscriptionId) => ({ subscriptionId, atMs: change.atMs, committedAt: committedAt(change) })),
+          (change.account === undefined ? [change.subscriptionId] : subscriptionsOf(change.account)).map(
+            (subscriptionId) => ({ subscriptionId, atMs: change.atMs, committedAt: committedAt(change) }),
+          ),
         )
       : [],
     sweeps: sweepReports,

@@ -2,8 +2,14 @@ import fc from 'fast-check';
 import { classifySyncOutcome, parseRetryAfter, type LimioAnswer } from '../../functions/limio';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
-const classify = (answer: LimioAnswer, tokenRefreshed = false) => classifySyncOutcome(answer, { tokenRefreshed, nowMs: NOW });
-const response = (status: number, body: unknown, retryAfter?: string): LimioAnswer => ({ kind: 'response', status, body, retryAfter });
+const classify = (answer: LimioAnswer, tokenRefreshed = false) =>
+  classifySyncOutcome(answer, { tokenRefreshed, nowMs: NOW });
+const response = (status: number, body: unknown, retryAfter?: string): LimioAnswer => ({
+  kind: 'response',
+  status,
+  body,
+  retryAfter,
+});
 
 // One test per row of the retry table (docs/how-a-subscription-is-synced.md).
 describe('classifySyncOutcome: the retry table', () => {
@@ -27,8 +33,15 @@ describe('classifySyncOutcome: the retry table', () => {
   });
 
   it('401 asks for a fresh token first, and is retryable when the fresh token is refused too', () => {
-    expect(classify(response(401, { message: 'expired' }))).toMatchObject({ class: 'refresh', httpStatus: 401, error: expect.stringContaining('expired') });
-    expect(classify(response(401, { message: 'expired' }), true)).toMatchObject({ class: 'retryable', httpStatus: 401 });
+    expect(classify(response(401, { message: 'expired' }))).toMatchObject({
+      class: 'refresh',
+      httpStatus: 401,
+      error: expect.stringContaining('expired'),
+    });
+    expect(classify(response(401, { message: 'expired' }), true)).toMatchObject({
+      class: 'retryable',
+      httpStatus: 401,
+    });
   });
 
   it('429 is retryable and carries Retry-After', () => {
@@ -54,8 +67,14 @@ describe('classifySyncOutcome: the retry table', () => {
   });
 
   it('a network error and a timeout are retryable', () => {
-    expect(classify({ kind: 'network-error', message: 'ECONNREFUSED' })).toEqual({ class: 'retryable', error: 'network error: ECONNREFUSED' });
-    expect(classify({ kind: 'timeout', timeoutMs: 8000 })).toEqual({ class: 'retryable', error: 'Limio did not answer within 8000 ms' });
+    expect(classify({ kind: 'network-error', message: 'ECONNREFUSED' })).toEqual({
+      class: 'retryable',
+      error: 'network error: ECONNREFUSED',
+    });
+    expect(classify({ kind: 'timeout', timeoutMs: 8000 })).toEqual({
+      class: 'retryable',
+      error: 'Limio did not answer within 8000 ms',
+    });
   });
 
   it.each([400, 404, 405, 410, 422, 451])('%i is terminal, with Limio message', (status) => {
@@ -117,7 +136,8 @@ describe('classifySyncOutcome: properties', () => {
         if (status >= 500 || [403, 408, 409, 423, 425, 429].includes(status)) return outcome.class === 'retryable';
         if (status === 401) return outcome.class === (refreshed ? 'retryable' : 'refresh');
         if (status >= 400) return outcome.class === 'terminal';
-        const success = typeof anyBody === 'object' && anyBody !== null && !Array.isArray(anyBody) && anyBody.success === true;
+        const success =
+          typeof anyBody === 'object' && anyBody !== null && !Array.isArray(anyBody) && anyBody.success === true;
         if (status >= 200 && status < 300 && success) return outcome.class === 'synced';
         return outcome.class === 'retryable';
       }),

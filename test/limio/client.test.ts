@@ -2,14 +2,24 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { environmentCredentials, LimioClient, LimioTokenCache, secretsManagerCredentials, type CredentialsSource } from '../../functions/limio';
+import {
+  environmentCredentials,
+  LimioClient,
+  LimioTokenCache,
+  secretsManagerCredentials,
+  type CredentialsSource,
+} from '../../functions/limio';
 import { startLimioSandbox, type LimioSandbox } from '../../local/limio-sandbox';
 import { LIMIO_SECRET_ID, mockLimioSecret } from '../sync/harness';
 
 // The Limio client and its token cache on their own, against the sandbox and, for misbehaving token endpoints,
 // small real HTTP servers.
 
-function clientFor(baseUrl: string, credentials: CredentialsSource, options: { now?: () => number; timeoutMs?: number } = {}) {
+function clientFor(
+  baseUrl: string,
+  credentials: CredentialsSource,
+  options: { now?: () => number; timeoutMs?: number } = {},
+) {
   let tokenFetches = 0;
   const tokens = new LimioTokenCache({
     baseUrl,
@@ -19,7 +29,11 @@ function clientFor(baseUrl: string, credentials: CredentialsSource, options: { n
     now: options.now,
     onTokenFetch: () => (tokenFetches += 1),
   });
-  return { tokens, client: new LimioClient({ baseUrl, tokens, timeoutMs: options.timeoutMs ?? 2000 }), fetches: () => tokenFetches };
+  return {
+    tokens,
+    client: new LimioClient({ baseUrl, tokens, timeoutMs: options.timeoutMs ?? 2000 }),
+    fetches: () => tokenFetches,
+  };
 }
 
 /** A token endpoint that answers as told (or never), for what the sandbox does not do. */
@@ -80,7 +94,11 @@ describe('Limio client', () => {
   it('refreshes a token at half its life when the life is shorter than twice the margin', async () => {
     let now = Date.now();
     sandbox.setFaults({ tokenTtlSeconds: 60 });
-    const { client, fetches } = clientFor(sandbox.baseUrl, environmentCredentials(sandbox.clientId, sandbox.clientSecret), { now: () => now });
+    const { client, fetches } = clientFor(
+      sandbox.baseUrl,
+      environmentCredentials(sandbox.clientId, sandbox.clientSecret),
+      { now: () => now },
+    );
     await client.sync('A-S1');
     now += 29_000;
     await client.sync('A-S1');
@@ -105,7 +123,11 @@ describe('Limio client', () => {
   it('with environment credentials, a refusal is not retried against the same credentials', async () => {
     const { client, fetches } = clientFor(sandbox.baseUrl, environmentCredentials(sandbox.clientId, 'wrong'));
     const result = await client.sync('A-S1');
-    expect(result.outcome).toEqual({ class: 'retryable', error: 'no Limio token: the Limio token endpoint refused the client credentials (401)', tokenUnavailable: true });
+    expect(result.outcome).toEqual({
+      class: 'retryable',
+      error: 'no Limio token: the Limio token endpoint refused the client credentials (401)',
+      tokenUnavailable: true,
+    });
     expect(fetches()).toBe(1);
     expect(sandbox.stats.syncCalls).toBe(0);
   });
@@ -123,7 +145,11 @@ describe('Limio client', () => {
     try {
       const { client } = clientFor(hung.baseUrl, environmentCredentials('id', 'secret'), { timeoutMs: 200 });
       const result = await client.sync('A-S1');
-      expect(result.outcome).toEqual({ class: 'retryable', error: 'no Limio token: no answer within 200 ms', tokenUnavailable: true });
+      expect(result.outcome).toEqual({
+        class: 'retryable',
+        error: 'no Limio token: no answer within 200 ms',
+        tokenUnavailable: true,
+      });
     } finally {
       await hung.stop();
     }
@@ -136,7 +162,11 @@ describe('Limio client', () => {
     const endpoint = await startTokenEndpoint((respond) => respond(status, answerBody));
     try {
       const { client } = clientFor(endpoint.baseUrl, environmentCredentials('id', 'secret'));
-      expect((await client.sync('A-S1')).outcome).toEqual({ class: 'retryable', error: `no Limio token: ${error}`, tokenUnavailable: true });
+      expect((await client.sync('A-S1')).outcome).toEqual({
+        class: 'retryable',
+        error: `no Limio token: ${error}`,
+        tokenUnavailable: true,
+      });
     } finally {
       await endpoint.stop();
     }
@@ -146,8 +176,14 @@ describe('Limio client', () => {
     const endpoint = await startTokenEndpoint((respond) => respond(400, { error: 'invalid_client' }));
     const secret = mockLimioSecret(sandbox);
     try {
-      const { client, fetches } = clientFor(endpoint.baseUrl, secretsManagerCredentials(LIMIO_SECRET_ID, secret.client));
-      expect((await client.sync('A-S1')).outcome).toMatchObject({ class: 'retryable', error: expect.stringContaining('refused') });
+      const { client, fetches } = clientFor(
+        endpoint.baseUrl,
+        secretsManagerCredentials(LIMIO_SECRET_ID, secret.client),
+      );
+      expect((await client.sync('A-S1')).outcome).toMatchObject({
+        class: 'retryable',
+        error: expect.stringContaining('refused'),
+      });
       expect(fetches()).toBe(2);
       expect(secret.reads()).toBe(2);
     } finally {
@@ -174,7 +210,10 @@ describe('Secrets Manager credentials', () => {
     await source.read();
     await source.read();
     expect(secret.reads()).toBe(1);
-    expect(await source.read({ refresh: true })).toEqual({ clientId: sandbox.clientId, clientSecret: sandbox.clientSecret });
+    expect(await source.read({ refresh: true })).toEqual({
+      clientId: sandbox.clientId,
+      clientSecret: sandbox.clientSecret,
+    });
     expect(secret.reads()).toBe(2);
   });
 
@@ -194,7 +233,10 @@ describe('Secrets Manager credentials', () => {
     secret.mock.on(GetSecretValueCommand).rejects(new Error('AccessDeniedException: not allowed'));
     const { client } = clientFor(sandbox.baseUrl, secretsManagerCredentials(LIMIO_SECRET_ID, secret.client));
     const result = await client.sync('A-S1');
-    expect(result.outcome).toMatchObject({ class: 'retryable', error: expect.stringContaining(`cannot read the Limio credentials secret ${LIMIO_SECRET_ID}`) });
+    expect(result.outcome).toMatchObject({
+      class: 'retryable',
+      error: expect.stringContaining(`cannot read the Limio credentials secret ${LIMIO_SECRET_ID}`),
+    });
     expect(sandbox.stats.tokenRequests).toBe(0);
   });
 });

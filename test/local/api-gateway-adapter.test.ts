@@ -30,31 +30,46 @@ describe('API Gateway adapter over HTTP', () => {
         return { statusCode: 200, body: '{"success":true}' };
       },
     });
-    const challenged = await fetch(`${base}${PATH}`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    const challenged = await fetch(`${base}${PATH}`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(challenged.status).toBe(401);
     expect(challenged.headers.get('www-authenticate')).toBe('Basic realm="zuora-callout"');
     expect(await challenged.json()).toEqual({ success: false, message: 'authentication required' });
     expect(events).toHaveLength(0);
 
     const authorization = `Basic ${Buffer.from('zuora:secret').toString('base64')}`;
-    const accepted = await fetch(`${base}${PATH}`, { method: 'POST', body: '{}', headers: { authorization, 'content-type': 'application/json' } });
+    const accepted = await fetch(`${base}${PATH}`, {
+      method: 'POST',
+      body: '{}',
+      headers: { authorization, 'content-type': 'application/json' },
+    });
     expect(accepted.status).toBe(200);
     expect(await accepted.json()).toEqual({ success: true });
     expect(events).toHaveLength(1);
     expect((events[0] as APIGatewayProxyEvent).headers.authorization).toBe(authorization);
   });
 
-  it.each(['rest', 'http'] as const)('%s renames a Lambda WWW-Authenticate header, as API Gateway does', async (kind) => {
-    const base = await serve({
-      kind,
-      handler: async () => ({ statusCode: 401, headers: { 'WWW-Authenticate': 'Basic realm="x"', 'Content-Type': 'application/json' }, body: '{}' }),
-    });
-    const response = await fetch(`${base}${PATH}`, { method: 'POST' });
-    await response.arrayBuffer();
-    expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toBeNull();
-    expect(response.headers.get('x-amzn-remapped-www-authenticate')).toBe('Basic realm="x"');
-  });
+  it.each(['rest', 'http'] as const)(
+    '%s renames a Lambda WWW-Authenticate header, as API Gateway does',
+    async (kind) => {
+      const base = await serve({
+        kind,
+        handler: async () => ({
+          statusCode: 401,
+          headers: { 'WWW-Authenticate': 'Basic realm="x"', 'Content-Type': 'application/json' },
+          body: '{}',
+        }),
+      });
+      const response = await fetch(`${base}${PATH}`, { method: 'POST' });
+      await response.arrayBuffer();
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toBeNull();
+      expect(response.headers.get('x-amzn-remapped-www-authenticate')).toBe('Basic realm="x"');
+    },
+  );
 
   it('HTTP API delivers a form body to the Lambda base64-encoded', async () => {
     const events: APIGatewayProxyEventV2[] = [];
@@ -98,35 +113,57 @@ describe('API Gateway adapter over HTTP', () => {
     expect(errors).toHaveLength(2);
   });
 
-  it.each(['rest', 'http'] as const)('%s calls the Lambda for a request with headers and parameters named after Object members', async (kind) => {
-    const events: ApiGatewayEvent[] = [];
-    const base = await serve({
-      kind,
-      handler: async (event) => {
-        events.push(event);
-        return { statusCode: 200, headers: { 'Content-Type': 'text/plain' }, body: 'ok' };
-      },
-    });
-    // node:http with raw header pairs: fetch's Headers drops a header named __proto__.
-    const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpRequest(
-        `${base}${PATH}?constructor=1&toString=2&hasOwnProperty=3&__proto__=4`,
-        { method: 'POST', headers: ['Host', '127.0.0.1', 'constructor', 'a', 'toString', 'b', 'hasOwnProperty', 'c', '__proto__', 'd'] },
-        (res) => {
-          let body = '';
-          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+  it.each(['rest', 'http'] as const)(
+    '%s calls the Lambda for a request with headers and parameters named after Object members',
+    async (kind) => {
+      const events: ApiGatewayEvent[] = [];
+      const base = await serve({
+        kind,
+        handler: async (event) => {
+          events.push(event);
+          return { statusCode: 200, headers: { 'Content-Type': 'text/plain' }, body: 'ok' };
         },
-      );
-      req.on('error', reject);
-      req.end();
-    });
-    expect(response).toEqual({ status: 200, body: 'ok' });
-    expect(events).toHaveLength(1);
-    const headerNames = Object.keys(events[0].headers).map((name) => name.toLowerCase());
-    expect(headerNames).toEqual(expect.arrayContaining(['constructor', 'tostring', 'hasownproperty', '__proto__']));
-    expect(Object.keys(events[0].queryStringParameters ?? {})).toEqual(['constructor', 'toString', 'hasOwnProperty', '__proto__']);
-  });
+      });
+      // node:http with raw header pairs: fetch's Headers drops a header named __proto__.
+      const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest(
+          `${base}${PATH}?constructor=1&toString=2&hasOwnProperty=3&__proto__=4`,
+          {
+            method: 'POST',
+            headers: [
+              'Host',
+              '127.0.0.1',
+              'constructor',
+              'a',
+              'toString',
+              'b',
+              'hasOwnProperty',
+              'c',
+              '__proto__',
+              'd',
+            ],
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      expect(response).toEqual({ status: 200, body: 'ok' });
+      expect(events).toHaveLength(1);
+      const headerNames = Object.keys(events[0].headers).map((name) => name.toLowerCase());
+      expect(headerNames).toEqual(expect.arrayContaining(['constructor', 'tostring', 'hasownproperty', '__proto__']));
+      expect(Object.keys(events[0].queryStringParameters ?? {})).toEqual([
+        'constructor',
+        'toString',
+        'hasOwnProperty',
+        '__proto__',
+      ]);
+    },
+  );
 
   it.each([
     ['rest', 403],
@@ -149,10 +186,14 @@ describe('API Gateway adapter over HTTP', () => {
       },
     });
     const status = await new Promise<number>((resolve, reject) => {
-      const req = httpRequest(`${base}${PATH}`, { method: 'POST', headers: { 'content-type': 'text/plain' } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = httpRequest(
+        `${base}${PATH}`,
+        { method: 'POST', headers: { 'content-type': 'text/plain' } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on('error', reject);
       req.end(Buffer.alloc(4096, 'a'));
     });

@@ -24,7 +24,16 @@ describe('API Gateway events', () => {
       'rest',
       incoming({
         url: `${PATH}?subscriptionNumber=A-S1&subscriptionNumber=A-S2&eventType=x`,
-        rawHeaders: ['Content-Type', 'application/x-www-form-urlencoded', 'X-Tag', 'a', 'X-Tag', 'b', 'Zuora-Request-Id', 'r1'],
+        rawHeaders: [
+          'Content-Type',
+          'application/x-www-form-urlencoded',
+          'X-Tag',
+          'a',
+          'X-Tag',
+          'b',
+          'Zuora-Request-Id',
+          'r1',
+        ],
         body: Buffer.from('subscriptionNumber=A-S00000271'),
       }),
       { path: PATH },
@@ -89,10 +98,17 @@ describe('API Gateway events', () => {
       expect(ownValue(event.headers, name)).toBe(`h${i}`);
       expect(ownValue(event.multiValueHeaders, name)).toEqual([`h${i}`]);
       expect(ownValue(event.queryStringParameters, name)).toBe(name === 'constructor' ? 'again' : `q${i}`);
-      expect(ownValue(event.multiValueQueryStringParameters, name)).toEqual(name === 'constructor' ? ['q0', 'again'] : [`q${i}`]);
+      expect(ownValue(event.multiValueQueryStringParameters, name)).toEqual(
+        name === 'constructor' ? ['q0', 'again'] : [`q${i}`],
+      );
     });
     // Ordinary objects, as JSON.parse in the Lambda runtime makes them.
-    for (const map of [event.headers, event.multiValueHeaders, event.queryStringParameters, event.multiValueQueryStringParameters]) {
+    for (const map of [
+      event.headers,
+      event.multiValueHeaders,
+      event.queryStringParameters,
+      event.multiValueQueryStringParameters,
+    ]) {
       expect(Object.getPrototypeOf(map)).toBe(Object.prototype);
     }
   });

@@ -29,7 +29,13 @@ describe('make a dead letter, fix Limio, replay it, trace it', () => {
   it('walks with --local finding everything by the record, which a clean stop removes', async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'zls-walk-'));
     const file = path.join(dir, 'runtime.json');
-    const ephemeral = { PORT: '0', SQS_PORT: '0', LIMIO_SANDBOX_PORT: '0', DYNAMODB_PORT: '0', ZUORA_SANDBOX_PORT: '0' };
+    const ephemeral = {
+      PORT: '0',
+      SQS_PORT: '0',
+      LIMIO_SANDBOX_PORT: '0',
+      DYNAMODB_PORT: '0',
+      ZUORA_SANDBOX_PORT: '0',
+    };
     child = spawn(TSX, ['local/main.ts'], {
       cwd: ROOT,
       env: { ...process.env, ...ephemeral, SYNC_BATCHING_WINDOW_SECONDS: '0', ZLS_RUNTIME_RECORD: file },
@@ -40,14 +46,16 @@ describe('make a dead letter, fix Limio, replay it, trace it', () => {
     const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
     createInterface({ input: child.stdout! }).on('line', (line) => {
       lines.push(line);
-      for (const waiter of waiters.splice(0)) (waiter.pattern.test(line) ? waiter.resolve(line) : waiters.push(waiter));
+      for (const waiter of waiters.splice(0)) waiter.pattern.test(line) ? waiter.resolve(line) : waiters.push(waiter);
     });
     const exited = once(child, 'exit').then(([code]) => code as number | null);
     const line = (pattern: RegExp) =>
       lines.find((seen) => pattern.test(seen)) ??
       Promise.race([
         new Promise<string>((resolve) => waiters.push({ pattern, resolve })),
-        exited.then(() => Promise.reject(new Error(`npm start ended before printing ${pattern}:\n${lines.join('\n')}`))),
+        exited.then(() =>
+          Promise.reject(new Error(`npm start ended before printing ${pattern}:\n${lines.join('\n')}`)),
+        ),
       ]);
     await line(/^Ready: /);
     expect(lines.join('\n')).toContain(`Runtime record ${file}`);
@@ -56,7 +64,11 @@ describe('make a dead letter, fix Limio, replay it, trace it', () => {
     // Only where the record is: no PORT, SQS_PORT, DYNAMODB_PORT nor CALLOUT_* variable.
     const env = { ZLS_RUNTIME_RECORD: file };
     const setFaults = async (body: unknown) => {
-      const response = await fetch(faults, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const response = await fetch(faults, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       expect(response.status).toBe(200);
       return response.json();
     };

@@ -45,7 +45,15 @@ describe('npm start when the SQS emulator is killed under it', () => {
     const recordFile = path.join(dir, 'runtime.json');
     const npm = spawn('npm', ['start'], {
       cwd: ROOT,
-      env: { ...process.env, PORT: '0', SQS_PORT: '0', LIMIO_SANDBOX_PORT: '0', DYNAMODB_PORT: '0', ZUORA_SANDBOX_PORT: '0', ZLS_RUNTIME_RECORD: recordFile },
+      env: {
+        ...process.env,
+        PORT: '0',
+        SQS_PORT: '0',
+        LIMIO_SANDBOX_PORT: '0',
+        DYNAMODB_PORT: '0',
+        ZUORA_SANDBOX_PORT: '0',
+        ZLS_RUNTIME_RECORD: recordFile,
+      },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -60,7 +68,9 @@ describe('npm start when the SQS emulator is killed under it', () => {
         stdout.push(line);
         if (line.startsWith('Ready: ')) resolve();
       });
-      void exited.then(() => reject(new Error(`npm start ended before it was ready:\n${stdout.join('\n')}\n${stderr}`)));
+      void exited.then(() =>
+        reject(new Error(`npm start ended before it was ready:\n${stdout.join('\n')}\n${stderr}`)),
+      );
     });
     left = await descendantsOf(npm.pid!);
     expect(existsSync(recordFile)).toBe(true);
@@ -79,7 +89,9 @@ describe('npm start when the SQS emulator is killed under it', () => {
     expect(errorLines.filter((line) => line.startsWith('worker error')).length).toBeLessThanOrEqual(2);
     // Stopped as on Ctrl-C: the summary (without the queue counts: the queues are gone), the record removed,
     // every process of the runtime gone.
-    expect(stdout.filter((line) => line.startsWith('Stopped.'))).toEqual([expect.not.stringContaining('left on the main queue')]);
+    expect(stdout.filter((line) => line.startsWith('Stopped.'))).toEqual([
+      expect.not.stringContaining('left on the main queue'),
+    ]);
     expect(existsSync(recordFile)).toBe(false);
     // (tsx's esbuild service ends once its pipe closes, a moment after.)
     expect(await survivors(left, 10_000)).toEqual([]);

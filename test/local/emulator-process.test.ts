@@ -35,7 +35,10 @@ describe('startEmulatorProcess: an exit nobody asked for', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('reports a child killed by a signal, naming the emulator and the signal', async () => {
-    const emulator = await startEmulatorProcess('SQS emulator', script, { EMULATOR_END: 'sigkill', EMULATOR_DELAY_MS: '50' });
+    const emulator = await startEmulatorProcess('SQS emulator', script, {
+      EMULATOR_END: 'sigkill',
+      EMULATOR_DELAY_MS: '50',
+    });
     expect(emulator.port).toBe(4321);
     const exit = await emulator.unexpectedExit;
     expect(exit).toBeInstanceOf(EmulatorExitedError);
@@ -45,9 +48,17 @@ describe('startEmulatorProcess: an exit nobody asked for', () => {
   });
 
   it('reports a crash with its exit code and its last line on stderr', async () => {
-    const emulator = await startEmulatorProcess('DynamoDB emulator', script, { EMULATOR_END: 'crash', EMULATOR_DELAY_MS: '50' });
+    const emulator = await startEmulatorProcess('DynamoDB emulator', script, {
+      EMULATOR_END: 'crash',
+      EMULATOR_DELAY_MS: '50',
+    });
     const exit = await emulator.unexpectedExit;
-    expect(exit).toMatchObject({ emulator: 'DynamoDB emulator', code: 3, signal: null, lastStderr: 'FATAL: heap out of memory' });
+    expect(exit).toMatchObject({
+      emulator: 'DynamoDB emulator',
+      code: 3,
+      signal: null,
+      lastStderr: 'FATAL: heap out of memory',
+    });
     expect(exit.message).toBe('DynamoDB emulator exited unexpectedly (exit code 3): FATAL: heap out of memory');
   });
 

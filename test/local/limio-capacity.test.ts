@@ -33,6 +33,7 @@ describe('the Limio sandbox capacity model', () => {
   it('takes a positive whole number or undefined as capacity', () => {
     expect(checkCapacity(undefined)).toBeUndefined();
     expect(checkCapacity(8)).toBe(8);
-    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => checkCapacity(bad)).toThrow(RangeError);
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(() => checkCapacity(bad)).toThrow(RangeError);
   });
 });

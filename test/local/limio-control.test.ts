@@ -1,16 +1,25 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isLoopbackAddress } from '../../local/control-request';
-import { capacityChange, handleLocalLimioRequest, LOCAL_LIMIO_CAPACITY_PATH, type LocalLimioControlOptions } from '../../local/limio-control';
+import {
+  capacityChange,
+  handleLocalLimioRequest,
+  LOCAL_LIMIO_CAPACITY_PATH,
+  type LocalLimioControlOptions,
+} from '../../local/limio-control';
 import type { LimioServiceModel } from '../../local/limio-sandbox';
 import { startLimioSandbox, type LimioSandbox } from '../../local/limio-sandbox';
 
 // The route as the runtime's front door serves it, on a real server on 127.0.0.1, over a real Limio sandbox.
 
 /** `remoteAddress`: what the route is shown as the caller's address (the connection itself stays on loopback). */
-async function serve(options: LocalLimioControlOptions, remoteAddress?: string): Promise<{ server: Server; url: string }> {
+async function serve(
+  options: LocalLimioControlOptions,
+  remoteAddress?: string,
+): Promise<{ server: Server; url: string }> {
   const server = createServer((request, response) => {
-    if (remoteAddress !== undefined) Object.defineProperty(request.socket, 'remoteAddress', { value: remoteAddress, configurable: true });
+    if (remoteAddress !== undefined)
+      Object.defineProperty(request.socket, 'remoteAddress', { value: remoteAddress, configurable: true });
     if (!handleLocalLimioRequest(request, response, options)) {
       response.writeHead(418).end();
     }
@@ -47,9 +56,17 @@ describe('the Limio sandbox control route', () => {
   });
 
   it('changes the capacity and the latency while the sandbox runs, null being unlimited', async () => {
-    expect(await call(url, { method: 'POST', headers: json, body: JSON.stringify({ capacity: 4, latencyMs: 100 }) })).toEqual({ status: 200, body: { capacity: 4, latencyMs: 100 } });
+    expect(
+      await call(url, { method: 'POST', headers: json, body: JSON.stringify({ capacity: 4, latencyMs: 100 }) }),
+    ).toEqual({ status: 200, body: { capacity: 4, latencyMs: 100 } });
     expect(sandbox.serviceModel()).toEqual({ capacity: 4, latencyMs: 100 });
-    expect(await call(url, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"capacity": null}' })).toEqual({ status: 200, body: { capacity: null, latencyMs: 100 } });
+    expect(
+      await call(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+        body: '{"capacity": null}',
+      }),
+    ).toEqual({ status: 200, body: { capacity: null, latencyMs: 100 } });
     expect(sandbox.serviceModel()).toEqual({ capacity: undefined, latencyMs: 100 });
     expect(changes).toEqual([
       { capacity: 4, latencyMs: 100 },
@@ -58,12 +75,24 @@ describe('the Limio sandbox control route', () => {
   });
 
   it('refuses a request from a web page (Origin header) and a body that is not JSON, changing nothing', async () => {
-    const fromPage = await call(url, { method: 'POST', headers: { ...json, origin: 'https://evil.example' }, body: '{"capacity": 1}' });
+    const fromPage = await call(url, {
+      method: 'POST',
+      headers: { ...json, origin: 'https://evil.example' },
+      body: '{"capacity": 1}',
+    });
     expect(fromPage.status).toBe(403);
     expect((await call(url, { headers: { origin: 'https://evil.example' } })).status).toBe(403);
-    const form = await call(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'capacity=1' });
+    const form = await call(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'capacity=1',
+    });
     expect(form.status).toBe(415);
-    const textPlain = await call(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"capacity": 1}' });
+    const textPlain = await call(url, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: '{"capacity": 1}',
+    });
     expect(textPlain.status).toBe(415);
     expect(sandbox.serviceModel()).toEqual({ capacity: 8, latencyMs: 200 });
     expect(changes).toEqual([]);
@@ -128,7 +157,17 @@ describe('capacityChange', () => {
 
 describe('isLoopbackAddress', () => {
   it('accepts 127.0.0.0/8 and ::1, also IPv6-mapped, and nothing else', () => {
-    for (const address of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) expect(isLoopbackAddress(address)).toBe(true);
-    for (const address of ['10.0.0.5', '192.168.1.20', '::ffff:10.0.0.5', 'fe80::1', '0.0.0.0', '1127.0.0.1', undefined]) expect(isLoopbackAddress(address)).toBe(false);
+    for (const address of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1'])
+      expect(isLoopbackAddress(address)).toBe(true);
+    for (const address of [
+      '10.0.0.5',
+      '192.168.1.20',
+      '::ffff:10.0.0.5',
+      'fe80::1',
+      '0.0.0.0',
+      '1127.0.0.1',
+      undefined,
+    ])
+      expect(isLoopbackAddress(address)).toBe(false);
   });
 });

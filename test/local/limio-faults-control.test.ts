@@ -1,7 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadRuntimeConfig } from '../../local/config';
-import { faultsChange, handleLocalLimioRequest, LOCAL_LIMIO_FAULTS_PATH, type LimioControlView, type LocalLimioControlOptions } from '../../local/limio-control';
+import {
+  faultsChange,
+  handleLocalLimioRequest,
+  LOCAL_LIMIO_FAULTS_PATH,
+  type LimioControlView,
+  type LocalLimioControlOptions,
+} from '../../local/limio-control';
 import { withFaultDefaults } from '../../local/limio-faults';
 import { describeLimioFaults, limioFaultsLine } from '../../local/output';
 import { startLimioSandbox, type LimioSandbox } from '../../local/limio-sandbox';
@@ -9,9 +15,13 @@ import { startLimioSandbox, type LimioSandbox } from '../../local/limio-sandbox'
 // Every Limio failure set while the sandbox runs, through the route the runtime's front door serves, and then seen
 // where the bridge sees it: a real sync call to the sandbox over HTTP.
 
-async function serve(options: LocalLimioControlOptions, remoteAddress?: string): Promise<{ server: Server; url: string }> {
+async function serve(
+  options: LocalLimioControlOptions,
+  remoteAddress?: string,
+): Promise<{ server: Server; url: string }> {
   const server = createServer((request, response) => {
-    if (remoteAddress !== undefined) Object.defineProperty(request.socket, 'remoteAddress', { value: remoteAddress, configurable: true });
+    if (remoteAddress !== undefined)
+      Object.defineProperty(request.socket, 'remoteAddress', { value: remoteAddress, configurable: true });
     if (!handleLocalLimioRequest(request, response, options)) response.writeHead(418).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -31,7 +41,11 @@ async function token(sandbox: LimioSandbox): Promise<{ status: number; token?: s
   const response = await fetch(`${sandbox.baseUrl}/oauth2/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: sandbox.clientId, client_secret: sandbox.clientSecret }).toString(),
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: sandbox.clientId,
+      client_secret: sandbox.clientSecret,
+    }).toString(),
   });
   const body = (await response.json()) as { access_token?: string };
   return { status: response.status, ...(body.access_token !== undefined && { token: body.access_token }) };
@@ -43,10 +57,23 @@ async function sync(sandbox: LimioSandbox, id: string, bearer: string, signal?: 
     headers: { authorization: `Bearer ${bearer}` },
     ...(signal && { signal }),
   });
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as Record<string, unknown> };
+  return {
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    body: (await response.json()) as Record<string, unknown>,
+  };
 }
 
-const NO_FAULTS: LimioControlView = { rate502: 0, rate429: 0, retryAfterSeconds: 1, hangRate: 0, down: false, notFoundIds: [], capacity: null, latencyMs: 0 };
+const NO_FAULTS: LimioControlView = {
+  rate502: 0,
+  rate429: 0,
+  retryAfterSeconds: 1,
+  hangRate: 0,
+  down: false,
+  notFoundIds: [],
+  capacity: null,
+  latencyMs: 0,
+};
 
 describe('the Limio sandbox faults route', () => {
   let sandbox: LimioSandbox;
@@ -71,8 +98,14 @@ describe('the Limio sandbox faults route', () => {
   });
 
   it('404 for chosen subscriptions, the others synced; an empty list clears it', async () => {
-    expect(await post(url, { notFoundIds: ['A-S00000500', 'A-S00000501'] })).toEqual({ status: 200, body: { ...NO_FAULTS, notFoundIds: ['A-S00000500', 'A-S00000501'] } });
-    expect(await sync(sandbox, 'A-S00000500', bearer)).toMatchObject({ status: 404, body: { message: expect.stringContaining('Not Found') } });
+    expect(await post(url, { notFoundIds: ['A-S00000500', 'A-S00000501'] })).toEqual({
+      status: 200,
+      body: { ...NO_FAULTS, notFoundIds: ['A-S00000500', 'A-S00000501'] },
+    });
+    expect(await sync(sandbox, 'A-S00000500', bearer)).toMatchObject({
+      status: 404,
+      body: { message: expect.stringContaining('Not Found') },
+    });
     expect((await sync(sandbox, 'A-S00000271', bearer)).status).toBe(200);
     expect((await post(url, { notFoundIds: [] })).body.notFoundIds).toEqual([]);
     expect((await sync(sandbox, 'A-S00000500', bearer)).status).toBe(200);
@@ -82,7 +115,10 @@ describe('the Limio sandbox faults route', () => {
   it('down: 503 for the token endpoint and every sync, at once; back up when cleared', async () => {
     await post(url, { down: true });
     expect(await token(sandbox)).toEqual({ status: 503 });
-    expect(await sync(sandbox, 'A-S00000271', bearer)).toMatchObject({ status: 503, body: { message: expect.stringContaining('Limio is down') } });
+    expect(await sync(sandbox, 'A-S00000271', bearer)).toMatchObject({
+      status: 503,
+      body: { message: expect.stringContaining('Limio is down') },
+    });
     await post(url, { down: false });
     expect((await token(sandbox)).status).toBe(200);
     expect((await sync(sandbox, 'A-S00000271', bearer)).status).toBe(200);
@@ -93,7 +129,11 @@ describe('the Limio sandbox faults route', () => {
     expect((await sync(sandbox, 'A-S1', bearer)).status).toBe(502);
     // The rates not given are kept: 502 must go to 0 for 429 to take all of it.
     expect((await post(url, { rate429: 1 })).status).toBe(400);
-    expect((await post(url, { rate502: 0, rate429: 1, retryAfterSeconds: 7 })).body).toMatchObject({ rate502: 0, rate429: 1, retryAfterSeconds: 7 });
+    expect((await post(url, { rate502: 0, rate429: 1, retryAfterSeconds: 7 })).body).toMatchObject({
+      rate502: 0,
+      rate429: 1,
+      retryAfterSeconds: 7,
+    });
     expect(await sync(sandbox, 'A-S1', bearer)).toMatchObject({ status: 429, retryAfter: '7' });
   });
 
@@ -112,13 +152,34 @@ describe('the Limio sandbox faults route', () => {
   });
 
   it('refuses a web page (Origin), a body that is not JSON and a caller off this machine, changing nothing', async () => {
-    expect((await call(url, { method: 'POST', headers: { ...json, origin: 'https://evil.example' }, body: '{"down": true}' })).status).toBe(403);
+    expect(
+      (
+        await call(url, {
+          method: 'POST',
+          headers: { ...json, origin: 'https://evil.example' },
+          body: '{"down": true}',
+        })
+      ).status,
+    ).toBe(403);
     expect((await call(url, { headers: { origin: 'https://evil.example' } })).status).toBe(403);
-    expect((await call(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"down": true}' })).status).toBe(415);
-    expect((await call(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'down=true' })).status).toBe(415);
+    expect(
+      (await call(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"down": true}' })).status,
+    ).toBe(415);
+    expect(
+      (
+        await call(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'down=true',
+        })
+      ).status,
+    ).toBe(415);
     const exposed = await serve({ sandbox }, '10.0.0.5');
     try {
-      expect(await post(exposed.url, { down: true })).toEqual({ status: 403, body: { message: expect.stringContaining('from this machine only') } });
+      expect(await post(exposed.url, { down: true })).toEqual({
+        status: 403,
+        body: { message: expect.stringContaining('from this machine only') },
+      });
     } finally {
       await new Promise((resolve) => exposed.server.close(resolve));
     }
@@ -137,7 +198,10 @@ describe('the Limio sandbox faults route', () => {
     ['an unknown field', { rate503: 1 }],
     ['nothing to change', {}],
   ])('answers 400 for %s, changing nothing', async (_, body) => {
-    expect(await post(url, body)).toEqual({ status: 400, body: { message: expect.stringContaining('expected any of') } });
+    expect(await post(url, body)).toEqual({
+      status: 400,
+      body: { message: expect.stringContaining('expected any of') },
+    });
     expect((await call(url)).body).toEqual(NO_FAULTS);
   });
 
@@ -154,20 +218,38 @@ describe('the Limio sandbox faults route', () => {
 describe('faultsChange', () => {
   it('accepts shares adding up to 1 despite floating point, and judges them with the ones kept', () => {
     const none = withFaultDefaults({});
-    expect(faultsChange({ rate502: 0.1, rate429: 0.2, hangRate: 0.7 }, none)).toEqual({ rate502: 0.1, rate429: 0.2, hangRate: 0.7 });
-    expect(faultsChange({ rate429: 0.5 }, withFaultDefaults({ rate502: 0.6 }))).toEqual(expect.stringContaining('more than 1'));
+    expect(faultsChange({ rate502: 0.1, rate429: 0.2, hangRate: 0.7 }, none)).toEqual({
+      rate502: 0.1,
+      rate429: 0.2,
+      hangRate: 0.7,
+    });
+    expect(faultsChange({ rate429: 0.5 }, withFaultDefaults({ rate502: 0.6 }))).toEqual(
+      expect.stringContaining('more than 1'),
+    );
   });
 });
 
 describe('Limio sandbox faults from the environment (npm start)', () => {
   it('LIMIO_SANDBOX_DOWN and LIMIO_SANDBOX_NOT_FOUND_IDS', () => {
-    const config = loadRuntimeConfig({ LIMIO_SANDBOX_DOWN: 'true', LIMIO_SANDBOX_NOT_FOUND_IDS: 'A-S00000500, A-S00000501,' });
-    expect(config.limio).toMatchObject({ kind: 'sandbox', faults: { down: true, notFoundIds: ['A-S00000500', 'A-S00000501'] } });
+    const config = loadRuntimeConfig({
+      LIMIO_SANDBOX_DOWN: 'true',
+      LIMIO_SANDBOX_NOT_FOUND_IDS: 'A-S00000500, A-S00000501,',
+    });
+    expect(config.limio).toMatchObject({
+      kind: 'sandbox',
+      faults: { down: true, notFoundIds: ['A-S00000500', 'A-S00000501'] },
+    });
     expect(loadRuntimeConfig({}).limio).toMatchObject({ faults: { down: false, notFoundIds: [] } });
-    expect(() => loadRuntimeConfig({ LIMIO_SANDBOX_DOWN: 'yes' })).toThrow(/LIMIO_SANDBOX_DOWN: must be one of true, false/);
-    expect(() => loadRuntimeConfig({ LIMIO_SANDBOX_NOT_FOUND_IDS: 'A-S1 A-S2' })).toThrow(/LIMIO_SANDBOX_NOT_FOUND_IDS: must be subscription ids separated by commas/);
+    expect(() => loadRuntimeConfig({ LIMIO_SANDBOX_DOWN: 'yes' })).toThrow(
+      /LIMIO_SANDBOX_DOWN: must be one of true, false/,
+    );
+    expect(() => loadRuntimeConfig({ LIMIO_SANDBOX_NOT_FOUND_IDS: 'A-S1 A-S2' })).toThrow(
+      /LIMIO_SANDBOX_NOT_FOUND_IDS: must be subscription ids separated by commas/,
+    );
     const tenant = { LIMIO_BASE_URL: 'https://tenant.example', LIMIO_CLIENT_ID: 'a', LIMIO_CLIENT_SECRET: 'b' };
-    expect(() => loadRuntimeConfig({ ...tenant, LIMIO_SANDBOX_NOT_FOUND_IDS: 'A-S1' })).toThrow(/LIMIO_SANDBOX_NOT_FOUND_IDS: applies to the local Limio sandbox only/);
+    expect(() => loadRuntimeConfig({ ...tenant, LIMIO_SANDBOX_NOT_FOUND_IDS: 'A-S1' })).toThrow(
+      /LIMIO_SANDBOX_NOT_FOUND_IDS: applies to the local Limio sandbox only/,
+    );
   });
 
   it('a sandbox started with them answers so from the first call', async () => {
@@ -188,9 +270,24 @@ describe('Limio sandbox faults from the environment (npm start)', () => {
 describe("npm start's words for the sandbox's faults", () => {
   it('names each fault set, and "no faults" when none is', () => {
     expect(describeLimioFaults(withFaultDefaults({}))).toBe('no faults');
-    expect(describeLimioFaults(withFaultDefaults({ down: true, notFoundIds: ['A-S1', 'A-S2'], rate502: 0.2, rate429: 0.1, retryAfterSeconds: 7, hangRate: 0.05, latencyMs: 40, tokenTtlSeconds: 5 }))).toBe(
+    expect(
+      describeLimioFaults(
+        withFaultDefaults({
+          down: true,
+          notFoundIds: ['A-S1', 'A-S2'],
+          rate502: 0.2,
+          rate429: 0.1,
+          retryAfterSeconds: 7,
+          hangRate: 0.05,
+          latencyMs: 40,
+          tokenTtlSeconds: 5,
+        }),
+      ),
+    ).toBe(
       'DOWN: 503 for every request, 404 for A-S1, A-S2, 502 for 20%, 429 for 10% (Retry-After 7 s), no answer for 5%, latency 40 ms, tokens live 5 s',
     );
-    expect(limioFaultsLine({ ...NO_FAULTS, notFoundIds: ['A-S00000500'], capacity: 8 })).toBe('limio         sandbox now: 404 for A-S00000500, capacity 8 in flight');
+    expect(limioFaultsLine({ ...NO_FAULTS, notFoundIds: ['A-S00000500'], capacity: 8 })).toBe(
+      'limio         sandbox now: 404 for A-S00000500, capacity 8 in flight',
+    );
   });
 });

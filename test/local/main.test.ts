@@ -20,7 +20,15 @@ interface Started {
 function startMain(env: Record<string, string>, args: string[] = []): Started {
   const child = spawn(TSX, ['local/main.ts', ...args], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', SQS_PORT: '0', LIMIO_SANDBOX_PORT: '0', DYNAMODB_PORT: '0', ZUORA_SANDBOX_PORT: '0', ...env },
+    env: {
+      ...process.env,
+      PORT: '0',
+      SQS_PORT: '0',
+      LIMIO_SANDBOX_PORT: '0',
+      DYNAMODB_PORT: '0',
+      ZUORA_SANDBOX_PORT: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, as in a terminal: Ctrl-C reaches every process of the group (tsx and the runtime).
     detached: true,
@@ -118,15 +126,21 @@ describe('npm start (local/main.ts)', () => {
     expect(running.stderr()).not.toMatch(/sweep failed/);
   });
 
-  it('--json prints structured lines: a ready record with the callout URL, the handlers\' logs, and a stopped record', async () => {
-    running = startMain({ SYNC_BATCHING_WINDOW_SECONDS: '0', CALLOUT_USERNAME: 'zuora', CALLOUT_PASSWORD: 'json-mode-password' }, ['--json']);
+  it("--json prints structured lines: a ready record with the callout URL, the handlers' logs, and a stopped record", async () => {
+    running = startMain(
+      { SYNC_BATCHING_WINDOW_SECONDS: '0', CALLOUT_USERNAME: 'zuora', CALLOUT_PASSWORD: 'json-mode-password' },
+      ['--json'],
+    );
     const ready = JSON.parse(await running.lineMatching(/"message":"ready"/)) as { calloutUrl: string; curl: string };
     // The user's own password is never printed, not even in the curl.
     expect(ready.curl).toContain("'zuora:<CALLOUT_PASSWORD>'");
     const response = await fetch(ready.calloutUrl, {
       method: 'POST',
       body: '{"subscriptionNumber":"A-S00000271"}',
-      headers: { authorization: `Basic ${Buffer.from('zuora:json-mode-password').toString('base64')}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Basic ${Buffer.from('zuora:json-mode-password').toString('base64')}`,
+        'content-type': 'application/json',
+      },
     });
     expect(response.status).toBe(200);
     await response.arrayBuffer();
@@ -144,7 +158,10 @@ describe('npm start (local/main.ts)', () => {
     [{ PORT: 'eighty' }, /PORT: must be a whole number/],
     [{ API_KIND: 'graphql' }, /API_KIND: must be one of rest, http/],
     [{ LIMIO_SANDBOX_502_RATE: '2' }, /LIMIO_SANDBOX_502_RATE: must be a share between 0 and 1/],
-    [{ LIMIO_BASE_URL: 'http://limio.example.com', LIMIO_CLIENT_ID: 'a', LIMIO_CLIENT_SECRET: 'b' }, /LIMIO_BASE_URL: must use https:\/\//],
+    [
+      { LIMIO_BASE_URL: 'http://limio.example.com', LIMIO_CLIENT_ID: 'a', LIMIO_CLIENT_SECRET: 'b' },
+      /LIMIO_BASE_URL: must use https:\/\//,
+    ],
     [{ CALLOUT_AUTH_MODE: 'basic', CALLOUT_USERNAME: 'zuora' }, /CALLOUT_PASSWORD: is required/],
   ])('exits 2 naming the variable for %j', async (env, message) => {
     running = startMain(env);

@@ -40,7 +40,9 @@ async function npmStartJson(npmArgs: string[]): Promise<{ stdout: string[]; stde
         stdout.push(line);
         if (line.includes('"message":"ready"')) resolve();
       });
-      void exited.then(() => reject(new Error(`npm start ended before it was ready:\n${stdout.join('\n')}\n${stderr}`)));
+      void exited.then(() =>
+        reject(new Error(`npm start ended before it was ready:\n${stdout.join('\n')}\n${stderr}`)),
+      );
     });
   } finally {
     process.kill(-npm.pid!, 'SIGTERM');
@@ -58,7 +60,7 @@ describe('npm start --json through npm', () => {
     expect(stderr).not.toContain('banner');
   });
 
-  it('npm start -- --json: npm\'s banner comes first on stdout, and the runtime names --silent on stderr', async () => {
+  it("npm start -- --json: npm's banner comes first on stdout, and the runtime names --silent on stderr", async () => {
     const { stdout, stderr } = await npmStartJson(['start']);
     expect(stdout.find((line) => line.trim() !== '')).toMatch(/^> zuora-limio-sync@\S+ start$/);
     expect(stderr).toContain('`npm start --silent -- --json` keeps stdout to JSON only');

@@ -80,7 +80,15 @@ function portRefuses(port: number): Promise<boolean> {
 async function startNpm(command: readonly string[] = ['npm', 'start']): Promise<Started> {
   const npm = spawn(command[0], command.slice(1), {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', SQS_PORT: '0', LIMIO_SANDBOX_PORT: '0', DYNAMODB_PORT: '0', ZUORA_SANDBOX_PORT: '0', SYNC_BATCHING_WINDOW_SECONDS: '0' },
+    env: {
+      ...process.env,
+      PORT: '0',
+      SQS_PORT: '0',
+      LIMIO_SANDBOX_PORT: '0',
+      DYNAMODB_PORT: '0',
+      ZUORA_SANDBOX_PORT: '0',
+      SYNC_BATCHING_WINDOW_SECONDS: '0',
+    },
     // Its own process group, as in a terminal or under a supervisor: the group can be signalled as a whole.
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -96,7 +104,9 @@ async function startNpm(command: readonly string[] = ['npm', 'start']): Promise<
       stdout.push(line);
       if (line.startsWith('Ready: ')) resolve(line);
     });
-    void outputClosed.then(() => reject(new Error(`npm start ended before it was ready:\n${stdout.join('\n')}\n${stderr}`)));
+    void outputClosed.then(() =>
+      reject(new Error(`npm start ended before it was ready:\n${stdout.join('\n')}\n${stderr}`)),
+    );
   });
   const readyLine = await ready;
   const portOf = (pattern: RegExp) => {
@@ -120,7 +130,10 @@ async function startNpm(command: readonly string[] = ['npm', 'start']): Promise<
 }
 
 /** Waits until every process is gone, up to a deadline, and answers the ones still alive. */
-async function survivors(processes: ReadonlyArray<{ pid: number; args: string }>, deadlineMs: number): Promise<string[]> {
+async function survivors(
+  processes: ReadonlyArray<{ pid: number; args: string }>,
+  deadlineMs: number,
+): Promise<string[]> {
   const until = Date.now() + deadlineMs;
   for (;;) {
     const alive = processes.filter((p) => isAlive(p.pid));
@@ -143,7 +156,10 @@ describe('npm start, stopped by a signal', () => {
     await started.npmExited;
     expect(await survivors(started.processes, 10_000)).toEqual([]);
     const summary = started.stdout.filter((line) => line.startsWith('Stopped.'));
-    expect({ summary, stderr: started.stderr() }).toEqual({ summary: [expect.stringMatching(/^Stopped\. Callouts: 0 accepted/)], stderr: expect.any(String) });
+    expect({ summary, stderr: started.stderr() }).toEqual({
+      summary: [expect.stringMatching(/^Stopped\. Callouts: 0 accepted/)],
+      stderr: expect.any(String),
+    });
     for (const port of Object.values(started.ports)) expect(await portRefuses(port)).toBe(true);
   }
 

@@ -54,7 +54,8 @@ describe('outage mode on the local runtime', () => {
       config: loadRuntimeConfig(COMPRESSED),
       quiet: true,
       observers: {
-        onBreakerTransition: (before: BreakerState, after: BreakerState) => transitions.push({ at: Date.now(), from: before.state, to: after.state }),
+        onBreakerTransition: (before: BreakerState, after: BreakerState) =>
+          transitions.push({ at: Date.now(), from: before.state, to: after.state }),
         onProbe: (report) => probes.push({ at: Date.now(), report }),
         onError: (error) => errors.push(error),
       },
@@ -86,7 +87,10 @@ describe('outage mode on the local runtime', () => {
     sandbox.setFaults({ rate502: 1 });
     const outageStart = Date.now();
     for (let n = 0; Date.now() - outageStart < OUTAGE_MS; n++) {
-      await Promise.all([callout(`A-S1${String(2 * n).padStart(7, '0')}`), callout(`A-S1${String(2 * n + 1).padStart(7, '0')}`)]);
+      await Promise.all([
+        callout(`A-S1${String(2 * n).padStart(7, '0')}`),
+        callout(`A-S1${String(2 * n + 1).padStart(7, '0')}`),
+      ]);
       await sleep(500);
     }
     const { breaker: duringOutage } = await runtime.breaker.store.read();
@@ -106,7 +110,10 @@ describe('outage mode on the local runtime', () => {
         AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
       }),
     );
-    expect([dlq.Attributes?.ApproximateNumberOfMessages, dlq.Attributes?.ApproximateNumberOfMessagesNotVisible]).toEqual(['0', '0']);
+    expect([
+      dlq.Attributes?.ApproximateNumberOfMessages,
+      dlq.Attributes?.ApproximateNumberOfMessagesNotVisible,
+    ]).toEqual(['0', '0']);
     expect(recoveredAt - outageStart).toBeGreaterThan(Number(COMPRESSED.RETRY_BUDGET_SECONDS) * 1000);
 
     // A sync instance tripped it during the outage; the probe kept it open until Limio was back, then it closed.
@@ -125,7 +132,9 @@ describe('outage mode on the local runtime', () => {
     const whileOpen = calls.filter((call) => call.at > tripAt && call.at < recoveredAt);
     const syncsWhileOpen = whileOpen.filter((call) => call.subscriptionId !== PROBE_SUBSCRIPTION).length;
     const probeSyncsWhileOpen = whileOpen.length - syncsWhileOpen;
-    const probeRunsWhileOpen = probes.filter((probe) => probe.at > tripAt && probe.report.probe !== undefined && probe.at <= recoveredAt + 1_000).length;
+    const probeRunsWhileOpen = probes.filter(
+      (probe) => probe.at > tripAt && probe.report.probe !== undefined && probe.at <= recoveredAt + 1_000,
+    ).length;
     expect(syncsWhileOpen).toBeLessThanOrEqual(SYNC_POLLERS * SYNC_CONCURRENCY);
     expect(probeSyncsWhileOpen).toBeLessThanOrEqual(probeRunsWhileOpen);
     const callsBeforeTrip = calls.filter((call) => call.at >= outageStart && call.at <= tripAt).length;
@@ -153,9 +162,17 @@ describe('outage mode on the local runtime', () => {
     expect(await runCli(['breaker', 'open', '--local', '--reason', 'Limio maintenance'], io)).toBe(0);
     expect(runtime.poller.paused).toBe(true);
     // The state is in the breaker table of the runtime's DynamoDB emulator, where the sync handler reads it, as in AWS.
-    const dynamodb = new DynamoDBClient({ endpoint: runtime.dynamoDbEndpoint, region: DYNAMODB_EMULATOR_REGION, credentials: DYNAMODB_EMULATOR_CREDENTIALS });
+    const dynamodb = new DynamoDBClient({
+      endpoint: runtime.dynamoDbEndpoint,
+      region: DYNAMODB_EMULATOR_REGION,
+      credentials: DYNAMODB_EMULATOR_CREDENTIALS,
+    });
     try {
-      expect((await new DynamoDbBreakerStore(dynamodb, LOCAL_TABLES.breaker).read()).breaker).toMatchObject({ state: 'open', openedBy: 'manual', reason: 'opened by hand: Limio maintenance' });
+      expect((await new DynamoDbBreakerStore(dynamodb, LOCAL_TABLES.breaker).read()).breaker).toMatchObject({
+        state: 'open',
+        openedBy: 'manual',
+        reason: 'opened by hand: Limio maintenance',
+      });
     } finally {
       dynamodb.destroy();
     }

@@ -45,7 +45,10 @@ export async function descendantsOf(rootPid: number): Promise<ProcessRow[]> {
 export async function onlyDescendantRunning(rootPid: number, script: string): Promise<ProcessRow> {
   const all = await descendantsOf(rootPid);
   const matching = all.filter((p) => p.args.includes(script));
-  if (matching.length !== 1) throw new Error(`expected one process running ${script} below ${rootPid}, found:\n${all.map((p) => `${p.pid} ${p.args}`).join('\n')}`);
+  if (matching.length !== 1)
+    throw new Error(
+      `expected one process running ${script} below ${rootPid}, found:\n${all.map((p) => `${p.pid} ${p.args}`).join('\n')}`,
+    );
   return matching[0];
 }
 

@@ -10,7 +10,13 @@ import { startRuntime, type Runtime } from '../../local/runtime';
 // The whole pipeline in this process, on ephemeral ports: production handlers, SQS emulator, poller, sandbox.
 // What the local runtime's tests share: how they start it, what they record, how they send a callout.
 
-export const EPHEMERAL = { PORT: '0', SQS_PORT: '0', LIMIO_SANDBOX_PORT: '0', DYNAMODB_PORT: '0', ZUORA_SANDBOX_PORT: '0' };
+export const EPHEMERAL = {
+  PORT: '0',
+  SQS_PORT: '0',
+  LIMIO_SANDBOX_PORT: '0',
+  DYNAMODB_PORT: '0',
+  ZUORA_SANDBOX_PORT: '0',
+};
 
 export interface Recorder {
   readonly syncs: SyncOutcomeEvent[];
@@ -29,7 +35,6 @@ export interface Recorder {
   waitFor(subscriptionId: string, outcome: SyncOutcomeEvent['outcome']): Promise<SyncOutcomeEvent>;
   notify(event: SyncOutcomeEvent): void;
 }
-
 
 export function recorder(): Recorder {
   const waiting: Array<{ id: string; outcome: string; resolve: (e: SyncOutcomeEvent) => void }> = [];
@@ -79,7 +84,15 @@ export function basicHeader(credentials: CalloutCredentials): string {
   return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
 }
 
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Headers }> {
-  const response = await fetch(url, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } });
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; headers: Headers }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', ...headers },
+  });
   return { status: response.status, body: await response.text(), headers: response.headers };
 }

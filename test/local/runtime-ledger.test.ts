@@ -15,12 +15,26 @@ describe('local runtime and the sync ledger', () => {
       ...(ledger !== undefined && { ledger }),
       observers: { sync: { onSyncOutcome: (event) => rec.notify(event) } },
     });
-    const dynamodb = new DynamoDBClient({ endpoint: runtime.dynamoDbEndpoint, region: DYNAMODB_EMULATOR_REGION, credentials: DYNAMODB_EMULATOR_CREDENTIALS });
+    const dynamodb = new DynamoDBClient({
+      endpoint: runtime.dynamoDbEndpoint,
+      region: DYNAMODB_EMULATOR_REGION,
+      credentials: DYNAMODB_EMULATOR_CREDENTIALS,
+    });
     try {
-      expect((await postJson(runtime.calloutUrl, { subscriptionNumber: subscriptionId }, { authorization: basicHeader(runtime.config.callout) })).status).toBe(200);
+      expect(
+        (
+          await postJson(
+            runtime.calloutUrl,
+            { subscriptionNumber: subscriptionId },
+            { authorization: basicHeader(runtime.config.callout) },
+          )
+        ).status,
+      ).toBe(200);
       await rec.waitFor(subscriptionId, 'synced');
       await runtime.stopWorkers();
-      return (await new DynamoDbLedgerStore(dynamodb, LOCAL_TABLES.ledger).readMany([subscriptionId])).entries.get(subscriptionId);
+      return (await new DynamoDbLedgerStore(dynamodb, LOCAL_TABLES.ledger).readMany([subscriptionId])).entries.get(
+        subscriptionId,
+      );
     } finally {
       dynamodb.destroy();
       await runtime.stop();
@@ -31,7 +45,7 @@ describe('local runtime and the sync ledger', () => {
     expect((await ledgerEntryAfterOneSync(undefined, 'A-S00000950'))?.lastSuccess?.limioId).toEqual(expect.any(String));
   });
 
-  it('runs the sync handler without the ledger when asked (a measurement\'s baseline)', async () => {
+  it("runs the sync handler without the ledger when asked (a measurement's baseline)", async () => {
     expect(await ledgerEntryAfterOneSync(false, 'A-S00000951')).toBeUndefined();
   });
 });

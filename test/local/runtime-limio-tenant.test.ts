@@ -12,22 +12,26 @@ describe('local runtime against a Limio tenant (LIMIO_BASE_URL)', () => {
     let runtime: Runtime | undefined;
     try {
       runtime = await start(
-      {
-        LIMIO_BASE_URL: tenant.baseUrl,
-        LIMIO_CLIENT_ID: tenant.clientId,
-        LIMIO_CLIENT_SECRET: tenant.clientSecret,
-        CALLOUT_AUTH_MODE: 'header',
-        CALLOUT_HEADER_NAME: 'X-Callout-Token',
-        CALLOUT_HEADER_VALUE: 'local-token-value',
-        SYNC_BATCHING_WINDOW_SECONDS: '0',
-      },
-      rec,
-    );
+        {
+          LIMIO_BASE_URL: tenant.baseUrl,
+          LIMIO_CLIENT_ID: tenant.clientId,
+          LIMIO_CLIENT_SECRET: tenant.clientSecret,
+          CALLOUT_AUTH_MODE: 'header',
+          CALLOUT_HEADER_NAME: 'X-Callout-Token',
+          CALLOUT_HEADER_VALUE: 'local-token-value',
+          SYNC_BATCHING_WINDOW_SECONDS: '0',
+        },
+        rec,
+      );
       expect(runtime.limioSandbox).toBeUndefined();
       expect(runtime.limioBaseUrl).toBe(tenant.baseUrl);
       // Header mode is not Basic: a callout without the header reaches the handler and is refused there.
       expect((await postJson(runtime.calloutUrl, { subscriptionNumber: 'A-S00000901' })).status).toBe(401);
-      const ok = await postJson(runtime.calloutUrl, { subscriptionNumber: 'A-S00000901' }, { 'X-Callout-Token': 'local-token-value' });
+      const ok = await postJson(
+        runtime.calloutUrl,
+        { subscriptionNumber: 'A-S00000901' },
+        { 'X-Callout-Token': 'local-token-value' },
+      );
       expect(ok.status).toBe(200);
       await rec.waitFor('A-S00000901', 'synced');
       expect(tenant.stats.synced.has('A-S00000901')).toBe(true);
@@ -42,16 +46,30 @@ describe('local runtime against a Limio tenant (LIMIO_BASE_URL)', () => {
     const probe = createServer();
     const port = await listen(probe, 0, '127.0.0.1', 'PORT');
     await closeServer(probe);
-    const config = loadRuntimeConfig({ ...EPHEMERAL, LIMIO_BASE_URL: `http://127.0.0.1:${port}`, LIMIO_CLIENT_ID: 'id', LIMIO_CLIENT_SECRET: 'secret' });
+    const config = loadRuntimeConfig({
+      ...EPHEMERAL,
+      LIMIO_BASE_URL: `http://127.0.0.1:${port}`,
+      LIMIO_CLIENT_ID: 'id',
+      LIMIO_CLIENT_SECRET: 'secret',
+    });
     await expect(startRuntime({ config, quiet: true })).rejects.toThrow(LimioUnreachableError);
-    await expect(startRuntime({ config, quiet: true })).rejects.toThrow(/LIMIO_BASE_URL http:\/\/127\.0\.0\.1:\d+: the Limio token endpoint could not be reached/);
+    await expect(startRuntime({ config, quiet: true })).rejects.toThrow(
+      /LIMIO_BASE_URL http:\/\/127\.0\.0\.1:\d+: the Limio token endpoint could not be reached/,
+    );
   });
 
   it('fails fast when the tenant refuses the client credentials', async () => {
     const tenant = await startLimioSandbox();
     try {
-      const config = loadRuntimeConfig({ ...EPHEMERAL, LIMIO_BASE_URL: tenant.baseUrl, LIMIO_CLIENT_ID: tenant.clientId, LIMIO_CLIENT_SECRET: 'wrong' });
-      await expect(startRuntime({ config, quiet: true })).rejects.toThrow(/refused the client credentials.*LIMIO_CLIENT_SECRET/);
+      const config = loadRuntimeConfig({
+        ...EPHEMERAL,
+        LIMIO_BASE_URL: tenant.baseUrl,
+        LIMIO_CLIENT_ID: tenant.clientId,
+        LIMIO_CLIENT_SECRET: 'wrong',
+      });
+      await expect(startRuntime({ config, quiet: true })).rejects.toThrow(
+        /refused the client credentials.*LIMIO_CLIENT_SECRET/,
+      );
     } finally {
       await tenant.stop();
     }

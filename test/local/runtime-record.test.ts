@@ -7,7 +7,15 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../../cli/main';
 import type { Runtime } from '../../local/runtime';
-import { findRuntimeRecord, parseRecord, recordOf, removeRuntimeRecord, runtimeRecordPath, writeRuntimeRecord, type RuntimeRecord } from '../../local/runtime-record';
+import {
+  findRuntimeRecord,
+  parseRecord,
+  recordOf,
+  removeRuntimeRecord,
+  runtimeRecordPath,
+  writeRuntimeRecord,
+  type RuntimeRecord,
+} from '../../local/runtime-record';
 import { captureIo } from '../cli/queues';
 import { recorder, start, type Recorder } from './runtime-harness';
 
@@ -58,7 +66,11 @@ describe('the runtime record and --local', () => {
     expect(statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
     const written = JSON.parse(readFileSync(file, 'utf8')) as RuntimeRecord;
     if (runtime.config.callout.mode !== 'basic') throw new Error('expected the generated Basic credentials');
-    expect(written.calloutAuth).toEqual({ CALLOUT_AUTH_MODE: 'basic', CALLOUT_USERNAME: 'zuora', CALLOUT_PASSWORD: runtime.config.callout.password });
+    expect(written.calloutAuth).toEqual({
+      CALLOUT_AUTH_MODE: 'basic',
+      CALLOUT_USERNAME: 'zuora',
+      CALLOUT_PASSWORD: runtime.config.callout.password,
+    });
     expect(written.ports.callout).toBe(Number(new URL(runtime.calloutUrl).port));
     expect(written.queues.deadLetter).toBe(runtime.queues.deadLetterQueueUrl);
   });
@@ -69,7 +81,8 @@ describe('the runtime record and --local', () => {
     expect(cli.stdout()).toContain(`callout (basic) to ${runtime.calloutUrl}: HTTP 200, accepted`);
     expect(cli.stdout()).toContain('challenge: 401');
     await rec.waitFor('A-S00000271', 'synced');
-    if (runtime.config.callout.mode === 'basic') expect(cli.stdout() + cli.stderr()).not.toContain(runtime.config.callout.password);
+    if (runtime.config.callout.mode === 'basic')
+      expect(cli.stdout() + cli.stderr()).not.toContain(runtime.config.callout.password);
   });
 
   it('status, dlq list, trace and sweep --local find every part by the record', async () => {
@@ -101,7 +114,12 @@ describe('the runtime record and --local', () => {
     expect(cli.stderr()).toContain(`cannot reach the local runtime's SQS emulator at http://127.0.0.1:${port}`);
 
     // A mode of the operator's own: the recorded Basic settings are not mixed in, so the header check refuses it.
-    const header = captureIo({ ...env, CALLOUT_AUTH_MODE: 'header', CALLOUT_HEADER_NAME: 'x-token', CALLOUT_HEADER_VALUE: 'mine' });
+    const header = captureIo({
+      ...env,
+      CALLOUT_AUTH_MODE: 'header',
+      CALLOUT_HEADER_NAME: 'x-token',
+      CALLOUT_HEADER_VALUE: 'mine',
+    });
     expect(await runCli(['callout', '--local', 'A-S00000272'], header.io)).toBe(1);
     expect(header.stdout()).toMatch(/callout \(header\) .*HTTP 401, NOT accepted/);
   });
@@ -111,7 +129,9 @@ describe('the runtime record and --local', () => {
     const { zuoraSandbox: _sandbox, ...ports } = record.ports;
     writeRuntimeRecord(tenantFile, { ...record, ports, zuoraBaseUrl: 'https://rest.test.zuora.example' });
     const cli = captureIo({ ZLS_RUNTIME_RECORD: tenantFile });
-    expect(await runCli(['sweep', '--local', '--since', new Date(Date.now() - 60_000).toISOString(), '--dry-run'], cli.io)).toBe(2);
+    expect(
+      await runCli(['sweep', '--local', '--since', new Date(Date.now() - 60_000).toISOString(), '--dry-run'], cli.io),
+    ).toBe(2);
     expect(cli.stderr()).toContain('no credentials for https://rest.test.zuora.example');
   });
 
@@ -126,11 +146,19 @@ describe('the runtime record and --local', () => {
     writeRuntimeRecord(staleFile, { ...record, pid: await deadPid() });
     const cli = captureIo({ ZLS_RUNTIME_RECORD: staleFile });
     expect(await runCli(['status', '--local'], cli.io)).toBe(EXIT.unreachable);
-    expect(cli.stderr()).toMatch(new RegExp(`the runtime record ${staleFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is stale: the process that wrote it \\(pid \\d+, started .*\\) is no longer running`));
+    expect(cli.stderr()).toMatch(
+      new RegExp(
+        `the runtime record ${staleFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is stale: the process that wrote it \\(pid \\d+, started .*\\) is no longer running`,
+      ),
+    );
     expect(cli.stderr()).toContain('npm start');
     expect(cli.stderr()).not.toMatch(/ECONNREFUSED/);
 
-    const ports = { PORT: String(record.ports.callout), SQS_PORT: String(record.ports.sqs), DYNAMODB_PORT: String(record.ports.dynamoDb) };
+    const ports = {
+      PORT: String(record.ports.callout),
+      SQS_PORT: String(record.ports.sqs),
+      DYNAMODB_PORT: String(record.ports.dynamoDb),
+    };
     const given = captureIo({ ZLS_RUNTIME_RECORD: staleFile, ...ports });
     expect(await runCli(['status', '--local'], given.io)).toBe(0);
   });
@@ -138,7 +166,10 @@ describe('the runtime record and --local', () => {
   it('a record whose process runs but nothing answers on its front door is stale too', async () => {
     const staleFile = path.join(dir, 'closed', 'runtime.json');
     writeRuntimeRecord(staleFile, { ...record, ports: { ...record.ports, callout: await closedPort() } });
-    expect(await findRuntimeRecord({ ZLS_RUNTIME_RECORD: staleFile })).toMatchObject({ kind: 'stale', reason: expect.stringMatching(/nothing answers on its front door 127\.0\.0\.1:\d+ \(ECONNREFUSED\)/) });
+    expect(await findRuntimeRecord({ ZLS_RUNTIME_RECORD: staleFile })).toMatchObject({
+      kind: 'stale',
+      reason: expect.stringMatching(/nothing answers on its front door 127\.0\.0\.1:\d+ \(ECONNREFUSED\)/),
+    });
     const cli = captureIo({ ZLS_RUNTIME_RECORD: staleFile });
     expect(await runCli(['callout', '--local', 'A-S1'], cli.io)).toBe(EXIT.unreachable);
     expect(cli.stderr()).toMatch(/is stale: nothing answers on its front door/);
@@ -159,7 +190,9 @@ describe('the runtime record and --local', () => {
     const shared = path.join(dir, 'shared');
     mkdirSync(shared);
     chmodSync(shared, 0o777);
-    expect(() => writeRuntimeRecord(path.join(shared, 'runtime.json'), record)).toThrow(/can be written by other users/);
+    expect(() => writeRuntimeRecord(path.join(shared, 'runtime.json'), record)).toThrow(
+      /can be written by other users/,
+    );
 
     const own = path.join(dir, 'own', 'runtime.json');
     writeRuntimeRecord(own, record);
@@ -169,7 +202,9 @@ describe('the runtime record and --local', () => {
   });
 
   it('lives in $XDG_RUNTIME_DIR when set, else in a directory of this user in the temporary directory', () => {
-    expect(runtimeRecordPath({ XDG_RUNTIME_DIR: '/run/user/1000' })).toBe('/run/user/1000/zuora-limio-sync/runtime.json');
+    expect(runtimeRecordPath({ XDG_RUNTIME_DIR: '/run/user/1000' })).toBe(
+      '/run/user/1000/zuora-limio-sync/runtime.json',
+    );
     expect(runtimeRecordPath({})).toBe(path.join(tmpdir(), `zuora-limio-sync-${process.getuid!()}`, 'runtime.json'));
     expect(runtimeRecordPath({ ZLS_RUNTIME_RECORD: file, XDG_RUNTIME_DIR: '/run/user/1000' })).toBe(file);
   });
@@ -194,8 +229,11 @@ describe('callout --local signs as the recorded runtime checks', () => {
     return file;
   }
 
-  it('a header of the user\'s own: its name comes from the record, its value only from the user\'s variable', async () => {
-    const file = await startRecorded({ CALLOUT_AUTH_MODE: 'header', CALLOUT_HEADER_NAME: 'X-Callout-Token', CALLOUT_HEADER_VALUE: 'local-token' }, 'header');
+  it("a header of the user's own: its name comes from the record, its value only from the user's variable", async () => {
+    const file = await startRecorded(
+      { CALLOUT_AUTH_MODE: 'header', CALLOUT_HEADER_NAME: 'X-Callout-Token', CALLOUT_HEADER_VALUE: 'local-token' },
+      'header',
+    );
     expect(readFileSync(file, 'utf8')).not.toContain('local-token');
     const withValue = captureIo({ ZLS_RUNTIME_RECORD: file, CALLOUT_HEADER_VALUE: 'local-token' });
     expect(await runCli(['callout', '--local', 'A-S00000271'], withValue.io)).toBe(0);

@@ -38,7 +38,11 @@ describe('local runtime, end to end (REST front door, Basic auth, sandbox)', () 
     expect(challenge.headers.get('www-authenticate')).toBe('Basic realm="zuora-limio-sync"');
     expect(rec.refused).toHaveLength(0); // the gateway answered; the Lambda never ran
 
-    const accepted = await postJson(runtime.calloutUrl, { subscriptionNumber: 'A-S00000271' }, { authorization, 'Zuora-Notification-Id': 'n-1' });
+    const accepted = await postJson(
+      runtime.calloutUrl,
+      { subscriptionNumber: 'A-S00000271' },
+      { authorization, 'Zuora-Notification-Id': 'n-1' },
+    );
     expect(accepted.status).toBe(200);
     expect(JSON.parse(accepted.body)).toMatchObject({ success: true });
 
@@ -81,20 +85,32 @@ describe('local runtime, end to end (REST front door, Basic auth, sandbox)', () 
     expect(dead).toMatchObject({ failureClass: 'terminal', httpStatus: 404 });
 
     const received = await runtime.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: runtime.queues.deadLetterQueueUrl, WaitTimeSeconds: 5, MessageAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: runtime.queues.deadLetterQueueUrl,
+        WaitTimeSeconds: 5,
+        MessageAttributeNames: ['All'],
+      }),
     );
     const message = received.Messages?.find((m) => m.Body?.includes('A-S00000404'));
     expect(message).toBeDefined();
     expect(JSON.parse(message!.Body!)).toMatchObject({ v: 1, subscriptionId: 'A-S00000404' });
-    expect(readDeadLetterReason(message!.MessageAttributes)).toMatchObject({ failureClass: 'terminal', httpStatus: 404, attempts: 1 });
-    await runtime.sqs.send(new DeleteMessageCommand({ QueueUrl: runtime.queues.deadLetterQueueUrl, ReceiptHandle: message!.ReceiptHandle! }));
+    expect(readDeadLetterReason(message!.MessageAttributes)).toMatchObject({
+      failureClass: 'terminal',
+      httpStatus: 404,
+      attempts: 1,
+    });
+    await runtime.sqs.send(
+      new DeleteMessageCommand({ QueueUrl: runtime.queues.deadLetterQueueUrl, ReceiptHandle: message!.ReceiptHandle! }),
+    );
     expect(runtime.limioSandbox!.stats.syncCallsById.get('A-S00000404')).toBe(1);
   });
 
   it('makes one Limio call for a burst of duplicate callouts for one subscription', async () => {
     const id = 'A-S00000555';
     const burst = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => postJson(runtime.calloutUrl, { subscriptionNumber: id }, { authorization, 'Zuora-Request-Id': `r-${i}` })),
+      Array.from({ length: 6 }, (_, i) =>
+        postJson(runtime.calloutUrl, { subscriptionNumber: id }, { authorization, 'Zuora-Request-Id': `r-${i}` }),
+      ),
     );
     expect(burst.map((r) => r.status)).toEqual(Array(6).fill(200));
     const synced = await rec.waitFor(id, 'synced');
@@ -112,13 +128,20 @@ describe('local runtime, end to end (REST front door, Basic auth, sandbox)', () 
         {
           method: 'POST',
           headers: [
-            'Host', new URL(runtime.calloutUrl).host,
-            'Authorization', authorization,
-            'Content-Type', 'application/json',
-            'constructor', 'a',
-            '__proto__', 'b',
-            'toString', 'c',
-            'hasOwnProperty', 'd',
+            'Host',
+            new URL(runtime.calloutUrl).host,
+            'Authorization',
+            authorization,
+            'Content-Type',
+            'application/json',
+            'constructor',
+            'a',
+            '__proto__',
+            'b',
+            'toString',
+            'c',
+            'hasOwnProperty',
+            'd',
           ],
         },
         (res) => {
@@ -136,7 +159,11 @@ describe('local runtime, end to end (REST front door, Basic auth, sandbox)', () 
   it('starts the Limio sandbox with LIMIO_SANDBOX_CAPACITY, and changes it on POST /_local/limio/capacity while it runs', async () => {
     const url = new URL('/_local/limio/capacity', runtime.calloutUrl);
     expect(await (await fetch(url)).json()).toEqual({ capacity: 50, latencyMs: 0 });
-    const changed = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ capacity: 40, latencyMs: 1 }) });
+    const changed = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ capacity: 40, latencyMs: 1 }),
+    });
     expect(await changed.json()).toEqual({ capacity: 40, latencyMs: 1 });
     expect(runtime.limioSandbox?.serviceModel()).toEqual({ capacity: 40, latencyMs: 1 });
     expect(rec.limioCapacityChanges).toEqual([{ capacity: 40, latencyMs: 1 }]);
@@ -160,13 +187,21 @@ describe('local runtime with an HTTP API front door', () => {
   const rec = recorder();
   let runtime: Runtime;
   beforeAll(async () => {
-    runtime = await start({ API_KIND: 'http', CALLOUT_USERNAME: 'zuora', CALLOUT_PASSWORD: 'local-test-password', SYNC_BATCHING_WINDOW_SECONDS: '0' }, rec);
+    runtime = await start(
+      {
+        API_KIND: 'http',
+        CALLOUT_USERNAME: 'zuora',
+        CALLOUT_PASSWORD: 'local-test-password',
+        SYNC_BATCHING_WINDOW_SECONDS: '0',
+      },
+      rec,
+    );
   });
   afterAll(async () => {
     await runtime?.stop();
   });
 
-  it('cannot challenge: the handler\'s WWW-Authenticate arrives renamed, as from a real HTTP API', async () => {
+  it("cannot challenge: the handler's WWW-Authenticate arrives renamed, as from a real HTTP API", async () => {
     const response = await postJson(runtime.calloutUrl, { subscriptionNumber: 'A-S00000271' });
     expect(response.status).toBe(401);
     expect(response.headers.get('www-authenticate')).toBeNull();

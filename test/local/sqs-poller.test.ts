@@ -39,7 +39,11 @@ describe('SQS poller (Lambda event source mapping)', () => {
   }
 
   /** Resolves once `count` batches have finished. */
-  function batchesSeen(count: number): { outcomes: BatchOutcome[]; done: Promise<void>; onBatch: (o: BatchOutcome) => void } {
+  function batchesSeen(count: number): {
+    outcomes: BatchOutcome[];
+    done: Promise<void>;
+    onBatch: (o: BatchOutcome) => void;
+  } {
     const outcomes: BatchOutcome[] = [];
     let resolve!: () => void;
     const done = new Promise<void>((r) => (resolve = r));
@@ -59,7 +63,10 @@ describe('SQS poller (Lambda event source mapping)', () => {
       new SendMessageCommand({
         QueueUrl: queues.mainQueueUrl,
         MessageBody: '{"hello":"world"}',
-        MessageAttributes: { source: { DataType: 'String', StringValue: 'test' }, attempts: { DataType: 'Number', StringValue: '3' } },
+        MessageAttributes: {
+          source: { DataType: 'String', StringValue: 'test' },
+          attempts: { DataType: 'Number', StringValue: '3' },
+        },
       }),
     );
     const events: SQSEvent[] = [];
@@ -80,7 +87,12 @@ describe('SQS poller (Lambda event source mapping)', () => {
     expect(record.eventSourceARN).toMatch(/^arn:aws:sqs:[a-z0-9-]+:\d+:poller-\d+$/);
     expect(record.attributes.ApproximateReceiveCount).toBe('1');
     expect(Number(record.attributes.SentTimestamp)).toBeGreaterThan(0);
-    expect(record.messageAttributes.source).toEqual({ stringValue: 'test', stringListValues: [], binaryListValues: [], dataType: 'String' });
+    expect(record.messageAttributes.source).toEqual({
+      stringValue: 'test',
+      stringListValues: [],
+      binaryListValues: [],
+      dataType: 'String',
+    });
     expect(record.messageAttributes.attempts.dataType).toBe('Number');
     expect(record.md5OfBody).toMatch(/^[0-9a-f]{32}$/);
     expect(seen.outcomes[0]).toEqual({ records: 1, deleted: 1, retained: 0 });
@@ -123,7 +135,10 @@ describe('SQS poller (Lambda event source mapping)', () => {
   it('deletes nothing when the handler throws, so the whole batch reappears', async () => {
     const queues = await freshQueues(2);
     await emulator.sqs.send(
-      new SendMessageBatchCommand({ QueueUrl: queues.mainQueueUrl, Entries: ['a', 'b'].map((body) => ({ Id: body, MessageBody: body })) }),
+      new SendMessageBatchCommand({
+        QueueUrl: queues.mainQueueUrl,
+        Entries: ['a', 'b'].map((body) => ({ Id: body, MessageBody: body })),
+      }),
     );
     const errors: unknown[] = [];
     const receiveCounts: string[] = [];
@@ -166,7 +181,12 @@ describe('SQS poller (Lambda event source mapping)', () => {
     await emulator.sqs.send(new SendMessageCommand({ QueueUrl: queues.mainQueueUrl, MessageBody: 'm0' }));
     // The window opens when a receive hands the poller its first message; the rest arrive after that.
     while (poller.stats.messagesReceived === 0) await poller.nextReceiveFinished();
-    await emulator.sqs.send(new SendMessageBatchCommand({ QueueUrl: queues.mainQueueUrl, Entries: [1, 2, 3].map((n) => ({ Id: `m${n}`, MessageBody: `m${n}` })) }));
+    await emulator.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queues.mainQueueUrl,
+        Entries: [1, 2, 3].map((n) => ({ Id: `m${n}`, MessageBody: `m${n}` })),
+      }),
+    );
     await seen.done;
     expect(sizes).toEqual([4]);
   });
@@ -244,20 +264,36 @@ describe('SQS poller (Lambda event source mapping)', () => {
     // Long polls already waiting run out first (a cap, like a pause, never cuts a receive short); after that
     // only the first loop receives.
     await poller.receivesUnderWayFinished();
-    await emulator.sqs.send(new SendMessageBatchCommand({ QueueUrl: queues.mainQueueUrl, Entries: [1, 2, 3].map((n) => ({ Id: `n${n}`, MessageBody: `narrow-${n}` })) }));
+    await emulator.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queues.mainQueueUrl,
+        Entries: [1, 2, 3].map((n) => ({ Id: `n${n}`, MessageBody: `narrow-${n}` })),
+      }),
+    );
     await threeNarrowDone;
     expect(mostAtOnce).toBe(1);
     expect(poller.receivesInFlight).toBeLessThanOrEqual(1);
 
     poller.setMaxConcurrency(4);
-    await emulator.sqs.send(new SendMessageBatchCommand({ QueueUrl: queues.mainQueueUrl, Entries: [1, 2, 3, 4].map((n) => ({ Id: `w${n}`, MessageBody: `wide-${n}` })) }));
+    await emulator.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queues.mainQueueUrl,
+        Entries: [1, 2, 3, 4].map((n) => ({ Id: `w${n}`, MessageBody: `wide-${n}` })),
+      }),
+    );
     await seen.done;
     expect(mostAtOnce).toBe(4);
   });
 
   it('stops promptly while a long poll is waiting', async () => {
     const queues = await freshQueues();
-    poller = await startSqsPoller({ client: emulator.sqs, queueUrl: queues.mainQueueUrl, waitTimeSeconds: 20, concurrency: 3, handler: async () => undefined });
+    poller = await startSqsPoller({
+      client: emulator.sqs,
+      queueUrl: queues.mainQueueUrl,
+      waitTimeSeconds: 20,
+      concurrency: 3,
+      handler: async () => undefined,
+    });
     await new Promise((resolve) => setTimeout(resolve, 200));
     const stopping = poller.stop();
     poller = undefined;

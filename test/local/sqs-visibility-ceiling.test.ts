@@ -16,7 +16,8 @@ import { startSqsEmulatorWithVisibilityCeiling as emulatorWithCeiling } from '..
 // the receive exceeds 12 hours (local/sqs-visibility-ceiling.mjs, registered by local/sqs-emulator-server.mjs).
 // fauxqs alone accepts any timeout up to 43,200 s however long ago the message was received.
 
-const SQS_REFUSAL = 'Value 43200 for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [43200 seconds]';
+const SQS_REFUSAL =
+  'Value 43200 for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [43200 seconds]';
 
 async function queueWith(sqs: SQSClient, bodies: string[]): Promise<string> {
   const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `ceiling-${randomUUID().slice(0, 8)}` }));
@@ -27,7 +28,9 @@ async function queueWith(sqs: SQSClient, bodies: string[]): Promise<string> {
 async function receiveAll(sqs: SQSClient, queueUrl: string, count: number): Promise<Message[]> {
   const messages: Message[] = [];
   for (let round = 0; round < 10 && messages.length < count; round++) {
-    const answer = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    const answer = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
     messages.push(...(answer.Messages ?? []));
   }
   expect(messages).toHaveLength(count);
@@ -35,7 +38,13 @@ async function receiveAll(sqs: SQSClient, queueUrl: string, count: number): Prom
 }
 
 const changeVisibility = (sqs: SQSClient, queueUrl: string, message: Message, seconds: number) =>
-  sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle!, VisibilityTimeout: seconds }));
+  sqs.send(
+    new ChangeMessageVisibilityCommand({
+      QueueUrl: queueUrl,
+      ReceiptHandle: message.ReceiptHandle!,
+      VisibilityTimeout: seconds,
+    }),
+  );
 
 describe('SQS emulator: 12-hour visibility ceiling counted from the receive', () => {
   describe('with the ceiling of SQS (the local runtime)', () => {
@@ -84,7 +93,8 @@ describe('SQS emulator: 12-hour visibility ceiling counted from the receive', ()
       // 2 s more would end 3.5 s after the receive; 1 s more ends at 2.5 s.
       await expect(changeVisibility(sqs, queueUrl, message, 2)).rejects.toMatchObject({
         name: 'InvalidParameterValue',
-        message: 'Value 2 for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [3 seconds]',
+        message:
+          'Value 2 for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [3 seconds]',
       });
       await expect(changeVisibility(sqs, queueUrl, message, 1)).resolves.toBeDefined();
     });
@@ -97,7 +107,9 @@ describe('SQS emulator: 12-hour visibility ceiling counted from the receive', ()
       // Another receive, which lets the guard forget handles it no longer needs.
       await receiveAll(sqs, await queueWith(sqs, ['b']), 1);
 
-      await expect(changeVisibility(sqs, queueUrl, message, 0)).rejects.toMatchObject({ name: 'InvalidParameterValue' });
+      await expect(changeVisibility(sqs, queueUrl, message, 0)).rejects.toMatchObject({
+        name: 'InvalidParameterValue',
+      });
     });
 
     it('starts a new count at each receive of the same message', async () => {
@@ -130,22 +142,32 @@ describe('SQS emulator: 12-hour visibility ceiling counted from the receive', ()
           Id: 'beyond',
           SenderFault: true,
           Code: 'InvalidParameterValue',
-          Message: 'Value 3 for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [3 seconds]',
+          Message:
+            'Value 3 for parameter VisibilityTimeout is invalid. Reason: Total VisibilityTimeout for the message is beyond the limit [3 seconds]',
         },
       ]);
       // The accepted entry took effect: b is visible again at once, a is not.
-      const again = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      const again = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+      );
       expect((again.Messages ?? []).map((message) => message.Body)).toEqual(['b']);
 
       const allRefused = await sqs.send(
-        new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: [{ Id: 'only', ReceiptHandle: a.ReceiptHandle!, VisibilityTimeout: 5 }] }),
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: [{ Id: 'only', ReceiptHandle: a.ReceiptHandle!, VisibilityTimeout: 5 }],
+        }),
       );
       expect(allRefused.Successful).toEqual([]);
-      expect(allRefused.Failed).toEqual([expect.objectContaining({ Id: 'only', Code: 'InvalidParameterValue', SenderFault: true })]);
+      expect(allRefused.Failed).toEqual([
+        expect.objectContaining({ Id: 'only', Code: 'InvalidParameterValue', SenderFault: true }),
+      ]);
     });
   });
 
   it('will not start with a ceiling that is not a whole number of seconds up to 43,200', async () => {
-    await expect(emulatorWithCeiling(43_201)).rejects.toThrow(/FAUXQS_VISIBILITY_CEILING_SECONDS must be a whole number of seconds from 1 to 43200, got 43201/);
+    await expect(emulatorWithCeiling(43_201)).rejects.toThrow(
+      /FAUXQS_VISIBILITY_CEILING_SECONDS must be a whole number of seconds from 1 to 43200, got 43201/,
+    );
   });
 });

@@ -103,22 +103,34 @@ describe('watchStopRequests', () => {
   });
 });
 
-describe('the runtime outside tsx\'s signal relay', () => {
-  const underTsx = ['--require', '/repo/node_modules/tsx/dist/preflight.cjs', '--import', 'file:///repo/node_modules/tsx/dist/loader.mjs'];
+describe("the runtime outside tsx's signal relay", () => {
+  const underTsx = [
+    '--require',
+    '/repo/node_modules/tsx/dist/preflight.cjs',
+    '--import',
+    'file:///repo/node_modules/tsx/dist/loader.mjs',
+  ];
 
-  it('knows the tsx CLI\'s child by its preflight module, and keeps only the loader for the runtime', () => {
+  it("knows the tsx CLI's child by its preflight module, and keeps only the loader for the runtime", () => {
     expect(isUnderTsxCli(underTsx)).toBe(true);
     expect(isUnderTsxCli(['--require=/repo/node_modules/tsx/dist/preflight.cjs'])).toBe(true);
     // `node --import tsx local/main.ts` has no relay to escape.
     expect(isUnderTsxCli(['--import', 'tsx'])).toBe(false);
     expect(isUnderTsxCli([])).toBe(false);
     expect(withoutTsxPreflight(underTsx)).toEqual(['--import', 'file:///repo/node_modules/tsx/dist/loader.mjs']);
-    expect(withoutTsxPreflight(['--require=/repo/node_modules/tsx/dist/preflight.cjs', '--enable-source-maps'])).toEqual(['--enable-source-maps']);
+    expect(
+      withoutTsxPreflight(['--require=/repo/node_modules/tsx/dist/preflight.cjs', '--enable-source-maps']),
+    ).toEqual(['--enable-source-maps']);
   });
 
   it('stops when the lifeline from the waiter ends, however the waiter ended', async () => {
     const lifeline = new PassThrough();
-    const { requested } = watchStopRequests({ signals: new EventEmitter() as never, lifeline, lifelinePid: 4242, onStopNow: () => undefined });
+    const { requested } = watchStopRequests({
+      signals: new EventEmitter() as never,
+      lifeline,
+      lifelinePid: 4242,
+      onStopNow: () => undefined,
+    });
     lifeline.end();
     expect(await requested).toEqual({ launcherGone: 4242 });
     // Read no further: an open stdin being read would keep the stopped runtime alive.
@@ -127,7 +139,11 @@ describe('the runtime outside tsx\'s signal relay', () => {
 
   it('lets a runtime that could not start go: release stops reading the lifeline', () => {
     const lifeline = new PassThrough();
-    const { release } = watchStopRequests({ signals: new EventEmitter() as never, lifeline, onStopNow: () => undefined });
+    const { release } = watchStopRequests({
+      signals: new EventEmitter() as never,
+      lifeline,
+      onStopNow: () => undefined,
+    });
     expect(lifeline.destroyed).toBe(false);
     release();
     expect(lifeline.destroyed).toBe(true);

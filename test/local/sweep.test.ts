@@ -74,7 +74,10 @@ describe('reconciliation sweep on the local runtime', () => {
     const response = await fetch(runtime.calloutUrl, {
       method: 'POST',
       body: JSON.stringify({ subscriptionNumber: subscriptionId }),
-      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` },
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`,
+      },
     });
     expect(response.status).toBe(200);
   }
@@ -97,16 +100,26 @@ describe('reconciliation sweep on the local runtime', () => {
     expect(touched.status).toBe(200);
     const changedAt = zuora.versions().find((version) => version.name === withoutCallout)!.updatedMs;
 
-    const syncedAt = await until('the sweep to sync the change made without a callout', () => limioCalls.get(withoutCallout)?.[0], 30_000);
+    const syncedAt = await until(
+      'the sweep to sync the change made without a callout',
+      () => limioCalls.get(withoutCallout)?.[0],
+      30_000,
+    );
     // Settled at changedAt + settle (UpdatedDate is whole seconds, so up to a second before the touch); the next
     // sweep starts within an interval; one more second for the queue, the poller and the sync.
     expect(syncedAt - changedAt).toBeLessThanOrEqual((SETTLE_SECONDS + INTERVAL_SECONDS + 2) * 1000);
 
     // The sweep that read both queued only the one without a callout: the other was covered by its sync.
-    const reading = sweeps.filter(({ report }) => report.window !== undefined && report.window.endMs > changedAt && report.counts.queued > 0);
+    const reading = sweeps.filter(
+      ({ report }) => report.window !== undefined && report.window.endMs > changedAt && report.counts.queued > 0,
+    );
     expect(reading[0].report.counts).toMatchObject({ distinct: 2, covered: 1, queued: 1 });
     // Later sweeps re-read both (the overlap) and find both covered; Limio heard of each exactly once.
-    await until('a later sweep that re-reads both', () => sweeps.find(({ at }) => at > syncedAt && at > reading[0].at)?.report, 10_000);
+    await until(
+      'a later sweep that re-reads both',
+      () => sweeps.find(({ at }) => at > syncedAt && at > reading[0].at)?.report,
+      10_000,
+    );
     await sleep(500);
     expect(limioCalls.get(withCallout)).toHaveLength(1);
     expect(limioCalls.get(withoutCallout)).toHaveLength(1);
@@ -114,9 +127,16 @@ describe('reconciliation sweep on the local runtime', () => {
     expect(errors).toEqual([]);
 
     // The ledger and the sweep's watermark are in the DynamoDB emulator's ledger table, as in AWS.
-    const dynamodb = new DynamoDBClient({ endpoint: runtime.dynamoDbEndpoint, region: DYNAMODB_EMULATOR_REGION, credentials: DYNAMODB_EMULATOR_CREDENTIALS });
+    const dynamodb = new DynamoDBClient({
+      endpoint: runtime.dynamoDbEndpoint,
+      region: DYNAMODB_EMULATOR_REGION,
+      credentials: DYNAMODB_EMULATOR_CREDENTIALS,
+    });
     try {
-      const { entries } = await new DynamoDbLedgerStore(dynamodb, LOCAL_TABLES.ledger).readMany([withoutCallout, withCallout]);
+      const { entries } = await new DynamoDbLedgerStore(dynamodb, LOCAL_TABLES.ledger).readMany([
+        withoutCallout,
+        withCallout,
+      ]);
       expect(entries.get(withoutCallout)?.lastSuccess?.startedAt).toBeGreaterThan(changedAt);
       expect(entries.get(withCallout)?.lastSuccess).toBeDefined();
     } finally {
@@ -133,16 +153,27 @@ describe('reconciliation sweep on the local runtime', () => {
   it('refuses a touch from a web page (Origin header) or of any other content type, and changes nothing then', async () => {
     const touchUrl = new URL('/_local/zuora/touch', runtime.calloutUrl);
     const body = JSON.stringify({ subscriptions: ['A-S20000099'] });
-    const crossSite = await fetch(touchUrl, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example' }, body });
+    const crossSite = await fetch(touchUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+      body,
+    });
     expect(crossSite.status).toBe(403);
     // What a page can send cross-site without a preflight: a "simple" form or text body.
     const simple = await fetch(touchUrl, { method: 'POST', headers: { 'content-type': 'text/plain' }, body });
     expect(simple.status).toBe(415);
-    const preflight = await fetch(touchUrl, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const preflight = await fetch(touchUrl, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(preflight.status).toBe(403);
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
     expect((await fetch(touchUrl)).status).toBe(405);
-    const malformed = await fetch(touchUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ subscriptions: 'A-S1' }) });
+    const malformed = await fetch(touchUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ subscriptions: 'A-S1' }),
+    });
     expect(malformed.status).toBe(400);
     expect(runtime.zuoraSandbox!.versions().some((version) => version.name === 'A-S20000099')).toBe(false);
   });
@@ -169,7 +200,14 @@ describe('stopping the local runtime with a sweep under way', () => {
 });
 
 describe('local runtime sweeping a Zuora tenant (ZUORA_BASE_URL)', () => {
-  const EPHEMERAL = { PORT: '0', SQS_PORT: '0', LIMIO_SANDBOX_PORT: '0', DYNAMODB_PORT: '0', ZUORA_SANDBOX_PORT: '0', SYNC_BATCHING_WINDOW_SECONDS: '0' };
+  const EPHEMERAL = {
+    PORT: '0',
+    SQS_PORT: '0',
+    LIMIO_SANDBOX_PORT: '0',
+    DYNAMODB_PORT: '0',
+    ZUORA_SANDBOX_PORT: '0',
+    SYNC_BATCHING_WINDOW_SECONDS: '0',
+  };
 
   it('sweeps the tenant given instead of a sandbox, and the touch endpoint says there is nothing local to change', async () => {
     const tenant = await startZuoraSandbox({ clientId: 'tenant-client', clientSecret: 'tenant-secret' });
@@ -178,20 +216,34 @@ describe('local runtime sweeping a Zuora tenant (ZUORA_BASE_URL)', () => {
     let runtime: Runtime | undefined;
     try {
       runtime = await startRuntime({
-        config: loadRuntimeConfig({ ...EPHEMERAL, ZUORA_BASE_URL: tenant.baseUrl, ZUORA_CLIENT_ID: 'tenant-client', ZUORA_CLIENT_SECRET: 'tenant-secret', SWEEP_INTERVAL_SECONDS: '3600' }),
+        config: loadRuntimeConfig({
+          ...EPHEMERAL,
+          ZUORA_BASE_URL: tenant.baseUrl,
+          ZUORA_CLIENT_ID: 'tenant-client',
+          ZUORA_CLIENT_SECRET: 'tenant-secret',
+          SWEEP_INTERVAL_SECONDS: '3600',
+        }),
         quiet: true,
         observers: { onSweep: (report) => sweeps.push(report) },
       });
       expect(runtime.zuoraSandbox).toBeUndefined();
       expect(runtime.zuoraBaseUrl).toBe(tenant.baseUrl);
-      const touch = await fetch(new URL('/_local/zuora/touch', runtime.calloutUrl), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ subscriptions: ['A-S1'] }) });
+      const touch = await fetch(new URL('/_local/zuora/touch', runtime.calloutUrl), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ subscriptions: ['A-S1'] }),
+      });
       expect(touch.status).toBe(409);
 
       await runtime.sweep.trigger();
       // Subscription, Account and Contact changes: one query each.
       expect(tenant.stats.queryRequests).toBe(3);
       expect(sweeps[0].counts).toMatchObject({ distinct: 1, queued: 1 });
-      await until('the tenant change to be synced', () => (runtime!.limioSandbox!.stats.synced.has('A-S30000001') ? true : undefined), 10_000);
+      await until(
+        'the tenant change to be synced',
+        () => (runtime!.limioSandbox!.stats.synced.has('A-S30000001') ? true : undefined),
+        10_000,
+      );
     } finally {
       await runtime?.stop();
       await tenant.stop();
@@ -205,7 +257,13 @@ describe('local runtime sweeping a Zuora tenant (ZUORA_BASE_URL)', () => {
     let runtime: Runtime | undefined;
     try {
       runtime = await startRuntime({
-        config: loadRuntimeConfig({ ...EPHEMERAL, ZUORA_BASE_URL: tenant.baseUrl, ZUORA_CLIENT_ID: 'tenant-client', ZUORA_CLIENT_SECRET: 'wrong', SWEEP_INTERVAL_SECONDS: '3600' }),
+        config: loadRuntimeConfig({
+          ...EPHEMERAL,
+          ZUORA_BASE_URL: tenant.baseUrl,
+          ZUORA_CLIENT_ID: 'tenant-client',
+          ZUORA_CLIENT_SECRET: 'wrong',
+          SWEEP_INTERVAL_SECONDS: '3600',
+        }),
         quiet: true,
         observers: {
           onSweepFailed: (error) => failures.push(error),
@@ -222,11 +280,16 @@ describe('local runtime sweeping a Zuora tenant (ZUORA_BASE_URL)', () => {
       const response = await fetch(running.calloutUrl, {
         method: 'POST',
         body: JSON.stringify({ subscriptionNumber: 'A-S30000002' }),
-        headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` },
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`,
+        },
       });
       expect(response.status).toBe(200);
       await sweep;
-      expect(failures.map((error) => error.message)).toEqual([expect.stringMatching(/^sweep failed: .*error \(credentials\)/)]);
+      expect(failures.map((error) => error.message)).toEqual([
+        expect.stringMatching(/^sweep failed: .*error \(credentials\)/),
+      ]);
       await until('the callout to be synced', () => (synced.includes('A-S30000002') ? true : undefined), 10_000);
       // The schedule goes on: the next run tries again.
       await running.sweep.trigger();

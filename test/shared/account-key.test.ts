@@ -1,11 +1,19 @@
 import fc from 'fast-check';
-import { accountKeyRuleFrom, checkAccountKey, isValidAccountKey, MAX_ACCOUNT_KEY_LENGTH } from '../../functions/shared/account-key';
+import {
+  accountKeyRuleFrom,
+  checkAccountKey,
+  isValidAccountKey,
+  MAX_ACCOUNT_KEY_LENGTH,
+} from '../../functions/shared/account-key';
 import { ConfigError } from '../../functions/shared/config-error';
 
 describe('account key rule', () => {
-  it.each(['A00001234', 'A00000001', 'A-00001234', 'ACC1', '1234', '2c92a0fd55822b4d015590d5d7c0418d'])('accepts %s', (key) => {
-    expect(isValidAccountKey(key)).toBe(true);
-  });
+  it.each(['A00001234', 'A00000001', 'A-00001234', 'ACC1', '1234', '2c92a0fd55822b4d015590d5d7c0418d'])(
+    'accepts %s',
+    (key) => {
+      expect(isValidAccountKey(key)).toBe(true);
+    },
+  );
 
   it.each([
     ['', /empty/],

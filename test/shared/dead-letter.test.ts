@@ -1,5 +1,10 @@
 import fc from 'fast-check';
-import { deadLetterAttributes, MAX_ERROR_LENGTH, readDeadLetterReason, sqsAttributeText } from '../../functions/shared/dead-letter';
+import {
+  deadLetterAttributes,
+  MAX_ERROR_LENGTH,
+  readDeadLetterReason,
+  sqsAttributeText,
+} from '../../functions/shared/dead-letter';
 
 // SQS refuses a message whose attribute values hold characters outside this set (the message-body set); the
 // emulator does not enforce it, so the rule is checked here on the values themselves.
@@ -7,12 +12,23 @@ const SQS_ALLOWED = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u
 
 describe('dead-letter attributes', () => {
   it('round-trip', () => {
-    const reason = { failureClass: 'terminal', httpStatus: 404, error: 'Limio: not found', failedAt: '2026-11-24T10:00:00.000Z', attempts: 1 } as const;
+    const reason = {
+      failureClass: 'terminal',
+      httpStatus: 404,
+      error: 'Limio: not found',
+      failedAt: '2026-11-24T10:00:00.000Z',
+      attempts: 1,
+    } as const;
     expect(readDeadLetterReason(deadLetterAttributes(reason))).toEqual(reason);
   });
 
   it('keeps errors to one bounded line', () => {
-    const attributes = deadLetterAttributes({ failureClass: 'exhausted', error: `a\nb${'x'.repeat(5000)}`, failedAt: 'now', attempts: 8 });
+    const attributes = deadLetterAttributes({
+      failureClass: 'exhausted',
+      error: `a\nb${'x'.repeat(5000)}`,
+      failedAt: 'now',
+      attempts: 8,
+    });
     expect(attributes.error.StringValue).toMatch(/^a b/);
     expect(attributes.error.StringValue!.length).toBe(MAX_ERROR_LENGTH);
     expect(attributes.httpStatus).toBeUndefined();
@@ -26,14 +42,19 @@ describe('dead-letter attributes', () => {
       failedAt: '2026-11-24T10:00:00.000Z\u0000',
       attempts: 1,
     });
-    for (const [name, value] of Object.entries(attributes)) expect([name, value.StringValue]).toEqual([name, expect.stringMatching(SQS_ALLOWED)]);
-    expect(attributes.error.StringValue).toBe('Limio answered 403: bad\uFFFDbyte \uFFFDbell \uFFFD[31m \uFFFD \uFFFD lone, 😀 kept, é kept');
+    for (const [name, value] of Object.entries(attributes))
+      expect([name, value.StringValue]).toEqual([name, expect.stringMatching(SQS_ALLOWED)]);
+    expect(attributes.error.StringValue).toBe(
+      'Limio answered 403: bad\uFFFDbyte \uFFFDbell \uFFFD[31m \uFFFD \uFFFD lone, 😀 kept, é kept',
+    );
     expect(attributes.failedAt.StringValue).toBe('2026-11-24T10:00:00.000Z\uFFFD');
   });
 
   it('never splits a surrogate pair into a character SQS refuses when clipping', () => {
     const error = `${'x'.repeat(MAX_ERROR_LENGTH - 2)}😀😀😀`;
-    expect(deadLetterAttributes({ failureClass: 'exhausted', error, failedAt: 'now', attempts: 1 }).error.StringValue).toMatch(SQS_ALLOWED);
+    expect(
+      deadLetterAttributes({ failureClass: 'exhausted', error, failedAt: 'now', attempts: 1 }).error.StringValue,
+    ).toMatch(SQS_ALLOWED);
   });
 
   it('maps any text to text SQS accepts, leaving allowed text alone (property)', () => {
@@ -44,9 +65,17 @@ describe('dead-letter attributes', () => {
         if (SQS_ALLOWED.test(text)) expect(clean).toBe(text);
       }),
     );
-    fc.assert(fc.property(fc.string({ unit: fc.integer({ min: 0, max: 0xdfff }).map((code) => String.fromCharCode(code)) }), (text) => {
-      expect(deadLetterAttributes({ failureClass: 'poison', error: text, failedAt: text, attempts: 1 }).error.StringValue).toMatch(SQS_ALLOWED);
-    }));
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.integer({ min: 0, max: 0xdfff }).map((code) => String.fromCharCode(code)) }),
+        (text) => {
+          expect(
+            deadLetterAttributes({ failureClass: 'poison', error: text, failedAt: text, attempts: 1 }).error
+              .StringValue,
+          ).toMatch(SQS_ALLOWED);
+        },
+      ),
+    );
   });
 
   it('reads nothing from a message SQS redrove on its own', () => {

@@ -41,7 +41,9 @@ const IMPORT_PATTERNS = [
 
 function importsOf(file: string): Import[] {
   const text = readFileSync(file, 'utf8');
-  const specifiers = new Set(IMPORT_PATTERNS.flatMap((pattern) => [...text.matchAll(pattern)].map((match) => match[1]!)));
+  const specifiers = new Set(
+    IMPORT_PATTERNS.flatMap((pattern) => [...text.matchAll(pattern)].map((match) => match[1]!)),
+  );
   return [...specifiers].map((specifier) => {
     if (!specifier.startsWith('.')) return { file, specifier };
     const target = relative(FUNCTIONS, resolve(dirname(file), specifier));
@@ -63,12 +65,17 @@ describe('layering of functions/', () => {
   });
 
   it.each(Object.entries(ALLOWED))('%s/ imports only from %j (and npm packages)', (folder, allowed) => {
-    const outside = imports.filter((i) => folderOf(i.file) === folder && i.folder !== undefined && i.folder !== folder && !allowed.includes(i.folder));
+    const outside = imports.filter(
+      (i) =>
+        folderOf(i.file) === folder && i.folder !== undefined && i.folder !== folder && !allowed.includes(i.folder),
+    );
     expect(outside.map(describeImport)).toEqual([]);
   });
 
   it('code outside limio/ imports Limio through its one entry, functions/limio/index.ts', () => {
-    const intoLimio = imports.filter((i) => folderOf(i.file) !== 'limio' && i.folder === 'limio' && i.target !== 'limio' && i.target !== 'limio/index');
+    const intoLimio = imports.filter(
+      (i) => folderOf(i.file) !== 'limio' && i.folder === 'limio' && i.target !== 'limio' && i.target !== 'limio/index',
+    );
     expect(intoLimio.map(describeImport)).toEqual([]);
   });
 

@@ -33,10 +33,29 @@ describe('sync request message', () => {
   });
 
   it('carries the replay run that sent it, and the sweep as a source', () => {
-    const body = JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'sweep', receivedAt: '2026-01-01T00:00:00Z', replayCount: 2, replayRunId: 'r-20261130-abc' });
-    expect(parseSyncRequest(body)).toMatchObject({ ok: true, request: { source: 'sweep', replayCount: 2, replayRunId: 'r-20261130-abc' } });
-    const named = JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'sweep', receivedAt: '2026-01-01T00:00:00Z', zuoraUpdatedAt: '2025-12-31T16:59:58.000-08:00' });
-    expect(parseSyncRequest(named)).toMatchObject({ ok: true, request: { zuoraUpdatedAt: '2025-12-31T16:59:58.000-08:00' } });
+    const body = JSON.stringify({
+      v: 1,
+      subscriptionId: 'A-S1',
+      source: 'sweep',
+      receivedAt: '2026-01-01T00:00:00Z',
+      replayCount: 2,
+      replayRunId: 'r-20261130-abc',
+    });
+    expect(parseSyncRequest(body)).toMatchObject({
+      ok: true,
+      request: { source: 'sweep', replayCount: 2, replayRunId: 'r-20261130-abc' },
+    });
+    const named = JSON.stringify({
+      v: 1,
+      subscriptionId: 'A-S1',
+      source: 'sweep',
+      receivedAt: '2026-01-01T00:00:00Z',
+      zuoraUpdatedAt: '2025-12-31T16:59:58.000-08:00',
+    });
+    expect(parseSyncRequest(named)).toMatchObject({
+      ok: true,
+      request: { zuoraUpdatedAt: '2025-12-31T16:59:58.000-08:00' },
+    });
   });
 
   it('stamps receivedAt when the producer does not', () => {
@@ -57,14 +76,65 @@ describe('sync request message', () => {
     ['[]', /not a JSON object/],
     ['null', /not a JSON object/],
     [JSON.stringify({ v: 2, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z' }), /version 2/],
-    [JSON.stringify({ v: 1, subscriptionId: '../x', source: 'test', receivedAt: '2026-01-01T00:00:00Z' }), /invalid subscriptionId/],
-    [JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'email', receivedAt: '2026-01-01T00:00:00Z' }), /invalid source/],
+    [
+      JSON.stringify({ v: 1, subscriptionId: '../x', source: 'test', receivedAt: '2026-01-01T00:00:00Z' }),
+      /invalid subscriptionId/,
+    ],
+    [
+      JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'email', receivedAt: '2026-01-01T00:00:00Z' }),
+      /invalid source/,
+    ],
     [JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: 'yesterday' }), /receivedAt/],
-    [JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z', replayCount: -1 }), /replayCount/],
-    [JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z', zuoraRequestId: 7 }), /zuoraRequestId/],
-    [JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z', replayRunId: 'r 1\n' }), /replayRunId/],
-    [JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z', replayRunId: 'r'.repeat(65) }), /replayRunId/],
-    [JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z', zuoraUpdatedAt: 'yesterday' }), /zuoraUpdatedAt/],
+    [
+      JSON.stringify({
+        v: 1,
+        subscriptionId: 'A-S1',
+        source: 'test',
+        receivedAt: '2026-01-01T00:00:00Z',
+        replayCount: -1,
+      }),
+      /replayCount/,
+    ],
+    [
+      JSON.stringify({
+        v: 1,
+        subscriptionId: 'A-S1',
+        source: 'test',
+        receivedAt: '2026-01-01T00:00:00Z',
+        zuoraRequestId: 7,
+      }),
+      /zuoraRequestId/,
+    ],
+    [
+      JSON.stringify({
+        v: 1,
+        subscriptionId: 'A-S1',
+        source: 'test',
+        receivedAt: '2026-01-01T00:00:00Z',
+        replayRunId: 'r 1\n',
+      }),
+      /replayRunId/,
+    ],
+    [
+      JSON.stringify({
+        v: 1,
+        subscriptionId: 'A-S1',
+        source: 'test',
+        receivedAt: '2026-01-01T00:00:00Z',
+        replayRunId: 'r'.repeat(65),
+      }),
+      /replayRunId/,
+    ],
+    [
+      JSON.stringify({
+        v: 1,
+        subscriptionId: 'A-S1',
+        source: 'test',
+        receivedAt: '2026-01-01T00:00:00Z',
+        zuoraUpdatedAt: 'yesterday',
+      }),
+      /zuoraUpdatedAt/,
+    ],
   ])('refuses %s', (body, reason) => {
     const parsed = parseSyncRequest(body);
     expect(parsed.ok).toBe(false);
@@ -72,7 +142,9 @@ describe('sync request message', () => {
   });
 
   it('createSyncRequest throws on an invalid id rather than queue it', () => {
-    expect(() => createSyncRequest({ subscriptionId: 'A-S1/../x', source: 'backfill' })).toThrow(/invalid subscriptionId/);
+    expect(() => createSyncRequest({ subscriptionId: 'A-S1/../x', source: 'backfill' })).toThrow(
+      /invalid subscriptionId/,
+    );
   });
 
   describe('refusing a hostile body (issue #20 item 1)', () => {
@@ -100,33 +172,68 @@ describe('sync request message', () => {
     });
 
     it('still names a short wrong value as it is', () => {
-      expect(refusalOf(JSON.stringify({ v: 2, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z' }))).toBe(
-        'unsupported message version 2 (number); expected 1',
+      expect(
+        refusalOf(JSON.stringify({ v: 2, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z' })),
+      ).toBe('unsupported message version 2 (number); expected 1');
+      expect(refusalOf(JSON.stringify({ v: 1, subscriptionId: 'A-S1', receivedAt: '2026-01-01T00:00:00Z' }))).toMatch(
+        /^invalid source \(missing\); expected one of/,
       );
-      expect(refusalOf(JSON.stringify({ v: 1, subscriptionId: 'A-S1', receivedAt: '2026-01-01T00:00:00Z' }))).toMatch(/^invalid source \(missing\); expected one of/);
     });
   });
 
   describe('the subscription message carries the change it names (issue #22)', () => {
     it('round-trips zuoraUpdatedAt and the fan-out source', () => {
-      const request = createSyncRequest({ subscriptionId: 'A-S1', source: 'account', receivedAt: '2026-11-24T18:03:20.000Z', zuoraUpdatedAt: '2026-11-24T18:03:12.000Z' });
+      const request = createSyncRequest({
+        subscriptionId: 'A-S1',
+        source: 'account',
+        receivedAt: '2026-11-24T18:03:20.000Z',
+        zuoraUpdatedAt: '2026-11-24T18:03:12.000Z',
+      });
       expect(parseSyncRequest(serializeSyncRequest(request))).toEqual({ ok: true, request });
       expect(request).toMatchObject({ source: 'account', zuoraUpdatedAt: '2026-11-24T18:03:12.000Z' });
     });
 
-    it.each([['2026-11-24 10:03:12'], ['2026-11-24T10:03:12'], ['yesterday'], [1764000000000], [{ at: 'now' }]])('refuses zuoraUpdatedAt %j', (updatedAt) => {
-      const parsed = parseSyncRequest(JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z', zuoraUpdatedAt: updatedAt }));
-      expect(parsed).toMatchObject({ ok: false, reason: expect.stringMatching(/^zuoraUpdatedAt must be an ISO-8601 time with an offset/) });
-    });
+    it.each([['2026-11-24 10:03:12'], ['2026-11-24T10:03:12'], ['yesterday'], [1764000000000], [{ at: 'now' }]])(
+      'refuses zuoraUpdatedAt %j',
+      (updatedAt) => {
+        const parsed = parseSyncRequest(
+          JSON.stringify({
+            v: 1,
+            subscriptionId: 'A-S1',
+            source: 'test',
+            receivedAt: '2026-01-01T00:00:00Z',
+            zuoraUpdatedAt: updatedAt,
+          }),
+        );
+        expect(parsed).toMatchObject({
+          ok: false,
+          reason: expect.stringMatching(/^zuoraUpdatedAt must be an ISO-8601 time with an offset/),
+        });
+      },
+    );
 
     it("accepts Zuora's offset form as it is", () => {
-      const parsed = parseSyncRequest(JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z', zuoraUpdatedAt: '2026-11-24T10:03:12.000-08:00' }));
+      const parsed = parseSyncRequest(
+        JSON.stringify({
+          v: 1,
+          subscriptionId: 'A-S1',
+          source: 'test',
+          receivedAt: '2026-01-01T00:00:00Z',
+          zuoraUpdatedAt: '2026-11-24T10:03:12.000-08:00',
+        }),
+      );
       expect(parsed).toMatchObject({ ok: true, request: { zuoraUpdatedAt: '2026-11-24T10:03:12.000-08:00' } });
     });
   });
 
   describe('account messages (issue #22)', () => {
-    const account = { v: 1, kind: 'account', accountKey: 'A00001234', source: 'notification', receivedAt: '2026-11-24T18:03:20.000Z' };
+    const account = {
+      v: 1,
+      kind: 'account',
+      accountKey: 'A00001234',
+      source: 'notification',
+      receivedAt: '2026-11-24T18:03:20.000Z',
+    };
 
     it('round-trip through parseQueueMessage, with a fan-out continuation', () => {
       const message = createAccountRequest({
@@ -150,14 +257,28 @@ describe('sync request message', () => {
     });
 
     it('parseQueueMessage reads a message without kind as a subscription message, as every message queued before', () => {
-      const body = JSON.stringify({ v: 1, subscriptionId: 'A-S1', source: 'callout', receivedAt: '2026-01-01T00:00:00Z' });
-      expect(parseQueueMessage(body)).toEqual({ ok: true, message: { v: 1, subscriptionId: 'A-S1', source: 'callout', receivedAt: '2026-01-01T00:00:00Z' } });
+      const body = JSON.stringify({
+        v: 1,
+        subscriptionId: 'A-S1',
+        source: 'callout',
+        receivedAt: '2026-01-01T00:00:00Z',
+      });
+      expect(parseQueueMessage(body)).toEqual({
+        ok: true,
+        message: { v: 1, subscriptionId: 'A-S1', source: 'callout', receivedAt: '2026-01-01T00:00:00Z' },
+      });
     });
 
     it('applies the configured account number rule', () => {
       const body = JSON.stringify({ ...account, accountKey: 'CUST-X-0042' });
-      expect(parseQueueMessage(body)).toMatchObject({ ok: false, reason: expect.stringMatching(/^invalid accountKey: /) });
-      expect(parseQueueMessage(body, { accountKeyRule: accountKeyRuleFrom('CUST-X-[0-9]{4}') })).toMatchObject({ ok: true, message: { accountKey: 'CUST-X-0042' } });
+      expect(parseQueueMessage(body)).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(/^invalid accountKey: /),
+      });
+      expect(parseQueueMessage(body, { accountKeyRule: accountKeyRuleFrom('CUST-X-[0-9]{4}') })).toMatchObject({
+        ok: true,
+        message: { accountKey: 'CUST-X-0042' },
+      });
     });
 
     it.each([
@@ -167,7 +288,10 @@ describe('sync request message', () => {
       [{ ...account, accountKey: undefined }, /^invalid accountKey: expected a string, got \(missing\)/],
       [{ ...account, source: 'email' }, /^invalid source/],
       [{ ...account, fanOut: 'next' }, /^fanOut must be an object/],
-      [{ ...account, fanOut: { queryLocator: 'q 1', accountId: '2c92a0fd55822b4d015590d5d7c0418d' } }, /^fanOut.queryLocator/],
+      [
+        { ...account, fanOut: { queryLocator: 'q 1', accountId: '2c92a0fd55822b4d015590d5d7c0418d' } },
+        /^fanOut.queryLocator/,
+      ],
       [{ ...account, fanOut: { queryLocator: 'q1', accountId: "x' or 1=1" } }, /^fanOut.accountId must be a 32-hex/],
     ])('refuses %#', (message, reason) => {
       const parsed = parseQueueMessage(JSON.stringify(message));
@@ -177,7 +301,10 @@ describe('sync request message', () => {
 
     it('refuses a kind nested 5,000 deep without stringifying it', () => {
       const body = `{"v":1,"kind":${'['.repeat(5000)}${']'.repeat(5000)},"accountKey":"A1"}`;
-      expect(parseQueueMessage(body)).toMatchObject({ ok: false, reason: expect.stringMatching(/^unknown message kind \[\[\[\[.*… \(array\)/) });
+      expect(parseQueueMessage(body)).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(/^unknown message kind \[\[\[\[.*… \(array\)/),
+      });
     });
 
     it('the sync reader refuses an account message as poison, saying where it belongs, whatever its account number rule', () => {
@@ -187,10 +314,19 @@ describe('sync request message', () => {
           'account message for A00001234 on the sync queue: account messages belong on the fan-out queue (ACCOUNT_QUEUE_URL), which turns them into subscription messages',
       });
       // A tenant-specific number this Lambda's default rule would refuse is still called an account message.
-      expect(parseSyncRequest(JSON.stringify({ ...account, accountKey: 'CUST-X-0042' }))).toMatchObject({ ok: false, reason: expect.stringMatching(/^account message for CUST-X-0042 on the sync queue/) });
+      expect(parseSyncRequest(JSON.stringify({ ...account, accountKey: 'CUST-X-0042' }))).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(/^account message for CUST-X-0042 on the sync queue/),
+      });
       // An unsafe key is not put in the reason.
-      expect(parseSyncRequest(JSON.stringify({ ...account, accountKey: 'A1\u001b[2J' }))).toMatchObject({ ok: false, reason: expect.stringMatching(/^account message on the sync queue/) });
-      expect(parseSyncRequest(JSON.stringify({ ...account, accountKey: { deep: [1] } }))).toMatchObject({ ok: false, reason: expect.stringMatching(/^account message on the sync queue/) });
+      expect(parseSyncRequest(JSON.stringify({ ...account, accountKey: 'A1\u001b[2J' }))).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(/^account message on the sync queue/),
+      });
+      expect(parseSyncRequest(JSON.stringify({ ...account, accountKey: { deep: [1] } }))).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(/^account message on the sync queue/),
+      });
     });
 
     it('createAccountRequest throws on an invalid key rather than queue it', () => {
@@ -199,7 +335,7 @@ describe('sync request message', () => {
   });
 });
 
-describe('the largest account continuation against SQS\'s own payload limit (the emulator does not enforce it)', () => {
+describe("the largest account continuation against SQS's own payload limit (the emulator does not enforce it)", () => {
   /** SQS's limit for one message and for the sum of one SendMessageBatch, as the fan-out's queue was created with. */
   const SQS_MAX_PAYLOAD_BYTES = 256 * 1024;
 

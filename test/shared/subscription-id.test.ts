@@ -1,5 +1,9 @@
 import fc from 'fast-check';
-import { checkSubscriptionId, isValidSubscriptionId, subscriptionIdRuleFrom } from '../../functions/shared/subscription-id';
+import {
+  checkSubscriptionId,
+  isValidSubscriptionId,
+  subscriptionIdRuleFrom,
+} from '../../functions/shared/subscription-id';
 import { ConfigError } from '../../functions/shared/config-error';
 
 describe('subscription id rule', () => {

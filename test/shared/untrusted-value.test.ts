@@ -20,7 +20,9 @@ describe('describeUntrusted', () => {
   });
 
   it('clips a long string and says how long it was', () => {
-    expect(describeUntrusted('é'.repeat(12_345))).toBe(`"${'é'.repeat(VALUE_PREVIEW_LENGTH - 1)}… (string, 12,345 characters)`);
+    expect(describeUntrusted('é'.repeat(12_345))).toBe(
+      `"${'é'.repeat(VALUE_PREVIEW_LENGTH - 1)}… (string, 12,345 characters)`,
+    );
   });
 
   it('clips an object of many keys', () => {

@@ -23,7 +23,8 @@ export function useDynamoDbEmulator(): DynamoDbEmulatorFixture {
     await emulator?.stop();
   });
   const started = (): { emulator: DynamoDbEmulator; dynamodb: DynamoDBClient } => {
-    if (emulator === undefined || dynamodb === undefined) throw new Error('the DynamoDB emulator is read outside a hook or test, or did not start');
+    if (emulator === undefined || dynamodb === undefined)
+      throw new Error('the DynamoDB emulator is read outside a hook or test, or did not start');
     return { emulator, dynamodb };
   };
   return {

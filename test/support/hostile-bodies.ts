@@ -10,5 +10,10 @@ export function deeplyNestedBody(depth = 5000): string {
 
 /** A sync request whose version is a string of `length` characters: a 250 KB body of one long field. */
 export function longVersionBody(length = 250_000): string {
-  return JSON.stringify({ v: 'x'.repeat(length), subscriptionId: 'A-S1', source: 'test', receivedAt: '2026-01-01T00:00:00Z' });
+  return JSON.stringify({
+    v: 'x'.repeat(length),
+    subscriptionId: 'A-S1',
+    source: 'test',
+    receivedAt: '2026-01-01T00:00:00Z',
+  });
 }

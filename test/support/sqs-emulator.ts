@@ -24,7 +24,8 @@ export function useSqsEmulator(): SqsEmulatorFixture {
     await emulator?.stop();
   });
   const started = (): { emulator: SqsEmulator; sqs: SQSClient } => {
-    if (emulator === undefined || sqs === undefined) throw new Error('the SQS emulator is read outside a hook or test, or did not start');
+    if (emulator === undefined || sqs === undefined)
+      throw new Error('the SQS emulator is read outside a hook or test, or did not start');
     return { emulator, sqs };
   };
   return {

@@ -16,7 +16,14 @@ import { startStalledServer, type StalledServer } from '../support/stalled-serve
 
 const MINUTE = 60_000;
 const ZUORA_SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:zuora-client-AbCdEf';
-const AWS_ENV = ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_SQS', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SECRETS_MANAGER'] as const;
+const AWS_ENV = [
+  'AWS_REGION',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_ENDPOINT_URL_SQS',
+  'AWS_ENDPOINT_URL_DYNAMODB',
+  'AWS_ENDPOINT_URL_SECRETS_MANAGER',
+] as const;
 const invocation = (remainingMs: number) => ({ getRemainingTimeInMillis: () => remainingMs });
 
 describe("sweep Lambda's AWS clients time out (Zuora sandbox, DynamoDB emulator, a server that never answers)", () => {
@@ -34,7 +41,10 @@ describe("sweep Lambda's AWS clients time out (Zuora sandbox, DynamoDB emulator,
     stalled = await startStalledServer();
     sandbox = await startZuoraSandbox();
     ledgerTableName = `sweep-timeouts-${counter}`;
-    await createOnDemandTable(dynamoEmulator.dynamodb, { tableName: ledgerTableName, partitionKey: LEDGER_PARTITION_KEY });
+    await createOnDemandTable(dynamoEmulator.dynamodb, {
+      tableName: ledgerTableName,
+      partitionKey: LEDGER_PARTITION_KEY,
+    });
     Object.assign(process.env, {
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'test',
@@ -73,7 +83,9 @@ describe("sweep Lambda's AWS clients time out (Zuora sandbox, DynamoDB emulator,
 
   it('a stalled SQS: the run fails as enqueue within seconds, instead of running into the Lambda timeout', async () => {
     const secrets = mockClient(SecretsManagerClient);
-    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ clientId: sandbox.clientId, clientSecret: sandbox.clientSecret }) });
+    secrets
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: JSON.stringify({ clientId: sandbox.clientId, clientSecret: sandbox.clientSecret }) });
     try {
       await expect(sweepLambda()({}, invocation(5 * MINUTE))).rejects.toThrow(SweepFailedError);
     } finally {

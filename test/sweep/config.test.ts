@@ -46,7 +46,13 @@ describe('loadSweepConfig', () => {
   });
 
   it('takes plain client credentials for local use', () => {
-    expect(loadSweepConfig({ ZUORA_BASE_URL: 'http://127.0.0.1:4020', ZUORA_CLIENT_ID: 'id', ZUORA_CLIENT_SECRET: 'secret' })).toMatchObject({
+    expect(
+      loadSweepConfig({
+        ZUORA_BASE_URL: 'http://127.0.0.1:4020',
+        ZUORA_CLIENT_ID: 'id',
+        ZUORA_CLIENT_SECRET: 'secret',
+      }),
+    ).toMatchObject({
       zuoraBaseUrl: 'http://127.0.0.1:4020',
       credentials: { source: 'environment', clientId: 'id', clientSecret: 'secret' },
     });
@@ -63,15 +69,22 @@ describe('loadSweepConfig', () => {
 
   it('names the variable at fault', () => {
     expect(configError({ ZUORA_SECRET_ID: 'x' }).variable).toBe('ZUORA_BASE_URL');
-    expect(configError({ ...minimal, ZUORA_BASE_URL: 'http://rest.zuora.com' })).toMatchObject({ variable: 'ZUORA_BASE_URL', message: expect.stringMatching(/https/) });
+    expect(configError({ ...minimal, ZUORA_BASE_URL: 'http://rest.zuora.com' })).toMatchObject({
+      variable: 'ZUORA_BASE_URL',
+      message: expect.stringMatching(/https/),
+    });
     expect(configError({ ZUORA_BASE_URL: 'https://rest.zuora.com' }).variable).toBe('ZUORA_SECRET_ID');
     expect(configError({ ...minimal, ZUORA_CLIENT_ID: 'id' }).message).toMatch(/set only one/);
-    expect(configError({ ZUORA_BASE_URL: 'https://rest.zuora.com', ZUORA_CLIENT_ID: 'id' }).variable).toBe('ZUORA_CLIENT_SECRET');
+    expect(configError({ ZUORA_BASE_URL: 'https://rest.zuora.com', ZUORA_CLIENT_ID: 'id' }).variable).toBe(
+      'ZUORA_CLIENT_SECRET',
+    );
     expect(configError({ ...minimal, ZUORA_ENTITY_ID: 'a b' }).variable).toBe('ZUORA_ENTITY_ID');
     expect(configError({ ...minimal, SWEEP_INTERVAL_SECONDS: '30' }).variable).toBe('SWEEP_INTERVAL_SECONDS');
     expect(configError({ ...minimal, SWEEP_SETTLE_SECONDS: '-1' }).variable).toBe('SWEEP_SETTLE_SECONDS');
     expect(configError({ ...minimal, SWEEP_OVERLAP_SECONDS: 'ten' }).variable).toBe('SWEEP_OVERLAP_SECONDS');
-    expect(configError({ ...minimal, SWEEP_INITIAL_LOOKBACK_SECONDS: '10' }).variable).toBe('SWEEP_INITIAL_LOOKBACK_SECONDS');
+    expect(configError({ ...minimal, SWEEP_INITIAL_LOOKBACK_SECONDS: '10' }).variable).toBe(
+      'SWEEP_INITIAL_LOOKBACK_SECONDS',
+    );
     expect(configError({ ...minimal, SWEEP_SLICE_SECONDS: '0' }).variable).toBe('SWEEP_SLICE_SECONDS');
     expect(configError({ ...minimal, SUBSCRIPTION_ID_PATTERN: '(' }).variable).toBe('SUBSCRIPTION_ID_PATTERN');
   });

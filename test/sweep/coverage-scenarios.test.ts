@@ -38,13 +38,28 @@ describe('sweep coverage: proven, pending, unproven, missing (issue #22)', () =>
 
   /** The scheduled sweep with its defaults (15 min interval, 5 min settle, 10 min overlap, 60 s commit lag). */
   function scheduledSweep() {
-    const config = loadSweepConfig({ ZUORA_BASE_URL: sandbox.baseUrl, ZUORA_CLIENT_ID: sandbox.clientId, ZUORA_CLIENT_SECRET: sandbox.clientSecret });
-    return createSweepRunner({ config, sqs: sqs.sqs, queueUrl, source: 'sweep', ledger, watermarks: memoryWatermarkStore() });
+    const config = loadSweepConfig({
+      ZUORA_BASE_URL: sandbox.baseUrl,
+      ZUORA_CLIENT_ID: sandbox.clientId,
+      ZUORA_CLIENT_SECRET: sandbox.clientSecret,
+    });
+    return createSweepRunner({
+      config,
+      sqs: sqs.sqs,
+      queueUrl,
+      source: 'sweep',
+      ledger,
+      watermarks: memoryWatermarkStore(),
+    });
   }
 
   /** Zuora's callout for these subscriptions, received at `atMs` by the callout handler, which queues and marks. */
   async function callout(ids: readonly string[], atMs: number): Promise<void> {
-    const handler = createCalloutHandler(loadCalloutConfig({ QUEUE_URL: queueUrl, ...calloutEnv }), { sqs: sqs.sqs, now: () => new Date(atMs), ledger });
+    const handler = createCalloutHandler(loadCalloutConfig({ QUEUE_URL: queueUrl, ...calloutEnv }), {
+      sqs: sqs.sqs,
+      now: () => new Date(atMs),
+      ledger,
+    });
     const response = await handler(
       httpApiEvent({
         headers: { 'content-type': 'application/json', authorization: basicAuthorization('zuora', 'pw') },
@@ -54,9 +69,17 @@ describe('sweep coverage: proven, pending, unproven, missing (issue #22)', () =>
     expect(response.statusCode).toBe(200);
   }
 
-  const synced = (id: string, startedAt: number) => ledger.recordOutcome(id, { kind: 'synced', startedAt, finishedAt: startedAt + 300, httpStatus: 200 });
-  const queuedIds = async () => (await drainQueue(sqs.sqs, queueUrl)).map((body) => JSON.parse(body) as { subscriptionId: string; source: string; zuoraUpdatedAt?: string });
-  const sweepIds = async () => (await queuedIds()).filter((message) => message.source === 'sweep').map((message) => message.subscriptionId).sort();
+  const synced = (id: string, startedAt: number) =>
+    ledger.recordOutcome(id, { kind: 'synced', startedAt, finishedAt: startedAt + 300, httpStatus: 200 });
+  const queuedIds = async () =>
+    (await drainQueue(sqs.sqs, queueUrl)).map(
+      (body) => JSON.parse(body) as { subscriptionId: string; source: string; zuoraUpdatedAt?: string },
+    );
+  const sweepIds = async () =>
+    (await queuedIds())
+      .filter((message) => message.source === 'sweep')
+      .map((message) => message.subscriptionId)
+      .sort();
 
   it('queues, as missing, a change whose own callout was lost though a sync for an earlier callout started 2.5 s after it', async () => {
     const start = Date.now() - 2 * INTERVAL;
@@ -70,7 +93,10 @@ describe('sweep coverage: proven, pending, unproven, missing (issue #22)', () =>
     await queuedIds();
 
     const report = await scheduledSweep().run({ now: () => changedAt + SETTLE + MINUTE });
-    expect(report).toMatchObject({ outcome: 'complete', counts: { covered: 0, pending: 0, unproven: 0, missing: 1, queued: 1 } });
+    expect(report).toMatchObject({
+      outcome: 'complete',
+      counts: { covered: 0, pending: 0, unproven: 0, missing: 1, queued: 1 },
+    });
     const queued = await queuedIds();
     expect(queued.map((message) => message.subscriptionId)).toEqual(['A-S00000401']);
     // The sweep's message names the change it read, so the sync that serves it proves it (provenThrough).

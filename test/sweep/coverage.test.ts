@@ -3,7 +3,8 @@ import { classifyChange, type CoverageFacts } from '../../functions/sweep/covera
 const rules = { commitLagMs: 60_000, clockMarginMs: 1_000 };
 const U = Date.parse('2026-11-24T17:10:00Z');
 const SIGHTED = U + 6 * 60_000;
-const of = (facts: CoverageFacts | undefined, updated: number | 'unreadable' = U) => classifyChange(updated === 'unreadable' ? undefined : updated, facts, SIGHTED, rules);
+const of = (facts: CoverageFacts | undefined, updated: number | 'unreadable' = U) =>
+  classifyChange(updated === 'unreadable' ? undefined : updated, facts, SIGHTED, rules);
 
 describe('classifyChange', () => {
   it('covers a change by (a) a success started after U + the commit lag + the clock margin, (b) provenThrough naming the second of U (one version in it) or L after U, (c) a success started after the sighting', () => {
@@ -15,8 +16,24 @@ describe('classifyChange', () => {
     expect(of({ lastSuccessStartedAt: U + 2_500, provenThrough: U + 1_000 })).not.toBe('covered');
     expect(of({ lastSuccessStartedAt: U + 2_500, provenThrough: U + 60_000 })).toBe('covered');
     // Two versions in U's second: a callout naming it cannot say which.
-    expect(classifyChange(U, { provenThrough: U, lastQueuedAt: U + 1_000, lastSuccessStartedAt: U + 2_500 }, SIGHTED, rules, 2)).toBe('unproven');
-    expect(classifyChange(U, { provenThrough: U, lastQueuedAt: U + 1_000, lastSuccessStartedAt: U + 2_500 }, SIGHTED, rules, 1)).toBe('covered');
+    expect(
+      classifyChange(
+        U,
+        { provenThrough: U, lastQueuedAt: U + 1_000, lastSuccessStartedAt: U + 2_500 },
+        SIGHTED,
+        rules,
+        2,
+      ),
+    ).toBe('unproven');
+    expect(
+      classifyChange(
+        U,
+        { provenThrough: U, lastQueuedAt: U + 1_000, lastSuccessStartedAt: U + 2_500 },
+        SIGHTED,
+        rules,
+        1,
+      ),
+    ).toBe('covered');
     expect(of({ lastSuccessStartedAt: SIGHTED + 1_001 }, 'unreadable')).toBe('covered');
     expect(of({ lastSuccessStartedAt: SIGHTED + 1_000 }, 'unreadable')).not.toBe('covered');
   });

@@ -8,7 +8,8 @@ describe('DynamoDbWatermarkStore (DynamoDB emulator)', () => {
   const emulator = useDynamoDbEmulator();
   let tableName: string;
   let counter = 0;
-  const store = (key = 'sweep#rest.zuora.com') => new DynamoDbWatermarkStore(emulator.dynamodb, { tableName, partitionKey: 'pk', key, now: () => 1_000 });
+  const store = (key = 'sweep#rest.zuora.com') =>
+    new DynamoDbWatermarkStore(emulator.dynamodb, { tableName, partitionKey: 'pk', key, now: () => 1_000 });
 
   beforeEach(async () => {
     tableName = `sweep-watermark-${++counter}`;
@@ -47,11 +48,16 @@ describe('DynamoDbWatermarkStore (DynamoDB emulator)', () => {
   it('carries a sweep from one run to the next like the in-memory store', async () => {
     const now = Date.parse('2026-11-24T18:05:00Z');
     const settings = { settleSeconds: 300, overlapSeconds: 600, initialLookbackSeconds: 3600, maxSliceSeconds: 3600 };
-    const source = { changed: async function* () { yield []; } };
+    const source = {
+      changed: async function* () {
+        yield [];
+      },
+    };
     const ports = { source, coverage: async () => new Map(), enqueue: async () => ({ notQueued: [] }), now: () => now };
     const dynamo = store();
     const memory = memoryWatermarkStore();
-    for (const watermarks of [dynamo, memory]) await runSweep({ ...ports, watermarks }, { settings, commitLagSeconds: 2 });
+    for (const watermarks of [dynamo, memory])
+      await runSweep({ ...ports, watermarks }, { settings, commitLagSeconds: 2 });
     expect(await dynamo.get()).toEqual(memory.current);
     expect(await dynamo.get()).toEqual({ completedUntilMs: Date.parse('2026-11-24T18:00:00Z') });
   });

@@ -41,9 +41,13 @@ describe('sweep Lambda (Zuora sandbox, SQS emulator, DynamoDB emulator; Secrets 
     sandbox = await startZuoraSandbox({ pageSize: 2 });
     queueUrl = (await sqsEmulator.sqs.send(new CreateQueueCommand({ QueueName: `sweep-lambda-${counter}` }))).QueueUrl!;
     ledgerTableName = `sweep-lambda-ledger-${counter}`;
-    await createOnDemandTable(dynamoEmulator.dynamodb, { tableName: ledgerTableName, partitionKey: LEDGER_PARTITION_KEY });
+    await createOnDemandTable(dynamoEmulator.dynamodb, {
+      tableName: ledgerTableName,
+      partitionKey: LEDGER_PARTITION_KEY,
+    });
     secrets.reset();
-    secrets.on(GetSecretValueCommand, { SecretId: ZUORA_SECRET_ARN })
+    secrets
+      .on(GetSecretValueCommand, { SecretId: ZUORA_SECRET_ARN })
       .resolves({ SecretString: JSON.stringify({ clientId: sandbox.clientId, clientSecret: sandbox.clientSecret }) });
   });
   afterEach(async () => {
@@ -71,11 +75,16 @@ describe('sweep Lambda (Zuora sandbox, SQS emulator, DynamoDB emulator; Secrets 
     });
   }
 
-  const watermarkItem = async () => (await dynamoEmulator.dynamodb.send(new GetItemCommand({
-    TableName: ledgerTableName,
-    Key: { [LEDGER_PARTITION_KEY]: { S: `sweep#${new URL(sandbox.baseUrl).host}#default` } },
-    ConsistentRead: true,
-  }))).Item;
+  const watermarkItem = async () =>
+    (
+      await dynamoEmulator.dynamodb.send(
+        new GetItemCommand({
+          TableName: ledgerTableName,
+          Key: { [LEDGER_PARTITION_KEY]: { S: `sweep#${new URL(sandbox.baseUrl).host}#default` } },
+          ConsistentRead: true,
+        }),
+      )
+    ).Item;
 
   it('queues only the change made without a callout, with the Zuora credentials from the secret, and keeps its watermark in the ledger table', async () => {
     const changedAt = Date.now() - 20 * MINUTE;
@@ -84,7 +93,12 @@ describe('sweep Lambda (Zuora sandbox, SQS emulator, DynamoDB emulator; Secrets 
       sandbox.touch(name, changedAt);
       // Came with its callout, which named the change's UpdatedDate: synced a few seconds after the change, proving it.
       await ledger.raiseMark(name, 'lastQueuedAt', changedAt + 2_000);
-      await ledger.recordOutcome(name, { kind: 'synced', startedAt: changedAt + 4_000, finishedAt: changedAt + 4_500, httpStatus: 200 });
+      await ledger.recordOutcome(name, {
+        kind: 'synced',
+        startedAt: changedAt + 4_000,
+        finishedAt: changedAt + 4_500,
+        httpStatus: 200,
+      });
       await ledger.raiseMark(name, 'provenThrough', changedAt);
     }
     sandbox.touch('A-S00000003', changedAt);
@@ -92,7 +106,9 @@ describe('sweep Lambda (Zuora sandbox, SQS emulator, DynamoDB emulator; Secrets 
     const report = await sweepLambda()({}, invocation(5 * MINUTE));
 
     expect(report).toMatchObject({ outcome: 'complete', counts: { read: 3, covered: 2, queued: 1, missing: 1 } });
-    const queued = (await drainQueue(sqsEmulator.sqs, queueUrl)).map((body) => JSON.parse(body) as { subscriptionId: string; source: string });
+    const queued = (await drainQueue(sqsEmulator.sqs, queueUrl)).map(
+      (body) => JSON.parse(body) as { subscriptionId: string; source: string },
+    );
     expect(queued).toEqual([expect.objectContaining({ subscriptionId: 'A-S00000003', source: 'sweep' })]);
     expect(secrets.commandCalls(GetSecretValueCommand)).toHaveLength(1);
     // The next scheduled run starts where this one ended, whatever container runs it.
@@ -108,13 +124,16 @@ describe('sweep Lambda (Zuora sandbox, SQS emulator, DynamoDB emulator; Secrets 
     expect(metricValues(lines, SWEEP_METRICS.failed)).toEqual([0]);
     expect(metricValues(lines, SWEEP_METRICS.lagSeconds)).toEqual([report.lagSeconds]);
     expect(metricValues(lines, SWEEP_METRICS.durationMs)).toHaveLength(1);
-    expect(lines.find((line) => typeof line.message === 'string' && line.message.startsWith('sweep complete'))).toMatchObject({ level: 'INFO' });
+    expect(
+      lines.find((line) => typeof line.message === 'string' && line.message.startsWith('sweep complete')),
+    ).toMatchObject({ level: 'INFO' });
     expect(output.text()).not.toContain(sandbox.clientSecret);
   });
 
   it('fails the invocation and counts sweepFailed when Zuora refuses the credentials in the secret, queueing nothing and keeping the watermark', async () => {
-    secrets.on(GetSecretValueCommand, { SecretId: ZUORA_SECRET_ARN })
-      .resolves({ SecretString: JSON.stringify({ clientId: 'REPLACE_WITH_ZUORA_CLIENT_ID', clientSecret: 'stand-in' }) });
+    secrets.on(GetSecretValueCommand, { SecretId: ZUORA_SECRET_ARN }).resolves({
+      SecretString: JSON.stringify({ clientId: 'REPLACE_WITH_ZUORA_CLIENT_ID', clientSecret: 'stand-in' }),
+    });
     sandbox.touch('A-S00000004', Date.now() - 20 * MINUTE);
 
     await expect(sweepLambda()({}, invocation(5 * MINUTE))).rejects.toThrow(SweepFailedError);
@@ -127,7 +146,7 @@ describe('sweep Lambda (Zuora sandbox, SQS emulator, DynamoDB emulator; Secrets 
     expect(output.text()).not.toContain('stand-in');
   });
 
-  it('stops at the invocation\'s deadline less its reserve instead of running into the Lambda timeout', async () => {
+  it("stops at the invocation's deadline less its reserve instead of running into the Lambda timeout", async () => {
     sandbox.touch('A-S00000005', Date.now() - 20 * MINUTE);
 
     // No time left once the Lambda's reserve and the sweep's own are kept: the first slice is left to the next run.
@@ -141,30 +160,56 @@ describe('sweep Lambda (Zuora sandbox, SQS emulator, DynamoDB emulator; Secrets 
   it('says so when it starts fresh (no watermark under its Zuora host and entity, e.g. zuoraBaseUrl changed): from when, the key, how to backfill; sweepStartedFresh 1, and 0 once it has a watermark', async () => {
     // The watermark the stack kept while zuoraBaseUrl named another host: not this key, so not read.
     const oldKey = 'sweep#rest.zuora.com#default';
-    await dynamoEmulator.dynamodb.send(new PutItemCommand({
-      TableName: ledgerTableName,
-      Item: { [LEDGER_PARTITION_KEY]: { S: oldKey }, completedUntil: { N: String(Date.now() - 3 * 24 * 60 * MINUTE) }, updatedAt: { N: '1' } },
-    }));
+    await dynamoEmulator.dynamodb.send(
+      new PutItemCommand({
+        TableName: ledgerTableName,
+        Item: {
+          [LEDGER_PARTITION_KEY]: { S: oldKey },
+          completedUntil: { N: String(Date.now() - 3 * 24 * 60 * MINUTE) },
+          updatedAt: { N: '1' },
+        },
+      }),
+    );
     const sweep = sweepLambda();
 
     const first = await sweep({}, invocation(5 * MINUTE));
     const key = `sweep#${new URL(sandbox.baseUrl).host}#default`;
     const freshFrom = new Date(first.window!.startMs).toISOString();
-    const warning = output.lines().find((line) => line.level === 'WARN' && typeof line.message === 'string' && line.message.startsWith('sweep starting fresh'));
+    const warning = output
+      .lines()
+      .find(
+        (line) =>
+          line.level === 'WARN' && typeof line.message === 'string' && line.message.startsWith('sweep starting fresh'),
+      );
     expect(warning).toMatchObject({ watermarkKey: key, freshFrom });
-    expect(warning?.message).toContain(`no watermark under ${key}: this run reads from ${freshFrom} (SWEEP_INITIAL_LOOKBACK_SECONDS before the settle point)`);
+    expect(warning?.message).toContain(
+      `no watermark under ${key}: this run reads from ${freshFrom} (SWEEP_INITIAL_LOOKBACK_SECONDS before the settle point)`,
+    );
     expect(warning?.message).toContain('zuoraBaseUrl host or zuoraEntityId changed');
-    expect(warning?.message).toContain(`zuora-limio-sync sweep --since <where the old watermark stood> --until ${freshFrom.replace('.000Z', 'Z')}`);
+    expect(warning?.message).toContain(
+      `zuora-limio-sync sweep --since <where the old watermark stood> --until ${freshFrom.replace('.000Z', 'Z')}`,
+    );
     expect(metricValues(output.lines(), SWEEP_METRICS.startedFresh)).toEqual([1]);
 
     await sweep({}, invocation(5 * MINUTE));
     expect(metricValues(output.lines(), SWEEP_METRICS.startedFresh)).toEqual([1, 0]);
-    expect(output.lines().filter((line) => typeof line.message === 'string' && line.message.startsWith('sweep starting fresh'))).toHaveLength(1);
+    expect(
+      output
+        .lines()
+        .filter((line) => typeof line.message === 'string' && line.message.startsWith('sweep starting fresh')),
+    ).toHaveLength(1);
   });
 
   it('refuses to start without its queue or ledger table, naming the variable', () => {
-    const env = { ZUORA_BASE_URL: 'https://rest.zuora.com', ZUORA_SECRET_ID: ZUORA_SECRET_ARN, QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q', LEDGER_TABLE_NAME: 'ledger' };
-    expect(() => loadSweepLambdaConfig({ ...env, QUEUE_URL: '' })).toThrow(new ConfigError('QUEUE_URL', 'is required but not set'));
+    const env = {
+      ZUORA_BASE_URL: 'https://rest.zuora.com',
+      ZUORA_SECRET_ID: ZUORA_SECRET_ARN,
+      QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q',
+      LEDGER_TABLE_NAME: 'ledger',
+    };
+    expect(() => loadSweepLambdaConfig({ ...env, QUEUE_URL: '' })).toThrow(
+      new ConfigError('QUEUE_URL', 'is required but not set'),
+    );
     expect(() => loadSweepLambdaConfig({ ...env, LEDGER_TABLE_NAME: undefined })).toThrow(/LEDGER_TABLE_NAME/);
     expect(() => loadSweepLambdaConfig({ ...env, ZUORA_BASE_URL: 'http://rest.zuora.com' })).toThrow(/ZUORA_BASE_URL/);
   });

@@ -9,13 +9,25 @@ import { useSqsEmulator } from '../support/sqs-emulator';
 const at = (iso: string) => Date.parse(iso);
 
 describe('ledgerCoverage', () => {
-  it('answers the newest successful sync\'s start, the marks and a claimed sync whose answer is not recorded, by the ledger\'s own rules', async () => {
+  it("answers the newest successful sync's start, the marks and a claimed sync whose answer is not recorded, by the ledger's own rules", async () => {
     const ledger = new InMemoryLedgerStore();
     await ledger.recordOutcome('A-S1', { kind: 'synced', startedAt: 2_000, finishedAt: 2_500, httpStatus: 200 });
     // An older success finishing later does not move it back; a later failure does not erase it.
     await ledger.recordOutcome('A-S1', { kind: 'synced', startedAt: 1_000, finishedAt: 3_000, httpStatus: 200 });
-    await ledger.recordOutcome('A-S1', { kind: 'retryable', startedAt: 4_000, finishedAt: 4_100, httpStatus: 502, error: 'Bad Gateway' });
-    await ledger.recordOutcome('A-S2', { kind: 'terminal', startedAt: 5_000, finishedAt: 5_100, httpStatus: 404, error: 'not found' });
+    await ledger.recordOutcome('A-S1', {
+      kind: 'retryable',
+      startedAt: 4_000,
+      finishedAt: 4_100,
+      httpStatus: 502,
+      error: 'Bad Gateway',
+    });
+    await ledger.recordOutcome('A-S2', {
+      kind: 'terminal',
+      startedAt: 5_000,
+      finishedAt: 5_100,
+      httpStatus: 404,
+      error: 'not found',
+    });
     await ledger.raiseMark('A-S3', 'lastQueuedAt', 6_000);
     await ledger.raiseMark('A-S3', 'provenThrough', 500);
     await ledger.claimSync('A-S3', { startedAt: 7_000, leaseMs: 60_000, expectedLastSuccessStartedAt: undefined });
@@ -38,7 +50,9 @@ describe('ledgerCoverage', () => {
       recordOutcome: async () => 'superseded',
       raiseMark: async () => false,
     };
-    await expect(ledgerCoverage(stalled, { timeoutMs: 50 })(['A-S1'])).rejects.toThrow(/the sync ledger could not be read: the ledger did not answer within 50 ms/);
+    await expect(ledgerCoverage(stalled, { timeoutMs: 50 })(['A-S1'])).rejects.toThrow(
+      /the sync ledger could not be read: the ledger did not answer within 50 ms/,
+    );
   });
 });
 
@@ -58,7 +72,10 @@ describe('sqsEnqueue (SQS emulator)', () => {
     const requests = bodies.map((body) => parseSyncRequest(body));
     expect(requests.every((parsed) => parsed.ok)).toBe(true);
     expect(requests.map((parsed) => parsed.ok && parsed.request.subscriptionId).sort()).toEqual(ids.sort());
-    expect(requests[0]).toEqual({ ok: true, request: { v: 1, subscriptionId: expect.any(String), source: 'sweep', receivedAt: '2026-11-24T18:05:00.000Z' } });
+    expect(requests[0]).toEqual({
+      ok: true,
+      request: { v: 1, subscriptionId: expect.any(String), source: 'sweep', receivedAt: '2026-11-24T18:05:00.000Z' },
+    });
   });
 
   it('names the UpdatedDate the sweep read on each message, and marks lastQueuedAt for what it queued, not for what it could not', async () => {
@@ -66,14 +83,26 @@ describe('sqsEnqueue (SQS emulator)', () => {
     const now = at('2026-11-24T18:05:00Z');
     const enqueue = sqsEnqueue(emulator.sqs, { queueUrl, source: 'sweep', now: () => now, ledger });
     expect(await enqueue(['A-S1', 'A-S2'], new Map([['A-S1', at('2026-11-24T17:10:00Z')]]))).toEqual({ notQueued: [] });
-    const requests = (await drainQueue(emulator.sqs, queueUrl)).map((body) => parseSyncRequest(body)).map((parsed) => parsed.ok && parsed.request);
-    expect(requests.find((request) => request && request.subscriptionId === 'A-S1')).toMatchObject({ zuoraUpdatedAt: '2026-11-24T17:10:00.000Z' });
-    expect(requests.find((request) => request && request.subscriptionId === 'A-S2')).not.toHaveProperty('zuoraUpdatedAt');
+    const requests = (await drainQueue(emulator.sqs, queueUrl))
+      .map((body) => parseSyncRequest(body))
+      .map((parsed) => parsed.ok && parsed.request);
+    expect(requests.find((request) => request && request.subscriptionId === 'A-S1')).toMatchObject({
+      zuoraUpdatedAt: '2026-11-24T17:10:00.000Z',
+    });
+    expect(requests.find((request) => request && request.subscriptionId === 'A-S2')).not.toHaveProperty(
+      'zuoraUpdatedAt',
+    );
     const { entries } = await ledger.readMany(['A-S1', 'A-S2']);
     expect([entries.get('A-S1')?.lastQueuedAt, entries.get('A-S2')?.lastQueuedAt]).toEqual([now, now]);
 
     const broken = { send: async () => Promise.reject(new Error('connect ECONNREFUSED')) };
-    await sqsEnqueue(broken, { queueUrl, source: 'sweep', ledger, now: () => now + 60_000, sleep: async () => undefined })(['A-S1']);
+    await sqsEnqueue(broken, {
+      queueUrl,
+      source: 'sweep',
+      ledger,
+      now: () => now + 60_000,
+      sleep: async () => undefined,
+    })(['A-S1']);
     expect((await ledger.readMany(['A-S1'])).entries.get('A-S1')?.lastQueuedAt).toBe(now);
   });
 
@@ -92,8 +121,18 @@ describe('sqsEnqueue (SQS emulator)', () => {
   it('serves a whole sweep: what the ledger shows synced after its change is skipped, the rest lands on the queue', async () => {
     const ledger = new InMemoryLedgerStore();
     const changed = at('2026-11-24T17:10:00Z');
-    await ledger.recordOutcome('A-S1', { kind: 'synced', startedAt: changed + 4_000, finishedAt: changed + 4_400, httpStatus: 200 });
-    await ledger.recordOutcome('A-S2', { kind: 'synced', startedAt: changed - 60_000, finishedAt: changed - 59_000, httpStatus: 200 });
+    await ledger.recordOutcome('A-S1', {
+      kind: 'synced',
+      startedAt: changed + 4_000,
+      finishedAt: changed + 4_400,
+      httpStatus: 200,
+    });
+    await ledger.recordOutcome('A-S2', {
+      kind: 'synced',
+      startedAt: changed - 60_000,
+      finishedAt: changed - 59_000,
+      httpStatus: 200,
+    });
     const source = {
       changed: async function* () {
         yield ['A-S1', 'A-S2', 'A-S3'].map((Name) => ({ Name, UpdatedDate: '2026-11-24T09:10:00.000-08:00' }));
@@ -107,7 +146,10 @@ describe('sqsEnqueue (SQS emulator)', () => {
         watermarks: memoryWatermarkStore(),
         now: () => at('2026-11-24T18:05:00Z'),
       },
-      { settings: { settleSeconds: 300, overlapSeconds: 600, initialLookbackSeconds: 3600, maxSliceSeconds: 3600 }, commitLagSeconds: 2 },
+      {
+        settings: { settleSeconds: 300, overlapSeconds: 600, initialLookbackSeconds: 3600, maxSliceSeconds: 3600 },
+        commitLagSeconds: 2,
+      },
     );
     expect(report.counts).toMatchObject({ distinct: 3, covered: 1, queued: 2 });
     const queued = (await drainQueue(emulator.sqs, queueUrl)).map((body) => JSON.parse(body).subscriptionId).sort();
@@ -121,7 +163,21 @@ describe('describeSweep', () => {
     window: { startMs: at('2026-11-24T17:00:00Z'), endMs: at('2026-11-24T18:00:00Z') },
     slicesPlanned: 1,
     slicesCompleted: 1,
-    counts: { read: 12, distinct: 10, covered: 7, pending: 1, unproven: 1, missing: 2, queued: 3, invalid: 0, unnamed: 0, accountsRead: 4, contactsRead: 6, accountsChanged: 5, accountSubscriptions: 8 },
+    counts: {
+      read: 12,
+      distinct: 10,
+      covered: 7,
+      pending: 1,
+      unproven: 1,
+      missing: 2,
+      queued: 3,
+      invalid: 0,
+      unnamed: 0,
+      accountsRead: 4,
+      contactsRead: 6,
+      accountsChanged: 5,
+      accountSubscriptions: 8,
+    },
     watermark: { completedUntilMs: at('2026-11-24T18:00:00Z') },
     lagSeconds: 300,
     coverageUnavailable: false,

@@ -56,7 +56,12 @@ describe('createSweepRunner (Zuora sandbox, SQS emulator, ledger)', () => {
       // Each came with its callout, which named the change's UpdatedDate: synced a few seconds after the change,
       // and that sync proved it read it.
       await ledger.raiseMark(name, 'lastQueuedAt', changedAt + i * 1000 + 2_000);
-      await ledger.recordOutcome(name, { kind: 'synced', startedAt: changedAt + i * 1000 + 4_000, finishedAt: changedAt + i * 1000 + 4_300, httpStatus: 200 });
+      await ledger.recordOutcome(name, {
+        kind: 'synced',
+        startedAt: changedAt + i * 1000 + 4_000,
+        finishedAt: changedAt + i * 1000 + 4_300,
+        httpStatus: 200,
+      });
       await ledger.raiseMark(name, 'provenThrough', changedAt + i * 1000);
     }
     sandbox.touch('A-S00000200', changedAt);
@@ -64,9 +69,14 @@ describe('createSweepRunner (Zuora sandbox, SQS emulator, ledger)', () => {
     const sweep = runner(ledger, events);
 
     const first = await sweep.run({ now: () => now });
-    expect(first).toMatchObject({ outcome: 'complete', counts: { read: 6, covered: 5, queued: 1, missing: 1, unproven: 0, pending: 0 } });
+    expect(first).toMatchObject({
+      outcome: 'complete',
+      counts: { read: 6, covered: 5, queued: 1, missing: 1, unproven: 0, pending: 0 },
+    });
     const bodies = await drainQueue(emulator.sqs, queueUrl);
-    expect(bodies.map((body) => parseSyncRequest(body)).map((parsed) => parsed.ok && parsed.request.subscriptionId)).toEqual(['A-S00000200']);
+    expect(
+      bodies.map((body) => parseSyncRequest(body)).map((parsed) => parsed.ok && parsed.request.subscriptionId),
+    ).toEqual(['A-S00000200']);
 
     // Changed again without a callout, too fresh for this sweep (settle), queued by the next one.
     const fresh = now - 30_000;
@@ -77,7 +87,9 @@ describe('createSweepRunner (Zuora sandbox, SQS emulator, ledger)', () => {
     now += 2 * MINUTE;
     const third = await sweep.run({ now: () => now });
     expect(third.counts.queued).toBe(1);
-    expect((await drainQueue(emulator.sqs, queueUrl)).map((body) => JSON.parse(body).subscriptionId)).toEqual(['A-S00000300']);
+    expect((await drainQueue(emulator.sqs, queueUrl)).map((body) => JSON.parse(body).subscriptionId)).toEqual([
+      'A-S00000300',
+    ]);
     // One token for every run of the process.
     expect(events.filter((event) => event.path === '/oauth/token')).toHaveLength(1);
   });

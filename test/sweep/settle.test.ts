@@ -4,7 +4,8 @@ import { latestVersions } from '../../functions/sweep/window';
 
 const CHANGED = '2026-11-24T10:00:00.000Z';
 const changedMs = Date.parse(CHANGED);
-const slice = (...names: (string | null)[]) => latestVersions(names.map((Name) => (Name === null ? { UpdatedDate: CHANGED } : { Name, UpdatedDate: CHANGED })));
+const slice = (...names: (string | null)[]) =>
+  latestVersions(names.map((Name) => (Name === null ? { UpdatedDate: CHANGED } : { Name, UpdatedDate: CHANGED })));
 
 function tallyWith(overrides: Partial<SettleOptions> = {}) {
   const enqueued: string[][] = [];
@@ -29,7 +30,21 @@ describe('SweepTally', () => {
     await tally.settle(slice('A-S1', 'A-S2', 'A-S3', 'A-S4', null, 'bad id'));
     await tally.settle(slice('A-S2', 'A-S5'));
     expect(enqueued).toEqual([['A-S2', 'A-S3'], ['A-S4'], ['A-S5']]);
-    expect(tally.counts()).toEqual({ read: 0, distinct: 6, covered: 1, pending: 0, unproven: 0, missing: 4, queued: 4, invalid: 1, unnamed: 1, accountsRead: 0, contactsRead: 0, accountsChanged: 0, accountSubscriptions: 0 });
+    expect(tally.counts()).toEqual({
+      read: 0,
+      distinct: 6,
+      covered: 1,
+      pending: 0,
+      unproven: 0,
+      missing: 4,
+      queued: 4,
+      invalid: 1,
+      unnamed: 1,
+      accountsRead: 0,
+      contactsRead: 0,
+      accountsChanged: 0,
+      accountSubscriptions: 0,
+    });
     expect(tally.invalidSamples()).toEqual(['bad id']);
   });
 
@@ -64,14 +79,23 @@ describe('SweepTally', () => {
       { Name: 'A-S2', UpdatedDate: minute(2) },
     ]);
     // One round (a look-up of two) fits before the deadline; a second, as long, would not.
-    expect(await tally.settle(versions, { deadlineMs: 1_500 })).toEqual({ complete: false, settledBeforeMs: Date.parse(minute(3)) });
+    expect(await tally.settle(versions, { deadlineMs: 1_500 })).toEqual({
+      complete: false,
+      settledBeforeMs: Date.parse(minute(3)),
+    });
     expect(enqueued).toEqual([['A-S1', 'A-S2']]);
   });
 
   it('vouches for no time, out of time, while a change with an unreadable UpdatedDate waits', async () => {
     const { tally } = tallyWith({ now: () => 10_000 });
-    const versions = latestVersions([{ Name: 'A-S1', UpdatedDate: CHANGED }, { Name: 'A-S2', UpdatedDate: '24/11/2026' }]);
-    expect(await tally.settle(versions, { deadlineMs: 10_000 })).toEqual({ complete: false, settledBeforeMs: undefined });
+    const versions = latestVersions([
+      { Name: 'A-S1', UpdatedDate: CHANGED },
+      { Name: 'A-S2', UpdatedDate: '24/11/2026' },
+    ]);
+    expect(await tally.settle(versions, { deadlineMs: 10_000 })).toEqual({
+      complete: false,
+      settledBeforeMs: undefined,
+    });
   });
 
   it('queues nothing in a dry run but counts what it would have queued', async () => {
@@ -83,7 +107,9 @@ describe('SweepTally', () => {
 
   it('throws EnqueueFailed for ids the queue did not take, and counts only those it did', async () => {
     const { tally } = tallyWith({ enqueue: async (ids) => ({ notQueued: ids.slice(1), error: 'throttled' }) });
-    await expect(tally.settle(slice('A-S2', 'A-S3'))).rejects.toThrow(new EnqueueFailed('1 of 2 subscriptions could not be queued: throttled'));
+    await expect(tally.settle(slice('A-S2', 'A-S3'))).rejects.toThrow(
+      new EnqueueFailed('1 of 2 subscriptions could not be queued: throttled'),
+    );
     expect(tally.counts().queued).toBe(1);
   });
 });

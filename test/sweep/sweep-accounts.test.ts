@@ -26,7 +26,8 @@ describe('the sweep over account and contact changes (Zuora sandbox, SQS emulato
 
   beforeEach(async () => {
     sandbox = await startZuoraSandbox({ pageSize: 2000 });
-    queueUrl = (await emulator.sqs.send(new CreateQueueCommand({ QueueName: `sweep-accounts-${++counter}` }))).QueueUrl!;
+    queueUrl = (await emulator.sqs.send(new CreateQueueCommand({ QueueName: `sweep-accounts-${++counter}` })))
+      .QueueUrl!;
     now = Date.now();
     before = now - 3 * HOUR;
   });
@@ -45,7 +46,14 @@ describe('the sweep over account and contact changes (Zuora sandbox, SQS emulato
       SWEEP_INITIAL_LOOKBACK_SECONDS: '1800',
       SWEEP_COMMIT_LAG_SECONDS: String(LAG_MS / 1000),
     });
-    const runner = createSweepRunner({ config, sqs: emulator.sqs, queueUrl, source: 'sweep', ledger, watermarks: memoryWatermarkStore() });
+    const runner = createSweepRunner({
+      config,
+      sqs: emulator.sqs,
+      queueUrl,
+      source: 'sweep',
+      ledger,
+      watermarks: memoryWatermarkStore(),
+    });
     // Every ZOQL query the sweep sends, by its text (queryMore pages are not new queries).
     const queries: string[] = [];
     const query = runner.client.query.bind(runner.client);
@@ -83,7 +91,18 @@ describe('the sweep over account and contact changes (Zuora sandbox, SQS emulato
 
     expect(report).toMatchObject({
       outcome: 'complete',
-      counts: { read: 0, contactsRead: 1, accountsRead: 0, accountsChanged: 1, accountSubscriptions: 2, missing: 2, unproven: 0, pending: 0, covered: 0, queued: 2 },
+      counts: {
+        read: 0,
+        contactsRead: 1,
+        accountsRead: 0,
+        accountsChanged: 1,
+        accountSubscriptions: 2,
+        missing: 2,
+        unproven: 0,
+        pending: 0,
+        covered: 0,
+        queued: 2,
+      },
     });
     const messages = await queuedMessages();
     expect(messages.map((message) => message.subscriptionId).sort()).toEqual(['A-S101', 'A-S102']);
@@ -102,13 +121,21 @@ describe('the sweep over account and contact changes (Zuora sandbox, SQS emulato
     const ledger = new InMemoryLedgerStore();
     for (const name of ['A-S301', 'A-S302']) {
       await ledger.raiseMark(name, 'lastQueuedAt', changedAt + 2_000);
-      await ledger.recordOutcome(name, { kind: 'synced', startedAt: changedAt + LAG_MS + 5_000, finishedAt: changedAt + LAG_MS + 5_400, httpStatus: 200 });
+      await ledger.recordOutcome(name, {
+        kind: 'synced',
+        startedAt: changedAt + LAG_MS + 5_000,
+        finishedAt: changedAt + LAG_MS + 5_400,
+        httpStatus: 200,
+      });
     }
     const { run } = sweepOver(ledger);
 
     const report = await run();
 
-    expect(report).toMatchObject({ outcome: 'complete', counts: { accountsRead: 1, accountsChanged: 1, accountSubscriptions: 2, covered: 2, queued: 0, missing: 0 } });
+    expect(report).toMatchObject({
+      outcome: 'complete',
+      counts: { accountsRead: 1, accountsChanged: 1, accountSubscriptions: 2, covered: 2, queued: 0, missing: 0 },
+    });
     expect(await queuedMessages()).toEqual([]);
   });
 
@@ -124,18 +151,26 @@ describe('the sweep over account and contact changes (Zuora sandbox, SQS emulato
 
     const report = await run();
 
-    expect(report).toMatchObject({ outcome: 'complete', counts: { accountSubscriptions: 3, pending: 3, queued: 0, missing: 0, unproven: 0 } });
+    expect(report).toMatchObject({
+      outcome: 'complete',
+      counts: { accountSubscriptions: 3, pending: 3, queued: 0, missing: 0, unproven: 0 },
+    });
     expect(await queuedMessages()).toEqual([]);
   });
 
-  it('does not take provenThrough in the account change\'s second for proof: it names a Subscription UpdatedDate', async () => {
+  it("does not take provenThrough in the account change's second for proof: it names a Subscription UpdatedDate", async () => {
     accountWith('A00000501', ['A-S501']);
     const changedAt = Math.floor((now - 10 * MINUTE) / 1000) * 1000;
     sandbox.touchAccount('A00000501', changedAt);
     const ledger = new InMemoryLedgerStore();
     // A subscription callout for a change stamped in the same second, served 2 s later: before U + L.
     await ledger.raiseMark('A-S501', 'lastQueuedAt', changedAt + 1_000);
-    await ledger.recordOutcome('A-S501', { kind: 'synced', startedAt: changedAt + 2_000, finishedAt: changedAt + 2_300, httpStatus: 200 });
+    await ledger.recordOutcome('A-S501', {
+      kind: 'synced',
+      startedAt: changedAt + 2_000,
+      finishedAt: changedAt + 2_300,
+      httpStatus: 200,
+    });
     await ledger.raiseMark('A-S501', 'provenThrough', changedAt);
     const { run } = sweepOver(ledger);
 
@@ -155,13 +190,20 @@ describe('the sweep over account and contact changes (Zuora sandbox, SQS emulato
     // Its own change came with a callout naming it and was synced (covered by provenThrough); the contact change
     // after it had none.
     await ledger.raiseMark('A-S601', 'lastQueuedAt', ownChangeAt + 1_000);
-    await ledger.recordOutcome('A-S601', { kind: 'synced', startedAt: ownChangeAt + 2_000, finishedAt: ownChangeAt + 2_300, httpStatus: 200 });
+    await ledger.recordOutcome('A-S601', {
+      kind: 'synced',
+      startedAt: ownChangeAt + 2_000,
+      finishedAt: ownChangeAt + 2_300,
+      httpStatus: 200,
+    });
     await ledger.raiseMark('A-S601', 'provenThrough', ownChangeAt);
     const { run } = sweepOver(ledger);
 
     const report = await run();
 
-    expect(report).toMatchObject({ counts: { read: 1, distinct: 1, accountSubscriptions: 1, missing: 1, covered: 0, queued: 1 } });
+    expect(report).toMatchObject({
+      counts: { read: 1, distinct: 1, accountSubscriptions: 1, missing: 1, covered: 0, queued: 1 },
+    });
     const [message, ...others] = await queuedMessages();
     expect(others).toEqual([]);
     expect(message).toMatchObject({ subscriptionId: 'A-S601', zuoraUpdatedAt: new Date(ownChangeAt).toISOString() });
@@ -181,11 +223,16 @@ describe('the sweep over account and contact changes (Zuora sandbox, SQS emulato
 
     const report = await run();
 
-    expect(report).toMatchObject({ outcome: 'complete', counts: { accountsRead: 300, accountsChanged: 300, accountSubscriptions: 300, missing: 300, queued: 300 } });
+    expect(report).toMatchObject({
+      outcome: 'complete',
+      counts: { accountsRead: 300, accountsChanged: 300, accountSubscriptions: 300, missing: 300, queued: 300 },
+    });
     const lookups = queries.filter((query) => query.includes(' or ') || /where AccountId =/.test(query));
     expect(lookups).toHaveLength(2);
     expect(lookups.map((query) => query.split(' or ').length)).toEqual([199, 101]);
-    expect(lookups.every((query) => query.startsWith('select Name, AccountId from Subscription where AccountId = '))).toBe(true);
+    expect(
+      lookups.every((query) => query.startsWith('select Name, AccountId from Subscription where AccountId = ')),
+    ).toBe(true);
     // The floor for one slice: Subscription, Account and Contact changes, then one lookup per 199 accounts.
     expect(queries).toHaveLength(5);
     expect(sandbox.stats.queryRequests + sandbox.stats.queryMoreRequests - requestsBefore).toBe(5);
@@ -232,8 +279,22 @@ describe('the sweep over account and contact changes: answers outside the slice'
   }
 
   it.each([
-    ['an account', { changedAccounts: async function* () { yield [{ Id: id, UpdatedDate: outside }]; } }],
-    ['a contact', { changedContacts: async function* () { yield [{ AccountId: id, UpdatedDate: outside }]; } }],
+    [
+      'an account',
+      {
+        changedAccounts: async function* () {
+          yield [{ Id: id, UpdatedDate: outside }];
+        },
+      },
+    ],
+    [
+      'a contact',
+      {
+        changedContacts: async function* () {
+          yield [{ AccountId: id, UpdatedDate: outside }];
+        },
+      },
+    ],
   ])('fails without moving the watermark when %s comes back outside the slice asked for', async (_what, accounts) => {
     const { report, watermarks, queued } = await sweepWith(accounts);
     expect(report).toMatchObject({ outcome: 'failed', errorKind: 'outside-slice', slicesCompleted: 0 });
@@ -246,7 +307,10 @@ describe('the sweep over account and contact changes: answers outside the slice'
     const { report, watermarks, queued } = await sweepWith(
       {
         changedContacts: async function* () {
-          throw Object.assign(new Error('Zuora /v1/action/query: no time left for another attempt before the deadline'), { kind: 'deadline' });
+          throw Object.assign(
+            new Error('Zuora /v1/action/query: no time left for another attempt before the deadline'),
+            { kind: 'deadline' },
+          );
         },
       },
       [{ Name: 'A-S1', UpdatedDate: '2026-11-24T16:20:00.000+00:00' }],

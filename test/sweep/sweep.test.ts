@@ -2,7 +2,14 @@ import type { LedgerStore } from '../../functions/ledger/ledger-store';
 import { CredentialsError } from '../../functions/shared/credentials-source';
 import { ledgerCoverage } from '../../functions/sweep/ports';
 import type { CoveragePort, EnqueuePort } from '../../functions/sweep/settle';
-import { memoryWatermarkStore, runSweep, SWEEP_RUN_DEFAULTS, type ChangeSource, type SweepOptions, type SweepProgress } from '../../functions/sweep/sweep';
+import {
+  memoryWatermarkStore,
+  runSweep,
+  SWEEP_RUN_DEFAULTS,
+  type ChangeSource,
+  type SweepOptions,
+  type SweepProgress,
+} from '../../functions/sweep/sweep';
 import type { TimeRange, WindowSettings } from '../../functions/sweep/window';
 import { zuoraChangeSource } from '../../functions/sweep/zuora-changes';
 import { ZuoraClient } from '../../functions/sweep/zuora-client';
@@ -11,7 +18,12 @@ import { startZuoraSandbox, tenantDateTime } from '../../local/zuora-sandbox';
 const at = (iso: string) => Date.parse(iso);
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-const settings: WindowSettings = { settleSeconds: 300, overlapSeconds: 600, initialLookbackSeconds: 3600, maxSliceSeconds: 3600 };
+const settings: WindowSettings = {
+  settleSeconds: 300,
+  overlapSeconds: 600,
+  initialLookbackSeconds: 3600,
+  maxSliceSeconds: 3600,
+};
 const NOW = at('2026-11-24T18:05:00Z');
 /** The first sweep at NOW reads [17:00, 18:00). */
 const FIRST_WINDOW = { startMs: at('2026-11-24T17:00:00Z'), endMs: at('2026-11-24T18:00:00Z') };
@@ -42,14 +54,18 @@ class FakeZuora implements ChangeSource {
   async *changed(range: TimeRange, options: { deadlineMs?: number }): AsyncIterable<readonly unknown[]> {
     this.reads.push(range);
     const call = this.reads.length;
-    const matching = this.versions.filter((version) => version.atMs >= range.startMs && version.atMs < range.endMs).map((version) => version.record);
+    const matching = this.versions
+      .filter((version) => version.atMs >= range.startMs && version.atMs < range.endMs)
+      .map((version) => version.record);
     matching.reverse();
     for (let page = 0; page === 0 || page * this.pageSize < matching.length; page++) {
       if (options.deadlineMs !== undefined && this.clock.now >= options.deadlineMs) {
         throw Object.assign(new Error('deadline'), { kind: 'deadline' });
       }
       if (this.failOnPage?.call === call && this.failOnPage.page === page) {
-        throw Object.assign(new Error('Zuora /v1/action/queryMore failed after 5 attempts: HTTP 500'), { kind: 'unavailable' });
+        throw Object.assign(new Error('Zuora /v1/action/queryMore failed after 5 attempts: HTTP 500'), {
+          kind: 'unavailable',
+        });
       }
       this.clock.now += this.msPerPage;
       yield matching.slice(page * this.pageSize, (page + 1) * this.pageSize);
@@ -84,9 +100,21 @@ function setup(overrides: Partial<SweepOptions> = {}) {
   const queued = queue();
   const progress: SweepProgress[] = [];
   const options: SweepOptions = { settings, commitLagSeconds: 2, ...overrides };
-  const run = (lastSuccess: Record<string, number> = {}, extra: Partial<SweepOptions> = {}, coverage?: CoveragePort, enqueue?: EnqueuePort) =>
+  const run = (
+    lastSuccess: Record<string, number> = {},
+    extra: Partial<SweepOptions> = {},
+    coverage?: CoveragePort,
+    enqueue?: EnqueuePort,
+  ) =>
     runSweep(
-      { source: zuora, coverage: coverage ?? ledger(lastSuccess), enqueue: enqueue ?? queued.port, watermarks, onProgress: (event) => progress.push(event), now: () => clock.now },
+      {
+        source: zuora,
+        coverage: coverage ?? ledger(lastSuccess),
+        enqueue: enqueue ?? queued.port,
+        watermarks,
+        onProgress: (event) => progress.push(event),
+        now: () => clock.now,
+      },
       { ...options, ...extra },
     );
   return { clock, zuora, watermarks, queued, progress, run };
@@ -167,14 +195,20 @@ describe('runSweep', () => {
     });
     expect(report).toMatchObject({ outcome: 'complete', coverageUnavailable: true, counts: { queued: 2, covered: 0 } });
     expect(queued.ids()).toEqual(['A-S1', 'A-S2']);
-    expect(progress).toContainEqual({ type: 'coverage-unavailable', ids: 2, error: 'ProvisionedThroughputExceededException' });
+    expect(progress).toContainEqual({
+      type: 'coverage-unavailable',
+      ids: 2,
+      error: 'ProvisionedThroughputExceededException',
+    });
   });
 
   it('looks up the ledger and queues in batches', async () => {
     const { zuora, queued, run } = setup();
     for (let i = 0; i < 250; i++) zuora.change(`A-S${1000 + i}`, at('2026-11-24T17:05:00Z'));
     const lookups: string[][] = [];
-    const synced = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`A-S${1000 + i}`, at('2026-11-24T17:06:00Z')]));
+    const synced = Object.fromEntries(
+      Array.from({ length: 50 }, (_, i) => [`A-S${1000 + i}`, at('2026-11-24T17:06:00Z')]),
+    );
     const report = await run({}, {}, ledger(synced, lookups));
     expect(lookups.map((ids) => ids.length)).toEqual([100, 100, 50]);
     // Zuora's order is the fake's reverse: the synced 50 come last, in a batch with nothing to queue.
@@ -215,8 +249,15 @@ describe('runSweep', () => {
     ]);
     expect(report).toMatchObject({ outcome: 'complete', slicesPlanned: 3, slicesCompleted: 3, counts: { queued: 3 } });
     expect(queued.batches).toEqual([['A-S1'], ['A-S2'], ['A-S3']]);
-    expect(progress.filter((event) => event.type === 'slice').map((event) => event.type === 'slice' && event.counts.queued)).toEqual([1, 2, 3]);
-    expect(progress[0]).toEqual({ type: 'window', window: { startMs: at('2026-11-24T15:00:00Z'), endMs: FIRST_WINDOW.endMs }, slices: 3, sliceSeconds: 3600 });
+    expect(
+      progress.filter((event) => event.type === 'slice').map((event) => event.type === 'slice' && event.counts.queued),
+    ).toEqual([1, 2, 3]);
+    expect(progress[0]).toEqual({
+      type: 'window',
+      window: { startMs: at('2026-11-24T15:00:00Z'), endMs: FIRST_WINDOW.endMs },
+      slices: 3,
+      sliceSeconds: 3600,
+    });
   });
 
   it('does not queue again, in a later slice, what it queued earlier in the same run', async () => {
@@ -248,7 +289,12 @@ describe('runSweep', () => {
     zuora.change('A-S3', at('2026-11-24T17:20:00Z'));
     zuora.failOnPage = { call: 2, page: 1 };
     const report = await run();
-    expect(report).toMatchObject({ outcome: 'failed', errorKind: 'unavailable', slicesCompleted: 1, counts: { read: 2, queued: 1 } });
+    expect(report).toMatchObject({
+      outcome: 'failed',
+      errorKind: 'unavailable',
+      slicesCompleted: 1,
+      counts: { read: 2, queued: 1 },
+    });
     expect(report.error).toMatch(/HTTP 500/);
     expect(watermarks.current).toEqual({ completedUntilMs: at('2026-11-24T17:00:00Z') });
 
@@ -264,10 +310,15 @@ describe('runSweep', () => {
     const { watermarks } = setup();
     const source: ChangeSource = {
       changed: async function* () {
-        throw new CredentialsError('cannot read the Zuora credentials secret zuora-limio-sync/zuora: AccessDeniedException');
+        throw new CredentialsError(
+          'cannot read the Zuora credentials secret zuora-limio-sync/zuora: AccessDeniedException',
+        );
       },
     };
-    const report = await runSweep({ source, coverage: ledger({}), enqueue: queue().port, watermarks, now: () => NOW }, { settings, commitLagSeconds: 2 });
+    const report = await runSweep(
+      { source, coverage: ledger({}), enqueue: queue().port, watermarks, now: () => NOW },
+      { settings, commitLagSeconds: 2 },
+    );
     expect(report).toMatchObject({ outcome: 'failed', errorKind: 'credentials' });
     expect(watermarks.current).toBeUndefined();
   });
@@ -276,7 +327,10 @@ describe('runSweep', () => {
     const { zuora, watermarks, run } = setup();
     zuora.change('A-S1', at('2026-11-24T17:05:00Z'));
     zuora.change('A-S2', at('2026-11-24T17:05:00Z'));
-    const report = await run({}, {}, undefined, async (ids) => ({ notQueued: ids.slice(0, 1), error: 'SendMessageBatch entry failed: InternalError' }));
+    const report = await run({}, {}, undefined, async (ids) => ({
+      notQueued: ids.slice(0, 1),
+      error: 'SendMessageBatch entry failed: InternalError',
+    }));
     expect(report).toMatchObject({ outcome: 'failed', errorKind: 'enqueue', counts: { queued: 1 } });
     expect(report.error).toMatch(/1 of 2 subscriptions could not be queued: SendMessageBatch entry failed/);
     expect(watermarks.current).toBeUndefined();
@@ -358,7 +412,12 @@ describe('runSweep', () => {
     };
     const report = await run({}, {}, ledgerCoverage(failingStore, { timeoutMs: 3_000 }));
     expect(reads).toBe(1);
-    expect(report).toMatchObject({ outcome: 'complete', slicesCompleted: 2, coverageUnavailable: true, counts: { distinct: 300, queued: 300, covered: 0 } });
+    expect(report).toMatchObject({
+      outcome: 'complete',
+      slicesCompleted: 2,
+      coverageUnavailable: true,
+      counts: { distinct: 300, queued: 300, covered: 0 },
+    });
     expect(queued.batches.flat()).toHaveLength(300);
     expect(progress.filter((event) => event.type === 'coverage-unavailable')).toHaveLength(1);
   });
@@ -404,7 +463,11 @@ describe('runSweep', () => {
     const report = await run({}, { window, deadlineMs: NOW + 500, reserveMs: 0 });
     // Built as an array the slices took seconds and most of a gigabyte before the first request.
     expect(Date.now() - startedMs).toBeLessThan(1000);
-    expect(report).toMatchObject({ outcome: 'out-of-time', slicesPlanned: (window.endMs - window.startMs) / HOUR, slicesCompleted: 1 });
+    expect(report).toMatchObject({
+      outcome: 'out-of-time',
+      slicesPlanned: (window.endMs - window.startMs) / HOUR,
+      slicesCompleted: 1,
+    });
     expect(zuora.reads).toEqual([{ startMs: window.startMs, endMs: window.startMs + HOUR }]);
   });
 
@@ -412,8 +475,14 @@ describe('runSweep', () => {
     const { zuora, queued, run } = setup();
     zuora.change('A-S1', at('2026-11-20T01:00:00Z'));
     zuora.change('A-S2', at('2026-11-20T02:00:00Z'));
-    const report = await run({}, { window: { startMs: at('2026-11-20T01:00:00.400Z'), endMs: at('2026-11-20T02:00:00.001Z') } });
-    expect(report).toMatchObject({ outcome: 'complete', window: { startMs: at('2026-11-20T01:00:00Z'), endMs: at('2026-11-20T02:00:01Z') } });
+    const report = await run(
+      {},
+      { window: { startMs: at('2026-11-20T01:00:00.400Z'), endMs: at('2026-11-20T02:00:00.001Z') } },
+    );
+    expect(report).toMatchObject({
+      outcome: 'complete',
+      window: { startMs: at('2026-11-20T01:00:00Z'), endMs: at('2026-11-20T02:00:01Z') },
+    });
     expect(queued.ids()).toEqual(['A-S1', 'A-S2']);
   });
 
@@ -429,7 +498,9 @@ describe('runSweep', () => {
 
   it('refuses a scheduled run without a watermark store and an empty explicit window', async () => {
     const source = new FakeZuora({ now: NOW });
-    await expect(runSweep({ source, coverage: ledger({}), enqueue: queue().port }, { settings, commitLagSeconds: 2 })).rejects.toThrow(/watermark store/);
+    await expect(
+      runSweep({ source, coverage: ledger({}), enqueue: queue().port }, { settings, commitLagSeconds: 2 }),
+    ).rejects.toThrow(/watermark store/);
     const report = await runSweep(
       { source, coverage: ledger({}), enqueue: queue().port },
       { settings, commitLagSeconds: 2, window: { startMs: NOW, endMs: NOW } },
@@ -464,7 +535,10 @@ describe('a sweep over the Zuora sandbox', () => {
       for (let i = 0; i < 3; i++) sandbox.touch(`A-S0000020${i}`, changedAt - 2 * MINUTE);
       const client = new ZuoraClient({
         baseUrl: sandbox.baseUrl,
-        credentials: { canRefresh: false, read: async () => ({ clientId: sandbox.clientId, clientSecret: sandbox.clientSecret }) },
+        credentials: {
+          canRefresh: false,
+          read: async () => ({ clientId: sandbox.clientId, clientSecret: sandbox.clientSecret }),
+        },
       });
       const queued = queue();
       const watermarks = memoryWatermarkStore();

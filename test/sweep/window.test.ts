@@ -14,7 +14,12 @@ import {
   type WindowSettings,
 } from '../../functions/sweep/window';
 
-const settings: WindowSettings = { settleSeconds: 300, overlapSeconds: 600, initialLookbackSeconds: 3600, maxSliceSeconds: 3600 };
+const settings: WindowSettings = {
+  settleSeconds: 300,
+  overlapSeconds: 600,
+  initialLookbackSeconds: 3600,
+  maxSliceSeconds: 3600,
+};
 const at = (iso: string) => Date.parse(iso);
 
 describe('sweepWindow', () => {
@@ -25,7 +30,10 @@ describe('sweepWindow', () => {
   });
 
   it('looks back SWEEP_INITIAL_LOOKBACK_SECONDS on the first sweep', () => {
-    expect(sweepWindow(now, undefined, settings)).toEqual({ startMs: at('2026-11-24T17:00:00Z'), endMs: at('2026-11-24T18:00:00Z') });
+    expect(sweepWindow(now, undefined, settings)).toEqual({
+      startMs: at('2026-11-24T17:00:00Z'),
+      endMs: at('2026-11-24T18:00:00Z'),
+    });
   });
 
   it('starts at the last completed watermark minus SWEEP_OVERLAP_SECONDS', () => {
@@ -44,7 +52,10 @@ describe('sweepWindow', () => {
     const noOverlap = { ...settings, overlapSeconds: 0 };
     expect(sweepWindow(now, at('2026-11-24T18:00:00Z'), noOverlap)).toBeUndefined();
     expect(sweepWindow(now, at('2026-11-24T18:03:00Z'), noOverlap)).toBeUndefined();
-    expect(sweepWindow(now, at('2026-11-24T17:59:59Z'), noOverlap)).toEqual({ startMs: at('2026-11-24T17:59:59Z'), endMs: at('2026-11-24T18:00:00Z') });
+    expect(sweepWindow(now, at('2026-11-24T17:59:59Z'), noOverlap)).toEqual({
+      startMs: at('2026-11-24T17:59:59Z'),
+      endMs: at('2026-11-24T18:00:00Z'),
+    });
   });
 
   it('always gives whole-second bounds with start < end, ending settle seconds (or less than a second more) before now', () => {
@@ -87,18 +98,23 @@ describe('sliceWindow', () => {
   it('covers the window exactly, without gaps or overlaps, for any size', () => {
     fc.assert(
       // At most a few hundred slices per case: the property is about the cut, not about volume.
-      fc.property(fc.integer({ min: 0, max: 1e9 }), fc.integer({ min: 1, max: 10 * 86400 }), fc.integer({ min: 1, max: 86400 }), (start, lengthSeconds, rawSlice) => {
-        const slice = Math.max(rawSlice, Math.ceil(lengthSeconds / 100));
-        const window = { startMs: start * 1000, endMs: (start + lengthSeconds) * 1000 };
-        const slices = [...sliceWindow(window, slice)];
-        expect(slices[0]!.startMs).toBe(window.startMs);
-        expect(slices.at(-1)!.endMs).toBe(window.endMs);
-        for (const [i, s] of slices.entries()) {
-          expect(s.endMs - s.startMs).toBeLessThanOrEqual(slice * 1000);
-          expect(s.endMs).toBeGreaterThan(s.startMs);
-          if (i > 0) expect(s.startMs).toBe(slices[i - 1]!.endMs);
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 1e9 }),
+        fc.integer({ min: 1, max: 10 * 86400 }),
+        fc.integer({ min: 1, max: 86400 }),
+        (start, lengthSeconds, rawSlice) => {
+          const slice = Math.max(rawSlice, Math.ceil(lengthSeconds / 100));
+          const window = { startMs: start * 1000, endMs: (start + lengthSeconds) * 1000 };
+          const slices = [...sliceWindow(window, slice)];
+          expect(slices[0]!.startMs).toBe(window.startMs);
+          expect(slices.at(-1)!.endMs).toBe(window.endMs);
+          for (const [i, s] of slices.entries()) {
+            expect(s.endMs - s.startMs).toBeLessThanOrEqual(slice * 1000);
+            expect(s.endMs).toBeGreaterThan(s.startMs);
+            if (i > 0) expect(s.startMs).toBe(slices[i - 1]!.endMs);
+          }
+        },
+      ),
     );
   });
 
@@ -115,10 +131,15 @@ describe('sliceWindow', () => {
 
   it('counts exactly the slices it makes, the last one shorter, none for an empty window', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 1e9 }), fc.integer({ min: 0, max: 10 * 86400 }), fc.integer({ min: 600, max: 86400 }), (start, lengthSeconds, slice) => {
-        const window = { startMs: start * 1000, endMs: (start + lengthSeconds) * 1000 };
-        expect(countSlices(window, slice)).toBe([...sliceWindow(window, slice)].length);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 1e9 }),
+        fc.integer({ min: 0, max: 10 * 86400 }),
+        fc.integer({ min: 600, max: 86400 }),
+        (start, lengthSeconds, slice) => {
+          const window = { startMs: start * 1000, endMs: (start + lengthSeconds) * 1000 };
+          expect(countSlices(window, slice)).toBe([...sliceWindow(window, slice)].length);
+        },
+      ),
     );
   });
 
@@ -150,7 +171,10 @@ describe('ZOQL', () => {
   });
 
   it('asks for Name and UpdatedDate of subscriptions updated in the half-open window, keywords in lower case', () => {
-    const zoql = changedSubscriptionsZoql({ startMs: at('2026-11-24T17:00:00Z'), endMs: at('2026-11-24T18:00:00Z') }, 'Z');
+    const zoql = changedSubscriptionsZoql(
+      { startMs: at('2026-11-24T17:00:00Z'), endMs: at('2026-11-24T18:00:00Z') },
+      'Z',
+    );
     expect(zoql).toBe(
       "select Name, UpdatedDate from Subscription where UpdatedDate >= '2026-11-24T17:00:00Z' and UpdatedDate < '2026-11-24T18:00:00Z'",
     );
@@ -172,20 +196,34 @@ describe('parseZuoraDateTime', () => {
   });
 
   it('refuses a value without an offset (its zone would be a guess) and anything malformed', () => {
-    for (const value of ['2026-11-24T10:03:12.000', '2026-11-24', '2026-02-30T00:00:00Z', '2026-11-24T24:00:00Z', '2026-11-24T10:03:12+15:00', 'yesterday', 42, null, undefined]) {
+    for (const value of [
+      '2026-11-24T10:03:12.000',
+      '2026-11-24',
+      '2026-02-30T00:00:00Z',
+      '2026-11-24T24:00:00Z',
+      '2026-11-24T10:03:12+15:00',
+      'yesterday',
+      42,
+      null,
+      undefined,
+    ]) {
       expect(parseZuoraDateTime(value)).toBeUndefined();
     }
   });
 
   it('agrees with Date for any instant written in any whole-quarter-hour offset', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 4_000_000_000 }), fc.integer({ min: -48, max: 56 }), (seconds, quarterHours) => {
-        const offsetMinutes = quarterHours * 15;
-        const local = new Date(seconds * 1000 + offsetMinutes * 60_000).toISOString().slice(0, 23);
-        const abs = Math.abs(offsetMinutes);
-        const text = `${local}${offsetMinutes < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
-        expect(parseZuoraDateTime(text)).toBe(seconds * 1000);
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 4_000_000_000 }),
+        fc.integer({ min: -48, max: 56 }),
+        (seconds, quarterHours) => {
+          const offsetMinutes = quarterHours * 15;
+          const local = new Date(seconds * 1000 + offsetMinutes * 60_000).toISOString().slice(0, 23);
+          const abs = Math.abs(offsetMinutes);
+          const text = `${local}${offsetMinutes < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+          expect(parseZuoraDateTime(text)).toBe(seconds * 1000);
+        },
+      ),
     );
   });
 });
@@ -219,7 +257,12 @@ describe('latestVersions', () => {
   });
 
   it('counts records without a Name apart', () => {
-    const versions = latestVersions([{ UpdatedDate: '2026-11-24T10:03:12.000-08:00' }, { Name: '  ' }, null, { Name: 'A-S1' }]);
+    const versions = latestVersions([
+      { UpdatedDate: '2026-11-24T10:03:12.000-08:00' },
+      { Name: '  ' },
+      null,
+      { Name: 'A-S1' },
+    ]);
     expect(versions.withoutName).toBe(3);
     expect([...versions.byName.keys()]).toEqual(['A-S1']);
   });
@@ -227,10 +270,16 @@ describe('latestVersions', () => {
   it('accumulates across pages like one list', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ Name: fc.constantFrom('A-S1', 'A-S2', 'A-S3'), seconds: fc.integer({ min: 0, max: 1e9 }) }), { maxLength: 40 }),
+        fc.array(
+          fc.record({ Name: fc.constantFrom('A-S1', 'A-S2', 'A-S3'), seconds: fc.integer({ min: 0, max: 1e9 }) }),
+          { maxLength: 40 },
+        ),
         fc.integer({ min: 0, max: 40 }),
         (rows, cut) => {
-          const records = rows.map((row) => ({ Name: row.Name, UpdatedDate: new Date(row.seconds * 1000).toISOString() }));
+          const records = rows.map((row) => ({
+            Name: row.Name,
+            UpdatedDate: new Date(row.seconds * 1000).toISOString(),
+          }));
           const whole = latestVersions(records);
           const paged = latestVersions(records.slice(0, cut)).add(records.slice(cut));
           expect(paged.byName).toEqual(whole.byName);
@@ -252,6 +301,9 @@ describe('partitionNames', () => {
   });
 
   it('follows a configured pattern', () => {
-    expect(partitionNames(['SUB-1', 'A-S1'], subscriptionIdRuleFrom('SUB-[0-9]+'))).toEqual({ valid: ['SUB-1'], invalid: ['A-S1'] });
+    expect(partitionNames(['SUB-1', 'A-S1'], subscriptionIdRuleFrom('SUB-[0-9]+'))).toEqual({
+      valid: ['SUB-1'],
+      invalid: ['A-S1'],
+    });
   });
 });

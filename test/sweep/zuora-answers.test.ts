@@ -3,7 +3,7 @@ import { parseQueryPage, parseRetryAfterMs, ZuoraApiError } from '../../function
 const at = (iso: string) => Date.parse(iso);
 
 describe('query answers', () => {
-  it('accepts Zuora\'s shapes, an empty result without records included', () => {
+  it("accepts Zuora's shapes, an empty result without records included", () => {
     expect(parseQueryPage({ records: [{ Name: 'A-S1' }], size: 3, done: false, queryLocator: 'abc-1' })).toEqual({
       records: [{ Name: 'A-S1' }],
       done: false,

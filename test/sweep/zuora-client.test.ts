@@ -6,7 +6,12 @@ import type { AddressInfo } from 'node:net';
 import type { CredentialsSource } from '../../functions/shared/credentials-source';
 import { changedSubscriptionsZoql } from '../../functions/sweep/window';
 import { ZuoraApiError } from '../../functions/sweep/zuora-answers';
-import { createZuoraClient, ZuoraClient, type ZuoraClientOptions, type ZuoraRequestEvent } from '../../functions/sweep/zuora-client';
+import {
+  createZuoraClient,
+  ZuoraClient,
+  type ZuoraClientOptions,
+  type ZuoraRequestEvent,
+} from '../../functions/sweep/zuora-client';
 import { startZuoraSandbox, type ZuoraSandbox } from '../../local/zuora-sandbox';
 
 const at = (iso: string) => Date.parse(iso);
@@ -63,7 +68,12 @@ describe('ZuoraClient against the Zuora sandbox', () => {
     sandbox.touch('A-S00000009', WINDOW.endMs);
     const pages = await readAll(client());
     expect(pages.map((page) => page.length)).toEqual([2, 2, 1]);
-    expect(pages.flat().map((record) => record.Name).sort()).toEqual(['A-S00000000', 'A-S00000001', 'A-S00000002', 'A-S00000003', 'A-S00000004']);
+    expect(
+      pages
+        .flat()
+        .map((record) => record.Name)
+        .sort(),
+    ).toEqual(['A-S00000000', 'A-S00000001', 'A-S00000002', 'A-S00000003', 'A-S00000004']);
     expect(sandbox.stats).toMatchObject({ tokenRequests: 1, queryRequests: 1, queryMoreRequests: 2 });
     expect(events.map((event) => `${event.path} ${event.status}`)).toEqual([
       '/oauth/token 200',
@@ -108,9 +118,13 @@ describe('ZuoraClient against the Zuora sandbox', () => {
       request.on('end', () => {
         if (request.url === '/oauth/token') {
           tokens += 1;
-          response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: `t${tokens}`, expires_in: 3599 }));
+          response
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ access_token: `t${tokens}`, expires_in: 3599 }));
         } else {
-          response.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Authentication error' }));
+          response
+            .writeHead(401, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ message: 'Authentication error' }));
         }
       });
     });
@@ -141,12 +155,19 @@ describe('ZuoraClient against the Zuora sandbox', () => {
       let text = '';
       request.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
       request.on('end', () => {
-        const json = (value: unknown) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+        const json = (value: unknown) =>
+          response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(value));
         if (request.url === '/oauth/token') return json({ access_token: 't1', expires_in: 3599 });
-        if (request.url === '/v1/action/query') return json({ records: [{ Name: 'A-S0' }], size: 99, done: false, queryLocator: locators[0] });
+        if (request.url === '/v1/action/query')
+          return json({ records: [{ Name: 'A-S0' }], size: 99, done: false, queryLocator: locators[0] });
         asked.push((JSON.parse(text) as { queryLocator: string }).queryLocator);
         const done = asked.length >= 20;
-        return json({ records: [{ Name: `A-S${asked.length}` }], size: 99, done, ...(!done && { queryLocator: locators[asked.length % locators.length] }) });
+        return json({
+          records: [{ Name: `A-S${asked.length}` }],
+          size: 99,
+          done,
+          ...(!done && { queryLocator: locators[asked.length % locators.length] }),
+        });
       });
     });
     server.listen(0, '127.0.0.1');
@@ -177,7 +198,10 @@ describe('ZuoraClient against the Zuora sandbox', () => {
 
   it('refuses a locator that comes back after others (a cycle), not only one repeated at once', async () => {
     const asked = await pagingZuora(['L1', 'L2', 'L3'], async (baseUrl) => {
-      expect(await failure(readAll(client({ baseUrl })))).toMatchObject({ kind: 'protocol', message: 'Zuora returned the same queryLocator twice' });
+      expect(await failure(readAll(client({ baseUrl })))).toMatchObject({
+        kind: 'protocol',
+        message: 'Zuora returned the same queryLocator twice',
+      });
     });
     expect(asked).toEqual(['L1', 'L2', 'L3']);
   });
@@ -228,7 +252,7 @@ describe('ZuoraClient against the Zuora sandbox', () => {
     expect(sandbox.stats.queryRequests).toBe(3);
   });
 
-  it('does not retry a malformed query, and passes on Zuora\'s fault text', async () => {
+  it("does not retry a malformed query, and passes on Zuora's fault text", async () => {
     sandbox = await startZuoraSandbox();
     const error = await failure(readAll(client(), 'SELECT Name from Subscription'));
     expect(error).toMatchObject({ kind: 'refused', httpStatus: 400 });
@@ -282,7 +306,10 @@ describe('ZuoraClient against the Zuora sandbox', () => {
     await readAll(client({ credentials: rotated }));
     expect(reads).toEqual([false, true]);
 
-    const wrong: CredentialsSource = { canRefresh: false, read: async () => ({ clientId: sandbox.clientId, clientSecret: 'wrong-secret' }) };
+    const wrong: CredentialsSource = {
+      canRefresh: false,
+      read: async () => ({ clientId: sandbox.clientId, clientSecret: 'wrong-secret' }),
+    };
     const error = await failure(readAll(client({ credentials: wrong })));
     expect(error).toMatchObject({ kind: 'credentials', httpStatus: 401 });
   });
@@ -304,15 +331,33 @@ describe('Zuora credentials from Secrets Manager', () => {
   const secrets = mockClient(SecretsManagerClient);
   afterEach(() => secrets.reset());
 
-  it('names the Zuora secret, not Limio\'s, when it cannot be read or is not client credentials', async () => {
-    const config = { zuoraBaseUrl: 'http://127.0.0.1:9', credentials: { source: 'secrets-manager', secretId: 'zuora-limio-sync/zuora' } as const, zuoraTimeoutMs: 1000 };
-    secrets.on(GetSecretValueCommand).rejects(Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' }));
-    const unreadable = createZuoraClient(config, { secretsManager: new SecretsManagerClient({ region: 'eu-west-1' }), maxAttempts: 1 });
-    await expect(readAll(unreadable)).rejects.toThrow(/cannot read the Zuora credentials secret zuora-limio-sync\/zuora/);
+  it("names the Zuora secret, not Limio's, when it cannot be read or is not client credentials", async () => {
+    const config = {
+      zuoraBaseUrl: 'http://127.0.0.1:9',
+      credentials: { source: 'secrets-manager', secretId: 'zuora-limio-sync/zuora' } as const,
+      zuoraTimeoutMs: 1000,
+    };
+    secrets
+      .on(GetSecretValueCommand)
+      .rejects(Object.assign(new Error('User is not authorized'), { name: 'AccessDeniedException' }));
+    const unreadable = createZuoraClient(config, {
+      secretsManager: new SecretsManagerClient({ region: 'eu-west-1' }),
+      maxAttempts: 1,
+    });
+    await expect(readAll(unreadable)).rejects.toThrow(
+      /cannot read the Zuora credentials secret zuora-limio-sync\/zuora/,
+    );
 
     secrets.reset();
-    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ username: 'not client credentials' }) });
-    const malformed = createZuoraClient(config, { secretsManager: new SecretsManagerClient({ region: 'eu-west-1' }), maxAttempts: 1 });
-    await expect(readAll(malformed)).rejects.toThrow(/the Zuora credentials secret zuora-limio-sync\/zuora must be JSON/);
+    secrets
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: JSON.stringify({ username: 'not client credentials' }) });
+    const malformed = createZuoraClient(config, {
+      secretsManager: new SecretsManagerClient({ region: 'eu-west-1' }),
+      maxAttempts: 1,
+    });
+    await expect(readAll(malformed)).rejects.toThrow(
+      /the Zuora credentials secret zuora-limio-sync\/zuora must be JSON/,
+    );
   });
 });

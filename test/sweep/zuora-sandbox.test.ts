@@ -1,4 +1,11 @@
-import { parseZoql, parseZoqlDateTime, startZuoraSandbox, subscriptionRow, tenantDateTime, type ZuoraSandbox } from '../../local/zuora-sandbox';
+import {
+  parseZoql,
+  parseZoqlDateTime,
+  startZuoraSandbox,
+  subscriptionRow,
+  tenantDateTime,
+  type ZuoraSandbox,
+} from '../../local/zuora-sandbox';
 
 // The sandbox stands for Zuora in the sweep's tests, `npm start` and the benchmark, so it is held to the facts of
 // ../shared/zuora-api.md here, over real HTTP.
@@ -9,19 +16,33 @@ async function tokenFor(sandbox: ZuoraSandbox): Promise<string> {
   const response = await fetch(`${sandbox.baseUrl}/oauth/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ client_id: sandbox.clientId, client_secret: sandbox.clientSecret, grant_type: 'client_credentials' }).toString(),
+    body: new URLSearchParams({
+      client_id: sandbox.clientId,
+      client_secret: sandbox.clientSecret,
+      grant_type: 'client_credentials',
+    }).toString(),
   });
   expect(response.status).toBe(200);
   return ((await response.json()) as { access_token: string }).access_token;
 }
 
-async function post(sandbox: ZuoraSandbox, path: string, body: unknown, token?: string, headers: Record<string, string> = {}) {
+async function post(
+  sandbox: ZuoraSandbox,
+  path: string,
+  body: unknown,
+  token?: string,
+  headers: Record<string, string> = {},
+) {
   const response = await fetch(`${sandbox.baseUrl}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }), ...headers },
     body: JSON.stringify(body),
   });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as Record<string, unknown>,
+  };
 }
 
 const WINDOW_QUERY =
@@ -33,18 +54,32 @@ describe('Zuora sandbox', () => {
     await sandbox.stop();
   });
 
-  it('issues client-credentials tokens in Zuora\'s shape and refuses wrong credentials', async () => {
+  it("issues client-credentials tokens in Zuora's shape and refuses wrong credentials", async () => {
     sandbox = await startZuoraSandbox();
     const ok = await fetch(`${sandbox.baseUrl}/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ client_id: sandbox.clientId, client_secret: sandbox.clientSecret, grant_type: 'client_credentials' }).toString(),
+      body: new URLSearchParams({
+        client_id: sandbox.clientId,
+        client_secret: sandbox.clientSecret,
+        grant_type: 'client_credentials',
+      }).toString(),
     });
-    expect(await ok.json()).toEqual({ access_token: expect.any(String), token_type: 'bearer', expires_in: 3599, scope: expect.any(String), jti: expect.any(String) });
+    expect(await ok.json()).toEqual({
+      access_token: expect.any(String),
+      token_type: 'bearer',
+      expires_in: 3599,
+      scope: expect.any(String),
+      jti: expect.any(String),
+    });
     const wrong = await fetch(`${sandbox.baseUrl}/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ client_id: sandbox.clientId, client_secret: 'nope', grant_type: 'client_credentials' }).toString(),
+      body: new URLSearchParams({
+        client_id: sandbox.clientId,
+        client_secret: 'nope',
+        grant_type: 'client_credentials',
+      }).toString(),
     });
     expect(wrong.status).toBe(401);
     expect(sandbox.stats.tokenRequests).toBe(2);
@@ -121,14 +156,27 @@ describe('Zuora sandbox', () => {
   it('refuses upper-case keywords like Zuora, with a MALFORMED_QUERY fault', async () => {
     sandbox = await startZuoraSandbox();
     const token = await tokenFor(sandbox);
-    const { status, body } = await post(sandbox, '/v1/action/query', { queryString: 'SELECT Name, UpdatedDate FROM Subscription' }, token);
+    const { status, body } = await post(
+      sandbox,
+      '/v1/action/query',
+      { queryString: 'SELECT Name, UpdatedDate FROM Subscription' },
+      token,
+    );
     expect(status).toBe(400);
-    expect(body).toMatchObject({ faultcode: 'fns:MALFORMED_QUERY', faultstring: 'keyword "SELECT" must be lower case' });
+    expect(body).toMatchObject({
+      faultcode: 'fns:MALFORMED_QUERY',
+      faultstring: 'keyword "SELECT" must be lower case',
+    });
   });
 
   it('injects 429 with Retry-After and 500, counting them', async () => {
     const draws = [0.1, 0.6, 0.99];
-    sandbox = await startZuoraSandbox({ rate429: 0.5, rate500: 0.2, retryAfterSeconds: 7, random: () => draws.shift() ?? 0.99 });
+    sandbox = await startZuoraSandbox({
+      rate429: 0.5,
+      rate500: 0.2,
+      retryAfterSeconds: 7,
+      random: () => draws.shift() ?? 0.99,
+    });
     const token = await tokenFor(sandbox);
     const limited = await post(sandbox, '/v1/action/query', { queryString: WINDOW_QUERY }, token);
     expect(limited.status).toBe(429);
@@ -158,7 +206,10 @@ describe('the sandbox ZOQL subset', () => {
     const parsed = parseZoql("select name, updateddate from subscription where updateddate >= '2026-11-24T17:00:00Z'");
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
-    expect(parsed.query.project(subscriptionRow(version), -480)).toEqual({ Name: 'A-S1', UpdatedDate: '2026-11-24T09:30:00.000-08:00' });
+    expect(parsed.query.project(subscriptionRow(version), -480)).toEqual({
+      Name: 'A-S1',
+      UpdatedDate: '2026-11-24T09:30:00.000-08:00',
+    });
     const idOnly = parseZoql('select Id from Subscription');
     expect(idOnly.ok && idOnly.query.project(subscriptionRow(version), -480)).toEqual({ Id: 'a'.repeat(32) });
   });
@@ -166,7 +217,9 @@ describe('the sandbox ZOQL subset', () => {
   const rowAt = (updatedMs: number) => subscriptionRow({ ...version, updatedMs });
 
   it('treats the window as the conditions say: >= includes its bound, < excludes it', () => {
-    const parsed = parseZoql("select Name from Subscription where UpdatedDate >= '2026-11-24T17:30:00Z' and UpdatedDate < '2026-11-24T17:30:01Z'");
+    const parsed = parseZoql(
+      "select Name from Subscription where UpdatedDate >= '2026-11-24T17:30:00Z' and UpdatedDate < '2026-11-24T17:30:01Z'",
+    );
     if (!parsed.ok) throw new Error(parsed.reason);
     expect(parsed.query.matches(rowAt(at('2026-11-24T17:30:00Z')))).toBe(true);
     expect(parsed.query.matches(rowAt(at('2026-11-24T17:30:01Z')))).toBe(false);
@@ -186,13 +239,19 @@ describe('the sandbox ZOQL subset', () => {
       ['SELECT Name from Subscription', /"SELECT" must be lower case/],
       ['select Name FROM Subscription', /"FROM" must be lower case/],
       ["select Name from Subscription WHERE UpdatedDate >= '2026-11-24T17:00:00Z'", /"WHERE" must be lower case/],
-      ["select Name from Subscription where UpdatedDate >= '2026-11-24T17:00:00Z' AND UpdatedDate < '2026-11-24T18:00:00Z'", /"AND" must be lower case/],
+      [
+        "select Name from Subscription where UpdatedDate >= '2026-11-24T17:00:00Z' AND UpdatedDate < '2026-11-24T18:00:00Z'",
+        /"AND" must be lower case/,
+      ],
       ['select * from Subscription', /unexpected text|invalid field/],
       ['select Name from Invoice', /only the Subscription, Account and Contact objects/],
       ["select Name from Subscription where Status = 'Active'", /invalid field in a condition: Subscription.Status/],
       ["select Name from Subscription where AccountId > 'a'", /AccountId with = or != only/],
       ["select Name from Subscription where UpdatedDate >= 'soon'", /invalid datetime/],
-      ["select Name from Subscription where UpdatedDate >= '2026-11-24T17:00:00Z' or UpdatedDate < '2026-11-24T18:00:00Z' and Name = 'A'", /does not mix "and" and "or"/],
+      [
+        "select Name from Subscription where UpdatedDate >= '2026-11-24T17:00:00Z' or UpdatedDate < '2026-11-24T18:00:00Z' and Name = 'A'",
+        /does not mix "and" and "or"/,
+      ],
       ["select Name from Subscription where UpdatedDate >= '2026-11-24T17:00:00Z", /unexpected text/],
     ];
     for (const [query, reason] of cases) {

@@ -11,7 +11,11 @@ const LATENCY_MS = 200;
 const FLOOR = 0.05;
 
 function fleetOf(containers: number, capacity = CAPACITY): FleetSimulation {
-  return new FleetSimulation(containers, { initial: 10 / containers, floor: FLOOR, ceiling: 40, latencyTolerance: 0.2 }, { capacity, latencyMs: LATENCY_MS });
+  return new FleetSimulation(
+    containers,
+    { initial: 10 / containers, floor: FLOOR, ceiling: 40, latencyTolerance: 0.2 },
+    { capacity, latencyMs: LATENCY_MS },
+  );
 }
 
 /** Past the first wall-clock probe (the simulation starts at 10 s past a minute), the limit has measured Limio. */
@@ -38,12 +42,16 @@ describe.each([1, 4, 8, 50])('a fleet of %i containers', (containers) => {
     const settledAtMs = fleet.inFlightAtOrUnderFrom(halvedAtMs, 1.5 * (CAPACITY / 2));
     expect(settledAtMs).toBeDefined();
     expect(settledAtMs! - halvedAtMs).toBeLessThanOrEqual(10_000);
-    expect(fleet.windowSince(halvedAtMs + 10_000).goodputPerSecond).toBeGreaterThanOrEqual((0.85 * (CAPACITY / 2) * 1000) / LATENCY_MS);
+    expect(fleet.windowSince(halvedAtMs + 10_000).goodputPerSecond).toBeGreaterThanOrEqual(
+      (0.85 * (CAPACITY / 2) * 1000) / LATENCY_MS,
+    );
 
     fleet.limio.capacity = CAPACITY;
     const doubledAtMs = fleet.nowMs;
     fleet.runFor(30_000);
-    expect(fleet.windowSince(doubledAtMs + 20_000).goodputPerSecond).toBeGreaterThanOrEqual((0.8 * CAPACITY * 1000) / LATENCY_MS);
+    expect(fleet.windowSince(doubledAtMs + 20_000).goodputPerSecond).toBeGreaterThanOrEqual(
+      (0.8 * CAPACITY * 1000) / LATENCY_MS,
+    );
   });
 
   it('recognises a Limio that became twice as slow without load at the next probe, instead of cutting to the floor for ever', () => {

@@ -1,4 +1,10 @@
-import { AdaptiveLimit, LimioSlotGate, OVERLOAD_CUT, PROBE_PERIOD_MS, type AdaptiveLimitSettings } from '../../functions/sync/adaptive-limit';
+import {
+  AdaptiveLimit,
+  LimioSlotGate,
+  OVERLOAD_CUT,
+  PROBE_PERIOD_MS,
+  type AdaptiveLimitSettings,
+} from '../../functions/sync/adaptive-limit';
 import { AdaptiveLimioLimiter, limioCallKindOf, NO_SLOT } from '../../functions/sync/limio-slots';
 
 const SETTINGS: AdaptiveLimitSettings = { initial: 8, floor: 0.05, ceiling: 40, latencyTolerance: 0.2 };
@@ -6,7 +12,12 @@ const SETTINGS: AdaptiveLimitSettings = { initial: 8, floor: 0.05, ceiling: 40, 
 const T0 = 10_000;
 
 const ok = (startedAtMs: number, latencyMs: number) => ({ startedAtMs, latencyMs, kind: 'ok' as const });
-const overload = (startedAtMs: number, retryAfterSeconds?: number) => ({ startedAtMs, latencyMs: 5, kind: 'overload' as const, ...(retryAfterSeconds && { retryAfterSeconds }) });
+const overload = (startedAtMs: number, retryAfterSeconds?: number) => ({
+  startedAtMs,
+  latencyMs: 5,
+  kind: 'overload' as const,
+  ...(retryAfterSeconds && { retryAfterSeconds }),
+});
 
 /** One window of answers at `latencyMs`, ending at `endMs`; the first answer opens the window. */
 function windowOf(limit: AdaptiveLimit, startMs: number, latencyMs: number, options: { used?: boolean } = {}): number {
@@ -48,7 +59,7 @@ describe('AdaptiveLimit', () => {
     expect(limit.unloadedLatencyMs).toBeUndefined();
   });
 
-  it('cuts by the gradient target / ratio when a window\'s median latency is beyond the tolerance, at most halving', () => {
+  it("cuts by the gradient target / ratio when a window's median latency is beyond the tolerance, at most halving", () => {
     const { limit, nowMs } = probedLimit(200);
     windowOf(limit, nowMs, 400);
     expect(limit.limit).toBeCloseTo(8 * (1.2 / 2));
@@ -92,7 +103,9 @@ describe('AdaptiveLimit', () => {
     ];
     expect(limit.unloadedLatencyMs).toBe(310);
     // Taken from the first answer on (a paced container may have only one), reported once.
-    expect(changes.filter((change) => change !== undefined)).toEqual([expect.objectContaining({ reason: 'remeasured', unloadedLatencyMs: 300 })]);
+    expect(changes.filter((change) => change !== undefined)).toEqual([
+      expect.objectContaining({ reason: 'remeasured', unloadedLatencyMs: 300 }),
+    ]);
   });
 
   it('undoes the latency cuts since the limit last grew when a probe finds Limio itself slower, but not overload cuts', () => {
@@ -146,12 +159,15 @@ describe('LimioSlotGate', () => {
     return busyMs / (nowMs - fromMs);
   }
 
-  it.each([0.25, 2.5])('admits a limit of %d as its mean calls in flight: whole calls at once, the fraction paced', (value) => {
-    const limit = new AdaptiveLimit({ ...SETTINGS, initial: value, ceiling: value, floor: value });
-    const gate = new LimioSlotGate(limit, () => 0.5);
-    // Outside any probe: 10 s to 50 s past the minute.
-    expect(meanInFlight(gate, T0, 40_000, 200)).toBeCloseTo(value, 1);
-  });
+  it.each([0.25, 2.5])(
+    'admits a limit of %d as its mean calls in flight: whole calls at once, the fraction paced',
+    (value) => {
+      const limit = new AdaptiveLimit({ ...SETTINGS, initial: value, ceiling: value, floor: value });
+      const gate = new LimioSlotGate(limit, () => 0.5);
+      // Outside any probe: 10 s to 50 s past the minute.
+      expect(meanInFlight(gate, T0, 40_000, 200)).toBeCloseTo(value, 1);
+    },
+  );
 
   it('waits out a Retry-After before admitting anything', () => {
     const limit = new AdaptiveLimit(SETTINGS);
@@ -166,7 +182,7 @@ describe('LimioSlotGate', () => {
     expect(gate.nextStartAt(T0 + 4_010)).toBe(T0 + 4_000 + 900_000);
   });
 
-  it('makes one call in each probe\'s measuring half even when its pace would skip the probe, and pays for it afterwards', () => {
+  it("makes one call in each probe's measuring half even when its pace would skip the probe, and pays for it afterwards", () => {
     const limit = new AdaptiveLimit({ ...SETTINGS, initial: 0.05 });
     const gate = new LimioSlotGate(limit, () => 0.5);
     const startMs = PROBE_PERIOD_MS - 1_000;
@@ -188,12 +204,27 @@ describe('LimioSlotGate', () => {
 
 describe('AdaptiveLimioLimiter', () => {
   it('runs tasks in arrival order within the limit, and answers NO_SLOT to one whose wait bound passes first', async () => {
-    const limiter = new AdaptiveLimioLimiter({ initial: 1, floor: 0.05, ceiling: 1, latencyTolerance: 0.2 }, { now: () => T0 + Date.now() % 1000 });
+    const limiter = new AdaptiveLimioLimiter(
+      { initial: 1, floor: 0.05, ceiling: 1, latencyTolerance: 0.2 },
+      { now: () => T0 + (Date.now() % 1000) },
+    );
     let release!: () => void;
-    const first = limiter.run(() => new Promise<string>((resolve) => (release = () => resolve('first'))), 1_000, () => ({ latencyMs: 10, kind: 'ok' }));
-    const second = limiter.run(async () => 'second', 20, () => ({ latencyMs: 10, kind: 'ok' }));
+    const first = limiter.run(
+      () => new Promise<string>((resolve) => (release = () => resolve('first'))),
+      1_000,
+      () => ({ latencyMs: 10, kind: 'ok' }),
+    );
+    const second = limiter.run(
+      async () => 'second',
+      20,
+      () => ({ latencyMs: 10, kind: 'ok' }),
+    );
     expect(await second).toBe(NO_SLOT);
-    const third = limiter.run(async () => 'third', 1_000, () => undefined);
+    const third = limiter.run(
+      async () => 'third',
+      1_000,
+      () => undefined,
+    );
     release();
     expect(await first).toBe('first');
     expect(await third).toBe('third');
@@ -201,8 +232,15 @@ describe('AdaptiveLimioLimiter', () => {
 
   it('hears an overload answer as a cut and tells onLimitChange', async () => {
     const changes: unknown[] = [];
-    const limiter = new AdaptiveLimioLimiter(SETTINGS, { now: () => T0, onLimitChange: (change) => changes.push(change) });
-    await limiter.run(async () => 'refused', 1_000, () => ({ latencyMs: 5, kind: 'overload' }));
+    const limiter = new AdaptiveLimioLimiter(SETTINGS, {
+      now: () => T0,
+      onLimitChange: (change) => changes.push(change),
+    });
+    await limiter.run(
+      async () => 'refused',
+      1_000,
+      () => ({ latencyMs: 5, kind: 'overload' }),
+    );
     expect(limiter.limit.limit).toBeCloseTo(8 * OVERLOAD_CUT);
     expect(changes).toEqual([expect.objectContaining({ reason: 'overload', from: 8 })]);
   });

@@ -22,7 +22,12 @@ describe('sync handler with the adaptive limit', () => {
     expect(parts.sandbox.stats.syncCalls).toBe(1);
     expect([...parts.sandbox.stats.synced]).toEqual(['A-S1']);
     expect(parts.events).toContainEqual(
-      expect.objectContaining({ subscriptionId: 'A-S2', outcome: 'retry', error: 'not attempted: no Limio slot within the wait bound', visibilitySeconds: expect.any(Number) }),
+      expect.objectContaining({
+        subscriptionId: 'A-S2',
+        outcome: 'retry',
+        error: 'not attempted: no Limio slot within the wait bound',
+        visibilitySeconds: expect.any(Number),
+      }),
     );
     const returned = parts.events.find((e) => e.subscriptionId === 'A-S2')!;
     expect(returned.visibilitySeconds).toBeGreaterThanOrEqual(1);
@@ -43,7 +48,9 @@ describe('sync handler with the adaptive limit', () => {
     const answer = await handler(event, lambdaContext(4_800));
     expect(failedIds(answer)).toEqual(ids(event, [1]));
     expect(parts.sandbox.stats.syncCalls).toBe(1);
-    expect(parts.events).toContainEqual(expect.objectContaining({ subscriptionId: 'A-S2', error: 'not attempted: no Limio slot within the wait bound' }));
+    expect(parts.events).toContainEqual(
+      expect.objectContaining({ subscriptionId: 'A-S2', error: 'not attempted: no Limio slot within the wait bound' }),
+    );
   });
 
   it('with SYNC_ADAPTIVE=false waits for the fixed slot as before: every message is synced, none sent back', async () => {
@@ -80,16 +87,28 @@ describe('sync handler with the adaptive limit', () => {
     const invoke = async () => {
       while (Date.now() < deadline && parts.sandbox.stats.synced.size < subscriptions.length) {
         const answer = await emulator.sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: parts.queues.mainQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, AttributeNames: ['All'] }),
+          new ReceiveMessageCommand({
+            QueueUrl: parts.queues.mainQueueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+            AttributeNames: ['All'],
+          }),
         );
         const messages = answer.Messages ?? [];
         if (messages.length === 0) continue;
-        const event: SQSEvent = { Records: messages.map((message) => toSqsRecord(message, 'arn:aws:sqs:us-east-1:000000000000:test', 'us-east-1')) };
+        const event: SQSEvent = {
+          Records: messages.map((message) =>
+            toSqsRecord(message, 'arn:aws:sqs:us-east-1:000000000000:test', 'us-east-1'),
+          ),
+        };
         const failed = new Set(failedIds(await handler(event)));
         const done = messages.filter((message) => !failed.has(message.MessageId!));
         if (done.length > 0) {
           await emulator.sqs.send(
-            new DeleteMessageBatchCommand({ QueueUrl: parts.queues.mainQueueUrl, Entries: done.map((message, n) => ({ Id: String(n), ReceiptHandle: message.ReceiptHandle! })) }),
+            new DeleteMessageBatchCommand({
+              QueueUrl: parts.queues.mainQueueUrl,
+              Entries: done.map((message, n) => ({ Id: String(n), ReceiptHandle: message.ReceiptHandle! })),
+            }),
           );
         }
       }
@@ -119,10 +138,15 @@ describe('sync handler with the adaptive limit', () => {
 function metricValues(lines: Record<string, unknown>[]): Map<string, number[]> {
   const values = new Map<string, number[]>();
   for (const line of lines) {
-    const directives = (line._aws as { CloudWatchMetrics?: Array<{ Metrics: Array<{ Name: string }> }> } | undefined)?.CloudWatchMetrics ?? [];
+    const directives =
+      (line._aws as { CloudWatchMetrics?: Array<{ Metrics: Array<{ Name: string }> }> } | undefined)
+        ?.CloudWatchMetrics ?? [];
     for (const { Name } of directives.flatMap((directive) => directive.Metrics)) {
       const value = line[Name];
-      values.set(Name, [...(values.get(Name) ?? []), ...(Array.isArray(value) ? (value as number[]) : [value as number])]);
+      values.set(Name, [
+        ...(values.get(Name) ?? []),
+        ...(Array.isArray(value) ? (value as number[]) : [value as number]),
+      ]);
     }
   }
   return values;

@@ -1,4 +1,10 @@
-import { AdaptiveLimit, OVERLOAD_CUT, PROBE_PERIOD_MS, UPSTREAM_SHARE_MIN_ANSWERS, type AdaptiveLimitSettings } from '../../functions/sync/adaptive-limit';
+import {
+  AdaptiveLimit,
+  OVERLOAD_CUT,
+  PROBE_PERIOD_MS,
+  UPSTREAM_SHARE_MIN_ANSWERS,
+  type AdaptiveLimitSettings,
+} from '../../functions/sync/adaptive-limit';
 import { FleetSimulation, seededRandom } from './fleet-simulation';
 
 /**
@@ -100,22 +106,35 @@ describe('a fleet against a Limio whose upstream fails 30 % of calls at random',
   const CAPACITY = 8;
   const LATENCY_MS = 200;
 
-  it.each([1, 2, 8])('of %i containers, started at half its capacity, finds the capacity instead of collapsing to the floor', (containers) => {
-    const fleet = new FleetSimulation(containers, { initial: CAPACITY / 2 / containers, floor: 0.05, ceiling: 40, latencyTolerance: 0.2 }, { capacity: CAPACITY, latencyMs: LATENCY_MS, failureRate: 0.3 });
-    const startMs = fleet.nowMs;
-    fleet.runFor(90_000);
-    const seen = fleet.windowSince(startMs + 70_000);
-    // What Limio can serve: K calls in flight, 30 % of them failing at once and freeing their place.
-    expect(seen.meanInFlight).toBeGreaterThanOrEqual(0.85 * CAPACITY);
-    expect(seen.meanInFlight).toBeLessThanOrEqual(1.3 * CAPACITY);
-    expect(seen.goodputPerSecond).toBeGreaterThanOrEqual((0.85 * CAPACITY * 1000) / LATENCY_MS);
-    // It still cuts for capacity: refusals stay the exception.
-    expect(seen.refused).toBeLessThanOrEqual(0.05 * seen.completed);
-  });
+  it.each([1, 2, 8])(
+    'of %i containers, started at half its capacity, finds the capacity instead of collapsing to the floor',
+    (containers) => {
+      const fleet = new FleetSimulation(
+        containers,
+        { initial: CAPACITY / 2 / containers, floor: 0.05, ceiling: 40, latencyTolerance: 0.2 },
+        { capacity: CAPACITY, latencyMs: LATENCY_MS, failureRate: 0.3 },
+      );
+      const startMs = fleet.nowMs;
+      fleet.runFor(90_000);
+      const seen = fleet.windowSince(startMs + 70_000);
+      // What Limio can serve: K calls in flight, 30 % of them failing at once and freeing their place.
+      expect(seen.meanInFlight).toBeGreaterThanOrEqual(0.85 * CAPACITY);
+      expect(seen.meanInFlight).toBeLessThanOrEqual(1.3 * CAPACITY);
+      expect(seen.goodputPerSecond).toBeGreaterThanOrEqual((0.85 * CAPACITY * 1000) / LATENCY_MS);
+      // It still cuts for capacity: refusals stay the exception.
+      expect(seen.refused).toBeLessThanOrEqual(0.05 * seen.completed);
+    },
+  );
 
   it('with every 502 taken as overload (the rule before), the same fleet of 1 crawls: the goal above is not met by chance', () => {
     // The same Limio, its random 502s reported as 503s, which always cut.
-    const fleet = new FleetSimulation(1, { initial: CAPACITY / 2, floor: 0.05, ceiling: 40, latencyTolerance: 0.2 }, { capacity: CAPACITY, latencyMs: LATENCY_MS, failureRate: 0.3 }, 10_000, { randomFailureKind: 'overload' });
+    const fleet = new FleetSimulation(
+      1,
+      { initial: CAPACITY / 2, floor: 0.05, ceiling: 40, latencyTolerance: 0.2 },
+      { capacity: CAPACITY, latencyMs: LATENCY_MS, failureRate: 0.3 },
+      10_000,
+      { randomFailureKind: 'overload' },
+    );
     const startMs = fleet.nowMs;
     fleet.runFor(90_000);
     expect(fleet.windowSince(startMs + 70_000).meanInFlight).toBeLessThan(0.5 * CAPACITY);

@@ -15,7 +15,12 @@ function record(messageBody: string): SQSRecord {
     messageId: 'message-1',
     receiptHandle: 'receipt-1',
     body: messageBody,
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: now, SenderId: 'test', ApproximateFirstReceiveTimestamp: now },
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: now,
+      SenderId: 'test',
+      ApproximateFirstReceiveTimestamp: now,
+    },
     messageAttributes: {},
     md5OfBody: '',
     eventSource: 'aws:sqs',
@@ -24,7 +29,14 @@ function record(messageBody: string): SQSRecord {
   };
 }
 
-const AWS_ENV = ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_SQS', 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SECRETS_MANAGER'] as const;
+const AWS_ENV = [
+  'AWS_REGION',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_ENDPOINT_URL_SQS',
+  'AWS_ENDPOINT_URL_DYNAMODB',
+  'AWS_ENDPOINT_URL_SECRETS_MANAGER',
+] as const;
 
 describe("sync Lambda's AWS clients time out", () => {
   let stalled: Awaited<ReturnType<typeof startStalledServer>>;
@@ -59,7 +71,10 @@ describe("sync Lambda's AWS clients time out", () => {
   });
 
   // Both queues on the stalled server, so the queue URL cannot route the calls elsewhere.
-  const stalledQueues = () => ({ mainQueueUrl: `${stalled.url}/000000000000/main`, deadLetterQueueUrl: `${stalled.url}/000000000000/dlq` });
+  const stalledQueues = () => ({
+    mainQueueUrl: `${stalled.url}/000000000000/main`,
+    deadLetterQueueUrl: `${stalled.url}/000000000000/dlq`,
+  });
 
   it('a stalled breaker table: the breaker fails open and the batch syncs instead of waiting for the Lambda timeout', async () => {
     // A cache longer than the test, so the count of calls below does not depend on how long the timeouts take.
@@ -67,7 +82,9 @@ describe("sync Lambda's AWS clients time out", () => {
     const handler = createSyncHandler(syncConfig(sandbox, stalledQueues(), env), { secretsManager: secret.client });
     expect(await handler({ Records: [record(body('A-S1'))] })).toEqual({ batchItemFailures: [] });
     expect(sandbox.stats.synced.has('A-S1')).toBe(true);
-    const unavailable = output.lines().filter((entry) => entry.message === 'breaker state unavailable; syncing as if closed');
+    const unavailable = output
+      .lines()
+      .filter((entry) => entry.message === 'breaker state unavailable; syncing as if closed');
     // One failed read (not one more inside the Limio slot) and one failed record, each tried twice.
     expect(unavailable.map((entry) => entry.during)).toEqual(['read', 'record']);
     expect(stalled.requests()).toBe(4);
@@ -88,7 +105,9 @@ describe("sync Lambda's AWS clients time out", () => {
     try {
       process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = stalledSecrets.url;
       const handler = createSyncHandler(syncConfig(sandbox, stalledQueues()));
-      expect(await handler({ Records: [record(body('A-S1'))] })).toEqual({ batchItemFailures: [{ itemIdentifier: 'message-1' }] });
+      expect(await handler({ Records: [record(body('A-S1'))] })).toEqual({
+        batchItemFailures: [{ itemIdentifier: 'message-1' }],
+      });
       expect(sandbox.stats.synced.has('A-S1')).toBe(false);
       // The read itself timed out, tried twice: without the client's timeouts only the token's own bound
       // (LIMIO_TIMEOUT_MS) ended the wait, and the stalled read went on holding its connection.

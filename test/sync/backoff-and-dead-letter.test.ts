@@ -19,7 +19,11 @@ describe('sync handler: backoff and dead-lettering', () => {
     expect(failedIds(await handler(event))).toEqual(ids(event, [0]));
     expect(parts.events).toEqual([expect.objectContaining({ outcome: 'retry', visibilitySeconds: 1 })]);
     const again = await emulator.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: parts.queues.mainQueueUrl, WaitTimeSeconds: 5, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: parts.queues.mainQueueUrl,
+        WaitTimeSeconds: 5,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+      }),
     );
     expect(again.Messages?.[0]?.Body).toBe(event.Records[0].body);
     expect(again.Messages?.[0]?.Attributes?.ApproximateReceiveCount).toBe('2');
@@ -32,7 +36,11 @@ describe('sync handler: backoff and dead-lettering', () => {
     const event = await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body('A-S502')]);
     expect(failedIds(await handler(event))).toEqual(ids(event, [0]));
     const again = await emulator.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: parts.queues.mainQueueUrl, WaitTimeSeconds: 5, MessageSystemAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: parts.queues.mainQueueUrl,
+        WaitTimeSeconds: 5,
+        MessageSystemAttributeNames: ['All'],
+      }),
     );
     const redelivered = toRecord(again.Messages![0], parts.queues.mainQueueUrl);
     expect(redelivered.attributes.ApproximateReceiveCount).toBe('2');
@@ -78,7 +86,9 @@ describe('sync handler: backoff and dead-lettering', () => {
     // 43,200 s less the margin for the time between the event source's receive and the invocation.
     expect(parts.events.map((e) => [e.outcome, e.httpStatus, e.visibilitySeconds])).toEqual([['retry', 429, 42_300]]);
     expect(parts.output.lines().filter((entry) => entry.level === 'ERROR')).toEqual([]);
-    const again = await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: parts.queues.mainQueueUrl, WaitTimeSeconds: 4 }));
+    const again = await emulator.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: parts.queues.mainQueueUrl, WaitTimeSeconds: 4 }),
+    );
     expect(again.Messages ?? []).toEqual([]);
   });
 
@@ -90,7 +100,11 @@ describe('sync handler: backoff and dead-lettering', () => {
     expect(failedIds(await handler(event))).toEqual(ids(event, [0, 1]));
     expect(parts.sandbox.stats.synced.has('A-S1')).toBe(true);
     expect(parts.events.filter((e) => e.outcome === 'retry')).toHaveLength(2);
-    expect(parts.output.lines().some((entry) => entry.message === 'could not send the message to the DLQ; leaving it on the queue')).toBe(true);
+    expect(
+      parts.output
+        .lines()
+        .some((entry) => entry.message === 'could not send the message to the DLQ; leaving it on the queue'),
+    ).toBe(true);
   });
 
   it('backs off a message the DLQ could not take, so it does not come back after the queue default and call Limio again', async () => {
@@ -106,7 +120,9 @@ describe('sync handler: backoff and dead-lettering', () => {
       ['retry', 27],
       ['retry', 27],
     ]);
-    const again = await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: parts.queues.mainQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 3 }));
+    const again = await emulator.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: parts.queues.mainQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 3 }),
+    );
     expect(again.Messages ?? []).toEqual([]);
     expect(parts.sandbox.stats.syncCallsById.get('A-S404')).toBe(1);
   });
@@ -117,11 +133,16 @@ describe('sync handler: backoff and dead-lettering', () => {
     const missingDlq = `${emulator.endpoint}/000000000000/no-such-queue`;
     // random() 0 asks for the whole of BACKOFF_MAX_SECONDS; the clock stands still, so no time is spent since the receive.
     const at = Date.now();
-    const handler = parts.handlerWith({ BACKOFF_MAX_SECONDS: '43200' }, { dlqUrl: missingDlq, random: () => 0, now: () => at });
+    const handler = parts.handlerWith(
+      { BACKOFF_MAX_SECONDS: '43200' },
+      { dlqUrl: missingDlq, random: () => 0, now: () => at },
+    );
     await handler(await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body('A-S404')]));
 
     expect(parts.events.map((e) => [e.outcome, e.visibilitySeconds])).toEqual([['retry', 42_300]]);
-    const again = await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: parts.queues.mainQueueUrl, WaitTimeSeconds: 4 }));
+    const again = await emulator.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: parts.queues.mainQueueUrl, WaitTimeSeconds: 4 }),
+    );
     expect(again.Messages ?? []).toEqual([]);
   });
 });

@@ -74,7 +74,13 @@ describe('loadSyncConfig', () => {
       limioTimeoutMs: 2500,
       breaker: {
         tableName: 'zuora-limio-sync-breaker',
-        retry: { retryBudgetSeconds: 3600, maxAttempts: 4, backoffBaseSeconds: 2, backoffMaxSeconds: 60, holdSeconds: 30 },
+        retry: {
+          retryBudgetSeconds: 3600,
+          maxAttempts: 4,
+          backoffBaseSeconds: 2,
+          backoffMaxSeconds: 60,
+          holdSeconds: 30,
+        },
         settings: { minCalls: 4, stateCacheSeconds: 0 },
       },
       ledger: { tableName: 'zuora-limio-sync-ledger', timing: { cooldownSeconds: 10, clockMarginSeconds: 2 } },
@@ -128,14 +134,38 @@ describe('loadSyncConfig: the adaptive limit (issue #21)', () => {
   });
 
   it('SYNC_ADAPTIVE=true turns it on, with SYNC_CONCURRENCY as its ceiling and the documented defaults', () => {
-    expect(loadSyncConfig(adaptiveOn).adaptive).toEqual({ ceiling: 5, initialLimit: 5, minLimit: 0.05, latencyTolerance: 0.2, slotWaitSeconds: 10 });
-    expect(loadSyncConfig({ ...adaptiveOn, SYNC_CONCURRENCY: '40' }).adaptive).toMatchObject({ ceiling: 40, initialLimit: 5 });
-    expect(loadSyncConfig({ ...adaptiveOn, SYNC_CONCURRENCY: '2' }).adaptive).toMatchObject({ ceiling: 2, initialLimit: 2 });
+    expect(loadSyncConfig(adaptiveOn).adaptive).toEqual({
+      ceiling: 5,
+      initialLimit: 5,
+      minLimit: 0.05,
+      latencyTolerance: 0.2,
+      slotWaitSeconds: 10,
+    });
+    expect(loadSyncConfig({ ...adaptiveOn, SYNC_CONCURRENCY: '40' }).adaptive).toMatchObject({
+      ceiling: 40,
+      initialLimit: 5,
+    });
+    expect(loadSyncConfig({ ...adaptiveOn, SYNC_CONCURRENCY: '2' }).adaptive).toMatchObject({
+      ceiling: 2,
+      initialLimit: 2,
+    });
   });
 
   it('reads fractional limits and the tolerance, and SYNC_ADAPTIVE=false turns it off', () => {
-    const env = { ...adaptiveOn, SYNC_ADAPTIVE_INITIAL_LIMIT: '0.5', SYNC_ADAPTIVE_MIN_LIMIT: '0.1', SYNC_ADAPTIVE_LATENCY_TOLERANCE: '0.35', SYNC_SLOT_WAIT_SECONDS: '3' };
-    expect(loadSyncConfig(env).adaptive).toEqual({ ceiling: 5, initialLimit: 0.5, minLimit: 0.1, latencyTolerance: 0.35, slotWaitSeconds: 3 });
+    const env = {
+      ...adaptiveOn,
+      SYNC_ADAPTIVE_INITIAL_LIMIT: '0.5',
+      SYNC_ADAPTIVE_MIN_LIMIT: '0.1',
+      SYNC_ADAPTIVE_LATENCY_TOLERANCE: '0.35',
+      SYNC_SLOT_WAIT_SECONDS: '3',
+    };
+    expect(loadSyncConfig(env).adaptive).toEqual({
+      ceiling: 5,
+      initialLimit: 0.5,
+      minLimit: 0.1,
+      latencyTolerance: 0.35,
+      slotWaitSeconds: 3,
+    });
     expect(loadSyncConfig({ ...env, SYNC_ADAPTIVE: 'false' }).adaptive).toBeUndefined();
   });
 

@@ -109,9 +109,19 @@ export class FleetSimulation {
       const gate = this.gates[container]!;
       while (gate.tryStart(this.nowMs)) {
         if (this.#calls.length >= Math.floor(1.5 * this.limio.capacity)) {
-          this.#refusals.push({ container, startedAtMs: this.nowMs, endsAtMs: this.nowMs + REFUSAL_LATENCY_MS, random: false });
+          this.#refusals.push({
+            container,
+            startedAtMs: this.nowMs,
+            endsAtMs: this.nowMs + REFUSAL_LATENCY_MS,
+            random: false,
+          });
         } else if (this.#failures() < (this.limio.failureRate ?? 0)) {
-          this.#refusals.push({ container, startedAtMs: this.nowMs, endsAtMs: this.nowMs + REFUSAL_LATENCY_MS, random: true });
+          this.#refusals.push({
+            container,
+            startedAtMs: this.nowMs,
+            endsAtMs: this.nowMs + REFUSAL_LATENCY_MS,
+            random: true,
+          });
         } else {
           this.#calls.push({ container, startedAtMs: this.nowMs, remainingWorkMs: this.limio.latencyMs });
           this.logInFlight();
@@ -150,7 +160,10 @@ export class FleetSimulation {
     }
     for (const call of done) {
       this.#completions.push({ atMs: this.nowMs, ok: true });
-      this.gates[call.container]!.finish({ startedAtMs: call.startedAtMs, latencyMs: this.nowMs - call.startedAtMs, kind: 'ok' }, this.nowMs);
+      this.gates[call.container]!.finish(
+        { startedAtMs: call.startedAtMs, latencyMs: this.nowMs - call.startedAtMs, kind: 'ok' },
+        this.nowMs,
+      );
     }
     const refused = this.#refusals.filter((refusal) => refusal.endsAtMs <= this.nowMs);
     this.#refusals = this.#refusals.filter((refusal) => refusal.endsAtMs > this.nowMs);
@@ -158,7 +171,10 @@ export class FleetSimulation {
       this.#completions.push({ atMs: this.nowMs, ok: false, random: refusal.random });
       // A 502 either way, as the Limio sandbox answers: the limit has to tell them apart.
       const kind = refusal.random ? (this.options.randomFailureKind ?? 'upstream') : 'upstream';
-      this.gates[refusal.container]!.finish({ startedAtMs: refusal.startedAtMs, latencyMs: REFUSAL_LATENCY_MS, kind }, this.nowMs);
+      this.gates[refusal.container]!.finish(
+        { startedAtMs: refusal.startedAtMs, latencyMs: REFUSAL_LATENCY_MS, kind },
+        this.nowMs,
+      );
     }
   }
 

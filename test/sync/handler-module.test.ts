@@ -15,12 +15,25 @@ describe('functions/sync/handler', () => {
   };
 
   it('fails at import with a ConfigError naming the missing variable', () => {
-    for (const name of ['QUEUE_URL', 'DLQ_URL', 'LIMIO_BASE_URL', 'LIMIO_SECRET_ID', 'LIMIO_CLIENT_ID', 'LIMIO_CLIENT_SECRET']) {
+    for (const name of [
+      'QUEUE_URL',
+      'DLQ_URL',
+      'LIMIO_BASE_URL',
+      'LIMIO_SECRET_ID',
+      'LIMIO_CLIENT_ID',
+      'LIMIO_CLIENT_SECRET',
+    ]) {
       delete process.env[name];
     }
     process.env.QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123/main';
     // isolateModules loads its own copy of ConfigError, so the class is checked by name.
-    expect(load).toThrow(expect.objectContaining({ name: 'ConfigError', variable: 'DLQ_URL', message: 'DLQ_URL: is required but not set' }));
+    expect(load).toThrow(
+      expect.objectContaining({
+        name: 'ConfigError',
+        variable: 'DLQ_URL',
+        message: 'DLQ_URL: is required but not set',
+      }),
+    );
   });
 
   it('exports the handler when the environment is complete', () => {

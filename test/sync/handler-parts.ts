@@ -19,7 +19,16 @@ export interface HandlerParts {
   secret: ReturnType<typeof mockLimioSecret>;
   output: ReturnType<typeof captureOutput>;
   events: SyncOutcomeEvent[];
-  handlerWith(env?: Record<string, string>, extra?: { now?: () => number; random?: () => number; dlqUrl?: string; onLimitChange?: SyncHandlerDependencies['onLimitChange']; breakerStore?: SyncHandlerDependencies['breakerStore'] }): ReturnType<typeof createSyncHandler>;
+  handlerWith(
+    env?: Record<string, string>,
+    extra?: {
+      now?: () => number;
+      random?: () => number;
+      dlqUrl?: string;
+      onLimitChange?: SyncHandlerDependencies['onLimitChange'];
+      breakerStore?: SyncHandlerDependencies['breakerStore'];
+    },
+  ): ReturnType<typeof createSyncHandler>;
 }
 
 /** Call inside a describe: registers the setup and teardown, and returns the parts the current test uses. */
@@ -28,7 +37,16 @@ export function useHandlerParts(): HandlerParts {
   const parts = {
     emulator,
     events: [] as SyncOutcomeEvent[],
-    handlerWith(env: Record<string, string> = {}, extra: { now?: () => number; random?: () => number; dlqUrl?: string; onLimitChange?: SyncHandlerDependencies['onLimitChange']; breakerStore?: SyncHandlerDependencies['breakerStore'] } = {}) {
+    handlerWith(
+      env: Record<string, string> = {},
+      extra: {
+        now?: () => number;
+        random?: () => number;
+        dlqUrl?: string;
+        onLimitChange?: SyncHandlerDependencies['onLimitChange'];
+        breakerStore?: SyncHandlerDependencies['breakerStore'];
+      } = {},
+    ) {
       const config = syncConfig(parts.sandbox, parts.queues, env);
       return createSyncHandler(extra.dlqUrl ? { ...config, deadLetterQueueUrl: extra.dlqUrl } : config, {
         sqs: emulator.sqs,
@@ -60,4 +78,5 @@ export function useHandlerParts(): HandlerParts {
 export const failedIds = (response: { batchItemFailures: Array<{ itemIdentifier: string }> }) =>
   response.batchItemFailures.map((failure) => failure.itemIdentifier).sort();
 
-export const ids = (event: SQSEvent, indexes: number[]) => indexes.map((index) => event.Records[index].messageId).sort();
+export const ids = (event: SQSEvent, indexes: number[]) =>
+  indexes.map((index) => event.Records[index].messageId).sort();

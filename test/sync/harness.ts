@@ -37,7 +37,10 @@ export function mockLimioSecret(sandbox: LimioSandbox) {
   });
   return {
     mock,
-    client: new SecretsManagerClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }),
+    client: new SecretsManagerClient({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    }),
     reads: () => mock.commandCalls(GetSecretValueCommand).length,
   };
 }
@@ -55,7 +58,12 @@ export function body(subscriptionId: string, extra: { zuoraRequestId?: string } 
  * Puts bodies on the main queue and receives them back, so each record has a real receipt handle, as Lambda's
  * event source would deliver them. `receiveCounts` pretends a message has been received that often before.
  */
-export async function deliver(sqs: SQSClient, queueUrl: string, bodies: string[], receiveCounts: Record<number, number> = {}): Promise<SQSEvent> {
+export async function deliver(
+  sqs: SQSClient,
+  queueUrl: string,
+  bodies: string[],
+  receiveCounts: Record<number, number> = {},
+): Promise<SQSEvent> {
   const sentIds: string[] = [];
   for (const messageBody of bodies) {
     const sent = await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: messageBody }));
@@ -102,11 +110,21 @@ export interface DeadLetter {
 }
 
 /** Everything on a queue right now (received and deleted), waiting briefly for stragglers. */
-export async function drain(sqs: SQSClient, queueUrl: string, expected: number, waitTimeSeconds = 1): Promise<DeadLetter[]> {
+export async function drain(
+  sqs: SQSClient,
+  queueUrl: string,
+  expected: number,
+  waitTimeSeconds = 1,
+): Promise<DeadLetter[]> {
   const letters: DeadLetter[] = [];
   for (let round = 0; round < 10; round++) {
     const answer = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitTimeSeconds, MessageAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: waitTimeSeconds,
+        MessageAttributeNames: ['All'],
+      }),
     );
     for (const message of answer.Messages ?? []) {
       letters.push({ body: message.Body!, reason: readDeadLetterReason(message.MessageAttributes) });

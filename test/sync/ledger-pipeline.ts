@@ -1,4 +1,9 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import type { SyncHandler } from '../../functions/sync/sync-handler';
 import { createLambdaContext } from '../../local/lambda-context';
@@ -16,7 +21,8 @@ export function lambdaContext(timeoutMs = 30_000): Context {
 
 export async function sendAll(sqs: SQSClient, queueUrl: string, bodies: readonly string[]): Promise<string[]> {
   const ids: string[] = [];
-  for (const body of bodies) ids.push((await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }))).MessageId!);
+  for (const body of bodies)
+    ids.push((await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }))).MessageId!);
   return ids;
 }
 

@@ -3,7 +3,11 @@ import { startLimioSandbox, type LimioSandbox } from '../../local/limio-sandbox'
 // The sandbox is the yardstick of every sync test, benchmark and chaos run, so it is held to the Limio contract
 // (limio-zuora-sync.openapi.json, limio-auth.md) here, over real HTTP.
 
-async function requestToken(sandbox: LimioSandbox, form: Record<string, string>, contentType = 'application/x-www-form-urlencoded') {
+async function requestToken(
+  sandbox: LimioSandbox,
+  form: Record<string, string>,
+  contentType = 'application/x-www-form-urlencoded',
+) {
   const response = await fetch(`${sandbox.baseUrl}/oauth2/token`, {
     method: 'POST',
     headers: { 'content-type': contentType },
@@ -27,7 +31,11 @@ async function sync(sandbox: LimioSandbox, id: string, token?: string, signal?: 
     headers: token ? { authorization: `Bearer ${token}` } : {},
     signal,
   });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as Record<string, unknown>,
+  };
 }
 
 async function until(condition: () => boolean): Promise<void> {
@@ -109,7 +117,10 @@ describe('Limio sandbox', () => {
     sandbox.respondWith('A-S404', 404, { message: 'Subscription not found in Zuora' });
     sandbox.respondWith('A-S200', 200, { success: false });
     const token = await tokenFor(sandbox);
-    expect(await sync(sandbox, 'A-S404', token)).toMatchObject({ status: 404, body: { message: 'Subscription not found in Zuora' } });
+    expect(await sync(sandbox, 'A-S404', token)).toMatchObject({
+      status: 404,
+      body: { message: 'Subscription not found in Zuora' },
+    });
     expect(await sync(sandbox, 'A-S200', token)).toMatchObject({ status: 200, body: { success: false } });
     expect((await sync(sandbox, 'A-S1', token)).status).toBe(200);
     expect(seen).toEqual([
@@ -196,7 +207,9 @@ describe('Limio sandbox', () => {
       expect(refused).toHaveLength(3);
       expect(refused[0].body).toEqual({ message: expect.stringContaining('over capacity') });
       // Refused at once, not after the latency.
-      expect(Math.max(...refused.map((call) => call.ms))).toBeLessThan(Math.min(...served(nine).map((call) => call.ms)));
+      expect(Math.max(...refused.map((call) => call.ms))).toBeLessThan(
+        Math.min(...served(nine).map((call) => call.ms)),
+      );
       expect(sandbox.stats.overloadRefused).toBe(3);
       expect(sandbox.stats.synced.size).toBe(6);
     });

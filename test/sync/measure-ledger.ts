@@ -34,7 +34,11 @@ async function main(): Promise<void> {
   try {
     const measure = async (withLedger: boolean, run: number): Promise<Run> => {
       const name = `measure-${withLedger ? 'on' : 'off'}-${run}`;
-      const queues = await createQueuePair(sqs, { mainQueueName: name, deadLetterQueueName: `${name}-dlq`, visibilityTimeoutSeconds: 30 });
+      const queues = await createQueuePair(sqs, {
+        mainQueueName: name,
+        deadLetterQueueName: `${name}-dlq`,
+        visibilityTimeoutSeconds: 30,
+      });
       await createOnDemandTable(dynamodb, { tableName: name, partitionKey: LEDGER_PARTITION_KEY });
       const handler = createSyncHandler(
         loadSyncConfig({
@@ -45,21 +49,34 @@ async function main(): Promise<void> {
           LIMIO_CLIENT_SECRET: sandbox.clientSecret,
           SYNC_COOLDOWN_SECONDS: String(cooldownSeconds),
         }),
-        { sqs, logger: new Logger({ logLevel: 'SILENT' }), ...(withLedger && { ledger: new DynamoDbLedgerStore(dynamodb, name) }) },
+        {
+          sqs,
+          logger: new Logger({ logLevel: 'SILENT' }),
+          ...(withLedger && { ledger: new DynamoDbLedgerStore(dynamodb, name) }),
+        },
       );
       const subscriptionId = `A-S${withLedger ? 1 : 2}${run}`;
       const startedAt = Date.now();
-      const bodies = Array.from({ length: 8 }, () => serializeSyncRequest(createSyncRequest({ subscriptionId, source: 'test' })));
-      const lastReceivedAt = Math.max(...bodies.map((body) => Date.parse((JSON.parse(body) as { receivedAt: string }).receivedAt)));
+      const bodies = Array.from({ length: 8 }, () =>
+        serializeSyncRequest(createSyncRequest({ subscriptionId, source: 'test' })),
+      );
+      const lastReceivedAt = Math.max(
+        ...bodies.map((body) => Date.parse((JSON.parse(body) as { receivedAt: string }).receivedAt)),
+      );
       let lastChangeSyncedAt: number | undefined;
       sandbox.onSync = (event) => {
         // The sandbox answers latencyMs after the call arrived: that call started after the last callout.
         const answeredAt = Date.now();
-        if (event.subscriptionId === subscriptionId && event.status === 200 && answeredAt - latencyMs > lastReceivedAt) lastChangeSyncedAt ??= answeredAt;
+        if (event.subscriptionId === subscriptionId && event.status === 200 && answeredAt - latencyMs > lastReceivedAt)
+          lastChangeSyncedAt ??= answeredAt;
       };
       const callsBefore = sandbox.stats.syncCallsById.get(subscriptionId) ?? 0;
       const ids = await sendAll(sqs, queues.mainQueueUrl, bodies);
-      const { done } = await pollUntilDone(sqs, queues.mainQueueUrl, handler, ids, { pollers, batchSize: 2, deadlineMs: 60_000 });
+      const { done } = await pollUntilDone(sqs, queues.mainQueueUrl, handler, ids, {
+        pollers,
+        batchSize: 2,
+        deadlineMs: 60_000,
+      });
       if (done.size !== ids.length) throw new Error(`only ${done.size} of ${ids.length} messages done`);
       return {
         limioCalls: (sandbox.stats.syncCallsById.get(subscriptionId) ?? 0) - callsBefore,

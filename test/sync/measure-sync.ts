@@ -15,13 +15,25 @@ import { createQueuePair, startSqsEmulator } from '../../local/sqs-emulator';
 import { toRecord } from './harness';
 
 async function main(): Promise<void> {
-  const [subscriptions = 1000, pollers = 2, concurrency = 5, tokenTtlSeconds = 3600] = process.argv.slice(2).map(Number);
+  const [subscriptions = 1000, pollers = 2, concurrency = 5, tokenTtlSeconds = 3600] = process.argv
+    .slice(2)
+    .map(Number);
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   const emulator = await startSqsEmulator();
-  const sandbox = await startLimioSandbox({ latencyMs: 20, rate502: 0.05, rate429: 0.02, retryAfterSeconds: 1, tokenTtlSeconds });
+  const sandbox = await startLimioSandbox({
+    latencyMs: 20,
+    rate502: 0.05,
+    rate429: 0.02,
+    retryAfterSeconds: 1,
+    tokenTtlSeconds,
+  });
   const sqs = emulator.client();
   try {
-    const queues = await createQueuePair(sqs, { mainQueueName: 'measure', deadLetterQueueName: 'measure-dlq', visibilityTimeoutSeconds: 30 });
+    const queues = await createQueuePair(sqs, {
+      mainQueueName: 'measure',
+      deadLetterQueueName: 'measure-dlq',
+      visibilityTimeoutSeconds: 30,
+    });
     const handler = createSyncHandler(
       loadSyncConfig({
         QUEUE_URL: queues.mainQueueUrl,

@@ -60,7 +60,12 @@ describe('sync handler in outage mode', () => {
   /** A body accepted by the bridge at a known instant, so budgets can be checked to the second. */
   function bodyAcceptedAt(subscriptionId: string, receivedAt: number, replayCount?: number): string {
     return serializeSyncRequest(
-      createSyncRequest({ subscriptionId, source: 'test', receivedAt: new Date(receivedAt), ...(replayCount !== undefined && { replayCount }) }),
+      createSyncRequest({
+        subscriptionId,
+        source: 'test',
+        receivedAt: new Date(receivedAt),
+        ...(replayCount !== undefined && { replayCount }),
+      }),
     );
   }
 
@@ -71,7 +76,12 @@ describe('sync handler in outage mode', () => {
       const acceptedAt = Date.now() - 2 * 60 * MINUTE;
       // A one-minute budget spent long ago: only the breaker keeps these messages from the DLQ.
       const handler = handlerWith(store, { BREAKER_HOLD_SECONDS: '1', RETRY_BUDGET_SECONDS: '60' });
-      const bodies = [bodyAcceptedAt('A-S1', acceptedAt), bodyAcceptedAt('A-S2', acceptedAt), bodyAcceptedAt('A-S1', acceptedAt), 'poison'];
+      const bodies = [
+        bodyAcceptedAt('A-S1', acceptedAt),
+        bodyAcceptedAt('A-S2', acceptedAt),
+        bodyAcceptedAt('A-S1', acceptedAt),
+        'poison',
+      ];
       const event = await deliver(emulator.sqs, queues.mainQueueUrl, bodies);
 
       expect(failedIds(await handler(event))).toEqual(ids(event, [0, 1, 2]));
@@ -81,17 +91,25 @@ describe('sync handler in outage mode', () => {
         { body: 'poison', reason: expect.objectContaining({ failureClass: 'poison' }) },
       ]);
       // Held messages of distinct subscriptions are settled concurrently: compare them in a fixed order.
-      const held = events.filter((e) => e.outcome === 'retry').sort((a, b) => String(a.subscriptionId).localeCompare(String(b.subscriptionId)));
+      const held = events
+        .filter((e) => e.outcome === 'retry')
+        .sort((a, b) => String(a.subscriptionId).localeCompare(String(b.subscriptionId)));
       expect(held.map((e) => [e.subscriptionId, e.messageIds.length, e.visibilitySeconds])).toEqual([
         ['A-S1', 2, 1],
         ['A-S2', 1, 1],
       ]);
-      for (const event of held) expect(event).toMatchObject({ heldBy: 'breaker', error: 'held: the circuit breaker is open (opened by hand: Limio maintenance window)' });
+      for (const event of held)
+        expect(event).toMatchObject({
+          heldBy: 'breaker',
+          error: 'held: the circuit breaker is open (opened by hand: Limio maintenance window)',
+        });
 
       // Held, not lost: the three come back after the hold (1 s), not after the queue's 180 s default.
       const back = new Set<string>();
       for (let round = 0; round < 5 && back.size < 3; round++) {
-        const answer = await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.mainQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2 }));
+        const answer = await emulator.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queues.mainQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2 }),
+        );
         for (const message of answer.Messages ?? []) back.add(message.MessageId!);
       }
       expect([...back].sort()).toEqual(ids(event, [0, 1, 2]));
@@ -107,7 +125,9 @@ describe('sync handler in outage mode', () => {
 
       expect(failedIds(await handler(event))).toEqual(ids(event, [0, 1]));
       expect(sandbox.stats.syncCalls).toBe(0);
-      const held = events.filter((e) => e.outcome === 'retry').sort((a, b) => String(a.subscriptionId).localeCompare(String(b.subscriptionId)));
+      const held = events
+        .filter((e) => e.outcome === 'retry')
+        .sort((a, b) => String(a.subscriptionId).localeCompare(String(b.subscriptionId)));
       // 10 s x 2^(receives - 1), plus a quarter of it at most as jitter (random() is 0.5 here).
       expect(held.map((e) => [e.subscriptionId, e.attempt, e.visibilitySeconds])).toEqual([
         ['A-S1', 1, 11],
@@ -126,9 +146,13 @@ describe('sync handler in outage mode', () => {
 
       expect(failedIds(await handler(event))).toEqual(ids(event, [0]));
       // 60 s x 2^10 is past 12 h: the hold is what is left of SQS's 12 hours since the receive, less the margin.
-      expect(events).toEqual([expect.objectContaining({ subscriptionId: 'A-S1', outcome: 'retry', attempt: 11, visibilitySeconds: 42_300 })]);
+      expect(events).toEqual([
+        expect.objectContaining({ subscriptionId: 'A-S1', outcome: 'retry', attempt: 11, visibilitySeconds: 42_300 }),
+      ]);
       expect(output.lines().filter((entry) => entry.level === 'ERROR' || entry.level === 'WARN')).toEqual([]);
-      const again = await emulator.sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.mainQueueUrl, WaitTimeSeconds: 4 }));
+      const again = await emulator.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queues.mainQueueUrl, WaitTimeSeconds: 4 }),
+      );
       expect(again.Messages ?? []).toEqual([]);
     });
 
@@ -150,7 +174,9 @@ describe('sync handler in outage mode', () => {
           }),
         },
       ]);
-      expect(events).toEqual([expect.objectContaining({ subscriptionId: 'A-S1', outcome: 'dead-lettered', failureClass: 'exhausted' })]);
+      expect(events).toEqual([
+        expect.objectContaining({ subscriptionId: 'A-S1', outcome: 'dead-lettered', failureClass: 'exhausted' }),
+      ]);
     });
 
     it('stops a batch under way from calling Limio once the breaker opens', async () => {
@@ -158,7 +184,12 @@ describe('sync handler in outage mode', () => {
       // One call at a time, and no cached state: the slot after the first sync sees the breaker opened meanwhile.
       const handler = handlerWith(store, { SYNC_CONCURRENCY: '1', BREAKER_STATE_CACHE_SECONDS: '0' });
       sandbox.onSync = () => void openBreaker(store, 'opened while a batch was running');
-      const event = await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S1'), body('A-S2'), body('A-S3'), body('A-S4')]);
+      const event = await deliver(emulator.sqs, queues.mainQueueUrl, [
+        body('A-S1'),
+        body('A-S2'),
+        body('A-S3'),
+        body('A-S4'),
+      ]);
 
       expect(failedIds(await handler(event))).toEqual(ids(event, [1, 2, 3]));
       expect(sandbox.stats.syncCalls).toBe(1);
@@ -175,18 +206,34 @@ describe('sync handler in outage mode', () => {
       sandbox.setFaults({ rate502: 1 });
       const store = new InMemoryBreakerStore();
       const handler = handlerWith(store, { SYNC_CONCURRENCY: '10' });
-      const first = await deliver(emulator.sqs, queues.mainQueueUrl, Array.from({ length: 10 }, (_, n) => body(`A-S${n}`)));
+      const first = await deliver(
+        emulator.sqs,
+        queues.mainQueueUrl,
+        Array.from({ length: 10 }, (_, n) => body(`A-S${n}`)),
+      );
       expect(failedIds(await handler(first))).toEqual(ids(first, [...Array(10).keys()]));
       expect(sandbox.stats.syncCalls).toBe(10);
 
       const { breaker } = await store.read();
-      expect(breaker).toMatchObject({ state: 'open', openedBy: 'auto', reason: "10 of 10 syncs failed on Limio's side, for 10 subscriptions" });
+      expect(breaker).toMatchObject({
+        state: 'open',
+        openedBy: 'auto',
+        reason: "10 of 10 syncs failed on Limio's side, for 10 subscriptions",
+      });
       expect(transitions).toEqual([['closed', 'open']]);
       expect(output.lines()).toContainEqual(
-        expect.objectContaining({ level: 'WARN', message: 'breaker opened by this instance: Limio judged down, messages are held in the queue', to: 'open' }),
+        expect.objectContaining({
+          level: 'WARN',
+          message: 'breaker opened by this instance: Limio judged down, messages are held in the queue',
+          to: 'open',
+        }),
       );
 
-      const second = await deliver(emulator.sqs, queues.mainQueueUrl, Array.from({ length: 5 }, (_, n) => body(`B-S${n}`)));
+      const second = await deliver(
+        emulator.sqs,
+        queues.mainQueueUrl,
+        Array.from({ length: 5 }, (_, n) => body(`B-S${n}`)),
+      );
       expect(failedIds(await handler(second))).toEqual(ids(second, [...Array(5).keys()]));
       expect(sandbox.stats.syncCalls).toBe(10);
       expect(await drain(emulator.sqs, queues.deadLetterQueueUrl, 0)).toEqual([]);
@@ -199,7 +246,12 @@ describe('sync handler in outage mode', () => {
       // The most sensitive rule there is: a single call in the window is enough to judge.
       const handler = handlerWith(store, { BREAKER_MIN_CALLS: '1', BREAKER_STATE_CACHE_SECONDS: '0' });
       for (let round = 0; round < 4; round++) {
-        const event = await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S404'), body(`A-S${round}1`), body(`A-S${round}2`), body('A-S502')]);
+        const event = await deliver(emulator.sqs, queues.mainQueueUrl, [
+          body('A-S404'),
+          body(`A-S${round}1`),
+          body(`A-S${round}2`),
+          body('A-S502'),
+        ]);
         expect(failedIds(await handler(event))).toEqual(ids(event, [3]));
         // The bad one alone in a batch: every call in the window failed, still one subscription.
         const alone = await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S502')]);
@@ -209,9 +261,13 @@ describe('sync handler in outage mode', () => {
       expect(transitions).toEqual([]);
       expect(sandbox.stats.syncCallsById.get('A-S502')).toBe(8);
       const dead = await drain(emulator.sqs, queues.deadLetterQueueUrl, 4);
-      expect(dead.map((letter) => [JSON.parse(letter.body).subscriptionId, letter.reason.failureClass, letter.reason.attempts])).toEqual(
-        Array(4).fill(['A-S404', 'terminal', 1]),
-      );
+      expect(
+        dead.map((letter) => [
+          JSON.parse(letter.body).subscriptionId,
+          letter.reason.failureClass,
+          letter.reason.attempts,
+        ]),
+      ).toEqual(Array(4).fill(['A-S404', 'terminal', 1]));
     });
 
     it('opens after BREAKER_TOKEN_FAILURES batches that could get no token, and then stops asking for one', async () => {
@@ -224,7 +280,10 @@ describe('sync handler in outage mode', () => {
         const event = await deliver(emulator.sqs, queues.mainQueueUrl, [body(`A-S${batch}`)]);
         expect(failedIds(await handler(event))).toEqual(ids(event, [0]));
       }
-      expect((await store.read()).breaker).toMatchObject({ state: 'open', reason: 'token endpoint failed 3 times in the window' });
+      expect((await store.read()).breaker).toMatchObject({
+        state: 'open',
+        reason: 'token endpoint failed 3 times in the window',
+      });
       const tokenRequests = sandbox.stats.tokenRequests;
       await handler(await deliver(emulator.sqs, queues.mainQueueUrl, [body('A-S9')]));
       expect(sandbox.stats.tokenRequests).toBe(tokenRequests);
@@ -271,7 +330,13 @@ describe('sync handler in outage mode', () => {
           },
         },
       ]);
-      expect(output.lines()).toContainEqual(expect.objectContaining({ level: 'ERROR', message: 'retry budget spent: dead-lettering it', subscriptionId: 'A-S502' }));
+      expect(output.lines()).toContainEqual(
+        expect.objectContaining({
+          level: 'ERROR',
+          message: 'retry budget spent: dead-lettering it',
+          subscriptionId: 'A-S502',
+        }),
+      );
     });
 
     it('does not count the time the breaker was open', async () => {
@@ -321,7 +386,8 @@ describe('sync handler in outage mode', () => {
           reason: expect.objectContaining({
             failureClass: 'exhausted',
             httpStatus: 502,
-            error: "the queue's 14-day retention is near (sent 13.0 days ago): dead-lettered before SQS deletes it: Limio answered 502: upstream failed",
+            error:
+              "the queue's 14-day retention is near (sent 13.0 days ago): dead-lettered before SQS deletes it: Limio answered 502: upstream failed",
           }),
         },
       ]);
@@ -347,7 +413,9 @@ describe('sync handler in outage mode', () => {
       const original = await deliver(emulator.sqs, queues.mainQueueUrl, [bodyAcceptedAt('A-S502', twoDaysAgo)]);
       expect(await handler(original)).toEqual({ batchItemFailures: [] });
       const dead = await drain(emulator.sqs, queues.deadLetterQueueUrl, 1);
-      expect(dead.map((letter) => [JSON.parse(letter.body).replayCount, letter.reason.failureClass])).toEqual([[undefined, 'exhausted']]);
+      expect(dead.map((letter) => [JSON.parse(letter.body).replayCount, letter.reason.failureClass])).toEqual([
+        [undefined, 'exhausted'],
+      ]);
     });
   });
 });

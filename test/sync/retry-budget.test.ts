@@ -121,23 +121,49 @@ describe('budgetStart', () => {
 });
 
 describe('decideRetry', () => {
-  const settings: RetrySettings = { ...DEFAULT_RETRY_SETTINGS, retryBudgetSeconds: DAY_SECONDS, backoffBaseSeconds: 10, backoffMaxSeconds: 900, maxAttempts: 400 };
+  const settings: RetrySettings = {
+    ...DEFAULT_RETRY_SETTINGS,
+    retryBudgetSeconds: DAY_SECONDS,
+    backoffBaseSeconds: 10,
+    backoffMaxSeconds: 900,
+    maxAttempts: 400,
+  };
   const base = { receivedAt: T0, openIntervals: [] as OpenInterval[], settings };
   const top = () => 0.999_999;
 
   it('dead-letters a subscription Limio refused at once, whatever the budget', () => {
-    const decision = decideRetry({ ...base, failure: { kind: 'terminal', error: 'Limio answered 404: not found' }, receiveCount: 1, now: T0 });
-    expect(decision).toEqual({ action: 'dead-letter', failureClass: 'terminal', reason: 'Limio answered 404: not found' });
+    const decision = decideRetry({
+      ...base,
+      failure: { kind: 'terminal', error: 'Limio answered 404: not found' },
+      receiveCount: 1,
+      now: T0,
+    });
+    expect(decision).toEqual({
+      action: 'dead-letter',
+      failureClass: 'terminal',
+      reason: 'Limio answered 404: not found',
+    });
   });
 
   it('dead-letters poison at once', () => {
-    const decision = decideRetry({ ...base, failure: { kind: 'poison', error: 'message body is not JSON' }, receiveCount: 1, now: T0 });
+    const decision = decideRetry({
+      ...base,
+      failure: { kind: 'poison', error: 'message body is not JSON' },
+      receiveCount: 1,
+      now: T0,
+    });
     expect(decision).toMatchObject({ action: 'dead-letter', failureClass: 'poison' });
   });
 
   it('retries a Limio-side failure with exponential full-jitter backoff, capped at 15 minutes', () => {
     const ceilings = [1, 2, 3, 4, 5, 6, 7, 8, 20].map((receiveCount) => {
-      const decision = decideRetry({ ...base, failure: { kind: 'limio' }, receiveCount, now: T0 + minutes(1), random: top });
+      const decision = decideRetry({
+        ...base,
+        failure: { kind: 'limio' },
+        receiveCount,
+        now: T0 + minutes(1),
+        random: top,
+      });
       if (decision.action !== 'retry') throw new Error('expected a retry');
       return decision.visibilitySeconds;
     });
@@ -148,38 +174,76 @@ describe('decideRetry', () => {
 
   it('keeps every retry within [1, cap] (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 399 }), fc.double({ min: 0, max: 0.999_999, noNaN: true }), (receiveCount, r) => {
-        const seconds = backoffSeconds(receiveCount, settings, () => r);
-        expect(seconds).toBeGreaterThanOrEqual(1);
-        expect(seconds).toBeLessThanOrEqual(900);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 399 }),
+        fc.double({ min: 0, max: 0.999_999, noNaN: true }),
+        (receiveCount, r) => {
+          const seconds = backoffSeconds(receiveCount, settings, () => r);
+          expect(seconds).toBeGreaterThanOrEqual(1);
+          expect(seconds).toBeLessThanOrEqual(900);
+        },
+      ),
     );
   });
 
   it('honours Retry-After as a floor, within [1 s, cap]', () => {
     const asked = (retryAfterSeconds: number) =>
-      decideRetry({ ...base, failure: { kind: 'limio', retryAfterSeconds }, receiveCount: 1, now: T0, random: () => 0 });
+      decideRetry({
+        ...base,
+        failure: { kind: 'limio', retryAfterSeconds },
+        receiveCount: 1,
+        now: T0,
+        random: () => 0,
+      });
     expect(asked(120)).toMatchObject({ action: 'retry', visibilitySeconds: 120 });
     expect(asked(7200)).toMatchObject({ action: 'retry', visibilitySeconds: 900 });
     expect(asked(0)).toMatchObject({ action: 'retry', visibilitySeconds: 1 });
     // The jittered backoff wins when it is longer than what Limio asked.
-    const longer = decideRetry({ ...base, failure: { kind: 'limio', retryAfterSeconds: 5 }, receiveCount: 6, now: T0, random: top });
+    const longer = decideRetry({
+      ...base,
+      failure: { kind: 'limio', retryAfterSeconds: 5 },
+      receiveCount: 6,
+      now: T0,
+      random: top,
+    });
     expect(longer).toMatchObject({ action: 'retry', visibilitySeconds: 320 });
   });
 
   it('schedules the last retry when the budget ends, not a whole step beyond', () => {
-    const decision = decideRetry({ ...base, failure: { kind: 'limio' }, receiveCount: 30, now: T0 + hours(24) - 100_000, random: top });
+    const decision = decideRetry({
+      ...base,
+      failure: { kind: 'limio' },
+      receiveCount: 30,
+      now: T0 + hours(24) - 100_000,
+      random: top,
+    });
     expect(decision).toMatchObject({ action: 'retry', visibilitySeconds: 100, remainingBudgetSeconds: 100 });
   });
 
   it('dead-letters as exhausted once the budget is exactly spent, with the last error', () => {
-    const decision = decideRetry({ ...base, failure: { kind: 'limio', error: 'Limio answered 502' }, receiveCount: 97, now: T0 + hours(24) });
-    expect(decision).toEqual({ action: 'dead-letter', failureClass: 'exhausted', reason: 'retry budget of 86400 s spent: Limio answered 502' });
+    const decision = decideRetry({
+      ...base,
+      failure: { kind: 'limio', error: 'Limio answered 502' },
+      receiveCount: 97,
+      now: T0 + hours(24),
+    });
+    expect(decision).toEqual({
+      action: 'dead-letter',
+      failureClass: 'exhausted',
+      reason: 'retry budget of 86400 s spent: Limio answered 502',
+    });
   });
 
   it('keeps retrying past 24 h of wall clock when the breaker was open meanwhile', () => {
     const openIntervals = [{ from: T0 + hours(2), to: T0 + hours(8) }];
-    const decision = decideRetry({ ...base, openIntervals, failure: { kind: 'limio' }, receiveCount: 50, now: T0 + hours(29), random: top });
+    const decision = decideRetry({
+      ...base,
+      openIntervals,
+      failure: { kind: 'limio' },
+      receiveCount: 50,
+      now: T0 + hours(29),
+      random: top,
+    });
     expect(decision).toMatchObject({ action: 'retry', visibilitySeconds: 900, remainingBudgetSeconds: 3600 });
   });
 
@@ -187,7 +251,9 @@ describe('decideRetry', () => {
     const atCap = decideRetry({ ...base, failure: { kind: 'limio' }, receiveCount: 400, now: T0 + minutes(1) });
     expect(atCap).toMatchObject({ action: 'dead-letter', failureClass: 'exhausted' });
     expect(atCap.action === 'dead-letter' && atCap.reason).toMatch(/MAX_ATTEMPTS 400/);
-    expect(decideRetry({ ...base, failure: { kind: 'limio' }, receiveCount: 399, now: T0 + minutes(1) }).action).toBe('retry');
+    expect(decideRetry({ ...base, failure: { kind: 'limio' }, receiveCount: 399, now: T0 + minutes(1) }).action).toBe(
+      'retry',
+    );
   });
 
   it('lets a day-long budget run its course within the receive cap (200 seeds of full jitter)', () => {
@@ -225,8 +291,12 @@ describe('holdVisibilitySeconds', () => {
   const DAY_MS = 86_400_000;
 
   it('holds a fresh message received while open for [hold, 1.25 x hold] seconds, so a quick recovery stays quick', () => {
-    expect(holdVisibilitySeconds({ settings, receiveCount: 1, openForSeconds: 3 * DAY_SECONDS, random: () => 0 })).toBe(60);
-    expect(holdVisibilitySeconds({ settings, receiveCount: 1, openForSeconds: 3 * DAY_SECONDS, random: () => 0.999_999 })).toBe(75);
+    expect(holdVisibilitySeconds({ settings, receiveCount: 1, openForSeconds: 3 * DAY_SECONDS, random: () => 0 })).toBe(
+      60,
+    );
+    expect(
+      holdVisibilitySeconds({ settings, receiveCount: 1, openForSeconds: 3 * DAY_SECONDS, random: () => 0.999_999 }),
+    ).toBe(75);
   });
 
   it('doubles the hold with each receive, up to 12 hours', () => {
@@ -234,7 +304,9 @@ describe('holdVisibilitySeconds', () => {
       holdVisibilitySeconds({ settings, receiveCount: n + 1, openForSeconds: 3 * DAY_SECONDS, random: () => 0 }),
     );
     expect(holds).toEqual([60, 120, 240, 480, 960, 1920, 3840, 7680, 15_360, 30_720, 43_200, 43_200]);
-    expect(holdVisibilitySeconds({ settings, receiveCount: 11, openForSeconds: 3 * DAY_SECONDS, random: () => 0.999_999 })).toBe(43_200);
+    expect(
+      holdVisibilitySeconds({ settings, receiveCount: 11, openForSeconds: 3 * DAY_SECONDS, random: () => 0.999_999 }),
+    ).toBe(43_200);
   });
 
   it('holds a message with many earlier receives no longer than the breaker has been open (at least one hold)', () => {
@@ -250,7 +322,12 @@ describe('holdVisibilitySeconds', () => {
         fc.integer({ min: -60, max: 30 * DAY_SECONDS }),
         fc.double({ min: 0, max: 0.999_999, noNaN: true }),
         (holdSeconds, receiveCount, openForSeconds, r) => {
-          const seconds = holdVisibilitySeconds({ settings: { holdSeconds }, receiveCount, openForSeconds, random: () => r });
+          const seconds = holdVisibilitySeconds({
+            settings: { holdSeconds },
+            receiveCount,
+            openForSeconds,
+            random: () => r,
+          });
           expect(Number.isInteger(seconds)).toBe(true);
           expect(seconds).toBeGreaterThanOrEqual(Math.min(holdSeconds, 43_200));
           expect(seconds).toBeLessThanOrEqual(43_200);
@@ -262,19 +339,27 @@ describe('holdVisibilitySeconds', () => {
   // The probe failed to disable the event source mapping: every held message is received again the moment its
   // hold ends, for as long as the queue keeps it. SQS's own redrive (MAX_ATTEMPTS + 1 = 401 receives) would move
   // it to the DLQ with no reason; the growing hold keeps it far from that. Shortest holds (random 0) are the worst.
-  it.each([1, 200])('keeps a message first held at receive %i far below 401 receives in 14 days open', (firstReceive) => {
-    const openedAt = T0;
-    let now = openedAt;
-    let receiveCount = firstReceive;
-    while (now < openedAt + 14 * DAY_MS) {
-      const hold = holdVisibilitySeconds({ settings, receiveCount, openForSeconds: (now - openedAt) / 1000, random: () => 0 });
-      now += hold * 1000;
-      receiveCount += 1;
-    }
-    const receivesWhileOpen = receiveCount - firstReceive;
-    expect(receivesWhileOpen).toBeLessThan(45);
-    expect(receiveCount).toBeLessThan(401);
-  });
+  it.each([1, 200])(
+    'keeps a message first held at receive %i far below 401 receives in 14 days open',
+    (firstReceive) => {
+      const openedAt = T0;
+      let now = openedAt;
+      let receiveCount = firstReceive;
+      while (now < openedAt + 14 * DAY_MS) {
+        const hold = holdVisibilitySeconds({
+          settings,
+          receiveCount,
+          openForSeconds: (now - openedAt) / 1000,
+          random: () => 0,
+        });
+        now += hold * 1000;
+        receiveCount += 1;
+      }
+      const receivesWhileOpen = receiveCount - firstReceive;
+      expect(receivesWhileOpen).toBeLessThan(45);
+      expect(receiveCount).toBeLessThan(401);
+    },
+  );
 });
 
 describe('RETRY_BUDGET_SECONDS is capped below the queue retention', () => {
@@ -284,7 +369,9 @@ describe('RETRY_BUDGET_SECONDS is capped below the queue retention', () => {
     expect(loadRetrySettings({ RETRY_BUDGET_SECONDS: '1122300' }).retryBudgetSeconds).toBe(1_122_300);
     expect(() => loadRetrySettings({ RETRY_BUDGET_SECONDS: '1122301' })).toThrow(/^RETRY_BUDGET_SECONDS: .*1122300/);
     expect(() => loadRetrySettings({ RETRY_BUDGET_SECONDS: '1209600' })).toThrow(/RETRY_BUDGET_SECONDS/);
-    expect(() => loadRetrySettings({ RETRY_BUDGET_SECONDS: '1122300', BACKOFF_MAX_SECONDS: '43200' })).toThrow(/^RETRY_BUDGET_SECONDS: .*1080000/);
+    expect(() => loadRetrySettings({ RETRY_BUDGET_SECONDS: '1122300', BACKOFF_MAX_SECONDS: '43200' })).toThrow(
+      /^RETRY_BUDGET_SECONDS: .*1080000/,
+    );
   });
 });
 
@@ -294,13 +381,23 @@ describe('decideRetry near the queue retention', () => {
   // The breaker was open for almost all of it, so the 24 h budget is far from spent.
   const openIntervals = [{ from: T0, to: T0 + 13 * DAY_MS }];
   const at = (now: number) =>
-    decideRetry({ failure: { kind: 'limio', error: 'Limio answered 502' }, receiveCount: 40, receivedAt: T0, sentAt: T0, now, openIntervals, settings, random: () => 0.5 });
+    decideRetry({
+      failure: { kind: 'limio', error: 'Limio answered 502' },
+      receiveCount: 40,
+      receivedAt: T0,
+      sentAt: T0,
+      now,
+      openIntervals,
+      settings,
+      random: () => 0.5,
+    });
 
   it('dead-letters as exhausted a message sent a day short of the 14-day retention, whatever the open time', () => {
     expect(at(T0 + 13 * DAY_MS + hours(1))).toEqual({
       action: 'dead-letter',
       failureClass: 'exhausted',
-      reason: "the queue's 14-day retention is near (sent 13.0 days ago): dead-lettered before SQS deletes it: Limio answered 502",
+      reason:
+        "the queue's 14-day retention is near (sent 13.0 days ago): dead-lettered before SQS deletes it: Limio answered 502",
     });
   });
 
@@ -311,12 +408,27 @@ describe('decideRetry near the queue retention', () => {
   it('counts the retention from when SQS got the message, not from the callout: a replayed message starts afresh', () => {
     const replayedAt = T0 + 20 * DAY_MS;
     const receivedAt = budgetStart({ receivedAt: new Date(T0).toISOString(), replayCount: 1 }, replayedAt);
-    const decision = decideRetry({ failure: { kind: 'limio' }, receiveCount: 2, receivedAt, sentAt: replayedAt, now: replayedAt + hours(1), openIntervals: [], settings });
+    const decision = decideRetry({
+      failure: { kind: 'limio' },
+      receiveCount: 2,
+      receivedAt,
+      sentAt: replayedAt,
+      now: replayedAt + hours(1),
+      openIntervals: [],
+      settings,
+    });
     expect(decision).toMatchObject({ action: 'retry', remainingBudgetSeconds: DAY_SECONDS - 3600 });
   });
 
   it('never dead-letters for retention without a SentTimestamp', () => {
-    const decision = decideRetry({ failure: { kind: 'limio' }, receiveCount: 40, receivedAt: T0, now: T0 + 13 * DAY_MS + hours(1), openIntervals, settings });
+    const decision = decideRetry({
+      failure: { kind: 'limio' },
+      receiveCount: 40,
+      receivedAt: T0,
+      now: T0 + 13 * DAY_MS + hours(1),
+      openIntervals,
+      settings,
+    });
     expect(decision).toMatchObject({ action: 'retry' });
   });
 });
@@ -341,29 +453,48 @@ describe('deadLetterRetrySeconds', () => {
 
 describe('loadRetrySettings', () => {
   it('defaults to a 24 h budget, 15-minute cap and 400 receives', () => {
-    expect(loadRetrySettings({})).toEqual({ retryBudgetSeconds: 86_400, maxAttempts: 400, backoffBaseSeconds: 10, backoffMaxSeconds: 900, holdSeconds: 60 });
+    expect(loadRetrySettings({})).toEqual({
+      retryBudgetSeconds: 86_400,
+      maxAttempts: 400,
+      backoffBaseSeconds: 10,
+      backoffMaxSeconds: 900,
+      holdSeconds: 60,
+    });
   });
 
   it('compresses for the chaos run and names a bad variable', () => {
-    expect(loadRetrySettings({ RETRY_BUDGET_SECONDS: '5', BACKOFF_BASE_SECONDS: '1', BACKOFF_MAX_SECONDS: '2' })).toMatchObject({
+    expect(
+      loadRetrySettings({ RETRY_BUDGET_SECONDS: '5', BACKOFF_BASE_SECONDS: '1', BACKOFF_MAX_SECONDS: '2' }),
+    ).toMatchObject({
       retryBudgetSeconds: 5,
       backoffBaseSeconds: 1,
       backoffMaxSeconds: 2,
     });
     expect(() => loadRetrySettings({ RETRY_BUDGET_SECONDS: '2000000' })).toThrow(/RETRY_BUDGET_SECONDS/);
     expect(() => loadRetrySettings({ MAX_ATTEMPTS: '1000' })).toThrow(/MAX_ATTEMPTS/);
-    expect(() => loadRetrySettings({ BACKOFF_BASE_SECONDS: '30', BACKOFF_MAX_SECONDS: '20' })).toThrow(/BACKOFF_BASE_SECONDS/);
+    expect(() => loadRetrySettings({ BACKOFF_BASE_SECONDS: '30', BACKOFF_MAX_SECONDS: '20' })).toThrow(
+      /BACKOFF_BASE_SECONDS/,
+    );
   });
 });
 
 describe('syncFailureOf', () => {
   const context = { tokenRefreshed: false, nowMs: T0 };
-  const response = (status: number, body: unknown = {}, retryAfter?: string): LimioAnswer => ({ kind: 'response', status, body, ...(retryAfter && { retryAfter }) });
+  const response = (status: number, body: unknown = {}, retryAfter?: string): LimioAnswer => ({
+    kind: 'response',
+    status,
+    body,
+    ...(retryAfter && { retryAfter }),
+  });
 
   it('carries Retry-After and the error into the retry decision; a refusal is terminal', () => {
     const throttled = classifySyncOutcome(response(429, { message: 'slow down' }, '30'), context);
     if (throttled.class === 'synced') throw new Error('expected a failure');
-    expect(syncFailureOf(throttled)).toEqual({ kind: 'limio', retryAfterSeconds: 30, error: 'Limio answered 429: slow down' });
+    expect(syncFailureOf(throttled)).toEqual({
+      kind: 'limio',
+      retryAfterSeconds: 30,
+      error: 'Limio answered 429: slow down',
+    });
     const missing = classifySyncOutcome(response(404, { message: 'no such subscription' }), context);
     if (missing.class === 'synced') throw new Error('expected a failure');
     expect(syncFailureOf(missing)).toEqual({ kind: 'terminal', error: 'Limio answered 404: no such subscription' });

@@ -1,4 +1,11 @@
-import { ChangeMessageVisibilityCommand, ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { DEFAULTS } from '../../functions/shared/defaults';
 import { FIRST_SENT_AT_ATTRIBUTE } from '../../functions/sync/batch-messages';
@@ -24,7 +31,10 @@ describe('slotWaitReturn', () => {
   it("dead-letters a message whose chain of waits nears the queue's retention, with that reason", () => {
     const nearly = now - (DEFAULTS.retentionSeconds - DEFAULTS.retentionMarginSeconds) * 1000;
     const decision = slotWaitReturn({ receiveCount: 1, sentAtMs: nearly }, now);
-    expect(decision).toEqual({ kind: 'dead-letter', reason: expect.stringMatching(/retention is near.*no Limio slot/) });
+    expect(decision).toEqual({
+      kind: 'dead-letter',
+      reason: expect.stringMatching(/retention is near.*no Limio slot/),
+    });
     expect(slotWaitReturn({ receiveCount: 2, sentAtMs: nearly + 1_000 }, now)).toEqual({ kind: 'copy' });
   });
 });
@@ -37,7 +47,11 @@ describe('a message that keeps waiting for a Limio slot', () => {
   const env = { SYNC_CONCURRENCY: '1', SYNC_SLOT_WAIT_SECONDS: '1', MAX_ATTEMPTS: '2' };
 
   beforeEach(async () => {
-    parts.queues = await createQueuePair(emulator.sqs, { mainQueueName: `slot-${Date.now()}`, deadLetterQueueName: `slot-${Date.now()}-dlq`, maxReceiveCount: 3 });
+    parts.queues = await createQueuePair(emulator.sqs, {
+      mainQueueName: `slot-${Date.now()}`,
+      deadLetterQueueName: `slot-${Date.now()}-dlq`,
+      maxReceiveCount: 3,
+    });
     // Each blocker's 1.2 s sync holds the one slot longer than the waiter's 1 s wait bound.
     parts.sandbox.setFaults({ latencyMs: 1_200 });
   });
@@ -50,7 +64,9 @@ describe('a message that keeps waiting for a Limio slot', () => {
 
     const seen: Array<{ messageId: string; receiveCount: number }> = [];
     for (let round = 0; round < 6; round++) {
-      await emulator.sqs.send(new SendMessageCommand({ QueueUrl: parts.queues.mainQueueUrl, MessageBody: body(`W-B${round}`) }));
+      await emulator.sqs.send(
+        new SendMessageCommand({ QueueUrl: parts.queues.mainQueueUrl, MessageBody: body(`W-B${round}`) }),
+      );
       const messages = await receiveBoth(emulator.sqs, parts.queues.mainQueueUrl, ['W-B', 'W-S1']);
       const event: SQSEvent = { Records: messages.map((message) => toSqsRecord(message, ARN, 'us-east-1')) };
       const waiting = event.Records[1]!;
@@ -60,7 +76,12 @@ describe('a message that keeps waiting for a Limio slot', () => {
       const failed = new Set(failedIds(await handler(event)));
       expect(parts.sandbox.stats.synced.has(`W-B${round}`)).toBe(true);
       // As Lambda's event source does with a partial batch response.
-      await deleteProcessed(emulator.sqs, parts.queues.mainQueueUrl, event.Records.filter((record) => !failed.has(record.messageId)), undefined);
+      await deleteProcessed(
+        emulator.sqs,
+        parts.queues.mainQueueUrl,
+        event.Records.filter((record) => !failed.has(record.messageId)),
+        undefined,
+      );
     }
 
     // Six waits, more than the three receives the redrive allows one message: never more than two receives each.
@@ -72,13 +93,17 @@ describe('a message that keeps waiting for a Limio slot', () => {
     const left = await drain(emulator.sqs, parts.queues.mainQueueUrl, 1, 2);
     expect(left.map((letter) => letter.body)).toEqual([waiter]);
     // Not a Limio failure.
-    expect(parts.events.filter((event) => event.subscriptionId === 'W-S1').map((event) => event.outcome)).toEqual(Array(6).fill('retry'));
+    expect(parts.events.filter((event) => event.subscriptionId === 'W-S1').map((event) => event.outcome)).toEqual(
+      Array(6).fill('retry'),
+    );
   }, 60_000);
 
   it('keeps the original when SQS does not take the copy: it goes back by visibility, nothing is lost', async () => {
     const refusingSends = {
       send: (command: unknown, options?: unknown) =>
-        command instanceof SendMessageBatchCommand ? Promise.reject(new Error('SQS is unavailable')) : (emulator.sqs.send as (c: unknown, o?: unknown) => Promise<unknown>)(command, options),
+        command instanceof SendMessageBatchCommand
+          ? Promise.reject(new Error('SQS is unavailable'))
+          : (emulator.sqs.send as (c: unknown, o?: unknown) => Promise<unknown>)(command, options),
     } as unknown as SQSClient;
     const handler = createSyncHandler(syncConfig(parts.sandbox, parts.queues, env), {
       sqs: refusingSends,
@@ -89,7 +114,13 @@ describe('a message that keeps waiting for a Limio slot', () => {
     await emulator.sqs.send(new SendMessageCommand({ QueueUrl: parts.queues.mainQueueUrl, MessageBody: body('W-S2') }));
     // Received once already, so this wait sends a copy.
     const [first] = await receiveBoth(emulator.sqs, parts.queues.mainQueueUrl, ['W-S2'], 0);
-    await emulator.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: parts.queues.mainQueueUrl, ReceiptHandle: first!.ReceiptHandle!, VisibilityTimeout: 0 }));
+    await emulator.sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: parts.queues.mainQueueUrl,
+        ReceiptHandle: first!.ReceiptHandle!,
+        VisibilityTimeout: 0,
+      }),
+    );
     await emulator.sqs.send(new SendMessageCommand({ QueueUrl: parts.queues.mainQueueUrl, MessageBody: body('W-B9') }));
     const messages = await receiveBoth(emulator.sqs, parts.queues.mainQueueUrl, ['W-B', 'W-S2'], 0);
     const event: SQSEvent = { Records: messages.map((message) => toSqsRecord(message, ARN, 'us-east-1')) };
@@ -97,7 +128,12 @@ describe('a message that keeps waiting for a Limio slot', () => {
 
     const failed = failedIds(await handler(event));
     expect(failed).toEqual([event.Records[1]!.messageId]);
-    await deleteProcessed(emulator.sqs, parts.queues.mainQueueUrl, event.Records.filter((record) => !failed.includes(record.messageId)), undefined);
+    await deleteProcessed(
+      emulator.sqs,
+      parts.queues.mainQueueUrl,
+      event.Records.filter((record) => !failed.includes(record.messageId)),
+      undefined,
+    );
     expect(parts.output.lines().some((line) => line.slotWaitCopiesRefused === 1)).toBe(true);
 
     // The original, and only it, comes back after the 1 s visibility.
@@ -125,7 +161,10 @@ describe('a message that keeps waiting for a Limio slot', () => {
     const letters = await drain(emulator.sqs, parts.queues.deadLetterQueueUrl, 1);
     expect(letters).toHaveLength(1);
     expect(letters[0]!.body).toBe(event.Records[1]!.body);
-    expect(letters[0]!.reason).toMatchObject({ failureClass: 'exhausted', error: expect.stringMatching(/retention is near.*no Limio slot/) });
+    expect(letters[0]!.reason).toMatchObject({
+      failureClass: 'exhausted',
+      error: expect.stringMatching(/retention is near.*no Limio slot/),
+    });
   }, 30_000);
 });
 
@@ -133,11 +172,22 @@ describe('a message that keeps waiting for a Limio slot', () => {
  * Receives until one message per prefix (by subscription id) is in hand, in the prefixes' order, with every
  * attribute as Lambda would have them. Anything else received is a test failure.
  */
-async function receiveBoth(sqs: SQSClient, queueUrl: string, prefixes: readonly string[], waitRounds = 15): Promise<Message[]> {
+async function receiveBoth(
+  sqs: SQSClient,
+  queueUrl: string,
+  prefixes: readonly string[],
+  waitRounds = 15,
+): Promise<Message[]> {
   const found = new Map<string, Message>();
   for (let round = 0; round < Math.max(waitRounds, 15) && found.size < prefixes.length; round++) {
     const answer = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageSystemAttributeNames: ['All'], MessageAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
     );
     for (const message of answer.Messages ?? []) {
       const subscriptionId = (JSON.parse(message.Body!) as { subscriptionId: string }).subscriptionId;

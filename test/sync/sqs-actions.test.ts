@@ -9,7 +9,10 @@ import { createVisibilityBatcher, delayRedeliveries, type VisibilityChange } fro
 // enforce, with aws-sdk-client-mock.
 
 type Entry = { Id: string; ReceiptHandle: string; VisibilityTimeout: number };
-type Answer = { Successful?: { Id: string }[]; Failed?: { Id: string; Code?: string; Message?: string; SenderFault: boolean }[] };
+type Answer = {
+  Successful?: { Id: string }[];
+  Failed?: { Id: string; Code?: string; Message?: string; SenderFault: boolean }[];
+};
 
 function fakeSqs(answer: (entries: Entry[]) => Answer | Promise<Answer>) {
   const requests: Entry[][] = [];
@@ -25,8 +28,12 @@ function fakeSqs(answer: (entries: Entry[]) => Answer | Promise<Answer>) {
   return { sqs, requests };
 }
 
-const allSucceed = (entries: { Id: string }[]): Answer => ({ Successful: entries.map(({ Id }) => ({ Id })), Failed: [] });
-const changes = (count: number): VisibilityChange[] => Array.from({ length: count }, (_, index) => ({ receiptHandle: `r${index}`, visibilitySeconds: index + 1 }));
+const allSucceed = (entries: { Id: string }[]): Answer => ({
+  Successful: entries.map(({ Id }) => ({ Id })),
+  Failed: [],
+});
+const changes = (count: number): VisibilityChange[] =>
+  Array.from({ length: count }, (_, index) => ({ receiptHandle: `r${index}`, visibilitySeconds: index + 1 }));
 
 describe('delayRedeliveries', () => {
   it('sends up to 10 entries per request and answers each change in order', async () => {
@@ -45,11 +52,22 @@ describe('delayRedeliveries', () => {
   it("refuses exactly the Failed entries, with SQS's code and message, and an entry SQS did not answer for", async () => {
     const { sqs } = fakeSqs(() => ({
       Successful: [{ Id: '0' }],
-      Failed: [{ Id: '1', SenderFault: true, Code: 'InvalidParameterValue', Message: 'Total VisibilityTimeout for the message is beyond the limit' }],
+      Failed: [
+        {
+          Id: '1',
+          SenderFault: true,
+          Code: 'InvalidParameterValue',
+          Message: 'Total VisibilityTimeout for the message is beyond the limit',
+        },
+      ],
     }));
     expect(await delayRedeliveries(sqs, 'queue', changes(3))).toEqual([
       { ok: true },
-      { ok: false, errorCode: 'InvalidParameterValue', error: 'Total VisibilityTimeout for the message is beyond the limit' },
+      {
+        ok: false,
+        errorCode: 'InvalidParameterValue',
+        error: 'Total VisibilityTimeout for the message is beyond the limit',
+      },
       { ok: false, error: 'SQS did not answer for this entry' },
     ]);
   });
@@ -62,7 +80,9 @@ describe('delayRedeliveries', () => {
       return allSucceed(entries);
     });
     const answers = await delayRedeliveries(sqs, 'queue', changes(12));
-    expect(answers.slice(0, 10)).toEqual(Array.from({ length: 10 }, () => ({ ok: false, errorCode: 'RequestThrottled', error: 'throttled' })));
+    expect(answers.slice(0, 10)).toEqual(
+      Array.from({ length: 10 }, () => ({ ok: false, errorCode: 'RequestThrottled', error: 'throttled' })),
+    );
     expect(answers.slice(10)).toEqual([{ ok: true }, { ok: true }]);
   });
 });
@@ -75,14 +95,22 @@ describe('createVisibilityBatcher', () => {
     const second = await change({ receiptHandle: 'late', visibilitySeconds: 9 });
     expect(first).toEqual([{ ok: true }, { ok: true }, { ok: true }, { ok: true }]);
     expect(second).toEqual({ ok: true });
-    expect(requests.map((entries) => entries.map((entry) => entry.ReceiptHandle))).toEqual([['r0', 'r1', 'r2', 'r3'], ['late']]);
+    expect(requests.map((entries) => entries.map((entry) => entry.ReceiptHandle))).toEqual([
+      ['r0', 'r1', 'r2', 'r3'],
+      ['late'],
+    ]);
   });
 
   it('answers every change as refused when the sender itself fails', async () => {
     const change = createVisibilityBatcher(async () => {
       throw new TypeError('broken');
     });
-    expect(await Promise.all([change({ receiptHandle: 'a', visibilitySeconds: 1 }), change({ receiptHandle: 'b', visibilitySeconds: 1 })])).toEqual([
+    expect(
+      await Promise.all([
+        change({ receiptHandle: 'a', visibilitySeconds: 1 }),
+        change({ receiptHandle: 'b', visibilitySeconds: 1 }),
+      ]),
+    ).toEqual([
       { ok: false, errorCode: 'TypeError', error: 'broken' },
       { ok: false, errorCode: 'TypeError', error: 'broken' },
     ]);

@@ -52,7 +52,9 @@ describe('sync handler', () => {
   it('reuses the token and the secret across invocations', async () => {
     const handler = parts.handlerWith();
     for (const id of ['A-S1', 'A-S2', 'A-S3']) {
-      expect(await handler(await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body(id)]))).toEqual({ batchItemFailures: [] });
+      expect(await handler(await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body(id)]))).toEqual({
+        batchItemFailures: [],
+      });
     }
     expect(parts.sandbox.stats.syncCalls).toBe(3);
     expect(parts.sandbox.stats.tokenRequests).toBe(1);
@@ -62,7 +64,15 @@ describe('sync handler', () => {
   it('makes one token request when a cold batch syncs many subscriptions at once', async () => {
     const handler = parts.handlerWith({ SYNC_CONCURRENCY: '10' });
     const subscriptions = Array.from({ length: 10 }, (_, n) => `A-S${100 + n}`);
-    expect(await handler(await deliver(emulator.sqs, parts.queues.mainQueueUrl, subscriptions.map((id) => body(id))))).toEqual({ batchItemFailures: [] });
+    expect(
+      await handler(
+        await deliver(
+          emulator.sqs,
+          parts.queues.mainQueueUrl,
+          subscriptions.map((id) => body(id)),
+        ),
+      ),
+    ).toEqual({ batchItemFailures: [] });
     expect(parts.sandbox.stats.synced.size).toBe(10);
     expect(parts.sandbox.stats.tokenRequests).toBe(1);
   });
@@ -75,7 +85,9 @@ describe('sync handler', () => {
     await handler(await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body('A-S2')]));
     expect(parts.sandbox.stats.tokenRequests).toBe(1);
     now += 2 * 1000; // inside it
-    expect(await handler(await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body('A-S3')]))).toEqual({ batchItemFailures: [] });
+    expect(await handler(await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body('A-S3')]))).toEqual({
+      batchItemFailures: [],
+    });
     expect(parts.sandbox.stats.tokenRequests).toBe(2);
     expect(parts.secret.reads()).toBe(1);
   });
@@ -99,26 +111,36 @@ describe('sync handler', () => {
     expect(failedIds(await handler(event))).toEqual(ids(event, [0]));
     expect(parts.sandbox.stats.syncCallsById.get('A-S1')).toBe(2);
     expect(parts.sandbox.stats.tokenRequests).toBe(2);
-    expect(parts.events).toEqual([expect.objectContaining({ outcome: 'retry', httpStatus: 401, visibilitySeconds: expect.any(Number) })]);
+    expect(parts.events).toEqual([
+      expect.objectContaining({ outcome: 'retry', httpStatus: 401, visibilitySeconds: expect.any(Number) }),
+    ]);
   });
 
   it('re-reads the secret only when the token endpoint refuses the credentials (rotation)', async () => {
     parts.secret.mock
       .on(GetSecretValueCommand, { SecretId: LIMIO_SECRET_ID })
-      .resolvesOnce({ SecretString: JSON.stringify({ clientId: parts.sandbox.clientId, clientSecret: 'before-rotation' }) })
-      .resolves({ SecretString: JSON.stringify({ clientId: parts.sandbox.clientId, clientSecret: parts.sandbox.clientSecret }) });
+      .resolvesOnce({
+        SecretString: JSON.stringify({ clientId: parts.sandbox.clientId, clientSecret: 'before-rotation' }),
+      })
+      .resolves({
+        SecretString: JSON.stringify({ clientId: parts.sandbox.clientId, clientSecret: parts.sandbox.clientSecret }),
+      });
     const handler = parts.handlerWith();
-    expect(await handler(await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body('A-S1')]))).toEqual({ batchItemFailures: [] });
-    expect(await handler(await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body('A-S2')]))).toEqual({ batchItemFailures: [] });
+    expect(await handler(await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body('A-S1')]))).toEqual({
+      batchItemFailures: [],
+    });
+    expect(await handler(await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body('A-S2')]))).toEqual({
+      batchItemFailures: [],
+    });
     expect(parts.secret.reads()).toBe(2);
     expect(parts.sandbox.stats.tokenRequests).toBe(2);
     expect(parts.output.text()).not.toContain('before-rotation');
   });
 
   it('keeps messages for retry when the credentials are refused even after a re-read', async () => {
-    parts.secret.mock
-      .on(GetSecretValueCommand, { SecretId: LIMIO_SECRET_ID })
-      .resolves({ SecretString: JSON.stringify({ clientId: parts.sandbox.clientId, clientSecret: 'revoked-by-limio' }) });
+    parts.secret.mock.on(GetSecretValueCommand, { SecretId: LIMIO_SECRET_ID }).resolves({
+      SecretString: JSON.stringify({ clientId: parts.sandbox.clientId, clientSecret: 'revoked-by-limio' }),
+    });
     const handler = parts.handlerWith();
     const event = await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body('A-S1'), body('A-S2')]);
     expect(failedIds(await handler(event))).toEqual(ids(event, [0, 1]));
@@ -134,34 +156,59 @@ describe('sync handler', () => {
   it('calls Limio once per subscription however many messages ask for it, and all share the outcome', async () => {
     parts.sandbox.respondWith('A-S9', 502, { message: 'Zuora timed out' });
     const handler = parts.handlerWith();
-    const event = await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body('A-S1'), body('A-S9'), body('A-S1'), body('A-S9'), body('A-S1')]);
+    const event = await deliver(emulator.sqs, parts.queues.mainQueueUrl, [
+      body('A-S1'),
+      body('A-S9'),
+      body('A-S1'),
+      body('A-S9'),
+      body('A-S1'),
+    ]);
     expect(failedIds(await handler(event))).toEqual(ids(event, [1, 3]));
     expect(Object.fromEntries(parts.sandbox.stats.syncCallsById)).toEqual({ 'A-S1': 1, 'A-S9': 1 });
-    expect(parts.events.find((e) => e.subscriptionId === 'A-S1')?.messageIds.slice().sort()).toEqual(ids(event, [0, 2, 4]));
+    expect(
+      parts.events
+        .find((e) => e.subscriptionId === 'A-S1')
+        ?.messageIds.slice()
+        .sort(),
+    ).toEqual(ids(event, [0, 2, 4]));
   });
 
   // The adaptive limit may admit fewer (it halves during its probe at seconds 0-4 of each minute), never more.
   it.each([
     ['false', 'exactly'],
     ['true', 'at most'],
-  ])('never has more than SYNC_CONCURRENCY calls in flight at Limio, even across concurrent invocations (SYNC_ADAPTIVE=%s: %s 3)', async (adaptive) => {
-    parts.sandbox.setFaults({ latencyMs: 100 });
-    const handler = parts.handlerWith({ SYNC_CONCURRENCY: '3', SYNC_ADAPTIVE: adaptive });
-    const first = await deliver(emulator.sqs, parts.queues.mainQueueUrl, Array.from({ length: 8 }, (_, n) => body(`A-S${n}`)));
-    const second = await deliver(emulator.sqs, parts.queues.mainQueueUrl, Array.from({ length: 8 }, (_, n) => body(`B-S${n}`)));
-    const responses = await Promise.all([handler(first), handler(second)]);
-    expect(responses).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
-    expect(parts.sandbox.stats.synced.size).toBe(16);
-    if (adaptive === 'false') expect(parts.sandbox.stats.maxInFlight).toBe(3);
-    else expect(parts.sandbox.stats.maxInFlight).toBeLessThanOrEqual(3);
-  });
+  ])(
+    'never has more than SYNC_CONCURRENCY calls in flight at Limio, even across concurrent invocations (SYNC_ADAPTIVE=%s: %s 3)',
+    async (adaptive) => {
+      parts.sandbox.setFaults({ latencyMs: 100 });
+      const handler = parts.handlerWith({ SYNC_CONCURRENCY: '3', SYNC_ADAPTIVE: adaptive });
+      const first = await deliver(
+        emulator.sqs,
+        parts.queues.mainQueueUrl,
+        Array.from({ length: 8 }, (_, n) => body(`A-S${n}`)),
+      );
+      const second = await deliver(
+        emulator.sqs,
+        parts.queues.mainQueueUrl,
+        Array.from({ length: 8 }, (_, n) => body(`B-S${n}`)),
+      );
+      const responses = await Promise.all([handler(first), handler(second)]);
+      expect(responses).toEqual([{ batchItemFailures: [] }, { batchItemFailures: [] }]);
+      expect(parts.sandbox.stats.synced.size).toBe(16);
+      if (adaptive === 'false') expect(parts.sandbox.stats.maxInFlight).toBe(3);
+      else expect(parts.sandbox.stats.maxInFlight).toBeLessThanOrEqual(3);
+    },
+  );
 
   it('gives up on a hung Limio after LIMIO_TIMEOUT_MS and keeps the messages for retry', async () => {
     parts.sandbox.setFaults({ hangRate: 1 });
     const handler = parts.handlerWith({ LIMIO_TIMEOUT_MS: '300', SYNC_CONCURRENCY: '1' });
     const event = await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body('A-S1'), body('A-S2')]);
     expect(failedIds(await handler(event))).toEqual(ids(event, [0, 1]));
-    expect(parts.events.map((e) => e.error)).toEqual(['Limio did not answer within 300 ms', 'Limio did not answer within 300 ms']);
+    expect(parts.events.map((e) => e.error)).toEqual([
+      'Limio did not answer within 300 ms',
+      'Limio did not answer within 300 ms',
+    ]);
     expect(parts.sandbox.stats.syncCalls).toBe(2);
     expect(parts.sandbox.stats.synced.size).toBe(0);
   });
@@ -191,7 +238,13 @@ describe('sync handler', () => {
     const byBody = (text: string) => dead.filter((letter) => letter.body === text).map((letter) => letter.reason);
     expect(dead).toHaveLength(5);
     expect(byBody(bodies[1])).toEqual([
-      { failureClass: 'terminal', httpStatus: 404, error: 'Limio answered 404: Subscription not found in Zuora', failedAt: expect.any(String), attempts: 1 },
+      {
+        failureClass: 'terminal',
+        httpStatus: 404,
+        error: 'Limio answered 404: Subscription not found in Zuora',
+        failedAt: expect.any(String),
+        attempts: 1,
+      },
     ]);
     expect(byBody(bodies[3])).toEqual([
       {
@@ -202,12 +255,29 @@ describe('sync handler', () => {
         attempts: 5,
       },
     ]);
-    expect(byBody(bodies[4])).toEqual([expect.objectContaining({ failureClass: 'poison', error: 'message body is not JSON', attempts: 1 })]);
-    expect(byBody(bodies[5])).toEqual([expect.objectContaining({ failureClass: 'poison', error: expect.stringContaining('invalid subscriptionId') })]);
-    expect(byBody(bodies[6])).toEqual([expect.objectContaining({ failureClass: 'poison', error: expect.stringContaining('unsupported message version') })]);
-    expect(Object.fromEntries(parts.sandbox.stats.syncCallsById)).toEqual({ 'A-S1': 1, 'A-S404': 1, 'A-S502': 1, 'A-S200': 1, 'A-S429': 1 });
+    expect(byBody(bodies[4])).toEqual([
+      expect.objectContaining({ failureClass: 'poison', error: 'message body is not JSON', attempts: 1 }),
+    ]);
+    expect(byBody(bodies[5])).toEqual([
+      expect.objectContaining({ failureClass: 'poison', error: expect.stringContaining('invalid subscriptionId') }),
+    ]);
+    expect(byBody(bodies[6])).toEqual([
+      expect.objectContaining({
+        failureClass: 'poison',
+        error: expect.stringContaining('unsupported message version'),
+      }),
+    ]);
+    expect(Object.fromEntries(parts.sandbox.stats.syncCallsById)).toEqual({
+      'A-S1': 1,
+      'A-S404': 1,
+      'A-S502': 1,
+      'A-S200': 1,
+      'A-S429': 1,
+    });
 
-    const outcomes = parts.events.map((e) => `${e.subscriptionId ?? '-'} ${e.outcome} ${e.failureClass ?? ''} ${e.messageIds.length}`).sort();
+    const outcomes = parts.events
+      .map((e) => `${e.subscriptionId ?? '-'} ${e.outcome} ${e.failureClass ?? ''} ${e.messageIds.length}`)
+      .sort();
     expect(outcomes).toEqual([
       '- dead-lettered poison 1',
       '../../admin dead-lettered poison 1',
@@ -225,20 +295,36 @@ describe('sync handler', () => {
     const handler = parts.handlerWith();
     const good = ['A-S1', 'A-S2', 'A-S3', 'A-S4', 'A-S5', 'A-S6', 'A-S7', 'A-S8', 'A-S9'];
     const nested = deeplyNestedBody();
-    const event = await deliver(emulator.sqs, parts.queues.mainQueueUrl, [...good.slice(0, 4).map((id) => body(id)), nested, ...good.slice(4).map((id) => body(id))]);
+    const event = await deliver(emulator.sqs, parts.queues.mainQueueUrl, [
+      ...good.slice(0, 4).map((id) => body(id)),
+      nested,
+      ...good.slice(4).map((id) => body(id)),
+    ]);
 
     expect(await handler(event)).toEqual({ batchItemFailures: [] });
     expect([...parts.sandbox.stats.synced].sort()).toEqual(good);
     const dead = await drain(emulator.sqs, parts.queues.deadLetterQueueUrl, 1);
     expect(dead.map((letter) => letter.body === nested)).toEqual([true]);
-    expect(dead[0].reason).toMatchObject({ failureClass: 'poison', attempts: 1, error: expect.stringMatching(/^unsupported message version \[\[\[\[.*… \(array\); expected 1$/) });
+    expect(dead[0].reason).toMatchObject({
+      failureClass: 'poison',
+      attempts: 1,
+      error: expect.stringMatching(/^unsupported message version \[\[\[\[.*… \(array\); expected 1$/),
+    });
     expect(dead[0].reason.error!.length).toBeLessThanOrEqual(MAX_REFUSAL_LENGTH);
-    expect(parts.events.filter((e) => e.outcome === 'dead-lettered').map((e) => e.messageIds)).toEqual([[event.Records[4].messageId]]);
+    expect(parts.events.filter((e) => e.outcome === 'dead-lettered').map((e) => e.messageIds)).toEqual([
+      [event.Records[4].messageId],
+    ]);
   });
 
   it('dead-letters an account message that reached the sync queue as poison, saying it belongs on the fan-out queue, and syncs the rest (issue #22)', async () => {
     const handler = parts.handlerWith();
-    const account = JSON.stringify({ v: 1, kind: 'account', accountKey: 'A00001234', source: 'notification', receivedAt: new Date().toISOString() });
+    const account = JSON.stringify({
+      v: 1,
+      kind: 'account',
+      accountKey: 'A00001234',
+      source: 'notification',
+      receivedAt: new Date().toISOString(),
+    });
     const event = await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body('A-S1'), account, body('A-S2')]);
 
     expect(await handler(event)).toEqual({ batchItemFailures: [] });
@@ -249,7 +335,8 @@ describe('sync handler', () => {
     expect(dead[0].reason).toMatchObject({
       failureClass: 'poison',
       attempts: 1,
-      error: 'account message for A00001234 on the sync queue: account messages belong on the fan-out queue (ACCOUNT_QUEUE_URL), which turns them into subscription messages',
+      error:
+        'account message for A00001234 on the sync queue: account messages belong on the fan-out queue (ACCOUNT_QUEUE_URL), which turns them into subscription messages',
     });
   });
 
@@ -259,7 +346,12 @@ describe('sync handler', () => {
     // The fixed limit, whose tasks wait as long as it takes and read the time left once their slot comes (the
     // adaptive limit reads it before, for its wait bound: adaptive-sync.test.ts).
     const handler = parts.handlerWith({ SYNC_CONCURRENCY: '1', LIMIO_TIMEOUT_MS: '5000', SYNC_ADAPTIVE: 'false' });
-    const event = await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body('A-S1'), body('A-S2'), body('A-S3'), body('A-S4')]);
+    const event = await deliver(emulator.sqs, parts.queues.mainQueueUrl, [
+      body('A-S1'),
+      body('A-S2'),
+      body('A-S3'),
+      body('A-S4'),
+    ]);
     expect(failedIds(await handler(event, context))).toEqual(ids(event, [2, 3]));
     expect([...parts.sandbox.stats.synced].sort()).toEqual(['A-S1', 'A-S2']);
     expect(parts.sandbox.stats.syncCalls).toBe(2);
@@ -272,24 +364,51 @@ describe('sync handler', () => {
   it('logs JSON with subscriptionId, messageId and the Zuora request id, emits EMF metrics, and never a token or secret', async () => {
     parts.sandbox.respondWith('A-S404', 404);
     const handler = parts.handlerWith();
-    await handler(await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body('A-S1', { zuoraRequestId: 'zuora-req-42' })]));
+    await handler(
+      await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body('A-S1', { zuoraRequestId: 'zuora-req-42' })]),
+    );
     parts.sandbox.revokeTokens();
     const event = await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body('A-S2'), body('A-S404')]);
     await handler(event);
 
     const entries = parts.output.lines();
     expect(entries).toContainEqual(
-      expect.objectContaining({ level: 'INFO', message: 'subscription synced', subscriptionId: 'A-S1', zuoraRequestId: 'zuora-req-42', messageId: expect.any(String) }),
+      expect.objectContaining({
+        level: 'INFO',
+        message: 'subscription synced',
+        subscriptionId: 'A-S1',
+        zuoraRequestId: 'zuora-req-42',
+        messageId: expect.any(String),
+      }),
     );
     expect(entries).toContainEqual(
-      expect.objectContaining({ level: 'ERROR', subscriptionId: 'A-S404', messageId: event.Records[1].messageId, httpStatus: 404 }),
+      expect.objectContaining({
+        level: 'ERROR',
+        subscriptionId: 'A-S404',
+        messageId: event.Records[1].messageId,
+        httpStatus: 404,
+      }),
     );
     const metricNames = entries
       .filter((entry) => entry._aws !== undefined)
-      .flatMap((entry) => (entry._aws as { CloudWatchMetrics: Array<{ Namespace: string; Metrics: Array<{ Name: string }> }> }).CloudWatchMetrics)
+      .flatMap(
+        (entry) =>
+          (entry._aws as { CloudWatchMetrics: Array<{ Namespace: string; Metrics: Array<{ Name: string }> }> })
+            .CloudWatchMetrics,
+      )
       .flatMap((directive) => directive.Metrics.map((metric) => `${directive.Namespace}/${metric.Name}`));
     expect(new Set(metricNames)).toEqual(
-      new Set(['synced', 'terminal', 'deadLettered', 'tokenFetches', 'syncLatency', 'limioConcurrencyLimit', 'limioCallsInFlight'].map((name) => `ZuoraLimioSync/${name}`)),
+      new Set(
+        [
+          'synced',
+          'terminal',
+          'deadLettered',
+          'tokenFetches',
+          'syncLatency',
+          'limioConcurrencyLimit',
+          'limioCallsInFlight',
+        ].map((name) => `ZuoraLimioSync/${name}`),
+      ),
     );
 
     const text = parts.output.text();

@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 import { backoffSeconds, deadLetterRetrySeconds, holdVisibilitySeconds } from '../../functions/sync/retry-budget';
-import { SQS_MAX_VISIBILITY_SECONDS, VISIBILITY_CEILING_MARGIN_SECONDS, withinVisibilityCeiling } from '../../functions/sync/visibility-ceiling';
+import {
+  SQS_MAX_VISIBILITY_SECONDS,
+  VISIBILITY_CEILING_MARGIN_SECONDS,
+  withinVisibilityCeiling,
+} from '../../functions/sync/visibility-ceiling';
 
 const RECEIVED = Date.parse('2026-11-30T00:00:00Z');
 const HOUR = 3_600_000;
@@ -29,19 +33,28 @@ describe('withinVisibilityCeiling: what is left of the 12 hours SQS allows from 
 
   it('never asks for more than requested nor beyond the ceiling counted from the receive (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: SQS_MAX_VISIBILITY_SECONDS }), fc.integer({ min: 0, max: 12 * HOUR }), (requested, spentMs) => {
-        const granted = withinVisibilityCeiling(requested, RECEIVED, RECEIVED + spentMs);
-        expect(granted).toBeGreaterThanOrEqual(0);
-        expect(granted).toBeLessThanOrEqual(requested);
-        // What real SQS checks, even if the event source received it up to the margin before the invocation;
-        // past that point nothing is left but 0.
-        if (spentMs <= (SQS_MAX_VISIBILITY_SECONDS - VISIBILITY_CEILING_MARGIN_SECONDS) * 1000) {
-          expect(granted * 1000 + spentMs + VISIBILITY_CEILING_MARGIN_SECONDS * 1000).toBeLessThanOrEqual(SQS_MAX_VISIBILITY_SECONDS * 1000);
-        } else {
-          expect(granted).toBe(0);
-        }
-        if (granted < requested) expect(granted).toBe(Math.max(0, Math.floor(SQS_MAX_VISIBILITY_SECONDS - VISIBILITY_CEILING_MARGIN_SECONDS - spentMs / 1000)));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: SQS_MAX_VISIBILITY_SECONDS }),
+        fc.integer({ min: 0, max: 12 * HOUR }),
+        (requested, spentMs) => {
+          const granted = withinVisibilityCeiling(requested, RECEIVED, RECEIVED + spentMs);
+          expect(granted).toBeGreaterThanOrEqual(0);
+          expect(granted).toBeLessThanOrEqual(requested);
+          // What real SQS checks, even if the event source received it up to the margin before the invocation;
+          // past that point nothing is left but 0.
+          if (spentMs <= (SQS_MAX_VISIBILITY_SECONDS - VISIBILITY_CEILING_MARGIN_SECONDS) * 1000) {
+            expect(granted * 1000 + spentMs + VISIBILITY_CEILING_MARGIN_SECONDS * 1000).toBeLessThanOrEqual(
+              SQS_MAX_VISIBILITY_SECONDS * 1000,
+            );
+          } else {
+            expect(granted).toBe(0);
+          }
+          if (granted < requested)
+            expect(granted).toBe(
+              Math.max(0, Math.floor(SQS_MAX_VISIBILITY_SECONDS - VISIBILITY_CEILING_MARGIN_SECONDS - spentMs / 1000)),
+            );
+        },
+      ),
     );
   });
 
@@ -61,7 +74,9 @@ describe('withinVisibilityCeiling: what is left of the 12 hours SQS allows from 
           ];
           for (const seconds of asked) {
             const granted = withinVisibilityCeiling(seconds, RECEIVED, RECEIVED + spentMs);
-            expect(granted * 1000 + spentMs).toBeLessThanOrEqual((SQS_MAX_VISIBILITY_SECONDS - VISIBILITY_CEILING_MARGIN_SECONDS) * 1000);
+            expect(granted * 1000 + spentMs).toBeLessThanOrEqual(
+              (SQS_MAX_VISIBILITY_SECONDS - VISIBILITY_CEILING_MARGIN_SECONDS) * 1000,
+            );
           }
         },
       ),

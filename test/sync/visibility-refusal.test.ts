@@ -6,7 +6,16 @@ import { createSyncHandler, type SyncOutcomeEvent } from '../../functions/sync/s
 import { startLimioSandbox, type LimioSandbox } from '../../local/limio-sandbox';
 import type { QueuePair, SqsEmulator } from '../../local/sqs-emulator';
 import { captureOutput, metricValues } from '../support/capture-output';
-import { body, deliver, drain, mockLimioSecret, newQueuePair, startSqsEmulatorWithVisibilityCeiling, syncConfig, toRecord } from './harness';
+import {
+  body,
+  deliver,
+  drain,
+  mockLimioSecret,
+  newQueuePair,
+  startSqsEmulatorWithVisibilityCeiling,
+  syncConfig,
+  toRecord,
+} from './harness';
 
 // What the sync handler does when SQS refuses a ChangeMessageVisibility. The SQS emulator here refuses any
 // visibility that ends more than 5 s after the receive (its test-only FAUXQS_VISIBILITY_CEILING_SECONDS), the
@@ -56,15 +65,21 @@ describe('sync handler when SQS refuses a visibility change', () => {
     });
   }
 
-  const refusals = () => output.lines().filter((entry) => typeof entry.message === 'string' && entry.message.startsWith('SQS refused the '));
+  const refusals = () =>
+    output.lines().filter((entry) => typeof entry.message === 'string' && entry.message.startsWith('SQS refused the '));
 
   /** Waits for the message to come back on the main queue, as the event source would receive it. */
   async function receivedAgain(): Promise<SQSEvent> {
     for (let round = 0; round < 5; round++) {
       const answer = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queues.mainQueueUrl, WaitTimeSeconds: 2, MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'] }),
+        new ReceiveMessageCommand({
+          QueueUrl: queues.mainQueueUrl,
+          WaitTimeSeconds: 2,
+          MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
+        }),
       );
-      if (answer.Messages?.length) return { Records: answer.Messages.map((message) => toRecord(message, queues.mainQueueUrl)) };
+      if (answer.Messages?.length)
+        return { Records: answer.Messages.map((message) => toRecord(message, queues.mainQueueUrl)) };
     }
     throw new Error('the message did not come back');
   }
@@ -99,7 +114,13 @@ describe('sync handler when SQS refuses a visibility change', () => {
     const event = await deliver(sqs, queues.mainQueueUrl, [body('A-S502')]);
 
     await handler(event);
-    expect(refusals()).toEqual([expect.objectContaining({ level: 'ERROR', message: expect.stringContaining('SQS refused the backoff visibility'), visibilitySeconds: 10 })]);
+    expect(refusals()).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        message: expect.stringContaining('SQS refused the backoff visibility'),
+        visibilitySeconds: 10,
+      }),
+    ]);
     expect(metricValues(output.lines(), 'visibilityRefused')).toEqual([1]);
     expect(events).toEqual([expect.objectContaining({ outcome: 'retry', httpStatus: 502 })]);
     expect(events[0].visibilitySeconds).toBeUndefined();
@@ -136,6 +157,8 @@ describe('sync handler when SQS refuses a visibility change', () => {
         }),
       },
     ]);
-    expect(events.at(-1)).toEqual(expect.objectContaining({ messageIds: [messageId], outcome: 'dead-lettered', failureClass: 'exhausted' }));
+    expect(events.at(-1)).toEqual(
+      expect.objectContaining({ messageIds: [messageId], outcome: 'dead-lettered', failureClass: 'exhausted' }),
+    );
   });
 });

@@ -36,11 +36,17 @@ export async function backOffOrDeadLetter(
     random: sync.random,
   });
   if (decision.action === 'dead-letter') {
-    sync.logger.error('retry budget spent: dead-lettering it', { ...logKeys(message), httpStatus: outcome.httpStatus, error: decision.reason });
+    sync.logger.error('retry budget spent: dead-lettering it', {
+      ...logKeys(message),
+      httpStatus: outcome.httpStatus,
+      error: decision.reason,
+    });
     const verdict = await deadLetter(sync, message, decision.failureClass, decision.reason, outcome.httpStatus);
     return {
       verdict,
-      reported: verdict.handled ? { outcome: 'dead-lettered', failureClass: decision.failureClass } : { outcome: 'retry', visibilitySeconds: visibilityOf(verdict) },
+      reported: verdict.handled
+        ? { outcome: 'dead-lettered', failureClass: decision.failureClass }
+        : { outcome: 'retry', visibilitySeconds: visibilityOf(verdict) },
     };
   }
   const visibilitySeconds = await setVisibility(sync, message, decision.visibilitySeconds, 'backoff');

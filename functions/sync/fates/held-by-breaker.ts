@@ -14,11 +14,18 @@ import { setVisibility } from './visibility';
  * whatever the budget: the open time does not count against it. In AWS this happens only in the minute before
  * the probe disables the event source mapping (or for as long as it fails to); locally the poller pauses.
  */
-export async function holdForBreaker(sync: SyncContext, subscriptionId: string, messages: readonly QueuedMessage[], breakerState: BreakerState): Promise<Verdicts> {
+export async function holdForBreaker(
+  sync: SyncContext,
+  subscriptionId: string,
+  messages: readonly QueuedMessage[],
+  breakerState: BreakerState,
+): Promise<Verdicts> {
   const error = `held: the circuit breaker is open (${breakerState.reason})`;
   const openForSeconds = Math.max(0, (sync.now() - breakerState.since) / 1000);
   // Each message at once, so the holds share one ChangeMessageVisibilityBatch.
-  const fates = await Promise.all(messages.map((message) => holdOne(sync, subscriptionId, message, error, openForSeconds)));
+  const fates = await Promise.all(
+    messages.map((message) => holdOne(sync, subscriptionId, message, error, openForSeconds)),
+  );
   const verdicts: Verdicts = new Map();
   let longest: number | undefined;
   const held: QueuedMessage[] = [];
@@ -55,12 +62,20 @@ async function holdOne(
   // it to the DLQ with no reason (one receive after MAX_ATTEMPTS), it goes there with one.
   if (message.receiveCount >= retry.maxAttempts) {
     const reason = `received ${message.receiveCount} times (MAX_ATTEMPTS ${retry.maxAttempts}) while the breaker was open, dead-lettered before SQS's redrive moves it without a reason; ${error}`;
-    sync.logger.error('held message received MAX_ATTEMPTS times: dead-lettering it', { ...logKeys(message), error: reason });
+    sync.logger.error('held message received MAX_ATTEMPTS times: dead-lettering it', {
+      ...logKeys(message),
+      error: reason,
+    });
     const verdict = await deadLetter(sync, message, 'exhausted', reason);
     reportDeadLetterAttempt(sync, subscriptionId, message.record, message.receiveCount, verdict, 'exhausted', reason);
     return { verdict };
   }
-  const wanted = holdVisibilitySeconds({ settings: retry, receiveCount: message.receiveCount, openForSeconds, random: sync.random });
+  const wanted = holdVisibilitySeconds({
+    settings: retry,
+    receiveCount: message.receiveCount,
+    openForSeconds,
+    random: sync.random,
+  });
   const visibilitySeconds = await setVisibility(sync, message, wanted, 'hold');
   sync.logger.info('sync held: breaker open', { ...logKeys(message), visibilitySeconds });
   sync.metrics.addMetric(SYNC_METRICS.held, MetricUnit.Count, 1);

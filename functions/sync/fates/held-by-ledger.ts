@@ -13,14 +13,22 @@ export type LedgerHold = { readonly message: QueuedMessage; readonly fate: Extra
  * sync in flight. Not a failure: the breaker never hears of it and the retry budget is not touched (receives
  * spent on holds are bounded by ledgerHoldReceiveLimit).
  */
-export async function holdForLedger(sync: SyncContext, subscriptionId: string, held: readonly LedgerHold[]): Promise<Verdicts> {
+export async function holdForLedger(
+  sync: SyncContext,
+  subscriptionId: string,
+  held: readonly LedgerHold[],
+): Promise<Verdicts> {
   const verdicts: Verdicts = new Map();
   let longest: number | undefined;
   const error = held.some(({ fate }) => fate.reason === 'cooldown')
     ? 'held: a sync of this subscription started less than SYNC_COOLDOWN_SECONDS ago'
     : 'held: a sync of this subscription is in flight';
   // Asked for all at once, so they share one ChangeMessageVisibilityBatch.
-  const set = await Promise.all(held.map(({ message, fate }) => setVisibility(sync, message, holdVisibilitySeconds(fate.untilMs, sync.now()), 'ledger hold')));
+  const set = await Promise.all(
+    held.map(({ message, fate }) =>
+      setVisibility(sync, message, holdVisibilitySeconds(fate.untilMs, sync.now()), 'ledger hold'),
+    ),
+  );
   held.forEach(({ message, fate }, index) => {
     const visibilitySeconds = set[index];
     if (visibilitySeconds !== undefined) longest = Math.max(longest ?? 0, visibilitySeconds);
@@ -28,6 +36,13 @@ export async function holdForLedger(sync: SyncContext, subscriptionId: string, h
     sync.metrics.addMetric(SYNC_METRICS.heldForCooldown, MetricUnit.Count, 1);
     verdicts.set(message.record.messageId, { handled: false, reason: error });
   });
-  reportUntried(sync, subscriptionId, held.map((entry) => entry.message), error, longest, 'ledger');
+  reportUntried(
+    sync,
+    subscriptionId,
+    held.map((entry) => entry.message),
+    error,
+    longest,
+    'ledger',
+  );
   return verdicts;
 }

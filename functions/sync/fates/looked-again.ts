@@ -14,7 +14,9 @@ const AFTER_SECOND_READ_MS = 2_000;
  * recorded by then. Otherwise each would come back in a second for one more receive only to be found covered.
  */
 export function waitsOnlyForSyncInFlight(plan: LedgerSubscriptionPlan<QueuedMessage>): boolean {
-  return plan.syncNow.length === 0 && plan.held.length > 0 && plan.held.every(({ fate }) => fate.reason === 'sync-in-flight');
+  return (
+    plan.syncNow.length === 0 && plan.held.length > 0 && plan.held.every(({ fate }) => fate.reason === 'sync-in-flight')
+  );
 }
 
 /**
@@ -31,20 +33,28 @@ export function lookAgainThenHold(
 ): Map<string, Promise<Verdicts>> {
   const { ledger } = sync;
   const secondRead = batchSyncsDone.then(async () => {
-    const timeLeft = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : Infinity;
+    const timeLeft =
+      typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : Infinity;
     if (!ledger || timeLeft < LEDGER_CALL_TIMEOUT_MS + AFTER_SECOND_READ_MS) return undefined;
     return ledger.plan(new Map(plans.map((plan) => [plan.subscriptionId, plan.held.map(({ message }) => message)])));
   });
   return new Map(
     plans.map((plan) => {
       const { subscriptionId } = plan;
-      const verdicts: Verdicts = plan.covered.length > 0 ? doneAsCovered(sync, subscriptionId, plan.covered, plan.coveredBySyncStartedAt) : new Map();
+      const verdicts: Verdicts =
+        plan.covered.length > 0
+          ? doneAsCovered(sync, subscriptionId, plan.covered, plan.coveredBySyncStartedAt)
+          : new Map();
       const rest = secondRead.then(async (again) => {
         const now = again?.get(subscriptionId);
         const coveredNow = new Set(now?.covered ?? []);
-        if (now !== undefined && coveredNow.size > 0) doneAsCovered(sync, subscriptionId, now.covered, now.coveredBySyncStartedAt).forEach((verdict, id) => verdicts.set(id, verdict));
+        if (now !== undefined && coveredNow.size > 0)
+          doneAsCovered(sync, subscriptionId, now.covered, now.coveredBySyncStartedAt).forEach((verdict, id) =>
+            verdicts.set(id, verdict),
+          );
         const stillHeld = plan.held.filter(({ message }) => !coveredNow.has(message));
-        if (stillHeld.length > 0) (await holdForLedger(sync, subscriptionId, stillHeld)).forEach((verdict, id) => verdicts.set(id, verdict));
+        if (stillHeld.length > 0)
+          (await holdForLedger(sync, subscriptionId, stillHeld)).forEach((verdict, id) => verdicts.set(id, verdict));
         return verdicts;
       });
       return [subscriptionId, rest];

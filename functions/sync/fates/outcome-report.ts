@@ -7,7 +7,13 @@ import type { SyncObserver, SyncOutcomeEvent } from '../outcome-event';
 export class OutcomeReport {
   private readonly groups = new Map<
     string,
-    { outcome: SyncOutcomeEvent['outcome']; failureClass?: FailureClass; messageIds: string[]; attempt: number; visibilitySeconds?: number }
+    {
+      outcome: SyncOutcomeEvent['outcome'];
+      failureClass?: FailureClass;
+      messageIds: string[];
+      attempt: number;
+      visibilitySeconds?: number;
+    }
   >();
 
   constructor(
@@ -15,12 +21,18 @@ export class OutcomeReport {
     private readonly result: SyncResult,
   ) {}
 
-  add(outcome: SyncOutcomeEvent['outcome'], message: QueuedMessage, failureClass?: FailureClass, visibilitySeconds?: number): void {
+  add(
+    outcome: SyncOutcomeEvent['outcome'],
+    message: QueuedMessage,
+    failureClass?: FailureClass,
+    visibilitySeconds?: number,
+  ): void {
     const key = `${outcome}/${failureClass ?? ''}`;
     const group = this.groups.get(key) ?? { outcome, failureClass, messageIds: [], attempt: 0 };
     group.messageIds.push(message.record.messageId);
     group.attempt = Math.max(group.attempt, message.receiveCount);
-    if (visibilitySeconds !== undefined) group.visibilitySeconds = Math.max(group.visibilitySeconds ?? 0, visibilitySeconds);
+    if (visibilitySeconds !== undefined)
+      group.visibilitySeconds = Math.max(group.visibilitySeconds ?? 0, visibilitySeconds);
     this.groups.set(key, group);
   }
 

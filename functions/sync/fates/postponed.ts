@@ -7,7 +7,11 @@ import { setVisibility } from './visibility';
  * Not attempted: a Lambda timeout would put back the whole batch, synced messages included, after the full
  * visibility timeout. These come back in a second instead, in another invocation.
  */
-export async function postpone(sync: SyncContext, subscriptionId: string, messages: readonly QueuedMessage[]): Promise<Verdicts> {
+export async function postpone(
+  sync: SyncContext,
+  subscriptionId: string,
+  messages: readonly QueuedMessage[],
+): Promise<Verdicts> {
   const error = 'not attempted: the invocation was running out of time';
   const verdicts: Verdicts = new Map();
   await Promise.all(

@@ -42,24 +42,38 @@ export async function syncSubscription(
   // when the call follows it: the sweep cannot tell a claim with no recorded answer from a sync whose answer was lost
   // (a Limio call may have read the change), so one no call follows would have a change queued again as unproven
   // during every outage. The claim's round trip is inside the slot, not in the latency the adaptive limit hears.
-  const result = await limiter.run(async () => {
-    if (runningOutOfTime(sync, context)) return 'postpone' as const;
-    const breakerState = await sync.breaker.gate.current();
-    if (breakerState.state === 'open') return breakerState;
-    // Taken before the claim (without one, just before the call), so the start the ledger records is never later
-    // than Limio's real start.
-    const startedAt = sync.now();
-    if (claims && !(await ledger.claim(subscriptionId, startedAt, leaseMsFor(sync, context), claim))) return 'claim-refused' as const;
-    return { ...(await sync.limio.sync(subscriptionId)), startedAt };
-  }, limiter.boundsWaits ? slotWaitMsFor(sync, context) : Number.POSITIVE_INFINITY, reportOfCall);
+  const result = await limiter.run(
+    async () => {
+      if (runningOutOfTime(sync, context)) return 'postpone' as const;
+      const breakerState = await sync.breaker.gate.current();
+      if (breakerState.state === 'open') return breakerState;
+      // Taken before the claim (without one, just before the call), so the start the ledger records is never later
+      // than Limio's real start.
+      const startedAt = sync.now();
+      if (claims && !(await ledger.claim(subscriptionId, startedAt, leaseMsFor(sync, context), claim)))
+        return 'claim-refused' as const;
+      return { ...(await sync.limio.sync(subscriptionId)), startedAt };
+    },
+    limiter.boundsWaits ? slotWaitMsFor(sync, context) : Number.POSITIVE_INFINITY,
+    reportOfCall,
+  );
   if (result === NO_SLOT) return returnForSlot(sync, subscriptionId, messages, context);
   if (result === 'postpone') return postpone(sync, subscriptionId, messages);
-  if (result === 'claim-refused') return holdForLedger(sync, subscriptionId, messages.map((message) => ({ message, fate: claimRefusedHold(sync.now()) })));
+  if (result === 'claim-refused')
+    return holdForLedger(
+      sync,
+      subscriptionId,
+      messages.map((message) => ({ message, fate: claimRefusedHold(sync.now()) })),
+    );
   if (!('outcome' in result)) return holdForBreaker(sync, subscriptionId, messages, result);
   const { outcome, latencyMs } = result;
   // Written beside the rest of the batch's work, and awaited with the breaker's write before the batch returns (a
   // frozen Lambda would not send it): the messages' fates, and the event that reports them, do not wait for it.
-  made.push({ subscriptionId, outcome, recorded: ledger ? ledger.record(subscriptionId, result.startedAt, outcome, messages) : Promise.resolve() });
+  made.push({
+    subscriptionId,
+    outcome,
+    recorded: ledger ? ledger.record(subscriptionId, result.startedAt, outcome, messages) : Promise.resolve(),
+  });
   sync.metrics.addMetric(SYNC_METRICS.syncLatency, MetricUnit.Milliseconds, latencyMs);
   const report = new OutcomeReport(subscriptionId, result);
   const verdicts =
@@ -82,7 +96,12 @@ function doneAsSynced(
   sync.metrics.addMetric(SYNC_METRICS.synced, MetricUnit.Count, 1);
   const verdicts: Verdicts = new Map();
   for (const message of messages) {
-    sync.logger.info('subscription synced', { ...logKeys(message), limioId: outcome.limioId, owner: outcome.owner, latencyMs });
+    sync.logger.info('subscription synced', {
+      ...logKeys(message),
+      limioId: outcome.limioId,
+      owner: outcome.owner,
+      latencyMs,
+    });
     verdicts.set(message.record.messageId, { handled: true });
     report.add('synced', message);
   }
@@ -99,10 +118,19 @@ async function deadLetterTerminal(
   sync.metrics.addMetric(SYNC_METRICS.terminal, MetricUnit.Count, 1);
   const verdicts: Verdicts = new Map();
   for (const message of messages) {
-    sync.logger.error('Limio refused the subscription: dead-lettering it', { ...logKeys(message), httpStatus: outcome.httpStatus, error: outcome.error });
+    sync.logger.error('Limio refused the subscription: dead-lettering it', {
+      ...logKeys(message),
+      httpStatus: outcome.httpStatus,
+      error: outcome.error,
+    });
     const verdict = await deadLetter(sync, message, 'terminal', outcome.error, outcome.httpStatus);
     verdicts.set(message.record.messageId, verdict);
-    report.add(verdict.handled ? 'dead-lettered' : 'retry', message, verdict.handled ? 'terminal' : undefined, visibilityOf(verdict));
+    report.add(
+      verdict.handled ? 'dead-lettered' : 'retry',
+      message,
+      verdict.handled ? 'terminal' : undefined,
+      visibilityOf(verdict),
+    );
   }
   return verdicts;
 }
@@ -126,10 +154,17 @@ async function backOff(
 }
 
 /** What the adaptive limit hears of one task: a Limio call's latency and kind, or nothing when none was made. */
-function reportOfCall(result: 'postpone' | 'claim-refused' | BreakerState | (SyncResult & { startedAt: number })): ReturnType<CallReportOf<unknown>> {
+function reportOfCall(
+  result: 'postpone' | 'claim-refused' | BreakerState | (SyncResult & { startedAt: number }),
+): ReturnType<CallReportOf<unknown>> {
   if (typeof result === 'string' || !('outcome' in result)) return undefined;
   const { outcome, latencyMs } = result;
-  return { latencyMs, kind: limioCallKindOf(outcome), ...(outcome.class === 'retryable' && outcome.retryAfterSeconds !== undefined && { retryAfterSeconds: outcome.retryAfterSeconds }) };
+  return {
+    latencyMs,
+    kind: limioCallKindOf(outcome),
+    ...(outcome.class === 'retryable' &&
+      outcome.retryAfterSeconds !== undefined && { retryAfterSeconds: outcome.retryAfterSeconds }),
+  };
 }
 
 /**
@@ -139,7 +174,9 @@ function reportOfCall(result: 'postpone' | 'claim-refused' | BreakerState | (Syn
 function slotWaitMsFor(sync: SyncContext, context: Context | undefined): number {
   const boundMs = (sync.config.adaptive?.slotWaitSeconds ?? 0) * 1000;
   if (typeof context?.getRemainingTimeInMillis !== 'function') return boundMs;
-  const leftMs = context.getRemainingTimeInMillis() - (sync.config.limioTimeoutMs + SQS_ACTIONS_RESERVE_MS + (sync.ledger?.reserveMs ?? 0));
+  const leftMs =
+    context.getRemainingTimeInMillis() -
+    (sync.config.limioTimeoutMs + SQS_ACTIONS_RESERVE_MS + (sync.ledger?.reserveMs ?? 0));
   return Math.max(0, Math.min(boundMs, leftMs));
 }
 
@@ -155,5 +192,8 @@ function leaseMsFor(sync: SyncContext, context: Context | undefined): number {
  */
 function runningOutOfTime(sync: SyncContext, context: Context | undefined): boolean {
   if (typeof context?.getRemainingTimeInMillis !== 'function') return false;
-  return context.getRemainingTimeInMillis() < sync.config.limioTimeoutMs + SQS_ACTIONS_RESERVE_MS + (sync.ledger?.reserveMs ?? 0);
+  return (
+    context.getRemainingTimeInMillis() <
+    sync.config.limioTimeoutMs + SQS_ACTIONS_RESERVE_MS + (sync.ledger?.reserveMs ?? 0)
+  );
 }

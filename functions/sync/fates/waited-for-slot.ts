@@ -1,7 +1,13 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { enqueueEntries } from '../../shared/enqueue';
-import { FIRST_SENT_AT_ATTRIBUTE, logKeys, firstSentTimestampOf, type QueuedMessage, type Verdicts } from '../batch-messages';
+import {
+  FIRST_SENT_AT_ATTRIBUTE,
+  logKeys,
+  firstSentTimestampOf,
+  type QueuedMessage,
+  type Verdicts,
+} from '../batch-messages';
 import { queueRetentionNear } from '../retry-budget';
 import type { SyncContext } from '../sync-context';
 import { SYNC_METRICS } from '../telemetry';
@@ -35,7 +41,10 @@ export type SlotWaitReturn =
  * chain's first SentTimestamp (FIRST_SENT_AT_ATTRIBUTE), so neither the retry budget nor the queue's retention
  * starts again: a chain of waits that nears the retention is dead-lettered with that reason instead.
  */
-export function slotWaitReturn(message: { readonly receiveCount: number; readonly sentAtMs: number | undefined }, nowMs: number): SlotWaitReturn {
+export function slotWaitReturn(
+  message: { readonly receiveCount: number; readonly sentAtMs: number | undefined },
+  nowMs: number,
+): SlotWaitReturn {
   const retentionNear = queueRetentionNear(message.sentAtMs, nowMs);
   if (retentionNear !== undefined) return { kind: 'dead-letter', reason: `${retentionNear}; ${SLOT_WAIT_ERROR}` };
   return message.receiveCount <= 1 ? { kind: 'visibility' } : { kind: 'copy' };
@@ -47,12 +56,23 @@ export function slotWaitReturn(message: { readonly receiveCount: number; readonl
  * no ledger claim was made (it is made only once a slot is had), so nothing holds the subscription. Each message
  * goes back as slotWaitReturn decides; a copy SQS did not take leaves the original to go back by visibility.
  */
-export async function returnForSlot(sync: SyncContext, subscriptionId: string, messages: readonly QueuedMessage[], context?: Context): Promise<Verdicts> {
+export async function returnForSlot(
+  sync: SyncContext,
+  subscriptionId: string,
+  messages: readonly QueuedMessage[],
+  context?: Context,
+): Promise<Verdicts> {
   const { min, max } = SLOT_WAIT_RETURN_SECONDS;
   const returnSeconds = () => min + Math.floor(sync.random() * (max - min + 1));
   sync.metrics.addMetric(SYNC_METRICS.syncSlotWaits, MetricUnit.Count, messages.length);
   const verdicts: Verdicts = new Map();
-  const returns = messages.map((message) => ({ message, how: slotWaitReturn({ receiveCount: message.receiveCount, sentAtMs: firstSentTimestampOf(message.record) }, sync.now()) }));
+  const returns = messages.map((message) => ({
+    message,
+    how: slotWaitReturn(
+      { receiveCount: message.receiveCount, sentAtMs: firstSentTimestampOf(message.record) },
+      sync.now(),
+    ),
+  }));
 
   const copied = await sendCopies(
     sync,
@@ -65,23 +85,41 @@ export async function returnForSlot(sync: SyncContext, subscriptionId: string, m
   await Promise.all(
     returns.map(async ({ message, how }) => {
       if (how.kind === 'dead-letter') {
-        sync.logger.error('queue retention near while waiting for a Limio slot: dead-lettering it', { ...logKeys(message), error: how.reason });
+        sync.logger.error('queue retention near while waiting for a Limio slot: dead-lettering it', {
+          ...logKeys(message),
+          error: how.reason,
+        });
         const verdict = await deadLetter(sync, message, 'exhausted', how.reason);
-        reportDeadLetterAttempt(sync, subscriptionId, message.record, message.receiveCount, verdict, 'exhausted', how.reason);
+        reportDeadLetterAttempt(
+          sync,
+          subscriptionId,
+          message.record,
+          message.receiveCount,
+          verdict,
+          'exhausted',
+          how.reason,
+        );
         verdicts.set(message.record.messageId, verdict);
         return;
       }
       returned.push(message);
       const copySeconds = copied.get(message.record.messageId);
       if (copySeconds !== undefined) {
-        sync.logger.info('waited for a Limio slot: back in the queue as a fresh copy', { ...logKeys(message), delaySeconds: copySeconds });
+        sync.logger.info('waited for a Limio slot: back in the queue as a fresh copy', {
+          ...logKeys(message),
+          delaySeconds: copySeconds,
+        });
         verdicts.set(message.record.messageId, { handled: true });
         delay ??= copySeconds;
         return;
       }
       const visibilitySeconds = await setVisibility(sync, message, returnSeconds(), 'slot wait');
       sync.logger.info('waited for a Limio slot: back in the queue', { ...logKeys(message), visibilitySeconds });
-      verdicts.set(message.record.messageId, { handled: false, reason: SLOT_WAIT_ERROR, ...(visibilitySeconds !== undefined && { visibilitySeconds }) });
+      verdicts.set(message.record.messageId, {
+        handled: false,
+        reason: SLOT_WAIT_ERROR,
+        ...(visibilitySeconds !== undefined && { visibilitySeconds }),
+      });
       delay ??= visibilitySeconds;
     }),
   );
@@ -93,16 +131,29 @@ export async function returnForSlot(sync: SyncContext, subscriptionId: string, m
  * Queues a copy of each message (its body untouched, delayed 1-5 s) through the shared producer: the delay of
  * each one SQS took, by the original's message id. The rest stay as they are, so nothing is lost when SQS refuses.
  */
-async function sendCopies(sync: SyncContext, messages: readonly QueuedMessage[], returnSeconds: () => number, context: Context | undefined): Promise<Map<string, number>> {
+async function sendCopies(
+  sync: SyncContext,
+  messages: readonly QueuedMessage[],
+  returnSeconds: () => number,
+  context: Context | undefined,
+): Promise<Map<string, number>> {
   const copied = new Map<string, number>();
   if (messages.length === 0) return copied;
   const entries = messages.map((message) => ({
     key: message.record.messageId,
     body: message.record.body,
     delaySeconds: returnSeconds(),
-    attributes: { [FIRST_SENT_AT_ATTRIBUTE]: { DataType: 'Number', StringValue: String(firstSentTimestampOf(message.record) ?? sync.now()) } },
+    attributes: {
+      [FIRST_SENT_AT_ATTRIBUTE]: {
+        DataType: 'Number',
+        StringValue: String(firstSentTimestampOf(message.record) ?? sync.now()),
+      },
+    },
   }));
-  const deadline = typeof context?.getRemainingTimeInMillis === 'function' ? sync.now() + Math.max(0, context.getRemainingTimeInMillis() - RESPONSE_RESERVE_MS) : undefined;
+  const deadline =
+    typeof context?.getRemainingTimeInMillis === 'function'
+      ? sync.now() + Math.max(0, context.getRemainingTimeInMillis() - RESPONSE_RESERVE_MS)
+      : undefined;
   const result = await enqueueEntries(sync.sqs, entries, {
     queueUrl: sync.config.queueUrl,
     delaySeconds: 0,

@@ -6,7 +6,16 @@ import { METRICS_NAMESPACE } from '../../../functions/sync/telemetry';
 import { DEFAULTS } from '../../../functions/shared/defaults';
 import { ZuoraLimioSyncStack } from '../../../infra/zuora-limio-sync-stack';
 import { INFRA_DEFAULTS } from '../../../infra/settings';
-import { limioBaseUrl, unbundledApp, onlyResource, functionNamed, roleStatements, logicalIdOf, defaultBridgeFixture, type Resources } from '../fixtures';
+import {
+  limioBaseUrl,
+  unbundledApp,
+  onlyResource,
+  functionNamed,
+  roleStatements,
+  logicalIdOf,
+  defaultBridgeFixture,
+  type Resources,
+} from '../fixtures';
 
 /** The circuit breaker table and probe (constructs/breaker.ts). */
 
@@ -35,11 +44,21 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
 
     it('runs the probe Lambda every minute, never retrying a stale run', () => {
       const { id: probeId, resource } = probe();
-      expect(resource.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Timeout: 30, LoggingConfig: { LogFormat: 'JSON' } });
+      expect(resource.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Timeout: 30,
+        LoggingConfig: { LogFormat: 'JSON' },
+      });
       expect(onlyResource(template, 'AWS::Events::Rule').resource.Properties).toMatchObject({
         ScheduleExpression: 'rate(1 minute)',
         State: 'ENABLED',
-        Targets: [{ Arn: { 'Fn::GetAtt': [probeId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } }],
+        Targets: [
+          {
+            Arn: { 'Fn::GetAtt': [probeId, 'Arn'] },
+            RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+          },
+        ],
       });
       template.hasResourceProperties('AWS::Lambda::Permission', {
         Action: 'lambda:InvokeFunction',
@@ -55,7 +74,9 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
         SYNC_EVENT_SOURCE_MAPPING_ID: { Ref: onlyResource(template, 'AWS::Lambda::EventSourceMapping').id },
         SYNC_MAX_CONCURRENCY: String(INFRA_DEFAULTS.adaptiveCeiling.syncInvocationConcurrency),
         LIMIO_BASE_URL: limioBaseUrl,
-        LIMIO_SECRET_ID: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', /Limio OAuth client credentials/) },
+        LIMIO_SECRET_ID: {
+          Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', /Limio OAuth client credentials/),
+        },
         LIMIO_TIMEOUT_MS: String(DEFAULTS.limioTimeoutMs),
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'zuora-limio-sync',
@@ -69,15 +90,29 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       const mappingId = onlyResource(template, 'AWS::Lambda::EventSourceMapping').id;
       const statements = roleStatements(template, resource);
       expect(statements).toEqual([
-        { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] } },
-        { Sid: 'ReadWriteBreakerState', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: { 'Fn::GetAtt': [tableId(), 'Arn'] } },
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] },
+        },
+        {
+          Sid: 'ReadWriteBreakerState',
+          Effect: 'Allow',
+          Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+          Resource: { 'Fn::GetAtt': [tableId(), 'Arn'] },
+        },
         {
           Sid: 'PauseResumeSyncEventSource',
           Effect: 'Allow',
           Action: ['lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping'],
           Resource: stack.resolve(stack.bridge.syncEventSourceMapping.eventSourceMappingArn),
         },
-        { Sid: 'ReadLimioSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: resource.Properties.Environment.Variables.LIMIO_SECRET_ID },
+        {
+          Sid: 'ReadLimioSecret',
+          Effect: 'Allow',
+          Action: 'secretsmanager:GetSecretValue',
+          Resource: resource.Properties.Environment.Variables.LIMIO_SECRET_ID,
+        },
       ]);
       // The mapping's own ARN (…:event-source-mapping:<its UUID>), never a wildcard over Lambda.
       const mappingArn = JSON.stringify(statements[2].Resource);
@@ -88,7 +123,8 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
 
     it('alarms while the breaker is not closed, and its OK notification says it closed', () => {
       const topicId = onlyResource(template, 'AWS::SNS::Topic').id;
-      const alarm = onlyResource(template, 'AWS::CloudWatch::Alarm', { MetricName: 'BreakerState' }).resource.Properties;
+      const alarm = onlyResource(template, 'AWS::CloudWatch::Alarm', { MetricName: 'BreakerState' }).resource
+        .Properties;
       expect(alarm).toMatchObject({
         Namespace: METRICS_NAMESPACE,
         Dimensions: [{ Name: 'service', Value: 'breaker' }],
@@ -112,14 +148,22 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
     it('does not send operators to the sync errors alarm for a Limio secret problem', () => {
       const syncFunctionId = functionNamed(template, 'asks Limio to sync').id;
       const alarm = onlyResource(template, 'AWS::CloudWatch::Alarm', {
-        MetricName: 'Errors', Namespace: 'AWS/Lambda', Dimensions: [{ Name: 'FunctionName', Value: { Ref: syncFunctionId } }],
+        MetricName: 'Errors',
+        Namespace: 'AWS/Lambda',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: syncFunctionId } }],
       }).resource.Properties;
       expect(alarm.AlarmDescription).toMatch(/Limio secret does not show here/);
     });
 
     it('alarms when the probe fails most of its runs', () => {
       const probeDimension = { Dimensions: [{ Name: 'FunctionName', Value: { Ref: probe().id } }] };
-      expect(onlyResource(template, 'AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda', ...probeDimension }).resource.Properties).toMatchObject({
+      expect(
+        onlyResource(template, 'AWS::CloudWatch::Alarm', {
+          MetricName: 'Errors',
+          Namespace: 'AWS/Lambda',
+          ...probeDimension,
+        }).resource.Properties,
+      ).toMatchObject({
         Statistic: 'Sum',
         Period: 300,
         Threshold: 3,
@@ -128,7 +172,9 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
     });
 
     it('shows the breaker gauge, its transitions, held messages and the probe on the dashboard', () => {
-      const body = JSON.stringify(onlyResource(template, 'AWS::CloudWatch::Dashboard').resource.Properties.DashboardBody);
+      const body = JSON.stringify(
+        onlyResource(template, 'AWS::CloudWatch::Dashboard').resource.Properties.DashboardBody,
+      );
       for (const metric of ['BreakerState', 'BreakerOpened', 'BreakerClosed']) {
         expect(body).toContain(`[\\"${METRICS_NAMESPACE}\\",\\"${metric}\\",\\"service\\",\\"breaker\\"`);
       }
@@ -139,10 +185,13 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
 });
 
 describe('BreakerTable on its own', () => {
-  it('retains the table as told and keeps its parent\'s logical id', () => {
+  it("retains the table as told and keeps its parent's logical id", () => {
     const stack = new Stack(unbundledApp(), 'Alone');
     new BreakerTable(stack, 'BreakerState', { removalPolicy: RemovalPolicy.RETAIN });
-    const tables = Template.fromStack(stack).findResources('AWS::DynamoDB::Table') as Record<string, { DeletionPolicy?: string }>;
+    const tables = Template.fromStack(stack).findResources('AWS::DynamoDB::Table') as Record<
+      string,
+      { DeletionPolicy?: string }
+    >;
     expect(Object.keys(tables)).toEqual([cdkLogicalId(['BreakerTable', 'Resource'])]);
     expect(Object.values(tables)[0].DeletionPolicy).toBe('Retain');
   });

@@ -13,7 +13,10 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
 
   describe('Lambdas', () => {
     it('run Node.js 24 on arm64 with tight timeouts and JSON logs in their own retained log groups', () => {
-      for (const [describing, timeout] of [['authenticates Zuora callouts', 10], ['asks Limio to sync', DEFAULTS.syncFunctionTimeoutSeconds]] as const) {
+      for (const [describing, timeout] of [
+        ['authenticates Zuora callouts', 10],
+        ['asks Limio to sync', DEFAULTS.syncFunctionTimeoutSeconds],
+      ] as const) {
         const { resource } = functionNamed(template, describing);
         expect(resource.Properties).toMatchObject({
           Runtime: 'nodejs24.x',

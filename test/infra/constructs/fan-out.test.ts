@@ -5,7 +5,12 @@ import { loadCalloutConfig } from '../../../functions/callout/config';
 import { DEFAULTS, redriveMaxReceiveCount } from '../../../functions/shared/defaults';
 import { METRICS_NAMESPACE } from '../../../functions/sync/telemetry';
 import { LEDGER_KEY_NOT_A_SUBSCRIPTION } from '../../../infra/constructs/sync-worker';
-import { CALLOUT_ACCOUNT_METRICS, CALLOUT_METRICS_SERVICE, FAN_OUT_METRICS, FAN_OUT_METRICS_SERVICE } from '../../../infra/constructs/metrics';
+import {
+  CALLOUT_ACCOUNT_METRICS,
+  CALLOUT_METRICS_SERVICE,
+  FAN_OUT_METRICS,
+  FAN_OUT_METRICS_SERVICE,
+} from '../../../infra/constructs/metrics';
 import { FAN_OUT_DEFAULTS } from '../../../infra/settings';
 import { FAN_OUT_STACK_OUTPUTS, type ZuoraLimioSyncStack } from '../../../infra/zuora-limio-sync-stack';
 import {
@@ -33,12 +38,19 @@ const calloutFunctionOf = (template: Template) => functionNamed(template, 'authe
 describe('account fan-out with a Zuora connection (zuoraBaseUrl set)', () => {
   let stack: ZuoraLimioSyncStack;
   let template: Template;
-  let ids: { accountQueue: string; mainQueue: string; deadLetterQueue: string; ledgerTable: string; zuoraSecret: string };
+  let ids: {
+    accountQueue: string;
+    mainQueue: string;
+    deadLetterQueue: string;
+    ledgerTable: string;
+    zuoraSecret: string;
+  };
 
   beforeAll(() => {
     stack = sweepBridge();
     template = Template.fromStack(stack);
-    const idOf = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
+    const idOf = (construct: { node: { defaultChild?: unknown } }) =>
+      stack.getLogicalId(construct.node.defaultChild as never);
     ids = {
       accountQueue: idOf(stack.bridge.accountQueue!),
       mainQueue: idOf(stack.bridge.mainQueue),
@@ -48,7 +60,7 @@ describe('account fan-out with a Zuora connection (zuoraBaseUrl set)', () => {
     };
   });
 
-  it('keeps account messages 14 days on an encrypted, TLS-only, retained queue redriven to the main queue\'s DLQ as the main queue is', () => {
+  it("keeps account messages 14 days on an encrypted, TLS-only, retained queue redriven to the main queue's DLQ as the main queue is", () => {
     const resources = template.toJSON().Resources as Resources & Record<string, { DeletionPolicy?: string }>;
     expect(ids.accountQueue).toBe('BridgeAccountQueue1C8A1CCF');
     expect(resources[ids.accountQueue]).toMatchObject({
@@ -57,26 +69,40 @@ describe('account fan-out with a Zuora connection (zuoraBaseUrl set)', () => {
       Properties: {
         SqsManagedSseEnabled: true,
         MessageRetentionPeriod: DEFAULTS.retentionSeconds,
-        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [ids.deadLetterQueue, 'Arn'] }, maxReceiveCount: redriveMaxReceiveCount(DEFAULTS.maxAttempts) },
+        RedrivePolicy: {
+          deadLetterTargetArn: { 'Fn::GetAtt': [ids.deadLetterQueue, 'Arn'] },
+          maxReceiveCount: redriveMaxReceiveCount(DEFAULTS.maxAttempts),
+        },
       },
     });
-    expect(resources[ids.accountQueue].Properties.RedrivePolicy).toEqual(resources[ids.mainQueue].Properties.RedrivePolicy);
+    expect(resources[ids.accountQueue].Properties.RedrivePolicy).toEqual(
+      resources[ids.mainQueue].Properties.RedrivePolicy,
+    );
     template.hasResourceProperties('AWS::SQS::QueuePolicy', {
       Queues: [{ Ref: ids.accountQueue }],
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
     });
   });
 
-  it('gives the account queue a visibility timeout of at least 6x the fan-out\'s timeout (AWS\'s advice for an SQS event source)', () => {
+  it("gives the account queue a visibility timeout of at least 6x the fan-out's timeout (AWS's advice for an SQS event source)", () => {
     const { resource } = fanOutFunctionOf(template);
     expect(resource.Properties.Timeout).toBe(300);
-    const visibility = (template.toJSON().Resources as Resources)[ids.accountQueue].Properties.VisibilityTimeout as number;
+    const visibility = (template.toJSON().Resources as Resources)[ids.accountQueue].Properties
+      .VisibilityTimeout as number;
     expect(visibility).toBeGreaterThanOrEqual(6 * resource.Properties.Timeout);
   });
 
-  it('gives the fan-out exactly the contract\'s environment: its queue, the main queue, the DLQ, the sweep\'s Zuora connection, the ledger and the sync\'s retry settings', () => {
+  it("gives the fan-out exactly the contract's environment: its queue, the main queue, the DLQ, the sweep's Zuora connection, the ledger and the sync's retry settings", () => {
     const { resource } = fanOutFunctionOf(template);
-    expect(resource.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], LoggingConfig: { LogFormat: 'JSON' } });
+    expect(resource.Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      LoggingConfig: { LogFormat: 'JSON' },
+    });
     const variables = resource.Properties.Environment.Variables as Record<string, unknown>;
     expect(variables).toEqual({
       ACCOUNT_QUEUE_URL: { Ref: ids.accountQueue },
@@ -96,8 +122,10 @@ describe('account fan-out with a Zuora connection (zuoraBaseUrl set)', () => {
       POWERTOOLS_METRICS_NAMESPACE: 'ZuoraLimioSync',
     });
     // One Zuora connection per stack: the very variables (and secret) the sweep reads.
-    const sweepVariables = functionNamed(template, 'reconciliation sweep').resource.Properties.Environment.Variables as Record<string, unknown>;
-    for (const name of ['ZUORA_BASE_URL', 'ZUORA_ENTITY_ID', 'ZUORA_SECRET_ID']) expect(variables[name]).toEqual(sweepVariables[name]);
+    const sweepVariables = functionNamed(template, 'reconciliation sweep').resource.Properties.Environment
+      .Variables as Record<string, unknown>;
+    for (const name of ['ZUORA_BASE_URL', 'ZUORA_ENTITY_ID', 'ZUORA_SECRET_ID'])
+      expect(variables[name]).toEqual(sweepVariables[name]);
   });
 
   it('lets the fan-out consume and continue on its queue, send to the main queue and the DLQ, read the Zuora secret and mark only subscription items of the ledger', () => {
@@ -115,7 +143,12 @@ describe('account fan-out with a Zuora connection (zuoraBaseUrl set)', () => {
       { Sid: 'QueueContinuations', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arn(ids.accountQueue) },
       { Sid: 'QueueAccountSubscriptions', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arn(ids.mainQueue) },
       { Sid: 'DeadLetter', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: arn(ids.deadLetterQueue) },
-      { Sid: 'ReadZuoraSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: ids.zuoraSecret } },
+      {
+        Sid: 'ReadZuoraSecret',
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: { Ref: ids.zuoraSecret },
+      },
       {
         Sid: 'MarkQueuedInLedger',
         Effect: 'Allow',
@@ -134,7 +167,9 @@ describe('account fan-out with a Zuora connection (zuoraBaseUrl set)', () => {
         Condition: { 'ForAnyValue:StringLike': { 'dynamodb:LeadingKeys': [LEDGER_KEY_NOT_A_SUBSCRIPTION] } },
       },
     ]);
-    expect(template.toJSON().Resources[resource.Properties.Role['Fn::GetAtt'][0]].Properties.ManagedPolicyArns).toBeUndefined();
+    expect(
+      template.toJSON().Resources[resource.Properties.Role['Fn::GetAtt'][0]].Properties.ManagedPolicyArns,
+    ).toBeUndefined();
   });
 
   it('feeds the fan-out from its queue in batches of fanOutBatchSize, at most fanOutMaxConcurrency at once, reporting failed items, once its role may', () => {
@@ -155,9 +190,19 @@ describe('account fan-out with a Zuora connection (zuoraBaseUrl set)', () => {
   it('gives the callout Lambda the account queue and the account number pattern, with SendMessage on that queue, which its cold start accepts', () => {
     const { resource } = calloutFunctionOf(template);
     const variables = resource.Properties.Environment.Variables as Record<string, unknown>;
-    expect(variables).toMatchObject({ ACCOUNT_QUEUE_URL: { Ref: ids.accountQueue }, ACCOUNT_NUMBER_PATTERN: '^ACC[0-9]{6}$' });
-    expect(roleStatements(template, resource)).toContainEqual({ Sid: 'QueueAccountKeys', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [ids.accountQueue, 'Arn'] } });
-    const deployed = Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, typeof value === 'string' ? value : `resolved-${name}`]));
+    expect(variables).toMatchObject({
+      ACCOUNT_QUEUE_URL: { Ref: ids.accountQueue },
+      ACCOUNT_NUMBER_PATTERN: '^ACC[0-9]{6}$',
+    });
+    expect(roleStatements(template, resource)).toContainEqual({
+      Sid: 'QueueAccountKeys',
+      Effect: 'Allow',
+      Action: 'sqs:SendMessage',
+      Resource: { 'Fn::GetAtt': [ids.accountQueue, 'Arn'] },
+    });
+    const deployed = Object.fromEntries(
+      Object.entries(variables).map(([name, value]) => [name, typeof value === 'string' ? value : `resolved-${name}`]),
+    );
     const config = loadCalloutConfig(deployed);
     expect(config.accountQueueUrl).toBe('resolved-ACCOUNT_QUEUE_URL');
     expect(config.accountKeyRule.numberPattern.test('ACC000123')).toBe(true);
@@ -171,7 +216,7 @@ describe('account fan-out with a Zuora connection (zuoraBaseUrl set)', () => {
     expect(outputs.AccountQueueUrl.Value).toEqual({ Ref: ids.accountQueue });
   });
 
-  it('alarms on any failed fan-out invocation, as on the sync Lambda\'s, pointing at unknown accounts\' dead letters', () => {
+  it("alarms on any failed fan-out invocation, as on the sync Lambda's, pointing at unknown accounts' dead letters", () => {
     const alarm = alarmProperties(template, 'FanOutErrorsAlarm');
     expect(alarm).toMatchObject({
       MetricName: 'Errors',
@@ -188,15 +233,26 @@ describe('account fan-out with a Zuora connection (zuoraBaseUrl set)', () => {
     expect(alarm.AlarmDescription).toMatch(/ZuoraSecretArn/);
   });
 
-  it('shows the fan-out\'s metrics by the contract\'s names and service, its Lambda and queue, and the callout\'s account metrics', () => {
+  it("shows the fan-out's metrics by the contract's names and service, its Lambda and queue, and the callout's account metrics", () => {
     const dashboard = dashboardOf(template);
     const metrics = dashboard.widgets.flatMap((widget) => widget.properties.metrics ?? []);
-    const custom = (service: string) => metrics.filter((metric) => metric[0] === METRICS_NAMESPACE && metric[2] === 'service' && metric[3] === service).map((metric) => metric[1]);
+    const custom = (service: string) =>
+      metrics
+        .filter((metric) => metric[0] === METRICS_NAMESPACE && metric[2] === 'service' && metric[3] === service)
+        .map((metric) => metric[1]);
     expect(custom(FAN_OUT_METRICS_SERVICE).sort()).toEqual(
-      ['FanOutAccounts', 'FanOutSubscriptionsQueued', 'FanOutUnknownAccounts', 'FanOutContinuations', 'FanOutZuoraRetries'].sort(),
+      [
+        'FanOutAccounts',
+        'FanOutSubscriptionsQueued',
+        'FanOutUnknownAccounts',
+        'FanOutContinuations',
+        'FanOutZuoraRetries',
+      ].sort(),
     );
     expect(FAN_OUT_METRICS_SERVICE).toBe('fanout');
-    expect(custom(CALLOUT_METRICS_SERVICE)).toEqual(expect.arrayContaining(['CalloutAccountsIgnored', 'AccountKeysQueued']));
+    expect(custom(CALLOUT_METRICS_SERVICE)).toEqual(
+      expect.arrayContaining(['CalloutAccountsIgnored', 'AccountKeysQueued']),
+    );
     const fanOut = dashboard.widgets.find((widget) => /^Fan-out Lambda/.test(widget.properties.title ?? ''))!;
     const text = JSON.stringify(fanOut.properties.metrics);
     expect(text).toContain(fanOutFunctionOf(template).id);
@@ -204,10 +260,19 @@ describe('account fan-out with a Zuora connection (zuoraBaseUrl set)', () => {
     expect(dashboard.widgets.find((widget) => widget.type === 'alarm')!.properties.alarms).toHaveLength(13);
   });
 
-  it('names the callout\'s account metrics as the callout Lambda publishes them', () => {
-    const handler = readFileSync(join(__dirname, '..', '..', '..', 'functions', 'callout', 'callout-handler.ts'), 'utf8');
+  it("names the callout's account metrics as the callout Lambda publishes them", () => {
+    const handler = readFileSync(
+      join(__dirname, '..', '..', '..', 'functions', 'callout', 'callout-handler.ts'),
+      'utf8',
+    );
     for (const name of Object.values(CALLOUT_ACCOUNT_METRICS)) expect(handler).toContain(`'${name}'`);
-    expect(Object.values(FAN_OUT_METRICS).sort()).toEqual(['FanOutAccounts', 'FanOutContinuations', 'FanOutSubscriptionsQueued', 'FanOutUnknownAccounts', 'FanOutZuoraRetries']);
+    expect(Object.values(FAN_OUT_METRICS).sort()).toEqual([
+      'FanOutAccounts',
+      'FanOutContinuations',
+      'FanOutSubscriptionsQueued',
+      'FanOutUnknownAccounts',
+      'FanOutZuoraRetries',
+    ]);
   });
 });
 
@@ -215,16 +280,32 @@ describe('account fan-out with an existing Zuora secret, a secrets key and a que
   it('encrypts the account queue with the queue key, grants the fan-out its use and the Zuora secret through Secrets Manager, with the small default sizing', () => {
     const { template, stack, key } = sweepWithExistingSecretAndKeys();
     const keyArn = stack.resolve(key.keyArn);
-    const accountQueueId = stack.getLogicalId(stack.node.findChild('Bridge').node.findChild('FanOut').node.findChild('AccountQueue').node.defaultChild as never);
-    expect((template.toJSON().Resources as Resources)[accountQueueId].Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(key.node.defaultChild as never), 'Arn'] });
+    const accountQueueId = stack.getLogicalId(
+      stack.node.findChild('Bridge').node.findChild('FanOut').node.findChild('AccountQueue').node.defaultChild as never,
+    );
+    expect((template.toJSON().Resources as Resources)[accountQueueId].Properties.KmsMasterKeyId).toEqual({
+      'Fn::GetAtt': [stack.getLogicalId(key.node.defaultChild as never), 'Arn'],
+    });
     const { id, resource } = fanOutFunctionOf(template);
     const statements = roleStatements(template, resource);
-    expect(statements).toContainEqual({ Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: keyArn });
-    expect(statements).toContainEqual({ Sid: 'ReadZuoraSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: zuoraSecretArn });
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Resource: keyArn,
+    });
+    expect(statements).toContainEqual({
+      Sid: 'ReadZuoraSecret',
+      Effect: 'Allow',
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: zuoraSecretArn,
+    });
     expect(statements).toContainEqual(expect.objectContaining({ Sid: 'ReadZuoraSecretKey', Action: 'kms:Decrypt' }));
     expect(resource.Properties.Environment.Variables.ACCOUNT_NUMBER_PATTERN).toBeUndefined();
-    expect(onlyResource(template, 'AWS::Lambda::EventSourceMapping', { FunctionName: { Ref: id } }).resource.Properties).toMatchObject({
-      BatchSize: FAN_OUT_DEFAULTS.batchSize, ScalingConfig: { MaximumConcurrency: FAN_OUT_DEFAULTS.maxConcurrency },
+    expect(
+      onlyResource(template, 'AWS::Lambda::EventSourceMapping', { FunctionName: { Ref: id } }).resource.Properties,
+    ).toMatchObject({
+      BatchSize: FAN_OUT_DEFAULTS.batchSize,
+      ScalingConfig: { MaximumConcurrency: FAN_OUT_DEFAULTS.maxConcurrency },
     });
   });
 });
@@ -240,7 +321,11 @@ describe('no Zuora connection (zuoraBaseUrl unset)', () => {
     expect(roleStatements(template, resource).map((statement) => statement.Sid)).not.toContain('QueueAccountKeys');
     const outputs = template.toJSON().Outputs as Record<string, unknown>;
     for (const name of FAN_OUT_STACK_OUTPUTS) expect(outputs[name]).toBeUndefined();
-    expect(template.findResources('AWS::CloudWatch::Alarm', { Properties: { AlarmName: Match.stringLikeRegexp('FanOutErrorsAlarm$') } })).toEqual({});
+    expect(
+      template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { AlarmName: Match.stringLikeRegexp('FanOutErrorsAlarm$') },
+      }),
+    ).toEqual({});
   });
 
   it('still gives the callout Lambda accountNumberPattern, which decides what counts as an account key to refuse', () => {
@@ -251,10 +336,18 @@ describe('no Zuora connection (zuoraBaseUrl unset)', () => {
   });
 
   it('gives the callout Lambda calloutAccountsBesideSubscriptions (fan-out by default) and refuses another value at synth', () => {
-    const variablesOf = (template: Template) => calloutFunctionOf(template).resource.Properties.Environment.Variables as Record<string, unknown>;
-    expect(variablesOf(Template.fromStack(stackWith({ limioBaseUrl }))).CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS).toBe('fan-out');
-    expect(variablesOf(Template.fromStack(stackWith({ limioBaseUrl, calloutAccountsBesideSubscriptions: 'ignore' }))).CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS).toBe('ignore');
-    expect(() => stackWith({ limioBaseUrl, calloutAccountsBesideSubscriptions: 'skip' as 'ignore' })).toThrow(/calloutAccountsBesideSubscriptions/);
+    const variablesOf = (template: Template) =>
+      calloutFunctionOf(template).resource.Properties.Environment.Variables as Record<string, unknown>;
+    expect(variablesOf(Template.fromStack(stackWith({ limioBaseUrl }))).CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS).toBe(
+      'fan-out',
+    );
+    expect(
+      variablesOf(Template.fromStack(stackWith({ limioBaseUrl, calloutAccountsBesideSubscriptions: 'ignore' })))
+        .CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS,
+    ).toBe('ignore');
+    expect(() => stackWith({ limioBaseUrl, calloutAccountsBesideSubscriptions: 'skip' as 'ignore' })).toThrow(
+      /calloutAccountsBesideSubscriptions/,
+    );
   });
 
   it('warns at synth that account callouts will be refused with 422, which Zuora does not retry, and how to turn the fan-out on', () => {

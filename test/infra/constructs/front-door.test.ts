@@ -39,7 +39,9 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       expect(variables).toEqual({
         QUEUE_URL: { Ref: mainQueueId },
         LEDGER_TABLE_NAME: { Ref: ledgerTableId },
-        CALLOUT_AUTH_SECRET_ID: { Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', /how Zuora callouts authenticate/) },
+        CALLOUT_AUTH_SECRET_ID: {
+          Ref: logicalIdOf(template, 'AWS::SecretsManager::Secret', /how Zuora callouts authenticate/),
+        },
         CALLOUT_REALM: 'zuora-limio-sync',
         CALLOUT_ACCOUNTS_BESIDE_SUBSCRIPTIONS: 'fan-out',
         CALLOUT_DELAY_SECONDS: '0',
@@ -57,9 +59,23 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       const { resource } = functionNamed(template, 'authenticates Zuora callouts');
       const logGroupId = resource.Properties.LoggingConfig.LogGroup.Ref;
       expect(roleStatements(template, resource)).toEqual([
-        { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] } },
-        { Sid: 'QueueSubscriptionIds', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [mainQueueId, 'Arn'] } },
-        { Sid: 'ReadCalloutAuthSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: resource.Properties.Environment.Variables.CALLOUT_AUTH_SECRET_ID },
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] },
+        },
+        {
+          Sid: 'QueueSubscriptionIds',
+          Effect: 'Allow',
+          Action: 'sqs:SendMessage',
+          Resource: { 'Fn::GetAtt': [mainQueueId, 'Arn'] },
+        },
+        {
+          Sid: 'ReadCalloutAuthSecret',
+          Effect: 'Allow',
+          Action: 'secretsmanager:GetSecretValue',
+          Resource: resource.Properties.Environment.Variables.CALLOUT_AUTH_SECRET_ID,
+        },
         {
           Sid: 'MarkQueuedInLedger',
           Effect: 'Allow',
@@ -97,7 +113,9 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       }
       template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'callout' });
       template.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] } });
-      expect(template.findResources('AWS::ApiGateway::RestApi', { Properties: { Policy: Match.anyValue() } })).toEqual({});
+      expect(template.findResources('AWS::ApiGateway::RestApi', { Properties: { Policy: Match.anyValue() } })).toEqual(
+        {},
+      );
     });
 
     it('answers a request without credentials with the Basic challenge from API Gateway itself', () => {
@@ -123,14 +141,16 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
 
     it('throttles the stage and keeps execution logs to errors without request data', () => {
       template.hasResourceProperties('AWS::ApiGateway::Stage', {
-        MethodSettings: [Match.objectLike({
-          HttpMethod: '*',
-          ResourcePath: '/*',
-          ThrottlingRateLimit: 500,
-          ThrottlingBurstLimit: 1000,
-          LoggingLevel: 'ERROR',
-          DataTraceEnabled: false,
-        })],
+        MethodSettings: [
+          Match.objectLike({
+            HttpMethod: '*',
+            ResourcePath: '/*',
+            ThrottlingRateLimit: 500,
+            ThrottlingBurstLimit: 1000,
+            LoggingLevel: 'ERROR',
+            DataTraceEnabled: false,
+          }),
+        ],
       });
     });
 
@@ -139,13 +159,17 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       const { DestinationArn, Format } = resource.Properties.AccessLogSetting;
       expect(DestinationArn['Fn::GetAtt'][1]).toBe('Arn');
       const fields = JSON.parse(Format) as Record<string, string>;
-      expect(fields).toMatchObject({ requestId: '$context.requestId', status: '$context.status', sourceIp: '$context.identity.sourceIp' });
+      expect(fields).toMatchObject({
+        requestId: '$context.requestId',
+        status: '$context.status',
+        sourceIp: '$context.identity.sourceIp',
+      });
       expect(Format).not.toMatch(/header|authorization|authorizer/i);
     });
   });
 
   describe('the public endpoint', () => {
-    it('throttles the stage for a bill run\'s peak with room (500 requests/s, burst 1000)', () => {
+    it("throttles the stage for a bill run's peak with room (500 requests/s, burst 1000)", () => {
       expect(onlyResource(template, 'AWS::ApiGateway::Stage').resource.Properties.MethodSettings[0]).toMatchObject({
         ThrottlingRateLimit: 500,
         ThrottlingBurstLimit: 1000,
@@ -169,15 +193,18 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       expect(filter).toEqual({
         LogGroupName: { Ref: stage.AccessLogSetting.DestinationArn['Fn::GetAtt'][0] },
         FilterPattern: '{ $.status = "429" }',
-        MetricTransformations: [{
-          MetricNamespace: METRICS_NAMESPACE,
-          MetricName: 'CalloutThrottled',
-          MetricValue: '1',
-          Dimensions: [{ Key: 'ApiId', Value: '$.apiId' }],
-          Unit: 'Count',
-        }],
+        MetricTransformations: [
+          {
+            MetricNamespace: METRICS_NAMESPACE,
+            MetricName: 'CalloutThrottled',
+            MetricValue: '1',
+            Dimensions: [{ Key: 'ApiId', Value: '$.apiId' }],
+            Unit: 'Count',
+          },
+        ],
       });
-      const alarm = onlyResource(template, 'AWS::CloudWatch::Alarm', { MetricName: 'CalloutThrottled' }).resource.Properties;
+      const alarm = onlyResource(template, 'AWS::CloudWatch::Alarm', { MetricName: 'CalloutThrottled' }).resource
+        .Properties;
       expect(alarm).toMatchObject({
         Namespace: METRICS_NAMESPACE,
         Dimensions: [{ Name: 'ApiId', Value: { Ref: apiId } }],
@@ -199,7 +226,9 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
     });
 
     it('checks no Zuora tenant id unless one is given', () => {
-      expect(functionNamed(template, 'authenticates Zuora callouts').resource.Properties.Environment.Variables).not.toHaveProperty('CALLOUT_EXPECTED_TENANT_ID');
+      expect(
+        functionNamed(template, 'authenticates Zuora callouts').resource.Properties.Environment.Variables,
+      ).not.toHaveProperty('CALLOUT_EXPECTED_TENANT_ID');
     });
   });
 });
@@ -218,7 +247,10 @@ describe('HTTP API bridge (preemptive Basic, existing alarm topic)', () => {
     for (const routeKey of ['POST /zuora/callout', 'GET /zuora/callout']) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { ApiId: { Ref: api }, RouteKey: routeKey });
     }
-    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+    });
     expect(template.findResources('AWS::ApiGateway::RestApi')).toEqual({});
   });
 
@@ -242,20 +274,27 @@ describe('HTTP API bridge (preemptive Basic, existing alarm topic)', () => {
   it('counts 429s of its access log as CalloutThrottled of this API and alarms on them', () => {
     const apiId = onlyResource(template, 'AWS::ApiGatewayV2::Api').id;
     const stage = onlyResource(template, 'AWS::ApiGatewayV2::Stage').resource.Properties;
-    expect(JSON.parse(stage.AccessLogSettings.Format)).toMatchObject({ status: '$context.status', apiId: '$context.apiId' });
+    expect(JSON.parse(stage.AccessLogSettings.Format)).toMatchObject({
+      status: '$context.status',
+      apiId: '$context.apiId',
+    });
     expect(onlyResource(template, 'AWS::Logs::MetricFilter').resource.Properties).toMatchObject({
       LogGroupName: { Ref: stage.AccessLogSettings.DestinationArn['Fn::GetAtt'][0] },
       FilterPattern: '{ $.status = "429" }',
-      MetricTransformations: [expect.objectContaining({ MetricName: 'CalloutThrottled', Dimensions: [{ Key: 'ApiId', Value: '$.apiId' }] })],
+      MetricTransformations: [
+        expect.objectContaining({ MetricName: 'CalloutThrottled', Dimensions: [{ Key: 'ApiId', Value: '$.apiId' }] }),
+      ],
     });
-    expect(onlyResource(template, 'AWS::CloudWatch::Alarm', { MetricName: 'CalloutThrottled' }).resource.Properties).toMatchObject({
+    expect(
+      onlyResource(template, 'AWS::CloudWatch::Alarm', { MetricName: 'CalloutThrottled' }).resource.Properties,
+    ).toMatchObject({
       Namespace: METRICS_NAMESPACE,
       Dimensions: [{ Name: 'ApiId', Value: { Ref: apiId } }],
       AlarmActions: [alarmTopicArn],
     });
   });
 
-  it('alarms on the HTTP API\'s 5xx and notifies the existing topic, creating none', () => {
+  it("alarms on the HTTP API's 5xx and notifies the existing topic, creating none", () => {
     const api = onlyResource(template, 'AWS::ApiGatewayV2::Api').id;
     const alarm = onlyResource(template, 'AWS::CloudWatch::Alarm', { MetricName: '5xx' }).resource.Properties;
     expect(alarm).toMatchObject({ Namespace: 'AWS/ApiGateway', Dimensions: [{ Name: 'ApiId', Value: { Ref: api } }] });
@@ -266,7 +305,18 @@ describe('HTTP API bridge (preemptive Basic, existing alarm topic)', () => {
   it('outputs the callout URL on the $default stage', () => {
     const apiId = onlyResource(template, 'AWS::ApiGatewayV2::Api').id;
     expect(template.toJSON().Outputs.CalloutUrl.Value).toEqual({
-      'Fn::Join': ['', ['https://', { Ref: apiId }, '.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/zuora/callout']],
+      'Fn::Join': [
+        '',
+        [
+          'https://',
+          { Ref: apiId },
+          '.execute-api.',
+          { Ref: 'AWS::Region' },
+          '.',
+          { Ref: 'AWS::URLSuffix' },
+          '/zuora/callout',
+        ],
+      ],
     });
   });
 });
@@ -290,7 +340,10 @@ describe('REST API with header auth, allowlist, existing secrets and custom sizi
         Statement: [
           { Effect: 'Allow', Principal: { AWS: '*' }, Action: 'execute-api:Invoke', Resource: 'execute-api:/*' },
           {
-            Effect: 'Deny', Principal: { AWS: '*' }, Action: 'execute-api:Invoke', Resource: 'execute-api:/*',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 'execute-api:Invoke',
+            Resource: 'execute-api:/*',
             Condition: { NotIpAddress: { 'aws:SourceIp': ['203.0.113.0/24', '198.51.100.7'] } },
           },
         ],
@@ -306,11 +359,14 @@ describe('REST API with WAF, TLS_1_2, tenant check, secrets key and nothing reta
     template = Template.fromStack(wafBridge());
   });
 
-  it('puts a per-IP rate-based rule in front of the stage, Zuora\'s addresses exempt', () => {
+  it("puts a per-IP rate-based rule in front of the stage, Zuora's addresses exempt", () => {
     const v4 = onlyResource(template, 'AWS::WAFv2::IPSet', { IPAddressVersion: 'IPV4' });
     const v6 = onlyResource(template, 'AWS::WAFv2::IPSet', { IPAddressVersion: 'IPV6' });
     // WAF takes CIDRs only: a lone address becomes its /32.
-    expect(v4.resource.Properties).toMatchObject({ Scope: 'REGIONAL', Addresses: ['203.0.113.0/24', '198.51.100.7/32'] });
+    expect(v4.resource.Properties).toMatchObject({
+      Scope: 'REGIONAL',
+      Addresses: ['203.0.113.0/24', '198.51.100.7/32'],
+    });
     expect(v6.resource.Properties).toMatchObject({ Scope: 'REGIONAL', Addresses: ['2001:db8::/32'] });
     const acl = onlyResource(template, 'AWS::WAFv2::WebACL');
     expect(acl.resource.Properties).toMatchObject({ Scope: 'REGIONAL', DefaultAction: { Allow: {} } });
@@ -339,15 +395,18 @@ describe('REST API with WAF, TLS_1_2, tenant check, secrets key and nothing reta
       },
     });
     // Sampled requests would show the Authorization header in the WAF console.
-    for (const config of [acl.resource.Properties.VisibilityConfig, rules[0].VisibilityConfig]) expect(config.SampledRequestsEnabled).toBe(false);
+    for (const config of [acl.resource.Properties.VisibilityConfig, rules[0].VisibilityConfig])
+      expect(config.SampledRequestsEnabled).toBe(false);
     const stageId = onlyResource(template, 'AWS::ApiGateway::Stage').id;
     const association = onlyResource(template, 'AWS::WAFv2::WebACLAssociation').resource.Properties;
     expect(association.WebACLArn).toEqual({ 'Fn::GetAtt': [acl.id, 'Arn'] });
     // The stage's own ARN: …/restapis/<this API>/stages/<this stage>.
-    expect(JSON.stringify(association.ResourceArn)).toContain(`"::/restapis/",{"Ref":"${onlyResource(template, 'AWS::ApiGateway::RestApi').id}"},"/stages/",{"Ref":"${stageId}"}`);
+    expect(JSON.stringify(association.ResourceArn)).toContain(
+      `"::/restapis/",{"Ref":"${onlyResource(template, 'AWS::ApiGateway::RestApi').id}"},"/stages/",{"Ref":"${stageId}"}`,
+    );
   });
 
-  it('shows the rate rule\'s blocked requests of this web ACL on the dashboard', () => {
+  it("shows the rate rule's blocked requests of this web ACL on the dashboard", () => {
     const aclName = onlyResource(template, 'AWS::WAFv2::WebACL').resource.Properties.Name as string;
     expect(aclName).toMatch(/^[\w-]{1,128}$/);
     const body = JSON.stringify(onlyResource(template, 'AWS::CloudWatch::Dashboard').resource.Properties.DashboardBody);
@@ -364,34 +423,51 @@ describe('REST API with WAF, TLS_1_2, tenant check, secrets key and nothing reta
 
   it('deploys the API again when its security policy changes (API Gateway applies it on a deployment)', () => {
     const deploymentOf = (apiSecurityPolicy: string | undefined) => {
-      const built = new ZuoraLimioSyncStack(unbundledApp(), 'Bridge', { bridge: { limioBaseUrl, ...(apiSecurityPolicy && { apiSecurityPolicy }) } });
+      const built = new ZuoraLimioSyncStack(unbundledApp(), 'Bridge', {
+        bridge: { limioBaseUrl, ...(apiSecurityPolicy && { apiSecurityPolicy }) },
+      });
       return onlyResource(Template.fromStack(built), 'AWS::ApiGateway::Deployment').id;
     };
     expect(deploymentOf('TLS_1_2')).not.toBe(deploymentOf(undefined));
-    expect(deploymentOf(undefined)).toBe(onlyResource(Template.fromStack(defaultBridge()), 'AWS::ApiGateway::Deployment').id);
+    expect(deploymentOf(undefined)).toBe(
+      onlyResource(Template.fromStack(defaultBridge()), 'AWS::ApiGateway::Deployment').id,
+    );
   });
 
   it('gives the callout Lambda the expected Zuora tenant id', () => {
-    expect(functionNamed(template, 'authenticates Zuora callouts').resource.Properties.Environment.Variables.CALLOUT_EXPECTED_TENANT_ID).toBe('12345');
+    expect(
+      functionNamed(template, 'authenticates Zuora callouts').resource.Properties.Environment.Variables
+        .CALLOUT_EXPECTED_TENANT_ID,
+    ).toBe('12345');
   });
 });
 
 describe('CalloutWebAcl on its own', () => {
-  it('exempts a single IP set directly (no OR of one statement) and keeps its parent\'s logical ids', () => {
+  it("exempts a single IP set directly (no OR of one statement) and keeps its parent's logical ids", () => {
     const stack = new Stack(unbundledApp(), 'Alone');
     const api = new apigw.RestApi(stack, 'Api');
     api.root.addMethod('GET', new apigw.MockIntegration());
-    new CalloutWebAcl(stack, 'Waf', { stage: api.deploymentStage, name: 'alone-callout', limitPerIp: 500, exemptRanges: ['203.0.113.9'] });
+    new CalloutWebAcl(stack, 'Waf', {
+      stage: api.deploymentStage,
+      name: 'alone-callout',
+      limitPerIp: 500,
+      exemptRanges: ['203.0.113.9'],
+    });
     const template = Template.fromStack(stack);
     const ipSetId = cdkLogicalId(['ZuoraAddressesV4']);
     expect(Object.keys(template.findResources('AWS::WAFv2::IPSet'))).toEqual([ipSetId]);
-    const acl = template.findResources('AWS::WAFv2::WebACL') as Record<string, { Properties: { Name: string; Rules: any[] } }>;
+    const acl = template.findResources('AWS::WAFv2::WebACL') as Record<
+      string,
+      { Properties: { Name: string; Rules: any[] } }
+    >;
     expect(Object.keys(acl)).toEqual([cdkLogicalId(['CalloutWebAcl'])]);
     const { Name, Rules } = Object.values(acl)[0].Properties;
     expect(Name).toBe('alone-callout');
     expect(Rules[0].Statement.RateBasedStatement).toMatchObject({
       Limit: 500,
-      ScopeDownStatement: { NotStatement: { Statement: { IPSetReferenceStatement: { Arn: { 'Fn::GetAtt': [ipSetId, 'Arn'] } } } } },
+      ScopeDownStatement: {
+        NotStatement: { Statement: { IPSetReferenceStatement: { Arn: { 'Fn::GetAtt': [ipSetId, 'Arn'] } } } },
+      },
     });
   });
 });

@@ -10,7 +10,10 @@ import { unbundledApp, sweepBridge, functionNamed, roleStatements, type Resource
 
 /** IAM's StringLike: `*` any run of characters, `?` any one, everything else itself. */
 function stringLike(pattern: string, value: string): boolean {
-  const source = pattern.split('').map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('');
+  const source = pattern
+    .split('')
+    .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+    .join('');
   return new RegExp(`^${source}$`).test(value);
 }
 
@@ -48,13 +51,20 @@ describe('sync ledger and reconciliation sweep (zuoraBaseUrl set)', () => {
     const denied = syncStatements.filter((statement) => statement.Effect === 'Deny');
     expect(denied).toEqual([
       expect.objectContaining({
-        Action: expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']),
+        Action: expect.arrayContaining([
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:BatchWriteItem',
+        ]),
         Resource: { 'Fn::GetAtt': [ledgerTableId, 'Arn'] },
       }),
     ]);
     const patterns: string[] = denied[0].Condition['ForAnyValue:StringLike']['dynamodb:LeadingKeys'];
     expect(patterns.some((pattern) => stringLike(pattern, watermarkKey))).toBe(true);
-    expect(patterns.some((pattern) => stringLike(pattern, sweepWatermarkKey({ zuoraBaseUrl: 'https://rest.eu.zuora.com' })))).toBe(true);
+    expect(
+      patterns.some((pattern) => stringLike(pattern, sweepWatermarkKey({ zuoraBaseUrl: 'https://rest.eu.zuora.com' }))),
+    ).toBe(true);
     // No subscription id the bridge accepts is refused, whatever SUBSCRIPTION_ID_PATTERN allows.
     for (const id of ['A-S00000271', '2c92c0f86a8dd422016a9e7a70116b0d', 'sweep', 'sweep-1']) {
       expect(checkSubscriptionId(id, subscriptionIdRuleFrom('.*')).ok).toBe(true);
@@ -83,10 +93,13 @@ describe('sync ledger and reconciliation sweep (zuoraBaseUrl set)', () => {
 });
 
 describe('SyncLedger on its own', () => {
-  it('removes the table as told and keeps its parent\'s logical id', () => {
+  it("removes the table as told and keeps its parent's logical id", () => {
     const stack = new Stack(unbundledApp(), 'Alone');
     new SyncLedger(stack, 'Ledger', { removalPolicy: RemovalPolicy.DESTROY });
-    const tables = Template.fromStack(stack).findResources('AWS::DynamoDB::Table') as Record<string, { DeletionPolicy?: string }>;
+    const tables = Template.fromStack(stack).findResources('AWS::DynamoDB::Table') as Record<
+      string,
+      { DeletionPolicy?: string }
+    >;
     expect(Object.keys(tables)).toEqual([cdkLogicalId(['LedgerTable', 'Resource'])]);
     expect(Object.values(tables)[0].DeletionPolicy).toBe('Delete');
   });

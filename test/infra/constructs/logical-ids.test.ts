@@ -12,7 +12,8 @@ class Part extends Construct {
   }
 }
 
-const resource = (scope: Construct, id: string) => new CfnResource(scope, id, { type: 'Test::Thing', properties: { Name: id } });
+const resource = (scope: Construct, id: string) =>
+  new CfnResource(scope, id, { type: 'Test::Thing', properties: { Name: id } });
 
 describe('cdkLogicalId', () => {
   it('is the logical id CDK gives a resource at that path', () => {
@@ -27,7 +28,8 @@ describe('cdkLogicalId', () => {
     ];
     for (const path of paths) {
       let scope: Construct = stack;
-      for (const id of path.slice(0, -1)) scope = (scope.node.tryFindChild(id) as Construct | undefined) ?? new Construct(scope, id);
+      for (const id of path.slice(0, -1))
+        scope = (scope.node.tryFindChild(id) as Construct | undefined) ?? new Construct(scope, id);
       const element = resource(scope, path[path.length - 1]);
       expect({ path, id: cdkLogicalId(path) }).toEqual({ path, id: stack.getLogicalId(element) });
     }
@@ -35,11 +37,14 @@ describe('cdkLogicalId', () => {
 });
 
 describe('keepParentLogicalIds', () => {
-  it('gives what a part holds, however deep, the logical id it would have as its parent\'s own child', () => {
+  it("gives what a part holds, however deep, the logical id it would have as its parent's own child", () => {
     const stack = new Stack(new App(), 'Kept');
     const bridge = new Construct(stack, 'Bridge');
     const inPart = resource(new Part(bridge, 'Queues'), 'MainQueue');
-    const inNestedPart = resource(new Construct(new Part(new Part(bridge, 'FrontDoor'), 'Waf'), 'CalloutWebAcl'), 'Resource');
+    const inNestedPart = resource(
+      new Construct(new Part(new Part(bridge, 'FrontDoor'), 'Waf'), 'CalloutWebAcl'),
+      'Resource',
+    );
     const elsewhere = resource(new Construct(bridge, 'Plain'), 'Thing');
     const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Properties: { Name: string } }>;
     expect(Object.fromEntries(Object.entries(resources).map(([id, r]) => [r.Properties.Name, id]))).toEqual({

@@ -38,8 +38,8 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
     };
 
     const alarmOn = (metricName: string, namespace: string) =>
-      onlyResource(template, 'AWS::CloudWatch::Alarm', { MetricName: metricName, Namespace: namespace }).resource.Properties;
-
+      onlyResource(template, 'AWS::CloudWatch::Alarm', { MetricName: metricName, Namespace: namespace }).resource
+        .Properties;
 
     it('alarms on any dead letter', () => {
       expect(alarmOn('ApproximateNumberOfMessagesVisible', 'AWS/SQS')).toMatchObject({
@@ -63,7 +63,13 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       const syncFunctionId = functionNamed(template, 'asks Limio to sync').id;
       const syncDimension = { Dimensions: [{ Name: 'FunctionName', Value: { Ref: syncFunctionId } }] };
       for (const metric of ['Errors', 'Throttles']) {
-        expect(onlyResource(template, 'AWS::CloudWatch::Alarm', { MetricName: metric, Namespace: 'AWS/Lambda', ...syncDimension }).resource.Properties).toMatchObject({
+        expect(
+          onlyResource(template, 'AWS::CloudWatch::Alarm', {
+            MetricName: metric,
+            Namespace: 'AWS/Lambda',
+            ...syncDimension,
+          }).resource.Properties,
+        ).toMatchObject({
           Dimensions: [{ Name: 'FunctionName', Value: { Ref: syncFunctionId } }],
           ComparisonOperator: 'GreaterThanOrEqualToThreshold',
           Threshold: 1,
@@ -108,25 +114,42 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
 
     it('alarms on the very metric the deployed callout Lambda publishes when it refuses a callout', async () => {
       const alarm = alarmOn('CalloutRefused', METRICS_NAMESPACE);
-      const calloutEnvironment = functionNamed(template, 'authenticates Zuora callouts').resource.Properties.Environment.Variables as Record<string, unknown>;
+      const calloutEnvironment = functionNamed(template, 'authenticates Zuora callouts').resource.Properties.Environment
+        .Variables as Record<string, unknown>;
       const deployedMetricsEnvironment = {
         POWERTOOLS_METRICS_NAMESPACE: calloutEnvironment.POWERTOOLS_METRICS_NAMESPACE as string,
         POWERTOOLS_SERVICE_NAME: calloutEnvironment.POWERTOOLS_SERVICE_NAME as string,
       };
-      const saved = Object.fromEntries(Object.keys(deployedMetricsEnvironment).map((name) => [name, process.env[name]]));
+      const saved = Object.fromEntries(
+        Object.keys(deployedMetricsEnvironment).map((name) => [name, process.env[name]]),
+      );
       Object.assign(process.env, deployedMetricsEnvironment);
       // Refused before any queue call: the client only has to exist.
-      const sqs = new SQSClient({ region, endpoint: 'http://127.0.0.1:9', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+      const sqs = new SQSClient({
+        region,
+        endpoint: 'http://127.0.0.1:9',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      });
       const output = captureOutput();
       try {
         const handler = createCalloutHandler(
-          loadCalloutConfig({ QUEUE_URL: 'http://127.0.0.1:9/000000000000/main', CALLOUT_AUTH_MODE: 'basic', CALLOUT_USERNAME: 'zuora', CALLOUT_PASSWORD: 'callout-password' }),
+          loadCalloutConfig({
+            QUEUE_URL: 'http://127.0.0.1:9/000000000000/main',
+            CALLOUT_AUTH_MODE: 'basic',
+            CALLOUT_USERNAME: 'zuora',
+            CALLOUT_PASSWORD: 'callout-password',
+          }),
           { sqs },
         );
-        const answer = await handler(restApiEvent({
-          headers: { 'Content-Type': 'application/json', Authorization: basicAuthorization('zuora', 'callout-password') },
-          body: JSON.stringify({ subscriptionNumber: 'not a subscription id' }),
-        }));
+        const answer = await handler(
+          restApiEvent({
+            headers: {
+              'Content-Type': 'application/json',
+              Authorization: basicAuthorization('zuora', 'callout-password'),
+            },
+            body: JSON.stringify({ subscriptionNumber: 'not a subscription id' }),
+          }),
+        );
         expect(answer.statusCode).toBe(400);
       } finally {
         output.restore();
@@ -136,14 +159,23 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
           else process.env[name] = value;
         }
       }
-      type Emf = { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } } & Record<string, unknown>;
-      const refusals = output.lines()
+      type Emf = {
+        _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
+      } & Record<string, unknown>;
+      const refusals = output
+        .lines()
         .filter((line): line is Emf => '_aws' in line && 'CalloutRefused' in line)
-        .flatMap((line) => line._aws.CloudWatchMetrics.flatMap((set) => set.Dimensions.map((dimensions) => ({
-          namespace: set.Namespace,
-          dimensions: Object.fromEntries(dimensions.map((name) => [name, line[name]])),
-        }))));
-      const alarmDimensions = Object.fromEntries((alarm.Dimensions as { Name: string; Value: string }[]).map(({ Name, Value }) => [Name, Value]));
+        .flatMap((line) =>
+          line._aws.CloudWatchMetrics.flatMap((set) =>
+            set.Dimensions.map((dimensions) => ({
+              namespace: set.Namespace,
+              dimensions: Object.fromEntries(dimensions.map((name) => [name, line[name]])),
+            })),
+          ),
+        );
+      const alarmDimensions = Object.fromEntries(
+        (alarm.Dimensions as { Name: string; Value: string }[]).map(({ Name, Value }) => [Name, Value]),
+      );
       expect(refusals).toContainEqual({ namespace: alarm.Namespace, dimensions: alarmDimensions });
     });
 
@@ -163,11 +195,26 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
 
     it('notifies the email subscription of a created topic on alarm and on recovery', () => {
       const topicId = onlyResource(template, 'AWS::SNS::Topic').id;
-      template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com', TopicArn: { Ref: topicId } });
+      template.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'email',
+        Endpoint: 'ops@example.com',
+        TopicArn: { Ref: topicId },
+      });
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resources[string][];
-      expect(alarms.map((alarm) => alarm.Properties.AlarmName.replace(/^Bridge-Bridge-[0-9A-F]{8}-/, '')).sort()).toEqual(
-        ['Api5xxAlarm', 'BreakerOpenAlarm', 'CalloutRefusedAlarm', 'CalloutThrottledAlarm', 'DeadLettersAlarm', 'OldestMessageAgeAlarm', 'ProbeErrorsAlarm', 'SyncErrorsAlarm', 'SyncThrottlesAlarm', 'VisibilityRefusedAlarm'],
-      );
+      expect(
+        alarms.map((alarm) => alarm.Properties.AlarmName.replace(/^Bridge-Bridge-[0-9A-F]{8}-/, '')).sort(),
+      ).toEqual([
+        'Api5xxAlarm',
+        'BreakerOpenAlarm',
+        'CalloutRefusedAlarm',
+        'CalloutThrottledAlarm',
+        'DeadLettersAlarm',
+        'OldestMessageAgeAlarm',
+        'ProbeErrorsAlarm',
+        'SyncErrorsAlarm',
+        'SyncThrottlesAlarm',
+        'VisibilityRefusedAlarm',
+      ]);
       for (const alarm of alarms) {
         expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
         expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId }]);
@@ -176,36 +223,63 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
 
     it('has a dashboard showing every alarm, the API, the queues and both functions', () => {
       const body = onlyResource(template, 'AWS::CloudWatch::Dashboard').resource.Properties.DashboardBody;
-      const tokenText = (part: unknown) => typeof part === 'string' ? part : `TOKEN(${JSON.stringify(part).replace(/"/g, "'")})`;
+      const tokenText = (part: unknown) =>
+        typeof part === 'string' ? part : `TOKEN(${JSON.stringify(part).replace(/"/g, "'")})`;
       const dashboard = JSON.parse((body['Fn::Join'][1] as unknown[]).map(tokenText).join('')) as {
         widgets: { type: string; properties: { alarms?: string[]; metrics?: unknown[][] } }[];
       };
       const alarmWidget = dashboard.widgets.find((widget) => widget.type === 'alarm')!;
       expect(alarmWidget.properties.alarms).toHaveLength(10);
-      const metricNames = dashboard.widgets.flatMap((widget) => (widget.properties.metrics ?? []).map((metric) => `${metric[0]}/${metric[1]}`));
-      expect(metricNames).toEqual(expect.arrayContaining([
-        'AWS/ApiGateway/5XXError', 'AWS/SQS/ApproximateAgeOfOldestMessage', 'AWS/SQS/ApproximateNumberOfMessagesVisible',
-        'AWS/Lambda/Errors', 'AWS/Lambda/Throttles', 'AWS/Lambda/ConcurrentExecutions',
-      ]));
+      const metricNames = dashboard.widgets.flatMap((widget) =>
+        (widget.properties.metrics ?? []).map((metric) => `${metric[0]}/${metric[1]}`),
+      );
+      expect(metricNames).toEqual(
+        expect.arrayContaining([
+          'AWS/ApiGateway/5XXError',
+          'AWS/SQS/ApproximateAgeOfOldestMessage',
+          'AWS/SQS/ApproximateNumberOfMessagesVisible',
+          'AWS/Lambda/Errors',
+          'AWS/Lambda/Throttles',
+          'AWS/Lambda/ConcurrentExecutions',
+        ]),
+      );
       // The sync Lambda's own metrics, by the names and dimension it really emits.
-      const syncMetrics = dashboard.widgets.flatMap((widget) => widget.properties.metrics ?? [])
-        .filter((metric) => metric[0] === METRICS_NAMESPACE && metric[2] === 'service' && metric[3] === SYNC_SERVICE_NAME)
+      const syncMetrics = dashboard.widgets
+        .flatMap((widget) => widget.properties.metrics ?? [])
+        .filter(
+          (metric) => metric[0] === METRICS_NAMESPACE && metric[2] === 'service' && metric[3] === SYNC_SERVICE_NAME,
+        )
         .map((metric) => metric[1]);
-      expect([...new Set(syncMetrics)].sort()).toEqual([...new Set([...Object.values(SYNC_METRICS), ...Object.values(ADAPTIVE_LIMIT_METRICS)])].sort());
+      expect([...new Set(syncMetrics)].sort()).toEqual(
+        [...new Set([...Object.values(SYNC_METRICS), ...Object.values(ADAPTIVE_LIMIT_METRICS)])].sort(),
+      );
     });
 
     it('shows the adaptive limit and calls in flight on one graph, per invocation and for the fleet, against the ceiling', () => {
       const widget = dashboardWidget(/^Limio calls in flight/);
       // A graph's metrics are averaged unless they say otherwise, so CDK writes no `stat` for Average.
-      const averaged = (name: string) => expect.arrayContaining([METRICS_NAMESPACE, name, 'service', SYNC_SERVICE_NAME, expect.not.objectContaining({ stat: expect.anything() })]);
-      expect(widget.properties.metrics).toEqual(expect.arrayContaining([
-        averaged(ADAPTIVE_LIMIT_METRICS.limit),
-        averaged(ADAPTIVE_LIMIT_METRICS.callsInFlight),
-        // What Limio sees: the mean per invocation times the invocations running.
-        [expect.objectContaining({ expression: 'limit * invocations', yAxis: 'right' })],
-        [expect.objectContaining({ expression: 'inFlight * invocations', yAxis: 'right' })],
-        expect.arrayContaining(['AWS/Lambda', 'ConcurrentExecutions', expect.objectContaining({ id: 'invocations', stat: 'Maximum', visible: false })]),
-      ]));
+      const averaged = (name: string) =>
+        expect.arrayContaining([
+          METRICS_NAMESPACE,
+          name,
+          'service',
+          SYNC_SERVICE_NAME,
+          expect.not.objectContaining({ stat: expect.anything() }),
+        ]);
+      expect(widget.properties.metrics).toEqual(
+        expect.arrayContaining([
+          averaged(ADAPTIVE_LIMIT_METRICS.limit),
+          averaged(ADAPTIVE_LIMIT_METRICS.callsInFlight),
+          // What Limio sees: the mean per invocation times the invocations running.
+          [expect.objectContaining({ expression: 'limit * invocations', yAxis: 'right' })],
+          [expect.objectContaining({ expression: 'inFlight * invocations', yAxis: 'right' })],
+          expect.arrayContaining([
+            'AWS/Lambda',
+            'ConcurrentExecutions',
+            expect.objectContaining({ id: 'invocations', stat: 'Maximum', visible: false }),
+          ]),
+        ]),
+      );
       // The default ceiling (the adaptive limit on, issue #21): 10 per invocation, 20 x 10 for the fleet.
       expect(widget.properties.annotations).toEqual({
         horizontal: [
@@ -214,31 +288,74 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
         ],
       });
       // By the minute: the limit moves within seconds.
-      expect(widget.properties.metrics!.map((metric) => (metric[metric.length - 1] as { period?: number }).period)).toEqual(widget.properties.metrics!.map(() => 60));
+      expect(
+        widget.properties.metrics!.map((metric) => (metric[metric.length - 1] as { period?: number }).period),
+      ).toEqual(widget.properties.metrics!.map(() => 60));
     });
 
-    it('shows Limio\'s latency against its unloaded latency, and their ratio', () => {
+    it("shows Limio's latency against its unloaded latency, and their ratio", () => {
       const widget = dashboardWidget(/^Limio latency against its unloaded latency/);
-      expect(widget.properties.metrics).toEqual(expect.arrayContaining([
-        expect.arrayContaining([METRICS_NAMESPACE, SYNC_METRICS.syncLatency, 'service', SYNC_SERVICE_NAME, expect.objectContaining({ stat: 'p50' })]),
-        expect.arrayContaining([METRICS_NAMESPACE, ADAPTIVE_LIMIT_METRICS.unloadedLatency, 'service', SYNC_SERVICE_NAME]),
-        expect.arrayContaining([METRICS_NAMESPACE, ADAPTIVE_LIMIT_METRICS.latencyRatio, 'service', SYNC_SERVICE_NAME, expect.objectContaining({ yAxis: 'right' })]),
-      ]));
+      expect(widget.properties.metrics).toEqual(
+        expect.arrayContaining([
+          expect.arrayContaining([
+            METRICS_NAMESPACE,
+            SYNC_METRICS.syncLatency,
+            'service',
+            SYNC_SERVICE_NAME,
+            expect.objectContaining({ stat: 'p50' }),
+          ]),
+          expect.arrayContaining([
+            METRICS_NAMESPACE,
+            ADAPTIVE_LIMIT_METRICS.unloadedLatency,
+            'service',
+            SYNC_SERVICE_NAME,
+          ]),
+          expect.arrayContaining([
+            METRICS_NAMESPACE,
+            ADAPTIVE_LIMIT_METRICS.latencyRatio,
+            'service',
+            SYNC_SERVICE_NAME,
+            expect.objectContaining({ yAxis: 'right' }),
+          ]),
+        ]),
+      );
     });
 
     it('shows syncs per second from the synced count, and the messages put back waiting for a slot', () => {
       const widget = dashboardWidget(/^Drain/);
-      expect(widget.properties.metrics).toEqual(expect.arrayContaining([
-        [expect.objectContaining({ expression: 'synced / PERIOD(synced)', label: 'syncs per second' })],
-        expect.arrayContaining([METRICS_NAMESPACE, SYNC_METRICS.synced, 'service', SYNC_SERVICE_NAME, expect.objectContaining({ id: 'synced', stat: 'Sum', visible: false })]),
-        expect.arrayContaining([METRICS_NAMESPACE, ADAPTIVE_LIMIT_METRICS.slotWaits, 'service', SYNC_SERVICE_NAME, expect.objectContaining({ stat: 'Sum', yAxis: 'right' })]),
-      ]));
+      expect(widget.properties.metrics).toEqual(
+        expect.arrayContaining([
+          [expect.objectContaining({ expression: 'synced / PERIOD(synced)', label: 'syncs per second' })],
+          expect.arrayContaining([
+            METRICS_NAMESPACE,
+            SYNC_METRICS.synced,
+            'service',
+            SYNC_SERVICE_NAME,
+            expect.objectContaining({ id: 'synced', stat: 'Sum', visible: false }),
+          ]),
+          expect.arrayContaining([
+            METRICS_NAMESPACE,
+            ADAPTIVE_LIMIT_METRICS.slotWaits,
+            'service',
+            SYNC_SERVICE_NAME,
+            expect.objectContaining({ stat: 'Sum', yAxis: 'right' }),
+          ]),
+        ]),
+      );
     });
 
-    it('sums none of the adaptive limit\'s gauges among the Limio call counters, once the sync Lambda publishes them', () => {
+    it("sums none of the adaptive limit's gauges among the Limio call counters, once the sync Lambda publishes them", () => {
       const published = [...Object.values(SYNC_METRICS), ...Object.values(ADAPTIVE_LIMIT_METRICS)];
       expect(limioSyncCounters(published).sort()).toEqual(
-        [SYNC_METRICS.synced, SYNC_METRICS.retryable, SYNC_METRICS.terminal, SYNC_METRICS.deadLettered, SYNC_METRICS.visibilityRefused, SYNC_METRICS.slotWaitCopiesRefused, SYNC_METRICS.tokenFetches].sort(),
+        [
+          SYNC_METRICS.synced,
+          SYNC_METRICS.retryable,
+          SYNC_METRICS.terminal,
+          SYNC_METRICS.deadLettered,
+          SYNC_METRICS.visibilityRefused,
+          SYNC_METRICS.slotWaitCopiesRefused,
+          SYNC_METRICS.tokenFetches,
+        ].sort(),
       );
     });
   });

@@ -3,8 +3,20 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { cdkLogicalId } from '../../../infra/constructs/logical-ids';
 import { BridgeQueues } from '../../../infra/constructs/queues';
-import { DEFAULTS, mainQueueVisibilityTimeoutSeconds, redriveMaxReceiveCount } from '../../../functions/shared/defaults';
-import { unbundledApp, constructInOwnStack, ownStackBridge, functionNamed, roleStatements, defaultBridgeFixture, type Resources } from '../fixtures';
+import {
+  DEFAULTS,
+  mainQueueVisibilityTimeoutSeconds,
+  redriveMaxReceiveCount,
+} from '../../../functions/shared/defaults';
+import {
+  unbundledApp,
+  constructInOwnStack,
+  ownStackBridge,
+  functionNamed,
+  roleStatements,
+  defaultBridgeFixture,
+  type Resources,
+} from '../fixtures';
 
 /** The main queue and its DLQ (constructs/queues.ts). */
 
@@ -32,12 +44,14 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
         template.hasResourceProperties('AWS::SQS::QueuePolicy', {
           Queues: [{ Ref: id }],
           PolicyDocument: {
-            Statement: Match.arrayWith([Match.objectLike({
-              Effect: 'Deny',
-              Action: 'sqs:*',
-              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-              Resource: { 'Fn::GetAtt': [id, 'Arn'] },
-            })]),
+            Statement: Match.arrayWith([
+              Match.objectLike({
+                Effect: 'Deny',
+                Action: 'sqs:*',
+                Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+                Resource: { 'Fn::GetAtt': [id, 'Arn'] },
+              }),
+            ]),
           },
         });
       }
@@ -74,16 +88,25 @@ describe("the construct in a user's own stack (KMS key, own topic, HMAC)", () =>
     for (const queue of queues) expect(queue.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
     for (const describing of ['authenticates Zuora callouts', 'asks Limio to sync']) {
       const statements = roleStatements(template, functionNamed(template, describing).resource);
-      expect(statements).toContainEqual({ Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: keyArn });
+      expect(statements).toContainEqual({
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: keyArn,
+      });
     }
   });
 });
 
 describe('BridgeQueues on its own', () => {
-  it('sizes visibility and redrive from its props, encrypts with the given key, removes as told and keeps its parent\'s logical ids', () => {
+  it("sizes visibility and redrive from its props, encrypts with the given key, removes as told and keeps its parent's logical ids", () => {
     const stack = new Stack(unbundledApp(), 'Alone');
     const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
-    const queues = new BridgeQueues(stack, 'Queues', { syncTimeoutSeconds: 20, maxAttempts: 9, encryptionKey: key, removalPolicy: RemovalPolicy.DESTROY });
+    const queues = new BridgeQueues(stack, 'Queues', {
+      syncTimeoutSeconds: 20,
+      maxAttempts: 9,
+      encryptionKey: key,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     const resources = Template.fromStack(stack).findResources('AWS::SQS::Queue') as Resources;
     const mainId = cdkLogicalId(['MainQueue', 'Resource']);
     const deadLetterId = cdkLogicalId(['DeadLetterQueue', 'Resource']);
@@ -92,7 +115,10 @@ describe('BridgeQueues on its own', () => {
       DeletionPolicy: 'Delete',
       Properties: {
         VisibilityTimeout: mainQueueVisibilityTimeoutSeconds(20),
-        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterId, 'Arn'] }, maxReceiveCount: redriveMaxReceiveCount(9) },
+        RedrivePolicy: {
+          deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterId, 'Arn'] },
+          maxReceiveCount: redriveMaxReceiveCount(9),
+        },
         KmsMasterKeyId: { 'Fn::GetAtt': [stack.getLogicalId(key.node.defaultChild as never), 'Arn'] },
       },
     });

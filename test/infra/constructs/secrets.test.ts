@@ -53,24 +53,42 @@ describe('default bridge (REST API, Basic, new secrets, alarm email)', () => {
       });
     });
 
-    it('pins the generation block of each mode\'s callout secret (a changed block regenerates the secret copied into Zuora)', () => {
+    it("pins the generation block of each mode's callout secret (a changed block regenerates the secret copied into Zuora)", () => {
       const generationOf = (template: Template) =>
-        (Object.values(template.findResources('AWS::SecretsManager::Secret')) as Resources[string][])
-          .find((secret) => /how Zuora callouts authenticate/.test(secret.Properties.Description))!.Properties.GenerateSecretString;
-      const pinned = (fields: object, key: string) => ({ SecretStringTemplate: JSON.stringify(fields), GenerateStringKey: key, ExcludePunctuation: true, PasswordLength: 48 });
+        (Object.values(template.findResources('AWS::SecretsManager::Secret')) as Resources[string][]).find((secret) =>
+          /how Zuora callouts authenticate/.test(secret.Properties.Description),
+        )!.Properties.GenerateSecretString;
+      const pinned = (fields: object, key: string) => ({
+        SecretStringTemplate: JSON.stringify(fields),
+        GenerateStringKey: key,
+        ExcludePunctuation: true,
+        PasswordLength: 48,
+      });
       expect(generationOf(template)).toEqual(pinned({ mode: 'basic', username: 'zuora' }, 'password'));
-      expect(generationOf(Template.fromStack(httpBridge()))).toEqual(pinned({ mode: 'basic', username: 'zuora' }, 'password'));
+      expect(generationOf(Template.fromStack(httpBridge()))).toEqual(
+        pinned({ mode: 'basic', username: 'zuora' }, 'password'),
+      );
       expect(generationOf(ownStackBridge().template)).toEqual(
         pinned({ mode: 'hmac', headerName: 'X-Zuora-Signature', algorithm: 'sha256', signedData: '{body}\\n' }, 'key'),
       );
       const headerStack = new Stack(unbundledApp(), 'HeaderMode');
       new ZuoraLimioSync(headerStack, 'Bridge', { limioBaseUrl, calloutAuthMode: 'header' });
-      expect(generationOf(Template.fromStack(headerStack))).toEqual(pinned({ mode: 'header', headerName: 'X-Callout-Token' }, 'value'));
+      expect(generationOf(Template.fromStack(headerStack))).toEqual(
+        pinned({ mode: 'header', headerName: 'X-Callout-Token' }, 'value'),
+      );
     });
 
-    it('puts no SecretString in any variant\'s template', () => {
-      for (const template of [Template.fromStack(defaultBridge()), Template.fromStack(httpBridge()), ownStackBridge().template, Template.fromStack(wafBridge()), Template.fromStack(sweepBridge())]) {
-        for (const secret of Object.values(template.findResources('AWS::SecretsManager::Secret')) as Resources[string][]) {
+    it("puts no SecretString in any variant's template", () => {
+      for (const template of [
+        Template.fromStack(defaultBridge()),
+        Template.fromStack(httpBridge()),
+        ownStackBridge().template,
+        Template.fromStack(wafBridge()),
+        Template.fromStack(sweepBridge()),
+      ]) {
+        for (const secret of Object.values(
+          template.findResources('AWS::SecretsManager::Secret'),
+        ) as Resources[string][]) {
           expect(secret.Properties.SecretString).toBeUndefined();
         }
       }
@@ -102,8 +120,18 @@ describe('REST API with header auth, allowlist, existing secrets and custom sizi
     const callout = functionNamed(template, 'authenticates Zuora callouts').resource;
     expect(sync.Properties.Environment.Variables.LIMIO_SECRET_ID).toBe(limioSecretArn);
     expect(callout.Properties.Environment.Variables.CALLOUT_AUTH_SECRET_ID).toBe(calloutAuthSecretArn);
-    expect(roleStatements(template, sync)).toContainEqual({ Sid: 'ReadLimioSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: limioSecretArn });
-    expect(roleStatements(template, callout)).toContainEqual({ Sid: 'ReadCalloutAuthSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: calloutAuthSecretArn });
+    expect(roleStatements(template, sync)).toContainEqual({
+      Sid: 'ReadLimioSecret',
+      Effect: 'Allow',
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: limioSecretArn,
+    });
+    expect(roleStatements(template, callout)).toContainEqual({
+      Sid: 'ReadCalloutAuthSecret',
+      Effect: 'Allow',
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: calloutAuthSecretArn,
+    });
     expect(template.toJSON().Outputs.LimioSecretArn.Value).toBe(limioSecretArn);
     expect(template.toJSON().Outputs.CalloutAuthSecretArn.Value).toBe(calloutAuthSecretArn);
   });
@@ -133,15 +161,24 @@ describe('REST API with WAF, TLS_1_2, tenant check, secrets key and nothing reta
       const { resource } = functionNamed(template, describing);
       const secretArn = resource.Properties.Environment.Variables[variable];
       const statements = roleStatements(template, resource);
-      expect(statements).toContainEqual({ Sid: sid, Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArn });
-      const keyStatements = statements.filter((statement) => JSON.stringify(statement.Action).includes('kms:'));
-      expect(keyStatements).toEqual([{
-        Sid: `${sid}Key`,
+      expect(statements).toContainEqual({
+        Sid: sid,
         Effect: 'Allow',
-        Action: 'kms:Decrypt',
-        Resource: secretsKmsKeyArn,
-        Condition: { StringEquals: { 'kms:ViaService': viaSecretsManager, 'kms:EncryptionContext:SecretARN': secretArn } },
-      }]);
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: secretArn,
+      });
+      const keyStatements = statements.filter((statement) => JSON.stringify(statement.Action).includes('kms:'));
+      expect(keyStatements).toEqual([
+        {
+          Sid: `${sid}Key`,
+          Effect: 'Allow',
+          Action: 'kms:Decrypt',
+          Resource: secretsKmsKeyArn,
+          Condition: {
+            StringEquals: { 'kms:ViaService': viaSecretsManager, 'kms:EncryptionContext:SecretARN': secretArn },
+          },
+        },
+      ]);
     }
   });
 });
@@ -153,10 +190,15 @@ describe("the construct in a user's own stack (KMS key, own topic, HMAC)", () =>
     own = ownStackBridge();
   });
 
-  it('generates an HMAC key with the callout handler\'s default header, algorithm and signed data', () => {
+  it("generates an HMAC key with the callout handler's default header, algorithm and signed data", () => {
     own.template.hasResourceProperties('AWS::SecretsManager::Secret', {
       GenerateSecretString: Match.objectLike({
-        SecretStringTemplate: JSON.stringify({ mode: 'hmac', headerName: 'X-Zuora-Signature', algorithm: 'sha256', signedData: '{body}\\n' }),
+        SecretStringTemplate: JSON.stringify({
+          mode: 'hmac',
+          headerName: 'X-Zuora-Signature',
+          algorithm: 'sha256',
+          signedData: '{body}\\n',
+        }),
         GenerateStringKey: 'key',
       }),
     });
@@ -191,9 +233,17 @@ describe('sync ledger and reconciliation sweep (zuoraBaseUrl set)', () => {
 
   it('refuses sweep settings without zuoraBaseUrl, and a secret ARN without its suffix', () => {
     const refused = new Stack(unbundledApp(), 'RefusedSweep');
-    expect(() => new ZuoraLimioSync(refused, 'SecretOnly', { limioBaseUrl, zuoraSecretArn })).toThrow(/^zuoraBaseUrl: is required for zuoraSecretArn/);
-    expect(() => new ZuoraLimioSync(refused, 'Partial', { limioBaseUrl, zuoraBaseUrl, zuoraSecretArn: `arn:aws:secretsmanager:${region}:${account}:secret:zuora` }))
-      .toThrow(/^zuoraSecretArn: /);
+    expect(() => new ZuoraLimioSync(refused, 'SecretOnly', { limioBaseUrl, zuoraSecretArn })).toThrow(
+      /^zuoraBaseUrl: is required for zuoraSecretArn/,
+    );
+    expect(
+      () =>
+        new ZuoraLimioSync(refused, 'Partial', {
+          limioBaseUrl,
+          zuoraBaseUrl,
+          zuoraSecretArn: `arn:aws:secretsmanager:${region}:${account}:secret:zuora`,
+        }),
+    ).toThrow(/^zuoraSecretArn: /);
   });
 });
 
@@ -212,7 +262,9 @@ describe('BridgeSecrets on its own', () => {
     const secrets = new BridgeSecrets(stack, 'Secrets', { ...props, sweepOn: false, limioSecretArn });
     const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     secrets.grantRead(role, 'ReadLimioSecret', secrets.limioSecret);
-    const policy = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))[0] as { Properties: { PolicyDocument: { Statement: unknown[] } } };
+    const policy = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))[0] as {
+      Properties: { PolicyDocument: { Statement: unknown[] } };
+    };
     expect(policy.Properties.PolicyDocument.Statement).toEqual([
       { Sid: 'ReadLimioSecret', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: limioSecretArn },
     ]);
