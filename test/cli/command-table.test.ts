@@ -51,7 +51,7 @@ describe('conventions every command shares', () => {
     const alone = captureIo();
     expect(await runCli(['dlq'], alone.io)).toBe(2);
     expect(alone.stderr()).toMatch(
-      /Usage: zuora-limio-sync dlq <list\|replay> \[flags\]\n\nSubcommands:\n  dlq list {4}show what is in the dead-letter queue[^\n]*\n  dlq replay  move dead letters back/,
+      /Usage: zuora-limio-sync dlq <list\|replay> \[flags\]\n\nSubcommands:\n {2}dlq list {4}show what is in the dead-letter queue[^\n]*\n {2}dlq replay {2}move dead letters back/,
     );
     expect(alone.stderr()).not.toContain('unknown command');
     const asked = captureIo();

@@ -12,12 +12,12 @@ import { defaultBridge, httpBridge, sweepBridge } from '../infra/fixtures';
 const GUIDE = path.join(__dirname, '..', '..', 'docs', 'deploying.md');
 
 /** An output CDK names itself ends in an 8-hex hash of its path; the guide writes it as `Name…`. */
-export function documentedName(outputKey: string): string {
+function documentedName(outputKey: string): string {
   return outputKey.replace(/[0-9A-F]{8}$/, '…');
 }
 
 /** The first cell's code names of each row of the table under the "## Outputs" heading. */
-export function namesInOutputsTable(markdown: string): Set<string> {
+function namesInOutputsTable(markdown: string): Set<string> {
   const section = markdown.split(/^## /m).find((part) => part.startsWith('Outputs')) ?? '';
   const names = new Set<string>();
   for (const line of section.split('\n')) {

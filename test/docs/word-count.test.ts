@@ -18,7 +18,7 @@ function documentationFiles(): string[] {
   return ['README.md', ...guides.map((name) => `docs/${name}`)];
 }
 
-export function wordCount(text: string): number {
+function wordCount(text: string): number {
   return text.split(/[ \t\n\r\f\v]+/).filter((word) => word.length > 0).length;
 }
 
