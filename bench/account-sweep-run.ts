@@ -2,8 +2,6 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DynamoDbLedgerStore, LEDGER_PARTITION_KEY } from '../functions/ledger/dynamodb-ledger-store';
 import { LEDGER_DEFAULTS } from '../functions/ledger/config';
 import { loadSweepConfig } from '../functions/sweep/config';
-import { DynamoDbWatermarkStore, sweepWatermarkKey } from '../functions/sweep/dynamodb-watermark-store';
-import { createSweepRunner } from '../functions/sweep/runner';
 import type { SweepReport } from '../functions/sweep/sweep';
 import { ACCOUNT_IDS_PER_QUERY } from '../functions/sweep/window';
 import { createOnDemandTable, startDynamoDbEmulator } from '../local/dynamodb-emulator';
@@ -13,7 +11,7 @@ import { ZUORA_MAX_PAGE_SIZE } from '../local/zuora-tenant';
 import { countCommands } from './command-counts';
 import { formatNumber, type Figure } from './figures';
 import { seededRandom, subscriptionNumbers } from './pipeline';
-import { checkSeeding, drainIds, ledgerItem, seedLedger } from './sweep-run';
+import { checkSeeding, drainIds, ledgerItem, seedLedger, timedSweep } from './sweep-run';
 
 /**
  * Issue #22's sweep over account and contact changes at scale: `accounts` accounts changed in the Zuora sandbox
@@ -164,23 +162,14 @@ export async function runAccountSweepBench(options: AccountSweepBenchOptions): P
 
     const ledgerCalls = countCommands(dynamodb);
     const sqsCalls = countCommands(sqs);
-    const runner = createSweepRunner({
+    const { report, seconds, zuoraRequests } = await timedSweep({
       config,
       sqs,
-      queueUrl: mainQueueUrl,
-      source: 'sweep',
-      ledger: new DynamoDbLedgerStore(dynamodb, tableName),
-      watermarks: new DynamoDbWatermarkStore(dynamodb, {
-        tableName,
-        partitionKey: LEDGER_PARTITION_KEY,
-        key: sweepWatermarkKey(config),
-      }),
+      mainQueueUrl,
+      dynamodb,
+      tableName,
+      zuora,
     });
-    const requestsBefore = zuora.stats.queryRequests + zuora.stats.queryMoreRequests;
-    const started = performance.now();
-    const report = await runner.run();
-    const seconds = (performance.now() - started) / 1000;
-    const zuoraRequests = zuora.stats.queryRequests + zuora.stats.queryMoreRequests - requestsBefore;
 
     const onQueue = await drainIds(sqs, mainQueueUrl);
     const queuedIds = new Set(onQueue.ids);

@@ -7,14 +7,14 @@ import {
 } from '../functions/ledger/dynamodb-ledger-store';
 import { expiresAtFor } from '../functions/ledger/ledger-entry';
 import { parseSyncRequest } from '../functions/shared/queue-message';
-import { loadSweepConfig } from '../functions/sweep/config';
+import { loadSweepConfig, type SweepConfig } from '../functions/sweep/config';
 import { DynamoDbWatermarkStore, sweepWatermarkKey } from '../functions/sweep/dynamodb-watermark-store';
 import { createSweepRunner } from '../functions/sweep/runner';
 import type { SweepReport } from '../functions/sweep/sweep';
 import { changedSubscriptionsZoql } from '../functions/sweep/window';
 import { createOnDemandTable, startDynamoDbEmulator } from '../local/dynamodb-emulator';
 import { createQueuePair, startSqsEmulator } from '../local/sqs-emulator';
-import { startZuoraSandbox } from '../local/zuora-sandbox';
+import { startZuoraSandbox, type ZuoraSandbox } from '../local/zuora-sandbox';
 import { ZUORA_MAX_PAGE_SIZE } from '../local/zuora-tenant';
 import { countCommands } from './command-counts';
 import { forEachLimited } from './figures';
@@ -126,23 +126,14 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
       ZUORA_CLIENT_ID: zuora.clientId,
       ZUORA_CLIENT_SECRET: zuora.clientSecret,
     });
-    const runner = createSweepRunner({
+    const { runner, report, seconds, zuoraRequests } = await timedSweep({
       config,
       sqs,
-      queueUrl: mainQueueUrl,
-      source: 'sweep',
-      ledger: new DynamoDbLedgerStore(dynamodb, tableName),
-      watermarks: new DynamoDbWatermarkStore(dynamodb, {
-        tableName,
-        partitionKey: LEDGER_PARTITION_KEY,
-        key: sweepWatermarkKey(config),
-      }),
+      mainQueueUrl,
+      dynamodb,
+      tableName,
+      zuora,
     });
-    const requestsBefore = zuora.stats.queryRequests + zuora.stats.queryMoreRequests;
-    const started = performance.now();
-    const report = await runner.run();
-    const seconds = (performance.now() - started) / 1000;
-    const zuoraRequests = zuora.stats.queryRequests + zuora.stats.queryMoreRequests - requestsBefore;
     const zuoraTokenRequests = zuora.stats.tokenRequests;
     const ledgerBatchGets = ledgerCalls.count('BatchGetItemCommand');
     const sqsSendBatches = sqsCalls.count('SendMessageBatchCommand');
@@ -289,6 +280,41 @@ export async function checkSeeding(
 }
 
 /** Reads every message off the queue (deleting it) and returns the subscription ids in them. */
+/** One production sweep run over the sandbox, its ledger and watermark in dynalite: its report, time and Zuora requests. */
+export async function timedSweep(parts: {
+  readonly config: SweepConfig;
+  readonly sqs: SQSClient;
+  readonly mainQueueUrl: string;
+  readonly dynamodb: DynamoDBClient;
+  readonly tableName: string;
+  readonly zuora: ZuoraSandbox;
+}): Promise<{
+  runner: ReturnType<typeof createSweepRunner>;
+  report: SweepReport;
+  seconds: number;
+  zuoraRequests: number;
+}> {
+  const { config, sqs, mainQueueUrl, dynamodb, tableName, zuora } = parts;
+  const runner = createSweepRunner({
+    config,
+    sqs,
+    queueUrl: mainQueueUrl,
+    source: 'sweep',
+    ledger: new DynamoDbLedgerStore(dynamodb, tableName),
+    watermarks: new DynamoDbWatermarkStore(dynamodb, {
+      tableName,
+      partitionKey: LEDGER_PARTITION_KEY,
+      key: sweepWatermarkKey(config),
+    }),
+  });
+  const requestsBefore = zuora.stats.queryRequests + zuora.stats.queryMoreRequests;
+  const started = performance.now();
+  const report = await runner.run();
+  const seconds = (performance.now() - started) / 1000;
+  const zuoraRequests = zuora.stats.queryRequests + zuora.stats.queryMoreRequests - requestsBefore;
+  return { runner, report, seconds, zuoraRequests };
+}
+
 export async function drainIds(sqs: SQSClient, queueUrl: string): Promise<{ ids: string[]; allSourceSweep: boolean }> {
   const ids: string[] = [];
   let allSourceSweep = true;

@@ -1,8 +1,9 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
+import { descendantsOf, isAlive } from './process-tree';
 
 // `npm start` stopped the ways it is stopped for real: a supervisor's `kill PID` of npm, and a terminal's Ctrl-C
 // or a supervisor's signal to the whole process group. It runs as package.json says (npm, sh -c, tsx, node), so
@@ -22,48 +23,6 @@ interface Started {
   /** Resolves when nothing writes to npm's stdout any more (the runtime included, whatever npm does). */
   readonly outputClosed: Promise<void>;
   readonly npmExited: Promise<unknown>;
-}
-
-function processTable(): Promise<Array<{ pid: number; ppid: number; args: string }>> {
-  return new Promise((resolve, reject) => {
-    execFile('ps', ['-eo', 'pid=,ppid=,args='], { maxBuffer: 16 * 1024 * 1024 }, (error, stdout) => {
-      if (error) return reject(error);
-      resolve(
-        stdout
-          .split('\n')
-          .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
-          .filter((match): match is RegExpExecArray => match !== null)
-          .map((match) => ({ pid: Number(match[1]), ppid: Number(match[2]), args: match[3] })),
-      );
-    });
-  });
-}
-
-async function descendantsOf(rootPid: number): Promise<Array<{ pid: number; args: string }>> {
-  const table = await processTable();
-  const found: Array<{ pid: number; args: string }> = [];
-  const parents = new Set([rootPid]);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const row of table) {
-      if (parents.has(row.ppid) && !parents.has(row.pid)) {
-        parents.add(row.pid);
-        found.push({ pid: row.pid, args: row.args });
-        grew = true;
-      }
-    }
-  }
-  return found;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function portRefuses(port: number): Promise<boolean> {
