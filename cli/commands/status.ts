@@ -52,7 +52,9 @@ export interface StatusOptions {
   readonly now?: () => number;
 }
 
-const CLOUDWATCH_NOTE = 'not measured: see CloudWatch ApproximateAgeOfOldestMessage (or --peek-main)';
+const CLOUDWATCH_NOTE = 'not measured: see CloudWatch ApproximateAgeOfOldestMessage';
+/** --peek-main samples the main queue only: only its note offers it. */
+const MAIN_QUEUE_NOTE = `${CLOUDWATCH_NOTE} (or --peek-main)`;
 
 export async function queueStatus(sqs: SQSClient, options: StatusOptions): Promise<QueueStatus[]> {
   const now = options.now ?? Date.now;
@@ -92,7 +94,7 @@ async function oneQueue(
     inFlight: Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
     delayed: Number(attributes.ApproximateNumberOfMessagesDelayed ?? 0),
   };
-  if (!peek) return { queue, url, ...depth, sampled: 0, ageNote: CLOUDWATCH_NOTE };
+  if (!peek) return { queue, url, ...depth, sampled: 0, ageNote: queue === 'main' ? MAIN_QUEUE_NOTE : CLOUDWATCH_NOTE };
   if (depth.visible === 0)
     return {
       queue,

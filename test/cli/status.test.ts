@@ -51,6 +51,14 @@ describe('status against the SQS emulator', () => {
     expect(peekedMain.sampled).toBe(2);
     expect(await depth(emulator.sqs, queues.mainQueueUrl)).toEqual({ visible: 2, inFlight: 0 });
   });
+
+  it('offers --peek-main for the main queue only: the fan-out queue is never peeked at', async () => {
+    const fanOut = await freshQueues(emulator.sqs, 'status-fan-out');
+    const statuses = await queueStatus(emulator.sqs, { ...queues, accountQueueUrl: fanOut.mainQueueUrl });
+    const note = (queue: string) => statuses.find((status) => status.queue === queue)?.ageNote;
+    expect(note('main')).toMatch(/CloudWatch ApproximateAgeOfOldestMessage \(or --peek-main\)$/);
+    expect(note('fan-out')).toMatch(/CloudWatch ApproximateAgeOfOldestMessage$/);
+  });
 });
 
 async function sendMessages(sqs: SQSClient, queueUrl: string, count: number): Promise<void> {
