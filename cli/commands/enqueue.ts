@@ -427,27 +427,13 @@ counts its change pending until its sync, not as a missing callout.`,
       ...(ledger !== undefined && { ledger: ledger.store }),
     });
     progress.finish();
-    const partlyFailed = result.refused.length > 0 || result.failed.length > 0;
-    if (json) {
-      io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-      return partlyFailed ? EXIT.partlyFailed : EXIT.ok;
-    }
-    for (const refusal of result.refused)
-      io.stdout.write(`refused ${printable(refusal.where)}: ${printable(refusal.reason)}\n`);
-    for (const failure of result.failed)
-      io.stdout.write(
-        `not queued ${printable(failure.where)} (${printable(failure.subscriptionId)}): ${printable(failure.error)}\n`,
-      );
-    if (result.unmarked !== undefined) {
-      io.stderr.write(
-        `warning: ${result.unmarked.count} queued but not marked in the sync ledger (${printable(result.unmarked.error)}): a sweep may queue them again and count them as missing callouts\n`,
-      );
-    }
-    io.stdout.write(
-      `${dryRun ? 'valid (dry run, nothing queued)' : 'queued'}: ${result.accepted.length}, refused: ${result.refused.length}` +
-        `${result.duplicates.length ? `, duplicates skipped: ${result.duplicates.length}` : ''}${result.failed.length ? `, failed: ${result.failed.length}` : ''}\n`,
-    );
-    return partlyFailed ? EXIT.partlyFailed : EXIT.ok;
+    return writeEnqueueReport(io, json, result, {
+      keyOf: (failure) => failure.subscriptionId,
+      summary: dryRun ? 'valid (dry run, nothing queued)' : 'queued',
+      ...(result.unmarked !== undefined && {
+        warning: `warning: ${result.unmarked.count} queued but not marked in the sync ledger (${printable(result.unmarked.error)}): a sweep may queue them again and count them as missing callouts`,
+      }),
+    });
   },
 };
 
@@ -489,6 +475,24 @@ async function enqueueAccountsCommand({
     onProgress: progress.update,
   });
   progress.finish();
+  return writeEnqueueReport(io, json, result, {
+    keyOf: (failure) => failure.accountKey,
+    summary: dryRun ? 'valid accounts (dry run, nothing queued)' : 'accounts queued for fan-out',
+  });
+}
+
+/** What an enqueue of subscriptions or of accounts prints: the JSON, or its refusals, failures and a summary line. */
+function writeEnqueueReport<Failure extends { where: string; error: string }>(
+  io: RunContext['io'],
+  json: boolean,
+  result: {
+    readonly accepted: readonly unknown[];
+    readonly refused: readonly Refusal[];
+    readonly duplicates: readonly unknown[];
+    readonly failed: readonly Failure[];
+  },
+  words: { keyOf: (failure: Failure) => string; summary: string; warning?: string },
+): number {
   const partlyFailed = result.refused.length > 0 || result.failed.length > 0;
   if (json) {
     io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -498,10 +502,11 @@ async function enqueueAccountsCommand({
     io.stdout.write(`refused ${printable(refusal.where)}: ${printable(refusal.reason)}\n`);
   for (const failure of result.failed)
     io.stdout.write(
-      `not queued ${printable(failure.where)} (${printable(failure.accountKey)}): ${printable(failure.error)}\n`,
+      `not queued ${printable(failure.where)} (${printable(words.keyOf(failure))}): ${printable(failure.error)}\n`,
     );
+  if (words.warning !== undefined) io.stderr.write(`${words.warning}\n`);
   io.stdout.write(
-    `${dryRun ? 'valid accounts (dry run, nothing queued)' : 'accounts queued for fan-out'}: ${result.accepted.length}, refused: ${result.refused.length}` +
+    `${words.summary}: ${result.accepted.length}, refused: ${result.refused.length}` +
       `${result.duplicates.length ? `, duplicates skipped: ${result.duplicates.length}` : ''}${result.failed.length ? `, failed: ${result.failed.length}` : ''}\n`,
   );
   return partlyFailed ? EXIT.partlyFailed : EXIT.ok;
