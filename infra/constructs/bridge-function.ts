@@ -32,6 +32,16 @@ export function sharedEnvironment(settings: BridgeSettings): Record<string, stri
   };
 }
 
+/** The retry budget and backoff of the functions that retry through their queue (sync and fan-out). */
+export function retryEnvironment(settings: BridgeSettings): Record<string, string> {
+  return {
+    RETRY_BUDGET_SECONDS: String(settings.retryBudgetSeconds),
+    MAX_ATTEMPTS: String(settings.maxAttempts),
+    BACKOFF_BASE_SECONDS: String(settings.backoffBaseSeconds),
+    BACKOFF_MAX_SECONDS: String(settings.backoffMaxSeconds),
+  };
+}
+
 /**
  * One of the bridge's Lambdas, as every one of them is built: `<name>Logs`, `<name>Role` and `<name>Function` in
  * `scope`, bundled by the project's own esbuild.

@@ -15,7 +15,7 @@ import {
   type FanOutSettings,
   type SweepSettings,
 } from '../settings';
-import { bridgeFunction, sharedEnvironment } from './bridge-function';
+import { bridgeFunction, retryEnvironment, sharedEnvironment } from './bridge-function';
 import { keepParentLogicalIds } from './logical-ids';
 import type { BridgeSecrets } from './secrets';
 import { denyNonSubscriptionItemsStatement, markQueuedStatement } from './ledger';
@@ -84,10 +84,7 @@ export class AccountFanOut extends Construct {
           ...zuoraConnectionEnvironment(props.zuoraConnection),
           LEDGER_TABLE_NAME: ledgerTable.tableName,
           ...(settings.accountNumberPattern !== undefined && { ACCOUNT_NUMBER_PATTERN: settings.accountNumberPattern }),
-          RETRY_BUDGET_SECONDS: String(settings.retryBudgetSeconds),
-          MAX_ATTEMPTS: String(settings.maxAttempts),
-          BACKOFF_BASE_SECONDS: String(settings.backoffBaseSeconds),
-          BACKOFF_MAX_SECONDS: String(settings.backoffMaxSeconds),
+          ...retryEnvironment(settings),
           ...sharedEnvironment(settings),
         },
       },

@@ -8,7 +8,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { syncConcurrencyEnvironment, type BridgeSettings } from '../settings';
-import { bridgeFunction, sharedEnvironment } from './bridge-function';
+import { bridgeFunction, retryEnvironment, sharedEnvironment } from './bridge-function';
 import { denyNonSubscriptionItemsStatement } from './ledger';
 import { keepParentLogicalIds } from './logical-ids';
 import type { BridgeSecrets } from './secrets';
@@ -57,11 +57,8 @@ export class SyncWorker extends Construct {
           LIMIO_SECRET_ID: limioSecret.secretArn,
           ...syncConcurrencyEnvironment(settings),
           BREAKER_TABLE_NAME: breakerTable.tableName,
-          RETRY_BUDGET_SECONDS: String(settings.retryBudgetSeconds),
-          MAX_ATTEMPTS: String(settings.maxAttempts),
+          ...retryEnvironment(settings),
           LIMIO_TIMEOUT_MS: String(settings.limioTimeoutMs),
-          BACKOFF_BASE_SECONDS: String(settings.backoffBaseSeconds),
-          BACKOFF_MAX_SECONDS: String(settings.backoffMaxSeconds),
           LEDGER_TABLE_NAME: ledgerTable.tableName,
           SYNC_COOLDOWN_SECONDS: String(settings.syncCooldownSeconds),
           SYNC_CLOCK_MARGIN_SECONDS: String(settings.syncClockMarginSeconds),
