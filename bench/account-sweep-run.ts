@@ -11,7 +11,7 @@ import { ZUORA_MAX_PAGE_SIZE } from '../local/zuora-tenant';
 import { countCommands } from './command-counts';
 import { formatNumber, type Figure } from './figures';
 import { seededRandom, subscriptionNumbers } from './pipeline';
-import { checkSeeding, drainIds, ledgerItem, seedLedger, timedSweep } from './sweep-run';
+import { checkSeeding, drainIds, ledgerItem, queuedAgainst, queuedFailures, seedLedger, timedSweep } from './sweep-run';
 
 /**
  * Issue #22's sweep over account and contact changes at scale: `accounts` accounts changed in the Zuora sandbox
@@ -172,7 +172,6 @@ export async function runAccountSweepBench(options: AccountSweepBenchOptions): P
     });
 
     const onQueue = await drainIds(sqs, mainQueueUrl);
-    const queuedIds = new Set(onQueue.ids);
     return {
       accounts: options.accounts,
       accountRecords,
@@ -194,11 +193,7 @@ export async function runAccountSweepBench(options: AccountSweepBenchOptions): P
       zuoraMaxInFlight: zuora.stats.maxInFlight,
       ledgerBatchGets: ledgerCalls.count('BatchGetItemCommand'),
       sqsSendBatches: sqsCalls.count('SendMessageBatchCommand'),
-      queuedOnQueue: onQueue.ids.length,
-      missing: [...uncovered].filter((id) => !queuedIds.has(id)),
-      unexpected: [...queuedIds].filter((id) => !uncovered.has(id)),
-      duplicates: onQueue.ids.length - queuedIds.size,
-      allSourceSweep: onQueue.allSourceSweep,
+      ...queuedAgainst(onQueue, uncovered),
     };
   } finally {
     await sqsEmulator.stop();
@@ -235,16 +230,7 @@ export function checkAccountSweepBench(result: AccountSweepBenchResult): string[
       `sweep reported ${counts.queued} queued (${counts.missing} missing) and ${counts.covered} covered; ${result.uncovered} were uncovered`,
     );
   }
-  if (result.missing.length > 0)
-    failures.push(
-      `${result.missing.length} uncovered subscriptions not queued (e.g. ${result.missing.slice(0, 3).join(', ')})`,
-    );
-  if (result.unexpected.length > 0)
-    failures.push(
-      `${result.unexpected.length} covered subscriptions queued (e.g. ${result.unexpected.slice(0, 3).join(', ')})`,
-    );
-  if (result.duplicates > 0) failures.push(`${result.duplicates} subscriptions queued more than once`);
-  if (!result.allSourceSweep) failures.push('a queued message does not say source "sweep"');
+  failures.push(...queuedFailures(result));
   if (report.coverageUnavailable)
     failures.push('the ledger was unavailable during the sweep: coverage was not checked');
   if (result.zuoraRequests !== result.zuoraFloor)

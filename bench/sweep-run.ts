@@ -152,7 +152,6 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
     }
 
     const onQueue = await drainIds(sqs, mainQueueUrl);
-    const queuedIds = new Set(onQueue.ids);
     return {
       subscriptions: options.subscriptions,
       uncovered: uncovered.size,
@@ -166,11 +165,7 @@ export async function runSweepBench(options: SweepBenchOptions): Promise<SweepBe
       zuoraMaxInFlight: zuora.stats.maxInFlight,
       ledgerBatchGets,
       sqsSendBatches,
-      queuedOnQueue: onQueue.ids.length,
-      missing: [...uncovered].filter((id) => !queuedIds.has(id)),
-      unexpected: [...queuedIds].filter((id) => !uncovered.has(id)),
-      duplicates: onQueue.ids.length - queuedIds.size,
-      allSourceSweep: onQueue.allSourceSweep,
+      ...queuedAgainst(onQueue, uncovered),
       seedSeconds,
       ...(watermark !== undefined && { watermarkMs: watermark.completedUntilMs }),
     };
@@ -198,16 +193,7 @@ export function checkSweepBench(result: SweepBenchResult): string[] {
       `sweep reported ${counts.queued} queued and ${counts.covered} covered; ${result.uncovered} were uncovered`,
     );
   }
-  if (result.missing.length > 0)
-    failures.push(
-      `${result.missing.length} uncovered subscriptions not queued (e.g. ${result.missing.slice(0, 3).join(', ')})`,
-    );
-  if (result.unexpected.length > 0)
-    failures.push(
-      `${result.unexpected.length} covered subscriptions queued (e.g. ${result.unexpected.slice(0, 3).join(', ')})`,
-    );
-  if (result.duplicates > 0) failures.push(`${result.duplicates} subscriptions queued more than once`);
-  if (!result.allSourceSweep) failures.push('a queued message does not say source "sweep"');
+  failures.push(...queuedFailures(result));
   if (report.coverageUnavailable)
     failures.push('the ledger was unavailable during the sweep: coverage was not checked');
   if (result.zuoraMaxInFlight > 1)
@@ -313,6 +299,42 @@ export async function timedSweep(parts: {
   const seconds = (performance.now() - started) / 1000;
   const zuoraRequests = zuora.stats.queryRequests + zuora.stats.queryMoreRequests - requestsBefore;
   return { runner, report, seconds, zuoraRequests };
+}
+
+/** What a sweep queued, read back from the queue, against the subscriptions it should have queued. */
+export function queuedAgainst(
+  onQueue: { ids: string[]; allSourceSweep: boolean },
+  uncovered: ReadonlySet<string>,
+): { queuedOnQueue: number; missing: string[]; unexpected: string[]; duplicates: number; allSourceSweep: boolean } {
+  const queuedIds = new Set(onQueue.ids);
+  return {
+    queuedOnQueue: onQueue.ids.length,
+    missing: [...uncovered].filter((id) => !queuedIds.has(id)),
+    unexpected: [...queuedIds].filter((id) => !uncovered.has(id)),
+    duplicates: onQueue.ids.length - queuedIds.size,
+    allSourceSweep: onQueue.allSourceSweep,
+  };
+}
+
+/** The failures queuedAgainst's answer shows: a subscription missed, a covered one queued, one twice, a wrong source. */
+export function queuedFailures(queued: {
+  readonly missing: readonly string[];
+  readonly unexpected: readonly string[];
+  readonly duplicates: number;
+  readonly allSourceSweep: boolean;
+}): string[] {
+  const failures: string[] = [];
+  if (queued.missing.length > 0)
+    failures.push(
+      `${queued.missing.length} uncovered subscriptions not queued (e.g. ${queued.missing.slice(0, 3).join(', ')})`,
+    );
+  if (queued.unexpected.length > 0)
+    failures.push(
+      `${queued.unexpected.length} covered subscriptions queued (e.g. ${queued.unexpected.slice(0, 3).join(', ')})`,
+    );
+  if (queued.duplicates > 0) failures.push(`${queued.duplicates} subscriptions queued more than once`);
+  if (!queued.allSourceSweep) failures.push('a queued message does not say source "sweep"');
+  return failures;
 }
 
 export async function drainIds(sqs: SQSClient, queueUrl: string): Promise<{ ids: string[]; allSourceSweep: boolean }> {
