@@ -108,6 +108,7 @@ export class AdaptiveLimit {
   #upstreamRun = 0;
   /** Decayed counts of 502s and of answers (502 or success) judged unloaded (noteRunEnded): Limio's random 502 share. */
   #unloadedShare = { upstream: 0, answers: 0 };
+  #lastAnswerWasOverload = false;
 
   constructor(readonly settings: AdaptiveLimitSettings) {
     const { floor, ceiling, initial, latencyTolerance } = settings;
@@ -135,6 +136,11 @@ export class AdaptiveLimit {
     return this.#pausedUntilMs;
   }
 
+  /** Whether the answer last recorded counted as overload (a 502 only when load explains it). */
+  get lastAnswerWasOverload(): boolean {
+    return this.#lastAnswerWasOverload;
+  }
+
   /** The probe window this instant falls in, if any: [start, end), aligned to the wall clock. */
   probeAt(nowMs: number): { startMs: number; endMs: number; measureFromMs: number } | undefined {
     const startMs = Math.floor(nowMs / PROBE_PERIOD_MS) * PROBE_PERIOD_MS;
@@ -159,6 +165,7 @@ export class AdaptiveLimit {
 
   /** One completed call. Returns the change to report when the limit (or the baseline) moved markedly. */
   record(call: LimioCallReport, nowMs: number): LimitChange | undefined {
+    this.#lastAnswerWasOverload = false;
     if (call.kind === 'other') return undefined;
     if (call.kind === 'overload') return this.recordOverload(call, nowMs);
     if (call.kind === 'upstream') return this.recordUpstream(call, nowMs);
@@ -246,6 +253,7 @@ export class AdaptiveLimit {
     nowMs: number,
     options: { keepProbe?: boolean } = {},
   ): LimitChange | undefined {
+    this.#lastAnswerWasOverload = true;
     if (call.retryAfterSeconds !== undefined && call.retryAfterSeconds > 0) {
       const pauseSeconds = Math.min(call.retryAfterSeconds, RETRY_AFTER_MAX_SECONDS);
       this.#pausedUntilMs = Math.max(this.#pausedUntilMs, nowMs + pauseSeconds * 1000);
@@ -366,9 +374,15 @@ export class AdaptiveLimit {
  * Admits calls under an AdaptiveLimit. A limit of 3.4 is 3 calls at once plus a fourth slot that, after each
  * use, stays idle for its latency × (1 / 0.4 − 1): on average 0.4 of a call. A limit below 1 is that paced slot
  * alone, so 50 containers at 0.05 put 2.5 calls in flight, not 50.
+ *
+ * A call refused for overload faster than a call costs keeps its slot until that cost has passed since it began:
+ * a refusal frees a slot in milliseconds, and until the limit has come down (once a window) every call admitted
+ * into that slot would be refused too, each freeing it for the next, dozens a second from one slot.
  */
 export class LimioSlotGate {
   #inFlight = 0;
+  /** When each slot held after a fast overload refusal becomes free. */
+  #heldUntilMs: number[] = [];
   /**
    * The paced slot's last call: when it ended, what it cost, and the whole periods still owed for probe calls.
    * Its next start is worked out from the fraction admitted now, so a limit that moves acts at once: one that
@@ -397,13 +411,21 @@ export class LimioSlotGate {
     if (nowMs < this.limit.pausedUntilMs) return this.limit.pausedUntilMs;
     const admitted = this.limit.admittedLimit(nowMs);
     const whole = Math.floor(admitted);
-    if (this.#inFlight < whole) return nowMs;
-    const probeChangesAt = this.nextProbeEdge(nowMs);
-    if (this.#inFlight > whole || this.#pacedSlotBusy || admitted === whole) return probeChangesAt;
+    const busy = this.busySlots(nowMs);
+    if (busy < whole) return nowMs;
+    // Where the admitted limit or the slots held may change.
+    const changesAt = Math.min(this.nextProbeEdge(nowMs), this.#heldUntilMs[0] ?? Number.POSITIVE_INFINITY);
+    if (busy > whole || this.#pacedSlotBusy || admitted === whole) return changesAt;
     const freeAtMs = this.pacedSlotFreeAt(admitted - whole);
     if (freeAtMs <= nowMs) return nowMs;
     const probeCallAtMs = whole === 0 ? this.probeCallAt(nowMs) : undefined;
-    return Math.max(nowMs, Math.min(freeAtMs, probeChangesAt, probeCallAtMs ?? Number.POSITIVE_INFINITY));
+    return Math.max(nowMs, Math.min(freeAtMs, changesAt, probeCallAtMs ?? Number.POSITIVE_INFINITY));
+  }
+
+  /** Calls in flight and slots still held after fast overload refusals. */
+  private busySlots(nowMs: number): number {
+    while (this.#heldUntilMs.length > 0 && this.#heldUntilMs[0]! <= nowMs) this.#heldUntilMs.shift();
+    return this.#inFlight + this.#heldUntilMs.length;
   }
 
   /** Idle for cost × (1 / fraction − 1) after each call: on average `fraction` of a call in flight. */
@@ -437,7 +459,7 @@ export class LimioSlotGate {
       if (nowMs >= this.limit.pausedUntilMs) this.limit.noteLimitReached(nowMs);
       return false;
     }
-    if (this.#inFlight >= Math.floor(this.limit.admittedLimit(nowMs))) {
+    if (this.busySlots(nowMs) >= Math.floor(this.limit.admittedLimit(nowMs))) {
       this.#pacedSlotBusy = true;
       const admitted = this.limit.admittedLimit(nowMs);
       this.#pacedCallIsProbe = this.pacedSlotFreeAt(admitted - Math.floor(admitted)) > nowMs;
@@ -451,7 +473,8 @@ export class LimioSlotGate {
 
   finish(call: LimioCallReport, nowMs: number): LimitChange | undefined {
     this.#inFlight -= 1;
-    if (this.#pacedSlotBusy) {
+    const pacedSlot = this.#pacedSlotBusy;
+    if (pacedSlot) {
       // Whichever call ends frees the paced slot: the calls are alike, only their number counts.
       this.#pacedSlotBusy = false;
       // A refused call costs Limio nothing, but the slot's share is paced by what a call costs: else a refusal
@@ -464,7 +487,14 @@ export class LimioSlotGate {
       };
       this.#pacedCallIsProbe = false;
     }
-    return this.limit.record(call, nowMs);
+    const change = this.limit.record(call, nowMs);
+    // The paced slot is already idled for a call's cost after every use.
+    const costMs = this.limit.unloadedLatencyMs ?? UNMEASURED_CALL_COST_MS;
+    if (!pacedSlot && this.limit.lastAnswerWasOverload && call.latencyMs < costMs) {
+      this.#heldUntilMs.push(call.startedAtMs + costMs);
+      this.#heldUntilMs.sort((a, b) => a - b);
+    }
+    return change;
   }
 
   private nextProbeEdge(nowMs: number): number {

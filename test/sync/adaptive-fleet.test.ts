@@ -71,6 +71,18 @@ describe.each([1, 4, 8, 50])('a fleet of %i containers', (containers) => {
   });
 });
 
+describe.each([1, 2])('a fleet of %i container(s) when the capacity halves', (containers) => {
+  it('has no more than 5 % of its calls refused over the 15 s after (each refusal frees no slot for another at once)', () => {
+    const fleet = fleetOf(containers);
+    fleet.runFor(SETTLED_AFTER_MS);
+    fleet.limio.capacity = CAPACITY / 2;
+    const halvedAtMs = fleet.nowMs;
+    fleet.runFor(15_000);
+    const seen = fleet.windowSince(halvedAtMs);
+    expect(seen.refused).toBeLessThanOrEqual(0.05 * seen.completed);
+  });
+});
+
 it('50 containers at the floor put no more than 50 x the floor in flight at a Limio that takes one call', () => {
   const fleet = fleetOf(50, 1);
   const startMs = fleet.nowMs;

@@ -169,6 +169,30 @@ describe('LimioSlotGate', () => {
     },
   );
 
+  it('keeps the slot of a call refused at once for overload until a call has cost its latency, so one slot cannot refuse dozens a second', () => {
+    const { limit } = probedLimit(200, { ...SETTINGS, initial: 2, ceiling: 2, floor: 2 });
+    const gate = new LimioSlotGate(limit);
+    const startMs = T0 + PROBE_PERIOD_MS;
+    expect(gate.tryStart(startMs)).toBe(true);
+    expect(gate.tryStart(startMs)).toBe(true);
+    // The floor keeps the limit at 2: only the hold can keep the refused call's slot.
+    gate.finish(overload(startMs), startMs + 5);
+    expect(gate.inFlight).toBe(1);
+    expect(gate.tryStart(startMs + 10)).toBe(false);
+    expect(gate.nextStartAt(startMs + 10)).toBe(startMs + 200);
+    expect(gate.tryStart(startMs + 200)).toBe(true);
+  });
+
+  it('frees at once the slot of an overload answer that took a call its latency (a timeout, a slow 503)', () => {
+    const { limit } = probedLimit(200, { ...SETTINGS, initial: 2, ceiling: 2, floor: 2 });
+    const gate = new LimioSlotGate(limit);
+    const startMs = T0 + PROBE_PERIOD_MS;
+    expect(gate.tryStart(startMs)).toBe(true);
+    gate.finish({ startedAtMs: startMs, latencyMs: 250, kind: 'overload' }, startMs + 250);
+    expect(gate.tryStart(startMs + 250)).toBe(true);
+    expect(gate.tryStart(startMs + 250)).toBe(true);
+  });
+
   it('waits out a Retry-After before admitting anything', () => {
     const limit = new AdaptiveLimit(SETTINGS);
     const gate = new LimioSlotGate(limit);
