@@ -46,7 +46,7 @@ export const SYNC_METRICS = {
   /** The last window's median Limio latency over the unloaded latency: above 1 + SYNC_ADAPTIVE_LATENCY_TOLERANCE the limit is cut. */
   limioLatencyRatio: 'limioLatencyRatio',
   /**
-   * Messages put back (1-5 s) because no Limio slot came within their wait bound: no Limio call, no failure for
+   * Messages put back (1-2 s) because no Limio slot came within their wait bound: no Limio call, no failure for
    * the breaker or the retry budget. Steady counts mean the backlog is larger than Limio's capacity drains.
    */
   syncSlotWaits: 'syncSlotWaits',

@@ -13,7 +13,7 @@ describe('sync handler with the adaptive limit', () => {
   const parts = useHandlerParts();
   const { emulator } = parts;
 
-  it('sends a message that got no Limio slot within its bound back for 1-5 s: no Limio call, no retryable failure, counted as a slot wait', async () => {
+  it('sends a message that got no Limio slot within its bound back for 1-2 s: no Limio call, no retryable failure, counted as a slot wait', async () => {
     parts.sandbox.setFaults({ latencyMs: 1_500 });
     const handler = parts.handlerWith({ SYNC_CONCURRENCY: '1', SYNC_SLOT_WAIT_SECONDS: '1' });
     const event = await deliver(emulator.sqs, parts.queues.mainQueueUrl, [body('A-S1'), body('A-S2')]);
@@ -31,7 +31,7 @@ describe('sync handler with the adaptive limit', () => {
     );
     const returned = parts.events.find((e) => e.subscriptionId === 'A-S2')!;
     expect(returned.visibilitySeconds).toBeGreaterThanOrEqual(1);
-    expect(returned.visibilitySeconds).toBeLessThanOrEqual(5);
+    expect(returned.visibilitySeconds).toBeLessThanOrEqual(2);
     const metrics = metricValues(parts.output.lines());
     expect(metrics.get('syncSlotWaits')).toEqual([1]);
     // Not a Limio failure: neither the retry budget's nor the breaker's business.
