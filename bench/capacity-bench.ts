@@ -141,6 +141,15 @@ function meanInFlight(result: CapacityDrainResult, fromMs: number, toMs: number)
   return samples.length === 0 ? Number.NaN : samples.reduce((sum, sample) => sum + sample.calls, 0) / samples.length;
 }
 
+/**
+ * The calls in flight the sync side offered Limio over [fromMs, toMs): those the sandbox served, plus each call it
+ * refused counted for the unloaded latency it would have been served in (Little's law). The sandbox refuses every
+ * call beyond 1.5 × its capacity, so the calls it served can never show more than that, however many were offered.
+ */
+function offeredInFlight(result: CapacityDrainResult, fromMs: number, toMs: number, latencyMs: number): number {
+  return meanInFlight(result, fromMs, toMs) + (refusals(result, fromMs, toMs).refused * latencyMs) / (toMs - fromMs);
+}
+
 function steadyMedianLatency(result: CapacityDrainResult): number {
   return median(
     result.answers
@@ -159,7 +168,7 @@ function refusals(
 }
 
 export interface StepFigures {
-  /** From the halving until every later 1-s mean of calls in flight stays within 1.5 × the new capacity. */
+  /** From the halving until every later 1-s mean of calls in flight offered stays within 1.5 × the new capacity. */
   readonly settledAfterMs: number | undefined;
   readonly refusedShareAfterSettling: number;
   /** From the doubling until 2 s of goodput reach 0.8 of the new capacity. */
@@ -179,7 +188,7 @@ export function stepFigures(result: CapacityDrainResult, scale: CapacityBenchSca
   const bound = GOALS.halvedInFlightOfCapacity * (scale.capacity / 2);
   let settledAt: number | undefined;
   for (let from = halvedAt; from + SETTLE_WINDOW_MS <= doubledAt; from += SETTLE_WINDOW_MS) {
-    const within = meanInFlight(result, from, from + SETTLE_WINDOW_MS) <= bound;
+    const within = offeredInFlight(result, from, from + SETTLE_WINDOW_MS, scale.latencyMs) <= bound;
     if (within && settledAt === undefined) settledAt = from;
     if (!within) settledAt = undefined;
   }
@@ -294,11 +303,11 @@ export function capacityFigures(bench: CapacityBench): Figure[] {
   }
   const step = stepFigures(bench.steps, scale);
   figures.push({
-    measure: `capacity halved ${scale.capacity} → ${scale.capacity / 2} mid-drain: calls in flight within 1.5 × ${scale.capacity / 2} after`,
+    measure: `capacity halved ${scale.capacity} → ${scale.capacity / 2} mid-drain: calls in flight offered within 1.5 × ${scale.capacity / 2} after`,
     value: step.settledAfterMs === undefined ? 'never' : formatSeconds(step.settledAfterMs / 1000),
     baseline: `goal: ${formatSeconds(GOALS.halvedWithinMs / 1000)}`,
     ...(step.settledAfterMs !== undefined && { ratio: step.settledAfterMs / GOALS.halvedWithinMs }),
-    note: `1-s means; then ${formatNumber(100 * step.refusedShareAfterSettling, 1)} % overload 502s until the doubling (goal ≤ ${100 * GOALS.overloadAfterHalving} %)`,
+    note: `1-s means, a refused call counted for a latency; then ${formatNumber(100 * step.refusedShareAfterSettling, 1)} % overload 502s until the doubling (goal ≤ ${100 * GOALS.overloadAfterHalving} %)`,
   });
   figures.push({
     measure: `capacity doubled ${scale.capacity / 2} → ${scale.capacity}: 2 s of goodput at 0.8 × K ÷ latency after`,
@@ -359,7 +368,7 @@ export function checkCapacityBench(bench: CapacityBench): string[] {
   const step = stepFigures(bench.steps, scale);
   if (step.settledAfterMs === undefined || step.settledAfterMs > GOALS.halvedWithinMs)
     failures.push(
-      `goal not met: after the halving, calls in flight within 1.5 × the new capacity ${step.settledAfterMs === undefined ? 'never' : `after ${(step.settledAfterMs / 1000).toFixed(1)} s`} (goal ≤ 10 s)`,
+      `goal not met: after the halving, calls in flight offered within 1.5 × the new capacity ${step.settledAfterMs === undefined ? 'never' : `after ${(step.settledAfterMs / 1000).toFixed(1)} s`} (goal ≤ 10 s)`,
     );
   if (!(step.refusedShareAfterSettling <= GOALS.overloadAfterHalving))
     failures.push(
