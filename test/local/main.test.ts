@@ -6,7 +6,9 @@ import { createInterface } from 'node:readline';
 // `npm start`'s entry as a user runs it: a real process, its printed curl, Ctrl-C.
 
 const ROOT = path.join(__dirname, '..', '..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+// As package.json's start script runs it: one node process. The tsx CLI would stand between, relay each signal and
+// SIGKILL main.ts when it has not confirmed one within 30 ms, which a loaded machine misses (exit 130, no clean stop).
+const NPM_START = ['--import', 'tsx', 'local/main.ts'];
 
 interface Started {
   child: ChildProcess;
@@ -18,7 +20,7 @@ interface Started {
 }
 
 function startMain(env: Record<string, string>, args: string[] = []): Started {
-  const child = spawn(TSX, ['local/main.ts', ...args], {
+  const child = spawn(process.execPath, [...NPM_START, ...args], {
     cwd: ROOT,
     env: {
       ...process.env,
