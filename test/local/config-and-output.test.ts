@@ -352,6 +352,41 @@ describe('output', () => {
     }
   });
 
+  it('labels a folded line with the latest change that moved the limit its way, and prints none for a fold that ends where it began', () => {
+    jest.useFakeTimers({ now: 0 });
+    try {
+      const printed: LimitChange[] = [];
+      const lines = throttleLimitChanges((change) => printed.push(change), { now: () => Date.now() });
+      lines.onLimitChange({ from: 4, to: 5, reason: 'growth' });
+      // Grown past Limio's capacity and trimmed back, still above where it stood: a rise, with the growth's reason.
+      lines.onLimitChange({ from: 5, to: 8, reason: 'growth', latencyMs: 230, unloadedLatencyMs: 200 });
+      lines.onLimitChange({ from: 8, to: 5.6, reason: 'overload', unloadedLatencyMs: 201 });
+      jest.advanceTimersByTime(2_000);
+      expect(printed).toEqual([
+        { from: 4, to: 5, reason: 'growth' },
+        { from: 5, to: 5.6, reason: 'growth', latencyMs: 230, unloadedLatencyMs: 201 },
+      ]);
+      // Up and back down to the same tenth: nothing to say.
+      lines.onLimitChange({ from: 5.6, to: 7, reason: 'growth', latencyMs: 210 });
+      lines.onLimitChange({ from: 7, to: 5.62, reason: 'overload' });
+      jest.advanceTimersByTime(2_000);
+      expect(printed).toHaveLength(2);
+      // Nothing printed for that interval, so the next change is printed at once; a fall folded after it keeps the
+      // cut's reason, whatever grew on the way.
+      lines.onLimitChange({ from: 5.62, to: 4, reason: 'latency', latencyMs: 300 });
+      expect(printed[2]).toEqual({ from: 5.62, to: 4, reason: 'latency', latencyMs: 300 });
+      lines.onLimitChange({ from: 4, to: 3, reason: 'latency', latencyMs: 320 });
+      lines.onLimitChange({ from: 3, to: 3.5, reason: 'growth', latencyMs: 205 });
+      jest.advanceTimersByTime(2_000);
+      expect(printed[3]).toEqual({ from: 4, to: 3.5, reason: 'latency', latencyMs: 320 });
+      expect(limioLimitLine(printed[1]!)).toBe(
+        'limio         limit 5.0 -> 5.6 calls in flight (latency 230 ms, unloaded 201 ms)',
+      );
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('sums messages by outcome for the summary', () => {
     const tally = emptyTally();
     countSync(tally, { ...base, messageIds: ['a', 'b'] });
