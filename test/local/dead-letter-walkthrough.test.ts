@@ -8,15 +8,13 @@ import { createInterface } from 'node:readline';
 import { runCli } from '../../cli/main';
 import type { RuntimeRecord } from '../../local/runtime-record';
 import { captureIo } from '../cli/queues';
+import { npmStartNodeArgs } from './npm-start-command';
 
 // The walkthrough of docs/running-locally.md, as a user runs it: `npm start` on ephemeral ports in a process of its
 // own, Limio's 404 for one subscription set and cleared through the sandbox's control endpoint while it runs, and
 // the CLI's --local commands with no port or credential variable, found by the runtime record alone.
 
 const ROOT = path.join(__dirname, '..', '..');
-// As package.json's start script runs it: one node process. The tsx CLI would stand between, relay each signal and
-// SIGKILL main.ts when it has not confirmed one within 30 ms, which a loaded machine misses (exit 130, no clean stop).
-const NPM_START = ['--import', 'tsx', 'local/main.ts'];
 
 jest.setTimeout(90_000);
 
@@ -38,7 +36,7 @@ describe('make a dead letter, fix Limio, replay it, trace it', () => {
       DYNAMODB_PORT: '0',
       ZUORA_SANDBOX_PORT: '0',
     };
-    child = spawn(process.execPath, NPM_START, {
+    child = spawn(process.execPath, npmStartNodeArgs(), {
       cwd: ROOT,
       env: { ...process.env, ...ephemeral, SYNC_BATCHING_WINDOW_SECONDS: '0', ZLS_RUNTIME_RECORD: file },
       stdio: ['ignore', 'pipe', 'pipe'],

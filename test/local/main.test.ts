@@ -2,13 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
+import { npmStartNodeArgs } from './npm-start-command';
 
 // `npm start`'s entry as a user runs it: a real process, its printed curl, Ctrl-C.
 
 const ROOT = path.join(__dirname, '..', '..');
-// As package.json's start script runs it: one node process. The tsx CLI would stand between, relay each signal and
-// SIGKILL main.ts when it has not confirmed one within 30 ms, which a loaded machine misses (exit 130, no clean stop).
-const NPM_START = ['--import', 'tsx', 'local/main.ts'];
 
 interface Started {
   child: ChildProcess;
@@ -20,7 +18,7 @@ interface Started {
 }
 
 function startMain(env: Record<string, string>, args: string[] = []): Started {
-  const child = spawn(process.execPath, [...NPM_START, ...args], {
+  const child = spawn(process.execPath, [...npmStartNodeArgs(), ...args], {
     cwd: ROOT,
     env: {
       ...process.env,
