@@ -326,11 +326,19 @@ describe('output', () => {
     );
   });
 
-  it('prints at most one limit line per 2 s, folding the changes between into one from the last printed limit, and the last one after the pause', () => {
-    jest.useFakeTimers({ now: 0 });
-    try {
+  describe('limit lines', () => {
+    beforeEach(() => jest.useFakeTimers({ now: 0 }));
+    afterEach(() => jest.useRealTimers());
+
+    /** npm start's throttled limit lines on the fake clock, and what they printed. */
+    const limitLines = () => {
       const printed: LimitChange[] = [];
       const lines = throttleLimitChanges((change) => printed.push(change), { now: () => Date.now() });
+      return { printed, lines };
+    };
+
+    it('prints at most one limit line per 2 s, folding the changes between into one from the last printed limit, and the last one after the pause', () => {
+      const { printed, lines } = limitLines();
       lines.onLimitChange({ from: 4, to: 5, reason: 'growth' });
       lines.onLimitChange({ from: 5, to: 6.5, reason: 'growth' });
       jest.advanceTimersByTime(500);
@@ -347,16 +355,10 @@ describe('output', () => {
       lines.stop();
       jest.advanceTimersByTime(5_000);
       expect(printed).toHaveLength(2);
-    } finally {
-      jest.useRealTimers();
-    }
-  });
+    });
 
-  it('labels a folded line with the latest change that moved the limit its way, and prints none for a fold that ends where it began', () => {
-    jest.useFakeTimers({ now: 0 });
-    try {
-      const printed: LimitChange[] = [];
-      const lines = throttleLimitChanges((change) => printed.push(change), { now: () => Date.now() });
+    it('labels a folded line with the latest change that moved the limit its way, and prints none for a fold that ends where it began', () => {
+      const { printed, lines } = limitLines();
       lines.onLimitChange({ from: 4, to: 5, reason: 'growth' });
       // Grown past Limio's capacity and trimmed back, still above where it stood: a rise, with the growth's reason.
       lines.onLimitChange({ from: 5, to: 8, reason: 'growth', latencyMs: 230, unloadedLatencyMs: 200 });
@@ -382,9 +384,7 @@ describe('output', () => {
       expect(limioLimitLine(printed[1]!)).toBe(
         'limio         limit 5.0 -> 5.6 calls in flight (latency 230 ms, unloaded 201 ms)',
       );
-    } finally {
-      jest.useRealTimers();
-    }
+    });
   });
 
   it('sums messages by outcome for the summary', () => {
