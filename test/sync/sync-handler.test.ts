@@ -362,6 +362,9 @@ describe('sync handler', () => {
   });
 
   it('logs JSON with subscriptionId, messageId and the Zuora request id, emits EMF metrics, and never a token or secret', async () => {
+    // Answers 150 ms apart close an adaptive-limit window (100 ms at least), so its latency metrics are always there:
+    // at the sandbox's own few milliseconds they came only when the machine was slow or a probe was under way.
+    parts.sandbox.setFaults({ latencyMs: 150 });
     parts.sandbox.respondWith('A-S404', 404);
     const handler = parts.handlerWith();
     await handler(
@@ -407,6 +410,8 @@ describe('sync handler', () => {
           'syncLatency',
           'limioConcurrencyLimit',
           'limioCallsInFlight',
+          'limioUnloadedLatency',
+          'limioLatencyRatio',
         ].map((name) => `ZuoraLimioSync/${name}`),
       ),
     );
